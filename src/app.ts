@@ -1,0 +1,71 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { authenticate } from "./auth/authenticate.js";
+import type { AppDeps, AppEnv } from "./context.js";
+import { type DocsAssetReader, mountDocs } from "./docs.js";
+import { ApiError, handleError, problemResponse } from "./errors.js";
+import { createRouter } from "./openapi.js";
+import { healthRouter } from "./routes/health/health.index.js";
+import { v1Routers } from "./routes/index.js";
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface CreateAppOptions extends AppDeps {
+  readDocsAsset?: DocsAssetReader;
+}
+
+/** Builds the whole HTTP API from its dependencies. It never listens: entry points do. */
+export function createApp({ readDocsAsset, ...deps }: CreateAppOptions) {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    c.set("deps", deps);
+    c.set("logger", deps.logger.child({ requestId: c.var.requestId }));
+    const started = performance.now();
+    await next();
+    c.var.logger.info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        org: c.var.principal?.orgId ?? c.var.principal?.role,
+      },
+      "request",
+    );
+  });
+  app.use(
+    bodyLimit({
+      maxSize: BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new ApiError(
+          413,
+          "payload_too_large",
+          "Payload too large",
+          "The body is over the 1 MiB limit.",
+        );
+      },
+    }),
+  );
+
+  app.route("/", healthRouter);
+  if (readDocsAsset) mountDocs(app, readDocsAsset);
+
+  const v1 = createRouter();
+  v1.use("*", authenticate);
+  for (const router of v1Routers) v1.route("/", router);
+  app.route("/v1", v1);
+
+  app.notFound((c) =>
+    problemResponse(
+      c,
+      new ApiError(404, "route_not_found", "Not found", `No route for ${c.req.method} ${c.req.path}.`),
+    ),
+  );
+  app.onError(handleError);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,22 @@
+/**
+ * `npm run db:migrate`: applies the committed migrations to DATABASE_URL (or to the embedded
+ * PGlite under DATA_DIR when it is unset). The one way migrations reach a real database.
+ */
+import { join } from "node:path";
+import { openDatabase, pendingMigrations } from "../../db/client.js";
+import { loadConfig } from "../config.js";
+
+const config = loadConfig(process.env);
+const database = await openDatabase(
+  config.DATABASE_URL ? { url: config.DATABASE_URL, max: 1 } : { dataDir: join(config.DATA_DIR, "pglite") },
+);
+try {
+  const pending = await pendingMigrations(database);
+  await database.migrate();
+  console.log(`${pending} migration(s) applied (${database.kind})`);
+} catch (err) {
+  console.error("migration failed:", err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+} finally {
+  await database.close();
+}

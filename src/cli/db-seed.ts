@@ -1,0 +1,22 @@
+/** `npm run db:seed`: writes the demo data into an empty database (DATABASE_URL or the embedded one). */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { openDatabase } from "../../db/client.js";
+import { seedDemoOnce } from "../../db/seed.js";
+import { loadConfig } from "../config.js";
+
+const config = loadConfig(process.env);
+await mkdir(config.DATA_DIR, { recursive: true });
+const database = await openDatabase(
+  config.DATABASE_URL ? { url: config.DATABASE_URL, max: 1 } : { dataDir: join(config.DATA_DIR, "pglite") },
+);
+try {
+  const seed = await seedDemoOnce(database.db, { keysFile: join(config.DATA_DIR, "demo-keys.json") });
+  console.log(seed.created ? "demo data seeded; keys:" : "demo data was already there; keys:");
+  for (const [who, key] of Object.entries(seed.keys)) console.log(`  ${who.padEnd(22)} ${key}`);
+} catch (err) {
+  console.error("seed failed:", err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+} finally {
+  await database.close();
+}

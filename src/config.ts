@@ -1,0 +1,62 @@
+import { z } from "zod";
+
+/**
+ * Every setting of the process, parsed once from the environment. Nothing else reads
+ * `process.env`: entry points call `loadConfig` and pass the result down.
+ */
+const port = (fallback: number) =>
+  z.coerce
+    .number({ message: "must be a port number" })
+    .int("must be a whole number")
+    .min(1, "must be between 1 and 65535")
+    .max(65535, "must be between 1 and 65535")
+    .default(fallback);
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (v) => {
+        try {
+          return protocols.includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`,
+    )
+    .optional();
+
+export const ConfigSchema = z.object({
+  PORT: port(3000),
+  DATABASE_URL: url(["postgres:", "postgresql:"]),
+  DATA_DIR: z.string().trim().min(1, "must not be empty").default("./data"),
+  MQTT_URL: url(["mqtt:", "mqtts:", "tcp:", "ws:", "wss:"]),
+  MQTT_PORT: port(1883),
+  ADMIN_TOKEN: z
+    .string()
+    .min(24, "must be at least 24 characters (use `openssl rand -hex 24`)")
+    .optional()
+    .describe("bootstrap key of the platform's street-office admin"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; an empty string counts as unset. Throws one line per bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.keys(ConfigSchema.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])),
+  );
+  const parsed = ConfigSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => {
+    const name = String(i.path[0]);
+    const shown = name === "ADMIN_TOKEN" || name === "DATABASE_URL" ? "" : ` (got "${present[name]}")`;
+    return `invalid configuration: ${name} ${i.message}${shown}`;
+  });
+  throw new ConfigError(lines.join("\n"));
+}

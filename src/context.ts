@@ -1,0 +1,26 @@
+import type { Logger } from "pino";
+import type { Database } from "../db/client.js";
+import type { Principal } from "./auth/principal.js";
+
+/** What the app is built from: nothing here is a module-level singleton. */
+export interface AppDeps {
+  db: Database;
+  logger: Logger;
+  /** The time source; tests pass a fixed clock. */
+  clock: () => Date;
+  /** SHA-256 of ADMIN_TOKEN (the platform's bootstrap key), when set. */
+  adminTokenHash?: string;
+  /** Readiness of parts other than the database (the MQTT consumer, later). */
+  readiness?: () => Promise<Record<string, boolean>>;
+  /** Pings the database; throws when unreachable. */
+  pingDatabase: () => Promise<void>;
+}
+
+export interface AppEnv {
+  Variables: {
+    deps: AppDeps;
+    logger: Logger;
+    requestId: string;
+    principal: Principal;
+  };
+}

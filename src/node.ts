@@ -1,0 +1,98 @@
+/**
+ * The Node entry: `npm start`. Reads the environment, opens the database (PGlite under DATA_DIR
+ * when DATABASE_URL is unset, migrated and seeded once), serves the API on PORT.
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { serve } from "@hono/node-server";
+import { openDatabase, pendingMigrations } from "../db/client.js";
+import { hashKey } from "../db/keys.js";
+import { seedDemoOnce } from "../db/seed.js";
+import { createApp } from "./app.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { createLogger } from "./logger.js";
+
+const SWAGGER_DIST = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+
+async function main() {
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.LOG_LEVEL);
+  const embedded = !config.DATABASE_URL;
+  if (embedded) await mkdir(config.DATA_DIR, { recursive: true });
+  const database = await openDatabase(
+    config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: join(config.DATA_DIR, "pglite") },
+  );
+  if (embedded) {
+    // The embedded default is a developer's sandbox: migrate and seed it without being asked.
+    await database.migrate();
+    const demo = await seedDemoOnce(database.db, { keysFile: join(config.DATA_DIR, "demo-keys.json") });
+    printDemoKeys(demo.keys, demo.created, config.DATA_DIR);
+  } else {
+    const pending = await pendingMigrations(database);
+    if (pending > 0) {
+      throw new ConfigError(
+        `the database at DATABASE_URL has ${pending} pending migration(s): run \`npm run db:migrate\` first`,
+      );
+    }
+  }
+
+  const app = createApp({
+    db: database.db,
+    logger,
+    clock: () => new Date(),
+    pingDatabase: database.ping,
+    ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
+    readDocsAsset: (file) => readFile(join(SWAGGER_DIST, file), "utf8").catch(() => null),
+  });
+  if (!config.ADMIN_TOKEN)
+    logger.warn(
+      "ADMIN_TOKEN is not set: the platform-admin routes (districts, streets, street offices) are closed",
+    );
+
+  const server = serve({ fetch: app.fetch, port: config.PORT }, (info) => {
+    logger.info(
+      { port: info.port, database: database.kind },
+      `API on http://localhost:${info.port} (docs: /docs)`,
+    );
+  });
+  server.on("error", (err: NodeJS.ErrnoException) => {
+    logger.fatal(
+      err.code === "EADDRINUSE" ? `port ${config.PORT} is taken: set PORT to a free port` : { err },
+      "cannot listen",
+    );
+    process.exit(1);
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    server.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+function printDemoKeys(keys: Record<string, string>, created: boolean, dataDir: string) {
+  const lines = Object.entries(keys).map(([who, key]) => `  ${who.padEnd(22)} ${key}`);
+  console.log(
+    [
+      created ? "Demo data seeded (Yinhang street, Guowei Xinyuan). Demo API keys:" : "Demo API keys:",
+      ...lines,
+      `(kept in ${join(dataDir, "demo-keys.json")}; use one as: Authorization: Bearer <key>)`,
+    ].join("\n"),
+  );
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+  } else {
+    console.error("start-up failed:", err instanceof Error ? err.message : err);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,93 @@
+import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
+import type { AppEnv } from "./context.js";
+import { ApiError, fieldErrors } from "./errors.js";
+
+/** How failing fields are named: `body.name`, `path.id`, `query.within`, `header.if-match`. */
+const TARGETS: Record<string, string> = {
+  json: "body",
+  form: "body",
+  param: "path",
+  query: "query",
+  header: "header",
+};
+
+/** A router of one resource. Validation failures of every route go through one hook. */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success)
+        throw ApiError.validation(fieldErrors(result.error, TARGETS[result.target] ?? result.target));
+    },
+  });
+}
+
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: "https://bot-platform.example/problems/validation_failed" }),
+    title: z.string().openapi({ example: "Validation failed" }),
+    status: z.number().int().openapi({ example: 400 }),
+    detail: z.string().optional(),
+    code: z.string().openapi({ example: "validation_failed" }),
+    instance: z.string().optional(),
+    requestId: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .catchall(z.unknown())
+  .openapi("Problem");
+
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
+
+/** Error responses every authenticated route can give; spread into `responses`. */
+export const errorResponses = {
+  400: problem("Invalid input: `errors` lists each failing field"),
+  401: problem("Missing, unknown or revoked API key"),
+  403: problem("The caller's role may not do this"),
+  404: problem("Not found, or outside the caller's scope"),
+  413: problem("Body over 1 MiB"),
+  500: problem("Unexpected error; quote the request id"),
+} as const;
+export const conflictResponse = { 409: problem("The resource's state does not allow this") } as const;
+export const preconditionResponses = {
+  412: problem("If-Match does not match the current revision (someone else changed it)"),
+  428: problem("If-Match is required"),
+} as const;
+
+export const security = [{ Bearer: [] }];
+
+// ---- shared field schemas -------------------------------------------------------------------
+
+export const Uuid = z.uuid({ message: "must be a UUID" });
+export const IdParams = z.object({ id: Uuid.openapi({ param: { name: "id", in: "path" } }) });
+
+/** Money in JSON: a decimal string with at most 2 places, never a number. */
+export const Money = z
+  .string()
+  .regex(/^\d{1,12}(\.\d{1,2})?$/, "must be a non-negative decimal string with at most 2 decimal places")
+  .openapi({ example: "128.50", description: "CNY, decimal string" });
+
+/** An Asia/Shanghai calendar date. */
+export const CalendarDate = z.iso
+  .date({ message: "must be a date YYYY-MM-DD" })
+  .openapi({ example: "2026-12-01" });
+
+export const Pagination = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+
+export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
+  return {
+    required: true,
+    ...(description ? { description } : {}),
+    content: { "application/json": { schema } },
+  } as const;
+}
+
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } } as const;
+}

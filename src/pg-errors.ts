@@ -1,0 +1,15 @@
+/** PostgreSQL error codes (SQLSTATE) the API maps to answers, for both postgres.js and PGlite. */
+function sqlState(err: unknown): string | undefined {
+  let e: unknown = err;
+  // drizzle wraps driver errors (`cause`); walk down to the one that carries the code.
+  for (let depth = 0; depth < 5 && e && typeof e === "object"; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export const isUniqueViolation = (err: unknown) => sqlState(err) === "23505";
+export const isForeignKeyViolation = (err: unknown) => sqlState(err) === "23503";
+export const isSerializationFailure = (err: unknown) => sqlState(err) === "40001";

@@ -1,0 +1,4 @@
+import { organizationsRouter } from "./organizations/organizations.index.js";
+
+/** Every router under /v1, in the order they appear in the OpenAPI document. */
+export const v1Routers = [organizationsRouter];

@@ -1,0 +1,151 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  conflictResponse,
+  errorResponses,
+  IdParams,
+  jsonBody,
+  jsonResponse,
+  security,
+  Uuid,
+} from "../../openapi.js";
+
+const tags = ["organizations"];
+export const OrgKind = z.enum(["street_office", "enterprise", "owners_committee", "property_company"]);
+
+export const Organization = z
+  .object({
+    id: Uuid,
+    kind: OrgKind,
+    name: z.string(),
+    streetId: Uuid,
+    creditCode: z.string().nullable(),
+    communityIds: z.array(Uuid),
+    createdAt: z.iso.datetime(),
+  })
+  .openapi("Organization");
+
+export const ApiKey = z
+  .object({
+    id: Uuid,
+    organizationId: Uuid,
+    name: z.string(),
+    role: z.enum(["admin", "member"]),
+    prefix: z.string().openapi({ description: "First characters of the key, to recognise it" }),
+    createdAt: z.iso.datetime(),
+    lastUsedAt: z.iso.datetime().nullable(),
+    revokedAt: z.iso.datetime().nullable(),
+  })
+  .openapi("ApiKey");
+
+export const IssuedKey = ApiKey.extend({
+  key: z.string().openapi({ description: "The key itself: shown this once, stored only as a hash" }),
+}).openapi("IssuedKey");
+
+const NewKey = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  role: z.enum(["admin", "member"]).default("member"),
+});
+
+export const createOrganization = createRoute({
+  method: "post",
+  path: "/organizations",
+  tags,
+  security,
+  summary: "Register an organization (street office admin; street offices: platform admin)",
+  description:
+    "Registers an enterprise, owners committee or property company in the caller's street (the platform admin registers street offices). Returns the organization's first admin key, shown once.",
+  request: {
+    body: jsonBody(
+      z
+        .strictObject({
+          kind: OrgKind,
+          name: z.string().trim().min(1).max(200),
+          streetId: Uuid.optional().openapi({
+            description: "Required for the platform admin; defaults to the caller's street",
+          }),
+          creditCode: z.string().trim().min(1).max(40).optional(),
+          communityIds: z
+            .array(Uuid)
+            .max(200)
+            .default([])
+            .openapi({ description: "Communities an owners committee or property company serves" }),
+          firstKeyName: z.string().trim().min(1).max(100).default("first admin key"),
+        })
+        .openapi("NewOrganization"),
+    ),
+  },
+  responses: {
+    201: jsonResponse(z.object({ organization: Organization, firstKey: IssuedKey }), "Registered"),
+    ...conflictResponse,
+    ...errorResponses,
+  },
+});
+
+export const listOrganizations = createRoute({
+  method: "get",
+  path: "/organizations",
+  tags,
+  security,
+  summary: "Organizations of the caller's street",
+  request: { query: z.object({ kind: OrgKind.optional() }) },
+  responses: {
+    200: jsonResponse(z.object({ items: z.array(Organization) }), "Organizations"),
+    ...errorResponses,
+  },
+});
+
+export const getOrganization = createRoute({
+  method: "get",
+  path: "/organizations/{id}",
+  tags,
+  security,
+  summary: "One organization",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(Organization, "The organization"), ...errorResponses },
+});
+
+export const updateOrganizationCommunities = createRoute({
+  method: "put",
+  path: "/organizations/{id}/communities",
+  tags,
+  security,
+  summary: "Set the communities an owners committee or property company serves (street office)",
+  request: {
+    params: IdParams,
+    body: jsonBody(z.strictObject({ communityIds: z.array(Uuid).max(200) })),
+  },
+  responses: { 200: jsonResponse(Organization, "Updated"), ...errorResponses },
+});
+
+export const listKeys = createRoute({
+  method: "get",
+  path: "/organizations/{id}/keys",
+  tags,
+  security,
+  summary: "The organization's API keys (its admin keys, or the street office admin)",
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(z.object({ items: z.array(ApiKey) }), "Keys, never the secrets"),
+    ...errorResponses,
+  },
+});
+
+export const createKey = createRoute({
+  method: "post",
+  path: "/organizations/{id}/keys",
+  tags,
+  security,
+  summary: "Issue an API key (shown once)",
+  request: { params: IdParams, body: jsonBody(NewKey.openapi("NewKey")) },
+  responses: { 201: jsonResponse(IssuedKey, "The key, shown this once"), ...errorResponses },
+});
+
+export const revokeKey = createRoute({
+  method: "delete",
+  path: "/organizations/{id}/keys/{keyId}",
+  tags,
+  security,
+  summary: "Revoke an API key",
+  request: { params: IdParams.extend({ keyId: Uuid.openapi({ param: { name: "keyId", in: "path" } }) }) },
+  responses: { 200: jsonResponse(ApiKey, "Revoked"), ...errorResponses },
+});

@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DatabaseHandle, openDatabase } from "../../db/client.js";
+import { client, createTestApp, TEST_ADMIN_TOKEN, type TestApp } from "../support/app.js";
+import { openTestDatabase } from "../support/db.js";
+import { createCommunity, createOrg, createStreet } from "../support/factories.js";
+
+let database: DatabaseHandle;
+let app: TestApp;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  app = createTestApp(database.db);
+});
+afterAll(() => database.close());
+
+describe("the platform's front door", () => {
+  it("answers /healthz and /readyz with the database checked", async () => {
+    const api = client(app);
+    expect((await api.get("/healthz")).body).toEqual({ status: "ok" });
+    const ready = await api.get("/readyz");
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: "ready", checks: { database: true } });
+  });
+
+  it("reports not ready when the database is unreachable", async () => {
+    // A real client pointed at a port where no PostgreSQL listens.
+    const unreachable = await openDatabase({ url: "postgres://postgres@127.0.0.1:1/none", max: 1 });
+    const failing = createTestApp(database.db, { pingDatabase: unreachable.ping });
+    const res = await client(failing).get("/readyz");
+    await unreachable.close();
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ status: "not_ready", checks: { database: false } });
+  });
+
+  it("publishes an OpenAPI 3.1 document with the bearer scheme and problem responses", async () => {
+    const { status, body } = await client(app).get("/openapi.json");
+    expect(status).toBe(200);
+    expect(body.openapi).toBe("3.1.0");
+    expect(body.components.securitySchemes.Bearer).toMatchObject({ type: "http", scheme: "bearer" });
+    const create = body.paths["/v1/organizations"].post;
+    expect(create.security).toEqual([{ Bearer: [] }]);
+    expect(Object.keys(create.responses)).toEqual(
+      expect.arrayContaining(["201", "400", "401", "403", "404", "409"]),
+    );
+    expect(create.responses["400"].content["application/problem+json"]).toBeDefined();
+  });
+
+  it("serves Swagger UI with its assets from this server, not a CDN", async () => {
+    const res = await app.request("/docs");
+    const html = await res.text();
+    expect(res.status).toBe(200);
+    expect(html).toContain('href="/docs/assets/swagger-ui-dist/swagger-ui.css"');
+    expect(html).not.toMatch(/https?:\/\//);
+    const css = await app.request("/docs/assets/swagger-ui-dist/swagger-ui.css");
+    expect(css.status).toBe(200);
+    expect((await app.request("/docs/assets/swagger-ui-dist/package.json")).status).toBe(404);
+  });
+
+  it("answers an unknown route with a 404 problem and echoes the request id", async () => {
+    const res = await app.request("/v2/nothing", { headers: { "x-request-id": "req-123" } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(res.headers.get("x-request-id")).toBe("req-123");
+    expect(await res.json()).toMatchObject({ status: 404, code: "route_not_found", requestId: "req-123" });
+  });
+
+  it("refuses a missing or unknown key with 401", async () => {
+    const none = await client(app).get("/v1/organizations");
+    expect(none.status).toBe(401);
+    expect(none.body).toMatchObject({ code: "unauthorized", status: 401 });
+    const bad = await client(app, "bot_k_not-a-key").get("/v1/organizations");
+    expect(bad.status).toBe(401);
+  });
+
+  it("refuses a body over 1 MiB with 413", async () => {
+    const res = await client(app, TEST_ADMIN_TOKEN).post(
+      "/v1/organizations",
+      `{"name":"${"x".repeat(1024 * 1024)}"}`,
+    );
+    expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ code: "payload_too_large" });
+  });
+
+  it("rejects unknown JSON fields and malformed JSON with a problem naming the field", async () => {
+    const street = await createStreet(database.db);
+    const admin = client(app, TEST_ADMIN_TOKEN);
+    const unknown = await admin.post("/v1/organizations", {
+      kind: "enterprise",
+      name: "X",
+      streetId: street.id,
+      colour: "red",
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors).toEqual([{ field: "body.colour", message: "is not a known field" }]);
+    const malformed = await admin.post("/v1/organizations", "{not json");
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get("content-type")).toBe("application/problem+json");
+  });
+});
+
+describe("organizations and their keys", () => {
+  it("a street office registers an owners committee, whose first key works once and is stored only as a hash", async () => {
+    const street = await createStreet(database.db);
+    const community = await createCommunity(database.db, street.id);
+    const office = await createOrg(database.db, { kind: "street_office", streetId: street.id });
+    const res = await client(app, office.key).post("/v1/organizations", {
+      kind: "owners_committee",
+      name: "国伟新苑业主委员会",
+      communityIds: [community.id],
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.organization).toMatchObject({
+      kind: "owners_committee",
+      streetId: street.id,
+      communityIds: [community.id],
+    });
+    const firstKey: string = res.body.firstKey.key;
+    expect(firstKey).toMatch(/^bot_k_/);
+
+    const committee = client(app, firstKey);
+    const me = await committee.get(`/v1/organizations/${res.body.organization.id}`);
+    expect(me.status).toBe(200);
+
+    const keys = await committee.get(`/v1/organizations/${res.body.organization.id}/keys`);
+    expect(keys.status).toBe(200);
+    expect(JSON.stringify(keys.body)).not.toContain(firstKey);
+    expect(keys.body.items[0]).toMatchObject({ role: "admin", prefix: firstKey.slice(0, 12) });
+    expect(keys.body.items[0].lastUsedAt).not.toBeNull();
+
+    const dup = await client(app, office.key).post("/v1/organizations", {
+      kind: "owners_committee",
+      name: "国伟新苑业主委员会",
+    });
+    expect(dup.status).toBe(409);
+    expect(dup.body.code).toBe("organization_exists");
+  });
+
+  it("a revoked key answers 401 from then on", async () => {
+    const street = await createStreet(database.db);
+    const enterprise = await createOrg(database.db, { kind: "enterprise", streetId: street.id });
+    const api = client(app, enterprise.key);
+    const issued = await api.post(`/v1/organizations/${enterprise.org.id}/keys`, { name: "billing clerk" });
+    expect(issued.status).toBe(201);
+    expect(issued.body.role).toBe("member");
+    const clerk = client(app, issued.body.key);
+    expect((await clerk.get("/v1/organizations")).status).toBe(200);
+    const revoked = await api.delete(`/v1/organizations/${enterprise.org.id}/keys/${issued.body.id}`);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revokedAt).not.toBeNull();
+    expect((await clerk.get("/v1/organizations")).status).toBe(401);
+  });
+
+  it("a member key may not issue keys (403), and another street's organization is invisible (404)", async () => {
+    const street = await createStreet(database.db);
+    const other = await createStreet(database.db);
+    const member = await createOrg(database.db, {
+      kind: "enterprise",
+      streetId: street.id,
+      keyRole: "member",
+    });
+    const stranger = await createOrg(database.db, { kind: "enterprise", streetId: other.id });
+    const api = client(app, member.key);
+    expect((await api.post(`/v1/organizations/${member.org.id}/keys`, { name: "x" })).status).toBe(403);
+    expect((await api.get(`/v1/organizations/${stranger.org.id}`)).status).toBe(404);
+    expect((await api.get(`/v1/organizations/${stranger.org.id}/keys`)).status).toBe(404);
+  });
+});

@@ -1,0 +1,58 @@
+import { sql } from "drizzle-orm";
+import pino from "pino";
+import type { Database } from "../../db/client.js";
+import { hashKey } from "../../db/keys.js";
+import { createApp } from "../../src/app.js";
+
+/** The platform admin's key in tests (what ADMIN_TOKEN would be). */
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
+
+export interface TestAppOptions {
+  now?: () => Date;
+  pingDatabase?: () => Promise<void>;
+}
+
+export function createTestApp(db: Database, opts: TestAppOptions = {}) {
+  return createApp({
+    db,
+    logger: pino({ level: "silent" }),
+    clock: opts.now ?? (() => new Date()),
+    adminTokenHash: hashKey(TEST_ADMIN_TOKEN),
+    pingDatabase:
+      opts.pingDatabase ??
+      (async () => {
+        await db.execute(sql`select 1`);
+      }),
+    readDocsAsset: async (file) => (file === "swagger-ui.css" ? "/* css */" : null),
+  });
+}
+
+export type TestApp = ReturnType<typeof createTestApp>;
+
+/** A small client over `app.request` that speaks JSON with a bearer key. */
+export function client(app: TestApp, key?: string) {
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await app.request(path, {
+      method,
+      headers: {
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...headers,
+      },
+      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    // biome-ignore lint/suspicious/noExplicitAny: test responses are inspected field by field
+    const json: any = text && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text;
+    return { status: res.status, body: json, headers: res.headers };
+  };
+  return {
+    get: (path: string, headers?: Record<string, string>) => call("GET", path, undefined, headers),
+    post: (path: string, body?: unknown, headers?: Record<string, string>) =>
+      call("POST", path, body ?? {}, headers),
+    put: (path: string, body: unknown, headers?: Record<string, string>) => call("PUT", path, body, headers),
+    patch: (path: string, body: unknown, headers?: Record<string, string>) =>
+      call("PATCH", path, body, headers),
+    delete: (path: string, headers?: Record<string, string>) => call("DELETE", path, undefined, headers),
+  };
+}
