@@ -2,6 +2,7 @@ export * from "./audit.js";
 export * from "./canonical.js";
 export * from "./dates.js";
 export * from "./diff.js";
+export * from "./document.js";
 export * from "./lifecycle.js";
 export * from "./money.js";
 export * from "./terms.js";

@@ -1,4 +1,5 @@
+import { contractsRouter } from "./contracts/contracts.index.js";
 import { organizationsRouter } from "./organizations/organizations.index.js";
 
 /** Every router under /v1, in the order they appear in the OpenAPI document. */
-export const v1Routers = [organizationsRouter];
+export const v1Routers = [organizationsRouter, contractsRouter];

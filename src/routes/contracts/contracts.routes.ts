@@ -1,0 +1,393 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  CalendarDate,
+  conflictResponse,
+  errorResponses,
+  IdParams,
+  jsonBody,
+  jsonResponse,
+  Pagination,
+  preconditionResponses,
+  security,
+  Uuid,
+} from "../../openapi.js";
+import {
+  AuditRow,
+  Comment,
+  ContractDetail,
+  ContractState,
+  ContractSummary,
+  EditDraft,
+  FieldChange,
+  HandbackCheck,
+  NewAmendment,
+  NewContract,
+  Version,
+  Vote,
+  VoteInput,
+} from "./contracts.schemas.js";
+
+const tags = ["contracts"];
+const VersionParams = IdParams.extend({
+  versionNo: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .openapi({ param: { name: "versionNo", in: "path" } }),
+});
+const MilestoneKind = z.enum(["construction_start", "completion_acceptance", "operation_start"]);
+const Reason = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
+const withConflicts = { ...errorResponses, ...conflictResponse };
+
+const action = (path: string, summary: string, description: string) =>
+  createRoute({
+    method: "post",
+    path: `/contracts/{id}/${path}`,
+    tags,
+    security,
+    summary,
+    description,
+    request: { params: IdParams },
+    responses: { 200: jsonResponse(ContractDetail, "The contract after the action"), ...withConflicts },
+  });
+
+const actionWithBody = <B extends z.ZodType>(path: string, summary: string, description: string, body: B) =>
+  createRoute({
+    method: "post",
+    path: `/contracts/{id}/${path}`,
+    tags,
+    security,
+    summary,
+    description,
+    request: { params: IdParams, body: jsonBody(body) },
+    responses: { 200: jsonResponse(ContractDetail, "The contract after the action"), ...withConflicts },
+  });
+
+export const createContract = createRoute({
+  method: "post",
+  path: "/contracts",
+  tags,
+  security,
+  summary: "Draft a contract (enterprise)",
+  description:
+    "The enterprise drafts a BOT contract with the community's owners committee and property company (and the street office when it contributes guidance funds) for facilities of that community. Version 1 is a draft.",
+  request: { body: jsonBody(NewContract) },
+  responses: {
+    201: jsonResponse(ContractDetail, "Drafted"),
+    ...withConflicts,
+  },
+});
+
+export const listContracts = createRoute({
+  method: "get",
+  path: "/contracts",
+  tags,
+  security,
+  summary: "Contracts in the caller's scope",
+  request: {
+    query: Pagination.extend({
+      state: ContractState.optional(),
+      communityId: Uuid.optional(),
+      facilityKind: z.enum(["garage", "elevator"]).optional(),
+      q: z.string().trim().min(1).max(100).optional().openapi({ description: "Words in the title" }),
+    }),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({ items: z.array(ContractSummary), total: z.number().int() }),
+      "A page of contracts",
+    ),
+    ...errorResponses,
+  },
+});
+
+export const getContract = createRoute({
+  method: "get",
+  path: "/contracts/{id}",
+  tags,
+  security,
+  summary: "A contract with its current version, signatures, milestones and handback checklist",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(ContractDetail, "The contract"), ...errorResponses },
+});
+
+export const listVersions = createRoute({
+  method: "get",
+  path: "/contracts/{id}/versions",
+  tags,
+  security,
+  summary: "Every version of the contract, oldest first",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(z.object({ items: z.array(Version) }), "Versions"), ...errorResponses },
+});
+
+export const getVersion = createRoute({
+  method: "get",
+  path: "/contracts/{id}/versions/{versionNo}",
+  tags,
+  security,
+  summary: "One version; its ETag is the draft revision",
+  request: { params: VersionParams },
+  responses: { 200: jsonResponse(Version, "The version"), ...errorResponses },
+});
+
+export const editDraft = createRoute({
+  method: "put",
+  path: "/contracts/{id}/versions/{versionNo}",
+  tags,
+  security,
+  summary: "Edit a draft version (enterprise; If-Match required)",
+  description:
+    "Replaces the draft's terms. Send the version's ETag as If-Match: a stale write answers 412 and changes nothing; only drafts can be edited (409 otherwise).",
+  request: {
+    params: VersionParams,
+    headers: z.object({
+      "if-match": z.string().optional().openapi({ description: 'The ETag from GET, e.g. "r3"' }),
+    }),
+    body: jsonBody(EditDraft),
+  },
+  responses: { 200: jsonResponse(Version, "Saved"), ...withConflicts, ...preconditionResponses },
+});
+
+export const diffVersions = createRoute({
+  method: "get",
+  path: "/contracts/{id}/diff",
+  tags,
+  security,
+  summary: "Field-by-field changes between two versions",
+  request: {
+    params: IdParams,
+    query: z.object({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) }),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({ from: z.number(), to: z.number(), changes: z.array(FieldChange) }),
+      "The changes",
+    ),
+    ...errorResponses,
+  },
+});
+
+export const submit = action(
+  "submit",
+  "Submit the draft for review (enterprise)",
+  "Freezes the current draft version (it can never change again) and hands it to the owners committee.",
+);
+export const requestChanges = actionWithBody(
+  "request-changes",
+  "Ask for changes (owners committee)",
+  "The reason is recorded as a comment on the version.",
+  Reason,
+);
+export const revise = action(
+  "revise",
+  "Start a new draft after changes were requested (enterprise)",
+  "Copies the reviewed version into a new draft version.",
+);
+export const approve = action(
+  "approve",
+  "Approve the submitted version (owners committee)",
+  "Requires a recorded owners' vote on this version that passes art. 278.",
+);
+export const sign = action(
+  "sign",
+  "Sign the approved version (each required party, with its own key)",
+  "The contract (or amendment) is signed when every required party has signed; the version's content hash is fixed then.",
+);
+export const terminate = actionWithBody(
+  "terminate",
+  "Terminate a signed contract with a reason (enterprise, owners committee, street office)",
+  "From signed, under_construction or operating.",
+  Reason,
+);
+export const transfer = actionWithBody(
+  "transfer",
+  "Transfer the facilities to the owners (owners committee or enterprise)",
+  "On or after the transfer date, once every handback item is checked off. The facilities become the community's.",
+  z.strictObject({
+    transferredOn: CalendarDate.optional().openapi({ description: "Defaults to today (Asia/Shanghai)" }),
+  }),
+);
+
+export const createAmendment = createRoute({
+  method: "post",
+  path: "/contracts/{id}/amendments",
+  tags,
+  security,
+  summary: "Draft an amendment of a signed contract (enterprise)",
+  description:
+    "A fee change or term extension is a new version that goes through the same submit–review–vote–sign path and takes effect on its effective date.",
+  request: { params: IdParams, body: jsonBody(NewAmendment) },
+  responses: { 201: jsonResponse(ContractDetail, "The amendment draft"), ...withConflicts },
+});
+
+export const listComments = createRoute({
+  method: "get",
+  path: "/contracts/{id}/comments",
+  tags,
+  security,
+  summary: "Review comments, oldest first",
+  request: { params: IdParams, query: z.object({ versionNo: z.coerce.number().int().min(1).optional() }) },
+  responses: { 200: jsonResponse(z.object({ items: z.array(Comment) }), "Comments"), ...errorResponses },
+});
+
+export const addComment = createRoute({
+  method: "post",
+  path: "/contracts/{id}/comments",
+  tags,
+  security,
+  summary: "Comment on a version (any party of the contract)",
+  request: {
+    params: IdParams,
+    body: jsonBody(
+      z.strictObject({
+        body: z.string().trim().min(1).max(4000),
+        versionNo: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .openapi({ description: "Defaults to the current version" }),
+      }),
+    ),
+  },
+  responses: { 201: jsonResponse(Comment, "Recorded"), ...withConflicts },
+});
+
+export const listVotes = createRoute({
+  method: "get",
+  path: "/contracts/{id}/votes",
+  tags,
+  security,
+  summary: "Owners' votes recorded on the contract's versions",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(z.object({ items: z.array(Vote) }), "Votes"), ...errorResponses },
+});
+
+export const recordVote = createRoute({
+  method: "post",
+  path: "/contracts/{id}/votes",
+  tags,
+  security,
+  summary: "Record the owners' vote on the submitted version (owners committee)",
+  description:
+    "Participation and yes votes by floor area and by headcount, against the community's household register. The answer shows the four ratios, the thresholds of art. 278 and which failed. A failed vote is recorded too.",
+  request: { params: IdParams, body: jsonBody(VoteInput) },
+  responses: { 201: jsonResponse(Vote, "Recorded, with the result"), ...withConflicts },
+});
+
+export const recordMilestone = createRoute({
+  method: "post",
+  path: "/contracts/{id}/milestones",
+  tags,
+  security,
+  summary: "Record a construction or operation milestone (enterprise)",
+  request: {
+    params: IdParams,
+    body: jsonBody(
+      z.strictObject({
+        kind: MilestoneKind,
+        occurredOn: CalendarDate,
+        note: z.string().max(2000).default(""),
+      }),
+    ),
+  },
+  responses: {
+    201: jsonResponse(ContractDetail, "Recorded, waiting for the owners committee"),
+    ...withConflicts,
+  },
+});
+
+export const confirmMilestone = createRoute({
+  method: "post",
+  path: "/contracts/{id}/milestones/{kind}/confirm",
+  tags,
+  security,
+  summary: "Confirm a milestone (owners committee)",
+  description:
+    "Confirming construction start moves the contract to under_construction; confirming operation start moves it to operating and fixes the transfer date.",
+  request: {
+    params: IdParams.extend({ kind: MilestoneKind.openapi({ param: { name: "kind", in: "path" } }) }),
+  },
+  responses: { 200: jsonResponse(ContractDetail, "Confirmed"), ...withConflicts },
+});
+
+export const checkHandback = createRoute({
+  method: "post",
+  path: "/contracts/{id}/handback/{code}/check",
+  tags,
+  security,
+  summary: "Tick off a handback condition (owners committee)",
+  request: {
+    params: IdParams.extend({
+      code: z
+        .string()
+        .min(1)
+        .max(40)
+        .openapi({ param: { name: "code", in: "path" } }),
+    }),
+    body: jsonBody(z.strictObject({ checkedOn: CalendarDate, note: z.string().max(2000).default("") })),
+  },
+  responses: { 200: jsonResponse(HandbackCheck, "Checked"), ...withConflicts },
+});
+
+export const getAudit = createRoute({
+  method: "get",
+  path: "/contracts/{id}/audit",
+  tags,
+  security,
+  summary: "The contract's audit log (append-only, hash-chained)",
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(z.object({ items: z.array(AuditRow) }), "Audit rows in order"),
+    ...errorResponses,
+  },
+});
+
+export const verifyAudit = createRoute({
+  method: "get",
+  path: "/contracts/{id}/audit/verify",
+  tags,
+  security,
+  summary: "Recompute the audit hash chain and say whether it is intact",
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(
+      z
+        .object({
+          intact: z.boolean(),
+          length: z.number().int(),
+          brokenAtSeq: z.number().int().optional(),
+          reason: z.string().optional(),
+        })
+        .openapi("AuditVerdict"),
+      "The verdict",
+    ),
+    ...errorResponses,
+  },
+});
+
+export const listTransfers = createRoute({
+  method: "get",
+  path: "/transfers",
+  tags,
+  security,
+  summary: "Contracts whose transfer to the owners falls within N days (overdue ones first)",
+  request: { query: z.object({ within: z.coerce.number().int().min(0).max(3650).default(90) }) },
+  responses: {
+    200: jsonResponse(
+      z.object({
+        today: CalendarDate,
+        items: z.array(
+          ContractSummary.extend({
+            daysUntilTransfer: z.number().int(),
+            overdue: z.boolean(),
+            handbackOpen: z.number().int(),
+          }),
+        ),
+      }),
+      "Upcoming transfers, soonest first",
+    ),
+    ...errorResponses,
+  },
+});

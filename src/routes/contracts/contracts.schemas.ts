@@ -1,0 +1,248 @@
+import { z } from "@hono/zod-openapi";
+import {
+  CONTRACT_ACTIONS,
+  CONTRACT_STATES,
+  FEE_KINDS,
+  FEE_UNITS,
+  REVIEW_ACTIONS,
+  VERSION_STATUSES,
+} from "../../../contracts/index.js";
+import { CalendarDate, Money, Uuid } from "../../openapi.js";
+
+const Code = z
+  .string()
+  .trim()
+  .min(1)
+  .max(40)
+  .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _ . - only");
+const tuple = <T extends string>(values: readonly T[]) => values as unknown as [T, ...T[]];
+
+export const FeeItem = z
+  .strictObject({
+    code: Code.openapi({ example: "EL-M" }),
+    name: z.string().trim().min(1).max(100).openapi({ example: "电梯包月" }),
+    kind: z.enum(tuple(FEE_KINDS)),
+    price: Money.openapi({
+      description: "CNY per unit; for per-floor items the price of a floor not listed",
+    }),
+    unit: z.enum(tuple(FEE_UNITS)),
+    floorPrices: z
+      .array(z.strictObject({ floor: z.number().int(), price: Money }))
+      .max(110)
+      .optional()
+      .openapi({ description: "Elevators: price by floor; a floor without a price pays nothing" }),
+  })
+  .openapi("FeeItem");
+
+export const Terms = z
+  .strictObject({
+    totalInvestment: Money,
+    enterpriseCapital: Money,
+    guidanceFunds: Money.openapi({ description: "The street office's guidance funds (default share 15 %)" }),
+    operationTermMonths: z.number().int().min(1).max(600),
+    handbackConditions: z
+      .array(z.strictObject({ code: Code, description: z.string().trim().min(1).max(500) }))
+      .max(100),
+    maintenanceObligations: z.string().max(4000),
+    feeSchedule: z.array(FeeItem).max(100),
+  })
+  .openapi("ContractTerms");
+
+export const Funding = z
+  .object({
+    totalInvestment: Money,
+    enterpriseCapital: Money,
+    guidanceFunds: Money,
+    otherFunding: Money,
+    guidanceSharePercent: z.string().openapi({ example: "15.00" }),
+    defaultGuidanceSharePercent: z.string().openapi({ example: "15.00" }),
+  })
+  .openapi("Funding");
+
+export const ContractState = z.enum(tuple(CONTRACT_STATES));
+export const VersionStatus = z.enum(tuple(VERSION_STATUSES));
+
+export const Version = z
+  .object({
+    versionNo: z.number().int(),
+    status: VersionStatus,
+    revision: z.number().int().openapi({ description: "Send as If-Match (ETag) when editing a draft" }),
+    isAmendment: z.boolean(),
+    effectiveDate: CalendarDate.nullable(),
+    summary: z.string(),
+    terms: Terms,
+    funding: Funding,
+    submittedAt: z.iso.datetime().nullable(),
+    signedAt: z.iso.datetime().nullable(),
+    contentHash: z.string().nullable().openapi({ description: "SHA-256 fixed at signing" }),
+    computedHash: z.string().nullable().openapi({
+      description: "The hash recomputed from the stored version now: equals contentHash unless tampered with",
+    }),
+  })
+  .openapi("ContractVersion");
+
+export const Milestone = z
+  .object({
+    kind: z.enum(["construction_start", "completion_acceptance", "operation_start"]),
+    occurredOn: CalendarDate,
+    note: z.string(),
+    recordedByOrgId: Uuid,
+    recordedAt: z.iso.datetime(),
+    confirmedByOrgId: Uuid.nullable(),
+    confirmedAt: z.iso.datetime().nullable(),
+  })
+  .openapi("Milestone");
+
+export const HandbackCheck = z
+  .object({ code: z.string(), description: z.string(), checkedOn: CalendarDate.nullable(), note: z.string() })
+  .openapi("HandbackCheck");
+
+export const Signature = z
+  .object({
+    versionNo: z.number().int(),
+    party: z.string(),
+    partyOrgId: Uuid,
+    signedAt: z.iso.datetime(),
+    contentHash: z.string(),
+  })
+  .openapi("Signature");
+
+export const ContractSummary = z
+  .object({
+    id: Uuid,
+    title: z.string(),
+    state: ContractState,
+    streetId: Uuid,
+    communityId: Uuid,
+    enterpriseOrgId: Uuid,
+    ownersCommitteeOrgId: Uuid,
+    propertyCompanyOrgId: Uuid,
+    streetOfficeOrgId: Uuid.nullable(),
+    voteMatter: z.enum(["special", "ordinary"]),
+    currentVersionNo: z.number().int(),
+    signedVersionNo: z.number().int().nullable(),
+    operationStartDate: CalendarDate.nullable(),
+    transferDate: CalendarDate.nullable(),
+    transferredOn: CalendarDate.nullable(),
+    terminatedReason: z.string().nullable(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .openapi("ContractSummary");
+
+export const ContractDetail = ContractSummary.extend({
+  facilityIds: z.array(Uuid),
+  currentVersion: Version,
+  allowedActions: z
+    .array(z.string())
+    .openapi({ description: "What the caller may do next on the contract (or on its open amendment)" }),
+  requiredSigners: z.array(z.string()),
+  signatures: z.array(Signature),
+  milestones: z.array(Milestone),
+  handback: z.array(HandbackCheck),
+}).openapi("ContractDetail");
+
+export const NewContract = z
+  .strictObject({
+    title: z.string().trim().min(1).max(200),
+    communityId: Uuid,
+    ownersCommitteeOrgId: Uuid,
+    propertyCompanyOrgId: Uuid,
+    streetOfficeOrgId: Uuid.optional().openapi({
+      description: "When the street office contributes guidance funds",
+    }),
+    facilityIds: z.array(Uuid).min(1).max(50),
+    voteMatter: z
+      .enum(["special", "ordinary"])
+      .default("special")
+      .openapi({ description: "art. 278: adding an elevator or business use of common parts is special" }),
+    summary: z.string().max(2000).default(""),
+    terms: Terms,
+  })
+  .openapi("NewContract");
+
+export const EditDraft = z
+  .strictObject({
+    summary: z.string().max(2000).optional(),
+    effectiveDate: CalendarDate.optional(),
+    terms: Terms,
+  })
+  .openapi("EditDraft");
+
+export const NewAmendment = z
+  .strictObject({ effectiveDate: CalendarDate, summary: z.string().trim().min(1).max(2000), terms: Terms })
+  .openapi("NewAmendment");
+
+export const VoteInput = z
+  .strictObject({
+    heldOn: CalendarDate,
+    participatingArea: Money.openapi({ description: "m² of the owners who took part" }),
+    participatingOwners: z.number().int().min(0),
+    yesArea: Money,
+    yesOwners: z.number().int().min(0),
+  })
+  .openapi("VoteInput");
+
+export const VoteRatio = z.object({
+  measure: z.enum(["participation_area", "participation_owners", "approval_area", "approval_owners"]),
+  numerator: z.string(),
+  denominator: z.string(),
+  ratio: z.string(),
+  threshold: z.enum(["2/3", "3/4", "1/2"]),
+  met: z.boolean(),
+});
+
+export const Vote = z
+  .object({
+    id: Uuid,
+    versionNo: z.number().int(),
+    matter: z.enum(["special", "ordinary"]),
+    heldOn: CalendarDate,
+    totalArea: z.string(),
+    totalOwners: z.number().int(),
+    participatingArea: z.string(),
+    participatingOwners: z.number().int(),
+    yesArea: z.string(),
+    yesOwners: z.number().int(),
+    passed: z.boolean(),
+    ratios: z.array(VoteRatio),
+    failed: z.array(z.string()),
+    createdAt: z.iso.datetime(),
+  })
+  .openapi("Vote");
+
+export const Comment = z
+  .object({
+    id: Uuid,
+    versionNo: z.number().int(),
+    authorOrgId: Uuid,
+    body: z.string(),
+    createdAt: z.iso.datetime(),
+  })
+  .openapi("Comment");
+
+export const AuditRow = z
+  .object({
+    seq: z.number().int(),
+    action: z.string(),
+    actorOrgId: Uuid,
+    actorKeyId: Uuid.nullable(),
+    versionNo: z.number().int().nullable(),
+    payload: z.unknown(),
+    contentHash: z.string().nullable(),
+    createdAt: z.iso.datetime(),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .openapi("AuditRow");
+
+export const FieldChange = z
+  .object({
+    path: z.string(),
+    change: z.enum(["added", "removed", "changed"]),
+    before: z.unknown().optional(),
+    after: z.unknown().optional(),
+  })
+  .openapi("FieldChange");
+
+export const ActionName = z.enum(tuple([...new Set([...CONTRACT_ACTIONS, ...REVIEW_ACTIONS])]));
