@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
-import { type SQL, sql } from "drizzle-orm";
+import { type Column, getTableName, type SQL, sql } from "drizzle-orm";
+import { toSnakeCase } from "drizzle-orm/casing";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
@@ -96,4 +97,14 @@ export async function pendingMigrations(database: DatabaseHandle): Promise<numbe
     () => 0,
   );
   return journal.entries.length - applied;
+}
+
+/**
+ * A column written with its table's name, for correlated subqueries in raw SQL. Drizzle leaves
+ * columns unqualified when a query reads one table, so `${facilities.id}` inside a subquery
+ * over other tables would silently bind to the subquery's own `id`.
+ */
+export function outer(column: Column): SQL {
+  const name = column.keyAsName ? toSnakeCase(column.name) : column.name;
+  return sql`${sql.identifier(getTableName(column.table))}.${sql.identifier(name)}`;
 }

@@ -1,4 +1,5 @@
 import { type AnyColumn, and, eq, inArray, isNull, or, type SQL, sql } from "drizzle-orm";
+import { outer } from "../../db/client.js";
 import { contracts, facilities } from "../../db/schema.js";
 import { ApiError } from "../errors.js";
 import { isOrgPrincipal, type OrgPrincipal, type Principal, type Role } from "./principal.js";
@@ -79,7 +80,7 @@ export function facilityScope(p: Principal): SQL {
             eq(facilities.status, "planned"),
           ),
           sql`exists (select 1 from contract_facilities cf join contracts c on c.id = cf.contract_id
-                where cf.facility_id = ${facilities.id} and c.enterprise_org_id = ${orgId})`,
+                where cf.facility_id = ${outer(facilities.id)} and c.enterprise_org_id = ${orgId})`,
         ) ?? FALSE
       );
     }

@@ -9,6 +9,8 @@ import {
   apiKeys,
   buildings,
   communities,
+  contractFacilities,
+  contracts,
   districts,
   facilities,
   households,
@@ -185,3 +187,34 @@ export async function createWorld(db: Database) {
 }
 
 export type World = Awaited<ReturnType<typeof createWorld>>;
+
+/**
+ * A bare contract row between the parties of a community (no versions, no audit trail): enough
+ * for checks that only ask whether a contract exists, such as who may read the household register.
+ */
+export async function createContractRecord(
+  db: Database,
+  opts: {
+    streetId: string;
+    communityId: string;
+    enterpriseOrgId: string;
+    ownersCommitteeOrgId: string;
+    propertyCompanyOrgId: string;
+    facilityIds?: string[];
+    state?: (typeof contracts.$inferInsert)["state"];
+  },
+) {
+  const { facilityIds = [], ...values } = opts;
+  const contract = one(
+    await db
+      .insert(contracts)
+      .values({ title: unique("加装电梯合同"), ...values })
+      .returning(),
+  );
+  if (facilityIds.length) {
+    await db
+      .insert(contractFacilities)
+      .values(facilityIds.map((facilityId) => ({ contractId: contract.id, facilityId })));
+  }
+  return contract;
+}

@@ -10,7 +10,7 @@ import {
   verifyChain,
 } from "../../../contracts/index.js";
 import { appendAudit, readAudit } from "../../../db/audit.js";
-import type { Queryable } from "../../../db/client.js";
+import { outer, type Queryable } from "../../../db/client.js";
 import {
   communities,
   contractFacilities,
@@ -89,7 +89,7 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
         kind: organizations.kind,
         streetId: organizations.streetId,
         serves: sql<boolean>`exists (select 1 from ${organizationCommunities} oc
-          where oc.organization_id = ${organizations.id} and oc.community_id = ${body.communityId})`,
+          where oc.organization_id = ${outer(organizations.id)} and oc.community_id = ${body.communityId})`,
       })
       .from(organizations)
       .where(
@@ -137,7 +137,7 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
         status: facilities.status,
         operatorOrgId: facilities.operatorOrgId,
         inOpenContract: sql<boolean>`exists (select 1 from ${contractFacilities} cf join ${contracts} k on k.id = cf.contract_id
-          where cf.facility_id = ${facilities.id} and k.state in ${OPEN_STATES})`,
+          where cf.facility_id = ${outer(facilities.id)} and k.state in ${OPEN_STATES})`,
       })
       .from(facilities)
       .where(inArray(facilities.id, facilityIds));
@@ -207,7 +207,7 @@ export const listContracts: AppRouteHandler<typeof routes.listContracts> = async
     q.communityId ? eq(contracts.communityId, q.communityId) : undefined,
     q.facilityKind
       ? sql`exists (select 1 from ${contractFacilities} cf join ${facilities} f on f.id = cf.facility_id
-          where cf.contract_id = ${contracts.id} and f.kind = ${q.facilityKind})`
+          where cf.contract_id = ${outer(contracts.id)} and f.kind = ${q.facilityKind})`
       : undefined,
     q.q ? ilike(contracts.title, `%${q.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`) : undefined,
   );
@@ -319,7 +319,7 @@ export const listTransfers: AppRouteHandler<typeof routes.listTransfers> = async
     .select({
       contract: contracts,
       handbackOpen: sql<number>`(select count(*)::int from ${handbackChecks} h
-        where h.contract_id = ${contracts.id} and h.checked_on is null)`,
+        where h.contract_id = ${outer(contracts.id)} and h.checked_on is null)`,
     })
     .from(contracts)
     .where(

@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { Queryable } from "../../../db/client.js";
+import { outer, type Queryable } from "../../../db/client.js";
 import { generateKey } from "../../../db/keys.js";
 import { apiKeys, communities, organizationCommunities, organizations } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
@@ -15,7 +15,7 @@ type KeyRow = typeof apiKeys.$inferSelect;
 const communityIdsOf = sql<
   string[]
 >`coalesce((select array_agg(oc.community_id::text order by oc.community_id)
-  from organization_communities oc where oc.organization_id = ${organizations.id}), '{}')`;
+  from organization_communities oc where oc.organization_id = ${outer(organizations.id)}), '{}')`;
 
 function orgJson(row: OrgRow & { communityIds: string[] }) {
   return { ...row, createdAt: row.createdAt.toISOString() };
