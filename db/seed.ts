@@ -1,12 +1,10 @@
 /**
- * The demo seed: Yinhang street (殷行街道, Yangpu district) with Guowei Xinyuan (国伟新苑), its
- * buildings and households, elevators and garages, and the parties of its BOT contracts.
- * Written once into an empty database; the demo keys are kept in a file beside the data so
- * later starts can print them again (only their hashes are in the database).
+ * The demo data: Yinhang street (殷行街道, Yangpu district) with Guowei Xinyuan (国伟新苑), its
+ * buildings and households, elevators and garages, and the parties of its BOT contracts. The
+ * contracts themselves are made through the API (src/demo/seed.ts), so they are exactly what
+ * the real lifecycle writes, audit chain included.
  */
-import { readFile, writeFile } from "node:fs/promises";
-import { eq } from "drizzle-orm";
-import type { Database, Tx } from "./client.js";
+import type { Tx } from "./client.js";
 import { generateKey } from "./keys.js";
 import {
   apiKeys,
@@ -19,29 +17,9 @@ import {
   organizations,
   streets,
 } from "./schema.js";
-import { seedDemoContracts } from "./seed-contracts.js";
 
 export const DEMO_STREET = "殷行街道";
 export const DEMO_COMMUNITY = "国伟新苑";
-
-export interface DemoSeed {
-  created: boolean;
-  keys: Record<string, string>;
-}
-
-export async function seedDemoOnce(db: Database, opts: { keysFile: string }): Promise<DemoSeed> {
-  const [existing] = await db.select({ id: streets.id }).from(streets).where(eq(streets.name, DEMO_STREET));
-  if (existing) {
-    const keys = await readFile(opts.keysFile, "utf8").then(
-      (text) => JSON.parse(text) as Record<string, string>,
-      () => ({ note: "demo keys file missing; issue new keys with POST /v1/organizations/{id}/keys" }),
-    );
-    return { created: false, keys };
-  }
-  const keys = await db.transaction((tx) => seedDemo(tx));
-  await writeFile(opts.keysFile, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
-  return { created: true, keys };
-}
 
 function one<T>(rows: T[]): T {
   const [row] = rows;
@@ -52,7 +30,9 @@ function one<T>(rows: T[]): T {
 /** Household floor areas vary by position in the building: end units are larger. */
 const AREAS = ["86.50", "62.30", "62.30", "74.80"];
 
-export async function seedDemo(tx: Tx): Promise<Record<string, string>> {
+export type DemoScene = Awaited<ReturnType<typeof seedDemoData>>;
+
+export async function seedDemoData(tx: Tx) {
   const district = one(await tx.insert(districts).values({ name: "杨浦区" }).returning());
   const street = one(
     await tx
@@ -187,12 +167,13 @@ export async function seedDemo(tx: Tx): Promise<Record<string, string>> {
     await garage(yinhangYicun.id, "殷行一村非机动车库", "large", 140, 40),
   ];
 
-  await seedDemoContracts(tx, {
+  return {
+    keys,
     street,
     community: guowei,
+    buildings: blocks,
     elevators,
     garages,
     parties: { streetOffice, enterprise, garageOperator, ownersCommittee, propertyCompany },
-  });
-  return keys;
+  };
 }

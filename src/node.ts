@@ -8,9 +8,9 @@ import { dirname, join } from "node:path";
 import { serve } from "@hono/node-server";
 import { openDatabase, pendingMigrations } from "../db/client.js";
 import { hashKey } from "../db/keys.js";
-import { seedDemoOnce } from "../db/seed.js";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { seedDemoOnce } from "./demo/seed.js";
 import { createLogger } from "./logger.js";
 
 const SWAGGER_DIST = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
@@ -26,7 +26,10 @@ async function main() {
   if (embedded) {
     // The embedded default is a developer's sandbox: migrate and seed it without being asked.
     await database.migrate();
-    const demo = await seedDemoOnce(database.db, { keysFile: join(config.DATA_DIR, "demo-keys.json") });
+    const demo = await seedDemoOnce(database.db, {
+      keysFile: join(config.DATA_DIR, "demo-keys.json"),
+      logger,
+    });
     printDemoKeys(demo.keys, demo.created, config.DATA_DIR);
   } else {
     const pending = await pendingMigrations(database);

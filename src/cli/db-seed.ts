@@ -2,8 +2,9 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { openDatabase } from "../../db/client.js";
-import { seedDemoOnce } from "../../db/seed.js";
 import { loadConfig } from "../config.js";
+import { seedDemoOnce } from "../demo/seed.js";
+import { createLogger } from "../logger.js";
 
 const config = loadConfig(process.env);
 await mkdir(config.DATA_DIR, { recursive: true });
@@ -11,7 +12,10 @@ const database = await openDatabase(
   config.DATABASE_URL ? { url: config.DATABASE_URL, max: 1 } : { dataDir: join(config.DATA_DIR, "pglite") },
 );
 try {
-  const seed = await seedDemoOnce(database.db, { keysFile: join(config.DATA_DIR, "demo-keys.json") });
+  const seed = await seedDemoOnce(database.db, {
+    keysFile: join(config.DATA_DIR, "demo-keys.json"),
+    logger: createLogger(config.LOG_LEVEL),
+  });
   console.log(seed.created ? "demo data seeded; keys:" : "demo data was already there; keys:");
   for (const [who, key] of Object.entries(seed.keys)) console.log(`  ${who.padEnd(22)} ${key}`);
 } catch (err) {

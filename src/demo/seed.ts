@@ -1,0 +1,229 @@
+/**
+ * The demo: Yinhang street's data (db/seed.ts) and the BOT contracts of Guowei Xinyuan, one in
+ * each state of the lifecycle, made through the API itself so that versions, votes, signatures,
+ * hashes and the audit chain are exactly what the real lifecycle writes.
+ *
+ * Seeded once into an empty database. The demo keys are kept in a file beside the data (mode
+ * 0600) so later starts can print them again; the database holds only their hashes.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { eq } from "drizzle-orm";
+import type { Logger } from "pino";
+import type { ContractTerms } from "../../contracts/index.js";
+import type { Database } from "../../db/client.js";
+import { streets } from "../../db/schema.js";
+import { DEMO_STREET, type DemoScene, seedDemoData } from "../../db/seed.js";
+import { createApp } from "../app.js";
+
+export interface DemoSeed {
+  created: boolean;
+  keys: Record<string, string>;
+}
+
+export async function seedDemoOnce(
+  db: Database,
+  opts: { keysFile: string; logger: Logger },
+): Promise<DemoSeed> {
+  const [existing] = await db.select({ id: streets.id }).from(streets).where(eq(streets.name, DEMO_STREET));
+  if (existing) {
+    const keys = await readFile(opts.keysFile, "utf8").then(
+      (text) => JSON.parse(text) as Record<string, string>,
+      () => ({ note: "demo keys file missing: issue new keys with POST /v1/organizations/{id}/keys" }),
+    );
+    return { created: false, keys };
+  }
+  const scene = await db.transaction((tx) => seedDemoData(tx));
+  try {
+    await seedDemoContracts(db, scene, opts.logger);
+  } catch (err) {
+    throw new Error(
+      `the demo contracts could not be seeded (${err instanceof Error ? err.message : String(err)}); delete the data directory and start again`,
+    );
+  }
+  await writeFile(opts.keysFile, `${JSON.stringify(scene.keys, null, 2)}\n`, { mode: 0o600 });
+  return { created: true, keys: scene.keys };
+}
+
+/** Terms of an added elevator: higher floors pay more, the ground floor nothing. */
+function elevatorTerms(): ContractTerms {
+  return {
+    totalInvestment: "650000.00",
+    enterpriseCapital: "552500.00",
+    guidanceFunds: "97500.00",
+    operationTermMonths: 90,
+    handbackConditions: [
+      { code: "INSPECTION", description: "特种设备定期检验合格，检验合格证在有效期内" },
+      { code: "MAINT-RECORDS", description: "运营期维保记录、故障记录完整移交业委会" },
+      { code: "SPARE-PARTS", description: "随机备品备件及钥匙清点移交" },
+    ],
+    maintenanceObligations:
+      "运营期内企业承担全部维保费用：每半月例行保养一次，24小时应急救援响应不超过30分钟。",
+    feeSchedule: [
+      {
+        code: "EL-M",
+        name: "电梯使用费（包月）",
+        kind: "monthly",
+        price: "0.00",
+        unit: "household",
+        floorPrices: [
+          { floor: 2, price: "20.00" },
+          { floor: 3, price: "35.00" },
+          { floor: 4, price: "50.00" },
+          { floor: 5, price: "60.00" },
+          { floor: 6, price: "70.00" },
+        ],
+      },
+      {
+        code: "EL-Y",
+        name: "电梯使用费（包年）",
+        kind: "yearly",
+        price: "0.00",
+        unit: "household",
+        floorPrices: [
+          { floor: 2, price: "220.00" },
+          { floor: 3, price: "380.00" },
+          { floor: 4, price: "540.00" },
+          { floor: 5, price: "650.00" },
+          { floor: 6, price: "760.00" },
+        ],
+      },
+    ],
+  };
+}
+
+function garageTerms(): ContractTerms {
+  return {
+    totalInvestment: "1200000.00",
+    enterpriseCapital: "1020000.00",
+    guidanceFunds: "180000.00",
+    operationTermMonths: 84,
+    handbackConditions: [
+      { code: "FIRE-SAFETY", description: "消防设施检测合格，烟感与喷淋完好" },
+      { code: "CHARGERS", description: "充电桩完好率不低于95%" },
+    ],
+    maintenanceObligations: "企业负责车库门禁、监控、充电桩及消防设施的日常维护，充电桩故障48小时内修复。",
+    feeSchedule: [
+      { code: "GR-M", name: "停车费（包月）", kind: "monthly", price: "15.00", unit: "slot" },
+      { code: "GR-Y", name: "停车费（包年）", kind: "yearly", price: "150.00", unit: "slot" },
+      { code: "GR-KWH", name: "充电费", kind: "per_use", price: "1.20", unit: "kWh" },
+    ],
+  };
+}
+
+/** The stage a demo contract is left at. */
+type Stage = "draft" | "submitted" | "approved" | "signed" | "under_construction" | "operating";
+const STAGES: Stage[] = ["draft", "submitted", "approved", "signed", "under_construction", "operating"];
+
+async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger) {
+  const app = createApp({
+    db,
+    logger: logger.child({ seed: "demo" }, { level: "warn" }),
+    clock: () => new Date(),
+    pingDatabase: async () => {},
+  });
+  const { keys, parties, community } = scene;
+  const call = async (key: string | undefined, method: string, path: string, body?: unknown) => {
+    const res = await app.request(`/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await res.json()) as { id?: string; detail?: string; errors?: unknown };
+    if (res.status >= 300)
+      throw new Error(
+        `${method} ${path}: ${res.status} ${json.detail ?? ""} ${JSON.stringify(json.errors ?? "")}`,
+      );
+    return json;
+  };
+  const so = keys.street_office;
+  const oc = keys.owners_committee;
+  const pc = keys.property_company;
+
+  const drive = async (
+    enterpriseKey: string | undefined,
+    stage: Stage,
+    contract: { title: string; facilityIds: string[]; terms: ContractTerms },
+    dates: { construction: string; completion: string; operation: string },
+  ) => {
+    const { id } = await call(enterpriseKey, "POST", "/contracts", {
+      ...contract,
+      communityId: community.id,
+      ownersCommitteeOrgId: parties.ownersCommittee.id,
+      propertyCompanyOrgId: parties.propertyCompany.id,
+      streetOfficeOrgId: parties.streetOffice.id,
+    });
+    const reached = (s: Stage) => STAGES.indexOf(stage) >= STAGES.indexOf(s);
+    if (!reached("submitted")) return;
+    await call(enterpriseKey, "POST", `/contracts/${id}/submit`);
+    await call(oc, "POST", `/contracts/${id}/comments`, { body: "请说明维保单位资质及应急响应安排。" });
+    if (!reached("approved")) return;
+    // 120 of 144 owners (8,600 m² of 10,292.40 m²) took part; 100 owners (7,300 m²) said yes.
+    await call(oc, "POST", `/contracts/${id}/votes`, {
+      heldOn: dates.construction < "2020-01-01" ? "2019-03-16" : "2024-05-18",
+      participatingArea: "8600.00",
+      participatingOwners: 120,
+      yesArea: "7300.00",
+      yesOwners: 100,
+    });
+    await call(oc, "POST", `/contracts/${id}/approve`);
+    if (!reached("signed")) {
+      await call(enterpriseKey, "POST", `/contracts/${id}/sign`);
+      return;
+    }
+    for (const key of [enterpriseKey, pc, so, oc]) await call(key, "POST", `/contracts/${id}/sign`);
+    if (!reached("under_construction")) return;
+    await call(enterpriseKey, "POST", `/contracts/${id}/milestones`, {
+      kind: "construction_start",
+      occurredOn: dates.construction,
+    });
+    await call(oc, "POST", `/contracts/${id}/milestones/construction_start/confirm`);
+    if (!reached("operating")) return;
+    await call(enterpriseKey, "POST", `/contracts/${id}/milestones`, {
+      kind: "completion_acceptance",
+      occurredOn: dates.completion,
+    });
+    await call(oc, "POST", `/contracts/${id}/milestones/completion_acceptance/confirm`);
+    await call(enterpriseKey, "POST", `/contracts/${id}/milestones`, {
+      kind: "operation_start",
+      occurredOn: dates.operation,
+    });
+    await call(oc, "POST", `/contracts/${id}/milestones/operation_start/confirm`);
+  };
+
+  // Six added elevators, one per building: operating, under construction, signed, approved
+  // (signed by the enterprise only), submitted, and a draft.
+  const elevatorStages: Stage[] = [
+    "operating",
+    "under_construction",
+    "signed",
+    "approved",
+    "submitted",
+    "draft",
+  ];
+  for (const [i, stage] of elevatorStages.entries()) {
+    const elevator = scene.elevators[i];
+    if (!elevator) continue;
+    await drive(
+      keys.enterprise,
+      stage,
+      { title: `国伟新苑${i + 1}号楼加装电梯BOT合同`, facilityIds: [elevator.id], terms: elevatorTerms() },
+      stage === "operating"
+        ? { construction: "2019-06-10", completion: "2019-11-20", operation: "2019-12-01" }
+        : { construction: "2026-09-01", completion: "2026-11-01", operation: "2026-11-15" },
+    );
+  }
+  // The two large garages, retrofitted and operating since 2020 under one garage contract.
+  const [first, second] = scene.garages;
+  if (first && second) {
+    await drive(
+      keys.garage_enterprise,
+      "operating",
+      {
+        title: "国伟新苑非机动车库智能化改造BOT合同",
+        facilityIds: [first.id, second.id],
+        terms: garageTerms(),
+      },
+      { construction: "2019-08-01", completion: "2019-12-20", operation: "2020-01-15" },
+    );
+  }
+}

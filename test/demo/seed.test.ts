@@ -1,0 +1,65 @@
+import { mkdtemp, readFile, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { eq } from "drizzle-orm";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DatabaseHandle } from "../../db/client.js";
+import { contracts, facilities, households, streets } from "../../db/schema.js";
+import { DEMO_STREET } from "../../db/seed.js";
+import { seedDemoOnce } from "../../src/demo/seed.js";
+import { client, createTestApp } from "../support/app.js";
+import { openTestDatabase } from "../support/db.js";
+
+let database: DatabaseHandle;
+let keysFile: string;
+let first: Awaited<ReturnType<typeof seedDemoOnce>>;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  keysFile = join(await mkdtemp(join(tmpdir(), "bot-demo-")), "demo-keys.json");
+  // On a shared PostgreSQL an earlier run may have seeded already; either way the demo is there.
+  first = await seedDemoOnce(database.db, { keysFile, logger: pino({ level: "silent" }) });
+});
+afterAll(() => database.close());
+
+describe("the demo seed a newcomer clicks through after npm start", () => {
+  it("has Guowei Xinyuan's six elevators in every state of the lifecycle, and an operating garage contract", async () => {
+    const [street] = await database.db.select().from(streets).where(eq(streets.name, DEMO_STREET));
+    expect(street).toBeDefined();
+    const rows = await database.db
+      .select({ state: contracts.state, title: contracts.title })
+      .from(contracts)
+      .where(eq(contracts.streetId, street?.id ?? ""));
+    expect(rows.map((r) => r.state).sort()).toEqual(
+      ["approved", "draft", "operating", "operating", "signed", "submitted", "under_construction"].sort(),
+    );
+    const kinds = await database.db
+      .select({ kind: facilities.kind, status: facilities.status })
+      .from(facilities)
+      .where(eq(facilities.streetId, street?.id ?? ""));
+    expect(kinds.filter((f) => f.kind === "elevator")).toHaveLength(6);
+    expect(kinds.filter((f) => f.kind === "garage" && f.status === "operating")).toHaveLength(2);
+    expect(kinds.filter((f) => f.kind === "garage" && f.status === "planned")).toHaveLength(2);
+    const homes = await database.db.select({ id: households.id }).from(households);
+    expect(homes.length).toBeGreaterThanOrEqual(144);
+  });
+
+  it("prints keys that work, written once to a file only its owner can read", async () => {
+    // A database seeded by an earlier run keeps only hashes: the keys were printed back then.
+    const keys = first.created
+      ? (JSON.parse(await readFile(keysFile, "utf8")) as Record<string, string>)
+      : first.keys;
+    if (first.created) expect(((await stat(keysFile)).mode & 0o777).toString(8)).toBe("600");
+    else expect(keys).toHaveProperty("note");
+    if (!keys.street_office) return;
+    const office = client(createTestApp(database.db), keys.street_office);
+    const list = await office.get("/v1/contracts?limit=50");
+    expect(list.status).toBe(200);
+    for (const c of list.body.items as { id: string }[]) {
+      expect((await office.get(`/v1/contracts/${c.id}/audit/verify`)).body.intact).toBe(true);
+    }
+    const again = await seedDemoOnce(database.db, { keysFile, logger: pino({ level: "silent" }) });
+    expect(again).toEqual({ created: false, keys });
+  });
+});
