@@ -1,6 +1,6 @@
 import { desc, eq } from "drizzle-orm";
 import { type AuditEntry, auditHash, GENESIS_HASH } from "../contracts/audit.js";
-import type { Tx } from "./client.js";
+import type { Tx } from "./database.js";
 import { auditLog } from "./schema.js";
 
 export interface AuditInput {

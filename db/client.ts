@@ -1,23 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PGlite } from "@electric-sql/pglite";
-import { type Column, getTableName, type SQL, sql } from "drizzle-orm";
-import { toSnakeCase } from "drizzle-orm/casing";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { sql } from "drizzle-orm";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { type Database, queryRows } from "./database.js";
+import { drizzleOverPostgres } from "./postgres.js";
 import * as schema from "./schema.js";
-
-/** The drizzle database, whichever driver is underneath (postgres.js or PGlite). */
-export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
-/** A transaction handle: everything a `Database` can do inside one transaction. */
-export type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
-/** Either: functions that write take this so they compose into a caller's transaction. */
-export type Queryable = Database | Tx;
 
 export interface DatabaseHandle {
   db: Database;
@@ -47,7 +37,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
       onnotice: () => {},
       connection: { application_name: "bot-platform", TimeZone: "UTC" },
     });
-    const db = drizzlePostgres(client, { schema, casing: "snake_case" }) as unknown as Database;
+    const db = drizzleOverPostgres(client);
     return {
       db,
       kind: "postgres",
@@ -62,6 +52,12 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
       close: () => client.end({ timeout: 5 }),
     };
   }
+  // Loaded only here: the Workers bundle and production processes never pull in the WASM build.
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("drizzle-orm/pglite"),
+    import("drizzle-orm/pglite/migrator"),
+  ]);
   const client = await PGlite.create(opts.dataDir ?? "memory://");
   const pglite = drizzlePglite(client, { schema, casing: "snake_case" });
   const db = pglite as unknown as Database;
@@ -78,12 +74,6 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
   };
 }
 
-/** Runs raw SQL and returns its rows, whichever driver runs it (postgres.js and PGlite shape results differently). */
-export async function queryRows<T>(db: Queryable, query: SQL): Promise<T[]> {
-  const result: unknown = await db.execute(query);
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
-
 /** How many committed migrations the database has not applied yet. */
 export async function pendingMigrations(database: DatabaseHandle): Promise<number> {
   const journal = JSON.parse(await readFile(join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")) as {
@@ -97,14 +87,4 @@ export async function pendingMigrations(database: DatabaseHandle): Promise<numbe
     () => 0,
   );
   return journal.entries.length - applied;
-}
-
-/**
- * A column written with its table's name, for correlated subqueries in raw SQL. Drizzle leaves
- * columns unqualified when a query reads one table, so `${facilities.id}` inside a subquery
- * over other tables would silently bind to the subquery's own `id`.
- */
-export function outer(column: Column): SQL {
-  const name = column.keyAsName ? toSnakeCase(column.name) : column.name;
-  return sql`${sql.identifier(getTableName(column.table))}.${sql.identifier(name)}`;
 }

@@ -4,7 +4,7 @@
  * contracts themselves are made through the API (src/demo/seed.ts), so they are exactly what
  * the real lifecycle writes, audit chain included.
  */
-import type { Tx } from "./client.js";
+import type { Tx } from "./database.js";
 import { generateKey } from "./keys.js";
 import {
   apiKeys,

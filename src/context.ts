@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Database } from "../db/client.js";
+import type { Database } from "../db/database.js";
 import type { Principal } from "./auth/principal.js";
 
 /** What the app is built from: nothing here is a module-level singleton. */

@@ -1,5 +1,5 @@
 import { type AnyColumn, and, eq, inArray, isNull, or, type SQL, sql } from "drizzle-orm";
-import { outer } from "../../db/client.js";
+import { outer } from "../../db/database.js";
 import { contracts, facilities } from "../../db/schema.js";
 import { ApiError } from "../errors.js";
 import { isOrgPrincipal, type OrgPrincipal, type Principal, type Role } from "./principal.js";

@@ -10,7 +10,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { ContractTerms } from "../../contracts/index.js";
-import type { Database } from "../../db/client.js";
+import type { Database } from "../../db/database.js";
 import { streets } from "../../db/schema.js";
 import { DEMO_STREET, type DemoScene, seedDemoData } from "../../db/seed.js";
 import { createApp } from "../app.js";

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DatabaseHandle, queryRows } from "../../db/client.js";
+import type { DatabaseHandle } from "../../db/client.js";
+import { queryRows } from "../../db/database.js";
 import { client, createTestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
 import { createFacility, createWorld, type World } from "../support/factories.js";

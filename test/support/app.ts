@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import pino from "pino";
-import type { Database } from "../../db/client.js";
+import type { Database } from "../../db/database.js";
 import { hashKey } from "../../db/keys.js";
 import { createApp } from "../../src/app.js";
 

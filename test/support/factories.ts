@@ -3,7 +3,7 @@
  * one another's data and can run against one shared PostgreSQL.
  */
 import { randomUUID } from "node:crypto";
-import type { Database } from "../../db/client.js";
+import type { Database } from "../../db/database.js";
 import { generateKey } from "../../db/keys.js";
 import {
   apiKeys,

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { ContractAction, Party, ReviewAction } from "../../../contracts/index.js";
 import { TRANSITIONS, transition } from "../../../contracts/index.js";
 import { appendAudit } from "../../../db/audit.js";
-import type { Tx } from "../../../db/client.js";
+import type { Tx } from "../../../db/database.js";
 import type { OrgPrincipal } from "../../auth/principal.js";
 import type { AppEnv } from "../../context.js";
 import { ApiError } from "../../errors.js";

@@ -10,7 +10,7 @@ import {
   verifyChain,
 } from "../../../contracts/index.js";
 import { appendAudit, readAudit } from "../../../db/audit.js";
-import { outer, type Queryable } from "../../../db/client.js";
+import { outer, type Queryable } from "../../../db/database.js";
 import {
   communities,
   contractFacilities,

@@ -20,7 +20,7 @@ import {
   type ReviewAction,
   requiredSigners,
 } from "../../../contracts/index.js";
-import type { Queryable, Tx } from "../../../db/client.js";
+import type { Queryable, Tx } from "../../../db/database.js";
 import {
   contractFacilities,
   contractMilestones,

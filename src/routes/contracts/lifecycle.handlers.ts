@@ -18,7 +18,7 @@ import {
   signatureStatus,
   transferDate,
 } from "../../../contracts/index.js";
-import type { Queryable, Tx } from "../../../db/client.js";
+import type { Queryable, Tx } from "../../../db/database.js";
 import {
   buildings,
   contractComments,

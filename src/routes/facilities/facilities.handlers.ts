@@ -1,5 +1,5 @@
 import { and, asc, eq, sql } from "drizzle-orm";
-import { type Queryable, queryRows } from "../../../db/client.js";
+import { type Queryable, queryRows } from "../../../db/database.js";
 import { buildings, communities, facilities } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import { facilityScope, requireRole, streetScope } from "../../auth/scope.js";

@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { outer, type Queryable } from "../../../db/client.js";
+import { outer, type Queryable } from "../../../db/database.js";
 import { generateKey } from "../../../db/keys.js";
 import { apiKeys, communities, organizationCommunities, organizations } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";

@@ -1,5 +1,5 @@
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
-import { outer, type Queryable, queryRows } from "../../../db/client.js";
+import { outer, type Queryable, queryRows } from "../../../db/database.js";
 import { buildings, communities, districts, households, streets } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import { communityScope, requireRole, streetScope } from "../../auth/scope.js";

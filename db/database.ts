@@ -1,0 +1,32 @@
+/**
+ * The database as the application sees it, whichever driver is underneath (postgres.js or
+ * PGlite), and the raw-SQL helpers. Free of drivers and of Node APIs, so the Workers bundle
+ * can import it; opening a database is db/client.ts (Node) or src/worker.ts (Workers).
+ */
+import { type Column, getTableName, type SQL, sql } from "drizzle-orm";
+import { toSnakeCase } from "drizzle-orm/casing";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type * as schema from "./schema.js";
+
+/** The drizzle database, whichever driver is underneath (postgres.js or PGlite). */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+/** A transaction handle: everything a `Database` can do inside one transaction. */
+export type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
+/** Either: functions that write take this so they compose into a caller's transaction. */
+export type Queryable = Database | Tx;
+
+/** Runs raw SQL and returns its rows, whichever driver runs it (postgres.js and PGlite shape results differently). */
+export async function queryRows<T>(db: Queryable, query: SQL): Promise<T[]> {
+  const result: unknown = await db.execute(query);
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/**
+ * A column written with its table's name, for correlated subqueries in raw SQL. Drizzle leaves
+ * columns unqualified when a query reads one table, so `${facilities.id}` inside a subquery
+ * over other tables would silently bind to the subquery's own `id`.
+ */
+export function outer(column: Column): SQL {
+  const name = column.keyAsName ? toSnakeCase(column.name) : column.name;
+  return sql`${sql.identifier(getTableName(column.table))}.${sql.identifier(name)}`;
+}
