@@ -1,5 +1,8 @@
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseHandle, openDatabase } from "../../db/client.js";
+import { hashKey } from "../../db/keys.js";
+import { createApp } from "../../src/app.js";
 import { client, createTestApp, TEST_ADMIN_TOKEN, type TestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
 import { createCommunity, createOrg, createStreet } from "../support/factories.js";
@@ -95,6 +98,33 @@ describe("the platform's front door", () => {
     const malformed = await admin.post("/v1/organizations", "{not json");
     expect(malformed.status).toBe(400);
     expect(malformed.headers.get("content-type")).toBe("application/problem+json");
+  });
+});
+
+describe("logs", () => {
+  it("are JSON lines with the request id, and never contain a key", async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
+    const street = await createStreet(database.db);
+    const office = await createOrg(database.db, { kind: "street_office", streetId: street.id });
+    const logged = createApp({
+      db: database.db,
+      logger,
+      clock: () => new Date(),
+      pingDatabase: database.ping,
+      adminTokenHash: hashKey(TEST_ADMIN_TOKEN),
+    });
+    const issued = await client(logged, office.key).post(`/v1/organizations/${office.org.id}/keys`, {
+      name: "clerk",
+    });
+    expect(issued.status).toBe(201);
+    await client(logged, TEST_ADMIN_TOKEN).get("/v1/organizations", { "x-request-id": "trace-me" });
+    const records = lines.map((l) => JSON.parse(l));
+    expect(records).toContainEqual(
+      expect.objectContaining({ requestId: "trace-me", status: 200, path: "/v1/organizations" }),
+    );
+    const all = lines.join("\n");
+    for (const secret of [office.key, issued.body.key, TEST_ADMIN_TOKEN]) expect(all).not.toContain(secret);
   });
 });
 
