@@ -1,16 +1,5 @@
 /** The contract lifecycle: who may do what, from which state. */
 
-export type ContractState =
-  | "draft"
-  | "submitted"
-  | "changes_requested"
-  | "approved"
-  | "signed"
-  | "under_construction"
-  | "operating"
-  | "transferred"
-  | "terminated";
-export type Party = "enterprise" | "owners_committee" | "property_company" | "street_office";
 export type ContractAction =
   | "submit"
   | "request_changes"
@@ -22,7 +11,7 @@ export type ContractAction =
   | "transfer"
   | "terminate";
 
-export const CONTRACT_STATES: readonly ContractState[] = [
+export const CONTRACT_STATES = [
   "draft",
   "submitted",
   "changes_requested",
@@ -32,13 +21,11 @@ export const CONTRACT_STATES: readonly ContractState[] = [
   "operating",
   "transferred",
   "terminated",
-];
-export const PARTIES: readonly Party[] = [
-  "enterprise",
-  "owners_committee",
-  "property_company",
-  "street_office",
-];
+] as const;
+export type ContractState = (typeof CONTRACT_STATES)[number];
+/** The parties to a contract: also the kinds of organization. */
+export const PARTIES = ["enterprise", "owners_committee", "property_company", "street_office"] as const;
+export type Party = (typeof PARTIES)[number];
 export const CONTRACT_ACTIONS: readonly ContractAction[] = [
   "submit",
   "request_changes",
@@ -118,13 +105,6 @@ export function allowedActions(current: ContractState, actor?: Party): ContractA
 // Versions: amendments after signing go through the same review path on a version while the
 // contract itself stays in its state.
 
-export type VersionStatus =
-  | "draft"
-  | "submitted"
-  | "changes_requested"
-  | "approved"
-  | "signed"
-  | "superseded";
 export type ReviewAction = "submit" | "request_changes" | "revise" | "approve" | "sign";
 export const REVIEW_ACTIONS: readonly ReviewAction[] = [
   "submit",
@@ -133,14 +113,15 @@ export const REVIEW_ACTIONS: readonly ReviewAction[] = [
   "approve",
   "sign",
 ];
-export const VERSION_STATUSES: readonly VersionStatus[] = [
+export const VERSION_STATUSES = [
   "draft",
   "submitted",
   "changes_requested",
   "approved",
   "signed",
   "superseded",
-];
+] as const;
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
 
 export type ReviewTransitionResult =
   | { ok: true; to: VersionStatus }

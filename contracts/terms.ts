@@ -2,11 +2,10 @@
 import type { Decimal } from "decimal.js";
 import { checkMoney, formatMoney, guidanceShare, MONEY_MAX, money, PRICE_MAX } from "./money.js";
 
-export type FeeKind = "monthly" | "yearly" | "per_use" | "one_off";
-export type FeeUnit = "household" | "slot" | "ride" | "kWh" | "hour";
-
-export const FEE_KINDS: readonly FeeKind[] = ["monthly", "yearly", "per_use", "one_off"];
-export const FEE_UNITS: readonly FeeUnit[] = ["household", "slot", "ride", "kWh", "hour"];
+export const FEE_KINDS = ["monthly", "yearly", "per_use", "one_off"] as const;
+export const FEE_UNITS = ["household", "slot", "ride", "kWh", "hour"] as const;
+export type FeeKind = (typeof FEE_KINDS)[number];
+export type FeeUnit = (typeof FEE_UNITS)[number];
 
 /** Which units each kind of fee may be charged in. `one_off` is not restricted. */
 export const UNITS_FOR_KIND: Record<FeeKind, readonly FeeUnit[]> = {

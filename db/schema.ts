@@ -25,6 +25,8 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { CONTRACT_STATES, VERSION_STATUSES } from "../contracts/lifecycle.js";
+import { FEE_KINDS, FEE_UNITS } from "../contracts/terms.js";
 
 const money = () => numeric({ precision: 14, scale: 2 });
 const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
@@ -229,25 +231,8 @@ export const facilities = pgTable(
 // BOT contracts
 // ---------------------------------------------------------------------------------------------
 
-export const contractState = pgEnum("contract_state", [
-  "draft",
-  "submitted",
-  "changes_requested",
-  "approved",
-  "signed",
-  "under_construction",
-  "operating",
-  "transferred",
-  "terminated",
-]);
-export const versionStatus = pgEnum("version_status", [
-  "draft",
-  "submitted",
-  "changes_requested",
-  "approved",
-  "signed",
-  "superseded",
-]);
+export const contractState = pgEnum("contract_state", CONTRACT_STATES);
+export const versionStatus = pgEnum("version_status", VERSION_STATUSES);
 export const voteMatter = pgEnum("vote_matter", ["special", "ordinary"]);
 
 export const contracts = pgTable(
@@ -343,8 +328,8 @@ export const contractVersions = pgTable(
   (t) => [unique().on(t.contractId, t.versionNo)],
 );
 
-export const feeKind = pgEnum("fee_kind", ["monthly", "yearly", "per_use", "one_off"]);
-export const feeUnit = pgEnum("fee_unit", ["household", "slot", "ride", "kWh", "hour"]);
+export const feeKind = pgEnum("fee_kind", FEE_KINDS);
+export const feeUnit = pgEnum("fee_unit", FEE_UNITS);
 
 export const feeItems = pgTable(
   "fee_items",

@@ -1,4 +1,6 @@
-export type OrgKind = "street_office" | "enterprise" | "owners_committee" | "property_company";
+import type { organizationKind } from "../../db/schema.js";
+
+export type OrgKind = (typeof organizationKind.enumValues)[number];
 /** The role a request acts in: its organization's kind, or the platform's bootstrap admin. */
 export type Role = OrgKind | "platform_admin";
 

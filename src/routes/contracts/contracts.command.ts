@@ -70,15 +70,30 @@ export async function contractCommand<T>(
   });
 }
 
+/** 409: the contract's state (or its open version's) does not allow this; says what it is and what it allows. */
+export function stateConflict(
+  contract: ContractRow,
+  detail: string,
+  extra: { allowedActions?: string[]; versionStatus?: string } = {},
+) {
+  return ApiError.conflict("illegal_transition", detail, {
+    currentState: contract.state,
+    allowedActions: [],
+    ...extra,
+  });
+}
+
 /** The lifecycle's verdict as an answer: 409 with the state and what it allows, or 403. */
 export function checkTransition(contract: ContractRow, action: ContractAction, party: Party) {
   const result = transition(contract.state, action, party);
   if (result.ok) return result.to;
   if (result.error === "illegal_transition") {
-    throw ApiError.conflict(
-      "illegal_transition",
+    throw stateConflict(
+      contract,
       `A contract in state "${result.current}" cannot ${action.replaceAll("_", " ")}.`,
-      { currentState: result.current, allowedActions: result.allowed },
+      {
+        allowedActions: result.allowed,
+      },
     );
   }
   throw ApiError.forbidden(`Only ${result.allowedParties.join(", ")} may ${action.replaceAll("_", " ")}.`);

@@ -1,10 +1,12 @@
 import { and, asc, count, desc, eq, ilike, inArray, isNotNull, notInArray, sql } from "drizzle-orm";
 import {
+  CONTRACT_STATES,
   type ContractTerms,
   compareDates,
   daysBetween,
   diffTerms,
   type FacilityKind,
+  isTerminal,
   shanghaiDate,
   validateTerms,
   verifyChain,
@@ -60,15 +62,8 @@ export async function facilityKindsOf(db: Queryable, contractId: string): Promis
   return rows.map((r) => r.kind);
 }
 
-const OPEN_STATES = [
-  "draft",
-  "submitted",
-  "changes_requested",
-  "approved",
-  "signed",
-  "under_construction",
-  "operating",
-] as const;
+/** States in which a contract still holds its facilities. */
+const OPEN_STATES = CONTRACT_STATES.filter((state) => !isTerminal(state));
 
 export const createContract: AppRouteHandler<typeof routes.createContract> = async (c) => {
   const p = requireOrg(c.var.principal, ["enterprise"], "draft contracts");

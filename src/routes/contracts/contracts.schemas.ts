@@ -1,12 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import {
-  CONTRACT_ACTIONS,
-  CONTRACT_STATES,
-  FEE_KINDS,
-  FEE_UNITS,
-  REVIEW_ACTIONS,
-  VERSION_STATUSES,
-} from "../../../contracts/index.js";
+import { CONTRACT_STATES, FEE_KINDS, FEE_UNITS, VERSION_STATUSES } from "../../../contracts/index.js";
 import { CalendarDate, Money, Uuid } from "../../openapi.js";
 
 const Code = z
@@ -15,17 +8,16 @@ const Code = z
   .min(1)
   .max(40)
   .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _ . - only");
-const tuple = <T extends string>(values: readonly T[]) => values as unknown as [T, ...T[]];
 
 export const FeeItem = z
   .strictObject({
     code: Code.openapi({ example: "EL-M" }),
     name: z.string().trim().min(1).max(100).openapi({ example: "电梯包月" }),
-    kind: z.enum(tuple(FEE_KINDS)),
+    kind: z.enum(FEE_KINDS),
     price: Money.openapi({
       description: "CNY per unit; for per-floor items the price of a floor not listed",
     }),
-    unit: z.enum(tuple(FEE_UNITS)),
+    unit: z.enum(FEE_UNITS),
     floorPrices: z
       .array(z.strictObject({ floor: z.number().int(), price: Money }))
       .max(110)
@@ -59,8 +51,8 @@ export const Funding = z
   })
   .openapi("Funding");
 
-export const ContractState = z.enum(tuple(CONTRACT_STATES));
-export const VersionStatus = z.enum(tuple(VERSION_STATUSES));
+export const ContractState = z.enum(CONTRACT_STATES);
+export const VersionStatus = z.enum(VERSION_STATUSES);
 
 export const Version = z
   .object({
@@ -244,5 +236,3 @@ export const FieldChange = z
     after: z.unknown().optional(),
   })
   .openapi("FieldChange");
-
-export const ActionName = z.enum(tuple([...new Set([...CONTRACT_ACTIONS, ...REVIEW_ACTIONS])]));

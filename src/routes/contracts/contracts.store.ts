@@ -355,8 +355,3 @@ export async function setVersion(
     .set({ ...values, updatedAt: now })
     .where(eq(contractVersions.id, id));
 }
-
-/** A contract's state, for an answer about what the state allows. */
-export function stateConflict(state: ContractState | string, detail: string, allowed: string[] = []) {
-  return ApiError.conflict("illegal_transition", detail, { currentState: state, allowedActions: allowed });
-}

@@ -34,7 +34,7 @@ import {
 import type { AppEnv } from "../../context.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
-import { type CommandScope, checkTransition, contractCommand } from "./contracts.command.js";
+import { type CommandScope, checkTransition, contractCommand, stateConflict } from "./contracts.command.js";
 import { facilityKindsOf, termsErrors } from "./contracts.handlers.js";
 import type * as routes from "./contracts.routes.js";
 import {
@@ -72,14 +72,10 @@ function reviewStep(contract: ContractRow, version: VersionRow, action: ReviewAc
   if (!result.ok) {
     if (result.error === "forbidden")
       throw ApiError.forbidden(`Only ${result.allowedParties.join(", ")} may ${action}.`);
-    throw ApiError.conflict(
-      "illegal_transition",
+    throw stateConflict(
+      contract,
       `An amendment in status "${version.status}" cannot ${action.replaceAll("_", " ")}.`,
-      {
-        currentState: contract.state,
-        versionStatus: version.status,
-        allowedActions: result.allowed,
-      },
+      { versionStatus: version.status, allowedActions: result.allowed },
     );
   }
   return { contractState: contract.state, versionStatus: result.to };
@@ -232,14 +228,10 @@ export const recordVote: AppRouteHandler<typeof routes.recordVote> = async (c) =
     async (s) => {
       const version = await currentVersion(s);
       if (version.status !== "submitted") {
-        throw ApiError.conflict(
-          "illegal_transition",
+        throw stateConflict(
+          s.contract,
           `Owners vote on a submitted version; version ${version.versionNo} is ${version.status}.`,
-          {
-            currentState: s.contract.state,
-            versionStatus: version.status,
-            allowedActions: [],
-          },
+          { versionStatus: version.status },
         );
       }
       const totals = await registerTotals(s.tx, s.contract.communityId);
@@ -459,13 +451,9 @@ export const createAmendment: AppRouteHandler<typeof routes.createAmendment> = a
   const today = shanghaiDate(c.var.deps.clock());
   await contractCommand(c, id, { verb: "amend a contract", parties: ["enterprise"] }, async (s) => {
     if (!["signed", "under_construction", "operating"].includes(s.contract.state)) {
-      throw ApiError.conflict(
-        "illegal_transition",
+      throw stateConflict(
+        s.contract,
         `A contract in state "${s.contract.state}" cannot be amended; only a signed one.`,
-        {
-          currentState: s.contract.state,
-          allowedActions: [],
-        },
       );
     }
     const version = await currentVersion(s);
@@ -593,13 +581,9 @@ export const recordMilestone: AppRouteHandler<typeof routes.recordMilestone> = a
     async (s) => {
       const expected = MILESTONE_STATE[body.kind];
       if (s.contract.state !== expected) {
-        throw ApiError.conflict(
-          "illegal_transition",
+        throw stateConflict(
+          s.contract,
           `A ${body.kind.replaceAll("_", " ")} is recorded on a ${expected} contract; this one is ${s.contract.state}.`,
-          {
-            currentState: s.contract.state,
-            allowedActions: [],
-          },
         );
       }
       const all = await milestonesOf(s.tx, s.contract.id);
@@ -705,13 +689,9 @@ export const confirmMilestone: AppRouteHandler<typeof routes.confirmMilestone> =
         );
         await setFacilities(s.tx, s.contract.id, { status: "operating" });
       } else if (s.contract.state !== "under_construction") {
-        throw ApiError.conflict(
-          "illegal_transition",
+        throw stateConflict(
+          s.contract,
           `Completion is confirmed while under construction; the contract is ${s.contract.state}.`,
-          {
-            currentState: s.contract.state,
-            allowedActions: [],
-          },
         );
       }
       await s.tx
@@ -737,13 +717,9 @@ export const checkHandback: AppRouteHandler<typeof routes.checkHandback> = async
     { verb: "check off handback conditions", parties: ["owners_committee"] },
     async (s) => {
       if (s.contract.state !== "operating") {
-        throw ApiError.conflict(
-          "illegal_transition",
+        throw stateConflict(
+          s.contract,
           `Handback is checked while operating; the contract is ${s.contract.state}.`,
-          {
-            currentState: s.contract.state,
-            allowedActions: [],
-          },
         );
       }
       const [updated] = await s.tx

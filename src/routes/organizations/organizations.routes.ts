@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { organizationKind } from "../../../db/schema.js";
 import {
   conflictResponse,
   errorResponses,
@@ -10,7 +11,7 @@ import {
 } from "../../openapi.js";
 
 const tags = ["organizations"];
-export const OrgKind = z.enum(["street_office", "enterprise", "owners_committee", "property_company"]);
+export const OrgKind = z.enum(organizationKind.enumValues);
 
 export const Organization = z
   .object({
