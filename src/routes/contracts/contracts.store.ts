@@ -8,7 +8,6 @@ import {
   allowedReviewActions,
   type ContractAction,
   type ContractDocument,
-  type ContractState,
   type ContractTerms,
   DEFAULT_GUIDANCE_SHARE,
   documentHash,
