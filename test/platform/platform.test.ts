@@ -180,6 +180,31 @@ describe("organizations and their keys", () => {
     expect((await clerk.get("/v1/organizations")).status).toBe(401);
   });
 
+  it("nobody mints keys for another organization: not even the street office that registered it", async () => {
+    const street = await createStreet(database.db);
+    const office = await createOrg(database.db, { kind: "street_office", streetId: street.id });
+    const committee = await createOrg(database.db, { kind: "owners_committee", streetId: street.id });
+    const api = client(app, office.key);
+    const minted = await api.post(`/v1/organizations/${committee.org.id}/keys`, {
+      name: "impostor",
+      role: "admin",
+    });
+    expect(minted.status).toBe(403);
+    expect((await api.get(`/v1/organizations/${committee.org.id}/keys`)).status).toBe(403);
+    expect((await api.delete(`/v1/organizations/${committee.org.id}/keys/${committee.keyId}`)).status).toBe(
+      403,
+    );
+    const platform = client(app, TEST_ADMIN_TOKEN);
+    expect((await platform.post(`/v1/organizations/${committee.org.id}/keys`, { name: "x" })).status).toBe(
+      403,
+    );
+    const recovery = await platform.post(`/v1/organizations/${office.org.id}/keys`, {
+      name: "recovery",
+      role: "admin",
+    });
+    expect(recovery.status).toBe(201);
+  });
+
   it("a member key may not issue keys (403), and another street's organization is invisible (404)", async () => {
     const street = await createStreet(database.db);
     const other = await createStreet(database.db);

@@ -68,14 +68,17 @@ async function checkCommunities(db: Queryable, streetId: string, ids: string[]) 
   if (errors.length) throw ApiError.validation(errors);
 }
 
-/** Who may manage an organization's keys: its own admin keys, its street office's admin, the platform admin. */
+/**
+ * Who may manage an organization's keys: its own admin keys only, so nobody can act for another
+ * organization (a street office mints no key an owners committee could sign with). The one
+ * exception is the platform admin for street offices: the bootstrap, and their key recovery.
+ * Every other organization gets its first key when it is registered.
+ */
 function requireKeyManager(p: Principal, org: OrgRow) {
   requireAdminKey(p, "manage API keys");
-  if (p.role === "platform_admin" || p.orgId === org.id) return;
-  if (p.role === "street_office" && p.streetId === org.streetId) return;
-  throw ApiError.forbidden(
-    "Only the organization's own admin or its street office admin may manage its keys.",
-  );
+  if (p.orgId === org.id) return;
+  if (p.role === "platform_admin" && org.kind === "street_office") return;
+  throw ApiError.forbidden("Only the organization's own admin keys may manage its keys.");
 }
 
 export const createOrganization: AppRouteHandler<typeof routes.createOrganization> = async (c) => {

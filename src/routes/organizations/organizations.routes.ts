@@ -123,7 +123,7 @@ export const listKeys = createRoute({
   path: "/organizations/{id}/keys",
   tags,
   security,
-  summary: "The organization's API keys (its admin keys, or the street office admin)",
+  summary: "The organization's API keys (its own admin keys)",
   request: { params: IdParams },
   responses: {
     200: jsonResponse(z.object({ items: z.array(ApiKey) }), "Keys, never the secrets"),
