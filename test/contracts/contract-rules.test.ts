@@ -197,6 +197,11 @@ describe("the lifecycle refuses what is not allowed", () => {
       state: "signed",
       requiredSigners: ["enterprise", "owners_committee", "property_company"],
     });
+    // Not a party, the street office watches: it reads, but neither comments nor terminates.
+    const office = api(world.streetOffice.key);
+    expect((await office.post(`/v1/contracts/${id}/comments`, { body: "x" })).status).toBe(403);
+    expect((await office.post(`/v1/contracts/${id}/terminate`, { reason: "x" })).status).toBe(403);
+    expect((await office.get(`/v1/contracts/${id}/audit/verify`)).body.intact).toBe(true);
   });
 
   it("a vote that does not fit the register is refused, naming the field", async () => {

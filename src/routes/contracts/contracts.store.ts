@@ -64,8 +64,8 @@ export function partyOf(p: Principal, c: ContractRow): Party | null {
     case "property_company":
       return p.orgId === c.propertyCompanyOrgId ? "property_company" : null;
     case "street_office":
-      // The street office supervises every contract of its street, party to it or not.
-      return p.streetId === c.streetId ? "street_office" : null;
+      // A party when it puts in guidance funds; otherwise it watches its street's contracts.
+      return p.orgId === c.streetOfficeOrgId ? "street_office" : null;
     default:
       return null;
   }
