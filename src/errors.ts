@@ -81,6 +81,17 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
         new ApiError(413, "payload_too_large", "Payload too large", "The body is over the 1 MiB limit."),
       );
     }
+    if (status === 415) {
+      return problemResponse(
+        c,
+        new ApiError(
+          415,
+          "unsupported_media_type",
+          "Unsupported media type",
+          "Send the body as Content-Type: application/json.",
+        ),
+      );
+    }
     if (status === 400) {
       return problemResponse(c, new ApiError(400, "bad_request", "Bad request", err.message));
     }

@@ -95,6 +95,13 @@ describe("the platform's front door", () => {
     });
     expect(unknown.status).toBe(400);
     expect(unknown.body.errors).toEqual([{ field: "body.colour", message: "is not a known field" }]);
+    const plain = await app.request("/v1/organizations", {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, "content-type": "text/plain" },
+      body: "kind=enterprise",
+    });
+    expect(plain.status).toBe(415);
+    expect(await plain.json()).toMatchObject({ code: "unsupported_media_type" });
     const malformed = await admin.post("/v1/organizations", "{not json");
     expect(malformed.status).toBe(400);
     expect(malformed.headers.get("content-type")).toBe("application/problem+json");
