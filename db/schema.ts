@@ -479,3 +479,155 @@ export const auditLog = pgTable(
   },
   (t) => [unique().on(t.contractId, t.seq)],
 );
+
+// ---------------------------------------------------------------------------------------------
+// IoT: elevator e-bike sensors, their events, incidents and dead letters
+// ---------------------------------------------------------------------------------------------
+
+/** A sensor in an elevator car. It authenticates with its own key (MQTT password or HTTP bearer). */
+export const sensors = pgTable(
+  "sensors",
+  {
+    id: id(),
+    /** The elevator the sensor is installed in. */
+    facilityId: uuid()
+      .notNull()
+      .references(() => facilities.id),
+    /** Denormalised from the facility and its operator: every scope check filters on them. */
+    streetId: uuid()
+      .notNull()
+      .references(() => streets.id),
+    communityId: uuid()
+      .notNull()
+      .references(() => communities.id),
+    enterpriseOrgId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    name: text().notNull(),
+    /** SHA-256 of the sensor key, hex (HTTP ingest and the embedded broker check it). */
+    keyHash: text().notNull().unique(),
+    keyPrefix: text().notNull(),
+    /**
+     * The same key in Mosquitto's password-file format (PBKDF2-SHA512, `$7$…`), computed when the
+     * key is issued, so the broker's password file can be generated without ever storing the key.
+     */
+    brokerPasswordHash: text().notNull(),
+    revokedAt: timestamp({ withTimezone: true }),
+    heartbeatIntervalS: integer().notNull().default(30),
+    lastSeenAt: timestamp({ withTimezone: true }),
+    lastHeartbeatAt: timestamp({ withTimezone: true }),
+    online: boolean().notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index().on(t.facilityId),
+    index().on(t.communityId),
+    index().on(t.enterpriseOrgId),
+    check("sensors_heartbeat_interval", sql`${t.heartbeatIntervalS} between 5 and 3600`),
+  ],
+);
+
+export const sensorEventType = pgEnum("sensor_event_type", [
+  "ebike_detected",
+  "ebike_cleared",
+  "heartbeat",
+  "fault",
+]);
+
+/** Every event a sensor sent, once: the primary key (sensor, eventId) is the exactly-once guarantee. */
+export const sensorEvents = pgTable(
+  "sensor_events",
+  {
+    sensorId: uuid()
+      .notNull()
+      .references(() => sensors.id),
+    eventId: text().notNull(),
+    /** Denormalised from the sensor: incidents are rebuilt per elevator from these rows. */
+    facilityId: uuid()
+      .notNull()
+      .references(() => facilities.id),
+    type: sensorEventType().notNull(),
+    occurredAt: timestamp({ withTimezone: true }).notNull(),
+    receivedAt: timestamp({ withTimezone: true }).notNull(),
+    /** The event as the sensor sent it (validated). */
+    payload: jsonb().notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sensorId, t.eventId] }),
+    index("sensor_events_ebike_by_facility")
+      .on(t.facilityId, t.occurredAt)
+      .where(sql`${t.type} in ('ebike_detected', 'ebike_cleared')`),
+    index().on(t.sensorId, t.occurredAt),
+  ],
+);
+
+export const incidentKind = pgEnum("incident_kind", ["ebike", "sensor_offline"]);
+export const incidentClassification = pgEnum("incident_classification", ["confirmed", "false_alarm"]);
+export const falseAlarmReason = pgEnum("false_alarm_reason", ["stroller", "wheelchair", "bicycle", "other"]);
+
+/**
+ * An e-bike halt of an elevator (derived from its sensors' events in occurredAt order) or a
+ * sensor being offline. At most one open incident of each kind per elevator (partial unique index).
+ */
+export const incidents = pgTable(
+  "incidents",
+  {
+    id: id(),
+    kind: incidentKind().notNull(),
+    /** The sensor that opened it (an offline incident: the sensor that went offline). */
+    sensorId: uuid()
+      .notNull()
+      .references(() => sensors.id),
+    facilityId: uuid()
+      .notNull()
+      .references(() => facilities.id),
+    communityId: uuid()
+      .notNull()
+      .references(() => communities.id),
+    streetId: uuid()
+      .notNull()
+      .references(() => streets.id),
+    openedAt: timestamp({ withTimezone: true }).notNull(),
+    closedAt: timestamp({ withTimezone: true }),
+    /** `ebike_detected` events within the incident (repeats for the same bike are common). */
+    detections: integer().notNull().default(0),
+    /** closedAt − openedAt, whole seconds; null while open. */
+    haltSeconds: integer(),
+    acknowledgedAt: timestamp({ withTimezone: true }),
+    acknowledgedByOrgId: uuid().references(() => organizations.id),
+    classification: incidentClassification(),
+    falseAlarmReason: falseAlarmReason(),
+    note: text(),
+    createdAt: createdAt(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("incidents_one_open_per_elevator").on(t.facilityId, t.kind).where(sql`${t.closedAt} is null`),
+    index().on(t.facilityId, t.kind, t.openedAt),
+    index().on(t.communityId, t.openedAt),
+    index().on(t.streetId, t.openedAt),
+    check(
+      "incidents_false_alarm_reason",
+      sql`(${t.classification} = 'false_alarm') = (${t.falseAlarmReason} is not null)`,
+    ),
+  ],
+);
+
+/** Messages that could not be stored as events, kept with the reason (the stream goes on). */
+export const deadLetters = pgTable(
+  "dead_letters",
+  {
+    id: bigserial({ mode: "number" }).primaryKey(),
+    topic: text().notNull(),
+    /** The sensor id as the topic or route named it (it may not exist). */
+    sensorId: text(),
+    /** The raw payload: UTF-8 text, or base64 when it was not valid UTF-8 or held NUL bytes. */
+    payload: text().notNull(),
+    payloadBase64: boolean().notNull().default(false),
+    /** The payload's size in bytes (the stored payload is cut at 64 KiB). */
+    payloadBytes: integer().notNull(),
+    reason: text().notNull(),
+    receivedAt: timestamp({ withTimezone: true }).notNull(),
+  },
+  (t) => [index().on(t.sensorId, t.receivedAt), index().on(t.receivedAt)],
+);

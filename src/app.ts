@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
+import { createIngest } from "../iot/ingest.js";
 import { authenticate } from "./auth/authenticate.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { type DocsAssetReader, mountDocs } from "./docs.js";
@@ -8,15 +9,22 @@ import { ApiError, handleError, problemResponse } from "./errors.js";
 import { createRouter } from "./openapi.js";
 import { healthRouter } from "./routes/health/health.index.js";
 import { v1Routers } from "./routes/index.js";
+import { sensorIngestRouter } from "./routes/sensors/sensor-ingest.index.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
-export interface CreateAppOptions extends AppDeps {
+export interface CreateAppOptions extends Omit<AppDeps, "ingest"> {
   readDocsAsset?: DocsAssetReader;
+  /** Defaults to an ingest over `db` (what the HTTP ingest route needs when no MQTT runs). */
+  ingest?: AppDeps["ingest"];
 }
 
 /** Builds the whole HTTP API from its dependencies. It never listens: entry points do. */
-export function createApp({ readDocsAsset, ...deps }: CreateAppOptions) {
+export function createApp({ readDocsAsset, ingest, ...rest }: CreateAppOptions) {
+  const deps: AppDeps = {
+    ...rest,
+    ingest: ingest ?? createIngest({ db: rest.db, logger: rest.logger, clock: rest.clock }),
+  };
   const app = new OpenAPIHono<AppEnv>();
 
   app.use(requestId());
@@ -52,6 +60,11 @@ export function createApp({ readDocsAsset, ...deps }: CreateAppOptions) {
 
   app.route("/", healthRouter);
   if (readDocsAsset) mountDocs(app, readDocsAsset);
+
+  // Sensors post events with their own key, not an organization's: this router is mounted
+  // before the /v1 router, and its handler answers without calling next(), so the organization
+  // `authenticate` middleware never runs for it.
+  app.route("/v1", sensorIngestRouter);
 
   const v1 = createRouter();
   v1.use("*", authenticate);

@@ -34,6 +34,32 @@ export const ConfigSchema = z.object({
   DATA_DIR: z.string().trim().min(1, "must not be empty").default("./data"),
   MQTT_URL: url(["mqtt:", "mqtts:", "tcp:", "ws:", "wss:"]),
   MQTT_PORT: port(1883),
+  MQTT_USERNAME: z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(200, "must be at most 200 characters")
+    .optional()
+    .describe("the ingest consumer's broker user (also accepted by the embedded broker)"),
+  MQTT_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+  MQTT_CLIENT_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, "must be 1-40 letters, digits, '-' or '_'")
+    .default("bot-ingest")
+    .describe("prefix of the consumer's fixed client ids; distinct per app instance"),
+  MQTT_CONSUMERS: z.coerce
+    .number({ message: "must be a number" })
+    .int("must be a whole number")
+    .min(1, "must be between 1 and 64")
+    .max(64, "must be between 1 and 64")
+    .default(8),
+  SENSOR_HEARTBEAT_S: z.coerce
+    .number({ message: "must be a number of seconds" })
+    .int("must be a whole number")
+    .min(5, "must be between 5 and 3600")
+    .max(3600, "must be between 5 and 3600")
+    .default(30),
   ADMIN_TOKEN: z
     .string()
     .min(24, "must be at least 24 characters (use `openssl rand -hex 24`)")
@@ -55,7 +81,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => {
     const name = String(i.path[0]);
-    const shown = name === "ADMIN_TOKEN" || name === "DATABASE_URL" ? "" : ` (got "${present[name]}")`;
+    const shown =
+      name === "ADMIN_TOKEN" || name === "DATABASE_URL" || name === "MQTT_PASSWORD"
+        ? ""
+        : ` (got "${present[name]}")`;
     return `invalid configuration: ${name} ${i.message}${shown}`;
   });
   throw new ConfigError(lines.join("\n"));

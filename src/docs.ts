@@ -21,6 +21,11 @@ export function mountDocs(app: OpenAPIHono<AppEnv>, readAsset: DocsAssetReader) 
     scheme: "bearer",
     description: "An organization's API key, or ADMIN_TOKEN for the platform admin.",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "SensorKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "A sensor's own key (HTTP ingest only), issued by POST /v1/sensors.",
+  });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

@@ -8,6 +8,8 @@ import { dirname, join } from "node:path";
 import { serve } from "@hono/node-server";
 import { openDatabase, pendingMigrations } from "../db/client.js";
 import { hashKey } from "../db/keys.js";
+import { PortInUseError } from "../iot/broker.js";
+import { startIngestRuntime } from "../iot/runtime.js";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { seedDemoOnce } from "./demo/seed.js";
@@ -40,11 +42,19 @@ async function main() {
     }
   }
 
+  // MQTT ingest: the consumer on MQTT_URL, or the embedded broker on MQTT_PORT.
+  const ingest = await startIngestRuntime({ config, db: database.db, logger }).catch((err: unknown) => {
+    throw err instanceof PortInUseError ? new ConfigError(err.message) : err;
+  });
+
   const app = createApp({
     db: database.db,
     logger,
     clock: () => new Date(),
     pingDatabase: database.ping,
+    ingest: ingest.ingest,
+    readiness: ingest.readiness,
+    sensorHeartbeatS: config.SENSOR_HEARTBEAT_S,
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
     readDocsAsset: (file) => readFile(join(SWAGGER_DIST, file), "utf8").catch(() => null),
   });
@@ -73,6 +83,7 @@ async function main() {
     stopping = true;
     logger.info({ signal }, "shutting down");
     server.close();
+    await ingest.close();
     await database.close();
     process.exit(0);
   };

@@ -1,0 +1,122 @@
+/**
+ * E-bike incidents of one elevator, derived from its sensors' events. Pure: no I/O.
+ *
+ * The rule: an elevator's incidents are what you get by replaying its `ebike_detected` and
+ * `ebike_cleared` events in occurredAt order (not arrival order):
+ *   - `detected` with no incident open opens one; with one open, it attaches (detections + 1);
+ *   - `cleared` closes the open incident (halt = closedAt − openedAt); with none open it is ignored.
+ * At one instant, every `detected` sorts before every `cleared`, so a bike detected and cleared in
+ * the same millisecond still yields one closed incident.
+ *
+ * Ingest applies the rule incrementally: when a batch stores new events for an elevator, it
+ * replays the events from the latest incident opened at or before the earliest new event (no
+ * incident is open just before an incident's opening detection, so that is a safe starting state)
+ * and reconciles the result with the stored incidents. Late, out-of-order and redelivered events
+ * therefore all converge on the incidents a full replay would give.
+ */
+
+export type EbikeEventType = "ebike_detected" | "ebike_cleared";
+
+export interface EbikeEvent {
+  sensorId: string;
+  eventId: string;
+  type: EbikeEventType;
+  occurredAt: Date;
+}
+
+export interface DerivedIncident {
+  /** The sensor whose detection opened the incident. */
+  sensorId: string;
+  openedAt: Date;
+  closedAt: Date | null;
+  detections: number;
+  haltSeconds: number | null;
+}
+
+export interface StoredIncident {
+  id: string;
+  openedAt: Date;
+  closedAt: Date | null;
+  detections: number;
+  haltSeconds: number | null;
+}
+
+export function compareEvents(a: EbikeEvent, b: EbikeEvent): number {
+  return (
+    a.occurredAt.getTime() - b.occurredAt.getTime() ||
+    rank(a.type) - rank(b.type) ||
+    (a.sensorId < b.sensorId ? -1 : a.sensorId > b.sensorId ? 1 : 0) ||
+    (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0)
+  );
+}
+const rank = (type: EbikeEventType) => (type === "ebike_detected" ? 0 : 1);
+
+export const haltSeconds = (openedAt: Date, closedAt: Date) =>
+  Math.max(0, Math.round((closedAt.getTime() - openedAt.getTime()) / 1000));
+
+/** Replays events (any order given; sorted here) from a state with no incident open. */
+export function deriveIncidents(events: readonly EbikeEvent[]): DerivedIncident[] {
+  const out: DerivedIncident[] = [];
+  let open: DerivedIncident | null = null;
+  for (const e of [...events].sort(compareEvents)) {
+    if (e.type === "ebike_detected") {
+      if (open) open.detections += 1;
+      else {
+        open = {
+          sensorId: e.sensorId,
+          openedAt: e.occurredAt,
+          closedAt: null,
+          detections: 1,
+          haltSeconds: null,
+        };
+        out.push(open);
+      }
+    } else if (open) {
+      open.closedAt = e.occurredAt;
+      open.haltSeconds = haltSeconds(open.openedAt, e.occurredAt);
+      open = null;
+    }
+  }
+  return out;
+}
+
+export interface IncidentPlan {
+  /** Stored incidents whose fields change (ids kept, so acknowledgements survive). */
+  updates: (StoredIncident & { sensorId: string })[];
+  inserts: DerivedIncident[];
+  /** Stored incidents no derived incident accounts for (only possible if events vanished). */
+  deletes: string[];
+}
+
+/**
+ * Matches derived incidents to the stored ones of the same window: a stored incident is the
+ * derived incident whose span contains its opening instant (the span only ever grows backwards
+ * or splits in two when late events arrive, so the opening detection stays inside it).
+ */
+export function planIncidents(
+  stored: readonly StoredIncident[],
+  derived: readonly DerivedIncident[],
+): IncidentPlan {
+  const plan: IncidentPlan = { updates: [], inserts: [], deletes: [] };
+  const unmatched = [...stored].sort((a, b) => a.openedAt.getTime() - b.openedAt.getTime());
+  for (const d of derived) {
+    const from = d.openedAt.getTime();
+    const to = d.closedAt ? d.closedAt.getTime() : Number.POSITIVE_INFINITY;
+    const index = unmatched.findIndex((s) => s.openedAt.getTime() >= from && s.openedAt.getTime() <= to);
+    const match = index >= 0 ? unmatched.splice(index, 1)[0] : undefined;
+    if (!match) {
+      plan.inserts.push(d);
+      continue;
+    }
+    const changed =
+      match.openedAt.getTime() !== d.openedAt.getTime() ||
+      (match.closedAt?.getTime() ?? null) !== (d.closedAt?.getTime() ?? null) ||
+      match.detections !== d.detections ||
+      match.haltSeconds !== d.haltSeconds;
+    if (changed) plan.updates.push({ id: match.id, ...d });
+  }
+  plan.deletes = unmatched.map((s) => s.id);
+  // Closing updates first, so the one-open-incident-per-elevator index never sees two open.
+  plan.updates.sort((a, b) => Number(a.closedAt === null) - Number(b.closedAt === null));
+  return plan;
+}

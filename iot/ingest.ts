@@ -1,0 +1,567 @@
+/**
+ * The ingest core: a batch of raw messages (from MQTT or HTTP) → events stored exactly once,
+ * dead letters for the rest, sensor health and incidents updated, all in ONE transaction.
+ * Set-based SQL throughout: one statement per table per batch, whatever the batch size.
+ */
+import { sql } from "drizzle-orm";
+import type { Logger } from "pino";
+import { type Database, queryRows, type Tx } from "../db/database.js";
+import { type DerivedIncident, deriveIncidents, type EbikeEvent, planIncidents } from "./incidents.js";
+import {
+  isSensorId,
+  parseEvent,
+  parseStatus,
+  parseTopic,
+  type RejectReason,
+  type SensorEvent,
+} from "./protocol.js";
+
+export interface IngestItem {
+  topic: string;
+  payload: Uint8Array;
+  receivedAt: Date;
+}
+
+export type ItemOutcome =
+  | { status: "stored"; eventId: string }
+  | { status: "duplicate"; eventId: string }
+  | { status: "rejected"; reason: RejectReason; eventId?: string }
+  /** A status message (`online`/`offline`) applied to the sensor. */
+  | { status: "status" };
+
+export interface IngestResult {
+  stored: number;
+  duplicates: number;
+  rejected: { index: number; reason: RejectReason; eventId?: string }[];
+  outcomes: ItemOutcome[];
+}
+
+export interface IngestCounters {
+  stored: number;
+  duplicates: number;
+  deadLetters: number;
+  byReason: Record<string, number>;
+}
+
+export interface Ingest {
+  ingestBatch(items: readonly IngestItem[]): Promise<IngestResult>;
+  /** Forget what is cached about a sensor (call after revoking or rotating it). */
+  invalidateSensor(sensorId: string): void;
+  readonly counters: IngestCounters;
+}
+
+export interface IngestOptions {
+  db: Database;
+  logger: Logger;
+  clock: () => Date;
+  /** How long a sensor lookup is trusted; a revoke in another process takes effect within it. */
+  sensorCacheTtlMs?: number;
+}
+
+interface SensorInfo {
+  id: string;
+  facilityId: string;
+  communityId: string;
+  streetId: string;
+  revoked: boolean;
+}
+
+/** Dead-letter payloads are cut at this size (the reason says what was wrong with the whole). */
+const DEAD_LETTER_MAX_BYTES = 64 * 1024;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: IngestOptions): Ingest {
+  const cache = new Map<string, { info: SensorInfo | null; expires: number }>();
+  const counters: IngestCounters = { stored: 0, duplicates: 0, deadLetters: 0, byReason: {} };
+
+  async function lookupSensors(ids: Set<string>): Promise<Map<string, SensorInfo | null>> {
+    const now = clock().getTime();
+    const found = new Map<string, SensorInfo | null>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const hit = cache.get(id);
+      if (hit && hit.expires > now) found.set(id, hit.info);
+      else if (!isSensorId(id)) found.set(id, null);
+      else missing.push(id);
+    }
+    if (missing.length) {
+      const rows = await queryRows<{
+        id: string;
+        facility_id: string;
+        community_id: string;
+        street_id: string;
+        revoked: boolean;
+      }>(
+        db,
+        sql`select s.id, s.facility_id, s.community_id, s.street_id, s.revoked_at is not null as revoked
+            from sensors s join jsonb_array_elements_text(${JSON.stringify(missing)}::jsonb) x(id) on s.id = x.id::uuid`,
+      );
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const id of missing) {
+        const r = byId.get(id);
+        const info = r
+          ? {
+              id,
+              facilityId: r.facility_id,
+              communityId: r.community_id,
+              streetId: r.street_id,
+              revoked: r.revoked,
+            }
+          : null;
+        cache.set(id, { info, expires: now + sensorCacheTtlMs });
+        found.set(id, info);
+      }
+    }
+    return found;
+  }
+
+  async function ingestBatch(items: readonly IngestItem[]): Promise<IngestResult> {
+    if (items.length === 0) return { stored: 0, duplicates: 0, rejected: [], outcomes: [] };
+    try {
+      return await ingestOnce(items);
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      // A deterministic failure (bad data the checks missed): never let one message block the
+      // stream. Store the items one by one; the one that still fails becomes a dead letter.
+      logger.error({ err, items: items.length }, "ingest batch failed; retrying its items one by one");
+      const results: IngestResult[] = [];
+      for (const item of items) results.push(await ingestAlone(item));
+      return merge(results);
+    }
+  }
+
+  async function ingestAlone(item: IngestItem): Promise<IngestResult> {
+    try {
+      return await ingestOnce([item]);
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      const reason: RejectReason = `storage_rejected: ${sqlState(err) ?? "error"}`;
+      await db.transaction((tx) => insertDeadLetters(tx, [{ item, reason, sensorId: null }]));
+      count(reason);
+      return {
+        stored: 0,
+        duplicates: 0,
+        rejected: [{ index: 0, reason }],
+        outcomes: [{ status: "rejected", reason }],
+      };
+    }
+  }
+
+  function count(reason: string) {
+    counters.deadLetters += 1;
+    const key = reason.startsWith("schema_violation") ? "schema_violation" : (reason.split(":")[0] ?? reason);
+    counters.byReason[key] = (counters.byReason[key] ?? 0) + 1;
+  }
+
+  async function ingestOnce(items: readonly IngestItem[]): Promise<IngestResult> {
+    const topics = items.map((item) => parseTopic(item.topic));
+    const sensorsById = await lookupSensors(new Set(topics.flatMap((t) => (t ? [t.sensorId] : []))));
+
+    const outcomes: ItemOutcome[] = new Array(items.length);
+    const dead: DeadLetter[] = [];
+    const accepted: { index: number; sensor: SensorInfo; event: SensorEvent; receivedAt: Date }[] = [];
+    const statuses: { sensor: SensorInfo; online: boolean; at: Date }[] = [];
+    const seen = new Set<string>();
+
+    for (const [index, item] of items.entries()) {
+      const reject = (reason: RejectReason, eventId?: string) => {
+        outcomes[index] = { status: "rejected", reason, ...(eventId ? { eventId } : {}) };
+        dead.push({ item, reason, sensorId: topics[index]?.sensorId ?? null });
+      };
+      const topic = topics[index];
+      if (!topic) {
+        reject("bad_topic");
+        continue;
+      }
+      const sensor = sensorsById.get(topic.sensorId);
+      if (!sensor) {
+        reject("unknown_sensor");
+        continue;
+      }
+      if (sensor.revoked) {
+        reject("revoked_sensor");
+        continue;
+      }
+      if (topic.kind === "status") {
+        const status = parseStatus(item.payload);
+        if (!status) {
+          reject("schema_violation: status must be online or offline");
+          continue;
+        }
+        statuses.push({ sensor, online: status === "online", at: item.receivedAt });
+        outcomes[index] = { status: "status" };
+        continue;
+      }
+      const parsed = parseEvent(item.topic, item.payload, item.receivedAt);
+      if (!parsed.ok) {
+        reject(parsed.reason, eventIdOf(item.payload));
+        continue;
+      }
+      const key = `${sensor.id}\u0000${parsed.event.eventId}`;
+      if (seen.has(key)) {
+        outcomes[index] = { status: "duplicate", eventId: parsed.event.eventId };
+        continue;
+      }
+      seen.add(key);
+      accepted.push({ index, sensor, event: parsed.event, receivedAt: item.receivedAt });
+    }
+
+    const storedEbike = await db.transaction(async (tx) => {
+      const stored = new Set<string>();
+      if (accepted.length) {
+        const rows = accepted.map(({ sensor, event, receivedAt }) => ({
+          sensor_id: sensor.id,
+          event_id: event.eventId,
+          facility_id: sensor.facilityId,
+          type: event.type,
+          occurred_at: new Date(event.occurredAt).toISOString(),
+          received_at: receivedAt.toISOString(),
+          payload: event,
+        }));
+        const inserted = await queryRows<{ sensor_id: string; event_id: string }>(
+          tx,
+          sql`insert into sensor_events (sensor_id, event_id, facility_id, type, occurred_at, received_at, payload)
+              select x.sensor_id, x.event_id, x.facility_id, x.type, x.occurred_at, x.received_at, x.payload
+              from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(sensor_id uuid, event_id text,
+                facility_id uuid, type sensor_event_type, occurred_at timestamptz, received_at timestamptz, payload jsonb)
+              on conflict (sensor_id, event_id) do nothing
+              returning sensor_id, event_id`,
+        );
+        for (const r of inserted) stored.add(`${r.sensor_id}\u0000${r.event_id}`);
+      }
+      const fresh = accepted.filter((a) => stored.has(`${a.sensor.id}\u0000${a.event.eventId}`));
+      for (const a of accepted) {
+        outcomes[a.index] = {
+          status: stored.has(`${a.sensor.id}\u0000${a.event.eventId}`) ? "stored" : "duplicate",
+          eventId: a.event.eventId,
+        };
+      }
+      await insertDeadLetters(tx, dead);
+      await updateSensors(tx, accepted, statuses);
+      await applyStatusIncidents(tx, statuses);
+      await rebuildIncidents(tx, fresh);
+      return fresh.length;
+    });
+
+    for (const d of dead) count(d.reason);
+    const result = summarize(outcomes);
+    counters.stored += result.stored;
+    counters.duplicates += result.duplicates;
+    if (dead.length) {
+      logger.warn({ deadLetters: dead.map((d) => d.reason) }, "ingest: messages dead-lettered");
+    }
+    logger.debug(
+      { items: items.length, stored: result.stored, ebike: storedEbike },
+      "ingest batch committed",
+    );
+    return result;
+  }
+
+  return {
+    ingestBatch,
+    invalidateSensor: (id) => {
+      cache.delete(id);
+    },
+    counters,
+  };
+
+  // ---- the statements of one batch ------------------------------------------------------------
+
+  /** last_seen_at / last_heartbeat_at move forward only; a device clock ahead of ours is capped at receipt. */
+  async function updateSensors(
+    tx: Tx,
+    accepted: readonly { sensor: SensorInfo; event: SensorEvent; receivedAt: Date }[],
+    statuses: readonly { sensor: SensorInfo; online: boolean; at: Date }[],
+  ) {
+    const bySensor = new Map<string, { seen: number; heartbeat: number | null; online: boolean | null }>();
+    const entry = (id: string) => {
+      let e = bySensor.get(id);
+      if (!e) {
+        e = { seen: 0, heartbeat: null, online: null };
+        bySensor.set(id, e);
+      }
+      return e;
+    };
+    for (const a of accepted) {
+      const e = entry(a.sensor.id);
+      const at = Math.min(Date.parse(a.event.occurredAt), a.receivedAt.getTime());
+      e.seen = Math.max(e.seen, at);
+      if (a.event.type === "heartbeat") {
+        e.heartbeat = Math.max(e.heartbeat ?? 0, at);
+        e.online = true;
+      }
+    }
+    for (const s of statuses) {
+      const e = entry(s.sensor.id);
+      e.seen = Math.max(e.seen, s.at.getTime());
+      e.online = s.online;
+    }
+    if (!bySensor.size) return;
+    const rows = [...bySensor].map(([id, e]) => ({
+      id,
+      seen: new Date(e.seen).toISOString(),
+      heartbeat: e.heartbeat === null ? null : new Date(e.heartbeat).toISOString(),
+      online: e.online,
+    }));
+    await tx.execute(
+      sql`update sensors s set
+            last_seen_at = greatest(s.last_seen_at, x.seen),
+            last_heartbeat_at = greatest(s.last_heartbeat_at, x.heartbeat),
+            online = coalesce(x.online, s.online)
+          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id uuid, seen timestamptz, heartbeat timestamptz, online boolean)
+          where s.id = x.id`,
+    );
+  }
+
+  /** A retained `offline` (the last-will) opens a sensor_offline incident; `online` closes it. */
+  async function applyStatusIncidents(
+    tx: Tx,
+    statuses: readonly { sensor: SensorInfo; online: boolean; at: Date }[],
+  ) {
+    const last = new Map<string, { sensor: SensorInfo; online: boolean; at: Date }>();
+    for (const s of statuses) last.set(s.sensor.id, s);
+    const rows = [...last.values()].map((s) => ({
+      sensor_id: s.sensor.id,
+      facility_id: s.sensor.facilityId,
+      community_id: s.sensor.communityId,
+      street_id: s.sensor.streetId,
+      at: s.at.toISOString(),
+      online: s.online,
+    }));
+    if (!rows.length) return;
+    const json = JSON.stringify(rows);
+    await tx.execute(
+      sql`update incidents i set closed_at = x.at, halt_seconds = null, updated_at = now()
+          from jsonb_to_recordset(${json}::jsonb) as x(sensor_id uuid, facility_id uuid, at timestamptz, online boolean)
+          where x.online and i.kind = 'sensor_offline' and i.closed_at is null
+            and i.facility_id = x.facility_id and i.sensor_id = x.sensor_id`,
+    );
+    await tx.execute(
+      sql`insert into incidents (kind, sensor_id, facility_id, community_id, street_id, opened_at)
+          select 'sensor_offline', x.sensor_id, x.facility_id, x.community_id, x.street_id, x.at
+          from jsonb_to_recordset(${json}::jsonb) as x(sensor_id uuid, facility_id uuid, community_id uuid,
+            street_id uuid, at timestamptz, online boolean)
+          where not x.online
+          on conflict (facility_id, kind) where closed_at is null do nothing`,
+    );
+  }
+
+  /**
+   * Re-derives the e-bike incidents of every elevator that got new e-bike events, from its stored
+   * events in occurredAt order (see iot/incidents.ts). Elevators are locked (advisory, sorted) so
+   * two batches never rebuild the same elevator at once; the partial unique index backs it up.
+   */
+  async function rebuildIncidents(
+    tx: Tx,
+    fresh: readonly { sensor: SensorInfo; event: SensorEvent }[],
+  ): Promise<void> {
+    const earliest = new Map<string, { sensor: SensorInfo; t0: number }>();
+    for (const { sensor, event } of fresh) {
+      if (event.type !== "ebike_detected" && event.type !== "ebike_cleared") continue;
+      const t = Date.parse(event.occurredAt);
+      const e = earliest.get(sensor.facilityId);
+      if (!e || t < e.t0) earliest.set(sensor.facilityId, { sensor, t0: t });
+    }
+    if (!earliest.size) return;
+    const facilities = [...earliest.keys()].sort();
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(k) from (
+            select hashtextextended('incidents:' || f, 0) as k
+            from jsonb_array_elements_text(${JSON.stringify(facilities)}::jsonb) f order by 1) locks`,
+    );
+    const windows = JSON.stringify(
+      [...earliest].map(([facility_id, { t0 }]) => ({ facility_id, t0: new Date(t0).toISOString() })),
+    );
+    // Where each elevator's replay starts: the latest incident opened at or before the earliest new event.
+    const startsCte = sql`starts as (
+      select x.facility_id, coalesce(
+        (select max(i.opened_at) from incidents i
+          where i.facility_id = x.facility_id and i.kind = 'ebike' and i.opened_at <= x.t0), x.t0) as start
+      from jsonb_to_recordset(${windows}::jsonb) as x(facility_id uuid, t0 timestamptz))`;
+    const events = await queryRows<{
+      facility_id: string;
+      sensor_id: string;
+      event_id: string;
+      type: "ebike_detected" | "ebike_cleared";
+      occurred_at: string | Date;
+    }>(
+      tx,
+      sql`with ${startsCte}
+          select e.facility_id, e.sensor_id, e.event_id, e.type, e.occurred_at
+          from starts s join sensor_events e on e.facility_id = s.facility_id and e.occurred_at >= s.start
+          where e.type in ('ebike_detected', 'ebike_cleared')`,
+    );
+    const stored = await queryRows<{
+      id: string;
+      facility_id: string;
+      opened_at: string | Date;
+      closed_at: string | Date | null;
+      detections: number;
+      halt_seconds: number | null;
+    }>(
+      tx,
+      sql`with ${startsCte}
+          select i.id, i.facility_id, i.opened_at, i.closed_at, i.detections, i.halt_seconds
+          from starts s join incidents i on i.facility_id = s.facility_id and i.kind = 'ebike' and i.opened_at >= s.start`,
+    );
+
+    const deletes: string[] = [];
+    const updates: Record<string, unknown>[] = [];
+    const inserts: Record<string, unknown>[] = [];
+    const asJson = (d: DerivedIncident) => ({
+      sensor_id: d.sensorId,
+      opened_at: d.openedAt.toISOString(),
+      closed_at: d.closedAt?.toISOString() ?? null,
+      detections: d.detections,
+      halt_seconds: d.haltSeconds,
+    });
+    for (const [facilityId, { sensor }] of earliest) {
+      const replay: EbikeEvent[] = events
+        .filter((e) => e.facility_id === facilityId)
+        .map((e) => ({
+          sensorId: e.sensor_id,
+          eventId: e.event_id,
+          type: e.type,
+          occurredAt: new Date(e.occurred_at),
+        }));
+      const current = stored
+        .filter((i) => i.facility_id === facilityId)
+        .map((i) => ({
+          id: i.id,
+          openedAt: new Date(i.opened_at),
+          closedAt: i.closed_at === null ? null : new Date(i.closed_at),
+          detections: i.detections,
+          haltSeconds: i.halt_seconds,
+        }));
+      const plan = planIncidents(current, deriveIncidents(replay));
+      deletes.push(...plan.deletes);
+      for (const u of plan.updates) updates.push({ id: u.id, ...asJson(u) });
+      for (const d of plan.inserts) {
+        inserts.push({
+          ...asJson(d),
+          facility_id: facilityId,
+          community_id: sensor.communityId,
+          street_id: sensor.streetId,
+        });
+      }
+    }
+    if (deletes.length) {
+      logger.warn({ incidents: deletes }, "ingest: incidents no longer supported by events, removed");
+      await tx.execute(
+        sql`delete from incidents where id in (select x::uuid from jsonb_array_elements_text(${JSON.stringify(deletes)}::jsonb) x)`,
+      );
+    }
+    // One statement per update keeps "close before open" ordering for the partial unique index.
+    for (const u of updates) {
+      await tx.execute(
+        sql`update incidents i set opened_at = x.opened_at, closed_at = x.closed_at, detections = x.detections,
+              halt_seconds = x.halt_seconds, updated_at = now()
+            from jsonb_to_recordset(${JSON.stringify([u])}::jsonb) as x(id uuid, opened_at timestamptz,
+              closed_at timestamptz, detections int, halt_seconds int)
+            where i.id = x.id`,
+      );
+    }
+    if (inserts.length) {
+      await tx.execute(
+        sql`insert into incidents (kind, sensor_id, facility_id, community_id, street_id, opened_at, closed_at, detections, halt_seconds)
+            select 'ebike', x.sensor_id, x.facility_id, x.community_id, x.street_id, x.opened_at, x.closed_at, x.detections, x.halt_seconds
+            from jsonb_to_recordset(${JSON.stringify(inserts)}::jsonb) as x(sensor_id uuid, facility_id uuid,
+              community_id uuid, street_id uuid, opened_at timestamptz, closed_at timestamptz, detections int, halt_seconds int)
+            order by x.closed_at is null, x.opened_at`,
+      );
+    }
+  }
+}
+
+// ---- helpers --------------------------------------------------------------------------------
+
+interface DeadLetter {
+  item: IngestItem;
+  reason: RejectReason;
+  sensorId: string | null;
+}
+
+async function insertDeadLetters(tx: Tx | Database, dead: readonly DeadLetter[]) {
+  if (!dead.length) return;
+  const rows = dead.map(({ item, reason, sensorId }) => {
+    const bytes = Buffer.from(item.payload.buffer, item.payload.byteOffset, item.payload.byteLength);
+    const kept = bytes.subarray(0, DEAD_LETTER_MAX_BYTES);
+    const text = storableText(kept);
+    return {
+      topic: storableText(Buffer.from(item.topic)) ?? "",
+      sensor_id: sensorId && storableText(Buffer.from(sensorId)),
+      payload: text ?? kept.toString("base64"),
+      payload_base64: text === null,
+      payload_bytes: bytes.byteLength,
+      reason,
+      received_at: item.receivedAt.toISOString(),
+    };
+  });
+  await tx.execute(
+    sql`insert into dead_letters (topic, sensor_id, payload, payload_base64, payload_bytes, reason, received_at)
+        select x.topic, x.sensor_id, x.payload, x.payload_base64, x.payload_bytes, x.reason, x.received_at
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(topic text, sensor_id text, payload text,
+          payload_base64 boolean, payload_bytes int, reason text, received_at timestamptz)`,
+  );
+}
+
+/** The bytes as text when PostgreSQL can store them as such (valid UTF-8, no NUL), else null. */
+function storableText(bytes: Buffer): string | null {
+  if (bytes.includes(0)) return null;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** The eventId of an invalid event when one can be read, so an HTTP client can match its rejects. */
+function eventIdOf(payload: Uint8Array): string | undefined {
+  try {
+    const json: unknown = JSON.parse(Buffer.from(payload).toString("utf8"));
+    if (json && typeof json === "object" && "eventId" in json) {
+      const id = (json as { eventId: unknown }).eventId;
+      if (typeof id === "string" && id.length > 0 && id.length <= 64) return id;
+    }
+  } catch {
+    // not JSON: no event id to report
+  }
+  return undefined;
+}
+
+function summarize(outcomes: readonly ItemOutcome[]): IngestResult {
+  const result: IngestResult = { stored: 0, duplicates: 0, rejected: [], outcomes: [...outcomes] };
+  outcomes.forEach((o, index) => {
+    if (o.status === "stored") result.stored += 1;
+    else if (o.status === "duplicate") result.duplicates += 1;
+    else if (o.status === "rejected") {
+      result.rejected.push({ index, reason: o.reason, ...(o.eventId ? { eventId: o.eventId } : {}) });
+    }
+  });
+  return result;
+}
+
+function merge(results: readonly IngestResult[]): IngestResult {
+  return summarize(results.flatMap((r) => r.outcomes));
+}
+
+function sqlState(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === "object"; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * Errors worth retrying as they are: no SQLSTATE (connection refused or reset, timeouts),
+ * connection exceptions (08), serialization failures and deadlocks (40), resources (53),
+ * operator intervention (57: shutdown, admin restart). Anything else is the data's fault.
+ */
+export function isTransient(err: unknown): boolean {
+  const state = sqlState(err);
+  if (!state) return true;
+  return ["08", "40", "53", "57", "58", "XX"].some((c) => state.startsWith(c));
+}

@@ -1,0 +1,138 @@
+/**
+ * Sensor protocol v1: topics and event payloads. Pure functions over bytes: no I/O, no MQTT, so
+ * the MQTT consumer, the embedded broker and the HTTP ingest route all validate the same way.
+ */
+import { z } from "zod";
+
+export const TOPIC_PREFIX = "bot/v1/sensors";
+/** The shared subscription every ingest consumer joins (MQTT v5). */
+export const SHARED_GROUP = "bot-ingest";
+export const EVENTS_FILTER = `${TOPIC_PREFIX}/+/events`;
+export const STATUS_FILTER = `${TOPIC_PREFIX}/+/status`;
+
+export const MAX_PAYLOAD_BYTES = 8 * 1024;
+export const MAX_FUTURE_MS = 5 * 60 * 1000;
+
+export const eventsTopic = (sensorId: string) => `${TOPIC_PREFIX}/${sensorId}/events`;
+export const statusTopic = (sensorId: string) => `${TOPIC_PREFIX}/${sensorId}/status`;
+
+/** Why a message became a dead letter. Stable strings: dashboards and tests match on them. */
+export type RejectReason =
+  | "malformed_json"
+  | `schema_violation: ${string}`
+  | "payload_too_large"
+  | "future_timestamp"
+  | "unknown_sensor"
+  | "revoked_sensor"
+  | "bad_topic"
+  | `storage_rejected: ${string}`;
+
+export type ParsedTopic = { kind: "events" | "status"; sensorId: string };
+
+const TOPIC = /^bot\/v1\/sensors\/([^/+#]+)\/(events|status)$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `bot/v1/sensors/{sensorId}/events|status` → its parts, or null for any other topic. */
+export function parseTopic(topic: string): ParsedTopic | null {
+  const m = TOPIC.exec(topic);
+  if (!m?.[1] || !m[2]) return null;
+  return { kind: m[2] === "events" ? "events" : "status", sensorId: m[1] };
+}
+
+/** Sensor ids are UUIDs; anything else in a topic can not name a registered sensor. */
+export const isSensorId = (s: string) => UUID.test(s);
+
+// ---- payloads -------------------------------------------------------------------------------
+
+/**
+ * Text PostgreSQL can store: no NUL (jsonb and text refuse it) and no lone UTF-16 surrogate
+ * (jsonb refuses `\ud800`). Without this, one such event would fail its whole batch forever.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const storable = (s: string) => !s.includes("\u0000") && !LONE_SURROGATE.test(s);
+const Text = (max: number) =>
+  z.string().max(max).refine(storable, "must not contain NUL or unpaired surrogate characters");
+
+/** RFC 3339 with an explicit offset (`Z` or `+08:00`), e.g. `2026-03-01T08:15:30.250+08:00`. */
+const OccurredAt = z.iso.datetime({
+  offset: true,
+  local: false,
+  message: "must be an RFC 3339 timestamp with offset",
+});
+
+const base = {
+  eventId: Text(64).min(1, "must be 1–64 characters"),
+  occurredAt: OccurredAt,
+};
+const Floor = z.number().int().min(-5).max(200);
+
+export const EbikeDetected = z.strictObject({
+  ...base,
+  type: z.literal("ebike_detected"),
+  carHalted: z.boolean(),
+  floor: Floor,
+  confidence: z.number().min(0).max(1),
+});
+export const EbikeCleared = z.strictObject({ ...base, type: z.literal("ebike_cleared"), floor: Floor });
+export const Heartbeat = z.strictObject({
+  ...base,
+  type: z.literal("heartbeat"),
+  uptimeS: z.number().int().min(0),
+  firmware: Text(64).min(1),
+});
+export const Fault = z.strictObject({
+  ...base,
+  type: z.literal("fault"),
+  code: Text(64).min(1),
+  message: Text(1000),
+});
+
+export const SensorEvent = z.discriminatedUnion("type", [EbikeDetected, EbikeCleared, Heartbeat, Fault]);
+export type SensorEvent = z.infer<typeof SensorEvent>;
+export type SensorEventType = SensorEvent["type"];
+
+export type ParseResult =
+  | { ok: true; sensorId: string; event: SensorEvent }
+  | { ok: false; reason: RejectReason; sensorId?: string };
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * One message on an events topic → a valid event, or why not. `now` is when it was received:
+ * an `occurredAt` more than 5 minutes after it is refused (a device clock gone wrong).
+ */
+export function parseEvent(topic: string, bytes: Uint8Array, now: Date): ParseResult {
+  const parsed = parseTopic(topic);
+  if (parsed?.kind !== "events") return { ok: false, reason: "bad_topic" };
+  const { sensorId } = parsed;
+  if (bytes.byteLength > MAX_PAYLOAD_BYTES) return { ok: false, reason: "payload_too_large", sensorId };
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(bytes));
+  } catch {
+    return { ok: false, reason: "malformed_json", sensorId };
+  }
+  const result = SensorEvent.safeParse(json);
+  if (!result.success) return { ok: false, reason: schemaViolation(result.error), sensorId };
+  const event = result.data;
+  if (Date.parse(event.occurredAt) - now.getTime() > MAX_FUTURE_MS) {
+    return { ok: false, reason: "future_timestamp", sensorId };
+  }
+  return { ok: true, sensorId, event };
+}
+
+/** `schema_violation: <field> <message>` for the first issue (e.g. `confidence must be at most 1`). */
+function schemaViolation(error: z.ZodError): RejectReason {
+  const issue = error.issues[0];
+  if (!issue) return "schema_violation: event invalid";
+  if (issue.code === "unrecognized_keys")
+    return `schema_violation: ${issue.keys.join(",")} is not a known field`;
+  const field = issue.path.length ? issue.path.map(String).join(".") : "event";
+  return `schema_violation: ${field} ${issue.message}`;
+}
+
+/** A status message: `online` or `offline` (the last-will). */
+export function parseStatus(bytes: Uint8Array): "online" | "offline" | null {
+  const text = Buffer.from(bytes).toString("utf8").trim().toLowerCase();
+  return text === "online" || text === "offline" ? text : null;
+}

@@ -1,0 +1,94 @@
+/**
+ * The ingest side of a Node process: the group-commit writer, and either the MQTT.js consumer
+ * (MQTT_URL set: a real broker) or the embedded aedes broker (MQTT_URL unset). src/node.ts
+ * starts it next to the API; the API's HTTP ingest route writes through the same ingest.
+ */
+import type { Logger } from "pino";
+import type { Database } from "../db/database.js";
+import { type EmbeddedBroker, startEmbeddedBroker } from "./broker.js";
+import { type Consumer, startConsumer } from "./consumer.js";
+import { createIngest, type Ingest } from "./ingest.js";
+import { createWriter } from "./writer.js";
+
+export interface IngestRuntimeConfig {
+  MQTT_URL?: string;
+  MQTT_PORT: number;
+  MQTT_USERNAME?: string;
+  MQTT_PASSWORD?: string;
+  MQTT_CLIENT_ID: string;
+  MQTT_CONSUMERS: number;
+}
+
+export interface IngestRuntime {
+  /** For AppDeps.ingest: the HTTP route's ingest; invalidation also drops broker connections. */
+  ingest: Pick<Ingest, "ingestBatch" | "invalidateSensor">;
+  /** For AppDeps.readiness: the broker connection (or listener) and the writer's database state. */
+  readiness: () => Promise<Record<string, boolean>>;
+  close(): Promise<void>;
+}
+
+export async function startIngestRuntime(opts: {
+  config: IngestRuntimeConfig;
+  db: Database;
+  logger: Logger;
+  clock?: () => Date;
+}): Promise<IngestRuntime> {
+  const { config, db, clock = () => new Date() } = opts;
+  const logger = opts.logger.child({ component: "ingest" });
+  const ingest = createIngest({ db, logger, clock });
+  const writer = createWriter({
+    ingestBatch: ingest.ingestBatch,
+    logger,
+    onHealthy: (healthy) =>
+      healthy
+        ? logger.info("ingest: database back, committing again")
+        : logger.warn("ingest: database failing"),
+  });
+  const credentials =
+    config.MQTT_USERNAME && config.MQTT_PASSWORD
+      ? { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD }
+      : undefined;
+
+  let consumer: Consumer | null = null;
+  let broker: EmbeddedBroker | null = null;
+  if (config.MQTT_URL) {
+    consumer = startConsumer({
+      url: config.MQTT_URL,
+      writer,
+      logger,
+      clientIdPrefix: config.MQTT_CLIENT_ID,
+      connections: config.MQTT_CONSUMERS,
+      clock,
+      ...(credentials ?? {}),
+    });
+  } else {
+    broker = await startEmbeddedBroker({
+      db,
+      writer,
+      logger,
+      port: config.MQTT_PORT,
+      clock,
+      ...(credentials ? { internal: credentials } : {}),
+    });
+  }
+
+  return {
+    ingest: {
+      ingestBatch: ingest.ingestBatch,
+      invalidateSensor: (id) => {
+        ingest.invalidateSensor(id);
+        broker?.disconnectSensor(id);
+      },
+    },
+    readiness: async () => ({
+      mqtt: consumer ? consumer.connected : broker !== null,
+      ingest: writer.healthy,
+    }),
+    async close() {
+      // Connections first (nothing more arrives), then the writer (it finishes its commit).
+      await consumer?.close();
+      await broker?.close();
+      await writer.close();
+    },
+  };
+}

@@ -1,0 +1,157 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  conflictResponse,
+  errorResponses,
+  IdParams,
+  jsonBody,
+  jsonResponse,
+  Pagination,
+  security,
+  Uuid,
+} from "../../openapi.js";
+
+const tags = ["sensors"];
+const Timestamp = z.iso.datetime();
+
+export const Sensor = z
+  .object({
+    id: Uuid,
+    facilityId: Uuid.openapi({ description: "The elevator the sensor is installed in" }),
+    communityId: Uuid,
+    streetId: Uuid,
+    enterpriseOrgId: Uuid,
+    name: z.string(),
+    keyPrefix: z.string().openapi({ description: "The first characters of the key, to recognise it" }),
+    heartbeatIntervalS: z.number().int(),
+    online: z.boolean().openapi({ description: "From its last heartbeat or retained status message" }),
+    lastSeenAt: Timestamp.nullable(),
+    lastHeartbeatAt: Timestamp.nullable(),
+    revokedAt: Timestamp.nullable(),
+    createdAt: Timestamp,
+  })
+  .openapi("Sensor");
+
+export const SensorWithKey = Sensor.extend({
+  key: z.string().openapi({
+    description:
+      "The sensor key, shown once: the MQTT password (username = sensor id) and the HTTP ingest bearer key",
+  }),
+}).openapi("SensorWithKey");
+
+const NewSensor = z
+  .strictObject({
+    facilityId: Uuid.openapi({ description: "An elevator the enterprise operates" }),
+    name: z.string().trim().min(1).max(200).openapi({ example: "3号楼电梯轿厢AI摄像头" }),
+    heartbeatIntervalS: z.number().int().min(5).max(3600).optional().openapi({
+      description: "Seconds between heartbeats; offline after 3 missed (default SENSOR_HEARTBEAT_S, 30)",
+    }),
+  })
+  .openapi("NewSensor");
+
+export const createSensor = createRoute({
+  method: "post",
+  path: "/sensors",
+  tags,
+  security,
+  summary: "Register a sensor on an elevator (the operating enterprise)",
+  description:
+    "Answers the sensor key once; only its hashes are stored. The device connects to MQTT with username = sensor id and password = key, or posts to /v1/sensors/{id}/events with the key as bearer.",
+  request: { body: jsonBody(NewSensor) },
+  responses: { 201: jsonResponse(SensorWithKey, "Registered"), ...errorResponses },
+});
+
+export const listSensors = createRoute({
+  method: "get",
+  path: "/sensors",
+  tags,
+  security,
+  summary: "Sensors in the caller's scope, with their health",
+  description:
+    "The enterprise sees its sensors; the owners committee and property company those of their communities; the street office those of its street.",
+  request: {
+    query: Pagination.extend({
+      facilityId: Uuid.optional(),
+      communityId: Uuid.optional(),
+      online: z.enum(["true", "false"]).optional(),
+      revoked: z.enum(["true", "false"]).optional(),
+    }),
+  },
+  responses: {
+    200: jsonResponse(z.object({ items: z.array(Sensor), total: z.number().int() }), "A page of sensors"),
+    ...errorResponses,
+  },
+});
+
+export const getSensor = createRoute({
+  method: "get",
+  path: "/sensors/{id}",
+  tags,
+  security,
+  summary: "One sensor and its health",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(Sensor, "The sensor"), ...errorResponses },
+});
+
+export const rotateKey = createRoute({
+  method: "post",
+  path: "/sensors/{id}/rotate-key",
+  tags,
+  security,
+  summary: "Issue a new key (the enterprise); the old one stops working at once",
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(SensorWithKey, "The new key, shown once"),
+    ...errorResponses,
+    ...conflictResponse,
+  },
+});
+
+export const revokeSensor = createRoute({
+  method: "post",
+  path: "/sensors/{id}/revoke",
+  tags,
+  security,
+  summary: "Revoke a sensor (the enterprise); its messages become dead letters",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(Sensor, "Revoked"), ...errorResponses, ...conflictResponse },
+});
+
+export const DeadLetter = z
+  .object({
+    id: z.number().int(),
+    topic: z.string(),
+    sensorId: z.string().nullable(),
+    payload: z.string(),
+    payloadBase64: z.boolean().openapi({ description: "The payload was not valid UTF-8 text" }),
+    payloadBytes: z.number().int(),
+    reason: z
+      .string()
+      .openapi({ example: "schema_violation: confidence Too big: expected number to be <=1" }),
+    receivedAt: Timestamp,
+  })
+  .openapi("DeadLetter");
+
+export const listDeadLetters = createRoute({
+  method: "get",
+  path: "/dead-letters",
+  tags,
+  security,
+  summary: "Messages that could not be stored, newest first (street office; the sensor's enterprise)",
+  request: {
+    query: Pagination.extend({
+      sensorId: Uuid.optional(),
+      reason: z
+        .string()
+        .trim()
+        .min(1)
+        .max(100)
+        .optional()
+        .openapi({ description: "Reasons starting with this, e.g. schema_violation" }),
+      since: z.iso.datetime({ offset: true }).optional(),
+    }),
+  },
+  responses: {
+    200: jsonResponse(z.object({ items: z.array(DeadLetter) }), "A page of dead letters"),
+    ...errorResponses,
+  },
+});

@@ -1,0 +1,174 @@
+/**
+ * Builds the world a matrix row needs: a fresh createWorld, a spare enterprise key, a garage the
+ * enterprise operates, and (for contract routes) the elevator contract driven through the API to
+ * the state the route acts on.
+ */
+import type { Database } from "../../db/database.js";
+import { incidents } from "../../db/schema.js";
+import { client, type TestApp } from "../support/app.js";
+import { createFacility, createKey, createWorld, type World } from "../support/factories.js";
+import { elevatorTerms } from "../support/terms.js";
+import type { Fixture, FixtureState } from "./matrix.js";
+
+/** Each state and the one before it: the fixture replays the steps up to the state it needs. */
+const STEPS: FixtureState[] = [
+  "none",
+  "draft",
+  "submitted",
+  "changes_requested",
+  "voted",
+  "approved",
+  "signed",
+  "construction_recorded",
+  "operating",
+];
+
+type Api = ReturnType<typeof client>;
+
+async function expectStatus(
+  what: string,
+  res: Promise<{ status: number; body: unknown }>,
+  status: number,
+): Promise<{ status: number; body: unknown }> {
+  const done = await res;
+  if (done.status !== status) {
+    throw new Error(`fixture: ${what} answered ${done.status}, not ${status}: ${JSON.stringify(done.body)}`);
+  }
+  return done;
+}
+
+export async function buildFixture(db: Database, app: TestApp, state: FixtureState): Promise<Fixture> {
+  const world = await createWorld(db);
+  const spare = await createKey(db, world.enterprise.org.id, "admin");
+  const garage = await createFacility(db, {
+    kind: "garage",
+    streetId: world.street.id,
+    communityId: world.community.id,
+    operatorOrgId: world.enterprise.org.id,
+  });
+  const fixture: Fixture = {
+    world,
+    spareKeyId: spare.id,
+    garageId: garage.id,
+    contractId: null,
+    sensor: null,
+  };
+  if (state === "none") return fixture;
+  if (state === "sensor") return addSensor(db, app, fixture);
+  fixture.contractId = await driveContract(world, app, state);
+  return fixture;
+}
+
+/**
+ * A sensor the enterprise registers (through the API, which answers its key) on an elevator it
+ * operates, and an open e-bike incident of that sensor (written directly: how events become
+ * incidents is the ingest's business, not the matrix's).
+ */
+export async function addSensor(db: Database, app: TestApp, fx: Fixture): Promise<Fixture> {
+  const { world } = fx;
+  const elevator = await createFacility(db, {
+    kind: "elevator",
+    streetId: world.street.id,
+    communityId: world.community.id,
+    buildingId: world.building.id,
+    operatorOrgId: world.enterprise.org.id,
+  });
+  const registered = await expectStatus(
+    "registering a sensor",
+    client(app, world.enterprise.key).post("/v1/sensors", { facilityId: elevator.id, name: "轿厢AI摄像头" }),
+    201,
+  );
+  const sensor = registered.body as { id: string; key: string };
+  const [incident] = await db
+    .insert(incidents)
+    .values({
+      kind: "ebike",
+      sensorId: sensor.id,
+      facilityId: elevator.id,
+      communityId: world.community.id,
+      streetId: world.street.id,
+      openedAt: new Date("2025-02-28T12:00:00Z"),
+      detections: 1,
+    })
+    .returning();
+  if (!incident) throw new Error("fixture: the incident insert returned nothing");
+  return {
+    ...fx,
+    sensor: { id: sensor.id, key: sensor.key, elevatorId: elevator.id, incidentId: incident.id },
+  };
+}
+
+async function driveContract(world: World, app: TestApp, state: FixtureState): Promise<string> {
+  const enterprise = client(app, world.enterprise.key);
+  const committee = client(app, world.ownersCommittee.key);
+  const property = client(app, world.propertyCompany.key);
+  const office = client(app, world.streetOffice.key);
+  const reached = (s: FixtureState) => STEPS.indexOf(state) >= STEPS.indexOf(s);
+
+  const drafted = await expectStatus(
+    "drafting",
+    enterprise.post("/v1/contracts", {
+      title: "国伟新苑加装电梯BOT合同",
+      communityId: world.community.id,
+      ownersCommitteeOrgId: world.ownersCommittee.org.id,
+      propertyCompanyOrgId: world.propertyCompany.org.id,
+      streetOfficeOrgId: world.streetOffice.org.id,
+      facilityIds: [world.elevator.id],
+      terms: elevatorTerms(),
+    }),
+    201,
+  );
+  const id = (drafted.body as { id: string }).id;
+  const step = (what: string, api: Api, path: string, body: unknown, status = 200) =>
+    expectStatus(what, api.post(`/v1/contracts/${id}${path}`, body), status);
+
+  if (!reached("submitted")) return id;
+  await step("submit", enterprise, "/submit", {});
+  if (state === "submitted") return id;
+  if (state === "changes_requested") {
+    await step("request changes", committee, "/request-changes", { reason: "请调整6楼价格" });
+    return id;
+  }
+  await step(
+    "vote",
+    committee,
+    "/votes",
+    {
+      heldOn: "2025-02-01",
+      participatingArea: "720.00",
+      participatingOwners: 12,
+      yesArea: "720.00",
+      yesOwners: 12,
+    },
+    201,
+  );
+  if (state === "voted") return id;
+  await step("approve", committee, "/approve", {});
+  if (state === "approved") return id;
+  for (const [party, api] of [
+    ["enterprise", enterprise],
+    ["property company", property],
+    ["street office", office],
+    ["owners committee", committee],
+  ] as const) {
+    await step(`${party} signs`, api, "/sign", {});
+  }
+  if (state === "signed") return id;
+  await step("construction start", enterprise, "/milestones", milestone("construction_start"), 201);
+  if (state === "construction_recorded") return id;
+  await step("confirm construction start", committee, "/milestones/construction_start/confirm", {});
+  for (const kind of ["completion_acceptance", "operation_start"] as const) {
+    await step(kind, enterprise, "/milestones", milestone(kind), 201);
+    await step(`confirm ${kind}`, committee, `/milestones/${kind}/confirm`, {});
+  }
+  return id;
+}
+
+function milestone(kind: "construction_start" | "completion_acceptance" | "operation_start") {
+  const occurredOn = {
+    construction_start: "2025-01-05",
+    completion_acceptance: "2025-01-25",
+    operation_start: "2025-01-31",
+  }[kind];
+  return { kind, occurredOn };
+}

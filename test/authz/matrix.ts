@@ -1,0 +1,587 @@
+/**
+ * The authorization matrix: for every route under /v1, what each role gets when it calls it with a
+ * valid request inside its own street. matrix.test.ts checks it against the running API (and that it
+ * names exactly the routes of the OpenAPI document); print-matrix.ts prints it for the README.
+ *
+ * This module has no test-runner or database imports, so `tsx` can run the printer on it.
+ */
+import { randomUUID } from "node:crypto";
+import type { Role } from "../../src/auth/principal.js";
+import type { World } from "../support/factories.js";
+import { elevatorTerms } from "../support/terms.js";
+
+export const ROLES = [
+  "platform_admin",
+  "street_office",
+  "enterprise",
+  "owners_committee",
+  "property_company",
+] as const satisfies readonly Role[];
+
+/**
+ * - `allow`: passes authentication, scope and role checks — the status is not 401, 403 or 404
+ *   (a 409 for the resource's state counts as allowed).
+ * - `forbid`: 403 problem with code `forbidden` (the resource is in scope, the role may not act).
+ * - `hidden`: 404 even in the caller's own street (outside its scope).
+ * - `unauthenticated`: 401 — the route takes no organization key at all (sensor ingest takes the
+ *   sensor's own key).
+ */
+export type Expectation = "allow" | "forbid" | "hidden" | "unauthenticated";
+
+/** What a route needs to exist before it is called; each route gets a fresh world in this state. */
+export type FixtureState =
+  | "none"
+  | "draft"
+  | "submitted"
+  | "changes_requested"
+  | "voted"
+  | "approved"
+  | "signed"
+  | "construction_recorded"
+  | "operating"
+  /** No contract; a sensor of the enterprise on an elevator it operates, with an open e-bike incident. */
+  | "sensor";
+
+/** One world (see createWorld) with what the routes address in it. */
+export interface Fixture {
+  world: World;
+  /** A spare admin key of the world's enterprise (revoking it does not lock the tests out). */
+  spareKeyId: string;
+  /** A planned garage of the world's community operated by the world's enterprise. */
+  garageId: string;
+  /** The elevator contract between the world's parties, when the state asks for one. */
+  contractId: string | null;
+  /** The enterprise's sensor (state `sensor`) and the e-bike incident it opened. */
+  sensor: { id: string; key: string; elevatorId: string; incidentId: string } | null;
+}
+
+/** A valid request for a route: zod validates before any role or scope check, so it must pass. */
+export interface Call {
+  params?: Record<string, string | number>;
+  query?: Record<string, string | number>;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteEntry {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** As in the OpenAPI document, e.g. `/v1/contracts/{id}/approve`. */
+  path: string;
+  needs: FixtureState;
+  expect: Record<Role, Expectation>;
+  /** Builds the request; called once per call, so names it invents are fresh each time. */
+  request: (fx: Fixture) => Call;
+  /** What the row is about, when the expectation depends on the resource chosen. */
+  note?: string;
+  /**
+   * `sensor`: the route authenticates the sensor's own key instead of an organization's. The test
+   * then checks that the sensor's key is let through and another street's sensor key is not.
+   */
+  auth?: "sensor";
+}
+
+/** The fixed clock of the matrix: 2025-03-01 10:00 Asia/Shanghai. */
+export const NOW = new Date("2025-03-01T02:00:00Z");
+
+const unique = (label: string) => `${label} ${randomUUID().slice(0, 8)}`;
+
+function contractOf(fx: Fixture): string {
+  if (!fx.contractId) throw new Error("this route needs a contract: set `needs` to a contract state");
+  return fx.contractId;
+}
+
+const A = "allow";
+const F = "forbid";
+const H = "hidden";
+
+/** Expectations in the order of ROLES: platform admin, street office, enterprise, OC, PC. */
+function by(
+  platform_admin: Expectation,
+  street_office: Expectation,
+  enterprise: Expectation,
+  owners_committee: Expectation,
+  property_company: Expectation,
+): Record<Role, Expectation> {
+  return { platform_admin, street_office, enterprise, owners_committee, property_company };
+}
+
+const everyone = by(A, A, A, A, A);
+const platformOnly = by(A, F, F, F, F);
+const streetAdmins = by(A, A, F, F, F);
+/** Roles that keep the household register: everyone but the enterprise. */
+const registerKeepers = by(A, A, F, A, A);
+/**
+ * Open to one organization role only; the platform admin is refused too (it acts for no
+ * organization, so it is no party to a contract and operates no sensor).
+ */
+const only = (role: Exclude<Role, "platform_admin">): Record<Role, Expectation> => ({
+  ...by(F, F, F, F, F),
+  [role]: A,
+});
+
+const contractId = (fx: Fixture) => ({ params: { id: contractOf(fx) } });
+
+function sensorOf(fx: Fixture): NonNullable<Fixture["sensor"]> {
+  if (!fx.sensor) throw new Error('this route needs a sensor: set `needs` to "sensor"');
+  return fx.sensor;
+}
+
+export const MATRIX: RouteEntry[] = [
+  // ---- places ----------------------------------------------------------------------------------
+  {
+    method: "POST",
+    path: "/v1/districts",
+    needs: "none",
+    expect: platformOnly,
+    request: () => ({ body: { name: unique("杨浦区") } }),
+  },
+  { method: "GET", path: "/v1/districts", needs: "none", expect: everyone, request: () => ({}) },
+  {
+    method: "POST",
+    path: "/v1/streets",
+    needs: "none",
+    expect: platformOnly,
+    request: (fx) => ({ body: { districtId: fx.world.street.districtId, name: unique("新江湾城街道") } }),
+  },
+  { method: "GET", path: "/v1/streets", needs: "none", expect: everyone, request: () => ({}) },
+  {
+    method: "GET",
+    path: "/v1/streets/{id}",
+    needs: "none",
+    expect: everyone,
+    request: (fx) => ({ params: { id: fx.world.street.id } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/communities",
+    needs: "none",
+    expect: streetAdmins,
+    request: (fx) => ({ body: { name: unique("国伟新苑"), streetId: fx.world.street.id } }),
+  },
+  { method: "GET", path: "/v1/communities", needs: "none", expect: everyone, request: () => ({}) },
+  {
+    method: "GET",
+    path: "/v1/communities/{id}",
+    needs: "none",
+    expect: everyone,
+    request: (fx) => ({ params: { id: fx.world.community.id } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/communities/{id}/buildings",
+    needs: "none",
+    expect: registerKeepers,
+    request: (fx) => ({ params: { id: fx.world.community.id }, body: { name: unique("号楼"), storeys: 6 } }),
+  },
+  {
+    method: "GET",
+    path: "/v1/communities/{id}/buildings",
+    needs: "none",
+    expect: everyone,
+    request: (fx) => ({ params: { id: fx.world.community.id } }),
+  },
+  {
+    method: "GET",
+    path: "/v1/buildings/{id}",
+    needs: "none",
+    expect: everyone,
+    request: (fx) => ({ params: { id: fx.world.building.id } }),
+  },
+  {
+    method: "GET",
+    path: "/v1/buildings/{id}/households",
+    needs: "none",
+    expect: by(A, A, H, A, A),
+    request: (fx) => ({ params: { id: fx.world.building.id } }),
+    note: "the enterprise has no contract in the community (with one, it may read)",
+  },
+  {
+    method: "POST",
+    path: "/v1/buildings/{id}/households/import",
+    needs: "none",
+    expect: registerKeepers,
+    request: (fx) => ({
+      params: { id: fx.world.building.id },
+      body: [{ unit: "2", room: unique("R").replace(" ", "-"), floor: 1, floorArea: "58.20" }],
+    }),
+  },
+
+  // ---- organizations and keys ------------------------------------------------------------------
+  {
+    method: "POST",
+    path: "/v1/organizations",
+    needs: "none",
+    expect: streetAdmins,
+    request: (fx) => ({
+      body: { kind: "enterprise", name: unique("电梯公司"), streetId: fx.world.street.id },
+    }),
+    note: "registers an enterprise in the caller's street",
+  },
+  { method: "GET", path: "/v1/organizations", needs: "none", expect: everyone, request: () => ({}) },
+  {
+    method: "GET",
+    path: "/v1/organizations/{id}",
+    needs: "none",
+    expect: everyone,
+    request: (fx) => ({ params: { id: fx.world.ownersCommittee.org.id } }),
+  },
+  {
+    method: "PUT",
+    path: "/v1/organizations/{id}/communities",
+    needs: "none",
+    expect: streetAdmins,
+    request: (fx) => ({
+      params: { id: fx.world.ownersCommittee.org.id },
+      body: { communityIds: [fx.world.community.id] },
+    }),
+    note: "the owners committee's communities",
+  },
+  {
+    method: "GET",
+    path: "/v1/organizations/{id}/keys",
+    needs: "none",
+    expect: by(F, F, A, F, F),
+    request: (fx) => ({ params: { id: fx.world.enterprise.org.id } }),
+    note: "the enterprise's keys: its own admin keys only (the platform admin: street offices' keys only)",
+  },
+  {
+    method: "POST",
+    path: "/v1/organizations/{id}/keys",
+    needs: "none",
+    expect: by(F, F, A, F, F),
+    request: (fx) => ({ params: { id: fx.world.enterprise.org.id }, body: { name: unique("key") } }),
+    note: "a key of the enterprise",
+  },
+  {
+    method: "DELETE",
+    path: "/v1/organizations/{id}/keys/{keyId}",
+    needs: "none",
+    expect: by(F, F, A, F, F),
+    request: (fx) => ({ params: { id: fx.world.enterprise.org.id, keyId: fx.spareKeyId } }),
+    note: "a spare key of the enterprise",
+  },
+
+  // ---- facilities ------------------------------------------------------------------------------
+  {
+    method: "POST",
+    path: "/v1/facilities",
+    needs: "none",
+    expect: by(A, A, A, F, F),
+    request: (fx) => ({
+      body: {
+        kind: "garage",
+        communityId: fx.world.community.id,
+        name: unique("非机动车库"),
+        garageSize: "mini",
+        parkingCapacity: 20,
+        chargingPoints: 8,
+      },
+    }),
+  },
+  { method: "GET", path: "/v1/facilities", needs: "none", expect: everyone, request: () => ({}) },
+  {
+    method: "GET",
+    path: "/v1/facilities/{id}",
+    needs: "none",
+    expect: everyone,
+    request: (fx) => ({ params: { id: fx.world.elevator.id } }),
+    note: "a planned elevator nobody operates yet",
+  },
+  {
+    method: "PATCH",
+    path: "/v1/facilities/{id}",
+    needs: "none",
+    expect: by(A, A, A, F, F),
+    request: (fx) => ({ params: { id: fx.garageId }, body: { name: unique("车库") } }),
+    note: "a garage the enterprise operates (another enterprise's: 403)",
+  },
+  {
+    method: "POST",
+    path: "/v1/facilities/{id}/decommission",
+    needs: "none",
+    expect: streetAdmins,
+    request: (fx) => ({ params: { id: fx.world.elevator.id }, body: { reason: "规划调整，不再加装" } }),
+    note: "a planned elevator under no contract",
+  },
+
+  // ---- contracts -------------------------------------------------------------------------------
+  {
+    method: "POST",
+    path: "/v1/contracts",
+    needs: "none",
+    expect: only("enterprise"),
+    request: (fx) => ({
+      body: {
+        title: unique("加装电梯BOT合同"),
+        communityId: fx.world.community.id,
+        ownersCommitteeOrgId: fx.world.ownersCommittee.org.id,
+        propertyCompanyOrgId: fx.world.propertyCompany.org.id,
+        streetOfficeOrgId: fx.world.streetOffice.org.id,
+        facilityIds: [fx.world.elevator.id],
+        terms: elevatorTerms(),
+      },
+    }),
+  },
+  { method: "GET", path: "/v1/contracts", needs: "draft", expect: everyone, request: () => ({}) },
+  { method: "GET", path: "/v1/contracts/{id}", needs: "draft", expect: everyone, request: contractId },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/versions",
+    needs: "draft",
+    expect: everyone,
+    request: contractId,
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/versions/{versionNo}",
+    needs: "draft",
+    expect: everyone,
+    request: (fx) => ({ params: { id: contractOf(fx), versionNo: 1 } }),
+  },
+  {
+    method: "PUT",
+    path: "/v1/contracts/{id}/versions/{versionNo}",
+    needs: "draft",
+    expect: only("enterprise"),
+    request: (fx) => ({
+      params: { id: contractOf(fx), versionNo: 1 },
+      headers: { "if-match": '"r1"' },
+      body: { terms: elevatorTerms({ operationTermMonths: 120 }) },
+    }),
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/diff",
+    needs: "draft",
+    expect: everyone,
+    request: (fx) => ({ params: { id: contractOf(fx) }, query: { from: 1, to: 1 } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/submit",
+    needs: "draft",
+    expect: only("enterprise"),
+    request: contractId,
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/request-changes",
+    needs: "submitted",
+    expect: only("owners_committee"),
+    request: (fx) => ({ params: { id: contractOf(fx) }, body: { reason: "6楼价格偏高" } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/revise",
+    needs: "changes_requested",
+    expect: only("enterprise"),
+    request: contractId,
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/votes",
+    needs: "voted",
+    expect: everyone,
+    request: contractId,
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/votes",
+    needs: "submitted",
+    expect: only("owners_committee"),
+    request: (fx) => ({
+      params: { id: contractOf(fx) },
+      body: {
+        heldOn: "2025-02-01",
+        participatingArea: "720.00",
+        participatingOwners: 12,
+        yesArea: "720.00",
+        yesOwners: 12,
+      },
+    }),
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/approve",
+    needs: "voted",
+    expect: only("owners_committee"),
+    request: contractId,
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/sign",
+    needs: "approved",
+    expect: by(F, A, A, A, A),
+    request: contractId,
+    note: "the street office contributes guidance funds, so it signs too",
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/amendments",
+    needs: "signed",
+    expect: only("enterprise"),
+    request: (fx) => ({
+      params: { id: contractOf(fx) },
+      body: {
+        effectiveDate: "2025-06-01",
+        summary: "运营期延长至15个月",
+        terms: elevatorTerms({ operationTermMonths: 15 }),
+      },
+    }),
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/comments",
+    needs: "draft",
+    expect: everyone,
+    request: contractId,
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/comments",
+    needs: "submitted",
+    expect: by(F, A, A, A, A),
+    request: (fx) => ({ params: { id: contractOf(fx) }, body: { body: "请补充维保响应时间" } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/milestones",
+    needs: "signed",
+    expect: only("enterprise"),
+    request: (fx) => ({
+      params: { id: contractOf(fx) },
+      body: { kind: "construction_start", occurredOn: "2025-01-05" },
+    }),
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/milestones/{kind}/confirm",
+    needs: "construction_recorded",
+    expect: only("owners_committee"),
+    request: (fx) => ({ params: { id: contractOf(fx), kind: "construction_start" } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/handback/{code}/check",
+    needs: "operating",
+    expect: only("owners_committee"),
+    request: (fx) => ({
+      params: { id: contractOf(fx), code: "INSPECTION" },
+      body: { checkedOn: "2025-02-27" },
+    }),
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/transfer",
+    needs: "operating",
+    expect: by(F, F, A, A, F),
+    request: (fx) => ({ params: { id: contractOf(fx) }, body: {} }),
+    note: "before the transfer date both allowed parties get 409 transfer_not_due",
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/terminate",
+    needs: "signed",
+    expect: by(F, A, A, A, F),
+    request: (fx) => ({ params: { id: contractOf(fx) }, body: { reason: "企业资金链断裂" } }),
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/audit",
+    needs: "draft",
+    expect: everyone,
+    request: contractId,
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/audit/verify",
+    needs: "draft",
+    expect: everyone,
+    request: contractId,
+  },
+  {
+    method: "GET",
+    path: "/v1/transfers",
+    needs: "operating",
+    expect: everyone,
+    request: () => ({ query: { within: 3650 } }),
+  },
+
+  // ---- sensors and incidents -------------------------------------------------------------------
+  {
+    method: "POST",
+    path: "/v1/sensors",
+    needs: "sensor",
+    expect: only("enterprise"),
+    request: (fx) => ({ body: { facilityId: sensorOf(fx).elevatorId, name: unique("轿厢AI摄像头") } }),
+    note: "on an elevator the enterprise operates",
+  },
+  { method: "GET", path: "/v1/sensors", needs: "sensor", expect: everyone, request: () => ({}) },
+  {
+    method: "GET",
+    path: "/v1/sensors/{id}",
+    needs: "sensor",
+    expect: everyone,
+    request: (fx) => ({ params: { id: sensorOf(fx).id } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/sensors/{id}/rotate-key",
+    needs: "sensor",
+    expect: only("enterprise"),
+    request: (fx) => ({ params: { id: sensorOf(fx).id } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/sensors/{id}/revoke",
+    needs: "sensor",
+    expect: only("enterprise"),
+    request: (fx) => ({ params: { id: sensorOf(fx).id } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/sensors/{sensorId}/events",
+    needs: "sensor",
+    auth: "sensor",
+    expect: by("unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated"),
+    request: (fx) => ({
+      params: { sensorId: sensorOf(fx).id },
+      body: {
+        eventId: unique("hb").replace(" ", "-"),
+        type: "heartbeat",
+        occurredAt: new Date(NOW.getTime() - 60_000).toISOString(),
+        uptimeS: 3600,
+        firmware: "1.4.2",
+      },
+    }),
+    note: "the sensor's own key only: allowed with it, 401 with another street's sensor key",
+  },
+  {
+    method: "GET",
+    path: "/v1/dead-letters",
+    needs: "sensor",
+    expect: by(A, A, A, F, F),
+    request: () => ({}),
+  },
+  { method: "GET", path: "/v1/incidents", needs: "sensor", expect: everyone, request: () => ({}) },
+  {
+    method: "GET",
+    path: "/v1/incidents/{id}",
+    needs: "sensor",
+    expect: everyone,
+    request: (fx) => ({ params: { id: sensorOf(fx).incidentId } }),
+    note: "an e-bike incident of the enterprise's sensor",
+  },
+  {
+    method: "POST",
+    path: "/v1/incidents/{id}/acknowledge",
+    needs: "sensor",
+    expect: only("property_company"),
+    request: (fx) => ({ params: { id: sensorOf(fx).incidentId }, body: { classification: "confirmed" } }),
+  },
+];
+
+export const routeKey = (r: { method: string; path: string }) => `${r.method.toUpperCase()} ${r.path}`;
+
+/** Whether the route addresses a resource by a path parameter (so another street's answers 404). */
+export const addressesResource = (r: RouteEntry) => r.path.includes("{");

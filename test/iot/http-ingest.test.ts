@@ -1,0 +1,176 @@
+/** The sensor registry, HTTP ingest with the sensor's own key, incidents and dead letters over the API. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DatabaseHandle } from "../../db/client.js";
+import { client, createTestApp } from "../support/app.js";
+import { openTestDatabase } from "../support/db.js";
+import { createOrg, type World } from "../support/factories.js";
+import { countEvents, createIotWorld, event } from "./support.js";
+
+let database: DatabaseHandle;
+let world: World;
+let app: ReturnType<typeof createTestApp>;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  world = await createIotWorld(database.db);
+  app = createTestApp(database.db);
+});
+afterAll(() => database.close());
+
+const api = (key?: string) => client(app, key);
+
+async function registerSensor() {
+  const res = await api(world.enterprise.key).post("/v1/sensors", {
+    facilityId: world.elevator.id,
+    name: "1号楼电梯AI摄像头",
+  });
+  expect(res.status).toBe(201);
+  return { id: res.body.id as string, key: res.body.key as string };
+}
+
+describe("sensor registry", () => {
+  it("the operating enterprise registers a sensor and gets its key once; parties in scope read it", async () => {
+    const res = await api(world.enterprise.key).post("/v1/sensors", {
+      facilityId: world.elevator.id,
+      name: "轿厢传感器",
+      heartbeatIntervalS: 60,
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ facilityId: world.elevator.id, heartbeatIntervalS: 60, online: false });
+    expect(res.body.key).toMatch(/^bot_s_/);
+    expect(res.body).not.toHaveProperty("keyHash");
+    for (const key of [world.propertyCompany.key, world.ownersCommittee.key, world.streetOffice.key]) {
+      const read = await api(key).get(`/v1/sensors/${res.body.id}`);
+      expect(read.status).toBe(200);
+      expect(read.body).not.toHaveProperty("key");
+    }
+    const list = await api(world.propertyCompany.key).get(`/v1/sensors?facilityId=${world.elevator.id}`);
+    expect(list.body.items.map((s: { id: string }) => s.id)).toContain(res.body.id);
+  });
+
+  it("refuses elevators the enterprise does not operate, and other roles", async () => {
+    const other = await createOrg(database.db, { kind: "enterprise", streetId: world.street.id });
+    const res = await api(other.key).post("/v1/sensors", { facilityId: world.elevator.id, name: "x" });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].field).toBe("body.facilityId");
+    expect((await api(other.key).get("/v1/sensors")).body.items).toEqual([]);
+    const pc = await api(world.propertyCompany.key).post("/v1/sensors", {
+      facilityId: world.elevator.id,
+      name: "x",
+    });
+    expect(pc.status).toBe(403);
+  });
+});
+
+describe("HTTP ingest", () => {
+  it("stores new events, answers duplicates and rejects invalid ones, with the sensor's key", async () => {
+    const sensor = await registerSensor();
+    const device = api(sensor.key);
+    const path = `/v1/sensors/${sensor.id}/events`;
+    const first = event("heartbeat", 0);
+    const one = await device.post(path, first);
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual({ stored: [first.eventId], duplicates: [], rejected: [] });
+
+    const base = Date.now() - 120_000;
+    const detected = event("ebike_detected", 0, {}, base);
+    const cleared = event("ebike_cleared", 42, {}, base);
+    const tooLate = event("heartbeat", 0, {}, Date.now() + 3_600_000);
+    const batch = await device.post(path, [
+      first,
+      cleared,
+      { ...event("fault", 0), code: 7 },
+      detected,
+      tooLate,
+      detected,
+    ]);
+    expect(batch.status).toBe(200);
+    expect(batch.body).toEqual({
+      stored: [cleared.eventId, detected.eventId],
+      duplicates: [first.eventId, detected.eventId],
+      rejected: [
+        {
+          index: 2,
+          eventId: expect.any(String),
+          reason: "schema_violation: code Invalid input: expected string, received number",
+        },
+        { index: 4, eventId: tooLate.eventId, reason: "future_timestamp" },
+      ],
+    });
+    expect(await countEvents(database.db, sensor.id)).toBe(3);
+
+    // The incident: one, closed after 42 s, for the property company to classify.
+    const pc = api(world.propertyCompany.key);
+    const list = await pc.get(`/v1/incidents?facilityId=${world.elevator.id}&kind=ebike`);
+    expect(list.body.items).toHaveLength(1);
+    const incident = list.body.items[0];
+    expect(incident).toMatchObject({ state: "closed", detections: 1, haltSeconds: 42, sensorId: sensor.id });
+    const noReason = await pc.post(`/v1/incidents/${incident.id}/acknowledge`, {
+      classification: "false_alarm",
+    });
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.errors[0].field).toBe("body.reason");
+    const byOffice = await api(world.streetOffice.key).post(`/v1/incidents/${incident.id}/acknowledge`, {
+      classification: "confirmed",
+    });
+    expect(byOffice.status).toBe(403);
+    const ack = await pc.post(`/v1/incidents/${incident.id}/acknowledge`, {
+      classification: "false_alarm",
+      reason: "stroller",
+      note: "婴儿车",
+    });
+    expect(ack.status).toBe(200);
+    expect(ack.body).toMatchObject({
+      classification: "false_alarm",
+      falseAlarmReason: "stroller",
+      note: "婴儿车",
+    });
+    expect(ack.body.acknowledgedByOrgId).toBe(world.propertyCompany.org.id);
+    const twice = await pc.post(`/v1/incidents/${incident.id}/acknowledge`, { classification: "confirmed" });
+    expect(twice.status).toBe(409);
+
+    // The dead letters: the street office and the enterprise see them, the property company does not.
+    const dead = await api(world.streetOffice.key).get(`/v1/dead-letters?sensorId=${sensor.id}`);
+    expect(dead.status).toBe(200);
+    expect(dead.body.items.map((d: { reason: string }) => d.reason)).toEqual([
+      "future_timestamp",
+      "schema_violation: code Invalid input: expected string, received number",
+    ]);
+    expect((await api(world.enterprise.key).get(`/v1/dead-letters?reason=future`)).body.items).toHaveLength(
+      1,
+    );
+    expect((await pc.get("/v1/dead-letters")).status).toBe(403);
+  });
+
+  it("answers 401 for a wrong, missing or organization key, and after revocation", async () => {
+    const sensor = await registerSensor();
+    const path = `/v1/sensors/${sensor.id}/events`;
+    const body = event("heartbeat", 0);
+    for (const key of ["bot_s_wrong", undefined, world.enterprise.key]) {
+      const res = await api(key).post(path, body);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("content-type")).toContain("application/problem+json");
+    }
+    const rotated = await api(world.enterprise.key).post(`/v1/sensors/${sensor.id}/rotate-key`);
+    expect(rotated.status).toBe(200);
+    expect((await api(sensor.key).post(path, body)).status).toBe(401);
+    expect((await api(rotated.body.key).post(path, body)).status).toBe(200);
+    expect(
+      (await api(world.enterprise.key).post(`/v1/sensors/${sensor.id}/revoke`)).body.revokedAt,
+    ).not.toBeNull();
+    expect((await api(rotated.body.key).post(path, body)).status).toBe(401);
+    expect((await api(world.enterprise.key).post(`/v1/sensors/${sensor.id}/revoke`)).status).toBe(409);
+  });
+
+  it("validates the body: not JSON, empty or over 500 events", async () => {
+    const sensor = await registerSensor();
+    const device = api(sensor.key);
+    const path = `/v1/sensors/${sensor.id}/events`;
+    expect((await device.post(path, "{oops")).status).toBe(400);
+    expect((await device.post(path, [])).status).toBe(400);
+    const many = Array.from({ length: 501 }, (_, i) => event("heartbeat", i));
+    const res = await device.post(path, many);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("validation_failed");
+  });
+});

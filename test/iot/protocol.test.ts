@@ -1,0 +1,133 @@
+/** The pure parts: the protocol's validation and the incident rule, without database or broker. */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  type DerivedIncident,
+  deriveIncidents,
+  type EbikeEvent,
+  planIncidents,
+} from "../../iot/incidents.js";
+import { eventsTopic, parseEvent, parseTopic } from "../../iot/protocol.js";
+
+const SENSOR = "0b4c2c3e-1111-4222-8333-944445555666";
+const NOW = new Date("2026-03-01T00:00:00Z");
+const parse = (value: unknown, topic = eventsTopic(SENSOR)) =>
+  parseEvent(topic, Buffer.from(typeof value === "string" ? value : JSON.stringify(value)), NOW);
+const detected = {
+  eventId: "d1",
+  type: "ebike_detected",
+  occurredAt: "2026-03-01T07:59:00+08:00",
+  carHalted: true,
+  floor: 3,
+  confidence: 0.96,
+};
+
+describe("sensor protocol v1", () => {
+  it("accepts a valid event and names the sensor from the topic", () => {
+    expect(parse(detected)).toEqual({ ok: true, sensorId: SENSOR, event: detected });
+    expect(parseTopic(`bot/v1/sensors/${SENSOR}/status`)).toEqual({ kind: "status", sensorId: SENSOR });
+  });
+
+  it("gives each kind of bad input its stable reason", () => {
+    expect(parse(detected, "bot/v1/sensors/x/other")).toEqual({ ok: false, reason: "bad_topic" });
+    expect(parse("{nope")).toMatchObject({ reason: "malformed_json" });
+    expect(parseEvent(eventsTopic(SENSOR), Buffer.from([0xc3, 0x28]), NOW)).toMatchObject({
+      reason: "malformed_json",
+    });
+    expect(parse({ ...detected, pad: "x".repeat(8200) })).toMatchObject({ reason: "payload_too_large" });
+    expect(parse({ ...detected, occurredAt: "2026-03-01T00:05:01Z" })).toMatchObject({
+      reason: "future_timestamp",
+    });
+    expect(parse({ ...detected, occurredAt: "2026-03-01T00:05:00Z" })).toMatchObject({ ok: true });
+    expect(parse({ ...detected, occurredAt: "2026-03-01T08:00:00" })).toMatchObject({
+      reason: "schema_violation: occurredAt must be an RFC 3339 timestamp with offset",
+    });
+    expect(parse({ ...detected, eventId: "x".repeat(65) })).toMatchObject({
+      reason: expect.stringMatching(/^schema_violation: eventId /),
+    });
+    expect(parse({ ...detected, confidence: -0.1 })).toMatchObject({
+      reason: expect.stringMatching(/^schema_violation: confidence /),
+    });
+    expect(parse({ ...detected, speed: 3 })).toMatchObject({
+      reason: "schema_violation: speed is not a known field",
+    });
+    expect(parse({ ...detected, type: "smoke" })).toMatchObject({
+      reason: expect.stringMatching(/^schema_violation: type /),
+    });
+    // PostgreSQL can not store NUL in text or jsonb: refused here rather than failing a whole batch.
+    expect(parse({ ...detected, eventId: "a\u0000b" })).toMatchObject({
+      reason: expect.stringMatching(/^schema_violation: eventId /),
+    });
+  });
+});
+
+const at = (s: number) => new Date(Date.UTC(2026, 2, 1, 0, 0, s));
+const ev = (type: EbikeEvent["type"], s: number, id = `${type}-${s}`): EbikeEvent => ({
+  sensorId: SENSOR,
+  eventId: id,
+  type,
+  occurredAt: at(s),
+});
+
+describe("incidents from events, in occurredAt order", () => {
+  it("opens on detection, attaches repeats, closes on clear with the halt", () => {
+    expect(
+      deriveIncidents([
+        ev("ebike_detected", 0),
+        ev("ebike_detected", 5),
+        ev("ebike_cleared", 40),
+        ev("ebike_cleared", 50),
+      ]),
+    ).toEqual([{ sensorId: SENSOR, openedAt: at(0), closedAt: at(40), detections: 2, haltSeconds: 40 }]);
+  });
+
+  it("gives the same incidents whatever the arrival order (a clear before its detection included)", () => {
+    const events = [
+      ev("ebike_detected", 0),
+      ev("ebike_detected", 3),
+      ev("ebike_cleared", 10),
+      ev("ebike_cleared", 11),
+      ev("ebike_detected", 20),
+      ev("ebike_detected", 20, "same-instant"),
+      ev("ebike_cleared", 20),
+      ev("ebike_detected", 30),
+    ];
+    const expected = deriveIncidents(events);
+    expect(expected).toHaveLength(3);
+    fc.assert(
+      fc.property(fc.shuffledSubarray(events, { minLength: events.length }), (shuffled) => {
+        expect(deriveIncidents(shuffled)).toEqual(expected);
+      }),
+    );
+  });
+
+  it("replaying from a stored incident keeps its id when late events extend or split it", () => {
+    const stored = [{ id: "i1", openedAt: at(10), closedAt: at(60), detections: 2, haltSeconds: 50 }];
+    // A late detection before it, and a late clear inside it: i1 grows back to 5 and closes at 30.
+    const derived: DerivedIncident[] = deriveIncidents([
+      ev("ebike_detected", 5),
+      ev("ebike_detected", 10),
+      ev("ebike_cleared", 30),
+      ev("ebike_detected", 40),
+      ev("ebike_cleared", 60),
+    ]);
+    const plan = planIncidents(stored, derived);
+    expect(plan.deletes).toEqual([]);
+    expect(plan.updates).toEqual([
+      { id: "i1", sensorId: SENSOR, openedAt: at(5), closedAt: at(30), detections: 2, haltSeconds: 25 },
+    ]);
+    expect(plan.inserts).toEqual([
+      { sensorId: SENSOR, openedAt: at(40), closedAt: at(60), detections: 1, haltSeconds: 20 },
+    ]);
+    expect(
+      planIncidents(
+        stored,
+        deriveIncidents([ev("ebike_detected", 10), ev("ebike_detected", 20), ev("ebike_cleared", 60)]),
+      ),
+    ).toEqual({
+      updates: [],
+      inserts: [],
+      deletes: [],
+    });
+  });
+});

@@ -1,0 +1,239 @@
+/** Helpers of the IoT suites: sensors, a private Mosquitto per test file, waiting for conditions. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { eq, sql } from "drizzle-orm";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { Database } from "../../db/database.js";
+import { queryRows } from "../../db/database.js";
+import { generateKey } from "../../db/keys.js";
+import { facilities, sensors } from "../../db/schema.js";
+import { mosquittoPasswordHash } from "../../iot/credentials.js";
+import { writeMosquittoPasswordFile } from "../../iot/mosquitto-passwd.js";
+import { createFacility, createWorld, type World } from "../support/factories.js";
+
+export const MOSQUITTO = "/usr/sbin/mosquitto";
+export const INGEST_USER = { username: "bot-ingest", password: "ingest-password-0123456789" };
+
+/** A world whose enterprise operates the elevator (sensors can be registered on it). */
+export async function createIotWorld(db: Database) {
+  const world = await createWorld(db);
+  await db
+    .update(facilities)
+    .set({ operatorOrgId: world.enterprise.org.id, status: "operating" })
+    .where(eq(facilities.id, world.elevator.id));
+  return world;
+}
+
+/** Another elevator of the same community, operated by the world's enterprise. */
+export async function createElevator(db: Database, world: World) {
+  return createFacility(db, {
+    kind: "elevator",
+    streetId: world.street.id,
+    communityId: world.community.id,
+    buildingId: world.building.id,
+    operatorOrgId: world.enterprise.org.id,
+  });
+}
+
+export async function createSensor(db: Database, world: World, facilityId = world.elevator.id) {
+  const issued = generateKey("sensor");
+  const [row] = await db
+    .insert(sensors)
+    .values({
+      facilityId,
+      streetId: world.street.id,
+      communityId: world.community.id,
+      enterpriseOrgId: world.enterprise.org.id,
+      name: `sensor ${issued.prefix}`,
+      keyHash: issued.hash,
+      keyPrefix: issued.prefix,
+      brokerPasswordHash: mosquittoPasswordHash(issued.key),
+    })
+    .returning();
+  if (!row) throw new Error("no sensor");
+  return { id: row.id, key: issued.key, facilityId };
+}
+
+/** Polls `check` until it returns a truthy value (or throws after timeoutMs with the last value). */
+export async function waitFor<T>(
+  check: () => Promise<T | null | undefined | false | 0 | "">,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | null | undefined | false | 0 | "";
+  for (;;) {
+    last = await check();
+    if (last) return last;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function countEvents(db: Database, sensorId: string): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(
+    db,
+    sql`select count(*)::int as n from sensor_events where sensor_id = ${sensorId}`,
+  );
+  return row?.n ?? 0;
+}
+
+export async function deadLetterReasons(db: Database, sensorId: string): Promise<string[]> {
+  const rows = await queryRows<{ reason: string }>(
+    db,
+    sql`select reason from dead_letters where sensor_id = ${sensorId} order by id`,
+  );
+  return rows.map((r) => r.reason);
+}
+
+export async function incidentsOf(db: Database, facilityId: string) {
+  return queryRows<{
+    kind: string;
+    opened_at: Date;
+    closed_at: Date | null;
+    detections: number;
+    halt_seconds: number | null;
+  }>(
+    db,
+    sql`select kind, opened_at, closed_at, detections, halt_seconds from incidents where facility_id = ${facilityId} order by opened_at`,
+  );
+}
+
+let seq = 0;
+/** An event as a device sends it (`at` = seconds after a fixed base instant in the recent past). */
+export function event(
+  type: string,
+  at: number,
+  extra: Record<string, unknown> = {},
+  base = Date.now() - 3_600_000,
+) {
+  seq += 1;
+  const fields: Record<string, unknown> =
+    type === "ebike_detected"
+      ? { carHalted: true, floor: 1, confidence: 0.97 }
+      : type === "ebike_cleared"
+        ? { floor: 1 }
+        : type === "heartbeat"
+          ? { uptimeS: 100, firmware: "1.2.3" }
+          : { code: "E42", message: "lens dirty" };
+  return {
+    eventId: `e-${process.pid}-${seq}`,
+    type,
+    occurredAt: new Date(base + at * 1000).toISOString(),
+    ...fields,
+    ...extra,
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Mosquitto {
+  url: string;
+  port: number;
+  dir: string;
+  /** Regenerates the password file from the sensors table and makes Mosquitto reload it. */
+  syncPasswords(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A private Mosquitto with iot/mosquitto.conf (listener and paths rewritten into a temp dir). Fails
+ * loudly when Mosquitto is not installed: these tests are the proof that the shipped config works.
+ */
+export async function startMosquitto(db: Database): Promise<Mosquitto> {
+  if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} is missing: install the mosquitto package`);
+  const dir = await mkdtemp(join(tmpdir(), "bot-mosquitto-"));
+  const port = await freePort();
+  const shipped = await readFile(fileURLToPath(new URL("../../iot/mosquitto.conf", import.meta.url)), "utf8");
+  const conf = shipped
+    .replace(/^listener .*$/m, `listener ${port} 127.0.0.1`)
+    .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
+    .replace(/^password_file .*$/m, `password_file ${join(dir, "passwd")}`)
+    .replace(/^acl_file .*$/m, `acl_file ${join(dir, "acl")}`)
+    // Run as root (CI containers), Mosquitto would switch to the `mosquitto` user, which can not
+    // read the temp dir's files: stay the current user.
+    .concat(process.getuid?.() === 0 ? "\nuser root\n" : "");
+  await writeFile(join(dir, "mosquitto.conf"), conf);
+  await writeFile(
+    join(dir, "acl"),
+    await readFile(fileURLToPath(new URL("../../iot/mosquitto.acl", import.meta.url)), "utf8"),
+  );
+  await writeMosquittoPasswordFile(db, join(dir, "passwd"), INGEST_USER);
+  const child: ChildProcess = spawn(MOSQUITTO, ["-c", join(dir, "mosquitto.conf")], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = `mqtt://127.0.0.1:${port}`;
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
+      return canConnect(port);
+    },
+    10_000,
+    "mosquitto to listen",
+  );
+  return {
+    url,
+    port,
+    dir,
+    async syncPasswords() {
+      await writeMosquittoPasswordFile(db, join(dir, "passwd"), INGEST_USER);
+      child.kill("SIGHUP");
+      await new Promise((r) => setTimeout(r, 100));
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  const { connect } = await import("node:net");
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** A device: connects as the sensor (or any user) and publishes with QoS 1. */
+export async function device(
+  url: string,
+  username: string,
+  password: string,
+  opts: Partial<IClientOptions> = {},
+) {
+  const client: MqttClient = await mqtt.connectAsync(url, {
+    username,
+    password,
+    reconnectPeriod: 0,
+    connectTimeout: 5_000,
+    ...opts,
+  });
+  return client;
+}
