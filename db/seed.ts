@@ -4,7 +4,8 @@
  * contracts themselves are made through the API (src/demo/seed.ts), so they are exactly what
  * the real lifecycle writes, audit chain included.
  */
-import type { Tx } from "./database.js";
+import { and, eq } from "drizzle-orm";
+import type { Queryable, Tx } from "./database.js";
 import { generateKey } from "./keys.js";
 import {
   apiKeys,
@@ -18,6 +19,7 @@ import {
   streets,
 } from "./schema.js";
 
+export const DEMO_DISTRICT = "杨浦区";
 export const DEMO_STREET = "殷行街道";
 export const DEMO_COMMUNITY = "国伟新苑";
 
@@ -33,7 +35,7 @@ const AREAS = ["86.50", "62.30", "62.30", "74.80"];
 export type DemoScene = Awaited<ReturnType<typeof seedDemoData>>;
 
 export async function seedDemoData(tx: Tx) {
-  const district = one(await tx.insert(districts).values({ name: "杨浦区" }).returning());
+  const district = one(await tx.insert(districts).values({ name: DEMO_DISTRICT }).returning());
   const street = one(
     await tx
       .insert(streets)
@@ -176,4 +178,14 @@ export async function seedDemoData(tx: Tx) {
     garages,
     parties: { streetOffice, enterprise, garageOperator, ownersCommittee, propertyCompany },
   };
+}
+
+/** The demo street, if the demo was seeded (district names are unique; street names only within one). */
+export async function findDemoStreet(db: Queryable) {
+  const [row] = await db
+    .select({ id: streets.id })
+    .from(streets)
+    .innerJoin(districts, eq(districts.id, streets.districtId))
+    .where(and(eq(districts.name, DEMO_DISTRICT), eq(streets.name, DEMO_STREET)));
+  return row ?? null;
 }

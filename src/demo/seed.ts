@@ -7,12 +7,10 @@
  * 0600) so later starts can print them again; the database holds only their hashes.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { ContractTerms } from "../../contracts/index.js";
 import type { Database } from "../../db/database.js";
-import { streets } from "../../db/schema.js";
-import { DEMO_STREET, type DemoScene, seedDemoData } from "../../db/seed.js";
+import { type DemoScene, findDemoStreet, seedDemoData } from "../../db/seed.js";
 import { createApp } from "../app.js";
 
 export interface DemoSeed {
@@ -24,8 +22,7 @@ export async function seedDemoOnce(
   db: Database,
   opts: { keysFile: string; logger: Logger },
 ): Promise<DemoSeed> {
-  const [existing] = await db.select({ id: streets.id }).from(streets).where(eq(streets.name, DEMO_STREET));
-  if (existing) {
+  if (await findDemoStreet(db)) {
     const keys = await readFile(opts.keysFile, "utf8").then(
       (text) => JSON.parse(text) as Record<string, string>,
       () => ({ note: "demo keys file missing: issue new keys with POST /v1/organizations/{id}/keys" }),
