@@ -6,6 +6,7 @@
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import { type Database, queryRows, type Tx } from "../db/database.js";
+import { isTransient, sqlState } from "../db/pg-errors.js";
 import { type DerivedIncident, deriveIncidents, type EbikeEvent, planIncidents } from "./incidents.js";
 import {
   isSensorId,
@@ -543,25 +544,4 @@ function summarize(outcomes: readonly ItemOutcome[]): IngestResult {
 
 function merge(results: readonly IngestResult[]): IngestResult {
   return summarize(results.flatMap((r) => r.outcomes));
-}
-
-function sqlState(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let depth = 0; depth < 5 && e && typeof e === "object"; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-/**
- * Errors worth retrying as they are: no SQLSTATE (connection refused or reset, timeouts),
- * connection exceptions (08), serialization failures and deadlocks (40), resources (53),
- * operator intervention (57: shutdown, admin restart). Anything else is the data's fault.
- */
-export function isTransient(err: unknown): boolean {
-  const state = sqlState(err);
-  if (!state) return true;
-  return ["08", "40", "53", "57", "58", "XX"].some((c) => state.startsWith(c));
 }

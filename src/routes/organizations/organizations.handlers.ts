@@ -1,12 +1,12 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { outer, type Queryable } from "../../../db/database.js";
 import { generateKey } from "../../../db/keys.js";
+import { isUniqueViolation } from "../../../db/pg-errors.js";
 import { apiKeys, communities, organizationCommunities, organizations } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import { requireAdminKey, requireRole, streetScope } from "../../auth/scope.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
-import { isUniqueViolation } from "../../pg-errors.js";
 import type * as routes from "./organizations.routes.js";
 
 type OrgRow = typeof organizations.$inferSelect;

@@ -1,11 +1,11 @@
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import { outer, type Queryable, queryRows } from "../../../db/database.js";
+import { isUniqueViolation } from "../../../db/pg-errors.js";
 import { buildings, communities, districts, households, streets } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import { communityScope, requireRole, streetScope } from "../../auth/scope.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
-import { isUniqueViolation } from "../../pg-errors.js";
 import { checkHouseholdRows, type HouseholdRow, readCsvRows, readJsonRows } from "./household-rows.js";
 import type * as routes from "./places.routes.js";
 
