@@ -25,6 +25,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { SUBSCRIPTION_KINDS, SUBSCRIPTION_STATES } from "../contracts/billing.js";
 import { CONTRACT_STATES, VERSION_STATUSES } from "../contracts/lifecycle.js";
 import { FEE_KINDS, FEE_UNITS } from "../contracts/terms.js";
 
@@ -130,6 +131,8 @@ export const organizations = pgTable(
       .references(() => streets.id),
     /** Unified social credit code (统一社会信用代码), optional. */
     creditCode: text(),
+    /** An enterprise's prefix for invoice and credit-note numbers (`EL-2026-000123`). */
+    invoicePrefix: text().notNull().default("BOT"),
     createdAt: createdAt(),
   },
   (t) => [
@@ -268,6 +271,10 @@ export const contracts = pgTable(
     transferDate: date({ mode: "string" }),
     transferredOn: date({ mode: "string" }),
     terminatedReason: text(),
+    /** Residents' invoices are due this many days after issue… */
+    invoiceDueDays: integer().notNull().default(15),
+    /** …and a subscription is suspended when one is still unpaid this many days after that. */
+    paymentGraceDays: integer().notNull().default(15),
     createdAt: createdAt(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
@@ -630,4 +637,414 @@ export const deadLetters = pgTable(
     receivedAt: timestamp({ withTimezone: true }).notNull(),
   },
   (t) => [index().on(t.sensorId, t.receivedAt), index().on(t.receivedAt)],
+);
+
+export const incidentEventKind = pgEnum("incident_event_kind", [
+  "opened",
+  "updated",
+  "closed",
+  "acknowledged",
+]);
+
+/**
+ * The incident change log behind the live feed (`GET /v1/incidents/stream`): one row per change of
+ * an incident, its id the SSE event id. Written ONLY by the deferred trigger `incident_events_record`
+ * on `incidents` (migration 0004), so every writer (ingest, the offline sweeper, the acknowledge
+ * route) feeds it without knowing it exists. Kinds: an insert is `opened` (plus `closed` when the
+ * row is inserted already closed); an update setting `closed_at` is `closed`, one setting
+ * `acknowledged_at` is `acknowledged`, any other change `updated`.
+ *
+ * Ids grow in COMMIT order, not just insertion order (the trigger runs at commit under one advisory
+ * lock), so a reader polling `id > cursor` never skips a row committed late.
+ * No foreign key to `incidents`: the log outlives an incident the ingest removes, and a key check
+ * would lock incident rows at commit.
+ */
+export const incidentEvents = pgTable(
+  "incident_events",
+  {
+    id: bigserial({ mode: "number" }).primaryKey(),
+    incidentId: uuid().notNull(),
+    kind: incidentEventKind().notNull(),
+    /** Denormalised from the incident for scope checks (as the incidents table does). */
+    incidentKind: incidentKind().notNull(),
+    sensorId: uuid().notNull(),
+    facilityId: uuid().notNull(),
+    communityId: uuid().notNull(),
+    streetId: uuid().notNull(),
+    /** The incident row as it was after the change (`to_jsonb`, snake_case keys). */
+    snapshot: jsonb().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index().on(t.communityId, t.id),
+    index().on(t.streetId, t.id),
+    index().on(t.sensorId, t.id),
+    index().on(t.incidentId, t.id),
+  ],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Residents' fees: subscriptions, invoices, usage, payments, credit notes, refunds, reports.
+// The rules are in contracts/billing.ts; the database enforces what must never happen twice
+// (a period billed twice, a payment recorded twice) with unique keys, not only code checks.
+// ---------------------------------------------------------------------------------------------
+
+export const subscriptionKind = pgEnum("subscription_kind", SUBSCRIPTION_KINDS);
+export const subscriptionState = pgEnum("subscription_state", SUBSCRIPTION_STATES);
+
+/**
+ * A household's (elevator) or a slot holder's (garage) 包月/包年 subscription to one recurring
+ * fee item of an operating contract. `subscriberKey` names the subscriber the same way for
+ * both (`household:<uuid>` or `slot:<ref>`); a subscriber holds at most one running
+ * (active or suspended) subscription per contract.
+ */
+export const subscriptions = pgTable(
+  "subscriptions",
+  {
+    id: id(),
+    contractId: uuid()
+      .notNull()
+      .references(() => contracts.id),
+    /** Denormalised for scope and invoice numbering. */
+    streetId: uuid()
+      .notNull()
+      .references(() => streets.id),
+    communityId: uuid()
+      .notNull()
+      .references(() => communities.id),
+    enterpriseOrgId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    subscriberKey: text().notNull(),
+    householdId: uuid().references(() => households.id),
+    slotRef: text(),
+    feeCode: text().notNull(),
+    kind: subscriptionKind().notNull(),
+    /** The price per bill from the schedule version in force on the start date (per floor). */
+    unitPrice: money().notNull(),
+    /** The fee schedule version the price was taken from. */
+    priceVersionNo: integer().notNull(),
+    startDate: date({ mode: "string" }).notNull(),
+    /** The last day of use, inclusive (cancellation, switch, transfer). */
+    endDate: date({ mode: "string" }),
+    state: subscriptionState().notNull().default("active"),
+    createdAt: createdAt(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("subscriptions_one_running_per_subscriber")
+      .on(t.contractId, t.subscriberKey)
+      .where(sql`${t.state} in ('active', 'suspended')`),
+    index().on(t.contractId, t.state),
+    index().on(t.householdId),
+    check(
+      "subscriptions_subscriber",
+      sql`(${t.householdId} is not null and ${t.slotRef} is null) or (${t.householdId} is null and ${t.slotRef} is not null)`,
+    ),
+    check("subscriptions_dates", sql`${t.endDate} is null or ${t.endDate} >= ${t.startDate} - 1`),
+  ],
+);
+
+/** One billing run per contract and period; the unique key makes a second or concurrent run a no-op. */
+export const billingRuns = pgTable(
+  "billing_runs",
+  {
+    id: id(),
+    contractId: uuid()
+      .notNull()
+      .references(() => contracts.id),
+    period: text().notNull(),
+    idempotencyKey: text(),
+    requestedByOrgId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    invoicesCreated: integer().notNull().default(0),
+    totalAmount: money().notNull().default("0"),
+    createdAt: createdAt(),
+  },
+  (t) => [unique().on(t.contractId, t.period), unique().on(t.contractId, t.idempotencyKey)],
+);
+
+/** Gap-free invoice (and credit-note) numbers per enterprise and year: `<prefix>-2026-000123`. */
+export const documentCounters = pgTable(
+  "document_counters",
+  {
+    enterpriseOrgId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    series: text().notNull(),
+    year: integer().notNull(),
+    lastSeq: integer().notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.enterpriseOrgId, t.series, t.year] })],
+);
+
+export const invoiceKind = pgEnum("invoice_kind", ["subscription", "usage", "final"]);
+
+export const invoices = pgTable(
+  "invoices",
+  {
+    id: id(),
+    number: text().notNull(),
+    enterpriseOrgId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    contractId: uuid()
+      .notNull()
+      .references(() => contracts.id),
+    streetId: uuid()
+      .notNull()
+      .references(() => streets.id),
+    communityId: uuid()
+      .notNull()
+      .references(() => communities.id),
+    subscriberKey: text().notNull(),
+    householdId: uuid().references(() => households.id),
+    subscriptionId: uuid().references(() => subscriptions.id),
+    billingRunId: uuid().references(() => billingRuns.id),
+    kind: invoiceKind().notNull(),
+    /** The billed month 'YYYY-MM' (Asia/Shanghai). */
+    period: text().notNull(),
+    issueDate: date({ mode: "string" }).notNull(),
+    dueDate: date({ mode: "string" }).notNull(),
+    /** Sum of the lines. */
+    total: money().notNull(),
+    /** Credit (from earlier overpayments or credit notes) applied when the invoice was issued. */
+    creditApplied: money().notNull().default("0"),
+    /** Paid so far by payments against it. */
+    paidAmount: money().notNull().default("0"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique().on(t.enterpriseOrgId, t.number),
+    // A subscription is billed once per period; a subscriber's usage once per period.
+    uniqueIndex("invoices_subscription_period")
+      .on(t.subscriptionId, t.period)
+      .where(sql`${t.kind} in ('subscription', 'final')`),
+    uniqueIndex("invoices_usage_period")
+      .on(t.contractId, t.subscriberKey, t.period)
+      .where(sql`${t.kind} = 'usage'`),
+    index().on(t.contractId, t.subscriberKey),
+    index().on(t.contractId, t.dueDate),
+    check(
+      "invoices_amounts",
+      sql`${t.total} >= 0 and ${t.creditApplied} >= 0 and ${t.paidAmount} >= 0
+      and ${t.creditApplied} + ${t.paidAmount} <= ${t.total}`,
+    ),
+  ],
+);
+
+export const invoiceLines = pgTable(
+  "invoice_lines",
+  {
+    invoiceId: uuid()
+      .notNull()
+      .references(() => invoices.id),
+    lineNo: integer().notNull(),
+    code: text().notNull(),
+    description: text().notNull(),
+    quantity: numeric({ precision: 14, scale: 3 }).notNull(),
+    unitPrice: money().notNull(),
+    amount: money().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.invoiceId, t.lineNo] })],
+);
+
+export const usageKind = pgEnum("usage_kind", ["charging", "ride"]);
+
+/** Metered use (garage charging sessions, elevator rides), idempotent by the session id. */
+export const usageRecords = pgTable(
+  "usage_records",
+  {
+    id: id(),
+    contractId: uuid()
+      .notNull()
+      .references(() => contracts.id),
+    sessionId: text().notNull(),
+    subscriberKey: text().notNull(),
+    householdId: uuid().references(() => households.id),
+    kind: usageKind().notNull(),
+    feeCode: text().notNull(),
+    startedAt: timestamp({ withTimezone: true }).notNull(),
+    /** The Asia/Shanghai month the use falls in: the period it is billed in. */
+    period: text().notNull(),
+    quantity: numeric({ precision: 14, scale: 3 }).notNull(),
+    invoiceId: uuid().references(() => invoices.id),
+    createdAt: createdAt(),
+  },
+  (t) => [unique().on(t.contractId, t.sessionId), index().on(t.contractId, t.period)],
+);
+
+export const paymentMethod = pgEnum("payment_method", ["cash", "wechat", "alipay", "bank_transfer", "card"]);
+
+export const payments = pgTable(
+  "payments",
+  {
+    id: id(),
+    invoiceId: uuid()
+      .notNull()
+      .references(() => invoices.id),
+    contractId: uuid()
+      .notNull()
+      .references(() => contracts.id),
+    enterpriseOrgId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    subscriberKey: text().notNull(),
+    amount: money().notNull(),
+    /** The part that paid the invoice; the rest became a credit note. */
+    appliedAmount: money().notNull(),
+    method: paymentMethod().notNull(),
+    externalRef: text().notNull(),
+    receivedOn: date({ mode: "string" }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique().on(t.enterpriseOrgId, t.externalRef),
+    index().on(t.contractId, t.subscriberKey),
+    check(
+      "payments_amounts",
+      sql`${t.amount} > 0 and ${t.appliedAmount} >= 0 and ${t.appliedAmount} <= ${t.amount}`,
+    ),
+  ],
+);
+
+export const creditReason = pgEnum("credit_reason", [
+  "overpayment",
+  "cancellation",
+  "transfer",
+  "adjustment",
+]);
+
+/** A credit for a subscriber: an explicit document, never an edit of an invoice. */
+export const creditNotes = pgTable(
+  "credit_notes",
+  {
+    id: id(),
+    number: text().notNull(),
+    enterpriseOrgId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    contractId: uuid()
+      .notNull()
+      .references(() => contracts.id),
+    subscriberKey: text().notNull(),
+    reason: creditReason().notNull(),
+    amount: money().notNull(),
+    /** What is left to apply to later invoices or to refund. */
+    remaining: money().notNull(),
+    paymentId: uuid().references(() => payments.id),
+    subscriptionId: uuid().references(() => subscriptions.id),
+    note: text().notNull().default(""),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique().on(t.enterpriseOrgId, t.number),
+    index().on(t.contractId, t.subscriberKey),
+    check(
+      "credit_notes_amounts",
+      sql`${t.amount} > 0 and ${t.remaining} >= 0 and ${t.remaining} <= ${t.amount}`,
+    ),
+  ],
+);
+
+/** Which credit paid which invoice, and how much. */
+export const creditApplications = pgTable(
+  "credit_applications",
+  {
+    creditNoteId: uuid()
+      .notNull()
+      .references(() => creditNotes.id),
+    invoiceId: uuid()
+      .notNull()
+      .references(() => invoices.id),
+    amount: money().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.creditNoteId, t.invoiceId] })],
+);
+
+/** Credit paid back to the subscriber. */
+export const refunds = pgTable(
+  "refunds",
+  {
+    id: id(),
+    creditNoteId: uuid()
+      .notNull()
+      .references(() => creditNotes.id),
+    amount: money().notNull(),
+    method: paymentMethod().notNull(),
+    externalRef: text().notNull(),
+    paidOn: date({ mode: "string" }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [unique().on(t.creditNoteId, t.externalRef), check("refunds_amount", sql`${t.amount} > 0`)],
+);
+
+export const reportStatus = pgEnum("report_status", ["submitted", "accepted", "queried", "superseded"]);
+
+/** The enterprise's operation report for a period ('2026-11' or '2026-Q4'); revisions are new versions. */
+export const operationReports = pgTable(
+  "operation_reports",
+  {
+    id: id(),
+    contractId: uuid()
+      .notNull()
+      .references(() => contracts.id),
+    period: text().notNull(),
+    versionNo: integer().notNull(),
+    status: reportStatus().notNull().default("submitted"),
+    /** Revenue by fee item, costs, usage, availability, maintenance records, safety incidents. */
+    figures: jsonb().notNull(),
+    submittedByOrgId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    reviewedByOrgId: uuid().references(() => organizations.id),
+    reviewedAt: timestamp({ withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [unique().on(t.contractId, t.period, t.versionNo)],
+);
+
+export const reportComments = pgTable("report_comments", {
+  id: id(),
+  reportId: uuid()
+    .notNull()
+    .references(() => operationReports.id),
+  authorOrgId: uuid()
+    .notNull()
+    .references(() => organizations.id),
+  body: text().notNull(),
+  createdAt: createdAt(),
+});
+
+/** The enterprise's assumptions behind the contract's financial model (take-up, costs, rate). */
+export const financialAssumptions = pgTable("financial_assumptions", {
+  contractId: uuid()
+    .primaryKey()
+    .references(() => contracts.id),
+  assumptions: jsonb().notNull(),
+  updatedByOrgId: uuid()
+    .notNull()
+    .references(() => organizations.id),
+  updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+});
+
+/** The street office's guidance funds actually paid out to a contract (committed = the terms). */
+export const guidanceDisbursements = pgTable(
+  "guidance_disbursements",
+  {
+    id: id(),
+    contractId: uuid()
+      .notNull()
+      .references(() => contracts.id),
+    amount: money().notNull(),
+    paidOn: date({ mode: "string" }).notNull(),
+    note: text().notNull().default(""),
+    recordedByOrgId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    createdAt: createdAt(),
+  },
+  (t) => [index().on(t.contractId), check("guidance_disbursements_amount", sql`${t.amount} > 0`)],
 );

@@ -16,6 +16,7 @@ import {
   type RejectReason,
   type SensorEvent,
 } from "./protocol.js";
+import { applySightings, type Sighting } from "./sweeper.js";
 
 export interface IngestItem {
   topic: string;
@@ -239,7 +240,7 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
       }
       await insertDeadLetters(tx, dead);
       await updateSensors(tx, accepted, statuses);
-      await applyStatusIncidents(tx, statuses);
+      await applySightings(tx, sightings(accepted, statuses));
       await rebuildIncidents(tx, fresh);
       return fresh.length;
     });
@@ -274,11 +275,11 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     accepted: readonly { sensor: SensorInfo; event: SensorEvent; receivedAt: Date }[],
     statuses: readonly { sensor: SensorInfo; online: boolean; at: Date }[],
   ) {
-    const bySensor = new Map<string, { seen: number; heartbeat: number | null; online: boolean | null }>();
+    const bySensor = new Map<string, { seen: number; heartbeat: number | null }>();
     const entry = (id: string) => {
       let e = bySensor.get(id);
       if (!e) {
-        e = { seen: 0, heartbeat: null, online: null };
+        e = { seen: 0, heartbeat: null };
         bySensor.set(id, e);
       }
       return e;
@@ -287,64 +288,49 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
       const e = entry(a.sensor.id);
       const at = Math.min(Date.parse(a.event.occurredAt), a.receivedAt.getTime());
       e.seen = Math.max(e.seen, at);
-      if (a.event.type === "heartbeat") {
-        e.heartbeat = Math.max(e.heartbeat ?? 0, at);
-        e.online = true;
-      }
+      if (a.event.type === "heartbeat") e.heartbeat = Math.max(e.heartbeat ?? 0, at);
     }
     for (const s of statuses) {
       const e = entry(s.sensor.id);
       e.seen = Math.max(e.seen, s.at.getTime());
-      e.online = s.online;
     }
     if (!bySensor.size) return;
     const rows = [...bySensor].map(([id, e]) => ({
       id,
       seen: new Date(e.seen).toISOString(),
       heartbeat: e.heartbeat === null ? null : new Date(e.heartbeat).toISOString(),
-      online: e.online,
     }));
     await tx.execute(
       sql`update sensors s set
             last_seen_at = greatest(s.last_seen_at, x.seen),
-            last_heartbeat_at = greatest(s.last_heartbeat_at, x.heartbeat),
-            online = coalesce(x.online, s.online)
-          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id uuid, seen timestamptz, heartbeat timestamptz, online boolean)
+            last_heartbeat_at = greatest(s.last_heartbeat_at, x.heartbeat)
+          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id uuid, seen timestamptz, heartbeat timestamptz)
           where s.id = x.id`,
     );
   }
 
-  /** A retained `offline` (the last-will) opens a sensor_offline incident; `online` closes it. */
-  async function applyStatusIncidents(
-    tx: Tx,
+  /**
+   * Every stored event is a sign of life at min(occurredAt, receivedAt) (as last_seen_at), every
+   * status message its state at receipt; iot/sweeper.ts applies them (online/offline, incidents).
+   */
+  function sightings(
+    accepted: readonly { sensor: SensorInfo; event: SensorEvent; receivedAt: Date }[],
     statuses: readonly { sensor: SensorInfo; online: boolean; at: Date }[],
-  ) {
-    const last = new Map<string, { sensor: SensorInfo; online: boolean; at: Date }>();
-    for (const s of statuses) last.set(s.sensor.id, s);
-    const rows = [...last.values()].map((s) => ({
-      sensor_id: s.sensor.id,
-      facility_id: s.sensor.facilityId,
-      community_id: s.sensor.communityId,
-      street_id: s.sensor.streetId,
-      at: s.at.toISOString(),
-      online: s.online,
-    }));
-    if (!rows.length) return;
-    const json = JSON.stringify(rows);
-    await tx.execute(
-      sql`update incidents i set closed_at = x.at, halt_seconds = null, updated_at = now()
-          from jsonb_to_recordset(${json}::jsonb) as x(sensor_id uuid, facility_id uuid, at timestamptz, online boolean)
-          where x.online and i.kind = 'sensor_offline' and i.closed_at is null
-            and i.facility_id = x.facility_id and i.sensor_id = x.sensor_id`,
-    );
-    await tx.execute(
-      sql`insert into incidents (kind, sensor_id, facility_id, community_id, street_id, opened_at)
-          select 'sensor_offline', x.sensor_id, x.facility_id, x.community_id, x.street_id, x.at
-          from jsonb_to_recordset(${json}::jsonb) as x(sensor_id uuid, facility_id uuid, community_id uuid,
-            street_id uuid, at timestamptz, online boolean)
-          where not x.online
-          on conflict (facility_id, kind) where closed_at is null do nothing`,
-    );
+  ): Sighting[] {
+    const of = (sensor: SensorInfo, online: boolean, at: Date): Sighting => ({
+      sensorId: sensor.id,
+      facilityId: sensor.facilityId,
+      communityId: sensor.communityId,
+      streetId: sensor.streetId,
+      online,
+      at,
+    });
+    return [
+      ...accepted.map((a) =>
+        of(a.sensor, true, new Date(Math.min(Date.parse(a.event.occurredAt), a.receivedAt.getTime()))),
+      ),
+      ...statuses.map((s) => of(s.sensor, s.online, s.at)),
+    ];
   }
 
   /**

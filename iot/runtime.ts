@@ -1,6 +1,7 @@
 /**
  * The ingest side of a Node process: the group-commit writer, and either the MQTT.js consumer
- * (MQTT_URL set: a real broker) or the embedded aedes broker (MQTT_URL unset). src/node.ts
+ * (MQTT_URL set: a real broker) or the embedded aedes broker (MQTT_URL unset), and the offline
+ * sweeper (iot/sweeper.ts; every instance runs one, they are safe together). src/node.ts
  * starts it next to the API; the API's HTTP ingest route writes through the same ingest.
  */
 import type { Logger } from "pino";
@@ -8,6 +9,7 @@ import type { Database } from "../db/database.js";
 import { type EmbeddedBroker, startEmbeddedBroker } from "./broker.js";
 import { type Consumer, startConsumer } from "./consumer.js";
 import { createIngest, type Ingest } from "./ingest.js";
+import { type SweeperOptions, startSweeper } from "./sweeper.js";
 import { createWriter } from "./writer.js";
 
 export interface IngestRuntimeConfig {
@@ -32,6 +34,8 @@ export async function startIngestRuntime(opts: {
   db: Database;
   logger: Logger;
   clock?: () => Date;
+  /** The offline sweeper's period (default 5 s) and, for tests sharing a database, its scope. */
+  sweeper?: Pick<SweeperOptions, "intervalMs" | "scope">;
 }): Promise<IngestRuntime> {
   const { config, db, clock = () => new Date() } = opts;
   const logger = opts.logger.child({ component: "ingest" });
@@ -39,6 +43,10 @@ export async function startIngestRuntime(opts: {
   const writer = createWriter({
     ingestBatch: ingest.ingestBatch,
     logger,
+    // Start a batch on a timer, not on the first message: every message read from the sockets in
+    // this turn of the event loop joins it. With PGlite (WASM on this thread, a commit never
+    // yields to I/O) lingerMs 0 made every batch one message long: ~100 events/s instead of ~1000s.
+    lingerMs: 1,
     onHealthy: (healthy) =>
       healthy
         ? logger.info("ingest: database back, committing again")
@@ -72,6 +80,8 @@ export async function startIngestRuntime(opts: {
     });
   }
 
+  const sweeper = startSweeper({ db, logger, clock, ...opts.sweeper });
+
   return {
     ingest: {
       ingestBatch: ingest.ingestBatch,
@@ -86,6 +96,7 @@ export async function startIngestRuntime(opts: {
     }),
     async close() {
       // Connections first (nothing more arrives), then the writer (it finishes its commit).
+      await sweeper.stop();
       await consumer?.close();
       await broker?.close();
       await writer.close();

@@ -566,6 +566,23 @@ export const MATRIX: RouteEntry[] = [
   { method: "GET", path: "/v1/incidents", needs: "sensor", expect: everyone, request: () => ({}) },
   {
     method: "GET",
+    path: "/v1/incidents/stream",
+    needs: "sensor",
+    expect: everyone,
+    // follow=false: the backlog, then the stream ends (a following stream would never answer).
+    request: () => ({ query: { lastEventId: 0, follow: "false" } }),
+    note: "Server-Sent Events, filtered to the caller's scope (as GET /v1/incidents)",
+  },
+  {
+    method: "GET",
+    path: "/v1/incidents/stats",
+    needs: "sensor",
+    expect: everyone,
+    request: () => ({ query: { groupBy: "elevator", from: "2025-02-01", to: "2025-03-01" } }),
+    note: "computed over the caller's scope (as GET /v1/incidents)",
+  },
+  {
+    method: "GET",
     path: "/v1/incidents/{id}",
     needs: "sensor",
     expect: everyone,

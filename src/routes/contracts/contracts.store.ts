@@ -2,7 +2,7 @@
  * Reading and writing contracts: the queries every contract handler shares. Scope is applied
  * here, once, so no handler can forget it.
  */
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lte, or } from "drizzle-orm";
 import {
   allowedActions,
   allowedReviewActions,
@@ -86,6 +86,31 @@ export async function findVersion(db: Queryable, contractId: string, versionNo: 
   const [row] = lock ? await query.for("update") : await query;
   if (!row) throw ApiError.notFound(`Version ${versionNo}`);
   return row;
+}
+
+/**
+ * The signed terms that apply on `date`: the latest signed amendment effective on or before it,
+ * else the originally signed version. (A superseded version still applied before its successor's
+ * effective date.) Null when nothing is signed yet.
+ */
+export async function versionInForce(
+  db: Queryable,
+  contractId: string,
+  date: string,
+): Promise<VersionRow | null> {
+  const [row] = await db
+    .select()
+    .from(contractVersions)
+    .where(
+      and(
+        eq(contractVersions.contractId, contractId),
+        inArray(contractVersions.status, ["signed", "superseded"]),
+        or(eq(contractVersions.isAmendment, false), lte(contractVersions.effectiveDate, date)),
+      ),
+    )
+    .orderBy(desc(contractVersions.versionNo))
+    .limit(1);
+  return row ?? null;
 }
 
 export async function termsOf(db: Queryable, version: VersionRow): Promise<ContractTerms> {

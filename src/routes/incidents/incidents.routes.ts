@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import {
+  CalendarDate,
   conflictResponse,
   errorResponses,
   IdParams,
@@ -93,5 +94,133 @@ export const acknowledgeIncident = createRoute({
     200: jsonResponse(Incident, "Acknowledged"),
     ...errorResponses,
     ...conflictResponse,
+  },
+});
+
+// ---- the live feed ----------------------------------------------------------------------------
+
+/** An SSE event id: the id of the incident_events row (a decimal integer). */
+const EventId = z
+  .string()
+  .regex(/^\d{1,15}$/, "must be an event id (a non-negative integer)")
+  .transform(Number);
+
+export const FEED_POLL_MS = 500;
+export const FEED_HEARTBEAT_MS = 15_000;
+
+export const streamIncidents = createRoute({
+  method: "get",
+  path: "/incidents/stream",
+  tags,
+  security,
+  summary: "Live feed of incident changes in the caller's scope (Server-Sent Events)",
+  description: [
+    "A `text/event-stream` of every change to an incident the caller may read (the same scope as GET /v1/incidents: an owners committee or property company its communities, the street office its street, an enterprise its own sensors' incidents).",
+    "",
+    "Each event: `id: <event id>`, `event: incident.opened | incident.updated | incident.closed | incident.acknowledged`, `data: <the incident as GET /v1/incidents/{id} returns it, as it was right after the change>`. Event ids grow in commit order; the data's `state` is authoritative (an incident inserted already closed gives `incident.opened` then `incident.closed`; a late event that reopens an incident gives `incident.updated`).",
+    "",
+    "Resume: send the last id received as the `Last-Event-ID` header (EventSource does so itself when it reconnects) or as `?lastEventId=`; the header wins when both are sent. The events after it are sent first, then new ones as they happen. Without either, the feed starts with the changes after the moment of the request.",
+    "",
+    `New changes are found by polling the change log every ${FEED_POLL_MS} ms (so the feed works with any number of app instances, and on Workers); a comment line (\`: heartbeat\`) is sent after ${FEED_HEARTBEAT_MS / 1000} s without events so proxies keep the connection open. On a database error the stream ends; reconnect with Last-Event-ID. With \`follow=false\` the events after the cursor are sent and the stream ends (a catch-up read for clients that poll).`,
+  ].join("\n"),
+  request: {
+    headers: z.object({
+      "last-event-id": EventId.optional().openapi({ description: "Resume after this event id" }),
+    }),
+    query: z.object({
+      lastEventId: EventId.optional().openapi({
+        description: "Resume after this event id (when the header can not be set)",
+      }),
+      follow: z
+        .enum(["true", "false"])
+        .default("true")
+        .openapi({ description: "false: send the events after the cursor, then end the stream" }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "The event stream",
+      content: {
+        "text/event-stream": {
+          schema: z.string().openapi({
+            example:
+              'id: 1042\nevent: incident.closed\ndata: {"id":"…","kind":"ebike","state":"closed",…}\n\n',
+          }),
+        },
+      },
+    },
+    ...errorResponses,
+  },
+});
+
+// ---- statistics ---------------------------------------------------------------------------------
+
+export const STATS_MAX_DAYS = 366;
+
+/** A decimal string with a fixed number of places. */
+const Decimal = (places: number, example: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^\\d+\\.\\d{${places}}$`))
+    .openapi({ example });
+
+const StatsGroup = z
+  .object({
+    key: z.string().openapi({ description: "The elevator id, the community id, or the day" }),
+    facilityId: Uuid.nullable().openapi({ description: "groupBy=elevator" }),
+    communityId: Uuid.nullable().openapi({ description: "groupBy=elevator and community" }),
+    day: CalendarDate.nullable().openapi({ description: "groupBy=day (Asia/Shanghai)" }),
+    elevators: z.number().int().openapi({ description: "Elevators with a sensor in the group" }),
+    incidents: z.number().int().openapi({ description: "E-bike incidents opened in the group's window" }),
+    halts: z
+      .number()
+      .int()
+      .openapi({ description: "E-bike incidents in which a detection reported the car halted (carHalted)" }),
+    haltMinutesTotal: Decimal(2, "17.00").openapi({
+      description: "Total halt minutes of the closed halts (an open halt has no duration yet)",
+    }),
+    haltMinutesP95: Decimal(2, "9.50").nullable().openapi({
+      description: "95th percentile (percentile_cont) of the closed halts' minutes; null with none",
+    }),
+    falseAlarms: z.number().int(),
+    classified: z.number().int().openapi({ description: "Incidents acknowledged and classified" }),
+    falseAlarmRate: Decimal(4, "0.0833")
+      .nullable()
+      .openapi({ description: "falseAlarms / classified; null when none was classified" }),
+    sensorUptime: Decimal(4, "0.9958").nullable().openapi({
+      description:
+        "1 − offline time / observed time, as a fraction (×100 for %): sensor_offline incidents of the group's elevators, clipped to the window (which ends at the current time at the latest); null when the window has not begun or the group has no elevator",
+    }),
+  })
+  .openapi("IncidentStatsGroup");
+
+export const incidentStats = createRoute({
+  method: "get",
+  path: "/incidents/stats",
+  tags,
+  security,
+  summary: "Incident statistics per elevator, community or day",
+  description: `E-bike incidents opened from \`from\` to \`to\` (Asia/Shanghai calendar days, both included; at most ${STATS_MAX_DAYS} days), grouped by elevator, community, or the Shanghai day they opened, in the caller's scope (as GET /v1/incidents). Every elevator with a sensor in scope (or every day of the window) has a group, with zeros when nothing happened. Rates are decimal strings.`,
+  request: {
+    query: z.object({
+      groupBy: z.enum(["elevator", "community", "day"]),
+      from: CalendarDate.openapi({ description: "First day (Asia/Shanghai), included" }),
+      to: CalendarDate.openapi({ description: "Last day (Asia/Shanghai), included" }),
+    }),
+  },
+  responses: {
+    200: jsonResponse(
+      z
+        .object({
+          groupBy: z.enum(["elevator", "community", "day"]),
+          from: CalendarDate,
+          to: CalendarDate,
+          timeZone: z.literal("Asia/Shanghai"),
+          items: z.array(StatsGroup),
+        })
+        .openapi("IncidentStats"),
+      "One entry per group",
+    ),
+    ...errorResponses,
   },
 });

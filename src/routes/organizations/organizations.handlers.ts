@@ -50,6 +50,7 @@ function organizationsColumns() {
     name: organizations.name,
     streetId: organizations.streetId,
     creditCode: organizations.creditCode,
+    invoicePrefix: organizations.invoicePrefix,
     createdAt: organizations.createdAt,
   };
 }
@@ -107,7 +108,13 @@ export const createOrganization: AppRouteHandler<typeof routes.createOrganizatio
       await checkCommunities(tx, streetId, body.communityIds);
       const [org] = await tx
         .insert(organizations)
-        .values({ kind: body.kind, name: body.name, streetId, creditCode: body.creditCode ?? null })
+        .values({
+          kind: body.kind,
+          name: body.name,
+          streetId,
+          creditCode: body.creditCode ?? null,
+          ...(body.invoicePrefix ? { invoicePrefix: body.invoicePrefix } : {}),
+        })
         .returning();
       if (!org) throw new Error("insert returned nothing");
       if (body.communityIds.length) {

@@ -20,6 +20,9 @@ export const Organization = z
     name: z.string(),
     streetId: Uuid,
     creditCode: z.string().nullable(),
+    invoicePrefix: z
+      .string()
+      .openapi({ description: "Prefix of an enterprise's invoice numbers (EL-2026-000123)" }),
     communityIds: z.array(Uuid),
     createdAt: z.iso.datetime(),
   })
@@ -65,6 +68,11 @@ export const createOrganization = createRoute({
             description: "Required for the platform admin; defaults to the caller's street",
           }),
           creditCode: z.string().trim().min(1).max(40).optional(),
+          invoicePrefix: z
+            .string()
+            .regex(/^[A-Z][A-Z0-9]{0,9}$/, "must be 1-10 capital letters or digits, starting with a letter")
+            .optional()
+            .openapi({ description: "Enterprises: prefix of invoice numbers; default BOT" }),
           communityIds: z
             .array(Uuid)
             .max(200)

@@ -1,0 +1,535 @@
+/**
+ * Durability of the MQTT ingest against a real Mosquitto (iot/mosquitto.conf):
+ *   - the ingest process is SIGKILLed in the middle of a stream of thousands of QoS 1 events and
+ *     restarted with the same client ids: every event is stored exactly once, incidents not doubled;
+ *   - the database becomes unreachable during a stream (a TCP proxy we cut) and comes back:
+ *     nothing is lost, nothing was acknowledged meanwhile, the same process resumes on its own.
+ * Both run on a real PostgreSQL (DATABASE_URL) or on PGlite: on disk, opened by the child process
+ * only, for the kill; served over the wire protocol (@electric-sql/pglite-socket) for the outage.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { appendFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { inArray, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/pglite";
+import { migrate } from "drizzle-orm/pglite/migrator";
+import type { MqttClient } from "mqtt";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DatabaseHandle, MIGRATIONS_FOLDER, openDatabase } from "../../db/client.js";
+import { type Database, queryRows } from "../../db/database.js";
+import { sensors } from "../../db/schema.js";
+import { eventsTopic } from "../../iot/protocol.js";
+import { type IngestRuntime, startIngestRuntime } from "../../iot/runtime.js";
+import { loadConfig } from "../../src/config.js";
+import type { World } from "../support/factories.js";
+import {
+  createElevator,
+  createIotWorld,
+  createSensor,
+  device,
+  event,
+  freePort,
+  INGEST_USER,
+  type Mosquitto,
+  startMosquitto,
+  waitFor,
+} from "./support.js";
+
+const { DATABASE_URL } = loadConfig(process.env);
+const CHILD = fileURLToPath(new URL("./ingest-child.ts", import.meta.url));
+const logger = pino({ level: process.env.DUR_TRACE ? "info" : "silent" });
+const t0 = Date.now();
+const trace = (what: string) => {
+  if (process.env.DUR_TRACE) console.info(`[${((Date.now() - t0) / 1000).toFixed(2)}] ${what}`);
+};
+
+type Sensor = Awaited<ReturnType<typeof createSensor>>;
+
+/** Sensors on their own elevators, heartbeat interval 1 h (the sweeper stays out of these tests). */
+async function createSensors(db: Database, world: World, n: number): Promise<Sensor[]> {
+  const list: Sensor[] = [];
+  for (let i = 0; i < n; i++) list.push(await createSensor(db, world, (await createElevator(db, world)).id));
+  await db
+    .update(sensors)
+    .set({ heartbeatIntervalS: 3600 })
+    .where(
+      inArray(
+        sensors.id,
+        list.map((s) => s.id),
+      ),
+    );
+  return list;
+}
+
+/**
+ * A sensor's stream: blocks of 10 events 10 s apart, each an e-bike halt (detected, a repeat
+ * detection 1 s later, cleared 3 s after the first) and 7 heartbeats: one closed incident a block.
+ */
+function stream(blocks: number, base: number) {
+  const events: Record<string, unknown>[] = [];
+  for (let b = 0; b < blocks; b++) {
+    const t = b * 10;
+    events.push(event("ebike_detected", t, {}, base), event("ebike_detected", t + 1, {}, base));
+    events.push(event("ebike_cleared", t + 3, {}, base));
+    for (let h = 0; h < 7; h++) events.push(event("heartbeat", t + 4 + h * 0.5, {}, base));
+  }
+  return events;
+}
+
+/**
+ * A device publishing its events with QoS 1 at a steady pace, `chunk` at a time, each chunk
+ * waiting for every PUBACK from the broker; every 7th event is sent twice (a device retry).
+ */
+function publishPaced(
+  client: MqttClient,
+  sensorId: string,
+  events: readonly Record<string, unknown>[],
+  chunk = 25,
+) {
+  let acked = 0;
+  const done = (async () => {
+    for (let i = 0; i < events.length; i += chunk) {
+      const started = Date.now();
+      const slice = events.slice(i, i + chunk).flatMap((e, j) => ((i + j) % 7 === 0 ? [e, e] : [e]));
+      await Promise.all(
+        slice.map((e) => client.publishAsync(eventsTopic(sensorId), JSON.stringify(e), { qos: 1 })),
+      );
+      acked += slice.length;
+      await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - started))));
+    }
+  })();
+  return {
+    done,
+    get acked() {
+      return acked;
+    },
+  };
+}
+
+async function storedIds(db: Database, ids: readonly string[]) {
+  return queryRows<{ sensor_id: string; event_id: string; received_at: Date | string }>(
+    db,
+    sql`select sensor_id, event_id, received_at from sensor_events
+        where sensor_id in (select x::uuid from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) x)`,
+  );
+}
+
+async function ebikeIncidents(db: Database, ids: readonly string[]) {
+  return queryRows<{ facility_id: string; n: number; closed: number; detections: number; halts: number }>(
+    db,
+    sql`select facility_id, count(*)::int as n, count(closed_at)::int as closed,
+          sum(detections)::int as detections, sum(halt_seconds)::int as halts
+        from incidents
+        where kind = 'ebike'
+          and sensor_id in (select x::uuid from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) x)
+        group by facility_id`,
+  );
+}
+
+const keyOf = (sensorId: string, eventId: unknown) => `${sensorId}/${String(eventId)}`;
+
+/** Cleanup that runs every step even when one fails or hangs (brokers and children never leak). */
+async function cleanup(steps: readonly (() => Promise<unknown> | undefined)[]) {
+  for (const step of steps) {
+    await Promise.race([
+      Promise.resolve()
+        .then(step)
+        .catch((err: unknown) => console.warn("cleanup step failed:", err)),
+      new Promise((r) => setTimeout(r, 5_000).unref()),
+    ]);
+  }
+}
+
+// ---- 1. SIGKILL in the middle of the stream ------------------------------------------------
+
+/** The ingest child process: its committed batches (from its logs), readiness, counts on demand. */
+class IngestChild {
+  readonly proc: ChildProcess;
+  stored = 0;
+  ready: Promise<void>;
+  readonly exited: Promise<number | null>;
+  private output = "";
+  private counts: ((n: number) => void)[] = [];
+
+  constructor(env: Record<string, string>) {
+    this.proc = spawn(process.execPath, ["--import", "tsx", CHILD], {
+      env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "debug", ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    this.exited = new Promise((resolve) => this.proc.once("exit", (code) => resolve(code)));
+    let onReady = () => {};
+    this.ready = new Promise<void>((resolve, reject) => {
+      onReady = resolve;
+      void this.exited.then((code) => reject(new Error(`ingest child exited (${code}): ${this.output}`)));
+    });
+    this.ready.catch(() => {});
+    this.proc.stderr?.on("data", (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-4000);
+    });
+    if (!this.proc.stdout) throw new Error("no stdout");
+    createInterface({ input: this.proc.stdout }).on("line", (line) => {
+      if (process.env.DUR_TRACE) appendFileSync(`/tmp/dur-child-${this.proc.pid}.log`, `${line}\n`);
+      let msg: { msg?: string; stored?: number; ready?: boolean; count?: number; level?: number };
+      try {
+        msg = JSON.parse(line) as typeof msg;
+      } catch {
+        this.output = (this.output + line).slice(-4000);
+        return;
+      }
+      if (msg.msg === "ingest batch committed") this.stored += msg.stored ?? 0;
+      if (msg.ready) onReady();
+      if (typeof msg.count === "number") this.counts.shift()?.(msg.count);
+      if ((msg.level ?? 0) >= 50) this.output = (this.output + line).slice(-4000);
+    });
+  }
+
+  /** Stored events of these sensors, counted by the child (in PGlite mode only it can open the database). */
+  count(ids: readonly string[]): Promise<number> {
+    return new Promise((resolve) => {
+      this.counts.push(resolve);
+      this.proc.stdin?.write(`count ${ids.join(",")}\n`);
+    });
+  }
+
+  get alive() {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+}
+
+describe("the ingest process killed with SIGKILL mid-stream", () => {
+  const pgliteMode = !DATABASE_URL;
+  let dir = "";
+  let database: DatabaseHandle | null = null;
+  let broker: Mosquitto | null = null;
+  const children: IngestChild[] = [];
+  const devices: MqttClient[] = [];
+  let world: World;
+  let list: Sensor[] = [];
+  let childEnv: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "bot-durability-"));
+    database = DATABASE_URL
+      ? await openDatabase({ url: DATABASE_URL, max: 2 })
+      : await openDatabase({ dataDir: join(dir, "pglite") });
+    if (pgliteMode) await database.migrate();
+    world = await createIotWorld(database.db);
+    list = await createSensors(database.db, world, 4);
+    broker = await startMosquitto(database.db);
+    if (pgliteMode) {
+      // From here on, only the child process opens the on-disk PGlite.
+      await database.close();
+      database = null;
+    }
+    childEnv = {
+      ...(DATABASE_URL ? { CHILD_DATABASE_URL: DATABASE_URL } : { CHILD_PGLITE_DIR: join(dir, "pglite") }),
+      MQTT_URL: broker.url,
+      MQTT_USERNAME: INGEST_USER.username,
+      MQTT_PASSWORD: INGEST_USER.password,
+      MQTT_CLIENT_ID: `dur-${randomUUID().slice(0, 8)}`,
+      MQTT_CONSUMERS: "16",
+      CHILD_COMMUNITY_ID: world.community.id,
+    };
+  });
+
+  afterAll(() =>
+    cleanup([
+      ...children.map((c) => () => {
+        if (c.alive) c.proc.kill("SIGKILL");
+        return c.exited;
+      }),
+      ...devices.map((d) => () => d.endAsync(true)),
+      () => broker?.stop(),
+      () => database?.close(),
+      () => (dir ? rm(dir, { recursive: true, force: true }) : undefined),
+    ]),
+  );
+
+  it("stores every event acknowledged with QoS 1 exactly once after a restart", async () => {
+    const started = Date.now();
+    const blocks = 100;
+    const base = Date.now() - blocks * 10_000;
+    const perSensor = list.map(() => stream(blocks, base));
+    const expected = new Set(list.flatMap((s, i) => (perSensor[i] ?? []).map((e) => keyOf(s.id, e.eventId))));
+    const ids = list.map((s) => s.id);
+
+    const first = new IngestChild(childEnv);
+    children.push(first);
+    await first.ready;
+    trace("first child ready");
+    for (const s of list) devices.push(await device(broker?.url ?? "", s.id, s.key, { protocolVersion: 5 }));
+    const publishers = list.map((s, i) => publishPaced(devices[i] as MqttClient, s.id, perSensor[i] ?? []));
+
+    // Kill once a quarter is committed: the stream is in full flow, commits are in progress.
+    await waitFor(async () => first.stored >= expected.size / 4, 20_000, "a quarter of the events committed");
+    const killedAt = Date.now();
+    trace(`kill at ${first.stored}`);
+    first.proc.kill("SIGKILL");
+    expect(await first.exited).toBeNull();
+    expect(first.proc.signalCode).toBe("SIGKILL");
+    const publishedAtKill = publishers.reduce((n, p) => n + p.acked, 0);
+    const storedAtKill = first.stored;
+
+    // Same client ids, persistent sessions: the broker delivers the backlog and redelivers what
+    // the killed process had received but not acknowledged.
+    const restartedAt = Date.now();
+    const second = new IngestChild(childEnv);
+    children.push(second);
+    await second.ready;
+    trace("second child ready");
+    await Promise.all(publishers.map((p) => p.done));
+    const published = publishers.reduce((n, p) => n + p.acked, 0);
+    trace(`published all; second child stored ${second.stored}`);
+    await waitFor(
+      async () => {
+        const n = await second.count(ids);
+        trace(`count ${n}, stored ${second.stored}`);
+        return n === expected.size;
+      },
+      30_000,
+      "every event stored",
+    );
+    trace("all stored");
+
+    // A clean stop, then read the database (in PGlite mode, now that no other process has it open).
+    second.proc.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+    const check = database ?? (await openDatabase({ dataDir: join(dir, "pglite") }));
+    try {
+      const rows = await storedIds(check.db, ids);
+      const keys = rows.map((r) => keyOf(r.sensor_id, r.event_id));
+      expect(rows.length).toBe(expected.size);
+      expect(new Set(keys).size).toBe(expected.size);
+      expect([...keys].sort()).toEqual([...expected].sort());
+      // The kill really fell mid-stream: part was committed by the first process, the rest by
+      // the second one.
+      const before = rows.filter((r) => new Date(r.received_at).getTime() < killedAt).length;
+      const after = rows.filter((r) => new Date(r.received_at).getTime() >= restartedAt).length;
+      expect(before).toBeGreaterThan(0);
+      expect(before).toBeLessThan(expected.size);
+      expect(before + after).toBe(expected.size);
+      // One closed incident per block and elevator, two detections each, 3 s halts: not doubled.
+      const incidents = await ebikeIncidents(check.db, ids);
+      expect(incidents).toHaveLength(list.length);
+      for (const i of incidents) {
+        expect(i).toMatchObject({ n: blocks, closed: blocks, detections: 2 * blocks, halts: 3 * blocks });
+      }
+      const [dead] = await queryRows<{ n: number }>(
+        check.db,
+        sql`select count(*)::int as n from dead_letters where sensor_id in (${sql.join(
+          ids.map((id) => sql`${id}`),
+          sql`, `,
+        )})`,
+      );
+      expect(dead?.n).toBe(0);
+      console.info(
+        `[durability] ${pgliteMode ? "PGlite" : "PostgreSQL"}: ${published} messages (${expected.size} events) ` +
+          `published; killed after ${storedAtKill} committed by the child (${before} in the database, ` +
+          `${publishedAtKill} published by then); restarted, ${after} committed after; ` +
+          `${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+    } finally {
+      if (!database) await check.close();
+    }
+  });
+});
+
+// ---- 2. The database unreachable during a stream ------------------------------------------
+
+/** A TCP proxy that can be cut (every connection reset, new ones refused) and restored. */
+async function startProxy(target: { host: string; port: number }) {
+  const port = await freePort();
+  const open = new Set<Socket>();
+  let cut = false;
+  const server: Server = createServer((client) => {
+    if (cut) {
+      client.destroy();
+      return;
+    }
+    const upstream = tcpConnect(target.port, target.host);
+    open.add(client).add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    port,
+    cut() {
+      cut = true;
+      for (const s of open) s.destroy();
+      open.clear();
+    },
+    restore() {
+      cut = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe("the database unreachable during a stream", () => {
+  let pglite: PGlite | null = null;
+  let socketServer: PGLiteSocketServer | null = null;
+  let direct: DatabaseHandle | null = null;
+  let proxied: DatabaseHandle | null = null;
+  let proxy: Awaited<ReturnType<typeof startProxy>> | null = null;
+  let broker: Mosquitto | null = null;
+  let runtime: IngestRuntime | null = null;
+  let sensor: MqttClient | null = null;
+  let world: World;
+  let s: Sensor;
+
+  beforeAll(async () => {
+    let target: URL;
+    if (DATABASE_URL) {
+      target = new URL(DATABASE_URL);
+    } else {
+      // PGlite served over the PostgreSQL wire protocol: the ingest reaches it through
+      // postgres.js and a real TCP connection, like a real server.
+      pglite = await PGlite.create();
+      await migrate(drizzle(pglite, { casing: "snake_case" }), { migrationsFolder: MIGRATIONS_FOLDER });
+      socketServer = new PGLiteSocketServer({ db: pglite, port: 0, host: "127.0.0.1", maxConnections: 32 });
+      await socketServer.start();
+      target = new URL(`postgres://postgres@${socketServer.getServerConn()}/postgres`);
+    }
+    direct = await openDatabase({ url: target.href, max: 2 });
+    world = await createIotWorld(direct.db);
+    [s] = (await createSensors(direct.db, world, 1)) as [Sensor];
+    broker = await startMosquitto(direct.db);
+    proxy = await startProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const viaProxy = new URL(target.href);
+    viaProxy.hostname = "127.0.0.1";
+    viaProxy.port = String(proxy.port);
+    // PGlite is one session: pglite-socket interleaves the protocol messages of concurrent
+    // connections outside transactions, so its only client is the ingest's one connection.
+    proxied = await openDatabase({ url: viaProxy.href, max: pglite ? 1 : 4 });
+    runtime = await startIngestRuntime({
+      config: {
+        MQTT_URL: broker.url,
+        MQTT_PORT: 0,
+        MQTT_USERNAME: INGEST_USER.username,
+        MQTT_PASSWORD: INGEST_USER.password,
+        MQTT_CLIENT_ID: `outage-${randomUUID().slice(0, 8)}`,
+        MQTT_CONSUMERS: 16,
+      },
+      db: proxied.db,
+      logger,
+      sweeper: { intervalMs: 200, scope: { communityId: world.community.id } },
+    });
+    await waitFor(async () => (await runtime?.readiness())?.mqtt, 10_000, "the consumer");
+    trace("outage setup done");
+  });
+
+  afterAll(() =>
+    cleanup([
+      () => sensor?.endAsync(true),
+      () => runtime?.close(),
+      () => proxied?.close(),
+      () => proxy?.close(),
+      () => broker?.stop(),
+      () => direct?.close(),
+      () => socketServer?.stop(),
+      () => pglite?.close(),
+    ]),
+  );
+
+  it("acknowledges nothing while it is down, keeps its connections, and loses nothing", async () => {
+    const started = Date.now();
+    if (!direct || !proxied || !proxy || !runtime || !broker) throw new Error("not set up");
+    const { db: viaProxy } = proxied;
+    let cut = false;
+    /**
+     * What is committed, read beside the ingest: with PostgreSQL on a connection of our own; with
+     * PGlite through the ingest's own connection while the proxy is up, and in-process while it
+     * is cut (no client is attached then, once the server has rolled back the cut connection).
+     */
+    const observe = async <T>(read: (db: Database) => Promise<T>): Promise<T> => {
+      if (!pglite) return read(direct?.db ?? viaProxy);
+      if (!cut) return read(viaProxy);
+      const local = pglite;
+      await waitFor(async () => !local.isInTransaction(), 5_000, "the cut connection rolled back");
+      return read(drizzle(local, { casing: "snake_case" }) as unknown as Database);
+    };
+    const count = () => observe(async (db) => (await storedIds(db, [s.id])).length);
+    const events = stream(300, Date.now() - 3_000_000);
+    sensor = await device(broker.url, s.id, s.key, { protocolVersion: 5 });
+
+    // Watch the consumer's broker connections for the whole test: they must never drop.
+    const health: Record<string, boolean>[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        health.push(await runtime.readiness());
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+
+    const publisher = publishPaced(sensor, s.id, events, 50);
+    trace("publishing");
+    await waitFor(async () => (await count()) >= 400, 20_000, "400 events stored");
+    trace("cutting");
+
+    proxy.cut();
+    cut = true;
+    const cutAt = Date.now();
+    // The writer notices (its next commit fails) and says so; the broker link stays up.
+    await waitFor(async () => (await runtime?.readiness())?.ingest === false, 10_000, "the writer to fail");
+    trace("writer failing");
+    const frozen = await count();
+    // The stream goes on meanwhile: the broker acknowledges the device and queues for us.
+    const publishedBefore = publisher.acked;
+    // Down for 1.5 s at least: several failed commits and backoffs, while the stream goes on.
+    await waitFor(
+      async () => publisher.acked >= publishedBefore + 200 && Date.now() - cutAt >= 1_500,
+      10_000,
+      "more events published",
+    );
+    expect(await count()).toBe(frozen);
+    expect(await runtime.readiness()).toEqual({ mqtt: true, ingest: false });
+    const outageMs = Date.now() - cutAt;
+    const publishedDuringOutage = publisher.acked - publishedBefore;
+
+    trace("restore");
+    proxy.restore();
+    cut = false;
+    await publisher.done;
+    await waitFor(async () => (await count()) === events.length, 30_000, "every event stored");
+    await waitFor(async () => (await runtime?.readiness())?.ingest, 10_000, "the writer healthy");
+    watching = false;
+    await watcher;
+
+    const rows = await observe((db) => storedIds(db, [s.id]));
+    expect(new Set(rows.map((r) => r.event_id))).toEqual(new Set(events.map((e) => e.eventId)));
+    expect(rows).toHaveLength(events.length);
+    const [incidents] = await observe((db) => ebikeIncidents(db, [s.id]));
+    expect(incidents).toMatchObject({ n: 300, closed: 300, detections: 600, halts: 900 });
+    // The consumer never lost the broker, and the outage was seen (and is over).
+    expect(health.every((h) => h.mqtt)).toBe(true);
+    expect(health.some((h) => !h.ingest)).toBe(true);
+    console.info(
+      `[durability] ${DATABASE_URL ? "PostgreSQL" : "PGlite over pglite-socket"}: ${events.length} events, ` +
+        `database cut after ${frozen} for ${outageMs} ms while ${publishedDuringOutage} more ` +
+        `were published (acknowledged by the broker); all stored; ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+  });
+});
