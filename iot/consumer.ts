@@ -75,7 +75,8 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     // The PUBACK goes out when `callback` is called: only after the commit.
     client.handleMessage = (packet, callback) => {
       const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
-      writer.push({ topic: packet.topic, payload, receivedAt: clock() }).then(
+      // retain is set only on messages from the broker's retained store (sent on subscribing).
+      writer.push({ topic: packet.topic, payload, receivedAt: clock(), retained: packet.retain }).then(
         () => callback(),
         // The writer is closing: leave the message unacknowledged (the broker redelivers it).
         (err: Error) => log.warn({ err: err.message }, "message left unacknowledged"),

@@ -22,6 +22,19 @@ export interface IngestItem {
   topic: string;
   payload: Uint8Array;
   receivedAt: Date;
+  /**
+   * Delivered from the broker's retained store when the consumer (re)subscribed, not live: a
+   * status of unknown age. It is applied only where it agrees with what the sensor did since.
+   */
+  retained?: boolean;
+}
+
+/** A status message of one sensor in a batch. */
+interface Status {
+  sensor: SensorInfo;
+  online: boolean;
+  at: Date;
+  retained: boolean;
 }
 
 export type ItemOutcome =
@@ -162,7 +175,7 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     const outcomes: ItemOutcome[] = new Array(items.length);
     const dead: DeadLetter[] = [];
     const accepted: { index: number; sensor: SensorInfo; event: SensorEvent; receivedAt: Date }[] = [];
-    const statuses: { sensor: SensorInfo; online: boolean; at: Date }[] = [];
+    const statuses: Status[] = [];
     const seen = new Set<string>();
 
     for (const [index, item] of items.entries()) {
@@ -190,7 +203,12 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
           reject("schema_violation: status must be online or offline");
           continue;
         }
-        statuses.push({ sensor, online: status === "online", at: item.receivedAt });
+        statuses.push({
+          sensor,
+          online: status === "online",
+          at: item.receivedAt,
+          retained: item.retained === true,
+        });
         outcomes[index] = { status: "status" };
         continue;
       }
@@ -273,7 +291,7 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
   async function updateSensors(
     tx: Tx,
     accepted: readonly { sensor: SensorInfo; event: SensorEvent; receivedAt: Date }[],
-    statuses: readonly { sensor: SensorInfo; online: boolean; at: Date }[],
+    statuses: readonly Status[],
   ) {
     const bySensor = new Map<string, { seen: number; heartbeat: number | null }>();
     const entry = (id: string) => {
@@ -290,7 +308,8 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
       e.seen = Math.max(e.seen, at);
       if (a.event.type === "heartbeat") e.heartbeat = Math.max(e.heartbeat ?? 0, at);
     }
-    for (const s of statuses) {
+    // A live status is a sign of life at receipt; a retained one says nothing about now.
+    for (const s of statuses.filter((x) => !x.retained)) {
       const e = entry(s.sensor.id);
       e.seen = Math.max(e.seen, s.at.getTime());
     }
@@ -315,21 +334,26 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
    */
   function sightings(
     accepted: readonly { sensor: SensorInfo; event: SensorEvent; receivedAt: Date }[],
-    statuses: readonly { sensor: SensorInfo; online: boolean; at: Date }[],
+    statuses: readonly Status[],
   ): Sighting[] {
-    const of = (sensor: SensorInfo, online: boolean, at: Date): Sighting => ({
+    const of = (sensor: SensorInfo, online: boolean, at: Date, retained = false): Sighting => ({
       sensorId: sensor.id,
       facilityId: sensor.facilityId,
       communityId: sensor.communityId,
       streetId: sensor.streetId,
       online,
       at,
+      retained,
     });
     return [
       ...accepted.map((a) =>
         of(a.sensor, true, new Date(Math.min(Date.parse(a.event.occurredAt), a.receivedAt.getTime()))),
       ),
-      ...statuses.map((s) => of(s.sensor, s.online, s.at)),
+      // A retained `online` adds nothing (events and the sweeper tell); a retained `offline`
+      // (the last-will, delivered again on subscribing) is checked against recent life.
+      ...statuses
+        .filter((s) => !(s.retained && s.online))
+        .map((s) => of(s.sensor, s.online, s.at, s.retained)),
     ];
   }
 

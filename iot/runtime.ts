@@ -23,7 +23,7 @@ export interface IngestRuntimeConfig {
 
 export interface IngestRuntime {
   /** For AppDeps.ingest: the HTTP route's ingest; invalidation also drops broker connections. */
-  ingest: Pick<Ingest, "ingestBatch" | "invalidateSensor">;
+  ingest: Ingest;
   /** For AppDeps.readiness: the broker connection (or listener) and the writer's database state. */
   readiness: () => Promise<Record<string, boolean>>;
   close(): Promise<void>;
@@ -89,6 +89,7 @@ export async function startIngestRuntime(opts: {
         ingest.invalidateSensor(id);
         broker?.disconnectSensor(id);
       },
+      counters: ingest.counters,
     },
     readiness: async () => ({
       mqtt: consumer ? consumer.connected : broker !== null,

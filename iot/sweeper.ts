@@ -31,6 +31,8 @@ export interface Sighting {
   streetId: string;
   online: boolean;
   at: Date;
+  /** A retained status delivered on subscribing (of unknown age); see IngestItem.retained. */
+  retained?: boolean;
 }
 
 /**
@@ -44,7 +46,13 @@ export async function applySightings(tx: Tx, sightings: readonly Sighting[]): Pr
   for (const s of sightings) {
     const seen = latest.get(s.sensorId);
     // The latest sign wins; at the same instant a last-will beats a sign of life.
-    if (!seen || s.at > seen.at || (s.at.getTime() === seen.at.getTime() && !s.online)) {
+    // A live sign always beats a retained status (whose age is unknown).
+    if (!seen) {
+      latest.set(s.sensorId, s);
+      continue;
+    }
+    const newer = s.at > seen.at || (s.at.getTime() === seen.at.getTime() && !s.online);
+    if ((seen.retained && !s.retained) || (!s.retained === !seen.retained && newer)) {
       latest.set(s.sensorId, s);
     }
   }
@@ -57,10 +65,15 @@ export async function applySightings(tx: Tx, sightings: readonly Sighting[]): Pr
       street_id: s.streetId,
       online: s.online,
       at: s.at.toISOString(),
+      retained: s.retained === true,
     })),
   );
   const rows = sql`jsonb_to_recordset(${json}::jsonb) as x(sensor_id uuid, facility_id uuid, community_id uuid,
-    street_id uuid, online boolean, at timestamptz)`;
+    street_id uuid, online boolean, at timestamptz, retained boolean)`;
+  // A retained last-will delivered again counts only if the sensor has shown no life since it
+  // could have been published: within the last MISSED_HEARTBEATS intervals.
+  const silent = sql`(not x.retained or not exists (select 1 from sensors q where q.id = x.sensor_id
+    and q.last_seen_at > x.at - q.heartbeat_interval_s * ${MISSED_HEARTBEATS} * interval '1 second'))`;
   await tx.execute(
     sql`update incidents i set closed_at = x.at, halt_seconds = null, updated_at = now()
         from ${rows}
@@ -71,7 +84,7 @@ export async function applySightings(tx: Tx, sightings: readonly Sighting[]): Pr
     sql`insert into incidents (kind, sensor_id, facility_id, community_id, street_id, opened_at)
         select 'sensor_offline', x.sensor_id, x.facility_id, x.community_id, x.street_id, x.at
         from ${rows}
-        where not x.online
+        where not x.online and ${silent}
         on conflict (facility_id, kind) where closed_at is null do nothing`,
   );
   await tx.execute(
@@ -79,7 +92,7 @@ export async function applySightings(tx: Tx, sightings: readonly Sighting[]): Pr
           select 1 from incidents i
           where i.kind = 'sensor_offline' and i.closed_at is null and i.sensor_id = s.id)
         from ${rows}
-        where s.id = x.sensor_id`,
+        where s.id = x.sensor_id and (x.online or ${silent})`,
   );
 }
 

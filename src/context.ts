@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
-import type { IngestItem, IngestResult } from "../iot/ingest.js";
+import type { Ingest } from "../iot/ingest.js";
 import type { Principal } from "./auth/principal.js";
 
 /** What the app is built from: nothing here is a module-level singleton. */
@@ -16,15 +16,9 @@ export interface AppDeps {
   /** Pings the database; throws when unreachable. */
   pingDatabase: () => Promise<void>;
   /** Sensor ingest (the HTTP ingest route writes through it, as the MQTT path does). */
-  ingest: IngestService;
+  ingest: Ingest;
   /** Default heartbeat interval of a newly registered sensor (SENSOR_HEARTBEAT_S). */
   sensorHeartbeatS?: number;
-}
-
-export interface IngestService {
-  ingestBatch(items: readonly IngestItem[]): Promise<IngestResult>;
-  /** A sensor was revoked or its key rotated: forget cached state, drop its broker connections. */
-  invalidateSensor(sensorId: string): void;
 }
 
 export interface AppEnv {

@@ -174,3 +174,29 @@ describe("HTTP ingest", () => {
     expect(res.body.code).toBe("validation_failed");
   });
 });
+
+describe("ingest counters", () => {
+  it("GET /metrics counts stored events, duplicates and dead letters by reason", async () => {
+    const sensor = await registerSensor();
+    const post = (body: unknown) => client(app, sensor.key).post(`/v1/sensors/${sensor.id}/events`, body);
+    const before = await (await app.request("/metrics")).text();
+    const metric = (text: string, name: string) =>
+      Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+    const beat = event("heartbeat", 1);
+    expect((await post([beat, beat, { eventId: "x", type: "heartbeat" }])).status).toBe(200);
+    const res = await app.request("/metrics");
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    const after = await res.text();
+    expect(
+      metric(after, "bot_ingest_events_stored_total") - metric(before, "bot_ingest_events_stored_total"),
+    ).toBe(1);
+    expect(
+      metric(after, "bot_ingest_events_duplicate_total") -
+        metric(before, "bot_ingest_events_duplicate_total"),
+    ).toBe(1);
+    expect(
+      metric(after, "bot_ingest_dead_letters_total") - metric(before, "bot_ingest_dead_letters_total"),
+    ).toBe(1);
+    expect(after).toMatch(/^bot_ingest_dead_letters_total\{reason="schema_violation"\} \d+$/m);
+  });
+});

@@ -164,6 +164,29 @@ describe("offline sweeper", () => {
     });
   });
 
+  it("a last-will delivered again when the consumer re-subscribes reopens nothing for a sensor alive since", async () => {
+    const t0 = new Date(Date.now() - 200_000);
+    const s = await newSensor();
+    const retained = (payload: string, receivedAt: Date) =>
+      ingest.ingestBatch([
+        { topic: statusTopic(s.id), payload: Buffer.from(payload), receivedAt, retained: true },
+      ]);
+    // Went offline (last-will), came back by heartbeats only, without announcing `online`.
+    await ingest.ingestBatch([{ topic: statusTopic(s.id), payload: Buffer.from("offline"), receivedAt: t0 }]);
+    await heartbeat(s.id, seconds(t0, 60));
+    await heartbeat(s.id, seconds(t0, 90));
+    // The consumer reconnects and the broker hands it the retained `offline` again.
+    await retained("offline", seconds(t0, 100));
+    await retained("online", seconds(t0, 101));
+    expect(await state(s.id)).toEqual({
+      online: true,
+      incidents: [{ openedAt: t0.getTime(), closedAt: seconds(t0, 60).getTime() }],
+    });
+    // Silent for 3 intervals since: the same retained last-will now agrees, and counts.
+    await retained("offline", seconds(t0, 181));
+    expect(await state(s.id)).toMatchObject({ online: false, incidents: [{}, { closedAt: null }] });
+  });
+
   it("runs on a timer with the injected clock, and stops", async () => {
     const t0 = new Date(Date.now() - 1000);
     const s = await newSensor();

@@ -22,8 +22,39 @@ export const readyz = createRoute({
   responses: { 200: jsonResponse(Readiness, "Ready"), 503: jsonResponse(Readiness, "Not ready") },
 });
 
+export const metrics = createRoute({
+  method: "get",
+  path: "/metrics",
+  tags: ["health"],
+  summary: "Ingest counters of this process (Prometheus text format)",
+  description:
+    "Events stored, duplicates absorbed, and dead letters by reason since the process started: for the operator's monitoring. No business data.",
+  responses: { 200: { description: "Counters", content: { "text/plain": { schema: z.string() } } } },
+});
+
+/** Prometheus label values are quoted strings: escape backslash, quote and newline. */
+const label = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+
 export const healthRouter = createRouter()
   .openapi(healthz, (c) => c.json({ status: "ok" as const }, 200))
+  .openapi(metrics, (c) => {
+    const { stored, duplicates, deadLetters, byReason } = c.var.deps.ingest.counters;
+    const lines = [
+      "# HELP bot_ingest_events_stored_total Sensor events stored (exactly once).",
+      "# TYPE bot_ingest_events_stored_total counter",
+      `bot_ingest_events_stored_total ${stored}`,
+      "# HELP bot_ingest_events_duplicate_total Redeliveries and device retries absorbed.",
+      "# TYPE bot_ingest_events_duplicate_total counter",
+      `bot_ingest_events_duplicate_total ${duplicates}`,
+      "# HELP bot_ingest_dead_letters_total Messages dead-lettered, by reason.",
+      "# TYPE bot_ingest_dead_letters_total counter",
+      `bot_ingest_dead_letters_total ${deadLetters}`,
+      ...Object.entries(byReason).map(
+        ([reason, n]) => `bot_ingest_dead_letters_total{reason="${label(reason)}"} ${n}`,
+      ),
+    ];
+    return c.text(`${lines.join("\n")}\n`, 200, { "Content-Type": "text/plain; version=0.0.4" });
+  })
   .openapi(readyz, async (c) => {
     const { pingDatabase, readiness } = c.var.deps;
     const database = await pingDatabase().then(
