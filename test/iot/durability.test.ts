@@ -254,7 +254,10 @@ describe("the ingest process killed with SIGKILL mid-stream", () => {
     ]),
   );
 
-  it("stores every event acknowledged with QoS 1 exactly once after a restart", async () => {
+  // Minutes of margin on a loaded 2-core CI machine; the waits inside bound each phase.
+  it("stores every event acknowledged with QoS 1 exactly once after a restart", {
+    timeout: 120_000,
+  }, async () => {
     const started = Date.now();
     const blocks = 100;
     const base = Date.now() - blocks * 10_000;
@@ -453,7 +456,10 @@ describe("the database unreachable during a stream", () => {
     ]),
   );
 
-  it("acknowledges nothing while it is down, keeps its connections, and loses nothing", async () => {
+  // Minutes of margin on a loaded 2-core CI machine; the waits inside bound each phase.
+  it("acknowledges nothing while it is down, keeps its connections, and loses nothing", {
+    timeout: 120_000,
+  }, async () => {
     const started = Date.now();
     if (!direct || !proxied || !proxy || !runtime || !broker) throw new Error("not set up");
     const { db: viaProxy } = proxied;
