@@ -14,6 +14,7 @@ import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { seedDemoOnce } from "./demo/seed.js";
 import { createLogger } from "./logger.js";
+import { startArrearsSweep } from "./routes/payments/arrears.sweep.js";
 
 const SWAGGER_DIST = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 
@@ -58,6 +59,8 @@ async function main() {
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
     readDocsAsset: (file) => readFile(join(SWAGGER_DIST, file), "utf8").catch(() => null),
   });
+  // Suspends subscriptions whose grace ran out (hourly; one idempotent UPDATE, safe on many instances).
+  const arrears = startArrearsSweep({ db: database.db, clock: () => new Date(), logger });
   if (!config.ADMIN_TOKEN)
     logger.warn(
       "ADMIN_TOKEN is not set: the platform-admin routes (districts, streets, street offices) are closed",
@@ -83,6 +86,7 @@ async function main() {
     stopping = true;
     logger.info({ signal }, "shutting down");
     server.close();
+    arrears.stop();
     await ingest.close();
     await database.close();
     process.exit(0);

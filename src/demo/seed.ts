@@ -8,7 +8,15 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import type { Logger } from "pino";
-import type { ContractTerms } from "../../contracts/index.js";
+import {
+  addDays,
+  addPeriods,
+  type ContractTerms,
+  periodEnd,
+  periodOf,
+  periodStart,
+  shanghaiDate,
+} from "../../contracts/index.js";
 import type { Database } from "../../db/database.js";
 import { type DemoScene, findDemoStreet, seedDemoData } from "../../db/seed.js";
 import { createApp } from "../app.js";
@@ -112,10 +120,14 @@ type Stage = "draft" | "submitted" | "approved" | "signed" | "under_construction
 const STAGES: Stage[] = ["draft", "submitted", "approved", "signed", "under_construction", "operating"];
 
 async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger) {
+  // The demo's history (bills of past months, payments) is written with the clock set back to
+  // when it happened; everything else happens now.
+  const realNow = new Date();
+  let now = realNow;
   const app = createApp({
     db,
     logger: logger.child({ seed: "demo" }, { level: "warn" }),
-    clock: () => new Date(),
+    clock: () => now,
     pingDatabase: async () => {},
   });
   const { keys, parties, community } = scene;
@@ -125,7 +137,8 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const json = (await res.json()) as { id?: string; detail?: string; errors?: unknown };
+    // biome-ignore lint/suspicious/noExplicitAny: the seed reads the few fields it needs
+    const json = (await res.json()) as any;
     if (res.status >= 300)
       throw new Error(
         `${method} ${path}: ${res.status} ${json.detail ?? ""} ${JSON.stringify(json.errors ?? "")}`,
@@ -150,10 +163,10 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
       streetOfficeOrgId: parties.streetOffice.id,
     });
     const reached = (s: Stage) => STAGES.indexOf(stage) >= STAGES.indexOf(s);
-    if (!reached("submitted")) return;
+    if (!reached("submitted")) return id;
     await call(enterpriseKey, "POST", `/contracts/${id}/submit`);
     await call(oc, "POST", `/contracts/${id}/comments`, { body: "请说明维保单位资质及应急响应安排。" });
-    if (!reached("approved")) return;
+    if (!reached("approved")) return id;
     // 120 of 144 owners (8,600 m² of 10,292.40 m²) took part; 100 owners (7,300 m²) said yes.
     await call(oc, "POST", `/contracts/${id}/votes`, {
       heldOn: dates.construction < "2020-01-01" ? "2019-03-16" : "2024-05-18",
@@ -165,16 +178,16 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
     await call(oc, "POST", `/contracts/${id}/approve`);
     if (!reached("signed")) {
       await call(enterpriseKey, "POST", `/contracts/${id}/sign`);
-      return;
+      return id;
     }
     for (const key of [enterpriseKey, pc, so, oc]) await call(key, "POST", `/contracts/${id}/sign`);
-    if (!reached("under_construction")) return;
+    if (!reached("under_construction")) return id;
     await call(enterpriseKey, "POST", `/contracts/${id}/milestones`, {
       kind: "construction_start",
       occurredOn: dates.construction,
     });
     await call(oc, "POST", `/contracts/${id}/milestones/construction_start/confirm`);
-    if (!reached("operating")) return;
+    if (!reached("operating")) return id;
     await call(enterpriseKey, "POST", `/contracts/${id}/milestones`, {
       kind: "completion_acceptance",
       occurredOn: dates.completion,
@@ -185,6 +198,7 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
       occurredOn: dates.operation,
     });
     await call(oc, "POST", `/contracts/${id}/milestones/operation_start/confirm`);
+    return id;
   };
 
   // Six added elevators, one per building: operating, under construction, signed, approved
@@ -197,10 +211,11 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
     "submitted",
     "draft",
   ];
+  let operatingElevator: string | undefined;
   for (const [i, stage] of elevatorStages.entries()) {
     const elevator = scene.elevators[i];
     if (!elevator) continue;
-    await drive(
+    const id = await drive(
       keys.enterprise,
       stage,
       { title: `国伟新苑${i + 1}号楼加装电梯BOT合同`, facilityIds: [elevator.id], terms: elevatorTerms() },
@@ -208,11 +223,13 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
         ? { construction: "2019-06-10", completion: "2019-11-20", operation: "2019-12-01" }
         : { construction: "2026-09-01", completion: "2026-11-01", operation: "2026-11-15" },
     );
+    if (stage === "operating") operatingElevator = id;
   }
   // The two large garages, retrofitted and operating since 2020 under one garage contract.
   const [first, second] = scene.garages;
+  let garageContract: string | undefined;
   if (first && second) {
-    await drive(
+    garageContract = await drive(
       keys.garage_enterprise,
       "operating",
       {
@@ -222,5 +239,86 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
       },
       { construction: "2019-08-01", completion: "2019-12-20", operation: "2020-01-15" },
     );
+  }
+
+  // ---- residents' fees on the operating contracts: the last three months ---------------------
+  const today = shanghaiDate(realNow);
+  const periods = [3, 2, 1].map((n) => addPeriods(periodOf(today), -n));
+  const at = (date: string) => {
+    now = new Date(`${date}T02:00:00Z`); // 10:00 in Shanghai
+  };
+  const firstOf = (p: string) => periodStart(p);
+  const block1 = scene.buildings[0];
+  if (operatingElevator && block1) {
+    await call(so, "POST", `/contracts/${operatingElevator}/guidance-disbursements`, {
+      amount: "97500.00",
+      paidOn: "2019-12-10",
+      note: "财政引导资金一次拨付",
+    });
+    // Building 1's households above the ground floor: most monthly (包月), a few yearly (包年).
+    const register = await call(so, "GET", `/buildings/${block1.id}/households?limit=50`);
+    const homes = (register.items as { id: string; floor: number }[]).filter((h) => h.floor >= 2);
+    at(firstOf(periods[0] ?? today));
+    for (const [i, home] of homes.entries()) {
+      await call(keys.enterprise, "POST", `/contracts/${operatingElevator}/subscriptions`, {
+        householdId: home.id,
+        feeCode: i % 5 === 0 ? "EL-Y" : "EL-M",
+        startDate: firstOf(periods[0] ?? today),
+      });
+    }
+    await billAndCollect(operatingElevator, keys.enterprise);
+  }
+  if (garageContract) {
+    at(firstOf(periods[0] ?? today));
+    for (let slot = 1; slot <= 12; slot++) {
+      await call(keys.garage_enterprise, "POST", `/contracts/${garageContract}/subscriptions`, {
+        slotRef: `G1-${String(slot).padStart(3, "0")}`,
+        feeCode: slot % 4 === 0 ? "GR-Y" : "GR-M",
+        startDate: firstOf(periods[0] ?? today),
+      });
+    }
+    // Charging sessions of the last month, billed by kWh.
+    const last = periods[2] ?? today;
+    at(periodEnd(last));
+    await call(
+      keys.garage_enterprise,
+      "POST",
+      `/contracts/${garageContract}/usage`,
+      Array.from({ length: 24 }, (_, i) => ({
+        sessionId: `chg-${last}-${i + 1}`,
+        slotRef: `G1-${String((i % 12) + 1).padStart(3, "0")}`,
+        kind: "charging",
+        feeCode: "GR-KWH",
+        startedAt: `${last}-${String((i % 27) + 1).padStart(2, "0")}T20:${String(i).padStart(2, "0")}:00+08:00`,
+        quantity: (1.5 + (i % 5) * 0.75).toFixed(3),
+      })),
+    );
+    await billAndCollect(garageContract, keys.garage_enterprise);
+  }
+  now = realNow;
+
+  /**
+   * Bills each of the three months on its first day; payments come in over the following days:
+   * the oldest month fully paid, the next with a few households in arrears, the last half paid.
+   */
+  async function billAndCollect(contractId: string, key: string | undefined) {
+    for (const [n, period] of periods.entries()) {
+      at(firstOf(period));
+      await call(key, "POST", `/contracts/${contractId}/billing-runs`, { period });
+      const invoices = await call(key, "GET", `/contracts/${contractId}/invoices?period=${period}&limit=200`);
+      at(addDays(firstOf(period), 10));
+      for (const [i, invoice] of (
+        invoices.items as { id: string; number: string; outstanding: string }[]
+      ).entries()) {
+        const pays = n === 0 || (n === 1 && i % 7 !== 3) || (n === 2 && i % 2 === 0);
+        if (!pays || invoice.outstanding === "0.00") continue;
+        await call(key, "POST", `/invoices/${invoice.id}/payments`, {
+          amount: invoice.outstanding,
+          method: i % 3 === 0 ? "alipay" : "wechat",
+          externalRef: `demo-${invoice.number}`,
+          receivedOn: addDays(firstOf(period), 3 + (i % 6)),
+        });
+      }
+    }
   }
 }

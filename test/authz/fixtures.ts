@@ -1,14 +1,38 @@
 /**
  * Builds the world a matrix row needs: a fresh createWorld, a spare enterprise key, a garage the
  * enterprise operates, and (for contract routes) the elevator contract driven through the API to
- * the state the route acts on.
+ * the state the route acts on — or, for the residents' fees routes (`billed`), an operating
+ * contract written straight into the database with its ledger.
  */
+import { eq } from "drizzle-orm";
+import { addPeriods, periodOf } from "../../contracts/index.js";
 import type { Database } from "../../db/database.js";
-import { incidents } from "../../db/schema.js";
+import {
+  contracts,
+  financialAssumptions,
+  incidents,
+  operationReports,
+  reportComments,
+} from "../../db/schema.js";
 import { client, type TestApp } from "../support/app.js";
-import { createFacility, createKey, createWorld, type World } from "../support/factories.js";
+import {
+  createCreditNoteRecord,
+  createFacility,
+  createInvoice,
+  createKey,
+  createOperatingContract,
+  createSubscription,
+  createWorld,
+  type World,
+} from "../support/factories.js";
 import { elevatorTerms } from "../support/terms.js";
-import type { Fixture, FixtureState } from "./matrix.js";
+import {
+  FINANCIAL_ASSUMPTIONS,
+  type Fixture,
+  type FixtureState,
+  type Ledger,
+  REPORT_FIGURES,
+} from "./matrix.js";
 
 /** Each state and the one before it: the fixture replays the steps up to the state it needs. */
 const STEPS: FixtureState[] = [
@@ -52,11 +76,101 @@ export async function buildFixture(db: Database, app: TestApp, state: FixtureSta
     garageId: garage.id,
     contractId: null,
     sensor: null,
+    ledger: null,
   };
   if (state === "none") return fixture;
   if (state === "sensor") return addSensor(db, app, fixture);
+  if (state === "billed") {
+    const { contract } = await createOperatingContract(db, world, {
+      operationStart: "2024-12-01",
+      termMonths: 24,
+    });
+    // The factory's contract has no street office; this one puts in guidance funds and signs.
+    await db
+      .update(contracts)
+      .set({ streetOfficeOrgId: world.streetOffice.org.id })
+      .where(eq(contracts.id, contract.id));
+    fixture.contractId = contract.id;
+    return addLedger(db, fixture);
+  }
   fixture.contractId = await driveContract(world, app, state);
-  return fixture;
+  // An operating contract carries residents' fees too, so the other street (built operating) has
+  // every kind of resource the fees routes address.
+  return state === "operating" ? addLedger(db, fixture) : fixture;
+}
+
+/**
+ * The residents' fees of the fixture's operating contract (see Ledger), written directly: a
+ * household's monthly subscription from the operation start, its unpaid invoice for 2025-02, a
+ * 20.00 cancellation credit note, a submitted report for the operation start month and a queried
+ * one for the month after, and the enterprise's financial assumptions.
+ */
+export async function addLedger(db: Database, fx: Fixture): Promise<Fixture> {
+  const { world } = fx;
+  if (!fx.contractId) throw new Error("fixture: residents' fees need a contract");
+  const [contract] = await db.select().from(contracts).where(eq(contracts.id, fx.contractId));
+  if (contract?.state !== "operating" || !contract.operationStartDate) {
+    throw new Error("fixture: residents' fees need an operating contract");
+  }
+  const opStart = contract.operationStartDate;
+  // Floor 3 (EL-M 40.00 a month) subscribes; floor 4 has no subscription yet.
+  const household = world.households[4];
+  const free = world.households[6];
+  if (!household || !free) throw new Error("fixture: the world has too few households");
+  const subscription = await createSubscription(db, contract, {
+    householdId: household.id,
+    unitPrice: "40.00",
+    startDate: opStart,
+  });
+  const invoice = await createInvoice(db, contract, {
+    subscriberKey: subscription.subscriberKey,
+    subscriptionId: subscription.id,
+    total: "40.00",
+    period: "2025-02",
+    issueDate: "2025-02-01",
+  });
+  const creditNote = await createCreditNoteRecord(db, contract, {
+    subscriberKey: subscription.subscriberKey,
+    amount: "20.00",
+  });
+  const firstMonth = periodOf(opStart);
+  const report = (period: string, status: "submitted" | "queried") => ({
+    contractId: contract.id,
+    period,
+    versionNo: 1,
+    status,
+    figures: REPORT_FIGURES,
+    submittedByOrgId: world.enterprise.org.id,
+    ...(status === "queried"
+      ? { reviewedByOrgId: world.ownersCommittee.org.id, reviewedAt: new Date("2025-02-25T02:00:00Z") }
+      : {}),
+  });
+  const [submitted, queried] = await db
+    .insert(operationReports)
+    .values([report(firstMonth, "submitted"), report(addPeriods(firstMonth, 1), "queried")])
+    .returning();
+  if (!submitted || !queried) throw new Error("fixture: the report insert returned nothing");
+  await db.insert(reportComments).values({
+    reportId: queried.id,
+    authorOrgId: world.ownersCommittee.org.id,
+    body: "维保费用偏高，请附发票",
+  });
+  await db.insert(financialAssumptions).values({
+    contractId: contract.id,
+    assumptions: FINANCIAL_ASSUMPTIONS,
+    updatedByOrgId: world.enterprise.org.id,
+  });
+  const ledger: Ledger = {
+    householdId: household.id,
+    subscriberKey: subscription.subscriberKey,
+    freeHouseholdId: free.id,
+    subscriptionId: subscription.id,
+    invoiceId: invoice.id,
+    creditNoteId: creditNote.id,
+    submittedReportId: submitted.id,
+    queriedReportId: queried.id,
+  };
+  return { ...fx, ledger };
 }
 
 /**

@@ -39,6 +39,12 @@ export type FixtureState =
   | "signed"
   | "construction_recorded"
   | "operating"
+  /**
+   * An operating elevator contract written straight into the database (signed version 1 with the
+   * elevator fee schedule, per-ride item included; operation since 2024-12-01 for 24 months; the
+   * street office a party for its guidance funds) with the residents' fees of `Ledger`.
+   */
+  | "billed"
   /** No contract; a sensor of the enterprise on an elevator it operates, with an open e-bike incident. */
   | "sensor";
 
@@ -53,6 +59,29 @@ export interface Fixture {
   contractId: string | null;
   /** The enterprise's sensor (state `sensor`) and the e-bike incident it opened. */
   sensor: { id: string; key: string; elevatorId: string; incidentId: string } | null;
+  /** The residents' fees on the fixture's contract (states `operating` and `billed`). */
+  ledger: Ledger | null;
+}
+
+/**
+ * What the fees routes address, all on the fixture's contract: a household's running monthly
+ * subscription with its invoice for 2025-02 (unpaid) and a cancellation credit note, two
+ * operation reports, and the enterprise's financial assumptions (so the model answers 200).
+ */
+export interface Ledger {
+  /** The subscribed household (floor 3 of the world's building) and its key `household:<id>`. */
+  householdId: string;
+  subscriberKey: string;
+  /** A household of the same building that holds no subscription. */
+  freeHouseholdId: string;
+  subscriptionId: string;
+  invoiceId: string;
+  /** 20.00 left to apply or refund. */
+  creditNoteId: string;
+  /** Version 1 of the operation start month's report, submitted (to accept or query). */
+  submittedReportId: string;
+  /** Version 1 of the next month's report, queried by the owners committee (to revise). */
+  queriedReportId: string;
 }
 
 /** A valid request for a route: zod validates before any role or scope check, so it must pass. */
@@ -120,6 +149,28 @@ const only = (role: Exclude<Role, "platform_admin">): Record<Role, Expectation> 
 });
 
 const contractId = (fx: Fixture) => ({ params: { id: contractOf(fx) } });
+
+function ledgerOf(fx: Fixture): Ledger {
+  if (!fx.ledger) throw new Error('this route needs residents\' fees: set `needs` to "billed"');
+  return fx.ledger;
+}
+
+/** Figures of a month's operation report the billed contract's schedule accepts. */
+export const REPORT_FIGURES = {
+  revenueByItem: { "EL-M": "40.00" },
+  costs: { maintenance: "500.00", electricity: "120.00", insurance: "80.00", other: "0.00" },
+  usage: { rides: 0, kWh: "0", chargingSessions: 0 },
+  availabilityPercent: "99.50",
+  maintenanceRecords: [],
+  safetyIncidents: 0,
+};
+
+/** The enterprise's assumptions behind the financial model (fee codes of the elevator schedule). */
+export const FINANCIAL_ASSUMPTIONS = {
+  takeUp: { rates: { "EL-M": "0.50", "EL-Y": "0.25" } },
+  yearlyCosts: { maintenance: "1200.00", electricity: "360.00", insurance: "240.00", other: "0" },
+  discountRate: "0.05",
+};
 
 function sensorOf(fx: Fixture): NonNullable<Fixture["sensor"]> {
   if (!fx.sensor) throw new Error('this route needs a sensor: set `needs` to "sensor"');
@@ -595,6 +646,295 @@ export const MATRIX: RouteEntry[] = [
     needs: "sensor",
     expect: only("property_company"),
     request: (fx) => ({ params: { id: sensorOf(fx).incidentId }, body: { classification: "confirmed" } }),
+  },
+
+  // ---- residents' fees: subscriptions ----------------------------------------------------------
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/subscriptions",
+    needs: "billed",
+    expect: everyone,
+    request: contractId,
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/subscriptions",
+    needs: "billed",
+    expect: only("enterprise"),
+    request: (fx) => ({
+      params: { id: contractOf(fx) },
+      body: { householdId: ledgerOf(fx).freeHouseholdId, feeCode: "EL-M", startDate: "2025-03-01" },
+    }),
+    note: "a household of a building the contract's elevator serves",
+  },
+  {
+    method: "GET",
+    path: "/v1/subscriptions/{id}",
+    needs: "billed",
+    expect: everyone,
+    request: (fx) => ({ params: { id: ledgerOf(fx).subscriptionId } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/subscriptions/{id}/cancel",
+    needs: "billed",
+    expect: only("enterprise"),
+    request: (fx) => ({ params: { id: ledgerOf(fx).subscriptionId }, body: { cancelDate: "2025-03-31" } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/subscriptions/{id}/switch-to-yearly",
+    needs: "billed",
+    expect: only("enterprise"),
+    request: (fx) => ({
+      params: { id: ledgerOf(fx).subscriptionId },
+      body: { switchDate: "2025-03-10", feeCode: "EL-Y" },
+    }),
+  },
+
+  // ---- residents' fees: billing runs, invoices, usage ------------------------------------------
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/billing-runs",
+    needs: "billed",
+    expect: everyone,
+    request: contractId,
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/billing-runs",
+    needs: "billed",
+    expect: only("enterprise"),
+    request: (fx) => ({
+      params: { id: contractOf(fx) },
+      headers: { "idempotency-key": unique("run").replace(" ", "-") },
+      body: { period: "2025-03" },
+    }),
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/invoices",
+    needs: "billed",
+    expect: everyone,
+    request: contractId,
+  },
+  {
+    method: "GET",
+    path: "/v1/invoices/{id}",
+    needs: "billed",
+    expect: everyone,
+    request: (fx) => ({ params: { id: ledgerOf(fx).invoiceId } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/usage",
+    needs: "billed",
+    expect: only("enterprise"),
+    request: (fx) => ({
+      params: { id: contractOf(fx) },
+      body: [
+        {
+          sessionId: unique("ride").replace(" ", "-"),
+          householdId: ledgerOf(fx).householdId,
+          kind: "ride",
+          feeCode: "EL-RIDE",
+          startedAt: "2025-02-20T08:30:00+08:00",
+          quantity: "3",
+        },
+      ],
+    }),
+  },
+
+  // ---- residents' fees: payments, credit notes, refunds ----------------------------------------
+  {
+    method: "GET",
+    path: "/v1/invoices/{id}/payments",
+    needs: "billed",
+    expect: everyone,
+    request: (fx) => ({ params: { id: ledgerOf(fx).invoiceId } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/invoices/{id}/payments",
+    needs: "billed",
+    expect: only("enterprise"),
+    request: (fx) => ({
+      params: { id: ledgerOf(fx).invoiceId },
+      body: {
+        amount: "10.00",
+        method: "wechat",
+        externalRef: unique("WX").replace(" ", "-"),
+        receivedOn: "2025-02-28",
+      },
+    }),
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/credit-notes",
+    needs: "billed",
+    expect: everyone,
+    request: contractId,
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/credit-notes",
+    needs: "billed",
+    expect: only("enterprise"),
+    request: (fx) => ({
+      params: { id: contractOf(fx) },
+      body: { subscriberKey: ledgerOf(fx).subscriberKey, amount: "5.00", note: "电梯停运两天，减免" },
+    }),
+  },
+  {
+    method: "POST",
+    path: "/v1/credit-notes/{id}/refunds",
+    needs: "billed",
+    expect: only("enterprise"),
+    request: (fx) => ({
+      params: { id: ledgerOf(fx).creditNoteId },
+      body: {
+        amount: "5.00",
+        method: "cash",
+        externalRef: unique("CASH").replace(" ", "-"),
+        paidOn: "2025-02-28",
+      },
+    }),
+  },
+
+  // ---- residents' fees: statements and receivables ---------------------------------------------
+  {
+    method: "GET",
+    path: "/v1/statements/households/{householdId}",
+    needs: "billed",
+    expect: everyone,
+    request: (fx) => ({
+      params: { householdId: ledgerOf(fx).householdId },
+      query: { contractId: contractOf(fx) },
+    }),
+    note: "the subscribed household, on the contract of its building's elevator",
+  },
+  {
+    method: "GET",
+    path: "/v1/statements/subscribers",
+    needs: "billed",
+    expect: everyone,
+    request: (fx) => ({ query: { contractId: contractOf(fx), subscriberKey: ledgerOf(fx).subscriberKey } }),
+    note: "the contract is in the query (another street's: 404, not checked by the matrix)",
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/receivables",
+    needs: "billed",
+    expect: everyone,
+    request: (fx) => ({ params: { id: contractOf(fx) }, query: { asOf: "2025-03-01" } }),
+  },
+
+  // ---- operation reports -----------------------------------------------------------------------
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/reports",
+    needs: "billed",
+    expect: everyone,
+    request: contractId,
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/reports",
+    needs: "billed",
+    expect: only("enterprise"),
+    request: (fx) => ({
+      params: { id: contractOf(fx) },
+      body: { period: "2025-02", figures: REPORT_FIGURES },
+    }),
+    note: "a month that is over and not reported yet",
+  },
+  {
+    method: "GET",
+    path: "/v1/reports/{id}",
+    needs: "billed",
+    expect: everyone,
+    request: (fx) => ({ params: { id: ledgerOf(fx).submittedReportId } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/reports/{id}/accept",
+    needs: "billed",
+    expect: only("owners_committee"),
+    request: (fx) => ({ params: { id: ledgerOf(fx).submittedReportId } }),
+    note: "a submitted report",
+  },
+  {
+    method: "POST",
+    path: "/v1/reports/{id}/query",
+    needs: "billed",
+    expect: only("owners_committee"),
+    request: (fx) => ({
+      params: { id: ledgerOf(fx).submittedReportId },
+      body: { comment: "维保费用偏高，请附发票" },
+    }),
+    note: "a submitted report",
+  },
+  {
+    method: "POST",
+    path: "/v1/reports/{id}/revise",
+    needs: "billed",
+    expect: only("enterprise"),
+    request: (fx) => ({
+      params: { id: ledgerOf(fx).queriedReportId },
+      body: { figures: REPORT_FIGURES, comment: "已补充维保发票" },
+    }),
+    note: "a queried report",
+  },
+  {
+    method: "GET",
+    path: "/v1/reports/{id}/comments",
+    needs: "billed",
+    expect: everyone,
+    request: (fx) => ({ params: { id: ledgerOf(fx).queriedReportId } }),
+  },
+
+  // ---- financial model and guidance funds ------------------------------------------------------
+  {
+    method: "PUT",
+    path: "/v1/contracts/{id}/financial-assumptions",
+    needs: "billed",
+    expect: only("enterprise"),
+    request: (fx) => ({ params: { id: contractOf(fx) }, body: FINANCIAL_ASSUMPTIONS }),
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/financial-model",
+    needs: "billed",
+    expect: everyone,
+    request: contractId,
+    note: "the enterprise has set its assumptions (before that, everyone gets 409 assumptions_missing)",
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/guidance-disbursements",
+    needs: "billed",
+    expect: everyone,
+    request: contractId,
+  },
+  {
+    method: "POST",
+    path: "/v1/contracts/{id}/guidance-disbursements",
+    needs: "billed",
+    expect: only("street_office"),
+    request: (fx) => ({
+      params: { id: contractOf(fx) },
+      body: { amount: "20000.00", paidOn: "2025-02-20", note: "第一笔引导资金" },
+    }),
+    note: "the street office that is the contract's party (one that puts in no guidance funds: 403)",
+  },
+
+  // ---- dashboard -------------------------------------------------------------------------------
+  {
+    method: "GET",
+    path: "/v1/streets/{id}/dashboard",
+    needs: "billed",
+    expect: streetAdmins,
+    request: (fx) => ({ params: { id: fx.world.street.id } }),
   },
 ];
 

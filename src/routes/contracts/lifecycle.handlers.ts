@@ -18,6 +18,7 @@ import {
   signatureStatus,
   transferDate,
 } from "../../../contracts/index.js";
+import { endSubscriptionsAtTermination, endSubscriptionsAtTransfer } from "../../../db/billing.js";
 import type { Queryable, Tx } from "../../../db/database.js";
 import {
   buildings,
@@ -773,6 +774,8 @@ export const transfer: AppRouteHandler<typeof routes.transfer> = async (c) => {
       transferredAt: on,
     });
     await s.audit("contract.transferred", { payload: { transferredOn: on, transferDate: due } });
+    const settled = await endSubscriptionsAtTransfer(s.tx, s.contract, due, today);
+    if (settled.ended > 0) await s.audit("subscriptions.ended_at_transfer", { payload: settled });
   });
   return c.json(detail, 200);
 };
@@ -790,6 +793,8 @@ export const terminate: AppRouteHandler<typeof routes.terminate> = async (c) => 
       await setFacilities(s.tx, s.contract.id, { status: "planned", operatorOrgId: null });
     if (from === "operating") await setFacilities(s.tx, s.contract.id, { status: "decommissioned" });
     await s.audit("contract.terminated", { payload: { reason, from } });
+    const ended = await endSubscriptionsAtTermination(s.tx, s.contract, shanghaiDate(s.now));
+    if (ended.ended > 0) await s.audit("subscriptions.ended_at_termination", { payload: ended });
   });
   return c.json(detail, 200);
 };

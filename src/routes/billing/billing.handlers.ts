@@ -1,0 +1,408 @@
+/**
+ * Billing runs, invoices and metered usage. A run is one transaction on the locked contract
+ * row; the set-based SQL is db/billing.ts. The unique key (contract, period) of billing_runs is
+ * what makes a second or concurrent run create nothing: its violation rolls the run back and
+ * the answer is the run that exists.
+ */
+import { and, asc, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import {
+  billingRunRefusal,
+  compareDates,
+  formatMoney,
+  money,
+  type Period,
+  periodOfInstant,
+  shanghaiDate,
+} from "../../../contracts/index.js";
+import { invoicePrefixOf, runBilling } from "../../../db/billing.js";
+import type { Queryable } from "../../../db/database.js";
+import { isUniqueViolation } from "../../../db/pg-errors.js";
+import {
+  billingRuns,
+  contracts,
+  contractVersions,
+  feeItems,
+  invoiceLines,
+  invoices,
+  usageRecords,
+} from "../../../db/schema.js";
+import { contractScope } from "../../auth/scope.js";
+import { ApiError, type FieldError } from "../../errors.js";
+import type { AppRouteHandler } from "../../openapi.js";
+import { contractCommand } from "../contracts/contracts.command.js";
+import { type ContractRow, findContract, partyOf } from "../contracts/contracts.store.js";
+import {
+  facilityKindsOfContract,
+  householdOfContract,
+  requireOperating,
+} from "../subscriptions/subscriptions.handlers.js";
+import type * as routes from "./billing.routes.js";
+
+type RunRow = typeof billingRuns.$inferSelect;
+type InvoiceRow = typeof invoices.$inferSelect;
+
+function runJson(r: RunRow) {
+  return {
+    id: r.id,
+    contractId: r.contractId,
+    period: r.period,
+    idempotencyKey: r.idempotencyKey,
+    requestedByOrgId: r.requestedByOrgId,
+    invoicesCreated: r.invoicesCreated,
+    totalAmount: r.totalAmount,
+    createdAt: r.createdAt.toISOString(),
+  };
+}
+
+/** SQL: what is still unpaid on an invoice. */
+const outstandingSql = sql`(${invoices.total} - ${invoices.creditApplied} - ${invoices.paidAmount})`;
+
+function invoiceJson(i: InvoiceRow, today: string) {
+  const rest = money(i.total).minus(money(i.creditApplied)).minus(money(i.paidAmount));
+  const outstanding = formatMoney(rest);
+  const open = rest.gt(0);
+  return {
+    id: i.id,
+    number: i.number,
+    contractId: i.contractId,
+    subscriberKey: i.subscriberKey,
+    householdId: i.householdId,
+    subscriptionId: i.subscriptionId,
+    billingRunId: i.billingRunId,
+    kind: i.kind,
+    period: i.period,
+    issueDate: i.issueDate,
+    dueDate: i.dueDate,
+    total: i.total,
+    creditApplied: i.creditApplied,
+    paidAmount: i.paidAmount,
+    outstanding,
+    state: !open
+      ? ("paid" as const)
+      : compareDates(i.dueDate, today) < 0
+        ? ("overdue" as const)
+        : ("open" as const),
+  };
+}
+
+async function runByKey(db: Queryable, contractId: string, key: string) {
+  const [row] = await db
+    .select()
+    .from(billingRuns)
+    .where(and(eq(billingRuns.contractId, contractId), eq(billingRuns.idempotencyKey, key)));
+  return row ?? null;
+}
+async function runByPeriod(db: Queryable, contractId: string, period: Period) {
+  const [row] = await db
+    .select()
+    .from(billingRuns)
+    .where(and(eq(billingRuns.contractId, contractId), eq(billingRuns.period, period)));
+  return row ?? null;
+}
+
+/** The answer a key was first given: the run it created (201), or 409 when reused for another period. */
+function replay(run: RunRow, period: Period) {
+  if (run.period !== period) {
+    throw ApiError.conflict(
+      "idempotency_key_reused",
+      `This Idempotency-Key was used for the run of ${run.period}, not ${period}.`,
+      { period: run.period },
+    );
+  }
+  return {
+    status: 201 as const,
+    body: { run: runJson(run), created: run.invoicesCreated, total: run.totalAmount },
+  };
+}
+
+/** 409 with the reason when the contract may not bill this period. */
+function checkBillable(contract: ContractRow, period: Period) {
+  const op = contract.operationStartDate;
+  if (op && (contract.state === "operating" || contract.state === "transferred")) {
+    const reason = billingRunRefusal(period, { operationStart: op, transferDate: contract.transferDate });
+    if (reason) {
+      throw ApiError.conflict("billing_period_refused", reason, {
+        period,
+        operationStartDate: op,
+        transferDate: contract.transferDate,
+      });
+    }
+  }
+  if (contract.state !== "operating" || !op) {
+    throw ApiError.conflict(
+      "contract_not_operating",
+      contract.state === "transferred"
+        ? `The contract was transferred on ${contract.transferredOn}: billing ended with the final settlement.`
+        : `Billing runs need an operating contract; this one is ${contract.state}.`,
+      { currentState: contract.state },
+    );
+  }
+}
+
+export const createRun: AppRouteHandler<typeof routes.createRun> = async (c) => {
+  const { id } = c.req.valid("param");
+  const body = c.req.valid("json");
+  const key = c.req.valid("header")["idempotency-key"];
+  const { db, clock } = c.var.deps;
+  const p = c.var.principal;
+  const now = clock();
+  const today = shanghaiDate(now);
+  const period = body.period ?? periodOfInstant(now);
+
+  const contract = await findContract(db, p, id);
+  if (partyOf(p, contract) !== "enterprise") {
+    throw ApiError.forbidden("Only the enterprise operating the contract may run billing.");
+  }
+  if (key) {
+    const prior = await runByKey(db, contract.id, key);
+    if (prior) {
+      const r = replay(prior, period);
+      return c.json(r.body, r.status);
+    }
+  }
+  try {
+    const out = await contractCommand(c, id, { verb: "run billing", parties: ["enterprise"] }, async (s) => {
+      checkBillable(s.contract, period);
+      const existing = await runByPeriod(s.tx, s.contract.id, period);
+      if (existing) return { status: 200 as const, run: existing, created: 0, total: "0.00" };
+      const [run] = await s.tx
+        .insert(billingRuns)
+        .values({
+          contractId: s.contract.id,
+          period,
+          idempotencyKey: key ?? null,
+          requestedByOrgId: s.actor.orgId,
+          createdAt: s.now,
+        })
+        .returning();
+      if (!run) throw new Error("insert returned nothing");
+      const result = await runBilling(s.tx, {
+        runId: run.id,
+        contract: s.contract,
+        period,
+        issueDate: today,
+        prefix: await invoicePrefixOf(s.tx, s.contract.enterpriseOrgId),
+      });
+      const [done] = await s.tx
+        .update(billingRuns)
+        .set({ invoicesCreated: result.created, totalAmount: result.total })
+        .where(eq(billingRuns.id, run.id))
+        .returning();
+      if (!done) throw new Error("update returned nothing");
+      await s.audit("billing.run", {
+        payload: {
+          runId: run.id,
+          period,
+          issueDate: today,
+          created: result.created,
+          subscriptionInvoices: result.subscriptionInvoices,
+          usageInvoices: result.usageInvoices,
+          total: result.total,
+          creditApplied: result.creditApplied,
+          idempotencyKey: key ?? null,
+        },
+      });
+      return { status: 201 as const, run: done, created: result.created, total: result.total };
+    });
+    return c.json({ run: runJson(out.run), created: out.created, total: out.total }, out.status);
+  } catch (err) {
+    // A concurrent run of the same period (or the same key) committed first: ours rolled back.
+    if (!isUniqueViolation(err)) throw err;
+    if (key) {
+      const prior = await runByKey(db, contract.id, key);
+      if (prior) {
+        const r = replay(prior, period);
+        return c.json(r.body, r.status);
+      }
+    }
+    const existing = await runByPeriod(db, contract.id, period);
+    if (!existing) throw err;
+    return c.json({ run: runJson(existing), created: 0, total: "0.00" }, 200);
+  }
+};
+
+export const listRuns: AppRouteHandler<typeof routes.listRuns> = async (c) => {
+  const { db } = c.var.deps;
+  const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
+  const rows = await db
+    .select()
+    .from(billingRuns)
+    .where(eq(billingRuns.contractId, contract.id))
+    .orderBy(desc(billingRuns.period));
+  return c.json({ items: rows.map(runJson) }, 200);
+};
+
+export const listInvoices: AppRouteHandler<typeof routes.listInvoices> = async (c) => {
+  const { db, clock } = c.var.deps;
+  const q = c.req.valid("query");
+  const today = shanghaiDate(clock());
+  const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
+  const stateSql: Record<"open" | "overdue" | "paid", SQL> = {
+    paid: sql`${outstandingSql} <= 0`,
+    overdue: sql`${outstandingSql} > 0 and ${invoices.dueDate} < ${today}::date`,
+    open: sql`${outstandingSql} > 0 and ${invoices.dueDate} >= ${today}::date`,
+  };
+  const where = and(
+    eq(invoices.contractId, contract.id),
+    q.period ? eq(invoices.period, q.period) : undefined,
+    q.state ? stateSql[q.state] : undefined,
+  );
+  const [rows, [total]] = await Promise.all([
+    db.select().from(invoices).where(where).orderBy(asc(invoices.number)).limit(q.limit).offset(q.offset),
+    db.select({ n: count() }).from(invoices).where(where),
+  ]);
+  return c.json(
+    { items: rows.map((r) => invoiceJson(r, today)), total: total?.n ?? 0, limit: q.limit, offset: q.offset },
+    200,
+  );
+};
+
+export const getInvoice: AppRouteHandler<typeof routes.getInvoice> = async (c) => {
+  const { db, clock } = c.var.deps;
+  const [row] = await db
+    .select({ i: invoices })
+    .from(invoices)
+    .innerJoin(contracts, eq(contracts.id, invoices.contractId))
+    .where(and(eq(invoices.id, c.req.valid("param").id), contractScope(c.var.principal)));
+  if (!row) throw ApiError.notFound("The invoice");
+  const lines = await db
+    .select()
+    .from(invoiceLines)
+    .where(eq(invoiceLines.invoiceId, row.i.id))
+    .orderBy(asc(invoiceLines.lineNo));
+  return c.json(
+    {
+      ...invoiceJson(row.i, shanghaiDate(clock())),
+      lines: lines.map((l) => ({
+        lineNo: l.lineNo,
+        code: l.code,
+        description: l.description,
+        quantity: l.quantity,
+        unitPrice: l.unitPrice,
+        amount: l.amount,
+      })),
+    },
+    200,
+  );
+};
+
+// ---- usage -----------------------------------------------------------------------------------
+
+/** The contract's signed versions with their per_use items, to find the one in force on a date. */
+async function versionsWithItems(db: Queryable, contractId: string) {
+  const versions = await db
+    .select()
+    .from(contractVersions)
+    .where(
+      and(
+        eq(contractVersions.contractId, contractId),
+        inArray(contractVersions.status, ["signed", "superseded"]),
+      ),
+    )
+    .orderBy(desc(contractVersions.versionNo));
+  const items = versions.length
+    ? await db
+        .select({ versionId: feeItems.versionId, code: feeItems.code, kind: feeItems.kind })
+        .from(feeItems)
+        .where(
+          inArray(
+            feeItems.versionId,
+            versions.map((v) => v.id),
+          ),
+        )
+    : [];
+  return versions.map((v) => ({
+    versionNo: v.versionNo,
+    isAmendment: v.isAmendment,
+    effectiveDate: v.effectiveDate,
+    items: new Map(items.filter((i) => i.versionId === v.id).map((i) => [i.code, i.kind])),
+  }));
+}
+
+export const postUsage: AppRouteHandler<typeof routes.postUsage> = async (c) => {
+  const { id } = c.req.valid("param");
+  const records = c.req.valid("json");
+  const answer = await contractCommand(
+    c,
+    id,
+    { verb: "record usage", parties: ["enterprise"] },
+    async (s) => {
+      const limits = requireOperating(s.contract, "Recording usage");
+      const kinds = await facilityKindsOfContract(s.tx, s.contract.id);
+      const versions = await versionsWithItems(s.tx, s.contract.id);
+      const homes = new Map<string, boolean>();
+      for (const hid of new Set(records.flatMap((r) => (r.householdId ? [r.householdId] : [])))) {
+        homes.set(
+          hid,
+          kinds.has("elevator") && (await householdOfContract(s.tx, s.contract.id, hid)) !== null,
+        );
+      }
+      const errors: FieldError[] = [];
+      const rows = records.map((r, i) => {
+        const at = new Date(r.startedAt);
+        const date = shanghaiDate(at);
+        const field = (f: string) => `body.${i}.${f}`;
+        if (at.getTime() > s.now.getTime() + 5 * 60_000)
+          errors.push({ field: field("startedAt"), message: "is in the future" });
+        if (compareDates(date, limits.operationStart) < 0) {
+          errors.push({
+            field: field("startedAt"),
+            message: `is before the operation start ${limits.operationStart}`,
+          });
+        }
+        if (limits.transferDate && compareDates(date, limits.transferDate) >= 0) {
+          errors.push({
+            field: field("startedAt"),
+            message: `is on or after the transfer date ${limits.transferDate}`,
+          });
+        }
+        const version = versions.find(
+          (v) => !v.isAmendment || (v.effectiveDate !== null && compareDates(v.effectiveDate, date) <= 0),
+        );
+        const kind = version?.items.get(r.feeCode);
+        if (kind !== "per_use") {
+          errors.push({
+            field: field("feeCode"),
+            message: kind
+              ? `is a ${kind} item, not per_use`
+              : `is not an item of the fee schedule in force on ${date}`,
+          });
+        }
+        if (r.householdId !== undefined && !homes.get(r.householdId)) {
+          errors.push({
+            field: field("householdId"),
+            message: "is not a household of a building this contract's elevator serves",
+          });
+        }
+        if (r.slotRef !== undefined && !kinds.has("garage")) {
+          errors.push({ field: field("slotRef"), message: "this contract has no garage" });
+        }
+        return {
+          contractId: s.contract.id,
+          sessionId: r.sessionId,
+          subscriberKey: r.householdId ? `household:${r.householdId}` : `slot:${r.slotRef ?? ""}`,
+          householdId: r.householdId ?? null,
+          kind: r.kind,
+          feeCode: r.feeCode,
+          startedAt: at,
+          period: periodOfInstant(at),
+          quantity: r.quantity,
+          createdAt: s.now,
+        };
+      });
+      if (errors.length) throw ApiError.validation(errors);
+      const inserted = await s.tx
+        .insert(usageRecords)
+        .values(rows)
+        .onConflictDoNothing({ target: [usageRecords.contractId, usageRecords.sessionId] })
+        .returning({ sessionId: usageRecords.sessionId });
+      const stored = new Set(inserted.map((r) => r.sessionId));
+      const ids = [...new Set(rows.map((r) => r.sessionId))];
+      return {
+        stored: ids.filter((sid) => stored.has(sid)),
+        duplicates: ids.filter((sid) => !stored.has(sid)),
+      };
+    },
+  );
+  return c.json(answer, 200);
+};

@@ -1,0 +1,396 @@
+/**
+ * The financial model of a contract (the owners committee's "is this term fair?") and the street
+ * office's guidance funds. The arithmetic is contracts/finance.ts; this file gathers its inputs
+ * (terms, the enterprise's assumptions, the household register, the ledger, the reports).
+ */
+import { Decimal } from "decimal.js";
+import { and, asc, eq, ne, sql } from "drizzle-orm";
+import {
+  actualsToDate,
+  addPeriods,
+  compareDates,
+  type FinancialInputs,
+  formatMoney,
+  monthsBetween,
+  periodOf,
+  projectFinancials,
+  shanghaiDate,
+  validateFinancialInputs,
+} from "../../../contracts/index.js";
+import { type Queryable, queryRows } from "../../../db/database.js";
+import { financialAssumptions, guidanceDisbursements, operationReports } from "../../../db/schema.js";
+import { ApiError, type FieldError } from "../../errors.js";
+import type { AppRouteHandler } from "../../openapi.js";
+import { contractCommand, stateConflict } from "../contracts/contracts.command.js";
+import {
+  type ContractRow,
+  findContract,
+  findVersion,
+  termsOf,
+  type VersionRow,
+  versionInForce,
+} from "../contracts/contracts.store.js";
+import { parseReportPeriod } from "../reports/report-period.js";
+import { Figures } from "../reports/reports.routes.js";
+import type * as routes from "./finance.routes.js";
+import { Assumptions } from "./finance.routes.js";
+
+type AssumptionsInput = ReturnType<typeof Assumptions.parse>;
+
+/** The inputs of the model as validateFinancialInputs reads them, from terms and assumptions. */
+function inputsOf(
+  terms: Awaited<ReturnType<typeof termsOf>>,
+  a: AssumptionsInput,
+  householdsByFloor: { floor: number; households: number }[],
+): FinancialInputs {
+  return {
+    investment: terms.totalInvestment,
+    guidanceFunds: terms.guidanceFunds,
+    enterpriseCapital: terms.enterpriseCapital,
+    operationTermMonths: terms.operationTermMonths,
+    feeSchedule: terms.feeSchedule,
+    takeUp: { rates: a.takeUp.rates ?? {}, slots: a.takeUp.slots ?? {}, householdsByFloor },
+    yearlyCosts: a.yearlyCosts,
+    usagePerYear: a.usagePerYear ?? {},
+    discountRate: a.discountRate,
+  };
+}
+
+/** Fee codes the assumptions name that the schedule does not have. */
+function unknownCodes(a: AssumptionsInput, codes: Set<string>, prefix: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const check = (path: string, record: Record<string, unknown> | undefined) => {
+    for (const code of Object.keys(record ?? {})) {
+      if (!codes.has(code)) {
+        errors.push({
+          field: `${prefix}.${path}.${code}`,
+          message: `is not a fee code of the schedule (${[...codes].join(", ")})`,
+        });
+      }
+    }
+  };
+  check("takeUp.rates", a.takeUp.rates);
+  check("takeUp.slots", a.takeUp.slots);
+  check("usagePerYear", a.usagePerYear);
+  return errors;
+}
+
+/** The household register of the contract's elevator buildings, households per floor. */
+async function registerByFloor(db: Queryable, contractId: string) {
+  return queryRows<{ floor: number; households: number }>(
+    db,
+    sql`select h.floor, count(*)::int as households from households h
+      where h.building_id in (
+        select f.building_id from contract_facilities cf join facilities f on f.id = cf.facility_id
+        where cf.contract_id = ${contractId} and f.kind = 'elevator')
+      group by h.floor order by h.floor`,
+  );
+}
+
+export const putAssumptions: AppRouteHandler<typeof routes.putAssumptions> = async (c) => {
+  const { id } = c.req.valid("param");
+  const body = c.req.valid("json");
+  const row = await contractCommand(
+    c,
+    id,
+    { verb: "set the financial assumptions", parties: ["enterprise"] },
+    async (s) => {
+      if (s.contract.state === "terminated" || s.contract.state === "transferred") {
+        throw stateConflict(s.contract, `A ${s.contract.state} contract's model is closed.`);
+      }
+      const version = await findVersion(s.tx, s.contract.id, s.contract.currentVersionNo);
+      const terms = await termsOf(s.tx, version);
+      const households = body.takeUp.householdsByFloor ?? (await registerByFloor(s.tx, s.contract.id));
+      const errors = [
+        ...unknownCodes(body, new Set(terms.feeSchedule.map((f) => f.code)), "body"),
+        ...validateFinancialInputs(inputsOf(terms, body, households)).map((i) => ({
+          field: `body.${i.path}`,
+          message: i.message,
+        })),
+      ];
+      if (errors.length) throw ApiError.validation(errors, "The assumptions do not make a model.");
+      const values = { assumptions: body, updatedByOrgId: s.actor.orgId, updatedAt: s.now };
+      const [saved] = await s.tx
+        .insert(financialAssumptions)
+        .values({ contractId: s.contract.id, ...values })
+        .onConflictDoUpdate({ target: financialAssumptions.contractId, set: values })
+        .returning();
+      if (!saved) throw new Error("upsert returned nothing");
+      await s.audit("financial_assumptions.set", { versionNo: version.versionNo, payload: body });
+      return saved;
+    },
+  );
+  return c.json(
+    {
+      contractId: row.contractId,
+      assumptions: Assumptions.parse(row.assumptions),
+      updatedByOrgId: row.updatedByOrgId,
+      updatedAt: row.updatedAt.toISOString(),
+    },
+    200,
+  );
+};
+
+/** Which version the model reads: asked for, in force (signed contracts), or the current one. */
+async function modelVersion(
+  db: Queryable,
+  contract: ContractRow,
+  today: string,
+  versionNo: number | undefined,
+): Promise<{ version: VersionRow; basis: "version_in_force" | "current_version" | "requested_version" }> {
+  if (versionNo !== undefined) {
+    return { version: await findVersion(db, contract.id, versionNo), basis: "requested_version" };
+  }
+  if (contract.signedVersionNo !== null) {
+    const inForce =
+      (await versionInForce(db, contract.id, today)) ??
+      (await findVersion(db, contract.id, contract.signedVersionNo));
+    return { version: inForce, basis: "version_in_force" };
+  }
+  return { version: await findVersion(db, contract.id, contract.currentVersionNo), basis: "current_version" };
+}
+
+/**
+ * `takeUp` override: "0.6" sets the rate of every fee item but per_use ones; "EL-M:0.6,EL-Y:0.2"
+ * sets the rates of the codes named. Null when malformed.
+ */
+function parseTakeUp(s: string, codes: string[]): Record<string, string> | null {
+  if (!s.includes(":")) return Object.fromEntries(codes.map((code) => [code, s.trim()]));
+  const out: Record<string, string> = {};
+  for (const part of s.split(",")) {
+    const [code, rate, ...rest] = part.split(":").map((x) => x.trim());
+    if (!code || rate === undefined || rest.length) return null;
+    out[code] = rate;
+  }
+  return out;
+}
+
+/** Operating years so far (year 1 = the operation start month and the 11 following). */
+async function actualsOf(db: Queryable, contract: ContractRow, capital: string, today: string) {
+  const opStart = contract.operationStartDate;
+  if (!opStart || (contract.state !== "operating" && contract.state !== "transferred")) return null;
+  const handover =
+    contract.state === "transferred" ? (contract.transferredOn ?? contract.transferDate) : null;
+  const asOf = handover && compareDates(handover, today) < 0 ? handover : today;
+  const opMonth = periodOf(opStart);
+  const years = Math.max(1, Math.floor(monthsBetween(opMonth, periodOf(asOf)) / 12) + 1);
+  const yearOf = (month: string) => Math.max(0, Math.floor(monthsBetween(opMonth, month) / 12));
+  const [cash, reports] = await Promise.all([
+    queryRows<{ month: string; amount: string }>(
+      db,
+      sql`select month, sum(amount)::text as amount from (
+          select to_char(p.received_on, 'YYYY-MM') as month, p.amount from payments p
+          where p.contract_id = ${contract.id} and p.received_on <= ${asOf}::date
+          union all
+          select to_char(r.paid_on, 'YYYY-MM'), -r.amount from refunds r
+          join credit_notes n on n.id = r.credit_note_id
+          where n.contract_id = ${contract.id} and r.paid_on <= ${asOf}::date
+        ) x group by month`,
+    ),
+    db
+      .select({ period: operationReports.period, figures: operationReports.figures })
+      .from(operationReports)
+      .where(and(eq(operationReports.contractId, contract.id), ne(operationReports.status, "superseded"))),
+  ]);
+  const collected = Array.from({ length: years }, () => new Decimal(0));
+  const costs = Array.from({ length: years }, () => new Decimal(0));
+  for (const row of cash) {
+    const i = yearOf(row.month);
+    const slot = collected[i];
+    if (slot) collected[i] = slot.plus(row.amount);
+  }
+  for (const r of reports) {
+    const period = parseReportPeriod(r.period);
+    const figures = Figures.safeParse(r.figures);
+    if (!period || !figures.success) continue;
+    const i = yearOf(period.firstMonth);
+    const slot = costs[i];
+    const c = figures.data.costs;
+    if (slot) costs[i] = slot.plus(c.maintenance).plus(c.electricity).plus(c.insurance).plus(c.other);
+  }
+  const a = actualsToDate({ capital, collected, costs });
+  return {
+    asOf,
+    ...a,
+    years: a.years.map((y) => ({ ...y, from: addPeriods(opMonth, (y.year - 1) * 12) })),
+  };
+}
+
+export const getModel: AppRouteHandler<typeof routes.getModel> = async (c) => {
+  const { db } = c.var.deps;
+  const { id } = c.req.valid("param");
+  const q = c.req.valid("query");
+  const today = shanghaiDate(c.var.deps.clock());
+  const contract = await findContract(db, c.var.principal, id);
+  const [stored] = await db
+    .select()
+    .from(financialAssumptions)
+    .where(eq(financialAssumptions.contractId, id));
+  if (!stored) {
+    throw ApiError.conflict(
+      "assumptions_missing",
+      "The enterprise has not set the model's assumptions yet (PUT /v1/contracts/{id}/financial-assumptions).",
+    );
+  }
+  const assumptions = Assumptions.parse(stored.assumptions);
+  const { version, basis } = await modelVersion(db, contract, today, q.versionNo);
+  const terms = await termsOf(db, version);
+  const register = assumptions.takeUp.householdsByFloor ? null : await registerByFloor(db, contract.id);
+  const inputs = inputsOf(terms, assumptions, assumptions.takeUp.householdsByFloor ?? register ?? []);
+
+  const errors: FieldError[] = [];
+  const overridden = new Set<string>();
+  if (q.discountRate !== undefined) inputs.discountRate = q.discountRate;
+  if (q.takeUp !== undefined) {
+    const codes = terms.feeSchedule.filter((f) => f.kind !== "per_use").map((f) => f.code);
+    const rates = parseTakeUp(q.takeUp, codes);
+    if (!rates)
+      errors.push({
+        field: "query.takeUp",
+        message: "must be a rate (0.6) or code:rate pairs (EL-M:0.6,EL-Y:0.2)",
+      });
+    else {
+      for (const code of Object.keys(rates)) {
+        if (!codes.includes(code))
+          errors.push({ field: "query.takeUp", message: `${code} is not a subscribed fee code` });
+        overridden.add(`takeUp.rates.${code}`);
+      }
+      inputs.takeUp = { ...inputs.takeUp, rates: { ...inputs.takeUp.rates, ...rates } };
+    }
+  }
+  for (const i of validateFinancialInputs(inputs)) {
+    const field =
+      i.path === "discountRate" && q.discountRate !== undefined
+        ? "query.discountRate"
+        : overridden.has(i.path)
+          ? "query.takeUp"
+          : `assumptions.${i.path}`;
+    errors.push({ field, message: field === "query.takeUp" ? `${i.path} ${i.message}` : i.message });
+  }
+  if (errors.length) throw ApiError.validation(errors, "The model's inputs are not valid.");
+
+  const projection = projectFinancials(inputs);
+  return c.json(
+    {
+      contractId: contract.id,
+      state: contract.state,
+      versionNo: version.versionNo,
+      basis,
+      inputs: {
+        takeUp: {
+          rates: inputs.takeUp.rates ?? {},
+          slots: inputs.takeUp.slots ?? {},
+          householdsByFloor: inputs.takeUp.householdsByFloor ?? [],
+        },
+        householdsSource: register ? ("register" as const) : ("assumptions" as const),
+        yearlyCosts: inputs.yearlyCosts,
+        usagePerYear: inputs.usagePerYear ?? {},
+        discountRate: inputs.discountRate,
+      },
+      projection,
+      actuals: await actualsOf(db, contract, terms.enterpriseCapital, today),
+    },
+    200,
+  );
+};
+
+// ---- guidance funds --------------------------------------------------------------------------
+
+const COMMITTED_STATES = ["signed", "under_construction", "operating", "transferred"];
+
+/** The guidance funds the signed terms in force commit ("0.00" before signing). */
+async function committedFunds(db: Queryable, contract: ContractRow, today: string): Promise<Decimal> {
+  if (contract.signedVersionNo === null || !COMMITTED_STATES.includes(contract.state)) return new Decimal(0);
+  const version =
+    (await versionInForce(db, contract.id, today)) ??
+    (await findVersion(db, contract.id, contract.signedVersionNo));
+  return new Decimal(version.guidanceFunds);
+}
+
+async function paidFunds(db: Queryable, contractId: string): Promise<Decimal> {
+  const [row] = await db
+    .select({ paid: sql<string>`coalesce(sum(${guidanceDisbursements.amount}), 0)::text` })
+    .from(guidanceDisbursements)
+    .where(eq(guidanceDisbursements.contractId, contractId));
+  return new Decimal(row?.paid ?? "0");
+}
+
+const totalsJson = (committed: Decimal, paid: Decimal) => ({
+  committed: formatMoney(committed),
+  paid: formatMoney(paid),
+  remaining: formatMoney(committed.minus(paid)),
+});
+
+function disbursementJson(r: typeof guidanceDisbursements.$inferSelect) {
+  return { ...r, createdAt: r.createdAt.toISOString() };
+}
+
+export const createDisbursement: AppRouteHandler<typeof routes.createDisbursement> = async (c) => {
+  const { id } = c.req.valid("param");
+  const body = c.req.valid("json");
+  const today = shanghaiDate(c.var.deps.clock());
+  if (compareDates(body.paidOn, today) > 0) {
+    throw ApiError.validation([{ field: "body.paidOn", message: "is in the future" }]);
+  }
+  const amount = new Decimal(body.amount);
+  if (amount.lte(0)) throw ApiError.validation([{ field: "body.amount", message: "must be greater than 0" }]);
+  const result = await contractCommand(
+    c,
+    id,
+    { verb: "record guidance funds paid", parties: ["street_office"] },
+    async (s) => {
+      if (!COMMITTED_STATES.includes(s.contract.state)) {
+        throw stateConflict(
+          s.contract,
+          `Guidance funds are paid to a signed contract; this one is "${s.contract.state}".`,
+        );
+      }
+      const committed = await committedFunds(s.tx, s.contract, today);
+      const paid = await paidFunds(s.tx, s.contract.id);
+      if (paid.plus(amount).gt(committed)) {
+        throw ApiError.conflict(
+          "guidance_exceeded",
+          `Paying ${formatMoney(amount)} would bring the guidance funds paid to ${formatMoney(paid.plus(amount))}, over the ${formatMoney(committed)} committed.`,
+          totalsJson(committed, paid),
+        );
+      }
+      const [row] = await s.tx
+        .insert(guidanceDisbursements)
+        .values({
+          contractId: s.contract.id,
+          amount: formatMoney(amount),
+          paidOn: body.paidOn,
+          note: body.note,
+          recordedByOrgId: s.actor.orgId,
+          createdAt: s.now,
+        })
+        .returning();
+      if (!row) throw new Error("insert returned nothing");
+      await s.audit("guidance.disbursed", {
+        payload: { disbursementId: row.id, amount: row.amount, paidOn: row.paidOn, note: row.note },
+      });
+      return { row, totals: totalsJson(committed, paid.plus(amount)) };
+    },
+  );
+  return c.json({ disbursement: disbursementJson(result.row), totals: result.totals }, 201);
+};
+
+export const listDisbursements: AppRouteHandler<typeof routes.listDisbursements> = async (c) => {
+  const { db } = c.var.deps;
+  const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
+  const today = shanghaiDate(c.var.deps.clock());
+  const rows = await db
+    .select()
+    .from(guidanceDisbursements)
+    .where(eq(guidanceDisbursements.contractId, contract.id))
+    .orderBy(asc(guidanceDisbursements.paidOn), asc(guidanceDisbursements.createdAt));
+  let paid = new Decimal(0);
+  for (const r of rows) paid = paid.plus(r.amount);
+  return c.json(
+    {
+      items: rows.map(disbursementJson),
+      totals: totalsJson(await committedFunds(db, contract, today), paid),
+    },
+    200,
+  );
+};

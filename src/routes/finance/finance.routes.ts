@@ -1,0 +1,216 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { FEE_KINDS } from "../../../contracts/index.js";
+import {
+  CalendarDate,
+  conflictResponse,
+  errorResponses,
+  IdParams,
+  jsonBody,
+  jsonResponse,
+  Money,
+  security,
+  Uuid,
+} from "../../openapi.js";
+
+const tags = ["financial model"];
+const withConflicts = { ...errorResponses, ...conflictResponse };
+
+const FeeCode = z
+  .string()
+  .min(1)
+  .max(40)
+  .regex(/^[A-Za-z0-9_.-]+$/, "must be a fee code (letters, digits, _ . -)");
+/** Amounts, rates and quantities are decimal strings; their ranges are the domain's (validateFinancialInputs). */
+const DecimalString = z.string().max(24);
+
+export const Assumptions = z
+  .strictObject({
+    takeUp: z.strictObject({
+      rates: z
+        .record(FeeCode, DecimalString)
+        .optional()
+        .openapi({
+          description: "Share of the households taking each fee item, 0–1",
+          example: { "EL-M": "0.60" },
+        }),
+      slots: z.record(FeeCode, z.number().int()).optional().openapi({
+        description: "A fixed number of subscribers (garage slots) by fee code; wins over a rate",
+      }),
+      householdsByFloor: z
+        .array(z.strictObject({ floor: z.number().int().min(-3).max(100), households: z.number().int() }))
+        .max(110)
+        .optional()
+        .openapi({ description: "Default: the household register of the contract's elevator buildings" }),
+    }),
+    yearlyCosts: z.strictObject({
+      maintenance: DecimalString,
+      electricity: DecimalString,
+      insurance: DecimalString,
+      other: DecimalString,
+    }),
+    usagePerYear: z
+      .record(FeeCode, DecimalString)
+      .optional()
+      .openapi({ description: "Units per year of per_use items (kWh, rides, hours)" }),
+    discountRate: DecimalString.openapi({ description: "A decimal fraction 0–1 a year", example: "0.05" }),
+  })
+  .openapi("FinancialAssumptions");
+
+const AssumptionsRecord = z
+  .object({
+    contractId: Uuid,
+    assumptions: Assumptions,
+    updatedByOrgId: Uuid,
+    updatedAt: z.string(),
+  })
+  .openapi("FinancialAssumptionsRecord");
+
+const ProjectedYear = z.object({
+  year: z.number().int(),
+  months: z.number().int(),
+  revenue: Money,
+  costs: Money,
+  net: z.string(),
+  cumulative: z.string(),
+});
+
+const Projection = z.object({
+  investment: Money,
+  guidanceFunds: Money,
+  enterpriseCapital: Money,
+  revenueByItem: z.array(
+    z.object({ code: z.string(), kind: z.enum(FEE_KINDS), quantity: z.string(), amount: Money }),
+  ),
+  yearlyCosts: Money,
+  years: z.array(ProjectedYear),
+  totalNet: z.string(),
+  paybackYear: z.number().int().nullable(),
+  discountRate: z.string(),
+  npv: z.string(),
+  irr: z.string().nullable(),
+});
+
+const Actuals = z.object({
+  asOf: CalendarDate,
+  capital: Money,
+  years: z.array(
+    z.object({
+      year: z.number().int(),
+      from: z.string().openapi({ description: "First month of the operating year" }),
+      collected: z.string(),
+      costs: z.string(),
+      net: z.string(),
+      cumulative: z.string(),
+    }),
+  ),
+  netToDate: z.string(),
+  position: z.string(),
+  recoveredPercent: z.string().nullable(),
+  paidBack: z.boolean(),
+});
+
+export const FinancialModel = z
+  .object({
+    contractId: Uuid,
+    state: z.string(),
+    versionNo: z.number().int(),
+    basis: z.enum(["version_in_force", "current_version", "requested_version"]),
+    inputs: z.object({
+      takeUp: z.object({
+        rates: z.record(z.string(), z.string()),
+        slots: z.record(z.string(), z.number().int()),
+        householdsByFloor: z.array(z.object({ floor: z.number().int(), households: z.number().int() })),
+      }),
+      householdsSource: z.enum(["assumptions", "register"]),
+      yearlyCosts: Assumptions.shape.yearlyCosts,
+      usagePerYear: z.record(z.string(), z.string()),
+      discountRate: z.string(),
+    }),
+    projection: Projection,
+    actuals: Actuals.nullable(),
+  })
+  .openapi("FinancialModel");
+
+export const putAssumptions = createRoute({
+  method: "put",
+  path: "/contracts/{id}/financial-assumptions",
+  tags,
+  security,
+  summary: "Set the financial model's assumptions (enterprise)",
+  description:
+    "Take-up per fee code (a rate of the households, or a number of slots), households by floor (default: the household register of the contract's elevator buildings), yearly costs, usage per year of per_use items, and the discount rate. Fee codes must be of the current version's schedule.",
+  request: { params: IdParams, body: jsonBody(Assumptions) },
+  responses: { 200: jsonResponse(AssumptionsRecord, "Saved"), ...withConflicts },
+});
+
+export const getModel = createRoute({
+  method: "get",
+  path: "/contracts/{id}/financial-model",
+  tags,
+  security,
+  summary: "Projected cash flows, payback year, NPV and IRR; actuals to date once operating",
+  description:
+    "Works before the vote: a contract not yet signed is modelled on its current version, a signed one on the version in force today (or `versionNo`). `discountRate` and `takeUp` override the enterprise's assumptions for this answer only: `takeUp=0.6` sets the rate of every fee item, `takeUp=EL-M:0.6,EL-Y:0.2` per code. Actuals (operating or transferred contracts): per operating year (year 1 = the operation start month and the 11 following), cash collected (payments received less refunds paid) and the costs of the operation reports (latest version of each period, by the period's first month), set against the enterprise's capital.",
+  request: {
+    params: IdParams,
+    query: z.object({
+      discountRate: z.string().max(24).optional(),
+      takeUp: z.string().max(2000).optional(),
+      versionNo: z.coerce.number().int().min(1).optional(),
+    }),
+  },
+  responses: { 200: jsonResponse(FinancialModel, "The model"), ...withConflicts },
+});
+
+const Disbursement = z
+  .object({
+    id: Uuid,
+    contractId: Uuid,
+    amount: Money,
+    paidOn: CalendarDate,
+    note: z.string(),
+    recordedByOrgId: Uuid,
+    createdAt: z.string(),
+  })
+  .openapi("GuidanceDisbursement");
+
+const GuidanceTotals = z.object({ committed: Money, paid: Money, remaining: z.string() });
+
+export const createDisbursement = createRoute({
+  method: "post",
+  path: "/contracts/{id}/guidance-disbursements",
+  tags,
+  security,
+  summary: "Record guidance funds paid to the contract (the street office that is its party)",
+  description:
+    "The total paid may not exceed the guidance funds committed by the signed terms in force (409 `guidance_exceeded`).",
+  request: {
+    params: IdParams,
+    body: jsonBody(
+      z
+        .strictObject({
+          amount: Money,
+          paidOn: CalendarDate,
+          note: z.string().trim().max(2000).default(""),
+        })
+        .openapi("NewGuidanceDisbursement"),
+    ),
+  },
+  responses: {
+    201: jsonResponse(z.object({ disbursement: Disbursement, totals: GuidanceTotals }), "Recorded"),
+    ...withConflicts,
+  },
+});
+
+export const listDisbursements = createRoute({
+  method: "get",
+  path: "/contracts/{id}/guidance-disbursements",
+  tags,
+  security,
+  summary: "Guidance funds paid to the contract, oldest first, with the committed total",
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(z.object({ items: z.array(Disbursement), totals: GuidanceTotals }), "Disbursements"),
+    ...errorResponses,
+  },
+});

@@ -1,0 +1,64 @@
+/**
+ * The periodic arrears sweep: applies the suspension rule (db/ledger.ts applyArrearsStanding) to
+ * every running subscription, as of the Asia/Shanghai date of the injected clock. A payment
+ * already reinstates its own subscriber at once; the sweep suspends the ones whose grace ran out
+ * while nobody paid. Each tick is one idempotent UPDATE, so several instances may run it.
+ */
+import type { Logger } from "pino";
+import { shanghaiDate } from "../../../contracts/index.js";
+import type { Database } from "../../../db/database.js";
+import { applyArrearsStanding, type StandingChange } from "../../../db/ledger.js";
+
+export const ARREARS_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface ArrearsSweep {
+  /** Runs one sweep now (the timer calls it; tests too). */
+  tick(): Promise<StandingChange[]>;
+  stop(): void;
+}
+
+export function startArrearsSweep(opts: {
+  db: Database;
+  clock: () => Date;
+  logger: Logger;
+  intervalMs?: number;
+  /** Narrow the sweep (to one contract); the default is every running subscription. */
+  only?: { contractId?: string };
+}): ArrearsSweep {
+  // Sweeps of this instance run one after another, each as of the clock when it starts.
+  let queue: Promise<unknown> = Promise.resolve();
+  let busy = false;
+  const sweepOnce = async () => {
+    const changes = await applyArrearsStanding(opts.db, shanghaiDate(opts.clock()), opts.only);
+    const suspended = changes.filter((ch) => ch.state === "suspended").length;
+    if (changes.length) {
+      opts.logger.info({ suspended, reinstated: changes.length - suspended }, "arrears sweep");
+    }
+    return changes;
+  };
+  const tick = () => {
+    const run = queue.catch(() => undefined).then(sweepOnce);
+    queue = run;
+    return run;
+  };
+  const onTick = () => {
+    if (busy) return; // a slow sweep is not piled up behind by the timer
+    busy = true;
+    tick()
+      .catch((err: unknown) => opts.logger.error({ err }, "arrears sweep failed; retried on the next tick"))
+      .finally(() => {
+        busy = false;
+      });
+  };
+  const first = setTimeout(onTick, 0);
+  const timer = setInterval(onTick, opts.intervalMs ?? ARREARS_SWEEP_INTERVAL_MS);
+  first.unref();
+  timer.unref();
+  return {
+    tick,
+    stop: () => {
+      clearTimeout(first);
+      clearInterval(timer);
+    },
+  };
+}

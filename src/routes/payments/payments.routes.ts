@@ -1,0 +1,90 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  conflictResponse,
+  errorResponses,
+  IdParams,
+  jsonBody,
+  jsonResponse,
+  Pagination,
+  security,
+} from "../../openapi.js";
+import {
+  CreditNote,
+  NewCreditNote,
+  NewPayment,
+  NewRefund,
+  Payment,
+  PaymentResult,
+  RefundResult,
+  SubscriberKey,
+} from "./payments.schemas.js";
+
+const tags = ["payments"];
+const withConflicts = { ...errorResponses, ...conflictResponse };
+
+export const recordPayment = createRoute({
+  method: "post",
+  path: "/invoices/{id}/payments",
+  tags,
+  security,
+  summary: "Record a payment against an invoice (the contract's enterprise)",
+  description:
+    "Idempotent by the enterprise's external reference: a repeat with the same reference and the same details answers the payment already recorded (200), with other details 409. Up to what is still due pays the invoice; the excess becomes an overpayment credit note for the subscriber, applied to the next invoice by the billing run. A payment that clears the arrears reinstates a suspended subscription.",
+  request: { params: IdParams, body: jsonBody(NewPayment) },
+  responses: {
+    201: jsonResponse(PaymentResult, "Recorded"),
+    200: jsonResponse(PaymentResult, "Already recorded with this reference"),
+    ...withConflicts,
+  },
+});
+
+export const listPayments = createRoute({
+  method: "get",
+  path: "/invoices/{id}/payments",
+  tags,
+  security,
+  summary: "Payments against an invoice, oldest first",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(z.object({ items: z.array(Payment) }), "Payments"), ...errorResponses },
+});
+
+export const listCreditNotes = createRoute({
+  method: "get",
+  path: "/contracts/{id}/credit-notes",
+  tags,
+  security,
+  summary: "A contract's credit notes, oldest first",
+  request: { params: IdParams, query: Pagination.extend({ subscriberKey: SubscriberKey.optional() }) },
+  responses: {
+    200: jsonResponse(z.object({ items: z.array(CreditNote) }), "Credit notes"),
+    ...errorResponses,
+  },
+});
+
+export const createCreditNote = createRoute({
+  method: "post",
+  path: "/contracts/{id}/credit-notes",
+  tags,
+  security,
+  summary: "Issue a manual credit note (adjustment) to a subscriber (the contract's enterprise)",
+  description:
+    "An explicit document, never an edit of an invoice; the subscriber must have a subscription or an invoice on the contract.",
+  request: { params: IdParams, body: jsonBody(NewCreditNote) },
+  responses: { 201: jsonResponse(CreditNote, "Issued"), ...withConflicts },
+});
+
+export const createRefund = createRoute({
+  method: "post",
+  path: "/credit-notes/{id}/refunds",
+  tags,
+  security,
+  summary: "Pay a credit back to the subscriber (the contract's enterprise)",
+  description:
+    "Lowers the credit note's remaining amount; never more than it (409 `refund_exceeds_remaining`). Idempotent by (credit note, external reference).",
+  request: { params: IdParams, body: jsonBody(NewRefund) },
+  responses: {
+    201: jsonResponse(RefundResult, "Refunded"),
+    200: jsonResponse(RefundResult, "Already refunded with this reference"),
+    ...withConflicts,
+  },
+});

@@ -1,0 +1,242 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { Decimal } from "decimal.js";
+import {
+  CalendarDate,
+  conflictResponse,
+  errorResponses,
+  IdParams,
+  jsonBody,
+  jsonResponse,
+  Money,
+  security,
+  Uuid,
+} from "../../openapi.js";
+import { REPORT_PERIOD_RE } from "./report-period.js";
+
+const tags = ["operation reports"];
+const withConflicts = { ...errorResponses, ...conflictResponse };
+
+const FeeCode = z
+  .string()
+  .min(1)
+  .max(40)
+  .regex(/^[A-Za-z0-9_.-]+$/, "must be a fee code (letters, digits, _ . -)");
+
+const ReportPeriodString = z
+  .string()
+  .regex(REPORT_PERIOD_RE, "must be a month 'YYYY-MM' or a quarter 'YYYY-Q1' … 'YYYY-Q4'")
+  .openapi({ example: "2026-Q4" });
+
+const Count = z.number().int().min(0).max(1_000_000_000);
+
+export const Figures = z
+  .strictObject({
+    revenueByItem: z.record(FeeCode, Money).openapi({
+      description: "Revenue charged per fee code in the period (CNY)",
+      example: { "EL-M": "2400.00" },
+    }),
+    costs: z.strictObject({ maintenance: Money, electricity: Money, insurance: Money, other: Money }),
+    usage: z.strictObject({
+      rides: Count,
+      kWh: z
+        .string()
+        .regex(
+          /^\d{1,11}(\.\d{1,3})?$/,
+          "must be a non-negative decimal string with at most 3 decimal places",
+        )
+        .openapi({ example: "1520.500" }),
+      chargingSessions: Count,
+    }),
+    availabilityPercent: z
+      .string()
+      .regex(/^\d{1,3}(\.\d{1,2})?$/, "must be a decimal string with at most 2 decimal places")
+      .refine((v) => new Decimal(v).lte(100), "must be at most 100")
+      .openapi({ example: "99.50" }),
+    maintenanceRecords: z
+      .array(z.strictObject({ date: CalendarDate, description: z.string().trim().min(1).max(2000) }))
+      .max(500),
+    safetyIncidents: Count,
+  })
+  .openapi("ReportFigures");
+
+export const ReportStatus = z.enum(["submitted", "accepted", "queried", "superseded"]);
+
+export const Report = z
+  .object({
+    id: Uuid,
+    contractId: Uuid,
+    period: z.string(),
+    versionNo: z.number().int(),
+    status: ReportStatus,
+    figures: Figures,
+    submittedByOrgId: Uuid,
+    reviewedByOrgId: Uuid.nullable(),
+    reviewedAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi("OperationReport");
+
+export const ComparedFigure = z
+  .object({
+    figure: z.string().openapi({ example: "revenueByItem.EL-M" }),
+    reported: z.string().nullable(),
+    platform: z.string().nullable(),
+    difference: z.string().nullable(),
+    allowed: z.string().nullable(),
+    flagged: z.boolean(),
+    reason: z.enum([
+      "within_tolerance",
+      "beyond_tolerance",
+      "missing_reported",
+      "missing_platform",
+      "not_tracked",
+    ]),
+    source: z.string().openapi({ description: "Where the platform's figure comes from" }),
+  })
+  .openapi("ComparedFigure");
+
+const Tolerance = z.object({ absolute: z.string(), relative: z.string() });
+
+export const ReportDetail = Report.extend({
+  comparison: z.object({
+    tolerances: z.object({ money: Tolerance, usage: Tolerance, counts: Tolerance }),
+    revenue: z.object({ reported: Money, invoiced: Money, collected: Money }).openapi({
+      description: "Totals: reported revenue, invoiced in the period, collected (payments − refunds)",
+    }),
+    figures: z.array(ComparedFigure),
+    flaggedCount: z.number().int(),
+  }),
+  platform: z.object({
+    invoicedByItem: z.record(z.string(), Money),
+    invoicedTotal: Money,
+    collected: Money,
+    usage: z.object({ rides: z.string(), kWh: z.string(), chargingSessions: z.number().int() }),
+    ebikeIncidents: z.number().int(),
+    falseAlarms: z.number().int(),
+    halts: z.number().int(),
+  }),
+  versions: z.array(z.object({ id: Uuid, versionNo: z.number().int(), status: ReportStatus })),
+}).openapi("OperationReportDetail");
+
+export const ReportComment = z
+  .object({
+    id: Uuid,
+    reportId: Uuid,
+    versionNo: z.number().int(),
+    authorOrgId: Uuid,
+    body: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi("ReportComment");
+
+const ToleranceQuery = z.object({
+  toleranceAbsolute: Money.optional().openapi({
+    description: "Money figures: largest difference always accepted, CNY (default 1.00)",
+  }),
+  toleranceRelative: z
+    .string()
+    .regex(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/, "must be a decimal fraction from 0 to 1 with at most 4 places")
+    .optional()
+    .openapi({
+      description:
+        "Money figures: largest difference accepted as a share of the platform's figure (default 0.01)",
+    }),
+});
+
+export const submitReport = createRoute({
+  method: "post",
+  path: "/contracts/{id}/reports",
+  tags,
+  security,
+  summary: "File an operation report for a month or a quarter (enterprise)",
+  description:
+    "Version 1, `submitted`. The contract must be operating (or transferred, for periods that began before the transfer); the period must be over, not before the operation start month, and must not overlap a period already reported (a queried report is answered with /revise).",
+  request: {
+    params: IdParams,
+    body: jsonBody(z.strictObject({ period: ReportPeriodString, figures: Figures }).openapi("NewReport")),
+  },
+  responses: { 201: jsonResponse(ReportDetail, "Filed"), ...withConflicts },
+});
+
+export const listReports = createRoute({
+  method: "get",
+  path: "/contracts/{id}/reports",
+  tags,
+  security,
+  summary: "The contract's operation reports, newest period first",
+  request: {
+    params: IdParams,
+    query: z.object({
+      period: ReportPeriodString.optional(),
+      status: ReportStatus.optional(),
+      includeSuperseded: z.enum(["true", "false"]).default("false"),
+    }),
+  },
+  responses: { 200: jsonResponse(z.object({ items: z.array(Report) }), "Reports"), ...errorResponses },
+});
+
+export const getReport = createRoute({
+  method: "get",
+  path: "/reports/{id}",
+  tags,
+  security,
+  summary: "A report beside the platform's own figures, with each difference beyond tolerance flagged",
+  description:
+    "Revenue by fee item is compared with what was invoiced for the period (invoice lines of invoices of its months); the totals also show what was collected (payments received in the period less refunds paid out). Usage is compared with the metered usage records when the fee schedule meters it; safety incidents with the e-bike incidents on the contract's elevators (false alarms excluded) when they have sensors. Costs and availability have no platform figure (`not_tracked`). Tolerances: money max(1.00, 1 %) unless overridden; usage max(0, 1 %); counts exact.",
+  request: { params: IdParams, query: ToleranceQuery },
+  responses: { 200: jsonResponse(ReportDetail, "The report"), ...errorResponses },
+});
+
+export const acceptReport = createRoute({
+  method: "post",
+  path: "/reports/{id}/accept",
+  tags,
+  security,
+  summary: "Accept a submitted report (owners committee)",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(ReportDetail, "Accepted"), ...withConflicts },
+});
+
+export const queryReport = createRoute({
+  method: "post",
+  path: "/reports/{id}/query",
+  tags,
+  security,
+  summary: "Query a submitted report with a comment (owners committee)",
+  request: {
+    params: IdParams,
+    body: jsonBody(z.strictObject({ comment: z.string().trim().min(1).max(4000) }).openapi("ReportQuery")),
+  },
+  responses: { 200: jsonResponse(ReportDetail, "Queried"), ...withConflicts },
+});
+
+export const reviseReport = createRoute({
+  method: "post",
+  path: "/reports/{id}/revise",
+  tags,
+  security,
+  summary: "Answer a queried report with a revised version (enterprise)",
+  description: "The queried version is kept as `superseded`; the new version is `submitted`.",
+  request: {
+    params: IdParams,
+    body: jsonBody(
+      z
+        .strictObject({ figures: Figures, comment: z.string().trim().min(1).max(4000).optional() })
+        .openapi("ReportRevision"),
+    ),
+  },
+  responses: { 201: jsonResponse(ReportDetail, "The new version"), ...withConflicts },
+});
+
+export const listReportComments = createRoute({
+  method: "get",
+  path: "/reports/{id}/comments",
+  tags,
+  security,
+  summary: "Comments on every version of the report's period, oldest first",
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(z.object({ items: z.array(ReportComment) }), "Comments"),
+    ...errorResponses,
+  },
+});

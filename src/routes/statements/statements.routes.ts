@@ -1,0 +1,44 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { CalendarDate, errorResponses, IdParams, jsonResponse, security, Uuid } from "../../openapi.js";
+import { SubscriberKey } from "../payments/payments.schemas.js";
+import { Receivables, Statement } from "./statements.schemas.js";
+
+const tags = ["statements"];
+const visibility =
+  "Visible to whoever sees the contract: its enterprise, the owners committee and property company of the community, the street office.";
+
+export const householdStatement = createRoute({
+  method: "get",
+  path: "/statements/households/{householdId}",
+  tags,
+  security,
+  summary: "A household's statement on a contract: invoices, payments, credit notes, refunds, balance",
+  description: visibility,
+  request: {
+    params: z.object({ householdId: Uuid.openapi({ param: { name: "householdId", in: "path" } }) }),
+    query: z.object({ contractId: Uuid }),
+  },
+  responses: { 200: jsonResponse(Statement, "The statement"), ...errorResponses },
+});
+
+export const subscriberStatement = createRoute({
+  method: "get",
+  path: "/statements/subscribers",
+  tags,
+  security,
+  summary: "A subscriber's statement (garage slots: slot:<ref>; households: household:<uuid>)",
+  description: visibility,
+  request: { query: z.object({ contractId: Uuid, subscriberKey: SubscriberKey }) },
+  responses: { 200: jsonResponse(Statement, "The statement"), ...errorResponses },
+});
+
+export const receivables = createRoute({
+  method: "get",
+  path: "/contracts/{id}/receivables",
+  tags,
+  security,
+  summary: "A contract's receivables and arrears aging",
+  description: `Totals invoiced, collected and outstanding, and the outstanding by days past due, as of a date (default: today in Asia/Shanghai). ${visibility}`,
+  request: { params: IdParams, query: z.object({ asOf: CalendarDate.optional() }) },
+  responses: { 200: jsonResponse(Receivables, "Receivables"), ...errorResponses },
+});
