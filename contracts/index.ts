@@ -9,5 +9,6 @@ export * from "./lifecycle.js";
 export * from "./money.js";
 export * from "./periods.js";
 export * from "./reconcile.js";
+export * from "./report-periods.js";
 export * from "./terms.js";
 export * from "./vote.js";

@@ -12,6 +12,7 @@ import {
   type FinancialInputs,
   formatMoney,
   monthsBetween,
+  parseReportPeriod,
   periodOf,
   projectFinancials,
   shanghaiDate,
@@ -30,7 +31,6 @@ import {
   type VersionRow,
   versionInForce,
 } from "../contracts/contracts.store.js";
-import { parseReportPeriod } from "../reports/report-period.js";
 import { Figures } from "../reports/reports.routes.js";
 import type * as routes from "./finance.routes.js";
 import { Assumptions } from "./finance.routes.js";

@@ -5,14 +5,20 @@
  */
 import { and, asc, desc, eq, inArray, ne } from "drizzle-orm";
 import type { Context } from "hono";
-import { compareDates, periodOf, shanghaiDate } from "../../../contracts/index.js";
+import {
+  compareDates,
+  overlaps,
+  parseReportPeriod,
+  periodOf,
+  type ReportPeriod,
+  shanghaiDate,
+} from "../../../contracts/index.js";
 import { operationReports, reportComments } from "../../../db/schema.js";
 import type { AppEnv } from "../../context.js";
 import { ApiError, type FieldError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type CommandScope, contractCommand, stateConflict } from "../contracts/contracts.command.js";
 import { findContract } from "../contracts/contracts.store.js";
-import { overlaps, parseReportPeriod, type ReportPeriod } from "./report-period.js";
 import type * as routes from "./reports.routes.js";
 import {
   COUNT_TOLERANCE,

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { Decimal } from "decimal.js";
+import { REPORT_PERIOD_RE } from "../../../contracts/index.js";
 import {
   CalendarDate,
   conflictResponse,
@@ -11,7 +12,6 @@ import {
   security,
   Uuid,
 } from "../../openapi.js";
-import { REPORT_PERIOD_RE } from "./report-period.js";
 
 const tags = ["operation reports"];
 const withConflicts = { ...errorResponses, ...conflictResponse };

@@ -8,7 +8,9 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import {
   type FeeItem,
   formatMoney,
+  parseReportPeriod,
   type ReconciledFigure,
+  type ReportPeriod,
   reconcile,
   sumMoney,
   type Tolerance,
@@ -19,7 +21,6 @@ import type { Principal } from "../../auth/principal.js";
 import { contractScope } from "../../auth/scope.js";
 import { ApiError } from "../../errors.js";
 import { type ContractRow, findVersion, termsOf, versionInForce } from "../contracts/contracts.store.js";
-import { parseReportPeriod, type ReportPeriod } from "./report-period.js";
 import { Figures } from "./reports.routes.js";
 
 export type ReportRow = typeof operationReports.$inferSelect;

@@ -3,13 +3,7 @@
  * ('2026-Q4' = 2026-10 … 2026-12), Asia/Shanghai dates. Months order like their strings, so a
  * quarter is the month range [first, last] in SQL (`period between first and last`).
  */
-import {
-  comparePeriods,
-  type Period,
-  periodEnd,
-  periodRange,
-  periodStart,
-} from "../../../contracts/index.js";
+import { comparePeriods, type Period, periodEnd, periodRange, periodStart } from "./periods.js";
 
 export interface ReportPeriod {
   period: string;
