@@ -60,21 +60,6 @@ export async function invoicePrefixOf(tx: Tx, enterpriseOrgId: string): Promise<
   return row.prefix;
 }
 
-/**
- * Reserves `n` consecutive numbers of a series for an enterprise and year; returns the first
- * (db/ledger.ts: the counter row stays locked until the transaction ends, so numbers are
- * gap-free: a rolled back transaction gives its numbers back).
- */
-export async function reserveNumbers(
-  tx: Tx,
-  enterpriseOrgId: string,
-  series: string,
-  year: number,
-  n: number,
-): Promise<number> {
-  return (await nextDocumentNumbers(tx, enterpriseOrgId, series, year, n)).first;
-}
-
 /** A credit note's number, as db/ledger.ts writes it: `CN-<year>-<seq>` (its own gap-free series). */
 export function creditNoteNumber(year: number, seq: number): string {
   return formatInvoiceNumber(CREDIT_NOTE_SERIES, year, seq);
@@ -84,6 +69,20 @@ export function invoiceNumber(prefix: string, year: number, seq: number): string
   return formatInvoiceNumber(prefix, year, seq);
 }
 /** The SQL twin of invoiceNumber for a `seq` expression: at least 6 digits, wider when needed. */
+/**
+ * A CTE `counter` reserving `n.n` invoice numbers (the CTE `n` must precede it): the counter row
+ * stays locked until commit, so numbers are gap-free per enterprise and year; row `rn` of the
+ * batch gets `counter.last_seq - n.n + rn`.
+ */
+const reserveInvoiceNumbers = (enterpriseOrgId: string, year: number) =>
+  sql`counter as (
+          insert into document_counters (enterprise_org_id, series, year, last_seq)
+          select ${enterpriseOrgId}, ${INVOICE_SERIES}, ${year}, n.n from n
+          on conflict (enterprise_org_id, series, year)
+            do update set last_seq = document_counters.last_seq + excluded.last_seq
+          returning last_seq
+        )`;
+
 const numberSql = (prefix: string, year: number, seq: ReturnType<typeof sql>) =>
   sql`${`${prefix}-${year}-`}::text || lpad((${seq})::text, greatest(6, length((${seq})::text)), '0')`;
 
@@ -157,13 +156,7 @@ async function billSubscriptions(tx: Tx, input: RunInput): Promise<{ created: nu
                 and i.kind in ('subscription', 'final'))
         ),
         n as (select count(*)::int as n from due),
-        counter as (
-          insert into document_counters (enterprise_org_id, series, year, last_seq)
-          select ${contract.enterpriseOrgId}, ${INVOICE_SERIES}, ${year}, n.n from n
-          on conflict (enterprise_org_id, series, year)
-            do update set last_seq = document_counters.last_seq + excluded.last_seq
-          returning last_seq
-        ),
+        ${reserveInvoiceNumbers(contract.enterpriseOrgId, year)},
         inv as (
           insert into invoices (id, number, enterprise_org_id, contract_id, street_id, community_id,
             subscriber_key, household_id, subscription_id, billing_run_id, kind, period, issue_date,
@@ -236,13 +229,7 @@ async function billUsage(tx: Tx, input: RunInput): Promise<{ created: number; to
           from grouped group by subscriber_key, household_id
         ),
         n as (select count(*)::int as n from per_sub),
-        counter as (
-          insert into document_counters (enterprise_org_id, series, year, last_seq)
-          select ${contract.enterpriseOrgId}, ${INVOICE_SERIES}, ${year}, n.n from n
-          on conflict (enterprise_org_id, series, year)
-            do update set last_seq = document_counters.last_seq + excluded.last_seq
-          returning last_seq
-        ),
+        ${reserveInvoiceNumbers(contract.enterpriseOrgId, year)},
         inv as (
           insert into invoices (id, number, enterprise_org_id, contract_id, street_id, community_id,
             subscriber_key, household_id, subscription_id, billing_run_id, kind, period, issue_date,
@@ -413,7 +400,13 @@ export async function insertCreditNotes(
 ): Promise<{ id: string; number: string; subscriptionId: string | null; amount: string }[]> {
   if (notes.length === 0) return [];
   const year = Number(today.slice(0, 4));
-  const first = await reserveNumbers(tx, contract.enterpriseOrgId, CREDIT_NOTE_SERIES, year, notes.length);
+  const { first } = await nextDocumentNumbers(
+    tx,
+    contract.enterpriseOrgId,
+    CREDIT_NOTE_SERIES,
+    year,
+    notes.length,
+  );
   const values = notes.map(
     (n, i) =>
       sql`(${creditNoteNumber(year, first + i)}, ${contract.enterpriseOrgId}::uuid, ${contract.id}::uuid,
@@ -491,7 +484,13 @@ export async function endSubscriptionsAtTransfer(
   if (finals.length > 0) {
     const prefix = await invoicePrefixOf(tx, contract.enterpriseOrgId);
     const year = Number(today.slice(0, 4));
-    const first = await reserveNumbers(tx, contract.enterpriseOrgId, INVOICE_SERIES, year, finals.length);
+    const { first } = await nextDocumentNumbers(
+      tx,
+      contract.enterpriseOrgId,
+      INVOICE_SERIES,
+      year,
+      finals.length,
+    );
     const due = dueDate(today, contract.invoiceDueDays);
     const rows = finals.map((f, i) => ({ ...f, number: invoiceNumber(prefix, year, first + i) }));
     const inserted = await queryRows<{ id: string; number: string }>(
