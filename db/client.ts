@@ -34,6 +34,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
   if (opts.url) {
     const client = postgres(opts.url, {
       max: opts.max ?? 10,
+      // An unreachable database is reported in seconds (readiness, the ingest's retry loop),
+      // not after postgres.js's default 30 s per connection attempt.
+      connect_timeout: 5,
       onnotice: () => {},
       connection: { application_name: "bot-platform", TimeZone: "UTC" },
     });

@@ -21,6 +21,8 @@ export interface WriterOptions {
   /** Retry backoff after a failed commit: from minBackoffMs doubling up to maxBackoffMs. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** A commit still unanswered after this long marks the writer unhealthy (/readyz) until it settles. */
+  slowCommitMs?: number;
   /** Called when the database state flips (for /readyz and logs). */
   onHealthy?: (healthy: boolean) => void;
 }
@@ -54,6 +56,7 @@ export function createWriter({
   lingerMs = 0,
   minBackoffMs = 100,
   maxBackoffMs = 5_000,
+  slowCommitMs = 3_000,
   onHealthy,
 }: WriterOptions): Writer {
   let queue: Waiting[] = [];
@@ -98,8 +101,19 @@ export function createWriter({
     inFlight = batch.length;
     let backoff = minBackoffMs;
     for (let attempt = 1; ; attempt++) {
+      // A commit that neither succeeds nor fails for this long means the database is not
+      // answering (e.g. the driver waiting out a reconnect): report unhealthy meanwhile.
+      const slow = setTimeout(() => {
+        if (!healthy) return;
+        setHealthy(false);
+        logger.warn(
+          { messages: batch.length, waitingMs: slowCommitMs },
+          "ingest: commit not answered; nothing acknowledged",
+        );
+      }, slowCommitMs);
       try {
         const result = await ingestBatch(batch.map((w) => w.item));
+        clearTimeout(slow);
         setHealthy(true);
         inFlight = 0;
         batch.forEach((w, i) => {
@@ -109,6 +123,7 @@ export function createWriter({
         });
         return;
       } catch (err) {
+        clearTimeout(slow);
         setHealthy(false);
         if (closed) {
           inFlight = 0;

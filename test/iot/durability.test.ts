@@ -499,6 +499,7 @@ describe("the database unreachable during a stream", () => {
     cut = true;
     const cutAt = Date.now();
     // The writer notices (its next commit fails) and says so; the broker link stays up.
+    // A commit in flight fails at once; one left waiting on a reconnect is reported after 3 s.
     await waitFor(async () => (await runtime?.readiness())?.ingest === false, 10_000, "the writer to fail");
     trace("writer failing");
     const frozen = await count();
