@@ -2,7 +2,13 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
+import { compareDates } from "../contracts/dates.js";
 import type { AppEnv } from "./context.js";
+
+/** 400 naming `field` when a business date lies after today (both Asia/Shanghai calendar dates). */
+export function notInFuture(field: string, date: string, today: string): void {
+  if (compareDates(date, today) > 0) throw ApiError.validation([{ field, message: "is in the future" }]);
+}
 
 /** One failing input field: where (`body.feeSchedule.0.price`, `query.within`) and why. */
 export interface FieldError {

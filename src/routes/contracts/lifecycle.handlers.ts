@@ -33,7 +33,7 @@ import {
   households,
 } from "../../../db/schema.js";
 import type { AppEnv } from "../../context.js";
-import { ApiError } from "../../errors.js";
+import { ApiError, notInFuture } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type CommandScope, checkTransition, contractCommand, stateConflict } from "./contracts.command.js";
 import { facilityKindsOf, termsErrors } from "./contracts.handlers.js";
@@ -219,9 +219,7 @@ export const recordVote: AppRouteHandler<typeof routes.recordVote> = async (c) =
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
   const today = shanghaiDate(c.var.deps.clock());
-  if (compareDates(body.heldOn, today) > 0) {
-    throw ApiError.validation([{ field: "body.heldOn", message: "is in the future" }]);
-  }
+  notInFuture("body.heldOn", body.heldOn, today);
   const vote = await contractCommand(
     c,
     id,
@@ -572,9 +570,7 @@ export const recordMilestone: AppRouteHandler<typeof routes.recordMilestone> = a
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
   const today = shanghaiDate(c.var.deps.clock());
-  if (compareDates(body.occurredOn, today) > 0) {
-    throw ApiError.validation([{ field: "body.occurredOn", message: "is in the future" }]);
-  }
+  notInFuture("body.occurredOn", body.occurredOn, today);
   const detail = await respondAfter(
     c,
     id,
@@ -709,9 +705,7 @@ export const checkHandback: AppRouteHandler<typeof routes.checkHandback> = async
   const { id, code } = c.req.valid("param");
   const body = c.req.valid("json");
   const today = shanghaiDate(c.var.deps.clock());
-  if (compareDates(body.checkedOn, today) > 0) {
-    throw ApiError.validation([{ field: "body.checkedOn", message: "is in the future" }]);
-  }
+  notInFuture("body.checkedOn", body.checkedOn, today);
   const row = await contractCommand(
     c,
     id,
@@ -744,8 +738,7 @@ export const transfer: AppRouteHandler<typeof routes.transfer> = async (c) => {
   const body = c.req.valid("json");
   const today = shanghaiDate(c.var.deps.clock());
   const on = body.transferredOn ?? today;
-  if (compareDates(on, today) > 0)
-    throw ApiError.validation([{ field: "body.transferredOn", message: "is in the future" }]);
+  notInFuture("body.transferredOn", on, today);
   const detail = await respondAfter(c, id, { verb: "transfer", action: "transfer" }, async (s) => {
     const to = checkTransition(s.contract, "transfer", s.party);
     const due = s.contract.transferDate;

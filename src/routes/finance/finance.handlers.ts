@@ -20,7 +20,7 @@ import {
 } from "../../../contracts/index.js";
 import { type Queryable, queryRows } from "../../../db/database.js";
 import { financialAssumptions, guidanceDisbursements, operationReports } from "../../../db/schema.js";
-import { ApiError, type FieldError } from "../../errors.js";
+import { ApiError, type FieldError, notInFuture } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { contractCommand, stateConflict } from "../contracts/contracts.command.js";
 import {
@@ -329,9 +329,7 @@ export const createDisbursement: AppRouteHandler<typeof routes.createDisbursemen
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
   const today = shanghaiDate(c.var.deps.clock());
-  if (compareDates(body.paidOn, today) > 0) {
-    throw ApiError.validation([{ field: "body.paidOn", message: "is in the future" }]);
-  }
+  notInFuture("body.paidOn", body.paidOn, today);
   const amount = new Decimal(body.amount);
   if (amount.lte(0)) throw ApiError.validation([{ field: "body.amount", message: "must be greater than 0" }]);
   const result = await contractCommand(

@@ -6,7 +6,6 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import {
   allocatePayment,
-  compareDates,
   type Decimal,
   formatMoney,
   money,
@@ -15,7 +14,7 @@ import {
 import { queryRows, type Tx } from "../../../db/database.js";
 import { applyArrearsStanding, nextCreditNoteNumber, type StandingChange } from "../../../db/ledger.js";
 import { creditNotes, invoices, payments, refunds, subscriptions } from "../../../db/schema.js";
-import { ApiError } from "../../errors.js";
+import { ApiError, notInFuture } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type CommandScope, contractCommand } from "../contracts/contracts.command.js";
 import { findContract } from "../contracts/contracts.store.js";
@@ -34,12 +33,6 @@ import {
 } from "./payments.store.js";
 
 const ENTERPRISE = ["enterprise"] as const;
-
-function notInFuture(field: string, date: string, today: string) {
-  if (compareDates(date, today) > 0) {
-    throw ApiError.validation([{ field, message: `is in the future (today is ${today} in Shanghai)` }]);
-  }
-}
 
 const yearOf = (date: string) => Number(date.slice(0, 4));
 
