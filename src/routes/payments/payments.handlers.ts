@@ -4,13 +4,7 @@
  * audit log. The arithmetic is contracts/billing.ts (allocatePayment, the arrears rule).
  */
 import { and, asc, eq, sql } from "drizzle-orm";
-import {
-  allocatePayment,
-  type Decimal,
-  formatMoney,
-  money,
-  shanghaiDate,
-} from "../../../contracts/index.js";
+import { allocatePayment, type Decimal, formatMoney, money, shanghaiDate } from "../../../contracts/index.js";
 import { queryRows, type Tx } from "../../../db/database.js";
 import { applyArrearsStanding, nextCreditNoteNumber, type StandingChange } from "../../../db/ledger.js";
 import { creditNotes, invoices, payments, refunds, subscriptions } from "../../../db/schema.js";
