@@ -61,10 +61,12 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       clientId: `${clientIdPrefix}-${i}`,
       clean: false,
       protocolVersion: 5,
-      properties: { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum: 64 },
+      // MQTT.js handles one message at a time per connection: a deeper window would only queue
+      // publishes (and the PINGRESP behind them) in the socket, and trip keep-alive under backlog.
+      properties: { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum: 4 },
       reconnectPeriod: 1_000,
       connectTimeout: 10_000,
-      keepalive: 30,
+      keepalive: 60,
       resubscribe: true,
       ...(opts.username ? { username: opts.username } : {}),
       ...(opts.password ? { password: opts.password } : {}),
@@ -72,12 +74,25 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     const client = mqtt.connect(url, options);
     const log = logger.child({ mqttClient: options.clientId });
 
+    // Each connection's life. A message's PUBACK may only go out on the connection it came in
+    // on: MQTT.js would send a late callback's PUBACK on the reconnected socket, where the broker
+    // may already have given that packet id to another message, which the stale ack would then
+    // acknowledge unread (a lost event). The broker redelivers what the old connection did not ack.
+    let epoch = 0;
     // The PUBACK goes out when `callback` is called: only after the commit.
     client.handleMessage = (packet, callback) => {
       const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+      const receivedOn = epoch;
       // retain is set only on messages from the broker's retained store (sent on subscribing).
       writer.push({ topic: packet.topic, payload, receivedAt: clock(), retained: packet.retain }).then(
-        () => callback(),
+        () => {
+          if (receivedOn === epoch) callback();
+          else
+            log.debug(
+              { messageId: packet.messageId },
+              "committed after its connection closed: not acknowledged",
+            );
+        },
         // The writer is closing: leave the message unacknowledged (the broker redelivers it).
         (err: Error) => log.warn({ err: err.message }, "message left unacknowledged"),
       );
@@ -99,6 +114,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       });
     });
     client.on("close", () => {
+      epoch += 1;
       if (subscribed.delete(i)) log.warn("ingest consumer disconnected; reconnecting");
     });
     client.on("error", (err) => log.error({ err: err.message }, "ingest consumer error"));

@@ -1,0 +1,283 @@
+/**
+ * API benchmark (`npm run bench:api`): the real server (`src/node.ts`, as `npm start` runs it
+ * with DATABASE_URL: postgres.js pool, request logging at LOG_LEVEL=info to /dev/null, the
+ * embedded MQTT broker on a free port) on a fresh PostgreSQL database holding the demo data
+ * scaled up to --contracts contracts. The demo (src/demo/seed.ts: every lifecycle state, made
+ * through the API, with versions, fee items, votes, signatures, milestones, audit) is cloned
+ * set-based, contract by contract with all its child rows, in the demo street, until there are
+ * 10,000 contracts; the clones' updated_at are spread over a year so the list's order is real.
+ *
+ * Then autocannon (bench/api-load.ts, a separate process), --connections connections for
+ * --duration s each, after a short warm-up, against three routes of the same server:
+ *   hello world    GET /healthz (no auth, no database)
+ *   detail         GET /v1/contracts/{id}, the demo enterprise's key, 1,000 of its contracts
+ *   list           GET /v1/contracts?state=operating&limit=20&offset=…, random offsets
+ * and prints requests/s, p50/p99 ms and the ratio to hello world.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { sql } from "drizzle-orm";
+import pino from "pino";
+import { queryRows } from "../db/database.js";
+import { prng } from "../iot/simulator.js";
+import { seedDemoOnce } from "../src/demo/seed.js";
+import {
+  type BenchDatabase,
+  createBenchDatabase,
+  freePort,
+  numberFlags,
+  PROFILE_DIR,
+  postgresFacts,
+  printFigures,
+  printTable,
+  round,
+  sleep,
+  startChild,
+  withCleanup,
+} from "./lib.js";
+
+const USAGE = `usage: npm run bench:api -- [--contracts 10000] [--connections 50] [--duration 15] [--warmup 3] [--profile 0|1]
+Quick check: npm run bench:api -- --duration 3 --warmup 1`;
+const flags = numberFlags(USAGE, { contracts: 10_000, connections: 50, duration: 15, warmup: 3, profile: 0 });
+
+/** Tables that hang off a contract (and fee_items off a version), cloned with it. */
+const CONTRACT_CHILDREN = [
+  "contract_facilities",
+  "contract_signatures",
+  "contract_milestones",
+  "handback_checks",
+  "contract_votes",
+  "contract_comments",
+];
+
+async function columnsOf(database: BenchDatabase, table: string): Promise<string[]> {
+  const rows = await queryRows<{ c: string }>(
+    database.db,
+    sql`select column_name as c from information_schema.columns
+        where table_schema = 'public' and table_name = ${table} order by ordinal_position`,
+  );
+  return rows.map((r) => r.c);
+}
+
+/** `insert into t (cols) select <cols, some replaced> from t join <map> …`: one statement per table. */
+async function cloneTable(
+  database: BenchDatabase,
+  table: string,
+  replace: Record<string, string>,
+  from: string,
+): Promise<void> {
+  const cols = await columnsOf(database, table);
+  const list = cols.map((c) => `"${c}"`).join(", ");
+  const exprs = cols.map((c) => replace[c] ?? `t."${c}"`).join(", ");
+  await database.db.execute(sql.raw(`insert into ${table} (${list}) select ${exprs} from ${from}`));
+}
+
+/** Clones the demo's contracts (with their child rows) until there are `target` contracts. */
+async function scaleContracts(database: BenchDatabase, target: number): Promise<void> {
+  const [row] = await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from contracts`);
+  const have = row?.n ?? 0;
+  if (have === 0 || have >= target) return;
+  const copies = Math.ceil((target - have) / have);
+  await database.db.transaction(async (tx) => {
+    await tx.execute(
+      sql.raw(`create temp table clone_map on commit drop as
+      select src, dst from (
+        select t.id as src, gen_random_uuid() as dst, row_number() over (order by g, t.id) as k
+        from contracts t cross join generate_series(1, ${copies}) g) x
+      where k <= ${target - have}`),
+    );
+    await tx.execute(
+      sql.raw(`create temp table version_map on commit drop as
+      select v.id as src, gen_random_uuid() as dst, m.dst as contract_id
+      from contract_versions v join clone_map m on m.src = v.contract_id`),
+    );
+    const db = { ...database, db: tx as unknown as BenchDatabase["db"] };
+    await cloneTable(
+      db,
+      "contracts",
+      {
+        id: "m.dst",
+        title: "t.title || ' #' || left(m.dst::text, 8)",
+        updated_at: "t.updated_at - random() * interval '365 days'",
+      },
+      "contracts t join clone_map m on m.src = t.id",
+    );
+    await cloneTable(
+      db,
+      "contract_versions",
+      { id: "vm.dst", contract_id: "vm.contract_id" },
+      "contract_versions t join version_map vm on vm.src = t.id",
+    );
+    await cloneTable(
+      db,
+      "fee_items",
+      { id: "gen_random_uuid()", version_id: "vm.dst" },
+      "fee_items t join version_map vm on vm.src = t.version_id",
+    );
+    for (const table of CONTRACT_CHILDREN) {
+      const cols = await columnsOf(db, table);
+      await cloneTable(
+        db,
+        table,
+        { ...(cols.includes("id") ? { id: "gen_random_uuid()" } : {}), contract_id: "m.dst" },
+        `${table} t join clone_map m on m.src = t.contract_id`,
+      );
+    }
+  });
+  await database.db.execute(sql`analyze`);
+}
+
+interface LoadResult {
+  rps: number;
+  total: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+async function load(
+  url: string,
+  paths: string[],
+  headers: Record<string, string>,
+  duration: number,
+): Promise<LoadResult> {
+  const child = startChild("bench/api-load.ts", {
+    BENCH_LOAD: JSON.stringify({ url, paths, headers, duration, connections: flags.connections }),
+  });
+  const { result } = await child.next<{ result: LoadResult }>((l) => "result" in l, (duration + 60) * 1000);
+  await child.exited;
+  return result;
+}
+
+await withCleanup(async (cleanup) => {
+  const database = await createBenchDatabase("api");
+  cleanup(() => database.drop());
+  const facts = await postgresFacts(database);
+  const dir = await mkdtemp(join(tmpdir(), "bench-api-"));
+  cleanup(() => rm(dir, { recursive: true, force: true }));
+  const log = (text: string) => process.stderr.write(`[bench:api] ${text}\n`);
+
+  const t0 = performance.now();
+  const demo = await seedDemoOnce(database.db, {
+    keysFile: join(dir, "demo-keys.json"),
+    logger: pino({ level: "silent" }),
+  });
+  await scaleContracts(database, flags.contracts);
+  const key = demo.keys.enterprise ?? "";
+  const [enterprise] = await queryRows<{ id: string }>(
+    database.db,
+    sql`select o.id from organizations o join api_keys k on k.organization_id = o.id
+        where k.key_hash = encode(sha256(convert_to(${key}, 'utf8')), 'hex')`,
+  );
+  const counts = await queryRows<{ state: string; n: number }>(
+    database.db,
+    sql`select state, count(*)::int as n from contracts group by state order by state`,
+  );
+  const total = counts.reduce((s, r) => s + r.n, 0);
+  const ids = await queryRows<{ id: string }>(
+    database.db,
+    sql`select id from contracts where enterprise_org_id = ${enterprise?.id ?? null} order by random() limit 1000`,
+  );
+  const [operating] = await queryRows<{ n: number }>(
+    database.db,
+    sql`select count(*)::int as n from contracts where enterprise_org_id = ${enterprise?.id ?? null} and state = 'operating'`,
+  );
+  log(
+    `${total} contracts (${counts.map((r) => `${r.state} ${r.n}`).join(", ")}) in ${round((performance.now() - t0) / 1000, 1)} s; the enterprise sees ${operating?.n} operating`,
+  );
+
+  const port = await freePort();
+  const server = startChild(
+    "src/node.ts",
+    {
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      MQTT_PORT: String(await freePort()),
+      LOG_LEVEL: "info",
+    },
+    flags.profile ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [],
+    // The request log (one JSON line per request, as in production) goes to /dev/null.
+    { discardStdout: true },
+  );
+  cleanup(() => server.stop());
+  const base = `http://127.0.0.1:${port}`;
+  for (let deadline = Date.now() + 60_000; ; ) {
+    const ok = await fetch(`${base}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline || server.process.exitCode !== null)
+      throw new Error("the server did not start");
+    await sleep(100);
+  }
+
+  const auth = { authorization: `Bearer ${key}` };
+  const rnd = prng(7);
+  const maxOffset = Math.max(0, (operating?.n ?? 0) - 20);
+  const targets: { name: string; paths: string[]; headers: Record<string, string> }[] = [
+    { name: "hello world: GET /healthz", paths: ["/healthz"], headers: {} },
+    {
+      name: "detail: GET /v1/contracts/{id}",
+      paths: ids.map((r) => `/v1/contracts/${r.id}`),
+      headers: auth,
+    },
+    {
+      name: "list: GET /v1/contracts?state=operating&limit=20&offset=…",
+      paths: Array.from(
+        { length: 1000 },
+        () => `/v1/contracts?state=operating&limit=20&offset=${Math.floor(rnd() * (maxOffset + 1))}`,
+      ),
+      headers: auth,
+    },
+  ];
+  // Each path answers 200 once before the load (a wrong key or id would only measure 401/404s).
+  for (const t of targets) {
+    const res = await fetch(`${base}${t.paths[0]}`, { headers: t.headers });
+    if (res.status !== 200) throw new Error(`${t.paths[0]} answered ${res.status}: ${await res.text()}`);
+  }
+  const results: LoadResult[] = [];
+  for (const t of targets) {
+    log(`${t.name}: warm-up ${flags.warmup} s, then ${flags.duration} s at ${flags.connections} connections`);
+    if (flags.warmup > 0) await load(base, t.paths, t.headers, flags.warmup);
+    results.push(await load(base, t.paths, t.headers, flags.duration));
+  }
+  await server.stop();
+
+  const [hello, detail, list] = results as [LoadResult, LoadResult, LoadResult];
+  const ratio = (r: LoadResult) => r.rps / Math.max(1, hello.rps);
+  console.log(
+    `\nAPI benchmark: ${total} contracts, ${flags.connections} connections × ${flags.duration} s, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30, 1)} GiB, ${facts}\n`,
+  );
+  printTable(
+    ["route", "requests/s", "p50 ms", "p99 ms", "non-2xx / errors", "÷ hello world", "goal"],
+    targets.map((t, i) => {
+      const r = results[i] as LoadResult;
+      return [
+        t.name,
+        round(r.rps, 0),
+        r.p50,
+        r.p99,
+        `${r.non2xx} / ${r.errors + r.timeouts}`,
+        round(ratio(r), 3),
+        i === 1 ? `≥ 0.2, p99 ≤ 25 ms: ${ratio(r) >= 0.2 && r.p99 <= 25 ? "reached" : "MISSED"}` : "",
+      ];
+    }),
+  );
+  if (flags.profile) console.log(`\nCPU profile of the server: ${PROFILE_DIR}/*.cpuprofile`);
+  printFigures({
+    hello_rps: round(hello.rps, 0),
+    detail_rps: round(detail.rps, 0),
+    detail_p99_ms: detail.p99,
+    detail_ratio: round(ratio(detail), 3),
+    list_rps: round(list.rps, 0),
+    list_p99_ms: list.p99,
+    list_ratio: round(ratio(list), 3),
+  });
+  if (results.some((r) => r.non2xx > 0 || r.errors > 0)) process.exitCode = 1;
+});

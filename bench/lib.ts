@@ -1,0 +1,397 @@
+/**
+ * Shared by the benchmarks: a fresh PostgreSQL database per run (created, migrated, dropped at the
+ * end), a private Mosquitto with iot/mosquitto.conf, child processes that speak JSON lines,
+ * command-line flags, percentiles and the table that every benchmark prints.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import { type DatabaseHandle, openDatabase } from "../db/client.js";
+import type { Database } from "../db/database.js";
+import { writeMosquittoPasswordFile } from "../iot/mosquitto-passwd.js";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Where `--profile 1` writes the CPU profiles (`node --cpu-prof`) of the process under test. */
+export const PROFILE_DIR = join(tmpdir(), "bot-bench-profiles");
+
+/** The PostgreSQL server the benchmarks use (trust auth); BENCH_PG_URL overrides it. */
+export const PG_SERVER = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+// ---- flags -----------------------------------------------------------------------------------
+
+/** Numeric `--name value` flags with defaults; `--help` prints the usage and exits. */
+export function numberFlags<K extends string>(
+  usage: string,
+  defaults: Record<K, number>,
+  argv = process.argv.slice(2),
+): Record<K, number> {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    help: { type: "boolean", short: "h" },
+  };
+  for (const k of Object.keys(defaults)) options[k] = { type: "string" };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      options,
+    }).values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    console.error(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const out = { ...defaults };
+  for (const k of Object.keys(defaults) as K[]) {
+    const raw = values[k];
+    if (typeof raw !== "string") continue;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) {
+      console.error(`--${k} must be a non-negative number (got ${raw})\n${usage}`);
+      process.exit(2);
+    }
+    out[k] = n;
+  }
+  return out;
+}
+
+// ---- PostgreSQL --------------------------------------------------------------------------------
+
+export interface BenchDatabase {
+  name: string;
+  url: string;
+  handle: DatabaseHandle;
+  db: Database;
+  /** Closes the pool and drops the database (forcing out any other connection). */
+  drop(): Promise<void>;
+}
+
+/** Creates `bench_<label>_<pid>_<random>` on the server, applies the migrations, opens a pool. */
+export async function createBenchDatabase(label: string, max = 4): Promise<BenchDatabase> {
+  const name = `bench_${label}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = postgres(PG_SERVER, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database "${name}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  const url = new URL(PG_SERVER);
+  url.pathname = `/${name}`;
+  const handle = await openDatabase({ url: url.toString(), max });
+  await handle.migrate();
+  let dropped = false;
+  return {
+    name,
+    url: url.toString(),
+    handle,
+    db: handle.db,
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      await handle.close().catch(() => {});
+      if (process.env.BENCH_KEEP_DB) {
+        console.error(`kept database ${name} (BENCH_KEEP_DB)`);
+        return;
+      }
+      const a = postgres(PG_SERVER, { max: 1, onnotice: () => {} });
+      try {
+        await a.unsafe(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await a.end({ timeout: 5 });
+      }
+    },
+  };
+}
+
+/** The server's version and the settings that matter for commit speed. */
+export async function postgresFacts(db: BenchDatabase): Promise<string> {
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  try {
+    const [v] = await sql<{ v: string; sc: string; sb: string }[]>`
+      select current_setting('server_version') as v, current_setting('synchronous_commit') as sc,
+             current_setting('shared_buffers') as sb`;
+    return `PostgreSQL ${v?.v} (synchronous_commit=${v?.sc}, shared_buffers=${v?.sb})`;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+// ---- Mosquitto ---------------------------------------------------------------------------------
+
+export const MOSQUITTO = "/usr/sbin/mosquitto";
+/** The ingest consumer's broker user (the ACL names it `bot-ingest`). */
+export const INGEST_USER = { username: "bot-ingest", password: "bench-ingest-password-0123456789" };
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Mosquitto {
+  url: string;
+  pid: number;
+  version: string;
+  /** Peak resident set of the broker so far (VmHWM), MB. */
+  peakRssMb(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A private Mosquitto with the shipped iot/mosquitto.conf, only the listener and the paths
+ * rewritten into a temp dir (as test/iot/support.ts does), and a password file generated from
+ * the sensors table plus the ingest user.
+ */
+export async function startMosquitto(db: Database): Promise<Mosquitto> {
+  if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} is missing: install the mosquitto package`);
+  const dir = await mkdtemp(join(tmpdir(), "bench-mosquitto-"));
+  const port = await freePort();
+  const shipped = await readFile(join(ROOT, "iot/mosquitto.conf"), "utf8");
+  const conf = shipped
+    .replace(/^listener .*$/m, `listener ${port} 127.0.0.1`)
+    .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
+    .replace(/^password_file .*$/m, `password_file ${join(dir, "passwd")}`)
+    .replace(/^acl_file .*$/m, `acl_file ${join(dir, "acl")}`)
+    .concat(process.getuid?.() === 0 ? "\nuser root\n" : "");
+  await writeFile(join(dir, "mosquitto.conf"), conf);
+  await writeFile(join(dir, "acl"), await readFile(join(ROOT, "iot/mosquitto.acl"), "utf8"));
+  await writeMosquittoPasswordFile(db, join(dir, "passwd"), INGEST_USER);
+  const child = spawn(MOSQUITTO, ["-c", join(dir, "mosquitto.conf")], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const deadline = Date.now() + 10_000;
+  while (!(await canConnect(port))) {
+    if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`mosquitto did not listen: ${stderr}`);
+    await sleep(25);
+  }
+  const version = await new Promise<string>((resolve) => {
+    const v = spawn(MOSQUITTO, ["-h"], { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    v.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    v.once("exit", () => resolve(/mosquitto version (\S+)/.exec(out)?.[1] ?? "unknown"));
+  });
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    pid: child.pid ?? 0,
+    version,
+    peakRssMb: () => peakRssMb(child.pid ?? 0),
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** VmHWM of a process (its peak resident set), MB; 0 when it can not be read. */
+export async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 102.4) / 10;
+}
+
+// ---- child processes ---------------------------------------------------------------------------
+
+export interface Child {
+  process: ChildProcess;
+  /** The next JSON line (from stdout) for which `match` is true. */
+  next<T = Record<string, unknown>>(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<T>;
+  /** Every JSON line, as it comes. */
+  onLine(listener: (line: Record<string, unknown>) => void): void;
+  send(line: Record<string, unknown>): void;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves on exit. */
+  stop(graceMs?: number): Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * `node --import tsx <script>` as a child: stdout carries JSON lines (anything else is echoed to
+ * stderr; `discardStdout`: to /dev/null), stdin takes JSON lines, stderr is inherited.
+ */
+export function startChild(
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  opts: { discardStdout?: boolean } = {},
+): Child {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", join(ROOT, script)], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["pipe", opts.discardStdout ? "ignore" : "pipe", "inherit"],
+  });
+  const listeners: ((line: Record<string, unknown>) => void)[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  if (child.stdout)
+    createInterface({ input: child.stdout }).on("line", (text) => {
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        process.stderr.write(`${script}: ${text}\n`);
+        return;
+      }
+      for (const l of [...listeners]) l(line);
+    });
+  return {
+    process: child,
+    exited,
+    onLine: (l) => {
+      listeners.push(l);
+    },
+    next<T>(match: (line: Record<string, unknown>) => boolean, timeoutMs = 600_000) {
+      return new Promise<T>((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          listeners.splice(listeners.indexOf(listener), 1);
+        };
+        const listener = (line: Record<string, unknown>) => {
+          if (line.error) {
+            done();
+            reject(new Error(`${script}: ${String(line.error)}`));
+          } else if (match(line)) {
+            done();
+            resolve(line as T);
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`${script}: no answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        listeners.push(listener);
+        void exited.then((code) => {
+          if (!listeners.includes(listener)) return;
+          done();
+          reject(new Error(`${script} exited with ${code}`));
+        });
+      });
+    },
+    send(line) {
+      child.stdin?.write(`${JSON.stringify(line)}\n`);
+    },
+    async stop(graceMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** For a child script: one JSON line to the parent. */
+export function say(line: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+/** For a child script: each JSON line from the parent. */
+export function onParentLine(listener: (line: Record<string, unknown>) => void): void {
+  createInterface({ input: process.stdin }).on("line", (text) => {
+    try {
+      listener(JSON.parse(text) as Record<string, unknown>);
+    } catch (err) {
+      say({ error: `bad command ${text}: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  });
+}
+
+// ---- figures -----------------------------------------------------------------------------------
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The q-quantile (0…1) of `samples`, nearest rank. */
+export function quantile(samples: Float64Array | number[], q: number): number {
+  const sorted = Float64Array.from(samples).sort();
+  if (!sorted.length) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+}
+
+export const round = (v: number, digits = 1) => {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+};
+
+/** A Markdown table: header row, then rows; cells are printed as given. */
+export function printTable(header: string[], rows: (string | number)[][]): void {
+  const cells = [header, ...rows].map((r) => r.map(String));
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length), 3));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 3)).join(" | ")} |`;
+  console.log(line(cells[0] ?? []));
+  console.log(line(widths.map((w) => "-".repeat(w))));
+  for (const r of cells.slice(1)) console.log(line(r));
+}
+
+/** The last line every benchmark prints: its judged figures as key=value. */
+export function printFigures(figures: Record<string, string | number | boolean>): void {
+  console.log(
+    Object.entries(figures)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" "),
+  );
+}
+
+/** Runs `main`, then the cleanups (in reverse order) whatever happened; exit code 1 on failure. */
+export async function withCleanup(main: (cleanup: (fn: () => Promise<unknown>) => void) => Promise<void>) {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let failed = false;
+  const onSignal = () => {
+    failed = true;
+    void runCleanups().then(() => process.exit(130));
+  };
+  const runCleanups = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      await fn().catch((err: unknown) =>
+        console.error(`cleanup failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    await main((fn) => cleanups.push(fn));
+  } catch (err) {
+    failed = true;
+    console.error(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  } finally {
+    await runCleanups();
+  }
+  if (failed) process.exitCode = 1;
+}
