@@ -4,9 +4,7 @@
  * command-line flags, percentiles and the table that every benchmark prints.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { connect, createServer } from "node:net";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -15,7 +13,11 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { type DatabaseHandle, openDatabase } from "../db/client.js";
 import type { Database } from "../db/database.js";
-import { writeMosquittoPasswordFile } from "../iot/mosquitto-passwd.js";
+import {
+  MOSQUITTO,
+  type Mosquitto as PrivateMosquitto,
+  startMosquitto as startPrivateMosquitto,
+} from "../test/iot/support.js";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -129,64 +131,21 @@ export async function postgresFacts(db: BenchDatabase): Promise<string> {
 
 // ---- Mosquitto ---------------------------------------------------------------------------------
 
-export const MOSQUITTO = "/usr/sbin/mosquitto";
-/** The ingest consumer's broker user (the ACL names it `bot-ingest`). */
-export const INGEST_USER = { username: "bot-ingest", password: "bench-ingest-password-0123456789" };
+export { freePort, INGEST_USER } from "../test/iot/support.js";
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export interface Mosquitto {
-  url: string;
-  pid: number;
+export interface Mosquitto extends PrivateMosquitto {
   version: string;
   /** Peak resident set of the broker so far (VmHWM), MB. */
   peakRssMb(): Promise<number>;
-  stop(): Promise<void>;
 }
 
 /**
- * A private Mosquitto with the shipped iot/mosquitto.conf, only the listener and the paths
- * rewritten into a temp dir (as test/iot/support.ts does), and a password file generated from
- * the sensors table plus the ingest user.
+ * The private Mosquitto the ingest tests use (test/iot/support.ts: the shipped iot/mosquitto.conf
+ * with the listener and paths rewritten into a temp dir, passwords from the sensors table), plus
+ * what the benchmark reports about it.
  */
 export async function startMosquitto(db: Database): Promise<Mosquitto> {
-  if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} is missing: install the mosquitto package`);
-  const dir = await mkdtemp(join(tmpdir(), "bench-mosquitto-"));
-  const port = await freePort();
-  const shipped = await readFile(join(ROOT, "iot/mosquitto.conf"), "utf8");
-  const conf = shipped
-    .replace(/^listener .*$/m, `listener ${port} 127.0.0.1`)
-    .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
-    .replace(/^password_file .*$/m, `password_file ${join(dir, "passwd")}`)
-    .replace(/^acl_file .*$/m, `acl_file ${join(dir, "acl")}`)
-    .concat(process.getuid?.() === 0 ? "\nuser root\n" : "");
-  await writeFile(join(dir, "mosquitto.conf"), conf);
-  await writeFile(join(dir, "acl"), await readFile(join(ROOT, "iot/mosquitto.acl"), "utf8"));
-  await writeMosquittoPasswordFile(db, join(dir, "passwd"), INGEST_USER);
-  const child = spawn(MOSQUITTO, ["-c", join(dir, "mosquitto.conf")], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`mosquitto did not listen: ${stderr}`);
-    await sleep(25);
-  }
+  const broker = await startPrivateMosquitto(db);
   const version = await new Promise<string>((resolve) => {
     const v = spawn(MOSQUITTO, ["-h"], { stdio: ["ignore", "pipe", "ignore"] });
     let out = "";
@@ -195,28 +154,7 @@ export async function startMosquitto(db: Database): Promise<Mosquitto> {
     });
     v.once("exit", () => resolve(/mosquitto version (\S+)/.exec(out)?.[1] ?? "unknown"));
   });
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    pid: child.pid ?? 0,
-    version,
-    peakRssMb: () => peakRssMb(child.pid ?? 0),
-    async stop() {
-      child.kill("SIGTERM");
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
+  return { ...broker, version, peakRssMb: () => peakRssMb(broker.pid) };
 }
 
 /** VmHWM of a process (its peak resident set), MB; 0 when it can not be read. */

@@ -147,6 +147,7 @@ export interface Mosquitto {
   url: string;
   port: number;
   dir: string;
+  pid: number;
   /** Regenerates the password file from the sensors table and makes Mosquitto reload it. */
   syncPasswords(): Promise<void>;
   stop(): Promise<void>;
@@ -196,6 +197,7 @@ export async function startMosquitto(db: Database): Promise<Mosquitto> {
     url,
     port,
     dir,
+    pid: child.pid ?? 0,
     async syncPasswords() {
       await writeMosquittoPasswordFile(db, join(dir, "passwd"), INGEST_USER);
       child.kill("SIGHUP");
