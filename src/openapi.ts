@@ -70,6 +70,24 @@ export const Money = z
   .regex(/^\d{1,12}(\.\d{1,2})?$/, "must be a non-negative decimal string with at most 2 decimal places")
   .openapi({ example: "128.50", description: "CNY, decimal string" });
 
+const CODE = /^[A-Za-z0-9_.-]+$/;
+
+/** A fee item's (or handback condition's) code, e.g. "EL-M"; surrounding spaces are trimmed. */
+export const FeeCode = z
+  .string()
+  .trim()
+  .min(1)
+  .max(40)
+  .regex(CODE, "letters, digits, _ . - only")
+  .openapi({ example: "EL-M" });
+
+/** A fee code as the key of a JSON object (revenue by item, take-up by item): taken as written. */
+export const FeeCodeKey = z
+  .string()
+  .min(1)
+  .max(40)
+  .regex(CODE, "must be a fee code (letters, digits, _ . -)");
+
 /** An Asia/Shanghai calendar date. */
 export const CalendarDate = z.iso
   .date({ message: "must be a date YYYY-MM-DD" })

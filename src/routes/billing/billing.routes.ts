@@ -4,6 +4,7 @@ import {
   CalendarDate,
   conflictResponse,
   errorResponses,
+  FeeCode,
   IdParams,
   jsonBody,
   jsonResponse,
@@ -12,7 +13,7 @@ import {
   security,
   Uuid,
 } from "../../openapi.js";
-import { FeeCode, SlotRef } from "../subscriptions/subscriptions.routes.js";
+import { SlotRef } from "../subscriptions/subscriptions.routes.js";
 
 const tags = ["billing"];
 const withConflicts = { ...errorResponses, ...conflictResponse };

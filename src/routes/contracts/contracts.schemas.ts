@@ -1,17 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { CONTRACT_STATES, FEE_KINDS, FEE_UNITS, VERSION_STATUSES } from "../../../contracts/index.js";
-import { CalendarDate, Money, Uuid } from "../../openapi.js";
-
-const Code = z
-  .string()
-  .trim()
-  .min(1)
-  .max(40)
-  .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _ . - only");
+import { CalendarDate, FeeCode, Money, Uuid } from "../../openapi.js";
 
 export const FeeItem = z
   .strictObject({
-    code: Code.openapi({ example: "EL-M" }),
+    code: FeeCode,
     name: z.string().trim().min(1).max(100).openapi({ example: "电梯包月" }),
     kind: z.enum(FEE_KINDS),
     price: Money.openapi({
@@ -33,7 +26,7 @@ export const Terms = z
     guidanceFunds: Money.openapi({ description: "The street office's guidance funds (default share 15 %)" }),
     operationTermMonths: z.number().int().min(1).max(600),
     handbackConditions: z
-      .array(z.strictObject({ code: Code, description: z.string().trim().min(1).max(500) }))
+      .array(z.strictObject({ code: FeeCode, description: z.string().trim().min(1).max(500) }))
       .max(100),
     maintenanceObligations: z.string().max(4000),
     feeSchedule: z.array(FeeItem).max(100),

@@ -4,6 +4,7 @@ import {
   CalendarDate,
   conflictResponse,
   errorResponses,
+  FeeCodeKey,
   IdParams,
   jsonBody,
   jsonResponse,
@@ -15,11 +16,6 @@ import {
 const tags = ["financial model"];
 const withConflicts = { ...errorResponses, ...conflictResponse };
 
-const FeeCode = z
-  .string()
-  .min(1)
-  .max(40)
-  .regex(/^[A-Za-z0-9_.-]+$/, "must be a fee code (letters, digits, _ . -)");
 /** Amounts, rates and quantities are decimal strings; their ranges are the domain's (validateFinancialInputs). */
 const DecimalString = z.string().max(24);
 
@@ -27,13 +23,13 @@ export const Assumptions = z
   .strictObject({
     takeUp: z.strictObject({
       rates: z
-        .record(FeeCode, DecimalString)
+        .record(FeeCodeKey, DecimalString)
         .optional()
         .openapi({
           description: "Share of the households taking each fee item, 0–1",
           example: { "EL-M": "0.60" },
         }),
-      slots: z.record(FeeCode, z.number().int()).optional().openapi({
+      slots: z.record(FeeCodeKey, z.number().int()).optional().openapi({
         description: "A fixed number of subscribers (garage slots) by fee code; wins over a rate",
       }),
       householdsByFloor: z
@@ -49,7 +45,7 @@ export const Assumptions = z
       other: DecimalString,
     }),
     usagePerYear: z
-      .record(FeeCode, DecimalString)
+      .record(FeeCodeKey, DecimalString)
       .optional()
       .openapi({ description: "Units per year of per_use items (kWh, rides, hours)" }),
     discountRate: DecimalString.openapi({ description: "A decimal fraction 0–1 a year", example: "0.05" }),

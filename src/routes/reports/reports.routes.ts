@@ -5,6 +5,7 @@ import {
   CalendarDate,
   conflictResponse,
   errorResponses,
+  FeeCodeKey,
   IdParams,
   jsonBody,
   jsonResponse,
@@ -16,12 +17,6 @@ import {
 const tags = ["operation reports"];
 const withConflicts = { ...errorResponses, ...conflictResponse };
 
-const FeeCode = z
-  .string()
-  .min(1)
-  .max(40)
-  .regex(/^[A-Za-z0-9_.-]+$/, "must be a fee code (letters, digits, _ . -)");
-
 const ReportPeriodString = z
   .string()
   .regex(REPORT_PERIOD_RE, "must be a month 'YYYY-MM' or a quarter 'YYYY-Q1' … 'YYYY-Q4'")
@@ -31,7 +26,7 @@ const Count = z.number().int().min(0).max(1_000_000_000);
 
 export const Figures = z
   .strictObject({
-    revenueByItem: z.record(FeeCode, Money).openapi({
+    revenueByItem: z.record(FeeCodeKey, Money).openapi({
       description: "Revenue charged per fee code in the period (CNY)",
       example: { "EL-M": "2400.00" },
     }),

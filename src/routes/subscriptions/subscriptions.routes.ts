@@ -4,6 +4,7 @@ import {
   CalendarDate,
   conflictResponse,
   errorResponses,
+  FeeCode,
   IdParams,
   jsonBody,
   jsonResponse,
@@ -15,14 +16,6 @@ import {
 
 const tags = ["subscriptions"];
 const withConflicts = { ...errorResponses, ...conflictResponse };
-
-export const FeeCode = z
-  .string()
-  .trim()
-  .min(1)
-  .max(40)
-  .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _ . - only")
-  .openapi({ example: "EL-M" });
 
 /** A garage slot (or the resident's card) as the operator names it. */
 export const SlotRef = z
