@@ -52,6 +52,8 @@ export const errorResponses = {
   500: problem("Unexpected error; quote the request id"),
 } as const;
 export const conflictResponse = { 409: problem("The resource's state does not allow this") } as const;
+/** The errors of a command: errorResponses and 409. */
+export const withConflicts = { ...errorResponses, ...conflictResponse } as const;
 export const preconditionResponses = {
   412: problem("If-Match does not match the current revision (someone else changed it)"),
   428: problem("If-Match is required"),

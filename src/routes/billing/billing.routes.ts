@@ -2,7 +2,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { checkQuantity, isPeriod } from "../../../contracts/index.js";
 import {
   CalendarDate,
-  conflictResponse,
   errorResponses,
   FeeCode,
   IdParams,
@@ -12,11 +11,11 @@ import {
   Pagination,
   security,
   Uuid,
+  withConflicts,
 } from "../../openapi.js";
 import { SlotRef } from "../subscriptions/subscriptions.routes.js";
 
 const tags = ["billing"];
-const withConflicts = { ...errorResponses, ...conflictResponse };
 
 export const PeriodString = z
   .string()

@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   CalendarDate,
-  conflictResponse,
   errorResponses,
   IdParams,
   jsonBody,
@@ -10,6 +9,7 @@ import {
   preconditionResponses,
   security,
   Uuid,
+  withConflicts,
 } from "../../openapi.js";
 import {
   AuditRow,
@@ -37,7 +37,6 @@ const VersionParams = IdParams.extend({
 });
 const MilestoneKind = z.enum(["construction_start", "completion_acceptance", "operation_start"]);
 const Reason = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
-const withConflicts = { ...errorResponses, ...conflictResponse };
 
 const action = (path: string, summary: string, description: string) =>
   createRoute({

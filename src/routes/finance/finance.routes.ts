@@ -2,7 +2,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { FEE_KINDS } from "../../../contracts/index.js";
 import {
   CalendarDate,
-  conflictResponse,
   errorResponses,
   FeeCodeKey,
   IdParams,
@@ -11,10 +10,10 @@ import {
   Money,
   security,
   Uuid,
+  withConflicts,
 } from "../../openapi.js";
 
 const tags = ["financial model"];
-const withConflicts = { ...errorResponses, ...conflictResponse };
 
 /** Amounts, rates and quantities are decimal strings; their ranges are the domain's (validateFinancialInputs). */
 const DecimalString = z.string().max(24);

@@ -1,12 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import {
-  conflictResponse,
   errorResponses,
   IdParams,
   jsonBody,
   jsonResponse,
   Pagination,
   security,
+  withConflicts,
 } from "../../openapi.js";
 import {
   CreditNote,
@@ -20,7 +20,6 @@ import {
 } from "./payments.schemas.js";
 
 const tags = ["payments"];
-const withConflicts = { ...errorResponses, ...conflictResponse };
 
 export const recordPayment = createRoute({
   method: "post",

@@ -3,7 +3,6 @@ import { Decimal } from "decimal.js";
 import { REPORT_PERIOD_RE } from "../../../contracts/index.js";
 import {
   CalendarDate,
-  conflictResponse,
   errorResponses,
   FeeCodeKey,
   IdParams,
@@ -12,10 +11,10 @@ import {
   Money,
   security,
   Uuid,
+  withConflicts,
 } from "../../openapi.js";
 
 const tags = ["operation reports"];
-const withConflicts = { ...errorResponses, ...conflictResponse };
 
 const ReportPeriodString = z
   .string()

@@ -2,7 +2,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { SUBSCRIPTION_KINDS, SUBSCRIPTION_STATES } from "../../../contracts/index.js";
 import {
   CalendarDate,
-  conflictResponse,
   errorResponses,
   FeeCode,
   IdParams,
@@ -12,10 +11,10 @@ import {
   Pagination,
   security,
   Uuid,
+  withConflicts,
 } from "../../openapi.js";
 
 const tags = ["subscriptions"];
-const withConflicts = { ...errorResponses, ...conflictResponse };
 
 /** A garage slot (or the resident's card) as the operator names it. */
 export const SlotRef = z
