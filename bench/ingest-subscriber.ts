@@ -24,9 +24,9 @@ import pino from "pino";
 import { openDatabase } from "../db/client.js";
 import { startConsumer } from "../iot/consumer.js";
 import { createIngest, type IngestItem } from "../iot/ingest.js";
-import { EVENTS_FILTER, parseTopic, SHARED_GROUP } from "../iot/protocol.js";
+import { EVENTS_FILTER, parseTopic } from "../iot/protocol.js";
 import { createWriter } from "../iot/writer.js";
-import { onParentLine, say } from "./lib.js";
+import { NOOP_SHARED_GROUP, onParentLine, say } from "./lib.js";
 
 const mode = process.env.BENCH_MODE;
 const url = process.env.MQTT_URL ?? "";
@@ -145,7 +145,7 @@ if (mode === "ingest") {
       phase.lastAt = t;
       phase.messages += 1;
     });
-    await client.subscribeAsync(`$share/${SHARED_GROUP}/${EVENTS_FILTER}`, { qos: 1 });
+    await client.subscribeAsync(`$share/${NOOP_SHARED_GROUP}/${EVENTS_FILTER}`, { qos: 1 });
     clients.push(client);
   }
   close = async () => {

@@ -13,7 +13,9 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { type DatabaseHandle, openDatabase } from "../db/client.js";
 import type { Database } from "../db/database.js";
+import { EVENTS_FILTER } from "../iot/protocol.js";
 import {
+  INGEST_USER,
   MOSQUITTO,
   type Mosquitto as PrivateMosquitto,
   startMosquitto as startPrivateMosquitto,
@@ -133,6 +135,14 @@ export async function postgresFacts(db: BenchDatabase): Promise<string> {
 
 export { freePort, INGEST_USER } from "../test/iot/support.js";
 
+/**
+ * The no-op subscriber's share group (bench/ingest-subscriber.ts). Not the ingest's: Mosquitto
+ * drops what is in flight to a clean-session member of a share group when it leaves
+ * (eclipse-mosquitto#2662), and it noticed the no-op subscriber's exit only after the ingest had
+ * subscribed, so sharing the group made the no-op take and drop the sustained run's first events.
+ */
+export const NOOP_SHARED_GROUP = "bench-noop";
+
 export interface Mosquitto extends PrivateMosquitto {
   version: string;
   /** Peak resident set of the broker so far (VmHWM), MB. */
@@ -145,7 +155,9 @@ export interface Mosquitto extends PrivateMosquitto {
  * what the benchmark reports about it.
  */
 export async function startMosquitto(db: Database): Promise<Mosquitto> {
-  const broker = await startPrivateMosquitto(db);
+  const broker = await startPrivateMosquitto(db, {
+    extraAcl: `user ${INGEST_USER.username}\ntopic read $share/${NOOP_SHARED_GROUP}/${EVENTS_FILTER}`,
+  });
   const version = await new Promise<string>((resolve) => {
     const v = spawn(MOSQUITTO, ["-h"], { stdio: ["ignore", "pipe", "ignore"] });
     let out = "";

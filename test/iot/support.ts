@@ -156,8 +156,9 @@ export interface Mosquitto {
 /**
  * A private Mosquitto with iot/mosquitto.conf (listener and paths rewritten into a temp dir). Fails
  * loudly when Mosquitto is not installed: these tests are the proof that the shipped config works.
+ * `extraAcl` is appended to the shipped iot/mosquitto.acl (the benchmark's own share group).
  */
-export async function startMosquitto(db: Database): Promise<Mosquitto> {
+export async function startMosquitto(db: Database, opts: { extraAcl?: string } = {}): Promise<Mosquitto> {
   if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} is missing: install the mosquitto package`);
   const dir = await mkdtemp(join(tmpdir(), "bot-mosquitto-"));
   const port = await freePort();
@@ -173,7 +174,8 @@ export async function startMosquitto(db: Database): Promise<Mosquitto> {
   await writeFile(join(dir, "mosquitto.conf"), conf);
   await writeFile(
     join(dir, "acl"),
-    await readFile(fileURLToPath(new URL("../../iot/mosquitto.acl", import.meta.url)), "utf8"),
+    (await readFile(fileURLToPath(new URL("../../iot/mosquitto.acl", import.meta.url)), "utf8")) +
+      (opts.extraAcl ? `\n${opts.extraAcl}\n` : ""),
   );
   await writeMosquittoPasswordFile(db, join(dir, "passwd"), INGEST_USER);
   const child: ChildProcess = spawn(MOSQUITTO, ["-c", join(dir, "mosquitto.conf")], {
