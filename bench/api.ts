@@ -32,6 +32,7 @@ import {
   printFigures,
   printTable,
   round,
+  START_NODE_FLAGS,
   sleep,
   startChild,
   withCleanup,
@@ -200,7 +201,7 @@ await withCleanup(async (cleanup) => {
       MQTT_PORT: String(await freePort()),
       LOG_LEVEL: "info",
     },
-    flags.profile ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [],
+    [...START_NODE_FLAGS, ...(flags.profile ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [])],
     // The request log (one JSON line per request, as in production) goes to /dev/null.
     { discardStdout: true },
   );

@@ -84,6 +84,7 @@ onParentLine((line) => {
 const ticker = setInterval(() => say({ sent }), 100);
 say({ planned: plan.total, expected: plan.expected.valid });
 
+const cpuAtStart = process.cpuUsage();
 const summary = await publishTraffic({
   url: config.url,
   sensors,
@@ -97,5 +98,13 @@ clearInterval(ticker);
 if (config.stampsFile) await writeFile(config.stampsFile, stamps.length ? `${stamps.join("\n")}\n` : "");
 const { latenciesMs: _samples, perSensor: _perSensor, ...rest } = summary;
 say({ sent });
-say({ done: { ...rest, planned: plan.total, expectedValid: plan.expected.valid } });
+const cpu = process.cpuUsage(cpuAtStart);
+say({
+  done: {
+    ...rest,
+    planned: plan.total,
+    expectedValid: plan.expected.valid,
+    cpuS: (cpu.user + cpu.system) / 1e6,
+  },
+});
 process.exit(0);

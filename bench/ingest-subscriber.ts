@@ -10,7 +10,7 @@
  *   started: see bench/ingest.ts (the simulator's device clocks run hundreds of times faster
  *   than the wall clock the sweeper judges silence by).
  * - `noop`: the broker's limit: the same number of MQTT.js v5 connections on the same shared
- *   subscription, QoS 1, Receive Maximum 64, each message acknowledged at once and dropped.
+ *   subscription, QoS 1, the same Receive Maximum, each message acknowledged at once and dropped.
  *
  * Talks JSON lines: stdout `{"ready":true}`, then a report every 100 ms
  * (`{"report":…}`); stdin `{"cmd":"reset"}` (new phase: counters and first/last times from
@@ -22,7 +22,7 @@ import { performance } from "node:perf_hooks";
 import mqtt, { type MqttClient } from "mqtt";
 import pino from "pino";
 import { openDatabase } from "../db/client.js";
-import { startConsumer } from "../iot/consumer.js";
+import { RECEIVE_MAXIMUM, startConsumer } from "../iot/consumer.js";
 import { createIngest, type IngestItem } from "../iot/ingest.js";
 import { EVENTS_FILTER, parseTopic } from "../iot/protocol.js";
 import { createWriter } from "../iot/writer.js";
@@ -134,7 +134,7 @@ if (mode === "ingest") {
       clientId: `bench-noop-${process.pid}-${i}`,
       clean: true,
       protocolVersion: 5,
-      properties: { receiveMaximum: 64 },
+      properties: { receiveMaximum: RECEIVE_MAXIMUM },
       reconnectPeriod: 0,
       username,
       password,

@@ -43,6 +43,7 @@ import { mosquittoPasswordHash } from "../iot/credentials.js";
 import {
   type BenchDatabase,
   type Child,
+  cpuSeconds,
   createBenchDatabase,
   INGEST_USER,
   type Mosquitto,
@@ -53,6 +54,7 @@ import {
   printTable,
   quantile,
   round,
+  START_NODE_FLAGS,
   sleep,
   startChild,
   startMosquitto,
@@ -100,11 +102,33 @@ interface PublishSummary {
   rateAchieved: number;
   planned: number;
   puback: { p50: number; p99: number };
+  /** CPU seconds the publisher used while publishing. */
+  cpuS: number;
 }
 interface SensorCreds {
   id: string;
   key: string;
   heartbeatIntervalS: number;
+}
+
+type Cpu = Record<string, number> & { at?: number };
+
+/**
+ * Where the CPU went in a phase: ms of CPU per 1,000 messages for the broker, the publisher (its
+ * own count while publishing), the receiving process and PostgreSQL, and how busy the whole
+ * machine was (% of all its CPUs).
+ */
+function cpuShares(before: Cpu, after: Cpu, published: PublishSummary, messages: number) {
+  const per1000 = (seconds: number) => round((seconds * 1e6) / Math.max(1, messages), 0);
+  const d = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+  const wallS = (after.at ?? 0) - (before.at ?? 0);
+  return {
+    broker: per1000(d("broker")),
+    publisher: per1000(published.cpuS),
+    subscriber: per1000(d("subscriber")),
+    postgres: per1000(d("postgres")),
+    busyPct: round((100 * d("machine")) / Math.max(1e-9, wallS * cpus().length), 0),
+  };
 }
 
 /** The demo street, and 2 × `n` elevators with one sensor each (set-based inserts). */
@@ -249,6 +273,7 @@ await withCleanup(async (cleanup) => {
     if (l.report) noopReport = l.report as Report;
   });
   await noop.next((l) => l.ready === true, 60_000);
+  let cpuA0: Cpu = {};
   const ceiling = 80_000; // the plan's size: more messages/s than the publisher can send
   log(`A: publishing as fast as possible for ${flags["broker-duration"]} s to a no-op subscriber`);
   const a = await runPublisher(
@@ -262,6 +287,7 @@ await withCleanup(async (cleanup) => {
     },
     async (pub) => {
       await pub.next((l) => typeof l.sent === "number" && l.sent > 0, 120_000);
+      cpuA0 = await cpuSeconds({ broker: mosquitto.pid, subscriber: noop.process.pid ?? 0 });
       await sleep(flags["broker-duration"] * 1000);
       pub.send({ cmd: "stop" });
     },
@@ -271,6 +297,12 @@ await withCleanup(async (cleanup) => {
     (r) => r.messages >= a.published,
   );
   const noopFinal = noopReport as unknown as Report;
+  const cpuA = cpuShares(
+    cpuA0,
+    await cpuSeconds({ broker: mosquitto.pid, subscriber: noop.process.pid ?? 0 }),
+    a,
+    noopFinal.messages,
+  );
   const brokerRate = ((noopFinal.messages - 1) * 1000) / Math.max(1, noopFinal.lastAt - noopFinal.firstAt);
   await noop.stop();
   log(`A: ${noopFinal.messages} messages, ${round(brokerRate, 0)}/s`);
@@ -280,7 +312,7 @@ await withCleanup(async (cleanup) => {
   const ingest = startChild(
     "bench/ingest-subscriber.ts",
     { ...subscriberEnv, BENCH_MODE: "ingest", BENCH_LOG_FILE: ingestLog },
-    flags.profile ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [],
+    [...START_NODE_FLAGS, ...(flags.profile ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [])],
   );
   cleanup(() => ingest.stop());
   let report: Report | null = null;
@@ -293,6 +325,7 @@ await withCleanup(async (cleanup) => {
   await ingest.next((l) => !!l.report && (l.report as Report).messages === 0);
   const deadBefore = await deadLetters(database);
   let pausedMs = 0;
+  let cpuB0: Cpu = {};
   log(`B: publishing as fast as possible for ${flags.duration} s into the ingest`);
   const b = await runPublisher(
     {
@@ -305,6 +338,7 @@ await withCleanup(async (cleanup) => {
     },
     async (pub, sent) => {
       await pub.next((l) => typeof l.sent === "number" && l.sent > 0, 120_000);
+      cpuB0 = await cpuSeconds({ broker: mosquitto.pid, subscriber: ingest.process.pid ?? 0 });
       const end = Date.now() + flags.duration * 1000;
       let paused = false;
       let pausedAt = 0;
@@ -336,6 +370,12 @@ await withCleanup(async (cleanup) => {
   log(`B: ${b.published} acknowledged by the broker; draining`);
   await drain(latest, settled(b));
   const sustained = latest();
+  const cpuB = cpuShares(
+    cpuB0,
+    await cpuSeconds({ broker: mosquitto.pid, subscriber: ingest.process.pid ?? 0 }),
+    b,
+    sustained.messages,
+  );
   const sustainedS = (sustained.lastAt - sustained.firstAt) / 1000;
   const eventsPerS = sustained.stored / sustainedS;
   const messagesPerS = sustained.messages / sustainedS;
@@ -463,6 +503,18 @@ await withCleanup(async (cleanup) => {
       [
         "latency run: acknowledged valid / timed / failed",
         `${c.valid} / ${latencies.length} / ${c.failed}`,
+        "",
+        "",
+      ],
+      [
+        "CPU ms per 1,000 messages, A: broker / publisher / no-op subscriber / PostgreSQL; machine busy",
+        `${cpuA.broker} / ${cpuA.publisher} / ${cpuA.subscriber} / ${cpuA.postgres}; ${cpuA.busyPct} %`,
+        "",
+        "",
+      ],
+      [
+        "CPU ms per 1,000 messages, B: broker / publisher / ingest / PostgreSQL; machine busy",
+        `${cpuB.broker} / ${cpuB.publisher} / ${cpuB.subscriber} / ${cpuB.postgres}; ${cpuB.busyPct} %`,
         "",
         "",
       ],

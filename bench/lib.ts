@@ -4,7 +4,8 @@
  * command-line flags, percentiles and the table that every benchmark prints.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -22,6 +23,18 @@ import {
 } from "../test/iot/support.js";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * The Node.js flags `npm start` runs the app with (package.json `scripts.start`, between `node`
+ * and `--import tsx`): the benchmarks run their process under test with the same ones.
+ */
+export const START_NODE_FLAGS: string[] = (() => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } };
+  const match = /^node (.*?)\s*--import tsx /.exec(pkg.scripts.start);
+  if (!match)
+    throw new Error(`package.json scripts.start is not "node … --import tsx …": ${pkg.scripts.start}`);
+  return match[1] ? match[1].split(/\s+/) : [];
+})();
 
 /** Where `--profile 1` writes the CPU profiles (`node --cpu-prof`) of the process under test. */
 export const PROFILE_DIR = join(tmpdir(), "bot-bench-profiles");
@@ -175,6 +188,42 @@ export async function peakRssMb(pid: number): Promise<number> {
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
   return Math.round(kb / 102.4) / 10;
 }
+
+/**
+ * CPU seconds (user + system) used so far by each named process, by all PostgreSQL server processes
+ * of this machine together (`postgres`: backends, WAL writer, checkpointer…), and by the whole
+ * machine (`machine`: busy time over all CPUs), and when (`at`, s). From /proc; a process that is
+ * gone counts 0.
+ */
+export async function cpuSeconds(
+  pids: Record<string, number>,
+): Promise<Record<string, number> & { at: number }> {
+  const ticks = (stat: string) => {
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime + stime
+  };
+  const out: Record<string, number> & { at: number } = { at: 0 };
+  for (const [name, pid] of Object.entries(pids)) {
+    out[name] = ticks(
+      await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "() 0 0 0 0 0 0 0 0 0 0 0 0 0"),
+    );
+  }
+  let postgres = 0;
+  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    if (stat.includes(" (postgres) ")) postgres += ticks(stat);
+  }
+  out.postgres = postgres;
+  const cpu =
+    (await readFile("/proc/stat", "utf8")).split("\n")[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+  out.machine = cpu.slice(0, 8).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0) / CLOCK_TICKS;
+  out.at = performance.now() / 1000;
+  return out;
+}
+/** USER_HZ of /proc figures: 100 on Linux for every architecture Node.js runs on. */
+const CLOCK_TICKS = 100;
 
 // ---- child processes ---------------------------------------------------------------------------
 

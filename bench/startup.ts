@@ -7,22 +7,27 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { START_NODE_FLAGS } from "./lib.js";
 
 const PORT = 3900 + Math.floor(Math.random() * 90);
 const MQTT_PORT = 18900 + Math.floor(Math.random() * 90);
 
 async function startOnce(dataDir: string): Promise<number> {
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/node.ts"], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(PORT),
-      MQTT_PORT: String(MQTT_PORT),
-      DATA_DIR: dataDir,
-      LOG_LEVEL: "warn",
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...START_NODE_FLAGS, "--import", "tsx", "src/node.ts"],
+    {
+      env: {
+        PATH: process.env.PATH,
+        PORT: String(PORT),
+        MQTT_PORT: String(MQTT_PORT),
+        DATA_DIR: dataDir,
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "ignore", "inherit"],
     },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  );
   try {
     const deadline = started + 120_000;
     while (performance.now() < deadline) {

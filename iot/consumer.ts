@@ -1,11 +1,17 @@
 /**
  * The MQTT ingest consumer (MQTT.js, protocol v5) for a real broker (Mosquitto, EMQX).
  *
- * MQTT.js sends a QoS 1 PUBACK only when `handleMessage(packet, callback)` calls back, and it
- * handles one packet at a time per connection. So every connection's `handleMessage` hands its
- * message to the shared group-commit writer and calls back after the commit: nothing is
- * acknowledged before it is in PostgreSQL. Several connections on one shared subscription
- * (`$share/bot-ingest/…`) keep several messages in flight, which is what fills the batches.
+ * Durable and fast: a message's PUBACK goes out only after its batch is committed, and many
+ * messages are in flight per connection meanwhile. MQTT.js would send the PUBACK when
+ * `handleMessage(packet, callback)` calls back, and reads the connection's next packet only then,
+ * so acknowledging through it allows one message per connection per commit (batches of ~8, a few
+ * hundred events/s). Instead `handleMessage` hands the message to the group-commit writer and
+ * calls back at once *with an error*, on which MQTT.js reads on without acknowledging
+ * (`handlers/publish.js`: `if (err) return done(err)`); when the batch commits, the consumer
+ * writes the PUBACK itself, to the socket the message came in on. The broker bounds what is in
+ * flight per connection by our Receive Maximum. PUBACKs leave in arrival order (the writer commits
+ * in order), as MQTT asks. test/iot/consumer.test.ts holds MQTT.js to this: nothing is
+ * acknowledged before the commit.
  *
  * Sessions are persistent: fixed client ids, `clean: false` and (MQTT v5) a session expiry
  * interval, without which the broker would drop the session at disconnect despite `clean: false`.
@@ -13,9 +19,16 @@
  * unacknowledged ones are redelivered, and the (sensor, eventId) key absorbs the repeats.
  */
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import mqttPacket from "mqtt-packet";
 import type { Logger } from "pino";
 import { EVENTS_FILTER, SHARED_GROUP, STATUS_FILTER } from "./protocol.js";
 import type { Writer } from "./writer.js";
+
+/** Messages in flight per consumer connection, by default: up to a writer batch (1,000). */
+export const RECEIVE_MAXIMUM = 500;
+const V5 = { protocolVersion: 5 } as const;
+/** Passed to MQTT.js's `handleMessage` callback: read on, but send no PUBACK (we send it later). */
+const ACK_AFTER_COMMIT = new Error("acknowledged after the commit");
 
 export interface ConsumerOptions {
   url: string;
@@ -26,6 +39,8 @@ export interface ConsumerOptions {
   /** Fixed per app instance: the broker keeps each id's session (and its queue) across restarts. */
   clientIdPrefix?: string;
   connections?: number;
+  /** Messages in flight per connection (MQTT v5 Receive Maximum): what a batch can be made of. */
+  receiveMaximum?: number;
   /** How long the broker keeps a session while its connection is down. */
   sessionExpirySeconds?: number;
   clock?: () => Date;
@@ -45,7 +60,8 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     writer,
     logger,
     clientIdPrefix = "bot-ingest",
-    connections = 8,
+    connections = 4,
+    receiveMaximum = RECEIVE_MAXIMUM,
     sessionExpirySeconds = 7 * 24 * 3600,
     clock = () => new Date(),
   } = opts;
@@ -61,9 +77,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       clientId: `${clientIdPrefix}-${i}`,
       clean: false,
       protocolVersion: 5,
-      // MQTT.js handles one message at a time per connection: a deeper window would only queue
-      // publishes (and the PINGRESP behind them) in the socket, and trip keep-alive under backlog.
-      properties: { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum: 4 },
+      properties: { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum },
       reconnectPeriod: 1_000,
       connectTimeout: 10_000,
       keepalive: 60,
@@ -74,28 +88,30 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     const client = mqtt.connect(url, options);
     const log = logger.child({ mqttClient: options.clientId });
 
-    // Each connection's life. A message's PUBACK may only go out on the connection it came in
-    // on: MQTT.js would send a late callback's PUBACK on the reconnected socket, where the broker
-    // may already have given that packet id to another message, which the stale ack would then
-    // acknowledge unread (a lost event). The broker redelivers what the old connection did not ack.
-    let epoch = 0;
-    // The PUBACK goes out when `callback` is called: only after the commit.
     client.handleMessage = (packet, callback) => {
       const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
-      const receivedOn = epoch;
+      // The PUBACK goes out on this socket or not at all: on a reconnected socket the broker may
+      // have given the packet id to another message, which a stale ack would acknowledge unread.
+      // The broker redelivers what a closed connection did not acknowledge.
+      const socket = client.stream;
+      const { messageId } = packet;
       // retain is set only on messages from the broker's retained store (sent on subscribing).
       writer.push({ topic: packet.topic, payload, receivedAt: clock(), retained: packet.retain }).then(
         () => {
-          if (receivedOn === epoch) callback();
-          else
-            log.debug(
-              { messageId: packet.messageId },
-              "committed after its connection closed: not acknowledged",
-            );
+          if (packet.qos !== 1 || messageId === undefined) return; // QoS 0: nothing to acknowledge
+          if (socket === client.stream && !socket.destroyed && socket.writable) {
+            // A batch's PUBACKs resolve in one go: one write for all of them, not one syscall each.
+            if (!socket.writableCorked) {
+              socket.cork();
+              process.nextTick(() => socket.uncork());
+            }
+            socket.write(mqttPacket.generate({ cmd: "puback", messageId, reasonCode: 0 }, V5));
+          } else log.debug({ messageId }, "committed after its connection closed: not acknowledged");
         },
         // The writer is closing: leave the message unacknowledged (the broker redelivers it).
         (err: Error) => log.warn({ err: err.message }, "message left unacknowledged"),
       );
+      callback(ACK_AFTER_COMMIT);
     };
 
     client.on("connect", (connack) => {
@@ -114,7 +130,6 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       });
     });
     client.on("close", () => {
-      epoch += 1;
       if (subscribed.delete(i)) log.warn("ingest consumer disconnected; reconnecting");
     });
     client.on("error", (err) => log.error({ err: err.message }, "ingest consumer error"));

@@ -324,7 +324,8 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
             last_seen_at = greatest(s.last_seen_at, x.seen),
             last_heartbeat_at = greatest(s.last_heartbeat_at, x.heartbeat)
           from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id uuid, seen timestamptz, heartbeat timestamptz)
-          where s.id = x.id`,
+          where s.id = x.id and (x.seen > coalesce(s.last_seen_at, '-infinity')
+            or x.heartbeat > coalesce(s.last_heartbeat_at, '-infinity'))`,
     );
   }
 
@@ -383,38 +384,32 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     const windows = JSON.stringify(
       [...earliest].map(([facility_id, { t0 }]) => ({ facility_id, t0: new Date(t0).toISOString() })),
     );
-    // Where each elevator's replay starts: the latest incident opened at or before the earliest new event.
-    const startsCte = sql`starts as (
-      select x.facility_id, coalesce(
-        (select max(i.opened_at) from incidents i
-          where i.facility_id = x.facility_id and i.kind = 'ebike' and i.opened_at <= x.t0), x.t0) as start
-      from jsonb_to_recordset(${windows}::jsonb) as x(facility_id uuid, t0 timestamptz))`;
-    const events = await queryRows<{
+    // Per elevator, in one statement: where its replay starts (the latest incident opened at or
+    // before the earliest new event), the e-bike events from there and the incidents from there.
+    // `starts` is materialised and the rest are per-elevator subqueries so that each is an index
+    // range scan (inlined, the planner hash-joined every incident of the table against the batch).
+    const windowsRows = await queryRows<{
       facility_id: string;
-      sensor_id: string;
-      event_id: string;
-      type: "ebike_detected" | "ebike_cleared";
-      occurred_at: string | Date;
+      events: [string, string, EbikeEvent["type"], string][];
+      incidents: [string, string, string | null, number, number | null][];
     }>(
       tx,
-      sql`with ${startsCte}
-          select e.facility_id, e.sensor_id, e.event_id, e.type, e.occurred_at
-          from starts s join sensor_events e on e.facility_id = s.facility_id and e.occurred_at >= s.start
-          where e.type in ('ebike_detected', 'ebike_cleared')`,
+      sql`with starts as materialized (
+            select x.facility_id, coalesce(
+              (select max(i.opened_at) from incidents i
+                where i.facility_id = x.facility_id and i.kind = 'ebike' and i.opened_at <= x.t0), x.t0) as start
+            from jsonb_to_recordset(${windows}::jsonb) as x(facility_id uuid, t0 timestamptz))
+          select s.facility_id,
+            coalesce((select json_agg(json_build_array(e.sensor_id, e.event_id, e.type, e.occurred_at))
+              from sensor_events e
+              where e.facility_id = s.facility_id and e.occurred_at >= s.start
+                and e.type in ('ebike_detected', 'ebike_cleared')), '[]') as events,
+            coalesce((select json_agg(json_build_array(i.id, i.opened_at, i.closed_at, i.detections, i.halt_seconds))
+              from incidents i
+              where i.facility_id = s.facility_id and i.kind = 'ebike' and i.opened_at >= s.start), '[]') as incidents
+          from starts s`,
     );
-    const stored = await queryRows<{
-      id: string;
-      facility_id: string;
-      opened_at: string | Date;
-      closed_at: string | Date | null;
-      detections: number;
-      halt_seconds: number | null;
-    }>(
-      tx,
-      sql`with ${startsCte}
-          select i.id, i.facility_id, i.opened_at, i.closed_at, i.detections, i.halt_seconds
-          from starts s join incidents i on i.facility_id = s.facility_id and i.kind = 'ebike' and i.opened_at >= s.start`,
-    );
+    const byFacility = new Map(windowsRows.map((w) => [w.facility_id, w]));
 
     const deletes: string[] = [];
     const updates: Record<string, unknown>[] = [];
@@ -427,23 +422,20 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
       halt_seconds: d.haltSeconds,
     });
     for (const [facilityId, { sensor }] of earliest) {
-      const replay: EbikeEvent[] = events
-        .filter((e) => e.facility_id === facilityId)
-        .map((e) => ({
-          sensorId: e.sensor_id,
-          eventId: e.event_id,
-          type: e.type,
-          occurredAt: new Date(e.occurred_at),
-        }));
-      const current = stored
-        .filter((i) => i.facility_id === facilityId)
-        .map((i) => ({
-          id: i.id,
-          openedAt: new Date(i.opened_at),
-          closedAt: i.closed_at === null ? null : new Date(i.closed_at),
-          detections: i.detections,
-          haltSeconds: i.halt_seconds,
-        }));
+      const window = byFacility.get(facilityId);
+      const replay: EbikeEvent[] = (window?.events ?? []).map(([sensorId, eventId, type, at]) => ({
+        sensorId,
+        eventId,
+        type,
+        occurredAt: new Date(at),
+      }));
+      const current = (window?.incidents ?? []).map(([id, openedAt, closedAt, detections, haltSeconds]) => ({
+        id,
+        openedAt: new Date(openedAt),
+        closedAt: closedAt === null ? null : new Date(closedAt),
+        detections,
+        haltSeconds,
+      }));
       const plan = planIncidents(current, deriveIncidents(replay));
       deletes.push(...plan.deletes);
       for (const u of plan.updates) updates.push({ id: u.id, ...asJson(u) });
@@ -462,12 +454,18 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
         sql`delete from incidents where id in (select x::uuid from jsonb_array_elements_text(${JSON.stringify(deletes)}::jsonb) x)`,
       );
     }
-    // One statement per update keeps "close before open" ordering for the partial unique index.
-    for (const u of updates) {
+    // Closing updates before opening ones (two statements), so the one-open-incident-per-elevator
+    // index never sees two open at once: a non-deferrable unique index is checked row by row.
+    // Each elevator has at most one open incident in its plan, so the opening ones never collide.
+    for (const part of [
+      updates.filter((u) => u.closed_at !== null),
+      updates.filter((u) => u.closed_at === null),
+    ]) {
+      if (!part.length) continue;
       await tx.execute(
         sql`update incidents i set opened_at = x.opened_at, closed_at = x.closed_at, detections = x.detections,
               halt_seconds = x.halt_seconds, updated_at = now()
-            from jsonb_to_recordset(${JSON.stringify([u])}::jsonb) as x(id uuid, opened_at timestamptz,
+            from jsonb_to_recordset(${JSON.stringify(part)}::jsonb) as x(id uuid, opened_at timestamptz,
               closed_at timestamptz, detections int, halt_seconds int)
             where i.id = x.id`,
       );

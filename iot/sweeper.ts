@@ -87,12 +87,14 @@ export async function applySightings(tx: Tx, sightings: readonly Sighting[]): Pr
         where not x.online and ${silent}
         on conflict (facility_id, kind) where closed_at is null do nothing`,
   );
+  // Written only where it changes: a sensor that is online and stays so (nearly every batch) costs
+  // no row version.
+  const online = sql`(x.online and not exists (select 1 from incidents i
+    where i.kind = 'sensor_offline' and i.closed_at is null and i.sensor_id = s.id))`;
   await tx.execute(
-    sql`update sensors s set online = x.online and not exists (
-          select 1 from incidents i
-          where i.kind = 'sensor_offline' and i.closed_at is null and i.sensor_id = s.id)
+    sql`update sensors s set online = ${online}
         from ${rows}
-        where s.id = x.sensor_id and (x.online or ${silent})`,
+        where s.id = x.sensor_id and (x.online or ${silent}) and s.online is distinct from ${online}`,
   );
 }
 

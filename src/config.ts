@@ -53,7 +53,7 @@ export const ConfigSchema = z.object({
     .int("must be a whole number")
     .min(1, "must be between 1 and 64")
     .max(64, "must be between 1 and 64")
-    .default(8),
+    .default(4),
   SENSOR_HEARTBEAT_S: z.coerce
     .number({ message: "must be a number of seconds" })
     .int("must be a whole number")
