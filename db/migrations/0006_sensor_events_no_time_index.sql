@@ -1,0 +1,1 @@
+DROP INDEX "sensor_events_sensor_id_occurred_at_index";
