@@ -25,6 +25,7 @@ import { openDatabase } from "../db/client.js";
 import { RECEIVE_MAXIMUM, startConsumer } from "../iot/consumer.js";
 import { createIngest, type IngestItem } from "../iot/ingest.js";
 import { EVENTS_FILTER, parseTopic } from "../iot/protocol.js";
+import { POSTGRES_WRITER_PARTITIONS } from "../iot/runtime.js";
 import { createWriter } from "../iot/writer.js";
 import { NOOP_SHARED_GROUP, onParentLine, say } from "./lib.js";
 
@@ -110,8 +111,8 @@ if (mode === "ingest") {
     }
     return result;
   };
-  // As iot/runtime.ts wires them (lingerMs 1; maxBatch left at the writer's default).
-  const writer = createWriter({ ingestBatch, logger, lingerMs: 1 });
+  // As iot/runtime.ts wires them on PostgreSQL (lingerMs 1, its partitions; maxBatch the default).
+  const writer = createWriter({ ingestBatch, logger, lingerMs: 1, partitions: POSTGRES_WRITER_PARTITIONS });
   const consumer = startConsumer({
     url,
     writer,

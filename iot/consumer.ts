@@ -9,9 +9,9 @@
  * calls back at once *with an error*, on which MQTT.js reads on without acknowledging
  * (`handlers/publish.js`: `if (err) return done(err)`); when the batch commits, the consumer
  * writes the PUBACK itself, to the socket the message came in on. The broker bounds what is in
- * flight per connection by our Receive Maximum. PUBACKs leave in arrival order (the writer commits
- * in order), as MQTT asks. test/iot/consumer.test.ts holds MQTT.js to this: nothing is
- * acknowledged before the commit.
+ * flight per connection by our Receive Maximum. PUBACKs leave in the order the messages arrived, as
+ * MQTT asks, though batches may commit out of it. test/iot/consumer.test.ts holds MQTT.js to this:
+ * nothing is acknowledged before the commit.
  *
  * Sessions are persistent: fixed client ids, `clean: false` and (MQTT v5) a session expiry
  * interval, without which the broker would drop the session at disconnect despite `clean: false`.
@@ -88,25 +88,50 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     const client = mqtt.connect(url, options);
     const log = logger.child({ mqttClient: options.clientId });
 
-    client.handleMessage = (packet, callback) => {
-      const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+    // PUBACKs awaiting their commits, in the order their PUBLISHes arrived on the current socket.
+    // MQTT asks for that order, and batches can commit out of it (the writer's partitions).
+    let acks: { socket: typeof client.stream; queue: { messageId: number; committed: boolean }[] } | null =
+      null;
+    const sendCommitted = () => {
+      if (!acks) return;
+      const { socket, queue } = acks;
       // The PUBACK goes out on this socket or not at all: on a reconnected socket the broker may
       // have given the packet id to another message, which a stale ack would acknowledge unread.
       // The broker redelivers what a closed connection did not acknowledge.
-      const socket = client.stream;
-      const { messageId } = packet;
+      if (socket !== client.stream || socket.destroyed || !socket.writable) {
+        log.debug(
+          { messages: queue.length },
+          "connection closed before its messages committed: not acknowledged",
+        );
+        acks = null;
+        return;
+      }
+      let next = queue[0];
+      if (!next?.committed) return;
+      // A batch's PUBACKs resolve in one go: one write for all of them, not one syscall each.
+      socket.cork();
+      while (next?.committed) {
+        socket.write(mqttPacket.generate({ cmd: "puback", messageId: next.messageId, reasonCode: 0 }, V5));
+        queue.shift();
+        next = queue[0];
+      }
+      process.nextTick(() => socket.uncork());
+    };
+
+    client.handleMessage = (packet, callback) => {
+      const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+      let ack: { messageId: number; committed: boolean } | null = null;
+      if (packet.qos === 1 && packet.messageId !== undefined) {
+        if (acks?.socket !== client.stream) acks = { socket: client.stream, queue: [] };
+        ack = { messageId: packet.messageId, committed: false };
+        acks.queue.push(ack);
+      }
       // retain is set only on messages from the broker's retained store (sent on subscribing).
       writer.push({ topic: packet.topic, payload, receivedAt: clock(), retained: packet.retain }).then(
         () => {
-          if (packet.qos !== 1 || messageId === undefined) return; // QoS 0: nothing to acknowledge
-          if (socket === client.stream && !socket.destroyed && socket.writable) {
-            // A batch's PUBACKs resolve in one go: one write for all of them, not one syscall each.
-            if (!socket.writableCorked) {
-              socket.cork();
-              process.nextTick(() => socket.uncork());
-            }
-            socket.write(mqttPacket.generate({ cmd: "puback", messageId, reasonCode: 0 }, V5));
-          } else log.debug({ messageId }, "committed after its connection closed: not acknowledged");
+          if (!ack) return; // QoS 0: nothing to acknowledge
+          ack.committed = true;
+          sendCommitted();
         },
         // The writer is closing: leave the message unacknowledged (the broker redelivers it).
         (err: Error) => log.warn({ err: err.message }, "message left unacknowledged"),

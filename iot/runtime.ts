@@ -21,6 +21,12 @@ export interface IngestRuntimeConfig {
   MQTT_CONSUMERS: number;
 }
 
+/**
+ * The writer's partitions on PostgreSQL (iot/writer.ts): two batches in flight, so this process
+ * and the database work at the same time. PGlite is one session on this thread: one.
+ */
+export const POSTGRES_WRITER_PARTITIONS = 2;
+
 export interface IngestRuntime {
   /** For AppDeps.ingest: the HTTP route's ingest; invalidation also drops broker connections. */
   ingest: Ingest;
@@ -36,6 +42,8 @@ export async function startIngestRuntime(opts: {
   clock?: () => Date;
   /** The offline sweeper's period (default 5 s) and, for tests sharing a database, its scope. */
   sweeper?: Pick<SweeperOptions, "intervalMs" | "scope">;
+  /** See POSTGRES_WRITER_PARTITIONS; default 1 (PGlite). */
+  writerPartitions?: number;
 }): Promise<IngestRuntime> {
   const { config, db, clock = () => new Date() } = opts;
   const logger = opts.logger.child({ component: "ingest" });
@@ -47,6 +55,7 @@ export async function startIngestRuntime(opts: {
     // this turn of the event loop joins it. With PGlite (WASM on this thread, a commit never
     // yields to I/O) lingerMs 0 made every batch one message long: ~100 events/s instead of ~1000s.
     lingerMs: 1,
+    partitions: opts.writerPartitions ?? 1,
     onHealthy: (healthy) =>
       healthy
         ? logger.info("ingest: database back, committing again")

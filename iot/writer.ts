@@ -4,9 +4,19 @@
  * committed, and that is when the caller acknowledges it (PUBACK). While a batch commits, new
  * messages wait for the next one, so batches grow with load and latency stays low when idle.
  *
+ * With `partitions` > 1, messages are split by sensor (the topic) into that many independent
+ * queues, each committing its own batches on its own connection: while one batch's statements run
+ * in PostgreSQL, the next batch is parsed and sent, so the database and this process work at the
+ * same time instead of in turn. A sensor's messages always share a partition, so they commit in
+ * order and two batches never update the same sensor's row (no lock waits or deadlocks between
+ * them); incidents are rebuilt under per-elevator advisory locks, as with several app instances.
+ * Across partitions, batches commit in any order: callers that must acknowledge in arrival order
+ * (MQTT) keep that order themselves.
+ *
  * On a database error the batch is retried with backoff, forever, and nothing is acknowledged:
- * MQTT.js connections stay blocked on their unacknowledged message (back-pressure on the broker,
- * which keeps queueing), and the stream resumes without a restart when the database returns.
+ * the broker stops sending once every connection has its Receive Maximum unacknowledged
+ * (back-pressure; it keeps queueing), and the stream resumes without a restart when the database
+ * returns.
  */
 import type { Logger } from "pino";
 import type { IngestItem, IngestResult, ItemOutcome } from "./ingest.js";
@@ -25,6 +35,8 @@ export interface WriterOptions {
   slowCommitMs?: number;
   /** Called when the database state flips (for /readyz and logs). */
   onHealthy?: (healthy: boolean) => void;
+  /** Independent queues, split by sensor; 1 for PGlite (one session). Default 1. */
+  partitions?: number;
 }
 
 export interface Writer {
@@ -58,54 +70,76 @@ export function createWriter({
   maxBackoffMs = 5_000,
   slowCommitMs = 3_000,
   onHealthy,
+  partitions = 1,
 }: WriterOptions): Writer {
-  let queue: Waiting[] = [];
-  let flushing: Promise<void> | null = null;
-  let timer: NodeJS.Timeout | null = null;
   let closed = false;
   let healthy = true;
-  let inFlight = 0;
-  let wake: (() => void) | null = null;
+  /** Partitions whose last commit failed (or hangs): the writer is healthy when there are none. */
+  const failing = new Set<Partition>();
 
-  const setHealthy = (value: boolean) => {
+  const setFailing = (p: Partition, fails: boolean) => {
+    if (fails) failing.add(p);
+    else failing.delete(p);
+    const value = failing.size === 0;
     if (healthy === value) return;
     healthy = value;
     onHealthy?.(value);
   };
 
-  function schedule() {
-    if (flushing || closed || queue.length === 0) return;
-    if (queue.length >= maxBatch || lingerMs === 0) {
-      if (timer) clearTimeout(timer);
-      timer = null;
-      flushing = flush().finally(() => {
-        flushing = null;
-        schedule();
+  interface Partition {
+    queue: Waiting[];
+    flushing: Promise<void> | null;
+    timer: NodeJS.Timeout | null;
+    inFlight: number;
+    wake: (() => void) | null;
+  }
+  const parts: Partition[] = Array.from({ length: Math.max(1, partitions) }, () => ({
+    queue: [],
+    flushing: null,
+    timer: null,
+    inFlight: 0,
+    wake: null,
+  }));
+
+  /** The partition of a message: by its sensor (the topic), so a sensor's messages stay in order. */
+  function partitionOf(item: IngestItem): Partition {
+    if (parts.length === 1) return parts[0] as Partition;
+    let h = 0;
+    for (let i = 0; i < item.topic.length; i++) h = (h * 31 + item.topic.charCodeAt(i)) | 0;
+    return parts[Math.abs(h) % parts.length] as Partition;
+  }
+
+  function schedule(p: Partition) {
+    if (p.flushing || closed || p.queue.length === 0) return;
+    const start = () => {
+      p.flushing = flush(p).finally(() => {
+        p.flushing = null;
+        schedule(p);
       });
-    } else if (!timer) {
-      timer = setTimeout(() => {
-        timer = null;
-        if (!flushing && queue.length) {
-          flushing = flush().finally(() => {
-            flushing = null;
-            schedule();
-          });
-        }
+    };
+    if (p.queue.length >= maxBatch || lingerMs === 0) {
+      if (p.timer) clearTimeout(p.timer);
+      p.timer = null;
+      start();
+    } else if (!p.timer) {
+      p.timer = setTimeout(() => {
+        p.timer = null;
+        if (!p.flushing && p.queue.length) start();
       }, lingerMs);
     }
   }
 
-  async function flush() {
-    const batch = queue.slice(0, maxBatch);
-    queue = queue.slice(batch.length);
-    inFlight = batch.length;
+  async function flush(p: Partition) {
+    const batch = p.queue.slice(0, maxBatch);
+    p.queue = p.queue.slice(batch.length);
+    p.inFlight = batch.length;
     let backoff = minBackoffMs;
     for (let attempt = 1; ; attempt++) {
       // A commit that neither succeeds nor fails for this long means the database is not
       // answering (e.g. the driver waiting out a reconnect): report unhealthy meanwhile.
       const slow = setTimeout(() => {
-        if (!healthy) return;
-        setHealthy(false);
+        if (failing.has(p)) return;
+        setFailing(p, true);
         logger.warn(
           { messages: batch.length, waitingMs: slowCommitMs },
           "ingest: commit not answered; nothing acknowledged",
@@ -114,8 +148,8 @@ export function createWriter({
       try {
         const result = await ingestBatch(batch.map((w) => w.item));
         clearTimeout(slow);
-        setHealthy(true);
-        inFlight = 0;
+        setFailing(p, false);
+        p.inFlight = 0;
         batch.forEach((w, i) => {
           const outcome = result.outcomes[i];
           if (outcome) w.resolve(outcome);
@@ -124,9 +158,9 @@ export function createWriter({
         return;
       } catch (err) {
         clearTimeout(slow);
-        setHealthy(false);
+        setFailing(p, true);
         if (closed) {
-          inFlight = 0;
+          p.inFlight = 0;
           for (const w of batch) w.reject(new WriterClosedError());
           return;
         }
@@ -136,12 +170,12 @@ export function createWriter({
         );
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, backoff);
-          wake = () => {
+          p.wake = () => {
             clearTimeout(t);
             resolve();
           };
         });
-        wake = null;
+        p.wake = null;
         backoff = Math.min(backoff * 2, maxBackoffMs);
       }
     }
@@ -150,24 +184,27 @@ export function createWriter({
   return {
     push(item) {
       if (closed) return Promise.reject(new WriterClosedError());
+      const p = partitionOf(item);
       return new Promise<ItemOutcome>((resolve, reject) => {
-        queue.push({ item, resolve, reject });
-        schedule();
+        p.queue.push({ item, resolve, reject });
+        schedule(p);
       });
     },
     get pending() {
-      return queue.length + inFlight;
+      return parts.reduce((n, p) => n + p.queue.length + p.inFlight, 0);
     },
     get healthy() {
       return healthy;
     },
     async close() {
       closed = true;
-      if (timer) clearTimeout(timer);
-      wake?.();
-      for (const w of queue) w.reject(new WriterClosedError());
-      queue = [];
-      await flushing;
+      for (const p of parts) {
+        if (p.timer) clearTimeout(p.timer);
+        p.wake?.();
+        for (const w of p.queue) w.reject(new WriterClosedError());
+        p.queue = [];
+      }
+      await Promise.all(parts.map((p) => p.flushing));
     },
   };
 }

@@ -9,7 +9,7 @@ import { serve } from "@hono/node-server";
 import { openDatabase, pendingMigrations } from "../db/client.js";
 import { hashKey } from "../db/keys.js";
 import { PortInUseError } from "../iot/broker.js";
-import { startIngestRuntime } from "../iot/runtime.js";
+import { POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from "../iot/runtime.js";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { seedDemoOnce } from "./demo/seed.js";
@@ -44,7 +44,12 @@ async function main() {
   }
 
   // MQTT ingest: the consumer on MQTT_URL, or the embedded broker on MQTT_PORT.
-  const ingest = await startIngestRuntime({ config, db: database.db, logger }).catch((err: unknown) => {
+  const ingest = await startIngestRuntime({
+    config,
+    db: database.db,
+    logger,
+    writerPartitions: embedded ? 1 : POSTGRES_WRITER_PARTITIONS,
+  }).catch((err: unknown) => {
     throw err instanceof PortInUseError ? new ConfigError(err.message) : err;
   });
 

@@ -28,7 +28,7 @@ import { type DatabaseHandle, MIGRATIONS_FOLDER, openDatabase } from "../../db/c
 import { type Database, queryRows } from "../../db/database.js";
 import { sensors } from "../../db/schema.js";
 import { eventsTopic } from "../../iot/protocol.js";
-import { type IngestRuntime, startIngestRuntime } from "../../iot/runtime.js";
+import { type IngestRuntime, POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from "../../iot/runtime.js";
 import { loadConfig } from "../../src/config.js";
 import type { World } from "../support/factories.js";
 import {
@@ -438,6 +438,8 @@ describe("the database unreachable during a stream", () => {
       db: proxied.db,
       logger,
       sweeper: { intervalMs: 200, scope: { communityId: world.community.id } },
+      // As src/node.ts: two batches in flight on PostgreSQL (pglite-socket serves one connection).
+      writerPartitions: pglite ? 1 : POSTGRES_WRITER_PARTITIONS,
     });
     await waitFor(async () => (await runtime?.readiness())?.mqtt, 10_000, "the consumer");
     trace("outage setup done");

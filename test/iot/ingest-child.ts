@@ -15,7 +15,7 @@ import { sql } from "drizzle-orm";
 import pino from "pino";
 import { openDatabase } from "../../db/client.js";
 import { queryRows } from "../../db/database.js";
-import { startIngestRuntime } from "../../iot/runtime.js";
+import { POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from "../../iot/runtime.js";
 import { loadConfig } from "../../src/config.js";
 
 const config = loadConfig(process.env);
@@ -30,6 +30,8 @@ const runtime = await startIngestRuntime({
   config,
   db: database.db,
   logger,
+  // As src/node.ts: two batches in flight on PostgreSQL.
+  writerPartitions: url ? POSTGRES_WRITER_PARTITIONS : 1,
   ...(communityId ? { sweeper: { scope: { communityId } } } : {}),
 });
 
