@@ -62,7 +62,7 @@ import {
 } from "./lib.js";
 
 const USAGE = `usage: npm run bench:ingest -- [--sensors 1000] [--duration 60] [--broker-duration 15]
-  [--latency-rate 2000] [--latency-duration 20] [--consumers 8] [--in-flight 1000] [--max-backlog 20000]
+  [--latency-rate 2000] [--latency-duration 20] [--consumers 4] [--in-flight 1000] [--max-backlog 20000]
   [--seed 1] [--profile 0|1]
 Quick check: npm run bench:ingest -- --duration 10 --broker-duration 5 --latency-duration 5 --sensors 200`;
 
@@ -72,7 +72,7 @@ const flags = numberFlags(USAGE, {
   "broker-duration": 15,
   "latency-rate": 2000,
   "latency-duration": 20,
-  consumers: 8,
+  consumers: 4, // MQTT_CONSUMERS' default
   "in-flight": 1000,
   "max-backlog": 20_000,
   seed: 1,
@@ -489,7 +489,7 @@ await withCleanup(async (cleanup) => {
         "",
       ],
       [
-        "sustained run: batches, mean batch, ingest busy %, consumer reconnects",
+        "sustained run: batches, mean batch, ingest busy % (summed over the writer's partitions), consumer reconnects",
         `${sustained.batches}, ${round(sustained.messages / Math.max(1, sustained.batches), 0)}, ${round((100 * sustained.busyMs) / 1000 / sustainedS, 0)}, ${sustained.reconnects}`,
         "",
         "",
