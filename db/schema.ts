@@ -279,8 +279,12 @@ export const contracts = pgTable(
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    index().on(t.streetId, t.state),
-    index().on(t.enterpriseOrgId),
+    // The list's scope, state filter and order (GET /v1/contracts: updated_at desc, id): a page
+    // is read in index order and its total counted from the index, for a street office and for
+    // an enterprise. NULLS FIRST is what `desc` means in SQL (drizzle's default, NULLS LAST,
+    // would not serve the order). Their leading columns serve every other street or enterprise lookup.
+    index().on(t.streetId, t.state, t.updatedAt.desc().nullsFirst(), t.id),
+    index().on(t.enterpriseOrgId, t.state, t.updatedAt.desc().nullsFirst(), t.id),
     index().on(t.communityId),
     index().on(t.transferDate),
   ],

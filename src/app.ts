@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { createIngest } from "../iot/ingest.js";
 import { authenticate } from "./auth/authenticate.js";
+import { createKeyCache } from "./auth/key-cache.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { type DocsAssetReader, mountDocs } from "./docs.js";
 import { ApiError, handleError, problemResponse } from "./errors.js";
@@ -13,17 +14,20 @@ import { sensorIngestRouter } from "./routes/sensors/sensor-ingest.index.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
-export interface CreateAppOptions extends Omit<AppDeps, "ingest"> {
+export interface CreateAppOptions extends Omit<AppDeps, "ingest" | "keyCache"> {
   readDocsAsset?: DocsAssetReader;
   /** Defaults to an ingest over `db` (what the HTTP ingest route needs when no MQTT runs). */
   ingest?: AppDeps["ingest"];
+  /** Defaults to a key cache over `db` with its 5 s TTL. */
+  keyCache?: AppDeps["keyCache"];
 }
 
 /** Builds the whole HTTP API from its dependencies. It never listens: entry points do. */
-export function createApp({ readDocsAsset, ingest, ...rest }: CreateAppOptions) {
+export function createApp({ readDocsAsset, ingest, keyCache, ...rest }: CreateAppOptions) {
   const deps: AppDeps = {
     ...rest,
     ingest: ingest ?? createIngest({ db: rest.db, logger: rest.logger, clock: rest.clock }),
+    keyCache: keyCache ?? createKeyCache({ db: rest.db }),
   };
   const app = new OpenAPIHono<AppEnv>();
 

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
 import type { Ingest } from "../iot/ingest.js";
+import type { KeyCache } from "./auth/key-cache.js";
 import type { Principal } from "./auth/principal.js";
 
 /** What the app is built from: nothing here is a module-level singleton. */
@@ -17,6 +18,8 @@ export interface AppDeps {
   pingDatabase: () => Promise<void>;
   /** Sensor ingest (the HTTP ingest route writes through it, as the MQTT path does). */
   ingest: Ingest;
+  /** Organization keys resolved to principals, cached a few seconds (revoking a key forgets it). */
+  keyCache: KeyCache;
   /** Default heartbeat interval of a newly registered sensor (SENSOR_HEARTBEAT_S). */
   sensorHeartbeatS?: number;
 }

@@ -4,7 +4,7 @@ export type OrgKind = (typeof organizationKind.enumValues)[number];
 /** The role a request acts in: its organization's kind, or the platform's bootstrap admin. */
 export type Role = OrgKind | "platform_admin";
 
-/** Who is calling, resolved from the bearer key once per request. */
+/** Who is calling, resolved from the bearer key (shared by a key's requests while cached: read-only). */
 export interface Principal {
   role: Role;
   /** Null only for the platform admin (ADMIN_TOKEN), which belongs to no organization. */
@@ -16,7 +16,7 @@ export interface Principal {
   /** The street the organization belongs to; null = every street (platform admin). */
   streetId: string | null;
   /** Communities an owners committee or property company serves. */
-  communityIds: string[];
+  communityIds: readonly string[];
 }
 
 /** A principal that acts for an organization (every contract decision needs one). */

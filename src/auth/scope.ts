@@ -1,4 +1,4 @@
-import { type AnyColumn, and, eq, inArray, isNull, or, type SQL, sql } from "drizzle-orm";
+import { type AnyColumn, and, eq, inArray, isNull, or, type Placeholder, type SQL, sql } from "drizzle-orm";
 import { outer } from "../../db/database.js";
 import { contracts, facilities } from "../../db/schema.js";
 import { ApiError } from "../errors.js";
@@ -11,7 +11,7 @@ import { isOrgPrincipal, type OrgPrincipal, type Principal, type Role } from "./
 const TRUE = sql`true`;
 const FALSE = sql`false`;
 
-function inList(column: AnyColumn, ids: string[]): SQL {
+function inList(column: AnyColumn, ids: readonly (string | Placeholder)[]): SQL {
   return ids.length ? inArray(column, ids) : FALSE;
 }
 
@@ -32,26 +32,64 @@ export function communityScope(p: Principal, streetColumn: AnyColumn, communityC
 }
 
 export function contractScope(p: Principal): SQL {
-  switch (p.role) {
+  return contractScopeOver(p.role, {
+    orgId: p.orgId ?? "",
+    streetId: p.streetId,
+    communityIds: p.communityIds,
+  });
+}
+
+/**
+ * `contractScope(p)` with placeholders for the principal's values, for a hot read prepared once
+ * per `shape` (the role, and how many communities) and run with `values`. The condition is the
+ * same function's, so a prepared statement can never scope differently from a built one.
+ */
+export function preparedContractScope(p: Principal): {
+  shape: string;
+  where: SQL;
+  values: Record<string, string>;
+} {
+  const values: Record<string, string> = {};
+  const bind = (name: string, value: string) => {
+    values[name] = value;
+    return sql.placeholder(name);
+  };
+  const where = contractScopeOver(p.role, {
+    orgId: bind("scopeOrgId", p.orgId ?? ""),
+    streetId: p.streetId === null ? null : bind("scopeStreetId", p.streetId),
+    communityIds: p.communityIds.map((id, i) => bind(`scopeCommunity${i}`, id)),
+  });
+  return {
+    shape: `${p.role}:${p.streetId === null ? "any" : "street"}:${p.communityIds.length}`,
+    where,
+    values,
+  };
+}
+
+/** What a contract's scope compares with: the principal's values, or placeholders standing for them. */
+interface ScopeValues {
+  orgId: string | Placeholder;
+  streetId: string | Placeholder | null;
+  communityIds: readonly (string | Placeholder)[];
+}
+
+function contractScopeOver(role: Role, v: ScopeValues): SQL {
+  switch (role) {
     case "platform_admin":
       return TRUE;
     case "street_office":
-      return streetScope(p, contracts.streetId);
+      return v.streetId === null ? TRUE : eq(contracts.streetId, v.streetId);
     case "enterprise":
-      return eq(contracts.enterpriseOrgId, p.orgId ?? "");
+      return eq(contracts.enterpriseOrgId, v.orgId);
     case "owners_committee":
       return (
-        or(
-          eq(contracts.ownersCommitteeOrgId, p.orgId ?? ""),
-          inList(contracts.communityId, p.communityIds),
-        ) ?? FALSE
+        or(eq(contracts.ownersCommitteeOrgId, v.orgId), inList(contracts.communityId, v.communityIds)) ??
+        FALSE
       );
     case "property_company":
       return (
-        or(
-          eq(contracts.propertyCompanyOrgId, p.orgId ?? ""),
-          inList(contracts.communityId, p.communityIds),
-        ) ?? FALSE
+        or(eq(contracts.propertyCompanyOrgId, v.orgId), inList(contracts.communityId, v.communityIds)) ??
+        FALSE
       );
   }
 }

@@ -366,6 +366,45 @@ describe("finding contracts", () => {
     expect((await api(rival.enterprise.key).get(`/v1/facilities/${garage.id}`)).status).toBe(404);
     expect((await office.get("/v1/contracts?limit=0")).status).toBe(400);
   });
+  it("pages newest first (ties by id), counting every match, also past the last page", async () => {
+    const world = await createWorld(database.db);
+    // Each contract needs a facility of its own: four garages.
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const garage = await createFacility(database.db, {
+        kind: "garage",
+        streetId: world.street.id,
+        communityId: world.community.id,
+      });
+      ids.push(
+        await draft(world, {
+          facilityIds: [garage.id],
+          terms: elevatorTerms({
+            feeSchedule: [{ code: "GR-M", name: "停车包月", kind: "monthly", price: "20.00", unit: "slot" }],
+          }),
+        }),
+      );
+    }
+    const [a, b, c, d] = ids as [string, string, string, string];
+    // b newest; a, c and d updated at the same instant, so their ids decide.
+    await database.db.execute(sql`update contracts set updated_at = case id
+        when ${b} then '2026-03-02T00:00:00Z'::timestamptz else '2026-03-01T00:00:00Z'::timestamptz end
+      where id in (${a}, ${b}, ${c}, ${d})`);
+    const expected = [b, ...[a, c, d].sort()];
+    const enterprise = api(world.enterprise.key);
+    const first = await enterprise.get("/v1/contracts?limit=3");
+    const second = await enterprise.get("/v1/contracts?limit=3&offset=3");
+    expect(first.body.total).toBe(4);
+    expect(second.body.total).toBe(4);
+    expect([...first.body.items, ...second.body.items].map((x: { id: string }) => x.id)).toEqual(expected);
+    expect(first.body.items[0]).toMatchObject({ id: b, updatedAt: "2026-03-02T00:00:00.000Z" });
+    const past = await enterprise.get("/v1/contracts?limit=3&offset=10");
+    expect(past.body).toEqual({ items: [], total: 4 });
+    expect((await enterprise.get("/v1/contracts?state=operating")).body).toEqual({ items: [], total: 0 });
+    // Another enterprise's contracts count neither in its page nor in its total.
+    const rival = await createWorld(database.db);
+    expect((await api(rival.enterprise.key).get("/v1/contracts")).body).toEqual({ items: [], total: 0 });
+  });
 });
 
 describe("facilities outside the contract's community", () => {

@@ -3,6 +3,7 @@ import pino from "pino";
 import type { Database } from "../../db/database.js";
 import { hashKey } from "../../db/keys.js";
 import { createApp } from "../../src/app.js";
+import type { KeyCache } from "../../src/auth/key-cache.js";
 
 /** The platform admin's key in tests (what ADMIN_TOKEN would be). */
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
@@ -10,6 +11,8 @@ export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 export interface TestAppOptions {
   now?: () => Date;
   pingDatabase?: () => Promise<void>;
+  /** A key cache of the test's own (e.g. on a clock it moves), instead of the app's 5 s one. */
+  keyCache?: KeyCache;
 }
 
 export function createTestApp(db: Database, opts: TestAppOptions = {}) {
@@ -24,6 +27,7 @@ export function createTestApp(db: Database, opts: TestAppOptions = {}) {
         await db.execute(sql`select 1`);
       }),
     readDocsAsset: async (file) => (file === "swagger-ui.css" ? "/* css */" : null),
+    ...(opts.keyCache ? { keyCache: opts.keyCache } : {}),
   });
 }
 

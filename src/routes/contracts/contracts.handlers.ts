@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, ilike, inArray, isNotNull, notInArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, notInArray, sql } from "drizzle-orm";
 import {
   CONTRACT_STATES,
   type ContractTerms,
@@ -34,11 +34,13 @@ import {
   findContract,
   findVersion,
   insertVersion,
+  listContractsPage,
   replaceTerms,
   staleRevision,
   summaryJson,
   termsOf,
   versionJson,
+  versionsJson,
 } from "./contracts.store.js";
 
 /** Field errors for terms that break the domain's rules (beyond their JSON shape). */
@@ -69,7 +71,7 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
   const p = requireOrg(c.var.principal, ["enterprise"], "draft contracts");
   const body = c.req.valid("json");
   const now = c.var.deps.clock();
-  const detail = await c.var.deps.db.transaction(async (tx) => {
+  const created = await c.var.deps.db.transaction(async (tx) => {
     const errors: FieldError[] = [];
     const [community] = await tx
       .select()
@@ -190,40 +192,16 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
     });
     return contract;
   });
-  return c.json(await contractDetail(c.var.deps.db, p, detail), 201);
+  return c.json(await contractDetail(c.var.deps.db, p, created.id), 201);
 };
 
 export const listContracts: AppRouteHandler<typeof routes.listContracts> = async (c) => {
-  const p = c.var.principal;
-  const q = c.req.valid("query");
-  const where = and(
-    contractScope(p),
-    q.state ? eq(contracts.state, q.state) : undefined,
-    q.communityId ? eq(contracts.communityId, q.communityId) : undefined,
-    q.facilityKind
-      ? sql`exists (select 1 from ${contractFacilities} cf join ${facilities} f on f.id = cf.facility_id
-          where cf.contract_id = ${outer(contracts.id)} and f.kind = ${q.facilityKind})`
-      : undefined,
-    q.q ? ilike(contracts.title, `%${q.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`) : undefined,
-  );
-  const { db } = c.var.deps;
-  const [rows, [total]] = await Promise.all([
-    db
-      .select()
-      .from(contracts)
-      .where(where)
-      .orderBy(desc(contracts.updatedAt), asc(contracts.id))
-      .limit(q.limit)
-      .offset(q.offset),
-    db.select({ n: count() }).from(contracts).where(where),
-  ]);
-  return c.json({ items: rows.map(summaryJson), total: total?.n ?? 0 }, 200);
+  const { items, total } = await listContractsPage(c.var.deps.db, c.var.principal, c.req.valid("query"));
+  return c.json({ items: items.map(summaryJson), total }, 200);
 };
 
 export const getContract: AppRouteHandler<typeof routes.getContract> = async (c) => {
-  const { db } = c.var.deps;
-  const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
-  return c.json(await contractDetail(db, c.var.principal, contract), 200);
+  return c.json(await contractDetail(c.var.deps.db, c.var.principal, c.req.valid("param").id), 200);
 };
 
 export const listVersions: AppRouteHandler<typeof routes.listVersions> = async (c) => {
@@ -234,7 +212,7 @@ export const listVersions: AppRouteHandler<typeof routes.listVersions> = async (
     .from(contractVersions)
     .where(eq(contractVersions.contractId, contract.id))
     .orderBy(asc(contractVersions.versionNo));
-  return c.json({ items: await Promise.all(versions.map((v) => versionJson(db, contract, v))) }, 200);
+  return c.json({ items: await versionsJson(db, contract, versions) }, 200);
 };
 
 export const getVersion: AppRouteHandler<typeof routes.getVersion> = async (c) => {

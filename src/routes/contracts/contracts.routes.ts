@@ -5,17 +5,15 @@ import {
   IdParams,
   jsonBody,
   jsonResponse,
-  Pagination,
   preconditionResponses,
   security,
-  Uuid,
   withConflicts,
 } from "../../openapi.js";
 import {
   AuditRow,
   Comment,
   ContractDetail,
-  ContractState,
+  ContractListQuery,
   ContractSummary,
   EditDraft,
   FieldChange,
@@ -84,12 +82,7 @@ export const listContracts = createRoute({
   security,
   summary: "Contracts in the caller's scope",
   request: {
-    query: Pagination.extend({
-      state: ContractState.optional(),
-      communityId: Uuid.optional(),
-      facilityKind: z.enum(["garage", "elevator"]).optional(),
-      q: z.string().trim().min(1).max(100).optional().openapi({ description: "Words in the title" }),
-    }),
+    query: ContractListQuery,
   },
   responses: {
     200: jsonResponse(

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CONTRACT_STATES, FEE_KINDS, FEE_UNITS, VERSION_STATUSES } from "../../../contracts/index.js";
-import { CalendarDate, FeeCode, Money, Uuid } from "../../openapi.js";
+import { CalendarDate, FeeCode, Money, Pagination, Uuid } from "../../openapi.js";
 
 export const FeeItem = z
   .strictObject({
@@ -91,6 +91,14 @@ export const Signature = z
     contentHash: z.string(),
   })
   .openapi("Signature");
+
+/** GET /v1/contracts: its filters and page. */
+export const ContractListQuery = Pagination.extend({
+  state: ContractState.optional(),
+  communityId: Uuid.optional(),
+  facilityKind: z.enum(["garage", "elevator"]).optional(),
+  q: z.string().trim().min(1).max(100).optional().openapi({ description: "Words in the title" }),
+});
 
 export const ContractSummary = z
   .object({

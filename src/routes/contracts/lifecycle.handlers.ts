@@ -95,7 +95,7 @@ async function respondAfter(
 ) {
   await contractCommand(c, id, what, run);
   const { db } = c.var.deps;
-  return contractDetail(db, c.var.principal, await findContract(db, c.var.principal, id));
+  return contractDetail(db, c.var.principal, id);
 }
 
 export const submit: AppRouteHandler<typeof routes.submit> = async (c) => {
@@ -485,7 +485,7 @@ export const createAmendment: AppRouteHandler<typeof routes.createAmendment> = a
     });
   });
   const { db } = c.var.deps;
-  return c.json(await contractDetail(db, c.var.principal, await findContract(db, c.var.principal, id)), 201);
+  return c.json(await contractDetail(db, c.var.principal, id), 201);
 };
 
 export const listComments: AppRouteHandler<typeof routes.listComments> = async (c) => {

@@ -198,6 +198,7 @@ export const updateOrganizationCommunities: AppRouteHandler<
         .values(unique.map((communityId) => ({ organizationId: id, communityId })));
     }
   });
+  c.var.deps.keyCache.forgetOrganization(id);
   return c.json(orgJson({ ...org, communityIds: unique }), 200);
 };
 
@@ -248,6 +249,7 @@ export const revokeKey: AppRouteHandler<typeof routes.revokeKey> = async (c) => 
     .where(and(eq(apiKeys.id, keyId), eq(apiKeys.organizationId, org.id)))
     .returning();
   if (!row) throw ApiError.notFound("The key");
+  c.var.deps.keyCache.forgetKey(row.keyHash);
   c.var.logger.info({ organizationId: org.id, keyId }, "api key revoked");
   return c.json(keyJson(row), 200);
 };
