@@ -507,6 +507,12 @@ await withCleanup(async (cleanup) => {
         "",
       ],
       [
+        "latency run: publish→PUBACK from the broker p50 / p99 ms (the device's side, before the ingest)",
+        `${round(c.puback.p50, 1)} / ${round(c.puback.p99, 1)}`,
+        "",
+        "",
+      ],
+      [
         "CPU ms per 1,000 messages, A: broker / publisher / no-op subscriber / PostgreSQL; machine busy",
         `${cpuA.broker} / ${cpuA.publisher} / ${cpuA.subscriber} / ${cpuA.postgres}; ${cpuA.busyPct} %`,
         "",
