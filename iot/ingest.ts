@@ -227,28 +227,17 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     }
 
     const storedEbike = await db.transaction(async (tx) => {
-      const stored = new Set<string>();
-      if (accepted.length) {
-        // Positional rows, the event id and type read from the payload: the batch is the biggest
-        // thing sent to PostgreSQL, and every byte is copied and parsed.
-        const rows = accepted.map(({ sensor, event, receivedAt }) => [
-          sensor.id,
-          sensor.facilityId,
-          new Date(event.occurredAt).toISOString(),
-          receivedAt.toISOString(),
-          event,
-        ]);
-        const inserted = await queryRows<{ sensor_id: string; event_id: string }>(
-          tx,
-          sql`insert into sensor_events (sensor_id, event_id, facility_id, type, occurred_at, received_at, payload)
-              select (x->>0)::uuid, x->4->>'eventId', (x->>1)::uuid, (x->4->>'type')::sensor_event_type,
-                (x->>2)::timestamptz, (x->>3)::timestamptz, x->4
-              from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) x
-              on conflict (sensor_id, event_id) do nothing
-              returning sensor_id, event_id`,
-        );
-        for (const r of inserted) stored.add(`${r.sensor_id}\u0000${r.event_id}`);
-      }
+      // One round trip for the statements that need no answer from each other: postgres.js sends
+      // what is not awaited back to back, and PostgreSQL runs them in this order on the
+      // transaction's connection (the incident windows after the insert and after the locks).
+      // The windows are read for every elevator with an accepted e-bike event, stored or a
+      // duplicate: a superset, which the replay rule allows (iot/incidents.ts).
+      const [stored, , online, windows] = await Promise.all([
+        insertEvents(tx, accepted),
+        insertDeadLetters(tx, dead),
+        updateSensors(tx, accepted, statuses),
+        readIncidentWindows(tx, accepted),
+      ]);
       const fresh = accepted.filter((a) => stored.has(`${a.sensor.id}\u0000${a.event.eventId}`));
       for (const a of accepted) {
         outcomes[a.index] = {
@@ -256,8 +245,6 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
           eventId: a.event.eventId,
         };
       }
-      await insertDeadLetters(tx, dead);
-      const online = await updateSensors(tx, accepted, statuses);
       // A sign of life from a sensor that is online (which then has no open sensor_offline
       // incident: the sweeper and the last-will set both together) changes nothing: only the
       // rest goes through applySightings, usually nothing at all.
@@ -265,7 +252,7 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
         tx,
         sightings(accepted, statuses).filter((s) => !s.online || online.get(s.sensorId) !== true),
       );
-      await rebuildIncidents(tx, fresh);
+      await writeIncidents(tx, windows);
       return fresh.length;
     });
 
@@ -292,6 +279,33 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
   };
 
   // ---- the statements of one batch ------------------------------------------------------------
+
+  /** Inserts the accepted events; returns the keys (sensor NUL eventId) of those that were new. */
+  async function insertEvents(
+    tx: Tx,
+    accepted: readonly { sensor: SensorInfo; event: SensorEvent; receivedAt: Date }[],
+  ): Promise<Set<string>> {
+    if (!accepted.length) return new Set();
+    // Positional rows, the event id and type read from the payload: the batch is the biggest
+    // thing sent to PostgreSQL, and every byte is copied and parsed.
+    const rows = accepted.map(({ sensor, event, receivedAt }) => [
+      sensor.id,
+      sensor.facilityId,
+      new Date(event.occurredAt).toISOString(),
+      receivedAt.toISOString(),
+      event,
+    ]);
+    const inserted = await queryRows<{ sensor_id: string; event_id: string }>(
+      tx,
+      sql`insert into sensor_events (sensor_id, event_id, facility_id, type, occurred_at, received_at, payload)
+          select (x->>0)::uuid, x->4->>'eventId', (x->>1)::uuid, (x->4->>'type')::sensor_event_type,
+            (x->>2)::timestamptz, (x->>3)::timestamptz, x->4
+          from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) x
+          on conflict (sensor_id, event_id) do nothing
+          returning sensor_id, event_id`,
+    );
+    return new Set(inserted.map((r) => `${r.sensor_id}\u0000${r.event_id}`));
+  }
 
   /**
    * last_seen_at / last_heartbeat_at move forward only; a device clock ahead of ours is capped at
@@ -372,24 +386,29 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
   }
 
   /**
-   * Re-derives the e-bike incidents of every elevator that got new e-bike events, from its stored
-   * events in occurredAt order (see iot/incidents.ts). Elevators are locked (advisory, sorted) so
-   * two batches never rebuild the same elevator at once; the partial unique index backs it up.
+   * The e-bike incidents of every elevator with e-bike events in the batch are re-derived from its
+   * stored events in occurredAt order (see iot/incidents.ts). First, under per-elevator advisory
+   * locks (sorted, so two batches never rebuild the same elevator at once; the partial unique
+   * index backs it up), each elevator's window: where its replay starts (the latest incident
+   * opened at or before the earliest event of the batch), its e-bike events and incidents since.
    */
-  async function rebuildIncidents(
+  async function readIncidentWindows(
     tx: Tx,
-    fresh: readonly { sensor: SensorInfo; event: SensorEvent }[],
-  ): Promise<void> {
+    accepted: readonly { sensor: SensorInfo; event: SensorEvent }[],
+  ): Promise<IncidentWindows> {
     const earliest = new Map<string, { sensor: SensorInfo; t0: number }>();
-    for (const { sensor, event } of fresh) {
+    for (const { sensor, event } of accepted) {
       if (event.type !== "ebike_detected" && event.type !== "ebike_cleared") continue;
       const t = Date.parse(event.occurredAt);
       const e = earliest.get(sensor.facilityId);
       if (!e || t < e.t0) earliest.set(sensor.facilityId, { sensor, t0: t });
     }
-    if (!earliest.size) return;
+    if (!earliest.size) return { earliest, byFacility: new Map() };
     const facilities = [...earliest.keys()].sort();
-    await tx.execute(
+    // Sent without waiting for the lock (queryRows sends in call order; PostgreSQL runs the
+    // windows statement after the lock is granted, with a snapshot taken then).
+    const locked = queryRows(
+      tx,
       sql`select pg_advisory_xact_lock(k) from (
             select hashtextextended('incidents:' || f, 0) as k
             from jsonb_array_elements_text(${JSON.stringify(facilities)}::jsonb) f order by 1) locks`,
@@ -397,17 +416,17 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     const windows = JSON.stringify(
       [...earliest].map(([facility_id, { t0 }]) => ({ facility_id, t0: new Date(t0).toISOString() })),
     );
-    // Per elevator, in one statement: where its replay starts (the latest incident opened at or
-    // before the earliest new event), the e-bike events from there and the incidents from there.
-    // `starts` is materialised and the rest are per-elevator subqueries so that each is an index
+    // Per elevator, in one statement. `starts` is materialised and the rest are per-elevator subqueries so that each is an index
     // range scan (inlined, the planner hash-joined every incident of the table against the batch).
-    const windowsRows = await queryRows<{
-      facility_id: string;
-      events: [string, string, EbikeEvent["type"], string][];
-      incidents: [string, string, string | null, number, number | null][];
-    }>(
-      tx,
-      sql`with starts as materialized (
+    const [, windowsRows] = await Promise.all([
+      locked,
+      queryRows<{
+        facility_id: string;
+        events: [string, string, EbikeEvent["type"], string][];
+        incidents: [string, string, string | null, number, number | null][];
+      }>(
+        tx,
+        sql`with starts as materialized (
             select x.facility_id, coalesce(
               (select max(i.opened_at) from incidents i
                 where i.facility_id = x.facility_id and i.kind = 'ebike' and i.opened_at <= x.t0), x.t0) as start
@@ -421,9 +440,13 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
               from incidents i
               where i.facility_id = s.facility_id and i.kind = 'ebike' and i.opened_at >= s.start), '[]') as incidents
           from starts s`,
-    );
-    const byFacility = new Map(windowsRows.map((w) => [w.facility_id, w]));
+      ),
+    ]);
+    return { earliest, byFacility: new Map(windowsRows.map((w) => [w.facility_id, w])) };
+  }
 
+  /** Reconciles each elevator's stored incidents with those its window's events give. */
+  async function writeIncidents(tx: Tx, { earliest, byFacility }: IncidentWindows): Promise<void> {
     const deletes: string[] = [];
     const updates: Record<string, unknown>[] = [];
     const inserts: Record<string, unknown>[] = [];
@@ -496,6 +519,19 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
 }
 
 // ---- helpers --------------------------------------------------------------------------------
+
+interface IncidentWindows {
+  /** Per elevator: the sensor of its earliest e-bike event in the batch, and that event's time. */
+  earliest: Map<string, { sensor: { communityId: string; streetId: string }; t0: number }>;
+  byFacility: Map<
+    string,
+    {
+      facility_id: string;
+      events: [string, string, "ebike_detected" | "ebike_cleared", string][];
+      incidents: [string, string, string | null, number, number | null][];
+    }
+  >;
+}
 
 interface DeadLetter {
   item: IngestItem;
