@@ -24,7 +24,7 @@ import type { Logger } from "pino";
 import { EVENTS_FILTER, SHARED_GROUP, STATUS_FILTER } from "./protocol.js";
 import type { Writer } from "./writer.js";
 
-/** Messages in flight per consumer connection, by default: up to a writer batch (1,000). */
+/** Messages in flight per consumer connection, by default: with 4 connections, two writer batches. */
 export const RECEIVE_MAXIMUM = 500;
 const V5 = { protocolVersion: 5 } as const;
 /** Passed to MQTT.js's `handleMessage` callback: read on, but send no PUBACK (we send it later). */
