@@ -416,15 +416,12 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     const windows = JSON.stringify(
       [...earliest].map(([facility_id, { t0 }]) => ({ facility_id, t0: new Date(t0).toISOString() })),
     );
-    // Per elevator, in one statement. `starts` is materialised and the rest are per-elevator subqueries so that each is an index
-    // range scan (inlined, the planner hash-joined every incident of the table against the batch).
+    // Per elevator, in one statement. `starts` is materialised and the rest are per-elevator
+    // subqueries, so each is an index range scan (inlined, the planner hash-joined every incident
+    // of the table against the batch).
     const [, windowsRows] = await Promise.all([
       locked,
-      queryRows<{
-        facility_id: string;
-        events: [string, string, EbikeEvent["type"], string][];
-        incidents: [string, string, string | null, number, number | null][];
-      }>(
+      queryRows<IncidentWindow>(
         tx,
         sql`with starts as materialized (
             select x.facility_id, coalesce(
@@ -520,17 +517,19 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
 
 // ---- helpers --------------------------------------------------------------------------------
 
+/** One elevator's window, as the windows statement returns it (positional, to keep it small). */
+interface IncidentWindow {
+  facility_id: string;
+  /** [sensorId, eventId, type, occurredAt] */
+  events: [string, string, EbikeEvent["type"], string][];
+  /** [id, openedAt, closedAt, detections, haltSeconds] */
+  incidents: [string, string, string | null, number, number | null][];
+}
+
 interface IncidentWindows {
   /** Per elevator: the sensor of its earliest e-bike event in the batch, and that event's time. */
   earliest: Map<string, { sensor: { communityId: string; streetId: string }; t0: number }>;
-  byFacility: Map<
-    string,
-    {
-      facility_id: string;
-      events: [string, string, "ebike_detected" | "ebike_cleared", string][];
-      incidents: [string, string, string | null, number, number | null][];
-    }
-  >;
+  byFacility: Map<string, IncidentWindow>;
 }
 
 interface DeadLetter {
