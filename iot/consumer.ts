@@ -43,6 +43,8 @@ export interface ConsumerOptions {
   receiveMaximum?: number;
   /** How long the broker keeps a session while its connection is down. */
   sessionExpirySeconds?: number;
+  /** On close, how long to wait for the commits of messages already taken, so their PUBACKs go out. */
+  drainTimeoutMs?: number;
   clock?: () => Date;
 }
 
@@ -51,6 +53,10 @@ export interface Consumer {
   readonly connected: boolean;
   /** Resolves once every connection has subscribed (or rejects after timeoutMs). */
   ready(timeoutMs?: number): Promise<void>;
+  /**
+   * Takes no more messages, waits (up to drainTimeoutMs) for the commits of those already taken and
+   * sends their PUBACKs, then disconnects cleanly. What is left unacknowledged stays in the session.
+   */
   close(): Promise<void>;
 }
 
@@ -63,8 +69,12 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     connections = 4,
     receiveMaximum = RECEIVE_MAXIMUM,
     sessionExpirySeconds = 7 * 24 * 3600,
+    drainTimeoutMs = 5_000,
     clock = () => new Date(),
   } = opts;
+  let closing = false;
+  /** Messages handed to the writer whose PUBACK is not yet written (or given up). */
+  const taken = new Set<Promise<void>>();
   const subscribed = new Set<number>();
   const waiters: (() => void)[] = [];
   const notify = () => {
@@ -119,6 +129,8 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     };
 
     client.handleMessage = (packet, callback) => {
+      // Closing: leave it unacknowledged; the broker keeps it in the session and redelivers it.
+      if (closing) return callback(ACK_AFTER_COMMIT);
       const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
       let ack: { messageId: number; committed: boolean } | null = null;
       if (packet.qos === 1 && packet.messageId !== undefined) {
@@ -127,15 +139,19 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
         acks.queue.push(ack);
       }
       // retain is set only on messages from the broker's retained store (sent on subscribing).
-      writer.push({ topic: packet.topic, payload, receivedAt: clock(), retained: packet.retain }).then(
-        () => {
-          if (!ack) return; // QoS 0: nothing to acknowledge
-          ack.committed = true;
-          sendCommitted();
-        },
-        // The writer is closing: leave the message unacknowledged (the broker redelivers it).
-        (err: Error) => log.warn({ err: err.message }, "message left unacknowledged"),
-      );
+      const acked = writer
+        .push({ topic: packet.topic, payload, receivedAt: clock(), retained: packet.retain })
+        .then(
+          () => {
+            if (!ack) return; // QoS 0: nothing to acknowledge
+            ack.committed = true;
+            sendCommitted();
+          },
+          // The writer is closing: leave the message unacknowledged (the broker redelivers it).
+          (err: Error) => log.warn({ err: err.message }, "message left unacknowledged"),
+        )
+        .finally(() => taken.delete(acked));
+      taken.add(acked);
       callback(ACK_AFTER_COMMIT);
     };
 
@@ -179,7 +195,36 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       });
     },
     async close() {
-      await Promise.all(clients.map((c) => c.endAsync(true)));
+      closing = true;
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        Promise.allSettled([...taken]).then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), drainTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!drained)
+        logger.warn(
+          { messages: taken.size },
+          "ingest consumer closing with commits pending: not acknowledged",
+        );
+      await Promise.all(clients.map((c) => endClient(c, drained)));
     },
   };
+}
+
+/**
+ * A clean DISCONNECT goes out behind the PUBACKs already written, and the socket is half-closed,
+ * so the broker reads them all. A forced end destroys the socket at once: the broker could see the
+ * connection reset before it had read the last PUBACKs, and redeliver committed messages.
+ */
+async function endClient(client: MqttClient, graceful: boolean) {
+  if (!graceful || !client.connected) return client.endAsync(true);
+  const stuck = setTimeout(() => client.stream.destroy(), 2_000);
+  try {
+    await client.endAsync(false);
+  } finally {
+    clearTimeout(stuck);
+  }
 }

@@ -5,8 +5,9 @@
  * fail if that changes.
  */
 import { randomUUID } from "node:crypto";
+import mqtt from "mqtt";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
 import { type Consumer, startConsumer } from "../../iot/consumer.js";
 import { createIngest } from "../../iot/ingest.js";
@@ -39,15 +40,33 @@ beforeAll(async () => {
   broker = await startMosquitto(database.db);
 });
 
+const sessions = new Set<string>();
+
+// Every consumer joins the ingest's share group, and Mosquitto deals messages to a persistent
+// session even while it is disconnected: a test's sessions would take a share of the next test's
+// messages. So each test ends by discarding them (a clean start replaces a session).
+afterEach(async () => {
+  for (const c of consumers.splice(0)) await c.close();
+  for (const w of writers.splice(0)) await w.close();
+  for (const clientId of sessions) {
+    const client = await mqtt.connectAsync(broker.url, {
+      ...INGEST_USER,
+      clientId,
+      clean: true,
+      protocolVersion: 5,
+    });
+    await client.endAsync();
+  }
+  sessions.clear();
+});
+
 afterAll(async () => {
-  for (const c of consumers) await c.close();
-  for (const w of writers) await w.close();
   await broker?.stop();
   await database?.close();
 });
 
 /** One consumer connection on a fixed session, feeding `ingestBatch` through a writer. */
-function consume(clientIdPrefix: string, ingestBatch: WriterOptions["ingestBatch"]) {
+function consume(clientIdPrefix: string, ingestBatch: WriterOptions["ingestBatch"], drainTimeoutMs?: number) {
   const writer = createWriter({ ingestBatch, logger, lingerMs: 1 });
   const consumer = startConsumer({
     url: broker.url,
@@ -56,8 +75,10 @@ function consume(clientIdPrefix: string, ingestBatch: WriterOptions["ingestBatch
     ...INGEST_USER,
     clientIdPrefix,
     connections: 1,
+    ...(drainTimeoutMs === undefined ? {} : { drainTimeoutMs }),
   });
   consumers.push(consumer);
+  sessions.add(`${clientIdPrefix}-0`);
   return { writer, consumer };
 }
 
@@ -76,7 +97,7 @@ describe("the MQTT ingest consumer", () => {
 
     // 1. A database that never answers: the one connection still takes all 50 messages (they
     //    wait in the writer), so messages do not wait for each other's commit.
-    const stuck = consume(session, () => new Promise(() => {}));
+    const stuck = consume(session, () => new Promise(() => {}), 100);
     await stuck.consumer.ready();
     await publish(50);
     await waitFor(
@@ -116,6 +137,53 @@ describe("the MQTT ingest consumer", () => {
     await after.consumer.ready();
     await publish(1); // a marker behind anything the broker would redeliver on this session
     await waitFor(async () => (await countEvents(database.db, sensor.id)) === 101, 10_000, "the marker");
+    expect(redelivered).toBe(1);
+    expect(ingest.counters.duplicates).toBe(0);
+    await publisher.endAsync();
+  });
+
+  it("on close, waits for the commit in progress and acknowledges it before disconnecting", async () => {
+    const session = `consumer-drain-${randomUUID().slice(0, 8)}`;
+    const ingest = createIngest({ db: database.db, logger, clock: () => new Date() });
+    const publisher = await device(broker.url, sensor.id, sensor.key, { protocolVersion: 5 });
+    const before = await countEvents(database.db, sensor.id);
+    // A slow database: the commit is still running when close() is called.
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = consume(session, async (items) => {
+      await held;
+      return ingest.ingestBatch(items);
+    });
+    const releaseLater = setTimeout(release, 5_000); // however the test ends, the writer can close
+    writers.push(slow.writer);
+    await slow.consumer.ready();
+    for (let i = 0; i < 20; i++) {
+      await publisher.publishAsync(eventsTopic(sensor.id), JSON.stringify(event("heartbeat", i)), { qos: 1 });
+    }
+    await waitFor(async () => slow.writer.pending === 20, 10_000, "20 messages taken");
+    const closed = slow.consumer.close();
+    setTimeout(release, 200);
+    await closed;
+    clearTimeout(releaseLater);
+    consumers.splice(consumers.indexOf(slow.consumer), 1);
+    expect(await countEvents(database.db, sensor.id)).toBe(before + 20);
+
+    // Nothing comes back on the same session: all 20 were acknowledged before the DISCONNECT.
+    let redelivered = 0;
+    const after = consume(session, async (items) => {
+      redelivered += items.length;
+      return ingest.ingestBatch(items);
+    });
+    writers.push(after.writer);
+    await after.consumer.ready();
+    await publisher.publishAsync(eventsTopic(sensor.id), JSON.stringify(event("heartbeat", 99)), { qos: 1 });
+    await waitFor(
+      async () => (await countEvents(database.db, sensor.id)) === before + 21,
+      10_000,
+      "the marker",
+    );
     expect(redelivered).toBe(1);
     expect(ingest.counters.duplicates).toBe(0);
     await publisher.endAsync();
