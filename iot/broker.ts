@@ -37,6 +37,8 @@ export interface EmbeddedBroker {
   port: number;
   /** Connected clients. */
   readonly clients: number;
+  /** The listener accepts connections (for /readyz). */
+  readonly listening: boolean;
   /** Drops the connections of a sensor (after its key is revoked or rotated). */
   disconnectSensor(sensorId: string): void;
   close(): Promise<void>;
@@ -148,6 +150,9 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     port,
     get clients() {
       return aedes.connectedClients;
+    },
+    get listening() {
+      return server.listening && !aedes.closed;
     },
     disconnectSensor(sensorId) {
       for (const client of bySensor.get(sensorId) ?? []) client.close();

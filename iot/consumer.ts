@@ -91,7 +91,11 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       reconnectPeriod: 1_000,
       connectTimeout: 10_000,
       keepalive: 60,
-      resubscribe: true,
+      // We subscribe on every connect ourselves. MQTT.js would skip it when the session is present,
+      // but Mosquitto 2.0 restores a shared subscription from its persistence file without
+      // delivering to it (after a broker restart nothing arrived; test/iot/broker-outage.test.ts);
+      // a fresh SUBSCRIBE replaces it. Queued messages are kept either way.
+      resubscribe: false,
       ...(opts.username ? { username: opts.username } : {}),
       ...(opts.password ? { password: opts.password } : {}),
     };

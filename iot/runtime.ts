@@ -101,7 +101,7 @@ export async function startIngestRuntime(opts: {
       counters: ingest.counters,
     },
     readiness: async () => ({
-      mqtt: consumer ? consumer.connected : broker !== null,
+      mqtt: consumer ? consumer.connected : (broker?.listening ?? false),
       ingest: writer.healthy,
     }),
     async close() {

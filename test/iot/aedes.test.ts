@@ -153,4 +153,11 @@ describe("the embedded broker", () => {
       `MQTT port ${broker.port} is taken: set MQTT_PORT to a free port, or MQTT_URL=mqtt://host:port to use an existing broker`,
     );
   });
+
+  it("reports whether it listens (the /readyz mqtt check)", async () => {
+    const other = await startEmbeddedBroker({ db: database.db, writer, logger, port: 0, host: "127.0.0.1" });
+    expect(other.listening).toBe(true);
+    await other.close();
+    expect(other.listening).toBe(false);
+  });
 });

@@ -5,7 +5,6 @@
  * fail if that changes.
  */
 import { randomUUID } from "node:crypto";
-import mqtt from "mqtt";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
@@ -19,6 +18,7 @@ import {
   createIotWorld,
   createSensor,
   device,
+  discardSessions,
   event,
   INGEST_USER,
   type Mosquitto,
@@ -42,21 +42,11 @@ beforeAll(async () => {
 
 const sessions = new Set<string>();
 
-// Every consumer joins the ingest's share group, and Mosquitto deals messages to a persistent
-// session even while it is disconnected: a test's sessions would take a share of the next test's
-// messages. So each test ends by discarding them (a clean start replaces a session).
+// Each test ends its consumers and discards their sessions (see discardSessions).
 afterEach(async () => {
   for (const c of consumers.splice(0)) await c.close();
   for (const w of writers.splice(0)) await w.close();
-  for (const clientId of sessions) {
-    const client = await mqtt.connectAsync(broker.url, {
-      ...INGEST_USER,
-      clientId,
-      clean: true,
-      protocolVersion: 5,
-    });
-    await client.endAsync();
-  }
+  await discardSessions(broker.url, sessions);
   sessions.clear();
 });
 

@@ -147,9 +147,12 @@ export interface Mosquitto {
   url: string;
   port: number;
   dir: string;
-  pid: number;
+  readonly pid: number;
   /** Regenerates the password file from the sensors table and makes Mosquitto reload it. */
   syncPasswords(): Promise<void>;
+  /** Stops the broker process (a broker outage); `up()` starts it again on the same port and state. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -178,36 +181,51 @@ export async function startMosquitto(db: Database, opts: { extraAcl?: string } =
       (opts.extraAcl ? `\n${opts.extraAcl}\n` : ""),
   );
   await writeMosquittoPasswordFile(db, join(dir, "passwd"), INGEST_USER);
-  const child: ChildProcess = spawn(MOSQUITTO, ["-c", join(dir, "mosquitto.conf")], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = `mqtt://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
-      return canConnect(port);
-    },
-    10_000,
-    "mosquitto to listen",
-  );
+  const launch = async () => {
+    const child: ChildProcess = spawn(MOSQUITTO, ["-c", join(dir, "mosquitto.conf")], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
+        return canConnect(port);
+      },
+      10_000,
+      "mosquitto to listen",
+    );
+    return { child, exited };
+  };
+  let running: Awaited<ReturnType<typeof launch>> | null = await launch();
+  const terminate = async () => {
+    if (!running) return;
+    running.child.kill("SIGTERM"); // Mosquitto writes its persistence file on the way out
+    await running.exited;
+    running = null;
+  };
   return {
     url,
     port,
     dir,
-    pid: child.pid ?? 0,
+    get pid() {
+      return running?.child.pid ?? 0;
+    },
     async syncPasswords() {
       await writeMosquittoPasswordFile(db, join(dir, "passwd"), INGEST_USER);
-      child.kill("SIGHUP");
+      running?.child.kill("SIGHUP");
       await new Promise((r) => setTimeout(r, 100));
     },
+    down: terminate,
+    async up() {
+      running ??= await launch();
+    },
     async stop() {
-      child.kill("SIGTERM");
-      await exited;
+      await terminate();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -223,6 +241,23 @@ async function canConnect(port: number): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
+}
+
+/**
+ * Ends the ingest sessions `clientIds` on the broker (a clean start replaces a session). Mosquitto
+ * deals shared-subscription messages to a persistent session even while it is disconnected, so a
+ * test's sessions left behind would take a share of the next test's messages.
+ */
+export async function discardSessions(url: string, clientIds: Iterable<string>) {
+  for (const clientId of clientIds) {
+    const client = await mqtt.connectAsync(url, {
+      ...INGEST_USER,
+      clientId,
+      clean: true,
+      protocolVersion: 5,
+    });
+    await client.endAsync();
+  }
 }
 
 /** A device: connects as the sensor (or any user) and publishes with QoS 1. */

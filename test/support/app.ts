@@ -13,6 +13,8 @@ export interface TestAppOptions {
   pingDatabase?: () => Promise<void>;
   /** A key cache of the test's own (e.g. on a clock it moves), instead of the app's 5 s one. */
   keyCache?: KeyCache;
+  /** The ingest's checks for /readyz (as src/node.ts passes the runtime's). */
+  readiness?: () => Promise<Record<string, boolean>>;
 }
 
 export function createTestApp(db: Database, opts: TestAppOptions = {}) {
@@ -28,6 +30,7 @@ export function createTestApp(db: Database, opts: TestAppOptions = {}) {
       }),
     readDocsAsset: async (file) => (file === "swagger-ui.css" ? "/* css */" : null),
     ...(opts.keyCache ? { keyCache: opts.keyCache } : {}),
+    ...(opts.readiness ? { readiness: opts.readiness } : {}),
   });
 }
 

@@ -1,0 +1,146 @@
+/**
+ * What the broker itself must not lose, through a real Mosquitto with the shipped config and the
+ * real ingest runtime (as `npm start` wires it with MQTT_URL): a backlog far beyond Mosquitto's
+ * default queue of 1,000 messages per client while the ingest is down, and a broker restart, from
+ * which the consumer comes back by itself while /readyz says the broker is gone.
+ */
+import { randomUUID } from "node:crypto";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DatabaseHandle } from "../../db/client.js";
+import { eventsTopic } from "../../iot/protocol.js";
+import { type IngestRuntime, type IngestRuntimeConfig, startIngestRuntime } from "../../iot/runtime.js";
+import { client, createTestApp } from "../support/app.js";
+import { openTestDatabase } from "../support/db.js";
+import type { World } from "../support/factories.js";
+import {
+  countEvents,
+  createIotWorld,
+  createSensor,
+  device,
+  discardSessions,
+  event,
+  INGEST_USER,
+  type Mosquitto,
+  startMosquitto,
+  waitFor,
+} from "./support.js";
+
+const logger = pino({ level: "silent" });
+let database: DatabaseHandle;
+let world: World;
+let broker: Mosquitto;
+let backlogSensor: Awaited<ReturnType<typeof createSensor>>;
+let restartSensor: Awaited<ReturnType<typeof createSensor>>;
+const runtimes: IngestRuntime[] = [];
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  world = await createIotWorld(database.db);
+  backlogSensor = await createSensor(database.db, world);
+  restartSensor = await createSensor(database.db, world);
+  broker = await startMosquitto(database.db); // its password file holds the sensors above
+});
+
+afterAll(async () => {
+  for (const r of runtimes) await r.close();
+  await broker?.stop();
+  await database?.close();
+});
+
+/** The ingest runtime as src/node.ts starts it with MQTT_URL, on a session of its own. */
+async function startIngest(config: Pick<IngestRuntimeConfig, "MQTT_CLIENT_ID" | "MQTT_CONSUMERS">) {
+  const runtime = await startIngestRuntime({
+    config: {
+      MQTT_URL: broker.url,
+      MQTT_PORT: 0,
+      MQTT_USERNAME: INGEST_USER.username,
+      MQTT_PASSWORD: INGEST_USER.password,
+      ...config,
+    },
+    db: database.db,
+    logger,
+    sweeper: { scope: { communityId: world.community.id } },
+  });
+  runtimes.push(runtime);
+  await waitFor(async () => (await runtime.readiness()).mqtt, 10_000, "the consumer subscribed");
+  return runtime;
+}
+
+async function stopIngest(runtime: IngestRuntime) {
+  await runtime.close();
+  runtimes.splice(runtimes.indexOf(runtime), 1);
+}
+
+/** The consumer's client ids for a session prefix (iot/consumer.ts: `<prefix>-<i>`). */
+const clientIds = (config: Pick<IngestRuntimeConfig, "MQTT_CLIENT_ID" | "MQTT_CONSUMERS">) =>
+  Array.from({ length: config.MQTT_CONSUMERS }, (_, i) => `${config.MQTT_CLIENT_ID}-${i}`);
+
+describe("the broker's limits and outages", () => {
+  it("keeps a backlog of 5,000 events for the ingest's session while it is down (Mosquitto's default drops past 1,000)", async () => {
+    const sensor = backlogSensor;
+    const session = { MQTT_CLIENT_ID: `backlog-${randomUUID().slice(0, 8)}`, MQTT_CONSUMERS: 1 };
+    // The session exists (subscribed), then the ingest goes away.
+    await stopIngest(await startIngest(session));
+
+    const publisher = await device(broker.url, sensor.id, sensor.key, { protocolVersion: 5 });
+    const topic = eventsTopic(sensor.id);
+    for (let sent = 0; sent < 5_000; sent += 500) {
+      await Promise.all(
+        Array.from({ length: 500 }, (_, i) =>
+          // half a second apart, all in the past hour
+          publisher.publishAsync(topic, JSON.stringify(event("heartbeat", (sent + i) / 2)), { qos: 1 }),
+        ),
+      );
+    }
+    await publisher.endAsync();
+    expect(await countEvents(database.db, sensor.id)).toBe(0);
+
+    // The same session comes back: every message the broker acknowledged to the device arrives.
+    const back = await startIngest(session);
+    await waitFor(
+      async () => (await countEvents(database.db, sensor.id)) === 5_000,
+      20_000,
+      "the 5,000 queued events",
+    );
+    await stopIngest(back);
+    await discardSessions(broker.url, clientIds(session)); // see discardSessions
+  });
+
+  it("reconnects by itself when the broker restarts, and /readyz reports the broker down meanwhile", async () => {
+    const sensor = restartSensor;
+    const runtime = await startIngest({
+      MQTT_CLIENT_ID: `restart-${randomUUID().slice(0, 8)}`,
+      MQTT_CONSUMERS: 2,
+    });
+    const app = createTestApp(database.db, { readiness: runtime.readiness });
+    const ready = await client(app).get("/readyz");
+    expect(ready).toMatchObject({
+      status: 200,
+      body: { status: "ready", checks: { database: true, mqtt: true, ingest: true } },
+    });
+
+    await broker.down();
+    const down = await waitFor(
+      async () => {
+        const res = await client(app).get("/readyz");
+        return res.status === 503 ? res : null;
+      },
+      10_000,
+      "/readyz to report the broker down",
+    );
+    expect(down.body).toEqual({ status: "not_ready", checks: { database: true, mqtt: false, ingest: true } });
+
+    await broker.up();
+    await waitFor(async () => (await client(app).get("/readyz")).status === 200, 20_000, "the consumer back");
+    const publisher = await device(broker.url, sensor.id, sensor.key, { protocolVersion: 5 });
+    await publisher.publishAsync(eventsTopic(sensor.id), JSON.stringify(event("heartbeat", 0)), { qos: 1 });
+    await publisher.endAsync();
+    await waitFor(
+      async () => (await countEvents(database.db, sensor.id)) === 1,
+      10_000,
+      "the event after the restart",
+    );
+    await stopIngest(runtime);
+  });
+});
