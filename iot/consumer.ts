@@ -175,7 +175,9 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       });
     });
     client.on("close", () => {
-      if (subscribed.delete(i)) log.warn("ingest consumer disconnected; reconnecting");
+      if (!subscribed.delete(i)) return;
+      if (closing) log.info("ingest consumer disconnected");
+      else log.warn("ingest consumer disconnected; reconnecting");
     });
     client.on("error", (err) => log.error({ err: err.message }, "ingest consumer error"));
     clients.push(client);

@@ -151,7 +151,8 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     } catch (err) {
       if (isTransient(err)) throw err;
       const reason: RejectReason = `storage_rejected: ${sqlState(err) ?? "error"}`;
-      await db.transaction((tx) => insertDeadLetters(tx, [{ item, reason, sensorId: null }]));
+      const sensorId = parseTopic(item.topic)?.sensorId ?? null;
+      await db.transaction((tx) => insertDeadLetters(tx, [{ item, reason, sensorId }]));
       count(reason);
       return {
         stored: 0,

@@ -72,6 +72,29 @@ function consume(clientIdPrefix: string, ingestBatch: WriterOptions["ingestBatch
   return { writer, consumer };
 }
 
+/**
+ * What the broker sends a new consumer on `session` up to a marker published behind it: 1 (the
+ * marker alone) when every earlier message of the session was acknowledged. Waits until the
+ * sensor has `stored` events, the marker included.
+ */
+async function deliveredOnReturn(
+  session: string,
+  ingest: ReturnType<typeof createIngest>,
+  publisher: Awaited<ReturnType<typeof device>>,
+  stored: number,
+) {
+  let delivered = 0;
+  const after = consume(session, async (items) => {
+    delivered += items.length;
+    return ingest.ingestBatch(items);
+  });
+  writers.push(after.writer);
+  await after.consumer.ready();
+  await publisher.publishAsync(eventsTopic(sensor.id), JSON.stringify(event("heartbeat", 0)), { qos: 1 });
+  await waitFor(async () => (await countEvents(database.db, sensor.id)) === stored, 10_000, "the marker");
+  return delivered;
+}
+
 describe("the MQTT ingest consumer", () => {
   it("reads on while a commit is pending, acknowledges nothing uncommitted, and each committed message once", async () => {
     const session = `consumer-test-${randomUUID().slice(0, 8)}`;
@@ -118,16 +141,7 @@ describe("the MQTT ingest consumer", () => {
     //    is sent nothing again (an unacknowledged message would come back as a duplicate).
     await live.consumer.close();
     consumers.splice(consumers.indexOf(live.consumer), 1);
-    let redelivered = 0;
-    const after = consume(session, async (items) => {
-      redelivered += items.length;
-      return ingest.ingestBatch(items);
-    });
-    writers.push(after.writer);
-    await after.consumer.ready();
-    await publish(1); // a marker behind anything the broker would redeliver on this session
-    await waitFor(async () => (await countEvents(database.db, sensor.id)) === 101, 10_000, "the marker");
-    expect(redelivered).toBe(1);
+    expect(await deliveredOnReturn(session, ingest, publisher, 101)).toBe(1);
     expect(ingest.counters.duplicates).toBe(0);
     await publisher.endAsync();
   });
@@ -161,20 +175,7 @@ describe("the MQTT ingest consumer", () => {
     expect(await countEvents(database.db, sensor.id)).toBe(before + 20);
 
     // Nothing comes back on the same session: all 20 were acknowledged before the DISCONNECT.
-    let redelivered = 0;
-    const after = consume(session, async (items) => {
-      redelivered += items.length;
-      return ingest.ingestBatch(items);
-    });
-    writers.push(after.writer);
-    await after.consumer.ready();
-    await publisher.publishAsync(eventsTopic(sensor.id), JSON.stringify(event("heartbeat", 99)), { qos: 1 });
-    await waitFor(
-      async () => (await countEvents(database.db, sensor.id)) === before + 21,
-      10_000,
-      "the marker",
-    );
-    expect(redelivered).toBe(1);
+    expect(await deliveredOnReturn(session, ingest, publisher, before + 21)).toBe(1);
     expect(ingest.counters.duplicates).toBe(0);
     await publisher.endAsync();
   });
