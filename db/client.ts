@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,12 +57,17 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
     };
   }
   // Loaded only here: the Workers bundle and production processes never pull in the WASM build.
-  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }, template] = await Promise.all([
     import("@electric-sql/pglite"),
     import("drizzle-orm/pglite"),
     import("drizzle-orm/pglite/migrator"),
+    import("./pglite-template.js"),
   ]);
-  const client = await PGlite.create(opts.dataDir ?? "memory://");
+  const dataDir = opts.dataDir ?? "memory://";
+  // A new database starts from the template (db/pglite-template.ts) when there is one.
+  const fresh = dataDir.startsWith("memory://") || !existsSync(join(dataDir, "PG_VERSION"));
+  const loadDataDir = fresh ? await template.readPgliteTemplate(MIGRATIONS_FOLDER) : null;
+  const client = await PGlite.create(dataDir, loadDataDir ? { loadDataDir } : {});
   const pglite = drizzlePglite(client, { schema, casing: "snake_case" });
   const db = pglite as unknown as Database;
   return {
