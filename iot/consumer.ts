@@ -73,8 +73,14 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     clock = () => new Date(),
   } = opts;
   let closing = false;
-  /** Messages handed to the writer whose PUBACK is not yet written (or given up). */
-  const taken = new Set<Promise<void>>();
+  // Messages handed to the writer whose PUBACK is not yet written (or given up): close() waits for
+  // none. A count, not a set of promises: this is the per-message hot path.
+  let unsettled = 0;
+  let onDrained: (() => void) | null = null;
+  const settle = () => {
+    unsettled -= 1;
+    if (unsettled === 0) onDrained?.();
+  };
   const subscribed = new Set<number>();
   const waiters: (() => void)[] = [];
   const notify = () => {
@@ -143,19 +149,21 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
         acks.queue.push(ack);
       }
       // retain is set only on messages from the broker's retained store (sent on subscribing).
-      const acked = writer
-        .push({ topic: packet.topic, payload, receivedAt: clock(), retained: packet.retain })
-        .then(
-          () => {
-            if (!ack) return; // QoS 0: nothing to acknowledge
+      unsettled += 1;
+      writer.push({ topic: packet.topic, payload, receivedAt: clock(), retained: packet.retain }).then(
+        () => {
+          if (ack) {
             ack.committed = true;
             sendCommitted();
-          },
-          // The writer is closing: leave the message unacknowledged (the broker redelivers it).
-          (err: Error) => log.warn({ err: err.message }, "message left unacknowledged"),
-        )
-        .finally(() => taken.delete(acked));
-      taken.add(acked);
+          } // else QoS 0: nothing to acknowledge
+          settle();
+        },
+        // The writer is closing: leave the message unacknowledged (the broker redelivers it).
+        (err: Error) => {
+          log.warn({ err: err.message }, "message left unacknowledged");
+          settle();
+        },
+      );
       callback(ACK_AFTER_COMMIT);
     };
 
@@ -202,19 +210,21 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     },
     async close() {
       closing = true;
-      let timer: NodeJS.Timeout | undefined;
-      const drained = await Promise.race([
-        Promise.allSettled([...taken]).then(() => true),
-        new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), drainTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (!drained)
+      const drained =
+        unsettled === 0 ||
+        (await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), drainTimeoutMs);
+          onDrained = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        }));
+      if (!drained) {
         logger.warn(
-          { messages: taken.size },
+          { messages: unsettled },
           "ingest consumer closing with commits pending: not acknowledged",
         );
+      }
       await Promise.all(clients.map((c) => endClient(c, drained)));
     },
   };
