@@ -29,11 +29,6 @@ async function main() {
   if (embedded) {
     // The embedded default is a developer's sandbox: migrate and seed it without being asked.
     await database.migrate();
-    const demo = await seedDemoOnce(database.db, {
-      keysFile: join(config.DATA_DIR, "demo-keys.json"),
-      logger,
-    });
-    printDemoKeys(demo.keys, demo.created, config.DATA_DIR);
   } else {
     const pending = await pendingMigrations(database);
     if (pending > 0) {
@@ -43,7 +38,8 @@ async function main() {
     }
   }
 
-  // MQTT ingest: the consumer on MQTT_URL, or the embedded broker on MQTT_PORT.
+  // MQTT ingest: the consumer on MQTT_URL, or the embedded broker on MQTT_PORT. Before the demo
+  // seed, so that a taken port stops start-up before anything is written or printed.
   const ingest = await startIngestRuntime({
     config,
     db: database.db,
@@ -52,6 +48,14 @@ async function main() {
   }).catch((err: unknown) => {
     throw err instanceof PortInUseError ? new ConfigError(err.message) : err;
   });
+
+  if (embedded) {
+    const demo = await seedDemoOnce(database.db, {
+      keysFile: join(config.DATA_DIR, "demo-keys.json"),
+      logger,
+    });
+    printDemoKeys(demo.keys, demo.created, config.DATA_DIR);
+  }
 
   const app = createApp({
     db: database.db,

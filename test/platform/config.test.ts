@@ -1,4 +1,9 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
@@ -55,5 +60,36 @@ describe("configuration from the environment", () => {
     expect(failed?.stderr.trim()).toBe(
       'invalid configuration: PORT must be between 1 and 65535 (got "99999")',
     );
+  });
+
+  it("stops `npm start` in one line when the embedded broker's port is taken, before seeding anything", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "bot-start-"));
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    const address = taken.address();
+    const mqttPort = typeof address === "object" && address ? address.port : 0;
+    const apiPort = mqttPort + 1; // never reached: start-up stops before the API listens
+    try {
+      const failed = await run(process.execPath, ["--import", "tsx", "src/node.ts"], {
+        env: {
+          PATH: process.env.PATH,
+          DATA_DIR: dataDir,
+          MQTT_PORT: String(mqttPort),
+          PORT: String(apiPort),
+        },
+      }).then(
+        () => null,
+        (err: { code: number; stdout: string; stderr: string }) => err,
+      );
+      expect(failed?.code).toBe(1);
+      expect(failed?.stderr.trim()).toBe(
+        `MQTT port ${mqttPort} is taken: set MQTT_PORT to a free port, or MQTT_URL=mqtt://host:port to use an existing broker`,
+      );
+      expect(failed?.stdout).not.toContain("Demo API keys");
+      expect(existsSync(join(dataDir, "demo-keys.json"))).toBe(false);
+    } finally {
+      taken.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
