@@ -45,6 +45,8 @@ export interface ConsumerOptions {
   sessionExpirySeconds?: number;
   /** On close, how long to wait for the commits of messages already taken, so their PUBACKs go out. */
   drainTimeoutMs?: number;
+  /** How many session ids above `connections` to check for leftovers of a larger count. */
+  leftoverSessions?: number;
   clock?: () => Date;
 }
 
@@ -70,6 +72,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     receiveMaximum = RECEIVE_MAXIMUM,
     sessionExpirySeconds = 7 * 24 * 3600,
     drainTimeoutMs = 5_000,
+    leftoverSessions = 16,
     clock = () => new Date(),
   } = opts;
   let closing = false;
@@ -81,14 +84,26 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     unsettled -= 1;
     if (unsettled === 0) onDrained?.();
   };
+  /** Which of the `connections` sessions are subscribed (readiness counts only these). */
   const subscribed = new Set<number>();
   const waiters: (() => void)[] = [];
   const notify = () => {
     if (subscribed.size === connections) for (const w of waiters.splice(0)) w();
   };
 
+  /** Index order: the `connections` sessions first, then the leftovers being served or checked. */
   const clients: MqttClient[] = [];
-  for (let i = 0; i < connections; i++) {
+  for (let i = 0; i < connections + leftoverSessions; i++) openSession(i, i >= connections);
+
+  /**
+   * One consumer connection on the session `<prefix>-<i>`. A `leftover` is a session id above
+   * `connections`: one that a run with a larger MQTT_CONSUMERS left on the broker, which stays in
+   * the share group and keeps getting its share of the events (Mosquitto queues them while it is
+   * disconnected, and drops them when it expires). If the broker has such a session, it is served
+   * like the others, so lowering MQTT_CONSUMERS loses nothing; if not, the session this connection
+   * just made is ended at once (DISCONNECT with session expiry 0) and nothing subscribes.
+   */
+  function openSession(i: number, leftover: boolean) {
     const options: IClientOptions = {
       clientId: `${clientIdPrefix}-${i}`,
       clean: false,
@@ -168,7 +183,17 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     };
 
     client.on("connect", (connack) => {
-      log.info({ sessionPresent: connack.sessionPresent }, "ingest consumer connected");
+      if (leftover && !connack.sessionPresent) {
+        client.end(false, { properties: { sessionExpiryInterval: 0 } });
+        clients.splice(clients.indexOf(client), 1);
+        return;
+      }
+      if (leftover) {
+        log.warn(
+          { connections },
+          "a session above MQTT_CONSUMERS is still in the share group (left by a larger count): serving it",
+        );
+      } else log.info({ sessionPresent: connack.sessionPresent }, "ingest consumer connected");
       const topics: Record<string, { qos: 1 }> = { [`$share/${SHARED_GROUP}/${EVENTS_FILTER}`]: { qos: 1 } };
       // Retained status messages are not sent to shared subscriptions: one plain subscription reads them.
       if (i === 0) topics[STATUS_FILTER] = { qos: 1 };
@@ -178,6 +203,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
           log.error({ err, refused }, "ingest consumer could not subscribe");
           return;
         }
+        if (leftover) return;
         subscribed.add(i);
         notify();
       });
@@ -193,7 +219,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
 
   return {
     get connected() {
-      return subscribed.size === connections && clients.every((c) => c.connected);
+      return subscribed.size === connections && clients.slice(0, connections).every((c) => c.connected);
     },
     ready(timeoutMs = 10_000) {
       if (subscribed.size === connections) return Promise.resolve();

@@ -32,6 +32,7 @@ let world: World;
 let broker: Mosquitto;
 let backlogSensor: Awaited<ReturnType<typeof createSensor>>;
 let restartSensor: Awaited<ReturnType<typeof createSensor>>;
+let shrinkSensor: Awaited<ReturnType<typeof createSensor>>;
 const runtimes: IngestRuntime[] = [];
 
 beforeAll(async () => {
@@ -39,6 +40,7 @@ beforeAll(async () => {
   world = await createIotWorld(database.db);
   backlogSensor = await createSensor(database.db, world);
   restartSensor = await createSensor(database.db, world);
+  shrinkSensor = await createSensor(database.db, world);
   broker = await startMosquitto(database.db); // its password file holds the sensors above
 });
 
@@ -109,10 +111,8 @@ describe("the broker's limits and outages", () => {
 
   it("reconnects by itself when the broker restarts, and /readyz reports the broker down meanwhile", async () => {
     const sensor = restartSensor;
-    const runtime = await startIngest({
-      MQTT_CLIENT_ID: `restart-${randomUUID().slice(0, 8)}`,
-      MQTT_CONSUMERS: 2,
-    });
+    const session = { MQTT_CLIENT_ID: `restart-${randomUUID().slice(0, 8)}`, MQTT_CONSUMERS: 2 };
+    const runtime = await startIngest(session);
     const app = createTestApp(database.db, { readiness: runtime.readiness });
     const ready = await client(app).get("/readyz");
     expect(ready).toMatchObject({
@@ -142,5 +142,33 @@ describe("the broker's limits and outages", () => {
       "the event after the restart",
     );
     await stopIngest(runtime);
+    await discardSessions(broker.url, clientIds(session));
+  });
+
+  it("loses nothing when MQTT_CONSUMERS is lowered: the sessions above the new count are still served", async () => {
+    const sensor = shrinkSensor;
+    const wide = { MQTT_CLIENT_ID: `shrink-${randomUUID().slice(0, 8)}`, MQTT_CONSUMERS: 3 };
+    await stopIngest(await startIngest(wide));
+    // While the ingest is down, the broker deals the events among the three sessions.
+    const publisher = await device(broker.url, sensor.id, sensor.key, { protocolVersion: 5 });
+    const publish = (from: number, n: number) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          publisher.publishAsync(eventsTopic(sensor.id), JSON.stringify(event("heartbeat", from + i)), {
+            qos: 1,
+          }),
+        ),
+      );
+    await publish(0, 300);
+
+    // The instance comes back with one connection: sessions -1 and -2 hold about 200 of them.
+    const narrow = await startIngest({ ...wide, MQTT_CONSUMERS: 1 });
+    await waitFor(async () => (await countEvents(database.db, sensor.id)) === 300, 20_000, "all 300 events");
+    // And they stay served: what the broker goes on dealing to them arrives too.
+    await publish(300, 30);
+    await waitFor(async () => (await countEvents(database.db, sensor.id)) === 330, 10_000, "30 more");
+    await publisher.endAsync();
+    await stopIngest(narrow);
+    await discardSessions(broker.url, clientIds(wide));
   });
 });
