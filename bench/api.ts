@@ -126,7 +126,9 @@ async function scaleContracts(database: BenchDatabase, target: number): Promise<
       );
     }
   });
-  await database.db.execute(sql`analyze`);
+  // The state autovacuum leaves a table of this size in, not a bulk load's: without the visibility
+  // map the list's count(*) cannot use its index-only scan (seq scan 2.8 ms → 0.6 ms, EXPLAIN ANALYZE).
+  await database.db.execute(sql`vacuum analyze`);
 }
 
 interface LoadResult {
