@@ -185,7 +185,8 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     client.on("connect", (connack) => {
       if (leftover && !connack.sessionPresent) {
         client.end(false, { properties: { sessionExpiryInterval: 0 } });
-        clients.splice(clients.indexOf(client), 1);
+        const at = clients.indexOf(client);
+        if (at >= 0) clients.splice(at, 1);
         return;
       }
       if (leftover) {
