@@ -30,6 +30,9 @@ const V5 = { protocolVersion: 5 } as const;
 /** Passed to MQTT.js's `handleMessage` callback: read on, but send no PUBACK (we send it later). */
 const ACK_AFTER_COMMIT = new Error("acknowledged after the commit");
 
+/** The client id (and so the broker session) of consumer connection `i` of an instance. */
+export const consumerClientId = (clientIdPrefix: string, i: number) => `${clientIdPrefix}-${i}`;
+
 export interface ConsumerOptions {
   url: string;
   writer: Writer;
@@ -105,7 +108,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
    */
   function openSession(i: number, leftover: boolean) {
     const options: IClientOptions = {
-      clientId: `${clientIdPrefix}-${i}`,
+      clientId: consumerClientId(clientIdPrefix, i),
       clean: false,
       protocolVersion: 5,
       properties: { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum },

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
+import { consumerClientId } from "../../iot/consumer.js";
 import { eventsTopic } from "../../iot/protocol.js";
 import { type IngestRuntime, type IngestRuntimeConfig, startIngestRuntime } from "../../iot/runtime.js";
 import { client, createTestApp } from "../support/app.js";
@@ -74,9 +75,9 @@ async function stopIngest(runtime: IngestRuntime) {
   runtimes.splice(runtimes.indexOf(runtime), 1);
 }
 
-/** The consumer's client ids for a session prefix (iot/consumer.ts: `<prefix>-<i>`). */
+/** The client ids of an instance's consumer connections. */
 const clientIds = (config: Pick<IngestRuntimeConfig, "MQTT_CLIENT_ID" | "MQTT_CONSUMERS">) =>
-  Array.from({ length: config.MQTT_CONSUMERS }, (_, i) => `${config.MQTT_CLIENT_ID}-${i}`);
+  Array.from({ length: config.MQTT_CONSUMERS }, (_, i) => consumerClientId(config.MQTT_CLIENT_ID, i));
 
 describe("the broker's limits and outages", () => {
   it("keeps a backlog of 5,000 events for the ingest's session while it is down (Mosquitto's default drops past 1,000)", async () => {

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
-import { type Consumer, startConsumer } from "../../iot/consumer.js";
+import { type Consumer, consumerClientId, startConsumer } from "../../iot/consumer.js";
 import { createIngest } from "../../iot/ingest.js";
 import { eventsTopic } from "../../iot/protocol.js";
 import { createWriter, type Writer, type WriterOptions } from "../../iot/writer.js";
@@ -68,7 +68,7 @@ function consume(clientIdPrefix: string, ingestBatch: WriterOptions["ingestBatch
     ...(drainTimeoutMs === undefined ? {} : { drainTimeoutMs }),
   });
   consumers.push(consumer);
-  sessions.add(`${clientIdPrefix}-0`);
+  sessions.add(consumerClientId(clientIdPrefix, 0));
   return { writer, consumer };
 }
 
