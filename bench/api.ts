@@ -24,6 +24,7 @@ import { prng } from "../iot/simulator.js";
 import { seedDemoOnce } from "../src/demo/seed.js";
 import {
   type BenchDatabase,
+  cpuSeconds,
   createBenchDatabase,
   freePort,
   numberFlags,
@@ -141,6 +142,8 @@ interface LoadResult {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** CPU ms per request of the server, PostgreSQL (all its processes) and the load generator. */
+  cpu: { server: number; postgres: number; load: number; busyPct: number };
 }
 
 async function load(
@@ -148,13 +151,32 @@ async function load(
   paths: string[],
   headers: Record<string, string>,
   duration: number,
+  serverPid: number,
 ): Promise<LoadResult> {
   const child = startChild("bench/api-load.ts", {
     BENCH_LOAD: JSON.stringify({ url, paths, headers, duration, connections: flags.connections }),
   });
-  const { result } = await child.next<{ result: LoadResult }>((l) => "result" in l, (duration + 60) * 1000);
+  const pids = { server: serverPid, load: child.process.pid ?? 0 };
+  const before = await cpuSeconds(pids);
+  const { result } = await child.next<{ result: Omit<LoadResult, "cpu"> }>(
+    (l) => "result" in l,
+    (duration + 60) * 1000,
+  );
+  const after = await cpuSeconds(pids);
   await child.exited;
-  return result;
+  const perRequest = (k: string) =>
+    round((((after[k] ?? 0) - (before[k] ?? 0)) * 1000) / Math.max(1, result.total), 3);
+  const busy =
+    ((after.machine ?? 0) - (before.machine ?? 0)) / Math.max(1e-9, (after.at - before.at) * cpus().length);
+  return {
+    ...result,
+    cpu: {
+      server: perRequest("server"),
+      postgres: perRequest("postgres"),
+      load: perRequest("load"),
+      busyPct: round(100 * busy, 0),
+    },
+  };
 }
 
 await withCleanup(async (cleanup) => {
@@ -247,8 +269,9 @@ await withCleanup(async (cleanup) => {
   const results: LoadResult[] = [];
   for (const t of targets) {
     log(`${t.name}: warm-up ${flags.warmup} s, then ${flags.duration} s at ${flags.connections} connections`);
-    if (flags.warmup > 0) await load(base, t.paths, t.headers, flags.warmup);
-    results.push(await load(base, t.paths, t.headers, flags.duration));
+    const pid = server.process.pid ?? 0;
+    if (flags.warmup > 0) await load(base, t.paths, t.headers, flags.warmup, pid);
+    results.push(await load(base, t.paths, t.headers, flags.duration, pid));
   }
   await server.stop();
 
@@ -258,7 +281,16 @@ await withCleanup(async (cleanup) => {
     `\nAPI benchmark: ${total} contracts, ${flags.connections} connections × ${flags.duration} s, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30, 1)} GiB, ${facts}\n`,
   );
   printTable(
-    ["route", "requests/s", "p50 ms", "p99 ms", "non-2xx / errors", "÷ hello world", "goal"],
+    [
+      "route",
+      "requests/s",
+      "p50 ms",
+      "p99 ms",
+      "non-2xx / errors",
+      "÷ hello world",
+      "goal",
+      "CPU ms/request: server / PostgreSQL / load; machine busy",
+    ],
     targets.map((t, i) => {
       const r = results[i] as LoadResult;
       return [
@@ -269,6 +301,7 @@ await withCleanup(async (cleanup) => {
         `${r.non2xx} / ${r.errors + r.timeouts}`,
         round(ratio(r), 3),
         i === 1 ? `≥ 0.2, p99 ≤ 25 ms: ${ratio(r) >= 0.2 && r.p99 <= 25 ? "reached" : "MISSED"}` : "",
+        `${r.cpu.server} / ${r.cpu.postgres} / ${r.cpu.load}; ${r.cpu.busyPct} %`,
       ];
     }),
   );

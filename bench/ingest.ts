@@ -405,6 +405,7 @@ await withCleanup(async (cleanup) => {
     async () => {},
   );
   await drain(latest, settled(c));
+  const latencyRun = latest();
   ingest.send({ cmd: "record", on: false });
   ingest.send({ cmd: "dump", file: commitsFile });
   await ingest.next((l) => typeof l.dumped === "number");
@@ -491,6 +492,12 @@ await withCleanup(async (cleanup) => {
       [
         "sustained run: batches, mean batch, ingest busy % (summed over the writer's partitions), consumer reconnects",
         `${sustained.batches}, ${round(sustained.messages / Math.max(1, sustained.batches), 0)}, ${round((100 * sustained.busyMs) / 1000 / sustainedS, 0)}, ${sustained.reconnects}`,
+        "",
+        "",
+      ],
+      [
+        "latency run: batches, mean batch, mean ms per batch (in the ingest: lookups, transaction, commit)",
+        `${latencyRun.batches}, ${round(latencyRun.messages / Math.max(1, latencyRun.batches), 0)}, ${round(latencyRun.busyMs / Math.max(1, latencyRun.batches), 1)}`,
         "",
         "",
       ],

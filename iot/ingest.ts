@@ -1,11 +1,13 @@
 /**
  * The ingest core: a batch of raw messages (from MQTT or HTTP) → events stored exactly once,
  * dead letters for the rest, sensor health and incidents updated, all in ONE transaction.
- * Set-based SQL throughout: one statement per table per batch, whatever the batch size.
+ * Set-based SQL throughout: one statement per table per batch, whatever the batch size, each a
+ * prepared statement (queryPrepared), sent in rounds that need no answer from each other: BEGIN,
+ * the writes with the incident windows, the sightings with the incident writes, COMMIT.
  */
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
-import { type Database, queryRows, type Tx } from "../db/database.js";
+import { type Database, queryPrepared, type Tx } from "../db/database.js";
 import { isTransient, sqlState } from "../db/pg-errors.js";
 import { type DerivedIncident, deriveIncidents, type EbikeEvent, planIncidents } from "./incidents.js";
 import {
@@ -100,7 +102,7 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
       else missing.push(id);
     }
     if (missing.length) {
-      const rows = await queryRows<{
+      const rows = await queryPrepared<{
         id: string;
         facility_id: string;
         community_id: string;
@@ -249,11 +251,15 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
       // A sign of life from a sensor that is online (which then has no open sensor_offline
       // incident: the sweeper and the last-will set both together) changes nothing: only the
       // rest goes through applySightings, usually nothing at all.
-      await applySightings(
-        tx,
-        sightings(accepted, statuses).filter((s) => !s.online || online.get(s.sensorId) !== true),
-      );
-      await writeIncidents(tx, windows);
+      // The second and last round trip before COMMIT: both send all their statements at once,
+      // the sightings' first (they touch sensor_offline incidents, writeIncidents ebike ones).
+      await Promise.all([
+        applySightings(
+          tx,
+          sightings(accepted, statuses).filter((s) => !s.online || online.get(s.sensorId) !== true),
+        ),
+        writeIncidents(tx, windows),
+      ]);
       return fresh.length;
     });
 
@@ -296,7 +302,7 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
       receivedAt.toISOString(),
       event,
     ]);
-    const inserted = await queryRows<{ sensor_id: string; event_id: string }>(
+    const inserted = await queryPrepared<{ sensor_id: string; event_id: string }>(
       tx,
       sql`insert into sensor_events (sensor_id, event_id, facility_id, type, occurred_at, received_at, payload)
           select (x->>0)::uuid, x->4->>'eventId', (x->>1)::uuid, (x->4->>'type')::sensor_event_type,
@@ -344,7 +350,7 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
       seen: new Date(e.seen).toISOString(),
       heartbeat: e.heartbeat === null ? null : new Date(e.heartbeat).toISOString(),
     }));
-    const updated = await queryRows<{ id: string; online: boolean }>(
+    const updated = await queryPrepared<{ id: string; online: boolean }>(
       tx,
       sql`update sensors s set
             last_seen_at = greatest(s.last_seen_at, x.seen),
@@ -406,9 +412,9 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     }
     if (!earliest.size) return { earliest, byFacility: new Map() };
     const facilities = [...earliest.keys()].sort();
-    // Sent without waiting for the lock (queryRows sends in call order; PostgreSQL runs the
+    // Sent without waiting for the lock (queryPrepared sends in call order; PostgreSQL runs the
     // windows statement after the lock is granted, with a snapshot taken then).
-    const locked = queryRows(
+    const locked = queryPrepared(
       tx,
       sql`select pg_advisory_xact_lock(k) from (
             select hashtextextended('incidents:' || f, 0) as k
@@ -422,7 +428,7 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     // of the table against the batch).
     const [, windowsRows] = await Promise.all([
       locked,
-      queryRows<IncidentWindow>(
+      queryPrepared<IncidentWindow>(
         tx,
         sql`with starts as materialized (
             select x.facility_id, coalesce(
@@ -482,10 +488,15 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
         });
       }
     }
+    // Sent together, in this order (one round trip; see applySightings).
+    const statements: Promise<unknown>[] = [];
     if (deletes.length) {
       logger.warn({ incidents: deletes }, "ingest: incidents no longer supported by events, removed");
-      await tx.execute(
-        sql`delete from incidents where id in (select x::uuid from jsonb_array_elements_text(${JSON.stringify(deletes)}::jsonb) x)`,
+      statements.push(
+        queryPrepared(
+          tx,
+          sql`delete from incidents where id in (select x::uuid from jsonb_array_elements_text(${JSON.stringify(deletes)}::jsonb) x)`,
+        ),
       );
     }
     // Closing updates before opening ones (two statements), so the one-open-incident-per-elevator
@@ -496,23 +507,30 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
       updates.filter((u) => u.closed_at === null),
     ]) {
       if (!part.length) continue;
-      await tx.execute(
-        sql`update incidents i set opened_at = x.opened_at, closed_at = x.closed_at, detections = x.detections,
-              halt_seconds = x.halt_seconds, updated_at = now()
-            from jsonb_to_recordset(${JSON.stringify(part)}::jsonb) as x(id uuid, opened_at timestamptz,
-              closed_at timestamptz, detections int, halt_seconds int)
-            where i.id = x.id`,
+      statements.push(
+        queryPrepared(
+          tx,
+          sql`update incidents i set opened_at = x.opened_at, closed_at = x.closed_at, detections = x.detections,
+                halt_seconds = x.halt_seconds, updated_at = now()
+              from jsonb_to_recordset(${JSON.stringify(part)}::jsonb) as x(id uuid, opened_at timestamptz,
+                closed_at timestamptz, detections int, halt_seconds int)
+              where i.id = x.id`,
+        ),
       );
     }
     if (inserts.length) {
-      await tx.execute(
-        sql`insert into incidents (kind, sensor_id, facility_id, community_id, street_id, opened_at, closed_at, detections, halt_seconds)
-            select 'ebike', x.sensor_id, x.facility_id, x.community_id, x.street_id, x.opened_at, x.closed_at, x.detections, x.halt_seconds
-            from jsonb_to_recordset(${JSON.stringify(inserts)}::jsonb) as x(sensor_id uuid, facility_id uuid,
-              community_id uuid, street_id uuid, opened_at timestamptz, closed_at timestamptz, detections int, halt_seconds int)
-            order by x.closed_at is null, x.opened_at`,
+      statements.push(
+        queryPrepared(
+          tx,
+          sql`insert into incidents (kind, sensor_id, facility_id, community_id, street_id, opened_at, closed_at, detections, halt_seconds)
+              select 'ebike', x.sensor_id, x.facility_id, x.community_id, x.street_id, x.opened_at, x.closed_at, x.detections, x.halt_seconds
+              from jsonb_to_recordset(${JSON.stringify(inserts)}::jsonb) as x(sensor_id uuid, facility_id uuid,
+                community_id uuid, street_id uuid, opened_at timestamptz, closed_at timestamptz, detections int, halt_seconds int)
+              order by x.closed_at is null, x.opened_at`,
+        ),
       );
     }
+    await Promise.all(statements);
   }
 }
 
@@ -555,7 +573,8 @@ async function insertDeadLetters(tx: Tx | Database, dead: readonly DeadLetter[])
       received_at: item.receivedAt.toISOString(),
     };
   });
-  await tx.execute(
+  await queryPrepared(
+    tx,
     sql`insert into dead_letters (topic, sensor_id, payload, payload_base64, payload_bytes, reason, received_at)
         select x.topic, x.sensor_id, x.payload, x.payload_base64, x.payload_bytes, x.reason, x.received_at
         from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(topic text, sensor_id text, payload text,

@@ -18,7 +18,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
-import { type Database, queryRows, type Tx } from "../db/database.js";
+import { type Database, queryPrepared, queryRows, type Tx } from "../db/database.js";
 
 /** Heartbeat intervals a sensor may miss before it is offline. */
 export const MISSED_HEARTBEATS = 3;
@@ -74,13 +74,18 @@ export async function applySightings(tx: Tx, sightings: readonly Sighting[]): Pr
   // could have been published: within the last MISSED_HEARTBEATS intervals.
   const silent = sql`(not x.retained or not exists (select 1 from sensors q where q.id = x.sensor_id
     and q.last_seen_at > x.at - q.heartbeat_interval_s * ${MISSED_HEARTBEATS} * interval '1 second'))`;
-  await tx.execute(
+  // One round trip for the three: queryPrepared sends them in call order and PostgreSQL runs them
+  // in that order on the transaction's connection, each seeing what the one before wrote (as if
+  // each had been awaited in turn).
+  const close = queryPrepared(
+    tx,
     sql`update incidents i set closed_at = x.at, halt_seconds = null, updated_at = now()
         from ${rows}
         where x.online and i.kind = 'sensor_offline' and i.closed_at is null
           and i.facility_id = x.facility_id and i.sensor_id = x.sensor_id and i.opened_at <= x.at`,
   );
-  await tx.execute(
+  const open = queryPrepared(
+    tx,
     sql`insert into incidents (kind, sensor_id, facility_id, community_id, street_id, opened_at)
         select 'sensor_offline', x.sensor_id, x.facility_id, x.community_id, x.street_id, x.at
         from ${rows}
@@ -91,11 +96,13 @@ export async function applySightings(tx: Tx, sightings: readonly Sighting[]): Pr
   // no row version.
   const online = sql`(x.online and not exists (select 1 from incidents i
     where i.kind = 'sensor_offline' and i.closed_at is null and i.sensor_id = s.id))`;
-  await tx.execute(
+  const mark = queryPrepared(
+    tx,
     sql`update sensors s set online = ${online}
         from ${rows}
         where s.id = x.sensor_id and (x.online or ${silent}) and s.online is distinct from ${online}`,
   );
+  await Promise.all([close, open, mark]);
 }
 
 export interface SweepResult {
