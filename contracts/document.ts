@@ -21,13 +21,16 @@ export interface ContractDocument {
   terms: ContractTerms;
 }
 
+/** An amount already in normal form, as numeric(14,2) reads back: kept as is (no Decimal round trip). */
+const NORMAL_MONEY = /^(0|[1-9]\d*)\.\d\d$/;
+
 /**
  * The document in normal form: amounts with exactly two decimals, facilities sorted, fee items
  * and floor prices in a fixed order. "100" and "100.00" are the same price, so they must hash
  * the same; a reordering of the fee table is not a change of terms.
  */
 export function normalizeDocument(d: ContractDocument): ContractDocument {
-  const m = (s: string) => formatMoney(money(s));
+  const m = (s: string) => (NORMAL_MONEY.test(s) ? s : formatMoney(money(s)));
   return {
     ...d,
     facilityIds: [...d.facilityIds].sort(),
