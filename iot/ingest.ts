@@ -316,8 +316,11 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
 
   /**
    * last_seen_at / last_heartbeat_at move forward only; a device clock ahead of ours is capped at
-   * receipt. Returns whether each sensor it updated is online: read from the row as updated (the
-   * latest committed version, under our row lock), so a sweeper that just took it offline is seen.
+   * receipt. Returns whether each sensor of the batch is online. For a sensor it updated, read
+   * from the row as updated (the latest committed version, under our row lock), so a sweeper that
+   * just took it offline is seen. For one whose signs are no newer than what it has (a backlog
+   * delivered late), from the statement's snapshot: a sweeper that took it offline since opened
+   * its incident after last_seen_at, so these older signs could not have brought it back anyway.
    */
   async function updateSensors(
     tx: Tx,
@@ -352,13 +355,21 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     }));
     const updated = await queryPrepared<{ id: string; online: boolean }>(
       tx,
-      sql`update sensors s set
-            last_seen_at = greatest(s.last_seen_at, x.seen),
-            last_heartbeat_at = greatest(s.last_heartbeat_at, x.heartbeat)
-          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id uuid, seen timestamptz, heartbeat timestamptz)
-          where s.id = x.id and (x.seen > coalesce(s.last_seen_at, '-infinity')
-            or x.heartbeat > coalesce(s.last_heartbeat_at, '-infinity'))
-          returning s.id, s.online`,
+      sql`with x as materialized (
+            select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id uuid, seen timestamptz, heartbeat timestamptz)
+          ), updated as (
+            update sensors s set
+              last_seen_at = greatest(s.last_seen_at, x.seen),
+              last_heartbeat_at = greatest(s.last_heartbeat_at, x.heartbeat)
+            from x
+            where s.id = x.id and (x.seen > coalesce(s.last_seen_at, '-infinity')
+              or x.heartbeat > coalesce(s.last_heartbeat_at, '-infinity'))
+            returning s.id, s.online
+          )
+          select id, online from updated
+          union all
+          select s.id, s.online from x join sensors s on s.id = x.id
+          where not exists (select 1 from updated u where u.id = x.id)`,
     );
     return new Map(updated.map((r) => [r.id, r.online]));
   }
