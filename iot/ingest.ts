@@ -2,9 +2,11 @@
  * The ingest core: a batch of raw messages (from MQTT or HTTP) → events stored exactly once,
  * dead letters for the rest, sensor health and incidents updated, all in ONE transaction.
  * Set-based SQL throughout: one statement per table per batch, whatever the batch size, each a
- * prepared statement (queryPrepared), sent in rounds that need no answer from each other: BEGIN,
- * the writes with the incident windows, the sightings with the incident writes, COMMIT.
+ * prepared statement (queryPrepared), sent in rounds of statements that need no answer from each
+ * other: BEGIN; the writes with the incident windows; the sightings and incident writes with the
+ * COMMIT (three round trips).
  */
+import { setImmediate } from "node:timers";
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import { type Database, queryPrepared, type Tx } from "../db/database.js";
@@ -229,7 +231,7 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
       accepted.push({ index, sensor, event: parsed.event, receivedAt: item.receivedAt });
     }
 
-    const storedEbike = await db.transaction(async (tx) => {
+    const { storedEbike, tail } = await db.transaction(async (tx) => {
       // One round trip for the statements that need no answer from each other: postgres.js sends
       // what is not awaited back to back, and PostgreSQL runs them in this order on the
       // transaction's connection (the incident windows after the insert and after the locks).
@@ -251,17 +253,22 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
       // A sign of life from a sensor that is online (which then has no open sensor_offline
       // incident: the sweeper and the last-will set both together) changes nothing: only the
       // rest goes through applySightings, usually nothing at all.
-      // The second and last round trip before COMMIT: both send all their statements at once,
-      // the sightings' first (they touch sensor_offline incidents, writeIncidents ebike ones).
-      await Promise.all([
+      // The last statements go out with the COMMIT, in the same round trip: both send all theirs
+      // at once (the sightings' first: they touch sensor_offline incidents, writeIncidents ebike
+      // ones), and the transaction ends without waiting for their answers. Should one fail,
+      // PostgreSQL answers the COMMIT with a ROLLBACK: checked below, the batch then fails whole.
+      const tail = Promise.allSettled([
         applySightings(
           tx,
           sightings(accepted, statuses).filter((s) => !s.online || online.get(s.sensorId) !== true),
         ),
         writeIncidents(tx, windows),
       ]);
-      return fresh.length;
+      await handedToConnection();
+      return { storedEbike: fresh.length, tail };
     });
+    // The COMMIT was answered, so every statement sent before it was too.
+    for (const r of await tail) if (r.status === "rejected") throw r.reason;
 
     for (const d of dead) count(d.reason);
     const result = summarize(outcomes);
@@ -546,6 +553,15 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
 }
 
 // ---- helpers --------------------------------------------------------------------------------
+
+/**
+ * Resolves once the statements issued so far are queued on the transaction's connection, ahead
+ * of anything issued later (the COMMIT). Both drivers queue a statement within the microtasks
+ * that follow its call, with no I/O in between; a macrotask runs only after all of them.
+ */
+function handedToConnection(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /** One elevator's window, as the windows statement returns it (positional, to keep it small). */
 interface IncidentWindow {
