@@ -415,10 +415,16 @@ await withCleanup(async (cleanup) => {
     if (t) committedAt.set(`${sensor} ${eventId}`, Number(t));
   }
   const latencies: number[] = [];
+  /** The same, for events published after the run's first 2 s (its devices connected by then). */
+  const settledLatencies: number[] = [];
+  let firstPublish = Number.POSITIVE_INFINITY;
   for (const line of (await readFile(stampsFile, "utf8")).split("\n")) {
     const [sensor, eventId, t] = line.split(" ");
     const done = committedAt.get(`${sensor} ${eventId}`);
-    if (t && done !== undefined) latencies.push(done - Number(t));
+    if (!t || done === undefined) continue;
+    firstPublish = Math.min(firstPublish, Number(t));
+    latencies.push(done - Number(t));
+    if (Number(t) >= firstPublish + 2_000) settledLatencies.push(done - Number(t));
   }
   const countC = check(c, await countRun(database, runC));
   // The sustained run's events counted again, after the latency run: a message that was only
@@ -462,6 +468,12 @@ await withCleanup(async (cleanup) => {
         `${round(p50, 1)} / ${round(p99, 1)}`,
         "p99 ≤ 50",
         goal(p99 <= 50),
+      ],
+      [
+        "  the same, without the first 2 s (the run's 1,000 devices connecting, each with its retained status)",
+        `${round(quantile(settledLatencies, 0.5), 1)} / ${round(quantile(settledLatencies, 0.99), 1)}`,
+        "",
+        "",
       ],
       ["ingest peak RSS MB", round(peakRss, 0), "≤ 250", goal(peakRss <= 250)],
       [
