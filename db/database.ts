@@ -17,7 +17,11 @@ export type Queryable = Database | Tx;
 
 /** Runs raw SQL and returns its rows, whichever driver runs it (postgres.js and PGlite shape results differently). */
 export async function queryRows<T>(db: Queryable, query: SQL): Promise<T[]> {
-  const result: unknown = await db.execute(query);
+  return rowsOf<T>(await db.execute(query));
+}
+
+/** The rows of a raw result: postgres.js returns them as the result, PGlite under `rows`. */
+function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
@@ -36,10 +40,9 @@ const dialect = new PgDialect({ casing: "snake_case" });
  */
 export async function queryPrepared<T>(db: Queryable, query: SQL): Promise<T[]> {
   // A name makes drizzle ask postgres.js to prepare; postgres.js keys statements by their text.
-  const result: unknown = await db._.session
-    .prepareQuery(dialect.sqlToQuery(query), undefined, "raw", false)
-    .execute();
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+  return rowsOf<T>(
+    await db._.session.prepareQuery(dialect.sqlToQuery(query), undefined, "raw", false).execute(),
+  );
 }
 
 /**
