@@ -25,6 +25,7 @@ import { seedDemoOnce } from "../src/demo/seed.js";
 import {
   type BenchDatabase,
   cpuSeconds,
+  cpuUsed,
   createBenchDatabase,
   freePort,
   numberFlags,
@@ -164,17 +165,15 @@ async function load(
   );
   const after = await cpuSeconds(pids);
   await child.exited;
-  const perRequest = (k: string) =>
-    round((((after[k] ?? 0) - (before[k] ?? 0)) * 1000) / Math.max(1, result.total), 3);
-  const busy =
-    ((after.machine ?? 0) - (before.machine ?? 0)) / Math.max(1e-9, (after.at - before.at) * cpus().length);
+  const used = cpuUsed(before, after);
+  const perRequest = (name: string) => round((used.seconds(name) * 1000) / Math.max(1, result.total), 3);
   return {
     ...result,
     cpu: {
       server: perRequest("server"),
       postgres: perRequest("postgres"),
       load: perRequest("load"),
-      busyPct: round(100 * busy, 0),
+      busyPct: used.busyPct,
     },
   };
 }

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -222,6 +222,19 @@ export async function cpuSeconds(
   out.at = performance.now() / 1000;
   return out;
 }
+/** A cpuSeconds() reading (or none yet: `{}`). */
+export type CpuReading = Record<string, number> & { at?: number };
+
+/**
+ * The CPU used between two cpuSeconds() readings: CPU seconds of a named process (or `postgres`),
+ * and how busy the whole machine was meanwhile (% of all its CPUs).
+ */
+export function cpuUsed(before: CpuReading, after: CpuReading) {
+  const seconds = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+  const wallS = (after.at ?? 0) - (before.at ?? 0);
+  return { seconds, busyPct: round((100 * seconds("machine")) / Math.max(1e-9, wallS * cpus().length), 0) };
+}
+
 /** USER_HZ of /proc figures: 100 on Linux for every architecture Node.js runs on. */
 const CLOCK_TICKS = 100;
 
