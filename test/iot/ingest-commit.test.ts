@@ -12,9 +12,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
 import { queryRows } from "../../db/database.js";
 import { createIngest, type Ingest } from "../../iot/ingest.js";
-import { eventsTopic } from "../../iot/protocol.js";
 import { openTestDatabase } from "../support/db.js";
-import { createElevator, createIotWorld, createSensor, event } from "./support.js";
+import {
+  countEvents,
+  createElevator,
+  createIotWorld,
+  createSensor,
+  deadLetterReasons,
+  event,
+  eventItem,
+  incidentsOf,
+} from "./support.js";
 
 const logger = pino({ level: "silent" });
 /** This file's own trigger function (the PostgreSQL database is shared by the test files). */
@@ -23,6 +31,7 @@ let database: DatabaseHandle;
 let ingest: Ingest;
 let refusedSensor: string;
 let otherSensor: string;
+let otherFacility: string;
 let slowSensor: string;
 
 beforeAll(async () => {
@@ -30,7 +39,8 @@ beforeAll(async () => {
   const world = await createIotWorld(database.db);
   const refused = await createElevator(database.db, world);
   refusedSensor = (await createSensor(database.db, world, refused.id)).id;
-  otherSensor = (await createSensor(database.db, world, (await createElevator(database.db, world)).id)).id;
+  otherFacility = (await createElevator(database.db, world)).id;
+  otherSensor = (await createSensor(database.db, world, otherFacility)).id;
   const slow = await createElevator(database.db, world);
   slowSensor = (await createSensor(database.db, world, slow.id)).id;
   await database.db.execute(
@@ -53,12 +63,7 @@ afterAll(async () => {
   await database?.close();
 });
 
-const message = (sensorId: string, ev: { eventId: string }) => ({
-  topic: eventsTopic(sensorId),
-  payload: Buffer.from(JSON.stringify(ev)),
-  receivedAt: new Date(),
-});
-
+/** The event ids stored for a sensor. */
 async function storedEvents(sensorId: string) {
   return queryRows<{ event_id: string }>(
     database.db,
@@ -69,7 +74,7 @@ async function storedEvents(sensorId: string) {
 describe("the ingest's last round, sent with the COMMIT", () => {
   it("is committed with the batch: a slow incident insert is there when the batch returns", async () => {
     const detected = event("ebike_detected", 0);
-    const result = await ingest.ingestBatch([message(slowSensor, detected)]);
+    const result = await ingest.ingestBatch([eventItem(slowSensor, detected)]);
 
     expect(result.stored).toBe(1);
     // Were the insert sent after the COMMIT, it would still be sleeping in its own transaction.
@@ -84,32 +89,28 @@ describe("the ingest's last round, sent with the COMMIT", () => {
 describe("a statement that fails in the ingest's last round, sent with the COMMIT", () => {
   it("fails the batch whole: its event is not stored, not reported stored, and dead-lettered with the reason", async () => {
     const detected = event("ebike_detected", 0);
-    const result = await ingest.ingestBatch([message(refusedSensor, detected)]);
+    const result = await ingest.ingestBatch([eventItem(refusedSensor, detected)]);
 
     expect(result.stored).toBe(0);
     expect(result.rejected).toEqual([{ index: 0, reason: "storage_rejected: P0001" }]);
-    expect(await storedEvents(refusedSensor)).toEqual([]);
-    const dead = await queryRows<{ reason: string; sensor_id: string | null }>(
-      database.db,
-      sql`select reason, sensor_id from dead_letters where sensor_id = ${refusedSensor}`,
-    );
-    expect(dead).toEqual([{ reason: "storage_rejected: P0001", sensor_id: refusedSensor }]);
+    expect(await countEvents(database.db, refusedSensor)).toBe(0);
+    expect(await deadLetterReasons(database.db, refusedSensor)).toEqual(["storage_rejected: P0001"]);
   });
 
   it("takes nothing else of the batch with it: the other messages are stored one by one, with their incident", async () => {
     const refused = event("ebike_detected", 0);
     const fine = event("ebike_detected", 0);
-    const result = await ingest.ingestBatch([message(refusedSensor, refused), message(otherSensor, fine)]);
+    const result = await ingest.ingestBatch([
+      eventItem(refusedSensor, refused),
+      eventItem(otherSensor, fine),
+    ]);
 
     expect(result.outcomes).toEqual([
       { status: "rejected", reason: "storage_rejected: P0001" },
       { status: "stored", eventId: fine.eventId },
     ]);
     expect(await storedEvents(otherSensor)).toEqual([{ event_id: fine.eventId }]);
-    const incidents = await queryRows<{ n: number }>(
-      database.db,
-      sql`select count(*)::int as n from incidents where sensor_id = ${otherSensor} and kind = 'ebike' and closed_at is null`,
-    );
-    expect(incidents).toEqual([{ n: 1 }]);
+    const incidents = await incidentsOf(database.db, otherFacility);
+    expect(incidents.filter((i) => i.kind === "ebike" && i.closed_at === null)).toHaveLength(1);
   });
 });

@@ -14,6 +14,7 @@ import { generateKey } from "../../db/keys.js";
 import { facilities, sensors } from "../../db/schema.js";
 import { mosquittoPasswordHash } from "../../iot/credentials.js";
 import { writeMosquittoPasswordFile } from "../../iot/mosquitto-passwd.js";
+import { eventsTopic } from "../../iot/protocol.js";
 import { createFacility, createWorld, type World } from "../support/factories.js";
 
 export const MOSQUITTO = "/usr/sbin/mosquitto";
@@ -103,6 +104,11 @@ export async function incidentsOf(db: Database, facilityId: string) {
     db,
     sql`select kind, opened_at, closed_at, detections, halt_seconds from incidents where facility_id = ${facilityId} order by opened_at`,
   );
+}
+
+/** An event as the ingest receives it from the sensor's topic. */
+export function eventItem(sensorId: string, ev: Record<string, unknown>, receivedAt = new Date()) {
+  return { topic: eventsTopic(sensorId), payload: Buffer.from(JSON.stringify(ev)), receivedAt };
 }
 
 let seq = 0;

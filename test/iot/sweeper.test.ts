@@ -10,11 +10,11 @@ import type { DatabaseHandle } from "../../db/client.js";
 import { queryRows } from "../../db/database.js";
 import { sensors } from "../../db/schema.js";
 import { createIngest, type Ingest } from "../../iot/ingest.js";
-import { eventsTopic, statusTopic } from "../../iot/protocol.js";
+import { statusTopic } from "../../iot/protocol.js";
 import { startSweeper, sweepOffline } from "../../iot/sweeper.js";
 import { openTestDatabase } from "../support/db.js";
 import type { World } from "../support/factories.js";
-import { createElevator, createIotWorld, createSensor, event, waitFor } from "./support.js";
+import { createElevator, createIotWorld, createSensor, event, eventItem, waitFor } from "./support.js";
 
 const logger = pino({ level: "silent" });
 let database: DatabaseHandle;
@@ -45,9 +45,7 @@ async function newSensor(heartbeatIntervalS = 30) {
 }
 
 async function send(sensorId: string, ev: Record<string, unknown>, receivedAt: Date) {
-  const result = await ingest.ingestBatch([
-    { topic: eventsTopic(sensorId), payload: Buffer.from(JSON.stringify(ev)), receivedAt },
-  ]);
+  const result = await ingest.ingestBatch([eventItem(sensorId, ev, receivedAt)]);
   expect(result.rejected).toEqual([]);
 }
 
