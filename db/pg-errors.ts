@@ -1,4 +1,7 @@
-/** PostgreSQL error codes (SQLSTATE) the API maps to answers, for both postgres.js and PGlite. */
+/**
+ * Database errors, classified once, here: for both postgres.js and PGlite, for the API, the
+ * ingest and every background job.
+ */
 export function sqlState(err: unknown): string | undefined {
   let e: unknown = err;
   // drizzle wraps driver errors (`cause`); walk down to the one that carries the code.
@@ -15,13 +18,92 @@ export const isForeignKeyViolation = (err: unknown) => sqlState(err) === "23503"
 export const isSerializationFailure = (err: unknown) => sqlState(err) === "40001";
 
 /**
- * Errors worth retrying as they are: no SQLSTATE (connection refused or reset, timeouts),
- * connection exceptions (08), serialization failures and deadlocks (40), resources (53),
- * operator intervention (57: shutdown, admin restart), system errors (58, XX).
- * Anything else is the data's fault.
+ * What a database error says, and so what to do with the work that met it:
+ * - `transient`: the database or the way to it is passing through a bad moment (connection
+ *   refused, reset, timed out or ended; "not accepting connections"; shutdown, restart, recovery;
+ *   too many connections; serialization failures and deadlocks; statement timeouts and
+ *   cancellations). Retry the same work later; never acknowledge, reject or dead-letter it.
+ * - `data`: the data itself broke a rule of the schema (SQLSTATE classes 22 and 23): retrying it
+ *   changes nothing. The only errors that may become a rejection of the data.
+ * - `defect`: anything else (a missing table, a syntax error, a trigger's own exception, a bug in
+ *   our code): not the data's fault either. The API answers 500; the ingest retries, so nothing
+ *   is lost while someone fixes it.
  */
-export function isTransient(err: unknown): boolean {
+export type DbErrorClass = "transient" | "data" | "defect";
+
+/** SQLSTATE classes and codes of a passing condition (see DbErrorClass). */
+const TRANSIENT_CLASSES = ["08", "40", "53", "55", "57", "58"];
+/** Error codes the drivers and Node give a connection that failed or was lost (no SQLSTATE). */
+const CONNECTION_CODES = new Set([
+  // postgres.js
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  // Node's sockets and DNS
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  // db/socket-watchdog.ts: a request the database did not answer in time
+  "DATABASE_UNANSWERED",
+]);
+
+export function classifyDbError(err: unknown): DbErrorClass {
   const state = sqlState(err);
-  if (!state) return true;
-  return ["08", "40", "53", "57", "58", "XX"].some((c) => state.startsWith(c));
+  if (state) {
+    // A racing insert of the same event (another instance, a redelivery): retried, it is a duplicate.
+    if (state === "23505" && constraintOf(err) === EXACTLY_ONCE_KEY) return "transient";
+    if (state.startsWith("22") || state.startsWith("23")) return "data";
+    if (TRANSIENT_CLASSES.some((c) => state.startsWith(c))) return "transient";
+    // XX000 and friends: PostgreSQL's internal errors (and PGlite's, when its WASM instance
+    // failed) are not the data's fault; XX001/XX002 (corruption) need a person, not a retry loop
+    // that hides them, but retrying loses nothing while they look.
+    if (state.startsWith("XX")) return "transient";
+    return "defect";
+  }
+  return isConnectionError(err) ? "transient" : "defect";
+}
+
+/** sensor_events' primary key (sensor, eventId): the ingest's exactly-once key. */
+const EXACTLY_ONCE_KEY = "sensor_events_sensor_id_event_id_pk";
+
+/** The constraint a violation names: postgres.js says `constraint_name`, PGlite `constraint`. */
+function constraintOf(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === "object"; depth++) {
+    const { constraint_name, constraint } = e as { constraint_name?: unknown; constraint?: unknown };
+    const name = constraint_name ?? constraint;
+    if (typeof name === "string") return name;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export const isTransient = (err: unknown) => classifyDbError(err) === "transient";
+
+/** The error (or one it wraps) is a failed or lost connection, by its code or its message. */
+function isConnectionError(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === "object"; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && CONNECTION_CODES.has(code)) return true;
+    const errno = (e as { errno?: unknown }).errno;
+    if (typeof errno === "string" && CONNECTION_CODES.has(errno)) return true;
+    const message = (e as { message?: unknown }).message;
+    // PGlite closed under us; pglite-socket and some poolers say it in words only.
+    if (
+      typeof message === "string" &&
+      /PGlite is closed|connection (terminated|closed|ended)/i.test(message)
+    ) {
+      return true;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }

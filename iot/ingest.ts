@@ -10,7 +10,7 @@ import { setImmediate } from "node:timers";
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import { type Database, queryPrepared, type Tx } from "../db/database.js";
-import { isTransient, sqlState } from "../db/pg-errors.js";
+import { classifyDbError, sqlState } from "../db/pg-errors.js";
 import { type DerivedIncident, deriveIncidents, type EbikeEvent, planIncidents } from "./incidents.js";
 import {
   isSensorId,
@@ -139,9 +139,11 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     try {
       return await ingestOnce(items);
     } catch (err) {
-      if (isTransient(err)) throw err;
-      // A deterministic failure (bad data the checks missed): never let one message block the
-      // stream. Store the items one by one; the one that still fails becomes a dead letter.
+      // A passing outage or a defect of ours: the writer retries the batch, nothing is
+      // acknowledged or dead-lettered meanwhile (db/pg-errors.ts).
+      if (classifyDbError(err) !== "data") throw err;
+      // The data broke a rule of the schema that the checks missed: never let one message block
+      // the stream. Store the items one by one; the one that still fails becomes a dead letter.
       logger.error({ err, items: items.length }, "ingest batch failed; retrying its items one by one");
       const results: IngestResult[] = [];
       for (const item of items) results.push(await ingestAlone(item));
@@ -153,7 +155,7 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     try {
       return await ingestOnce([item]);
     } catch (err) {
-      if (isTransient(err)) throw err;
+      if (classifyDbError(err) !== "data") throw err;
       const reason: RejectReason = `storage_rejected: ${sqlState(err) ?? "error"}`;
       const sensorId = parseTopic(item.topic)?.sensorId ?? null;
       await db.transaction((tx) => insertDeadLetters(tx, [{ item, reason, sensorId }]));

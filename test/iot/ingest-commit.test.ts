@@ -3,7 +3,9 @@
  * waiting for their answers (iot/ingest.ts). When one of them fails, PostgreSQL answers the
  * COMMIT with a ROLLBACK and no error: the batch must then fail whole, not be reported stored
  * (an event acknowledged but not in the table would be lost). A trigger makes the incident
- * insert fail for one elevator only, so other test files sharing the database are unaffected.
+ * insert fail for one elevator only, so other test files sharing the database are unaffected:
+ * with a data error (a check violation) on one, with a passing condition (55000, "not accepting
+ * connections") on another, which must be retried, never dead-lettered (db/pg-errors.ts).
  */
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
@@ -11,6 +13,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
 import { queryRows } from "../../db/database.js";
+import { sqlState } from "../../db/pg-errors.js";
 import { createIngest, type Ingest } from "../../iot/ingest.js";
 import { openTestDatabase } from "../support/db.js";
 import {
@@ -33,6 +36,7 @@ let refusedSensor: string;
 let otherSensor: string;
 let otherFacility: string;
 let slowSensor: string;
+let passingSensor: string;
 
 beforeAll(async () => {
   database = await openTestDatabase();
@@ -43,10 +47,17 @@ beforeAll(async () => {
   otherSensor = (await createSensor(database.db, world, otherFacility)).id;
   const slow = await createElevator(database.db, world);
   slowSensor = (await createSensor(database.db, world, slow.id)).id;
+  const passing = await createElevator(database.db, world);
+  passingSensor = (await createSensor(database.db, world, passing.id)).id;
   await database.db.execute(
     sql.raw(`create function ${refuse}() returns trigger language plpgsql as $$
       begin
-        if new.facility_id = '${refused.id}' then raise exception 'incident refused by the test'; end if;
+        if new.facility_id = '${refused.id}' then
+          raise exception using errcode = 'check_violation', message = 'incident refused by the test';
+        end if;
+        if new.facility_id = '${passing.id}' then
+          raise exception using errcode = '55000', message = 'database is not currently accepting connections';
+        end if;
         if new.facility_id = '${slow.id}' then perform pg_sleep(0.3); end if;
         return new;
       end $$`),
@@ -92,9 +103,9 @@ describe("a statement that fails in the ingest's last round, sent with the COMMI
     const result = await ingest.ingestBatch([eventItem(refusedSensor, detected)]);
 
     expect(result.stored).toBe(0);
-    expect(result.rejected).toEqual([{ index: 0, reason: "storage_rejected: P0001" }]);
+    expect(result.rejected).toEqual([{ index: 0, reason: "storage_rejected: 23514" }]);
     expect(await countEvents(database.db, refusedSensor)).toBe(0);
-    expect(await deadLetterReasons(database.db, refusedSensor)).toEqual(["storage_rejected: P0001"]);
+    expect(await deadLetterReasons(database.db, refusedSensor)).toEqual(["storage_rejected: 23514"]);
   });
 
   it("takes nothing else of the batch with it: the other messages are stored one by one, with their incident", async () => {
@@ -106,11 +117,27 @@ describe("a statement that fails in the ingest's last round, sent with the COMMI
     ]);
 
     expect(result.outcomes).toEqual([
-      { status: "rejected", reason: "storage_rejected: P0001" },
+      { status: "rejected", reason: "storage_rejected: 23514" },
       { status: "stored", eventId: fine.eventId },
     ]);
     expect(await storedEvents(otherSensor)).toEqual([{ event_id: fine.eventId }]);
     const incidents = await incidentsOf(database.db, otherFacility);
     expect(incidents.filter((i) => i.kind === "ebike" && i.closed_at === null)).toHaveLength(1);
+  });
+});
+
+describe("a passing condition met in the ingest's last round", () => {
+  it("fails the batch for the writer to retry: nothing stored, nothing rejected, no dead letter", async () => {
+    const detected = event("ebike_detected", 0);
+    const fine = event("ebike_detected", 0);
+
+    await expect(
+      ingest.ingestBatch([eventItem(passingSensor, detected), eventItem(otherSensor, fine)]),
+    ).rejects.toSatisfy((err) => sqlState(err) === "55000");
+
+    expect(await countEvents(database.db, passingSensor)).toBe(0);
+    expect(await deadLetterReasons(database.db, passingSensor)).toEqual([]);
+    expect((await storedEvents(otherSensor)).map((r) => r.event_id)).not.toContain(fine.eventId);
+    expect(ingest.counters.deadLetters).toBe(2);
   });
 });
