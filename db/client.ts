@@ -8,6 +8,7 @@ import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { type Database, queryRows } from "./database.js";
 import { drizzleOverPostgres } from "./postgres.js";
+import { watchedSocket } from "./socket-watchdog.js";
 import * as schema from "./schema.js";
 
 export interface DatabaseHandle {
@@ -29,17 +30,32 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** Connection pool size for postgres.js. */
   max?: number;
+  /**
+   * postgres.js: the server's statement_timeout, and (+5 s) how long a connection that owes an
+   * answer may stay silent before it is dropped (db/socket-watchdog.ts). 0: neither (migrations).
+   * Default 30 s.
+   */
+  statementTimeoutMs?: number;
 }
+
+/** How much longer than a statement may run the watchdog waits for its first byte of answer. */
+const WATCHDOG_MARGIN_MS = 5_000;
 
 export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
   if (opts.url) {
+    const statementTimeoutMs = opts.statementTimeoutMs ?? 30_000;
     const client = postgres(opts.url, {
       max: opts.max ?? 10,
       // An unreachable database is reported in seconds (readiness, the ingest's retry loop),
       // not after postgres.js's default 30 s per connection attempt.
       connect_timeout: 5,
       onnotice: () => {},
-      connection: { application_name: "bot-platform", TimeZone: "UTC" },
+      connection: {
+        application_name: "bot-platform",
+        TimeZone: "UTC",
+        ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
+      },
+      ...(statementTimeoutMs > 0 ? { socket: watchedSocket(statementTimeoutMs + WATCHDOG_MARGIN_MS) } : {}),
     });
     const db = drizzleOverPostgres(client);
     return {

@@ -17,6 +17,11 @@
  * interval, without which the broker would drop the session at disconnect despite `clean: false`.
  * Messages published while the consumer is down are queued by the broker and delivered on return;
  * unacknowledged ones are redelivered, and the (sensor, eventId) key absorbs the repeats.
+ *
+ * It always comes back: every lost connection, refused login ("Not authorized", "Server
+ * unavailable"), connect or keepalive time-out leads to a new attempt after a capped, jittered
+ * back-off (MQTT.js alone gives up for good after a refused CONNACK, and retries at a fixed
+ * period otherwise). The consumer's state is logged once per change, not once per attempt.
  */
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import mqttPacket from "mqtt-packet";
@@ -50,12 +55,21 @@ export interface ConsumerOptions {
   drainTimeoutMs?: number;
   /** How many session ids above `connections` to check for leftovers of a larger count. */
   leftoverSessions?: number;
+  /** MQTT keepalive: a connection that stops answering is dropped (and retried) within ~2× this. */
+  keepaliveSeconds?: number;
+  /** Reconnect back-off: from minMs doubling to maxMs, each delay drawn from its upper half. */
+  reconnect?: { minMs: number; maxMs: number };
   clock?: () => Date;
 }
+
+/** Why the consumer is not (all) connected, for /readyz; null when it is. */
+export type ConsumerProblem = string | null;
 
 export interface Consumer {
   /** Every connection is up and subscribed. */
   readonly connected: boolean;
+  /** Why not, in a few words (the broker's refusal, the socket error), or null when connected. */
+  readonly problem: ConsumerProblem;
   /** Resolves once every connection has subscribed (or rejects after timeoutMs). */
   ready(timeoutMs?: number): Promise<void>;
   /**
@@ -76,6 +90,8 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     sessionExpirySeconds = 7 * 24 * 3600,
     drainTimeoutMs = 5_000,
     leftoverSessions = 16,
+    keepaliveSeconds = 30,
+    reconnect = { minMs: 500, maxMs: 30_000 },
     clock = () => new Date(),
   } = opts;
   let closing = false;
@@ -92,6 +108,19 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
   const waiters: (() => void)[] = [];
   const notify = () => {
     if (subscribed.size === connections) for (const w of waiters.splice(0)) w();
+  };
+  /** The last thing that went wrong on a connection, until every connection is subscribed again. */
+  let lastProblem = "connecting";
+  /** What was last logged about the consumer as a whole: logged again only when it changes. */
+  let reported: string | null = null;
+  const report = () => {
+    const state = subscribed.size === connections ? "connected" : lastProblem;
+    if (state === reported || closing) return;
+    const first = reported === null;
+    reported = state;
+    if (state === "connected") logger.info({ connections }, "ingest consumer connected to the broker");
+    else if (!first || state !== "connecting")
+      logger.warn({ problem: state }, "ingest consumer not connected to the broker; retrying with back-off");
   };
 
   /** Index order: the `connections` sessions first, then the leftovers being served or checked. */
@@ -112,9 +141,11 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       clean: false,
       protocolVersion: 5,
       properties: { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum },
-      reconnectPeriod: 1_000,
+      // Reconnects are ours (scheduleReconnect): MQTT.js's are at a fixed period, and none at all
+      // after a refused CONNACK.
+      reconnectPeriod: 0,
       connectTimeout: 10_000,
-      keepalive: 60,
+      keepalive: keepaliveSeconds,
       // We subscribe on every connect ourselves. MQTT.js would skip it when the session is present,
       // but Mosquitto 2.0 restores a shared subscription from its persistence file without
       // delivering to it (after a broker restart nothing arrived; test/iot/broker-outage.test.ts);
@@ -125,6 +156,21 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     };
     const client = mqtt.connect(url, options);
     const log = logger.child({ mqttClient: options.clientId });
+    /** Set once this connection is given up on purpose (closing, or a leftover with no session). */
+    let ended = false;
+    let attempts = 0;
+    let retry: NodeJS.Timeout | null = null;
+    const scheduleReconnect = () => {
+      if (ended || closing || retry) return;
+      const ceiling = Math.min(reconnect.maxMs, reconnect.minMs * 2 ** Math.min(attempts, 16));
+      attempts += 1;
+      // Jitter: many consumers (and instances) that lost the broker together do not return in step.
+      const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+      retry = setTimeout(() => {
+        retry = null;
+        if (!ended && !closing) client.reconnect();
+      }, delay);
+    };
 
     // PUBACKs awaiting their commits, in the order their PUBLISHes arrived on the current socket.
     // MQTT asks for that order, and batches can commit out of it (the writer's partitions).
@@ -186,7 +232,9 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     };
 
     client.on("connect", (connack) => {
+      attempts = 0;
       if (leftover && !connack.sessionPresent) {
+        ended = true;
         client.end(false, { properties: { sessionExpiryInterval: 0 } });
         const at = clients.indexOf(client);
         if (at >= 0) clients.splice(at, 1);
@@ -197,33 +245,55 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
           { connections },
           "a session above MQTT_CONSUMERS is still in the share group (left by a larger count): serving it",
         );
-      } else log.info({ sessionPresent: connack.sessionPresent }, "ingest consumer connected");
+      } else log.debug({ sessionPresent: connack.sessionPresent }, "ingest consumer connected");
       const topics: Record<string, { qos: 1 }> = { [`$share/${SHARED_GROUP}/${EVENTS_FILTER}`]: { qos: 1 } };
       // Retained status messages are not sent to shared subscriptions: one plain subscription reads them.
       if (i === 0) topics[STATUS_FILTER] = { qos: 1 };
       client.subscribe(topics, (err, granted) => {
         const refused = granted?.filter((g) => g.qos >= 0x80) ?? [];
         if (err || refused.length) {
+          // Refused by the ACL: a configuration error, not a passing one. Drop the connection so
+          // the back-off retries it (an operator may be fixing the ACL) and readiness says why.
+          lastProblem = err ? `subscribe failed: ${err.message}` : "subscription refused by the broker's ACL";
           log.error({ err, refused }, "ingest consumer could not subscribe");
+          report();
+          client.stream.destroy();
           return;
         }
         if (leftover) return;
         subscribed.add(i);
         notify();
+        report();
       });
     });
     client.on("close", () => {
-      if (!subscribed.delete(i)) return;
-      if (closing) log.info("ingest consumer disconnected");
-      else log.warn("ingest consumer disconnected; reconnecting");
+      const was = subscribed.delete(i);
+      if (!ended && !closing) {
+        if (was) lastProblem = "connection to the broker lost";
+        report();
+        scheduleReconnect();
+      }
     });
-    client.on("error", (err) => log.error({ err: err.message }, "ingest consumer error"));
+    // A refused CONNACK ("Connection refused: Not authorized"), a socket or keepalive error: the
+    // connection closes after it (MQTT.js destroys the stream), and `close` retries.
+    client.on("error", (err) => {
+      lastProblem = err.message;
+      log.debug({ err: err.message }, "ingest consumer connection error");
+    });
+    client.on("end", () => {
+      ended = true;
+      if (retry) clearTimeout(retry);
+      retry = null;
+    });
     clients.push(client);
   }
 
   return {
     get connected() {
       return subscribed.size === connections && clients.slice(0, connections).every((c) => c.connected);
+    },
+    get problem() {
+      return subscribed.size === connections ? null : lastProblem;
     },
     ready(timeoutMs = 10_000) {
       if (subscribed.size === connections) return Promise.resolve();

@@ -19,6 +19,8 @@ export interface IngestRuntimeConfig {
   MQTT_PASSWORD?: string;
   MQTT_CLIENT_ID: string;
   MQTT_CONSUMERS: number;
+  /** See src/config.ts; MQTT.js's consumer default (30) when absent. */
+  MQTT_KEEPALIVE_S?: number;
 }
 
 /**
@@ -75,6 +77,7 @@ export async function startIngestRuntime(opts: {
       logger,
       clientIdPrefix: config.MQTT_CLIENT_ID,
       connections: config.MQTT_CONSUMERS,
+      ...(config.MQTT_KEEPALIVE_S ? { keepaliveSeconds: config.MQTT_KEEPALIVE_S } : {}),
       clock,
       ...(credentials ?? {}),
     });

@@ -12,6 +12,15 @@ const port = (fallback: number) =>
     .max(65535, "must be between 1 and 65535")
     .default(fallback);
 
+/** A whole number in [min, max]; `unit` names it in the messages ("a number of seconds"). */
+const wholeNumber = (min: number, max: number, fallback: number, unit = "a number") =>
+  z.coerce
+    .number({ message: `must be ${unit}` })
+    .int("must be a whole number")
+    .min(min, `must be between ${min} and ${max}`)
+    .max(max, `must be between ${min} and ${max}`)
+    .default(fallback);
+
 const url = (protocols: string[]) =>
   z
     .string()
@@ -31,6 +40,9 @@ const url = (protocols: string[]) =>
 export const ConfigSchema = z.object({
   PORT: port(3000),
   DATABASE_URL: url(["postgres:", "postgresql:"]),
+  DATABASE_STATEMENT_TIMEOUT_MS: wholeNumber(100, 600_000, 30_000, "a number of milliseconds").describe(
+    "longest a statement may run; a connection that answers nothing for this long (+5 s) is dropped",
+  ),
   DATA_DIR: z.string().trim().min(1, "must not be empty").default("./data"),
   MQTT_URL: url(["mqtt:", "mqtts:", "tcp:", "ws:", "wss:"]),
   MQTT_PORT: port(1883),
@@ -48,18 +60,11 @@ export const ConfigSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,40}$/, "must be 1-40 letters, digits, '-' or '_'")
     .default("bot-ingest")
     .describe("prefix of the consumer's fixed client ids; distinct per app instance"),
-  MQTT_CONSUMERS: z.coerce
-    .number({ message: "must be a number" })
-    .int("must be a whole number")
-    .min(1, "must be between 1 and 64")
-    .max(64, "must be between 1 and 64")
-    .default(4),
-  SENSOR_HEARTBEAT_S: z.coerce
-    .number({ message: "must be a number of seconds" })
-    .int("must be a whole number")
-    .min(5, "must be between 5 and 3600")
-    .max(3600, "must be between 5 and 3600")
-    .default(30),
+  MQTT_CONSUMERS: wholeNumber(1, 64, 4),
+  MQTT_KEEPALIVE_S: wholeNumber(2, 600, 30, "a number of seconds").describe(
+    "the consumer's MQTT keepalive: a silent broker connection is dropped and retried within 1.5× this",
+  ),
+  SENSOR_HEARTBEAT_S: wholeNumber(5, 3600, 30, "a number of seconds"),
   ADMIN_TOKEN: z
     .string()
     .min(24, "must be at least 24 characters (use `openssl rand -hex 24`)")

@@ -24,7 +24,9 @@ async function main() {
   const embedded = !config.DATABASE_URL;
   if (embedded) await mkdir(config.DATA_DIR, { recursive: true });
   const database = await openDatabase(
-    config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: join(config.DATA_DIR, "pglite") },
+    config.DATABASE_URL
+      ? { url: config.DATABASE_URL, statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS }
+      : { dataDir: join(config.DATA_DIR, "pglite") },
   );
   if (embedded) {
     // The embedded default is a developer's sandbox: migrate and seed it without being asked.

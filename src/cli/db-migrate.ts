@@ -8,7 +8,10 @@ import { loadConfig } from "../config.js";
 
 const config = loadConfig(process.env);
 const database = await openDatabase(
-  config.DATABASE_URL ? { url: config.DATABASE_URL, max: 1 } : { dataDir: join(config.DATA_DIR, "pglite") },
+  // A migration may rewrite a big table in one long, silent statement: no time limit here.
+  config.DATABASE_URL
+    ? { url: config.DATABASE_URL, max: 1, statementTimeoutMs: 0 }
+    : { dataDir: join(config.DATA_DIR, "pglite") },
 );
 try {
   const pending = await pendingMigrations(database);

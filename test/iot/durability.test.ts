@@ -7,18 +7,13 @@
  * Both run on a real PostgreSQL (DATABASE_URL) or on PGlite: on disk, opened by the child process
  * only, for the kill; served over the wire protocol (@electric-sql/pglite-socket) for the outage.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { appendFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/pglite";
 import { migrate } from "drizzle-orm/pglite/migrator";
 import type { MqttClient } from "mqtt";
@@ -26,184 +21,31 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseHandle, MIGRATIONS_FOLDER, openDatabase } from "../../db/client.js";
 import { type Database, queryRows } from "../../db/database.js";
-import { sensors } from "../../db/schema.js";
-import { eventsTopic } from "../../iot/protocol.js";
 import { type IngestRuntime, POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from "../../iot/runtime.js";
 import { loadConfig } from "../../src/config.js";
 import type { World } from "../support/factories.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { IngestChild } from "./ingest-child-process.js";
 import {
-  createElevator,
-  createIotWorld,
-  createSensor,
-  device,
-  event,
-  freePort,
-  INGEST_USER,
-  type Mosquitto,
-  startMosquitto,
-  waitFor,
-} from "./support.js";
+  cleanup,
+  createSensors,
+  ebikeIncidents,
+  keyOf,
+  publishPaced,
+  type Sensor,
+  storedIds,
+  stream,
+} from "./streams.js";
+import { createIotWorld, device, INGEST_USER, type Mosquitto, startMosquitto, waitFor } from "./support.js";
 
 const { DATABASE_URL } = loadConfig(process.env);
-const CHILD = fileURLToPath(new URL("./ingest-child.ts", import.meta.url));
 const logger = pino({ level: process.env.DUR_TRACE ? "info" : "silent" });
 const t0 = Date.now();
 const trace = (what: string) => {
   if (process.env.DUR_TRACE) console.info(`[${((Date.now() - t0) / 1000).toFixed(2)}] ${what}`);
 };
 
-type Sensor = Awaited<ReturnType<typeof createSensor>>;
-
-/** Sensors on their own elevators, heartbeat interval 1 h (the sweeper stays out of these tests). */
-async function createSensors(db: Database, world: World, n: number): Promise<Sensor[]> {
-  const list: Sensor[] = [];
-  for (let i = 0; i < n; i++) list.push(await createSensor(db, world, (await createElevator(db, world)).id));
-  await db
-    .update(sensors)
-    .set({ heartbeatIntervalS: 3600 })
-    .where(
-      inArray(
-        sensors.id,
-        list.map((s) => s.id),
-      ),
-    );
-  return list;
-}
-
-/**
- * A sensor's stream: blocks of 10 events 10 s apart, each an e-bike halt (detected, a repeat
- * detection 1 s later, cleared 3 s after the first) and 7 heartbeats: one closed incident a block.
- */
-function stream(blocks: number, base: number) {
-  const events: Record<string, unknown>[] = [];
-  for (let b = 0; b < blocks; b++) {
-    const t = b * 10;
-    events.push(event("ebike_detected", t, {}, base), event("ebike_detected", t + 1, {}, base));
-    events.push(event("ebike_cleared", t + 3, {}, base));
-    for (let h = 0; h < 7; h++) events.push(event("heartbeat", t + 4 + h * 0.5, {}, base));
-  }
-  return events;
-}
-
-/**
- * A device publishing its events with QoS 1 at a steady pace, `chunk` at a time, each chunk
- * waiting for every PUBACK from the broker; every 7th event is sent twice (a device retry).
- */
-function publishPaced(
-  client: MqttClient,
-  sensorId: string,
-  events: readonly Record<string, unknown>[],
-  chunk = 25,
-) {
-  let acked = 0;
-  const done = (async () => {
-    for (let i = 0; i < events.length; i += chunk) {
-      const started = Date.now();
-      const slice = events.slice(i, i + chunk).flatMap((e, j) => ((i + j) % 7 === 0 ? [e, e] : [e]));
-      await Promise.all(
-        slice.map((e) => client.publishAsync(eventsTopic(sensorId), JSON.stringify(e), { qos: 1 })),
-      );
-      acked += slice.length;
-      await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - started))));
-    }
-  })();
-  return {
-    done,
-    get acked() {
-      return acked;
-    },
-  };
-}
-
-async function storedIds(db: Database, ids: readonly string[]) {
-  return queryRows<{ sensor_id: string; event_id: string; received_at: Date | string }>(
-    db,
-    sql`select sensor_id, event_id, received_at from sensor_events
-        where sensor_id in (select x::uuid from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) x)`,
-  );
-}
-
-async function ebikeIncidents(db: Database, ids: readonly string[]) {
-  return queryRows<{ facility_id: string; n: number; closed: number; detections: number; halts: number }>(
-    db,
-    sql`select facility_id, count(*)::int as n, count(closed_at)::int as closed,
-          sum(detections)::int as detections, sum(halt_seconds)::int as halts
-        from incidents
-        where kind = 'ebike'
-          and sensor_id in (select x::uuid from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) x)
-        group by facility_id`,
-  );
-}
-
-const keyOf = (sensorId: string, eventId: unknown) => `${sensorId}/${String(eventId)}`;
-
-/** Cleanup that runs every step even when one fails or hangs (brokers and children never leak). */
-async function cleanup(steps: readonly (() => Promise<unknown> | undefined)[]) {
-  for (const step of steps) {
-    await Promise.race([
-      Promise.resolve()
-        .then(step)
-        .catch((err: unknown) => console.warn("cleanup step failed:", err)),
-      new Promise((r) => setTimeout(r, 5_000).unref()),
-    ]);
-  }
-}
-
 // ---- 1. SIGKILL in the middle of the stream ------------------------------------------------
-
-/** The ingest child process: its committed batches (from its logs), readiness, counts on demand. */
-class IngestChild {
-  readonly proc: ChildProcess;
-  stored = 0;
-  ready: Promise<void>;
-  readonly exited: Promise<number | null>;
-  private output = "";
-  private counts: ((n: number) => void)[] = [];
-
-  constructor(env: Record<string, string>) {
-    this.proc = spawn(process.execPath, ["--import", "tsx", CHILD], {
-      env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "debug", ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    this.exited = new Promise((resolve) => this.proc.once("exit", (code) => resolve(code)));
-    let onReady = () => {};
-    this.ready = new Promise<void>((resolve, reject) => {
-      onReady = resolve;
-      void this.exited.then((code) => reject(new Error(`ingest child exited (${code}): ${this.output}`)));
-    });
-    this.ready.catch(() => {});
-    this.proc.stderr?.on("data", (d: Buffer) => {
-      this.output = (this.output + d.toString()).slice(-4000);
-    });
-    if (!this.proc.stdout) throw new Error("no stdout");
-    createInterface({ input: this.proc.stdout }).on("line", (line) => {
-      if (process.env.DUR_TRACE) appendFileSync(`/tmp/dur-child-${this.proc.pid}.log`, `${line}\n`);
-      let msg: { msg?: string; stored?: number; ready?: boolean; count?: number; level?: number };
-      try {
-        msg = JSON.parse(line) as typeof msg;
-      } catch {
-        this.output = (this.output + line).slice(-4000);
-        return;
-      }
-      if (msg.msg === "ingest batch committed") this.stored += msg.stored ?? 0;
-      if (msg.ready) onReady();
-      if (typeof msg.count === "number") this.counts.shift()?.(msg.count);
-      if ((msg.level ?? 0) >= 50) this.output = (this.output + line).slice(-4000);
-    });
-  }
-
-  /** Stored events of these sensors, counted by the child (in PGlite mode only it can open the database). */
-  count(ids: readonly string[]): Promise<number> {
-    return new Promise((resolve) => {
-      this.counts.push(resolve);
-      this.proc.stdin?.write(`count ${ids.join(",")}\n`);
-    });
-  }
-
-  get alive() {
-    return this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-}
 
 describe("the ingest process killed with SIGKILL mid-stream", () => {
   const pgliteMode = !DATABASE_URL;
@@ -348,54 +190,12 @@ describe("the ingest process killed with SIGKILL mid-stream", () => {
 
 // ---- 2. The database unreachable during a stream ------------------------------------------
 
-/** A TCP proxy that can be cut (every connection reset, new ones refused) and restored. */
-async function startProxy(target: { host: string; port: number }) {
-  const port = await freePort();
-  const open = new Set<Socket>();
-  let cut = false;
-  const server: Server = createServer((client) => {
-    if (cut) {
-      client.destroy();
-      return;
-    }
-    const upstream = tcpConnect(target.port, target.host);
-    open.add(client).add(upstream);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      open.delete(client);
-      open.delete(upstream);
-    };
-    client.on("error", drop).on("close", drop);
-    upstream.on("error", drop).on("close", drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return {
-    port,
-    cut() {
-      cut = true;
-      for (const s of open) s.destroy();
-      open.clear();
-    },
-    restore() {
-      cut = false;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of open) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 describe("the database unreachable during a stream", () => {
   let pglite: PGlite | null = null;
   let socketServer: PGLiteSocketServer | null = null;
   let direct: DatabaseHandle | null = null;
   let proxied: DatabaseHandle | null = null;
-  let proxy: Awaited<ReturnType<typeof startProxy>> | null = null;
+  let proxy: TcpProxy | null = null;
   let broker: Mosquitto | null = null;
   let runtime: IngestRuntime | null = null;
   let sensor: MqttClient | null = null;
@@ -419,7 +219,7 @@ describe("the database unreachable during a stream", () => {
     world = await createIotWorld(direct.db);
     [s] = (await createSensors(direct.db, world, 1)) as [Sensor];
     broker = await startMosquitto(direct.db);
-    proxy = await startProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     const viaProxy = new URL(target.href);
     viaProxy.hostname = "127.0.0.1";
     viaProxy.port = String(proxy.port);
@@ -497,7 +297,7 @@ describe("the database unreachable during a stream", () => {
     await waitFor(async () => (await count()) >= 400, 20_000, "400 events stored");
     trace("cutting");
 
-    proxy.cut();
+    proxy.refuse();
     cut = true;
     const cutAt = Date.now();
     // The writer notices (its next commit fails) and says so; the broker link stays up.

@@ -2,7 +2,9 @@
  * The ingest as its own process, for test/iot/durability.test.ts (which SIGKILLs it):
  * `node --import tsx test/iot/ingest-child.ts` with
  *   CHILD_DATABASE_URL  a real PostgreSQL, or CHILD_PGLITE_DIR: an on-disk PGlite (migrated already);
- *   MQTT_URL, MQTT_USERNAME, MQTT_PASSWORD, MQTT_CLIENT_ID, MQTT_CONSUMERS: as for `npm start`;
+ *   MQTT_URL, MQTT_USERNAME, MQTT_PASSWORD, MQTT_CLIENT_ID, MQTT_CONSUMERS, MQTT_KEEPALIVE_S,
+ *   DATABASE_STATEMENT_TIMEOUT_MS: as for `npm start`; without MQTT_URL, the embedded broker on
+ *   MQTT_PORT (as `npm start` on its defaults);
  *   CHILD_COMMUNITY_ID  the community its offline sweeper is limited to (tests share a database).
  * It runs the real ingest runtime (consumer, group-commit writer, sweeper) and writes JSON lines
  * to stdout: pino's logs at debug level (each committed batch), `{"ready":true}` once every
@@ -21,11 +23,13 @@ import { loadConfig } from "../../src/config.js";
 const config = loadConfig(process.env);
 const url = process.env.CHILD_DATABASE_URL;
 const dataDir = process.env.CHILD_PGLITE_DIR;
-if (!config.MQTT_URL || !(url || dataDir)) throw new Error("MQTT_URL and a database are required");
+if (!(url || dataDir)) throw new Error("CHILD_DATABASE_URL or CHILD_PGLITE_DIR is required");
 const communityId = process.env.CHILD_COMMUNITY_ID;
 
 const logger = pino({ level: "debug" }, pino.destination({ dest: 1, sync: true }));
-const database = await openDatabase(url ? { url, max: 4 } : { dataDir });
+const database = await openDatabase(
+  url ? { url, max: 4, statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS } : { dataDir },
+);
 const runtime = await startIngestRuntime({
   config,
   db: database.db,
