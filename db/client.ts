@@ -8,8 +8,8 @@ import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { type Database, queryRows } from "./database.js";
 import { drizzleOverPostgres } from "./postgres.js";
-import { watchedSocket } from "./socket-watchdog.js";
 import * as schema from "./schema.js";
+import { watchedSocket } from "./socket-watchdog.js";
 
 export interface DatabaseHandle {
   db: Database;
@@ -38,7 +38,7 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
 }
 
-/** How much longer than a statement may run the watchdog waits for its first byte of answer. */
+/** How much longer than a statement may run the watchdog waits for an answer (at most double). */
 const WATCHDOG_MARGIN_MS = 5_000;
 
 export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
@@ -55,7 +55,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
         TimeZone: "UTC",
         ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
       },
-      ...(statementTimeoutMs > 0 ? { socket: watchedSocket(statementTimeoutMs + WATCHDOG_MARGIN_MS) } : {}),
+      ...(statementTimeoutMs > 0
+        ? { socket: watchedSocket(statementTimeoutMs + Math.min(WATCHDOG_MARGIN_MS, statementTimeoutMs)) }
+        : {}),
     });
     const db = drizzleOverPostgres(client);
     return {
