@@ -17,6 +17,8 @@ export class IngestChild {
   readonly exited: Promise<number | null>;
   private output = "";
   private counts: ((n: number) => void)[] = [];
+  /** How many times each log message was written. */
+  private readonly messages = new Map<string, number>();
 
   constructor(env: Record<string, string>) {
     this.proc = spawn(process.execPath, ["--import", "tsx", CHILD], {
@@ -43,6 +45,7 @@ export class IngestChild {
         this.output = (this.output + line).slice(-4000);
         return;
       }
+      if (msg.msg) this.messages.set(msg.msg, (this.messages.get(msg.msg) ?? 0) + 1);
       if (msg.msg === "ingest batch committed") this.stored += msg.stored ?? 0;
       if (msg.ready) onReady();
       if (typeof msg.count === "number") this.counts.shift()?.(msg.count);
@@ -56,6 +59,11 @@ export class IngestChild {
       this.counts.push(resolve);
       this.proc.stdin?.write(`count ${ids.join(",")}\n`);
     });
+  }
+
+  /** How many times the child logged this message. */
+  logged(message: string): number {
+    return this.messages.get(message) ?? 0;
   }
 
   get alive() {
