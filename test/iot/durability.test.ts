@@ -11,7 +11,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -31,13 +30,13 @@ import { eventsTopic } from "../../iot/protocol.js";
 import { type IngestRuntime, POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from "../../iot/runtime.js";
 import { loadConfig } from "../../src/config.js";
 import type { World } from "../support/factories.js";
+import { startProxy } from "../support/proxy.js";
 import {
   createElevator,
   createIotWorld,
   createSensor,
   device,
   event,
-  freePort,
   INGEST_USER,
   type Mosquitto,
   startMosquitto,
@@ -348,48 +347,6 @@ describe("the ingest process killed with SIGKILL mid-stream", () => {
 
 // ---- 2. The database unreachable during a stream ------------------------------------------
 
-/** A TCP proxy that can be cut (every connection reset, new ones refused) and restored. */
-async function startProxy(target: { host: string; port: number }) {
-  const port = await freePort();
-  const open = new Set<Socket>();
-  let cut = false;
-  const server: Server = createServer((client) => {
-    if (cut) {
-      client.destroy();
-      return;
-    }
-    const upstream = tcpConnect(target.port, target.host);
-    open.add(client).add(upstream);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      open.delete(client);
-      open.delete(upstream);
-    };
-    client.on("error", drop).on("close", drop);
-    upstream.on("error", drop).on("close", drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return {
-    port,
-    cut() {
-      cut = true;
-      for (const s of open) s.destroy();
-      open.clear();
-    },
-    restore() {
-      cut = false;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of open) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 describe("the database unreachable during a stream", () => {
   let pglite: PGlite | null = null;
   let socketServer: PGLiteSocketServer | null = null;
@@ -441,7 +398,7 @@ describe("the database unreachable during a stream", () => {
       // As src/node.ts: two batches in flight on PostgreSQL (pglite-socket serves one connection).
       writerPartitions: pglite ? 1 : POSTGRES_WRITER_PARTITIONS,
     });
-    await waitFor(async () => (await runtime?.readiness())?.mqtt, 10_000, "the consumer");
+    await waitFor(async () => (await runtime?.readiness())?.mqtt?.ok, 10_000, "the consumer");
     trace("outage setup done");
   });
 
@@ -483,7 +440,7 @@ describe("the database unreachable during a stream", () => {
     sensor = await device(broker.url, s.id, s.key, { protocolVersion: 5 });
 
     // Watch the consumer's broker connections for the whole test: they must never drop.
-    const health: Record<string, boolean>[] = [];
+    const health: Awaited<ReturnType<IngestRuntime["readiness"]>>[] = [];
     let watching = true;
     const watcher = (async () => {
       while (watching) {
@@ -497,12 +454,16 @@ describe("the database unreachable during a stream", () => {
     await waitFor(async () => (await count()) >= 400, 20_000, "400 events stored");
     trace("cutting");
 
-    proxy.cut();
+    await proxy.cut();
     cut = true;
     const cutAt = Date.now();
     // The writer notices (its next commit fails) and says so; the broker link stays up.
     // A commit in flight fails at once; one left waiting on a reconnect is reported after 3 s.
-    await waitFor(async () => (await runtime?.readiness())?.ingest === false, 10_000, "the writer to fail");
+    await waitFor(
+      async () => (await runtime?.readiness())?.ingest?.ok === false,
+      10_000,
+      "the writer to fail",
+    );
     trace("writer failing");
     const frozen = await count();
     // The stream goes on meanwhile: the broker acknowledges the device and queues for us.
@@ -514,16 +475,19 @@ describe("the database unreachable during a stream", () => {
       "more events published",
     );
     expect(await count()).toBe(frozen);
-    expect(await runtime.readiness()).toEqual({ mqtt: true, ingest: false });
+    expect(await runtime.readiness()).toEqual({
+      mqtt: { ok: true },
+      ingest: { ok: false, reason: "commits are failing; nothing is acknowledged meanwhile" },
+    });
     const outageMs = Date.now() - cutAt;
     const publishedDuringOutage = publisher.acked - publishedBefore;
 
     trace("restore");
-    proxy.restore();
+    await proxy.restore();
     cut = false;
     await publisher.done;
     await waitFor(async () => (await count()) === events.length, 30_000, "every event stored");
-    await waitFor(async () => (await runtime?.readiness())?.ingest, 10_000, "the writer healthy");
+    await waitFor(async () => (await runtime?.readiness())?.ingest?.ok, 10_000, "the writer healthy");
     watching = false;
     await watcher;
 
@@ -533,8 +497,8 @@ describe("the database unreachable during a stream", () => {
     const [incidents] = await observe((db) => ebikeIncidents(db, [s.id]));
     expect(incidents).toMatchObject({ n: 300, closed: 300, detections: 600, halts: 900 });
     // The consumer never lost the broker, and the outage was seen (and is over).
-    expect(health.every((h) => h.mqtt)).toBe(true);
-    expect(health.some((h) => !h.ingest)).toBe(true);
+    expect(health.every((h) => h.mqtt?.ok)).toBe(true);
+    expect(health.some((h) => h.ingest?.ok === false)).toBe(true);
     console.info(
       `[durability] ${DATABASE_URL ? "PostgreSQL" : "PGlite over pglite-socket"}: ${events.length} events, ` +
         `database cut after ${frozen} for ${outageMs} ms while ${publishedDuringOutage} more ` +
