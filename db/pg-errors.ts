@@ -107,3 +107,22 @@ function isConnectionError(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * One line for a log: the code and message of the innermost error (drizzle's wrapper repeats the
+ * whole query). Failures that repeat while an outage lasts are logged with this, not a stack.
+ */
+export function describeDbError(err: unknown): string {
+  let code: string | undefined;
+  let message: string | undefined;
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === "object"; depth++) {
+    const c = (e as { code?: unknown }).code;
+    if (typeof c === "string") code = c;
+    const m = (e as { message?: unknown }).message;
+    if (typeof m === "string" && m) message = m.split("\n")[0];
+    e = (e as { cause?: unknown }).cause;
+  }
+  if (!message) message = String(err);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}

@@ -603,7 +603,7 @@ export const incidents = pgTable(
     closedAt: timestamp({ withTimezone: true }),
     /** `ebike_detected` events within the incident (repeats for the same bike are common). */
     detections: integer().notNull().default(0),
-    /** closedAt − openedAt, whole seconds; null while open. */
+    /** closedAt − openedAt in whole seconds, rounded down (iot/incidents.ts haltSeconds); null while open. */
     haltSeconds: integer(),
     acknowledgedAt: timestamp({ withTimezone: true }),
     acknowledgedByOrgId: uuid().references(() => organizations.id),

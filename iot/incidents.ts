@@ -4,7 +4,8 @@
  * The rule: an elevator's incidents are what you get by replaying its `ebike_detected` and
  * `ebike_cleared` events in occurredAt order (not arrival order):
  *   - `detected` with no incident open opens one; with one open, it attaches (detections + 1);
- *   - `cleared` closes the open incident (halt = closedAt − openedAt); with none open it is ignored.
+ *   - `cleared` closes the open incident (halt = closedAt − openedAt, see haltSeconds); with none
+ *     open it is ignored.
  * At one instant, every `detected` sorts before every `cleared`, so a bike detected and cleared in
  * the same millisecond still yields one closed incident.
  *
@@ -51,8 +52,14 @@ export function compareEvents(a: EbikeEvent, b: EbikeEvent): number {
 }
 const rank = (type: EbikeEventType) => (type === "ebike_detected" ? 0 : 1);
 
+/**
+ * The halt of a closed incident: from its first detection to the clear, in whole seconds, rounded
+ * DOWN (a car halted 95.5 s is reported as 95 s; 0.999 s as 0). Whole seconds elapsed, as a
+ * stopwatch shows them: a halt is never reported longer than it was, and the sum of halts in the
+ * statistics counts only time that passed.
+ */
 export const haltSeconds = (openedAt: Date, closedAt: Date) =>
-  Math.max(0, Math.round((closedAt.getTime() - openedAt.getTime()) / 1000));
+  Math.max(0, Math.floor((closedAt.getTime() - openedAt.getTime()) / 1000));
 
 /** Replays events (any order given; sorted here) from a state with no incident open. */
 export function deriveIncidents(events: readonly EbikeEvent[]): DerivedIncident[] {

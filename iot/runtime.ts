@@ -33,7 +33,7 @@ export interface IngestRuntime {
   /** For AppDeps.ingest: the HTTP route's ingest; invalidation also drops broker connections. */
   ingest: Ingest;
   /** For AppDeps.readiness: the broker connection (or listener) and the writer's database state. */
-  readiness: () => Promise<Record<string, boolean>>;
+  readiness: () => Promise<Record<string, { ok: boolean; reason?: string }>>;
   close(): Promise<void>;
 }
 
@@ -104,8 +104,15 @@ export async function startIngestRuntime(opts: {
       counters: ingest.counters,
     },
     readiness: async () => ({
-      mqtt: consumer ? consumer.connected : (broker?.listening ?? false),
-      ingest: writer.healthy,
+      mqtt: (consumer ? consumer.connected : (broker?.listening ?? false))
+        ? { ok: true }
+        : {
+            ok: false,
+            reason: consumer ? "not connected to the broker" : "the embedded broker is not listening",
+          },
+      ingest: writer.healthy
+        ? { ok: true }
+        : { ok: false, reason: "commits are failing; nothing is acknowledged meanwhile" },
     }),
     async close() {
       // Connections first (nothing more arrives), then the writer (it finishes its commit).

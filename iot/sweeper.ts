@@ -19,6 +19,7 @@
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import { type Database, queryPrepared, queryRows, type Tx } from "../db/database.js";
+import { createFailureLog } from "../db/failure-log.js";
 
 /** Heartbeat intervals a sensor may miss before it is offline. */
 export const MISSED_HEARTBEATS = 3;
@@ -164,7 +165,10 @@ export interface Sweeper {
   stop(): Promise<void>;
 }
 
-/** Sweeps every intervalMs (a tick never overlaps the previous one); errors are logged, not thrown. */
+/**
+ * Sweeps every intervalMs (a tick never overlaps the previous one); a failed tick is retried by
+ * the next, logged once per change (db/failure-log.ts), never thrown.
+ */
 export function startSweeper({
   db,
   logger,
@@ -175,7 +179,7 @@ export function startSweeper({
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> | null = null;
   let stopped = false;
-  let failing = false;
+  const failures = createFailureLog(logger, "offline sweeper");
 
   const sweep = async () => {
     const result = await sweepOffline(db, clock(), scope);
@@ -192,15 +196,10 @@ export function startSweeper({
     timer = null;
     running = sweep()
       .then(
-        () => {
-          if (failing) logger.info("offline sweeper: database back");
-          failing = false;
-        },
-        (err: unknown) => {
-          // A database outage or a deadlock with a concurrent sweeper: the next tick retries.
-          if (!failing) logger.error({ err }, "offline sweeper: sweep failed; retrying next tick");
-          failing = true;
-        },
+        () => failures.succeeded(),
+        // A database outage or a deadlock with a concurrent sweeper: the next tick sweeps again
+        // (nothing was written), and the log says so once, not every tick.
+        (err: unknown) => void failures.failed(err),
       )
       .finally(() => {
         running = null;

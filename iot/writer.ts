@@ -19,6 +19,7 @@
  * returns.
  */
 import type { Logger } from "pino";
+import { createFailureLog, type FailureLog } from "../db/failure-log.js";
 import type { IngestItem, IngestResult, ItemOutcome } from "./ingest.js";
 
 export interface WriterOptions {
@@ -92,6 +93,8 @@ export function createWriter({
     timer: NodeJS.Timeout | null;
     inFlight: number;
     wake: (() => void) | null;
+    /** Its failed commits, logged once per outage, not once per retry. */
+    failures: FailureLog;
   }
   const parts: Partition[] = Array.from({ length: Math.max(1, partitions) }, () => ({
     queue: [],
@@ -99,6 +102,7 @@ export function createWriter({
     timer: null,
     inFlight: 0,
     wake: null,
+    failures: createFailureLog(logger, "ingest: commit"),
   }));
 
   /** The partition of a message: by its sensor (the topic), so a sensor's messages stay in order. */
@@ -149,6 +153,7 @@ export function createWriter({
         const result = await ingestBatch(batch.map((w) => w.item));
         clearTimeout(slow);
         setFailing(p, false);
+        p.failures.succeeded();
         p.inFlight = 0;
         batch.forEach((w, i) => {
           const outcome = result.outcomes[i];
@@ -164,10 +169,8 @@ export function createWriter({
           for (const w of batch) w.reject(new WriterClosedError());
           return;
         }
-        logger.error(
-          { err, attempt, messages: batch.length, retryInMs: backoff },
-          "ingest: commit failed, nothing acknowledged; retrying",
-        );
+        // Nothing acknowledged; the same batch is retried after the backoff.
+        p.failures.failed(err, { attempt, messages: batch.length, retryInMs: backoff });
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, backoff);
           p.wake = () => {

@@ -4,6 +4,12 @@ import type { Ingest } from "../iot/ingest.js";
 import type { KeyCache } from "./auth/key-cache.js";
 import type { Principal } from "./auth/principal.js";
 
+/** One check of /readyz: whether it passes and, when it does not, why (a short sentence for an operator). */
+export interface ReadinessCheck {
+  ok: boolean;
+  reason?: string;
+}
+
 /** What the app is built from: nothing here is a module-level singleton. */
 export interface AppDeps {
   db: Database;
@@ -12,8 +18,8 @@ export interface AppDeps {
   clock: () => Date;
   /** SHA-256 of ADMIN_TOKEN (the platform's bootstrap key), when set. */
   adminTokenHash?: string;
-  /** Readiness of parts other than the database (the MQTT consumer, later). */
-  readiness?: () => Promise<Record<string, boolean>>;
+  /** Readiness of parts other than the database (the MQTT consumer, the ingest writer). */
+  readiness?: () => Promise<Record<string, ReadinessCheck>>;
   /** Pings the database; throws when unreachable. */
   pingDatabase: () => Promise<void>;
   /** Sensor ingest (the HTTP ingest route writes through it, as the MQTT path does). */

@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 import { compareDates } from "../contracts/dates.js";
+import { classifyDbError, describeDbError } from "../db/pg-errors.js";
 import type { AppEnv } from "./context.js";
 
 /** 400 naming `field` when a business date lies after today (both Asia/Shanghai calendar dates). */
@@ -46,12 +47,30 @@ export class ApiError extends Error {
   static conflict(code: string, detail: string, extra: Record<string, unknown> = {}) {
     return new ApiError(409, code, "Conflict", detail, extra);
   }
+  static databaseUnavailable() {
+    return new ApiError(
+      503,
+      "database_unavailable",
+      "Database unavailable",
+      `The database is not answering right now; send the request again in ${RETRY_AFTER_S} s.`,
+    );
+  }
 }
+
+/**
+ * Retry-After of a 503 (seconds): about the ingest writer's longest backoff, so a client retries
+ * no more often than the platform itself does.
+ */
+export const RETRY_AFTER_S = 5;
 
 export const PROBLEM_TYPE_BASE = "https://bot-platform.example/problems/";
 const PROBLEM_JSON = "application/problem+json";
 
-export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
+export function problemResponse(
+  c: Context<AppEnv>,
+  err: ApiError,
+  headers: Record<string, string> = {},
+): Response {
   const body = {
     type: `${PROBLEM_TYPE_BASE}${err.code}`,
     title: err.title,
@@ -62,7 +81,7 @@ export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
     requestId: c.get("requestId"),
     ...err.extra,
   };
-  return c.newResponse(JSON.stringify(body), err.status, { "Content-Type": PROBLEM_JSON });
+  return c.newResponse(JSON.stringify(body), err.status, { ...headers, "Content-Type": PROBLEM_JSON });
 }
 
 /** zod issues → field errors, prefixed with the part of the request they came from. */
@@ -76,9 +95,21 @@ export function fieldErrors(error: ZodError, target: string): FieldError[] {
   });
 }
 
-/** The app's `onError`: ApiError as given, Hono's own exceptions mapped, anything else a 500. */
+/**
+ * The app's `onError`: ApiError as given, Hono's own exceptions mapped, a passing database outage
+ * a 503 (db/pg-errors.ts: it says nothing about the request, which may be sent again as it is),
+ * anything else a 500.
+ */
 export function handleError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof ApiError) return problemResponse(c, err);
+  if (classifyDbError(err) === "transient") {
+    // A warning without the stack: every request meets it while the outage lasts.
+    c.get("logger")?.warn(
+      { dbError: describeDbError(err), requestId: c.get("requestId") },
+      "database unavailable; answered 503",
+    );
+    return problemResponse(c, ApiError.databaseUnavailable(), { "Retry-After": String(RETRY_AFTER_S) });
+  }
   if (err instanceof HTTPException) {
     const status = err.status;
     if (status === 413) {

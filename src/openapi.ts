@@ -50,6 +50,14 @@ export const errorResponses = {
   404: problem("Not found, or outside the caller's scope"),
   413: problem("Body over 1 MiB"),
   500: problem("Unexpected error; quote the request id"),
+  503: {
+    ...problem(
+      "The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After",
+    ),
+    headers: z.object({
+      "Retry-After": z.string().openapi({ description: "Seconds to wait before retrying", example: "5" }),
+    }),
+  },
 } as const;
 export const conflictResponse = { 409: problem("The resource's state does not allow this") } as const;
 /** The errors of a command: errorResponses and 409. */

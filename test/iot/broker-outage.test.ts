@@ -66,7 +66,7 @@ async function startIngest(config: Pick<IngestRuntimeConfig, "MQTT_CLIENT_ID" | 
     sweeper: { scope: { communityId: world.community.id } },
   });
   runtimes.push(runtime);
-  await waitFor(async () => (await runtime.readiness()).mqtt, 10_000, "the consumer subscribed");
+  await waitFor(async () => (await runtime.readiness()).mqtt?.ok, 10_000, "the consumer subscribed");
   return runtime;
 }
 
@@ -118,7 +118,7 @@ describe("the broker's limits and outages", () => {
     const ready = await client(app).get("/readyz");
     expect(ready).toMatchObject({
       status: 200,
-      body: { status: "ready", checks: { database: true, mqtt: true, ingest: true } },
+      body: { status: "ready", checks: { database: true, mqtt: true, ingest: true }, reasons: {} },
     });
 
     await broker.down();
@@ -130,7 +130,11 @@ describe("the broker's limits and outages", () => {
       10_000,
       "/readyz to report the broker down",
     );
-    expect(down.body).toEqual({ status: "not_ready", checks: { database: true, mqtt: false, ingest: true } });
+    expect(down.body).toEqual({
+      status: "not_ready",
+      checks: { database: true, mqtt: false, ingest: true },
+      reasons: { mqtt: "not connected to the broker" },
+    });
 
     await broker.up();
     await waitFor(async () => (await client(app).get("/readyz")).status === 200, 20_000, "the consumer back");

@@ -4,7 +4,7 @@ import type { DatabaseHandle } from "../../db/client.js";
 import { client, createTestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
 import { createOrg, type World } from "../support/factories.js";
-import { countEvents, createIotWorld, event } from "./support.js";
+import { countEvents, createElevator, createIotWorld, deadLetterReasons, event } from "./support.js";
 
 let database: DatabaseHandle;
 let world: World;
@@ -162,16 +162,70 @@ describe("HTTP ingest", () => {
     expect((await api(world.enterprise.key).post(`/v1/sensors/${sensor.id}/revoke`)).status).toBe(409);
   });
 
-  it("validates the body: not JSON, empty or over 500 events", async () => {
+  it("validates the body as a whole only for its shape: not JSON, not an event or a list, empty or over 500 events", async () => {
     const sensor = await registerSensor();
     const device = api(sensor.key);
     const path = `/v1/sensors/${sensor.id}/events`;
     expect((await device.post(path, "{oops")).status).toBe(400);
-    expect((await device.post(path, [])).status).toBe(400);
-    const many = Array.from({ length: 501 }, (_, i) => event("heartbeat", i));
-    const res = await device.post(path, many);
-    expect(res.status).toBe(400);
-    expect(res.body.code).toBe("validation_failed");
+    const notAList = "must be one event (a JSON object) or an array of 1 to 500 events";
+    for (const [body, message] of [
+      [[], "must hold at least one event"],
+      [
+        Array.from({ length: 501 }, (_, i) => event("heartbeat", i)),
+        "must hold at most 500 events (send the rest in another request)",
+      ],
+      [42, notAList],
+      ["heartbeat", notAList],
+    ] as const) {
+      const res = await device.post(path, typeof body === "string" ? JSON.stringify(body) : body);
+      expect(res.status, JSON.stringify(body).slice(0, 40)).toBe(400);
+      expect(res.body).toMatchObject({ code: "validation_failed", errors: [{ field: "body", message }] });
+    }
+    const literalNull = await device.post(path, "null"); // the JSON literal, as sent
+    expect(literalNull.status).toBe(400);
+    expect(literalNull.body.errors).toEqual([{ field: "body", message: notAList }]);
+    expect(await countEvents(database.db, sensor.id)).toBe(0);
+  });
+
+  it("validates each item of a batch on its own: the valid ones are stored, each invalid one is rejected with its index", async () => {
+    const sensor = await registerSensor();
+    const device = api(sensor.key);
+    const path = `/v1/sensors/${sensor.id}/events`;
+    const first = event("heartbeat", 0);
+    const last = event("fault", 1);
+    const res = await device.post(path, [first, 42, null, "heartbeat", [event("heartbeat", 2)], last]);
+    expect(res.status).toBe(200);
+    const notAnObject = (received: string) =>
+      `schema_violation: event Invalid input: expected object, received ${received}`;
+    expect(res.body).toEqual({
+      stored: [first.eventId, last.eventId],
+      duplicates: [],
+      rejected: [
+        { index: 1, reason: notAnObject("number") },
+        { index: 2, reason: notAnObject("null") },
+        { index: 3, reason: notAnObject("string") },
+        { index: 4, reason: notAnObject("array") },
+      ],
+    });
+    expect(await countEvents(database.db, sensor.id)).toBe(2);
+    // Dead-lettered like the same payloads on MQTT, so the operator sees what was sent.
+    expect(await deadLetterReasons(database.db, sensor.id)).toHaveLength(4);
+  });
+
+  it("reports a halt of 95.5 s as 95 whole seconds", async () => {
+    const facility = await createElevator(database.db, world);
+    const other = await api(world.enterprise.key).post("/v1/sensors", { facilityId: facility.id, name: "x" });
+    expect(other.status).toBe(201);
+    const base = Date.now() - 600_000;
+    const res = await api(other.body.key).post(`/v1/sensors/${other.body.id}/events`, [
+      event("ebike_detected", 0, {}, base),
+      event("ebike_cleared", 95.5, {}, base),
+    ]);
+    expect(res.body.stored).toHaveLength(2);
+    const list = await api(world.propertyCompany.key).get(
+      `/v1/incidents?facilityId=${facility.id}&kind=ebike`,
+    );
+    expect(list.body.items).toEqual([expect.objectContaining({ state: "closed", haltSeconds: 95 })]);
   });
 });
 

@@ -43,7 +43,7 @@ const say = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stri
 
 for (;;) {
   const ready = await runtime.readiness();
-  if (ready.mqtt) break;
+  if (ready.mqtt?.ok) break;
   await new Promise((r) => setTimeout(r, 20));
 }
 say({ ready: true });

@@ -5,6 +5,7 @@ import {
   type DerivedIncident,
   deriveIncidents,
   type EbikeEvent,
+  haltSeconds,
   planIncidents,
 } from "../../iot/incidents.js";
 import { eventsTopic, parseEvent, parseTopic } from "../../iot/protocol.js";
@@ -129,5 +130,27 @@ describe("incidents from events, in occurredAt order", () => {
       inserts: [],
       deletes: [],
     });
+  });
+
+  it.each([
+    [0, 0],
+    [400, 0],
+    [500, 0],
+    [999, 0],
+    [1_000, 1],
+    [1_001, 1],
+    [42_000, 42],
+    [95_500, 95],
+    [95_999, 95],
+    [96_000, 96],
+  ])("a halt of %i ms is reported as %i whole seconds (rounded down)", (ms, seconds) => {
+    const opened = at(0);
+    const cleared = new Date(opened.getTime() + ms);
+    expect(haltSeconds(opened, cleared)).toBe(seconds);
+    const [incident] = deriveIncidents([
+      { sensorId: SENSOR, eventId: "d", type: "ebike_detected", occurredAt: opened },
+      { sensorId: SENSOR, eventId: "c", type: "ebike_cleared", occurredAt: cleared },
+    ]);
+    expect(incident).toMatchObject({ closedAt: cleared, haltSeconds: seconds });
   });
 });

@@ -22,7 +22,7 @@ describe("the platform's front door", () => {
     expect((await api.get("/healthz")).body).toEqual({ status: "ok" });
     const ready = await api.get("/readyz");
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: "ready", checks: { database: true } });
+    expect(ready.body).toEqual({ status: "ready", checks: { database: true }, reasons: {} });
   });
 
   it("reports not ready when the database is unreachable", async () => {
@@ -32,7 +32,11 @@ describe("the platform's front door", () => {
     const res = await client(failing).get("/readyz");
     await unreachable.close();
     expect(res.status).toBe(503);
-    expect(res.body).toEqual({ status: "not_ready", checks: { database: false } });
+    expect(res.body).toEqual({
+      status: "not_ready",
+      checks: { database: false },
+      reasons: { database: "the database is unreachable or not accepting queries" },
+    });
   });
 
   it("publishes an OpenAPI 3.1 document with the bearer scheme and problem responses", async () => {

@@ -4,6 +4,7 @@ import type { Database } from "../../db/database.js";
 import { hashKey } from "../../db/keys.js";
 import { createApp } from "../../src/app.js";
 import type { KeyCache } from "../../src/auth/key-cache.js";
+import type { AppDeps } from "../../src/context.js";
 
 /** The platform admin's key in tests (what ADMIN_TOKEN would be). */
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
@@ -14,7 +15,7 @@ export interface TestAppOptions {
   /** A key cache of the test's own (e.g. on a clock it moves), instead of the app's 5 s one. */
   keyCache?: KeyCache;
   /** The ingest's checks for /readyz (as src/node.ts passes the runtime's). */
-  readiness?: () => Promise<Record<string, boolean>>;
+  readiness?: AppDeps["readiness"];
 }
 
 export function createTestApp(db: Database, opts: TestAppOptions = {}) {

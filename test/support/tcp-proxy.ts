@@ -1,7 +1,8 @@
 /**
  * A TCP proxy under a test's control, between the app and PostgreSQL or the broker: the faults an
  * operator's network and servers really produce, on demand.
- * - `refuse()`: every connection reset, new ones refused (a server down, a firewall's RST);
+ * - `refuse()`: every connection reset, nothing listens any more (a server down): refused, not
+ *   accepted and closed, which postgres.js would answer by reconnecting for ever mid-handshake;
  * - `stall()`: bytes stop flowing both ways and new connections hang, with no reset (a partition,
  *   a frozen NAT or server); `restore()` lets what was held flow again;
  * - `refuseMqttLogins(reasonCode)`: the broker's answer to every new MQTT CONNECT is a refusal
@@ -21,10 +22,10 @@ export interface TcpProxy {
   port: number;
   /** Connections accepted since the start (a client's reconnects show here). */
   readonly accepted: number;
-  refuse(): void;
+  refuse(): Promise<void>;
   stall(): void;
   refuseMqttLogins(reasonCode: number): void;
-  restore(): void;
+  restore(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,10 +83,6 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
 
   const server: Server = createServer((client) => {
     accepted += 1;
-    if (mode.kind === "refuse") {
-      client.resetAndDestroy();
-      return;
-    }
     if (mode.kind === "mqtt-refuse") {
       refuseLogin(client, mode.reasonCode);
       return;
@@ -98,7 +95,16 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     }
     join(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const listen = (at: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(at, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  const stopListening = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  await listen(0);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
 
@@ -117,9 +123,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     get accepted() {
       return accepted;
     },
-    refuse() {
+    async refuse() {
+      if (mode.kind === "refuse") return;
+      const listening = server.listening;
       mode = { kind: "refuse" };
       dropAll();
+      if (listening) await stopListening();
     },
     stall() {
       mode = { kind: "stall" };
@@ -129,10 +138,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       mode = { kind: "mqtt-refuse", reasonCode };
       dropAll();
     },
-    restore() {
-      const wasStalled = mode.kind === "stall";
+    async restore() {
+      const was = mode.kind;
       mode = { kind: "open" };
-      if (!wasStalled) return;
+      if (was === "refuse") await listen(port);
+      if (was !== "stall") return;
       for (const { client, upstream } of pairs) {
         if (!upstream) continue;
         client.pipe(upstream);
@@ -145,10 +155,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         client.resume();
       }
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        dropAll();
-        server.close(() => resolve());
-      }),
+    async close() {
+      dropAll();
+      if (server.listening) await stopListening();
+    },
   };
 }

@@ -1,9 +1,28 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Logger } from "pino";
+import { classifyDbError, describeDbError } from "../../../db/pg-errors.js";
+import type { ReadinessCheck } from "../../context.js";
 import { createRouter, jsonResponse } from "../../openapi.js";
+
+/**
+ * How long /readyz waits for the database: a ping still pending then is a failed check, so that
+ * a load balancer gets its answer within a second however the database fails (a partition leaves
+ * a connection attempt hanging for postgres.js's connect_timeout).
+ */
+export const DATABASE_CHECK_MS = 800;
 
 const Health = z.object({ status: z.literal("ok") }).openapi("Health");
 const Readiness = z
-  .object({ status: z.enum(["ready", "not_ready"]), checks: z.record(z.string(), z.boolean()) })
+  .object({
+    status: z.enum(["ready", "not_ready"]),
+    checks: z.record(z.string(), z.boolean()).openapi({
+      description: "Each check (database, and mqtt and ingest where the ingest runs): passing or not",
+    }),
+    reasons: z.record(z.string(), z.string()).openapi({
+      description: "Why each failing check fails, by its name; empty when ready",
+      example: { database: `the database did not answer within ${DATABASE_CHECK_MS} ms` },
+    }),
+  })
   .openapi("Readiness");
 
 export const healthz = createRoute({
@@ -57,16 +76,59 @@ export const healthRouter = createRouter()
   })
   .openapi(readyz, async (c) => {
     const { pingDatabase, readiness } = c.var.deps;
-    const database = await pingDatabase().then(
-      () => true,
-      (err: unknown) => {
-        c.var.logger.warn({ err }, "readiness: database unreachable");
-        return false;
+    const [database, others] = await Promise.all([
+      checkDatabase(pingDatabase, c.var.logger),
+      readiness ? readiness() : {},
+    ]);
+    const results = Object.entries({ database, ...others });
+    const checks = Object.fromEntries(results.map(([name, r]) => [name, r.ok]));
+    const reasons = Object.fromEntries(
+      results.filter(([, r]) => !r.ok).map(([name, r]) => [name, r.reason ?? "failing"]),
+    );
+    return results.every(([, r]) => r.ok)
+      ? c.json({ status: "ready" as const, checks, reasons }, 200)
+      : c.json({ status: "not_ready" as const, checks, reasons }, 503);
+  });
+
+/**
+ * The ping in flight, per database: while one hangs (a partition), later probes wait on it
+ * instead of piling up connection attempts of their own; for PING_REUSE_MS at most, so that a
+ * ping the driver never settles can not keep the instance "not ready" after the database is back.
+ */
+const pings = new WeakMap<() => Promise<void>, { check: Promise<ReadinessCheck>; since: number }>();
+const PING_REUSE_MS = 5_000;
+
+/** The database check, answered within DATABASE_CHECK_MS whether or not the ping has settled. */
+function checkDatabase(ping: () => Promise<void>, logger: Logger): Promise<ReadinessCheck> {
+  const inFlight = pings.get(ping);
+  let pending = inFlight && performance.now() - inFlight.since < PING_REUSE_MS ? inFlight.check : undefined;
+  if (!pending) {
+    const started = ping().then(
+      (): ReadinessCheck => ({ ok: true }),
+      (err: unknown): ReadinessCheck => {
+        logger.warn({ dbError: describeDbError(err) }, "readiness: database check failed");
+        // The error itself goes to the log only: /readyz is public, and it names hosts and ports.
+        return {
+          ok: false,
+          reason:
+            classifyDbError(err) === "transient"
+              ? "the database is unreachable or not accepting queries"
+              : "the database check failed (the error is in the log)",
+        };
       },
     );
-    const checks = { database, ...(readiness ? await readiness() : {}) };
-    const ready = Object.values(checks).every(Boolean);
-    return ready
-      ? c.json({ status: "ready" as const, checks }, 200)
-      : c.json({ status: "not_ready" as const, checks }, 503);
+    const entry = { check: started, since: performance.now() };
+    pending = started.finally(() => {
+      if (pings.get(ping) === entry) pings.delete(ping);
+    });
+    pings.set(ping, entry);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<ReadinessCheck>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ ok: false, reason: `the database did not answer within ${DATABASE_CHECK_MS} ms` }),
+      DATABASE_CHECK_MS,
+    );
   });
+  return Promise.race([pending, late]).finally(() => clearTimeout(timer));
+}

@@ -12,6 +12,7 @@ import { and, asc, gt, max, type SQL, sql } from "drizzle-orm";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { outer, type Queryable } from "../../../db/database.js";
+import { classifyDbError, describeDbError } from "../../../db/pg-errors.js";
 import {
   falseAlarmReason,
   incidentClassification,
@@ -153,7 +154,12 @@ export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) =>
       }
     } catch (err) {
       // The client reconnects with Last-Event-ID and loses nothing; never send internals to it.
-      logger.error({ err, cursor }, "incident feed failed; closing the stream");
+      if (classifyDbError(err) === "transient") {
+        logger.warn(
+          { dbError: describeDbError(err), cursor },
+          "incident feed: database unavailable; closing the stream",
+        );
+      } else logger.error({ err, cursor }, "incident feed failed; closing the stream");
     } finally {
       c.req.raw.signal.removeEventListener("abort", stop);
     }

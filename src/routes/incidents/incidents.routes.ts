@@ -28,11 +28,10 @@ export const Incident = z
     openedAt: Timestamp,
     closedAt: Timestamp.nullable(),
     detections: z.number().int().openapi({ description: "ebike_detected events within the incident" }),
-    haltSeconds: z
-      .number()
-      .int()
-      .nullable()
-      .openapi({ description: "How long the car was halted; null while open" }),
+    haltSeconds: z.number().int().nullable().openapi({
+      description:
+        "How long the car was halted: from the first detection to the clear, in whole seconds rounded down (95.5 s is 95); null while open",
+    }),
     acknowledgedAt: Timestamp.nullable(),
     acknowledgedByOrgId: Uuid.nullable(),
     classification: Classification.nullable(),

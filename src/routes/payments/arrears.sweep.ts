@@ -7,6 +7,7 @@
 import type { Logger } from "pino";
 import { shanghaiDate } from "../../../contracts/index.js";
 import type { Database } from "../../../db/database.js";
+import { createFailureLog } from "../../../db/failure-log.js";
 import { applyArrearsStanding, type StandingChange } from "../../../db/ledger.js";
 
 export const ARREARS_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
@@ -28,6 +29,7 @@ export function startArrearsSweep(opts: {
   // Sweeps of this instance run one after another, each as of the clock when it starts.
   let queue: Promise<unknown> = Promise.resolve();
   let busy = false;
+  const failures = createFailureLog(opts.logger, "arrears sweep");
   const sweepOnce = async () => {
     const changes = await applyArrearsStanding(opts.db, shanghaiDate(opts.clock()), opts.only);
     const suspended = changes.filter((ch) => ch.state === "suspended").length;
@@ -44,8 +46,12 @@ export function startArrearsSweep(opts: {
   const onTick = () => {
     if (busy) return; // a slow sweep is not piled up behind by the timer
     busy = true;
+    // One idempotent statement: a failed tick wrote nothing, and the next one does it all again.
     tick()
-      .catch((err: unknown) => opts.logger.error({ err }, "arrears sweep failed; retried on the next tick"))
+      .then(
+        () => failures.succeeded(),
+        (err: unknown) => void failures.failed(err),
+      )
       .finally(() => {
         busy = false;
       });
