@@ -46,6 +46,12 @@ export class ApiError extends Error {
   static conflict(code: string, detail: string, extra: Record<string, unknown> = {}) {
     return new ApiError(409, code, "Conflict", detail, extra);
   }
+  /** 503 with `Retry-After`: a part the request needs is down; nothing was changed. */
+  static unavailable(code: string, detail: string, retryAfterS: number) {
+    return Object.assign(new ApiError(503, code, "Service unavailable", detail), { retryAfterS });
+  }
+  /** Seconds a client should wait before retrying (sent as `Retry-After`). */
+  retryAfterS?: number;
 }
 
 export const PROBLEM_TYPE_BASE = "https://bot-platform.example/problems/";
@@ -62,7 +68,10 @@ export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
     requestId: c.get("requestId"),
     ...err.extra,
   };
-  return c.newResponse(JSON.stringify(body), err.status, { "Content-Type": PROBLEM_JSON });
+  return c.newResponse(JSON.stringify(body), err.status, {
+    "Content-Type": PROBLEM_JSON,
+    ...(err.retryAfterS !== undefined ? { "Retry-After": String(err.retryAfterS) } : {}),
+  });
 }
 
 /** zod issues → field errors, prefixed with the part of the request they came from. */

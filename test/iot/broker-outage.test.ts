@@ -66,7 +66,14 @@ async function startIngest(config: Pick<IngestRuntimeConfig, "MQTT_CLIENT_ID" | 
     sweeper: { scope: { communityId: world.community.id } },
   });
   runtimes.push(runtime);
-  await waitFor(async () => (await runtime.readiness()).mqtt, 10_000, "the consumer subscribed");
+  await waitFor(
+    async () => {
+      const { mqtt, brokerAdmin } = await runtime.readiness();
+      return mqtt && brokerAdmin;
+    },
+    10_000,
+    "the consumer subscribed and the broker admin connected",
+  );
   return runtime;
 }
 
@@ -118,19 +125,23 @@ describe("the broker's limits and outages", () => {
     const ready = await client(app).get("/readyz");
     expect(ready).toMatchObject({
       status: 200,
-      body: { status: "ready", checks: { database: true, mqtt: true, ingest: true } },
+      body: { status: "ready", checks: { database: true, mqtt: true, brokerAdmin: true, ingest: true } },
     });
 
     await broker.down();
     const down = await waitFor(
       async () => {
         const res = await client(app).get("/readyz");
-        return res.status === 503 ? res : null;
+        // The consumer's connections and the app's broker-admin connection notice it each.
+        return res.status === 503 && !res.body.checks.mqtt && !res.body.checks.brokerAdmin ? res : null;
       },
       10_000,
       "/readyz to report the broker down",
     );
-    expect(down.body).toEqual({ status: "not_ready", checks: { database: true, mqtt: false, ingest: true } });
+    expect(down.body).toEqual({
+      status: "not_ready",
+      checks: { database: true, mqtt: false, brokerAdmin: false, ingest: true },
+    });
 
     await broker.up();
     await waitFor(async () => (await client(app).get("/readyz")).status === 200, 20_000, "the consumer back");

@@ -514,7 +514,7 @@ describe("the database unreachable during a stream", () => {
       "more events published",
     );
     expect(await count()).toBe(frozen);
-    expect(await runtime.readiness()).toEqual({ mqtt: true, ingest: false });
+    expect(await runtime.readiness()).toEqual({ mqtt: true, brokerAdmin: true, ingest: false });
     const outageMs = Date.now() - cutAt;
     const publishedDuringOutage = publisher.acked - publishedBefore;
 

@@ -4,6 +4,7 @@ import type { Database } from "../../db/database.js";
 import { hashKey } from "../../db/keys.js";
 import { createApp } from "../../src/app.js";
 import type { KeyCache } from "../../src/auth/key-cache.js";
+import type { AppDeps } from "../../src/context.js";
 
 /** The platform admin's key in tests (what ADMIN_TOKEN would be). */
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
@@ -15,6 +16,9 @@ export interface TestAppOptions {
   keyCache?: KeyCache;
   /** The ingest's checks for /readyz (as src/node.ts passes the runtime's). */
   readiness?: () => Promise<Record<string, boolean>>;
+  /** The ingest runtime's parts (as src/node.ts passes them), for tests with a real broker. */
+  ingest?: AppDeps["ingest"];
+  devices?: AppDeps["devices"];
 }
 
 export function createTestApp(db: Database, opts: TestAppOptions = {}) {
@@ -31,6 +35,8 @@ export function createTestApp(db: Database, opts: TestAppOptions = {}) {
     readDocsAsset: async (file) => (file === "swagger-ui.css" ? "/* css */" : null),
     ...(opts.keyCache ? { keyCache: opts.keyCache } : {}),
     ...(opts.readiness ? { readiness: opts.readiness } : {}),
+    ...(opts.ingest ? { ingest: opts.ingest } : {}),
+    ...(opts.devices ? { devices: opts.devices } : {}),
   });
 }
 
