@@ -42,7 +42,7 @@ beforeAll(async () => {
   backlogSensor = await createSensor(database.db, world);
   restartSensor = await createSensor(database.db, world);
   shrinkSensor = await createSensor(database.db, world);
-  broker = await startMosquitto(database.db); // its password file holds the sensors above
+  broker = await startMosquitto(database.db); // its logins include the sensors above
 });
 
 afterAll(async () => {
