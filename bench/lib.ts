@@ -16,7 +16,6 @@ import { type DatabaseHandle, openDatabase } from "../db/client.js";
 import type { Database } from "../db/database.js";
 import { EVENTS_FILTER } from "../iot/protocol.js";
 import {
-  INGEST_USER,
   MOSQUITTO,
   type Mosquitto as PrivateMosquitto,
   startMosquitto as startPrivateMosquitto,
@@ -164,12 +163,12 @@ export interface Mosquitto extends PrivateMosquitto {
 
 /**
  * The private Mosquitto the ingest tests use (test/iot/support.ts: the shipped iot/mosquitto.conf
- * with the listener and paths rewritten into a temp dir, passwords from the sensors table), plus
+ * set up in a temp dir as `npm run mqtt:setup` does, logins from the sensors table), plus
  * what the benchmark reports about it.
  */
 export async function startMosquitto(db: Database): Promise<Mosquitto> {
   const broker = await startPrivateMosquitto(db, {
-    extraAcl: `user ${INGEST_USER.username}\ntopic read $share/${NOOP_SHARED_GROUP}/${EVENTS_FILTER}`,
+    extraIngestReads: [`$share/${NOOP_SHARED_GROUP}/${EVENTS_FILTER}`],
   });
   const version = await new Promise<string>((resolve) => {
     const v = spawn(MOSQUITTO, ["-h"], { stdio: ["ignore", "pipe", "ignore"] });

@@ -520,7 +520,7 @@ export const sensors = pgTable(
     keyPrefix: text().notNull(),
     /**
      * The same key in Mosquitto's password-file format (PBKDF2-SHA512, `$7$…`), computed when the
-     * key is issued, so the broker's password file can be generated without ever storing the key.
+     * key is issued, so Mosquitto's logins (`npm run mqtt:setup`) can be generated without the key.
      */
     brokerPasswordHash: text().notNull(),
     revokedAt: timestamp({ withTimezone: true }),

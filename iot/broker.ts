@@ -14,7 +14,7 @@
  */
 import { createServer, type Server } from "node:net";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
-import { and, eq, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
 import { hashKey, sameHash } from "../db/keys.js";
@@ -41,6 +41,8 @@ export interface EmbeddedBroker {
   readonly listening: boolean;
   /** Drops the connections of a sensor (after its key is revoked or rotated). */
   disconnectSensor(sensorId: string): void;
+  /** Logins refused since start, by reason: unknown_sensor, revoked_sensor, bad_credentials. */
+  readonly refusedConnects: Readonly<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -54,26 +56,35 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const bySensor = new Map<string, Set<Client>>();
   const internalHash = opts.internal ? hashKey(opts.internal.password) : null;
 
-  const refuse = (code: 4 | 5, message: string): AuthenticateError =>
-    Object.assign(new Error(message), { returnCode: code });
+  const refusedConnects: Record<string, number> = {};
+  const refuse = (code: 4 | 5, message: string, reason?: string): AuthenticateError => {
+    if (reason) refusedConnects[reason] = (refusedConnects[reason] ?? 0) + 1;
+    return Object.assign(new Error(message), { returnCode: code });
+  };
 
   const aedes = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
       const secret = password ? password.toString("utf8") : "";
-      if (!username || !secret) return done(refuse(4, "username and password required"), false);
+      if (!username || !secret) {
+        return done(refuse(4, "username and password required", "bad_credentials"), false);
+      }
       if (opts.internal && internalHash && username === opts.internal.username) {
-        if (!sameHash(hashKey(secret), internalHash)) return done(refuse(4, "bad credentials"), false);
+        if (!sameHash(hashKey(secret), internalHash)) {
+          return done(refuse(4, "bad credentials", "bad_credentials"), false);
+        }
         identities.set(client, { kind: "internal" });
         return done(null, true);
       }
-      if (!isSensorId(username)) return done(refuse(4, "unknown sensor"), false);
-      db.select({ keyHash: sensors.keyHash })
+      if (!isSensorId(username)) return done(refuse(4, "unknown sensor", "unknown_sensor"), false);
+      db.select({ keyHash: sensors.keyHash, revokedAt: sensors.revokedAt })
         .from(sensors)
-        .where(and(eq(sensors.id, username), isNull(sensors.revokedAt)))
+        .where(eq(sensors.id, username))
         .then(
           ([row]) => {
-            if (!row || !sameHash(hashKey(secret), row.keyHash)) {
-              return done(refuse(4, "bad credentials"), false);
+            if (!row) return done(refuse(4, "unknown sensor", "unknown_sensor"), false);
+            if (row.revokedAt) return done(refuse(4, "revoked sensor", "revoked_sensor"), false);
+            if (!sameHash(hashKey(secret), row.keyHash)) {
+              return done(refuse(4, "bad credentials", "bad_credentials"), false);
             }
             identities.set(client, { kind: "sensor", sensorId: username });
             let set = bySensor.get(username);
@@ -154,6 +165,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     get listening() {
       return server.listening && !aedes.closed;
     },
+    refusedConnects,
     disconnectSensor(sensorId) {
       for (const client of bySensor.get(sensorId) ?? []) client.close();
       bySensor.delete(sensorId);

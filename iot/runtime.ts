@@ -1,6 +1,7 @@
 /**
  * The ingest side of a Node process: the group-commit writer, and either the MQTT.js consumer
- * (MQTT_URL set: a real broker) or the embedded aedes broker (MQTT_URL unset), and the offline
+ * (MQTT_URL set: a real broker, whose device logins the app administers through Mosquitto's
+ * dynamic-security plugin, iot/dynsec-admin.ts) or the embedded aedes broker (MQTT_URL unset), and the offline
  * sweeper (iot/sweeper.ts; every instance runs one, they are safe together). src/node.ts
  * starts it next to the API; the API's HTTP ingest route writes through the same ingest.
  */
@@ -8,6 +9,8 @@ import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
 import { type EmbeddedBroker, startEmbeddedBroker } from "./broker.js";
 import { type Consumer, startConsumer } from "./consumer.js";
+import { BrokerUnavailableError, type DeviceBroker } from "./device-broker.js";
+import { type DynsecAdmin, startDynsecAdmin } from "./dynsec-admin.js";
 import { createIngest, type Ingest } from "./ingest.js";
 import { type SweeperOptions, startSweeper } from "./sweeper.js";
 import { createWriter } from "./writer.js";
@@ -32,6 +35,8 @@ export const POSTGRES_WRITER_PARTITIONS = 2;
 export interface IngestRuntime {
   /** For AppDeps.ingest: the HTTP route's ingest; invalidation also drops broker connections. */
   ingest: Ingest;
+  /** For AppDeps.devices: tells the broker about sensors' logins; counts refused logins. */
+  devices: DeviceBroker;
   /** For AppDeps.readiness: the broker connection (or listener) and the writer's database state. */
   readiness: () => Promise<Record<string, { ok: boolean; reason?: string }>>;
   close(): Promise<void>;
@@ -70,7 +75,21 @@ export async function startIngestRuntime(opts: {
 
   let consumer: Consumer | null = null;
   let broker: EmbeddedBroker | null = null;
+  let admin: DynsecAdmin | null = null;
   if (config.MQTT_URL) {
+    if (!credentials) {
+      logger.warn(
+        "MQTT_USERNAME/MQTT_PASSWORD unset: sensors' logins on the broker are not kept in step (registering, rotating and revoking answer 503)",
+      );
+    } else {
+      admin = startDynsecAdmin({
+        url: config.MQTT_URL,
+        ...credentials,
+        clientId: `${config.MQTT_CLIENT_ID}-admin`,
+        db,
+        logger,
+      });
+    }
     consumer = startConsumer({
       url: config.MQTT_URL,
       writer,
@@ -94,6 +113,18 @@ export async function startIngestRuntime(opts: {
 
   const sweeper = startSweeper({ db, logger, clock, ...opts.sweeper });
 
+  const noBroker = async () => {
+    throw new BrokerUnavailableError("no broker admin: set MQTT_USERNAME and MQTT_PASSWORD");
+  };
+  const embedded = async () => {};
+  const devices: DeviceBroker = admin ?? {
+    // The embedded broker reads the database at each login; invalidateSensor drops connections.
+    addSensor: broker ? embedded : noBroker,
+    setSensorKey: broker ? embedded : noBroker,
+    disableSensor: broker ? embedded : noBroker,
+    refusedConnects: broker?.refusedConnects ?? {},
+  };
+
   return {
     ingest: {
       ingestBatch: ingest.ingestBatch,
@@ -103,13 +134,26 @@ export async function startIngestRuntime(opts: {
       },
       counters: ingest.counters,
     },
+    devices,
     readiness: async () => ({
       mqtt: (consumer ? consumer.connected : (broker?.listening ?? false))
         ? { ok: true }
         : {
             ok: false,
-            reason: consumer ? "not connected to the broker" : "the embedded broker is not listening",
+            reason: consumer
+              ? `not connected to the broker: ${consumer.problem}`
+              : "the embedded broker is not listening",
           },
+      ...(config.MQTT_URL
+        ? {
+            brokerAdmin: admin?.connected
+              ? { ok: true }
+              : {
+                  ok: false,
+                  reason: "the broker's device admin is not connected: sensor logins cannot change",
+                },
+          }
+        : {}),
       ingest: writer.healthy
         ? { ok: true }
         : { ok: false, reason: "commits are failing; nothing is acknowledged meanwhile" },
@@ -118,6 +162,7 @@ export async function startIngestRuntime(opts: {
       // Connections first (nothing more arrives), then the writer (it finishes its commit).
       await sweeper.stop();
       await consumer?.close();
+      await admin?.close();
       await broker?.close();
       await writer.close();
     },

@@ -574,8 +574,8 @@ export interface PublishOptions {
   /** Connections opened at once; default 32. */
   connectConcurrency?: number;
   /**
-   * Keep retrying a connection the broker refuses as "not authorized" for this long (a Mosquitto
-   * password file that is being refreshed); default 0: fail at once.
+   * Keep retrying a connection the broker refuses as "not authorized" for this long (a login the
+   * app is still adding to the broker); default 0: fail at once.
    */
   authWaitMs?: number;
   /** Called about once a second while publishing. */

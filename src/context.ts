@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
+import type { DeviceBroker } from "../iot/device-broker.js";
 import type { Ingest } from "../iot/ingest.js";
 import type { KeyCache } from "./auth/key-cache.js";
 import type { Principal } from "./auth/principal.js";
@@ -24,6 +25,11 @@ export interface AppDeps {
   pingDatabase: () => Promise<void>;
   /** Sensor ingest (the HTTP ingest route writes through it, as the MQTT path does). */
   ingest: Ingest;
+  /**
+   * The broker's side of sensors' logins (iot/device-broker.ts): told inside the registering,
+   * rotating and revoking transactions. Unset (tests of the API alone): nothing to tell.
+   */
+  devices?: DeviceBroker;
   /** Organization keys resolved to principals, cached a few seconds (revoking a key forgets it). */
   keyCache: KeyCache;
   /** Default heartbeat interval of a newly registered sensor (SENSOR_HEARTBEAT_S). */

@@ -47,14 +47,19 @@ export class ApiError extends Error {
   static conflict(code: string, detail: string, extra: Record<string, unknown> = {}) {
     return new ApiError(409, code, "Conflict", detail, extra);
   }
+  /** 503 with `Retry-After`: a part the request needs is down; nothing was changed. */
+  static unavailable(code: string, title: string, detail: string, retryAfterS = RETRY_AFTER_S) {
+    return Object.assign(new ApiError(503, code, title, detail), { retryAfterS });
+  }
   static databaseUnavailable() {
-    return new ApiError(
-      503,
+    return ApiError.unavailable(
       "database_unavailable",
       "Database unavailable",
       `The database is not answering right now; send the request again in ${RETRY_AFTER_S} s.`,
     );
   }
+  /** Seconds a client should wait before retrying (sent as `Retry-After`). */
+  retryAfterS?: number;
 }
 
 /**
@@ -66,11 +71,7 @@ export const RETRY_AFTER_S = 5;
 export const PROBLEM_TYPE_BASE = "https://bot-platform.example/problems/";
 const PROBLEM_JSON = "application/problem+json";
 
-export function problemResponse(
-  c: Context<AppEnv>,
-  err: ApiError,
-  headers: Record<string, string> = {},
-): Response {
+export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
   const body = {
     type: `${PROBLEM_TYPE_BASE}${err.code}`,
     title: err.title,
@@ -81,7 +82,10 @@ export function problemResponse(
     requestId: c.get("requestId"),
     ...err.extra,
   };
-  return c.newResponse(JSON.stringify(body), err.status, { ...headers, "Content-Type": PROBLEM_JSON });
+  return c.newResponse(JSON.stringify(body), err.status, {
+    "Content-Type": PROBLEM_JSON,
+    ...(err.retryAfterS !== undefined ? { "Retry-After": String(err.retryAfterS) } : {}),
+  });
 }
 
 /** zod issues → field errors, prefixed with the part of the request they came from. */
@@ -108,7 +112,7 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
       { dbError: describeDbError(err), requestId: c.get("requestId") },
       "database unavailable; answered 503",
     );
-    return problemResponse(c, ApiError.databaseUnavailable(), { "Retry-After": String(RETRY_AFTER_S) });
+    return problemResponse(c, ApiError.databaseUnavailable());
   }
   if (err instanceof HTTPException) {
     const status = err.status;

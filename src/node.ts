@@ -65,6 +65,7 @@ async function main() {
     clock: () => new Date(),
     pingDatabase: database.ping,
     ingest: ingest.ingest,
+    devices: ingest.devices,
     readiness: ingest.readiness,
     sensorHeartbeatS: config.SENSOR_HEARTBEAT_S,
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),

@@ -59,6 +59,10 @@ export const errorResponses = {
     }),
   },
 } as const;
+/** A change the MQTT broker must take at once (sensors' logins) when it could not be told. */
+export const brokerUnavailableResponse = {
+  503: problem("The MQTT broker could not be told; nothing was changed: retry after `Retry-After` seconds"),
+} as const;
 export const conflictResponse = { 409: problem("The resource's state does not allow this") } as const;
 /** The errors of a command: errorResponses and 409. */
 export const withConflicts = { ...errorResponses, ...conflictResponse } as const;

@@ -23,16 +23,12 @@
  *   --duplicates F     share of exact re-sends (device retries)               default 0.02
  *   --malformed F      share of malformed messages                            default 0.01
  *   --in-flight N      publishes awaiting PUBACK at once                      default 256
- *   --passwd-file P    Mosquitto: rewrite its password file from DATABASE_URL before publishing
- *   --hup PID          … and send Mosquitto SIGHUP so it reloads the file
  *
  * Prints a table, then one last line of `key=value` figures.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { openDatabase } from "../../db/client.js";
-import { writeMosquittoPasswordFile } from "../../iot/mosquitto-passwd.js";
 import {
   BrokerRefusedError,
   planTraffic,
@@ -46,7 +42,7 @@ import { ConfigError, loadConfig } from "../config.js";
 class UsageError extends Error {}
 
 const USAGE =
-  "usage: npm run simulate -- --sensors N --rate MSG_PER_S --duration S [--url mqtt://host:port] [--seed N] [--api URL] [--api-key KEY] [--mqtt-version 4|5] [--duplicates F] [--malformed F] [--in-flight N] [--passwd-file FILE [--hup PID]]";
+  "usage: npm run simulate -- --sensors N --rate MSG_PER_S --duration S [--url mqtt://host:port] [--seed N] [--api URL] [--api-key KEY] [--mqtt-version 4|5] [--duplicates F] [--malformed F] [--in-flight N]";
 
 interface Flags {
   sensors: number;
@@ -60,8 +56,6 @@ interface Flags {
   duplicates: number;
   malformed: number;
   inFlight: number;
-  passwdFile: string | undefined;
-  hup: number | undefined;
 }
 
 function number(
@@ -116,8 +110,6 @@ function parseFlags(argv: string[], config: ReturnType<typeof loadConfig>): Flag
         duplicates: { type: "string" },
         malformed: { type: "string" },
         "in-flight": { type: "string" },
-        "passwd-file": { type: "string" },
-        hup: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -134,7 +126,6 @@ function parseFlags(argv: string[], config: ReturnType<typeof loadConfig>): Flag
   const rate = number(v, "rate", { min: 0.1, max: 1_000_000 });
   const duration = number(v, "duration", { min: 0.1, max: 86_400 });
   if (rate * duration < 1) throw new UsageError("--rate × --duration must be at least one message");
-  if (v.hup && !v["passwd-file"]) throw new UsageError("--hup needs --passwd-file");
   return {
     sensors: number(v, "sensors", { min: 1, max: 10_000, integer: true }),
     rate,
@@ -158,8 +149,6 @@ function parseFlags(argv: string[], config: ReturnType<typeof loadConfig>): Flag
     duplicates,
     malformed,
     inFlight: number(v, "in-flight", { min: 1, max: 100_000, integer: true, fallback: 256 }),
-    passwdFile: v["passwd-file"],
-    hup: v.hup === undefined ? undefined : number(v, "hup", { min: 1, max: 2 ** 22, integer: true }),
   };
 }
 
@@ -412,29 +401,6 @@ async function main() {
   const key = await enterpriseKey(flags, config.DATA_DIR);
   const sensors = await registerSensors(flags, key);
 
-  if (flags.passwdFile) {
-    // Mosquitto knows only its password file: regenerate it from the sensors table (the same
-    // code as `npm run mqtt:passwd`), which needs a database this process may open.
-    if (!config.DATABASE_URL)
-      throw new UsageError(
-        "--passwd-file needs DATABASE_URL (the embedded PGlite is the app's alone): with the embedded broker no password file is needed",
-      );
-    const database = await openDatabase({ url: config.DATABASE_URL, max: 1 });
-    try {
-      const ingest =
-        config.MQTT_USERNAME && config.MQTT_PASSWORD
-          ? { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD }
-          : undefined;
-      await writeMosquittoPasswordFile(database.db, flags.passwdFile, ingest);
-    } finally {
-      await database.close();
-    }
-    if (flags.hup) process.kill(flags.hup, "SIGHUP");
-    console.log(
-      `${flags.passwdFile} rewritten${flags.hup ? `; Mosquitto (pid ${flags.hup}) told to reload` : ""}`,
-    );
-  }
-
   const messages = Math.max(1, Math.round(flags.rate * flags.duration));
   const runId = `r${Date.now().toString(36)}`;
   const plan = planTraffic({
@@ -460,7 +426,7 @@ async function main() {
       rate: flags.rate,
       maxInFlight: flags.inFlight,
       protocolVersion: flags.mqttVersion,
-      // A Mosquitto password file being refreshed by `npm run mqtt:passwd -- --watch`.
+      // A login being added by the app while the sensor starts connecting.
       authWaitMs: 15_000,
       signal: stop.signal,
       onProgress: (p) =>
@@ -471,7 +437,7 @@ async function main() {
   } catch (err) {
     if (err instanceof BrokerRefusedError)
       throw new UsageError(
-        `${err.message}. With Mosquitto, its password file must list the sensors: run \`npm run mqtt:passwd -- <file> --hup <mosquitto pid>\` (or pass --passwd-file <file> --hup <pid> here)`,
+        `${err.message}. With Mosquitto, the app must administer its logins: set up the broker with \`npm run mqtt:setup\` and start the app with MQTT_URL, MQTT_USERNAME and MQTT_PASSWORD (README)`,
       );
     throw err;
   }

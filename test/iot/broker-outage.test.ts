@@ -42,7 +42,7 @@ beforeAll(async () => {
   backlogSensor = await createSensor(database.db, world);
   restartSensor = await createSensor(database.db, world);
   shrinkSensor = await createSensor(database.db, world);
-  broker = await startMosquitto(database.db); // its password file holds the sensors above
+  broker = await startMosquitto(database.db); // its logins include the sensors above
 });
 
 afterAll(async () => {
@@ -66,7 +66,14 @@ async function startIngest(config: Pick<IngestRuntimeConfig, "MQTT_CLIENT_ID" | 
     sweeper: { scope: { communityId: world.community.id } },
   });
   runtimes.push(runtime);
-  await waitFor(async () => (await runtime.readiness()).mqtt?.ok, 10_000, "the consumer subscribed");
+  await waitFor(
+    async () => {
+      const { mqtt, brokerAdmin } = await runtime.readiness();
+      return mqtt?.ok && brokerAdmin?.ok;
+    },
+    10_000,
+    "the consumer subscribed and the broker admin connected",
+  );
   return runtime;
 }
 
@@ -118,22 +125,30 @@ describe("the broker's limits and outages", () => {
     const ready = await client(app).get("/readyz");
     expect(ready).toMatchObject({
       status: 200,
-      body: { status: "ready", checks: { database: true, mqtt: true, ingest: true }, reasons: {} },
+      body: {
+        status: "ready",
+        checks: { database: true, mqtt: true, brokerAdmin: true, ingest: true },
+        reasons: {},
+      },
     });
 
     await broker.down();
     const down = await waitFor(
       async () => {
         const res = await client(app).get("/readyz");
-        return res.status === 503 ? res : null;
+        // The consumer's connections and the app's broker-admin connection notice it each.
+        return res.status === 503 && !res.body.checks.mqtt && !res.body.checks.brokerAdmin ? res : null;
       },
       10_000,
       "/readyz to report the broker down",
     );
     expect(down.body).toEqual({
       status: "not_ready",
-      checks: { database: true, mqtt: false, ingest: true },
-      reasons: { mqtt: "not connected to the broker" },
+      checks: { database: true, mqtt: false, brokerAdmin: false, ingest: true },
+      reasons: {
+        mqtt: expect.stringMatching(/^not connected to the broker: /),
+        brokerAdmin: expect.stringMatching(/^the broker's device admin is not connected/),
+      },
     });
 
     await broker.up();

@@ -320,6 +320,7 @@ describe("the database unreachable during a stream", () => {
     expect(await count()).toBe(frozen);
     expect(await runtime.readiness()).toEqual({
       mqtt: { ok: true },
+      brokerAdmin: { ok: true },
       ingest: { ok: false, reason: "commits are failing; nothing is acknowledged meanwhile" },
     });
     const outageMs = Date.now() - cutAt;

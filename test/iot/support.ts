@@ -1,11 +1,10 @@
 /** Helpers of the IoT suites: sensors, a private Mosquitto per test file, waiting for conditions. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { eq, sql } from "drizzle-orm";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { Database } from "../../db/database.js";
@@ -13,7 +12,7 @@ import { queryRows } from "../../db/database.js";
 import { generateKey } from "../../db/keys.js";
 import { facilities, sensors } from "../../db/schema.js";
 import { mosquittoPasswordHash } from "../../iot/credentials.js";
-import { writeMosquittoPasswordFile } from "../../iot/mosquitto-passwd.js";
+import { writeBrokerDir } from "../../iot/dynsec.js";
 import { eventsTopic } from "../../iot/protocol.js";
 import { createFacility, createWorld, type World } from "../support/factories.js";
 
@@ -154,8 +153,6 @@ export interface Mosquitto {
   port: number;
   dir: string;
   readonly pid: number;
-  /** Regenerates the password file from the sensors table and makes Mosquitto reload it. */
-  syncPasswords(): Promise<void>;
   /** Stops the broker process (a broker outage); `up()` starts it again on the same port and state. */
   down(): Promise<void>;
   up(): Promise<void>;
@@ -163,33 +160,31 @@ export interface Mosquitto {
 }
 
 /**
- * A private Mosquitto with iot/mosquitto.conf (listener and paths rewritten into a temp dir). Fails
- * loudly when Mosquitto is not installed: these tests are the proof that the shipped config works.
- * `extraAcl` is appended to the shipped iot/mosquitto.acl (the benchmark's own share group).
+ * A private Mosquitto set up as `npm run mqtt:setup` does (iot/dynsec.ts: the shipped
+ * iot/mosquitto.conf and the dynamic-security plugin's logins from the sensors table, in a temp
+ * dir), listening on 127.0.0.1 on a free port and logging to stderr. Run as root, it switches to
+ * the user `mosquitto`, who owns the dir: the deployment's own path. Fails loudly when Mosquitto is
+ * not installed: these tests are the proof that the shipped config works. `extraIngestReads`: more
+ * filters the ingest's login may read (the benchmark's own share group).
  */
-export async function startMosquitto(db: Database, opts: { extraAcl?: string } = {}): Promise<Mosquitto> {
+export async function startMosquitto(
+  db: Database,
+  opts: { extraIngestReads?: readonly string[] } = {},
+): Promise<Mosquitto> {
   if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} is missing: install the mosquitto package`);
-  const dir = await mkdtemp(join(tmpdir(), "bot-mosquitto-"));
+  const parent = await mkdtemp(join(tmpdir(), "bot-mosquitto-"));
+  await chmod(parent, 0o755); // the way to the broker's dir, for the user `mosquitto`
+  const dir = join(parent, "broker");
   const port = await freePort();
-  const shipped = await readFile(fileURLToPath(new URL("../../iot/mosquitto.conf", import.meta.url)), "utf8");
-  const conf = shipped
-    .replace(/^listener .*$/m, `listener ${port} 127.0.0.1`)
-    .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
-    .replace(/^password_file .*$/m, `password_file ${join(dir, "passwd")}`)
-    .replace(/^acl_file .*$/m, `acl_file ${join(dir, "acl")}`)
-    // Run as root (CI containers), Mosquitto would switch to the `mosquitto` user, which can not
-    // read the temp dir's files: stay the current user.
-    .concat(process.getuid?.() === 0 ? "\nuser root\n" : "");
-  await writeFile(join(dir, "mosquitto.conf"), conf);
-  await writeFile(
-    join(dir, "acl"),
-    (await readFile(fileURLToPath(new URL("../../iot/mosquitto.acl", import.meta.url)), "utf8")) +
-      (opts.extraAcl ? `\n${opts.extraAcl}\n` : ""),
-  );
-  await writeMosquittoPasswordFile(db, join(dir, "passwd"), INGEST_USER);
+  const { conf } = await writeBrokerDir(db, dir, INGEST_USER, {
+    port,
+    host: "127.0.0.1",
+    logTo: "stderr",
+    ...(opts.extraIngestReads ? { extraIngestReads: opts.extraIngestReads } : {}),
+  });
   const url = `mqtt://127.0.0.1:${port}`;
   const launch = async () => {
-    const child: ChildProcess = spawn(MOSQUITTO, ["-c", join(dir, "mosquitto.conf")], {
+    const child: ChildProcess = spawn(MOSQUITTO, ["-c", conf], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
@@ -221,18 +216,13 @@ export async function startMosquitto(db: Database, opts: { extraAcl?: string } =
     get pid() {
       return running?.child.pid ?? 0;
     },
-    async syncPasswords() {
-      await writeMosquittoPasswordFile(db, join(dir, "passwd"), INGEST_USER);
-      running?.child.kill("SIGHUP");
-      await new Promise((r) => setTimeout(r, 100));
-    },
     down: terminate,
     async up() {
       running ??= await launch();
     },
     async stop() {
       await terminate();
-      await rm(dir, { recursive: true, force: true });
+      await rm(parent, { recursive: true, force: true });
     },
   };
 }

@@ -16,6 +16,9 @@ export interface TestAppOptions {
   keyCache?: KeyCache;
   /** The ingest's checks for /readyz (as src/node.ts passes the runtime's). */
   readiness?: AppDeps["readiness"];
+  /** The ingest runtime's parts (as src/node.ts passes them), for tests with a real broker. */
+  ingest?: AppDeps["ingest"];
+  devices?: AppDeps["devices"];
 }
 
 export function createTestApp(db: Database, opts: TestAppOptions = {}) {
@@ -32,6 +35,8 @@ export function createTestApp(db: Database, opts: TestAppOptions = {}) {
     readDocsAsset: async (file) => (file === "swagger-ui.css" ? "/* css */" : null),
     ...(opts.keyCache ? { keyCache: opts.keyCache } : {}),
     ...(opts.readiness ? { readiness: opts.readiness } : {}),
+    ...(opts.ingest ? { ingest: opts.ingest } : {}),
+    ...(opts.devices ? { devices: opts.devices } : {}),
   });
 }
 

@@ -47,7 +47,7 @@ export const metrics = createRoute({
   tags: ["health"],
   summary: "Ingest counters of this process (Prometheus text format)",
   description:
-    "Events stored, duplicates absorbed, and dead letters by reason since the process started: for the operator's monitoring. No business data.",
+    "Events stored, duplicates absorbed, dead letters by reason, and device logins the broker refused (by reason where the broker says) since the process started: for the operator's monitoring. No business data.",
   responses: { 200: { description: "Counters", content: { "text/plain": { schema: z.string() } } } },
 });
 
@@ -70,6 +70,11 @@ export const healthRouter = createRouter()
       `bot_ingest_dead_letters_total ${deadLetters}`,
       ...Object.entries(byReason).map(
         ([reason, n]) => `bot_ingest_dead_letters_total{reason="${label(reason)}"} ${n}`,
+      ),
+      "# HELP bot_broker_refused_connects_total Logins the MQTT broker refused: unknown_sensor, revoked_sensor, bad_credentials (embedded broker); not_authorised (Mosquitto, which does not say which).",
+      "# TYPE bot_broker_refused_connects_total counter",
+      ...Object.entries(c.var.deps.devices?.refusedConnects ?? {}).map(
+        ([reason, n]) => `bot_broker_refused_connects_total{reason="${label(reason)}"} ${n}`,
       ),
     ];
     return c.text(`${lines.join("\n")}\n`, 200, { "Content-Type": "text/plain; version=0.0.4" });

@@ -1,10 +1,13 @@
 import { and, count, desc, eq, getTableColumns, isNotNull, isNull, like, type SQL, sql } from "drizzle-orm";
+import type { Context } from "hono";
 import { outer, type Queryable } from "../../../db/database.js";
 import { generateKey } from "../../../db/keys.js";
 import { deadLetters, facilities, sensors } from "../../../db/schema.js";
 import { mosquittoPasswordHash } from "../../../iot/credentials.js";
+import { BrokerUnavailableError, type DeviceBroker } from "../../../iot/device-broker.js";
 import type { Principal } from "../../auth/principal.js";
 import { communityScope, requireOrg, requireRole } from "../../auth/scope.js";
+import type { AppEnv } from "../../context.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import type * as routes from "./sensors.routes.js";
@@ -60,6 +63,34 @@ function issueKey() {
   };
 }
 
+/**
+ * Writes a change of a sensor's login and tells the broker inside the same transaction: when the
+ * broker can not be told, the change is rolled back and the answer is 503 with Retry-After (the
+ * database is never ahead of the broker). A commit failing after the broker took the change leaves
+ * the broker ahead: a retry of the request puts them in step again.
+ */
+async function withBroker<T>(
+  c: Context<AppEnv>,
+  write: (tx: Queryable) => Promise<T>,
+  tell: (devices: DeviceBroker, row: T) => Promise<void>,
+): Promise<T> {
+  try {
+    return await c.var.deps.db.transaction(async (tx) => {
+      const row = await write(tx);
+      if (c.var.deps.devices && row) await tell(c.var.deps.devices, row);
+      return row;
+    });
+  } catch (err) {
+    if (!(err instanceof BrokerUnavailableError)) throw err;
+    c.var.logger.warn({ err: err.message }, "sensor change rolled back: the broker could not be told");
+    throw ApiError.unavailable(
+      "broker_unavailable",
+      "Broker unavailable",
+      "The MQTT broker could not be told of the change, so nothing was changed. Retry shortly.",
+    );
+  }
+}
+
 export const createSensor: AppRouteHandler<typeof routes.createSensor> = async (c) => {
   const p = requireOrg(c.var.principal, ["enterprise"], "register sensors");
   const body = c.req.valid("json");
@@ -73,19 +104,24 @@ export const createSensor: AppRouteHandler<typeof routes.createSensor> = async (
     ]);
   }
   const { key, values } = issueKey();
-  const [row] = await c.var.deps.db
-    .insert(sensors)
-    .values({
-      facilityId: facility.id,
-      streetId: facility.streetId,
-      communityId: facility.communityId,
-      enterpriseOrgId: p.orgId,
-      name: body.name,
-      heartbeatIntervalS: body.heartbeatIntervalS ?? c.var.deps.sensorHeartbeatS ?? 30,
-      createdAt: c.var.deps.clock(),
-      ...values,
-    })
-    .returning();
+  const [row] = await withBroker(
+    c,
+    (tx) =>
+      tx
+        .insert(sensors)
+        .values({
+          facilityId: facility.id,
+          streetId: facility.streetId,
+          communityId: facility.communityId,
+          enterpriseOrgId: p.orgId,
+          name: body.name,
+          heartbeatIntervalS: body.heartbeatIntervalS ?? c.var.deps.sensorHeartbeatS ?? 30,
+          createdAt: c.var.deps.clock(),
+          ...values,
+        })
+        .returning(),
+    (devices, [inserted]) => (inserted ? devices.addSensor(inserted.id, key) : Promise.resolve()),
+  );
   if (!row) throw new Error("insert returned nothing");
   c.var.logger.info({ sensorId: row.id, facilityId: facility.id }, "sensor registered");
   return c.json({ ...sensorJson(row), key }, 201);
@@ -131,11 +167,16 @@ export const rotateKey: AppRouteHandler<typeof routes.rotateKey> = async (c) => 
   if (sensor.revokedAt)
     throw ApiError.conflict("sensor_revoked", "The sensor is revoked; register a new one.");
   const { key, values } = issueKey();
-  const [row] = await c.var.deps.db
-    .update(sensors)
-    .set(values)
-    .where(and(eq(sensors.id, sensor.id), isNull(sensors.revokedAt)))
-    .returning();
+  const [row] = await withBroker(
+    c,
+    (tx) =>
+      tx
+        .update(sensors)
+        .set(values)
+        .where(and(eq(sensors.id, sensor.id), isNull(sensors.revokedAt)))
+        .returning(),
+    (devices, [updated]) => (updated ? devices.setSensorKey(updated.id, key) : Promise.resolve()),
+  );
   if (!row) throw ApiError.conflict("sensor_revoked", "The sensor is revoked; register a new one.");
   c.var.deps.ingest.invalidateSensor(row.id);
   return c.json({ ...sensorJson(row), key }, 200);
@@ -145,11 +186,16 @@ export const revokeSensor: AppRouteHandler<typeof routes.revokeSensor> = async (
   const p = c.var.principal;
   const sensor = await findSensor(c.var.deps.db, p, c.req.valid("param").id);
   requireRole(p, ["enterprise"], "revoke sensors");
-  const [row] = await c.var.deps.db
-    .update(sensors)
-    .set({ revokedAt: c.var.deps.clock(), online: false })
-    .where(and(eq(sensors.id, sensor.id), isNull(sensors.revokedAt)))
-    .returning();
+  const [row] = await withBroker(
+    c,
+    (tx) =>
+      tx
+        .update(sensors)
+        .set({ revokedAt: c.var.deps.clock(), online: false })
+        .where(and(eq(sensors.id, sensor.id), isNull(sensors.revokedAt)))
+        .returning(),
+    (devices, [updated]) => (updated ? devices.disableSensor(updated.id) : Promise.resolve()),
+  );
   if (!row) throw ApiError.conflict("sensor_revoked", "The sensor is already revoked.");
   c.var.deps.ingest.invalidateSensor(row.id);
   c.var.logger.info({ sensorId: row.id }, "sensor revoked");

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import {
+  brokerUnavailableResponse,
   conflictResponse,
   errorResponses,
   IdParams,
@@ -55,9 +56,13 @@ export const createSensor = createRoute({
   security,
   summary: "Register a sensor on an elevator (the operating enterprise)",
   description:
-    "Answers the sensor key once; only its hashes are stored. The device connects to MQTT with username = sensor id and password = key, or posts to /v1/sensors/{id}/events with the key as bearer.",
+    "Answers the sensor key once; only its hashes are stored. The device connects to MQTT with username = sensor id and password = key (at once: the broker is told before the answer; 503 when it could not be, and nothing is registered), or posts to /v1/sensors/{id}/events with the key as bearer.",
   request: { body: jsonBody(NewSensor) },
-  responses: { 201: jsonResponse(SensorWithKey, "Registered"), ...errorResponses },
+  responses: {
+    201: jsonResponse(SensorWithKey, "Registered"),
+    ...errorResponses,
+    ...brokerUnavailableResponse,
+  },
 });
 
 export const listSensors = createRoute({
@@ -103,6 +108,7 @@ export const rotateKey = createRoute({
     200: jsonResponse(SensorWithKey, "The new key, shown once"),
     ...errorResponses,
     ...conflictResponse,
+    ...brokerUnavailableResponse,
   },
 });
 
@@ -111,9 +117,15 @@ export const revokeSensor = createRoute({
   path: "/sensors/{id}/revoke",
   tags,
   security,
-  summary: "Revoke a sensor (the enterprise); its messages become dead letters",
+  summary:
+    "Revoke a sensor (the enterprise): its broker connection is dropped and refused; any message becomes a dead letter",
   request: { params: IdParams },
-  responses: { 200: jsonResponse(Sensor, "Revoked"), ...errorResponses, ...conflictResponse },
+  responses: {
+    200: jsonResponse(Sensor, "Revoked"),
+    ...errorResponses,
+    ...conflictResponse,
+    ...brokerUnavailableResponse,
+  },
 });
 
 export const DeadLetter = z

@@ -1,0 +1,203 @@
+/**
+ * The app as Mosquitto's dynamic-security admin (MQTT_URL set): one MQTT connection of its own,
+ * with the ingest's login (MQTT_USERNAME, whose role may administer the plugin, iot/dynsec.ts) and
+ * the client id `<MQTT_CLIENT_ID>-admin`, apart from the consumer's connections.
+ *
+ * - Registration creates the sensor's role and client, rotate-key sets its password, revoke
+ *   disables it. Mosquitto 2.0.11 drops the client's live connections itself on both
+ *   setClientPassword and disableClient ("Client <id> been disconnected by administrative action").
+ * - Each call waits for the plugin's answer (matched by correlationData) for `timeoutMs`; not
+ *   connected, no answer or an error answer throws BrokerUnavailableError, and the caller rolls back.
+ * - On every (re)connection it disables the clients of sensors revoked in the database (a revoke
+ *   whose broker call was lost, or a file generated before it): no password needed for that.
+ * - It reads Mosquitto's notices (`log_dest topic`) and counts refused logins. Mosquitto 2.0.11
+ *   names neither the username nor the client id of a refused CONNECT ("Client <unknown>
+ *   disconnected, not authorised."), so unknown, revoked and wrong-key logins are one reason here.
+ */
+import { randomUUID } from "node:crypto";
+import { isNotNull } from "drizzle-orm";
+import mqtt, { type MqttClient } from "mqtt";
+import type { Logger } from "pino";
+import type { Database } from "../db/database.js";
+import { sensors } from "../db/schema.js";
+import { BrokerUnavailableError, type DeviceBroker } from "./device-broker.js";
+import { BROKER_NOTICES_TOPIC, DYNSEC_RESPONSE_TOPIC, DYNSEC_TOPIC, sensorRole } from "./dynsec.js";
+
+export interface DynsecAdminOptions {
+  url: string;
+  username: string;
+  password: string;
+  clientId: string;
+  db: Database;
+  logger: Logger;
+  /** How long to wait for the plugin's answer (default 3 s). */
+  timeoutMs?: number;
+}
+
+export interface DynsecAdmin extends DeviceBroker {
+  /** Connected, subscribed to the plugin's answers: commands can be sent (for /readyz). */
+  readonly connected: boolean;
+  /** Resolves once connected and the revoked sensors are reconciled (the first time). */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+type Command = Record<string, unknown> & { command: string };
+interface Answer {
+  command: string;
+  error?: string;
+  correlationData?: string;
+}
+
+const REFUSED = /^\d+: Client \S+ disconnected, not authorised\.$/;
+const RECONCILE_CHUNK = 200;
+
+export function startDynsecAdmin(opts: DynsecAdminOptions): DynsecAdmin {
+  const { db, logger, timeoutMs = 3_000 } = opts;
+  const pending = new Map<
+    string,
+    { resolve: (answers: Answer[]) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }
+  >();
+  const refusedConnects: Record<string, number> = {};
+  let subscribed = false;
+  let closed = false;
+  let markReady: () => void = () => {};
+  const readyOnce = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+
+  const client: MqttClient = mqtt.connect(opts.url, {
+    username: opts.username,
+    password: opts.password,
+    clientId: opts.clientId,
+    clean: true,
+    protocolVersion: 5,
+    reconnectPeriod: 1_000,
+    connectTimeout: 5_000,
+  });
+
+  client.on("connect", () => {
+    subscribed = false;
+    client
+      .subscribeAsync([DYNSEC_RESPONSE_TOPIC, BROKER_NOTICES_TOPIC], { qos: 0 })
+      .then(async (granted) => {
+        const refused = granted.filter((g) => g.qos >= 0x80).map((g) => g.topic);
+        if (refused.length) {
+          throw new Error(
+            `subscription refused: ${refused.join(", ")} (is ${opts.username} the plugin's admin?)`,
+          );
+        }
+        subscribed = true;
+        await reconcile();
+        markReady();
+      })
+      .catch((err: unknown) => logger.error({ err }, "dynsec: setting up the admin connection failed"));
+  });
+  client.on("close", () => {
+    subscribed = false;
+  });
+  client.on("error", (err) => logger.warn({ err: err.message }, "dynsec: admin connection error"));
+  client.on("message", (topic, payload) => {
+    if (topic === BROKER_NOTICES_TOPIC) {
+      if (REFUSED.test(payload.toString("utf8").trim())) {
+        refusedConnects.not_authorised = (refusedConnects.not_authorised ?? 0) + 1;
+      }
+      return;
+    }
+    if (topic !== DYNSEC_RESPONSE_TOPIC) return;
+    let answers: Answer[];
+    try {
+      answers = (JSON.parse(payload.toString("utf8")) as { responses: Answer[] }).responses;
+    } catch {
+      return;
+    }
+    const batch = answers[0]?.correlationData?.split("/")[0];
+    const waiting = batch ? pending.get(batch) : undefined;
+    if (!batch || !waiting) return; // another admin's answer
+    pending.delete(batch);
+    clearTimeout(waiting.timer);
+    waiting.resolve(answers);
+  });
+
+  /** Sends the commands in one message; resolves with the plugin's answer to each. */
+  async function send(commands: Command[]): Promise<Answer[]> {
+    if (!client.connected || !subscribed) throw new BrokerUnavailableError("not connected to the broker");
+    const batch = randomUUID();
+    const answers = new Promise<Answer[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(batch);
+        reject(new BrokerUnavailableError(`no answer from the broker within ${timeoutMs} ms`));
+      }, timeoutMs);
+      pending.set(batch, { resolve, reject, timer });
+    });
+    const body = { commands: commands.map((c, i) => ({ ...c, correlationData: `${batch}/${i}` })) };
+    client.publish(DYNSEC_TOPIC, JSON.stringify(body), { qos: 0 });
+    return answers;
+  }
+
+  /** Throws unless every answer is a success or one of the `tolerated` errors. */
+  function check(answers: Answer[], tolerated: readonly string[] = []) {
+    const failed = answers.filter((a) => a.error && !tolerated.includes(a.error));
+    if (failed.length) {
+      throw new BrokerUnavailableError(failed.map((a) => `${a.command}: ${a.error}`).join("; "));
+    }
+  }
+
+  async function createSensor(sensorId: string, key: string) {
+    const role = sensorRole(sensorId);
+    const answers = await send([
+      { command: "createRole", rolename: role.rolename, acls: role.acls },
+      { command: "createClient", username: sensorId, password: key, roles: [{ rolename: role.rolename }] },
+    ]);
+    check(answers, ["Role already exists", "Client already exists"]);
+    if (answers[1]?.error === "Client already exists") {
+      // Left from an earlier attempt whose answer was lost: make it what was asked.
+      check(
+        await send([
+          { command: "setClientPassword", username: sensorId, password: key },
+          { command: "addClientRole", username: sensorId, rolename: role.rolename },
+          { command: "enableClient", username: sensorId },
+        ]),
+      );
+    }
+  }
+
+  async function reconcile() {
+    const revoked = await db.select({ id: sensors.id }).from(sensors).where(isNotNull(sensors.revokedAt));
+    for (let i = 0; i < revoked.length; i += RECONCILE_CHUNK) {
+      const chunk = revoked.slice(i, i + RECONCILE_CHUNK);
+      check(await send(chunk.map((r) => ({ command: "disableClient", username: r.id }))), [
+        "Client not found",
+      ]);
+    }
+    logger.info({ revoked: revoked.length }, "dynsec: revoked sensors disabled on the broker");
+  }
+
+  return {
+    refusedConnects,
+    get connected() {
+      return client.connected && subscribed;
+    },
+    ready: () => readyOnce,
+    addSensor: createSensor,
+    async setSensorKey(sensorId, key) {
+      const answers = await send([{ command: "setClientPassword", username: sensorId, password: key }]);
+      // A sensor registered before the broker's file was generated: give it its login now.
+      if (answers[0]?.error === "Client not found") return createSensor(sensorId, key);
+      check(answers);
+    },
+    async disableSensor(sensorId) {
+      check(await send([{ command: "disableClient", username: sensorId }]), ["Client not found"]);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const [batch, waiting] of pending) {
+        clearTimeout(waiting.timer);
+        pending.delete(batch);
+        waiting.reject(new BrokerUnavailableError("the broker admin connection is closing"));
+      }
+      await client.endAsync();
+    },
+  };
+}
