@@ -74,7 +74,7 @@ const flags = numberFlags(USAGE, {
   "broker-duration": 15,
   "latency-rate": 2000,
   "latency-duration": 20,
-  consumers: 4, // MQTT_CONSUMERS' default
+  consumers: 4, // the scaled-out configuration: MQTT_SHARED=true, MQTT_CONSUMERS=4
   "in-flight": 1000,
   "max-backlog": 20_000,
   seed: 1,
@@ -259,6 +259,7 @@ await withCleanup(async (cleanup) => {
     MQTT_USERNAME: INGEST_USER.username,
     MQTT_PASSWORD: INGEST_USER.password,
     MQTT_CONSUMERS: String(flags.consumers),
+    MQTT_SHARED: "true",
     DATABASE_URL: database.url,
   };
   const runBase = `b${Date.now().toString(36)}`;

@@ -13,6 +13,12 @@
  * MQTT asks, though batches may commit out of it. test/iot/consumer.test.ts holds MQTT.js to this:
  * nothing is acknowledged before the commit.
  *
+ * One connection reads the events through a plain subscription; several (MQTT_CONSUMERS, or several
+ * instances) through the shared subscription `$share/bot-ingest/…` (`shared`). Plain is the default
+ * because it is the one that survives a broker restart on Mosquitto 2.0.11 (Debian 12): a shared
+ * subscription restored from the persistence file delivers nothing until it is made again, so what
+ * devices publish between the broker's return and the consumer's next SUBSCRIBE is dropped.
+ *
  * Sessions are persistent: fixed client ids, `clean: false` and (MQTT v5) a session expiry
  * interval, without which the broker would drop the session at disconnect despite `clean: false`.
  * Messages published while the consumer is down are queued by the broker and delivered on return;
@@ -46,7 +52,10 @@ export interface ConsumerOptions {
   password?: string;
   /** Fixed per app instance: the broker keeps each id's session (and its queue) across restarts. */
   clientIdPrefix?: string;
+  /** Connections; more than one needs `shared`. Default 1. */
   connections?: number;
+  /** Read the events through the share group (several connections or instances). Default false. */
+  shared?: boolean;
   /** Messages in flight per connection (MQTT v5 Receive Maximum): what a batch can be made of. */
   receiveMaximum?: number;
   /** How long the broker keeps a session while its connection is down. */
@@ -85,7 +94,8 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     writer,
     logger,
     clientIdPrefix = "bot-ingest",
-    connections = 4,
+    connections = 1,
+    shared = false,
     receiveMaximum = RECEIVE_MAXIMUM,
     sessionExpirySeconds = 7 * 24 * 3600,
     drainTimeoutMs = 5_000,
@@ -94,6 +104,10 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     reconnect = { minMs: 500, maxMs: 30_000 },
     clock = () => new Date(),
   } = opts;
+  if (connections > 1 && !shared) {
+    throw new Error("several consumer connections need the shared subscription (shared: true)");
+  }
+  const sharedFilter = `$share/${SHARED_GROUP}/${EVENTS_FILTER}`;
   let closing = false;
   // Messages handed to the writer whose PUBACK is not yet written (or given up): close() waits for
   // none. A count, not a set of promises: this is the per-message hot path.
@@ -246,9 +260,14 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
           "a session above MQTT_CONSUMERS is still in the share group (left by a larger count): serving it",
         );
       } else log.debug({ sessionPresent: connack.sessionPresent }, "ingest consumer connected");
-      const topics: Record<string, { qos: 1 }> = { [`$share/${SHARED_GROUP}/${EVENTS_FILTER}`]: { qos: 1 } };
+      // A leftover keeps the shared subscription it was made with.
+      const events = shared || leftover ? sharedFilter : EVENTS_FILTER;
+      const topics: Record<string, { qos: 1 }> = { [events]: { qos: 1 } };
       // Retained status messages are not sent to shared subscriptions: one plain subscription reads them.
       if (i === 0) topics[STATUS_FILTER] = { qos: 1 };
+      // The session may hold the other form from a run with the other setting: every event would
+      // arrive twice (the key absorbs them, at twice the work). Dropping one that is not there is harmless.
+      if (!leftover) client.unsubscribe(events === sharedFilter ? EVENTS_FILTER : sharedFilter);
       client.subscribe(topics, (err, granted) => {
         const refused = granted?.filter((g) => g.qos >= 0x80) ?? [];
         if (err || refused.length) {

@@ -22,6 +22,8 @@ export interface IngestRuntimeConfig {
   MQTT_PASSWORD?: string;
   MQTT_CLIENT_ID: string;
   MQTT_CONSUMERS: number;
+  /** See src/config.ts; plain subscription (one connection) when absent. */
+  MQTT_SHARED?: boolean;
   /** See src/config.ts; MQTT.js's consumer default (30) when absent. */
   MQTT_KEEPALIVE_S?: number;
 }
@@ -96,6 +98,7 @@ export async function startIngestRuntime(opts: {
       logger,
       clientIdPrefix: config.MQTT_CLIENT_ID,
       connections: config.MQTT_CONSUMERS,
+      shared: config.MQTT_SHARED === true,
       ...(config.MQTT_KEEPALIVE_S ? { keepaliveSeconds: config.MQTT_KEEPALIVE_S } : {}),
       clock,
       ...(credentials ?? {}),

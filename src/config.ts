@@ -37,41 +37,62 @@ const url = (protocols: string[]) =>
     )
     .optional();
 
-export const ConfigSchema = z.object({
-  PORT: port(3000),
-  DATABASE_URL: url(["postgres:", "postgresql:"]),
-  DATABASE_STATEMENT_TIMEOUT_MS: wholeNumber(100, 600_000, 30_000, "a number of milliseconds").describe(
-    "longest a statement may run; a connection that answers nothing for this long (+5 s) is dropped",
-  ),
-  DATA_DIR: z.string().trim().min(1, "must not be empty").default("./data"),
-  MQTT_URL: url(["mqtt:", "mqtts:", "tcp:", "ws:", "wss:"]),
-  MQTT_PORT: port(1883),
-  MQTT_USERNAME: z
-    .string()
-    .trim()
-    .min(1, "must not be empty")
-    .max(200, "must be at most 200 characters")
-    .optional()
-    .describe("the ingest consumer's broker user (also accepted by the embedded broker)"),
-  MQTT_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
-  MQTT_CLIENT_ID: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z0-9_-]{1,40}$/, "must be 1-40 letters, digits, '-' or '_'")
-    .default("bot-ingest")
-    .describe("prefix of the consumer's fixed client ids; distinct per app instance"),
-  MQTT_CONSUMERS: wholeNumber(1, 64, 4),
-  MQTT_KEEPALIVE_S: wholeNumber(2, 600, 30, "a number of seconds").describe(
-    "the consumer's MQTT keepalive: a silent broker connection is dropped and retried within 1.5× this",
-  ),
-  SENSOR_HEARTBEAT_S: wholeNumber(5, 3600, 30, "a number of seconds"),
-  ADMIN_TOKEN: z
-    .string()
-    .min(24, "must be at least 24 characters (use `openssl rand -hex 24`)")
-    .optional()
-    .describe("bootstrap key of the platform's street-office admin"),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-});
+export const ConfigSchema = z
+  .object({
+    PORT: port(3000),
+    DATABASE_URL: url(["postgres:", "postgresql:"]),
+    DATABASE_STATEMENT_TIMEOUT_MS: wholeNumber(100, 600_000, 30_000, "a number of milliseconds").describe(
+      "longest a statement may run; a connection that answers nothing for this long (+5 s) is dropped",
+    ),
+    DATA_DIR: z.string().trim().min(1, "must not be empty").default("./data"),
+    MQTT_URL: url(["mqtt:", "mqtts:", "tcp:", "ws:", "wss:"]),
+    MQTT_PORT: port(1883),
+    MQTT_USERNAME: z
+      .string()
+      .trim()
+      .min(1, "must not be empty")
+      .max(200, "must be at most 200 characters")
+      .optional()
+      .describe("the ingest consumer's broker user (also accepted by the embedded broker)"),
+    MQTT_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+    MQTT_CLIENT_ID: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_-]{1,40}$/, "must be 1-40 letters, digits, '-' or '_'")
+      .default("bot-ingest")
+      .describe("prefix of the consumer's fixed client ids; distinct per app instance"),
+    MQTT_CONSUMERS: wholeNumber(1, 64, 1).describe(
+      "consumer connections of this instance; more than one needs MQTT_SHARED=true",
+    ),
+    MQTT_SHARED: z
+      .enum(["true", "false"], { message: "must be true or false" })
+      .default("false")
+      .transform((v) => v === "true")
+      .describe(
+        "read events through the shared subscription $share/bot-ingest/… (several connections or instances)",
+      ),
+    MQTT_KEEPALIVE_S: wholeNumber(2, 600, 30, "a number of seconds").describe(
+      "the consumer's MQTT keepalive: a silent broker connection is dropped and retried within 1.5× this",
+    ),
+    SENSOR_HEARTBEAT_S: wholeNumber(5, 3600, 30, "a number of seconds"),
+    ADMIN_TOKEN: z
+      .string()
+      .min(24, "must be at least 24 characters (use `openssl rand -hex 24`)")
+      .optional()
+      .describe("bootstrap key of the platform's street-office admin"),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .superRefine((c, ctx) => {
+    // Without a share group, every connection would receive every event.
+    if (c.MQTT_CONSUMERS > 1 && !c.MQTT_SHARED) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["MQTT_CONSUMERS"],
+        message:
+          "above 1 needs MQTT_SHARED=true (several connections share the events only through a share group)",
+      });
+    }
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 

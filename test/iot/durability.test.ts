@@ -79,6 +79,7 @@ describe("the ingest process killed with SIGKILL mid-stream", () => {
       MQTT_PASSWORD: INGEST_USER.password,
       MQTT_CLIENT_ID: `dur-${randomUUID().slice(0, 8)}`,
       MQTT_CONSUMERS: "16",
+      MQTT_SHARED: "true",
       CHILD_COMMUNITY_ID: world.community.id,
     };
   });
@@ -234,6 +235,7 @@ describe("the database unreachable during a stream", () => {
         MQTT_PASSWORD: INGEST_USER.password,
         MQTT_CLIENT_ID: `outage-${randomUUID().slice(0, 8)}`,
         MQTT_CONSUMERS: 16,
+        MQTT_SHARED: true,
       },
       db: proxied.db,
       logger,

@@ -49,6 +49,7 @@ const startIngest = () =>
     ...INGEST_USER,
     clientIdPrefix,
     connections: 4,
+    shared: true,
   });
 
 beforeAll(async () => {

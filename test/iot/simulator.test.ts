@@ -147,6 +147,7 @@ beforeAll(async () => {
     ...INGEST_USER,
     clientIdPrefix: `sim-test-${randomUUID().slice(0, 8)}`,
     connections: 2,
+    shared: true,
   });
   await consumer.ready();
 });
