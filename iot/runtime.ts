@@ -34,6 +34,14 @@ export interface IngestRuntimeConfig {
  */
 export const POSTGRES_WRITER_PARTITIONS = 2;
 
+/**
+ * How long one commit of the ingest may take before the writer gives it up and retries
+ * (iot/writer.ts attemptTimeoutMs): its three round trips, each bounded by the statement timeout
+ * and the socket watchdog's margin (db/client.ts), and a connect time-out.
+ */
+export const commitDeadlineMs = (statementTimeoutMs: number) =>
+  3 * (statementTimeoutMs + Math.min(5_000, statementTimeoutMs)) + 5_000;
+
 export interface IngestRuntime {
   /** For AppDeps.ingest: the HTTP route's ingest; invalidation also drops broker connections. */
   ingest: Ingest;
@@ -53,6 +61,8 @@ export async function startIngestRuntime(opts: {
   sweeper?: Pick<SweeperOptions, "intervalMs" | "scope">;
   /** See POSTGRES_WRITER_PARTITIONS; default 1 (PGlite). */
   writerPartitions?: number;
+  /** See commitDeadlineMs; PostgreSQL only (PGlite runs in this process). Default: none. */
+  commitTimeoutMs?: number;
 }): Promise<IngestRuntime> {
   const { config, db, clock = () => new Date() } = opts;
   const logger = opts.logger.child({ component: "ingest" });
@@ -65,6 +75,7 @@ export async function startIngestRuntime(opts: {
     // yields to I/O) lingerMs 0 made every batch one message long: ~100 events/s instead of ~1000s.
     lingerMs: 1,
     partitions: opts.writerPartitions ?? 1,
+    attemptTimeoutMs: opts.commitTimeoutMs ?? 0,
     onHealthy: (healthy) =>
       healthy
         ? logger.info("ingest: database back, committing again")

@@ -38,6 +38,21 @@ export interface WriterOptions {
   onHealthy?: (healthy: boolean) => void;
   /** Independent queues, split by sensor; 1 for PGlite (one session). Default 1. */
   partitions?: number;
+  /**
+   * An attempt still unsettled after this long is given up and retried (0: never). A driver can
+   * wedge a query past every time-out of its own (a reconnect that never completes); a batch
+   * must not wait on it for ever. Should the abandoned attempt commit after all, the retry finds
+   * its events stored (duplicates) and the incidents are rebuilt from them the same way.
+   */
+  attemptTimeoutMs?: number;
+}
+
+export class AttemptTimedOutError extends Error {
+  /** Transient (db/pg-errors.ts): the batch is retried, nothing acknowledged. */
+  readonly code = "DATABASE_UNANSWERED";
+  constructor(ms: number) {
+    super(`the commit was not answered within ${ms} ms: given up and retried`);
+  }
 }
 
 export interface Writer {
@@ -72,6 +87,7 @@ export function createWriter({
   slowCommitMs = 3_000,
   onHealthy,
   partitions = 1,
+  attemptTimeoutMs = 0,
 }: WriterOptions): Writer {
   let closed = false;
   let healthy = true;
@@ -150,7 +166,7 @@ export function createWriter({
         );
       }, slowCommitMs);
       try {
-        const result = await ingestBatch(batch.map((w) => w.item));
+        const result = await withDeadline(ingestBatch(batch.map((w) => w.item)), attemptTimeoutMs);
         clearTimeout(slow);
         setFailing(p, false);
         p.failures.succeeded();
@@ -210,4 +226,16 @@ export function createWriter({
       await Promise.all(parts.map((p) => p.flushing));
     },
   };
+}
+
+/** The promise, or a rejection with AttemptTimedOutError once `ms` pass first (0: no deadline). */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  if (ms <= 0) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AttemptTimedOutError(ms)), ms);
+  });
+  // An abandoned attempt that fails later must not be an unhandled rejection.
+  work.catch(() => undefined);
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

@@ -9,7 +9,7 @@ import { serve } from "@hono/node-server";
 import { openDatabase, pendingMigrations } from "../db/client.js";
 import { hashKey } from "../db/keys.js";
 import { PortInUseError } from "../iot/broker.js";
-import { POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from "../iot/runtime.js";
+import { commitDeadlineMs, POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from "../iot/runtime.js";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { seedDemoOnce } from "./demo/seed.js";
@@ -47,6 +47,7 @@ async function main() {
     db: database.db,
     logger,
     writerPartitions: embedded ? 1 : POSTGRES_WRITER_PARTITIONS,
+    ...(embedded ? {} : { commitTimeoutMs: commitDeadlineMs(config.DATABASE_STATEMENT_TIMEOUT_MS) }),
   }).catch((err: unknown) => {
     throw err instanceof PortInUseError ? new ConfigError(err.message) : err;
   });

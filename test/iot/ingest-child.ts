@@ -17,7 +17,7 @@ import { sql } from "drizzle-orm";
 import pino from "pino";
 import { openDatabase } from "../../db/client.js";
 import { queryRows } from "../../db/database.js";
-import { POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from "../../iot/runtime.js";
+import { commitDeadlineMs, POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from "../../iot/runtime.js";
 import { loadConfig } from "../../src/config.js";
 
 const config = loadConfig(process.env);
@@ -34,8 +34,9 @@ const runtime = await startIngestRuntime({
   config,
   db: database.db,
   logger,
-  // As src/node.ts: two batches in flight on PostgreSQL.
+  // As src/node.ts: two batches in flight on PostgreSQL, each commit with a deadline.
   writerPartitions: url ? POSTGRES_WRITER_PARTITIONS : 1,
+  ...(url ? { commitTimeoutMs: commitDeadlineMs(config.DATABASE_STATEMENT_TIMEOUT_MS) } : {}),
   ...(communityId ? { sweeper: { scope: { communityId } } } : {}),
 });
 
