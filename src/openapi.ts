@@ -42,6 +42,14 @@ const problem = (description: string) => ({
   content: { "application/problem+json": { schema: ProblemSchema } },
 });
 
+/** A 503 with its Retry-After header: `why` says which part is down. */
+const unavailable = (why: string) => ({
+  ...problem(why),
+  headers: z.object({
+    "Retry-After": z.string().openapi({ description: "Seconds to wait before retrying", example: "5" }),
+  }),
+});
+
 /** Error responses every authenticated route can give; spread into `responses`. */
 export const errorResponses = {
   400: problem("Invalid input: `errors` lists each failing field"),
@@ -50,18 +58,15 @@ export const errorResponses = {
   404: problem("Not found, or outside the caller's scope"),
   413: problem("Body over 1 MiB"),
   500: problem("Unexpected error; quote the request id"),
-  503: {
-    ...problem(
-      "The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After",
-    ),
-    headers: z.object({
-      "Retry-After": z.string().openapi({ description: "Seconds to wait before retrying", example: "5" }),
-    }),
-  },
+  503: unavailable(
+    "The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After",
+  ),
 } as const;
 /** A change the MQTT broker must take at once (sensors' logins) when it could not be told. */
 export const brokerUnavailableResponse = {
-  503: problem("The MQTT broker could not be told; nothing was changed: retry after `Retry-After` seconds"),
+  503: unavailable(
+    "The database (`database_unavailable`) or the MQTT broker (`broker_unavailable`: it could not be told of the sensor's login) is unavailable; nothing was changed: send the same request again after Retry-After",
+  ),
 } as const;
 export const conflictResponse = { 409: problem("The resource's state does not allow this") } as const;
 /** The errors of a command: errorResponses and 409. */

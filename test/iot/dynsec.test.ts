@@ -52,7 +52,7 @@ beforeAll(async () => {
     logger: pino({ level: "silent" }),
     sweeper: { scope: { communityId: world.community.id } },
   });
-  await waitFor(async () => (await runtime.readiness()).brokerAdmin, 10_000, "the broker admin");
+  await waitFor(async () => (await runtime.readiness()).brokerAdmin?.ok, 10_000, "the broker admin");
   app = createTestApp(database.db, { ingest: runtime.ingest, devices: runtime.devices });
   api = client(app, world.enterprise.key);
 });
@@ -136,7 +136,7 @@ describe("sensor logins on Mosquitto (dynamic security)", () => {
     // Revoked in the database behind the broker's back (a revoke whose broker call was lost).
     const lost = await createSensor(database.db, world);
     await broker.down();
-    await waitFor(async () => !(await runtime.readiness()).brokerAdmin, 5_000, "the admin to notice");
+    await waitFor(async () => !(await runtime.readiness()).brokerAdmin?.ok, 5_000, "the admin to notice");
     const res = await api.post("/v1/sensors", { facilityId: world.elevator.id, name: "car 2" });
     expect(res.status).toBe(503);
     expect(res.headers.get("content-type")).toContain("application/problem+json");
@@ -150,7 +150,7 @@ describe("sensor logins on Mosquitto (dynamic security)", () => {
 
     await database.db.update(sensors).set({ revokedAt: new Date() }).where(eq(sensors.id, lost.id));
     await broker.up();
-    await waitFor(async () => (await runtime.readiness()).brokerAdmin, 10_000, "the admin back");
+    await waitFor(async () => (await runtime.readiness()).brokerAdmin?.ok, 10_000, "the admin back");
     // The old key still works (the failed rotation changed nothing); the revoked one is disabled.
     await waitFor(async () => (await tryConnect(lost.id, lost.key)) !== "connected", 5_000, "reconcile");
     expect(await tryConnect(known.id, known.key)).toBe("connected");
