@@ -86,10 +86,7 @@ describe("the ingest process killed with SIGKILL mid-stream", () => {
 
   afterAll(() =>
     cleanup([
-      ...children.map((c) => () => {
-        if (c.alive) c.proc.kill("SIGKILL");
-        return c.exited;
-      }),
+      ...children.map((c) => () => c.kill()),
       ...devices.map((d) => () => d.endAsync(true)),
       () => broker?.stop(),
       () => database?.close(),

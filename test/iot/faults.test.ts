@@ -130,10 +130,7 @@ if (DATABASE_URL)
 
     afterAll(() =>
       cleanup([
-        ...children.map((c) => () => {
-          if (c.alive) c.proc.kill("SIGKILL");
-          return c.exited;
-        }),
+        ...children.map((c) => () => c.kill()),
         ...devices.map((d) => () => d.endAsync(true)),
         () => (broker ? discardSessions(broker.url, clientIds) : undefined),
         () => brokerProxy?.close(),
@@ -268,8 +265,7 @@ if (DATABASE_URL)
       let next = ingest;
       if (kill) {
         await sleep(fault.holdMs / 2);
-        ingest.proc.kill("SIGKILL");
-        await ingest.exited;
+        await ingest.kill();
         await sleep(fault.holdMs / 2);
       } else {
         await sleep(fault.holdMs);
@@ -379,10 +375,7 @@ if (!DATABASE_URL)
 
     afterAll(() =>
       cleanup([
-        ...children.map((c) => () => {
-          if (c.alive) c.proc.kill("SIGKILL");
-          return c.exited;
-        }),
+        ...children.map((c) => () => c.kill()),
         ...devices.map((d) => () => d.endAsync(true)),
         () => (dir ? rm(dir, { recursive: true, force: true }) : undefined),
       ]),
@@ -411,8 +404,7 @@ if (!DATABASE_URL)
           20_000,
           "the stream to be committed",
         );
-        current.proc.kill("SIGKILL");
-        await current.exited;
+        await current.kill();
         ingest = new IngestChild(env);
         children.push(ingest);
         await ingest.ready;

@@ -66,6 +66,12 @@ export class IngestChild {
     return this.messages.get(message) ?? 0;
   }
 
+  /** SIGKILLs it if it still runs; resolves when it is gone. */
+  kill(): Promise<number | null> {
+    if (this.alive) this.proc.kill("SIGKILL");
+    return this.exited;
+  }
+
   get alive() {
     return this.proc.exitCode === null && this.proc.signalCode === null;
   }
