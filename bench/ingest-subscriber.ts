@@ -119,7 +119,7 @@ if (mode === "ingest") {
     logger,
     clientIdPrefix: process.env.MQTT_CLIENT_ID ?? "bench-ingest",
     connections,
-    shared: true,
+    shared: process.env.MQTT_SHARED === "true",
     username,
     password,
   });

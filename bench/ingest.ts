@@ -64,7 +64,7 @@ import {
 } from "./lib.js";
 
 const USAGE = `usage: npm run bench:ingest -- [--sensors 1000] [--duration 60] [--broker-duration 15]
-  [--latency-rate 2000] [--latency-duration 20] [--consumers 4] [--in-flight 1000] [--max-backlog 20000]
+  [--latency-rate 2000] [--latency-duration 20] [--consumers 4] [--shared 1] [--in-flight 1000] [--max-backlog 20000]
   [--seed 1] [--profile 0|1]
 Quick check: npm run bench:ingest -- --duration 10 --broker-duration 5 --latency-duration 5 --sensors 200`;
 
@@ -74,7 +74,10 @@ const flags = numberFlags(USAGE, {
   "broker-duration": 15,
   "latency-rate": 2000,
   "latency-duration": 20,
-  consumers: 4, // the scaled-out configuration: MQTT_SHARED=true, MQTT_CONSUMERS=4
+  // The scaled-out configuration (MQTT_SHARED=true, MQTT_CONSUMERS=4); the app's default is
+  // --consumers 1 --shared 0 (one connection, a plain subscription).
+  consumers: 4,
+  shared: 1,
   "in-flight": 1000,
   "max-backlog": 20_000,
   seed: 1,
@@ -259,7 +262,7 @@ await withCleanup(async (cleanup) => {
     MQTT_USERNAME: INGEST_USER.username,
     MQTT_PASSWORD: INGEST_USER.password,
     MQTT_CONSUMERS: String(flags.consumers),
-    MQTT_SHARED: "true",
+    MQTT_SHARED: flags.shared ? "true" : "false",
     DATABASE_URL: database.url,
   };
   const runBase = `b${Date.now().toString(36)}`;
