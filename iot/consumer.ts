@@ -33,6 +33,7 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import mqttPacket from "mqtt-packet";
 import type { Logger } from "pino";
 import { EVENTS_FILTER, SHARED_GROUP, STATUS_FILTER } from "./protocol.js";
+import { type Backoff, DEFAULT_BACKOFF, reconnectWithBackoff } from "./reconnect.js";
 import type { Writer } from "./writer.js";
 
 /** Messages in flight per consumer connection, by default: with 4 connections, two writer batches. */
@@ -67,7 +68,7 @@ export interface ConsumerOptions {
   /** MQTT keepalive: a connection that stops answering is dropped (and retried) within ~2× this. */
   keepaliveSeconds?: number;
   /** Reconnect back-off: from minMs doubling to maxMs, each delay drawn from its upper half. */
-  reconnect?: { minMs: number; maxMs: number };
+  reconnect?: Backoff;
   clock?: () => Date;
 }
 
@@ -101,7 +102,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     drainTimeoutMs = 5_000,
     leftoverSessions = 16,
     keepaliveSeconds = 30,
-    reconnect = { minMs: 500, maxMs: 30_000 },
+    reconnect = DEFAULT_BACKOFF,
     clock = () => new Date(),
   } = opts;
   if (connections > 1 && !shared) {
@@ -155,8 +156,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       clean: false,
       protocolVersion: 5,
       properties: { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum },
-      // Reconnects are ours (scheduleReconnect): MQTT.js's are at a fixed period, and none at all
-      // after a refused CONNACK.
+      // Reconnects are ours (iot/reconnect.ts).
       reconnectPeriod: 0,
       connectTimeout: 10_000,
       keepalive: keepaliveSeconds,
@@ -172,19 +172,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     const log = logger.child({ mqttClient: options.clientId });
     /** Set once this connection is given up on purpose (closing, or a leftover with no session). */
     let ended = false;
-    let attempts = 0;
-    let retry: NodeJS.Timeout | null = null;
-    const scheduleReconnect = () => {
-      if (ended || closing || retry) return;
-      const ceiling = Math.min(reconnect.maxMs, reconnect.minMs * 2 ** Math.min(attempts, 16));
-      attempts += 1;
-      // Jitter: many consumers (and instances) that lost the broker together do not return in step.
-      const delay = ceiling / 2 + Math.random() * (ceiling / 2);
-      retry = setTimeout(() => {
-        retry = null;
-        if (!ended && !closing) client.reconnect();
-      }, delay);
-    };
+    reconnectWithBackoff(client, reconnect, () => ended || closing);
 
     // PUBACKs awaiting their commits, in the order their PUBLISHes arrived on the current socket.
     // MQTT asks for that order, and batches can commit out of it (the writer's partitions).
@@ -246,7 +234,6 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     };
 
     client.on("connect", (connack) => {
-      attempts = 0;
       if (leftover && !connack.sessionPresent) {
         ended = true;
         client.end(false, { properties: { sessionExpiryInterval: 0 } });
@@ -290,19 +277,16 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       if (!ended && !closing) {
         if (was) lastProblem = "connection to the broker lost";
         report();
-        scheduleReconnect();
       }
     });
     // A refused CONNACK ("Connection refused: Not authorized"), a socket or keepalive error: the
-    // connection closes after it (MQTT.js destroys the stream), and `close` retries.
+    // connection closes after it (MQTT.js destroys the stream), and reconnectWithBackoff retries.
     client.on("error", (err) => {
       lastProblem = err.message;
       log.debug({ err: err.message }, "ingest consumer connection error");
     });
     client.on("end", () => {
       ended = true;
-      if (retry) clearTimeout(retry);
-      retry = null;
     });
     clients.push(client);
   }

@@ -22,6 +22,7 @@ import type { Database } from "../db/database.js";
 import { sensors } from "../db/schema.js";
 import { BrokerUnavailableError, type DeviceBroker } from "./device-broker.js";
 import { BROKER_NOTICES_TOPIC, DYNSEC_RESPONSE_TOPIC, DYNSEC_TOPIC, sensorRole } from "./dynsec.js";
+import { DEFAULT_BACKOFF, reconnectWithBackoff } from "./reconnect.js";
 
 export interface DynsecAdminOptions {
   url: string;
@@ -72,11 +73,15 @@ export function startDynsecAdmin(opts: DynsecAdminOptions): DynsecAdmin {
     clientId: opts.clientId,
     clean: true,
     protocolVersion: 5,
-    reconnectPeriod: 1_000,
+    // Reconnects are ours (iot/reconnect.ts): MQTT.js gives up for good after a refused login.
+    reconnectPeriod: 0,
     connectTimeout: 5_000,
   });
+  reconnectWithBackoff(client, DEFAULT_BACKOFF, () => closed);
 
   client.on("connect", () => {
+    if (down) logger.info("dynsec: admin connection back");
+    down = false;
     subscribed = false;
     client
       .subscribeAsync([DYNSEC_RESPONSE_TOPIC, BROKER_NOTICES_TOPIC], { qos: 0 })
@@ -96,7 +101,13 @@ export function startDynsecAdmin(opts: DynsecAdminOptions): DynsecAdmin {
   client.on("close", () => {
     subscribed = false;
   });
-  client.on("error", (err) => logger.warn({ err: err.message }, "dynsec: admin connection error"));
+  // Logged once per outage, not once per reconnect attempt.
+  let down = false;
+  client.on("error", (err) => {
+    if (down) return;
+    down = true;
+    logger.warn({ err: err.message }, "dynsec: admin connection down; retrying with back-off");
+  });
   client.on("message", (topic, payload) => {
     if (topic === BROKER_NOTICES_TOPIC) {
       if (REFUSED.test(payload.toString("utf8").trim())) {

@@ -333,6 +333,13 @@ if (DATABASE_URL)
             expect(
               ingest?.logged("ingest consumer not connected to the broker; retrying with back-off"),
             ).toBeLessThanOrEqual(2 * REPEATS);
+            // The broker admin (sensor logins) comes back too, within its capped back-off.
+            const current = ingest;
+            await waitFor(
+              async () => (await current?.readiness())?.brokerAdmin?.ok,
+              40_000,
+              "the broker admin connected again",
+            );
           }
         });
 

@@ -7,6 +7,8 @@ import { appendFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
+type Readiness = Record<string, { ok: boolean; reason?: string }>;
+
 const CHILD = fileURLToPath(new URL("./ingest-child.ts", import.meta.url));
 
 /** The ingest child process: its committed batches (from its logs), readiness, counts on demand. */
@@ -17,6 +19,7 @@ export class IngestChild {
   readonly exited: Promise<number | null>;
   private output = "";
   private counts: ((n: number) => void)[] = [];
+  private readinessWaiters: ((checks: Readiness) => void)[] = [];
   /** How many times each log message was written. */
   private readonly messages = new Map<string, number>();
 
@@ -38,7 +41,14 @@ export class IngestChild {
     if (!this.proc.stdout) throw new Error("no stdout");
     createInterface({ input: this.proc.stdout }).on("line", (line) => {
       if (process.env.DUR_TRACE) appendFileSync(`/tmp/dur-child-${this.proc.pid}.log`, `${line}\n`);
-      let msg: { msg?: string; stored?: number; ready?: boolean; count?: number; level?: number };
+      let msg: {
+        msg?: string;
+        stored?: number;
+        ready?: boolean;
+        count?: number;
+        readiness?: Readiness;
+        level?: number;
+      };
       try {
         msg = JSON.parse(line) as typeof msg;
       } catch {
@@ -49,6 +59,7 @@ export class IngestChild {
       if (msg.msg === "ingest batch committed") this.stored += msg.stored ?? 0;
       if (msg.ready) onReady();
       if (typeof msg.count === "number") this.counts.shift()?.(msg.count);
+      if (msg.readiness) this.readinessWaiters.shift()?.(msg.readiness);
       if ((msg.level ?? 0) >= 50) this.output = (this.output + line).slice(-4000);
     });
   }
@@ -58,6 +69,14 @@ export class IngestChild {
     return new Promise((resolve) => {
       this.counts.push(resolve);
       this.proc.stdin?.write(`count ${ids.join(",")}\n`);
+    });
+  }
+
+  /** The child's /readyz checks (the ingest runtime's: mqtt, brokerAdmin, ingest). */
+  readiness(): Promise<Readiness> {
+    return new Promise((resolve) => {
+      this.readinessWaiters.push(resolve);
+      this.proc.stdin?.write("readiness\n");
     });
   }
 

@@ -10,7 +10,7 @@
  * to stdout: pino's logs at debug level (each committed batch), `{"ready":true}` once every
  * consumer connection is subscribed, and, for each line `count <sensorId,…>` on stdin, the
  * stored events of those sensors as `{"count":n}` (read in a transaction: with PGlite this
- * process is the only one that can open the database).
+ * process is the only one that can open the database); for `readiness`, its /readyz checks.
  */
 import { createInterface } from "node:readline";
 import { sql } from "drizzle-orm";
@@ -51,6 +51,10 @@ say({ ready: true });
 
 createInterface({ input: process.stdin }).on("line", (line) => {
   const [command, arg = ""] = line.trim().split(" ");
+  if (command === "readiness") {
+    void runtime.readiness().then((checks) => say({ readiness: checks }));
+    return;
+  }
   if (command !== "count") return;
   const ids = JSON.stringify(arg.split(","));
   database.db
