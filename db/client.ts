@@ -38,8 +38,15 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
 }
 
-/** How much longer than a statement may run the watchdog waits for an answer (at most double). */
-const WATCHDOG_MARGIN_MS = 5_000;
+/** How long postgres.js may take to open a connection (seconds). */
+export const CONNECT_TIMEOUT_S = 5;
+
+/**
+ * How long a connection that owes an answer may stay silent before it is dropped: the statement
+ * timeout and a margin of 5 s (at most the timeout itself).
+ */
+export const watchdogTimeoutMs = (statementTimeoutMs: number) =>
+  statementTimeoutMs + Math.min(5_000, statementTimeoutMs);
 
 export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
   if (opts.url) {
@@ -48,16 +55,14 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
       max: opts.max ?? 10,
       // An unreachable database is reported in seconds (readiness, the ingest's retry loop),
       // not after postgres.js's default 30 s per connection attempt.
-      connect_timeout: 5,
+      connect_timeout: CONNECT_TIMEOUT_S,
       onnotice: () => {},
       connection: {
         application_name: "bot-platform",
         TimeZone: "UTC",
         ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
       },
-      ...(statementTimeoutMs > 0
-        ? { socket: watchedSocket(statementTimeoutMs + Math.min(WATCHDOG_MARGIN_MS, statementTimeoutMs)) }
-        : {}),
+      ...(statementTimeoutMs > 0 ? { socket: watchedSocket(watchdogTimeoutMs(statementTimeoutMs)) } : {}),
     });
     const db = drizzleOverPostgres(client);
     return {

@@ -6,6 +6,7 @@
  * starts it next to the API; the API's HTTP ingest route writes through the same ingest.
  */
 import type { Logger } from "pino";
+import { CONNECT_TIMEOUT_S, watchdogTimeoutMs } from "../db/client.js";
 import type { Database } from "../db/database.js";
 import { type EmbeddedBroker, startEmbeddedBroker } from "./broker.js";
 import { type Consumer, startConsumer } from "./consumer.js";
@@ -40,7 +41,7 @@ export const POSTGRES_WRITER_PARTITIONS = 2;
  * and the socket watchdog's margin (db/client.ts), and a connect time-out.
  */
 export const commitDeadlineMs = (statementTimeoutMs: number) =>
-  3 * (statementTimeoutMs + Math.min(5_000, statementTimeoutMs)) + 5_000;
+  3 * watchdogTimeoutMs(statementTimeoutMs) + CONNECT_TIMEOUT_S * 1000;
 
 export interface IngestRuntime {
   /** For AppDeps.ingest: the HTTP route's ingest; invalidation also drops broker connections. */
