@@ -64,7 +64,6 @@ await withCleanup(async (cleanup) => {
     logger: pino({ level: "silent" }),
     clock: () => new Date("2026-03-05T02:00:00Z"),
     adminTokenHash: hashKey("bench-admin-token-not-used-0123456789"),
-    pingDatabase: async () => {},
   });
   const run = async () => {
     const started = performance.now();

@@ -12,7 +12,6 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
-import { type DatabaseHandle, openDatabase } from "../db/client.js";
 import type { Database } from "../db/database.js";
 import { EVENTS_FILTER } from "../iot/protocol.js";
 import {
@@ -20,6 +19,7 @@ import {
   type Mosquitto as PrivateMosquitto,
   startMosquitto as startPrivateMosquitto,
 } from "../test/iot/support.js";
+import { createScratchDatabase, type ScratchDatabase } from "../test/support/db.js";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -84,50 +84,12 @@ export function numberFlags<K extends string>(
 
 // ---- PostgreSQL --------------------------------------------------------------------------------
 
-export interface BenchDatabase {
-  name: string;
-  url: string;
-  handle: DatabaseHandle;
-  db: Database;
-  /** Closes the pool and drops the database (forcing out any other connection). */
-  drop(): Promise<void>;
-}
+export type BenchDatabase = ScratchDatabase;
 
 /** Creates `bench_<label>_<pid>_<random>` on the server, applies the migrations, opens a pool. */
-export async function createBenchDatabase(label: string, max = 4): Promise<BenchDatabase> {
+export function createBenchDatabase(label: string, max = 4): Promise<BenchDatabase> {
   const name = `bench_${label}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = postgres(PG_SERVER, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database "${name}"`);
-  } finally {
-    await admin.end({ timeout: 5 });
-  }
-  const url = new URL(PG_SERVER);
-  url.pathname = `/${name}`;
-  const handle = await openDatabase({ url: url.toString(), max });
-  await handle.migrate();
-  let dropped = false;
-  return {
-    name,
-    url: url.toString(),
-    handle,
-    db: handle.db,
-    async drop() {
-      if (dropped) return;
-      dropped = true;
-      await handle.close().catch(() => {});
-      if (process.env.BENCH_KEEP_DB) {
-        console.error(`kept database ${name} (BENCH_KEEP_DB)`);
-        return;
-      }
-      const a = postgres(PG_SERVER, { max: 1, onnotice: () => {} });
-      try {
-        await a.unsafe(`drop database if exists "${name}" with (force)`);
-      } finally {
-        await a.end({ timeout: 5 });
-      }
-    },
-  };
+  return createScratchDatabase(PG_SERVER, name, { max, keep: Boolean(process.env.BENCH_KEEP_DB) });
 }
 
 /** The server's version and the settings that matter for commit speed. */

@@ -5,9 +5,8 @@ import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
-import postgres from "postgres";
 import { type Database, queryRows } from "./database.js";
-import { drizzleOverPostgres } from "./postgres.js";
+import { drizzleOverPostgres, openPostgres } from "./postgres.js";
 import * as schema from "./schema.js";
 import { watchedSocket } from "./socket-watchdog.js";
 
@@ -38,9 +37,6 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
 }
 
-/** How long postgres.js may take to open a connection (seconds). */
-export const CONNECT_TIMEOUT_S = 5;
-
 /**
  * How long a connection that owes an answer may stay silent before it is dropped: the statement
  * timeout and a margin of 5 s (at most the timeout itself).
@@ -51,12 +47,8 @@ export const watchdogTimeoutMs = (statementTimeoutMs: number) =>
 export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
   if (opts.url) {
     const statementTimeoutMs = opts.statementTimeoutMs ?? 30_000;
-    const client = postgres(opts.url, {
+    const client = openPostgres(opts.url, {
       max: opts.max ?? 10,
-      // An unreachable database is reported in seconds (readiness, the ingest's retry loop),
-      // not after postgres.js's default 30 s per connection attempt.
-      connect_timeout: CONNECT_TIMEOUT_S,
-      onnotice: () => {},
       connection: {
         application_name: "bot-platform",
         TimeZone: "UTC",

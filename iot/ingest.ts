@@ -63,14 +63,19 @@ export interface IngestCounters {
 }
 
 export interface Ingest {
-  ingestBatch(items: readonly IngestItem[]): Promise<IngestResult>;
+  /**
+   * Stores a batch in one transaction on `db`, or on the ingest's own database when not given
+   * (a Workers request passes its own client).
+   */
+  ingestBatch(items: readonly IngestItem[], db?: Database): Promise<IngestResult>;
   /** Forget what is cached about a sensor (call after revoking or rotating it). */
   invalidateSensor(sensorId: string): void;
   readonly counters: IngestCounters;
 }
 
 export interface IngestOptions {
-  db: Database;
+  /** The database of every batch that names none (the MQTT writer's). */
+  db?: Database;
   logger: Logger;
   clock: () => Date;
   /** How long a sensor lookup is trusted; a revoke in another process takes effect within it. */
@@ -89,11 +94,11 @@ interface SensorInfo {
 const DEAD_LETTER_MAX_BYTES = 64 * 1024;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: IngestOptions): Ingest {
+export function createIngest({ db: ownDb, logger, clock, sensorCacheTtlMs = 5_000 }: IngestOptions): Ingest {
   const cache = new Map<string, { info: SensorInfo | null; expires: number }>();
   const counters: IngestCounters = { stored: 0, duplicates: 0, deadLetters: 0, byReason: {} };
 
-  async function lookupSensors(ids: Set<string>): Promise<Map<string, SensorInfo | null>> {
+  async function lookupSensors(db: Database, ids: Set<string>): Promise<Map<string, SensorInfo | null>> {
     const now = clock().getTime();
     const found = new Map<string, SensorInfo | null>();
     const missing: string[] = [];
@@ -134,10 +139,11 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     return found;
   }
 
-  async function ingestBatch(items: readonly IngestItem[]): Promise<IngestResult> {
+  async function ingestBatch(items: readonly IngestItem[], db = ownDb): Promise<IngestResult> {
     if (items.length === 0) return { stored: 0, duplicates: 0, rejected: [], outcomes: [] };
+    if (!db) throw new Error("ingestBatch: no database (createIngest was given none)");
     try {
-      return await ingestOnce(items);
+      return await ingestOnce(db, items);
     } catch (err) {
       // A passing outage or a defect of ours: the writer retries the batch, nothing is
       // acknowledged or dead-lettered meanwhile (db/pg-errors.ts).
@@ -146,14 +152,14 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
       // the stream. Store the items one by one; the one that still fails becomes a dead letter.
       logger.error({ err, items: items.length }, "ingest batch failed; retrying its items one by one");
       const results: IngestResult[] = [];
-      for (const item of items) results.push(await ingestAlone(item));
+      for (const item of items) results.push(await ingestAlone(db, item));
       return merge(results);
     }
   }
 
-  async function ingestAlone(item: IngestItem): Promise<IngestResult> {
+  async function ingestAlone(db: Database, item: IngestItem): Promise<IngestResult> {
     try {
-      return await ingestOnce([item]);
+      return await ingestOnce(db, [item]);
     } catch (err) {
       if (classifyDbError(err) !== "data") throw err;
       const reason: RejectReason = `storage_rejected: ${sqlState(err) ?? "error"}`;
@@ -175,9 +181,9 @@ export function createIngest({ db, logger, clock, sensorCacheTtlMs = 5_000 }: In
     counters.byReason[key] = (counters.byReason[key] ?? 0) + 1;
   }
 
-  async function ingestOnce(items: readonly IngestItem[]): Promise<IngestResult> {
+  async function ingestOnce(db: Database, items: readonly IngestItem[]): Promise<IngestResult> {
     const topics = items.map((item) => parseTopic(item.topic));
-    const sensorsById = await lookupSensors(new Set(topics.flatMap((t) => (t ? [t.sensorId] : []))));
+    const sensorsById = await lookupSensors(db, new Set(topics.flatMap((t) => (t ? [t.sensorId] : []))));
 
     const outcomes: ItemOutcome[] = new Array(items.length);
     const dead: DeadLetter[] = [];

@@ -6,8 +6,9 @@
  * starts it next to the API; the API's HTTP ingest route writes through the same ingest.
  */
 import type { Logger } from "pino";
-import { CONNECT_TIMEOUT_S, watchdogTimeoutMs } from "../db/client.js";
+import { watchdogTimeoutMs } from "../db/client.js";
 import type { Database } from "../db/database.js";
+import { CONNECT_TIMEOUT_S } from "../db/postgres.js";
 import { type EmbeddedBroker, startEmbeddedBroker } from "./broker.js";
 import { type Consumer, startConsumer } from "./consumer.js";
 import { BrokerUnavailableError, type DeviceBroker } from "./device-broker.js";

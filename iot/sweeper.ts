@@ -144,6 +144,26 @@ export async function sweepOffline(db: Database, now: Date, scope: SweepScope = 
   };
 }
 
+/**
+ * One sweep as of the clock, logged when it took sensors offline: what the sweeper's timer runs
+ * on Node and the Workers cron trigger runs every minute (src/scheduled.ts).
+ */
+export async function runOfflineSweep(opts: {
+  db: Database;
+  logger: Logger;
+  clock: () => Date;
+  scope?: SweepScope;
+}): Promise<SweepResult> {
+  const result = await sweepOffline(opts.db, opts.clock(), opts.scope);
+  if (result.offline.length) {
+    opts.logger.warn(
+      { sensors: result.offline, incidents: result.incidents },
+      "sensors offline: missed heartbeats",
+    );
+  }
+  return result;
+}
+
 /** Production sweeps every sensor; tests sharing one database restrict it to their community. */
 export interface SweepScope {
   communityId?: string;
@@ -181,16 +201,7 @@ export function startSweeper({
   let stopped = false;
   const failures = createFailureLog(logger, "offline sweeper");
 
-  const sweep = async () => {
-    const result = await sweepOffline(db, clock(), scope);
-    if (result.offline.length) {
-      logger.warn(
-        { sensors: result.offline, incidents: result.incidents },
-        "sensors offline: missed heartbeats",
-      );
-    }
-    return result;
-  };
+  const sweep = () => runOfflineSweep({ db, logger, clock, scope });
 
   const tick = () => {
     timer = null;

@@ -16,24 +16,31 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export interface CreateAppOptions extends Omit<AppDeps, "ingest" | "keyCache"> {
   readDocsAsset?: DocsAssetReader;
-  /** Defaults to an ingest over `db` (what the HTTP ingest route needs when no MQTT runs). */
+  /** Defaults to an ingest of the HTTP route's own (what it needs when no MQTT runs). */
   ingest?: AppDeps["ingest"];
-  /** Defaults to a key cache over `db` with its 5 s TTL. */
+  /** Defaults to a key cache with its 5 s TTL. */
   keyCache?: AppDeps["keyCache"];
 }
 
-/** Builds the whole HTTP API from its dependencies. It never listens: entry points do. */
+/**
+ * Builds the whole HTTP API from its dependencies, once per process or Workers isolate. It never
+ * listens: entry points do.
+ */
 export function createApp({ readDocsAsset, ingest, keyCache, ...rest }: CreateAppOptions) {
   const deps: AppDeps = {
     ...rest,
-    ingest: ingest ?? createIngest({ db: rest.db, logger: rest.logger, clock: rest.clock }),
-    keyCache: keyCache ?? createKeyCache({ db: rest.db }),
+    ingest:
+      ingest ?? createIngest({ ...(rest.db ? { db: rest.db } : {}), logger: rest.logger, clock: rest.clock }),
+    keyCache: keyCache ?? createKeyCache(),
   };
   const app = new OpenAPIHono<AppEnv>();
 
   app.use(requestId());
   app.use(async (c, next) => {
+    const db = c.env?.db ?? deps.db;
+    if (!db) throw new Error("no database: pass `db` to createApp, or one per request in its bindings");
     c.set("deps", deps);
+    c.set("db", db);
     c.set("logger", deps.logger.child({ requestId: c.var.requestId }));
     const started = performance.now();
     await next();

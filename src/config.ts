@@ -75,6 +75,9 @@ export const ConfigSchema = z
       "the consumer's MQTT keepalive: a silent broker connection is dropped and retried within 1.5× this",
     ),
     SENSOR_HEARTBEAT_S: wholeNumber(5, 3600, 30, "a number of seconds"),
+    FEED_MAX_S: wholeNumber(1, 86_400, 300, "a number of seconds").describe(
+      "how long a followed live incident feed runs before it ends and the client reconnects (Workers bill a stream's CPU time to one request)",
+    ),
     ADMIN_TOKEN: z
       .string()
       .min(24, "must be at least 24 characters (use `openssl rand -hex 24`)")

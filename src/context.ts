@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
 import type { DeviceBroker } from "../iot/device-broker.js";
@@ -13,7 +14,11 @@ export interface ReadinessCheck {
 
 /** What the app is built from: nothing here is a module-level singleton. */
 export interface AppDeps {
-  db: Database;
+  /**
+   * The database of every request (a Node process's pool). Unset on Workers, where each request
+   * brings its own client in the request's bindings (RequestBindings.db).
+   */
+  db?: Database;
   logger: Logger;
   /** The time source; tests pass a fixed clock. */
   clock: () => Date;
@@ -21,8 +26,6 @@ export interface AppDeps {
   adminTokenHash?: string;
   /** Readiness of parts other than the database (the MQTT consumer, the ingest writer). */
   readiness?: () => Promise<Record<string, ReadinessCheck>>;
-  /** Pings the database; throws when unreachable. */
-  pingDatabase: () => Promise<void>;
   /** Sensor ingest (the HTTP ingest route writes through it, as the MQTT path does). */
   ingest: Ingest;
   /**
@@ -34,13 +37,42 @@ export interface AppDeps {
   keyCache: KeyCache;
   /** Default heartbeat interval of a newly registered sensor (SENSOR_HEARTBEAT_S). */
   sensorHeartbeatS?: number;
+  /** How long a followed live feed runs before it ends and the client reconnects (FEED_MAX_S). */
+  feedMaxMs?: number;
+}
+
+/**
+ * What an entry point passes with each request (Hono's `c.env`, the second argument of
+ * `app.fetch`). On Workers: the request's own database client.
+ */
+export interface RequestBindings {
+  db?: Database;
 }
 
 export interface AppEnv {
+  Bindings: RequestBindings;
   Variables: {
     deps: AppDeps;
+    /** The database of this request: the request's own client (Workers) or the process's pool. */
+    db: Database;
     logger: Logger;
     requestId: string;
     principal: Principal;
   };
+}
+
+/**
+ * Keeps what the request holds (on Workers, its database client) until `done` settles, for work
+ * that outlives the handler's return, such as a streamed body. The Workers entry closes the
+ * request's client only after every promise given to `waitUntil`; a Node process has nothing to
+ * release (its pool outlives every request), and Hono has no execution context there.
+ */
+export function holdRequestUntil(c: Context<AppEnv>, done: Promise<unknown>): void {
+  let ctx: Context<AppEnv>["executionCtx"] | undefined;
+  try {
+    ctx = c.executionCtx;
+  } catch {
+    return; // Node: no execution context
+  }
+  ctx.waitUntil(done);
 }

@@ -64,11 +64,11 @@ async function main() {
     db: database.db,
     logger,
     clock: () => new Date(),
-    pingDatabase: database.ping,
     ingest: ingest.ingest,
     devices: ingest.devices,
     readiness: ingest.readiness,
     sensorHeartbeatS: config.SENSOR_HEARTBEAT_S,
+    feedMaxMs: config.FEED_MAX_S * 1000,
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
     readDocsAsset: (file) => readFile(join(SWAGGER_DIST, file), "utf8").catch(() => null),
   });

@@ -1,54 +1,118 @@
 /**
- * The Cloudflare Workers entry (wrangler.toml). The database comes through a Hyperdrive binding;
- * sensors reach this deployment over the HTTP ingest route (the MQTT consumer runs on Node).
- * Workers may not share a connection between requests, so each request gets its own small
- * postgres.js client (Hyperdrive pools the real connections) and its own app around it.
+ * The Cloudflare Workers entry (wrangler.toml). The app is built once per isolate from the same
+ * factory as the Node entry; only the database client is per request (Workers may not share I/O
+ * between requests; Hyperdrive pools the real connections) and reaches the app in the request's
+ * bindings. Sensors reach this deployment over the HTTP ingest route; the MQTT consumer runs on
+ * Node. The cron trigger runs the scheduled work (src/scheduled.ts).
  */
-
-import { sql } from "drizzle-orm";
-import pino from "pino";
-import postgres from "postgres";
+import type { ExecutionContext } from "hono";
+import type { Logger } from "pino";
 import { hashKey } from "../db/keys.js";
-import { drizzleOverPostgres } from "../db/postgres.js";
+import { drizzleOverPostgres, openPostgres } from "../db/postgres.js";
 import { createApp } from "./app.js";
-import { loadConfig } from "./config.js";
+import { type Config, loadConfig } from "./config.js";
+import { createLogger } from "./logger.js";
+import { runScheduled } from "./scheduled.js";
 
-interface Env {
+export interface Env {
   HYPERDRIVE: { connectionString: string };
   /** swagger-ui-dist, served as static assets (wrangler.toml [assets]). */
   ASSETS: { fetch: (request: Request) => Promise<Response> };
+  /** A secret: `wrangler secret put ADMIN_TOKEN`. */
   ADMIN_TOKEN?: string;
   LOG_LEVEL?: string;
+  SENSOR_HEARTBEAT_S?: string;
+  FEED_MAX_S?: string;
 }
 
-interface ExecutionContext {
-  waitUntil(promise: Promise<unknown>): void;
+interface ScheduledController {
+  cron: string;
+  scheduledTime: number;
+}
+
+/**
+ * Connections of one request's client. A Worker may hold six connections at once; the app's
+ * statements of one request run one after another or inside one transaction.
+ */
+const REQUEST_CONNECTIONS = 5;
+/** How long closing a request's client waits for its queries before it drops them. */
+const CLOSE_TIMEOUT_S = 5;
+
+interface Isolate {
+  config: Config;
+  logger: Logger;
+  app: ReturnType<typeof createApp>;
+}
+
+let isolate: Isolate | undefined;
+
+/** The app and its caches, built on the first event of this isolate (bindings are fixed per isolate). */
+function isolateOf(env: Env): Isolate {
+  if (isolate) return isolate;
+  const config = loadConfig({
+    ADMIN_TOKEN: env.ADMIN_TOKEN,
+    LOG_LEVEL: env.LOG_LEVEL,
+    SENSOR_HEARTBEAT_S: env.SENSOR_HEARTBEAT_S,
+    FEED_MAX_S: env.FEED_MAX_S,
+  });
+  const logger = createLogger(config.LOG_LEVEL);
+  const app = createApp({
+    logger,
+    clock: () => new Date(),
+    sensorHeartbeatS: config.SENSOR_HEARTBEAT_S,
+    feedMaxMs: config.FEED_MAX_S * 1000,
+    ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
+    readDocsAsset: async (file) => {
+      // The assets binding serves by path; the host is not looked at.
+      const res = await env.ASSETS.fetch(new Request(`https://assets.invalid/${file}`));
+      return res.ok ? res.text() : null;
+    },
+  });
+  isolate = { config, logger, app };
+  return isolate;
+}
+
+/** The request's own client; Hyperdrive's connection string, with no session settings of ours. */
+function requestDatabase(env: Env) {
+  const client = openPostgres(env.HYPERDRIVE.connectionString, { max: REQUEST_CONNECTIONS });
+  return { db: drizzleOverPostgres(client), close: () => client.end({ timeout: CLOSE_TIMEOUT_S }) };
 }
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-    const config = loadConfig({ ADMIN_TOKEN: env.ADMIN_TOKEN, LOG_LEVEL: env.LOG_LEVEL });
-    const client = postgres(env.HYPERDRIVE.connectionString, {
-      max: 5,
-      fetch_types: false,
-      onnotice: () => {},
-    });
-    const db = drizzleOverPostgres(client);
-    const app = createApp({
-      db,
-      logger: pino({ level: config.LOG_LEVEL }),
-      clock: () => new Date(),
-      pingDatabase: async () => {
-        await db.execute(sql`select 1`);
+    const { app } = isolateOf(env);
+    const database = requestDatabase(env);
+    // What the app asks to finish before the client may close (the live feed's stream).
+    const holds: Promise<unknown>[] = [];
+    const requestCtx: ExecutionContext = {
+      waitUntil: (promise) => {
+        holds.push(promise);
+        ctx.waitUntil(promise);
       },
-      ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
-      readDocsAsset: async (file) => {
-        const res = await env.ASSETS.fetch(new Request(new URL(`/${file}`, request.url)));
-        return res.ok ? res.text() : null;
-      },
-    });
-    const response = await app.fetch(request);
-    ctx.waitUntil(client.end());
-    return response;
+      passThroughOnException: () => ctx.passThroughOnException(),
+      props: ctx.props,
+    };
+    try {
+      return await app.fetch(request, { db: database.db }, requestCtx);
+    } finally {
+      ctx.waitUntil(Promise.allSettled(holds).then(database.close));
+    }
+  },
+
+  async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+    const { logger } = isolateOf(env);
+    const database = requestDatabase(env);
+    try {
+      await runScheduled(controller.cron, {
+        db: database.db,
+        clock: () => new Date(),
+        logger,
+      });
+    } catch (err) {
+      logger.error({ err, cron: controller.cron }, "scheduled work failed; the next trigger runs it again");
+      throw err;
+    } finally {
+      ctx.waitUntil(database.close());
+    }
   },
 };

@@ -28,7 +28,7 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const principal =
     deps.adminTokenHash && sameHash(hash, deps.adminTokenHash)
       ? PLATFORM_ADMIN
-      : await deps.keyCache.resolve(hash);
+      : await deps.keyCache.resolve(c.var.db, hash);
   if (!principal) throw ApiError.unauthorized("The API key is unknown or revoked.");
   c.set("principal", principal);
   await next();

@@ -11,8 +11,11 @@ import type { Principal } from "./principal.js";
  * TTL. Only valid keys are remembered, under their SHA-256, never the key itself.
  */
 export interface KeyCache {
-  /** The principal of the key with this hash, or null when it is unknown or revoked. */
-  resolve(keyHash: string): Promise<Principal | null>;
+  /**
+   * The principal of the key with this hash, or null when it is unknown or revoked; a miss is
+   * looked up on `db`, the request's database.
+   */
+  resolve(db: Database, keyHash: string): Promise<Principal | null>;
   /** Call after revoking the key. */
   forgetKey(keyHash: string): void;
   /** Call after changing what a principal of this organization holds (its communities). */
@@ -20,7 +23,6 @@ export interface KeyCache {
 }
 
 export interface KeyCacheOptions {
-  db: Database;
   /** How long a resolved key is trusted; a revoke in another process takes effect within it. */
   ttlMs?: number;
   /** A monotonic time source in ms (not the app's clock: tests fix that one). */
@@ -33,13 +35,16 @@ const LAST_USED_RESOLUTION = sql`interval '1 minute'`;
 const SWEEP_ABOVE = 10_000;
 
 export function createKeyCache({
-  db,
   ttlMs = 5_000,
   now = () => performance.now(),
-}: KeyCacheOptions): KeyCache {
+}: KeyCacheOptions = {}): KeyCache {
   const entries = new Map<string, { principal: Principal; expires: number }>();
-  /** One lookup per key at a time: a cold key under load costs one statement, not one per request. */
-  const inFlight = new Map<string, Promise<Principal | null>>();
+  /**
+   * One lookup per key and database client at a time: a cold key under load costs one statement,
+   * not one per request. Per client, because a Workers request may not wait on another request's
+   * I/O (each has its own client there); a Node process has one client, so one lookup per key.
+   */
+  let inFlight = new WeakMap<Database, Map<string, Promise<Principal | null>>>();
   /** Bumped by every forget: a lookup that started before it must not store what it read. */
   let generation = 0;
 
@@ -49,7 +54,7 @@ export function createKeyCache({
    * write never costs a request a round trip of its own, and it is awaited: no write outlives
    * the request (the Workers entry closes its client after each), none fails unobserved.
    */
-  async function lookup(keyHash: string): Promise<Principal | null> {
+  async function lookup(db: Database, keyHash: string): Promise<Principal | null> {
     const touched = db.$with("touched").as(
       db
         .update(apiKeys)
@@ -99,33 +104,38 @@ export function createKeyCache({
   }
 
   return {
-    resolve(keyHash) {
+    resolve(db, keyHash) {
       const hit = entries.get(keyHash);
       if (hit && hit.expires > now()) return Promise.resolve(hit.principal);
-      const pending = inFlight.get(keyHash);
+      let lookups = inFlight.get(db);
+      if (!lookups) {
+        lookups = new Map();
+        inFlight.set(db, lookups);
+      }
+      const pending = lookups.get(keyHash);
       if (pending) return pending;
       const started = generation;
-      const promise = lookup(keyHash)
+      const promise = lookup(db, keyHash)
         .then((principal) => {
           if (principal && started === generation) remember(keyHash, principal);
           else if (!principal) entries.delete(keyHash);
           return principal;
         })
         .finally(() => {
-          if (inFlight.get(keyHash) === promise) inFlight.delete(keyHash);
+          if (lookups.get(keyHash) === promise) lookups.delete(keyHash);
         });
-      inFlight.set(keyHash, promise);
+      lookups.set(keyHash, promise);
       return promise;
     },
     forgetKey(keyHash) {
       generation++;
       entries.delete(keyHash);
-      inFlight.delete(keyHash);
+      inFlight = new WeakMap();
     },
     forgetOrganization(orgId) {
       generation++;
       for (const [hash, entry] of entries) if (entry.principal.orgId === orgId) entries.delete(hash);
-      inFlight.clear();
+      inFlight = new WeakMap();
     },
   };
 }

@@ -128,7 +128,6 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
     db,
     logger: logger.child({ seed: "demo" }, { level: "warn" }),
     clock: () => now,
-    pingDatabase: async () => {},
   });
   const { keys, parties, community } = scene;
   const call = async (key: string | undefined, method: string, path: string, body?: unknown) => {

@@ -26,7 +26,7 @@ const TTL_MS = 5_000;
 function appWithClock() {
   const clock = { ms: 0 };
   const app = createTestApp(database.db, {
-    keyCache: createKeyCache({ db: database.db, ttlMs: TTL_MS, now: () => clock.ms }),
+    keyCache: createKeyCache({ ttlMs: TTL_MS, now: () => clock.ms }),
   });
   return { app, clock };
 }
@@ -92,15 +92,15 @@ describe("the API key cache", () => {
   it("a lookup in flight when its key is forgotten (revoked) does not store what it read", async () => {
     const street = await createStreet(database.db);
     const enterprise = await createOrg(database.db, { kind: "enterprise", streetId: street.id });
-    const cache = createKeyCache({ db: database.db, ttlMs: 60_000 });
+    const cache = createKeyCache({ ttlMs: 60_000 });
     const hash = hashKey(enterprise.key);
     // The lookup starts before the revoke is known to the cache and reads the key as valid…
-    const inFlight = cache.resolve(hash);
+    const inFlight = cache.resolve(database.db, hash);
     cache.forgetKey(hash);
     expect(await inFlight).toMatchObject({ orgId: enterprise.org.id });
     // …but must not be what answers after the revoke.
     await database.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, enterprise.keyId));
-    expect(await cache.resolve(hash)).toBeNull();
+    expect(await cache.resolve(database.db, hash)).toBeNull();
   });
 
   it("new communities of an owners committee apply to its cached keys at once", async () => {

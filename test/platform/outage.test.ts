@@ -34,7 +34,7 @@ let world: World;
 beforeAll(async () => {
   outage = await openDatabaseBehindProxy();
   world = await createIotWorld(outage.direct);
-  app = createTestApp(outage.proxied.db, { pingDatabase: outage.proxied.ping });
+  app = createTestApp(outage.proxied.db);
 });
 afterEach(() => outage.proxy.restore());
 afterAll(() => outage?.close());
@@ -92,7 +92,7 @@ describe("/readyz during an outage", () => {
   /** An app whose database is reached through a proxy of its own, to stall or cut. */
   async function appBehind(proxy: TcpProxy) {
     const handle = await openDatabase({ url: `postgres://postgres@127.0.0.1:${proxy.port}/none`, max: 2 });
-    return { app: createTestApp(outage.direct, { pingDatabase: handle.ping }), handle };
+    return { app: createTestApp(handle.db), handle };
   }
 
   async function timedReadyz(readyApp: TestApp) {
@@ -193,7 +193,7 @@ describe("background jobs during an outage", () => {
 describe("the database handle closed under the app", () => {
   it("answers 503, not 401 or 500, for the API, the HTTP ingest and /readyz", async () => {
     const handle = await openTestDatabase();
-    const closed = createTestApp(handle.db, { pingDatabase: handle.ping });
+    const closed = createTestApp(handle.db);
     await handle.close();
     // Whether the key is known can not be told now: 503, never a 401 that would make a client drop it.
     expectUnavailable(await client(closed, "bot_k_unknown-for-now").get("/v1/incidents"));

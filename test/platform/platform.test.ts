@@ -28,7 +28,7 @@ describe("the platform's front door", () => {
   it("reports not ready when the database is unreachable", async () => {
     // A real client pointed at a port where no PostgreSQL listens.
     const unreachable = await openDatabase({ url: "postgres://postgres@127.0.0.1:1/none", max: 1 });
-    const failing = createTestApp(database.db, { pingDatabase: unreachable.ping });
+    const failing = createTestApp(unreachable.db);
     const res = await client(failing).get("/readyz");
     await unreachable.close();
     expect(res.status).toBe(503);
@@ -122,7 +122,6 @@ describe("logs", () => {
       db: database.db,
       logger,
       clock: () => new Date(),
-      pingDatabase: database.ping,
       adminTokenHash: hashKey(TEST_ADMIN_TOKEN),
     });
     const issued = await client(logged, office.key).post(`/v1/organizations/${office.org.id}/keys`, {

@@ -1,4 +1,3 @@
-import { sql } from "drizzle-orm";
 import pino from "pino";
 import type { Database } from "../../db/database.js";
 import { hashKey } from "../../db/keys.js";
@@ -11,7 +10,6 @@ export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
 export interface TestAppOptions {
   now?: () => Date;
-  pingDatabase?: () => Promise<void>;
   /** A key cache of the test's own (e.g. on a clock it moves), instead of the app's 5 s one. */
   keyCache?: KeyCache;
   /** The ingest's checks for /readyz (as src/node.ts passes the runtime's). */
@@ -27,11 +25,6 @@ export function createTestApp(db: Database, opts: TestAppOptions = {}) {
     logger: pino({ level: "silent" }),
     clock: opts.now ?? (() => new Date()),
     adminTokenHash: hashKey(TEST_ADMIN_TOKEN),
-    pingDatabase:
-      opts.pingDatabase ??
-      (async () => {
-        await db.execute(sql`select 1`);
-      }),
     readDocsAsset: async (file) => (file === "swagger-ui.css" ? "/* css */" : null),
     ...(opts.keyCache ? { keyCache: opts.keyCache } : {}),
     ...(opts.readiness ? { readiness: opts.readiness } : {}),
@@ -42,10 +35,14 @@ export function createTestApp(db: Database, opts: TestAppOptions = {}) {
 
 export type TestApp = ReturnType<typeof createTestApp>;
 
-/** A small client over `app.request` that speaks JSON with a bearer key. */
-export function client(app: TestApp, key?: string) {
+/** Sends a request for a path of the API (the Workers entry's, in test/support/worker.ts). */
+export type Fetcher = (path: string, init: RequestInit) => Promise<Response>;
+
+/** A small client over `app.request` (or another fetcher) that speaks JSON with a bearer key. */
+export function client(app: TestApp | Fetcher, key?: string) {
+  const send: Fetcher = typeof app === "function" ? app : async (path, init) => app.request(path, init);
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await app.request(path, {
+    const res = await send(path, {
       method,
       headers: {
         ...(key ? { authorization: `Bearer ${key}` } : {}),

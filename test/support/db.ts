@@ -1,4 +1,6 @@
+import postgres from "postgres";
 import { type DatabaseHandle, openDatabase } from "../../db/client.js";
+import type { Database } from "../../db/database.js";
 import { loadConfig } from "../../src/config.js";
 
 /** The database under test: the real PostgreSQL at DATABASE_URL, or a fresh in-memory PGlite. */
@@ -8,4 +10,50 @@ export async function openTestDatabase(): Promise<DatabaseHandle> {
   const database = await openDatabase({ dataDir: "memory://" });
   await database.migrate();
   return database;
+}
+
+export interface ScratchDatabase {
+  name: string;
+  url: string;
+  handle: DatabaseHandle;
+  db: Database;
+  /** Closes the pool and drops the database (forcing out any other connection). */
+  drop(): Promise<void>;
+}
+
+/**
+ * A migrated database of its own on the PostgreSQL server at `serverUrl`, for work that must
+ * not see or touch other tests' rows (jobs that sweep every row, benchmarks).
+ */
+export async function createScratchDatabase(
+  serverUrl: string,
+  name: string,
+  { max = 4, keep = false }: { max?: number; keep?: boolean } = {},
+): Promise<ScratchDatabase> {
+  const onServer = (run: (sql: postgres.Sql) => Promise<unknown>) => {
+    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+    return run(admin).finally(() => admin.end({ timeout: 5 }));
+  };
+  await onServer((sql) => sql.unsafe(`create database "${name}"`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const handle = await openDatabase({ url: url.toString(), max });
+  await handle.migrate();
+  let dropped = false;
+  return {
+    name,
+    url: url.toString(),
+    handle,
+    db: handle.db,
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      await handle.close().catch(() => {});
+      if (keep) {
+        console.error(`kept database ${name}`);
+        return;
+      }
+      await onServer((sql) => sql.unsafe(`drop database if exists "${name}" with (force)`));
+    },
+  };
 }

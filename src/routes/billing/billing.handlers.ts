@@ -143,7 +143,8 @@ export const createRun: AppRouteHandler<typeof routes.createRun> = async (c) => 
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
   const key = c.req.valid("header")["idempotency-key"];
-  const { db, clock } = c.var.deps;
+  const { db } = c.var;
+  const { clock } = c.var.deps;
   const p = c.var.principal;
   const now = clock();
   const today = shanghaiDate(now);
@@ -222,7 +223,7 @@ export const createRun: AppRouteHandler<typeof routes.createRun> = async (c) => 
 };
 
 export const listRuns: AppRouteHandler<typeof routes.listRuns> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
   const rows = await db
     .select()
@@ -233,7 +234,8 @@ export const listRuns: AppRouteHandler<typeof routes.listRuns> = async (c) => {
 };
 
 export const listInvoices: AppRouteHandler<typeof routes.listInvoices> = async (c) => {
-  const { db, clock } = c.var.deps;
+  const { db } = c.var;
+  const { clock } = c.var.deps;
   const q = c.req.valid("query");
   const today = shanghaiDate(clock());
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
@@ -258,7 +260,8 @@ export const listInvoices: AppRouteHandler<typeof routes.listInvoices> = async (
 };
 
 export const getInvoice: AppRouteHandler<typeof routes.getInvoice> = async (c) => {
-  const { db, clock } = c.var.deps;
+  const { db } = c.var;
+  const { clock } = c.var.deps;
   const [row] = await db
     .select({ i: invoices })
     .from(invoices)

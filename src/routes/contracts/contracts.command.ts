@@ -35,7 +35,7 @@ export async function contractCommand<T>(
 ): Promise<T> {
   const p = c.var.principal;
   const now = c.var.deps.clock();
-  return c.var.deps.db.transaction(async (tx) => {
+  return c.var.db.transaction(async (tx) => {
     const contract = await findContract(tx, p, id, true);
     const party = partyOf(p, contract);
     if (!party || p.orgId === null || p.streetId === null || p.role === "platform_admin") {

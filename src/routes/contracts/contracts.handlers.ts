@@ -71,7 +71,7 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
   const p = requireOrg(c.var.principal, ["enterprise"], "draft contracts");
   const body = c.req.valid("json");
   const now = c.var.deps.clock();
-  const created = await c.var.deps.db.transaction(async (tx) => {
+  const created = await c.var.db.transaction(async (tx) => {
     const errors: FieldError[] = [];
     const [community] = await tx
       .select()
@@ -192,20 +192,20 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
     });
     return contract;
   });
-  return c.json(await contractDetail(c.var.deps.db, p, created.id), 201);
+  return c.json(await contractDetail(c.var.db, p, created.id), 201);
 };
 
 export const listContracts: AppRouteHandler<typeof routes.listContracts> = async (c) => {
-  const { items, total } = await listContractsPage(c.var.deps.db, c.var.principal, c.req.valid("query"));
+  const { items, total } = await listContractsPage(c.var.db, c.var.principal, c.req.valid("query"));
   return c.json({ items: items.map(summaryJson), total }, 200);
 };
 
 export const getContract: AppRouteHandler<typeof routes.getContract> = async (c) => {
-  return c.json(await contractDetail(c.var.deps.db, c.var.principal, c.req.valid("param").id), 200);
+  return c.json(await contractDetail(c.var.db, c.var.principal, c.req.valid("param").id), 200);
 };
 
 export const listVersions: AppRouteHandler<typeof routes.listVersions> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
   const versions = await db
     .select()
@@ -216,7 +216,7 @@ export const listVersions: AppRouteHandler<typeof routes.listVersions> = async (
 };
 
 export const getVersion: AppRouteHandler<typeof routes.getVersion> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const { id, versionNo } = c.req.valid("param");
   const contract = await findContract(db, c.var.principal, id);
   const version = await findVersion(db, contract.id, versionNo);
@@ -257,13 +257,13 @@ export const editDraft: AppRouteHandler<typeof routes.editDraft> = async (c) => 
     await s.audit("draft.edited", { versionNo, payload: { revision: row.revision } });
     return row;
   });
-  const contract = await findContract(c.var.deps.db, c.var.principal, id);
+  const contract = await findContract(c.var.db, c.var.principal, id);
   c.header("ETag", etagOf(saved));
-  return c.json(await versionJson(c.var.deps.db, contract, saved), 200);
+  return c.json(await versionJson(c.var.db, contract, saved), 200);
 };
 
 export const diffVersions: AppRouteHandler<typeof routes.diffVersions> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const { id } = c.req.valid("param");
   const { from, to } = c.req.valid("query");
   const contract = await findContract(db, c.var.principal, id);
@@ -273,13 +273,13 @@ export const diffVersions: AppRouteHandler<typeof routes.diffVersions> = async (
 };
 
 export const getAudit: AppRouteHandler<typeof routes.getAudit> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
   return c.json({ items: await readAudit(db, contract.id) }, 200);
 };
 
 export const verifyAudit: AppRouteHandler<typeof routes.verifyAudit> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
   return c.json(verifyChain(await readAudit(db, contract.id)), 200);
 };
@@ -287,7 +287,7 @@ export const verifyAudit: AppRouteHandler<typeof routes.verifyAudit> = async (c)
 export const listTransfers: AppRouteHandler<typeof routes.listTransfers> = async (c) => {
   const { within } = c.req.valid("query");
   const today = shanghaiDate(c.var.deps.clock());
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const rows = await db
     .select({
       contract: contracts,

@@ -94,7 +94,7 @@ async function respondAfter(
   run: (s: CommandScope) => Promise<void>,
 ) {
   await contractCommand(c, id, what, run);
-  const { db } = c.var.deps;
+  const { db } = c.var;
   return contractDetail(db, c.var.principal, id);
 }
 
@@ -274,7 +274,7 @@ export const recordVote: AppRouteHandler<typeof routes.recordVote> = async (c) =
 };
 
 export const listVotes: AppRouteHandler<typeof routes.listVotes> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
   const rows = await db
     .select()
@@ -484,12 +484,12 @@ export const createAmendment: AppRouteHandler<typeof routes.createAmendment> = a
       payload: { effectiveDate: body.effectiveDate, summary: body.summary },
     });
   });
-  const { db } = c.var.deps;
+  const { db } = c.var;
   return c.json(await contractDetail(db, c.var.principal, id), 201);
 };
 
 export const listComments: AppRouteHandler<typeof routes.listComments> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
   const { versionNo } = c.req.valid("query");
   const rows = await db

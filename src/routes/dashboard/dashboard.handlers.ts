@@ -69,7 +69,7 @@ interface MoneyRow {
 
 export const getDashboard: AppRouteHandler<typeof routes.getDashboard> = async (c) => {
   const p = c.var.principal;
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const { id } = c.req.valid("param");
   const [street] = await db
     .select()

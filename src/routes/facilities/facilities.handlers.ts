@@ -33,7 +33,7 @@ export const createFacility: AppRouteHandler<typeof routes.createFacility> = asy
   const p = c.var.principal;
   requireRole(p, ["platform_admin", "street_office", "enterprise"], "register facilities");
   const body = c.req.valid("json");
-  const row = await c.var.deps.db.transaction(async (tx) => {
+  const row = await c.var.db.transaction(async (tx) => {
     const [community] = await tx
       .select({ id: communities.id, streetId: communities.streetId })
       .from(communities)
@@ -98,7 +98,7 @@ export const listFacilities: AppRouteHandler<typeof routes.listFacilities> = asy
     status ? eq(facilities.status, status) : undefined,
     communityId ? eq(facilities.communityId, communityId) : undefined,
   );
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const [rows, total] = await Promise.all([
     db
       .select()
@@ -113,7 +113,7 @@ export const listFacilities: AppRouteHandler<typeof routes.listFacilities> = asy
 };
 
 export const getFacility: AppRouteHandler<typeof routes.getFacility> = async (c) => {
-  const row = await findFacility(c.var.deps.db, c.var.principal, c.req.valid("param").id);
+  const row = await findFacility(c.var.db, c.var.principal, c.req.valid("param").id);
   return c.json(facilityJson(row), 200);
 };
 
@@ -121,7 +121,7 @@ export const updateFacility: AppRouteHandler<typeof routes.updateFacility> = asy
   const p = c.var.principal;
   const { id } = c.req.valid("param");
   const patch = c.req.valid("json");
-  const row = await c.var.deps.db.transaction(async (tx) => {
+  const row = await c.var.db.transaction(async (tx) => {
     const facility = await findFacility(tx, p, id, true);
     requireRole(p, ["platform_admin", "street_office", "enterprise"], "change facilities");
     if (p.role === "enterprise" && facility.operatorOrgId !== p.orgId) {
@@ -161,7 +161,7 @@ export const decommissionFacility: AppRouteHandler<typeof routes.decommissionFac
   const p = c.var.principal;
   const { id } = c.req.valid("param");
   const { reason } = c.req.valid("json");
-  const row = await c.var.deps.db.transaction(async (tx) => {
+  const row = await c.var.db.transaction(async (tx) => {
     const facility = await findFacility(tx, p, id, true);
     requireRole(p, ["platform_admin", "street_office"], "decommission facilities");
     if (!DECOMMISSIONABLE.includes(facility.status)) {

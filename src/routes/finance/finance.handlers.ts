@@ -217,7 +217,7 @@ async function actualsOf(db: Queryable, contract: ContractRow, capital: string, 
 }
 
 export const getModel: AppRouteHandler<typeof routes.getModel> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const { id } = c.req.valid("param");
   const q = c.req.valid("query");
   const today = shanghaiDate(c.var.deps.clock());
@@ -374,7 +374,7 @@ export const createDisbursement: AppRouteHandler<typeof routes.createDisbursemen
 };
 
 export const listDisbursements: AppRouteHandler<typeof routes.listDisbursements> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
   const today = shanghaiDate(c.var.deps.clock());
   const rows = await db

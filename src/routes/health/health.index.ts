@@ -1,5 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
+import type { Database } from "../../../db/database.js";
 import { classifyDbError, describeDbError } from "../../../db/pg-errors.js";
 import type { ReadinessCheck } from "../../context.js";
 import { createRouter, jsonResponse } from "../../openapi.js";
@@ -80,9 +82,9 @@ export const healthRouter = createRouter()
     return c.text(`${lines.join("\n")}\n`, 200, { "Content-Type": "text/plain; version=0.0.4" });
   })
   .openapi(readyz, async (c) => {
-    const { pingDatabase, readiness } = c.var.deps;
+    const { readiness } = c.var.deps;
     const [database, others] = await Promise.all([
-      checkDatabase(pingDatabase, c.var.logger),
+      checkDatabase(c.var.db, c.var.logger),
       readiness ? readiness() : {},
     ]);
     const results = Object.entries({ database, ...others });
@@ -100,15 +102,15 @@ export const healthRouter = createRouter()
  * instead of piling up connection attempts of their own; for PING_REUSE_MS at most, so that a
  * ping the driver never settles can not keep the instance "not ready" after the database is back.
  */
-const pings = new WeakMap<() => Promise<void>, { check: Promise<ReadinessCheck>; since: number }>();
+const pings = new WeakMap<Database, { check: Promise<ReadinessCheck>; since: number }>();
 const PING_REUSE_MS = 5_000;
 
 /** The database check, answered within DATABASE_CHECK_MS whether or not the ping has settled. */
-function checkDatabase(ping: () => Promise<void>, logger: Logger): Promise<ReadinessCheck> {
-  const inFlight = pings.get(ping);
+function checkDatabase(db: Database, logger: Logger): Promise<ReadinessCheck> {
+  const inFlight = pings.get(db);
   let pending = inFlight && performance.now() - inFlight.since < PING_REUSE_MS ? inFlight.check : undefined;
   if (!pending) {
-    const started = ping().then(
+    const started = db.execute(sql`select 1`).then(
       (): ReadinessCheck => ({ ok: true }),
       (err: unknown): ReadinessCheck => {
         logger.warn({ dbError: describeDbError(err) }, "readiness: database check failed");
@@ -124,9 +126,9 @@ function checkDatabase(ping: () => Promise<void>, logger: Logger): Promise<Readi
     );
     const entry = { check: started, since: performance.now() };
     pending = started.finally(() => {
-      if (pings.get(ping) === entry) pings.delete(ping);
+      if (pings.get(db) === entry) pings.delete(db);
     });
-    pings.set(ping, entry);
+    pings.set(db, entry);
   }
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<ReadinessCheck>((resolve) => {

@@ -22,9 +22,15 @@ import {
 } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import { communityScope } from "../../auth/scope.js";
+import { holdRequestUntil } from "../../context.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { incidentJson } from "./incidents.handlers.js";
-import { FEED_HEARTBEAT_MS, FEED_POLL_MS, type streamIncidents as streamRoute } from "./incidents.routes.js";
+import {
+  FEED_HEARTBEAT_MS,
+  FEED_MAX_MS,
+  FEED_POLL_MS,
+  type streamIncidents as streamRoute,
+} from "./incidents.routes.js";
 
 /** Events read per query; a longer backlog is sent in several reads without waiting. */
 const PAGE = 200;
@@ -111,14 +117,18 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 
 export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) => {
   const principal = c.var.principal;
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const logger = c.var.logger;
+  const maxMs = c.var.deps.feedMaxMs ?? FEED_MAX_MS;
   const query = c.req.valid("query");
   const header = c.req.valid("header")["last-event-id"];
   const follow = query.follow === "true";
   // The cursor is fixed before the response starts: a change committed right after the request
   // (even before the client reads the first byte) is after it, so it is delivered.
   let cursor = header ?? query.lastEventId ?? (await latestEventId(db));
+  // The stream outlives this handler: the request's database client must too (Workers).
+  let ended = () => {};
+  holdRequestUntil(c, new Promise<void>((resolve) => (ended = resolve)));
 
   return streamSSE(c, async (stream) => {
     // Ends the loop at once when the client goes away: the response body is cancelled (Node
@@ -130,6 +140,7 @@ export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) =>
     try {
       await stream.write(`retry: ${RETRY_MS}\n: incident feed after event ${cursor}\n\n`);
       // Elapsed time of the connection, not business time: a monotonic clock, not the app's clock.
+      const endsAt = performance.now() + maxMs;
       let quietSince = performance.now();
       while (!gone.signal.aborted) {
         const rows = await readEvents(db, principal, cursor);
@@ -145,12 +156,18 @@ export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) =>
         }
         if (rows.length === PAGE) continue;
         if (!follow) return;
+        if (performance.now() >= endsAt) {
+          // Ends before the platform's limits do (Workers bill the whole stream to one request);
+          // the client reconnects with Last-Event-ID after the retry delay and misses nothing.
+          await stream.write(`: reconnect: this stream ends after ${maxMs / 1000} s\n\n`);
+          return;
+        }
         if (rows.length) quietSince = performance.now();
         else if (performance.now() - quietSince >= FEED_HEARTBEAT_MS) {
           await stream.write(": heartbeat\n\n");
           quietSince = performance.now();
         }
-        await pause(FEED_POLL_MS, gone.signal);
+        await pause(Math.min(FEED_POLL_MS, endsAt - performance.now()), gone.signal);
       }
     } catch (err) {
       // The client reconnects with Last-Event-ID and loses nothing; never send internals to it.
@@ -162,6 +179,7 @@ export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) =>
       } else logger.error({ err, cursor }, "incident feed failed; closing the stream");
     } finally {
       c.req.raw.signal.removeEventListener("abort", stop);
+      ended();
     }
   });
 };

@@ -60,7 +60,7 @@ export const listIncidents: AppRouteHandler<typeof routes.listIncidents> = async
     q.from ? gte(incidents.openedAt, new Date(q.from)) : undefined,
     q.to ? lt(incidents.openedAt, new Date(q.to)) : undefined,
   );
-  const db = c.var.deps.db;
+  const db = c.var.db;
   const [rows, [total]] = await Promise.all([
     db
       .select()
@@ -75,12 +75,12 @@ export const listIncidents: AppRouteHandler<typeof routes.listIncidents> = async
 };
 
 export const getIncident: AppRouteHandler<typeof routes.getIncident> = async (c) => {
-  const row = await findIncident(c.var.deps.db, c.var.principal, c.req.valid("param").id);
+  const row = await findIncident(c.var.db, c.var.principal, c.req.valid("param").id);
   return c.json(incidentJson(row), 200);
 };
 
 export const acknowledgeIncident: AppRouteHandler<typeof routes.acknowledgeIncident> = async (c) => {
-  const incident = await findIncident(c.var.deps.db, c.var.principal, c.req.valid("param").id);
+  const incident = await findIncident(c.var.db, c.var.principal, c.req.valid("param").id);
   const p = requireOrg(c.var.principal, ["property_company"], "acknowledge incidents");
   const body = c.req.valid("json");
   if (body.classification === "false_alarm" && !body.reason) {
@@ -92,7 +92,7 @@ export const acknowledgeIncident: AppRouteHandler<typeof routes.acknowledgeIncid
   if (incident.kind !== "ebike") {
     throw ApiError.conflict("not_classifiable", "Only e-bike incidents are acknowledged and classified.");
   }
-  const [row] = await c.var.deps.db
+  const [row] = await c.var.db
     .update(incidents)
     .set({
       acknowledgedAt: c.var.deps.clock(),

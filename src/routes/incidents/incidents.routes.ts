@@ -106,6 +106,8 @@ const EventId = z
 
 export const FEED_POLL_MS = 500;
 export const FEED_HEARTBEAT_MS = 15_000;
+/** How long a followed stream runs by default (FEED_MAX_S). */
+export const FEED_MAX_MS = 300_000;
 
 export const streamIncidents = createRoute({
   method: "get",
@@ -120,7 +122,7 @@ export const streamIncidents = createRoute({
     "",
     "Resume: send the last id received as the `Last-Event-ID` header (EventSource does so itself when it reconnects) or as `?lastEventId=`; the header wins when both are sent. The events after it are sent first, then new ones as they happen. Without either, the feed starts with the changes after the moment of the request.",
     "",
-    `New changes are found by polling the change log every ${FEED_POLL_MS} ms (so the feed works with any number of app instances, and on Workers); a comment line (\`: heartbeat\`) is sent after ${FEED_HEARTBEAT_MS / 1000} s without events so proxies keep the connection open. On a database error the stream ends; reconnect with Last-Event-ID. With \`follow=false\` the events after the cursor are sent and the stream ends (a catch-up read for clients that poll).`,
+    `New changes are found by polling the change log every ${FEED_POLL_MS} ms (so the feed works with any number of app instances, and on Workers); a comment line (\`: heartbeat\`) is sent after ${FEED_HEARTBEAT_MS / 1000} s without events so proxies keep the connection open. A followed stream ends after the deployment's FEED_MAX_S (default ${FEED_MAX_MS / 1000} s) with the comment \`: reconnect\`, and on a database error; reconnect with Last-Event-ID (EventSource does so itself after the \`retry\` delay the stream starts with) and nothing is lost. With \`follow=false\` the events after the cursor are sent and the stream ends (a catch-up read for clients that poll).`,
   ].join("\n"),
   request: {
     headers: z.object({

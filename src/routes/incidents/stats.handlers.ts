@@ -79,7 +79,7 @@ export const incidentStats: AppRouteHandler<typeof statsRoute> = async (c) => {
       and (b.community_id is null or ${a}.community_id = b.community_id)`);
 
   const rows = await queryRows<StatsRow>(
-    c.var.deps.db,
+    c.var.db,
     sql`with units as (
           select distinct sensors.facility_id, sensors.community_id from sensors where ${sensorScope(p)}
         ),

@@ -102,7 +102,7 @@ export const createOrganization: AppRouteHandler<typeof routes.createOrganizatio
       { field: "body.communityIds", message: `a ${body.kind} serves no communities` },
     ]);
   }
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const result = await db
     .transaction(async (tx) => {
       await checkCommunities(tx, streetId, body.communityIds);
@@ -160,7 +160,7 @@ export const createOrganization: AppRouteHandler<typeof routes.createOrganizatio
 export const listOrganizations: AppRouteHandler<typeof routes.listOrganizations> = async (c) => {
   const p = c.var.principal;
   const { kind } = c.req.valid("query");
-  const rows = await c.var.deps.db
+  const rows = await c.var.db
     .select({ ...organizationsColumns(), communityIds: communityIdsOf })
     .from(organizations)
     .where(and(streetScope(p, organizations.streetId), kind ? eq(organizations.kind, kind) : undefined))
@@ -169,7 +169,7 @@ export const listOrganizations: AppRouteHandler<typeof routes.listOrganizations>
 };
 
 export const getOrganization: AppRouteHandler<typeof routes.getOrganization> = async (c) => {
-  const row = await findOrganization(c.var.deps.db, c.var.principal, c.req.valid("param").id);
+  const row = await findOrganization(c.var.db, c.var.principal, c.req.valid("param").id);
   return c.json(orgJson(row), 200);
 };
 
@@ -179,7 +179,7 @@ export const updateOrganizationCommunities: AppRouteHandler<
   const p = c.var.principal;
   const { id } = c.req.valid("param");
   const { communityIds } = c.req.valid("json");
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const org = await findOrganization(db, p, id);
   requireRole(p, ["platform_admin", "street_office"], "change which communities an organization serves");
   requireAdminKey(p, "change which communities an organization serves");
@@ -204,7 +204,7 @@ export const updateOrganizationCommunities: AppRouteHandler<
 
 export const listKeys: AppRouteHandler<typeof routes.listKeys> = async (c) => {
   const p = c.var.principal;
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const org = await findOrganization(db, p, c.req.valid("param").id);
   requireKeyManager(p, org);
   const rows = await db
@@ -217,7 +217,7 @@ export const listKeys: AppRouteHandler<typeof routes.listKeys> = async (c) => {
 
 export const createKey: AppRouteHandler<typeof routes.createKey> = async (c) => {
   const p = c.var.principal;
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const org = await findOrganization(db, p, c.req.valid("param").id);
   requireKeyManager(p, org);
   const body = c.req.valid("json");
@@ -239,7 +239,7 @@ export const createKey: AppRouteHandler<typeof routes.createKey> = async (c) => 
 
 export const revokeKey: AppRouteHandler<typeof routes.revokeKey> = async (c) => {
   const p = c.var.principal;
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const { id, keyId } = c.req.valid("param");
   const org = await findOrganization(db, p, id);
   requireKeyManager(p, org);

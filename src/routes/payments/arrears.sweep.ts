@@ -12,6 +12,24 @@ import { applyArrearsStanding, type StandingChange } from "../../../db/ledger.js
 
 export const ARREARS_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
+/**
+ * One pass as of the clock's Asia/Shanghai date, logged when it changed a subscription: what the
+ * hourly timer runs on Node and the Workers cron trigger runs hourly (src/scheduled.ts).
+ */
+export async function runArrearsPass(opts: {
+  db: Database;
+  clock: () => Date;
+  logger: Logger;
+  only?: { contractId?: string };
+}): Promise<StandingChange[]> {
+  const changes = await applyArrearsStanding(opts.db, shanghaiDate(opts.clock()), opts.only);
+  const suspended = changes.filter((ch) => ch.state === "suspended").length;
+  if (changes.length) {
+    opts.logger.info({ suspended, reinstated: changes.length - suspended }, "arrears sweep");
+  }
+  return changes;
+}
+
 export interface ArrearsSweep {
   /** Runs one sweep now (the timer calls it; tests too). */
   tick(): Promise<StandingChange[]>;
@@ -30,14 +48,7 @@ export function startArrearsSweep(opts: {
   let queue: Promise<unknown> = Promise.resolve();
   let busy = false;
   const failures = createFailureLog(opts.logger, "arrears sweep");
-  const sweepOnce = async () => {
-    const changes = await applyArrearsStanding(opts.db, shanghaiDate(opts.clock()), opts.only);
-    const suspended = changes.filter((ch) => ch.state === "suspended").length;
-    if (changes.length) {
-      opts.logger.info({ suspended, reinstated: changes.length - suspended }, "arrears sweep");
-    }
-    return changes;
-  };
+  const sweepOnce = () => runArrearsPass(opts);
   const tick = () => {
     const run = queue.catch(() => undefined).then(sweepOnce);
     queue = run;

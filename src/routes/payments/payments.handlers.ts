@@ -91,7 +91,7 @@ export const recordPayment: AppRouteHandler<typeof routes.recordPayment> = async
   const body = c.req.valid("json");
   const today = shanghaiDate(c.var.deps.clock());
   notInFuture("body.receivedOn", body.receivedOn, today);
-  const seen = await findInvoice(c.var.deps.db, c.var.principal, id);
+  const seen = await findInvoice(c.var.db, c.var.principal, id);
 
   const result = await contractCommand(
     c,
@@ -207,7 +207,7 @@ async function overpaymentNote(
 }
 
 export const listPayments: AppRouteHandler<typeof routes.listPayments> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const invoice = await findInvoice(db, c.var.principal, c.req.valid("param").id);
   const rows = await db
     .select({ payment: payments, creditNoteId: creditNotes.id })
@@ -221,7 +221,7 @@ export const listPayments: AppRouteHandler<typeof routes.listPayments> = async (
 // ---- credit notes ------------------------------------------------------------------------------
 
 export const listCreditNotes: AppRouteHandler<typeof routes.listCreditNotes> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const q = c.req.valid("query");
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
   const items = await creditNotesWhere(
@@ -327,7 +327,7 @@ export const createRefund: AppRouteHandler<typeof routes.createRefund> = async (
   const body = c.req.valid("json");
   const today = shanghaiDate(c.var.deps.clock());
   notInFuture("body.paidOn", body.paidOn, today);
-  const seen = await findCreditNote(c.var.deps.db, c.var.principal, id);
+  const seen = await findCreditNote(c.var.db, c.var.principal, id);
 
   const result = await contractCommand(
     c,

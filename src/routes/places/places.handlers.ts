@@ -93,7 +93,7 @@ async function requireRegisterAccess(db: Queryable, p: Principal, communityId: s
 export const createDistrict: AppRouteHandler<typeof routes.createDistrict> = async (c) => {
   requireRole(c.var.principal, ["platform_admin"], "register districts");
   const { name } = c.req.valid("json");
-  const [row] = await c.var.deps.db
+  const [row] = await c.var.db
     .insert(districts)
     .values({ name })
     .returning()
@@ -103,7 +103,7 @@ export const createDistrict: AppRouteHandler<typeof routes.createDistrict> = asy
 };
 
 export const listDistricts: AppRouteHandler<typeof routes.listDistricts> = async (c) => {
-  const rows = await c.var.deps.db.select().from(districts).orderBy(asc(districts.name));
+  const rows = await c.var.db.select().from(districts).orderBy(asc(districts.name));
   return c.json({ items: rows.map(iso) }, 200);
 };
 
@@ -112,7 +112,7 @@ export const listDistricts: AppRouteHandler<typeof routes.listDistricts> = async
 export const createStreet: AppRouteHandler<typeof routes.createStreet> = async (c) => {
   requireRole(c.var.principal, ["platform_admin"], "register streets");
   const body = c.req.valid("json");
-  const row = await c.var.deps.db
+  const row = await c.var.db
     .transaction(async (tx) => {
       const [district] = await tx
         .select({ id: districts.id })
@@ -131,7 +131,7 @@ export const createStreet: AppRouteHandler<typeof routes.createStreet> = async (
 
 export const listStreets: AppRouteHandler<typeof routes.listStreets> = async (c) => {
   const { districtId } = c.req.valid("query");
-  const rows = await c.var.deps.db
+  const rows = await c.var.db
     .select()
     .from(streets)
     .where(
@@ -146,7 +146,7 @@ export const listStreets: AppRouteHandler<typeof routes.listStreets> = async (c)
 
 export const getStreet: AppRouteHandler<typeof routes.getStreet> = async (c) => {
   const { id } = c.req.valid("param");
-  const [row] = await c.var.deps.db
+  const [row] = await c.var.db
     .select()
     .from(streets)
     .where(and(eq(streets.id, id), streetScope(c.var.principal, streets.id)));
@@ -167,7 +167,7 @@ export const createCommunity: AppRouteHandler<typeof routes.createCommunity> = a
   if (body.streetId && body.streetId !== streetId) {
     throw ApiError.forbidden("A street office registers communities in its own street only.");
   }
-  const row = await c.var.deps.db
+  const row = await c.var.db
     .transaction(async (tx) => {
       const [street] = await tx.select({ id: streets.id }).from(streets).where(eq(streets.id, streetId));
       if (!street) throw ApiError.validation([{ field: "body.streetId", message: "is not a known street" }]);
@@ -190,7 +190,7 @@ export const listCommunities: AppRouteHandler<typeof routes.listCommunities> = a
     communityScope(p, communities.streetId, communities.id),
     streetId ? eq(communities.streetId, streetId) : undefined,
   );
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const [rows, total] = await Promise.all([
     db
       .select()
@@ -207,7 +207,7 @@ export const listCommunities: AppRouteHandler<typeof routes.listCommunities> = a
 export const getCommunity: AppRouteHandler<typeof routes.getCommunity> = async (c) => {
   const p = c.var.principal;
   const { id } = c.req.valid("param");
-  const [row] = await c.var.deps.db
+  const [row] = await c.var.db
     .select({
       id: communities.id,
       streetId: communities.streetId,
@@ -241,7 +241,7 @@ export const createBuilding: AppRouteHandler<typeof routes.createBuilding> = asy
   const p = c.var.principal;
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
-  const row = await c.var.deps.db
+  const row = await c.var.db
     .transaction(async (tx) => {
       const community = await findCommunity(tx, p, id);
       requireRole(p, REGISTER_KEEPERS, "register buildings");
@@ -257,7 +257,7 @@ export const createBuilding: AppRouteHandler<typeof routes.createBuilding> = asy
 };
 
 export const listBuildings: AppRouteHandler<typeof routes.listBuildings> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const community = await findCommunity(db, c.var.principal, c.req.valid("param").id);
   const rows = await db
     .select(buildingColumns)
@@ -269,7 +269,7 @@ export const listBuildings: AppRouteHandler<typeof routes.listBuildings> = async
 
 export const getBuilding: AppRouteHandler<typeof routes.getBuilding> = async (c) => {
   const { streetId: _street, ...row } = await findBuilding(
-    c.var.deps.db,
+    c.var.db,
     c.var.principal,
     c.req.valid("param").id,
   );
@@ -280,7 +280,7 @@ export const getBuilding: AppRouteHandler<typeof routes.getBuilding> = async (c)
 
 export const listHouseholds: AppRouteHandler<typeof routes.listHouseholds> = async (c) => {
   const p = c.var.principal;
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const { limit, offset } = c.req.valid("query");
   const building = await findBuilding(db, p, c.req.valid("param").id);
   await requireRegisterAccess(db, p, building.communityId);
@@ -331,7 +331,7 @@ function unsupportedMediaType(detail: string) {
 
 export const importHouseholds: AppRouteHandler<typeof routes.importHouseholds> = async (c) => {
   const p = c.var.principal;
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const building = await findBuilding(db, p, c.req.valid("param").id);
   requireRole(p, REGISTER_KEEPERS, "import the household register");
 

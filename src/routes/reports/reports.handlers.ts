@@ -154,11 +154,11 @@ export const submitReport: AppRouteHandler<typeof routes.submitReport> = async (
       return { row: inserted, contract: s.contract };
     },
   );
-  return c.json(await reportDetail(c.var.deps.db, contract, row, DEFAULT_TOLERANCES), 201);
+  return c.json(await reportDetail(c.var.db, contract, row, DEFAULT_TOLERANCES), 201);
 };
 
 export const listReports: AppRouteHandler<typeof routes.listReports> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
   const q = c.req.valid("query");
   const rows = await db
@@ -179,7 +179,7 @@ export const listReports: AppRouteHandler<typeof routes.listReports> = async (c)
 };
 
 export const getReport: AppRouteHandler<typeof routes.getReport> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const { id } = c.req.valid("param");
   const q = c.req.valid("query");
   const { report, contract } = await findReport(db, c.var.principal, id);
@@ -200,7 +200,7 @@ async function onReport<T>(
   what: { verb: string; parties: ("enterprise" | "owners_committee")[] },
   run: (s: CommandScope, report: ReportRow) => Promise<T>,
 ): Promise<T> {
-  const { report } = await findReport(c.var.deps.db, c.var.principal, id);
+  const { report } = await findReport(c.var.db, c.var.principal, id);
   return contractCommand(c, report.contractId, what, async (s) => {
     const { report: locked } = await findReport(s.tx, c.var.principal, id, true);
     return run(s, locked);
@@ -228,7 +228,7 @@ export const acceptReport: AppRouteHandler<typeof routes.acceptReport> = async (
       return { row, contract: s.contract };
     },
   );
-  return c.json(await reportDetail(c.var.deps.db, contract, row, DEFAULT_TOLERANCES), 200);
+  return c.json(await reportDetail(c.var.db, contract, row, DEFAULT_TOLERANCES), 200);
 };
 
 export const queryReport: AppRouteHandler<typeof routes.queryReport> = async (c) => {
@@ -263,7 +263,7 @@ export const queryReport: AppRouteHandler<typeof routes.queryReport> = async (c)
       return { row, contract: s.contract };
     },
   );
-  return c.json(await reportDetail(c.var.deps.db, contract, row, DEFAULT_TOLERANCES), 200);
+  return c.json(await reportDetail(c.var.db, contract, row, DEFAULT_TOLERANCES), 200);
 };
 
 export const reviseReport: AppRouteHandler<typeof routes.reviseReport> = async (c) => {
@@ -315,11 +315,11 @@ export const reviseReport: AppRouteHandler<typeof routes.reviseReport> = async (
       return { row, contract: s.contract };
     },
   );
-  return c.json(await reportDetail(c.var.deps.db, contract, row, DEFAULT_TOLERANCES), 201);
+  return c.json(await reportDetail(c.var.db, contract, row, DEFAULT_TOLERANCES), 201);
 };
 
 export const listReportComments: AppRouteHandler<typeof routes.listReportComments> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const { report } = await findReport(db, c.var.principal, c.req.valid("param").id);
   const rows = await db
     .select({ comment: reportComments, versionNo: operationReports.versionNo })

@@ -16,7 +16,7 @@ export const postEvents: AppRouteHandler<typeof routes.postEvents> = async (c) =
   const { sensorId } = c.req.valid("param");
   const key = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
   if (!key) throw ApiError.unauthorized("Send the sensor's key as `Authorization: Bearer <key>`.");
-  const [sensor] = await c.var.deps.db
+  const [sensor] = await c.var.db
     .select({ keyHash: sensors.keyHash })
     .from(sensors)
     .where(and(eq(sensors.id, sensorId), isNull(sensors.revokedAt)));
@@ -29,6 +29,7 @@ export const postEvents: AppRouteHandler<typeof routes.postEvents> = async (c) =
   const topic = eventsTopic(sensorId);
   const result = await c.var.deps.ingest.ingestBatch(
     events.map((event) => ({ topic, payload: Buffer.from(JSON.stringify(event)), receivedAt })),
+    c.var.db,
   );
   const stored: string[] = [];
   const duplicates: string[] = [];

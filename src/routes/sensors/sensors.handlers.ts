@@ -75,7 +75,7 @@ async function withBroker<T>(
   tell: (devices: DeviceBroker, row: T) => Promise<void>,
 ): Promise<T> {
   try {
-    return await c.var.deps.db.transaction(async (tx) => {
+    return await c.var.db.transaction(async (tx) => {
       const row = await write(tx);
       if (c.var.deps.devices && row) await tell(c.var.deps.devices, row);
       return row;
@@ -94,7 +94,7 @@ async function withBroker<T>(
 export const createSensor: AppRouteHandler<typeof routes.createSensor> = async (c) => {
   const p = requireOrg(c.var.principal, ["enterprise"], "register sensors");
   const body = c.req.valid("json");
-  const [facility] = await c.var.deps.db
+  const [facility] = await c.var.db
     .select()
     .from(facilities)
     .where(and(eq(facilities.id, body.facilityId), eq(facilities.operatorOrgId, p.orgId)));
@@ -141,7 +141,7 @@ export const listSensors: AppRouteHandler<typeof routes.listSensors> = async (c)
         ? isNull(sensors.revokedAt)
         : undefined,
   );
-  const db = c.var.deps.db;
+  const db = c.var.db;
   const [rows, [total]] = await Promise.all([
     db
       .select()
@@ -156,13 +156,13 @@ export const listSensors: AppRouteHandler<typeof routes.listSensors> = async (c)
 };
 
 export const getSensor: AppRouteHandler<typeof routes.getSensor> = async (c) => {
-  const row = await findSensor(c.var.deps.db, c.var.principal, c.req.valid("param").id);
+  const row = await findSensor(c.var.db, c.var.principal, c.req.valid("param").id);
   return c.json(sensorJson(row), 200);
 };
 
 export const rotateKey: AppRouteHandler<typeof routes.rotateKey> = async (c) => {
   const p = c.var.principal;
-  const sensor = await findSensor(c.var.deps.db, p, c.req.valid("param").id);
+  const sensor = await findSensor(c.var.db, p, c.req.valid("param").id);
   requireRole(p, ["enterprise"], "rotate sensor keys");
   if (sensor.revokedAt)
     throw ApiError.conflict("sensor_revoked", "The sensor is revoked; register a new one.");
@@ -184,7 +184,7 @@ export const rotateKey: AppRouteHandler<typeof routes.rotateKey> = async (c) => 
 
 export const revokeSensor: AppRouteHandler<typeof routes.revokeSensor> = async (c) => {
   const p = c.var.principal;
-  const sensor = await findSensor(c.var.deps.db, p, c.req.valid("param").id);
+  const sensor = await findSensor(c.var.db, p, c.req.valid("param").id);
   requireRole(p, ["enterprise"], "revoke sensors");
   const [row] = await withBroker(
     c,
@@ -217,7 +217,7 @@ export const listDeadLetters: AppRouteHandler<typeof routes.listDeadLetters> = a
               ? sql`s.street_id = ${p.streetId}`
               : FALSE
         })`;
-  const rows = await c.var.deps.db
+  const rows = await c.var.db
     .select(getTableColumns(deadLetters))
     .from(deadLetters)
     .where(

@@ -106,7 +106,7 @@ async function statementOf(db: Queryable, contract: ContractRow, subscriberKey: 
 }
 
 export const householdStatement: AppRouteHandler<typeof routes.householdStatement> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const { householdId } = c.req.valid("param");
   const contract = await findContract(db, c.var.principal, c.req.valid("query").contractId);
   const [home] = await db
@@ -119,14 +119,14 @@ export const householdStatement: AppRouteHandler<typeof routes.householdStatemen
 };
 
 export const subscriberStatement: AppRouteHandler<typeof routes.subscriberStatement> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const q = c.req.valid("query");
   const contract = await findContract(db, c.var.principal, q.contractId);
   return c.json(await statementOf(db, contract, q.subscriberKey), 200);
 };
 
 export const receivables: AppRouteHandler<typeof routes.receivables> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
   const asOf = c.req.valid("query").asOf ?? shanghaiDate(c.var.deps.clock());
   // What each invoice issued by asOf still owed on asOf (payments received by then), summed by

@@ -248,7 +248,7 @@ export const createSubscription: AppRouteHandler<typeof routes.createSubscriptio
 };
 
 export const listSubscriptions: AppRouteHandler<typeof routes.listSubscriptions> = async (c) => {
-  const { db } = c.var.deps;
+  const { db } = c.var;
   const q = c.req.valid("query");
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
   const where = and(
@@ -274,7 +274,7 @@ export const listSubscriptions: AppRouteHandler<typeof routes.listSubscriptions>
 
 /** The subscription if the caller may see its contract; 404 otherwise. */
 async function findSubscription(c: Context<AppEnv>, id: string): Promise<SubscriptionRow> {
-  const [row] = await c.var.deps.db
+  const [row] = await c.var.db
     .select({ s: subscriptions })
     .from(subscriptions)
     .innerJoin(contracts, eq(contracts.id, subscriptions.contractId))

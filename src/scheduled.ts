@@ -1,0 +1,32 @@
+/**
+ * The scheduled work by cron schedule, as the Workers cron trigger runs it (wrangler.toml
+ * `[triggers] crons`, src/worker.ts). Each job is the function the Node process runs on its
+ * timers, one idempotent statement, so a deployment may run it on Workers and on Node at once.
+ */
+import type { Logger } from "pino";
+import type { Database } from "../db/database.js";
+import { runOfflineSweep } from "../iot/sweeper.js";
+import { runArrearsPass } from "./routes/payments/arrears.sweep.js";
+
+interface JobContext {
+  db: Database;
+  clock: () => Date;
+  logger: Logger;
+}
+
+/** Each cron expression of wrangler.toml and the job it runs. */
+export const SCHEDULED_JOBS: Record<string, { name: string; run: (ctx: JobContext) => Promise<unknown> }> = {
+  // Sensors go offline after three missed heartbeats (90 s at the default 30 s): a minute is
+  // the cron trigger's finest step. Node sweeps every 5 s.
+  "* * * * *": { name: "offline sweep", run: runOfflineSweep },
+  "0 * * * *": { name: "arrears pass", run: runArrearsPass },
+};
+
+export class UnknownScheduleError extends Error {}
+
+/** Runs the job of one cron expression; throws when it fails, so that the platform records it. */
+export async function runScheduled(cron: string, ctx: JobContext): Promise<void> {
+  const job = SCHEDULED_JOBS[cron];
+  if (!job) throw new UnknownScheduleError(`no scheduled job for the cron expression "${cron}"`);
+  await job.run(ctx);
+}
