@@ -27,15 +27,13 @@ import {
   cpuSeconds,
   cpuUsed,
   createBenchDatabase,
-  freePort,
   numberFlags,
   PROFILE_DIR,
   postgresFacts,
   printFigures,
   printTable,
   round,
-  START_NODE_FLAGS,
-  sleep,
+  startApiServer,
   startChild,
   withCleanup,
 } from "./lib.js";
@@ -215,31 +213,11 @@ await withCleanup(async (cleanup) => {
     `${total} contracts (${counts.map((r) => `${r.state} ${r.n}`).join(", ")}) in ${round((performance.now() - t0) / 1000, 1)} s; the enterprise sees ${operating?.n} operating`,
   );
 
-  const port = await freePort();
-  const server = startChild(
-    "src/node.ts",
-    {
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      MQTT_PORT: String(await freePort()),
-      LOG_LEVEL: "info",
-    },
-    [...START_NODE_FLAGS, ...(flags.profile ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [])],
-    // The request log (one JSON line per request, as in production) goes to /dev/null.
-    { discardStdout: true },
+  const { server, base } = await startApiServer(
+    database.url,
+    flags.profile ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [],
   );
   cleanup(() => server.stop());
-  const base = `http://127.0.0.1:${port}`;
-  for (let deadline = Date.now() + 60_000; ; ) {
-    const ok = await fetch(`${base}/readyz`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline || server.process.exitCode !== null)
-      throw new Error("the server did not start");
-    await sleep(100);
-  }
 
   const auth = { authorization: `Bearer ${key}` };
   const rnd = prng(7);

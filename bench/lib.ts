@@ -15,6 +15,7 @@ import postgres from "postgres";
 import type { Database } from "../db/database.js";
 import { EVENTS_FILTER } from "../iot/protocol.js";
 import {
+  freePort,
   MOSQUITTO,
   type Mosquitto as PrivateMosquitto,
   startMosquitto as startPrivateMosquitto,
@@ -367,4 +368,28 @@ export async function withCleanup(main: (cleanup: (fn: () => Promise<unknown>) =
     await runCleanups();
   }
   if (failed) process.exitCode = 1;
+}
+
+/**
+ * The API server as `npm start` runs it on a real database (`src/node.ts` with START_NODE_FLAGS
+ * and `extraNodeArgs`, the embedded broker on a free port, the request log to /dev/null), once
+ * its /readyz answers 200.
+ */
+export async function startApiServer(databaseUrl: string, extraNodeArgs: string[] = []) {
+  const port = await freePort();
+  const server = startChild(
+    "src/node.ts",
+    { DATABASE_URL: databaseUrl, PORT: String(port), MQTT_PORT: String(await freePort()), LOG_LEVEL: "info" },
+    [...START_NODE_FLAGS, ...extraNodeArgs],
+    // The request log (one JSON line per request, as in production) goes to /dev/null.
+    { discardStdout: true },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  for (let deadline = Date.now() + 60_000; ; await sleep(100)) {
+    if ((await fetch(`${base}/readyz`).catch(() => null))?.status === 200) return { server, base };
+    if (Date.now() > deadline || server.process.exitCode !== null) {
+      await server.stop();
+      throw new Error("the server did not start");
+    }
+  }
 }

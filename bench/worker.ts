@@ -10,7 +10,7 @@
  * --rounds interleaved rounds of --requests requests at --concurrency, and the CPU seconds of each
  * server process (and of PostgreSQL) are read from /proc around each round.
  */
-import { readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -21,15 +21,12 @@ import {
   cpuSeconds,
   cpuUsed,
   createBenchDatabase,
-  freePort,
   numberFlags,
   printFigures,
   printTable,
   quantile,
   round,
-  START_NODE_FLAGS,
-  sleep,
-  startChild,
+  startApiServer,
   withCleanup,
 } from "./lib.js";
 
@@ -95,7 +92,7 @@ async function round1(
 await withCleanup(async (cleanup) => {
   const database = await createBenchDatabase("worker");
   cleanup(() => database.drop());
-  const keysDir = join(tmpdir(), `bot-bench-worker-${process.pid}`);
+  const keysDir = await mkdtemp(join(tmpdir(), "bot-bench-worker-"));
   cleanup(() => rm(keysDir, { recursive: true, force: true }));
   const { keys } = await seedDemoOnce(database.db, {
     keysFile: join(keysDir, "demo-keys.json"),
@@ -110,24 +107,8 @@ await withCleanup(async (cleanup) => {
   const workerBase = worker.url.origin;
   const workerPid = await workerdPid();
 
-  const port = await freePort();
-  const server = startChild(
-    "src/node.ts",
-    {
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      MQTT_PORT: String(await freePort()),
-      LOG_LEVEL: "info",
-    },
-    START_NODE_FLAGS,
-    { discardStdout: true },
-  );
+  const { server, base: nodeBase } = await startApiServer(database.url);
   cleanup(() => server.stop());
-  const nodeBase = `http://127.0.0.1:${port}`;
-  for (let deadline = Date.now() + 60_000; ; await sleep(100)) {
-    if ((await fetch(`${nodeBase}/readyz`).catch(() => null))?.status === 200) break;
-    if (Date.now() > deadline) throw new Error("the Node server did not start");
-  }
   const list = (await (
     await fetch(`${nodeBase}/v1/contracts?limit=100`, { headers: { authorization: `Bearer ${key}` } })
   ).json()) as { items: { id: string }[] };

@@ -26,3 +26,37 @@ export function openPostgres(url: string, options: Options<Record<string, Postgr
 export function drizzleOverPostgres(client: Sql): Database {
   return drizzle(client, { schema, casing: "snake_case" }) as unknown as Database;
 }
+
+/**
+ * The array types a postgres.js client learned when it connected (its one `pg_type` query, what
+ * `fetch_types` does), to lend to later clients of the same database so they skip that query: a
+ * Workers isolate opens a client per request, and the query was a third of a request's CPU and
+ * most of its latency (BENCHMARKS.md). Built-in and enum array types only change with a migration,
+ * which deploys a new Worker. postgres.js keeps them on `options` (parsers, serializers and
+ * `shared.typeArrayMap`, by oid); the Workers tests prove arrays still come back as arrays.
+ */
+export interface ArrayTypes {
+  typeArrayMap: Record<number, number>;
+  parsers: Record<number, unknown>;
+  serializers: Record<number, unknown>;
+}
+
+type ClientOptions = Sql["options"] & { shared: { typeArrayMap: Record<number, number> } };
+
+/** What `client` learned, or null while it has not connected yet. */
+export function arrayTypesOf(client: Sql): ArrayTypes | null {
+  const options = client.options as ClientOptions;
+  const typeArrayMap = { ...options.shared.typeArrayMap };
+  const arrays = Object.values(typeArrayMap);
+  if (!arrays.length) return null;
+  const pick = (table: Record<number, unknown>) => Object.fromEntries(arrays.map((oid) => [oid, table[oid]]));
+  return { typeArrayMap, parsers: pick(options.parsers), serializers: pick(options.serializers) };
+}
+
+/** Gives `client` (opened with `fetch_types: false`) the array types another client learned. */
+export function lendArrayTypes(client: Sql, types: ArrayTypes): void {
+  const options = client.options as ClientOptions;
+  Object.assign(options.shared.typeArrayMap, types.typeArrayMap);
+  Object.assign(options.parsers, types.parsers);
+  Object.assign(options.serializers, types.serializers);
+}

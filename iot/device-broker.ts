@@ -20,3 +20,17 @@ export interface DeviceBroker {
 
 /** The broker could not be told (not connected, no answer in time, or it said no). */
 export class BrokerUnavailableError extends Error {}
+
+/** This runtime can not reach the broker at all (a Worker; Mosquitto is told by the Node process). */
+export class BrokerNotReachableError extends Error {}
+
+/**
+ * The Workers entry's broker when the sensors log in to Mosquitto (SENSOR_LOGINS=mosquitto): every
+ * change of a login is refused, so that the database never holds a login the broker does not.
+ */
+export const brokerOfTheNodeProcess: DeviceBroker = {
+  addSensor: () => Promise.reject(new BrokerNotReachableError()),
+  setSensorKey: () => Promise.reject(new BrokerNotReachableError()),
+  disableSensor: () => Promise.reject(new BrokerNotReachableError()),
+  refusedConnects: {},
+};

@@ -75,6 +75,12 @@ export const ConfigSchema = z
       "the consumer's MQTT keepalive: a silent broker connection is dropped and retried within 1.5× this",
     ),
     SENSOR_HEARTBEAT_S: wholeNumber(5, 3600, 30, "a number of seconds"),
+    SENSOR_LOGINS: z
+      .enum(["database", "mosquitto"], { message: "must be database or mosquitto" })
+      .default("database")
+      .describe(
+        "Workers only: where sensors' MQTT logins live. database: HTTP sensors, or the embedded broker, which reads them at each login; mosquitto: Mosquitto's dynamic-security plugin, which only the Node process can tell, so the Worker answers 501 to registering, rotating or revoking a sensor",
+      ),
     FEED_MAX_S: wholeNumber(1, 86_400, 300, "a number of seconds").describe(
       "how long a followed live incident feed runs before it ends and the client reconnects (Workers bill a stream's CPU time to one request)",
     ),

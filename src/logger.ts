@@ -4,6 +4,16 @@ import pino, { type Logger } from "pino";
 const SECRET_FIELDS = new Set(["authorization", "key", "token"]);
 const CENSOR = "[redacted]";
 
+/** JSON.stringify's replacer for Workers' log lines: secrets censored, errors by name and message. */
+function censored(name: string, value: unknown): unknown {
+  if (SECRET_FIELDS.has(name)) return CENSOR;
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code;
+    return { type: value.name, message: value.message, ...(code === undefined ? {} : { code }) };
+  }
+  return value;
+}
+
 /**
  * JSON logs. Authorization headers and anything that looks like a key are redacted, so a
  * secret can not reach the logs even if a caller logs a whole request object.
@@ -29,8 +39,7 @@ export function createLogger(level: string): Logger {
     browser: {
       asObject: true,
       serialize: true,
-      write: (record) =>
-        console.log(JSON.stringify(record, (name, value) => (SECRET_FIELDS.has(name) ? CENSOR : value))),
+      write: (record) => console.log(JSON.stringify(record, censored)),
     },
   });
 }

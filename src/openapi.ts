@@ -67,6 +67,9 @@ export const brokerUnavailableResponse = {
   503: unavailable(
     "The database (`database_unavailable`) or the MQTT broker (`broker_unavailable`: it could not be told of the sensor's login) is unavailable; nothing was changed: send the same request again after Retry-After",
   ),
+  501: problem(
+    "Code `needs_node_process`: on a Workers deployment whose sensors log in to Mosquitto (SENSOR_LOGINS=mosquitto), only the Node process can tell the broker; nothing was changed: send the request to the Node API",
+  ),
 } as const;
 export const conflictResponse = { 409: problem("The resource's state does not allow this") } as const;
 /** The errors of a command: errorResponses and 409. */

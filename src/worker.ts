@@ -8,7 +8,14 @@
 import type { ExecutionContext } from "hono";
 import type { Logger } from "pino";
 import { hashKey } from "../db/keys.js";
-import { drizzleOverPostgres, openPostgres } from "../db/postgres.js";
+import {
+  type ArrayTypes,
+  arrayTypesOf,
+  drizzleOverPostgres,
+  lendArrayTypes,
+  openPostgres,
+} from "../db/postgres.js";
+import { brokerOfTheNodeProcess } from "../iot/device-broker.js";
 import { createApp } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
@@ -22,6 +29,7 @@ export interface Env {
   ADMIN_TOKEN?: string;
   LOG_LEVEL?: string;
   SENSOR_HEARTBEAT_S?: string;
+  SENSOR_LOGINS?: string;
   FEED_MAX_S?: string;
 }
 
@@ -53,6 +61,7 @@ function isolateOf(env: Env): Isolate {
     ADMIN_TOKEN: env.ADMIN_TOKEN,
     LOG_LEVEL: env.LOG_LEVEL,
     SENSOR_HEARTBEAT_S: env.SENSOR_HEARTBEAT_S,
+    SENSOR_LOGINS: env.SENSOR_LOGINS,
     FEED_MAX_S: env.FEED_MAX_S,
   });
   const logger = createLogger(config.LOG_LEVEL);
@@ -61,6 +70,7 @@ function isolateOf(env: Env): Isolate {
     clock: () => new Date(),
     sensorHeartbeatS: config.SENSOR_HEARTBEAT_S,
     feedMaxMs: config.FEED_MAX_S * 1000,
+    ...(config.SENSOR_LOGINS === "mosquitto" ? { devices: brokerOfTheNodeProcess } : {}),
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
     readDocsAsset: async (file) => {
       // The assets binding serves by path; the host is not looked at.
@@ -72,10 +82,23 @@ function isolateOf(env: Env): Isolate {
   return isolate;
 }
 
+/** Array types the isolate's first connected client learned, lent to the later ones. */
+let arrayTypes: ArrayTypes | null = null;
+
 /** The request's own client; Hyperdrive's connection string, with no session settings of ours. */
 function requestDatabase(env: Env) {
-  const client = openPostgres(env.HYPERDRIVE.connectionString, { max: REQUEST_CONNECTIONS });
-  return { db: drizzleOverPostgres(client), close: () => client.end({ timeout: CLOSE_TIMEOUT_S }) };
+  const client = openPostgres(env.HYPERDRIVE.connectionString, {
+    max: REQUEST_CONNECTIONS,
+    fetch_types: arrayTypes === null,
+  });
+  if (arrayTypes) lendArrayTypes(client, arrayTypes);
+  return {
+    db: drizzleOverPostgres(client),
+    close: () => {
+      arrayTypes ??= arrayTypesOf(client);
+      return client.end({ timeout: CLOSE_TIMEOUT_S });
+    },
+  };
 }
 
 export default {

@@ -59,7 +59,11 @@ export function workerClient(worker: TestWorker, key?: string) {
  * event of a Worker with static assets, workers-sdk#9882, fixed after the last release that runs
  * on Node 20; the deployed platform calls the handler directly.)
  */
-export async function startBundledWorker(script: string, databaseUrl: string) {
+export async function startBundledWorker(
+  script: string,
+  databaseUrl: string,
+  vars: Record<string, string> = {},
+) {
   const config = unstable_readConfig({ config: "wrangler.toml" });
   const mf = new Miniflare({
     modules: true,
@@ -68,7 +72,7 @@ export async function startBundledWorker(script: string, databaseUrl: string) {
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
     hyperdrives: { HYPERDRIVE: withPassword(databaseUrl) },
-    bindings: { ...config.vars, ADMIN_TOKEN: TEST_ADMIN_TOKEN, LOG_LEVEL: "error" },
+    bindings: { ...config.vars, ADMIN_TOKEN: TEST_ADMIN_TOKEN, LOG_LEVEL: "error", ...vars },
   });
   // Miniflare's types describe the Fetcher without the scheduled() its object has.
   const worker = (await mf.getWorker()) as unknown as {
@@ -77,6 +81,13 @@ export async function startBundledWorker(script: string, databaseUrl: string) {
   return {
     /** Where the bundle answers HTTP (workerd's own socket, no dev proxy in front). */
     url: await mf.ready,
+    /** test/support/app.ts `client` over the bundle. */
+    client: (key?: string) =>
+      client(
+        async (path, init) =>
+          (await mf.dispatchFetch(`http://worker.test${path}`, init as never)) as unknown as Response,
+        key,
+      ),
     crons: config.triggers.crons ?? [],
     /** Fires the cron trigger once; the outcome is "ok" when the handler succeeded. */
     scheduled: (cron: string) => worker.scheduled({ cron, scheduledTime: new Date() }),

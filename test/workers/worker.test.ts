@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../../db/database.js";
 import { incidents, sensors, subscriptions } from "../../db/schema.js";
 import type { Role } from "../../src/auth/principal.js";
-import { buildWorker } from "../../src/cli/build-worker.js";
+import { buildWorker, type WorkerBuild } from "../../src/cli/build-worker.js";
 import { loadConfig } from "../../src/config.js";
 import { SCHEDULED_JOBS } from "../../src/scheduled.js";
 import { addSensor, buildFixture } from "../authz/fixtures.js";
@@ -42,6 +42,13 @@ let nodeWorld: Fixture;
 let workerWorld: Fixture;
 /** Another street: its contract is out of every organization's scope. */
 let elsewhere: Fixture;
+/** The bundle `npm run build:worker` makes, built once by the first test that needs it. */
+let built: WorkerBuild | null = null;
+const bundleDir = join(tmpdir(), `bot-worker-${process.pid}-${randomUUID().slice(0, 8)}`);
+const bundle = () => {
+  built ??= buildWorker(bundleDir);
+  return built;
+};
 
 beforeAll(async () => {
   if (!DATABASE_URL) server = await startPrivatePostgres();
@@ -58,6 +65,7 @@ afterAll(async () => {
   await worker?.dispose();
   await database?.drop();
   await server?.destroy();
+  await rm(bundleDir, { recursive: true, force: true });
 });
 
 const onNode = (key?: string) => client(node, key);
@@ -270,8 +278,7 @@ describe("the Workers entry under workerd", () => {
   });
 
   it("builds a bundle with nothing Node-only in it, whose cron trigger runs each job once", async () => {
-    const outdir = join(tmpdir(), `bot-worker-${process.pid}-${randomUUID().slice(0, 8)}`);
-    const build = buildWorker(outdir);
+    const build = bundle();
     expect(build.problems).toEqual([]);
     const bundled = await startBundledWorker(build.script, database.url);
     try {
@@ -306,7 +313,37 @@ describe("the Workers entry under workerd", () => {
       expect((await bundled.scheduled("5 4 * * *")).outcome).toBe("exception");
     } finally {
       await bundled.dispose();
-      await rm(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it("registers HTTP sensors, and leaves Mosquitto's logins to the Node process with a 501", async () => {
+    const enterprise = workerWorld.world.enterprise.key;
+    const registered = await onWorker(enterprise).post("/v1/sensors", {
+      facilityId: workerWorld.world.elevator.id,
+      name: "HTTP传感器",
+    });
+    expect(registered.status).toBe(201);
+    const sent = event("heartbeat", 0, {}, Date.now() - 60_000);
+    const stored = await onWorker(registered.body.key).post(`/v1/sensors/${registered.body.id}/events`, sent);
+    expect(stored.body.stored).toEqual([sent.eventId]);
+
+    // A deployment whose sensors log in to Mosquitto: the Worker can not tell the broker.
+    const bundled = await startBundledWorker(bundle().script, database.url, { SENSOR_LOGINS: "mosquitto" });
+    try {
+      const name = `MQTT传感器 ${randomUUID()}`;
+      const res = await bundled.client(enterprise).post("/v1/sensors", {
+        facilityId: workerWorld.world.elevator.id,
+        name,
+      });
+      expect(res.status).toBe(501);
+      expect(res.body).toMatchObject({ status: 501, code: "needs_node_process" });
+      expect(await database.db.select().from(sensors).where(eq(sensors.name, name))).toEqual([]);
+      const revoke = await bundled.client(enterprise).post(`/v1/sensors/${registered.body.id}/revoke`);
+      expect(revoke.status).toBe(501);
+      const [row] = await database.db.select().from(sensors).where(eq(sensors.id, registered.body.id));
+      expect(row?.revokedAt).toBeNull();
+    } finally {
+      await bundled.dispose();
     }
   });
 

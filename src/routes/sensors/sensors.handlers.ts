@@ -4,7 +4,11 @@ import { outer, type Queryable } from "../../../db/database.js";
 import { generateKey } from "../../../db/keys.js";
 import { deadLetters, facilities, sensors } from "../../../db/schema.js";
 import { mosquittoPasswordHash } from "../../../iot/credentials.js";
-import { BrokerUnavailableError, type DeviceBroker } from "../../../iot/device-broker.js";
+import {
+  BrokerNotReachableError,
+  BrokerUnavailableError,
+  type DeviceBroker,
+} from "../../../iot/device-broker.js";
 import type { Principal } from "../../auth/principal.js";
 import { communityScope, requireOrg, requireRole } from "../../auth/scope.js";
 import type { AppEnv } from "../../context.js";
@@ -81,6 +85,14 @@ async function withBroker<T>(
       return row;
     });
   } catch (err) {
+    if (err instanceof BrokerNotReachableError) {
+      throw new ApiError(
+        501,
+        "needs_node_process",
+        "Not available on Workers",
+        "This deployment's sensors log in to Mosquitto, which only the Node process can tell of a sensor's login: register, rotate or revoke the sensor through the Node API. Nothing was changed.",
+      );
+    }
     if (!(err instanceof BrokerUnavailableError)) throw err;
     c.var.logger.warn({ err: err.message }, "sensor change rolled back: the broker could not be told");
     throw ApiError.unavailable(
