@@ -8,7 +8,10 @@
 // (open; fix proposed in PRs #1168, #1176, #1209). The guard settles the pending queries with
 // CONNECTION_CLOSED, which callers already handle, instead of crashing.
 //
-// Idempotent; leaves files alone when the pattern is not there (a fixed upstream release).
+// Idempotent. postgres.js is pinned to the exact version these patterns match (package.json);
+// when a file no longer has them (another version), the install fails here, loudly: read the new
+// release, then re-pin and adapt or drop the patch. db/postgres.ts lendArrayTypes also relies on
+// this version's internals (the Workers tests prove it).
 import { readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -34,16 +37,15 @@ const patches = [
 
 for (const flavour of ["src", "cjs/src", "cf/src"]) {
   const file = join(root, flavour, "connection.js");
-  const text = await readFile(file, "utf8").catch(() => null);
-  if (text === null || text.includes(MARK)) continue;
+  const text = await readFile(file, "utf8");
+  if (text.includes(MARK)) continue;
   let patched = text;
   for (const [from, to] of patches) patched = patched.replace(from, to);
   const applied = patches.filter(([from]) => text.includes(from)).length;
   if (applied !== patches.length) {
-    console.warn(
-      `postgres.js ${flavour}/connection.js: nextWrite guard not applied (${applied}/${patches.length} patterns found)`,
+    throw new Error(
+      `postgres.js ${flavour}/connection.js: the nextWrite guard does not apply (${applied}/${patches.length} patterns found): is postgres still pinned to the version db/patch-postgres-js.mjs was written for?`,
     );
-    continue;
   }
   await writeFile(file, patched);
 }
