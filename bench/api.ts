@@ -20,8 +20,8 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import pino from "pino";
 import { queryRows } from "../db/database.js";
-import { prng } from "../iot/simulator.js";
 import { seedDemoOnce } from "../src/demo/seed.js";
+import { prng } from "../tools/simulator.js";
 import {
   type BenchDatabase,
   cpuSeconds,

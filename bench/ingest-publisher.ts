@@ -1,5 +1,5 @@
 /**
- * The publishing process of bench/ingest.ts: the sensor simulator (iot/simulator.ts) in a
+ * The publishing process of bench/ingest.ts: the sensor simulator (tools/simulator.ts) in a
  * process of its own. `planTraffic` makes the realistic schedule (heartbeats, e-bike episodes,
  * ~2 % device retries, ~1 % malformed) and counts it; `publishTraffic` sends it over one MQTT.js
  * connection per sensor, QoS 1, and counts exactly what the broker acknowledged (PUBACK).
@@ -14,7 +14,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
-import { planTraffic, publishTraffic, type ScheduledMessage, type TrafficPlan } from "../iot/simulator.js";
+import { planTraffic, publishTraffic, type ScheduledMessage, type TrafficPlan } from "../tools/simulator.js";
 import { onParentLine, say } from "./lib.js";
 
 interface Config {

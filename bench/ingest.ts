@@ -25,7 +25,7 @@
  *
  * The offline sweeper is not run. The simulator compresses device time (a 60 s run at 20,000/s
  * over 1,000 sensors replays ~6 hours of each sensor's day, anchored to end "now", see the
- * header of iot/simulator.ts), so early in a run every event's occurredAt is hours old, and
+ * header of tools/simulator.ts), so early in a run every event's occurredAt is hours old, and
  * the sweeper, which judges silence by the wall clock against last_seen_at, would flip every
  * sensor offline, open a sensor_offline incident per elevator and keep them open (a late event
  * does not bring a sensor back): incidents and lock traffic that real sensors never cause.

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
-import { type Database, queryRows } from "./database.js";
+import { assertDrizzleInternals, type Database, queryRows } from "./database.js";
 import { drizzleOverPostgres, openPostgres } from "./postgres.js";
 import * as schema from "./schema.js";
 import { watchedSocket } from "./socket-watchdog.js";
@@ -85,6 +85,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
   const client = await PGlite.create(dataDir, loadDataDir ? { loadDataDir } : {});
   const pglite = drizzlePglite(client, { schema, casing: "snake_case" });
   const db = pglite as unknown as Database;
+  assertDrizzleInternals(db);
   return {
     db,
     kind: "pglite",

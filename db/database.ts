@@ -38,6 +38,21 @@ const dialect = new PgDialect({ casing: "snake_case" });
  * PostgreSQL runs them in that order on a transaction's connection, in one round trip. Mixing
  * helpers in such a group may not keep the order.
  */
+/**
+ * queryPrepared is the one user of drizzle's internal session API (`db._.session.prepareQuery`),
+ * which drizzle does not document; drizzle-orm is pinned to an exact version in package.json. The
+ * entries call this when they open a database, so a release that moved it stops start-up with this
+ * message instead of failing the ingest's first batch.
+ */
+export function assertDrizzleInternals(db: Database): void {
+  const session = (db as { _?: { session?: { prepareQuery?: unknown } } })._?.session;
+  if (typeof session?.prepareQuery !== "function") {
+    throw new Error(
+      "drizzle-orm no longer has db._.session.prepareQuery, which db/database.ts queryPrepared uses: keep drizzle-orm at the version package.json pins, or port queryPrepared",
+    );
+  }
+}
+
 export async function queryPrepared<T>(db: Queryable, query: SQL): Promise<T[]> {
   // A name makes drizzle ask postgres.js to prepare; postgres.js keys statements by their text.
   return rowsOf<T>(

@@ -1,6 +1,6 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres, { type Options, type PostgresType, type Sql } from "postgres";
-import type { Database } from "./database.js";
+import { assertDrizzleInternals, type Database } from "./database.js";
 import * as schema from "./schema.js";
 
 /** How long postgres.js may take to open a connection (seconds). */
@@ -24,7 +24,9 @@ export function openPostgres(url: string, options: Options<Record<string, Postgr
 
 /** drizzle over a postgres.js client: the one place the driver is wired (Node and Workers). */
 export function drizzleOverPostgres(client: Sql): Database {
-  return drizzle(client, { schema, casing: "snake_case" }) as unknown as Database;
+  const db = drizzle(client, { schema, casing: "snake_case" }) as unknown as Database;
+  assertDrizzleInternals(db);
+  return db;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * `npm run simulate -- --sensors 50 --rate 200 --duration 60 [--url mqtt://127.0.0.1:1883] [--seed 1]`
  *
- * Publishes realistic sensor traffic (iot/simulator.ts) to a broker, for demos and benchmarks.
+ * Publishes realistic sensor traffic (tools/simulator.ts) to a broker, for demos and benchmarks.
  *
  * Sensors are registered through the platform's HTTP API (`POST /v1/sensors`), as an enterprise,
  * not by writing to the database: the embedded PGlite belongs to the running app's process (it can
@@ -29,6 +29,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../src/config.js";
 import {
   BrokerRefusedError,
   planTraffic,
@@ -36,8 +37,7 @@ import {
   type SimSensor,
   type SimulationSummary,
   type TrafficPlan,
-} from "../../iot/simulator.js";
-import { ConfigError, loadConfig } from "../config.js";
+} from "./simulator.js";
 
 class UsageError extends Error {}
 

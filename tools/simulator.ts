@@ -33,7 +33,7 @@
  */
 import { performance } from "node:perf_hooks";
 import mqtt, { type MqttClient } from "mqtt";
-import { eventsTopic, type SensorEventType, statusTopic } from "./protocol.js";
+import { eventsTopic, type SensorEventType, statusTopic } from "../iot/protocol.js";
 
 // ---- the seeded PRNG -------------------------------------------------------------------------
 

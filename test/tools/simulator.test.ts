@@ -1,5 +1,5 @@
 /**
- * The traffic simulator (iot/simulator.ts): the plan is deterministic and says exactly what it
+ * The traffic simulator (tools/simulator.ts): the plan is deterministic and says exactly what it
  * holds; published through the embedded aedes and through Mosquitto into the real ingest, the
  * database ends up with exactly the valid distinct events (duplicates not doubled) and one dead
  * letter, with the right reason, per malformed message.
@@ -14,15 +14,14 @@ import { type EmbeddedBroker, startEmbeddedBroker } from "../../iot/broker.js";
 import { type Consumer, startConsumer } from "../../iot/consumer.js";
 import { createIngest } from "../../iot/ingest.js";
 import { parseEvent } from "../../iot/protocol.js";
+import { createWriter, type Writer } from "../../iot/writer.js";
 import {
   type ExpectedReason,
   planTraffic,
   publishTraffic,
   type ScheduledMessage,
   type TrafficOptions,
-} from "../../iot/simulator.js";
-import { createWriter, type Writer } from "../../iot/writer.js";
-import { openTestDatabase } from "../support/db.js";
+} from "../../tools/simulator.js";
 import {
   createElevator,
   createIotWorld,
@@ -31,7 +30,8 @@ import {
   type Mosquitto,
   startMosquitto,
   waitFor,
-} from "./support.js";
+} from "../iot/support.js";
+import { openTestDatabase } from "../support/db.js";
 
 const fakeSensors = Array.from({ length: 4 }, () => ({ id: randomUUID() }));
 const options = (over: Partial<TrafficOptions> = {}): TrafficOptions => ({
