@@ -29,8 +29,7 @@ export interface CreateAppOptions extends Omit<AppDeps, "ingest" | "keyCache"> {
 export function createApp({ readDocsAsset, ingest, keyCache, ...rest }: CreateAppOptions) {
   const deps: AppDeps = {
     ...rest,
-    ingest:
-      ingest ?? createIngest({ ...(rest.db ? { db: rest.db } : {}), logger: rest.logger, clock: rest.clock }),
+    ingest: ingest ?? createIngest({ db: rest.db, logger: rest.logger, clock: rest.clock }),
     keyCache: keyCache ?? createKeyCache(),
   };
   const app = new OpenAPIHono<AppEnv>();

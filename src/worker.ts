@@ -17,7 +17,7 @@ import {
 } from "../db/postgres.js";
 import { brokerOfTheNodeProcess } from "../iot/device-broker.js";
 import { createApp } from "./app.js";
-import { type Config, loadConfig } from "./config.js";
+import { loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { runScheduled } from "./scheduled.js";
 
@@ -35,7 +35,6 @@ export interface Env {
 
 interface ScheduledController {
   cron: string;
-  scheduledTime: number;
 }
 
 /**
@@ -47,7 +46,6 @@ const REQUEST_CONNECTIONS = 5;
 const CLOSE_TIMEOUT_S = 5;
 
 interface Isolate {
-  config: Config;
   logger: Logger;
   app: ReturnType<typeof createApp>;
 }
@@ -78,7 +76,7 @@ function isolateOf(env: Env): Isolate {
       return res.ok ? res.text() : null;
     },
   });
-  isolate = { config, logger, app };
+  isolate = { logger, app };
   return isolate;
 }
 

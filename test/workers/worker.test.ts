@@ -12,9 +12,8 @@ import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { queryRows } from "../../db/database.js";
 import { incidents, sensors, subscriptions } from "../../db/schema.js";
 import type { Role } from "../../src/auth/principal.js";
 import { buildWorker, type WorkerBuild } from "../../src/cli/build-worker.js";
@@ -22,7 +21,7 @@ import { loadConfig } from "../../src/config.js";
 import { SCHEDULED_JOBS } from "../../src/scheduled.js";
 import { addSensor, buildFixture } from "../authz/fixtures.js";
 import type { Fixture } from "../authz/matrix.js";
-import { createElevator, createSensor, event, waitFor } from "../iot/support.js";
+import { countEvents, createElevator, createSensor, event, waitFor } from "../iot/support.js";
 import { client, createTestApp, TEST_ADMIN_TOKEN, type TestApp } from "../support/app.js";
 import { createScratchDatabase, type ScratchDatabase } from "../support/db.js";
 import { type PrivatePostgres, startPrivatePostgres } from "../support/private-postgres.js";
@@ -267,11 +266,7 @@ describe("the Workers entry under workerd", () => {
     expect(first.body.rejected).toEqual([expect.objectContaining({ index: 2, eventId: "bad-1" })]);
     const again = await onWorker(sensor.key).post(path, batch);
     expect(again.body).toEqual({ stored: [], duplicates: batch.map((e) => e.eventId), rejected: [] });
-    const stored = await queryRows<{ n: number }>(
-      database.db,
-      sql`select count(*)::int as n from sensor_events where sensor_id = ${sensor.id}`,
-    );
-    expect(stored[0]?.n).toBe(2);
+    expect(await countEvents(database.db, sensor.id)).toBe(2);
     const wrongKey = await onWorker(nodeWorld.sensor?.key).post(path, [event("heartbeat", 2)]);
     expect(wrongKey.status).toBe(401);
     expect(wrongKey.body.code).toBe("unauthorized");
