@@ -1,6 +1,7 @@
 export * from "./audit.js";
 export * from "./billing.js";
 export * from "./canonical.js";
+export * from "./commands.js";
 export * from "./dates.js";
 export * from "./diff.js";
 export * from "./document.js";

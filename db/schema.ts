@@ -26,6 +26,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { SUBSCRIPTION_KINDS, SUBSCRIPTION_STATES } from "../contracts/billing.js";
+import { MILESTONE_KINDS } from "../contracts/commands.js";
 import { CONTRACT_STATES, VERSION_STATUSES } from "../contracts/lifecycle.js";
 import { FEE_KINDS, FEE_UNITS } from "../contracts/terms.js";
 
@@ -423,11 +424,7 @@ export const contractSignatures = pgTable(
   (t) => [primaryKey({ columns: [t.contractId, t.versionNo, t.partyOrgId] })],
 );
 
-export const milestoneKind = pgEnum("milestone_kind", [
-  "construction_start",
-  "completion_acceptance",
-  "operation_start",
-]);
+export const milestoneKind = pgEnum("milestone_kind", MILESTONE_KINDS);
 
 export const contractMilestones = pgTable(
   "contract_milestones",

@@ -5,6 +5,7 @@ import type { DeviceBroker } from "../iot/device-broker.js";
 import type { Ingest } from "../iot/ingest.js";
 import type { KeyCache } from "./auth/key-cache.js";
 import type { Principal } from "./auth/principal.js";
+import type { ServiceContext } from "./services/context.js";
 
 /** One check of /readyz: whether it passes and, when it does not, why (a short sentence for an operator). */
 export interface ReadinessCheck {
@@ -75,4 +76,9 @@ export function holdRequestUntil(c: Context<AppEnv>, done: Promise<unknown>): vo
     return; // Node: no execution context
   }
   ctx.waitUntil(done);
+}
+
+/** What the application layer (src/services) is given for this request. */
+export function serviceContext(c: Context<AppEnv>): ServiceContext {
+  return { db: c.var.db, clock: c.var.deps.clock, principal: c.var.principal };
 }

@@ -144,16 +144,30 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
       );
     return json;
   };
+  const at = (date: string) => {
+    now = new Date(`${date}T02:00:00Z`); // 10:00 in Shanghai
+  };
+  const daysAgo = (n: number) => addDays(shanghaiDate(realNow), -n);
+  /** The contracts still on their way: voted a hundred days ago, building for the last three months. */
+  const recent = {
+    vote: daysAgo(100),
+    construction: daysAgo(94),
+    completion: daysAgo(33),
+    operation: daysAgo(19),
+  };
   const so = keys.street_office;
   const oc = keys.owners_committee;
   const pc = keys.property_company;
 
-  const drive = async (
+  const driveSteps = async (
     enterpriseKey: string | undefined,
     stage: Stage,
     contract: { title: string; facilityIds: string[]; terms: ContractTerms },
-    dates: { construction: string; completion: string; operation: string },
+    dates: { vote: string; construction: string; completion: string; operation: string },
   ) => {
+    // Each step happens on its own day (the rules check that votes follow the submission and
+    // milestones the signature): submitted two weeks before the vote, signed on the vote's day.
+    at(addDays(dates.vote, -14));
     const { id } = await call(enterpriseKey, "POST", "/contracts", {
       ...contract,
       communityId: community.id,
@@ -166,9 +180,10 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
     await call(enterpriseKey, "POST", `/contracts/${id}/submit`);
     await call(oc, "POST", `/contracts/${id}/comments`, { body: "请说明维保单位资质及应急响应安排。" });
     if (!reached("approved")) return id;
+    at(dates.vote);
     // 120 of 144 owners (8,600 m² of 10,292.40 m²) took part; 100 owners (7,300 m²) said yes.
     await call(oc, "POST", `/contracts/${id}/votes`, {
-      heldOn: dates.construction < "2020-01-01" ? "2019-03-16" : "2024-05-18",
+      heldOn: dates.vote,
       participatingArea: "8600.00",
       participatingOwners: 120,
       yesArea: "7300.00",
@@ -181,23 +196,33 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
     }
     for (const key of [enterpriseKey, pc, so, oc]) await call(key, "POST", `/contracts/${id}/sign`);
     if (!reached("under_construction")) return id;
+    at(dates.construction);
     await call(enterpriseKey, "POST", `/contracts/${id}/milestones`, {
       kind: "construction_start",
       occurredOn: dates.construction,
     });
     await call(oc, "POST", `/contracts/${id}/milestones/construction_start/confirm`);
     if (!reached("operating")) return id;
+    at(dates.completion);
     await call(enterpriseKey, "POST", `/contracts/${id}/milestones`, {
       kind: "completion_acceptance",
       occurredOn: dates.completion,
     });
     await call(oc, "POST", `/contracts/${id}/milestones/completion_acceptance/confirm`);
+    at(dates.operation);
     await call(enterpriseKey, "POST", `/contracts/${id}/milestones`, {
       kind: "operation_start",
       occurredOn: dates.operation,
     });
     await call(oc, "POST", `/contracts/${id}/milestones/operation_start/confirm`);
     return id;
+  };
+  const drive = async (...args: Parameters<typeof driveSteps>) => {
+    try {
+      return await driveSteps(...args);
+    } finally {
+      now = realNow;
+    }
   };
 
   // Six added elevators, one per building: operating, under construction, signed, approved
@@ -219,8 +244,13 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
       stage,
       { title: `国伟新苑${i + 1}号楼加装电梯BOT合同`, facilityIds: [elevator.id], terms: elevatorTerms() },
       stage === "operating"
-        ? { construction: "2019-06-10", completion: "2019-11-20", operation: "2019-12-01" }
-        : { construction: "2026-09-01", completion: "2026-11-01", operation: "2026-11-15" },
+        ? {
+            vote: "2019-03-16",
+            construction: "2019-06-10",
+            completion: "2019-11-20",
+            operation: "2019-12-01",
+          }
+        : recent,
     );
     if (stage === "operating") operatingElevator = id;
   }
@@ -236,16 +266,13 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
         facilityIds: [first.id, second.id],
         terms: garageTerms(),
       },
-      { construction: "2019-08-01", completion: "2019-12-20", operation: "2020-01-15" },
+      { vote: "2019-03-16", construction: "2019-08-01", completion: "2019-12-20", operation: "2020-01-15" },
     );
   }
 
   // ---- residents' fees on the operating contracts: the last three months ---------------------
   const today = shanghaiDate(realNow);
   const periods = [3, 2, 1].map((n) => addPeriods(periodOf(today), -n));
-  const at = (date: string) => {
-    now = new Date(`${date}T02:00:00Z`); // 10:00 in Shanghai
-  };
   const firstOf = (p: string) => periodStart(p);
   const block1 = scene.buildings[0];
   if (operatingElevator && block1) {

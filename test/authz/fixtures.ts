@@ -5,7 +5,7 @@
  * contract written straight into the database with its ledger.
  */
 import { eq } from "drizzle-orm";
-import { addPeriods, periodOf } from "../../contracts/index.js";
+import { addPeriods, periodOf, shanghaiDate } from "../../contracts/index.js";
 import type { Database } from "../../db/database.js";
 import {
   contracts,
@@ -237,7 +237,13 @@ async function driveContract(world: World, app: TestApp, state: FixtureState): P
     expectStatus(what, api.post(`/v1/contracts/${id}${path}`, body), status);
 
   if (!reached("submitted")) return id;
-  await step("submit", enterprise, "/submit", {});
+  const submitted = await step("submit", enterprise, "/submit", {});
+  // Each later step is dated the day its predecessor happened on the app's clock (fixed for the
+  // matrix, the real one for the Workers test): votes follow the submission, milestones the signature.
+  const dayOf = (instant: string) => shanghaiDate(new Date(instant));
+  const submittedOn = dayOf(
+    (submitted.body as { currentVersion: { submittedAt: string } }).currentVersion.submittedAt,
+  );
   if (state === "submitted") return id;
   if (state === "changes_requested") {
     await step("request changes", committee, "/request-changes", { reason: "请调整6楼价格" });
@@ -248,7 +254,7 @@ async function driveContract(world: World, app: TestApp, state: FixtureState): P
     committee,
     "/votes",
     {
-      heldOn: "2025-02-01",
+      heldOn: submittedOn,
       participatingArea: "720.00",
       participatingOwners: 12,
       yesArea: "720.00",
@@ -259,15 +265,23 @@ async function driveContract(world: World, app: TestApp, state: FixtureState): P
   if (state === "voted") return id;
   await step("approve", committee, "/approve", {});
   if (state === "approved") return id;
+  let signature: Awaited<ReturnType<typeof step>> | undefined;
   for (const [party, api] of [
     ["enterprise", enterprise],
     ["property company", property],
     ["street office", office],
     ["owners committee", committee],
   ] as const) {
-    await step(`${party} signs`, api, "/sign", {});
+    signature = await step(`${party} signs`, api, "/sign", {});
   }
   if (state === "signed") return id;
+  const signedOn = dayOf(
+    (signature?.body as { currentVersion: { signedAt: string } }).currentVersion.signedAt,
+  );
+  const milestone = (kind: "construction_start" | "completion_acceptance" | "operation_start") => ({
+    kind,
+    occurredOn: signedOn,
+  });
   await step("construction start", enterprise, "/milestones", milestone("construction_start"), 201);
   if (state === "construction_recorded") return id;
   await step("confirm construction start", committee, "/milestones/construction_start/confirm", {});
@@ -276,13 +290,4 @@ async function driveContract(world: World, app: TestApp, state: FixtureState): P
     await step(`confirm ${kind}`, committee, `/milestones/${kind}/confirm`, {});
   }
   return id;
-}
-
-function milestone(kind: "construction_start" | "completion_acceptance" | "operation_start") {
-  const occurredOn = {
-    construction_start: "2025-01-05",
-    completion_acceptance: "2025-01-25",
-    operation_start: "2025-01-31",
-  }[kind];
-  return { kind, occurredOn };
 }

@@ -443,7 +443,7 @@ export const MATRIX: RouteEntry[] = [
     request: (fx) => ({
       params: { id: contractOf(fx) },
       body: {
-        heldOn: "2025-02-01",
+        heldOn: "2025-03-01",
         participatingArea: "720.00",
         participatingOwners: 12,
         yesArea: "720.00",
@@ -501,7 +501,7 @@ export const MATRIX: RouteEntry[] = [
     expect: only("enterprise"),
     request: (fx) => ({
       params: { id: contractOf(fx) },
-      body: { kind: "construction_start", occurredOn: "2025-01-05" },
+      body: { kind: "construction_start", occurredOn: "2025-03-01" },
     }),
   },
   {

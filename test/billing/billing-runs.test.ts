@@ -104,21 +104,33 @@ describe("a billing run", () => {
       ),
     ).toBe(1);
 
+    // A month that has not begun is not billed yet.
+    const early = await enterprise.post(path, { period: "2026-04" });
+    expect(early.status).toBe(409);
+    expect(early.body).toMatchObject({
+      code: "billing_period_refused",
+      period: "2026-04",
+      detail: "The period 2026-04 has not begun; bill a month up to 2026-03.",
+    });
     // April: the monthly passes and the April yearly pass; the March one waits for its anniversary.
+    clock.at("2026-04-01");
     const april = await enterprise.post(path, { period: "2026-04" });
     expect(april.body).toMatchObject({ created: 11, total: "1100.00" });
+    clock.at("2026-05-03");
     const may = await enterprise.post(path, { period: "2026-05" });
     expect(may.body).toMatchObject({ created: 10, total: "500.00" });
+    clock.at("2027-03-02");
     const nextMarch = await enterprise.post(path, { period: "2027-03" });
     expect(nextMarch.body).toMatchObject({ created: 11, total: "1100.00" });
-    // Numbers stay gap-free across runs: 11 + 11 + 10 + 11.
+    // Numbers stay gap-free across runs within each year of issue: 11 + 11 + 10 in 2026, 11 in 2027.
     const numbers = await queryRows<{ number: string }>(
       database.db,
       sql`select number from invoices where contract_id = ${contract.id} order by number`,
     );
-    expect(numbers.map((n) => n.number)).toEqual(
-      Array.from({ length: 43 }, (_, i) => `${prefix}-2026-${String(i + 1).padStart(6, "0")}`),
-    );
+    expect(numbers.map((n) => n.number)).toEqual([
+      ...Array.from({ length: 32 }, (_, i) => `${prefix}-2026-${String(i + 1).padStart(6, "0")}`),
+      ...Array.from({ length: 11 }, (_, i) => `${prefix}-2027-${String(i + 1).padStart(6, "0")}`),
+    ]);
 
     // Runs are listed latest period first; the committee may read but not run.
     const runs = await api(world.ownersCommittee.key).get(path);
@@ -150,6 +162,7 @@ describe("a billing run", () => {
     expect(await invoicesOf(database, contract.id, "2026-04")).toBe(3);
 
     const key = { "idempotency-key": `run-${randomUUID()}` };
+    clock.at("2026-07-01");
     const first = await enterprise.post(path, { period: "2026-05" }, key);
     expect(first.status).toBe(201);
     const replay = await enterprise.post(path, { period: "2026-05" }, key);
@@ -207,6 +220,7 @@ describe("a billing run", () => {
     expect(early.status).toBe(409);
     expect(early.body).toMatchObject({ code: "billing_period_refused", period: "2026-02" });
     expect(early.body.detail).toContain("before the operation start month 2026-03");
+    clock.at("2027-04-01");
     const late = await enterprise.post(path, { period: "2027-04" });
     expect(late.body.code).toBe("billing_period_refused");
     expect(late.body.detail).toContain("on or after the transfer date 2027-03-10");
@@ -292,7 +306,7 @@ describe("the end of billing", () => {
     expect(audit.map((a) => a.action)).toEqual(["subscriptions.ended_at_transfer", "contract.transferred"]);
   });
 
-  it("ends subscriptions at a termination: no further bills, months billed ahead credited", async () => {
+  it("ends subscriptions at a termination: no further bills, a yearly pass paid ahead credited", async () => {
     const { world, contract, enterprise } = await operating("2026-01-10", 36);
     const [monthly, yearly] = await subscribeAll(world, contract.id, [
       { floor: 3, feeCode: "EL-M", startDate: "2026-02-01" },
@@ -301,7 +315,8 @@ describe("the end of billing", () => {
     const path = `/v1/contracts/${contract.id}/billing-runs`;
     clock.at("2026-02-01");
     await enterprise.post(path, { period: "2026-02" });
-    await enterprise.post(path, { period: "2026-03" });
+    // March has not begun: it cannot be billed ahead (only a yearly pass is paid ahead).
+    expect((await enterprise.post(path, { period: "2026-03" })).body.code).toBe("billing_period_refused");
     clock.at("2026-02-20");
     const terminated = await api(world.ownersCommittee.key).post(`/v1/contracts/${contract.id}/terminate`, {
       reason: "电梯无法通过年检",
@@ -309,15 +324,16 @@ describe("the end of billing", () => {
     expect(terminated.status).toBe(200);
     const subs = await enterprise.get(`/v1/contracts/${contract.id}/subscriptions`);
     for (const s of subs.body.items) expect(s).toMatchObject({ state: "ended", endDate: "2026-02-20" });
-    // March (40.00, billed ahead) credited in full; the yearly pass: March – January = 11 of 12 → 550.00.
+    // February, the month of the termination, is owed in full; the yearly pass paid ahead:
+    // March – January = 11 of 12 → 550.00.
     const notes = await queryRows<{ subscription_id: string; amount: string }>(
       database.db,
       sql`select subscription_id, amount::text as amount from credit_notes where contract_id = ${contract.id}`,
     );
     expect(Object.fromEntries(notes.map((n) => [n.subscription_id, n.amount]))).toEqual({
-      [monthly ?? ""]: "40.00",
       [yearly ?? ""]: "550.00",
     });
+    expect(notes.some((n) => n.subscription_id === monthly)).toBe(false);
     const refused = await enterprise.post(path, { period: "2026-04" });
     expect(refused.body.code).toBe("contract_not_operating");
   });

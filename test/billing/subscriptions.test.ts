@@ -177,6 +177,12 @@ describe("a household subscribes to the added elevator", () => {
       propertyCompanyOrgId: world.propertyCompany.org.id,
       state: "signed",
     });
+    await createSignedVersion(database.db, {
+      contractId: signed.id,
+      versionNo: 1,
+      fees: ELEVATOR_FEES,
+      termMonths: 24,
+    });
     const notOperating = await enterprise.post(`/v1/contracts/${signed.id}/subscriptions`, {
       householdId: home,
       feeCode: "EL-M",
@@ -259,16 +265,16 @@ describe("a household subscribes to the added elevator", () => {
       startDate: "2026-04-01",
     });
     await enterprise.post(`/v1/contracts/${contract.id}/billing-runs`, { period: "2026-04" });
+    clock.at("2026-05-10");
     await enterprise.post(`/v1/contracts/${contract.id}/billing-runs`, { period: "2026-05" });
-    clock.at("2026-04-10");
     const wrongItem = await enterprise.post(`/v1/subscriptions/${sub.body.id}/switch-to-yearly`, {
-      switchDate: "2026-04-10",
+      switchDate: "2026-05-10",
       feeCode: "EL-M",
     });
     expect(wrongItem.status).toBe(400);
     expect(wrongItem.body.errors[0].field).toBe("body.feeCode");
     const switched = await enterprise.post(`/v1/subscriptions/${sub.body.id}/switch-to-yearly`, {
-      switchDate: "2026-04-10",
+      switchDate: "2026-05-10",
       feeCode: "EL-Y",
     });
     expect(switched.status).toBe(200);
@@ -288,6 +294,7 @@ describe("a household subscribes to the added elevator", () => {
     );
     expect(yearlyAgain.body.code).toBe("switch_refused");
     // June bills the yearly pass, not the monthly one.
+    clock.at("2026-06-01");
     const june = await enterprise.post(`/v1/contracts/${contract.id}/billing-runs`, { period: "2026-06" });
     expect(june.body).toMatchObject({ created: 1, total: "600.00" });
   });

@@ -36,7 +36,7 @@ async function draft(world: World, overrides: Record<string, unknown> = {}) {
 async function signContract(world: World, id: string) {
   await api(world.enterprise.key).post(`/v1/contracts/${id}/submit`);
   await api(world.ownersCommittee.key).post(`/v1/contracts/${id}/votes`, {
-    heldOn: "2025-02-01",
+    heldOn: "2025-03-01",
     participatingArea: "720.00",
     participatingOwners: 12,
     yesArea: "720.00",
@@ -150,10 +150,14 @@ describe("the lifecycle refuses what is not allowed", () => {
     const id = await draft(world);
     const res = await api(world.ownersCommittee.key).post(`/v1/contracts/${id}/approve`);
     expect(res.status).toBe(409);
+    // What the caller may do instead, and what would make it allowed.
     expect(res.body).toMatchObject({
       code: "illegal_transition",
       currentState: "draft",
-      allowedActions: ["submit"],
+      versionStatus: "draft",
+      allowedActions: ["comment"],
+      detail:
+        "Only a submitted version is approved; version 1 is draft. Next: the enterprise submits the draft.",
     });
     const sign = await api(world.enterprise.key).post(`/v1/contracts/${id}/sign`);
     expect(sign.status).toBe(409);
@@ -182,7 +186,7 @@ describe("the lifecycle refuses what is not allowed", () => {
     });
     await api(world.enterprise.key).post(`/v1/contracts/${id}/submit`);
     await api(world.ownersCommittee.key).post(`/v1/contracts/${id}/votes`, {
-      heldOn: "2025-02-01",
+      heldOn: "2025-03-01",
       participatingArea: "720.00",
       participatingOwners: 12,
       yesArea: "600.00",
@@ -209,7 +213,7 @@ describe("the lifecycle refuses what is not allowed", () => {
     const id = await draft(world);
     await api(world.enterprise.key).post(`/v1/contracts/${id}/submit`);
     const res = await api(world.ownersCommittee.key).post(`/v1/contracts/${id}/votes`, {
-      heldOn: "2025-02-01",
+      heldOn: "2025-03-01",
       participatingArea: "800.00",
       participatingOwners: 13,
       yesArea: "100.00",
@@ -240,7 +244,7 @@ describe("the lifecycle refuses what is not allowed", () => {
     expect(ended.body).toMatchObject({
       state: "terminated",
       terminatedReason: "企业资金链断裂，停工",
-      allowedActions: [],
+      allowedActions: ["comment"],
     });
     const facility = await api(world.streetOffice.key).get(`/v1/facilities/${world.elevator.id}`);
     expect(facility.body).toMatchObject({ status: "planned", operatorOrgId: null });
@@ -264,7 +268,15 @@ describe("amendments after signing", () => {
     expect(amended.body).toMatchObject({
       state: "signed",
       currentVersionNo: 2,
-      allowedActions: ["submit", "terminate"],
+      // The amendment's review, and the contract's own next step, which an amendment does not hold up.
+      allowedActions: [
+        "submit",
+        "record_construction_start",
+        "terminate",
+        "comment",
+        "edit_draft",
+        "set_financial_assumptions",
+      ],
     });
     expect(
       (
@@ -277,7 +289,7 @@ describe("amendments after signing", () => {
     ).toBe("amendment_open");
     await enterprise.post(`/v1/contracts/${id}/submit`);
     await committee.post(`/v1/contracts/${id}/votes`, {
-      heldOn: "2025-02-25",
+      heldOn: "2025-03-01",
       participatingArea: "720.00",
       participatingOwners: 12,
       yesArea: "720.00",

@@ -10,7 +10,7 @@ import { elevatorTerms } from "../support/terms.js";
 let database: DatabaseHandle;
 let world: World;
 /** The test's clock: Asia/Shanghai 10:00 on the given date. */
-let now = new Date("2025-01-01T02:00:00Z");
+let now = new Date("2024-12-20T02:00:00Z");
 const at = (date: string) => {
   now = new Date(`${date}T02:00:00Z`);
 };
@@ -42,7 +42,15 @@ describe("an added elevator's BOT contract, from the enterprise's draft to the o
     });
     expect(drafted.status).toBe(201);
     const id: string = drafted.body.id;
-    expect(drafted.body).toMatchObject({ state: "draft", currentVersionNo: 1, allowedActions: ["submit"] });
+    expect(drafted.body).toMatchObject({
+      state: "draft",
+      currentVersionNo: 1,
+      allowedActions: ["submit", "comment", "edit_draft", "set_financial_assumptions"],
+    });
+    // The committee has nothing to do but read and comment until the draft is submitted.
+    expect((await committee.get(`/v1/contracts/${drafted.body.id}`)).body.allowedActions).toEqual([
+      "comment",
+    ]);
     expect(drafted.body.currentVersion.funding).toMatchObject({
       guidanceSharePercent: "15.00",
       otherFunding: "0.00",
@@ -108,6 +116,19 @@ describe("an added elevator's BOT contract, from the enterprise's draft to the o
     const noVote = await committee.post(`/v1/contracts/${id}/approve`);
     expect(noVote.status).toBe(409);
     expect(noVote.body.code).toBe("vote_required");
+    // A vote is held after the version was submitted (2024-12-20), and not in the future.
+    const tooEarly = await committee.post(`/v1/contracts/${id}/votes`, {
+      heldOn: "2024-12-19",
+      participatingArea: "480.00",
+      participatingOwners: 8,
+      yesArea: "360.00",
+      yesOwners: 6,
+    });
+    expect(tooEarly.status).toBe(400);
+    expect(tooEarly.body.errors).toEqual([
+      { field: "body.heldOn", message: "is before version 2 was submitted (2024-12-20)" },
+    ]);
+    at("2024-12-30");
     const failing = await committee.post(`/v1/contracts/${id}/votes`, {
       heldOn: "2024-12-28",
       participatingArea: "480.00",
@@ -214,7 +235,7 @@ describe("an added elevator's BOT contract, from the enterprise's draft to the o
     expect(transferred.body).toMatchObject({
       state: "transferred",
       transferredOn: "2026-02-28",
-      allowedActions: [],
+      allowedActions: ["comment"],
     });
     const handedOver = await queryRows<{
       status: string;

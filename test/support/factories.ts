@@ -232,7 +232,10 @@ export async function createContractRecord(
 // ---------------------------------------------------------------------------------------------
 // Residents' fees, written straight into the database (no billing routes needed).
 
-/** An `operating` contract row between the world's parties for its elevator (no versions, no audit). */
+/**
+ * An `operating` contract row between the world's parties for its elevator, with its signed
+ * version 1 (the elevator's fee schedule, 60 months) as every real contract has; no audit.
+ */
 export async function createLedgerContract(
   db: Database,
   world: World,
@@ -247,9 +250,15 @@ export async function createLedgerContract(
     facilityIds: [world.elevator.id],
     state: "operating",
   }).then(async (contract) => {
-    const values = { operationStartDate: "2026-01-01", ...overrides };
+    const values = { operationStartDate: "2026-01-01", signedVersionNo: 1, ...overrides };
     const [row] = await db.update(contracts).set(values).where(eq(contracts.id, contract.id)).returning();
     if (!row) throw new Error("contract vanished");
+    await createSignedVersion(db, {
+      contractId: contract.id,
+      versionNo: 1,
+      fees: ELEVATOR_FEES,
+      termMonths: 60,
+    });
     return row;
   });
 }

@@ -6,7 +6,6 @@
  */
 import { and, asc, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import {
-  billingRunRefusal,
   compareDates,
   formatMoney,
   money,
@@ -27,14 +26,15 @@ import {
   usageRecords,
 } from "../../../db/schema.js";
 import { contractScope } from "../../auth/scope.js";
+import { serviceContext } from "../../context.js";
 import { ApiError, type FieldError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
-import { contractCommand } from "../contracts/contracts.command.js";
-import { type ContractRow, findContract, partyOf } from "../contracts/contracts.store.js";
+import { runContractCommand } from "../../services/contracts/command.js";
+import { findContract } from "../contracts/contracts.store.js";
 import {
   facilityKindsOfContract,
+  feeLimitsOf,
   householdOfContract,
-  requireOperating,
 } from "../subscriptions/subscriptions.handlers.js";
 import type * as routes from "./billing.routes.js";
 
@@ -109,34 +109,7 @@ function replay(run: RunRow, period: Period) {
       { period: run.period },
     );
   }
-  return {
-    status: 201 as const,
-    body: { run: runJson(run), created: run.invoicesCreated, total: run.totalAmount },
-  };
-}
-
-/** 409 with the reason when the contract may not bill this period. */
-function checkBillable(contract: ContractRow, period: Period) {
-  const op = contract.operationStartDate;
-  if (op && (contract.state === "operating" || contract.state === "transferred")) {
-    const reason = billingRunRefusal(period, { operationStart: op, transferDate: contract.transferDate });
-    if (reason) {
-      throw ApiError.conflict("billing_period_refused", reason, {
-        period,
-        operationStartDate: op,
-        transferDate: contract.transferDate,
-      });
-    }
-  }
-  if (contract.state !== "operating" || !op) {
-    throw ApiError.conflict(
-      "contract_not_operating",
-      contract.state === "transferred"
-        ? `The contract was transferred on ${contract.transferredOn}: billing ended with the final settlement.`
-        : `Billing runs need an operating contract; this one is ${contract.state}.`,
-      { currentState: contract.state },
-    );
-  }
+  return { status: 201 as const, run, created: run.invoicesCreated, total: run.totalAmount };
 }
 
 export const createRun: AppRouteHandler<typeof routes.createRun> = async (c) => {
@@ -145,78 +118,75 @@ export const createRun: AppRouteHandler<typeof routes.createRun> = async (c) => 
   const key = c.req.valid("header")["idempotency-key"];
   const { db } = c.var;
   const { clock } = c.var.deps;
-  const p = c.var.principal;
   const now = clock();
   const today = shanghaiDate(now);
   const period = body.period ?? periodOfInstant(now);
 
-  const contract = await findContract(db, p, id);
-  if (partyOf(p, contract) !== "enterprise") {
-    throw ApiError.forbidden("Only the enterprise operating the contract may run billing.");
-  }
-  if (key) {
-    const prior = await runByKey(db, contract.id, key);
-    if (prior) {
-      const r = replay(prior, period);
-      return c.json(r.body, r.status);
-    }
-  }
   try {
-    const out = await contractCommand(c, id, { verb: "run billing", parties: ["enterprise"] }, async (s) => {
-      checkBillable(s.contract, period);
-      const existing = await runByPeriod(s.tx, s.contract.id, period);
-      if (existing) return { status: 200 as const, run: existing, created: 0, total: "0.00" };
-      const [run] = await s.tx
-        .insert(billingRuns)
-        .values({
-          contractId: s.contract.id,
-          period,
-          idempotencyKey: key ?? null,
-          requestedByOrgId: s.actor.orgId,
-          createdAt: s.now,
-        })
-        .returning();
-      if (!run) throw new Error("insert returned nothing");
-      const result = await runBilling(s.tx, {
-        runId: run.id,
-        contract: s.contract,
-        period,
-        issueDate: today,
-        prefix: await invoicePrefixOf(s.tx, s.contract.enterpriseOrgId),
-      });
-      const [done] = await s.tx
-        .update(billingRuns)
-        .set({ invoicesCreated: result.created, totalAmount: result.total })
-        .where(eq(billingRuns.id, run.id))
-        .returning();
-      if (!done) throw new Error("update returned nothing");
-      await s.audit("billing.run", {
-        payload: {
+    const out = await runContractCommand(
+      serviceContext(c),
+      id,
+      { type: "run_billing", period },
+      async (s) => {
+        const prior = key ? await runByKey(s.tx, s.contract.id, key) : null;
+        if (prior) return replay(prior, period);
+        const existing = await runByPeriod(s.tx, s.contract.id, period);
+        if (existing) return { status: 200 as const, run: existing, created: 0, total: "0.00" };
+        const [run] = await s.tx
+          .insert(billingRuns)
+          .values({
+            contractId: s.contract.id,
+            period,
+            idempotencyKey: key ?? null,
+            requestedByOrgId: s.actor.orgId,
+            createdAt: s.now,
+          })
+          .returning();
+        if (!run) throw new Error("insert returned nothing");
+        const result = await runBilling(s.tx, {
           runId: run.id,
+          contract: s.contract,
           period,
           issueDate: today,
-          created: result.created,
-          subscriptionInvoices: result.subscriptionInvoices,
-          usageInvoices: result.usageInvoices,
-          total: result.total,
-          creditApplied: result.creditApplied,
-          idempotencyKey: key ?? null,
-        },
-      });
-      return { status: 201 as const, run: done, created: result.created, total: result.total };
-    });
+          prefix: await invoicePrefixOf(s.tx, s.contract.enterpriseOrgId),
+        });
+        const [done] = await s.tx
+          .update(billingRuns)
+          .set({ invoicesCreated: result.created, totalAmount: result.total })
+          .where(eq(billingRuns.id, run.id))
+          .returning();
+        if (!done) throw new Error("update returned nothing");
+        await s.audit("billing.run", {
+          payload: {
+            runId: run.id,
+            period,
+            issueDate: today,
+            created: result.created,
+            subscriptionInvoices: result.subscriptionInvoices,
+            usageInvoices: result.usageInvoices,
+            total: result.total,
+            creditApplied: result.creditApplied,
+            idempotencyKey: key ?? null,
+          },
+        });
+        return { status: 201 as const, run: done, created: result.created, total: result.total };
+      },
+      async (_tx, contract, refusal) =>
+        refusal.code === "billing_period_refused"
+          ? { period, operationStartDate: contract.operationStartDate, transferDate: contract.transferDate }
+          : {},
+    );
     return c.json({ run: runJson(out.run), created: out.created, total: out.total }, out.status);
   } catch (err) {
     // A concurrent run of the same period (or the same key) committed first: ours rolled back.
     if (!isUniqueViolation(err)) throw err;
-    if (key) {
-      const prior = await runByKey(db, contract.id, key);
-      if (prior) {
-        const r = replay(prior, period);
-        return c.json(r.body, r.status);
-      }
+    // The transaction that failed found the contract in the caller's scope and admitted the caller.
+    const prior = key ? await runByKey(db, id, key) : null;
+    if (prior) {
+      const r = replay(prior, period);
+      return c.json({ run: runJson(r.run), created: r.created, total: r.total }, r.status);
     }
-    const existing = await runByPeriod(db, contract.id, period);
+    const existing = await runByPeriod(db, id, period);
     if (!existing) throw err;
     return c.json({ run: runJson(existing), created: 0, total: "0.00" }, 200);
   }
@@ -325,87 +295,79 @@ async function versionsWithItems(db: Queryable, contractId: string) {
 export const postUsage: AppRouteHandler<typeof routes.postUsage> = async (c) => {
   const { id } = c.req.valid("param");
   const records = c.req.valid("json");
-  const answer = await contractCommand(
-    c,
-    id,
-    { verb: "record usage", parties: ["enterprise"] },
-    async (s) => {
-      const limits = requireOperating(s.contract, "Recording usage");
-      const kinds = await facilityKindsOfContract(s.tx, s.contract.id);
-      const versions = await versionsWithItems(s.tx, s.contract.id);
-      const homes = new Map<string, boolean>();
-      for (const hid of new Set(records.flatMap((r) => (r.householdId ? [r.householdId] : [])))) {
-        homes.set(
-          hid,
-          kinds.has("elevator") && (await householdOfContract(s.tx, s.contract.id, hid)) !== null,
-        );
+  const answer = await runContractCommand(serviceContext(c), id, { type: "record_usage" }, async (s) => {
+    const limits = feeLimitsOf(s.contract);
+    const kinds = await facilityKindsOfContract(s.tx, s.contract.id);
+    const versions = await versionsWithItems(s.tx, s.contract.id);
+    const homes = new Map<string, boolean>();
+    for (const hid of new Set(records.flatMap((r) => (r.householdId ? [r.householdId] : [])))) {
+      homes.set(hid, kinds.has("elevator") && (await householdOfContract(s.tx, s.contract.id, hid)) !== null);
+    }
+    const errors: FieldError[] = [];
+    const rows = records.map((r, i) => {
+      const at = new Date(r.startedAt);
+      const date = shanghaiDate(at);
+      const field = (f: string) => `body.${i}.${f}`;
+      if (at.getTime() > s.now.getTime() + 5 * 60_000)
+        errors.push({ field: field("startedAt"), message: "is in the future" });
+      if (compareDates(date, limits.operationStart) < 0) {
+        errors.push({
+          field: field("startedAt"),
+          message: `is before the operation start ${limits.operationStart}`,
+        });
       }
-      const errors: FieldError[] = [];
-      const rows = records.map((r, i) => {
-        const at = new Date(r.startedAt);
-        const date = shanghaiDate(at);
-        const field = (f: string) => `body.${i}.${f}`;
-        if (at.getTime() > s.now.getTime() + 5 * 60_000)
-          errors.push({ field: field("startedAt"), message: "is in the future" });
-        if (compareDates(date, limits.operationStart) < 0) {
-          errors.push({
-            field: field("startedAt"),
-            message: `is before the operation start ${limits.operationStart}`,
-          });
-        }
-        if (limits.transferDate && compareDates(date, limits.transferDate) >= 0) {
-          errors.push({
-            field: field("startedAt"),
-            message: `is on or after the transfer date ${limits.transferDate}`,
-          });
-        }
-        const version = versions.find(
-          (v) => !v.isAmendment || (v.effectiveDate !== null && compareDates(v.effectiveDate, date) <= 0),
-        );
-        const kind = version?.items.get(r.feeCode);
-        if (kind !== "per_use") {
-          errors.push({
-            field: field("feeCode"),
-            message: kind
-              ? `is a ${kind} item, not per_use`
-              : `is not an item of the fee schedule in force on ${date}`,
-          });
-        }
-        if (r.householdId !== undefined && !homes.get(r.householdId)) {
-          errors.push({
-            field: field("householdId"),
-            message: "is not a household of a building this contract's elevator serves",
-          });
-        }
-        if (r.slotRef !== undefined && !kinds.has("garage")) {
-          errors.push({ field: field("slotRef"), message: "this contract has no garage" });
-        }
-        return {
-          contractId: s.contract.id,
-          sessionId: r.sessionId,
-          subscriberKey: r.householdId ? `household:${r.householdId}` : `slot:${r.slotRef ?? ""}`,
-          householdId: r.householdId ?? null,
-          kind: r.kind,
-          feeCode: r.feeCode,
-          startedAt: at,
-          period: periodOfInstant(at),
-          quantity: r.quantity,
-          createdAt: s.now,
-        };
-      });
-      if (errors.length) throw ApiError.validation(errors);
-      const inserted = await s.tx
-        .insert(usageRecords)
-        .values(rows)
-        .onConflictDoNothing({ target: [usageRecords.contractId, usageRecords.sessionId] })
-        .returning({ sessionId: usageRecords.sessionId });
-      const stored = new Set(inserted.map((r) => r.sessionId));
-      const ids = [...new Set(rows.map((r) => r.sessionId))];
+      if (limits.transferDate && compareDates(date, limits.transferDate) >= 0) {
+        errors.push({
+          field: field("startedAt"),
+          message: `is on or after the transfer date ${limits.transferDate}`,
+        });
+      }
+      const version = versions.find(
+        (v) => !v.isAmendment || (v.effectiveDate !== null && compareDates(v.effectiveDate, date) <= 0),
+      );
+      const kind = version?.items.get(r.feeCode);
+      if (kind !== "per_use") {
+        errors.push({
+          field: field("feeCode"),
+          message: kind
+            ? `is a ${kind} item, not per_use`
+            : `is not an item of the fee schedule in force on ${date}`,
+        });
+      }
+      if (r.householdId !== undefined && !homes.get(r.householdId)) {
+        errors.push({
+          field: field("householdId"),
+          message: "is not a household of a building this contract's elevator serves",
+        });
+      }
+      if (r.slotRef !== undefined && !kinds.has("garage")) {
+        errors.push({ field: field("slotRef"), message: "this contract has no garage" });
+      }
       return {
-        stored: ids.filter((sid) => stored.has(sid)),
-        duplicates: ids.filter((sid) => !stored.has(sid)),
+        contractId: s.contract.id,
+        sessionId: r.sessionId,
+        subscriberKey: r.householdId ? `household:${r.householdId}` : `slot:${r.slotRef ?? ""}`,
+        householdId: r.householdId ?? null,
+        kind: r.kind,
+        feeCode: r.feeCode,
+        startedAt: at,
+        period: periodOfInstant(at),
+        quantity: r.quantity,
+        createdAt: s.now,
       };
-    },
-  );
+    });
+    if (errors.length) throw ApiError.validation(errors);
+    const inserted = await s.tx
+      .insert(usageRecords)
+      .values(rows)
+      .onConflictDoNothing({ target: [usageRecords.contractId, usageRecords.sessionId] })
+      .returning({ sessionId: usageRecords.sessionId });
+    const stored = new Set(inserted.map((r) => r.sessionId));
+    const ids = [...new Set(rows.map((r) => r.sessionId))];
+    return {
+      stored: ids.filter((sid) => stored.has(sid)),
+      duplicates: ids.filter((sid) => !stored.has(sid)),
+    };
+  });
   return c.json(answer, 200);
 };

@@ -91,7 +91,7 @@ export const createRun = createRoute({
   security,
   summary: "Bill a period (enterprise; idempotent)",
   description:
-    "Issues, in one transaction, one invoice per subscription due in the period (monthly items every month, yearly items in their anniversary month), one usage invoice per subscriber with unbilled usage of the period (or earlier), numbered gap-free per enterprise and year, and applies the subscribers' available credit. One run per contract and period: a repeated or concurrent run answers 200 with the existing run and created 0. The same Idempotency-Key gives the same answer. The period defaults to the current Asia/Shanghai month. 409 for a period before the operation start month or beginning on or after the transfer date, or a contract that is not operating.",
+    "Issues, in one transaction, one invoice per subscription due in the period (monthly items every month, yearly items in their anniversary month), one usage invoice per subscriber with unbilled usage of the period (or earlier), numbered gap-free per enterprise and year, and applies the subscribers' available credit. One run per contract and period: a repeated or concurrent run answers 200 with the existing run and created 0. The same Idempotency-Key gives the same answer. The period defaults to the current Asia/Shanghai month. 409 for a month that has not begun yet, a period before the operation start month or beginning on or after the transfer date, or a contract that is not operating.",
   request: {
     params: IdParams,
     headers: z.object({
@@ -102,7 +102,16 @@ export const createRun = createRoute({
         .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
         .optional(),
     }),
-    body: jsonBody(z.strictObject({ period: PeriodString.optional() }).openapi("NewBillingRun")),
+    body: jsonBody(
+      z
+        .strictObject({
+          period: PeriodString.optional().openapi({
+            description:
+              "The month to bill, YYYY-MM: one that has begun, up to the current Asia/Shanghai month, which is the default",
+          }),
+        })
+        .openapi("NewBillingRun"),
+    ),
   },
   responses: {
     201: jsonResponse(RunAnswer, "The run and the invoices it created"),

@@ -24,9 +24,10 @@ import {
   organizations,
 } from "../../../db/schema.js";
 import { contractScope, requireOrg } from "../../auth/scope.js";
+import { serviceContext } from "../../context.js";
 import { ApiError, type FieldError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
-import { contractCommand } from "./contracts.command.js";
+import { runContractCommand } from "../../services/contracts/command.js";
 import type * as routes from "./contracts.routes.js";
 import {
   contractDetail,
@@ -192,7 +193,7 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
     });
     return contract;
   });
-  return c.json(await contractDetail(c.var.db, p, created.id), 201);
+  return c.json(await contractDetail(c.var.db, p, created.id, c.var.deps.clock), 201);
 };
 
 export const listContracts: AppRouteHandler<typeof routes.listContracts> = async (c) => {
@@ -201,7 +202,10 @@ export const listContracts: AppRouteHandler<typeof routes.listContracts> = async
 };
 
 export const getContract: AppRouteHandler<typeof routes.getContract> = async (c) => {
-  return c.json(await contractDetail(c.var.db, c.var.principal, c.req.valid("param").id), 200);
+  return c.json(
+    await contractDetail(c.var.db, c.var.principal, c.req.valid("param").id, c.var.deps.clock),
+    200,
+  );
 };
 
 export const listVersions: AppRouteHandler<typeof routes.listVersions> = async (c) => {
@@ -228,35 +232,32 @@ export const editDraft: AppRouteHandler<typeof routes.editDraft> = async (c) => 
   const { id, versionNo } = c.req.valid("param");
   const body = c.req.valid("json");
   const ifMatch = c.req.valid("header")["if-match"];
-  const saved = await contractCommand(c, id, { verb: "edit a draft", parties: ["enterprise"] }, async (s) => {
-    const version = await findVersion(s.tx, s.contract.id, versionNo, true);
-    if (version.status !== "draft") {
-      throw ApiError.conflict(
-        "version_frozen",
-        `Version ${versionNo} is ${version.status}; only a draft can be edited.`,
-        {
-          versionStatus: version.status,
-        },
-      );
-    }
-    if (!ifMatch) {
-      throw new ApiError(
-        428,
-        "if_match_required",
-        "Precondition required",
-        `Send If-Match: ${etagOf(version)} from GET.`,
-      );
-    }
-    if (ifMatch.replace(/^W\//, "") !== etagOf(version)) throw staleRevision();
-    if (body.effectiveDate && !version.isAmendment) {
-      throw ApiError.validation([{ field: "body.effectiveDate", message: "applies to amendments only" }]);
-    }
-    const errors = termsErrors(body.terms, await facilityKindsOf(s.tx, s.contract.id));
-    if (errors.length) throw ApiError.validation(errors);
-    const row = await replaceTerms(s.tx, version, body, s.now);
-    await s.audit("draft.edited", { versionNo, payload: { revision: row.revision } });
-    return row;
-  });
+  const saved = await runContractCommand(
+    serviceContext(c),
+    id,
+    { type: "edit_draft", versionNo },
+    async (s) => {
+      // The command table admits only the current version, and only as a draft.
+      const version = s.version;
+      if (!ifMatch) {
+        throw new ApiError(
+          428,
+          "if_match_required",
+          "Precondition required",
+          `Send If-Match: ${etagOf(version)} from GET.`,
+        );
+      }
+      if (ifMatch.replace(/^W\//, "") !== etagOf(version)) throw staleRevision();
+      if (body.effectiveDate && !version.isAmendment) {
+        throw ApiError.validation([{ field: "body.effectiveDate", message: "applies to amendments only" }]);
+      }
+      const errors = termsErrors(body.terms, await facilityKindsOf(s.tx, s.contract.id));
+      if (errors.length) throw ApiError.validation(errors);
+      const row = await replaceTerms(s.tx, version, body, s.now);
+      await s.audit("draft.edited", { versionNo, payload: { revision: row.revision } });
+      return row;
+    },
+  );
   const contract = await findContract(c.var.db, c.var.principal, id);
   c.header("ETag", etagOf(saved));
   return c.json(await versionJson(c.var.db, contract, saved), 200);

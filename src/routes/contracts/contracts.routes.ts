@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { MILESTONE_KINDS } from "../../../contracts/index.js";
 import {
   CalendarDate,
   errorResponses,
@@ -33,10 +34,22 @@ const VersionParams = IdParams.extend({
     .min(1)
     .openapi({ param: { name: "versionNo", in: "path" } }),
 });
-const MilestoneKind = z.enum(["construction_start", "completion_acceptance", "operation_start"]);
+const MilestoneKind = z.enum(MILESTONE_KINDS);
 const Reason = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
 
-const action = (path: string, summary: string, description: string) =>
+/**
+ * A body for an action that takes nothing: optional (no body, or no JSON content type, is `{}`),
+ * but sent as JSON it must be `{}`: an unknown field is a 400 naming it, never silently dropped.
+ */
+const NoBody = z.strictObject({}).openapi("NoBody");
+
+const actionWithBody = <B extends z.ZodType>(
+  path: string,
+  summary: string,
+  description: string,
+  body: B,
+  required = true,
+) =>
   createRoute({
     method: "post",
     path: `/contracts/{id}/${path}`,
@@ -44,21 +57,12 @@ const action = (path: string, summary: string, description: string) =>
     security,
     summary,
     description,
-    request: { params: IdParams },
+    request: { params: IdParams, body: { ...jsonBody(body), required } },
     responses: { 200: jsonResponse(ContractDetail, "The contract after the action"), ...withConflicts },
   });
 
-const actionWithBody = <B extends z.ZodType>(path: string, summary: string, description: string, body: B) =>
-  createRoute({
-    method: "post",
-    path: `/contracts/{id}/${path}`,
-    tags,
-    security,
-    summary,
-    description,
-    request: { params: IdParams, body: jsonBody(body) },
-    responses: { 200: jsonResponse(ContractDetail, "The contract after the action"), ...withConflicts },
-  });
+const action = (path: string, summary: string, description: string) =>
+  actionWithBody(path, summary, description, NoBody, false);
 
 export const createContract = createRoute({
   method: "post",
@@ -176,10 +180,20 @@ export const revise = action(
   "Start a new draft after changes were requested (enterprise)",
   "Copies the reviewed version into a new draft version.",
 );
-export const approve = action(
+export const approve = actionWithBody(
   "approve",
   "Approve the submitted version (owners committee)",
-  "Requires a recorded owners' vote on this version that passes art. 278.",
+  "Requires a recorded owners' vote on this version that passes art. 278. A comment given with the approval is kept on the version's comments.",
+  z.strictObject({
+    comment: z
+      .string()
+      .trim()
+      .min(1)
+      .max(4000)
+      .optional()
+      .openapi({ description: "Kept as the committee's comment on the version it approves" }),
+  }),
+  false,
 );
 export const sign = action(
   "sign",
@@ -300,6 +314,7 @@ export const confirmMilestone = createRoute({
     "Confirming construction start moves the contract to under_construction; confirming operation start moves it to operating and fixes the transfer date.",
   request: {
     params: IdParams.extend({ kind: MilestoneKind.openapi({ param: { name: "kind", in: "path" } }) }),
+    body: { ...jsonBody(NoBody), required: false },
   },
   responses: { 200: jsonResponse(ContractDetail, "Confirmed"), ...withConflicts },
 });

@@ -1,5 +1,11 @@
 import { z } from "@hono/zod-openapi";
-import { CONTRACT_STATES, FEE_KINDS, FEE_UNITS, VERSION_STATUSES } from "../../../contracts/index.js";
+import {
+  CONTRACT_STATES,
+  FEE_KINDS,
+  FEE_UNITS,
+  MILESTONE_KINDS,
+  VERSION_STATUSES,
+} from "../../../contracts/index.js";
 import { CalendarDate, FeeCode, Money, Pagination, Uuid } from "../../openapi.js";
 
 export const FeeItem = z
@@ -68,7 +74,7 @@ export const Version = z
 
 export const Milestone = z
   .object({
-    kind: z.enum(["construction_start", "completion_acceptance", "operation_start"]),
+    kind: z.enum(MILESTONE_KINDS),
     occurredOn: CalendarDate,
     note: z.string(),
     recordedByOrgId: Uuid,

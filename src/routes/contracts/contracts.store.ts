@@ -8,8 +8,6 @@ import { and, asc, desc, eq, getTableColumns, ilike, inArray, lte, or, type SQL,
 import { PgDialect, type PgTable } from "drizzle-orm/pg-core";
 import {
   allowedActions,
-  allowedReviewActions,
-  type ContractAction,
   type ContractDocument,
   type ContractTerms,
   DEFAULT_GUIDANCE_SHARE,
@@ -17,9 +15,9 @@ import {
   type FeeItem,
   formatMoney,
   fundingSummary,
+  MILESTONE_KINDS,
   money,
   type Party,
-  type ReviewAction,
   requiredSigners,
 } from "../../../contracts/index.js";
 import { outer, type Queryable, type Tx } from "../../../db/database.js";
@@ -29,6 +27,7 @@ import {
   contractSignatures,
   contracts,
   contractVersions,
+  contractVotes,
   facilities,
   feeItems,
   handbackChecks,
@@ -36,6 +35,7 @@ import {
 import type { Principal } from "../../auth/principal.js";
 import { contractScope, preparedContractScope } from "../../auth/scope.js";
 import { ApiError } from "../../errors.js";
+import { snapshotOf } from "../../services/contracts/command.js";
 import type { ContractListQuery } from "./contracts.schemas.js";
 
 export type ContractRow = typeof contracts.$inferSelect;
@@ -333,22 +333,6 @@ export function signersOf(c: ContractRow, v: VersionRow): Party[] {
   return requiredSigners({ guidanceFunds: v.guidanceFunds, hasStreetOffice: c.streetOfficeOrgId !== null });
 }
 
-const CONTRACT_LEVEL: ContractAction[] = ["start_construction", "start_operation", "transfer", "terminate"];
-
-/** What the caller may do next: the lifecycle's actions, or an open amendment's review actions. */
-export function nextActions(p: Principal, c: ContractRow, v: VersionRow): string[] {
-  const party = partyOf(p, c);
-  if (!party) return [];
-  if (!v.isAmendment) return allowedActions(c.state, party);
-  const review: (ReviewAction | "amend")[] = allowedReviewActions(v.status, party);
-  const lifecycle = allowedActions(c.state, party).filter((a) => CONTRACT_LEVEL.includes(a));
-  const canAmend =
-    party === "enterprise" &&
-    v.status === "signed" &&
-    ["signed", "under_construction", "operating"].includes(c.state);
-  return [...review, ...lifecycle, ...(canAmend ? ["amend" as const] : [])];
-}
-
 /** Types the drivers hand drizzle as text, whose JSON form would differ (a number, another format). */
 const DRIVER_TEXT = /^(numeric|decimal|date|timestamp|time|interval)/;
 
@@ -433,6 +417,18 @@ const DETAIL = {
       outer(handbackChecks.code),
     ),
   ),
+  /** The latest owners' vote on the current version (the one that counts). */
+  vote: prerendered<{ heldOn: string; passed: boolean } | null>(
+    sql`(select json_build_object('heldOn', ${outer(contractVotes.heldOn)}::text, 'passed', ${outer(contractVotes.passed)})
+      from ${contractVotes} where ${outer(contractVotes.contractId)} = ${outer(contracts.id)}
+        and ${outer(contractVotes.versionNo)} = ${outer(contracts.currentVersionNo)}
+      order by ${outer(contractVotes.heldOn)} desc, ${outer(contractVotes.createdAt)} desc limit 1)`,
+  ),
+  /** When the contract itself (not an amendment) was signed by its last party. */
+  firstSignedAt: prerendered<string | null>(
+    sql`(select to_json(min(v.signed_at)) #>> '{}' from ${contractVersions} v
+      where v.contract_id = ${outer(contracts.id)} and not v.is_amendment)`,
+  ),
 };
 
 /**
@@ -474,7 +470,7 @@ const detailStatement = statementCache((db, where) =>
 );
 
 /** The contract's detail (GET /v1/contracts/{id}) if the caller may see it; 404 otherwise. */
-export async function contractDetail(db: Queryable, p: Principal, id: string) {
+export async function contractDetail(db: Queryable, p: Principal, id: string, clock: () => Date) {
   const scope = preparedContractScope(p);
   const [row] = await detailStatement(db, scope.shape, () => scope.where).execute({ id, ...scope.values });
   if (!row) throw ApiError.notFound("The contract");
@@ -489,16 +485,18 @@ export async function contractDetail(db: Queryable, p: Principal, id: string) {
   const signatures = row.signatures.map((json) => rowOf(contractSignatures, json));
   const milestones = row.milestones.map((json) => rowOf(contractMilestones, json));
   const handback = row.handback.map((json) => rowOf(handbackChecks, json));
-  const order = ["construction_start", "completion_acceptance", "operation_start"];
-  const canAmendNow =
-    !version.isAmendment &&
-    partyOf(p, c) === "enterprise" &&
-    ["signed", "under_construction", "operating"].includes(c.state);
+  const snapshot = snapshotOf(c, version, {
+    signedBy: signatures.filter((sig) => sig.versionNo === version.versionNo).map((sig) => sig.party),
+    vote: row.vote,
+    firstSignedAt: row.firstSignedAt ? new Date(row.firstSignedAt) : null,
+    milestones,
+    openHandback: handback.filter((h) => h.checkedOn === null).length,
+  });
   return {
     ...summaryJson(c),
     facilityIds,
     currentVersion: versionJsonOf(version, documentFrom(c, version, facilityIds, terms)),
-    allowedActions: [...nextActions(p, c, version), ...(canAmendNow ? ["amend"] : [])],
+    allowedActions: allowedActions(snapshot, partyOf(p, c), clock),
     requiredSigners: signersOf(c, version),
     signatures: signatures.map((s) => ({
       versionNo: s.versionNo,
@@ -508,7 +506,7 @@ export async function contractDetail(db: Queryable, p: Principal, id: string) {
       contentHash: s.contentHash,
     })),
     milestones: milestones
-      .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind))
+      .sort((a, b) => MILESTONE_KINDS.indexOf(a.kind) - MILESTONE_KINDS.indexOf(b.kind))
       .map((m) => ({
         kind: m.kind,
         occurredOn: m.occurredOn,

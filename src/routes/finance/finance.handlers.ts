@@ -8,6 +8,7 @@ import { and, asc, eq, ne, sql } from "drizzle-orm";
 import {
   actualsToDate,
   addPeriods,
+  COMMITTED_STATES,
   compareDates,
   type FinancialInputs,
   formatMoney,
@@ -20,9 +21,10 @@ import {
 } from "../../../contracts/index.js";
 import { type Queryable, queryRows } from "../../../db/database.js";
 import { financialAssumptions, guidanceDisbursements, operationReports } from "../../../db/schema.js";
+import { serviceContext } from "../../context.js";
 import { ApiError, type FieldError, notInFuture } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
-import { contractCommand, stateConflict } from "../contracts/contracts.command.js";
+import { runContractCommand } from "../../services/contracts/command.js";
 import {
   type ContractRow,
   findContract,
@@ -90,14 +92,11 @@ async function registerByFloor(db: Queryable, contractId: string) {
 export const putAssumptions: AppRouteHandler<typeof routes.putAssumptions> = async (c) => {
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
-  const row = await contractCommand(
-    c,
+  const row = await runContractCommand(
+    serviceContext(c),
     id,
-    { verb: "set the financial assumptions", parties: ["enterprise"] },
+    { type: "set_financial_assumptions" },
     async (s) => {
-      if (s.contract.state === "terminated" || s.contract.state === "transferred") {
-        throw stateConflict(s.contract, `A ${s.contract.state} contract's model is closed.`);
-      }
       const version = await findVersion(s.tx, s.contract.id, s.contract.currentVersionNo);
       const terms = await termsOf(s.tx, version);
       const households = body.takeUp.householdsByFloor ?? (await registerByFloor(s.tx, s.contract.id));
@@ -296,11 +295,10 @@ export const getModel: AppRouteHandler<typeof routes.getModel> = async (c) => {
 
 // ---- guidance funds --------------------------------------------------------------------------
 
-const COMMITTED_STATES = ["signed", "under_construction", "operating", "transferred"];
-
 /** The guidance funds the signed terms in force commit ("0.00" before signing). */
 async function committedFunds(db: Queryable, contract: ContractRow, today: string): Promise<Decimal> {
-  if (contract.signedVersionNo === null || !COMMITTED_STATES.includes(contract.state)) return new Decimal(0);
+  if (contract.signedVersionNo === null || !(COMMITTED_STATES as readonly string[]).includes(contract.state))
+    return new Decimal(0);
   const version =
     (await versionInForce(db, contract.id, today)) ??
     (await findVersion(db, contract.id, contract.signedVersionNo));
@@ -332,17 +330,11 @@ export const createDisbursement: AppRouteHandler<typeof routes.createDisbursemen
   notInFuture("body.paidOn", body.paidOn, today);
   const amount = new Decimal(body.amount);
   if (amount.lte(0)) throw ApiError.validation([{ field: "body.amount", message: "must be greater than 0" }]);
-  const result = await contractCommand(
-    c,
+  const result = await runContractCommand(
+    serviceContext(c),
     id,
-    { verb: "record guidance funds paid", parties: ["street_office"] },
+    { type: "record_guidance_disbursement" },
     async (s) => {
-      if (!COMMITTED_STATES.includes(s.contract.state)) {
-        throw stateConflict(
-          s.contract,
-          `Guidance funds are paid to a signed contract; this one is "${s.contract.state}".`,
-        );
-      }
       const committed = await committedFunds(s.tx, s.contract, today);
       const paid = await paidFunds(s.tx, s.contract.id);
       if (paid.plus(amount).gt(committed)) {

@@ -8,9 +8,10 @@ import { allocatePayment, type Decimal, formatMoney, money, shanghaiDate } from 
 import { queryRows, type Tx } from "../../../db/database.js";
 import { applyArrearsStanding, nextCreditNoteNumber, type StandingChange } from "../../../db/ledger.js";
 import { creditNotes, invoices, payments, refunds, subscriptions } from "../../../db/schema.js";
+import { serviceContext } from "../../context.js";
 import { ApiError, notInFuture } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
-import { type CommandScope, contractCommand } from "../contracts/contracts.command.js";
+import { type CommandScope, runContractCommand } from "../../services/contracts/command.js";
 import { findContract } from "../contracts/contracts.store.js";
 import type * as routes from "./payments.routes.js";
 import {
@@ -25,8 +26,6 @@ import {
   type RefundRow,
   refundJson,
 } from "./payments.store.js";
-
-const ENTERPRISE = ["enterprise"] as const;
 
 const yearOf = (date: string) => Number(date.slice(0, 4));
 
@@ -93,10 +92,10 @@ export const recordPayment: AppRouteHandler<typeof routes.recordPayment> = async
   notInFuture("body.receivedOn", body.receivedOn, today);
   const seen = await findInvoice(c.var.db, c.var.principal, id);
 
-  const result = await contractCommand(
-    c,
+  const result = await runContractCommand(
+    serviceContext(c),
     seen.contractId,
-    { verb: "record payments", parties: ENTERPRISE },
+    { type: "record_payment" },
     async (s) => {
       const repeat = await paymentByRef(s.tx, s.contract.enterpriseOrgId, body.externalRef);
       if (repeat) {
@@ -239,67 +238,59 @@ export const createCreditNote: AppRouteHandler<typeof routes.createCreditNote> =
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
   const today = shanghaiDate(c.var.deps.clock());
-  const note = await contractCommand(
-    c,
-    id,
-    { verb: "issue credit notes", parties: ENTERPRISE },
-    async (s) => {
-      const [known] = await queryRows<{ known: number }>(
-        s.tx,
-        sql`select 1 as known
+  const note = await runContractCommand(serviceContext(c), id, { type: "issue_credit_note" }, async (s) => {
+    const [known] = await queryRows<{ known: number }>(
+      s.tx,
+      sql`select 1 as known
            where exists (select 1 from subscriptions
                           where contract_id = ${s.contract.id} and subscriber_key = ${body.subscriberKey})
               or exists (select 1 from invoices
                           where contract_id = ${s.contract.id} and subscriber_key = ${body.subscriberKey})`,
-      );
-      if (!known) {
-        throw ApiError.validation([
-          { field: "body.subscriberKey", message: "has no subscription and no invoice on this contract" },
-        ]);
-      }
-      const [sub] = await s.tx
-        .select({ id: subscriptions.id })
-        .from(subscriptions)
-        .where(
-          and(
-            eq(subscriptions.contractId, s.contract.id),
-            eq(subscriptions.subscriberKey, body.subscriberKey),
-          ),
-        )
-        .orderBy(
-          sql`${subscriptions.state} in ('active', 'suspended') desc`,
-          sql`${subscriptions.startDate} desc`,
-        )
-        .limit(1);
-      const number = await nextCreditNoteNumber(s.tx, s.contract.enterpriseOrgId, yearOf(today));
-      const [row] = await s.tx
-        .insert(creditNotes)
-        .values({
-          number,
-          enterpriseOrgId: s.contract.enterpriseOrgId,
-          contractId: s.contract.id,
-          subscriberKey: body.subscriberKey,
-          reason: "adjustment",
-          amount: body.amount,
-          remaining: body.amount,
-          subscriptionId: sub?.id ?? null,
-          note: body.note,
-        })
-        .returning();
-      if (!row) throw new Error("insert returned nothing");
-      await s.audit("credit_note.issued", {
-        payload: {
-          creditNoteId: row.id,
-          number: row.number,
-          reason: "adjustment",
-          subscriberKey: row.subscriberKey,
-          amount: row.amount,
-          note: row.note,
-        },
-      });
-      return creditNoteById(s.tx, row.id);
-    },
-  );
+    );
+    if (!known) {
+      throw ApiError.validation([
+        { field: "body.subscriberKey", message: "has no subscription and no invoice on this contract" },
+      ]);
+    }
+    const [sub] = await s.tx
+      .select({ id: subscriptions.id })
+      .from(subscriptions)
+      .where(
+        and(eq(subscriptions.contractId, s.contract.id), eq(subscriptions.subscriberKey, body.subscriberKey)),
+      )
+      .orderBy(
+        sql`${subscriptions.state} in ('active', 'suspended') desc`,
+        sql`${subscriptions.startDate} desc`,
+      )
+      .limit(1);
+    const number = await nextCreditNoteNumber(s.tx, s.contract.enterpriseOrgId, yearOf(today));
+    const [row] = await s.tx
+      .insert(creditNotes)
+      .values({
+        number,
+        enterpriseOrgId: s.contract.enterpriseOrgId,
+        contractId: s.contract.id,
+        subscriberKey: body.subscriberKey,
+        reason: "adjustment",
+        amount: body.amount,
+        remaining: body.amount,
+        subscriptionId: sub?.id ?? null,
+        note: body.note,
+      })
+      .returning();
+    if (!row) throw new Error("insert returned nothing");
+    await s.audit("credit_note.issued", {
+      payload: {
+        creditNoteId: row.id,
+        number: row.number,
+        reason: "adjustment",
+        subscriberKey: row.subscriberKey,
+        amount: row.amount,
+        note: row.note,
+      },
+    });
+    return creditNoteById(s.tx, row.id);
+  });
   return c.json(note, 201);
 };
 
@@ -329,10 +320,10 @@ export const createRefund: AppRouteHandler<typeof routes.createRefund> = async (
   notInFuture("body.paidOn", body.paidOn, today);
   const seen = await findCreditNote(c.var.db, c.var.principal, id);
 
-  const result = await contractCommand(
-    c,
+  const result = await runContractCommand(
+    serviceContext(c),
     seen.contractId,
-    { verb: "refund credit notes", parties: ENTERPRISE },
+    { type: "refund_credit_note" },
     async (s) => {
       const byRef = and(eq(refunds.creditNoteId, id), eq(refunds.externalRef, body.externalRef));
       const [repeat] = await s.tx.select().from(refunds).where(byRef);

@@ -6,6 +6,7 @@
 import { and, asc, desc, eq, inArray, ne } from "drizzle-orm";
 import type { Context } from "hono";
 import {
+  type ContractCommand,
   compareDates,
   overlaps,
   parseReportPeriod,
@@ -15,9 +16,10 @@ import {
 } from "../../../contracts/index.js";
 import { operationReports, reportComments } from "../../../db/schema.js";
 import type { AppEnv } from "../../context.js";
+import { serviceContext } from "../../context.js";
 import { ApiError, type FieldError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
-import { type CommandScope, contractCommand, stateConflict } from "../contracts/contracts.command.js";
+import { type CommandScope, runContractCommand } from "../../services/contracts/command.js";
 import { findContract } from "../contracts/contracts.store.js";
 import type * as routes from "./reports.routes.js";
 import {
@@ -56,9 +58,6 @@ async function checkReportable(
   prefix: string,
 ) {
   const c = s.contract;
-  if (c.state !== "operating" && c.state !== "transferred") {
-    throw stateConflict(c, `Only an operating (or transferred) contract reports; this one is "${c.state}".`);
-  }
   const errors: FieldError[] = [];
   const field = `${prefix}.period`;
   const opStart = c.operationStartDate;
@@ -110,10 +109,10 @@ export const submitReport: AppRouteHandler<typeof routes.submitReport> = async (
   const period = parseReportPeriod(body.period);
   if (!period) throw ApiError.validation([{ field: "body.period", message: "is not a month or a quarter" }]);
   const today = shanghaiDate(c.var.deps.clock());
-  const { row, contract } = await contractCommand(
-    c,
+  const { row, contract } = await runContractCommand(
+    serviceContext(c),
     id,
-    { verb: "file operation reports", parties: ["enterprise"] },
+    { type: "file_report" },
     async (s) => {
       await checkReportable(s, period, body.figures, today, "body");
       const open = await s.tx
@@ -197,11 +196,11 @@ export const getReport: AppRouteHandler<typeof routes.getReport> = async (c) => 
 async function onReport<T>(
   c: Context<AppEnv>,
   id: string,
-  what: { verb: string; parties: ("enterprise" | "owners_committee")[] },
+  what: ContractCommand,
   run: (s: CommandScope, report: ReportRow) => Promise<T>,
 ): Promise<T> {
   const { report } = await findReport(c.var.db, c.var.principal, id);
-  return contractCommand(c, report.contractId, what, async (s) => {
+  return runContractCommand(serviceContext(c), report.contractId, what, async (s) => {
     const { report: locked } = await findReport(s.tx, c.var.principal, id, true);
     return run(s, locked);
   });
@@ -209,60 +208,49 @@ async function onReport<T>(
 
 export const acceptReport: AppRouteHandler<typeof routes.acceptReport> = async (c) => {
   const { id } = c.req.valid("param");
-  const { row, contract } = await onReport(
-    c,
-    id,
-    { verb: "accept operation reports", parties: ["owners_committee"] },
-    async (s, report) => {
-      if (report.status !== "submitted")
-        throw reportConflict(report, "only a submitted report can be accepted");
-      const [row] = await s.tx
-        .update(operationReports)
-        .set({ status: "accepted", reviewedByOrgId: s.actor.orgId, reviewedAt: s.now })
-        .where(eq(operationReports.id, report.id))
-        .returning();
-      if (!row) throw new Error("update returned nothing");
-      await s.audit("report.accepted", {
-        payload: { reportId: report.id, period: report.period, reportVersionNo: report.versionNo },
-      });
-      return { row, contract: s.contract };
-    },
-  );
+  const { row, contract } = await onReport(c, id, { type: "review_report" }, async (s, report) => {
+    if (report.status !== "submitted")
+      throw reportConflict(report, "only a submitted report can be accepted");
+    const [row] = await s.tx
+      .update(operationReports)
+      .set({ status: "accepted", reviewedByOrgId: s.actor.orgId, reviewedAt: s.now })
+      .where(eq(operationReports.id, report.id))
+      .returning();
+    if (!row) throw new Error("update returned nothing");
+    await s.audit("report.accepted", {
+      payload: { reportId: report.id, period: report.period, reportVersionNo: report.versionNo },
+    });
+    return { row, contract: s.contract };
+  });
   return c.json(await reportDetail(c.var.db, contract, row, DEFAULT_TOLERANCES), 200);
 };
 
 export const queryReport: AppRouteHandler<typeof routes.queryReport> = async (c) => {
   const { id } = c.req.valid("param");
   const { comment } = c.req.valid("json");
-  const { row, contract } = await onReport(
-    c,
-    id,
-    { verb: "query operation reports", parties: ["owners_committee"] },
-    async (s, report) => {
-      if (report.status !== "submitted")
-        throw reportConflict(report, "only a submitted report can be queried");
-      const [row] = await s.tx
-        .update(operationReports)
-        .set({ status: "queried", reviewedByOrgId: s.actor.orgId, reviewedAt: s.now })
-        .where(eq(operationReports.id, report.id))
-        .returning();
-      if (!row) throw new Error("update returned nothing");
-      const [note] = await s.tx
-        .insert(reportComments)
-        .values({ reportId: report.id, authorOrgId: s.actor.orgId, body: comment, createdAt: s.now })
-        .returning({ id: reportComments.id });
-      await s.audit("report.queried", {
-        payload: {
-          reportId: report.id,
-          period: report.period,
-          reportVersionNo: report.versionNo,
-          commentId: note?.id ?? null,
-          comment,
-        },
-      });
-      return { row, contract: s.contract };
-    },
-  );
+  const { row, contract } = await onReport(c, id, { type: "review_report" }, async (s, report) => {
+    if (report.status !== "submitted") throw reportConflict(report, "only a submitted report can be queried");
+    const [row] = await s.tx
+      .update(operationReports)
+      .set({ status: "queried", reviewedByOrgId: s.actor.orgId, reviewedAt: s.now })
+      .where(eq(operationReports.id, report.id))
+      .returning();
+    if (!row) throw new Error("update returned nothing");
+    const [note] = await s.tx
+      .insert(reportComments)
+      .values({ reportId: report.id, authorOrgId: s.actor.orgId, body: comment, createdAt: s.now })
+      .returning({ id: reportComments.id });
+    await s.audit("report.queried", {
+      payload: {
+        reportId: report.id,
+        period: report.period,
+        reportVersionNo: report.versionNo,
+        commentId: note?.id ?? null,
+        comment,
+      },
+    });
+    return { row, contract: s.contract };
+  });
   return c.json(await reportDetail(c.var.db, contract, row, DEFAULT_TOLERANCES), 200);
 };
 
@@ -270,51 +258,46 @@ export const reviseReport: AppRouteHandler<typeof routes.reviseReport> = async (
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
   const today = shanghaiDate(c.var.deps.clock());
-  const { row, contract } = await onReport(
-    c,
-    id,
-    { verb: "revise operation reports", parties: ["enterprise"] },
-    async (s, report) => {
-      if (report.status !== "queried") throw reportConflict(report, "only a queried report can be revised");
-      const period = parseReportPeriod(report.period);
-      if (!period) throw new Error(`stored report ${report.id} has a malformed period`);
-      // The period was accepted once; what may have changed since is the figures only. (An
-      // operating contract that was transferred since may still answer the query.)
-      await checkReportable(s, period, body.figures, today, "report");
+  const { row, contract } = await onReport(c, id, { type: "file_report" }, async (s, report) => {
+    if (report.status !== "queried") throw reportConflict(report, "only a queried report can be revised");
+    const period = parseReportPeriod(report.period);
+    if (!period) throw new Error(`stored report ${report.id} has a malformed period`);
+    // The period was accepted once; what may have changed since is the figures only. (An
+    // operating contract that was transferred since may still answer the query.)
+    await checkReportable(s, period, body.figures, today, "report");
+    await s.tx
+      .update(operationReports)
+      .set({ status: "superseded" })
+      .where(eq(operationReports.id, report.id));
+    const [row] = await s.tx
+      .insert(operationReports)
+      .values({
+        contractId: report.contractId,
+        period: report.period,
+        versionNo: report.versionNo + 1,
+        status: "submitted",
+        figures: body.figures,
+        submittedByOrgId: s.actor.orgId,
+        createdAt: s.now,
+      })
+      .returning();
+    if (!row) throw new Error("insert returned nothing");
+    if (body.comment) {
       await s.tx
-        .update(operationReports)
-        .set({ status: "superseded" })
-        .where(eq(operationReports.id, report.id));
-      const [row] = await s.tx
-        .insert(operationReports)
-        .values({
-          contractId: report.contractId,
-          period: report.period,
-          versionNo: report.versionNo + 1,
-          status: "submitted",
-          figures: body.figures,
-          submittedByOrgId: s.actor.orgId,
-          createdAt: s.now,
-        })
-        .returning();
-      if (!row) throw new Error("insert returned nothing");
-      if (body.comment) {
-        await s.tx
-          .insert(reportComments)
-          .values({ reportId: row.id, authorOrgId: s.actor.orgId, body: body.comment, createdAt: s.now });
-      }
-      await s.audit("report.revised", {
-        payload: {
-          reportId: row.id,
-          supersedes: report.id,
-          period: report.period,
-          reportVersionNo: row.versionNo,
-          ...(body.comment ? { comment: body.comment } : {}),
-        },
-      });
-      return { row, contract: s.contract };
-    },
-  );
+        .insert(reportComments)
+        .values({ reportId: row.id, authorOrgId: s.actor.orgId, body: body.comment, createdAt: s.now });
+    }
+    await s.audit("report.revised", {
+      payload: {
+        reportId: row.id,
+        supersedes: report.id,
+        period: report.period,
+        reportVersionNo: row.versionNo,
+        ...(body.comment ? { comment: body.comment } : {}),
+      },
+    });
+    return { row, contract: s.contract };
+  });
   return c.json(await reportDetail(c.var.db, contract, row, DEFAULT_TOLERANCES), 201);
 };
 

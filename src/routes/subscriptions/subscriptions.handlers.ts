@@ -27,9 +27,10 @@ import { isUniqueViolation } from "../../../db/pg-errors.js";
 import { contracts, invoices, subscriptions } from "../../../db/schema.js";
 import { contractScope } from "../../auth/scope.js";
 import type { AppEnv } from "../../context.js";
+import { serviceContext } from "../../context.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
-import { type CommandScope, contractCommand } from "../contracts/contracts.command.js";
+import { type CommandScope, runContractCommand } from "../../services/contracts/command.js";
 import { type ContractRow, findContract, termsOf, versionInForce } from "../contracts/contracts.store.js";
 import type * as routes from "./subscriptions.routes.js";
 
@@ -66,17 +67,9 @@ function asDomain(s: SubscriptionRow): DomainSubscription {
   };
 }
 
-/** 409 unless the contract is operating: residents subscribe only while the enterprise operates. */
-export function requireOperating(contract: ContractRow, what: string) {
-  if (contract.state !== "operating" || !contract.operationStartDate) {
-    throw ApiError.conflict(
-      "contract_not_operating",
-      `${what} needs an operating contract; this one is ${contract.state}.`,
-      {
-        currentState: contract.state,
-      },
-    );
-  }
+/** The dates that bound residents' fees on an operating contract (the command table admitted it). */
+export function feeLimitsOf(contract: ContractRow) {
+  if (!contract.operationStartDate) throw new Error("an operating contract has an operation start date");
   return { operationStart: contract.operationStartDate, transferDate: contract.transferDate };
 }
 
@@ -164,86 +157,81 @@ async function insertSubscription(
 export const createSubscription: AppRouteHandler<typeof routes.createSubscription> = async (c) => {
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
-  const row = await contractCommand(
-    c,
-    id,
-    { verb: "subscribe residents", parties: ["enterprise"] },
-    async (s) => {
-      const limits = requireOperating(s.contract, "A subscription");
-      const errors = [];
-      if (compareDates(body.startDate, limits.operationStart) < 0) {
+  const row = await runContractCommand(serviceContext(c), id, { type: "subscribe" }, async (s) => {
+    const limits = feeLimitsOf(s.contract);
+    const errors = [];
+    if (compareDates(body.startDate, limits.operationStart) < 0) {
+      errors.push({
+        field: "body.startDate",
+        message: `is before the operation start ${limits.operationStart}`,
+      });
+    }
+    if (limits.transferDate && compareDates(body.startDate, limits.transferDate) >= 0) {
+      errors.push({
+        field: "body.startDate",
+        message: `is on or after the transfer date ${limits.transferDate}: billing ends then`,
+      });
+    }
+    const kinds = await facilityKindsOfContract(s.tx, s.contract.id);
+    let floor: number | undefined;
+    let subscriberKey: string;
+    if (body.householdId !== undefined) {
+      subscriberKey = `household:${body.householdId}`;
+      const home = kinds.has("elevator")
+        ? await householdOfContract(s.tx, s.contract.id, body.householdId)
+        : null;
+      if (!home) {
         errors.push({
-          field: "body.startDate",
-          message: `is before the operation start ${limits.operationStart}`,
+          field: "body.householdId",
+          message: "is not a household of a building this contract's elevator serves",
         });
-      }
-      if (limits.transferDate && compareDates(body.startDate, limits.transferDate) >= 0) {
-        errors.push({
-          field: "body.startDate",
-          message: `is on or after the transfer date ${limits.transferDate}: billing ends then`,
-        });
-      }
-      const kinds = await facilityKindsOfContract(s.tx, s.contract.id);
-      let floor: number | undefined;
-      let subscriberKey: string;
-      if (body.householdId !== undefined) {
-        subscriberKey = `household:${body.householdId}`;
-        const home = kinds.has("elevator")
-          ? await householdOfContract(s.tx, s.contract.id, body.householdId)
-          : null;
-        if (!home) {
-          errors.push({
-            field: "body.householdId",
-            message: "is not a household of a building this contract's elevator serves",
-          });
-        } else {
-          floor = home.floor;
-        }
       } else {
-        subscriberKey = `slot:${body.slotRef ?? ""}`;
-        if (!kinds.has("garage"))
-          errors.push({ field: "body.slotRef", message: "this contract has no garage" });
+        floor = home.floor;
       }
-      if (errors.length) throw ApiError.validation(errors);
-      const price = await priceOn(
-        s.tx,
-        s.contract.id,
-        body.startDate,
-        body.feeCode,
-        floor,
-        ["monthly", "yearly"],
-        "body.feeCode",
-      );
-      const created = await insertSubscription(s.tx, {
-        contractId: s.contract.id,
-        streetId: s.contract.streetId,
-        communityId: s.contract.communityId,
-        enterpriseOrgId: s.contract.enterpriseOrgId,
+    } else {
+      subscriberKey = `slot:${body.slotRef ?? ""}`;
+      if (!kinds.has("garage"))
+        errors.push({ field: "body.slotRef", message: "this contract has no garage" });
+    }
+    if (errors.length) throw ApiError.validation(errors);
+    const price = await priceOn(
+      s.tx,
+      s.contract.id,
+      body.startDate,
+      body.feeCode,
+      floor,
+      ["monthly", "yearly"],
+      "body.feeCode",
+    );
+    const created = await insertSubscription(s.tx, {
+      contractId: s.contract.id,
+      streetId: s.contract.streetId,
+      communityId: s.contract.communityId,
+      enterpriseOrgId: s.contract.enterpriseOrgId,
+      subscriberKey,
+      householdId: body.householdId ?? null,
+      slotRef: body.slotRef ?? null,
+      feeCode: body.feeCode,
+      kind: price.kind,
+      unitPrice: price.price,
+      priceVersionNo: price.versionNo,
+      startDate: body.startDate,
+      createdAt: s.now,
+      updatedAt: s.now,
+    });
+    await s.audit("subscription.created", {
+      versionNo: price.versionNo,
+      payload: {
+        subscriptionId: created.id,
         subscriberKey,
-        householdId: body.householdId ?? null,
-        slotRef: body.slotRef ?? null,
         feeCode: body.feeCode,
         kind: price.kind,
         unitPrice: price.price,
-        priceVersionNo: price.versionNo,
         startDate: body.startDate,
-        createdAt: s.now,
-        updatedAt: s.now,
-      });
-      await s.audit("subscription.created", {
-        versionNo: price.versionNo,
-        payload: {
-          subscriptionId: created.id,
-          subscriberKey,
-          feeCode: body.feeCode,
-          kind: price.kind,
-          unitPrice: price.price,
-          startDate: body.startDate,
-        },
-      });
-      return created;
-    },
-  );
+      },
+    });
+    return created;
+  });
   return c.json(subscriptionJson(row), 201);
 };
 
@@ -291,15 +279,19 @@ export const getSubscription: AppRouteHandler<typeof routes.getSubscription> = a
 async function subscriptionCommand<T>(
   c: Context<AppEnv>,
   id: string,
-  verb: string,
   run: (s: CommandScope, sub: SubscriptionRow) => Promise<T>,
 ): Promise<T> {
   const found = await findSubscription(c, id);
-  return contractCommand(c, found.contractId, { verb, parties: ["enterprise"] }, async (s) => {
-    const [sub] = await s.tx.select().from(subscriptions).where(eq(subscriptions.id, id)).for("update");
-    if (!sub) throw ApiError.notFound("The subscription");
-    return run(s, sub);
-  });
+  return runContractCommand(
+    serviceContext(c),
+    found.contractId,
+    { type: "change_subscription" },
+    async (s) => {
+      const [sub] = await s.tx.select().from(subscriptions).where(eq(subscriptions.id, id)).for("update");
+      if (!sub) throw ApiError.notFound("The subscription");
+      return run(s, sub);
+    },
+  );
 }
 
 function notRunning(sub: SubscriptionRow) {
@@ -323,7 +315,7 @@ export const cancelSubscription: AppRouteHandler<typeof routes.cancelSubscriptio
   const { id } = c.req.valid("param");
   const { cancelDate } = c.req.valid("json");
   const today = c.var.deps.clock();
-  const out = await subscriptionCommand(c, id, "cancel subscriptions", async (s, sub) => {
+  const out = await subscriptionCommand(c, id, async (s, sub) => {
     if (sub.state !== "active" && sub.state !== "suspended") throw notRunning(sub);
     // The day before the start (never used) is the earliest last day of use.
     if (compareDates(cancelDate, addDays(sub.startDate, -1)) < 0) {
@@ -410,7 +402,7 @@ export const cancelSubscription: AppRouteHandler<typeof routes.cancelSubscriptio
 export const switchToYearly: AppRouteHandler<typeof routes.switchToYearly> = async (c) => {
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
-  const out = await subscriptionCommand(c, id, "switch subscriptions", async (s, sub) => {
+  const out = await subscriptionCommand(c, id, async (s, sub) => {
     const [last] = await s.tx
       .select({ period: invoices.period })
       .from(invoices)
