@@ -3,6 +3,7 @@
  * the MQTT consumer, the embedded broker and the HTTP ingest route all validate the same way.
  */
 import { z } from "zod";
+import { plainMessage, whenGiven } from "../contracts/validation-messages.js";
 
 export const TOPIC_PREFIX = "bot/v1/sensors";
 /** The shared subscription every ingest consumer joins (MQTT v5). */
@@ -57,7 +58,7 @@ const Text = (max: number) =>
 const OccurredAt = z.iso.datetime({
   offset: true,
   local: false,
-  message: "must be an RFC 3339 timestamp with offset",
+  error: whenGiven("must be an RFC 3339 timestamp with offset"),
 });
 
 const base = {
@@ -112,7 +113,7 @@ export function parseEvent(topic: string, bytes: Uint8Array, now: Date): ParseRe
   } catch {
     return { ok: false, reason: "malformed_json", sensorId };
   }
-  const result = SensorEvent.safeParse(json);
+  const result = SensorEvent.safeParse(json, { error: plainMessage });
   if (!result.success) return { ok: false, reason: schemaViolation(result.error), sensorId };
   const event = result.data;
   if (Date.parse(event.occurredAt) - now.getTime() > MAX_FUTURE_MS) {
@@ -121,7 +122,7 @@ export function parseEvent(topic: string, bytes: Uint8Array, now: Date): ParseRe
   return { ok: true, sensorId, event };
 }
 
-/** `schema_violation: <field> <message>` for the first issue (e.g. `confidence must be at most 1`). */
+/** `schema_violation: <field> <message>` for the first issue (e.g. `confidence must be a number from 0 to 1`). */
 function schemaViolation(error: z.ZodError): RejectReason {
   const issue = error.issues[0];
   if (!issue) return "schema_violation: event invalid";

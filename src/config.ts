@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { plainMessage } from "../contracts/validation-messages.js";
 
 /**
  * Every setting of the process, parsed once from the environment. Nothing else reads
@@ -112,7 +113,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const present = Object.fromEntries(
     Object.keys(ConfigSchema.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])),
   );
-  const parsed = ConfigSchema.safeParse(present);
+  const parsed = ConfigSchema.safeParse(present, { error: plainMessage });
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => {
     const name = String(i.path[0]);

@@ -18,13 +18,78 @@ export interface FieldError {
 }
 
 /**
+ * Every `code` the API answers with, and what it means. Clients switch on these: the OpenAPI
+ * document declares them as the enum of the problem's `code` (src/openapi.ts), and `ApiError`
+ * takes no other, so a code used without a line here fails the type-check.
+ * A new code is one line in its status's group: `code: "what it means",`.
+ */
+export const ERROR_CODES = {
+  // 400
+  validation_failed: "one or more fields are invalid; `errors` lists each field and why",
+  bad_request: "the request could not be read (e.g. malformed JSON)",
+  // 401, 403, 404
+  unauthorized: "no API key, or an unknown or revoked one",
+  forbidden: "the caller's organization or role may not do this",
+  not_found: "the resource does not exist, or is outside the caller's scope",
+  route_not_found: "no route for this method and path",
+  method_not_allowed: "the path exists, but not for this method",
+  // 409: the resource's state does not allow the request
+  illegal_transition: "the contract's state does not allow this command; see currentState and allowedActions",
+  version_frozen: "only a draft version can be edited; this one is submitted or later",
+  vote_required: "the owners' vote on the version must be recorded before approval",
+  vote_failed: "the owners' latest vote on the version did not pass art. 278",
+  already_signed: "the caller's organization already signed this version",
+  amendment_open: "an amendment is still open; finish it first",
+  milestone_confirmed: "the milestone was already confirmed",
+  milestone_out_of_order: "an earlier milestone must be confirmed first",
+  transfer_not_due: "the transfer date has not come yet",
+  handback_incomplete: "handback conditions are not all checked off; see open",
+  contract_not_operating: "the request needs an operating contract",
+  billing_period_refused: "the billing period lies outside the contract's operation",
+  idempotency_key_reused: "this Idempotency-Key was used for a different request",
+  subscription_exists: "the subscriber already holds a running subscription on the contract",
+  subscription_not_running: "the subscription is no longer running",
+  no_signed_terms: "the contract has no signed fee schedule",
+  switch_refused: "the subscription cannot switch to yearly now",
+  payment_reference_used: "the payment's external reference was already used",
+  refund_reference_used: "the refund's external reference was already used",
+  refund_exceeds_remaining: "the refund is more than the credit note's remaining amount",
+  facility_status: "the facility's status does not allow this",
+  facility_under_contract: "the facility is part of a contract that is still open",
+  district_exists: "a district with this name is already registered",
+  street_exists: "the district already has a street with this name",
+  community_exists: "the street already has a community with this name",
+  building_exists: "the community already has a building with this name",
+  organization_exists: "an organization of this kind and name is already registered in the street",
+  report_state: "the report's status does not allow this",
+  report_exists: "a report for the period (or one overlapping it) exists",
+  assumptions_missing: "the financial model's assumptions are not set yet",
+  guidance_exceeded: "the payment would bring the guidance funds paid over the amount committed",
+  sensor_revoked: "the sensor is revoked",
+  not_classifiable: "only e-bike incidents are acknowledged and classified",
+  already_acknowledged: "the incident was already acknowledged",
+  // 412, 413, 415, 428
+  stale_revision: "If-Match does not match the current revision: someone else changed it",
+  payload_too_large: "the body is over 1 MiB",
+  unsupported_media_type: "the body's Content-Type is not one the route accepts",
+  if_match_required: "the request must send If-Match with the ETag from GET",
+  // 5xx
+  internal_error: "an unexpected error; quote the request id",
+  needs_node_process: "on Workers, this change must be sent to the Node API (it must tell Mosquitto)",
+  database_unavailable: "the database is not answering for a moment; retry after Retry-After",
+  broker_unavailable: "the MQTT broker could not be told of the change; retry after Retry-After",
+} as const satisfies Record<string, string>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
  * The one error type the API throws. `onError` turns it into RFC 9457 problem+json; `code`
  * is stable (clients switch on it), `title` is the human summary, `detail` the specifics.
  */
 export class ApiError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
-    readonly code: string,
+    readonly code: ErrorCode,
     readonly title: string,
     readonly detail?: string,
     readonly extra: Record<string, unknown> = {},
@@ -44,11 +109,11 @@ export class ApiError extends Error {
   static notFound(what: string) {
     return new ApiError(404, "not_found", "Not found", `${what} was not found.`);
   }
-  static conflict(code: string, detail: string, extra: Record<string, unknown> = {}) {
+  static conflict(code: ErrorCode, detail: string, extra: Record<string, unknown> = {}) {
     return new ApiError(409, code, "Conflict", detail, extra);
   }
   /** 503 with `Retry-After`: a part the request needs is down; nothing was changed. */
-  static unavailable(code: string, title: string, detail: string, retryAfterS = RETRY_AFTER_S) {
+  static unavailable(code: ErrorCode, title: string, detail: string, retryAfterS = RETRY_AFTER_S) {
     return Object.assign(new ApiError(503, code, title, detail), { retryAfterS });
   }
   static databaseUnavailable() {
@@ -99,10 +164,36 @@ export function fieldErrors(error: ZodError, target: string): FieldError[] {
   });
 }
 
+/** Hono's own exceptions by status; `detail` where Hono's message would not help a client. */
+const HTTP_EXCEPTIONS: Partial<Record<number, { code: ErrorCode; title: string; detail?: string }>> = {
+  400: { code: "bad_request", title: "Bad request" },
+  401: { code: "unauthorized", title: "Unauthorized" },
+  403: { code: "forbidden", title: "Forbidden" },
+  404: { code: "not_found", title: "Not found" },
+  405: { code: "method_not_allowed", title: "Method not allowed" },
+  413: { code: "payload_too_large", title: "Payload too large", detail: "The body is over the 1 MiB limit." },
+  415: {
+    code: "unsupported_media_type",
+    title: "Unsupported media type",
+    detail: "Send the body as Content-Type: application/json.",
+  },
+};
+
 /**
- * The app's `onError`: ApiError as given, Hono's own exceptions mapped, a passing database outage
- * a 503 (db/pg-errors.ts: it says nothing about the request, which may be sent again as it is),
- * anything else a 500.
+ * A Hono exception below 500 (a body that is not JSON, a Content-Type the route does not take, …)
+ * as an ApiError with a declared code and its status kept; a status without a code of its own is
+ * `bad_request`.
+ */
+function fromHttpException(err: HTTPException): ApiError {
+  const known = HTTP_EXCEPTIONS[err.status] ?? { code: "bad_request", title: "Bad request" };
+  return new ApiError(err.status, known.code, known.title, known.detail ?? (err.message || undefined));
+}
+
+/**
+ * The app's `onError`: ApiError as given, Hono's own exceptions below 500 mapped, a passing
+ * database outage a 503 (db/pg-errors.ts: it says nothing about the request, which may be sent
+ * again as it is), anything else (a Hono 5xx too: its status kept) logged and answered
+ * `internal_error` without its message.
  */
 export function handleError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof ApiError) return problemResponse(c, err);
@@ -114,35 +205,12 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
     );
     return problemResponse(c, ApiError.databaseUnavailable());
   }
-  if (err instanceof HTTPException) {
-    const status = err.status;
-    if (status === 413) {
-      return problemResponse(
-        c,
-        new ApiError(413, "payload_too_large", "Payload too large", "The body is over the 1 MiB limit."),
-      );
-    }
-    if (status === 415) {
-      return problemResponse(
-        c,
-        new ApiError(
-          415,
-          "unsupported_media_type",
-          "Unsupported media type",
-          "Send the body as Content-Type: application/json.",
-        ),
-      );
-    }
-    if (status === 400) {
-      return problemResponse(c, new ApiError(400, "bad_request", "Bad request", err.message));
-    }
-    return problemResponse(c, new ApiError(status, `http_${status}`, err.message || "Error"));
-  }
+  if (err instanceof HTTPException && err.status < 500) return problemResponse(c, fromHttpException(err));
   c.get("logger")?.error({ err, requestId: c.get("requestId") }, "unhandled error");
   return problemResponse(
     c,
     new ApiError(
-      500,
+      err instanceof HTTPException ? err.status : 500,
       "internal_error",
       "Internal server error",
       "Something went wrong; quote the request id.",

@@ -1,6 +1,12 @@
 import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
+import { plainMessage, whenGiven } from "../contracts/validation-messages.js";
 import type { AppEnv } from "./context.js";
-import { ApiError, fieldErrors } from "./errors.js";
+import { ApiError, ERROR_CODES, type ErrorCode, fieldErrors } from "./errors.js";
+
+// Every validation message not given by a schema is the API's own sentence (see
+// contracts/validation-messages.ts for why a schema's own message still wins). Global to zod: set
+// here, where the routes' schemas and the hook that reports their failures live.
+z.config({ customError: plainMessage });
 
 /** How failing fields are named: `body.name`, `path.id`, `query.within`, `header.if-match`. */
 const TARGETS: Record<string, string> = {
@@ -29,7 +35,12 @@ export const ProblemSchema = z
     title: z.string().openapi({ example: "Validation failed" }),
     status: z.number().int().openapi({ example: 400 }),
     detail: z.string().optional(),
-    code: z.string().openapi({ example: "validation_failed" }),
+    code: z.enum(Object.keys(ERROR_CODES) as ErrorCode[]).openapi({
+      example: "validation_failed",
+      description: `Stable: clients switch on it.\n\n${Object.entries(ERROR_CODES)
+        .map(([code, meaning]) => `- \`${code}\`: ${meaning}`)
+        .join("\n")}`,
+    }),
     instance: z.string().optional(),
     requestId: z.string().optional(),
     errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
@@ -83,7 +94,7 @@ export const security = [{ Bearer: [] }];
 
 // ---- shared field schemas -------------------------------------------------------------------
 
-export const Uuid = z.uuid({ message: "must be a UUID" });
+export const Uuid = z.uuid({ error: whenGiven("must be a UUID") });
 export const IdParams = z.object({ id: Uuid.openapi({ param: { name: "id", in: "path" } }) });
 
 /** Money in JSON: a decimal string with at most 2 places, never a number. */
@@ -112,7 +123,7 @@ export const FeeCodeKey = z
 
 /** An Asia/Shanghai calendar date. */
 export const CalendarDate = z.iso
-  .date({ message: "must be a date YYYY-MM-DD" })
+  .date({ error: whenGiven("must be a date YYYY-MM-DD") })
   .openapi({ example: "2026-12-01" });
 
 export const Pagination = z.object({

@@ -92,7 +92,7 @@ describe("HTTP ingest", () => {
         {
           index: 2,
           eventId: expect.any(String),
-          reason: "schema_violation: code Invalid input: expected string, received number",
+          reason: "schema_violation: code must be text, not a number",
         },
         { index: 4, eventId: tooLate.eventId, reason: "future_timestamp" },
       ],
@@ -134,7 +134,7 @@ describe("HTTP ingest", () => {
     expect(dead.status).toBe(200);
     expect(dead.body.items.map((d: { reason: string }) => d.reason)).toEqual([
       "future_timestamp",
-      "schema_violation: code Invalid input: expected string, received number",
+      "schema_violation: code must be text, not a number",
     ]);
     expect((await api(world.enterprise.key).get(`/v1/dead-letters?reason=future`)).body.items).toHaveLength(
       1,
@@ -195,16 +195,15 @@ describe("HTTP ingest", () => {
     const last = event("fault", 1);
     const res = await device.post(path, [first, 42, null, "heartbeat", [event("heartbeat", 2)], last]);
     expect(res.status).toBe(200);
-    const notAnObject = (received: string) =>
-      `schema_violation: event Invalid input: expected object, received ${received}`;
+    const notAnObject = (received: string) => `schema_violation: event must be an object, not ${received}`;
     expect(res.body).toEqual({
       stored: [first.eventId, last.eventId],
       duplicates: [],
       rejected: [
-        { index: 1, reason: notAnObject("number") },
+        { index: 1, reason: notAnObject("a number") },
         { index: 2, reason: notAnObject("null") },
-        { index: 3, reason: notAnObject("string") },
-        { index: 4, reason: notAnObject("array") },
+        { index: 3, reason: notAnObject("text") },
+        { index: 4, reason: notAnObject("a list") },
       ],
     });
     expect(await countEvents(database.db, sensor.id)).toBe(2);

@@ -154,7 +154,7 @@ describe("sensor events through Mosquitto", () => {
     await waitFor(async () => (await countEvents(database.db, b.id)) === 1, 10_000, "the good event");
     expect(await deadLetterReasons(database.db, b.id)).toEqual([
       "malformed_json",
-      "schema_violation: confidence Too big: expected number to be <=1",
+      "schema_violation: confidence must be a number from 0 to 1",
       "payload_too_large",
       "future_timestamp",
       "malformed_json",

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { checkQuantity, isPeriod } from "../../../contracts/index.js";
+import { whenGiven } from "../../../contracts/validation-messages.js";
 import {
   CalendarDate,
   errorResponses,
@@ -175,7 +176,10 @@ export const UsageRecord = z
     slotRef: SlotRef.optional(),
     kind: z.enum(["charging", "ride"]),
     feeCode: FeeCode.openapi({ description: "A per_use item of the fee schedule in force at startedAt" }),
-    startedAt: z.iso.datetime({ offset: true, message: "must be an RFC 3339 date-time with an offset" }),
+    startedAt: z.iso.datetime({
+      offset: true,
+      error: whenGiven("must be an RFC 3339 date-time with an offset"),
+    }),
     quantity: z.string().openapi({
       example: "12.345",
       description: "kWh or minutes (decimal string, up to 3 places), or rides (a whole number)",

@@ -4,7 +4,7 @@ import { isUniqueViolation } from "../../../db/pg-errors.js";
 import { buildings, communities, districts, households, streets } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import { communityScope, requireRole, streetScope } from "../../auth/scope.js";
-import { ApiError } from "../../errors.js";
+import { ApiError, type ErrorCode } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { checkHouseholdRows, type HouseholdRow, readCsvRows, readJsonRows } from "./household-rows.js";
 import type * as routes from "./places.routes.js";
@@ -15,7 +15,7 @@ const IMPORT_CHUNK = 1000;
 const iso = <T extends { createdAt: Date }>(row: T) => ({ ...row, createdAt: row.createdAt.toISOString() });
 
 /** 409 for a unique violation, anything else rethrown. */
-const conflictOn = (code: string, detail: string) => (err: unknown) => {
+const conflictOn = (code: ErrorCode, detail: string) => (err: unknown) => {
   if (isUniqueViolation(err)) throw ApiError.conflict(code, detail);
   throw err;
 };

@@ -136,9 +136,7 @@ export const DeadLetter = z
     payload: z.string(),
     payloadBase64: z.boolean().openapi({ description: "The payload was not valid UTF-8 text" }),
     payloadBytes: z.number().int(),
-    reason: z
-      .string()
-      .openapi({ example: "schema_violation: confidence Too big: expected number to be <=1" }),
+    reason: z.string().openapi({ example: "schema_violation: confidence must be a number from 0 to 1" }),
     receivedAt: Timestamp,
   })
   .openapi("DeadLetter");
