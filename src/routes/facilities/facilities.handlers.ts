@@ -129,7 +129,7 @@ export const updateFacility: AppRouteHandler<typeof routes.updateFacility> = asy
     }
     if (facility.status === "decommissioned") {
       throw ApiError.conflict("facility_status", "A decommissioned facility can no longer be changed.", {
-        status: facility.status,
+        facilityStatus: facility.status,
       });
     }
     const errors: FieldError[] = [];
@@ -168,7 +168,7 @@ export const decommissionFacility: AppRouteHandler<typeof routes.decommissionFac
       throw ApiError.conflict(
         "facility_status",
         `A facility that is ${facility.status.replace("_", " ")} cannot be decommissioned; only a planned or transferred one.`,
-        { status: facility.status },
+        { facilityStatus: facility.status },
       );
     }
     const open = await queryRows<{ id: string }>(
@@ -181,7 +181,7 @@ export const decommissionFacility: AppRouteHandler<typeof routes.decommissionFac
       throw ApiError.conflict(
         "facility_under_contract",
         "The facility is part of a contract that is still open; terminate or finish it first.",
-        { status: facility.status, contractIds: open.map((r) => r.id) },
+        { facilityStatus: facility.status, contractIds: open.map((r) => r.id) },
       );
     }
     const [updated] = await tx
