@@ -27,6 +27,12 @@ import { contractScope, requireOrg } from "../../auth/scope.js";
 import { ApiError, type FieldError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { contractCommand } from "./contracts.command.js";
+import {
+  auditEntryJson,
+  auditVerdictJson,
+  contractSummaryJson,
+  upcomingTransferJson,
+} from "./contracts.presenters.js";
 import type * as routes from "./contracts.routes.js";
 import {
   contractDetail,
@@ -37,7 +43,6 @@ import {
   listContractsPage,
   replaceTerms,
   staleRevision,
-  summaryJson,
   termsOf,
   versionJson,
   versionsJson,
@@ -197,7 +202,7 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
 
 export const listContracts: AppRouteHandler<typeof routes.listContracts> = async (c) => {
   const { items, total } = await listContractsPage(c.var.db, c.var.principal, c.req.valid("query"));
-  return c.json({ items: items.map(summaryJson), total }, 200);
+  return c.json({ items: items.map(contractSummaryJson), total }, 200);
 };
 
 export const getContract: AppRouteHandler<typeof routes.getContract> = async (c) => {
@@ -275,13 +280,13 @@ export const diffVersions: AppRouteHandler<typeof routes.diffVersions> = async (
 export const getAudit: AppRouteHandler<typeof routes.getAudit> = async (c) => {
   const { db } = c.var;
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
-  return c.json({ items: await readAudit(db, contract.id) }, 200);
+  return c.json({ items: (await readAudit(db, contract.id)).map(auditEntryJson) }, 200);
 };
 
 export const verifyAudit: AppRouteHandler<typeof routes.verifyAudit> = async (c) => {
   const { db } = c.var;
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
-  return c.json(verifyChain(await readAudit(db, contract.id)), 200);
+  return c.json(auditVerdictJson(verifyChain(await readAudit(db, contract.id))), 200);
 };
 
 export const listTransfers: AppRouteHandler<typeof routes.listTransfers> = async (c) => {
@@ -306,12 +311,11 @@ export const listTransfers: AppRouteHandler<typeof routes.listTransfers> = async
     .orderBy(asc(contracts.transferDate), asc(contracts.id));
   const items = rows.map(({ contract, handbackOpen }) => {
     const date = contract.transferDate ?? today;
-    return {
-      ...summaryJson(contract),
+    return upcomingTransferJson(contract, {
       daysUntilTransfer: daysBetween(today, date),
       overdue: compareDates(date, today) < 0,
       handbackOpen,
-    };
+    });
   });
   return c.json({ today, items }, 200);
 };

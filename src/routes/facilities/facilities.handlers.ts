@@ -5,6 +5,7 @@ import type { Principal } from "../../auth/principal.js";
 import { facilityScope, requireRole, streetScope } from "../../auth/scope.js";
 import { ApiError, type FieldError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
+import { facilityJson } from "./facilities.presenters.js";
 import type * as routes from "./facilities.routes.js";
 
 type FacilityRow = typeof facilities.$inferSelect;
@@ -14,10 +15,6 @@ type Status = FacilityRow["status"];
 const DECOMMISSIONABLE: readonly Status[] = ["planned", "transferred"];
 /** Elevators may stop at up to this many more landings than floors (half-landings, basement). */
 const EXTRA_STOPS = 3;
-
-function facilityJson(row: FacilityRow) {
-  return { ...row, createdAt: row.createdAt.toISOString() };
-}
 
 async function findFacility(db: Queryable, p: Principal, id: string, forUpdate = false) {
   const query = db

@@ -32,6 +32,13 @@ import {
   versionInForce,
 } from "../contracts/contracts.store.js";
 import { Figures } from "../reports/reports.routes.js";
+import {
+  type ActualsAsOf,
+  assumptionsRecordJson,
+  disbursementJson,
+  financialModelJson,
+  guidanceTotalsJson,
+} from "./finance.presenters.js";
 import type * as routes from "./finance.routes.js";
 import { Assumptions } from "./finance.routes.js";
 
@@ -120,15 +127,7 @@ export const putAssumptions: AppRouteHandler<typeof routes.putAssumptions> = asy
       return saved;
     },
   );
-  return c.json(
-    {
-      contractId: row.contractId,
-      assumptions: Assumptions.parse(row.assumptions),
-      updatedByOrgId: row.updatedByOrgId,
-      updatedAt: row.updatedAt.toISOString(),
-    },
-    200,
-  );
+  return c.json(assumptionsRecordJson(row), 200);
 };
 
 /** Which version the model reads: asked for, in force (signed contracts), or the current one. */
@@ -166,7 +165,12 @@ function parseTakeUp(s: string, codes: string[]): Record<string, string> | null 
 }
 
 /** Operating years so far (year 1 = the operation start month and the 11 following). */
-async function actualsOf(db: Queryable, contract: ContractRow, capital: string, today: string) {
+async function actualsOf(
+  db: Queryable,
+  contract: ContractRow,
+  capital: string,
+  today: string,
+): Promise<ActualsAsOf | null> {
   const opStart = contract.operationStartDate;
   if (!opStart || (contract.state !== "operating" && contract.state !== "transferred")) return null;
   const handover =
@@ -271,25 +275,16 @@ export const getModel: AppRouteHandler<typeof routes.getModel> = async (c) => {
 
   const projection = projectFinancials(inputs);
   return c.json(
-    {
+    financialModelJson({
       contractId: contract.id,
       state: contract.state,
       versionNo: version.versionNo,
       basis,
-      inputs: {
-        takeUp: {
-          rates: inputs.takeUp.rates ?? {},
-          slots: inputs.takeUp.slots ?? {},
-          householdsByFloor: inputs.takeUp.householdsByFloor ?? [],
-        },
-        householdsSource: register ? ("register" as const) : ("assumptions" as const),
-        yearlyCosts: inputs.yearlyCosts,
-        usagePerYear: inputs.usagePerYear ?? {},
-        discountRate: inputs.discountRate,
-      },
+      inputs,
+      householdsSource: register ? "register" : "assumptions",
       projection,
       actuals: await actualsOf(db, contract, terms.enterpriseCapital, today),
-    },
+    }),
     200,
   );
 };
@@ -313,16 +308,6 @@ async function paidFunds(db: Queryable, contractId: string): Promise<Decimal> {
     .from(guidanceDisbursements)
     .where(eq(guidanceDisbursements.contractId, contractId));
   return new Decimal(row?.paid ?? "0");
-}
-
-const totalsJson = (committed: Decimal, paid: Decimal) => ({
-  committed: formatMoney(committed),
-  paid: formatMoney(paid),
-  remaining: formatMoney(committed.minus(paid)),
-});
-
-function disbursementJson(r: typeof guidanceDisbursements.$inferSelect) {
-  return { ...r, createdAt: r.createdAt.toISOString() };
 }
 
 export const createDisbursement: AppRouteHandler<typeof routes.createDisbursement> = async (c) => {
@@ -349,7 +334,7 @@ export const createDisbursement: AppRouteHandler<typeof routes.createDisbursemen
         throw ApiError.conflict(
           "guidance_exceeded",
           `Paying ${formatMoney(amount)} would bring the guidance funds paid to ${formatMoney(paid.plus(amount))}, over the ${formatMoney(committed)} committed.`,
-          totalsJson(committed, paid),
+          guidanceTotalsJson(committed, paid),
         );
       }
       const [row] = await s.tx
@@ -367,7 +352,7 @@ export const createDisbursement: AppRouteHandler<typeof routes.createDisbursemen
       await s.audit("guidance.disbursed", {
         payload: { disbursementId: row.id, amount: row.amount, paidOn: row.paidOn, note: row.note },
       });
-      return { row, totals: totalsJson(committed, paid.plus(amount)) };
+      return { row, totals: guidanceTotalsJson(committed, paid.plus(amount)) };
     },
   );
   return c.json({ disbursement: disbursementJson(result.row), totals: result.totals }, 201);
@@ -387,7 +372,7 @@ export const listDisbursements: AppRouteHandler<typeof routes.listDisbursements>
   return c.json(
     {
       items: rows.map(disbursementJson),
-      totals: totalsJson(await committedFunds(db, contract, today), paid),
+      totals: guidanceTotalsJson(await committedFunds(db, contract, today), paid),
     },
     200,
   );

@@ -12,18 +12,16 @@ import { ApiError, notInFuture } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type CommandScope, contractCommand } from "../contracts/contracts.command.js";
 import { findContract } from "../contracts/contracts.store.js";
+import { creditNoteJson, paymentJson, paymentResultJson, refundResultJson } from "./payments.presenters.js";
 import type * as routes from "./payments.routes.js";
 import {
   creditNoteById,
   creditNotesWhere,
   findCreditNote,
   findInvoice,
-  invoiceSummary,
   outstandingOf,
   type PaymentRow,
-  paymentJson,
   type RefundRow,
-  refundJson,
 } from "./payments.store.js";
 
 const ENTERPRISE = ["enterprise"] as const;
@@ -48,11 +46,7 @@ async function paymentResult(tx: Tx, payment: PaymentRow) {
     .select({ id: creditNotes.id })
     .from(creditNotes)
     .where(eq(creditNotes.paymentId, payment.id));
-  return {
-    ...paymentJson(payment, note?.id ?? null),
-    invoice: invoiceSummary(invoice),
-    creditNote: note ? await creditNoteById(tx, note.id) : null,
-  };
+  return paymentResultJson(payment, invoice, note ? creditNoteJson(await creditNoteById(tx, note.id)) : null);
 }
 
 interface NewPaymentBody {
@@ -232,7 +226,7 @@ export const listCreditNotes: AppRouteHandler<typeof routes.listCreditNotes> = a
     ),
     { limit: q.limit, offset: q.offset },
   );
-  return c.json({ items }, 200);
+  return c.json({ items: items.map(creditNoteJson) }, 200);
 };
 
 export const createCreditNote: AppRouteHandler<typeof routes.createCreditNote> = async (c) => {
@@ -297,7 +291,7 @@ export const createCreditNote: AppRouteHandler<typeof routes.createCreditNote> =
           note: row.note,
         },
       });
-      return creditNoteById(s.tx, row.id);
+      return creditNoteJson(await creditNoteById(s.tx, row.id));
     },
   );
   return c.json(note, 201);
@@ -340,7 +334,7 @@ export const createRefund: AppRouteHandler<typeof routes.createRefund> = async (
         checkRefundRepeat(repeat, body);
         return {
           created: false,
-          body: { ...refundJson(repeat), creditNote: await creditNoteById(s.tx, id) },
+          body: refundResultJson(repeat, creditNoteJson(await creditNoteById(s.tx, id))),
         };
       }
       const [note] = await s.tx.select().from(creditNotes).where(eq(creditNotes.id, id)).for("update");
@@ -381,7 +375,10 @@ export const createRefund: AppRouteHandler<typeof routes.createRefund> = async (
           paidOn: refund.paidOn,
         },
       });
-      return { created: true, body: { ...refundJson(refund), creditNote: await creditNoteById(s.tx, id) } };
+      return {
+        created: true,
+        body: refundResultJson(refund, creditNoteJson(await creditNoteById(s.tx, id))),
+      };
     },
   );
   return result.created ? c.json(result.body, 201) : c.json(result.body, 200);
