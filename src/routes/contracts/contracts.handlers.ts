@@ -42,6 +42,7 @@ import {
   insertVersion,
   listContractsPage,
   replaceTerms,
+  setContract,
   staleRevision,
   termsOf,
   versionJson,
@@ -167,6 +168,8 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
         propertyCompanyOrgId: body.propertyCompanyOrgId,
         streetOfficeOrgId: body.streetOfficeOrgId ?? null,
         voteMatter: body.voteMatter,
+        invoiceDueDays: body.invoiceDueDays,
+        paymentGraceDays: body.paymentGraceDays,
         createdAt: now,
         updatedAt: now,
       })
@@ -192,7 +195,12 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
       actorOrgId: p.orgId,
       actorKeyId: p.keyId,
       versionNo: 1,
-      payload: { title: body.title, facilityIds },
+      payload: {
+        title: body.title,
+        facilityIds,
+        invoiceDueDays: body.invoiceDueDays,
+        paymentGraceDays: body.paymentGraceDays,
+      },
       at: now,
     });
     return contract;
@@ -256,10 +264,24 @@ export const editDraft: AppRouteHandler<typeof routes.editDraft> = async (c) => 
     if (body.effectiveDate && !version.isAmendment) {
       throw ApiError.validation([{ field: "body.effectiveDate", message: "applies to amendments only" }]);
     }
+    // Payment days are the contract's, not a version's, and not part of what is signed: they
+    // are settled while the original contract is drafted, and no amendment can change them.
+    const paymentDays = {
+      ...(body.invoiceDueDays !== undefined ? { invoiceDueDays: body.invoiceDueDays } : {}),
+      ...(body.paymentGraceDays !== undefined ? { paymentGraceDays: body.paymentGraceDays } : {}),
+    };
+    if (version.isAmendment) {
+      const errors = Object.keys(paymentDays).map((field) => ({
+        field: `body.${field}`,
+        message: "is set while the original contract is drafted; an amendment cannot change it",
+      }));
+      if (errors.length) throw ApiError.validation(errors);
+    }
     const errors = termsErrors(body.terms, await facilityKindsOf(s.tx, s.contract.id));
     if (errors.length) throw ApiError.validation(errors);
     const row = await replaceTerms(s.tx, version, body, s.now);
-    await s.audit("draft.edited", { versionNo, payload: { revision: row.revision } });
+    if (Object.keys(paymentDays).length) await setContract(s.tx, s.contract.id, paymentDays, s.now);
+    await s.audit("draft.edited", { versionNo, payload: { revision: row.revision, ...paymentDays } });
     return row;
   });
   const contract = await findContract(c.var.db, c.var.principal, id);

@@ -94,8 +94,10 @@ export const Signature = z
 
 /**
  * Residents' payment terms of a contract, read by billing and the arrears sweep (db/billing.ts,
- * db/ledger.ts): the contract's, not a version's. Whole days.
+ * db/ledger.ts): the contract's, not a version's. Whole days; the database's default is 15 for both.
  */
+export const DEFAULT_PAYMENT_DAYS = 15;
+
 const dueDaysWhy =
   "Residents' invoices are due this many days after they are issued. 1–90: an invoice due the day it is issued leaves no time to pay, and one due after more than a quarter would let a monthly subscriber run up three bills before the first falls due.";
 const graceDaysWhy =
@@ -181,14 +183,23 @@ export const NewContract = z
       .openapi({ description: "art. 278: adding an elevator or business use of common parts is special" }),
     summary: z.string().max(2000).default(""),
     terms: Terms,
+    invoiceDueDays: InvoiceDueDays.default(DEFAULT_PAYMENT_DAYS),
+    paymentGraceDays: PaymentGraceDays.default(DEFAULT_PAYMENT_DAYS),
   })
   .openapi("NewContract");
+
+/** Payment days are the contract's, not a version's: set while the original contract is drafted. */
+const whileDrafting = "Only on the original contract's draft, not on an amendment; omitted: unchanged.";
 
 export const EditDraft = z
   .strictObject({
     summary: z.string().max(2000).optional(),
     effectiveDate: CalendarDate.optional(),
     terms: Terms,
+    invoiceDueDays: InvoiceDueDays.optional().openapi({ description: `${dueDaysWhy} ${whileDrafting}` }),
+    paymentGraceDays: PaymentGraceDays.optional().openapi({
+      description: `${graceDaysWhy} ${whileDrafting}`,
+    }),
   })
   .openapi("EditDraft");
 
