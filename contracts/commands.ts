@@ -29,8 +29,29 @@ export const RUNNING_STATES = [
 ] as const satisfies ContractState[];
 /** Every state after the signature, the transfer included: the signed terms (and their money) count. */
 export const COMMITTED_STATES = [...RUNNING_STATES, "transferred"] as const satisfies ContractState[];
+/** Whether the signed terms (and the money they commit) count in this state. */
+export function isCommitted(state: ContractState): boolean {
+  return (COMMITTED_STATES as readonly ContractState[]).includes(state);
+}
 /** The states in which an operator runs the facilities for the residents and reports on it. */
 export const REPORTING_STATES = ["operating", "transferred"] as const satisfies ContractState[];
+
+/**
+ * When the enterprise operated the facilities: from the operation start, until the handover
+ * (null while it still operates); null when it never did.
+ */
+export function operatedSpan(c: {
+  state: ContractState;
+  operationStartDate: string | null;
+  transferredOn: string | null;
+  transferDate: string | null;
+}): { from: string; until: string | null } | null {
+  if (!c.operationStartDate || !(REPORTING_STATES as readonly ContractState[]).includes(c.state)) return null;
+  return {
+    from: c.operationStartDate,
+    until: c.state === "transferred" ? (c.transferredOn ?? c.transferDate) : null,
+  };
+}
 
 /** Which milestone each one follows (confirmed first), and the contract state it is recorded in. */
 export const MILESTONE_RULES: Record<
@@ -519,7 +540,7 @@ export function decide(s: ContractSnapshot, command: Issued, clock: () => Date):
       if (isTerminal(s.state)) return notNow(s, `A ${words(s.state)} contract's financial model is closed.`);
       return stay(s);
     case "record_guidance_disbursement":
-      if (!(COMMITTED_STATES as readonly ContractState[]).includes(s.state)) {
+      if (!isCommitted(s.state)) {
         return notNow(s, `Guidance funds are paid to a signed contract; this one is ${words(s.state)}.`);
       }
       return stay(s);

@@ -137,7 +137,10 @@ export const PROBLEM_TYPE_BASE = "https://bot-platform.example/problems/";
 const PROBLEM_JSON = "application/problem+json";
 
 export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
+  // Extension members first: one named like a member of RFC 9457 (a facility's `status`) must
+  // not replace it.
   const body = {
+    ...err.extra,
     type: `${PROBLEM_TYPE_BASE}${err.code}`,
     title: err.title,
     status: err.status,
@@ -145,7 +148,6 @@ export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
     code: err.code,
     instance: c.req.path,
     requestId: c.get("requestId"),
-    ...err.extra,
   };
   return c.newResponse(JSON.stringify(body), err.status, {
     "Content-Type": PROBLEM_JSON,

@@ -212,7 +212,16 @@ export async function addSensor(db: Database, app: TestApp, fx: Fixture): Promis
   };
 }
 
-async function driveContract(world: World, app: TestApp, state: FixtureState): Promise<string> {
+/**
+ * Drafts the world's elevator contract through the API (with `draft`'s fields over the defaults)
+ * and drives it to `state`, each step by the party that takes it. Returns the contract's id.
+ */
+export async function driveContract(
+  world: World,
+  app: TestApp,
+  state: FixtureState,
+  draft: Record<string, unknown> = {},
+): Promise<string> {
   const enterprise = client(app, world.enterprise.key);
   const committee = client(app, world.ownersCommittee.key);
   const property = client(app, world.propertyCompany.key);
@@ -229,6 +238,7 @@ async function driveContract(world: World, app: TestApp, state: FixtureState): P
       streetOfficeOrgId: world.streetOffice.org.id,
       facilityIds: [world.elevator.id],
       terms: elevatorTerms(),
+      ...draft,
     }),
     201,
   );
@@ -275,8 +285,9 @@ async function driveContract(world: World, app: TestApp, state: FixtureState): P
     signature = await step(`${party} signs`, api, "/sign", {});
   }
   if (state === "signed") return id;
+  if (!signature) throw new Error("fixture: nobody signed");
   const signedOn = dayOf(
-    (signature?.body as { currentVersion: { signedAt: string } }).currentVersion.signedAt,
+    (signature.body as { currentVersion: { signedAt: string } }).currentVersion.signedAt,
   );
   const milestone = (kind: "construction_start" | "completion_acceptance" | "operation_start") => ({
     kind,

@@ -14,13 +14,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
-import type { Role } from "../../src/auth/principal.js";
 import { client, createTestApp, TEST_ADMIN_TOKEN, type TestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
+import { type Answer, keyOf, rolesInCallOrder, send as sendAs, told } from "./calls.js";
 import { addSensor, buildFixture } from "./fixtures.js";
 import {
   addressesResource,
-  type Call,
   type Expectation,
   type Fixture,
   MATRIX,
@@ -44,57 +43,7 @@ afterAll(() => database.close());
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
-function keyOf(fx: Fixture, role: Role): string {
-  switch (role) {
-    case "platform_admin":
-      return TEST_ADMIN_TOKEN;
-    case "street_office":
-      return fx.world.streetOffice.key;
-    case "enterprise":
-      return fx.world.enterprise.key;
-    case "owners_committee":
-      return fx.world.ownersCommittee.key;
-    case "property_company":
-      return fx.world.propertyCompany.key;
-  }
-}
-
-/** The route's path with its parameters filled in, and the query string. */
-function urlOf(route: RouteEntry, call: Call): string {
-  const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
-    const value = call.params?.[name];
-    if (value === undefined) throw new Error(`${routeKey(route)}: the request gives no {${name}}`);
-    return encodeURIComponent(String(value));
-  });
-  const query = new URLSearchParams(
-    Object.entries(call.query ?? {}).map(([k, v]): [string, string] => [k, String(v)]),
-  ).toString();
-  return query ? `${path}?${query}` : path;
-}
-
-async function send(route: RouteEntry, fx: Fixture, key: string | undefined) {
-  const call = route.request(fx);
-  const api = client(app, key);
-  const url = urlOf(route, call);
-  switch (route.method) {
-    case "GET":
-      return api.get(url, call.headers);
-    case "DELETE":
-      return api.delete(url, call.headers);
-    case "POST":
-      return api.post(url, call.body ?? {}, call.headers);
-    case "PUT":
-      return api.put(url, call.body, call.headers);
-    case "PATCH":
-      return api.patch(url, call.body, call.headers);
-  }
-}
-
-type Answer = Awaited<ReturnType<typeof send>>;
-
-/** A one-line account of an answer, for failure messages. */
-const told = (res: Answer) =>
-  `${res.status} ${typeof res.body === "object" ? JSON.stringify(res.body).slice(0, 400) : String(res.body)}`;
+const send = (route: RouteEntry, fx: Fixture, key: string | undefined) => sendAs(app, route, fx, key);
 
 function expectProblem(res: Answer, status: number, code: string) {
   expect(res.status, told(res)).toBe(status);
@@ -117,14 +66,10 @@ function check(res: Answer, expectation: Expectation) {
   else expectProblem(res, 401, "unauthorized");
 }
 
-/** Refused roles first: none of them may change anything the allowed ones act on. */
 function roleCases(route: RouteEntry) {
-  const rank = (e: Expectation) => (e === "allow" ? 1 : 0);
-  return [...ROLES]
-    .sort((a, b) => rank(route.expect[a]) - rank(route.expect[b]))
-    .map(
-      (role) => [`${routeKey(route)} — ${role}: ${route.expect[role]}`, role, route.expect[role]] as const,
-    );
+  return rolesInCallOrder(route).map(
+    (role) => [`${routeKey(route)} — ${role}: ${route.expect[role]}`, role, route.expect[role]] as const,
+  );
 }
 
 describe("the matrix covers the API", () => {

@@ -255,7 +255,11 @@ describe("decommissioning", () => {
     expect(res.body.status).toBe("decommissioned");
     const again = await office.post(`${path}/decommission`, { reason: "again" });
     expect(again.status).toBe(409);
-    expect(again.body).toMatchObject({ code: "facility_status", status: "decommissioned" });
+    expect(again.body).toMatchObject({
+      code: "facility_status",
+      status: 409,
+      facilityStatus: "decommissioned",
+    });
     expect((await office.patch(path, { name: "x" })).status).toBe(409);
   });
 
@@ -265,7 +269,7 @@ describe("decommissioning", () => {
     await setStatus(world.elevator.id, "operating");
     const refused = await office.post(`/v1/facilities/${world.elevator.id}/decommission`, { reason: "old" });
     expect(refused.status).toBe(409);
-    expect(refused.body).toMatchObject({ code: "facility_status", status: "operating" });
+    expect(refused.body).toMatchObject({ code: "facility_status", status: 409, facilityStatus: "operating" });
     await setStatus(world.elevator.id, "transferred");
     const ok = await office.post(`/v1/facilities/${world.elevator.id}/decommission`, { reason: "old" });
     expect(ok.status).toBe(200);

@@ -5,14 +5,7 @@
  * the answer is the run that exists.
  */
 import { and, asc, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
-import {
-  compareDates,
-  formatMoney,
-  money,
-  type Period,
-  periodOfInstant,
-  shanghaiDate,
-} from "../../../contracts/index.js";
+import { compareDates, type Period, periodOfInstant, shanghaiDate } from "../../../contracts/index.js";
 import { invoicePrefixOf, runBilling } from "../../../db/billing.js";
 import type { Queryable } from "../../../db/database.js";
 import { isUniqueViolation } from "../../../db/pg-errors.js";
@@ -36,54 +29,13 @@ import {
   feeLimitsOf,
   householdOfContract,
 } from "../subscriptions/subscriptions.handlers.js";
+import { invoiceDetailJson, invoiceJson, runAnswerJson, runJson } from "./billing.presenters.js";
 import type * as routes from "./billing.routes.js";
 
 type RunRow = typeof billingRuns.$inferSelect;
-type InvoiceRow = typeof invoices.$inferSelect;
-
-function runJson(r: RunRow) {
-  return {
-    id: r.id,
-    contractId: r.contractId,
-    period: r.period,
-    idempotencyKey: r.idempotencyKey,
-    requestedByOrgId: r.requestedByOrgId,
-    invoicesCreated: r.invoicesCreated,
-    totalAmount: r.totalAmount,
-    createdAt: r.createdAt.toISOString(),
-  };
-}
 
 /** SQL: what is still unpaid on an invoice. */
 const outstandingSql = sql`(${invoices.total} - ${invoices.creditApplied} - ${invoices.paidAmount})`;
-
-function invoiceJson(i: InvoiceRow, today: string) {
-  const rest = money(i.total).minus(money(i.creditApplied)).minus(money(i.paidAmount));
-  const outstanding = formatMoney(rest);
-  const open = rest.gt(0);
-  return {
-    id: i.id,
-    number: i.number,
-    contractId: i.contractId,
-    subscriberKey: i.subscriberKey,
-    householdId: i.householdId,
-    subscriptionId: i.subscriptionId,
-    billingRunId: i.billingRunId,
-    kind: i.kind,
-    period: i.period,
-    issueDate: i.issueDate,
-    dueDate: i.dueDate,
-    total: i.total,
-    creditApplied: i.creditApplied,
-    paidAmount: i.paidAmount,
-    outstanding,
-    state: !open
-      ? ("paid" as const)
-      : compareDates(i.dueDate, today) < 0
-        ? ("overdue" as const)
-        : ("open" as const),
-  };
-}
 
 async function runByKey(db: Queryable, contractId: string, key: string) {
   const [row] = await db
@@ -176,7 +128,7 @@ export const createRun: AppRouteHandler<typeof routes.createRun> = async (c) => 
           ? { period, operationStartDate: contract.operationStartDate, transferDate: contract.transferDate }
           : {},
     );
-    return c.json({ run: runJson(out.run), created: out.created, total: out.total }, out.status);
+    return c.json(runAnswerJson(out.run, out.created, out.total), out.status);
   } catch (err) {
     // A concurrent run of the same period (or the same key) committed first: ours rolled back.
     if (!isUniqueViolation(err)) throw err;
@@ -184,11 +136,11 @@ export const createRun: AppRouteHandler<typeof routes.createRun> = async (c) => 
     const prior = key ? await runByKey(db, id, key) : null;
     if (prior) {
       const r = replay(prior, period);
-      return c.json({ run: runJson(r.run), created: r.created, total: r.total }, r.status);
+      return c.json(runAnswerJson(r.run, r.created, r.total), r.status);
     }
     const existing = await runByPeriod(db, id, period);
     if (!existing) throw err;
-    return c.json({ run: runJson(existing), created: 0, total: "0.00" }, 200);
+    return c.json(runAnswerJson(existing, 0, "0.00"), 200);
   }
 };
 
@@ -243,20 +195,7 @@ export const getInvoice: AppRouteHandler<typeof routes.getInvoice> = async (c) =
     .from(invoiceLines)
     .where(eq(invoiceLines.invoiceId, row.i.id))
     .orderBy(asc(invoiceLines.lineNo));
-  return c.json(
-    {
-      ...invoiceJson(row.i, shanghaiDate(clock())),
-      lines: lines.map((l) => ({
-        lineNo: l.lineNo,
-        code: l.code,
-        description: l.description,
-        quantity: l.quantity,
-        unitPrice: l.unitPrice,
-        amount: l.amount,
-      })),
-    },
-    200,
-  );
+  return c.json(invoiceDetailJson(row.i, lines, shanghaiDate(clock())), 200);
 };
 
 // ---- usage -----------------------------------------------------------------------------------

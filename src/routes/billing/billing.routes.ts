@@ -74,7 +74,7 @@ export const InvoiceLine = z
 
 export const InvoiceDetail = Invoice.extend({ lines: z.array(InvoiceLine) }).openapi("InvoiceDetail");
 
-const RunAnswer = z
+export const RunAnswer = z
   .object({
     run: BillingRun,
     created: z

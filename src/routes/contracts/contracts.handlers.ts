@@ -28,6 +28,12 @@ import { serviceContext } from "../../context.js";
 import { ApiError, type FieldError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { runContractCommand } from "../../services/contracts/command.js";
+import {
+  auditEntryJson,
+  auditVerdictJson,
+  contractSummaryJson,
+  upcomingTransferJson,
+} from "./contracts.presenters.js";
 import type * as routes from "./contracts.routes.js";
 import {
   contractDetail,
@@ -37,8 +43,8 @@ import {
   insertVersion,
   listContractsPage,
   replaceTerms,
+  setContract,
   staleRevision,
-  summaryJson,
   termsOf,
   versionJson,
   versionsJson,
@@ -163,6 +169,8 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
         propertyCompanyOrgId: body.propertyCompanyOrgId,
         streetOfficeOrgId: body.streetOfficeOrgId ?? null,
         voteMatter: body.voteMatter,
+        invoiceDueDays: body.invoiceDueDays,
+        paymentGraceDays: body.paymentGraceDays,
         createdAt: now,
         updatedAt: now,
       })
@@ -188,7 +196,12 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
       actorOrgId: p.orgId,
       actorKeyId: p.keyId,
       versionNo: 1,
-      payload: { title: body.title, facilityIds },
+      payload: {
+        title: body.title,
+        facilityIds,
+        invoiceDueDays: body.invoiceDueDays,
+        paymentGraceDays: body.paymentGraceDays,
+      },
       at: now,
     });
     return contract;
@@ -198,7 +211,7 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
 
 export const listContracts: AppRouteHandler<typeof routes.listContracts> = async (c) => {
   const { items, total } = await listContractsPage(c.var.db, c.var.principal, c.req.valid("query"));
-  return c.json({ items: items.map(summaryJson), total }, 200);
+  return c.json({ items: items.map(contractSummaryJson), total }, 200);
 };
 
 export const getContract: AppRouteHandler<typeof routes.getContract> = async (c) => {
@@ -251,10 +264,24 @@ export const editDraft: AppRouteHandler<typeof routes.editDraft> = async (c) => 
       if (body.effectiveDate && !version.isAmendment) {
         throw ApiError.validation([{ field: "body.effectiveDate", message: "applies to amendments only" }]);
       }
+      // Payment days are the contract's, not a version's, and not part of what is signed: they
+      // are settled while the original contract is drafted, and no amendment can change them.
+      const paymentDays = {
+        ...(body.invoiceDueDays !== undefined ? { invoiceDueDays: body.invoiceDueDays } : {}),
+        ...(body.paymentGraceDays !== undefined ? { paymentGraceDays: body.paymentGraceDays } : {}),
+      };
+      if (version.isAmendment) {
+        const errors = Object.keys(paymentDays).map((field) => ({
+          field: `body.${field}`,
+          message: "is set while the original contract is drafted; an amendment cannot change it",
+        }));
+        if (errors.length) throw ApiError.validation(errors);
+      }
       const errors = termsErrors(body.terms, await facilityKindsOf(s.tx, s.contract.id));
       if (errors.length) throw ApiError.validation(errors);
       const row = await replaceTerms(s.tx, version, body, s.now);
-      await s.audit("draft.edited", { versionNo, payload: { revision: row.revision } });
+      if (Object.keys(paymentDays).length) await setContract(s.tx, s.contract.id, paymentDays, s.now);
+      await s.audit("draft.edited", { versionNo, payload: { revision: row.revision, ...paymentDays } });
       return row;
     },
   );
@@ -276,13 +303,13 @@ export const diffVersions: AppRouteHandler<typeof routes.diffVersions> = async (
 export const getAudit: AppRouteHandler<typeof routes.getAudit> = async (c) => {
   const { db } = c.var;
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
-  return c.json({ items: await readAudit(db, contract.id) }, 200);
+  return c.json({ items: (await readAudit(db, contract.id)).map(auditEntryJson) }, 200);
 };
 
 export const verifyAudit: AppRouteHandler<typeof routes.verifyAudit> = async (c) => {
   const { db } = c.var;
   const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
-  return c.json(verifyChain(await readAudit(db, contract.id)), 200);
+  return c.json(auditVerdictJson(verifyChain(await readAudit(db, contract.id))), 200);
 };
 
 export const listTransfers: AppRouteHandler<typeof routes.listTransfers> = async (c) => {
@@ -307,12 +334,11 @@ export const listTransfers: AppRouteHandler<typeof routes.listTransfers> = async
     .orderBy(asc(contracts.transferDate), asc(contracts.id));
   const items = rows.map(({ contract, handbackOpen }) => {
     const date = contract.transferDate ?? today;
-    return {
-      ...summaryJson(contract),
+    return upcomingTransferJson(contract, {
       daysUntilTransfer: daysBetween(today, date),
       overdue: compareDates(date, today) < 0,
       handbackOpen,
-    };
+    });
   });
   return c.json({ today, items }, 200);
 };

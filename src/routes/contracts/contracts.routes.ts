@@ -12,6 +12,7 @@ import {
 } from "../../openapi.js";
 import {
   AuditRow,
+  AuditVerdict,
   Comment,
   ContractDetail,
   ContractListQuery,
@@ -21,6 +22,7 @@ import {
   HandbackCheck,
   NewAmendment,
   NewContract,
+  UpcomingTransfer,
   Version,
   Vote,
   VoteInput,
@@ -359,17 +361,7 @@ export const verifyAudit = createRoute({
   summary: "Recompute the audit hash chain and say whether it is intact",
   request: { params: IdParams },
   responses: {
-    200: jsonResponse(
-      z
-        .object({
-          intact: z.boolean(),
-          length: z.number().int(),
-          brokenAtSeq: z.number().int().optional(),
-          reason: z.string().optional(),
-        })
-        .openapi("AuditVerdict"),
-      "The verdict",
-    ),
+    200: jsonResponse(AuditVerdict, "The verdict"),
     ...errorResponses,
   },
 });
@@ -385,13 +377,7 @@ export const listTransfers = createRoute({
     200: jsonResponse(
       z.object({
         today: CalendarDate,
-        items: z.array(
-          ContractSummary.extend({
-            daysUntilTransfer: z.number().int(),
-            overdue: z.boolean(),
-            handbackOpen: z.number().int(),
-          }),
-        ),
+        items: z.array(UpcomingTransfer),
       }),
       "Upcoming transfers, soonest first",
     ),

@@ -98,6 +98,30 @@ export const Signature = z
   })
   .openapi("Signature");
 
+/**
+ * Residents' payment terms of a contract, read by billing and the arrears sweep (db/billing.ts,
+ * db/ledger.ts): the contract's, not a version's. Whole days; the database's default is 15 for both.
+ */
+export const DEFAULT_PAYMENT_DAYS = 15;
+
+const dueDaysWhy =
+  "Residents' invoices are due this many days after they are issued. 1–90: an invoice due the day it is issued leaves no time to pay, and one due after more than a quarter would let a monthly subscriber run up three bills before the first falls due.";
+const graceDaysWhy =
+  "A subscription is suspended when one of its invoices is still unpaid this many days after its due date (0: the day after). 0–90: more than a quarter would keep a non-paying subscriber's card working through three more monthly bills.";
+
+export const InvoiceDueDays = z
+  .number()
+  .int()
+  .min(1)
+  .max(90)
+  .openapi({ example: 15, description: dueDaysWhy });
+export const PaymentGraceDays = z
+  .number()
+  .int()
+  .min(0)
+  .max(90)
+  .openapi({ example: 15, description: graceDaysWhy });
+
 /** GET /v1/contracts: its filters and page. */
 export const ContractListQuery = Pagination.extend({
   state: ContractState.optional(),
@@ -124,10 +148,18 @@ export const ContractSummary = z
     transferDate: CalendarDate.nullable(),
     transferredOn: CalendarDate.nullable(),
     terminatedReason: z.string().nullable(),
+    invoiceDueDays: InvoiceDueDays,
+    paymentGraceDays: PaymentGraceDays,
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
   .openapi("ContractSummary");
+
+export const UpcomingTransfer = ContractSummary.extend({
+  daysUntilTransfer: z.number().int(),
+  overdue: z.boolean(),
+  handbackOpen: z.number().int(),
+}).openapi("UpcomingTransfer");
 
 export const ContractDetail = ContractSummary.extend({
   facilityIds: z.array(Uuid),
@@ -157,14 +189,23 @@ export const NewContract = z
       .openapi({ description: "art. 278: adding an elevator or business use of common parts is special" }),
     summary: z.string().max(2000).default(""),
     terms: Terms,
+    invoiceDueDays: InvoiceDueDays.default(DEFAULT_PAYMENT_DAYS),
+    paymentGraceDays: PaymentGraceDays.default(DEFAULT_PAYMENT_DAYS),
   })
   .openapi("NewContract");
+
+/** Payment days are the contract's, not a version's: set while the original contract is drafted. */
+const whileDrafting = "Only on the original contract's draft, not on an amendment; omitted: unchanged.";
 
 export const EditDraft = z
   .strictObject({
     summary: z.string().max(2000).optional(),
     effectiveDate: CalendarDate.optional(),
     terms: Terms,
+    invoiceDueDays: InvoiceDueDays.optional().openapi({ description: `${dueDaysWhy} ${whileDrafting}` }),
+    paymentGraceDays: PaymentGraceDays.optional().openapi({
+      description: `${graceDaysWhy} ${whileDrafting}`,
+    }),
   })
   .openapi("EditDraft");
 
@@ -220,6 +261,7 @@ export const Comment = z
   })
   .openapi("Comment");
 
+/** An audit entry without `contractId`: it is always the path's id (which `hash` covers). */
 export const AuditRow = z
   .object({
     seq: z.number().int(),
@@ -233,7 +275,19 @@ export const AuditRow = z
     prevHash: z.string(),
     hash: z.string(),
   })
-  .openapi("AuditRow");
+  .openapi("AuditRow", {
+    description:
+      "An audit entry of the contract in the path. `hash` is the SHA-256 of the canonical JSON of the entry's other fields plus `contractId` (the path's id), so the chain can be checked with the id asked for.",
+  });
+
+export const AuditVerdict = z
+  .object({
+    intact: z.boolean(),
+    length: z.number().int(),
+    brokenAtSeq: z.number().int().optional(),
+    reason: z.string().optional(),
+  })
+  .openapi("AuditVerdict");
 
 export const FieldChange = z
   .object({

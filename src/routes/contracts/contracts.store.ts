@@ -10,12 +10,8 @@ import {
   allowedActions,
   type ContractDocument,
   type ContractTerms,
-  DEFAULT_GUIDANCE_SHARE,
-  documentHash,
   type FeeItem,
   formatMoney,
-  fundingSummary,
-  MILESTONE_KINDS,
   money,
   type Party,
   requiredSigners,
@@ -36,13 +32,12 @@ import type { Principal } from "../../auth/principal.js";
 import { contractScope, preparedContractScope } from "../../auth/scope.js";
 import { ApiError } from "../../errors.js";
 import { snapshotOf } from "../../services/contracts/command.js";
+import { contractDetailJson, versionJsonOf } from "./contracts.presenters.js";
 import type { ContractListQuery } from "./contracts.schemas.js";
 
 export type ContractRow = typeof contracts.$inferSelect;
 export type VersionRow = typeof contractVersions.$inferSelect;
 type FeeItemRow = typeof feeItems.$inferSelect;
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** The contract if the caller may see it; 404 otherwise. `lock` takes the row lock for a command. */
 export async function findContract(
@@ -307,28 +302,6 @@ export async function versionsJson(db: Queryable, c: ContractRow, versions: read
   });
 }
 
-function versionJsonOf(v: VersionRow, document: ContractDocument) {
-  return {
-    versionNo: v.versionNo,
-    status: v.status,
-    revision: v.revision,
-    isAmendment: v.isAmendment,
-    effectiveDate: v.effectiveDate,
-    summary: v.summary,
-    terms: document.terms,
-    funding: { ...fundingSummary(document.terms), defaultGuidanceSharePercent: DEFAULT_GUIDANCE_SHARE },
-    submittedAt: iso(v.submittedAt),
-    signedAt: iso(v.signedAt),
-    contentHash: v.contentHash,
-    // Recomputed from what is stored now; a frozen version always reproduces its signed hash.
-    computedHash: v.status === "draft" ? null : documentHash(document),
-  };
-}
-
-export function summaryJson(c: ContractRow) {
-  return { ...c, createdAt: c.createdAt.toISOString(), updatedAt: c.updatedAt.toISOString() };
-}
-
 export function signersOf(c: ContractRow, v: VersionRow): Party[] {
   return requiredSigners({ guidanceFunds: v.guidanceFunds, hasStreetOffice: c.streetOfficeOrgId !== null });
 }
@@ -492,37 +465,16 @@ export async function contractDetail(db: Queryable, p: Principal, id: string, cl
     milestones,
     openHandback: handback.filter((h) => h.checkedOn === null).length,
   });
-  return {
-    ...summaryJson(c),
-    facilityIds,
-    currentVersion: versionJsonOf(version, documentFrom(c, version, facilityIds, terms)),
+  return contractDetailJson({
+    contract: c,
+    version,
+    document: documentFrom(c, version, facilityIds, terms),
     allowedActions: allowedActions(snapshot, partyOf(p, c), clock),
     requiredSigners: signersOf(c, version),
-    signatures: signatures.map((s) => ({
-      versionNo: s.versionNo,
-      party: s.party,
-      partyOrgId: s.partyOrgId,
-      signedAt: s.signedAt.toISOString(),
-      contentHash: s.contentHash,
-    })),
-    milestones: milestones
-      .sort((a, b) => MILESTONE_KINDS.indexOf(a.kind) - MILESTONE_KINDS.indexOf(b.kind))
-      .map((m) => ({
-        kind: m.kind,
-        occurredOn: m.occurredOn,
-        note: m.note,
-        recordedByOrgId: m.recordedByOrgId,
-        recordedAt: m.recordedAt.toISOString(),
-        confirmedByOrgId: m.confirmedByOrgId,
-        confirmedAt: iso(m.confirmedAt),
-      })),
-    handback: handback.map((h) => ({
-      code: h.code,
-      description: h.description,
-      checkedOn: h.checkedOn,
-      note: h.note,
-    })),
-  };
+    signatures,
+    milestones,
+    handback,
+  });
 }
 
 /**

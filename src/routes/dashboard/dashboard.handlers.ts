@@ -2,12 +2,14 @@
  * The street office's dashboard: four set-based queries over the street (facilities, contracts,
  * money and incidents, transfers), run side by side; rates are divided here with decimal.js.
  */
+import type { z } from "@hono/zod-openapi";
 import { Decimal } from "decimal.js";
 import { and, eq, sql } from "drizzle-orm";
 import {
   AGING_BUCKETS,
   type AgingBucket,
   addMonths,
+  COMMITTED_STATES,
   CONTRACT_STATES,
   type ContractState,
   compareDates,
@@ -21,6 +23,7 @@ import { requireRole, streetScope } from "../../auth/scope.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import type * as routes from "./dashboard.routes.js";
+import type { Dashboard } from "./dashboard.routes.js";
 
 const INCIDENT_WINDOW_DAYS = 30;
 const DAY_MS = 86_400_000;
@@ -100,7 +103,10 @@ export const getDashboard: AppRouteHandler<typeof routes.getDashboard> = async (
             select distinct on (v.contract_id) v.guidance_funds
             from contract_versions v join contracts c on c.id = v.contract_id
             where c.street_id = ${id}
-              and c.state in ('signed', 'under_construction', 'operating', 'transferred')
+              and c.state in (${sql.join(
+                COMMITTED_STATES.map((state) => sql`${state}`),
+                sql`, `,
+              )})
               and v.status in ('signed', 'superseded')
               and (not v.is_amendment or v.effective_date <= ${today}::date)
             order by v.contract_id, v.version_no desc
@@ -185,57 +191,51 @@ export const getDashboard: AppRouteHandler<typeof routes.getDashboard> = async (
     overdue: compareDates(r.transfer_date, today) < 0,
   }));
   const committed = new Decimal(m.committed);
-  return c.json(
-    {
-      streetId: street.id,
-      streetName: street.name,
-      today,
-      facilities: {
-        elevators: withTarget(elevators, street.elevatorTarget),
-        garages: {
-          ...withTarget(garages, street.garageTarget),
-          bySize: {
-            large: progress(garages.filter((r) => r.size === "large")),
-            mini: progress(garages.filter((r) => r.size === "mini")),
-          },
+  // Typed as the schema's input, so a field it does not declare fails to compile.
+  const dashboard: z.input<typeof Dashboard> = {
+    streetId: street.id,
+    streetName: street.name,
+    today,
+    facilities: {
+      elevators: withTarget(elevators, street.elevatorTarget),
+      garages: {
+        ...withTarget(garages, street.garageTarget),
+        bySize: {
+          large: progress(garages.filter((r) => r.size === "large")),
+          mini: progress(garages.filter((r) => r.size === "mini")),
         },
       },
-      guidanceFunds: {
-        committed: m.committed,
-        paid: m.paid,
-        remaining: formatMoney(committed.minus(m.paid)),
-      },
-      contractsByState: byState,
-      transfersDue: {
-        until,
-        count: transfers.length,
-        overdue: transfers.filter((t) => t.overdue).length,
-        items: transfers,
-      },
-      receivables: {
-        outstanding: m.outstanding,
-        overdue: m.overdue,
-        invoicesOutstanding: m.invoices_outstanding,
-        invoicesOverdue: m.invoices_overdue,
-        aging: Object.fromEntries(AGING_BUCKETS.map((b) => [b, agingValues[b]])) as Record<
-          AgingBucket,
-          string
-        >,
-      },
-      incidents: {
-        from,
-        to,
-        monitoredElevators: m.monitored,
-        ebikeIncidents: m.ebike,
-        halts: m.halts,
-        perElevatorPerMonth: m.monitored ? new Decimal(m.ebike).div(m.monitored).toFixed(2, HALF_UP) : null,
-        falseAlarms: m.false_alarms,
-        classified: m.classified,
-        falseAlarmRate: m.classified
-          ? new Decimal(m.false_alarms).div(m.classified).toFixed(4, HALF_UP)
-          : null,
-      },
     },
-    200,
-  );
+    guidanceFunds: {
+      committed: m.committed,
+      paid: m.paid,
+      remaining: formatMoney(committed.minus(m.paid)),
+    },
+    contractsByState: byState,
+    transfersDue: {
+      until,
+      count: transfers.length,
+      overdue: transfers.filter((t) => t.overdue).length,
+      items: transfers,
+    },
+    receivables: {
+      outstanding: m.outstanding,
+      overdue: m.overdue,
+      invoicesOutstanding: m.invoices_outstanding,
+      invoicesOverdue: m.invoices_overdue,
+      aging: Object.fromEntries(AGING_BUCKETS.map((b) => [b, agingValues[b]])) as Record<AgingBucket, string>,
+    },
+    incidents: {
+      from,
+      to,
+      monitoredElevators: m.monitored,
+      ebikeIncidents: m.ebike,
+      halts: m.halts,
+      perElevatorPerMonth: m.monitored ? new Decimal(m.ebike).div(m.monitored).toFixed(2, HALF_UP) : null,
+      falseAlarms: m.false_alarms,
+      classified: m.classified,
+      falseAlarmRate: m.classified ? new Decimal(m.false_alarms).div(m.classified).toFixed(4, HALF_UP) : null,
+    },
+  };
+  return c.json(dashboard, 200);
 };

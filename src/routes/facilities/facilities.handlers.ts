@@ -5,6 +5,7 @@ import type { Principal } from "../../auth/principal.js";
 import { facilityScope, requireRole, streetScope } from "../../auth/scope.js";
 import { ApiError, type FieldError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
+import { facilityJson } from "./facilities.presenters.js";
 import type * as routes from "./facilities.routes.js";
 
 type FacilityRow = typeof facilities.$inferSelect;
@@ -14,10 +15,6 @@ type Status = FacilityRow["status"];
 const DECOMMISSIONABLE: readonly Status[] = ["planned", "transferred"];
 /** Elevators may stop at up to this many more landings than floors (half-landings, basement). */
 const EXTRA_STOPS = 3;
-
-function facilityJson(row: FacilityRow) {
-  return { ...row, createdAt: row.createdAt.toISOString() };
-}
 
 async function findFacility(db: Queryable, p: Principal, id: string, forUpdate = false) {
   const query = db
@@ -129,7 +126,7 @@ export const updateFacility: AppRouteHandler<typeof routes.updateFacility> = asy
     }
     if (facility.status === "decommissioned") {
       throw ApiError.conflict("facility_status", "A decommissioned facility can no longer be changed.", {
-        status: facility.status,
+        facilityStatus: facility.status,
       });
     }
     const errors: FieldError[] = [];
@@ -168,7 +165,7 @@ export const decommissionFacility: AppRouteHandler<typeof routes.decommissionFac
       throw ApiError.conflict(
         "facility_status",
         `A facility that is ${facility.status.replace("_", " ")} cannot be decommissioned; only a planned or transferred one.`,
-        { status: facility.status },
+        { facilityStatus: facility.status },
       );
     }
     const open = await queryRows<{ id: string }>(
@@ -181,7 +178,7 @@ export const decommissionFacility: AppRouteHandler<typeof routes.decommissionFac
       throw ApiError.conflict(
         "facility_under_contract",
         "The facility is part of a contract that is still open; terminate or finish it first.",
-        { status: facility.status, contractIds: open.map((r) => r.id) },
+        { facilityStatus: facility.status, contractIds: open.map((r) => r.id) },
       );
     }
     const [updated] = await tx

@@ -145,7 +145,7 @@ export const decommissionFacility = createRoute({
   security,
   summary: "Decommission a planned or transferred facility (street office)",
   description:
-    "Refused with 409 (`facility_status`, giving the current `status`) unless the facility is planned or transferred, and (`facility_under_contract`) while a contract on it is still open.",
+    "Refused with 409 (`facility_status`, giving the current `facilityStatus`) unless the facility is planned or transferred, and (`facility_under_contract`) while a contract on it is still open.",
   request: {
     params: IdParams,
     body: jsonBody(z.strictObject({ reason: z.string().trim().min(1).max(1000) }).openapi("Decommission")),

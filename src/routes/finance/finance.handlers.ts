@@ -8,11 +8,12 @@ import { and, asc, eq, ne, sql } from "drizzle-orm";
 import {
   actualsToDate,
   addPeriods,
-  COMMITTED_STATES,
   compareDates,
   type FinancialInputs,
   formatMoney,
+  isCommitted,
   monthsBetween,
+  operatedSpan,
   parseReportPeriod,
   periodOf,
   projectFinancials,
@@ -34,6 +35,13 @@ import {
   versionInForce,
 } from "../contracts/contracts.store.js";
 import { Figures } from "../reports/reports.routes.js";
+import {
+  type ActualsAsOf,
+  assumptionsRecordJson,
+  disbursementJson,
+  financialModelJson,
+  guidanceTotalsJson,
+} from "./finance.presenters.js";
 import type * as routes from "./finance.routes.js";
 import { Assumptions } from "./finance.routes.js";
 
@@ -119,15 +127,7 @@ export const putAssumptions: AppRouteHandler<typeof routes.putAssumptions> = asy
       return saved;
     },
   );
-  return c.json(
-    {
-      contractId: row.contractId,
-      assumptions: Assumptions.parse(row.assumptions),
-      updatedByOrgId: row.updatedByOrgId,
-      updatedAt: row.updatedAt.toISOString(),
-    },
-    200,
-  );
+  return c.json(assumptionsRecordJson(row), 200);
 };
 
 /** Which version the model reads: asked for, in force (signed contracts), or the current one. */
@@ -165,12 +165,16 @@ function parseTakeUp(s: string, codes: string[]): Record<string, string> | null 
 }
 
 /** Operating years so far (year 1 = the operation start month and the 11 following). */
-async function actualsOf(db: Queryable, contract: ContractRow, capital: string, today: string) {
-  const opStart = contract.operationStartDate;
-  if (!opStart || (contract.state !== "operating" && contract.state !== "transferred")) return null;
-  const handover =
-    contract.state === "transferred" ? (contract.transferredOn ?? contract.transferDate) : null;
-  const asOf = handover && compareDates(handover, today) < 0 ? handover : today;
+async function actualsOf(
+  db: Queryable,
+  contract: ContractRow,
+  capital: string,
+  today: string,
+): Promise<ActualsAsOf | null> {
+  const span = operatedSpan(contract);
+  if (!span) return null;
+  const opStart = span.from;
+  const asOf = span.until && compareDates(span.until, today) < 0 ? span.until : today;
   const opMonth = periodOf(opStart);
   const years = Math.max(1, Math.floor(monthsBetween(opMonth, periodOf(asOf)) / 12) + 1);
   const yearOf = (month: string) => Math.max(0, Math.floor(monthsBetween(opMonth, month) / 12));
@@ -270,25 +274,16 @@ export const getModel: AppRouteHandler<typeof routes.getModel> = async (c) => {
 
   const projection = projectFinancials(inputs);
   return c.json(
-    {
+    financialModelJson({
       contractId: contract.id,
       state: contract.state,
       versionNo: version.versionNo,
       basis,
-      inputs: {
-        takeUp: {
-          rates: inputs.takeUp.rates ?? {},
-          slots: inputs.takeUp.slots ?? {},
-          householdsByFloor: inputs.takeUp.householdsByFloor ?? [],
-        },
-        householdsSource: register ? ("register" as const) : ("assumptions" as const),
-        yearlyCosts: inputs.yearlyCosts,
-        usagePerYear: inputs.usagePerYear ?? {},
-        discountRate: inputs.discountRate,
-      },
+      inputs,
+      householdsSource: register ? "register" : "assumptions",
       projection,
       actuals: await actualsOf(db, contract, terms.enterpriseCapital, today),
-    },
+    }),
     200,
   );
 };
@@ -297,8 +292,7 @@ export const getModel: AppRouteHandler<typeof routes.getModel> = async (c) => {
 
 /** The guidance funds the signed terms in force commit ("0.00" before signing). */
 async function committedFunds(db: Queryable, contract: ContractRow, today: string): Promise<Decimal> {
-  if (contract.signedVersionNo === null || !(COMMITTED_STATES as readonly string[]).includes(contract.state))
-    return new Decimal(0);
+  if (contract.signedVersionNo === null || !isCommitted(contract.state)) return new Decimal(0);
   const version =
     (await versionInForce(db, contract.id, today)) ??
     (await findVersion(db, contract.id, contract.signedVersionNo));
@@ -311,16 +305,6 @@ async function paidFunds(db: Queryable, contractId: string): Promise<Decimal> {
     .from(guidanceDisbursements)
     .where(eq(guidanceDisbursements.contractId, contractId));
   return new Decimal(row?.paid ?? "0");
-}
-
-const totalsJson = (committed: Decimal, paid: Decimal) => ({
-  committed: formatMoney(committed),
-  paid: formatMoney(paid),
-  remaining: formatMoney(committed.minus(paid)),
-});
-
-function disbursementJson(r: typeof guidanceDisbursements.$inferSelect) {
-  return { ...r, createdAt: r.createdAt.toISOString() };
 }
 
 export const createDisbursement: AppRouteHandler<typeof routes.createDisbursement> = async (c) => {
@@ -341,7 +325,7 @@ export const createDisbursement: AppRouteHandler<typeof routes.createDisbursemen
         throw ApiError.conflict(
           "guidance_exceeded",
           `Paying ${formatMoney(amount)} would bring the guidance funds paid to ${formatMoney(paid.plus(amount))}, over the ${formatMoney(committed)} committed.`,
-          totalsJson(committed, paid),
+          guidanceTotalsJson(committed, paid),
         );
       }
       const [row] = await s.tx
@@ -359,7 +343,7 @@ export const createDisbursement: AppRouteHandler<typeof routes.createDisbursemen
       await s.audit("guidance.disbursed", {
         payload: { disbursementId: row.id, amount: row.amount, paidOn: row.paidOn, note: row.note },
       });
-      return { row, totals: totalsJson(committed, paid.plus(amount)) };
+      return { row, totals: guidanceTotalsJson(committed, paid.plus(amount)) };
     },
   );
   return c.json({ disbursement: disbursementJson(result.row), totals: result.totals }, 201);
@@ -379,7 +363,7 @@ export const listDisbursements: AppRouteHandler<typeof routes.listDisbursements>
   return c.json(
     {
       items: rows.map(disbursementJson),
-      totals: totalsJson(await committedFunds(db, contract, today), paid),
+      totals: guidanceTotalsJson(await committedFunds(db, contract, today), paid),
     },
     200,
   );

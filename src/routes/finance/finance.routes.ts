@@ -51,7 +51,7 @@ export const Assumptions = z
   })
   .openapi("FinancialAssumptions");
 
-const AssumptionsRecord = z
+export const AssumptionsRecord = z
   .object({
     contractId: Uuid,
     assumptions: Assumptions,
@@ -157,7 +157,7 @@ export const getModel = createRoute({
   responses: { 200: jsonResponse(FinancialModel, "The model"), ...withConflicts },
 });
 
-const Disbursement = z
+export const Disbursement = z
   .object({
     id: Uuid,
     contractId: Uuid,
@@ -169,7 +169,7 @@ const Disbursement = z
   })
   .openapi("GuidanceDisbursement");
 
-const GuidanceTotals = z.object({ committed: Money, paid: Money, remaining: z.string() });
+export const GuidanceTotals = z.object({ committed: Money, paid: Money, remaining: z.string() });
 
 export const createDisbursement = createRoute({
   method: "post",

@@ -24,7 +24,7 @@ import type { Principal } from "../../auth/principal.js";
 import { communityScope } from "../../auth/scope.js";
 import { holdRequestUntil } from "../../context.js";
 import type { AppRouteHandler } from "../../openapi.js";
-import { incidentJson } from "./incidents.handlers.js";
+import { incidentJson } from "./incidents.presenters.js";
 import {
   FEED_HEARTBEAT_MS,
   FEED_MAX_MS,

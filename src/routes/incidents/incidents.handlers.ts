@@ -5,6 +5,7 @@ import type { Principal } from "../../auth/principal.js";
 import { communityScope, requireOrg } from "../../auth/scope.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
+import { incidentJson } from "./incidents.presenters.js";
 import type * as routes from "./incidents.routes.js";
 
 type IncidentRow = typeof incidents.$inferSelect;
@@ -15,20 +16,6 @@ export function incidentScope(p: Principal): SQL {
     return sql`exists (select 1 from sensors s where s.id = ${outer(incidents.sensorId)} and s.enterprise_org_id = ${p.orgId ?? ""})`;
   }
   return communityScope(p, incidents.streetId, incidents.communityId);
-}
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-export function incidentJson(row: IncidentRow) {
-  const { createdAt: _created, ...rest } = row;
-  return {
-    ...rest,
-    state: row.closedAt ? ("closed" as const) : ("open" as const),
-    openedAt: row.openedAt.toISOString(),
-    closedAt: iso(row.closedAt),
-    acknowledgedAt: iso(row.acknowledgedAt),
-    updatedAt: row.updatedAt.toISOString(),
-  };
 }
 
 async function findIncident(db: Queryable, p: Principal, id: string): Promise<IncidentRow> {

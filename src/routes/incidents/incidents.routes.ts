@@ -165,7 +165,7 @@ const Decimal = (places: number, example: string) =>
     .regex(new RegExp(`^\\d+\\.\\d{${places}}$`))
     .openapi({ example });
 
-const StatsGroup = z
+export const StatsGroup = z
   .object({
     key: z.string().openapi({ description: "The elevator id, the community id, or the day" }),
     facilityId: Uuid.nullable().openapi({ description: "groupBy=elevator" }),

@@ -11,6 +11,7 @@
  *   its window (ending at the current time at the latest), offline = its elevators'
  *   `sensor_offline` incidents clipped to that window (an open one runs until now).
  */
+import type { z } from "@hono/zod-openapi";
 import { Decimal } from "decimal.js";
 import { type SQL, sql } from "drizzle-orm";
 import { queryRows } from "../../../db/database.js";
@@ -18,7 +19,7 @@ import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { sensorScope } from "../sensors/sensors.handlers.js";
 import { incidentScope } from "./incidents.handlers.js";
-import { STATS_MAX_DAYS, type incidentStats as statsRoute } from "./incidents.routes.js";
+import { STATS_MAX_DAYS, type StatsGroup, type incidentStats as statsRoute } from "./incidents.routes.js";
 
 const DAY_MS = 86_400_000;
 const TIME_ZONE = "Asia/Shanghai";
@@ -126,7 +127,7 @@ export const incidentStats: AppRouteHandler<typeof statsRoute> = async (c) => {
         order by b.community_id, b.key`,
   );
 
-  const items = rows.map((r) => {
+  const items = rows.map((r): z.input<typeof StatsGroup> => {
     const observed = new Decimal(r.observed_s).times(r.elevators);
     return {
       key: r.key,

@@ -7,32 +7,15 @@ import type { Principal } from "../../auth/principal.js";
 import { requireAdminKey, requireRole, streetScope } from "../../auth/scope.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
+import { issuedKeyJson, keyJson, orgJson } from "./organizations.presenters.js";
 import type * as routes from "./organizations.routes.js";
 
 type OrgRow = typeof organizations.$inferSelect;
-type KeyRow = typeof apiKeys.$inferSelect;
 
 const communityIdsOf = sql<
   string[]
 >`coalesce((select array_agg(oc.community_id::text order by oc.community_id)
   from organization_communities oc where oc.organization_id = ${outer(organizations.id)}), '{}')`;
-
-function orgJson(row: OrgRow & { communityIds: string[] }) {
-  return { ...row, createdAt: row.createdAt.toISOString() };
-}
-
-function keyJson(row: KeyRow) {
-  return {
-    id: row.id,
-    organizationId: row.organizationId,
-    name: row.name,
-    role: row.role,
-    prefix: row.prefix,
-    createdAt: row.createdAt.toISOString(),
-    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
-    revokedAt: row.revokedAt?.toISOString() ?? null,
-  };
-}
 
 async function findOrganization(db: Queryable, p: Principal, id: string) {
   const [row] = await db
@@ -151,7 +134,7 @@ export const createOrganization: AppRouteHandler<typeof routes.createOrganizatio
   return c.json(
     {
       organization: orgJson({ ...result.org, communityIds: [...new Set(body.communityIds)].sort() }),
-      firstKey: { ...keyJson(result.key), key: result.secret },
+      firstKey: issuedKeyJson(result.key, result.secret),
     },
     201,
   );
@@ -234,7 +217,7 @@ export const createKey: AppRouteHandler<typeof routes.createKey> = async (c) => 
     .returning();
   if (!row) throw new Error("insert returned nothing");
   c.var.logger.info({ organizationId: org.id, keyId: row.id }, "api key issued");
-  return c.json({ ...keyJson(row), key: issued.key }, 201);
+  return c.json(issuedKeyJson(row, issued.key), 201);
 };
 
 export const revokeKey: AppRouteHandler<typeof routes.revokeKey> = async (c) => {

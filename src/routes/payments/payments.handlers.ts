@@ -13,18 +13,16 @@ import { ApiError, notInFuture } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type CommandScope, runContractCommand } from "../../services/contracts/command.js";
 import { findContract } from "../contracts/contracts.store.js";
+import { creditNoteJson, paymentJson, paymentResultJson, refundResultJson } from "./payments.presenters.js";
 import type * as routes from "./payments.routes.js";
 import {
   creditNoteById,
   creditNotesWhere,
   findCreditNote,
   findInvoice,
-  invoiceSummary,
   outstandingOf,
   type PaymentRow,
-  paymentJson,
   type RefundRow,
-  refundJson,
 } from "./payments.store.js";
 
 const yearOf = (date: string) => Number(date.slice(0, 4));
@@ -47,11 +45,7 @@ async function paymentResult(tx: Tx, payment: PaymentRow) {
     .select({ id: creditNotes.id })
     .from(creditNotes)
     .where(eq(creditNotes.paymentId, payment.id));
-  return {
-    ...paymentJson(payment, note?.id ?? null),
-    invoice: invoiceSummary(invoice),
-    creditNote: note ? await creditNoteById(tx, note.id) : null,
-  };
+  return paymentResultJson(payment, invoice, note ? creditNoteJson(await creditNoteById(tx, note.id)) : null);
 }
 
 interface NewPaymentBody {
@@ -231,7 +225,7 @@ export const listCreditNotes: AppRouteHandler<typeof routes.listCreditNotes> = a
     ),
     { limit: q.limit, offset: q.offset },
   );
-  return c.json({ items }, 200);
+  return c.json({ items: items.map(creditNoteJson) }, 200);
 };
 
 export const createCreditNote: AppRouteHandler<typeof routes.createCreditNote> = async (c) => {
@@ -289,7 +283,7 @@ export const createCreditNote: AppRouteHandler<typeof routes.createCreditNote> =
         note: row.note,
       },
     });
-    return creditNoteById(s.tx, row.id);
+    return creditNoteJson(await creditNoteById(s.tx, row.id));
   });
   return c.json(note, 201);
 };
@@ -331,7 +325,7 @@ export const createRefund: AppRouteHandler<typeof routes.createRefund> = async (
         checkRefundRepeat(repeat, body);
         return {
           created: false,
-          body: { ...refundJson(repeat), creditNote: await creditNoteById(s.tx, id) },
+          body: refundResultJson(repeat, creditNoteJson(await creditNoteById(s.tx, id))),
         };
       }
       const [note] = await s.tx.select().from(creditNotes).where(eq(creditNotes.id, id)).for("update");
@@ -372,7 +366,10 @@ export const createRefund: AppRouteHandler<typeof routes.createRefund> = async (
           paidOn: refund.paidOn,
         },
       });
-      return { created: true, body: { ...refundJson(refund), creditNote: await creditNoteById(s.tx, id) } };
+      return {
+        created: true,
+        body: refundResultJson(refund, creditNoteJson(await creditNoteById(s.tx, id))),
+      };
     },
   );
   return result.created ? c.json(result.body, 201) : c.json(result.body, 200);

@@ -7,12 +7,18 @@ import { communityScope, requireRole, streetScope } from "../../auth/scope.js";
 import { ApiError, type ErrorCode } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { checkHouseholdRows, type HouseholdRow, readCsvRows, readJsonRows } from "./household-rows.js";
+import {
+  buildingJson,
+  communityDetailJson,
+  communityJson,
+  districtJson,
+  householdJson,
+  streetJson,
+} from "./places.presenters.js";
 import type * as routes from "./places.routes.js";
 
 /** Rows written per INSERT … ON CONFLICT statement of an import (5 parameters a row). */
 const IMPORT_CHUNK = 1000;
-
-const iso = <T extends { createdAt: Date }>(row: T) => ({ ...row, createdAt: row.createdAt.toISOString() });
 
 /** 409 for a unique violation, anything else rethrown. */
 const conflictOn = (code: ErrorCode, detail: string) => (err: unknown) => {
@@ -41,20 +47,6 @@ const buildingColumns = {
   createdAt: buildings.createdAt,
   ...buildingTotals,
 };
-
-type BuildingRow = {
-  id: string;
-  communityId: string;
-  name: string;
-  storeys: number;
-  createdAt: Date;
-  households: number;
-  floorArea: string;
-};
-
-function buildingJson({ households: count, floorArea, ...row }: BuildingRow) {
-  return { ...iso(row), totals: { households: count, floorArea } };
-}
 
 // ---- lookups within the caller's scope (404 outside it) ---------------------------------------
 
@@ -99,12 +91,12 @@ export const createDistrict: AppRouteHandler<typeof routes.createDistrict> = asy
     .returning()
     .catch(conflictOn("district_exists", `A district named "${name}" is already registered.`));
   if (!row) throw new Error("insert returned nothing");
-  return c.json(iso(row), 201);
+  return c.json(districtJson(row), 201);
 };
 
 export const listDistricts: AppRouteHandler<typeof routes.listDistricts> = async (c) => {
   const rows = await c.var.db.select().from(districts).orderBy(asc(districts.name));
-  return c.json({ items: rows.map(iso) }, 200);
+  return c.json({ items: rows.map(districtJson) }, 200);
 };
 
 // ---- streets ---------------------------------------------------------------------------------
@@ -126,7 +118,7 @@ export const createStreet: AppRouteHandler<typeof routes.createStreet> = async (
     })
     .catch(conflictOn("street_exists", `The district already has a street named "${body.name}".`));
   c.var.logger.info({ streetId: row.id }, "street registered");
-  return c.json(iso(row), 201);
+  return c.json(streetJson(row), 201);
 };
 
 export const listStreets: AppRouteHandler<typeof routes.listStreets> = async (c) => {
@@ -141,7 +133,7 @@ export const listStreets: AppRouteHandler<typeof routes.listStreets> = async (c)
       ),
     )
     .orderBy(asc(streets.name));
-  return c.json({ items: rows.map(iso) }, 200);
+  return c.json({ items: rows.map(streetJson) }, 200);
 };
 
 export const getStreet: AppRouteHandler<typeof routes.getStreet> = async (c) => {
@@ -151,7 +143,7 @@ export const getStreet: AppRouteHandler<typeof routes.getStreet> = async (c) => 
     .from(streets)
     .where(and(eq(streets.id, id), streetScope(c.var.principal, streets.id)));
   if (!row) throw ApiError.notFound("The street");
-  return c.json(iso(row), 200);
+  return c.json(streetJson(row), 200);
 };
 
 // ---- communities -----------------------------------------------------------------------------
@@ -180,7 +172,7 @@ export const createCommunity: AppRouteHandler<typeof routes.createCommunity> = a
     })
     .catch(conflictOn("community_exists", `The street already has a community named "${body.name}".`));
   c.var.logger.info({ communityId: row.id }, "community registered");
-  return c.json(iso(row), 201);
+  return c.json(communityJson(row), 201);
 };
 
 export const listCommunities: AppRouteHandler<typeof routes.listCommunities> = async (c) => {
@@ -201,7 +193,7 @@ export const listCommunities: AppRouteHandler<typeof routes.listCommunities> = a
       .offset(offset),
     db.$count(communities, where),
   ]);
-  return c.json({ items: rows.map(iso), total, limit, offset }, 200);
+  return c.json({ items: rows.map(communityJson), total, limit, offset }, 200);
 };
 
 export const getCommunity: AppRouteHandler<typeof routes.getCommunity> = async (c) => {
@@ -226,11 +218,7 @@ export const getCommunity: AppRouteHandler<typeof routes.getCommunity> = async (
     .from(communities)
     .where(and(eq(communities.id, id), communityScope(p, communities.streetId, communities.id)));
   if (!row) throw ApiError.notFound("The community");
-  const { buildings: buildingCount, households: householdCount, floorArea, ...community } = row;
-  return c.json(
-    { ...iso(community), totals: { buildings: buildingCount, households: householdCount, floorArea } },
-    200,
-  );
+  return c.json(communityDetailJson(row), 200);
 };
 
 // ---- buildings -------------------------------------------------------------------------------
@@ -268,11 +256,7 @@ export const listBuildings: AppRouteHandler<typeof routes.listBuildings> = async
 };
 
 export const getBuilding: AppRouteHandler<typeof routes.getBuilding> = async (c) => {
-  const { streetId: _street, ...row } = await findBuilding(
-    c.var.db,
-    c.var.principal,
-    c.req.valid("param").id,
-  );
+  const row = await findBuilding(c.var.db, c.var.principal, c.req.valid("param").id);
   return c.json(buildingJson(row), 200);
 };
 
@@ -295,7 +279,7 @@ export const listHouseholds: AppRouteHandler<typeof routes.listHouseholds> = asy
       .offset(offset),
     db.$count(households, where),
   ]);
-  return c.json({ items: rows.map(iso), total, limit, offset }, 200);
+  return c.json({ items: rows.map(householdJson), total, limit, offset }, 200);
 };
 
 /** The body as rows, by Content-Type: a JSON array or UTF-8 CSV. */

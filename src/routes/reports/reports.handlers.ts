@@ -21,6 +21,7 @@ import { ApiError, type FieldError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type CommandScope, runContractCommand } from "../../services/contracts/command.js";
 import { findContract } from "../contracts/contracts.store.js";
+import { reportCommentJson, reportJson } from "./reports.presenters.js";
 import type * as routes from "./reports.routes.js";
 import {
   COUNT_TOLERANCE,
@@ -30,7 +31,6 @@ import {
   type ReportRow,
   type ReportTolerances,
   reportDetail,
-  reportJson,
   scheduleOn,
   USAGE_TOLERANCE,
 } from "./reports.store.js";
@@ -312,17 +312,5 @@ export const listReportComments: AppRouteHandler<typeof routes.listReportComment
       and(eq(operationReports.contractId, report.contractId), eq(operationReports.period, report.period)),
     )
     .orderBy(asc(reportComments.createdAt), asc(operationReports.versionNo), asc(reportComments.id));
-  return c.json(
-    {
-      items: rows.map(({ comment, versionNo }) => ({
-        id: comment.id,
-        reportId: comment.reportId,
-        versionNo,
-        authorOrgId: comment.authorOrgId,
-        body: comment.body,
-        createdAt: comment.createdAt.toISOString(),
-      })),
-    },
-    200,
-  );
+  return c.json({ items: rows.map(({ comment, versionNo }) => reportCommentJson(comment, versionNo)) }, 200);
 };

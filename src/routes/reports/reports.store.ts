@@ -9,7 +9,6 @@ import {
   type FeeItem,
   formatMoney,
   parseReportPeriod,
-  type ReconciledFigure,
   type ReportPeriod,
   reconcile,
   sumMoney,
@@ -21,6 +20,7 @@ import type { Principal } from "../../auth/principal.js";
 import { contractScope } from "../../auth/scope.js";
 import { ApiError } from "../../errors.js";
 import { type ContractRow, findVersion, termsOf, versionInForce } from "../contracts/contracts.store.js";
+import { type ComparedOut, reportDetailJson } from "./reports.presenters.js";
 import { Figures } from "./reports.routes.js";
 
 export type ReportRow = typeof operationReports.$inferSelect;
@@ -62,21 +62,6 @@ export function periodOfReport(row: ReportRow): ReportPeriod {
   const period = parseReportPeriod(row.period);
   if (!period) throw new Error(`stored report ${row.id} has a malformed period ${row.period}`);
   return period;
-}
-
-export function reportJson(row: ReportRow) {
-  return {
-    id: row.id,
-    contractId: row.contractId,
-    period: row.period,
-    versionNo: row.versionNo,
-    status: row.status,
-    figures: Figures.parse(row.figures),
-    submittedByOrgId: row.submittedByOrgId,
-    reviewedByOrgId: row.reviewedByOrgId,
-    reviewedAt: row.reviewedAt ? row.reviewedAt.toISOString() : null,
-    createdAt: row.createdAt.toISOString(),
-  };
 }
 
 /**
@@ -182,10 +167,6 @@ export async function platformFigures(
   };
 }
 
-type ComparedOut = Omit<ReconciledFigure, "reason"> & { source: string } & {
-  reason: ReconciledFigure["reason"] | "not_tracked";
-};
-
 function notTracked(figure: string, reported: string): ComparedOut {
   return {
     figure,
@@ -288,19 +269,16 @@ export async function reportDetail(
       .where(and(eq(operationReports.contractId, row.contractId), eq(operationReports.period, row.period)))
       .orderBy(asc(operationReports.versionNo)),
   ]);
-  const { monitored: _monitored, ...shown } = platform;
-  return {
-    ...reportJson(row),
-    comparison: {
-      tolerances: tol,
-      revenue: {
-        reported: formatMoney(sumMoney(Object.values(figures.revenueByItem))),
-        invoiced: platform.invoicedTotal,
-        collected: platform.collected,
-      },
-      ...compareFigures(figures, platform, schedule, tol),
+  return reportDetailJson({
+    row,
+    tolerances: tol,
+    revenue: {
+      reported: formatMoney(sumMoney(Object.values(figures.revenueByItem))),
+      invoiced: platform.invoicedTotal,
+      collected: platform.collected,
     },
-    platform: shown,
+    ...compareFigures(figures, platform, schedule, tol),
+    platform,
     versions,
-  };
+  });
 }

@@ -5,6 +5,7 @@ import { eventsTopic } from "../../../iot/protocol.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import type * as routes from "./sensor-ingest.routes.js";
+import { ingestAnswerJson } from "./sensors.presenters.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -31,11 +32,5 @@ export const postEvents: AppRouteHandler<typeof routes.postEvents> = async (c) =
     events.map((event) => ({ topic, payload: Buffer.from(JSON.stringify(event)), receivedAt })),
     c.var.db,
   );
-  const stored: string[] = [];
-  const duplicates: string[] = [];
-  for (const o of result.outcomes) {
-    if (o.status === "stored") stored.push(o.eventId);
-    else if (o.status === "duplicate") duplicates.push(o.eventId);
-  }
-  return c.json({ stored, duplicates, rejected: result.rejected }, 200);
+  return c.json(ingestAnswerJson(result), 200);
 };

@@ -37,6 +37,23 @@ const Body = z.union(
   },
 );
 
+export const IngestAnswer = z
+  .object({
+    stored: z.array(z.string()).openapi({ description: "eventIds stored now" }),
+    duplicates: z.array(z.string()).openapi({ description: "eventIds stored before (a retry)" }),
+    rejected: z.array(
+      z.object({
+        index: z
+          .number()
+          .int()
+          .openapi({ description: "Position of the item in the request (0 for a single event)" }),
+        eventId: z.string().optional(),
+        reason: z.string().openapi({ example: "future_timestamp" }),
+      }),
+    ),
+  })
+  .openapi("IngestAnswer");
+
 export const postEvents = createRoute({
   method: "post",
   path: "/sensors/{sensorId}/events",
@@ -56,25 +73,7 @@ export const postEvents = createRoute({
     },
   },
   responses: {
-    200: jsonResponse(
-      z
-        .object({
-          stored: z.array(z.string()).openapi({ description: "eventIds stored now" }),
-          duplicates: z.array(z.string()).openapi({ description: "eventIds stored before (a retry)" }),
-          rejected: z.array(
-            z.object({
-              index: z
-                .number()
-                .int()
-                .openapi({ description: "Position of the item in the request (0 for a single event)" }),
-              eventId: z.string().optional(),
-              reason: z.string().openapi({ example: "future_timestamp" }),
-            }),
-          ),
-        })
-        .openapi("IngestAnswer"),
-      "What became of each event",
-    ),
+    200: jsonResponse(IngestAnswer, "What became of each event"),
     ...errorResponses,
   },
 });

@@ -14,6 +14,7 @@ import { communityScope, requireOrg, requireRole } from "../../auth/scope.js";
 import type { AppEnv } from "../../context.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
+import { deadLetterJson, sensorJson, sensorWithKeyJson } from "./sensors.presenters.js";
 import type * as routes from "./sensors.routes.js";
 
 type SensorRow = typeof sensors.$inferSelect;
@@ -31,19 +32,6 @@ export function sensorScope(p: Principal): SQL {
     case "property_company":
       return communityScope(p, sensors.streetId, sensors.communityId);
   }
-}
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-export function sensorJson(row: SensorRow) {
-  const { keyHash: _hash, brokerPasswordHash: _broker, ...rest } = row;
-  return {
-    ...rest,
-    lastSeenAt: iso(row.lastSeenAt),
-    lastHeartbeatAt: iso(row.lastHeartbeatAt),
-    revokedAt: iso(row.revokedAt),
-    createdAt: row.createdAt.toISOString(),
-  };
 }
 
 async function findSensor(db: Queryable, p: Principal, id: string): Promise<SensorRow> {
@@ -136,7 +124,7 @@ export const createSensor: AppRouteHandler<typeof routes.createSensor> = async (
   );
   if (!row) throw new Error("insert returned nothing");
   c.var.logger.info({ sensorId: row.id, facilityId: facility.id }, "sensor registered");
-  return c.json({ ...sensorJson(row), key }, 201);
+  return c.json(sensorWithKeyJson(row, key), 201);
 };
 
 export const listSensors: AppRouteHandler<typeof routes.listSensors> = async (c) => {
@@ -191,7 +179,7 @@ export const rotateKey: AppRouteHandler<typeof routes.rotateKey> = async (c) => 
   );
   if (!row) throw ApiError.conflict("sensor_revoked", "The sensor is revoked; register a new one.");
   c.var.deps.ingest.invalidateSensor(row.id);
-  return c.json({ ...sensorJson(row), key }, 200);
+  return c.json(sensorWithKeyJson(row, key), 200);
 };
 
 export const revokeSensor: AppRouteHandler<typeof routes.revokeSensor> = async (c) => {
@@ -243,5 +231,5 @@ export const listDeadLetters: AppRouteHandler<typeof routes.listDeadLetters> = a
     .orderBy(desc(deadLetters.id))
     .limit(q.limit)
     .offset(q.offset);
-  return c.json({ items: rows.map((r) => ({ ...r, receivedAt: r.receivedAt.toISOString() })) }, 200);
+  return c.json({ items: rows.map(deadLetterJson) }, 200);
 };

@@ -25,7 +25,8 @@ import {
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type ContractRow, findContract } from "../contracts/contracts.store.js";
-import { creditNotesWhere, outstandingOf, paymentJson, refundJson } from "../payments/payments.store.js";
+import { creditNotesWhere, outstandingOf } from "../payments/payments.store.js";
+import { statementJson } from "./statements.presenters.js";
 import type * as routes from "./statements.routes.js";
 
 async function statementOf(db: Queryable, contract: ContractRow, subscriberKey: string) {
@@ -59,40 +60,21 @@ async function statementOf(db: Queryable, contract: ContractRow, subscriberKey: 
   ]);
   // An overpayment's credit note holds money already counted as paid: only the other credit
   // notes (cancellation, transfer, adjustment) are credits in the ledger.
-  const credits = notes.filter((n) => n.paymentId === null).map((n) => n.amount);
+  const credits = notes.filter((n) => n.note.paymentId === null).map((n) => n.note.amount);
   const ledger = {
     invoices: invs.map((i) => i.total),
     payments: pays.map((p) => p.payment.amount),
     credits,
     refunds: refs.map((r) => r.refund.amount),
   };
-  return {
+  return statementJson({
     contractId: contract.id,
     subscriberKey,
-    subscriptions: subs.map((s) => ({
-      id: s.id,
-      feeCode: s.feeCode,
-      kind: s.kind,
-      state: s.state,
-      unitPrice: s.unitPrice,
-      startDate: s.startDate,
-      endDate: s.endDate,
-    })),
-    invoices: invs.map((i) => ({
-      id: i.id,
-      number: i.number,
-      kind: i.kind,
-      period: i.period,
-      issueDate: i.issueDate,
-      dueDate: i.dueDate,
-      total: i.total,
-      creditApplied: i.creditApplied,
-      paidAmount: i.paidAmount,
-      outstanding: formatMoney(outstandingOf(i)),
-    })),
-    payments: pays.map((p) => paymentJson(p.payment, p.creditNoteId)),
+    subscriptions: subs,
+    invoices: invs,
+    payments: pays,
     creditNotes: notes,
-    refunds: refs.map((r) => refundJson(r.refund)),
+    refunds: refs.map((r) => r.refund),
     totals: {
       invoiced: formatMoney(sumMoney(ledger.invoices)),
       paid: formatMoney(sumMoney(ledger.payments)),
@@ -100,9 +82,9 @@ async function statementOf(db: Queryable, contract: ContractRow, subscriberKey: 
       refunded: formatMoney(sumMoney(ledger.refunds)),
       balance: formatMoney(balanceOf(ledger)),
       outstanding: formatMoney(sumMoney(invs.map(outstandingOf))),
-      creditAvailable: formatMoney(sumMoney(notes.map((n) => n.remaining))),
+      creditAvailable: formatMoney(sumMoney(notes.map((n) => n.note.remaining))),
     },
-  };
+  });
 }
 
 export const householdStatement: AppRouteHandler<typeof routes.householdStatement> = async (c) => {

@@ -32,28 +32,10 @@ import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type CommandScope, runContractCommand } from "../../services/contracts/command.js";
 import { type ContractRow, findContract, termsOf, versionInForce } from "../contracts/contracts.store.js";
+import { creditNoteRefJson, subscriptionJson } from "./subscriptions.presenters.js";
 import type * as routes from "./subscriptions.routes.js";
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
-
-export function subscriptionJson(s: SubscriptionRow) {
-  return {
-    id: s.id,
-    contractId: s.contractId,
-    subscriberKey: s.subscriberKey,
-    householdId: s.householdId,
-    slotRef: s.slotRef,
-    feeCode: s.feeCode,
-    kind: s.kind,
-    unitPrice: s.unitPrice,
-    priceVersionNo: s.priceVersionNo,
-    startDate: s.startDate,
-    endDate: s.endDate,
-    state: s.state,
-    createdAt: s.createdAt.toISOString(),
-    updatedAt: s.updatedAt.toISOString(),
-  };
-}
 
 function asDomain(s: SubscriptionRow): DomainSubscription {
   return {
@@ -392,7 +374,7 @@ export const cancelSubscription: AppRouteHandler<typeof routes.cancelSubscriptio
         amount: formatMoney(amount),
         unusedWholeMonths: unused,
         rule,
-        creditNote: note ? { id: note.id, number: note.number, amount: note.amount } : null,
+        creditNote: note ? creditNoteRefJson(note) : null,
       },
     };
   });

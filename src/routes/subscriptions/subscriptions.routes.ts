@@ -62,7 +62,7 @@ export const NewSubscription = z
   })
   .openapi("NewSubscription");
 
-const CreditNoteRef = z
+export const CreditNoteRef = z
   .object({ id: Uuid, number: z.string(), amount: Money })
   .openapi("CreditNoteRef", { description: "A credit note issued by the command" });
 

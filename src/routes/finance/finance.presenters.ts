@@ -1,0 +1,149 @@
+import type { z } from "@hono/zod-openapi";
+import {
+  type Actuals,
+  type Decimal,
+  type FinancialInputs,
+  type FinancialProjection,
+  formatMoney,
+  type YearlyCosts,
+} from "../../../contracts/index.js";
+import type { financialAssumptions, guidanceDisbursements } from "../../../db/schema.js";
+import {
+  Assumptions,
+  type AssumptionsRecord,
+  type Disbursement,
+  type FinancialModel,
+  type GuidanceTotals,
+} from "./finance.routes.js";
+
+type AssumptionsRow = typeof financialAssumptions.$inferSelect;
+type DisbursementRow = typeof guidanceDisbursements.$inferSelect;
+type Model = z.input<typeof FinancialModel>;
+
+export function assumptionsRecordJson(row: AssumptionsRow): z.input<typeof AssumptionsRecord> {
+  return {
+    contractId: row.contractId,
+    // Stored as JSON: parsed with the schema it was accepted with, so only its fields are sent.
+    assumptions: Assumptions.parse(row.assumptions),
+    updatedByOrgId: row.updatedByOrgId,
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+const yearlyCostsJson = (c: YearlyCosts) => ({
+  maintenance: c.maintenance,
+  electricity: c.electricity,
+  insurance: c.insurance,
+  other: c.other,
+});
+
+function projectionJson(p: FinancialProjection): Model["projection"] {
+  return {
+    investment: p.investment,
+    guidanceFunds: p.guidanceFunds,
+    enterpriseCapital: p.enterpriseCapital,
+    revenueByItem: p.revenueByItem.map((i) => ({
+      code: i.code,
+      kind: i.kind,
+      quantity: i.quantity,
+      amount: i.amount,
+    })),
+    yearlyCosts: p.yearlyCosts,
+    years: p.years.map((y) => ({
+      year: y.year,
+      months: y.months,
+      revenue: y.revenue,
+      costs: y.costs,
+      net: y.net,
+      cumulative: y.cumulative,
+    })),
+    totalNet: p.totalNet,
+    paybackYear: p.paybackYear,
+    discountRate: p.discountRate,
+    npv: p.npv,
+    irr: p.irr,
+  };
+}
+
+/** Actuals to date, each operating year with its first month (`from`). */
+export type ActualsAsOf = Omit<Actuals, "years"> & {
+  asOf: string;
+  years: (Actuals["years"][number] & { from: string })[];
+};
+
+function actualsJson(a: ActualsAsOf): NonNullable<Model["actuals"]> {
+  return {
+    asOf: a.asOf,
+    capital: a.capital,
+    years: a.years.map((y) => ({
+      year: y.year,
+      from: y.from,
+      collected: y.collected,
+      costs: y.costs,
+      net: y.net,
+      cumulative: y.cumulative,
+    })),
+    netToDate: a.netToDate,
+    position: a.position,
+    recoveredPercent: a.recoveredPercent,
+    paidBack: a.paidBack,
+  };
+}
+
+/** Everything the model's answer shows, as getModel computes it. */
+export interface ModelParts {
+  contractId: string;
+  state: string;
+  versionNo: number;
+  basis: Model["basis"];
+  inputs: FinancialInputs;
+  householdsSource: "register" | "assumptions";
+  projection: FinancialProjection;
+  actuals: ActualsAsOf | null;
+}
+
+export function financialModelJson(m: ModelParts): Model {
+  return {
+    contractId: m.contractId,
+    state: m.state,
+    versionNo: m.versionNo,
+    basis: m.basis,
+    inputs: {
+      takeUp: {
+        rates: m.inputs.takeUp.rates ?? {},
+        slots: m.inputs.takeUp.slots ?? {},
+        householdsByFloor: (m.inputs.takeUp.householdsByFloor ?? []).map((h) => ({
+          floor: h.floor,
+          households: h.households,
+        })),
+      },
+      householdsSource: m.householdsSource,
+      yearlyCosts: yearlyCostsJson(m.inputs.yearlyCosts),
+      usagePerYear: m.inputs.usagePerYear ?? {},
+      discountRate: m.inputs.discountRate,
+    },
+    projection: projectionJson(m.projection),
+    actuals: m.actuals ? actualsJson(m.actuals) : null,
+  };
+}
+
+export function disbursementJson(r: DisbursementRow): z.input<typeof Disbursement> {
+  return {
+    id: r.id,
+    contractId: r.contractId,
+    amount: r.amount,
+    paidOn: r.paidOn,
+    note: r.note,
+    recordedByOrgId: r.recordedByOrgId,
+    createdAt: r.createdAt.toISOString(),
+  };
+}
+
+/** The guidance funds the signed terms commit, what was paid, and what is left. */
+export function guidanceTotalsJson(committed: Decimal, paid: Decimal): z.input<typeof GuidanceTotals> {
+  return {
+    committed: formatMoney(committed),
+    paid: formatMoney(paid),
+    remaining: formatMoney(committed.minus(paid)),
+  };
+}

@@ -1,0 +1,37 @@
+import type { z } from "@hono/zod-openapi";
+import type { apiKeys, organizations } from "../../../db/schema.js";
+import type { ApiKey, IssuedKey, Organization } from "./organizations.routes.js";
+
+type OrgRow = typeof organizations.$inferSelect;
+type KeyRow = typeof apiKeys.$inferSelect;
+
+export function orgJson(row: OrgRow & { communityIds: string[] }): z.input<typeof Organization> {
+  return {
+    id: row.id,
+    kind: row.kind,
+    name: row.name,
+    streetId: row.streetId,
+    creditCode: row.creditCode,
+    invoicePrefix: row.invoicePrefix,
+    communityIds: row.communityIds,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** A key without its hash: the key itself is shown once, when issued (issuedKeyJson). */
+export function keyJson(row: KeyRow): z.input<typeof ApiKey> {
+  return {
+    id: row.id,
+    organizationId: row.organizationId,
+    name: row.name,
+    role: row.role,
+    prefix: row.prefix,
+    createdAt: row.createdAt.toISOString(),
+    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+    revokedAt: row.revokedAt?.toISOString() ?? null,
+  };
+}
+
+export function issuedKeyJson(row: KeyRow, key: string): z.input<typeof IssuedKey> {
+  return { ...keyJson(row), key };
+}

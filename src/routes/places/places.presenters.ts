@@ -1,0 +1,77 @@
+import type { z } from "@hono/zod-openapi";
+import type { communities, districts, households, streets } from "../../../db/schema.js";
+import type { Building, Community, CommunityDetail, District, Household, Street } from "./places.routes.js";
+
+type DistrictRow = typeof districts.$inferSelect;
+type StreetRow = typeof streets.$inferSelect;
+type CommunityRow = typeof communities.$inferSelect;
+type HouseholdRow = typeof households.$inferSelect;
+
+/** A building with its register totals, as the handlers select it. */
+export interface BuildingWithTotals {
+  id: string;
+  communityId: string;
+  name: string;
+  storeys: number;
+  createdAt: Date;
+  households: number;
+  floorArea: string;
+}
+
+export function districtJson(row: DistrictRow): z.input<typeof District> {
+  return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString() };
+}
+
+export function streetJson(row: StreetRow): z.input<typeof Street> {
+  return {
+    id: row.id,
+    districtId: row.districtId,
+    name: row.name,
+    garageTarget: row.garageTarget,
+    elevatorTarget: row.elevatorTarget,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+export function communityJson(row: CommunityRow): z.input<typeof Community> {
+  return {
+    id: row.id,
+    streetId: row.streetId,
+    name: row.name,
+    address: row.address,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** A community with its register totals, as getCommunity selects it. */
+export function communityDetailJson(
+  row: CommunityRow & { buildings: number; households: number; floorArea: string },
+): z.input<typeof CommunityDetail> {
+  return {
+    ...communityJson(row),
+    totals: { buildings: row.buildings, households: row.households, floorArea: row.floorArea },
+  };
+}
+
+export function buildingJson(row: BuildingWithTotals): z.input<typeof Building> {
+  return {
+    id: row.id,
+    communityId: row.communityId,
+    name: row.name,
+    storeys: row.storeys,
+    totals: { households: row.households, floorArea: row.floorArea },
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+export function householdJson(row: HouseholdRow): z.input<typeof Household> {
+  return {
+    id: row.id,
+    buildingId: row.buildingId,
+    unit: row.unit,
+    room: row.room,
+    floor: row.floor,
+    floorArea: row.floorArea,
+    createdAt: row.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,69 @@
+import type { z } from "@hono/zod-openapi";
+import type { deadLetters, sensors } from "../../../db/schema.js";
+import type { IngestResult } from "../../../iot/ingest.js";
+import type { IngestAnswer } from "./sensor-ingest.routes.js";
+import type { DeadLetter, Sensor, SensorWithKey } from "./sensors.routes.js";
+
+type SensorRow = typeof sensors.$inferSelect;
+type DeadLetterRow = typeof deadLetters.$inferSelect;
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/**
+ * A sensor and its health. An allow-list: the key's hashes (HTTP and the broker's) and any
+ * column added later stay in the database until the schema names them.
+ */
+export function sensorJson(row: SensorRow): z.input<typeof Sensor> {
+  return {
+    id: row.id,
+    facilityId: row.facilityId,
+    communityId: row.communityId,
+    streetId: row.streetId,
+    enterpriseOrgId: row.enterpriseOrgId,
+    name: row.name,
+    keyPrefix: row.keyPrefix,
+    heartbeatIntervalS: row.heartbeatIntervalS,
+    online: row.online,
+    lastSeenAt: iso(row.lastSeenAt),
+    lastHeartbeatAt: iso(row.lastHeartbeatAt),
+    revokedAt: iso(row.revokedAt),
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** The sensor with its key, which is shown this once (when issued or rotated). */
+export function sensorWithKeyJson(row: SensorRow, key: string): z.input<typeof SensorWithKey> {
+  return { ...sensorJson(row), key };
+}
+
+export function deadLetterJson(row: DeadLetterRow): z.input<typeof DeadLetter> {
+  return {
+    id: row.id,
+    topic: row.topic,
+    sensorId: row.sensorId,
+    payload: row.payload,
+    payloadBase64: row.payloadBase64,
+    payloadBytes: row.payloadBytes,
+    reason: row.reason,
+    receivedAt: row.receivedAt.toISOString(),
+  };
+}
+
+/** What became of each event of an HTTP ingest request. */
+export function ingestAnswerJson(result: IngestResult): z.input<typeof IngestAnswer> {
+  const stored: string[] = [];
+  const duplicates: string[] = [];
+  for (const o of result.outcomes) {
+    if (o.status === "stored") stored.push(o.eventId);
+    else if (o.status === "duplicate") duplicates.push(o.eventId);
+  }
+  return {
+    stored,
+    duplicates,
+    rejected: result.rejected.map((r) => ({
+      index: r.index,
+      reason: r.reason,
+      ...(r.eventId !== undefined ? { eventId: r.eventId } : {}),
+    })),
+  };
+}
