@@ -23,7 +23,7 @@ import { serviceContext } from "../../context.js";
 import { ApiError, type FieldError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { runContractCommand } from "../../services/contracts/command.js";
-import { findContract } from "../contracts/contracts.store.js";
+import { findContract } from "../../services/contracts/store.js";
 import {
   facilityKindsOfContract,
   feeLimitsOf,

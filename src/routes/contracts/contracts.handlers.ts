@@ -1,18 +1,15 @@
 import { and, asc, eq, inArray, isNotNull, notInArray, sql } from "drizzle-orm";
 import {
   CONTRACT_STATES,
-  type ContractTerms,
   compareDates,
   daysBetween,
   diffTerms,
-  type FacilityKind,
   isTerminal,
   shanghaiDate,
-  validateTerms,
   verifyChain,
 } from "../../../contracts/index.js";
 import { appendAudit, readAudit } from "../../../db/audit.js";
-import { outer, type Queryable } from "../../../db/database.js";
+import { outer } from "../../../db/database.js";
 import {
   communities,
   contractFacilities,
@@ -29,15 +26,9 @@ import { ApiError, type FieldError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { runContractCommand } from "../../services/contracts/command.js";
 import {
-  auditEntryJson,
-  auditVerdictJson,
-  contractSummaryJson,
-  upcomingTransferJson,
-} from "./contracts.presenters.js";
-import type * as routes from "./contracts.routes.js";
-import {
   contractDetail,
   etagOf,
+  facilityKindsOf,
   findContract,
   findVersion,
   insertVersion,
@@ -45,31 +36,20 @@ import {
   replaceTerms,
   setContract,
   staleRevision,
+  termsErrors,
   termsOf,
-  versionJson,
-  versionsJson,
-} from "./contracts.store.js";
-
-/** Field errors for terms that break the domain's rules (beyond their JSON shape). */
-export function termsErrors(
-  terms: ContractTerms,
-  facilityKinds: FacilityKind[],
-  prefix = "body.terms",
-): FieldError[] {
-  return validateTerms(terms, { facilityKinds }).map((i) => ({
-    field: `${prefix}.${i.path}`,
-    message: i.message,
-  }));
-}
-
-export async function facilityKindsOf(db: Queryable, contractId: string): Promise<FacilityKind[]> {
-  const rows = await db
-    .selectDistinct({ kind: facilities.kind })
-    .from(facilities)
-    .innerJoin(contractFacilities, eq(contractFacilities.facilityId, facilities.id))
-    .where(eq(contractFacilities.contractId, contractId));
-  return rows.map((r) => r.kind);
-}
+  versionParts,
+  versionsParts,
+} from "../../services/contracts/store.js";
+import {
+  auditEntryJson,
+  auditVerdictJson,
+  contractDetailJson,
+  contractSummaryJson,
+  upcomingTransferJson,
+  versionPartsJson,
+} from "./contracts.presenters.js";
+import type * as routes from "./contracts.routes.js";
 
 /** States in which a contract still holds its facilities. */
 const OPEN_STATES = CONTRACT_STATES.filter((state) => !isTerminal(state));
@@ -206,7 +186,7 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
     });
     return contract;
   });
-  return c.json(await contractDetail(c.var.db, p, created.id, c.var.deps.clock), 201);
+  return c.json(contractDetailJson(await contractDetail(c.var.db, p, created.id, c.var.deps.clock)), 201);
 };
 
 export const listContracts: AppRouteHandler<typeof routes.listContracts> = async (c) => {
@@ -215,10 +195,8 @@ export const listContracts: AppRouteHandler<typeof routes.listContracts> = async
 };
 
 export const getContract: AppRouteHandler<typeof routes.getContract> = async (c) => {
-  return c.json(
-    await contractDetail(c.var.db, c.var.principal, c.req.valid("param").id, c.var.deps.clock),
-    200,
-  );
+  const detail = await contractDetail(c.var.db, c.var.principal, c.req.valid("param").id, c.var.deps.clock);
+  return c.json(contractDetailJson(detail), 200);
 };
 
 export const listVersions: AppRouteHandler<typeof routes.listVersions> = async (c) => {
@@ -229,7 +207,7 @@ export const listVersions: AppRouteHandler<typeof routes.listVersions> = async (
     .from(contractVersions)
     .where(eq(contractVersions.contractId, contract.id))
     .orderBy(asc(contractVersions.versionNo));
-  return c.json({ items: await versionsJson(db, contract, versions) }, 200);
+  return c.json({ items: (await versionsParts(db, contract, versions)).map(versionPartsJson) }, 200);
 };
 
 export const getVersion: AppRouteHandler<typeof routes.getVersion> = async (c) => {
@@ -238,7 +216,7 @@ export const getVersion: AppRouteHandler<typeof routes.getVersion> = async (c) =
   const contract = await findContract(db, c.var.principal, id);
   const version = await findVersion(db, contract.id, versionNo);
   c.header("ETag", etagOf(version));
-  return c.json(await versionJson(db, contract, version), 200);
+  return c.json(versionPartsJson(await versionParts(db, contract, version)), 200);
 };
 
 export const editDraft: AppRouteHandler<typeof routes.editDraft> = async (c) => {
@@ -287,7 +265,7 @@ export const editDraft: AppRouteHandler<typeof routes.editDraft> = async (c) => 
   );
   const contract = await findContract(c.var.db, c.var.principal, id);
   c.header("ETag", etagOf(saved));
-  return c.json(await versionJson(c.var.db, contract, saved), 200);
+  return c.json(versionPartsJson(await versionParts(c.var.db, contract, saved)), 200);
 };
 
 export const diffVersions: AppRouteHandler<typeof routes.diffVersions> = async (c) => {

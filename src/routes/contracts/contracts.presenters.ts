@@ -21,6 +21,7 @@ import type {
   contractVersions,
   handbackChecks,
 } from "../../../db/schema.js";
+import type { ContractDetailParts, VersionParts } from "../../services/contracts/store.js";
 import type {
   AuditRow,
   AuditVerdict,
@@ -141,17 +142,7 @@ export function handbackJson(h: HandbackRow): z.input<typeof HandbackCheck> {
   return { code: h.code, description: h.description, checkedOn: h.checkedOn, note: h.note };
 }
 
-/** Everything GET /v1/contracts/{id} shows, as the store loaded it. */
-export interface ContractDetailParts {
-  contract: ContractRow;
-  version: VersionRow;
-  document: ContractDocument;
-  allowedActions: string[];
-  requiredSigners: string[];
-  signatures: SignatureRow[];
-  milestones: MilestoneRow[];
-  handback: HandbackRow[];
-}
+export const versionPartsJson = (v: VersionParts) => versionJsonOf(v.version, v.document);
 
 export function contractDetailJson(d: ContractDetailParts): z.input<typeof ContractDetail> {
   return {

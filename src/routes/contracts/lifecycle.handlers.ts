@@ -5,6 +5,7 @@
 import { serviceContext } from "../../context.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import * as contracts from "../../services/contracts/lifecycle.js";
+import { contractDetailJson } from "./contracts.presenters.js";
 import type * as routes from "./contracts.routes.js";
 
 const commentJson = (r: contracts.CommentRow) => ({
@@ -16,16 +17,19 @@ const commentJson = (r: contracts.CommentRow) => ({
 });
 
 export const submit: AppRouteHandler<typeof routes.submit> = async (c) => {
-  return c.json(await contracts.submit(serviceContext(c), c.req.valid("param").id), 200);
+  return c.json(contractDetailJson(await contracts.submit(serviceContext(c), c.req.valid("param").id)), 200);
 };
 
 export const requestChanges: AppRouteHandler<typeof routes.requestChanges> = async (c) => {
   const { reason } = c.req.valid("json");
-  return c.json(await contracts.requestChanges(serviceContext(c), c.req.valid("param").id, reason), 200);
+  return c.json(
+    contractDetailJson(await contracts.requestChanges(serviceContext(c), c.req.valid("param").id, reason)),
+    200,
+  );
 };
 
 export const revise: AppRouteHandler<typeof routes.revise> = async (c) => {
-  return c.json(await contracts.revise(serviceContext(c), c.req.valid("param").id), 200);
+  return c.json(contractDetailJson(await contracts.revise(serviceContext(c), c.req.valid("param").id)), 200);
 };
 
 export const recordVote: AppRouteHandler<typeof routes.recordVote> = async (c) => {
@@ -39,16 +43,22 @@ export const listVotes: AppRouteHandler<typeof routes.listVotes> = async (c) => 
 
 export const approve: AppRouteHandler<typeof routes.approve> = async (c) => {
   const body = c.req.valid("json");
-  return c.json(await contracts.approve(serviceContext(c), c.req.valid("param").id, body), 200);
+  return c.json(
+    contractDetailJson(await contracts.approve(serviceContext(c), c.req.valid("param").id, body)),
+    200,
+  );
 };
 
 export const sign: AppRouteHandler<typeof routes.sign> = async (c) => {
-  return c.json(await contracts.sign(serviceContext(c), c.req.valid("param").id), 200);
+  return c.json(contractDetailJson(await contracts.sign(serviceContext(c), c.req.valid("param").id)), 200);
 };
 
 export const createAmendment: AppRouteHandler<typeof routes.createAmendment> = async (c) => {
   const body = c.req.valid("json");
-  return c.json(await contracts.createAmendment(serviceContext(c), c.req.valid("param").id, body), 201);
+  return c.json(
+    contractDetailJson(await contracts.createAmendment(serviceContext(c), c.req.valid("param").id, body)),
+    201,
+  );
 };
 
 export const listComments: AppRouteHandler<typeof routes.listComments> = async (c) => {
@@ -64,12 +74,15 @@ export const addComment: AppRouteHandler<typeof routes.addComment> = async (c) =
 
 export const recordMilestone: AppRouteHandler<typeof routes.recordMilestone> = async (c) => {
   const body = c.req.valid("json");
-  return c.json(await contracts.recordMilestone(serviceContext(c), c.req.valid("param").id, body), 201);
+  return c.json(
+    contractDetailJson(await contracts.recordMilestone(serviceContext(c), c.req.valid("param").id, body)),
+    201,
+  );
 };
 
 export const confirmMilestone: AppRouteHandler<typeof routes.confirmMilestone> = async (c) => {
   const { id, kind } = c.req.valid("param");
-  return c.json(await contracts.confirmMilestone(serviceContext(c), id, kind), 200);
+  return c.json(contractDetailJson(await contracts.confirmMilestone(serviceContext(c), id, kind)), 200);
 };
 
 export const checkHandback: AppRouteHandler<typeof routes.checkHandback> = async (c) => {
@@ -83,10 +96,16 @@ export const checkHandback: AppRouteHandler<typeof routes.checkHandback> = async
 
 export const transfer: AppRouteHandler<typeof routes.transfer> = async (c) => {
   const body = c.req.valid("json");
-  return c.json(await contracts.transfer(serviceContext(c), c.req.valid("param").id, body), 200);
+  return c.json(
+    contractDetailJson(await contracts.transfer(serviceContext(c), c.req.valid("param").id, body)),
+    200,
+  );
 };
 
 export const terminate: AppRouteHandler<typeof routes.terminate> = async (c) => {
   const { reason } = c.req.valid("json");
-  return c.json(await contracts.terminate(serviceContext(c), c.req.valid("param").id, reason), 200);
+  return c.json(
+    contractDetailJson(await contracts.terminate(serviceContext(c), c.req.valid("param").id, reason)),
+    200,
+  );
 };

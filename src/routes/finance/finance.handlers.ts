@@ -33,7 +33,7 @@ import {
   termsOf,
   type VersionRow,
   versionInForce,
-} from "../contracts/contracts.store.js";
+} from "../../services/contracts/store.js";
 import { Figures } from "../reports/reports.routes.js";
 import {
   type ActualsAsOf,

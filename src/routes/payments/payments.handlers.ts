@@ -12,7 +12,7 @@ import { serviceContext } from "../../context.js";
 import { ApiError, notInFuture } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type CommandScope, runContractCommand } from "../../services/contracts/command.js";
-import { findContract } from "../contracts/contracts.store.js";
+import { findContract } from "../../services/contracts/store.js";
 import { creditNoteJson, paymentJson, paymentResultJson, refundResultJson } from "./payments.presenters.js";
 import type * as routes from "./payments.routes.js";
 import {

@@ -20,7 +20,7 @@ import { serviceContext } from "../../context.js";
 import { ApiError, type FieldError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type CommandScope, runContractCommand } from "../../services/contracts/command.js";
-import { findContract } from "../contracts/contracts.store.js";
+import { findContract } from "../../services/contracts/store.js";
 import { reportCommentJson, reportJson } from "./reports.presenters.js";
 import type * as routes from "./reports.routes.js";
 import {

@@ -19,7 +19,7 @@ import { contracts, operationReports } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import { contractScope } from "../../auth/scope.js";
 import { ApiError } from "../../errors.js";
-import { type ContractRow, findVersion, termsOf, versionInForce } from "../contracts/contracts.store.js";
+import { type ContractRow, findVersion, termsOf, versionInForce } from "../../services/contracts/store.js";
 import { type ComparedOut, reportDetailJson } from "./reports.presenters.js";
 import { Figures } from "./reports.routes.js";
 

@@ -24,7 +24,7 @@ import {
 } from "../../../db/schema.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
-import { type ContractRow, findContract } from "../contracts/contracts.store.js";
+import { type ContractRow, findContract } from "../../services/contracts/store.js";
 import { creditNotesWhere, outstandingOf } from "../payments/payments.store.js";
 import { statementJson } from "./statements.presenters.js";
 import type * as routes from "./statements.routes.js";

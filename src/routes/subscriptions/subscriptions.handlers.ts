@@ -31,7 +31,7 @@ import { serviceContext } from "../../context.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type CommandScope, runContractCommand } from "../../services/contracts/command.js";
-import { type ContractRow, findContract, termsOf, versionInForce } from "../contracts/contracts.store.js";
+import { type ContractRow, findContract, termsOf, versionInForce } from "../../services/contracts/store.js";
 import { creditNoteRefJson, subscriptionJson } from "./subscriptions.presenters.js";
 import type * as routes from "./subscriptions.routes.js";
 

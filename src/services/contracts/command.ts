@@ -26,14 +26,8 @@ import {
 } from "../../../db/schema.js";
 import type { OrgPrincipal, Principal } from "../../auth/principal.js";
 import { ApiError } from "../../errors.js";
-import {
-  type ContractRow,
-  findContract,
-  findVersion,
-  partyOf,
-  type VersionRow,
-} from "../../routes/contracts/contracts.store.js";
 import type { ServiceContext } from "../context.js";
+import { type ContractRow, findContract, findVersion, partyOf, type VersionRow } from "./store.js";
 
 /** What a command's writes are given once the command table has allowed it. */
 export interface CommandScope {

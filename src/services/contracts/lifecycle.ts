@@ -30,20 +30,21 @@ import {
   households,
 } from "../../../db/schema.js";
 import { ApiError } from "../../errors.js";
-import { facilityKindsOf, termsErrors } from "../../routes/contracts/contracts.handlers.js";
+import type { ServiceContext } from "../context.js";
+import { type CommandScope, runContractCommand } from "./command.js";
 import {
   contractDetail,
   documentOf,
+  facilityKindsOf,
   findContract,
   findVersion,
   insertVersion,
   setContract,
   setVersion,
+  termsErrors,
   termsOf,
   type VersionRow,
-} from "../../routes/contracts/contracts.store.js";
-import type { ServiceContext } from "../context.js";
-import { type CommandScope, runContractCommand } from "./command.js";
+} from "./store.js";
 
 /** Runs a command and answers with the contract as the caller sees it afterwards. */
 async function detailAfter(

@@ -3,18 +3,20 @@
  * here, once, so no handler can forget it.
  */
 
-import type { z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, getTableColumns, ilike, inArray, lte, or, type SQL, sql } from "drizzle-orm";
 import { PgDialect, type PgTable } from "drizzle-orm/pg-core";
 import {
   allowedActions,
   type ContractDocument,
+  type ContractState,
   type ContractTerms,
+  type FacilityKind,
   type FeeItem,
   formatMoney,
   money,
   type Party,
   requiredSigners,
+  validateTerms,
 } from "../../../contracts/index.js";
 import { outer, type Queryable, type Tx } from "../../../db/database.js";
 import {
@@ -30,10 +32,8 @@ import {
 } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import { contractScope, preparedContractScope } from "../../auth/scope.js";
-import { ApiError } from "../../errors.js";
-import { snapshotOf } from "../../services/contracts/command.js";
-import { contractDetailJson, versionJsonOf } from "./contracts.presenters.js";
-import type { ContractListQuery } from "./contracts.schemas.js";
+import { ApiError, type FieldError } from "../../errors.js";
+import { snapshotOf } from "./command.js";
 
 export type ContractRow = typeof contracts.$inferSelect;
 export type VersionRow = typeof contractVersions.$inferSelect;
@@ -273,12 +273,22 @@ function documentFrom(
   };
 }
 
-export async function versionJson(db: Queryable, c: ContractRow, v: VersionRow) {
-  return versionJsonOf(v, await documentOf(db, c, v));
+/** A version with the document it makes (what GET …/versions/{n} shows). */
+export interface VersionParts {
+  version: VersionRow;
+  document: ContractDocument;
+}
+
+export async function versionParts(db: Queryable, c: ContractRow, v: VersionRow): Promise<VersionParts> {
+  return { version: v, document: await documentOf(db, c, v) };
 }
 
 /** Several versions of one contract: the facility ids read once, all fee items in one statement. */
-export async function versionsJson(db: Queryable, c: ContractRow, versions: readonly VersionRow[]) {
+export async function versionsParts(
+  db: Queryable,
+  c: ContractRow,
+  versions: readonly VersionRow[],
+): Promise<VersionParts[]> {
   if (!versions.length) return [];
   const [facilityIds, items] = await Promise.all([
     facilityIdsOf(db, c.id),
@@ -298,7 +308,7 @@ export async function versionsJson(db: Queryable, c: ContractRow, versions: read
       v,
       items.filter((i) => i.versionId === v.id),
     );
-    return versionJsonOf(v, documentFrom(c, v, facilityIds, terms));
+    return { version: v, document: documentFrom(c, v, facilityIds, terms) };
   });
 }
 
@@ -443,7 +453,24 @@ const detailStatement = statementCache((db, where) =>
 );
 
 /** The contract's detail (GET /v1/contracts/{id}) if the caller may see it; 404 otherwise. */
-export async function contractDetail(db: Queryable, p: Principal, id: string, clock: () => Date) {
+/** Everything GET /v1/contracts/{id} shows, for the caller. */
+export interface ContractDetailParts {
+  contract: ContractRow;
+  version: VersionRow;
+  document: ContractDocument;
+  allowedActions: string[];
+  requiredSigners: string[];
+  signatures: (typeof contractSignatures.$inferSelect)[];
+  milestones: (typeof contractMilestones.$inferSelect)[];
+  handback: (typeof handbackChecks.$inferSelect)[];
+}
+
+export async function contractDetail(
+  db: Queryable,
+  p: Principal,
+  id: string,
+  clock: () => Date,
+): Promise<ContractDetailParts> {
   const scope = preparedContractScope(p);
   const [row] = await detailStatement(db, scope.shape, () => scope.where).execute({ id, ...scope.values });
   if (!row) throw ApiError.notFound("The contract");
@@ -465,7 +492,7 @@ export async function contractDetail(db: Queryable, p: Principal, id: string, cl
     milestones,
     openHandback: handback.filter((h) => h.checkedOn === null).length,
   });
-  return contractDetailJson({
+  return {
     contract: c,
     version,
     document: documentFrom(c, version, facilityIds, terms),
@@ -474,7 +501,7 @@ export async function contractDetail(db: Queryable, p: Principal, id: string, cl
     signatures,
     milestones,
     handback,
-  });
+  };
 }
 
 /**
@@ -510,7 +537,18 @@ const listStatement = statementCache((db, where) => {
 });
 
 /** GET /v1/contracts: a page of the contracts in the caller's scope, and how many there are. */
-export async function listContractsPage(db: Queryable, p: Principal, q: z.output<typeof ContractListQuery>) {
+/** A page of the contract list and its filters. */
+export interface ContractListFilter {
+  limit: number;
+  offset: number;
+  state?: ContractState;
+  communityId?: string;
+  facilityKind?: FacilityKind;
+  /** Words in the title. */
+  q?: string;
+}
+
+export async function listContractsPage(db: Queryable, p: Principal, q: ContractListFilter) {
   const scope = preparedContractScope(p);
   const values: Record<string, unknown> = { ...scope.values, limit: q.limit, offset: q.offset };
   const bind = (name: string, value: unknown) => {
@@ -558,4 +596,25 @@ export async function setVersion(
     .update(contractVersions)
     .set({ ...values, updatedAt: now })
     .where(eq(contractVersions.id, id));
+}
+
+/** Field errors for terms that break the domain's rules (beyond their JSON shape). */
+export function termsErrors(
+  terms: ContractTerms,
+  facilityKinds: FacilityKind[],
+  prefix = "body.terms",
+): FieldError[] {
+  return validateTerms(terms, { facilityKinds }).map((i) => ({
+    field: `${prefix}.${i.path}`,
+    message: i.message,
+  }));
+}
+
+export async function facilityKindsOf(db: Queryable, contractId: string): Promise<FacilityKind[]> {
+  const rows = await db
+    .selectDistinct({ kind: facilities.kind })
+    .from(facilities)
+    .innerJoin(contractFacilities, eq(contractFacilities.facilityId, facilities.id))
+    .where(eq(contractFacilities.contractId, contractId));
+  return rows.map((r) => r.kind);
 }
