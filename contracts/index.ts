@@ -11,5 +11,6 @@ export * from "./money.js";
 export * from "./periods.js";
 export * from "./reconcile.js";
 export * from "./report-periods.js";
+export * from "./reports.js";
 export * from "./terms.js";
 export * from "./vote.js";

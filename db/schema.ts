@@ -28,6 +28,7 @@ import {
 import { SUBSCRIPTION_KINDS, SUBSCRIPTION_STATES } from "../contracts/billing.js";
 import { MILESTONE_KINDS } from "../contracts/commands.js";
 import { CONTRACT_STATES, VERSION_STATUSES } from "../contracts/lifecycle.js";
+import { REPORT_STATUSES } from "../contracts/reports.js";
 import { FEE_KINDS, FEE_UNITS } from "../contracts/terms.js";
 
 const money = () => numeric({ precision: 14, scale: 2 });
@@ -983,7 +984,7 @@ export const refunds = pgTable(
   (t) => [unique().on(t.creditNoteId, t.externalRef), check("refunds_amount", sql`${t.amount} > 0`)],
 );
 
-export const reportStatus = pgEnum("report_status", ["submitted", "accepted", "queried", "superseded"]);
+export const reportStatus = pgEnum("report_status", REPORT_STATUSES);
 
 /** The enterprise's operation report for a period ('2026-11' or '2026-Q4'); revisions are new versions. */
 export const operationReports = pgTable(
