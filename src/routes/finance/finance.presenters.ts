@@ -1,23 +1,20 @@
 import type { z } from "@hono/zod-openapi";
-import {
-  type Actuals,
-  type Decimal,
-  type FinancialInputs,
-  type FinancialProjection,
-  formatMoney,
-  type YearlyCosts,
-} from "../../../contracts/index.js";
-import type { financialAssumptions, guidanceDisbursements } from "../../../db/schema.js";
-import {
-  Assumptions,
-  type AssumptionsRecord,
-  type Disbursement,
-  type FinancialModel,
-  type GuidanceTotals,
+import type { FinancialProjection, YearlyCosts } from "../../../contracts/index.js";
+import { Assumptions } from "../../services/finance/assumptions.js";
+import type {
+  ActualsAsOf,
+  AssumptionsRow,
+  DisbursementRow,
+  GuidanceTotals,
+  ModelParts,
+} from "../../services/finance/finance.js";
+import type {
+  AssumptionsRecord,
+  Disbursement,
+  FinancialModel,
+  GuidanceTotals as GuidanceTotalsSchema,
 } from "./finance.routes.js";
 
-type AssumptionsRow = typeof financialAssumptions.$inferSelect;
-type DisbursementRow = typeof guidanceDisbursements.$inferSelect;
 type Model = z.input<typeof FinancialModel>;
 
 export function assumptionsRecordJson(row: AssumptionsRow): z.input<typeof AssumptionsRecord> {
@@ -65,12 +62,6 @@ function projectionJson(p: FinancialProjection): Model["projection"] {
   };
 }
 
-/** Actuals to date, each operating year with its first month (`from`). */
-export type ActualsAsOf = Omit<Actuals, "years"> & {
-  asOf: string;
-  years: (Actuals["years"][number] & { from: string })[];
-};
-
 function actualsJson(a: ActualsAsOf): NonNullable<Model["actuals"]> {
   return {
     asOf: a.asOf,
@@ -88,18 +79,6 @@ function actualsJson(a: ActualsAsOf): NonNullable<Model["actuals"]> {
     recoveredPercent: a.recoveredPercent,
     paidBack: a.paidBack,
   };
-}
-
-/** Everything the model's answer shows, as getModel computes it. */
-export interface ModelParts {
-  contractId: string;
-  state: string;
-  versionNo: number;
-  basis: Model["basis"];
-  inputs: FinancialInputs;
-  householdsSource: "register" | "assumptions";
-  projection: FinancialProjection;
-  actuals: ActualsAsOf | null;
 }
 
 export function financialModelJson(m: ModelParts): Model {
@@ -140,10 +119,6 @@ export function disbursementJson(r: DisbursementRow): z.input<typeof Disbursemen
 }
 
 /** The guidance funds the signed terms commit, what was paid, and what is left. */
-export function guidanceTotalsJson(committed: Decimal, paid: Decimal): z.input<typeof GuidanceTotals> {
-  return {
-    committed: formatMoney(committed),
-    paid: formatMoney(paid),
-    remaining: formatMoney(committed.minus(paid)),
-  };
+export function guidanceTotalsJson(t: GuidanceTotals): z.input<typeof GuidanceTotalsSchema> {
+  return { committed: t.committed, paid: t.paid, remaining: t.remaining };
 }

@@ -3,7 +3,6 @@ import { FEE_KINDS } from "../../../contracts/index.js";
 import {
   CalendarDate,
   errorResponses,
-  FeeCodeKey,
   IdParams,
   jsonBody,
   jsonResponse,
@@ -12,44 +11,9 @@ import {
   Uuid,
   withConflicts,
 } from "../../openapi.js";
+import { Assumptions } from "../../services/finance/assumptions.js";
 
 const tags = ["financial model"];
-
-/** Amounts, rates and quantities are decimal strings; their ranges are the domain's (validateFinancialInputs). */
-const DecimalString = z.string().max(24);
-
-export const Assumptions = z
-  .strictObject({
-    takeUp: z.strictObject({
-      rates: z
-        .record(FeeCodeKey, DecimalString)
-        .optional()
-        .openapi({
-          description: "Share of the households taking each fee item, 0–1",
-          example: { "EL-M": "0.60" },
-        }),
-      slots: z.record(FeeCodeKey, z.number().int()).optional().openapi({
-        description: "A fixed number of subscribers (garage slots) by fee code; wins over a rate",
-      }),
-      householdsByFloor: z
-        .array(z.strictObject({ floor: z.number().int().min(-3).max(100), households: z.number().int() }))
-        .max(110)
-        .optional()
-        .openapi({ description: "Default: the household register of the contract's elevator buildings" }),
-    }),
-    yearlyCosts: z.strictObject({
-      maintenance: DecimalString,
-      electricity: DecimalString,
-      insurance: DecimalString,
-      other: DecimalString,
-    }),
-    usagePerYear: z
-      .record(FeeCodeKey, DecimalString)
-      .optional()
-      .openapi({ description: "Units per year of per_use items (kWh, rides, hours)" }),
-    discountRate: DecimalString.openapi({ description: "A decimal fraction 0–1 a year", example: "0.05" }),
-  })
-  .openapi("FinancialAssumptions");
 
 export const AssumptionsRecord = z
   .object({

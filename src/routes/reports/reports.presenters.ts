@@ -1,23 +1,10 @@
 import type { z } from "@hono/zod-openapi";
-import type { ReconciledFigure, Tolerance } from "../../../contracts/index.js";
-import type { operationReports, reportComments } from "../../../db/schema.js";
-import {
-  type ComparedFigure,
-  Figures,
-  type Report,
-  type ReportComment,
-  type ReportDetail,
-} from "./reports.routes.js";
+import type { Tolerance } from "../../../contracts/index.js";
+import { Figures } from "../../services/reports/figures.js";
+import type { CommentRow, ComparedOut, ReportDetailParts, ReportRow } from "../../services/reports/store.js";
+import type { ComparedFigure, Report, ReportComment, ReportDetail } from "./reports.routes.js";
 
-type ReportRow = typeof operationReports.$inferSelect;
-type CommentRow = typeof reportComments.$inferSelect;
 type Detail = z.input<typeof ReportDetail>;
-
-/** A compared figure: reconcile's verdict, or `not_tracked` where the platform has no figure. */
-export type ComparedOut = Omit<ReconciledFigure, "reason"> & {
-  reason: ReconciledFigure["reason"] | "not_tracked";
-  source: string;
-};
 
 export function reportJson(row: ReportRow): z.input<typeof Report> {
   return {
@@ -48,17 +35,6 @@ function comparedFigureJson(f: ComparedOut): z.input<typeof ComparedFigure> {
     reason: f.reason,
     source: f.source,
   };
-}
-
-/** Everything a report's detail shows, as reportDetail computes it. */
-export interface ReportDetailParts {
-  row: ReportRow;
-  tolerances: { money: Tolerance; usage: Tolerance; counts: Tolerance };
-  revenue: Detail["comparison"]["revenue"];
-  figures: ComparedOut[];
-  flaggedCount: number;
-  platform: Detail["platform"];
-  versions: Detail["versions"];
 }
 
 export function reportDetailJson(d: ReportDetailParts): Detail {

@@ -1,10 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { Decimal } from "decimal.js";
-import { REPORT_PERIOD_RE } from "../../../contracts/index.js";
+import { REPORT_PERIOD_RE, REPORT_STATUSES } from "../../../contracts/index.js";
 import {
-  CalendarDate,
   errorResponses,
-  FeeCodeKey,
   IdParams,
   jsonBody,
   jsonResponse,
@@ -13,6 +10,7 @@ import {
   Uuid,
   withConflicts,
 } from "../../openapi.js";
+import { Figures } from "../../services/reports/figures.js";
 
 const tags = ["operation reports"];
 
@@ -21,39 +19,7 @@ const ReportPeriodString = z
   .regex(REPORT_PERIOD_RE, "must be a month 'YYYY-MM' or a quarter 'YYYY-Q1' … 'YYYY-Q4'")
   .openapi({ example: "2026-Q4" });
 
-const Count = z.number().int().min(0).max(1_000_000_000);
-
-export const Figures = z
-  .strictObject({
-    revenueByItem: z.record(FeeCodeKey, Money).openapi({
-      description: "Revenue charged per fee code in the period (CNY)",
-      example: { "EL-M": "2400.00" },
-    }),
-    costs: z.strictObject({ maintenance: Money, electricity: Money, insurance: Money, other: Money }),
-    usage: z.strictObject({
-      rides: Count,
-      kWh: z
-        .string()
-        .regex(
-          /^\d{1,11}(\.\d{1,3})?$/,
-          "must be a non-negative decimal string with at most 3 decimal places",
-        )
-        .openapi({ example: "1520.500" }),
-      chargingSessions: Count,
-    }),
-    availabilityPercent: z
-      .string()
-      .regex(/^\d{1,3}(\.\d{1,2})?$/, "must be a decimal string with at most 2 decimal places")
-      .refine((v) => new Decimal(v).lte(100), "must be at most 100")
-      .openapi({ example: "99.50" }),
-    maintenanceRecords: z
-      .array(z.strictObject({ date: CalendarDate, description: z.string().trim().min(1).max(2000) }))
-      .max(500),
-    safetyIncidents: Count,
-  })
-  .openapi("ReportFigures");
-
-export const ReportStatus = z.enum(["submitted", "accepted", "queried", "superseded"]);
+export const ReportStatus = z.enum(REPORT_STATUSES);
 
 export const Report = z
   .object({

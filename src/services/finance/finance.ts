@@ -1,15 +1,19 @@
 /**
  * The financial model of a contract (the owners committee's "is this term fair?") and the street
- * office's guidance funds. The arithmetic is contracts/finance.ts; this file gathers its inputs
- * (terms, the enterprise's assumptions, the household register, the ledger, the reports).
+ * office's guidance funds. The arithmetic is contracts/finance.ts; this module gathers its inputs
+ * (terms, the enterprise's assumptions, the household register, the ledger, the reports) and runs
+ * the enterprise's and the street office's writes as commands on the contract
+ * (`set_financial_assumptions`, `record_guidance_disbursement`).
  */
 import { Decimal } from "decimal.js";
 import { and, asc, eq, ne, sql } from "drizzle-orm";
 import {
+  type Actuals,
   actualsToDate,
   addPeriods,
   compareDates,
   type FinancialInputs,
+  type FinancialProjection,
   formatMoney,
   isCommitted,
   monthsBetween,
@@ -22,10 +26,9 @@ import {
 } from "../../../contracts/index.js";
 import { type Queryable, queryRows } from "../../../db/database.js";
 import { financialAssumptions, guidanceDisbursements, operationReports } from "../../../db/schema.js";
-import { serviceContext } from "../../context.js";
 import { ApiError, type FieldError, notInFuture } from "../../errors.js";
-import type { AppRouteHandler } from "../../openapi.js";
-import { runContractCommand } from "../../services/contracts/command.js";
+import type { ServiceContext } from "../context.js";
+import { runContractCommand } from "../contracts/command.js";
 import {
   type ContractRow,
   findContract,
@@ -33,24 +36,59 @@ import {
   termsOf,
   type VersionRow,
   versionInForce,
-} from "../../services/contracts/store.js";
-import { Figures } from "../reports/reports.routes.js";
-import {
-  type ActualsAsOf,
-  assumptionsRecordJson,
-  disbursementJson,
-  financialModelJson,
-  guidanceTotalsJson,
-} from "./finance.presenters.js";
-import type * as routes from "./finance.routes.js";
-import { Assumptions } from "./finance.routes.js";
+} from "../contracts/store.js";
+import { Figures } from "../reports/figures.js";
+import { Assumptions, type FinancialAssumptions } from "./assumptions.js";
 
-type AssumptionsInput = ReturnType<typeof Assumptions.parse>;
+export type AssumptionsRow = typeof financialAssumptions.$inferSelect;
+export type DisbursementRow = typeof guidanceDisbursements.$inferSelect;
+
+/** Which version the model reads: asked for, in force (signed contracts), or the current one. */
+export type ModelBasis = "version_in_force" | "current_version" | "requested_version";
+
+/** Actuals to date, each operating year with its first month (`from`). */
+export type ActualsAsOf = Omit<Actuals, "years"> & {
+  asOf: string;
+  years: (Actuals["years"][number] & { from: string })[];
+};
+
+/** Everything the model's answer shows. */
+export interface ModelParts {
+  contractId: string;
+  state: string;
+  versionNo: number;
+  basis: ModelBasis;
+  inputs: FinancialInputs;
+  householdsSource: "register" | "assumptions";
+  projection: FinancialProjection;
+  actuals: ActualsAsOf | null;
+}
+
+/** What the caller overrides in the model for one answer (query strings as given). */
+export interface ModelOverrides {
+  discountRate?: string | undefined;
+  /** "0.6" (every fee item but per_use ones) or "EL-M:0.6,EL-Y:0.2". */
+  takeUp?: string | undefined;
+  versionNo?: number | undefined;
+}
+
+export interface NewDisbursement {
+  amount: string;
+  paidOn: string;
+  note: string;
+}
+
+/** The guidance funds the signed terms commit, what was paid, and what is left (money strings). */
+export interface GuidanceTotals {
+  committed: string;
+  paid: string;
+  remaining: string;
+}
 
 /** The inputs of the model as validateFinancialInputs reads them, from terms and assumptions. */
 function inputsOf(
   terms: Awaited<ReturnType<typeof termsOf>>,
-  a: AssumptionsInput,
+  a: FinancialAssumptions,
   householdsByFloor: { floor: number; households: number }[],
 ): FinancialInputs {
   return {
@@ -67,7 +105,7 @@ function inputsOf(
 }
 
 /** Fee codes the assumptions name that the schedule does not have. */
-function unknownCodes(a: AssumptionsInput, codes: Set<string>, prefix: string): FieldError[] {
+function unknownCodes(a: FinancialAssumptions, codes: Set<string>, prefix: string): FieldError[] {
   const errors: FieldError[] = [];
   const check = (path: string, record: Record<string, unknown> | undefined) => {
     for (const code of Object.keys(record ?? {})) {
@@ -97,38 +135,35 @@ async function registerByFloor(db: Queryable, contractId: string) {
   );
 }
 
-export const putAssumptions: AppRouteHandler<typeof routes.putAssumptions> = async (c) => {
-  const { id } = c.req.valid("param");
-  const body = c.req.valid("json");
-  const row = await runContractCommand(
-    serviceContext(c),
-    id,
-    { type: "set_financial_assumptions" },
-    async (s) => {
-      const version = await findVersion(s.tx, s.contract.id, s.contract.currentVersionNo);
-      const terms = await termsOf(s.tx, version);
-      const households = body.takeUp.householdsByFloor ?? (await registerByFloor(s.tx, s.contract.id));
-      const errors = [
-        ...unknownCodes(body, new Set(terms.feeSchedule.map((f) => f.code)), "body"),
-        ...validateFinancialInputs(inputsOf(terms, body, households)).map((i) => ({
-          field: `body.${i.path}`,
-          message: i.message,
-        })),
-      ];
-      if (errors.length) throw ApiError.validation(errors, "The assumptions do not make a model.");
-      const values = { assumptions: body, updatedByOrgId: s.actor.orgId, updatedAt: s.now };
-      const [saved] = await s.tx
-        .insert(financialAssumptions)
-        .values({ contractId: s.contract.id, ...values })
-        .onConflictDoUpdate({ target: financialAssumptions.contractId, set: values })
-        .returning();
-      if (!saved) throw new Error("upsert returned nothing");
-      await s.audit("financial_assumptions.set", { versionNo: version.versionNo, payload: body });
-      return saved;
-    },
-  );
-  return c.json(assumptionsRecordJson(row), 200);
-};
+/** The enterprise sets the model's assumptions (400 naming each one that does not make a model). */
+export async function setAssumptions(
+  ctx: ServiceContext,
+  contractId: string,
+  assumptions: FinancialAssumptions,
+): Promise<AssumptionsRow> {
+  return runContractCommand(ctx, contractId, { type: "set_financial_assumptions" }, async (s) => {
+    const version = await findVersion(s.tx, s.contract.id, s.contract.currentVersionNo);
+    const terms = await termsOf(s.tx, version);
+    const households = assumptions.takeUp.householdsByFloor ?? (await registerByFloor(s.tx, s.contract.id));
+    const errors = [
+      ...unknownCodes(assumptions, new Set(terms.feeSchedule.map((f) => f.code)), "body"),
+      ...validateFinancialInputs(inputsOf(terms, assumptions, households)).map((i) => ({
+        field: `body.${i.path}`,
+        message: i.message,
+      })),
+    ];
+    if (errors.length) throw ApiError.validation(errors, "The assumptions do not make a model.");
+    const values = { assumptions, updatedByOrgId: s.actor.orgId, updatedAt: s.now };
+    const [saved] = await s.tx
+      .insert(financialAssumptions)
+      .values({ contractId: s.contract.id, ...values })
+      .onConflictDoUpdate({ target: financialAssumptions.contractId, set: values })
+      .returning();
+    if (!saved) throw new Error("upsert returned nothing");
+    await s.audit("financial_assumptions.set", { versionNo: version.versionNo, payload: assumptions });
+    return saved;
+  });
+}
 
 /** Which version the model reads: asked for, in force (signed contracts), or the current one. */
 async function modelVersion(
@@ -136,7 +171,7 @@ async function modelVersion(
   contract: ContractRow,
   today: string,
   versionNo: number | undefined,
-): Promise<{ version: VersionRow; basis: "version_in_force" | "current_version" | "requested_version" }> {
+): Promise<{ version: VersionRow; basis: ModelBasis }> {
   if (versionNo !== undefined) {
     return { version: await findVersion(db, contract.id, versionNo), basis: "requested_version" };
   }
@@ -219,16 +254,22 @@ async function actualsOf(
   };
 }
 
-export const getModel: AppRouteHandler<typeof routes.getModel> = async (c) => {
-  const { db } = c.var;
-  const { id } = c.req.valid("param");
-  const q = c.req.valid("query");
-  const today = shanghaiDate(c.var.deps.clock());
-  const contract = await findContract(db, c.var.principal, id);
+/**
+ * The model on the enterprise's assumptions (409 `assumptions_missing` before they are set), with
+ * the caller's overrides for this answer only (400 naming each input that is not valid).
+ */
+export async function financialModel(
+  ctx: ServiceContext,
+  contractId: string,
+  overrides: ModelOverrides,
+): Promise<ModelParts> {
+  const { db } = ctx;
+  const today = shanghaiDate(ctx.clock());
+  const contract = await findContract(db, ctx.principal, contractId);
   const [stored] = await db
     .select()
     .from(financialAssumptions)
-    .where(eq(financialAssumptions.contractId, id));
+    .where(eq(financialAssumptions.contractId, contractId));
   if (!stored) {
     throw ApiError.conflict(
       "assumptions_missing",
@@ -236,17 +277,17 @@ export const getModel: AppRouteHandler<typeof routes.getModel> = async (c) => {
     );
   }
   const assumptions = Assumptions.parse(stored.assumptions);
-  const { version, basis } = await modelVersion(db, contract, today, q.versionNo);
+  const { version, basis } = await modelVersion(db, contract, today, overrides.versionNo);
   const terms = await termsOf(db, version);
   const register = assumptions.takeUp.householdsByFloor ? null : await registerByFloor(db, contract.id);
   const inputs = inputsOf(terms, assumptions, assumptions.takeUp.householdsByFloor ?? register ?? []);
 
   const errors: FieldError[] = [];
   const overridden = new Set<string>();
-  if (q.discountRate !== undefined) inputs.discountRate = q.discountRate;
-  if (q.takeUp !== undefined) {
+  if (overrides.discountRate !== undefined) inputs.discountRate = overrides.discountRate;
+  if (overrides.takeUp !== undefined) {
     const codes = terms.feeSchedule.filter((f) => f.kind !== "per_use").map((f) => f.code);
-    const rates = parseTakeUp(q.takeUp, codes);
+    const rates = parseTakeUp(overrides.takeUp, codes);
     if (!rates)
       errors.push({
         field: "query.takeUp",
@@ -263,7 +304,7 @@ export const getModel: AppRouteHandler<typeof routes.getModel> = async (c) => {
   }
   for (const i of validateFinancialInputs(inputs)) {
     const field =
-      i.path === "discountRate" && q.discountRate !== undefined
+      i.path === "discountRate" && overrides.discountRate !== undefined
         ? "query.discountRate"
         : overridden.has(i.path)
           ? "query.takeUp"
@@ -272,21 +313,17 @@ export const getModel: AppRouteHandler<typeof routes.getModel> = async (c) => {
   }
   if (errors.length) throw ApiError.validation(errors, "The model's inputs are not valid.");
 
-  const projection = projectFinancials(inputs);
-  return c.json(
-    financialModelJson({
-      contractId: contract.id,
-      state: contract.state,
-      versionNo: version.versionNo,
-      basis,
-      inputs,
-      householdsSource: register ? "register" : "assumptions",
-      projection,
-      actuals: await actualsOf(db, contract, terms.enterpriseCapital, today),
-    }),
-    200,
-  );
-};
+  return {
+    contractId: contract.id,
+    state: contract.state,
+    versionNo: version.versionNo,
+    basis,
+    inputs,
+    householdsSource: register ? "register" : "assumptions",
+    projection: projectFinancials(inputs),
+    actuals: await actualsOf(db, contract, terms.enterpriseCapital, today),
+  };
+}
 
 // ---- guidance funds --------------------------------------------------------------------------
 
@@ -307,52 +344,64 @@ async function paidFunds(db: Queryable, contractId: string): Promise<Decimal> {
   return new Decimal(row?.paid ?? "0");
 }
 
-export const createDisbursement: AppRouteHandler<typeof routes.createDisbursement> = async (c) => {
-  const { id } = c.req.valid("param");
-  const body = c.req.valid("json");
-  const today = shanghaiDate(c.var.deps.clock());
-  notInFuture("body.paidOn", body.paidOn, today);
-  const amount = new Decimal(body.amount);
-  if (amount.lte(0)) throw ApiError.validation([{ field: "body.amount", message: "must be greater than 0" }]);
-  const result = await runContractCommand(
-    serviceContext(c),
-    id,
-    { type: "record_guidance_disbursement" },
-    async (s) => {
-      const committed = await committedFunds(s.tx, s.contract, today);
-      const paid = await paidFunds(s.tx, s.contract.id);
-      if (paid.plus(amount).gt(committed)) {
-        throw ApiError.conflict(
-          "guidance_exceeded",
-          `Paying ${formatMoney(amount)} would bring the guidance funds paid to ${formatMoney(paid.plus(amount))}, over the ${formatMoney(committed)} committed.`,
-          guidanceTotalsJson(committed, paid),
-        );
-      }
-      const [row] = await s.tx
-        .insert(guidanceDisbursements)
-        .values({
-          contractId: s.contract.id,
-          amount: formatMoney(amount),
-          paidOn: body.paidOn,
-          note: body.note,
-          recordedByOrgId: s.actor.orgId,
-          createdAt: s.now,
-        })
-        .returning();
-      if (!row) throw new Error("insert returned nothing");
-      await s.audit("guidance.disbursed", {
-        payload: { disbursementId: row.id, amount: row.amount, paidOn: row.paidOn, note: row.note },
-      });
-      return { row, totals: guidanceTotalsJson(committed, paid.plus(amount)) };
-    },
-  );
-  return c.json({ disbursement: disbursementJson(result.row), totals: result.totals }, 201);
-};
+function guidanceTotals(committed: Decimal, paid: Decimal): GuidanceTotals {
+  return {
+    committed: formatMoney(committed),
+    paid: formatMoney(paid),
+    remaining: formatMoney(committed.minus(paid)),
+  };
+}
 
-export const listDisbursements: AppRouteHandler<typeof routes.listDisbursements> = async (c) => {
-  const { db } = c.var;
-  const contract = await findContract(db, c.var.principal, c.req.valid("param").id);
-  const today = shanghaiDate(c.var.deps.clock());
+/**
+ * The street office records guidance funds paid: the total paid may not exceed what the signed
+ * terms in force commit (409 `guidance_exceeded` with the totals).
+ */
+export async function recordDisbursement(
+  ctx: ServiceContext,
+  contractId: string,
+  input: NewDisbursement,
+): Promise<{ row: DisbursementRow; totals: GuidanceTotals }> {
+  const today = shanghaiDate(ctx.clock());
+  notInFuture("body.paidOn", input.paidOn, today);
+  const amount = new Decimal(input.amount);
+  if (amount.lte(0)) throw ApiError.validation([{ field: "body.amount", message: "must be greater than 0" }]);
+  return runContractCommand(ctx, contractId, { type: "record_guidance_disbursement" }, async (s) => {
+    const committed = await committedFunds(s.tx, s.contract, today);
+    const paid = await paidFunds(s.tx, s.contract.id);
+    if (paid.plus(amount).gt(committed)) {
+      throw ApiError.conflict(
+        "guidance_exceeded",
+        `Paying ${formatMoney(amount)} would bring the guidance funds paid to ${formatMoney(paid.plus(amount))}, over the ${formatMoney(committed)} committed.`,
+        { ...guidanceTotals(committed, paid) },
+      );
+    }
+    const [row] = await s.tx
+      .insert(guidanceDisbursements)
+      .values({
+        contractId: s.contract.id,
+        amount: formatMoney(amount),
+        paidOn: input.paidOn,
+        note: input.note,
+        recordedByOrgId: s.actor.orgId,
+        createdAt: s.now,
+      })
+      .returning();
+    if (!row) throw new Error("insert returned nothing");
+    await s.audit("guidance.disbursed", {
+      payload: { disbursementId: row.id, amount: row.amount, paidOn: row.paidOn, note: row.note },
+    });
+    return { row, totals: guidanceTotals(committed, paid.plus(amount)) };
+  });
+}
+
+/** Guidance funds paid to the contract, oldest first, with the totals. */
+export async function listDisbursements(
+  ctx: ServiceContext,
+  contractId: string,
+): Promise<{ rows: DisbursementRow[]; totals: GuidanceTotals }> {
+  const { db } = ctx;
+  const contract = await findContract(db, ctx.principal, contractId);
+  const today = shanghaiDate(ctx.clock());
   const rows = await db
     .select()
     .from(guidanceDisbursements)
@@ -360,11 +409,5 @@ export const listDisbursements: AppRouteHandler<typeof routes.listDisbursements>
     .orderBy(asc(guidanceDisbursements.paidOn), asc(guidanceDisbursements.createdAt));
   let paid = new Decimal(0);
   for (const r of rows) paid = paid.plus(r.amount);
-  return c.json(
-    {
-      items: rows.map(disbursementJson),
-      totals: guidanceTotalsJson(await committedFunds(db, contract, today), paid),
-    },
-    200,
-  );
-};
+  return { rows, totals: guidanceTotals(await committedFunds(db, contract, today), paid) };
+}

@@ -9,22 +9,29 @@ import {
   type FeeItem,
   formatMoney,
   parseReportPeriod,
+  type ReconciledFigure,
   type ReportPeriod,
+  type ReportStatus,
   reconcile,
   sumMoney,
   type Tolerance,
 } from "../../../contracts/index.js";
 import { type Queryable, queryRows } from "../../../db/database.js";
-import { contracts, operationReports } from "../../../db/schema.js";
+import { contracts, operationReports, type reportComments } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import { contractScope } from "../../auth/scope.js";
 import { ApiError } from "../../errors.js";
-import { type ContractRow, findVersion, termsOf, versionInForce } from "../../services/contracts/store.js";
-import { type ComparedOut, reportDetailJson } from "./reports.presenters.js";
-import { Figures } from "./reports.routes.js";
+import { type ContractRow, findVersion, termsOf, versionInForce } from "../contracts/store.js";
+import { Figures, type ReportFigures } from "./figures.js";
 
 export type ReportRow = typeof operationReports.$inferSelect;
-export type ReportFigures = ReturnType<typeof Figures.parse>;
+export type CommentRow = typeof reportComments.$inferSelect;
+
+/** A compared figure: reconcile's verdict, or `not_tracked` where the platform has no figure. */
+export type ComparedOut = Omit<ReconciledFigure, "reason"> & {
+  reason: ReconciledFigure["reason"] | "not_tracked";
+  source: string;
+};
 
 /** Money figures: a difference up to max(1.00 yuan, 1 % of the platform's figure) is accepted. */
 export const MONEY_TOLERANCE: Tolerance = { absolute: "1.00", relative: "0.01" };
@@ -40,6 +47,12 @@ export interface ReportTolerances {
   usage: Tolerance;
   counts: Tolerance;
 }
+
+export const DEFAULT_TOLERANCES: ReportTolerances = {
+  money: MONEY_TOLERANCE,
+  usage: USAGE_TOLERANCE,
+  counts: COUNT_TOLERANCE,
+};
 
 /** A report and its contract, if the caller may see the contract; 404 otherwise. */
 export async function findReport(
@@ -75,7 +88,7 @@ export async function scheduleOn(db: Queryable, contract: ContractRow, date: str
   return (await termsOf(db, version)).feeSchedule;
 }
 
-interface PlatformFigures {
+export interface PlatformFigures {
   invoicedByItem: Record<string, string>;
   invoicedTotal: string;
   collected: string;
@@ -247,13 +260,24 @@ export function compareFigures(
   return { figures: out, flaggedCount: out.filter((f) => f.flagged).length };
 }
 
+/** Everything a report's detail shows: the report, its figures beside the platform's, its versions. */
+export interface ReportDetailParts {
+  row: ReportRow;
+  tolerances: ReportTolerances;
+  revenue: { reported: string; invoiced: string; collected: string };
+  figures: ComparedOut[];
+  flaggedCount: number;
+  platform: PlatformFigures;
+  versions: { id: string; versionNo: number; status: ReportStatus }[];
+}
+
 /** The report with the platform's figures beside it, and the other versions of its period. */
 export async function reportDetail(
   db: Queryable,
   contract: ContractRow,
   row: ReportRow,
   tol: ReportTolerances,
-) {
+): Promise<ReportDetailParts> {
   const period = periodOfReport(row);
   const figures = Figures.parse(row.figures);
   const schedule = await scheduleOn(db, contract, period.end);
@@ -269,7 +293,7 @@ export async function reportDetail(
       .where(and(eq(operationReports.contractId, row.contractId), eq(operationReports.period, row.period)))
       .orderBy(asc(operationReports.versionNo)),
   ]);
-  return reportDetailJson({
+  return {
     row,
     tolerances: tol,
     revenue: {
@@ -280,5 +304,5 @@ export async function reportDetail(
     ...compareFigures(figures, platform, schedule, tol),
     platform,
     versions,
-  });
+  };
 }
