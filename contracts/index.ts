@@ -12,4 +12,5 @@ export * from "./periods.js";
 export * from "./reconcile.js";
 export * from "./report-periods.js";
 export * from "./terms.js";
+export * from "./versions.js";
 export * from "./vote.js";
