@@ -9,6 +9,7 @@ export * from "./finance.js";
 export * from "./lifecycle.js";
 export * from "./money.js";
 export * from "./periods.js";
+export * from "./place-permissions.js";
 export * from "./reconcile.js";
 export * from "./report-periods.js";
 export * from "./terms.js";
