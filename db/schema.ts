@@ -28,6 +28,7 @@ import {
 import { SUBSCRIPTION_KINDS, SUBSCRIPTION_STATES } from "../contracts/billing.js";
 import { MILESTONE_KINDS } from "../contracts/commands.js";
 import { CONTRACT_STATES, VERSION_STATUSES } from "../contracts/lifecycle.js";
+import { FACILITY_STATUSES } from "../contracts/place-permissions.js";
 import { REPORT_STATUSES } from "../contracts/reports.js";
 import { FEE_KINDS, FEE_UNITS } from "../contracts/terms.js";
 
@@ -184,13 +185,7 @@ export const apiKeys = pgTable(
 // ---------------------------------------------------------------------------------------------
 
 export const facilityKind = pgEnum("facility_kind", ["garage", "elevator"]);
-export const facilityStatus = pgEnum("facility_status", [
-  "planned",
-  "under_construction",
-  "operating",
-  "transferred",
-  "decommissioned",
-]);
+export const facilityStatus = pgEnum("facility_status", FACILITY_STATUSES);
 export const garageSize = pgEnum("garage_size", ["large", "mini"]);
 
 export const facilities = pgTable(

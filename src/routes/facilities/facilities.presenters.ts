@@ -1,8 +1,6 @@
 import type { z } from "@hono/zod-openapi";
-import type { facilities } from "../../../db/schema.js";
+import type { FacilityRow } from "../../services/facilities.js";
 import type { Facility } from "./facilities.routes.js";
-
-type FacilityRow = typeof facilities.$inferSelect;
 
 /** A facility as the API shows it: each field named, so a new column is not sent until documented. */
 export function facilityJson(row: FacilityRow): z.input<typeof Facility> {

@@ -1,11 +1,12 @@
 import type { z } from "@hono/zod-openapi";
-import type { apiKeys, organizations } from "../../../db/schema.js";
+import type {
+  ApiKeyRow,
+  IssuedKey as IssuedKeyRow,
+  OrganizationWithCommunities,
+} from "../../services/organizations.js";
 import type { ApiKey, IssuedKey, Organization } from "./organizations.routes.js";
 
-type OrgRow = typeof organizations.$inferSelect;
-type KeyRow = typeof apiKeys.$inferSelect;
-
-export function orgJson(row: OrgRow & { communityIds: string[] }): z.input<typeof Organization> {
+export function orgJson(row: OrganizationWithCommunities): z.input<typeof Organization> {
   return {
     id: row.id,
     kind: row.kind,
@@ -19,7 +20,7 @@ export function orgJson(row: OrgRow & { communityIds: string[] }): z.input<typeo
 }
 
 /** A key without its hash: the key itself is shown once, when issued (issuedKeyJson). */
-export function keyJson(row: KeyRow): z.input<typeof ApiKey> {
+export function keyJson(row: ApiKeyRow): z.input<typeof ApiKey> {
   return {
     id: row.id,
     organizationId: row.organizationId,
@@ -32,6 +33,6 @@ export function keyJson(row: KeyRow): z.input<typeof ApiKey> {
   };
 }
 
-export function issuedKeyJson(row: KeyRow, key: string): z.input<typeof IssuedKey> {
-  return { ...keyJson(row), key };
+export function issuedKeyJson(issued: IssuedKeyRow): z.input<typeof IssuedKey> {
+  return { ...keyJson(issued.row), key: issued.key };
 }

@@ -1,22 +1,13 @@
 import type { z } from "@hono/zod-openapi";
-import type { communities, districts, households, streets } from "../../../db/schema.js";
+import type {
+  BuildingWithTotals,
+  CommunityRow,
+  CommunityWithTotals,
+  DistrictRow,
+  HouseholdRecord,
+  StreetRow,
+} from "../../services/places/places.js";
 import type { Building, Community, CommunityDetail, District, Household, Street } from "./places.routes.js";
-
-type DistrictRow = typeof districts.$inferSelect;
-type StreetRow = typeof streets.$inferSelect;
-type CommunityRow = typeof communities.$inferSelect;
-type HouseholdRow = typeof households.$inferSelect;
-
-/** A building with its register totals, as the handlers select it. */
-export interface BuildingWithTotals {
-  id: string;
-  communityId: string;
-  name: string;
-  storeys: number;
-  createdAt: Date;
-  households: number;
-  floorArea: string;
-}
 
 export function districtJson(row: DistrictRow): z.input<typeof District> {
   return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString() };
@@ -43,10 +34,8 @@ export function communityJson(row: CommunityRow): z.input<typeof Community> {
   };
 }
 
-/** A community with its register totals, as getCommunity selects it. */
-export function communityDetailJson(
-  row: CommunityRow & { buildings: number; households: number; floorArea: string },
-): z.input<typeof CommunityDetail> {
+/** A community with its register totals. */
+export function communityDetailJson(row: CommunityWithTotals): z.input<typeof CommunityDetail> {
   return {
     ...communityJson(row),
     totals: { buildings: row.buildings, households: row.households, floorArea: row.floorArea },
@@ -64,7 +53,7 @@ export function buildingJson(row: BuildingWithTotals): z.input<typeof Building> 
   };
 }
 
-export function householdJson(row: HouseholdRow): z.input<typeof Household> {
+export function householdJson(row: HouseholdRecord): z.input<typeof Household> {
   return {
     id: row.id,
     buildingId: row.buildingId,

@@ -10,7 +10,7 @@ import {
   security,
   Uuid,
 } from "../../openapi.js";
-import { LOWEST_FLOOR, MAX_IMPORT_ROWS } from "./household-rows.js";
+import { LOWEST_FLOOR, MAX_IMPORT_ROWS } from "../../services/places/household-rows.js";
 
 const tags = ["places"];
 const Name = z.string().trim().min(1).max(200);

@@ -3,7 +3,7 @@
  * here, once, so no handler can forget it.
  */
 
-import { and, asc, desc, eq, getTableColumns, ilike, inArray, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, ilike, inArray, type SQL, sql } from "drizzle-orm";
 import { PgDialect, type PgTable } from "drizzle-orm/pg-core";
 import {
   allowedActions,
@@ -30,6 +30,7 @@ import {
   feeItems,
   handbackChecks,
 } from "../../../db/schema.js";
+import { versionInForceId } from "../../../db/versions.js";
 import type { Principal } from "../../auth/principal.js";
 import { contractScope, preparedContractScope } from "../../auth/scope.js";
 import { ApiError, type FieldError } from "../../errors.js";
@@ -102,15 +103,7 @@ export async function versionInForce(
   const [row] = await db
     .select()
     .from(contractVersions)
-    .where(
-      and(
-        eq(contractVersions.contractId, contractId),
-        inArray(contractVersions.status, ["signed", "superseded"]),
-        or(eq(contractVersions.isAmendment, false), lte(contractVersions.effectiveDate, date)),
-      ),
-    )
-    .orderBy(desc(contractVersions.versionNo))
-    .limit(1);
+    .where(eq(contractVersions.id, versionInForceId(contractId, date)));
   return row ?? null;
 }
 
