@@ -192,12 +192,14 @@ describe("the error codes", () => {
 
   it("used anywhere in the code are all declared, and each declared one is used", async () => {
     const sources = await sourceFiles(["src", "iot", "db", "contracts"]);
-    // The code argument of ApiError's constructor and factories, over line breaks.
+    // The code argument of ApiError's constructor and factories, and of the domain core's
+    // refusals (the command tables answer a status and a code the services turn into an ApiError),
+    // over line breaks.
     const call =
-      /(?:ApiError\.(?:conflict|unavailable)|conflictOn)\(\s*"([^"]+)"|new ApiError\(\s*[\w.]+,\s*"([^"]+)"/g;
+      /(?:ApiError\.(?:conflict|unavailable)|conflictOn)\(\s*"([^"]+)"|new ApiError\(\s*[\w.]+,\s*"([^"]+)"|refuse\(\s*\d{3},\s*"([^"]+)"|status: \d{3},\s*code: "([a-z_]+)"/g;
     const used = new Set<string>();
     for (const text of sources.values()) {
-      for (const m of text.matchAll(call)) used.add(m[1] ?? m[2] ?? "");
+      for (const m of text.matchAll(call)) used.add(m[1] ?? m[2] ?? m[3] ?? m[4] ?? "");
     }
     expect(used.size).toBeGreaterThan(30);
     const declared = Object.keys(ERROR_CODES);
