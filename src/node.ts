@@ -14,7 +14,7 @@ import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { seedDemoOnce } from "./demo/seed.js";
 import { createLogger } from "./logger.js";
-import { startArrearsSweep } from "./routes/payments/arrears.sweep.js";
+import { startArrearsSweep } from "./services/fees/arrears.js";
 
 const SWAGGER_DIST = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 

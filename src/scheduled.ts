@@ -4,13 +4,12 @@
  * timers, one idempotent statement, so a deployment may run it on Workers and on Node at once.
  */
 import type { Logger } from "pino";
-import type { Database } from "../db/database.js";
 import { runOfflineSweep } from "../iot/sweeper.js";
-import { runArrearsPass } from "./routes/payments/arrears.sweep.js";
+import type { SystemContext } from "./services/context.js";
+import { runArrearsPass } from "./services/fees/arrears.js";
 
-interface JobContext {
-  db: Database;
-  clock: () => Date;
+/** A job acts as the platform (no principal) and says what it did in the log. */
+interface JobContext extends SystemContext {
   logger: Logger;
 }
 

@@ -10,3 +10,13 @@ export interface ServiceContext {
   clock: () => Date;
   principal: Principal;
 }
+
+/**
+ * What work the platform does on its own is given (the Node timers, the Workers cron): no
+ * principal, because nobody asks; such a function acts on every row its rule applies to, and
+ * any audit row it writes names no organization. Only jobs take one; no request may build one.
+ */
+export interface SystemContext {
+  db: Database;
+  clock: () => Date;
+}

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
 import { applyArrearsStanding } from "../../db/ledger.js";
 import { auditLog, subscriptions } from "../../db/schema.js";
-import { startArrearsSweep } from "../../src/routes/payments/arrears.sweep.js";
+import { startArrearsSweep } from "../../src/services/fees/arrears.js";
 import { client, createTestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
 import { createBilledHousehold, createInvoice, createSubscription } from "../support/factories.js";

@@ -12,7 +12,7 @@ import { openDatabase } from "../../db/client.js";
 import { startSweeper } from "../../iot/sweeper.js";
 import { RETRY_AFTER_S } from "../../src/errors.js";
 import { DATABASE_CHECK_MS } from "../../src/routes/health/health.index.js";
-import { startArrearsSweep } from "../../src/routes/payments/arrears.sweep.js";
+import { startArrearsSweep } from "../../src/services/fees/arrears.js";
 import {
   countEvents,
   createIotWorld,

@@ -1,13 +1,9 @@
 import type { z } from "@hono/zod-openapi";
 import { compareDates, formatMoney, money } from "../../../contracts/index.js";
-import type { billingRuns, invoiceLines, invoices } from "../../../db/schema.js";
+import type { BillingRunRow, InvoiceLineRow, InvoiceRow } from "../../services/fees/store.js";
 import type { BillingRun, Invoice, InvoiceDetail, InvoiceLine, RunAnswer } from "./billing.routes.js";
 
-type RunRow = typeof billingRuns.$inferSelect;
-type InvoiceRow = typeof invoices.$inferSelect;
-type InvoiceLineRow = typeof invoiceLines.$inferSelect;
-
-export function runJson(r: RunRow): z.input<typeof BillingRun> {
+export function runJson(r: BillingRunRow): z.input<typeof BillingRun> {
   return {
     id: r.id,
     contractId: r.contractId,
@@ -21,7 +17,7 @@ export function runJson(r: RunRow): z.input<typeof BillingRun> {
 }
 
 /** The run and what THIS request created with it (nothing when the run existed). */
-export function runAnswerJson(run: RunRow, created: number, total: string): z.input<typeof RunAnswer> {
+export function runAnswerJson(run: BillingRunRow, created: number, total: string): z.input<typeof RunAnswer> {
   return { run: runJson(run), created, total };
 }
 

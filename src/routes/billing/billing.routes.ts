@@ -14,7 +14,7 @@ import {
   Uuid,
   withConflicts,
 } from "../../openapi.js";
-import { SlotRef } from "../subscriptions/subscriptions.routes.js";
+import { SlotRef } from "../fees.schemas.js";
 
 const tags = ["billing"];
 

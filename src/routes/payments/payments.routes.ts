@@ -8,16 +8,8 @@ import {
   security,
   withConflicts,
 } from "../../openapi.js";
-import {
-  CreditNote,
-  NewCreditNote,
-  NewPayment,
-  NewRefund,
-  Payment,
-  PaymentResult,
-  RefundResult,
-  SubscriberKey,
-} from "./payments.schemas.js";
+import { CreditNote, Payment, SubscriberKey } from "../fees.schemas.js";
+import { NewCreditNote, NewPayment, NewRefund, PaymentResult, RefundResult } from "./payments.schemas.js";
 
 const tags = ["payments"];
 

@@ -1,12 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { checkMoney, Decimal } from "../../../contracts/index.js";
 import { CalendarDate, Money, Uuid } from "../../openapi.js";
+import { CreditNote, Payment, PaymentMethod, Refund, SubscriberKey } from "../fees.schemas.js";
 
 /** The largest payment, refund or manual credit one request may record (a sane limit, CNY). */
 export const SINGLE_AMOUNT_MAX = new Decimal("100000.00");
-
-export const PAYMENT_METHODS = ["cash", "wechat", "alipay", "bank_transfer", "card"] as const;
-export const PaymentMethod = z.enum(PAYMENT_METHODS);
 
 /** An amount of money a request moves: > 0, at most 2 places, at most SINGLE_AMOUNT_MAX. */
 export const PositiveAmount = z
@@ -29,13 +27,6 @@ export const ExternalRef = z
     example: "WX-4200001234202612010001",
     description: "The payment provider's or cashier's reference",
   });
-
-const SUBSCRIBER_KEY_RE =
-  /^(household:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|slot:\S{1,100})$/;
-export const SubscriberKey = z
-  .string()
-  .regex(SUBSCRIBER_KEY_RE, "must be household:<uuid> or slot:<ref>")
-  .openapi({ example: "slot:G3-017", description: "household:<uuid> (elevator) or slot:<ref> (garage)" });
 
 export const NewPayment = z
   .strictObject({
@@ -78,56 +69,9 @@ export const InvoiceSummary = z
   })
   .openapi("InvoiceBalance");
 
-export const CreditNote = z
-  .object({
-    id: Uuid,
-    number: z.string(),
-    contractId: Uuid,
-    subscriberKey: z.string(),
-    reason: z.enum(["overpayment", "cancellation", "transfer", "adjustment"]),
-    amount: Money,
-    remaining: Money.openapi({ description: "Left to apply to later invoices or to refund" }),
-    applied: Money.openapi({ description: "Applied to invoices so far" }),
-    refunded: Money.openapi({ description: "Paid back so far" }),
-    paymentId: Uuid.nullable().openapi({ description: "The payment whose excess it holds (overpayment)" }),
-    subscriptionId: Uuid.nullable(),
-    note: z.string(),
-    createdAt: z.iso.datetime(),
-  })
-  .openapi("CreditNote");
-
-export const Payment = z
-  .object({
-    id: Uuid,
-    invoiceId: Uuid,
-    contractId: Uuid,
-    subscriberKey: z.string(),
-    amount: Money,
-    appliedAmount: Money.openapi({ description: "The part that paid the invoice" }),
-    creditAmount: Money.openapi({ description: "The excess, held by an overpayment credit note" }),
-    method: PaymentMethod,
-    externalRef: z.string(),
-    receivedOn: CalendarDate,
-    creditNoteId: Uuid.nullable(),
-    createdAt: z.iso.datetime(),
-  })
-  .openapi("Payment");
-
 export const PaymentResult = Payment.extend({
   invoice: InvoiceSummary,
   creditNote: CreditNote.nullable(),
 }).openapi("PaymentResult");
-
-export const Refund = z
-  .object({
-    id: Uuid,
-    creditNoteId: Uuid,
-    amount: Money,
-    method: PaymentMethod,
-    externalRef: z.string(),
-    paidOn: CalendarDate,
-    createdAt: z.iso.datetime(),
-  })
-  .openapi("Refund");
 
 export const RefundResult = Refund.extend({ creditNote: CreditNote }).openapi("RefundResult");

@@ -1,26 +1,17 @@
 import type { z } from "@hono/zod-openapi";
 import { formatMoney } from "../../../contracts/index.js";
-import type { invoices, payments, refunds, subscriptions } from "../../../db/schema.js";
-import { creditNoteJson, paymentJson, refundJson } from "../payments/payments.presenters.js";
-import { type CreditNoteWithTotals, outstandingOf } from "../payments/payments.store.js";
-import type { Statement, StatementInvoice, StatementSubscription } from "./statements.schemas.js";
-
-type SubscriptionRow = typeof subscriptions.$inferSelect;
-type InvoiceRow = typeof invoices.$inferSelect;
-type PaymentRow = typeof payments.$inferSelect;
-type RefundRow = typeof refunds.$inferSelect;
-
-/** One subscriber's ledger on one contract, as statementOf reads it, with its totals. */
-export interface StatementParts {
-  contractId: string;
-  subscriberKey: string;
-  subscriptions: SubscriptionRow[];
-  invoices: InvoiceRow[];
-  payments: { payment: PaymentRow; creditNoteId: string | null }[];
-  creditNotes: CreditNoteWithTotals[];
-  refunds: RefundRow[];
-  totals: z.input<typeof Statement>["totals"];
-}
+import type {
+  Receivables as ReceivablesParts,
+  Statement as StatementParts,
+} from "../../services/fees/statements.js";
+import { type InvoiceRow, outstandingOf, type SubscriptionRow } from "../../services/fees/store.js";
+import { creditNoteJson, paymentJson, refundJson } from "../fees.presenters.js";
+import type {
+  Receivables,
+  Statement,
+  StatementInvoice,
+  StatementSubscription,
+} from "./statements.schemas.js";
 
 function statementSubscriptionJson(s: SubscriptionRow): z.input<typeof StatementSubscription> {
   return {
@@ -59,13 +50,36 @@ export function statementJson(s: StatementParts): z.input<typeof Statement> {
     creditNotes: s.creditNotes.map(creditNoteJson),
     refunds: s.refunds.map(refundJson),
     totals: {
-      invoiced: s.totals.invoiced,
-      paid: s.totals.paid,
-      credited: s.totals.credited,
-      refunded: s.totals.refunded,
-      balance: s.totals.balance,
-      outstanding: s.totals.outstanding,
-      creditAvailable: s.totals.creditAvailable,
+      invoiced: formatMoney(s.totals.invoiced),
+      paid: formatMoney(s.totals.paid),
+      credited: formatMoney(s.totals.credited),
+      refunded: formatMoney(s.totals.refunded),
+      balance: formatMoney(s.totals.balance),
+      outstanding: formatMoney(s.totals.outstanding),
+      creditAvailable: formatMoney(s.totals.creditAvailable),
+    },
+  };
+}
+
+export function receivablesJson(r: ReceivablesParts): z.input<typeof Receivables> {
+  return {
+    contractId: r.contractId,
+    asOf: r.asOf,
+    invoiceCount: r.invoiceCount,
+    openInvoiceCount: r.openInvoiceCount,
+    totals: {
+      invoiced: formatMoney(r.totals.invoiced),
+      creditApplied: formatMoney(r.totals.creditApplied),
+      collected: formatMoney(r.totals.collected),
+      received: formatMoney(r.totals.received),
+      outstanding: formatMoney(r.totals.outstanding),
+    },
+    aging: {
+      current: formatMoney(r.aging.current),
+      "0-30": formatMoney(r.aging["0-30"]),
+      "31-60": formatMoney(r.aging["31-60"]),
+      "61-90": formatMoney(r.aging["61-90"]),
+      "90+": formatMoney(r.aging["90+"]),
     },
   };
 }

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { CalendarDate, errorResponses, IdParams, jsonResponse, security, Uuid } from "../../openapi.js";
-import { SubscriberKey } from "../payments/payments.schemas.js";
+import { SubscriberKey } from "../fees.schemas.js";
 import { Receivables, Statement } from "./statements.schemas.js";
 
 const tags = ["statements"];

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { AGING_BUCKETS, SUBSCRIPTION_KINDS, SUBSCRIPTION_STATES } from "../../../contracts/index.js";
 import { CalendarDate, Money, Uuid } from "../../openapi.js";
-import { CreditNote, Payment, Refund } from "../payments/payments.schemas.js";
+import { CreditNote, Payment, Refund } from "../fees.schemas.js";
 
 export const StatementInvoice = z
   .object({

@@ -1,8 +1,7 @@
 import type { z } from "@hono/zod-openapi";
-import type { subscriptions } from "../../../db/schema.js";
-import type { CreditNoteRef, Subscription } from "./subscriptions.routes.js";
-
-type SubscriptionRow = typeof subscriptions.$inferSelect;
+import type { SubscriptionRow } from "../../services/fees/store.js";
+import type { Cancellation, SwitchToYearly } from "../../services/fees/subscriptions.js";
+import type { CancelAnswer, CreditNoteRef, Subscription, SwitchAnswer } from "./subscriptions.routes.js";
 
 export function subscriptionJson(s: SubscriptionRow): z.input<typeof Subscription> {
   return {
@@ -24,10 +23,26 @@ export function subscriptionJson(s: SubscriptionRow): z.input<typeof Subscriptio
 }
 
 /** The credit note a command issued, by reference. */
-export function creditNoteRefJson(note: {
+function creditNoteRefJson(note: {
   id: string;
   number: string;
   amount: string;
 }): z.input<typeof CreditNoteRef> {
   return { id: note.id, number: note.number, amount: note.amount };
+}
+
+export function cancellationJson(c: Cancellation): z.input<typeof CancelAnswer> {
+  return {
+    subscription: subscriptionJson(c.subscription),
+    refund: {
+      amount: c.refund.amount,
+      unusedWholeMonths: c.refund.unusedWholeMonths,
+      rule: c.refund.rule,
+      creditNote: c.refund.creditNote ? creditNoteRefJson(c.refund.creditNote) : null,
+    },
+  };
+}
+
+export function switchJson(s: SwitchToYearly): z.input<typeof SwitchAnswer> {
+  return { ended: subscriptionJson(s.ended), subscription: subscriptionJson(s.subscription) };
 }

@@ -13,17 +13,9 @@ import {
   Uuid,
   withConflicts,
 } from "../../openapi.js";
+import { SlotRef } from "../fees.schemas.js";
 
 const tags = ["subscriptions"];
-
-/** A garage slot (or the resident's card) as the operator names it. */
-export const SlotRef = z
-  .string()
-  .trim()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_.:-]+$/, "letters, digits, _ . : - only")
-  .openapi({ example: "B1-017" });
 
 export const Subscription = z
   .object({
@@ -65,6 +57,19 @@ export const NewSubscription = z
 export const CreditNoteRef = z
   .object({ id: Uuid, number: z.string(), amount: Money })
   .openapi("CreditNoteRef", { description: "A credit note issued by the command" });
+
+/** What a cancellation answers: the subscription and what it credited. */
+export const CancelAnswer = z.object({
+  subscription: Subscription,
+  refund: z.object({
+    amount: Money,
+    unusedWholeMonths: z.number().int(),
+    rule: z.string(),
+    creditNote: CreditNoteRef.nullable(),
+  }),
+});
+
+export const SwitchAnswer = z.object({ ended: Subscription, subscription: Subscription });
 
 export const createSubscription = createRoute({
   method: "post",
@@ -125,18 +130,7 @@ export const cancelSubscription = createRoute({
     body: jsonBody(z.strictObject({ cancelDate: CalendarDate }).openapi("CancelSubscription")),
   },
   responses: {
-    200: jsonResponse(
-      z.object({
-        subscription: Subscription,
-        refund: z.object({
-          amount: Money,
-          unusedWholeMonths: z.number().int(),
-          rule: z.string(),
-          creditNote: CreditNoteRef.nullable(),
-        }),
-      }),
-      "Cancelled",
-    ),
+    200: jsonResponse(CancelAnswer, "Cancelled"),
     ...withConflicts,
   },
 });
@@ -154,7 +148,7 @@ export const switchToYearly = createRoute({
     body: jsonBody(z.strictObject({ switchDate: CalendarDate, feeCode: FeeCode }).openapi("SwitchToYearly")),
   },
   responses: {
-    200: jsonResponse(z.object({ ended: Subscription, subscription: Subscription }), "Switched"),
+    200: jsonResponse(SwitchAnswer, "Switched"),
     ...withConflicts,
   },
 });

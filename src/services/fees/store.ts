@@ -1,16 +1,30 @@
 /**
- * Reading the ledger documents of payments, credit notes and refunds, scoped once here: an
- * invoice or a credit note is visible exactly when its contract is (contractScope).
+ * The queries the residents' fees services share: the ledger documents (invoices, payments,
+ * credit notes, refunds), scoped once here (an invoice or a credit note is visible exactly when
+ * its contract is: contractScope), and the bounds a contract puts on its subscribers.
  */
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import { money } from "../../../contracts/index.js";
-import { outer, type Queryable } from "../../../db/database.js";
-import { contracts, creditNotes, invoices, type payments, type refunds } from "../../../db/schema.js";
+import { outer, type Queryable, queryRows, type Tx } from "../../../db/database.js";
+import {
+  type billingRuns,
+  contracts,
+  creditNotes,
+  type invoiceLines,
+  invoices,
+  type payments,
+  type refunds,
+  type subscriptions,
+} from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import { contractScope } from "../../auth/scope.js";
 import { ApiError } from "../../errors.js";
+import type { ContractRow } from "../contracts/store.js";
 
+export type SubscriptionRow = typeof subscriptions.$inferSelect;
+export type BillingRunRow = typeof billingRuns.$inferSelect;
 export type InvoiceRow = typeof invoices.$inferSelect;
+export type InvoiceLineRow = typeof invoiceLines.$inferSelect;
 export type PaymentRow = typeof payments.$inferSelect;
 export type CreditNoteRow = typeof creditNotes.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;
@@ -19,6 +33,33 @@ export interface CreditNoteWithTotals {
   note: CreditNoteRow;
   applied: string;
   refunded: string;
+}
+/** A payment with the overpayment credit note that holds its excess, if any. */
+export interface PaymentWithCreditNote {
+  payment: PaymentRow;
+  creditNoteId: string | null;
+}
+
+/** The dates that bound residents' fees on an operating contract (the command table admitted it). */
+export function feeLimitsOf(contract: ContractRow) {
+  if (!contract.operationStartDate) throw new Error("an operating contract has an operation start date");
+  return { operationStart: contract.operationStartDate, transferDate: contract.transferDate };
+}
+
+/** The household's floor when it lives in a building served by one of the contract's elevators; else null. */
+export async function householdOfContract(
+  tx: Tx,
+  contractId: string,
+  householdId: string,
+): Promise<{ floor: number } | null> {
+  const [row] = await queryRows<{ floor: number }>(
+    tx,
+    sql`select h.floor from households h
+        join facilities f on f.building_id = h.building_id and f.kind = 'elevator'
+        join contract_facilities cf on cf.facility_id = f.id and cf.contract_id = ${contractId}
+        where h.id = ${householdId} limit 1`,
+  );
+  return row ? { floor: Number(row.floor) } : null;
 }
 
 /** The invoice if the caller may see its contract; 404 otherwise. `lock` takes its row lock. */
@@ -49,6 +90,7 @@ export async function findCreditNote(db: Queryable, p: Principal, id: string): P
   return row.note;
 }
 
+/** What is still unpaid on an invoice: total − credit applied − paid (db/ledger.ts OUTSTANDING_SQL). */
 export const outstandingOf = (i: Pick<InvoiceRow, "total" | "creditApplied" | "paidAmount">) =>
   money(i.total).minus(money(i.creditApplied)).minus(money(i.paidAmount));
 
