@@ -127,3 +127,66 @@ export function planIncidents(
   plan.updates.sort((a, b) => Number(a.closedAt === null) - Number(b.closedAt === null));
   return plan;
 }
+
+// ---- halts: which incidents halted the car, and their figures ---------------------------------
+// The statistics compute these in SQL (db/incidents.ts `carHalted`, `haltFigures`); these are the
+// rules' TypeScript form, pinned to the SQL by test/iot/halts-property.test.ts.
+
+/** An `ebike_detected` event of an elevator (from any of its sensors): when, and whether the car halted. */
+export interface HaltReport {
+  occurredAt: Date;
+  carHalted: boolean;
+}
+
+/**
+ * Whether an e-bike incident halted the car: some detection on its elevator from its opening to its
+ * closing, both included (while open: from its opening on), reported `carHalted: true`. The flag
+ * is in the events, not on the incident: a bike detected twice may halt the car only the second time.
+ */
+export function haltedCar(
+  incident: { openedAt: Date; closedAt: Date | null },
+  detections: readonly HaltReport[],
+): boolean {
+  const from = incident.openedAt.getTime();
+  const to = incident.closedAt?.getTime() ?? Number.POSITIVE_INFINITY;
+  return detections.some(
+    (d) => d.carHalted && d.occurredAt.getTime() >= from && d.occurredAt.getTime() <= to,
+  );
+}
+
+/** The halt figures of a group of e-bike incidents. */
+export interface HaltFigures {
+  /** Incidents that halted the car. */
+  halts: number;
+  /** Total seconds of the closed halts (an open halt has no duration yet). */
+  haltSeconds: number;
+  /** 95th percentile of the closed halts' seconds (`percentileCont`); null with none. */
+  p95Seconds: number | null;
+}
+
+/**
+ * The continuous percentile of PostgreSQL's `percentile_cont(fraction)` over `values`: the value at
+ * position fraction × (n − 1) of the sorted values, interpolated linearly between its neighbours
+ * (p95 of [120, 300, 600] is 300 + 0.9 × 300 = 570). Computed in doubles, as PostgreSQL does; null
+ * for no values.
+ */
+export function percentileCont(values: readonly number[], fraction: number): number | null {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const position = fraction * (sorted.length - 1);
+  const below = sorted[Math.floor(position)] ?? 0;
+  const above = sorted[Math.ceil(position)] ?? below;
+  return above === below ? below : below + (above - below) * (position - Math.floor(position));
+}
+
+/** Halts, their total seconds and p95 over a group of e-bike incidents (`halted` from `haltedCar`). */
+export function haltFigures(
+  incidents: readonly { halted: boolean; haltSeconds: number | null }[],
+): HaltFigures {
+  const closedHalts = incidents.flatMap((i) => (i.halted && i.haltSeconds !== null ? [i.haltSeconds] : []));
+  return {
+    halts: incidents.filter((i) => i.halted).length,
+    haltSeconds: closedHalts.reduce((sum, s) => sum + s, 0),
+    p95Seconds: percentileCont(closedHalts, 0.95),
+  };
+}

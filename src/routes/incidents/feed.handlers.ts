@@ -1,29 +1,13 @@
 /**
- * The live incident feed: Server-Sent Events read from the `incident_events` change log, which a
- * database trigger fills on every insert or update of `incidents` (db/migrations/0004).
- *
- * Why polling, not LISTEN/NOTIFY or an in-process emitter: the log is in PostgreSQL, the one
- * source of truth, so a client connected to any app instance sees the changes made by every
- * instance (the ingest consumers, the sweeper, another API process), and the same code runs on
- * Workers, where postgres.js through Hyperdrive has no LISTEN. A poll is one index range scan
- * (`id > cursor`, scoped), cheap at one every 500 ms per connection.
+ * The live incident feed as Server-Sent Events: the incidents service opens the caller's feed (its
+ * scope and cursor) and reads each poll (src/services/incidents/feed.ts, which says why the feed
+ * polls); this handler only streams, paces and ends the connection.
  */
-import { and, asc, gt, max, type SQL, sql } from "drizzle-orm";
 import { streamSSE } from "hono/streaming";
-import { z } from "zod";
-import { outer, type Queryable } from "../../../db/database.js";
 import { classifyDbError, describeDbError } from "../../../db/pg-errors.js";
-import {
-  falseAlarmReason,
-  incidentClassification,
-  incidentEvents,
-  incidentKind,
-  type incidents,
-} from "../../../db/schema.js";
-import type { Principal } from "../../auth/principal.js";
-import { communityScope } from "../../auth/scope.js";
-import { holdRequestUntil } from "../../context.js";
+import { holdRequestUntil, serviceContext } from "../../context.js";
 import type { AppRouteHandler } from "../../openapi.js";
+import { openIncidentFeed } from "../../services/incidents/feed.js";
 import { incidentJson } from "./incidents.presenters.js";
 import {
   FEED_HEARTBEAT_MS,
@@ -32,74 +16,8 @@ import {
   type streamIncidents as streamRoute,
 } from "./incidents.routes.js";
 
-/** Events read per query; a longer backlog is sent in several reads without waiting. */
-const PAGE = 200;
 /** How long an EventSource waits before reconnecting after the stream ends. */
 const RETRY_MS = 2_000;
-
-/** The same scope as GET /v1/incidents, over the log's denormalised columns. */
-function feedScope(p: Principal): SQL {
-  if (p.role === "enterprise") {
-    return sql`exists (select 1 from sensors s where s.id = ${outer(incidentEvents.sensorId)} and s.enterprise_org_id = ${p.orgId ?? ""})`;
-  }
-  return communityScope(p, incidentEvents.streetId, incidentEvents.communityId);
-}
-
-const Instant = z.coerce.date();
-/** The incident row as `to_jsonb` wrote it in the trigger (snake_case keys, ISO timestamps). */
-const Snapshot = z
-  .object({
-    id: z.string(),
-    kind: z.enum(incidentKind.enumValues),
-    sensor_id: z.string(),
-    facility_id: z.string(),
-    community_id: z.string(),
-    street_id: z.string(),
-    opened_at: Instant,
-    closed_at: Instant.nullable(),
-    detections: z.number(),
-    halt_seconds: z.number().nullable(),
-    acknowledged_at: Instant.nullable(),
-    acknowledged_by_org_id: z.string().nullable(),
-    classification: z.enum(incidentClassification.enumValues).nullable(),
-    false_alarm_reason: z.enum(falseAlarmReason.enumValues).nullable(),
-    note: z.string().nullable(),
-    created_at: Instant,
-    updated_at: Instant,
-  })
-  .transform((s): typeof incidents.$inferSelect => ({
-    id: s.id,
-    kind: s.kind,
-    sensorId: s.sensor_id,
-    facilityId: s.facility_id,
-    communityId: s.community_id,
-    streetId: s.street_id,
-    openedAt: s.opened_at,
-    closedAt: s.closed_at,
-    detections: s.detections,
-    haltSeconds: s.halt_seconds,
-    acknowledgedAt: s.acknowledged_at,
-    acknowledgedByOrgId: s.acknowledged_by_org_id,
-    classification: s.classification,
-    falseAlarmReason: s.false_alarm_reason,
-    note: s.note,
-    createdAt: s.created_at,
-    updatedAt: s.updated_at,
-  }));
-
-async function readEvents(db: Queryable, p: Principal, after: number) {
-  return db
-    .select({ id: incidentEvents.id, kind: incidentEvents.kind, snapshot: incidentEvents.snapshot })
-    .from(incidentEvents)
-    .where(and(gt(incidentEvents.id, after), feedScope(p)))
-    .orderBy(asc(incidentEvents.id))
-    .limit(PAGE);
-}
-
-async function latestEventId(db: Queryable): Promise<number> {
-  const [row] = await db.select({ last: max(incidentEvents.id) }).from(incidentEvents);
-  return row?.last ?? 0;
-}
 
 /** Resolves after `ms`, or as soon as `signal` aborts. */
 function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -116,8 +34,6 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) => {
-  const principal = c.var.principal;
-  const { db } = c.var;
   const logger = c.var.logger;
   const maxMs = c.var.deps.feedMaxMs ?? FEED_MAX_MS;
   const query = c.req.valid("query");
@@ -125,7 +41,8 @@ export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) =>
   const follow = query.follow === "true";
   // The cursor is fixed before the response starts: a change committed right after the request
   // (even before the client reads the first byte) is after it, so it is delivered.
-  let cursor = header ?? query.lastEventId ?? (await latestEventId(db));
+  const feed = await openIncidentFeed(serviceContext(c), { after: header ?? query.lastEventId });
+  let cursor = feed.cursor;
   // The stream outlives this handler: the request's database client must too (Workers).
   let ended = () => {};
   holdRequestUntil(c, new Promise<void>((resolve) => (ended = resolve)));
@@ -143,18 +60,17 @@ export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) =>
       const endsAt = performance.now() + maxMs;
       let quietSince = performance.now();
       while (!gone.signal.aborted) {
-        const rows = await readEvents(db, principal, cursor);
-        for (const row of rows) {
+        const page = await feed.read(cursor);
+        for (const change of page.changes) {
           if (gone.signal.aborted) return;
-          const incident = incidentJson(Snapshot.parse(row.snapshot));
           await stream.writeSSE({
-            id: String(row.id),
-            event: `incident.${row.kind}`,
-            data: JSON.stringify(incident),
+            id: String(change.id),
+            event: `incident.${change.kind}`,
+            data: JSON.stringify(incidentJson(change.incident)),
           });
-          cursor = row.id;
+          cursor = change.id;
         }
-        if (rows.length === PAGE) continue;
+        if (page.more) continue;
         if (!follow) return;
         if (performance.now() >= endsAt) {
           // Ends before the platform's limits do (Workers bill the whole stream to one request);
@@ -162,7 +78,7 @@ export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) =>
           await stream.write(`: reconnect: this stream ends after ${maxMs / 1000} s\n\n`);
           return;
         }
-        if (rows.length) quietSince = performance.now();
+        if (page.changes.length) quietSince = performance.now();
         else if (performance.now() - quietSince >= FEED_HEARTBEAT_MS) {
           await stream.write(": heartbeat\n\n");
           quietSince = performance.now();

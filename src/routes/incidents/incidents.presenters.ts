@@ -1,8 +1,7 @@
 import type { z } from "@hono/zod-openapi";
-import type { incidents } from "../../../db/schema.js";
-import type { Incident } from "./incidents.routes.js";
-
-type IncidentRow = typeof incidents.$inferSelect;
+import type { IncidentRow } from "../../services/incidents/incidents.js";
+import type { IncidentStats as Stats } from "../../services/incidents/stats.js";
+import type { Incident, IncidentStats, StatsGroup } from "./incidents.routes.js";
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -26,5 +25,32 @@ export function incidentJson(row: IncidentRow): z.input<typeof Incident> {
     falseAlarmReason: row.falseAlarmReason,
     note: row.note,
     updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** The statistics of GET /v1/incidents/stats: each group's figures, named one by one. */
+export function incidentStatsJson(stats: Stats): z.input<typeof IncidentStats> {
+  return {
+    groupBy: stats.groupBy,
+    from: stats.from,
+    to: stats.to,
+    timeZone: stats.timeZone,
+    items: stats.items.map(
+      (g): z.input<typeof StatsGroup> => ({
+        key: g.key,
+        facilityId: g.facilityId,
+        communityId: g.communityId,
+        day: g.day,
+        elevators: g.elevators,
+        incidents: g.incidents,
+        halts: g.halts,
+        haltMinutesTotal: g.haltMinutesTotal,
+        haltMinutesP95: g.haltMinutesP95,
+        falseAlarms: g.falseAlarms,
+        classified: g.classified,
+        falseAlarmRate: g.falseAlarmRate,
+        sensorUptime: g.sensorUptime,
+      }),
+    ),
   };
 }

@@ -10,6 +10,7 @@ import {
   security,
   Uuid,
 } from "../../openapi.js";
+import { STATS_MAX_DAYS } from "../../services/incidents/stats.js";
 
 const tags = ["incidents"];
 const Timestamp = z.iso.datetime();
@@ -156,8 +157,6 @@ export const streamIncidents = createRoute({
 
 // ---- statistics ---------------------------------------------------------------------------------
 
-export const STATS_MAX_DAYS = 366;
-
 /** A decimal string with a fixed number of places. */
 const Decimal = (places: number, example: string) =>
   z
@@ -195,6 +194,16 @@ export const StatsGroup = z
   })
   .openapi("IncidentStatsGroup");
 
+export const IncidentStats = z
+  .object({
+    groupBy: z.enum(["elevator", "community", "day"]),
+    from: CalendarDate,
+    to: CalendarDate,
+    timeZone: z.literal("Asia/Shanghai"),
+    items: z.array(StatsGroup),
+  })
+  .openapi("IncidentStats");
+
 export const incidentStats = createRoute({
   method: "get",
   path: "/incidents/stats",
@@ -210,18 +219,7 @@ export const incidentStats = createRoute({
     }),
   },
   responses: {
-    200: jsonResponse(
-      z
-        .object({
-          groupBy: z.enum(["elevator", "community", "day"]),
-          from: CalendarDate,
-          to: CalendarDate,
-          timeZone: z.literal("Asia/Shanghai"),
-          items: z.array(StatsGroup),
-        })
-        .openapi("IncidentStats"),
-      "One entry per group",
-    ),
+    200: jsonResponse(IncidentStats, "One entry per group"),
     ...errorResponses,
   },
 });

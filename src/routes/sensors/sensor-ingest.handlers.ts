@@ -1,36 +1,24 @@
-import { and, eq, isNull } from "drizzle-orm";
-import { hashKey, sameHash } from "../../../db/keys.js";
-import { sensors } from "../../../db/schema.js";
-import { eventsTopic } from "../../../iot/protocol.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
+import { ingestSensorEvents } from "../../services/sensors/ingest.js";
 import type * as routes from "./sensor-ingest.routes.js";
 import { ingestAnswerJson } from "./sensors.presenters.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /**
- * HTTP ingest: the sensor's own key, then the same ingestBatch as the MQTT path (one
- * transaction; exactly once per (sensor, eventId); invalid events dead-lettered, the rest stored).
+ * HTTP ingest: the caller is a sensor, named by the path and proved by its own key (not an
+ * organization's); the sensors service checks the key and runs the same ingestBatch as the MQTT path.
  */
 export const postEvents: AppRouteHandler<typeof routes.postEvents> = async (c) => {
   const { sensorId } = c.req.valid("param");
   const key = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
   if (!key) throw ApiError.unauthorized("Send the sensor's key as `Authorization: Bearer <key>`.");
-  const [sensor] = await c.var.db
-    .select({ keyHash: sensors.keyHash })
-    .from(sensors)
-    .where(and(eq(sensors.id, sensorId), isNull(sensors.revokedAt)));
-  if (!sensor || !sameHash(hashKey(key), sensor.keyHash)) {
-    throw ApiError.unauthorized("The sensor key is wrong, or the sensor is unknown or revoked.");
-  }
   const body = c.req.valid("json");
-  const events = Array.isArray(body) ? body : [body];
-  const receivedAt = c.var.deps.clock();
-  const topic = eventsTopic(sensorId);
-  const result = await c.var.deps.ingest.ingestBatch(
-    events.map((event) => ({ topic, payload: Buffer.from(JSON.stringify(event)), receivedAt })),
-    c.var.db,
+  const result = await ingestSensorEvents(
+    { db: c.var.db, clock: c.var.deps.clock, sensor: { sensorId, key } },
+    Array.isArray(body) ? body : [body],
+    c.var.deps.ingest,
   );
   return c.json(ingestAnswerJson(result), 200);
 };

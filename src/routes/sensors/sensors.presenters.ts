@@ -1,11 +1,8 @@
 import type { z } from "@hono/zod-openapi";
-import type { deadLetters, sensors } from "../../../db/schema.js";
 import type { IngestResult } from "../../../iot/ingest.js";
+import type { DeadLetterRow, SensorWithKey as IssuedKey, SensorRow } from "../../services/sensors/sensors.js";
 import type { IngestAnswer } from "./sensor-ingest.routes.js";
 import type { DeadLetter, Sensor, SensorWithKey } from "./sensors.routes.js";
-
-type SensorRow = typeof sensors.$inferSelect;
-type DeadLetterRow = typeof deadLetters.$inferSelect;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -32,8 +29,8 @@ export function sensorJson(row: SensorRow): z.input<typeof Sensor> {
 }
 
 /** The sensor with its key, which is shown this once (when issued or rotated). */
-export function sensorWithKeyJson(row: SensorRow, key: string): z.input<typeof SensorWithKey> {
-  return { ...sensorJson(row), key };
+export function sensorWithKeyJson({ sensor, key }: IssuedKey): z.input<typeof SensorWithKey> {
+  return { ...sensorJson(sensor), key };
 }
 
 export function deadLetterJson(row: DeadLetterRow): z.input<typeof DeadLetter> {

@@ -1,0 +1,129 @@
+/**
+ * The live incident feed's reads: the change log `incident_events`, which a database trigger fills
+ * on every insert or update of `incidents` (db/migrations/0004), in the caller's scope. The route
+ * GET /v1/incidents/stream sends what these reads return as Server-Sent Events.
+ *
+ * Why polling, not LISTEN/NOTIFY or an in-process emitter: the log is in PostgreSQL, the one
+ * source of truth, so a client connected to any app instance sees the changes made by every
+ * instance (the ingest consumers, the sweeper, another API process), and the same code runs on
+ * Workers, where postgres.js through Hyperdrive has no LISTEN. A poll is one index range scan
+ * (`id > cursor`, scoped), cheap at one every 500 ms per connection.
+ */
+import { and, asc, gt, max } from "drizzle-orm";
+import { z } from "zod";
+import type { Queryable } from "../../../db/database.js";
+import {
+  falseAlarmReason,
+  incidentClassification,
+  type incidentEventKind,
+  incidentEvents,
+  incidentKind,
+} from "../../../db/schema.js";
+import type { Principal } from "../../auth/principal.js";
+import type { ServiceContext } from "../context.js";
+import { authorize } from "../permissions.js";
+import type { IncidentRow } from "./incidents.js";
+import { incidentEventScope } from "./scope.js";
+
+/** Events read per query; a longer backlog is read in several pages without waiting. */
+const PAGE = 200;
+
+const Instant = z.coerce.date();
+/** The incident row as `to_jsonb` wrote it in the trigger (snake_case keys, ISO timestamps). */
+const Snapshot = z
+  .object({
+    id: z.string(),
+    kind: z.enum(incidentKind.enumValues),
+    sensor_id: z.string(),
+    facility_id: z.string(),
+    community_id: z.string(),
+    street_id: z.string(),
+    opened_at: Instant,
+    closed_at: Instant.nullable(),
+    detections: z.number(),
+    halt_seconds: z.number().nullable(),
+    acknowledged_at: Instant.nullable(),
+    acknowledged_by_org_id: z.string().nullable(),
+    classification: z.enum(incidentClassification.enumValues).nullable(),
+    false_alarm_reason: z.enum(falseAlarmReason.enumValues).nullable(),
+    note: z.string().nullable(),
+    created_at: Instant,
+    updated_at: Instant,
+  })
+  .transform(
+    (s): IncidentRow => ({
+      id: s.id,
+      kind: s.kind,
+      sensorId: s.sensor_id,
+      facilityId: s.facility_id,
+      communityId: s.community_id,
+      streetId: s.street_id,
+      openedAt: s.opened_at,
+      closedAt: s.closed_at,
+      detections: s.detections,
+      haltSeconds: s.halt_seconds,
+      acknowledgedAt: s.acknowledged_at,
+      acknowledgedByOrgId: s.acknowledged_by_org_id,
+      classification: s.classification,
+      falseAlarmReason: s.false_alarm_reason,
+      note: s.note,
+      createdAt: s.created_at,
+      updatedAt: s.updated_at,
+    }),
+  );
+
+/** One change of an incident: the log's id, what happened, and the incident right after it. */
+export interface IncidentChange {
+  id: number;
+  kind: (typeof incidentEventKind.enumValues)[number];
+  incident: IncidentRow;
+}
+
+/** A read of the log after a cursor. */
+export interface FeedPage {
+  changes: IncidentChange[];
+  /** The page is full: more changes may follow at once (read again without waiting). */
+  more: boolean;
+}
+
+export interface IncidentFeed {
+  /** Where the feed starts: the id of the last change the client has (or the latest one now). */
+  cursor: number;
+  /** The changes after `after` in the caller's scope, oldest first. */
+  read(after: number): Promise<FeedPage>;
+}
+
+async function readChanges(db: Queryable, p: Principal, after: number): Promise<FeedPage> {
+  const rows = await db
+    .select({ id: incidentEvents.id, kind: incidentEvents.kind, snapshot: incidentEvents.snapshot })
+    .from(incidentEvents)
+    .where(and(gt(incidentEvents.id, after), incidentEventScope(p)))
+    .orderBy(asc(incidentEvents.id))
+    .limit(PAGE);
+  return {
+    changes: rows.map((r) => ({ id: r.id, kind: r.kind, incident: Snapshot.parse(r.snapshot) })),
+    more: rows.length === PAGE,
+  };
+}
+
+async function latestEventId(db: Queryable): Promise<number> {
+  const [row] = await db.select({ last: max(incidentEvents.id) }).from(incidentEvents);
+  return row?.last ?? 0;
+}
+
+/**
+ * Opens the caller's feed after `after` (the last change the client received), or after the latest
+ * change now when it sends none: a change committed right after the request (even before the
+ * client reads the first byte) is after the cursor, so it is delivered.
+ */
+export async function openIncidentFeed(
+  ctx: ServiceContext,
+  { after }: { after?: number },
+): Promise<IncidentFeed> {
+  authorize(ctx.principal, { type: "read_incidents" });
+  const { db, principal } = ctx;
+  return {
+    cursor: after ?? (await latestEventId(db)),
+    read: (from) => readChanges(db, principal, from),
+  };
+}

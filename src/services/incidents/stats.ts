@@ -1,0 +1,186 @@
+/**
+ * Incident statistics per elevator, community or Shanghai day. One SQL statement computes the
+ * counts and sums per group; the rates are divided here with decimal.js (as every rate is).
+ *
+ * - incidents: e-bike incidents opened in the group's window;
+ * - halts: those in which some `ebike_detected` (between opening and closing, on the elevator)
+ *   reported `carHalted: true` — the flag lives in the stored event payloads, not on the incident
+ *   (db/incidents.ts `carHalted`, twin of iot/incidents.ts `haltedCar`);
+ * - halt minutes: total and p95 (percentile_cont) of the closed halts' `halt_seconds`
+ *   (db/incidents.ts `haltFigures`, twin of iot/incidents.ts `haltFigures`);
+ * - false-alarm rate: false_alarm / classified;
+ * - sensor uptime: 1 − offline seconds / observed seconds, where observed = the group's elevators ×
+ *   its window (ending at the current time at the latest), offline = its elevators'
+ *   `sensor_offline` incidents clipped to that window (an open one runs until now).
+ */
+import { Decimal } from "decimal.js";
+import { type SQL, sql } from "drizzle-orm";
+import { queryRows } from "../../../db/database.js";
+import { carHalted, haltFigures } from "../../../db/incidents.js";
+import { ApiError } from "../../errors.js";
+import type { ServiceContext } from "../context.js";
+import { authorize } from "../permissions.js";
+import { sensorScope } from "../sensors/scope.js";
+import { incidentScope } from "./scope.js";
+
+/** The longest window the statistics cover, in days (from and to included). */
+export const STATS_MAX_DAYS = 366;
+const DAY_MS = 86_400_000;
+const TIME_ZONE = "Asia/Shanghai";
+/** Asia/Shanghai has kept UTC+8 all year since 1991. */
+const shanghaiMidnight = (date: string) => new Date(`${date}T00:00:00+08:00`);
+
+export type StatsGrouping = "elevator" | "community" | "day";
+
+export interface StatsQuery {
+  groupBy: StatsGrouping;
+  /** First Asia/Shanghai day, included (YYYY-MM-DD). */
+  from: string;
+  /** Last Asia/Shanghai day, included. */
+  to: string;
+}
+
+/** One group's figures; decimals as strings with fixed places. */
+export interface StatsGroupFigures {
+  key: string;
+  facilityId: string | null;
+  communityId: string | null;
+  day: string | null;
+  elevators: number;
+  incidents: number;
+  halts: number;
+  haltMinutesTotal: string;
+  haltMinutesP95: string | null;
+  falseAlarms: number;
+  classified: number;
+  falseAlarmRate: string | null;
+  sensorUptime: string | null;
+}
+
+export interface IncidentStats extends StatsQuery {
+  timeZone: typeof TIME_ZONE;
+  items: StatsGroupFigures[];
+}
+
+interface StatsRow {
+  key: string;
+  facility_id: string | null;
+  community_id: string | null;
+  day: string | null;
+  elevators: number;
+  incidents: number;
+  halts: number;
+  halt_s: string;
+  p95_s: string | null;
+  false_alarms: number;
+  classified: number;
+  observed_s: string;
+  offline_s: string;
+}
+
+const HALF_UP = Decimal.ROUND_HALF_UP;
+const minutes = (seconds: string) => new Decimal(seconds).div(60).toFixed(2, HALF_UP);
+
+/** The window's instants, or 400 naming the field when it is backwards or too long. */
+function windowOf({ from, to }: StatsQuery): { start: Date; end: Date } {
+  if (from > to) {
+    throw ApiError.validation([{ field: "query.from", message: "must be on or before `to`" }]);
+  }
+  const start = shanghaiMidnight(from);
+  const end = new Date(shanghaiMidnight(to).getTime() + DAY_MS);
+  if ((end.getTime() - start.getTime()) / DAY_MS > STATS_MAX_DAYS) {
+    throw ApiError.validation([
+      { field: "query.to", message: `the window is at most ${STATS_MAX_DAYS} days (from and to included)` },
+    ]);
+  }
+  return { start, end };
+}
+
+export async function incidentStats(ctx: ServiceContext, query: StatsQuery): Promise<IncidentStats> {
+  const { groupBy, from, to } = query;
+  const { start, end } = windowOf(query);
+  const p = ctx.principal;
+  authorize(p, { type: "read_incidents" });
+  const now = ctx.clock().toISOString();
+  const s = start.toISOString();
+  const e = end.toISOString();
+
+  const buckets: Record<StatsGrouping, SQL> = {
+    elevator: sql`select u.facility_id::text as key, u.facility_id, u.community_id, null::date as day,
+        ${s}::timestamptz as b_start, ${e}::timestamptz as b_end
+      from units u`,
+    community: sql`select distinct u.community_id::text as key, null::uuid as facility_id, u.community_id,
+        null::date as day, ${s}::timestamptz as b_start, ${e}::timestamptz as b_end
+      from units u`,
+    day: sql`select d::date::text as key, null::uuid as facility_id, null::uuid as community_id, d::date as day,
+        d::date::timestamp at time zone ${TIME_ZONE} as b_start,
+        (d::date + 1)::timestamp at time zone ${TIME_ZONE} as b_end
+      from generate_series(${from}::date, ${to}::date, interval '1 day') d`,
+  };
+  /** Whether a row of alias `a` (facility_id, community_id) belongs to bucket `b`. */
+  const inBucket = (a: string) =>
+    sql.raw(`(b.facility_id is null or ${a}.facility_id = b.facility_id)
+      and (b.community_id is null or ${a}.community_id = b.community_id)`);
+
+  const rows = await queryRows<StatsRow>(
+    ctx.db,
+    sql`with units as (
+          select distinct sensors.facility_id, sensors.community_id from sensors where ${sensorScope(p)}
+        ),
+        buckets as (${buckets[groupBy]}),
+        ebike as (
+          select incidents.facility_id, incidents.community_id, incidents.opened_at, incidents.halt_seconds,
+            incidents.classification, ${carHalted("incidents")} as halted
+          from incidents
+          where incidents.kind = 'ebike' and incidents.opened_at >= ${s}::timestamptz
+            and incidents.opened_at < ${e}::timestamptz and ${incidentScope(p)}
+        ),
+        offline as (
+          select incidents.facility_id, incidents.community_id, incidents.opened_at as down_from,
+            coalesce(incidents.closed_at, ${now}::timestamptz) as down_to
+          from incidents
+          where incidents.kind = 'sensor_offline'
+            and incidents.opened_at < least(${e}::timestamptz, ${now}::timestamptz)
+            and (incidents.closed_at is null or incidents.closed_at > ${s}::timestamptz)
+            and ${incidentScope(p)}
+        )
+        select b.key, b.facility_id, b.community_id, b.day::text as day,
+          (select count(*)::int from units u where ${inBucket("u")}) as elevators,
+          st.incidents, st.halts, st.halt_s, st.p95_s, st.false_alarms, st.classified,
+          greatest(0, extract(epoch from least(b.b_end, ${now}::timestamptz) - b.b_start))::text as observed_s,
+          (select coalesce(sum(greatest(0, extract(epoch from
+              least(o.down_to, b.b_end, ${now}::timestamptz) - greatest(o.down_from, b.b_start)))), 0)::text
+            from offline o where ${inBucket("o")}) as offline_s
+        from buckets b cross join lateral (
+          select count(*)::int as incidents,
+            ${haltFigures("x")},
+            count(*) filter (where x.classification = 'false_alarm')::int as false_alarms,
+            count(*) filter (where x.classification is not null)::int as classified
+          from ebike x
+          where x.opened_at >= b.b_start and x.opened_at < b.b_end and ${inBucket("x")}
+        ) st
+        order by b.community_id, b.key`,
+  );
+
+  const items = rows.map((r): StatsGroupFigures => {
+    const observed = new Decimal(r.observed_s).times(r.elevators);
+    return {
+      key: r.key,
+      facilityId: r.facility_id,
+      communityId: r.community_id,
+      day: r.day,
+      elevators: r.elevators,
+      incidents: r.incidents,
+      halts: r.halts,
+      haltMinutesTotal: minutes(r.halt_s),
+      haltMinutesP95: r.p95_s === null ? null : minutes(r.p95_s),
+      falseAlarms: r.false_alarms,
+      classified: r.classified,
+      falseAlarmRate: r.classified ? new Decimal(r.false_alarms).div(r.classified).toFixed(4, HALF_UP) : null,
+      sensorUptime: observed.isZero()
+        ? null
+        : Decimal.max(0, new Decimal(1).minus(new Decimal(r.offline_s).div(observed))).toFixed(4, HALF_UP),
+    };
+  });
+  return { groupBy, from, to, timeZone: TIME_ZONE, items };
+}

@@ -1,0 +1,55 @@
+/**
+ * Events a sensor posts over HTTP. The caller is a sensor, not an organization: it is named by its
+ * id and proves it with its own key; then the batch goes through the same ingest as the MQTT path
+ * (one transaction; exactly once per (sensor, eventId); invalid events dead-lettered, the rest
+ * stored).
+ */
+import { and, eq, isNull } from "drizzle-orm";
+import type { Database } from "../../../db/database.js";
+import { hashKey, sameHash } from "../../../db/keys.js";
+import { sensors } from "../../../db/schema.js";
+import type { Ingest, IngestResult } from "../../../iot/ingest.js";
+import { eventsTopic } from "../../../iot/protocol.js";
+import { ApiError } from "../../errors.js";
+
+/** The sensor a request claims to come from, and the key it sent to prove it. */
+export interface SensorIdentity {
+  sensorId: string;
+  key: string;
+}
+
+/** What the sensor ingest is given: a sensor's identity where other services have a principal. */
+export interface SensorIngestContext {
+  db: Database;
+  clock: () => Date;
+  sensor: SensorIdentity;
+}
+
+/** 401 unless the key is the sensor's own and the sensor is not revoked. */
+async function authenticateSensor(db: Database, { sensorId, key }: SensorIdentity): Promise<void> {
+  const [sensor] = await db
+    .select({ keyHash: sensors.keyHash })
+    .from(sensors)
+    .where(and(eq(sensors.id, sensorId), isNull(sensors.revokedAt)));
+  if (!sensor || !sameHash(hashKey(key), sensor.keyHash)) {
+    throw ApiError.unauthorized("The sensor key is wrong, or the sensor is unknown or revoked.");
+  }
+}
+
+/**
+ * Stores `events` (each a sensor protocol event, validated on its own by the ingest) as if they had
+ * arrived on the sensor's MQTT topic now.
+ */
+export async function ingestSensorEvents(
+  ctx: SensorIngestContext,
+  events: readonly unknown[],
+  ingest: Pick<Ingest, "ingestBatch">,
+): Promise<IngestResult> {
+  await authenticateSensor(ctx.db, ctx.sensor);
+  const receivedAt = ctx.clock();
+  const topic = eventsTopic(ctx.sensor.sensorId);
+  return ingest.ingestBatch(
+    events.map((event) => ({ topic, payload: Buffer.from(JSON.stringify(event)), receivedAt })),
+    ctx.db,
+  );
+}
