@@ -641,6 +641,18 @@ export function agingBucket(due: string, today: string): AgingBucket {
   return "90+";
 }
 
+/**
+ * What is still unpaid on an invoice: total − credit applied − paid (credit notes reach an invoice
+ * only through the credit applied). The SQL twin is db/ledger.ts `outstandingSql`.
+ */
+export function outstandingOf(invoice: {
+  total: string | Decimal;
+  creditApplied: string | Decimal;
+  paidAmount: string | Decimal;
+}): Decimal {
+  return money(invoice.total).minus(money(invoice.creditApplied)).minus(money(invoice.paidAmount));
+}
+
 /** Outstanding amounts summed per aging bucket (every bucket present, 0 when empty). */
 export function agingReport(invoices: readonly OpenInvoice[], today: string): Record<AgingBucket, Decimal> {
   const out = Object.fromEntries(AGING_BUCKETS.map((b) => [b, ZERO])) as Record<AgingBucket, Decimal>;

@@ -34,7 +34,7 @@ import {
   usageAmount,
 } from "../contracts/index.js";
 import { queryRows, type Tx } from "./database.js";
-import { CREDIT_NOTE_SERIES, nextDocumentNumbers } from "./ledger.js";
+import { CREDIT_NOTE_SERIES, nextDocumentNumbers, outstandingSql } from "./ledger.js";
 
 /** Series of document_counters for invoices (credit notes: CREDIT_NOTE_SERIES, db/ledger.ts). */
 export const INVOICE_SERIES = "INV";
@@ -289,11 +289,11 @@ export async function applyCredit(tx: Tx, contractId: string, runId: string): Pr
             and cn.subscriber_key in (select subscriber_key from invoices where billing_run_id = ${runId})
         ),
         i as (
-          select inv.id, inv.subscriber_key, inv.total - inv.credit_applied - inv.paid_amount as open,
-            sum(inv.total - inv.credit_applied - inv.paid_amount) over (
+          select inv.id, inv.subscriber_key, ${outstandingSql("inv")} as open,
+            sum(${outstandingSql("inv")}) over (
               partition by inv.subscriber_key order by inv.number
               rows between unbounded preceding and current row)
-              - (inv.total - inv.credit_applied - inv.paid_amount) as i0
+              - ${outstandingSql("inv")} as i0
           from invoices inv
           where inv.billing_run_id = ${runId} and inv.total - inv.credit_applied - inv.paid_amount > 0
             and inv.subscriber_key in (select subscriber_key from c)

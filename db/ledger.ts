@@ -3,7 +3,7 @@
  * subscriptions (suspend / reinstate). Used by payments, and by the billing run for invoice and
  * credit-note numbers. Knows nothing of HTTP; the rules are in contracts/billing.ts.
  */
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { formatInvoiceNumber } from "../contracts/billing.js";
 import { type Queryable, queryRows } from "./database.js";
 
@@ -70,10 +70,16 @@ export interface StandingChange {
 }
 
 /**
- * What is still unpaid on an invoice: total − credit applied − paid (credit notes reach an invoice
- * only through credit_applied). SQL over the `invoices` alias `i`.
+ * What is still unpaid on the invoice row `invoice` (the `invoices` table or an alias of it):
+ * total − credit applied − paid (credit notes reach an invoice only through credit_applied). The
+ * TypeScript twin is contracts/billing.ts `outstandingOf`; test/payments/outstanding.property.test.ts
+ * pins them together.
  */
-export const OUTSTANDING_SQL = sql.raw("(i.total - i.credit_applied - i.paid_amount)");
+export function outstandingSql(invoice: string): SQL {
+  const i = sql.identifier(invoice);
+  return sql`(${i}.total - ${i}.credit_applied - ${i}.paid_amount)`;
+}
+const OUTSTANDING_SQL = outstandingSql("i");
 
 /**
  * Applies the arrears rule (contracts/billing.ts `isSuspendable` / `standing`) to subscriptions in

@@ -17,6 +17,8 @@ import {
   shanghaiDate,
 } from "../../contracts/index.js";
 import { queryRows } from "../../db/database.js";
+import { carHalted } from "../../db/incidents.js";
+import { outstandingSql } from "../../db/ledger.js";
 import { streets } from "../../db/schema.js";
 import { versionInForceId } from "../../db/versions.js";
 import { streetScope } from "../auth/scope.js";
@@ -161,17 +163,13 @@ export async function streetDashboard(ctx: ServiceContext, id: string): Promise<
               )})
           ),
           open_invoices as (
-            select i.total - i.credit_applied - i.paid_amount as outstanding, ${today}::date - i.due_date as late
+            select ${outstandingSql("i")} as outstanding, ${today}::date - i.due_date as late
             from invoices i
-            where i.street_id = ${id} and i.total - i.credit_applied - i.paid_amount > 0
+            where i.street_id = ${id} and ${outstandingSql("i")} > 0
           ),
           ebike as (
             select i.classification,
-              exists (select 1 from sensor_events ev
-                where ev.facility_id = i.facility_id and ev.type = 'ebike_detected'
-                  and ev.occurred_at >= i.opened_at
-                  and (i.closed_at is null or ev.occurred_at <= i.closed_at)
-                  and ev.payload @> '{"carHalted": true}'::jsonb) as halted
+              ${carHalted("i")} as halted
             from incidents i
             where i.street_id = ${id} and i.kind = 'ebike'
               and i.opened_at >= ${from}::timestamptz and i.opened_at < ${to}::timestamptz

@@ -8,6 +8,7 @@ import { and, asc, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { compareDates, type Period, periodOfInstant, shanghaiDate } from "../../../contracts/index.js";
 import { invoicePrefixOf, runBilling } from "../../../db/billing.js";
 import type { Queryable } from "../../../db/database.js";
+import { outstandingSql } from "../../../db/ledger.js";
 import { isUniqueViolation } from "../../../db/pg-errors.js";
 import {
   billingRuns,
@@ -63,8 +64,8 @@ export interface UsageInput {
   quantity: string;
 }
 
-/** SQL: what is still unpaid on an invoice. */
-const outstandingSql = sql`(${invoices.total} - ${invoices.creditApplied} - ${invoices.paidAmount})`;
+/** SQL: what is still unpaid on an invoice of the `invoices` table. */
+const outstandingInvoicesSql = outstandingSql("invoices");
 
 async function runByKey(db: Queryable, contractId: string, key: string) {
   const [row] = await db
@@ -200,9 +201,9 @@ export async function listInvoices(ctx: ServiceContext, contractId: string, q: I
   const today = shanghaiDate(ctx.clock());
   const contract = await findContract(db, ctx.principal, contractId);
   const stateSql: Record<"open" | "overdue" | "paid", SQL> = {
-    paid: sql`${outstandingSql} <= 0`,
-    overdue: sql`${outstandingSql} > 0 and ${invoices.dueDate} < ${today}::date`,
-    open: sql`${outstandingSql} > 0 and ${invoices.dueDate} >= ${today}::date`,
+    paid: sql`${outstandingInvoicesSql} <= 0`,
+    overdue: sql`${outstandingInvoicesSql} > 0 and ${invoices.dueDate} < ${today}::date`,
+    open: sql`${outstandingInvoicesSql} > 0 and ${invoices.dueDate} >= ${today}::date`,
   };
   const where = and(
     eq(invoices.contractId, contract.id),

@@ -4,7 +4,6 @@
  * its contract is: contractScope), and the bounds a contract puts on its subscribers.
  */
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
-import { money } from "../../../contracts/index.js";
 import { outer, type Queryable, queryRows, type Tx } from "../../../db/database.js";
 import {
   type billingRuns,
@@ -90,9 +89,8 @@ export async function findCreditNote(db: Queryable, p: Principal, id: string): P
   return row.note;
 }
 
-/** What is still unpaid on an invoice: total − credit applied − paid (db/ledger.ts OUTSTANDING_SQL). */
-export const outstandingOf = (i: Pick<InvoiceRow, "total" | "creditApplied" | "paidAmount">) =>
-  money(i.total).minus(money(i.creditApplied)).minus(money(i.paidAmount));
+/** What is still unpaid on an invoice (contracts/billing.ts; its SQL twin is db/ledger.ts `outstandingSql`). */
+export { outstandingOf } from "../../../contracts/billing.js";
 
 /** Credit notes matching `where`, oldest first, with what was applied and refunded from each. */
 export async function creditNotesWhere(

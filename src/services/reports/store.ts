@@ -17,6 +17,7 @@ import {
   type Tolerance,
 } from "../../../contracts/index.js";
 import { type Queryable, queryRows } from "../../../db/database.js";
+import { carHalted } from "../../../db/incidents.js";
 import { contracts, operationReports, type reportComments } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import { contractScope } from "../../auth/scope.js";
@@ -133,11 +134,7 @@ export async function platformFigures(
           ),
           ebike as (
             select i.classification,
-              exists (select 1 from sensor_events ev
-                where ev.facility_id = i.facility_id and ev.type = 'ebike_detected'
-                  and ev.occurred_at >= i.opened_at
-                  and (i.closed_at is null or ev.occurred_at <= i.closed_at)
-                  and ev.payload @> '{"carHalted": true}'::jsonb) as halted
+              ${carHalted("i")} as halted
             from incidents i
             where i.kind = 'ebike' and i.facility_id in (select facility_id from elevators)
               and i.opened_at >= (${start}::date)::timestamp at time zone ${TIME_ZONE}
