@@ -126,6 +126,9 @@ export type ContractCommand =
   | { type: "review_report" };
 export type CommandType = ContractCommand["type"];
 
+/** Who may draft a new contract (there is no contract yet to ask the table about). */
+export const DRAFTING_PARTIES = ["enterprise"] as const satisfies readonly Party[];
+
 /** Who may issue each command (the contract's parties; a command may also need a state). */
 export const COMMAND_PARTIES: Record<CommandType, readonly Party[]> = {
   edit_draft: ["enterprise"],

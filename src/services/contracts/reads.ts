@@ -1,0 +1,111 @@
+/** Reading contracts: lists, versions, the diff, the audit log and the transfers coming up. */
+import { and, asc, eq, isNotNull, notInArray, sql } from "drizzle-orm";
+import {
+  type ContractState,
+  compareDates,
+  daysBetween,
+  diffTerms,
+  type FacilityKind,
+  shanghaiDate,
+  TERMINAL_STATES,
+  verifyChain,
+} from "../../../contracts/index.js";
+import { readAudit } from "../../../db/audit.js";
+import { outer } from "../../../db/database.js";
+import { contracts, contractVersions, handbackChecks } from "../../../db/schema.js";
+import { contractScope } from "../../auth/scope.js";
+import type { ServiceContext } from "../context.js";
+import {
+  contractDetail,
+  etagOf,
+  findContract,
+  findVersion,
+  listContractsPage,
+  termsOf,
+  versionParts,
+  versionsParts,
+} from "./store.js";
+
+export function listContracts(
+  ctx: ServiceContext,
+  q: {
+    limit: number;
+    offset: number;
+    state?: ContractState | undefined;
+    communityId?: string | undefined;
+    facilityKind?: FacilityKind | undefined;
+    q?: string | undefined;
+  },
+) {
+  return listContractsPage(ctx.db, ctx.principal, q);
+}
+
+export function getContract(ctx: ServiceContext, id: string) {
+  return contractDetail(ctx.db, ctx.principal, id, ctx.clock);
+}
+
+export async function listVersions(ctx: ServiceContext, id: string) {
+  const contract = await findContract(ctx.db, ctx.principal, id);
+  const versions = await ctx.db
+    .select()
+    .from(contractVersions)
+    .where(eq(contractVersions.contractId, contract.id))
+    .orderBy(asc(contractVersions.versionNo));
+  return versionsParts(ctx.db, contract, versions);
+}
+
+/** A version and its ETag (the revision an edit must name). */
+export async function getVersion(ctx: ServiceContext, id: string, versionNo: number) {
+  const contract = await findContract(ctx.db, ctx.principal, id);
+  const version = await findVersion(ctx.db, contract.id, versionNo);
+  return { etag: etagOf(version), version: await versionParts(ctx.db, contract, version) };
+}
+
+export async function diffVersions(ctx: ServiceContext, id: string, from: number, to: number) {
+  const contract = await findContract(ctx.db, ctx.principal, id);
+  const [a, b] = await Promise.all([
+    findVersion(ctx.db, contract.id, from),
+    findVersion(ctx.db, contract.id, to),
+  ]);
+  return diffTerms(await termsOf(ctx.db, a), await termsOf(ctx.db, b));
+}
+
+export async function auditOf(ctx: ServiceContext, id: string) {
+  const contract = await findContract(ctx.db, ctx.principal, id);
+  return readAudit(ctx.db, contract.id);
+}
+
+export async function verifyAuditOf(ctx: ServiceContext, id: string) {
+  return verifyChain(await auditOf(ctx, id));
+}
+
+/** Transfers due within `within` days (overdue ones included), soonest first. */
+export async function upcomingTransfers(ctx: ServiceContext, within: number) {
+  const today = shanghaiDate(ctx.clock());
+  const rows = await ctx.db
+    .select({
+      contract: contracts,
+      handbackOpen: sql<number>`(select count(*)::int from ${handbackChecks} h
+        where h.contract_id = ${outer(contracts.id)} and h.checked_on is null)`,
+    })
+    .from(contracts)
+    .where(
+      and(
+        contractScope(ctx.principal),
+        isNotNull(contracts.transferDate),
+        notInArray(contracts.state, [...TERMINAL_STATES]),
+        sql`${contracts.transferDate} <= (${today}::date + ${within}::int)`,
+      ),
+    )
+    .orderBy(asc(contracts.transferDate), asc(contracts.id));
+  const items = rows.map(({ contract, handbackOpen }) => {
+    const date = contract.transferDate ?? today;
+    return {
+      contract,
+      daysUntilTransfer: daysBetween(today, date),
+      overdue: compareDates(date, today) < 0,
+      handbackOpen,
+    };
+  });
+  return { today, items };
+}
