@@ -60,6 +60,15 @@ export const SUBSCRIPTION_KINDS = ["monthly", "yearly"] as const;
 export type SubscriptionKind = (typeof SUBSCRIPTION_KINDS)[number];
 export const SUBSCRIPTION_STATES = ["active", "suspended", "cancelled", "ended"] as const;
 export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
+/** The states of a subscription that runs on: billed, cancellable, switchable; one per subscriber. */
+export const RUNNING_SUBSCRIPTION_STATES = [
+  "active",
+  "suspended",
+] as const satisfies readonly SubscriptionState[];
+
+export function isRunningSubscription(state: SubscriptionState): boolean {
+  return (RUNNING_SUBSCRIPTION_STATES as readonly SubscriptionState[]).includes(state);
+}
 
 /**
  * A household's (elevator) or slot holder's (garage) subscription to one fee item.

@@ -35,6 +35,7 @@ import {
 } from "../contracts/index.js";
 import { queryRows, type Tx } from "./database.js";
 import { CREDIT_NOTE_SERIES, nextDocumentNumbers, outstandingSql } from "./ledger.js";
+import { RUNNING_SUBSCRIPTION_STATES_SQL } from "./states.js";
 
 /** Series of document_counters for invoices (credit notes: CREDIT_NOTE_SERIES, db/ledger.ts). */
 export const INVOICE_SERIES = "INV";
@@ -147,7 +148,7 @@ async function billSubscriptions(tx: Tx, input: RunInput): Promise<{ created: nu
             and date_trunc('month', ${contract.operationStartDate}::date)::date <= ${p}::date
             and (${td}::date is null or (${p}::date < ${td}::date and s.start_date < ${td}::date))
             and (s.end_date is null or ${p}::date <= s.end_date)
-            and (s.state in ('active', 'suspended') or s.end_date is not null)
+            and (s.state in (${RUNNING_SUBSCRIPTION_STATES_SQL}) or s.end_date is not null)
             and (s.kind = 'monthly'
                  or extract(month from s.start_date) = extract(month from ${p}::date))
             and not exists (
@@ -359,7 +360,7 @@ async function runningSubscriptions(tx: Tx, contractId: string): Promise<Running
     sql`select id, subscriber_key, household_id, fee_code, kind, unit_price::text as unit_price,
                start_date::text as start_date, end_date::text as end_date, state
         from subscriptions
-        where contract_id = ${contractId} and state in ('active', 'suspended')
+        where contract_id = ${contractId} and state in (${RUNNING_SUBSCRIPTION_STATES_SQL})
         order by subscriber_key, id
         for update`,
   );
@@ -478,7 +479,7 @@ export async function endSubscriptionsAtTransfer(
   await tx.execute(
     sql`update subscriptions set state = 'ended', end_date = greatest(start_date - 1, ${lastDay}::date),
           updated_at = now()
-        where contract_id = ${contract.id} and state in ('active', 'suspended')`,
+        where contract_id = ${contract.id} and state in (${RUNNING_SUBSCRIPTION_STATES_SQL})`,
   );
   const finalInvoices: SettlementSummary["finalInvoices"] = [];
   if (finals.length > 0) {
@@ -579,7 +580,7 @@ export async function endSubscriptionsAtTermination(
   await tx.execute(
     sql`update subscriptions set state = 'ended', end_date = greatest(start_date - 1, ${terminationDay}::date),
           updated_at = now()
-        where contract_id = ${contract.id} and state in ('active', 'suspended')`,
+        where contract_id = ${contract.id} and state in (${RUNNING_SUBSCRIPTION_STATES_SQL})`,
   );
   await tx.execute(
     sql`update subscriptions set end_date = greatest(start_date - 1, ${terminationDay}::date), updated_at = now()

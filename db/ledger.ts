@@ -6,6 +6,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { formatInvoiceNumber } from "../contracts/billing.js";
 import { type Queryable, queryRows } from "./database.js";
+import { RUNNING_SUBSCRIPTION_STATES_SQL } from "./states.js";
 
 /** The series of credit-note numbers (`CN-2026-000001`), per enterprise and year. */
 export const CREDIT_NOTE_SERIES = "CN";
@@ -121,14 +122,14 @@ export async function applyArrearsStanding(
                  ) as in_arrears
             from subscriptions s
             join contracts c on c.id = s.contract_id
-           where s.state in ('active', 'suspended') ${contractFilter} ${subscriberFilter}
+           where s.state in (${RUNNING_SUBSCRIPTION_STATES_SQL}) ${contractFilter} ${subscriberFilter}
         )
         update subscriptions s
            set state = case when v.in_arrears then 'suspended' else 'active' end::subscription_state,
                updated_at = now()
           from verdict v
          where s.id = v.id
-           and s.state in ('active', 'suspended')
+           and s.state in (${RUNNING_SUBSCRIPTION_STATES_SQL})
            and (s.state = 'suspended') <> v.in_arrears
         returning s.id, s.contract_id, s.subscriber_key, s.state`,
   );

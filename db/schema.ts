@@ -31,6 +31,7 @@ import { CONTRACT_STATES, VERSION_STATUSES } from "../contracts/lifecycle.js";
 import { FACILITY_STATUSES } from "../contracts/place-permissions.js";
 import { REPORT_STATUSES } from "../contracts/reports.js";
 import { FEE_KINDS, FEE_UNITS } from "../contracts/terms.js";
+import { RUNNING_SUBSCRIPTION_STATES_SQL } from "./states.js";
 
 const money = () => numeric({ precision: 14, scale: 2 });
 const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
@@ -732,7 +733,7 @@ export const subscriptions = pgTable(
   (t) => [
     uniqueIndex("subscriptions_one_running_per_subscriber")
       .on(t.contractId, t.subscriberKey)
-      .where(sql`${t.state} in ('active', 'suspended')`),
+      .where(sql`${t.state} in (${RUNNING_SUBSCRIPTION_STATES_SQL})`),
     index().on(t.contractId, t.state),
     index().on(t.householdId),
     check(

@@ -8,6 +8,7 @@ import { allocatePayment, type Decimal, formatMoney, money, shanghaiDate } from 
 import { queryRows, type Tx } from "../../../db/database.js";
 import { applyArrearsStanding, nextCreditNoteNumber, type StandingChange } from "../../../db/ledger.js";
 import { creditNotes, invoices, payments, refunds, subscriptions } from "../../../db/schema.js";
+import { RUNNING_SUBSCRIPTION_STATES_SQL } from "../../../db/states.js";
 import { ApiError, notInFuture } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
 import { type CommandScope, runContractCommand } from "../contracts/command.js";
@@ -294,7 +295,7 @@ export async function issueCreditNote(
         and(eq(subscriptions.contractId, s.contract.id), eq(subscriptions.subscriberKey, body.subscriberKey)),
       )
       .orderBy(
-        sql`${subscriptions.state} in ('active', 'suspended') desc`,
+        sql`${subscriptions.state} in (${RUNNING_SUBSCRIPTION_STATES_SQL}) desc`,
         sql`${subscriptions.startDate} desc`,
       )
       .limit(1);

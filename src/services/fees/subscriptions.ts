@@ -11,6 +11,7 @@ import {
   coverageOf,
   type Subscription as DomainSubscription,
   formatMoney,
+  isRunningSubscription,
   type Period,
   periodEnd,
   periodOf,
@@ -287,7 +288,7 @@ export async function cancelSubscription(
 ): Promise<Cancellation> {
   const today = ctx.clock();
   return subscriptionCommand(ctx, id, async (s, sub) => {
-    if (sub.state !== "active" && sub.state !== "suspended") throw notRunning(sub);
+    if (!isRunningSubscription(sub.state)) throw notRunning(sub);
     // The day before the start (never used) is the earliest last day of use.
     if (compareDates(cancelDate, addDays(sub.startDate, -1)) < 0) {
       throw ApiError.validation([
