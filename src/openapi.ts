@@ -139,6 +139,13 @@ export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
   } as const;
 }
 
+/**
+ * The body of an action that takes nothing: optional (no body, or an empty one, reads as `{}`),
+ * but sent as JSON it must be `{}`, so an unknown field is a 400 naming it, never silently dropped.
+ */
+export const NoBody = z.strictObject({}).openapi("NoBody");
+export const noBody = { ...jsonBody(NoBody), required: false } as const;
+
 export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } } as const;
 }

@@ -6,6 +6,8 @@ import {
   IdParams,
   jsonBody,
   jsonResponse,
+  NoBody,
+  noBody,
   preconditionResponses,
   security,
   withConflicts,
@@ -38,12 +40,6 @@ const VersionParams = IdParams.extend({
 });
 const MilestoneKind = z.enum(MILESTONE_KINDS);
 const Reason = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
-
-/**
- * A body for an action that takes nothing: optional (no body, or no JSON content type, is `{}`),
- * but sent as JSON it must be `{}`: an unknown field is a 400 naming it, never silently dropped.
- */
-const NoBody = z.strictObject({}).openapi("NoBody");
 
 const actionWithBody = <B extends z.ZodType>(
   path: string,
@@ -316,7 +312,7 @@ export const confirmMilestone = createRoute({
     "Confirming construction start moves the contract to under_construction; confirming operation start moves it to operating and fixes the transfer date.",
   request: {
     params: IdParams.extend({ kind: MilestoneKind.openapi({ param: { name: "kind", in: "path" } }) }),
-    body: { ...jsonBody(NoBody), required: false },
+    body: noBody,
   },
   responses: { 200: jsonResponse(ContractDetail, "Confirmed"), ...withConflicts },
 });

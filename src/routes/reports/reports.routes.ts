@@ -6,6 +6,7 @@ import {
   jsonBody,
   jsonResponse,
   Money,
+  noBody,
   security,
   Uuid,
   withConflicts,
@@ -153,7 +154,7 @@ export const acceptReport = createRoute({
   tags,
   security,
   summary: "Accept a submitted report (owners committee)",
-  request: { params: IdParams },
+  request: { params: IdParams, body: noBody },
   responses: { 200: jsonResponse(ReportDetail, "Accepted"), ...withConflicts },
 });
 

@@ -6,6 +6,7 @@ import {
   IdParams,
   jsonBody,
   jsonResponse,
+  noBody,
   Pagination,
   security,
   Uuid,
@@ -103,7 +104,7 @@ export const rotateKey = createRoute({
   tags,
   security,
   summary: "Issue a new key (the enterprise); the old one stops working at once",
-  request: { params: IdParams },
+  request: { params: IdParams, body: noBody },
   responses: {
     200: jsonResponse(SensorWithKey, "The new key, shown once"),
     ...errorResponses,
@@ -119,7 +120,7 @@ export const revokeSensor = createRoute({
   security,
   summary:
     "Revoke a sensor (the enterprise): its broker connection is dropped and refused; any message becomes a dead letter",
-  request: { params: IdParams },
+  request: { params: IdParams, body: noBody },
   responses: {
     200: jsonResponse(Sensor, "Revoked"),
     ...errorResponses,
