@@ -73,13 +73,6 @@ export function partyOf(p: Principal, c: ContractRow): Party | null {
   }
 }
 
-/** The caller's party, or 403 when it takes no part in this contract. */
-export function requireParty(p: Principal, c: ContractRow, action: string): Party {
-  const party = partyOf(p, c);
-  if (!party) throw ApiError.forbidden(`Only a party to this contract may ${action}.`);
-  return party;
-}
-
 export async function findVersion(db: Queryable, contractId: string, versionNo: number, lock = false) {
   const query = db
     .select()
