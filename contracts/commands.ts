@@ -243,8 +243,20 @@ function missingSigners(s: ContractSnapshot): Party[] {
   return signatureStatus(signersOf(s), [...s.signedBy]).missing;
 }
 
+const nextSteps = new WeakMap<ContractSnapshot, string>();
+
 /** What would move the contract (or its open amendment) on from here, as a sentence. */
 export function nextStep(s: ContractSnapshot): string {
+  // Every refusal of one snapshot says the same next step (allowedActions asks ~20 of them).
+  let step = nextSteps.get(s);
+  if (step === undefined) {
+    step = describeNextStep(s);
+    nextSteps.set(s, step);
+  }
+  return step;
+}
+
+function describeNextStep(s: ContractSnapshot): string {
   const v = s.version;
   const review = v.isAmendment ? `amendment version ${v.versionNo}` : "the draft";
   if (!v.isAmendment || v.status !== "signed") {
@@ -667,10 +679,16 @@ export function commandOf(action: Action, s: ContractSnapshot, today: string): C
  */
 export function allowedActions(s: ContractSnapshot, party: Party | null, clock: () => Date): Action[] {
   if (party === null) return [];
-  const today = shanghaiDate(clock());
+  // One reading of the clock for every action: the same "today" for all of them.
+  const now = clock();
+  const today = shanghaiDate(now);
+  const at = () => now;
   return ACTIONS.filter((action) => {
     const command = commandOf(action, s, today);
     if (command.type === "check_handback" && s.openHandback === 0) return false;
-    return decide(s, { ...command, by: party }, clock).ok;
+    // The party check first, as decide makes it, without building the refusal's sentence.
+    const parties = command.type === "sign" ? signersOf(s) : COMMAND_PARTIES[command.type];
+    if (!parties.includes(party)) return false;
+    return decide(s, { ...command, by: party }, at).ok;
   });
 }
