@@ -2,6 +2,9 @@
  * The command table as users meet it through the API: what `allowedActions` offers, what a 409
  * says, the date rules, and action bodies that are checked and kept rather than ignored.
  */
+import { once } from "node:events";
+import { type AddressInfo, connect } from "node:net";
+import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
@@ -173,6 +176,42 @@ describe("action bodies are checked, and what they carry is kept", () => {
     });
     expect(empty.status).toBe(200);
     expect(empty.body.signatures).toEqual([expect.objectContaining({ party: "property_company" })]);
+  });
+
+  it("over HTTP, a POST announced as JSON with no body at all (curl -X POST -H 'Content-Type: application/json') is `{}`", async () => {
+    const world = await createWorld(database.db);
+    const id = await submitted(world);
+    at("2026-11-10");
+    await api(world.ownersCommittee.key).post(`/v1/contracts/${id}/votes`, {
+      heldOn: "2026-11-10",
+      ...TALLY,
+    });
+    const server = serve({ fetch: createTestApp(database.db, { now: () => now }).fetch, port: 0 });
+    try {
+      await once(server, "listening");
+      const { port } = server.address() as AddressInfo;
+      // What curl sends: no Content-Length, no Transfer-Encoding, no body (Node's own client
+      // would add Content-Length: 0, so the request is written by hand).
+      const socket = connect(port, "127.0.0.1");
+      socket.end(
+        [
+          `POST /v1/contracts/${id}/approve HTTP/1.1`,
+          `Host: 127.0.0.1:${port}`,
+          `Authorization: Bearer ${world.ownersCommittee.key}`,
+          "Content-Type: application/json",
+          "Connection: close",
+          "",
+          "",
+        ].join("\r\n"),
+      );
+      let answer = "";
+      for await (const chunk of socket) answer += String(chunk);
+      const status = Number(answer.split(" ")[1]);
+      expect(status).toBe(200);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect((await api(world.ownersCommittee.key).get(`/v1/contracts/${id}`)).body.state).toBe("approved");
   });
 
   it("the approval's comment is kept on the version and in the audit log", async () => {

@@ -2,6 +2,7 @@
  * The places routes: each parses, calls one function of the places service
  * (src/services/places), and presents what it returns.
  */
+import type { HonoRequest } from "hono";
 import { serviceContext } from "../../context.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
@@ -94,14 +95,14 @@ export const listHouseholds: AppRouteHandler<typeof routes.listHouseholds> = asy
 
 export const importHouseholds: AppRouteHandler<typeof routes.importHouseholds> = async (c) => {
   const { id } = c.req.valid("param");
-  const result = await places.importHouseholds(serviceContext(c), id, () => readImportBody(c.req.raw));
+  const result = await places.importHouseholds(serviceContext(c), id, () => readImportBody(c.req));
   c.var.logger.info({ buildingId: id, ...result }, "household register imported");
   return c.json(result, 200);
 };
 
-/** The body as rows, by Content-Type: a JSON array or UTF-8 CSV. */
-async function readImportBody(req: Request) {
-  const contentType = req.headers.get("content-type") ?? "";
+/** The body as rows, by Content-Type: a JSON array or UTF-8 CSV (its bytes: the decoding is strict). */
+async function readImportBody(req: HonoRequest) {
+  const contentType = req.header("content-type") ?? "";
   const [essence = "", ...params] = contentType.split(";").map((s) => s.trim().toLowerCase());
   const charset = params.find((s) => s.startsWith("charset="))?.slice("charset=".length);
   if (charset && charset.replaceAll('"', "") !== "utf-8" && charset.replaceAll('"', "") !== "utf8") {
