@@ -193,7 +193,8 @@ describe("action bodies are checked, and what they carry is kept", () => {
       // What curl sends: no Content-Length, no Transfer-Encoding, no body (Node's own client
       // would add Content-Length: 0, so the request is written by hand).
       const socket = connect(port, "127.0.0.1");
-      socket.end(
+      // Written, not ended: a half-closed socket may be closed by the server before it answers.
+      socket.write(
         [
           `POST /v1/contracts/${id}/approve HTTP/1.1`,
           `Host: 127.0.0.1:${port}`,
