@@ -317,6 +317,11 @@ function reviewMove(s: ContractSnapshot, from: VersionStatus, to: VersionStatus,
   };
 }
 
+/** The parties that may issue `type` on this contract: for a signature, its required signers. */
+function partiesFor(s: ContractSnapshot, type: CommandType): readonly Party[] {
+  return type === "sign" ? signersOf(s) : COMMAND_PARTIES[type];
+}
+
 /**
  * Whether `command`, issued by `command.by`, may run on the contract `s` now. Checks in order: a
  * party of the contract (403), a party the command admits (403), then the state and what the
@@ -326,7 +331,7 @@ export function decide(s: ContractSnapshot, command: Issued, clock: () => Date):
   const by = command.by;
   const verb = VERBS[command.type];
   if (by === null) return refuse(403, "forbidden", `Only a party to this contract may ${verb}.`);
-  const parties = command.type === "sign" ? signersOf(s) : COMMAND_PARTIES[command.type];
+  const parties = partiesFor(s, command.type);
   if (!parties.includes(by)) {
     const reason =
       command.type === "sign" && COMMAND_PARTIES.sign.includes(by)
@@ -687,8 +692,7 @@ export function allowedActions(s: ContractSnapshot, party: Party | null, clock: 
     const command = commandOf(action, s, today);
     if (command.type === "check_handback" && s.openHandback === 0) return false;
     // The party check first, as decide makes it, without building the refusal's sentence.
-    const parties = command.type === "sign" ? signersOf(s) : COMMAND_PARTIES[command.type];
-    if (!parties.includes(party)) return false;
+    if (!partiesFor(s, command.type).includes(party)) return false;
     return decide(s, { ...command, by: party }, at).ok;
   });
 }

@@ -24,7 +24,7 @@ import {
   contractVotes,
   handbackChecks,
 } from "../../../db/schema.js";
-import type { OrgPrincipal, Principal } from "../../auth/principal.js";
+import type { OrgPrincipal } from "../../auth/principal.js";
 import { ApiError } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
 import { type ContractRow, findContract, findVersion, partyOf, type VersionRow } from "./store.js";
@@ -89,20 +89,28 @@ export function snapshotOf(c: ContractRow, v: VersionRow, parts: SnapshotParts):
   };
 }
 
+/**
+ * The latest owners' vote on a version: the one that counts (a revote replaces an earlier one).
+ * The contract detail's statement (store.ts DETAIL.vote) orders the same way.
+ */
+export async function latestVote(tx: Queryable, contractId: string, versionNo: number) {
+  const [vote] = await tx
+    .select()
+    .from(contractVotes)
+    .where(and(eq(contractVotes.contractId, contractId), eq(contractVotes.versionNo, versionNo)))
+    .orderBy(desc(contractVotes.heldOn), desc(contractVotes.createdAt))
+    .limit(1);
+  return vote ?? null;
+}
+
 /** The contract's snapshot as a command sees it, read inside the command's transaction. */
 export async function loadSnapshot(tx: Queryable, c: ContractRow, v: VersionRow): Promise<ContractSnapshot> {
-  const [signatures, votes, firstSigned, milestones, open] = await Promise.all([
+  const [signatures, vote, firstSigned, milestones, open] = await Promise.all([
     tx
       .select({ party: contractSignatures.party })
       .from(contractSignatures)
       .where(and(eq(contractSignatures.contractId, c.id), eq(contractSignatures.versionNo, v.versionNo))),
-    tx
-      .select({ heldOn: contractVotes.heldOn, passed: contractVotes.passed })
-      .from(contractVotes)
-      .where(and(eq(contractVotes.contractId, c.id), eq(contractVotes.versionNo, v.versionNo)))
-      // The vote that counts is the latest held (a revote replaces an earlier one).
-      .orderBy(desc(contractVotes.heldOn), desc(contractVotes.createdAt))
-      .limit(1),
+    latestVote(tx, c.id, v.versionNo),
     tx
       .select({ at: sql<Date | null>`min(${contractVersions.signedAt})`.mapWith(contractVersions.signedAt) })
       .from(contractVersions)
@@ -122,7 +130,7 @@ export async function loadSnapshot(tx: Queryable, c: ContractRow, v: VersionRow)
   ]);
   return snapshotOf(c, v, {
     signedBy: signatures.map((s) => s.party),
-    vote: votes[0] ?? null,
+    vote: vote ? { heldOn: vote.heldOn, passed: vote.passed } : null,
     firstSignedAt: firstSigned[0]?.at ?? null,
     milestones,
     openHandback: open[0]?.n ?? 0,
@@ -157,11 +165,6 @@ export function refusalError(
   }
 }
 
-/** The caller's party in the contract, for commands that look before they lock (null: not a party). */
-export function callerParty(p: Principal, c: ContractRow): Party | null {
-  return p.role === "platform_admin" ? null : partyOf(p, c);
-}
-
 /**
  * Runs `command` on contract `id`: in scope (else 404), allowed by the command table (else its
  * refusal), then `run` in the same transaction. `explain` adds detail to a 409 (the open handback
@@ -180,7 +183,7 @@ export async function runContractCommand<T>(
     const contract = await findContract(tx, p, id, true);
     const version = await findVersion(tx, contract.id, contract.currentVersionNo, true);
     const snapshot = await loadSnapshot(tx, contract, version);
-    const party = callerParty(p, contract);
+    const party = partyOf(p, contract);
     const decision = decide(snapshot, { ...command, by: party }, ctx.clock);
     if (!decision.ok) {
       const extra = explain ? await explain(tx, contract, decision.refusal) : {};

@@ -31,7 +31,7 @@ import {
 } from "../../../db/schema.js";
 import { ApiError } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
-import { type CommandScope, runContractCommand } from "./command.js";
+import { type CommandScope, latestVote, runContractCommand } from "./command.js";
 import {
   contractDetail,
   documentOf,
@@ -230,17 +230,6 @@ export async function recordVote(ctx: ServiceContext, id: string, body: VoteTall
     });
     return row;
   });
-}
-
-/** The latest owners' vote on a version (the one that counts), for a refused approval's body. */
-async function latestVote(tx: Tx, contractId: string, versionNo: number) {
-  const [vote] = await tx
-    .select()
-    .from(contractVotes)
-    .where(and(eq(contractVotes.contractId, contractId), eq(contractVotes.versionNo, versionNo)))
-    .orderBy(sql`${contractVotes.heldOn} desc, ${contractVotes.createdAt} desc`)
-    .limit(1);
-  return vote ?? null;
 }
 
 /** The approval; a comment given with it is kept on the version, like a request for changes' reason. */
