@@ -1,11 +1,12 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
 import { createIngest } from "../iot/ingest.js";
 import { authenticate } from "./auth/authenticate.js";
 import { createKeyCache } from "./auth/key-cache.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { type DocsAssetReader, mountDocs } from "./docs.js";
+import { emptyJsonAsObject } from "./empty-json-body.js";
 import { ApiError, handleError, problemResponse } from "./errors.js";
 import { createRouter } from "./openapi.js";
 import { healthRouter } from "./routes/health/health.index.js";
@@ -13,6 +14,32 @@ import { v1Routers } from "./routes/index.js";
 import { sensorIngestRouter } from "./routes/sensors/sensor-ingest.index.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * On every response; what matters is the HTML (/docs, and pages later). The policy admits only
+ * this server's own scripts, styles and images: no inline script (Swagger UI's start-up is a file,
+ * src/docs.ts), no framing, no referrer leaving the site. Inline styles stay allowed because
+ * Swagger UI sets style attributes.
+ */
+const SECURITY_HEADERS = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", "data:"],
+    connectSrc: ["'self'"],
+    fontSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'none'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+  xFrameOptions: "DENY",
+  referrerPolicy: "same-origin",
+});
+
+/** What a client's own X-Request-Id may look like to be logged beside ours. */
+const CLIENT_REQUEST_ID = /^[\w\-=.:]{1,128}$/;
 
 export interface CreateAppOptions extends Omit<AppDeps, "ingest" | "keyCache"> {
   readDocsAsset?: DocsAssetReader;
@@ -26,9 +53,6 @@ export interface CreateAppOptions extends Omit<AppDeps, "ingest" | "keyCache"> {
  * Builds the whole HTTP API from its dependencies, once per process or Workers isolate. It never
  * listens: entry points do.
  */
-/** A JSON media type, as the route validators recognise it. */
-const JSON_TYPE = /^application\/([a-z-.]+\+)?json/i;
-
 export function createApp({ readDocsAsset, ingest, keyCache, ...rest }: CreateAppOptions) {
   const deps: AppDeps = {
     ...rest,
@@ -37,13 +61,25 @@ export function createApp({ readDocsAsset, ingest, keyCache, ...rest }: CreateAp
   };
   const app = new OpenAPIHono<AppEnv>();
 
-  app.use(requestId());
+  // The request id is always the server's own: a client could otherwise choose the id its request is
+  // logged under (and pose as another request). A well-formed id of the client's is kept beside it.
   app.use(async (c, next) => {
+    const id = crypto.randomUUID();
+    c.set("requestId", id);
+    c.header("X-Request-Id", id);
     const db = c.env?.db ?? deps.db;
     if (!db) throw new Error("no database: pass `db` to createApp, or one per request in its bindings");
     c.set("deps", deps);
     c.set("db", db);
-    c.set("logger", deps.logger.child({ requestId: c.var.requestId }));
+    const clientRequestId = c.req.header("x-request-id");
+    c.set(
+      "logger",
+      deps.logger.child(
+        clientRequestId && CLIENT_REQUEST_ID.test(clientRequestId)
+          ? { requestId: id, clientRequestId }
+          : { requestId: id },
+      ),
+    );
     const started = performance.now();
     await next();
     c.var.logger.info(
@@ -57,6 +93,7 @@ export function createApp({ readDocsAsset, ingest, keyCache, ...rest }: CreateAp
       "request",
     );
   });
+  app.use(SECURITY_HEADERS);
   const limitBody = bodyLimit({
     maxSize: BODY_LIMIT_BYTES,
     onError: () => {
@@ -67,31 +104,6 @@ export function createApp({ readDocsAsset, ingest, keyCache, ...rest }: CreateAp
   // whole Fetch Request with an AbortSignal for every read: ~8 % of the server's CPU on the
   // contract detail (bench:api --profile 1).
   app.use((c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
-  // An empty body sent as JSON (`curl -X POST -H 'Content-Type: application/json'`, which sends
-  // neither Content-Length nor a body) says nothing: it is read as `{}`, so an action that takes no
-  // body runs and a create names its missing fields, instead of a parse error. The bytes read
-  // here stay cached on the request for the validators and handlers.
-  app.use(async (c, next) => {
-    if (
-      c.req.method === "GET" ||
-      c.req.method === "HEAD" ||
-      !JSON_TYPE.test(c.req.header("content-type") ?? "")
-    ) {
-      return next();
-    }
-    if ((await c.req.arrayBuffer()).byteLength === 0) {
-      const raw = c.req.raw;
-      c.req.raw = new Request(raw.url, {
-        method: raw.method,
-        headers: raw.headers,
-        body: "{}",
-        signal: raw.signal,
-      });
-      c.req.bodyCache = {};
-    }
-    await next();
-  });
-
   app.route("/", healthRouter);
   if (readDocsAsset) mountDocs(app, readDocsAsset);
 
@@ -101,7 +113,8 @@ export function createApp({ readDocsAsset, ingest, keyCache, ...rest }: CreateAp
   app.route("/v1", sensorIngestRouter);
 
   const v1 = createRouter();
-  v1.use("*", authenticate);
+  // The key first: nothing of a body is read for a caller who is not let in.
+  v1.use("*", authenticate, emptyJsonAsObject);
   for (const router of v1Routers) v1.route("/", router);
   app.route("/v1", v1);
 

@@ -41,6 +41,15 @@ const url = (protocols: string[]) =>
 export const ConfigSchema = z
   .object({
     PORT: port(3000),
+    HTTP_HEADERS_TIMEOUT_S: wholeNumber(1, 300, 10, "a number of seconds").describe(
+      "a client must send its request line and headers within this; a slower one is cut off",
+    ),
+    HTTP_REQUEST_TIMEOUT_S: wholeNumber(1, 3600, 30, "a number of seconds").describe(
+      "a client must send its whole request, body included, within this (not the answer: a live feed runs longer)",
+    ),
+    HTTP_MAX_CONNECTIONS: wholeNumber(10, 100_000, 1000, "a number of connections").describe(
+      "open HTTP connections at most (live feeds included); one more is closed at once",
+    ),
     DATABASE_URL: url(["postgres:", "postgresql:"]),
     DATABASE_STATEMENT_TIMEOUT_MS: wholeNumber(100, 600_000, 30_000, "a number of milliseconds").describe(
       "longest a statement may run; a connection that answers nothing for this long (+5 s) is dropped",
@@ -93,6 +102,13 @@ export const ConfigSchema = z
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((c, ctx) => {
+    if (c.HTTP_HEADERS_TIMEOUT_S > c.HTTP_REQUEST_TIMEOUT_S) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["HTTP_HEADERS_TIMEOUT_S"],
+        message: "must not be more than HTTP_REQUEST_TIMEOUT_S (the headers are part of the request)",
+      });
+    }
     // Without a share group, every connection would receive every event.
     if (c.MQTT_CONSUMERS > 1 && !c.MQTT_SHARED) {
       ctx.addIssue({

@@ -1,9 +1,35 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "./context.js";
 
 /** Serves one file of the swagger-ui-dist package (Node: from disk; Workers: static assets). */
 export type DocsAssetReader = (file: string) => Promise<string | null>;
+
+/**
+ * Swagger UI's start-up, served as a script of its own: the page has no inline script, so its
+ * Content-Security-Policy (src/app.ts) can forbid them. Keys typed into "Authorize" live only as
+ * long as the page (no `persistAuthorization`): a key, ADMIN_TOKEN included, is never left in the
+ * browser's storage.
+ */
+const DOCS_INIT_JS = `window.addEventListener("load", function () {
+  window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: false });
+});
+`;
+
+const DOCS_HTML = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>BOT platform API</title>
+    <link rel="stylesheet" href="/docs/assets/swagger-ui-dist/swagger-ui.css" />
+  </head>
+  <body>
+    <div id="swagger-ui"></div>
+    <script src="/docs/assets/swagger-ui-dist/swagger-ui-bundle.js"></script>
+    <script src="/docs/assets/docs-init.js"></script>
+  </body>
+</html>
+`;
 
 /** Only these files are served: nothing else of node_modules is reachable. */
 const ASSETS: Record<string, string> = {
@@ -42,13 +68,8 @@ export function mountDocs(app: OpenAPIHono<AppEnv>, readAsset: DocsAssetReader) 
     if (!type || !body) return c.notFound();
     return c.body(body, 200, { "Content-Type": type, "Cache-Control": "public, max-age=86400" });
   });
-  app.get(
-    "/docs",
-    swaggerUI({
-      url: "/openapi.json",
-      baseUrl: "/docs/assets",
-      title: "BOT platform API",
-      persistAuthorization: true,
-    }),
+  app.get("/docs/assets/docs-init.js", (c) =>
+    c.body(DOCS_INIT_JS, 200, { "Content-Type": "text/javascript; charset=utf-8" }),
   );
+  app.get("/docs", (c) => c.html(DOCS_HTML));
 }

@@ -2,17 +2,18 @@
  * The Node entry: `npm start`. Reads the environment, opens the database (PGlite under DATA_DIR
  * when DATABASE_URL is unset, migrated and seeded once), serves the API on PORT.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { serve } from "@hono/node-server";
 import { openDatabase, pendingMigrations } from "../db/client.js";
 import { hashKey } from "../db/keys.js";
 import { PortInUseError } from "../iot/broker.js";
 import { commitDeadlineMs, POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from "../iot/runtime.js";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { preparePrivateDataDir } from "./data-dir.js";
 import { seedDemoOnce } from "./demo/seed.js";
+import { startHttpServer } from "./http-server.js";
 import { createLogger } from "./logger.js";
 import { startArrearsSweep } from "./services/fees/arrears.js";
 
@@ -22,7 +23,7 @@ async function main() {
   const config = loadConfig(process.env);
   const logger = createLogger(config.LOG_LEVEL);
   const embedded = !config.DATABASE_URL;
-  if (embedded) await mkdir(config.DATA_DIR, { recursive: true });
+  if (embedded) await preparePrivateDataDir(config.DATA_DIR);
   const database = await openDatabase(
     config.DATABASE_URL
       ? { url: config.DATABASE_URL, statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS }
@@ -79,19 +80,23 @@ async function main() {
       "ADMIN_TOKEN is not set: the platform-admin routes (districts, streets, street offices) are closed",
     );
 
-  const server = serve({ fetch: app.fetch, port: config.PORT }, (info) => {
-    logger.info(
-      { port: info.port, database: database.kind },
-      `API on http://localhost:${info.port} (docs: /docs)`,
-    );
+  const { server } = await startHttpServer({
+    fetch: app.fetch,
+    port: config.PORT,
+    limits: {
+      headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_S * 1000,
+      requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_S * 1000,
+      maxConnections: config.HTTP_MAX_CONNECTIONS,
+    },
+  }).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === "EADDRINUSE"
+      ? new ConfigError(`port ${config.PORT} is taken: set PORT to a free port`)
+      : err;
   });
-  server.on("error", (err: NodeJS.ErrnoException) => {
-    logger.fatal(
-      err.code === "EADDRINUSE" ? `port ${config.PORT} is taken: set PORT to a free port` : { err },
-      "cannot listen",
-    );
-    process.exit(1);
-  });
+  logger.info(
+    { port: config.PORT, database: database.kind },
+    `API on http://localhost:${config.PORT} (docs: /docs)`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

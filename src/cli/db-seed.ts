@@ -1,13 +1,14 @@
 /** `npm run db:seed`: writes the demo data into an empty database (DATABASE_URL or the embedded one). */
-import { mkdir } from "node:fs/promises";
+
 import { join } from "node:path";
 import { openDatabase } from "../../db/client.js";
 import { loadConfig } from "../config.js";
+import { preparePrivateDataDir } from "../data-dir.js";
 import { seedDemoOnce } from "../demo/seed.js";
 import { createLogger } from "../logger.js";
 
 const config = loadConfig(process.env);
-await mkdir(config.DATA_DIR, { recursive: true });
+await preparePrivateDataDir(config.DATA_DIR);
 const database = await openDatabase(
   config.DATABASE_URL ? { url: config.DATABASE_URL, max: 1 } : { dataDir: join(config.DATA_DIR, "pglite") },
 );

@@ -6,12 +6,13 @@
  * `mosquitto`, which Mosquitto switches to; run as a service user, to that user. See iot/dynsec.ts.
  * Then: `mosquitto -d -c <dir>/mosquitto.conf`; the app keeps the logins in step from then on.
  */
-import { mkdir } from "node:fs/promises";
+
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openDatabase } from "../../db/client.js";
 import { writeBrokerDir } from "../../iot/dynsec.js";
 import { ConfigError, loadConfig } from "../config.js";
+import { preparePrivateDataDir } from "../data-dir.js";
 
 const USAGE = "usage: npm run mqtt:setup -- <dir> [--port <n>]";
 
@@ -29,7 +30,7 @@ try {
   if (!config.MQTT_USERNAME || !config.MQTT_PASSWORD) {
     throw new ConfigError("MQTT_USERNAME and MQTT_PASSWORD must be set: the app's own broker login");
   }
-  if (!config.DATABASE_URL) await mkdir(config.DATA_DIR, { recursive: true });
+  if (!config.DATABASE_URL) await preparePrivateDataDir(config.DATA_DIR);
   const database = await openDatabase(
     config.DATABASE_URL ? { url: config.DATABASE_URL, max: 1 } : { dataDir: join(config.DATA_DIR, "pglite") },
   );

@@ -52,23 +52,47 @@ describe("the platform's front door", () => {
     expect(create.responses["400"].content["application/problem+json"]).toBeDefined();
   });
 
-  it("serves Swagger UI with its assets from this server, not a CDN", async () => {
+  it("serves Swagger UI with its assets from this server, not a CDN, with no inline script and no kept keys", async () => {
     const res = await app.request("/docs");
     const html = await res.text();
     expect(res.status).toBe(200);
     expect(html).toContain('href="/docs/assets/swagger-ui-dist/swagger-ui.css"');
     expect(html).not.toMatch(/https?:\/\//);
+    // Every <script> loads a file of this server: the CSP forbids inline ones.
+    expect(html.match(/<script[^>]*>/g)).toEqual([
+      '<script src="/docs/assets/swagger-ui-dist/swagger-ui-bundle.js">',
+      '<script src="/docs/assets/docs-init.js">',
+    ]);
+    const init = await app.request("/docs/assets/docs-init.js");
+    expect(init.headers.get("content-type")).toMatch(/^text\/javascript/);
+    const script = await init.text();
+    expect(script).toContain("persistAuthorization: false");
+    expect(script).not.toContain("persistAuthorization: true");
     const css = await app.request("/docs/assets/swagger-ui-dist/swagger-ui.css");
     expect(css.status).toBe(200);
     expect((await app.request("/docs/assets/swagger-ui-dist/package.json")).status).toBe(404);
   });
 
-  it("answers an unknown route with a 404 problem and echoes the request id", async () => {
+  it("answers an unknown route with a 404 problem under the server's own request id, not the client's", async () => {
     const res = await app.request("/v2/nothing", { headers: { "x-request-id": "req-123" } });
     expect(res.status).toBe(404);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
-    expect(res.headers.get("x-request-id")).toBe("req-123");
-    expect(await res.json()).toMatchObject({ status: 404, code: "route_not_found", requestId: "req-123" });
+    const id = res.headers.get("x-request-id");
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(await res.json()).toMatchObject({ status: 404, code: "route_not_found", requestId: id });
+  });
+
+  it("sends the security headers on the docs page, the API and its errors", async () => {
+    for (const path of ["/docs", "/openapi.json", "/v1/organizations", "/v2/nothing"]) {
+      const res = await app.request(path);
+      const csp = res.headers.get("content-security-policy") ?? "";
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).not.toMatch(/script-src[^;]*'unsafe-inline'/);
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+      expect(res.headers.get("x-frame-options"), path).toBe("DENY");
+      expect(res.headers.get("referrer-policy"), path).toBe("same-origin");
+    }
   });
 
   it("refuses a missing or unknown key with 401", async () => {
@@ -113,7 +137,7 @@ describe("the platform's front door", () => {
 });
 
 describe("logs", () => {
-  it("are JSON lines with the request id, and never contain a key", async () => {
+  it("are JSON lines under the server's request id (a client's id only beside it), and never contain a key", async () => {
     const lines: string[] = [];
     const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
     const street = await createStreet(database.db);
@@ -128,11 +152,25 @@ describe("logs", () => {
       name: "clerk",
     });
     expect(issued.status).toBe(201);
-    await client(logged, TEST_ADMIN_TOKEN).get("/v1/organizations", { "x-request-id": "trace-me" });
+    const traced = await client(logged, TEST_ADMIN_TOKEN).get("/v1/organizations", {
+      "x-request-id": "trace-me",
+    });
+    const hostile = await client(logged, TEST_ADMIN_TOKEN).get("/v1/organizations", {
+      "x-request-id": "forged id;drop",
+    });
     const records = lines.map((l) => JSON.parse(l));
     expect(records).toContainEqual(
-      expect.objectContaining({ requestId: "trace-me", status: 200, path: "/v1/organizations" }),
+      expect.objectContaining({
+        requestId: traced.headers.get("x-request-id"),
+        clientRequestId: "trace-me",
+        status: 200,
+        path: "/v1/organizations",
+      }),
     );
+    const forged = records.find((r) => r.requestId === hostile.headers.get("x-request-id"));
+    expect(forged).toMatchObject({ status: 200 });
+    expect(forged).not.toHaveProperty("clientRequestId");
+    expect(records.some((r) => r.requestId === "trace-me")).toBe(false);
     const all = lines.join("\n");
     for (const secret of [office.key, issued.body.key, TEST_ADMIN_TOKEN]) expect(all).not.toContain(secret);
   });

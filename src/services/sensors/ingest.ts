@@ -9,7 +9,7 @@ import type { Database } from "../../../db/database.js";
 import { hashKey, sameHash } from "../../../db/keys.js";
 import { sensors } from "../../../db/schema.js";
 import type { Ingest, IngestResult } from "../../../iot/ingest.js";
-import { eventsTopic } from "../../../iot/protocol.js";
+import { eventsTopic, isSensorId } from "../../../iot/protocol.js";
 import { ApiError } from "../../errors.js";
 
 /** The sensor a request claims to come from, and the key it sent to prove it. */
@@ -18,15 +18,23 @@ export interface SensorIdentity {
   key: string;
 }
 
-/** What the sensor ingest is given: a sensor's identity where other services have a principal. */
+/**
+ * What the sensor ingest is given: where other services have a principal, the id of a sensor whose
+ * key `authenticateSensor` accepted.
+ */
 export interface SensorIngestContext {
   db: Database;
   clock: () => Date;
-  sensor: SensorIdentity;
+  sensorId: string;
 }
 
-/** 401 unless the key is the sensor's own and the sensor is not revoked. */
-async function authenticateSensor(db: Database, { sensorId, key }: SensorIdentity): Promise<void> {
+/**
+ * 401 unless the key is the sensor's own and the sensor is not revoked. The route calls it before
+ * it reads any of the body.
+ */
+export async function authenticateSensor(db: Database, { sensorId, key }: SensorIdentity): Promise<void> {
+  if (!isSensorId(sensorId))
+    throw ApiError.unauthorized("The sensor key is wrong, or the sensor is unknown or revoked.");
   const [sensor] = await db
     .select({ keyHash: sensors.keyHash })
     .from(sensors)
@@ -45,9 +53,8 @@ export async function ingestSensorEvents(
   events: readonly unknown[],
   ingest: Pick<Ingest, "ingestBatch">,
 ): Promise<IngestResult> {
-  await authenticateSensor(ctx.db, ctx.sensor);
   const receivedAt = ctx.clock();
-  const topic = eventsTopic(ctx.sensor.sensorId);
+  const topic = eventsTopic(ctx.sensorId);
   return ingest.ingestBatch(
     events.map((event) => ({ topic, payload: Buffer.from(JSON.stringify(event)), receivedAt })),
     ctx.db,
