@@ -1,5 +1,6 @@
 /**
- * On a real Mosquitto with the shipped configuration, a sensor's login is bound to its own client
+ * Mosquitto with the shipped configuration against hostile sensors. A packet over 64 KiB closes
+ * the connection (`max_packet_size`). A sensor's login is bound to its own client
  * id (the dynamic-security plugin's `clientid`): in the file `mqtt:setup` generates, for a sensor
  * the app registers later (iot/dynsec-admin.ts), and, when the app's admin connects, for the logins of a file
  * generated before the binding existed. So sensor B can not take over sensor A's session by
@@ -21,6 +22,7 @@ import {
   createElevator,
   createIotWorld,
   createSensor,
+  deadLetterReasons,
   device,
   event,
   INGEST_USER,
@@ -83,7 +85,7 @@ function watchClose(c: MqttClient) {
   return () => closed;
 }
 
-describe("sensors bound to their own client id on Mosquitto", () => {
+describe("the shipped Mosquitto against hostile sensors", () => {
   let broker: Mosquitto;
   let runtime: IngestRuntime;
   let a: Awaited<ReturnType<typeof createSensor>>;
@@ -112,6 +114,23 @@ describe("sensors bound to their own client id on Mosquitto", () => {
     await stillServed(victim, a.id, closed);
     expect(await tryConnect(broker, b.id, b.key, b.id, 4)).toBe("connected");
     await victim.endAsync();
+  });
+
+  it("closes a sensor's connection at a packet over 64 KiB; a smaller oversized event is a dead letter", async () => {
+    const sensor = await device(broker.url, a.id, a.key);
+    const padded = (bytes: number) =>
+      JSON.stringify({ ...event("heartbeat", 0), padding: "x".repeat(bytes) });
+    await sensor.publishAsync(eventsTopic(a.id), padded(40_000), { qos: 1 });
+    await waitFor(async () => (await deadLetterReasons(database.db, a.id)).includes("payload_too_large"));
+    await sensor.endAsync();
+    for (let i = 0; i < 3; i++) {
+      const big = await device(broker.url, a.id, a.key);
+      const closed = new Promise<void>((resolve) => big.once("close", () => resolve()));
+      void big.publishAsync(eventsTopic(a.id), padded(100_000), { qos: 1 }).catch(() => {});
+      await closed;
+      await big.endAsync(true);
+    }
+    expect(await deadLetterReasons(database.db, a.id)).toEqual(["payload_too_large"]);
   });
 
   it("binds a sensor registered after the file was written to its own id", async () => {
