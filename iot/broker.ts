@@ -83,7 +83,7 @@ export interface EmbeddedBroker {
    * client_id_mismatch (the login), connection_limit, connect_too_large, connect_timeout.
    */
   readonly refusedConnects: Readonly<Record<string, number>>;
-  /** Logged-in clients disconnected by the broker since start, by reason: packet_too_large. */
+  /** Connections the broker closed after their CONNECT, since start, by reason: packet_too_large. */
   readonly droppedConnections: Readonly<Record<string, number>>;
   close(): Promise<void>;
 }
