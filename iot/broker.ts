@@ -1,10 +1,18 @@
 /**
  * The embedded broker (aedes, MQTT 3.1.1) that `npm start` runs when MQTT_URL is unset.
  *
- * Devices authenticate with username = sensor id and password = sensor key (checked against the
- * stored hash); the ingest user (MQTT_USERNAME/MQTT_PASSWORD) may read and publish anything. A
- * sensor may only publish to and subscribe under `bot/v1/sensors/<its id>/`: anything else
- * disconnects it (publish; MQTT 3.1.1 has no way to refuse one message) or is refused (SUBACK 0x80).
+ * Devices authenticate with username = sensor id = client id and password = sensor key (checked
+ * against the stored hash); another client id is refused (CONNACK 2), so that no sensor can take
+ * over another's session. The ingest user (MQTT_USERNAME/MQTT_PASSWORD) may use any client id and
+ * read and publish anything. A sensor may only publish to and subscribe under
+ * `bot/v1/sensors/<its id>/`: anything else disconnects it (publish; MQTT 3.1.1 has no way to
+ * refuse one message) or is refused (SUBACK 0x80).
+ *
+ * Hostile clients: connections are capped overall and per remote address; a CONNECT must arrive
+ * within the connect time-out and be small; every later packet is held to the packet limit. Sizes
+ * are judged from each packet's fixed header as its bytes are read, before aedes' parser buffers
+ * the body, and an oversized packet closes the connection. Failed logins make later logins of the
+ * same address and user name wait (src/auth/login-throttle.ts).
  *
  * Durability without a consumer: aedes asks `authorizePublish` before it sends the device its
  * PUBACK, so events and status messages are committed there, through the group-commit writer,
@@ -12,13 +20,18 @@
  * sends again; duplicates are absorbed by the (sensor, eventId) key. No in-process subscriber
  * is needed, and nothing depends on aedes' in-memory persistence.
  */
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
 import { hashKey, sameHash } from "../db/keys.js";
 import { sensors } from "../db/schema.js";
+import {
+  createLoginThrottle,
+  DEFAULT_LOGIN_THROTTLE,
+  type LoginThrottleOptions,
+} from "../src/auth/login-throttle.js";
 import { isSensorId, parseTopic, TOPIC_PREFIX } from "./protocol.js";
 import type { Writer } from "./writer.js";
 
@@ -31,7 +44,31 @@ export interface EmbeddedBrokerOptions {
   clock?: () => Date;
   /** The ingest user's credentials (for tools and the simulator); unset: sensors only. */
   internal?: { username: string; password: string };
+  /** What one client may hold of the broker (src/config.ts MQTT_MAX_*); DEFAULT_BROKER_LIMITS. */
+  limits?: Partial<BrokerLimits>;
+  /** How failed logins slow later ones, per address and per user name; DEFAULT_LOGIN_THROTTLE. */
+  loginThrottle?: Partial<LoginThrottleOptions>;
 }
+
+export interface BrokerLimits {
+  /** The largest packet, fixed header included, after the CONNECT. */
+  maxPacketBytes: number;
+  /** The largest CONNECT: the only packet read before the login is decided. */
+  maxConnectBytes: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** From the connection's opening to its CONNECT's last byte. */
+  connectTimeoutMs: number;
+}
+
+/** The defaults of src/config.ts's MQTT_MAX_* and MQTT_CONNECT_TIMEOUT_S (a test pins them). */
+export const DEFAULT_BROKER_LIMITS: Readonly<BrokerLimits> = {
+  maxPacketBytes: 64 * 1024,
+  maxConnectBytes: 4 * 1024,
+  maxConnections: 1_000,
+  maxConnectionsPerAddress: 100,
+  connectTimeoutMs: 10_000,
+};
 
 export interface EmbeddedBroker {
   port: number;
@@ -41,58 +78,176 @@ export interface EmbeddedBroker {
   readonly listening: boolean;
   /** Drops the connections of a sensor (after its key is revoked or rotated). */
   disconnectSensor(sensorId: string): void;
-  /** Logins refused since start, by reason: unknown_sensor, revoked_sensor, bad_credentials. */
+  /**
+   * Connections refused since start, by reason: unknown_sensor, revoked_sensor, bad_credentials,
+   * client_id_mismatch (the login), connection_limit, connect_too_large, connect_timeout.
+   */
   readonly refusedConnects: Readonly<Record<string, number>>;
+  /** Connections the broker closed after their CONNECT, since start, by reason: packet_too_large. */
+  readonly droppedConnections: Readonly<Record<string, number>>;
   close(): Promise<void>;
 }
 
 type Identity = { kind: "sensor"; sensorId: string } | { kind: "internal" };
 
+/** One TCP connection, as the broker follows it before and after aedes takes it. */
+interface Connection {
+  address: string;
+  identity?: Identity;
+}
+
 export class PortInUseError extends Error {}
+
+/**
+ * Follows MQTT's framing over one connection's bytes as they are read: each packet's fixed header
+ * (a type byte, then its remaining length in at most four varint bytes), then its body, skipped.
+ * `admit(index, size)` sees each packet's total size once its header is complete, before a byte
+ * of its body; `done(index)` is told when a packet's last byte has passed. False: refuse the
+ * connection (a packet not admitted, or a malformed length).
+ */
+function packetSizes(admit: (index: number, size: number) => boolean, done: (index: number) => void) {
+  let stage: "type" | "length" | "body" = "type";
+  let length = 0;
+  let shift = 0;
+  let body = 0;
+  let index = 0;
+  const finish = () => {
+    done(index);
+    index += 1;
+    stage = "type";
+  };
+  return (chunk: Buffer): boolean => {
+    let i = 0;
+    while (i < chunk.length) {
+      if (stage === "body") {
+        const n = Math.min(body, chunk.length - i);
+        body -= n;
+        i += n;
+        if (body === 0) finish();
+        continue;
+      }
+      const byte = chunk[i] ?? 0;
+      i += 1;
+      if (stage === "type") {
+        stage = "length";
+        length = 0;
+        shift = 0;
+        continue;
+      }
+      length += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+      if (byte & 0x80) {
+        if (shift >= 28) return false;
+        continue;
+      }
+      if (!admit(index, 1 + shift / 7 + length)) return false;
+      body = length;
+      stage = "body";
+      if (body === 0) finish();
+    }
+    return true;
+  };
+}
+
+/**
+ * Passes every chunk aedes reads from `socket` to `accept` first; a refused chunk destroys the
+ * socket and is never handed on. aedes reads a connection only through `read()` (its client's
+ * `nextBatch`), so this sees each byte before aedes' parser does, without a copy or a buffer.
+ */
+function screenReads(socket: Socket, accept: (chunk: Buffer) => boolean) {
+  const read = socket.read.bind(socket);
+  socket.read = (size?: number) => {
+    const chunk: unknown = read(size);
+    if (!Buffer.isBuffer(chunk) || accept(chunk)) return chunk;
+    socket.destroy();
+    return null;
+  };
+}
 
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { db, writer, logger, clock = () => new Date() } = opts;
+  const limits = { ...DEFAULT_BROKER_LIMITS, ...opts.limits };
+  const throttleOptions = { ...DEFAULT_LOGIN_THROTTLE, ...opts.loginThrottle };
+  // One per kind of key: made-up user names can not push the addresses out, nor the reverse.
+  const failedByAddress = createLoginThrottle(throttleOptions);
+  const failedByUser = createLoginThrottle(throttleOptions);
+  const connections = new WeakMap<object, Connection>();
+  const perAddress = new Map<string, number>();
+  let open = 0;
   const identities = new WeakMap<Client, Identity>();
   const bySensor = new Map<string, Set<Client>>();
   const internalHash = opts.internal ? hashKey(opts.internal.password) : null;
 
   const refusedConnects: Record<string, number> = {};
-  const refuse = (code: 4 | 5, message: string, reason?: string): AuthenticateError => {
-    if (reason) refusedConnects[reason] = (refusedConnects[reason] ?? 0) + 1;
-    return Object.assign(new Error(message), { returnCode: code });
+  const droppedConnections: Record<string, number> = {};
+  const count = (counter: Record<string, number>, reason: string) => {
+    counter[reason] = (counter[reason] ?? 0) + 1;
   };
+  type Refusal = AuthenticateError & { reason?: string };
+  const refuse = (code: 2 | 4 | 5, message: string, reason?: string): Refusal => {
+    if (reason) count(refusedConnects, reason);
+    return Object.assign(new Error(message), { returnCode: code, reason });
+  };
+  /** Refusals that may be a guess at a password: they slow the next logins of the same keys. */
+  const GUESSES = new Set(["unknown_sensor", "revoked_sensor", "bad_credentials"]);
+
+  /** The login's identity, or why it is refused. */
+  async function login(username: string | undefined, secret: string): Promise<Identity | Refusal> {
+    if (!username || !secret) return refuse(4, "username and password required", "bad_credentials");
+    if (opts.internal && internalHash && username === opts.internal.username) {
+      if (!sameHash(hashKey(secret), internalHash)) return refuse(4, "bad credentials", "bad_credentials");
+      return { kind: "internal" };
+    }
+    if (!isSensorId(username)) return refuse(4, "unknown sensor", "unknown_sensor");
+    const [row] = await db
+      .select({ keyHash: sensors.keyHash, revokedAt: sensors.revokedAt })
+      .from(sensors)
+      .where(eq(sensors.id, username));
+    if (!row) return refuse(4, "unknown sensor", "unknown_sensor");
+    if (row.revokedAt) return refuse(4, "revoked sensor", "revoked_sensor");
+    if (!sameHash(hashKey(secret), row.keyHash)) return refuse(4, "bad credentials", "bad_credentials");
+    return { kind: "sensor", sensorId: username };
+  }
 
   const aedes = await Aedes.createBroker({
+    // aedes' own CONNECT timer, a backstop: ours (in `accept`) fires first and counts.
+    connectTimeout: limits.connectTimeoutMs + 1_000,
     authenticate: (client, username, password, done) => {
       const secret = password ? password.toString("utf8") : "";
-      if (!username || !secret) {
-        return done(refuse(4, "username and password required", "bad_credentials"), false);
+      // The session is the client id's: a sensor that could pick another's would take it over.
+      // Checked before any wait or query: it tells nothing about the key.
+      if (
+        username &&
+        isSensorId(username) &&
+        username !== opts.internal?.username &&
+        client.id !== username
+      ) {
+        return done(refuse(2, "the client id must be the sensor id", "client_id_mismatch"), false);
       }
-      if (opts.internal && internalHash && username === opts.internal.username) {
-        if (!sameHash(hashKey(secret), internalHash)) {
-          return done(refuse(4, "bad credentials", "bad_credentials"), false);
-        }
-        identities.set(client, { kind: "internal" });
-        return done(null, true);
-      }
-      if (!isSensorId(username)) return done(refuse(4, "unknown sensor", "unknown_sensor"), false);
-      db.select({ keyHash: sensors.keyHash, revokedAt: sensors.revokedAt })
-        .from(sensors)
-        .where(eq(sensors.id, username))
-        .then(
-          ([row]) => {
-            if (!row) return done(refuse(4, "unknown sensor", "unknown_sensor"), false);
-            if (row.revokedAt) return done(refuse(4, "revoked sensor", "revoked_sensor"), false);
-            if (!sameHash(hashKey(secret), row.keyHash)) {
-              return done(refuse(4, "bad credentials", "bad_credentials"), false);
+      const connection = connections.get(client.conn);
+      const address = connection?.address ?? "";
+      const user = username ?? "";
+      const wait = Math.max(failedByAddress.delayMs(address), failedByUser.delayMs(user));
+      const check = () =>
+        login(username, secret).then(
+          (result) => {
+            if (result instanceof Error) {
+              if (result.reason && GUESSES.has(result.reason)) {
+                failedByAddress.recordFailure(address);
+                failedByUser.recordFailure(user);
+              }
+              return done(result, false);
             }
-            identities.set(client, { kind: "sensor", sensorId: username });
-            let set = bySensor.get(username);
-            if (!set) {
-              set = new Set();
-              bySensor.set(username, set);
+            identities.set(client, result);
+            if (connection) connection.identity = result;
+            if (result.kind === "sensor") {
+              let set = bySensor.get(result.sensorId);
+              if (!set) {
+                set = new Set();
+                bySensor.set(result.sensorId, set);
+              }
+              set.add(client);
             }
-            set.add(client);
             done(null, true);
           },
           (err: unknown) => {
@@ -100,6 +255,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
             done(refuse(4, "server unavailable"), false);
           },
         );
+      if (wait > 0) setTimeout(check, wait);
+      else void check();
     },
 
     authorizePublish: (client, packet, callback) => {
@@ -139,7 +296,67 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     logger.debug({ clientId: client.id, err: err.message }, "broker: client error");
   });
 
-  const server: Server = createServer(aedes.handle);
+  /**
+   * Before aedes sees a connection: the caps, the CONNECT time-out, and the size of each packet
+   * judged from its header (the CONNECT to maxConnectBytes, every later one to maxPacketBytes).
+   */
+  const accept = (socket: Socket) => {
+    socket.on("error", () => {}); // a reset of a refused socket; aedes handles its own
+    const address = socket.remoteAddress ?? "";
+    const fromAddress = perAddress.get(address) ?? 0;
+    if (open >= limits.maxConnections || fromAddress >= limits.maxConnectionsPerAddress) {
+      count(refusedConnects, "connection_limit");
+      socket.destroy();
+      return;
+    }
+    open += 1;
+    perAddress.set(address, fromAddress + 1);
+    const connection: Connection = { address };
+    connections.set(socket, connection);
+    const connectTimer = setTimeout(() => {
+      count(refusedConnects, "connect_timeout");
+      socket.destroy();
+    }, limits.connectTimeoutMs);
+    socket.once("close", () => {
+      clearTimeout(connectTimer);
+      open -= 1;
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
+    screenReads(
+      socket,
+      packetSizes(
+        (index, size) => {
+          if (index === 0 && size > limits.maxConnectBytes) {
+            count(refusedConnects, "connect_too_large");
+            return false;
+          }
+          if (index > 0 && size > limits.maxPacketBytes) {
+            count(droppedConnections, "packet_too_large");
+            const identity = connection.identity;
+            logger.warn(
+              {
+                ...(identity?.kind === "sensor" ? { sensorId: identity.sensorId } : { user: identity?.kind }),
+                address,
+                bytes: size,
+                limit: limits.maxPacketBytes,
+              },
+              "broker: packet over the size limit, connection closed",
+            );
+            return false;
+          }
+          return true;
+        },
+        (index) => {
+          if (index === 0) clearTimeout(connectTimer);
+        },
+      ),
+    );
+    aedes.handle(socket);
+  };
+
+  const server: Server = createServer(accept);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
       aedes.close();
@@ -166,6 +383,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       return server.listening && !aedes.closed;
     },
     refusedConnects,
+    droppedConnections,
     disconnectSensor(sensorId) {
       for (const client of bySensor.get(sensorId) ?? []) client.close();
       bySensor.delete(sensorId);

@@ -3,13 +3,17 @@
  * with the ingest's login (MQTT_USERNAME, whose role may administer the plugin, iot/dynsec.ts) and
  * the client id `<MQTT_CLIENT_ID>-admin`, apart from the consumer's connections.
  *
- * - Registration creates the sensor's role and client, rotate-key sets its password, revoke
- *   disables it. Mosquitto 2.0.11 drops the client's live connections itself on both
+ * - Registration creates the sensor's role and client, bound to the client id = sensor id (the
+ *   plugin then refuses the login under any other client id, so no sensor can take over another's
+ *   session), rotate-key sets its password, revoke disables it. Mosquitto 2.0.11 drops the client's live connections itself on both
  *   setClientPassword and disableClient ("Client <id> been disconnected by administrative action").
  * - Each call waits for the plugin's answer (matched by correlationData) for `timeoutMs`; not
  *   connected, no answer or an error answer throws BrokerUnavailableError, and the caller rolls back.
  * - On every (re)connection it disables the clients of sensors revoked in the database (a revoke
- *   whose broker call was lost, or a file generated before it): no password needed for that.
+ *   whose broker call was lost, or a file generated before it): no password needed for that. And
+ *   it binds each sensor's login to its own client id where a file generated before that binding
+ *   left it unbound (setClientId also drops those sensors' connections: they come back with the
+ *   right client id, or are refused).
  * - It reads Mosquitto's notices (`log_dest topic`) and counts refused logins. Mosquitto 2.0.11
  *   names neither the username nor the client id of a refused CONNECT ("Client <unknown>
  *   disconnected, not authorised."), so unknown, revoked and wrong-key logins are one reason here.
@@ -22,6 +26,7 @@ import type { Database } from "../db/database.js";
 import { sensors } from "../db/schema.js";
 import { BrokerUnavailableError, type DeviceBroker } from "./device-broker.js";
 import { BROKER_NOTICES_TOPIC, DYNSEC_RESPONSE_TOPIC, DYNSEC_TOPIC, sensorRole } from "./dynsec.js";
+import { isSensorId } from "./protocol.js";
 import { DEFAULT_BACKOFF, reconnectWithBackoff } from "./reconnect.js";
 
 export interface DynsecAdminOptions {
@@ -48,6 +53,7 @@ interface Answer {
   command: string;
   error?: string;
   correlationData?: string;
+  data?: unknown;
 }
 
 const REFUSED = /^\d+: Client \S+ disconnected, not authorised\.$/;
@@ -158,7 +164,13 @@ export function startDynsecAdmin(opts: DynsecAdminOptions): DynsecAdmin {
     const role = sensorRole(sensorId);
     const answers = await send([
       { command: "createRole", rolename: role.rolename, acls: role.acls },
-      { command: "createClient", username: sensorId, password: key, roles: [{ rolename: role.rolename }] },
+      {
+        command: "createClient",
+        username: sensorId,
+        password: key,
+        clientid: sensorId,
+        roles: [{ rolename: role.rolename }],
+      },
     ]);
     check(answers, ["Role already exists", "Client already exists"]);
     if (answers[1]?.error === "Client already exists") {
@@ -166,6 +178,7 @@ export function startDynsecAdmin(opts: DynsecAdminOptions): DynsecAdmin {
       check(
         await send([
           { command: "setClientPassword", username: sensorId, password: key },
+          { command: "setClientId", username: sensorId, clientid: sensorId },
           { command: "addClientRole", username: sensorId, rolename: role.rolename },
           { command: "enableClient", username: sensorId },
         ]),
@@ -182,6 +195,31 @@ export function startDynsecAdmin(opts: DynsecAdminOptions): DynsecAdmin {
       ]);
     }
     logger.info({ revoked: revoked.length }, "dynsec: revoked sensors disabled on the broker");
+    const unbound = await unboundSensors();
+    for (let i = 0; i < unbound.length; i += RECONCILE_CHUNK) {
+      const chunk = unbound.slice(i, i + RECONCILE_CHUNK);
+      check(await send(chunk.map((id) => ({ command: "setClientId", username: id, clientid: id }))));
+    }
+    if (unbound.length) {
+      logger.info({ sensors: unbound.length }, "dynsec: sensors' logins bound to their own client id");
+    }
+  }
+
+  /** The broker's sensor logins whose client id is not the sensor id (one page at a time). */
+  async function unboundSensors(): Promise<string[]> {
+    const unbound: string[] = [];
+    for (let offset = 0; ; offset += RECONCILE_CHUNK) {
+      const [answer] = await send([
+        { command: "listClients", verbose: true, count: RECONCILE_CHUNK, offset },
+      ]);
+      check(answer ? [answer] : []);
+      const clients =
+        (answer?.data as { clients?: { username?: string; clientid?: string }[] })?.clients ?? [];
+      for (const c of clients) {
+        if (c.username && isSensorId(c.username) && c.clientid !== c.username) unbound.push(c.username);
+      }
+      if (clients.length < RECONCILE_CHUNK) return unbound;
+    }
   }
 
   return {

@@ -13,6 +13,8 @@
  *   (101): the same as the `$7$101$<salt>$<hash>` line Mosquitto's password files use, which is
  *   what sensors.broker_password_hash holds (iot/credentials.ts). So a sensor's login is carried
  *   over without its key.
+ * - A client with a `clientid` may log in only under that client id (CONNACK "not authorised"
+ *   otherwise): each sensor's is its own id, so that no sensor can take over another's session.
  * - The plugin reads the file while Mosquitto is still root, but writes it (a `.new` file, then a
  *   rename) as the user Mosquitto switched to: the directory and the file must belong to that user.
  */
@@ -53,6 +55,8 @@ export interface Role {
 }
 export interface Client {
   username: string;
+  /** Set: the login is refused under any other client id (a sensor's is its own id). */
+  clientid?: string;
   password: string;
   salt: string;
   iterations: number;
@@ -118,7 +122,7 @@ export function ingestRole(extraReads: readonly string[] = []): Role {
 
 /**
  * The plugin's whole state from the database: the ingest's login, every sensor with its current
- * key (revoked ones disabled), nothing else allowed (unsubscribing is harmless and stays allowed).
+ * key and its own id as client id (revoked ones disabled), nothing else allowed (unsubscribing is harmless and stays allowed).
  */
 export async function dynsecConfig(
   db: Database,
@@ -144,6 +148,7 @@ export async function dynsecConfig(
       { username: ingest.username, ...ingestPassword, roles: [{ rolename: INGEST_ROLE }] },
       ...carried.map((r) => ({
         username: r.id,
+        clientid: r.id,
         ...r.password,
         ...(r.revokedAt ? { disabled: true } : {}),
         roles: [{ rolename: sensorRoleName(r.id) }],

@@ -28,6 +28,12 @@ export interface IngestRuntimeConfig {
   MQTT_SHARED?: boolean;
   /** See src/config.ts; MQTT.js's consumer default (30) when absent. */
   MQTT_KEEPALIVE_S?: number;
+  /** The embedded broker's limits, see src/config.ts; DEFAULT_BROKER_LIMITS (iot/broker.ts) when absent. */
+  MQTT_MAX_PACKET_BYTES?: number;
+  MQTT_MAX_CONNECT_BYTES?: number;
+  MQTT_MAX_CONNECTIONS?: number;
+  MQTT_MAX_CONNECTIONS_PER_ADDRESS?: number;
+  MQTT_CONNECT_TIMEOUT_S?: number;
 }
 
 /**
@@ -124,6 +130,15 @@ export async function startIngestRuntime(opts: {
       port: config.MQTT_PORT,
       clock,
       ...(credentials ? { internal: credentials } : {}),
+      limits: {
+        ...(config.MQTT_MAX_PACKET_BYTES ? { maxPacketBytes: config.MQTT_MAX_PACKET_BYTES } : {}),
+        ...(config.MQTT_MAX_CONNECT_BYTES ? { maxConnectBytes: config.MQTT_MAX_CONNECT_BYTES } : {}),
+        ...(config.MQTT_MAX_CONNECTIONS ? { maxConnections: config.MQTT_MAX_CONNECTIONS } : {}),
+        ...(config.MQTT_MAX_CONNECTIONS_PER_ADDRESS
+          ? { maxConnectionsPerAddress: config.MQTT_MAX_CONNECTIONS_PER_ADDRESS }
+          : {}),
+        ...(config.MQTT_CONNECT_TIMEOUT_S ? { connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_S * 1000 } : {}),
+      },
     });
   }
 

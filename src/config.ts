@@ -84,6 +84,21 @@ export const ConfigSchema = z
     MQTT_KEEPALIVE_S: wholeNumber(2, 600, 30, "a number of seconds").describe(
       "the consumer's MQTT keepalive: a silent broker connection is dropped and retried within 1.5× this",
     ),
+    MQTT_MAX_PACKET_BYTES: wholeNumber(16_384, 16_777_216, 65_536, "a number of bytes").describe(
+      "embedded broker: the largest MQTT packet a logged-in client may send; a bigger one closes its connection before it is read (events are at most 8 KiB; bigger ones up to this size are dead-lettered)",
+    ),
+    MQTT_MAX_CONNECT_BYTES: wholeNumber(256, 65_536, 4_096, "a number of bytes").describe(
+      "embedded broker: the largest CONNECT packet (the only one read before the login is checked); a bigger one closes the connection before it is read",
+    ),
+    MQTT_MAX_CONNECTIONS: wholeNumber(1, 1_000_000, 1_000).describe(
+      "embedded broker: open connections at most; one more is closed at once",
+    ),
+    MQTT_MAX_CONNECTIONS_PER_ADDRESS: wholeNumber(1, 1_000_000, 100).describe(
+      "embedded broker: open connections from one remote address at most (sensors behind one NAT share an address)",
+    ),
+    MQTT_CONNECT_TIMEOUT_S: wholeNumber(1, 300, 10, "a number of seconds").describe(
+      "embedded broker: a connection whose CONNECT has not fully arrived this long after it opened is closed",
+    ),
     SENSOR_HEARTBEAT_S: wholeNumber(5, 3600, 30, "a number of seconds"),
     SENSOR_LOGINS: z
       .enum(["database", "mosquitto"], { message: "must be database or mosquitto" })

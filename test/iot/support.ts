@@ -256,7 +256,7 @@ export async function discardSessions(url: string, clientIds: Iterable<string>) 
   }
 }
 
-/** A device: connects as the sensor (or any user) and publishes with QoS 1. */
+/** A device: connects as the sensor (or any user), with its user name as client id by default. */
 export async function device(
   url: string,
   username: string,
@@ -264,6 +264,7 @@ export async function device(
   opts: Partial<IClientOptions> = {},
 ) {
   const client: MqttClient = await mqtt.connectAsync(url, {
+    clientId: username,
     username,
     password,
     reconnectPeriod: 0,
