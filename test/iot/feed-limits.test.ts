@@ -35,11 +35,15 @@ interface AppOptions {
   perKey?: number;
   max?: number;
   pollMs?: number;
+  maxQueued?: number;
+  maxMs?: number;
 }
 
-function makeApp({ hub, perKey, max, pollMs = 100 }: AppOptions) {
+function makeApp({ hub, perKey, max, pollMs = 100, maxQueued, maxMs }: AppOptions) {
   const logger = pino({ level: "silent" });
-  const feedHub = hub ? createIncidentFeedHub({ db: database.db, logger, pollMs }) : undefined;
+  const feedHub = hub
+    ? createIncidentFeedHub({ db: database.db, logger, pollMs, ...(maxQueued ? { maxQueued } : {}) })
+    : undefined;
   if (feedHub) hubs.push(feedHub);
   const app = createApp({
     db: database.db,
@@ -50,6 +54,7 @@ function makeApp({ hub, perKey, max, pollMs = 100 }: AppOptions) {
     ...(feedHub ? { incidentFeedHub: feedHub } : {}),
     ...(perKey ? { feedStreamsPerKey: perKey } : {}),
     ...(max ? { feedStreamsMax: max } : {}),
+    ...(maxMs ? { feedMaxMs: maxMs } : {}),
   });
   return { app, hub: feedHub };
 }
@@ -230,6 +235,14 @@ for (const mode of [{ hub: true }, { hub: false }]) {
       expect(incidentIds(again).has(lost)).toBe(false);
     });
 
+    it("ends a stream at its maximum lifetime, telling the client to reconnect after the retry delay", async () => {
+      const { app } = makeApp({ ...mode, maxMs: 600 });
+      const world = await createIotWorld(database.db);
+      const stream = await openOk(viaApp(app), world.ownersCommittee.key);
+      await waitFor(async () => stream.ended, ENDS_WITHIN_MS, "the stream to end");
+      expect(stream.comments).toContain("reconnect: this stream ends after 0.6 s");
+    });
+
     it("keeps the ADMIN_TOKEN's stream open past several rechecks", async () => {
       const { app } = makeApp(mode);
       const world = await createIotWorld(database.db);
@@ -336,6 +349,36 @@ describe("many streams on a real server", () => {
   }, 60_000);
 });
 
+describe("a client that reads too slowly", () => {
+  it("is ended with a reconnect comment instead of queueing without bound, and resumes without a gap", async () => {
+    const { app } = makeApp({ hub: true, pollMs: 20, maxQueued: 3 });
+    const world = await createIotWorld(database.db);
+    const sensor = await createSensor(database.db, world);
+    const abort = new AbortController();
+    const res = await app.request("/v1/incidents/stream", {
+      headers: { authorization: `Bearer ${world.ownersCommittee.key}` },
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    const written: string[] = [];
+    // Nothing is read while changes pile up: the stream's writes wait on the client.
+    for (let i = 0; i < 12; i++) written.push(await incidentIn(world, sensor.id));
+    await new Promise((r) => setTimeout(r, 500));
+    const text = await res.text();
+    abort.abort();
+    expect(text).toContain(": reconnect: the client read too slowly to keep up");
+    const got = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    const last = got.at(-1) ?? 0;
+    // Resumed where it stopped, it gets the rest: every incident, each opened and closed once.
+    const resumed = await client(app, world.ownersCommittee.key).get(
+      `/v1/incidents/stream?follow=false&lastEventId=${last}`,
+    );
+    const ids = [...got, ...[...String(resumed.body).matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))];
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(2 * written.length);
+  });
+});
+
 describe("the hand-over from a stream's own backlog to the shared poller", () => {
   it("delivers every change in scope after Last-Event-ID exactly once, in order, while changes keep coming", async () => {
     const pollMs = 15;
@@ -354,8 +397,9 @@ describe("the hand-over from a stream's own backlog to the shared poller", () =>
     // Changes keep coming while streams open at random moments, resuming from random points.
     const opened: { stream: Stream; key: string; after: number }[] = [];
     let writing = true;
+    let written = 0;
     const writer = (async () => {
-      for (let i = 0; writing; i++) {
+      for (let i = 0; writing; i++, written++) {
         const w = i % 2;
         const world = worlds[w];
         const sensor = sensors[w];
@@ -379,6 +423,7 @@ describe("the hand-over from a stream's own backlog to the shared poller", () =>
     writing = false;
     await writer;
     expect(hub?.subscribers).toBe(opened.length);
+    expect(written).toBeGreaterThan(10);
 
     // What each should have: the same key's own catch-up read of everything after its start.
     for (const { stream, key, after } of opened) {
