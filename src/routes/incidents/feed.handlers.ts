@@ -12,8 +12,7 @@ import type { Principal } from "../../auth/principal.js";
 import { type AppDeps, holdRequestUntil, serviceContext } from "../../context.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
-import type { IncidentChange } from "../../services/incidents/feed.js";
-import { openIncidentFeed } from "../../services/incidents/feed.js";
+import { type IncidentChange, type IncidentFeed, openIncidentFeed } from "../../services/incidents/feed.js";
 import type { FeedSubscription, SubscriptionEnd } from "../../services/incidents/feed-hub.js";
 import { incidentJson } from "./incidents.presenters.js";
 import {
@@ -118,11 +117,18 @@ export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) =>
   const header = c.req.valid("header")["last-event-id"];
   const follow = query.follow === "true";
   const keyHash = c.var.keyHash;
-  // The cursor is fixed before the response starts: a change committed right after the request
-  // (even before the client reads the first byte) is after it, so it is delivered.
-  const feed = await openIncidentFeed(serviceContext(c), { after: header ?? query.lastEventId });
-  let cursor = feed.cursor;
+  // Before any database read: a flood of refused streams costs no query.
   const release = takeStreamSlot(deps, keyHash);
+  let feed: IncidentFeed;
+  try {
+    // The cursor is fixed before the response starts: a change committed right after the request
+    // (even before the client reads the first byte) is after it, so it is delivered.
+    feed = await openIncidentFeed(serviceContext(c), { after: header ?? query.lastEventId });
+  } catch (err) {
+    release();
+    throw err;
+  }
+  let cursor = feed.cursor;
   // The stream outlives this handler: the request's database client must too (Workers).
   let ended = () => {};
   holdRequestUntil(c, new Promise<void>((resolve) => (ended = resolve)));
