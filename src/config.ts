@@ -109,6 +109,15 @@ export const ConfigSchema = z
     FEED_MAX_S: wholeNumber(1, 86_400, 300, "a number of seconds").describe(
       "how long a followed live incident feed runs before it ends and the client reconnects (Workers bill a stream's CPU time to one request)",
     ),
+    FEED_STREAMS_PER_KEY: wholeNumber(1, 10_000, 20, "a number of streams").describe(
+      "live incident feed streams one API key may hold open at once; one more answers 429 too_many_streams",
+    ),
+    FEED_STREAMS_MAX: wholeNumber(1, 100_000, 500, "a number of streams").describe(
+      "live incident feed streams the process (on Workers: the isolate) holds open at once; one more answers 429 too_many_streams",
+    ),
+    FEED_RECHECK_S: wholeNumber(1, 3600, 5, "a number of seconds").describe(
+      "how often an open live incident feed checks its key and scope again; it ends when the key was revoked or the scope changed",
+    ),
     ADMIN_TOKEN: z
       .string()
       .min(24, "must be at least 24 characters (use `openssl rand -hex 24`)")

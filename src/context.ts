@@ -6,6 +6,7 @@ import type { Ingest } from "../iot/ingest.js";
 import type { KeyCache } from "./auth/key-cache.js";
 import type { Principal } from "./auth/principal.js";
 import type { ServiceContext } from "./services/context.js";
+import type { IncidentFeedHub } from "./services/incidents/feed-hub.js";
 
 /** One check of /readyz: whether it passes and, when it does not, why (a short sentence for an operator). */
 export interface ReadinessCheck {
@@ -40,6 +41,17 @@ export interface AppDeps {
   sensorHeartbeatS?: number;
   /** How long a followed live feed runs before it ends and the client reconnects (FEED_MAX_S). */
   feedMaxMs?: number;
+  /**
+   * The live feed's one poller for the whole process (the Node entry makes it). Unset (Workers,
+   * where a request may not wait on another's I/O): each stream polls the change log itself.
+   */
+  incidentFeedHub?: IncidentFeedHub;
+  /** Live feed streams one key may hold open at once (FEED_STREAMS_PER_KEY). */
+  feedStreamsPerKey?: number;
+  /** Live feed streams this process (or Workers isolate) holds open at once (FEED_STREAMS_MAX). */
+  feedStreamsMax?: number;
+  /** How often an open live feed checks its key and scope again (FEED_RECHECK_S). */
+  feedRecheckMs?: number;
 }
 
 /**
@@ -59,6 +71,8 @@ export interface AppEnv {
     logger: Logger;
     requestId: string;
     principal: Principal;
+    /** SHA-256 of the request's bearer key: an open stream checks it again while it lasts. */
+    keyHash: string;
   };
 }
 

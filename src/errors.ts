@@ -73,6 +73,9 @@ export const ERROR_CODES = {
   payload_too_large: "the body is over 1 MiB",
   unsupported_media_type: "the body's Content-Type is not one the route accepts",
   if_match_required: "the request must send If-Match with the ETag from GET",
+  // 429
+  too_many_streams:
+    "the key (or the server) holds as many live feed streams as it may; close one or retry after Retry-After",
   // 5xx
   internal_error: "an unexpected error; quote the request id",
   needs_node_process: "on Workers, this change must be sent to the Node API (it must tell Mosquitto)",

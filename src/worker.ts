@@ -31,6 +31,9 @@ export interface Env {
   SENSOR_HEARTBEAT_S?: string;
   SENSOR_LOGINS?: string;
   FEED_MAX_S?: string;
+  FEED_STREAMS_PER_KEY?: string;
+  FEED_STREAMS_MAX?: string;
+  FEED_RECHECK_S?: string;
 }
 
 interface ScheduledController {
@@ -61,6 +64,9 @@ function isolateOf(env: Env): Isolate {
     SENSOR_HEARTBEAT_S: env.SENSOR_HEARTBEAT_S,
     SENSOR_LOGINS: env.SENSOR_LOGINS,
     FEED_MAX_S: env.FEED_MAX_S,
+    FEED_STREAMS_PER_KEY: env.FEED_STREAMS_PER_KEY,
+    FEED_STREAMS_MAX: env.FEED_STREAMS_MAX,
+    FEED_RECHECK_S: env.FEED_RECHECK_S,
   });
   const logger = createLogger(config.LOG_LEVEL);
   const app = createApp({
@@ -68,6 +74,9 @@ function isolateOf(env: Env): Isolate {
     clock: () => new Date(),
     sensorHeartbeatS: config.SENSOR_HEARTBEAT_S,
     feedMaxMs: config.FEED_MAX_S * 1000,
+    feedStreamsPerKey: config.FEED_STREAMS_PER_KEY,
+    feedStreamsMax: config.FEED_STREAMS_MAX,
+    feedRecheckMs: config.FEED_RECHECK_S * 1000,
     ...(config.SENSOR_LOGINS === "mosquitto" ? { devices: brokerOfTheNodeProcess } : {}),
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
     readDocsAsset: async (file) => {

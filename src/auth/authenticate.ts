@@ -31,5 +31,6 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
       : await deps.keyCache.resolve(c.var.db, hash);
   if (!principal) throw ApiError.unauthorized("The API key is unknown or revoked.");
   c.set("principal", principal);
+  c.set("keyHash", hash);
   await next();
 });

@@ -7,9 +7,11 @@ import {
   jsonBody,
   jsonResponse,
   Pagination,
+  ProblemSchema,
   security,
   Uuid,
 } from "../../openapi.js";
+import { FEED_HUB_POLL_MS } from "../../services/incidents/feed-hub.js";
 import { STATS_MAX_DAYS } from "../../services/incidents/stats.js";
 
 const tags = ["incidents"];
@@ -105,10 +107,21 @@ const EventId = z
   .regex(/^\d{1,15}$/, "must be an event id (a non-negative integer)")
   .transform(Number);
 
-export const FEED_POLL_MS = 500;
+export const FEED_POLL_MS = FEED_HUB_POLL_MS;
 export const FEED_HEARTBEAT_MS = 15_000;
 /** How long a followed stream runs by default (FEED_MAX_S). */
 export const FEED_MAX_MS = 300_000;
+/** Streams one key may hold open by default (FEED_STREAMS_PER_KEY). */
+export const FEED_STREAMS_PER_KEY = 20;
+/** Streams a process holds open by default (FEED_STREAMS_MAX). */
+export const FEED_STREAMS_MAX = 500;
+/** How often an open stream checks its key and scope again by default (FEED_RECHECK_S). */
+export const FEED_RECHECK_MS = 5_000;
+/**
+ * Retry-After of a refused stream: a slot frees when a stream of the key ends (its client leaves,
+ * or FEED_MAX_S ends it), which nobody can predict; this keeps a retrying client from hammering.
+ */
+export const FEED_BUSY_RETRY_S = 30;
 
 export const streamIncidents = createRoute({
   method: "get",
@@ -123,7 +136,11 @@ export const streamIncidents = createRoute({
     "",
     "Resume: send the last id received as the `Last-Event-ID` header (EventSource does so itself when it reconnects) or as `?lastEventId=`; the header wins when both are sent. The events after it are sent first, then new ones as they happen. Without either, the feed starts with the changes after the moment of the request.",
     "",
-    `New changes are found by polling the change log every ${FEED_POLL_MS} ms (so the feed works with any number of app instances, and on Workers); a comment line (\`: heartbeat\`) is sent after ${FEED_HEARTBEAT_MS / 1000} s without events so proxies keep the connection open. A followed stream ends after the deployment's FEED_MAX_S (default ${FEED_MAX_MS / 1000} s) with the comment \`: reconnect\`, and on a database error; reconnect with Last-Event-ID (EventSource does so itself after the \`retry\` delay the stream starts with) and nothing is lost. With \`follow=false\` the events after the cursor are sent and the stream ends (a catch-up read for clients that poll).`,
+    `New changes are found by polling the change log every ${FEED_POLL_MS} ms (so the feed works with any number of app instances, and on Workers; a Node process polls once for all its streams); a comment line (\`: heartbeat\`) is sent after ${FEED_HEARTBEAT_MS / 1000} s without events so proxies keep the connection open. A followed stream ends after the deployment's FEED_MAX_S (default ${FEED_MAX_MS / 1000} s) with the comment \`: reconnect\`, when the client reads too slowly to keep up, and on a database error; reconnect with Last-Event-ID (EventSource does so itself after the \`retry\` delay the stream starts with) and nothing is lost. With \`follow=false\` the events after the cursor are sent and the stream ends (a catch-up read for clients that poll).`,
+    "",
+    `Access is checked again while the stream lasts (every FEED_RECHECK_S, default ${FEED_RECHECK_MS / 1000} s): when the key is revoked the stream ends with the comment \`: access ended: the API key was revoked\`; when what the key may read changed (its organization gained or lost a community) it ends with \`: access ended: …\` too, and a reconnect reads in the new scope.`,
+    "",
+    `Limits: a key may hold FEED_STREAMS_PER_KEY streams open at once (default ${FEED_STREAMS_PER_KEY}), the server FEED_STREAMS_MAX (default ${FEED_STREAMS_MAX}); one more is refused with 429 \`too_many_streams\` and Retry-After.`,
   ].join("\n"),
   request: {
     headers: z.object({
@@ -152,6 +169,16 @@ export const streamIncidents = createRoute({
       },
     },
     ...errorResponses,
+    429: {
+      description:
+        "Code `too_many_streams`: the key holds FEED_STREAMS_PER_KEY streams open, or the server FEED_STREAMS_MAX; close one, or retry after Retry-After",
+      content: { "application/problem+json": { schema: ProblemSchema } },
+      headers: z.object({
+        "Retry-After": z
+          .string()
+          .openapi({ description: "Seconds to wait before retrying", example: String(FEED_BUSY_RETRY_S) }),
+      }),
+    },
   },
 });
 

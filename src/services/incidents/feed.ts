@@ -6,10 +6,11 @@
  * Why polling, not LISTEN/NOTIFY or an in-process emitter: the log is in PostgreSQL, the one
  * source of truth, so a client connected to any app instance sees the changes made by every
  * instance (the ingest consumers, the sweeper, another API process), and the same code runs on
- * Workers, where postgres.js through Hyperdrive has no LISTEN. A poll is one index range scan
- * (`id > cursor`, scoped), cheap at one every 500 ms per connection.
+ * Workers, where postgres.js through Hyperdrive has no LISTEN. A Node process polls once for all
+ * its streams (feed-hub.ts, `readEveryChange`); on Workers, where a request may not wait on another
+ * request's I/O, each stream polls with `read`, one index range scan (`id > cursor`, scoped).
  */
-import { and, asc, gt, max } from "drizzle-orm";
+import { and, asc, eq, gt, lte, max } from "drizzle-orm";
 import { z } from "zod";
 import type { Queryable } from "../../../db/database.js";
 import {
@@ -18,15 +19,16 @@ import {
   type incidentEventKind,
   incidentEvents,
   incidentKind,
+  sensors,
 } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import type { ServiceContext } from "../context.js";
 import { authorize } from "../permissions.js";
 import type { IncidentRow } from "./incidents.js";
-import { incidentEventScope } from "./scope.js";
+import { incidentEventScope, type ScopedChange } from "./scope.js";
 
 /** Events read per query; a longer backlog is read in several pages without waiting. */
-const PAGE = 200;
+export const FEED_PAGE = 200;
 
 const Instant = z.coerce.date();
 /** The incident row as `to_jsonb` wrote it in the trigger (snake_case keys, ISO timestamps). */
@@ -80,8 +82,8 @@ export interface IncidentChange {
 }
 
 /** A read of the log after a cursor. */
-export interface FeedPage {
-  changes: IncidentChange[];
+export interface FeedPage<C extends IncidentChange = IncidentChange> {
+  changes: C[];
   /** The page is full: more changes may follow at once (read again without waiting). */
   more: boolean;
 }
@@ -89,24 +91,68 @@ export interface FeedPage {
 export interface IncidentFeed {
   /** Where the feed starts: the id of the last change the client has (or the latest one now). */
   cursor: number;
-  /** The changes after `after` in the caller's scope, oldest first. */
-  read(after: number): Promise<FeedPage>;
+  /** The changes after `after` (and up to `until`, when given) in the caller's scope, oldest first. */
+  read(after: number, until?: number): Promise<FeedPage>;
+  /** The caller, as the feed was opened for (a stream hands changes on by this scope). */
+  principal: Principal;
 }
 
-async function readChanges(db: Queryable, p: Principal, after: number): Promise<FeedPage> {
+async function readChanges(db: Queryable, p: Principal, after: number, until?: number): Promise<FeedPage> {
   const rows = await db
     .select({ id: incidentEvents.id, kind: incidentEvents.kind, snapshot: incidentEvents.snapshot })
     .from(incidentEvents)
-    .where(and(gt(incidentEvents.id, after), incidentEventScope(p)))
+    .where(
+      and(
+        gt(incidentEvents.id, after),
+        until === undefined ? undefined : lte(incidentEvents.id, until),
+        incidentEventScope(p),
+      ),
+    )
     .orderBy(asc(incidentEvents.id))
-    .limit(PAGE);
+    .limit(FEED_PAGE);
   return {
     changes: rows.map((r) => ({ id: r.id, kind: r.kind, incident: Snapshot.parse(r.snapshot) })),
-    more: rows.length === PAGE,
+    more: rows.length === FEED_PAGE,
   };
 }
 
-async function latestEventId(db: Queryable): Promise<number> {
+/** A change with what `incidentEventAdmits` needs to decide who sees it. */
+export type ScopedIncidentChange = IncidentChange & ScopedChange;
+
+/**
+ * Every change after `after`, in nobody's scope, oldest first: the shared poller reads the log
+ * once for all of a process's streams and hands each change to those whose scope admits it.
+ */
+export async function readEveryChange(db: Queryable, after: number): Promise<FeedPage<ScopedIncidentChange>> {
+  const rows = await db
+    .select({
+      id: incidentEvents.id,
+      kind: incidentEvents.kind,
+      snapshot: incidentEvents.snapshot,
+      streetId: incidentEvents.streetId,
+      communityId: incidentEvents.communityId,
+      sensorEnterpriseOrgId: sensors.enterpriseOrgId,
+    })
+    .from(incidentEvents)
+    .leftJoin(sensors, eq(sensors.id, incidentEvents.sensorId))
+    .where(gt(incidentEvents.id, after))
+    .orderBy(asc(incidentEvents.id))
+    .limit(FEED_PAGE);
+  return {
+    changes: rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      incident: Snapshot.parse(r.snapshot),
+      streetId: r.streetId,
+      communityId: r.communityId,
+      sensorEnterpriseOrgId: r.sensorEnterpriseOrgId,
+    })),
+    more: rows.length === FEED_PAGE,
+  };
+}
+
+/** The id of the latest change in the log (0 when it is empty). */
+export async function latestEventId(db: Queryable): Promise<number> {
   const [row] = await db.select({ last: max(incidentEvents.id) }).from(incidentEvents);
   return row?.last ?? 0;
 }
@@ -124,6 +170,7 @@ export async function openIncidentFeed(
   const { db, principal } = ctx;
   return {
     cursor: after ?? (await latestEventId(db)),
-    read: (from) => readChanges(db, principal, from),
+    read: (from, until) => readChanges(db, principal, from, until),
+    principal,
   };
 }

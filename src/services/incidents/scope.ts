@@ -33,3 +33,28 @@ export function incidentScope(p: Principal): SQL {
 export function incidentEventScope(p: Principal): SQL {
   return scopeOver(p, incidentEvents);
 }
+
+/**
+ * What `incidentEventScope` decides, for a change already read: the change log's street and
+ * community, and the enterprise its sensor belongs to now (null when the sensor is gone). The live
+ * feed's shared poller reads every change once and hands each to the streams this admits
+ * (src/services/incidents/feed-hub.ts); test/iot/feed-scope.property.test.ts pins it to the SQL.
+ */
+export interface ScopedChange {
+  streetId: string;
+  communityId: string;
+  sensorEnterpriseOrgId: string | null;
+}
+
+/** TypeScript twin of `incidentEventScope` (with `communityScope` and `streetScope`). */
+export function incidentEventAdmits(p: Principal, change: ScopedChange): boolean {
+  switch (p.role) {
+    case "enterprise":
+      return change.sensorEnterpriseOrgId !== null && change.sensorEnterpriseOrgId === p.orgId;
+    case "owners_committee":
+    case "property_company":
+      return p.communityIds.includes(change.communityId);
+    default:
+      return p.streetId === null || change.streetId === p.streetId;
+  }
+}
