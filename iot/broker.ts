@@ -12,7 +12,7 @@
  * within the connect time-out and be small; every later packet is held to the packet limit. Sizes
  * are judged from each packet's fixed header as its bytes are read, before aedes' parser buffers
  * the body, and an oversized packet closes the connection. Failed logins make later logins of the
- * same address and user name wait (src/auth/login-throttle.ts).
+ * same address and user name wait (contracts/login-throttle.ts).
  *
  * Durability without a consumer: aedes asks `authorizePublish` before it sends the device its
  * PUBACK, so events and status messages are committed there, through the group-commit writer,
@@ -24,14 +24,14 @@ import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
-import type { Database } from "../db/database.js";
-import { hashKey, sameHash } from "../db/keys.js";
-import { sensors } from "../db/schema.js";
 import {
   createLoginThrottle,
   DEFAULT_LOGIN_THROTTLE,
   type LoginThrottleOptions,
-} from "../src/auth/login-throttle.js";
+} from "../contracts/login-throttle.js";
+import type { Database } from "../db/database.js";
+import { hashKey, sameHash } from "../db/keys.js";
+import { sensors } from "../db/schema.js";
 import { isSensorId, parseTopic, TOPIC_PREFIX } from "./protocol.js";
 import type { Writer } from "./writer.js";
 

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
+import { createFailedLogins } from "../contracts/login-throttle.js";
 import { createIngest } from "../iot/ingest.js";
 import { authenticate } from "./auth/authenticate.js";
 import { createKeyCache } from "./auth/key-cache.js";
@@ -41,23 +42,26 @@ const SECURITY_HEADERS = secureHeaders({
 /** What a client's own X-Request-Id may look like to be logged beside ours. */
 const CLIENT_REQUEST_ID = /^[\w\-=.:]{1,128}$/;
 
-export interface CreateAppOptions extends Omit<AppDeps, "ingest" | "keyCache"> {
+export interface CreateAppOptions extends Omit<AppDeps, "ingest" | "keyCache" | "failedLogins"> {
   readDocsAsset?: DocsAssetReader;
   /** Defaults to an ingest of the HTTP route's own (what it needs when no MQTT runs). */
   ingest?: AppDeps["ingest"];
   /** Defaults to a key cache with its 5 s TTL. */
   keyCache?: AppDeps["keyCache"];
+  /** Defaults to the throttle of contracts/login-throttle.ts with its default waits. */
+  failedLogins?: AppDeps["failedLogins"];
 }
 
 /**
  * Builds the whole HTTP API from its dependencies, once per process or Workers isolate. It never
  * listens: entry points do.
  */
-export function createApp({ readDocsAsset, ingest, keyCache, ...rest }: CreateAppOptions) {
+export function createApp({ readDocsAsset, ingest, keyCache, failedLogins, ...rest }: CreateAppOptions) {
   const deps: AppDeps = {
     ...rest,
     ingest: ingest ?? createIngest({ db: rest.db, logger: rest.logger, clock: rest.clock }),
     keyCache: keyCache ?? createKeyCache(),
+    failedLogins: failedLogins ?? createFailedLogins(),
   };
   const app = new OpenAPIHono<AppEnv>();
 

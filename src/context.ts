@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { Logger } from "pino";
+import type { FailedLogins } from "../contracts/login-throttle.js";
 import type { Database } from "../db/database.js";
 import type { DeviceBroker } from "../iot/device-broker.js";
 import type { Ingest } from "../iot/ingest.js";
@@ -37,6 +38,8 @@ export interface AppDeps {
   devices?: DeviceBroker;
   /** Organization keys resolved to principals, cached a few seconds (revoking a key forgets it). */
   keyCache: KeyCache;
+  /** Recent refused keys, by address and sensor id: their next refusals are answered slowly. */
+  failedLogins: FailedLogins;
   /** Default heartbeat interval of a newly registered sensor (SENSOR_HEARTBEAT_S). */
   sensorHeartbeatS?: number;
   /** How long a followed live feed runs before it ends and the client reconnects (FEED_MAX_S). */
@@ -90,6 +93,16 @@ export function holdRequestUntil(c: Context<AppEnv>, done: Promise<unknown>): vo
     return; // Node: no execution context
   }
   ctx.waitUntil(done);
+}
+
+/**
+ * The remote address of the request: the socket's on Node (never a header a client could forge),
+ * Cloudflare's `CF-Connecting-IP` on Workers; "" when there is none (an in-process request).
+ */
+export function clientAddress(c: Context<AppEnv>): string {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  if (incoming) return incoming.socket?.remoteAddress ?? "";
+  return c.req.header("cf-connecting-ip") ?? "";
 }
 
 /** What the application layer (src/services) is given for this request. */

@@ -16,6 +16,7 @@ import { seedDemoOnce } from "./demo/seed.js";
 import { startHttpServer } from "./http-server.js";
 import { createLogger } from "./logger.js";
 import { startArrearsSweep } from "./services/fees/arrears.js";
+import { createIncidentFeedHub } from "./services/incidents/feed-hub.js";
 
 const SWAGGER_DIST = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 
@@ -61,6 +62,8 @@ async function main() {
     printDemoKeys(demo.keys, demo.created, config.DATA_DIR);
   }
 
+  // One poller of the change log for every live feed stream of the process (Workers poll per stream).
+  const incidentFeedHub = createIncidentFeedHub({ db: database.db, logger });
   const app = createApp({
     db: database.db,
     logger,
@@ -70,6 +73,10 @@ async function main() {
     readiness: ingest.readiness,
     sensorHeartbeatS: config.SENSOR_HEARTBEAT_S,
     feedMaxMs: config.FEED_MAX_S * 1000,
+    incidentFeedHub,
+    feedStreamsPerKey: config.FEED_STREAMS_PER_KEY,
+    feedStreamsMax: config.FEED_STREAMS_MAX,
+    feedRecheckMs: config.FEED_RECHECK_S * 1000,
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
     readDocsAsset: (file) => readFile(join(SWAGGER_DIST, file), "utf8").catch(() => null),
   });
@@ -104,6 +111,7 @@ async function main() {
     stopping = true;
     logger.info({ signal }, "shutting down");
     server.close();
+    await incidentFeedHub.close();
     arrears.stop();
     await ingest.close();
     await database.close();

@@ -10,6 +10,7 @@ import { performance } from "node:perf_hooks";
 import mqttPacket from "mqtt-packet";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { LoginThrottleOptions } from "../../contracts/login-throttle.js";
 import type { DatabaseHandle } from "../../db/client.js";
 import {
   type BrokerLimits,
@@ -20,7 +21,6 @@ import {
 import { createIngest } from "../../iot/ingest.js";
 import { eventsTopic } from "../../iot/protocol.js";
 import { createWriter, type Writer } from "../../iot/writer.js";
-import type { LoginThrottleOptions } from "../../src/auth/login-throttle.js";
 import { loadConfig } from "../../src/config.js";
 import { openTestDatabase } from "../support/db.js";
 import type { World } from "../support/factories.js";

@@ -1,4 +1,5 @@
 import { createMiddleware } from "hono/factory";
+import { refuseSlowly } from "../../auth/authenticate.js";
 import type { AppEnv } from "../../context.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
@@ -16,7 +17,15 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 export const requireSensorKey = createMiddleware<AppEnv>(async (c, next) => {
   const key = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
   if (!key) throw ApiError.unauthorized("Send the sensor's key as `Authorization: Bearer <key>`.");
-  await authenticateSensor(c.var.db, { sensorId: c.req.param("sensorId") ?? "", key });
+  const sensorId = c.req.param("sensorId") ?? "";
+  const refusal = await authenticateSensor(c.var.db, { sensorId, key }).then(
+    () => null,
+    (err: unknown) => {
+      if (err instanceof ApiError && err.status === 401) return err;
+      throw err;
+    },
+  );
+  if (refusal) return refuseSlowly(c, refusal, sensorId);
   await next();
 });
 

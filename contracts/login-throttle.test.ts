@@ -1,10 +1,10 @@
 /**
- * The failed-login throttle (src/auth/login-throttle.ts) on its own, with a hand-driven clock:
+ * The failed-login throttle (contracts/login-throttle.ts) on its own, with a hand-driven clock:
  * failures make the next login of the same key wait longer, up to a cap; the wait fades; memory
  * stays bounded; other keys are untouched.
  */
 import { describe, expect, it } from "vitest";
-import { createLoginThrottle } from "../../src/auth/login-throttle.js";
+import { createLoginThrottle } from "./login-throttle.js";
 
 function throttle(overrides: { maxKeys?: number } = {}) {
   let t = 1_000;

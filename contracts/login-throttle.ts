@@ -75,3 +75,17 @@ export function createLoginThrottle(opts: LoginThrottleOptions): LoginThrottle {
     },
   };
 }
+
+/**
+ * The HTTP API's refused keys, by remote address and by the name a key was offered for (a sensor
+ * id); one throttle each, as on the broker.
+ */
+export interface FailedLogins {
+  byAddress: LoginThrottle;
+  byUser: LoginThrottle;
+}
+
+export function createFailedLogins(opts: Partial<LoginThrottleOptions> = {}): FailedLogins {
+  const options = { ...DEFAULT_LOGIN_THROTTLE, ...opts };
+  return { byAddress: createLoginThrottle(options), byUser: createLoginThrottle(options) };
+}
