@@ -16,6 +16,8 @@ export interface DeviceBroker {
   disableSensor(sensorId: string): Promise<void>;
   /** Logins the broker refused since this process started, by reason (for /metrics). */
   readonly refusedConnects: Readonly<Record<string, number>>;
+  /** Logged-in connections the broker closed since this process started, by reason (for /metrics). */
+  readonly droppedConnections?: Readonly<Record<string, number>>;
 }
 
 /** The broker could not be told (not connected, no answer in time, or it said no). */

@@ -154,6 +154,7 @@ export async function startIngestRuntime(opts: {
     setSensorKey: broker ? embedded : noBroker,
     disableSensor: broker ? embedded : noBroker,
     refusedConnects: broker?.refusedConnects ?? {},
+    droppedConnections: broker?.droppedConnections ?? {},
   };
 
   return {

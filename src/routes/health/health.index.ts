@@ -73,10 +73,15 @@ export const healthRouter = createRouter()
       ...Object.entries(byReason).map(
         ([reason, n]) => `bot_ingest_dead_letters_total{reason="${label(reason)}"} ${n}`,
       ),
-      "# HELP bot_broker_refused_connects_total Logins the MQTT broker refused: unknown_sensor, revoked_sensor, bad_credentials (embedded broker); not_authorised (Mosquitto, which does not say which).",
+      "# HELP bot_broker_refused_connects_total Logins and connections the MQTT broker refused: unknown_sensor, revoked_sensor, bad_credentials, client_id_mismatch, connection_limit, connect_too_large, connect_timeout (embedded broker); not_authorised (Mosquitto, which does not say which).",
       "# TYPE bot_broker_refused_connects_total counter",
       ...Object.entries(c.var.deps.devices?.refusedConnects ?? {}).map(
         ([reason, n]) => `bot_broker_refused_connects_total{reason="${label(reason)}"} ${n}`,
+      ),
+      "# HELP bot_broker_dropped_connections_total Logged-in connections the embedded broker closed: packet_too_large.",
+      "# TYPE bot_broker_dropped_connections_total counter",
+      ...Object.entries(c.var.deps.devices?.droppedConnections ?? {}).map(
+        ([reason, n]) => `bot_broker_dropped_connections_total{reason="${label(reason)}"} ${n}`,
       ),
     ];
     return c.text(`${lines.join("\n")}\n`, 200, { "Content-Type": "text/plain; version=0.0.4" });
