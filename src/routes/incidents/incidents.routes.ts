@@ -8,6 +8,7 @@ import {
   jsonResponse,
   Pagination,
   security,
+  Text,
   Uuid,
 } from "../../openapi.js";
 import { STATS_MAX_DAYS } from "../../services/incidents/stats.js";
@@ -79,7 +80,7 @@ const Acknowledge = z
   .strictObject({
     classification: Classification,
     reason: FalseAlarmReason.optional().openapi({ description: "Required for a false alarm, and only then" }),
-    note: z.string().trim().max(2000).optional(),
+    note: Text.trim().max(2000).optional(),
   })
   .openapi("AcknowledgeIncident");
 
