@@ -163,7 +163,9 @@ export function describeDataError(err: unknown): string {
 export function describeDbError(err: unknown): string {
   const state = sqlState(err);
   if (state && (state.startsWith("22") || state.startsWith("23"))) {
-    const names = Object.entries(dbErrorNames(err)).map(([what, name]) => `${what} ${name}`);
+    const names = Object.entries(dbErrorNames(err))
+      .filter(([, name]) => name !== undefined)
+      .map(([what, name]) => `${what} ${name}`);
     const what = state.startsWith("22") ? describeDataError(err) : "a constraint was violated";
     return `${state}: ${what}${names.length > 0 ? ` (${names.join(", ")})` : ""}`;
   }

@@ -252,7 +252,8 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
   }
   if (err instanceof HTTPException && err.status < 500) return problemResponse(c, fromHttpException(err));
   c.get("logger")?.error(
-    { err: loggableError(err), route: c.req.routePath, requestId: c.get("requestId") },
+    // Not under `err`: pino would serialise the record again as an Error and lose its type.
+    { error: loggableError(err), route: c.req.routePath, requestId: c.get("requestId") },
     "unhandled error",
   );
   return problemResponse(
