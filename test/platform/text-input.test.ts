@@ -153,6 +153,26 @@ describe("a name that only looks like another", () => {
   });
 });
 
+describe("a household register import", () => {
+  it("refuses a NUL or a zero-width character in a unit or room, naming the row", async () => {
+    const res = await client(app, TEST_ADMIN_TOKEN).post(
+      `/v1/buildings/${world.building.id}/households/import`,
+      [
+        { unit: "2", room: "50\u00001", floor: 1, floorArea: "58.20" },
+        { unit: "2\u200b", room: "502", floor: 1, floorArea: "58.20" },
+      ],
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.errors).toEqual([
+      { field: "rows.1.room", message: "must not contain NUL characters" },
+      {
+        field: "rows.2.unit",
+        message: "must not contain invisible characters (zero-width or direction marks)",
+      },
+    ]);
+  });
+});
+
 describe("a value the database refuses", () => {
   /** A route of the app's error path that sends `value` where the database cannot take it. */
   function appSending(run: (value: string) => Promise<unknown>) {
