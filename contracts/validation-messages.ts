@@ -66,6 +66,29 @@ export const whenGiven =
   (issue: { input?: unknown }): string | undefined =>
     issue.input === undefined ? undefined : message;
 
+// ---- text ------------------------------------------------------------------------------------
+
+/**
+ * Why a text is refused, or undefined when it is accepted. Every text: no NUL (PostgreSQL stores
+ * none) and no unpaired surrogate (not Unicode; it cannot be written as UTF-8). A name also
+ * refuses control characters (Unicode Cc) and invisible format characters (Cf: zero-width
+ * characters, direction marks and overrides), which would let a look-alike of a registered name
+ * past its uniqueness check or show a name other than the one stored.
+ */
+export function textRefusal(text: string, kind: "text" | "name"): string | undefined {
+  if (text.includes("\u0000")) return "must not contain NUL characters";
+  if (UNPAIRED_SURROGATE.test(text)) return "must be valid Unicode: it contains an unpaired surrogate";
+  if (kind === "text") return undefined;
+  if (CONTROL.test(text)) return "must not contain control characters";
+  if (INVISIBLE.test(text)) return "must not contain invisible characters (zero-width or direction marks)";
+  return undefined;
+}
+
+// With the `u` flag a surrogate only matches where it is not half of a pair.
+const UNPAIRED_SURROGATE = /\p{Cs}/u;
+const CONTROL = /\p{Cc}/u;
+const INVISIBLE = /\p{Cf}/u;
+
 // ---- types -----------------------------------------------------------------------------------
 
 function invalidType(expected: string, input: unknown, schema: z.core.$ZodType | undefined): string {
@@ -197,15 +220,16 @@ type RangeIssue = Extract<RawIssue, { code: "too_small" | "too_big" }>;
 
 function outOfRange(issue: RangeIssue): string {
   const bounds = boundsOf(issue.schema);
-  // The broken bound as the issue states it: it is the one that counts (a format's own range,
-  // `z.int()`'s safe integers, is not among the checks).
+  // The broken bound as the issue states it counts too (a format's own range, `z.int()`'s safe
+  // integers, is not among the checks); of it and the checks', the tighter is the one named, so a
+  // value past both (`99999999999` for an int4 column) reads the same for both issues.
   const broken: Bound = {
     value: Number(issue.code === "too_small" ? issue.minimum : issue.maximum),
     inclusive: issue.inclusive ?? true,
   };
   if (issue.exact) bounds.exact = broken.value;
-  else if (issue.code === "too_small") bounds.min = broken;
-  else bounds.max = broken;
+  else if (issue.code === "too_small") bounds.min = tighter(bounds.min, broken, 1);
+  else bounds.max = tighter(bounds.max, broken, -1);
 
   switch (issue.origin) {
     case "number":

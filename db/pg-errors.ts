@@ -108,11 +108,67 @@ function isConnectionError(err: unknown): boolean {
   return false;
 }
 
+/** The names a database error gives of what it met: never a value. */
+export interface DbErrorNames {
+  constraint?: string;
+  table?: string;
+  column?: string;
+  dataType?: string;
+}
+
+/** postgres.js names them `constraint_name`, `table_name`, …; PGlite `constraint`, `table`, …. */
+export function dbErrorNames(err: unknown): DbErrorNames {
+  const names: DbErrorNames = {};
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === "object"; depth++) {
+    const f = e as Record<string, unknown>;
+    const pick = (...keys: string[]) => keys.map((k) => f[k]).find((v) => typeof v === "string" && v !== "");
+    names.constraint ??= pick("constraint_name", "constraint") as string | undefined;
+    names.table ??= pick("table_name", "table") as string | undefined;
+    names.column ??= pick("column_name", "column") as string | undefined;
+    names.dataType ??= pick("data_type_name", "dataType") as string | undefined;
+    e = f.cause;
+  }
+  return names;
+}
+
+/**
+ * What a data error (SQLSTATE class 22) means, in words that carry no value: PostgreSQL's own
+ * message often quotes the value (`invalid input syntax for type uuid: "…"`, `value "…" is out of
+ * range`), and its detail does too (`Key (name)=(…) already exists`).
+ */
+const DATA_ERRORS: Record<string, string> = {
+  "22001": "a text is longer than the database accepts",
+  "22003": "a number is outside the range the database accepts",
+  "22007": "a date or time is not valid",
+  "22008": "a date or time is outside the range the database accepts",
+  "22012": "a division by zero",
+  "22021": "a text holds a character the database cannot store (such as NUL)",
+  "22P02": "a value is not of the type the database expects",
+  "22P05": "a JSON text holds a character the database cannot store (such as \\u0000)",
+};
+
+/** A plain sentence for a class 22 error, with no value in it. */
+export function describeDataError(err: unknown): string {
+  const state = sqlState(err) ?? "";
+  return DATA_ERRORS[state] ?? "a value is not one the database accepts";
+}
+
 /**
  * One line for a log: the code and message of the innermost error (drizzle's wrapper repeats the
- * whole query). Failures that repeat while an outage lasts are logged with this, not a stack.
+ * whole query and its parameters). Failures that repeat while an outage lasts are logged with
+ * this, not a stack. Never a value: for the data's errors (classes 22 and 23), whose messages and
+ * details quote it, the code, a plain sentence and the names of constraint, table and column.
  */
 export function describeDbError(err: unknown): string {
+  const state = sqlState(err);
+  if (state && (state.startsWith("22") || state.startsWith("23"))) {
+    const names = Object.entries(dbErrorNames(err))
+      .filter(([, name]) => name !== undefined)
+      .map(([what, name]) => `${what} ${name}`);
+    const what = state.startsWith("22") ? describeDataError(err) : "a constraint was violated";
+    return `${state}: ${what}${names.length > 0 ? ` (${names.join(", ")})` : ""}`;
+  }
   let code: string | undefined;
   let message: string | undefined;
   let e: unknown = err;

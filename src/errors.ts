@@ -3,8 +3,15 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 import { compareDates } from "../contracts/dates.js";
-import { classifyDbError, describeDbError } from "../db/pg-errors.js";
+import {
+  classifyDbError,
+  dbErrorNames,
+  describeDataError,
+  describeDbError,
+  sqlState,
+} from "../db/pg-errors.js";
 import type { AppEnv } from "./context.js";
+import { loggableError } from "./logger.js";
 
 /** 400 naming `field` when a business date lies after today (both Asia/Shanghai calendar dates). */
 export function notInFuture(field: string, date: string, today: string): void {
@@ -27,6 +34,8 @@ export const ERROR_CODES = {
   // 400
   validation_failed: "one or more fields are invalid; `errors` lists each field and why",
   bad_request: "the request could not be read (e.g. malformed JSON)",
+  invalid_value:
+    "the database refused a value the request sent (out of its range or not storable); nothing was changed",
   // 401, 403, 404
   unauthorized: "no API key, or an unknown or revoked one",
   forbidden: "the caller's organization or role may not do this",
@@ -160,12 +169,21 @@ export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
 
 /** zod issues → field errors, prefixed with the part of the request they came from. */
 export function fieldErrors(error: ZodError, target: string): FieldError[] {
-  return error.issues.flatMap((issue) => {
+  const errors = error.issues.flatMap((issue) => {
     const keys = issue.code === "unrecognized_keys" ? issue.keys : [undefined];
     return keys.map((key) => ({
       field: [target, ...issue.path.map(String), ...(key ? [key] : [])].join("."),
       message: issue.code === "unrecognized_keys" ? "is not a known field" : issue.message,
     }));
+  });
+  // Two checks broken by one value (a whole number past both the int4 and the safe range) read as
+  // one sentence: said once.
+  const seen = new Set<string>();
+  return errors.filter(({ field, message }) => {
+    const line = `${field}\n${message}`;
+    if (seen.has(line)) return false;
+    seen.add(line);
+    return true;
   });
 }
 
@@ -194,11 +212,27 @@ function fromHttpException(err: HTTPException): ApiError {
   return new ApiError(err.status, known.code, known.title, known.detail ?? (err.message || undefined));
 }
 
+/** A data error of the database (SQLSTATE class 22) as a 400, naming the column when it is known. */
+function invalidValue(err: unknown): ApiError {
+  const what = describeDataError(err);
+  const { column } = dbErrorNames(err);
+  return new ApiError(
+    400,
+    "invalid_value",
+    "Invalid value",
+    `The database refused a value of the request: ${what}. Nothing was changed.`,
+    column ? { errors: [{ field: camelCase(column), message: `is refused: ${what}` }] } : {},
+  );
+}
+
+const camelCase = (column: string) => column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
 /**
  * The app's `onError`: ApiError as given, Hono's own exceptions below 500 mapped, a passing
  * database outage a 503 (db/pg-errors.ts: it says nothing about the request, which may be sent
- * again as it is), anything else (a Hono 5xx too: its status kept) logged and answered
- * `internal_error` without its message.
+ * again as it is), a value the database refused (SQLSTATE class 22: the data's fault, never a
+ * bug's) a 400 `invalid_value`, anything else (a Hono 5xx too: its status kept) logged without
+ * the request's values and answered `internal_error` without its message.
  */
 export function handleError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof ApiError) return problemResponse(c, err);
@@ -210,8 +244,21 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
     );
     return problemResponse(c, ApiError.databaseUnavailable());
   }
+  if (sqlState(err)?.startsWith("22")) {
+    // The last line behind the schemas: a value they let through that the database cannot take
+    // is the request's fault, said without the value; logged, as a schema to tighten.
+    c.get("logger")?.warn(
+      { dbError: describeDbError(err), route: c.req.routePath, requestId: c.get("requestId") },
+      "the database refused a value; answered 400",
+    );
+    return problemResponse(c, invalidValue(err));
+  }
   if (err instanceof HTTPException && err.status < 500) return problemResponse(c, fromHttpException(err));
-  c.get("logger")?.error({ err, requestId: c.get("requestId") }, "unhandled error");
+  c.get("logger")?.error(
+    // Not under `err`: pino would serialise the record again as an Error and lose its type.
+    { error: loggableError(err), route: c.req.routePath, requestId: c.get("requestId") },
+    "unhandled error",
+  );
   return problemResponse(
     c,
     new ApiError(

@@ -1,5 +1,5 @@
 import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
-import { plainMessage, whenGiven } from "../contracts/validation-messages.js";
+import { plainMessage, textRefusal, whenGiven } from "../contracts/validation-messages.js";
 import type { AppEnv } from "./context.js";
 import { ApiError, ERROR_CODES, type ErrorCode, fieldErrors } from "./errors.js";
 
@@ -93,6 +93,53 @@ export const preconditionResponses = {
 export const security = [{ Bearer: [] }];
 
 // ---- shared field schemas -------------------------------------------------------------------
+
+/**
+ * Every text the API takes (comments, reasons, notes, search words, …): refused with a plain
+ * sentence if it holds a NUL or an unpaired surrogate (neither can be stored), and normalised to
+ * NFC, so the same words typed on two keyboards are stored, searched and compared alike. Chain
+ * bounds after it: `Text.trim().min(1).max(2000)`.
+ */
+export const Text = z
+  .string()
+  .superRefine((text, ctx) => {
+    const refusal = textRefusal(text, "text");
+    if (refusal) ctx.addIssue({ code: "custom", message: refusal, input: text });
+  })
+  .normalize("NFC");
+
+/**
+ * A name (of an organization, a place, a facility, a sensor, a key, …): a Text that also refuses
+ * control and invisible characters, trimmed, 1 to 200 characters. With NFC, a name that only looks
+ * like a registered one (decomposed accents, a zero-width space, a direction mark) cannot get past
+ * the uniqueness check. A tighter bound chains after it: `Name.max(100)`.
+ */
+export const Name = z
+  .string()
+  .superRefine((text, ctx) => {
+    const refusal = textRefusal(text, "name");
+    if (refusal) ctx.addIssue({ code: "custom", message: refusal, input: text });
+  })
+  .normalize("NFC")
+  .trim()
+  .min(1)
+  .max(200);
+
+/** The largest value of a PostgreSQL `integer` column (int4): a bigger number is a 400, not a 500. */
+export const INT4_MAX = 2_147_483_647;
+
+/** A whole number in JSON bound for an `integer` column; chain its own minimum: `Int4.min(1)`. */
+export const Int4 = z
+  .number()
+  .int()
+  .min(-INT4_MAX - 1)
+  .max(INT4_MAX);
+/** The same in a path or query string (`?versionNo=3`), coerced from the text. */
+export const Int4Param = z.coerce
+  .number()
+  .int()
+  .min(-INT4_MAX - 1)
+  .max(INT4_MAX);
 
 export const Uuid = z.uuid({ error: whenGiven("must be a UUID") });
 export const IdParams = z.object({ id: Uuid.openapi({ param: { name: "id", in: "path" } }) });

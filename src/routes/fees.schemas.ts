@@ -5,7 +5,7 @@
  * folder; these are here so that no resource imports another's files.
  */
 import { z } from "@hono/zod-openapi";
-import { CalendarDate, Money, Uuid } from "../openapi.js";
+import { CalendarDate, Money, Text, Uuid } from "../openapi.js";
 
 /** A garage slot (or the resident's card) as the operator names it. */
 export const SlotRef = z
@@ -18,10 +18,10 @@ export const SlotRef = z
 
 const SUBSCRIBER_KEY_RE =
   /^(household:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|slot:\S{1,100})$/;
-export const SubscriberKey = z
-  .string()
-  .regex(SUBSCRIBER_KEY_RE, "must be household:<uuid> or slot:<ref>")
-  .openapi({ example: "slot:G3-017", description: "household:<uuid> (elevator) or slot:<ref> (garage)" });
+export const SubscriberKey = Text.regex(SUBSCRIBER_KEY_RE, "must be household:<uuid> or slot:<ref>").openapi({
+  example: "slot:G3-017",
+  description: "household:<uuid> (elevator) or slot:<ref> (garage)",
+});
 
 export const PAYMENT_METHODS = ["cash", "wechat", "alipay", "bank_transfer", "card"] as const;
 export const PaymentMethod = z.enum(PAYMENT_METHODS);

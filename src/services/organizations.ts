@@ -8,7 +8,7 @@ import { registrationStreet } from "../../contracts/index.js";
 import { outer, type Queryable } from "../../db/database.js";
 import { generateKey } from "../../db/keys.js";
 import { isUniqueViolation } from "../../db/pg-errors.js";
-import { apiKeys, communities, organizationCommunities, organizations } from "../../db/schema.js";
+import { apiKeys, communities, organizationCommunities, organizations, streets } from "../../db/schema.js";
 import type { KeyCache } from "../auth/key-cache.js";
 import type { OrgKind, Principal } from "../auth/principal.js";
 import { streetScope } from "../auth/scope.js";
@@ -102,6 +102,9 @@ export async function createOrganization(
   const communityIds = [...new Set(input.communityIds)];
   const result = await ctx.db
     .transaction(async (tx) => {
+      // The platform admin names any street: one that does not exist is the input's fault.
+      const [street] = await tx.select({ id: streets.id }).from(streets).where(eq(streets.id, streetId));
+      if (!street) throw ApiError.validation([{ field: "body.streetId", message: "is not a known street" }]);
       await checkCommunities(tx, streetId, input.communityIds);
       const [org] = await tx
         .insert(organizations)

@@ -128,7 +128,7 @@ describe("validation errors speak the API's own sentences", () => {
       { field: "path.id", message: "must be a UUID" },
     ]);
     expect(fieldErrorsOf(await api.get(`/v1/contracts/${world.community.id}/versions/0`))).toEqual([
-      { field: "path.versionNo", message: "must be a whole number of at least 1" },
+      { field: "path.versionNo", message: "must be a whole number from 1 to 2147483647" },
     ]);
   });
 

@@ -11,6 +11,7 @@ import {
   Money,
   Pagination,
   security,
+  Text,
   Uuid,
   withConflicts,
 } from "../../openapi.js";
@@ -171,7 +172,7 @@ export const MAX_USAGE_PER_REQUEST = 1000;
 
 export const UsageRecord = z
   .strictObject({
-    sessionId: z.string().min(1).max(64).openapi({ example: "chg-20261203-0042" }),
+    sessionId: Text.min(1).max(64).openapi({ example: "chg-20261203-0042" }),
     householdId: Uuid.optional(),
     slotRef: SlotRef.optional(),
     kind: z.enum(["charging", "ride"]),

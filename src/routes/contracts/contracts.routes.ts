@@ -4,12 +4,15 @@ import {
   CalendarDate,
   errorResponses,
   IdParams,
+  Int4,
+  Int4Param,
   jsonBody,
   jsonResponse,
   NoBody,
   noBody,
   preconditionResponses,
   security,
+  Text,
   withConflicts,
 } from "../../openapi.js";
 import {
@@ -32,14 +35,10 @@ import {
 
 const tags = ["contracts"];
 const VersionParams = IdParams.extend({
-  versionNo: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .openapi({ param: { name: "versionNo", in: "path" } }),
+  versionNo: Int4Param.min(1).openapi({ param: { name: "versionNo", in: "path" } }),
 });
 const MilestoneKind = z.enum(MILESTONE_KINDS);
-const Reason = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
+const Reason = z.strictObject({ reason: Text.trim().min(1).max(2000) });
 
 const actionWithBody = <B extends z.ZodType>(
   path: string,
@@ -151,7 +150,7 @@ export const diffVersions = createRoute({
   summary: "Field-by-field changes between two versions",
   request: {
     params: IdParams,
-    query: z.object({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) }),
+    query: z.object({ from: Int4Param.min(1), to: Int4Param.min(1) }),
   },
   responses: {
     200: jsonResponse(
@@ -231,7 +230,7 @@ export const listComments = createRoute({
   tags,
   security,
   summary: "Review comments, oldest first",
-  request: { params: IdParams, query: z.object({ versionNo: z.coerce.number().int().min(1).optional() }) },
+  request: { params: IdParams, query: z.object({ versionNo: Int4Param.min(1).optional() }) },
   responses: { 200: jsonResponse(z.object({ items: z.array(Comment) }), "Comments"), ...errorResponses },
 });
 
@@ -245,13 +244,8 @@ export const addComment = createRoute({
     params: IdParams,
     body: jsonBody(
       z.strictObject({
-        body: z.string().trim().min(1).max(4000),
-        versionNo: z
-          .number()
-          .int()
-          .min(1)
-          .optional()
-          .openapi({ description: "Defaults to the current version" }),
+        body: Text.trim().min(1).max(4000),
+        versionNo: Int4.min(1).optional().openapi({ description: "Defaults to the current version" }),
       }),
     ),
   },
@@ -292,7 +286,7 @@ export const recordMilestone = createRoute({
       z.strictObject({
         kind: MilestoneKind,
         occurredOn: CalendarDate,
-        note: z.string().max(2000).default(""),
+        note: Text.max(2000).default(""),
       }),
     ),
   },
@@ -331,7 +325,7 @@ export const checkHandback = createRoute({
         .max(40)
         .openapi({ param: { name: "code", in: "path" } }),
     }),
-    body: jsonBody(z.strictObject({ checkedOn: CalendarDate, note: z.string().max(2000).default("") })),
+    body: jsonBody(z.strictObject({ checkedOn: CalendarDate, note: Text.max(2000).default("") })),
   },
   responses: { 200: jsonResponse(HandbackCheck, "Checked"), ...withConflicts },
 });

@@ -6,12 +6,12 @@ import {
   MILESTONE_KINDS,
   VERSION_STATUSES,
 } from "../../../contracts/index.js";
-import { CalendarDate, FeeCode, Money, Pagination, Uuid } from "../../openapi.js";
+import { CalendarDate, FeeCode, Int4, Money, Name, Pagination, Text, Uuid } from "../../openapi.js";
 
 export const FeeItem = z
   .strictObject({
     code: FeeCode,
-    name: z.string().trim().min(1).max(100).openapi({ example: "电梯包月" }),
+    name: Name.max(100).openapi({ example: "电梯包月" }),
     kind: z.enum(FEE_KINDS),
     price: Money.openapi({
       description: "CNY per unit; for per-floor items the price of a floor not listed",
@@ -32,9 +32,9 @@ export const Terms = z
     guidanceFunds: Money.openapi({ description: "The street office's guidance funds (default share 15 %)" }),
     operationTermMonths: z.number().int().min(1).max(600),
     handbackConditions: z
-      .array(z.strictObject({ code: FeeCode, description: z.string().trim().min(1).max(500) }))
+      .array(z.strictObject({ code: FeeCode, description: Text.trim().min(1).max(500) }))
       .max(100),
-    maintenanceObligations: z.string().max(4000),
+    maintenanceObligations: Text.max(4000),
     feeSchedule: z.array(FeeItem).max(100),
   })
   .openapi("ContractTerms");
@@ -127,7 +127,7 @@ export const ContractListQuery = Pagination.extend({
   state: ContractState.optional(),
   communityId: Uuid.optional(),
   facilityKind: z.enum(["garage", "elevator"]).optional(),
-  q: z.string().trim().min(1).max(100).optional().openapi({ description: "Words in the title" }),
+  q: Text.trim().min(1).max(100).optional().openapi({ description: "Words in the title" }),
 });
 
 export const ContractSummary = z
@@ -175,7 +175,7 @@ export const ContractDetail = ContractSummary.extend({
 
 export const NewContract = z
   .strictObject({
-    title: z.string().trim().min(1).max(200),
+    title: Text.trim().min(1).max(200),
     communityId: Uuid,
     ownersCommitteeOrgId: Uuid,
     propertyCompanyOrgId: Uuid,
@@ -187,7 +187,7 @@ export const NewContract = z
       .enum(["special", "ordinary"])
       .default("special")
       .openapi({ description: "art. 278: adding an elevator or business use of common parts is special" }),
-    summary: z.string().max(2000).default(""),
+    summary: Text.max(2000).default(""),
     terms: Terms,
     invoiceDueDays: InvoiceDueDays.default(DEFAULT_PAYMENT_DAYS),
     paymentGraceDays: PaymentGraceDays.default(DEFAULT_PAYMENT_DAYS),
@@ -199,7 +199,7 @@ const whileDrafting = "Only on the original contract's draft, not on an amendmen
 
 export const EditDraft = z
   .strictObject({
-    summary: z.string().max(2000).optional(),
+    summary: Text.max(2000).optional(),
     effectiveDate: CalendarDate.optional(),
     terms: Terms,
     invoiceDueDays: InvoiceDueDays.optional().openapi({ description: `${dueDaysWhy} ${whileDrafting}` }),
@@ -210,16 +210,16 @@ export const EditDraft = z
   .openapi("EditDraft");
 
 export const NewAmendment = z
-  .strictObject({ effectiveDate: CalendarDate, summary: z.string().trim().min(1).max(2000), terms: Terms })
+  .strictObject({ effectiveDate: CalendarDate, summary: Text.trim().min(1).max(2000), terms: Terms })
   .openapi("NewAmendment");
 
 export const VoteInput = z
   .strictObject({
     heldOn: CalendarDate,
     participatingArea: Money.openapi({ description: "m² of the owners who took part" }),
-    participatingOwners: z.number().int().min(0),
+    participatingOwners: Int4.min(0),
     yesArea: Money,
-    yesOwners: z.number().int().min(0),
+    yesOwners: Int4.min(0),
   })
   .openapi("VoteInput");
 

@@ -5,13 +5,14 @@ import {
   IdParams,
   jsonBody,
   jsonResponse,
+  Name,
   Pagination,
   security,
+  Text,
   Uuid,
 } from "../../openapi.js";
 
 const tags = ["facilities"];
-const Name = z.string().trim().min(1).max(200);
 const Count = z.number().int().min(0).max(100_000);
 
 export const FacilityKind = z.enum(["garage", "elevator"]);
@@ -148,7 +149,7 @@ export const decommissionFacility = createRoute({
     "Refused with 409 (`facility_status`, giving the current `facilityStatus`) unless the facility is planned or transferred, and (`facility_under_contract`) while a contract on it is still open.",
   request: {
     params: IdParams,
-    body: jsonBody(z.strictObject({ reason: z.string().trim().min(1).max(1000) }).openapi("Decommission")),
+    body: jsonBody(z.strictObject({ reason: Text.trim().min(1).max(1000) }).openapi("Decommission")),
   },
   responses: { 200: jsonResponse(Facility, "Decommissioned"), ...conflictResponse, ...errorResponses },
 });

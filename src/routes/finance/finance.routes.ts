@@ -4,10 +4,12 @@ import {
   CalendarDate,
   errorResponses,
   IdParams,
+  Int4Param,
   jsonBody,
   jsonResponse,
   Money,
   security,
+  Text,
   Uuid,
   withConflicts,
 } from "../../openapi.js";
@@ -113,9 +115,9 @@ export const getModel = createRoute({
   request: {
     params: IdParams,
     query: z.object({
-      discountRate: z.string().max(24).optional(),
-      takeUp: z.string().max(2000).optional(),
-      versionNo: z.coerce.number().int().min(1).optional(),
+      discountRate: Text.max(24).optional(),
+      takeUp: Text.max(2000).optional(),
+      versionNo: Int4Param.min(1).optional(),
     }),
   },
   responses: { 200: jsonResponse(FinancialModel, "The model"), ...withConflicts },
@@ -150,7 +152,7 @@ export const createDisbursement = createRoute({
         .strictObject({
           amount: Money,
           paidOn: CalendarDate,
-          note: z.string().trim().max(2000).default(""),
+          note: Text.trim().max(2000).default(""),
         })
         .openapi("NewGuidanceDisbursement"),
     ),

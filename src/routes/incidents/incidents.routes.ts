@@ -9,6 +9,7 @@ import {
   Pagination,
   ProblemSchema,
   security,
+  Text,
   Uuid,
 } from "../../openapi.js";
 import { FEED_HUB_POLL_MS } from "../../services/incidents/feed-hub.js";
@@ -81,7 +82,7 @@ const Acknowledge = z
   .strictObject({
     classification: Classification,
     reason: FalseAlarmReason.optional().openapi({ description: "Required for a false alarm, and only then" }),
-    note: z.string().trim().max(2000).optional(),
+    note: Text.trim().max(2000).optional(),
   })
   .openapi("AcknowledgeIncident");
 

@@ -6,6 +6,7 @@ import {
   IdParams,
   jsonBody,
   jsonResponse,
+  Name,
   security,
   Uuid,
 } from "../../openapi.js";
@@ -46,7 +47,7 @@ export const IssuedKey = ApiKey.extend({
 }).openapi("IssuedKey");
 
 const NewKey = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: Name.max(100),
   role: z.enum(["admin", "member"]).default("member"),
 });
 
@@ -63,11 +64,11 @@ export const createOrganization = createRoute({
       z
         .strictObject({
           kind: OrgKind,
-          name: z.string().trim().min(1).max(200),
+          name: Name,
           streetId: Uuid.optional().openapi({
             description: "Required for the platform admin; defaults to the caller's street",
           }),
-          creditCode: z.string().trim().min(1).max(40).optional(),
+          creditCode: Name.max(40).optional(),
           invoicePrefix: z
             .string()
             .regex(/^[A-Z][A-Z0-9]{0,9}$/, "must be 1-10 capital letters or digits, starting with a letter")
@@ -78,7 +79,7 @@ export const createOrganization = createRoute({
             .max(200)
             .default([])
             .openapi({ description: "Communities an owners committee or property company serves" }),
-          firstKeyName: z.string().trim().min(1).max(100).default("first admin key"),
+          firstKeyName: Name.max(100).default("first admin key"),
         })
         .openapi("NewOrganization"),
     ),

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { checkMoney, Decimal } from "../../../contracts/index.js";
-import { CalendarDate, Money, Uuid } from "../../openapi.js";
+import { CalendarDate, Money, Text, Uuid } from "../../openapi.js";
 import { CreditNote, Payment, PaymentMethod, Refund, SubscriberKey } from "../fees.schemas.js";
 
 /** The largest payment, refund or manual credit one request may record (a sane limit, CNY). */
@@ -18,9 +18,7 @@ export const PositiveAmount = z
     description: "CNY, decimal string, > 0, at most 2 places, at most 100000.00",
   });
 
-export const ExternalRef = z
-  .string()
-  .trim()
+export const ExternalRef = Text.trim()
   .min(1, "must not be empty")
   .max(100, "must be at most 100 characters")
   .openapi({
@@ -52,7 +50,7 @@ export const NewCreditNote = z
   .strictObject({
     subscriberKey: SubscriberKey,
     amount: PositiveAmount,
-    note: z.string().trim().min(1, "must say why").max(2000),
+    note: Text.trim().min(1, "must say why").max(2000),
   })
   .openapi("NewCreditNote");
 

@@ -5,15 +5,16 @@ import {
   IdParams,
   jsonBody,
   jsonResponse,
+  Name,
   Pagination,
   ProblemSchema,
   security,
+  Text,
   Uuid,
 } from "../../openapi.js";
 import { LOWEST_FLOOR, MAX_IMPORT_ROWS } from "../../services/places/household-rows.js";
 
 const tags = ["places"];
-const Name = z.string().trim().min(1).max(200);
 const Timestamp = z.iso.datetime();
 
 /** Floor area in m²: a decimal string, never a number. */
@@ -71,8 +72,8 @@ export const Household = z
 /** A row of an import; documented here, checked row by row in the handler (see household-rows.ts). */
 export const HouseholdImportRow = z
   .strictObject({
-    unit: z.string().min(1).max(50).openapi({ example: "2" }),
-    room: z.string().min(1).max(50).openapi({ example: "502" }),
+    unit: Name.max(50).openapi({ example: "2" }),
+    room: Name.max(50).openapi({ example: "502" }),
     floor: z
       .number()
       .int()
@@ -182,7 +183,7 @@ export const createCommunity = createRoute({
       z
         .strictObject({
           name: Name,
-          address: z.string().trim().max(500).default(""),
+          address: Text.trim().max(500).default(""),
           streetId: Uuid.optional().openapi({
             description: "Required for the platform admin; defaults to the caller's street",
           }),

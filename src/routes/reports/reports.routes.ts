@@ -8,6 +8,7 @@ import {
   Money,
   noBody,
   security,
+  Text,
   Uuid,
   withConflicts,
 } from "../../openapi.js";
@@ -166,7 +167,7 @@ export const queryReport = createRoute({
   summary: "Query a submitted report with a comment (owners committee)",
   request: {
     params: IdParams,
-    body: jsonBody(z.strictObject({ comment: z.string().trim().min(1).max(4000) }).openapi("ReportQuery")),
+    body: jsonBody(z.strictObject({ comment: Text.trim().min(1).max(4000) }).openapi("ReportQuery")),
   },
   responses: { 200: jsonResponse(ReportDetail, "Queried"), ...withConflicts },
 });
@@ -182,7 +183,7 @@ export const reviseReport = createRoute({
     params: IdParams,
     body: jsonBody(
       z
-        .strictObject({ figures: Figures, comment: z.string().trim().min(1).max(4000).optional() })
+        .strictObject({ figures: Figures, comment: Text.trim().min(1).max(4000).optional() })
         .openapi("ReportRevision"),
     ),
   },

@@ -6,6 +6,7 @@ import {
   IdParams,
   jsonBody,
   jsonResponse,
+  Name,
   noBody,
   Pagination,
   security,
@@ -43,7 +44,7 @@ export const SensorWithKey = Sensor.extend({
 const NewSensor = z
   .strictObject({
     facilityId: Uuid.openapi({ description: "An elevator the enterprise operates" }),
-    name: z.string().trim().min(1).max(200).openapi({ example: "3号楼电梯轿厢AI摄像头" }),
+    name: Name.openapi({ example: "3号楼电梯轿厢AI摄像头" }),
     heartbeatIntervalS: z.number().int().min(5).max(3600).optional().openapi({
       description: "Seconds between heartbeats; offline after 3 missed (default SENSOR_HEARTBEAT_S, 30)",
     }),

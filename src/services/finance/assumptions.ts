@@ -3,10 +3,10 @@
  * accept and the finance service stores as JSON and reads back when it projects the model.
  */
 import { z } from "@hono/zod-openapi";
-import { FeeCodeKey } from "../../openapi.js";
+import { FeeCodeKey, Text } from "../../openapi.js";
 
 /** Amounts, rates and quantities are decimal strings; their ranges are the domain's (validateFinancialInputs). */
-const DecimalString = z.string().max(24);
+const DecimalString = Text.max(24);
 
 export const Assumptions = z
   .strictObject({

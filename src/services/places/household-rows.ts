@@ -4,6 +4,7 @@
  * user sees them in the file (for CSV also the line), so one round trip fixes the whole file.
  */
 import { Decimal } from "decimal.js";
+import { textRefusal } from "../../../contracts/validation-messages.js";
 import type { FieldError } from "../../errors.js";
 import { CsvSyntaxError, parseCsv } from "./csv.js";
 
@@ -110,7 +111,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function checkText(value: unknown): string | { error: string } {
   if (value === undefined || value === null) return { error: "is required" };
   if (typeof value !== "string") return { error: "must be a string" };
-  const text = value.trim();
+  // A unit or room names a household (unique in its building): refused and normalised as any name.
+  const refusal = textRefusal(value, "name");
+  if (refusal) return { error: refusal };
+  const text = value.normalize("NFC").trim();
   if (!text) return { error: "must not be empty" };
   if (text.length > MAX_TEXT) return { error: `must be at most ${MAX_TEXT} characters` };
   return text;

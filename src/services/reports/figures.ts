@@ -4,9 +4,10 @@
  */
 import { z } from "@hono/zod-openapi";
 import { Decimal } from "decimal.js";
-import { CalendarDate, FeeCodeKey, Money } from "../../openapi.js";
+import { CalendarDate, FeeCodeKey, Money, Text } from "../../openapi.js";
 
 const Count = z.number().int().min(0).max(1_000_000_000);
+const PERCENT = /^\d{1,3}(\.\d{1,2})?$/;
 
 export const Figures = z
   .strictObject({
@@ -28,11 +29,12 @@ export const Figures = z
     }),
     availabilityPercent: z
       .string()
-      .regex(/^\d{1,3}(\.\d{1,2})?$/, "must be a decimal string with at most 2 decimal places")
-      .refine((v) => new Decimal(v).lte(100), "must be at most 100")
+      .regex(PERCENT, "must be a decimal string with at most 2 decimal places")
+      // zod runs this check after a failed regex too: only a decimal is compared.
+      .refine((v) => !PERCENT.test(v) || new Decimal(v).lte(100), "must be at most 100")
       .openapi({ example: "99.50" }),
     maintenanceRecords: z
-      .array(z.strictObject({ date: CalendarDate, description: z.string().trim().min(1).max(2000) }))
+      .array(z.strictObject({ date: CalendarDate, description: Text.trim().min(1).max(2000) }))
       .max(500),
     safetyIncidents: Count,
   })

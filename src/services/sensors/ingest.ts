@@ -9,7 +9,7 @@ import type { Database } from "../../../db/database.js";
 import { hashKey, sameHash } from "../../../db/keys.js";
 import { sensors } from "../../../db/schema.js";
 import type { Ingest, IngestResult } from "../../../iot/ingest.js";
-import { eventsTopic, isSensorId } from "../../../iot/protocol.js";
+import { eventsTopic, isSensorId, MAX_PAYLOAD_BYTES } from "../../../iot/protocol.js";
 import { ApiError } from "../../errors.js";
 
 /** The sensor a request claims to come from, and the key it sent to prove it. */
@@ -56,7 +56,22 @@ export async function ingestSensorEvents(
   const receivedAt = ctx.clock();
   const topic = eventsTopic(ctx.sensorId);
   return ingest.ingestBatch(
-    events.map((event) => ({ topic, payload: Buffer.from(JSON.stringify(event)), receivedAt })),
+    events.map((event) => ({ topic, payload: payloadOf(event), receivedAt })),
     ctx.db,
   );
+}
+
+/**
+ * An item as the bytes a sensor would have published on MQTT. An item nested too deep for
+ * JSON.stringify (its stack overflows: thousands of levels, far over the protocol's payload limit)
+ * stands for what it is, a payload over MAX_PAYLOAD_BYTES, so the ingest rejects it as
+ * `payload_too_large` like any oversized message instead of the request failing with a 500. A
+ * value parsed from JSON cannot fail to serialise otherwise.
+ */
+function payloadOf(event: unknown): Buffer {
+  try {
+    return Buffer.from(JSON.stringify(event));
+  } catch {
+    return Buffer.alloc(MAX_PAYLOAD_BYTES + 1, " ");
+  }
 }
