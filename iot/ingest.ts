@@ -366,50 +366,54 @@ export function createIngest({
     for (const d of dead) d.notStored = isOverQuota(d.sensorId, quotaNow);
     const toStore = dead.filter((d) => !d.notStored);
 
-    const { storedEbike, tail, quota } = await db.transaction(async (tx) => {
-      // One round trip for the statements that need no answer from each other: postgres.js sends
-      // what is not awaited back to back, and PostgreSQL runs them in this order on the
-      // transaction's connection (the incident windows after the insert and after the locks).
-      // The windows are read for every elevator with an accepted e-bike event, stored or a
-      // duplicate: a superset, which the replay rule allows (iot/incidents.ts).
-      const [stored, quota, , online, windows] = await Promise.all([
-        insertEvents(tx, accepted),
-        insertDeadLetters(tx, toStore, now, deadLettersPerSensor),
-        // From here on, each statement is planned for the tables as they are now. A prepared
-        // statement's generic plan is made once: one made while `incidents` was small (or
-        // `sensors` unbloated) kept seq-scanning it for every batch once it held 58,000 rows
-        // (14 ms a statement in bench:ingest), until an ANALYZE came. The two inserts above keep
-        // theirs (a scan of the batch, nothing to go stale): the setting also covers the foreign
-        // key checks' own statements, which it would re-plan for every event row (EXPLAIN
-        // ANALYZE of a 700-event insert: 17 → 30 ms).
-        queryPrepared(tx, sql`set local plan_cache_mode = force_custom_plan`),
-        updateSensors(tx, accepted, statuses),
-        readIncidentWindows(tx, accepted),
-      ]);
-      const fresh = accepted.filter((a) => stored.has(`${a.sensor.id}\u0000${a.event.eventId}`));
-      for (const a of accepted) {
-        outcomes[a.index] = {
-          status: stored.has(`${a.sensor.id}\u0000${a.event.eventId}`) ? "stored" : "duplicate",
-          eventId: a.event.eventId,
-        };
-      }
-      // A sign of life from a sensor that is online (which then has no open sensor_offline
-      // incident: the sweeper and the last-will set both together) changes nothing: only the
-      // rest goes through applySightings, usually nothing at all.
-      // The last statements go out with the COMMIT, in the same round trip: both send all theirs
-      // at once (the sightings' first: they touch sensor_offline incidents, writeIncidents ebike
-      // ones), and the transaction ends without waiting for their answers. Should one fail,
-      // PostgreSQL answers the COMMIT with a ROLLBACK: checked below, the batch then fails whole.
-      const tail = Promise.allSettled([
-        applySightings(
-          tx,
-          sightings(accepted, statuses).filter((s) => !s.online || online.get(s.sensorId) !== true),
-        ),
-        writeIncidents(tx, windows),
-      ]);
-      await handedToConnection();
-      return { storedEbike: fresh.length, tail, quota };
-    });
+    // A batch of nothing but messages over their limits (a flood) writes nothing: no transaction.
+    const nothingToWrite = !accepted.length && !statuses.length && !toStore.length;
+    const { storedEbike, tail, quota } = nothingToWrite
+      ? { storedEbike: 0, tail: Promise.resolve([]), quota: noQuotaAnswer(now) }
+      : await db.transaction(async (tx) => {
+          // One round trip for the statements that need no answer from each other: postgres.js sends
+          // what is not awaited back to back, and PostgreSQL runs them in this order on the
+          // transaction's connection (the incident windows after the insert and after the locks).
+          // The windows are read for every elevator with an accepted e-bike event, stored or a
+          // duplicate: a superset, which the replay rule allows (iot/incidents.ts).
+          const [stored, quota, , online, windows] = await Promise.all([
+            insertEvents(tx, accepted),
+            insertDeadLetters(tx, toStore, now, deadLettersPerSensor),
+            // From here on, each statement is planned for the tables as they are now. A prepared
+            // statement's generic plan is made once: one made while `incidents` was small (or
+            // `sensors` unbloated) kept seq-scanning it for every batch once it held 58,000 rows
+            // (14 ms a statement in bench:ingest), until an ANALYZE came. The two inserts above keep
+            // theirs (a scan of the batch, nothing to go stale): the setting also covers the foreign
+            // key checks' own statements, which it would re-plan for every event row (EXPLAIN
+            // ANALYZE of a 700-event insert: 17 → 30 ms).
+            queryPrepared(tx, sql`set local plan_cache_mode = force_custom_plan`),
+            updateSensors(tx, accepted, statuses),
+            readIncidentWindows(tx, accepted),
+          ]);
+          const fresh = accepted.filter((a) => stored.has(`${a.sensor.id}\u0000${a.event.eventId}`));
+          for (const a of accepted) {
+            outcomes[a.index] = {
+              status: stored.has(`${a.sensor.id}\u0000${a.event.eventId}`) ? "stored" : "duplicate",
+              eventId: a.event.eventId,
+            };
+          }
+          // A sign of life from a sensor that is online (which then has no open sensor_offline
+          // incident: the sweeper and the last-will set both together) changes nothing: only the
+          // rest goes through applySightings, usually nothing at all.
+          // The last statements go out with the COMMIT, in the same round trip: both send all theirs
+          // at once (the sightings' first: they touch sensor_offline incidents, writeIncidents ebike
+          // ones), and the transaction ends without waiting for their answers. Should one fail,
+          // PostgreSQL answers the COMMIT with a ROLLBACK: checked below, the batch then fails whole.
+          const tail = Promise.allSettled([
+            applySightings(
+              tx,
+              sightings(accepted, statuses).filter((s) => !s.online || online.get(s.sensorId) !== true),
+            ),
+            writeIncidents(tx, windows),
+          ]);
+          await handedToConnection();
+          return { storedEbike: fresh.length, tail, quota };
+        });
     // The COMMIT was answered, so every statement sent before it was too.
     for (const r of await tail) if (r.status === "rejected") throw r.reason;
 
@@ -763,6 +767,8 @@ interface QuotaAnswer {
   full: string[];
 }
 
+const noQuotaAnswer = (now: Date): QuotaAnswer => ({ at: now.getTime(), dropped: [], full: [] });
+
 /**
  * Stores the dead letters, each sensor's only while it has fewer than `quota` within the quota
  * window before `now`; rows naming no sensor (a topic no device can publish to) are not limited.
@@ -776,7 +782,7 @@ async function insertDeadLetters(
   now: Date,
   quota: number,
 ): Promise<QuotaAnswer> {
-  const answer: QuotaAnswer = { at: now.getTime(), dropped: [], full: [] };
+  const answer = noQuotaAnswer(now);
   if (!dead.length) return answer;
   const rows = dead.map(({ item, reason, sensorId, messages, payloadBytes, keepPayload }, ord) => {
     const bytes = Buffer.from(item.payload.buffer, item.payload.byteOffset, item.payload.byteLength);

@@ -4,12 +4,14 @@
  * dead-letter quota, and the retention sweep. The ingest's clock is fixed, so a bucket never
  * refills during a test: what is stored is exact, not a matter of timing.
  */
+import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseHandle, openDatabase } from "../../db/client.js";
 import { queryRows } from "../../db/database.js";
 import { type EmbeddedBroker, startEmbeddedBroker } from "../../iot/broker.js";
+import { type Consumer, startConsumer } from "../../iot/consumer.js";
 import { runDeadLetterRetention } from "../../iot/dead-letter-retention.js";
 import { createIngest, type IngestOptions } from "../../iot/ingest.js";
 import { eventsTopic, MAX_PAYLOAD_BYTES } from "../../iot/protocol.js";
@@ -27,7 +29,13 @@ import {
   device,
   event,
   eventItem,
+  INGEST_USER,
+  type Mosquitto,
+  startMosquitto,
+  waitFor,
 } from "./support.js";
+
+type Sensor = Awaited<ReturnType<typeof createSensor>>;
 
 const logger = pino({ level: "silent" });
 const NOW = new Date();
@@ -128,6 +136,73 @@ describe("the per-sensor rate limit", () => {
         expect(limited.reduce((n, r) => n + r.payload_bytes, 0)).toBeGreaterThan(over * 100);
         expect((ingest.counters.byReason.rate_limited ?? 0) - limitedBefore).toBe(over);
 
+        expect(await countEvents(database.db, neighbour.id)).toBe(own.length);
+        expect(await deadLettersOf(neighbour.id)).toEqual([]);
+      }
+    });
+  });
+
+  describe("over MQTT (Mosquitto and the ingest consumer)", () => {
+    const BURST = 20;
+    let broker: Mosquitto;
+    let writer: Writer;
+    let consumer: Consumer;
+    let ingest: ReturnType<typeof createIngest>;
+    const pairs: { flooder: Sensor; neighbour: Sensor }[] = [];
+
+    beforeAll(async () => {
+      // Mosquitto learns the logins of the sensors that exist when it starts.
+      for (let round = 0; round < ROUNDS; round++) {
+        pairs.push({ flooder: await newSensor(), neighbour: await newSensor() });
+      }
+      broker = await startMosquitto(database.db);
+      ingest = ingestWith({ sensorRate: { perSecond: 1, burst: BURST } });
+      writer = createWriter({ ingestBatch: ingest.ingestBatch, logger, lingerMs: 1 });
+      consumer = startConsumer({
+        url: broker.url,
+        writer,
+        logger,
+        ...INGEST_USER,
+        clientIdPrefix: `limits-${randomUUID().slice(0, 8)}`,
+        clock,
+      });
+      await consumer.ready();
+    });
+    afterAll(async () => {
+      await consumer?.close();
+      await writer?.close();
+      await broker?.stop();
+    });
+
+    it(`stores a flooding sensor's burst only, while another sensor loses nothing, ${ROUNDS} times`, async () => {
+      for (const { flooder, neighbour } of pairs) {
+        const flood = Array.from({ length: 200 }, (_, i) => JSON.stringify(event("heartbeat", i)));
+        const own = Array.from({ length: BURST / 2 }, (_, i) => JSON.stringify(event("heartbeat", i)));
+        const a = await device(broker.url, flooder.id, flooder.key, { protocolVersion: 5 });
+        const b = await device(broker.url, neighbour.id, neighbour.key, { protocolVersion: 5 });
+        await Promise.all([
+          ...flood.map((p) => a.publishAsync(eventsTopic(flooder.id), p, { qos: 1 })),
+          ...own.flatMap((p) => [
+            b.publishAsync(eventsTopic(neighbour.id), p, { qos: 1 }),
+            b.publishAsync(eventsTopic(neighbour.id), p, { qos: 1 }),
+          ]),
+        ]);
+        await Promise.all([a.endAsync(), b.endAsync()]);
+        // Mosquitto acknowledges the device before the ingest commits: wait for every message.
+        const over = flood.length - BURST;
+        const limitedCount = async () =>
+          (await deadLettersOf(flooder.id)).reduce((n, r) => n + r.message_count, 0);
+        await waitFor(async () => (await limitedCount()) === over, 15_000, "the flood dead-lettered");
+        await waitFor(
+          async () => (await countEvents(database.db, neighbour.id)) === own.length,
+          15_000,
+          "theirs",
+        );
+        await waitFor(async () => writer.pending === 0, 15_000, "the writer idle");
+        expect(await countEvents(database.db, flooder.id)).toBe(BURST);
+        for (const row of await deadLettersOf(flooder.id)) {
+          expect(row).toMatchObject({ reason: "rate_limited", payload: "" });
+        }
         expect(await countEvents(database.db, neighbour.id)).toBe(own.length);
         expect(await deadLettersOf(neighbour.id)).toEqual([]);
       }
