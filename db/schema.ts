@@ -633,7 +633,7 @@ export const deadLetters = pgTable(
      */
     payload: text().notNull(),
     payloadBase64: boolean().notNull().default(false),
-    /** The whole size in bytes of the messages the row stands for. */
+    /** The whole size in bytes of the messages the row stands for (at most the column's maximum). */
     payloadBytes: integer().notNull(),
     /**
      * Messages the row stands for: one, but a sensor's messages over its rate limit in one ingest

@@ -127,6 +127,7 @@ interface SensorInfo {
  * constant, not a setting: it bounds a row, the quota and the retention bound the rows.
  */
 export const DEAD_LETTER_PAYLOAD_BYTES = 1024;
+const INT4_MAX = 2 ** 31 - 1;
 /** How long a sensor found over its dead-letter quota has its dead letters only counted. */
 const OVER_QUOTA_TTL_MS = 60_000;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -318,7 +319,8 @@ export function createIngest({
           const row = limited.get(sensor.id);
           if (row) {
             row.messages += 1;
-            row.payloadBytes += item.payload.byteLength;
+            // An int4 column: a flood of huge payloads is "at least" this much.
+            row.payloadBytes = Math.min(INT4_MAX, row.payloadBytes + item.payload.byteLength);
           } else {
             const first = { ...deadLetter(item, "rate_limited", sensor.id), keepPayload: false };
             limited.set(sensor.id, first);
