@@ -627,11 +627,19 @@ export const deadLetters = pgTable(
     topic: text().notNull(),
     /** The sensor id as the topic or route named it (it may not exist). */
     sensorId: text(),
-    /** The raw payload: UTF-8 text, or base64 when it was not valid UTF-8 or held NUL bytes. */
+    /**
+     * The start of the raw payload (iot/ingest.ts DEAD_LETTER_PAYLOAD_BYTES): UTF-8 text, or
+     * base64 when it was not valid UTF-8 or held NUL bytes. Empty for `rate_limited`.
+     */
     payload: text().notNull(),
     payloadBase64: boolean().notNull().default(false),
-    /** The payload's size in bytes (the stored payload is cut at 64 KiB). */
+    /** The whole size in bytes of the messages the row stands for (at most the column's maximum). */
     payloadBytes: integer().notNull(),
+    /**
+     * Messages the row stands for: one, but a sensor's messages over its rate limit in one ingest
+     * batch are one row.
+     */
+    messageCount: integer().notNull().default(1),
     reason: text().notNull(),
     receivedAt: timestamp({ withTimezone: true }).notNull(),
   },

@@ -14,12 +14,15 @@ import { classifyDbError, sqlState } from "../db/pg-errors.js";
 import { type DerivedIncident, deriveIncidents, type EbikeEvent, planIncidents } from "./incidents.js";
 import {
   isSensorId,
+  MAX_PAYLOAD_BYTES,
+  type ParsedTopic,
   parseEvent,
   parseStatus,
   parseTopic,
   type RejectReason,
   type SensorEvent,
 } from "./protocol.js";
+import { createSensorRateLimiter, type RateLimit } from "./rate-limit.js";
 import { applySightings, type Sighting } from "./sweeper.js";
 
 export interface IngestItem {
@@ -58,9 +61,35 @@ export interface IngestResult {
 export interface IngestCounters {
   stored: number;
   duplicates: number;
+  /** Messages dead-lettered, stored or not (a rate-limited flood counts each message). */
   deadLetters: number;
   byReason: Record<string, number>;
+  /** Of those, the ones only counted: their sensor was over its dead-letter quota. */
+  deadLettersNotStored: number;
 }
+
+/** What one sensor may cost the ingest. */
+export interface IngestLimits {
+  /** Messages (events and status) per sensor; null: none (benchmarks replaying days at full speed). */
+  sensorRate: RateLimit | null;
+  /** Dead letters stored per sensor within DEAD_LETTER_QUOTA_WINDOW_MS; beyond, only counted. */
+  deadLettersPerSensor: number;
+}
+
+/**
+ * A device of protocol v1 sends a heartbeat per interval and rare detections: the rate is far
+ * above that, and the burst takes a backlog re-sent after a reconnect (hours of heartbeats at the
+ * default interval) and a full HTTP batch at once. The quota keeps enough of a misbehaving
+ * device's dead letters to see what it sends, every day, and bounds what it can store.
+ */
+export const DEFAULT_SENSOR_RATE: RateLimit = { perSecond: 5, burst: 500 };
+export const DEFAULT_INGEST_LIMITS: IngestLimits = {
+  sensorRate: DEFAULT_SENSOR_RATE,
+  deadLettersPerSensor: 200,
+};
+
+/** The window of the dead-letter quota: a rolling day. */
+export const DEAD_LETTER_QUOTA_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export interface Ingest {
   /**
@@ -80,6 +109,8 @@ export interface IngestOptions {
   clock: () => Date;
   /** How long a sensor lookup is trusted; a revoke in another process takes effect within it. */
   sensorCacheTtlMs?: number;
+  /** Default: DEFAULT_INGEST_LIMITS. */
+  limits?: Partial<IngestLimits>;
 }
 
 interface SensorInfo {
@@ -90,13 +121,41 @@ interface SensorInfo {
   revoked: boolean;
 }
 
-/** Dead-letter payloads are cut at this size (the reason says what was wrong with the whole). */
-const DEAD_LETTER_MAX_BYTES = 64 * 1024;
+/**
+ * A dead letter keeps the start of its payload, enough to recognise what a device sent (the
+ * fields of any v1 event, the start of a larger one); `payload_bytes` keeps the whole size. A
+ * constant, not a setting: it bounds a row, the quota and the retention bound the rows.
+ */
+export const DEAD_LETTER_PAYLOAD_BYTES = 1024;
+const INT4_MAX = 2 ** 31 - 1;
+/** How long a sensor found over its dead-letter quota has its dead letters only counted. */
+const OVER_QUOTA_TTL_MS = 60_000;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-export function createIngest({ db: ownDb, logger, clock, sensorCacheTtlMs = 5_000 }: IngestOptions): Ingest {
+export function createIngest({
+  db: ownDb,
+  logger,
+  clock,
+  sensorCacheTtlMs = 5_000,
+  limits = {},
+}: IngestOptions): Ingest {
+  const { sensorRate, deadLettersPerSensor } = { ...DEFAULT_INGEST_LIMITS, ...limits };
   const cache = new Map<string, { info: SensorInfo | null; expires: number }>();
-  const counters: IngestCounters = { stored: 0, duplicates: 0, deadLetters: 0, byReason: {} };
+  const counters: IngestCounters = {
+    stored: 0,
+    duplicates: 0,
+    deadLetters: 0,
+    byReason: {},
+    deadLettersNotStored: 0,
+  };
+  const rateLimiter = sensorRate ? createSensorRateLimiter(sensorRate) : null;
+  /**
+   * Sensors the database found at their quota, until when: their dead letters are counted without
+   * a round trip (a flood of them costs nothing). The database's count decides; this only saves
+   * asking it again for a while.
+   */
+  const overQuota = new Map<string, number>();
+  let overQuotaSwept = Number.NEGATIVE_INFINITY;
 
   async function lookupSensors(db: Database, ids: Set<string>): Promise<Map<string, SensorInfo | null>> {
     const now = clock().getTime();
@@ -164,8 +223,9 @@ export function createIngest({ db: ownDb, logger, clock, sensorCacheTtlMs = 5_00
       if (classifyDbError(err) !== "data") throw err;
       const reason: RejectReason = `storage_rejected: ${sqlState(err) ?? "error"}`;
       const sensorId = parseTopic(item.topic)?.sensorId ?? null;
-      await db.transaction((tx) => insertDeadLetters(tx, [{ item, reason, sensorId }]));
-      count(reason);
+      const dead = [deadLetter(item, reason, sensorId)];
+      const quota = await db.transaction((tx) => insertDeadLetters(tx, dead, clock(), deadLettersPerSensor));
+      settleDeadLetters(dead, quota);
       return {
         stored: 0,
         duplicates: 0,
@@ -175,18 +235,60 @@ export function createIngest({ db: ownDb, logger, clock, sensorCacheTtlMs = 5_00
     }
   }
 
-  function count(reason: string) {
-    counters.deadLetters += 1;
-    const key = reason.startsWith("schema_violation") ? "schema_violation" : (reason.split(":")[0] ?? reason);
-    counters.byReason[key] = (counters.byReason[key] ?? 0) + 1;
+  /** After the commit: counts the dead letters and remembers the sensors found at their quota. */
+  function settleDeadLetters(dead: readonly DeadLetter[], quota: QuotaAnswer) {
+    for (const d of quota.dropped) d.notStored = true;
+    for (const d of dead) {
+      counters.deadLetters += d.messages;
+      const key = d.reason.startsWith("schema_violation")
+        ? "schema_violation"
+        : (d.reason.split(":")[0] ?? d.reason);
+      counters.byReason[key] = (counters.byReason[key] ?? 0) + d.messages;
+      if (d.notStored) counters.deadLettersNotStored += d.messages;
+    }
+    const until = quota.at + OVER_QUOTA_TTL_MS;
+    for (const id of quota.full) overQuota.set(id, until);
+  }
+
+  /** Whether the sensor's dead letters are only counted for now (see overQuota). */
+  function isOverQuota(sensorId: string | null, now: number): boolean {
+    if (sensorId === null) return false;
+    if (now - overQuotaSwept >= OVER_QUOTA_TTL_MS) {
+      overQuotaSwept = now;
+      for (const [id, until] of overQuota) if (until <= now) overQuota.delete(id);
+    }
+    const until = overQuota.get(sensorId);
+    return until !== undefined && until > now;
   }
 
   async function ingestOnce(db: Database, items: readonly IngestItem[]): Promise<IngestResult> {
     const topics = items.map((item) => parseTopic(item.topic));
     const sensorsById = await lookupSensors(db, new Set(topics.flatMap((t) => (t ? [t.sensorId] : []))));
+    const now = clock();
+    /** Tokens taken from each sensor's bucket: given back if this attempt does not commit. */
+    const taken = new Map<string, number>();
+    try {
+      return await ingestChecked(db, items, topics, sensorsById, now, taken);
+    } catch (err) {
+      // The writer retries the batch (or the items alone): a device within its limit must not
+      // be refused for an attempt that stored nothing.
+      for (const [id, n] of taken) rateLimiter?.giveBack(id, n);
+      throw err;
+    }
+  }
 
+  async function ingestChecked(
+    db: Database,
+    items: readonly IngestItem[],
+    topics: readonly (ParsedTopic | null)[],
+    sensorsById: ReadonlyMap<string, SensorInfo | null>,
+    now: Date,
+    taken: Map<string, number>,
+  ): Promise<IngestResult> {
     const outcomes: ItemOutcome[] = new Array(items.length);
     const dead: DeadLetter[] = [];
+    /** Per sensor, the one dead letter that stands for all its messages over the rate limit. */
+    const limited = new Map<string, DeadLetter>();
     const accepted: { index: number; sensor: SensorInfo; event: SensorEvent; receivedAt: Date }[] = [];
     const statuses: Status[] = [];
     const seen = new Set<string>();
@@ -194,7 +296,7 @@ export function createIngest({ db: ownDb, logger, clock, sensorCacheTtlMs = 5_00
     for (const [index, item] of items.entries()) {
       const reject = (reason: RejectReason, eventId?: string) => {
         outcomes[index] = { status: "rejected", reason, ...(eventId ? { eventId } : {}) };
-        dead.push({ item, reason, sensorId: topics[index]?.sensorId ?? null });
+        dead.push(deadLetter(item, reason, topics[index]?.sensorId ?? null));
       };
       const topic = topics[index];
       if (!topic) {
@@ -208,6 +310,29 @@ export function createIngest({ db: ownDb, logger, clock, sensorCacheTtlMs = 5_00
       }
       if (sensor.revoked) {
         reject("revoked_sensor");
+        continue;
+      }
+      // Before anything reads the payload: a flood costs a map lookup per message.
+      if (rateLimiter) {
+        if (rateLimiter.take(sensor.id, 1, now.getTime()) === 0) {
+          outcomes[index] = { status: "rejected", reason: "rate_limited" };
+          const row = limited.get(sensor.id);
+          if (row) {
+            row.messages += 1;
+            // An int4 column: a flood of huge payloads is "at least" this much.
+            row.payloadBytes = Math.min(INT4_MAX, row.payloadBytes + item.payload.byteLength);
+          } else {
+            const first = { ...deadLetter(item, "rate_limited", sensor.id), keepPayload: false };
+            limited.set(sensor.id, first);
+            dead.push(first);
+          }
+          continue;
+        }
+        taken.set(sensor.id, (taken.get(sensor.id) ?? 0) + 1);
+      }
+      // Refused unread: the protocol's limit, whatever the payload says (no eventId is looked for).
+      if (item.payload.byteLength > MAX_PAYLOAD_BYTES) {
+        reject("payload_too_large");
         continue;
       }
       if (topic.kind === "status") {
@@ -239,59 +364,76 @@ export function createIngest({ db: ownDb, logger, clock, sensorCacheTtlMs = 5_00
       accepted.push({ index, sensor, event: parsed.event, receivedAt: item.receivedAt });
     }
 
-    const { storedEbike, tail } = await db.transaction(async (tx) => {
-      // One round trip for the statements that need no answer from each other: postgres.js sends
-      // what is not awaited back to back, and PostgreSQL runs them in this order on the
-      // transaction's connection (the incident windows after the insert and after the locks).
-      // The windows are read for every elevator with an accepted e-bike event, stored or a
-      // duplicate: a superset, which the replay rule allows (iot/incidents.ts).
-      const [stored, , , online, windows] = await Promise.all([
-        insertEvents(tx, accepted),
-        insertDeadLetters(tx, dead),
-        // From here on, each statement is planned for the tables as they are now. A prepared
-        // statement's generic plan is made once: one made while `incidents` was small (or
-        // `sensors` unbloated) kept seq-scanning it for every batch once it held 58,000 rows
-        // (14 ms a statement in bench:ingest), until an ANALYZE came. The two inserts above keep
-        // theirs (a scan of the batch, nothing to go stale): the setting also covers the foreign
-        // key checks' own statements, which it would re-plan for every event row (EXPLAIN
-        // ANALYZE of a 700-event insert: 17 → 30 ms).
-        queryPrepared(tx, sql`set local plan_cache_mode = force_custom_plan`),
-        updateSensors(tx, accepted, statuses),
-        readIncidentWindows(tx, accepted),
-      ]);
-      const fresh = accepted.filter((a) => stored.has(`${a.sensor.id}\u0000${a.event.eventId}`));
-      for (const a of accepted) {
-        outcomes[a.index] = {
-          status: stored.has(`${a.sensor.id}\u0000${a.event.eventId}`) ? "stored" : "duplicate",
-          eventId: a.event.eventId,
-        };
-      }
-      // A sign of life from a sensor that is online (which then has no open sensor_offline
-      // incident: the sweeper and the last-will set both together) changes nothing: only the
-      // rest goes through applySightings, usually nothing at all.
-      // The last statements go out with the COMMIT, in the same round trip: both send all theirs
-      // at once (the sightings' first: they touch sensor_offline incidents, writeIncidents ebike
-      // ones), and the transaction ends without waiting for their answers. Should one fail,
-      // PostgreSQL answers the COMMIT with a ROLLBACK: checked below, the batch then fails whole.
-      const tail = Promise.allSettled([
-        applySightings(
-          tx,
-          sightings(accepted, statuses).filter((s) => !s.online || online.get(s.sensorId) !== true),
-        ),
-        writeIncidents(tx, windows),
-      ]);
-      await handedToConnection();
-      return { storedEbike: fresh.length, tail };
-    });
+    const quotaNow = now.getTime();
+    for (const d of dead) d.notStored = isOverQuota(d.sensorId, quotaNow);
+    const toStore = dead.filter((d) => !d.notStored);
+
+    // A batch of nothing but messages over their limits (a flood) writes nothing: no transaction.
+    const nothingToWrite = !accepted.length && !statuses.length && !toStore.length;
+    const { storedEbike, tail, quota } = nothingToWrite
+      ? { storedEbike: 0, tail: Promise.resolve([]), quota: noQuotaAnswer(now) }
+      : await db.transaction(async (tx) => {
+          // One round trip for the statements that need no answer from each other: postgres.js sends
+          // what is not awaited back to back, and PostgreSQL runs them in this order on the
+          // transaction's connection (the incident windows after the insert and after the locks).
+          // The windows are read for every elevator with an accepted e-bike event, stored or a
+          // duplicate: a superset, which the replay rule allows (iot/incidents.ts).
+          const [stored, quota, , online, windows] = await Promise.all([
+            insertEvents(tx, accepted),
+            insertDeadLetters(tx, toStore, now, deadLettersPerSensor),
+            // From here on, each statement is planned for the tables as they are now. A prepared
+            // statement's generic plan is made once: one made while `incidents` was small (or
+            // `sensors` unbloated) kept seq-scanning it for every batch once it held 58,000 rows
+            // (14 ms a statement in bench:ingest), until an ANALYZE came. The two inserts above keep
+            // theirs (a scan of the batch, nothing to go stale): the setting also covers the foreign
+            // key checks' own statements, which it would re-plan for every event row (EXPLAIN
+            // ANALYZE of a 700-event insert: 17 → 30 ms).
+            queryPrepared(tx, sql`set local plan_cache_mode = force_custom_plan`),
+            updateSensors(tx, accepted, statuses),
+            readIncidentWindows(tx, accepted),
+          ]);
+          const fresh = accepted.filter((a) => stored.has(`${a.sensor.id}\u0000${a.event.eventId}`));
+          for (const a of accepted) {
+            outcomes[a.index] = {
+              status: stored.has(`${a.sensor.id}\u0000${a.event.eventId}`) ? "stored" : "duplicate",
+              eventId: a.event.eventId,
+            };
+          }
+          // A sign of life from a sensor that is online (which then has no open sensor_offline
+          // incident: the sweeper and the last-will set both together) changes nothing: only the
+          // rest goes through applySightings, usually nothing at all.
+          // The last statements go out with the COMMIT, in the same round trip: both send all theirs
+          // at once (the sightings' first: they touch sensor_offline incidents, writeIncidents ebike
+          // ones), and the transaction ends without waiting for their answers. Should one fail,
+          // PostgreSQL answers the COMMIT with a ROLLBACK: checked below, the batch then fails whole.
+          const tail = Promise.allSettled([
+            applySightings(
+              tx,
+              sightings(accepted, statuses).filter((s) => !s.online || online.get(s.sensorId) !== true),
+            ),
+            writeIncidents(tx, windows),
+          ]);
+          await handedToConnection();
+          return { storedEbike: fresh.length, tail, quota };
+        });
     // The COMMIT was answered, so every statement sent before it was too.
     for (const r of await tail) if (r.status === "rejected") throw r.reason;
 
-    for (const d of dead) count(d.reason);
+    settleDeadLetters(dead, quota);
     const result = summarize(outcomes);
     counters.stored += result.stored;
     counters.duplicates += result.duplicates;
-    if (dead.length) {
-      logger.warn({ deadLetters: dead.map((d) => d.reason) }, "ingest: messages dead-lettered");
+    // Only what was stored: a sensor's log lines are bounded by its quota, as its rows are.
+    const logged = dead.filter((d) => !d.notStored);
+    if (logged.length) {
+      logger.warn(
+        {
+          deadLetters: logged.map((d) =>
+            d.messages > 1 ? { reason: d.reason, messages: d.messages } : d.reason,
+          ),
+        },
+        "ingest: messages dead-lettered",
+      );
     }
     logger.debug(
       { items: items.length, stored: result.stored, ebike: storedEbike },
@@ -598,31 +740,111 @@ interface DeadLetter {
   item: IngestItem;
   reason: RejectReason;
   sensorId: string | null;
+  /** Messages the row stands for (a sensor's messages over its rate limit in a batch are one). */
+  messages: number;
+  /** Their size in bytes, all of it (the stored payload is a prefix of the first, or nothing). */
+  payloadBytes: number;
+  /** False where the content says nothing (over the rate limit): no payload is kept. */
+  keepPayload: boolean;
+  /** Only counted: the sensor was over its dead-letter quota. */
+  notStored: boolean;
 }
 
-async function insertDeadLetters(tx: Tx | Database, dead: readonly DeadLetter[]) {
-  if (!dead.length) return;
-  const rows = dead.map(({ item, reason, sensorId }) => {
+function deadLetter(item: IngestItem, reason: RejectReason, sensorId: string | null): DeadLetter {
+  return {
+    item,
+    reason,
+    sensorId,
+    messages: 1,
+    payloadBytes: item.payload.byteLength,
+    keepPayload: true,
+    notStored: false,
+  };
+}
+
+/** What the dead-letter insert found: rows not stored (quota), and sensors now at their quota. */
+interface QuotaAnswer {
+  at: number;
+  dropped: DeadLetter[];
+  full: string[];
+}
+
+const noQuotaAnswer = (now: Date): QuotaAnswer => ({ at: now.getTime(), dropped: [], full: [] });
+
+/**
+ * Stores the dead letters, each sensor's only while it has fewer than `quota` within the quota
+ * window before `now`; rows naming no sensor (a topic no device can publish to) are not limited.
+ * The count is read in the inserting statement: two batches of one sensor committing at once may
+ * both pass its last free places (a sensor's MQTT messages share a writer partition, so only
+ * concurrent HTTP requests can), which leaves the bound a bound.
+ */
+async function insertDeadLetters(
+  tx: Tx | Database,
+  dead: readonly DeadLetter[],
+  now: Date,
+  quota: number,
+): Promise<QuotaAnswer> {
+  const answer = noQuotaAnswer(now);
+  if (!dead.length) return answer;
+  const rows = dead.map(({ item, reason, sensorId, messages, payloadBytes, keepPayload }, ord) => {
     const bytes = Buffer.from(item.payload.buffer, item.payload.byteOffset, item.payload.byteLength);
-    const kept = bytes.subarray(0, DEAD_LETTER_MAX_BYTES);
+    const kept = keepPayload ? prefixOf(bytes) : Buffer.alloc(0);
     const text = storableText(kept);
     return {
+      ord,
       topic: storableText(Buffer.from(item.topic)) ?? "",
       sensor_id: sensorId && storableText(Buffer.from(sensorId)),
       payload: text ?? kept.toString("base64"),
       payload_base64: text === null,
-      payload_bytes: bytes.byteLength,
+      payload_bytes: payloadBytes,
+      message_count: messages,
       reason,
       received_at: item.receivedAt.toISOString(),
     };
   });
-  await queryPrepared(
+  const since = new Date(now.getTime() - DEAD_LETTER_QUOTA_WINDOW_MS).toISOString();
+  // `used` counts at most `quota` rows of each sensor: an index range scan that stops there.
+  const over = await queryPrepared<{ ord: number; sensor_id: string; dropped: boolean }>(
     tx,
-    sql`insert into dead_letters (topic, sensor_id, payload, payload_base64, payload_bytes, reason, received_at)
-        select x.topic, x.sensor_id, x.payload, x.payload_base64, x.payload_bytes, x.reason, x.received_at
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(topic text, sensor_id text, payload text,
-          payload_base64 boolean, payload_bytes int, reason text, received_at timestamptz)`,
+    sql`with x as materialized (
+          select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, topic text, sensor_id text,
+            payload text, payload_base64 boolean, payload_bytes int, message_count int, reason text, received_at timestamptz)
+        ), used as materialized (
+          select k.sensor_id, (select count(*)::int from (select 1 from dead_letters d
+              where d.sensor_id = k.sensor_id and d.received_at > ${since}::timestamptz limit ${quota}) q) as n
+          from (select distinct sensor_id from x where sensor_id is not null) k
+        ), ranked as materialized (
+          select x.*, u.n + row_number() over (partition by x.sensor_id order by x.ord) as nth
+          from x left join used u on u.sensor_id = x.sensor_id
+        ), stored as (
+          insert into dead_letters (topic, sensor_id, payload, payload_base64, payload_bytes, message_count, reason, received_at)
+          select topic, sensor_id, payload, payload_base64, payload_bytes, message_count, reason, received_at
+          from ranked where sensor_id is null or nth <= ${quota}
+          order by ord
+        )
+        select ord, sensor_id, nth > ${quota} as dropped from ranked
+        where sensor_id is not null and nth >= ${quota}`,
   );
+  const full = new Set<string>();
+  for (const r of over) {
+    full.add(r.sensor_id);
+    const d = dead[r.ord];
+    if (r.dropped && d) answer.dropped.push(d);
+  }
+  answer.full = [...full];
+  return answer;
+}
+
+/**
+ * The first DEAD_LETTER_PAYLOAD_BYTES of a payload (a view, not a copy), not ending inside a
+ * UTF-8 character: a cut one would turn valid text into base64.
+ */
+function prefixOf(bytes: Buffer): Buffer {
+  if (bytes.byteLength <= DEAD_LETTER_PAYLOAD_BYTES) return bytes;
+  let end = DEAD_LETTER_PAYLOAD_BYTES;
+  const continues = (i: number) => ((bytes[i] ?? 0) & 0xc0) === 0x80;
+  for (let back = 0; back < 3 && continues(end); back++) end--;
+  return bytes.subarray(0, end);
 }
 
 /** The bytes as text when PostgreSQL can store them as such (valid UTF-8, no NUL), else null. */

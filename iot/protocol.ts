@@ -26,6 +26,8 @@ export type RejectReason =
   | "unknown_sensor"
   | "revoked_sensor"
   | "bad_topic"
+  /** More messages than the sensor's rate limit allows (iot/rate-limit.ts): not parsed, not kept. */
+  | "rate_limited"
   | `storage_rejected: ${string}`;
 
 export type ParsedTopic = { kind: "events" | "status"; sensorId: string };
@@ -132,8 +134,12 @@ function schemaViolation(error: z.ZodError): RejectReason {
   return `schema_violation: ${field} ${issue.message}`;
 }
 
+/** Longer than any status word with the spaces a device may add: not a status, nothing to read. */
+const MAX_STATUS_BYTES = 64;
+
 /** A status message: `online` or `offline` (the last-will). */
 export function parseStatus(bytes: Uint8Array): "online" | "offline" | null {
+  if (bytes.byteLength > MAX_STATUS_BYTES) return null;
   const text = Buffer.from(bytes).toString("utf8").trim().toLowerCase();
   return text === "online" || text === "offline" ? text : null;
 }

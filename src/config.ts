@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { plainMessage } from "../contracts/validation-messages.js";
+import { DEFAULT_DEAD_LETTER_RETENTION_DAYS } from "../iot/dead-letter-retention.js";
+import { DEFAULT_INGEST_LIMITS, DEFAULT_SENSOR_RATE } from "../iot/ingest.js";
 
 /**
  * Every setting of the process, parsed once from the environment. Nothing else reads
@@ -100,6 +102,32 @@ export const ConfigSchema = z
       "embedded broker: a connection whose CONNECT has not fully arrived this long after it opened is closed",
     ),
     SENSOR_HEARTBEAT_S: wholeNumber(5, 3600, 30, "a number of seconds"),
+    INGEST_SENSOR_RATE_PER_S: wholeNumber(
+      1,
+      100_000,
+      DEFAULT_SENSOR_RATE.perSecond,
+      "a number of messages a second",
+    ).describe(
+      "messages (events and status, MQTT and HTTP) a sensor may send a second on average; beyond its burst, the rest are dead-lettered rate_limited, unread",
+    ),
+    INGEST_SENSOR_BURST: wholeNumber(
+      1,
+      1_000_000,
+      DEFAULT_SENSOR_RATE.burst,
+      "a number of messages",
+    ).describe("messages a sensor may send at once above its rate (a backlog re-sent after a reconnect)"),
+    DEAD_LETTERS_PER_SENSOR_PER_DAY: wholeNumber(
+      1,
+      1_000_000,
+      DEFAULT_INGEST_LIMITS.deadLettersPerSensor,
+      "a number of dead letters",
+    ).describe("dead letters stored per sensor in any 24 hours; beyond, they are only counted"),
+    DEAD_LETTER_RETENTION_DAYS: wholeNumber(
+      1,
+      3650,
+      DEFAULT_DEAD_LETTER_RETENTION_DAYS,
+      "a number of days",
+    ).describe("dead letters older than this are deleted (hourly, in batches)"),
     SENSOR_LOGINS: z
       .enum(["database", "mosquitto"], { message: "must be database or mosquitto" })
       .default("database")

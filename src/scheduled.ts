@@ -4,6 +4,7 @@
  * timers, one idempotent statement, so a deployment may run it on Workers and on Node at once.
  */
 import type { Logger } from "pino";
+import { runDeadLetterRetention } from "../iot/dead-letter-retention.js";
 import { runOfflineSweep } from "../iot/sweeper.js";
 import type { SystemContext } from "./services/context.js";
 import { runArrearsPass } from "./services/fees/arrears.js";
@@ -18,8 +19,12 @@ export const SCHEDULED_JOBS: Record<string, (ctx: JobContext) => Promise<unknown
   // The offline sweep. Sensors go offline after three missed heartbeats (90 s at the default
   // 30 s): a minute is the cron trigger's finest step. Node sweeps every 5 s.
   "* * * * *": runOfflineSweep,
-  // The arrears pass.
-  "0 * * * *": runArrearsPass,
+  // The arrears pass and the dead-letter retention (at the default age: DEAD_LETTER_RETENTION_DAYS
+  // is a setting of the Node process). Both run, whichever fails.
+  "0 * * * *": async (ctx) => {
+    const results = await Promise.allSettled([runArrearsPass(ctx), runDeadLetterRetention(ctx)]);
+    for (const r of results) if (r.status === "rejected") throw r.reason;
+  },
 };
 
 /** Runs the job of one cron expression; throws when it fails, so that the platform records it. */

@@ -23,6 +23,7 @@ import {
   event,
   INGEST_USER,
   type Mosquitto,
+  RATE_LIMIT_OUT_OF_THE_WAY,
   startMosquitto,
   waitFor,
 } from "./support.js";
@@ -65,6 +66,7 @@ async function startIngest(
       MQTT_PASSWORD: INGEST_USER.password,
       // Several connections share the events (and the shrink test needs the share group).
       MQTT_SHARED: true,
+      ...RATE_LIMIT_OUT_OF_THE_WAY,
       ...config,
     },
     db: database.db,

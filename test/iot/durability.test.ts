@@ -36,7 +36,15 @@ import {
   storedIds,
   stream,
 } from "./streams.js";
-import { createIotWorld, device, INGEST_USER, type Mosquitto, startMosquitto, waitFor } from "./support.js";
+import {
+  createIotWorld,
+  device,
+  INGEST_USER,
+  type Mosquitto,
+  RATE_LIMIT_OUT_OF_THE_WAY,
+  startMosquitto,
+  waitFor,
+} from "./support.js";
 
 const { DATABASE_URL } = loadConfig(process.env);
 const logger = pino({ level: process.env.DUR_TRACE ? "info" : "silent" });
@@ -233,6 +241,7 @@ describe("the database unreachable during a stream", () => {
         MQTT_CLIENT_ID: `outage-${randomUUID().slice(0, 8)}`,
         MQTT_CONSUMERS: 16,
         MQTT_SHARED: true,
+        ...RATE_LIMIT_OUT_OF_THE_WAY,
       },
       db: proxied.db,
       logger,

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { RATE_LIMIT_OUT_OF_THE_WAY } from "./support.js";
 
 type Readiness = Record<string, { ok: boolean; reason?: string }>;
 
@@ -25,7 +26,13 @@ export class IngestChild {
 
   constructor(env: Record<string, string>) {
     this.proc = spawn(process.execPath, ["--import", "tsx", CHILD], {
-      env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "debug", ...env },
+      env: {
+        ...process.env,
+        DATABASE_URL: "",
+        LOG_LEVEL: "debug",
+        ...Object.fromEntries(Object.entries(RATE_LIMIT_OUT_OF_THE_WAY).map(([k, v]) => [k, String(v)])),
+        ...env,
+      },
       stdio: ["pipe", "pipe", "pipe"],
     });
     this.exited = new Promise((resolve) => this.proc.once("exit", (code) => resolve(code)));

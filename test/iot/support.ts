@@ -19,6 +19,15 @@ import { createFacility, createWorld, type World } from "../support/factories.js
 export const MOSQUITTO = "/usr/sbin/mosquitto";
 export const INGEST_USER = { username: "bot-ingest", password: "ingest-password-0123456789" };
 
+/**
+ * The ingest's per-sensor rate limit set out of the way, for the suites that replay hours of a
+ * sensor's events in seconds (one sensor standing for a fleet): far over what a device may send.
+ */
+export const RATE_LIMIT_OUT_OF_THE_WAY = {
+  INGEST_SENSOR_RATE_PER_S: 100_000,
+  INGEST_SENSOR_BURST: 1_000_000,
+};
+
 /** A world whose enterprise operates the elevator (sensors can be registered on it). */
 export async function createIotWorld(db: Database) {
   const world = await createWorld(db);

@@ -1,0 +1,1 @@
+ALTER TABLE "dead_letters" ADD COLUMN "message_count" integer DEFAULT 1 NOT NULL;
