@@ -88,6 +88,22 @@ export const DEFAULT_INGEST_LIMITS: IngestLimits = {
   deadLettersPerSensor: 200,
 };
 
+/** The ingest's limits from the settings (the defaults where one is absent). */
+export function ingestLimitsOf(config: {
+  INGEST_SENSOR_RATE_PER_S?: number;
+  INGEST_SENSOR_BURST?: number;
+  DEAD_LETTERS_PER_SENSOR_PER_DAY?: number;
+}): IngestLimits {
+  return {
+    sensorRate: {
+      perSecond: config.INGEST_SENSOR_RATE_PER_S ?? DEFAULT_SENSOR_RATE.perSecond,
+      burst: config.INGEST_SENSOR_BURST ?? DEFAULT_SENSOR_RATE.burst,
+    },
+    deadLettersPerSensor:
+      config.DEAD_LETTERS_PER_SENSOR_PER_DAY ?? DEFAULT_INGEST_LIMITS.deadLettersPerSensor,
+  };
+}
+
 /** The window of the dead-letter quota: a rolling day. */
 export const DEAD_LETTER_QUOTA_WINDOW_MS = 24 * 60 * 60 * 1000;
 

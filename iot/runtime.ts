@@ -13,13 +13,7 @@ import { type EmbeddedBroker, startEmbeddedBroker } from "./broker.js";
 import { type Consumer, startConsumer } from "./consumer.js";
 import { BrokerUnavailableError, type DeviceBroker } from "./device-broker.js";
 import { type DynsecAdmin, startDynsecAdmin } from "./dynsec-admin.js";
-import {
-  createIngest,
-  DEFAULT_INGEST_LIMITS,
-  DEFAULT_SENSOR_RATE,
-  type Ingest,
-  type IngestLimits,
-} from "./ingest.js";
+import { createIngest, type Ingest, ingestLimitsOf } from "./ingest.js";
 import { type SweeperOptions, startSweeper } from "./sweeper.js";
 import { createWriter } from "./writer.js";
 
@@ -59,18 +53,6 @@ export const POSTGRES_WRITER_PARTITIONS = 2;
  */
 export const commitDeadlineMs = (statementTimeoutMs: number) =>
   3 * watchdogTimeoutMs(statementTimeoutMs) + CONNECT_TIMEOUT_S * 1000;
-
-/** The ingest's limits from the settings (the defaults where one is absent). */
-export function ingestLimitsOf(config: IngestRuntimeConfig): IngestLimits {
-  return {
-    sensorRate: {
-      perSecond: config.INGEST_SENSOR_RATE_PER_S ?? DEFAULT_SENSOR_RATE.perSecond,
-      burst: config.INGEST_SENSOR_BURST ?? DEFAULT_SENSOR_RATE.burst,
-    },
-    deadLettersPerSensor:
-      config.DEAD_LETTERS_PER_SENSOR_PER_DAY ?? DEFAULT_INGEST_LIMITS.deadLettersPerSensor,
-  };
-}
 
 export interface IngestRuntime {
   /** For AppDeps.ingest: the HTTP route's ingest; invalidation also drops broker connections. */

@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { createFailedLogins } from "../contracts/login-throttle.js";
-import { createIngest } from "../iot/ingest.js";
+import { createIngest, type IngestLimits } from "../iot/ingest.js";
 import { authenticate } from "./auth/authenticate.js";
 import { createKeyCache } from "./auth/key-cache.js";
 import type { AppDeps, AppEnv } from "./context.js";
@@ -46,6 +46,8 @@ export interface CreateAppOptions extends Omit<AppDeps, "ingest" | "keyCache" | 
   readDocsAsset?: DocsAssetReader;
   /** Defaults to an ingest of the HTTP route's own (what it needs when no MQTT runs). */
   ingest?: AppDeps["ingest"];
+  /** The default ingest's limits (the Workers entry's settings); DEFAULT_INGEST_LIMITS when absent. */
+  ingestLimits?: IngestLimits;
   /** Defaults to a key cache with its 5 s TTL. */
   keyCache?: AppDeps["keyCache"];
   /** Defaults to the throttle of contracts/login-throttle.ts with its default waits. */
@@ -56,10 +58,24 @@ export interface CreateAppOptions extends Omit<AppDeps, "ingest" | "keyCache" | 
  * Builds the whole HTTP API from its dependencies, once per process or Workers isolate. It never
  * listens: entry points do.
  */
-export function createApp({ readDocsAsset, ingest, keyCache, failedLogins, ...rest }: CreateAppOptions) {
+export function createApp({
+  readDocsAsset,
+  ingest,
+  ingestLimits,
+  keyCache,
+  failedLogins,
+  ...rest
+}: CreateAppOptions) {
   const deps: AppDeps = {
     ...rest,
-    ingest: ingest ?? createIngest({ db: rest.db, logger: rest.logger, clock: rest.clock }),
+    ingest:
+      ingest ??
+      createIngest({
+        db: rest.db,
+        logger: rest.logger,
+        clock: rest.clock,
+        ...(ingestLimits ? { limits: ingestLimits } : {}),
+      }),
     keyCache: keyCache ?? createKeyCache(),
     failedLogins: failedLogins ?? createFailedLogins(),
   };

@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { openDatabase, pendingMigrations } from "../db/client.js";
 import { hashKey } from "../db/keys.js";
 import { PortInUseError } from "../iot/broker.js";
+import { startDeadLetterRetention } from "../iot/dead-letter-retention.js";
 import { commitDeadlineMs, POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from "../iot/runtime.js";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
@@ -82,6 +83,13 @@ async function main() {
   });
   // Suspends subscriptions whose grace ran out (hourly; one idempotent UPDATE, safe on many instances).
   const arrears = startArrearsSweep({ db: database.db, clock: () => new Date(), logger });
+  // Deletes dead letters past DEAD_LETTER_RETENTION_DAYS (hourly, in batches; safe on many instances).
+  const deadLetterRetention = startDeadLetterRetention({
+    db: database.db,
+    clock: () => new Date(),
+    logger,
+    retentionDays: config.DEAD_LETTER_RETENTION_DAYS,
+  });
   if (!config.ADMIN_TOKEN)
     logger.warn(
       "ADMIN_TOKEN is not set: the platform-admin routes (districts, streets, street offices) are closed",
@@ -113,6 +121,7 @@ async function main() {
     server.close();
     await incidentFeedHub.close();
     arrears.stop();
+    await deadLetterRetention.stop();
     await ingest.close();
     await database.close();
     process.exit(0);

@@ -12,6 +12,8 @@ import { runArrearsPass } from "./services/fees/arrears.js";
 /** A job acts as the platform (no principal) and says what it did in the log. */
 interface JobContext extends SystemContext {
   logger: Logger;
+  /** DEAD_LETTER_RETENTION_DAYS; the retention's default when absent. */
+  deadLetterRetentionDays?: number;
 }
 
 /** Each cron expression of wrangler.toml and the job it runs. */
@@ -19,10 +21,15 @@ export const SCHEDULED_JOBS: Record<string, (ctx: JobContext) => Promise<unknown
   // The offline sweep. Sensors go offline after three missed heartbeats (90 s at the default
   // 30 s): a minute is the cron trigger's finest step. Node sweeps every 5 s.
   "* * * * *": runOfflineSweep,
-  // The arrears pass and the dead-letter retention (at the default age: DEAD_LETTER_RETENTION_DAYS
-  // is a setting of the Node process). Both run, whichever fails.
+  // The arrears pass and the dead-letter retention. Both run, whichever fails.
   "0 * * * *": async (ctx) => {
-    const results = await Promise.allSettled([runArrearsPass(ctx), runDeadLetterRetention(ctx)]);
+    const results = await Promise.allSettled([
+      runArrearsPass(ctx),
+      runDeadLetterRetention({
+        ...ctx,
+        ...(ctx.deadLetterRetentionDays ? { retentionDays: ctx.deadLetterRetentionDays } : {}),
+      }),
+    ]);
     for (const r of results) if (r.status === "rejected") throw r.reason;
   },
 };

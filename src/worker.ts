@@ -16,6 +16,7 @@ import {
   openPostgres,
 } from "../db/postgres.js";
 import { brokerOfTheNodeProcess } from "../iot/device-broker.js";
+import { ingestLimitsOf } from "../iot/ingest.js";
 import { createApp } from "./app.js";
 import { loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
@@ -34,6 +35,10 @@ export interface Env {
   FEED_STREAMS_PER_KEY?: string;
   FEED_STREAMS_MAX?: string;
   FEED_RECHECK_S?: string;
+  INGEST_SENSOR_RATE_PER_S?: string;
+  INGEST_SENSOR_BURST?: string;
+  DEAD_LETTERS_PER_SENSOR_PER_DAY?: string;
+  DEAD_LETTER_RETENTION_DAYS?: string;
 }
 
 interface ScheduledController {
@@ -51,6 +56,7 @@ const CLOSE_TIMEOUT_S = 5;
 interface Isolate {
   logger: Logger;
   app: ReturnType<typeof createApp>;
+  deadLetterRetentionDays: number;
 }
 
 let isolate: Isolate | undefined;
@@ -67,6 +73,10 @@ function isolateOf(env: Env): Isolate {
     FEED_STREAMS_PER_KEY: env.FEED_STREAMS_PER_KEY,
     FEED_STREAMS_MAX: env.FEED_STREAMS_MAX,
     FEED_RECHECK_S: env.FEED_RECHECK_S,
+    INGEST_SENSOR_RATE_PER_S: env.INGEST_SENSOR_RATE_PER_S,
+    INGEST_SENSOR_BURST: env.INGEST_SENSOR_BURST,
+    DEAD_LETTERS_PER_SENSOR_PER_DAY: env.DEAD_LETTERS_PER_SENSOR_PER_DAY,
+    DEAD_LETTER_RETENTION_DAYS: env.DEAD_LETTER_RETENTION_DAYS,
   });
   const logger = createLogger(config.LOG_LEVEL);
   const app = createApp({
@@ -77,6 +87,7 @@ function isolateOf(env: Env): Isolate {
     feedStreamsPerKey: config.FEED_STREAMS_PER_KEY,
     feedStreamsMax: config.FEED_STREAMS_MAX,
     feedRecheckMs: config.FEED_RECHECK_S * 1000,
+    ingestLimits: ingestLimitsOf(config),
     ...(config.SENSOR_LOGINS === "mosquitto" ? { devices: brokerOfTheNodeProcess } : {}),
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
     readDocsAsset: async (file) => {
@@ -85,7 +96,7 @@ function isolateOf(env: Env): Isolate {
       return res.ok ? res.text() : null;
     },
   });
-  isolate = { logger, app };
+  isolate = { logger, app, deadLetterRetentionDays: config.DEAD_LETTER_RETENTION_DAYS };
   return isolate;
 }
 
@@ -130,13 +141,14 @@ export default {
   },
 
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-    const { logger } = isolateOf(env);
+    const { logger, deadLetterRetentionDays } = isolateOf(env);
     const database = requestDatabase(env);
     try {
       await runScheduled(controller.cron, {
         db: database.db,
         clock: () => new Date(),
         logger,
+        deadLetterRetentionDays,
       });
     } catch (err) {
       logger.error({ err, cron: controller.cron }, "scheduled work failed; the next trigger runs it again");

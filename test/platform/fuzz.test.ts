@@ -33,6 +33,7 @@ import { sql } from "drizzle-orm";
 import fc from "fast-check";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFailedLogins } from "../../contracts/login-throttle.js";
 import type { DatabaseHandle } from "../../db/client.js";
 import { hashKey } from "../../db/keys.js";
 import { createApp } from "../../src/app.js";
@@ -537,6 +538,9 @@ beforeAll(async () => {
     // Keys stay cached for the whole run: a refreshed key's last_used_at is the one write a
     // refused request may make, and it would blur the check that it stored nothing.
     keyCache: createKeyCache({ ttlMs: 3_600_000 }),
+    // Refused keys are counted as in production, but wait at most a millisecond: the fuzz sends
+    // hundreds of wrong sensor keys, and the waits are tested in test/platform/failed-keys.test.ts.
+    failedLogins: createFailedLogins({ baseDelayMs: 1, maxDelayMs: 1 }),
   });
   const doc = (await (await app.request("/openapi.json")).json()) as {
     paths: Record<

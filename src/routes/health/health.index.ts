@@ -73,6 +73,9 @@ export const healthRouter = createRouter()
       ...Object.entries(byReason).map(
         ([reason, n]) => `bot_ingest_dead_letters_total{reason="${label(reason)}"} ${n}`,
       ),
+      "# HELP bot_ingest_dead_letters_unstored_total Dead letters only counted, not stored: a sensor over its daily dead-letter quota.",
+      "# TYPE bot_ingest_dead_letters_unstored_total counter",
+      `bot_ingest_dead_letters_unstored_total ${c.var.deps.ingest.counters.deadLettersNotStored}`,
       "# HELP bot_broker_refused_connects_total Logins and connections the MQTT broker refused: unknown_sensor, revoked_sensor, bad_credentials, client_id_mismatch, connection_limit, connect_too_large, connect_timeout (embedded broker); not_authorised (Mosquitto, which does not say which).",
       "# TYPE bot_broker_refused_connects_total counter",
       ...Object.entries(c.var.deps.devices?.refusedConnects ?? {}).map(

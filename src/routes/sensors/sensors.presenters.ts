@@ -41,6 +41,7 @@ export function deadLetterJson(row: DeadLetterRow): z.input<typeof DeadLetter> {
     payload: row.payload,
     payloadBase64: row.payloadBase64,
     payloadBytes: row.payloadBytes,
+    messageCount: row.messageCount,
     reason: row.reason,
     receivedAt: row.receivedAt.toISOString(),
   };

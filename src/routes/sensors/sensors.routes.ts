@@ -137,7 +137,14 @@ export const DeadLetter = z
     sensorId: z.string().nullable(),
     payload: z.string(),
     payloadBase64: z.boolean().openapi({ description: "The payload was not valid UTF-8 text" }),
-    payloadBytes: z.number().int(),
+    payloadBytes: z.number().int().openapi({
+      description:
+        "The whole size of the messages the row stands for; `payload` keeps only their first 1 KiB",
+    }),
+    messageCount: z.number().int().openapi({
+      description:
+        "Messages the row stands for: 1, but a sensor's messages over its rate limit in one batch are one `rate_limited` row with an empty payload",
+    }),
     reason: z.string().openapi({ example: "schema_violation: confidence must be a number from 0 to 1" }),
     receivedAt: Timestamp,
   })
