@@ -346,6 +346,8 @@ describe("the household register", () => {
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([
       { field: "rows.2.floor", message: "must be an integer (line 3)" },
+      // A room names a household: a line break in it is a control character.
+      { field: "rows.3.room", message: "must not contain control characters (line 5)" },
       { field: "rows.3.floorArea", message: "must be at most 10000 m² (line 5)" },
       { field: "rows.4", message: "has 3 fields, expected 4 (line 7)" },
     ]);
