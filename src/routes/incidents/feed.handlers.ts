@@ -13,7 +13,7 @@ import { type AppDeps, holdRequestUntil, serviceContext } from "../../context.js
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type IncidentChange, type IncidentFeed, openIncidentFeed } from "../../services/incidents/feed.js";
-import type { FeedSubscription, SubscriptionEnd } from "../../services/incidents/feed-hub.js";
+import { type FeedSubscription, type SubscriptionEnd, sleep } from "../../services/incidents/feed-hub.js";
 import { incidentJson } from "./incidents.presenters.js";
 import {
   FEED_BUSY_RETRY_S,
@@ -28,20 +28,6 @@ import {
 
 /** How long an EventSource waits before reconnecting after the stream ends. */
 const RETRY_MS = 2_000;
-
-/** Resolves after `ms`, or as soon as `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 /** The streams an app holds open: overall and per key hash (a key's hash, never the key). */
 interface OpenStreams {
@@ -217,7 +203,7 @@ export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) =>
         }
         const wakeAt = Math.min(endsAt, checkAt, quietSince + FEED_HEARTBEAT_MS);
         if (!subscription) {
-          await pause(Math.min(FEED_POLL_MS, wakeAt - performance.now()), gone.signal);
+          await sleep(Math.min(FEED_POLL_MS, wakeAt - performance.now()), gone.signal);
           continue;
         }
         const handed = await subscription.take(wakeAt - performance.now(), gone.signal);

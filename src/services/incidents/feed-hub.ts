@@ -63,8 +63,8 @@ export interface IncidentFeedHubOptions {
 export const FEED_HUB_POLL_MS = 500;
 const MAX_QUEUED = 1_000;
 
-/** Resolves after `ms`, or as soon as `signal` aborts or `wake` is called. */
-function sleep(ms: number, signal: AbortSignal, onWake: (wake: () => void) => void): Promise<void> {
+/** Resolves after `ms`, or as soon as `signal` aborts or the wake handed to `onWake` is called. */
+export function sleep(ms: number, signal: AbortSignal, onWake?: (wake: () => void) => void): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted || ms <= 0) return resolve();
     const done = () => {
@@ -74,7 +74,7 @@ function sleep(ms: number, signal: AbortSignal, onWake: (wake: () => void) => vo
     };
     const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
-    onWake(done);
+    onWake?.(done);
   });
 }
 
