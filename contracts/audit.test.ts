@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type AuditEntry, auditHash, GENESIS_HASH, nextAuditEntry, verifyChain } from "./audit.js";
-import { contentHash } from "./canonical.js";
+import { canonicalJson, contentHash, sha256Hex } from "./canonical.js";
 
 function chain(): AuditEntry[] {
   const rows: Omit<AuditEntry, "seq" | "prevHash" | "hash">[] = [
@@ -12,6 +12,9 @@ function chain(): AuditEntry[] {
     contractId: "c-1",
     actorOrgId: i === 0 ? "org-enterprise" : "org-committee",
     actorKeyId: i === 2 ? null : `key-${i}`,
+    // The approval was made by a committee member signed in to the portal.
+    actorPersonId: i === 2 ? "person-1" : null,
+    actorName: i === 2 ? "王秀英" : null,
     contentHash: contentHash({ terms: "v1" }),
     createdAt: `2026-02-0${i + 1}T08:00:00.000Z`,
     ...r,
@@ -47,9 +50,28 @@ describe("the audit hash chain", () => {
       { prevHash: "1".repeat(64) },
       { seq: 2 },
       { contractId: "c-2" },
+      { actorPersonId: "person-2" },
+      { actorName: "王秀英" },
     ]) {
       expect(auditHash({ ...rest, ...change }), JSON.stringify(change)).not.toBe(hash);
     }
+  });
+
+  it("a person's name and id are covered by the hash: renaming who approved breaks the chain", () => {
+    const entries = chain();
+    const approval = entries[2];
+    if (!approval) throw new Error("no approval");
+    expect(approval.actorName).toBe("王秀英");
+    entries[2] = { ...approval, actorName: "李建国" };
+    expect(verifyChain(entries)).toMatchObject({ intact: false, brokenAtSeq: 3 });
+  });
+
+  it("an entry made with a key hashes as entries did before people signed in (no person fields)", () => {
+    const [first] = chain();
+    if (!first) throw new Error("no entry");
+    const { hash, actorPersonId, actorName, ...before } = first;
+    expect([actorPersonId, actorName]).toEqual([null, null]);
+    expect(sha256Hex(canonicalJson(before))).toBe(hash);
   });
 
   it("a database row with extra columns still verifies", () => {

@@ -7,6 +7,9 @@ export interface AuditEntry {
   action: string;
   actorOrgId: string;
   actorKeyId: string | null;
+  /** The person who acted through the portal, and their name then; null for a machine's key. */
+  actorPersonId: string | null;
+  actorName: string | null;
   versionNo: number | null;
   payload: unknown;
   contentHash: string | null;
@@ -23,7 +26,8 @@ export const GENESIS_HASH = "0".repeat(64);
  * sha256 of the canonical JSON of every field except `hash`. Only the fields of AuditEntry are
  * hashed (extra properties of a database row, e.g. a surrogate id, are ignored). `createdAt` is
  * hashed exactly as given: store and read it back as the same ISO string
- * (Date#toISOString()).
+ * (Date#toISOString()). The person's id and name are hashed only when set, so the entries made
+ * before people signed in (and every key's entry) keep the hash they were written with.
  */
 export function auditHash(e: Omit<AuditEntry, "hash">): string {
   return sha256Hex(
@@ -33,6 +37,8 @@ export function auditHash(e: Omit<AuditEntry, "hash">): string {
       action: e.action,
       actorOrgId: e.actorOrgId,
       actorKeyId: e.actorKeyId,
+      ...(e.actorPersonId === null ? {} : { actorPersonId: e.actorPersonId }),
+      ...(e.actorName === null ? {} : { actorName: e.actorName }),
       versionNo: e.versionNo,
       payload: e.payload,
       contentHash: e.contentHash,

@@ -35,6 +35,7 @@ function sample(type: PlaceCommandType, by: PlaceActor): PlaceCommand {
     case "change_organization_communities":
       return { type, organization: { kind: "property_company" } };
     case "manage_api_keys":
+    case "manage_members":
       return { type, organization: { id: by.orgId ?? "org-street_office", kind: "street_office" } };
     case "change_facility":
       return { type, facility: { status: "planned", operatorOrgId: by.orgId } };
@@ -62,6 +63,7 @@ const EXPECTED: Record<PlaceCommandType, { by: readonly CallerRole[]; memberKey:
   register_organization: { by: ["platform_admin", "street_office"], memberKey: false },
   change_organization_communities: { by: ["platform_admin", "street_office"], memberKey: false },
   manage_api_keys: { by: CALLER_ROLES, memberKey: false },
+  manage_members: { by: CALLER_ROLES, memberKey: false },
   register_facility: { by: ["platform_admin", "street_office", "enterprise"], memberKey: true },
   change_facility: { by: ["platform_admin", "street_office", "enterprise"], memberKey: true },
   decommission_facility: { by: ["platform_admin", "street_office"], memberKey: true },
@@ -191,21 +193,22 @@ describe("communities and organizations are registered in the caller's street", 
   });
 });
 
-describe("API keys are managed by the organization's own admin keys", () => {
-  it("every role × the organization's kind, own or another's", () => {
+describe("API keys and members are managed by the organization's own admins", () => {
+  it.each([
+    ["manage_api_keys", "Only the organization's own admin keys may manage its keys."],
+    ["manage_members", "Only the organization's own admins may manage its members."],
+  ] as const)("%s: every role × the organization's kind, own or another's", (type, reason) => {
     for (const role of CALLER_ROLES) {
       for (const kind of PARTIES) {
         for (const own of [true, false]) {
           const caller = actor(role);
           const organization = { id: own && caller.orgId ? caller.orgId : "org-another", kind };
-          const d = decidePlaceCommand(caller, { type: "manage_api_keys", organization });
+          const d = decidePlaceCommand(caller, { type, organization });
           const label = `${role} on ${own ? "its own" : "another"} ${kind}`;
           if ((own && role !== "platform_admin") || (role === "platform_admin" && kind === "street_office")) {
             expect(d, label).toEqual({ ok: true });
           } else {
-            expect(d, label).toEqual(
-              forbidden("Only the organization's own admin keys may manage its keys."),
-            );
+            expect(d, label).toEqual(forbidden(reason));
           }
         }
       }

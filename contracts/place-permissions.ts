@@ -59,6 +59,8 @@ export type PlaceCommand =
   | { type: "register_organization"; kind: Party; streetId?: string; communityIds: readonly string[] }
   | { type: "change_organization_communities"; organization: { kind: Party } }
   | { type: "manage_api_keys"; organization: { id: string; kind: Party } }
+  /** Inviting people to the portal for the organization, and removing them. */
+  | { type: "manage_members"; organization: { id: string; kind: Party } }
   | { type: "register_facility" }
   | { type: "change_facility"; facility: { status: FacilityStatus; operatorOrgId: string | null } }
   /** `openContractIds`: contracts (not transferred, not terminated) the facility is part of. */
@@ -105,6 +107,8 @@ export const PLACE_COMMAND_RULES: Record<PlaceCommandType, PlaceCommandRule> = {
   },
   // An organization's own admin keys; the platform admin for street offices (bootstrap, recovery).
   manage_api_keys: { roles: CALLER_ROLES, action: "manage API keys", adminKey: true },
+  // The same people as the keys: the organization's admins; the platform admin for street offices.
+  manage_members: { roles: CALLER_ROLES, action: "manage the organization's members", adminKey: true },
   // An enterprise's facility is operated by it (`operatorOfRegistered`).
   register_facility: { roles: FACILITY_KEEPERS, action: "register facilities" },
   // An enterprise only the facilities it operates; nobody a decommissioned one.
@@ -212,6 +216,12 @@ export function decidePlaceCommand(actor: PlaceActor, command: PlaceCommand): Pl
       if (actor.orgId === organization.id) return ALLOWED;
       if (actor.role === "platform_admin" && organization.kind === "street_office") return ALLOWED;
       return forbidden("Only the organization's own admin keys may manage its keys.");
+    }
+    case "manage_members": {
+      const { organization } = command;
+      if (actor.orgId === organization.id) return ALLOWED;
+      if (actor.role === "platform_admin" && organization.kind === "street_office") return ALLOWED;
+      return forbidden("Only the organization's own admins may manage its members.");
     }
     case "change_facility": {
       const { facility } = command;

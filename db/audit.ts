@@ -8,6 +8,8 @@ export interface AuditInput {
   action: string;
   actorOrgId: string;
   actorKeyId: string | null;
+  /** The person acting through the portal (Principal.person), or null. */
+  actor?: { id: string; name: string } | null;
   versionNo: number | null;
   payload: unknown;
   contentHash?: string | null;
@@ -32,6 +34,8 @@ export async function appendAudit(tx: Tx, input: AuditInput): Promise<AuditEntry
     action: input.action,
     actorOrgId: input.actorOrgId,
     actorKeyId: input.actorKeyId,
+    actorPersonId: input.actor?.id ?? null,
+    actorName: input.actor?.name ?? null,
     versionNo: input.versionNo,
     payload: input.payload ?? {},
     contentHash: input.contentHash ?? null,
@@ -56,6 +60,8 @@ export async function readAudit(db: Pick<Tx, "select">, contractId: string): Pro
     action: r.action,
     actorOrgId: r.actorOrgId,
     actorKeyId: r.actorKeyId,
+    actorPersonId: r.actorPersonId,
+    actorName: r.actorName,
     versionNo: r.versionNo,
     payload: r.payload,
     contentHash: r.contentHash,

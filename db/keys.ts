@@ -16,3 +16,9 @@ export function sameHash(a: string, b: string): boolean {
   const y = Buffer.from(b, "hex");
   return x.length === y.length && timingSafeEqual(x, y);
 }
+
+/** A secret for a link or a cookie (an invitation, a session, a household link): 32 random bytes. */
+export function generateToken(): { token: string; hash: string } {
+  const token = randomBytes(32).toString("base64url");
+  return { token, hash: hashKey(token) };
+}

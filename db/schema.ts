@@ -182,6 +182,106 @@ export const apiKeys = pgTable(
 );
 
 // ---------------------------------------------------------------------------------------------
+// People of the portal: members of an organization who sign in, and residents' household links
+// ---------------------------------------------------------------------------------------------
+
+/** A person who signs in to the portal for an organization (invited by its admin). */
+export const people = pgTable(
+  "people",
+  {
+    id: id(),
+    organizationId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    /** The name the audit log records beside what this person did. */
+    name: text().notNull(),
+    /** What the person signs in with (a phone number or an e-mail address), stored lower-case. */
+    login: text().notNull().unique(),
+    /** scrypt, with its parameters and salt (src/auth/passwords.ts). */
+    passwordHash: text().notNull(),
+    role: keyRole().notNull(),
+    createdAt: createdAt(),
+    disabledAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [index().on(t.organizationId)],
+);
+
+/** A one-time link that lets the invited person choose a login and password. */
+export const invitations = pgTable(
+  "invitations",
+  {
+    id: id(),
+    organizationId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    name: text().notNull(),
+    role: keyRole().notNull(),
+    /** SHA-256 of the link's token; the token is shown once. */
+    tokenHash: text().notNull().unique(),
+    invitedByPersonId: uuid().references(() => people.id),
+    invitedByKeyId: uuid().references(() => apiKeys.id),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    acceptedAt: timestamp({ withTimezone: true }),
+    personId: uuid().references(() => people.id),
+    revokedAt: timestamp({ withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index().on(t.organizationId)],
+);
+
+/** A signed-in browser. Kept in the database, so every instance (and Workers) shares it. */
+export const portalSessions = pgTable(
+  "portal_sessions",
+  {
+    id: id(),
+    /** SHA-256 of the cookie's token. */
+    tokenHash: text().notNull().unique(),
+    personId: uuid()
+      .notNull()
+      .references(() => people.id),
+    createdAt: createdAt(),
+    lastSeenAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    endedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [index().on(t.personId)],
+);
+
+/** Sign-in attempts, counted per login and per address to throttle guessing (kept a day). */
+export const signInAttempts = pgTable(
+  "sign_in_attempts",
+  {
+    id: bigserial({ mode: "number" }).primaryKey(),
+    login: text().notNull(),
+    address: text().notNull(),
+    succeeded: boolean().notNull(),
+    at: timestamp({ withTimezone: true }).notNull(),
+  },
+  (t) => [index().on(t.login, t.at), index().on(t.address, t.at)],
+);
+
+/** A household's read-only link (printed on its bill as a QR code); revocable. */
+export const householdLinks = pgTable(
+  "household_links",
+  {
+    id: id(),
+    householdId: uuid()
+      .notNull()
+      .references(() => households.id),
+    /** SHA-256 of the link's token; the token is shown once. */
+    tokenHash: text().notNull().unique(),
+    /** The first characters of the token, to recognise a link in a list. */
+    prefix: text().notNull(),
+    issuedByOrgId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    createdAt: createdAt(),
+    revokedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [index().on(t.householdId)],
+);
+
+// ---------------------------------------------------------------------------------------------
 // Facilities
 // ---------------------------------------------------------------------------------------------
 
@@ -475,6 +575,10 @@ export const auditLog = pgTable(
       .notNull()
       .references(() => organizations.id),
     actorKeyId: uuid(),
+    /** The person who acted through the portal (null: a machine's API key, or the platform). */
+    actorPersonId: uuid(),
+    /** That person's name when they acted, kept as it was. */
+    actorName: text(),
     versionNo: integer(),
     payload: jsonb().notNull(),
     contentHash: text(),

@@ -1,4 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { createFailedLogins } from "../contracts/login-throttle.js";
@@ -10,6 +11,8 @@ import { type DocsAssetReader, mountDocs } from "./docs.js";
 import { emptyJsonAsObject } from "./empty-json-body.js";
 import { ApiError, handleError, problemResponse } from "./errors.js";
 import { createRouter } from "./openapi.js";
+import { createPortal, isApiPath, portalNotFound } from "./pages/index.js";
+import type { PortalEnv } from "./pages/portal-env.js";
 import { healthRouter } from "./routes/health/health.index.js";
 import { v1Routers } from "./routes/index.js";
 import { sensorIngestRouter } from "./routes/sensors/sensor-ingest.index.js";
@@ -138,14 +141,26 @@ export function createApp({
   for (const router of v1Routers) v1.route("/", router);
   app.route("/v1", v1);
 
+  // People's pages last: every path the API, the docs and health do not answer.
+  app.route("/", createPortal() as unknown as Hono<AppEnv>);
+
   app.notFound((c) =>
-    problemResponse(
-      c,
-      new ApiError(404, "route_not_found", "Not found", `No route for ${c.req.method} ${c.req.path}.`),
-    ),
+    isPageRequest(c)
+      ? portalNotFound(c as unknown as Context<PortalEnv>)
+      : problemResponse(
+          c,
+          new ApiError(404, "route_not_found", "Not found", `No route for ${c.req.method} ${c.req.path}.`),
+        ),
   );
   app.onError(handleError);
   return app;
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** A browser asking for a page (not a machine asking the API): answered with the portal's 404 page. */
+function isPageRequest(c: Context<AppEnv>): boolean {
+  if (c.req.method !== "GET" && c.req.method !== "HEAD") return false;
+  if (isApiPath(c.req.path)) return false;
+  return (c.req.header("accept") ?? "").includes("text/html");
+}

@@ -14,6 +14,7 @@ const PLATFORM_ADMIN: Principal = Object.freeze({
   keyRole: "admin",
   streetId: null,
   communityIds: [],
+  person: null,
 });
 
 /**

@@ -91,6 +91,7 @@ export function createKeyCache({
       keyRole: row.keyRole,
       streetId: row.streetId,
       communityIds: Object.freeze(row.communityIds),
+      person: null,
     });
   }
 

@@ -17,6 +17,8 @@ export interface Principal {
   streetId: string | null;
   /** Communities an owners committee or property company serves. */
   communityIds: readonly string[];
+  /** The person signed in to the portal; null for an API key (a machine) and ADMIN_TOKEN. */
+  person: { id: string; name: string } | null;
 }
 
 /** A principal that acts for an organization (every contract decision needs one). */

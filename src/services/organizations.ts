@@ -45,7 +45,7 @@ function organizationsColumns() {
   };
 }
 
-async function findOrganization(
+export async function findOrganization(
   db: Queryable,
   p: Principal,
   id: string,

@@ -79,7 +79,15 @@ describe("the live feed's scope", () => {
       .map(
         (p): Principal =>
           p.role === "platform_admin"
-            ? { role: p.role, orgId: null, keyId: null, keyRole: "admin", streetId: null, communityIds: [] }
+            ? {
+                role: p.role,
+                orgId: null,
+                keyId: null,
+                keyRole: "admin",
+                streetId: null,
+                communityIds: [],
+                person: null,
+              }
             : {
                 role: p.role,
                 orgId: p.orgId,
@@ -88,6 +96,7 @@ describe("the live feed's scope", () => {
                 streetId: p.streetId,
                 communityIds:
                   p.role === "owners_committee" || p.role === "property_company" ? p.communityIds : [],
+                person: null,
               },
       );
 

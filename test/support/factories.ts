@@ -25,9 +25,11 @@ import {
   invoices,
   organizationCommunities,
   organizations,
+  people,
   streets,
   subscriptions,
 } from "../../db/schema.js";
+import { hashPassword } from "../../src/auth/passwords.js";
 import type { OrgKind } from "../../src/auth/principal.js";
 
 const unique = (label: string) => `${label} ${randomUUID().slice(0, 8)}`;
@@ -550,4 +552,36 @@ export async function createOperatingContract(
     termMonths: opts.termMonths,
   });
   return { contract, facility, transferDate: addMonths(opts.operationStart, opts.termMonths) };
+}
+
+/** The password every test person signs in with. */
+export const TEST_PASSWORD = "correct horse battery staple";
+
+/** A person of the organization who can sign in to the portal with TEST_PASSWORD. */
+export async function createPerson(
+  db: Database,
+  organizationId: string,
+  opts: { role?: "admin" | "member"; name?: string } = {},
+) {
+  const login = `${unique("p")}@example.test`.toLowerCase();
+  const row = one(
+    await db
+      .insert(people)
+      .values({
+        organizationId,
+        name: opts.name ?? unique("王秀英"),
+        login,
+        passwordHash: await testPasswordHash(),
+        role: opts.role ?? "member",
+      })
+      .returning(),
+  );
+  return { id: row.id, name: row.name, login, password: TEST_PASSWORD };
+}
+
+let testHash: Promise<string> | undefined;
+/** scrypt is slow on purpose: one hash serves every test person (each has its own row). */
+function testPasswordHash(): Promise<string> {
+  testHash ??= hashPassword(TEST_PASSWORD);
+  return testHash;
 }

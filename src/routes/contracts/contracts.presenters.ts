@@ -178,6 +178,8 @@ export function auditEntryJson(e: AuditEntry): z.input<typeof AuditRow> {
     action: e.action,
     actorOrgId: e.actorOrgId,
     actorKeyId: e.actorKeyId,
+    actorPersonId: e.actorPersonId,
+    actorName: e.actorName,
     versionNo: e.versionNo,
     payload: e.payload,
     contentHash: e.contentHash,

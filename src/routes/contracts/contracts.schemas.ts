@@ -268,6 +268,8 @@ export const AuditRow = z
     action: z.string(),
     actorOrgId: Uuid,
     actorKeyId: Uuid.nullable(),
+    actorPersonId: Uuid.nullable(),
+    actorName: z.string().nullable(),
     versionNo: z.number().int().nullable(),
     payload: z.unknown(),
     contentHash: z.string().nullable(),
@@ -277,7 +279,7 @@ export const AuditRow = z
   })
   .openapi("AuditRow", {
     description:
-      "An audit entry of the contract in the path. `hash` is the SHA-256 of the canonical JSON of the entry's other fields plus `contractId` (the path's id), so the chain can be checked with the id asked for.",
+      "An audit entry of the contract in the path. `actorPersonId` and `actorName` name the person who acted through the portal (null when an API key acted). `hash` is the SHA-256 of the canonical JSON of the entry's other fields plus `contractId` (the path's id), leaving out `actorPersonId` and `actorName` when they are null, so the chain can be checked with the id asked for.",
   });
 
 export const AuditVerdict = z

@@ -207,6 +207,7 @@ export async function runContractCommand<T>(
           action,
           actorOrgId: actor.orgId,
           actorKeyId: actor.keyId,
+          actor: actor.person,
           versionNo: data.versionNo ?? null,
           payload: data.payload ?? {},
           contentHash: data.contentHash ?? null,

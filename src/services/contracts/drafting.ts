@@ -174,6 +174,7 @@ export async function createContract(ctx: ServiceContext, body: NewContractInput
       action: "contract.drafted",
       actorOrgId: p.orgId,
       actorKeyId: p.keyId,
+      actor: p.person,
       versionNo: 1,
       payload: {
         title: body.title,

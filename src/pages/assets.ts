@@ -1,0 +1,43 @@
+/**
+ * The portal's static files, served by the app itself (no CDN, the same on Node and Workers: they
+ * are modules, not files read at run time). Each URL carries a hash of the content, so a browser
+ * may keep it for a year and still never runs an old script against a new page.
+ */
+import { createHash } from "node:crypto";
+import type { Hono } from "hono";
+import { PORTAL_CSS } from "./assets/portal.css.js";
+import type { PortalEnv } from "./portal-env.js";
+
+interface Asset {
+  body: string;
+  type: string;
+}
+
+const ASSETS: Record<string, Asset> = {
+  "portal.css": { body: PORTAL_CSS, type: "text/css; charset=utf-8" },
+};
+
+const versions = new Map<string, string>();
+
+/** The URL of an asset, with its content hash. */
+export function assetUrl(name: string): string {
+  const asset = ASSETS[name];
+  if (!asset) throw new Error(`no portal asset ${name}`);
+  let version = versions.get(name);
+  if (!version) {
+    version = createHash("sha256").update(asset.body).digest("hex").slice(0, 12);
+    versions.set(name, version);
+  }
+  return `/assets/${name}?v=${version}`;
+}
+
+export function mountAssets(app: Hono<PortalEnv>): void {
+  app.get("/assets/:name", (c) => {
+    const asset = ASSETS[c.req.param("name")];
+    if (!asset) return c.notFound();
+    return c.body(asset.body, 200, {
+      "Content-Type": asset.type,
+      "Cache-Control": c.req.query("v") ? "public, max-age=31536000, immutable" : "no-cache",
+    });
+  });
+}
