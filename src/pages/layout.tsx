@@ -31,12 +31,14 @@ export interface LayoutProps {
   title: string;
   /** Which navigation entry is this page's (aria-current). */
   current?: NavKey;
-  /** Extra scripts of this page (asset names). */
+  /** Extra scripts of this page (asset names of src/pages/assets.ts, loaded deferred). */
   scripts?: string[];
+  /** Extra style sheets of this page (asset names), after the portal's own. */
+  styles?: string[];
   children?: Child;
 }
 
-export function Layout({ c, title, current, scripts = [], children }: LayoutProps) {
+export function Layout({ c, title, current, scripts = [], styles = [], children }: LayoutProps) {
   const lang = c.var.lang;
   const t = translator(common, lang);
   const session = c.var.session;
@@ -50,6 +52,9 @@ export function Layout({ c, title, current, scripts = [], children }: LayoutProp
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · ${t("app_name")}`}</title>
         <link rel="stylesheet" href={assetUrl("portal.css")} />
+        {styles.map((s) => (
+          <link rel="stylesheet" href={assetUrl(s)} />
+        ))}
         {scripts.map((s) => (
           <script src={assetUrl(s)} defer />
         ))}
