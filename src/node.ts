@@ -13,7 +13,7 @@ import { commitDeadlineMs, POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { preparePrivateDataDir } from "./data-dir.js";
-import { seedDemoOnce } from "./demo/seed.js";
+import { describeDemo, seedDemoOnce } from "./demo/seed.js";
 import { startHttpServer } from "./http-server.js";
 import { createLogger } from "./logger.js";
 import { startArrearsSweep } from "./services/fees/arrears.js";
@@ -60,7 +60,7 @@ async function main() {
       keysFile: join(config.DATA_DIR, "demo-keys.json"),
       logger,
     });
-    printDemoKeys(demo.keys, demo.created, config.DATA_DIR);
+    console.log(describeDemo(demo, config.DATA_DIR, config.PORT));
   }
 
   // One poller of the change log for every live feed stream of the process (Workers poll per stream).
@@ -128,17 +128,6 @@ async function main() {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
-}
-
-function printDemoKeys(keys: Record<string, string>, created: boolean, dataDir: string) {
-  const lines = Object.entries(keys).map(([who, key]) => `  ${who.padEnd(22)} ${key}`);
-  console.log(
-    [
-      created ? "Demo data seeded (Yinhang street, Guowei Xinyuan). Demo API keys:" : "Demo API keys:",
-      ...lines,
-      `(kept in ${join(dataDir, "demo-keys.json")}; use one as: Authorization: Bearer <key>)`,
-    ].join("\n"),
-  );
 }
 
 main().catch((err: unknown) => {

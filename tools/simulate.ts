@@ -237,7 +237,8 @@ async function enterpriseKey(flags: Flags, dataDir: string): Promise<string> {
     (text) => JSON.parse(text) as Record<string, unknown>,
     () => null,
   );
-  const key = keys?.enterprise;
+  // The demo file holds { keys, signIns } (a data directory of an earlier version: the keys alone).
+  const key = ((keys?.keys as Record<string, unknown> | undefined) ?? keys)?.enterprise;
   if (typeof key !== "string")
     throw new UsageError(
       `no enterprise key: pass --api-key, or set DATA_DIR to the app's data directory (${file} not found)`,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { openDatabase } from "../../db/client.js";
 import { loadConfig } from "../config.js";
 import { preparePrivateDataDir } from "../data-dir.js";
-import { seedDemoOnce } from "../demo/seed.js";
+import { describeDemo, seedDemoOnce } from "../demo/seed.js";
 import { createLogger } from "../logger.js";
 
 const config = loadConfig(process.env);
@@ -17,8 +17,7 @@ try {
     keysFile: join(config.DATA_DIR, "demo-keys.json"),
     logger: createLogger(config.LOG_LEVEL),
   });
-  console.log(seed.created ? "demo data seeded; keys:" : "demo data was already there; keys:");
-  for (const [who, key] of Object.entries(seed.keys)) console.log(`  ${who.padEnd(22)} ${key}`);
+  console.log(describeDemo(seed, config.DATA_DIR, config.PORT));
 } catch (err) {
   console.error("seed failed:", err instanceof Error ? err.message : err);
   process.exitCode = 1;

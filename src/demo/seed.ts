@@ -6,7 +6,9 @@
  * Seeded once into an empty database. The demo keys are kept in a file beside the data (mode
  * 0600) so later starts can print them again; the database holds only their hashes.
  */
+import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Logger } from "pino";
 import {
   addDays,
@@ -18,12 +20,74 @@ import {
   shanghaiDate,
 } from "../../contracts/index.js";
 import type { Database } from "../../db/database.js";
+import { people } from "../../db/schema.js";
 import { type DemoScene, findDemoStreet, seedDemoData } from "../../db/seed.js";
 import { createApp } from "../app.js";
+import { hashPassword } from "../auth/passwords.js";
 
 export interface DemoSeed {
   created: boolean;
   keys: Record<string, string>;
+  /** A person of each demo organization, to sign in to the portal with. */
+  signIns: Record<string, DemoSignIn>;
+}
+
+export interface DemoSignIn {
+  name: string;
+  login: string;
+  password: string;
+}
+
+/** What the demo file beside the data holds (mode 0600): only hashes are in the database. */
+interface DemoFile {
+  keys: Record<string, string>;
+  signIns: Record<string, DemoSignIn>;
+}
+
+/** The demo's people: one admin of each organization, by the keys' labels. */
+const DEMO_PEOPLE: Record<string, string> = {
+  owners_committee: "王秀英",
+  property_company: "张建华",
+  street_office: "刘芳",
+  enterprise: "陈志强",
+  garage_enterprise: "周敏",
+};
+
+function readDemoFile(text: string): DemoFile {
+  const parsed = JSON.parse(text) as Partial<DemoFile> & Record<string, unknown>;
+  // A data directory of an earlier version holds the keys alone.
+  if (parsed.keys && typeof parsed.keys === "object")
+    return { keys: parsed.keys, signIns: parsed.signIns ?? {} };
+  return { keys: parsed as Record<string, string>, signIns: {} };
+}
+
+async function seedDemoPeople(db: Database, scene: DemoScene): Promise<Record<string, DemoSignIn>> {
+  const organizationOf: Record<string, string> = {
+    owners_committee: scene.parties.ownersCommittee.id,
+    property_company: scene.parties.propertyCompany.id,
+    street_office: scene.parties.streetOffice.id,
+    enterprise: scene.parties.enterprise.id,
+    garage_enterprise: scene.parties.garageOperator.id,
+  };
+  const signIns: Record<string, DemoSignIn> = {};
+  for (const [label, name] of Object.entries(DEMO_PEOPLE)) {
+    const organizationId = organizationOf[label];
+    if (!organizationId) continue;
+    // Four groups of a base32 alphabet without look-alikes: easy to type from the terminal.
+    const password = Array.from({ length: 4 }, () =>
+      Array.from(randomBytes(4), (b) => "abcdefghjkmnpqrstuvwxyz23456789"[b % 31]).join(""),
+    ).join("-");
+    const login = `${label.replace("_", "-")}@demo.bot`;
+    await db.insert(people).values({
+      organizationId,
+      name,
+      login,
+      passwordHash: await hashPassword(password),
+      role: "admin",
+    });
+    signIns[label] = { name, login, password };
+  }
+  return signIns;
 }
 
 export async function seedDemoOnce(
@@ -31,11 +95,11 @@ export async function seedDemoOnce(
   opts: { keysFile: string; logger: Logger },
 ): Promise<DemoSeed> {
   if (await findDemoStreet(db)) {
-    const keys = await readFile(opts.keysFile, "utf8").then(
-      (text) => JSON.parse(text) as Record<string, string>,
-      () => ({ note: "demo keys file missing: issue new keys with POST /v1/organizations/{id}/keys" }),
-    );
-    return { created: false, keys };
+    const file = await readFile(opts.keysFile, "utf8").then(readDemoFile, () => ({
+      keys: { note: "demo keys file missing: issue new keys with POST /v1/organizations/{id}/keys" },
+      signIns: {},
+    }));
+    return { created: false, ...file };
   }
   const scene = await db.transaction((tx) => seedDemoData(tx));
   try {
@@ -45,8 +109,10 @@ export async function seedDemoOnce(
       `the demo contracts could not be seeded (${err instanceof Error ? err.message : String(err)}); delete the data directory and start again`,
     );
   }
-  await writeFile(opts.keysFile, `${JSON.stringify(scene.keys, null, 2)}\n`, { mode: 0o600 });
-  return { created: true, keys: scene.keys };
+  const signIns = await seedDemoPeople(db, scene);
+  const file: DemoFile = { keys: scene.keys, signIns };
+  await writeFile(opts.keysFile, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  return { created: true, ...file };
 }
 
 /** Terms of an added elevator: higher floors pay more, the ground floor nothing. */
@@ -347,4 +413,24 @@ async function seedDemoContracts(db: Database, scene: DemoScene, logger: Logger)
       }
     }
   }
+}
+
+/** What `npm start` and `npm run db:seed` print: the demo keys and sign-ins, and where they are kept. */
+export function describeDemo(demo: DemoSeed, dataDir: string, port: number): string {
+  const keyLines = Object.entries(demo.keys).map(([who, key]) => `  ${who.padEnd(22)} ${key}`);
+  const signInLines = Object.entries(demo.signIns).map(
+    ([who, p]) => `  ${who.padEnd(22)} ${p.login.padEnd(30)} ${p.password}   (${p.name})`,
+  );
+  return [
+    demo.created ? "Demo data seeded (Yinhang street, Guowei Xinyuan). Demo API keys:" : "Demo API keys:",
+    ...keyLines,
+    `(use one as: Authorization: Bearer <key>)`,
+    ...(signInLines.length
+      ? [
+          `Demo sign-ins for the portal at http://localhost:${port}/sign-in (login, password):`,
+          ...signInLines,
+        ]
+      : []),
+    `(kept in ${join(dataDir, "demo-keys.json")})`,
+  ].join("\n");
 }

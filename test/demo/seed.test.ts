@@ -11,6 +11,7 @@ import { findDemoStreet } from "../../db/seed.js";
 import { seedDemoOnce } from "../../src/demo/seed.js";
 import { client, createTestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
+import { portalClient, textOf } from "../support/portal.js";
 
 let database: DatabaseHandle;
 let keysFile: string;
@@ -55,7 +56,7 @@ describe("the demo seed a newcomer clicks through after npm start", () => {
   it("prints keys that work, written once to a file only its owner can read", async () => {
     // A database seeded by an earlier run keeps only hashes: the keys were printed back then.
     const keys = first.created
-      ? (JSON.parse(await readFile(keysFile, "utf8")) as Record<string, string>)
+      ? (JSON.parse(await readFile(keysFile, "utf8")) as { keys: Record<string, string> }).keys
       : first.keys;
     if (first.created) expect(((await stat(keysFile)).mode & 0o777).toString(8)).toBe("600");
     else expect(keys).toHaveProperty("note");
@@ -67,6 +68,21 @@ describe("the demo seed a newcomer clicks through after npm start", () => {
       expect((await office.get(`/v1/contracts/${c.id}/audit/verify`)).body.intact).toBe(true);
     }
     const again = await seedDemoOnce(database.db, { keysFile, logger: pino({ level: "silent" }) });
-    expect(again).toEqual({ created: false, keys });
+    expect(again).toEqual({ created: false, keys, signIns: first.signIns });
+  });
+
+  it("prints a sign-in of each role that opens the portal as that organization's person", async () => {
+    if (!first.created) return; // seeded by an earlier run: its passwords were printed back then
+    expect(Object.keys(first.signIns).sort()).toEqual(
+      ["enterprise", "garage_enterprise", "owners_committee", "property_company", "street_office"].sort(),
+    );
+    const app = createTestApp(database.db);
+    for (const [label, person] of Object.entries(first.signIns)) {
+      const browser = portalClient(app);
+      await browser.signIn(person.login, person.password);
+      const home = await browser.get("/home");
+      expect(home.status, label).toBe(200);
+      expect(textOf(home.html), label).toContain(`您好，${person.name}`);
+    }
   });
 });

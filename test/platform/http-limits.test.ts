@@ -100,7 +100,7 @@ beforeAll(async () => {
     60_000,
     "npm start",
   );
-  const keys = JSON.parse(await readFile(join(dataDir, "demo-keys.json"), "utf8"));
+  const { keys } = JSON.parse(await readFile(join(dataDir, "demo-keys.json"), "utf8"));
   const facilities = await api("/v1/facilities?kind=elevator", { key: keys.enterprise });
   for (const facility of facilities.body.items) {
     const made = await api("/v1/sensors", {
@@ -165,7 +165,7 @@ describe("npm start against slow and greedy clients", () => {
     const closedAfter = await raw.closedAfterMs;
     expect(closedAfter).toBeLessThan((REQUEST_TIMEOUT_S + 3) * 1000);
     expect(raw.received()).not.toMatch(/^HTTP\/1\.1 200/);
-    const keys = JSON.parse(await readFile(join(dataDir, "demo-keys.json"), "utf8"));
+    const { keys } = JSON.parse(await readFile(join(dataDir, "demo-keys.json"), "utf8"));
     const read = await api(`/v1/sensors/${sensor.id}`, { key: keys.enterprise });
     expect(read.body.lastSeenAt).toBeNull();
   }, 15_000);
