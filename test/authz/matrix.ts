@@ -304,6 +304,14 @@ export const MATRIX: RouteEntry[] = [
     note: "a key of the enterprise",
   },
   {
+    method: "POST",
+    path: "/v1/organizations/{id}/invitations",
+    needs: "none",
+    expect: by(F, F, A, F, F),
+    request: (fx) => ({ params: { id: fx.world.enterprise.org.id }, body: { name: unique("person") } }),
+    note: "an invitation to the enterprise's portal: its own admin keys only (the platform admin: street offices only)",
+  },
+  {
     method: "DELETE",
     path: "/v1/organizations/{id}/keys/{keyId}",
     needs: "none",

@@ -5,7 +5,8 @@
 import { serviceContext } from "../../context.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import * as organizations from "../../services/organizations.js";
-import { issuedKeyJson, keyJson, orgJson } from "./organizations.presenters.js";
+import * as people from "../../services/people.js";
+import { issuedInvitationJson, issuedKeyJson, keyJson, orgJson } from "./organizations.presenters.js";
 import type * as routes from "./organizations.routes.js";
 
 export const createOrganization: AppRouteHandler<typeof routes.createOrganization> = async (c) => {
@@ -56,4 +57,11 @@ export const revokeKey: AppRouteHandler<typeof routes.revokeKey> = async (c) => 
   const row = await organizations.revokeKey(serviceContext(c), c.var.deps.keyCache, id, keyId);
   c.var.logger.info({ organizationId: id, keyId }, "api key revoked");
   return c.json(keyJson(row), 200);
+};
+
+export const createInvitation: AppRouteHandler<typeof routes.createInvitation> = async (c) => {
+  const { id } = c.req.valid("param");
+  const issued = await people.invite(serviceContext(c), id, c.req.valid("json"));
+  c.var.logger.info({ organizationId: id, invitationId: issued.row.id }, "invitation issued");
+  return c.json(issuedInvitationJson(issued), 201);
 };

@@ -9,4 +9,5 @@ export const organizationsRouter = createRouter()
   .openapi(routes.updateOrganizationCommunities, handlers.updateOrganizationCommunities)
   .openapi(routes.listKeys, handlers.listKeys)
   .openapi(routes.createKey, handlers.createKey)
-  .openapi(routes.revokeKey, handlers.revokeKey);
+  .openapi(routes.revokeKey, handlers.revokeKey)
+  .openapi(routes.createInvitation, handlers.createInvitation);

@@ -4,7 +4,8 @@ import type {
   IssuedKey as IssuedKeyRow,
   OrganizationWithCommunities,
 } from "../../services/organizations.js";
-import type { ApiKey, IssuedKey, Organization } from "./organizations.routes.js";
+import type { IssuedInvitation as IssuedInvitationRow } from "../../services/people.js";
+import type { ApiKey, IssuedInvitation, IssuedKey, Organization } from "./organizations.routes.js";
 
 export function orgJson(row: OrganizationWithCommunities): z.input<typeof Organization> {
   return {
@@ -35,4 +36,15 @@ export function keyJson(row: ApiKeyRow): z.input<typeof ApiKey> {
 
 export function issuedKeyJson(issued: IssuedKeyRow): z.input<typeof IssuedKey> {
   return { ...keyJson(issued.row), key: issued.key };
+}
+
+export function issuedInvitationJson(issued: IssuedInvitationRow): z.input<typeof IssuedInvitation> {
+  return {
+    id: issued.row.id,
+    organizationId: issued.row.organizationId,
+    name: issued.row.name,
+    role: issued.row.role,
+    expiresAt: issued.row.expiresAt.toISOString(),
+    path: `/invitations/${issued.token}`,
+  };
 }

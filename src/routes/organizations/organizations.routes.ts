@@ -51,6 +51,26 @@ const NewKey = z.strictObject({
   role: z.enum(["admin", "member"]).default("member"),
 });
 
+export const IssuedInvitation = z
+  .object({
+    id: Uuid,
+    organizationId: Uuid,
+    name: z.string(),
+    role: z.enum(["admin", "member"]),
+    expiresAt: z.iso.datetime(),
+    path: z.string().openapi({
+      description:
+        "The portal's one-time link for the invited person (append it to the portal's address): shown this once, stored only as a hash",
+      example: "/invitations/3q2-7wXy…",
+    }),
+  })
+  .openapi("IssuedInvitation");
+
+const NewInvitation = z.strictObject({
+  name: Name.max(100).openapi({ description: "The invited person's name, as the audit log will show it" }),
+  role: z.enum(["admin", "member"]).default("member"),
+});
+
 export const createOrganization = createRoute({
   method: "post",
   path: "/organizations",
@@ -158,4 +178,19 @@ export const revokeKey = createRoute({
   summary: "Revoke an API key",
   request: { params: IdParams.extend({ keyId: Uuid.openapi({ param: { name: "keyId", in: "path" } }) }) },
   responses: { 200: jsonResponse(ApiKey, "Revoked"), ...errorResponses },
+});
+
+export const createInvitation = createRoute({
+  method: "post",
+  path: "/organizations/{id}/invitations",
+  tags,
+  security,
+  summary: "Invite a person to the portal (a one-time link, shown once; valid 7 days)",
+  description:
+    "How an organization's first person reaches the portal: its admin key (the platform admin for a street office) invites them; later invitations can be made in the portal's members page.",
+  request: { params: IdParams, body: jsonBody(NewInvitation.openapi("NewInvitation")) },
+  responses: {
+    201: jsonResponse(IssuedInvitation, "The invitation, its link shown this once"),
+    ...errorResponses,
+  },
 });
