@@ -2,7 +2,7 @@
  * A browser-like client of the portal over `app.request`: it keeps cookies, follows nothing on
  * its own, and fills every form with the token the page it came from carried (as a browser would).
  */
-import type { TestApp } from "./app.js";
+import type { Fetcher, TestApp } from "./app.js";
 
 export interface PageResponse {
   status: number;
@@ -12,7 +12,8 @@ export interface PageResponse {
   location: string | null;
 }
 
-export function portalClient(app: TestApp, opts: { address?: string } = {}) {
+/** Over the app in-process (`address`: the socket address the request seems to come from), or a fetcher (a Worker). */
+export function portalClient(app: TestApp | Fetcher, opts: { address?: string } = {}) {
   const jar = new Map<string, string>();
   let lastToken = "";
 
@@ -34,7 +35,8 @@ export function portalClient(app: TestApp, opts: { address?: string } = {}) {
     if (body) headers["content-type"] = "application/x-www-form-urlencoded";
     // The Node server's socket address, as src/context.ts clientAddress reads it.
     const env = opts.address ? { incoming: { socket: { remoteAddress: opts.address } } } : undefined;
-    const res = await app.request(path, { method, headers, ...(body ? { body } : {}) }, env);
+    const init = { method, headers, ...(body ? { body } : {}) };
+    const res = typeof app === "function" ? await app(path, init) : await app.request(path, init, env);
     remember(res);
     const html = await res.text();
     const token = /name="_csrf" value="([^"]*)"/.exec(html)?.[1];

@@ -25,6 +25,8 @@ import type { Fixture } from "../authz/matrix.js";
 import { countEvents, createElevator, createSensor, event, waitFor } from "../iot/support.js";
 import { client, createTestApp, TEST_ADMIN_TOKEN, type TestApp } from "../support/app.js";
 import { createScratchDatabase, type ScratchDatabase } from "../support/db.js";
+import { createPerson } from "../support/factories.js";
+import { portalClient, textOf } from "../support/portal.js";
 import { type PrivatePostgres, startPrivatePostgres } from "../support/private-postgres.js";
 import { startBundledWorker, startTestWorker, type TestWorker, workerClient } from "../support/worker.js";
 
@@ -350,6 +352,41 @@ describe("the Workers entry under workerd", () => {
       await bundled.dispose();
     }
   });
+
+  it("serves the portal as Node does: its pages and assets, signing in (scrypt on workerd), a session, an invitation", async () => {
+    const admin = await createPerson(database.db, workerWorld.world.ownersCommittee.org.id, {
+      role: "admin",
+      name: "王秀英",
+    });
+    const send = async (path: string, init: RequestInit) =>
+      (await worker.fetch(`http://worker.test${path}`, {
+        ...init,
+        redirect: "manual",
+      } as never)) as unknown as Response;
+    const browser = portalClient(send);
+    const signInPage = await browser.get("/sign-in");
+    expect(signInPage.status).toBe(200);
+    expect(signInPage.html).toContain('<html lang="zh-CN">');
+    const css = /href="(\/assets\/portal\.css\?v=\w+)"/.exec(signInPage.html)?.[1] ?? "";
+    const sheet = await send(css, {});
+    expect(sheet.status).toBe(200);
+    expect(sheet.headers.get("content-type")).toContain("text/css");
+    await browser.signIn(admin.login, admin.password);
+    const home = await browser.get("/home");
+    expect(home.status).toBe(200);
+    expect(textOf(home.html)).toContain("您好，王秀英");
+    await browser.get("/members");
+    const issued = await browser.post("/members/invite", { name: "赵大伯", role: "member" });
+    const token = /\/invitations\/([\w-]{43})/.exec(issued.html)?.[1] ?? "";
+    // The link made on the Worker opens on Node: one database, one set of sessions and links.
+    const onNodeBrowser = portalClient(node);
+    expect((await onNodeBrowser.get(`/invitations/${token}`)).status).toBe(200);
+    const missing = await browser.get("/no-such-page");
+    expect(missing.status).toBe(404);
+    expect(textOf(missing.html)).toContain("找不到这个页面");
+    await browser.post("/sign-out");
+    expect((await browser.get("/home")).status).toBe(303);
+  }, 60_000);
 
   it("streams an incident opened while the feed is connected, ends before its limit, and resumes", async () => {
     // An elevator with no open incident, so that the detection opens one.
