@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the five benchmarks in sequence (start-up, ingest, API, billing, Workers), each in its
+ * `npm run bench`: the six benchmarks in sequence (start-up, ingest, API, billing, portal pages, Workers), each in its
  * own process with its output as it comes. A benchmark that fails (an error, or a count check
  * such as lost events) does not stop the others; the exit code is 1 if any failed.
  */
@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { ROOT } from "./lib.js";
 
-const SCRIPTS = ["startup", "ingest", "api", "billing", "worker"];
+const SCRIPTS = ["startup", "ingest", "api", "billing", "pages", "worker"];
 const started = performance.now();
 const failed: string[] = [];
 for (const name of SCRIPTS) {
