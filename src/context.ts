@@ -1,4 +1,4 @@
-import type { Context } from "hono";
+import type { Context, Env } from "hono";
 import type { Logger } from "pino";
 import type { FailedLogins } from "../contracts/login-throttle.js";
 import type { Database } from "../db/database.js";
@@ -99,7 +99,7 @@ export function holdRequestUntil(c: Context<AppEnv>, done: Promise<unknown>): vo
  * The remote address of the request: the socket's on Node (never a header a client could forge),
  * Cloudflare's `CF-Connecting-IP` on Workers; "" when there is none (an in-process request).
  */
-export function clientAddress(c: Context<AppEnv>): string {
+export function clientAddress<E extends Env>(c: Context<E>): string {
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
   if (incoming) return incoming.socket?.remoteAddress ?? "";
   return c.req.header("cf-connecting-ip") ?? "";

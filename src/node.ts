@@ -16,8 +16,10 @@ import { preparePrivateDataDir } from "./data-dir.js";
 import { describeDemo, seedDemoOnce } from "./demo/seed.js";
 import { startHttpServer } from "./http-server.js";
 import { createLogger } from "./logger.js";
+import { startPeriodicJob } from "./periodic-job.js";
 import { startArrearsSweep } from "./services/fees/arrears.js";
 import { createIncidentFeedHub } from "./services/incidents/feed-hub.js";
+import { runPortalUpkeep } from "./services/people.js";
 
 const SWAGGER_DIST = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 
@@ -90,6 +92,13 @@ async function main() {
     logger,
     retentionDays: config.DEAD_LETTER_RETENTION_DAYS,
   });
+  // Old sign-in attempts and long-ended sessions (hourly; idempotent deletes, safe on many instances).
+  const portalUpkeep = startPeriodicJob({
+    name: "portal upkeep",
+    logger,
+    intervalMs: 60 * 60 * 1000,
+    run: () => runPortalUpkeep({ db: database.db, clock: () => new Date() }),
+  });
   if (!config.ADMIN_TOKEN)
     logger.warn(
       "ADMIN_TOKEN is not set: the platform-admin routes (districts, streets, street offices) are closed",
@@ -122,6 +131,7 @@ async function main() {
     await incidentFeedHub.close();
     arrears.stop();
     await deadLetterRetention.stop();
+    await portalUpkeep.stop();
     await ingest.close();
     await database.close();
     process.exit(0);

@@ -8,6 +8,7 @@ import { runDeadLetterRetention } from "../iot/dead-letter-retention.js";
 import { runOfflineSweep } from "../iot/sweeper.js";
 import type { SystemContext } from "./services/context.js";
 import { runArrearsPass } from "./services/fees/arrears.js";
+import { runPortalUpkeep } from "./services/people.js";
 
 /** A job acts as the platform (no principal) and says what it did in the log. */
 interface JobContext extends SystemContext {
@@ -21,10 +22,11 @@ export const SCHEDULED_JOBS: Record<string, (ctx: JobContext) => Promise<unknown
   // The offline sweep. Sensors go offline after three missed heartbeats (90 s at the default
   // 30 s): a minute is the cron trigger's finest step. Node sweeps every 5 s.
   "* * * * *": runOfflineSweep,
-  // The arrears pass and the dead-letter retention. Both run, whichever fails.
+  // The arrears pass, the dead-letter retention and the portal's upkeep. All run, whichever fails.
   "0 * * * *": async (ctx) => {
     const results = await Promise.allSettled([
       runArrearsPass(ctx),
+      runPortalUpkeep(ctx),
       runDeadLetterRetention({
         ...ctx,
         ...(ctx.deadLetterRetentionDays ? { retentionDays: ctx.deadLetterRetentionDays } : {}),

@@ -4,7 +4,7 @@
  * shares the count), and the sessions a browser holds (in the database too, so signing out ends a
  * session everywhere at once).
  */
-import { and, asc, count, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../../db/database.js";
 import { generateToken, hashKey } from "../../db/keys.js";
 import { isUniqueViolation } from "../../db/pg-errors.js";
@@ -371,11 +371,24 @@ export async function signOut(sys: SystemContext, token: string): Promise<void> 
     .where(and(eq(portalSessions.tokenHash, hashKey(token)), isNull(portalSessions.endedAt)));
 }
 
-/** Forgets sign-in attempts older than a day (the throttle reads a quarter hour of them). */
-export async function pruneSignInAttempts(sys: SystemContext): Promise<number> {
-  const rows = await sys.db
+/** How long an ended or expired session's row is kept (to see who was signed in when). */
+export const ENDED_SESSION_KEPT_MS = 90 * DAY_MS;
+
+/**
+ * The portal's hourly upkeep: forgets sign-in attempts older than a day (the throttle reads a
+ * quarter hour of them) and sessions that ended or expired ENDED_SESSION_KEPT_MS ago. Idempotent
+ * deletes: safe on several instances and the Workers cron at once.
+ */
+export async function runPortalUpkeep(sys: SystemContext): Promise<{ attempts: number; sessions: number }> {
+  const now = sys.clock().getTime();
+  const attempts = await sys.db
     .delete(signInAttempts)
-    .where(lt(signInAttempts.at, new Date(sys.clock().getTime() - DAY_MS)))
+    .where(lt(signInAttempts.at, new Date(now - DAY_MS)))
     .returning({ id: signInAttempts.id });
-  return rows.length;
+  const keptSince = new Date(now - ENDED_SESSION_KEPT_MS);
+  const sessions = await sys.db
+    .delete(portalSessions)
+    .where(or(lt(portalSessions.expiresAt, keptSince), lt(portalSessions.endedAt, keptSince)))
+    .returning({ id: portalSessions.id });
+  return { attempts: attempts.length, sessions: sessions.length };
 }

@@ -6,7 +6,11 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
 import { invitations, people, portalSessions, signInAttempts } from "../../db/schema.js";
-import { SIGN_IN_FAILURES_PER_ADDRESS, SIGN_IN_FAILURES_PER_LOGIN } from "../../src/services/people.js";
+import {
+  runPortalUpkeep,
+  SIGN_IN_FAILURES_PER_ADDRESS,
+  SIGN_IN_FAILURES_PER_LOGIN,
+} from "../../src/services/people.js";
 import { createTestApp, type TestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
 import { createOrg, createPerson, createStreet, createWorld, TEST_PASSWORD } from "../support/factories.js";
@@ -366,5 +370,42 @@ describe("the first person of an organization", () => {
     });
     expect(accepted.location).toBe("/home");
     expect((await browser.get("/members")).status).toBe(200);
+  });
+});
+
+describe("the portal's upkeep", () => {
+  it("forgets sign-in attempts older than a day and sessions ended or expired 90 days ago, and nothing newer", async () => {
+    const world = await createWorld(database.db);
+    const person = await createPerson(database.db, world.enterprise.org.id);
+    const now = new Date("2030-01-01T00:00:00Z");
+    const day = 86_400_000;
+    const login = `upkeep-${person.id}`;
+    await database.db.insert(signInAttempts).values([
+      { login, address: "10.3.0.1", succeeded: false, at: new Date(now.getTime() - day - 1) },
+      { login, address: "10.3.0.1", succeeded: false, at: new Date(now.getTime() - day + 60_000) },
+    ]);
+    const session = (tokenHash: string, expiresAt: Date, endedAt: Date | null = null) => ({
+      tokenHash,
+      personId: person.id,
+      expiresAt,
+      endedAt,
+    });
+    const tag = person.id.slice(0, 8);
+    await database.db
+      .insert(portalSessions)
+      .values([
+        session(`old-expired-${tag}`, new Date(now.getTime() - 91 * day)),
+        session(`old-ended-${tag}`, new Date(now.getTime() + day), new Date(now.getTime() - 91 * day)),
+        session(`recent-ended-${tag}`, new Date(now.getTime() + day), new Date(now.getTime() - 89 * day)),
+        session(`live-${tag}`, new Date(now.getTime() + day)),
+      ]);
+    await runPortalUpkeep({ db: database.db, clock: () => now });
+    const attempts = await database.db.select().from(signInAttempts).where(eq(signInAttempts.login, login));
+    expect(attempts.map((a) => a.at.getTime())).toEqual([now.getTime() - day + 60_000]);
+    const left = await database.db
+      .select()
+      .from(portalSessions)
+      .where(eq(portalSessions.personId, person.id));
+    expect(left.map((s) => s.tokenHash).sort()).toEqual([`live-${tag}`, `recent-ended-${tag}`]);
   });
 });

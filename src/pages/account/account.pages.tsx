@@ -6,7 +6,6 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { setCookie } from "hono/cookie";
 import { PASSWORD_MIN_LENGTH } from "../../auth/passwords.js";
-import type { AppEnv } from "../../context.js";
 import { clientAddress } from "../../context.js";
 import {
   acceptInvitation,
@@ -84,7 +83,7 @@ accountPages.post("/sign-in", async (c) => {
   const login = field(body, "login");
   const outcome = await signIn(
     { db: c.var.db, clock: c.var.deps.clock },
-    { login, password: field(body, "password"), address: clientAddress(c as unknown as Context<AppEnv>) },
+    { login, password: field(body, "password"), address: clientAddress(c) },
   );
   if (outcome.ok) {
     startSession(c, outcome.session.token, outcome.session.expiresAt);
@@ -207,7 +206,7 @@ accountPages.post("/invitations/:token", async (c) => {
   const signedInNow = await signIn(sys, {
     login,
     password,
-    address: clientAddress(c as unknown as Context<AppEnv>),
+    address: clientAddress(c),
   });
   if (signedInNow.ok) startSession(c, signedInNow.session.token, signedInNow.session.expiresAt);
   return c.redirect("/home", 303);
