@@ -49,6 +49,7 @@ figure.chart { margin: 0 0 12px; }
 figure.chart figcaption { font-weight: 600; margin: 0 0 4px; }
 figure.chart svg.chart { display: block; width: 100%; max-width: 480px; height: auto; }
 figure.chart details.chart-data { margin-top: 4px; }
+td.nowrap { white-space: nowrap; }
 figure.chart details.chart-data summary { cursor: pointer; color: var(--brand); padding: 10px 0; }
 `;
 
@@ -57,7 +58,7 @@ const MUTED = "#4d5660";
 const LINE = "#c9d1d9";
 const BAR = "#0b5cad";
 const NEGATIVE = "#b42318";
-const FONT = 12;
+const FONT = 14;
 
 /** A number string of SVG coordinates: two places at most, no "-0". */
 function coord(d: Decimal): string {
@@ -114,7 +115,8 @@ function DataTable({ text, data }: { text: ChartText; data: readonly Datum[] }) 
   return (
     <details class="chart-data">
       <summary>{text.table.summary}</summary>
-      <div class="table-wrap">
+      {/* A table wider than a phone scrolls: the region is focusable, so a keyboard can scroll it. */}
+      <section class="table-wrap" tabindex={0} aria-label={text.title}>
         <table>
           <caption class="visually-hidden">{text.title}</caption>
           <thead>
@@ -134,7 +136,7 @@ function DataTable({ text, data }: { text: ChartText; data: readonly Datum[] }) 
             ))}
           </tbody>
         </table>
-      </div>
+      </section>
     </details>
   );
 }
@@ -187,7 +189,7 @@ function Figure({
 
 // ---- bar chart: one bar per label, upright (a series over time) -------------------------------
 
-const BAR_W = 360;
+const BAR_W = 320;
 const BAR_H = 220;
 const BAR_TOP = 20;
 const BAR_BOTTOM = 36;
@@ -208,8 +210,8 @@ export function BarChart(props: BarChartProps) {
   const slot = data.length ? plotW / data.length : plotW;
   const barW = Math.max(2, slot * 0.7);
   const base = new Decimal(BAR_TOP + plotH).minus(along(domain, new Decimal(0), plotH));
-  // Labels need about 30 units each: with many bars, every n-th one is written (the table has all).
-  const every = Math.max(1, Math.ceil(32 / slot));
+  // Labels need about 40 units each: with many bars, every n-th one is written (the table has all).
+  const every = Math.max(1, Math.ceil(40 / slot));
   return (
     <Figure text={props} data={data} width={BAR_W} height={BAR_H}>
       <line
@@ -260,9 +262,9 @@ export function BarChart(props: BarChartProps) {
 // ---- bar chart lying down: categories with words for names -------------------------------------
 
 const ROW_H = 30;
-const HBAR_W = 360;
-const HBAR_LABEL_W = 104;
-const HBAR_VALUE_W = 84;
+const HBAR_W = 320;
+const HBAR_LABEL_W = 100;
+const HBAR_VALUE_W = 88;
 
 /** Bars lying down, one row per label (names in words read best this way on a phone). */
 export function HorizontalBarChart(props: BarChartProps) {
@@ -285,7 +287,7 @@ export function HorizontalBarChart(props: BarChartProps) {
         return (
           <g class="bar" data-label={d.label} data-value={asText(d.value)}>
             <text x={HBAR_LABEL_W - 6} y={y + ROW_H / 2 + 4} text-anchor="end" fill={INK}>
-              {d.tick ?? clip(d.label, 7)}
+              {d.tick ?? clip(d.label, 6)}
             </text>
             <rect
               x={coord(x)}
@@ -306,9 +308,9 @@ export function HorizontalBarChart(props: BarChartProps) {
 
 // ---- line chart: a series over time, values that may go below zero (a cash flow) ---------------
 
-const LINE_W = 360;
+const LINE_W = 320;
 const LINE_H = 220;
-const LINE_LEFT = 64;
+const LINE_LEFT = 88;
 const LINE_RIGHT = 16;
 const LINE_TOP = 20;
 const LINE_BOTTOM = 36;
@@ -334,7 +336,7 @@ export function LineChart(props: LineChartProps) {
       data.length > 1 ? new Decimal(plotW).times(i).div(data.length - 1) : plotW / 2,
     );
   const points = values.map((v, i) => ({ x: xOf(i), y: yOf(v) }));
-  const every = Math.max(1, Math.ceil((32 * data.length) / plotW));
+  const every = Math.max(1, Math.ceil((40 * data.length) / plotW));
   const zeroY = yOf(new Decimal(0));
   const crossesZero = domain.lo.isNegative() && domain.hi.isPositive();
   const last = data.length - 1;
@@ -419,8 +421,8 @@ export interface ProgressBarProps {
   table: { summary: string; label: string; value: string };
 }
 
-const PROGRESS_W = 360;
-const PROGRESS_H = 64;
+const PROGRESS_W = 280;
+const PROGRESS_H = 72;
 const PROGRESS_SIDE = 8;
 
 /**
@@ -451,34 +453,35 @@ export function ProgressBar(props: ProgressBarProps) {
   return (
     <Figure text={text} data={data} width={PROGRESS_W} height={PROGRESS_H}>
       <rect
+        class="track"
         x={PROGRESS_SIDE}
-        y="18"
+        y="22"
         width={coord(at(total).minus(PROGRESS_SIDE))}
-        height="20"
+        height="22"
         fill="#ffffff"
         stroke={MUTED}
       />
       <rect
         class="done"
         x={PROGRESS_SIDE}
-        y="18"
+        y="22"
         width={coord(at(done).minus(PROGRESS_SIDE))}
-        height="20"
+        height="22"
         fill={BAR}
       />
       <line
         class="target"
         x1={coord(targetX)}
         x2={coord(targetX)}
-        y1="10"
-        y2="46"
+        y1="16"
+        y2="50"
         stroke={INK}
         stroke-width="2"
         stroke-dasharray="4 2"
       />
       <text
         x={coord(targetX)}
-        y="60"
+        y="66"
         text-anchor={
           targetX.gt(PROGRESS_W * 0.75) ? "end" : targetX.lt(PROGRESS_W * 0.25) ? "start" : "middle"
         }
@@ -486,7 +489,7 @@ export function ProgressBar(props: ProgressBarProps) {
       >
         {words.target}
       </text>
-      <text x={PROGRESS_SIDE} y="12" fill={INK}>
+      <text x={PROGRESS_SIDE} y="15" fill={INK}>
         {words.done}
       </text>
     </Figure>

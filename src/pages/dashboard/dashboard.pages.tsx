@@ -191,7 +191,7 @@ dashboardPages.get("/dashboard", signedIn, async (c) => {
         {soon.length ? (
           <>
             <p>{t("transfers_lead", { days: TRANSFER_HORIZON_DAYS })}</p>
-            <div class="table-wrap">
+            <section class="table-wrap" tabindex={0} aria-labelledby="transfers-heading">
               <table data-testid="transfers">
                 <thead>
                   <tr>
@@ -209,12 +209,14 @@ dashboardPages.get("/dashboard", signedIn, async (c) => {
                       </th>
                       <td>{communityName.get(x.communityId) ?? t("other_community")}</td>
                       <td>{formatDate(x.transferDate, lang)}</td>
-                      <td class={x.overdue ? "fail" : undefined}>{daysWords(t, x.daysUntilTransfer)}</td>
+                      <td class={x.overdue ? "nowrap fail" : "nowrap"}>
+                        {daysWords(t, x.daysUntilTransfer)}
+                      </td>
                     </tr>
                   ))}
                 </tbody>
               </table>
-            </div>
+            </section>
           </>
         ) : (
           <p class="empty">{t("transfers_empty", { days: TRANSFER_HORIZON_DAYS })}</p>
@@ -286,7 +288,7 @@ dashboardPages.get("/dashboard", signedIn, async (c) => {
         </p>
         {arrears.length ? (
           <>
-            <div class="table-wrap">
+            <section class="table-wrap" tabindex={0} aria-labelledby="arrears-heading">
               <table data-testid="arrears">
                 <thead>
                   <tr>
@@ -325,7 +327,7 @@ dashboardPages.get("/dashboard", signedIn, async (c) => {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </section>
             <p class="hint">{t("arrears_hint")}</p>
             <div class="card">
               <HorizontalBarChart

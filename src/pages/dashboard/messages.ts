@@ -69,7 +69,7 @@ export const dashboardMessages = defineMessages(
     incidents_unclassified: "还没有核实过的告警。",
     incidents_weekly_chart: "每周电动车进梯次数（近 {weeks} 周）",
     incidents_weekly_desc: "近 {weeks} 周共 {n}。每根柱子是一周，从 {from} 到 {to}。",
-    halts_weekly_chart: "每周停梯时间（近 {weeks} 周）",
+    halts_weekly_chart: "每周停梯分钟数（近 {weeks} 周）",
     halts_weekly_desc: "近 {weeks} 周电梯因电动车共停了 {n}。每根柱子是一周。",
     incidents_empty: "还没有装传感器的电梯，没有告警数据。",
     week: "周",
@@ -160,7 +160,7 @@ export const dashboardMessages = defineMessages(
     incidents_unclassified: "No alert has been checked yet.",
     incidents_weekly_chart: "E-bike entries per week (last {weeks} weeks)",
     incidents_weekly_desc: "{n} over the last {weeks} weeks. Each bar is a week, from {from} to {to}.",
-    halts_weekly_chart: "Elevator halt time per week (last {weeks} weeks)",
+    halts_weekly_chart: "Elevator halt minutes per week (last {weeks} weeks)",
     halts_weekly_desc:
       "Elevators stood still for e-bikes for {n} over the last {weeks} weeks. Each bar is a week.",
     incidents_empty: "No elevator has a sensor yet: there is no alert data.",
