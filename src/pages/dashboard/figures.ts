@@ -9,7 +9,7 @@ import { Decimal } from "decimal.js";
 import { AGING_BUCKETS, addDays, sumMoney } from "../../../contracts/index.js";
 import type { ServiceContext } from "../../services/context.js";
 import { listContracts } from "../../services/contracts/reads.js";
-import { receivables } from "../../services/fees/statements.js";
+import { type Receivables, receivables } from "../../services/fees/statements.js";
 import { incidentStats, type StatsGroupFigures } from "../../services/incidents/stats.js";
 import { type CommunityRow, listCommunities } from "../../services/places/places.js";
 
@@ -92,40 +92,54 @@ export function communitiesOf(ctx: ServiceContext, streetId: string): Promise<Co
   return allPages((offset) => listCommunities(ctx, { limit: PAGE, offset, streetId }));
 }
 
-/**
- * The receivables of every contract the principal sees, as of today, summed by community; only
- * communities with an invoice, the most overdue first.
- */
-export async function arrearsByCommunity(
-  ctx: ServiceContext,
-  communities: readonly CommunityRow[],
-): Promise<CommunityArrears[]> {
+/** One contract's receivables as of today, with its community. */
+export interface ContractReceivables {
+  communityId: string;
+  receivables: Receivables;
+}
+
+/** The receivables of every contract the principal sees, as of today (a few read at once). */
+export async function receivablesOfContracts(ctx: ServiceContext): Promise<ContractReceivables[]> {
   const contracts = await allPages((offset) => listContracts(ctx, { limit: PAGE, offset }));
-  const names = new Map(communities.map((c) => [c.id, c.name]));
-  const perContract = [];
+  const out: ContractReceivables[] = [];
   for (let i = 0; i < contracts.length; i += PARALLEL) {
     const batch = contracts.slice(i, i + PARALLEL);
-    perContract.push(
+    out.push(
       ...(await Promise.all(
-        batch.map(async (c) => ({ communityId: c.communityId, r: await receivables(ctx, c.id, undefined) })),
+        batch.map(async (c) => ({
+          communityId: c.communityId,
+          receivables: await receivables(ctx, c.id, undefined),
+        })),
       )),
     );
   }
-  const groups = new Map<string, typeof perContract>();
+  return out;
+}
+
+/**
+ * The contracts' receivables summed by community: only communities with an invoice, the most
+ * overdue first (then by name).
+ */
+export function arrearsByCommunity(
+  perContract: readonly ContractReceivables[],
+  communities: readonly CommunityRow[],
+): CommunityArrears[] {
+  const names = new Map(communities.map((c) => [c.id, c.name]));
+  const groups = new Map<string, Receivables[]>();
   for (const item of perContract) {
-    if (item.r.invoiceCount === 0) continue;
+    if (item.receivables.invoiceCount === 0) continue;
     const group = groups.get(item.communityId) ?? [];
-    group.push(item);
+    group.push(item.receivables);
     groups.set(item.communityId, group);
   }
   const rows = [...groups].map(([communityId, items]): CommunityArrears => {
-    const sum = (pick: (r: (typeof items)[number]["r"]) => Decimal) => sumMoney(items.map((i) => pick(i.r)));
+    const sum = (pick: (r: Receivables) => Decimal) => sumMoney(items.map(pick));
     const billed = sum((r) => r.totals.invoiced.minus(r.totals.creditApplied));
     const collected = sum((r) => r.totals.collected);
     return {
       communityId,
       name: names.get(communityId) ?? "",
-      invoices: items.reduce((n, i) => n + i.r.invoiceCount, 0),
+      invoices: items.reduce((n, r) => n + r.invoiceCount, 0),
       billed,
       collected,
       outstanding: sum((r) => r.totals.outstanding),
