@@ -122,10 +122,12 @@ dashboardPages.get("/dashboard", signedIn, async (c) => {
   const soon = d.transfersDue.items.filter((x) => x.daysUntilTransfer <= TRANSFER_HORIZON_DAYS);
   const later = d.transfersDue.items.length - soon.length;
 
-  const weekly = weeks.elevators ? weeks.weeks : [];
   const weekLabel = (w: { from: string; to: string }) =>
     t("week_of", { from: formatDate(w.from, lang), to: formatDate(w.to, lang) });
   const incidentsTotal = weeks.weeks.reduce((n, w) => n + w.incidents, 0);
+  // Nothing to draw only when no elevator has a sensor and none reported (a revoked sensor's
+  // incidents still count).
+  const weekly = weeks.elevators || incidentsTotal ? weeks.weeks : [];
   const minutesTotal = weeks.weeks.reduce((n, w) => n.plus(w.haltMinutes), new Decimal(0)).toFixed(2);
   const firstWeek = weeks.weeks[0];
   const lastWeek = weeks.weeks[weeks.weeks.length - 1];
