@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type { Hono } from "hono";
 import { PORTAL_CSS } from "./assets/portal.css.js";
+import { CHARTS_CSS } from "./charts.js";
 import type { PortalEnv } from "./portal-env.js";
 
 interface Asset {
@@ -15,6 +16,7 @@ interface Asset {
 
 const ASSETS: Record<string, Asset> = {
   "portal.css": { body: PORTAL_CSS, type: "text/css; charset=utf-8" },
+  "charts.css": { body: CHARTS_CSS, type: "text/css; charset=utf-8" },
 };
 
 const versions = new Map<string, string>();
