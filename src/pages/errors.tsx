@@ -10,6 +10,7 @@ import { translator } from "./i18n.js";
 import { Layout } from "./layout.js";
 import { common } from "./messages.js";
 import type { PortalEnv } from "./portal-env.js";
+import { problemWords } from "./problem-messages.js";
 
 export function notFoundPage(c: Context<PortalEnv>) {
   const t = translator(common, c.var.lang);
@@ -40,12 +41,9 @@ export function pageError(err: Error, c: Context<PortalEnv>) {
   // A portal context is an app context with more variables; handleError reads only the app's.
   const status = handleError(err, c as unknown as Context<AppEnv>).status as ContentfulStatusCode;
   if (status === 404) return notFoundPage(c);
-  const detail =
-    err instanceof ApiError && status < 500 && err.detail
-      ? err.detail
-      : status === 503
-        ? t("unavailable_body")
-        : null;
+  const refusal = err instanceof ApiError && status < 500 ? err : null;
+  const words = translator(problemWords, c.var.lang ?? "zh-CN");
+  const detail = refusal ? words(refusal.code) : status === 503 ? t("unavailable_body") : null;
   const title = status === 403 || status === 409 ? t("forbidden_title") : t("error_title");
   // Without a session variable (the error came before the portal's context was read) the frame
   // shows no navigation.
@@ -55,6 +53,12 @@ export function pageError(err: Error, c: Context<PortalEnv>) {
       <p class="notice error" role="alert">
         {detail ?? t("error_body", { id: c.var.requestId })}
       </p>
+      {refusal?.detail ? (
+        <details>
+          <summary>{t("error_details")}</summary>
+          <p lang="en">{refusal.detail}</p>
+        </details>
+      ) : null}
       <p>
         <a href={c.var.session ? "/home" : "/"}>{t("back_home")}</a>
       </p>
