@@ -1,5 +1,11 @@
 /** The contract pages' own styles: the document's sections, the vote, the timeline, the A4 sheets. */
 export const CONTRACTS_CSS = `
+.doc dl.facts { grid-template-columns: minmax(0, max-content) minmax(0, 1fr); }
+.doc dl.facts dd, .doc dl.facts dt { overflow-wrap: anywhere; }
+@media (max-width: 560px) {
+  .doc dl.facts { grid-template-columns: minmax(0, 1fr); gap: 0; }
+  .doc dl.facts dd { margin-bottom: 8px; }
+}
 .doc-head { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; }
 .doc section { margin-top: 8px; }
 .doc .card h2 { margin-top: 4px; }

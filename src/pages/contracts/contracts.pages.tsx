@@ -948,7 +948,7 @@ contractPages.get("/contracts/:id/print", async (c) => {
           <Funding terms={terms} lang={lang} />
         </section>
         <section class="card" aria-labelledby="print-fees-h">
-          <h2 id="print-fees-h">{t("fees_title")}</h2>
+          <h2 id="print-fees-h">{t("fees_label")}</h2>
           <FeeTables terms={terms} lang={lang} />
         </section>
         <section class="card sheet" aria-labelledby="sheet-h">

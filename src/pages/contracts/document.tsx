@@ -72,7 +72,7 @@ export function FeeTables({ terms, lang }: { terms: ContractTerms; lang: Lang })
       {flat.length ? (
         <div class="table-wrap">
           <table>
-            <caption>{t(byFloor.length ? "fees_flat_caption" : "fees_title")}</caption>
+            <caption>{t(byFloor.length ? "fees_flat_caption" : "fees_label")}</caption>
             <thead>
               <tr>
                 <th scope="col">{t("fees_item")}</th>

@@ -61,6 +61,7 @@ export const words = defineMessages(
     facilities_none: "合同还没有关联设施。",
 
     fees_title: "三、收费标准",
+    fees_label: "收费标准",
     fees_none: "本版合同还没有收费项目。",
     fees_floor: "楼层",
     fees_floor_n: "{n} 楼",
@@ -338,6 +339,7 @@ export const words = defineMessages(
     facilities_none: "No facility is linked to the contract yet.",
 
     fees_title: "3. Fees",
+    fees_label: "Fees",
     fees_none: "This version has no fees yet.",
     fees_floor: "Floor",
     fees_floor_n: "Floor {n}",
