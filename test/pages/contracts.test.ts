@@ -10,7 +10,7 @@ import type { DatabaseHandle } from "../../db/client.js";
 import { contracts, contractVotes } from "../../db/schema.js";
 import { client, createTestApp, type TestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
-import { createPerson, createWorld, type World } from "../support/factories.js";
+import { createOperatingContract, createPerson, createWorld, type World } from "../support/factories.js";
 import { portalClient, textOf } from "../support/portal.js";
 import { elevatorTerms } from "../support/terms.js";
 
@@ -313,6 +313,70 @@ describe("the contract page", () => {
     const text = textOf((await browser.get(`/contracts/${id}`)).html);
     expect(text).toContain(`${world.ownersCommittee.org.name}，`);
     expect(text).toContain("请说明维保响应时间");
+  });
+});
+
+describe("after the approval", () => {
+  it("the committee signs on the page, then confirms the enterprise's milestone under the person's name", async () => {
+    const world = await createWorld(database.db);
+    const id = await submittedContract(world);
+    const { browser } = await committeeMember(world, "孙建国");
+    await browser.get(`/contracts/${id}`);
+    await browser.post(`/contracts/${id}/votes`, { heldOn: today(), ...PASSING });
+    await browser.get(`/contracts/${id}`);
+    expect((await browser.post(`/contracts/${id}/approve`, {})).status).toBe(303);
+    for (const key of [world.enterprise.key, world.propertyCompany.key, world.streetOffice.key]) {
+      expect((await client(app, key).post(`/v1/contracts/${id}/sign`)).status).toBe(200);
+    }
+    const approved = await browser.get(`/contracts/${id}`);
+    expect(textOf(approved.html)).toContain(`代表 ${world.ownersCommittee.org.name} 签署`);
+    expect(textOf(approved.html)).toContain("尚待签署：业主委员会");
+    expect((await browser.post(`/contracts/${id}/sign`, {})).status).toBe(303);
+    expect(await stateOf(id)).toBe("signed");
+    // Signed once: the button is gone and a second signature is refused.
+    const signed = await browser.get(`/contracts/${id}`);
+    expect(signed.html).not.toContain(`action="/contracts/${id}/sign"`);
+    expect((await browser.post(`/contracts/${id}/sign`, {})).status).toBe(409);
+
+    const recorded = await client(app, world.enterprise.key).post(`/v1/contracts/${id}/milestones`, {
+      kind: "construction_start",
+      occurredOn: today(),
+      note: "脚手架进场",
+    });
+    expect(recorded.status).toBe(201);
+    const page = await browser.get(`/contracts/${id}`);
+    expect(textOf(page.html)).toContain("开工 ：");
+    expect(textOf(page.html)).toContain("待确认");
+    const confirmPath = `/contracts/${id}/milestones/construction_start/confirm`;
+    expect(page.html).toContain(`action="${confirmPath}"`);
+    expect((await browser.post(confirmPath, {})).status).toBe(303);
+    expect(await stateOf(id)).toBe("under_construction");
+    expect((await readAudit(database.db, id)).at(-1)).toMatchObject({
+      action: "milestone.confirmed",
+      actorName: "孙建国",
+    });
+    const after = await browser.get(`/contracts/${id}`);
+    expect(after.html).not.toContain(`action="${confirmPath}"`);
+    expect(textOf(after.html)).toContain("施工中");
+    expect(textOf(after.html)).toContain("已确认");
+  });
+
+  it("counts the days to the transfer date in Shanghai", async () => {
+    const world = await createWorld(database.db);
+    const { contract } = await createOperatingContract(database.db, world, {
+      operationStart: "2026-01-01",
+      termMonths: 60,
+    });
+    // 2026-12-05 00:30 in Shanghai is still 2026-12-04 in UTC.
+    const timed = createTestApp(database.db, { now: () => new Date("2026-12-04T16:30:00Z") });
+    const person = await createPerson(database.db, world.ownersCommittee.org.id);
+    const browser = portalClient(timed);
+    await browser.signIn(person.login, person.password);
+    const page = await browser.get(`/contracts/${contract.id}`);
+    expect(page.status).toBe(200);
+    const text = textOf(page.html);
+    expect(text).toContain("移交日期 2031年1月1日 还有 1488 天");
+    expect(text).toContain("运营中");
   });
 });
 
