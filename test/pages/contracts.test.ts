@@ -302,6 +302,20 @@ describe("the contract page", () => {
     expect(await readAudit(database.db, id)).toHaveLength(auditBefore);
   });
 
+  it("reads in English after the switch, with the same figures", async () => {
+    const world = await createWorld(database.db);
+    const id = await submittedContract(world);
+    const { browser } = await committeeMember(world);
+    await browser.get(`/lang?to=en&back=/contracts/${id}`);
+    const page = await browser.get(`/contracts/${id}`);
+    expect(page.html).toContain('<html lang="en">');
+    const text = textOf(page.html);
+    expect(text).toContain("Submitted, awaiting review");
+    expect(text).toContain("Floor 2 ¥30.00");
+    expect(text).toContain("Guidance funds are 15.00% of the investment");
+    expect(text).not.toMatch(/收费标准|业主表决/);
+  });
+
   it("keeps a comment under the organization's name", async () => {
     const world = await createWorld(database.db);
     const id = await submittedContract(world);

@@ -57,6 +57,12 @@ contractPages.use("/contracts/*", signedIn);
 const STYLES = ["contracts.css"];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LIST_LIMIT = 100;
+/**
+ * The path of one contract: only a UUID is one (other paths under /contracts, such as another
+ * area's /contracts/new, are not this router's).
+ */
+const CONTRACT =
+  "/contracts/:id{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}}";
 
 const tr = (c: Context<PortalEnv>) => translator(words, c.var.lang);
 
@@ -698,7 +704,7 @@ function VoteFormPart({
   );
 }
 
-contractPages.get("/contracts/:id", async (c) => {
+contractPages.get(CONTRACT, async (c) => {
   const id = contractId(c);
   return contractPage(c, await loadDocument(personContext(c), id));
 });
@@ -749,7 +755,7 @@ async function act(
 
 const FormText = Text.trim().min(1).max(4000);
 
-contractPages.post("/contracts/:id/approve", async (c) => {
+contractPages.post(`${CONTRACT}/approve`, async (c) => {
   const id = contractId(c);
   const comment = field(await formOf(c), "comment").trim();
   const checked = comment ? FormText.safeParse(comment) : null;
@@ -758,7 +764,7 @@ contractPages.post("/contracts/:id/approve", async (c) => {
   return act(c, id, (ctx) => approve(ctx, id, checked?.success ? { comment: checked.data } : {}));
 });
 
-contractPages.post("/contracts/:id/request-changes", async (c) => {
+contractPages.post(`${CONTRACT}/request-changes`, async (c) => {
   const id = contractId(c);
   const reason = FormText.safeParse(field(await formOf(c), "reason"));
   if (!reason.success) {
@@ -772,19 +778,19 @@ contractPages.post("/contracts/:id/request-changes", async (c) => {
   return act(c, id, (ctx) => requestChanges(ctx, id, reason.data));
 });
 
-contractPages.post("/contracts/:id/sign", async (c) => {
+contractPages.post(`${CONTRACT}/sign`, async (c) => {
   const id = contractId(c);
   return act(c, id, (ctx) => sign(ctx, id));
 });
 
-contractPages.post("/contracts/:id/milestones/:kind/confirm", async (c) => {
+contractPages.post(`${CONTRACT}/milestones/:kind/confirm`, async (c) => {
   const id = contractId(c);
   const kind = c.req.param("kind") as MilestoneKind;
   if (!MILESTONE_KINDS.includes(kind)) throw ApiError.notFound("The milestone");
   return act(c, id, (ctx) => confirmMilestone(ctx, id, kind));
 });
 
-contractPages.post("/contracts/:id/comments", async (c) => {
+contractPages.post(`${CONTRACT}/comments`, async (c) => {
   const id = contractId(c);
   const body = FormText.safeParse(field(await formOf(c), "body"));
   if (!body.success) {
@@ -798,7 +804,7 @@ contractPages.post("/contracts/:id/comments", async (c) => {
   return act(c, id, (ctx) => addComment(ctx, id, { body: body.data }), "#comments-h");
 });
 
-contractPages.post("/contracts/:id/votes", async (c) => {
+contractPages.post(`${CONTRACT}/votes`, async (c) => {
   const id = contractId(c);
   const t = tr(c);
   const body = await formOf(c);
@@ -842,7 +848,7 @@ contractPages.post("/contracts/:id/votes", async (c) => {
 
 // ---- the diff between two versions -----------------------------------------------------------
 
-contractPages.get("/contracts/:id/diff", async (c) => {
+contractPages.get(`${CONTRACT}/diff`, async (c) => {
   const id = contractId(c);
   const t = tr(c);
   const ctx = personContext(c);
@@ -880,7 +886,7 @@ contractPages.get("/contracts/:id/diff", async (c) => {
 
 // ---- the print view for the owners' meeting --------------------------------------------------
 
-contractPages.get("/contracts/:id/print", async (c) => {
+contractPages.get(`${CONTRACT}/print`, async (c) => {
   const id = contractId(c);
   const t = tr(c);
   const lang = c.var.lang;
