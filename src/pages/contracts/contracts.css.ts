@@ -28,11 +28,9 @@ ul.plain li { padding: 6px 0; border-bottom: 1px solid var(--line); }
 .countdown { font-size: 1.3rem; font-weight: 700; }
 textarea { min-height: 96px; }
 .diff-change { white-space: pre-wrap; word-break: break-word; }
-.print-only { display: none; }
 .sheet td { height: 2.2em; }
 .sheet .box { display: inline-block; width: 1em; height: 1em; border: 1px solid var(--ink); vertical-align: middle; margin-right: 4px; }
 @media print {
-  .print-only { display: block; }
   .doc .card { break-inside: avoid; }
   .sheet { page-break-before: always; }
   th { background: #fff; }
