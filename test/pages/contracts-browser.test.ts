@@ -168,6 +168,29 @@ describe("the owners committee's contract pages in Chromium", () => {
     expect(await page.getByRole("button", { name: "要求修改" }).count()).toBe(1);
     expect(await page.getByTestId("contract-state").textContent()).toBe("已提交，待审阅");
     await checkPage(page, "contracts-vote-failed");
+
+    // The committee asks for changes; the enterprise lowers the 6th floor; the diff shows it.
+    await page.getByLabel(/^需要修改的地方/).fill("6楼价格偏高，请调整为65元");
+    await Promise.all([
+      page.waitForURL(`${server.base}/contracts/${id}`),
+      page.getByRole("button", { name: "要求修改" }).click(),
+    ]);
+    expect(await page.getByTestId("contract-state").textContent()).toBe("已要求修改");
+    const enterprise = client(app, world.enterprise.key);
+    await enterprise.post(`/v1/contracts/${id}/revise`);
+    const cheaper = elevatorTerms({ operationTermMonths: 120 });
+    cheaper.feeSchedule[0]?.floorPrices?.splice(4, 1, { floor: 6, price: "65.00" });
+    await enterprise.put(`/v1/contracts/${id}/versions/2`, { terms: cheaper }, { "if-match": '"r1"' });
+    await page.reload();
+    await page.getByLabel("原版本").selectOption("1");
+    await page.getByLabel("新版本").selectOption("2");
+    await Promise.all([
+      page.waitForURL(`${server.base}/contracts/${id}/diff?from=1&to=2`),
+      page.getByRole("button", { name: "查看修改之处" }).click(),
+    ]);
+    const row = page.locator('tr[data-path="feeSchedule[EL-M].floorPrices[6]"]');
+    expect((await row.locator("td").allTextContents()).map((s) => s.trim())).toEqual(["¥70.00", "¥65.00"]);
+    await checkPage(page, "contracts-diff");
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);
