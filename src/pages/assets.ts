@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import type { Hono } from "hono";
 import { PORTAL_CSS } from "./assets/portal.css.js";
 import { CHARTS_CSS } from "./charts.js";
+import { CONTRACTS_CSS, CONTRACTS_PRINT_JS } from "./contracts/contracts.css.js";
 import type { PortalEnv } from "./portal-env.js";
 
 interface Asset {
@@ -17,6 +18,8 @@ interface Asset {
 const ASSETS: Record<string, Asset> = {
   "portal.css": { body: PORTAL_CSS, type: "text/css; charset=utf-8" },
   "charts.css": { body: CHARTS_CSS, type: "text/css; charset=utf-8" },
+  "contracts.css": { body: CONTRACTS_CSS, type: "text/css; charset=utf-8" },
+  "contracts-print.js": { body: CONTRACTS_PRINT_JS, type: "text/javascript; charset=utf-8" },
 };
 
 const versions = new Map<string, string>();

@@ -5,6 +5,7 @@
 import { type Context, Hono } from "hono";
 import { accountPages } from "./account/account.pages.js";
 import { mountAssets } from "./assets.js";
+import { contractPages } from "./contracts/contracts.pages.js";
 import { dashboardPages } from "./dashboard/dashboard.pages.js";
 import { notFoundPage, pageError } from "./errors.js";
 import { formToken } from "./guards.js";
@@ -20,6 +21,7 @@ export function createPortal(): Hono<PortalEnv> {
   portal.use("*", (c, next) => (isApiPath(c.req.path) ? next() : formToken(c, next)));
   portal.route("/", accountPages);
   portal.route("/", dashboardPages);
+  portal.route("/", contractPages);
   portal.onError(pageError);
   return portal;
 }
