@@ -19,7 +19,8 @@ export const problemWords = defineMessages<ErrorCode>(
     illegal_transition: "合同当前的状态不允许这个操作。",
     version_frozen: "只有草稿可以修改，这一版已经提交。",
     vote_required: "需要先记录业主表决的结果，才能批准。",
-    vote_failed: "业主表决没有通过（《民法典》第二百七十八条），不能批准。",
+    vote_failed:
+      "业主表决没有达到法定比例（《民法典》第二百七十八条），不能批准。可以要求企业修改后重新表决。",
     already_signed: "您的组织已经签署了这一版。",
     amendment_open: "还有一份补充协议没有完成，请先完成它。",
     milestone_confirmed: "这个节点已经确认过了。",
@@ -72,7 +73,8 @@ export const problemWords = defineMessages<ErrorCode>(
     illegal_transition: "The contract's state does not allow this.",
     version_frozen: "Only a draft can be edited; this version was submitted.",
     vote_required: "The owners' vote must be recorded before approval.",
-    vote_failed: "The owners' vote did not pass (Civil Code art. 278); no approval.",
+    vote_failed:
+      "The owners' vote did not reach the legal ratios (Civil Code art. 278), so it can not be approved. The enterprise can be asked to revise it for a new vote.",
     already_signed: "Your organization already signed this version.",
     amendment_open: "An amendment is still open; finish it first.",
     milestone_confirmed: "This milestone was already confirmed.",

@@ -193,7 +193,7 @@ describe("the contract page", () => {
     const auditBefore = (await readAudit(database.db, id)).length;
     const forced = await browser.post(`/contracts/${id}/approve`, {});
     expect(forced.status).toBe(409);
-    expect(textOf(forced.html)).toContain("业主表决没有达到法定比例，不能批准");
+    expect(textOf(forced.html)).toContain("业主表决没有达到法定比例（《民法典》第二百七十八条），不能批准");
     expect(await stateOf(id)).toBe("submitted");
     expect(await readAudit(database.db, id)).toHaveLength(auditBefore);
   });
@@ -292,7 +292,7 @@ describe("the contract page", () => {
     const auditBefore = (await readAudit(database.db, id)).length;
     const vote = await browser.post(`/contracts/${id}/votes`, { heldOn: today(), ...PASSING });
     expect(vote.status).toBe(403);
-    expect(textOf(vote.html)).toContain("您所在的单位不能对这份合同执行这个操作");
+    expect(textOf(vote.html)).toContain("您所在的组织或您的权限不能执行这个操作");
     const approval = await browser.post(`/contracts/${id}/approve`, {});
     expect(approval.status).toBe(403);
     expect(await database.db.select().from(contractVotes).where(eq(contractVotes.contractId, id))).toEqual(

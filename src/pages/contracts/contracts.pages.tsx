@@ -46,6 +46,7 @@ import { field, formOf, signedIn } from "../guards.js";
 import { type Lang, type Translate, translator } from "../i18n.js";
 import { Field, Form, Layout } from "../layout.js";
 import { type PortalEnv, personContext } from "../portal-env.js";
+import { problemWords } from "../problem-messages.js";
 import { CashFlowChart } from "./cash-flow-chart.js";
 import { DiffTable, FeeTables, Funding, TermFacts, type Vote, VoteResult } from "./document.js";
 import { type WordKey, words } from "./messages.js";
@@ -711,23 +712,12 @@ contractPages.get(CONTRACT, async (c) => {
 
 // ---- actions: each one service call; a refusal of the command table is a page in words --------
 
-const REFUSALS: Record<string, WordKey> = {
-  forbidden: "refused_forbidden",
-  vote_required: "refused_vote_required",
-  vote_failed: "refused_vote_failed",
-  already_signed: "refused_already_signed",
-  illegal_transition: "refused_illegal_transition",
-  milestone_confirmed: "refused_milestone_confirmed",
-  milestone_out_of_order: "refused_milestone_out_of_order",
-  version_frozen: "refused_version_frozen",
-};
-
 function refusedPage(c: Context<PortalEnv>, id: string, err: ApiError) {
   const t = tr(c);
   return c.html(
     <Layout c={c} title={t("refused_title")} current="contracts" styles={STYLES}>
       <p class="notice error" role="alert" data-code={err.code}>
-        {t(REFUSALS[err.code] ?? "refused_other")}
+        {translator(problemWords, c.var.lang)(err.code)}
       </p>
       <p>
         <a href={`/contracts/${id}`}>{t("doc_back")}</a>

@@ -250,16 +250,6 @@ export const words = defineMessages(
     action_other: "其他操作",
 
     refused_title: "无法执行此操作",
-    refused_forbidden: "您所在的单位不能对这份合同执行这个操作。",
-    refused_vote_required: "批准前需要先登记业主表决结果。",
-    refused_vote_failed: "业主表决没有达到法定比例，不能批准。可以要求企业修改后重新表决。",
-    refused_already_signed: "您的单位已经签署过这一版。",
-    refused_illegal_transition: "合同当前的状态不允许这个操作。",
-    refused_milestone_confirmed: "这个工程节点已经确认过了。",
-    refused_milestone_out_of_order: "请先确认前一个工程节点。",
-    refused_version_frozen: "这一版已经提交，不能再修改。",
-    refused_other: "合同当前的情况不允许这个操作。",
-    refused_detail: "系统说明：{detail}",
     required_reason: "请写下需要修改的地方。",
     required_comment: "请写下您的意见。",
 
@@ -530,17 +520,6 @@ export const words = defineMessages(
     action_other: "Other action",
 
     refused_title: "This can not be done",
-    refused_forbidden: "Your organization may not do this on this contract.",
-    refused_vote_required: "Record the owners' vote before approving.",
-    refused_vote_failed:
-      "The owners' vote did not reach the legal thresholds, so the contract can not be approved. Ask for changes and vote again.",
-    refused_already_signed: "Your organization has already signed this version.",
-    refused_illegal_transition: "The contract's state does not allow this.",
-    refused_milestone_confirmed: "This milestone is already confirmed.",
-    refused_milestone_out_of_order: "Confirm the previous milestone first.",
-    refused_version_frozen: "This version is submitted and can no longer change.",
-    refused_other: "The contract's situation does not allow this.",
-    refused_detail: "Details: {detail}",
     required_reason: "Write down what must change.",
     required_comment: "Write your comment.",
 
