@@ -193,3 +193,16 @@ export function Field({
     </div>
   );
 }
+
+/**
+ * A wide table's box: it scrolls sideways on a phone, so it is a named region a keyboard can
+ * reach and scroll (axe: scrollable-region-focusable).
+ */
+export function TableWrap({ label, children }: { label: string; children?: Child }) {
+  return (
+    // A <section> with a name is a region: landmark navigation finds it too.
+    <section class="table-wrap" aria-label={label} tabindex={0}>
+      {children}
+    </section>
+  );
+}

@@ -21,7 +21,7 @@ import {
 import { formatInstant } from "../format.js";
 import { field, formOf, safeNext, signedIn } from "../guards.js";
 import { LANG_COOKIE, translator } from "../i18n.js";
-import { Field, Form, Layout, NAV_HREF } from "../layout.js";
+import { Field, Form, Layout, NAV_HREF, TableWrap } from "../layout.js";
 import { common } from "../messages.js";
 import { type PortalEnv, personContext } from "../portal-env.js";
 import { endSession, sessionToken, startSession } from "../session.js";
@@ -267,7 +267,7 @@ async function membersPage(c: Context<PortalEnv>, issued?: { name: string; link:
       </Form>
       <h2>{t("members_people")}</h2>
       {members.people.length ? (
-        <div class="table-wrap">
+        <TableWrap label={t("members_people")}>
           <table>
             <thead>
               <tr>
@@ -302,7 +302,7 @@ async function membersPage(c: Context<PortalEnv>, issued?: { name: string; link:
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       ) : (
         <p class="empty">{t("members_none")}</p>
       )}
