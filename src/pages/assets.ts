@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type { Hono } from "hono";
 import { PORTAL_CSS } from "./assets/portal.css.js";
+import { BOARD_CSS, BOARD_JS } from "./incidents/board.assets.js";
 import type { PortalEnv } from "./portal-env.js";
 
 interface Asset {
@@ -15,6 +16,8 @@ interface Asset {
 
 const ASSETS: Record<string, Asset> = {
   "portal.css": { body: PORTAL_CSS, type: "text/css; charset=utf-8" },
+  "incidents-board.js": { body: BOARD_JS, type: "text/javascript; charset=utf-8" },
+  "incidents.css": { body: BOARD_CSS, type: "text/css; charset=utf-8" },
 };
 
 const versions = new Map<string, string>();

@@ -8,6 +8,7 @@ import { mountAssets } from "./assets.js";
 import { notFoundPage, pageError } from "./errors.js";
 import { formToken } from "./guards.js";
 import { langOf } from "./i18n.js";
+import { incidentPages } from "./incidents/incidents.pages.js";
 import type { PortalEnv } from "./portal-env.js";
 import { portalContext } from "./session.js";
 
@@ -18,6 +19,7 @@ export function createPortal(): Hono<PortalEnv> {
   portal.use("*", (c, next) => (isApiPath(c.req.path) ? next() : portalContext(c, next)));
   portal.use("*", (c, next) => (isApiPath(c.req.path) ? next() : formToken(c, next)));
   portal.route("/", accountPages);
+  portal.route("/", incidentPages);
   portal.onError(pageError);
   return portal;
 }
