@@ -10,6 +10,7 @@ import { formToken } from "./guards.js";
 import { langOf } from "./i18n.js";
 import { incidentPages } from "./incidents/incidents.pages.js";
 import type { PortalEnv } from "./portal-env.js";
+import { sensorPages } from "./sensors/sensors.pages.js";
 import { portalContext } from "./session.js";
 
 export function createPortal(): Hono<PortalEnv> {
@@ -20,6 +21,7 @@ export function createPortal(): Hono<PortalEnv> {
   portal.use("*", (c, next) => (isApiPath(c.req.path) ? next() : formToken(c, next)));
   portal.route("/", accountPages);
   portal.route("/", incidentPages);
+  portal.route("/", sensorPages);
   portal.onError(pageError);
   return portal;
 }
