@@ -75,7 +75,7 @@ export const BOARD_JS = `"use strict";
 `;
 
 export const BOARD_CSS = `ol.incidents { list-style: none; padding: 0; margin: 0; }
-ol.incidents > li.incident { border-left: 6px solid var(--line); }
+li.incident { border-left: 6px solid var(--line); }
 li.incident.halt { border-left-color: var(--bad); background: #fff5f4; }
 li.incident.offline { border-left-color: var(--warn); }
 li.incident h3 { margin: 0 0 4px; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }

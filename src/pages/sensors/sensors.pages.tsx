@@ -117,7 +117,8 @@ async function sensorsPage(
         </div>
       ) : null}
       {sensors.items.length ? (
-        <div class="table-wrap">
+        // Focusable, so a keyboard can scroll the table sideways on a phone (it has no link to tab to).
+        <section class="table-wrap" tabindex={0} aria-label={t("title")}>
           <table>
             <thead>
               <tr>
@@ -175,7 +176,7 @@ async function sensorsPage(
               })}
             </tbody>
           </table>
-        </div>
+        </section>
       ) : (
         <p class="empty">{t("none")}</p>
       )}
