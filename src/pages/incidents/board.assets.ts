@@ -4,7 +4,8 @@
  * with the person's session cookie) and, for each change, fetches the incident's card as the server
  * renders it (GET /incidents/:id/card: the same words, buttons and form token as the page), puts it
  * in its list (open ones first) and announces it in the page's polite live region. Without the
- * script the page is the same list; a reload shows what changed.
+ * script the page is the same list; a reload shows what changed. The style sheet serves the
+ * sensors page too.
  */
 
 export const BOARD_JS = `"use strict";
@@ -84,6 +85,7 @@ li.incident .halt-now { color: var(--bad); font-weight: 700; margin: 0 0 8px; }
 li.incident form.classify { display: flex; flex-wrap: wrap; gap: 8px; align-items: end; margin-top: 8px; }
 li.incident form.classify > div { flex: 1 1 140px; }
 li.incident.fresh { animation: incident-fresh 3s ease-out; }
+table .badge, table button { white-space: nowrap; }
 @keyframes incident-fresh { from { box-shadow: 0 0 0 4px var(--bad); } to { box-shadow: none; } }
 @media (prefers-reduced-motion: reduce) { li.incident.fresh { animation: none; outline: 3px solid var(--bad); } }
 `;

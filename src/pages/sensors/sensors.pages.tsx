@@ -98,7 +98,7 @@ async function sensorsPage(
   const values = shown.values ?? {};
   const problems = shown.problems ?? {};
   return c.html(
-    <Layout c={c} title={t("title")} current="sensors">
+    <Layout c={c} title={t("title")} current="sensors" styles={["incidents.css"]}>
       <p class="lead">{t("lead")}</p>
       {shown.refusal ? (
         <p class="notice error" role="alert">
