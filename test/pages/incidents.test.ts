@@ -102,6 +102,23 @@ describe("the board", () => {
     expect(html).not.toMatch(/<script>|<script [^>]*>[^<]/);
   });
 
+  it("is read by the owners committee and the street office too, and in English after the switch", async () => {
+    const world = await createIotWorld(database.db);
+    const { incident, elevator } = await incidentIn(world);
+    const office = await signedIn(world.streetOffice.org.id);
+    const page = await office.get("/incidents");
+    expect(page.html).toContain(`id="incident-${incident.id}"`);
+    expect(textOf(page.html)).toContain(elevator.name);
+    expect(textOf(page.html)).not.toContain("确认是电动车");
+    const oc = await signedIn(world.ownersCommittee.org.id);
+    expect((await oc.get(`/incidents/${incident.id}`)).status).toBe(200);
+    await oc.get("/lang?to=en&back=/incidents");
+    const english = textOf((await oc.get("/incidents")).html);
+    expect(english).toContain("Elevator alerts");
+    expect(english).toContain("⚠ E-bike halt");
+    expect(english).toContain("The car is halted until the e-bike leaves");
+  });
+
   it("says so in words when nothing happens", async () => {
     const world = await createWorld(database.db);
     const pc = await signedIn(world.propertyCompany.org.id);
