@@ -112,6 +112,8 @@ describe("the property company's live board", () => {
     expect(await seriousAxeViolations(page)).toEqual([]);
 
     const took: number[] = [];
+    /** Publish to PUBACK: the ingest has committed the incident by then. */
+    const committed: number[] = [];
     for (const elevator of elevators) {
       const sensor = await mqtt.connectAsync(mqttUrl, {
         clientId: elevator.sensor.id,
@@ -119,6 +121,12 @@ describe("the property company's live board", () => {
         password: elevator.sensor.key,
         reconnectPeriod: 0,
       });
+      // An online sensor reports in before it ever detects anything (a heartbeat every 30 s).
+      await sensor.publishAsync(
+        eventsTopic(elevator.sensor.id),
+        JSON.stringify(event("heartbeat", 0, {}, Date.now())),
+        { qos: 1 },
+      );
       const card = page.locator("#open-incidents li.incident", { hasText: elevator.name });
       const started = performance.now();
       await sensor.publishAsync(
@@ -126,6 +134,7 @@ describe("the property company's live board", () => {
         JSON.stringify(event("ebike_detected", 0, {}, Date.now())),
         { qos: 1 },
       );
+      committed.push(Math.round(performance.now() - started));
       await card.waitFor({ timeout: 10_000 });
       took.push(Math.round(performance.now() - started));
       await sensor.endAsync();
@@ -141,7 +150,9 @@ describe("the property company's live board", () => {
       );
     }
     // The measured figures, for the reader of the test's output.
-    console.log(`publish → on the board, ms: ${took.join(", ")}`);
+    console.log(
+      `publish → committed, ms: ${committed.join(", ")}; publish → on the board, ms: ${took.join(", ")}`,
+    );
     for (const ms of took) expect(ms).toBeLessThanOrEqual(WITHIN_MS);
     expect(await page.locator("#open-incidents li.incident").count()).toBe(ROUNDS);
     expect(await page.locator("#open-incidents-empty").isHidden()).toBe(true);

@@ -82,8 +82,12 @@ li.incident.offline { border-left-color: var(--warn); }
 li.incident h3 { margin: 0 0 4px; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
 li.incident .place { margin: 0 0 8px; color: var(--muted); }
 li.incident .halt-now { color: var(--bad); font-weight: 700; margin: 0 0 8px; }
-li.incident form.classify { display: flex; flex-wrap: wrap; gap: 8px; align-items: end; margin-top: 8px; }
-li.incident form.classify > div { flex: 1 1 140px; }
+li.incident form.classify { flex: 1 1 300px; display: flex; flex-wrap: wrap; gap: 8px; align-items: end; margin: 0; }
+li.incident form.classify > div { flex: 1 1 120px; }
+li.incident form.classify > div:last-child { flex: 0 0 auto; }
+@media (min-width: 720px) {
+  ol.incidents { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 0 12px; }
+}
 li.incident.fresh { animation: incident-fresh 3s ease-out; }
 table .badge, table button { white-space: nowrap; }
 @keyframes incident-fresh { from { box-shadow: 0 0 0 4px var(--bad); } to { box-shadow: none; } }
