@@ -5,6 +5,7 @@
  * it, marked, without a reload, within 2 s of the publish. Then it is classified as a false alarm;
  * a member of another community sees none of it.
  */
+import { randomUUID } from "node:crypto";
 import { eq, inArray } from "drizzle-orm";
 import mqtt from "mqtt";
 import pino from "pino";
@@ -222,11 +223,13 @@ describe("the property company's live board", () => {
     await signInAs(page, server.base, clerk.login, clerk.password);
     await page.goto(`${server.base}/sensors`);
     await page.getByLabel("安装在哪部电梯").selectOption({ index: 0 });
-    await page.getByLabel(/传感器名称/).fill("5号楼电梯摄像头");
+    // Unique: the PostgreSQL database outlives a run.
+    const name = `5号楼电梯摄像头 ${randomUUID().slice(0, 8)}`;
+    await page.getByLabel(/传感器名称/).fill(name);
     await page.getByRole("button", { name: "登记" }).click();
     await page.getByTestId("sensor-key").waitFor();
     const key = (await page.getByTestId("sensor-key").textContent())?.trim() ?? "";
-    const [row] = await database.db.select().from(sensors).where(eq(sensors.name, "5号楼电梯摄像头"));
+    const [row] = await database.db.select().from(sensors).where(eq(sensors.name, name));
     expect(row?.keyHash).toBe(hashKey(key));
     expect(await seriousAxeViolations(page)).toEqual([]);
     expect(await overflowsSideways(page)).toBe(false);

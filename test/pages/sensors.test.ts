@@ -2,6 +2,7 @@
  * The sensors page (/sensors): health in the person's scope; the owning enterprise registers a
  * sensor and rotates its key, each key shown once and stored only as hashes.
  */
+import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
@@ -94,15 +95,17 @@ describe("the enterprise", () => {
     const page = await ent.get("/sensors");
     expect(textOf(page.html)).toContain("登记新传感器");
     expect(page.html).toContain(`<option value="${world.elevator.id}"`);
+    // Unique: the PostgreSQL database outlives a run.
+    const name = `3号楼电梯摄像头 ${randomUUID().slice(0, 8)}`;
     const res = await ent.post("/sensors", {
       facilityId: world.elevator.id,
-      name: "3号楼电梯摄像头",
+      name,
       heartbeatIntervalS: "45",
     });
     expect(res.status).toBe(200);
     const key = /data-testid="sensor-key">\s*([^<\s]+)/.exec(res.html)?.[1] ?? "";
     expect(key.length).toBeGreaterThan(20);
-    const [row] = await database.db.select().from(sensors).where(eq(sensors.name, "3号楼电梯摄像头"));
+    const [row] = await database.db.select().from(sensors).where(eq(sensors.name, name));
     expect(row).toMatchObject({
       facilityId: world.elevator.id,
       enterpriseOrgId: world.enterprise.org.id,
