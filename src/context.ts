@@ -58,6 +58,13 @@ export interface AppDeps {
 }
 
 /**
+ * What a request of the API was let in with: an organization's bearer key (its SHA-256, never the
+ * key) or, for a GET or HEAD from a signed-in person's browser, the portal's session (its token,
+ * as the request's cookie carries it; kept for the request's life only).
+ */
+export type Credential = { kind: "key"; hash: string } | { kind: "session"; token: string };
+
+/**
  * What an entry point passes with each request (Hono's `c.env`, the second argument of
  * `app.fetch`). On Workers: the request's own database client.
  */
@@ -74,8 +81,8 @@ export interface AppEnv {
     logger: Logger;
     requestId: string;
     principal: Principal;
-    /** SHA-256 of the request's bearer key: an open stream checks it again while it lasts. */
-    keyHash: string;
+    /** What the request was let in with: an open stream checks it again while it lasts. */
+    credential: Credential;
   };
 }
 

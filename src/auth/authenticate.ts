@@ -1,8 +1,12 @@
 import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import type { Database } from "../../db/database.js";
 import { hashKey, sameHash } from "../../db/keys.js";
-import { type AppEnv, clientAddress } from "../context.js";
+import { type AppDeps, type AppEnv, type Credential, clientAddress } from "../context.js";
 import { ApiError } from "../errors.js";
+import { SESSION_COOKIE } from "../pages/session.js";
+import { resolveSession } from "../services/people.js";
 import type { Principal } from "./principal.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -35,21 +39,60 @@ export async function refuseSlowly(c: Context<AppEnv>, refusal: ApiError, user?:
 }
 
 /**
+ * The principal a credential stands for now, or null when it no longer stands for anyone (a key
+ * revoked, a session signed out, expired or of a disabled person). The request's check, and an
+ * open stream's check again while it lasts (src/routes/incidents/feed.handlers.ts).
+ */
+export async function resolveCredential(
+  deps: AppDeps,
+  db: Database,
+  credential: Credential,
+): Promise<Principal | null> {
+  if (credential.kind === "session") {
+    return (await resolveSession({ db, clock: deps.clock }, credential.token))?.principal ?? null;
+  }
+  // ADMIN_TOKEN has no row: it is valid while it is this process's token.
+  if (deps.adminTokenHash && sameHash(credential.hash, deps.adminTokenHash)) return PLATFORM_ADMIN;
+  return deps.keyCache.resolve(db, credential.hash);
+}
+
+/**
  * Resolves `Authorization: Bearer <key>` to the principal, or answers 401. Organization keys go
  * through the key cache (src/auth/key-cache.ts): a few seconds per key, so most requests make no
  * database round trip for it.
+ *
+ * Without the header, a GET or HEAD may come from a signed-in person's browser instead: the
+ * portal's session cookie (src/pages/session.ts) is accepted for reading, so a page's script can
+ * read the API (the live incident board's EventSource, which can not send a header). Never for a
+ * request that changes something: the cookie goes with any request the browser sends, so a
+ * write by cookie would need the portal's form token, and the API's writes are for keys.
  */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const match = BEARER.exec(c.req.header("authorization") ?? "");
-  if (!match?.[1]) throw ApiError.unauthorized();
-  const { deps } = c.var;
-  const hash = hashKey(match[1]);
-  const principal =
-    deps.adminTokenHash && sameHash(hash, deps.adminTokenHash)
-      ? PLATFORM_ADMIN
-      : await deps.keyCache.resolve(c.var.db, hash);
-  if (!principal) return refuseSlowly(c, ApiError.unauthorized("The API key is unknown or revoked."));
+  const header = c.req.header("authorization");
+  const match = BEARER.exec(header ?? "");
+  let credential: Credential;
+  if (match?.[1]) credential = { kind: "key", hash: hashKey(match[1]) };
+  else {
+    const token = header === undefined && readsOnly(c.req.method) ? getCookie(c, SESSION_COOKIE) : undefined;
+    if (!token) throw ApiError.unauthorized();
+    credential = { kind: "session", token };
+  }
+  const principal = await resolveCredential(c.var.deps, c.var.db, credential);
+  if (!principal) {
+    return refuseSlowly(
+      c,
+      ApiError.unauthorized(
+        credential.kind === "key"
+          ? "The API key is unknown or revoked."
+          : "The session has ended; sign in again.",
+      ),
+    );
+  }
   c.set("principal", principal);
-  c.set("keyHash", hash);
+  c.set("credential", credential);
   await next();
 });
+
+function readsOnly(method: string): boolean {
+  return method === "GET" || method === "HEAD";
+}

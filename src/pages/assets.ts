@@ -8,6 +8,7 @@ import type { Hono } from "hono";
 import { PORTAL_CSS } from "./assets/portal.css.js";
 import { CHARTS_CSS } from "./charts.js";
 import { CONTRACTS_CSS, CONTRACTS_PRINT_JS } from "./contracts/contracts.css.js";
+import { BOARD_CSS, BOARD_JS } from "./incidents/board.assets.js";
 import type { PortalEnv } from "./portal-env.js";
 
 interface Asset {
@@ -20,6 +21,8 @@ const ASSETS: Record<string, Asset> = {
   "charts.css": { body: CHARTS_CSS, type: "text/css; charset=utf-8" },
   "contracts.css": { body: CONTRACTS_CSS, type: "text/css; charset=utf-8" },
   "contracts-print.js": { body: CONTRACTS_PRINT_JS, type: "text/javascript; charset=utf-8" },
+  "incidents-board.js": { body: BOARD_JS, type: "text/javascript; charset=utf-8" },
+  "incidents.css": { body: BOARD_CSS, type: "text/css; charset=utf-8" },
 };
 
 const versions = new Map<string, string>();

@@ -10,7 +10,9 @@ import { dashboardPages } from "./dashboard/dashboard.pages.js";
 import { notFoundPage, pageError } from "./errors.js";
 import { formToken } from "./guards.js";
 import { langOf } from "./i18n.js";
+import { incidentPages } from "./incidents/incidents.pages.js";
 import type { PortalEnv } from "./portal-env.js";
+import { sensorPages } from "./sensors/sensors.pages.js";
 import { portalContext } from "./session.js";
 
 export function createPortal(): Hono<PortalEnv> {
@@ -22,6 +24,8 @@ export function createPortal(): Hono<PortalEnv> {
   portal.route("/", accountPages);
   portal.route("/", dashboardPages);
   portal.route("/", contractPages);
+  portal.route("/", incidentPages);
+  portal.route("/", sensorPages);
   portal.onError(pageError);
   return portal;
 }

@@ -6,10 +6,11 @@
  * bounds and ends the connection, and checks the caller's access again while it lasts.
  */
 import { streamSSE } from "hono/streaming";
-import { sameHash } from "../../../db/keys.js";
+import { hashKey } from "../../../db/keys.js";
 import { classifyDbError, describeDbError } from "../../../db/pg-errors.js";
+import { resolveCredential } from "../../auth/authenticate.js";
 import type { Principal } from "../../auth/principal.js";
-import { type AppDeps, holdRequestUntil, serviceContext } from "../../context.js";
+import { type AppDeps, type Credential, holdRequestUntil, serviceContext } from "../../context.js";
 import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type IncidentChange, type IncidentFeed, openIncidentFeed } from "../../services/incidents/feed.js";
@@ -29,10 +30,15 @@ import {
 /** How long an EventSource waits before reconnecting after the stream ends. */
 const RETRY_MS = 2_000;
 
-/** The streams an app holds open: overall and per key hash (a key's hash, never the key). */
+/** The streams an app holds open: overall and per credential (`slotOf`: hashes, never a secret). */
 interface OpenStreams {
   total: number;
   perKey: Map<string, number>;
+}
+
+/** Whose streams count together: one key's, or one signed-in session's. */
+function slotOf(credential: Credential): string {
+  return credential.kind === "key" ? `key:${credential.hash}` : `session:${hashKey(credential.token)}`;
 }
 
 /**
@@ -42,10 +48,11 @@ interface OpenStreams {
 const openStreamsOf = new WeakMap<AppDeps, OpenStreams>();
 
 /**
- * Takes a stream slot for the key, or throws 429 `too_many_streams`. The check and the count are
+ * Takes a stream slot for the credential (a key, or a person's session), or throws 429 `too_many_streams`. The check and the count are
  * one synchronous step, so concurrent requests cannot both take the last slot. Returns the release.
  */
-function takeStreamSlot(deps: AppDeps, keyHash: string): () => void {
+function takeStreamSlot(deps: AppDeps, credential: Credential): () => void {
+  const keyHash = slotOf(credential);
   let open = openStreamsOf.get(deps);
   if (!open) {
     open = { total: 0, perKey: new Map() };
@@ -60,7 +67,7 @@ function takeStreamSlot(deps: AppDeps, keyHash: string): () => void {
     });
   if (ofKey >= perKeyMax) {
     throw refuse(
-      `This API key already holds ${perKeyMax} live feed streams open; close one (one stream per client is enough) or retry after ${FEED_BUSY_RETRY_S} s.`,
+      `This ${credential.kind === "key" ? "API key" : "session"} already holds ${perKeyMax} live feed streams open; close one (one stream per client is enough) or retry after ${FEED_BUSY_RETRY_S} s.`,
     );
   }
   if (open.total >= overallMax) {
@@ -102,9 +109,9 @@ export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) =>
   const query = c.req.valid("query");
   const header = c.req.valid("header")["last-event-id"];
   const follow = query.follow === "true";
-  const keyHash = c.var.keyHash;
+  const credential = c.var.credential;
   // Before any database read: a flood of refused streams costs no query.
-  const release = takeStreamSlot(deps, keyHash);
+  const release = takeStreamSlot(deps, credential);
   let feed: IncidentFeed;
   try {
     // The cursor is fixed before the response starts: a change committed right after the request
@@ -121,12 +128,10 @@ export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) =>
 
   /** Why the caller may no longer read this feed, or null while it may. */
   async function accessEnded(): Promise<string | null> {
-    // ADMIN_TOKEN has no row: it stays valid while it is this process's token.
-    if (deps.adminTokenHash && sameHash(keyHash, deps.adminTokenHash)) return null;
-    const now = await deps.keyCache.resolve(c.var.db, keyHash);
-    if (!now) return "the API key was revoked";
+    const now = await resolveCredential(deps, c.var.db, credential);
+    if (!now) return credential.kind === "key" ? "the API key was revoked" : "the session ended";
     if (!sameScope(now, feed.principal)) {
-      return "what this key may read changed; reconnect to read in its new scope";
+      return `what this ${credential.kind === "key" ? "key" : "person"} may read changed; reconnect to read in the new scope`;
     }
     return null;
   }
