@@ -5,6 +5,7 @@
 import { type Context, Hono } from "hono";
 import { accountPages } from "./account/account.pages.js";
 import { mountAssets } from "./assets.js";
+import { billingPages } from "./billing/billing.pages.js";
 import { draftingPages } from "./drafting/drafting.pages.js";
 import { notFoundPage, pageError } from "./errors.js";
 import { formToken } from "./guards.js";
@@ -20,6 +21,7 @@ export function createPortal(): Hono<PortalEnv> {
   portal.use("*", (c, next) => (isApiPath(c.req.path) ? next() : formToken(c, next)));
   portal.route("/", accountPages);
   portal.route("/", draftingPages);
+  portal.route("/", billingPages);
   portal.onError(pageError);
   return portal;
 }
