@@ -30,6 +30,7 @@ import type { InvoiceRow, PaymentRow } from "../../services/fees/store.js";
 import { listSubscriptions } from "../../services/fees/subscriptions.js";
 import { listBuildings, listHouseholds } from "../../services/places/places.js";
 import { drafting } from "../drafting/messages.js";
+import { TableWrap } from "../drafting/table-wrap.js";
 import { formatDate, formatInstant, formatYuan } from "../format.js";
 import { signedIn } from "../guards.js";
 import { translator } from "../i18n.js";
@@ -187,7 +188,7 @@ async function billingPage(
       <section aria-labelledby="subs">
         <h2 id="subs">{t("subs_title")}</h2>
         {subs.items.length ? (
-          <div class="table-wrap">
+          <TableWrap label={t("subs_title")}>
             <table>
               <thead>
                 <tr>
@@ -218,7 +219,7 @@ async function billingPage(
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         ) : (
           <p class="empty">{t("subs_empty")}</p>
         )}
@@ -246,7 +247,7 @@ async function billingPage(
           <p class="hint">{t("run_not_now")}</p>
         )}
         {runs.length ? (
-          <div class="table-wrap">
+          <TableWrap label={t("runs_title")}>
             <table>
               <thead>
                 <tr>
@@ -271,7 +272,7 @@ async function billingPage(
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         ) : (
           <p class="empty">{t("runs_empty")}</p>
         )}
@@ -285,7 +286,7 @@ async function billingPage(
           </p>
         ) : null}
         {invoices.length ? (
-          <div class="table-wrap">
+          <TableWrap label={t("invoices_title")}>
             <table>
               <thead>
                 <tr>
@@ -334,7 +335,7 @@ async function billingPage(
                 })}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         ) : (
           <p class="empty">{t("invoices_empty")}</p>
         )}
@@ -355,7 +356,7 @@ async function billingPage(
       <section aria-labelledby="payments">
         <h2 id="payments">{t("payments_title")}</h2>
         {payments.length ? (
-          <div class="table-wrap">
+          <TableWrap label={t("payments_title")}>
             <table>
               <thead>
                 <tr>
@@ -380,7 +381,7 @@ async function billingPage(
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         ) : (
           <p class="empty">{t("payments_empty")}</p>
         )}

@@ -33,6 +33,7 @@ import {
   termsBody,
 } from "./form.js";
 import { drafting } from "./messages.js";
+import { TableWrap } from "./table-wrap.js";
 
 export const draftingPages = new Hono<PortalEnv>();
 draftingPages.use("/drafts", signedIn);
@@ -74,7 +75,7 @@ draftingPages.get("/drafts", async (c) => {
         </a>
       </p>
       {details.length ? (
-        <div class="table-wrap">
+        <TableWrap label={t("drafts_title")}>
           <table>
             <thead>
               <tr>
@@ -99,7 +100,7 @@ draftingPages.get("/drafts", async (c) => {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       ) : (
         <p class="empty">{t("drafts_empty")}</p>
       )}

@@ -10,6 +10,7 @@ import { Form } from "../layout.js";
 import type { PortalEnv } from "../portal-env.js";
 import { blankFee, type DraftForm, FEE_KIND_LIST, FEE_UNIT_LIST, type FeeRow, isBlankFee } from "./form.js";
 import { drafting } from "./messages.js";
+import { TableWrap } from "./table-wrap.js";
 
 export interface Choice {
   value: string;
@@ -235,7 +236,7 @@ function FeeBox({
         <details open={priced || floorErrors || i === 0}>
           <summary>{t("floor_prices")}</summary>
           <ErrorText name={`${p}.floors`} errors={errors} />
-          <div class="table-wrap">
+          <TableWrap label={t("floor_prices")}>
             <table class="floor-prices">
               <thead>
                 <tr>
@@ -267,7 +268,7 @@ function FeeBox({
                 })}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         </details>
       ) : null}
     </fieldset>
