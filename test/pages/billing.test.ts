@@ -220,6 +220,20 @@ describe("a recorded payment", () => {
 });
 
 describe("the billing page", () => {
+  it("shows the not-found page for another enterprise's contract, and bills nothing of it", async () => {
+    const mine = await billedWorld();
+    const theirs = await billedWorld();
+    const page = await mine.browser.get(`/billing?contract=${theirs.contract.id}`);
+    expect(page.status).toBe(404);
+    expect(page.html).not.toContain(theirs.contract.title);
+    const run = await mine.browser.post(`/billing/${theirs.contract.id}/runs`, {
+      period: "2026-11",
+      key: "k",
+    });
+    expect(run.status).toBe(404);
+    expect(await invoicesOf(theirs.contract.id)).toEqual([]);
+  });
+
   it("offers an owners committee member neither a billing run nor a payment form", async () => {
     const mine = await billedWorld();
     const [sub] = mine.subs;

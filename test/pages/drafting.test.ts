@@ -7,7 +7,7 @@ import { and, asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
 import { contracts, contractVersions, feeItems } from "../../db/schema.js";
-import { createTestApp, type TestApp } from "../support/app.js";
+import { client, createTestApp, type TestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
 import { createPerson, createWorld, type World } from "../support/factories.js";
 import { portalClient, textOf } from "../support/portal.js";
@@ -201,6 +201,53 @@ describe("a draft", () => {
     expect(textOf(list.html)).toContain(`“${title}”已提交业委会审阅。`);
     // Submitted: no longer editable.
     expect((await clerk.get(editPath)).status).toBe(403);
+  });
+});
+
+describe("a draft the owners committee asked to change", () => {
+  it("is revised into a new draft version, edited and submitted again", async () => {
+    const world = await createWorld(database.db);
+    const clerk = await clerkOf(world);
+    await clerk.get("/drafts/new");
+    const title = `要修改的合同 ${world.community.id.slice(0, 6)}`;
+    const created = await clerk.post("/drafts/new", draftForm(world, title, PRICES));
+    const id = /drafts\/([^/]+)/.exec(created.location ?? "")?.[1] ?? "";
+    await clerk.get("/drafts");
+    expect((await clerk.post(`/drafts/${id}/submit`)).status).toBe(303);
+    const committee = client(app, world.ownersCommittee.key);
+    const asked = await committee.post(`/v1/contracts/${id}/request-changes`, { reason: "六楼太贵" });
+    expect(asked.status).toBe(200);
+
+    const list = await clerk.get("/drafts");
+    expect(textOf(list.html)).toContain("业委会要求修改");
+    expect(list.html).toContain(`action="/drafts/${id}/revise"`);
+    expect(list.html).not.toContain(`href="/drafts/${id}/edit"`);
+    const revised = await clerk.post(`/drafts/${id}/revise`);
+    expect(revised.status).toBe(303);
+    expect(revised.location).toBe(`/drafts/${id}/edit`);
+    const editor = await clerk.get(`/drafts/${id}/edit`);
+    expect(textOf(editor.html)).toContain("第 2 版草稿");
+    const revision = /name="revision" value="([^"]+)"/.exec(editor.html)?.[1]?.replace(/&quot;/g, '"') ?? "";
+    const saved = await clerk.post(`/drafts/${id}/edit`, {
+      ...draftForm(world, title, { ...PRICES, 6: "55.00" }),
+      versionNo: "2",
+      revision,
+    });
+    expect(saved.status).toBe(303);
+    const [v2] = await database.db
+      .select({ floorPrices: feeItems.floorPrices })
+      .from(feeItems)
+      .innerJoin(contractVersions, eq(contractVersions.id, feeItems.versionId))
+      .where(and(eq(contractVersions.contractId, id), eq(contractVersions.versionNo, 2)))
+      .orderBy(asc(feeItems.position));
+    expect(v2?.floorPrices?.at(-1)).toEqual({ floor: 6, price: "55.00" });
+    // Version 1 stays as it was reviewed.
+    const [v1] = await feesOf(id);
+    expect(v1?.floorPrices?.at(-1)).toEqual({ floor: 6, price: "60.99" });
+    await clerk.get(`/drafts/${id}/edit`);
+    expect((await clerk.post(`/drafts/${id}/submit`)).status).toBe(303);
+    const [row] = await database.db.select().from(contracts).where(eq(contracts.id, id));
+    expect(row?.state).toBe("submitted");
   });
 });
 

@@ -87,7 +87,9 @@ async function billingPage(
   const page = await listContracts(ctx, { limit: 100, offset: 0 });
   const signed = page.items.filter((k) => isCommitted(k.state));
   const chosenId = contractId ?? c.req.query("contract");
-  const chosen = signed.find((k) => k.id === chosenId) ?? signed[0];
+  const chosen = chosenId ? signed.find((k) => k.id === chosenId) : signed[0];
+  // A contract asked for by id that this person may not bill or see: the not-found page.
+  if (chosenId && !chosen) throw ApiError.notFound("The contract");
   if (!chosen) {
     return c.html(
       <Layout c={c} title={t("title")} current="billing">
