@@ -33,7 +33,7 @@ import { drafting } from "../drafting/messages.js";
 import { TableWrap } from "../drafting/table-wrap.js";
 import { formatDate, formatInstant, formatYuan } from "../format.js";
 import { signedIn } from "../guards.js";
-import { translator } from "../i18n.js";
+import { type Lang, translator } from "../i18n.js";
 import { Field, Form, Layout } from "../layout.js";
 import { type PortalEnv, personContext } from "../portal-env.js";
 import { billing } from "./messages.js";
@@ -44,6 +44,17 @@ billingPages.use("/billing/*", signedIn);
 
 type Ctx = Context<PortalEnv>;
 const yuan = (d: Decimal) => formatYuan(formatMoney(d));
+
+/** A billing month 'YYYY-MM' as a reader says it: "2026年11月" / "November 2026". */
+function monthWords(period: string, lang: Lang): string {
+  const [y, m] = period.split("-").map(Number);
+  if (!y || !m) return period;
+  return lang === "en"
+    ? new Intl.DateTimeFormat("en", { year: "numeric", month: "long", timeZone: "UTC" }).format(
+        Date.UTC(y, m - 1, 1),
+      )
+    : `${y}年${m}月`;
+}
 
 /** A payment form shown again: the invoice it was for, what was typed, and each field's message. */
 interface PaymentAttempt {
@@ -128,7 +139,7 @@ async function billingPage(
   const ran = ranId ? runs.find((r) => r.id === ranId) : undefined;
   const paidId = c.req.query("paid");
   const justPaid = paidId ? payments.find((p) => p.payment.id === paidId) : undefined;
-  const periodWords = (p: string) => formatDate(`${p}-01`, lang).replace(/1日$/, "").replace(/^1 /, "");
+  const periodWords = (p: string) => monthWords(p, lang);
 
   return c.html(
     <Layout c={c} title={t("title")} current="billing">
@@ -239,7 +250,7 @@ async function billingPage(
               hint={t("run_period_hint")}
               value={opts.run?.period ?? periodOfInstant(c.var.deps.clock())}
               error={opts.run?.error}
-              inputmode="numeric"
+              type="month"
             />
             <div>
               <button type="submit">{t("run_button")}</button>

@@ -262,7 +262,7 @@ export function newContractBody(form: DraftForm, body: Body): Record<string, unk
   };
 }
 
-/** The body of PUT /v1/contracts/{id}/versions/{n} for this form (payment days only on the original). */
+/** The body of the API's draft edit for this form (payment days only on the original contract). */
 export function editBody(form: DraftForm, body: Body, isAmendment: boolean): Record<string, unknown> {
   return {
     summary: form.summary,
