@@ -1,6 +1,6 @@
 /**
  * The enterprise's clerk on a phone (360 px, Chromium): signs in, drafts a contract with per-floor
- * prices, saves it, submits it to the owners committee, and opens the billing desk. axe-core on
+ * prices, saves it, submits it to the owners committee, and records a payment on the billing desk. axe-core on
  * every page, no sideways scrolling, no console error or CSP violation; screenshots for review.
  */
 import { eq } from "drizzle-orm";
@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 describe("an enterprise clerk on a phone", () => {
-  it("drafts a contract with per-floor prices, submits it, and opens the billing desk", async () => {
+  it("drafts a contract with per-floor prices, submits it, and records a payment on the billing desk", async () => {
     const world = await createWorld(database.db);
     // Something to bill: an operating contract of the same enterprise with a subscriber and an invoice.
     const { contract: operating } = await createOperatingContract(database.db, world, {
@@ -136,6 +136,21 @@ describe("an enterprise clerk on a phone", () => {
     expect(await seriousAxeViolations(page)).toEqual([]);
     expect(await overflowsSideways(page)).toBe(false);
     await screenshots(page, "billing");
+
+    // A resident paid part of the bill by WeChat: the clerk records it.
+    const invoice = page.locator("details", { hasText: "登记收款" }).first();
+    await invoice.locator("summary").click();
+    await invoice.getByLabel("金额（元）").fill("15.50");
+    await invoice.getByLabel("付款方式").selectOption({ label: "微信" });
+    await invoice.getByLabel(/流水号或收据号/).fill("WX-20261205-0007");
+    await Promise.all([
+      page.waitForURL(/paid=/),
+      invoice.getByRole("button", { name: "登记这笔收款" }).click(),
+    ]);
+    expect(await page.getByTestId("outstanding-total").textContent()).toBe("¥24.50");
+    expect(await page.getByRole("status").textContent()).toContain("这张账单还欠 ¥24.50");
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    expect(await overflowsSideways(page)).toBe(false);
 
     expect(problems).toEqual([]);
     await context.close();

@@ -275,6 +275,19 @@ describe("the editor", () => {
     expect(await database.db.select().from(contracts).where(eq(contracts.title, other))).toEqual([]);
   });
 
+  it("speaks English when the reader switched", async () => {
+    const world = await createWorld(database.db);
+    const clerk = await clerkOf(world);
+    await clerk.get("/lang?to=en&back=/drafts/new");
+    const page = await clerk.get("/drafts/new");
+    expect(page.status).toBe(200);
+    const text = textOf(page.html);
+    expect(text).toContain("Draft a new contract");
+    expect(text).toContain("Prices by floor");
+    expect(page.html).toContain('aria-label="Price on floor 3 (CNY)"');
+    expect(text).not.toContain("收费标准");
+  });
+
   it("sends a visitor who is not signed in to sign in", async () => {
     const res = await portalClient(app).get("/drafts/new");
     expect(res.status).toBe(303);
