@@ -5,8 +5,10 @@
 import { type Context, Hono } from "hono";
 import { accountPages } from "./account/account.pages.js";
 import { mountAssets } from "./assets.js";
+import { billingPages } from "./billing/billing.pages.js";
 import { contractPages } from "./contracts/contracts.pages.js";
 import { dashboardPages } from "./dashboard/dashboard.pages.js";
+import { draftingPages } from "./drafting/drafting.pages.js";
 import { notFoundPage, pageError } from "./errors.js";
 import { formToken } from "./guards.js";
 import { langOf } from "./i18n.js";
@@ -26,6 +28,8 @@ export function createPortal(): Hono<PortalEnv> {
   portal.route("/", contractPages);
   portal.route("/", incidentPages);
   portal.route("/", sensorPages);
+  portal.route("/", draftingPages);
+  portal.route("/", billingPages);
   portal.onError(pageError);
   return portal;
 }
