@@ -30,11 +30,11 @@ import type { InvoiceRow, PaymentRow } from "../../services/fees/store.js";
 import { listSubscriptions } from "../../services/fees/subscriptions.js";
 import { listBuildings, listHouseholds } from "../../services/places/places.js";
 import { drafting } from "../drafting/messages.js";
-import { TableWrap } from "../drafting/table-wrap.js";
+
 import { formatDate, formatInstant, formatYuan } from "../format.js";
 import { signedIn } from "../guards.js";
 import { type Lang, translator } from "../i18n.js";
-import { Field, Form, Layout } from "../layout.js";
+import { Field, Form, Layout, TableWrap } from "../layout.js";
 import { type PortalEnv, personContext } from "../portal-env.js";
 import { billing } from "./messages.js";
 

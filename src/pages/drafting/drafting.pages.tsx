@@ -18,7 +18,7 @@ import { listCommunities } from "../../services/places/places.js";
 import { formatYuan } from "../format.js";
 import { signedIn } from "../guards.js";
 import { translator } from "../i18n.js";
-import { Form, Layout } from "../layout.js";
+import { Form, Layout, TableWrap } from "../layout.js";
 import { type PortalEnv, personContext } from "../portal-env.js";
 import { type Choices, Editor } from "./editor.js";
 import {
@@ -33,7 +33,6 @@ import {
   termsBody,
 } from "./form.js";
 import { drafting } from "./messages.js";
-import { TableWrap } from "./table-wrap.js";
 
 export const draftingPages = new Hono<PortalEnv>();
 draftingPages.use("/drafts", signedIn);

@@ -6,11 +6,10 @@
 import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import { translator } from "../i18n.js";
-import { Form } from "../layout.js";
+import { Form, TableWrap } from "../layout.js";
 import type { PortalEnv } from "../portal-env.js";
 import { blankFee, type DraftForm, FEE_KIND_LIST, FEE_UNIT_LIST, type FeeRow, isBlankFee } from "./form.js";
 import { drafting } from "./messages.js";
-import { TableWrap } from "./table-wrap.js";
 
 export interface Choice {
   value: string;

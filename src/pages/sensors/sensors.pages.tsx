@@ -23,7 +23,7 @@ import { formatInstant } from "../format.js";
 import { field, formOf, signedIn } from "../guards.js";
 import { type Translate, translator } from "../i18n.js";
 import { elevatorNames } from "../incidents/places.js";
-import { Field, Form, Layout } from "../layout.js";
+import { Field, Form, Layout, TableWrap } from "../layout.js";
 import { type PortalEnv, personContext } from "../portal-env.js";
 import { sensorWords } from "./messages.js";
 
@@ -118,7 +118,7 @@ async function sensorsPage(
       ) : null}
       {sensors.items.length ? (
         // Focusable, so a keyboard can scroll the table sideways on a phone (it has no link to tab to).
-        <section class="table-wrap" tabindex={0} aria-label={t("title")}>
+        <TableWrap label={t("title")}>
           <table>
             <thead>
               <tr>
@@ -176,7 +176,7 @@ async function sensorsPage(
               })}
             </tbody>
           </table>
-        </section>
+        </TableWrap>
       ) : (
         <p class="empty">{t("none")}</p>
       )}
