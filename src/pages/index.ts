@@ -9,6 +9,7 @@ import { notFoundPage, pageError } from "./errors.js";
 import { formToken } from "./guards.js";
 import { langOf } from "./i18n.js";
 import type { PortalEnv } from "./portal-env.js";
+import { residentPages } from "./residents/residents.pages.js";
 import { portalContext } from "./session.js";
 
 export function createPortal(): Hono<PortalEnv> {
@@ -18,6 +19,7 @@ export function createPortal(): Hono<PortalEnv> {
   portal.use("*", (c, next) => (isApiPath(c.req.path) ? next() : portalContext(c, next)));
   portal.use("*", (c, next) => (isApiPath(c.req.path) ? next() : formToken(c, next)));
   portal.route("/", accountPages);
+  portal.route("/", residentPages);
   portal.onError(pageError);
   return portal;
 }
