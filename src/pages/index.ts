@@ -9,6 +9,7 @@ import { notFoundPage, pageError } from "./errors.js";
 import { formToken } from "./guards.js";
 import { langOf } from "./i18n.js";
 import type { PortalEnv } from "./portal-env.js";
+import { reportPages } from "./reports/reports.pages.js";
 import { residentPages } from "./residents/residents.pages.js";
 import { portalContext } from "./session.js";
 
@@ -20,6 +21,7 @@ export function createPortal(): Hono<PortalEnv> {
   portal.use("*", (c, next) => (isApiPath(c.req.path) ? next() : formToken(c, next)));
   portal.route("/", accountPages);
   portal.route("/", residentPages);
+  portal.route("/", reportPages);
   portal.onError(pageError);
   return portal;
 }
