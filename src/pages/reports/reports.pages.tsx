@@ -85,7 +85,7 @@ reportPages.get("/reports", signedIn, async (c) => {
             </p>
           ) : null}
           {reports.length ? (
-            <div class="table-wrap">
+            <section class="table-wrap" aria-label={contract.title} tabindex={0}>
               <table>
                 <thead>
                   <tr>
@@ -114,7 +114,7 @@ reportPages.get("/reports", signedIn, async (c) => {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </section>
           ) : (
             <p class="empty">{t("reports_none")}</p>
           )}
@@ -514,7 +514,7 @@ async function reportPage(c: Context<PortalEnv>, id: string, queryError?: string
       <p class={detail.flaggedCount ? "notice error" : "notice ok"}>
         {detail.flaggedCount ? t("flagged_count", { n: detail.flaggedCount }) : t("no_flags")}
       </p>
-      <div class="table-wrap">
+      <section class="table-wrap" aria-label={t("compare_heading")} tabindex={0}>
         <table data-testid="comparison">
           <thead>
             <tr>
@@ -546,7 +546,7 @@ async function reportPage(c: Context<PortalEnv>, id: string, queryError?: string
             ))}
           </tbody>
         </table>
-      </div>
+      </section>
 
       <h2>{t("maintenance_heading")}</h2>
       {figures.maintenanceRecords.length ? (

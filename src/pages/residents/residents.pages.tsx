@@ -71,7 +71,7 @@ residentPages.get("/households", signedIn, async (c) => {
       {items.length ? (
         <>
           <p>{t("households_count", { total })}</p>
-          <div class="table-wrap">
+          <section class="table-wrap" aria-label={t("households_title")} tabindex={0}>
             <table>
               <thead>
                 <tr>
@@ -105,7 +105,7 @@ residentPages.get("/households", signedIn, async (c) => {
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
           {total > PAGE_SIZE ? (
             <nav aria-label={t("pagination")} class="actions">
               {page > 1 ? <a href={pageHref(page - 1)}>{t("page_prev")}</a> : null}
@@ -195,7 +195,7 @@ async function householdPage(
       </Form>
       <h2>{t("links_title")}</h2>
       {links.length ? (
-        <div class="table-wrap">
+        <section class="table-wrap" aria-label={t("links_title")} tabindex={0}>
           <table>
             <thead>
               <tr>
@@ -242,7 +242,7 @@ async function householdPage(
               ))}
             </tbody>
           </table>
-        </div>
+        </section>
       ) : (
         <p class="empty">{t("links_none")}</p>
       )}
@@ -394,7 +394,7 @@ function ContractSection({
 
       <h3>{t("invoices_title")}</h3>
       {s.invoices.length ? (
-        <div class="table-wrap">
+        <section class="table-wrap" aria-label={t("invoices_title")} tabindex={0}>
           <table>
             <thead>
               <tr>
@@ -428,7 +428,7 @@ function ContractSection({
               })}
             </tbody>
           </table>
-        </div>
+        </section>
       ) : (
         <p class="empty">{t("invoices_none")}</p>
       )}
@@ -450,7 +450,7 @@ function ContractSection({
       </dl>
 
       <h3>{t("fees_title")}</h3>
-      <div class="table-wrap">
+      <section class="table-wrap" aria-label={t("fees_title")} tabindex={0}>
         <table>
           <thead>
             <tr>
@@ -469,7 +469,7 @@ function ContractSection({
             ))}
           </tbody>
         </table>
-      </div>
+      </section>
     </section>
   );
 }
