@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import type { Hono } from "hono";
 import { PORTAL_CSS } from "./assets/portal.css.js";
 import type { PortalEnv } from "./portal-env.js";
+import { CARDS_CSS } from "./residents/cards.css.js";
 
 interface Asset {
   body: string;
@@ -15,6 +16,7 @@ interface Asset {
 
 const ASSETS: Record<string, Asset> = {
   "portal.css": { body: PORTAL_CSS, type: "text/css; charset=utf-8" },
+  "cards.css": { body: CARDS_CSS, type: "text/css; charset=utf-8" },
 };
 
 const versions = new Map<string, string>();

@@ -471,7 +471,12 @@ async function reportPage(c: Context<PortalEnv>, id: string, queryError?: string
           ? t("queried_notice")
           : null;
   return c.html(
-    <Layout c={c} title={t("report_title", { period: row.period })} current="contracts">
+    <Layout
+      c={c}
+      title={t("report_title", { period: row.period })}
+      current="contracts"
+      styles={["cards.css"]}
+    >
       <p>
         <a href="/reports">{t("back_to_reports")}</a>
       </p>
@@ -515,7 +520,7 @@ async function reportPage(c: Context<PortalEnv>, id: string, queryError?: string
         {detail.flaggedCount ? t("flagged_count", { n: detail.flaggedCount }) : t("no_flags")}
       </p>
       <section class="table-wrap" aria-label={t("compare_heading")} tabindex={0}>
-        <table data-testid="comparison">
+        <table class="cards" data-testid="comparison">
           <thead>
             <tr>
               <th scope="col">{t("col_figure")}</th>
@@ -535,10 +540,19 @@ async function reportPage(c: Context<PortalEnv>, id: string, queryError?: string
             {detail.figures.map((f) => (
               <tr class={f.flagged ? "flagged" : undefined}>
                 <th scope="row">{figureName(t, f.figure, feeNames)}</th>
-                <td class="num">{figureValue(f.figure, f.reported)}</td>
-                <td class="num">{figureValue(f.figure, f.platform)}</td>
-                <td class="num">{figureValue(f.figure, f.difference)}</td>
-                <td class={f.flagged ? "fail" : f.reason === "within_tolerance" ? "pass" : undefined}>
+                <td class="num" data-label={t("col_reported")}>
+                  {figureValue(f.figure, f.reported)}
+                </td>
+                <td class="num" data-label={t("col_platform")}>
+                  {figureValue(f.figure, f.platform)}
+                </td>
+                <td class="num" data-label={t("col_difference")}>
+                  {figureValue(f.figure, f.difference)}
+                </td>
+                <td
+                  class={f.flagged ? "fail" : f.reason === "within_tolerance" ? "pass" : undefined}
+                  data-label={t("col_result")}
+                >
                   {f.flagged ? "⚠ " : ""}
                   {resultOf(t, f)}
                 </td>

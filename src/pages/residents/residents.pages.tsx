@@ -162,7 +162,7 @@ async function householdPage(
   const { household, links } = await listLinks(personContext(c), householdId);
   const place = placeOf(t, household);
   return c.html(
-    <Layout c={c} title={place}>
+    <Layout c={c} title={place} styles={["cards.css"]}>
       <p>
         <a href="/households">{t("back_to_households")}</a>
       </p>
@@ -196,7 +196,7 @@ async function householdPage(
       <h2>{t("links_title")}</h2>
       {links.length ? (
         <section class="table-wrap" aria-label={t("links_title")} tabindex={0}>
-          <table>
+          <table class="cards">
             <thead>
               <tr>
                 <th scope="col">{t("col_link")}</th>
@@ -212,9 +212,9 @@ async function householdPage(
                   <th scope="row">
                     <code>{link.prefix}…</code>
                   </th>
-                  <td>{issuedBy}</td>
-                  <td>{formatInstant(link.createdAt, lang)}</td>
-                  <td>
+                  <td data-label={t("col_issued_by")}>{issuedBy}</td>
+                  <td data-label={t("col_issued_at")}>{formatInstant(link.createdAt, lang)}</td>
+                  <td data-label={t("col_status")}>
                     {link.revokedAt ? (
                       t("link_revoked", { at: formatInstant(link.revokedAt, lang) })
                     ) : (
@@ -294,7 +294,7 @@ function HouseholdPage({ c, t, view }: { c: Context<PortalEnv>; t: T; view: Hous
   const { household } = view;
   const outstanding = view.contracts.reduce((sum, k) => sum.plus(k.statement.totals.outstanding), money("0"));
   return (
-    <Layout c={c} title={placeOf(t, household)}>
+    <Layout c={c} title={placeOf(t, household)} styles={["cards.css"]}>
       <p class="lead">{t("resident_lead", { community: household.communityName })}</p>
       {view.contracts.length ? (
         <p class={outstanding.gt(0) ? "notice" : "notice ok"} data-testid="overall-outstanding">
@@ -395,7 +395,7 @@ function ContractSection({
       <h3>{t("invoices_title")}</h3>
       {s.invoices.length ? (
         <section class="table-wrap" aria-label={t("invoices_title")} tabindex={0}>
-          <table>
+          <table class="cards">
             <thead>
               <tr>
                 <th scope="col">{t("col_period")}</th>
@@ -418,11 +418,17 @@ function ContractSection({
                 return (
                   <tr>
                     <th scope="row">{inv.period}</th>
-                    <td>{inv.number}</td>
-                    <td>{formatDate(inv.dueDate, lang)}</td>
-                    <td class="num">{formatYuan(inv.total)}</td>
-                    <td class="num">{yuan(money(inv.total).minus(owed))}</td>
-                    <td class={owed.gt(0) ? "num fail" : "num"}>{yuan(owed)}</td>
+                    <td data-label={t("col_invoice")}>{inv.number}</td>
+                    <td data-label={t("col_due")}>{formatDate(inv.dueDate, lang)}</td>
+                    <td class="num" data-label={t("col_total")}>
+                      {formatYuan(inv.total)}
+                    </td>
+                    <td class="num" data-label={t("col_paid")}>
+                      {yuan(money(inv.total).minus(owed))}
+                    </td>
+                    <td class={owed.gt(0) ? "num fail" : "num"} data-label={t("col_outstanding")}>
+                      {yuan(owed)}
+                    </td>
                   </tr>
                 );
               })}
