@@ -220,7 +220,7 @@ export async function revokeLink(
   if (!UUID_RE.test(linkId)) throw ApiError.notFound("The link");
   const [row] = await ctx.db
     .update(householdLinks)
-    .set({ revokedAt: sql`coalesce(${householdLinks.revokedAt}, ${ctx.clock()})` })
+    .set({ revokedAt: sql`coalesce(${householdLinks.revokedAt}, ${ctx.clock().toISOString()}::timestamptz)` })
     .where(and(eq(householdLinks.id, linkId), eq(householdLinks.householdId, household.id)))
     .returning();
   if (!row) throw ApiError.notFound("The link");
