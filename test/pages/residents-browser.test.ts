@@ -24,7 +24,7 @@ import {
 } from "../support/browser.js";
 import { openTestDatabase } from "../support/db.js";
 import { createBilledHousehold, createInvoice, createPerson } from "../support/factories.js";
-import { portalClient, textOf } from "../support/portal.js";
+import { textOf } from "../support/portal.js";
 
 let database: DatabaseHandle;
 let browser: Browser;
@@ -130,29 +130,41 @@ describe("household links and operation reports in a browser", () => {
       period: "2026-11",
       issueDate: "2026-11-01",
     });
-    // The enterprise files November through its form (in-process), typing less than was billed.
+    // The enterprise's clerk files November through the form, typing less than was billed.
     const clerk = await createPerson(database.db, world.enterprise.org.id, { name: "企业小李" });
-    const enterprise = portalClient(app);
-    await enterprise.signIn(clerk.login, clerk.password);
-    await enterprise.get(`/reports/new?contract=${contract.id}&period=2026-11`);
-    const filed = await enterprise.post(`/reports/new?contract=${contract.id}`, {
-      period: "2026-11",
-      "rev_EL-M": "50.00",
-      "rev_EL-Y": "0.00",
-      "rev_EL-RIDE": "0.00",
-      cost_maintenance: "300.00",
-      cost_electricity: "120.50",
-      cost_insurance: "40.00",
-      cost_other: "0.00",
-      rides: "0",
-      kWh: "0.000",
-      chargingSessions: "0",
-      availabilityPercent: "99.50",
-      safetyIncidents: "0",
-      maintenance: "2026-11-03 月度保养",
-    });
-    expect(filed.status).toBe(303);
-    const id = /\/reports\/([0-9a-f-]{36})/.exec(filed.location ?? "")?.[1] ?? "";
+    const office = await openContext(browser);
+    const desk = await office.context.newPage();
+    await signInAs(desk, server.base, clerk.login, clerk.password);
+    await desk.goto(`${server.base}/reports`);
+    expect(await seriousAxeViolations(desk)).toEqual([]);
+    await Promise.all([
+      desk.waitForURL(/\/reports\/new\?contract=/),
+      desk.getByRole("link", { name: /填报运营报告/ }).click(),
+    ]);
+    await desk.getByLabel("报告月份").fill("2026-11");
+    await Promise.all([
+      desk.waitForURL(/period=2026-11/),
+      desk.getByRole("button", { name: "换成这个月份" }).click(),
+    ]);
+    const revenue = desk.getByLabel("EL-M（EL-M）");
+    expect(await revenue.inputValue()).toBe("60.00");
+    expect(await seriousAxeViolations(desk)).toEqual([]);
+    expect(await overflowsSideways(desk)).toBe(false);
+    await screenshots(desk, "report-new");
+    await revenue.fill("50.00");
+    await desk.getByLabel("维保费").fill("300.00");
+    await desk.getByLabel("电费").fill("120.50");
+    await desk.getByLabel("保险费").fill("40.00");
+    await desk.getByLabel("其他费用").fill("0.00");
+    await desk.getByLabel("可用率（%）").fill("99.50");
+    await desk.getByLabel("维保记录").fill("2026-11-03 月度保养");
+    await Promise.all([
+      desk.waitForURL(/\/reports\/[0-9a-f-]{36}\?done=filed$/),
+      desk.getByRole("button", { name: "提交报告" }).click(),
+    ]);
+    const id = /\/reports\/([0-9a-f-]{36})/.exec(desk.url())?.[1] ?? "";
+    expect(office.problems).toEqual([]);
+    await office.context.close();
 
     const member = await createPerson(database.db, world.ownersCommittee.org.id, { name: "业委会老王" });
     const committee = await openContext(browser);
