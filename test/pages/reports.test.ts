@@ -224,6 +224,48 @@ describe("reviewing an operation report", () => {
     expect(after).toContain("EL-M 收入比账单少了 10.25 元，请说明。");
     // Queried: nothing more to review.
     expect(after).not.toContain("接受报告");
+    expect((await committee.get(`/reports/${id}/revise`)).status).toBe(403);
+
+    // The enterprise answers with a revised version: the queried one is kept, superseded.
+    const answer = await enterprise.get(`/reports/${id}`);
+    expect(answer.html).toContain(`/reports/${id}/revise`);
+    const form = await enterprise.get(`/reports/${id}/revise`);
+    expect(form.status).toBe(200);
+    expect(inputValue(form.html, "rev_EL-M")).toBe("140.00");
+    expect(inputValue(form.html, "cost_electricity")).toBe("120.50");
+    const fields: Record<string, string> = { comment: "漏记了一户的账单，已更正。" };
+    for (const name of [
+      "rev_EL-M",
+      "rev_EL-Y",
+      "rev_EL-RIDE",
+      "cost_maintenance",
+      "cost_electricity",
+      "cost_insurance",
+      "cost_other",
+      "rides",
+      "kWh",
+      "chargingSessions",
+      "availabilityPercent",
+      "safetyIncidents",
+    ]) {
+      fields[name] = inputValue(form.html, name) ?? "";
+    }
+    const revised = await enterprise.post(`/reports/${id}/revise`, { ...fields, "rev_EL-M": "150.25" });
+    expect(revised.status).toBe(303);
+    const versions = await database.db
+      .select()
+      .from(operationReports)
+      .where(eq(operationReports.contractId, contract.id));
+    expect(versions.map((v) => [v.versionNo, v.status]).sort()).toEqual([
+      [1, "superseded"],
+      [2, "submitted"],
+    ]);
+    const second = versions.find((v) => v.versionNo === 2);
+    expect(second?.figures).toMatchObject({ revenueByItem: { "EL-M": "150.25" } });
+    const review = textOf((await committee.get(`/reports/${second?.id}`)).html);
+    expect(review).toContain("所有能对照的数字都在允许范围内");
+    expect(review).toContain("漏记了一户的账单，已更正。");
+    expect(review).toContain("接受报告");
   });
 
   it("accepts a report for the committee only; the enterprise and another community can not", async () => {

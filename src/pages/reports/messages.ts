@@ -103,6 +103,13 @@ export const reportWords = defineMessages(
     query_button: "提出疑问",
     query_required: "请写下疑问的内容。",
     back_to_reports: "返回运营报告",
+    revise_title: "修改 {period} 运营报告",
+    revise_lead: "业主委员会对这份报告有疑问。请按疑问修改数字后重新提交，原来的版本会保留。",
+    revise_comment: "给业主委员会的答复（可不填）",
+    resubmit: "重新提交",
+    revise_button: "答复疑问并修改报告",
+    revised_notice: "修改后的报告已提交，等待业主委员会审核。",
+    cannot_revise: "这份报告现在不能修改：只有运营企业可以修改被提出疑问的报告。",
   },
   {
     reports_title: "Operation reports",
@@ -208,5 +215,13 @@ export const reportWords = defineMessages(
     query_button: "Query the report",
     query_required: "Write what your query is.",
     back_to_reports: "Back to operation reports",
+    revise_title: "Revise the operation report {period}",
+    revise_lead:
+      "The owners committee queried this report. Correct the figures and submit again; the earlier version is kept.",
+    revise_comment: "Your answer to the committee (optional)",
+    resubmit: "Submit again",
+    revise_button: "Answer the query and revise",
+    revised_notice: "The revised report is filed and waits for the owners committee's review.",
+    cannot_revise: "This report can not be revised now: only the operator revises a queried report.",
   },
 );

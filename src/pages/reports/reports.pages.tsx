@@ -25,6 +25,7 @@ import {
   listReports,
   queryReport,
   reportDetailOf,
+  reviseReport,
 } from "../../services/reports/reports.js";
 import type { ComparedOut } from "../../services/reports/store.js";
 import { formatDate, formatInstant, formatYuan } from "../format.js";
@@ -202,12 +203,14 @@ async function newReportPage(
   period: string,
   typed?: Values,
   errors: Record<string, string> = {},
+  /** Answering a query: the queried version (the caller checked the table allows it). */
+  revise?: { reportId: string },
 ) {
   requireId(contractId);
   const t = tOf(c);
   const ctx = personContext(c);
   const detail = await getContract(ctx, contractId);
-  if (!detail.allowedActions.includes("file_report")) throw ApiError.forbidden(t("cannot_file"));
+  if (!revise && !detail.allowedActions.includes("file_report")) throw ApiError.forbidden(t("cannot_file"));
   const prefill = await platformFiguresFor(ctx, contractId, period);
   if (!prefill) return c.notFound();
   const { platform, schedule } = prefill;
@@ -221,15 +224,17 @@ async function newReportPage(
   };
   const says = (value: string) => t("platform_says", { value });
   const errorCount = Object.keys(errors).length;
-  const action = `/reports/new?contract=${encodeURIComponent(contractId)}`;
+  const action = revise
+    ? `/reports/${revise.reportId}/revise`
+    : `/reports/new?contract=${encodeURIComponent(contractId)}`;
   return c.html(
-    <Layout c={c} title={t("new_title")} current="contracts">
-      <p class="lead">{t("new_lead")}</p>
+    <Layout c={c} title={revise ? t("revise_title", { period }) : t("new_title")} current="contracts">
+      <p class="lead">{revise ? t("revise_lead") : t("new_lead")}</p>
       <dl class="facts">
         <dt>{t("contract")}</dt>
         <dd>{detail.contract.title}</dd>
       </dl>
-      <form method="get" action="/reports/new" class="stack">
+      <form method="get" action="/reports/new" class="stack" hidden={revise ? true : undefined}>
         <input type="hidden" name="contract" value={contractId} />
         <Field
           name="period"
@@ -351,8 +356,16 @@ async function newReportPage(
             </p>
           ) : null}
         </div>
+        {revise ? (
+          <div>
+            <label for="f-comment">{t("revise_comment")}</label>
+            <textarea id="f-comment" name="comment" rows={3} maxlength={4000}>
+              {values.comment ?? ""}
+            </textarea>
+          </div>
+        ) : null}
         <div>
-          <button type="submit">{t("submit_report")}</button>
+          <button type="submit">{revise ? t("resubmit") : t("submit_report")}</button>
         </div>
       </Form>
     </Layout>,
@@ -377,37 +390,114 @@ reportPages.post("/reports/new", signedIn, async (c) => {
   const period = field(body, "period");
   if (!MONTH_RE.test(period))
     return newReportPage(c, contractId, period, values, { period: t("error_period") });
-  const prefill = await platformFiguresFor(ctx, contractId, period);
-  if (!prefill) return c.notFound();
-  const parsed = Figures.safeParse(figuresInput(values, prefill.schedule));
-  if (!parsed.success) {
-    const errors: Record<string, string> = {};
-    for (const issue of parsed.error.issues) {
-      const input = inputOf(issue.path as (string | number)[]);
-      errors[input] ??= errorWord(t, input);
-    }
-    return newReportPage(c, contractId, period, values, errors);
-  }
+  const checked = await checkFigures(c, contractId, period, values);
+  if ("errors" in checked) return newReportPage(c, contractId, period, values, checked.errors);
   let filed: Awaited<ReturnType<typeof fileReport>>;
   try {
-    filed = await fileReport(ctx, contractId, { period, figures: parsed.data as ReportFigures });
+    filed = await fileReport(ctx, contractId, { period, figures: checked.figures });
   } catch (err) {
-    if (err instanceof ApiError && err.code === "validation_failed") {
-      const fields = (err.extra.errors ?? []) as FieldError[];
-      const errors: Record<string, string> = {};
-      for (const f of fields) {
-        const path = f.field.replace(/^body\.(figures\.)?/, "").split(".");
-        const input = inputOf(path);
-        errors[input] ??= errorWord(t, input, f.message);
-      }
-      return newReportPage(c, contractId, period, values, errors);
-    }
+    const errors = serviceErrors(t, err);
+    if (errors) return newReportPage(c, contractId, period, values, errors);
     if (err instanceof ApiError && err.code === "report_exists") {
       throw ApiError.conflict("report_exists", t("report_exists"));
     }
     throw err;
   }
   return c.redirect(`/reports/${filed.row.id}?done=filed`, 303);
+});
+
+/** The typed figures as the API's schema reads them, or the inputs to mark. */
+async function checkFigures(
+  c: Context<PortalEnv>,
+  contractId: string,
+  period: string,
+  values: Values,
+): Promise<{ figures: ReportFigures } | { errors: Record<string, string> }> {
+  const t = tOf(c);
+  const prefill = await platformFiguresFor(personContext(c), contractId, period);
+  if (!prefill) return { errors: { period: t("error_period") } };
+  const parsed = Figures.safeParse(figuresInput(values, prefill.schedule));
+  if (parsed.success) return { figures: parsed.data };
+  const errors: Record<string, string> = {};
+  for (const issue of parsed.error.issues) {
+    const input = inputOf(issue.path as (string | number)[]);
+    errors[input] ??= errorWord(t, input);
+  }
+  return { errors };
+}
+
+/** A refusal of the service naming fields, as the inputs to mark; null for any other error. */
+function serviceErrors(t: T, err: unknown): Record<string, string> | null {
+  if (!(err instanceof ApiError) || err.code !== "validation_failed") return null;
+  const errors: Record<string, string> = {};
+  for (const f of (err.extra.errors ?? []) as FieldError[]) {
+    const input = inputOf(f.field.replace(/^(body|report)\.(figures\.)?/, "").split("."));
+    errors[input] ??= errorWord(t, input, f.message);
+  }
+  return errors;
+}
+
+/** The form's values of stored figures (a queried version, to be revised). */
+function valuesOf(figures: ReportFigures): Values {
+  return {
+    ...Object.fromEntries(Object.entries(figures.revenueByItem).map(([code, v]) => [`rev_${code}`, v])),
+    ...Object.fromEntries(COSTS.map((k) => [`cost_${k}`, figures.costs[k]])),
+    rides: String(figures.usage.rides),
+    kWh: figures.usage.kWh,
+    chargingSessions: String(figures.usage.chargingSessions),
+    availabilityPercent: figures.availabilityPercent,
+    safetyIncidents: String(figures.safetyIncidents),
+    maintenance: figures.maintenanceRecords.map((m) => `${m.date} ${m.description}`).join("\n"),
+  };
+}
+
+/**
+ * The queried report the person may answer with a revision: the command table gives their party
+ * `file_report` and the report's status allows `revise`; otherwise 403.
+ */
+async function revisable(c: Context<PortalEnv>, id: string) {
+  const ctx = personContext(c);
+  const { row } = await reportDetailOf(ctx, requireId(id));
+  const contract = await getContract(ctx, row.contractId);
+  const party = partyOf(ctx.principal, contract.contract);
+  if (
+    party === null ||
+    !COMMAND_PARTIES.file_report.includes(party) ||
+    !decideReportReview(row, "revise").ok
+  ) {
+    throw ApiError.forbidden(tOf(c)("cannot_revise"));
+  }
+  return row;
+}
+
+reportPages.get("/reports/:id/revise", signedIn, async (c) => {
+  const row = await revisable(c, c.req.param("id"));
+  const values = valuesOf(Figures.parse(row.figures));
+  return newReportPage(c, row.contractId, row.period, values, {}, { reportId: row.id });
+});
+
+reportPages.post("/reports/:id/revise", signedIn, async (c) => {
+  const t = tOf(c);
+  const row = await revisable(c, c.req.param("id"));
+  const body = await formOf(c);
+  const values: Values = {};
+  for (const [k, v] of Object.entries(body)) if (typeof v === "string" && k !== "_csrf") values[k] = v.trim();
+  const again = (errors: Record<string, string>) =>
+    newReportPage(c, row.contractId, row.period, values, errors, { reportId: row.id });
+  const checked = await checkFigures(c, row.contractId, row.period, values);
+  if ("errors" in checked) return again(checked.errors);
+  const comment = (values.comment ?? "").slice(0, 4000);
+  try {
+    const revised = await reviseReport(personContext(c), row.id, {
+      figures: checked.figures,
+      ...(comment ? { comment } : {}),
+    });
+    return c.redirect(`/reports/${revised.row.id}?done=revised`, 303);
+  } catch (err) {
+    const errors = serviceErrors(t, err);
+    if (errors) return again(errors);
+    throw err;
+  }
 });
 
 // ---- one report -------------------------------------------------------------------------------
@@ -461,6 +551,8 @@ async function reportPage(c: Context<PortalEnv>, id: string, queryError?: string
   const mayReview = party !== null && COMMAND_PARTIES.review_report.includes(party);
   const canAccept = mayReview && decideReportReview(row, "accept").ok;
   const canQuery = mayReview && decideReportReview(row, "query").ok;
+  const canRevise =
+    party !== null && COMMAND_PARTIES.file_report.includes(party) && decideReportReview(row, "revise").ok;
   const done = c.req.query("done");
   const doneNotice =
     done === "filed"
@@ -469,7 +561,9 @@ async function reportPage(c: Context<PortalEnv>, id: string, queryError?: string
         ? t("accepted_notice")
         : done === "queried"
           ? t("queried_notice")
-          : null;
+          : done === "revised"
+            ? t("revised_notice")
+            : null;
   return c.html(
     <Layout
       c={c}
@@ -588,6 +682,13 @@ async function reportPage(c: Context<PortalEnv>, id: string, queryError?: string
         </>
       ) : null}
 
+      {canRevise ? (
+        <p>
+          <a class="button" href={`/reports/${row.id}/revise`}>
+            {t("revise_button")}
+          </a>
+        </p>
+      ) : null}
       {canAccept || canQuery ? (
         <section aria-labelledby="review">
           <h2 id="review">{t("review_heading")}</h2>
