@@ -42,6 +42,11 @@ const SECURITY_HEADERS = secureHeaders({
   referrerPolicy: "same-origin",
 });
 
+/** A path as the request log writes it: a household link's token (a secret) left out. */
+export function loggedPath(path: string): string {
+  return path.replace(/^\/h\/[^/]*/, "/h/[token]");
+}
+
 /** What a client's own X-Request-Id may look like to be logged beside ours. */
 const CLIENT_REQUEST_ID = /^[\w\-=.:]{1,128}$/;
 
@@ -108,13 +113,20 @@ export function createApp({
     c.var.logger.info(
       {
         method: c.req.method,
-        path: c.req.path,
+        path: loggedPath(c.req.path),
         status: c.res.status,
         ms: Math.round((performance.now() - started) * 10) / 10,
         org: c.var.principal?.orgId ?? c.var.principal?.role,
       },
       "request",
     );
+  });
+  // A household link's token is its path: not kept by a cache, not sent on as a referrer (after
+  // SECURITY_HEADERS has set its own Referrer-Policy, so this one stands).
+  app.use("/h/*", async (c, next) => {
+    await next();
+    c.res.headers.set("Cache-Control", "no-store");
+    c.res.headers.set("Referrer-Policy", "no-referrer");
   });
   app.use(SECURITY_HEADERS);
   const limitBody = bodyLimit({

@@ -10,6 +10,7 @@ import { CHARTS_CSS } from "./charts.js";
 import { CONTRACTS_CSS, CONTRACTS_PRINT_JS } from "./contracts/contracts.css.js";
 import { BOARD_CSS, BOARD_JS } from "./incidents/board.assets.js";
 import type { PortalEnv } from "./portal-env.js";
+import { CARDS_CSS } from "./residents/cards.css.js";
 
 interface Asset {
   body: string;
@@ -23,6 +24,7 @@ const ASSETS: Record<string, Asset> = {
   "contracts-print.js": { body: CONTRACTS_PRINT_JS, type: "text/javascript; charset=utf-8" },
   "incidents-board.js": { body: BOARD_JS, type: "text/javascript; charset=utf-8" },
   "incidents.css": { body: BOARD_CSS, type: "text/css; charset=utf-8" },
+  "cards.css": { body: CARDS_CSS, type: "text/css; charset=utf-8" },
 };
 
 const versions = new Map<string, string>();

@@ -14,6 +14,8 @@ import { formToken } from "./guards.js";
 import { langOf } from "./i18n.js";
 import { incidentPages } from "./incidents/incidents.pages.js";
 import type { PortalEnv } from "./portal-env.js";
+import { reportPages } from "./reports/reports.pages.js";
+import { residentPages } from "./residents/residents.pages.js";
 import { sensorPages } from "./sensors/sensors.pages.js";
 import { portalContext } from "./session.js";
 
@@ -30,6 +32,8 @@ export function createPortal(): Hono<PortalEnv> {
   portal.route("/", sensorPages);
   portal.route("/", draftingPages);
   portal.route("/", billingPages);
+  portal.route("/", residentPages);
+  portal.route("/", reportPages);
   portal.onError(pageError);
   return portal;
 }
