@@ -42,9 +42,9 @@ const SECURITY_HEADERS = secureHeaders({
   referrerPolicy: "same-origin",
 });
 
-/** A path as the request log writes it: a household link's token (a secret) left out. */
+/** A path as the request log writes it: the token of a household link or an invitation (secrets) left out. */
 export function loggedPath(path: string): string {
-  return path.replace(/^\/h\/[^/]*/, "/h/[token]");
+  return path.replace(/^\/(h|invitations)\/[^/]*/, "/$1/[token]");
 }
 
 /** What a client's own X-Request-Id may look like to be logged beside ours. */

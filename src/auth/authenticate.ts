@@ -5,9 +5,9 @@ import type { Database } from "../../db/database.js";
 import { hashKey, sameHash } from "../../db/keys.js";
 import { type AppDeps, type AppEnv, type Credential, clientAddress } from "../context.js";
 import { ApiError } from "../errors.js";
-import { SESSION_COOKIE } from "../pages/session.js";
 import { resolveSession } from "../services/people.js";
 import type { Principal } from "./principal.js";
+import { SESSION_COOKIE } from "./session-cookie.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 

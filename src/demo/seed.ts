@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import {
   addDays,
@@ -20,13 +21,18 @@ import {
   shanghaiDate,
 } from "../../contracts/index.js";
 import type { Database } from "../../db/database.js";
+import { queryRows } from "../../db/database.js";
+import { hashKey } from "../../db/keys.js";
 import { people } from "../../db/schema.js";
 import { type DemoScene, findDemoStreet, seedDemoData } from "../../db/seed.js";
 import { createApp } from "../app.js";
+import { createKeyCache } from "../auth/key-cache.js";
 import { hashPassword } from "../auth/passwords.js";
+import { issueLink } from "../services/household-links.js";
 
 export interface DemoSeed {
   created: boolean;
+  householdLink?: string;
   keys: Record<string, string>;
   /** A person of each demo organization, to sign in to the portal with. */
   signIns: Record<string, DemoSignIn>;
@@ -42,6 +48,8 @@ export interface DemoSignIn {
 interface DemoFile {
   keys: Record<string, string>;
   signIns: Record<string, DemoSignIn>;
+  /** The path of a household link (a resident's page) of a household with bills, some unpaid. */
+  householdLink?: string;
 }
 
 /** The demo's people: one admin of each organization, by the keys' labels. */
@@ -56,9 +64,32 @@ const DEMO_PEOPLE: Record<string, string> = {
 function readDemoFile(text: string): DemoFile {
   const parsed = JSON.parse(text) as Partial<DemoFile> & Record<string, unknown>;
   // A data directory of an earlier version holds the keys alone.
-  if (parsed.keys && typeof parsed.keys === "object")
-    return { keys: parsed.keys, signIns: parsed.signIns ?? {} };
+  if (parsed.keys && typeof parsed.keys === "object") {
+    return {
+      keys: parsed.keys,
+      signIns: parsed.signIns ?? {},
+      ...(parsed.householdLink ? { householdLink: parsed.householdLink } : {}),
+    };
+  }
   return { keys: parsed as Record<string, string>, signIns: {} };
+}
+
+/**
+ * A household link, issued by the property company as its staff would, for the household with
+ * the most left unpaid (the most telling resident's page).
+ */
+async function seedDemoHouseholdLink(db: Database, propertyCompanyKey: string | undefined) {
+  if (!propertyCompanyKey) return undefined;
+  const principal = await createKeyCache().resolve(db, hashKey(propertyCompanyKey));
+  if (!principal) return undefined;
+  const [household] = await queryRows<{ id: string }>(
+    db,
+    sql`select household_id as id from invoices where household_id is not null
+        group by household_id order by sum(total - paid_amount) desc, household_id limit 1`,
+  );
+  if (!household) return undefined;
+  const issued = await issueLink({ db, clock: () => new Date(), principal }, household.id);
+  return `/h/${issued.token}`;
 }
 
 async function seedDemoPeople(db: Database, scene: DemoScene): Promise<Record<string, DemoSignIn>> {
@@ -110,7 +141,8 @@ export async function seedDemoOnce(
     );
   }
   const signIns = await seedDemoPeople(db, scene);
-  const file: DemoFile = { keys: scene.keys, signIns };
+  const householdLink = await seedDemoHouseholdLink(db, scene.keys.property_company);
+  const file: DemoFile = { keys: scene.keys, signIns, ...(householdLink ? { householdLink } : {}) };
   await writeFile(opts.keysFile, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
   return { created: true, ...file };
 }
@@ -425,6 +457,9 @@ export function describeDemo(demo: DemoSeed, dataDir: string, port: number): str
     demo.created ? "Demo data seeded (Yinhang street, Guowei Xinyuan). Demo API keys:" : "Demo API keys:",
     ...keyLines,
     `(use one as: Authorization: Bearer <key>)`,
+    ...(demo.householdLink
+      ? [`Demo household link (a resident's page, no account): http://localhost:${port}${demo.householdLink}`]
+      : []),
     ...(signInLines.length
       ? [
           `Demo sign-ins for the portal at http://localhost:${port}/sign-in (login, password):`,

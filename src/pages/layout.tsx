@@ -7,20 +7,34 @@ import { common } from "./messages.js";
 import type { PortalEnv } from "./portal-env.js";
 import { CSRF_FIELD } from "./session.js";
 
-export type NavKey = "home" | "contracts" | "incidents" | "sensors" | "dashboard" | "billing" | "members";
+export type NavKey =
+  | "home"
+  | "contracts"
+  | "drafts"
+  | "reports"
+  | "incidents"
+  | "sensors"
+  | "households"
+  | "dashboard"
+  | "billing"
+  | "members";
 
-const NAV_OF_ROLE: Record<string, readonly NavKey[]> = {
-  owners_committee: ["home", "contracts", "incidents"],
-  property_company: ["home", "incidents", "sensors", "contracts"],
+/** Each role's navigation, in the order of its day's work (the home page lists the same). */
+export const NAV_OF_ROLE: Record<string, readonly NavKey[]> = {
+  owners_committee: ["home", "contracts", "reports", "incidents"],
+  property_company: ["home", "incidents", "sensors", "households", "contracts"],
   street_office: ["home", "dashboard", "contracts", "incidents"],
-  enterprise: ["home", "contracts", "billing", "sensors"],
+  enterprise: ["home", "contracts", "drafts", "billing", "reports", "households", "sensors"],
 };
 
 export const NAV_HREF: Record<NavKey, string> = {
   home: "/home",
   contracts: "/contracts",
+  drafts: "/drafts",
+  reports: "/reports",
   incidents: "/incidents",
   sensors: "/sensors",
+  households: "/households",
   dashboard: "/dashboard",
   billing: "/billing",
   members: "/members",

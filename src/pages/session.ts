@@ -10,11 +10,11 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import { SESSION_COOKIE } from "../auth/session-cookie.js";
 import { resolveSession } from "../services/people.js";
 import { langOf } from "./i18n.js";
 import type { PortalEnv } from "./portal-env.js";
 
-export const SESSION_COOKIE = "__Host-bot_session";
 export const FORM_COOKIE = "__Host-bot_form";
 /** The field every form of the portal sends its token in. */
 export const CSRF_FIELD = "_csrf";

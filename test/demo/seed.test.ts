@@ -68,7 +68,20 @@ describe("the demo seed a newcomer clicks through after npm start", () => {
       expect((await office.get(`/v1/contracts/${c.id}/audit/verify`)).body.intact).toBe(true);
     }
     const again = await seedDemoOnce(database.db, { keysFile, logger: pino({ level: "silent" }) });
-    expect(again).toEqual({ created: false, keys, signIns: first.signIns });
+    expect(again).toEqual({
+      created: false,
+      keys,
+      signIns: first.signIns,
+      ...(first.householdLink ? { householdLink: first.householdLink } : {}),
+    });
+  });
+
+  it("prints a household link that opens a resident's page with what is left to pay", async () => {
+    if (!first.created) return; // seeded by an earlier run: its link was printed back then
+    expect(first.householdLink).toMatch(/^\/h\/[\w-]{43}$/);
+    const page = await portalClient(createTestApp(database.db)).get(first.householdLink ?? "");
+    expect(page.status).toBe(200);
+    expect(textOf(page.html)).toMatch(/¥\d[\d,]*\.\d\d/);
   });
 
   it("prints a sign-in of each role that opens the portal as that organization's person", async () => {

@@ -6,6 +6,7 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
 import { invitations, people, portalSessions, signInAttempts } from "../../db/schema.js";
+import { loggedPath } from "../../src/app.js";
 import {
   runPortalUpkeep,
   SIGN_IN_FAILURES_PER_ADDRESS,
@@ -407,5 +408,15 @@ describe("the portal's upkeep", () => {
       .from(portalSessions)
       .where(eq(portalSessions.personId, person.id));
     expect(left.map((s) => s.tokenHash).sort()).toEqual([`live-${tag}`, `recent-ended-${tag}`]);
+  });
+});
+
+describe("secrets in paths", () => {
+  it("are left out of the request log: an invitation's token and a household link's", () => {
+    expect(loggedPath("/invitations/3q2-7wXyABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi")).toBe(
+      "/invitations/[token]",
+    );
+    expect(loggedPath("/h/3q2-7wXyABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi")).toBe("/h/[token]");
+    expect(loggedPath("/members/invitations/0b7f/revoke")).toBe("/members/invitations/0b7f/revoke");
   });
 });

@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { setCookie } from "hono/cookie";
 import { PASSWORD_MIN_LENGTH } from "../../auth/passwords.js";
+import type { OrgKind } from "../../auth/principal.js";
 import { clientAddress } from "../../context.js";
 import {
   acceptInvitation,
@@ -21,19 +22,12 @@ import {
 import { formatInstant } from "../format.js";
 import { field, formOf, safeNext, signedIn } from "../guards.js";
 import { LANG_COOKIE, translator } from "../i18n.js";
-import { Field, Form, Layout, NAV_HREF, TableWrap } from "../layout.js";
+import { Field, Form, Layout, NAV_HREF, NAV_OF_ROLE, TableWrap } from "../layout.js";
 import { common } from "../messages.js";
 import { type PortalEnv, personContext } from "../portal-env.js";
 import { endSession, sessionToken, startSession } from "../session.js";
 
 export const accountPages = new Hono<PortalEnv>();
-
-const ROLE_HOME_LINKS = {
-  owners_committee: ["contracts", "incidents"],
-  property_company: ["incidents", "sensors", "contracts"],
-  street_office: ["dashboard", "contracts", "incidents"],
-  enterprise: ["contracts", "billing", "sensors"],
-} as const;
 
 accountPages.get("/", (c) => c.redirect(c.var.session ? "/home" : "/sign-in", 303));
 
@@ -216,8 +210,9 @@ accountPages.get("/home", signedIn, (c) => {
   const t = translator(common, c.var.lang);
   const session = c.var.session;
   if (!session) return c.notFound();
-  const role = session.principal.role as keyof typeof ROLE_HOME_LINKS;
-  const links = ROLE_HOME_LINKS[role] ?? [];
+  // A session is always an organization's person (the platform admin has no portal account).
+  const role = session.principal.role as OrgKind;
+  const links = (NAV_OF_ROLE[role] ?? []).filter((key) => key !== "home");
   return c.html(
     <Layout c={c} title={t("home_title", { name: session.person.name })} current="home">
       <p class="lead">{t("home_lead", { org: session.organizationName, role: t(`role_${role}`) })}</p>

@@ -61,7 +61,7 @@ draftingPages.get("/drafts", async (c) => {
   const submittedId = c.req.query("submitted");
   const submitted = submittedId ? open.find((k) => k.id === submittedId) : undefined;
   return c.html(
-    <Layout c={c} title={t("drafts_title")} current="contracts">
+    <Layout c={c} title={t("drafts_title")} current="drafts">
       <p class="lead">{t("drafts_lead")}</p>
       {submitted ? (
         <p class="notice ok" role="status">
@@ -173,7 +173,7 @@ async function newPage(c: Ctx, form: DraftForm, errors: Map<string, string>, sta
   const t = translator(drafting, c.var.lang);
   const { choices, floorsServed } = await newChoices(c);
   return c.html(
-    <Layout c={c} title={t("new_title")} current="contracts">
+    <Layout c={c} title={t("new_title")} current="drafts">
       <Editor
         c={c}
         action="/drafts/new"
@@ -245,7 +245,7 @@ async function editPage(
     );
   const saved = !given && c.req.query("saved") === "1";
   return c.html(
-    <Layout c={c} title={t("edit_title", { title: detail.contract.title })} current="contracts">
+    <Layout c={c} title={t("edit_title", { title: detail.contract.title })} current="drafts">
       <p class="lead">{t("edit_lead", { version: version.versionNo })}</p>
       {saved ? (
         <p class="notice ok" role="status">

@@ -68,7 +68,7 @@ reportPages.get("/reports", signedIn, async (c) => {
     })),
   );
   return c.html(
-    <Layout c={c} title={t("reports_title")} current="contracts">
+    <Layout c={c} title={t("reports_title")} current="reports">
       <p class="lead">{t("reports_lead")}</p>
       {rows.length ? null : <p class="empty">{t("reports_no_contracts")}</p>}
       {rows.map(({ contract, reports, canFile }) => (
@@ -228,7 +228,7 @@ async function newReportPage(
     ? `/reports/${revise.reportId}/revise`
     : `/reports/new?contract=${encodeURIComponent(contractId)}`;
   return c.html(
-    <Layout c={c} title={revise ? t("revise_title", { period }) : t("new_title")} current="contracts">
+    <Layout c={c} title={revise ? t("revise_title", { period }) : t("new_title")} current="reports">
       <p class="lead">{revise ? t("revise_lead") : t("new_lead")}</p>
       <dl class="facts">
         <dt>{t("contract")}</dt>
@@ -565,12 +565,7 @@ async function reportPage(c: Context<PortalEnv>, id: string, queryError?: string
             ? t("revised_notice")
             : null;
   return c.html(
-    <Layout
-      c={c}
-      title={t("report_title", { period: row.period })}
-      current="contracts"
-      styles={["cards.css"]}
-    >
+    <Layout c={c} title={t("report_title", { period: row.period })} current="reports" styles={["cards.css"]}>
       <p>
         <a href="/reports">{t("back_to_reports")}</a>
       </p>

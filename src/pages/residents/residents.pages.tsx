@@ -52,7 +52,7 @@ residentPages.get("/households", signedIn, async (c) => {
   const pageHref = (n: number) =>
     `/households?${new URLSearchParams({ ...(q ? { q } : {}), page: String(n) })}`;
   return c.html(
-    <Layout c={c} title={t("households_title")}>
+    <Layout c={c} title={t("households_title")} current="households">
       <p class="lead">{t("households_lead")}</p>
       <form method="get" action="/households" class="stack">
         <div>
@@ -162,7 +162,7 @@ async function householdPage(
   const { household, links } = await listLinks(personContext(c), householdId);
   const place = placeOf(t, household);
   return c.html(
-    <Layout c={c} title={place} styles={["cards.css"]}>
+    <Layout c={c} title={place} current="households" styles={["cards.css"]}>
       <p>
         <a href="/households">{t("back_to_households")}</a>
       </p>
