@@ -245,12 +245,14 @@ export async function receivables(
     .select({ sum: sql<string>`coalesce(sum(${payments.amount}), 0)::text` })
     .from(payments)
     .where(and(eq(payments.contractId, contract.id), sql`${payments.receivedOn} <= ${asOf}::date`));
-  const { totals, ...rest } = foldSums(rows, asOf);
+  const sums = foldSums(rows, asOf);
   return {
     contractId: contract.id,
     asOf,
-    ...rest,
-    totals: { ...totals, received: money(received?.sum ?? "0") },
+    invoiceCount: sums.invoiceCount,
+    openInvoiceCount: sums.openInvoiceCount,
+    totals: { ...sums.totals, received: money(received?.sum ?? "0") },
+    aging: sums.aging,
   };
 }
 
