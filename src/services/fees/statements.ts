@@ -184,7 +184,7 @@ function invoicesAsOf(asOf: string, contractsWhere: SQL): SQL {
               where ${contractsWhere} and i.issue_date <= ${asOf}::date`;
 }
 
-/** What such invoices (`r`, rows of `invoicesAsOf`) still owed on `asOf`: never below zero. */
+/** What such an invoice (`r`, a row of `invoicesAsOf`) still owed on `asOf` (outstanding counts it from zero up). */
 const OWED = sql`(r.total - r.credit_applied - r.collected)`;
 /** The sums of a group of those invoices, all money as text (numeric in SQL, exact). */
 const SUMS = sql`count(r.contract_id)::int as invoices,
