@@ -16,7 +16,7 @@ import { signedIn } from "../guards.js";
 import { type Lang, type Translate, translator } from "../i18n.js";
 import { Layout } from "../layout.js";
 import { type PortalEnv, personContext } from "../portal-env.js";
-import { arrearsByCommunity, communitiesOf, incidentWeeks, receivablesOfContracts } from "./figures.js";
+import { arrearsByCommunity, communitiesOf, incidentWeeks } from "./figures.js";
 import { dashboardMessages } from "./messages.js";
 
 export const dashboardPages = new Hono<PortalEnv>();
@@ -100,12 +100,11 @@ dashboardPages.get("/dashboard", signedIn, async (c) => {
   if (!streetId) throw ApiError.notFound("The street");
   // First: the service asks the command table whether this person may read the dashboard.
   const d = await streetDashboard(ctx, streetId);
-  const [weeks, communities, perContract] = await Promise.all([
+  const [weeks, communities, arrears] = await Promise.all([
     incidentWeeks(ctx, d.today, INCIDENT_WEEKS),
     communitiesOf(ctx, d.streetId),
-    receivablesOfContracts(ctx),
+    arrearsByCommunity(ctx),
   ]);
-  const arrears = arrearsByCommunity(perContract, communities);
   const communityName = new Map(communities.map((x) => [x.id, x.name]));
 
   const garages = (n: number) => t("unit_garage", { n });

@@ -1,21 +1,18 @@
 /**
  * What the dashboard page reads besides the street dashboard itself, put together from the
  * application layer's own functions (no query and no rule of its own): the incident statistics
- * by Shanghai day summed into weeks, and each contract's receivables summed by community.
+ * by Shanghai day summed into weeks, and the receivables by community in the page's order.
  *
  * Everything here is within the principal's scope, because every function it calls is.
  */
 import { Decimal } from "decimal.js";
-import { AGING_BUCKETS, addDays, sumMoney } from "../../../contracts/index.js";
+import { addDays } from "../../../contracts/index.js";
 import type { ServiceContext } from "../../services/context.js";
-import { listContracts } from "../../services/contracts/reads.js";
-import { type Receivables, receivables } from "../../services/fees/statements.js";
+import { receivablesByCommunity } from "../../services/fees/statements.js";
 import { incidentStats, type StatsGroupFigures } from "../../services/incidents/stats.js";
 import { type CommunityRow, listCommunities } from "../../services/places/places.js";
 
 const PAGE = 200;
-/** Receivables read at once (each is two short queries). */
-const PARALLEL = 8;
 
 /** One week of e-bike incidents: its first and last Shanghai day, the count and the halt minutes. */
 export interface IncidentWeek {
@@ -92,60 +89,24 @@ export function communitiesOf(ctx: ServiceContext, streetId: string): Promise<Co
   return allPages((offset) => listCommunities(ctx, { limit: PAGE, offset, streetId }));
 }
 
-/** One contract's receivables as of today, with its community. */
-export interface ContractReceivables {
-  communityId: string;
-  receivables: Receivables;
-}
-
-/** The receivables of every contract the principal sees, as of today (a few read at once). */
-export async function receivablesOfContracts(ctx: ServiceContext): Promise<ContractReceivables[]> {
-  const contracts = await allPages((offset) => listContracts(ctx, { limit: PAGE, offset }));
-  const out: ContractReceivables[] = [];
-  for (let i = 0; i < contracts.length; i += PARALLEL) {
-    const batch = contracts.slice(i, i + PARALLEL);
-    out.push(
-      ...(await Promise.all(
-        batch.map(async (c) => ({
-          communityId: c.communityId,
-          receivables: await receivables(ctx, c.id, undefined),
-        })),
-      )),
-    );
-  }
-  return out;
-}
-
 /**
- * The contracts' receivables summed by community: only communities with an invoice, the most
- * overdue first (then by name).
+ * The receivables of the principal's contracts as of today, summed by community (one set-based
+ * read): only communities with an invoice, the most overdue first (then by name).
  */
-export function arrearsByCommunity(
-  perContract: readonly ContractReceivables[],
-  communities: readonly CommunityRow[],
-): CommunityArrears[] {
-  const names = new Map(communities.map((c) => [c.id, c.name]));
-  const groups = new Map<string, Receivables[]>();
-  for (const item of perContract) {
-    if (item.receivables.invoiceCount === 0) continue;
-    const group = groups.get(item.communityId) ?? [];
-    group.push(item.receivables);
-    groups.set(item.communityId, group);
-  }
-  const rows = [...groups].map(([communityId, items]): CommunityArrears => {
-    const sum = (pick: (r: Receivables) => Decimal) => sumMoney(items.map(pick));
-    const billed = sum((r) => r.totals.invoiced.minus(r.totals.creditApplied));
-    const collected = sum((r) => r.totals.collected);
-    return {
-      communityId,
-      name: names.get(communityId) ?? "",
-      invoices: items.reduce((n, r) => n + r.invoiceCount, 0),
-      billed,
-      collected,
-      outstanding: sum((r) => r.totals.outstanding),
-      overdue: sum((r) => sumMoney(AGING_BUCKETS.filter((b) => b !== "current").map((b) => r.aging[b]))),
-      collectionRate: billed.isZero() ? null : collected.div(billed),
-    };
-  });
+export async function arrearsByCommunity(ctx: ServiceContext): Promise<CommunityArrears[]> {
+  const rows = (await receivablesByCommunity(ctx))
+    .filter((r) => r.invoiceCount > 0)
+    .map(
+      (r): CommunityArrears => ({
+        communityId: r.communityId,
+        name: r.name,
+        invoices: r.invoiceCount,
+        billed: r.totals.invoiced.minus(r.totals.creditApplied),
+        collected: r.totals.collected,
+        outstanding: r.totals.outstanding,
+        overdue: r.overdue,
+        collectionRate: r.collectionRate,
+      }),
+    );
   return rows.sort((a, b) => b.overdue.comparedTo(a.overdue) || a.name.localeCompare(b.name, "zh-CN"));
 }
