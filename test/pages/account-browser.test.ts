@@ -77,4 +77,54 @@ describe("the account pages in Chromium", () => {
     await context.close();
     await invited.context.close();
   }, 60_000);
+
+  it("refuses a form sent without its token (the 表单已过期 page), and writes nothing", async () => {
+    const world = await createWorld(database.db);
+    const admin = await createPerson(database.db, world.propertyCompany.org.id, { role: "admin" });
+    const { context, problems } = await openContext(browser);
+    const page = await context.newPage();
+    await signInAs(page, server.base, admin.login, admin.password);
+    await page.goto(`${server.base}/members`);
+    // What a forged form amounts to: the same fields, without this session's token.
+    await page.evaluate("document.querySelectorAll('input[name=_csrf]').forEach((e) => e.remove())");
+    await page.getByLabel("姓名").fill("伪造的邀请");
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/members/invite")),
+      page.getByRole("button", { name: "生成邀请链接" }).click(),
+    ]);
+    expect(answer.status()).toBe(403);
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("表单已过期");
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.goto(`${server.base}/members`);
+    expect(await page.getByText("伪造的邀请").count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it("throttles signing in: after five wrong passwords the right one waits, and the page says how long", async () => {
+    const world = await createWorld(database.db);
+    const person = await createPerson(database.db, world.enterprise.org.id);
+    const { context, problems } = await openContext(browser);
+    const page = await context.newPage();
+    const attempt = async (password: string) => {
+      await page.goto(`${server.base}/sign-in`);
+      await page.getByLabel(/账号/).fill(person.login);
+      await page.getByLabel(/^密码$/).fill(password);
+      const [answer] = await Promise.all([
+        page.waitForResponse((r) => r.url().includes("/sign-in") && r.request().method() === "POST"),
+        page.getByRole("button", { name: "登录" }).click(),
+      ]);
+      await page.waitForLoadState();
+      return answer.status();
+    };
+    for (let i = 0; i < 5; i++) expect(await attempt(`wrong password ${i}`)).toBe(401);
+    expect(await page.getByRole("alert").textContent()).toContain("账号或密码不正确。");
+    expect(await attempt(person.password)).toBe(429);
+    expect(await page.getByRole("alert").textContent()).toContain("尝试次数过多，请 15 分钟后再试。");
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshots(page, "sign-in-throttled");
+    expect((await context.cookies()).some((c) => c.name === "__Host-bot_session")).toBe(false);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 90_000);
 });
