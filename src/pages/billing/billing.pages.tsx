@@ -14,7 +14,6 @@ import {
   formatMoney,
   isCommitted,
   isPeriod,
-  money,
   outstandingOf,
   periodOfInstant,
   sumMoney,
@@ -25,8 +24,8 @@ import { NewPayment, SINGLE_AMOUNT_MAX } from "../../routes/payments/payments.sc
 import { getContract, listContracts } from "../../services/contracts/reads.js";
 import { partyOf } from "../../services/contracts/store.js";
 import { getInvoice, listInvoices, listRuns, runBillingPeriod } from "../../services/fees/billing.js";
-import { listPayments, recordPayment } from "../../services/fees/payments.js";
-import type { InvoiceRow, PaymentRow } from "../../services/fees/store.js";
+import { listContractPayments, recordPayment } from "../../services/fees/payments.js";
+import type { InvoiceRow } from "../../services/fees/store.js";
 import { listSubscriptions } from "../../services/fees/subscriptions.js";
 import { listBuildings, listHouseholds } from "../../services/places/places.js";
 import { drafting } from "../drafting/messages.js";
@@ -110,24 +109,16 @@ async function billingPage(
       status,
     );
   }
-  const [detail, subs, runs, invoicePage, names] = await Promise.all([
+  const [detail, subs, runs, invoicePage, names, payments] = await Promise.all([
     getContract(ctx, chosen.id),
     listSubscriptions(ctx, chosen.id, { limit: 500, offset: 0 }),
     listRuns(ctx, chosen.id),
     listInvoices(ctx, chosen.id, { limit: 500, offset: 0 }),
     householdNames(c, chosen.communityId),
+    listContractPayments(ctx, chosen.id),
   ]);
   const invoices = invoicePage.items;
   const today = invoicePage.today;
-  const paid = invoices.filter((i) => !money(i.paidAmount).isZero());
-  const payments: { invoice: InvoiceRow; payment: PaymentRow }[] = (
-    await Promise.all(
-      paid.map(async (invoice) =>
-        (await listPayments(ctx, invoice.id)).map(({ payment }) => ({ invoice, payment })),
-      ),
-    )
-  ).flat();
-  payments.sort((a, b) => compareDates(b.payment.receivedOn, a.payment.receivedOn));
   const canRun = detail.allowedActions.includes("run_billing");
   const party = c.var.session ? partyOf(ctx.principal, detail.contract) : null;
   const canPay = party !== null && COMMAND_PARTIES.record_payment.includes(party);

@@ -3,7 +3,7 @@
  * (runContractCommand: scope, party, audit), and each money decision appends to the contract's
  * audit log. The arithmetic is contracts/billing.ts (allocatePayment, the arrears rule).
  */
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
 import { allocatePayment, type Decimal, formatMoney, money, shanghaiDate } from "../../../contracts/index.js";
 import { queryRows, type Tx } from "../../../db/database.js";
 import { applyArrearsStanding, nextCreditNoteNumber, type StandingChange } from "../../../db/ledger.js";
@@ -246,6 +246,20 @@ export async function listPayments(ctx: ServiceContext, invoiceId: string): Prom
     .leftJoin(creditNotes, eq(creditNotes.paymentId, payments.id))
     .where(eq(payments.invoiceId, invoice.id))
     .orderBy(asc(payments.receivedOn), asc(payments.createdAt), asc(payments.id));
+}
+
+/**
+ * Every payment received on a contract's invoices, newest first, each with its invoice: one
+ * query (a page listing a contract's payments would otherwise read each invoice's apart).
+ */
+export async function listContractPayments(ctx: ServiceContext, contractId: string) {
+  const contract = await findContract(ctx.db, ctx.principal, contractId);
+  return ctx.db
+    .select({ payment: payments, invoice: invoices })
+    .from(payments)
+    .innerJoin(invoices, eq(invoices.id, payments.invoiceId))
+    .where(eq(invoices.contractId, contract.id))
+    .orderBy(desc(payments.receivedOn), desc(payments.createdAt), desc(payments.id));
 }
 
 // ---- credit notes ------------------------------------------------------------------------------
