@@ -705,6 +705,9 @@ export const incidents = pgTable(
     haltSeconds: integer(),
     acknowledgedAt: timestamp({ withTimezone: true }),
     acknowledgedByOrgId: uuid().references(() => organizations.id),
+    /** The person who acknowledged it in the portal, and their name then (null: an API key). */
+    acknowledgedByPersonId: uuid(),
+    acknowledgedByName: text(),
     classification: incidentClassification(),
     falseAlarmReason: falseAlarmReason(),
     note: text(),

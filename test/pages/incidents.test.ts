@@ -138,7 +138,7 @@ describe("classifying", () => {
   it("records a false alarm with its reason for the property company, and offers no buttons after", async () => {
     const world = await createIotWorld(database.db);
     const { incident } = await incidentIn(world);
-    const pc = await signedIn(world.propertyCompany.org.id);
+    const pc = await signedIn(world.propertyCompany.org.id, "物业值班员张师傅");
     await pc.get("/incidents");
     const res = await pc.post(`/incidents/${incident.id}/acknowledge`, {
       classification: "false_alarm",
@@ -153,11 +153,13 @@ describe("classifying", () => {
       falseAlarmReason: "stroller",
       note: "推婴儿车的住户",
       acknowledgedByOrgId: world.propertyCompany.org.id,
+      acknowledgedByName: "物业值班员张师傅",
     });
+    expect(row?.acknowledgedByPersonId).toMatch(/^[0-9a-f-]{36}$/);
     const after = await pc.get(res.location ?? "");
     expect(textOf(after.html)).toContain("已记录：误报。");
     const card = after.html.slice(after.html.indexOf(`id="incident-${incident.id}"`));
-    expect(textOf(card)).toContain("误报（婴儿车）");
+    expect(textOf(card)).toContain("误报（婴儿车），由 物业值班员张师傅 处理");
     expect(card.slice(0, card.indexOf("</li>"))).not.toContain("确认是电动车");
     // Twice: the table's refusal, in words, on the board.
     const again = await pc.post(`/incidents/${incident.id}/acknowledge`, { classification: "confirmed" });

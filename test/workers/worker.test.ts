@@ -388,6 +388,51 @@ describe("the Workers entry under workerd", () => {
     expect((await browser.get("/home")).status).toBe(303);
   }, 60_000);
 
+  it("serves every role's portal pages on the Worker as on Node: the same status and the same heading", async () => {
+    const send = async (path: string, init: RequestInit) =>
+      (await worker.fetch(`http://worker.test${path}`, {
+        ...init,
+        redirect: "manual",
+      } as never)) as unknown as Response;
+    const { world, contractId, sensor } = workerWorld;
+    const pagesOf: [string, string[]][] = [
+      [
+        world.ownersCommittee.org.id,
+        [
+          "/contracts",
+          `/contracts/${contractId}`,
+          `/contracts/${contractId}/print`,
+          "/reports",
+          "/incidents",
+        ],
+      ],
+      [
+        world.propertyCompany.org.id,
+        ["/incidents", `/incidents/${sensor?.incidentId}`, "/sensors", "/households"],
+      ],
+      [world.streetOffice.org.id, ["/dashboard", "/contracts"]],
+      [
+        world.enterprise.org.id,
+        ["/drafts", "/drafts/new", `/billing?contract=${contractId}`, "/sensors", "/reports"],
+      ],
+    ];
+    const heading = (html: string) => textOf(/<h1>([\s\S]*?)<\/h1>/.exec(html)?.[1] ?? "");
+    for (const [orgId, paths] of pagesOf) {
+      const person = await createPerson(database.db, orgId, { role: "admin" });
+      const onW = portalClient(send);
+      const onN = portalClient(node);
+      await onW.signIn(person.login, person.password);
+      await onN.signIn(person.login, person.password);
+      for (const path of paths) {
+        const [w, n] = [await onW.get(path), await onN.get(path)];
+        expect(w.status, path).toBe(200);
+        expect(w.status, path).toBe(n.status);
+        expect(heading(w.html), path).toBe(heading(n.html));
+        expect(heading(w.html).length, path).toBeGreaterThan(0);
+      }
+    }
+  }, 120_000);
+
   it("streams an incident opened while the feed is connected, ends before its limit, and resumes", async () => {
     // An elevator with no open incident, so that the detection opens one.
     const elevator = await createElevator(database.db, workerWorld.world);

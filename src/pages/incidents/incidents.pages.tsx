@@ -72,10 +72,11 @@ function kindLabel(t: Words, i: IncidentRow): string {
 function statusLabel(t: Words, i: IncidentRow): string {
   if (i.kind !== "ebike") return t("status_not_classified");
   if (!i.acknowledgedAt) return t("status_waiting");
-  if (i.classification === "false_alarm") {
-    return t("status_false_alarm", { reason: t(`reason_${i.falseAlarmReason ?? "other"}`) });
-  }
-  return t("status_confirmed");
+  const status =
+    i.classification === "false_alarm"
+      ? t("status_false_alarm", { reason: t(`reason_${i.falseAlarmReason ?? "other"}`) })
+      : t("status_confirmed");
+  return i.acknowledgedByName ? t("status_by", { status, name: i.acknowledgedByName }) : status;
 }
 
 function placeOf(t: Words, name: ElevatorName | undefined): { title: string; line: string } {

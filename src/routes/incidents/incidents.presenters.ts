@@ -21,6 +21,7 @@ export function incidentJson(row: IncidentRow): z.input<typeof Incident> {
     haltSeconds: row.haltSeconds,
     acknowledgedAt: iso(row.acknowledgedAt),
     acknowledgedByOrgId: row.acknowledgedByOrgId,
+    acknowledgedByName: row.acknowledgedByName,
     classification: row.classification,
     falseAlarmReason: row.falseAlarmReason,
     note: row.note,

@@ -38,6 +38,9 @@ export const Incident = z
     }),
     acknowledgedAt: Timestamp.nullable(),
     acknowledgedByOrgId: Uuid.nullable(),
+    acknowledgedByName: z.string().nullable().openapi({
+      description: "The person who acknowledged it in the portal (null when an API key did)",
+    }),
     classification: Classification.nullable(),
     falseAlarmReason: FalseAlarmReason.nullable(),
     note: z.string().nullable(),

@@ -46,6 +46,9 @@ const Snapshot = z
     halt_seconds: z.number().nullable(),
     acknowledged_at: Instant.nullable(),
     acknowledged_by_org_id: z.string().nullable(),
+    // Absent from changes logged before the person was recorded.
+    acknowledged_by_person_id: z.string().nullable().default(null),
+    acknowledged_by_name: z.string().nullable().default(null),
     classification: z.enum(incidentClassification.enumValues).nullable(),
     false_alarm_reason: z.enum(falseAlarmReason.enumValues).nullable(),
     note: z.string().nullable(),
@@ -66,6 +69,8 @@ const Snapshot = z
       haltSeconds: s.halt_seconds,
       acknowledgedAt: s.acknowledged_at,
       acknowledgedByOrgId: s.acknowledged_by_org_id,
+      acknowledgedByPersonId: s.acknowledged_by_person_id,
+      acknowledgedByName: s.acknowledged_by_name,
       classification: s.classification,
       falseAlarmReason: s.false_alarm_reason,
       note: s.note,

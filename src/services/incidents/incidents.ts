@@ -106,6 +106,8 @@ export async function acknowledgeIncident(
     .set({
       acknowledgedAt: ctx.clock(),
       acknowledgedByOrgId: p.orgId,
+      acknowledgedByPersonId: ctx.principal.person?.id ?? null,
+      acknowledgedByName: ctx.principal.person?.name ?? null,
       classification: input.classification,
       falseAlarmReason: input.reason ?? null,
       note: input.note ?? null,
