@@ -78,14 +78,20 @@ function readDemoFile(text: string): DemoFile {
  * A household link, issued by the property company as its staff would, for the household with
  * the most left unpaid (the most telling resident's page).
  */
-async function seedDemoHouseholdLink(db: Database, propertyCompanyKey: string | undefined) {
+async function seedDemoHouseholdLink(
+  db: Database,
+  propertyCompanyKey: string | undefined,
+  communityId: string,
+) {
   if (!propertyCompanyKey) return undefined;
   const principal = await createKeyCache().resolve(db, hashKey(propertyCompanyKey));
   if (!principal) return undefined;
   const [household] = await queryRows<{ id: string }>(
     db,
-    sql`select household_id as id from invoices where household_id is not null
-        group by household_id order by sum(total - paid_amount) desc, household_id limit 1`,
+    // The demo community's households only: the database may hold other streets' too.
+    sql`select i.household_id as id from invoices i join contracts c on c.id = i.contract_id
+        where i.household_id is not null and c.community_id = ${communityId}
+        group by i.household_id order by sum(i.total - i.paid_amount) desc, i.household_id limit 1`,
   );
   if (!household) return undefined;
   const issued = await issueLink({ db, clock: () => new Date(), principal }, household.id);
@@ -141,7 +147,7 @@ export async function seedDemoOnce(
     );
   }
   const signIns = await seedDemoPeople(db, scene);
-  const householdLink = await seedDemoHouseholdLink(db, scene.keys.property_company);
+  const householdLink = await seedDemoHouseholdLink(db, scene.keys.property_company, scene.community.id);
   const file: DemoFile = { keys: scene.keys, signIns, ...(householdLink ? { householdLink } : {}) };
   await writeFile(opts.keysFile, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
   return { created: true, ...file };
