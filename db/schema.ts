@@ -8,9 +8,11 @@
  */
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   bigserial,
   boolean,
   check,
+  customType,
   date,
   index,
   integer,
@@ -27,7 +29,13 @@ import {
 } from "drizzle-orm/pg-core";
 import { SUBSCRIPTION_KINDS, SUBSCRIPTION_STATES } from "../contracts/billing.js";
 import { MILESTONE_KINDS } from "../contracts/commands.js";
+import { DEVICE_COMMAND_STATES, DEVICE_COMMAND_TYPES } from "../contracts/device-commands.js";
 import { CONTRACT_STATES, VERSION_STATUSES } from "../contracts/lifecycle.js";
+import {
+  NOTIFICATION_CHANNELS,
+  NOTIFICATION_STATES,
+  NOTIFICATION_TYPES,
+} from "../contracts/notifications.js";
 import { FACILITY_STATUSES } from "../contracts/place-permissions.js";
 import { REPORT_STATUSES } from "../contracts/reports.js";
 import { FEE_KINDS, FEE_UNITS } from "../contracts/terms.js";
@@ -36,6 +44,8 @@ import { RUNNING_SUBSCRIPTION_STATES_SQL } from "./states.js";
 const money = () => numeric({ precision: 14, scale: 2 });
 const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
 const id = () => uuid().primaryKey().defaultRandom();
+/** Binary data (a snapshot's JPEG bytes). */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => "bytea" });
 
 // ---------------------------------------------------------------------------------------------
 // Places: district → street → community (小区) → building → household
@@ -1161,4 +1171,202 @@ export const guidanceDisbursements = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index().on(t.contractId), check("guidance_disbursements_amount", sql`${t.amount} > 0`)],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Closing the loop on a halt: commands to sensors, snapshots, notifications
+// ---------------------------------------------------------------------------------------------
+
+export const deviceCommandType = pgEnum("device_command_type", DEVICE_COMMAND_TYPES);
+export const deviceCommandState = pgEnum("device_command_state", DEVICE_COMMAND_STATES);
+
+/**
+ * A command to a sensor (contracts/device-commands.ts). Stored before it is published: the row is
+ * the command's truth, the broker only carries it. Its id is the protocol's `commandId`.
+ */
+export const deviceCommands = pgTable(
+  "device_commands",
+  {
+    id: id(),
+    sensorId: uuid()
+      .notNull()
+      .references(() => sensors.id),
+    /** Denormalised from the sensor for scope checks (as incidents are). */
+    facilityId: uuid()
+      .notNull()
+      .references(() => facilities.id),
+    communityId: uuid()
+      .notNull()
+      .references(() => communities.id),
+    streetId: uuid()
+      .notNull()
+      .references(() => streets.id),
+    type: deviceCommandType().notNull(),
+    /** The type's own fields as the device receives them (`enabled`, `until`, `intervalS`). */
+    params: jsonb().notNull().default({}),
+    state: deviceCommandState().notNull().default("pending"),
+    /** Why the person issued it (recorded in the audit log too). */
+    reason: text().notNull(),
+    /** The e-bike incident a `release` lets go of. */
+    incidentId: uuid().references(() => incidents.id),
+    issuedAt: timestamp({ withTimezone: true }).notNull(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    sentAt: timestamp({ withTimezone: true }),
+    resultAt: timestamp({ withTimezone: true }),
+    /** The device's reason for `refused`, or why it expired. */
+    resultReason: text(),
+    issuedByOrgId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    issuedByPersonId: uuid(),
+    issuedByName: text(),
+  },
+  (t) => [
+    index().on(t.sensorId, t.issuedAt),
+    index().on(t.incidentId),
+    index("device_commands_open").on(t.expiresAt).where(sql`${t.state} in ('pending', 'sent')`),
+  ],
+);
+
+/**
+ * A JPEG a sensor attached to one of its `ebike_detected` events, keyed like the event so that
+ * either may arrive first. The bytes are here (`bytes`) or in a bucket under `objectKey`.
+ */
+export const eventSnapshots = pgTable(
+  "event_snapshots",
+  {
+    sensorId: uuid()
+      .notNull()
+      .references(() => sensors.id),
+    eventId: text().notNull(),
+    byteSize: integer().notNull(),
+    /** SHA-256 of the bytes, hex. */
+    sha256: text().notNull(),
+    bytes: bytea(),
+    objectKey: text(),
+    receivedAt: timestamp({ withTimezone: true }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sensorId, t.eventId] }),
+    index().on(t.receivedAt),
+    check("event_snapshots_stored_once", sql`(${t.bytes} is null) <> (${t.objectKey} is null)`),
+  ],
+);
+
+export const notificationType = pgEnum("notification_type", NOTIFICATION_TYPES);
+export const notificationChannel = pgEnum("notification_channel", NOTIFICATION_CHANNELS);
+export const notificationState = pgEnum("notification_state", NOTIFICATION_STATES);
+
+/** Where an organization's notifications go: a webhook, a WeChat Work or a DingTalk group robot. */
+export const notificationEndpoints = pgTable(
+  "notification_endpoints",
+  {
+    id: id(),
+    organizationId: uuid()
+      .notNull()
+      .references(() => organizations.id),
+    name: text().notNull(),
+    channel: notificationChannel().notNull(),
+    url: text().notNull(),
+    /**
+     * The signing secret (a webhook's HMAC key, a DingTalk robot's `SEC…`). Kept as it is, not
+     * hashed: the platform must sign with it. Never returned by a read, never logged.
+     */
+    secret: text(),
+    disabledAt: timestamp({ withTimezone: true }),
+    disabledReason: text(),
+    /** Deliveries that ended failed in a row; the endpoint is disabled past a limit. */
+    consecutiveFailures: integer().notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [index().on(t.organizationId)],
+);
+
+/** An endpoint subscribed to one type of event. */
+export const notificationRules = pgTable(
+  "notification_rules",
+  {
+    id: id(),
+    endpointId: uuid()
+      .notNull()
+      .references(() => notificationEndpoints.id, { onDelete: "cascade" }),
+    type: notificationType().notNull(),
+    /** `halt_unacknowledged` only: minutes after the incident opened (the escalation step). */
+    afterMinutes: integer(),
+    createdAt: createdAt(),
+  },
+  (t) => [unique().on(t.endpointId, t.type)],
+);
+
+/**
+ * The outbox of causes: one row per thing that happened, written in the same transaction as the
+ * thing itself. The fan-out turns each into `notifications` for the endpoints subscribed to it.
+ */
+export const notificationEvents = pgTable(
+  "notification_events",
+  {
+    id: bigserial({ mode: "number" }).primaryKey(),
+    type: notificationType().notNull(),
+    /** What it is about (an incident, command, contract, subscription or report id; a date). */
+    subjectId: text().notNull(),
+    /** Where it happened, for the scope of who is told (null: not tied to that level). */
+    streetId: uuid(),
+    communityId: uuid(),
+    facilityId: uuid(),
+    contractId: uuid(),
+    enterpriseOrgId: uuid(),
+    payload: jsonb().notNull(),
+    occurredAt: timestamp({ withTimezone: true }).notNull(),
+    fannedOutAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [index("notification_events_waiting").on(t.id).where(sql`${t.fannedOutAt} is null`)],
+);
+
+/** One notification to one endpoint; its id is the delivery id the receiver dedupes by. */
+export const notifications = pgTable(
+  "notifications",
+  {
+    id: id(),
+    endpointId: uuid()
+      .notNull()
+      .references(() => notificationEndpoints.id, { onDelete: "cascade" }),
+    type: notificationType().notNull(),
+    /** Makes a second fan-out of the same cause to the same endpoint a no-op. */
+    dedupeKey: text().notNull(),
+    eventId: bigint({ mode: "number" }),
+    payload: jsonb().notNull(),
+    state: notificationState().notNull().default("pending"),
+    attempts: integer().notNull().default(0),
+    nextAttemptAt: timestamp({ withTimezone: true }).notNull(),
+    /** Held by a deliverer until then (several instances share the outbox). */
+    leaseUntil: timestamp({ withTimezone: true }),
+    deliveredAt: timestamp({ withTimezone: true }),
+    lastError: text(),
+    createdAt: timestamp({ withTimezone: true }).notNull(),
+  },
+  (t) => [
+    unique().on(t.endpointId, t.dedupeKey),
+    index("notifications_due").on(t.nextAttemptAt).where(sql`${t.state} = 'pending'`),
+    index().on(t.endpointId, t.createdAt),
+  ],
+);
+
+/** The delivery log: every attempt of every notification, per endpoint. */
+export const notificationAttempts = pgTable(
+  "notification_attempts",
+  {
+    id: bigserial({ mode: "number" }).primaryKey(),
+    notificationId: uuid()
+      .notNull()
+      .references(() => notifications.id, { onDelete: "cascade" }),
+    endpointId: uuid().notNull(),
+    attempt: integer().notNull(),
+    startedAt: timestamp({ withTimezone: true }).notNull(),
+    durationMs: integer().notNull(),
+    /** The receiver's HTTP status; null when no answer came (refused, timed out). */
+    httpStatus: integer(),
+    ok: boolean().notNull(),
+    error: text(),
+  },
+  (t) => [index().on(t.endpointId, t.id), index().on(t.notificationId)],
 );
