@@ -1315,6 +1315,10 @@ export const notificationEvents = pgTable(
     facilityId: uuid(),
     contractId: uuid(),
     enterpriseOrgId: uuid(),
+    /** Set: only this organization's endpoints are told (a digest of its own scope). */
+    organizationId: uuid(),
+    /** Set: a cause a periodic job finds (an escalation step, a transfer reminder, a digest) is recorded once. */
+    dedupeKey: text().unique(),
     payload: jsonb().notNull(),
     occurredAt: timestamp({ withTimezone: true }).notNull(),
     fannedOutAt: timestamp({ withTimezone: true }),

@@ -70,9 +70,12 @@ CREATE TABLE "notification_events" (
 	"facility_id" uuid,
 	"contract_id" uuid,
 	"enterprise_org_id" uuid,
+	"organization_id" uuid,
+	"dedupe_key" text,
 	"payload" jsonb NOT NULL,
 	"occurred_at" timestamp with time zone NOT NULL,
-	"fanned_out_at" timestamp with time zone
+	"fanned_out_at" timestamp with time zone,
+	CONSTRAINT "notification_events_dedupeKey_unique" UNIQUE("dedupe_key")
 );
 --> statement-breakpoint
 CREATE TABLE "notification_rules" (
