@@ -16,6 +16,7 @@ import type { PortalEnv } from "./pages/portal-env.js";
 import { healthRouter } from "./routes/health/health.index.js";
 import { v1Routers } from "./routes/index.js";
 import { sensorIngestRouter } from "./routes/sensors/sensor-ingest.index.js";
+import { createCommandCounters } from "./services/sensors/command-counters.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -86,6 +87,7 @@ export function createApp({
       }),
     keyCache: keyCache ?? createKeyCache(),
     failedLogins: failedLogins ?? createFailedLogins(),
+    commandCounters: rest.commandCounters ?? createCommandCounters(),
   };
   const app = new OpenAPIHono<AppEnv>();
 

@@ -102,6 +102,12 @@ export const ConfigSchema = z
       "embedded broker: a connection whose CONNECT has not fully arrived this long after it opened is closed",
     ),
     SENSOR_HEARTBEAT_S: wholeNumber(5, 3600, 30, "a number of seconds"),
+    DEVICE_COMMAND_TTL_S: wholeNumber(10, 86_400, 120, "a number of seconds").describe(
+      "a command to a sensor not answered this long after it was issued expires (command_failed is notified)",
+    ),
+    DEVICE_BLOCKING_OFF_MAX_H: wholeNumber(1, 720, 24, "a number of hours").describe(
+      "how far ahead a person may switch a sensor's e-bike blocking off (`until`); further is refused with 422",
+    ),
     INGEST_SENSOR_RATE_PER_S: wholeNumber(
       1,
       100_000,

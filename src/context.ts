@@ -8,6 +8,7 @@ import type { KeyCache } from "./auth/key-cache.js";
 import type { Principal } from "./auth/principal.js";
 import type { ServiceContext } from "./services/context.js";
 import type { IncidentFeedHub } from "./services/incidents/feed-hub.js";
+import type { CommandCounters } from "./services/sensors/command-counters.js";
 
 /** One check of /readyz: whether it passes and, when it does not, why (a short sentence for an operator). */
 export interface ReadinessCheck {
@@ -55,6 +56,14 @@ export interface AppDeps {
   feedStreamsMax?: number;
   /** How often an open live feed checks its key and scope again (FEED_RECHECK_S). */
   feedRecheckMs?: number;
+  /** Publishes pending device commands; kicked after a command commits (unset: it polls). */
+  commandDispatcher?: { kick(): void };
+  /** How long a device command waits for the device's answer before it expires (DEVICE_COMMAND_TTL_S). */
+  deviceCommandTtlS?: number;
+  /** How far ahead a sensor's blocking may be switched off (DEVICE_BLOCKING_OFF_MAX_H). */
+  deviceBlockingOffMaxH?: number;
+  /** Device commands issued and expired by this process, for /metrics (createApp makes one if unset). */
+  commandCounters?: CommandCounters;
 }
 
 /**

@@ -77,6 +77,11 @@ export const ERROR_CODES = {
   sensor_revoked: "the sensor is revoked",
   not_classifiable: "only e-bike incidents are acknowledged and classified",
   already_acknowledged: "the incident was already acknowledged",
+  no_open_halt: "a release needs an open e-bike halt in the sensor's elevator; there is none",
+  command_id_reused: "this commandId was used for a different command (another body or another sensor)",
+  // 422
+  blocking_off_window:
+    "blocking may be switched off only until a time in the future, at most DEVICE_BLOCKING_OFF_MAX_H hours ahead",
   // 412, 413, 415, 428
   stale_revision: "If-Match does not match the current revision: someone else changed it",
   payload_too_large: "the body is over 1 MiB",

@@ -86,6 +86,14 @@ export const healthRouter = createRouter()
       ...Object.entries(c.var.deps.devices?.droppedConnections ?? {}).map(
         ([reason, n]) => `bot_broker_dropped_connections_total{reason="${label(reason)}"} ${n}`,
       ),
+      "# HELP bot_device_commands_issued_total Commands people sent to sensors through this process, by type.",
+      "# TYPE bot_device_commands_issued_total counter",
+      ...Object.entries(c.var.deps.commandCounters?.issued ?? {}).map(
+        ([type, n]) => `bot_device_commands_issued_total{type="${label(type)}"} ${n}`,
+      ),
+      "# HELP bot_device_commands_expired_total Commands this process's expiry job found unanswered past expiresAt.",
+      "# TYPE bot_device_commands_expired_total counter",
+      `bot_device_commands_expired_total ${c.var.deps.commandCounters?.expired ?? 0}`,
     ];
     return c.text(`${lines.join("\n")}\n`, 200, { "Content-Type": "text/plain; version=0.0.4" });
   })

@@ -5,6 +5,7 @@
 import { serviceContext } from "../../context.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import * as incidents from "../../services/incidents/incidents.js";
+import { incidentReleases } from "../../services/sensors/commands.js";
 import { incidentJson } from "./incidents.presenters.js";
 import type * as routes from "./incidents.routes.js";
 
@@ -14,11 +15,20 @@ export const listIncidents: AppRouteHandler<typeof routes.listIncidents> = async
     ...q,
     acknowledged: q.acknowledged === undefined ? undefined : q.acknowledged === "true",
   });
-  return c.json({ items: page.items.map(incidentJson), total: page.total }, 200);
+  const releases = await incidentReleases(
+    serviceContext(c),
+    page.items.map((i) => i.id),
+  );
+  return c.json(
+    { items: page.items.map((i) => incidentJson(i, releases.get(i.id) ?? [])), total: page.total },
+    200,
+  );
 };
 
 export const getIncident: AppRouteHandler<typeof routes.getIncident> = async (c) => {
-  return c.json(incidentJson(await incidents.getIncident(serviceContext(c), c.req.valid("param").id)), 200);
+  const row = await incidents.getIncident(serviceContext(c), c.req.valid("param").id);
+  const releases = await incidentReleases(serviceContext(c), [row.id]);
+  return c.json(incidentJson(row, releases.get(row.id) ?? []), 200);
 };
 
 export const acknowledgeIncident: AppRouteHandler<typeof routes.acknowledgeIncident> = async (c) => {

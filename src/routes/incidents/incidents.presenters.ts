@@ -1,12 +1,16 @@
 import type { z } from "@hono/zod-openapi";
 import type { IncidentRow } from "../../services/incidents/incidents.js";
 import type { IncidentStats as Stats } from "../../services/incidents/stats.js";
-import type { Incident, IncidentStats, StatsGroup } from "./incidents.routes.js";
+import type { DeviceCommandRow } from "../../services/sensors/commands.js";
+import type { Incident, IncidentRelease, IncidentStats, StatsGroup } from "./incidents.routes.js";
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** An incident as GET /v1/incidents/{id} returns it, and as the live feed's events carry it. */
-export function incidentJson(row: IncidentRow): z.input<typeof Incident> {
+export function incidentJson(
+  row: IncidentRow,
+  releases?: readonly DeviceCommandRow[],
+): z.input<typeof Incident> {
   return {
     id: row.id,
     kind: row.kind,
@@ -26,6 +30,19 @@ export function incidentJson(row: IncidentRow): z.input<typeof Incident> {
     falseAlarmReason: row.falseAlarmReason,
     note: row.note,
     updatedAt: row.updatedAt.toISOString(),
+    ...(releases ? { releases: releases.map(releaseJson) } : {}),
+  };
+}
+
+/** A release of the incident: the command's id, state, who and why (no params, no person id). */
+function releaseJson(r: DeviceCommandRow): z.input<typeof IncidentRelease> {
+  return {
+    commandId: r.id,
+    state: r.state,
+    issuedAt: r.issuedAt.toISOString(),
+    issuedByName: r.issuedByName,
+    reason: r.reason,
+    resultAt: iso(r.resultAt),
   };
 }
 

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { DEVICE_COMMAND_STATES } from "../../../contracts/device-commands.js";
 import {
   CalendarDate,
   conflictResponse,
@@ -19,6 +20,18 @@ const tags = ["incidents"];
 const Timestamp = z.iso.datetime();
 const FalseAlarmReason = z.enum(["stroller", "wheelchair", "bicycle", "other"]);
 const Classification = z.enum(["confirmed", "false_alarm"]);
+
+/** A remote release of the incident: who sent it, why, and what became of it. */
+export const IncidentRelease = z
+  .object({
+    commandId: Uuid,
+    state: z.enum(DEVICE_COMMAND_STATES),
+    issuedAt: Timestamp,
+    issuedByName: z.string().nullable().openapi({ description: "The person (null when an API key sent it)" }),
+    reason: z.string(),
+    resultAt: Timestamp.nullable(),
+  })
+  .openapi("IncidentRelease");
 
 export const Incident = z
   .object({
@@ -45,6 +58,10 @@ export const Incident = z
     falseAlarmReason: FalseAlarmReason.nullable(),
     note: z.string().nullable(),
     updatedAt: Timestamp,
+    releases: z.array(IncidentRelease).optional().openapi({
+      description:
+        "Remote releases sent for this e-bike halt, oldest first (GET /incidents and /incidents/{id}; not in the live feed)",
+    }),
   })
   .openapi("Incident");
 

@@ -1,4 +1,6 @@
 import { createRouter } from "../../openapi.js";
+import * as commandHandlers from "./commands.handlers.js";
+import * as commandRoutes from "./commands.routes.js";
 import * as handlers from "./sensors.handlers.js";
 import * as routes from "./sensors.routes.js";
 
@@ -8,4 +10,7 @@ export const sensorsRouter = createRouter()
   .openapi(routes.getSensor, handlers.getSensor)
   .openapi(routes.rotateKey, handlers.rotateKey)
   .openapi(routes.revokeSensor, handlers.revokeSensor)
-  .openapi(routes.listDeadLetters, handlers.listDeadLetters);
+  .openapi(routes.listDeadLetters, handlers.listDeadLetters)
+  .openapi(commandRoutes.issueCommand, commandHandlers.issueCommand)
+  .openapi(commandRoutes.listCommands, commandHandlers.listCommands)
+  .openapi(commandRoutes.getCommand, commandHandlers.getCommand);
