@@ -20,6 +20,8 @@ import { startPeriodicJob } from "./periodic-job.js";
 import { startArrearsSweep } from "./services/fees/arrears.js";
 import { createIncidentFeedHub } from "./services/incidents/feed-hub.js";
 import { runPortalUpkeep } from "./services/people.js";
+import { createCommandCounters } from "./services/sensors/command-counters.js";
+import { runCommandExpiry } from "./services/sensors/commands.js";
 
 const SWAGGER_DIST = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 
@@ -67,6 +69,8 @@ async function main() {
 
   // One poller of the change log for every live feed stream of the process (Workers poll per stream).
   const incidentFeedHub = createIncidentFeedHub({ db: database.db, logger });
+  // Device commands issued (the app) and expired (the job below) by this process, for /metrics.
+  const commandCounters = createCommandCounters();
   const app = createApp({
     db: database.db,
     logger,
@@ -80,6 +84,9 @@ async function main() {
     feedStreamsPerKey: config.FEED_STREAMS_PER_KEY,
     feedStreamsMax: config.FEED_STREAMS_MAX,
     feedRecheckMs: config.FEED_RECHECK_S * 1000,
+    deviceCommandTtlS: config.DEVICE_COMMAND_TTL_S,
+    deviceBlockingOffMaxH: config.DEVICE_BLOCKING_OFF_MAX_H,
+    commandCounters,
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
     readDocsAsset: (file) => readFile(join(SWAGGER_DIST, file), "utf8").catch(() => null),
   });
@@ -98,6 +105,14 @@ async function main() {
     logger,
     intervalMs: 60 * 60 * 1000,
     run: () => runPortalUpkeep({ db: database.db, clock: () => new Date() }),
+  });
+  // Commands no device answered in time expire, with their command_failed cause (every 5 s; rows
+  // another instance is expiring are skipped, so several instances may run it).
+  const commandExpiry = startPeriodicJob({
+    name: "device command expiry",
+    logger,
+    intervalMs: 5_000,
+    run: () => runCommandExpiry({ db: database.db, clock: () => new Date(), counters: commandCounters }),
   });
   if (!config.ADMIN_TOKEN)
     logger.warn(
@@ -132,6 +147,7 @@ async function main() {
     arrears.stop();
     await deadLetterRetention.stop();
     await portalUpkeep.stop();
+    await commandExpiry.stop();
     await ingest.close();
     await database.close();
     process.exit(0);

@@ -9,6 +9,7 @@ import { runOfflineSweep } from "../iot/sweeper.js";
 import type { SystemContext } from "./services/context.js";
 import { runArrearsPass } from "./services/fees/arrears.js";
 import { runPortalUpkeep } from "./services/people.js";
+import { runCommandExpiry } from "./services/sensors/commands.js";
 
 /** A job acts as the platform (no principal) and says what it did in the log. */
 interface JobContext extends SystemContext {
@@ -21,7 +22,12 @@ interface JobContext extends SystemContext {
 export const SCHEDULED_JOBS: Record<string, (ctx: JobContext) => Promise<unknown>> = {
   // The offline sweep. Sensors go offline after three missed heartbeats (90 s at the default
   // 30 s): a minute is the cron trigger's finest step. Node sweeps every 5 s.
-  "* * * * *": runOfflineSweep,
+  // Commands no device answered within DEVICE_COMMAND_TTL_S expire (Node: every 5 s). Both run,
+  // whichever fails.
+  "* * * * *": async (ctx) => {
+    const results = await Promise.allSettled([runOfflineSweep(ctx), runCommandExpiry(ctx)]);
+    for (const r of results) if (r.status === "rejected") throw r.reason;
+  },
   // The arrears pass, the dead-letter retention and the portal's upkeep. All run, whichever fails.
   "0 * * * *": async (ctx) => {
     const results = await Promise.allSettled([

@@ -39,6 +39,8 @@ export interface Env {
   INGEST_SENSOR_BURST?: string;
   DEAD_LETTERS_PER_SENSOR_PER_DAY?: string;
   DEAD_LETTER_RETENTION_DAYS?: string;
+  DEVICE_COMMAND_TTL_S?: string;
+  DEVICE_BLOCKING_OFF_MAX_H?: string;
 }
 
 interface ScheduledController {
@@ -77,6 +79,8 @@ function isolateOf(env: Env): Isolate {
     INGEST_SENSOR_BURST: env.INGEST_SENSOR_BURST,
     DEAD_LETTERS_PER_SENSOR_PER_DAY: env.DEAD_LETTERS_PER_SENSOR_PER_DAY,
     DEAD_LETTER_RETENTION_DAYS: env.DEAD_LETTER_RETENTION_DAYS,
+    DEVICE_COMMAND_TTL_S: env.DEVICE_COMMAND_TTL_S,
+    DEVICE_BLOCKING_OFF_MAX_H: env.DEVICE_BLOCKING_OFF_MAX_H,
   });
   const logger = createLogger(config.LOG_LEVEL);
   const app = createApp({
@@ -87,6 +91,8 @@ function isolateOf(env: Env): Isolate {
     feedStreamsPerKey: config.FEED_STREAMS_PER_KEY,
     feedStreamsMax: config.FEED_STREAMS_MAX,
     feedRecheckMs: config.FEED_RECHECK_S * 1000,
+    deviceCommandTtlS: config.DEVICE_COMMAND_TTL_S,
+    deviceBlockingOffMaxH: config.DEVICE_BLOCKING_OFF_MAX_H,
     ingestLimits: ingestLimitsOf(config),
     ...(config.SENSOR_LOGINS === "mosquitto" ? { devices: brokerOfTheNodeProcess } : {}),
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
