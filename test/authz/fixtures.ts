@@ -206,9 +206,24 @@ export async function addSensor(db: Database, app: TestApp, fx: Fixture): Promis
     })
     .returning();
   if (!incident) throw new Error("fixture: the incident insert returned nothing");
+  const command = await expectStatus(
+    "a command to the sensor",
+    client(app, world.enterprise.key).post(`/v1/sensors/${sensor.id}/commands`, {
+      type: "set_heartbeat",
+      intervalS: 60,
+      reason: "省流量",
+    }),
+    201,
+  );
   return {
     ...fx,
-    sensor: { id: sensor.id, key: sensor.key, elevatorId: elevator.id, incidentId: incident.id },
+    sensor: {
+      id: sensor.id,
+      key: sensor.key,
+      elevatorId: elevator.id,
+      incidentId: incident.id,
+      commandId: (command.body as { id: string }).id,
+    },
   };
 }
 

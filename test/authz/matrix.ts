@@ -58,7 +58,7 @@ export interface Fixture {
   /** The elevator contract between the world's parties, when the state asks for one. */
   contractId: string | null;
   /** The enterprise's sensor (state `sensor`) and the e-bike incident it opened. */
-  sensor: { id: string; key: string; elevatorId: string; incidentId: string } | null;
+  sensor: { id: string; key: string; elevatorId: string; incidentId: string; commandId: string } | null;
   /** The residents' fees on the fixture's contract (states `operating` and `billed`). */
   ledger: Ledger | null;
 }
@@ -654,6 +654,28 @@ export const MATRIX: RouteEntry[] = [
     needs: "sensor",
     expect: only("property_company"),
     request: (fx) => ({ params: { id: sensorOf(fx).incidentId }, body: { classification: "confirmed" } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/sensors/{id}/commands",
+    needs: "sensor",
+    expect: by(F, F, A, F, A),
+    request: (fx) => ({ params: { id: sensorOf(fx).id }, body: { type: "release", reason: "误报：婴儿车" } }),
+    note: "a release of the sensor's open e-bike halt; the platform admin is no organization to issue it",
+  },
+  {
+    method: "GET",
+    path: "/v1/sensors/{id}/commands",
+    needs: "sensor",
+    expect: everyone,
+    request: (fx) => ({ params: { id: sensorOf(fx).id } }),
+  },
+  {
+    method: "GET",
+    path: "/v1/sensors/{id}/commands/{commandId}",
+    needs: "sensor",
+    expect: everyone,
+    request: (fx) => ({ params: { id: sensorOf(fx).id, commandId: sensorOf(fx).commandId } }),
   },
 
   // ---- residents' fees: subscriptions ----------------------------------------------------------
