@@ -108,6 +108,11 @@ export const DEVICE_COMMAND_ISSUERS = [
   "enterprise",
 ] as const satisfies readonly DeviceCommandRole[];
 
+/** Whether the role may issue device commands at all (the forms a page offers; the table decides). */
+export function mayIssueDeviceCommands(role: DeviceCommandRole): boolean {
+  return (DEVICE_COMMAND_ISSUERS as readonly string[]).includes(role);
+}
+
 const FIELDS_OF: Record<DeviceCommandType, readonly ("enabled" | "until" | "intervalS")[]> = {
   release: [],
   set_blocking: ["enabled", "until"],
@@ -157,7 +162,7 @@ export function decideDeviceCommand(
   request: DeviceCommandRequest,
   facts: DeviceCommandFacts,
 ): DeviceCommandDecision {
-  if (!(DEVICE_COMMAND_ISSUERS as readonly string[]).includes(actor.role)) {
+  if (!mayIssueDeviceCommands(actor.role)) {
     return refuse(
       403,
       "forbidden",

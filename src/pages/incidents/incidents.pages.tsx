@@ -17,6 +17,7 @@ import {
   type IncidentRow,
   listIncidents,
 } from "../../services/incidents/incidents.js";
+import { type DeviceCommandRow, incidentReleases } from "../../services/sensors/commands.js";
 import { formatInstant } from "../format.js";
 import { field, formOf, signedIn } from "../guards.js";
 import { type Translate, translator } from "../i18n.js";
@@ -24,10 +25,12 @@ import { Form, Layout } from "../layout.js";
 import { type PortalEnv, personContext } from "../portal-env.js";
 import { incidentWords } from "./messages.js";
 import { type ElevatorName, elevatorNames } from "./places.js";
+import { IncidentReleases, releasedNotice, releasePages } from "./release.js";
 
 export const incidentPages = new Hono<PortalEnv>();
 incidentPages.use("/incidents", signedIn);
 incidentPages.use("/incidents/*", signedIn);
+incidentPages.route("/", releasePages);
 
 type Words = Translate<keyof (typeof incidentWords)["zh-CN"]>;
 type Reason = NonNullable<IncidentRow["falseAlarmReason"]>;
@@ -92,11 +95,13 @@ function IncidentCard({
   incident: i,
   name,
   headingLevel = 3,
+  releases = [],
 }: {
   c: Context<PortalEnv>;
   incident: IncidentRow;
   name: ElevatorName | undefined;
   headingLevel?: 2 | 3;
+  releases?: readonly DeviceCommandRow[];
 }) {
   const t = words(c);
   const lang = c.var.lang;
@@ -177,6 +182,7 @@ function IncidentCard({
           </Form>
         </div>
       ) : null}
+      <IncidentReleases c={c} incident={i} releases={releases} />
     </li>
   );
 }
@@ -198,6 +204,10 @@ async function boardPage(
     ctx,
     [...open.items, ...closed.items].map((i) => i.facilityId),
   );
+  const releases = await incidentReleases(
+    ctx,
+    [...open.items, ...closed.items].map((i) => i.id),
+  );
   const list = (items: IncidentRow[], id: string, empty: string) => (
     <>
       <p class="empty" id={`${id}-empty`} hidden={items.length > 0}>
@@ -205,7 +215,7 @@ async function boardPage(
       </p>
       <ol class="incidents" id={id} hidden={items.length === 0}>
         {items.map((i) => (
-          <IncidentCard c={c} incident={i} name={names.get(i.facilityId)} />
+          <IncidentCard c={c} incident={i} name={names.get(i.facilityId)} releases={releases.get(i.id)} />
         ))}
       </ol>
     </>
@@ -257,7 +267,15 @@ incidentPages.get("/incidents/:id/card", async (c) => {
   const ctx = personContext(c);
   const incident = await getIncident(ctx, incidentId(c));
   const names = await elevatorNames(ctx, [incident.facilityId]);
-  return c.html(<IncidentCard c={c} incident={incident} name={names.get(incident.facilityId)} />);
+  const releases = await incidentReleases(ctx, [incident.id]);
+  return c.html(
+    <IncidentCard
+      c={c}
+      incident={incident}
+      name={names.get(incident.facilityId)}
+      releases={releases.get(incident.id)}
+    />,
+  );
 });
 
 incidentPages.get("/incidents/:id", async (c) => {
@@ -265,10 +283,18 @@ incidentPages.get("/incidents/:id", async (c) => {
   const ctx = personContext(c);
   const incident = await getIncident(ctx, incidentId(c));
   const names = await elevatorNames(ctx, [incident.facilityId]);
+  const releases = await incidentReleases(ctx, [incident.id]);
   return c.html(
     <Layout c={c} title={t("detail_title")} current="incidents" styles={["incidents.css"]}>
+      {releasedNotice(c)}
       <ol class="incidents">
-        <IncidentCard c={c} incident={incident} name={names.get(incident.facilityId)} headingLevel={2} />
+        <IncidentCard
+          c={c}
+          incident={incident}
+          name={names.get(incident.facilityId)}
+          headingLevel={2}
+          releases={releases.get(incident.id)}
+        />
       </ol>
       <p>
         <a href="/incidents">{t("back_to_board")}</a>

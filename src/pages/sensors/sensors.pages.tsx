@@ -25,11 +25,13 @@ import { type Translate, translator } from "../i18n.js";
 import { elevatorNames } from "../incidents/places.js";
 import { Field, Form, Layout, TableWrap } from "../layout.js";
 import { type PortalEnv, personContext } from "../portal-env.js";
+import { CommandsLink, sensorCommandPages } from "./commands.js";
 import { sensorWords } from "./messages.js";
 
 export const sensorPages = new Hono<PortalEnv>();
 sensorPages.use("/sensors", signedIn);
 sensorPages.use("/sensors/*", signedIn);
+sensorPages.route("/", sensorCommandPages);
 
 type Words = Translate<keyof (typeof sensorWords)["zh-CN"]>;
 
@@ -140,7 +142,9 @@ async function sensorsPage(
                 const open = openOffline.get(s.id) ?? 0;
                 return (
                   <tr id={`sensor-${s.id}`}>
-                    <th scope="row">{s.name}</th>
+                    <th scope="row">
+                      {s.name} <CommandsLink c={c} sensorId={s.id} name={s.name} />
+                    </th>
                     <td>{elevatorLabel(s.facilityId)}</td>
                     <td>
                       {s.revokedAt ? (

@@ -30,6 +30,7 @@ import {
 import { isOrgPrincipal, type Principal } from "../../auth/principal.js";
 import { ApiError } from "../../errors.js";
 import type { ServiceContext, SystemContext } from "../context.js";
+import { incidentScope } from "../incidents/scope.js";
 import { recordNotificationEvents } from "../notifications/events.js";
 import { authorize, permissionError } from "../permissions.js";
 import type { CommandCounters } from "./command-counters.js";
@@ -265,6 +266,24 @@ export async function issueDeviceCommand(
   if (ports.commandCounters) ports.commandCounters.issued[outcome.type] += 1;
   ports.commandDispatcher?.kick();
   return { command: outcome, replayed: false };
+}
+
+/**
+ * Releases the e-bike halt of an incident in the caller's scope: a `release` to the incident's
+ * sensor (the portal's board; the API sends it to the sensor).
+ */
+export async function releaseIncident(
+  ctx: ServiceContext,
+  incidentId: string,
+  reason: string,
+  ports: CommandPorts = {},
+): Promise<IssuedCommand> {
+  const [incident] = await ctx.db
+    .select({ sensorId: incidents.sensorId })
+    .from(incidents)
+    .where(and(eq(incidents.id, incidentId), incidentScope(ctx.principal)));
+  if (!incident) throw ApiError.notFound("The incident");
+  return issueDeviceCommand(ctx, incident.sensorId, { type: "release", reason }, ports);
 }
 
 /** A page of a sensor's commands, newest first, and how many it has in all. */
