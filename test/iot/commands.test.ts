@@ -11,6 +11,7 @@ import type { DatabaseHandle } from "../../db/client.js";
 import { hashKey } from "../../db/keys.js";
 import { auditLog, deviceCommands, incidents, notificationEvents, sensors } from "../../db/schema.js";
 import { createApp } from "../../src/app.js";
+import { runScheduled } from "../../src/scheduled.js";
 import { createCommandCounters } from "../../src/services/sensors/command-counters.js";
 import { runCommandExpiry } from "../../src/services/sensors/commands.js";
 import { client, TEST_ADMIN_TOKEN, type TestApp } from "../support/app.js";
@@ -477,5 +478,22 @@ describe("the expiry job", () => {
       .where(eq(notificationEvents.type, "command_failed"));
     const mine = causes.filter((c) => silent.includes(c.subjectId) || c.subjectId === answered.body.id);
     expect(mine.map((c) => c.subjectId).sort()).toEqual([...silent].sort());
+  });
+
+  it("the Workers cron's every-minute job expires commands too", async () => {
+    const world = await createIotWorld(database.db);
+    const { sensor } = await sensorIn(world);
+    const res = await client(app, world.enterprise.key).post(`/v1/sensors/${sensor.id}/commands`, {
+      type: "set_heartbeat",
+      intervalS: 45,
+      reason: "r",
+    });
+    const later = new Date(now.getTime() + 120_000);
+    await runScheduled("* * * * *", {
+      db: database.db,
+      clock: () => later,
+      logger: pino({ level: "silent" }),
+    });
+    expect((await commandRow(res.body.id))?.state).toBe("expired");
   });
 });
