@@ -15,6 +15,7 @@ import { ApiError } from "../../errors.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import { type IncidentChange, type IncidentFeed, openIncidentFeed } from "../../services/incidents/feed.js";
 import { type FeedSubscription, type SubscriptionEnd, sleep } from "../../services/incidents/feed-hub.js";
+import { incidentReleases } from "../../services/sensors/commands.js";
 import { incidentJson } from "./incidents.presenters.js";
 import {
   FEED_BUSY_RETRY_S,
@@ -147,6 +148,12 @@ export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) =>
     try {
       await stream.write(`retry: ${RETRY_MS}\n: incident feed after event ${cursor}\n\n`);
       const send = async (changes: IncidentChange[]) => {
+        // Each e-bike incident as GET /v1/incidents/{id} answers it: with its remote releases.
+        const ebike = changes.filter((ch) => ch.id > cursor && ch.incident.kind === "ebike");
+        const releases = await incidentReleases(
+          { ...serviceContext(c), principal: feed.principal },
+          ebike.map((ch) => ch.incident.id),
+        );
         for (const change of changes) {
           if (gone.signal.aborted) return;
           // The hub may hand on a change the client already has (it resumed ahead of the hub).
@@ -154,7 +161,7 @@ export const streamIncidents: AppRouteHandler<typeof streamRoute> = async (c) =>
           await stream.writeSSE({
             id: String(change.id),
             event: `incident.${change.kind}`,
-            data: JSON.stringify(incidentJson(change.incident)),
+            data: JSON.stringify(incidentJson(change.incident, releases.get(change.incident.id) ?? [])),
           });
           cursor = change.id;
         }

@@ -37,5 +37,6 @@ export const acknowledgeIncident: AppRouteHandler<typeof routes.acknowledgeIncid
     c.req.valid("param").id,
     c.req.valid("json"),
   );
-  return c.json(incidentJson(row), 200);
+  const releases = await incidentReleases(serviceContext(c), [row.id]);
+  return c.json(incidentJson(row, releases.get(row.id) ?? []), 200);
 };

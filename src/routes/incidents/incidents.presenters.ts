@@ -9,7 +9,7 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 /** An incident as GET /v1/incidents/{id} returns it, and as the live feed's events carry it. */
 export function incidentJson(
   row: IncidentRow,
-  releases?: readonly DeviceCommandRow[],
+  releases: readonly DeviceCommandRow[],
 ): z.input<typeof Incident> {
   return {
     id: row.id,
@@ -30,7 +30,7 @@ export function incidentJson(
     falseAlarmReason: row.falseAlarmReason,
     note: row.note,
     updatedAt: row.updatedAt.toISOString(),
-    ...(releases ? { releases: releases.map(releaseJson) } : {}),
+    releases: releases.map(releaseJson),
   };
 }
 

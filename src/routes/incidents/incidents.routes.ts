@@ -58,9 +58,8 @@ export const Incident = z
     falseAlarmReason: FalseAlarmReason.nullable(),
     note: z.string().nullable(),
     updatedAt: Timestamp,
-    releases: z.array(IncidentRelease).optional().openapi({
-      description:
-        "Remote releases sent for this e-bike halt, oldest first (GET /incidents and /incidents/{id}; not in the live feed)",
+    releases: z.array(IncidentRelease).openapi({
+      description: "Remote releases sent for this e-bike halt, oldest first, with who sent each and why",
     }),
   })
   .openapi("Incident");
