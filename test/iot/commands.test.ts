@@ -392,6 +392,32 @@ describe("the incident shows its releases", () => {
   });
 });
 
+describe("the live feed shows the releases too", () => {
+  it("an incident's change carries its releases, as GET /v1/incidents/{id} answers it", async () => {
+    const world = await createIotWorld(database.db);
+    const { sensor, incidentId } = await sensorIn(world, { halt: true });
+    const pc = client(app, world.propertyCompany.key);
+    const issued = await pc.post(`/v1/sensors/${sensor.id}/commands`, release("自行车"));
+    // The halt ends (as the ingest closes it), which the change log records.
+    await database.db
+      .update(incidents)
+      .set({ closedAt: now, haltSeconds: 60, updatedAt: now })
+      .where(eq(incidents.id, incidentId ?? ""));
+    const res = await app.request("/v1/incidents/stream?lastEventId=0&follow=false", {
+      headers: { authorization: `Bearer ${world.propertyCompany.key}` },
+    });
+    const events = (await res.text())
+      .split("\n")
+      .filter((l) => l.startsWith("data: "))
+      .map((l) => JSON.parse(l.slice(6)))
+      .filter((i: { id: string }) => i.id === incidentId);
+    expect(events.length).toBeGreaterThan(0);
+    const last = events.at(-1);
+    expect(last.releases).toEqual([expect.objectContaining({ commandId: issued.body.id, reason: "自行车" })]);
+    expect(last).toEqual((await pc.get(`/v1/incidents/${incidentId}`)).body);
+  });
+});
+
 describe("the expiry job", () => {
   it("expires an unanswered command at expiresAt, not before, with exactly one command_failed cause", async () => {
     const world = await createIotWorld(database.db);
