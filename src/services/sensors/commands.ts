@@ -189,6 +189,12 @@ export async function issueDeviceCommand(
   }
   const outcome = await ctx.db.transaction(async (tx) => {
     const now = ctx.clock();
+    // Read again under a share lock: a revoke committing meanwhile is seen, or waits for this.
+    const [current] = await tx
+      .select({ revokedAt: sensors.revokedAt })
+      .from(sensors)
+      .where(eq(sensors.id, sensor.id))
+      .for("share");
     const [halt] = await tx
       .select({ id: incidents.id })
       .from(incidents)
@@ -202,7 +208,7 @@ export async function issueDeviceCommand(
       .orderBy(desc(incidents.openedAt))
       .limit(1);
     const decision = decideDeviceCommand({ role: p.role, orgId: p.orgId }, requestOf(input), {
-      sensor: { revoked: sensor.revokedAt !== null, enterpriseOrgId: sensor.enterpriseOrgId },
+      sensor: { revoked: (current ?? sensor).revokedAt !== null, enterpriseOrgId: sensor.enterpriseOrgId },
       openHaltIncidentId: halt?.id ?? null,
       now,
       blockingOffMaxH: ports.deviceBlockingOffMaxH ?? DEFAULT_BLOCKING_OFF_MAX_H,
