@@ -176,6 +176,19 @@ describe("issuing a command", () => {
       .from(deviceCommands)
       .where(eq(deviceCommands.sensorId, sensor.id));
     expect(rows).toHaveLength(1);
+    // A replay of blocking off (the stored params are jsonb, whose key order is its own).
+    const offId = randomUUID();
+    const off = {
+      commandId: offId,
+      type: "set_blocking",
+      enabled: false,
+      until: new Date(now.getTime() + 3_600_000).toISOString(),
+      reason: "搬家",
+    };
+    expect((await pc.post(`/v1/sensors/${sensor.id}/commands`, off)).status).toBe(201);
+    const offAgain = await pc.post(`/v1/sensors/${sensor.id}/commands`, off);
+    expect(offAgain.status).toBe(200);
+    expect(offAgain.body.id).toBe(offId);
 
     const otherBody = await pc.post(`/v1/sensors/${sensor.id}/commands`, {
       ...release("另一个理由"),

@@ -6,6 +6,7 @@
  * answer are the dispatcher's (./command-delivery.ts), which reads the row written here.
  */
 import { and, count, desc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
+import { canonicalJson } from "../../../contracts/canonical.js";
 import {
   COMMAND_REASON_MAX,
   commandExpiresAt,
@@ -120,8 +121,9 @@ function requestOf(input: IssueCommand): DeviceCommandRequest {
 function sameCommand(row: DeviceCommandRow, input: IssueCommand): boolean {
   return (
     row.type === input.type &&
-    row.reason === input.reason &&
-    JSON.stringify(row.params) === JSON.stringify(deviceCommandParams(requestOf(input)))
+    row.reason === input.reason.trim() &&
+    // jsonb keeps its own key order: compare the canonical forms.
+    canonicalJson(row.params) === canonicalJson(deviceCommandParams(requestOf(input)))
   );
 }
 
