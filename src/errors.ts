@@ -77,6 +77,9 @@ export const ERROR_CODES = {
   sensor_revoked: "the sensor is revoked",
   not_classifiable: "only e-bike incidents are acknowledged and classified",
   already_acknowledged: "the incident was already acknowledged",
+  not_a_webhook: "only a webhook endpoint has a signing secret the platform generates",
+  endpoint_disabled: "the notification endpoint is disabled; re-enable it first",
+  delivery_pending: "the delivery is still being tried; it can be replayed once it is delivered or failed",
   // 412, 413, 415, 428
   stale_revision: "If-Match does not match the current revision: someone else changed it",
   payload_too_large: "the body is over 1 MiB",
