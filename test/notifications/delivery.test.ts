@@ -301,7 +301,10 @@ describe("the fan-out", () => {
       url,
       rules: [{ type: "halt_unacknowledged", afterMinutes: 5 }],
     });
-    const { contract } = await createOperatingContract(db, here, { operationStart: "2024-12-01", termMonths: 24 });
+    const { contract } = await createOperatingContract(db, here, {
+      operationStart: "2024-12-01",
+      termMonths: 24,
+    });
 
     const halt = haltCause(here, clock.now());
     await record([
