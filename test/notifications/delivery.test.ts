@@ -21,6 +21,7 @@ import { type NotificationCause, recordNotificationEvents } from "../../src/serv
 import { fanOutNotificationEvents } from "../../src/services/notifications/fanout.js";
 import { runNotifications } from "../../src/services/notifications/jobs.js";
 import { verifyWebhook } from "../../src/services/notifications/signing.js";
+import { waitFor } from "../iot/support.js";
 import { createOperatingContract, createWorld, type World } from "../support/factories.js";
 import { createEndpoint, manualClock, ownDatabase, type Receiver, startReceiver } from "./support.js";
 
@@ -203,6 +204,28 @@ describe("a webhook delivery", () => {
     expect(attempts[1]?.error).toBe("no answer within 0.3 s");
     expect(attempts[2]?.error?.length).toBeLessThan(250);
     expect((await notificationsOf(ep.id))[0]?.state).toBe("pending");
+  });
+});
+
+describe("an endpoint removed while its notification is in flight", () => {
+  it("the attempt's end finds nothing to record and the run goes on", async () => {
+    const world = await createWorld(db);
+    const clock = manualClock();
+    const sys = { db, clock: clock.now };
+    const ep = await createEndpoint(db, {
+      organizationId: world.propertyCompany.org.id,
+      url: `${receiver.url}/gone`,
+    });
+    await record([haltCause(world, clock.now())]);
+    await fanOutNotificationEvents(sys);
+    receiver.answer("hang");
+    const run = deliverDueNotifications(sys, { timeoutMs: 2_000 });
+    await waitFor(async () => to("/gone").length === 1, 10_000, "the attempt");
+    await db.delete(notificationEndpoints).where(eq(notificationEndpoints.id, ep.id));
+    expect(await run).toMatchObject({ attempted: 1 });
+    expect(
+      await db.select().from(notificationAttempts).where(eq(notificationAttempts.endpointId, ep.id)),
+    ).toEqual([]);
   });
 });
 

@@ -88,7 +88,7 @@ export const healthRouter = createRouter()
       "# HELP bot_notification_retries_total Failed notification attempts this process will retry.",
       "# TYPE bot_notification_retries_total counter",
       `bot_notification_retries_total ${DELIVERY_COUNTERS.retries}`,
-      "# HELP bot_notification_failures_total Notifications that ended failed (24 h of retries, or their endpoint disabled).",
+      "# HELP bot_notification_failures_total Notifications whose last attempt failed at the end of their 24 h retry window.",
       "# TYPE bot_notification_failures_total counter",
       `bot_notification_failures_total ${DELIVERY_COUNTERS.failures}`,
       "# HELP bot_notification_endpoints_disabled_total Endpoints this process disabled after repeated failure.",

@@ -264,6 +264,12 @@ async function recordOutcome(
 ): Promise<"delivered" | "retried" | "failed" | "failed_and_disabled"> {
   const now = sys.clock();
   return sys.db.transaction(async (tx) => {
+    // Its endpoint may have been removed meanwhile (the notification with it): nothing to record.
+    const [still] = await queryRows<{ id: string }>(
+      tx,
+      sql`select id from notifications where id = ${n.id} for update`,
+    );
+    if (!still) return outcome.ok ? "delivered" : "failed";
     await tx.execute(sql`insert into notification_attempts
       (notification_id, endpoint_id, attempt, started_at, duration_ms, http_status, ok, error)
       values (${n.id}, ${n.endpoint_id}, ${n.attempts}, ${ts(startedAt)}, ${outcome.durationMs},
