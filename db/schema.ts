@@ -1342,6 +1342,8 @@ export const notifications = pgTable(
     state: notificationState().notNull().default("pending"),
     attempts: integer().notNull().default(0),
     nextAttemptAt: timestamp({ withTimezone: true }).notNull(),
+    /** Retried until then (24 h after it was queued, or after a replay), then failed. */
+    retryUntil: timestamp({ withTimezone: true }).notNull(),
     /** Held by a deliverer until then (several instances share the outbox). */
     leaseUntil: timestamp({ withTimezone: true }),
     deliveredAt: timestamp({ withTimezone: true }),

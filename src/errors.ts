@@ -79,6 +79,9 @@ export const ERROR_CODES = {
   already_acknowledged: "the incident was already acknowledged",
   no_open_halt: "a release needs an open e-bike halt in the sensor's elevator; there is none",
   command_id_reused: "this commandId was used for a different command (another body or another sensor)",
+  not_a_webhook: "only a webhook endpoint has a signing secret the platform generates",
+  endpoint_disabled: "the notification endpoint is disabled; re-enable it first",
+  delivery_pending: "the delivery is still being tried; it can be replayed once it is delivered or failed",
   // 422
   blocking_off_window:
     "blocking may be switched off only until a time in the future, at most DEVICE_BLOCKING_OFF_MAX_H hours ahead",

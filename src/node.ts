@@ -19,6 +19,7 @@ import { createLogger } from "./logger.js";
 import { startPeriodicJob } from "./periodic-job.js";
 import { startArrearsSweep } from "./services/fees/arrears.js";
 import { createIncidentFeedHub } from "./services/incidents/feed-hub.js";
+import { startNotificationDelivery } from "./services/notifications/jobs.js";
 import { runPortalUpkeep } from "./services/people.js";
 import { createCommandCounters } from "./services/sensors/command-counters.js";
 import { runCommandExpiry } from "./services/sensors/commands.js";
@@ -114,6 +115,12 @@ async function main() {
     intervalMs: 5_000,
     run: () => runCommandExpiry({ db: database.db, clock: () => new Date(), counters: commandCounters }),
   });
+  // Fans out notification causes and delivers what is due (every second; leases make it safe on many instances).
+  const notificationDelivery = startNotificationDelivery({
+    db: database.db,
+    clock: () => new Date(),
+    logger,
+  });
   if (!config.ADMIN_TOKEN)
     logger.warn(
       "ADMIN_TOKEN is not set: the platform-admin routes (districts, streets, street offices) are closed",
@@ -148,6 +155,7 @@ async function main() {
     await deadLetterRetention.stop();
     await portalUpkeep.stop();
     await commandExpiry.stop();
+    await notificationDelivery.stop();
     await ingest.close();
     await database.close();
     process.exit(0);

@@ -4,6 +4,7 @@ import { dashboardRouter } from "./dashboard/dashboard.index.js";
 import { facilitiesRouter } from "./facilities/facilities.index.js";
 import { financeRouter } from "./finance/finance.index.js";
 import { incidentsRouter } from "./incidents/incidents.index.js";
+import { notificationsRouter } from "./notifications/notifications.index.js";
 import { organizationsRouter } from "./organizations/organizations.index.js";
 import { paymentsRouter } from "./payments/payments.index.js";
 import { placesRouter } from "./places/places.index.js";
@@ -27,4 +28,5 @@ export const v1Routers = [
   reportsRouter,
   financeRouter,
   dashboardRouter,
+  notificationsRouter,
 ];

@@ -11,9 +11,14 @@ import {
   contracts,
   financialAssumptions,
   incidents,
+  notificationAttempts,
+  notificationEndpoints,
+  notificationRules,
+  notifications,
   operationReports,
   reportComments,
 } from "../../db/schema.js";
+import { generateWebhookSecret } from "../../src/services/notifications/signing.js";
 import { client, type TestApp } from "../support/app.js";
 import {
   createCreditNoteRecord,
@@ -80,6 +85,7 @@ export async function buildFixture(db: Database, app: TestApp, state: FixtureSta
   };
   if (state === "none") return fixture;
   if (state === "sensor") return addSensor(db, app, fixture);
+  if (state === "endpoint") return addEndpoint(db, fixture);
   if (state === "billed") {
     const { contract } = await createOperatingContract(db, world, {
       operationStart: "2024-12-01",
@@ -225,6 +231,52 @@ export async function addSensor(db: Database, app: TestApp, fx: Fixture): Promis
       commandId: (command.body as { id: string }).id,
     },
   };
+}
+
+/**
+ * A webhook endpoint of the world's property company and one delivered notification of it
+ * (written directly: the matrix checks who may reach them, the notifications tests the rest).
+ */
+export async function addEndpoint(db: Database, fx: Fixture): Promise<Fixture> {
+  const [endpoint] = await db
+    .insert(notificationEndpoints)
+    .values({
+      organizationId: fx.world.propertyCompany.org.id,
+      name: "物业值班群",
+      channel: "webhook",
+      url: "https://hooks.example.com/property",
+      secret: generateWebhookSecret(),
+    })
+    .returning();
+  if (!endpoint) throw new Error("fixture: the endpoint insert returned nothing");
+  await db.insert(notificationRules).values({ endpointId: endpoint.id, type: "ebike_halt_opened" });
+  const at = new Date("2025-02-28T12:00:00Z");
+  const [delivery] = await db
+    .insert(notifications)
+    .values({
+      endpointId: endpoint.id,
+      type: "test_ping",
+      dedupeKey: `test:${endpoint.id}`,
+      payload: { endpointId: endpoint.id, requestedBy: null },
+      state: "delivered",
+      attempts: 1,
+      nextAttemptAt: at,
+      retryUntil: new Date(at.getTime() + 24 * 3600 * 1000),
+      deliveredAt: at,
+      createdAt: at,
+    })
+    .returning();
+  if (!delivery) throw new Error("fixture: the notification insert returned nothing");
+  await db.insert(notificationAttempts).values({
+    notificationId: delivery.id,
+    endpointId: endpoint.id,
+    attempt: 1,
+    startedAt: at,
+    durationMs: 12,
+    httpStatus: 200,
+    ok: true,
+  });
+  return { ...fx, endpoint: { id: endpoint.id, deliveryId: delivery.id } };
 }
 
 /**

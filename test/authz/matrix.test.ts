@@ -17,7 +17,7 @@ import type { DatabaseHandle } from "../../db/client.js";
 import { client, createTestApp, TEST_ADMIN_TOKEN, type TestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
 import { type Answer, keyOf, rolesInCallOrder, send as sendAs, told } from "./calls.js";
-import { addSensor, buildFixture } from "./fixtures.js";
+import { addEndpoint, addSensor, buildFixture } from "./fixtures.js";
 import {
   addressesResource,
   type Expectation,
@@ -38,6 +38,7 @@ beforeAll(async () => {
   database = await openTestDatabase();
   app = createTestApp(database.db, { now: () => NOW });
   elsewhere = await addSensor(database.db, app, await buildFixture(database.db, app, "operating"));
+  elsewhere = await addEndpoint(database.db, elsewhere);
 });
 afterAll(() => database.close());
 

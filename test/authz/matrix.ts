@@ -46,7 +46,9 @@ export type FixtureState =
    */
   | "billed"
   /** No contract; a sensor of the enterprise on an elevator it operates, with an open e-bike incident. */
-  | "sensor";
+  | "sensor"
+  /** A webhook endpoint of the property company, with one delivered notification. */
+  | "endpoint";
 
 /** One world (see createWorld) with what the routes address in it. */
 export interface Fixture {
@@ -61,6 +63,8 @@ export interface Fixture {
   sensor: { id: string; key: string; elevatorId: string; incidentId: string; commandId: string } | null;
   /** The residents' fees on the fixture's contract (states `operating` and `billed`). */
   ledger: Ledger | null;
+  /** The property company's notification endpoint and a delivery of it (state `endpoint`). */
+  endpoint?: { id: string; deliveryId: string } | null;
 }
 
 /**
@@ -171,6 +175,15 @@ export const FINANCIAL_ASSUMPTIONS = {
   yearlyCosts: { maintenance: "1200.00", electricity: "360.00", insurance: "240.00", other: "0" },
   discountRate: "0.05",
 };
+
+function endpointOf(fx: Fixture): NonNullable<Fixture["endpoint"]> {
+  if (!fx.endpoint) throw new Error('this route needs an endpoint: set `needs` to "endpoint"');
+  return fx.endpoint;
+}
+
+/** An organization's own endpoints: the platform admin has none (403), another organization 404. */
+const endpointOwner = by(F, H, H, H, A);
+const endpointKeepers = by(F, A, A, A, A);
 
 function sensorOf(fx: Fixture): NonNullable<Fixture["sensor"]> {
   if (!fx.sensor) throw new Error('this route needs a sensor: set `needs` to "sensor"');
@@ -676,6 +689,76 @@ export const MATRIX: RouteEntry[] = [
     needs: "sensor",
     expect: everyone,
     request: (fx) => ({ params: { id: sensorOf(fx).id, commandId: sensorOf(fx).commandId } }),
+  },
+
+  // ---- notification endpoints ------------------------------------------------------------------
+  {
+    method: "POST",
+    path: "/v1/notification-endpoints",
+    needs: "endpoint",
+    expect: endpointKeepers,
+    request: () => ({
+      body: { name: unique("值班群"), channel: "webhook", url: "https://hooks.example.com/bot", rules: [] },
+    }),
+    note: "an admin key of the caller's own organization",
+  },
+  {
+    method: "GET",
+    path: "/v1/notification-endpoints",
+    needs: "endpoint",
+    expect: endpointKeepers,
+    request: () => ({}),
+    note: "the caller's own organization's",
+  },
+  {
+    method: "GET",
+    path: "/v1/notification-endpoints/{id}",
+    needs: "endpoint",
+    expect: endpointOwner,
+    request: (fx) => ({ params: { id: endpointOf(fx).id } }),
+    note: "the property company's endpoint",
+  },
+  {
+    method: "PATCH",
+    path: "/v1/notification-endpoints/{id}",
+    needs: "endpoint",
+    expect: endpointOwner,
+    request: (fx) => ({ params: { id: endpointOf(fx).id }, body: { name: unique("值班群") } }),
+  },
+  {
+    method: "DELETE",
+    path: "/v1/notification-endpoints/{id}",
+    needs: "endpoint",
+    expect: endpointOwner,
+    request: (fx) => ({ params: { id: endpointOf(fx).id } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/notification-endpoints/{id}/rotate-secret",
+    needs: "endpoint",
+    expect: endpointOwner,
+    request: (fx) => ({ params: { id: endpointOf(fx).id } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/notification-endpoints/{id}/test",
+    needs: "endpoint",
+    expect: endpointOwner,
+    request: (fx) => ({ params: { id: endpointOf(fx).id } }),
+  },
+  {
+    method: "GET",
+    path: "/v1/notification-endpoints/{id}/deliveries",
+    needs: "endpoint",
+    expect: endpointOwner,
+    request: (fx) => ({ params: { id: endpointOf(fx).id } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/notification-endpoints/{id}/deliveries/{deliveryId}/replay",
+    needs: "endpoint",
+    expect: endpointOwner,
+    request: (fx) => ({ params: { id: endpointOf(fx).id, deliveryId: endpointOf(fx).deliveryId } }),
   },
 
   // ---- residents' fees: subscriptions ----------------------------------------------------------

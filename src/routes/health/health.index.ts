@@ -5,6 +5,7 @@ import type { Database } from "../../../db/database.js";
 import { classifyDbError, describeDbError } from "../../../db/pg-errors.js";
 import type { ReadinessCheck } from "../../context.js";
 import { createRouter, jsonResponse } from "../../openapi.js";
+import { DELIVERY_COUNTERS } from "../../services/notifications/delivery.js";
 
 /**
  * How long /readyz waits for the database: a ping still pending then is a failed check, so that
@@ -81,6 +82,18 @@ export const healthRouter = createRouter()
       ...Object.entries(c.var.deps.devices?.refusedConnects ?? {}).map(
         ([reason, n]) => `bot_broker_refused_connects_total{reason="${label(reason)}"} ${n}`,
       ),
+      "# HELP bot_notification_deliveries_total Notifications delivered by this process.",
+      "# TYPE bot_notification_deliveries_total counter",
+      `bot_notification_deliveries_total ${DELIVERY_COUNTERS.deliveries}`,
+      "# HELP bot_notification_retries_total Failed notification attempts this process will retry.",
+      "# TYPE bot_notification_retries_total counter",
+      `bot_notification_retries_total ${DELIVERY_COUNTERS.retries}`,
+      "# HELP bot_notification_failures_total Notifications whose last attempt failed at the end of their 24 h retry window.",
+      "# TYPE bot_notification_failures_total counter",
+      `bot_notification_failures_total ${DELIVERY_COUNTERS.failures}`,
+      "# HELP bot_notification_endpoints_disabled_total Endpoints this process disabled after repeated failure.",
+      "# TYPE bot_notification_endpoints_disabled_total counter",
+      `bot_notification_endpoints_disabled_total ${DELIVERY_COUNTERS.endpointsDisabled}`,
       "# HELP bot_broker_dropped_connections_total Logged-in connections the embedded broker closed: packet_too_large.",
       "# TYPE bot_broker_dropped_connections_total counter",
       ...Object.entries(c.var.deps.devices?.droppedConnections ?? {}).map(

@@ -1,0 +1,1 @@
+ALTER TABLE "notifications" ADD COLUMN "retry_until" timestamp with time zone NOT NULL;
