@@ -16,6 +16,9 @@ import type { PortalEnv } from "./pages/portal-env.js";
 import { healthRouter } from "./routes/health/health.index.js";
 import { v1Routers } from "./routes/index.js";
 import { sensorIngestRouter } from "./routes/sensors/sensor-ingest.index.js";
+import { snapshotUploadRouter } from "./routes/snapshots/snapshots.index.js";
+import { createSnapshots } from "./services/snapshots/snapshots.js";
+import { databaseSnapshotStore } from "./services/snapshots/store.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -50,7 +53,10 @@ export function loggedPath(path: string): string {
 /** What a client's own X-Request-Id may look like to be logged beside ours. */
 const CLIENT_REQUEST_ID = /^[\w\-=.:]{1,128}$/;
 
-export interface CreateAppOptions extends Omit<AppDeps, "ingest" | "keyCache" | "failedLogins"> {
+export interface CreateAppOptions
+  extends Omit<AppDeps, "ingest" | "keyCache" | "failedLogins" | "snapshots"> {
+  /** Defaults to snapshots kept in PostgreSQL (SNAPSHOT_STORE=database). */
+  snapshots?: AppDeps["snapshots"];
   readDocsAsset?: DocsAssetReader;
   /** Defaults to an ingest of the HTTP route's own (what it needs when no MQTT runs). */
   ingest?: AppDeps["ingest"];
@@ -72,6 +78,7 @@ export function createApp({
   ingestLimits,
   keyCache,
   failedLogins,
+  snapshots,
   ...rest
 }: CreateAppOptions) {
   const deps: AppDeps = {
@@ -86,6 +93,7 @@ export function createApp({
       }),
     keyCache: keyCache ?? createKeyCache(),
     failedLogins: failedLogins ?? createFailedLogins(),
+    snapshots: snapshots ?? createSnapshots(databaseSnapshotStore),
   };
   const app = new OpenAPIHono<AppEnv>();
 
@@ -129,6 +137,9 @@ export function createApp({
     c.res.headers.set("Referrer-Policy", "no-referrer");
   });
   app.use(SECURITY_HEADERS);
+  // A snapshot upload has its own, smaller body limit, counted before anything is held: mounted
+  // before the app's 1 MiB limit, which would buffer a chunked body of up to 1 MiB first.
+  app.route("/v1", snapshotUploadRouter);
   const limitBody = bodyLimit({
     maxSize: BODY_LIMIT_BYTES,
     onError: () => {

@@ -8,6 +8,7 @@ import type { KeyCache } from "./auth/key-cache.js";
 import type { Principal } from "./auth/principal.js";
 import type { ServiceContext } from "./services/context.js";
 import type { IncidentFeedHub } from "./services/incidents/feed-hub.js";
+import type { Snapshots } from "./services/snapshots/snapshots.js";
 
 /** One check of /readyz: whether it passes and, when it does not, why (a short sentence for an operator). */
 export interface ReadinessCheck {
@@ -55,6 +56,8 @@ export interface AppDeps {
   feedStreamsMax?: number;
   /** How often an open live feed checks its key and scope again (FEED_RECHECK_S). */
   feedRecheckMs?: number;
+  /** Where e-bike snapshots are stored (SNAPSHOT_STORE), and this process's counts of them. */
+  snapshots: Snapshots;
 }
 
 /**

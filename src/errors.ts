@@ -77,11 +77,15 @@ export const ERROR_CODES = {
   sensor_revoked: "the sensor is revoked",
   not_classifiable: "only e-bike incidents are acknowledged and classified",
   already_acknowledged: "the incident was already acknowledged",
+  snapshot_exists: "a different snapshot is already stored for the event (evidence is not overwritten)",
+  snapshot_not_ebike: "the event is not an ebike_detected event; only those carry a snapshot",
   // 412, 413, 415, 428
   stale_revision: "If-Match does not match the current revision: someone else changed it",
   payload_too_large: "the body is over 1 MiB",
   unsupported_media_type: "the body's Content-Type is not one the route accepts",
   if_match_required: "the request must send If-Match with the ETag from GET",
+  // 422
+  not_a_jpeg: "the body's bytes are not a JPEG image (it must start with FF D8 FF and end with FF D9)",
   // 429
   too_many_streams:
     "the key (or the server) holds as many live feed streams as it may; close one or retry after Retry-After",
@@ -90,6 +94,7 @@ export const ERROR_CODES = {
   needs_node_process: "on Workers, this change must be sent to the Node API (it must tell Mosquitto)",
   database_unavailable: "the database is not answering for a moment; retry after Retry-After",
   broker_unavailable: "the MQTT broker could not be told of the change; retry after Retry-After",
+  storage_unavailable: "the snapshot bucket is not answering for a moment; retry after Retry-After",
 } as const satisfies Record<string, string>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -86,6 +86,14 @@ export const healthRouter = createRouter()
       ...Object.entries(c.var.deps.devices?.droppedConnections ?? {}).map(
         ([reason, n]) => `bot_broker_dropped_connections_total{reason="${label(reason)}"} ${n}`,
       ),
+      "# HELP bot_snapshots_stored_total E-bike snapshots stored (a repeated upload of the same bytes is not counted).",
+      "# TYPE bot_snapshots_stored_total counter",
+      `bot_snapshots_stored_total ${c.var.deps.snapshots.counters.stored}`,
+      "# HELP bot_snapshots_refused_total Snapshot uploads refused, by reason: too_large, not_jpeg, wrong_type, not_ebike, conflict.",
+      "# TYPE bot_snapshots_refused_total counter",
+      ...Object.entries(c.var.deps.snapshots.counters.refused).map(
+        ([reason, n]) => `bot_snapshots_refused_total{reason="${label(reason)}"} ${n}`,
+      ),
     ];
     return c.text(`${lines.join("\n")}\n`, 200, { "Content-Type": "text/plain; version=0.0.4" });
   })
