@@ -20,6 +20,8 @@ import { startPeriodicJob } from "./periodic-job.js";
 import { startArrearsSweep } from "./services/fees/arrears.js";
 import { createIncidentFeedHub } from "./services/incidents/feed-hub.js";
 import { runPortalUpkeep } from "./services/people.js";
+import { createSnapshots, runSnapshotRetention } from "./services/snapshots/snapshots.js";
+import { snapshotStoreOf } from "./services/snapshots/store.js";
 
 const SWAGGER_DIST = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 
@@ -67,6 +69,8 @@ async function main() {
 
   // One poller of the change log for every live feed stream of the process (Workers poll per stream).
   const incidentFeedHub = createIncidentFeedHub({ db: database.db, logger });
+  // E-bike snapshots: PostgreSQL, or the S3-compatible bucket of SNAPSHOT_STORE=s3.
+  const snapshots = createSnapshots(snapshotStoreOf(config));
   const app = createApp({
     db: database.db,
     logger,
@@ -80,6 +84,7 @@ async function main() {
     feedStreamsPerKey: config.FEED_STREAMS_PER_KEY,
     feedStreamsMax: config.FEED_STREAMS_MAX,
     feedRecheckMs: config.FEED_RECHECK_S * 1000,
+    snapshots,
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
     readDocsAsset: (file) => readFile(join(SWAGGER_DIST, file), "utf8").catch(() => null),
   });
@@ -98,6 +103,19 @@ async function main() {
     logger,
     intervalMs: 60 * 60 * 1000,
     run: () => runPortalUpkeep({ db: database.db, clock: () => new Date() }),
+  });
+  // Snapshots past SNAPSHOT_RETENTION_DAYS, rows then objects (hourly; skip locked, safe on many instances).
+  const snapshotRetention = startPeriodicJob({
+    name: "snapshot retention",
+    logger,
+    intervalMs: 60 * 60 * 1000,
+    run: () =>
+      runSnapshotRetention({
+        db: database.db,
+        clock: () => new Date(),
+        store: snapshots.store,
+        retentionDays: config.SNAPSHOT_RETENTION_DAYS,
+      }),
   });
   if (!config.ADMIN_TOKEN)
     logger.warn(
@@ -132,6 +150,7 @@ async function main() {
     arrears.stop();
     await deadLetterRetention.stop();
     await portalUpkeep.stop();
+    await snapshotRetention.stop();
     await ingest.close();
     await database.close();
     process.exit(0);

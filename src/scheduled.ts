@@ -9,12 +9,18 @@ import { runOfflineSweep } from "../iot/sweeper.js";
 import type { SystemContext } from "./services/context.js";
 import { runArrearsPass } from "./services/fees/arrears.js";
 import { runPortalUpkeep } from "./services/people.js";
+import { runSnapshotRetention } from "./services/snapshots/snapshots.js";
+import { databaseSnapshotStore, type SnapshotStore } from "./services/snapshots/store.js";
 
 /** A job acts as the platform (no principal) and says what it did in the log. */
 interface JobContext extends SystemContext {
   logger: Logger;
   /** DEAD_LETTER_RETENTION_DAYS; the retention's default when absent. */
   deadLetterRetentionDays?: number;
+  /** Where snapshots are kept (the R2 binding or S3 bucket); PostgreSQL when absent. */
+  snapshotStore?: SnapshotStore;
+  /** SNAPSHOT_RETENTION_DAYS; the retention's default when absent. */
+  snapshotRetentionDays?: number;
 }
 
 /** Each cron expression of wrangler.toml and the job it runs. */
@@ -22,7 +28,7 @@ export const SCHEDULED_JOBS: Record<string, (ctx: JobContext) => Promise<unknown
   // The offline sweep. Sensors go offline after three missed heartbeats (90 s at the default
   // 30 s): a minute is the cron trigger's finest step. Node sweeps every 5 s.
   "* * * * *": runOfflineSweep,
-  // The arrears pass, the dead-letter retention and the portal's upkeep. All run, whichever fails.
+  // The arrears pass, the dead-letter and snapshot retentions and the portal's upkeep. All run, whichever fails.
   "0 * * * *": async (ctx) => {
     const results = await Promise.allSettled([
       runArrearsPass(ctx),
@@ -30,6 +36,11 @@ export const SCHEDULED_JOBS: Record<string, (ctx: JobContext) => Promise<unknown
       runDeadLetterRetention({
         ...ctx,
         ...(ctx.deadLetterRetentionDays ? { retentionDays: ctx.deadLetterRetentionDays } : {}),
+      }),
+      runSnapshotRetention({
+        ...ctx,
+        store: ctx.snapshotStore ?? databaseSnapshotStore,
+        ...(ctx.snapshotRetentionDays ? { retentionDays: ctx.snapshotRetentionDays } : {}),
       }),
     ]);
     for (const r of results) if (r.status === "rejected") throw r.reason;

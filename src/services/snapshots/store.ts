@@ -241,3 +241,34 @@ export function r2Bucket(binding: R2BucketBinding): Bucket {
       }),
   };
 }
+
+/** The settings that choose the store (src/config.ts). */
+export interface SnapshotStoreSettings {
+  SNAPSHOT_STORE: "database" | "s3";
+  S3_ENDPOINT?: string | undefined;
+  S3_BUCKET?: string | undefined;
+  S3_REGION: string;
+  S3_ACCESS_KEY_ID?: string | undefined;
+  S3_SECRET_ACCESS_KEY?: string | undefined;
+}
+
+/**
+ * The store the settings name: an R2 binding when one is given (Workers), else the S3 bucket of
+ * SNAPSHOT_STORE=s3, else PostgreSQL. The config's check makes sure every S3_* is set for s3.
+ */
+export function snapshotStoreOf(settings: SnapshotStoreSettings, r2?: R2BucketBinding): SnapshotStore {
+  if (r2) return bucketSnapshotStore(r2Bucket(r2));
+  if (settings.SNAPSHOT_STORE === "database") return databaseSnapshotStore;
+  const { S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY } = settings;
+  if (!S3_ENDPOINT || !S3_BUCKET || !S3_ACCESS_KEY_ID || !S3_SECRET_ACCESS_KEY)
+    throw new Error("SNAPSHOT_STORE=s3 needs S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY");
+  return bucketSnapshotStore(
+    s3Bucket({
+      endpoint: S3_ENDPOINT,
+      bucket: S3_BUCKET,
+      region: settings.S3_REGION,
+      accessKeyId: S3_ACCESS_KEY_ID,
+      secretAccessKey: S3_SECRET_ACCESS_KEY,
+    }),
+  );
+}
