@@ -163,9 +163,18 @@ export const ConfigSchema = z
       "the bucket's S3 endpoint, path-style (https://<account>.r2.cloudflarestorage.com, http://127.0.0.1:9000)",
     ),
     S3_BUCKET: z.string().trim().min(1, "must not be empty").optional().describe("the snapshots' bucket"),
-    S3_REGION: z.string().trim().min(1, "must not be empty").default("auto").describe("the bucket's region (R2: auto)"),
+    S3_REGION: z
+      .string()
+      .trim()
+      .min(1, "must not be empty")
+      .default("auto")
+      .describe("the bucket's region (R2: auto)"),
     S3_ACCESS_KEY_ID: z.string().trim().min(1, "must not be empty").optional(),
-    S3_SECRET_ACCESS_KEY: z.string().min(1, "must not be empty").optional().describe("a secret: never logged"),
+    S3_SECRET_ACCESS_KEY: z
+      .string()
+      .min(1, "must not be empty")
+      .optional()
+      .describe("a secret: never logged"),
     SNAPSHOT_RETENTION_DAYS: wholeNumber(
       1,
       3650,

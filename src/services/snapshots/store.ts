@@ -261,7 +261,9 @@ export function snapshotStoreOf(settings: SnapshotStoreSettings, r2?: R2BucketBi
   if (settings.SNAPSHOT_STORE === "database") return databaseSnapshotStore;
   const { S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY } = settings;
   if (!S3_ENDPOINT || !S3_BUCKET || !S3_ACCESS_KEY_ID || !S3_SECRET_ACCESS_KEY)
-    throw new Error("SNAPSHOT_STORE=s3 needs S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY");
+    throw new Error(
+      "SNAPSHOT_STORE=s3 needs S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY",
+    );
   return bucketSnapshotStore(
     s3Bucket({
       endpoint: S3_ENDPOINT,
