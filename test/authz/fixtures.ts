@@ -9,10 +9,12 @@ import { addPeriods, periodOf, shanghaiDate } from "../../contracts/index.js";
 import type { Database } from "../../db/database.js";
 import {
   contracts,
+  eventSnapshots,
   financialAssumptions,
   incidents,
   operationReports,
   reportComments,
+  sensorEvents,
 } from "../../db/schema.js";
 import { client, type TestApp } from "../support/app.js";
 import {
@@ -28,6 +30,7 @@ import {
 import { elevatorTerms } from "../support/terms.js";
 import {
   FINANCIAL_ASSUMPTIONS,
+  FIXTURE_JPEG,
   type Fixture,
   type FixtureState,
   type Ledger,
@@ -206,9 +209,38 @@ export async function addSensor(db: Database, app: TestApp, fx: Fixture): Promis
     })
     .returning();
   if (!incident) throw new Error("fixture: the incident insert returned nothing");
+  // The detection that opened it, with its snapshot (what the snapshot routes read).
+  const snapshotEventId = `fx-detected-${sensor.id.slice(0, 8)}`;
+  await db.insert(sensorEvents).values({
+    sensorId: sensor.id,
+    eventId: snapshotEventId,
+    facilityId: elevator.id,
+    type: "ebike_detected",
+    occurredAt: incident.openedAt,
+    receivedAt: incident.openedAt,
+    payload: {
+      eventId: snapshotEventId,
+      type: "ebike_detected",
+      occurredAt: incident.openedAt.toISOString(),
+    },
+  });
+  await db.insert(eventSnapshots).values({
+    sensorId: sensor.id,
+    eventId: snapshotEventId,
+    byteSize: FIXTURE_JPEG.length,
+    sha256: "0".repeat(64),
+    bytes: FIXTURE_JPEG,
+    receivedAt: incident.openedAt,
+  });
   return {
     ...fx,
-    sensor: { id: sensor.id, key: sensor.key, elevatorId: elevator.id, incidentId: incident.id },
+    sensor: {
+      id: sensor.id,
+      key: sensor.key,
+      elevatorId: elevator.id,
+      incidentId: incident.id,
+      snapshotEventId,
+    },
   };
 }
 

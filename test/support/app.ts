@@ -52,7 +52,9 @@ export function client(app: TestApp | Fetcher, key?: string) {
         ...(body !== undefined ? { "content-type": "application/json" } : {}),
         ...headers,
       },
-      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+      ...(body !== undefined
+        ? { body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body) }
+        : {}),
     });
     const text = await res.text();
     // biome-ignore lint/suspicious/noExplicitAny: test responses are inspected field by field
