@@ -293,3 +293,25 @@ describe("who sees a snapshot", () => {
     expect(res.status).toBe(404);
   });
 });
+
+describe("uploads of one event at the same moment (5 rounds)", () => {
+  it("the same bytes twice: one 201 and one 200; other bytes: one stored, the other 409; one row each time", async () => {
+    const sensor = await newSensor();
+    for (let round = 0; round < 5; round++) {
+      const same = `race-same-${round}`;
+      const twins = await Promise.all([
+        putSnapshot(app, sensor, same, CAR_JPEG),
+        putSnapshot(app, sensor, same, CAR_JPEG),
+      ]);
+      expect(twins.map((r) => r.status).sort()).toEqual([200, 201]);
+      const differ = `race-differ-${round}`;
+      const rivals = await Promise.all([
+        putSnapshot(app, sensor, differ, CAR_JPEG),
+        putSnapshot(app, sensor, differ, otherJpeg()),
+      ]);
+      expect(rivals.map((r) => r.status).sort()).toEqual([201, 409]);
+      const winner = rivals.find((r) => r.status === 201);
+      expect((await storedRow(sensor.id, differ))?.sha256).toBe(winner?.body.sha256);
+    }
+  });
+});
