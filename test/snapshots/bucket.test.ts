@@ -9,11 +9,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
+import pino from "pino";
 // @ts-expect-error s3rver ships no types; only its constructor, run() and close() are used.
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
 import { eventSnapshots } from "../../db/schema.js";
+import { SCHEDULED_JOBS } from "../../src/scheduled.js";
 import { createSnapshots, runSnapshotRetention } from "../../src/services/snapshots/snapshots.js";
 import {
   type Bucket,
@@ -229,6 +231,34 @@ describe("the retention, with an injected clock", () => {
       retentionDays: 90,
     });
     expect(again).toEqual({ rows: 0, objects: 0 });
+  });
+
+  it('runs with the hourly work (the Workers cron\'s "0 * * * *" job), on the bucket it is given', async () => {
+    const store = bucketSnapshotStore(bucket);
+    const sensor = await createSensor(database.db, world);
+    const uploadedAt = new Date("2003-01-10T04:00:00Z");
+    expect(
+      (
+        await putSnapshot(
+          appOver(store, () => uploadedAt),
+          sensor,
+          "hourly",
+          CAR_JPEG,
+        )
+      ).status,
+    ).toBe(201);
+    const key = (await rowOf(sensor.id, "hourly"))?.objectKey ?? "";
+    const hourly = SCHEDULED_JOBS["0 * * * *"];
+    if (!hourly) throw new Error("no hourly job");
+    await hourly({
+      db: database.db,
+      clock: () => new Date("2003-04-20T04:00:00Z"),
+      logger: pino({ level: "silent" }),
+      snapshotStore: store,
+      snapshotRetentionDays: 90,
+    });
+    expect(await rowOf(sensor.id, "hourly")).toBeUndefined();
+    expect(await bucket.get(key)).toBeNull();
   });
 
   it("in PostgreSQL: deletes the rows past the retention and keeps the rest", async () => {
