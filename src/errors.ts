@@ -81,7 +81,7 @@ export const ERROR_CODES = {
   snapshot_not_ebike: "the event is not an ebike_detected event; only those carry a snapshot",
   // 412, 413, 415, 428
   stale_revision: "If-Match does not match the current revision: someone else changed it",
-  payload_too_large: "the body is over 1 MiB",
+  payload_too_large: "the body is over the route's limit (1 MiB; a snapshot 512 KiB)",
   unsupported_media_type: "the body's Content-Type is not one the route accepts",
   if_match_required: "the request must send If-Match with the ETag from GET",
   // 422
