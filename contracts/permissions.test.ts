@@ -27,6 +27,11 @@ const EXPECTED: Record<
   },
   read_incidents: { roles: PERMISSION_ROLES, action: "read incidents", organization: false },
   acknowledge_incident: { roles: ["property_company"], action: "acknowledge incidents", organization: true },
+  read_snapshots: {
+    roles: ["owners_committee", "property_company"],
+    action: "see incident snapshots",
+    organization: true,
+  },
 };
 
 /** The roles as the API's messages spell them ("A street office may not …"). */
@@ -46,6 +51,7 @@ function everyState(type: PermissionCommandType): PermissionCommand[] {
     case "read_sensors":
     case "read_dead_letters":
     case "read_incidents":
+    case "read_snapshots":
       return [{ type }];
     case "register_sensor":
       return [
@@ -86,6 +92,7 @@ function expectedForAllowedRole(c: PermissionCommand): PermissionDecision {
     case "read_sensors":
     case "read_dead_letters":
     case "read_incidents":
+    case "read_snapshots":
       return { ok: true };
     case "register_sensor":
       return c.facility?.isElevator && c.facility.operatedByActor

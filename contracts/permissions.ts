@@ -38,6 +38,8 @@ export type PermissionCommand =
   | { type: "read_dead_letters" }
   /** Incidents in the caller's scope: the list, one, the live feed and the statistics. */
   | { type: "read_incidents" }
+  /** The snapshots of an incident's e-bike detections (evidence, shown to those who act on it). */
+  | { type: "read_snapshots" }
   | {
       type: "acknowledge_incident";
       incident: { kind: "ebike" | "sensor_offline"; acknowledged: boolean };
@@ -130,6 +132,12 @@ export const PERMISSIONS: { [T in PermissionCommandType]: PermissionRule<T> } = 
     preconditions: [],
   },
   read_incidents: { roles: EVERYONE, action: "read incidents", organization: false, preconditions: [] },
+  read_snapshots: {
+    roles: ["owners_committee", "property_company"],
+    action: "see incident snapshots",
+    organization: true,
+    preconditions: [],
+  },
   acknowledge_incident: {
     roles: ["property_company"],
     action: "acknowledge incidents",

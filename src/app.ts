@@ -16,7 +16,10 @@ import type { PortalEnv } from "./pages/portal-env.js";
 import { healthRouter } from "./routes/health/health.index.js";
 import { v1Routers } from "./routes/index.js";
 import { sensorIngestRouter } from "./routes/sensors/sensor-ingest.index.js";
+import { snapshotUploadRouter } from "./routes/snapshots/snapshots.index.js";
 import { createCommandCounters } from "./services/sensors/command-counters.js";
+import { createSnapshots } from "./services/snapshots/snapshots.js";
+import { databaseSnapshotStore } from "./services/snapshots/store.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -51,7 +54,10 @@ export function loggedPath(path: string): string {
 /** What a client's own X-Request-Id may look like to be logged beside ours. */
 const CLIENT_REQUEST_ID = /^[\w\-=.:]{1,128}$/;
 
-export interface CreateAppOptions extends Omit<AppDeps, "ingest" | "keyCache" | "failedLogins"> {
+export interface CreateAppOptions
+  extends Omit<AppDeps, "ingest" | "keyCache" | "failedLogins" | "snapshots"> {
+  /** Defaults to snapshots kept in PostgreSQL (SNAPSHOT_STORE=database). */
+  snapshots?: AppDeps["snapshots"];
   readDocsAsset?: DocsAssetReader;
   /** Defaults to an ingest of the HTTP route's own (what it needs when no MQTT runs). */
   ingest?: AppDeps["ingest"];
@@ -73,6 +79,7 @@ export function createApp({
   ingestLimits,
   keyCache,
   failedLogins,
+  snapshots,
   ...rest
 }: CreateAppOptions) {
   const deps: AppDeps = {
@@ -88,6 +95,7 @@ export function createApp({
     keyCache: keyCache ?? createKeyCache(),
     failedLogins: failedLogins ?? createFailedLogins(),
     commandCounters: rest.commandCounters ?? createCommandCounters(),
+    snapshots: snapshots ?? createSnapshots(databaseSnapshotStore),
   };
   const app = new OpenAPIHono<AppEnv>();
 
@@ -131,6 +139,9 @@ export function createApp({
     c.res.headers.set("Referrer-Policy", "no-referrer");
   });
   app.use(SECURITY_HEADERS);
+  // A snapshot upload has its own, smaller body limit, counted before anything is held: mounted
+  // before the app's 1 MiB limit, which would buffer a chunked body of up to 1 MiB first.
+  app.route("/v1", snapshotUploadRouter);
   const limitBody = bodyLimit({
     maxSize: BODY_LIMIT_BYTES,
     onError: () => {

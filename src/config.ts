@@ -2,6 +2,7 @@ import { z } from "zod";
 import { plainMessage } from "../contracts/validation-messages.js";
 import { DEFAULT_DEAD_LETTER_RETENTION_DAYS } from "../iot/dead-letter-retention.js";
 import { DEFAULT_INGEST_LIMITS, DEFAULT_SENSOR_RATE } from "../iot/ingest.js";
+import { DEFAULT_SNAPSHOT_RETENTION_DAYS } from "./services/snapshots/snapshots.js";
 
 /**
  * Every setting of the process, parsed once from the environment. Nothing else reads
@@ -158,8 +159,42 @@ export const ConfigSchema = z
       .optional()
       .describe("bootstrap key of the platform's street-office admin"),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    SNAPSHOT_STORE: z
+      .enum(["database", "s3"], { message: "must be database or s3" })
+      .default("database")
+      .describe(
+        "where e-bike snapshots are kept: database (PostgreSQL, bytea) or s3 (an S3-compatible bucket, S3_*); on Workers an R2 binding SNAPSHOTS wins when bound",
+      ),
+    S3_ENDPOINT: url(["http:", "https:"]).describe(
+      "the bucket's S3 endpoint, path-style (https://<account>.r2.cloudflarestorage.com, http://127.0.0.1:9000)",
+    ),
+    S3_BUCKET: z.string().trim().min(1, "must not be empty").optional().describe("the snapshots' bucket"),
+    S3_REGION: z
+      .string()
+      .trim()
+      .min(1, "must not be empty")
+      .default("auto")
+      .describe("the bucket's region (R2: auto)"),
+    S3_ACCESS_KEY_ID: z.string().trim().min(1, "must not be empty").optional(),
+    S3_SECRET_ACCESS_KEY: z
+      .string()
+      .min(1, "must not be empty")
+      .optional()
+      .describe("a secret: never logged"),
+    SNAPSHOT_RETENTION_DAYS: wholeNumber(
+      1,
+      3650,
+      DEFAULT_SNAPSHOT_RETENTION_DAYS,
+      "a number of days",
+    ).describe("snapshots received longer ago than this are deleted, rows and objects (hourly)"),
   })
   .superRefine((c, ctx) => {
+    if (c.SNAPSHOT_STORE === "s3") {
+      for (const name of ["S3_ENDPOINT", "S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] as const) {
+        if (!c[name])
+          ctx.addIssue({ code: "custom", path: [name], message: "must be set when SNAPSHOT_STORE=s3" });
+      }
+    }
     if (c.HTTP_HEADERS_TIMEOUT_S > c.HTTP_REQUEST_TIMEOUT_S) {
       ctx.addIssue({
         code: "custom",
@@ -192,7 +227,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const lines = parsed.error.issues.map((i) => {
     const name = String(i.path[0]);
     const shown =
-      name === "ADMIN_TOKEN" || name === "DATABASE_URL" || name === "MQTT_PASSWORD"
+      name === "ADMIN_TOKEN" ||
+      name === "DATABASE_URL" ||
+      name === "MQTT_PASSWORD" ||
+      name === "S3_SECRET_ACCESS_KEY" ||
+      name === "S3_ACCESS_KEY_ID"
         ? ""
         : ` (got "${present[name]}")`;
     return `invalid configuration: ${name} ${i.message}${shown}`;

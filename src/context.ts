@@ -9,6 +9,7 @@ import type { Principal } from "./auth/principal.js";
 import type { ServiceContext } from "./services/context.js";
 import type { IncidentFeedHub } from "./services/incidents/feed-hub.js";
 import type { CommandCounters } from "./services/sensors/command-counters.js";
+import type { Snapshots } from "./services/snapshots/snapshots.js";
 
 /** One check of /readyz: whether it passes and, when it does not, why (a short sentence for an operator). */
 export interface ReadinessCheck {
@@ -64,6 +65,8 @@ export interface AppDeps {
   deviceBlockingOffMaxH?: number;
   /** Device commands issued and expired by this process, for /metrics (createApp makes one if unset). */
   commandCounters?: CommandCounters;
+  /** Where e-bike snapshots are stored (SNAPSHOT_STORE), and this process's counts of them. */
+  snapshots: Snapshots;
 }
 
 /**

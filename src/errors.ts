@@ -82,14 +82,17 @@ export const ERROR_CODES = {
   not_a_webhook: "only a webhook endpoint has a signing secret the platform generates",
   endpoint_disabled: "the notification endpoint is disabled; re-enable it first",
   delivery_pending: "the delivery is still being tried; it can be replayed once it is delivered or failed",
+  snapshot_exists: "a different snapshot is already stored for the event (evidence is not overwritten)",
+  snapshot_not_ebike: "the event is not an ebike_detected event; only those carry a snapshot",
+  // 412, 413, 415, 428
+  stale_revision: "If-Match does not match the current revision: someone else changed it",
+  payload_too_large: "the body is over the route's limit (1 MiB; a snapshot 512 KiB)",
+  unsupported_media_type: "the body's Content-Type is not one the route accepts",
+  if_match_required: "the request must send If-Match with the ETag from GET",
   // 422
   blocking_off_window:
     "blocking may be switched off only until a time in the future, at most DEVICE_BLOCKING_OFF_MAX_H hours ahead",
-  // 412, 413, 415, 428
-  stale_revision: "If-Match does not match the current revision: someone else changed it",
-  payload_too_large: "the body is over 1 MiB",
-  unsupported_media_type: "the body's Content-Type is not one the route accepts",
-  if_match_required: "the request must send If-Match with the ETag from GET",
+  not_a_jpeg: "the body's bytes are not a JPEG image (it must start with FF D8 FF and end with FF D9)",
   // 429
   too_many_streams:
     "the key (or the server) holds as many live feed streams as it may; close one or retry after Retry-After",
@@ -98,6 +101,7 @@ export const ERROR_CODES = {
   needs_node_process: "on Workers, this change must be sent to the Node API (it must tell Mosquitto)",
   database_unavailable: "the database is not answering for a moment; retry after Retry-After",
   broker_unavailable: "the MQTT broker could not be told of the change; retry after Retry-After",
+  storage_unavailable: "the snapshot bucket is not answering for a moment; retry after Retry-After",
 } as const satisfies Record<string, string>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -23,6 +23,8 @@ import { startNotificationDelivery } from "./services/notifications/jobs.js";
 import { runPortalUpkeep } from "./services/people.js";
 import { createCommandCounters } from "./services/sensors/command-counters.js";
 import { runCommandExpiry } from "./services/sensors/commands.js";
+import { createSnapshots, runSnapshotRetention } from "./services/snapshots/snapshots.js";
+import { snapshotStoreOf } from "./services/snapshots/store.js";
 
 const SWAGGER_DIST = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 
@@ -72,6 +74,8 @@ async function main() {
   const incidentFeedHub = createIncidentFeedHub({ db: database.db, logger });
   // Device commands issued (the app) and expired (the job below) by this process, for /metrics.
   const commandCounters = createCommandCounters();
+  // E-bike snapshots: PostgreSQL, or the S3-compatible bucket of SNAPSHOT_STORE=s3.
+  const snapshots = createSnapshots(snapshotStoreOf(config));
   const app = createApp({
     db: database.db,
     logger,
@@ -88,6 +92,7 @@ async function main() {
     deviceCommandTtlS: config.DEVICE_COMMAND_TTL_S,
     deviceBlockingOffMaxH: config.DEVICE_BLOCKING_OFF_MAX_H,
     commandCounters,
+    snapshots,
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
     readDocsAsset: (file) => readFile(join(SWAGGER_DIST, file), "utf8").catch(() => null),
   });
@@ -120,6 +125,19 @@ async function main() {
     db: database.db,
     clock: () => new Date(),
     logger,
+  });
+  // Snapshots past SNAPSHOT_RETENTION_DAYS, rows then objects (hourly; skip locked, safe on many instances).
+  const snapshotRetention = startPeriodicJob({
+    name: "snapshot retention",
+    logger,
+    intervalMs: 60 * 60 * 1000,
+    run: () =>
+      runSnapshotRetention({
+        db: database.db,
+        clock: () => new Date(),
+        store: snapshots.store,
+        retentionDays: config.SNAPSHOT_RETENTION_DAYS,
+      }),
   });
   if (!config.ADMIN_TOKEN)
     logger.warn(
@@ -156,6 +174,7 @@ async function main() {
     await portalUpkeep.stop();
     await commandExpiry.stop();
     await notificationDelivery.stop();
+    await snapshotRetention.stop();
     await ingest.close();
     await database.close();
     process.exit(0);

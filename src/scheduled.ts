@@ -11,12 +11,18 @@ import { runArrearsPass } from "./services/fees/arrears.js";
 import { runNotifications } from "./services/notifications/jobs.js";
 import { runPortalUpkeep } from "./services/people.js";
 import { runCommandExpiry } from "./services/sensors/commands.js";
+import { runSnapshotRetention } from "./services/snapshots/snapshots.js";
+import { databaseSnapshotStore, type SnapshotStore } from "./services/snapshots/store.js";
 
 /** A job acts as the platform (no principal) and says what it did in the log. */
 interface JobContext extends SystemContext {
   logger: Logger;
   /** DEAD_LETTER_RETENTION_DAYS; the retention's default when absent. */
   deadLetterRetentionDays?: number;
+  /** Where snapshots are kept (the R2 binding or S3 bucket); PostgreSQL when absent. */
+  snapshotStore?: SnapshotStore;
+  /** SNAPSHOT_RETENTION_DAYS; the retention's default when absent. */
+  snapshotRetentionDays?: number;
 }
 
 /** Each cron expression of wrangler.toml and the job it runs. */
@@ -34,7 +40,7 @@ export const SCHEDULED_JOBS: Record<string, (ctx: JobContext) => Promise<unknown
     ]);
     for (const r of results) if (r.status === "rejected") throw r.reason;
   },
-  // The arrears pass, the dead-letter retention and the portal's upkeep. All run, whichever fails.
+  // The arrears pass, the dead-letter and snapshot retentions and the portal's upkeep. All run, whichever fails.
   "0 * * * *": async (ctx) => {
     const results = await Promise.allSettled([
       runArrearsPass(ctx),
@@ -42,6 +48,11 @@ export const SCHEDULED_JOBS: Record<string, (ctx: JobContext) => Promise<unknown
       runDeadLetterRetention({
         ...ctx,
         ...(ctx.deadLetterRetentionDays ? { retentionDays: ctx.deadLetterRetentionDays } : {}),
+      }),
+      runSnapshotRetention({
+        ...ctx,
+        store: ctx.snapshotStore ?? databaseSnapshotStore,
+        ...(ctx.snapshotRetentionDays ? { retentionDays: ctx.snapshotRetentionDays } : {}),
       }),
     ]);
     for (const r of results) if (r.status === "rejected") throw r.reason;

@@ -21,6 +21,8 @@ import { createApp } from "./app.js";
 import { loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { runScheduled } from "./scheduled.js";
+import { createSnapshots, type Snapshots } from "./services/snapshots/snapshots.js";
+import { type R2BucketBinding, snapshotStoreOf } from "./services/snapshots/store.js";
 
 export interface Env {
   HYPERDRIVE: { connectionString: string };
@@ -41,6 +43,16 @@ export interface Env {
   DEAD_LETTER_RETENTION_DAYS?: string;
   DEVICE_COMMAND_TTL_S?: string;
   DEVICE_BLOCKING_OFF_MAX_H?: string;
+  /** An R2 bucket for e-bike snapshots (wrangler.toml [[r2_buckets]]): used when bound. */
+  SNAPSHOTS?: R2BucketBinding;
+  SNAPSHOT_STORE?: string;
+  SNAPSHOT_RETENTION_DAYS?: string;
+  S3_ENDPOINT?: string;
+  S3_BUCKET?: string;
+  S3_REGION?: string;
+  /** Secrets: `wrangler secret put S3_ACCESS_KEY_ID` (and S3_SECRET_ACCESS_KEY). */
+  S3_ACCESS_KEY_ID?: string;
+  S3_SECRET_ACCESS_KEY?: string;
 }
 
 interface ScheduledController {
@@ -59,6 +71,8 @@ interface Isolate {
   logger: Logger;
   app: ReturnType<typeof createApp>;
   deadLetterRetentionDays: number;
+  snapshots: Snapshots;
+  snapshotRetentionDays: number;
 }
 
 let isolate: Isolate | undefined;
@@ -81,8 +95,17 @@ function isolateOf(env: Env): Isolate {
     DEAD_LETTER_RETENTION_DAYS: env.DEAD_LETTER_RETENTION_DAYS,
     DEVICE_COMMAND_TTL_S: env.DEVICE_COMMAND_TTL_S,
     DEVICE_BLOCKING_OFF_MAX_H: env.DEVICE_BLOCKING_OFF_MAX_H,
+    SNAPSHOT_STORE: env.SNAPSHOT_STORE,
+    SNAPSHOT_RETENTION_DAYS: env.SNAPSHOT_RETENTION_DAYS,
+    S3_ENDPOINT: env.S3_ENDPOINT,
+    S3_BUCKET: env.S3_BUCKET,
+    S3_REGION: env.S3_REGION,
+    S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID,
+    S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY,
   });
   const logger = createLogger(config.LOG_LEVEL);
+  // The R2 binding when bound, else SNAPSHOT_STORE (an S3 bucket over fetch, or PostgreSQL).
+  const snapshots = createSnapshots(snapshotStoreOf(config, env.SNAPSHOTS));
   const app = createApp({
     logger,
     clock: () => new Date(),
@@ -94,6 +117,7 @@ function isolateOf(env: Env): Isolate {
     deviceCommandTtlS: config.DEVICE_COMMAND_TTL_S,
     deviceBlockingOffMaxH: config.DEVICE_BLOCKING_OFF_MAX_H,
     ingestLimits: ingestLimitsOf(config),
+    snapshots,
     ...(config.SENSOR_LOGINS === "mosquitto" ? { devices: brokerOfTheNodeProcess } : {}),
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
     readDocsAsset: async (file) => {
@@ -102,7 +126,13 @@ function isolateOf(env: Env): Isolate {
       return res.ok ? res.text() : null;
     },
   });
-  isolate = { logger, app, deadLetterRetentionDays: config.DEAD_LETTER_RETENTION_DAYS };
+  isolate = {
+    logger,
+    app,
+    deadLetterRetentionDays: config.DEAD_LETTER_RETENTION_DAYS,
+    snapshots,
+    snapshotRetentionDays: config.SNAPSHOT_RETENTION_DAYS,
+  };
   return isolate;
 }
 
@@ -147,7 +177,7 @@ export default {
   },
 
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-    const { logger, deadLetterRetentionDays } = isolateOf(env);
+    const { logger, deadLetterRetentionDays, snapshots, snapshotRetentionDays } = isolateOf(env);
     const database = requestDatabase(env);
     try {
       await runScheduled(controller.cron, {
@@ -155,6 +185,8 @@ export default {
         clock: () => new Date(),
         logger,
         deadLetterRetentionDays,
+        snapshotStore: snapshots.store,
+        snapshotRetentionDays,
       });
     } catch (err) {
       logger.error({ err, cron: controller.cron }, "scheduled work failed; the next trigger runs it again");

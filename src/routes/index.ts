@@ -10,6 +10,7 @@ import { paymentsRouter } from "./payments/payments.index.js";
 import { placesRouter } from "./places/places.index.js";
 import { reportsRouter } from "./reports/reports.index.js";
 import { sensorsRouter } from "./sensors/sensors.index.js";
+import { snapshotsRouter } from "./snapshots/snapshots.index.js";
 import { statementsRouter } from "./statements/statements.index.js";
 import { subscriptionsRouter } from "./subscriptions/subscriptions.index.js";
 
@@ -29,4 +30,5 @@ export const v1Routers = [
   financeRouter,
   dashboardRouter,
   notificationsRouter,
+  snapshotsRouter,
 ];

@@ -9,6 +9,7 @@ import { addPeriods, periodOf, shanghaiDate } from "../../contracts/index.js";
 import type { Database } from "../../db/database.js";
 import {
   contracts,
+  eventSnapshots,
   financialAssumptions,
   incidents,
   notificationAttempts,
@@ -17,6 +18,7 @@ import {
   notifications,
   operationReports,
   reportComments,
+  sensorEvents,
 } from "../../db/schema.js";
 import { generateWebhookSecret } from "../../src/services/notifications/signing.js";
 import { client, type TestApp } from "../support/app.js";
@@ -33,6 +35,7 @@ import {
 import { elevatorTerms } from "../support/terms.js";
 import {
   FINANCIAL_ASSUMPTIONS,
+  FIXTURE_JPEG,
   type Fixture,
   type FixtureState,
   type Ledger,
@@ -221,6 +224,29 @@ export async function addSensor(db: Database, app: TestApp, fx: Fixture): Promis
     }),
     201,
   );
+  // The detection that opened it, with its snapshot (what the snapshot routes read).
+  const snapshotEventId = `fx-detected-${sensor.id.slice(0, 8)}`;
+  await db.insert(sensorEvents).values({
+    sensorId: sensor.id,
+    eventId: snapshotEventId,
+    facilityId: elevator.id,
+    type: "ebike_detected",
+    occurredAt: incident.openedAt,
+    receivedAt: incident.openedAt,
+    payload: {
+      eventId: snapshotEventId,
+      type: "ebike_detected",
+      occurredAt: incident.openedAt.toISOString(),
+    },
+  });
+  await db.insert(eventSnapshots).values({
+    sensorId: sensor.id,
+    eventId: snapshotEventId,
+    byteSize: FIXTURE_JPEG.length,
+    sha256: "0".repeat(64),
+    bytes: FIXTURE_JPEG,
+    receivedAt: incident.openedAt,
+  });
   return {
     ...fx,
     sensor: {
@@ -229,6 +255,7 @@ export async function addSensor(db: Database, app: TestApp, fx: Fixture): Promis
       elevatorId: elevator.id,
       incidentId: incident.id,
       commandId: (command.body as { id: string }).id,
+      snapshotEventId,
     },
   };
 }

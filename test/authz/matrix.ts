@@ -60,7 +60,15 @@ export interface Fixture {
   /** The elevator contract between the world's parties, when the state asks for one. */
   contractId: string | null;
   /** The enterprise's sensor (state `sensor`) and the e-bike incident it opened. */
-  sensor: { id: string; key: string; elevatorId: string; incidentId: string; commandId: string } | null;
+  sensor: {
+    id: string;
+    key: string;
+    elevatorId: string;
+    incidentId: string;
+    commandId: string;
+    /** The detection that opened the incident, which carries a snapshot. */
+    snapshotEventId: string;
+  } | null;
   /** The residents' fees on the fixture's contract (states `operating` and `billed`). */
   ledger: Ledger | null;
   /** The property company's notification endpoint and a delivery of it (state `endpoint`). */
@@ -115,6 +123,8 @@ export interface RouteEntry {
 
 /** The fixed clock of the matrix: 2025-03-01 10:00 Asia/Shanghai. */
 export const NOW = new Date("2025-03-01T02:00:00Z");
+/** The smallest body the snapshot routes take for a JPEG: SOI, a marker's first bytes, EOI. */
+export const FIXTURE_JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0xff, 0xd9]);
 
 const unique = (label: string) => `${label} ${randomUUID().slice(0, 8)}`;
 
@@ -759,6 +769,36 @@ export const MATRIX: RouteEntry[] = [
     needs: "endpoint",
     expect: endpointOwner,
     request: (fx) => ({ params: { id: endpointOf(fx).id, deliveryId: endpointOf(fx).deliveryId } }),
+  },
+
+  {
+    method: "PUT",
+    path: "/v1/sensors/{sensorId}/events/{eventId}/snapshot",
+    needs: "sensor",
+    auth: "sensor",
+    expect: by("unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated"),
+    request: (fx) => ({
+      params: { sensorId: sensorOf(fx).id, eventId: unique("snap").replace(" ", "-") },
+      body: FIXTURE_JPEG,
+      headers: { "content-type": "image/jpeg" },
+    }),
+    note: "the sensor's own key only, as the event ingest",
+  },
+  {
+    method: "GET",
+    path: "/v1/incidents/{id}/snapshots",
+    needs: "sensor",
+    expect: by(F, F, F, A, A),
+    request: (fx) => ({ params: { id: sensorOf(fx).incidentId } }),
+    note: "evidence: only the property company and owners committee of the incident's community",
+  },
+  {
+    method: "GET",
+    path: "/v1/incidents/{id}/snapshots/{eventId}",
+    needs: "sensor",
+    expect: by(F, F, F, A, A),
+    request: (fx) => ({ params: { id: sensorOf(fx).incidentId, eventId: sensorOf(fx).snapshotEventId } }),
+    note: "the JPEG; as the list",
   },
 
   // ---- residents' fees: subscriptions ----------------------------------------------------------

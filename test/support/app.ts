@@ -17,6 +17,8 @@ export interface TestAppOptions {
   /** The ingest runtime's parts (as src/node.ts passes them), for tests with a real broker. */
   ingest?: AppDeps["ingest"];
   devices?: AppDeps["devices"];
+  /** Where snapshots are kept (a bucket in the snapshot tests); PostgreSQL when absent. */
+  snapshots?: AppDeps["snapshots"];
 }
 
 export function createTestApp(db: Database, opts: TestAppOptions = {}) {
@@ -30,6 +32,7 @@ export function createTestApp(db: Database, opts: TestAppOptions = {}) {
     ...(opts.readiness ? { readiness: opts.readiness } : {}),
     ...(opts.ingest ? { ingest: opts.ingest } : {}),
     ...(opts.devices ? { devices: opts.devices } : {}),
+    ...(opts.snapshots ? { snapshots: opts.snapshots } : {}),
   });
 }
 
@@ -49,7 +52,9 @@ export function client(app: TestApp | Fetcher, key?: string) {
         ...(body !== undefined ? { "content-type": "application/json" } : {}),
         ...headers,
       },
-      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+      ...(body !== undefined
+        ? { body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body) }
+        : {}),
     });
     const text = await res.text();
     // biome-ignore lint/suspicious/noExplicitAny: test responses are inspected field by field

@@ -23,7 +23,12 @@ export type TestWorker = Awaited<ReturnType<typeof unstable_startWorker>>;
  * Starts the Worker over the database at `databaseUrl`. `vars` override wrangler.toml's [vars];
  * ADMIN_TOKEN is the tests' admin key (a secret in production).
  */
-export async function startTestWorker(databaseUrl: string, vars: Record<string, string> = {}) {
+export async function startTestWorker(
+  databaseUrl: string,
+  vars: Record<string, string> = {},
+  /** Bindings beside the vars, e.g. `{ SNAPSHOTS: { type: "r2_bucket", bucket_name: "snapshots" } }` (local R2). */
+  bindings: Record<string, { type: "r2_bucket"; bucket_name: string }> = {},
+) {
   process.env.CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE = withPassword(databaseUrl);
   const plain = (value: string) => ({ type: "plain_text" as const, value });
   const worker = await unstable_startWorker({
@@ -32,6 +37,7 @@ export async function startTestWorker(databaseUrl: string, vars: Record<string, 
       ADMIN_TOKEN: plain(TEST_ADMIN_TOKEN),
       LOG_LEVEL: plain("error"),
       ...Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, plain(value)])),
+      ...bindings,
     },
     sendMetrics: false,
     dev: {

@@ -26,6 +26,7 @@ import { type PortalEnv, personContext } from "../portal-env.js";
 import { incidentWords } from "./messages.js";
 import { type ElevatorName, elevatorNames } from "./places.js";
 import { IncidentReleases, releasedNotice, releasePages } from "./release.js";
+import { IncidentSnapshots } from "./snapshots.js";
 
 export const incidentPages = new Hono<PortalEnv>();
 incidentPages.use("/incidents", signedIn);
@@ -153,6 +154,7 @@ function IncidentCard({
         <dt>{t("status")}</dt>
         <dd>{status}</dd>
       </dl>
+      <IncidentSnapshots c={c} incident={i} />
       {acknowledge ? (
         <div class="actions">
           <Form c={c} action={`/incidents/${i.id}/acknowledge`} class="inline">

@@ -107,6 +107,14 @@ export const healthRouter = createRouter()
       "# HELP bot_device_commands_expired_total Commands this process's expiry job found unanswered past expiresAt.",
       "# TYPE bot_device_commands_expired_total counter",
       `bot_device_commands_expired_total ${c.var.deps.commandCounters?.expired ?? 0}`,
+      "# HELP bot_snapshots_stored_total E-bike snapshots stored (a repeated upload of the same bytes is not counted).",
+      "# TYPE bot_snapshots_stored_total counter",
+      `bot_snapshots_stored_total ${c.var.deps.snapshots.counters.stored}`,
+      "# HELP bot_snapshots_refused_total Snapshot uploads refused, by reason: too_large, not_jpeg, wrong_type, not_ebike, conflict.",
+      "# TYPE bot_snapshots_refused_total counter",
+      ...Object.entries(c.var.deps.snapshots.counters.refused).map(
+        ([reason, n]) => `bot_snapshots_refused_total{reason="${label(reason)}"} ${n}`,
+      ),
     ];
     return c.text(`${lines.join("\n")}\n`, 200, { "Content-Type": "text/plain; version=0.0.4" });
   })
