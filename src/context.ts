@@ -2,6 +2,7 @@ import type { Context, Env } from "hono";
 import type { Logger } from "pino";
 import type { FailedLogins } from "../contracts/login-throttle.js";
 import type { Database } from "../db/database.js";
+import type { CommandCounters } from "../iot/command-counters.js";
 import type { DeviceBroker } from "../iot/device-broker.js";
 import type { Ingest } from "../iot/ingest.js";
 import type { KeyCache } from "./auth/key-cache.js";
@@ -55,6 +56,10 @@ export interface AppDeps {
   feedStreamsMax?: number;
   /** How often an open live feed checks its key and scope again (FEED_RECHECK_S). */
   feedRecheckMs?: number;
+  /** Publishes stored device commands at once (the Node process's dispatcher); unset: its next poll does. */
+  commandDispatcher?: { kick(): void };
+  /** Device commands sent and answered, for /metrics (the Node process's dispatcher). */
+  commandCounters?: CommandCounters;
 }
 
 /**

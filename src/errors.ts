@@ -77,6 +77,7 @@ export const ERROR_CODES = {
   sensor_revoked: "the sensor is revoked",
   not_classifiable: "only e-bike incidents are acknowledged and classified",
   already_acknowledged: "the incident was already acknowledged",
+  command_closed: "the device command was already answered otherwise, or expired: its first outcome stays",
   // 412, 413, 415, 428
   stale_revision: "If-Match does not match the current revision: someone else changed it",
   payload_too_large: "the body is over 1 MiB",

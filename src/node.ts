@@ -20,6 +20,7 @@ import { startPeriodicJob } from "./periodic-job.js";
 import { startArrearsSweep } from "./services/fees/arrears.js";
 import { createIncidentFeedHub } from "./services/incidents/feed-hub.js";
 import { runPortalUpkeep } from "./services/people.js";
+import { commandStore } from "./services/sensors/command-delivery.js";
 
 const SWAGGER_DIST = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 
@@ -52,6 +53,7 @@ async function main() {
     db: database.db,
     logger,
     writerPartitions: embedded ? 1 : POSTGRES_WRITER_PARTITIONS,
+    commandStore: commandStore(database.db, () => new Date()),
     ...(embedded ? {} : { commitTimeoutMs: commitDeadlineMs(config.DATABASE_STATEMENT_TIMEOUT_MS) }),
   }).catch((err: unknown) => {
     throw err instanceof PortInUseError ? new ConfigError(err.message) : err;
@@ -74,6 +76,9 @@ async function main() {
     ingest: ingest.ingest,
     devices: ingest.devices,
     readiness: ingest.readiness,
+    ...(ingest.commands
+      ? { commandDispatcher: ingest.commands, commandCounters: ingest.commands.counters }
+      : {}),
     sensorHeartbeatS: config.SENSOR_HEARTBEAT_S,
     feedMaxMs: config.FEED_MAX_S * 1000,
     incidentFeedHub,

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "../../../db/database.js";
 import { classifyDbError, describeDbError } from "../../../db/pg-errors.js";
+import { type CommandCounters, createCommandCounters } from "../../../iot/command-counters.js";
 import type { ReadinessCheck } from "../../context.js";
 import { createRouter, jsonResponse } from "../../openapi.js";
 
@@ -53,6 +54,29 @@ export const metrics = createRoute({
   responses: { 200: { description: "Counters", content: { "text/plain": { schema: z.string() } } } },
 });
 
+/** Device commands of this process (its dispatcher); zeros where none runs (Workers). */
+function commandMetrics(counters: CommandCounters | undefined): string[] {
+  const c = counters ?? createCommandCounters();
+  return [
+    "# HELP bot_commands_sent_total Device commands the broker confirmed (a resend counts again).",
+    "# TYPE bot_commands_sent_total counter",
+    `bot_commands_sent_total ${c.sent}`,
+    "# HELP bot_command_results_total Devices' answers recorded, by result.",
+    "# TYPE bot_command_results_total counter",
+    ...["applied", "refused", "expired"].map(
+      (r) => `bot_command_results_total{result="${r}"} ${c.results[r] ?? 0}`,
+    ),
+    "# HELP bot_command_results_invalid_total Devices' answers refused as invalid, by reason.",
+    "# TYPE bot_command_results_invalid_total counter",
+    ...Object.entries(c.invalid).map(
+      ([reason, n]) => `bot_command_results_invalid_total{reason="${label(reason)}"} ${n}`,
+    ),
+    "# HELP bot_command_results_unknown_total Answers to no command of the answering sensor: ignored.",
+    "# TYPE bot_command_results_unknown_total counter",
+    `bot_command_results_unknown_total ${c.unknown}`,
+  ];
+}
+
 /** Prometheus label values are quoted strings: escape backslash, quote and newline. */
 const label = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
@@ -86,6 +110,7 @@ export const healthRouter = createRouter()
       ...Object.entries(c.var.deps.devices?.droppedConnections ?? {}).map(
         ([reason, n]) => `bot_broker_dropped_connections_total{reason="${label(reason)}"} ${n}`,
       ),
+      ...commandMetrics(c.var.deps.commandCounters),
     ];
     return c.text(`${lines.join("\n")}\n`, 200, { "Content-Type": "text/plain; version=0.0.4" });
   })
