@@ -9,6 +9,7 @@ import { addPeriods, periodOf, shanghaiDate } from "../../contracts/index.js";
 import type { Database } from "../../db/database.js";
 import {
   contracts,
+  deviceCommands,
   financialAssumptions,
   incidents,
   operationReports,
@@ -206,9 +207,31 @@ export async function addSensor(db: Database, app: TestApp, fx: Fixture): Promis
     })
     .returning();
   if (!incident) throw new Error("fixture: the incident insert returned nothing");
+  const [command] = await db
+    .insert(deviceCommands)
+    .values({
+      sensorId: sensor.id,
+      facilityId: elevator.id,
+      communityId: world.community.id,
+      streetId: world.street.id,
+      type: "release",
+      reason: "false alarm",
+      incidentId: incident.id,
+      issuedAt: new Date("2025-02-28T12:01:00Z"),
+      expiresAt: new Date("2099-01-01T00:00:00Z"),
+      issuedByOrgId: world.propertyCompany.org.id,
+    })
+    .returning();
+  if (!command) throw new Error("fixture: the command insert returned nothing");
   return {
     ...fx,
-    sensor: { id: sensor.id, key: sensor.key, elevatorId: elevator.id, incidentId: incident.id },
+    sensor: {
+      id: sensor.id,
+      key: sensor.key,
+      elevatorId: elevator.id,
+      incidentId: incident.id,
+      commandId: command.id,
+    },
   };
 }
 

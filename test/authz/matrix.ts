@@ -58,7 +58,14 @@ export interface Fixture {
   /** The elevator contract between the world's parties, when the state asks for one. */
   contractId: string | null;
   /** The enterprise's sensor (state `sensor`) and the e-bike incident it opened. */
-  sensor: { id: string; key: string; elevatorId: string; incidentId: string } | null;
+  sensor: {
+    id: string;
+    key: string;
+    elevatorId: string;
+    incidentId: string;
+    /** A pending `release` of that incident, as the people's API stores it (for the device routes). */
+    commandId: string;
+  } | null;
   /** The residents' fees on the fixture's contract (states `operating` and `billed`). */
   ledger: Ledger | null;
 }
@@ -614,6 +621,27 @@ export const MATRIX: RouteEntry[] = [
       },
     }),
     note: "the sensor's own key only: allowed with it, 401 with another street's sensor key",
+  },
+  {
+    method: "GET",
+    path: "/v1/sensors/{sensorId}/commands/pending",
+    needs: "sensor",
+    auth: "sensor",
+    expect: by("unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated"),
+    request: (fx) => ({ params: { sensorId: sensorOf(fx).id } }),
+    note: "the sensor's own key only: its open commands; 401 with another street's sensor key",
+  },
+  {
+    method: "POST",
+    path: "/v1/sensors/{sensorId}/command-results",
+    needs: "sensor",
+    auth: "sensor",
+    expect: by("unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated"),
+    request: (fx) => ({
+      params: { sensorId: sensorOf(fx).id },
+      body: { commandId: sensorOf(fx).commandId, result: "applied" },
+    }),
+    note: "the sensor's own key only: an answer to its own command (404 for another's); 401 with another street's sensor key",
   },
   {
     method: "GET",
