@@ -103,7 +103,7 @@ describe("the simulator obeys commands", () => {
         .where(and(eq(sensorEvents.sensorId, sensor.id), eq(sensorEvents.type, "ebike_detected")));
       return rows.length && rows;
     });
-    expect((detected?.payload as { carHalted?: boolean }).carHalted).toBe(false);
+    expect((detected?.payload as { carHalted?: boolean } | undefined)?.carHalted).toBe(false);
     expect(device.state.halted).toBeNull();
 
     const pace = await createCommand(database.db, world, sensor, {
