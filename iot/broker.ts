@@ -4,9 +4,10 @@
  * Devices authenticate with username = sensor id = client id and password = sensor key (checked
  * against the stored hash); another client id is refused (CONNACK 2), so that no sensor can take
  * over another's session. The ingest user (MQTT_USERNAME/MQTT_PASSWORD) may use any client id and
- * read and publish anything. A sensor may only publish to and subscribe under
- * `bot/v1/sensors/<its id>/`: anything else disconnects it (publish; MQTT 3.1.1 has no way to
- * refuse one message) or is refused (SUBACK 0x80).
+ * read and publish anything. A sensor may publish only to its own `events`, `status` and
+ * `command-results` (never to a `commands` topic: no sensor can send itself a fake command) and
+ * subscribe only to its own `commands`: another publish disconnects it (MQTT 3.1.1 has no way to
+ * refuse one message), another subscription is refused (SUBACK 0x80).
  *
  * Hostile clients: connections are capped overall and per remote address; a CONNECT must arrive
  * within the connect time-out and be small; every later packet is held to the packet limit. Sizes
@@ -18,7 +19,8 @@
  * PUBACK, so events and status messages are committed there, through the group-commit writer,
  * and only then authorized. A crash before the commit leaves the device without a PUBACK, so it
  * sends again; duplicates are absorbed by the (sensor, eventId) key. No in-process subscriber
- * is needed, and nothing depends on aedes' in-memory persistence.
+ * is needed, and nothing depends on aedes' in-memory persistence. A device's answers to commands
+ * (`command-results`) are committed there the same way, through `commandResults`.
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
@@ -32,7 +34,7 @@ import {
 import type { Database } from "../db/database.js";
 import { hashKey, sameHash } from "../db/keys.js";
 import { sensors } from "../db/schema.js";
-import { isSensorId, parseTopic, TOPIC_PREFIX } from "./protocol.js";
+import { commandsTopic, isSensorId, parseTopic } from "./protocol.js";
 import type { Writer } from "./writer.js";
 
 export interface EmbeddedBrokerOptions {
@@ -48,6 +50,11 @@ export interface EmbeddedBrokerOptions {
   limits?: Partial<BrokerLimits>;
   /** How failed logins slow later ones, per address and per user name; DEFAULT_LOGIN_THROTTLE. */
   loginThrottle?: Partial<LoginThrottleOptions>;
+  /**
+   * Records a sensor's answer to a command (iot/command-dispatcher.ts `handleResult`); the device's
+   * PUBACK waits for it. Unset: answers are accepted and dropped.
+   */
+  commandResults?: (topic: string, payload: Uint8Array) => Promise<void>;
 }
 
 export interface BrokerLimits {
@@ -78,6 +85,8 @@ export interface EmbeddedBroker {
   readonly listening: boolean;
   /** Drops the connections of a sensor (after its key is revoked or rotated). */
   disconnectSensor(sensorId: string): void;
+  /** Publishes a message from the app (a command, QoS 1); resolves once aedes has dispatched it. */
+  publish(topic: string, payload: string): Promise<void>;
   /**
    * Connections refused since start, by reason: unknown_sensor, revoked_sensor, bad_credentials,
    * client_id_mismatch (the login), connection_limit, connect_too_large, connect_timeout.
@@ -273,6 +282,13 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       }
       if (!parsed && identity?.kind === "internal") return callback(null);
       if (!parsed) return callback(new Error("not a sensor topic"));
+      if (parsed.kind === "command-results") {
+        if (!opts.commandResults) return callback(null);
+        return void opts.commandResults(packet.topic, Buffer.from(packet.payload)).then(
+          () => callback(null),
+          (err: Error) => callback(err),
+        );
+      }
       writer.push({ topic: packet.topic, payload: Buffer.from(packet.payload), receivedAt: clock() }).then(
         () => callback(null),
         (err: Error) => callback(err),
@@ -282,8 +298,10 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     authorizeSubscribe: (client, subscription, callback) => {
       const identity = identities.get(client);
       if (identity?.kind === "internal") return callback(null, subscription);
-      const own = identity ? `${TOPIC_PREFIX}/${identity.sensorId}/` : null;
-      if (own && subscription.topic.startsWith(own)) return callback(null, subscription);
+      // A sensor reads its own commands and nothing else (not even a wildcard under its prefix).
+      if (identity && subscription.topic === commandsTopic(identity.sensorId)) {
+        return callback(null, subscription);
+      }
       callback(null, null);
     },
   });
@@ -384,6 +402,13 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     },
     refusedConnects,
     droppedConnections,
+    publish: (topic, payload) =>
+      new Promise<void>((resolve, reject) => {
+        aedes.publish(
+          { cmd: "publish", topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false },
+          (err) => (err ? reject(err) : resolve()),
+        );
+      }),
     disconnectSensor(sensorId) {
       for (const client of bySensor.get(sensorId) ?? []) client.close();
       bySensor.delete(sensorId);

@@ -32,7 +32,13 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import mqttPacket from "mqtt-packet";
 import type { Logger } from "pino";
-import { EVENTS_FILTER, SHARED_GROUP, STATUS_FILTER } from "./protocol.js";
+import {
+  COMMAND_RESULTS_FILTER,
+  EVENTS_FILTER,
+  isCommandResultsTopic,
+  SHARED_GROUP,
+  STATUS_FILTER,
+} from "./protocol.js";
 import { type Backoff, DEFAULT_BACKOFF, reconnectWithBackoff } from "./reconnect.js";
 import type { Writer } from "./writer.js";
 
@@ -70,6 +76,12 @@ export interface ConsumerOptions {
   /** Reconnect back-off: from minMs doubling to maxMs, each delay drawn from its upper half. */
   reconnect?: Backoff;
   clock?: () => Date;
+  /**
+   * Records a device's answer to a command (iot/command-dispatcher.ts `handleResult`): when set, the
+   * consumer also reads `command-results` (shared like the events) and acknowledges each answer
+   * after it resolves, as it does events after their commit.
+   */
+  commandResults?: (topic: string, payload: Uint8Array) => Promise<void>;
 }
 
 /** Why the consumer is not (all) connected, for /readyz; null when it is. */
@@ -109,6 +121,7 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
     throw new Error("several consumer connections need the shared subscription (shared: true)");
   }
   const sharedFilter = `$share/${SHARED_GROUP}/${EVENTS_FILTER}`;
+  const sharedResults = `$share/${SHARED_GROUP}/${COMMAND_RESULTS_FILTER}`;
   let closing = false;
   // Messages handed to the writer whose PUBACK is not yet written (or given up): close() waits for
   // none. A count, not a set of promises: this is the per-message hot path.
@@ -216,7 +229,11 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
       }
       // retain is set only on messages from the broker's retained store (sent on subscribing).
       unsettled += 1;
-      writer.push({ topic: packet.topic, payload, receivedAt: clock(), retained: packet.retain }).then(
+      const committed =
+        opts.commandResults && isCommandResultsTopic(packet.topic)
+          ? opts.commandResults(packet.topic, payload).then(() => undefined)
+          : writer.push({ topic: packet.topic, payload, receivedAt: clock(), retained: packet.retain });
+      committed.then(
         () => {
           if (ack) {
             ack.committed = true;
@@ -270,8 +287,30 @@ export function startConsumer(opts: ConsumerOptions): Consumer {
         subscribed.add(i);
         notify();
         report();
+        if (opts.commandResults) subscribeResults(events === sharedFilter);
       });
     });
+
+    /**
+     * The answers to commands, in a SUBSCRIBE of their own: a broker whose ACL predates commands
+     * (the app's role updated by the broker admin a moment later, iot/dynsec-admin.ts) refuses it,
+     * and that must not stop the events. Asked again while refused.
+     */
+    const subscribeResults = (sharedForm: boolean) => {
+      const filter = sharedForm ? sharedResults : COMMAND_RESULTS_FILTER;
+      client.unsubscribe(sharedForm ? COMMAND_RESULTS_FILTER : sharedResults);
+      client.subscribe({ [filter]: { qos: 1 } }, (err, granted) => {
+        if (!err && !granted?.some((g) => g.qos >= 0x80)) return;
+        log.warn(
+          { err, filter },
+          "command results not readable (the broker refused the subscription); retrying",
+        );
+        const retry = setTimeout(() => {
+          if (client.connected && !ended && !closing) subscribeResults(sharedForm);
+        }, 5_000);
+        retry.unref();
+      });
+    };
     client.on("close", () => {
       const was = subscribed.delete(i);
       if (!ended && !closing) {

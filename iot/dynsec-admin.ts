@@ -13,7 +13,10 @@
  *   whose broker call was lost, or a file generated before it): no password needed for that. And
  *   it binds each sensor's login to its own client id where a file generated before that binding
  *   left it unbound (setClientId also drops those sensors' connections: they come back with the
- *   right client id, or are refused).
+ *   right client id, or are refused). And it brings roles made before commands existed up to
+ *   date: a sensor's role that allowed its whole prefix (`bot/v1/sensors/<id>/#`) gets exactly
+ *   sensorRole's ACLs (no publishing to its own `commands`), and the app's role gains what
+ *   ingestRole now holds (publishing commands, reading command-results); its other ACLs stay.
  * - It reads Mosquitto's notices (`log_dest topic`) and counts refused logins. Mosquitto 2.0.11
  *   names neither the username nor the client id of a refused CONNECT ("Client <unknown>
  *   disconnected, not authorised."), so unknown, revoked and wrong-key logins are one reason here.
@@ -25,7 +28,16 @@ import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
 import { sensors } from "../db/schema.js";
 import { BrokerUnavailableError, type DeviceBroker } from "./device-broker.js";
-import { BROKER_NOTICES_TOPIC, DYNSEC_RESPONSE_TOPIC, DYNSEC_TOPIC, sensorRole } from "./dynsec.js";
+import {
+  type Acl,
+  BROKER_NOTICES_TOPIC,
+  DYNSEC_RESPONSE_TOPIC,
+  DYNSEC_TOPIC,
+  INGEST_ROLE,
+  ingestRole,
+  sensorRole,
+  sensorRoleName,
+} from "./dynsec.js";
 import { isSensorId } from "./protocol.js";
 import { DEFAULT_BACKOFF, reconnectWithBackoff } from "./reconnect.js";
 
@@ -173,6 +185,13 @@ export function startDynsecAdmin(opts: DynsecAdminOptions): DynsecAdmin {
       },
     ]);
     check(answers, ["Role already exists", "Client already exists"]);
+    if (answers[0]?.error === "Role already exists") {
+      // Perhaps made by an older version (its whole prefix allowed): give it this version's ACLs.
+      const [got] = await send([{ command: "getRole", rolename: role.rolename }]);
+      const acls = (got?.data as { role?: { acls?: Acl[] } })?.role?.acls ?? [];
+      const changes = aclChanges(role.rolename, acls, role.acls, true);
+      if (changes.length) check(await send(changes));
+    }
     if (answers[1]?.error === "Client already exists") {
       // Left from an earlier attempt whose answer was lost: make it what was asked.
       check(
@@ -202,6 +221,37 @@ export function startDynsecAdmin(opts: DynsecAdminOptions): DynsecAdmin {
     }
     if (unbound.length) {
       logger.info({ sensors: unbound.length }, "dynsec: sensors' logins bound to their own client id");
+    }
+    const updated = await syncRoles();
+    if (updated) logger.info({ roles: updated }, "dynsec: roles brought up to date (commands)");
+  }
+
+  /** Every role whose ACLs differ from what this version gives it, set right; how many changed. */
+  async function syncRoles(): Promise<number> {
+    let updated = 0;
+    for (let offset = 0; ; offset += RECONCILE_CHUNK) {
+      const [answer] = await send([{ command: "listRoles", verbose: true, count: RECONCILE_CHUNK, offset }]);
+      check(answer ? [answer] : []);
+      const roles = (answer?.data as { roles?: { rolename?: string; acls?: Acl[] }[] })?.roles ?? [];
+      const commands: Command[] = [];
+      for (const r of roles) {
+        const name = r.rolename ?? "";
+        const sensorId = name.startsWith("sensor:") ? name.slice("sensor:".length) : "";
+        if (isSensorId(sensorId) && name === sensorRoleName(sensorId)) {
+          const changes = aclChanges(name, r.acls ?? [], sensorRole(sensorId).acls, true);
+          if (changes.length) updated += 1;
+          commands.push(...changes);
+        } else if (name === INGEST_ROLE) {
+          // Only additions: the operator may have given it more (the benchmark's share group).
+          const changes = aclChanges(name, r.acls ?? [], ingestRole().acls, false);
+          if (changes.length) updated += 1;
+          commands.push(...changes);
+        }
+      }
+      for (let i = 0; i < commands.length; i += RECONCILE_CHUNK) {
+        check(await send(commands.slice(i, i + RECONCILE_CHUNK)));
+      }
+      if (roles.length < RECONCILE_CHUNK) return updated;
     }
   }
 
@@ -249,4 +299,34 @@ export function startDynsecAdmin(opts: DynsecAdminOptions): DynsecAdmin {
       await client.endAsync();
     },
   };
+}
+
+/**
+ * The plugin commands that turn a role's `current` ACLs into `desired` (each ACL is one per type
+ * and topic): the missing added, the ones that differ replaced, and with `removeExtra` the others
+ * removed.
+ */
+export function aclChanges(
+  rolename: string,
+  current: readonly Acl[],
+  desired: readonly Acl[],
+  removeExtra: boolean,
+): Command[] {
+  const key = (a: Acl) => `${a.acltype}\u0000${a.topic}`;
+  const have = new Map(current.map((a) => [key(a), a]));
+  const want = new Map(desired.map((a) => [key(a), a]));
+  const changes: Command[] = [];
+  for (const [k, a] of have) {
+    const wanted = want.get(k);
+    if ((!wanted && removeExtra) || (wanted && wanted.allow !== a.allow)) {
+      changes.push({ command: "removeRoleACL", rolename, acltype: a.acltype, topic: a.topic });
+    }
+  }
+  for (const [k, a] of want) {
+    const had = have.get(k);
+    if (!had || had.allow !== a.allow) {
+      changes.push({ command: "addRoleACL", rolename, acltype: a.acltype, topic: a.topic, allow: a.allow });
+    }
+  }
+  return changes;
 }

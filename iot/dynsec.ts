@@ -8,7 +8,7 @@
  * Facts of Mosquitto 2.0.11 this relies on (checked against the Debian 12 package):
  * - ACL topics are matched literally: `%u` / `%c` are NOT substituted (a role with
  *   `bot/v1/sensors/%u/#` lets no sensor publish). Each sensor therefore has a role of its own,
- *   `sensor:<id>`, allowing `bot/v1/sensors/<id>/#`.
+ *   `sensor:<id>`, naming its own topics (sensorRole).
  * - A client's password is PBKDF2-HMAC-SHA512 with a base64 `salt` (12 bytes) and `iterations`
  *   (101): the same as the `$7$101$<salt>$<hash>` line Mosquitto's password files use, which is
  *   what sensors.broker_password_hash holds (iot/credentials.ts). So a sensor's login is carried
@@ -27,7 +27,17 @@ import { asc } from "drizzle-orm";
 import type { Database } from "../db/database.js";
 import { sensors } from "../db/schema.js";
 import { mosquittoPasswordHash } from "./credentials.js";
-import { EVENTS_FILTER, SHARED_GROUP, STATUS_FILTER, TOPIC_PREFIX } from "./protocol.js";
+import {
+  COMMAND_RESULTS_FILTER,
+  COMMANDS_FILTER,
+  commandResultsTopic,
+  commandsTopic,
+  EVENTS_FILTER,
+  eventsTopic,
+  SHARED_GROUP,
+  STATUS_FILTER,
+  statusTopic,
+} from "./protocol.js";
 
 export const DYNSEC_FILE = "dynamic-security.json";
 /** The plugin's command topic and the topic of its answers. */
@@ -80,29 +90,37 @@ export function dynsecPassword(hash: string): Pick<Client, "password" | "salt" |
 
 export const sensorRoleName = (sensorId: string) => `sensor:${sensorId}`;
 
-/** Publish and read only under its own topics (its events, its retained status and last-will). */
+/**
+ * Publish its own events, status (and last-will) and answers to commands; read only its own
+ * commands. Not `bot/v1/sensors/<id>/#`: a sensor must not publish a command to itself (a fake
+ * release), nor read anything but its commands.
+ */
 export function sensorRole(sensorId: string): Role {
-  const own = `${TOPIC_PREFIX}/${sensorId}/#`;
   return {
     rolename: sensorRoleName(sensorId),
     acls: [
-      { acltype: "publishClientSend", topic: own, allow: true },
-      { acltype: "publishClientReceive", topic: own, allow: true },
-      { acltype: "subscribePattern", topic: own, allow: true },
+      { acltype: "publishClientSend", topic: eventsTopic(sensorId), allow: true },
+      { acltype: "publishClientSend", topic: statusTopic(sensorId), allow: true },
+      { acltype: "publishClientSend", topic: commandResultsTopic(sensorId), allow: true },
+      { acltype: "publishClientReceive", topic: commandsTopic(sensorId), allow: true },
+      { acltype: "subscribePattern", topic: commandsTopic(sensorId), allow: true },
     ],
   };
 }
 
 /**
  * The app's own login (MQTT_USERNAME): the ingest reads every sensor's events through the shared
- * subscription and the retained status messages, reads Mosquitto's notices (refused logins), and
- * administers the plugin. `extraReads`: more filters it may subscribe to (the benchmark's group).
+ * subscription and the retained status messages, reads the devices' answers to commands (plain and
+ * shared) and publishes the commands, reads Mosquitto's notices (refused logins), and administers
+ * the plugin. `extraReads`: more filters it may subscribe to (the benchmark's group).
  */
 export function ingestRole(extraReads: readonly string[] = []): Role {
   const reads = [
     EVENTS_FILTER,
     STATUS_FILTER,
     `$share/${SHARED_GROUP}/${EVENTS_FILTER}`,
+    COMMAND_RESULTS_FILTER,
+    `$share/${SHARED_GROUP}/${COMMAND_RESULTS_FILTER}`,
     BROKER_NOTICES_TOPIC,
     ...extraReads,
   ];
@@ -113,6 +131,7 @@ export function ingestRole(extraReads: readonly string[] = []): Role {
         { acltype: "subscribePattern", topic, allow: true },
         { acltype: "publishClientReceive", topic, allow: true },
       ]),
+      { acltype: "publishClientSend", topic: COMMANDS_FILTER, allow: true },
       { acltype: "publishClientSend", topic: "$CONTROL/dynamic-security/#", allow: true },
       { acltype: "publishClientReceive", topic: "$CONTROL/dynamic-security/#", allow: true },
       { acltype: "subscribePattern", topic: "$CONTROL/dynamic-security/#", allow: true },

@@ -16,6 +16,12 @@ export const MAX_FUTURE_MS = 5 * 60 * 1000;
 
 export const eventsTopic = (sensorId: string) => `${TOPIC_PREFIX}/${sensorId}/events`;
 export const statusTopic = (sensorId: string) => `${TOPIC_PREFIX}/${sensorId}/status`;
+/** Commands to one sensor: the app publishes (QoS 1), only that sensor may read. */
+export const commandsTopic = (sensorId: string) => `${TOPIC_PREFIX}/${sensorId}/commands`;
+/** A sensor's answers to its commands: only that sensor may publish, the app reads. */
+export const commandResultsTopic = (sensorId: string) => `${TOPIC_PREFIX}/${sensorId}/command-results`;
+export const COMMANDS_FILTER = `${TOPIC_PREFIX}/+/commands`;
+export const COMMAND_RESULTS_FILTER = `${TOPIC_PREFIX}/+/command-results`;
 
 /** Why a message became a dead letter. Stable strings: dashboards and tests match on them. */
 export type RejectReason =
@@ -30,17 +36,25 @@ export type RejectReason =
   | "rate_limited"
   | `storage_rejected: ${string}`;
 
-export type ParsedTopic = { kind: "events" | "status"; sensorId: string };
+/** The topics a sensor publishes to (never `commands`: only the app publishes there). */
+export type ParsedTopic = { kind: "events" | "status" | "command-results"; sensorId: string };
 
-const TOPIC = /^bot\/v1\/sensors\/([^/+#]+)\/(events|status)$/;
+const TOPIC = /^bot\/v1\/sensors\/([^/+#]+)\/(events|status|command-results)$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** `bot/v1/sensors/{sensorId}/events|status` → its parts, or null for any other topic. */
+/**
+ * `bot/v1/sensors/{sensorId}/events|status|command-results` → its parts, or null for any other
+ * topic (`commands` included: no device publishes there).
+ */
 export function parseTopic(topic: string): ParsedTopic | null {
   const m = TOPIC.exec(topic);
-  if (!m?.[1] || !m[2]) return null;
-  return { kind: m[2] === "events" ? "events" : "status", sensorId: m[1] };
+  const kind = m?.[2];
+  if (!m?.[1] || !kind) return null;
+  return { kind: kind === "events" || kind === "status" ? kind : "command-results", sensorId: m[1] };
 }
+
+/** A cheap test for the ingest's hot path: whether a message is a command result, not an event. */
+export const isCommandResultsTopic = (topic: string) => topic.endsWith("/command-results");
 
 /** Sensor ids are UUIDs; anything else in a topic can not name a registered sensor. */
 export const isSensorId = (s: string) => UUID.test(s);
@@ -142,4 +156,86 @@ export function parseStatus(bytes: Uint8Array): "online" | "offline" | null {
   if (bytes.byteLength > MAX_STATUS_BYTES) return null;
   const text = Buffer.from(bytes).toString("utf8").trim().toLowerCase();
   return text === "online" || text === "offline" ? text : null;
+}
+
+// ---- commands (protocol v1) -----------------------------------------------------------------
+
+/** A command as stored (`device_commands`): what the message to the device is built from. */
+export interface CommandRow {
+  id: string;
+  type: string;
+  params: unknown;
+  issuedAt: Date;
+  expiresAt: Date;
+}
+
+/**
+ * The message on `bot/v1/sensors/{sensorId}/commands`: `{commandId, type, issuedAt, expiresAt,
+ * ...params}` (`enabled`, `until` for set_blocking; `intervalS` for set_heartbeat). The id and
+ * times come last so that no stored parameter can stand in for them.
+ */
+export interface CommandMessage {
+  commandId: string;
+  type: string;
+  issuedAt: string;
+  expiresAt: string;
+  [param: string]: unknown;
+}
+
+export function commandMessage(row: CommandRow): CommandMessage {
+  const params = row.params && typeof row.params === "object" && !Array.isArray(row.params) ? row.params : {};
+  return {
+    ...(params as Record<string, unknown>),
+    commandId: row.id,
+    type: row.type,
+    issuedAt: row.issuedAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+  };
+}
+
+export const COMMAND_RESULTS = ["applied", "refused", "expired"] as const;
+export type CommandResultValue = (typeof COMMAND_RESULTS)[number];
+
+/** A device's answer: `{commandId, result, reason?}`; nothing else. */
+export const CommandResult = z.strictObject({
+  commandId: z.string().regex(UUID, "must be the commandId of the command (a UUID)"),
+  result: z.enum(COMMAND_RESULTS),
+  reason: Text(500).optional(),
+});
+export type CommandResult = z.infer<typeof CommandResult>;
+
+/** Why a command result was refused unread. Stable strings, like RejectReason. */
+export type CommandResultRejection =
+  | "malformed_json"
+  | "payload_too_large"
+  | "bad_topic"
+  | `schema_violation: ${string}`;
+
+export type ParsedCommandResult =
+  | { ok: true; sensorId: string; result: CommandResult }
+  | { ok: false; reason: CommandResultRejection; sensorId?: string };
+
+/** One message on a command-results topic → a valid answer, or why not. */
+export function parseCommandResult(topic: string, bytes: Uint8Array): ParsedCommandResult {
+  const parsed = parseTopic(topic);
+  if (parsed?.kind !== "command-results") return { ok: false, reason: "bad_topic" };
+  const { sensorId } = parsed;
+  if (bytes.byteLength > MAX_PAYLOAD_BYTES) return { ok: false, reason: "payload_too_large", sensorId };
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(bytes));
+  } catch {
+    return { ok: false, reason: "malformed_json", sensorId };
+  }
+  return checkCommandResult(json, sensorId);
+}
+
+/** An answer already parsed from JSON (the HTTP route's body) → valid, or why not. */
+export function checkCommandResult(json: unknown, sensorId: string): ParsedCommandResult {
+  const result = CommandResult.safeParse(json, { error: plainMessage });
+  if (!result.success) {
+    const reason = schemaViolation(result.error).replace("event invalid", "result invalid");
+    return { ok: false, reason: reason as CommandResultRejection, sensorId };
+  }
+  return { ok: true, sensorId, result: result.data };
 }

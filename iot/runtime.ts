@@ -2,7 +2,8 @@
  * The ingest side of a Node process: the group-commit writer, and either the MQTT.js consumer
  * (MQTT_URL set: a real broker, whose device logins the app administers through Mosquitto's
  * dynamic-security plugin, iot/dynsec-admin.ts) or the embedded aedes broker (MQTT_URL unset), and the offline
- * sweeper (iot/sweeper.ts; every instance runs one, they are safe together). src/node.ts
+ * sweeper (iot/sweeper.ts; every instance runs one, they are safe together), and, given a command
+ * store, the command dispatcher (iot/command-dispatcher.ts) on the same broker. src/node.ts
  * starts it next to the API; the API's HTTP ingest route writes through the same ingest.
  */
 import type { Logger } from "pino";
@@ -10,6 +11,13 @@ import { watchdogTimeoutMs } from "../db/client.js";
 import type { Database } from "../db/database.js";
 import { CONNECT_TIMEOUT_S } from "../db/postgres.js";
 import { type EmbeddedBroker, startEmbeddedBroker } from "./broker.js";
+import {
+  type CommandDispatcher,
+  type CommandPublisher,
+  type CommandStore,
+  mqttCommandPublisher,
+  startCommandDispatcher,
+} from "./command-dispatcher.js";
 import { type Consumer, startConsumer } from "./consumer.js";
 import { BrokerUnavailableError, type DeviceBroker } from "./device-broker.js";
 import { type DynsecAdmin, startDynsecAdmin } from "./dynsec-admin.js";
@@ -61,6 +69,8 @@ export interface IngestRuntime {
   devices: DeviceBroker;
   /** For AppDeps.readiness: the broker connection (or listener) and the writer's database state. */
   readiness: () => Promise<Record<string, { ok: boolean; reason?: string }>>;
+  /** For AppDeps.commandDispatcher and /metrics: set when a command store was given. */
+  commands?: CommandDispatcher;
   close(): Promise<void>;
 }
 
@@ -75,6 +85,10 @@ export async function startIngestRuntime(opts: {
   writerPartitions?: number;
   /** See commitDeadlineMs; PostgreSQL only (PGlite runs in this process). Default: none. */
   commitTimeoutMs?: number;
+  /** Device commands (src/services/sensors/command-delivery.ts `commandStore`); unset: none sent. */
+  commandStore?: CommandStore;
+  /** The command dispatcher's poll period (default 1 s). */
+  commandIntervalMs?: number;
 }): Promise<IngestRuntime> {
   const { config, db, clock = () => new Date() } = opts;
   const logger = opts.logger.child({ component: "ingest" });
@@ -98,6 +112,12 @@ export async function startIngestRuntime(opts: {
       ? { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD }
       : undefined;
 
+  // The broker hands answers to the dispatcher, which is made after the broker (it publishes on it).
+  let commands: CommandDispatcher | null = null;
+  const commandResults = opts.commandStore
+    ? (topic: string, payload: Uint8Array) =>
+        commands ? commands.handleResult(topic, payload) : Promise.resolve()
+    : undefined;
   let consumer: Consumer | null = null;
   let broker: EmbeddedBroker | null = null;
   let admin: DynsecAdmin | null = null;
@@ -125,6 +145,7 @@ export async function startIngestRuntime(opts: {
       ...(config.MQTT_KEEPALIVE_S ? { keepaliveSeconds: config.MQTT_KEEPALIVE_S } : {}),
       clock,
       ...(credentials ?? {}),
+      ...(commandResults ? { commandResults } : {}),
     });
   } else {
     broker = await startEmbeddedBroker({
@@ -134,6 +155,7 @@ export async function startIngestRuntime(opts: {
       port: config.MQTT_PORT,
       clock,
       ...(credentials ? { internal: credentials } : {}),
+      ...(commandResults ? { commandResults } : {}),
       limits: {
         ...(config.MQTT_MAX_PACKET_BYTES ? { maxPacketBytes: config.MQTT_MAX_PACKET_BYTES } : {}),
         ...(config.MQTT_MAX_CONNECT_BYTES ? { maxConnectBytes: config.MQTT_MAX_CONNECT_BYTES } : {}),
@@ -147,6 +169,30 @@ export async function startIngestRuntime(opts: {
   }
 
   const sweeper = startSweeper({ db, logger, clock, ...opts.sweeper });
+
+  if (opts.commandStore) {
+    const embeddedBroker = broker;
+    const publisher: CommandPublisher = embeddedBroker
+      ? {
+          get connected() {
+            return embeddedBroker.listening;
+          },
+          publish: (topic, payload) => embeddedBroker.publish(topic, payload),
+          close: async () => {},
+        }
+      : mqttCommandPublisher({
+          url: config.MQTT_URL ?? "",
+          ...(credentials ?? {}),
+          clientId: `${config.MQTT_CLIENT_ID}-commands`,
+          logger,
+        });
+    commands = startCommandDispatcher({
+      store: opts.commandStore,
+      publisher,
+      logger,
+      ...(opts.commandIntervalMs ? { intervalMs: opts.commandIntervalMs } : {}),
+    });
+  }
 
   const noBroker = async () => {
     throw new BrokerUnavailableError("no broker admin: set MQTT_USERNAME and MQTT_PASSWORD");
@@ -171,6 +217,7 @@ export async function startIngestRuntime(opts: {
       counters: ingest.counters,
     },
     devices,
+    ...(commands ? { commands } : {}),
     readiness: async () => ({
       mqtt: (consumer ? consumer.connected : (broker?.listening ?? false))
         ? { ok: true }
@@ -198,6 +245,7 @@ export async function startIngestRuntime(opts: {
       // Connections first (nothing more arrives), then the writer (it finishes its commit).
       await sweeper.stop();
       await consumer?.close();
+      await commands?.close();
       await admin?.close();
       await broker?.close();
       await writer.close();

@@ -3,6 +3,7 @@ import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { createFailedLogins } from "../contracts/login-throttle.js";
+import { createCommandCounters } from "../iot/command-counters.js";
 import { createIngest, type IngestLimits } from "../iot/ingest.js";
 import { authenticate } from "./auth/authenticate.js";
 import { createKeyCache } from "./auth/key-cache.js";
@@ -17,7 +18,6 @@ import { healthRouter } from "./routes/health/health.index.js";
 import { v1Routers } from "./routes/index.js";
 import { sensorIngestRouter } from "./routes/sensors/sensor-ingest.index.js";
 import { snapshotUploadRouter } from "./routes/snapshots/snapshots.index.js";
-import { createCommandCounters } from "./services/sensors/command-counters.js";
 import { createSnapshots } from "./services/snapshots/snapshots.js";
 import { databaseSnapshotStore } from "./services/snapshots/store.js";
 

@@ -2,13 +2,13 @@ import type { Context, Env } from "hono";
 import type { Logger } from "pino";
 import type { FailedLogins } from "../contracts/login-throttle.js";
 import type { Database } from "../db/database.js";
+import type { CommandCounters } from "../iot/command-counters.js";
 import type { DeviceBroker } from "../iot/device-broker.js";
 import type { Ingest } from "../iot/ingest.js";
 import type { KeyCache } from "./auth/key-cache.js";
 import type { Principal } from "./auth/principal.js";
 import type { ServiceContext } from "./services/context.js";
 import type { IncidentFeedHub } from "./services/incidents/feed-hub.js";
-import type { CommandCounters } from "./services/sensors/command-counters.js";
 import type { Snapshots } from "./services/snapshots/snapshots.js";
 
 /** One check of /readyz: whether it passes and, when it does not, why (a short sentence for an operator). */
@@ -63,7 +63,7 @@ export interface AppDeps {
   deviceCommandTtlS?: number;
   /** How far ahead a sensor's blocking may be switched off (DEVICE_BLOCKING_OFF_MAX_H). */
   deviceBlockingOffMaxH?: number;
-  /** Device commands issued and expired by this process, for /metrics (createApp makes one if unset). */
+  /** Device commands issued, expired, sent and answered in this process, for /metrics (createApp makes one if unset). */
   commandCounters?: CommandCounters;
   /** Where e-bike snapshots are stored (SNAPSHOT_STORE), and this process's counts of them. */
   snapshots: Snapshots;

@@ -84,6 +84,7 @@ export const ERROR_CODES = {
   delivery_pending: "the delivery is still being tried; it can be replayed once it is delivered or failed",
   snapshot_exists: "a different snapshot is already stored for the event (evidence is not overwritten)",
   snapshot_not_ebike: "the event is not an ebike_detected event; only those carry a snapshot",
+  command_closed: "the device command was already answered otherwise, or expired: its first outcome stays",
   // 412, 413, 415, 428
   stale_revision: "If-Match does not match the current revision: someone else changed it",
   payload_too_large: "the body is over the route's limit (1 MiB; a snapshot 512 KiB)",

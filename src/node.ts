@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { openDatabase, pendingMigrations } from "../db/client.js";
 import { hashKey } from "../db/keys.js";
 import { PortInUseError } from "../iot/broker.js";
+import { createCommandCounters } from "../iot/command-counters.js";
 import { startDeadLetterRetention } from "../iot/dead-letter-retention.js";
 import { commitDeadlineMs, POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from "../iot/runtime.js";
 import { createApp } from "./app.js";
@@ -21,7 +22,7 @@ import { startArrearsSweep } from "./services/fees/arrears.js";
 import { createIncidentFeedHub } from "./services/incidents/feed-hub.js";
 import { startNotificationDelivery } from "./services/notifications/jobs.js";
 import { runPortalUpkeep } from "./services/people.js";
-import { createCommandCounters } from "./services/sensors/command-counters.js";
+import { commandStore } from "./services/sensors/command-delivery.js";
 import { runCommandExpiry } from "./services/sensors/commands.js";
 import { createSnapshots, runSnapshotRetention } from "./services/snapshots/snapshots.js";
 import { snapshotStoreOf } from "./services/snapshots/store.js";
@@ -57,6 +58,7 @@ async function main() {
     db: database.db,
     logger,
     writerPartitions: embedded ? 1 : POSTGRES_WRITER_PARTITIONS,
+    commandStore: commandStore(database.db, () => new Date()),
     ...(embedded ? {} : { commitTimeoutMs: commitDeadlineMs(config.DATABASE_STATEMENT_TIMEOUT_MS) }),
   }).catch((err: unknown) => {
     throw err instanceof PortInUseError ? new ConfigError(err.message) : err;
@@ -83,6 +85,9 @@ async function main() {
     ingest: ingest.ingest,
     devices: ingest.devices,
     readiness: ingest.readiness,
+    ...(ingest.commands
+      ? { commandDispatcher: ingest.commands, commandCounters: ingest.commands.counters }
+      : {}),
     sensorHeartbeatS: config.SENSOR_HEARTBEAT_S,
     feedMaxMs: config.FEED_MAX_S * 1000,
     incidentFeedHub,

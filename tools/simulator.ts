@@ -33,7 +33,13 @@
  */
 import { performance } from "node:perf_hooks";
 import mqtt, { type MqttClient } from "mqtt";
-import { eventsTopic, type SensorEventType, statusTopic } from "../iot/protocol.js";
+import {
+  commandResultsTopic,
+  commandsTopic,
+  eventsTopic,
+  type SensorEventType,
+  statusTopic,
+} from "../iot/protocol.js";
 
 // ---- the seeded PRNG -------------------------------------------------------------------------
 
@@ -823,4 +829,169 @@ export async function publishTraffic(opts: PublishOptions): Promise<SimulationSu
     puback: latencyStats(samples),
     latenciesMs: samples,
   };
+}
+
+// ---- a live device that obeys commands (protocol v1) -----------------------------------------
+
+/** What a simulated device does now; commands change it. */
+export interface DeviceState {
+  /** The floor of the car it holds halted, or null. */
+  halted: number | null;
+  /** Whether a detection halts the car (set_blocking); back to true after `blockingUntil`. */
+  blocking: boolean;
+  blockingUntil: number | null;
+  heartbeatIntervalS: number;
+}
+
+/**
+ * One device on its own MQTT connection: it subscribes to its commands, halts the car on a
+ * detection (while blocking is on), and obeys each command once (deduped by commandId): `release`
+ * ends its halt with an `ebike_cleared` event and answers `applied` (`refused` with no car
+ * halted); `set_blocking` and `set_heartbeat` change what it does and answer `applied`; a command
+ * past its `expiresAt` answers `expired` and is not applied.
+ */
+export class SimulatedDevice {
+  readonly state: DeviceState;
+  /** Commands answered, by commandId (a redelivery is answered again the same way, not re-applied). */
+  readonly answered = new Map<string, { result: "applied" | "refused" | "expired"; reason?: string }>();
+  private seq = 0;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    readonly client: MqttClient,
+    readonly sensorId: string,
+    private readonly clock: () => Date,
+    heartbeatIntervalS: number,
+  ) {
+    this.state = { halted: null, blocking: true, blockingUntil: null, heartbeatIntervalS };
+  }
+
+  static async connect(opts: {
+    url: string;
+    sensor: { id: string; key: string };
+    protocolVersion?: 4 | 5;
+    heartbeatIntervalS?: number;
+    /** Publish heartbeats on a timer at the current interval (default false: on demand). */
+    heartbeats?: boolean;
+    clock?: () => Date;
+  }): Promise<SimulatedDevice> {
+    const client = await connectSensor(opts.url, opts.sensor, opts.protocolVersion ?? 4, 0);
+    const device = new SimulatedDevice(
+      client,
+      opts.sensor.id,
+      opts.clock ?? (() => new Date()),
+      opts.heartbeatIntervalS ?? 30,
+    );
+    client.on("error", () => {});
+    client.on("message", (topic, payload) => {
+      if (topic === commandsTopic(opts.sensor.id)) void device.handle(payload).catch(() => {});
+    });
+    await client.subscribeAsync(commandsTopic(opts.sensor.id), { qos: 1 });
+    if (opts.heartbeats) device.scheduleHeartbeat();
+    return device;
+  }
+
+  private event(type: string, fields: Record<string, unknown>) {
+    this.seq += 1;
+    const now = this.clock();
+    const body = {
+      eventId: `sim-${this.sensorId.slice(0, 8)}-${now.getTime()}-${this.seq}`,
+      type,
+      occurredAt: now.toISOString(),
+      ...fields,
+    };
+    return this.client.publishAsync(eventsTopic(this.sensorId), JSON.stringify(body), { qos: 1 });
+  }
+
+  /** An e-bike enters the car at `floor`: the car halts if blocking is on. */
+  async detect(floor = 1) {
+    const until = this.state.blockingUntil;
+    if (until !== null && this.clock().getTime() >= until) {
+      this.state.blocking = true;
+      this.state.blockingUntil = null;
+    }
+    const carHalted = this.state.blocking;
+    if (carHalted) this.state.halted = floor;
+    await this.event("ebike_detected", { carHalted, floor, confidence: 0.97 });
+  }
+
+  async heartbeat() {
+    await this.event("heartbeat", { uptimeS: Math.round(process.uptime()), firmware: "sim-1.0" });
+  }
+
+  private scheduleHeartbeat() {
+    this.heartbeatTimer = setTimeout(() => {
+      void this.heartbeat().catch(() => {});
+      this.scheduleHeartbeat();
+    }, this.state.heartbeatIntervalS * 1000);
+    this.heartbeatTimer.unref();
+  }
+
+  /** One message from its commands topic: applied at most once, answered every time. */
+  async handle(payload: Buffer | string) {
+    let command: Record<string, unknown>;
+    try {
+      command = JSON.parse(payload.toString()) as Record<string, unknown>;
+    } catch {
+      return; // not a command: nothing to answer to
+    }
+    const commandId = typeof command.commandId === "string" ? command.commandId : null;
+    if (!commandId) return;
+    const before = this.answered.get(commandId);
+    const answer = before ?? this.apply(command);
+    this.answered.set(commandId, answer);
+    if (!before && answer.result === "applied" && command.type === "release" && this.state.halted !== null) {
+      // The bike is out: the car moves again, and the platform is told as for any clear.
+      const floor = this.state.halted;
+      this.state.halted = null;
+      await this.event("ebike_cleared", { floor });
+    }
+    await this.client.publishAsync(
+      commandResultsTopic(this.sensorId),
+      JSON.stringify({ commandId, ...answer }),
+      { qos: 1 },
+    );
+  }
+
+  private apply(command: Record<string, unknown>): {
+    result: "applied" | "refused" | "expired";
+    reason?: string;
+  } {
+    const expiresAt = Date.parse(String(command.expiresAt));
+    if (!Number.isFinite(expiresAt) || this.clock().getTime() >= expiresAt) {
+      return { result: "expired", reason: "received after expiresAt" };
+    }
+    switch (command.type) {
+      case "release":
+        return this.state.halted === null
+          ? { result: "refused", reason: "no car is halted" }
+          : { result: "applied" };
+      case "set_blocking": {
+        if (typeof command.enabled !== "boolean")
+          return { result: "refused", reason: "enabled must be true or false" };
+        this.state.blocking = command.enabled;
+        const until = typeof command.until === "string" ? Date.parse(command.until) : Number.NaN;
+        this.state.blockingUntil = !command.enabled && Number.isFinite(until) ? until : null;
+        return { result: "applied" };
+      }
+      case "set_heartbeat": {
+        const s = command.intervalS;
+        if (typeof s !== "number" || !Number.isInteger(s) || s < 5 || s > 3600)
+          return { result: "refused", reason: "intervalS must be a whole number from 5 to 3600" };
+        this.state.heartbeatIntervalS = s;
+        if (this.heartbeatTimer) {
+          clearTimeout(this.heartbeatTimer);
+          this.scheduleHeartbeat();
+        }
+        return { result: "applied" };
+      }
+      default:
+        return { result: "refused", reason: `unknown command type ${String(command.type)}` };
+    }
+  }
+
+  async close() {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    await this.client.endAsync();
+  }
 }

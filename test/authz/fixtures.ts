@@ -9,6 +9,7 @@ import { addPeriods, periodOf, shanghaiDate } from "../../contracts/index.js";
 import type { Database } from "../../db/database.js";
 import {
   contracts,
+  deviceCommands,
   eventSnapshots,
   financialAssumptions,
   incidents,
@@ -215,15 +216,6 @@ export async function addSensor(db: Database, app: TestApp, fx: Fixture): Promis
     })
     .returning();
   if (!incident) throw new Error("fixture: the incident insert returned nothing");
-  const command = await expectStatus(
-    "a command to the sensor",
-    client(app, world.enterprise.key).post(`/v1/sensors/${sensor.id}/commands`, {
-      type: "set_heartbeat",
-      intervalS: 60,
-      reason: "省流量",
-    }),
-    201,
-  );
   // The detection that opened it, with its snapshot (what the snapshot routes read).
   const snapshotEventId = `fx-detected-${sensor.id.slice(0, 8)}`;
   await db.insert(sensorEvents).values({
@@ -247,6 +239,22 @@ export async function addSensor(db: Database, app: TestApp, fx: Fixture): Promis
     bytes: FIXTURE_JPEG,
     receivedAt: incident.openedAt,
   });
+  const [command] = await db
+    .insert(deviceCommands)
+    .values({
+      sensorId: sensor.id,
+      facilityId: elevator.id,
+      communityId: world.community.id,
+      streetId: world.street.id,
+      type: "release",
+      reason: "false alarm",
+      incidentId: incident.id,
+      issuedAt: new Date("2025-02-28T12:01:00Z"),
+      expiresAt: new Date("2099-01-01T00:00:00Z"),
+      issuedByOrgId: world.propertyCompany.org.id,
+    })
+    .returning();
+  if (!command) throw new Error("fixture: the command insert returned nothing");
   return {
     ...fx,
     sensor: {
@@ -254,7 +262,7 @@ export async function addSensor(db: Database, app: TestApp, fx: Fixture): Promis
       key: sensor.key,
       elevatorId: elevator.id,
       incidentId: incident.id,
-      commandId: (command.body as { id: string }).id,
+      commandId: command.id,
       snapshotEventId,
     },
   };

@@ -640,6 +640,27 @@ export const MATRIX: RouteEntry[] = [
   },
   {
     method: "GET",
+    path: "/v1/sensors/{sensorId}/commands/pending",
+    needs: "sensor",
+    auth: "sensor",
+    expect: by("unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated"),
+    request: (fx) => ({ params: { sensorId: sensorOf(fx).id } }),
+    note: "the sensor's own key only: its open commands; 401 with another street's sensor key",
+  },
+  {
+    method: "POST",
+    path: "/v1/sensors/{sensorId}/command-results",
+    needs: "sensor",
+    auth: "sensor",
+    expect: by("unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated"),
+    request: (fx) => ({
+      params: { sensorId: sensorOf(fx).id },
+      body: { commandId: sensorOf(fx).commandId, result: "applied" },
+    }),
+    note: "the sensor's own key only: an answer to its own command (404 for another's); 401 with another street's sensor key",
+  },
+  {
+    method: "GET",
     path: "/v1/dead-letters",
     needs: "sensor",
     expect: by(A, A, A, F, F),

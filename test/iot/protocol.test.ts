@@ -8,7 +8,15 @@ import {
   haltSeconds,
   planIncidents,
 } from "../../iot/incidents.js";
-import { eventsTopic, parseEvent, parseTopic } from "../../iot/protocol.js";
+import {
+  commandMessage,
+  commandResultsTopic,
+  commandsTopic,
+  eventsTopic,
+  parseCommandResult,
+  parseEvent,
+  parseTopic,
+} from "../../iot/protocol.js";
 
 const SENSOR = "0b4c2c3e-1111-4222-8333-944445555666";
 const NOW = new Date("2026-03-01T00:00:00Z");
@@ -160,5 +168,72 @@ describe("incidents from events, in occurredAt order", () => {
       { sensorId: SENSOR, eventId: "c", type: "ebike_cleared", occurredAt: cleared },
     ]);
     expect(incident).toMatchObject({ closedAt: cleared, haltSeconds: seconds });
+  });
+});
+
+describe("sensor protocol v1: commands", () => {
+  const COMMAND = "6f1c2d3e-4a5b-4c6d-8e7f-901234567890";
+  const result = (value: unknown, topic = commandResultsTopic(SENSOR)) =>
+    parseCommandResult(topic, Buffer.from(typeof value === "string" ? value : JSON.stringify(value)));
+
+  it("reads the results topic, and never a commands topic (no device publishes there)", () => {
+    expect(parseTopic(commandResultsTopic(SENSOR))).toEqual({ kind: "command-results", sensorId: SENSOR });
+    expect(parseTopic(commandsTopic(SENSOR))).toBeNull();
+    expect(parseTopic(`bot/v1/sensors/${SENSOR}/command-results/x`)).toBeNull();
+    expect(parseTopic("bot/v1/sensors/+/command-results")).toBeNull();
+    expect(parseEvent(commandResultsTopic(SENSOR), Buffer.from("{}"), NOW)).toEqual({
+      ok: false,
+      reason: "bad_topic",
+    });
+  });
+
+  it("builds the command message from the stored row, the id and times winning over params", () => {
+    const issuedAt = new Date("2026-03-01T00:00:00Z");
+    const expiresAt = new Date("2026-03-01T00:10:00Z");
+    expect(
+      commandMessage({
+        id: COMMAND,
+        type: "set_blocking",
+        params: { enabled: false, until: "2026-03-02T00:00:00.000Z", commandId: "forged" },
+        issuedAt,
+        expiresAt,
+      }),
+    ).toEqual({
+      commandId: COMMAND,
+      type: "set_blocking",
+      issuedAt: "2026-03-01T00:00:00.000Z",
+      expiresAt: "2026-03-01T00:10:00.000Z",
+      enabled: false,
+      until: "2026-03-02T00:00:00.000Z",
+    });
+  });
+
+  it("accepts a valid answer and gives each bad one a clear reason", () => {
+    expect(result({ commandId: COMMAND, result: "refused", reason: "door sensor fault" })).toEqual({
+      ok: true,
+      sensorId: SENSOR,
+      result: { commandId: COMMAND, result: "refused", reason: "door sensor fault" },
+    });
+    expect(result({ commandId: COMMAND, result: "applied" }, eventsTopic(SENSOR))).toEqual({
+      ok: false,
+      reason: "bad_topic",
+    });
+    expect(result("{nope")).toMatchObject({ reason: "malformed_json" });
+    expect(result({ commandId: COMMAND, result: "applied", pad: "x".repeat(8200) })).toMatchObject({
+      reason: "payload_too_large",
+    });
+    expect(result({ commandId: COMMAND, result: "done" })).toMatchObject({
+      reason: "schema_violation: result must be one of: applied, refused, expired",
+    });
+    expect(result({ commandId: "c-1", result: "applied" })).toMatchObject({
+      reason: "schema_violation: commandId must be the commandId of the command (a UUID)",
+    });
+    expect(result({ result: "applied" })).toMatchObject({
+      reason: "schema_violation: commandId is required",
+    });
+    expect(result({ commandId: COMMAND, result: "applied", at: 1 })).toMatchObject({
+      reason: "schema_violation: at is not a known field",
+    });
+    expect(result([])).toMatchObject({ ok: false });
   });
 });

@@ -10,7 +10,7 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { Database } from "../../db/database.js";
 import { queryRows } from "../../db/database.js";
 import { generateKey } from "../../db/keys.js";
-import { facilities, sensors } from "../../db/schema.js";
+import { deviceCommands, facilities, sensors } from "../../db/schema.js";
 import { mosquittoPasswordHash } from "../../iot/credentials.js";
 import { writeBrokerDir } from "../../iot/dynsec.js";
 import { eventsTopic } from "../../iot/protocol.js";
@@ -281,4 +281,42 @@ export async function device(
     ...opts,
   });
   return client;
+}
+
+/**
+ * A device command as the people's API stores it (`pending`, the device-facing fields in `params`):
+ * the interface between issuing a command and sending it. Expires in 10 minutes unless told.
+ */
+export async function createCommand(
+  db: Database,
+  world: World,
+  sensor: { id: string; facilityId: string },
+  overrides: Partial<typeof deviceCommands.$inferInsert> = {},
+) {
+  const now = new Date();
+  const [row] = await db
+    .insert(deviceCommands)
+    .values({
+      sensorId: sensor.id,
+      facilityId: sensor.facilityId,
+      communityId: world.community.id,
+      streetId: world.street.id,
+      type: "release",
+      params: {},
+      reason: "false alarm: a stroller",
+      issuedAt: now,
+      expiresAt: new Date(now.getTime() + 600_000),
+      issuedByOrgId: world.propertyCompany.org.id,
+      issuedByName: "物业值班",
+      ...overrides,
+    })
+    .returning();
+  if (!row) throw new Error("no command");
+  return row;
+}
+
+export async function commandRow(db: Database, id: string) {
+  const [row] = await db.select().from(deviceCommands).where(eq(deviceCommands.id, id));
+  if (!row) throw new Error(`no command ${id}`);
+  return row;
 }

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "../../../db/database.js";
 import { classifyDbError, describeDbError } from "../../../db/pg-errors.js";
+import { type CommandCounters, createCommandCounters } from "../../../iot/command-counters.js";
 import type { ReadinessCheck } from "../../context.js";
 import { createRouter, jsonResponse } from "../../openapi.js";
 import { DELIVERY_COUNTERS } from "../../services/notifications/delivery.js";
@@ -54,6 +55,37 @@ export const metrics = createRoute({
   responses: { 200: { description: "Counters", content: { "text/plain": { schema: z.string() } } } },
 });
 
+/** Device commands of this process (its dispatcher); zeros where none runs (Workers). */
+function commandMetrics(counters: CommandCounters | undefined): string[] {
+  const c = counters ?? createCommandCounters();
+  return [
+    "# HELP bot_device_commands_issued_total Commands people sent to sensors through this process, by type.",
+    "# TYPE bot_device_commands_issued_total counter",
+    ...Object.entries(c.issued).map(
+      ([type, n]) => `bot_device_commands_issued_total{type="${label(type)}"} ${n}`,
+    ),
+    "# HELP bot_device_commands_expired_total Commands this process's expiry job found unanswered past expiresAt.",
+    "# TYPE bot_device_commands_expired_total counter",
+    `bot_device_commands_expired_total ${c.expired}`,
+    "# HELP bot_commands_sent_total Device commands the broker confirmed (a resend counts again).",
+    "# TYPE bot_commands_sent_total counter",
+    `bot_commands_sent_total ${c.sent}`,
+    "# HELP bot_command_results_total Devices' answers recorded, by result.",
+    "# TYPE bot_command_results_total counter",
+    ...["applied", "refused", "expired"].map(
+      (r) => `bot_command_results_total{result="${r}"} ${c.results[r] ?? 0}`,
+    ),
+    "# HELP bot_command_results_invalid_total Devices' answers refused as invalid, by reason.",
+    "# TYPE bot_command_results_invalid_total counter",
+    ...Object.entries(c.invalid).map(
+      ([reason, n]) => `bot_command_results_invalid_total{reason="${label(reason)}"} ${n}`,
+    ),
+    "# HELP bot_command_results_unknown_total Answers to no command of the answering sensor: ignored.",
+    "# TYPE bot_command_results_unknown_total counter",
+    `bot_command_results_unknown_total ${c.unknown}`,
+  ];
+}
+
 /** Prometheus label values are quoted strings: escape backslash, quote and newline. */
 const label = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
@@ -99,14 +131,6 @@ export const healthRouter = createRouter()
       ...Object.entries(c.var.deps.devices?.droppedConnections ?? {}).map(
         ([reason, n]) => `bot_broker_dropped_connections_total{reason="${label(reason)}"} ${n}`,
       ),
-      "# HELP bot_device_commands_issued_total Commands people sent to sensors through this process, by type.",
-      "# TYPE bot_device_commands_issued_total counter",
-      ...Object.entries(c.var.deps.commandCounters?.issued ?? {}).map(
-        ([type, n]) => `bot_device_commands_issued_total{type="${label(type)}"} ${n}`,
-      ),
-      "# HELP bot_device_commands_expired_total Commands this process's expiry job found unanswered past expiresAt.",
-      "# TYPE bot_device_commands_expired_total counter",
-      `bot_device_commands_expired_total ${c.var.deps.commandCounters?.expired ?? 0}`,
       "# HELP bot_snapshots_stored_total E-bike snapshots stored (a repeated upload of the same bytes is not counted).",
       "# TYPE bot_snapshots_stored_total counter",
       `bot_snapshots_stored_total ${c.var.deps.snapshots.counters.stored}`,
@@ -115,6 +139,7 @@ export const healthRouter = createRouter()
       ...Object.entries(c.var.deps.snapshots.counters.refused).map(
         ([reason, n]) => `bot_snapshots_refused_total{reason="${label(reason)}"} ${n}`,
       ),
+      ...commandMetrics(c.var.deps.commandCounters),
     ];
     return c.text(`${lines.join("\n")}\n`, 200, { "Content-Type": "text/plain; version=0.0.4" });
   })

@@ -1,5 +1,7 @@
 import { emptyJsonAsObject } from "../../empty-json-body.js";
 import { createRouter } from "../../openapi.js";
+import * as commandHandlers from "./sensor-commands.handlers.js";
+import * as commandRoutes from "./sensor-commands.routes.js";
 import * as handlers from "./sensor-ingest.handlers.js";
 import * as routes from "./sensor-ingest.routes.js";
 
@@ -10,3 +12,7 @@ import * as routes from "./sensor-ingest.routes.js";
 export const sensorIngestRouter = createRouter();
 sensorIngestRouter.use("/sensors/:sensorId/events", handlers.requireSensorKey, emptyJsonAsObject);
 sensorIngestRouter.openapi(routes.postEvents, handlers.postEvents);
+sensorIngestRouter.use("/sensors/:sensorId/commands/pending", handlers.requireSensorKey);
+sensorIngestRouter.use("/sensors/:sensorId/command-results", handlers.requireSensorKey, emptyJsonAsObject);
+sensorIngestRouter.openapi(commandRoutes.getPendingCommands, commandHandlers.getPendingCommands);
+sensorIngestRouter.openapi(commandRoutes.postCommandResult, commandHandlers.postCommandResult);

@@ -28,13 +28,13 @@ import {
   incidents,
   sensors,
 } from "../../../db/schema.js";
+import type { CommandCounters } from "../../../iot/command-counters.js";
 import { isOrgPrincipal, type Principal } from "../../auth/principal.js";
 import { ApiError } from "../../errors.js";
 import type { ServiceContext, SystemContext } from "../context.js";
 import { incidentScope } from "../incidents/scope.js";
 import { recordNotificationEvents } from "../notifications/events.js";
 import { authorize, permissionError } from "../permissions.js";
-import type { CommandCounters } from "./command-counters.js";
 import { sensorScope } from "./scope.js";
 
 export type DeviceCommandRow = typeof deviceCommands.$inferSelect;

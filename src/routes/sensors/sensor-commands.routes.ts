@@ -1,0 +1,75 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { DEVICE_COMMAND_STATES, DEVICE_COMMAND_TYPES } from "../../../contracts/device-commands.js";
+import { CommandResult } from "../../../iot/protocol.js";
+import { jsonResponse, Uuid, withConflicts } from "../../openapi.js";
+
+const params = z.object({ sensorId: Uuid.openapi({ param: { name: "sensorId", in: "path" } }) });
+
+/** A command as the device gets it: the same message as on the MQTT topic (protocol v1). */
+export const DeviceCommandMessage = z
+  .object({
+    commandId: z
+      .string()
+      .openapi({ description: "Unique: the device applies a commandId once (dedupe by it)" }),
+    type: z.enum(DEVICE_COMMAND_TYPES),
+    issuedAt: z.string().openapi({ description: "RFC 3339" }),
+    expiresAt: z.string().openapi({
+      description: "RFC 3339: past it, the device must not apply the command and answers `expired`",
+    }),
+    enabled: z.boolean().optional().openapi({ description: "set_blocking: halt cars (true) or not (false)" }),
+    until: z
+      .string()
+      .optional()
+      .openapi({ description: "set_blocking: when the setting ends (RFC 3339); back to blocking then" }),
+    intervalS: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "set_heartbeat: seconds between heartbeats" }),
+  })
+  .openapi("DeviceCommandMessage");
+
+export const PendingCommands = z
+  .object({ commands: z.array(DeviceCommandMessage) })
+  .openapi("PendingDeviceCommands");
+
+export const getPendingCommands = createRoute({
+  method: "get",
+  path: "/sensors/{sensorId}/commands/pending",
+  tags: ["sensors"],
+  security: [{ SensorKey: [] }],
+  summary: "A device's open commands, for devices without MQTT (the sensor's own key)",
+  description:
+    "The sensor's commands not yet answered and not expired, oldest first, as on the MQTT topic bot/v1/sensors/{sensorId}/commands. Fetching marks them sent; they are returned again until the device answers them (POST …/command-results), so the device must dedupe by commandId and check expiresAt. Send the key as Authorization: Bearer <sensor key>; another sensor's key is 401.",
+  request: { params },
+  responses: { 200: jsonResponse(PendingCommands, "The open commands"), ...withConflicts },
+});
+
+export const CommandResultAnswer = z
+  .object({
+    commandId: z.string(),
+    state: z.enum(DEVICE_COMMAND_STATES),
+    outcome: z.enum(["recorded", "duplicate"]).openapi({
+      description: "recorded: this answer closed the command; duplicate: the same answer was recorded before",
+    }),
+    resultAt: z.string().nullable(),
+  })
+  .openapi("DeviceCommandResultAnswer");
+
+export const postCommandResult = createRoute({
+  method: "post",
+  path: "/sensors/{sensorId}/command-results",
+  tags: ["sensors"],
+  security: [{ SensorKey: [] }],
+  summary: "A device's answer to one of its commands, over HTTP (the sensor's own key)",
+  description:
+    "One answer {commandId, result, reason?}. Idempotent: the same answer again is a `duplicate`. 404 when the command is unknown or another sensor's; 409 `command_closed` (with `currentState`) when it was closed otherwise before (another answer, or expired: a command expired on the platform stays expired). 400 names the failing field. Send the key as Authorization: Bearer <sensor key>.",
+  request: {
+    params,
+    body: { required: true, content: { "application/json": { schema: CommandResult } } },
+  },
+  responses: {
+    200: jsonResponse(CommandResultAnswer, "The answer was recorded (or had been)"),
+    ...withConflicts,
+  },
+});
