@@ -19,6 +19,7 @@ import { createLogger } from "./logger.js";
 import { startPeriodicJob } from "./periodic-job.js";
 import { startArrearsSweep } from "./services/fees/arrears.js";
 import { createIncidentFeedHub } from "./services/incidents/feed-hub.js";
+import { NOTIFICATION_CAUSES_INTERVAL_MS, runNotificationCauses } from "./services/notifications/causes.js";
 import { runPortalUpkeep } from "./services/people.js";
 
 const SWAGGER_DIST = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
@@ -99,6 +100,13 @@ async function main() {
     intervalMs: 60 * 60 * 1000,
     run: () => runPortalUpkeep({ db: database.db, clock: () => new Date() }),
   });
+  // Escalation steps, transfer reminders and the daily digest (idempotent by dedupe keys, safe on many instances).
+  const notificationCauses = startPeriodicJob({
+    name: "notification causes",
+    logger,
+    intervalMs: NOTIFICATION_CAUSES_INTERVAL_MS,
+    run: () => runNotificationCauses({ db: database.db, clock: () => new Date(), logger }),
+  });
   if (!config.ADMIN_TOKEN)
     logger.warn(
       "ADMIN_TOKEN is not set: the platform-admin routes (districts, streets, street offices) are closed",
@@ -132,6 +140,7 @@ async function main() {
     arrears.stop();
     await deadLetterRetention.stop();
     await portalUpkeep.stop();
+    await notificationCauses.stop();
     await ingest.close();
     await database.close();
     process.exit(0);

@@ -8,6 +8,7 @@ import { runDeadLetterRetention } from "../iot/dead-letter-retention.js";
 import { runOfflineSweep } from "../iot/sweeper.js";
 import type { SystemContext } from "./services/context.js";
 import { runArrearsPass } from "./services/fees/arrears.js";
+import { runNotificationCauses } from "./services/notifications/causes.js";
 import { runPortalUpkeep } from "./services/people.js";
 
 /** A job acts as the platform (no principal) and says what it did in the log. */
@@ -21,7 +22,12 @@ interface JobContext extends SystemContext {
 export const SCHEDULED_JOBS: Record<string, (ctx: JobContext) => Promise<unknown>> = {
   // The offline sweep. Sensors go offline after three missed heartbeats (90 s at the default
   // 30 s): a minute is the cron trigger's finest step. Node sweeps every 5 s.
-  "* * * * *": runOfflineSweep,
+  // And the notification causes (escalation steps, transfer reminders, the 08:00 digest): both run,
+  // whichever fails.
+  "* * * * *": async (ctx) => {
+    const results = await Promise.allSettled([runOfflineSweep(ctx), runNotificationCauses(ctx)]);
+    for (const r of results) if (r.status === "rejected") throw r.reason;
+  },
   // The arrears pass, the dead-letter retention and the portal's upkeep. All run, whichever fails.
   "0 * * * *": async (ctx) => {
     const results = await Promise.allSettled([
