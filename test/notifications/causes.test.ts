@@ -202,7 +202,13 @@ describe("sensor_offline", () => {
 
 describe("subscription_suspended", () => {
   it("is recorded by the arrears pass that suspends, with the household and the amount overdue, once", async () => {
-    const { world: w, household, contract, subscription, invoice } = await createBilledHousehold(database.db, { total: "60.00" });
+    const {
+      world: w,
+      household,
+      contract,
+      subscription,
+      invoice,
+    } = await createBilledHousehold(database.db, { total: "60.00" });
     let clock = new Date("2026-03-31T15:59:00Z"); // 23:59 on 2026-03-31 in Shanghai: still in grace
     const pass = () =>
       runArrearsPass({ db: database.db, clock: () => clock, logger, only: { contractId: contract.id } });
