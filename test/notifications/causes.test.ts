@@ -9,10 +9,21 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
 import { incidents } from "../../db/schema.js";
+import { startEmbeddedBroker } from "../../iot/broker.js";
 import { createIngest, type Ingest } from "../../iot/ingest.js";
+import { eventsTopic } from "../../iot/protocol.js";
 import { sweepOffline } from "../../iot/sweeper.js";
+import { createWriter } from "../../iot/writer.js";
 import { runArrearsPass } from "../../src/services/fees/arrears.js";
-import { createElevator, createIotWorld, createSensor, event, eventItem } from "../iot/support.js";
+import {
+  createElevator,
+  createIotWorld,
+  createSensor,
+  device,
+  event,
+  eventItem,
+  INGEST_USER,
+} from "../iot/support.js";
 import { createContractWithTerms } from "../reports/support.js";
 import { client, createTestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
@@ -165,6 +176,53 @@ describe("ebike_halt_opened", () => {
     expect(refused.rejected).toHaveLength(1);
     expect(await incidentIds(sensor.facilityId)).toEqual([]);
     expect(await haltCauses(sensor.facilityId)).toEqual([]);
+  });
+});
+
+describe("ebike_halt_opened over MQTT (the embedded broker)", () => {
+  it("is recorded once for a halt whose events are published twice, on two connections, and late", async () => {
+    const ingestOverMqtt = createIngest({ db: database.db, logger, clock: () => new Date() });
+    const writer = createWriter({ ingestBatch: ingestOverMqtt.ingestBatch, logger });
+    const broker = await startEmbeddedBroker({
+      db: database.db,
+      writer,
+      logger,
+      port: 0,
+      host: "127.0.0.1",
+      internal: INGEST_USER,
+    });
+    try {
+      const url = `mqtt://127.0.0.1:${broker.port}`;
+      const sensor = await sensorOnItsOwnElevator();
+      const topic = eventsTopic(sensor.id);
+      const base = Date.now() - 600_000;
+      const detected = event("ebike_detected", 0, {}, base);
+      const again = event("ebike_detected", 10, {}, base);
+      const cleared = event("ebike_cleared", 40, {}, base);
+      const first = await device(url, sensor.id, sensor.key);
+      // The clear arrives first, then the detections, each twice (a redelivery after a reconnect).
+      await first.publishAsync(topic, JSON.stringify(cleared), { qos: 1 });
+      await first.publishAsync(topic, JSON.stringify(again), { qos: 1 });
+      await first.endAsync();
+      const second = await device(url, sensor.id, sensor.key);
+      for (const e of [again, detected, detected, cleared]) {
+        await second.publishAsync(topic, JSON.stringify(e), { qos: 1 });
+      }
+      await second.endAsync();
+      // Every PUBACK came after its commit.
+      const opened = await incidentIds(sensor.facilityId);
+      expect(opened).toHaveLength(1);
+      // Announced when its first detection to arrive (at 10 s) opened it; the earlier one that
+      // arrived late moved the opening back to 0 s without announcing the same halt again.
+      expect(opened[0]?.openedAt).toEqual(new Date(detected.occurredAt));
+      const causes = await haltCauses(sensor.facilityId);
+      expect(causes.map((c) => [c.subject_id, c.payload.openedAt])).toEqual([
+        [opened[0]?.id, again.occurredAt],
+      ]);
+    } finally {
+      await broker.close();
+      await writer.close();
+    }
   });
 });
 

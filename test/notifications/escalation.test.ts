@@ -5,9 +5,12 @@
  * closed before the step. A database of the file's own: the job reads every rule and incident.
  */
 import { sql } from "drizzle-orm";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../db/database.js";
 import { incidents, notificationEndpoints, notificationRules } from "../../db/schema.js";
+import { runScheduled } from "../../src/scheduled.js";
+import { runNotificationCauses } from "../../src/services/notifications/causes.js";
 import { runEscalation } from "../../src/services/notifications/escalation.js";
 import { createElevator, createIotWorld, createSensor } from "../iot/support.js";
 import { client, createTestApp } from "../support/app.js";
@@ -130,6 +133,15 @@ describe("halt_unacknowledged", () => {
     for (const m of [15, 30, 60]) await escalate(at(m));
     expect(await steps(early.id)).toEqual([]);
     expect(await steps(late.id)).toEqual([5]);
+  });
+
+  it("is recorded by the Workers cron's every-minute job and by the Node timer's run alike", async () => {
+    const byCron = await openHalt(100);
+    await runScheduled("* * * * *", { db, clock: () => at(105), logger: pino({ level: "silent" }) });
+    expect(await steps(byCron.id)).toEqual([5]);
+    const found = await runNotificationCauses({ db, clock: () => at(115) });
+    expect(found.escalations).toBeGreaterThanOrEqual(1);
+    expect(await steps(byCron.id)).toEqual([5, 15]);
   });
 
   it("is never recorded for a halt closed before its time, nor for one not yet due", async () => {
