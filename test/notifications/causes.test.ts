@@ -408,5 +408,17 @@ describe("report_filed", () => {
         },
       }),
     ]);
+
+    // A revision refused (the report was not queried) records nothing; one after a query is filed anew.
+    const v1: string = filed.body.id;
+    expect((await enterprise.post(`/v1/reports/${v1}/revise`, { figures })).status).toBe(409);
+    const committee = client(createTestApp(database.db, { now: () => now }), w.ownersCommittee.key);
+    expect((await committee.post(`/v1/reports/${v1}/query`, { comment: "请核对" })).status).toBe(200);
+    const revised = await enterprise.post(`/v1/reports/${v1}/revise`, { figures });
+    expect(revised.status).toBe(201);
+    const filings = (await causesOf(database.db, "report_filed")).filter(
+      (c) => c.contract_id === contract.id,
+    );
+    expect(filings.map((c) => c.payload.reportId)).toEqual([v1, revised.body.id]);
   });
 });
