@@ -9,6 +9,7 @@ export * from "./document.js";
 export * from "./finance.js";
 export * from "./lifecycle.js";
 export * from "./money.js";
+export * from "./notification-causes.js";
 export * from "./notifications.js";
 export * from "./periods.js";
 export * from "./place-permissions.js";

@@ -20,6 +20,7 @@ import { createLogger } from "./logger.js";
 import { startPeriodicJob } from "./periodic-job.js";
 import { startArrearsSweep } from "./services/fees/arrears.js";
 import { createIncidentFeedHub } from "./services/incidents/feed-hub.js";
+import { NOTIFICATION_CAUSES_INTERVAL_MS, runNotificationCauses } from "./services/notifications/causes.js";
 import { startNotificationDelivery } from "./services/notifications/jobs.js";
 import { runPortalUpkeep } from "./services/people.js";
 import { commandStore } from "./services/sensors/command-delivery.js";
@@ -144,6 +145,13 @@ async function main() {
         retentionDays: config.SNAPSHOT_RETENTION_DAYS,
       }),
   });
+  // Escalation steps, transfer reminders and the daily digest (idempotent by dedupe keys, safe on many instances).
+  const notificationCauses = startPeriodicJob({
+    name: "notification causes",
+    logger,
+    intervalMs: NOTIFICATION_CAUSES_INTERVAL_MS,
+    run: () => runNotificationCauses({ db: database.db, clock: () => new Date(), logger }),
+  });
   if (!config.ADMIN_TOKEN)
     logger.warn(
       "ADMIN_TOKEN is not set: the platform-admin routes (districts, streets, street offices) are closed",
@@ -180,6 +188,7 @@ async function main() {
     await commandExpiry.stop();
     await notificationDelivery.stop();
     await snapshotRetention.stop();
+    await notificationCauses.stop();
     await ingest.close();
     await database.close();
     process.exit(0);

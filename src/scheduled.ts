@@ -8,6 +8,7 @@ import { runDeadLetterRetention } from "../iot/dead-letter-retention.js";
 import { runOfflineSweep } from "../iot/sweeper.js";
 import type { SystemContext } from "./services/context.js";
 import { runArrearsPass } from "./services/fees/arrears.js";
+import { runNotificationCauses } from "./services/notifications/causes.js";
 import { runNotifications } from "./services/notifications/jobs.js";
 import { runPortalUpkeep } from "./services/people.js";
 import { runCommandExpiry } from "./services/sensors/commands.js";
@@ -30,14 +31,17 @@ export const SCHEDULED_JOBS: Record<string, (ctx: JobContext) => Promise<unknown
   // The offline sweep. Sensors go offline after three missed heartbeats (90 s at the default
   // 30 s): a minute is the cron trigger's finest step. Node sweeps every 5 s.
   // Commands no device answered within DEVICE_COMMAND_TTL_S expire (Node: every 5 s).
-  // Notifications: fan out the waiting causes, deliver one bounded batch (Node does so every second).
+  // Notifications: record the causes found by time (escalation steps, transfer reminders, the 08:00
+  // digest), then fan out the waiting causes and deliver one bounded batch (Node: every second).
   // All run, whichever fails.
   "* * * * *": async (ctx) => {
-    const results = await Promise.allSettled([
+    // The causes first, so that this minute's are delivered in this run.
+    const results: PromiseSettledResult<unknown>[] = await Promise.allSettled([
       runOfflineSweep(ctx),
       runCommandExpiry(ctx),
-      runNotifications(ctx),
+      runNotificationCauses(ctx),
     ]);
+    results.push(...(await Promise.allSettled([runNotifications(ctx)])));
     for (const r of results) if (r.status === "rejected") throw r.reason;
   },
   // The arrears pass, the dead-letter and snapshot retentions and the portal's upkeep. All run, whichever fails.

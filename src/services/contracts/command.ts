@@ -8,6 +8,7 @@ import {
   allowedActions,
   type ContractCommand,
   type ContractSnapshot,
+  committeeTurn,
   type Decision,
   decide,
   type MILESTONE_KINDS,
@@ -27,6 +28,8 @@ import {
 import type { OrgPrincipal } from "../../auth/principal.js";
 import { ApiError } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
+import { cause } from "../notifications/cause.js";
+import { recordNotificationEvents } from "../notifications/events.js";
 import { type ContractRow, findContract, findVersion, partyOf, type VersionRow } from "./store.js";
 
 /** What a command's writes are given once the command table has allowed it. */
@@ -191,7 +194,7 @@ export async function runContractCommand<T>(
     }
     // decide admits parties only, and a party acts for an organization of the contract's street.
     const actor = p as OrgPrincipal;
-    return run({
+    const result = await run({
       tx,
       contract,
       version,
@@ -215,5 +218,29 @@ export async function runContractCommand<T>(
         });
       },
     });
+    // After `run`, so that a write it refuses (throws) rolls the notice back with it.
+    const action = committeeTurn(snapshot, command, party as Party, decision);
+    if (action) {
+      await recordNotificationEvents(tx, [
+        cause(
+          "contract_awaiting_committee",
+          { contractId: contract.id, title: contract.title, action },
+          {
+            subjectId: contract.id,
+            streetId: contract.streetId,
+            communityId: contract.communityId,
+            contractId: contract.id,
+            enterpriseOrgId: contract.enterpriseOrgId,
+            // The signatures of one version are asked for once, however many parties sign before it.
+            dedupeKey:
+              action === "sign"
+                ? `contract_awaiting_committee:${contract.id}:${version.versionNo}:sign`
+                : null,
+            occurredAt: now,
+          },
+        ),
+      ]);
+    }
+    return result;
   });
 }

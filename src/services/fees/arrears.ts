@@ -7,11 +7,15 @@
  * The platform runs it on its own (a SystemContext, without a principal) over every contract:
  * nobody asks, so there is no scope to apply and no party for the command table to admit.
  */
+import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import { shanghaiDate } from "../../../contracts/index.js";
+import { type Queryable, queryRows } from "../../../db/database.js";
 import { createFailureLog } from "../../../db/failure-log.js";
-import { applyArrearsStanding, type StandingChange } from "../../../db/ledger.js";
+import { applyArrearsStanding, outstandingSql, type StandingChange } from "../../../db/ledger.js";
 import type { SystemContext } from "../context.js";
+import { cause } from "../notifications/cause.js";
+import { recordNotificationEvents } from "../notifications/events.js";
 
 export const ARREARS_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -22,12 +26,82 @@ export const ARREARS_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 export async function runArrearsPass(
   opts: SystemContext & { logger: Logger; only?: { contractId?: string } },
 ): Promise<StandingChange[]> {
-  const changes = await applyArrearsStanding(opts.db, shanghaiDate(opts.clock()), opts.only);
+  const now = opts.clock();
+  const today = shanghaiDate(now);
+  // The suspensions and their notices commit together: a pass that fails tells nobody.
+  const changes = await opts.db.transaction(async (tx) => {
+    const changed = await applyArrearsStanding(tx, today, opts.only);
+    await recordSuspensions(tx, changed, today, now);
+    return changed;
+  });
   const suspended = changes.filter((ch) => ch.state === "suspended").length;
   if (changes.length) {
     opts.logger.info({ suspended, reinstated: changes.length - suspended }, "arrears sweep");
   }
   return changes;
+}
+
+/**
+ * The `subscription_suspended` causes of the suspensions among `changes`, in the transaction that
+ * made them: the household as a clerk reads it ("3号楼 1单元 501", a parking slot by its reference)
+ * and the amount overdue as of `today` (what is unpaid past its due date and the grace days: what
+ * reinstates the subscription once paid).
+ */
+export async function recordSuspensions(
+  tx: Queryable,
+  changes: readonly StandingChange[],
+  today: string,
+  now: Date,
+): Promise<void> {
+  const ids = changes.filter((c) => c.state === "suspended").map((c) => c.subscriptionId);
+  if (!ids.length) return;
+  const rows = await queryRows<{
+    id: string;
+    contract_id: string;
+    street_id: string;
+    community_id: string;
+    enterprise_org_id: string;
+    community_name: string;
+    label: string;
+    overdue: string;
+  }>(
+    tx,
+    sql`select s.id, s.contract_id, s.street_id, s.community_id, s.enterprise_org_id, cm.name as community_name,
+          case when h.id is null then coalesce(s.slot_ref, s.subscriber_key)
+            else b.name || ' ' || h.unit || '单元 ' || h.room end as label,
+          (select coalesce(sum(${outstandingSql("i")}), 0)::numeric(14, 2)::text from invoices i
+            where i.contract_id = s.contract_id and i.subscriber_key = s.subscriber_key
+              and ${outstandingSql("i")} > 0 and i.due_date + c.payment_grace_days < ${today}::date) as overdue
+        from subscriptions s
+        join contracts c on c.id = s.contract_id
+        join communities cm on cm.id = s.community_id
+        left join households h on h.id = s.household_id
+        left join buildings b on b.id = h.building_id
+        where s.id in (select x::uuid from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) x)`,
+  );
+  await recordNotificationEvents(
+    tx,
+    rows.map((r) =>
+      cause(
+        "subscription_suspended",
+        {
+          subscriptionId: r.id,
+          contractId: r.contract_id,
+          householdLabel: r.label,
+          communityName: r.community_name,
+          overdueAmount: r.overdue,
+        },
+        {
+          subjectId: r.id,
+          streetId: r.street_id,
+          communityId: r.community_id,
+          contractId: r.contract_id,
+          enterpriseOrgId: r.enterprise_org_id,
+          occurredAt: now,
+        },
+      ),
+    ),
+  );
 }
 
 export interface ArrearsSweep {

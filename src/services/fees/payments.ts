@@ -13,6 +13,7 @@ import { ApiError, notInFuture } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
 import { type CommandScope, runContractCommand } from "../contracts/command.js";
 import { findContract } from "../contracts/store.js";
+import { recordSuspensions } from "./arrears.js";
 import {
   type CreditNoteWithTotals,
   creditNoteById,
@@ -176,6 +177,8 @@ export async function recordPayment(
       contractId: invoice.contractId,
       subscriberKey: invoice.subscriberKey,
     });
+    // A partial payment may leave the subscriber in arrears: a suspension made here is told too.
+    await recordSuspensions(s.tx, changes, today, s.now);
 
     await s.audit("payment.recorded", {
       payload: {

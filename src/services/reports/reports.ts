@@ -15,11 +15,14 @@ import {
   type ReportStatus,
   reportableErrors,
 } from "../../../contracts/index.js";
-import { operationReports, reportComments } from "../../../db/schema.js";
+import type { Tx } from "../../../db/database.js";
+import { operationReports, organizations, reportComments } from "../../../db/schema.js";
 import { ApiError } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
 import { type CommandScope, runContractCommand } from "../contracts/command.js";
-import { findContract } from "../contracts/store.js";
+import { type ContractRow, findContract } from "../contracts/store.js";
+import { cause } from "../notifications/cause.js";
+import { recordNotificationEvents } from "../notifications/events.js";
 import type { ReportFigures } from "./figures.js";
 import {
   type CommentRow,
@@ -116,9 +119,38 @@ export async function fileReport(
     await s.audit("report.submitted", {
       payload: { reportId: inserted.id, period: period.period, reportVersionNo: 1 },
     });
+    await recordReportFiled(s.tx, s.contract, inserted, s.now);
     return { row: inserted, contract: s.contract };
   });
   return reportDetail(ctx.db, contract, row, DEFAULT_TOLERANCES);
+}
+
+/** The `report_filed` cause, in the transaction that files the report (or its revision). */
+async function recordReportFiled(tx: Tx, contract: ContractRow, report: ReportRow, now: Date) {
+  const [enterprise] = await tx
+    .select({ name: organizations.name })
+    .from(organizations)
+    .where(eq(organizations.id, contract.enterpriseOrgId));
+  await recordNotificationEvents(tx, [
+    cause(
+      "report_filed",
+      {
+        reportId: report.id,
+        contractId: contract.id,
+        title: contract.title,
+        period: report.period,
+        enterpriseName: enterprise?.name ?? "",
+      },
+      {
+        subjectId: report.id,
+        streetId: contract.streetId,
+        communityId: contract.communityId,
+        contractId: contract.id,
+        enterpriseOrgId: contract.enterpriseOrgId,
+        occurredAt: now,
+      },
+    ),
+  ]);
 }
 
 /** The contract's reports, newest period first (superseded versions only when asked for). */
@@ -270,6 +302,8 @@ export async function reviseReport(
         ...(input.comment ? { comment: input.comment } : {}),
       },
     });
+    // A revised version is filed anew: the committee reviews it again.
+    await recordReportFiled(s.tx, s.contract, row, s.now);
     return row;
   });
 }
