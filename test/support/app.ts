@@ -19,6 +19,8 @@ export interface TestAppOptions {
   devices?: AppDeps["devices"];
   /** Where snapshots are kept (a bucket in the snapshot tests); PostgreSQL when absent. */
   snapshots?: AppDeps["snapshots"];
+  /** The ingest runtime's command dispatcher (as src/node.ts passes it), kicked after a command commits. */
+  commandDispatcher?: AppDeps["commandDispatcher"];
 }
 
 export function createTestApp(db: Database, opts: TestAppOptions = {}) {
@@ -33,6 +35,7 @@ export function createTestApp(db: Database, opts: TestAppOptions = {}) {
     ...(opts.ingest ? { ingest: opts.ingest } : {}),
     ...(opts.devices ? { devices: opts.devices } : {}),
     ...(opts.snapshots ? { snapshots: opts.snapshots } : {}),
+    ...(opts.commandDispatcher ? { commandDispatcher: opts.commandDispatcher } : {}),
   });
 }
 
