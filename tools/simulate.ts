@@ -2,6 +2,8 @@
  * `npm run simulate -- --sensors 50 --rate 200 --duration 60 [--url mqtt://127.0.0.1:1883] [--seed 1]`
  *
  * Publishes realistic sensor traffic (tools/simulator.ts) to a broker, for demos and benchmarks.
+ * Each simulated sensor obeys its commands as a device does: a release issued in the portal or the
+ * API while its car is halted ends the halt with an `ebike_cleared` event and answers `applied`.
  *
  * Sensors are registered through the platform's HTTP API (`POST /v1/sensors`), as an enterprise,
  * not by writing to the database: the embedded PGlite belongs to the running app's process (it can

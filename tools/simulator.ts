@@ -687,6 +687,7 @@ export async function publishTraffic(opts: PublishOptions): Promise<SimulationSu
 
   // Connect (a bounded number at a time), then announce each sensor online (retained).
   const clients = new Map<string, MqttClient>();
+  const devices = new Map<string, SimulatedDevice>();
   const dead = new Set<string>();
   const pending = new Map<string, Set<(err: Error) => void>>();
   const ids = Object.keys(plan.expected.perSensor);
@@ -706,6 +707,8 @@ export async function publishTraffic(opts: PublishOptions): Promise<SimulationSu
           clients.set(id, client);
           pending.set(id, new Set());
           client.on("error", () => {});
+          // Each sensor obeys its commands as a device does (a release ends its halt with a clear).
+          devices.set(id, await SimulatedDevice.attach(client, id));
           client.on("close", () => {
             dead.add(id);
             const waiting = pending.get(id);
@@ -782,6 +785,8 @@ export async function publishTraffic(opts: PublishOptions): Promise<SimulationSu
       settle(msg, started, err);
     };
     waiting?.add(finish);
+    if (msg.kind === "valid" && (msg.type === "ebike_detected" || msg.type === "ebike_cleared"))
+      devices.get(msg.sensorId)?.follow(msg.type, msg.payload);
     client.publish(msg.topic, msg.payload, { qos: 1 }, (err) => finish(err ?? null));
   };
 
@@ -876,19 +881,43 @@ export class SimulatedDevice {
     clock?: () => Date;
   }): Promise<SimulatedDevice> {
     const client = await connectSensor(opts.url, opts.sensor, opts.protocolVersion ?? 4, 0);
+    client.on("error", () => {});
+    const device = await SimulatedDevice.attach(client, opts.sensor.id, {
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.heartbeatIntervalS ? { heartbeatIntervalS: opts.heartbeatIntervalS } : {}),
+    });
+    if (opts.heartbeats) device.scheduleHeartbeat();
+    return device;
+  }
+
+  /** Makes a sensor's connected client obey its commands (`npm run simulate`'s sensors do too). */
+  static async attach(
+    client: MqttClient,
+    sensorId: string,
+    opts: { clock?: () => Date; heartbeatIntervalS?: number } = {},
+  ): Promise<SimulatedDevice> {
     const device = new SimulatedDevice(
       client,
-      opts.sensor.id,
+      sensorId,
       opts.clock ?? (() => new Date()),
       opts.heartbeatIntervalS ?? 30,
     );
-    client.on("error", () => {});
     client.on("message", (topic, payload) => {
-      if (topic === commandsTopic(opts.sensor.id)) void device.handle(payload).catch(() => {});
+      if (topic === commandsTopic(sensorId)) void device.handle(payload).catch(() => {});
     });
-    await client.subscribeAsync(commandsTopic(opts.sensor.id), { qos: 1 });
-    if (opts.heartbeats) device.scheduleHeartbeat();
+    await client.subscribeAsync(commandsTopic(sensorId), { qos: 1 });
     return device;
+  }
+
+  /**
+   * A detection or clear sent for this sensor by someone else (the planned traffic of
+   * `publishTraffic`): the car's state follows it, so that a release finds the car it lets go.
+   */
+  follow(type: SensorEventType | null, payload: string) {
+    if (type === "ebike_cleared") this.state.halted = null;
+    if (type !== "ebike_detected") return;
+    const event = JSON.parse(payload) as { carHalted?: boolean; floor?: number };
+    if (event.carHalted) this.state.halted = event.floor ?? 1;
   }
 
   private event(type: string, fields: Record<string, unknown>) {

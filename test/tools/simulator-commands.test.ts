@@ -10,13 +10,14 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
 import { sensorEvents, sensors } from "../../db/schema.js";
-import { commandMessage } from "../../iot/protocol.js";
+import { commandMessage, eventsTopic } from "../../iot/protocol.js";
 import { type IngestRuntime, startIngestRuntime } from "../../iot/runtime.js";
 import { commandStore } from "../../src/services/sensors/command-delivery.js";
-import { SimulatedDevice } from "../../tools/simulator.js";
+import { publishTraffic, SimulatedDevice, type TrafficPlan } from "../../tools/simulator.js";
 import {
   commandRow,
   createCommand,
+  createElevator,
   createIotWorld,
   createSensor,
   freePort,
@@ -139,5 +140,58 @@ describe("the simulator obeys commands", () => {
       { result: "expired", reason: "received after expiresAt" },
     ]);
     await device.close();
+  });
+
+  it("npm run simulate's sensors obey too: a release during the planned traffic ends the halt it follows", async () => {
+    const elevator = await createElevator(database.db, world);
+    const sensor = await createSensor(database.db, world, elevator.id);
+    const base = Date.now() - 60_000;
+    const message = (seq: number, type: "ebike_detected" | "heartbeat", body: Record<string, unknown>) => {
+      const eventId = `plan-${sensor.id.slice(0, 8)}-${seq}`;
+      return {
+        seq,
+        sensorId: sensor.id,
+        topic: eventsTopic(sensor.id),
+        payload: JSON.stringify({
+          eventId,
+          type,
+          occurredAt: new Date(base + seq * 1000).toISOString(),
+          ...body,
+        }),
+        kind: "valid" as const,
+        eventId,
+        type,
+        expectedReason: null,
+        outOfOrder: false,
+      };
+    };
+    // A halted detection, then heartbeats that keep the connection busy while the release runs.
+    const messages = [
+      message(0, "ebike_detected", { carHalted: true, floor: 4, confidence: 0.9 }),
+      ...Array.from({ length: 60 }, (_, i) =>
+        message(i + 1, "heartbeat", { uptimeS: i, firmware: "sim-1.0" }),
+      ),
+    ];
+    const plan = Object.assign(messages, {
+      total: messages.length,
+      expected: { perSensor: { [sensor.id]: { messages: messages.length } } },
+      from: new Date(base),
+      to: new Date(base + messages.length * 1000),
+    }) as unknown as TrafficPlan;
+    const stop = new AbortController();
+    const publishing = publishTraffic({ url, sensors: [sensor], plan, rate: 4, signal: stop.signal });
+    const incident = await waitFor(async () => (await incidentsOf(database.db, sensor.facilityId))[0]);
+    expect(incident).toMatchObject({ kind: "ebike", closed_at: null });
+    const release = await createCommand(database.db, world, sensor);
+    runtime.commands?.kick();
+    expect(await applied(release.id)).toMatchObject({ state: "applied" });
+    const closed = await waitFor(async () => {
+      const [i] = await incidentsOf(database.db, sensor.facilityId);
+      return i?.closed_at && i;
+    });
+    expect(closed.closed_at).toBeTruthy();
+    stop.abort();
+    const summary = await publishing;
+    expect(summary.failed).toBe(0);
   });
 });
