@@ -1,6 +1,6 @@
 /**
  * The whole loop on one e-bike halt, as the people and the device live it, with every part real:
- * a device's detection over MQTT (the embedded broker) opens an incident; the property company's
+ * a device's detection over MQTT (the embedded aedes, and Mosquitto with the shipped config) opens an incident; the property company's
  * webhook is told, signed; nobody acknowledges, so the escalation step reaches the owners
  * committee's endpoint after its 15 minutes and not before; the property company releases the car
  * through the API with a reason; the device gets the command, sends its clear and answers
@@ -18,7 +18,18 @@ import { runNotificationCauses } from "../../src/services/notifications/causes.j
 import { runNotifications } from "../../src/services/notifications/jobs.js";
 import { verifyWebhook } from "../../src/services/notifications/signing.js";
 import { commandStore } from "../../src/services/sensors/command-delivery.js";
-import { createIotWorld, createSensor, device, event, freePort, waitFor } from "../iot/support.js";
+import {
+  createElevator,
+  createIotWorld,
+  createSensor,
+  device,
+  event,
+  freePort,
+  INGEST_USER,
+  type Mosquitto,
+  startMosquitto,
+  waitFor,
+} from "../iot/support.js";
 import { client, createTestApp } from "../support/app.js";
 import type { World } from "../support/factories.js";
 import { createEndpoint, ownDatabase, type Receiver, startReceiver } from "./support.js";
@@ -27,53 +38,103 @@ const logger = pino({ level: "silent" });
 const MINUTE = 60_000;
 let db: Database;
 let close: () => Promise<void>;
-let runtime: IngestRuntime;
 let propertyReceiver: Receiver;
 let committeeReceiver: Receiver;
 let world: World;
-let brokerPort: number;
+
+let mosquitto: Mosquitto;
+let property: Awaited<ReturnType<typeof createEndpoint>>;
 
 beforeAll(async () => {
   ({ db, close } = await ownDatabase("loop"));
   world = await createIotWorld(db);
   propertyReceiver = await startReceiver();
   committeeReceiver = await startReceiver();
-  brokerPort = await freePort();
-  runtime = await startIngestRuntime({
-    config: { MQTT_PORT: brokerPort, MQTT_CLIENT_ID: `loop-${randomUUID().slice(0, 8)}`, MQTT_CONSUMERS: 1 },
-    db,
-    logger,
-    commandStore: commandStore(db, () => new Date()),
+  mosquitto = await startMosquitto(db);
+  property = await createEndpoint(db, {
+    organizationId: world.propertyCompany.org.id,
+    url: propertyReceiver.url,
+    rules: [{ type: "ebike_halt_opened" }],
+  });
+  await createEndpoint(db, {
+    organizationId: world.ownersCommittee.org.id,
+    url: committeeReceiver.url,
+    rules: [{ type: "halt_unacknowledged", afterMinutes: 15 }],
   });
 });
 
 afterAll(async () => {
-  await runtime?.close();
   await propertyReceiver?.close();
   await committeeReceiver?.close();
+  await mosquitto?.stop();
   await close?.();
 });
+
+/** The app's runtime as src/node.ts starts it: the ingest, the broker (or its admin), the command dispatcher. */
+async function startRuntime(config: { MQTT_URL?: string; MQTT_PORT: number }) {
+  const started = await startIngestRuntime({
+    config: {
+      ...config,
+      MQTT_USERNAME: INGEST_USER.username,
+      MQTT_PASSWORD: INGEST_USER.password,
+      MQTT_CLIENT_ID: `loop-${randomUUID().slice(0, 8)}`,
+      MQTT_CONSUMERS: 1,
+    },
+    db,
+    logger,
+    sweeper: { scope: { communityId: world.community.id } },
+    commandStore: commandStore(db, () => new Date()),
+  });
+  await waitFor(async () => {
+    const ready = await started.readiness();
+    return Object.values(ready).every((check) => check.ok);
+  });
+  return started;
+}
 
 const incidentsOfElevator = () =>
   db.select().from(incidents).where(eq(incidents.facilityId, world.elevator.id));
 
-describe("an e-bike halt, from the sensor to the people and back", () => {
+const brokers: [string, () => Promise<{ runtime: IngestRuntime; url: string }>][] = [
+  [
+    "the embedded aedes",
+    async () => {
+      const port = await freePort();
+      return { runtime: await startRuntime({ MQTT_PORT: port }), url: `mqtt://127.0.0.1:${port}` };
+    },
+  ],
+  [
+    "Mosquitto (the shipped config)",
+    async () => ({
+      runtime: await startRuntime({ MQTT_URL: mosquitto.url, MQTT_PORT: 0 }),
+      url: mosquitto.url,
+    }),
+  ],
+];
+
+describe.each(brokers)("an e-bike halt over %s, from the sensor to the people and back", (_name, start) => {
+  let runtime: IngestRuntime;
+  let brokerUrl: string;
+  beforeAll(async () => {
+    ({ runtime, url: brokerUrl } = await start());
+  });
+  afterAll(async () => {
+    await runtime?.close();
+  });
+
   it("is announced, escalated once when nobody acts, released remotely, and closed with who and why", async () => {
-    const sensor = await createSensor(db, world);
-    const property = await createEndpoint(db, {
-      organizationId: world.propertyCompany.org.id,
-      url: propertyReceiver.url,
-      rules: [{ type: "ebike_halt_opened" }],
-    });
-    await createEndpoint(db, {
-      organizationId: world.ownersCommittee.org.id,
-      url: committeeReceiver.url,
-      rules: [{ type: "halt_unacknowledged", afterMinutes: 15 }],
-    });
+    propertyReceiver.received.length = 0;
+    committeeReceiver.received.length = 0;
+    // An elevator of its own, so that the other broker's run leaves it nothing.
+    const elevator = await createElevator(db, world);
+    const sensor = await createSensor(db, world, elevator.id);
+    await runtime.devices.addSensor(sensor.id, sensor.key);
+    const incidentsOfElevator = () =>
+      db.select().from(incidents).where(eq(incidents.facilityId, elevator.id));
     const app = createTestApp(db, { ...(runtime.commands ? { commandDispatcher: runtime.commands } : {}) });
 
     // The device: halts the car on a detection; on a release, lets it go (its clear), then answers.
-    const dev = await device(`mqtt://127.0.0.1:${brokerPort}`, sensor.id, sensor.key);
+    const dev = await device(brokerUrl, sensor.id, sensor.key);
     const commandsSeen: { commandId: string; type: string }[] = [];
     dev.on("message", (topic, payload) => {
       if (topic !== commandsTopic(sensor.id)) return;
