@@ -92,9 +92,6 @@ async function startRuntime(config: { MQTT_URL?: string; MQTT_PORT: number }) {
   return started;
 }
 
-const incidentsOfElevator = () =>
-  db.select().from(incidents).where(eq(incidents.facilityId, world.elevator.id));
-
 const brokers: [string, () => Promise<{ runtime: IngestRuntime; url: string }>][] = [
   [
     "the embedded aedes",
