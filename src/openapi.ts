@@ -54,7 +54,7 @@ const problem = (description: string) => ({
 });
 
 /** A 503 with its Retry-After header: `why` says which part is down. */
-const unavailable = (why: string) => ({
+export const unavailable = (why: string) => ({
   ...problem(why),
   headers: z.object({
     "Retry-After": z.string().openapi({ description: "Seconds to wait before retrying", example: "5" }),

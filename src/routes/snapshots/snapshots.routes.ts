@@ -1,5 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses, IdParams, jsonResponse, ProblemSchema, security, Uuid } from "../../openapi.js";
+import {
+  errorResponses,
+  IdParams,
+  jsonResponse,
+  ProblemSchema,
+  security,
+  Uuid,
+  unavailable,
+} from "../../openapi.js";
 import { SNAPSHOT_MAX_BYTES } from "../../services/snapshots/snapshots.js";
 
 const tags = ["incidents"];
@@ -57,7 +65,7 @@ export const uploadSnapshot = createRoute({
     422: problem("The bytes are not a JPEG"),
     ...errorResponses,
     413: problem(`Body over ${KIB} KiB`),
-    503: problem(
+    503: unavailable(
       "The database or the snapshot bucket is unavailable for a moment: send it again after Retry-After",
     ),
   },
