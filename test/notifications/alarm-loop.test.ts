@@ -18,15 +18,7 @@ import { runNotificationCauses } from "../../src/services/notifications/causes.j
 import { runNotifications } from "../../src/services/notifications/jobs.js";
 import { verifyWebhook } from "../../src/services/notifications/signing.js";
 import { commandStore } from "../../src/services/sensors/command-delivery.js";
-import {
-  createIotWorld,
-  createSensor,
-  device,
-  event,
-  freePort,
-  incidentsOf,
-  waitFor,
-} from "../iot/support.js";
+import { createIotWorld, createSensor, device, event, freePort, waitFor } from "../iot/support.js";
 import { client, createTestApp } from "../support/app.js";
 import type { World } from "../support/factories.js";
 import { createEndpoint, ownDatabase, type Receiver, startReceiver } from "./support.js";
