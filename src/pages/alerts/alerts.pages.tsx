@@ -184,22 +184,14 @@ function AddForm({
         <fieldset>
           <legend>{t("events")}</legend>
           {SUBSCRIBABLE.map((type) => (
-            <div>
-              <input
-                type="checkbox"
-                id={`f-type-${type}`}
-                name={`type_${type}`}
-                value="on"
-                checked={chosen.has(type)}
-              />{" "}
-              <label for={`f-type-${type}`}>
-                {typeWords(
-                  t,
-                  type,
-                  type === "halt_unacknowledged" ? Number(values?.minutes) || defaultMinutes(c) : null,
-                )}
-              </label>
-            </div>
+            <label>
+              <input type="checkbox" name={`type_${type}`} value="on" checked={chosen.has(type)} />{" "}
+              {typeWords(
+                t,
+                type,
+                type === "halt_unacknowledged" ? Number(values?.minutes) || defaultMinutes(c) : null,
+              )}
+            </label>
           ))}
         </fieldset>
         <Field
