@@ -4,6 +4,7 @@
  */
 import { type Context, Hono } from "hono";
 import { accountPages } from "./account/account.pages.js";
+import { alertPages } from "./alerts/alerts.pages.js";
 import { mountAssets } from "./assets.js";
 import { billingPages } from "./billing/billing.pages.js";
 import { contractPages } from "./contracts/contracts.pages.js";
@@ -34,6 +35,7 @@ export function createPortal(): Hono<PortalEnv> {
   portal.route("/", billingPages);
   portal.route("/", residentPages);
   portal.route("/", reportPages);
+  portal.route("/", alertPages);
   portal.onError(pageError);
   return portal;
 }

@@ -17,14 +17,15 @@ export type NavKey =
   | "households"
   | "dashboard"
   | "billing"
-  | "members";
+  | "members"
+  | "alerts";
 
 /** Each role's navigation, in the order of its day's work (the home page lists the same). */
 export const NAV_OF_ROLE: Record<string, readonly NavKey[]> = {
-  owners_committee: ["home", "contracts", "reports", "incidents"],
-  property_company: ["home", "incidents", "sensors", "households", "contracts"],
-  street_office: ["home", "dashboard", "contracts", "incidents"],
-  enterprise: ["home", "contracts", "drafts", "billing", "reports", "households", "sensors"],
+  owners_committee: ["home", "contracts", "reports", "incidents", "alerts"],
+  property_company: ["home", "incidents", "sensors", "households", "contracts", "alerts"],
+  street_office: ["home", "dashboard", "contracts", "incidents", "alerts"],
+  enterprise: ["home", "contracts", "drafts", "billing", "reports", "households", "sensors", "alerts"],
 };
 
 export const NAV_HREF: Record<NavKey, string> = {
@@ -38,6 +39,7 @@ export const NAV_HREF: Record<NavKey, string> = {
   dashboard: "/dashboard",
   billing: "/billing",
   members: "/members",
+  alerts: "/alerts",
 };
 
 export interface LayoutProps {

@@ -173,7 +173,12 @@ describe("the property company's live board", () => {
     expect(await page.getByRole("status").first().textContent()).toContain("已记录：误报。");
     const classified = page.locator("#open-incidents li.incident", { hasText: first.name });
     expect(await classified.textContent()).toContain("误报（婴儿车）");
-    expect(await classified.getByRole("button").count()).toBe(0);
+    // Classified: no more classifying; what is left is letting the halted car go (远程放行).
+    expect(await classified.getByRole("button", { name: "确认" }).count()).toBe(0);
+    expect(await classified.getByRole("button", { name: "误报" }).count()).toBe(0);
+    expect(await classified.getByRole("button").allTextContents()).toEqual([
+      expect.stringContaining("远程放行"),
+    ]);
     const [row] = await database.db.select().from(incidents).where(eq(incidents.facilityId, first.id));
     expect(row).toMatchObject({
       classification: "false_alarm",

@@ -57,6 +57,7 @@ button.link { background: none; border: none; padding: 0; min-height: 0; text-de
 .badge.alert { background: var(--bad); color: #fff; }
 .badge.ok { background: var(--ok); color: #fff; }
 .empty { color: var(--muted); font-style: italic; }
+.url { overflow-wrap: anywhere; }
 .secret { word-break: break-all; font-family: ui-monospace, monospace; background: #fff8e1; padding: 8px; border: 1px dashed var(--warn); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; }
 dl.facts dt { color: var(--muted); }
