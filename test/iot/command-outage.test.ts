@@ -58,9 +58,18 @@ afterAll(async () => {
 });
 
 describe("commands across a broker outage", () => {
-  it.each([1, 2])(
+  it.each([1, 2, 3])(
     "stay pending while Mosquitto is down and arrive once when it is back (round %i)",
     async () => {
+      // After the previous round's outage the app reconnects on its own back-off: wait for it.
+      await waitFor(
+        async () => {
+          const ready = await runtime.readiness();
+          return ready.brokerAdmin?.ok && ready.mqtt?.ok;
+        },
+        20_000,
+        "the app connected to the broker again",
+      );
       const sensor = await createSensor(database.db, world);
       await runtime.devices.addSensor(sensor.id, sensor.key);
       // A persistent session, so that the device's subscription outlives the outage.
