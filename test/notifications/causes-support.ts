@@ -1,11 +1,7 @@
-/** Helpers of the causes suites: the causes recorded in the outbox, read back, and a database of their own. */
-import { randomUUID } from "node:crypto";
+/** Helpers of the causes suites: the causes recorded in the outbox, read back. */
 import { sql } from "drizzle-orm";
 import type { NotificationType } from "../../contracts/notifications.js";
-import type { DatabaseHandle } from "../../db/client.js";
 import { type Database, queryRows } from "../../db/database.js";
-import { loadConfig } from "../../src/config.js";
-import { createScratchDatabase, openTestDatabase } from "../support/db.js";
 
 export interface CauseRow {
   type: NotificationType;
@@ -37,25 +33,4 @@ export async function causesOf(
         order by id`,
   );
   return rows.map((r) => ({ ...r, occurred_at: new Date(r.occurred_at) }));
-}
-
-/**
- * The causes tests' helpers (what the producers recorded).
- * A database of the test file's own: the periodic jobs act on every row (every rule, every open
- * incident), so on a shared PostgreSQL another file's rules would add steps to this file's
- * incidents. PGlite is per file already.
- */
-export async function openOwnDatabase(
-  name: string,
-): Promise<{ handle: DatabaseHandle; close(): Promise<void> }> {
-  const { DATABASE_URL } = loadConfig(process.env);
-  if (!DATABASE_URL) {
-    const handle = await openTestDatabase();
-    return { handle, close: () => handle.close() };
-  }
-  const scratch = await createScratchDatabase(
-    DATABASE_URL,
-    `${name}_${process.pid}_${randomUUID().slice(0, 8)}`,
-  );
-  return { handle: scratch.handle, close: () => scratch.drop() };
 }

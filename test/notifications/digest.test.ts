@@ -10,9 +10,10 @@ import { incidents, notificationEndpoints, notificationRules, sensorEvents } fro
 import { runDailyDigest } from "../../src/services/notifications/digest.js";
 import { createSensorRow } from "../reports/support.js";
 import { createFacility, createWorld, type World } from "../support/factories.js";
-import { causesOf, openOwnDatabase } from "./causes-support.js";
+import { causesOf } from "./causes-support.js";
+import { ownDatabase } from "./support.js";
 
-let own: Awaited<ReturnType<typeof openOwnDatabase>>;
+let own: Awaited<ReturnType<typeof ownDatabase>>;
 let db: Database;
 let world: World;
 let elsewhere: World;
@@ -78,8 +79,8 @@ async function digestsOf(orgId: string) {
 let offlineNames: { sensorName: string; facilityName: string }[];
 
 beforeAll(async () => {
-  own = await openOwnDatabase("digest");
-  db = own.handle.db;
+  own = await ownDatabase("digest");
+  db = own.db;
   world = await createWorld(db);
   elsewhere = await createWorld(db);
   const second = await createFacility(db, {

@@ -15,9 +15,10 @@ import { runEscalation } from "../../src/services/notifications/escalation.js";
 import { createElevator, createIotWorld, createSensor } from "../iot/support.js";
 import { client, createTestApp } from "../support/app.js";
 import type { World } from "../support/factories.js";
-import { causesOf, openOwnDatabase } from "./causes-support.js";
+import { causesOf } from "./causes-support.js";
+import { ownDatabase } from "./support.js";
 
-let own: Awaited<ReturnType<typeof openOwnDatabase>>;
+let own: Awaited<ReturnType<typeof ownDatabase>>;
 let db: Database;
 let world: World;
 const T0 = new Date("2026-12-04T23:50:00Z");
@@ -67,8 +68,8 @@ async function steps(incidentId: string) {
 }
 
 beforeAll(async () => {
-  own = await openOwnDatabase("escalation");
-  db = own.handle.db;
+  own = await ownDatabase("escalation");
+  db = own.db;
   world = await createIotWorld(db);
   // Property company after 5 minutes, committee after 15, street office after 30 (twice: one step).
   await subscribe(world.propertyCompany.org.id, "halt_unacknowledged", 5);

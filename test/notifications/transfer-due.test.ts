@@ -10,9 +10,10 @@ import type { Database } from "../../db/database.js";
 import { contracts } from "../../db/schema.js";
 import { runTransferReminders } from "../../src/services/notifications/transfer-due.js";
 import { createContractRecord, createWorld, type World } from "../support/factories.js";
-import { causesOf, openOwnDatabase } from "./causes-support.js";
+import { causesOf } from "./causes-support.js";
+import { ownDatabase } from "./support.js";
 
-let own: Awaited<ReturnType<typeof openOwnDatabase>>;
+let own: Awaited<ReturnType<typeof ownDatabase>>;
 let db: Database;
 let world: World;
 const remind = (now: Date) => runTransferReminders({ db, clock: () => now });
@@ -44,8 +45,8 @@ async function reminders(contractId: string) {
 }
 
 beforeAll(async () => {
-  own = await openOwnDatabase("transfer_due");
-  db = own.handle.db;
+  own = await ownDatabase("transfer_due");
+  db = own.db;
   world = await createWorld(db);
 }, 60_000);
 afterAll(async () => {
