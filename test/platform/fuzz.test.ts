@@ -34,16 +34,18 @@ import fc from "fast-check";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFailedLogins } from "../../contracts/login-throttle.js";
-import type { DatabaseHandle } from "../../db/client.js";
+import { type DatabaseHandle, openDatabase } from "../../db/client.js";
 import { hashKey } from "../../db/keys.js";
 import { createApp } from "../../src/app.js";
 import { createKeyCache } from "../../src/auth/key-cache.js";
+import { loadConfig } from "../../src/config.js";
 import { ERROR_CODES } from "../../src/errors.js";
 import { keyOf } from "../authz/calls.js";
 import { buildFixture } from "../authz/fixtures.js";
 import { type Call, type Fixture, type FixtureState, MATRIX, NOW, ROLES, routeKey } from "../authz/matrix.js";
 import { TEST_ADMIN_TOKEN, type TestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
+import { type PrivatePostgres, startPrivatePostgres } from "../support/private-postgres.js";
 
 const FUZZ_MIN_REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 10_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261205);
@@ -467,6 +469,12 @@ function requestArb(op: Operation, valid: Call | undefined, callers: fc.Arbitrar
 // ---- the run -------------------------------------------------------------------------------------
 
 let database: DatabaseHandle;
+/**
+ * On PostgreSQL, a server of this file's own: "stored nothing" is judged by transaction ids, which
+ * belong to the whole server, so another test file committing beside it (the suite runs two at
+ * once) would look like a refused request that stored something.
+ */
+let privateServer: PrivatePostgres | undefined;
 let app: TestApp;
 let operations: Operation[] = [];
 const fixtures = new Map<FixtureState, Fixture>();
@@ -520,7 +528,13 @@ async function committedBetween(from: bigint, to: bigint): Promise<number> {
 }
 
 beforeAll(async () => {
-  database = await openTestDatabase();
+  if (loadConfig(process.env).DATABASE_URL) {
+    privateServer = await startPrivatePostgres();
+    database = await openDatabase({ url: privateServer.url, max: 4 });
+    await database.migrate();
+  } else {
+    database = await openTestDatabase();
+  }
   // The server's warnings and errors, to quote the one of a failing request.
   const logs = new Writable({
     write(chunk, _encoding, done) {
@@ -604,6 +618,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await database?.close();
+  await privateServer?.destroy();
 });
 
 async function send(op: Operation, fx: Fixture | undefined, req: Request) {
