@@ -133,12 +133,15 @@ describe.each(brokers)("an e-bike halt over %s, from the sensor to the people an
     // The device: halts the car on a detection; on a release, lets it go (its clear), then answers.
     const dev = await device(brokerUrl, sensor.id, sensor.key);
     const commandsSeen: { commandId: string; type: string }[] = [];
+    // Kept so the device is ended only after its answer was acknowledged: ending it with a publish
+    // in flight rejects that publish after the test.
+    let answered: Promise<unknown> = Promise.resolve();
     dev.on("message", (topic, payload) => {
       if (topic !== commandsTopic(sensor.id)) return;
       const command = JSON.parse(payload.toString()) as { commandId: string; type: string };
       commandsSeen.push(command);
       if (command.type !== "release") return;
-      void (async () => {
+      answered = (async () => {
         await dev.publishAsync(
           eventsTopic(sensor.id),
           JSON.stringify(event("ebike_cleared", 0, {}, Date.now())),
@@ -226,6 +229,7 @@ describe.each(brokers)("an e-bike halt over %s, from the sensor to the people an
     await runNotifications({ db, clock: at(30), logger });
     expect(committeeReceiver.received).toHaveLength(1);
     expect(propertyReceiver.received).toHaveLength(1);
-    dev.end(true);
+    await answered;
+    await dev.endAsync();
   });
 });

@@ -87,6 +87,7 @@ export const RunAnswer = z
   .openapi("BillingRunAnswer");
 
 export const createRun = createRoute({
+  operationId: "createBillingRun",
   method: "post",
   path: "/contracts/{id}/billing-runs",
   tags,
@@ -123,6 +124,7 @@ export const createRun = createRoute({
 });
 
 export const listRuns = createRoute({
+  operationId: "listBillingRuns",
   method: "get",
   path: "/contracts/{id}/billing-runs",
   tags,
@@ -133,6 +135,7 @@ export const listRuns = createRoute({
 });
 
 export const listInvoices = createRoute({
+  operationId: "listInvoices",
   method: "get",
   path: "/contracts/{id}/invoices",
   tags,
@@ -157,6 +160,7 @@ export const listInvoices = createRoute({
 });
 
 export const getInvoice = createRoute({
+  operationId: "getInvoice",
   method: "get",
   path: "/invoices/{id}",
   tags,
@@ -209,6 +213,7 @@ export const UsageBatch = z
   });
 
 export const postUsage = createRoute({
+  operationId: "recordUsage",
   method: "post",
   path: "/contracts/{id}/usage",
   tags,

@@ -41,6 +41,7 @@ const MilestoneKind = z.enum(MILESTONE_KINDS);
 const Reason = z.strictObject({ reason: Text.trim().min(1).max(2000) });
 
 const actionWithBody = <B extends z.ZodType>(
+  operationId: string,
   path: string,
   summary: string,
   description: string,
@@ -48,6 +49,7 @@ const actionWithBody = <B extends z.ZodType>(
   required = true,
 ) =>
   createRoute({
+    operationId,
     method: "post",
     path: `/contracts/{id}/${path}`,
     tags,
@@ -58,10 +60,11 @@ const actionWithBody = <B extends z.ZodType>(
     responses: { 200: jsonResponse(ContractDetail, "The contract after the action"), ...withConflicts },
   });
 
-const action = (path: string, summary: string, description: string) =>
-  actionWithBody(path, summary, description, NoBody, false);
+const action = (operationId: string, path: string, summary: string, description: string) =>
+  actionWithBody(operationId, path, summary, description, NoBody, false);
 
 export const createContract = createRoute({
+  operationId: "createContract",
   method: "post",
   path: "/contracts",
   tags,
@@ -77,6 +80,7 @@ export const createContract = createRoute({
 });
 
 export const listContracts = createRoute({
+  operationId: "listContracts",
   method: "get",
   path: "/contracts",
   tags,
@@ -95,6 +99,7 @@ export const listContracts = createRoute({
 });
 
 export const getContract = createRoute({
+  operationId: "getContract",
   method: "get",
   path: "/contracts/{id}",
   tags,
@@ -105,6 +110,7 @@ export const getContract = createRoute({
 });
 
 export const listVersions = createRoute({
+  operationId: "listContractVersions",
   method: "get",
   path: "/contracts/{id}/versions",
   tags,
@@ -115,6 +121,7 @@ export const listVersions = createRoute({
 });
 
 export const getVersion = createRoute({
+  operationId: "getContractVersion",
   method: "get",
   path: "/contracts/{id}/versions/{versionNo}",
   tags,
@@ -125,6 +132,7 @@ export const getVersion = createRoute({
 });
 
 export const editDraft = createRoute({
+  operationId: "editContractDraft",
   method: "put",
   path: "/contracts/{id}/versions/{versionNo}",
   tags,
@@ -143,6 +151,7 @@ export const editDraft = createRoute({
 });
 
 export const diffVersions = createRoute({
+  operationId: "diffContractVersions",
   method: "get",
   path: "/contracts/{id}/diff",
   tags,
@@ -162,22 +171,26 @@ export const diffVersions = createRoute({
 });
 
 export const submit = action(
+  "submitContract",
   "submit",
   "Submit the draft for review (enterprise)",
   "Freezes the current draft version (it can never change again) and hands it to the owners committee.",
 );
 export const requestChanges = actionWithBody(
+  "requestContractChanges",
   "request-changes",
   "Ask for changes (owners committee)",
   "The reason is recorded as a comment on the version.",
   Reason,
 );
 export const revise = action(
+  "reviseContract",
   "revise",
   "Start a new draft after changes were requested (enterprise)",
   "Copies the reviewed version into a new draft version.",
 );
 export const approve = actionWithBody(
+  "approveContract",
   "approve",
   "Approve the submitted version (owners committee)",
   "Requires a recorded owners' vote on this version that passes art. 278. A comment given with the approval is kept on the version's comments.",
@@ -193,17 +206,20 @@ export const approve = actionWithBody(
   false,
 );
 export const sign = action(
+  "signContract",
   "sign",
   "Sign the approved version (each required party, with its own key)",
   "The contract (or amendment) is signed when every required party has signed; the version's content hash is fixed then.",
 );
 export const terminate = actionWithBody(
+  "terminateContract",
   "terminate",
   "Terminate a signed contract with a reason (enterprise, owners committee, street office)",
   "From signed, under_construction or operating.",
   Reason,
 );
 export const transfer = actionWithBody(
+  "transferContract",
   "transfer",
   "Transfer the facilities to the owners (owners committee or enterprise)",
   "On or after the transfer date, once every handback item is checked off. The facilities become the community's.",
@@ -213,6 +229,7 @@ export const transfer = actionWithBody(
 );
 
 export const createAmendment = createRoute({
+  operationId: "createAmendment",
   method: "post",
   path: "/contracts/{id}/amendments",
   tags,
@@ -225,6 +242,7 @@ export const createAmendment = createRoute({
 });
 
 export const listComments = createRoute({
+  operationId: "listContractComments",
   method: "get",
   path: "/contracts/{id}/comments",
   tags,
@@ -235,6 +253,7 @@ export const listComments = createRoute({
 });
 
 export const addComment = createRoute({
+  operationId: "addContractComment",
   method: "post",
   path: "/contracts/{id}/comments",
   tags,
@@ -253,6 +272,7 @@ export const addComment = createRoute({
 });
 
 export const listVotes = createRoute({
+  operationId: "listContractVotes",
   method: "get",
   path: "/contracts/{id}/votes",
   tags,
@@ -263,6 +283,7 @@ export const listVotes = createRoute({
 });
 
 export const recordVote = createRoute({
+  operationId: "recordVote",
   method: "post",
   path: "/contracts/{id}/votes",
   tags,
@@ -275,6 +296,7 @@ export const recordVote = createRoute({
 });
 
 export const recordMilestone = createRoute({
+  operationId: "recordMilestone",
   method: "post",
   path: "/contracts/{id}/milestones",
   tags,
@@ -297,6 +319,7 @@ export const recordMilestone = createRoute({
 });
 
 export const confirmMilestone = createRoute({
+  operationId: "confirmMilestone",
   method: "post",
   path: "/contracts/{id}/milestones/{kind}/confirm",
   tags,
@@ -312,6 +335,7 @@ export const confirmMilestone = createRoute({
 });
 
 export const checkHandback = createRoute({
+  operationId: "checkHandback",
   method: "post",
   path: "/contracts/{id}/handback/{code}/check",
   tags,
@@ -331,6 +355,7 @@ export const checkHandback = createRoute({
 });
 
 export const getAudit = createRoute({
+  operationId: "getContractAudit",
   method: "get",
   path: "/contracts/{id}/audit",
   tags,
@@ -344,6 +369,7 @@ export const getAudit = createRoute({
 });
 
 export const verifyAudit = createRoute({
+  operationId: "verifyContractAudit",
   method: "get",
   path: "/contracts/{id}/audit/verify",
   tags,
@@ -357,6 +383,7 @@ export const verifyAudit = createRoute({
 });
 
 export const listTransfers = createRoute({
+  operationId: "listUpcomingTransfers",
   method: "get",
   path: "/transfers",
   tags,

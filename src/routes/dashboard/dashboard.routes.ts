@@ -94,6 +94,7 @@ export const Dashboard = z
   .openapi("StreetDashboard");
 
 export const getDashboard = createRoute({
+  operationId: "getDashboard",
   method: "get",
   path: "/streets/{id}/dashboard",
   tags,

@@ -80,6 +80,7 @@ export const FacilityPatch = z
   .openapi("FacilityPatch");
 
 export const createFacility = createRoute({
+  operationId: "createFacility",
   method: "post",
   path: "/facilities",
   tags,
@@ -90,6 +91,7 @@ export const createFacility = createRoute({
 });
 
 export const listFacilities = createRoute({
+  operationId: "listFacilities",
   method: "get",
   path: "/facilities",
   tags,
@@ -119,6 +121,7 @@ export const listFacilities = createRoute({
 });
 
 export const getFacility = createRoute({
+  operationId: "getFacility",
   method: "get",
   path: "/facilities/{id}",
   tags,
@@ -129,6 +132,7 @@ export const getFacility = createRoute({
 });
 
 export const updateFacility = createRoute({
+  operationId: "updateFacility",
   method: "patch",
   path: "/facilities/{id}",
   tags,
@@ -140,6 +144,7 @@ export const updateFacility = createRoute({
 });
 
 export const decommissionFacility = createRoute({
+  operationId: "decommissionFacility",
   method: "post",
   path: "/facilities/{id}/decommission",
   tags,

@@ -93,6 +93,7 @@ export const FinancialModel = z
   .openapi("FinancialModel");
 
 export const putAssumptions = createRoute({
+  operationId: "putFinancialAssumptions",
   method: "put",
   path: "/contracts/{id}/financial-assumptions",
   tags,
@@ -105,6 +106,7 @@ export const putAssumptions = createRoute({
 });
 
 export const getModel = createRoute({
+  operationId: "getFinancialModel",
   method: "get",
   path: "/contracts/{id}/financial-model",
   tags,
@@ -138,6 +140,7 @@ export const Disbursement = z
 export const GuidanceTotals = z.object({ committed: Money, paid: Money, remaining: z.string() });
 
 export const createDisbursement = createRoute({
+  operationId: "createGuidanceDisbursement",
   method: "post",
   path: "/contracts/{id}/guidance-disbursements",
   tags,
@@ -164,6 +167,7 @@ export const createDisbursement = createRoute({
 });
 
 export const listDisbursements = createRoute({
+  operationId: "listGuidanceDisbursements",
   method: "get",
   path: "/contracts/{id}/guidance-disbursements",
   tags,

@@ -30,6 +30,7 @@ const Readiness = z
   .openapi("Readiness");
 
 export const healthz = createRoute({
+  operationId: "getLiveness",
   method: "get",
   path: "/healthz",
   tags: ["health"],
@@ -38,6 +39,7 @@ export const healthz = createRoute({
 });
 
 export const readyz = createRoute({
+  operationId: "getReadiness",
   method: "get",
   path: "/readyz",
   tags: ["health"],
@@ -46,6 +48,7 @@ export const readyz = createRoute({
 });
 
 export const metrics = createRoute({
+  operationId: "getMetrics",
   method: "get",
   path: "/metrics",
   tags: ["health"],

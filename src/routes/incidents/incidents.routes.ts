@@ -65,6 +65,7 @@ export const Incident = z
   .openapi("Incident");
 
 export const listIncidents = createRoute({
+  operationId: "listIncidents",
   method: "get",
   path: "/incidents",
   tags,
@@ -88,6 +89,7 @@ export const listIncidents = createRoute({
 });
 
 export const getIncident = createRoute({
+  operationId: "getIncident",
   method: "get",
   path: "/incidents/{id}",
   tags,
@@ -106,6 +108,7 @@ const Acknowledge = z
   .openapi("AcknowledgeIncident");
 
 export const acknowledgeIncident = createRoute({
+  operationId: "acknowledgeIncident",
   method: "post",
   path: "/incidents/{id}/acknowledge",
   tags,
@@ -144,6 +147,7 @@ export const FEED_RECHECK_MS = 5_000;
 export const FEED_BUSY_RETRY_S = 30;
 
 export const streamIncidents = createRoute({
+  operationId: "streamIncidents",
   method: "get",
   path: "/incidents/stream",
   tags,
@@ -254,6 +258,7 @@ export const IncidentStats = z
   .openapi("IncidentStats");
 
 export const incidentStats = createRoute({
+  operationId: "getIncidentStats",
   method: "get",
   path: "/incidents/stats",
   tags,

@@ -144,6 +144,7 @@ const rights =
   "Any key or person of the organization reads; only its admin keys and admin people change. The platform admin has no organization, so no endpoints (403).";
 
 export const createEndpoint = createRoute({
+  operationId: "createNotificationEndpoint",
   method: "post",
   path: "/notification-endpoints",
   tags,
@@ -155,6 +156,7 @@ export const createEndpoint = createRoute({
 });
 
 export const listEndpoints = createRoute({
+  operationId: "listNotificationEndpoints",
   method: "get",
   path: "/notification-endpoints",
   tags,
@@ -169,6 +171,7 @@ export const listEndpoints = createRoute({
 });
 
 export const getEndpoint = createRoute({
+  operationId: "getNotificationEndpoint",
   method: "get",
   path: "/notification-endpoints/{id}",
   tags,
@@ -179,6 +182,7 @@ export const getEndpoint = createRoute({
 });
 
 export const updateEndpoint = createRoute({
+  operationId: "updateNotificationEndpoint",
   method: "patch",
   path: "/notification-endpoints/{id}",
   tags,
@@ -190,6 +194,7 @@ export const updateEndpoint = createRoute({
 });
 
 export const deleteEndpoint = createRoute({
+  operationId: "deleteNotificationEndpoint",
   method: "delete",
   path: "/notification-endpoints/{id}",
   tags,
@@ -200,6 +205,7 @@ export const deleteEndpoint = createRoute({
 });
 
 export const rotateSecret = createRoute({
+  operationId: "rotateNotificationEndpointSecret",
   method: "post",
   path: "/notification-endpoints/{id}/rotate-secret",
   tags,
@@ -210,6 +216,7 @@ export const rotateSecret = createRoute({
 });
 
 export const testEndpoint = createRoute({
+  operationId: "testNotificationEndpoint",
   method: "post",
   path: "/notification-endpoints/{id}/test",
   tags,
@@ -225,6 +232,7 @@ export const testEndpoint = createRoute({
 });
 
 export const listDeliveries = createRoute({
+  operationId: "listNotificationDeliveries",
   method: "get",
   path: "/notification-endpoints/{id}/deliveries",
   tags,
@@ -244,6 +252,7 @@ export const listDeliveries = createRoute({
 });
 
 export const replayDelivery = createRoute({
+  operationId: "replayNotificationDelivery",
   method: "post",
   path: "/notification-endpoints/{id}/deliveries/{deliveryId}/replay",
   tags,

@@ -72,6 +72,7 @@ const NewInvitation = z.strictObject({
 });
 
 export const createOrganization = createRoute({
+  operationId: "createOrganization",
   method: "post",
   path: "/organizations",
   tags,
@@ -112,6 +113,7 @@ export const createOrganization = createRoute({
 });
 
 export const listOrganizations = createRoute({
+  operationId: "listOrganizations",
   method: "get",
   path: "/organizations",
   tags,
@@ -125,6 +127,7 @@ export const listOrganizations = createRoute({
 });
 
 export const getOrganization = createRoute({
+  operationId: "getOrganization",
   method: "get",
   path: "/organizations/{id}",
   tags,
@@ -135,6 +138,7 @@ export const getOrganization = createRoute({
 });
 
 export const updateOrganizationCommunities = createRoute({
+  operationId: "updateOrganizationCommunities",
   method: "put",
   path: "/organizations/{id}/communities",
   tags,
@@ -148,6 +152,7 @@ export const updateOrganizationCommunities = createRoute({
 });
 
 export const listKeys = createRoute({
+  operationId: "listApiKeys",
   method: "get",
   path: "/organizations/{id}/keys",
   tags,
@@ -161,6 +166,7 @@ export const listKeys = createRoute({
 });
 
 export const createKey = createRoute({
+  operationId: "createApiKey",
   method: "post",
   path: "/organizations/{id}/keys",
   tags,
@@ -171,6 +177,7 @@ export const createKey = createRoute({
 });
 
 export const revokeKey = createRoute({
+  operationId: "revokeApiKey",
   method: "delete",
   path: "/organizations/{id}/keys/{keyId}",
   tags,
@@ -181,6 +188,7 @@ export const revokeKey = createRoute({
 });
 
 export const createInvitation = createRoute({
+  operationId: "createInvitation",
   method: "post",
   path: "/organizations/{id}/invitations",
   tags,

@@ -14,6 +14,7 @@ import { NewCreditNote, NewPayment, NewRefund, PaymentResult, RefundResult } fro
 const tags = ["payments"];
 
 export const recordPayment = createRoute({
+  operationId: "recordPayment",
   method: "post",
   path: "/invoices/{id}/payments",
   tags,
@@ -30,6 +31,7 @@ export const recordPayment = createRoute({
 });
 
 export const listPayments = createRoute({
+  operationId: "listPayments",
   method: "get",
   path: "/invoices/{id}/payments",
   tags,
@@ -40,6 +42,7 @@ export const listPayments = createRoute({
 });
 
 export const listCreditNotes = createRoute({
+  operationId: "listCreditNotes",
   method: "get",
   path: "/contracts/{id}/credit-notes",
   tags,
@@ -53,6 +56,7 @@ export const listCreditNotes = createRoute({
 });
 
 export const createCreditNote = createRoute({
+  operationId: "createCreditNote",
   method: "post",
   path: "/contracts/{id}/credit-notes",
   tags,
@@ -65,6 +69,7 @@ export const createCreditNote = createRoute({
 });
 
 export const createRefund = createRoute({
+  operationId: "createRefund",
   method: "post",
   path: "/credit-notes/{id}/refunds",
   tags,

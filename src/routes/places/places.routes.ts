@@ -103,6 +103,7 @@ const unsupportedMediaType = {
 // ---- districts -------------------------------------------------------------------------------
 
 export const createDistrict = createRoute({
+  operationId: "createDistrict",
   method: "post",
   path: "/districts",
   tags,
@@ -113,6 +114,7 @@ export const createDistrict = createRoute({
 });
 
 export const listDistricts = createRoute({
+  operationId: "listDistricts",
   method: "get",
   path: "/districts",
   tags,
@@ -124,6 +126,7 @@ export const listDistricts = createRoute({
 // ---- streets ---------------------------------------------------------------------------------
 
 export const createStreet = createRoute({
+  operationId: "createStreet",
   method: "post",
   path: "/streets",
   tags,
@@ -149,6 +152,7 @@ export const createStreet = createRoute({
 });
 
 export const listStreets = createRoute({
+  operationId: "listStreets",
   method: "get",
   path: "/streets",
   tags,
@@ -159,6 +163,7 @@ export const listStreets = createRoute({
 });
 
 export const getStreet = createRoute({
+  operationId: "getStreet",
   method: "get",
   path: "/streets/{id}",
   tags,
@@ -171,6 +176,7 @@ export const getStreet = createRoute({
 // ---- communities -----------------------------------------------------------------------------
 
 export const createCommunity = createRoute({
+  operationId: "createCommunity",
   method: "post",
   path: "/communities",
   tags,
@@ -195,6 +201,7 @@ export const createCommunity = createRoute({
 });
 
 export const listCommunities = createRoute({
+  operationId: "listCommunities",
   method: "get",
   path: "/communities",
   tags,
@@ -205,6 +212,7 @@ export const listCommunities = createRoute({
 });
 
 export const getCommunity = createRoute({
+  operationId: "getCommunity",
   method: "get",
   path: "/communities/{id}",
   tags,
@@ -217,6 +225,7 @@ export const getCommunity = createRoute({
 // ---- buildings -------------------------------------------------------------------------------
 
 export const createBuilding = createRoute({
+  operationId: "createBuilding",
   method: "post",
   path: "/communities/{id}/buildings",
   tags,
@@ -237,6 +246,7 @@ export const createBuilding = createRoute({
 });
 
 export const listBuildings = createRoute({
+  operationId: "listBuildings",
   method: "get",
   path: "/communities/{id}/buildings",
   tags,
@@ -247,6 +257,7 @@ export const listBuildings = createRoute({
 });
 
 export const getBuilding = createRoute({
+  operationId: "getBuilding",
   method: "get",
   path: "/buildings/{id}",
   tags,
@@ -259,6 +270,7 @@ export const getBuilding = createRoute({
 // ---- households ------------------------------------------------------------------------------
 
 export const listHouseholds = createRoute({
+  operationId: "listHouseholds",
   method: "get",
   path: "/buildings/{id}/households",
   tags,
@@ -274,6 +286,7 @@ export const listHouseholds = createRoute({
 });
 
 export const importHouseholds = createRoute({
+  operationId: "importHouseholds",
   method: "post",
   path: "/buildings/{id}/households/import",
   tags,

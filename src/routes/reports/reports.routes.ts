@@ -106,6 +106,7 @@ const ToleranceQuery = z.object({
 });
 
 export const submitReport = createRoute({
+  operationId: "submitReport",
   method: "post",
   path: "/contracts/{id}/reports",
   tags,
@@ -121,6 +122,7 @@ export const submitReport = createRoute({
 });
 
 export const listReports = createRoute({
+  operationId: "listReports",
   method: "get",
   path: "/contracts/{id}/reports",
   tags,
@@ -138,6 +140,7 @@ export const listReports = createRoute({
 });
 
 export const getReport = createRoute({
+  operationId: "getReport",
   method: "get",
   path: "/reports/{id}",
   tags,
@@ -150,6 +153,7 @@ export const getReport = createRoute({
 });
 
 export const acceptReport = createRoute({
+  operationId: "acceptReport",
   method: "post",
   path: "/reports/{id}/accept",
   tags,
@@ -160,6 +164,7 @@ export const acceptReport = createRoute({
 });
 
 export const queryReport = createRoute({
+  operationId: "queryReport",
   method: "post",
   path: "/reports/{id}/query",
   tags,
@@ -173,6 +178,7 @@ export const queryReport = createRoute({
 });
 
 export const reviseReport = createRoute({
+  operationId: "reviseReport",
   method: "post",
   path: "/reports/{id}/revise",
   tags,
@@ -191,6 +197,7 @@ export const reviseReport = createRoute({
 });
 
 export const listReportComments = createRoute({
+  operationId: "listReportComments",
   method: "get",
   path: "/reports/{id}/comments",
   tags,

@@ -96,6 +96,7 @@ const problem = (description: string) => ({
 });
 
 export const issueCommand = createRoute({
+  operationId: "issueSensorCommand",
   method: "post",
   path: "/sensors/{id}/commands",
   tags,
@@ -121,6 +122,7 @@ export const issueCommand = createRoute({
 });
 
 export const listCommands = createRoute({
+  operationId: "listSensorCommands",
   method: "get",
   path: "/sensors/{id}/commands",
   tags,
@@ -137,6 +139,7 @@ export const listCommands = createRoute({
 });
 
 export const getCommand = createRoute({
+  operationId: "getSensorCommand",
   method: "get",
   path: "/sensors/{id}/commands/{commandId}",
   tags,

@@ -34,6 +34,7 @@ export const PendingCommands = z
   .openapi("PendingDeviceCommands");
 
 export const getPendingCommands = createRoute({
+  operationId: "listPendingSensorCommands",
   method: "get",
   path: "/sensors/{sensorId}/commands/pending",
   tags: ["sensors"],
@@ -57,6 +58,7 @@ export const CommandResultAnswer = z
   .openapi("DeviceCommandResultAnswer");
 
 export const postCommandResult = createRoute({
+  operationId: "postSensorCommandResult",
   method: "post",
   path: "/sensors/{sensorId}/command-results",
   tags: ["sensors"],

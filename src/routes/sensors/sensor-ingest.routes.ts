@@ -55,6 +55,7 @@ export const IngestAnswer = z
   .openapi("IngestAnswer");
 
 export const postEvents = createRoute({
+  operationId: "postSensorEvents",
   method: "post",
   path: "/sensors/{sensorId}/events",
   tags: ["sensors"],

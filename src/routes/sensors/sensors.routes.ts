@@ -52,6 +52,7 @@ const NewSensor = z
   .openapi("NewSensor");
 
 export const createSensor = createRoute({
+  operationId: "createSensor",
   method: "post",
   path: "/sensors",
   tags,
@@ -68,6 +69,7 @@ export const createSensor = createRoute({
 });
 
 export const listSensors = createRoute({
+  operationId: "listSensors",
   method: "get",
   path: "/sensors",
   tags,
@@ -90,6 +92,7 @@ export const listSensors = createRoute({
 });
 
 export const getSensor = createRoute({
+  operationId: "getSensor",
   method: "get",
   path: "/sensors/{id}",
   tags,
@@ -100,6 +103,7 @@ export const getSensor = createRoute({
 });
 
 export const rotateKey = createRoute({
+  operationId: "rotateSensorKey",
   method: "post",
   path: "/sensors/{id}/rotate-key",
   tags,
@@ -115,6 +119,7 @@ export const rotateKey = createRoute({
 });
 
 export const revokeSensor = createRoute({
+  operationId: "revokeSensor",
   method: "post",
   path: "/sensors/{id}/revoke",
   tags,
@@ -151,6 +156,7 @@ export const DeadLetter = z
   .openapi("DeadLetter");
 
 export const listDeadLetters = createRoute({
+  operationId: "listDeadLetters",
   method: "get",
   path: "/dead-letters",
   tags,

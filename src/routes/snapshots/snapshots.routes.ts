@@ -35,6 +35,7 @@ export const SnapshotStored = z
   .openapi("SnapshotStored");
 
 export const uploadSnapshot = createRoute({
+  operationId: "uploadSnapshot",
   method: "put",
   path: "/sensors/{sensorId}/events/{eventId}/snapshot",
   tags: ["sensors"],
@@ -88,6 +89,7 @@ const readers =
   "Only the property company and the owners committee whose communities include the incident (other roles: 403; an incident outside the caller's scope: 404).";
 
 export const listSnapshots = createRoute({
+  operationId: "listSnapshots",
   method: "get",
   path: "/incidents/{id}/snapshots",
   tags,
@@ -105,6 +107,7 @@ export const listSnapshots = createRoute({
 });
 
 export const getSnapshot = createRoute({
+  operationId: "getSnapshot",
   method: "get",
   path: "/incidents/{id}/snapshots/{eventId}",
   tags,

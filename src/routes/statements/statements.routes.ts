@@ -8,6 +8,7 @@ const visibility =
   "Visible to whoever sees the contract: its enterprise, the owners committee and property company of the community, the street office.";
 
 export const householdStatement = createRoute({
+  operationId: "getHouseholdStatement",
   method: "get",
   path: "/statements/households/{householdId}",
   tags,
@@ -22,6 +23,7 @@ export const householdStatement = createRoute({
 });
 
 export const subscriberStatement = createRoute({
+  operationId: "getSubscriberStatement",
   method: "get",
   path: "/statements/subscribers",
   tags,
@@ -33,6 +35,7 @@ export const subscriberStatement = createRoute({
 });
 
 export const receivables = createRoute({
+  operationId: "getReceivablesAging",
   method: "get",
   path: "/contracts/{id}/receivables",
   tags,

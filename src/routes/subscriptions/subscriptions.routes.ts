@@ -72,6 +72,7 @@ export const CancelAnswer = z.object({
 export const SwitchAnswer = z.object({ ended: Subscription, subscription: Subscription });
 
 export const createSubscription = createRoute({
+  operationId: "createSubscription",
   method: "post",
   path: "/contracts/{id}/subscriptions",
   tags,
@@ -84,6 +85,7 @@ export const createSubscription = createRoute({
 });
 
 export const listSubscriptions = createRoute({
+  operationId: "listSubscriptions",
   method: "get",
   path: "/contracts/{id}/subscriptions",
   tags,
@@ -108,6 +110,7 @@ export const listSubscriptions = createRoute({
 });
 
 export const getSubscription = createRoute({
+  operationId: "getSubscription",
   method: "get",
   path: "/subscriptions/{id}",
   tags,
@@ -118,6 +121,7 @@ export const getSubscription = createRoute({
 });
 
 export const cancelSubscription = createRoute({
+  operationId: "cancelSubscription",
   method: "post",
   path: "/subscriptions/{id}/cancel",
   tags,
@@ -136,6 +140,7 @@ export const cancelSubscription = createRoute({
 });
 
 export const switchToYearly = createRoute({
+  operationId: "switchToYearly",
   method: "post",
   path: "/subscriptions/{id}/switch-to-yearly",
   tags,
