@@ -173,10 +173,64 @@ export const CalendarDate = z.iso
   .date({ error: whenGiven("must be a date YYYY-MM-DD") })
   .openapi({ example: "2026-12-01" });
 
+/** The most items one page holds (`limit`); the default is DEFAULT_PAGE_LIMIT. */
+export const MAX_PAGE_LIMIT = 200;
+export const DEFAULT_PAGE_LIMIT = 50;
+
+/**
+ * `limit` and `offset` of every collection (docs/api.md, "Pages"). Typed `integer` in the document:
+ * the coercion from query text is the server's business, not the client's.
+ */
 export const Pagination = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PAGE_LIMIT)
+    .default(DEFAULT_PAGE_LIMIT)
+    .openapi({ type: "integer", description: `Items per page, at most ${MAX_PAGE_LIMIT}` }),
+  offset: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(0)
+    .openapi({ type: "integer", description: "Items to skip: the previous page's offset + limit" }),
 });
+export type PageQuery = { limit: number; offset: number };
+
+/**
+ * The one page envelope of every collection: the items, how many match the filters in all, the
+ * page asked for, and `next`, the path and query of the following page (null on the last).
+ */
+export function Page<T extends z.ZodType>(item: T, name: string) {
+  return z
+    .object({
+      items: z.array(item),
+      total: z.number().int().min(0).openapi({ description: "Items matching the filters, on every page" }),
+      limit: z.number().int().min(1).max(MAX_PAGE_LIMIT),
+      offset: z.number().int().min(0),
+      next: z.string().nullable().openapi({
+        description:
+          "The path and query of the next page (the same filters, offset + limit), or null on the last page",
+        example: "/v1/contracts?limit=50&offset=50",
+      }),
+    })
+    .openapi(name);
+}
+
+/** A page's JSON: `next` is this request's own URL with the following offset, or null. */
+export function pageJson<T>(requestUrl: string, items: T[], total: number, page: PageQuery) {
+  const following = page.offset + page.limit;
+  let next: string | null = null;
+  if (following < total) {
+    const url = new URL(requestUrl);
+    url.searchParams.set("limit", String(page.limit));
+    url.searchParams.set("offset", String(following));
+    next = `${url.pathname}${url.search}`;
+  }
+  return { items, total, limit: page.limit, offset: page.offset, next };
+}
 
 export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
   return {
