@@ -1,4 +1,10 @@
-import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
+import {
+  createRoute as createOpenApiRoute,
+  OpenAPIHono,
+  type RouteConfig,
+  type RouteHandler,
+  z,
+} from "@hono/zod-openapi";
 import { plainMessage, textRefusal, whenGiven } from "../contracts/validation-messages.js";
 import type { AppEnv } from "./context.js";
 import { ApiError, ERROR_CODES, type ErrorCode, fieldErrors } from "./errors.js";
@@ -28,6 +34,19 @@ export function createRouter() {
 }
 
 export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+
+const NoQuery = z.strictObject({});
+
+/**
+ * Every route of the API is made here: its query is strict, so an unknown query parameter (a typo
+ * like `?stat=draft`) is a 400 naming it, as an unknown body field is, never silently ignored. A
+ * route without a query takes none.
+ */
+export const createRoute: typeof createOpenApiRoute = (config) => {
+  const query = config.request?.query;
+  const strictQuery = query === undefined ? NoQuery : query instanceof z.ZodObject ? query.strict() : query;
+  return createOpenApiRoute({ ...config, request: { ...config.request, query: strictQuery } });
+};
 
 export const ProblemSchema = z
   .object({

@@ -1,8 +1,9 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { checkQuantity, isPeriod } from "../../../contracts/index.js";
 import { whenGiven } from "../../../contracts/validation-messages.js";
 import {
   CalendarDate,
+  createRoute,
   errorResponses,
   FeeCode,
   IdParams,

@@ -1,7 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { MILESTONE_KINDS } from "../../../contracts/index.js";
 import {
   CalendarDate,
+  createRoute,
   errorResponses,
   IdParams,
   Int4,

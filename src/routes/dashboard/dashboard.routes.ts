@@ -1,7 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { AGING_BUCKETS, CONTRACT_STATES } from "../../../contracts/index.js";
 import {
   CalendarDate,
+  createRoute,
   errorResponses,
   IdParams,
   jsonResponse,

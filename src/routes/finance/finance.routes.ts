@@ -1,7 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { FEE_KINDS } from "../../../contracts/index.js";
 import {
   CalendarDate,
+  createRoute,
   errorResponses,
   IdParams,
   Int4Param,

@@ -1,11 +1,11 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "../../../db/database.js";
 import { classifyDbError, describeDbError } from "../../../db/pg-errors.js";
 import { type CommandCounters, createCommandCounters } from "../../../iot/command-counters.js";
 import type { ReadinessCheck } from "../../context.js";
-import { createRouter, jsonResponse } from "../../openapi.js";
+import { createRoute, createRouter, jsonResponse } from "../../openapi.js";
 import { DELIVERY_COUNTERS } from "../../services/notifications/delivery.js";
 
 /**

@@ -1,8 +1,9 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { DEVICE_COMMAND_STATES } from "../../../contracts/device-commands.js";
 import {
   CalendarDate,
   conflictResponse,
+  createRoute,
   errorResponses,
   IdParams,
   jsonBody,

@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import {
   DEFAULT_ESCALATION_MINUTES,
   DISABLE_AFTER_FAILED_NOTIFICATIONS,
@@ -10,6 +10,7 @@ import {
 } from "../../../contracts/notifications.js";
 import {
   conflictResponse,
+  createRoute,
   errorResponses,
   IdParams,
   jsonBody,

@@ -1,7 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { organizationKind } from "../../../db/schema.js";
 import {
   conflictResponse,
+  createRoute,
   errorResponses,
   IdParams,
   jsonBody,

@@ -1,6 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import {
   conflictResponse,
+  createRoute,
   errorResponses,
   IdParams,
   jsonBody,

@@ -1,6 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { REPORT_PERIOD_RE, REPORT_STATUSES } from "../../../contracts/index.js";
 import {
+  createRoute,
   errorResponses,
   IdParams,
   jsonBody,

@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import {
   COMMAND_REASON_MAX,
   DEVICE_COMMAND_STATES,
@@ -7,6 +7,7 @@ import {
   HEARTBEAT_INTERVAL_MIN_S,
 } from "../../../contracts/device-commands.js";
 import {
+  createRoute,
   errorResponses,
   IdParams,
   jsonBody,

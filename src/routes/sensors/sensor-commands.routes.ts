@@ -1,7 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { DEVICE_COMMAND_STATES, DEVICE_COMMAND_TYPES } from "../../../contracts/device-commands.js";
 import { CommandResult } from "../../../iot/protocol.js";
-import { jsonResponse, Uuid, withConflicts } from "../../openapi.js";
+import { createRoute, jsonResponse, Uuid, withConflicts } from "../../openapi.js";
 
 const params = z.object({ sensorId: Uuid.openapi({ param: { name: "sensorId", in: "path" } }) });
 

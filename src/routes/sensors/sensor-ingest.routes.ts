@@ -1,5 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses, jsonResponse, Uuid } from "../../openapi.js";
+import { z } from "@hono/zod-openapi";
+import { createRoute, errorResponses, jsonResponse, Uuid } from "../../openapi.js";
 
 export const MAX_EVENTS_PER_REQUEST = 500;
 

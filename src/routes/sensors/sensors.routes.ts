@@ -1,7 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import {
   brokerUnavailableResponse,
   conflictResponse,
+  createRoute,
   errorResponses,
   IdParams,
   jsonBody,

@@ -1,5 +1,6 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import {
+  createRoute,
   errorResponses,
   IdParams,
   jsonResponse,

@@ -1,5 +1,13 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { CalendarDate, errorResponses, IdParams, jsonResponse, security, Uuid } from "../../openapi.js";
+import { z } from "@hono/zod-openapi";
+import {
+  CalendarDate,
+  createRoute,
+  errorResponses,
+  IdParams,
+  jsonResponse,
+  security,
+  Uuid,
+} from "../../openapi.js";
 import { SubscriberKey } from "../fees.schemas.js";
 import { Receivables, Statement } from "./statements.schemas.js";
 

@@ -1,7 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { SUBSCRIPTION_KINDS, SUBSCRIPTION_STATES } from "../../../contracts/index.js";
 import {
   CalendarDate,
+  createRoute,
   errorResponses,
   FeeCode,
   IdParams,
