@@ -7,6 +7,7 @@ import { createCommandCounters } from "../iot/command-counters.js";
 import { createIngest, type IngestLimits } from "../iot/ingest.js";
 import { authenticate } from "./auth/authenticate.js";
 import { createKeyCache } from "./auth/key-cache.js";
+import { conditionalGet } from "./conditional-get.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { type DocsAssetReader, mountDocs } from "./docs.js";
 import { emptyJsonAsObject } from "./empty-json-body.js";
@@ -162,26 +163,72 @@ export function createApp({
 
   const v1 = createRouter();
   // The key first: nothing of a body is read for a caller who is not let in.
-  v1.use("*", authenticate, emptyJsonAsObject);
+  v1.use("*", authenticate, emptyJsonAsObject, conditionalGet);
   for (const router of v1Routers) v1.route("/", router);
   app.route("/v1", v1);
 
   // People's pages last: every path the API, the docs and health do not answer.
   app.route("/", createPortal() as unknown as Hono<AppEnv>);
 
-  app.notFound((c) =>
-    isPageRequest(c)
-      ? portalNotFound(c as unknown as Context<PortalEnv>)
-      : problemResponse(
-          c,
-          new ApiError(404, "route_not_found", "Not found", `No route for ${c.req.method} ${c.req.path}.`),
+  const methodsOf = routeMethods(app);
+  app.notFound((c) => {
+    if (isPageRequest(c)) return portalNotFound(c as unknown as Context<PortalEnv>);
+    const allowed = methodsOf(c.req.path);
+    if (allowed.length > 0) {
+      const allow = allowed.join(", ");
+      return problemResponse(
+        c,
+        Object.assign(
+          new ApiError(
+            405,
+            "method_not_allowed",
+            "Method not allowed",
+            `${c.req.path} takes ${allow}, not ${c.req.method}.`,
+          ),
+          { headers: { Allow: allow } },
         ),
-  );
+      );
+    }
+    return problemResponse(
+      c,
+      new ApiError(404, "route_not_found", "Not found", `No route for ${c.req.method} ${c.req.path}.`),
+    );
+  });
   app.onError(handleError);
   return app;
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * The methods the app answers on a path, for a 405's `Allow` (HEAD wherever GET is): read from
+ * the app's own routes once, on the first unanswered request, when every route is mounted.
+ */
+function routeMethods(app: OpenAPIHono<AppEnv>): (path: string) => string[] {
+  let routes: { pattern: RegExp; method: string }[] | undefined;
+  return (path) => {
+    routes ??= app.routes
+      .filter((r) => r.method !== "ALL")
+      .map((r) => ({
+        method: r.method,
+        pattern: new RegExp(
+          `^${r.path
+            .split("/")
+            .map((part) =>
+              part === "*"
+                ? ".*"
+                : part.startsWith(":")
+                  ? "[^/]+"
+                  : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+            )
+            .join("/")}/?$`,
+        ),
+      }));
+    const methods = new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (methods.has("GET")) methods.add("HEAD");
+    return [...methods].sort();
+  };
+}
 
 /** A browser asking for a page (not a machine asking the API): answered with the portal's 404 page. */
 function isPageRequest(c: Context<AppEnv>): boolean {

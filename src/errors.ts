@@ -150,6 +150,8 @@ export class ApiError extends Error {
   }
   /** Seconds a client should wait before retrying (sent as `Retry-After`). */
   retryAfterS?: number;
+  /** Headers the answer must carry besides (a 405's `Allow`, a 413's `Connection: close`). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -157,6 +159,15 @@ export class ApiError extends Error {
  * no more often than the platform itself does.
  */
 export const RETRY_AFTER_S = 5;
+
+/**
+ * The challenge of a 401 (RFC 6750): the API takes bearer keys; a key that was sent and refused is
+ * `invalid_token`, a missing one gets the bare challenge.
+ */
+function bearerChallenge(c: Context<AppEnv>): string {
+  const sent = (c.req.header("authorization") ?? "").trim() !== "";
+  return sent ? 'Bearer realm="bot-platform", error="invalid_token"' : 'Bearer realm="bot-platform"';
+}
 
 export const PROBLEM_TYPE_BASE = "https://bot-platform.example/problems/";
 const PROBLEM_JSON = "application/problem+json";
@@ -177,6 +188,11 @@ export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
   return c.newResponse(JSON.stringify(body), err.status, {
     "Content-Type": PROBLEM_JSON,
     ...(err.retryAfterS !== undefined ? { "Retry-After": String(err.retryAfterS) } : {}),
+    ...(err.status === 401 ? { "WWW-Authenticate": bearerChallenge(c) } : {}),
+    // A 413 is answered before the body is read: the connection is closed after the answer, and
+    // says so, so a keep-alive client opens a new one for its next request instead of failing.
+    ...(err.status === 413 ? { Connection: "close" } : {}),
+    ...(err.headers ?? {}),
   });
 }
 

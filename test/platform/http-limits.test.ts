@@ -170,6 +170,38 @@ describe("npm start against slow and greedy clients", () => {
     expect(read.body.lastSeenAt).toBeNull();
   }, 15_000);
 
+  it("answers a body over 1 MiB 413 with Connection: close on a keep-alive connection, then closes it", async () => {
+    const { keys } = JSON.parse(await readFile(join(dataDir, "demo-keys.json"), "utf8"));
+    const raw = await open();
+    const size = 2 * 1024 * 1024;
+    raw.socket.write(
+      `POST /v1/contracts HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nAuthorization: Bearer ${keys.enterprise}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`,
+    );
+    raw.socket.write(" ".repeat(size));
+    await raw.closedAfterMs;
+    const [head = ""] = raw.received().split("\r\n\r\n");
+    expect(head).toMatch(/^HTTP\/1\.1 413/);
+    expect(head).toMatch(/^connection: close$/im);
+    expect(head).not.toMatch(/^connection: keep-alive$/im);
+  }, 15_000);
+
+  it("lets a keep-alive client (fetch) send its next request after a 413 on the same agent", async () => {
+    const { keys } = JSON.parse(await readFile(join(dataDir, "demo-keys.json"), "utf8"));
+    for (let i = 0; i < 5; i++) {
+      const refused = await fetch(`${base}/v1/contracts`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${keys.enterprise}`, "content-type": "application/json" },
+        body: JSON.stringify({ note: "x".repeat(1024 * 1024 + 1) }),
+      });
+      expect(refused.status).toBe(413);
+      expect(await refused.json()).toMatchObject({ code: "payload_too_large" });
+      const next = await fetch(`${base}/v1/contracts`, {
+        headers: { authorization: `Bearer ${keys.enterprise}` },
+      });
+      expect(next.status).toBe(200);
+    }
+  }, 30_000);
+
   it("closes a connection over HTTP_MAX_CONNECTIONS at once, and serves again when one is free", async () => {
     // The connections of the other tests (fetch keeps its own alive) count too: let the server's
     // keep-alive time-out close them first.

@@ -144,7 +144,11 @@ export const editDraft = createRoute({
   request: {
     params: VersionParams,
     headers: z.object({
-      "if-match": z.string().optional().openapi({ description: 'The ETag from GET, e.g. "r3"' }),
+      // Required (the document says so); left out, the service answers 428 naming the current ETag.
+      "if-match": z
+        .string()
+        .optional()
+        .openapi({ description: 'The ETag from GET, e.g. "r3"', param: { required: true } }),
     }),
     body: jsonBody(EditDraft),
   },

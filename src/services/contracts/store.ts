@@ -218,7 +218,13 @@ export function staleRevision() {
   );
 }
 
-export const etagOf = (v: VersionRow) => `"r${v.revision}"`;
+/**
+ * A version's entity tag: the draft's revision (what an edit names in If-Match), and once frozen
+ * the revision and the state too, so that a conditional GET sees a submitted or signed version
+ * change although its terms did not.
+ */
+export const etagOf = (v: VersionRow) =>
+  v.status === "draft" ? `"r${v.revision}"` : `"r${v.revision}-${v.status}"`;
 
 export async function facilityIdsOf(db: Queryable, contractId: string): Promise<string[]> {
   const rows = await db
