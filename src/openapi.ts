@@ -67,7 +67,7 @@ export const ProblemSchema = z
   .catchall(z.unknown())
   .openapi("Problem");
 
-const problem = (description: string) => ({
+export const problem = (description: string) => ({
   description,
   content: { "application/problem+json": { schema: ProblemSchema } },
 });

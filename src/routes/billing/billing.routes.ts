@@ -131,6 +131,7 @@ export const listRuns = createRoute({
   tags,
   security,
   summary: "A contract's billing runs, latest period first",
+  description: "The contract's billing runs, latest period first, each with what it issued.",
   request: { params: IdParams },
   responses: { 200: jsonResponse(z.object({ items: z.array(BillingRun) }), "Runs"), ...errorResponses },
 });
@@ -142,6 +143,8 @@ export const listInvoices = createRoute({
   tags,
   security,
   summary: "A contract's invoices",
+  description:
+    "The contract's invoices; filter by billing period and state. Amounts are decimal strings in CNY.",
   request: {
     params: IdParams,
     query: Pagination.extend({ period: PeriodString.optional(), state: InvoiceState.optional() }),
@@ -167,6 +170,7 @@ export const getInvoice = createRoute({
   tags,
   security,
   summary: "One invoice with its lines",
+  description: "One invoice with its lines and amounts (decimal strings, CNY).",
   request: { params: IdParams },
   responses: { 200: jsonResponse(InvoiceDetail, "The invoice"), ...errorResponses },
 });

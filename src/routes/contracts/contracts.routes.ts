@@ -87,6 +87,8 @@ export const listContracts = createRoute({
   tags,
   security,
   summary: "Contracts in the caller's scope",
+  description:
+    "Contracts the caller is a party to (the street office: every contract of its street); filter by state, community, facility kind, or words of the title.",
   request: {
     query: ContractListQuery,
   },
@@ -106,6 +108,8 @@ export const getContract = createRoute({
   tags,
   security,
   summary: "A contract with its current version, signatures, milestones and handback checklist",
+  description:
+    "The contract's state, the actions the caller may take now (`allowedActions`), its current version, signatures, milestones and handback checklist. 404 for a contract outside the caller's scope.",
   request: { params: IdParams },
   responses: { 200: jsonResponse(ContractDetail, "The contract"), ...errorResponses },
 });
@@ -117,6 +121,8 @@ export const listVersions = createRoute({
   tags,
   security,
   summary: "Every version of the contract, oldest first",
+  description:
+    "Every version of the contract (the original and its amendments), oldest first, each with its terms and state.",
   request: { params: IdParams },
   responses: { 200: jsonResponse(z.object({ items: z.array(Version) }), "Versions"), ...errorResponses },
 });
@@ -128,6 +134,8 @@ export const getVersion = createRoute({
   tags,
   security,
   summary: "One version; its ETag is the draft revision",
+  description:
+    "One version with its terms. Its ETag is what an edit of a draft sends as If-Match; a frozen version's ETag also changes when its state does.",
   request: { params: VersionParams },
   responses: { 200: jsonResponse(Version, "The version"), ...errorResponses },
 });
@@ -162,6 +170,8 @@ export const diffVersions = createRoute({
   tags,
   security,
   summary: "Field-by-field changes between two versions",
+  description:
+    "What changed from version `from` to version `to`, field by field (terms, fee items, handback conditions): what the owners committee reviews before it votes on an amendment.",
   request: {
     params: IdParams,
     query: z.object({ from: Int4Param.min(1), to: Int4Param.min(1) }),
@@ -253,6 +263,7 @@ export const listComments = createRoute({
   tags,
   security,
   summary: "Review comments, oldest first",
+  description: "Review comments of every party, oldest first; `versionNo` keeps those on one version.",
   request: { params: IdParams, query: z.object({ versionNo: Int4Param.min(1).optional() }) },
   responses: { 200: jsonResponse(z.object({ items: z.array(Comment) }), "Comments"), ...errorResponses },
 });
@@ -264,6 +275,8 @@ export const addComment = createRoute({
   tags,
   security,
   summary: "Comment on a version (any party of the contract)",
+  description:
+    "Any party of the contract comments on its current version (or the one named), e.g. while the owners committee reviews a submitted draft.",
   request: {
     params: IdParams,
     body: jsonBody(
@@ -283,6 +296,8 @@ export const listVotes = createRoute({
   tags,
   security,
   summary: "Owners' votes recorded on the contract's versions",
+  description:
+    "The owners' votes recorded on the contract's versions, oldest first, each with its counts and whether it passed art. 278.",
   request: { params: IdParams },
   responses: { 200: jsonResponse(z.object({ items: z.array(Vote) }), "Votes"), ...errorResponses },
 });
@@ -307,6 +322,8 @@ export const recordMilestone = createRoute({
   tags,
   security,
   summary: "Record a construction or operation milestone (enterprise)",
+  description:
+    "The enterprise records a milestone (construction start, completion and acceptance, operation start), which the owners committee confirms; they move the contract from signed to under construction and operating.",
   request: {
     params: IdParams,
     body: jsonBody(
@@ -346,6 +363,8 @@ export const checkHandback = createRoute({
   tags,
   security,
   summary: "Tick off a handback condition (owners committee)",
+  description:
+    "The owners committee ticks off one of the handback conditions of the contract; the transfer needs them all.",
   request: {
     params: IdParams.extend({
       code: z
@@ -366,6 +385,8 @@ export const getAudit = createRoute({
   tags,
   security,
   summary: "The contract's audit log (append-only, hash-chained)",
+  description:
+    "Every change of the contract in order: who (organization, key, person), what, when, each row hashed with the one before it, so a changed or removed row breaks the chain.",
   request: { params: IdParams },
   responses: {
     200: jsonResponse(z.object({ items: z.array(AuditRow) }), "Audit rows in order"),
@@ -380,6 +401,8 @@ export const verifyAudit = createRoute({
   tags,
   security,
   summary: "Recompute the audit hash chain and say whether it is intact",
+  description:
+    "Recomputes the hash chain of the contract's audit log from its first row and answers whether it is intact.",
   request: { params: IdParams },
   responses: {
     200: jsonResponse(AuditVerdict, "The verdict"),
@@ -394,6 +417,8 @@ export const listTransfers = createRoute({
   tags,
   security,
   summary: "Contracts whose transfer to the owners falls within N days (overdue ones first)",
+  description:
+    "Contracts in the caller's scope whose transfer date falls within `within` days (Asia/Shanghai), overdue ones first, then by date.",
   request: { query: z.object({ within: z.coerce.number().int().min(0).max(3650).default(90) }) },
   responses: {
     200: jsonResponse(

@@ -87,6 +87,8 @@ export const createFacility = createRoute({
   tags,
   security,
   summary: "Register a planned garage or elevator (street office; an enterprise, which then operates it)",
+  description:
+    "A planned elevator (in a building) or e-bike garage of a community. The street office registers any; an enterprise registers the ones it will operate.",
   request: { body: jsonBody(NewFacility) },
   responses: { 201: jsonResponse(Facility, "Registered, status planned"), ...errorResponses },
 });
@@ -98,6 +100,7 @@ export const listFacilities = createRoute({
   tags,
   security,
   summary: "Facilities the caller may see, by name",
+  description: "Facilities in the caller's scope, by name; filter by kind, lifecycle state and community.",
   request: {
     query: Pagination.extend({
       kind: FacilityKind.optional(),
@@ -128,6 +131,7 @@ export const getFacility = createRoute({
   tags,
   security,
   summary: "One facility",
+  description: "One facility in the caller's scope; 404 otherwise.",
   request: { params: IdParams },
   responses: { 200: jsonResponse(Facility, "The facility"), ...errorResponses },
 });

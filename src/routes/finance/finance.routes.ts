@@ -174,6 +174,8 @@ export const listDisbursements = createRoute({
   tags,
   security,
   summary: "Guidance funds paid to the contract, oldest first, with the committed total",
+  description:
+    "Guidance funds (引导资金) the street office paid to the contract, oldest first, with the totals.",
   request: { params: IdParams },
   responses: {
     200: jsonResponse(z.object({ items: z.array(Disbursement), totals: GuidanceTotals }), "Disbursements"),

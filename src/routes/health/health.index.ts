@@ -5,7 +5,7 @@ import type { Database } from "../../../db/database.js";
 import { classifyDbError, describeDbError } from "../../../db/pg-errors.js";
 import { type CommandCounters, createCommandCounters } from "../../../iot/command-counters.js";
 import type { ReadinessCheck } from "../../context.js";
-import { createRoute, createRouter, jsonResponse } from "../../openapi.js";
+import { createRoute, createRouter, jsonResponse, problem } from "../../openapi.js";
 import { DELIVERY_COUNTERS } from "../../services/notifications/delivery.js";
 
 /**
@@ -14,6 +14,9 @@ import { DELIVERY_COUNTERS } from "../../services/notifications/delivery.js";
  * a connection attempt hanging for postgres.js's connect_timeout).
  */
 export const DATABASE_CHECK_MS = 800;
+
+/** The one 4xx a health route gives: it takes no query parameter. */
+const unknownQuery = problem("A query parameter was given: these routes take none");
 
 const Health = z.object({ status: z.literal("ok") }).openapi("Health");
 const Readiness = z
@@ -34,8 +37,11 @@ export const healthz = createRoute({
   method: "get",
   path: "/healthz",
   tags: ["health"],
+  security: [],
   summary: "The process is up",
-  responses: { 200: jsonResponse(Health, "Up") },
+  description:
+    "Answers 200 as long as the process serves HTTP, whatever the database and broker do: for a supervisor deciding whether to restart the process. No key needed.",
+  responses: { 200: jsonResponse(Health, "Up"), 400: unknownQuery },
 });
 
 export const readyz = createRoute({
@@ -43,8 +49,14 @@ export const readyz = createRoute({
   method: "get",
   path: "/readyz",
   tags: ["health"],
+  security: [],
   summary: "The database (and broker, when ingest runs) are reachable",
-  responses: { 200: jsonResponse(Readiness, "Ready"), 503: jsonResponse(Readiness, "Not ready") },
+  description: `For a load balancer deciding whether to send requests here: 200 when every check passes, 503 naming the failing ones otherwise, within about ${DATABASE_CHECK_MS} ms however the database fails. No key needed.`,
+  responses: {
+    200: jsonResponse(Readiness, "Ready"),
+    400: unknownQuery,
+    503: jsonResponse(Readiness, "Not ready"),
+  },
 });
 
 export const metrics = createRoute({
@@ -52,10 +64,14 @@ export const metrics = createRoute({
   method: "get",
   path: "/metrics",
   tags: ["health"],
+  security: [],
   summary: "Ingest counters of this process (Prometheus text format)",
   description:
     "Events stored, duplicates absorbed, dead letters by reason, and device logins the broker refused (by reason where the broker says) since the process started: for the operator's monitoring. No business data.",
-  responses: { 200: { description: "Counters", content: { "text/plain": { schema: z.string() } } } },
+  responses: {
+    200: { description: "Counters", content: { "text/plain": { schema: z.string() } } },
+    400: unknownQuery,
+  },
 });
 
 /** Device commands of this process (its dispatcher); zeros where none runs (Workers). */

@@ -72,6 +72,8 @@ export const listIncidents = createRoute({
   tags,
   security,
   summary: "Incidents in the caller's scope, newest first",
+  description:
+    "E-bike halts and offline sensors in the caller's scope, newest first; filter by kind, state, acknowledgement, community, facility and a time range (`from` inclusive, `to` exclusive).",
   request: {
     query: Pagination.extend({
       kind: z.enum(["ebike", "sensor_offline"]).optional(),
@@ -96,6 +98,8 @@ export const getIncident = createRoute({
   tags,
   security,
   summary: "One incident",
+  description:
+    "One incident with its detections, acknowledgement and remote releases (who released the car and why).",
   request: { params: IdParams },
   responses: { 200: jsonResponse(Incident, "The incident"), ...errorResponses },
 });
@@ -115,6 +119,8 @@ export const acknowledgeIncident = createRoute({
   tags,
   security,
   summary: "Acknowledge and classify an e-bike incident (property company)",
+  description:
+    "The property company says it has seen the incident and classifies it (a real e-bike, or a false alarm such as a stroller); an acknowledged halt is not escalated.",
   request: { params: IdParams, body: jsonBody(Acknowledge) },
   responses: {
     200: jsonResponse(Incident, "Acknowledged"),

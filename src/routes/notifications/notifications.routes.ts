@@ -178,6 +178,8 @@ export const getEndpoint = createRoute({
   tags,
   security,
   summary: "One notification endpoint (its URL masked, never its secret)",
+  description:
+    "One endpoint of the caller's organization: its kind, masked URL, rules and whether it is enabled; never its secret.",
   request: { params: EndpointParams },
   responses: { 200: jsonResponse(Endpoint, "The endpoint"), ...errorResponses },
 });
@@ -201,6 +203,7 @@ export const deleteEndpoint = createRoute({
   tags,
   security,
   summary: "Remove an endpoint, its rules and its delivery log",
+  description: "Removes the endpoint of the caller's organization with its rules and delivery log.",
   request: { params: EndpointParams },
   responses: { 200: jsonResponse(Endpoint, "Removed (as it was)"), ...errorResponses },
 });
@@ -212,6 +215,8 @@ export const rotateSecret = createRoute({
   tags,
   security,
   summary: "A new signing secret for a webhook (shown this once; the old one stops at once)",
+  description:
+    "A new signing secret for a webhook endpoint, shown in this answer only; deliveries are signed with it from now on and the old one stops at once.",
   request: { params: EndpointParams, body: noBody },
   responses: { 200: jsonResponse(CreatedEndpoint, "The new secret"), ...errorResponses, ...conflictResponse },
 });
@@ -239,6 +244,8 @@ export const listDeliveries = createRoute({
   tags,
   security,
   summary: "The endpoint's delivery log: its notifications with their attempts, newest first",
+  description:
+    "The endpoint's notifications, newest first, each with every delivery attempt (time, status, error) and its delivery id, which a receiver dedupes by.",
   request: {
     params: EndpointParams,
     query: Pagination.extend({ state: z.enum(NOTIFICATION_STATES).optional() }),

@@ -120,6 +120,8 @@ export const listOrganizations = createRoute({
   tags,
   security,
   summary: "Organizations of the caller's street",
+  description:
+    "The organizations of the caller's street, by kind and name; the platform admin sees every organization.",
   request: { query: z.object({ kind: OrgKind.optional() }) },
   responses: {
     200: jsonResponse(z.object({ items: z.array(Organization) }), "Organizations"),
@@ -134,6 +136,7 @@ export const getOrganization = createRoute({
   tags,
   security,
   summary: "One organization",
+  description: "One organization of the caller's street (every one for the platform admin); 404 otherwise.",
   request: { params: IdParams },
   responses: { 200: jsonResponse(Organization, "The organization"), ...errorResponses },
 });
@@ -145,6 +148,8 @@ export const updateOrganizationCommunities = createRoute({
   tags,
   security,
   summary: "Set the communities an owners committee or property company serves (street office)",
+  description:
+    "Replaces the set of communities an owners committee or property company serves: that set is its scope for facilities, contracts, incidents and residents. The street office of the organization's street only.",
   request: {
     params: IdParams,
     body: jsonBody(z.strictObject({ communityIds: z.array(Uuid).max(200) })),
@@ -159,6 +164,8 @@ export const listKeys = createRoute({
   tags,
   security,
   summary: "The organization's API keys (its own admin keys)",
+  description:
+    "An organization's keys with their prefixes and roles, never the secrets (only hashes are stored). The organization's own admin keys only.",
   request: { params: IdParams },
   responses: {
     200: jsonResponse(z.object({ items: z.array(ApiKey) }), "Keys, never the secrets"),
@@ -173,6 +180,8 @@ export const createKey = createRoute({
   tags,
   security,
   summary: "Issue an API key (shown once)",
+  description:
+    "A new key for the organization (admin or member role). The secret is in this answer only: store it now; only its hash is kept.",
   request: { params: IdParams, body: jsonBody(NewKey.openapi("NewKey")) },
   responses: { 201: jsonResponse(IssuedKey, "The key, shown this once"), ...errorResponses },
 });
@@ -184,6 +193,8 @@ export const revokeKey = createRoute({
   tags,
   security,
   summary: "Revoke an API key",
+  description:
+    "The key stops working at once on the instance that revokes it, and within seconds on other instances (each caches keys briefly); the answer shows the key revoked.",
   request: { params: IdParams.extend({ keyId: Uuid.openapi({ param: { name: "keyId", in: "path" } }) }) },
   responses: { 200: jsonResponse(ApiKey, "Revoked"), ...errorResponses },
 });

@@ -38,6 +38,7 @@ export const listPayments = createRoute({
   tags,
   security,
   summary: "Payments against an invoice, oldest first",
+  description: "Payments recorded against an invoice, oldest first, with the credit note of any overpayment.",
   request: { params: IdParams },
   responses: { 200: jsonResponse(z.object({ items: z.array(Payment) }), "Payments"), ...errorResponses },
 });
@@ -49,6 +50,7 @@ export const listCreditNotes = createRoute({
   tags,
   security,
   summary: "A contract's credit notes, oldest first",
+  description: "The contract's credit notes, oldest first; filter by subscriber.",
   request: { params: IdParams, query: Pagination.extend({ subscriberKey: SubscriberKey.optional() }) },
   responses: {
     200: jsonResponse(z.object({ items: z.array(CreditNote) }), "Credit notes"),

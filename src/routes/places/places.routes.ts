@@ -110,6 +110,8 @@ export const createDistrict = createRoute({
   tags,
   security,
   summary: "Register a district (platform admin)",
+  description:
+    "Platform admin only. A district groups streets; its name is unique. Streets name their district when they are registered.",
   request: { body: jsonBody(z.strictObject({ name: Name }).openapi("NewDistrict")) },
   responses: { 201: jsonResponse(District, "Registered"), ...conflictResponse, ...errorResponses },
 });
@@ -121,6 +123,7 @@ export const listDistricts = createRoute({
   tags,
   security,
   summary: "Every district (any caller)",
+  description: "Every district, by name: any caller may read them (they hold nothing but names).",
   responses: { 200: jsonResponse(z.object({ items: z.array(District) }), "Districts"), ...errorResponses },
 });
 
@@ -133,6 +136,8 @@ export const createStreet = createRoute({
   tags,
   security,
   summary: "Register a street or town (platform admin)",
+  description:
+    "Platform admin only. A street office (街道) or town is the root of every scope: its communities, facilities and organizations belong to it, and its street office sees all of them.",
   request: {
     body: jsonBody(
       z
@@ -159,6 +164,8 @@ export const listStreets = createRoute({
   tags,
   security,
   summary: "Streets the caller may see (its own; every street for the platform admin)",
+  description:
+    "A street office, enterprise, owners committee or property company sees its own street; the platform admin sees every street, optionally those of one district.",
   request: { query: z.object({ districtId: Uuid.optional() }) },
   responses: { 200: jsonResponse(z.object({ items: z.array(Street) }), "Streets"), ...errorResponses },
 });
@@ -170,6 +177,7 @@ export const getStreet = createRoute({
   tags,
   security,
   summary: "One street",
+  description: "One street, if it is the caller's (every street for the platform admin); 404 otherwise.",
   request: { params: IdParams },
   responses: { 200: jsonResponse(Street, "The street"), ...errorResponses },
 });
@@ -208,6 +216,8 @@ export const listCommunities = createRoute({
   tags,
   security,
   summary: "Communities the caller may see, by name",
+  description:
+    "The communities of the caller's street (a committee or property company: those it serves), by name; the platform admin may filter by street.",
   request: { query: Pagination.extend({ streetId: Uuid.optional() }) },
   responses: { 200: jsonResponse(page(Community), "Communities"), ...errorResponses },
 });
@@ -219,6 +229,8 @@ export const getCommunity = createRoute({
   tags,
   security,
   summary: "One community with the totals of its household register",
+  description:
+    "One community in the caller's scope, with the totals of its household register (buildings, households, floor area) that the owners' vote under art. 278 is counted against.",
   request: { params: IdParams },
   responses: { 200: jsonResponse(CommunityDetail, "The community"), ...errorResponses },
 });
@@ -232,6 +244,8 @@ export const createBuilding = createRoute({
   tags,
   security,
   summary: "Register a building (street office, or the community's owners committee / property company)",
+  description:
+    "A building of the community, with its storeys; its households are then imported into the register (importHouseholds).",
   request: {
     params: IdParams,
     body: jsonBody(
@@ -253,6 +267,8 @@ export const listBuildings = createRoute({
   tags,
   security,
   summary: "The community's buildings, each with its register totals",
+  description:
+    "Every building of a community in the caller's scope, by name, each with its households and floor area.",
   request: { params: IdParams },
   responses: { 200: jsonResponse(z.object({ items: z.array(Building) }), "Buildings"), ...errorResponses },
 });
@@ -264,6 +280,7 @@ export const getBuilding = createRoute({
   tags,
   security,
   summary: "One building with its household count and floor area",
+  description: "One building in the caller's scope, with its household count and floor area.",
   request: { params: IdParams },
   responses: { 200: jsonResponse(Building, "The building"), ...errorResponses },
 });

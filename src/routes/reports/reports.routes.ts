@@ -129,6 +129,8 @@ export const listReports = createRoute({
   tags,
   security,
   summary: "The contract's operation reports, newest period first",
+  description:
+    "The enterprise's operation reports on the contract, newest period first; filter by period and review state; superseded versions only when asked.",
   request: {
     params: IdParams,
     query: z.object({
@@ -160,6 +162,7 @@ export const acceptReport = createRoute({
   tags,
   security,
   summary: "Accept a submitted report (owners committee)",
+  description: "The owners committee accepts a submitted operation report.",
   request: { params: IdParams, body: noBody },
   responses: { 200: jsonResponse(ReportDetail, "Accepted"), ...withConflicts },
 });
@@ -171,6 +174,8 @@ export const queryReport = createRoute({
   tags,
   security,
   summary: "Query a submitted report with a comment (owners committee)",
+  description:
+    "The owners committee queries a submitted report with a comment; the enterprise answers by revising it (a new version of the same period).",
   request: {
     params: IdParams,
     body: jsonBody(z.strictObject({ comment: Text.trim().min(1).max(4000) }).openapi("ReportQuery")),
@@ -204,6 +209,8 @@ export const listReportComments = createRoute({
   tags,
   security,
   summary: "Comments on every version of the report's period, oldest first",
+  description:
+    "The committee's and enterprise's comments on every version of the report's period, oldest first.",
   request: { params: IdParams },
   responses: {
     200: jsonResponse(z.object({ items: z.array(ReportComment) }), "Comments"),

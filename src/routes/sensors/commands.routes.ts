@@ -129,6 +129,8 @@ export const listCommands = createRoute({
   tags,
   security,
   summary: "A sensor's commands, newest first (everyone who sees the sensor)",
+  description:
+    "The commands sent to a sensor (release, blocking, heartbeat), newest first, each with its state and the device's answer.",
   request: { params: IdParams, query: Pagination },
   responses: {
     200: jsonResponse(
@@ -146,6 +148,8 @@ export const getCommand = createRoute({
   tags,
   security,
   summary: "One command to a sensor, with its state and the device's answer",
+  description:
+    "One command to a sensor: who issued it and why, its state (pending, sent, applied, refused, expired) and the device's answer.",
   request: { params: CommandParams },
   responses: { 200: jsonResponse(DeviceCommand, "The command"), ...errorResponses },
 });

@@ -99,6 +99,8 @@ export const getSensor = createRoute({
   tags,
   security,
   summary: "One sensor and its health",
+  description:
+    "The sensor's facility, state, last message and health (online or offline by its heartbeats), never its key.",
   request: { params: IdParams },
   responses: { 200: jsonResponse(Sensor, "The sensor"), ...errorResponses },
 });
@@ -110,6 +112,8 @@ export const rotateKey = createRoute({
   tags,
   security,
   summary: "Issue a new key (the enterprise); the old one stops working at once",
+  description:
+    "A new key for the sensor, shown in this answer only; the old key stops working at once, on HTTP and on the broker.",
   request: { params: IdParams, body: noBody },
   responses: {
     200: jsonResponse(SensorWithKey, "The new key, shown once"),
@@ -125,8 +129,9 @@ export const revokeSensor = createRoute({
   path: "/sensors/{id}/revoke",
   tags,
   security,
-  summary:
-    "Revoke a sensor (the enterprise): its broker connection is dropped and refused; any message becomes a dead letter",
+  summary: "Revoke a sensor for good (the enterprise)",
+  description:
+    "The sensor is retired: its broker session is dropped, its logins refused, and anything it still sends is kept as a dead letter. Its events and incidents stay.",
   request: { params: IdParams, body: noBody },
   responses: {
     200: jsonResponse(Sensor, "Revoked"),
@@ -163,6 +168,8 @@ export const listDeadLetters = createRoute({
   tags,
   security,
   summary: "Messages that could not be stored, newest first (street office; the sensor's enterprise)",
+  description:
+    "Messages that could not be stored as events, with the reason (an unknown or revoked sensor, a payload outside the protocol, …) and the raw payload, newest first: for the enterprise that owns the sensor and the street office.",
   request: {
     query: Pagination.extend({
       sensorId: Uuid.optional(),

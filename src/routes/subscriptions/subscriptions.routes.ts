@@ -92,6 +92,8 @@ export const listSubscriptions = createRoute({
   tags,
   security,
   summary: "A contract's subscriptions",
+  description:
+    "The residents' subscriptions to the contract's fee items (monthly or yearly), for the parties of the contract; filter by state and fee item.",
   request: {
     params: IdParams,
     query: Pagination.extend({ state: z.enum(SUBSCRIPTION_STATES).optional(), feeCode: FeeCode.optional() }),
@@ -117,6 +119,7 @@ export const getSubscription = createRoute({
   tags,
   security,
   summary: "One subscription",
+  description: "One subscription with its fee item, household, period and state.",
   request: { params: IdParams },
   responses: { 200: jsonResponse(Subscription, "The subscription"), ...errorResponses },
 });
