@@ -40,7 +40,9 @@ export type RejectReason =
 export type ParsedTopic = { kind: "events" | "status" | "command-results"; sensorId: string };
 
 const TOPIC = /^bot\/v1\/sensors\/([^/+#]+)\/(events|status|command-results)$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Upper and lower case in the class, not the `i` flag: the OpenAPI document carries the pattern,
+// and a flag cannot travel in a JSON Schema pattern.
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /**
  * `bot/v1/sensors/{sensorId}/events|status|command-results` → its parts, or null for any other

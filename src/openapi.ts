@@ -8,6 +8,7 @@ import {
 import { plainMessage, textRefusal, whenGiven } from "../contracts/validation-messages.js";
 import type { AppEnv } from "./context.js";
 import { ApiError, ERROR_CODES, type ErrorCode, fieldErrors } from "./errors.js";
+import OPENAPI_EXAMPLES from "./openapi-examples.json" with { type: "json" };
 
 // Every validation message not given by a schema is the API's own sentence (see
 // contracts/validation-messages.ts for why a schema's own message still wins). Global to zod: set
@@ -37,15 +38,51 @@ export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
 const NoQuery = z.strictObject({});
 
+/** Examples recorded from the API itself (test/authz/record-examples.ts), by operationId. */
+const EXAMPLES = OPENAPI_EXAMPLES as Record<
+  string,
+  { request?: unknown; responses: Record<string, unknown> }
+>;
+
+type MediaTypes = Record<string, { schema?: unknown; example?: unknown }>;
+
+/** `content` with `example` on its JSON media type, when there is one to give. */
+function withExample<T extends { content?: MediaTypes }>(part: T, example: unknown): T {
+  const json = part.content?.["application/json"];
+  if (example === undefined || !json || json.example !== undefined) return part;
+  return { ...part, content: { ...part.content, "application/json": { ...json, example } } };
+}
+
 /**
- * Every route of the API is made here: its query is strict, so an unknown query parameter (a typo
- * like `?stat=draft`) is a 400 naming it, as an unknown body field is, never silently ignored. A
- * route without a query takes none.
+ * Every route of the API is made here. Its query is strict, so an unknown query parameter (a typo
+ * like `?stat=draft`) is a 400 naming it, as an unknown body field is, never silently ignored; a
+ * route without a query takes none. Its request body and success answers carry the examples
+ * recorded for its operationId.
  */
 export const createRoute: typeof createOpenApiRoute = (config) => {
   const query = config.request?.query;
   const strictQuery = query === undefined ? NoQuery : query instanceof z.ZodObject ? query.strict() : query;
-  return createOpenApiRoute({ ...config, request: { ...config.request, query: strictQuery } });
+  const examples = config.operationId ? EXAMPLES[config.operationId] : undefined;
+  const body = config.request?.body;
+  const responses = Object.fromEntries(
+    Object.entries(config.responses).map(([status, response]) => [
+      status,
+      "content" in response
+        ? withExample(response as { content?: MediaTypes }, examples?.responses[status])
+        : response,
+    ]),
+  ) as typeof config.responses;
+  return createOpenApiRoute({
+    ...config,
+    request: {
+      ...config.request,
+      query: strictQuery,
+      ...(body
+        ? { body: withExample(body as { content?: MediaTypes }, examples?.request) as typeof body }
+        : {}),
+    },
+    responses,
+  });
 };
 
 export const ProblemSchema = z

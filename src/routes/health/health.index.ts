@@ -69,7 +69,17 @@ export const metrics = createRoute({
   description:
     "Events stored, duplicates absorbed, dead letters by reason, and device logins the broker refused (by reason where the broker says) since the process started: for the operator's monitoring. No business data.",
   responses: {
-    200: { description: "Counters", content: { "text/plain": { schema: z.string() } } },
+    200: {
+      description: "Counters",
+      content: {
+        "text/plain": {
+          schema: z.string().openapi({
+            example:
+              "# TYPE bot_ingest_events_stored_total counter\nbot_ingest_events_stored_total 1042\n# TYPE bot_ingest_dead_letters_total counter\nbot_ingest_dead_letters_total 3\n",
+          }),
+        },
+      },
+    },
     400: unknownQuery,
   },
 });
