@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context, Hono } from "hono";
+import type { Context, Hono, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { createFailedLogins } from "../contracts/login-throttle.js";
 import { createCommandCounters } from "../iot/command-counters.js";
@@ -12,9 +13,10 @@ import type { AppDeps, AppEnv } from "./context.js";
 import { type DocsAssetReader, mountDocs } from "./docs.js";
 import { emptyJsonAsObject } from "./empty-json-body.js";
 import { ApiError, handleError, problemResponse } from "./errors.js";
-import { createRouter } from "./openapi.js";
+import { createRouter, registerRateLimitComponents } from "./openapi.js";
 import { createPortal, isApiPath, portalNotFound } from "./pages/index.js";
 import type { PortalEnv } from "./pages/portal-env.js";
+import { limitByAddress, limitByKey } from "./rate-limit.js";
 import { healthRouter } from "./routes/health/health.index.js";
 import { v1Routers } from "./routes/index.js";
 import { sensorIngestRouter } from "./routes/sensors/sensor-ingest.index.js";
@@ -68,6 +70,8 @@ export interface CreateAppOptions
   keyCache?: AppDeps["keyCache"];
   /** Defaults to the throttle of contracts/login-throttle.ts with its default waits. */
   failedLogins?: AppDeps["failedLogins"];
+  /** Browser origins whose scripts may call /v1 (CORS_ORIGINS); none when absent or empty. */
+  corsOrigins?: readonly string[];
 }
 
 /**
@@ -81,6 +85,7 @@ export function createApp({
   keyCache,
   failedLogins,
   snapshots,
+  corsOrigins = [],
   ...rest
 }: CreateAppOptions) {
   const deps: AppDeps = {
@@ -99,6 +104,7 @@ export function createApp({
     snapshots: snapshots ?? createSnapshots(databaseSnapshotStore),
   };
   const app = new OpenAPIHono<AppEnv>();
+  registerRateLimitComponents(app.openAPIRegistry);
 
   // The request id is always the server's own: a client could otherwise choose the id its request is
   // logged under (and pose as another request). A well-formed id of the client's is kept beside it.
@@ -140,6 +146,7 @@ export function createApp({
     c.res.headers.set("Referrer-Policy", "no-referrer");
   });
   app.use(SECURITY_HEADERS);
+  if (corsOrigins.length > 0) app.use("/v1/*", corsOf(corsOrigins));
   // A snapshot upload has its own, smaller body limit, counted before anything is held: mounted
   // before the app's 1 MiB limit, which would buffer a chunked body of up to 1 MiB first.
   app.route("/v1", snapshotUploadRouter);
@@ -154,6 +161,8 @@ export function createApp({
   // contract detail (bench:api --profile 1).
   app.use((c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
   app.route("/", healthRouter);
+  // The document is public and the biggest answer there is.
+  app.use("/openapi.json", limitByAddress("address"));
   if (readDocsAsset) mountDocs(app, readDocsAsset);
 
   // Sensors post events with their own key, not an organization's: this router is mounted
@@ -162,8 +171,9 @@ export function createApp({
   app.route("/v1", sensorIngestRouter);
 
   const v1 = createRouter();
-  // The key first: nothing of a body is read for a caller who is not let in.
-  v1.use("*", authenticate, emptyJsonAsObject, conditionalGet);
+  // The key first: nothing of a body is read for a caller who is not let in (nor counted: a
+  // refused key is slowed by `refuseSlowly` instead).
+  v1.use("*", authenticate, limitByKey, emptyJsonAsObject, conditionalGet);
   for (const router of v1Routers) v1.route("/", router);
   app.route("/v1", v1);
 
@@ -227,6 +237,51 @@ function routeMethods(app: OpenAPIHono<AppEnv>): (path: string) => string[] {
     const methods = new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method));
     if (methods.has("GET")) methods.add("HEAD");
     return [...methods].sort();
+  };
+}
+
+/** Methods the API's routes answer (a preflight for another is refused by the browser). */
+const CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+/** Request headers a script may send beyond the safelisted ones. */
+const CORS_REQUEST_HEADERS = [
+  "Authorization",
+  "Content-Type",
+  "Idempotency-Key",
+  "If-Match",
+  "If-None-Match",
+];
+/** Response headers a script may read beyond the safelisted ones. */
+const CORS_RESPONSE_HEADERS = [
+  "ETag",
+  "Location",
+  "Retry-After",
+  "RateLimit",
+  "RateLimit-Policy",
+  "X-Request-Id",
+  "Idempotent-Replayed",
+];
+/** How long a browser may keep a preflight's answer (Chromium keeps at most 2 h). */
+const CORS_MAX_AGE_S = 7200;
+
+/**
+ * CORS for /v1 only (docs/api.md, "CORS"): scripts of the listed origins may call the API with a
+ * key. Never with credentials: a cross-origin script can not read the API with a person's portal
+ * cookie. A request from an origin not listed gets no CORS header at all (and so, in a browser,
+ * no answer it may read); every answer varies by Origin, so a cache keeps them apart.
+ */
+function corsOf(origins: readonly string[]): MiddlewareHandler<AppEnv> {
+  const allowed = new Set(origins);
+  const handler = cors({
+    origin: (origin) => (allowed.has(origin) ? origin : null),
+    allowMethods: CORS_METHODS,
+    allowHeaders: CORS_REQUEST_HEADERS,
+    exposeHeaders: CORS_RESPONSE_HEADERS,
+    maxAge: CORS_MAX_AGE_S,
+  });
+  return async (c, next) => {
+    if (allowed.has(c.req.header("origin") ?? "")) return handler(c, next);
+    await next();
+    c.header("Vary", "Origin", { append: true });
   };
 }
 

@@ -41,6 +41,18 @@ const url = (protocols: string[]) =>
     )
     .optional();
 
+/** `https://app.example.com[:port]` exactly: a scheme, a host, no path, no wildcard. */
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (
+      (url.protocol === "https:" || url.protocol === "http:") && url.origin === text && !text.includes("*")
+    );
+  } catch {
+    return false;
+  }
+}
+
 export const ConfigSchema = z
   .object({
     PORT: port(3000),
@@ -53,6 +65,48 @@ export const ConfigSchema = z
     HTTP_MAX_CONNECTIONS: wholeNumber(10, 100_000, 1000, "a number of connections").describe(
       "open HTTP connections at most (live feeds included); one more is closed at once",
     ),
+    HTTP_TRUSTED_PROXIES: wholeNumber(0, 10, 0, "a number of proxies").describe(
+      "Node: reverse proxies in front of the server that each append the address they saw to X-Forwarded-For; the client's address is then the one the outermost of them saw. 0: the socket's address (X-Forwarded-For, which a client can write, is ignored). Workers: ignored (CF-Connecting-IP)",
+    ),
+    RATE_LIMITS: z
+      .enum(["true", "false"], { message: "must be true or false" })
+      .default("true")
+      .transform((v) => v === "true")
+      .describe(
+        "false: no request rate limit of the HTTP API (RATE_LIMIT_*); the sensor ingest's own limits (INGEST_SENSOR_*) stay",
+      ),
+    RATE_LIMIT_KEY_PER_MIN: wholeNumber(1, 1_000_000, 600, "a number of requests").describe(
+      "requests one key (an organization's, ADMIN_TOKEN, a sensor's, or a person's portal session reading /v1) may send a minute on average, and at once; one more answers 429 rate_limited",
+    ),
+    RATE_LIMIT_ADDRESS_PER_MIN: wholeNumber(1, 1_000_000, 300, "a number of requests").describe(
+      "requests one client address may send a minute to the pages without a key (household links /h/…, invitations) and /openapi.json",
+    ),
+    RATE_LIMIT_FORM_PER_MIN: wholeNumber(1, 1_000_000, 30, "a number of requests").describe(
+      "form posts one client address may send a minute without a session (signing in, accepting an invitation)",
+    ),
+    CORS_ORIGINS: z
+      .string()
+      .trim()
+      .transform((v, ctx) => {
+        const origins = v
+          .split(",")
+          .map((o) => o.trim())
+          .filter(Boolean);
+        for (const origin of origins) {
+          if (!isOrigin(origin)) {
+            ctx.addIssue({
+              code: "custom",
+              message: `must list exact origins like https://app.example.com, comma-separated (not "${origin}")`,
+            });
+            return z.NEVER;
+          }
+        }
+        return origins;
+      })
+      .optional()
+      .describe(
+        "browser origins whose scripts may call /v1 (CORS), comma-separated; unset: none (the portal's pages never answer CORS)",
+      ),
     DATABASE_URL: url(["postgres:", "postgresql:"]),
     DATABASE_STATEMENT_TIMEOUT_MS: wholeNumber(100, 600_000, 30_000, "a number of milliseconds").describe(
       "longest a statement may run; a connection that answers nothing for this long (+5 s) is dropped",

@@ -7,6 +7,7 @@ import type { DeviceBroker } from "../iot/device-broker.js";
 import type { Ingest } from "../iot/ingest.js";
 import type { KeyCache } from "./auth/key-cache.js";
 import type { Principal } from "./auth/principal.js";
+import type { RateLimits } from "./rate-limit.js";
 import type { ServiceContext } from "./services/context.js";
 import type { IncidentFeedHub } from "./services/incidents/feed-hub.js";
 import type { Snapshots } from "./services/snapshots/snapshots.js";
@@ -67,6 +68,10 @@ export interface AppDeps {
   commandCounters?: CommandCounters;
   /** Where e-bike snapshots are stored (SNAPSHOT_STORE), and this process's counts of them. */
   snapshots: Snapshots;
+  /** Request rate limits (src/rate-limit.ts, RATE_LIMIT_*); unset: nothing is limited. */
+  rateLimits?: RateLimits;
+  /** Proxies in front of the Node server whose X-Forwarded-For is believed (HTTP_TRUSTED_PROXIES). */
+  trustedProxies?: number;
 }
 
 /**
@@ -115,13 +120,22 @@ export function holdRequestUntil(c: Context<AppEnv>, done: Promise<unknown>): vo
 }
 
 /**
- * The remote address of the request: the socket's on Node (never a header a client could forge),
- * Cloudflare's `CF-Connecting-IP` on Workers; "" when there is none (an in-process request).
+ * The remote address of the request: on Node the socket's (never a header a client could forge),
+ * or, behind HTTP_TRUSTED_PROXIES proxies, the address the outermost of them saw, read from the
+ * right of X-Forwarded-For (each proxy appends what it saw; what is left of that, the client
+ * wrote); Cloudflare's `CF-Connecting-IP` on Workers; "" when there is none (an in-process request).
  */
 export function clientAddress<E extends Env>(c: Context<E>): string {
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  if (incoming) return incoming.socket?.remoteAddress ?? "";
-  return c.req.header("cf-connecting-ip") ?? "";
+  if (!incoming) return c.req.header("cf-connecting-ip") ?? "";
+  const proxies = (c.var as Partial<AppEnv["Variables"]>).deps?.trustedProxies ?? 0;
+  if (proxies > 0) {
+    const forwarded = (c.req.header("x-forwarded-for") ?? "").split(",");
+    // Fewer entries than proxies (undefined): the request did not come through them all.
+    const seen = forwarded[forwarded.length - proxies]?.trim();
+    if (seen) return seen;
+  }
+  return incoming.socket?.remoteAddress ?? "";
 }
 
 /** What the application layer (src/services) is given for this request. */

@@ -95,6 +95,8 @@ export const ERROR_CODES = {
     "blocking may be switched off only until a time in the future, at most DEVICE_BLOCKING_OFF_MAX_H hours ahead",
   not_a_jpeg: "the body's bytes are not a JPEG image (it must start with FF D8 FF and end with FF D9)",
   // 429
+  rate_limited:
+    "the key (or, on a route without one, the client's address) sent more requests than its rate limit allows; send the next after Retry-After",
   too_many_streams:
     "the key (or the server) holds as many live feed streams as it may; close one or retry after Retry-After",
   // 5xx

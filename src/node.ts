@@ -18,6 +18,7 @@ import { describeDemo, seedDemoOnce } from "./demo/seed.js";
 import { startHttpServer } from "./http-server.js";
 import { createLogger } from "./logger.js";
 import { startPeriodicJob } from "./periodic-job.js";
+import { rateLimitsOf } from "./rate-limit.js";
 import { startArrearsSweep } from "./services/fees/arrears.js";
 import { createIncidentFeedHub } from "./services/incidents/feed-hub.js";
 import { NOTIFICATION_CAUSES_INTERVAL_MS, runNotificationCauses } from "./services/notifications/causes.js";
@@ -79,6 +80,8 @@ async function main() {
   const commandCounters = createCommandCounters();
   // E-bike snapshots: PostgreSQL, or the S3-compatible bucket of SNAPSHOT_STORE=s3.
   const snapshots = createSnapshots(snapshotStoreOf(config));
+  // Request rate limits of this process (unset with RATE_LIMITS=false).
+  const rateLimits = rateLimitsOf(config);
   const app = createApp({
     db: database.db,
     logger,
@@ -99,6 +102,9 @@ async function main() {
     deviceBlockingOffMaxH: config.DEVICE_BLOCKING_OFF_MAX_H,
     commandCounters,
     snapshots,
+    ...(rateLimits ? { rateLimits } : {}),
+    trustedProxies: config.HTTP_TRUSTED_PROXIES,
+    ...(config.CORS_ORIGINS ? { corsOrigins: config.CORS_ORIGINS } : {}),
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
     readDocsAsset: (file) => readFile(join(SWAGGER_DIST, file), "utf8").catch(() => null),
   });

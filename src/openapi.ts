@@ -117,6 +117,47 @@ export const unavailable = (why: string) => ({
   }),
 });
 
+/**
+ * The rate limits in the document (docs/api.md, "Rate limits"): the fields of
+ * draft-ietf-httpapi-ratelimit-headers and the 429, as components that each operation names in a
+ * line (`$ref`) rather than repeats. createApp registers them (registerRateLimitComponents).
+ */
+const RATE_LIMIT_HEADERS = {
+  "RateLimit-Policy": {
+    description:
+      "The quota policy the request counted against: its name (`key`, `address` or `form`), `q` requests at once and on average per `w` seconds",
+    schema: { type: "string", example: '"key";q=600;w=60' },
+  },
+  RateLimit: {
+    description:
+      "The quota left under the policy: `r` requests may be sent at once now; `t`, seconds until the whole quota is back (on a 429: until the next request is let in, as Retry-After)",
+    schema: { type: "string", example: '"key";r=599;t=1' },
+  },
+} as const;
+
+/** The rate-limit fields by reference, for a response's `headers`. */
+export const rateLimitHeaders = {
+  "RateLimit-Policy": { $ref: "#/components/headers/RateLimit-Policy" },
+  RateLimit: { $ref: "#/components/headers/RateLimit" },
+} as const;
+
+export function registerRateLimitComponents(registry: OpenAPIHono["openAPIRegistry"]): void {
+  for (const [name, header] of Object.entries(RATE_LIMIT_HEADERS))
+    registry.registerComponent("headers", name, header);
+  registry.registerComponent("responses", "RateLimited", {
+    description:
+      "Code `rate_limited`: the key (on a route without a key, the client's address) sent more requests than its rate limit allows; send the next after Retry-After",
+    headers: {
+      "Retry-After": {
+        description: "Seconds to wait before the next request",
+        schema: { type: "string", example: "1" },
+      },
+      ...rateLimitHeaders,
+    },
+    content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+  });
+}
+
 /** Error responses every authenticated route can give; spread into `responses`. */
 export const errorResponses = {
   400: problem("Invalid input: `errors` lists each failing field"),
@@ -124,6 +165,7 @@ export const errorResponses = {
   403: problem("The caller's role may not do this"),
   404: problem("Not found, or outside the caller's scope"),
   413: problem("Body over 1 MiB"),
+  429: { $ref: "#/components/responses/RateLimited" },
   500: problem("Unexpected error; quote the request id"),
   503: unavailable(
     "The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After",

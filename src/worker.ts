@@ -20,6 +20,7 @@ import { ingestLimitsOf } from "../iot/ingest.js";
 import { createApp } from "./app.js";
 import { loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
+import { rateLimitsOf } from "./rate-limit.js";
 import { runScheduled } from "./scheduled.js";
 import { createSnapshots, type Snapshots } from "./services/snapshots/snapshots.js";
 import { type R2BucketBinding, snapshotStoreOf } from "./services/snapshots/store.js";
@@ -43,6 +44,11 @@ export interface Env {
   DEAD_LETTER_RETENTION_DAYS?: string;
   DEVICE_COMMAND_TTL_S?: string;
   DEVICE_BLOCKING_OFF_MAX_H?: string;
+  RATE_LIMITS?: string;
+  RATE_LIMIT_KEY_PER_MIN?: string;
+  RATE_LIMIT_ADDRESS_PER_MIN?: string;
+  RATE_LIMIT_FORM_PER_MIN?: string;
+  CORS_ORIGINS?: string;
   /** An R2 bucket for e-bike snapshots (wrangler.toml [[r2_buckets]]): used when bound. */
   SNAPSHOTS?: R2BucketBinding;
   SNAPSHOT_STORE?: string;
@@ -95,6 +101,11 @@ function isolateOf(env: Env): Isolate {
     DEAD_LETTER_RETENTION_DAYS: env.DEAD_LETTER_RETENTION_DAYS,
     DEVICE_COMMAND_TTL_S: env.DEVICE_COMMAND_TTL_S,
     DEVICE_BLOCKING_OFF_MAX_H: env.DEVICE_BLOCKING_OFF_MAX_H,
+    RATE_LIMITS: env.RATE_LIMITS,
+    RATE_LIMIT_KEY_PER_MIN: env.RATE_LIMIT_KEY_PER_MIN,
+    RATE_LIMIT_ADDRESS_PER_MIN: env.RATE_LIMIT_ADDRESS_PER_MIN,
+    RATE_LIMIT_FORM_PER_MIN: env.RATE_LIMIT_FORM_PER_MIN,
+    CORS_ORIGINS: env.CORS_ORIGINS,
     SNAPSHOT_STORE: env.SNAPSHOT_STORE,
     SNAPSHOT_RETENTION_DAYS: env.SNAPSHOT_RETENTION_DAYS,
     S3_ENDPOINT: env.S3_ENDPOINT,
@@ -106,6 +117,8 @@ function isolateOf(env: Env): Isolate {
   const logger = createLogger(config.LOG_LEVEL);
   // The R2 binding when bound, else SNAPSHOT_STORE (an S3 bucket over fetch, or PostgreSQL).
   const snapshots = createSnapshots(snapshotStoreOf(config, env.SNAPSHOTS));
+  // Per isolate: Cloudflare runs many, so the limits hold per isolate (docs/api.md, "Rate limits").
+  const rateLimits = rateLimitsOf(config);
   const app = createApp({
     logger,
     clock: () => new Date(),
@@ -118,6 +131,8 @@ function isolateOf(env: Env): Isolate {
     deviceBlockingOffMaxH: config.DEVICE_BLOCKING_OFF_MAX_H,
     ingestLimits: ingestLimitsOf(config),
     snapshots,
+    ...(rateLimits ? { rateLimits } : {}),
+    ...(config.CORS_ORIGINS ? { corsOrigins: config.CORS_ORIGINS } : {}),
     ...(config.SENSOR_LOGINS === "mosquitto" ? { devices: brokerOfTheNodeProcess } : {}),
     ...(config.ADMIN_TOKEN ? { adminTokenHash: hashKey(config.ADMIN_TOKEN) } : {}),
     readDocsAsset: async (file) => {

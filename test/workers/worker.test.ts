@@ -324,6 +324,48 @@ describe("the Workers entry under workerd", () => {
     }
   });
 
+  it("limits per key and per CF-Connecting-IP in the isolate, and answers CORS to a listed origin", async () => {
+    const bundled = await startBundledWorker(bundle().script, database.url, {
+      RATE_LIMIT_KEY_PER_MIN: "3",
+      RATE_LIMIT_ADDRESS_PER_MIN: "2",
+      CORS_ORIGINS: "https://integrator.example",
+    });
+    try {
+      const api = bundled.client(workerWorld.world.enterprise.key);
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push(await api.get("/v1/organizations"));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429]);
+      expect(answers.map((a) => a.headers.get("ratelimit"))).toEqual([
+        '"key";r=2;t=20',
+        '"key";r=1;t=40',
+        '"key";r=0;t=60',
+        '"key";r=0;t=20',
+      ]);
+      expect(answers[3]?.headers.get("retry-after")).toBe("20");
+      expect(answers[3]?.body.code).toBe("rate_limited");
+      // Another key of the isolate has its own bucket.
+      expect(
+        (await bundled.client(workerWorld.world.propertyCompany.key).get("/v1/organizations")).status,
+      ).toBe(200);
+
+      // Without a key: Cloudflare's CF-Connecting-IP is the client's address.
+      const document = (ip: string) => bundled.client().get("/openapi.json", { "cf-connecting-ip": ip });
+      expect((await document("198.51.100.20")).status).toBe(200);
+      expect((await document("198.51.100.20")).status).toBe(200);
+      const refused = await document("198.51.100.20");
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get("ratelimit-policy")).toBe('"address";q=2;w=60');
+      expect((await document("198.51.100.21")).status).toBe(200);
+
+      // A listed origin's script may read even a refusal (here, no key), to tell its user why.
+      const noKey = await bundled.client().get("/v1/organizations", { origin: "https://integrator.example" });
+      expect(noKey.status).toBe(401);
+      expect(noKey.headers.get("access-control-allow-origin")).toBe("https://integrator.example");
+    } finally {
+      await bundled.dispose();
+    }
+  });
+
   it("registers HTTP sensors, and leaves Mosquitto's logins to the Node process with a 501", async () => {
     const enterprise = workerWorld.world.enterprise.key;
     const registered = await onWorker(enterprise).post("/v1/sensors", {

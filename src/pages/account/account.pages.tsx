@@ -8,6 +8,7 @@ import { setCookie } from "hono/cookie";
 import { PASSWORD_MIN_LENGTH } from "../../auth/passwords.js";
 import type { OrgKind } from "../../auth/principal.js";
 import { clientAddress } from "../../context.js";
+import { limitByAddress } from "../../rate-limit.js";
 import {
   acceptInvitation,
   disableMember,
@@ -70,7 +71,9 @@ accountPages.get("/sign-in", (c) => {
   return signInPage(c, safeNext(c.req.query("next")));
 });
 
-accountPages.post("/sign-in", async (c) => {
+// The forms anyone may post are counted by address (a password's hash is the dearest work of a
+// request); the pages of a signed-in person are not limited.
+accountPages.post("/sign-in", limitByAddress<PortalEnv>("form"), async (c) => {
   const t = translator(common, c.var.lang);
   const body = await formOf(c);
   const next = safeNext(c.req.query("next"));
@@ -164,7 +167,7 @@ function invitationPage(
   );
 }
 
-accountPages.get("/invitations/:token", async (c) => {
+accountPages.get("/invitations/:token", limitByAddress<PortalEnv>("address"), async (c) => {
   const token = c.req.param("token");
   const opened = await openInvitation({ db: c.var.db, clock: c.var.deps.clock }, token);
   return invitationPage(
@@ -174,7 +177,7 @@ accountPages.get("/invitations/:token", async (c) => {
   );
 });
 
-accountPages.post("/invitations/:token", async (c) => {
+accountPages.post("/invitations/:token", limitByAddress<PortalEnv>("form"), async (c) => {
   const t = translator(common, c.var.lang);
   const token = c.req.param("token");
   const sys = { db: c.var.db, clock: c.var.deps.clock };

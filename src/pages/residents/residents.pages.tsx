@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import qrcode from "qrcode-generator";
 import { formatMoney, money } from "../../../contracts/index.js";
 import type { FeeItem } from "../../../contracts/terms.js";
+import { limitByAddress } from "../../rate-limit.js";
 import { outstandingOf } from "../../services/fees/store.js";
 import {
   type HouseholdContract,
@@ -273,7 +274,8 @@ function privateHeaders(c: Context<PortalEnv>) {
   c.header("Referrer-Policy", "no-referrer");
 }
 
-residentPages.get("/h/:token", async (c) => {
+// Anyone may ask for a link: counted by address, like every page a token opens.
+residentPages.get("/h/:token", limitByAddress<PortalEnv>("address"), async (c) => {
   privateHeaders(c);
   const t = tOf(c);
   const view = await openLink({ db: c.var.db, clock: c.var.deps.clock }, c.req.param("token"));

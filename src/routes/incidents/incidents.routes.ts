@@ -10,6 +10,7 @@ import {
   jsonResponse,
   Pagination,
   ProblemSchema,
+  rateLimitHeaders,
   security,
   Text,
   Uuid,
@@ -204,13 +205,15 @@ export const streamIncidents = createRoute({
     ...errorResponses,
     429: {
       description:
-        "Code `too_many_streams`: the key holds FEED_STREAMS_PER_KEY streams open, or the server FEED_STREAMS_MAX; close one, or retry after Retry-After",
+        "Code `too_many_streams`: the key holds FEED_STREAMS_PER_KEY streams open, or the server FEED_STREAMS_MAX; close one, or retry after Retry-After. Code `rate_limited`: the key sent more requests than its rate limit allows (RateLimit-Policy); send the next after Retry-After",
       content: { "application/problem+json": { schema: ProblemSchema } },
-      headers: z.object({
-        "Retry-After": z
-          .string()
-          .openapi({ description: "Seconds to wait before retrying", example: String(FEED_BUSY_RETRY_S) }),
-      }),
+      headers: {
+        "Retry-After": {
+          description: "Seconds to wait before retrying",
+          schema: { type: "string", example: String(FEED_BUSY_RETRY_S) },
+        },
+        ...rateLimitHeaders,
+      },
     },
   },
 });

@@ -1,4 +1,5 @@
 import { createRouter } from "../../openapi.js";
+import { limitBySensor } from "../../rate-limit.js";
 import { requireSensorKey } from "../sensors/sensor-ingest.handlers.js";
 import * as handlers from "./snapshots.handlers.js";
 import * as routes from "./snapshots.routes.js";
@@ -13,6 +14,7 @@ snapshotUploadRouter.on(
   "PUT",
   "/sensors/:sensorId/events/:eventId/snapshot",
   requireSensorKey,
+  limitBySensor,
   handlers.snapshotBody,
 );
 snapshotUploadRouter.openapi(routes.uploadSnapshot, handlers.uploadSnapshot);
