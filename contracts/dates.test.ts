@@ -8,6 +8,7 @@ import {
   daysInMonth,
   isDate,
   shanghaiDate,
+  shanghaiDateTime,
   transferDate,
 } from "./dates.js";
 
@@ -145,5 +146,23 @@ describe("the Shanghai date of an instant", () => {
 
   it("refuses an invalid instant", () => {
     expect(() => shanghaiDate(new Date("nope"))).toThrow(RangeError);
+  });
+});
+
+describe("the Shanghai wall-clock time of an instant", () => {
+  it("is the same instant written with +08:00, to the millisecond", () => {
+    expect(shanghaiDateTime(new Date("2026-01-31T23:30:00Z"))).toBe("2026-02-01T07:30:00.000+08:00");
+    expect(shanghaiDateTime(new Date("2026-06-30T15:59:59.999Z"))).toBe("2026-06-30T23:59:59.999+08:00");
+  });
+
+  it("reads back as the instant it was made from", () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date("1990-01-01"), max: new Date("2100-01-01"), noInvalidDate: true }),
+        (d) => {
+          expect(new Date(shanghaiDateTime(d)).getTime()).toBe(d.getTime());
+        },
+      ),
+    );
   });
 });

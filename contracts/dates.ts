@@ -85,6 +85,18 @@ export function shanghaiDate(instant: Date): string {
   return format(t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate());
 }
 
+/**
+ * An instant as Asia/Shanghai wall-clock time with its offset, to the millisecond, as a reader
+ * there reads it: 2026-01-31T23:30:00Z → "2026-02-01T07:30:00.000+08:00" (the same instant).
+ */
+export function shanghaiDateTime(instant: Date): string {
+  const ms = instant.getTime();
+  if (!Number.isFinite(ms)) throw new RangeError("invalid instant");
+  const local = new Date(ms + SHANGHAI_OFFSET_MS).toISOString();
+  if (!local.endsWith("Z") || local.length !== 24) throw new RangeError("instant outside years 0000–9999");
+  return `${local.slice(0, -1)}+08:00`;
+}
+
 function epochDay(date: string): number {
   const { y, m, d } = parse(date);
   const t = new Date(0);

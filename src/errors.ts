@@ -89,6 +89,7 @@ export const ERROR_CODES = {
   stale_revision: "If-Match does not match the current revision: someone else changed it",
   payload_too_large: "the body is over the route's limit (1 MiB; a snapshot 512 KiB)",
   unsupported_media_type: "the body's Content-Type is not one the route accepts",
+  not_acceptable: "the Accept header allows none of the media types the route answers (a list: JSON or CSV)",
   if_match_required: "the request must send If-Match with the ETag from GET",
   // 422
   blocking_off_window:

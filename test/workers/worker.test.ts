@@ -197,6 +197,25 @@ describe("the Workers entry under workerd", () => {
     expect(answer(fromWorker)).toEqual(answer(fromNode));
   });
 
+  it("streams the same CSV exports as Node does (docs/api.md, CSV export)", async () => {
+    const key = shared.world.streetOffice.key;
+    const csv = { accept: "text/csv" };
+    for (const path of [
+      `/v1/incidents?facilityId=${shared.sensor?.elevatorId}`,
+      "/v1/dead-letters",
+      `/v1/contracts/${shared.contractId}/invoices`,
+      `/v1/contracts/${shared.contractId}/receivables`,
+    ]) {
+      const [fromNode, fromWorker] = [await onNode(key).get(path, csv), await onWorker(key).get(path, csv)];
+      expect(fromWorker.status, path).toBe(200);
+      expect(fromWorker.headers.get("content-type"), path).toMatch(/^text\/csv/);
+      expect(answer(fromWorker), `GET ${path} as CSV on the Worker`).toEqual(answer(fromNode));
+    }
+    // Not only headers: the shared world's sensor has an incident.
+    const incidents = await onWorker(key).get(`/v1/incidents?facilityId=${shared.sensor?.elevatorId}`, csv);
+    expect(String(incidents.body)).toContain(shared.sensor?.incidentId);
+  });
+
   it("corrupts no array: an organization's communities and a contract's facilities are lists of ids", async () => {
     const committee = onWorker(shared.world.ownersCommittee.key);
     const org = await committee.get(`/v1/organizations/${shared.world.ownersCommittee.org.id}`);

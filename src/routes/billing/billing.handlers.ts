@@ -2,11 +2,14 @@
  * Billing runs, invoices and metered usage: each route parses, calls one function of the fees
  * service (src/services/fees/billing.ts), and presents what it returns.
  */
-import { serviceContext } from "../../context.js";
+import type { Context } from "hono";
+import { type AppEnv, serviceContext } from "../../context.js";
+import { csvResponse, csvWindow, wantsCsv } from "../../csv.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import * as fees from "../../services/fees/billing.js";
 import { invoiceDetailJson, invoiceJson, runAnswerJson, runJson } from "./billing.presenters.js";
 import type * as routes from "./billing.routes.js";
+import { invoiceCsv } from "./billing.routes.js";
 
 export const createRun: AppRouteHandler<typeof routes.createRun> = async (c) => {
   const key = c.req.valid("header")["idempotency-key"];
@@ -27,6 +30,7 @@ export const listRuns: AppRouteHandler<typeof routes.listRuns> = async (c) => {
 
 export const listInvoices: AppRouteHandler<typeof routes.listInvoices> = async (c) => {
   const q = c.req.valid("query");
+  if (wantsCsv(c)) return invoicesCsv(c, c.req.valid("param").id, q);
   const page = await fees.listInvoices(serviceContext(c), c.req.valid("param").id, q);
   return c.json(
     {
@@ -48,3 +52,14 @@ export const postUsage: AppRouteHandler<typeof routes.postUsage> = async (c) => 
   const answer = await fees.recordUsage(serviceContext(c), c.req.valid("param").id, c.req.valid("json"));
   return c.json(answer, 200);
 };
+
+/** The invoices as CSV: every page's (or the one page limit/offset name), streamed. */
+async function invoicesCsv(c: Context<AppEnv>, contractId: string, q: fees.InvoiceFilter) {
+  const out = await fees.exportInvoices(serviceContext(c), contractId, q, csvWindow(c, q));
+  return csvResponse(c, {
+    filename: `invoices-${q.period ?? out.today}.csv`,
+    format: invoiceCsv,
+    rows: out.rows,
+    present: (i) => invoiceJson(i, out.today),
+  });
+}

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { checkQuantity, isPeriod } from "../../../contracts/index.js";
 import { whenGiven } from "../../../contracts/validation-messages.js";
+import { csvFormat, notAcceptableResponse, withCsv } from "../../csv.js";
 import {
   CalendarDate,
   createRoute,
@@ -62,6 +63,9 @@ export const Invoice = z
     }),
   })
   .openapi("Invoice");
+
+/** The CSV of the invoices: a column per field of Invoice. */
+export const invoiceCsv = csvFormat(Invoice);
 
 export const InvoiceLine = z
   .object({
@@ -150,16 +154,21 @@ export const listInvoices = createRoute({
     query: Pagination.extend({ period: PeriodString.optional(), state: InvoiceState.optional() }),
   },
   responses: {
-    200: jsonResponse(
-      z.object({
-        items: z.array(Invoice),
-        total: z.number().int(),
-        limit: z.number().int(),
-        offset: z.number().int(),
-      }),
-      "A page of invoices, by number",
+    200: withCsv(
+      jsonResponse(
+        z.object({
+          items: z.array(Invoice),
+          total: z.number().int(),
+          limit: z.number().int(),
+          offset: z.number().int(),
+        }),
+        "A page of invoices, by number",
+      ),
+      invoiceCsv,
+      "every invoice of every page for the same filters (with limit or offset: that page's), by number",
     ),
     ...errorResponses,
+    ...notAcceptableResponse,
   },
 });
 

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { DEVICE_COMMAND_STATES } from "../../../contracts/device-commands.js";
+import { csvFormat, notAcceptableResponse, withCsv } from "../../csv.js";
 import {
   CalendarDate,
   conflictResponse,
@@ -66,6 +67,9 @@ export const Incident = z
   })
   .openapi("Incident");
 
+/** The CSV of the incidents: a column per scalar field of Incident (the releases are in the JSON only). */
+export const incidentCsv = csvFormat(Incident);
+
 export const listIncidents = createRoute({
   operationId: "listIncidents",
   method: "get",
@@ -87,8 +91,13 @@ export const listIncidents = createRoute({
     }),
   },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(Incident), total: z.number().int() }), "A page of incidents"),
+    200: withCsv(
+      jsonResponse(z.object({ items: z.array(Incident), total: z.number().int() }), "A page of incidents"),
+      incidentCsv,
+      "every incident of every page for the same filters (with limit or offset: that page's), newest first; an incident's releases are in the JSON only",
+    ),
     ...errorResponses,
+    ...notAcceptableResponse,
   },
 });
 

@@ -2,12 +2,15 @@
  * Payments, credit notes and refunds: each route parses, calls one function of the fees service
  * (src/services/fees/payments.ts), and presents what it returns.
  */
-import { serviceContext } from "../../context.js";
+import type { Context } from "hono";
+import { type AppEnv, serviceContext } from "../../context.js";
+import { csvResponse, wantsCsv } from "../../csv.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import * as fees from "../../services/fees/payments.js";
 import { creditNoteJson, paymentJson } from "../fees.presenters.js";
 import { paymentResultJson, refundResultJson } from "./payments.presenters.js";
 import type * as routes from "./payments.routes.js";
+import { paymentCsv } from "./payments.routes.js";
 
 export const recordPayment: AppRouteHandler<typeof routes.recordPayment> = async (c) => {
   const result = await fees.recordPayment(serviceContext(c), c.req.valid("param").id, c.req.valid("json"));
@@ -15,6 +18,7 @@ export const recordPayment: AppRouteHandler<typeof routes.recordPayment> = async
 };
 
 export const listPayments: AppRouteHandler<typeof routes.listPayments> = async (c) => {
+  if (wantsCsv(c)) return paymentsCsv(c, c.req.valid("param").id);
   const rows = await fees.listPayments(serviceContext(c), c.req.valid("param").id);
   return c.json({ items: rows.map((r) => paymentJson(r.payment, r.creditNoteId)) }, 200);
 };
@@ -33,3 +37,14 @@ export const createRefund: AppRouteHandler<typeof routes.createRefund> = async (
   const result = await fees.refundCreditNote(serviceContext(c), c.req.valid("param").id, c.req.valid("json"));
   return result.created ? c.json(refundResultJson(result), 201) : c.json(refundResultJson(result), 200);
 };
+
+/** An invoice's payments as CSV, streamed; the file is named by the invoice's number. */
+async function paymentsCsv(c: Context<AppEnv>, invoiceId: string) {
+  const out = await fees.exportPayments(serviceContext(c), invoiceId);
+  return csvResponse(c, {
+    filename: `payments-${out.invoice.number}.csv`,
+    format: paymentCsv,
+    rows: out.rows,
+    present: (r) => paymentJson(r.payment, r.creditNoteId),
+  });
+}

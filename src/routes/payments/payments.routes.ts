@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { csvFormat, notAcceptableResponse, withCsv } from "../../csv.js";
 import {
   createRoute,
   errorResponses,
@@ -13,6 +14,9 @@ import { CreditNote, Payment, SubscriberKey } from "../fees.schemas.js";
 import { NewCreditNote, NewPayment, NewRefund, PaymentResult, RefundResult } from "./payments.schemas.js";
 
 const tags = ["payments"];
+
+/** The CSV of the payments: a column per field of Payment. */
+export const paymentCsv = csvFormat(Payment);
 
 export const recordPayment = createRoute({
   operationId: "recordPayment",
@@ -40,7 +44,15 @@ export const listPayments = createRoute({
   summary: "Payments against an invoice, oldest first",
   description: "Payments recorded against an invoice, oldest first, with the credit note of any overpayment.",
   request: { params: IdParams },
-  responses: { 200: jsonResponse(z.object({ items: z.array(Payment) }), "Payments"), ...errorResponses },
+  responses: {
+    200: withCsv(
+      jsonResponse(z.object({ items: z.array(Payment) }), "Payments"),
+      paymentCsv,
+      "every payment against the invoice, oldest first",
+    ),
+    ...errorResponses,
+    ...notAcceptableResponse,
+  },
 });
 
 export const listCreditNotes = createRoute({

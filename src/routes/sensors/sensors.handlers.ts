@@ -3,11 +3,14 @@
  * (src/services/sensors), and presents what it returns.
  */
 import type { Context } from "hono";
+import { shanghaiDate } from "../../../contracts/index.js";
 import { type AppEnv, serviceContext } from "../../context.js";
+import { csvResponse, csvWindow, wantsCsv } from "../../csv.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import * as sensors from "../../services/sensors/sensors.js";
 import { deadLetterJson, sensorJson, sensorWithKeyJson } from "./sensors.presenters.js";
 import type * as routes from "./sensors.routes.js";
+import { deadLetterCsv } from "./sensors.routes.js";
 
 /** What a change of a sensor's login tells besides the database: the broker, the ingest's cache. */
 function ports(c: Context<AppEnv>): sensors.SensorPorts {
@@ -49,6 +52,17 @@ export const revokeSensor: AppRouteHandler<typeof routes.revokeSensor> = async (
 
 /** Street office: dead letters of its street's sensors; enterprise: of its own sensors; admin: all. */
 export const listDeadLetters: AppRouteHandler<typeof routes.listDeadLetters> = async (c) => {
+  if (wantsCsv(c)) return deadLettersCsv(c, c.req.valid("query"));
   const rows = await sensors.listDeadLetters(serviceContext(c), c.req.valid("query"));
   return c.json({ items: rows.map(deadLetterJson) }, 200);
 };
+
+/** The dead letters as CSV: every page's (or the one page limit/offset name), streamed. */
+function deadLettersCsv(c: Context<AppEnv>, q: sensors.DeadLetterFilter) {
+  return csvResponse(c, {
+    filename: `dead-letters-${shanghaiDate(c.var.deps.clock())}.csv`,
+    format: deadLetterCsv,
+    rows: sensors.exportDeadLetters(serviceContext(c), q, csvWindow(c, q)),
+    present: deadLetterJson,
+  });
+}

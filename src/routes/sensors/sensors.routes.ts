@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { csvFormat, notAcceptableResponse, withCsv } from "../../csv.js";
 import {
   brokerUnavailableResponse,
   conflictResponse,
@@ -161,6 +162,9 @@ export const DeadLetter = z
   })
   .openapi("DeadLetter");
 
+/** The CSV of the dead letters: a column per field of DeadLetter. */
+export const deadLetterCsv = csvFormat(DeadLetter);
+
 export const listDeadLetters = createRoute({
   operationId: "listDeadLetters",
   method: "get",
@@ -184,7 +188,12 @@ export const listDeadLetters = createRoute({
     }),
   },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(DeadLetter) }), "A page of dead letters"),
+    200: withCsv(
+      jsonResponse(z.object({ items: z.array(DeadLetter) }), "A page of dead letters"),
+      deadLetterCsv,
+      "every dead letter of every page for the same filters (with limit or offset: that page's), newest first",
+    ),
     ...errorResponses,
+    ...notAcceptableResponse,
   },
 });

@@ -3,10 +3,12 @@
  * (src/services/fees/statements.ts), and presents what it returns.
  */
 import { serviceContext } from "../../context.js";
+import { csvResponse, wantsCsv } from "../../csv.js";
 import type { AppRouteHandler } from "../../openapi.js";
 import * as fees from "../../services/fees/statements.js";
-import { receivablesJson, statementJson } from "./statements.presenters.js";
+import { receivableInvoiceJson, receivablesJson, statementJson } from "./statements.presenters.js";
 import type * as routes from "./statements.routes.js";
+import { receivablesCsv } from "./statements.routes.js";
 
 export const householdStatement: AppRouteHandler<typeof routes.householdStatement> = async (c) => {
   const { householdId } = c.req.valid("param");
@@ -27,6 +29,15 @@ export const subscriberStatement: AppRouteHandler<typeof routes.subscriberStatem
 
 export const receivables: AppRouteHandler<typeof routes.receivables> = async (c) => {
   const { asOf } = c.req.valid("query");
+  if (wantsCsv(c)) {
+    const out = await fees.exportReceivables(serviceContext(c), c.req.valid("param").id, asOf);
+    return csvResponse(c, {
+      filename: `receivables-${out.asOf}.csv`,
+      format: receivablesCsv,
+      rows: out.rows,
+      present: (r) => receivableInvoiceJson(r, out.asOf),
+    });
+  }
   return c.json(
     receivablesJson(await fees.receivables(serviceContext(c), c.req.valid("param").id, asOf)),
     200,

@@ -1,12 +1,14 @@
 import type { z } from "@hono/zod-openapi";
-import { formatMoney } from "../../../contracts/index.js";
+import { agingBucket, daysBetween, formatMoney, money } from "../../../contracts/index.js";
 import type {
+  ReceivableInvoice as ReceivableInvoiceRow,
   Receivables as ReceivablesParts,
   Statement as StatementParts,
 } from "../../services/fees/statements.js";
 import { type InvoiceRow, outstandingOf, type SubscriptionRow } from "../../services/fees/store.js";
 import { creditNoteJson, paymentJson, refundJson } from "../fees.presenters.js";
 import type {
+  ReceivableInvoice,
   Receivables,
   Statement,
   StatementInvoice,
@@ -81,5 +83,27 @@ export function receivablesJson(r: ReceivablesParts): z.input<typeof Receivables
       "61-90": formatMoney(r.aging["61-90"]),
       "90+": formatMoney(r.aging["90+"]),
     },
+  };
+}
+
+/** An invoice of the receivables as of `asOf`: what it owed then, and its aging bucket if it owed. */
+export function receivableInvoiceJson(
+  r: ReceivableInvoiceRow,
+  asOf: string,
+): z.input<typeof ReceivableInvoice> {
+  const owed = money(r.outstanding);
+  return {
+    invoiceId: r.id,
+    number: r.number,
+    subscriberKey: r.subscriberKey,
+    householdId: r.householdId,
+    issueDate: r.issueDate,
+    dueDate: r.dueDate,
+    total: formatMoney(money(r.total)),
+    creditApplied: formatMoney(money(r.creditApplied)),
+    collected: formatMoney(money(r.collected)),
+    outstanding: formatMoney(owed),
+    daysPastDue: Math.max(0, daysBetween(r.dueDate, asOf)),
+    agingBucket: owed.gt(0) ? agingBucket(r.dueDate, asOf) : null,
   };
 }

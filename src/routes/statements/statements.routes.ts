@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { csvFormat, notAcceptableResponse, withCsv } from "../../csv.js";
 import {
   CalendarDate,
   createRoute,
@@ -9,7 +10,10 @@ import {
   Uuid,
 } from "../../openapi.js";
 import { SubscriberKey } from "../fees.schemas.js";
-import { Receivables, Statement } from "./statements.schemas.js";
+import { ReceivableInvoice, Receivables, Statement } from "./statements.schemas.js";
+
+/** The CSV of the receivables: one row per invoice behind the totals. */
+export const receivablesCsv = csvFormat(ReceivableInvoice);
 
 const tags = ["statements"];
 const visibility =
@@ -51,5 +55,13 @@ export const receivables = createRoute({
   summary: "A contract's receivables and arrears aging",
   description: `Totals invoiced, collected and outstanding, and the outstanding by days past due, as of a date (default: today in Asia/Shanghai). ${visibility}`,
   request: { params: IdParams, query: z.object({ asOf: CalendarDate.optional() }) },
-  responses: { 200: jsonResponse(Receivables, "Receivables"), ...errorResponses },
+  responses: {
+    200: withCsv(
+      jsonResponse(Receivables, "Receivables"),
+      receivablesCsv,
+      "the invoices behind the totals, by number: every invoice issued by asOf, what was collected on it by then and what it still owed (outstanding, in the aging bucket its days past due put it in; empty when nothing was owed); the columns sum to the JSON's totals and aging",
+    ),
+    ...errorResponses,
+    ...notAcceptableResponse,
+  },
 });

@@ -62,6 +62,25 @@ export const Statement = z
   })
   .openapi("Statement");
 
+/**
+ * One row of the receivables as CSV (GET …/receivables with Accept: text/csv): an invoice issued
+ * by asOf, what was collected on it and what it still owed then, aged. Not a JSON shape.
+ */
+export const ReceivableInvoice = z.object({
+  invoiceId: Uuid,
+  number: z.string(),
+  subscriberKey: z.string(),
+  householdId: Uuid.nullable(),
+  issueDate: CalendarDate,
+  dueDate: CalendarDate,
+  total: Money,
+  creditApplied: Money,
+  collected: Money,
+  outstanding: Money,
+  daysPastDue: z.number().int().min(0),
+  agingBucket: z.enum(AGING_BUCKETS).nullable(),
+});
+
 export const Receivables = z
   .object({
     contractId: Uuid,

@@ -4,7 +4,7 @@
  * what makes a second or concurrent run create nothing: its violation rolls the run back and
  * the answer is the run that exists.
  */
-import { and, asc, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
 import { compareDates, type Period, periodOfInstant, shanghaiDate } from "../../../contracts/index.js";
 import { invoicePrefixOf, runBilling } from "../../../db/billing.js";
 import type { Queryable } from "../../../db/database.js";
@@ -21,6 +21,7 @@ import {
 } from "../../../db/schema.js";
 import { contractScope } from "../../auth/scope.js";
 import { ApiError, type FieldError } from "../../errors.js";
+import { exportBatches, type Window } from "../batches.js";
 import type { ServiceContext } from "../context.js";
 import { runContractCommand } from "../contracts/command.js";
 import { facilityKindsOf, findContract } from "../contracts/store.js";
@@ -196,25 +197,60 @@ export async function listRuns(ctx: ServiceContext, contractId: string): Promise
  * A page of the contract's invoices by number, how many match, and `today` (Asia/Shanghai), the
  * date their state (open, overdue, paid) was judged on.
  */
-export async function listInvoices(ctx: ServiceContext, contractId: string, q: InvoiceFilter) {
-  const { db } = ctx;
-  const today = shanghaiDate(ctx.clock());
-  const contract = await findContract(db, ctx.principal, contractId);
+/** The filter of a contract's invoices on `today`: the one WHERE of the page and the export. */
+function invoicesWhere(contractId: string, q: Omit<InvoiceFilter, "limit" | "offset">, today: string) {
   const stateSql: Record<"open" | "overdue" | "paid", SQL> = {
     paid: sql`${outstandingInvoicesSql} <= 0`,
     overdue: sql`${outstandingInvoicesSql} > 0 and ${invoices.dueDate} < ${today}::date`,
     open: sql`${outstandingInvoicesSql} > 0 and ${invoices.dueDate} >= ${today}::date`,
   };
-  const where = and(
-    eq(invoices.contractId, contract.id),
+  return and(
+    eq(invoices.contractId, contractId),
     q.period ? eq(invoices.period, q.period) : undefined,
     q.state ? stateSql[q.state] : undefined,
   );
+}
+
+export async function listInvoices(ctx: ServiceContext, contractId: string, q: InvoiceFilter) {
+  const { db } = ctx;
+  const today = shanghaiDate(ctx.clock());
+  const contract = await findContract(db, ctx.principal, contractId);
+  const where = invoicesWhere(contract.id, q, today);
   const [items, [total]] = await Promise.all([
     db.select().from(invoices).where(where).orderBy(asc(invoices.number)).limit(q.limit).offset(q.offset),
     db.select({ n: count() }).from(invoices).where(where),
   ]);
   return { items, total: total?.n ?? 0, today };
+}
+
+/**
+ * Every invoice `listInvoices` would list on all its pages (or on the one page `window` names), in
+ * its order, read in batches: the same filters and scope, checked before the first row (404).
+ */
+export async function exportInvoices(
+  ctx: ServiceContext,
+  contractId: string,
+  q: Omit<InvoiceFilter, "limit" | "offset">,
+  window?: Window,
+) {
+  const { db } = ctx;
+  const today = shanghaiDate(ctx.clock());
+  const contract = await findContract(db, ctx.principal, contractId);
+  const where = invoicesWhere(contract.id, q, today);
+  // Numbers are unique per enterprise (invoices_enterpriseOrgId_number_unique), and a contract
+  // has one: the number alone orders a contract's invoices and resumes after one.
+  const rows = exportBatches<InvoiceRow>(
+    (after, limit, offset) =>
+      db
+        .select()
+        .from(invoices)
+        .where(and(where, after ? gt(invoices.number, after.number) : undefined))
+        .orderBy(asc(invoices.number))
+        .limit(limit)
+        .offset(offset),
+    window,
+  );
+  return { today, rows };
 }
 
 /** The invoice with its lines if the caller may see its contract (else 404), and today's date. */

@@ -10,6 +10,7 @@ import { applyArrearsStanding, nextCreditNoteNumber, type StandingChange } from 
 import { creditNotes, invoices, payments, refunds, subscriptions } from "../../../db/schema.js";
 import { RUNNING_SUBSCRIPTION_STATES_SQL } from "../../../db/states.js";
 import { ApiError, notInFuture } from "../../errors.js";
+import { exportBatches } from "../batches.js";
 import type { ServiceContext } from "../context.js";
 import { type CommandScope, runContractCommand } from "../contracts/command.js";
 import { findContract } from "../contracts/store.js";
@@ -239,6 +240,9 @@ async function overpaymentNote(
   return note;
 }
 
+/** An invoice's payments in the order they came in; the id breaks ties. */
+const OLDEST_FIRST = [asc(payments.receivedOn), asc(payments.createdAt), asc(payments.id)];
+
 /** The payments against an invoice the caller may see (else 404), oldest first. */
 export async function listPayments(ctx: ServiceContext, invoiceId: string): Promise<PaymentWithCreditNote[]> {
   const { db } = ctx;
@@ -248,7 +252,39 @@ export async function listPayments(ctx: ServiceContext, invoiceId: string): Prom
     .from(payments)
     .leftJoin(creditNotes, eq(creditNotes.paymentId, payments.id))
     .where(eq(payments.invoiceId, invoice.id))
-    .orderBy(asc(payments.receivedOn), asc(payments.createdAt), asc(payments.id));
+    .orderBy(...OLDEST_FIRST);
+}
+
+/**
+ * Every payment `listPayments` lists, in its order, read in batches (the invoice's scope checked
+ * first: 404), with the invoice (its number names the file).
+ */
+export async function exportPayments(ctx: ServiceContext, invoiceId: string) {
+  const { db } = ctx;
+  const invoice = await findInvoice(db, ctx.principal, invoiceId);
+  // created_at as PostgreSQL writes it (to the microsecond) resumes exactly; a JS Date would not.
+  const rows = exportBatches<PaymentWithCreditNote & { cursor: string }>((after, limit, offset) =>
+    db
+      .select({
+        payment: payments,
+        creditNoteId: creditNotes.id,
+        cursor: sql<string>`${payments.createdAt}::text`,
+      })
+      .from(payments)
+      .leftJoin(creditNotes, eq(creditNotes.paymentId, payments.id))
+      .where(
+        and(
+          eq(payments.invoiceId, invoice.id),
+          after
+            ? sql`(${payments.receivedOn}, ${payments.createdAt}, ${payments.id}) > (${after.payment.receivedOn}::date, ${after.cursor}::timestamptz, ${after.payment.id}::uuid)`
+            : undefined,
+        ),
+      )
+      .orderBy(...OLDEST_FIRST)
+      .limit(limit)
+      .offset(offset),
+  );
+  return { invoice, rows };
 }
 
 /**

@@ -28,6 +28,7 @@ import {
 } from "../../../db/schema.js";
 import { communityScope, contractScope } from "../../auth/scope.js";
 import { ApiError } from "../../errors.js";
+import { exportBatches } from "../batches.js";
 import type { ServiceContext } from "../context.js";
 import { type ContractRow, findContract } from "../contracts/store.js";
 import {
@@ -167,11 +168,12 @@ export async function subscriberStatement(
  * The receivables' rule, once for every read of it: each invoice of the contracts matching
  * `contractsWhere` (a condition on the `contracts` table) issued by `asOf`, with what was collected
  * on it by `asOf` (the applied part of the payments received by then). Columns: community_id,
- * contract_id, due_date, total, credit_applied, collected (all money `numeric`).
+ * contract_id, id, number, subscriber_key, household_id, issue_date, due_date, total,
+ * credit_applied, collected (all money `numeric`).
  */
 function invoicesAsOf(asOf: string, contractsWhere: SQL): SQL {
-  return sql`select contracts.community_id, i.contract_id, i.due_date, i.total, i.credit_applied,
-                    coalesce(p.applied, 0) as collected
+  return sql`select contracts.community_id, i.contract_id, i.id, i.number, i.subscriber_key, i.household_id,
+                    i.issue_date, i.due_date, i.total, i.credit_applied, coalesce(p.applied, 0) as collected
                from invoices i
                join contracts on contracts.id = i.contract_id
                left join (
@@ -254,6 +256,52 @@ export async function receivables(
     totals: { ...sums.totals, received: money(received?.sum ?? "0") },
     aging: sums.aging,
   };
+}
+
+/** One invoice of a contract's receivables as of a date (a row of `exportReceivables`). */
+export interface ReceivableInvoice {
+  id: string;
+  number: string;
+  subscriberKey: string;
+  householdId: string | null;
+  issueDate: string;
+  dueDate: string;
+  total: string;
+  creditApplied: string;
+  collected: string;
+  /** What it still owed on asOf (never below zero): what `receivables` sums into its aging. */
+  outstanding: string;
+}
+
+/**
+ * The invoices behind `receivables` (the same rule: `invoicesAsOf`, the same scope, checked
+ * first): every invoice of the contract issued by `asOf`, with what was collected on it and what
+ * it still owed on that day, by number, read in batches. Their sums are `receivables`' totals.
+ */
+export async function exportReceivables(
+  ctx: ServiceContext,
+  contractId: string,
+  asOfDate: string | undefined,
+) {
+  const { db } = ctx;
+  const contract = await findContract(db, ctx.principal, contractId);
+  const asOf = asOfDate ?? shanghaiDate(ctx.clock());
+  const invoicesThen = invoicesAsOf(asOf, eq(contracts.id, contract.id));
+  // Numbers are unique per enterprise, and a contract has one: the number orders and resumes.
+  const rows = exportBatches<ReceivableInvoice>((after, limit, offset) =>
+    queryRows<ReceivableInvoice>(
+      db,
+      sql`select r.id, r.number, r.subscriber_key as "subscriberKey", r.household_id as "householdId",
+                 r.issue_date::text as "issueDate", r.due_date::text as "dueDate", r.total::text as total,
+                 r.credit_applied::text as "creditApplied", r.collected::text as collected,
+                 greatest(${OWED}, 0)::text as outstanding
+            from (${invoicesThen}) r
+           where ${after ? sql`r.number > ${after.number}` : sql`true`}
+           order by r.number
+           limit ${limit} offset ${offset}`,
+    ),
+  );
+  return { asOf, rows };
 }
 
 /** The receivables of every contract of one community, summed as of a date (see `receivablesByCommunity`). */

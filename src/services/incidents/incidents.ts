@@ -3,11 +3,12 @@
  * classifying an e-bike incident. Who may classify which incident is the permission table
  * (contracts/permissions.ts).
  */
-import { and, count, desc, eq, gte, isNotNull, isNull, lt, sql } from "drizzle-orm";
+import { and, count, desc, eq, getTableColumns, gte, isNotNull, isNull, lt, sql } from "drizzle-orm";
 import type { Queryable } from "../../../db/database.js";
 import { incidents } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import { ApiError } from "../../errors.js";
+import { exportBatches, type Window } from "../batches.js";
 import type { ServiceContext } from "../context.js";
 import { authorize, authorizeOrg } from "../permissions.js";
 import { incidentScope } from "./scope.js";
@@ -43,14 +44,10 @@ async function findIncident(db: Queryable, p: Principal, id: string): Promise<In
   return row;
 }
 
-/** A page of the incidents in the caller's scope, newest first, and how many match in all. */
-export async function listIncidents(
-  ctx: ServiceContext,
-  filter: IncidentFilter,
-): Promise<{ items: IncidentRow[]; total: number }> {
-  authorize(ctx.principal, { type: "read_incidents" });
-  const where = and(
-    incidentScope(ctx.principal),
+/** The incidents in the principal's scope that match the filter: the one WHERE of the page and the export. */
+function incidentsWhere(p: Principal, filter: Omit<IncidentFilter, "limit" | "offset">) {
+  return and(
+    incidentScope(p),
     filter.kind ? eq(incidents.kind, filter.kind) : undefined,
     filter.state === "open"
       ? isNull(incidents.closedAt)
@@ -67,17 +64,63 @@ export async function listIncidents(
     filter.from ? gte(incidents.openedAt, new Date(filter.from)) : undefined,
     filter.to ? lt(incidents.openedAt, new Date(filter.to)) : undefined,
   );
+}
+
+/** Newest first; the id breaks ties (an export resumes after one of two incidents opened together). */
+const NEWEST_FIRST = [desc(incidents.openedAt), desc(incidents.id)];
+
+/** A page of the incidents in the caller's scope, newest first, and how many match in all. */
+export async function listIncidents(
+  ctx: ServiceContext,
+  filter: IncidentFilter,
+): Promise<{ items: IncidentRow[]; total: number }> {
+  authorize(ctx.principal, { type: "read_incidents" });
+  const where = incidentsWhere(ctx.principal, filter);
   const [items, [total]] = await Promise.all([
     ctx.db
       .select()
       .from(incidents)
       .where(where)
-      .orderBy(desc(incidents.openedAt), desc(incidents.id))
+      .orderBy(...NEWEST_FIRST)
       .limit(filter.limit)
       .offset(filter.offset),
     ctx.db.select({ n: count() }).from(incidents).where(where),
   ]);
   return { items, total: total?.n ?? 0 };
+}
+
+/**
+ * Every incident `listIncidents` would list on all its pages (or on the one page `window` names),
+ * newest first, read in batches with the same filters and scope.
+ */
+export function exportIncidents(
+  ctx: ServiceContext,
+  filter: Omit<IncidentFilter, "limit" | "offset">,
+  window?: Window,
+): AsyncGenerator<IncidentRow[]> {
+  authorize(ctx.principal, { type: "read_incidents" });
+  const where = incidentsWhere(ctx.principal, filter);
+  // The cursor is opened_at as PostgreSQL writes it (to the microsecond): a JS Date keeps only
+  // milliseconds, and resuming after a rounded instant would skip or repeat rows.
+  const batches = exportBatches<IncidentRow & { cursor: string }>(
+    (after, limit, offset) =>
+      ctx.db
+        .select({ ...getTableColumns(incidents), cursor: sql<string>`${incidents.openedAt}::text` })
+        .from(incidents)
+        .where(
+          and(
+            where,
+            after
+              ? sql`(${incidents.openedAt}, ${incidents.id}) < (${after.cursor}::timestamptz, ${after.id}::uuid)`
+              : undefined,
+          ),
+        )
+        .orderBy(...NEWEST_FIRST)
+        .limit(limit)
+        .offset(offset),
+    window,
+  );
+  return batches;
 }
 
 export async function getIncident(ctx: ServiceContext, id: string): Promise<IncidentRow> {

@@ -4,7 +4,7 @@
  * (contracts/permissions.ts); a change of a sensor's login is told to the broker inside its
  * transaction.
  */
-import { and, count, desc, eq, getTableColumns, isNotNull, isNull, like, sql } from "drizzle-orm";
+import { and, count, desc, eq, getTableColumns, isNotNull, isNull, like, lt, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Queryable } from "../../../db/database.js";
 import { generateKey } from "../../../db/keys.js";
@@ -18,6 +18,7 @@ import {
 import type { Ingest } from "../../../iot/ingest.js";
 import type { Principal } from "../../auth/principal.js";
 import { ApiError } from "../../errors.js";
+import { exportBatches, type Window } from "../batches.js";
 import type { ServiceContext } from "../context.js";
 import { authorize, authorizeOrg } from "../permissions.js";
 import { deadLetterScope, sensorScope } from "./scope.js";
@@ -280,15 +281,42 @@ export async function listDeadLetters(
   return ctx.db
     .select(getTableColumns(deadLetters))
     .from(deadLetters)
-    .where(
-      and(
-        deadLetterScope(ctx.principal),
-        filter.sensorId ? eq(deadLetters.sensorId, filter.sensorId) : undefined,
-        filter.reason ? like(deadLetters.reason, `${filter.reason.replace(/[\\%_]/g, "\\$&")}%`) : undefined,
-        filter.since ? sql`${deadLetters.receivedAt} >= ${filter.since}` : undefined,
-      ),
-    )
+    .where(deadLettersWhere(ctx.principal, filter))
     .orderBy(desc(deadLetters.id))
     .limit(filter.limit)
     .offset(filter.offset);
+}
+
+/** The dead letters in the principal's scope that match the filter: the one WHERE of the page and the export. */
+function deadLettersWhere(p: Principal, filter: Omit<DeadLetterFilter, "limit" | "offset">) {
+  return and(
+    deadLetterScope(p),
+    filter.sensorId ? eq(deadLetters.sensorId, filter.sensorId) : undefined,
+    filter.reason ? like(deadLetters.reason, `${filter.reason.replace(/[\\%_]/g, "\\$&")}%`) : undefined,
+    filter.since ? sql`${deadLetters.receivedAt} >= ${filter.since}` : undefined,
+  );
+}
+
+/**
+ * Every dead letter `listDeadLetters` would list on all its pages (or on the one page `window`
+ * names), newest first, read in batches with the same filters and scope.
+ */
+export function exportDeadLetters(
+  ctx: ServiceContext,
+  filter: Omit<DeadLetterFilter, "limit" | "offset">,
+  window?: Window,
+): AsyncGenerator<DeadLetterRow[]> {
+  authorize(ctx.principal, { type: "read_dead_letters" });
+  const where = deadLettersWhere(ctx.principal, filter);
+  return exportBatches<DeadLetterRow>(
+    (after, limit, offset) =>
+      ctx.db
+        .select(getTableColumns(deadLetters))
+        .from(deadLetters)
+        .where(and(where, after ? lt(deadLetters.id, after.id) : undefined))
+        .orderBy(desc(deadLetters.id))
+        .limit(limit)
+        .offset(offset),
+    window,
+  );
 }
