@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { noneMatch } from "./conditional-get.js";
 import type { AppEnv } from "./context.js";
 
 /** Serves one file of the swagger-ui-dist package (Node: from disk; Workers: static assets). */
@@ -86,9 +87,55 @@ const ASSETS: Record<string, string> = {
   "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
 };
 
+/** The document's own fields; everything else in it is generated from the routes. */
+const DOCUMENT: Parameters<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>[0] = {
+  openapi: "3.1.0",
+  info: {
+    title: "BOT micro-infrastructure platform",
+    version: "1.0.0",
+    description:
+      "Build–operate–transfer contracts for community elevators and e-bike garages: parties, facilities, contracts from draft to transfer, residents' fees, operation reports, sensors and incidents. The conventions every route follows (pages, idempotent creates, conditional requests, errors as RFC 9457 problem+json, rate limits) are in the repository's docs/api.md.",
+    contact: { name: "The BOT platform's operator (the deployment's own support desk)" },
+    // OpenAPI 3.1's SPDX `identifier`, which the generator's 3.0 types do not know yet.
+    license: { name: "Proprietary: all rights reserved", identifier: "LicenseRef-Proprietary" } as {
+      name: string;
+    },
+  },
+  servers: [{ url: "/", description: "The server this document was fetched from" }],
+  tags: API_TAGS,
+};
+
+/**
+ * The OpenAPI document of an app built by createApp: the one source of `/openapi.json` and of
+ * `npm run openapi` (the typed client's input). Generating it walks every route's schemas, which
+ * takes hundreds of milliseconds: call it once.
+ */
+export function openApiDocument(app: OpenAPIHono<AppEnv>) {
+  return app.getOpenAPI31Document(DOCUMENT);
+}
+
+/** The served document: its bytes and their strong validator. */
+interface ServedDocument {
+  bytes: Uint8Array<ArrayBuffer>;
+  etag: string;
+}
+
+async function serveDocument(app: OpenAPIHono<AppEnv>): Promise<ServedDocument> {
+  const bytes = new TextEncoder().encode(JSON.stringify(openApiDocument(app)));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const etag = `"${Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")}"`;
+  return { bytes, etag };
+}
+
 /**
  * `/openapi.json` (generated from the route schemas) and `/docs` (Swagger UI). The UI's assets
  * come from this server, not a CDN: street-office networks are often closed to the internet.
+ *
+ * The document is generated on its first request, then kept (per process; on Workers per
+ * isolate) and served as the same bytes with a strong ETag. Not at start: generating it costs
+ * hundreds of milliseconds of CPU that every start, every Workers cold start and every test's
+ * app would pay although few read it; and the routes are only all registered once createApp
+ * returns. `no-cache` lets a client keep it and revalidate (304) after a deployment.
  */
 export function mountDocs(app: OpenAPIHono<AppEnv>, readAsset: DocsAssetReader) {
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
@@ -101,21 +148,19 @@ export function mountDocs(app: OpenAPIHono<AppEnv>, readAsset: DocsAssetReader) 
     scheme: "bearer",
     description: "A sensor's own key (HTTP ingest only), issued by POST /v1/sensors.",
   });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "BOT micro-infrastructure platform",
-      version: "1.0.0",
-      description:
-        "Build–operate–transfer contracts for community elevators and e-bike garages: parties, facilities, contracts from draft to transfer, residents' fees, operation reports, sensors and incidents. The conventions every route follows (pages, idempotent creates, conditional requests, errors as RFC 9457 problem+json, rate limits) are in the repository's docs/api.md.",
-      contact: { name: "The BOT platform's operator (the deployment's own support desk)" },
-      // OpenAPI 3.1's SPDX `identifier`, which the generator's 3.0 types do not know yet.
-      license: { name: "Proprietary: all rights reserved", identifier: "LicenseRef-Proprietary" } as {
-        name: string;
-      },
-    },
-    servers: [{ url: "/", description: "The server this document was fetched from" }],
-    tags: API_TAGS,
+  let served: Promise<ServedDocument> | undefined;
+  app.get("/openapi.json", async (c) => {
+    // A failed build is not kept: the next request tries again (and this one answers 500).
+    served ??= serveDocument(app).catch((err) => {
+      served = undefined;
+      throw err;
+    });
+    const { bytes, etag } = await served;
+    c.header("ETag", etag);
+    c.header("Cache-Control", "no-cache");
+    const ifNoneMatch = c.req.header("if-none-match");
+    if (ifNoneMatch && noneMatch(ifNoneMatch, etag)) return c.body(null, 304);
+    return c.body(bytes, 200, { "Content-Type": "application/json" });
   });
   app.get("/docs/assets/swagger-ui-dist/:file", async (c) => {
     const file = c.req.param("file");
