@@ -11,6 +11,7 @@ import type { AppDeps, AppEnv } from "./context.js";
 import { type DocsAssetReader, mountDocs } from "./docs.js";
 import { emptyJsonAsObject } from "./empty-json-body.js";
 import { ApiError, handleError, problemResponse } from "./errors.js";
+import { idempotentPosts } from "./idempotency.js";
 import { createRouter } from "./openapi.js";
 import { createPortal, isApiPath, portalNotFound } from "./pages/index.js";
 import type { PortalEnv } from "./pages/portal-env.js";
@@ -161,8 +162,9 @@ export function createApp({
   app.route("/v1", sensorIngestRouter);
 
   const v1 = createRouter();
-  // The key first: nothing of a body is read for a caller who is not let in.
-  v1.use("*", authenticate, emptyJsonAsObject);
+  // The key first: nothing of a body is read for a caller who is not let in. A POST with an
+  // Idempotency-Key then runs in the transaction that claims the key (src/idempotency.ts).
+  v1.use("*", authenticate, emptyJsonAsObject, idempotentPosts);
   for (const router of v1Routers) v1.route("/", router);
   app.route("/v1", v1);
 
