@@ -295,6 +295,31 @@ describe("Idempotency-Key across requests", () => {
     expect(replay.body.key).toBe(secret);
   });
 
+  it("kicks the command dispatcher only once the command is committed (it reads on its own connection)", async () => {
+    const log: string[] = [];
+    // The app's database, noting each commit of a transaction begun on it (the request's; the
+    // services' own are savepoints inside it).
+    const noting: Database = Object.create(db);
+    noting.transaction = async (run, config) => {
+      const result = await db.transaction(run, config);
+      log.push("commit");
+      return result;
+    };
+    const kicked = createTestApp(noting, {
+      now: () => NOW,
+      commandDispatcher: { kick: () => log.push("kick") },
+    });
+    const fx = await buildFixture(db, kicked, "sensor");
+    log.length = 0;
+    const res = await client(kicked, fx.world.enterprise.key).post(
+      `/v1/sensors/${fx.sensor?.id}/commands`,
+      { type: "release", reason: "误报：婴儿车" },
+      { "idempotency-key": randomUUID() },
+    );
+    expect(res.status, told(res)).toBe(201);
+    expect(log).toEqual(["commit", "kick"]);
+  });
+
   it("purges keys past 24 h with the hourly retention, and only those", async () => {
     const { fx, path } = await commentable();
     const idem = { "idempotency-key": randomUUID() };
