@@ -1376,3 +1376,32 @@ export const notificationAttempts = pgTable(
   },
   (t) => [index().on(t.endpointId, t.id), index().on(t.notificationId)],
 );
+
+/**
+ * The first answer to each `Idempotency-Key` (src/idempotency.ts), per caller, kept 24 h
+ * (runIdempotencyRetention). A row is inserted before the request runs and given its answer in the
+ * same transaction, so a committed row always has one; only a success (2xx) is ever committed.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    id: bigserial({ mode: "number" }).primaryKey(),
+    /** Who sent it: `key:` + the SHA-256 of the bearer key (an organization's key or ADMIN_TOKEN). */
+    scope: text().notNull(),
+    key: text().notNull(),
+    method: text().notNull(),
+    path: text().notNull(),
+    /** SHA-256 (hex) of the body: its canonical JSON, or its bytes when it is not JSON. */
+    fingerprint: text().notNull(),
+    status: integer(),
+    /** Content-Type, Location and ETag of the answer, those it had. */
+    headers: jsonb().$type<Record<string, string>>(),
+    /**
+     * The answer's body, AES-GCM-encrypted under a key derived from the caller's bearer key (which
+     * the database never holds): answers show secrets once (a new API key, a sensor's key).
+     */
+    body: bytea(),
+    createdAt: timestamp({ withTimezone: true }).notNull(),
+  },
+  (t) => [unique().on(t.scope, t.key), index().on(t.createdAt)],
+);

@@ -13,6 +13,7 @@ import type { AppDeps, AppEnv } from "./context.js";
 import { type DocsAssetReader, mountDocs } from "./docs.js";
 import { emptyJsonAsObject } from "./empty-json-body.js";
 import { ApiError, handleError, problemResponse } from "./errors.js";
+import { idempotentPosts } from "./idempotency.js";
 import { createRouter, registerRateLimitComponents } from "./openapi.js";
 import { createPortal, isApiPath, portalNotFound } from "./pages/index.js";
 import type { PortalEnv } from "./pages/portal-env.js";
@@ -172,8 +173,9 @@ export function createApp({
 
   const v1 = createRouter();
   // The key first: nothing of a body is read for a caller who is not let in (nor counted: a
-  // refused key is slowed by `refuseSlowly` instead).
-  v1.use("*", authenticate, limitByKey, emptyJsonAsObject, conditionalGet);
+  // refused key is slowed by `refuseSlowly` instead). A POST with an Idempotency-Key then runs in
+  // the transaction that claims the key (src/idempotency.ts).
+  v1.use("*", authenticate, limitByKey, emptyJsonAsObject, idempotentPosts, conditionalGet);
   for (const router of v1Routers) v1.route("/", router);
   app.route("/v1", v1);
 

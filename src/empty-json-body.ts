@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./context.js";
 
 /** A JSON media type, as the route validators recognise it. */
-const JSON_TYPE = /^application\/([a-z-.]+\+)?json/i;
+export const JSON_TYPE = /^application\/([a-z-.]+\+)?json/i;
 
 /**
  * An empty body sent as JSON (`curl -X POST -H 'Content-Type: application/json'`, which sends

@@ -55,7 +55,6 @@ export const ERROR_CODES = {
   handback_incomplete: "handback conditions are not all checked off; see open",
   contract_not_operating: "the request needs an operating contract",
   billing_period_refused: "the billing period lies outside the contract's operation",
-  idempotency_key_reused: "this Idempotency-Key was used for a different request",
   subscription_exists: "the subscriber already holds a running subscription on the contract",
   subscription_not_running: "the subscription is no longer running",
   no_signed_terms: "the contract has no signed fee schedule",
@@ -92,6 +91,8 @@ export const ERROR_CODES = {
   not_acceptable: "the Accept header allows none of the media types the route answers (a list: JSON or CSV)",
   if_match_required: "the request must send If-Match with the ETag from GET",
   // 422
+  idempotency_key_reused:
+    "this Idempotency-Key was sent before with another body or to another path (within 24 h; a billing run's key for another period at any time); nothing was done",
   blocking_off_window:
     "blocking may be switched off only until a time in the future, at most DEVICE_BLOCKING_OFF_MAX_H hours ahead",
   not_a_jpeg: "the body's bytes are not a JPEG image (it must start with FF D8 FF and end with FF D9)",

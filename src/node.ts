@@ -20,6 +20,7 @@ import { createLogger } from "./logger.js";
 import { startPeriodicJob } from "./periodic-job.js";
 import { rateLimitsOf } from "./rate-limit.js";
 import { startArrearsSweep } from "./services/fees/arrears.js";
+import { runIdempotencyRetention } from "./services/idempotency.js";
 import { createIncidentFeedHub } from "./services/incidents/feed-hub.js";
 import { NOTIFICATION_CAUSES_INTERVAL_MS, runNotificationCauses } from "./services/notifications/causes.js";
 import { startNotificationDelivery } from "./services/notifications/jobs.js";
@@ -124,6 +125,13 @@ async function main() {
     intervalMs: 60 * 60 * 1000,
     run: () => runPortalUpkeep({ db: database.db, clock: () => new Date() }),
   });
+  // Idempotency-Key answers past their 24 h (hourly; one idempotent delete, safe on many instances).
+  const idempotencyRetention = startPeriodicJob({
+    name: "idempotency key retention",
+    logger,
+    intervalMs: 60 * 60 * 1000,
+    run: () => runIdempotencyRetention({ db: database.db, clock: () => new Date() }),
+  });
   // Commands no device answered in time expire, with their command_failed cause (every 5 s; rows
   // another instance is expiring are skipped, so several instances may run it).
   const commandExpiry = startPeriodicJob({
@@ -191,6 +199,7 @@ async function main() {
     arrears.stop();
     await deadLetterRetention.stop();
     await portalUpkeep.stop();
+    await idempotencyRetention.stop();
     await commandExpiry.stop();
     await notificationDelivery.stop();
     await snapshotRetention.stop();

@@ -72,18 +72,88 @@ export const createRoute: typeof createOpenApiRoute = (config) => {
         : response,
     ]),
   ) as typeof config.responses;
+  const request = {
+    ...config.request,
+    query: strictQuery,
+    ...(body
+      ? { body: withExample(body as { content?: MediaTypes }, examples?.request) as typeof body }
+      : {}),
+  };
+  if (!takesIdempotencyKey(config)) return createOpenApiRoute({ ...config, request, responses });
   return createOpenApiRoute({
     ...config,
-    request: {
-      ...config.request,
-      query: strictQuery,
-      ...(body
-        ? { body: withExample(body as { content?: MediaTypes }, examples?.request) as typeof body }
-        : {}),
-    },
-    responses,
+    request: { ...request, headers: withIdempotencyKey(config.request?.headers) },
+    responses: idempotentResponses(responses),
   });
 };
+
+/** An Idempotency-Key: 1 to 255 visible ASCII characters (a UUID, a ULID, an order number). */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY_MESSAGE = "must be 1 to 255 visible ASCII characters (no spaces)";
+/** The response header of a replayed answer (as device commands replayed by their commandId). */
+export const REPLAYED_HEADER = "Idempotent-Replayed";
+
+/**
+ * The `Idempotency-Key` request header (src/idempotency.ts checks it before the route runs). A
+ * route that reads it itself declares this same schema.
+ */
+export const IdempotencyKeyHeader = z
+  .string()
+  .regex(IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_MESSAGE)
+  .optional()
+  .openapi({
+    description:
+      'Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates".',
+    example: "4f0c8b8e-2b7d-4c1e-9a57-0c3f1f4d2a61",
+  });
+
+/**
+ * Every POST of the organization-authenticated API takes an Idempotency-Key; sensors' routes (their
+ * own key) are exactly-once by their eventId and commandId instead.
+ */
+function takesIdempotencyKey(config: RouteConfig): boolean {
+  return config.method === "post" && !config.security?.some((scheme) => "SensorKey" in scheme);
+}
+
+/** The route's request headers with Idempotency-Key merged in (left open: other headers pass). */
+function withIdempotencyKey(headers: NonNullable<RouteConfig["request"]>["headers"]) {
+  if (headers === undefined) return z.object({ "idempotency-key": IdempotencyKeyHeader });
+  if (headers instanceof z.ZodObject) return headers.extend({ "idempotency-key": IdempotencyKeyHeader });
+  throw new Error("createRoute: request headers must be a zod object to take Idempotency-Key");
+}
+
+const ReplayedHeader = z.literal("true").optional().openapi({
+  description: "Sent when this is the replay of an earlier request's answer (the same Idempotency-Key)",
+});
+
+/** Each 2xx answer may be a replay (its header documented); the 422 of a reused key. */
+function idempotentResponses(responses: RouteConfig["responses"]): RouteConfig["responses"] {
+  const out: RouteConfig["responses"] = {};
+  for (const [status, response] of Object.entries(responses)) {
+    if (!/^2\d\d$/.test(status) || "$ref" in response) {
+      out[status] = response;
+      continue;
+    }
+    const headers = response.headers;
+    if (headers !== undefined && !(headers instanceof z.ZodObject)) {
+      throw new Error("createRoute: response headers must be a zod object to take Idempotent-Replayed");
+    }
+    out[status] = {
+      ...response,
+      headers: (headers ?? z.object({})).extend({
+        [REPLAYED_HEADER]: headers?.shape[REPLAYED_HEADER] ?? ReplayedHeader,
+      }),
+    };
+  }
+  const reused =
+    "Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done";
+  const earlier = out[422];
+  out[422] =
+    earlier && !("$ref" in earlier)
+      ? { ...earlier, description: `${earlier.description}; or ${reused}` }
+      : problem(reused);
+  return out;
+}
 
 export const ProblemSchema = z
   .object({

@@ -8,6 +8,7 @@ import { runDeadLetterRetention } from "../iot/dead-letter-retention.js";
 import { runOfflineSweep } from "../iot/sweeper.js";
 import type { SystemContext } from "./services/context.js";
 import { runArrearsPass } from "./services/fees/arrears.js";
+import { runIdempotencyRetention } from "./services/idempotency.js";
 import { runNotificationCauses } from "./services/notifications/causes.js";
 import { runNotifications } from "./services/notifications/jobs.js";
 import { runPortalUpkeep } from "./services/people.js";
@@ -44,11 +45,13 @@ export const SCHEDULED_JOBS: Record<string, (ctx: JobContext) => Promise<unknown
     results.push(...(await Promise.allSettled([runNotifications(ctx)])));
     for (const r of results) if (r.status === "rejected") throw r.reason;
   },
-  // The arrears pass, the dead-letter and snapshot retentions and the portal's upkeep. All run, whichever fails.
+  // The arrears pass, the dead-letter, snapshot and Idempotency-Key retentions and the portal's
+  // upkeep. All run, whichever fails.
   "0 * * * *": async (ctx) => {
     const results = await Promise.allSettled([
       runArrearsPass(ctx),
       runPortalUpkeep(ctx),
+      runIdempotencyRetention(ctx),
       runDeadLetterRetention({
         ...ctx,
         ...(ctx.deadLetterRetentionDays ? { retentionDays: ctx.deadLetterRetentionDays } : {}),

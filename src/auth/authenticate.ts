@@ -11,6 +11,11 @@ import { SESSION_COOKIE } from "./session-cookie.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
+/** The key of an `Authorization: Bearer <key>` header, if it is one. */
+export function bearerKey(header: string | undefined): string | undefined {
+  return BEARER.exec(header ?? "")?.[1];
+}
+
 const PLATFORM_ADMIN: Principal = Object.freeze({
   role: "platform_admin",
   orgId: null,
@@ -69,9 +74,9 @@ export async function resolveCredential(
  */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("authorization");
-  const match = BEARER.exec(header ?? "");
+  const key = bearerKey(header);
   let credential: Credential;
-  if (match?.[1]) credential = { kind: "key", hash: hashKey(match[1]) };
+  if (key) credential = { kind: "key", hash: hashKey(key) };
   else {
     const token = header === undefined && readsOnly(c.req.method) ? getCookie(c, SESSION_COOKIE) : undefined;
     if (!token) throw ApiError.unauthorized();

@@ -36,20 +36,31 @@ function urlOf(route: RouteEntry, call: Call): string {
 
 /** Calls the route with the request its row builds for `fx`, with `key` (none: no Authorization). */
 export async function send(app: TestApp, route: RouteEntry, fx: Fixture, key: string | undefined) {
-  const call = route.request(fx);
+  return sendCall(app, route, route.request(fx), key);
+}
+
+/** Calls the route with a request built before (to send the same one again), `headers` added. */
+export async function sendCall(
+  app: TestApp,
+  route: RouteEntry,
+  call: Call,
+  key: string | undefined,
+  headers: Record<string, string> = {},
+) {
   const api = client(app, key);
   const url = urlOf(route, call);
+  const all = { ...call.headers, ...headers };
   switch (route.method) {
     case "GET":
-      return api.get(url, call.headers);
+      return api.get(url, all);
     case "DELETE":
-      return api.delete(url, call.headers);
+      return api.delete(url, all);
     case "POST":
-      return api.post(url, call.body ?? {}, call.headers);
+      return api.post(url, call.body ?? {}, all);
     case "PUT":
-      return api.put(url, call.body, call.headers);
+      return api.put(url, call.body, all);
     case "PATCH":
-      return api.patch(url, call.body, call.headers);
+      return api.patch(url, call.body, all);
   }
 }
 

@@ -168,9 +168,10 @@ describe("a billing run", () => {
     const replay = await enterprise.post(path, { period: "2026-05" }, key);
     expect(replay.status).toBe(201);
     expect(replay.body).toEqual(first.body);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
     expect(await invoicesOf(database, contract.id, "2026-05")).toBe(3);
     const reused = await enterprise.post(path, { period: "2026-06" }, key);
-    expect(reused.status).toBe(409);
+    expect(reused.status).toBe(422);
     expect(reused.body.code).toBe("idempotency_key_reused");
     // Same key, concurrently, for a new period: one run.
     const key2 = { "idempotency-key": `run-${randomUUID()}` };

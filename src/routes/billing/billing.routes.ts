@@ -7,6 +7,7 @@ import {
   createRoute,
   errorResponses,
   FeeCode,
+  IdempotencyKeyHeader,
   IdParams,
   jsonBody,
   jsonResponse,
@@ -102,14 +103,8 @@ export const createRun = createRoute({
     "Issues, in one transaction, one invoice per subscription due in the period (monthly items every month, yearly items in their anniversary month), one usage invoice per subscriber with unbilled usage of the period (or earlier), numbered gap-free per enterprise and year, and applies the subscribers' available credit. One run per contract and period: a repeated or concurrent run answers 200 with the existing run and created 0. The same Idempotency-Key gives the same answer. The period defaults to the current Asia/Shanghai month. 409 for a month that has not begun yet, a period before the operation start month or beginning on or after the transfer date, or a contract that is not operating.",
   request: {
     params: IdParams,
-    headers: z.object({
-      "idempotency-key": z
-        .string()
-        .min(1)
-        .max(200)
-        .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
-        .optional(),
-    }),
+    // Read by the handler too: the run keeps its key beyond the 24 h of the stored answers.
+    headers: z.object({ "idempotency-key": IdempotencyKeyHeader }),
     body: jsonBody(
       z
         .strictObject({

@@ -83,11 +83,16 @@ async function runByPeriod(db: Queryable, contractId: string, period: Period) {
   return row ?? null;
 }
 
-/** The answer a key was first given: the run it created, or 409 when reused for another period. */
+/**
+ * The answer a key was first given: the run it created, or 422 when reused for another period (as
+ * any Idempotency-Key reused with another body, src/idempotency.ts; the run keeps its key for good).
+ */
 function replay(run: BillingRunRow, period: Period): RunOutcome {
   if (run.period !== period) {
-    throw ApiError.conflict(
+    throw new ApiError(
+      422,
       "idempotency_key_reused",
+      "Idempotency-Key reused",
       `This Idempotency-Key was used for the run of ${run.period}, not ${period}.`,
       { period: run.period },
     );
