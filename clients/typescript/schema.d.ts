@@ -31,7 +31,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The process is up */
+        /**
+         * The process is up
+         * @description Answers 200 as long as the process serves HTTP, whatever the database and broker do: for a supervisor deciding whether to restart the process. No key needed.
+         */
         get: operations["getLiveness"];
         put?: never;
         post?: never;
@@ -68,7 +71,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database (and broker, when ingest runs) are reachable */
+        /**
+         * The database (and broker, when ingest runs) are reachable
+         * @description For a load balancer deciding whether to send requests here: 200 when every check passes, 503 naming the failing ones otherwise, within about 800 ms however the database fails. No key needed.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -145,10 +151,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every district (any caller) */
+        /**
+         * Every district (any caller)
+         * @description Every district, by name: any caller may read them (they hold nothing but names).
+         */
         get: operations["listDistricts"];
         put?: never;
-        /** Register a district (platform admin) */
+        /**
+         * Register a district (platform admin)
+         * @description Platform admin only. A district groups streets; its name is unique. Streets name their district when they are registered.
+         */
         post: operations["createDistrict"];
         delete?: never;
         options?: never;
@@ -163,10 +175,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Streets the caller may see (its own; every street for the platform admin) */
+        /**
+         * Streets the caller may see (its own; every street for the platform admin)
+         * @description A street office, enterprise, owners committee or property company sees its own street; the platform admin sees every street, optionally those of one district.
+         */
         get: operations["listStreets"];
         put?: never;
-        /** Register a street or town (platform admin) */
+        /**
+         * Register a street or town (platform admin)
+         * @description Platform admin only. A street office (街道) or town is the root of every scope: its communities, facilities and organizations belong to it, and its street office sees all of them.
+         */
         post: operations["createStreet"];
         delete?: never;
         options?: never;
@@ -181,7 +199,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One street */
+        /**
+         * One street
+         * @description One street, if it is the caller's (every street for the platform admin); 404 otherwise.
+         */
         get: operations["getStreet"];
         put?: never;
         post?: never;
@@ -198,7 +219,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Communities the caller may see, by name */
+        /**
+         * Communities the caller may see, by name
+         * @description The communities of the caller's street (a committee or property company: those it serves), by name; the platform admin may filter by street.
+         */
         get: operations["listCommunities"];
         put?: never;
         /**
@@ -219,7 +243,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One community with the totals of its household register */
+        /**
+         * One community with the totals of its household register
+         * @description One community in the caller's scope, with the totals of its household register (buildings, households, floor area) that the owners' vote under art. 278 is counted against.
+         */
         get: operations["getCommunity"];
         put?: never;
         post?: never;
@@ -236,10 +263,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The community's buildings, each with its register totals */
+        /**
+         * The community's buildings, each with its register totals
+         * @description Every building of a community in the caller's scope, by name, each with its households and floor area.
+         */
         get: operations["listBuildings"];
         put?: never;
-        /** Register a building (street office, or the community's owners committee / property company) */
+        /**
+         * Register a building (street office, or the community's owners committee / property company)
+         * @description A building of the community, with its storeys; its households are then imported into the register (importHouseholds).
+         */
         post: operations["createBuilding"];
         delete?: never;
         options?: never;
@@ -254,7 +287,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One building with its household count and floor area */
+        /**
+         * One building with its household count and floor area
+         * @description One building in the caller's scope, with its household count and floor area.
+         */
         get: operations["getBuilding"];
         put?: never;
         post?: never;
@@ -311,7 +347,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Organizations of the caller's street */
+        /**
+         * Organizations of the caller's street
+         * @description The organizations of the caller's street, by kind and name; the platform admin sees every organization.
+         */
         get: operations["listOrganizations"];
         put?: never;
         /**
@@ -332,7 +371,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One organization */
+        /**
+         * One organization
+         * @description One organization of the caller's street (every one for the platform admin); 404 otherwise.
+         */
         get: operations["getOrganization"];
         put?: never;
         post?: never;
@@ -350,7 +392,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set the communities an owners committee or property company serves (street office) */
+        /**
+         * Set the communities an owners committee or property company serves (street office)
+         * @description Replaces the set of communities an owners committee or property company serves: that set is its scope for facilities, contracts, incidents and residents. The street office of the organization's street only.
+         */
         put: operations["updateOrganizationCommunities"];
         post?: never;
         delete?: never;
@@ -366,10 +411,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The organization's API keys (its own admin keys) */
+        /**
+         * The organization's API keys (its own admin keys)
+         * @description An organization's keys with their prefixes and roles, never the secrets (only hashes are stored). The organization's own admin keys only.
+         */
         get: operations["listApiKeys"];
         put?: never;
-        /** Issue an API key (shown once) */
+        /**
+         * Issue an API key (shown once)
+         * @description A new key for the organization (admin or member role). The secret is in this answer only: store it now; only its hash is kept.
+         */
         post: operations["createApiKey"];
         delete?: never;
         options?: never;
@@ -387,7 +438,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API key */
+        /**
+         * Revoke an API key
+         * @description The key stops working at once on the instance that revokes it, and within seconds on other instances (each caches keys briefly); the answer shows the key revoked.
+         */
         delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
@@ -421,10 +475,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Facilities the caller may see, by name */
+        /**
+         * Facilities the caller may see, by name
+         * @description Facilities in the caller's scope, by name; filter by kind, lifecycle state and community.
+         */
         get: operations["listFacilities"];
         put?: never;
-        /** Register a planned garage or elevator (street office; an enterprise, which then operates it) */
+        /**
+         * Register a planned garage or elevator (street office; an enterprise, which then operates it)
+         * @description A planned elevator (in a building) or e-bike garage of a community. The street office registers any; an enterprise registers the ones it will operate.
+         */
         post: operations["createFacility"];
         delete?: never;
         options?: never;
@@ -439,7 +499,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One facility */
+        /**
+         * One facility
+         * @description One facility in the caller's scope; 404 otherwise.
+         */
         get: operations["getFacility"];
         put?: never;
         post?: never;
@@ -480,7 +543,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Contracts in the caller's scope */
+        /**
+         * Contracts in the caller's scope
+         * @description Contracts the caller is a party to (the street office: every contract of its street); filter by state, community, facility kind, or words of the title.
+         */
         get: operations["listContracts"];
         put?: never;
         /**
@@ -501,7 +567,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A contract with its current version, signatures, milestones and handback checklist */
+        /**
+         * A contract with its current version, signatures, milestones and handback checklist
+         * @description The contract's state, the actions the caller may take now (`allowedActions`), its current version, signatures, milestones and handback checklist. 404 for a contract outside the caller's scope.
+         */
         get: operations["getContract"];
         put?: never;
         post?: never;
@@ -518,7 +587,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every version of the contract, oldest first */
+        /**
+         * Every version of the contract, oldest first
+         * @description Every version of the contract (the original and its amendments), oldest first, each with its terms and state.
+         */
         get: operations["listContractVersions"];
         put?: never;
         post?: never;
@@ -535,7 +607,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One version; its ETag is the draft revision */
+        /**
+         * One version; its ETag is the draft revision
+         * @description One version with its terms. Its ETag is what an edit of a draft sends as If-Match; a frozen version's ETag also changes when its state does.
+         */
         get: operations["getContractVersion"];
         /**
          * Edit a draft version (enterprise; If-Match required)
@@ -556,7 +631,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Field-by-field changes between two versions */
+        /**
+         * Field-by-field changes between two versions
+         * @description What changed from version `from` to version `to`, field by field (terms, fee items, handback conditions): what the owners committee reviews before it votes on an amendment.
+         */
         get: operations["diffContractVersions"];
         put?: never;
         post?: never;
@@ -633,7 +711,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Owners' votes recorded on the contract's versions */
+        /**
+         * Owners' votes recorded on the contract's versions
+         * @description The owners' votes recorded on the contract's versions, oldest first, each with its counts and whether it passed art. 278.
+         */
         get: operations["listContractVotes"];
         put?: never;
         /**
@@ -714,10 +795,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Review comments, oldest first */
+        /**
+         * Review comments, oldest first
+         * @description Review comments of every party, oldest first; `versionNo` keeps those on one version.
+         */
         get: operations["listContractComments"];
         put?: never;
-        /** Comment on a version (any party of the contract) */
+        /**
+         * Comment on a version (any party of the contract)
+         * @description Any party of the contract comments on its current version (or the one named), e.g. while the owners committee reviews a submitted draft.
+         */
         post: operations["addContractComment"];
         delete?: never;
         options?: never;
@@ -734,7 +821,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record a construction or operation milestone (enterprise) */
+        /**
+         * Record a construction or operation milestone (enterprise)
+         * @description The enterprise records a milestone (construction start, completion and acceptance, operation start), which the owners committee confirms; they move the contract from signed to under construction and operating.
+         */
         post: operations["recordMilestone"];
         delete?: never;
         options?: never;
@@ -771,7 +861,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Tick off a handback condition (owners committee) */
+        /**
+         * Tick off a handback condition (owners committee)
+         * @description The owners committee ticks off one of the handback conditions of the contract; the transfer needs them all.
+         */
         post: operations["checkHandback"];
         delete?: never;
         options?: never;
@@ -826,7 +919,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The contract's audit log (append-only, hash-chained) */
+        /**
+         * The contract's audit log (append-only, hash-chained)
+         * @description Every change of the contract in order: who (organization, key, person), what, when, each row hashed with the one before it, so a changed or removed row breaks the chain.
+         */
         get: operations["getContractAudit"];
         put?: never;
         post?: never;
@@ -843,7 +939,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Recompute the audit hash chain and say whether it is intact */
+        /**
+         * Recompute the audit hash chain and say whether it is intact
+         * @description Recomputes the hash chain of the contract's audit log from its first row and answers whether it is intact.
+         */
         get: operations["verifyContractAudit"];
         put?: never;
         post?: never;
@@ -860,7 +959,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Contracts whose transfer to the owners falls within N days (overdue ones first) */
+        /**
+         * Contracts whose transfer to the owners falls within N days (overdue ones first)
+         * @description Contracts in the caller's scope whose transfer date falls within `within` days (Asia/Shanghai), overdue ones first, then by date.
+         */
         get: operations["listUpcomingTransfers"];
         put?: never;
         post?: never;
@@ -901,7 +1003,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One sensor and its health */
+        /**
+         * One sensor and its health
+         * @description The sensor's facility, state, last message and health (online or offline by its heartbeats), never its key.
+         */
         get: operations["getSensor"];
         put?: never;
         post?: never;
@@ -920,7 +1025,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Issue a new key (the enterprise); the old one stops working at once */
+        /**
+         * Issue a new key (the enterprise); the old one stops working at once
+         * @description A new key for the sensor, shown in this answer only; the old key stops working at once, on HTTP and on the broker.
+         */
         post: operations["rotateSensorKey"];
         delete?: never;
         options?: never;
@@ -937,7 +1045,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke a sensor (the enterprise): its broker connection is dropped and refused; any message becomes a dead letter */
+        /**
+         * Revoke a sensor for good (the enterprise)
+         * @description The sensor is retired: its broker session is dropped, its logins refused, and anything it still sends is kept as a dead letter. Its events and incidents stay.
+         */
         post: operations["revokeSensor"];
         delete?: never;
         options?: never;
@@ -952,7 +1063,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Messages that could not be stored, newest first (street office; the sensor's enterprise) */
+        /**
+         * Messages that could not be stored, newest first (street office; the sensor's enterprise)
+         * @description Messages that could not be stored as events, with the reason (an unknown or revoked sensor, a payload outside the protocol, …) and the raw payload, newest first: for the enterprise that owns the sensor and the street office.
+         */
         get: operations["listDeadLetters"];
         put?: never;
         post?: never;
@@ -969,7 +1083,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A sensor's commands, newest first (everyone who sees the sensor) */
+        /**
+         * A sensor's commands, newest first (everyone who sees the sensor)
+         * @description The commands sent to a sensor (release, blocking, heartbeat), newest first, each with its state and the device's answer.
+         */
         get: operations["listSensorCommands"];
         put?: never;
         /**
@@ -990,7 +1107,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One command to a sensor, with its state and the device's answer */
+        /**
+         * One command to a sensor, with its state and the device's answer
+         * @description One command to a sensor: who issued it and why, its state (pending, sent, applied, refused, expired) and the device's answer.
+         */
         get: operations["getSensorCommand"];
         put?: never;
         post?: never;
@@ -1007,7 +1127,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Incidents in the caller's scope, newest first */
+        /**
+         * Incidents in the caller's scope, newest first
+         * @description E-bike halts and offline sensors in the caller's scope, newest first; filter by kind, state, acknowledgement, community, facility and a time range (`from` inclusive, `to` exclusive).
+         */
         get: operations["listIncidents"];
         put?: never;
         post?: never;
@@ -1076,7 +1199,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One incident */
+        /**
+         * One incident
+         * @description One incident with its detections, acknowledgement and remote releases (who released the car and why).
+         */
         get: operations["getIncident"];
         put?: never;
         post?: never;
@@ -1095,7 +1221,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Acknowledge and classify an e-bike incident (property company) */
+        /**
+         * Acknowledge and classify an e-bike incident (property company)
+         * @description The property company says it has seen the incident and classifies it (a real e-bike, or a false alarm such as a stroller); an acknowledged halt is not escalated.
+         */
         post: operations["acknowledgeIncident"];
         delete?: never;
         options?: never;
@@ -1110,7 +1239,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A contract's subscriptions */
+        /**
+         * A contract's subscriptions
+         * @description The residents' subscriptions to the contract's fee items (monthly or yearly), for the parties of the contract; filter by state and fee item.
+         */
         get: operations["listSubscriptions"];
         put?: never;
         /**
@@ -1131,7 +1263,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One subscription */
+        /**
+         * One subscription
+         * @description One subscription with its fee item, household, period and state.
+         */
         get: operations["getSubscription"];
         put?: never;
         post?: never;
@@ -1188,7 +1323,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A contract's billing runs, latest period first */
+        /**
+         * A contract's billing runs, latest period first
+         * @description The contract's billing runs, latest period first, each with what it issued.
+         */
         get: operations["listBillingRuns"];
         put?: never;
         /**
@@ -1209,7 +1347,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A contract's invoices */
+        /**
+         * A contract's invoices
+         * @description The contract's invoices; filter by billing period and state. Amounts are decimal strings in CNY.
+         */
         get: operations["listInvoices"];
         put?: never;
         post?: never;
@@ -1226,7 +1367,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One invoice with its lines */
+        /**
+         * One invoice with its lines
+         * @description One invoice with its lines and amounts (decimal strings, CNY).
+         */
         get: operations["getInvoice"];
         put?: never;
         post?: never;
@@ -1263,7 +1407,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Payments against an invoice, oldest first */
+        /**
+         * Payments against an invoice, oldest first
+         * @description Payments recorded against an invoice, oldest first, with the credit note of any overpayment.
+         */
         get: operations["listPayments"];
         put?: never;
         /**
@@ -1284,7 +1431,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A contract's credit notes, oldest first */
+        /**
+         * A contract's credit notes, oldest first
+         * @description The contract's credit notes, oldest first; filter by subscriber.
+         */
         get: operations["listCreditNotes"];
         put?: never;
         /**
@@ -1385,7 +1535,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The contract's operation reports, newest period first */
+        /**
+         * The contract's operation reports, newest period first
+         * @description The enterprise's operation reports on the contract, newest period first; filter by period and review state; superseded versions only when asked.
+         */
         get: operations["listReports"];
         put?: never;
         /**
@@ -1428,7 +1581,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Accept a submitted report (owners committee) */
+        /**
+         * Accept a submitted report (owners committee)
+         * @description The owners committee accepts a submitted operation report.
+         */
         post: operations["acceptReport"];
         delete?: never;
         options?: never;
@@ -1445,7 +1601,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Query a submitted report with a comment (owners committee) */
+        /**
+         * Query a submitted report with a comment (owners committee)
+         * @description The owners committee queries a submitted report with a comment; the enterprise answers by revising it (a new version of the same period).
+         */
         post: operations["queryReport"];
         delete?: never;
         options?: never;
@@ -1480,7 +1639,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Comments on every version of the report's period, oldest first */
+        /**
+         * Comments on every version of the report's period, oldest first
+         * @description The committee's and enterprise's comments on every version of the report's period, oldest first.
+         */
         get: operations["listReportComments"];
         put?: never;
         post?: never;
@@ -1537,7 +1699,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Guidance funds paid to the contract, oldest first, with the committed total */
+        /**
+         * Guidance funds paid to the contract, oldest first, with the committed total
+         * @description Guidance funds (引导资金) the street office paid to the contract, oldest first, with the totals.
+         */
         get: operations["listGuidanceDisbursements"];
         put?: never;
         /**
@@ -1602,11 +1767,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One notification endpoint (its URL masked, never its secret) */
+        /**
+         * One notification endpoint (its URL masked, never its secret)
+         * @description One endpoint of the caller's organization: its kind, masked URL, rules and whether it is enabled; never its secret.
+         */
         get: operations["getNotificationEndpoint"];
         put?: never;
         post?: never;
-        /** Remove an endpoint, its rules and its delivery log */
+        /**
+         * Remove an endpoint, its rules and its delivery log
+         * @description Removes the endpoint of the caller's organization with its rules and delivery log.
+         */
         delete: operations["deleteNotificationEndpoint"];
         options?: never;
         head?: never;
@@ -1626,7 +1797,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A new signing secret for a webhook (shown this once; the old one stops at once) */
+        /**
+         * A new signing secret for a webhook (shown this once; the old one stops at once)
+         * @description A new signing secret for a webhook endpoint, shown in this answer only; deliveries are signed with it from now on and the old one stops at once.
+         */
         post: operations["rotateNotificationEndpointSecret"];
         delete?: never;
         options?: never;
@@ -1661,7 +1835,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The endpoint's delivery log: its notifications with their attempts, newest first */
+        /**
+         * The endpoint's delivery log: its notifications with their attempts, newest first
+         * @description The endpoint's notifications, newest first, each with every delivery attempt (time, status, error) and its delivery id, which a receiver dedupes by.
+         */
         get: operations["listNotificationDeliveries"];
         put?: never;
         post?: never;
@@ -1796,7 +1973,6 @@ export interface components {
              *     - `handback_incomplete`: handback conditions are not all checked off; see open
              *     - `contract_not_operating`: the request needs an operating contract
              *     - `billing_period_refused`: the billing period lies outside the contract's operation
-             *     - `idempotency_key_reused`: this Idempotency-Key was used for a different request
              *     - `subscription_exists`: the subscriber already holds a running subscription on the contract
              *     - `subscription_not_running`: the subscription is no longer running
              *     - `no_signed_terms`: the contract has no signed fee schedule
@@ -1829,9 +2005,12 @@ export interface components {
              *     - `stale_revision`: If-Match does not match the current revision: someone else changed it
              *     - `payload_too_large`: the body is over the route's limit (1 MiB; a snapshot 512 KiB)
              *     - `unsupported_media_type`: the body's Content-Type is not one the route accepts
+             *     - `not_acceptable`: the Accept header allows none of the media types the route answers (a list: JSON or CSV)
              *     - `if_match_required`: the request must send If-Match with the ETag from GET
+             *     - `idempotency_key_reused`: this Idempotency-Key was sent before with another body or to another path (within 24 h; a billing run's key for another period at any time); nothing was done
              *     - `blocking_off_window`: blocking may be switched off only until a time in the future, at most DEVICE_BLOCKING_OFF_MAX_H hours ahead
              *     - `not_a_jpeg`: the body's bytes are not a JPEG image (it must start with FF D8 FF and end with FF D9)
+             *     - `rate_limited`: the key (or, on a route without one, the client's address) sent more requests than its rate limit allows; send the next after Retry-After
              *     - `too_many_streams`: the key (or the server) holds as many live feed streams as it may; close one or retry after Retry-After
              *     - `internal_error`: an unexpected error; quote the request id
              *     - `needs_node_process`: on Workers, this change must be sent to the Node API (it must tell Mosquitto)
@@ -1841,7 +2020,7 @@ export interface components {
              * @example validation_failed
              * @enum {string}
              */
-            code: "validation_failed" | "bad_request" | "invalid_value" | "unauthorized" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "illegal_transition" | "version_frozen" | "vote_required" | "vote_failed" | "already_signed" | "amendment_open" | "milestone_confirmed" | "milestone_out_of_order" | "transfer_not_due" | "handback_incomplete" | "contract_not_operating" | "billing_period_refused" | "idempotency_key_reused" | "subscription_exists" | "subscription_not_running" | "no_signed_terms" | "switch_refused" | "payment_reference_used" | "refund_reference_used" | "refund_exceeds_remaining" | "facility_status" | "facility_under_contract" | "district_exists" | "street_exists" | "community_exists" | "building_exists" | "organization_exists" | "report_state" | "report_exists" | "assumptions_missing" | "guidance_exceeded" | "sensor_revoked" | "not_classifiable" | "already_acknowledged" | "no_open_halt" | "command_id_reused" | "not_a_webhook" | "endpoint_disabled" | "delivery_pending" | "snapshot_exists" | "snapshot_not_ebike" | "command_closed" | "stale_revision" | "payload_too_large" | "unsupported_media_type" | "if_match_required" | "blocking_off_window" | "not_a_jpeg" | "too_many_streams" | "internal_error" | "needs_node_process" | "database_unavailable" | "broker_unavailable" | "storage_unavailable";
+            code: "validation_failed" | "bad_request" | "invalid_value" | "unauthorized" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "illegal_transition" | "version_frozen" | "vote_required" | "vote_failed" | "already_signed" | "amendment_open" | "milestone_confirmed" | "milestone_out_of_order" | "transfer_not_due" | "handback_incomplete" | "contract_not_operating" | "billing_period_refused" | "subscription_exists" | "subscription_not_running" | "no_signed_terms" | "switch_refused" | "payment_reference_used" | "refund_reference_used" | "refund_exceeds_remaining" | "facility_status" | "facility_under_contract" | "district_exists" | "street_exists" | "community_exists" | "building_exists" | "organization_exists" | "report_state" | "report_exists" | "assumptions_missing" | "guidance_exceeded" | "sensor_revoked" | "not_classifiable" | "already_acknowledged" | "no_open_halt" | "command_id_reused" | "not_a_webhook" | "endpoint_disabled" | "delivery_pending" | "snapshot_exists" | "snapshot_not_ebike" | "command_closed" | "stale_revision" | "payload_too_large" | "unsupported_media_type" | "not_acceptable" | "if_match_required" | "idempotency_key_reused" | "blocking_off_window" | "not_a_jpeg" | "rate_limited" | "too_many_streams" | "internal_error" | "needs_node_process" | "database_unavailable" | "broker_unavailable" | "storage_unavailable";
             instance?: string;
             requestId?: string;
             errors?: {
@@ -4060,10 +4239,29 @@ export interface components {
             url: string;
         };
     };
-    responses: never;
+    responses: {
+        /** @description Code `rate_limited`: the key (on a route without a key, the client's address) sent more requests than its rate limit allows; send the next after Retry-After */
+        RateLimited: {
+            headers: {
+                /** @description Seconds to wait before the next request */
+                "Retry-After"?: string;
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The quota policy the request counted against: its name (`key`, `address` or `form`), `q` requests at once and on average per `w` seconds */
+        "RateLimit-Policy": string;
+        /** @description The quota left under the policy: `r` requests may be sent at once now; `t`, seconds until the whole quota is back (on a 429: until the next request is let in, as Retry-After) */
+        RateLimit: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -4090,6 +4288,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "sensorId": "812fe274-69f1-4ebb-bf79-a0fd128a3dbc",
+                     *       "eventId": "snap-ed21c342",
+                     *       "byteSize": 8,
+                     *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
+                     *       "receivedAt": "2025-03-01T02:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["SnapshotStored"];
                 };
             };
@@ -4099,6 +4306,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "sensorId": "812fe274-69f1-4ebb-bf79-a0fd128a3dbc",
+                     *       "eventId": "snap-ed21c342",
+                     *       "byteSize": 8,
+                     *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
+                     *       "receivedAt": "2025-03-01T02:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["SnapshotStored"];
                 };
             };
@@ -4174,6 +4390,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -4211,7 +4428,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description A query parameter was given: these routes take none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4234,6 +4465,15 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            /** @description A query parameter was given: these routes take none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getReadiness: {
@@ -4251,7 +4491,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ready",
+                     *       "checks": {
+                     *         "database": true
+                     *       },
+                     *       "reasons": {}
+                     *     }
+                     */
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description A query parameter was given: these routes take none */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not ready */
@@ -4276,6 +4534,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "eventId": "hb-3ed71e3f",
+                 *       "type": "heartbeat",
+                 *       "occurredAt": "2025-03-01T01:59:00.000Z",
+                 *       "uptimeS": 3600,
+                 *       "firmware": "1.4.2"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SensorEventInput"] | unknown[];
             };
         };
@@ -4286,6 +4553,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "stored": [
+                     *         "hb-2da28f10"
+                     *       ],
+                     *       "duplicates": [],
+                     *       "rejected": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["IngestAnswer"];
                 };
             };
@@ -4334,6 +4610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -4373,6 +4650,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "commands": [
+                     *         {
+                     *           "commandId": "097f3050-6386-4e3c-b1ff-3c77e398347e",
+                     *           "type": "release",
+                     *           "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *           "expiresAt": "2099-01-01T00:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["PendingDeviceCommands"];
                 };
             };
@@ -4430,6 +4719,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -4463,6 +4753,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "commandId": "b100fb27-80a5-4b69-ad09-e6d05a63127d",
+                 *       "result": "applied"
+                 *     }
+                 */
                 "application/json": {
                     commandId: string;
                     /** @enum {string} */
@@ -4478,6 +4774,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "commandId": "b100fb27-80a5-4b69-ad09-e6d05a63127d",
+                     *       "state": "applied",
+                     *       "outcome": "recorded",
+                     *       "resultAt": "2025-03-01T02:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DeviceCommandResultAnswer"];
                 };
             };
@@ -4535,6 +4839,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -4572,6 +4877,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "3c4e4133-280a-44db-be87-599402244f6e",
+                     *           "name": "杨浦区 2c0ff519",
+                     *           "createdAt": "2026-12-05T13:34:18.387Z"
+                     *         },
+                     *         {
+                     *           "id": "400f3388-e0ec-4133-bdb3-a4b933c4c5ab",
+                     *           "name": "杨浦区 5f24ddca",
+                     *           "createdAt": "2026-12-05T13:34:18.027Z"
+                     *         },
+                     *         {
+                     *           "id": "a1466983-73dc-40aa-96c2-0919ff13bd67",
+                     *           "name": "杨浦区 83fcf2eb",
+                     *           "createdAt": "2026-12-05T13:34:18.372Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["District"][];
                     };
@@ -4622,6 +4948,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -4647,12 +4974,20 @@ export interface operations {
     createDistrict: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "杨浦区 e580a1ee"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewDistrict"];
             };
         };
@@ -4660,9 +4995,18 @@ export interface operations {
             /** @description Registered */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "a1466983-73dc-40aa-96c2-0919ff13bd67",
+                     *       "name": "杨浦区 83fcf2eb",
+                     *       "createdAt": "2026-12-05T13:34:18.372Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["District"];
                 };
             };
@@ -4720,6 +5064,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -4759,6 +5113,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "76215b0f-7f77-44e5-885d-566d73fa101c",
+                     *           "districtId": "97faa0e5-6ba1-4d14-8b08-b419d93a661b",
+                     *           "name": "新江湾城街道 1e72a47a",
+                     *           "garageTarget": 0,
+                     *           "elevatorTarget": 0,
+                     *           "createdAt": "2026-12-05T13:34:18.711Z"
+                     *         },
+                     *         {
+                     *           "id": "753b9296-fa47-4d79-8e3e-541cbddff87c",
+                     *           "districtId": "91d3789a-7250-4bcd-bc8b-6526288bb9c2",
+                     *           "name": "殷行街道 2d37827b",
+                     *           "garageTarget": 153,
+                     *           "elevatorTarget": 20,
+                     *           "createdAt": "2026-12-05T13:34:18.742Z"
+                     *         },
+                     *         {
+                     *           "id": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
+                     *           "districtId": "3c4e4133-280a-44db-be87-599402244f6e",
+                     *           "name": "殷行街道 4289a59b",
+                     *           "garageTarget": 153,
+                     *           "elevatorTarget": 20,
+                     *           "createdAt": "2026-12-05T13:34:18.397Z"
+                     *         },
+                     *         {
+                     *           "id": "11bca1f1-c953-462e-a542-6767436eb7fc",
+                     *           "districtId": "97faa0e5-6ba1-4d14-8b08-b419d93a661b",
+                     *           "name": "殷行街道 66ebeb07",
+                     *           "garageTarget": 153,
+                     *           "elevatorTarget": 20,
+                     *           "createdAt": "2026-12-05T13:34:18.638Z"
+                     *         },
+                     *         {
+                     *           "id": "c3e9e1f9-1785-46fd-9927-a5480537a183",
+                     *           "districtId": "400f3388-e0ec-4133-bdb3-a4b933c4c5ab",
+                     *           "name": "殷行街道 816a8254",
+                     *           "garageTarget": 153,
+                     *           "elevatorTarget": 20,
+                     *           "createdAt": "2026-12-05T13:34:18.039Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Street"][];
                     };
@@ -4809,6 +5209,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -4834,12 +5235,21 @@ export interface operations {
     createStreet: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "districtId": "97faa0e5-6ba1-4d14-8b08-b419d93a661b",
+                 *       "name": "新江湾城街道 917f5344"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewStreet"];
             };
         };
@@ -4847,9 +5257,21 @@ export interface operations {
             /** @description Registered */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "76215b0f-7f77-44e5-885d-566d73fa101c",
+                     *       "districtId": "97faa0e5-6ba1-4d14-8b08-b419d93a661b",
+                     *       "name": "新江湾城街道 1e72a47a",
+                     *       "garageTarget": 0,
+                     *       "elevatorTarget": 0,
+                     *       "createdAt": "2026-12-05T13:34:18.711Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Street"];
                 };
             };
@@ -4907,6 +5329,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -4946,6 +5378,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "ebf96ff9-942b-4edd-a1f7-263088130c52",
+                     *       "districtId": "20e079dc-bb92-43c4-9c1c-f7cc185c1064",
+                     *       "name": "殷行街道 25c8b596",
+                     *       "garageTarget": 153,
+                     *       "elevatorTarget": 20,
+                     *       "createdAt": "2026-12-05T13:34:18.866Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Street"];
                 };
             };
@@ -4994,6 +5436,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -5037,6 +5480,71 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "d44ea336-9724-4394-bc2e-5eedde73a0a7",
+                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
+                     *           "name": "国伟新苑 01c970d9",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T13:34:19.129Z"
+                     *         },
+                     *         {
+                     *           "id": "5db3419f-a820-4a40-b49f-9d7aeac5ad8e",
+                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
+                     *           "name": "国伟新苑 093c3707",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T13:34:18.743Z"
+                     *         },
+                     *         {
+                     *           "id": "a71d67b8-dec9-4220-9f43-a9f05e151dbc",
+                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
+                     *           "name": "国伟新苑 3fcbf8e3",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T13:34:18.869Z"
+                     *         },
+                     *         {
+                     *           "id": "87c3901c-827e-47bb-99b4-03fc62a2050e",
+                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
+                     *           "name": "国伟新苑 432aaee2",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T13:34:18.047Z"
+                     *         },
+                     *         {
+                     *           "id": "f789b19a-1d2a-4e86-81fc-abac2f49e974",
+                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
+                     *           "name": "国伟新苑 85443e1b",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T13:34:19.019Z"
+                     *         },
+                     *         {
+                     *           "id": "8627e0f3-63a3-4235-ac07-c3411d95bc5b",
+                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
+                     *           "name": "国伟新苑 c6e2ec46",
+                     *           "address": "",
+                     *           "createdAt": "2026-12-05T13:34:19.100Z"
+                     *         },
+                     *         {
+                     *           "id": "03b35dd2-47af-4e88-a883-e7cc6e9dc324",
+                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
+                     *           "name": "国伟新苑 d1612118",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T13:34:18.399Z"
+                     *         },
+                     *         {
+                     *           "id": "56e4f954-335c-47b6-baad-a90b75dfbe3c",
+                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
+                     *           "name": "国伟新苑 fa04c8e0",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T13:34:18.639Z"
+                     *         }
+                     *       ],
+                     *       "total": 8,
+                     *       "limit": 50,
+                     *       "offset": 0
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Community"][];
                         total: number;
@@ -5090,6 +5598,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -5115,12 +5624,21 @@ export interface operations {
     createCommunity: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "国伟新苑 f4be0bbd",
+                 *       "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewCommunity"];
             };
         };
@@ -5128,9 +5646,20 @@ export interface operations {
             /** @description Registered */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "8627e0f3-63a3-4235-ac07-c3411d95bc5b",
+                     *       "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
+                     *       "name": "国伟新苑 c6e2ec46",
+                     *       "address": "",
+                     *       "createdAt": "2026-12-05T13:34:19.100Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Community"];
                 };
             };
@@ -5188,6 +5717,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -5227,6 +5766,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "8fe148f7-ebb0-4e4e-b9ba-7f6cd84d55f4",
+                     *       "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
+                     *       "name": "国伟新苑 afb76a19",
+                     *       "address": "国伟路",
+                     *       "createdAt": "2026-12-05T13:34:19.264Z",
+                     *       "totals": {
+                     *         "buildings": 1,
+                     *         "households": 12,
+                     *         "floorArea": "720.00"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["CommunityDetail"];
                 };
             };
@@ -5275,6 +5828,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -5314,6 +5868,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "1a1243c1-be23-4ce3-9744-3f61a20aaa5b",
+                     *           "communityId": "3a3b685e-bd9a-4447-a339-60d45f8f90c3",
+                     *           "name": "号楼 e9b50651",
+                     *           "storeys": 6,
+                     *           "totals": {
+                     *             "households": 12,
+                     *             "floorArea": "720.00"
+                     *           },
+                     *           "createdAt": "2026-12-05T13:34:19.526Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Building"][];
                     };
@@ -5364,6 +5935,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -5389,7 +5961,10 @@ export interface operations {
     createBuilding: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -5397,6 +5972,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "号楼 e9f0384e",
+                 *       "storeys": 6
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewBuilding"];
             };
         };
@@ -5404,9 +5985,24 @@ export interface operations {
             /** @description Registered */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "d0e826c8-de49-4668-97f1-f29b39adbdaf",
+                     *       "communityId": "7c980c65-b74f-42cb-b137-7b2fca4d04fe",
+                     *       "name": "号楼 c03dba6a",
+                     *       "storeys": 6,
+                     *       "totals": {
+                     *         "households": 0,
+                     *         "floorArea": "0.00"
+                     *       },
+                     *       "createdAt": "2026-12-05T13:34:19.482Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Building"];
                 };
             };
@@ -5464,6 +6060,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -5503,6 +6109,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "52f79f16-d8a5-4312-845a-36e09577aa89",
+                     *       "communityId": "4a49da2a-5a51-49dc-8659-e3b558d58f15",
+                     *       "name": "号楼 57046fe6",
+                     *       "storeys": 6,
+                     *       "totals": {
+                     *         "households": 12,
+                     *         "floorArea": "720.00"
+                     *       },
+                     *       "createdAt": "2026-12-05T13:34:19.652Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Building"];
                 };
             };
@@ -5551,6 +6170,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -5595,6 +6215,123 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "e530cd27-4390-4a0e-8dd3-b13893a095e8",
+                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "unit": "1",
+                     *           "room": "101",
+                     *           "floor": 1,
+                     *           "floorArea": "60.00",
+                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *         },
+                     *         {
+                     *           "id": "07135b6f-7505-4cb2-a964-ee303460b081",
+                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "unit": "1",
+                     *           "room": "102",
+                     *           "floor": 1,
+                     *           "floorArea": "60.00",
+                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *         },
+                     *         {
+                     *           "id": "eff905f8-0e96-4ba0-b9f6-4183fa936ee6",
+                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "unit": "1",
+                     *           "room": "201",
+                     *           "floor": 2,
+                     *           "floorArea": "60.00",
+                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *         },
+                     *         {
+                     *           "id": "20593405-918b-47ea-95ab-a4cf09b41952",
+                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "unit": "1",
+                     *           "room": "202",
+                     *           "floor": 2,
+                     *           "floorArea": "60.00",
+                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *         },
+                     *         {
+                     *           "id": "13f57ef4-24ff-4709-a2c2-83ec00a06f69",
+                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "unit": "1",
+                     *           "room": "301",
+                     *           "floor": 3,
+                     *           "floorArea": "60.00",
+                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *         },
+                     *         {
+                     *           "id": "ba46607c-cd09-49b9-b2fb-48cb2795c4ef",
+                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "unit": "1",
+                     *           "room": "302",
+                     *           "floor": 3,
+                     *           "floorArea": "60.00",
+                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *         },
+                     *         {
+                     *           "id": "5882f0a0-adb0-400f-af6a-70b430d5b401",
+                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "unit": "1",
+                     *           "room": "401",
+                     *           "floor": 4,
+                     *           "floorArea": "60.00",
+                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *         },
+                     *         {
+                     *           "id": "27ea638f-e3dc-4bec-9a3c-2a0b843c370e",
+                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "unit": "1",
+                     *           "room": "402",
+                     *           "floor": 4,
+                     *           "floorArea": "60.00",
+                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *         },
+                     *         {
+                     *           "id": "130c28b8-3ab2-43f7-baf0-7793bf4c3b24",
+                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "unit": "1",
+                     *           "room": "501",
+                     *           "floor": 5,
+                     *           "floorArea": "60.00",
+                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *         },
+                     *         {
+                     *           "id": "546158a8-904c-475a-bb47-83e7e5e02923",
+                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "unit": "1",
+                     *           "room": "502",
+                     *           "floor": 5,
+                     *           "floorArea": "60.00",
+                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *         },
+                     *         {
+                     *           "id": "d4111571-f455-488e-8508-14f7d041cd9a",
+                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "unit": "1",
+                     *           "room": "601",
+                     *           "floor": 6,
+                     *           "floorArea": "60.00",
+                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *         },
+                     *         {
+                     *           "id": "bbb22386-05e0-458c-9f7e-75f0a7fc3c9a",
+                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "unit": "1",
+                     *           "room": "602",
+                     *           "floor": 6,
+                     *           "floorArea": "60.00",
+                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *         }
+                     *       ],
+                     *       "total": 12,
+                     *       "limit": 50,
+                     *       "offset": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["HouseholdPage"];
                 };
             };
@@ -5643,6 +6380,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -5668,7 +6406,10 @@ export interface operations {
     importHouseholds: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -5676,6 +6417,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example [
+                 *       {
+                 *         "unit": "2",
+                 *         "room": "R-70bc501b",
+                 *         "floor": 1,
+                 *         "floorArea": "58.20"
+                 *       }
+                 *     ]
+                 */
                 "application/json": components["schemas"]["HouseholdImportRows"];
                 "text/csv": string;
             };
@@ -5684,9 +6435,18 @@ export interface operations {
             /** @description Imported */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "inserted": 1,
+                     *       "updated": 0,
+                     *       "total": 13
+                     *     }
+                     */
                     "application/json": components["schemas"]["HouseholdImportResult"];
                 };
             };
@@ -5744,6 +6504,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -5783,6 +6553,682 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "39ab6705-9efe-4a68-9a87-2586f4d74c8e",
+                     *           "kind": "street_office",
+                     *           "name": "street_office 19c10d5f",
+                     *           "streetId": "79ac631b-5b6b-42c9-a3aa-e18bc4d502b5",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.853Z"
+                     *         },
+                     *         {
+                     *           "id": "34e8ccbe-e696-4acc-b9b4-0ffa72589f4e",
+                     *           "kind": "street_office",
+                     *           "name": "street_office 29e224b6",
+                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.039Z"
+                     *         },
+                     *         {
+                     *           "id": "32465013-7ab1-4d45-ab62-c0b24102e391",
+                     *           "kind": "street_office",
+                     *           "name": "street_office 6c9bdfd2",
+                     *           "streetId": "5644c036-15d4-49ae-8ce4-5685f9a0be61",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.534Z"
+                     *         },
+                     *         {
+                     *           "id": "0ed72a2e-00a2-47fe-af39-be7f6ee8c0ab",
+                     *           "kind": "street_office",
+                     *           "name": "street_office 6d5c7619",
+                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.999Z"
+                     *         },
+                     *         {
+                     *           "id": "eb4309a4-9b14-4c83-9fe2-1d7c3fecb27d",
+                     *           "kind": "street_office",
+                     *           "name": "street_office 731c3581",
+                     *           "streetId": "f96535c3-100e-4dc4-b90a-bd27ebaa158c",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.663Z"
+                     *         },
+                     *         {
+                     *           "id": "2be09fb0-93d8-4796-afac-5557b673b803",
+                     *           "kind": "street_office",
+                     *           "name": "street_office a3a2056a",
+                     *           "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.269Z"
+                     *         },
+                     *         {
+                     *           "id": "c95da84a-80fe-40a0-87d8-252f33463e4d",
+                     *           "kind": "street_office",
+                     *           "name": "street_office a7f924b1",
+                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:18.877Z"
+                     *         },
+                     *         {
+                     *           "id": "0c0496d8-ce96-4821-89a5-8134b1d25d4f",
+                     *           "kind": "street_office",
+                     *           "name": "street_office ac671263",
+                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.142Z"
+                     *         },
+                     *         {
+                     *           "id": "3b1aadb2-4c4b-405d-ab0f-7aa461a25819",
+                     *           "kind": "street_office",
+                     *           "name": "street_office b444993b",
+                     *           "streetId": "5525e761-f7ed-452d-a4e4-6391d1e86c29",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:20.134Z"
+                     *         },
+                     *         {
+                     *           "id": "51b7933d-1116-49fd-ab86-509736529002",
+                     *           "kind": "street_office",
+                     *           "name": "street_office b9bdd75d",
+                     *           "streetId": "7910a125-b89a-4d1b-a423-3b765f0095c1",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.730Z"
+                     *         },
+                     *         {
+                     *           "id": "e46a2a6f-040c-4cb5-a331-c3eb3be844de",
+                     *           "kind": "street_office",
+                     *           "name": "street_office bfb98745",
+                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:18.649Z"
+                     *         },
+                     *         {
+                     *           "id": "e6b6d200-7054-4442-b18d-fd32de342c44",
+                     *           "kind": "street_office",
+                     *           "name": "street_office ddb6272f",
+                     *           "streetId": "0f636768-bcc5-45e6-8a4c-9245532c92d3",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.408Z"
+                     *         },
+                     *         {
+                     *           "id": "e9f3b661-2325-4dc7-8d4e-dfb46e992bb1",
+                     *           "kind": "street_office",
+                     *           "name": "street_office dfe4c617",
+                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:18.445Z"
+                     *         },
+                     *         {
+                     *           "id": "e9f36214-67e7-4d3c-89be-90a3abb7d12a",
+                     *           "kind": "street_office",
+                     *           "name": "street_office f8913133",
+                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:18.101Z"
+                     *         },
+                     *         {
+                     *           "id": "fa83f60c-9669-4d14-bf30-e75359f39883",
+                     *           "kind": "street_office",
+                     *           "name": "street_office fd516ef6",
+                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:18.773Z"
+                     *         },
+                     *         {
+                     *           "id": "78b3d978-d60e-4fdd-8d93-47bcf62e7dbe",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise 10cd53af",
+                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:18.879Z"
+                     *         },
+                     *         {
+                     *           "id": "d0c26118-8304-42f9-a563-b1086f3579bd",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise 266885ca",
+                     *           "streetId": "79ac631b-5b6b-42c9-a3aa-e18bc4d502b5",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.860Z"
+                     *         },
+                     *         {
+                     *           "id": "a4d1e3bc-0d87-4444-a440-08581db93f11",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise 2acf1a76",
+                     *           "streetId": "5525e761-f7ed-452d-a4e4-6391d1e86c29",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:20.137Z"
+                     *         },
+                     *         {
+                     *           "id": "b4e081d4-987d-4a82-b21b-bea77ea2592c",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise 2bd266c9",
+                     *           "streetId": "0f636768-bcc5-45e6-8a4c-9245532c92d3",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.414Z"
+                     *         },
+                     *         {
+                     *           "id": "ba6d2a92-5931-4fbf-abf4-2c063179e307",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise 47e7923f",
+                     *           "streetId": "5644c036-15d4-49ae-8ce4-5685f9a0be61",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.565Z"
+                     *         },
+                     *         {
+                     *           "id": "b23fa3e4-228b-431e-b559-007487a3e4ff",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise 54d9145c",
+                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.144Z"
+                     *         },
+                     *         {
+                     *           "id": "a502e09b-d1f9-489a-bca0-7ae112ee4a26",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise 71ab0735",
+                     *           "streetId": "7910a125-b89a-4d1b-a423-3b765f0095c1",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.734Z"
+                     *         },
+                     *         {
+                     *           "id": "7f7b4ce2-e3d5-4ffa-bc1b-d83be67a74fd",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise 8793d03d",
+                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.049Z"
+                     *         },
+                     *         {
+                     *           "id": "fd25f2c1-7392-49fe-8cbe-1efe4988389a",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise 8bc0e120",
+                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:20.022Z"
+                     *         },
+                     *         {
+                     *           "id": "522a03af-e5bd-4895-b391-35765677e487",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise 8e0a7169",
+                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:18.652Z"
+                     *         },
+                     *         {
+                     *           "id": "58636194-bac4-445d-b3cb-fe0759d8aca9",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise c52a629f",
+                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:18.112Z"
+                     *         },
+                     *         {
+                     *           "id": "1328a339-41d8-4998-b831-0d591a3174ce",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise daac61c1",
+                     *           "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.287Z"
+                     *         },
+                     *         {
+                     *           "id": "c563b6f2-d6a5-4747-b834-b5d0a2c13b0a",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise df21e1e9",
+                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:18.776Z"
+                     *         },
+                     *         {
+                     *           "id": "0e0cb216-189f-4761-b33e-22005bfa286f",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise f6ced40c",
+                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:18.448Z"
+                     *         },
+                     *         {
+                     *           "id": "7dc34ab7-3f50-4e1c-9ac4-4264304de465",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise fe292858",
+                     *           "streetId": "f96535c3-100e-4dc4-b90a-bd27ebaa158c",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:19.678Z"
+                     *         },
+                     *         {
+                     *           "id": "91f969cf-2227-4458-8567-dbaed9e1c354",
+                     *           "kind": "enterprise",
+                     *           "name": "电梯公司 d2119d43",
+                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T13:34:20.094Z"
+                     *         },
+                     *         {
+                     *           "id": "9483e8c5-b762-4e7a-b467-106985ca0ad1",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee 106c04b3",
+                     *           "streetId": "f96535c3-100e-4dc4-b90a-bd27ebaa158c",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "4a49da2a-5a51-49dc-8659-e3b558d58f15"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.680Z"
+                     *         },
+                     *         {
+                     *           "id": "15a7cba1-e48b-4769-9553-4ca3ec1fc3c0",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee 1758ac44",
+                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "40044ada-703f-4aba-a52c-bc40a1bd9bb0"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:20.046Z"
+                     *         },
+                     *         {
+                     *           "id": "ee8b1686-cf6c-4fe0-bd2f-87ce61b9a903",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee 4caf5503",
+                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "a71d67b8-dec9-4220-9f43-a9f05e151dbc"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:18.881Z"
+                     *         },
+                     *         {
+                     *           "id": "e124159d-50f2-4353-b0e0-8bfacc62e337",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee 701b4c25",
+                     *           "streetId": "5644c036-15d4-49ae-8ce4-5685f9a0be61",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "3a3b685e-bd9a-4447-a339-60d45f8f90c3"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.581Z"
+                     *         },
+                     *         {
+                     *           "id": "95f7ede0-5036-4f40-bb41-1de66feb13f1",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee 8584ea22",
+                     *           "streetId": "7910a125-b89a-4d1b-a423-3b765f0095c1",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "4152637e-4263-4b36-ac88-425b84aa9d7f"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.736Z"
+                     *         },
+                     *         {
+                     *           "id": "f462519c-4d97-45f2-aed5-efdf19de34a7",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee 9a3756da",
+                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "56e4f954-335c-47b6-baad-a90b75dfbe3c"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:18.654Z"
+                     *         },
+                     *         {
+                     *           "id": "756c5c87-2326-4605-87be-71a20beb548b",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee a6d7f3a7",
+                     *           "streetId": "5525e761-f7ed-452d-a4e4-6391d1e86c29",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "7a061865-73cd-4c77-88e2-6df521cb91b0"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:20.140Z"
+                     *         },
+                     *         {
+                     *           "id": "59ebcef2-02a3-4b54-8d04-ec3e2400b85a",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee ac6e42e7",
+                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "d44ea336-9724-4394-bc2e-5eedde73a0a7"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.179Z"
+                     *         },
+                     *         {
+                     *           "id": "cfbfe968-9402-4624-b293-fce97721a268",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee bc3809e4",
+                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "5db3419f-a820-4a40-b49f-9d7aeac5ad8e"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:18.792Z"
+                     *         },
+                     *         {
+                     *           "id": "71be3779-6943-445a-b4f4-64edd4e6d50d",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee bc7bbb6a",
+                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "03b35dd2-47af-4e88-a883-e7cc6e9dc324"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:18.488Z"
+                     *         },
+                     *         {
+                     *           "id": "8de4e18b-7d89-4c8f-b6d4-4d7c4dca544b",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee ca4678d5",
+                     *           "streetId": "79ac631b-5b6b-42c9-a3aa-e18bc4d502b5",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "f15b4f1e-fb03-413c-9fa2-3103f0a3acdf"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.862Z"
+                     *         },
+                     *         {
+                     *           "id": "ad9005c1-ccc5-440f-8b24-e02f92e55358",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee cac728cb",
+                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "87c3901c-827e-47bb-99b4-03fc62a2050e"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:18.161Z"
+                     *         },
+                     *         {
+                     *           "id": "38080879-279c-4dec-b2de-ab8a8e86a1f9",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee e01dc395",
+                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "f789b19a-1d2a-4e86-81fc-abac2f49e974"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.051Z"
+                     *         },
+                     *         {
+                     *           "id": "7ebc9c8d-13b0-4922-84da-fee147187874",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee e4a5e51c",
+                     *           "streetId": "0f636768-bcc5-45e6-8a4c-9245532c92d3",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "7c980c65-b74f-42cb-b137-7b2fca4d04fe"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.433Z"
+                     *         },
+                     *         {
+                     *           "id": "ba97f978-08e0-4f97-8ce3-eb529f573b3c",
+                     *           "kind": "owners_committee",
+                     *           "name": "owners_committee f4dd6126",
+                     *           "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "8fe148f7-ebb0-4e4e-b9ba-7f6cd84d55f4"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.293Z"
+                     *         },
+                     *         {
+                     *           "id": "dedf181f-5967-4fe4-b8a8-d11adb827645",
+                     *           "kind": "property_company",
+                     *           "name": "property_company 161193c2",
+                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "40044ada-703f-4aba-a52c-bc40a1bd9bb0"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:20.062Z"
+                     *         },
+                     *         {
+                     *           "id": "554c3b6d-c701-4a10-b1e3-ef1de388a0dc",
+                     *           "kind": "property_company",
+                     *           "name": "property_company 2358064c",
+                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "f789b19a-1d2a-4e86-81fc-abac2f49e974"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.070Z"
+                     *         },
+                     *         {
+                     *           "id": "6f951732-26a0-44c4-bfa6-1f81fd4cc05e",
+                     *           "kind": "property_company",
+                     *           "name": "property_company 3b1f0bac",
+                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "56e4f954-335c-47b6-baad-a90b75dfbe3c"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:18.662Z"
+                     *         },
+                     *         {
+                     *           "id": "6d83041e-15ef-4ac4-9ab6-f1181b6b0fad",
+                     *           "kind": "property_company",
+                     *           "name": "property_company 6c2db0e6",
+                     *           "streetId": "f96535c3-100e-4dc4-b90a-bd27ebaa158c",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "4a49da2a-5a51-49dc-8659-e3b558d58f15"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.698Z"
+                     *         },
+                     *         {
+                     *           "id": "e8a2644e-2c61-49f6-9e3d-cccefda3c76c",
+                     *           "kind": "property_company",
+                     *           "name": "property_company 75fefd20",
+                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "5db3419f-a820-4a40-b49f-9d7aeac5ad8e"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:18.803Z"
+                     *         },
+                     *         {
+                     *           "id": "f28e84d9-68d9-4f2f-85d9-13fbf608304e",
+                     *           "kind": "property_company",
+                     *           "name": "property_company 7822bfeb",
+                     *           "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "8fe148f7-ebb0-4e4e-b9ba-7f6cd84d55f4"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.296Z"
+                     *         },
+                     *         {
+                     *           "id": "f79515a7-b82b-42db-bda8-b3639afbd7a3",
+                     *           "kind": "property_company",
+                     *           "name": "property_company 819744cc",
+                     *           "streetId": "5525e761-f7ed-452d-a4e4-6391d1e86c29",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "7a061865-73cd-4c77-88e2-6df521cb91b0"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:20.145Z"
+                     *         },
+                     *         {
+                     *           "id": "32c64288-873a-425d-b0f6-a73573d8c96b",
+                     *           "kind": "property_company",
+                     *           "name": "property_company 94fc876d",
+                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "a71d67b8-dec9-4220-9f43-a9f05e151dbc"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:18.917Z"
+                     *         },
+                     *         {
+                     *           "id": "5461983a-36b5-4d9d-afc8-872065e56587",
+                     *           "kind": "property_company",
+                     *           "name": "property_company a4987679",
+                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "d44ea336-9724-4394-bc2e-5eedde73a0a7"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.190Z"
+                     *         },
+                     *         {
+                     *           "id": "88dfaa05-b911-49cc-88b7-1b3d4bac133f",
+                     *           "kind": "property_company",
+                     *           "name": "property_company a6b48322",
+                     *           "streetId": "79ac631b-5b6b-42c9-a3aa-e18bc4d502b5",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "f15b4f1e-fb03-413c-9fa2-3103f0a3acdf"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.866Z"
+                     *         },
+                     *         {
+                     *           "id": "51a35c52-c5b9-4b02-aa07-caec57732902",
+                     *           "kind": "property_company",
+                     *           "name": "property_company a8a8d9a1",
+                     *           "streetId": "0f636768-bcc5-45e6-8a4c-9245532c92d3",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "7c980c65-b74f-42cb-b137-7b2fca4d04fe"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.447Z"
+                     *         },
+                     *         {
+                     *           "id": "e6c51046-67fa-4e95-a2a1-248f82923d1c",
+                     *           "kind": "property_company",
+                     *           "name": "property_company b9cfe099",
+                     *           "streetId": "5644c036-15d4-49ae-8ce4-5685f9a0be61",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "3a3b685e-bd9a-4447-a339-60d45f8f90c3"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.584Z"
+                     *         },
+                     *         {
+                     *           "id": "7dd44972-ddd0-456a-bf80-c2ae5a17de40",
+                     *           "kind": "property_company",
+                     *           "name": "property_company c87670d8",
+                     *           "streetId": "7910a125-b89a-4d1b-a423-3b765f0095c1",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "4152637e-4263-4b36-ac88-425b84aa9d7f"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:19.759Z"
+                     *         },
+                     *         {
+                     *           "id": "edac2293-4a8d-4009-8dd3-796785eeb1bb",
+                     *           "kind": "property_company",
+                     *           "name": "property_company f6733124",
+                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "87c3901c-827e-47bb-99b4-03fc62a2050e"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:18.201Z"
+                     *         },
+                     *         {
+                     *           "id": "d71edfd4-aeab-4e6b-a044-3b634969a562",
+                     *           "kind": "property_company",
+                     *           "name": "property_company facf8abd",
+                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [
+                     *             "03b35dd2-47af-4e88-a883-e7cc6e9dc324"
+                     *           ],
+                     *           "createdAt": "2026-12-05T13:34:18.520Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Organization"][];
                     };
@@ -5833,6 +7279,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -5858,12 +7305,22 @@ export interface operations {
     createOrganization: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "kind": "enterprise",
+                 *       "name": "电梯公司 148bd050",
+                 *       "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewOrganization"];
             };
         };
@@ -5871,9 +7328,36 @@ export interface operations {
             /** @description Registered */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "organization": {
+                     *         "id": "91f969cf-2227-4458-8567-dbaed9e1c354",
+                     *         "kind": "enterprise",
+                     *         "name": "电梯公司 d2119d43",
+                     *         "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
+                     *         "creditCode": null,
+                     *         "invoicePrefix": "BOT",
+                     *         "communityIds": [],
+                     *         "createdAt": "2026-12-05T13:34:20.094Z"
+                     *       },
+                     *       "firstKey": {
+                     *         "id": "da90dda8-94e6-4835-937a-a8a7d9c670e6",
+                     *         "organizationId": "91f969cf-2227-4458-8567-dbaed9e1c354",
+                     *         "name": "first admin key",
+                     *         "role": "admin",
+                     *         "prefix": "bot_k_Yute3Q",
+                     *         "createdAt": "2026-12-05T13:34:20.094Z",
+                     *         "lastUsedAt": null,
+                     *         "revokedAt": null,
+                     *         "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         organization: components["schemas"]["Organization"];
                         firstKey: components["schemas"]["IssuedKey"];
@@ -5934,6 +7418,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -5973,6 +7467,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "13fb2c5a-9c87-4f7c-99e1-0980a5a9ad77",
+                     *       "kind": "owners_committee",
+                     *       "name": "owners_committee c6fc514e",
+                     *       "streetId": "0df7f4c8-f425-4e4e-85ed-92953a034eb2",
+                     *       "creditCode": null,
+                     *       "invoicePrefix": "BOT",
+                     *       "communityIds": [
+                     *         "66ba61ed-23bb-4fac-8299-3241c028d20d"
+                     *       ],
+                     *       "createdAt": "2026-12-05T13:34:20.198Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Organization"];
                 };
             };
@@ -6021,6 +7529,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -6054,6 +7563,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "communityIds": [
+                 *         "45a6d22c-a29f-4442-923a-976ae94a48c3"
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     communityIds: string[];
                 };
@@ -6066,6 +7582,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "fa2bed51-794b-4d41-958c-57b081659be1",
+                     *       "kind": "owners_committee",
+                     *       "name": "owners_committee 088400e5",
+                     *       "streetId": "c9647327-37ad-44cb-b93c-8c94038f1157",
+                     *       "creditCode": null,
+                     *       "invoicePrefix": "BOT",
+                     *       "communityIds": [
+                     *         "45a6d22c-a29f-4442-923a-976ae94a48c3"
+                     *       ],
+                     *       "createdAt": "2026-12-05T13:34:20.292Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Organization"];
                 };
             };
@@ -6114,6 +7644,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -6153,6 +7684,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "be5b8740-2f55-4bfe-8934-bb6df3e77d2e",
+                     *           "organizationId": "1a71540a-c2a9-4058-8c01-266f199ad704",
+                     *           "name": "key 226569fb",
+                     *           "role": "admin",
+                     *           "prefix": "bot_k_3iQMzu",
+                     *           "createdAt": "2026-12-05T13:34:20.399Z",
+                     *           "lastUsedAt": "2026-12-05T13:34:20.446Z",
+                     *           "revokedAt": null
+                     *         },
+                     *         {
+                     *           "id": "3e389c1f-e9d0-4ce9-ae4d-52e29ffc937d",
+                     *           "organizationId": "1a71540a-c2a9-4058-8c01-266f199ad704",
+                     *           "name": "key 06fa83e6",
+                     *           "role": "admin",
+                     *           "prefix": "bot_k_IIWC2p",
+                     *           "createdAt": "2026-12-05T13:34:20.438Z",
+                     *           "lastUsedAt": null,
+                     *           "revokedAt": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["ApiKey"][];
                     };
@@ -6203,6 +7760,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -6228,7 +7786,10 @@ export interface operations {
     createApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -6236,6 +7797,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "key 3d0c9c76"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewKey"];
             };
         };
@@ -6243,9 +7809,24 @@ export interface operations {
             /** @description The key, shown this once */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "c638497d-c04b-48b7-a6a6-4821bc9faeb9",
+                     *       "organizationId": "c66f6469-b6af-4cee-bd5f-7a0b481facb1",
+                     *       "name": "key ef9c9b99",
+                     *       "role": "member",
+                     *       "prefix": "bot_k_lb7cMs",
+                     *       "createdAt": "2026-12-05T13:34:20.618Z",
+                     *       "lastUsedAt": null,
+                     *       "revokedAt": null,
+                     *       "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
+                     *     }
+                     */
                     "application/json": components["schemas"]["IssuedKey"];
                 };
             };
@@ -6294,6 +7875,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -6334,6 +7925,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "eeb1ecaa-127f-42a3-b534-9ffea8bc87fc",
+                     *       "organizationId": "e08fb378-79f8-4490-8502-0b8451c973b4",
+                     *       "name": "key abf80d21",
+                     *       "role": "admin",
+                     *       "prefix": "bot_k_o0Bdk6",
+                     *       "createdAt": "2026-12-05T13:34:20.777Z",
+                     *       "lastUsedAt": null,
+                     *       "revokedAt": "2026-12-05T13:34:20.801Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
@@ -6382,6 +7985,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -6407,7 +8011,10 @@ export interface operations {
     createInvitation: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -6415,6 +8022,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "person f6673b3f"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewInvitation"];
             };
         };
@@ -6422,9 +8034,21 @@ export interface operations {
             /** @description The invitation, its link shown this once */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "02490fe9-dc4b-44a7-a00a-74506fa40f30",
+                     *       "organizationId": "a964fc37-9216-40b7-ada5-4cdce82370d0",
+                     *       "name": "person eeec9483",
+                     *       "role": "member",
+                     *       "expiresAt": "2025-03-08T02:00:00.000Z",
+                     *       "path": "/invitations/EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
+                     *     }
+                     */
                     "application/json": components["schemas"]["IssuedInvitation"];
                 };
             };
@@ -6473,6 +8097,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -6518,6 +8152,814 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "dc07c1e9-908e-4e42-8f88-c5ad37ba622c",
+                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
+                     *           "communityId": "5db3419f-a820-4a40-b49f-9d7aeac5ad8e",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 114256c1",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "bfb7830e-f4a5-46b8-b343-cd157991cf01",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:18.825Z"
+                     *         },
+                     *         {
+                     *           "id": "196c15ee-cf69-463a-9bfb-88a29f7c17c9",
+                     *           "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
+                     *           "communityId": "8fe148f7-ebb0-4e4e-b9ba-7f6cd84d55f4",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 17ec6e10",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "3132205c-d10a-4c8a-8378-8f6a8e2e0aca",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.307Z"
+                     *         },
+                     *         {
+                     *           "id": "ec109294-cd3a-4310-bb8d-5f8b84df934d",
+                     *           "streetId": "c9647327-37ad-44cb-b93c-8c94038f1157",
+                     *           "communityId": "45a6d22c-a29f-4442-923a-976ae94a48c3",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 35c70f53",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "0f34df60-768c-432b-a86d-6e5da99ab04b",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.322Z"
+                     *         },
+                     *         {
+                     *           "id": "347b4fba-ea4a-43a0-a55e-c175b812e758",
+                     *           "streetId": "5c171c79-08b4-4c98-8234-f7cc2be4a9f8",
+                     *           "communityId": "f5b5ab8c-9146-4e1b-913e-e8019b658f51",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 43e34477",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "04fa4d99-e4af-4304-889c-526426fe4c5d",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.867Z"
+                     *         },
+                     *         {
+                     *           "id": "2a659779-4d00-4967-b64a-3245ebabc0fe",
+                     *           "streetId": "5525e761-f7ed-452d-a4e4-6391d1e86c29",
+                     *           "communityId": "7a061865-73cd-4c77-88e2-6df521cb91b0",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 487ae08c",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "eab579b4-b7b5-4c79-8719-a5feb48f7801",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.157Z"
+                     *         },
+                     *         {
+                     *           "id": "575598ec-d10b-4293-a563-c86ea33b413a",
+                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
+                     *           "communityId": "87c3901c-827e-47bb-99b4-03fc62a2050e",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 499daf57",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "4436570f-a261-442a-b1a7-417c47ecc299",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:18.216Z"
+                     *         },
+                     *         {
+                     *           "id": "e12d6cb2-56c6-4350-8cfb-f64f6d37c6c0",
+                     *           "streetId": "097c21ad-147c-4b00-8515-baec1bd3770c",
+                     *           "communityId": "3fd08d8f-2f6a-46b1-b8aa-ab53dce9781f",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 4a25b421",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "96fde962-4373-496a-bed6-d5e98a0c6f65",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.418Z"
+                     *         },
+                     *         {
+                     *           "id": "9288f73e-b902-4d74-99be-bcc87b643fe2",
+                     *           "streetId": "5644c036-15d4-49ae-8ce4-5685f9a0be61",
+                     *           "communityId": "3a3b685e-bd9a-4447-a339-60d45f8f90c3",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 4b287ad8",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "1a1243c1-be23-4ce3-9744-3f61a20aaa5b",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.607Z"
+                     *         },
+                     *         {
+                     *           "id": "f697a248-e337-4a02-9e71-794105f62029",
+                     *           "streetId": "7910a125-b89a-4d1b-a423-3b765f0095c1",
+                     *           "communityId": "4152637e-4263-4b36-ac88-425b84aa9d7f",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 524c995c",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.778Z"
+                     *         },
+                     *         {
+                     *           "id": "b852cebc-b673-45e1-bd6b-3d1fc59e25c6",
+                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
+                     *           "communityId": "f789b19a-1d2a-4e86-81fc-abac2f49e974",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 67bfc4c0",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "8064e5e2-5a92-4d3c-8593-5bc4cb10e213",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.073Z"
+                     *         },
+                     *         {
+                     *           "id": "596d6798-aa81-4109-ba00-a851b268dfcf",
+                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
+                     *           "communityId": "56e4f954-335c-47b6-baad-a90b75dfbe3c",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 78957f58",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "0d350da1-9efe-4bbf-9f4e-4f1ad233bc6d",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:18.678Z"
+                     *         },
+                     *         {
+                     *           "id": "04d6b05d-cb1f-4671-936d-cd6a160f36fa",
+                     *           "streetId": "f96535c3-100e-4dc4-b90a-bd27ebaa158c",
+                     *           "communityId": "4a49da2a-5a51-49dc-8659-e3b558d58f15",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 790bdf99",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "52f79f16-d8a5-4312-845a-36e09577aa89",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.701Z"
+                     *         },
+                     *         {
+                     *           "id": "3187e9e8-a335-48a3-907c-42bd51fb9e59",
+                     *           "streetId": "0df7f4c8-f425-4e4e-85ed-92953a034eb2",
+                     *           "communityId": "66ba61ed-23bb-4fac-8299-3241c028d20d",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 866720e8",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "214bcb66-8b24-463b-9bd2-2e5149c9013f",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.215Z"
+                     *         },
+                     *         {
+                     *           "id": "f5eee60c-9f27-48bb-91a8-fb52f82cab5e",
+                     *           "streetId": "af0283a3-94d0-4865-b206-56cac52cd8de",
+                     *           "communityId": "412674b5-d5b6-4000-9f28-1260b777dbb7",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 8f2f21ff",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "24bad63d-659b-41ab-bf3b-03fd01d5ad60",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.770Z"
+                     *         },
+                     *         {
+                     *           "id": "596ecdb3-578c-4b10-a795-720bbff0d1be",
+                     *           "streetId": "79ac631b-5b6b-42c9-a3aa-e18bc4d502b5",
+                     *           "communityId": "f15b4f1e-fb03-413c-9fa2-3103f0a3acdf",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 9572c36b",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "afc3a55b-caf1-4649-a106-5edab427632d",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.882Z"
+                     *         },
+                     *         {
+                     *           "id": "fb71f87a-f736-40b0-9c6d-6e7441310fbb",
+                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
+                     *           "communityId": "d44ea336-9724-4394-bc2e-5eedde73a0a7",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 9bdc7720",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "06cc7350-fd65-462c-b024-8e50c1011cd6",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.225Z"
+                     *         },
+                     *         {
+                     *           "id": "1a079053-ade7-4013-8d2a-c2186d5995ef",
+                     *           "streetId": "a10c1709-c01a-418a-bc98-0f71ed448ec3",
+                     *           "communityId": "0ca52362-98f2-409b-ad39-4751f53a6d6c",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 a83eae70",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "ffb7430b-e93c-4d56-b8f0-c624f7b26290",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.680Z"
+                     *         },
+                     *         {
+                     *           "id": "5dda398d-330d-43df-858e-6713c1ee4a09",
+                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
+                     *           "communityId": "03b35dd2-47af-4e88-a883-e7cc6e9dc324",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 b6946fc7",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "1669f656-288d-48c9-966a-9f7481e1417e",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:18.539Z"
+                     *         },
+                     *         {
+                     *           "id": "6de95f62-fece-4f64-9adf-a4f33feaf80a",
+                     *           "streetId": "0f636768-bcc5-45e6-8a4c-9245532c92d3",
+                     *           "communityId": "7c980c65-b74f-42cb-b137-7b2fca4d04fe",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 cf381204",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "5f7ab936-1f6c-40ef-a186-42e316c65832",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.451Z"
+                     *         },
+                     *         {
+                     *           "id": "abfb74d9-e920-4c2b-b13e-2dc4c04724e3",
+                     *           "streetId": "728147fe-6aaa-4400-8d8a-0841f933ebee",
+                     *           "communityId": "1b6cdec6-45c3-4817-8892-bce558264b79",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 d272bcf0",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "6a68c8e2-3a27-4494-b29a-9ff372b7adef",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:21.026Z"
+                     *         },
+                     *         {
+                     *           "id": "5a5291c8-cd26-4d88-b148-4829358cefbc",
+                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
+                     *           "communityId": "a71d67b8-dec9-4220-9f43-a9f05e151dbc",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 dc160c42",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "fd2b0a64-1019-444e-b89b-56fc3c3ec462",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:18.945Z"
+                     *         },
+                     *         {
+                     *           "id": "2d5d215a-dcfe-40e5-9404-a889fdf5aa0a",
+                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
+                     *           "communityId": "40044ada-703f-4aba-a52c-bc40a1bd9bb0",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 df7a495a",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "4569ea5a-6945-4530-b7b0-4350fd81cabd",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.078Z"
+                     *         },
+                     *         {
+                     *           "id": "5f4e7d9f-330b-4f48-9aef-9025d91ebab4",
+                     *           "streetId": "dd1f90f5-6b05-459b-ae6f-f7c746f5a050",
+                     *           "communityId": "c911042b-9169-4635-a637-26d07e032d6c",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 e0bf8d50",
+                     *           "status": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "cc34db02-ad0d-47f9-bdac-998ec2f4ee1f",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.569Z"
+                     *         },
+                     *         {
+                     *           "id": "53dd151c-d3b2-40ce-a891-273e35cf1f70",
+                     *           "streetId": "0f636768-bcc5-45e6-8a4c-9245532c92d3",
+                     *           "communityId": "7c980c65-b74f-42cb-b137-7b2fca4d04fe",
+                     *           "kind": "garage",
+                     *           "name": "车库 011b3327",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "b4e081d4-987d-4a82-b21b-bea77ea2592c",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.471Z"
+                     *         },
+                     *         {
+                     *           "id": "2bde02d6-695b-4b08-9a6b-1c5853cb7cf1",
+                     *           "streetId": "5644c036-15d4-49ae-8ce4-5685f9a0be61",
+                     *           "communityId": "3a3b685e-bd9a-4447-a339-60d45f8f90c3",
+                     *           "kind": "garage",
+                     *           "name": "车库 44ce2288",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "ba6d2a92-5931-4fbf-abf4-2c063179e307",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.621Z"
+                     *         },
+                     *         {
+                     *           "id": "ca824462-dc98-49a4-86eb-a0a7662641eb",
+                     *           "streetId": "c9647327-37ad-44cb-b93c-8c94038f1157",
+                     *           "communityId": "45a6d22c-a29f-4442-923a-976ae94a48c3",
+                     *           "kind": "garage",
+                     *           "name": "车库 543ba6c3",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "d80ed095-3c5d-4108-9ac7-dcae15aef6b0",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.337Z"
+                     *         },
+                     *         {
+                     *           "id": "06d5a994-2e0f-47ad-a9d4-2cae903bde30",
+                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
+                     *           "communityId": "5db3419f-a820-4a40-b49f-9d7aeac5ad8e",
+                     *           "kind": "garage",
+                     *           "name": "车库 6acf3039",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "c563b6f2-d6a5-4747-b834-b5d0a2c13b0a",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:18.840Z"
+                     *         },
+                     *         {
+                     *           "id": "54b5421c-3fd9-45fc-a0f8-6bdb2025adb2",
+                     *           "streetId": "a10c1709-c01a-418a-bc98-0f71ed448ec3",
+                     *           "communityId": "0ca52362-98f2-409b-ad39-4751f53a6d6c",
+                     *           "kind": "garage",
+                     *           "name": "车库 79317b99",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "a964fc37-9216-40b7-ada5-4cdce82370d0",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.695Z"
+                     *         },
+                     *         {
+                     *           "id": "c1f9dcfd-7aa4-4f37-bf94-5f5e0396e612",
+                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
+                     *           "communityId": "f789b19a-1d2a-4e86-81fc-abac2f49e974",
+                     *           "kind": "garage",
+                     *           "name": "车库 835e4c5d",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "7f7b4ce2-e3d5-4ffa-bc1b-d83be67a74fd",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.085Z"
+                     *         },
+                     *         {
+                     *           "id": "b9a402a9-7fa5-4eed-be6e-9e4e32991193",
+                     *           "streetId": "5c171c79-08b4-4c98-8234-f7cc2be4a9f8",
+                     *           "communityId": "f5b5ab8c-9146-4e1b-913e-e8019b658f51",
+                     *           "kind": "garage",
+                     *           "name": "车库 8cd90d0d",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "b924411d-537c-494c-a4e0-99a0af2c1b6f",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.886Z"
+                     *         },
+                     *         {
+                     *           "id": "4dbfee8d-95f4-4325-8af7-188e8620d06e",
+                     *           "streetId": "f96535c3-100e-4dc4-b90a-bd27ebaa158c",
+                     *           "communityId": "4a49da2a-5a51-49dc-8659-e3b558d58f15",
+                     *           "kind": "garage",
+                     *           "name": "车库 9047193a",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "7dc34ab7-3f50-4e1c-9ac4-4264304de465",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.706Z"
+                     *         },
+                     *         {
+                     *           "id": "e703098e-08b8-4a7f-aebe-cc5cab9f38d0",
+                     *           "streetId": "728147fe-6aaa-4400-8d8a-0841f933ebee",
+                     *           "communityId": "1b6cdec6-45c3-4817-8892-bce558264b79",
+                     *           "kind": "garage",
+                     *           "name": "车库 933c4f41",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "caeffdbb-962e-41a6-bb53-4a409a22cafe",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:21.038Z"
+                     *         },
+                     *         {
+                     *           "id": "dc6d7ad6-13ab-4d75-80fc-a429d589213a",
+                     *           "streetId": "dd1f90f5-6b05-459b-ae6f-f7c746f5a050",
+                     *           "communityId": "c911042b-9169-4635-a637-26d07e032d6c",
+                     *           "kind": "garage",
+                     *           "name": "车库 9d7b55d0",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "c66f6469-b6af-4cee-bd5f-7a0b481facb1",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.585Z"
+                     *         },
+                     *         {
+                     *           "id": "945579f3-6357-42dd-b830-ff1907ec7a71",
+                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
+                     *           "communityId": "56e4f954-335c-47b6-baad-a90b75dfbe3c",
+                     *           "kind": "garage",
+                     *           "name": "车库 9e5ba7a3",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "522a03af-e5bd-4895-b391-35765677e487",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:18.689Z"
+                     *         },
+                     *         {
+                     *           "id": "63bc20d7-0bb3-4c04-bc8f-2bcd680df83c",
+                     *           "streetId": "af0283a3-94d0-4865-b206-56cac52cd8de",
+                     *           "communityId": "412674b5-d5b6-4000-9f28-1260b777dbb7",
+                     *           "kind": "garage",
+                     *           "name": "车库 a0376ec1",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "e08fb378-79f8-4490-8502-0b8451c973b4",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.778Z"
+                     *         },
+                     *         {
+                     *           "id": "610377a1-3714-4ca1-b4fb-95e1db821fae",
+                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
+                     *           "communityId": "d44ea336-9724-4394-bc2e-5eedde73a0a7",
+                     *           "kind": "garage",
+                     *           "name": "车库 a3e93752",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "b23fa3e4-228b-431e-b559-007487a3e4ff",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.228Z"
+                     *         },
+                     *         {
+                     *           "id": "afcbabc4-70b4-4ae3-afe7-6089a4fddcad",
+                     *           "streetId": "0df7f4c8-f425-4e4e-85ed-92953a034eb2",
+                     *           "communityId": "66ba61ed-23bb-4fac-8299-3241c028d20d",
+                     *           "kind": "garage",
+                     *           "name": "车库 cb1d1113",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "b35df18d-d692-4b97-9e92-b0a358d3349d",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.227Z"
+                     *         },
+                     *         {
+                     *           "id": "f54e05f3-2e81-4630-be7b-25f92ebe0e50",
+                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
+                     *           "communityId": "40044ada-703f-4aba-a52c-bc40a1bd9bb0",
+                     *           "kind": "garage",
+                     *           "name": "车库 cb81b7cb",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "fd25f2c1-7392-49fe-8cbe-1efe4988389a",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.083Z"
+                     *         },
+                     *         {
+                     *           "id": "877621d2-5d53-41d0-974e-99e7db892255",
+                     *           "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
+                     *           "communityId": "8fe148f7-ebb0-4e4e-b9ba-7f6cd84d55f4",
+                     *           "kind": "garage",
+                     *           "name": "车库 cf5e2977",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "1328a339-41d8-4998-b831-0d591a3174ce",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.323Z"
+                     *         },
+                     *         {
+                     *           "id": "ded05ba1-fc9e-4f35-b214-b8483745b713",
+                     *           "streetId": "5525e761-f7ed-452d-a4e4-6391d1e86c29",
+                     *           "communityId": "7a061865-73cd-4c77-88e2-6df521cb91b0",
+                     *           "kind": "garage",
+                     *           "name": "车库 d84e50de",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "a4d1e3bc-0d87-4444-a440-08581db93f11",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.159Z"
+                     *         },
+                     *         {
+                     *           "id": "90e0cbcc-7d0c-4fc3-92a8-ae80bb9b4e85",
+                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
+                     *           "communityId": "a71d67b8-dec9-4220-9f43-a9f05e151dbc",
+                     *           "kind": "garage",
+                     *           "name": "车库 df5d781c",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "78b3d978-d60e-4fdd-8d93-47bcf62e7dbe",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:18.967Z"
+                     *         },
+                     *         {
+                     *           "id": "c8d0c266-bdc0-4c42-b8e1-d657eb6e162a",
+                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
+                     *           "communityId": "87c3901c-827e-47bb-99b4-03fc62a2050e",
+                     *           "kind": "garage",
+                     *           "name": "车库 e38efca7",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "58636194-bac4-445d-b3cb-fe0759d8aca9",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:18.262Z"
+                     *         },
+                     *         {
+                     *           "id": "14be7c0d-ccda-4ddd-82b6-353b2df50893",
+                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
+                     *           "communityId": "03b35dd2-47af-4e88-a883-e7cc6e9dc324",
+                     *           "kind": "garage",
+                     *           "name": "车库 e479001f",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "0e0cb216-189f-4761-b33e-22005bfa286f",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:18.561Z"
+                     *         },
+                     *         {
+                     *           "id": "daf5cac6-f726-48d6-9b19-a62652064c20",
+                     *           "streetId": "7910a125-b89a-4d1b-a423-3b765f0095c1",
+                     *           "communityId": "4152637e-4263-4b36-ac88-425b84aa9d7f",
+                     *           "kind": "garage",
+                     *           "name": "车库 e887c4c6",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "a502e09b-d1f9-489a-bca0-7ae112ee4a26",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.800Z"
+                     *         },
+                     *         {
+                     *           "id": "b345f1f2-88e3-4057-a75d-8c1d516fe283",
+                     *           "streetId": "097c21ad-147c-4b00-8515-baec1bd3770c",
+                     *           "communityId": "3fd08d8f-2f6a-46b1-b8aa-ab53dce9781f",
+                     *           "kind": "garage",
+                     *           "name": "车库 e947fdbe",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "1a71540a-c2a9-4058-8c01-266f199ad704",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.441Z"
+                     *         },
+                     *         {
+                     *           "id": "26f08fd0-659c-463a-9964-1f2fb5e50d51",
+                     *           "streetId": "79ac631b-5b6b-42c9-a3aa-e18bc4d502b5",
+                     *           "communityId": "f15b4f1e-fb03-413c-9fa2-3103f0a3acdf",
+                     *           "kind": "garage",
+                     *           "name": "车库 f2cfff85",
+                     *           "status": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "d0c26118-8304-42f9-a563-b1086f3579bd",
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:19.890Z"
+                     *         },
+                     *         {
+                     *           "id": "f8e3ce36-9827-40e3-9037-e6d9196b2bb3",
+                     *           "streetId": "5c171c79-08b4-4c98-8234-f7cc2be4a9f8",
+                     *           "communityId": "f5b5ab8c-9146-4e1b-913e-e8019b658f51",
+                     *           "kind": "garage",
+                     *           "name": "非机动车库 a090e906",
+                     *           "status": "planned",
+                     *           "garageSize": "mini",
+                     *           "parkingCapacity": 20,
+                     *           "chargingPoints": 8,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": null,
+                     *           "transferredAt": null,
+                     *           "createdAt": "2026-12-05T13:34:20.913Z"
+                     *         }
+                     *       ],
+                     *       "total": 47,
+                     *       "limit": 50,
+                     *       "offset": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["FacilityPage"];
                 };
             };
@@ -6566,6 +9008,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -6591,12 +9034,25 @@ export interface operations {
     createFacility: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "kind": "garage",
+                 *       "communityId": "f5b5ab8c-9146-4e1b-913e-e8019b658f51",
+                 *       "name": "非机动车库 939de02b",
+                 *       "garageSize": "mini",
+                 *       "parkingCapacity": 20,
+                 *       "chargingPoints": 8
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewFacility"];
             };
         };
@@ -6604,9 +9060,30 @@ export interface operations {
             /** @description Registered, status planned */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "f8e3ce36-9827-40e3-9037-e6d9196b2bb3",
+                     *       "streetId": "5c171c79-08b4-4c98-8234-f7cc2be4a9f8",
+                     *       "communityId": "f5b5ab8c-9146-4e1b-913e-e8019b658f51",
+                     *       "kind": "garage",
+                     *       "name": "非机动车库 a090e906",
+                     *       "status": "planned",
+                     *       "garageSize": "mini",
+                     *       "parkingCapacity": 20,
+                     *       "chargingPoints": 8,
+                     *       "buildingId": null,
+                     *       "floorsServed": null,
+                     *       "stops": null,
+                     *       "operatorOrgId": null,
+                     *       "transferredAt": null,
+                     *       "createdAt": "2026-12-05T13:34:20.913Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Facility"];
                 };
             };
@@ -6655,6 +9132,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -6694,6 +9181,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "38d99d8f-4eed-4e90-bdb0-f95a4651ea0c",
+                     *       "streetId": "eda27008-684c-4ba3-8450-618b16d448bb",
+                     *       "communityId": "bdcae47d-fe5a-4a2e-9942-88b903f038fa",
+                     *       "kind": "elevator",
+                     *       "name": "电梯 d6838216",
+                     *       "status": "planned",
+                     *       "garageSize": null,
+                     *       "parkingCapacity": null,
+                     *       "chargingPoints": null,
+                     *       "buildingId": "e9857966-3c15-456a-b88c-a44e66f11875",
+                     *       "floorsServed": 6,
+                     *       "stops": 6,
+                     *       "operatorOrgId": null,
+                     *       "transferredAt": null,
+                     *       "createdAt": "2026-12-05T13:34:21.142Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Facility"];
                 };
             };
@@ -6742,6 +9248,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -6775,6 +9282,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "车库 8b4c7cdb"
+                 *     }
+                 */
                 "application/json": components["schemas"]["FacilityPatch"];
             };
         };
@@ -6785,6 +9297,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "0627a6c1-6f0d-459c-b627-cd94dcd2d355",
+                     *       "streetId": "1cc05cdd-060d-4af1-b81d-9f7dcec552aa",
+                     *       "communityId": "604a3fe0-746a-430c-a930-18071e374a2a",
+                     *       "kind": "garage",
+                     *       "name": "车库 81d8fb2a",
+                     *       "status": "planned",
+                     *       "garageSize": "large",
+                     *       "parkingCapacity": 120,
+                     *       "chargingPoints": 40,
+                     *       "buildingId": null,
+                     *       "floorsServed": null,
+                     *       "stops": null,
+                     *       "operatorOrgId": "8d02aa13-ce4c-4464-8870-4f923ee7ac35",
+                     *       "transferredAt": null,
+                     *       "createdAt": "2026-12-05T13:34:21.235Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Facility"];
                 };
             };
@@ -6842,6 +9373,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -6867,7 +9399,10 @@ export interface operations {
     decommissionFacility: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -6875,6 +9410,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "reason": "规划调整，不再加装"
+                 *     }
+                 */
                 "application/json": components["schemas"]["Decommission"];
             };
         };
@@ -6882,9 +9422,30 @@ export interface operations {
             /** @description Decommissioned */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "efa3ead0-6611-40a9-9279-54237bd59ff5",
+                     *       "streetId": "966f7a22-549b-4c95-9c81-1b5a3aad78ce",
+                     *       "communityId": "08dc3c56-c861-4099-80bb-6905c9f62374",
+                     *       "kind": "elevator",
+                     *       "name": "电梯 891f06b3",
+                     *       "status": "decommissioned",
+                     *       "garageSize": null,
+                     *       "parkingCapacity": null,
+                     *       "chargingPoints": null,
+                     *       "buildingId": "6f0723b3-b563-4426-bdd2-fc9030968440",
+                     *       "floorsServed": 6,
+                     *       "stops": 6,
+                     *       "operatorOrgId": null,
+                     *       "transferredAt": null,
+                     *       "createdAt": "2026-12-05T13:34:21.403Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Facility"];
                 };
             };
@@ -6942,6 +9503,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -6989,6 +9560,57 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "796590be-c4c8-4041-9798-27e3a61934b1",
+                     *           "title": "加装电梯BOT合同 b143ae64",
+                     *           "state": "draft",
+                     *           "streetId": "68f61802-9373-4dd3-93d1-3c4e347d03bc",
+                     *           "communityId": "67a8266a-9c8e-41af-90b8-f44a5a35e907",
+                     *           "enterpriseOrgId": "8899605f-ee63-4078-83d1-ce157af21858",
+                     *           "ownersCommitteeOrgId": "34b5b74a-f146-4643-96b6-b39230b0692a",
+                     *           "propertyCompanyOrgId": "57e5e4b9-7fe9-4781-a60a-46251a43994c",
+                     *           "streetOfficeOrgId": "ece2ba6b-3fbf-409f-9ddc-89116a56d718",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": null,
+                     *           "operationStartDate": null,
+                     *           "transferDate": null,
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z"
+                     *         },
+                     *         {
+                     *           "id": "e91245c2-79d3-4000-bd00-0554084d5027",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "draft",
+                     *           "streetId": "f9f1de7e-ad69-4836-aa2c-f8cd5d0b37e7",
+                     *           "communityId": "55dfc4f6-c331-446f-beee-5b0ec6672289",
+                     *           "enterpriseOrgId": "9e960ddd-7e80-4955-98d1-2deaa8f34b75",
+                     *           "ownersCommitteeOrgId": "45033d0b-fc0b-4307-ac92-49163a8f4e0a",
+                     *           "propertyCompanyOrgId": "5a9d9410-b335-40bf-a412-c34db225ed35",
+                     *           "streetOfficeOrgId": "889a0b66-82e0-46d6-840c-b733dff0913c",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": null,
+                     *           "operationStartDate": null,
+                     *           "transferDate": null,
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "total": 2
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["ContractSummary"][];
                         total: number;
@@ -7040,6 +9662,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -7065,12 +9688,82 @@ export interface operations {
     createContract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "title": "加装电梯BOT合同 502ccd82",
+                 *       "communityId": "67a8266a-9c8e-41af-90b8-f44a5a35e907",
+                 *       "ownersCommitteeOrgId": "34b5b74a-f146-4643-96b6-b39230b0692a",
+                 *       "propertyCompanyOrgId": "57e5e4b9-7fe9-4781-a60a-46251a43994c",
+                 *       "streetOfficeOrgId": "ece2ba6b-3fbf-409f-9ddc-89116a56d718",
+                 *       "facilityIds": [
+                 *         "47088582-51ec-446d-96f7-433d0b41a5c1"
+                 *       ],
+                 *       "terms": {
+                 *         "totalInvestment": "800000.00",
+                 *         "enterpriseCapital": "680000.00",
+                 *         "guidanceFunds": "120000.00",
+                 *         "operationTermMonths": 13,
+                 *         "handbackConditions": [
+                 *           {
+                 *             "code": "INSPECTION",
+                 *             "description": "特种设备定期检验合格证在有效期内"
+                 *           },
+                 *           {
+                 *             "code": "MANUALS",
+                 *             "description": "维保记录与技术资料移交业委会"
+                 *           }
+                 *         ],
+                 *         "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                 *         "feeSchedule": [
+                 *           {
+                 *             "code": "EL-M",
+                 *             "name": "电梯使用费(包月)",
+                 *             "kind": "monthly",
+                 *             "price": "0.00",
+                 *             "unit": "household",
+                 *             "floorPrices": [
+                 *               {
+                 *                 "floor": 2,
+                 *                 "price": "30"
+                 *               },
+                 *               {
+                 *                 "floor": 3,
+                 *                 "price": "40.00"
+                 *               },
+                 *               {
+                 *                 "floor": 4,
+                 *                 "price": "50.00"
+                 *               },
+                 *               {
+                 *                 "floor": 5,
+                 *                 "price": "60.00"
+                 *               },
+                 *               {
+                 *                 "floor": 6,
+                 *                 "price": "70.00"
+                 *               }
+                 *             ]
+                 *           },
+                 *           {
+                 *             "code": "EL-Y",
+                 *             "name": "电梯使用费(包年)",
+                 *             "kind": "yearly",
+                 *             "price": "600.00",
+                 *             "unit": "household"
+                 *           }
+                 *         ]
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewContract"];
             };
         };
@@ -7078,9 +9771,128 @@ export interface operations {
             /** @description Drafted */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "796590be-c4c8-4041-9798-27e3a61934b1",
+                     *       "title": "加装电梯BOT合同 b143ae64",
+                     *       "state": "draft",
+                     *       "streetId": "68f61802-9373-4dd3-93d1-3c4e347d03bc",
+                     *       "communityId": "67a8266a-9c8e-41af-90b8-f44a5a35e907",
+                     *       "enterpriseOrgId": "8899605f-ee63-4078-83d1-ce157af21858",
+                     *       "ownersCommitteeOrgId": "34b5b74a-f146-4643-96b6-b39230b0692a",
+                     *       "propertyCompanyOrgId": "57e5e4b9-7fe9-4781-a60a-46251a43994c",
+                     *       "streetOfficeOrgId": "ece2ba6b-3fbf-409f-9ddc-89116a56d718",
+                     *       "voteMatter": "special",
+                     *       "currentVersionNo": 1,
+                     *       "signedVersionNo": null,
+                     *       "operationStartDate": null,
+                     *       "transferDate": null,
+                     *       "transferredOn": null,
+                     *       "terminatedReason": null,
+                     *       "invoiceDueDays": 15,
+                     *       "paymentGraceDays": 15,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *       "facilityIds": [
+                     *         "47088582-51ec-446d-96f7-433d0b41a5c1"
+                     *       ],
+                     *       "currentVersion": {
+                     *         "versionNo": 1,
+                     *         "status": "draft",
+                     *         "revision": 1,
+                     *         "isAmendment": false,
+                     *         "effectiveDate": null,
+                     *         "summary": "",
+                     *         "terms": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "operationTermMonths": 13,
+                     *           "handbackConditions": [
+                     *             {
+                     *               "code": "INSPECTION",
+                     *               "description": "特种设备定期检验合格证在有效期内"
+                     *             },
+                     *             {
+                     *               "code": "MANUALS",
+                     *               "description": "维保记录与技术资料移交业委会"
+                     *             }
+                     *           ],
+                     *           "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *           "feeSchedule": [
+                     *             {
+                     *               "code": "EL-M",
+                     *               "name": "电梯使用费(包月)",
+                     *               "kind": "monthly",
+                     *               "price": "0.00",
+                     *               "unit": "household",
+                     *               "floorPrices": [
+                     *                 {
+                     *                   "floor": 2,
+                     *                   "price": "30.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 3,
+                     *                   "price": "40.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 4,
+                     *                   "price": "50.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 5,
+                     *                   "price": "60.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 6,
+                     *                   "price": "70.00"
+                     *                 }
+                     *               ]
+                     *             },
+                     *             {
+                     *               "code": "EL-Y",
+                     *               "name": "电梯使用费(包年)",
+                     *               "kind": "yearly",
+                     *               "price": "600.00",
+                     *               "unit": "household"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "funding": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "otherFunding": "0.00",
+                     *           "guidanceSharePercent": "15.00",
+                     *           "defaultGuidanceSharePercent": "15.00"
+                     *         },
+                     *         "submittedAt": null,
+                     *         "signedAt": null,
+                     *         "contentHash": null,
+                     *         "computedHash": null
+                     *       },
+                     *       "allowedActions": [
+                     *         "submit",
+                     *         "comment",
+                     *         "edit_draft",
+                     *         "set_financial_assumptions"
+                     *       ],
+                     *       "requiredSigners": [
+                     *         "enterprise",
+                     *         "owners_committee",
+                     *         "property_company",
+                     *         "street_office"
+                     *       ],
+                     *       "signatures": [],
+                     *       "milestones": [],
+                     *       "handback": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractDetail"];
                 };
             };
@@ -7138,6 +9950,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -7177,6 +9999,118 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "9e626481-981f-4c57-ae17-7dbba17217b9",
+                     *       "title": "国伟新苑加装电梯BOT合同",
+                     *       "state": "draft",
+                     *       "streetId": "52d07eb8-ad0c-40c8-8ae2-284f2a74c5c8",
+                     *       "communityId": "471383a8-2945-4bc4-8016-25bc9c2a87c2",
+                     *       "enterpriseOrgId": "dca3475a-da73-452c-a202-fcfcd10dc2f9",
+                     *       "ownersCommitteeOrgId": "93906b79-aba4-4bdb-8ca5-78142e9923a7",
+                     *       "propertyCompanyOrgId": "8aa02138-9122-41da-9c5f-216dd6e15f71",
+                     *       "streetOfficeOrgId": "610d35ef-514c-4077-998d-54407987c3c4",
+                     *       "voteMatter": "special",
+                     *       "currentVersionNo": 1,
+                     *       "signedVersionNo": null,
+                     *       "operationStartDate": null,
+                     *       "transferDate": null,
+                     *       "transferredOn": null,
+                     *       "terminatedReason": null,
+                     *       "invoiceDueDays": 15,
+                     *       "paymentGraceDays": 15,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *       "facilityIds": [
+                     *         "3f992ea0-06c7-4df4-89fb-589b7b163895"
+                     *       ],
+                     *       "currentVersion": {
+                     *         "versionNo": 1,
+                     *         "status": "draft",
+                     *         "revision": 1,
+                     *         "isAmendment": false,
+                     *         "effectiveDate": null,
+                     *         "summary": "",
+                     *         "terms": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "operationTermMonths": 13,
+                     *           "handbackConditions": [
+                     *             {
+                     *               "code": "INSPECTION",
+                     *               "description": "特种设备定期检验合格证在有效期内"
+                     *             },
+                     *             {
+                     *               "code": "MANUALS",
+                     *               "description": "维保记录与技术资料移交业委会"
+                     *             }
+                     *           ],
+                     *           "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *           "feeSchedule": [
+                     *             {
+                     *               "code": "EL-M",
+                     *               "name": "电梯使用费(包月)",
+                     *               "kind": "monthly",
+                     *               "price": "0.00",
+                     *               "unit": "household",
+                     *               "floorPrices": [
+                     *                 {
+                     *                   "floor": 2,
+                     *                   "price": "30.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 3,
+                     *                   "price": "40.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 4,
+                     *                   "price": "50.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 5,
+                     *                   "price": "60.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 6,
+                     *                   "price": "70.00"
+                     *                 }
+                     *               ]
+                     *             },
+                     *             {
+                     *               "code": "EL-Y",
+                     *               "name": "电梯使用费(包年)",
+                     *               "kind": "yearly",
+                     *               "price": "600.00",
+                     *               "unit": "household"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "funding": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "otherFunding": "0.00",
+                     *           "guidanceSharePercent": "15.00",
+                     *           "defaultGuidanceSharePercent": "15.00"
+                     *         },
+                     *         "submittedAt": null,
+                     *         "signedAt": null,
+                     *         "contentHash": null,
+                     *         "computedHash": null
+                     *       },
+                     *       "allowedActions": [],
+                     *       "requiredSigners": [
+                     *         "enterprise",
+                     *         "owners_committee",
+                     *         "property_company",
+                     *         "street_office"
+                     *       ],
+                     *       "signatures": [],
+                     *       "milestones": [],
+                     *       "handback": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractDetail"];
                 };
             };
@@ -7225,6 +10159,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -7264,6 +10199,87 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "versionNo": 1,
+                     *           "status": "draft",
+                     *           "revision": 1,
+                     *           "isAmendment": false,
+                     *           "effectiveDate": null,
+                     *           "summary": "",
+                     *           "terms": {
+                     *             "totalInvestment": "800000.00",
+                     *             "enterpriseCapital": "680000.00",
+                     *             "guidanceFunds": "120000.00",
+                     *             "operationTermMonths": 13,
+                     *             "handbackConditions": [
+                     *               {
+                     *                 "code": "INSPECTION",
+                     *                 "description": "特种设备定期检验合格证在有效期内"
+                     *               },
+                     *               {
+                     *                 "code": "MANUALS",
+                     *                 "description": "维保记录与技术资料移交业委会"
+                     *               }
+                     *             ],
+                     *             "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *             "feeSchedule": [
+                     *               {
+                     *                 "code": "EL-M",
+                     *                 "name": "电梯使用费(包月)",
+                     *                 "kind": "monthly",
+                     *                 "price": "0.00",
+                     *                 "unit": "household",
+                     *                 "floorPrices": [
+                     *                   {
+                     *                     "floor": 2,
+                     *                     "price": "30.00"
+                     *                   },
+                     *                   {
+                     *                     "floor": 3,
+                     *                     "price": "40.00"
+                     *                   },
+                     *                   {
+                     *                     "floor": 4,
+                     *                     "price": "50.00"
+                     *                   },
+                     *                   {
+                     *                     "floor": 5,
+                     *                     "price": "60.00"
+                     *                   },
+                     *                   {
+                     *                     "floor": 6,
+                     *                     "price": "70.00"
+                     *                   }
+                     *                 ]
+                     *               },
+                     *               {
+                     *                 "code": "EL-Y",
+                     *                 "name": "电梯使用费(包年)",
+                     *                 "kind": "yearly",
+                     *                 "price": "600.00",
+                     *                 "unit": "household"
+                     *               }
+                     *             ]
+                     *           },
+                     *           "funding": {
+                     *             "totalInvestment": "800000.00",
+                     *             "enterpriseCapital": "680000.00",
+                     *             "guidanceFunds": "120000.00",
+                     *             "otherFunding": "0.00",
+                     *             "guidanceSharePercent": "15.00",
+                     *             "defaultGuidanceSharePercent": "15.00"
+                     *           },
+                     *           "submittedAt": null,
+                     *           "signedAt": null,
+                     *           "contentHash": null,
+                     *           "computedHash": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["ContractVersion"][];
                     };
@@ -7314,6 +10330,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -7354,6 +10371,83 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "versionNo": 1,
+                     *       "status": "draft",
+                     *       "revision": 1,
+                     *       "isAmendment": false,
+                     *       "effectiveDate": null,
+                     *       "summary": "",
+                     *       "terms": {
+                     *         "totalInvestment": "800000.00",
+                     *         "enterpriseCapital": "680000.00",
+                     *         "guidanceFunds": "120000.00",
+                     *         "operationTermMonths": 13,
+                     *         "handbackConditions": [
+                     *           {
+                     *             "code": "INSPECTION",
+                     *             "description": "特种设备定期检验合格证在有效期内"
+                     *           },
+                     *           {
+                     *             "code": "MANUALS",
+                     *             "description": "维保记录与技术资料移交业委会"
+                     *           }
+                     *         ],
+                     *         "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *         "feeSchedule": [
+                     *           {
+                     *             "code": "EL-M",
+                     *             "name": "电梯使用费(包月)",
+                     *             "kind": "monthly",
+                     *             "price": "0.00",
+                     *             "unit": "household",
+                     *             "floorPrices": [
+                     *               {
+                     *                 "floor": 2,
+                     *                 "price": "30.00"
+                     *               },
+                     *               {
+                     *                 "floor": 3,
+                     *                 "price": "40.00"
+                     *               },
+                     *               {
+                     *                 "floor": 4,
+                     *                 "price": "50.00"
+                     *               },
+                     *               {
+                     *                 "floor": 5,
+                     *                 "price": "60.00"
+                     *               },
+                     *               {
+                     *                 "floor": 6,
+                     *                 "price": "70.00"
+                     *               }
+                     *             ]
+                     *           },
+                     *           {
+                     *             "code": "EL-Y",
+                     *             "name": "电梯使用费(包年)",
+                     *             "kind": "yearly",
+                     *             "price": "600.00",
+                     *             "unit": "household"
+                     *           }
+                     *         ]
+                     *       },
+                     *       "funding": {
+                     *         "totalInvestment": "800000.00",
+                     *         "enterpriseCapital": "680000.00",
+                     *         "guidanceFunds": "120000.00",
+                     *         "otherFunding": "0.00",
+                     *         "guidanceSharePercent": "15.00",
+                     *         "defaultGuidanceSharePercent": "15.00"
+                     *       },
+                     *       "submittedAt": null,
+                     *       "signedAt": null,
+                     *       "contentHash": null,
+                     *       "computedHash": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractVersion"];
                 };
             };
@@ -7402,6 +10496,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -7427,9 +10522,9 @@ export interface operations {
     editContractDraft: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description The ETag from GET, e.g. "r3" */
-                "if-match"?: string;
+                "if-match": string;
             };
             path: {
                 id: string;
@@ -7439,6 +10534,65 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "terms": {
+                 *         "totalInvestment": "800000.00",
+                 *         "enterpriseCapital": "680000.00",
+                 *         "guidanceFunds": "120000.00",
+                 *         "operationTermMonths": 120,
+                 *         "handbackConditions": [
+                 *           {
+                 *             "code": "INSPECTION",
+                 *             "description": "特种设备定期检验合格证在有效期内"
+                 *           },
+                 *           {
+                 *             "code": "MANUALS",
+                 *             "description": "维保记录与技术资料移交业委会"
+                 *           }
+                 *         ],
+                 *         "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                 *         "feeSchedule": [
+                 *           {
+                 *             "code": "EL-M",
+                 *             "name": "电梯使用费(包月)",
+                 *             "kind": "monthly",
+                 *             "price": "0.00",
+                 *             "unit": "household",
+                 *             "floorPrices": [
+                 *               {
+                 *                 "floor": 2,
+                 *                 "price": "30"
+                 *               },
+                 *               {
+                 *                 "floor": 3,
+                 *                 "price": "40.00"
+                 *               },
+                 *               {
+                 *                 "floor": 4,
+                 *                 "price": "50.00"
+                 *               },
+                 *               {
+                 *                 "floor": 5,
+                 *                 "price": "60.00"
+                 *               },
+                 *               {
+                 *                 "floor": 6,
+                 *                 "price": "70.00"
+                 *               }
+                 *             ]
+                 *           },
+                 *           {
+                 *             "code": "EL-Y",
+                 *             "name": "电梯使用费(包年)",
+                 *             "kind": "yearly",
+                 *             "price": "600.00",
+                 *             "unit": "household"
+                 *           }
+                 *         ]
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["EditDraft"];
             };
         };
@@ -7449,6 +10603,83 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "versionNo": 1,
+                     *       "status": "draft",
+                     *       "revision": 2,
+                     *       "isAmendment": false,
+                     *       "effectiveDate": null,
+                     *       "summary": "",
+                     *       "terms": {
+                     *         "totalInvestment": "800000.00",
+                     *         "enterpriseCapital": "680000.00",
+                     *         "guidanceFunds": "120000.00",
+                     *         "operationTermMonths": 120,
+                     *         "handbackConditions": [
+                     *           {
+                     *             "code": "INSPECTION",
+                     *             "description": "特种设备定期检验合格证在有效期内"
+                     *           },
+                     *           {
+                     *             "code": "MANUALS",
+                     *             "description": "维保记录与技术资料移交业委会"
+                     *           }
+                     *         ],
+                     *         "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *         "feeSchedule": [
+                     *           {
+                     *             "code": "EL-M",
+                     *             "name": "电梯使用费(包月)",
+                     *             "kind": "monthly",
+                     *             "price": "0.00",
+                     *             "unit": "household",
+                     *             "floorPrices": [
+                     *               {
+                     *                 "floor": 2,
+                     *                 "price": "30.00"
+                     *               },
+                     *               {
+                     *                 "floor": 3,
+                     *                 "price": "40.00"
+                     *               },
+                     *               {
+                     *                 "floor": 4,
+                     *                 "price": "50.00"
+                     *               },
+                     *               {
+                     *                 "floor": 5,
+                     *                 "price": "60.00"
+                     *               },
+                     *               {
+                     *                 "floor": 6,
+                     *                 "price": "70.00"
+                     *               }
+                     *             ]
+                     *           },
+                     *           {
+                     *             "code": "EL-Y",
+                     *             "name": "电梯使用费(包年)",
+                     *             "kind": "yearly",
+                     *             "price": "600.00",
+                     *             "unit": "household"
+                     *           }
+                     *         ]
+                     *       },
+                     *       "funding": {
+                     *         "totalInvestment": "800000.00",
+                     *         "enterpriseCapital": "680000.00",
+                     *         "guidanceFunds": "120000.00",
+                     *         "otherFunding": "0.00",
+                     *         "guidanceSharePercent": "15.00",
+                     *         "defaultGuidanceSharePercent": "15.00"
+                     *       },
+                     *       "submittedAt": null,
+                     *       "signedAt": null,
+                     *       "contentHash": null,
+                     *       "computedHash": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractVersion"];
                 };
             };
@@ -7524,6 +10755,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -7566,6 +10798,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "from": 1,
+                     *       "to": 1,
+                     *       "changes": []
+                     *     }
+                     */
                     "application/json": {
                         from: number;
                         to: number;
@@ -7618,6 +10857,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -7643,7 +10883,10 @@ export interface operations {
     submitContract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -7651,6 +10894,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["NoBody"];
             };
         };
@@ -7658,9 +10902,126 @@ export interface operations {
             /** @description The contract after the action */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "e464aac6-b100-44b7-9568-25832a1e9620",
+                     *       "title": "国伟新苑加装电梯BOT合同",
+                     *       "state": "submitted",
+                     *       "streetId": "e4000583-3ba0-4f20-b971-ad403c2d6074",
+                     *       "communityId": "424ab57e-4352-460d-ae67-9bfdcab43e9f",
+                     *       "enterpriseOrgId": "5991560a-36e3-430d-8e19-d2fb47e66d06",
+                     *       "ownersCommitteeOrgId": "61cb7e64-3d19-4267-b624-6f369882aa3e",
+                     *       "propertyCompanyOrgId": "3f1e04d9-1619-4b21-bec2-5841714db716",
+                     *       "streetOfficeOrgId": "5cc9af03-fbd1-4e0b-bbf9-91f65811df6f",
+                     *       "voteMatter": "special",
+                     *       "currentVersionNo": 1,
+                     *       "signedVersionNo": null,
+                     *       "operationStartDate": null,
+                     *       "transferDate": null,
+                     *       "transferredOn": null,
+                     *       "terminatedReason": null,
+                     *       "invoiceDueDays": 15,
+                     *       "paymentGraceDays": 15,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *       "facilityIds": [
+                     *         "7678ceae-dec4-4e64-890e-5d2618007357"
+                     *       ],
+                     *       "currentVersion": {
+                     *         "versionNo": 1,
+                     *         "status": "submitted",
+                     *         "revision": 1,
+                     *         "isAmendment": false,
+                     *         "effectiveDate": null,
+                     *         "summary": "",
+                     *         "terms": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "operationTermMonths": 13,
+                     *           "handbackConditions": [
+                     *             {
+                     *               "code": "INSPECTION",
+                     *               "description": "特种设备定期检验合格证在有效期内"
+                     *             },
+                     *             {
+                     *               "code": "MANUALS",
+                     *               "description": "维保记录与技术资料移交业委会"
+                     *             }
+                     *           ],
+                     *           "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *           "feeSchedule": [
+                     *             {
+                     *               "code": "EL-M",
+                     *               "name": "电梯使用费(包月)",
+                     *               "kind": "monthly",
+                     *               "price": "0.00",
+                     *               "unit": "household",
+                     *               "floorPrices": [
+                     *                 {
+                     *                   "floor": 2,
+                     *                   "price": "30.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 3,
+                     *                   "price": "40.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 4,
+                     *                   "price": "50.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 5,
+                     *                   "price": "60.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 6,
+                     *                   "price": "70.00"
+                     *                 }
+                     *               ]
+                     *             },
+                     *             {
+                     *               "code": "EL-Y",
+                     *               "name": "电梯使用费(包年)",
+                     *               "kind": "yearly",
+                     *               "price": "600.00",
+                     *               "unit": "household"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "funding": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "otherFunding": "0.00",
+                     *           "guidanceSharePercent": "15.00",
+                     *           "defaultGuidanceSharePercent": "15.00"
+                     *         },
+                     *         "submittedAt": "2025-03-01T02:00:00.000Z",
+                     *         "signedAt": null,
+                     *         "contentHash": null,
+                     *         "computedHash": "c8a1d4a054f3835d016bee435566be1055ea2fe2396cb5188cbd62ab8fac46b7"
+                     *       },
+                     *       "allowedActions": [
+                     *         "comment",
+                     *         "set_financial_assumptions"
+                     *       ],
+                     *       "requiredSigners": [
+                     *         "enterprise",
+                     *         "owners_committee",
+                     *         "property_company",
+                     *         "street_office"
+                     *       ],
+                     *       "signatures": [],
+                     *       "milestones": [],
+                     *       "handback": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractDetail"];
                 };
             };
@@ -7718,6 +11079,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -7743,7 +11114,10 @@ export interface operations {
     requestContractChanges: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -7751,6 +11125,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "reason": "6楼价格偏高"
+                 *     }
+                 */
                 "application/json": {
                     reason: string;
                 };
@@ -7760,9 +11139,125 @@ export interface operations {
             /** @description The contract after the action */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "0f358e5a-df7e-47c0-b14a-6b6f8046b41d",
+                     *       "title": "国伟新苑加装电梯BOT合同",
+                     *       "state": "changes_requested",
+                     *       "streetId": "67e02458-e789-4ec4-9887-03a1ac2844df",
+                     *       "communityId": "c82560b8-360e-4368-94c7-2a719ff1316e",
+                     *       "enterpriseOrgId": "807c64cc-b439-44c6-a1b4-5c836235ae52",
+                     *       "ownersCommitteeOrgId": "ffd9618b-db16-47fe-a5eb-ca0b5e776564",
+                     *       "propertyCompanyOrgId": "94425083-4592-4663-b614-e133fd4fd38c",
+                     *       "streetOfficeOrgId": "0f12a0a8-a6f5-4818-836d-6fe841f40401",
+                     *       "voteMatter": "special",
+                     *       "currentVersionNo": 1,
+                     *       "signedVersionNo": null,
+                     *       "operationStartDate": null,
+                     *       "transferDate": null,
+                     *       "transferredOn": null,
+                     *       "terminatedReason": null,
+                     *       "invoiceDueDays": 15,
+                     *       "paymentGraceDays": 15,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *       "facilityIds": [
+                     *         "820e8d98-de31-4367-8131-e25cb1b5afc6"
+                     *       ],
+                     *       "currentVersion": {
+                     *         "versionNo": 1,
+                     *         "status": "changes_requested",
+                     *         "revision": 1,
+                     *         "isAmendment": false,
+                     *         "effectiveDate": null,
+                     *         "summary": "",
+                     *         "terms": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "operationTermMonths": 13,
+                     *           "handbackConditions": [
+                     *             {
+                     *               "code": "INSPECTION",
+                     *               "description": "特种设备定期检验合格证在有效期内"
+                     *             },
+                     *             {
+                     *               "code": "MANUALS",
+                     *               "description": "维保记录与技术资料移交业委会"
+                     *             }
+                     *           ],
+                     *           "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *           "feeSchedule": [
+                     *             {
+                     *               "code": "EL-M",
+                     *               "name": "电梯使用费(包月)",
+                     *               "kind": "monthly",
+                     *               "price": "0.00",
+                     *               "unit": "household",
+                     *               "floorPrices": [
+                     *                 {
+                     *                   "floor": 2,
+                     *                   "price": "30.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 3,
+                     *                   "price": "40.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 4,
+                     *                   "price": "50.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 5,
+                     *                   "price": "60.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 6,
+                     *                   "price": "70.00"
+                     *                 }
+                     *               ]
+                     *             },
+                     *             {
+                     *               "code": "EL-Y",
+                     *               "name": "电梯使用费(包年)",
+                     *               "kind": "yearly",
+                     *               "price": "600.00",
+                     *               "unit": "household"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "funding": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "otherFunding": "0.00",
+                     *           "guidanceSharePercent": "15.00",
+                     *           "defaultGuidanceSharePercent": "15.00"
+                     *         },
+                     *         "submittedAt": "2025-03-01T02:00:00.000Z",
+                     *         "signedAt": null,
+                     *         "contentHash": null,
+                     *         "computedHash": "7e085beb00727c3c7b3c420cf596c3539374cf7632363d376b484f44f5bda2a9"
+                     *       },
+                     *       "allowedActions": [
+                     *         "comment"
+                     *       ],
+                     *       "requiredSigners": [
+                     *         "enterprise",
+                     *         "owners_committee",
+                     *         "property_company",
+                     *         "street_office"
+                     *       ],
+                     *       "signatures": [],
+                     *       "milestones": [],
+                     *       "handback": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractDetail"];
                 };
             };
@@ -7820,6 +11315,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -7845,7 +11350,10 @@ export interface operations {
     reviseContract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -7853,6 +11361,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["NoBody"];
             };
         };
@@ -7860,9 +11369,128 @@ export interface operations {
             /** @description The contract after the action */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "f871e148-f7b6-4028-893a-b1106f0a3840",
+                     *       "title": "国伟新苑加装电梯BOT合同",
+                     *       "state": "draft",
+                     *       "streetId": "7f0ac301-dae9-4b5e-bd06-15da36d2e6e8",
+                     *       "communityId": "5ad8fe02-0fa0-4304-9015-566727988578",
+                     *       "enterpriseOrgId": "9ae90990-2148-4964-a647-83e61461e9c9",
+                     *       "ownersCommitteeOrgId": "5e53869b-6f16-472d-9eeb-05435759c727",
+                     *       "propertyCompanyOrgId": "09bd2642-9bf1-47eb-b849-b0754d099219",
+                     *       "streetOfficeOrgId": "58d30ccd-0351-4777-a22a-1203e53cf2c0",
+                     *       "voteMatter": "special",
+                     *       "currentVersionNo": 2,
+                     *       "signedVersionNo": null,
+                     *       "operationStartDate": null,
+                     *       "transferDate": null,
+                     *       "transferredOn": null,
+                     *       "terminatedReason": null,
+                     *       "invoiceDueDays": 15,
+                     *       "paymentGraceDays": 15,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *       "facilityIds": [
+                     *         "a2a15a8e-0065-417c-944e-6411cfb99cb0"
+                     *       ],
+                     *       "currentVersion": {
+                     *         "versionNo": 2,
+                     *         "status": "draft",
+                     *         "revision": 1,
+                     *         "isAmendment": false,
+                     *         "effectiveDate": null,
+                     *         "summary": "",
+                     *         "terms": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "operationTermMonths": 13,
+                     *           "handbackConditions": [
+                     *             {
+                     *               "code": "INSPECTION",
+                     *               "description": "特种设备定期检验合格证在有效期内"
+                     *             },
+                     *             {
+                     *               "code": "MANUALS",
+                     *               "description": "维保记录与技术资料移交业委会"
+                     *             }
+                     *           ],
+                     *           "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *           "feeSchedule": [
+                     *             {
+                     *               "code": "EL-M",
+                     *               "name": "电梯使用费(包月)",
+                     *               "kind": "monthly",
+                     *               "price": "0.00",
+                     *               "unit": "household",
+                     *               "floorPrices": [
+                     *                 {
+                     *                   "floor": 2,
+                     *                   "price": "30.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 3,
+                     *                   "price": "40.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 4,
+                     *                   "price": "50.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 5,
+                     *                   "price": "60.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 6,
+                     *                   "price": "70.00"
+                     *                 }
+                     *               ]
+                     *             },
+                     *             {
+                     *               "code": "EL-Y",
+                     *               "name": "电梯使用费(包年)",
+                     *               "kind": "yearly",
+                     *               "price": "600.00",
+                     *               "unit": "household"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "funding": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "otherFunding": "0.00",
+                     *           "guidanceSharePercent": "15.00",
+                     *           "defaultGuidanceSharePercent": "15.00"
+                     *         },
+                     *         "submittedAt": null,
+                     *         "signedAt": null,
+                     *         "contentHash": null,
+                     *         "computedHash": null
+                     *       },
+                     *       "allowedActions": [
+                     *         "submit",
+                     *         "comment",
+                     *         "edit_draft",
+                     *         "set_financial_assumptions"
+                     *       ],
+                     *       "requiredSigners": [
+                     *         "enterprise",
+                     *         "owners_committee",
+                     *         "property_company",
+                     *         "street_office"
+                     *       ],
+                     *       "signatures": [],
+                     *       "milestones": [],
+                     *       "handback": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractDetail"];
                 };
             };
@@ -7920,6 +11548,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -7959,6 +11597,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "b832e255-b4b5-4234-8333-d6092cda844b",
+                     *           "versionNo": 1,
+                     *           "matter": "special",
+                     *           "heldOn": "2025-03-01",
+                     *           "totalArea": "720.00",
+                     *           "totalOwners": 12,
+                     *           "participatingArea": "720.00",
+                     *           "participatingOwners": 12,
+                     *           "yesArea": "720.00",
+                     *           "yesOwners": 12,
+                     *           "passed": true,
+                     *           "ratios": [
+                     *             {
+                     *               "measure": "participation_area",
+                     *               "numerator": "720.00",
+                     *               "denominator": "720.00",
+                     *               "ratio": "1.0000",
+                     *               "threshold": "2/3",
+                     *               "met": true
+                     *             },
+                     *             {
+                     *               "measure": "participation_owners",
+                     *               "numerator": "12",
+                     *               "denominator": "12",
+                     *               "ratio": "1.0000",
+                     *               "threshold": "2/3",
+                     *               "met": true
+                     *             },
+                     *             {
+                     *               "measure": "approval_area",
+                     *               "numerator": "720.00",
+                     *               "denominator": "720.00",
+                     *               "ratio": "1.0000",
+                     *               "threshold": "3/4",
+                     *               "met": true
+                     *             },
+                     *             {
+                     *               "measure": "approval_owners",
+                     *               "numerator": "12",
+                     *               "denominator": "12",
+                     *               "ratio": "1.0000",
+                     *               "threshold": "3/4",
+                     *               "met": true
+                     *             }
+                     *           ],
+                     *           "failed": [],
+                     *           "createdAt": "2025-03-01T02:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Vote"][];
                     };
@@ -8009,6 +11702,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -8034,7 +11728,10 @@ export interface operations {
     recordVote: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -8042,6 +11739,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "heldOn": "2025-03-01",
+                 *       "participatingArea": "720.00",
+                 *       "participatingOwners": 12,
+                 *       "yesArea": "720.00",
+                 *       "yesOwners": 12
+                 *     }
+                 */
                 "application/json": components["schemas"]["VoteInput"];
             };
         };
@@ -8049,9 +11755,62 @@ export interface operations {
             /** @description Recorded, with the result */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "0633846f-7e21-4b73-a067-c9cc12fb6500",
+                     *       "versionNo": 1,
+                     *       "matter": "special",
+                     *       "heldOn": "2025-03-01",
+                     *       "totalArea": "720.00",
+                     *       "totalOwners": 12,
+                     *       "participatingArea": "720.00",
+                     *       "participatingOwners": 12,
+                     *       "yesArea": "720.00",
+                     *       "yesOwners": 12,
+                     *       "passed": true,
+                     *       "ratios": [
+                     *         {
+                     *           "measure": "participation_area",
+                     *           "numerator": "720.00",
+                     *           "denominator": "720.00",
+                     *           "ratio": "1.0000",
+                     *           "threshold": "2/3",
+                     *           "met": true
+                     *         },
+                     *         {
+                     *           "measure": "participation_owners",
+                     *           "numerator": "12",
+                     *           "denominator": "12",
+                     *           "ratio": "1.0000",
+                     *           "threshold": "2/3",
+                     *           "met": true
+                     *         },
+                     *         {
+                     *           "measure": "approval_area",
+                     *           "numerator": "720.00",
+                     *           "denominator": "720.00",
+                     *           "ratio": "1.0000",
+                     *           "threshold": "3/4",
+                     *           "met": true
+                     *         },
+                     *         {
+                     *           "measure": "approval_owners",
+                     *           "numerator": "12",
+                     *           "denominator": "12",
+                     *           "ratio": "1.0000",
+                     *           "threshold": "3/4",
+                     *           "met": true
+                     *         }
+                     *       ],
+                     *       "failed": [],
+                     *       "createdAt": "2025-03-01T02:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Vote"];
                 };
             };
@@ -8109,6 +11868,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -8134,7 +11903,10 @@ export interface operations {
     approveContract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -8142,6 +11914,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {} */
                 "application/json": {
                     /** @description Kept as the committee's comment on the version it approves */
                     comment?: string;
@@ -8152,9 +11925,126 @@ export interface operations {
             /** @description The contract after the action */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "dec879a4-3c65-4731-b381-ff368012eb6c",
+                     *       "title": "国伟新苑加装电梯BOT合同",
+                     *       "state": "approved",
+                     *       "streetId": "1b597f14-9e35-4bef-ac4b-775197155057",
+                     *       "communityId": "f6ac636d-1bb7-4e37-8687-4785f3c996a0",
+                     *       "enterpriseOrgId": "a638c928-fb04-45c8-9e7f-92adfc066b98",
+                     *       "ownersCommitteeOrgId": "48083319-aad9-4160-bc41-a23159b768db",
+                     *       "propertyCompanyOrgId": "c463086b-ff24-493e-80b8-e536f7b49043",
+                     *       "streetOfficeOrgId": "fb65b877-f2df-4582-850b-17285a16c5b4",
+                     *       "voteMatter": "special",
+                     *       "currentVersionNo": 1,
+                     *       "signedVersionNo": null,
+                     *       "operationStartDate": null,
+                     *       "transferDate": null,
+                     *       "transferredOn": null,
+                     *       "terminatedReason": null,
+                     *       "invoiceDueDays": 15,
+                     *       "paymentGraceDays": 15,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *       "facilityIds": [
+                     *         "e91b9cf1-3581-41af-9c14-7cb299ea0557"
+                     *       ],
+                     *       "currentVersion": {
+                     *         "versionNo": 1,
+                     *         "status": "approved",
+                     *         "revision": 1,
+                     *         "isAmendment": false,
+                     *         "effectiveDate": null,
+                     *         "summary": "",
+                     *         "terms": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "operationTermMonths": 13,
+                     *           "handbackConditions": [
+                     *             {
+                     *               "code": "INSPECTION",
+                     *               "description": "特种设备定期检验合格证在有效期内"
+                     *             },
+                     *             {
+                     *               "code": "MANUALS",
+                     *               "description": "维保记录与技术资料移交业委会"
+                     *             }
+                     *           ],
+                     *           "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *           "feeSchedule": [
+                     *             {
+                     *               "code": "EL-M",
+                     *               "name": "电梯使用费(包月)",
+                     *               "kind": "monthly",
+                     *               "price": "0.00",
+                     *               "unit": "household",
+                     *               "floorPrices": [
+                     *                 {
+                     *                   "floor": 2,
+                     *                   "price": "30.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 3,
+                     *                   "price": "40.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 4,
+                     *                   "price": "50.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 5,
+                     *                   "price": "60.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 6,
+                     *                   "price": "70.00"
+                     *                 }
+                     *               ]
+                     *             },
+                     *             {
+                     *               "code": "EL-Y",
+                     *               "name": "电梯使用费(包年)",
+                     *               "kind": "yearly",
+                     *               "price": "600.00",
+                     *               "unit": "household"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "funding": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "otherFunding": "0.00",
+                     *           "guidanceSharePercent": "15.00",
+                     *           "defaultGuidanceSharePercent": "15.00"
+                     *         },
+                     *         "submittedAt": "2025-03-01T02:00:00.000Z",
+                     *         "signedAt": null,
+                     *         "contentHash": null,
+                     *         "computedHash": "8c5fc9dc024ba4600a20ef554dddf9f2caedd8e349083f3eb3b28bf27ea30e82"
+                     *       },
+                     *       "allowedActions": [
+                     *         "sign",
+                     *         "comment"
+                     *       ],
+                     *       "requiredSigners": [
+                     *         "enterprise",
+                     *         "owners_committee",
+                     *         "property_company",
+                     *         "street_office"
+                     *       ],
+                     *       "signatures": [],
+                     *       "milestones": [],
+                     *       "handback": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractDetail"];
                 };
             };
@@ -8212,6 +12102,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -8237,7 +12137,10 @@ export interface operations {
     signContract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -8245,6 +12148,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["NoBody"];
             };
         };
@@ -8252,9 +12156,133 @@ export interface operations {
             /** @description The contract after the action */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "c7c53759-7147-4da0-8a8b-4ee8d60f904a",
+                     *       "title": "国伟新苑加装电梯BOT合同",
+                     *       "state": "approved",
+                     *       "streetId": "155dbbb1-0566-415c-80b3-749a0271dfdf",
+                     *       "communityId": "d8ddae50-23c6-4d6d-92a8-e7e74af5a95e",
+                     *       "enterpriseOrgId": "6e5b1015-ac8e-4762-ad70-f55d12bf1764",
+                     *       "ownersCommitteeOrgId": "edcd184d-9188-41cb-9e69-78eb5b8d55e4",
+                     *       "propertyCompanyOrgId": "7205dea2-292e-461b-bb6e-00ae787538db",
+                     *       "streetOfficeOrgId": "3f4a5f4d-f4e0-44b1-9675-c315b44ee070",
+                     *       "voteMatter": "special",
+                     *       "currentVersionNo": 1,
+                     *       "signedVersionNo": null,
+                     *       "operationStartDate": null,
+                     *       "transferDate": null,
+                     *       "transferredOn": null,
+                     *       "terminatedReason": null,
+                     *       "invoiceDueDays": 15,
+                     *       "paymentGraceDays": 15,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *       "facilityIds": [
+                     *         "435a2293-a78a-4eae-8d72-9814443b87f3"
+                     *       ],
+                     *       "currentVersion": {
+                     *         "versionNo": 1,
+                     *         "status": "approved",
+                     *         "revision": 1,
+                     *         "isAmendment": false,
+                     *         "effectiveDate": null,
+                     *         "summary": "",
+                     *         "terms": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "operationTermMonths": 13,
+                     *           "handbackConditions": [
+                     *             {
+                     *               "code": "INSPECTION",
+                     *               "description": "特种设备定期检验合格证在有效期内"
+                     *             },
+                     *             {
+                     *               "code": "MANUALS",
+                     *               "description": "维保记录与技术资料移交业委会"
+                     *             }
+                     *           ],
+                     *           "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *           "feeSchedule": [
+                     *             {
+                     *               "code": "EL-M",
+                     *               "name": "电梯使用费(包月)",
+                     *               "kind": "monthly",
+                     *               "price": "0.00",
+                     *               "unit": "household",
+                     *               "floorPrices": [
+                     *                 {
+                     *                   "floor": 2,
+                     *                   "price": "30.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 3,
+                     *                   "price": "40.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 4,
+                     *                   "price": "50.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 5,
+                     *                   "price": "60.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 6,
+                     *                   "price": "70.00"
+                     *                 }
+                     *               ]
+                     *             },
+                     *             {
+                     *               "code": "EL-Y",
+                     *               "name": "电梯使用费(包年)",
+                     *               "kind": "yearly",
+                     *               "price": "600.00",
+                     *               "unit": "household"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "funding": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "otherFunding": "0.00",
+                     *           "guidanceSharePercent": "15.00",
+                     *           "defaultGuidanceSharePercent": "15.00"
+                     *         },
+                     *         "submittedAt": "2025-03-01T02:00:00.000Z",
+                     *         "signedAt": null,
+                     *         "contentHash": null,
+                     *         "computedHash": "ca373db693e27485bedaf7fe3f09b34d362d0f0ad815500fda4b482ee42bea1d"
+                     *       },
+                     *       "allowedActions": [
+                     *         "comment"
+                     *       ],
+                     *       "requiredSigners": [
+                     *         "enterprise",
+                     *         "owners_committee",
+                     *         "property_company",
+                     *         "street_office"
+                     *       ],
+                     *       "signatures": [
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "street_office",
+                     *           "partyOrgId": "3f4a5f4d-f4e0-44b1-9675-c315b44ee070",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "ca373db693e27485bedaf7fe3f09b34d362d0f0ad815500fda4b482ee42bea1d"
+                     *         }
+                     *       ],
+                     *       "milestones": [],
+                     *       "handback": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractDetail"];
                 };
             };
@@ -8312,6 +12340,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -8337,7 +12375,10 @@ export interface operations {
     createAmendment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -8345,6 +12386,67 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "effectiveDate": "2025-06-01",
+                 *       "summary": "运营期延长至15个月",
+                 *       "terms": {
+                 *         "totalInvestment": "800000.00",
+                 *         "enterpriseCapital": "680000.00",
+                 *         "guidanceFunds": "120000.00",
+                 *         "operationTermMonths": 15,
+                 *         "handbackConditions": [
+                 *           {
+                 *             "code": "INSPECTION",
+                 *             "description": "特种设备定期检验合格证在有效期内"
+                 *           },
+                 *           {
+                 *             "code": "MANUALS",
+                 *             "description": "维保记录与技术资料移交业委会"
+                 *           }
+                 *         ],
+                 *         "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                 *         "feeSchedule": [
+                 *           {
+                 *             "code": "EL-M",
+                 *             "name": "电梯使用费(包月)",
+                 *             "kind": "monthly",
+                 *             "price": "0.00",
+                 *             "unit": "household",
+                 *             "floorPrices": [
+                 *               {
+                 *                 "floor": 2,
+                 *                 "price": "30"
+                 *               },
+                 *               {
+                 *                 "floor": 3,
+                 *                 "price": "40.00"
+                 *               },
+                 *               {
+                 *                 "floor": 4,
+                 *                 "price": "50.00"
+                 *               },
+                 *               {
+                 *                 "floor": 5,
+                 *                 "price": "60.00"
+                 *               },
+                 *               {
+                 *                 "floor": 6,
+                 *                 "price": "70.00"
+                 *               }
+                 *             ]
+                 *           },
+                 *           {
+                 *             "code": "EL-Y",
+                 *             "name": "电梯使用费(包年)",
+                 *             "kind": "yearly",
+                 *             "price": "600.00",
+                 *             "unit": "household"
+                 *           }
+                 *         ]
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewAmendment"];
             };
         };
@@ -8352,9 +12454,172 @@ export interface operations {
             /** @description The amendment draft */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "db43d2a3-6ab3-44cc-a6af-55f093ee4b8f",
+                     *       "title": "国伟新苑加装电梯BOT合同",
+                     *       "state": "signed",
+                     *       "streetId": "95f67368-e42f-45ce-90e4-3d33448df64f",
+                     *       "communityId": "3b0e35f0-5009-4201-af8a-08ad69b3a9e1",
+                     *       "enterpriseOrgId": "b9c9894a-61bf-4e54-9418-c644b0b38d82",
+                     *       "ownersCommitteeOrgId": "f8a4aca0-ef50-47b1-8611-fdbf654d5c4a",
+                     *       "propertyCompanyOrgId": "bcf73f77-c352-47af-b51f-3fec999bcae1",
+                     *       "streetOfficeOrgId": "0ac58314-8843-408c-8cf6-733eff347c07",
+                     *       "voteMatter": "special",
+                     *       "currentVersionNo": 2,
+                     *       "signedVersionNo": 1,
+                     *       "operationStartDate": null,
+                     *       "transferDate": null,
+                     *       "transferredOn": null,
+                     *       "terminatedReason": null,
+                     *       "invoiceDueDays": 15,
+                     *       "paymentGraceDays": 15,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *       "facilityIds": [
+                     *         "b33cef06-46db-48e9-a9ab-20d8b093178e"
+                     *       ],
+                     *       "currentVersion": {
+                     *         "versionNo": 2,
+                     *         "status": "draft",
+                     *         "revision": 1,
+                     *         "isAmendment": true,
+                     *         "effectiveDate": "2025-06-01",
+                     *         "summary": "运营期延长至15个月",
+                     *         "terms": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "operationTermMonths": 15,
+                     *           "handbackConditions": [
+                     *             {
+                     *               "code": "INSPECTION",
+                     *               "description": "特种设备定期检验合格证在有效期内"
+                     *             },
+                     *             {
+                     *               "code": "MANUALS",
+                     *               "description": "维保记录与技术资料移交业委会"
+                     *             }
+                     *           ],
+                     *           "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *           "feeSchedule": [
+                     *             {
+                     *               "code": "EL-M",
+                     *               "name": "电梯使用费(包月)",
+                     *               "kind": "monthly",
+                     *               "price": "0.00",
+                     *               "unit": "household",
+                     *               "floorPrices": [
+                     *                 {
+                     *                   "floor": 2,
+                     *                   "price": "30.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 3,
+                     *                   "price": "40.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 4,
+                     *                   "price": "50.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 5,
+                     *                   "price": "60.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 6,
+                     *                   "price": "70.00"
+                     *                 }
+                     *               ]
+                     *             },
+                     *             {
+                     *               "code": "EL-Y",
+                     *               "name": "电梯使用费(包年)",
+                     *               "kind": "yearly",
+                     *               "price": "600.00",
+                     *               "unit": "household"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "funding": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "otherFunding": "0.00",
+                     *           "guidanceSharePercent": "15.00",
+                     *           "defaultGuidanceSharePercent": "15.00"
+                     *         },
+                     *         "submittedAt": null,
+                     *         "signedAt": null,
+                     *         "contentHash": null,
+                     *         "computedHash": null
+                     *       },
+                     *       "allowedActions": [
+                     *         "submit",
+                     *         "record_construction_start",
+                     *         "terminate",
+                     *         "comment",
+                     *         "edit_draft",
+                     *         "set_financial_assumptions"
+                     *       ],
+                     *       "requiredSigners": [
+                     *         "enterprise",
+                     *         "owners_committee",
+                     *         "property_company",
+                     *         "street_office"
+                     *       ],
+                     *       "signatures": [
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "enterprise",
+                     *           "partyOrgId": "b9c9894a-61bf-4e54-9418-c644b0b38d82",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "b5b3d1c7cf579fe2fbc1fa08ec6a748a7c2aa9a4712b5839c08d5f8d0a6aec07"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "property_company",
+                     *           "partyOrgId": "bcf73f77-c352-47af-b51f-3fec999bcae1",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "b5b3d1c7cf579fe2fbc1fa08ec6a748a7c2aa9a4712b5839c08d5f8d0a6aec07"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "street_office",
+                     *           "partyOrgId": "0ac58314-8843-408c-8cf6-733eff347c07",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "b5b3d1c7cf579fe2fbc1fa08ec6a748a7c2aa9a4712b5839c08d5f8d0a6aec07"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "owners_committee",
+                     *           "partyOrgId": "f8a4aca0-ef50-47b1-8611-fdbf654d5c4a",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "b5b3d1c7cf579fe2fbc1fa08ec6a748a7c2aa9a4712b5839c08d5f8d0a6aec07"
+                     *         }
+                     *       ],
+                     *       "milestones": [],
+                     *       "handback": [
+                     *         {
+                     *           "code": "INSPECTION",
+                     *           "description": "特种设备定期检验合格证在有效期内",
+                     *           "checkedOn": null,
+                     *           "note": ""
+                     *         },
+                     *         {
+                     *           "code": "MANUALS",
+                     *           "description": "维保记录与技术资料移交业委会",
+                     *           "checkedOn": null,
+                     *           "note": ""
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractDetail"];
                 };
             };
@@ -8412,6 +12677,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -8453,6 +12728,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": []
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Comment"][];
                     };
@@ -8503,6 +12783,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -8528,7 +12809,10 @@ export interface operations {
     addContractComment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -8536,6 +12820,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "body": "请补充维保响应时间"
+                 *     }
+                 */
                 "application/json": {
                     body: string;
                     /** @description Defaults to the current version */
@@ -8547,9 +12836,20 @@ export interface operations {
             /** @description Recorded */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "54a3b624-3231-4cc5-8b01-a46143ae4290",
+                     *       "versionNo": 1,
+                     *       "authorOrgId": "e40652c1-053b-44c2-a208-34bee48f5752",
+                     *       "body": "请补充维保响应时间",
+                     *       "createdAt": "2025-03-01T02:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Comment"];
                 };
             };
@@ -8607,6 +12907,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -8632,7 +12942,10 @@ export interface operations {
     recordMilestone: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -8640,6 +12953,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "kind": "construction_start",
+                 *       "occurredOn": "2025-03-01"
+                 *     }
+                 */
                 "application/json": {
                     /** @enum {string} */
                     kind: "construction_start" | "completion_acceptance" | "operation_start";
@@ -8657,9 +12976,181 @@ export interface operations {
             /** @description Recorded, waiting for the owners committee */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "bce2b6c6-ba66-4a7a-80aa-1d4831f56fe8",
+                     *       "title": "国伟新苑加装电梯BOT合同",
+                     *       "state": "signed",
+                     *       "streetId": "b15cf3ba-ab11-42f1-8d41-6c6793776c21",
+                     *       "communityId": "30774231-f4c2-47f0-8e70-5b9eafb98191",
+                     *       "enterpriseOrgId": "e3b45e9e-441a-43b4-8cac-f8b73c78fd89",
+                     *       "ownersCommitteeOrgId": "844b5036-166f-4570-80c2-4e161cddbd2b",
+                     *       "propertyCompanyOrgId": "518c469f-3a16-4737-8126-88d6e2118b27",
+                     *       "streetOfficeOrgId": "9efae4c0-e951-4ff6-8ded-077a105bcf32",
+                     *       "voteMatter": "special",
+                     *       "currentVersionNo": 1,
+                     *       "signedVersionNo": 1,
+                     *       "operationStartDate": null,
+                     *       "transferDate": null,
+                     *       "transferredOn": null,
+                     *       "terminatedReason": null,
+                     *       "invoiceDueDays": 15,
+                     *       "paymentGraceDays": 15,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *       "facilityIds": [
+                     *         "15b28d5d-7971-4886-a52c-fda1db76846a"
+                     *       ],
+                     *       "currentVersion": {
+                     *         "versionNo": 1,
+                     *         "status": "signed",
+                     *         "revision": 1,
+                     *         "isAmendment": false,
+                     *         "effectiveDate": null,
+                     *         "summary": "",
+                     *         "terms": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "operationTermMonths": 13,
+                     *           "handbackConditions": [
+                     *             {
+                     *               "code": "INSPECTION",
+                     *               "description": "特种设备定期检验合格证在有效期内"
+                     *             },
+                     *             {
+                     *               "code": "MANUALS",
+                     *               "description": "维保记录与技术资料移交业委会"
+                     *             }
+                     *           ],
+                     *           "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *           "feeSchedule": [
+                     *             {
+                     *               "code": "EL-M",
+                     *               "name": "电梯使用费(包月)",
+                     *               "kind": "monthly",
+                     *               "price": "0.00",
+                     *               "unit": "household",
+                     *               "floorPrices": [
+                     *                 {
+                     *                   "floor": 2,
+                     *                   "price": "30.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 3,
+                     *                   "price": "40.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 4,
+                     *                   "price": "50.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 5,
+                     *                   "price": "60.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 6,
+                     *                   "price": "70.00"
+                     *                 }
+                     *               ]
+                     *             },
+                     *             {
+                     *               "code": "EL-Y",
+                     *               "name": "电梯使用费(包年)",
+                     *               "kind": "yearly",
+                     *               "price": "600.00",
+                     *               "unit": "household"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "funding": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "otherFunding": "0.00",
+                     *           "guidanceSharePercent": "15.00",
+                     *           "defaultGuidanceSharePercent": "15.00"
+                     *         },
+                     *         "submittedAt": "2025-03-01T02:00:00.000Z",
+                     *         "signedAt": "2025-03-01T02:00:00.000Z",
+                     *         "contentHash": "df5b78afd7be02f28d985eb6a8c07172c993b550612cf4835e26c7c1f59b6038",
+                     *         "computedHash": "df5b78afd7be02f28d985eb6a8c07172c993b550612cf4835e26c7c1f59b6038"
+                     *       },
+                     *       "allowedActions": [
+                     *         "record_construction_start",
+                     *         "amend",
+                     *         "terminate",
+                     *         "comment",
+                     *         "set_financial_assumptions"
+                     *       ],
+                     *       "requiredSigners": [
+                     *         "enterprise",
+                     *         "owners_committee",
+                     *         "property_company",
+                     *         "street_office"
+                     *       ],
+                     *       "signatures": [
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "enterprise",
+                     *           "partyOrgId": "e3b45e9e-441a-43b4-8cac-f8b73c78fd89",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "df5b78afd7be02f28d985eb6a8c07172c993b550612cf4835e26c7c1f59b6038"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "property_company",
+                     *           "partyOrgId": "518c469f-3a16-4737-8126-88d6e2118b27",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "df5b78afd7be02f28d985eb6a8c07172c993b550612cf4835e26c7c1f59b6038"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "street_office",
+                     *           "partyOrgId": "9efae4c0-e951-4ff6-8ded-077a105bcf32",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "df5b78afd7be02f28d985eb6a8c07172c993b550612cf4835e26c7c1f59b6038"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "owners_committee",
+                     *           "partyOrgId": "844b5036-166f-4570-80c2-4e161cddbd2b",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "df5b78afd7be02f28d985eb6a8c07172c993b550612cf4835e26c7c1f59b6038"
+                     *         }
+                     *       ],
+                     *       "milestones": [
+                     *         {
+                     *           "kind": "construction_start",
+                     *           "occurredOn": "2025-03-01",
+                     *           "note": "",
+                     *           "recordedByOrgId": "e3b45e9e-441a-43b4-8cac-f8b73c78fd89",
+                     *           "recordedAt": "2025-03-01T02:00:00.000Z",
+                     *           "confirmedByOrgId": null,
+                     *           "confirmedAt": null
+                     *         }
+                     *       ],
+                     *       "handback": [
+                     *         {
+                     *           "code": "INSPECTION",
+                     *           "description": "特种设备定期检验合格证在有效期内",
+                     *           "checkedOn": null,
+                     *           "note": ""
+                     *         },
+                     *         {
+                     *           "code": "MANUALS",
+                     *           "description": "维保记录与技术资料移交业委会",
+                     *           "checkedOn": null,
+                     *           "note": ""
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractDetail"];
                 };
             };
@@ -8717,6 +13208,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -8742,7 +13243,10 @@ export interface operations {
     confirmMilestone: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
                 kind: "construction_start" | "completion_acceptance" | "operation_start";
@@ -8751,6 +13255,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["NoBody"];
             };
         };
@@ -8758,9 +13263,178 @@ export interface operations {
             /** @description Confirmed */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "64991019-40dc-4f35-a199-a505e4dffc7c",
+                     *       "title": "国伟新苑加装电梯BOT合同",
+                     *       "state": "under_construction",
+                     *       "streetId": "b420d83e-8857-48e9-9419-820371871a47",
+                     *       "communityId": "f170527f-e56a-435c-a93a-7b251e4f44f7",
+                     *       "enterpriseOrgId": "d7c23696-14a8-4840-811c-3e6c198c3e60",
+                     *       "ownersCommitteeOrgId": "1061f5a2-f4cf-4b10-ab1a-cbf0bf12cc77",
+                     *       "propertyCompanyOrgId": "91ebc550-6ef2-4169-b2a3-1c624f91b455",
+                     *       "streetOfficeOrgId": "e82ba8a8-d174-44b2-9eea-e5c8abbf5d1f",
+                     *       "voteMatter": "special",
+                     *       "currentVersionNo": 1,
+                     *       "signedVersionNo": 1,
+                     *       "operationStartDate": null,
+                     *       "transferDate": null,
+                     *       "transferredOn": null,
+                     *       "terminatedReason": null,
+                     *       "invoiceDueDays": 15,
+                     *       "paymentGraceDays": 15,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *       "facilityIds": [
+                     *         "dae99b02-ffdf-41ff-ab76-648433726d54"
+                     *       ],
+                     *       "currentVersion": {
+                     *         "versionNo": 1,
+                     *         "status": "signed",
+                     *         "revision": 1,
+                     *         "isAmendment": false,
+                     *         "effectiveDate": null,
+                     *         "summary": "",
+                     *         "terms": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "operationTermMonths": 13,
+                     *           "handbackConditions": [
+                     *             {
+                     *               "code": "INSPECTION",
+                     *               "description": "特种设备定期检验合格证在有效期内"
+                     *             },
+                     *             {
+                     *               "code": "MANUALS",
+                     *               "description": "维保记录与技术资料移交业委会"
+                     *             }
+                     *           ],
+                     *           "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *           "feeSchedule": [
+                     *             {
+                     *               "code": "EL-M",
+                     *               "name": "电梯使用费(包月)",
+                     *               "kind": "monthly",
+                     *               "price": "0.00",
+                     *               "unit": "household",
+                     *               "floorPrices": [
+                     *                 {
+                     *                   "floor": 2,
+                     *                   "price": "30.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 3,
+                     *                   "price": "40.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 4,
+                     *                   "price": "50.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 5,
+                     *                   "price": "60.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 6,
+                     *                   "price": "70.00"
+                     *                 }
+                     *               ]
+                     *             },
+                     *             {
+                     *               "code": "EL-Y",
+                     *               "name": "电梯使用费(包年)",
+                     *               "kind": "yearly",
+                     *               "price": "600.00",
+                     *               "unit": "household"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "funding": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "otherFunding": "0.00",
+                     *           "guidanceSharePercent": "15.00",
+                     *           "defaultGuidanceSharePercent": "15.00"
+                     *         },
+                     *         "submittedAt": "2025-03-01T02:00:00.000Z",
+                     *         "signedAt": "2025-03-01T02:00:00.000Z",
+                     *         "contentHash": "47676f9a3e3dddccaba676788d704338eaee860b848897875a61d8d717be74e7",
+                     *         "computedHash": "47676f9a3e3dddccaba676788d704338eaee860b848897875a61d8d717be74e7"
+                     *       },
+                     *       "allowedActions": [
+                     *         "terminate",
+                     *         "comment"
+                     *       ],
+                     *       "requiredSigners": [
+                     *         "enterprise",
+                     *         "owners_committee",
+                     *         "property_company",
+                     *         "street_office"
+                     *       ],
+                     *       "signatures": [
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "enterprise",
+                     *           "partyOrgId": "d7c23696-14a8-4840-811c-3e6c198c3e60",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "47676f9a3e3dddccaba676788d704338eaee860b848897875a61d8d717be74e7"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "property_company",
+                     *           "partyOrgId": "91ebc550-6ef2-4169-b2a3-1c624f91b455",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "47676f9a3e3dddccaba676788d704338eaee860b848897875a61d8d717be74e7"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "street_office",
+                     *           "partyOrgId": "e82ba8a8-d174-44b2-9eea-e5c8abbf5d1f",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "47676f9a3e3dddccaba676788d704338eaee860b848897875a61d8d717be74e7"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "owners_committee",
+                     *           "partyOrgId": "1061f5a2-f4cf-4b10-ab1a-cbf0bf12cc77",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "47676f9a3e3dddccaba676788d704338eaee860b848897875a61d8d717be74e7"
+                     *         }
+                     *       ],
+                     *       "milestones": [
+                     *         {
+                     *           "kind": "construction_start",
+                     *           "occurredOn": "2025-03-01",
+                     *           "note": "",
+                     *           "recordedByOrgId": "d7c23696-14a8-4840-811c-3e6c198c3e60",
+                     *           "recordedAt": "2025-03-01T02:00:00.000Z",
+                     *           "confirmedByOrgId": "1061f5a2-f4cf-4b10-ab1a-cbf0bf12cc77",
+                     *           "confirmedAt": "2025-03-01T02:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "handback": [
+                     *         {
+                     *           "code": "INSPECTION",
+                     *           "description": "特种设备定期检验合格证在有效期内",
+                     *           "checkedOn": null,
+                     *           "note": ""
+                     *         },
+                     *         {
+                     *           "code": "MANUALS",
+                     *           "description": "维保记录与技术资料移交业委会",
+                     *           "checkedOn": null,
+                     *           "note": ""
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractDetail"];
                 };
             };
@@ -8818,6 +13492,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -8843,7 +13527,10 @@ export interface operations {
     checkHandback: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
                 code: string;
@@ -8852,6 +13539,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "checkedOn": "2025-02-27"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Format: date
@@ -8867,9 +13559,19 @@ export interface operations {
             /** @description Checked */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "INSPECTION",
+                     *       "description": "特种设备定期检验合格证在有效期内",
+                     *       "checkedOn": "2025-02-27",
+                     *       "note": ""
+                     *     }
+                     */
                     "application/json": components["schemas"]["HandbackCheck"];
                 };
             };
@@ -8927,6 +13629,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -8952,7 +13664,10 @@ export interface operations {
     transferContract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -8960,6 +13675,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": {
                     /**
                      * Format: date
@@ -8974,9 +13690,128 @@ export interface operations {
             /** @description The contract after the action */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "796590be-c4c8-4041-9798-27e3a61934b1",
+                     *       "title": "加装电梯BOT合同 b143ae64",
+                     *       "state": "draft",
+                     *       "streetId": "68f61802-9373-4dd3-93d1-3c4e347d03bc",
+                     *       "communityId": "67a8266a-9c8e-41af-90b8-f44a5a35e907",
+                     *       "enterpriseOrgId": "8899605f-ee63-4078-83d1-ce157af21858",
+                     *       "ownersCommitteeOrgId": "34b5b74a-f146-4643-96b6-b39230b0692a",
+                     *       "propertyCompanyOrgId": "57e5e4b9-7fe9-4781-a60a-46251a43994c",
+                     *       "streetOfficeOrgId": "ece2ba6b-3fbf-409f-9ddc-89116a56d718",
+                     *       "voteMatter": "special",
+                     *       "currentVersionNo": 1,
+                     *       "signedVersionNo": null,
+                     *       "operationStartDate": null,
+                     *       "transferDate": null,
+                     *       "transferredOn": null,
+                     *       "terminatedReason": null,
+                     *       "invoiceDueDays": 15,
+                     *       "paymentGraceDays": 15,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *       "facilityIds": [
+                     *         "47088582-51ec-446d-96f7-433d0b41a5c1"
+                     *       ],
+                     *       "currentVersion": {
+                     *         "versionNo": 1,
+                     *         "status": "draft",
+                     *         "revision": 1,
+                     *         "isAmendment": false,
+                     *         "effectiveDate": null,
+                     *         "summary": "",
+                     *         "terms": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "operationTermMonths": 13,
+                     *           "handbackConditions": [
+                     *             {
+                     *               "code": "INSPECTION",
+                     *               "description": "特种设备定期检验合格证在有效期内"
+                     *             },
+                     *             {
+                     *               "code": "MANUALS",
+                     *               "description": "维保记录与技术资料移交业委会"
+                     *             }
+                     *           ],
+                     *           "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *           "feeSchedule": [
+                     *             {
+                     *               "code": "EL-M",
+                     *               "name": "电梯使用费(包月)",
+                     *               "kind": "monthly",
+                     *               "price": "0.00",
+                     *               "unit": "household",
+                     *               "floorPrices": [
+                     *                 {
+                     *                   "floor": 2,
+                     *                   "price": "30.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 3,
+                     *                   "price": "40.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 4,
+                     *                   "price": "50.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 5,
+                     *                   "price": "60.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 6,
+                     *                   "price": "70.00"
+                     *                 }
+                     *               ]
+                     *             },
+                     *             {
+                     *               "code": "EL-Y",
+                     *               "name": "电梯使用费(包年)",
+                     *               "kind": "yearly",
+                     *               "price": "600.00",
+                     *               "unit": "household"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "funding": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "otherFunding": "0.00",
+                     *           "guidanceSharePercent": "15.00",
+                     *           "defaultGuidanceSharePercent": "15.00"
+                     *         },
+                     *         "submittedAt": null,
+                     *         "signedAt": null,
+                     *         "contentHash": null,
+                     *         "computedHash": null
+                     *       },
+                     *       "allowedActions": [
+                     *         "submit",
+                     *         "comment",
+                     *         "edit_draft",
+                     *         "set_financial_assumptions"
+                     *       ],
+                     *       "requiredSigners": [
+                     *         "enterprise",
+                     *         "owners_committee",
+                     *         "property_company",
+                     *         "street_office"
+                     *       ],
+                     *       "signatures": [],
+                     *       "milestones": [],
+                     *       "handback": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractDetail"];
                 };
             };
@@ -9034,6 +13869,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -9059,7 +13904,10 @@ export interface operations {
     terminateContract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -9067,6 +13915,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "reason": "企业资金链断裂"
+                 *     }
+                 */
                 "application/json": {
                     reason: string;
                 };
@@ -9076,9 +13929,167 @@ export interface operations {
             /** @description The contract after the action */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "ece6f14f-4d8b-434a-9d91-b4adc72d567b",
+                     *       "title": "国伟新苑加装电梯BOT合同",
+                     *       "state": "terminated",
+                     *       "streetId": "9c8b3c7d-1cd7-4097-a000-196a8df8e8d5",
+                     *       "communityId": "3451cdb8-90ff-43d8-b895-979b4094a50e",
+                     *       "enterpriseOrgId": "a1cec8fb-eb6a-4e06-a84f-dd88360e3748",
+                     *       "ownersCommitteeOrgId": "68ce3d44-381a-4f03-b831-fa16a1fcea40",
+                     *       "propertyCompanyOrgId": "f6772189-30cd-425c-bc10-4bdac1f783b3",
+                     *       "streetOfficeOrgId": "9976fe0e-3d6c-4340-8536-cdd19ce92563",
+                     *       "voteMatter": "special",
+                     *       "currentVersionNo": 1,
+                     *       "signedVersionNo": 1,
+                     *       "operationStartDate": null,
+                     *       "transferDate": null,
+                     *       "transferredOn": null,
+                     *       "terminatedReason": "企业资金链断裂",
+                     *       "invoiceDueDays": 15,
+                     *       "paymentGraceDays": 15,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *       "facilityIds": [
+                     *         "90f87fec-c155-4beb-8a24-c56b54b6935d"
+                     *       ],
+                     *       "currentVersion": {
+                     *         "versionNo": 1,
+                     *         "status": "signed",
+                     *         "revision": 1,
+                     *         "isAmendment": false,
+                     *         "effectiveDate": null,
+                     *         "summary": "",
+                     *         "terms": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "operationTermMonths": 13,
+                     *           "handbackConditions": [
+                     *             {
+                     *               "code": "INSPECTION",
+                     *               "description": "特种设备定期检验合格证在有效期内"
+                     *             },
+                     *             {
+                     *               "code": "MANUALS",
+                     *               "description": "维保记录与技术资料移交业委会"
+                     *             }
+                     *           ],
+                     *           "maintenanceObligations": "企业承担运营期内全部维保费用，每月两次例行保养。",
+                     *           "feeSchedule": [
+                     *             {
+                     *               "code": "EL-M",
+                     *               "name": "电梯使用费(包月)",
+                     *               "kind": "monthly",
+                     *               "price": "0.00",
+                     *               "unit": "household",
+                     *               "floorPrices": [
+                     *                 {
+                     *                   "floor": 2,
+                     *                   "price": "30.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 3,
+                     *                   "price": "40.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 4,
+                     *                   "price": "50.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 5,
+                     *                   "price": "60.00"
+                     *                 },
+                     *                 {
+                     *                   "floor": 6,
+                     *                   "price": "70.00"
+                     *                 }
+                     *               ]
+                     *             },
+                     *             {
+                     *               "code": "EL-Y",
+                     *               "name": "电梯使用费(包年)",
+                     *               "kind": "yearly",
+                     *               "price": "600.00",
+                     *               "unit": "household"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "funding": {
+                     *           "totalInvestment": "800000.00",
+                     *           "enterpriseCapital": "680000.00",
+                     *           "guidanceFunds": "120000.00",
+                     *           "otherFunding": "0.00",
+                     *           "guidanceSharePercent": "15.00",
+                     *           "defaultGuidanceSharePercent": "15.00"
+                     *         },
+                     *         "submittedAt": "2025-03-01T02:00:00.000Z",
+                     *         "signedAt": "2025-03-01T02:00:00.000Z",
+                     *         "contentHash": "da49d7fd2ed5a460d0c1b32625b7a32e54a7a07cef2a228f0a3a9568a278351d",
+                     *         "computedHash": "da49d7fd2ed5a460d0c1b32625b7a32e54a7a07cef2a228f0a3a9568a278351d"
+                     *       },
+                     *       "allowedActions": [
+                     *         "comment"
+                     *       ],
+                     *       "requiredSigners": [
+                     *         "enterprise",
+                     *         "owners_committee",
+                     *         "property_company",
+                     *         "street_office"
+                     *       ],
+                     *       "signatures": [
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "enterprise",
+                     *           "partyOrgId": "a1cec8fb-eb6a-4e06-a84f-dd88360e3748",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "da49d7fd2ed5a460d0c1b32625b7a32e54a7a07cef2a228f0a3a9568a278351d"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "property_company",
+                     *           "partyOrgId": "f6772189-30cd-425c-bc10-4bdac1f783b3",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "da49d7fd2ed5a460d0c1b32625b7a32e54a7a07cef2a228f0a3a9568a278351d"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "street_office",
+                     *           "partyOrgId": "9976fe0e-3d6c-4340-8536-cdd19ce92563",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "da49d7fd2ed5a460d0c1b32625b7a32e54a7a07cef2a228f0a3a9568a278351d"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "owners_committee",
+                     *           "partyOrgId": "68ce3d44-381a-4f03-b831-fa16a1fcea40",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "da49d7fd2ed5a460d0c1b32625b7a32e54a7a07cef2a228f0a3a9568a278351d"
+                     *         }
+                     *       ],
+                     *       "milestones": [],
+                     *       "handback": [
+                     *         {
+                     *           "code": "INSPECTION",
+                     *           "description": "特种设备定期检验合格证在有效期内",
+                     *           "checkedOn": null,
+                     *           "note": ""
+                     *         },
+                     *         {
+                     *           "code": "MANUALS",
+                     *           "description": "维保记录与技术资料移交业委会",
+                     *           "checkedOn": null,
+                     *           "note": ""
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContractDetail"];
                 };
             };
@@ -9136,6 +14147,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -9175,6 +14196,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "seq": 1,
+                     *           "action": "contract.drafted",
+                     *           "actorOrgId": "6bfeaddb-af40-4d42-ac90-fabae37deaf1",
+                     *           "actorKeyId": "b61dd036-cd3a-438f-84c3-890d3199efdd",
+                     *           "actorPersonId": null,
+                     *           "actorName": null,
+                     *           "versionNo": 1,
+                     *           "payload": {
+                     *             "title": "国伟新苑加装电梯BOT合同",
+                     *             "facilityIds": [
+                     *               "4c7fd9ad-9cef-403e-a50c-9d81d5330ae7"
+                     *             ],
+                     *             "invoiceDueDays": 15,
+                     *             "paymentGraceDays": 15
+                     *           },
+                     *           "contentHash": null,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "prevHash": "0000000000000000000000000000000000000000000000000000000000000000",
+                     *           "hash": "8531c01f4357bdcb40e3b1acdb87a2f5d01ba70008e07b249f34256b36091eb6"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["AuditRow"][];
                     };
@@ -9225,6 +14273,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -9264,6 +14313,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "intact": true,
+                     *       "length": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["AuditVerdict"];
                 };
             };
@@ -9312,6 +14367,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -9351,6 +14407,88 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "today": "2025-03-01",
+                     *       "items": [
+                     *         {
+                     *           "id": "1cd0e1e0-20c3-4b1b-8921-5751d7c8fd9c",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "74768fed-72de-4c84-acba-a0a4e31b0956",
+                     *           "communityId": "6f949d38-076d-44ee-a5ef-18ba505c2eb5",
+                     *           "enterpriseOrgId": "0993078f-d85d-4b93-8e49-45a1946cfd23",
+                     *           "ownersCommitteeOrgId": "d0ee97e7-ba5d-4fca-9d00-9c6c3a3ca401",
+                     *           "propertyCompanyOrgId": "6f03a479-0353-4dbe-a3de-cbe27cec493f",
+                     *           "streetOfficeOrgId": "13551704-1da4-4d02-8bd1-080312ad20e9",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "daysUntilTransfer": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 1
+                     *         },
+                     *         {
+                     *           "id": "672de273-fe93-4d6a-8925-915977fff983",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "a4b23a28-d80a-4240-acc5-a6a9d81881e0",
+                     *           "communityId": "5f39e9cc-12f4-42e0-bd6e-098e361d8f2f",
+                     *           "enterpriseOrgId": "b543dc57-1edd-4f6d-b4b5-9ba65f062ae2",
+                     *           "ownersCommitteeOrgId": "3c42f366-936b-4d4c-b685-9222da6609a8",
+                     *           "propertyCompanyOrgId": "d8b88541-0312-4ebc-9c33-df8e84e1218c",
+                     *           "streetOfficeOrgId": "32c69425-7b40-4cb3-a0c7-3d5e39712e2f",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "daysUntilTransfer": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         },
+                     *         {
+                     *           "id": "ee3b1e45-fc9a-4fc5-acad-0fab56f23c2c",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "c56ec211-2ab7-40c9-931b-ab58459b6a3e",
+                     *           "communityId": "f1324e96-f7d2-423b-a89e-3cbd4942fd80",
+                     *           "enterpriseOrgId": "ea0ee0da-6a03-470c-92be-d24175d91607",
+                     *           "ownersCommitteeOrgId": "fd558044-27e3-42cf-b6f2-141e40eea41b",
+                     *           "propertyCompanyOrgId": "9425015f-6bb5-4c23-9ad4-171b63ee09f4",
+                     *           "streetOfficeOrgId": "c8563b04-60c2-44df-bd3c-846ddea54ee5",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "daysUntilTransfer": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * Format: date
@@ -9406,6 +14544,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -9452,6 +14591,58 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "55743f0b-3b61-48db-b134-eec4d87891cf",
+                     *           "facilityId": "fc0d0967-16c5-407f-b02f-28cd1f7eb2d1",
+                     *           "communityId": "182391d8-b002-419d-bd3a-fb0887923991",
+                     *           "streetId": "03f6564a-1e29-41a4-9dd7-0afbedcbc03c",
+                     *           "enterpriseOrgId": "7fb578fa-959f-45f6-b576-8d1476eb5e31",
+                     *           "name": "轿厢AI摄像头",
+                     *           "keyPrefix": "bot_s_4AQQg2",
+                     *           "heartbeatIntervalS": 30,
+                     *           "online": false,
+                     *           "lastSeenAt": null,
+                     *           "lastHeartbeatAt": null,
+                     *           "revokedAt": null,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z"
+                     *         },
+                     *         {
+                     *           "id": "90979df0-9cec-48a1-822e-8fad622c8fc9",
+                     *           "facilityId": "dd13c41a-06f8-499d-9164-d31903079b64",
+                     *           "communityId": "34ced6a4-da12-49c1-84bf-a702c8be6c74",
+                     *           "streetId": "f051d8ed-3c15-4685-a6e6-8abfdcf08556",
+                     *           "enterpriseOrgId": "f6b0580d-8a25-4ba9-81a0-67ac80ea8be8",
+                     *           "name": "轿厢AI摄像头 9a522ccc",
+                     *           "keyPrefix": "bot_s_b5HVez",
+                     *           "heartbeatIntervalS": 30,
+                     *           "online": false,
+                     *           "lastSeenAt": null,
+                     *           "lastHeartbeatAt": null,
+                     *           "revokedAt": null,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z"
+                     *         },
+                     *         {
+                     *           "id": "f4aedb6a-621b-480a-80e0-0532710e14c9",
+                     *           "facilityId": "dd13c41a-06f8-499d-9164-d31903079b64",
+                     *           "communityId": "34ced6a4-da12-49c1-84bf-a702c8be6c74",
+                     *           "streetId": "f051d8ed-3c15-4685-a6e6-8abfdcf08556",
+                     *           "enterpriseOrgId": "f6b0580d-8a25-4ba9-81a0-67ac80ea8be8",
+                     *           "name": "轿厢AI摄像头",
+                     *           "keyPrefix": "bot_s_hO3PD9",
+                     *           "heartbeatIntervalS": 30,
+                     *           "online": false,
+                     *           "lastSeenAt": null,
+                     *           "lastHeartbeatAt": null,
+                     *           "revokedAt": null,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "total": 3
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Sensor"][];
                         total: number;
@@ -9503,6 +14694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -9528,12 +14720,21 @@ export interface operations {
     createSensor: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "facilityId": "dd13c41a-06f8-499d-9164-d31903079b64",
+                 *       "name": "轿厢AI摄像头 e20c92ec"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewSensor"];
             };
         };
@@ -9541,9 +14742,29 @@ export interface operations {
             /** @description Registered */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "90979df0-9cec-48a1-822e-8fad622c8fc9",
+                     *       "facilityId": "dd13c41a-06f8-499d-9164-d31903079b64",
+                     *       "communityId": "34ced6a4-da12-49c1-84bf-a702c8be6c74",
+                     *       "streetId": "f051d8ed-3c15-4685-a6e6-8abfdcf08556",
+                     *       "enterpriseOrgId": "f6b0580d-8a25-4ba9-81a0-67ac80ea8be8",
+                     *       "name": "轿厢AI摄像头 9a522ccc",
+                     *       "keyPrefix": "bot_s_b5HVez",
+                     *       "heartbeatIntervalS": 30,
+                     *       "online": false,
+                     *       "lastSeenAt": null,
+                     *       "lastHeartbeatAt": null,
+                     *       "revokedAt": null,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "key": "bot_s_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
+                     *     }
+                     */
                     "application/json": components["schemas"]["SensorWithKey"];
                 };
             };
@@ -9592,6 +14813,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -9640,6 +14871,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "a23f36fc-a833-43f5-9be0-667577df6c5c",
+                     *       "facilityId": "fdfa37a3-c9d3-4db8-b7c2-556de04bbf7e",
+                     *       "communityId": "e89c6c6d-7c1d-4bc0-b267-7e63011e18d8",
+                     *       "streetId": "1fea56b9-388f-4357-a38c-a4196a3ccde4",
+                     *       "enterpriseOrgId": "481050a3-9767-426a-9889-028888f9fe8e",
+                     *       "name": "轿厢AI摄像头",
+                     *       "keyPrefix": "bot_s_EBl5dQ",
+                     *       "heartbeatIntervalS": 30,
+                     *       "online": false,
+                     *       "lastSeenAt": null,
+                     *       "lastHeartbeatAt": null,
+                     *       "revokedAt": null,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Sensor"];
                 };
             };
@@ -9688,6 +14936,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -9713,7 +14962,10 @@ export interface operations {
     rotateSensorKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -9721,6 +14973,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["NoBody"];
             };
         };
@@ -9728,9 +14981,29 @@ export interface operations {
             /** @description The new key, shown once */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "268a3600-6a6e-4811-8888-117b3b2ccf69",
+                     *       "facilityId": "50ae01be-6c32-4e0f-97a0-979a2b2d6207",
+                     *       "communityId": "54d2173f-26cf-4c5a-8f80-e12e0c6657f7",
+                     *       "streetId": "dd86e37e-e955-470c-a34d-84b1612f17c1",
+                     *       "enterpriseOrgId": "121760c8-c9ba-4525-80b6-b40f215891ec",
+                     *       "name": "轿厢AI摄像头",
+                     *       "keyPrefix": "bot_s_zQV8c4",
+                     *       "heartbeatIntervalS": 30,
+                     *       "online": false,
+                     *       "lastSeenAt": null,
+                     *       "lastHeartbeatAt": null,
+                     *       "revokedAt": null,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "key": "bot_s_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
+                     *     }
+                     */
                     "application/json": components["schemas"]["SensorWithKey"];
                 };
             };
@@ -9788,6 +15061,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -9822,7 +15105,10 @@ export interface operations {
     revokeSensor: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -9830,6 +15116,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["NoBody"];
             };
         };
@@ -9837,9 +15124,28 @@ export interface operations {
             /** @description Revoked */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "8620bda7-347f-4b33-9743-913e4a0e81d2",
+                     *       "facilityId": "62bb0274-b9dd-4bae-b445-4b14d6ee36d5",
+                     *       "communityId": "921ed355-ae77-4869-8688-7260d9a03da9",
+                     *       "streetId": "f213a5a8-b599-4142-8427-fb883c89835f",
+                     *       "enterpriseOrgId": "60fc422f-411c-49bc-a2e8-6b741cb46073",
+                     *       "name": "轿厢AI摄像头",
+                     *       "keyPrefix": "bot_s_B8um-H",
+                     *       "heartbeatIntervalS": 30,
+                     *       "online": false,
+                     *       "lastSeenAt": null,
+                     *       "lastHeartbeatAt": null,
+                     *       "revokedAt": "2025-03-01T02:00:00.000Z",
+                     *       "createdAt": "2025-03-01T02:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Sensor"];
                 };
             };
@@ -9897,6 +15203,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -9946,15 +15262,21 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of dead letters */
+            /** @description A page of dead letters; or, with Accept: text/csv, the same rows as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": []
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["DeadLetter"][];
                     };
+                    "text/csv": string;
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -9993,6 +15315,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `not_acceptable`: the Accept header allows neither application/json nor text/csv */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body over 1 MiB */
             413: {
                 headers: {
@@ -10002,6 +15333,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -10046,6 +15378,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "a755e7b6-64e3-4afe-aaa8-ceb8b31d45eb",
+                     *           "sensorId": "8fd3abfb-8c27-493a-b2d9-d45949906760",
+                     *           "type": "release",
+                     *           "params": {},
+                     *           "state": "pending",
+                     *           "reason": "false alarm",
+                     *           "incidentId": "40216582-d747-4e45-bda6-efe1bcc167d3",
+                     *           "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *           "expiresAt": "2099-01-01T00:00:00.000Z",
+                     *           "sentAt": null,
+                     *           "resultAt": null,
+                     *           "resultReason": null,
+                     *           "issuedByOrgId": "df8be9f6-caff-4327-b4fd-107edf1ba098",
+                     *           "issuedByName": null
+                     *         }
+                     *       ],
+                     *       "total": 1
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["DeviceCommand"][];
                         total: number;
@@ -10097,6 +15452,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -10122,7 +15478,10 @@ export interface operations {
     issueSensorCommand: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -10130,6 +15489,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "type": "release",
+                 *       "reason": "误报：婴儿车"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewDeviceCommand"];
             };
         };
@@ -10141,15 +15506,53 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "39f11f77-761f-4b61-b445-a490d17095b9",
+                     *       "sensorId": "b1168c95-6edd-4a85-89bf-1709361adceb",
+                     *       "type": "release",
+                     *       "params": {},
+                     *       "state": "pending",
+                     *       "reason": "误报：婴儿车",
+                     *       "incidentId": "dafa02fe-4607-47c5-bb3e-a76cec7efdaf",
+                     *       "issuedAt": "2025-03-01T02:00:00.000Z",
+                     *       "expiresAt": "2025-03-01T02:02:00.000Z",
+                     *       "sentAt": null,
+                     *       "resultAt": null,
+                     *       "resultReason": null,
+                     *       "issuedByOrgId": "f3a174b9-3ba2-4abb-bb0e-27b07f5a4cab",
+                     *       "issuedByName": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["DeviceCommand"];
                 };
             };
             /** @description Stored, pending */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "39f11f77-761f-4b61-b445-a490d17095b9",
+                     *       "sensorId": "b1168c95-6edd-4a85-89bf-1709361adceb",
+                     *       "type": "release",
+                     *       "params": {},
+                     *       "state": "pending",
+                     *       "reason": "误报：婴儿车",
+                     *       "incidentId": "dafa02fe-4607-47c5-bb3e-a76cec7efdaf",
+                     *       "issuedAt": "2025-03-01T02:00:00.000Z",
+                     *       "expiresAt": "2025-03-01T02:02:00.000Z",
+                     *       "sentAt": null,
+                     *       "resultAt": null,
+                     *       "resultReason": null,
+                     *       "issuedByOrgId": "f3a174b9-3ba2-4abb-bb0e-27b07f5a4cab",
+                     *       "issuedByName": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["DeviceCommand"];
                 };
             };
@@ -10207,7 +15610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `blocking_off_window`: `until` is not in the future, or is more than DEVICE_BLOCKING_OFF_MAX_H hours ahead */
+            /** @description `blocking_off_window`: `until` is not in the future, or is more than DEVICE_BLOCKING_OFF_MAX_H hours ahead; or Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10216,6 +15619,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -10256,6 +15660,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "a1acdb01-ce82-45fa-8c75-03d4d34b570d",
+                     *       "sensorId": "fc989cfc-e4e5-4c81-8179-b93d7492a0c6",
+                     *       "type": "release",
+                     *       "params": {},
+                     *       "state": "pending",
+                     *       "reason": "false alarm",
+                     *       "incidentId": "282502fd-6edf-405f-ad85-5b41e6353595",
+                     *       "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *       "expiresAt": "2099-01-01T00:00:00.000Z",
+                     *       "sentAt": null,
+                     *       "resultAt": null,
+                     *       "resultReason": null,
+                     *       "issuedByOrgId": "19967711-d80b-481a-b27f-91fc865b0600",
+                     *       "issuedByName": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["DeviceCommand"];
                 };
             };
@@ -10304,6 +15726,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -10349,16 +15772,324 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of incidents */
+            /** @description A page of incidents; or, with Accept: text/csv, the same rows as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "978e8a49-2369-424c-81c2-ece8fe686ec7",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "268a3600-6a6e-4811-8888-117b3b2ccf69",
+                     *           "facilityId": "50ae01be-6c32-4e0f-97a0-979a2b2d6207",
+                     *           "communityId": "54d2173f-26cf-4c5a-8f80-e12e0c6657f7",
+                     *           "streetId": "dd86e37e-e955-470c-a34d-84b1612f17c1",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T13:34:33.793Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "e574e100-9dd2-48d7-82c4-e685674e6fa4",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "96b63c75-d8d6-4094-a19c-8e404894b396",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "f4aedb6a-621b-480a-80e0-0532710e14c9",
+                     *           "facilityId": "dd13c41a-06f8-499d-9164-d31903079b64",
+                     *           "communityId": "34ced6a4-da12-49c1-84bf-a702c8be6c74",
+                     *           "streetId": "f051d8ed-3c15-4685-a6e6-8abfdcf08556",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T13:34:33.391Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "814cc329-2be0-40e5-869a-fde85c3a2ab4",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "93e496fe-3b0e-429a-a0f6-13a460b6279e",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "a23f36fc-a833-43f5-9be0-667577df6c5c",
+                     *           "facilityId": "fdfa37a3-c9d3-4db8-b7c2-556de04bbf7e",
+                     *           "communityId": "e89c6c6d-7c1d-4bc0-b267-7e63011e18d8",
+                     *           "streetId": "1fea56b9-388f-4357-a38c-a4196a3ccde4",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T13:34:33.655Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "ca02f33a-0b6b-46cb-bdae-e71573561585",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "86c7f6ab-44ef-4190-b47d-03ab6e06ac4c",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "b0d888c4-1697-4370-bc37-6c57d19dfc84",
+                     *           "facilityId": "9a8e87a5-d1c0-4d75-afef-1c3c68825c88",
+                     *           "communityId": "f5dd6c54-3768-478a-a858-443cccb4d361",
+                     *           "streetId": "2a93db1b-e93b-40c8-8120-305b78699c76",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T13:34:34.907Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "ca0f8788-da92-4eff-9a2f-8879929ede51",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "599cf7cb-3e09-48ed-9a08-57dfa6d68831",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "5682af3a-65db-4909-846c-e14be763ec0e",
+                     *           "facilityId": "63ee3f3b-9cae-4ae0-9c29-0a0222229453",
+                     *           "communityId": "4280268d-dc18-48d4-8d03-7413a6909a90",
+                     *           "streetId": "574da80e-4ced-4ce8-8d19-5662d55bf60f",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T13:34:34.790Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "b100fb27-80a5-4b69-ad09-e6d05a63127d",
+                     *               "state": "applied",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": "2025-03-01T02:00:00.000Z"
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "4abfd72b-cdea-4da8-b218-9e9c61aa6c5d",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "ffd81430-0611-4d8f-97d4-4f57021350c0",
+                     *           "facilityId": "5f9b55e3-488a-4a0c-b505-45d6cd2d56ef",
+                     *           "communityId": "7068d38a-7f7d-4a17-a85f-bfa3e53369d8",
+                     *           "streetId": "f08683d9-7e12-4587-a1dc-5c724d3a5b53",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T13:34:35.012Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "f2b54b77-9446-4fa4-a2c2-8ab9e140df88",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "27d8fc3f-ec5c-4e15-963f-67f785126d10",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "55743f0b-3b61-48db-b134-eec4d87891cf",
+                     *           "facilityId": "fc0d0967-16c5-407f-b02f-28cd1f7eb2d1",
+                     *           "communityId": "182391d8-b002-419d-bd3a-fb0887923991",
+                     *           "streetId": "03f6564a-1e29-41a4-9dd7-0afbedcbc03c",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T13:34:33.538Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "0bb74388-2c4d-4ad8-a5db-fc005a47c15c",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "18c10c07-e529-4ba7-9431-ee42178d0cb7",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "c043cea2-217e-4aa2-8250-874c1b3aa3ea",
+                     *           "facilityId": "f5650d99-c3d2-4fa5-8675-d86cd5c6cac7",
+                     *           "communityId": "fcfa046e-18a8-4107-b960-5f95c078a14a",
+                     *           "streetId": "9e5281ff-4857-40b1-8173-d2868a68403c",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T13:34:34.546Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "097f3050-6386-4e3c-b1ff-3c77e398347e",
+                     *               "state": "sent",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "143a5ce5-4a14-4856-8485-731022af2ccf",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "8620bda7-347f-4b33-9743-913e4a0e81d2",
+                     *           "facilityId": "62bb0274-b9dd-4bae-b445-4b14d6ee36d5",
+                     *           "communityId": "921ed355-ae77-4869-8688-7260d9a03da9",
+                     *           "streetId": "f213a5a8-b599-4142-8427-fb883c89835f",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T13:34:33.933Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "c478b4be-a34e-48ee-bcb4-f5fb1b121822",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "0854841c-6ac7-4c9b-b4b2-5d008727ffe8",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "9c3176d1-26cb-435d-9f24-619925ea26ca",
+                     *           "facilityId": "3a2f93a6-5bcf-4f1f-af7c-63d5a4bdcbe1",
+                     *           "communityId": "d0eac453-9c65-47e7-84a2-1ed0cd2c807e",
+                     *           "streetId": "3242d900-d3fc-47e1-aff2-b5ec09fe9525",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T13:34:34.229Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "59020883-b5a7-42dc-b426-3964d0d0acb2",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "total": 10
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Incident"][];
                         total: number;
                     };
+                    "text/csv": string;
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -10397,6 +16128,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `not_acceptable`: the Accept header allows neither application/json nor text/csv */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body over 1 MiB */
             413: {
                 headers: {
@@ -10406,6 +16146,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -10499,11 +16240,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Code `too_many_streams`: the key holds FEED_STREAMS_PER_KEY streams open, or the server FEED_STREAMS_MAX; close one, or retry after Retry-After */
+            /** @description Code `too_many_streams`: the key holds FEED_STREAMS_PER_KEY streams open, or the server FEED_STREAMS_MAX; close one, or retry after Retry-After. Code `rate_limited`: the key sent more requests than its rate limit allows (RateLimit-Policy); send the next after Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
-                    "Retry-After": string;
+                    "Retry-After"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10553,6 +16296,196 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "groupBy": "elevator",
+                     *       "from": "2025-02-01",
+                     *       "to": "2025-03-01",
+                     *       "timeZone": "Asia/Shanghai",
+                     *       "items": [
+                     *         {
+                     *           "key": "fc0d0967-16c5-407f-b02f-28cd1f7eb2d1",
+                     *           "facilityId": "fc0d0967-16c5-407f-b02f-28cd1f7eb2d1",
+                     *           "communityId": "182391d8-b002-419d-bd3a-fb0887923991",
+                     *           "day": null,
+                     *           "elevators": 1,
+                     *           "incidents": 1,
+                     *           "halts": 0,
+                     *           "haltMinutesTotal": "0.00",
+                     *           "haltMinutesP95": null,
+                     *           "falseAlarms": 0,
+                     *           "classified": 0,
+                     *           "falseAlarmRate": null,
+                     *           "sensorUptime": "1.0000"
+                     *         },
+                     *         {
+                     *           "key": "7f6a142a-74b3-416c-bf01-6f5a9fae0815",
+                     *           "facilityId": "7f6a142a-74b3-416c-bf01-6f5a9fae0815",
+                     *           "communityId": "1d609f11-bc35-4cbc-9e54-d3e4ffc115d9",
+                     *           "day": null,
+                     *           "elevators": 1,
+                     *           "incidents": 1,
+                     *           "halts": 0,
+                     *           "haltMinutesTotal": "0.00",
+                     *           "haltMinutesP95": null,
+                     *           "falseAlarms": 0,
+                     *           "classified": 0,
+                     *           "falseAlarmRate": null,
+                     *           "sensorUptime": "1.0000"
+                     *         },
+                     *         {
+                     *           "key": "dd13c41a-06f8-499d-9164-d31903079b64",
+                     *           "facilityId": "dd13c41a-06f8-499d-9164-d31903079b64",
+                     *           "communityId": "34ced6a4-da12-49c1-84bf-a702c8be6c74",
+                     *           "day": null,
+                     *           "elevators": 1,
+                     *           "incidents": 1,
+                     *           "halts": 0,
+                     *           "haltMinutesTotal": "0.00",
+                     *           "haltMinutesP95": null,
+                     *           "falseAlarms": 0,
+                     *           "classified": 0,
+                     *           "falseAlarmRate": null,
+                     *           "sensorUptime": "1.0000"
+                     *         },
+                     *         {
+                     *           "key": "7520b922-ae93-4fb5-95f6-8037868e0d25",
+                     *           "facilityId": "7520b922-ae93-4fb5-95f6-8037868e0d25",
+                     *           "communityId": "37f132f7-b1d2-4b8e-9b9b-0b2fa21885b6",
+                     *           "day": null,
+                     *           "elevators": 1,
+                     *           "incidents": 1,
+                     *           "halts": 0,
+                     *           "haltMinutesTotal": "0.00",
+                     *           "haltMinutesP95": null,
+                     *           "falseAlarms": 0,
+                     *           "classified": 0,
+                     *           "falseAlarmRate": null,
+                     *           "sensorUptime": "1.0000"
+                     *         },
+                     *         {
+                     *           "key": "63ee3f3b-9cae-4ae0-9c29-0a0222229453",
+                     *           "facilityId": "63ee3f3b-9cae-4ae0-9c29-0a0222229453",
+                     *           "communityId": "4280268d-dc18-48d4-8d03-7413a6909a90",
+                     *           "day": null,
+                     *           "elevators": 1,
+                     *           "incidents": 1,
+                     *           "halts": 0,
+                     *           "haltMinutesTotal": "0.00",
+                     *           "haltMinutesP95": null,
+                     *           "falseAlarms": 0,
+                     *           "classified": 0,
+                     *           "falseAlarmRate": null,
+                     *           "sensorUptime": "1.0000"
+                     *         },
+                     *         {
+                     *           "key": "50ae01be-6c32-4e0f-97a0-979a2b2d6207",
+                     *           "facilityId": "50ae01be-6c32-4e0f-97a0-979a2b2d6207",
+                     *           "communityId": "54d2173f-26cf-4c5a-8f80-e12e0c6657f7",
+                     *           "day": null,
+                     *           "elevators": 1,
+                     *           "incidents": 1,
+                     *           "halts": 0,
+                     *           "haltMinutesTotal": "0.00",
+                     *           "haltMinutesP95": null,
+                     *           "falseAlarms": 0,
+                     *           "classified": 0,
+                     *           "falseAlarmRate": null,
+                     *           "sensorUptime": "1.0000"
+                     *         },
+                     *         {
+                     *           "key": "5f9b55e3-488a-4a0c-b505-45d6cd2d56ef",
+                     *           "facilityId": "5f9b55e3-488a-4a0c-b505-45d6cd2d56ef",
+                     *           "communityId": "7068d38a-7f7d-4a17-a85f-bfa3e53369d8",
+                     *           "day": null,
+                     *           "elevators": 1,
+                     *           "incidents": 1,
+                     *           "halts": 0,
+                     *           "haltMinutesTotal": "0.00",
+                     *           "haltMinutesP95": null,
+                     *           "falseAlarms": 0,
+                     *           "classified": 0,
+                     *           "falseAlarmRate": null,
+                     *           "sensorUptime": "1.0000"
+                     *         },
+                     *         {
+                     *           "key": "62bb0274-b9dd-4bae-b445-4b14d6ee36d5",
+                     *           "facilityId": "62bb0274-b9dd-4bae-b445-4b14d6ee36d5",
+                     *           "communityId": "921ed355-ae77-4869-8688-7260d9a03da9",
+                     *           "day": null,
+                     *           "elevators": 1,
+                     *           "incidents": 1,
+                     *           "halts": 0,
+                     *           "haltMinutesTotal": "0.00",
+                     *           "haltMinutesP95": null,
+                     *           "falseAlarms": 0,
+                     *           "classified": 0,
+                     *           "falseAlarmRate": null,
+                     *           "sensorUptime": "1.0000"
+                     *         },
+                     *         {
+                     *           "key": "3a2f93a6-5bcf-4f1f-af7c-63d5a4bdcbe1",
+                     *           "facilityId": "3a2f93a6-5bcf-4f1f-af7c-63d5a4bdcbe1",
+                     *           "communityId": "d0eac453-9c65-47e7-84a2-1ed0cd2c807e",
+                     *           "day": null,
+                     *           "elevators": 1,
+                     *           "incidents": 1,
+                     *           "halts": 0,
+                     *           "haltMinutesTotal": "0.00",
+                     *           "haltMinutesP95": null,
+                     *           "falseAlarms": 0,
+                     *           "classified": 0,
+                     *           "falseAlarmRate": null,
+                     *           "sensorUptime": "1.0000"
+                     *         },
+                     *         {
+                     *           "key": "fdfa37a3-c9d3-4db8-b7c2-556de04bbf7e",
+                     *           "facilityId": "fdfa37a3-c9d3-4db8-b7c2-556de04bbf7e",
+                     *           "communityId": "e89c6c6d-7c1d-4bc0-b267-7e63011e18d8",
+                     *           "day": null,
+                     *           "elevators": 1,
+                     *           "incidents": 1,
+                     *           "halts": 0,
+                     *           "haltMinutesTotal": "0.00",
+                     *           "haltMinutesP95": null,
+                     *           "falseAlarms": 0,
+                     *           "classified": 0,
+                     *           "falseAlarmRate": null,
+                     *           "sensorUptime": "1.0000"
+                     *         },
+                     *         {
+                     *           "key": "9a8e87a5-d1c0-4d75-afef-1c3c68825c88",
+                     *           "facilityId": "9a8e87a5-d1c0-4d75-afef-1c3c68825c88",
+                     *           "communityId": "f5dd6c54-3768-478a-a858-443cccb4d361",
+                     *           "day": null,
+                     *           "elevators": 1,
+                     *           "incidents": 1,
+                     *           "halts": 0,
+                     *           "haltMinutesTotal": "0.00",
+                     *           "haltMinutesP95": null,
+                     *           "falseAlarms": 0,
+                     *           "classified": 0,
+                     *           "falseAlarmRate": null,
+                     *           "sensorUptime": "1.0000"
+                     *         },
+                     *         {
+                     *           "key": "f5650d99-c3d2-4fa5-8675-d86cd5c6cac7",
+                     *           "facilityId": "f5650d99-c3d2-4fa5-8675-d86cd5c6cac7",
+                     *           "communityId": "fcfa046e-18a8-4107-b960-5f95c078a14a",
+                     *           "day": null,
+                     *           "elevators": 1,
+                     *           "incidents": 1,
+                     *           "halts": 0,
+                     *           "haltMinutesTotal": "0.00",
+                     *           "haltMinutesP95": null,
+                     *           "falseAlarms": 0,
+                     *           "classified": 0,
+                     *           "falseAlarmRate": null,
+                     *           "sensorUptime": "1.0000"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["IncidentStats"];
                 };
             };
@@ -10601,6 +16534,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -10640,6 +16574,38 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "fbb49b2a-286d-4802-9beb-3b210ce131d3",
+                     *       "kind": "ebike",
+                     *       "state": "open",
+                     *       "sensorId": "65f4ee18-aa8c-4cfd-a1eb-f139e77ed31d",
+                     *       "facilityId": "f9f7f4ae-59d4-46f6-9a42-36d1fd2c7c12",
+                     *       "communityId": "45fd0aa0-6b03-4667-9633-e57b682c1865",
+                     *       "streetId": "42af9ee7-4b2f-4d66-9511-fe7dac890d54",
+                     *       "openedAt": "2025-02-28T12:00:00.000Z",
+                     *       "closedAt": null,
+                     *       "detections": 1,
+                     *       "haltSeconds": null,
+                     *       "acknowledgedAt": null,
+                     *       "acknowledgedByOrgId": null,
+                     *       "acknowledgedByName": null,
+                     *       "classification": null,
+                     *       "falseAlarmReason": null,
+                     *       "note": null,
+                     *       "updatedAt": "2026-12-05T13:34:35.543Z",
+                     *       "releases": [
+                     *         {
+                     *           "commandId": "f4db9086-1874-47a9-8944-1d97005bbf7a",
+                     *           "state": "pending",
+                     *           "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *           "issuedByName": null,
+                     *           "reason": "false alarm",
+                     *           "resultAt": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Incident"];
                 };
             };
@@ -10688,6 +16654,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -10713,7 +16680,10 @@ export interface operations {
     acknowledgeIncident: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -10721,6 +16691,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "classification": "confirmed"
+                 *     }
+                 */
                 "application/json": components["schemas"]["AcknowledgeIncident"];
             };
         };
@@ -10728,9 +16703,43 @@ export interface operations {
             /** @description Acknowledged */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "4d8e97dd-4792-4e1c-a1a9-bef8c5f22bec",
+                     *       "kind": "ebike",
+                     *       "state": "open",
+                     *       "sensorId": "4ec88c4d-5133-4ff3-8bdb-18ec10b42312",
+                     *       "facilityId": "ab4bddf7-e229-4213-9e85-bbe587b8e708",
+                     *       "communityId": "58064150-cf88-43b5-9a4f-6f37d75e08c1",
+                     *       "streetId": "4f7d562e-59cf-4f5c-99a4-93b72a60d41f",
+                     *       "openedAt": "2025-02-28T12:00:00.000Z",
+                     *       "closedAt": null,
+                     *       "detections": 1,
+                     *       "haltSeconds": null,
+                     *       "acknowledgedAt": "2025-03-01T02:00:00.000Z",
+                     *       "acknowledgedByOrgId": "43b7c086-9085-49a3-ab3b-837cb39f5728",
+                     *       "acknowledgedByName": null,
+                     *       "classification": "confirmed",
+                     *       "falseAlarmReason": null,
+                     *       "note": null,
+                     *       "updatedAt": "2026-12-05T13:34:35.702Z",
+                     *       "releases": [
+                     *         {
+                     *           "commandId": "c301b1db-b4f4-4874-95fc-7b11131a2c75",
+                     *           "state": "pending",
+                     *           "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *           "issuedByName": null,
+                     *           "reason": "false alarm",
+                     *           "resultAt": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Incident"];
                 };
             };
@@ -10788,6 +16797,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -10834,6 +16853,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "4f8cd61e-61b4-4404-962a-b8c1b79f5fe2",
+                     *           "contractId": "e596a30e-6126-4974-a74d-831841f3e897",
+                     *           "subscriberKey": "household:f8492829-982d-4c7b-8cf5-c616e1cc434c",
+                     *           "householdId": "f8492829-982d-4c7b-8cf5-c616e1cc434c",
+                     *           "slotRef": null,
+                     *           "feeCode": "EL-M",
+                     *           "kind": "monthly",
+                     *           "unitPrice": "40.00",
+                     *           "priceVersionNo": 1,
+                     *           "startDate": "2024-12-01",
+                     *           "endDate": null,
+                     *           "state": "active",
+                     *           "createdAt": "2026-12-05T13:34:38.018Z",
+                     *           "updatedAt": "2026-12-05T13:34:38.018Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
+                     *       "limit": 50,
+                     *       "offset": 0
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Subscription"][];
                         total: number;
@@ -10887,6 +16931,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -10912,7 +16957,10 @@ export interface operations {
     createSubscription: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -10920,6 +16968,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "householdId": "a1752288-94b3-41e3-a504-817f00e0e6b2",
+                 *       "feeCode": "EL-M",
+                 *       "startDate": "2025-03-01"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewSubscription"];
             };
         };
@@ -10927,9 +16982,29 @@ export interface operations {
             /** @description Subscribed */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "dce1b2dc-f1ff-4570-aba4-01fb20444275",
+                     *       "contractId": "3b629f1d-6b5b-4452-bc5b-8a95e5de3b5e",
+                     *       "subscriberKey": "household:a1752288-94b3-41e3-a504-817f00e0e6b2",
+                     *       "householdId": "a1752288-94b3-41e3-a504-817f00e0e6b2",
+                     *       "slotRef": null,
+                     *       "feeCode": "EL-M",
+                     *       "kind": "monthly",
+                     *       "unitPrice": "50.00",
+                     *       "priceVersionNo": 1,
+                     *       "startDate": "2025-03-01",
+                     *       "endDate": null,
+                     *       "state": "active",
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Subscription"];
                 };
             };
@@ -10987,6 +17062,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -11026,6 +17111,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "ee89d11a-f76e-45fc-8851-31eb94437b58",
+                     *       "contractId": "64bd1e03-db1a-40cc-803d-eb993ec55076",
+                     *       "subscriberKey": "household:20521a67-3eaa-4bed-910e-dab34bef8910",
+                     *       "householdId": "20521a67-3eaa-4bed-910e-dab34bef8910",
+                     *       "slotRef": null,
+                     *       "feeCode": "EL-M",
+                     *       "kind": "monthly",
+                     *       "unitPrice": "40.00",
+                     *       "priceVersionNo": 1,
+                     *       "startDate": "2024-12-01",
+                     *       "endDate": null,
+                     *       "state": "active",
+                     *       "createdAt": "2026-12-05T13:34:39.173Z",
+                     *       "updatedAt": "2026-12-05T13:34:39.173Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Subscription"];
                 };
             };
@@ -11074,6 +17177,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -11099,7 +17203,10 @@ export interface operations {
     cancelSubscription: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -11107,6 +17214,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "cancelDate": "2025-03-31"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CancelSubscription"];
             };
         };
@@ -11114,9 +17226,37 @@ export interface operations {
             /** @description Cancelled */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "subscription": {
+                     *         "id": "53996496-599d-499c-9aa5-5ae8fcb41fe4",
+                     *         "contractId": "8b07a46a-87e8-4eb7-b6c6-554afcb8ebe4",
+                     *         "subscriberKey": "household:8a57af73-9472-4818-aee9-350611cc4d9d",
+                     *         "householdId": "8a57af73-9472-4818-aee9-350611cc4d9d",
+                     *         "slotRef": null,
+                     *         "feeCode": "EL-M",
+                     *         "kind": "monthly",
+                     *         "unitPrice": "40.00",
+                     *         "priceVersionNo": 1,
+                     *         "startDate": "2024-12-01",
+                     *         "endDate": "2025-03-31",
+                     *         "state": "cancelled",
+                     *         "createdAt": "2026-12-05T13:34:39.359Z",
+                     *         "updatedAt": "2025-03-01T02:00:00.000Z"
+                     *       },
+                     *       "refund": {
+                     *         "amount": "0.00",
+                     *         "unusedWholeMonths": 0,
+                     *         "rule": "monthly: no refund for the month of cancellation; a later month billed in advance is credited in full",
+                     *         "creditNote": null
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         subscription: components["schemas"]["Subscription"];
                         refund: {
@@ -11186,6 +17326,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -11211,7 +17361,10 @@ export interface operations {
     switchToYearly: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -11219,6 +17372,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "switchDate": "2025-03-10",
+                 *       "feeCode": "EL-Y"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SwitchToYearly"];
             };
         };
@@ -11226,9 +17385,47 @@ export interface operations {
             /** @description Switched */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "ended": {
+                     *         "id": "49b0f6f2-fe50-4dc5-9fc3-bfed4b3486a1",
+                     *         "contractId": "49f212e7-6411-422d-a2c0-1a7e087afd09",
+                     *         "subscriberKey": "household:f1002416-8716-4e90-a620-883ca5f7794f",
+                     *         "householdId": "f1002416-8716-4e90-a620-883ca5f7794f",
+                     *         "slotRef": null,
+                     *         "feeCode": "EL-M",
+                     *         "kind": "monthly",
+                     *         "unitPrice": "40.00",
+                     *         "priceVersionNo": 1,
+                     *         "startDate": "2024-12-01",
+                     *         "endDate": "2025-03-31",
+                     *         "state": "cancelled",
+                     *         "createdAt": "2026-12-05T13:34:39.632Z",
+                     *         "updatedAt": "2025-03-01T02:00:00.000Z"
+                     *       },
+                     *       "subscription": {
+                     *         "id": "5afe622c-582f-4b84-bcfa-6aa71731a6a6",
+                     *         "contractId": "49f212e7-6411-422d-a2c0-1a7e087afd09",
+                     *         "subscriberKey": "household:f1002416-8716-4e90-a620-883ca5f7794f",
+                     *         "householdId": "f1002416-8716-4e90-a620-883ca5f7794f",
+                     *         "slotRef": null,
+                     *         "feeCode": "EL-Y",
+                     *         "kind": "yearly",
+                     *         "unitPrice": "600.00",
+                     *         "priceVersionNo": 1,
+                     *         "startDate": "2025-04-01",
+                     *         "endDate": null,
+                     *         "state": "active",
+                     *         "createdAt": "2025-03-01T02:00:00.000Z",
+                     *         "updatedAt": "2025-03-01T02:00:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         ended: components["schemas"]["Subscription"];
                         subscription: components["schemas"]["Subscription"];
@@ -11289,6 +17486,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -11328,6 +17535,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": []
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["BillingRun"][];
                     };
@@ -11378,6 +17590,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -11404,6 +17617,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
                 "idempotency-key"?: string;
             };
             path: {
@@ -11413,6 +17627,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "period": "2025-03"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewBillingRun"];
             };
         };
@@ -11420,18 +17639,54 @@ export interface operations {
             /** @description The period was already billed: the existing run, nothing created */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "run": {
+                     *         "id": "8000a07e-2682-479c-9502-2cc315f2a49a",
+                     *         "contractId": "ee7e1774-9a08-467c-a542-f4a57e808052",
+                     *         "period": "2025-03",
+                     *         "idempotencyKey": "run-f938dd13",
+                     *         "requestedByOrgId": "fc157797-51c9-4fd2-9e1e-76e6198f0909",
+                     *         "invoicesCreated": 1,
+                     *         "totalAmount": "40.00",
+                     *         "createdAt": "2025-03-01T02:00:00.000Z"
+                     *       },
+                     *       "created": 1,
+                     *       "total": "40.00"
+                     *     }
+                     */
                     "application/json": components["schemas"]["BillingRunAnswer"];
                 };
             };
             /** @description The run and the invoices it created */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "run": {
+                     *         "id": "8000a07e-2682-479c-9502-2cc315f2a49a",
+                     *         "contractId": "ee7e1774-9a08-467c-a542-f4a57e808052",
+                     *         "period": "2025-03",
+                     *         "idempotencyKey": "run-f938dd13",
+                     *         "requestedByOrgId": "fc157797-51c9-4fd2-9e1e-76e6198f0909",
+                     *         "invoicesCreated": 1,
+                     *         "totalAmount": "40.00",
+                     *         "createdAt": "2025-03-01T02:00:00.000Z"
+                     *       },
+                     *       "created": 1,
+                     *       "total": "40.00"
+                     *     }
+                     */
                     "application/json": components["schemas"]["BillingRunAnswer"];
                 };
             };
@@ -11489,6 +17744,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -11530,18 +17795,46 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of invoices, by number */
+            /** @description A page of invoices, by number; or, with Accept: text/csv, the same rows as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "b24cdec3-b7a2-46a9-9afd-2a77bc2010be",
+                     *           "number": "BOT-2025-000001",
+                     *           "contractId": "8ad098b5-bba9-412e-822a-67b50874d3e4",
+                     *           "subscriberKey": "household:b34f59f6-19a8-4dcb-9b9e-ba87037f387e",
+                     *           "householdId": "b34f59f6-19a8-4dcb-9b9e-ba87037f387e",
+                     *           "subscriptionId": "3ca75e88-75cc-441e-8dd4-ae901a5db03b",
+                     *           "billingRunId": null,
+                     *           "kind": "subscription",
+                     *           "period": "2025-02",
+                     *           "issueDate": "2025-02-01",
+                     *           "dueDate": "2025-02-16",
+                     *           "total": "40.00",
+                     *           "creditApplied": "0.00",
+                     *           "paidAmount": "0.00",
+                     *           "outstanding": "40.00",
+                     *           "state": "overdue"
+                     *         }
+                     *       ],
+                     *       "total": 1,
+                     *       "limit": 50,
+                     *       "offset": 0
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Invoice"][];
                         total: number;
                         limit: number;
                         offset: number;
                     };
+                    "text/csv": string;
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -11580,6 +17873,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `not_acceptable`: the Accept header allows neither application/json nor text/csv */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body over 1 MiB */
             413: {
                 headers: {
@@ -11589,6 +17891,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -11628,6 +17931,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "15b77a57-fc9b-4a82-a0c0-d38ae1bd9465",
+                     *       "number": "BOT-2025-000001",
+                     *       "contractId": "9e4a76e2-eb7f-4374-aad1-fdf9adae41e3",
+                     *       "subscriberKey": "household:8af86c04-9331-48f6-8ad3-9a2840a9f9ea",
+                     *       "householdId": "8af86c04-9331-48f6-8ad3-9a2840a9f9ea",
+                     *       "subscriptionId": "7b0cc95f-5927-487a-bc33-4cc2a0e82e26",
+                     *       "billingRunId": null,
+                     *       "kind": "subscription",
+                     *       "period": "2025-02",
+                     *       "issueDate": "2025-02-01",
+                     *       "dueDate": "2025-02-16",
+                     *       "total": "40.00",
+                     *       "creditApplied": "0.00",
+                     *       "paidAmount": "0.00",
+                     *       "outstanding": "40.00",
+                     *       "state": "overdue",
+                     *       "lines": [
+                     *         {
+                     *           "lineNo": 1,
+                     *           "code": "EL-M",
+                     *           "description": "EL-M 包月 2025-02",
+                     *           "quantity": "1.000",
+                     *           "unitPrice": "40.00",
+                     *           "amount": "40.00"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["InvoiceDetail"];
                 };
             };
@@ -11676,6 +18009,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -11701,7 +18035,10 @@ export interface operations {
     recordUsage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -11709,6 +18046,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example [
+                 *       {
+                 *         "sessionId": "ride-61d74132",
+                 *         "householdId": "97978aeb-b0d6-4f5b-a793-b1c9238512a6",
+                 *         "kind": "ride",
+                 *         "feeCode": "EL-RIDE",
+                 *         "startedAt": "2025-02-20T08:30:00+08:00",
+                 *         "quantity": "3"
+                 *       }
+                 *     ]
+                 */
                 "application/json": components["schemas"]["UsageBatch"];
             };
         };
@@ -11716,9 +18065,19 @@ export interface operations {
             /** @description What became of each record */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "stored": [
+                     *         "ride-c89c8efb"
+                     *       ],
+                     *       "duplicates": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["UsageAnswer"];
                 };
             };
@@ -11776,6 +18135,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -11809,15 +18178,21 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Payments */
+            /** @description Payments; or, with Accept: text/csv, the same rows as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": []
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Payment"][];
                     };
+                    "text/csv": string;
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -11856,6 +18231,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `not_acceptable`: the Accept header allows neither application/json nor text/csv */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body over 1 MiB */
             413: {
                 headers: {
@@ -11865,6 +18249,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -11890,7 +18275,10 @@ export interface operations {
     recordPayment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -11898,6 +18286,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "amount": "10.00",
+                 *       "method": "wechat",
+                 *       "externalRef": "WX-31da63d7",
+                 *       "receivedOn": "2025-02-28"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewPayment"];
             };
         };
@@ -11905,18 +18301,76 @@ export interface operations {
             /** @description Already recorded with this reference */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "0bc4a3ef-5729-483d-b906-611e117d6854",
+                     *       "invoiceId": "31d8f48b-f262-4aa0-a744-d7b6b3ccc66d",
+                     *       "contractId": "0f46e9fc-fc53-473a-9054-36d0bffcba74",
+                     *       "subscriberKey": "household:621355dd-de43-4d9a-a787-c2867f417266",
+                     *       "amount": "10.00",
+                     *       "appliedAmount": "10.00",
+                     *       "creditAmount": "0.00",
+                     *       "method": "wechat",
+                     *       "externalRef": "WX-0761f6e4",
+                     *       "receivedOn": "2025-02-28",
+                     *       "creditNoteId": null,
+                     *       "createdAt": "2026-12-05T13:34:41.881Z",
+                     *       "invoice": {
+                     *         "id": "31d8f48b-f262-4aa0-a744-d7b6b3ccc66d",
+                     *         "number": "BOT-2025-000001",
+                     *         "period": "2025-02",
+                     *         "total": "40.00",
+                     *         "creditApplied": "0.00",
+                     *         "paidAmount": "10.00",
+                     *         "outstanding": "30.00",
+                     *         "dueDate": "2025-02-16"
+                     *       },
+                     *       "creditNote": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["PaymentResult"];
                 };
             };
             /** @description Recorded */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "0bc4a3ef-5729-483d-b906-611e117d6854",
+                     *       "invoiceId": "31d8f48b-f262-4aa0-a744-d7b6b3ccc66d",
+                     *       "contractId": "0f46e9fc-fc53-473a-9054-36d0bffcba74",
+                     *       "subscriberKey": "household:621355dd-de43-4d9a-a787-c2867f417266",
+                     *       "amount": "10.00",
+                     *       "appliedAmount": "10.00",
+                     *       "creditAmount": "0.00",
+                     *       "method": "wechat",
+                     *       "externalRef": "WX-0761f6e4",
+                     *       "receivedOn": "2025-02-28",
+                     *       "creditNoteId": null,
+                     *       "createdAt": "2026-12-05T13:34:41.881Z",
+                     *       "invoice": {
+                     *         "id": "31d8f48b-f262-4aa0-a744-d7b6b3ccc66d",
+                     *         "number": "BOT-2025-000001",
+                     *         "period": "2025-02",
+                     *         "total": "40.00",
+                     *         "creditApplied": "0.00",
+                     *         "paidAmount": "10.00",
+                     *         "outstanding": "30.00",
+                     *         "dueDate": "2025-02-16"
+                     *       },
+                     *       "creditNote": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["PaymentResult"];
                 };
             };
@@ -11974,6 +18428,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -12020,6 +18484,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "006736e1-9f97-4e4a-aea8-89555699dca4",
+                     *           "number": "CN-2026-000001",
+                     *           "contractId": "1a5dec80-2c85-4e04-a2f6-ab405219100f",
+                     *           "subscriberKey": "household:8f06fbea-e65e-4b89-ba34-de9d7014be0f",
+                     *           "reason": "cancellation",
+                     *           "amount": "20.00",
+                     *           "remaining": "20.00",
+                     *           "applied": "0.00",
+                     *           "refunded": "0.00",
+                     *           "paymentId": null,
+                     *           "subscriptionId": null,
+                     *           "note": "",
+                     *           "createdAt": "2026-12-05T13:34:42.103Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["CreditNote"][];
                     };
@@ -12070,6 +18555,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -12095,7 +18581,10 @@ export interface operations {
     createCreditNote: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -12103,6 +18592,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "subscriberKey": "household:48927cba-fdbb-4062-a3e0-375f98e07f34",
+                 *       "amount": "5.00",
+                 *       "note": "电梯停运两天，减免"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewCreditNote"];
             };
         };
@@ -12110,9 +18606,28 @@ export interface operations {
             /** @description Issued */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "c255456a-bd10-4a3d-91b5-2f9321c452e7",
+                     *       "number": "CN-2025-000001",
+                     *       "contractId": "d55fccbc-71a7-4aa9-9a24-dde76c1ee5fe",
+                     *       "subscriberKey": "household:48927cba-fdbb-4062-a3e0-375f98e07f34",
+                     *       "reason": "adjustment",
+                     *       "amount": "5.00",
+                     *       "remaining": "5.00",
+                     *       "applied": "0.00",
+                     *       "refunded": "0.00",
+                     *       "paymentId": null,
+                     *       "subscriptionId": "6235185c-98af-4470-80d3-59f6615a5289",
+                     *       "note": "电梯停运两天，减免",
+                     *       "createdAt": "2026-12-05T13:34:42.355Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CreditNote"];
                 };
             };
@@ -12170,6 +18685,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -12195,7 +18720,10 @@ export interface operations {
     createRefund: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -12203,6 +18731,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "amount": "5.00",
+                 *       "method": "cash",
+                 *       "externalRef": "CASH-f8a1f98b",
+                 *       "paidOn": "2025-02-28"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewRefund"];
             };
         };
@@ -12210,18 +18746,74 @@ export interface operations {
             /** @description Already refunded with this reference */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "795cdd02-c875-4a9d-ac49-78bd315caec7",
+                     *       "creditNoteId": "89a1cfe6-99b5-4ce7-b1d5-e4e907582ab4",
+                     *       "amount": "5.00",
+                     *       "method": "cash",
+                     *       "externalRef": "CASH-7b3a0626",
+                     *       "paidOn": "2025-02-28",
+                     *       "createdAt": "2026-12-05T13:34:42.592Z",
+                     *       "creditNote": {
+                     *         "id": "89a1cfe6-99b5-4ce7-b1d5-e4e907582ab4",
+                     *         "number": "CN-2026-000001",
+                     *         "contractId": "11f524fe-2f7a-4b1a-b7a3-7004f958a18f",
+                     *         "subscriberKey": "household:c9321771-cedc-4cca-922e-bbb56cff6ae2",
+                     *         "reason": "cancellation",
+                     *         "amount": "20.00",
+                     *         "remaining": "15.00",
+                     *         "applied": "0.00",
+                     *         "refunded": "5.00",
+                     *         "paymentId": null,
+                     *         "subscriptionId": null,
+                     *         "note": "",
+                     *         "createdAt": "2026-12-05T13:34:42.544Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["RefundResult"];
                 };
             };
             /** @description Refunded */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "795cdd02-c875-4a9d-ac49-78bd315caec7",
+                     *       "creditNoteId": "89a1cfe6-99b5-4ce7-b1d5-e4e907582ab4",
+                     *       "amount": "5.00",
+                     *       "method": "cash",
+                     *       "externalRef": "CASH-7b3a0626",
+                     *       "paidOn": "2025-02-28",
+                     *       "createdAt": "2026-12-05T13:34:42.592Z",
+                     *       "creditNote": {
+                     *         "id": "89a1cfe6-99b5-4ce7-b1d5-e4e907582ab4",
+                     *         "number": "CN-2026-000001",
+                     *         "contractId": "11f524fe-2f7a-4b1a-b7a3-7004f958a18f",
+                     *         "subscriberKey": "household:c9321771-cedc-4cca-922e-bbb56cff6ae2",
+                     *         "reason": "cancellation",
+                     *         "amount": "20.00",
+                     *         "remaining": "15.00",
+                     *         "applied": "0.00",
+                     *         "refunded": "5.00",
+                     *         "paymentId": null,
+                     *         "subscriptionId": null,
+                     *         "note": "",
+                     *         "createdAt": "2026-12-05T13:34:42.544Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["RefundResult"];
                 };
             };
@@ -12279,6 +18871,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -12320,6 +18922,65 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contractId": "66d77b36-9c8a-46da-a273-c3af2a630013",
+                     *       "subscriberKey": "household:fd292d0c-d69d-4781-a56d-d0b22d96ad73",
+                     *       "subscriptions": [
+                     *         {
+                     *           "id": "51acaf41-3c72-4349-a105-c29b05d67c09",
+                     *           "feeCode": "EL-M",
+                     *           "kind": "monthly",
+                     *           "state": "active",
+                     *           "unitPrice": "40.00",
+                     *           "startDate": "2024-12-01",
+                     *           "endDate": null
+                     *         }
+                     *       ],
+                     *       "invoices": [
+                     *         {
+                     *           "id": "65604673-792d-406d-b676-4bec45bca5b8",
+                     *           "number": "BOT-2025-000001",
+                     *           "kind": "subscription",
+                     *           "period": "2025-02",
+                     *           "issueDate": "2025-02-01",
+                     *           "dueDate": "2025-02-16",
+                     *           "total": "40.00",
+                     *           "creditApplied": "0.00",
+                     *           "paidAmount": "0.00",
+                     *           "outstanding": "40.00"
+                     *         }
+                     *       ],
+                     *       "payments": [],
+                     *       "creditNotes": [
+                     *         {
+                     *           "id": "22df41d9-a04b-4b8b-ab89-b180b73db011",
+                     *           "number": "CN-2026-000001",
+                     *           "contractId": "66d77b36-9c8a-46da-a273-c3af2a630013",
+                     *           "subscriberKey": "household:fd292d0c-d69d-4781-a56d-d0b22d96ad73",
+                     *           "reason": "cancellation",
+                     *           "amount": "20.00",
+                     *           "remaining": "20.00",
+                     *           "applied": "0.00",
+                     *           "refunded": "0.00",
+                     *           "paymentId": null,
+                     *           "subscriptionId": null,
+                     *           "note": "",
+                     *           "createdAt": "2026-12-05T13:34:42.778Z"
+                     *         }
+                     *       ],
+                     *       "refunds": [],
+                     *       "totals": {
+                     *         "invoiced": "40.00",
+                     *         "paid": "0.00",
+                     *         "credited": "20.00",
+                     *         "refunded": "0.00",
+                     *         "balance": "20.00",
+                     *         "outstanding": "40.00",
+                     *         "creditAvailable": "20.00"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Statement"];
                 };
             };
@@ -12368,6 +19029,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -12409,6 +19071,65 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contractId": "f37b5737-b43e-4721-a7f0-bde8613dfd1f",
+                     *       "subscriberKey": "household:14e7c7d6-02ea-413c-aaf7-b78335940eeb",
+                     *       "subscriptions": [
+                     *         {
+                     *           "id": "0c60fbcf-d05f-426a-9141-8e6639be10bc",
+                     *           "feeCode": "EL-M",
+                     *           "kind": "monthly",
+                     *           "state": "active",
+                     *           "unitPrice": "40.00",
+                     *           "startDate": "2024-12-01",
+                     *           "endDate": null
+                     *         }
+                     *       ],
+                     *       "invoices": [
+                     *         {
+                     *           "id": "9f953c9f-5e33-491c-9bc2-ed712539005a",
+                     *           "number": "BOT-2025-000001",
+                     *           "kind": "subscription",
+                     *           "period": "2025-02",
+                     *           "issueDate": "2025-02-01",
+                     *           "dueDate": "2025-02-16",
+                     *           "total": "40.00",
+                     *           "creditApplied": "0.00",
+                     *           "paidAmount": "0.00",
+                     *           "outstanding": "40.00"
+                     *         }
+                     *       ],
+                     *       "payments": [],
+                     *       "creditNotes": [
+                     *         {
+                     *           "id": "3ec29b55-bf88-40b1-94e8-df807f0fbcec",
+                     *           "number": "CN-2026-000001",
+                     *           "contractId": "f37b5737-b43e-4721-a7f0-bde8613dfd1f",
+                     *           "subscriberKey": "household:14e7c7d6-02ea-413c-aaf7-b78335940eeb",
+                     *           "reason": "cancellation",
+                     *           "amount": "20.00",
+                     *           "remaining": "20.00",
+                     *           "applied": "0.00",
+                     *           "refunded": "0.00",
+                     *           "paymentId": null,
+                     *           "subscriptionId": null,
+                     *           "note": "",
+                     *           "createdAt": "2026-12-05T13:34:42.987Z"
+                     *         }
+                     *       ],
+                     *       "refunds": [],
+                     *       "totals": {
+                     *         "invoiced": "40.00",
+                     *         "paid": "0.00",
+                     *         "credited": "20.00",
+                     *         "refunded": "0.00",
+                     *         "balance": "20.00",
+                     *         "outstanding": "40.00",
+                     *         "creditAvailable": "20.00"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Statement"];
                 };
             };
@@ -12457,6 +19178,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -12492,13 +19214,36 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Receivables */
+            /** @description Receivables; or, with Accept: text/csv, the same rows as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contractId": "db66c91b-4add-40f1-9cfd-68d3934b753b",
+                     *       "asOf": "2025-03-01",
+                     *       "invoiceCount": 1,
+                     *       "openInvoiceCount": 1,
+                     *       "totals": {
+                     *         "invoiced": "40.00",
+                     *         "creditApplied": "0.00",
+                     *         "collected": "0.00",
+                     *         "received": "0.00",
+                     *         "outstanding": "40.00"
+                     *       },
+                     *       "aging": {
+                     *         "current": "0.00",
+                     *         "0-30": "40.00",
+                     *         "31-60": "0.00",
+                     *         "61-90": "0.00",
+                     *         "90+": "0.00"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Receivables"];
+                    "text/csv": string;
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -12537,6 +19282,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `not_acceptable`: the Accept header allows neither application/json nor text/csv */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body over 1 MiB */
             413: {
                 headers: {
@@ -12546,6 +19300,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -12589,6 +19344,72 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "e3ef5b4c-512a-4e90-a8b0-97103b359fa8",
+                     *           "contractId": "1b7d282e-539b-4f5d-962e-80c4df847bc9",
+                     *           "period": "2025-01",
+                     *           "versionNo": 1,
+                     *           "status": "queried",
+                     *           "figures": {
+                     *             "revenueByItem": {
+                     *               "EL-M": "40.00"
+                     *             },
+                     *             "costs": {
+                     *               "maintenance": "500.00",
+                     *               "electricity": "120.00",
+                     *               "insurance": "80.00",
+                     *               "other": "0.00"
+                     *             },
+                     *             "usage": {
+                     *               "rides": 0,
+                     *               "kWh": "0",
+                     *               "chargingSessions": 0
+                     *             },
+                     *             "availabilityPercent": "99.50",
+                     *             "maintenanceRecords": [],
+                     *             "safetyIncidents": 0
+                     *           },
+                     *           "submittedByOrgId": "78019db1-c63a-4837-804a-fb266a3e7904",
+                     *           "reviewedByOrgId": "cfd81026-24ba-40b8-8ec0-f9908fa49370",
+                     *           "reviewedAt": "2025-02-25T02:00:00.000Z",
+                     *           "createdAt": "2026-12-05T13:34:43.465Z"
+                     *         },
+                     *         {
+                     *           "id": "c29bdb01-7a8d-4c2a-876e-0d02678d3412",
+                     *           "contractId": "1b7d282e-539b-4f5d-962e-80c4df847bc9",
+                     *           "period": "2024-12",
+                     *           "versionNo": 1,
+                     *           "status": "submitted",
+                     *           "figures": {
+                     *             "revenueByItem": {
+                     *               "EL-M": "40.00"
+                     *             },
+                     *             "costs": {
+                     *               "maintenance": "500.00",
+                     *               "electricity": "120.00",
+                     *               "insurance": "80.00",
+                     *               "other": "0.00"
+                     *             },
+                     *             "usage": {
+                     *               "rides": 0,
+                     *               "kWh": "0",
+                     *               "chargingSessions": 0
+                     *             },
+                     *             "availabilityPercent": "99.50",
+                     *             "maintenanceRecords": [],
+                     *             "safetyIncidents": 0
+                     *           },
+                     *           "submittedByOrgId": "78019db1-c63a-4837-804a-fb266a3e7904",
+                     *           "reviewedByOrgId": null,
+                     *           "reviewedAt": null,
+                     *           "createdAt": "2026-12-05T13:34:43.465Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["OperationReport"][];
                     };
@@ -12639,6 +19460,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -12664,7 +19486,10 @@ export interface operations {
     submitReport: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -12672,6 +19497,30 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "period": "2025-02",
+                 *       "figures": {
+                 *         "revenueByItem": {
+                 *           "EL-M": "40.00"
+                 *         },
+                 *         "costs": {
+                 *           "maintenance": "500.00",
+                 *           "electricity": "120.00",
+                 *           "insurance": "80.00",
+                 *           "other": "0.00"
+                 *         },
+                 *         "usage": {
+                 *           "rides": 0,
+                 *           "kWh": "0",
+                 *           "chargingSessions": 0
+                 *         },
+                 *         "availabilityPercent": "99.50",
+                 *         "maintenanceRecords": [],
+                 *         "safetyIncidents": 0
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewReport"];
             };
         };
@@ -12679,9 +19528,189 @@ export interface operations {
             /** @description Filed */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "26d6884b-ac2b-4ca6-be92-e75bdcee4557",
+                     *       "contractId": "02856538-f73d-4d68-92d3-97a773d9c580",
+                     *       "period": "2025-02",
+                     *       "versionNo": 1,
+                     *       "status": "submitted",
+                     *       "figures": {
+                     *         "revenueByItem": {
+                     *           "EL-M": "40.00"
+                     *         },
+                     *         "costs": {
+                     *           "maintenance": "500.00",
+                     *           "electricity": "120.00",
+                     *           "insurance": "80.00",
+                     *           "other": "0.00"
+                     *         },
+                     *         "usage": {
+                     *           "rides": 0,
+                     *           "kWh": "0",
+                     *           "chargingSessions": 0
+                     *         },
+                     *         "availabilityPercent": "99.50",
+                     *         "maintenanceRecords": [],
+                     *         "safetyIncidents": 0
+                     *       },
+                     *       "submittedByOrgId": "99c7b69d-7b8c-431b-ae00-f2b9efe4d8d7",
+                     *       "reviewedByOrgId": null,
+                     *       "reviewedAt": null,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "comparison": {
+                     *         "tolerances": {
+                     *           "money": {
+                     *             "absolute": "1.00",
+                     *             "relative": "0.01"
+                     *           },
+                     *           "usage": {
+                     *             "absolute": "0",
+                     *             "relative": "0.01"
+                     *           },
+                     *           "counts": {
+                     *             "absolute": "0",
+                     *             "relative": "0"
+                     *           }
+                     *         },
+                     *         "revenue": {
+                     *           "reported": "40.00",
+                     *           "invoiced": "40.00",
+                     *           "collected": "0.00"
+                     *         },
+                     *         "figures": [
+                     *           {
+                     *             "figure": "revenueByItem.EL-M",
+                     *             "reported": "40.00",
+                     *             "platform": "40.00",
+                     *             "difference": "0.00",
+                     *             "allowed": "1",
+                     *             "flagged": false,
+                     *             "reason": "within_tolerance",
+                     *             "source": "invoice lines of the period's invoices"
+                     *           },
+                     *           {
+                     *             "figure": "costs.maintenance",
+                     *             "reported": "500.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.electricity",
+                     *             "reported": "120.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.insurance",
+                     *             "reported": "80.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.other",
+                     *             "reported": "0.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "usage.rides",
+                     *             "reported": "0",
+                     *             "platform": "0",
+                     *             "difference": "0",
+                     *             "allowed": "0",
+                     *             "flagged": false,
+                     *             "reason": "within_tolerance",
+                     *             "source": "usage records of the period"
+                     *           },
+                     *           {
+                     *             "figure": "usage.kWh",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "usage.chargingSessions",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "availabilityPercent",
+                     *             "reported": "99.50",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "safetyIncidents",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           }
+                     *         ],
+                     *         "flaggedCount": 0
+                     *       },
+                     *       "platform": {
+                     *         "invoicedByItem": {
+                     *           "EL-M": "40.00"
+                     *         },
+                     *         "invoicedTotal": "40.00",
+                     *         "collected": "0.00",
+                     *         "usage": {
+                     *           "rides": "0",
+                     *           "kWh": "0.000",
+                     *           "chargingSessions": 0
+                     *         },
+                     *         "ebikeIncidents": 0,
+                     *         "falseAlarms": 0,
+                     *         "halts": 0
+                     *       },
+                     *       "versions": [
+                     *         {
+                     *           "id": "26d6884b-ac2b-4ca6-be92-e75bdcee4557",
+                     *           "versionNo": 1,
+                     *           "status": "submitted"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["OperationReportDetail"];
                 };
             };
@@ -12739,6 +19768,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -12783,6 +19822,182 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "e8159747-325b-4e01-9bf3-2e309e7daac2",
+                     *       "contractId": "3ed1fa17-9bb7-4fd1-a712-c1bb946c7883",
+                     *       "period": "2024-12",
+                     *       "versionNo": 1,
+                     *       "status": "submitted",
+                     *       "figures": {
+                     *         "revenueByItem": {
+                     *           "EL-M": "40.00"
+                     *         },
+                     *         "costs": {
+                     *           "maintenance": "500.00",
+                     *           "electricity": "120.00",
+                     *           "insurance": "80.00",
+                     *           "other": "0.00"
+                     *         },
+                     *         "usage": {
+                     *           "rides": 0,
+                     *           "kWh": "0",
+                     *           "chargingSessions": 0
+                     *         },
+                     *         "availabilityPercent": "99.50",
+                     *         "maintenanceRecords": [],
+                     *         "safetyIncidents": 0
+                     *       },
+                     *       "submittedByOrgId": "6d803583-d3b9-4a07-8953-4cf4e09c76d4",
+                     *       "reviewedByOrgId": null,
+                     *       "reviewedAt": null,
+                     *       "createdAt": "2026-12-05T13:34:43.952Z",
+                     *       "comparison": {
+                     *         "tolerances": {
+                     *           "money": {
+                     *             "absolute": "1.00",
+                     *             "relative": "0.01"
+                     *           },
+                     *           "usage": {
+                     *             "absolute": "0",
+                     *             "relative": "0.01"
+                     *           },
+                     *           "counts": {
+                     *             "absolute": "0",
+                     *             "relative": "0"
+                     *           }
+                     *         },
+                     *         "revenue": {
+                     *           "reported": "40.00",
+                     *           "invoiced": "0.00",
+                     *           "collected": "0.00"
+                     *         },
+                     *         "figures": [
+                     *           {
+                     *             "figure": "revenueByItem.EL-M",
+                     *             "reported": "40.00",
+                     *             "platform": "0.00",
+                     *             "difference": "40.00",
+                     *             "allowed": "1",
+                     *             "flagged": true,
+                     *             "reason": "beyond_tolerance",
+                     *             "source": "invoice lines of the period's invoices"
+                     *           },
+                     *           {
+                     *             "figure": "costs.maintenance",
+                     *             "reported": "500.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.electricity",
+                     *             "reported": "120.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.insurance",
+                     *             "reported": "80.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.other",
+                     *             "reported": "0.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "usage.rides",
+                     *             "reported": "0",
+                     *             "platform": "0",
+                     *             "difference": "0",
+                     *             "allowed": "0",
+                     *             "flagged": false,
+                     *             "reason": "within_tolerance",
+                     *             "source": "usage records of the period"
+                     *           },
+                     *           {
+                     *             "figure": "usage.kWh",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "usage.chargingSessions",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "availabilityPercent",
+                     *             "reported": "99.50",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "safetyIncidents",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           }
+                     *         ],
+                     *         "flaggedCount": 1
+                     *       },
+                     *       "platform": {
+                     *         "invoicedByItem": {},
+                     *         "invoicedTotal": "0.00",
+                     *         "collected": "0.00",
+                     *         "usage": {
+                     *           "rides": "0",
+                     *           "kWh": "0.000",
+                     *           "chargingSessions": 0
+                     *         },
+                     *         "ebikeIncidents": 0,
+                     *         "falseAlarms": 0,
+                     *         "halts": 0
+                     *       },
+                     *       "versions": [
+                     *         {
+                     *           "id": "e8159747-325b-4e01-9bf3-2e309e7daac2",
+                     *           "versionNo": 1,
+                     *           "status": "submitted"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["OperationReportDetail"];
                 };
             };
@@ -12831,6 +20046,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -12856,7 +20072,10 @@ export interface operations {
     acceptReport: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -12864,6 +20083,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["NoBody"];
             };
         };
@@ -12871,9 +20091,187 @@ export interface operations {
             /** @description Accepted */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "3dea712f-389d-4ae9-bf97-1257d8019af6",
+                     *       "contractId": "d3d75dc5-a933-4e16-8e46-3d19089241cb",
+                     *       "period": "2024-12",
+                     *       "versionNo": 1,
+                     *       "status": "accepted",
+                     *       "figures": {
+                     *         "revenueByItem": {
+                     *           "EL-M": "40.00"
+                     *         },
+                     *         "costs": {
+                     *           "maintenance": "500.00",
+                     *           "electricity": "120.00",
+                     *           "insurance": "80.00",
+                     *           "other": "0.00"
+                     *         },
+                     *         "usage": {
+                     *           "rides": 0,
+                     *           "kWh": "0",
+                     *           "chargingSessions": 0
+                     *         },
+                     *         "availabilityPercent": "99.50",
+                     *         "maintenanceRecords": [],
+                     *         "safetyIncidents": 0
+                     *       },
+                     *       "submittedByOrgId": "696fb6b9-e8b5-4625-803f-b6afabb9b91f",
+                     *       "reviewedByOrgId": "93d6f7bb-5120-4c36-b2e3-006f0d7106f1",
+                     *       "reviewedAt": "2025-03-01T02:00:00.000Z",
+                     *       "createdAt": "2026-12-05T13:34:44.307Z",
+                     *       "comparison": {
+                     *         "tolerances": {
+                     *           "money": {
+                     *             "absolute": "1.00",
+                     *             "relative": "0.01"
+                     *           },
+                     *           "usage": {
+                     *             "absolute": "0",
+                     *             "relative": "0.01"
+                     *           },
+                     *           "counts": {
+                     *             "absolute": "0",
+                     *             "relative": "0"
+                     *           }
+                     *         },
+                     *         "revenue": {
+                     *           "reported": "40.00",
+                     *           "invoiced": "0.00",
+                     *           "collected": "0.00"
+                     *         },
+                     *         "figures": [
+                     *           {
+                     *             "figure": "revenueByItem.EL-M",
+                     *             "reported": "40.00",
+                     *             "platform": "0.00",
+                     *             "difference": "40.00",
+                     *             "allowed": "1",
+                     *             "flagged": true,
+                     *             "reason": "beyond_tolerance",
+                     *             "source": "invoice lines of the period's invoices"
+                     *           },
+                     *           {
+                     *             "figure": "costs.maintenance",
+                     *             "reported": "500.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.electricity",
+                     *             "reported": "120.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.insurance",
+                     *             "reported": "80.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.other",
+                     *             "reported": "0.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "usage.rides",
+                     *             "reported": "0",
+                     *             "platform": "0",
+                     *             "difference": "0",
+                     *             "allowed": "0",
+                     *             "flagged": false,
+                     *             "reason": "within_tolerance",
+                     *             "source": "usage records of the period"
+                     *           },
+                     *           {
+                     *             "figure": "usage.kWh",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "usage.chargingSessions",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "availabilityPercent",
+                     *             "reported": "99.50",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "safetyIncidents",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           }
+                     *         ],
+                     *         "flaggedCount": 1
+                     *       },
+                     *       "platform": {
+                     *         "invoicedByItem": {},
+                     *         "invoicedTotal": "0.00",
+                     *         "collected": "0.00",
+                     *         "usage": {
+                     *           "rides": "0",
+                     *           "kWh": "0.000",
+                     *           "chargingSessions": 0
+                     *         },
+                     *         "ebikeIncidents": 0,
+                     *         "falseAlarms": 0,
+                     *         "halts": 0
+                     *       },
+                     *       "versions": [
+                     *         {
+                     *           "id": "3dea712f-389d-4ae9-bf97-1257d8019af6",
+                     *           "versionNo": 1,
+                     *           "status": "accepted"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["OperationReportDetail"];
                 };
             };
@@ -12931,6 +20329,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -12956,7 +20364,10 @@ export interface operations {
     queryReport: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -12964,6 +20375,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "comment": "维保费用偏高，请附发票"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ReportQuery"];
             };
         };
@@ -12971,9 +20387,187 @@ export interface operations {
             /** @description Queried */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "9d7c82ea-6aac-45ed-b981-624fdefa078c",
+                     *       "contractId": "93f6bdd8-8949-45b2-9fdc-9633dd2b1202",
+                     *       "period": "2024-12",
+                     *       "versionNo": 1,
+                     *       "status": "queried",
+                     *       "figures": {
+                     *         "revenueByItem": {
+                     *           "EL-M": "40.00"
+                     *         },
+                     *         "costs": {
+                     *           "maintenance": "500.00",
+                     *           "electricity": "120.00",
+                     *           "insurance": "80.00",
+                     *           "other": "0.00"
+                     *         },
+                     *         "usage": {
+                     *           "rides": 0,
+                     *           "kWh": "0",
+                     *           "chargingSessions": 0
+                     *         },
+                     *         "availabilityPercent": "99.50",
+                     *         "maintenanceRecords": [],
+                     *         "safetyIncidents": 0
+                     *       },
+                     *       "submittedByOrgId": "3f9a498f-a14d-4d89-9260-c4303b464e75",
+                     *       "reviewedByOrgId": "796e307a-5dbb-4afa-9108-04413f4192c1",
+                     *       "reviewedAt": "2025-03-01T02:00:00.000Z",
+                     *       "createdAt": "2026-12-05T13:34:44.632Z",
+                     *       "comparison": {
+                     *         "tolerances": {
+                     *           "money": {
+                     *             "absolute": "1.00",
+                     *             "relative": "0.01"
+                     *           },
+                     *           "usage": {
+                     *             "absolute": "0",
+                     *             "relative": "0.01"
+                     *           },
+                     *           "counts": {
+                     *             "absolute": "0",
+                     *             "relative": "0"
+                     *           }
+                     *         },
+                     *         "revenue": {
+                     *           "reported": "40.00",
+                     *           "invoiced": "0.00",
+                     *           "collected": "0.00"
+                     *         },
+                     *         "figures": [
+                     *           {
+                     *             "figure": "revenueByItem.EL-M",
+                     *             "reported": "40.00",
+                     *             "platform": "0.00",
+                     *             "difference": "40.00",
+                     *             "allowed": "1",
+                     *             "flagged": true,
+                     *             "reason": "beyond_tolerance",
+                     *             "source": "invoice lines of the period's invoices"
+                     *           },
+                     *           {
+                     *             "figure": "costs.maintenance",
+                     *             "reported": "500.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.electricity",
+                     *             "reported": "120.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.insurance",
+                     *             "reported": "80.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.other",
+                     *             "reported": "0.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "usage.rides",
+                     *             "reported": "0",
+                     *             "platform": "0",
+                     *             "difference": "0",
+                     *             "allowed": "0",
+                     *             "flagged": false,
+                     *             "reason": "within_tolerance",
+                     *             "source": "usage records of the period"
+                     *           },
+                     *           {
+                     *             "figure": "usage.kWh",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "usage.chargingSessions",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "availabilityPercent",
+                     *             "reported": "99.50",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "safetyIncidents",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           }
+                     *         ],
+                     *         "flaggedCount": 1
+                     *       },
+                     *       "platform": {
+                     *         "invoicedByItem": {},
+                     *         "invoicedTotal": "0.00",
+                     *         "collected": "0.00",
+                     *         "usage": {
+                     *           "rides": "0",
+                     *           "kWh": "0.000",
+                     *           "chargingSessions": 0
+                     *         },
+                     *         "ebikeIncidents": 0,
+                     *         "falseAlarms": 0,
+                     *         "halts": 0
+                     *       },
+                     *       "versions": [
+                     *         {
+                     *           "id": "9d7c82ea-6aac-45ed-b981-624fdefa078c",
+                     *           "versionNo": 1,
+                     *           "status": "queried"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["OperationReportDetail"];
                 };
             };
@@ -13031,6 +20625,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -13056,7 +20660,10 @@ export interface operations {
     reviseReport: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -13064,6 +20671,30 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "figures": {
+                 *         "revenueByItem": {
+                 *           "EL-M": "40.00"
+                 *         },
+                 *         "costs": {
+                 *           "maintenance": "500.00",
+                 *           "electricity": "120.00",
+                 *           "insurance": "80.00",
+                 *           "other": "0.00"
+                 *         },
+                 *         "usage": {
+                 *           "rides": 0,
+                 *           "kWh": "0",
+                 *           "chargingSessions": 0
+                 *         },
+                 *         "availabilityPercent": "99.50",
+                 *         "maintenanceRecords": [],
+                 *         "safetyIncidents": 0
+                 *       },
+                 *       "comment": "已补充维保发票"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ReportRevision"];
             };
         };
@@ -13071,9 +20702,192 @@ export interface operations {
             /** @description The new version */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "b161564d-1107-44d7-a873-11ae60848bfa",
+                     *       "contractId": "62b9c9d0-3474-4356-9e59-4a42439a745c",
+                     *       "period": "2025-01",
+                     *       "versionNo": 2,
+                     *       "status": "submitted",
+                     *       "figures": {
+                     *         "revenueByItem": {
+                     *           "EL-M": "40.00"
+                     *         },
+                     *         "costs": {
+                     *           "maintenance": "500.00",
+                     *           "electricity": "120.00",
+                     *           "insurance": "80.00",
+                     *           "other": "0.00"
+                     *         },
+                     *         "usage": {
+                     *           "rides": 0,
+                     *           "kWh": "0",
+                     *           "chargingSessions": 0
+                     *         },
+                     *         "availabilityPercent": "99.50",
+                     *         "maintenanceRecords": [],
+                     *         "safetyIncidents": 0
+                     *       },
+                     *       "submittedByOrgId": "ce86f85b-b2bd-4e66-ae13-454c9dce9d25",
+                     *       "reviewedByOrgId": null,
+                     *       "reviewedAt": null,
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "comparison": {
+                     *         "tolerances": {
+                     *           "money": {
+                     *             "absolute": "1.00",
+                     *             "relative": "0.01"
+                     *           },
+                     *           "usage": {
+                     *             "absolute": "0",
+                     *             "relative": "0.01"
+                     *           },
+                     *           "counts": {
+                     *             "absolute": "0",
+                     *             "relative": "0"
+                     *           }
+                     *         },
+                     *         "revenue": {
+                     *           "reported": "40.00",
+                     *           "invoiced": "0.00",
+                     *           "collected": "0.00"
+                     *         },
+                     *         "figures": [
+                     *           {
+                     *             "figure": "revenueByItem.EL-M",
+                     *             "reported": "40.00",
+                     *             "platform": "0.00",
+                     *             "difference": "40.00",
+                     *             "allowed": "1",
+                     *             "flagged": true,
+                     *             "reason": "beyond_tolerance",
+                     *             "source": "invoice lines of the period's invoices"
+                     *           },
+                     *           {
+                     *             "figure": "costs.maintenance",
+                     *             "reported": "500.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.electricity",
+                     *             "reported": "120.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.insurance",
+                     *             "reported": "80.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "costs.other",
+                     *             "reported": "0.00",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "usage.rides",
+                     *             "reported": "0",
+                     *             "platform": "0",
+                     *             "difference": "0",
+                     *             "allowed": "0",
+                     *             "flagged": false,
+                     *             "reason": "within_tolerance",
+                     *             "source": "usage records of the period"
+                     *           },
+                     *           {
+                     *             "figure": "usage.kWh",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "usage.chargingSessions",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "availabilityPercent",
+                     *             "reported": "99.50",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           },
+                     *           {
+                     *             "figure": "safetyIncidents",
+                     *             "reported": "0",
+                     *             "platform": null,
+                     *             "difference": null,
+                     *             "allowed": null,
+                     *             "flagged": false,
+                     *             "reason": "not_tracked",
+                     *             "source": "none"
+                     *           }
+                     *         ],
+                     *         "flaggedCount": 1
+                     *       },
+                     *       "platform": {
+                     *         "invoicedByItem": {},
+                     *         "invoicedTotal": "0.00",
+                     *         "collected": "0.00",
+                     *         "usage": {
+                     *           "rides": "0",
+                     *           "kWh": "0.000",
+                     *           "chargingSessions": 0
+                     *         },
+                     *         "ebikeIncidents": 0,
+                     *         "falseAlarms": 0,
+                     *         "halts": 0
+                     *       },
+                     *       "versions": [
+                     *         {
+                     *           "id": "9185a6ff-309c-427d-8c94-868832945e36",
+                     *           "versionNo": 1,
+                     *           "status": "superseded"
+                     *         },
+                     *         {
+                     *           "id": "b161564d-1107-44d7-a873-11ae60848bfa",
+                     *           "versionNo": 2,
+                     *           "status": "submitted"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["OperationReportDetail"];
                 };
             };
@@ -13131,6 +20945,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -13170,6 +20994,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "97f9f100-f83a-409b-825d-ec211809c1c3",
+                     *           "reportId": "1736869a-80bb-4bf1-ab32-62639d6b8ac3",
+                     *           "versionNo": 1,
+                     *           "authorOrgId": "be49a642-8308-4b2e-8955-e4b4bad429ba",
+                     *           "body": "维保费用偏高，请附发票",
+                     *           "createdAt": "2026-12-05T13:34:45.319Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["ReportComment"][];
                     };
@@ -13220,6 +21058,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -13253,6 +21092,23 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "takeUp": {
+                 *         "rates": {
+                 *           "EL-M": "0.50",
+                 *           "EL-Y": "0.25"
+                 *         }
+                 *       },
+                 *       "yearlyCosts": {
+                 *         "maintenance": "1200.00",
+                 *         "electricity": "360.00",
+                 *         "insurance": "240.00",
+                 *         "other": "0"
+                 *       },
+                 *       "discountRate": "0.05"
+                 *     }
+                 */
                 "application/json": components["schemas"]["FinancialAssumptions"];
             };
         };
@@ -13263,6 +21119,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contractId": "8967c182-e9ac-4e8c-a407-0c77cd0f1a5f",
+                     *       "assumptions": {
+                     *         "takeUp": {
+                     *           "rates": {
+                     *             "EL-M": "0.50",
+                     *             "EL-Y": "0.25"
+                     *           }
+                     *         },
+                     *         "yearlyCosts": {
+                     *           "maintenance": "1200.00",
+                     *           "electricity": "360.00",
+                     *           "insurance": "240.00",
+                     *           "other": "0"
+                     *         },
+                     *         "discountRate": "0.05"
+                     *       },
+                     *       "updatedByOrgId": "de5f8ee8-cbfa-4af0-ba4f-e6829d55bb8f",
+                     *       "updatedAt": "2025-03-01T02:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["FinancialAssumptionsRecord"];
                 };
             };
@@ -13320,6 +21198,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -13363,6 +21242,133 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contractId": "0a0079a4-0550-409d-a4d5-bd19041ab525",
+                     *       "state": "operating",
+                     *       "versionNo": 1,
+                     *       "basis": "version_in_force",
+                     *       "inputs": {
+                     *         "takeUp": {
+                     *           "rates": {
+                     *             "EL-M": "0.50",
+                     *             "EL-Y": "0.25"
+                     *           },
+                     *           "slots": {},
+                     *           "householdsByFloor": [
+                     *             {
+                     *               "floor": 1,
+                     *               "households": 2
+                     *             },
+                     *             {
+                     *               "floor": 2,
+                     *               "households": 2
+                     *             },
+                     *             {
+                     *               "floor": 3,
+                     *               "households": 2
+                     *             },
+                     *             {
+                     *               "floor": 4,
+                     *               "households": 2
+                     *             },
+                     *             {
+                     *               "floor": 5,
+                     *               "households": 2
+                     *             },
+                     *             {
+                     *               "floor": 6,
+                     *               "households": 2
+                     *             }
+                     *           ]
+                     *         },
+                     *         "householdsSource": "register",
+                     *         "yearlyCosts": {
+                     *           "maintenance": "1200.00",
+                     *           "electricity": "360.00",
+                     *           "insurance": "240.00",
+                     *           "other": "0"
+                     *         },
+                     *         "usagePerYear": {},
+                     *         "discountRate": "0.05"
+                     *       },
+                     *       "projection": {
+                     *         "investment": "800000.00",
+                     *         "guidanceFunds": "120000.00",
+                     *         "enterpriseCapital": "680000.00",
+                     *         "revenueByItem": [
+                     *           {
+                     *             "code": "EL-M",
+                     *             "kind": "monthly",
+                     *             "quantity": "6",
+                     *             "amount": "3000.00"
+                     *           },
+                     *           {
+                     *             "code": "EL-Y",
+                     *             "kind": "yearly",
+                     *             "quantity": "3",
+                     *             "amount": "1800.00"
+                     *           },
+                     *           {
+                     *             "code": "EL-RIDE",
+                     *             "kind": "per_use",
+                     *             "quantity": "0",
+                     *             "amount": "0.00"
+                     *           }
+                     *         ],
+                     *         "yearlyCosts": "1800.00",
+                     *         "years": [
+                     *           {
+                     *             "year": 0,
+                     *             "months": 0,
+                     *             "revenue": "0.00",
+                     *             "costs": "0.00",
+                     *             "net": "-680000.00",
+                     *             "cumulative": "-680000.00"
+                     *           },
+                     *           {
+                     *             "year": 1,
+                     *             "months": 12,
+                     *             "revenue": "4800.00",
+                     *             "costs": "1800.00",
+                     *             "net": "3000.00",
+                     *             "cumulative": "-677000.00"
+                     *           },
+                     *           {
+                     *             "year": 2,
+                     *             "months": 12,
+                     *             "revenue": "4800.00",
+                     *             "costs": "1800.00",
+                     *             "net": "3000.00",
+                     *             "cumulative": "-674000.00"
+                     *           }
+                     *         ],
+                     *         "totalNet": "-674000.00",
+                     *         "paybackYear": null,
+                     *         "discountRate": "0.0500",
+                     *         "npv": "-674421.77",
+                     *         "irr": "-0.9313"
+                     *       },
+                     *       "actuals": {
+                     *         "asOf": "2025-03-01",
+                     *         "capital": "680000.00",
+                     *         "years": [
+                     *           {
+                     *             "year": 1,
+                     *             "from": "2024-12",
+                     *             "collected": "0.00",
+                     *             "costs": "1400.00",
+                     *             "net": "-1400.00",
+                     *             "cumulative": "-681400.00"
+                     *           }
+                     *         ],
+                     *         "netToDate": "-1400.00",
+                     *         "position": "-681400.00",
+                     *         "recoveredPercent": "-0.21",
+                     *         "paidBack": false
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["FinancialModel"];
                 };
             };
@@ -13420,6 +21426,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -13459,6 +21466,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [],
+                     *       "totals": {
+                     *         "committed": "120000.00",
+                     *         "paid": "0.00",
+                     *         "remaining": "120000.00"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["GuidanceDisbursement"][];
                         totals: {
@@ -13522,6 +21539,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -13547,7 +21565,10 @@ export interface operations {
     createGuidanceDisbursement: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -13555,6 +21576,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "amount": "20000.00",
+                 *       "paidOn": "2025-02-20",
+                 *       "note": "第一笔引导资金"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewGuidanceDisbursement"];
             };
         };
@@ -13562,9 +21590,29 @@ export interface operations {
             /** @description Recorded */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "disbursement": {
+                     *         "id": "cf0c22d5-b44f-4a66-8cc2-cf6375f29219",
+                     *         "contractId": "c66eb344-9e8e-456e-bc2a-eea8be6bb225",
+                     *         "amount": "20000.00",
+                     *         "paidOn": "2025-02-20",
+                     *         "note": "第一笔引导资金",
+                     *         "recordedByOrgId": "645f8230-913c-49d6-ae2a-33e10eab8e5b",
+                     *         "createdAt": "2025-03-01T02:00:00.000Z"
+                     *       },
+                     *       "totals": {
+                     *         "committed": "120000.00",
+                     *         "paid": "20000.00",
+                     *         "remaining": "100000.00"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         disbursement: components["schemas"]["GuidanceDisbursement"];
                         totals: {
@@ -13637,6 +21685,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -13676,6 +21734,99 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "streetId": "f23026eb-25ab-4c50-90cc-ab7a89804039",
+                     *       "streetName": "殷行街道 de852848",
+                     *       "today": "2025-03-01",
+                     *       "facilities": {
+                     *         "elevators": {
+                     *           "retrofitted": 1,
+                     *           "underConstruction": 0,
+                     *           "planned": 1,
+                     *           "decommissioned": 0,
+                     *           "total": 2,
+                     *           "notRetrofitted": 1,
+                     *           "target": 20,
+                     *           "toTarget": 19
+                     *         },
+                     *         "garages": {
+                     *           "retrofitted": 0,
+                     *           "underConstruction": 0,
+                     *           "planned": 1,
+                     *           "decommissioned": 0,
+                     *           "total": 1,
+                     *           "notRetrofitted": 1,
+                     *           "target": 153,
+                     *           "toTarget": 153,
+                     *           "bySize": {
+                     *             "large": {
+                     *               "retrofitted": 0,
+                     *               "underConstruction": 0,
+                     *               "planned": 1,
+                     *               "decommissioned": 0,
+                     *               "total": 1,
+                     *               "notRetrofitted": 1
+                     *             },
+                     *             "mini": {
+                     *               "retrofitted": 0,
+                     *               "underConstruction": 0,
+                     *               "planned": 0,
+                     *               "decommissioned": 0,
+                     *               "total": 0,
+                     *               "notRetrofitted": 0
+                     *             }
+                     *           }
+                     *         }
+                     *       },
+                     *       "guidanceFunds": {
+                     *         "committed": "120000.00",
+                     *         "paid": "0.00",
+                     *         "remaining": "120000.00"
+                     *       },
+                     *       "contractsByState": {
+                     *         "draft": 0,
+                     *         "submitted": 0,
+                     *         "changes_requested": 0,
+                     *         "approved": 0,
+                     *         "signed": 0,
+                     *         "under_construction": 0,
+                     *         "operating": 1,
+                     *         "transferred": 0,
+                     *         "terminated": 0
+                     *       },
+                     *       "transfersDue": {
+                     *         "until": "2026-03-01",
+                     *         "count": 0,
+                     *         "overdue": 0,
+                     *         "items": []
+                     *       },
+                     *       "receivables": {
+                     *         "outstanding": "40.00",
+                     *         "overdue": "40.00",
+                     *         "invoicesOutstanding": 1,
+                     *         "invoicesOverdue": 1,
+                     *         "aging": {
+                     *           "current": "0.00",
+                     *           "0-30": "40.00",
+                     *           "31-60": "0.00",
+                     *           "61-90": "0.00",
+                     *           "90+": "0.00"
+                     *         }
+                     *       },
+                     *       "incidents": {
+                     *         "from": "2025-01-30T02:00:00.000Z",
+                     *         "to": "2025-03-01T02:00:00.000Z",
+                     *         "monitoredElevators": 0,
+                     *         "ebikeIncidents": 0,
+                     *         "halts": 0,
+                     *         "perElevatorPerMonth": null,
+                     *         "falseAlarms": 0,
+                     *         "classified": 0,
+                     *         "falseAlarmRate": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["StreetDashboard"];
                 };
             };
@@ -13724,6 +21875,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -13766,6 +21918,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [],
+                     *       "total": 0
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["NotificationEndpoint"][];
                         total: number;
@@ -13817,6 +21975,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -13842,12 +22001,23 @@ export interface operations {
     createNotificationEndpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "值班群 87b31df1",
+                 *       "channel": "webhook",
+                 *       "url": "https://hooks.example.com/bot",
+                 *       "rules": []
+                 *     }
+                 */
                 "application/json": components["schemas"]["NewNotificationEndpoint"];
             };
         };
@@ -13855,9 +22025,29 @@ export interface operations {
             /** @description Added */
             201: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "endpoint": {
+                     *         "id": "e765e40f-e905-4661-bf2c-2d2771300277",
+                     *         "name": "值班群 f6a03c80",
+                     *         "channel": "webhook",
+                     *         "url": "https://hooks.example.com/bot",
+                     *         "hasSecret": true,
+                     *         "enabled": true,
+                     *         "disabledAt": null,
+                     *         "disabledReason": null,
+                     *         "consecutiveFailures": 0,
+                     *         "rules": [],
+                     *         "createdAt": "2026-12-05T13:34:36.273Z"
+                     *       },
+                     *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
+                     *     }
+                     */
                     "application/json": components["schemas"]["CreatedNotificationEndpoint"];
                 };
             };
@@ -13906,6 +22096,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -13945,6 +22145,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "55adec1d-347c-4db6-9799-4816d1f2b059",
+                     *       "name": "物业值班群",
+                     *       "channel": "webhook",
+                     *       "url": "https://hooks.example.com/property",
+                     *       "hasSecret": true,
+                     *       "enabled": true,
+                     *       "disabledAt": null,
+                     *       "disabledReason": null,
+                     *       "consecutiveFailures": 0,
+                     *       "rules": [
+                     *         {
+                     *           "type": "ebike_halt_opened",
+                     *           "afterMinutes": null
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-05T13:34:36.477Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["NotificationEndpoint"];
                 };
             };
@@ -13993,6 +22213,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -14032,6 +22253,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "c1321004-9747-4603-9891-a2810934d9a2",
+                     *       "name": "物业值班群",
+                     *       "channel": "webhook",
+                     *       "url": "https://hooks.example.com/property",
+                     *       "hasSecret": true,
+                     *       "enabled": true,
+                     *       "disabledAt": null,
+                     *       "disabledReason": null,
+                     *       "consecutiveFailures": 0,
+                     *       "rules": [
+                     *         {
+                     *           "type": "ebike_halt_opened",
+                     *           "afterMinutes": null
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-05T13:34:36.721Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["NotificationEndpoint"];
                 };
             };
@@ -14080,6 +22321,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -14113,6 +22355,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "值班群 34c85b7f"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NotificationEndpointChange"];
             };
         };
@@ -14123,6 +22370,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "e6ee7541-5849-4b67-a47c-c56617daa39e",
+                     *       "name": "值班群 4d6c5a82",
+                     *       "channel": "webhook",
+                     *       "url": "https://hooks.example.com/property",
+                     *       "hasSecret": true,
+                     *       "enabled": true,
+                     *       "disabledAt": null,
+                     *       "disabledReason": null,
+                     *       "consecutiveFailures": 0,
+                     *       "rules": [
+                     *         {
+                     *           "type": "ebike_halt_opened",
+                     *           "afterMinutes": null
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-05T13:34:36.597Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["NotificationEndpoint"];
                 };
             };
@@ -14171,6 +22438,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -14196,7 +22464,10 @@ export interface operations {
     rotateNotificationEndpointSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -14204,6 +22475,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["NoBody"];
             };
         };
@@ -14211,9 +22483,34 @@ export interface operations {
             /** @description The new secret */
             200: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "endpoint": {
+                     *         "id": "e072bff1-00fd-4f94-8591-260941c71ebc",
+                     *         "name": "物业值班群",
+                     *         "channel": "webhook",
+                     *         "url": "https://hooks.example.com/property",
+                     *         "hasSecret": true,
+                     *         "enabled": true,
+                     *         "disabledAt": null,
+                     *         "disabledReason": null,
+                     *         "consecutiveFailures": 0,
+                     *         "rules": [
+                     *           {
+                     *             "type": "ebike_halt_opened",
+                     *             "afterMinutes": null
+                     *           }
+                     *         ],
+                     *         "createdAt": "2026-12-05T13:34:36.840Z"
+                     *       },
+                     *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
+                     *     }
+                     */
                     "application/json": components["schemas"]["CreatedNotificationEndpoint"];
                 };
             };
@@ -14271,6 +22568,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -14296,7 +22603,10 @@ export interface operations {
     testNotificationEndpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -14304,6 +22614,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["NoBody"];
             };
         };
@@ -14311,9 +22622,16 @@ export interface operations {
             /** @description Queued */
             202: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "deliveryId": "16294352-4447-452f-bc89-02aa7b45c630"
+                     *     }
+                     */
                     "application/json": components["schemas"]["QueuedTestPing"];
                 };
             };
@@ -14371,6 +22689,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -14416,6 +22744,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "78a1f47d-f358-4803-9f42-7a11050ef9b2",
+                     *           "type": "test_ping",
+                     *           "state": "delivered",
+                     *           "attempts": 1,
+                     *           "nextAttemptAt": null,
+                     *           "retryUntil": "2025-03-01T12:00:00.000Z",
+                     *           "deliveredAt": "2025-02-28T12:00:00.000Z",
+                     *           "lastError": null,
+                     *           "createdAt": "2025-02-28T12:00:00.000Z",
+                     *           "log": [
+                     *             {
+                     *               "attempt": 1,
+                     *               "startedAt": "2025-02-28T12:00:00.000Z",
+                     *               "durationMs": 12,
+                     *               "httpStatus": 200,
+                     *               "ok": true,
+                     *               "error": null
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "total": 1
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["NotificationDelivery"][];
                         total: number;
@@ -14467,6 +22823,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -14492,7 +22849,10 @@ export interface operations {
     replayNotificationDelivery: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body within 24 h replays the first successful answer (with `Idempotent-Replayed: true`) instead of acting again; with another body, 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, e.g. a UUID. See docs/api.md, "Idempotent creates". */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
                 deliveryId: string;
@@ -14501,6 +22861,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["NoBody"];
             };
         };
@@ -14508,9 +22869,34 @@ export interface operations {
             /** @description Queued again */
             202: {
                 headers: {
+                    /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "e940811e-5d6b-47d4-9845-469130cdc6ca",
+                     *       "type": "test_ping",
+                     *       "state": "pending",
+                     *       "attempts": 1,
+                     *       "nextAttemptAt": "2025-03-01T02:00:00.000Z",
+                     *       "retryUntil": "2025-03-02T02:00:00.000Z",
+                     *       "deliveredAt": null,
+                     *       "lastError": null,
+                     *       "createdAt": "2025-02-28T12:00:00.000Z",
+                     *       "log": [
+                     *         {
+                     *           "attempt": 1,
+                     *           "startedAt": "2025-02-28T12:00:00.000Z",
+                     *           "durationMs": 12,
+                     *           "httpStatus": 200,
+                     *           "ok": true,
+                     *           "error": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["NotificationDelivery"];
                 };
             };
@@ -14568,6 +22954,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Code `idempotency_key_reused`: the Idempotency-Key was sent before (within 24 h) with another body or to another path; nothing was done */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -14607,6 +23003,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "sensorId": "0feb064e-cdd0-44e4-89b0-529ee49441bc",
+                     *           "eventId": "fx-detected-0feb064e",
+                     *           "occurredAt": "2025-02-28T12:00:00.000Z",
+                     *           "byteSize": 8,
+                     *           "url": "/v1/incidents/ba9ab985-c7b5-4ec4-9eb0-0b75b0e9ec96/snapshots/fx-detected-0feb064e"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["IncidentSnapshots"];
                 };
             };
@@ -14655,6 +23064,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
@@ -14743,6 +23153,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description Unexpected error; quote the request id */
             500: {
                 headers: {
