@@ -18,6 +18,7 @@ import { createRouter, registerRateLimitComponents } from "./openapi.js";
 import { createPortal, isApiPath, portalNotFound } from "./pages/index.js";
 import type { PortalEnv } from "./pages/portal-env.js";
 import { limitByAddress, limitByKey } from "./rate-limit.js";
+import { locationOfCreated, routeMethods } from "./route-table.js";
 import { healthRouter } from "./routes/health/health.index.js";
 import { v1Routers } from "./routes/index.js";
 import { sensorIngestRouter } from "./routes/sensors/sensor-ingest.index.js";
@@ -172,17 +173,18 @@ export function createApp({
   app.route("/v1", sensorIngestRouter);
 
   const v1 = createRouter();
+  const methodsOf = routeMethods(app);
   // The key first: nothing of a body is read for a caller who is not let in (nor counted: a
   // refused key is slowed by `refuseSlowly` instead). A POST with an Idempotency-Key then runs in
   // the transaction that claims the key (src/idempotency.ts).
   v1.use("*", authenticate, limitByKey, emptyJsonAsObject, idempotentPosts, conditionalGet);
+  v1.use("*", locationOfCreated(methodsOf));
   for (const router of v1Routers) v1.route("/", router);
   app.route("/v1", v1);
 
   // People's pages last: every path the API, the docs and health do not answer.
   app.route("/", createPortal() as unknown as Hono<AppEnv>);
 
-  const methodsOf = routeMethods(app);
   app.notFound((c) => {
     if (isPageRequest(c)) return portalNotFound(c as unknown as Context<PortalEnv>);
     const allowed = methodsOf(c.req.path);
@@ -211,36 +213,6 @@ export function createApp({
 }
 
 export type App = ReturnType<typeof createApp>;
-
-/**
- * The methods the app answers on a path, for a 405's `Allow` (HEAD wherever GET is): read from
- * the app's own routes once, on the first unanswered request, when every route is mounted.
- */
-function routeMethods(app: OpenAPIHono<AppEnv>): (path: string) => string[] {
-  let routes: { pattern: RegExp; method: string }[] | undefined;
-  return (path) => {
-    routes ??= app.routes
-      .filter((r) => r.method !== "ALL")
-      .map((r) => ({
-        method: r.method,
-        pattern: new RegExp(
-          `^${r.path
-            .split("/")
-            .map((part) =>
-              part === "*"
-                ? ".*"
-                : part.startsWith(":")
-                  ? "[^/]+"
-                  : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
-            )
-            .join("/")}/?$`,
-        ),
-      }));
-    const methods = new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method));
-    if (methods.has("GET")) methods.add("HEAD");
-    return [...methods].sort();
-  };
-}
 
 /** Methods the API's routes answer (a preflight for another is refused by the browser). */
 const CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];

@@ -54,11 +54,12 @@ export const sign: AppRouteHandler<typeof routes.sign> = async (c) => {
 };
 
 export const createAmendment: AppRouteHandler<typeof routes.createAmendment> = async (c) => {
-  const body = c.req.valid("json");
-  return c.json(
-    contractDetailJson(await contracts.createAmendment(serviceContext(c), c.req.valid("param").id, body)),
-    201,
+  const id = c.req.valid("param").id;
+  const detail = contractDetailJson(
+    await contracts.createAmendment(serviceContext(c), id, c.req.valid("json")),
   );
+  // What was created is the amendment's draft version.
+  return c.json(detail, 201, { Location: `/v1/contracts/${id}/versions/${detail.currentVersionNo}` });
 };
 
 export const listComments: AppRouteHandler<typeof routes.listComments> = async (c) => {

@@ -47,7 +47,9 @@ export const queryReport: AppRouteHandler<typeof routes.queryReport> = async (c)
 
 export const reviseReport: AppRouteHandler<typeof routes.reviseReport> = async (c) => {
   const detail = await reports.reviseReport(serviceContext(c), c.req.valid("param").id, c.req.valid("json"));
-  return c.json(reportDetailJson(detail), 201);
+  const body = reportDetailJson(detail);
+  // The revision is a report of its own, read where every report is.
+  return c.json(body, 201, { Location: `/v1/reports/${body.id}` });
 };
 
 export const listReportComments: AppRouteHandler<typeof routes.listReportComments> = async (c) => {
