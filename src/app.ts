@@ -188,7 +188,8 @@ export function createApp({
   app.notFound((c) => {
     if (isPageRequest(c)) return portalNotFound(c as unknown as Context<PortalEnv>);
     const allowed = methodsOf(c.req.path);
-    if (allowed.length > 0) {
+    // A route of this method that answered "not found" (an unknown asset) stays a 404.
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
       const allow = allowed.join(", ");
       return problemResponse(
         c,

@@ -68,6 +68,8 @@ describe("a method a path does not take", () => {
     const health = await app.request("/healthz", { method: "POST" });
     expect(health.status).toBe(405);
     expect(health.headers.get("allow")).toBe("GET, HEAD");
+    // A route of the method that finds nothing (an asset that is not served) is a 404, not a 405.
+    expect((await app.request("/docs/assets/swagger-ui-dist/package.json")).status).toBe(404);
     const unknown = await admin.get("/v1/nothing-here");
     expect(unknown.status).toBe(404);
     expect(unknown.body).toMatchObject({ code: "route_not_found" });
