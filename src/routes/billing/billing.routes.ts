@@ -10,6 +10,7 @@ import {
   jsonBody,
   jsonResponse,
   Money,
+  Page,
   Pagination,
   security,
   Text,
@@ -131,8 +132,8 @@ export const listRuns = createRoute({
   tags,
   security,
   summary: "A contract's billing runs, latest period first",
-  request: { params: IdParams },
-  responses: { 200: jsonResponse(z.object({ items: z.array(BillingRun) }), "Runs"), ...errorResponses },
+  request: { params: IdParams, query: Pagination },
+  responses: { 200: jsonResponse(Page(BillingRun, "BillingRunPage"), "Runs"), ...errorResponses },
 });
 
 export const listInvoices = createRoute({
@@ -147,15 +148,7 @@ export const listInvoices = createRoute({
     query: Pagination.extend({ period: PeriodString.optional(), state: InvoiceState.optional() }),
   },
   responses: {
-    200: jsonResponse(
-      z.object({
-        items: z.array(Invoice),
-        total: z.number().int(),
-        limit: z.number().int(),
-        offset: z.number().int(),
-      }),
-      "A page of invoices, by number",
-    ),
+    200: jsonResponse(Page(Invoice, "InvoicePage"), "A page of invoices, by number"),
     ...errorResponses,
   },
 });

@@ -11,6 +11,9 @@ import {
   jsonResponse,
   NoBody,
   noBody,
+  Page,
+  PageWith,
+  Pagination,
   preconditionResponses,
   security,
   Text,
@@ -92,8 +95,8 @@ export const listContracts = createRoute({
   },
   responses: {
     200: jsonResponse(
-      z.object({ items: z.array(ContractSummary), total: z.number().int() }),
-      "A page of contracts",
+      Page(ContractSummary, "ContractPage"),
+      "A page of contracts, most recently changed first (id breaks ties)",
     ),
     ...errorResponses,
   },
@@ -117,8 +120,8 @@ export const listVersions = createRoute({
   tags,
   security,
   summary: "Every version of the contract, oldest first",
-  request: { params: IdParams },
-  responses: { 200: jsonResponse(z.object({ items: z.array(Version) }), "Versions"), ...errorResponses },
+  request: { params: IdParams, query: Pagination },
+  responses: { 200: jsonResponse(Page(Version, "VersionPage"), "Versions by number"), ...errorResponses },
 });
 
 export const getVersion = createRoute({
@@ -249,8 +252,11 @@ export const listComments = createRoute({
   tags,
   security,
   summary: "Review comments, oldest first",
-  request: { params: IdParams, query: z.object({ versionNo: Int4Param.min(1).optional() }) },
-  responses: { 200: jsonResponse(z.object({ items: z.array(Comment) }), "Comments"), ...errorResponses },
+  request: { params: IdParams, query: Pagination.extend({ versionNo: Int4Param.min(1).optional() }) },
+  responses: {
+    200: jsonResponse(Page(Comment, "CommentPage"), "Comments, oldest first (id breaks ties)"),
+    ...errorResponses,
+  },
 });
 
 export const addComment = createRoute({
@@ -279,8 +285,11 @@ export const listVotes = createRoute({
   tags,
   security,
   summary: "Owners' votes recorded on the contract's versions",
-  request: { params: IdParams },
-  responses: { 200: jsonResponse(z.object({ items: z.array(Vote) }), "Votes"), ...errorResponses },
+  request: { params: IdParams, query: Pagination },
+  responses: {
+    200: jsonResponse(Page(Vote, "VotePage"), "Votes by the day held, then as recorded"),
+    ...errorResponses,
+  },
 });
 
 export const recordVote = createRoute({
@@ -362,9 +371,9 @@ export const getAudit = createRoute({
   tags,
   security,
   summary: "The contract's audit log (append-only, hash-chained)",
-  request: { params: IdParams },
+  request: { params: IdParams, query: Pagination },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(AuditRow) }), "Audit rows in order"),
+    200: jsonResponse(Page(AuditRow, "AuditRowPage"), "Audit rows in order (by seq)"),
     ...errorResponses,
   },
 });
@@ -390,14 +399,23 @@ export const listTransfers = createRoute({
   tags,
   security,
   summary: "Contracts whose transfer to the owners falls within N days (overdue ones first)",
-  request: { query: z.object({ within: z.coerce.number().int().min(0).max(3650).default(90) }) },
+  request: {
+    query: Pagination.extend({
+      within: z.coerce.number().int().min(0).max(3650).default(90).openapi({
+        type: "integer",
+        description: "Days from today (Asia/Shanghai); overdue ones always count",
+      }),
+    }),
+  },
   responses: {
     200: jsonResponse(
-      z.object({
-        today: CalendarDate,
-        items: z.array(UpcomingTransfer),
+      PageWith(UpcomingTransfer, "UpcomingTransferPage", {
+        today: CalendarDate.openapi({
+          description:
+            "The day (Asia/Shanghai) `within` and `daysUntilTransfer` count from; the same on every page",
+        }),
       }),
-      "Upcoming transfers, soonest first",
+      "Upcoming transfers, soonest first (contract id breaks ties)",
     ),
     ...errorResponses,
   },

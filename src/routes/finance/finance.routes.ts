@@ -9,6 +9,8 @@ import {
   jsonBody,
   jsonResponse,
   Money,
+  PageWith,
+  Pagination,
   security,
   Text,
   Uuid,
@@ -174,9 +176,17 @@ export const listDisbursements = createRoute({
   tags,
   security,
   summary: "Guidance funds paid to the contract, oldest first, with the committed total",
-  request: { params: IdParams },
+  request: { params: IdParams, query: Pagination },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(Disbursement), totals: GuidanceTotals }), "Disbursements"),
+    200: jsonResponse(
+      PageWith(Disbursement, "GuidanceDisbursementPage", {
+        totals: GuidanceTotals.openapi({
+          description:
+            "Committed by the terms in force, paid over every disbursement (not only this page's), and what remains; the same on every page",
+        }),
+      }),
+      "Disbursements, oldest first",
+    ),
     ...errorResponses,
   },
 });

@@ -8,6 +8,7 @@ import {
   IdParams,
   jsonBody,
   jsonResponse,
+  Page,
   Pagination,
   ProblemSchema,
   security,
@@ -84,7 +85,7 @@ export const listIncidents = createRoute({
     }),
   },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(Incident), total: z.number().int() }), "A page of incidents"),
+    200: jsonResponse(Page(Incident, "IncidentPage"), "A page of incidents, newest first (id breaks ties)"),
     ...errorResponses,
   },
 });

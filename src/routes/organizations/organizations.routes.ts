@@ -8,6 +8,8 @@ import {
   jsonBody,
   jsonResponse,
   Name,
+  Page,
+  Pagination,
   security,
   Uuid,
 } from "../../openapi.js";
@@ -120,9 +122,9 @@ export const listOrganizations = createRoute({
   tags,
   security,
   summary: "Organizations of the caller's street",
-  request: { query: z.object({ kind: OrgKind.optional() }) },
+  request: { query: Pagination.extend({ kind: OrgKind.optional() }) },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(Organization) }), "Organizations"),
+    200: jsonResponse(Page(Organization, "OrganizationPage"), "Organizations, by kind then name"),
     ...errorResponses,
   },
 });
@@ -159,9 +161,9 @@ export const listKeys = createRoute({
   tags,
   security,
   summary: "The organization's API keys (its own admin keys)",
-  request: { params: IdParams },
+  request: { params: IdParams, query: Pagination },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(ApiKey) }), "Keys, never the secrets"),
+    200: jsonResponse(Page(ApiKey, "ApiKeyPage"), "Keys, oldest first, never the secrets"),
     ...errorResponses,
   },
 });

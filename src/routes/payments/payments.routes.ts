@@ -1,10 +1,10 @@
-import { z } from "@hono/zod-openapi";
 import {
   createRoute,
   errorResponses,
   IdParams,
   jsonBody,
   jsonResponse,
+  Page,
   Pagination,
   security,
   withConflicts,
@@ -38,8 +38,11 @@ export const listPayments = createRoute({
   tags,
   security,
   summary: "Payments against an invoice, oldest first",
-  request: { params: IdParams },
-  responses: { 200: jsonResponse(z.object({ items: z.array(Payment) }), "Payments"), ...errorResponses },
+  request: { params: IdParams, query: Pagination },
+  responses: {
+    200: jsonResponse(Page(Payment, "PaymentPage"), "Payments by the day received, then as recorded"),
+    ...errorResponses,
+  },
 });
 
 export const listCreditNotes = createRoute({
@@ -51,7 +54,7 @@ export const listCreditNotes = createRoute({
   summary: "A contract's credit notes, oldest first",
   request: { params: IdParams, query: Pagination.extend({ subscriberKey: SubscriberKey.optional() }) },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(CreditNote) }), "Credit notes"),
+    200: jsonResponse(Page(CreditNote, "CreditNotePage"), "Credit notes, oldest first (number breaks ties)"),
     ...errorResponses,
   },
 });

@@ -4,7 +4,7 @@
  */
 import type { Context } from "hono";
 import { type AppEnv, serviceContext } from "../../context.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as sensors from "../../services/sensors/sensors.js";
 import { deadLetterJson, sensorJson, sensorWithKeyJson } from "./sensors.presenters.js";
 import type * as routes from "./sensors.routes.js";
@@ -30,7 +30,7 @@ export const listSensors: AppRouteHandler<typeof routes.listSensors> = async (c)
     online: flag(q.online),
     revoked: flag(q.revoked),
   });
-  return c.json({ items: page.items.map(sensorJson), total: page.total }, 200);
+  return c.json(pageJson(c.req.url, page.items.map(sensorJson), page.total, q), 200);
 };
 
 export const getSensor: AppRouteHandler<typeof routes.getSensor> = async (c) => {
@@ -49,6 +49,7 @@ export const revokeSensor: AppRouteHandler<typeof routes.revokeSensor> = async (
 
 /** Street office: dead letters of its street's sensors; enterprise: of its own sensors; admin: all. */
 export const listDeadLetters: AppRouteHandler<typeof routes.listDeadLetters> = async (c) => {
-  const rows = await sensors.listDeadLetters(serviceContext(c), c.req.valid("query"));
-  return c.json({ items: rows.map(deadLetterJson) }, 200);
+  const query = c.req.valid("query");
+  const { items, total } = await sensors.listDeadLetters(serviceContext(c), query);
+  return c.json(pageJson(c.req.url, items.map(deadLetterJson), total, query), 200);
 };

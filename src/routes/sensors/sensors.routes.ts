@@ -9,6 +9,7 @@ import {
   jsonResponse,
   Name,
   noBody,
+  Page,
   Pagination,
   security,
   Uuid,
@@ -87,7 +88,7 @@ export const listSensors = createRoute({
     }),
   },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(Sensor), total: z.number().int() }), "A page of sensors"),
+    200: jsonResponse(Page(Sensor, "SensorPage"), "A page of sensors, oldest first (id breaks ties)"),
     ...errorResponses,
   },
 });
@@ -177,7 +178,7 @@ export const listDeadLetters = createRoute({
     }),
   },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(DeadLetter) }), "A page of dead letters"),
+    200: jsonResponse(Page(DeadLetter, "DeadLetterPage"), "A page of dead letters, newest first (by id)"),
     ...errorResponses,
   },
 });

@@ -4,7 +4,7 @@
  * (contracts/permissions.ts); a change of a sensor's login is told to the broker inside its
  * transaction.
  */
-import { and, count, desc, eq, getTableColumns, isNotNull, isNull, like, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, isNotNull, isNull, like, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Queryable } from "../../../db/database.js";
 import { generateKey } from "../../../db/keys.js";
@@ -19,6 +19,7 @@ import type { Ingest } from "../../../iot/ingest.js";
 import type { Principal } from "../../auth/principal.js";
 import { ApiError } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
+import { pageOf } from "../pages.js";
 import { authorize, authorizeOrg } from "../permissions.js";
 import { deadLetterScope, sensorScope } from "./scope.js";
 
@@ -211,7 +212,7 @@ export async function listSensors(
       .select()
       .from(sensors)
       .where(where)
-      .orderBy(sensors.createdAt, sensors.id)
+      .orderBy(asc(sensors.createdAt), asc(sensors.id))
       .limit(filter.limit)
       .offset(filter.offset),
     ctx.db.select({ n: count() }).from(sensors).where(where),
@@ -275,20 +276,19 @@ export async function revokeSensor(ctx: ServiceContext, id: string, ports: Senso
 export async function listDeadLetters(
   ctx: ServiceContext,
   filter: DeadLetterFilter,
-): Promise<DeadLetterRow[]> {
+): Promise<{ items: DeadLetterRow[]; total: number }> {
   authorize(ctx.principal, { type: "read_dead_letters" });
-  return ctx.db
+  const where = and(
+    deadLetterScope(ctx.principal),
+    filter.sensorId ? eq(deadLetters.sensorId, filter.sensorId) : undefined,
+    filter.reason ? like(deadLetters.reason, `${filter.reason.replace(/[\\%_]/g, "\\$&")}%`) : undefined,
+    filter.since ? sql`${deadLetters.receivedAt} >= ${filter.since}` : undefined,
+  );
+  const query = ctx.db
     .select(getTableColumns(deadLetters))
     .from(deadLetters)
-    .where(
-      and(
-        deadLetterScope(ctx.principal),
-        filter.sensorId ? eq(deadLetters.sensorId, filter.sensorId) : undefined,
-        filter.reason ? like(deadLetters.reason, `${filter.reason.replace(/[\\%_]/g, "\\$&")}%`) : undefined,
-        filter.since ? sql`${deadLetters.receivedAt} >= ${filter.since}` : undefined,
-      ),
-    )
+    .where(where)
     .orderBy(desc(deadLetters.id))
-    .limit(filter.limit)
-    .offset(filter.offset);
+    .$dynamic();
+  return pageOf(query, () => ctx.db.$count(deadLetters, where), filter);
 }
