@@ -54,7 +54,12 @@ export async function readAudit(db: Pick<Tx, "select">, contractId: string): Pro
     .from(auditLog)
     .where(eq(auditLog.contractId, contractId))
     .orderBy(auditLog.seq);
-  return rows.map((r) => ({
+  return rows.map(auditEntryOf);
+}
+
+/** An audit row as the chain verifier (and the API) reads it. */
+export function auditEntryOf(r: typeof auditLog.$inferSelect): AuditEntry {
+  return {
     contractId: r.contractId,
     seq: r.seq,
     action: r.action,
@@ -68,5 +73,5 @@ export async function readAudit(db: Pick<Tx, "select">, contractId: string): Pro
     createdAt: r.createdAt.toISOString(),
     prevHash: r.prevHash,
     hash: r.hash,
-  }));
+  };
 }

@@ -367,24 +367,37 @@ export const Pagination = z.object({
 });
 export type PageQuery = { limit: number; offset: number };
 
+/** The members of every page (see Page). */
+function pageMembers<T extends z.ZodType>(item: T) {
+  return {
+    items: z.array(item),
+    total: z.number().int().min(0).openapi({ description: "Items matching the filters, on every page" }),
+    limit: z.number().int().min(1).max(MAX_PAGE_LIMIT),
+    offset: z.number().int().min(0),
+    next: z.string().nullable().openapi({
+      description:
+        "The path and query of the next page (the same filters, offset + limit), or null on the last page",
+      example: "/v1/contracts?limit=50&offset=50",
+    }),
+  };
+}
+
 /**
  * The one page envelope of every collection: the items, how many match the filters in all, the
  * page asked for, and `next`, the path and query of the following page (null on the last).
  */
 export function Page<T extends z.ZodType>(item: T, name: string) {
-  return z
-    .object({
-      items: z.array(item),
-      total: z.number().int().min(0).openapi({ description: "Items matching the filters, on every page" }),
-      limit: z.number().int().min(1).max(MAX_PAGE_LIMIT),
-      offset: z.number().int().min(0),
-      next: z.string().nullable().openapi({
-        description:
-          "The path and query of the next page (the same filters, offset + limit), or null on the last page",
-        example: "/v1/contracts?limit=50&offset=50",
-      }),
-    })
-    .openapi(name);
+  return z.object(pageMembers(item)).openapi(name);
+}
+
+/**
+ * The envelope with members that describe the whole list rather than one page (the day the
+ * upcoming transfers count from, the guidance totals of a contract): the same on every page. Each
+ * extra member carries its own description; test/platform/page-envelope.test.ts lists the routes
+ * allowed one, so a new one is a decision, not an accident.
+ */
+export function PageWith<T extends z.ZodType, E extends z.ZodRawShape>(item: T, name: string, extra: E) {
+  return z.object({ ...pageMembers(item), ...extra }).openapi(name);
 }
 
 /** A page's JSON: `next` is this request's own URL with the following offset, or null. */

@@ -3,7 +3,7 @@
  * keys. Reads are scoped to the caller's street (404 outside it); who may register, change and
  * manage keys is the command table's (contracts/place-permissions.ts).
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { registrationStreet } from "../../contracts/index.js";
 import { outer, type Queryable } from "../../db/database.js";
 import { generateKey } from "../../db/keys.js";
@@ -14,6 +14,7 @@ import type { OrgKind, Principal } from "../auth/principal.js";
 import { streetScope } from "../auth/scope.js";
 import { ApiError } from "../errors.js";
 import type { ServiceContext } from "./context.js";
+import { type Page, type PageRequest, pageOf } from "./pages.js";
 import { requirePlaceCommand } from "./place-permissions.js";
 
 export type OrganizationRow = typeof organizations.$inferSelect;
@@ -151,20 +152,23 @@ export async function createOrganization(
   };
 }
 
+/** By kind, then name (id breaks ties). */
 export async function listOrganizations(
   ctx: ServiceContext,
-  filter: { kind?: OrgKind },
-): Promise<OrganizationWithCommunities[]> {
-  return ctx.db
+  filter: { kind?: OrgKind | undefined },
+  page?: PageRequest,
+): Promise<Page<OrganizationWithCommunities>> {
+  const where = and(
+    streetScope(ctx.principal, organizations.streetId),
+    filter.kind ? eq(organizations.kind, filter.kind) : undefined,
+  );
+  const query = ctx.db
     .select({ ...organizationsColumns(), communityIds: communityIdsOf })
     .from(organizations)
-    .where(
-      and(
-        streetScope(ctx.principal, organizations.streetId),
-        filter.kind ? eq(organizations.kind, filter.kind) : undefined,
-      ),
-    )
-    .orderBy(organizations.kind, organizations.name);
+    .where(where)
+    .orderBy(asc(organizations.kind), asc(organizations.name), asc(organizations.id))
+    .$dynamic();
+  return pageOf(query, () => ctx.db.$count(organizations, where), page);
 }
 
 export async function getOrganization(ctx: ServiceContext, id: string): Promise<OrganizationWithCommunities> {
@@ -205,9 +209,21 @@ async function keysOwner(ctx: ServiceContext, orgId: string) {
   return org;
 }
 
-export async function listKeys(ctx: ServiceContext, orgId: string): Promise<ApiKeyRow[]> {
+/** Oldest first (id breaks ties). */
+export async function listKeys(
+  ctx: ServiceContext,
+  orgId: string,
+  page?: PageRequest,
+): Promise<Page<ApiKeyRow>> {
   const org = await keysOwner(ctx, orgId);
-  return ctx.db.select().from(apiKeys).where(eq(apiKeys.organizationId, org.id)).orderBy(apiKeys.createdAt);
+  const where = eq(apiKeys.organizationId, org.id);
+  const query = ctx.db
+    .select()
+    .from(apiKeys)
+    .where(where)
+    .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id))
+    .$dynamic();
+  return pageOf(query, () => ctx.db.$count(apiKeys, where), page);
 }
 
 export async function createKey(

@@ -411,11 +411,22 @@ describe("finding contracts", () => {
     expect([...first.body.items, ...second.body.items].map((x: { id: string }) => x.id)).toEqual(expected);
     expect(first.body.items[0]).toMatchObject({ id: b, updatedAt: "2026-03-02T00:00:00.000Z" });
     const past = await enterprise.get("/v1/contracts?limit=3&offset=10");
-    expect(past.body).toEqual({ items: [], total: 4 });
-    expect((await enterprise.get("/v1/contracts?state=operating")).body).toEqual({ items: [], total: 0 });
+    expect(first.body.next).toBe("/v1/contracts?limit=3&offset=3");
+    expect(second.body.next).toBeNull();
+    expect(past.body).toEqual({ items: [], total: 4, limit: 3, offset: 10, next: null });
+    expect((await enterprise.get("/v1/contracts?state=operating")).body).toEqual({
+      items: [],
+      total: 0,
+      limit: 50,
+      offset: 0,
+      next: null,
+    });
     // Another enterprise's contracts count neither in its page nor in its total.
     const rival = await createWorld(database.db);
-    expect((await api(rival.enterprise.key).get("/v1/contracts")).body).toEqual({ items: [], total: 0 });
+    expect((await api(rival.enterprise.key).get("/v1/contracts")).body).toMatchObject({
+      items: [],
+      total: 0,
+    });
   });
 });
 

@@ -73,7 +73,7 @@ async function householdNames(c: Ctx, communityId: string): Promise<Map<string, 
   const ctx = personContext(c);
   const names = new Map<string, string>();
   try {
-    for (const b of await listBuildings(ctx, communityId)) {
+    for (const b of (await listBuildings(ctx, communityId)).items) {
       const page = await listHouseholds(ctx, b.id, { limit: 2000, offset: 0 });
       for (const h of page.items) names.set(h.id, `${b.name} ${h.unit}单元 ${h.room}`);
     }
@@ -112,7 +112,7 @@ async function billingPage(
   const [detail, subs, runs, invoicePage, names, payments] = await Promise.all([
     getContract(ctx, chosen.id),
     listSubscriptions(ctx, chosen.id, { limit: 500, offset: 0 }),
-    listRuns(ctx, chosen.id),
+    listRuns(ctx, chosen.id).then((runs) => runs.items),
     listInvoices(ctx, chosen.id, { limit: 500, offset: 0 }),
     householdNames(c, chosen.communityId),
     listContractPayments(ctx, chosen.id),

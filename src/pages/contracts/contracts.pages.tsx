@@ -145,14 +145,16 @@ async function modelOf(ctx: ServiceContext, id: string) {
 
 async function loadDocument(ctx: ServiceContext, id: string) {
   const detail = await getContract(ctx, id);
-  const [comments, votes, audit, versions, model, facilities] = await Promise.all([
-    listComments(ctx, id),
-    listVotes(ctx, id),
-    auditOf(ctx, id),
-    listVersions(ctx, id),
-    modelOf(ctx, id),
-    Promise.all(detail.document.facilityIds.map((f) => getFacility(ctx, f).catch(() => null))),
-  ]);
+  // The contract page shows its whole history: every comment, vote, audit row and version.
+  const [{ items: comments }, { items: votes }, audit, { items: versions }, model, facilities] =
+    await Promise.all([
+      listComments(ctx, id),
+      listVotes(ctx, id),
+      auditOf(ctx, id),
+      listVersions(ctx, id),
+      modelOf(ctx, id),
+      Promise.all(detail.document.facilityIds.map((f) => getFacility(ctx, f).catch(() => null))),
+    ]);
   const parties = detail.document.parties;
   const names = await orgNames(ctx, [
     parties.enterprise,
@@ -843,7 +845,7 @@ contractPages.get(`${CONTRACT}/diff`, async (c) => {
   const t = tr(c);
   const ctx = personContext(c);
   const detail = await getContract(ctx, id);
-  const versions = (await listVersions(ctx, id)).map((x) => x.version.versionNo);
+  const versions = (await listVersions(ctx, id)).items.map((x) => x.version.versionNo);
   const from = Number(c.req.query("from"));
   const to = Number(c.req.query("to"));
   const valid = Number.isInteger(from) && Number.isInteger(to) && from !== to && from >= 1 && to >= 1;

@@ -142,7 +142,7 @@ async function newChoices(c: Ctx): Promise<{ choices: Choices; floorsServed: num
   ]);
   const communityName = new Map(communities.items.map((k) => [k.id, k.name]));
   const of = (kind: string) =>
-    orgs.filter((o) => o.kind === kind).map((o) => ({ value: o.id, label: o.name }));
+    orgs.items.filter((o) => o.kind === kind).map((o) => ({ value: o.id, label: o.name }));
   const free = planned.items.filter(
     (f) => f.operatorOrgId === null || f.operatorOrgId === ctx.principal.orgId,
   );

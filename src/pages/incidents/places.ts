@@ -33,7 +33,7 @@ export async function elevatorNames(
   const buildingName = new Map<string, string>();
   const ofCommunities = [...new Set(shown.map((f) => f.communityId))].filter((id) => communityName.has(id));
   for (const buildings of await Promise.all(ofCommunities.map((id) => listBuildings(ctx, id)))) {
-    for (const b of buildings) buildingName.set(b.id, b.name);
+    for (const b of buildings.items) buildingName.set(b.id, b.name);
   }
   for (const f of shown) {
     names.set(f.id, {

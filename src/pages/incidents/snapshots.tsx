@@ -41,10 +41,12 @@ export async function IncidentSnapshots({ c, incident }: { c: Context<PortalEnv>
     { role: principal.role, organization: isOrgPrincipal(principal) },
   );
   if (!may.ok) return null;
-  const snapshots = await listIncidentSnapshots(personContext(c), incident.id);
-  if (snapshots.length === 0) return null;
+  const { items: shown, total } = await listIncidentSnapshots(personContext(c), incident.id, {
+    limit: SHOWN_MAX,
+    offset: 0,
+  });
+  if (total === 0) return null;
   const t = translator(words, c.var.lang);
-  const shown = snapshots.slice(0, SHOWN_MAX);
   return (
     <div class="snapshots">
       <p class="hint">{t("heading")}</p>
@@ -68,9 +70,7 @@ export async function IncidentSnapshots({ c, incident }: { c: Context<PortalEnv>
           </figure>
         );
       })}
-      {snapshots.length > SHOWN_MAX ? (
-        <p class="hint">{t("more", { n: snapshots.length - SHOWN_MAX })}</p>
-      ) : null}
+      {total > shown.length ? <p class="hint">{t("more", { n: total - shown.length })}</p> : null}
     </div>
   );
 }

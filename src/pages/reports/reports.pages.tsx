@@ -63,7 +63,7 @@ reportPages.get("/reports", signedIn, async (c) => {
   const rows = await Promise.all(
     contracts.map(async (k) => ({
       contract: k,
-      reports: await listReports(ctx, k.id, { includeSuperseded: false }),
+      reports: (await listReports(ctx, k.id, { includeSuperseded: false })).items,
       canFile: (await getContract(ctx, k.id)).allowedActions.includes("file_report"),
     })),
   );
@@ -540,7 +540,7 @@ async function reportPage(c: Context<PortalEnv>, id: string, queryError?: string
   const lang = c.var.lang;
   const detail = await reportDetailOf(ctx, id);
   const row = detail.row;
-  const [contract, comments] = await Promise.all([
+  const [contract, { items: comments }] = await Promise.all([
     getContract(ctx, row.contractId),
     listReportComments(ctx, id),
   ]);

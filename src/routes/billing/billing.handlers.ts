@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import { type AppEnv, serviceContext } from "../../context.js";
 import { csvResponse, csvWindow, wantsCsv } from "../../csv.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as fees from "../../services/fees/billing.js";
 import { invoiceDetailJson, invoiceJson, runAnswerJson, runJson } from "./billing.presenters.js";
 import type * as routes from "./billing.routes.js";
@@ -24,23 +24,17 @@ export const createRun: AppRouteHandler<typeof routes.createRun> = async (c) => 
 };
 
 export const listRuns: AppRouteHandler<typeof routes.listRuns> = async (c) => {
-  const runs = await fees.listRuns(serviceContext(c), c.req.valid("param").id);
-  return c.json({ items: runs.map(runJson) }, 200);
+  const page = c.req.valid("query");
+  const { items, total } = await fees.listRuns(serviceContext(c), c.req.valid("param").id, page);
+  return c.json(pageJson(c.req.url, items.map(runJson), total, page), 200);
 };
 
 export const listInvoices: AppRouteHandler<typeof routes.listInvoices> = async (c) => {
   const q = c.req.valid("query");
   if (wantsCsv(c)) return invoicesCsv(c, c.req.valid("param").id, q);
   const page = await fees.listInvoices(serviceContext(c), c.req.valid("param").id, q);
-  return c.json(
-    {
-      items: page.items.map((i) => invoiceJson(i, page.today)),
-      total: page.total,
-      limit: q.limit,
-      offset: q.offset,
-    },
-    200,
-  );
+  const items = page.items.map((i) => invoiceJson(i, page.today));
+  return c.json(pageJson(c.req.url, items, page.total, q), 200);
 };
 
 export const getInvoice: AppRouteHandler<typeof routes.getInvoice> = async (c) => {

@@ -12,6 +12,7 @@ import {
   jsonBody,
   jsonResponse,
   Money,
+  Page,
   Pagination,
   security,
   Text,
@@ -131,8 +132,8 @@ export const listRuns = createRoute({
   security,
   summary: "A contract's billing runs, latest period first",
   description: "The contract's billing runs, latest period first, each with what it issued.",
-  request: { params: IdParams },
-  responses: { 200: jsonResponse(z.object({ items: z.array(BillingRun) }), "Runs"), ...errorResponses },
+  request: { params: IdParams, query: Pagination },
+  responses: { 200: jsonResponse(Page(BillingRun, "BillingRunPage"), "Runs"), ...errorResponses },
 });
 
 export const listInvoices = createRoute({
@@ -150,15 +151,7 @@ export const listInvoices = createRoute({
   },
   responses: {
     200: withCsv(
-      jsonResponse(
-        z.object({
-          items: z.array(Invoice),
-          total: z.number().int(),
-          limit: z.number().int(),
-          offset: z.number().int(),
-        }),
-        "A page of invoices, by number",
-      ),
+      jsonResponse(Page(Invoice, "InvoicePage"), "A page of invoices, by number"),
       invoiceCsv,
       "every invoice of every page for the same filters (with limit or offset: that page's), by number",
     ),

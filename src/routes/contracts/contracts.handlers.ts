@@ -3,7 +3,7 @@
  * service (src/services/contracts), and presents what it returns.
  */
 import { serviceContext } from "../../context.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as drafting from "../../services/contracts/drafting.js";
 import * as reads from "../../services/contracts/reads.js";
 import {
@@ -22,8 +22,9 @@ export const createContract: AppRouteHandler<typeof routes.createContract> = asy
 };
 
 export const listContracts: AppRouteHandler<typeof routes.listContracts> = async (c) => {
-  const { items, total } = await reads.listContracts(serviceContext(c), c.req.valid("query"));
-  return c.json({ items: items.map(contractSummaryJson), total }, 200);
+  const query = c.req.valid("query");
+  const { items, total } = await reads.listContracts(serviceContext(c), query);
+  return c.json(pageJson(c.req.url, items.map(contractSummaryJson), total, query), 200);
 };
 
 export const getContract: AppRouteHandler<typeof routes.getContract> = async (c) => {
@@ -31,8 +32,9 @@ export const getContract: AppRouteHandler<typeof routes.getContract> = async (c)
 };
 
 export const listVersions: AppRouteHandler<typeof routes.listVersions> = async (c) => {
-  const versions = await reads.listVersions(serviceContext(c), c.req.valid("param").id);
-  return c.json({ items: versions.map(versionPartsJson) }, 200);
+  const page = c.req.valid("query");
+  const { items, total } = await reads.listVersions(serviceContext(c), c.req.valid("param").id, page);
+  return c.json(pageJson(c.req.url, items.map(versionPartsJson), total, page), 200);
 };
 
 export const getVersion: AppRouteHandler<typeof routes.getVersion> = async (c) => {
@@ -63,8 +65,9 @@ export const diffVersions: AppRouteHandler<typeof routes.diffVersions> = async (
 };
 
 export const getAudit: AppRouteHandler<typeof routes.getAudit> = async (c) => {
-  const entries = await reads.auditOf(serviceContext(c), c.req.valid("param").id);
-  return c.json({ items: entries.map(auditEntryJson) }, 200);
+  const page = c.req.valid("query");
+  const { items, total } = await reads.auditPage(serviceContext(c), c.req.valid("param").id, page);
+  return c.json(pageJson(c.req.url, items.map(auditEntryJson), total, page), 200);
 };
 
 export const verifyAudit: AppRouteHandler<typeof routes.verifyAudit> = async (c) => {
@@ -72,12 +75,8 @@ export const verifyAudit: AppRouteHandler<typeof routes.verifyAudit> = async (c)
 };
 
 export const listTransfers: AppRouteHandler<typeof routes.listTransfers> = async (c) => {
-  const { today, items } = await reads.upcomingTransfers(serviceContext(c), c.req.valid("query").within);
-  return c.json(
-    {
-      today,
-      items: items.map(({ contract, ...due }) => upcomingTransferJson(contract, due)),
-    },
-    200,
-  );
+  const { within, ...page } = c.req.valid("query");
+  const { today, items, total } = await reads.upcomingTransfers(serviceContext(c), within, page);
+  const transfers = items.map(({ contract, ...due }) => upcomingTransferJson(contract, due));
+  return c.json({ ...pageJson(c.req.url, transfers, total, page), today }, 200);
 };

@@ -11,6 +11,9 @@ import {
   jsonResponse,
   NoBody,
   noBody,
+  Page,
+  PageWith,
+  Pagination,
   preconditionResponses,
   security,
   Text,
@@ -94,8 +97,8 @@ export const listContracts = createRoute({
   },
   responses: {
     200: jsonResponse(
-      z.object({ items: z.array(ContractSummary), total: z.number().int() }),
-      "A page of contracts",
+      Page(ContractSummary, "ContractPage"),
+      "A page of contracts, most recently changed first (id breaks ties)",
     ),
     ...errorResponses,
   },
@@ -123,8 +126,8 @@ export const listVersions = createRoute({
   summary: "Every version of the contract, oldest first",
   description:
     "Every version of the contract (the original and its amendments), oldest first, each with its terms and state.",
-  request: { params: IdParams },
-  responses: { 200: jsonResponse(z.object({ items: z.array(Version) }), "Versions"), ...errorResponses },
+  request: { params: IdParams, query: Pagination },
+  responses: { 200: jsonResponse(Page(Version, "VersionPage"), "Versions by number"), ...errorResponses },
 });
 
 export const getVersion = createRoute({
@@ -264,8 +267,11 @@ export const listComments = createRoute({
   security,
   summary: "Review comments, oldest first",
   description: "Review comments of every party, oldest first; `versionNo` keeps those on one version.",
-  request: { params: IdParams, query: z.object({ versionNo: Int4Param.min(1).optional() }) },
-  responses: { 200: jsonResponse(z.object({ items: z.array(Comment) }), "Comments"), ...errorResponses },
+  request: { params: IdParams, query: Pagination.extend({ versionNo: Int4Param.min(1).optional() }) },
+  responses: {
+    200: jsonResponse(Page(Comment, "CommentPage"), "Comments, oldest first (id breaks ties)"),
+    ...errorResponses,
+  },
 });
 
 export const addComment = createRoute({
@@ -298,8 +304,11 @@ export const listVotes = createRoute({
   summary: "Owners' votes recorded on the contract's versions",
   description:
     "The owners' votes recorded on the contract's versions, oldest first, each with its counts and whether it passed art. 278.",
-  request: { params: IdParams },
-  responses: { 200: jsonResponse(z.object({ items: z.array(Vote) }), "Votes"), ...errorResponses },
+  request: { params: IdParams, query: Pagination },
+  responses: {
+    200: jsonResponse(Page(Vote, "VotePage"), "Votes by the day held, then as recorded"),
+    ...errorResponses,
+  },
 });
 
 export const recordVote = createRoute({
@@ -387,9 +396,9 @@ export const getAudit = createRoute({
   summary: "The contract's audit log (append-only, hash-chained)",
   description:
     "Every change of the contract in order: who (organization, key, person), what, when, each row hashed with the one before it, so a changed or removed row breaks the chain.",
-  request: { params: IdParams },
+  request: { params: IdParams, query: Pagination },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(AuditRow) }), "Audit rows in order"),
+    200: jsonResponse(Page(AuditRow, "AuditRowPage"), "Audit rows in order (by seq)"),
     ...errorResponses,
   },
 });
@@ -419,14 +428,23 @@ export const listTransfers = createRoute({
   summary: "Contracts whose transfer to the owners falls within N days (overdue ones first)",
   description:
     "Contracts in the caller's scope whose transfer date falls within `within` days (Asia/Shanghai), overdue ones first, then by date.",
-  request: { query: z.object({ within: z.coerce.number().int().min(0).max(3650).default(90) }) },
+  request: {
+    query: Pagination.extend({
+      within: z.coerce.number().int().min(0).max(3650).default(90).openapi({
+        type: "integer",
+        description: "Days from today (Asia/Shanghai); overdue ones always count",
+      }),
+    }),
+  },
   responses: {
     200: jsonResponse(
-      z.object({
-        today: CalendarDate,
-        items: z.array(UpcomingTransfer),
+      PageWith(UpcomingTransfer, "UpcomingTransferPage", {
+        today: CalendarDate.openapi({
+          description:
+            "The day (Asia/Shanghai) `within` and `daysUntilTransfer` count from; the same on every page",
+        }),
       }),
-      "Upcoming transfers, soonest first",
+      "Upcoming transfers, soonest first (contract id breaks ties)",
     ),
     ...errorResponses,
   },

@@ -3,7 +3,7 @@
  * (src/services/contracts), and presents what it returns.
  */
 import { serviceContext } from "../../context.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as contracts from "../../services/contracts/lifecycle.js";
 import { contractDetailJson } from "./contracts.presenters.js";
 import type * as routes from "./contracts.routes.js";
@@ -38,7 +38,9 @@ export const recordVote: AppRouteHandler<typeof routes.recordVote> = async (c) =
 };
 
 export const listVotes: AppRouteHandler<typeof routes.listVotes> = async (c) => {
-  return c.json({ items: await contracts.listVotes(serviceContext(c), c.req.valid("param").id) }, 200);
+  const page = c.req.valid("query");
+  const { items, total } = await contracts.listVotes(serviceContext(c), c.req.valid("param").id, page);
+  return c.json(pageJson(c.req.url, items, total, page), 200);
 };
 
 export const approve: AppRouteHandler<typeof routes.approve> = async (c) => {
@@ -63,9 +65,14 @@ export const createAmendment: AppRouteHandler<typeof routes.createAmendment> = a
 };
 
 export const listComments: AppRouteHandler<typeof routes.listComments> = async (c) => {
-  const { versionNo } = c.req.valid("query");
-  const rows = await contracts.listComments(serviceContext(c), c.req.valid("param").id, versionNo);
-  return c.json({ items: rows.map(commentJson) }, 200);
+  const { versionNo, ...page } = c.req.valid("query");
+  const { items, total } = await contracts.listComments(
+    serviceContext(c),
+    c.req.valid("param").id,
+    versionNo,
+    page,
+  );
+  return c.json(pageJson(c.req.url, items.map(commentJson), total, page), 200);
 };
 
 export const addComment: AppRouteHandler<typeof routes.addComment> = async (c) => {

@@ -3,7 +3,7 @@
  * (src/services/facilities.ts), and presents what it returns.
  */
 import { serviceContext } from "../../context.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as facilities from "../../services/facilities.js";
 import { facilityJson } from "./facilities.presenters.js";
 import type * as routes from "./facilities.routes.js";
@@ -17,7 +17,7 @@ export const createFacility: AppRouteHandler<typeof routes.createFacility> = asy
 export const listFacilities: AppRouteHandler<typeof routes.listFacilities> = async (c) => {
   const query = c.req.valid("query");
   const { items, total } = await facilities.listFacilities(serviceContext(c), query);
-  return c.json({ items: items.map(facilityJson), total, limit: query.limit, offset: query.offset }, 200);
+  return c.json(pageJson(c.req.url, items.map(facilityJson), total, query), 200);
 };
 
 export const getFacility: AppRouteHandler<typeof routes.getFacility> = async (c) => {

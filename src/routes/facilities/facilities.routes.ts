@@ -7,6 +7,7 @@ import {
   jsonBody,
   jsonResponse,
   Name,
+  Page,
   Pagination,
   security,
   Text,
@@ -109,17 +110,7 @@ export const listFacilities = createRoute({
     }),
   },
   responses: {
-    200: jsonResponse(
-      z
-        .object({
-          items: z.array(Facility),
-          total: z.number().int(),
-          limit: z.number().int(),
-          offset: z.number().int(),
-        })
-        .openapi("FacilityPage"),
-      "Facilities",
-    ),
+    200: jsonResponse(Page(Facility, "FacilityPage"), "Facilities by name (id breaks ties)"),
     ...errorResponses,
   },
 });

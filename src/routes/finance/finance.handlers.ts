@@ -3,7 +3,7 @@
  * (src/services/finance), and presents what it returns.
  */
 import { serviceContext } from "../../context.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as finance from "../../services/finance/finance.js";
 import {
   assumptionsRecordJson,
@@ -37,6 +37,15 @@ export const createDisbursement: AppRouteHandler<typeof routes.createDisbursemen
 };
 
 export const listDisbursements: AppRouteHandler<typeof routes.listDisbursements> = async (c) => {
-  const { rows, totals } = await finance.listDisbursements(serviceContext(c), c.req.valid("param").id);
-  return c.json({ items: rows.map(disbursementJson), totals: guidanceTotalsJson(totals) }, 200);
+  const page = c.req.valid("query");
+  const { items, total, totals } = await finance.listDisbursements(
+    serviceContext(c),
+    c.req.valid("param").id,
+    page,
+  );
+  const disbursements = items.map(disbursementJson);
+  return c.json(
+    { ...pageJson(c.req.url, disbursements, total, page), totals: guidanceTotalsJson(totals) },
+    200,
+  );
 };

@@ -9,6 +9,8 @@ import {
   jsonBody,
   jsonResponse,
   Money,
+  PageWith,
+  Pagination,
   security,
   Text,
   Uuid,
@@ -176,9 +178,17 @@ export const listDisbursements = createRoute({
   summary: "Guidance funds paid to the contract, oldest first, with the committed total",
   description:
     "Guidance funds (引导资金) the street office paid to the contract, oldest first, with the totals.",
-  request: { params: IdParams },
+  request: { params: IdParams, query: Pagination },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(Disbursement), totals: GuidanceTotals }), "Disbursements"),
+    200: jsonResponse(
+      PageWith(Disbursement, "GuidanceDisbursementPage", {
+        totals: GuidanceTotals.openapi({
+          description:
+            "Committed by the terms in force, paid over every disbursement (not only this page's), and what remains; the same on every page",
+        }),
+      }),
+      "Disbursements, oldest first",
+    ),
     ...errorResponses,
   },
 });

@@ -6,7 +6,7 @@ import type { Context } from "hono";
 import { shanghaiDate } from "../../../contracts/index.js";
 import { type AppEnv, serviceContext } from "../../context.js";
 import { csvResponse, csvWindow, wantsCsv } from "../../csv.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as incidents from "../../services/incidents/incidents.js";
 import { incidentReleases } from "../../services/sensors/commands.js";
 import { incidentJson } from "./incidents.presenters.js";
@@ -24,10 +24,8 @@ export const listIncidents: AppRouteHandler<typeof routes.listIncidents> = async
     serviceContext(c),
     page.items.map((i) => i.id),
   );
-  return c.json(
-    { items: page.items.map((i) => incidentJson(i, releases.get(i.id) ?? [])), total: page.total },
-    200,
-  );
+  const items = page.items.map((i) => incidentJson(i, releases.get(i.id) ?? []));
+  return c.json(pageJson(c.req.url, items, page.total, q), 200);
 };
 
 export const getIncident: AppRouteHandler<typeof routes.getIncident> = async (c) => {

@@ -9,6 +9,7 @@ import {
   IdParams,
   jsonBody,
   jsonResponse,
+  Page,
   Pagination,
   ProblemSchema,
   rateLimitHeaders,
@@ -92,7 +93,7 @@ export const listIncidents = createRoute({
   },
   responses: {
     200: withCsv(
-      jsonResponse(z.object({ items: z.array(Incident), total: z.number().int() }), "A page of incidents"),
+      jsonResponse(Page(Incident, "IncidentPage"), "A page of incidents, newest first (id breaks ties)"),
       incidentCsv,
       "every incident of every page for the same filters (with limit or offset: that page's), newest first; an incident's releases are in the JSON only",
     ),

@@ -3,7 +3,7 @@
  * service (src/services/notifications/endpoints.ts), and presents what it returns.
  */
 import { serviceContext } from "../../context.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as endpoints from "../../services/notifications/endpoints.js";
 import { deliveryJson, endpointJson } from "./notifications.presenters.js";
 import type * as routes from "./notifications.routes.js";
@@ -14,8 +14,9 @@ export const createEndpoint: AppRouteHandler<typeof routes.createEndpoint> = asy
 };
 
 export const listEndpoints: AppRouteHandler<typeof routes.listEndpoints> = async (c) => {
-  const page = await endpoints.listEndpoints(serviceContext(c), c.req.valid("query"));
-  return c.json({ items: page.items.map(endpointJson), total: page.total }, 200);
+  const query = c.req.valid("query");
+  const { items, total } = await endpoints.listEndpoints(serviceContext(c), query);
+  return c.json(pageJson(c.req.url, items.map(endpointJson), total, query), 200);
 };
 
 export const getEndpoint: AppRouteHandler<typeof routes.getEndpoint> = async (c) => {
@@ -45,12 +46,9 @@ export const testEndpoint: AppRouteHandler<typeof routes.testEndpoint> = async (
 };
 
 export const listDeliveries: AppRouteHandler<typeof routes.listDeliveries> = async (c) => {
-  const page = await endpoints.listDeliveries(
-    serviceContext(c),
-    c.req.valid("param").id,
-    c.req.valid("query"),
-  );
-  return c.json({ items: page.items.map(deliveryJson), total: page.total }, 200);
+  const query = c.req.valid("query");
+  const { items, total } = await endpoints.listDeliveries(serviceContext(c), c.req.valid("param").id, query);
+  return c.json(pageJson(c.req.url, items.map(deliveryJson), total, query), 200);
 };
 
 export const replayDelivery: AppRouteHandler<typeof routes.replayDelivery> = async (c) => {

@@ -17,6 +17,7 @@ import {
   jsonResponse,
   Name,
   noBody,
+  Page,
   Pagination,
   security,
   Text,
@@ -166,7 +167,10 @@ export const listEndpoints = createRoute({
   description: rights,
   request: { query: Pagination },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(Endpoint), total: z.number().int() }), "A page of endpoints"),
+    200: jsonResponse(
+      Page(Endpoint, "NotificationEndpointPage"),
+      "A page of endpoints, newest first (id breaks ties)",
+    ),
     ...errorResponses,
   },
 });
@@ -252,8 +256,8 @@ export const listDeliveries = createRoute({
   },
   responses: {
     200: jsonResponse(
-      z.object({ items: z.array(Delivery), total: z.number().int() }),
-      "A page of deliveries",
+      Page(Delivery, "NotificationDeliveryPage"),
+      "A page of deliveries, newest first (id breaks ties)",
     ),
     ...errorResponses,
   },

@@ -3,7 +3,7 @@
  * (src/services/organizations.ts), and presents what it returns.
  */
 import { serviceContext } from "../../context.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as organizations from "../../services/organizations.js";
 import * as people from "../../services/people.js";
 import { issuedInvitationJson, issuedKeyJson, keyJson, orgJson } from "./organizations.presenters.js";
@@ -17,8 +17,10 @@ export const createOrganization: AppRouteHandler<typeof routes.createOrganizatio
 };
 
 export const listOrganizations: AppRouteHandler<typeof routes.listOrganizations> = async (c) => {
-  const rows = await organizations.listOrganizations(serviceContext(c), c.req.valid("query"));
-  return c.json({ items: rows.map(orgJson) }, 200);
+  const { limit, offset, ...filter } = c.req.valid("query");
+  const page = { limit, offset };
+  const { items, total } = await organizations.listOrganizations(serviceContext(c), filter, page);
+  return c.json(pageJson(c.req.url, items.map(orgJson), total, page), 200);
 };
 
 export const getOrganization: AppRouteHandler<typeof routes.getOrganization> = async (c) => {
@@ -41,8 +43,9 @@ export const updateOrganizationCommunities: AppRouteHandler<
 };
 
 export const listKeys: AppRouteHandler<typeof routes.listKeys> = async (c) => {
-  const rows = await organizations.listKeys(serviceContext(c), c.req.valid("param").id);
-  return c.json({ items: rows.map(keyJson) }, 200);
+  const page = c.req.valid("query");
+  const { items, total } = await organizations.listKeys(serviceContext(c), c.req.valid("param").id, page);
+  return c.json(pageJson(c.req.url, items.map(keyJson), total, page), 200);
 };
 
 export const createKey: AppRouteHandler<typeof routes.createKey> = async (c) => {

@@ -8,6 +8,8 @@ import {
   jsonBody,
   jsonResponse,
   Name,
+  Page,
+  Pagination,
   security,
   Uuid,
 } from "../../openapi.js";
@@ -122,9 +124,9 @@ export const listOrganizations = createRoute({
   summary: "Organizations of the caller's street",
   description:
     "The organizations of the caller's street, by kind and name; the platform admin sees every organization.",
-  request: { query: z.object({ kind: OrgKind.optional() }) },
+  request: { query: Pagination.extend({ kind: OrgKind.optional() }) },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(Organization) }), "Organizations"),
+    200: jsonResponse(Page(Organization, "OrganizationPage"), "Organizations, by kind then name"),
     ...errorResponses,
   },
 });
@@ -166,9 +168,9 @@ export const listKeys = createRoute({
   summary: "The organization's API keys (its own admin keys)",
   description:
     "An organization's keys with their prefixes and roles, never the secrets (only hashes are stored). The organization's own admin keys only.",
-  request: { params: IdParams },
+  request: { params: IdParams, query: Pagination },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(ApiKey) }), "Keys, never the secrets"),
+    200: jsonResponse(Page(ApiKey, "ApiKeyPage"), "Keys, oldest first, never the secrets"),
     ...errorResponses,
   },
 });

@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import { type AppEnv, serviceContext } from "../../context.js";
 import { csvResponse, wantsCsv } from "../../csv.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as fees from "../../services/fees/payments.js";
 import { creditNoteJson, paymentJson } from "../fees.presenters.js";
 import { paymentResultJson, refundResultJson } from "./payments.presenters.js";
@@ -19,13 +19,16 @@ export const recordPayment: AppRouteHandler<typeof routes.recordPayment> = async
 
 export const listPayments: AppRouteHandler<typeof routes.listPayments> = async (c) => {
   if (wantsCsv(c)) return paymentsCsv(c, c.req.valid("param").id);
-  const rows = await fees.listPayments(serviceContext(c), c.req.valid("param").id);
-  return c.json({ items: rows.map((r) => paymentJson(r.payment, r.creditNoteId)) }, 200);
+  const page = c.req.valid("query");
+  const { items, total } = await fees.listPayments(serviceContext(c), c.req.valid("param").id, page);
+  const payments = items.map((r) => paymentJson(r.payment, r.creditNoteId));
+  return c.json(pageJson(c.req.url, payments, total, page), 200);
 };
 
 export const listCreditNotes: AppRouteHandler<typeof routes.listCreditNotes> = async (c) => {
-  const notes = await fees.listCreditNotes(serviceContext(c), c.req.valid("param").id, c.req.valid("query"));
-  return c.json({ items: notes.map(creditNoteJson) }, 200);
+  const query = c.req.valid("query");
+  const { items, total } = await fees.listCreditNotes(serviceContext(c), c.req.valid("param").id, query);
+  return c.json(pageJson(c.req.url, items.map(creditNoteJson), total, query), 200);
 };
 
 export const createCreditNote: AppRouteHandler<typeof routes.createCreditNote> = async (c) => {

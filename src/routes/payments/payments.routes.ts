@@ -6,6 +6,7 @@ import {
   IdParams,
   jsonBody,
   jsonResponse,
+  Page,
   Pagination,
   security,
   withConflicts,
@@ -43,15 +44,10 @@ export const listPayments = createRoute({
   security,
   summary: "Payments against an invoice, oldest first",
   description: "Payments recorded against an invoice, oldest first, with the credit note of any overpayment.",
-  request: { params: IdParams },
+  request: { params: IdParams, query: Pagination },
   responses: {
-    200: withCsv(
-      jsonResponse(z.object({ items: z.array(Payment) }), "Payments"),
-      paymentCsv,
-      "every payment against the invoice, oldest first",
-    ),
+    200: jsonResponse(Page(Payment, "PaymentPage"), "Payments by the day received, then as recorded"),
     ...errorResponses,
-    ...notAcceptableResponse,
   },
 });
 
@@ -65,7 +61,7 @@ export const listCreditNotes = createRoute({
   description: "The contract's credit notes, oldest first; filter by subscriber.",
   request: { params: IdParams, query: Pagination.extend({ subscriberKey: SubscriberKey.optional() }) },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(CreditNote) }), "Credit notes"),
+    200: jsonResponse(Page(CreditNote, "CreditNotePage"), "Credit notes, oldest first (number breaks ties)"),
     ...errorResponses,
   },
 });

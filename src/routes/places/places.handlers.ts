@@ -5,7 +5,7 @@
 import type { HonoRequest } from "hono";
 import { serviceContext } from "../../context.js";
 import { ApiError } from "../../errors.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import { readCsvRows, readJsonRows } from "../../services/places/household-rows.js";
 import * as places from "../../services/places/places.js";
 import {
@@ -26,8 +26,9 @@ export const createDistrict: AppRouteHandler<typeof routes.createDistrict> = asy
 };
 
 export const listDistricts: AppRouteHandler<typeof routes.listDistricts> = async (c) => {
-  const rows = await places.listDistricts(serviceContext(c));
-  return c.json({ items: rows.map(districtJson) }, 200);
+  const page = c.req.valid("query");
+  const { items, total } = await places.listDistricts(serviceContext(c), page);
+  return c.json(pageJson(c.req.url, items.map(districtJson), total, page), 200);
 };
 
 // ---- streets ---------------------------------------------------------------------------------
@@ -39,8 +40,10 @@ export const createStreet: AppRouteHandler<typeof routes.createStreet> = async (
 };
 
 export const listStreets: AppRouteHandler<typeof routes.listStreets> = async (c) => {
-  const rows = await places.listStreets(serviceContext(c), c.req.valid("query"));
-  return c.json({ items: rows.map(streetJson) }, 200);
+  const { limit, offset, ...filter } = c.req.valid("query");
+  const page = { limit, offset };
+  const { items, total } = await places.listStreets(serviceContext(c), filter, page);
+  return c.json(pageJson(c.req.url, items.map(streetJson), total, page), 200);
 };
 
 export const getStreet: AppRouteHandler<typeof routes.getStreet> = async (c) => {
@@ -59,7 +62,7 @@ export const createCommunity: AppRouteHandler<typeof routes.createCommunity> = a
 export const listCommunities: AppRouteHandler<typeof routes.listCommunities> = async (c) => {
   const query = c.req.valid("query");
   const { items, total } = await places.listCommunities(serviceContext(c), query);
-  return c.json({ items: items.map(communityJson), total, limit: query.limit, offset: query.offset }, 200);
+  return c.json(pageJson(c.req.url, items.map(communityJson), total, query), 200);
 };
 
 export const getCommunity: AppRouteHandler<typeof routes.getCommunity> = async (c) => {
@@ -76,8 +79,9 @@ export const createBuilding: AppRouteHandler<typeof routes.createBuilding> = asy
 };
 
 export const listBuildings: AppRouteHandler<typeof routes.listBuildings> = async (c) => {
-  const rows = await places.listBuildings(serviceContext(c), c.req.valid("param").id);
-  return c.json({ items: rows.map(buildingJson) }, 200);
+  const page = c.req.valid("query");
+  const { items, total } = await places.listBuildings(serviceContext(c), c.req.valid("param").id, page);
+  return c.json(pageJson(c.req.url, items.map(buildingJson), total, page), 200);
 };
 
 export const getBuilding: AppRouteHandler<typeof routes.getBuilding> = async (c) => {
@@ -90,7 +94,7 @@ export const getBuilding: AppRouteHandler<typeof routes.getBuilding> = async (c)
 export const listHouseholds: AppRouteHandler<typeof routes.listHouseholds> = async (c) => {
   const page = c.req.valid("query");
   const { items, total } = await places.listHouseholds(serviceContext(c), c.req.valid("param").id, page);
-  return c.json({ items: items.map(householdJson), total, limit: page.limit, offset: page.offset }, 200);
+  return c.json(pageJson(c.req.url, items.map(householdJson), total, page), 200);
 };
 
 export const importHouseholds: AppRouteHandler<typeof routes.importHouseholds> = async (c) => {

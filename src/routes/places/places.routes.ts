@@ -7,6 +7,7 @@ import {
   jsonBody,
   jsonResponse,
   Name,
+  Page,
   Pagination,
   ProblemSchema,
   security,
@@ -86,14 +87,6 @@ export const HouseholdImportRow = z
 
 export const HouseholdImportRows = z.array(HouseholdImportRow).min(1).max(MAX_IMPORT_ROWS);
 
-const page = <T extends z.ZodType>(item: T) =>
-  z.object({
-    items: z.array(item),
-    total: z.number().int(),
-    limit: z.number().int(),
-    offset: z.number().int(),
-  });
-
 const unsupportedMediaType = {
   415: {
     description: "The body is neither application/json nor text/csv (UTF-8)",
@@ -124,7 +117,8 @@ export const listDistricts = createRoute({
   security,
   summary: "Every district (any caller)",
   description: "Every district, by name: any caller may read them (they hold nothing but names).",
-  responses: { 200: jsonResponse(z.object({ items: z.array(District) }), "Districts"), ...errorResponses },
+  request: { query: Pagination },
+  responses: { 200: jsonResponse(Page(District, "DistrictPage"), "Districts by name"), ...errorResponses },
 });
 
 // ---- streets ---------------------------------------------------------------------------------
@@ -166,8 +160,8 @@ export const listStreets = createRoute({
   summary: "Streets the caller may see (its own; every street for the platform admin)",
   description:
     "A street office, enterprise, owners committee or property company sees its own street; the platform admin sees every street, optionally those of one district.",
-  request: { query: z.object({ districtId: Uuid.optional() }) },
-  responses: { 200: jsonResponse(z.object({ items: z.array(Street) }), "Streets"), ...errorResponses },
+  request: { query: Pagination.extend({ districtId: Uuid.optional() }) },
+  responses: { 200: jsonResponse(Page(Street, "StreetPage"), "Streets by name"), ...errorResponses },
 });
 
 export const getStreet = createRoute({
@@ -219,7 +213,10 @@ export const listCommunities = createRoute({
   description:
     "The communities of the caller's street (a committee or property company: those it serves), by name; the platform admin may filter by street.",
   request: { query: Pagination.extend({ streetId: Uuid.optional() }) },
-  responses: { 200: jsonResponse(page(Community), "Communities"), ...errorResponses },
+  responses: {
+    200: jsonResponse(Page(Community, "CommunityPage"), "Communities by name"),
+    ...errorResponses,
+  },
 });
 
 export const getCommunity = createRoute({
@@ -269,8 +266,8 @@ export const listBuildings = createRoute({
   summary: "The community's buildings, each with its register totals",
   description:
     "Every building of a community in the caller's scope, by name, each with its households and floor area.",
-  request: { params: IdParams },
-  responses: { 200: jsonResponse(z.object({ items: z.array(Building) }), "Buildings"), ...errorResponses },
+  request: { params: IdParams, query: Pagination },
+  responses: { 200: jsonResponse(Page(Building, "BuildingPage"), "Buildings by name"), ...errorResponses },
 });
 
 export const getBuilding = createRoute({
@@ -298,7 +295,7 @@ export const listHouseholds = createRoute({
     "Street office, the community's owners committee and property company; an enterprise only in a community where it has a contract.",
   request: { params: IdParams, query: Pagination },
   responses: {
-    200: jsonResponse(page(Household).openapi("HouseholdPage"), "Households by unit, floor, room"),
+    200: jsonResponse(Page(Household, "HouseholdPage"), "Households by unit, floor, room"),
     ...errorResponses,
   },
 });

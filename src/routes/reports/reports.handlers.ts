@@ -3,7 +3,7 @@
  * (src/services/reports), and presents what it returns.
  */
 import { serviceContext } from "../../context.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as reports from "../../services/reports/reports.js";
 import { reportCommentJson, reportDetailJson, reportJson } from "./reports.presenters.js";
 import type * as routes from "./reports.routes.js";
@@ -15,12 +15,9 @@ export const submitReport: AppRouteHandler<typeof routes.submitReport> = async (
 
 export const listReports: AppRouteHandler<typeof routes.listReports> = async (c) => {
   const q = c.req.valid("query");
-  const rows = await reports.listReports(serviceContext(c), c.req.valid("param").id, {
-    period: q.period,
-    status: q.status,
-    includeSuperseded: q.includeSuperseded === "true",
-  });
-  return c.json({ items: rows.map(reportJson) }, 200);
+  const filter = { period: q.period, status: q.status, includeSuperseded: q.includeSuperseded === "true" };
+  const { items, total } = await reports.listReports(serviceContext(c), c.req.valid("param").id, filter, q);
+  return c.json(pageJson(c.req.url, items.map(reportJson), total, q), 200);
 };
 
 export const getReport: AppRouteHandler<typeof routes.getReport> = async (c) => {
@@ -53,6 +50,8 @@ export const reviseReport: AppRouteHandler<typeof routes.reviseReport> = async (
 };
 
 export const listReportComments: AppRouteHandler<typeof routes.listReportComments> = async (c) => {
-  const rows = await reports.listReportComments(serviceContext(c), c.req.valid("param").id);
-  return c.json({ items: rows.map(({ comment, versionNo }) => reportCommentJson(comment, versionNo)) }, 200);
+  const page = c.req.valid("query");
+  const { items, total } = await reports.listReportComments(serviceContext(c), c.req.valid("param").id, page);
+  const comments = items.map(({ comment, versionNo }) => reportCommentJson(comment, versionNo));
+  return c.json(pageJson(c.req.url, comments, total, page), 200);
 };

@@ -8,6 +8,8 @@ import {
   jsonResponse,
   Money,
   noBody,
+  Page,
+  Pagination,
   security,
   Text,
   Uuid,
@@ -133,13 +135,16 @@ export const listReports = createRoute({
     "The enterprise's operation reports on the contract, newest period first; filter by period and review state; superseded versions only when asked.",
   request: {
     params: IdParams,
-    query: z.object({
+    query: Pagination.extend({
       period: ReportPeriodString.optional(),
       status: ReportStatus.optional(),
       includeSuperseded: z.enum(["true", "false"]).default("false"),
     }),
   },
-  responses: { 200: jsonResponse(z.object({ items: z.array(Report) }), "Reports"), ...errorResponses },
+  responses: {
+    200: jsonResponse(Page(Report, "ReportPage"), "Reports, newest period first, then newest version"),
+    ...errorResponses,
+  },
 });
 
 export const getReport = createRoute({
@@ -211,9 +216,9 @@ export const listReportComments = createRoute({
   summary: "Comments on every version of the report's period, oldest first",
   description:
     "The committee's and enterprise's comments on every version of the report's period, oldest first.",
-  request: { params: IdParams },
+  request: { params: IdParams, query: Pagination },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(ReportComment) }), "Comments"),
+    200: jsonResponse(Page(ReportComment, "ReportCommentPage"), "Comments, oldest first"),
     ...errorResponses,
   },
 });

@@ -3,7 +3,7 @@
  * (src/services/sensors/commands.ts), and presents what it returns.
  */
 import { serviceContext } from "../../context.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as commands from "../../services/sensors/commands.js";
 import { deviceCommandJson } from "./commands.presenters.js";
 import type * as routes from "./commands.routes.js";
@@ -20,12 +20,13 @@ export const issueCommand: AppRouteHandler<typeof routes.issueCommand> = async (
 };
 
 export const listCommands: AppRouteHandler<typeof routes.listCommands> = async (c) => {
-  const page = await commands.listDeviceCommands(
+  const page = c.req.valid("query");
+  const { items, total } = await commands.listDeviceCommands(
     serviceContext(c),
     c.req.valid("param").id,
-    c.req.valid("query"),
+    page,
   );
-  return c.json({ items: page.items.map(deviceCommandJson), total: page.total }, 200);
+  return c.json(pageJson(c.req.url, items.map(deviceCommandJson), total, page), 200);
 };
 
 export const getCommand: AppRouteHandler<typeof routes.getCommand> = async (c) => {

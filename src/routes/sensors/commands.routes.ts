@@ -12,6 +12,7 @@ import {
   IdParams,
   jsonBody,
   jsonResponse,
+  Page,
   Pagination,
   ProblemSchema,
   security,
@@ -134,8 +135,8 @@ export const listCommands = createRoute({
   request: { params: IdParams, query: Pagination },
   responses: {
     200: jsonResponse(
-      z.object({ items: z.array(DeviceCommand), total: z.number().int() }),
-      "A page of commands",
+      Page(DeviceCommand, "DeviceCommandPage"),
+      "A page of commands, newest first (id breaks ties)",
     ),
     ...errorResponses,
   },

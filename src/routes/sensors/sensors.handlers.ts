@@ -6,7 +6,7 @@ import type { Context } from "hono";
 import { shanghaiDate } from "../../../contracts/index.js";
 import { type AppEnv, serviceContext } from "../../context.js";
 import { csvResponse, csvWindow, wantsCsv } from "../../csv.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as sensors from "../../services/sensors/sensors.js";
 import { deadLetterJson, sensorJson, sensorWithKeyJson } from "./sensors.presenters.js";
 import type * as routes from "./sensors.routes.js";
@@ -33,7 +33,7 @@ export const listSensors: AppRouteHandler<typeof routes.listSensors> = async (c)
     online: flag(q.online),
     revoked: flag(q.revoked),
   });
-  return c.json({ items: page.items.map(sensorJson), total: page.total }, 200);
+  return c.json(pageJson(c.req.url, page.items.map(sensorJson), page.total, q), 200);
 };
 
 export const getSensor: AppRouteHandler<typeof routes.getSensor> = async (c) => {
@@ -53,8 +53,9 @@ export const revokeSensor: AppRouteHandler<typeof routes.revokeSensor> = async (
 /** Street office: dead letters of its street's sensors; enterprise: of its own sensors; admin: all. */
 export const listDeadLetters: AppRouteHandler<typeof routes.listDeadLetters> = async (c) => {
   if (wantsCsv(c)) return deadLettersCsv(c, c.req.valid("query"));
-  const rows = await sensors.listDeadLetters(serviceContext(c), c.req.valid("query"));
-  return c.json({ items: rows.map(deadLetterJson) }, 200);
+  const query = c.req.valid("query");
+  const { items, total } = await sensors.listDeadLetters(serviceContext(c), query);
+  return c.json(pageJson(c.req.url, items.map(deadLetterJson), total, query), 200);
 };
 
 /** The dead letters as CSV: every page's (or the one page limit/offset name), streamed. */

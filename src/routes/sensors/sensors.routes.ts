@@ -10,6 +10,7 @@ import {
   jsonResponse,
   Name,
   noBody,
+  Page,
   Pagination,
   security,
   Uuid,
@@ -88,7 +89,7 @@ export const listSensors = createRoute({
     }),
   },
   responses: {
-    200: jsonResponse(z.object({ items: z.array(Sensor), total: z.number().int() }), "A page of sensors"),
+    200: jsonResponse(Page(Sensor, "SensorPage"), "A page of sensors, oldest first (id breaks ties)"),
     ...errorResponses,
   },
 });
@@ -189,7 +190,7 @@ export const listDeadLetters = createRoute({
   },
   responses: {
     200: withCsv(
-      jsonResponse(z.object({ items: z.array(DeadLetter) }), "A page of dead letters"),
+      jsonResponse(Page(DeadLetter, "DeadLetterPage"), "A page of dead letters, newest first (by id)"),
       deadLetterCsv,
       "every dead letter of every page for the same filters (with limit or offset: that page's), newest first",
     ),

@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../context.js";
 import { serviceContext } from "../../context.js";
 import { ApiError } from "../../errors.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import {
   countRefusal,
   listIncidentSnapshots,
@@ -119,19 +119,16 @@ const snapshotUrl = (incidentId: string, eventId: string) =>
 
 export const listSnapshots: AppRouteHandler<typeof routes.listSnapshots> = async (c) => {
   const { id } = c.req.valid("param");
-  const rows = await listIncidentSnapshots(serviceContext(c), id);
-  return c.json(
-    {
-      items: rows.map((r) => ({
-        sensorId: r.sensorId,
-        eventId: r.eventId,
-        occurredAt: r.occurredAt.toISOString(),
-        byteSize: r.byteSize,
-        url: snapshotUrl(id, r.eventId),
-      })),
-    },
-    200,
-  );
+  const page = c.req.valid("query");
+  const { items, total } = await listIncidentSnapshots(serviceContext(c), id, page);
+  const snapshots = items.map((r) => ({
+    sensorId: r.sensorId,
+    eventId: r.eventId,
+    occurredAt: r.occurredAt.toISOString(),
+    byteSize: r.byteSize,
+    url: snapshotUrl(id, r.eventId),
+  }));
+  return c.json(pageJson(c.req.url, snapshots, total, page), 200);
 };
 
 export const getSnapshot: AppRouteHandler<typeof routes.getSnapshot> = async (c) => {

@@ -4,6 +4,8 @@ import {
   errorResponses,
   IdParams,
   jsonResponse,
+  Page,
+  Pagination,
   ProblemSchema,
   security,
   Uuid,
@@ -96,13 +98,10 @@ export const listSnapshots = createRoute({
   tags,
   security,
   summary: "The snapshots of an incident's e-bike detections",
-  description: `The ebike_detected events of the incident that carry a snapshot, oldest first (at most 100). ${readers}`,
-  request: { params: IdParams },
+  description: `The ebike_detected events of the incident that carry a snapshot, oldest first. ${readers}`,
+  request: { params: IdParams, query: Pagination },
   responses: {
-    200: jsonResponse(
-      z.object({ items: z.array(SnapshotItem) }).openapi("IncidentSnapshots"),
-      "The snapshots",
-    ),
+    200: jsonResponse(Page(SnapshotItem, "IncidentSnapshotPage"), "The snapshots"),
     ...errorResponses,
   },
 });

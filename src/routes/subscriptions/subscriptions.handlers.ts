@@ -3,7 +3,7 @@
  * (src/services/fees/subscriptions.ts), and presents what it returns.
  */
 import { serviceContext } from "../../context.js";
-import type { AppRouteHandler } from "../../openapi.js";
+import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as fees from "../../services/fees/subscriptions.js";
 import { cancellationJson, subscriptionJson, switchJson } from "./subscriptions.presenters.js";
 import type * as routes from "./subscriptions.routes.js";
@@ -16,10 +16,7 @@ export const createSubscription: AppRouteHandler<typeof routes.createSubscriptio
 export const listSubscriptions: AppRouteHandler<typeof routes.listSubscriptions> = async (c) => {
   const q = c.req.valid("query");
   const page = await fees.listSubscriptions(serviceContext(c), c.req.valid("param").id, q);
-  return c.json(
-    { items: page.items.map(subscriptionJson), total: page.total, limit: q.limit, offset: q.offset },
-    200,
-  );
+  return c.json(pageJson(c.req.url, page.items.map(subscriptionJson), page.total, q), 200);
 };
 
 export const getSubscription: AppRouteHandler<typeof routes.getSubscription> = async (c) => {

@@ -9,6 +9,7 @@ import {
   jsonBody,
   jsonResponse,
   Money,
+  Page,
   Pagination,
   security,
   Uuid,
@@ -100,13 +101,8 @@ export const listSubscriptions = createRoute({
   },
   responses: {
     200: jsonResponse(
-      z.object({
-        items: z.array(Subscription),
-        total: z.number().int(),
-        limit: z.number().int(),
-        offset: z.number().int(),
-      }),
-      "A page of subscriptions",
+      Page(Subscription, "SubscriptionPage"),
+      "A page of subscriptions, by subscriber, the latest start first (id breaks ties)",
     ),
     ...errorResponses,
   },

@@ -31,6 +31,7 @@ import {
 } from "../../../db/schema.js";
 import { ApiError } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
+import { type PageRequest, pageOf } from "../pages.js";
 import { type CommandScope, latestVote, runContractCommand } from "./command.js";
 import {
   contractDetail,
@@ -174,14 +175,18 @@ export function voteView(v: VoteRow) {
   };
 }
 
-export async function listVotes(ctx: ServiceContext, id: string) {
+/** In the order they were held (recorded, then id, break ties). */
+export async function listVotes(ctx: ServiceContext, id: string, page?: PageRequest) {
   const contract = await findContract(ctx.db, ctx.principal, id);
-  const rows = await ctx.db
+  const where = eq(contractVotes.contractId, contract.id);
+  const query = ctx.db
     .select()
     .from(contractVotes)
-    .where(eq(contractVotes.contractId, contract.id))
-    .orderBy(asc(contractVotes.heldOn), asc(contractVotes.createdAt));
-  return rows.map(voteView);
+    .where(where)
+    .orderBy(asc(contractVotes.heldOn), asc(contractVotes.createdAt), asc(contractVotes.id))
+    .$dynamic();
+  const { items, total } = await pageOf(query, () => ctx.db.$count(contractVotes, where), page);
+  return { items: items.map(voteView), total };
 }
 
 export interface VoteTally {
@@ -375,18 +380,20 @@ export async function addComment(
   });
 }
 
-export async function listComments(ctx: ServiceContext, id: string, versionNo?: number) {
+/** Oldest first (id breaks ties). */
+export async function listComments(ctx: ServiceContext, id: string, versionNo?: number, page?: PageRequest) {
   const contract = await findContract(ctx.db, ctx.principal, id);
-  return ctx.db
+  const where = and(
+    eq(contractComments.contractId, contract.id),
+    versionNo ? eq(contractComments.versionNo, versionNo) : undefined,
+  );
+  const query = ctx.db
     .select()
     .from(contractComments)
-    .where(
-      and(
-        eq(contractComments.contractId, contract.id),
-        versionNo ? eq(contractComments.versionNo, versionNo) : undefined,
-      ),
-    )
-    .orderBy(asc(contractComments.createdAt), asc(contractComments.id));
+    .where(where)
+    .orderBy(asc(contractComments.createdAt), asc(contractComments.id))
+    .$dynamic();
+  return pageOf(query, () => ctx.db.$count(contractComments, where), page);
 }
 
 // ---- construction, operation, handback, transfer, termination --------------------------------

@@ -1,5 +1,6 @@
 /** Reading contracts: lists, versions, the diff, the audit log and the transfers coming up. */
 import { and, asc, eq, isNotNull, notInArray, sql } from "drizzle-orm";
+import type { AuditEntry } from "../../../contracts/audit.js";
 import {
   type ContractState,
   compareDates,
@@ -10,11 +11,12 @@ import {
   TERMINAL_STATES,
   verifyChain,
 } from "../../../contracts/index.js";
-import { readAudit } from "../../../db/audit.js";
+import { auditEntryOf, readAudit } from "../../../db/audit.js";
 import { outer } from "../../../db/database.js";
-import { contracts, contractVersions, handbackChecks } from "../../../db/schema.js";
+import { auditLog, contracts, contractVersions, handbackChecks } from "../../../db/schema.js";
 import { contractScope } from "../../auth/scope.js";
 import type { ServiceContext } from "../context.js";
+import { type Page, type PageRequest, pageOf } from "../pages.js";
 import {
   contractDetail,
   etagOf,
@@ -44,14 +46,18 @@ export function getContract(ctx: ServiceContext, id: string) {
   return contractDetail(ctx.db, ctx.principal, id, ctx.clock);
 }
 
-export async function listVersions(ctx: ServiceContext, id: string) {
+/** Oldest first (by version number, unique in a contract). */
+export async function listVersions(ctx: ServiceContext, id: string, page?: PageRequest) {
   const contract = await findContract(ctx.db, ctx.principal, id);
-  const versions = await ctx.db
+  const where = eq(contractVersions.contractId, contract.id);
+  const query = ctx.db
     .select()
     .from(contractVersions)
-    .where(eq(contractVersions.contractId, contract.id))
-    .orderBy(asc(contractVersions.versionNo));
-  return versionsParts(ctx.db, contract, versions);
+    .where(where)
+    .orderBy(asc(contractVersions.versionNo))
+    .$dynamic();
+  const { items, total } = await pageOf(query, () => ctx.db.$count(contractVersions, where), page);
+  return { items: await versionsParts(ctx.db, contract, items), total };
 }
 
 /** A version and its ETag (the revision an edit must name). */
@@ -70,34 +76,49 @@ export async function diffVersions(ctx: ServiceContext, id: string, from: number
   return diffTerms(await termsOf(ctx.db, a), await termsOf(ctx.db, b));
 }
 
+/** The whole audit log of a contract, in order (what the chain verifier reads). */
 export async function auditOf(ctx: ServiceContext, id: string) {
   const contract = await findContract(ctx.db, ctx.principal, id);
   return readAudit(ctx.db, contract.id);
+}
+
+/** One page of a contract's audit log, in order (by seq, unique in a contract). */
+export async function auditPage(
+  ctx: ServiceContext,
+  id: string,
+  page: PageRequest,
+): Promise<Page<AuditEntry>> {
+  const contract = await findContract(ctx.db, ctx.principal, id);
+  const where = eq(auditLog.contractId, contract.id);
+  const query = ctx.db.select().from(auditLog).where(where).orderBy(asc(auditLog.seq)).$dynamic();
+  const { items, total } = await pageOf(query, () => ctx.db.$count(auditLog, where), page);
+  return { items: items.map(auditEntryOf), total };
 }
 
 export async function verifyAuditOf(ctx: ServiceContext, id: string) {
   return verifyChain(await auditOf(ctx, id));
 }
 
-/** Transfers due within `within` days (overdue ones included), soonest first. */
-export async function upcomingTransfers(ctx: ServiceContext, within: number) {
+/** Transfers due within `within` days (overdue ones included), soonest first (id breaks ties). */
+export async function upcomingTransfers(ctx: ServiceContext, within: number, page?: PageRequest) {
   const today = shanghaiDate(ctx.clock());
-  const rows = await ctx.db
+  const where = and(
+    contractScope(ctx.principal),
+    isNotNull(contracts.transferDate),
+    notInArray(contracts.state, [...TERMINAL_STATES]),
+    sql`${contracts.transferDate} <= (${today}::date + ${within}::int)`,
+  );
+  const query = ctx.db
     .select({
       contract: contracts,
       handbackOpen: sql<number>`(select count(*)::int from ${handbackChecks} h
         where h.contract_id = ${outer(contracts.id)} and h.checked_on is null)`,
     })
     .from(contracts)
-    .where(
-      and(
-        contractScope(ctx.principal),
-        isNotNull(contracts.transferDate),
-        notInArray(contracts.state, [...TERMINAL_STATES]),
-        sql`${contracts.transferDate} <= (${today}::date + ${within}::int)`,
-      ),
-    )
-    .orderBy(asc(contracts.transferDate), asc(contracts.id));
+    .where(where)
+    .orderBy(asc(contracts.transferDate), asc(contracts.id))
+    .$dynamic();
+  const { items: rows, total } = await pageOf(query, () => ctx.db.$count(contracts, where), page);
   const items = rows.map(({ contract, handbackOpen }) => {
     const date = contract.transferDate ?? today;
     return {
@@ -107,5 +128,5 @@ export async function upcomingTransfers(ctx: ServiceContext, within: number) {
       handbackOpen,
     };
   });
-  return { today, items };
+  return { today, items, total };
 }

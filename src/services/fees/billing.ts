@@ -25,6 +25,7 @@ import { exportBatches, type Window } from "../batches.js";
 import type { ServiceContext } from "../context.js";
 import { runContractCommand } from "../contracts/command.js";
 import { facilityKindsOf, findContract } from "../contracts/store.js";
+import { type Page, type PageRequest, pageOf } from "../pages.js";
 import {
   type BillingRunRow,
   feeLimitsOf,
@@ -189,13 +190,21 @@ export async function runBillingPeriod(
 }
 
 /** The contract's billing runs, latest period first. */
-export async function listRuns(ctx: ServiceContext, contractId: string): Promise<BillingRunRow[]> {
+/** Latest period first (id breaks ties). */
+export async function listRuns(
+  ctx: ServiceContext,
+  contractId: string,
+  page?: PageRequest,
+): Promise<Page<BillingRunRow>> {
   const contract = await findContract(ctx.db, ctx.principal, contractId);
-  return ctx.db
+  const where = eq(billingRuns.contractId, contract.id);
+  const query = ctx.db
     .select()
     .from(billingRuns)
-    .where(eq(billingRuns.contractId, contract.id))
-    .orderBy(desc(billingRuns.period));
+    .where(where)
+    .orderBy(desc(billingRuns.period), asc(billingRuns.id))
+    .$dynamic();
+  return pageOf(query, () => ctx.db.$count(billingRuns, where), page);
 }
 
 /**
@@ -222,7 +231,13 @@ export async function listInvoices(ctx: ServiceContext, contractId: string, q: I
   const contract = await findContract(db, ctx.principal, contractId);
   const where = invoicesWhere(contract.id, q, today);
   const [items, [total]] = await Promise.all([
-    db.select().from(invoices).where(where).orderBy(asc(invoices.number)).limit(q.limit).offset(q.offset),
+    db
+      .select()
+      .from(invoices)
+      .where(where)
+      .orderBy(asc(invoices.number), asc(invoices.id))
+      .limit(q.limit)
+      .offset(q.offset),
     db.select({ n: count() }).from(invoices).where(where),
   ]);
   return { items, total: total?.n ?? 0, today };

@@ -14,6 +14,7 @@ import { exportBatches } from "../batches.js";
 import type { ServiceContext } from "../context.js";
 import { type CommandScope, runContractCommand } from "../contracts/command.js";
 import { findContract } from "../contracts/store.js";
+import { type Page, type PageRequest, pageOf } from "../pages.js";
 import { recordSuspensions } from "./arrears.js";
 import {
   type CreditNoteWithTotals,
@@ -244,15 +245,23 @@ async function overpaymentNote(
 const OLDEST_FIRST = [asc(payments.receivedOn), asc(payments.createdAt), asc(payments.id)];
 
 /** The payments against an invoice the caller may see (else 404), oldest first. */
-export async function listPayments(ctx: ServiceContext, invoiceId: string): Promise<PaymentWithCreditNote[]> {
+/** Oldest first: by the day received, then as recorded (id breaks ties). */
+export async function listPayments(
+  ctx: ServiceContext,
+  invoiceId: string,
+  page?: PageRequest,
+): Promise<Page<PaymentWithCreditNote>> {
   const { db } = ctx;
   const invoice = await findInvoice(db, ctx.principal, invoiceId);
-  return db
+  const where = eq(payments.invoiceId, invoice.id);
+  const query = db
     .select({ payment: payments, creditNoteId: creditNotes.id })
     .from(payments)
     .leftJoin(creditNotes, eq(creditNotes.paymentId, payments.id))
-    .where(eq(payments.invoiceId, invoice.id))
-    .orderBy(...OLDEST_FIRST);
+    .where(where)
+    .orderBy(...OLDEST_FIRST)
+    .$dynamic();
+  return pageOf(query, () => db.$count(payments, where), page);
 }
 
 /**
@@ -308,16 +317,17 @@ export async function listCreditNotes(
   ctx: ServiceContext,
   contractId: string,
   q: { limit: number; offset: number; subscriberKey?: string | undefined },
-): Promise<CreditNoteWithTotals[]> {
+): Promise<Page<CreditNoteWithTotals>> {
   const contract = await findContract(ctx.db, ctx.principal, contractId);
-  return creditNotesWhere(
-    ctx.db,
-    and(
-      eq(creditNotes.contractId, contract.id),
-      q.subscriberKey ? eq(creditNotes.subscriberKey, q.subscriberKey) : undefined,
-    ),
-    { limit: q.limit, offset: q.offset },
+  const where = and(
+    eq(creditNotes.contractId, contract.id),
+    q.subscriberKey ? eq(creditNotes.subscriberKey, q.subscriberKey) : undefined,
   );
+  const [items, total] = await Promise.all([
+    creditNotesWhere(ctx.db, where, { limit: q.limit, offset: q.offset }),
+    ctx.db.$count(creditNotes, where),
+  ]);
+  return { items, total };
 }
 
 /** Issues a manual credit note (adjustment) to a subscriber of the contract. */

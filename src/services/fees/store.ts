@@ -108,7 +108,7 @@ export async function creditNotesWhere(
     })
     .from(creditNotes)
     .where(where)
-    .orderBy(asc(creditNotes.createdAt), asc(creditNotes.number))
+    .orderBy(asc(creditNotes.createdAt), asc(creditNotes.number), asc(creditNotes.id))
     .limit(page.limit)
     .offset(page.offset);
 }

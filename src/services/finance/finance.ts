@@ -37,6 +37,7 @@ import {
   type VersionRow,
   versionInForce,
 } from "../contracts/store.js";
+import { type Page, type PageRequest, pageOf } from "../pages.js";
 import { Figures } from "../reports/figures.js";
 import { Assumptions, type FinancialAssumptions } from "./assumptions.js";
 
@@ -394,20 +395,33 @@ export async function recordDisbursement(
   });
 }
 
-/** Guidance funds paid to the contract, oldest first, with the totals. */
+/**
+ * Guidance funds paid to the contract, oldest first (id breaks ties), and the totals of the whole
+ * list (committed, paid, remaining), the same on every page.
+ */
 export async function listDisbursements(
   ctx: ServiceContext,
   contractId: string,
-): Promise<{ rows: DisbursementRow[]; totals: GuidanceTotals }> {
+  page?: PageRequest,
+): Promise<Page<DisbursementRow> & { totals: GuidanceTotals }> {
   const { db } = ctx;
   const contract = await findContract(db, ctx.principal, contractId);
   const today = shanghaiDate(ctx.clock());
-  const rows = await db
+  const where = eq(guidanceDisbursements.contractId, contract.id);
+  const query = db
     .select()
     .from(guidanceDisbursements)
-    .where(eq(guidanceDisbursements.contractId, contract.id))
-    .orderBy(asc(guidanceDisbursements.paidOn), asc(guidanceDisbursements.createdAt));
-  let paid = new Decimal(0);
-  for (const r of rows) paid = paid.plus(r.amount);
-  return { rows, totals: guidanceTotals(await committedFunds(db, contract, today), paid) };
+    .where(where)
+    .orderBy(
+      asc(guidanceDisbursements.paidOn),
+      asc(guidanceDisbursements.createdAt),
+      asc(guidanceDisbursements.id),
+    )
+    .$dynamic();
+  const [{ items, total }, committed, paid] = await Promise.all([
+    pageOf(query, () => db.$count(guidanceDisbursements, where), page),
+    committedFunds(db, contract, today),
+    paidFunds(db, contract.id),
+  ]);
+  return { items, total, totals: guidanceTotals(committed, paid) };
 }

@@ -12,6 +12,7 @@ import type { Principal } from "../../auth/principal.js";
 import { communityScope, streetScope } from "../../auth/scope.js";
 import { ApiError, type ErrorCode } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
+import { type Page, type PageRequest, pageOf } from "../pages.js";
 import { requirePlaceCommand } from "../place-permissions.js";
 import { checkHouseholdRows, type HouseholdRow, type ReadResult } from "./household-rows.js";
 
@@ -33,17 +34,6 @@ export interface BuildingWithTotals {
 
 /** A community with the totals of its register. */
 export type CommunityWithTotals = CommunityRow & { buildings: number; households: number; floorArea: string };
-
-/** One page of a list and how many rows the whole list has. */
-export interface Page<T> {
-  items: T[];
-  total: number;
-}
-
-export interface PageRequest {
-  limit: number;
-  offset: number;
-}
 
 /** Rows written per INSERT … ON CONFLICT statement of an import (5 parameters a row). */
 const IMPORT_CHUNK = 1000;
@@ -121,8 +111,10 @@ export async function createDistrict(ctx: ServiceContext, input: { name: string 
   return row;
 }
 
-export async function listDistricts(ctx: ServiceContext): Promise<DistrictRow[]> {
-  return ctx.db.select().from(districts).orderBy(asc(districts.name));
+/** By name (unique). */
+export async function listDistricts(ctx: ServiceContext, page?: PageRequest): Promise<Page<DistrictRow>> {
+  const query = ctx.db.select().from(districts).orderBy(asc(districts.name), asc(districts.id)).$dynamic();
+  return pageOf(query, () => ctx.db.$count(districts), page);
 }
 
 // ---- streets ---------------------------------------------------------------------------------
@@ -151,20 +143,23 @@ export async function createStreet(ctx: ServiceContext, input: NewStreet): Promi
     .catch(conflictOn("street_exists", `The district already has a street named "${input.name}".`));
 }
 
+/** By name (id breaks ties: two districts may each have a street of one name). */
 export async function listStreets(
   ctx: ServiceContext,
-  filter: { districtId?: string },
-): Promise<StreetRow[]> {
-  return ctx.db
+  filter: { districtId?: string | undefined },
+  page?: PageRequest,
+): Promise<Page<StreetRow>> {
+  const where = and(
+    streetScope(ctx.principal, streets.id),
+    filter.districtId ? eq(streets.districtId, filter.districtId) : undefined,
+  );
+  const query = ctx.db
     .select()
     .from(streets)
-    .where(
-      and(
-        streetScope(ctx.principal, streets.id),
-        filter.districtId ? eq(streets.districtId, filter.districtId) : undefined,
-      ),
-    )
-    .orderBy(asc(streets.name));
+    .where(where)
+    .orderBy(asc(streets.name), asc(streets.id))
+    .$dynamic();
+  return pageOf(query, () => ctx.db.$count(streets, where), page);
 }
 
 export async function getStreet(ctx: ServiceContext, id: string): Promise<StreetRow> {
@@ -272,13 +267,21 @@ export async function createBuilding(
   return { ...row, households: 0, floorArea: "0.00" };
 }
 
-export async function listBuildings(ctx: ServiceContext, communityId: string): Promise<BuildingWithTotals[]> {
+/** By name (unique in a community). */
+export async function listBuildings(
+  ctx: ServiceContext,
+  communityId: string,
+  page?: PageRequest,
+): Promise<Page<BuildingWithTotals>> {
   const community = await findCommunity(ctx.db, ctx.principal, communityId);
-  return ctx.db
+  const where = eq(buildings.communityId, community.id);
+  const query = ctx.db
     .select(buildingColumns)
     .from(buildings)
-    .where(eq(buildings.communityId, community.id))
-    .orderBy(asc(buildings.name));
+    .where(where)
+    .orderBy(asc(buildings.name), asc(buildings.id))
+    .$dynamic();
+  return pageOf(query, () => ctx.db.$count(buildings, where), page);
 }
 
 export async function getBuilding(ctx: ServiceContext, id: string): Promise<BuildingWithTotals> {
@@ -306,7 +309,7 @@ export async function listHouseholds(
       .select()
       .from(households)
       .where(where)
-      .orderBy(asc(households.unit), asc(households.floor), asc(households.room))
+      .orderBy(asc(households.unit), asc(households.floor), asc(households.room), asc(households.id))
       .limit(page.limit)
       .offset(page.offset),
     db.$count(households, where),

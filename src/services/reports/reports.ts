@@ -4,7 +4,7 @@
  * command on the contract (`file_report`, `review_report`) run on its locked row with its audit
  * row; what a report's status and period allow is contracts/reports.ts.
  */
-import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import {
   type ContractCommand,
   decideNewReport,
@@ -23,6 +23,7 @@ import { type CommandScope, runContractCommand } from "../contracts/command.js";
 import { type ContractRow, findContract } from "../contracts/store.js";
 import { cause } from "../notifications/cause.js";
 import { recordNotificationEvents } from "../notifications/events.js";
+import { type Page, type PageRequest, pageOf } from "../pages.js";
 import type { ReportFigures } from "./figures.js";
 import {
   type CommentRow,
@@ -158,22 +159,24 @@ export async function listReports(
   ctx: ServiceContext,
   contractId: string,
   filter: ReportFilter,
-): Promise<ReportRow[]> {
+  page?: PageRequest,
+): Promise<Page<ReportRow>> {
   const contract = await findContract(ctx.db, ctx.principal, contractId);
-  return ctx.db
+  const where = and(
+    eq(operationReports.contractId, contract.id),
+    filter.period ? eq(operationReports.period, filter.period) : undefined,
+    filter.status ? eq(operationReports.status, filter.status) : undefined,
+    filter.includeSuperseded || filter.status === "superseded"
+      ? undefined
+      : inArray(operationReports.status, ["submitted", "accepted", "queried"]),
+  );
+  const query = ctx.db
     .select()
     .from(operationReports)
-    .where(
-      and(
-        eq(operationReports.contractId, contract.id),
-        filter.period ? eq(operationReports.period, filter.period) : undefined,
-        filter.status ? eq(operationReports.status, filter.status) : undefined,
-        filter.includeSuperseded || filter.status === "superseded"
-          ? undefined
-          : inArray(operationReports.status, ["submitted", "accepted", "queried"]),
-      ),
-    )
-    .orderBy(desc(operationReports.period), desc(operationReports.versionNo));
+    .where(where)
+    .orderBy(desc(operationReports.period), desc(operationReports.versionNo), asc(operationReports.id))
+    .$dynamic();
+  return pageOf(query, () => ctx.db.$count(operationReports, where), page);
 }
 
 /** A report beside the platform's own figures, with the caller's money tolerance if given. */
@@ -312,14 +315,27 @@ export async function reviseReport(
 export async function listReportComments(
   ctx: ServiceContext,
   id: string,
-): Promise<{ comment: CommentRow; versionNo: number }[]> {
+  page?: PageRequest,
+): Promise<Page<{ comment: CommentRow; versionNo: number }>> {
   const { report } = await findReport(ctx.db, ctx.principal, id);
-  return ctx.db
+  const where = and(
+    eq(operationReports.contractId, report.contractId),
+    eq(operationReports.period, report.period),
+  );
+  const query = ctx.db
     .select({ comment: reportComments, versionNo: operationReports.versionNo })
     .from(reportComments)
     .innerJoin(operationReports, eq(operationReports.id, reportComments.reportId))
-    .where(
-      and(eq(operationReports.contractId, report.contractId), eq(operationReports.period, report.period)),
-    )
-    .orderBy(asc(reportComments.createdAt), asc(operationReports.versionNo), asc(reportComments.id));
+    .where(where)
+    .orderBy(asc(reportComments.createdAt), asc(operationReports.versionNo), asc(reportComments.id))
+    .$dynamic();
+  const count = async () => {
+    const [row] = await ctx.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(reportComments)
+      .innerJoin(operationReports, eq(operationReports.id, reportComments.reportId))
+      .where(where);
+    return row?.n ?? 0;
+  };
+  return pageOf(query, count, page);
 }

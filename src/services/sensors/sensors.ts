@@ -4,7 +4,7 @@
  * (contracts/permissions.ts); a change of a sensor's login is told to the broker inside its
  * transaction.
  */
-import { and, count, desc, eq, getTableColumns, isNotNull, isNull, like, lt, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, isNotNull, isNull, like, lt, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Queryable } from "../../../db/database.js";
 import { generateKey } from "../../../db/keys.js";
@@ -20,6 +20,7 @@ import type { Principal } from "../../auth/principal.js";
 import { ApiError } from "../../errors.js";
 import { exportBatches, type Window } from "../batches.js";
 import type { ServiceContext } from "../context.js";
+import { pageOf } from "../pages.js";
 import { authorize, authorizeOrg } from "../permissions.js";
 import { deadLetterScope, sensorScope } from "./scope.js";
 
@@ -212,7 +213,7 @@ export async function listSensors(
       .select()
       .from(sensors)
       .where(where)
-      .orderBy(sensors.createdAt, sensors.id)
+      .orderBy(asc(sensors.createdAt), asc(sensors.id))
       .limit(filter.limit)
       .offset(filter.offset),
     ctx.db.select({ n: count() }).from(sensors).where(where),
@@ -276,15 +277,16 @@ export async function revokeSensor(ctx: ServiceContext, id: string, ports: Senso
 export async function listDeadLetters(
   ctx: ServiceContext,
   filter: DeadLetterFilter,
-): Promise<DeadLetterRow[]> {
+): Promise<{ items: DeadLetterRow[]; total: number }> {
   authorize(ctx.principal, { type: "read_dead_letters" });
-  return ctx.db
+  const where = deadLettersWhere(ctx.principal, filter);
+  const query = ctx.db
     .select(getTableColumns(deadLetters))
     .from(deadLetters)
-    .where(deadLettersWhere(ctx.principal, filter))
+    .where(where)
     .orderBy(desc(deadLetters.id))
-    .limit(filter.limit)
-    .offset(filter.offset);
+    .$dynamic();
+  return pageOf(query, () => ctx.db.$count(deadLetters, where), filter);
 }
 
 /** The dead letters in the principal's scope that match the filter: the one WHERE of the page and the export. */

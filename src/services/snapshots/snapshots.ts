@@ -10,6 +10,7 @@ import { eventSnapshots, incidents, sensorEvents } from "../../../db/schema.js";
 import { ApiError } from "../../errors.js";
 import type { ServiceContext, SystemContext } from "../context.js";
 import { incidentScope } from "../incidents/scope.js";
+import { type Page, type PageRequest, pageOf } from "../pages.js";
 import { authorize } from "../permissions.js";
 import { BucketUnavailableError, type SnapshotStore, storageUnavailable } from "./store.js";
 
@@ -215,13 +216,20 @@ function incidentEventsWhere(incident: { facilityId: string; openedAt: Date; clo
   );
 }
 
+/** Oldest first (the sensor, then the event id, break ties); none for an incident that is not an e-bike's. */
 export async function listIncidentSnapshots(
   ctx: ServiceContext,
   incidentId: string,
-): Promise<SnapshotListing[]> {
+  page: PageRequest,
+): Promise<Page<SnapshotListing>> {
   const incident = await incidentFor(ctx, incidentId);
-  if (incident.kind !== "ebike") return [];
-  return ctx.db
+  if (incident.kind !== "ebike") return { items: [], total: 0 };
+  const joined = and(
+    eq(eventSnapshots.sensorId, sensorEvents.sensorId),
+    eq(eventSnapshots.eventId, sensorEvents.eventId),
+  );
+  const where = incidentEventsWhere(incident);
+  const query = ctx.db
     .select({
       sensorId: eventSnapshots.sensorId,
       eventId: eventSnapshots.eventId,
@@ -230,16 +238,19 @@ export async function listIncidentSnapshots(
       receivedAt: eventSnapshots.receivedAt,
     })
     .from(sensorEvents)
-    .innerJoin(
-      eventSnapshots,
-      and(
-        eq(eventSnapshots.sensorId, sensorEvents.sensorId),
-        eq(eventSnapshots.eventId, sensorEvents.eventId),
-      ),
-    )
-    .where(incidentEventsWhere(incident))
-    .orderBy(asc(sensorEvents.occurredAt), asc(sensorEvents.eventId))
-    .limit(100);
+    .innerJoin(eventSnapshots, joined)
+    .where(where)
+    .orderBy(asc(sensorEvents.occurredAt), asc(eventSnapshots.sensorId), asc(eventSnapshots.eventId))
+    .$dynamic();
+  const count = async () => {
+    const [row] = await ctx.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(sensorEvents)
+      .innerJoin(eventSnapshots, joined)
+      .where(where);
+    return row?.n ?? 0;
+  };
+  return pageOf(query, count, page);
 }
 
 /** The JPEG of one of the incident's detections; 404 when it has none (or it is not the incident's). */
