@@ -46,8 +46,13 @@ export const listPayments = createRoute({
   description: "Payments recorded against an invoice, oldest first, with the credit note of any overpayment.",
   request: { params: IdParams, query: Pagination },
   responses: {
-    200: jsonResponse(Page(Payment, "PaymentPage"), "Payments by the day received, then as recorded"),
+    200: withCsv(
+      jsonResponse(Page(Payment, "PaymentPage"), "Payments by the day received, then as recorded"),
+      paymentCsv,
+      "every payment against the invoice, oldest first",
+    ),
     ...errorResponses,
+    ...notAcceptableResponse,
   },
 });
 
