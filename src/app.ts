@@ -16,6 +16,7 @@ import { createPortal, isApiPath, portalNotFound } from "./pages/index.js";
 import type { PortalEnv } from "./pages/portal-env.js";
 import { healthRouter } from "./routes/health/health.index.js";
 import { v1Routers } from "./routes/index.js";
+import { problemsRouter } from "./routes/problems/problems.index.js";
 import { sensorIngestRouter } from "./routes/sensors/sensor-ingest.index.js";
 import { snapshotUploadRouter } from "./routes/snapshots/snapshots.index.js";
 import { createSnapshots } from "./services/snapshots/snapshots.js";
@@ -153,6 +154,7 @@ export function createApp({
   // contract detail (bench:api --profile 1).
   app.use((c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
   app.route("/", healthRouter);
+  app.route("/", problemsRouter);
   if (readDocsAsset) mountDocs(app, readDocsAsset);
 
   // Sensors post events with their own key, not an organization's: this router is mounted

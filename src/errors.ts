@@ -158,7 +158,13 @@ export class ApiError extends Error {
  */
 export const RETRY_AFTER_S = 5;
 
-export const PROBLEM_TYPE_BASE = "https://bot-platform.example/problems/";
+/**
+ * A problem's `type`: the path of the page that explains its code, served by the API itself
+ * (GET /problems/{code}). A relative reference, which RFC 9457 §3.1.1 allows: a client resolves it
+ * against the request's URL, so it points at whichever host answered, with no host to configure.
+ */
+export const PROBLEM_TYPE_BASE = "/problems/";
+export const problemType = (code: ErrorCode) => `${PROBLEM_TYPE_BASE}${code}`;
 const PROBLEM_JSON = "application/problem+json";
 
 export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
@@ -166,7 +172,7 @@ export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
   // not replace it.
   const body = {
     ...err.extra,
-    type: `${PROBLEM_TYPE_BASE}${err.code}`,
+    type: problemType(err.code),
     title: err.title,
     status: err.status,
     ...(err.detail ? { detail: err.detail } : {}),

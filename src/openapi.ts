@@ -7,7 +7,7 @@ import {
 } from "@hono/zod-openapi";
 import { plainMessage, textRefusal, whenGiven } from "../contracts/validation-messages.js";
 import type { AppEnv } from "./context.js";
-import { ApiError, ERROR_CODES, type ErrorCode, fieldErrors } from "./errors.js";
+import { ApiError, ERROR_CODES, type ErrorCode, fieldErrors, problemType } from "./errors.js";
 
 // Every validation message not given by a schema is the API's own sentence (see
 // contracts/validation-messages.ts for why a schema's own message still wins). Global to zod: set
@@ -50,7 +50,12 @@ export const createRoute: typeof createOpenApiRoute = (config) => {
 
 export const ProblemSchema = z
   .object({
-    type: z.string().openapi({ example: "https://bot-platform.example/problems/validation_failed" }),
+    type: z.string().openapi({
+      format: "uri-reference",
+      description:
+        "The page explaining `code` (GET /problems/{code}): a reference relative to the request's URL",
+      example: problemType("validation_failed"),
+    }),
     title: z.string().openapi({ example: "Validation failed" }),
     status: z.number().int().openapi({ example: 400 }),
     detail: z.string().optional(),
