@@ -1,3 +1,4 @@
+import { SensorEvent } from "../../../iot/protocol.js";
 import { emptyJsonAsObject } from "../../empty-json-body.js";
 import { createRouter } from "../../openapi.js";
 import * as commandHandlers from "./sensor-commands.handlers.js";
@@ -10,6 +11,8 @@ import * as routes from "./sensor-ingest.routes.js";
  * before the body is read.
  */
 export const sensorIngestRouter = createRouter();
+// The body's items are documented as the protocol's event union (see IngestBody).
+sensorIngestRouter.openAPIRegistry.register("SensorEventInput", SensorEvent);
 sensorIngestRouter.use("/sensors/:sensorId/events", handlers.requireSensorKey, emptyJsonAsObject);
 sensorIngestRouter.openapi(routes.postEvents, handlers.postEvents);
 sensorIngestRouter.use("/sensors/:sensorId/commands/pending", handlers.requireSensorKey);
