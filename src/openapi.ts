@@ -197,6 +197,13 @@ export const CalendarDate = z.iso
   .date({ error: whenGiven("must be a date YYYY-MM-DD") })
   .openapi({ example: "2026-12-01" });
 
+/**
+ * An instant as the API sends it: RFC 3339 in UTC (`toISOString()`), `format: date-time` in the
+ * document. Every timestamp of a response uses it (test/platform/document-schemas.test.ts walks the
+ * document for one that does not).
+ */
+export const Timestamp = z.iso.datetime().openapi({ example: "2026-03-01T02:15:30.250Z" });
+
 /** The most items one page holds (`limit`); the default is DEFAULT_PAGE_LIMIT. */
 export const MAX_PAGE_LIMIT = 200;
 export const DEFAULT_PAGE_LIMIT = 50;

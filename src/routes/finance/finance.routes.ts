@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { FEE_KINDS } from "../../../contracts/index.js";
+import { FEE_KINDS, PERIOD_PATTERN } from "../../../contracts/index.js";
 import {
   CalendarDate,
   createRoute,
@@ -11,6 +11,7 @@ import {
   Money,
   security,
   Text,
+  Timestamp,
   Uuid,
   withConflicts,
 } from "../../openapi.js";
@@ -23,7 +24,7 @@ export const AssumptionsRecord = z
     contractId: Uuid,
     assumptions: Assumptions,
     updatedByOrgId: Uuid,
-    updatedAt: z.string(),
+    updatedAt: Timestamp,
   })
   .openapi("FinancialAssumptionsRecord");
 
@@ -58,7 +59,10 @@ const Actuals = z.object({
   years: z.array(
     z.object({
       year: z.number().int(),
-      from: z.string().openapi({ description: "First month of the operating year" }),
+      from: z
+        .string()
+        .regex(PERIOD_PATTERN)
+        .openapi({ description: "First month of the operating year (YYYY-MM)", example: "2025-12" }),
       collected: z.string(),
       costs: z.string(),
       net: z.string(),
@@ -134,7 +138,7 @@ export const Disbursement = z
     paidOn: CalendarDate,
     note: z.string(),
     recordedByOrgId: Uuid,
-    createdAt: z.string(),
+    createdAt: Timestamp,
   })
   .openapi("GuidanceDisbursement");
 

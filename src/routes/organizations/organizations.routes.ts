@@ -9,6 +9,7 @@ import {
   jsonResponse,
   Name,
   security,
+  Timestamp,
   Uuid,
 } from "../../openapi.js";
 
@@ -26,7 +27,7 @@ export const Organization = z
       .string()
       .openapi({ description: "Prefix of an enterprise's invoice numbers (EL-2026-000123)" }),
     communityIds: z.array(Uuid),
-    createdAt: z.iso.datetime(),
+    createdAt: Timestamp,
   })
   .openapi("Organization");
 
@@ -37,9 +38,9 @@ export const ApiKey = z
     name: z.string(),
     role: z.enum(["admin", "member"]),
     prefix: z.string().openapi({ description: "First characters of the key, to recognise it" }),
-    createdAt: z.iso.datetime(),
-    lastUsedAt: z.iso.datetime().nullable(),
-    revokedAt: z.iso.datetime().nullable(),
+    createdAt: Timestamp,
+    lastUsedAt: Timestamp.nullable(),
+    revokedAt: Timestamp.nullable(),
   })
   .openapi("ApiKey");
 
@@ -58,7 +59,7 @@ export const IssuedInvitation = z
     organizationId: Uuid,
     name: z.string(),
     role: z.enum(["admin", "member"]),
-    expiresAt: z.iso.datetime(),
+    expiresAt: Timestamp,
     path: z.string().openapi({
       description:
         "The portal's one-time link for the invited person (append it to the portal's address): shown this once, stored only as a hash",

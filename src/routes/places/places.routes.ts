@@ -11,12 +11,12 @@ import {
   ProblemSchema,
   security,
   Text,
+  Timestamp,
   Uuid,
 } from "../../openapi.js";
 import { LOWEST_FLOOR, MAX_IMPORT_ROWS } from "../../services/places/household-rows.js";
 
 const tags = ["places"];
-const Timestamp = z.iso.datetime();
 
 /** Floor area in m²: a decimal string, never a number. */
 export const Area = z.string().openapi({ example: "1234.50", description: "m², decimal string" });

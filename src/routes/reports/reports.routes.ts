@@ -10,6 +10,7 @@ import {
   noBody,
   security,
   Text,
+  Timestamp,
   Uuid,
   withConflicts,
 } from "../../openapi.js";
@@ -34,8 +35,8 @@ export const Report = z
     figures: Figures,
     submittedByOrgId: Uuid,
     reviewedByOrgId: Uuid.nullable(),
-    reviewedAt: z.string().nullable(),
-    createdAt: z.string(),
+    reviewedAt: Timestamp.nullable(),
+    createdAt: Timestamp,
   })
   .openapi("OperationReport");
 
@@ -88,7 +89,7 @@ export const ReportComment = z
     versionNo: z.number().int(),
     authorOrgId: Uuid,
     body: z.string(),
-    createdAt: z.string(),
+    createdAt: Timestamp,
   })
   .openapi("ReportComment");
 

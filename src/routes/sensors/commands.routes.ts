@@ -16,11 +16,11 @@ import {
   ProblemSchema,
   security,
   Text,
+  Timestamp,
   Uuid,
 } from "../../openapi.js";
 
 const tags = ["sensors"];
-const Timestamp = z.iso.datetime();
 
 export const DeviceCommand = z
   .object({

@@ -11,11 +11,11 @@ import {
   noBody,
   Pagination,
   security,
+  Timestamp,
   Uuid,
 } from "../../openapi.js";
 
 const tags = ["sensors"];
-const Timestamp = z.iso.datetime();
 
 export const Sensor = z
   .object({

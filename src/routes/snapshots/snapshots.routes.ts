@@ -6,6 +6,7 @@ import {
   jsonResponse,
   ProblemSchema,
   security,
+  Timestamp,
   Uuid,
   unavailable,
 } from "../../openapi.js";
@@ -31,7 +32,7 @@ export const SnapshotStored = z
     eventId: z.string(),
     byteSize: z.number().int(),
     sha256: z.string().openapi({ description: "SHA-256 of the bytes, hex" }),
-    receivedAt: z.iso.datetime().openapi({ description: "When the platform first stored it" }),
+    receivedAt: Timestamp.openapi({ description: "When the platform first stored it" }),
   })
   .openapi("SnapshotStored");
 
@@ -77,7 +78,7 @@ export const SnapshotItem = z
   .object({
     sensorId: Uuid,
     eventId: z.string(),
-    occurredAt: z.iso.datetime(),
+    occurredAt: Timestamp,
     byteSize: z.number().int(),
     url: z.string().openapi({
       description: "GET it for the JPEG (with the same key, or the portal's session cookie)",
