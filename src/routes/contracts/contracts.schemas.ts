@@ -210,7 +210,10 @@ const whileDrafting = "Only on the original contract's draft, not on an amendmen
 export const EditDraft = z
   .strictObject({
     summary: Text.max(2000).optional(),
-    effectiveDate: CalendarDate.optional(),
+    effectiveDate: CalendarDate.nullable().optional().openapi({
+      description:
+        "An amendment's effective date (omitted: unchanged). The original contract has none: null, as GET reads it, or omitted.",
+    }),
     terms: Terms,
     invoiceDueDays: InvoiceDueDays.optional().openapi({ description: `${dueDaysWhy} ${whileDrafting}` }),
     paymentGraceDays: PaymentGraceDays.optional().openapi({
