@@ -73,6 +73,54 @@ const NewInvitation = z.strictObject({
   role: z.enum(["admin", "member"]).default("member"),
 });
 
+const KeyRole = z.enum(["admin", "member"]);
+
+/** Who the caller is: what GET /v1/me answers. Never a key, a hash or a session token. */
+export const Me = z
+  .object({
+    credential: z.enum(["api_key", "session", "admin_token"]).openapi({
+      description:
+        "How the request proved who it is: an organization's API key, a person's portal session (read-only requests), or the platform's ADMIN_TOKEN",
+    }),
+    role: z.enum([...organizationKind.enumValues, "platform_admin"]).openapi({
+      description: "The role the caller acts in: its organization's kind, or platform_admin",
+    }),
+    access: KeyRole.openapi({
+      description:
+        "admin: may also manage its organization's keys and invitations (the key's or the person's role)",
+    }),
+    organization: z
+      .object({ id: Uuid, name: z.string(), kind: OrgKind, streetId: Uuid })
+      .nullable()
+      .openapi({ description: "The organization the caller acts for; null for the platform admin" }),
+    key: z
+      .object({
+        id: Uuid,
+        name: z.string(),
+        role: KeyRole,
+        prefix: z.string().openapi({ description: "First characters of the key, to recognise it" }),
+      })
+      .nullable()
+      .openapi({ description: "The API key of the request (credential `api_key`)" }),
+    person: z
+      .object({ id: Uuid, name: z.string(), role: KeyRole })
+      .nullable()
+      .openapi({ description: "The person signed in (credential `session`)" }),
+  })
+  .openapi("Me");
+
+export const getMe = createRoute({
+  operationId: "getMe",
+  method: "get",
+  path: "/me",
+  tags,
+  security,
+  summary: "Who is calling: the organization, role and key (or person) of this request",
+  description:
+    "For an integration to check which organization and role its key stands for. Any valid key or session may ask; the answer names the key by its id, name and prefix, never the key itself.",
+  responses: { 200: jsonResponse(Me, "The caller"), ...errorResponses },
+});
+
 export const createOrganization = createRoute({
   operationId: "createOrganization",
   method: "post",

@@ -93,6 +93,10 @@ export const listHouseholds: AppRouteHandler<typeof routes.listHouseholds> = asy
   return c.json({ items: items.map(householdJson), total, limit: page.limit, offset: page.offset }, 200);
 };
 
+export const getHousehold: AppRouteHandler<typeof routes.getHousehold> = async (c) => {
+  return c.json(householdJson(await places.getHousehold(serviceContext(c), c.req.valid("param").id)), 200);
+};
+
 export const importHouseholds: AppRouteHandler<typeof routes.importHouseholds> = async (c) => {
   const { id } = c.req.valid("param");
   const result = await places.importHouseholds(serviceContext(c), id, () => readImportBody(c.req));

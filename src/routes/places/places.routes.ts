@@ -286,6 +286,19 @@ export const listHouseholds = createRoute({
   },
 });
 
+export const getHousehold = createRoute({
+  operationId: "getHousehold",
+  method: "get",
+  path: "/households/{id}",
+  tags,
+  security,
+  summary: "One household of the register",
+  description:
+    "Readable by whoever may read its building's register (see listHouseholds); anyone else gets 404.",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(Household, "The household"), ...errorResponses },
+});
+
 export const importHouseholds = createRoute({
   operationId: "importHouseholds",
   method: "post",
