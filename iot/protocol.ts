@@ -109,7 +109,7 @@ export const Fault = z.strictObject({
 });
 
 /**
- * One event. The `id`s name the union and its members in the OpenAPI document: the HTTP ingest
+ * One event. The `id`s name its types in the OpenAPI document: the HTTP ingest
  * documents its body as this union (src/routes/sensors/sensor-ingest.routes.ts), so what the
  * document shows and what the ingest checks are one definition.
  */
@@ -132,7 +132,7 @@ export const SensorEvent = z
       description: "A fault the sensor reports of itself (camera, storage, …)",
     }),
   ])
-  .meta({ id: "SensorEventInput", description: "Sensor protocol v1: one event, as on MQTT and over HTTP" });
+  .meta({ description: "Sensor protocol v1: one event, as on MQTT and over HTTP" });
 export type SensorEvent = z.infer<typeof SensorEvent>;
 export type SensorEventType = SensorEvent["type"];
 

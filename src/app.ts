@@ -1,12 +1,12 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { createFailedLogins } from "../contracts/login-throttle.js";
 import { createCommandCounters } from "../iot/command-counters.js";
 import { createIngest, type IngestLimits } from "../iot/ingest.js";
 import { authenticate } from "./auth/authenticate.js";
 import { createKeyCache } from "./auth/key-cache.js";
+import { limitBody } from "./body-limit.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { type DocsAssetReader, mountDocs } from "./docs.js";
 import { emptyJsonAsObject } from "./empty-json-body.js";
@@ -22,7 +22,7 @@ import { snapshotUploadRouter } from "./routes/snapshots/snapshots.index.js";
 import { createSnapshots } from "./services/snapshots/snapshots.js";
 import { databaseSnapshotStore } from "./services/snapshots/store.js";
 
-export const BODY_LIMIT_BYTES = 1024 * 1024;
+export { BODY_LIMIT_BYTES } from "./body-limit.js";
 
 /**
  * On every response; what matters is the HTML (/docs, and pages later). The policy admits only
@@ -143,12 +143,11 @@ export function createApp({
   // A snapshot upload has its own, smaller body limit, counted before anything is held: mounted
   // before the app's 1 MiB limit, which would buffer a chunked body of up to 1 MiB first.
   app.route("/v1", snapshotUploadRouter);
-  const limitBody = bodyLimit({
-    maxSize: BODY_LIMIT_BYTES,
-    onError: () => {
-      throw new ApiError(413, "payload_too_large", "Payload too large", "The body is over the 1 MiB limit.");
-    },
-  });
+  // Sensors post events and answers with their own key, not an organization's: mounted before the
+  // app's body limit (their router checks the key first, then the limit) and before the /v1
+  // router, and its handlers answer without calling next(), so the organization `authenticate`
+  // middleware never runs for them.
+  app.route("/v1", sensorIngestRouter);
   // GET and HEAD carry no body. Asking for one (`c.req.raw.body`) makes @hono/node-server build a
   // whole Fetch Request with an AbortSignal for every read: ~8 % of the server's CPU on the
   // contract detail (bench:api --profile 1).
@@ -156,11 +155,6 @@ export function createApp({
   app.route("/", healthRouter);
   app.route("/", problemsRouter);
   if (readDocsAsset) mountDocs(app, readDocsAsset);
-
-  // Sensors post events with their own key, not an organization's: this router is mounted
-  // before the /v1 router, and its handler answers without calling next(), so the organization
-  // `authenticate` middleware never runs for it.
-  app.route("/v1", sensorIngestRouter);
 
   const v1 = createRouter();
   // The key first: nothing of a body is read for a caller who is not let in.
