@@ -11,7 +11,11 @@ export const listProblemTypes = createRoute({
   tags,
   security: [],
   summary: "Every problem type the API answers with, each linked to its page",
-  responses: { 200: page("A page listing every problem code with what it means") },
+  description: "The codes of ERROR_CODES with what each means, for people who follow a problem's `type`.",
+  responses: {
+    200: page("A page listing every problem code with what it means"),
+    400: errorResponses[400],
+  },
 });
 
 export const getProblemType = createRoute({
