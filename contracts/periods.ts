@@ -10,11 +10,15 @@ import { daysInMonth, isDate, shanghaiDate } from "./dates.js";
 /** A calendar month 'YYYY-MM' (years 0001–9999). */
 export type Period = string;
 
-const PERIOD_RE = /^(\d{4})-(\d{2})$/;
+/**
+ * A month written 'YYYY-MM' (months 01–12): the `pattern` of a period in the API's document. Year
+ * 0000 also matches it; `isPeriod` refuses that one too.
+ */
+export const PERIOD_PATTERN = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
 function parts(p: string): { y: number; m: number } | null {
   if (typeof p !== "string") return null;
-  const match = PERIOD_RE.exec(p);
+  const match = PERIOD_PATTERN.exec(p);
   if (!match) return null;
   const y = Number(match[1]);
   const m = Number(match[2]);

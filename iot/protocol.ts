@@ -80,10 +80,14 @@ const OccurredAt = z.iso.datetime({
 });
 
 const base = {
-  eventId: Text(64).min(1, "must be 1–64 characters"),
-  occurredAt: OccurredAt,
+  eventId: Text(64)
+    .min(1, "must be 1–64 characters")
+    .meta({ description: "Unique per sensor: a retry with the same eventId is stored once" }),
+  occurredAt: OccurredAt.meta({
+    description: "When it happened, RFC 3339 with an offset; at most 5 minutes ahead",
+  }),
 };
-const Floor = z.number().int().min(-5).max(200);
+const Floor = z.number().int().min(-5).max(200).meta({ description: "The car's floor" });
 
 export const EbikeDetected = z.strictObject({
   ...base,
@@ -106,7 +110,31 @@ export const Fault = z.strictObject({
   message: Text(1000),
 });
 
-export const SensorEvent = z.discriminatedUnion("type", [EbikeDetected, EbikeCleared, Heartbeat, Fault]);
+/**
+ * One event. The `id`s name its types in the OpenAPI document: the HTTP ingest
+ * documents its body as this union (src/routes/sensors/sensor-ingest.routes.ts), so what the
+ * document shows and what the ingest checks are one definition.
+ */
+export const SensorEvent = z
+  .discriminatedUnion("type", [
+    EbikeDetected.meta({
+      id: "EbikeDetectedEvent",
+      description: "An e-bike seen in the car; `carHalted`: the sensor halted the car (blocking on)",
+    }),
+    EbikeCleared.meta({
+      id: "EbikeClearedEvent",
+      description: "The e-bike left the car: the incident closes",
+    }),
+    Heartbeat.meta({
+      id: "HeartbeatEvent",
+      description: "The sensor is alive: seconds since boot, firmware",
+    }),
+    Fault.meta({
+      id: "FaultEvent",
+      description: "A fault the sensor reports of itself (camera, storage, …)",
+    }),
+  ])
+  .meta({ description: "Sensor protocol v1: one event, as on MQTT and over HTTP" });
 export type SensorEvent = z.infer<typeof SensorEvent>;
 export type SensorEventType = SensorEvent["type"];
 

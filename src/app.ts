@@ -1,6 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, Hono, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { createFailedLogins } from "../contracts/login-throttle.js";
@@ -8,6 +7,7 @@ import { createCommandCounters } from "../iot/command-counters.js";
 import { createIngest, type IngestLimits } from "../iot/ingest.js";
 import { authenticate } from "./auth/authenticate.js";
 import { createKeyCache } from "./auth/key-cache.js";
+import { limitBody } from "./body-limit.js";
 import { conditionalGet } from "./conditional-get.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { type DocsAssetReader, mountDocs } from "./docs.js";
@@ -21,12 +21,13 @@ import { limitByAddress, limitByKey } from "./rate-limit.js";
 import { locationOfCreated, routeMethods } from "./route-table.js";
 import { healthRouter } from "./routes/health/health.index.js";
 import { v1Routers } from "./routes/index.js";
+import { problemsRouter } from "./routes/problems/problems.index.js";
 import { sensorIngestRouter } from "./routes/sensors/sensor-ingest.index.js";
 import { snapshotUploadRouter } from "./routes/snapshots/snapshots.index.js";
 import { createSnapshots } from "./services/snapshots/snapshots.js";
 import { databaseSnapshotStore } from "./services/snapshots/store.js";
 
-export const BODY_LIMIT_BYTES = 1024 * 1024;
+export { BODY_LIMIT_BYTES } from "./body-limit.js";
 
 /**
  * On every response; what matters is the HTML (/docs, and pages later). The policy admits only
@@ -152,12 +153,11 @@ export function createApp({
   // A snapshot upload has its own, smaller body limit, counted before anything is held: mounted
   // before the app's 1 MiB limit, which would buffer a chunked body of up to 1 MiB first.
   app.route("/v1", snapshotUploadRouter);
-  const limitBody = bodyLimit({
-    maxSize: BODY_LIMIT_BYTES,
-    onError: () => {
-      throw new ApiError(413, "payload_too_large", "Payload too large", "The body is over the 1 MiB limit.");
-    },
-  });
+  // Sensors post events and answers with their own key, not an organization's: mounted before the
+  // app's body limit (their router checks the key first, then the limit) and before the /v1
+  // router, and its handlers answer without calling next(), so the organization `authenticate`
+  // middleware never runs for them.
+  app.route("/v1", sensorIngestRouter);
   // GET and HEAD carry no body. Asking for one (`c.req.raw.body`) makes @hono/node-server build a
   // whole Fetch Request with an AbortSignal for every read: ~8 % of the server's CPU on the
   // contract detail (bench:api --profile 1).
@@ -165,12 +165,8 @@ export function createApp({
   app.route("/", healthRouter);
   // The document is public and the biggest answer there is.
   app.use("/openapi.json", limitByAddress("address"));
+  app.route("/", problemsRouter);
   if (readDocsAsset) mountDocs(app, readDocsAsset);
-
-  // Sensors post events with their own key, not an organization's: this router is mounted
-  // before the /v1 router, and its handler answers without calling next(), so the organization
-  // `authenticate` middleware never runs for it.
-  app.route("/v1", sensorIngestRouter);
 
   const v1 = createRouter();
   const methodsOf = routeMethods(app);

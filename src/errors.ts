@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   not_found: "the resource does not exist, or is outside the caller's scope",
   route_not_found: "no route for this method and path",
   method_not_allowed: "the path exists, but not for this method",
+  financial_assumptions_missing:
+    "the enterprise has not set the contract's financial assumptions yet (PUT /v1/contracts/{id}/financial-assumptions); the model needs them",
   // 409: the resource's state does not allow the request
   illegal_transition: "the contract's state does not allow this command; see currentState and allowedActions",
   version_frozen: "only a draft version can be edited; this one is submitted or later",
@@ -71,7 +73,6 @@ export const ERROR_CODES = {
   organization_exists: "an organization of this kind and name is already registered in the street",
   report_state: "the report's status does not allow this",
   report_exists: "a report for the period (or one overlapping it) exists",
-  assumptions_missing: "the financial model's assumptions are not set yet",
   guidance_exceeded: "the payment would bring the guidance funds paid over the amount committed",
   sensor_revoked: "the sensor is revoked",
   not_classifiable: "only e-bike incidents are acknowledged and classified",
@@ -173,7 +174,13 @@ function bearerChallenge(c: Context<AppEnv>): string {
   return sent ? 'Bearer realm="bot-platform", error="invalid_token"' : 'Bearer realm="bot-platform"';
 }
 
-export const PROBLEM_TYPE_BASE = "https://bot-platform.example/problems/";
+/**
+ * A problem's `type`: the path of the page that explains its code, served by the API itself
+ * (GET /problems/{code}). A relative reference, which RFC 9457 §3.1.1 allows: a client resolves it
+ * against the request's URL, so it points at whichever host answered, with no host to configure.
+ */
+export const PROBLEM_TYPE_BASE = "/problems/";
+export const problemType = (code: ErrorCode) => `${PROBLEM_TYPE_BASE}${code}`;
 const PROBLEM_JSON = "application/problem+json";
 
 export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
@@ -181,7 +188,7 @@ export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
   // not replace it.
   const body = {
     ...err.extra,
-    type: `${PROBLEM_TYPE_BASE}${err.code}`,
+    type: problemType(err.code),
     title: err.title,
     status: err.status,
     ...(err.detail ? { detail: err.detail } : {}),

@@ -7,7 +7,7 @@ import {
 } from "@hono/zod-openapi";
 import { plainMessage, textRefusal, whenGiven } from "../contracts/validation-messages.js";
 import type { AppEnv } from "./context.js";
-import { ApiError, ERROR_CODES, type ErrorCode, fieldErrors } from "./errors.js";
+import { ApiError, ERROR_CODES, type ErrorCode, fieldErrors, problemType } from "./errors.js";
 import OPENAPI_EXAMPLES from "./openapi-examples.json" with { type: "json" };
 
 // Every validation message not given by a schema is the API's own sentence (see
@@ -157,7 +157,12 @@ function idempotentResponses(responses: RouteConfig["responses"]): RouteConfig["
 
 export const ProblemSchema = z
   .object({
-    type: z.string().openapi({ example: "https://bot-platform.example/problems/validation_failed" }),
+    type: z.string().openapi({
+      format: "uri-reference",
+      description:
+        "The page explaining `code` (GET /problems/{code}): a reference relative to the request's URL",
+      example: problemType("validation_failed"),
+    }),
     title: z.string().openapi({ example: "Validation failed" }),
     status: z.number().int().openapi({ example: 400 }),
     detail: z.string().optional(),
@@ -340,6 +345,13 @@ export const FeeCodeKey = z
 export const CalendarDate = z.iso
   .date({ error: whenGiven("must be a date YYYY-MM-DD") })
   .openapi({ example: "2026-12-01" });
+
+/**
+ * An instant as the API sends it: RFC 3339 in UTC (`toISOString()`), `format: date-time` in the
+ * document. Every timestamp of a response uses it (test/platform/document-schemas.test.ts walks the
+ * document for one that does not).
+ */
+export const Timestamp = z.iso.datetime().openapi({ example: "2026-03-01T02:15:30.250Z" });
 
 /** The most items one page holds (`limit`); the default is DEFAULT_PAGE_LIMIT. */
 export const MAX_PAGE_LIMIT = 200;

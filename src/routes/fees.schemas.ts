@@ -5,7 +5,7 @@
  * folder; these are here so that no resource imports another's files.
  */
 import { z } from "@hono/zod-openapi";
-import { CalendarDate, Money, Text, Uuid } from "../openapi.js";
+import { CalendarDate, Money, Text, Timestamp, Uuid } from "../openapi.js";
 
 /** A garage slot (or the resident's card) as the operator names it. */
 export const SlotRef = z
@@ -40,7 +40,7 @@ export const CreditNote = z
     paymentId: Uuid.nullable().openapi({ description: "The payment whose excess it holds (overpayment)" }),
     subscriptionId: Uuid.nullable(),
     note: z.string(),
-    createdAt: z.iso.datetime(),
+    createdAt: Timestamp,
   })
   .openapi("CreditNote");
 
@@ -57,7 +57,7 @@ export const Payment = z
     externalRef: z.string(),
     receivedOn: CalendarDate,
     creditNoteId: Uuid.nullable(),
-    createdAt: z.iso.datetime(),
+    createdAt: Timestamp,
   })
   .openapi("Payment");
 
@@ -69,6 +69,6 @@ export const Refund = z
     method: PaymentMethod,
     externalRef: z.string(),
     paidOn: CalendarDate,
-    createdAt: z.iso.datetime(),
+    createdAt: Timestamp,
   })
   .openapi("Refund");

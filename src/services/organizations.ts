@@ -46,6 +46,23 @@ function organizationsColumns() {
   };
 }
 
+/** The caller and the rows it stands for: its organization (none for the platform admin) and its key (none for a session). */
+export interface Caller {
+  principal: Principal;
+  organization: OrganizationRow | null;
+  key: ApiKeyRow | null;
+}
+
+/** Who the request's principal is (GET /v1/me): read from its own rows, so names are current. */
+export async function whoAmI(ctx: ServiceContext): Promise<Caller> {
+  const p = ctx.principal;
+  const [organization, key] = await Promise.all([
+    p.orgId ? ctx.db.select().from(organizations).where(eq(organizations.id, p.orgId)) : [],
+    p.keyId ? ctx.db.select().from(apiKeys).where(eq(apiKeys.id, p.keyId)) : [],
+  ]);
+  return { principal: p, organization: organization[0] ?? null, key: key[0] ?? null };
+}
+
 export async function findOrganization(
   db: Queryable,
   p: Principal,

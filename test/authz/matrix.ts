@@ -195,6 +195,13 @@ function endpointOf(fx: Fixture): NonNullable<Fixture["endpoint"]> {
 const endpointOwner = by(F, H, H, H, A);
 const endpointKeepers = by(F, A, A, A, A);
 
+/** A household of the world's building (floor 1). */
+function householdOf(fx: Fixture): string {
+  const household = fx.world.households[0];
+  if (!household) throw new Error("the world has no households");
+  return household.id;
+}
+
 function sensorOf(fx: Fixture): NonNullable<Fixture["sensor"]> {
   if (!fx.sensor) throw new Error('this route needs a sensor: set `needs` to "sensor"');
   return fx.sensor;
@@ -270,6 +277,14 @@ export const MATRIX: RouteEntry[] = [
     note: "the enterprise has no contract in the community (with one, it may read)",
   },
   {
+    method: "GET",
+    path: "/v1/households/{id}",
+    needs: "none",
+    expect: by(A, A, H, A, A),
+    request: (fx) => ({ params: { id: householdOf(fx) } }),
+    note: "as its building's register: the enterprise has no contract in the community",
+  },
+  {
     method: "POST",
     path: "/v1/buildings/{id}/households/import",
     needs: "none",
@@ -281,6 +296,14 @@ export const MATRIX: RouteEntry[] = [
   },
 
   // ---- organizations and keys ------------------------------------------------------------------
+  {
+    method: "GET",
+    path: "/v1/me",
+    needs: "none",
+    expect: everyone,
+    request: () => ({}),
+    note: "the caller's own organization, role and key",
+  },
   {
     method: "POST",
     path: "/v1/organizations",
@@ -534,6 +557,20 @@ export const MATRIX: RouteEntry[] = [
       params: { id: contractOf(fx) },
       body: { kind: "construction_start", occurredOn: "2025-03-01" },
     }),
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/milestones",
+    needs: "operating",
+    expect: everyone,
+    request: contractId,
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/signatures",
+    needs: "signed",
+    expect: everyone,
+    request: contractId,
   },
   {
     method: "POST",
@@ -960,6 +997,13 @@ export const MATRIX: RouteEntry[] = [
     }),
   },
   {
+    method: "GET",
+    path: "/v1/credit-notes/{id}",
+    needs: "billed",
+    expect: everyone,
+    request: (fx) => ({ params: { id: ledgerOf(fx).creditNoteId } }),
+  },
+  {
     method: "POST",
     path: "/v1/credit-notes/{id}/refunds",
     needs: "billed",
@@ -1077,11 +1121,19 @@ export const MATRIX: RouteEntry[] = [
   },
   {
     method: "GET",
+    path: "/v1/contracts/{id}/financial-assumptions",
+    needs: "billed",
+    expect: everyone,
+    request: contractId,
+    note: "as the enterprise set them (before that, everyone gets 404 financial_assumptions_missing)",
+  },
+  {
+    method: "GET",
     path: "/v1/contracts/{id}/financial-model",
     needs: "billed",
     expect: everyone,
     request: contractId,
-    note: "the enterprise has set its assumptions (before that, everyone gets 409 assumptions_missing)",
+    note: "the enterprise has set its assumptions (before that, everyone gets 404 financial_assumptions_missing)",
   },
   {
     method: "GET",

@@ -144,6 +144,58 @@ describe("drafting a contract", () => {
   });
 });
 
+describe("read-modify-write of a draft", () => {
+  /** The fields of a version the edit takes, exactly as GET gave them. */
+  const editable = (version: Record<string, unknown>) => ({
+    summary: version.summary,
+    effectiveDate: version.effectiveDate,
+    terms: version.terms,
+  });
+
+  it("the original draft reads effectiveDate null, and the edit takes back what it read", async () => {
+    const world = await createWorld(database.db);
+    const id = await draft(world);
+    const enterprise = api(world.enterprise.key);
+    const read = await enterprise.get(`/v1/contracts/${id}/versions/1`);
+    expect(read.body.effectiveDate).toBeNull();
+    const body = editable(read.body);
+    body.terms = { ...(read.body.terms as object), maintenanceObligations: "每月两次保养" };
+    const saved = await enterprise.put(`/v1/contracts/${id}/versions/1`, body, {
+      "if-match": read.headers.get("etag") ?? "",
+    });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    expect(saved.body).toMatchObject({ revision: 2, effectiveDate: null, summary: read.body.summary });
+    expect(saved.body.terms).toEqual(body.terms);
+  });
+
+  it("an amendment's draft round-trips too, and its effective date cannot be set to null", async () => {
+    const world = await createWorld(database.db);
+    const id = await draft(world);
+    await signContract(world, id);
+    const enterprise = api(world.enterprise.key);
+    const amended = await enterprise.post(`/v1/contracts/${id}/amendments`, {
+      effectiveDate: "2025-06-01",
+      summary: "运营期延长",
+      terms: elevatorTerms({ operationTermMonths: 15 }),
+    });
+    expect(amended.status).toBe(201);
+    const read = await enterprise.get(`/v1/contracts/${id}/versions/2`);
+    const etag = { "if-match": read.headers.get("etag") ?? "" };
+    const cleared = await enterprise.put(
+      `/v1/contracts/${id}/versions/2`,
+      { ...editable(read.body), effectiveDate: null },
+      etag,
+    );
+    expect(cleared.status).toBe(400);
+    expect(cleared.body.errors).toEqual([
+      { field: "body.effectiveDate", message: "is the date the amendment takes effect: it cannot be null" },
+    ]);
+    const saved = await enterprise.put(`/v1/contracts/${id}/versions/2`, editable(read.body), etag);
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    expect(saved.body).toMatchObject({ revision: read.body.revision + 1, effectiveDate: "2025-06-01" });
+  });
+});
+
 describe("the lifecycle refuses what is not allowed", () => {
   it("an illegal transition answers 409 with the current state and the actions it allows", async () => {
     const world = await createWorld(database.db);

@@ -136,6 +136,9 @@ describe("the contract page", () => {
     const id = await submittedContract(world);
     const { browser } = await committeeMember(world, "赵美华");
     const before = await browser.get(`/contracts/${id}`);
+    expect(before.status).toBe(200);
+    // No assumptions yet (the service's 404 financial_assumptions_missing): the page says so.
+    expect(textOf(before.html)).toContain("企业还没有填写测算假设");
     expect(before.html).toContain(`action="/contracts/${id}/votes"`);
     expect(before.html).not.toContain(`action="/contracts/${id}/approve"`);
 

@@ -45,7 +45,7 @@ function expectUnavailable(res: { status: number; headers: Headers; body: unknow
   expect(res.headers.get("retry-after")).toBe(String(RETRY_AFTER_S));
   expect(res.headers.get("content-type")).toBe("application/problem+json");
   expect(res.body).toMatchObject({
-    type: "https://bot-platform.example/problems/database_unavailable",
+    type: "/problems/database_unavailable",
     status: 503,
     code: "database_unavailable",
     title: "Database unavailable",

@@ -177,7 +177,7 @@ describe("Hono's own refusals keep their status with a declared code", () => {
     expect(text.status).toBe(415);
     expect(text.body).toMatchObject({
       code: "unsupported_media_type",
-      type: "https://bot-platform.example/problems/unsupported_media_type",
+      type: "/problems/unsupported_media_type",
     });
   });
 });

@@ -63,7 +63,15 @@ describe("the financial model the owners committee reads before the vote", () =>
     const contract = await createContractWithTerms(database.db, world, { terms, state: "submitted" });
     const committee = api(world.ownersCommittee.key);
     const path = `/v1/contracts/${contract.id}/financial-model`;
-    expect((await committee.get(path)).body.code).toBe("assumptions_missing");
+    const missing = await committee.get(path);
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({
+      code: "financial_assumptions_missing",
+      detail: expect.stringContaining(`PUT /v1/contracts/${contract.id}/financial-assumptions`),
+    });
+    const noneYet = await committee.get(`/v1/contracts/${contract.id}/financial-assumptions`);
+    expect(noneYet.status).toBe(404);
+    expect(noneYet.body.code).toBe("financial_assumptions_missing");
     expect(
       (await committee.put(`/v1/contracts/${contract.id}/financial-assumptions`, assumptions)).status,
     ).toBe(403);
@@ -72,6 +80,21 @@ describe("the financial model the owners committee reads before the vote", () =>
       assumptions,
     );
     expect(saved.status).toBe(200);
+    // Read back in the shape the PUT takes: what was sent, so read-modify-write is a plain PUT.
+    const read = await committee.get(`/v1/contracts/${contract.id}/financial-assumptions`);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(assumptions);
+    const edited = { ...read.body, discountRate: "0.06" };
+    const rewritten = await api(world.enterprise.key).put(
+      `/v1/contracts/${contract.id}/financial-assumptions`,
+      edited,
+    );
+    expect(rewritten.status).toBe(200);
+    expect(rewritten.body.assumptions).toEqual(edited);
+    expect(
+      (await api(world.enterprise.key).put(`/v1/contracts/${contract.id}/financial-assumptions`, assumptions))
+        .status,
+    ).toBe(200);
 
     const model = await committee.get(path);
     expect(model.status).toBe(200);

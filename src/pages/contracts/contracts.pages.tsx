@@ -137,7 +137,9 @@ async function modelOf(ctx: ServiceContext, id: string) {
   try {
     return { model: await financialModel(ctx, id, {}) };
   } catch (err) {
-    if (err instanceof ApiError && err.status === 409) return { missing: "model_missing" as const };
+    if (err instanceof ApiError && err.code === "financial_assumptions_missing") {
+      return { missing: "model_missing" as const };
+    }
     if (err instanceof ApiError && err.status === 400) return { missing: "model_invalid" as const };
     throw err;
   }

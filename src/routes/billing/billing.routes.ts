@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { checkQuantity, isPeriod } from "../../../contracts/index.js";
+import { checkQuantity, isPeriod, PERIOD_PATTERN } from "../../../contracts/index.js";
 import { whenGiven } from "../../../contracts/validation-messages.js";
 import { csvFormat, notAcceptableResponse, withCsv } from "../../csv.js";
 import {
@@ -16,6 +16,7 @@ import {
   Pagination,
   security,
   Text,
+  Timestamp,
   Uuid,
   withConflicts,
 } from "../../openapi.js";
@@ -23,8 +24,10 @@ import { SlotRef } from "../fees.schemas.js";
 
 const tags = ["billing"];
 
+/** A billing period: the pattern in the document, `isPeriod` (contracts/periods.ts) for year 0000. */
 export const PeriodString = z
   .string()
+  .regex(PERIOD_PATTERN, "must be a month YYYY-MM")
   .refine(isPeriod, "must be a month YYYY-MM")
   .openapi({ example: "2026-12", description: "A calendar month, Asia/Shanghai" });
 
@@ -37,7 +40,7 @@ export const BillingRun = z
     requestedByOrgId: Uuid,
     invoicesCreated: z.number().int(),
     totalAmount: Money,
-    createdAt: z.iso.datetime(),
+    createdAt: Timestamp,
   })
   .openapi("BillingRun");
 

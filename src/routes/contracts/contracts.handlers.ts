@@ -11,6 +11,8 @@ import {
   auditVerdictJson,
   contractDetailJson,
   contractSummaryJson,
+  milestoneJson,
+  signatureJson,
   upcomingTransferJson,
   versionPartsJson,
 } from "./contracts.presenters.js";
@@ -62,6 +64,18 @@ export const diffVersions: AppRouteHandler<typeof routes.diffVersions> = async (
   const { from, to } = c.req.valid("query");
   const changes = await reads.diffVersions(serviceContext(c), c.req.valid("param").id, from, to);
   return c.json({ from, to, changes }, 200);
+};
+
+export const listMilestones: AppRouteHandler<typeof routes.listMilestones> = async (c) => {
+  const page = c.req.valid("query");
+  const { items, total } = await reads.listMilestones(serviceContext(c), c.req.valid("param").id, page);
+  return c.json(pageJson(c.req.url, items.map(milestoneJson), total, page), 200);
+};
+
+export const listSignatures: AppRouteHandler<typeof routes.listSignatures> = async (c) => {
+  const query = c.req.valid("query");
+  const { items, total } = await reads.listSignatures(serviceContext(c), c.req.valid("param").id, query);
+  return c.json(pageJson(c.req.url, items.map(signatureJson), total, query), 200);
 };
 
 export const getAudit: AppRouteHandler<typeof routes.getAudit> = async (c) => {

@@ -116,7 +116,7 @@ export function versionJsonOf(v: VersionRow, document: ContractDocument): z.inpu
   };
 }
 
-function signatureJson(s: SignatureRow): z.input<typeof Signature> {
+export function signatureJson(s: SignatureRow): z.input<typeof Signature> {
   return {
     versionNo: s.versionNo,
     party: s.party,
@@ -126,7 +126,7 @@ function signatureJson(s: SignatureRow): z.input<typeof Signature> {
   };
 }
 
-function milestoneJson(m: MilestoneRow): z.input<typeof Milestone> {
+export function milestoneJson(m: MilestoneRow): z.input<typeof Milestone> {
   return {
     kind: m.kind,
     occurredOn: m.occurredOn,

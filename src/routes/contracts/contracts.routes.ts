@@ -29,8 +29,10 @@ import {
   EditDraft,
   FieldChange,
   HandbackCheck,
+  Milestone,
   NewAmendment,
   NewContract,
+  Signature,
   UpcomingTransfer,
   Version,
   Vote,
@@ -347,6 +349,37 @@ export const recordMilestone = createRoute({
     201: jsonResponse(ContractDetail, "Recorded, waiting for the owners committee"),
     ...withConflicts,
   },
+});
+
+export const listMilestones = createRoute({
+  operationId: "listContractMilestones",
+  method: "get",
+  path: "/contracts/{id}/milestones",
+  tags,
+  security,
+  summary: "The contract's milestones in their order (construction start, completion, operation start)",
+  description:
+    "Each as the enterprise recorded it, and whether (and by whom) the owners committee confirmed it. The same as the contract's `milestones`, on its own.",
+  request: { params: IdParams, query: Pagination },
+  responses: { 200: jsonResponse(Page(Milestone, "MilestonePage"), "Milestones"), ...errorResponses },
+});
+
+export const listSignatures = createRoute({
+  operationId: "listContractSignatures",
+  method: "get",
+  path: "/contracts/{id}/signatures",
+  tags,
+  security,
+  summary: "Who signed which version, oldest version first",
+  description:
+    "Every signature of the contract and its amendments, each with the content hash it signed; `versionNo` keeps one version's.",
+  request: {
+    params: IdParams,
+    query: Pagination.extend({
+      versionNo: Int4Param.min(1).optional().openapi({ description: "Only this version's signatures" }),
+    }),
+  },
+  responses: { 200: jsonResponse(Page(Signature, "SignaturePage"), "Signatures"), ...errorResponses },
 });
 
 export const confirmMilestone = createRoute({

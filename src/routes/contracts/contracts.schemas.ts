@@ -6,7 +6,17 @@ import {
   MILESTONE_KINDS,
   VERSION_STATUSES,
 } from "../../../contracts/index.js";
-import { CalendarDate, FeeCode, Int4, Money, Name, Pagination, Text, Uuid } from "../../openapi.js";
+import {
+  CalendarDate,
+  FeeCode,
+  Int4,
+  Money,
+  Name,
+  Pagination,
+  Text,
+  Timestamp,
+  Uuid,
+} from "../../openapi.js";
 
 export const FeeItem = z
   .strictObject({
@@ -63,8 +73,8 @@ export const Version = z
     summary: z.string(),
     terms: Terms,
     funding: Funding,
-    submittedAt: z.iso.datetime().nullable(),
-    signedAt: z.iso.datetime().nullable(),
+    submittedAt: Timestamp.nullable(),
+    signedAt: Timestamp.nullable(),
     contentHash: z.string().nullable().openapi({ description: "SHA-256 fixed at signing" }),
     computedHash: z.string().nullable().openapi({
       description: "The hash recomputed from the stored version now: equals contentHash unless tampered with",
@@ -78,9 +88,9 @@ export const Milestone = z
     occurredOn: CalendarDate,
     note: z.string(),
     recordedByOrgId: Uuid,
-    recordedAt: z.iso.datetime(),
+    recordedAt: Timestamp,
     confirmedByOrgId: Uuid.nullable(),
-    confirmedAt: z.iso.datetime().nullable(),
+    confirmedAt: Timestamp.nullable(),
   })
   .openapi("Milestone");
 
@@ -93,7 +103,7 @@ export const Signature = z
     versionNo: z.number().int(),
     party: z.string(),
     partyOrgId: Uuid,
-    signedAt: z.iso.datetime(),
+    signedAt: Timestamp,
     contentHash: z.string(),
   })
   .openapi("Signature");
@@ -150,8 +160,8 @@ export const ContractSummary = z
     terminatedReason: z.string().nullable(),
     invoiceDueDays: InvoiceDueDays,
     paymentGraceDays: PaymentGraceDays,
-    createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
   })
   .openapi("ContractSummary");
 
@@ -200,7 +210,10 @@ const whileDrafting = "Only on the original contract's draft, not on an amendmen
 export const EditDraft = z
   .strictObject({
     summary: Text.max(2000).optional(),
-    effectiveDate: CalendarDate.optional(),
+    effectiveDate: CalendarDate.nullable().optional().openapi({
+      description:
+        "An amendment's effective date (omitted: unchanged). The original contract has none: null, as GET reads it, or omitted.",
+    }),
     terms: Terms,
     invoiceDueDays: InvoiceDueDays.optional().openapi({ description: `${dueDaysWhy} ${whileDrafting}` }),
     paymentGraceDays: PaymentGraceDays.optional().openapi({
@@ -247,7 +260,7 @@ export const Vote = z
     passed: z.boolean(),
     ratios: z.array(VoteRatio),
     failed: z.array(z.string()),
-    createdAt: z.iso.datetime(),
+    createdAt: Timestamp,
   })
   .openapi("Vote");
 
@@ -257,7 +270,7 @@ export const Comment = z
     versionNo: z.number().int(),
     authorOrgId: Uuid,
     body: z.string(),
-    createdAt: z.iso.datetime(),
+    createdAt: Timestamp,
   })
   .openapi("Comment");
 
@@ -273,7 +286,7 @@ export const AuditRow = z
     versionNo: z.number().int().nullable(),
     payload: z.unknown(),
     contentHash: z.string().nullable(),
-    createdAt: z.iso.datetime(),
+    createdAt: Timestamp,
     prevHash: z.string(),
     hash: z.string(),
   })

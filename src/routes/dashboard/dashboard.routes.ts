@@ -8,6 +8,7 @@ import {
   jsonResponse,
   Money,
   security,
+  Timestamp,
   Uuid,
 } from "../../openapi.js";
 
@@ -78,8 +79,8 @@ export const Dashboard = z
       ),
     }),
     incidents: z.object({
-      from: z.string(),
-      to: z.string(),
+      from: Timestamp,
+      to: Timestamp,
       monitoredElevators: Count.openapi({ description: "Elevators with a sensor that is not revoked" }),
       ebikeIncidents: Count,
       halts: Count,

@@ -11,6 +11,7 @@ import {
   Pagination,
   security,
   Text,
+  Timestamp,
   Uuid,
 } from "../../openapi.js";
 
@@ -45,7 +46,7 @@ export const Facility = z
       description: "The operating enterprise; null before and after",
     }),
     transferredAt: z.iso.date().nullable(),
-    createdAt: z.iso.datetime(),
+    createdAt: Timestamp,
   })
   .openapi("Facility");
 

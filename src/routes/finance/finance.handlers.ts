@@ -6,6 +6,7 @@ import { serviceContext } from "../../context.js";
 import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as finance from "../../services/finance/finance.js";
 import {
+  assumptionsJson,
   assumptionsRecordJson,
   disbursementJson,
   financialModelJson,
@@ -16,6 +17,11 @@ import type * as routes from "./finance.routes.js";
 export const putAssumptions: AppRouteHandler<typeof routes.putAssumptions> = async (c) => {
   const row = await finance.setAssumptions(serviceContext(c), c.req.valid("param").id, c.req.valid("json"));
   return c.json(assumptionsRecordJson(row), 200);
+};
+
+export const getAssumptions: AppRouteHandler<typeof routes.getAssumptions> = async (c) => {
+  const row = await finance.getAssumptions(serviceContext(c), c.req.valid("param").id);
+  return c.json(assumptionsJson(row), 200);
 };
 
 export const getModel: AppRouteHandler<typeof routes.getModel> = async (c) => {

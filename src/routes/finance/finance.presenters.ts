@@ -17,11 +17,15 @@ import type {
 
 type Model = z.input<typeof FinancialModel>;
 
+/** The assumptions as the PUT took them: stored as JSON, parsed with the schema they were accepted with, so only its fields are sent. */
+export function assumptionsJson(row: AssumptionsRow): z.input<typeof Assumptions> {
+  return Assumptions.parse(row.assumptions);
+}
+
 export function assumptionsRecordJson(row: AssumptionsRow): z.input<typeof AssumptionsRecord> {
   return {
     contractId: row.contractId,
-    // Stored as JSON: parsed with the schema it was accepted with, so only its fields are sent.
-    assumptions: Assumptions.parse(row.assumptions),
+    assumptions: assumptionsJson(row),
     updatedByOrgId: row.updatedByOrgId,
     updatedAt: row.updatedAt.toISOString(),
   };

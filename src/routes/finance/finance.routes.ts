@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { FEE_KINDS } from "../../../contracts/index.js";
+import { FEE_KINDS, PERIOD_PATTERN } from "../../../contracts/index.js";
 import {
   CalendarDate,
   createRoute,
@@ -13,6 +13,7 @@ import {
   Pagination,
   security,
   Text,
+  Timestamp,
   Uuid,
   withConflicts,
 } from "../../openapi.js";
@@ -25,7 +26,7 @@ export const AssumptionsRecord = z
     contractId: Uuid,
     assumptions: Assumptions,
     updatedByOrgId: Uuid,
-    updatedAt: z.string(),
+    updatedAt: Timestamp,
   })
   .openapi("FinancialAssumptionsRecord");
 
@@ -60,7 +61,10 @@ const Actuals = z.object({
   years: z.array(
     z.object({
       year: z.number().int(),
-      from: z.string().openapi({ description: "First month of the operating year" }),
+      from: z
+        .string()
+        .regex(PERIOD_PATTERN)
+        .openapi({ description: "First month of the operating year (YYYY-MM)", example: "2025-12" }),
       collected: z.string(),
       costs: z.string(),
       net: z.string(),
@@ -108,6 +112,32 @@ export const putAssumptions = createRoute({
   responses: { 200: jsonResponse(AssumptionsRecord, "Saved"), ...withConflicts },
 });
 
+/** 404 of the assumptions and the model: the contract, or the assumptions not set yet. */
+const assumptionsNotFound = {
+  404: {
+    ...errorResponses[404],
+    description:
+      "The contract is not found or outside the caller's scope (`not_found`), or the enterprise has not set its assumptions yet (`financial_assumptions_missing`: PUT /v1/contracts/{id}/financial-assumptions sets them)",
+  },
+} as const;
+
+export const getAssumptions = createRoute({
+  operationId: "getFinancialAssumptions",
+  method: "get",
+  path: "/contracts/{id}/financial-assumptions",
+  tags,
+  security,
+  summary: "The financial model's assumptions, as the enterprise last set them",
+  description:
+    "Exactly the body the PUT took (the same schema), so a client reads, changes a field and PUTs it back. Readable by everyone who may read the contract. Before the enterprise sets them: 404 `financial_assumptions_missing`.",
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(Assumptions, "The assumptions"),
+    ...errorResponses,
+    ...assumptionsNotFound,
+  },
+});
+
 export const getModel = createRoute({
   operationId: "getFinancialModel",
   method: "get",
@@ -116,7 +146,7 @@ export const getModel = createRoute({
   security,
   summary: "Projected cash flows, payback year, NPV and IRR; actuals to date once operating",
   description:
-    "Works before the vote: a contract not yet signed is modelled on its current version, a signed one on the version in force today (or `versionNo`). `discountRate` and `takeUp` override the enterprise's assumptions for this answer only: `takeUp=0.6` sets the rate of every fee item, `takeUp=EL-M:0.6,EL-Y:0.2` per code. Actuals (operating or transferred contracts): per operating year (year 1 = the operation start month and the 11 following), cash collected (payments received less refunds paid) and the costs of the operation reports (latest version of each period, by the period's first month), set against the enterprise's capital.",
+    "Works before the vote: a contract not yet signed is modelled on its current version, a signed one on the version in force today (or `versionNo`). `discountRate` and `takeUp` override the enterprise's assumptions for this answer only: `takeUp=0.6` sets the rate of every fee item, `takeUp=EL-M:0.6,EL-Y:0.2` per code. Before the enterprise sets its assumptions: 404 `financial_assumptions_missing`, naming the PUT that sets them. Actuals (operating or transferred contracts): per operating year (year 1 = the operation start month and the 11 following), cash collected (payments received less refunds paid) and the costs of the operation reports (latest version of each period, by the period's first month), set against the enterprise's capital.",
   request: {
     params: IdParams,
     query: z.object({
@@ -125,7 +155,7 @@ export const getModel = createRoute({
       versionNo: Int4Param.min(1).optional(),
     }),
   },
-  responses: { 200: jsonResponse(FinancialModel, "The model"), ...withConflicts },
+  responses: { 200: jsonResponse(FinancialModel, "The model"), ...errorResponses, ...assumptionsNotFound },
 });
 
 export const Disbursement = z
@@ -136,7 +166,7 @@ export const Disbursement = z
     paidOn: CalendarDate,
     note: z.string(),
     recordedByOrgId: Uuid,
-    createdAt: z.string(),
+    createdAt: Timestamp,
   })
   .openapi("GuidanceDisbursement");
 

@@ -15,13 +15,13 @@ import {
   rateLimitHeaders,
   security,
   Text,
+  Timestamp,
   Uuid,
 } from "../../openapi.js";
 import { FEED_HUB_POLL_MS } from "../../services/incidents/feed-hub.js";
 import { STATS_MAX_DAYS } from "../../services/incidents/stats.js";
 
 const tags = ["incidents"];
-const Timestamp = z.iso.datetime();
 const FalseAlarmReason = z.enum(["stroller", "wheelchair", "bicycle", "other"]);
 const Classification = z.enum(["confirmed", "false_alarm"]);
 

@@ -21,11 +21,11 @@ import {
   Pagination,
   security,
   Text,
+  Timestamp,
   Uuid,
 } from "../../openapi.js";
 
 const tags = ["notifications"];
-const Timestamp = z.iso.datetime();
 
 const SubscribableType = z.enum(
   NOTIFICATION_TYPES.filter((t) => t !== "test_ping") as [

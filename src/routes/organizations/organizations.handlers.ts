@@ -6,8 +6,13 @@ import { serviceContext } from "../../context.js";
 import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as organizations from "../../services/organizations.js";
 import * as people from "../../services/people.js";
-import { issuedInvitationJson, issuedKeyJson, keyJson, orgJson } from "./organizations.presenters.js";
+import { issuedInvitationJson, issuedKeyJson, keyJson, meJson, orgJson } from "./organizations.presenters.js";
 import type * as routes from "./organizations.routes.js";
+
+export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) => {
+  const caller = await organizations.whoAmI(serviceContext(c));
+  return c.json(meJson(caller, c.var.credential.kind), 200);
+};
 
 export const createOrganization: AppRouteHandler<typeof routes.createOrganization> = async (c) => {
   const body = c.req.valid("json");

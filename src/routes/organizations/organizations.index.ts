@@ -3,6 +3,7 @@ import * as handlers from "./organizations.handlers.js";
 import * as routes from "./organizations.routes.js";
 
 export const organizationsRouter = createRouter()
+  .openapi(routes.getMe, handlers.getMe)
   .openapi(routes.createOrganization, handlers.createOrganization)
   .openapi(routes.listOrganizations, handlers.listOrganizations)
   .openapi(routes.getOrganization, handlers.getOrganization)

@@ -1,11 +1,13 @@
 import type { z } from "@hono/zod-openapi";
+import type { Credential } from "../../context.js";
 import type {
   ApiKeyRow,
+  Caller,
   IssuedKey as IssuedKeyRow,
   OrganizationWithCommunities,
 } from "../../services/organizations.js";
 import type { IssuedInvitation as IssuedInvitationRow } from "../../services/people.js";
-import type { ApiKey, IssuedInvitation, IssuedKey, Organization } from "./organizations.routes.js";
+import type { ApiKey, IssuedInvitation, IssuedKey, Me, Organization } from "./organizations.routes.js";
 
 export function orgJson(row: OrganizationWithCommunities): z.input<typeof Organization> {
   return {
@@ -46,5 +48,19 @@ export function issuedInvitationJson(issued: IssuedInvitationRow): z.input<typeo
     role: issued.row.role,
     expiresAt: issued.row.expiresAt.toISOString(),
     path: `/invitations/${issued.token}`,
+  };
+}
+
+/** The caller as GET /v1/me shows it: names and ids only. */
+export function meJson(caller: Caller, credential: Credential["kind"]): z.input<typeof Me> {
+  const { principal: p, organization: org, key } = caller;
+  return {
+    credential:
+      p.role === "platform_admin" ? "admin_token" : credential === "session" ? "session" : "api_key",
+    role: p.role,
+    access: p.keyRole,
+    organization: org ? { id: org.id, name: org.name, kind: org.kind, streetId: org.streetId } : null,
+    key: key ? { id: key.id, name: key.name, role: key.role, prefix: key.prefix } : null,
+    person: p.person ? { id: p.person.id, name: p.person.name, role: p.keyRole } : null,
   };
 }

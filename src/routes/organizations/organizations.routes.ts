@@ -11,6 +11,7 @@ import {
   Page,
   Pagination,
   security,
+  Timestamp,
   Uuid,
 } from "../../openapi.js";
 
@@ -28,7 +29,7 @@ export const Organization = z
       .string()
       .openapi({ description: "Prefix of an enterprise's invoice numbers (EL-2026-000123)" }),
     communityIds: z.array(Uuid),
-    createdAt: z.iso.datetime(),
+    createdAt: Timestamp,
   })
   .openapi("Organization");
 
@@ -39,9 +40,9 @@ export const ApiKey = z
     name: z.string(),
     role: z.enum(["admin", "member"]),
     prefix: z.string().openapi({ description: "First characters of the key, to recognise it" }),
-    createdAt: z.iso.datetime(),
-    lastUsedAt: z.iso.datetime().nullable(),
-    revokedAt: z.iso.datetime().nullable(),
+    createdAt: Timestamp,
+    lastUsedAt: Timestamp.nullable(),
+    revokedAt: Timestamp.nullable(),
   })
   .openapi("ApiKey");
 
@@ -60,7 +61,7 @@ export const IssuedInvitation = z
     organizationId: Uuid,
     name: z.string(),
     role: z.enum(["admin", "member"]),
-    expiresAt: z.iso.datetime(),
+    expiresAt: Timestamp,
     path: z.string().openapi({
       description:
         "The portal's one-time link for the invited person (append it to the portal's address): shown this once, stored only as a hash",
@@ -72,6 +73,54 @@ export const IssuedInvitation = z
 const NewInvitation = z.strictObject({
   name: Name.max(100).openapi({ description: "The invited person's name, as the audit log will show it" }),
   role: z.enum(["admin", "member"]).default("member"),
+});
+
+const KeyRole = z.enum(["admin", "member"]);
+
+/** Who the caller is: what GET /v1/me answers. Never a key, a hash or a session token. */
+export const Me = z
+  .object({
+    credential: z.enum(["api_key", "session", "admin_token"]).openapi({
+      description:
+        "How the request proved who it is: an organization's API key, a person's portal session (read-only requests), or the platform's ADMIN_TOKEN",
+    }),
+    role: z.enum([...organizationKind.enumValues, "platform_admin"]).openapi({
+      description: "The role the caller acts in: its organization's kind, or platform_admin",
+    }),
+    access: KeyRole.openapi({
+      description:
+        "admin: may also manage its organization's keys and invitations (the key's or the person's role)",
+    }),
+    organization: z
+      .object({ id: Uuid, name: z.string(), kind: OrgKind, streetId: Uuid })
+      .nullable()
+      .openapi({ description: "The organization the caller acts for; null for the platform admin" }),
+    key: z
+      .object({
+        id: Uuid,
+        name: z.string(),
+        role: KeyRole,
+        prefix: z.string().openapi({ description: "First characters of the key, to recognise it" }),
+      })
+      .nullable()
+      .openapi({ description: "The API key of the request (credential `api_key`)" }),
+    person: z
+      .object({ id: Uuid, name: z.string(), role: KeyRole })
+      .nullable()
+      .openapi({ description: "The person signed in (credential `session`)" }),
+  })
+  .openapi("Me");
+
+export const getMe = createRoute({
+  operationId: "getMe",
+  method: "get",
+  path: "/me",
+  tags,
+  security,
+  summary: "Who is calling: the organization, role and key (or person) of this request",
+  description:
+    "For an integration to check which organization and role its key stands for. Any valid key or session may ask; the answer names the key by its id, name and prefix, never the key itself.",
+  responses: { 200: jsonResponse(Me, "The caller"), ...errorResponses },
 });
 
 export const createOrganization = createRoute({

@@ -31,6 +31,10 @@ export const listCreditNotes: AppRouteHandler<typeof routes.listCreditNotes> = a
   return c.json(pageJson(c.req.url, items.map(creditNoteJson), total, query), 200);
 };
 
+export const getCreditNote: AppRouteHandler<typeof routes.getCreditNote> = async (c) => {
+  return c.json(creditNoteJson(await fees.getCreditNote(serviceContext(c), c.req.valid("param").id)), 200);
+};
+
 export const createCreditNote: AppRouteHandler<typeof routes.createCreditNote> = async (c) => {
   const note = await fees.issueCreditNote(serviceContext(c), c.req.valid("param").id, c.req.valid("json"));
   return c.json(creditNoteJson(note), 201);

@@ -6,5 +6,6 @@ export const paymentsRouter = createRouter()
   .openapi(routes.recordPayment, handlers.recordPayment)
   .openapi(routes.listPayments, handlers.listPayments)
   .openapi(routes.listCreditNotes, handlers.listCreditNotes)
+  .openapi(routes.getCreditNote, handlers.getCreditNote)
   .openapi(routes.createCreditNote, handlers.createCreditNote)
   .openapi(routes.createRefund, handlers.createRefund);

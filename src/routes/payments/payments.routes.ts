@@ -71,6 +71,18 @@ export const listCreditNotes = createRoute({
   },
 });
 
+export const getCreditNote = createRoute({
+  operationId: "getCreditNote",
+  method: "get",
+  path: "/credit-notes/{id}",
+  tags,
+  security,
+  summary: "One credit note, with what was applied and refunded from it",
+  description: "Readable by everyone who may read its contract (as the contract's list).",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(CreditNote, "The credit note"), ...errorResponses },
+});
+
 export const createCreditNote = createRoute({
   operationId: "createCreditNote",
   method: "post",

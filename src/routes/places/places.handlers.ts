@@ -97,6 +97,10 @@ export const listHouseholds: AppRouteHandler<typeof routes.listHouseholds> = asy
   return c.json(pageJson(c.req.url, items.map(householdJson), total, page), 200);
 };
 
+export const getHousehold: AppRouteHandler<typeof routes.getHousehold> = async (c) => {
+  return c.json(householdJson(await places.getHousehold(serviceContext(c), c.req.valid("param").id)), 200);
+};
+
 export const importHouseholds: AppRouteHandler<typeof routes.importHouseholds> = async (c) => {
   const { id } = c.req.valid("param");
   const result = await places.importHouseholds(serviceContext(c), id, () => readImportBody(c.req));

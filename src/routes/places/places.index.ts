@@ -15,6 +15,7 @@ export const placesRouter = createRouter()
   .openapi(routes.listBuildings, handlers.listBuildings)
   .openapi(routes.getBuilding, handlers.getBuilding)
   .openapi(routes.listHouseholds, handlers.listHouseholds)
+  .openapi(routes.getHousehold, handlers.getHousehold)
   .openapi(routes.importHouseholds, handlers.importHouseholds);
 
 // The import's JSON body is referenced, not validated by the router (the handler reports every

@@ -12,12 +12,12 @@ import {
   ProblemSchema,
   security,
   Text,
+  Timestamp,
   Uuid,
 } from "../../openapi.js";
 import { LOWEST_FLOOR, MAX_IMPORT_ROWS } from "../../services/places/household-rows.js";
 
 const tags = ["places"];
-const Timestamp = z.iso.datetime();
 
 /** Floor area in m²: a decimal string, never a number. */
 export const Area = z.string().openapi({ example: "1234.50", description: "m², decimal string" });
@@ -298,6 +298,19 @@ export const listHouseholds = createRoute({
     200: jsonResponse(Page(Household, "HouseholdPage"), "Households by unit, floor, room"),
     ...errorResponses,
   },
+});
+
+export const getHousehold = createRoute({
+  operationId: "getHousehold",
+  method: "get",
+  path: "/households/{id}",
+  tags,
+  security,
+  summary: "One household of the register",
+  description:
+    "Readable by whoever may read its building's register (see listHouseholds); anyone else gets 404.",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(Household, "The household"), ...errorResponses },
 });
 
 export const importHouseholds = createRoute({

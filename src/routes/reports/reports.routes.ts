@@ -12,6 +12,7 @@ import {
   Pagination,
   security,
   Text,
+  Timestamp,
   Uuid,
   withConflicts,
 } from "../../openapi.js";
@@ -36,8 +37,8 @@ export const Report = z
     figures: Figures,
     submittedByOrgId: Uuid,
     reviewedByOrgId: Uuid.nullable(),
-    reviewedAt: z.string().nullable(),
-    createdAt: z.string(),
+    reviewedAt: Timestamp.nullable(),
+    createdAt: Timestamp,
   })
   .openapi("OperationReport");
 
@@ -90,7 +91,7 @@ export const ReportComment = z
     versionNo: z.number().int(),
     authorOrgId: Uuid,
     body: z.string(),
-    createdAt: z.string(),
+    createdAt: Timestamp,
   })
   .openapi("ReportComment");
 

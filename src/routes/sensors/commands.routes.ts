@@ -17,11 +17,11 @@ import {
   ProblemSchema,
   security,
   Text,
+  Timestamp,
   Uuid,
 } from "../../openapi.js";
 
 const tags = ["sensors"];
-const Timestamp = z.iso.datetime();
 
 export const DeviceCommand = z
   .object({

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { DEVICE_COMMAND_STATES, DEVICE_COMMAND_TYPES } from "../../../contracts/device-commands.js";
 import { CommandResult } from "../../../iot/protocol.js";
-import { createRoute, jsonResponse, Uuid, withConflicts } from "../../openapi.js";
+import { createRoute, jsonResponse, Timestamp, Uuid, withConflicts } from "../../openapi.js";
 
 const params = z.object({ sensorId: Uuid.openapi({ param: { name: "sensorId", in: "path" } }) });
 
@@ -12,15 +12,14 @@ export const DeviceCommandMessage = z
       .string()
       .openapi({ description: "Unique: the device applies a commandId once (dedupe by it)" }),
     type: z.enum(DEVICE_COMMAND_TYPES),
-    issuedAt: z.string().openapi({ description: "RFC 3339" }),
-    expiresAt: z.string().openapi({
-      description: "RFC 3339: past it, the device must not apply the command and answers `expired`",
+    issuedAt: Timestamp,
+    expiresAt: Timestamp.openapi({
+      description: "Past it, the device must not apply the command and answers `expired`",
     }),
     enabled: z.boolean().optional().openapi({ description: "set_blocking: halt cars (true) or not (false)" }),
-    until: z
-      .string()
-      .optional()
-      .openapi({ description: "set_blocking: when the setting ends (RFC 3339); back to blocking then" }),
+    until: Timestamp.optional().openapi({
+      description: "set_blocking: when the setting ends; back to blocking then",
+    }),
     intervalS: z
       .number()
       .int()
@@ -53,7 +52,7 @@ export const CommandResultAnswer = z
     outcome: z.enum(["recorded", "duplicate"]).openapi({
       description: "recorded: this answer closed the command; duplicate: the same answer was recorded before",
     }),
-    resultAt: z.string().nullable(),
+    resultAt: Timestamp.nullable(),
   })
   .openapi("DeviceCommandResultAnswer");
 

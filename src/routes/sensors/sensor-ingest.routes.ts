@@ -3,39 +3,38 @@ import { createRoute, errorResponses, jsonResponse, Uuid } from "../../openapi.j
 
 export const MAX_EVENTS_PER_REQUEST = 500;
 
-const Event = z.record(z.string(), z.unknown()).openapi("SensorEventInput", {
-  description:
-    'Sensor protocol v1 event: { eventId (1–64 chars, unique per sensor), type: "ebike_detected" | "ebike_cleared" | "heartbeat" | "fault", occurredAt (RFC 3339 with offset), … }. Each is validated on its own: an invalid one is rejected with its reason, the others are stored.',
-});
+const EVENT = "#/components/schemas/SensorEventInput";
+const notAList = `must be one event (a JSON object) or an array of 1 to ${MAX_EVENTS_PER_REQUEST} events`;
 
 /**
- * An item of a batch: any JSON value. Each is validated on its own by the ingest, as an MQTT
- * message is, so one bad item (`42`, `null`, a string) is rejected with its index and the others
- * are stored; the request fails as a whole only when it is not an event or a list of them.
+ * The body: one event or an array of 1 to MAX_EVENTS_PER_REQUEST. The document shows each item as
+ * the protocol's own event union (iot/protocol.ts `SensorEvent`, registered by the router), but
+ * only the body's shape is checked here: each item is checked by the ingest on its own, as an MQTT
+ * message is, so one bad item (`42`, `null`, a missing field) is rejected with its index and
+ * dead-lettered while the others are stored.
  */
-const BatchItem = z.unknown().openapi({
-  description:
-    "A SensorEventInput. An item that is not a valid event (not an object, a missing or wrong field) is rejected on its own: its index and reason are in `rejected`, the other items are stored.",
-});
-
-const Body = z.union(
-  [
-    Event,
-    z
-      .array(BatchItem)
-      .min(1, "must hold at least one event")
-      .max(MAX_EVENTS_PER_REQUEST, `must hold at most ${MAX_EVENTS_PER_REQUEST} events`),
-  ],
-  {
-    // zod's own message for a failed union is "Invalid input": say what the body must be.
-    error: ({ input }) =>
-      Array.isArray(input)
-        ? input.length > MAX_EVENTS_PER_REQUEST
+export const IngestBody = z
+  .unknown()
+  .superRefine((body, ctx) => {
+    const refusal = Array.isArray(body)
+      ? body.length === 0
+        ? "must hold at least one event"
+        : body.length > MAX_EVENTS_PER_REQUEST
           ? `must hold at most ${MAX_EVENTS_PER_REQUEST} events (send the rest in another request)`
-          : "must hold at least one event"
-        : `must be one event (a JSON object) or an array of 1 to ${MAX_EVENTS_PER_REQUEST} events`,
-  },
-);
+          : null
+      : typeof body === "object" && body !== null
+        ? null
+        : notAList;
+    if (refusal) ctx.addIssue({ code: "custom", message: refusal, input: body });
+  })
+  .openapi({
+    oneOf: [
+      { $ref: EVENT },
+      { type: "array", items: { $ref: EVENT }, minItems: 1, maxItems: MAX_EVENTS_PER_REQUEST },
+    ],
+    description:
+      "One event or an array of them. An item that is not a valid event is rejected on its own: its index and reason are in `rejected`, the other items are stored.",
+  });
 
 export const IngestAnswer = z
   .object({
@@ -68,7 +67,7 @@ export const postEvents = createRoute({
       required: true,
       content: {
         "application/json": {
-          schema: Body,
+          schema: IngestBody,
         },
       },
     },

@@ -13,11 +13,11 @@ import {
   Page,
   Pagination,
   security,
+  Timestamp,
   Uuid,
 } from "../../openapi.js";
 
 const tags = ["sensors"];
-const Timestamp = z.iso.datetime();
 
 export const Sensor = z
   .object({

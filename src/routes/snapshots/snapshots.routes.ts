@@ -8,6 +8,7 @@ import {
   Pagination,
   ProblemSchema,
   security,
+  Timestamp,
   Uuid,
   unavailable,
 } from "../../openapi.js";
@@ -33,7 +34,7 @@ export const SnapshotStored = z
     eventId: z.string(),
     byteSize: z.number().int(),
     sha256: z.string().openapi({ description: "SHA-256 of the bytes, hex" }),
-    receivedAt: z.iso.datetime().openapi({ description: "When the platform first stored it" }),
+    receivedAt: Timestamp.openapi({ description: "When the platform first stored it" }),
   })
   .openapi("SnapshotStored");
 
@@ -79,7 +80,7 @@ export const SnapshotItem = z
   .object({
     sensorId: Uuid,
     eventId: z.string(),
-    occurredAt: z.iso.datetime(),
+    occurredAt: Timestamp,
     byteSize: z.number().int(),
     url: z.string().openapi({
       description: "GET it for the JPEG (with the same key, or the portal's session cookie)",

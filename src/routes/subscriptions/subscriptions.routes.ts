@@ -12,6 +12,7 @@ import {
   Page,
   Pagination,
   security,
+  Timestamp,
   Uuid,
   withConflicts,
 } from "../../openapi.js";
@@ -33,8 +34,8 @@ export const Subscription = z
     startDate: CalendarDate,
     endDate: CalendarDate.nullable().openapi({ description: "Last day of use, inclusive" }),
     state: z.enum(SUBSCRIPTION_STATES),
-    createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
   })
   .openapi("Subscription");
 

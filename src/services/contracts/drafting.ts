@@ -191,7 +191,8 @@ export async function createContract(ctx: ServiceContext, body: NewContractInput
 
 export interface DraftEdit {
   summary?: string | undefined;
-  effectiveDate?: string | undefined;
+  /** Null: not set, as GET reads an original contract's draft (an amendment's cannot be null). */
+  effectiveDate?: string | null | undefined;
   terms: ContractTerms;
   invoiceDueDays?: number | undefined;
   paymentGraceDays?: number | undefined;
@@ -219,6 +220,11 @@ export async function editDraft(
     if (ifMatch.replace(/^W\//, "") !== etagOf(version)) throw staleRevision();
     if (body.effectiveDate && !version.isAmendment) {
       throw ApiError.validation([{ field: "body.effectiveDate", message: "applies to amendments only" }]);
+    }
+    if (body.effectiveDate === null && version.isAmendment) {
+      throw ApiError.validation([
+        { field: "body.effectiveDate", message: "is the date the amendment takes effect: it cannot be null" },
+      ]);
     }
     // Payment days are the contract's, not a version's, and not part of what is signed: they
     // are settled while the original contract is drafted, and no amendment can change them.

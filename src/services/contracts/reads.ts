@@ -13,8 +13,16 @@ import {
 } from "../../../contracts/index.js";
 import { auditEntryOf, readAudit } from "../../../db/audit.js";
 import { outer } from "../../../db/database.js";
-import { auditLog, contracts, contractVersions, handbackChecks } from "../../../db/schema.js";
+import {
+  auditLog,
+  contractMilestones,
+  contractSignatures,
+  contracts,
+  contractVersions,
+  handbackChecks,
+} from "../../../db/schema.js";
 import { contractScope } from "../../auth/scope.js";
+import type { PageQuery } from "../../openapi.js";
 import type { ServiceContext } from "../context.js";
 import { type Page, type PageRequest, pageOf } from "../pages.js";
 import {
@@ -74,6 +82,51 @@ export async function diffVersions(ctx: ServiceContext, id: string, from: number
     findVersion(ctx.db, contract.id, to),
   ]);
   return diffTerms(await termsOf(ctx.db, a), await termsOf(ctx.db, b));
+}
+
+/** A page of the contract's milestones, in their order (the enum's: construction start first). */
+export async function listMilestones(ctx: ServiceContext, id: string, page: PageQuery) {
+  const contract = await findContract(ctx.db, ctx.principal, id);
+  const where = eq(contractMilestones.contractId, contract.id);
+  const [items, total] = await Promise.all([
+    ctx.db
+      .select()
+      .from(contractMilestones)
+      .where(where)
+      .orderBy(asc(contractMilestones.kind))
+      .limit(page.limit)
+      .offset(page.offset),
+    ctx.db.$count(contractMilestones, where),
+  ]);
+  return { items, total };
+}
+
+/** A page of the contract's signatures (one version's when asked), oldest version first. */
+export async function listSignatures(
+  ctx: ServiceContext,
+  id: string,
+  q: PageQuery & { versionNo?: number | undefined },
+) {
+  const contract = await findContract(ctx.db, ctx.principal, id);
+  const where = and(
+    eq(contractSignatures.contractId, contract.id),
+    q.versionNo !== undefined ? eq(contractSignatures.versionNo, q.versionNo) : undefined,
+  );
+  const [items, total] = await Promise.all([
+    ctx.db
+      .select()
+      .from(contractSignatures)
+      .where(where)
+      .orderBy(
+        asc(contractSignatures.versionNo),
+        asc(contractSignatures.signedAt),
+        asc(contractSignatures.partyOrgId),
+      )
+      .limit(q.limit)
+      .offset(q.offset),
+    ctx.db.$count(contractSignatures, where),
+  ]);
+  return { items, total };
 }
 
 /** The whole audit log of a contract, in order (what the chain verifier reads). */

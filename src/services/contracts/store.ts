@@ -187,7 +187,7 @@ export async function insertVersion(
 export async function replaceTerms(
   tx: Tx,
   version: VersionRow,
-  changes: { summary?: string | undefined; effectiveDate?: string | undefined; terms: ContractTerms },
+  changes: { summary?: string | undefined; effectiveDate?: string | null | undefined; terms: ContractTerms },
   now: Date,
 ): Promise<VersionRow> {
   const [row] = await tx

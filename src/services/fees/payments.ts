@@ -330,6 +330,12 @@ export async function listCreditNotes(
   return { items, total };
 }
 
+/** One credit note, with what was applied and refunded, if the caller may read its contract (else 404). */
+export async function getCreditNote(ctx: ServiceContext, id: string): Promise<CreditNoteWithTotals> {
+  const note = await findCreditNote(ctx.db, ctx.principal, id);
+  return creditNoteById(ctx.db, note.id);
+}
+
 /** Issues a manual credit note (adjustment) to a subscriber of the contract. */
 export async function issueCreditNote(
   ctx: ServiceContext,

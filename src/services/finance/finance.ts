@@ -136,6 +136,31 @@ async function registerByFloor(db: Queryable, contractId: string) {
   );
 }
 
+/**
+ * 404 `financial_assumptions_missing` (naming the PUT that sets them): a read of the assumptions, or
+ * of the model built on them, before the enterprise has set them. Not a 409: nothing about the
+ * contract's state forbids the read; the resource asked for does not exist yet.
+ */
+function assumptionsMissing(contractId: string): ApiError {
+  return new ApiError(
+    404,
+    "financial_assumptions_missing",
+    "Financial assumptions not set",
+    `The enterprise has not set the contract's financial assumptions yet: PUT /v1/contracts/${contractId}/financial-assumptions sets them.`,
+  );
+}
+
+/** The contract's assumptions exactly as the enterprise last set them (the PUT's body). */
+export async function getAssumptions(ctx: ServiceContext, contractId: string): Promise<AssumptionsRow> {
+  const contract = await findContract(ctx.db, ctx.principal, contractId);
+  const [stored] = await ctx.db
+    .select()
+    .from(financialAssumptions)
+    .where(eq(financialAssumptions.contractId, contract.id));
+  if (!stored) throw assumptionsMissing(contract.id);
+  return stored;
+}
+
 /** The enterprise sets the model's assumptions (400 naming each one that does not make a model). */
 export async function setAssumptions(
   ctx: ServiceContext,
@@ -256,7 +281,7 @@ async function actualsOf(
 }
 
 /**
- * The model on the enterprise's assumptions (409 `assumptions_missing` before they are set), with
+ * The model on the enterprise's assumptions (404 `financial_assumptions_missing` before they are set), with
  * the caller's overrides for this answer only (400 naming each input that is not valid).
  */
 export async function financialModel(
@@ -270,13 +295,8 @@ export async function financialModel(
   const [stored] = await db
     .select()
     .from(financialAssumptions)
-    .where(eq(financialAssumptions.contractId, contractId));
-  if (!stored) {
-    throw ApiError.conflict(
-      "assumptions_missing",
-      "The enterprise has not set the model's assumptions yet (PUT /v1/contracts/{id}/financial-assumptions).",
-    );
-  }
+    .where(eq(financialAssumptions.contractId, contract.id));
+  if (!stored) throw assumptionsMissing(contract.id);
   const assumptions = Assumptions.parse(stored.assumptions);
   const { version, basis } = await modelVersion(db, contract, today, overrides.versionNo);
   const terms = await termsOf(db, version);

@@ -317,6 +317,27 @@ export async function listHouseholds(
   return { items, total };
 }
 
+/**
+ * One household, if the caller may read its building's register (the same rule as the list:
+ * outside it, 404 — its existence stays hidden).
+ */
+export async function getHousehold(ctx: ServiceContext, id: string): Promise<HouseholdRecord> {
+  const p = ctx.principal;
+  const { db } = ctx;
+  const [row] = await db
+    .select({ household: households, communityId: buildings.communityId })
+    .from(households)
+    .innerJoin(buildings, eq(buildings.id, households.buildingId))
+    .innerJoin(communities, eq(communities.id, buildings.communityId))
+    .where(and(eq(households.id, id), communityScope(p, communities.streetId, communities.id)));
+  if (!row) throw ApiError.notFound("The household");
+  requirePlaceCommand(p, {
+    type: "read_household_register",
+    hasContractInCommunity: await hasContractIn(db, p, row.communityId),
+  });
+  return row.household;
+}
+
 export interface ImportResult {
   inserted: number;
   updated: number;
