@@ -33,10 +33,14 @@ describe("sensor registry", () => {
     const res = await api(world.enterprise.key).post("/v1/sensors", {
       facilityId: world.elevator.id,
       name: "轿厢传感器",
-      heartbeatIntervalS: 60,
+      heartbeatIntervalSeconds: 60,
     });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ facilityId: world.elevator.id, heartbeatIntervalS: 60, online: false });
+    expect(res.body).toMatchObject({
+      facilityId: world.elevator.id,
+      heartbeatIntervalSeconds: 60,
+      online: false,
+    });
     expect(res.body.key).toMatch(/^bot_s_/);
     expect(res.body).not.toHaveProperty("keyHash");
     for (const key of [world.propertyCompany.key, world.ownersCommittee.key, world.streetOffice.key]) {

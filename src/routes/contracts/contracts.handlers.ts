@@ -57,9 +57,10 @@ export const editDraft: AppRouteHandler<typeof routes.editDraft> = async (c) => 
 };
 
 export const diffVersions: AppRouteHandler<typeof routes.diffVersions> = async (c) => {
-  const { from, to } = c.req.valid("query");
-  const changes = await reads.diffVersions(serviceContext(c), c.req.valid("param").id, from, to);
-  return c.json({ from, to, changes }, 200);
+  const { fromVersionNo, toVersionNo } = c.req.valid("query");
+  const id = c.req.valid("param").id;
+  const changes = await reads.diffVersions(serviceContext(c), id, fromVersionNo, toVersionNo);
+  return c.json({ fromVersionNo, toVersionNo, changes }, 200);
 };
 
 export const getAudit: AppRouteHandler<typeof routes.getAudit> = async (c) => {
@@ -72,7 +73,7 @@ export const verifyAudit: AppRouteHandler<typeof routes.verifyAudit> = async (c)
 };
 
 export const listTransfers: AppRouteHandler<typeof routes.listTransfers> = async (c) => {
-  const { today, items } = await reads.upcomingTransfers(serviceContext(c), c.req.valid("query").within);
+  const { today, items } = await reads.upcomingTransfers(serviceContext(c), c.req.valid("query").withinDays);
   return c.json(
     {
       today,

@@ -158,13 +158,22 @@ export const diffVersions = createRoute({
   tags,
   security,
   summary: "Field-by-field changes between two versions",
+  description:
+    "Two versions, not a range: `fromVersionNo` is the one compared from, `toVersionNo` the one compared to (`from`/`to` name date ranges only, docs/api.md).",
   request: {
     params: IdParams,
-    query: z.object({ from: Int4Param.min(1), to: Int4Param.min(1) }),
+    query: z.object({
+      fromVersionNo: Int4Param.min(1).openapi({ type: "integer", description: "The version compared from" }),
+      toVersionNo: Int4Param.min(1).openapi({ type: "integer", description: "The version compared to" }),
+    }),
   },
   responses: {
     200: jsonResponse(
-      z.object({ from: z.number(), to: z.number(), changes: z.array(FieldChange) }),
+      z.object({
+        fromVersionNo: z.number().int(),
+        toVersionNo: z.number().int(),
+        changes: z.array(FieldChange),
+      }),
       "The changes",
     ),
     ...errorResponses,
@@ -390,7 +399,14 @@ export const listTransfers = createRoute({
   tags,
   security,
   summary: "Contracts whose transfer to the owners falls within N days (overdue ones first)",
-  request: { query: z.object({ within: z.coerce.number().int().min(0).max(3650).default(90) }) },
+  request: {
+    query: z.object({
+      withinDays: z.coerce.number().int().min(0).max(3650).default(90).openapi({
+        type: "integer",
+        description: "Transfers due within this many days from today (Asia/Shanghai)",
+      }),
+    }),
+  },
   responses: {
     200: jsonResponse(
       z.object({

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { AGING_BUCKETS, CONTRACT_STATES } from "../../../contracts/index.js";
+import { CONTRACT_STATES } from "../../../contracts/index.js";
 import {
   CalendarDate,
   createRoute,
@@ -10,6 +10,7 @@ import {
   security,
   Uuid,
 } from "../../openapi.js";
+import { Aging } from "../fees.schemas.js";
 
 const tags = ["dashboard"];
 const Count = z.number().int();
@@ -50,17 +51,22 @@ export const Dashboard = z
       >,
     ),
     transfersDue: z.object({
-      until: CalendarDate,
-      count: Count,
+      until: CalendarDate.openapi({
+        description: "Transfers due on or before this day (12 months ahead), overdue ones included",
+      }),
+      total: Count,
       overdue: Count,
       items: z.array(
         z.object({
           contractId: Uuid,
           title: z.string(),
           communityId: Uuid,
-          state: z.string(),
+          state: z.enum(CONTRACT_STATES),
           transferDate: CalendarDate,
-          daysUntilTransfer: Count,
+          transferDueInDays: z
+            .number()
+            .int()
+            .openapi({ description: "Days from today to the transfer date; negative when overdue" }),
           overdue: z.boolean(),
         }),
       ),
@@ -70,16 +76,11 @@ export const Dashboard = z
       overdue: Money.openapi({ description: "Arrears: the part past its due date" }),
       invoicesOutstanding: Count,
       invoicesOverdue: Count,
-      aging: z.object(
-        Object.fromEntries(AGING_BUCKETS.map((b) => [b, Money])) as Record<
-          (typeof AGING_BUCKETS)[number],
-          typeof Money
-        >,
-      ),
+      aging: Aging,
     }),
     incidents: z.object({
-      from: z.string(),
-      to: z.string(),
+      from: z.iso.datetime().openapi({ description: "The last 30 days: opened at or after this instant" }),
+      to: z.iso.datetime().openapi({ description: "… and before this one (now)" }),
       monitoredElevators: Count.openapi({ description: "Elevators with a sensor that is not revoked" }),
       ebikeIncidents: Count,
       halts: Count,

@@ -17,7 +17,7 @@ export const listReports: AppRouteHandler<typeof routes.listReports> = async (c)
   const q = c.req.valid("query");
   const rows = await reports.listReports(serviceContext(c), c.req.valid("param").id, {
     period: q.period,
-    status: q.status,
+    status: q.state,
     includeSuperseded: q.includeSuperseded === "true",
   });
   return c.json({ items: rows.map(reportJson) }, 200);

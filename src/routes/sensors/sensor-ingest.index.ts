@@ -10,9 +10,9 @@ import * as routes from "./sensor-ingest.routes.js";
  * before the body is read.
  */
 export const sensorIngestRouter = createRouter();
-sensorIngestRouter.use("/sensors/:sensorId/events", handlers.requireSensorKey, emptyJsonAsObject);
+sensorIngestRouter.use("/sensors/:id/events", handlers.requireSensorKey, emptyJsonAsObject);
 sensorIngestRouter.openapi(routes.postEvents, handlers.postEvents);
-sensorIngestRouter.use("/sensors/:sensorId/commands/pending", handlers.requireSensorKey);
-sensorIngestRouter.use("/sensors/:sensorId/command-results", handlers.requireSensorKey, emptyJsonAsObject);
+sensorIngestRouter.use("/sensors/:id/commands/pending", handlers.requireSensorKey);
+sensorIngestRouter.use("/sensors/:id/command-results", handlers.requireSensorKey, emptyJsonAsObject);
 sensorIngestRouter.openapi(commandRoutes.getPendingCommands, commandHandlers.getPendingCommands);
 sensorIngestRouter.openapi(commandRoutes.postCommandResult, commandHandlers.postCommandResult);
