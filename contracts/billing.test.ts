@@ -508,13 +508,13 @@ describe("arrears", () => {
   it("arrears are aged by days past due", () => {
     expect(agingBucket("2026-04-15", "2026-04-01")).toBe("current");
     expect(agingBucket("2026-04-15", "2026-04-15")).toBe("current");
-    expect(agingBucket("2026-04-15", "2026-04-16")).toBe("0-30");
-    expect(agingBucket("2026-04-15", "2026-05-15")).toBe("0-30");
-    expect(agingBucket("2026-04-15", "2026-05-16")).toBe("31-60");
-    expect(agingBucket("2026-04-15", "2026-06-14")).toBe("31-60");
-    expect(agingBucket("2026-04-15", "2026-06-15")).toBe("61-90");
-    expect(agingBucket("2026-04-15", "2026-07-14")).toBe("61-90");
-    expect(agingBucket("2026-04-15", "2026-07-15")).toBe("90+");
+    expect(agingBucket("2026-04-15", "2026-04-16")).toBe("days1To30");
+    expect(agingBucket("2026-04-15", "2026-05-15")).toBe("days1To30");
+    expect(agingBucket("2026-04-15", "2026-05-16")).toBe("days31To60");
+    expect(agingBucket("2026-04-15", "2026-06-14")).toBe("days31To60");
+    expect(agingBucket("2026-04-15", "2026-06-15")).toBe("days61To90");
+    expect(agingBucket("2026-04-15", "2026-07-14")).toBe("days61To90");
+    expect(agingBucket("2026-04-15", "2026-07-15")).toBe("over90Days");
   });
 
   it("a contract's receivables are summed per aging bucket", () => {
@@ -530,10 +530,10 @@ describe("arrears", () => {
     );
     expect(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, fen(v)]))).toEqual({
       current: "10.00",
-      "0-30": "90.50",
-      "31-60": "0.00",
-      "61-90": "0.00",
-      "90+": "600.00",
+      days1To30: "90.50",
+      days31To60: "0.00",
+      days61To90: "0.00",
+      over90Days: "600.00",
     });
   });
 });

@@ -633,21 +633,22 @@ export function standing(
   return invoices.some((i) => isSuspendable(i, today, graceDays)) ? "suspended" : "active";
 }
 
-export const AGING_BUCKETS = ["current", "0-30", "31-60", "61-90", "90+"] as const;
+/** Named so that a client can write them as identifiers (`aging.days1To30`). */
+export const AGING_BUCKETS = ["current", "days1To30", "days31To60", "days61To90", "over90Days"] as const;
 export type AgingBucket = (typeof AGING_BUCKETS)[number];
 
 /**
  * Arrears aging by days past the due date (today − due date):
- * 0 or less (due today or later) → "current"; 1–30 → "0-30"; 31–60 → "31-60"; 61–90 → "61-90";
- * more than 90 → "90+".
+ * 0 or less (due today or later) → "current"; 1–30 → "days1To30"; 31–60 → "days31To60";
+ * 61–90 → "days61To90"; more than 90 → "over90Days".
  */
 export function agingBucket(due: string, today: string): AgingBucket {
   const late = daysBetween(due, today);
   if (late <= 0) return "current";
-  if (late <= 30) return "0-30";
-  if (late <= 60) return "31-60";
-  if (late <= 90) return "61-90";
-  return "90+";
+  if (late <= 30) return "days1To30";
+  if (late <= 60) return "days31To60";
+  if (late <= 90) return "days61To90";
+  return "over90Days";
 }
 
 /**

@@ -42,7 +42,7 @@ function facts(overrides: Partial<DeviceCommandFacts> = {}): DeviceCommandFacts 
 const SAMPLE: Record<DeviceCommandType, DeviceCommandRequest> = {
   release: { type: "release" },
   set_blocking: { type: "set_blocking", enabled: false, until: new Date(NOW.getTime() + 2 * HOUR) },
-  set_heartbeat: { type: "set_heartbeat", intervalS: 60 },
+  set_heartbeat: { type: "set_heartbeat", intervalSeconds: 60 },
 };
 
 /** Who may issue, spelled out independently of the code. */
@@ -116,8 +116,8 @@ describe("release", () => {
 
   it("takes none of the other types' fields", () => {
     expect(
-      decideDeviceCommand(actor("property_company"), { type: "release", intervalS: 30 }, facts()),
-    ).toEqual(refusal(400, "validation_failed", "is not a field of release", "body.intervalS"));
+      decideDeviceCommand(actor("property_company"), { type: "release", intervalSeconds: 30 }, facts()),
+    ).toEqual(refusal(400, "validation_failed", "is not a field of release", "body.intervalSeconds"));
   });
 });
 
@@ -200,23 +200,23 @@ describe("set_heartbeat", () => {
   it("takes 5 to 3600 whole seconds (the sensors table's check)", () => {
     for (const s of [5, 3600]) {
       expect(
-        decideDeviceCommand(actor("enterprise"), { type: "set_heartbeat", intervalS: s }, facts()),
+        decideDeviceCommand(actor("enterprise"), { type: "set_heartbeat", intervalSeconds: s }, facts()),
       ).toEqual({ ok: true, params: { intervalS: s }, incidentId: null });
     }
     for (const s of [4, 3601, 30.5]) {
       expect(
-        decideDeviceCommand(actor("enterprise"), { type: "set_heartbeat", intervalS: s }, facts()),
+        decideDeviceCommand(actor("enterprise"), { type: "set_heartbeat", intervalSeconds: s }, facts()),
       ).toEqual(
         refusal(
           400,
           "validation_failed",
           "must be a whole number of seconds from 5 to 3600",
-          "body.intervalS",
+          "body.intervalSeconds",
         ),
       );
     }
     expect(decideDeviceCommand(actor("enterprise"), { type: "set_heartbeat" }, facts())).toEqual(
-      refusal(400, "validation_failed", "is required for set_heartbeat", "body.intervalS"),
+      refusal(400, "validation_failed", "is required for set_heartbeat", "body.intervalSeconds"),
     );
   });
 });
@@ -225,7 +225,7 @@ describe("params and expiry", () => {
   it("params are what a replay is compared by, whatever the table says now", () => {
     expect(deviceCommandParams({ type: "release" })).toEqual({});
     expect(deviceCommandParams({ type: "set_blocking", enabled: true })).toEqual({ enabled: true });
-    expect(deviceCommandParams({ type: "set_heartbeat", intervalS: 10 })).toEqual({ intervalS: 10 });
+    expect(deviceCommandParams({ type: "set_heartbeat", intervalSeconds: 10 })).toEqual({ intervalS: 10 });
   });
 
   it("expires DEVICE_COMMAND_TTL_S after it was issued", () => {

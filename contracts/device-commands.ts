@@ -48,7 +48,8 @@ export interface DeviceCommandRequest {
   enabled?: boolean;
   /** When blocking comes back on by itself (only with `enabled: false`). */
   until?: Date;
-  intervalS?: number;
+  /** Seconds between heartbeats (the device receives it as `intervalS`: iot/protocol.ts). */
+  intervalSeconds?: number;
 }
 
 /** What the decision reads besides the request, loaded by the service (in the caller's scope). */
@@ -113,10 +114,10 @@ export function mayIssueDeviceCommands(role: DeviceCommandRole): boolean {
   return (DEVICE_COMMAND_ISSUERS as readonly string[]).includes(role);
 }
 
-const FIELDS_OF: Record<DeviceCommandType, readonly ("enabled" | "until" | "intervalS")[]> = {
+const FIELDS_OF: Record<DeviceCommandType, readonly ("enabled" | "until" | "intervalSeconds")[]> = {
   release: [],
   set_blocking: ["enabled", "until"],
-  set_heartbeat: ["intervalS"],
+  set_heartbeat: ["intervalSeconds"],
 };
 
 const HOUR_MS = 3_600_000;
@@ -142,7 +143,8 @@ export function deviceCommandParams(request: DeviceCommandRequest): DeviceComman
         ? { enabled: false, until: request.until?.toISOString() ?? "" }
         : { enabled: true };
     case "set_heartbeat":
-      return { intervalS: request.intervalS ?? 0 };
+      // The device protocol's name (iot/protocol.ts), which devices in the field speak.
+      return { intervalS: request.intervalSeconds ?? 0 };
   }
 }
 
@@ -173,7 +175,7 @@ export function decideDeviceCommand(
     return refuse(403, "forbidden", "An enterprise issues commands to its own sensors only.");
   }
   const allowed = FIELDS_OF[request.type];
-  for (const f of ["enabled", "until", "intervalS"] as const) {
+  for (const f of ["enabled", "until", "intervalSeconds"] as const) {
     if (request[f] !== undefined && !allowed.includes(f)) {
       return invalid(`body.${f}`, `is not a field of ${request.type}`);
     }
@@ -188,11 +190,11 @@ export function decideDeviceCommand(
     }
   }
   if (request.type === "set_heartbeat") {
-    const s = request.intervalS;
-    if (s === undefined) return invalid("body.intervalS", "is required for set_heartbeat");
+    const s = request.intervalSeconds;
+    if (s === undefined) return invalid("body.intervalSeconds", "is required for set_heartbeat");
     if (!Number.isInteger(s) || s < HEARTBEAT_INTERVAL_MIN_S || s > HEARTBEAT_INTERVAL_MAX_S) {
       return invalid(
-        "body.intervalS",
+        "body.intervalSeconds",
         `must be a whole number of seconds from ${HEARTBEAT_INTERVAL_MIN_S} to ${HEARTBEAT_INTERVAL_MAX_S}`,
       );
     }

@@ -260,8 +260,8 @@ describe("facilities", () => {
             expect(d, label).toEqual(forbidden("Only the enterprise operating the facility may change it."));
           } else if (status === "decommissioned") {
             expect(d, label).toEqual(
-              refusal(409, "facility_status", "A decommissioned facility can no longer be changed.", {
-                facilityStatus: "decommissioned",
+              refusal(409, "facility_state", "A decommissioned facility can no longer be changed.", {
+                facilityState: "decommissioned",
               }),
             );
           } else {
@@ -288,9 +288,9 @@ describe("facilities", () => {
             expect(d, label).toEqual(
               refusal(
                 409,
-                "facility_status",
+                "facility_state",
                 `A facility that is ${status.replace("_", " ")} cannot be decommissioned; only a planned or transferred one.`,
-                { facilityStatus: status },
+                { facilityState: status },
               ),
             );
           } else if (openContractIds.length) {
@@ -299,7 +299,7 @@ describe("facilities", () => {
                 409,
                 "facility_under_contract",
                 "The facility is part of a contract that is still open; terminate or finish it first.",
-                { facilityStatus: status, contractIds: openContractIds },
+                { facilityState: status, contractIds: openContractIds },
               ),
             );
           } else {

@@ -123,7 +123,7 @@ export type PlaceRefusalCode =
   | "forbidden"
   | "not_found"
   | "validation_failed"
-  | "facility_status"
+  | "facility_state"
   | "facility_under_contract";
 
 export interface PlaceRefusal {
@@ -135,7 +135,7 @@ export interface PlaceRefusal {
   /** For a 400: the request field at fault (`body.streetId`). */
   field?: string;
   /** For a 409 on a facility: its status. */
-  facilityStatus?: FacilityStatus;
+  facilityState?: FacilityStatus;
   /** For facility_under_contract: the open contracts holding the facility, oldest first. */
   contractIds?: readonly string[];
 }
@@ -229,8 +229,8 @@ export function decidePlaceCommand(actor: PlaceActor, command: PlaceCommand): Pl
         return forbidden("Only the enterprise operating the facility may change it.");
       }
       if (facility.status === "decommissioned") {
-        return refuse(409, "facility_status", "A decommissioned facility can no longer be changed.", {
-          facilityStatus: facility.status,
+        return refuse(409, "facility_state", "A decommissioned facility can no longer be changed.", {
+          facilityState: facility.status,
         });
       }
       return ALLOWED;
@@ -240,9 +240,9 @@ export function decidePlaceCommand(actor: PlaceActor, command: PlaceCommand): Pl
       if (!(DECOMMISSIONABLE as readonly FacilityStatus[]).includes(status)) {
         return refuse(
           409,
-          "facility_status",
+          "facility_state",
           `A facility that is ${words(status)} cannot be decommissioned; only a planned or transferred one.`,
-          { facilityStatus: status },
+          { facilityState: status },
         );
       }
       if (command.openContractIds.length) {
@@ -250,7 +250,7 @@ export function decidePlaceCommand(actor: PlaceActor, command: PlaceCommand): Pl
           409,
           "facility_under_contract",
           "The facility is part of a contract that is still open; terminate or finish it first.",
-          { facilityStatus: status, contractIds: command.openContractIds },
+          { facilityState: status, contractIds: command.openContractIds },
         );
       }
       return ALLOWED;

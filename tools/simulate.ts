@@ -161,13 +161,13 @@ interface ApiSensor {
   name: string;
   facilityId: string;
   enterpriseOrgId: string;
-  heartbeatIntervalS: number;
+  heartbeatIntervalSeconds: number;
   key?: string;
 }
 interface ApiFacility {
   id: string;
   kind: string;
-  status: string;
+  state: string;
   operatorOrgId: string | null;
   floorsServed: number | null;
 }
@@ -272,7 +272,7 @@ async function registerSensors(
     for (const f of all) floors.set(f.id, f.floorsServed ?? 6);
     elevators = all.filter(
       (f) =>
-        f.operatorOrgId !== null && f.status !== "decommissioned" && (!orgId || f.operatorOrgId === orgId),
+        f.operatorOrgId !== null && f.state !== "decommissioned" && (!orgId || f.operatorOrgId === orgId),
     );
   }
 
@@ -324,7 +324,7 @@ async function registerSensors(
           id: row.id,
           key: row.key,
           name,
-          heartbeatIntervalS: row.heartbeatIntervalS,
+          heartbeatIntervalS: row.heartbeatIntervalSeconds,
           floors: floors.get(row.facilityId) ?? 6,
         };
       }

@@ -5,6 +5,7 @@
  * folder; these are here so that no resource imports another's files.
  */
 import { z } from "@hono/zod-openapi";
+import type { AgingBucket } from "../../contracts/index.js";
 import { CalendarDate, Money, Text, Timestamp, Uuid } from "../openapi.js";
 
 /** A garage slot (or the resident's card) as the operator names it. */
@@ -22,6 +23,20 @@ export const SubscriberKey = Text.regex(SUBSCRIBER_KEY_RE, "must be household:<u
   example: "slot:G3-017",
   description: "household:<uuid> (elevator) or slot:<ref> (garage)",
 });
+
+/**
+ * Outstanding money by days past the due date (contracts/billing.ts `agingBucket`): one named key a
+ * bucket (AGING_BUCKETS), so that a client can write `aging.days1To30`.
+ */
+export const Aging = z
+  .object({
+    current: Money.openapi({ description: "Not yet due (due today or later)" }),
+    days1To30: Money.openapi({ description: "1 to 30 days past the due date" }),
+    days31To60: Money.openapi({ description: "31 to 60 days past the due date" }),
+    days61To90: Money.openapi({ description: "61 to 90 days past the due date" }),
+    over90Days: Money.openapi({ description: "More than 90 days past the due date" }),
+  } satisfies Record<AgingBucket, typeof Money>)
+  .openapi("Aging");
 
 export const PAYMENT_METHODS = ["cash", "wechat", "alipay", "bank_transfer", "card"] as const;
 export const PaymentMethod = z.enum(PAYMENT_METHODS);

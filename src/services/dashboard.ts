@@ -86,7 +86,7 @@ export interface TransferDue {
   contractId: string;
   title: string;
   communityId: string;
-  state: string;
+  state: ContractState;
   transferDate: string;
   daysUntilTransfer: number;
   overdue: boolean;
@@ -201,7 +201,13 @@ export async function streetDashboard(ctx: ServiceContext, id: string): Promise<
           (select count(*) filter (where classification = 'false_alarm')::int from ebike) as false_alarms,
           (select count(*) filter (where classification is not null)::int from ebike) as classified`,
     ),
-    queryRows<{ id: string; title: string; community_id: string; state: string; transfer_date: string }>(
+    queryRows<{
+      id: string;
+      title: string;
+      community_id: string;
+      state: ContractState;
+      transfer_date: string;
+    }>(
       db,
       sql`select id, title, community_id, state::text as state, transfer_date::text as transfer_date
         from contracts
@@ -223,10 +229,10 @@ export async function streetDashboard(ctx: ServiceContext, id: string): Promise<
   for (const r of stateRows) byState[r.state] = r.n;
   const agingValues: Record<AgingBucket, string> = {
     current: m.aging_current,
-    "0-30": m.aging_30,
-    "31-60": m.aging_60,
-    "61-90": m.aging_90,
-    "90+": m.aging_more,
+    days1To30: m.aging_30,
+    days31To60: m.aging_60,
+    days61To90: m.aging_90,
+    over90Days: m.aging_more,
   };
   const transfers = transferRows.map(
     (r): TransferDue => ({

@@ -23,7 +23,7 @@ export function placeRefusalError(refusal: PlaceRefusal): ApiError {
       return new ApiError(404, "not_found", "Not found", refusal.reason);
     case 409:
       return ApiError.conflict(refusal.code, refusal.reason, {
-        ...(refusal.facilityStatus ? { facilityStatus: refusal.facilityStatus } : {}),
+        ...(refusal.facilityState ? { currentState: refusal.facilityState } : {}),
         ...(refusal.contractIds ? { contractIds: refusal.contractIds } : {}),
       });
   }

@@ -37,7 +37,7 @@ describe("actions that take no body", () => {
     expect(row?.status).toBe("submitted");
     const accepted = await committee.post(`/v1/reports/${reportId}/accept`, {});
     expect(accepted.status).toBe(200);
-    expect(accepted.body.status).toBe("accepted");
+    expect(accepted.body.state).toBe("accepted");
   });
 
   it("a sensor's key rotation and revocation: an unknown field is a 400 naming it, and the key still works", async () => {

@@ -459,7 +459,7 @@ export const MATRIX: RouteEntry[] = [
     path: "/v1/contracts/{id}/diff",
     needs: "draft",
     expect: everyone,
-    request: (fx) => ({ params: { id: contractOf(fx) }, query: { from: 1, to: 1 } }),
+    request: (fx) => ({ params: { id: contractOf(fx) }, query: { fromVersionNo: 1, toVersionNo: 1 } }),
   },
   {
     method: "POST",
@@ -623,7 +623,7 @@ export const MATRIX: RouteEntry[] = [
     path: "/v1/transfers",
     needs: "operating",
     expect: everyone,
-    request: () => ({ query: { within: 3650 } }),
+    request: () => ({ query: { withinDays: 3650 } }),
   },
 
   // ---- sensors and incidents -------------------------------------------------------------------
@@ -659,12 +659,12 @@ export const MATRIX: RouteEntry[] = [
   },
   {
     method: "POST",
-    path: "/v1/sensors/{sensorId}/events",
+    path: "/v1/sensors/{id}/events",
     needs: "sensor",
     auth: "sensor",
     expect: by("unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated"),
     request: (fx) => ({
-      params: { sensorId: sensorOf(fx).id },
+      params: { id: sensorOf(fx).id },
       body: {
         eventId: unique("hb").replace(" ", "-"),
         type: "heartbeat",
@@ -677,21 +677,21 @@ export const MATRIX: RouteEntry[] = [
   },
   {
     method: "GET",
-    path: "/v1/sensors/{sensorId}/commands/pending",
+    path: "/v1/sensors/{id}/commands/pending",
     needs: "sensor",
     auth: "sensor",
     expect: by("unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated"),
-    request: (fx) => ({ params: { sensorId: sensorOf(fx).id } }),
+    request: (fx) => ({ params: { id: sensorOf(fx).id } }),
     note: "the sensor's own key only: its open commands; 401 with another street's sensor key",
   },
   {
     method: "POST",
-    path: "/v1/sensors/{sensorId}/command-results",
+    path: "/v1/sensors/{id}/command-results",
     needs: "sensor",
     auth: "sensor",
     expect: by("unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated"),
     request: (fx) => ({
-      params: { sensorId: sensorOf(fx).id },
+      params: { id: sensorOf(fx).id },
       body: { commandId: sensorOf(fx).commandId, result: "applied" },
     }),
     note: "the sensor's own key only: an answer to its own command (404 for another's); 401 with another street's sensor key",
@@ -831,12 +831,12 @@ export const MATRIX: RouteEntry[] = [
 
   {
     method: "PUT",
-    path: "/v1/sensors/{sensorId}/events/{eventId}/snapshot",
+    path: "/v1/sensors/{id}/events/{eventId}/snapshot",
     needs: "sensor",
     auth: "sensor",
     expect: by("unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated"),
     request: (fx) => ({
-      params: { sensorId: sensorOf(fx).id, eventId: unique("snap").replace(" ", "-") },
+      params: { id: sensorOf(fx).id, eventId: unique("snap").replace(" ", "-") },
       body: FIXTURE_JPEG,
       headers: { "content-type": "image/jpeg" },
     }),

@@ -140,7 +140,7 @@ describe("the SQL billing run agrees with contracts/billing.ts", () => {
           const again = ran[0];
           if (again) {
             const res = await enterprise.post(`/v1/contracts/${contract.id}/billing-runs`, { period: again });
-            expect(res.body.created).toBe(0);
+            expect(res.body.invoicesCreated).toBe(0);
           }
         },
       ),

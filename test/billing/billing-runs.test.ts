@@ -67,7 +67,7 @@ describe("a billing run", () => {
     const first = await enterprise.post(path, { period: "2026-03" });
     expect(first.status).toBe(201);
     // 2×(30+40+50+60+70) + 600 = 1100.00
-    expect(first.body).toMatchObject({ created: 11, total: "1100.00" });
+    expect(first.body).toMatchObject({ invoicesCreated: 11, totalAmount: "1100.00" });
     expect(first.body.run).toMatchObject({ period: "2026-03", invoicesCreated: 11, totalAmount: "1100.00" });
 
     const list = await enterprise.get(`/v1/contracts/${contract.id}/invoices?period=2026-03&limit=200`);
@@ -95,7 +95,11 @@ describe("a billing run", () => {
     // The same period again: the existing run, nothing created (counted in the database).
     const second = await enterprise.post(path, { period: "2026-03" });
     expect(second.status).toBe(200);
-    expect(second.body).toMatchObject({ created: 0, total: "0.00", run: { id: first.body.run.id } });
+    expect(second.body).toMatchObject({
+      invoicesCreated: 0,
+      totalAmount: "0.00",
+      run: { id: first.body.run.id },
+    });
     expect(await invoicesOf(database, contract.id)).toBe(11);
     expect(
       await countRows(
@@ -115,13 +119,13 @@ describe("a billing run", () => {
     // April: the monthly passes and the April yearly pass; the March one waits for its anniversary.
     clock.at("2026-04-01");
     const april = await enterprise.post(path, { period: "2026-04" });
-    expect(april.body).toMatchObject({ created: 11, total: "1100.00" });
+    expect(april.body).toMatchObject({ invoicesCreated: 11, totalAmount: "1100.00" });
     clock.at("2026-05-03");
     const may = await enterprise.post(path, { period: "2026-05" });
-    expect(may.body).toMatchObject({ created: 10, total: "500.00" });
+    expect(may.body).toMatchObject({ invoicesCreated: 10, totalAmount: "500.00" });
     clock.at("2027-03-02");
     const nextMarch = await enterprise.post(path, { period: "2027-03" });
-    expect(nextMarch.body).toMatchObject({ created: 11, total: "1100.00" });
+    expect(nextMarch.body).toMatchObject({ invoicesCreated: 11, totalAmount: "1100.00" });
     // Numbers stay gap-free across runs within each year of issue: 11 + 11 + 10 in 2026, 11 in 2027.
     const numbers = await queryRows<{ number: string }>(
       database.db,
@@ -157,7 +161,7 @@ describe("a billing run", () => {
       enterprise.post(path, { period: "2026-04" }),
     ]);
     expect(both.map((r) => r.status).sort()).toEqual([200, 201]);
-    expect(both.map((r) => r.body.created).sort()).toEqual([0, 3]);
+    expect(both.map((r) => r.body.invoicesCreated).sort()).toEqual([0, 3]);
     expect(both[0]?.body.run.id).toBe(both[1]?.body.run.id);
     expect(await invoicesOf(database, contract.id, "2026-04")).toBe(3);
 
@@ -200,7 +204,7 @@ describe("a billing run", () => {
     });
     // Leap February: issued on the 20th, due 15 days later = 6 March (29 days in February 2028).
     clock.at("2028-02-20");
-    expect((await enterprise.post(path, { period: "2028-02" })).body.created).toBe(1);
+    expect((await enterprise.post(path, { period: "2028-02" })).body.invoicesCreated).toBe(1);
     const feb = await enterprise.get(`/v1/contracts/${contract.id}/invoices?period=2028-02`);
     expect(feb.body.items[0]).toMatchObject({
       issueDate: "2028-02-20",
@@ -247,9 +251,9 @@ describe("the end of billing", () => {
     ]);
     const path = `/v1/contracts/${contract.id}/billing-runs`;
     clock.at("2027-06-01");
-    expect((await enterprise.post(path, { period: "2027-06" })).body.created).toBe(2);
+    expect((await enterprise.post(path, { period: "2027-06" })).body.invoicesCreated).toBe(2);
     clock.at("2028-02-01");
-    expect((await enterprise.post(path, { period: "2028-02" })).body.created).toBe(1);
+    expect((await enterprise.post(path, { period: "2028-02" })).body.invoicesCreated).toBe(1);
     // A monthly pass from 3 February, after the run: not billed for February yet.
     const [late] = await subscribeAll(world, contract.id, [
       { floor: 4, feeCode: "EL-M", startDate: "2028-02-03" },

@@ -206,7 +206,7 @@ describe("a household subscribes to the added elevator", () => {
       startDate: "2026-03-01",
     });
     const run = await enterprise.post(`/v1/contracts/${contract.id}/billing-runs`, { period: "2026-03" });
-    expect(run.body).toMatchObject({ created: 1, total: "600.00" });
+    expect(run.body).toMatchObject({ invoicesCreated: 1, totalAmount: "600.00" });
 
     // Cancelled on 2026-05-20: June – February unused = 9 months → 600 × 9 ÷ 12 = 450.00.
     clock.at("2026-05-20");
@@ -230,7 +230,7 @@ describe("a household subscribes to the added elevator", () => {
     });
     clock.at("2026-06-01");
     const june = await enterprise.post(`/v1/contracts/${contract.id}/billing-runs`, { period: "2026-06" });
-    expect(june.body).toMatchObject({ created: 1, total: "70.00" });
+    expect(june.body).toMatchObject({ invoicesCreated: 1, totalAmount: "70.00" });
     const invoices = await enterprise.get(`/v1/contracts/${contract.id}/invoices?period=2026-06`);
     expect(invoices.body.items[0]).toMatchObject({
       total: "70.00",
@@ -296,6 +296,6 @@ describe("a household subscribes to the added elevator", () => {
     // June bills the yearly pass, not the monthly one.
     clock.at("2026-06-01");
     const june = await enterprise.post(`/v1/contracts/${contract.id}/billing-runs`, { period: "2026-06" });
-    expect(june.body).toMatchObject({ created: 1, total: "600.00" });
+    expect(june.body).toMatchObject({ invoicesCreated: 1, totalAmount: "600.00" });
   });
 });

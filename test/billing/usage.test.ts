@@ -81,7 +81,7 @@ describe("metered use", () => {
 
     // March's run: one usage invoice per slot, one line per fee item, quantity summed, rounded once.
     const run = await enterprise.post(`/v1/contracts/${contract.id}/billing-runs`, { period: "2026-03" });
-    expect(run.body.created).toBe(2);
+    expect(run.body.invoicesCreated).toBe(2);
     const invoices = await enterprise.get(`/v1/contracts/${contract.id}/invoices?period=2026-03`);
     const bySlot = new Map<string, string>(
       invoices.body.items.map((i: { subscriberKey: string; id: string }) => [i.subscriberKey, i.id]),
@@ -109,7 +109,7 @@ describe("metered use", () => {
     // April's run bills the session of 1 April (Shanghai) at 1.50.
     clock.at("2026-05-02");
     const april = await enterprise.post(`/v1/contracts/${contract.id}/billing-runs`, { period: "2026-04" });
-    expect(april.body).toMatchObject({ created: 1, total: "15.00" });
+    expect(april.body).toMatchObject({ invoicesCreated: 1, totalAmount: "15.00" });
     const unbilled = await countRows(
       database,
       sql`select count(*) as n from usage_records where contract_id = ${contract.id} and invoice_id is null`,

@@ -206,7 +206,7 @@ describe("the lifecycle refuses what is not allowed", () => {
     expect(res.body).toMatchObject({
       code: "illegal_transition",
       currentState: "draft",
-      versionStatus: "draft",
+      versionState: "draft",
       allowedActions: ["comment"],
       detail:
         "Only a submitted version is approved; version 1 is draft. Next: the enterprise submits the draft.",
@@ -299,7 +299,7 @@ describe("the lifecycle refuses what is not allowed", () => {
       allowedActions: ["comment"],
     });
     const facility = await api(world.streetOffice.key).get(`/v1/facilities/${world.elevator.id}`);
-    expect(facility.body).toMatchObject({ status: "planned", operatorOrgId: null });
+    expect(facility.body).toMatchObject({ state: "planned", operatorOrgId: null });
     await draft(world, { title: "重新招标" });
   });
 });
@@ -357,15 +357,15 @@ describe("amendments after signing", () => {
       expect((await api(party.key).post(`/v1/contracts/${id}/sign`)).status).toBe(200);
     }
     const after = await committee.get(`/v1/contracts/${id}/versions`);
-    expect(
-      after.body.items.map((v: { versionNo: number; status: string }) => [v.versionNo, v.status]),
-    ).toEqual([
-      [1, "superseded"],
-      [2, "signed"],
-    ]);
+    expect(after.body.items.map((v: { versionNo: number; state: string }) => [v.versionNo, v.state])).toEqual(
+      [
+        [1, "superseded"],
+        [2, "signed"],
+      ],
+    );
     const contract = await committee.get(`/v1/contracts/${id}`);
     expect(contract.body).toMatchObject({ state: "signed", signedVersionNo: 2 });
-    const diff = await committee.get(`/v1/contracts/${id}/diff?from=1&to=2`);
+    const diff = await committee.get(`/v1/contracts/${id}/diff?fromVersionNo=1&toVersionNo=2`);
     expect(diff.body.changes).toEqual([
       { path: "operationTermMonths", change: "changed", before: 13, after: 24 },
     ]);

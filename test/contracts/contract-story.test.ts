@@ -106,7 +106,7 @@ describe("an added elevator's BOT contract, from the enterprise's draft to the o
       (await enterprise.put(`/v1/contracts/${id}/versions/2`, { terms: cheaper }, { "if-match": '"r1"' }))
         .status,
     ).toBe(200);
-    const diff = await committee.get(`/v1/contracts/${id}/diff?from=1&to=2`);
+    const diff = await committee.get(`/v1/contracts/${id}/diff?fromVersionNo=1&toVersionNo=2`);
     expect(diff.body.changes).toEqual([
       { path: "feeSchedule[EL-M].floorPrices[6]", change: "changed", before: "70.00", after: "65.00" },
     ]);
@@ -179,7 +179,7 @@ describe("an added elevator's BOT contract, from the enterprise's draft to the o
       hash,
     ]);
     const reread = await property.get(`/v1/contracts/${id}/versions/2`);
-    expect(reread.body).toMatchObject({ status: "signed", contentHash: hash, computedHash: hash });
+    expect(reread.body).toMatchObject({ state: "signed", contentHash: hash, computedHash: hash });
 
     // Construction and operation, each milestone confirmed by the owners committee.
     at("2025-02-10");
@@ -208,14 +208,14 @@ describe("an added elevator's BOT contract, from the enterprise's draft to the o
 
     // The street office sees the transfer coming.
     at("2025-12-15");
-    const soon = await office.get("/v1/transfers?within=90");
+    const soon = await office.get("/v1/transfers?withinDays=90");
     expect(soon.body.items.find((c: { id: string }) => c.id === id)).toMatchObject({
-      daysUntilTransfer: 75,
+      transferDueInDays: 75,
       overdue: false,
       handbackOpen: 2,
     });
     expect(
-      (await office.get("/v1/transfers?within=30")).body.items.map((c: { id: string }) => c.id),
+      (await office.get("/v1/transfers?withinDays=30")).body.items.map((c: { id: string }) => c.id),
     ).not.toContain(id);
 
     // Not before the date, not with open handback items.

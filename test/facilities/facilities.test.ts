@@ -57,7 +57,7 @@ describe("registering facilities", () => {
       communityId: world.community.id,
       kind: "garage",
       name: "3号非机动车库",
-      status: "planned",
+      state: "planned",
       garageSize: "large",
       parkingCapacity: 120,
       chargingPoints: 40,
@@ -65,7 +65,7 @@ describe("registering facilities", () => {
       floorsServed: null,
       stops: null,
       operatorOrgId: null,
-      transferredAt: null,
+      transferredOn: null,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
     });
   });
@@ -76,7 +76,7 @@ describe("registering facilities", () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
       kind: "elevator",
-      status: "planned",
+      state: "planned",
       buildingId: world.building.id,
       floorsServed: 6,
       stops: 7,
@@ -169,11 +169,11 @@ describe("reading facilities", () => {
     const paged = await office.get(`/v1/facilities?communityId=${other.id}&limit=1&offset=1`);
     expect(paged.body).toMatchObject({ total: 3, limit: 1, offset: 1 });
     expect(paged.body.items.map((f: { name: string }) => f.name)).toEqual(["B 车库"]);
-    const planned = await office.get(`/v1/facilities?status=planned&communityId=${world.community.id}`);
+    const planned = await office.get(`/v1/facilities?state=planned&communityId=${world.community.id}`);
     expect(planned.body.items.map((f: { id: string }) => f.id)).toEqual([world.elevator.id]);
-    const bad = await office.get("/v1/facilities?status=broken");
+    const bad = await office.get("/v1/facilities?state=broken");
     expect(bad.status).toBe(400);
-    expect(bad.body.errors[0].field).toBe("query.status");
+    expect(bad.body.errors[0].field).toBe("query.state");
   });
 
   it("another street's facility is invisible (404), and an owners committee sees only its community's", async () => {
@@ -215,16 +215,16 @@ describe("changing facilities", () => {
       name: "智能车库",
       parkingCapacity: 150,
       chargingPoints: 60,
-      status: "planned",
+      state: "planned",
     });
   });
 
-  it("the status is not editable, and an elevator has no garage capacities", async () => {
+  it("the state is not editable, and an elevator has no garage capacities", async () => {
     const world = await createWorld(database.db);
     const office = client(app, world.streetOffice.key);
-    const status = await office.patch(`/v1/facilities/${world.elevator.id}`, { status: "operating" });
-    expect(status.status).toBe(400);
-    expect(status.body.errors).toEqual([{ field: "body.status", message: "is not a known field" }]);
+    const state = await office.patch(`/v1/facilities/${world.elevator.id}`, { state: "operating" });
+    expect(state.status).toBe(400);
+    expect(state.body.errors).toEqual([{ field: "body.state", message: "is not a known field" }]);
     const capacity = await office.patch(`/v1/facilities/${world.elevator.id}`, { parkingCapacity: 3 });
     expect(capacity.body.errors).toEqual([
       { field: "body.parkingCapacity", message: "applies to garages only" },
@@ -232,7 +232,7 @@ describe("changing facilities", () => {
     const nothing = await office.patch(`/v1/facilities/${world.elevator.id}`, {});
     expect(nothing.status).toBe(400);
     const renamed = await office.patch(`/v1/facilities/${world.elevator.id}`, { name: "1号电梯" });
-    expect(renamed.body).toMatchObject({ name: "1号电梯", status: "planned" });
+    expect(renamed.body).toMatchObject({ name: "1号电梯", state: "planned" });
   });
 
   it("a property company or an enterprise that does not operate the facility may not change it (403)", async () => {
@@ -252,24 +252,24 @@ describe("decommissioning", () => {
     const path = `/v1/facilities/${world.elevator.id}`;
     const res = await office.post(`${path}/decommission`, { reason: "业主表决未通过" });
     expect(res.status).toBe(200);
-    expect(res.body.status).toBe("decommissioned");
+    expect(res.body.state).toBe("decommissioned");
     const again = await office.post(`${path}/decommission`, { reason: "again" });
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({
-      code: "facility_status",
+      code: "facility_state",
       status: 409,
-      facilityStatus: "decommissioned",
+      currentState: "decommissioned",
     });
     expect((await office.patch(path, { name: "x" })).status).toBe(409);
   });
 
-  it("an operating facility cannot be decommissioned (409 with its status); a transferred one can", async () => {
+  it("an operating facility cannot be decommissioned (409 with its state); a transferred one can", async () => {
     const world = await createWorld(database.db);
     const office = client(app, world.streetOffice.key);
     await setStatus(world.elevator.id, "operating");
     const refused = await office.post(`/v1/facilities/${world.elevator.id}/decommission`, { reason: "old" });
     expect(refused.status).toBe(409);
-    expect(refused.body).toMatchObject({ code: "facility_status", status: 409, facilityStatus: "operating" });
+    expect(refused.body).toMatchObject({ code: "facility_state", status: 409, currentState: "operating" });
     await setStatus(world.elevator.id, "transferred");
     const ok = await office.post(`/v1/facilities/${world.elevator.id}/decommission`, { reason: "old" });
     expect(ok.status).toBe(200);

@@ -148,11 +148,11 @@ describe("issuing a command", () => {
     expect(on.body.params).toEqual({ enabled: true });
     const beat = await ent.post(`/v1/sensors/${sensor.id}/commands`, {
       type: "set_heartbeat",
-      intervalS: 60,
+      intervalSeconds: 60,
       reason: "省流量",
     });
     expect(beat.status).toBe(201);
-    expect(beat.body.params).toEqual({ intervalS: 60 });
+    expect(beat.body.params).toEqual({ intervalSeconds: 60 });
   });
 
   it("the same commandId and body again is answered with the stored command, once; another body or sensor is 409", async () => {
@@ -251,7 +251,7 @@ describe("refusals of the device command table", () => {
     const world = await createIotWorld(database.db);
     const { sensor } = await sensorIn(world, { halt: true });
     await database.db.update(sensors).set({ revokedAt: now }).where(eq(sensors.id, sensor.id));
-    for (const body of [release(), { type: "set_heartbeat", intervalS: 30, reason: "x" }]) {
+    for (const body of [release(), { type: "set_heartbeat", intervalSeconds: 30, reason: "x" }]) {
       const res = await client(app, world.enterprise.key).post(`/v1/sensors/${sensor.id}/commands`, body);
       await expectProblem(res, 409, "sensor_revoked");
     }
@@ -303,12 +303,14 @@ describe("refusals of the device command table", () => {
     const { sensor } = await sensorIn(world, { halt: true });
     const pc = client(app, world.propertyCompany.key);
     const path = `/v1/sensors/${sensor.id}/commands`;
-    const extra = await pc.post(path, { ...release(), intervalS: 30 });
+    const extra = await pc.post(path, { ...release(), intervalSeconds: 30 });
     await expectProblem(extra, 400, "validation_failed");
-    expect(extra.body.errors).toEqual([{ field: "body.intervalS", message: "is not a field of release" }]);
-    const beat = await pc.post(path, { type: "set_heartbeat", intervalS: 4, reason: "x" });
+    expect(extra.body.errors).toEqual([
+      { field: "body.intervalSeconds", message: "is not a field of release" },
+    ]);
+    const beat = await pc.post(path, { type: "set_heartbeat", intervalSeconds: 4, reason: "x" });
     await expectProblem(beat, 400, "validation_failed");
-    expect(beat.body.errors[0].field).toBe("body.intervalS");
+    expect(beat.body.errors[0].field).toBe("body.intervalSeconds");
     const noReason = await pc.post(path, { type: "release" });
     await expectProblem(noReason, 400, "validation_failed");
     expect(noReason.body.errors[0].field).toBe("body.reason");
@@ -358,11 +360,11 @@ describe("reading commands", () => {
     const other = await sensorIn(world);
     const ent = client(app, world.enterprise.key);
     const ids: string[] = [];
-    for (const intervalS of [10, 20, 30]) {
+    for (const intervalSeconds of [10, 20, 30]) {
       now = new Date(now.getTime() + 1000);
       const res = await ent.post(`/v1/sensors/${sensor.id}/commands`, {
         type: "set_heartbeat",
-        intervalS,
+        intervalSeconds,
         reason: "r",
       });
       ids.push(res.body.id);
@@ -377,7 +379,7 @@ describe("reading commands", () => {
     expect(rest.body.items.map((i: { id: string }) => i.id)).toEqual([ids[0]]);
     const one = await client(app, world.streetOffice.key).get(`/v1/sensors/${sensor.id}/commands/${ids[0]}`);
     expect(one.status).toBe(200);
-    expect(one.body.params).toEqual({ intervalS: 10 });
+    expect(one.body.params).toEqual({ intervalSeconds: 10 });
     expect((await ent.get(`/v1/sensors/${other.sensor.id}/commands/${ids[0]}`)).status).toBe(404);
   });
 });
@@ -490,7 +492,7 @@ describe("the expiry job", () => {
     const ent = client(app, world.enterprise.key);
     const answered = await ent.post(`/v1/sensors/${sensor.id}/commands`, {
       type: "set_heartbeat",
-      intervalS: 60,
+      intervalSeconds: 60,
       reason: "r",
     });
     // The device's answer, as the dispatcher records it.
@@ -502,7 +504,7 @@ describe("the expiry job", () => {
     for (let i = 0; i < 5; i++) {
       const res = await ent.post(`/v1/sensors/${sensor.id}/commands`, {
         type: "set_heartbeat",
-        intervalS: 60 + i,
+        intervalSeconds: 60 + i,
         reason: "r",
       });
       silent.push(res.body.id);
@@ -524,7 +526,7 @@ describe("the expiry job", () => {
     const { sensor } = await sensorIn(world);
     const res = await client(app, world.enterprise.key).post(`/v1/sensors/${sensor.id}/commands`, {
       type: "set_heartbeat",
-      intervalS: 45,
+      intervalSeconds: 45,
       reason: "r",
     });
     const later = new Date(now.getTime() + 120_000);

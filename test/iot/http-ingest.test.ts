@@ -33,10 +33,14 @@ describe("sensor registry", () => {
     const res = await api(world.enterprise.key).post("/v1/sensors", {
       facilityId: world.elevator.id,
       name: "轿厢传感器",
-      heartbeatIntervalS: 60,
+      heartbeatIntervalSeconds: 60,
     });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ facilityId: world.elevator.id, heartbeatIntervalS: 60, online: false });
+    expect(res.body).toMatchObject({
+      facilityId: world.elevator.id,
+      heartbeatIntervalSeconds: 60,
+      online: false,
+    });
     expect(res.body.key).toMatch(/^bot_s_/);
     expect(res.body).not.toHaveProperty("keyHash");
     for (const key of [world.propertyCompany.key, world.ownersCommittee.key, world.streetOffice.key]) {
@@ -140,6 +144,15 @@ describe("HTTP ingest", () => {
       1,
     );
     expect((await pc.get("/v1/dead-letters")).status).toBe(403);
+    // A range is from (included) to (excluded): the instant a letter was received, as `from`, finds
+    // it; as `to`, it does not.
+    const { receivedAt } = dead.body.items[0] as { receivedAt: string };
+    const within = (q: string) =>
+      api(world.streetOffice.key)
+        .get(`/v1/dead-letters?sensorId=${sensor.id}&${q}`)
+        .then((r) => r.body.items.map((d: { receivedAt: string }) => d.receivedAt));
+    expect(await within(`from=${receivedAt}`)).toContain(receivedAt);
+    expect(await within(`to=${receivedAt}`)).not.toContain(receivedAt);
   });
 
   it("answers 401 for a wrong, missing or organization key, and after revocation", async () => {

@@ -1,6 +1,6 @@
 /**
  * Incident statistics (GET /v1/incidents/stats): a hand-made set of incidents, made by the real
- * ingest from events with known occurredAt times, gives exact counts, halt minutes, p95,
+ * ingest from events with known occurredAt times, gives exact counts, halt seconds, p95,
  * false-alarm rates and sensor uptime per elevator, community and Shanghai day.
  */
 import pino from "pino";
@@ -100,13 +100,13 @@ const stats = (query: string, key = world.ownersCommittee.key) =>
   client(app, key).get(`/v1/incidents/stats?${query}`);
 
 describe("incident statistics", () => {
-  it("per elevator: incidents, halts, halt minutes, p95, false-alarm rate and uptime", async () => {
-    const res = await stats("groupBy=elevator&from=2025-03-10&to=2025-03-11");
+  it("per elevator: incidents, halts, halt seconds, p95, false-alarm rate and uptime", async () => {
+    const res = await stats("groupBy=elevator&from=2025-03-10&to=2025-03-12");
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       groupBy: "elevator",
       from: "2025-03-10",
-      to: "2025-03-11",
+      to: "2025-03-12",
       timeZone: "Asia/Shanghai",
     });
     const byElevator = new Map(res.body.items.map((i: { key: string }) => [i.key, i]));
@@ -120,8 +120,8 @@ describe("incident statistics", () => {
       incidents: 4,
       halts: 3,
       // 120 + 300 + 600 s; p95 of [120, 300, 600] s = 300 + 0.9 × 300 = 570 s.
-      haltMinutesTotal: "17.00",
-      haltMinutesP95: "9.50",
+      totalHaltSeconds: 1020,
+      p95HaltSeconds: 570,
       falseAlarms: 2,
       classified: 3,
       falseAlarmRate: "0.6667",
@@ -132,8 +132,8 @@ describe("incident statistics", () => {
       incidents: 2,
       halts: 2,
       // The open halt has no duration yet.
-      haltMinutesTotal: "15.00",
-      haltMinutesP95: "15.00",
+      totalHaltSeconds: 900,
+      p95HaltSeconds: 900,
       classified: 0,
       falseAlarmRate: null,
       // 1 h offline (23:00 to the window's end) of 48 h.
@@ -142,7 +142,7 @@ describe("incident statistics", () => {
   });
 
   it("per community: the elevators pooled", async () => {
-    const res = await stats("groupBy=community&from=2025-03-10&to=2025-03-11");
+    const res = await stats("groupBy=community&from=2025-03-10&to=2025-03-12");
     expect(res.status).toBe(200);
     expect(res.body.items).toEqual([
       {
@@ -154,8 +154,8 @@ describe("incident statistics", () => {
         incidents: 6,
         halts: 5,
         // p95 of [120, 300, 600, 900] s = 600 + 0.85 × 300 = 855 s.
-        haltMinutesTotal: "32.00",
-        haltMinutesP95: "14.25",
+        totalHaltSeconds: 1920,
+        p95HaltSeconds: 855,
         falseAlarms: 2,
         classified: 3,
         falseAlarmRate: "0.6667",
@@ -166,14 +166,14 @@ describe("incident statistics", () => {
   });
 
   it("per Shanghai day of opening, up to the current time", async () => {
-    const res = await stats("groupBy=day&from=2025-03-10&to=2025-03-13");
+    const res = await stats("groupBy=day&from=2025-03-10&to=2025-03-14");
     expect(res.status).toBe(200);
     const pick = (i: Record<string, unknown>) => ({
       day: i.day,
       incidents: i.incidents,
       halts: i.halts,
-      haltMinutesTotal: i.haltMinutesTotal,
-      haltMinutesP95: i.haltMinutesP95,
+      totalHaltSeconds: i.totalHaltSeconds,
+      p95HaltSeconds: i.p95HaltSeconds,
       falseAlarmRate: i.falseAlarmRate,
       sensorUptime: i.sensorUptime,
     });
@@ -183,8 +183,8 @@ describe("incident statistics", () => {
         day: "2025-03-10",
         incidents: 2,
         halts: 2,
-        haltMinutesTotal: "7.00",
-        haltMinutesP95: "4.85",
+        totalHaltSeconds: 420,
+        p95HaltSeconds: 291,
         falseAlarmRate: "0.5000",
         sensorUptime: "0.9583",
       },
@@ -193,8 +193,8 @@ describe("incident statistics", () => {
         day: "2025-03-11",
         incidents: 4,
         halts: 3,
-        haltMinutesTotal: "25.00",
-        haltMinutesP95: "14.75",
+        totalHaltSeconds: 1500,
+        p95HaltSeconds: 885,
         falseAlarmRate: "1.0000",
         sensorUptime: "0.9792",
       },
@@ -203,8 +203,8 @@ describe("incident statistics", () => {
         day: "2025-03-12",
         incidents: 0,
         halts: 0,
-        haltMinutesTotal: "0.00",
-        haltMinutesP95: null,
+        totalHaltSeconds: 0,
+        p95HaltSeconds: null,
         falseAlarmRate: null,
         sensorUptime: "0.5000",
       },
@@ -213,16 +213,36 @@ describe("incident statistics", () => {
         day: "2025-03-13",
         incidents: 0,
         halts: 0,
-        haltMinutesTotal: "0.00",
-        haltMinutesP95: null,
+        totalHaltSeconds: 0,
+        p95HaltSeconds: null,
         falseAlarmRate: null,
         sensorUptime: null,
       },
     ]);
   });
 
+  it("takes from (included) to (excluded) in Shanghai days, as every range of the API", async () => {
+    // One day: the 10th's incidents up to 23:59 in Shanghai, none of the 11th (07:00 in Shanghai
+    // is still the 10th in UTC).
+    const day = await stats("groupBy=community&from=2025-03-10&to=2025-03-11");
+    expect(day.status).toBe(200);
+    expect(day.body).toMatchObject({ from: "2025-03-10", to: "2025-03-11" });
+    expect(day.body.items.map((i: { incidents: number }) => i.incidents)).toEqual([2]);
+    // A whole month is from its first day to the first day of the next: every day of March, once.
+    const march = await stats("groupBy=day&from=2025-03-01&to=2025-04-01");
+    expect(march.status).toBe(200);
+    const days = march.body.items.map((i: { day: string }) => i.day);
+    expect(days).toHaveLength(31);
+    expect([days[0], days[30]]).toEqual(["2025-03-01", "2025-03-31"]);
+    // The six of the 10th and 11th, and the one of the 9th at 23:00.
+    expect(march.body.items.reduce((n: number, i: { incidents: number }) => n + i.incidents, 0)).toBe(7);
+    // The 9th alone: its 23:00 incident, not the 10th's at 00:30.
+    const ninth = await stats("groupBy=community&from=2025-03-09&to=2025-03-10");
+    expect(ninth.body.items.map((i: { incidents: number }) => i.incidents)).toEqual([1]);
+  });
+
   it("is scoped like the incident list", async () => {
-    const query = "groupBy=community&from=2025-03-10&to=2025-03-11";
+    const query = "groupBy=community&from=2025-03-10&to=2025-03-12";
     for (const key of [world.propertyCompany.key, world.streetOffice.key, world.enterprise.key]) {
       const res = await stats(query, key);
       expect(res.body.items.map((i: { incidents: number }) => i.incidents)).toEqual([6]);
@@ -232,7 +252,7 @@ describe("incident statistics", () => {
       expect((await stats(query, key)).body.items).toEqual([]);
     }
     // Days are listed whoever asks; another community's days count nothing of this one.
-    const days = await stats("groupBy=day&from=2025-03-10&to=2025-03-11", elsewhere.ownersCommittee.key);
+    const days = await stats("groupBy=day&from=2025-03-10&to=2025-03-12", elsewhere.ownersCommittee.key);
     expect(days.body.items).toMatchObject([
       { day: "2025-03-10", incidents: 0, elevators: 0, sensorUptime: null },
       { day: "2025-03-11", incidents: 0, elevators: 0, sensorUptime: null },
@@ -241,11 +261,14 @@ describe("incident statistics", () => {
 
   it("answers 400 naming the field for a bad group, date or window", async () => {
     const cases: [string, string][] = [
-      ["groupBy=week&from=2025-03-10&to=2025-03-11", "query.groupBy"],
-      ["groupBy=day&from=2025-02-30&to=2025-03-11", "query.from"],
+      ["groupBy=week&from=2025-03-10&to=2025-03-12", "query.groupBy"],
+      ["groupBy=day&from=2025-02-30&to=2025-03-12", "query.from"],
       ["groupBy=day&from=2025-03-10", "query.to"],
       ["groupBy=day&from=2025-03-12&to=2025-03-11", "query.from"],
-      ["groupBy=day&from=2024-03-01&to=2025-03-02", "query.to"],
+      // `to` is excluded: from a day to the same day is no day at all.
+      ["groupBy=day&from=2025-03-11&to=2025-03-11", "query.from"],
+      // 367 days.
+      ["groupBy=day&from=2024-03-01&to=2025-03-03", "query.to"],
     ];
     for (const [query, field] of cases) {
       const res = await stats(query);
@@ -257,6 +280,6 @@ describe("incident statistics", () => {
       ).toContain(field);
     }
     // 366 days (a leap year) is the longest window.
-    expect((await stats("groupBy=community&from=2024-01-01&to=2024-12-31")).status).toBe(200);
+    expect((await stats("groupBy=community&from=2024-01-01&to=2025-01-01")).status).toBe(200);
   });
 });

@@ -64,8 +64,8 @@ describe("adding an endpoint", () => {
     expect(JSON.stringify(read.body)).not.toContain("s3cr3t");
     // The property company's step of the escalation chain, by default.
     expect(read.body.rules).toEqual([
-      { type: "ebike_halt_opened", afterMinutes: null },
-      { type: "halt_unacknowledged", afterMinutes: 5 },
+      { type: "ebike_halt_opened", afterSeconds: null },
+      { type: "halt_unacknowledged", afterSeconds: 300 },
     ]);
     const list = await pc().get("/v1/notification-endpoints");
     expect(list.body.items.map((e: { id: string }) => e.id)).toContain(endpoint.id);
@@ -87,24 +87,24 @@ describe("adding an endpoint", () => {
       expect(res.status).toBe(201);
       expect(res.body.secret).toBeNull();
       expect(res.body.endpoint.url).toBe("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***");
-      steps.push([kind, res.body.endpoint.rules[0].afterMinutes]);
+      steps.push([kind, res.body.endpoint.rules[0].afterSeconds]);
     }
     expect(steps).toEqual([
-      ["owners committee", 15],
-      ["street office", 30],
+      ["owners committee", 900],
+      ["street office", 1800],
     ]);
     const custom = await pc().post("/v1/notification-endpoints", {
       name: "经理",
       channel: "dingtalk",
       url: "https://oapi.dingtalk.com/robot/send?access_token=abcdef",
       secret: "SEC0123456789abcdef0123456789abcdef",
-      rules: [{ type: "halt_unacknowledged", afterMinutes: 10 }],
+      rules: [{ type: "halt_unacknowledged", afterSeconds: 600 }],
     });
     expect(custom.status).toBe(201);
     expect(custom.body.secret).toBeNull();
     expect(custom.body.endpoint).toMatchObject({
       hasSecret: true,
-      rules: [{ type: "halt_unacknowledged", afterMinutes: 10 }],
+      rules: [{ type: "halt_unacknowledged", afterSeconds: 600 }],
     });
     expect(JSON.stringify(custom.body)).not.toContain("SEC0123");
     // The DingTalk secret is write-only; null removes it.
@@ -114,10 +114,11 @@ describe("adding an endpoint", () => {
     expect(cleared.body.hasSecret).toBe(false);
   });
 
-  it("refuses plain http off the machine, afterMinutes on another type, a secret for a webhook", async () => {
+  it("refuses plain http off the machine, afterSeconds on another type or not in whole minutes, a secret for a webhook", async () => {
     const bad = [
       [{ url: "http://example.com/hook" }, "body.url"],
-      [{ rules: [{ type: "ebike_halt_opened", afterMinutes: 5 }] }, "body.rules.0.afterMinutes"],
+      [{ rules: [{ type: "ebike_halt_opened", afterSeconds: 300 }] }, "body.rules.0.afterSeconds"],
+      [{ rules: [{ type: "halt_unacknowledged", afterSeconds: 90 }] }, "body.rules.0.afterSeconds"],
       [{ secret: "SEC0123456789abcdef0123456789" }, "body.secret"],
       [{ rules: [{ type: "test_ping" }] }, "body.rules.0.type"],
       [{ rules: [{ type: "sensor_offline" }, { type: "sensor_offline" }] }, "body.rules.1.type"],
@@ -263,7 +264,7 @@ describe("test ping, delivery log, replay", () => {
     expect(on.body).toMatchObject({
       enabled: true,
       disabledAt: null,
-      rules: [{ type: "sensor_offline", afterMinutes: null }],
+      rules: [{ type: "sensor_offline", afterSeconds: null }],
     });
     expect((await pc().post(`/v1/notification-endpoints/${endpoint.id}/test`)).status).toBe(202);
     const gone = await pc().delete(`/v1/notification-endpoints/${endpoint.id}`);

@@ -209,7 +209,7 @@ describe("the street office's dashboard", () => {
     const soonDue = d.transfersDue.items.find(
       (x: { contractId: string }) => x.contractId === soon.contract.id,
     );
-    expect(soonDue.daysUntilTransfer).toBe(30);
+    expect(soonDue.transferDueInDays).toBe(30);
     expect(rowsOf(page.html, "transfers")).toEqual([
       [soon.contract.title, world.community.name, "2027年1月4日", "还有 30 天"],
     ]);
@@ -236,7 +236,7 @@ describe("the street office's dashboard", () => {
       `近 30 天：装有传感器的电梯 ${d.incidents.monitoredElevators} 台，电动车进梯 2 次，其中停梯 ${d.incidents.halts} 次。`,
     );
     const stats = await client(app, world.streetOffice.key).get(
-      `/v1/incidents/stats?groupBy=day&from=${addDays(TODAY, -83)}&to=${TODAY}`,
+      `/v1/incidents/stats?groupBy=day&from=${addDays(TODAY, -83)}&to=${addDays(TODAY, 1)}`,
     );
     expect(stats.status).toBe(200);
     const weekly = chartRows(page.html, "incidents-weekly");
@@ -245,10 +245,11 @@ describe("the street office's dashboard", () => {
     expect(halts).toHaveLength(12);
     for (let w = 0; w < 12; w++) {
       const days = (
-        stats.body.items as { day: string; incidents: number; haltMinutesTotal: string }[]
+        stats.body.items as { day: string; incidents: number; totalHaltSeconds: number }[]
       ).filter((i) => i.day >= addDays(TODAY, -83 + 7 * w) && i.day <= addDays(TODAY, -83 + 7 * w + 6));
       const count = days.reduce((n, i) => n + i.incidents, 0);
-      const minutes = days.reduce((n, i) => n.plus(i.haltMinutesTotal), new Decimal(0)).toFixed(2);
+      const seconds = days.reduce((n, i) => n + i.totalHaltSeconds, 0);
+      const minutes = new Decimal(seconds).div(60).toFixed(2, Decimal.ROUND_HALF_UP);
       expect(weekly[w]?.[1]).toBe(`${count} 次`);
       expect(halts[w]?.[1]).toBe(`${minutes} 分钟`);
     }

@@ -140,8 +140,8 @@ describe("a contract's receivables", () => {
     const due: [string, string][] = [
       ["2026-07-05", "1.00"], // not yet due: current
       ["2026-06-30", "2.00"], // 0 days: current
-      ["2026-06-29", "4.00"], // 1 day: 0-30
-      ["2026-05-31", "8.00"], // 30 days: 0-30
+      ["2026-06-29", "4.00"], // 1 day: days1To30
+      ["2026-05-31", "8.00"], // 30 days: days1To30
       ["2026-05-30", "16.00"], // 31 days: 31-60
       ["2026-05-01", "32.00"], // 60 days: 31-60
       ["2026-04-30", "64.00"], // 61 days: 61-90
@@ -184,10 +184,10 @@ describe("a contract's receivables", () => {
 
     const expected = {
       current: "3.00",
-      "0-30": "12.00",
-      "31-60": "48.00",
-      "61-90": "192.00",
-      "90+": "255.50",
+      days1To30: "12.00",
+      days31To60: "48.00",
+      days61To90: "192.00",
+      over90Days: "255.50",
     };
     const res = await api(world.streetOffice.key).get(
       `/v1/contracts/${contract.id}/receivables?asOf=2026-06-30`,
@@ -218,10 +218,10 @@ describe("a contract's receivables", () => {
     expect(next.body.asOf).toBe("2026-07-01");
     expect(next.body.aging).toEqual({
       current: "1000.00", // 1.00 + the 999.00 issued that day
-      "0-30": "6.00",
-      "31-60": "24.00",
-      "61-90": "96.00",
-      "90+": "383.50",
+      days1To30: "6.00",
+      days31To60: "24.00",
+      days61To90: "96.00",
+      over90Days: "383.50",
     });
     expect(next.body.invoiceCount).toBe(10);
   });

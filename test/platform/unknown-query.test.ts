@@ -31,7 +31,7 @@ describe("unknown query parameters", () => {
     for (const route of routes) {
       const bySensor = JSON.stringify(route.security ?? []).includes("SensorKey");
       const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) =>
-        name === "versionNo" ? "1" : name === "sensorId" && bySensor ? sensor.id : ID,
+        name === "versionNo" ? "1" : name === "id" && bySensor ? sensor.id : ID,
       );
       const key = bySensor ? sensor.key : TEST_ADMIN_TOKEN;
       const media = Object.keys(route.request?.body?.content ?? {})[0] ?? "application/json";

@@ -228,7 +228,13 @@ describe("receivables by community", () => {
       collected: "70.00",
       outstanding: "145.50",
       overdue: "70.00",
-      aging: { current: "75.50", "0-30": "0.00", "31-60": "0.00", "61-90": "70.00", "90+": "0.00" },
+      aging: {
+        current: "75.50",
+        days1To30: "0.00",
+        days31To60: "0.00",
+        days61To90: "70.00",
+        over90Days: "0.00",
+      },
     });
     expect(byId.get(world.community.id)?.collectionRate?.toFixed(4)).toBe(
       new Decimal(70).div(215.5).toFixed(4),
@@ -240,7 +246,7 @@ describe("receivables by community", () => {
       collected: "100.01",
       outstanding: "87.65",
       overdue: "87.65",
-      aging: { "61-90": "87.65" },
+      aging: { days61To90: "87.65" },
     });
     expect(figuresOf(byId.get(empty.id) as CommunityReceivables)).toMatchObject({
       invoiceCount: 0,

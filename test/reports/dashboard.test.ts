@@ -212,11 +212,11 @@ describe("the street dashboard", () => {
       transferred: 1,
       terminated: 1,
     });
-    expect(d.transfersDue).toMatchObject({ until: "2027-06-01", count: 2, overdue: 1 });
+    expect(d.transfersDue).toMatchObject({ until: "2027-06-01", total: 2, overdue: 1 });
     expect(
-      d.transfersDue.items.map((t: { transferDate: string; daysUntilTransfer: number; overdue: boolean }) => [
+      d.transfersDue.items.map((t: { transferDate: string; transferDueInDays: number; overdue: boolean }) => [
         t.transferDate,
-        t.daysUntilTransfer,
+        t.transferDueInDays,
         t.overdue,
       ]),
     ).toEqual([
@@ -228,7 +228,13 @@ describe("the street dashboard", () => {
       overdue: "295.50",
       invoicesOutstanding: 5,
       invoicesOverdue: 3,
-      aging: { current: "60.00", "0-30": "50.00", "31-60": "0.00", "61-90": "45.50", "90+": "200.00" },
+      aging: {
+        current: "60.00",
+        days1To30: "50.00",
+        days31To60: "0.00",
+        days61To90: "45.50",
+        over90Days: "200.00",
+      },
     });
     expect(d.incidents).toEqual({
       from: "2026-05-02T02:00:00.000Z",

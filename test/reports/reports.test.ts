@@ -127,7 +127,7 @@ describe("operation reports beside the ledger", () => {
       figures: figures({ revenueByItem: { "EL-M": "120.00", "EL-Y": "600.50", "EL-R": "50.00" } }),
     });
     expect(filed.status).toBe(201);
-    expect(filed.body).toMatchObject({ period: "2026-03", versionNo: 1, status: "submitted" });
+    expect(filed.body).toMatchObject({ period: "2026-03", versionNo: 1, state: "submitted" });
     const byName = Object.fromEntries(
       (filed.body.comparison.figures as { figure: string }[]).map((f) => [f.figure, f]),
     );
@@ -190,7 +190,7 @@ describe("operation reports beside the ledger", () => {
       comment: "包月收入与账单不符，请核对",
     });
     expect(queried.status).toBe(200);
-    expect(queried.body.status).toBe("queried");
+    expect(queried.body.state).toBe("queried");
     expect((await committee.post(`/v1/reports/${v1}/accept`)).status).toBe(409);
 
     const revised = await enterprise.post(`/v1/reports/${v1}/revise`, {
@@ -198,10 +198,10 @@ describe("operation reports beside the ledger", () => {
       comment: "已按账单更正为150.00元",
     });
     expect(revised.status).toBe(201);
-    expect(revised.body).toMatchObject({ period: "2026-03", versionNo: 2, status: "submitted" });
+    expect(revised.body).toMatchObject({ period: "2026-03", versionNo: 2, state: "submitted" });
     expect(revised.body.comparison.flaggedCount).toBe(0);
     expect(
-      revised.body.versions.map((v: { versionNo: number; status: string }) => [v.versionNo, v.status]),
+      revised.body.versions.map((v: { versionNo: number; state: string }) => [v.versionNo, v.state]),
     ).toEqual([
       [1, "superseded"],
       [2, "submitted"],
@@ -211,7 +211,7 @@ describe("operation reports beside the ledger", () => {
 
     const accepted = await committee.post(`/v1/reports/${v2}/accept`);
     expect(accepted.body).toMatchObject({
-      status: "accepted",
+      state: "accepted",
       reviewedByOrgId: world.ownersCommittee.org.id,
     });
     expect((await committee.post(`/v1/reports/${v2}/query`, { comment: "再看看" })).status).toBe(409);
@@ -226,12 +226,10 @@ describe("operation reports beside the ledger", () => {
     const list = await committee.get(`/v1/contracts/${contractId}/reports`);
     expect(list.body.items.map((r: { versionNo: number }) => r.versionNo)).toEqual([2]);
     const all = await committee.get(`/v1/contracts/${contractId}/reports?includeSuperseded=true`);
-    expect(all.body.items.map((r: { versionNo: number; status: string }) => [r.versionNo, r.status])).toEqual(
-      [
-        [2, "accepted"],
-        [1, "superseded"],
-      ],
-    );
+    expect(all.body.items.map((r: { versionNo: number; state: string }) => [r.versionNo, r.state])).toEqual([
+      [2, "accepted"],
+      [1, "superseded"],
+    ]);
     // The superseded version is still readable as it was filed.
     expect((await committee.get(`/v1/reports/${v1}`)).body.figures.revenueByItem["EL-M"]).toBe("120.00");
 

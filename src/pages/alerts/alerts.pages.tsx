@@ -250,7 +250,7 @@ function formErrors(t: Words, errors: FieldError[]): Record<string, string> {
   for (const e of errors) {
     if (e.field.endsWith(".url")) out.url = t("err_url");
     else if (e.field.endsWith(".secret")) out.secret = t("err_secret");
-    else if (e.field.endsWith(".afterMinutes")) out.after_minutes = t("err_minutes");
+    else if (e.field.endsWith(".afterSeconds")) out.after_minutes = t("err_minutes");
     else if (e.field.endsWith(".name")) out.name = t("err_name");
     else out.name ??= t("err_form");
   }
@@ -281,7 +281,8 @@ alertPages.post("/alerts", async (c) => {
   if (Object.keys(errors).length) return listPage(c, { values, errors }, 400);
   const secret = field(body, "secret").trim();
   const rules: RuleInput[] = values.types.map((type) =>
-    type === "halt_unacknowledged" && values.minutes ? { type, afterMinutes: minutes } : { type },
+    // The form asks people for minutes; the service takes the API's seconds.
+    type === "halt_unacknowledged" && values.minutes ? { type, afterSeconds: minutes * 60 } : { type },
   );
   try {
     const created = await createEndpoint(personContext(c), {

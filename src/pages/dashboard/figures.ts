@@ -14,13 +14,13 @@ import { type CommunityRow, listCommunities } from "../../services/places/places
 
 const PAGE = 200;
 
-/** One week of e-bike incidents: its first and last Shanghai day, the count and the halt minutes. */
+/** One week of e-bike incidents: its first and last Shanghai day (both included, for people), the count and the halt minutes. */
 export interface IncidentWeek {
   from: string;
   to: string;
   incidents: number;
   halts: number;
-  /** Minutes, two places (the statistics' own rounding, summed). */
+  /** Minutes, two places: the week's halt seconds / 60, rounded half up. */
   haltMinutes: string;
 }
 
@@ -37,7 +37,7 @@ export async function incidentWeeks(
   weeks: number,
 ): Promise<IncidentWeeks> {
   const from = addDays(today, -(7 * weeks - 1));
-  const stats = await incidentStats(ctx, { groupBy: "day", from, to: today });
+  const stats = await incidentStats(ctx, { groupBy: "day", from, to: addDays(today, 1) });
   const byDay = new Map<string, StatsGroupFigures>();
   for (const item of stats.items) if (item.day) byDay.set(item.day, item);
   let elevators = 0;
@@ -46,16 +46,17 @@ export async function incidentWeeks(
     const start = addDays(from, 7 * w);
     let incidents = 0;
     let halts = 0;
-    let minutes = new Decimal(0);
+    let seconds = 0;
     for (let d = 0; d < 7; d++) {
       const day = byDay.get(addDays(start, d));
       if (!day) continue;
       incidents += day.incidents;
       halts += day.halts;
-      minutes = minutes.plus(day.haltMinutesTotal);
+      seconds += day.totalHaltSeconds;
       elevators = Math.max(elevators, day.elevators);
     }
-    out.push({ from: start, to: addDays(start, 6), incidents, halts, haltMinutes: minutes.toFixed(2) });
+    const haltMinutes = new Decimal(seconds).div(60).toFixed(2, Decimal.ROUND_HALF_UP);
+    out.push({ from: start, to: addDays(start, 6), incidents, halts, haltMinutes });
   }
   return { elevators, weeks: out };
 }

@@ -292,7 +292,7 @@ sensorCommandPages.post("/sensors/:id/commands", async (c) => {
         const bounds = { min: HEARTBEAT_INTERVAL_MIN_S, max: HEARTBEAT_INTERVAL_MAX_S };
         return commandsPage(c, { ok: false, text: t("problem_heartbeat", bounds) }, 400);
       }
-      input = { type: "set_heartbeat", intervalS: s, reason };
+      input = { type: "set_heartbeat", intervalSeconds: s, reason };
       break;
     }
     default:

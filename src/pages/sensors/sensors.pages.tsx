@@ -282,7 +282,11 @@ sensorPages.post("/sensors", async (c) => {
     try {
       const issued = await registerSensor(
         personContext(c),
-        { facilityId, name: name.data, ...(seconds !== undefined ? { heartbeatIntervalS: seconds } : {}) },
+        {
+          facilityId,
+          name: name.data,
+          ...(seconds !== undefined ? { heartbeatIntervalSeconds: seconds } : {}),
+        },
         ports(c),
       );
       return sensorsPage(c, { issued: { ...issued, rotated: false } });

@@ -18,7 +18,7 @@ export function runJson(r: BillingRunRow): z.input<typeof BillingRun> {
 
 /** The run and what THIS request created with it (nothing when the run existed). */
 export function runAnswerJson(run: BillingRunRow, created: number, total: string): z.input<typeof RunAnswer> {
-  return { run: runJson(run), created, total };
+  return { run: runJson(run), invoicesCreated: created, totalAmount: total };
 }
 
 /** An invoice with what is still unpaid on it and its state on `today` (Asia/Shanghai). */

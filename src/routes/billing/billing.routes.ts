@@ -88,11 +88,11 @@ export const InvoiceDetail = Invoice.extend({ lines: z.array(InvoiceLine) }).ope
 export const RunAnswer = z
   .object({
     run: BillingRun,
-    created: z
+    invoicesCreated: z
       .number()
       .int()
       .openapi({ description: "Invoices created by THIS request (0 when the run existed)" }),
-    total: Money.openapi({ description: "Sum of the invoices created by this request" }),
+    totalAmount: Money.openapi({ description: "Sum of the invoices created by this request" }),
   })
   .openapi("BillingRunAnswer");
 
@@ -104,7 +104,7 @@ export const createRun = createRoute({
   security,
   summary: "Bill a period (enterprise; idempotent)",
   description:
-    "Issues, in one transaction, one invoice per subscription due in the period (monthly items every month, yearly items in their anniversary month), one usage invoice per subscriber with unbilled usage of the period (or earlier), numbered gap-free per enterprise and year, and applies the subscribers' available credit. One run per contract and period: a repeated or concurrent run answers 200 with the existing run and created 0. The same Idempotency-Key gives the same answer. The period defaults to the current Asia/Shanghai month. 409 for a month that has not begun yet, a period before the operation start month or beginning on or after the transfer date, or a contract that is not operating.",
+    "Issues, in one transaction, one invoice per subscription due in the period (monthly items every month, yearly items in their anniversary month), one usage invoice per subscriber with unbilled usage of the period (or earlier), numbered gap-free per enterprise and year, and applies the subscribers' available credit. One run per contract and period: a repeated or concurrent run answers 200 with the existing run and invoicesCreated 0. The same Idempotency-Key gives the same answer. The period defaults to the current Asia/Shanghai month. 409 for a month that has not begun yet, a period before the operation start month or beginning on or after the transfer date, or a contract that is not operating.",
   request: {
     params: IdParams,
     // Read by the handler too: the run keeps its key beyond the 24 h of the stored answers.

@@ -61,9 +61,10 @@ export const editDraft: AppRouteHandler<typeof routes.editDraft> = async (c) => 
 };
 
 export const diffVersions: AppRouteHandler<typeof routes.diffVersions> = async (c) => {
-  const { from, to } = c.req.valid("query");
-  const changes = await reads.diffVersions(serviceContext(c), c.req.valid("param").id, from, to);
-  return c.json({ from, to, changes }, 200);
+  const { fromVersionNo, toVersionNo } = c.req.valid("query");
+  const id = c.req.valid("param").id;
+  const changes = await reads.diffVersions(serviceContext(c), id, fromVersionNo, toVersionNo);
+  return c.json({ fromVersionNo, toVersionNo, changes }, 200);
 };
 
 export const listMilestones: AppRouteHandler<typeof routes.listMilestones> = async (c) => {
@@ -89,8 +90,8 @@ export const verifyAudit: AppRouteHandler<typeof routes.verifyAudit> = async (c)
 };
 
 export const listTransfers: AppRouteHandler<typeof routes.listTransfers> = async (c) => {
-  const { within, ...page } = c.req.valid("query");
-  const { today, items, total } = await reads.upcomingTransfers(serviceContext(c), within, page);
+  const { withinDays, ...page } = c.req.valid("query");
+  const { today, items, total } = await reads.upcomingTransfers(serviceContext(c), withinDays, page);
   const transfers = items.map(({ contract, ...due }) => upcomingTransferJson(contract, due));
   return c.json({ ...pageJson(c.req.url, transfers, total, page), today }, 200);
 };

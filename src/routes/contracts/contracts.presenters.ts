@@ -94,7 +94,7 @@ export function versionJsonOf(v: VersionRow, document: ContractDocument): z.inpu
   const funding = fundingSummary(document.terms);
   return {
     versionNo: v.versionNo,
-    status: v.status,
+    state: v.status,
     revision: v.revision,
     isAmendment: v.isAmendment,
     effectiveDate: v.effectiveDate,
@@ -165,7 +165,7 @@ export function upcomingTransferJson(
 ): z.input<typeof UpcomingTransfer> {
   return {
     ...contractSummaryJson(c),
-    daysUntilTransfer: due.daysUntilTransfer,
+    transferDueInDays: due.daysUntilTransfer,
     overdue: due.overdue,
     handbackOpen: due.handbackOpen,
   };

@@ -176,14 +176,21 @@ export const diffVersions = createRoute({
   security,
   summary: "Field-by-field changes between two versions",
   description:
-    "What changed from version `from` to version `to`, field by field (terms, fee items, handback conditions): what the owners committee reviews before it votes on an amendment.",
+    "What changed from version `fromVersionNo` to version `toVersionNo`, field by field (terms, fee items, handback conditions): what the owners committee reviews before it votes on an amendment. Two versions, not a range (`from`/`to` name date ranges only, docs/api.md).",
   request: {
     params: IdParams,
-    query: z.object({ from: Int4Param.min(1), to: Int4Param.min(1) }),
+    query: z.object({
+      fromVersionNo: Int4Param.min(1).openapi({ type: "integer", description: "The version compared from" }),
+      toVersionNo: Int4Param.min(1).openapi({ type: "integer", description: "The version compared to" }),
+    }),
   },
   responses: {
     200: jsonResponse(
-      z.object({ from: z.number(), to: z.number(), changes: z.array(FieldChange) }),
+      z.object({
+        fromVersionNo: z.number().int(),
+        toVersionNo: z.number().int(),
+        changes: z.array(FieldChange),
+      }),
       "The changes",
     ),
     ...errorResponses,
@@ -460,12 +467,13 @@ export const listTransfers = createRoute({
   security,
   summary: "Contracts whose transfer to the owners falls within N days (overdue ones first)",
   description:
-    "Contracts in the caller's scope whose transfer date falls within `within` days (Asia/Shanghai), overdue ones first, then by date.",
+    "Contracts in the caller's scope whose transfer date falls within `withinDays` days (Asia/Shanghai), overdue ones first, then by date.",
   request: {
     query: Pagination.extend({
-      within: z.coerce.number().int().min(0).max(3650).default(90).openapi({
+      withinDays: z.coerce.number().int().min(0).max(3650).default(90).openapi({
         type: "integer",
-        description: "Days from today (Asia/Shanghai); overdue ones always count",
+        description:
+          "Transfers due within this many days from today (Asia/Shanghai); overdue ones always count",
       }),
     }),
   },

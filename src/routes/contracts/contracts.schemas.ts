@@ -61,12 +61,12 @@ export const Funding = z
   .openapi("Funding");
 
 export const ContractState = z.enum(CONTRACT_STATES);
-export const VersionStatus = z.enum(VERSION_STATUSES);
+export const VersionState = z.enum(VERSION_STATUSES);
 
 export const Version = z
   .object({
     versionNo: z.number().int(),
-    status: VersionStatus,
+    state: VersionState,
     revision: z.number().int().openapi({ description: "Send as If-Match (ETag) when editing a draft" }),
     isAmendment: z.boolean(),
     effectiveDate: CalendarDate.nullable(),
@@ -166,7 +166,10 @@ export const ContractSummary = z
   .openapi("ContractSummary");
 
 export const UpcomingTransfer = ContractSummary.extend({
-  daysUntilTransfer: z.number().int(),
+  transferDueInDays: z
+    .number()
+    .int()
+    .openapi({ description: "Days from today (Asia/Shanghai) to the transfer date; negative when overdue" }),
   overdue: z.boolean(),
   handbackOpen: z.number().int(),
 }).openapi("UpcomingTransfer");

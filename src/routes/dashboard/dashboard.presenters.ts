@@ -32,7 +32,7 @@ function transferJson(t: TransferDue): DashboardJson["transfersDue"]["items"][nu
     communityId: t.communityId,
     state: t.state,
     transferDate: t.transferDate,
-    daysUntilTransfer: t.daysUntilTransfer,
+    transferDueInDays: t.daysUntilTransfer,
     overdue: t.overdue,
   };
 }
@@ -62,7 +62,7 @@ export function dashboardJson(d: StreetDashboard): DashboardJson {
     >,
     transfersDue: {
       until: d.transfersDue.until,
-      count: d.transfersDue.count,
+      total: d.transfersDue.count,
       overdue: d.transfersDue.overdue,
       items: d.transfersDue.items.map(transferJson),
     },

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { AGING_BUCKETS, CONTRACT_STATES } from "../../../contracts/index.js";
+import { CONTRACT_STATES } from "../../../contracts/index.js";
 import {
   CalendarDate,
   createRoute,
@@ -11,6 +11,7 @@ import {
   Timestamp,
   Uuid,
 } from "../../openapi.js";
+import { Aging } from "../fees.schemas.js";
 
 const tags = ["dashboard"];
 const Count = z.number().int();
@@ -51,17 +52,22 @@ export const Dashboard = z
       >,
     ),
     transfersDue: z.object({
-      until: CalendarDate,
-      count: Count,
+      until: CalendarDate.openapi({
+        description: "Transfers due on or before this day (12 months ahead), overdue ones included",
+      }),
+      total: Count,
       overdue: Count,
       items: z.array(
         z.object({
           contractId: Uuid,
           title: z.string(),
           communityId: Uuid,
-          state: z.string(),
+          state: z.enum(CONTRACT_STATES),
           transferDate: CalendarDate,
-          daysUntilTransfer: Count,
+          transferDueInDays: z
+            .number()
+            .int()
+            .openapi({ description: "Days from today to the transfer date; negative when overdue" }),
           overdue: z.boolean(),
         }),
       ),
@@ -71,16 +77,11 @@ export const Dashboard = z
       overdue: Money.openapi({ description: "Arrears: the part past its due date" }),
       invoicesOutstanding: Count,
       invoicesOverdue: Count,
-      aging: z.object(
-        Object.fromEntries(AGING_BUCKETS.map((b) => [b, Money])) as Record<
-          (typeof AGING_BUCKETS)[number],
-          typeof Money
-        >,
-      ),
+      aging: Aging,
     }),
     incidents: z.object({
-      from: Timestamp,
-      to: Timestamp,
+      from: Timestamp.openapi({ description: "The last 30 days: opened at or after this instant" }),
+      to: Timestamp.openapi({ description: "… and before this one (now)" }),
       monitoredElevators: Count.openapi({ description: "Elevators with a sensor that is not revoked" }),
       ebikeIncidents: Count,
       halts: Count,

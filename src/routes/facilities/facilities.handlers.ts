@@ -16,7 +16,8 @@ export const createFacility: AppRouteHandler<typeof routes.createFacility> = asy
 
 export const listFacilities: AppRouteHandler<typeof routes.listFacilities> = async (c) => {
   const query = c.req.valid("query");
-  const { items, total } = await facilities.listFacilities(serviceContext(c), query);
+  const { state, ...filter } = query;
+  const { items, total } = await facilities.listFacilities(serviceContext(c), { ...filter, status: state });
   return c.json(pageJson(c.req.url, items.map(facilityJson), total, query), 200);
 };
 

@@ -10,7 +10,7 @@ export function facilityJson(row: FacilityRow): z.input<typeof Facility> {
     communityId: row.communityId,
     kind: row.kind,
     name: row.name,
-    status: row.status,
+    state: row.status,
     garageSize: row.garageSize,
     parkingCapacity: row.parkingCapacity,
     chargingPoints: row.chargingPoints,
@@ -18,7 +18,7 @@ export function facilityJson(row: FacilityRow): z.input<typeof Facility> {
     floorsServed: row.floorsServed,
     stops: row.stops,
     operatorOrgId: row.operatorOrgId,
-    transferredAt: row.transferredAt,
+    transferredOn: row.transferredAt,
     createdAt: row.createdAt.toISOString(),
   };
 }

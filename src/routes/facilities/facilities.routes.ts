@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import {
+  CalendarDate,
   conflictResponse,
   createRoute,
   errorResponses,
@@ -19,7 +20,7 @@ const tags = ["facilities"];
 const Count = z.number().int().min(0).max(100_000);
 
 export const FacilityKind = z.enum(["garage", "elevator"]);
-export const FacilityStatus = z.enum([
+export const FacilityState = z.enum([
   "planned",
   "under_construction",
   "operating",
@@ -35,7 +36,7 @@ export const Facility = z
     communityId: Uuid,
     kind: FacilityKind,
     name: z.string(),
-    status: FacilityStatus,
+    state: FacilityState,
     garageSize: GarageSize.nullable().openapi({ description: "Garages only; null for an elevator" }),
     parkingCapacity: z.number().int().nullable().openapi({ description: "Garages only" }),
     chargingPoints: z.number().int().nullable().openapi({ description: "Garages only" }),
@@ -45,7 +46,9 @@ export const Facility = z
     operatorOrgId: Uuid.nullable().openapi({
       description: "The operating enterprise; null before and after",
     }),
-    transferredAt: z.iso.date().nullable(),
+    transferredOn: CalendarDate.nullable().openapi({
+      description: "The day the facility was handed to the owners",
+    }),
     createdAt: Timestamp,
   })
   .openapi("Facility");
@@ -92,7 +95,7 @@ export const createFacility = createRoute({
   description:
     "A planned elevator (in a building) or e-bike garage of a community. The street office registers any; an enterprise registers the ones it will operate.",
   request: { body: jsonBody(NewFacility) },
-  responses: { 201: jsonResponse(Facility, "Registered, status planned"), ...errorResponses },
+  responses: { 201: jsonResponse(Facility, "Registered, state planned"), ...errorResponses },
 });
 
 export const listFacilities = createRoute({
@@ -106,7 +109,7 @@ export const listFacilities = createRoute({
   request: {
     query: Pagination.extend({
       kind: FacilityKind.optional(),
-      status: FacilityStatus.optional(),
+      state: FacilityState.optional(),
       communityId: Uuid.optional(),
     }),
   },
@@ -135,7 +138,7 @@ export const updateFacility = createRoute({
   tags,
   security,
   summary: "Rename a facility or correct a garage's capacities (street office, or the operating enterprise)",
-  description: "The status follows the contract lifecycle and is not editable here.",
+  description: "The state follows the contract lifecycle and is not editable here.",
   request: { params: IdParams, body: jsonBody(FacilityPatch) },
   responses: { 200: jsonResponse(Facility, "Updated"), ...conflictResponse, ...errorResponses },
 });
@@ -148,7 +151,7 @@ export const decommissionFacility = createRoute({
   security,
   summary: "Decommission a planned or transferred facility (street office)",
   description:
-    "Refused with 409 (`facility_status`, giving the current `facilityStatus`) unless the facility is planned or transferred, and (`facility_under_contract`) while a contract on it is still open.",
+    "Refused with 409 (`facility_state`, giving its `currentState`) unless the facility is planned or transferred, and (`facility_under_contract`) while a contract on it is still open.",
   request: {
     params: IdParams,
     body: jsonBody(z.strictObject({ reason: Text.trim().min(1).max(1000) }).openapi("Decommission")),

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { FEE_KINDS, PERIOD_PATTERN } from "../../../contracts/index.js";
+import { CONTRACT_STATES, FEE_KINDS, PERIOD_PATTERN } from "../../../contracts/index.js";
 import {
   CalendarDate,
   createRoute,
@@ -80,7 +80,7 @@ const Actuals = z.object({
 export const FinancialModel = z
   .object({
     contractId: Uuid,
-    state: z.string(),
+    state: z.enum(CONTRACT_STATES),
     versionNo: z.number().int(),
     basis: z.enum(["version_in_force", "current_version", "requested_version"]),
     inputs: z.object({

@@ -249,11 +249,14 @@ export const StatsGroup = z
       .number()
       .int()
       .openapi({ description: "E-bike incidents in which a detection reported the car halted (carHalted)" }),
-    haltMinutesTotal: Decimal(2, "17.00").openapi({
-      description: "Total halt minutes of the closed halts (an open halt has no duration yet)",
+    totalHaltSeconds: z.number().int().min(0).openapi({
+      example: 1020,
+      description: "Total seconds the closed halts lasted (an open halt has no duration yet)",
     }),
-    haltMinutesP95: Decimal(2, "9.50").nullable().openapi({
-      description: "95th percentile (percentile_cont) of the closed halts' minutes; null with none",
+    p95HaltSeconds: z.number().int().min(0).nullable().openapi({
+      example: 570,
+      description:
+        "95th percentile (percentile_cont) of the closed halts' seconds, rounded half up to whole seconds; null with none",
     }),
     falseAlarms: z.number().int(),
     classified: z.number().int().openapi({ description: "Incidents acknowledged and classified" }),
@@ -270,8 +273,8 @@ export const StatsGroup = z
 export const IncidentStats = z
   .object({
     groupBy: z.enum(["elevator", "community", "day"]),
-    from: CalendarDate,
-    to: CalendarDate,
+    from: CalendarDate.openapi({ description: "First day, included" }),
+    to: CalendarDate.openapi({ description: "The day after the last one, excluded" }),
     timeZone: z.literal("Asia/Shanghai"),
     items: z.array(StatsGroup),
   })
@@ -284,12 +287,15 @@ export const incidentStats = createRoute({
   tags,
   security,
   summary: "Incident statistics per elevator, community or day",
-  description: `E-bike incidents opened from \`from\` to \`to\` (Asia/Shanghai calendar days, both included; at most ${STATS_MAX_DAYS} days), grouped by elevator, community, or the Shanghai day they opened, in the caller's scope (as GET /v1/incidents). Every elevator with a sensor in scope (or every day of the window) has a group, with zeros when nothing happened. Rates are decimal strings.`,
+  description: `E-bike incidents opened from \`from\` (included) to \`to\` (excluded), Asia/Shanghai calendar days, at most ${STATS_MAX_DAYS} days: November 2026 is \`from=2026-11-01&to=2026-12-01\`. Grouped by elevator, community, or the Shanghai day they opened, in the caller's scope (as GET /v1/incidents). Every elevator with a sensor in scope (or every day of the window) has a group, with zeros when nothing happened. Rates are decimal strings.`,
   request: {
     query: z.object({
       groupBy: z.enum(["elevator", "community", "day"]),
       from: CalendarDate.openapi({ description: "First day (Asia/Shanghai), included" }),
-      to: CalendarDate.openapi({ description: "Last day (Asia/Shanghai), included" }),
+      to: CalendarDate.openapi({
+        description: "The day after the last one (Asia/Shanghai), excluded",
+        example: "2026-12-01",
+      }),
     }),
   },
   responses: {

@@ -17,7 +17,9 @@ export function endpointJson(row: EndpointWithRules): z.input<typeof Endpoint> {
     consecutiveFailures: row.consecutiveFailures,
     // A rule is never of type test_ping (the API refuses one); the filter tells the compiler.
     rules: row.rules.flatMap((r) =>
-      r.type === "test_ping" ? [] : [{ type: r.type, afterMinutes: r.afterMinutes }],
+      r.type === "test_ping"
+        ? []
+        : [{ type: r.type, afterSeconds: r.afterMinutes === null ? null : r.afterMinutes * 60 }],
     ),
     createdAt: row.createdAt.toISOString(),
   };
@@ -37,7 +39,7 @@ export function deliveryJson(row: DeliveryWithAttempts): z.input<typeof Delivery
     log: row.log.map((a) => ({
       attempt: a.attempt,
       startedAt: a.startedAt.toISOString(),
-      durationMs: a.durationMs,
+      durationSeconds: a.durationMs / 1000,
       httpStatus: a.httpStatus,
       ok: a.ok,
       error: a.error,

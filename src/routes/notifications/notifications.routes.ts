@@ -37,19 +37,21 @@ const SubscribableType = z.enum(
 const Rule = z
   .strictObject({
     type: SubscribableType,
-    afterMinutes: z
+    afterSeconds: z
       .number()
       .int()
-      .min(1)
-      .max(1440)
+      .min(60)
+      .max(86_400)
+      .multipleOf(60)
       .optional()
       .openapi({
-        description: `halt_unacknowledged only: minutes after the halt opened that this endpoint is told, if nobody acknowledged it. Default by the organization's kind: property company ${DEFAULT_ESCALATION_MINUTES.property_company}, owners committee ${DEFAULT_ESCALATION_MINUTES.owners_committee}, street office ${DEFAULT_ESCALATION_MINUTES.street_office}, enterprise ${DEFAULT_ESCALATION_MINUTES.enterprise} (the escalation chain).`,
+        example: 900,
+        description: `halt_unacknowledged only: seconds after the halt opened that this endpoint is told, if nobody acknowledged it; a whole number of minutes (60 to 86400). Default by the organization's kind: property company ${DEFAULT_ESCALATION_MINUTES.property_company * 60}, owners committee ${DEFAULT_ESCALATION_MINUTES.owners_committee * 60}, street office ${DEFAULT_ESCALATION_MINUTES.street_office * 60}, enterprise ${DEFAULT_ESCALATION_MINUTES.enterprise * 60} (the escalation chain).`,
       }),
   })
   .openapi("NotificationRule");
 
-const RuleOut = z.object({ type: SubscribableType, afterMinutes: z.number().int().nullable() });
+const RuleOut = z.object({ type: SubscribableType, afterSeconds: z.number().int().nullable() });
 
 const Url = Text.trim().min(1).max(2000).openapi({
   description:
@@ -116,7 +118,10 @@ const EndpointChange = z
 const Attempt = z.object({
   attempt: z.number().int(),
   startedAt: Timestamp,
-  durationMs: z.number().int(),
+  durationSeconds: z
+    .number()
+    .min(0)
+    .openapi({ example: 0.153, description: "How long the attempt took, to the millisecond" }),
   httpStatus: z.number().int().nullable(),
   ok: z.boolean(),
   error: z.string().nullable(),

@@ -1,4 +1,3 @@
-import { z } from "@hono/zod-openapi";
 import { csvFormat, notAcceptableResponse, withCsv } from "../../csv.js";
 import {
   createRoute,

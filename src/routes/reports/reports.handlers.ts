@@ -15,7 +15,7 @@ export const submitReport: AppRouteHandler<typeof routes.submitReport> = async (
 
 export const listReports: AppRouteHandler<typeof routes.listReports> = async (c) => {
   const q = c.req.valid("query");
-  const filter = { period: q.period, status: q.status, includeSuperseded: q.includeSuperseded === "true" };
+  const filter = { period: q.period, status: q.state, includeSuperseded: q.includeSuperseded === "true" };
   const { items, total } = await reports.listReports(serviceContext(c), c.req.valid("param").id, filter, q);
   return c.json(pageJson(c.req.url, items.map(reportJson), total, q), 200);
 };

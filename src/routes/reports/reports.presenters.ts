@@ -12,7 +12,7 @@ export function reportJson(row: ReportRow): z.input<typeof Report> {
     contractId: row.contractId,
     period: row.period,
     versionNo: row.versionNo,
-    status: row.status,
+    state: row.status,
     // Stored as JSON: parsed with the schema it was accepted with, so only its fields are sent.
     figures: Figures.parse(row.figures),
     submittedByOrgId: row.submittedByOrgId,
@@ -63,7 +63,7 @@ export function reportDetailJson(d: ReportDetailParts): Detail {
       falseAlarms: d.platform.falseAlarms,
       halts: d.platform.halts,
     },
-    versions: d.versions.map((v) => ({ id: v.id, versionNo: v.versionNo, status: v.status })),
+    versions: d.versions.map((v) => ({ id: v.id, versionNo: v.versionNo, state: v.status })),
   };
 }
 

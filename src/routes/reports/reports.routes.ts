@@ -25,7 +25,7 @@ const ReportPeriodString = z
   .regex(REPORT_PERIOD_RE, "must be a month 'YYYY-MM' or a quarter 'YYYY-Q1' … 'YYYY-Q4'")
   .openapi({ example: "2026-Q4" });
 
-export const ReportStatus = z.enum(REPORT_STATUSES);
+export const ReportState = z.enum(REPORT_STATUSES);
 
 export const Report = z
   .object({
@@ -33,7 +33,7 @@ export const Report = z
     contractId: Uuid,
     period: z.string(),
     versionNo: z.number().int(),
-    status: ReportStatus,
+    state: ReportState,
     figures: Figures,
     submittedByOrgId: Uuid,
     reviewedByOrgId: Uuid.nullable(),
@@ -81,7 +81,7 @@ export const ReportDetail = Report.extend({
     falseAlarms: z.number().int(),
     halts: z.number().int(),
   }),
-  versions: z.array(z.object({ id: Uuid, versionNo: z.number().int(), status: ReportStatus })),
+  versions: z.array(z.object({ id: Uuid, versionNo: z.number().int(), state: ReportState })),
 }).openapi("OperationReportDetail");
 
 export const ReportComment = z
@@ -138,7 +138,7 @@ export const listReports = createRoute({
     params: IdParams,
     query: Pagination.extend({
       period: ReportPeriodString.optional(),
-      status: ReportStatus.optional(),
+      state: ReportState.optional(),
       includeSuperseded: z.enum(["true", "false"]).default("false"),
     }),
   },

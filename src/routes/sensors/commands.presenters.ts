@@ -4,13 +4,16 @@ import type { DeviceCommand } from "./commands.routes.js";
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-/** The device-facing fields, named one by one (the column is JSON). */
+/**
+ * The command's own fields, named one by one (the column is JSON, in the device protocol's names:
+ * `intervalS` is `intervalSeconds` in the API).
+ */
 function paramsJson(params: unknown): z.input<typeof DeviceCommand>["params"] {
   const p = (params ?? {}) as Record<string, unknown>;
   return {
     ...(typeof p.enabled === "boolean" ? { enabled: p.enabled } : {}),
     ...(typeof p.until === "string" ? { until: p.until } : {}),
-    ...(typeof p.intervalS === "number" ? { intervalS: p.intervalS } : {}),
+    ...(typeof p.intervalS === "number" ? { intervalSeconds: p.intervalS } : {}),
   };
 }
 

@@ -32,11 +32,11 @@ export const DeviceCommand = z
       .object({
         enabled: z.boolean().optional(),
         until: Timestamp.optional(),
-        intervalS: z.number().int().optional(),
+        intervalSeconds: z.number().int().optional(),
       })
       .openapi({
         description:
-          "The fields the device receives besides commandId, type, issuedAt and expiresAt: `{}` for release, `{enabled, until?}` for set_blocking, `{intervalS}` for set_heartbeat",
+          "The command's own fields: `{}` for release, `{enabled, until?}` for set_blocking, `{intervalSeconds}` for set_heartbeat (the device receives it as `intervalS`, the device protocol's name: docs/devices.md)",
       }),
     state: z.enum(DEVICE_COMMAND_STATES).openapi({
       description:
@@ -77,7 +77,7 @@ const NewDeviceCommand = z
       description:
         "set_blocking with enabled false only: when blocking comes back on; in the future, at most DEVICE_BLOCKING_OFF_MAX_H (24) hours ahead",
     }),
-    intervalS: z
+    intervalSeconds: z
       .number()
       .int()
       .min(HEARTBEAT_INTERVAL_MIN_S)

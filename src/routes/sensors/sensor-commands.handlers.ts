@@ -8,13 +8,13 @@ import type * as routes from "./sensor-commands.routes.js";
  * HTTP ingest). The sensor is the one the path names and the key proves.
  */
 export const getPendingCommands: AppRouteHandler<typeof routes.getPendingCommands> = async (c) => {
-  const { sensorId } = c.req.valid("param");
+  const { id: sensorId } = c.req.valid("param");
   const commands = await fetchPendingCommands({ db: c.var.db, clock: c.var.deps.clock }, sensorId);
   return c.json({ commands: commands.map(deviceCommandJson) }, 200);
 };
 
 export const postCommandResult: AppRouteHandler<typeof routes.postCommandResult> = async (c) => {
-  const { sensorId } = c.req.valid("param");
+  const { id: sensorId } = c.req.valid("param");
   const answer = await answerCommandResult(
     { db: c.var.db, clock: c.var.deps.clock },
     sensorId,

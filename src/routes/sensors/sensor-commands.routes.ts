@@ -1,9 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { DEVICE_COMMAND_STATES, DEVICE_COMMAND_TYPES } from "../../../contracts/device-commands.js";
 import { CommandResult } from "../../../iot/protocol.js";
-import { createRoute, jsonResponse, Timestamp, Uuid, withConflicts } from "../../openapi.js";
-
-const params = z.object({ sensorId: Uuid.openapi({ param: { name: "sensorId", in: "path" } }) });
+import { createRoute, IdParams, jsonResponse, Timestamp, withConflicts } from "../../openapi.js";
 
 /** A command as the device gets it: the same message as on the MQTT topic (protocol v1). */
 export const DeviceCommandMessage = z
@@ -35,13 +33,13 @@ export const PendingCommands = z
 export const getPendingCommands = createRoute({
   operationId: "listPendingSensorCommands",
   method: "get",
-  path: "/sensors/{sensorId}/commands/pending",
+  path: "/sensors/{id}/commands/pending",
   tags: ["sensors"],
   security: [{ SensorKey: [] }],
   summary: "A device's open commands, for devices without MQTT (the sensor's own key)",
   description:
     "The sensor's commands not yet answered and not expired, oldest first, as on the MQTT topic bot/v1/sensors/{sensorId}/commands. Fetching marks them sent; they are returned again until the device answers them (POST …/command-results), so the device must dedupe by commandId and check expiresAt. Send the key as Authorization: Bearer <sensor key>; another sensor's key is 401.",
-  request: { params },
+  request: { params: IdParams },
   responses: { 200: jsonResponse(PendingCommands, "The open commands"), ...withConflicts },
 });
 
@@ -59,14 +57,14 @@ export const CommandResultAnswer = z
 export const postCommandResult = createRoute({
   operationId: "postSensorCommandResult",
   method: "post",
-  path: "/sensors/{sensorId}/command-results",
+  path: "/sensors/{id}/command-results",
   tags: ["sensors"],
   security: [{ SensorKey: [] }],
   summary: "A device's answer to one of its commands, over HTTP (the sensor's own key)",
   description:
     "One answer {commandId, result, reason?}. Idempotent: the same answer again is a `duplicate`. 404 when the command is unknown or another sensor's; 409 `command_closed` (with `currentState`) when it was closed otherwise before (another answer, or expired: a command expired on the platform stays expired). 400 names the failing field. Send the key as Authorization: Bearer <sensor key>.",
   request: {
-    params,
+    params: IdParams,
     body: { required: true, content: { "application/json": { schema: CommandResult } } },
   },
   responses: {

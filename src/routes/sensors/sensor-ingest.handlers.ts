@@ -17,7 +17,7 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 export const requireSensorKey = createMiddleware<AppEnv>(async (c, next) => {
   const key = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
   if (!key) throw ApiError.unauthorized("Send the sensor's key as `Authorization: Bearer <key>`.");
-  const sensorId = c.req.param("sensorId") ?? "";
+  const sensorId = c.req.param("id") ?? "";
   const refusal = await authenticateSensor(c.var.db, { sensorId, key }).then(
     () => null,
     (err: unknown) => {
@@ -35,7 +35,7 @@ export const requireSensorKey = createMiddleware<AppEnv>(async (c, next) => {
  * the MQTT path.
  */
 export const postEvents: AppRouteHandler<typeof routes.postEvents> = async (c) => {
-  const { sensorId } = c.req.valid("param");
+  const { id: sensorId } = c.req.valid("param");
   const body = c.req.valid("json");
   const result = await ingestSensorEvents(
     { db: c.var.db, clock: c.var.deps.clock, sensorId },

@@ -23,16 +23,16 @@ sensorIngestRouter.openAPIRegistry.register(
   z.lazy(() => SensorEvent),
 );
 sensorIngestRouter.use(
-  "/sensors/:sensorId/events",
+  "/sensors/:id/events",
   handlers.requireSensorKey,
   limitBySensor,
   limitBody,
   emptyJsonAsObject,
 );
 sensorIngestRouter.openapi(routes.postEvents, handlers.postEvents);
-sensorIngestRouter.use("/sensors/:sensorId/commands/pending", handlers.requireSensorKey, limitBySensor);
+sensorIngestRouter.use("/sensors/:id/commands/pending", handlers.requireSensorKey, limitBySensor);
 sensorIngestRouter.use(
-  "/sensors/:sensorId/command-results",
+  "/sensors/:id/command-results",
   handlers.requireSensorKey,
   limitBySensor,
   limitBody,

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { createRoute, errorResponses, jsonResponse, Uuid } from "../../openapi.js";
+import { createRoute, errorResponses, IdParams, jsonResponse } from "../../openapi.js";
 
 export const MAX_EVENTS_PER_REQUEST = 500;
 
@@ -56,13 +56,13 @@ export const IngestAnswer = z
 export const postEvents = createRoute({
   operationId: "postSensorEvents",
   method: "post",
-  path: "/sensors/{sensorId}/events",
+  path: "/sensors/{id}/events",
   tags: ["sensors"],
   security: [{ SensorKey: [] }],
   summary: "Post sensor events over HTTP (the sensor's own key)",
   description: `For devices that can not speak MQTT (and the Workers deployment): one event or an array of up to ${MAX_EVENTS_PER_REQUEST}, as on the MQTT topic bot/v1/sensors/{sensorId}/events. Each event is validated on its own: the valid ones are stored, each invalid one is rejected with its index and reason (and dead-lettered). A body that is neither an object nor an array, or an array of more than ${MAX_EVENTS_PER_REQUEST}, fails as a whole (400). Exactly once per (sensor, eventId): a retry answers the event as a duplicate. While the database is unavailable the whole request answers 503 with Retry-After and nothing is rejected: send it again. Send the key as Authorization: Bearer <sensor key>.`,
   request: {
-    params: z.object({ sensorId: Uuid.openapi({ param: { name: "sensorId", in: "path" } }) }),
+    params: IdParams,
     body: {
       required: true,
       content: {

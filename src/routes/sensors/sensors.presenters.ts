@@ -19,7 +19,7 @@ export function sensorJson(row: SensorRow): z.input<typeof Sensor> {
     enterpriseOrgId: row.enterpriseOrgId,
     name: row.name,
     keyPrefix: row.keyPrefix,
-    heartbeatIntervalS: row.heartbeatIntervalS,
+    heartbeatIntervalSeconds: row.heartbeatIntervalS,
     online: row.online,
     lastSeenAt: iso(row.lastSeenAt),
     lastHeartbeatAt: iso(row.lastHeartbeatAt),

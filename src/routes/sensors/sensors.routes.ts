@@ -28,7 +28,7 @@ export const Sensor = z
     enterpriseOrgId: Uuid,
     name: z.string(),
     keyPrefix: z.string().openapi({ description: "The first characters of the key, to recognise it" }),
-    heartbeatIntervalS: z.number().int(),
+    heartbeatIntervalSeconds: z.number().int(),
     online: z.boolean().openapi({ description: "From its last heartbeat or retained status message" }),
     lastSeenAt: Timestamp.nullable(),
     lastHeartbeatAt: Timestamp.nullable(),
@@ -48,7 +48,7 @@ const NewSensor = z
   .strictObject({
     facilityId: Uuid.openapi({ description: "An elevator the enterprise operates" }),
     name: Name.openapi({ example: "3号楼电梯轿厢AI摄像头" }),
-    heartbeatIntervalS: z.number().int().min(5).max(3600).optional().openapi({
+    heartbeatIntervalSeconds: z.number().int().min(5).max(3600).optional().openapi({
       description: "Seconds between heartbeats; offline after 3 missed (default SENSOR_HEARTBEAT_S, 30)",
     }),
   })
@@ -185,7 +185,8 @@ export const listDeadLetters = createRoute({
         .max(100)
         .optional()
         .openapi({ description: "Reasons starting with this, e.g. schema_violation" }),
-      since: z.iso.datetime({ offset: true }).optional(),
+      from: z.iso.datetime({ offset: true }).optional().openapi({ description: "Received at or after" }),
+      to: z.iso.datetime({ offset: true }).optional().openapi({ description: "Received before" }),
     }),
   },
   responses: {

@@ -92,7 +92,7 @@ async function readBody(body: ReadableStream<Uint8Array> | null): Promise<Uint8A
 }
 
 export const uploadSnapshot: AppRouteHandler<typeof routes.uploadSnapshot> = async (c) => {
-  const { sensorId, eventId } = c.req.valid("param");
+  const { id: sensorId, eventId } = c.req.valid("param");
   const snapshots = c.var.deps.snapshots;
   const bytes = await readBody(c.req.raw.body);
   if (!bytes) {

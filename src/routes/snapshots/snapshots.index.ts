@@ -12,7 +12,7 @@ import * as routes from "./snapshots.routes.js";
 export const snapshotUploadRouter = createRouter();
 snapshotUploadRouter.on(
   "PUT",
-  "/sensors/:sensorId/events/:eventId/snapshot",
+  "/sensors/:id/events/:eventId/snapshot",
   requireSensorKey,
   limitBySensor,
   handlers.snapshotBody,

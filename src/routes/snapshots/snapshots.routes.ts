@@ -41,7 +41,7 @@ export const SnapshotStored = z
 export const uploadSnapshot = createRoute({
   operationId: "uploadSnapshot",
   method: "put",
-  path: "/sensors/{sensorId}/events/{eventId}/snapshot",
+  path: "/sensors/{id}/events/{eventId}/snapshot",
   tags: ["sensors"],
   security: [{ SensorKey: [] }],
   summary: "Attach a JPEG snapshot to an ebike_detected event (the sensor's own key)",
@@ -54,7 +54,7 @@ export const uploadSnapshot = createRoute({
   ].join(" "),
   request: {
     params: z.object({
-      sensorId: Uuid.openapi({ param: { name: "sensorId", in: "path" } }),
+      id: Uuid.openapi({ param: { name: "id", in: "path" } }),
       eventId: EventIdParam,
     }),
     body: {

@@ -78,10 +78,10 @@ export function receivablesJson(r: ReceivablesParts): z.input<typeof Receivables
     },
     aging: {
       current: formatMoney(r.aging.current),
-      "0-30": formatMoney(r.aging["0-30"]),
-      "31-60": formatMoney(r.aging["31-60"]),
-      "61-90": formatMoney(r.aging["61-90"]),
-      "90+": formatMoney(r.aging["90+"]),
+      days1To30: formatMoney(r.aging.days1To30),
+      days31To60: formatMoney(r.aging.days31To60),
+      days61To90: formatMoney(r.aging.days61To90),
+      over90Days: formatMoney(r.aging.over90Days),
     },
   };
 }

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { AGING_BUCKETS, SUBSCRIPTION_KINDS, SUBSCRIPTION_STATES } from "../../../contracts/index.js";
 import { CalendarDate, Money, Uuid } from "../../openapi.js";
-import { CreditNote, Payment, Refund } from "../fees.schemas.js";
+import { Aging, CreditNote, Payment, Refund } from "../fees.schemas.js";
 
 export const StatementInvoice = z
   .object({
@@ -96,15 +96,6 @@ export const Receivables = z
         description: "invoiced − creditApplied − collected = the sum of the aging buckets",
       }),
     }),
-    aging: z
-      .object(
-        Object.fromEntries(AGING_BUCKETS.map((b) => [b, Money])) as Record<
-          (typeof AGING_BUCKETS)[number],
-          typeof Money
-        >,
-      )
-      .openapi({
-        description: "Outstanding by days past the due date: current (not yet due), 0-30, 31-60, 61-90, 90+",
-      }),
+    aging: Aging,
   })
   .openapi("Receivables");

@@ -161,7 +161,7 @@ export function refusalError(
     case 409:
       return ApiError.conflict(refusal.code, refusal.reason, {
         currentState: snapshot.state,
-        versionStatus: snapshot.version.status,
+        versionState: snapshot.version.status,
         allowedActions: allowedActions(snapshot, party, clock),
         ...extra,
       });

@@ -56,7 +56,7 @@ export type ActualsAsOf = Omit<Actuals, "years"> & {
 /** Everything the model's answer shows. */
 export interface ModelParts {
   contractId: string;
-  state: string;
+  state: ContractRow["state"];
   versionNo: number;
   basis: ModelBasis;
   inputs: FinancialInputs;

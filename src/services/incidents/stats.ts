@@ -6,12 +6,16 @@
  * - halts: those in which some `ebike_detected` (between opening and closing, on the elevator)
  *   reported `carHalted: true` — the flag lives in the stored event payloads, not on the incident
  *   (db/incidents.ts `carHalted`, twin of iot/incidents.ts `haltedCar`);
- * - halt minutes: total and p95 (percentile_cont) of the closed halts' `halt_seconds`
- *   (db/incidents.ts `haltFigures`, twin of iot/incidents.ts `haltFigures`);
+ * - halt seconds: total and p95 (percentile_cont, rounded half up to whole seconds like the
+ *   halts themselves) of the closed halts' `halt_seconds` (db/incidents.ts `haltFigures`, twin of
+ *   iot/incidents.ts `haltFigures`);
  * - false-alarm rate: false_alarm / classified;
  * - sensor uptime: 1 − offline seconds / observed seconds, where observed = the group's elevators ×
  *   its window (ending at the current time at the latest), offline = its elevators'
  *   `sensor_offline` incidents clipped to that window (an open one runs until now).
+ *
+ * The window is `from` (included) to `to` (excluded), Asia/Shanghai days, as every range of the API
+ * (docs/api.md, "Vocabulary"): November is from 2026-11-01 to 2026-12-01.
  */
 import { Decimal } from "decimal.js";
 import { type SQL, sql } from "drizzle-orm";
@@ -23,7 +27,7 @@ import { authorize } from "../permissions.js";
 import { sensorScope } from "../sensors/scope.js";
 import { incidentScope } from "./scope.js";
 
-/** The longest window the statistics cover, in days (from and to included). */
+/** The longest window the statistics cover, in days (`to` − `from`). */
 export const STATS_MAX_DAYS = 366;
 const DAY_MS = 86_400_000;
 const TIME_ZONE = "Asia/Shanghai";
@@ -36,7 +40,7 @@ export interface StatsQuery {
   groupBy: StatsGrouping;
   /** First Asia/Shanghai day, included (YYYY-MM-DD). */
   from: string;
-  /** Last Asia/Shanghai day, included. */
+  /** The day after the last one: excluded. */
   to: string;
 }
 
@@ -49,8 +53,10 @@ export interface StatsGroupFigures {
   elevators: number;
   incidents: number;
   halts: number;
-  haltMinutesTotal: string;
-  haltMinutesP95: string | null;
+  /** Whole seconds. */
+  totalHaltSeconds: number;
+  /** Whole seconds, rounded half up. */
+  p95HaltSeconds: number | null;
   falseAlarms: number;
   classified: number;
   falseAlarmRate: string | null;
@@ -79,18 +85,20 @@ interface StatsRow {
 }
 
 const HALF_UP = Decimal.ROUND_HALF_UP;
-const minutes = (seconds: string) => new Decimal(seconds).div(60).toFixed(2, HALF_UP);
+const wholeSeconds = (seconds: string) => new Decimal(seconds).toDecimalPlaces(0, HALF_UP).toNumber();
 
 /** The window's instants, or 400 naming the field when it is backwards or too long. */
 function windowOf({ from, to }: StatsQuery): { start: Date; end: Date } {
-  if (from > to) {
-    throw ApiError.validation([{ field: "query.from", message: "must be on or before `to`" }]);
+  if (from >= to) {
+    throw ApiError.validation([
+      { field: "query.from", message: "must be before `to` (the day after the last one)" },
+    ]);
   }
   const start = shanghaiMidnight(from);
-  const end = new Date(shanghaiMidnight(to).getTime() + DAY_MS);
+  const end = shanghaiMidnight(to);
   if ((end.getTime() - start.getTime()) / DAY_MS > STATS_MAX_DAYS) {
     throw ApiError.validation([
-      { field: "query.to", message: `the window is at most ${STATS_MAX_DAYS} days (from and to included)` },
+      { field: "query.to", message: `the window is at most ${STATS_MAX_DAYS} days (to excluded)` },
     ]);
   }
   return { start, end };
@@ -115,7 +123,7 @@ export async function incidentStats(ctx: ServiceContext, query: StatsQuery): Pro
     day: sql`select d::date::text as key, null::uuid as facility_id, null::uuid as community_id, d::date as day,
         d::date::timestamp at time zone ${TIME_ZONE} as b_start,
         (d::date + 1)::timestamp at time zone ${TIME_ZONE} as b_end
-      from generate_series(${from}::date, ${to}::date, interval '1 day') d`,
+      from generate_series(${from}::date, ${to}::date - 1, interval '1 day') d`,
   };
   /** Whether a row of alias `a` (facility_id, community_id) belongs to bucket `b`. */
   const inBucket = (a: string) =>
@@ -172,8 +180,8 @@ export async function incidentStats(ctx: ServiceContext, query: StatsQuery): Pro
       elevators: r.elevators,
       incidents: r.incidents,
       halts: r.halts,
-      haltMinutesTotal: minutes(r.halt_s),
-      haltMinutesP95: r.p95_s === null ? null : minutes(r.p95_s),
+      totalHaltSeconds: wholeSeconds(r.halt_s),
+      p95HaltSeconds: r.p95_s === null ? null : wholeSeconds(r.p95_s),
       falseAlarms: r.false_alarms,
       classified: r.classified,
       falseAlarmRate: r.classified ? new Decimal(r.false_alarms).div(r.classified).toFixed(4, HALF_UP) : null,

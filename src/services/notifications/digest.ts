@@ -6,7 +6,7 @@
  * still sends it; the dedupe key makes it once, whichever instance runs first.
  */
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
-import { digestDayDue } from "../../../contracts/index.js";
+import { addDays, digestDayDue } from "../../../contracts/index.js";
 import { queryRows } from "../../../db/database.js";
 import { facilities, incidents, sensors } from "../../../db/schema.js";
 import type { OrgKind, Principal } from "../../auth/principal.js";
@@ -50,7 +50,7 @@ export async function runDailyDigest(sys: SystemContext): Promise<number> {
     const [stats, offline] = await Promise.all([
       incidentStats(
         { db: sys.db, clock: () => now, principal },
-        { groupBy: "elevator", from: date, to: date },
+        { groupBy: "elevator", from: date, to: addDays(date, 1) },
       ),
       sys.db
         .select({ sensorName: sensors.name, facilityName: facilities.name })

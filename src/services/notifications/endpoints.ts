@@ -35,7 +35,11 @@ export type SubscribableType = Exclude<NotificationType, "test_ping">;
 
 export interface RuleInput {
   type: SubscribableType;
-  afterMinutes?: number;
+  /**
+   * halt_unacknowledged only: seconds after the halt opened, a whole number of minutes (the API's
+   * unit; escalation steps are kept, and matched, in minutes).
+   */
+  afterSeconds?: number;
 }
 
 export interface NewEndpoint {
@@ -104,12 +108,17 @@ function rulesOf(
     if (seen.has(r.type)) errors.push({ field: `body.rules.${i}.type`, message: "is given twice" });
     seen.add(r.type);
     if (r.type !== "halt_unacknowledged") {
-      if (r.afterMinutes !== undefined) {
-        errors.push({ field: `body.rules.${i}.afterMinutes`, message: "is only for halt_unacknowledged" });
+      if (r.afterSeconds !== undefined) {
+        errors.push({ field: `body.rules.${i}.afterSeconds`, message: "is only for halt_unacknowledged" });
       }
       return { type: r.type, afterMinutes: null };
     }
-    return { type: r.type, afterMinutes: r.afterMinutes ?? DEFAULT_ESCALATION_MINUTES[p.role] };
+    if (r.afterSeconds !== undefined && r.afterSeconds % 60 !== 0) {
+      errors.push({ field: `body.rules.${i}.afterSeconds`, message: "must be a whole number of minutes" });
+    }
+    const afterMinutes =
+      r.afterSeconds === undefined ? DEFAULT_ESCALATION_MINUTES[p.role] : r.afterSeconds / 60;
+    return { type: r.type, afterMinutes };
   });
   if (errors.length) throw ApiError.validation(errors);
   return out;

@@ -101,7 +101,7 @@ export async function fileReport(
     if (clash) {
       throw ApiError.conflict(clash.code, clash.reason, {
         reportId: clash.report.id,
-        reportStatus: clash.report.status,
+        reportState: clash.report.status,
       });
     }
     const [inserted] = await s.tx
@@ -213,7 +213,7 @@ async function onReport(
     const decision = decideReportReview(locked, review);
     if (!decision.ok) {
       throw ApiError.conflict(decision.refusal.code, decision.refusal.reason, {
-        reportStatus: decision.refusal.report.status,
+        currentState: decision.refusal.report.status,
       });
     }
     return { row: await run(s, locked, decision.next), contract: s.contract };

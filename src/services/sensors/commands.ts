@@ -61,7 +61,7 @@ export interface IssueCommand {
   enabled?: boolean | undefined;
   /** RFC 3339 instant. */
   until?: string | undefined;
-  intervalS?: number | undefined;
+  intervalSeconds?: number | undefined;
 }
 
 export interface IssuedCommand {
@@ -113,7 +113,7 @@ function requestOf(input: IssueCommand): DeviceCommandRequest {
     type: input.type,
     ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
     ...(input.until !== undefined ? { until: new Date(input.until) } : {}),
-    ...(input.intervalS !== undefined ? { intervalS: input.intervalS } : {}),
+    ...(input.intervalSeconds !== undefined ? { intervalSeconds: input.intervalSeconds } : {}),
   };
 }
 

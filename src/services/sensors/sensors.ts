@@ -44,7 +44,7 @@ export interface SensorPorts {
 export interface NewSensor {
   facilityId: string;
   name: string;
-  heartbeatIntervalS?: number;
+  heartbeatIntervalSeconds?: number;
 }
 
 export interface SensorFilter {
@@ -61,7 +61,9 @@ export interface DeadLetterFilter {
   /** Reasons starting with this. */
   reason?: string;
   /** An RFC 3339 instant: received at or after it. */
-  since?: string;
+  from?: string | undefined;
+  /** An RFC 3339 instant: received before it. */
+  to?: string | undefined;
   limit: number;
   offset: number;
 }
@@ -179,7 +181,8 @@ export async function registerSensor(
           communityId: facility.communityId,
           enterpriseOrgId: p.orgId,
           name: input.name,
-          heartbeatIntervalS: input.heartbeatIntervalS ?? ports.defaultHeartbeatS ?? DEFAULT_HEARTBEAT_S,
+          heartbeatIntervalS:
+            input.heartbeatIntervalSeconds ?? ports.defaultHeartbeatS ?? DEFAULT_HEARTBEAT_S,
           createdAt: ctx.clock(),
           ...values,
         })
@@ -295,7 +298,8 @@ function deadLettersWhere(p: Principal, filter: Omit<DeadLetterFilter, "limit" |
     deadLetterScope(p),
     filter.sensorId ? eq(deadLetters.sensorId, filter.sensorId) : undefined,
     filter.reason ? like(deadLetters.reason, `${filter.reason.replace(/[\\%_]/g, "\\$&")}%`) : undefined,
-    filter.since ? sql`${deadLetters.receivedAt} >= ${filter.since}` : undefined,
+    filter.from ? sql`${deadLetters.receivedAt} >= ${filter.from}` : undefined,
+    filter.to ? sql`${deadLetters.receivedAt} < ${filter.to}` : undefined,
   );
 }
 
