@@ -4,7 +4,7 @@
  */
 
 export interface paths {
-    "/v1/sensors/{sensorId}/events/{eventId}/snapshot": {
+    "/v1/sensors/{id}/events/{eventId}/snapshot": {
         parameters: {
             query?: never;
             header?: never;
@@ -18,6 +18,66 @@ export interface paths {
          */
         put: operations["uploadSnapshot"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sensors/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post sensor events over HTTP (the sensor's own key)
+         * @description For devices that can not speak MQTT (and the Workers deployment): one event or an array of up to 500, as on the MQTT topic bot/v1/sensors/{sensorId}/events. Each event is validated on its own: the valid ones are stored, each invalid one is rejected with its index and reason (and dead-lettered). A body that is neither an object nor an array, or an array of more than 500, fails as a whole (400). Exactly once per (sensor, eventId): a retry answers the event as a duplicate. While the database is unavailable the whole request answers 503 with Retry-After and nothing is rejected: send it again. Send the key as Authorization: Bearer <sensor key>.
+         */
+        post: operations["postSensorEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sensors/{id}/commands/pending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A device's open commands, for devices without MQTT (the sensor's own key)
+         * @description The sensor's commands not yet answered and not expired, oldest first, as on the MQTT topic bot/v1/sensors/{sensorId}/commands. Fetching marks them sent; they are returned again until the device answers them (POST …/command-results), so the device must dedupe by commandId and check expiresAt. Send the key as Authorization: Bearer <sensor key>; another sensor's key is 401.
+         */
+        get: operations["listPendingSensorCommands"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sensors/{id}/command-results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A device's answer to one of its commands, over HTTP (the sensor's own key)
+         * @description One answer {commandId, result, reason?}. Idempotent: the same answer again is a `duplicate`. 404 when the command is unknown or another sensor's; 409 `command_closed` (with `currentState`) when it was closed otherwise before (another answer, or expired: a command expired on the platform stays expired). 400 names the failing field. Send the key as Authorization: Bearer <sensor key>.
+         */
+        post: operations["postSensorCommandResult"];
         delete?: never;
         options?: never;
         head?: never;
@@ -84,27 +144,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/sensors/{sensorId}/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Post sensor events over HTTP (the sensor's own key)
-         * @description For devices that can not speak MQTT (and the Workers deployment): one event or an array of up to 500, as on the MQTT topic bot/v1/sensors/{sensorId}/events. Each event is validated on its own: the valid ones are stored, each invalid one is rejected with its index and reason (and dead-lettered). A body that is neither an object nor an array, or an array of more than 500, fails as a whole (400). Exactly once per (sensor, eventId): a retry answers the event as a duplicate. While the database is unavailable the whole request answers 503 with Retry-After and nothing is rejected: send it again. Send the key as Authorization: Bearer <sensor key>.
-         */
-        post: operations["postSensorEvents"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/sensors/{sensorId}/commands/pending": {
+    "/problems": {
         parameters: {
             query?: never;
             header?: never;
@@ -112,10 +152,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A device's open commands, for devices without MQTT (the sensor's own key)
-         * @description The sensor's commands not yet answered and not expired, oldest first, as on the MQTT topic bot/v1/sensors/{sensorId}/commands. Fetching marks them sent; they are returned again until the device answers them (POST …/command-results), so the device must dedupe by commandId and check expiresAt. Send the key as Authorization: Bearer <sensor key>; another sensor's key is 401.
+         * Every problem type the API answers with, each linked to its page
+         * @description The codes of ERROR_CODES with what each means, for people who follow a problem's `type`.
          */
-        get: operations["listPendingSensorCommands"];
+        get: operations["listProblemTypes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -124,20 +164,20 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/sensors/{sensorId}/command-results": {
+    "/problems/{code}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
         /**
-         * A device's answer to one of its commands, over HTTP (the sensor's own key)
-         * @description One answer {commandId, result, reason?}. Idempotent: the same answer again is a `duplicate`. 404 when the command is unknown or another sensor's; 409 `command_closed` (with `currentState`) when it was closed otherwise before (another answer, or expired: a command expired on the platform stays expired). 400 names the failing field. Send the key as Authorization: Bearer <sensor key>.
+         * What a problem code means: the page a problem's `type` points at
+         * @description Every problem+json body's `type` is `/problems/{code}`, a URI reference resolved against the request's URL (RFC 9457 §3.1.1): following it gives this page.
          */
-        post: operations["postSensorCommandResult"];
+        get: operations["getProblemType"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -320,6 +360,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/households/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One household of the register
+         * @description Readable by whoever may read its building's register (see listHouseholds); anyone else gets 404.
+         */
+        get: operations["getHousehold"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/buildings/{id}/households/import": {
         parameters: {
             query?: never;
@@ -334,6 +394,26 @@ export interface paths {
          * @description Up to 5000 rows, as a JSON array or as UTF-8 CSV (header `unit,room,floor,floorArea`, optional BOM, RFC 4180 quoting). Every bad row is reported at once (`errors[].field` is `rows.<n>.<field>`, rows counted from 1; CSV messages name the line) and then nothing is written. A (unit, room) already registered gets the new floor and floor area; others are added. `total` is the building's household count after the import.
          */
         post: operations["importHouseholds"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who is calling: the organization, role and key (or person) of this request
+         * @description For an integration to check which organization and role its key stands for. Any valid key or session may ask; the answer names the key by its id, name and prefix, never the key itself.
+         */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -511,7 +591,7 @@ export interface paths {
         head?: never;
         /**
          * Rename a facility or correct a garage's capacities (street office, or the operating enterprise)
-         * @description The status follows the contract lifecycle and is not editable here.
+         * @description The state follows the contract lifecycle and is not editable here.
          */
         patch: operations["updateFacility"];
         trace?: never;
@@ -527,7 +607,7 @@ export interface paths {
         put?: never;
         /**
          * Decommission a planned or transferred facility (street office)
-         * @description Refused with 409 (`facility_status`, giving the current `facilityStatus`) unless the facility is planned or transferred, and (`facility_under_contract`) while a contract on it is still open.
+         * @description Refused with 409 (`facility_state`, giving its `currentState`) unless the facility is planned or transferred, and (`facility_under_contract`) while a contract on it is still open.
          */
         post: operations["decommissionFacility"];
         delete?: never;
@@ -633,7 +713,7 @@ export interface paths {
         };
         /**
          * Field-by-field changes between two versions
-         * @description What changed from version `from` to version `to`, field by field (terms, fee items, handback conditions): what the owners committee reviews before it votes on an amendment.
+         * @description What changed from version `fromVersionNo` to version `toVersionNo`, field by field (terms, fee items, handback conditions): what the owners committee reviews before it votes on an amendment. Two versions, not a range (`from`/`to` name date ranges only, docs/api.md).
          */
         get: operations["diffContractVersions"];
         put?: never;
@@ -819,13 +899,37 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The contract's milestones in their order (construction start, completion, operation start)
+         * @description Each as the enterprise recorded it, and whether (and by whom) the owners committee confirmed it. The same as the contract's `milestones`, on its own.
+         */
+        get: operations["listContractMilestones"];
         put?: never;
         /**
          * Record a construction or operation milestone (enterprise)
          * @description The enterprise records a milestone (construction start, completion and acceptance, operation start), which the owners committee confirms; they move the contract from signed to under construction and operating.
          */
         post: operations["recordMilestone"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{id}/signatures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who signed which version, oldest version first
+         * @description Every signature of the contract and its amendments, each with the content hash it signed; `versionNo` keeps one version's.
+         */
+        get: operations["listContractSignatures"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -961,7 +1065,7 @@ export interface paths {
         };
         /**
          * Contracts whose transfer to the owners falls within N days (overdue ones first)
-         * @description Contracts in the caller's scope whose transfer date falls within `within` days (Asia/Shanghai), overdue ones first, then by date.
+         * @description Contracts in the caller's scope whose transfer date falls within `withinDays` days (Asia/Shanghai), overdue ones first, then by date.
          */
         get: operations["listUpcomingTransfers"];
         put?: never;
@@ -1181,7 +1285,7 @@ export interface paths {
         };
         /**
          * Incident statistics per elevator, community or day
-         * @description E-bike incidents opened from `from` to `to` (Asia/Shanghai calendar days, both included; at most 366 days), grouped by elevator, community, or the Shanghai day they opened, in the caller's scope (as GET /v1/incidents). Every elevator with a sensor in scope (or every day of the window) has a group, with zeros when nothing happened. Rates are decimal strings.
+         * @description E-bike incidents opened from `from` (included) to `to` (excluded), Asia/Shanghai calendar days, at most 366 days: November 2026 is `from=2026-11-01&to=2026-12-01`. Grouped by elevator, community, or the Shanghai day they opened, in the caller's scope (as GET /v1/incidents). Every elevator with a sensor in scope (or every day of the window) has a group, with zeros when nothing happened. Rates are decimal strings.
          */
         get: operations["getIncidentStats"];
         put?: never;
@@ -1331,7 +1435,7 @@ export interface paths {
         put?: never;
         /**
          * Bill a period (enterprise; idempotent)
-         * @description Issues, in one transaction, one invoice per subscription due in the period (monthly items every month, yearly items in their anniversary month), one usage invoice per subscriber with unbilled usage of the period (or earlier), numbered gap-free per enterprise and year, and applies the subscribers' available credit. One run per contract and period: a repeated or concurrent run answers 200 with the existing run and created 0. The same Idempotency-Key gives the same answer. The period defaults to the current Asia/Shanghai month. 409 for a month that has not begun yet, a period before the operation start month or beginning on or after the transfer date, or a contract that is not operating.
+         * @description Issues, in one transaction, one invoice per subscription due in the period (monthly items every month, yearly items in their anniversary month), one usage invoice per subscriber with unbilled usage of the period (or earlier), numbered gap-free per enterprise and year, and applies the subscribers' available credit. One run per contract and period: a repeated or concurrent run answers 200 with the existing run and invoicesCreated 0. The same Idempotency-Key gives the same answer. The period defaults to the current Asia/Shanghai month. 409 for a month that has not begun yet, a period before the operation start month or beginning on or after the transfer date, or a contract that is not operating.
          */
         post: operations["createBillingRun"];
         delete?: never;
@@ -1442,6 +1546,26 @@ export interface paths {
          * @description An explicit document, never an edit of an invoice; the subscriber must have a subscription or an invoice on the contract.
          */
         post: operations["createCreditNote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credit-notes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One credit note, with what was applied and refunded from it
+         * @description Readable by everyone who may read its contract (as the contract's list).
+         */
+        get: operations["getCreditNote"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1659,7 +1783,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The financial model's assumptions, as the enterprise last set them
+         * @description Exactly the body the PUT took (the same schema), so a client reads, changes a field and PUTs it back. Readable by everyone who may read the contract. Before the enterprise sets them: 404 `financial_assumptions_missing`.
+         */
+        get: operations["getFinancialAssumptions"];
         /**
          * Set the financial model's assumptions (enterprise)
          * @description Take-up per fee code (a rate of the households, or a number of slots), households by floor (default: the household register of the contract's elevator buildings), yearly costs, usage per year of per_use items, and the discount rate. Fee codes must be of the current version's schedule.
@@ -1681,7 +1809,7 @@ export interface paths {
         };
         /**
          * Projected cash flows, payback year, NPV and IRR; actuals to date once operating
-         * @description Works before the vote: a contract not yet signed is modelled on its current version, a signed one on the version in force today (or `versionNo`). `discountRate` and `takeUp` override the enterprise's assumptions for this answer only: `takeUp=0.6` sets the rate of every fee item, `takeUp=EL-M:0.6,EL-Y:0.2` per code. Actuals (operating or transferred contracts): per operating year (year 1 = the operation start month and the 11 following), cash collected (payments received less refunds paid) and the costs of the operation reports (latest version of each period, by the period's first month), set against the enterprise's capital.
+         * @description Works before the vote: a contract not yet signed is modelled on its current version, a signed one on the version in force today (or `versionNo`). `discountRate` and `takeUp` override the enterprise's assumptions for this answer only: `takeUp=0.6` sets the rate of every fee item, `takeUp=EL-M:0.6,EL-Y:0.2` per code. Before the enterprise sets its assumptions: 404 `financial_assumptions_missing`, naming the PUT that sets them. Actuals (operating or transferred contracts): per operating year (year 1 = the operation start month and the 11 following), cash collected (payments received less refunds paid) and the costs of the operation reports (latest version of each period, by the period's first month), set against the enterprise's capital.
          */
         get: operations["getFinancialModel"];
         put?: never;
@@ -1877,7 +2005,7 @@ export interface paths {
         };
         /**
          * The snapshots of an incident's e-bike detections
-         * @description The ebike_detected events of the incident that carry a snapshot, oldest first (at most 100). Only the property company and the owners committee whose communities include the incident (other roles: 403; an incident outside the caller's scope: 404).
+         * @description The ebike_detected events of the incident that carry a snapshot, oldest first. Only the property company and the owners committee whose communities include the incident (other roles: 403; an incident outside the caller's scope: 404).
          */
         get: operations["listSnapshots"];
         put?: never;
@@ -1912,6 +2040,78 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Sensor protocol v1: one event, as on MQTT and over HTTP */
+        SensorEventInput: components["schemas"]["EbikeDetectedEvent"] | components["schemas"]["EbikeClearedEvent"] | components["schemas"]["HeartbeatEvent"] | components["schemas"]["FaultEvent"];
+        /** @description An e-bike seen in the car; `carHalted`: the sensor halted the car (blocking on) */
+        EbikeDetectedEvent: {
+            /** @description Unique per sensor: a retry with the same eventId is stored once */
+            eventId: string;
+            /**
+             * Format: date-time
+             * @description When it happened, RFC 3339 with an offset; at most 5 minutes ahead
+             */
+            occurredAt: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ebike_detected";
+            carHalted: boolean;
+            /** @description The car's floor */
+            floor: number;
+            confidence: number;
+        };
+        /** @description The e-bike left the car: the incident closes */
+        EbikeClearedEvent: {
+            /** @description Unique per sensor: a retry with the same eventId is stored once */
+            eventId: string;
+            /**
+             * Format: date-time
+             * @description When it happened, RFC 3339 with an offset; at most 5 minutes ahead
+             */
+            occurredAt: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ebike_cleared";
+            /** @description The car's floor */
+            floor: number;
+        };
+        /** @description The sensor is alive: seconds since boot, firmware */
+        HeartbeatEvent: {
+            /** @description Unique per sensor: a retry with the same eventId is stored once */
+            eventId: string;
+            /**
+             * Format: date-time
+             * @description When it happened, RFC 3339 with an offset; at most 5 minutes ahead
+             */
+            occurredAt: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "heartbeat";
+            uptimeS: number;
+            firmware: string;
+        };
+        /** @description A fault the sensor reports of itself (camera, storage, …) */
+        FaultEvent: {
+            /** @description Unique per sensor: a retry with the same eventId is stored once */
+            eventId: string;
+            /**
+             * Format: date-time
+             * @description When it happened, RFC 3339 with an offset; at most 5 minutes ahead
+             */
+            occurredAt: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "fault";
+            code: string;
+            message: string;
+        };
         HouseholdImportRows: components["schemas"]["HouseholdImportRow"][];
         HouseholdImportRow: {
             /** @example 2 */
@@ -1939,11 +2139,16 @@ export interface components {
             /**
              * Format: date-time
              * @description When the platform first stored it
+             * @example 2026-03-01T02:15:30.250Z
              */
             receivedAt: string;
         };
         Problem: {
-            /** @example https://bot-platform.example/problems/validation_failed */
+            /**
+             * Format: uri-reference
+             * @description The page explaining `code` (GET /problems/{code}): a reference relative to the request's URL
+             * @example /problems/validation_failed
+             */
             type: string;
             /** @example Validation failed */
             title: string;
@@ -1961,6 +2166,7 @@ export interface components {
              *     - `not_found`: the resource does not exist, or is outside the caller's scope
              *     - `route_not_found`: no route for this method and path
              *     - `method_not_allowed`: the path exists, but not for this method
+             *     - `financial_assumptions_missing`: the enterprise has not set the contract's financial assumptions yet (PUT /v1/contracts/{id}/financial-assumptions); the model needs them
              *     - `illegal_transition`: the contract's state does not allow this command; see currentState and allowedActions
              *     - `version_frozen`: only a draft version can be edited; this one is submitted or later
              *     - `vote_required`: the owners' vote on the version must be recorded before approval
@@ -1980,16 +2186,15 @@ export interface components {
              *     - `payment_reference_used`: the payment's external reference was already used
              *     - `refund_reference_used`: the refund's external reference was already used
              *     - `refund_exceeds_remaining`: the refund is more than the credit note's remaining amount
-             *     - `facility_status`: the facility's status does not allow this
+             *     - `facility_state`: the facility's state does not allow this
              *     - `facility_under_contract`: the facility is part of a contract that is still open
              *     - `district_exists`: a district with this name is already registered
              *     - `street_exists`: the district already has a street with this name
              *     - `community_exists`: the street already has a community with this name
              *     - `building_exists`: the community already has a building with this name
              *     - `organization_exists`: an organization of this kind and name is already registered in the street
-             *     - `report_state`: the report's status does not allow this
+             *     - `report_state`: the report's state does not allow this
              *     - `report_exists`: a report for the period (or one overlapping it) exists
-             *     - `assumptions_missing`: the financial model's assumptions are not set yet
              *     - `guidance_exceeded`: the payment would bring the guidance funds paid over the amount committed
              *     - `sensor_revoked`: the sensor is revoked
              *     - `not_classifiable`: only e-bike incidents are acknowledged and classified
@@ -2020,7 +2225,7 @@ export interface components {
              * @example validation_failed
              * @enum {string}
              */
-            code: "validation_failed" | "bad_request" | "invalid_value" | "unauthorized" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "illegal_transition" | "version_frozen" | "vote_required" | "vote_failed" | "already_signed" | "amendment_open" | "milestone_confirmed" | "milestone_out_of_order" | "transfer_not_due" | "handback_incomplete" | "contract_not_operating" | "billing_period_refused" | "subscription_exists" | "subscription_not_running" | "no_signed_terms" | "switch_refused" | "payment_reference_used" | "refund_reference_used" | "refund_exceeds_remaining" | "facility_status" | "facility_under_contract" | "district_exists" | "street_exists" | "community_exists" | "building_exists" | "organization_exists" | "report_state" | "report_exists" | "assumptions_missing" | "guidance_exceeded" | "sensor_revoked" | "not_classifiable" | "already_acknowledged" | "no_open_halt" | "command_id_reused" | "not_a_webhook" | "endpoint_disabled" | "delivery_pending" | "snapshot_exists" | "snapshot_not_ebike" | "command_closed" | "stale_revision" | "payload_too_large" | "unsupported_media_type" | "not_acceptable" | "if_match_required" | "idempotency_key_reused" | "blocking_off_window" | "not_a_jpeg" | "rate_limited" | "too_many_streams" | "internal_error" | "needs_node_process" | "database_unavailable" | "broker_unavailable" | "storage_unavailable";
+            code: "validation_failed" | "bad_request" | "invalid_value" | "unauthorized" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "financial_assumptions_missing" | "illegal_transition" | "version_frozen" | "vote_required" | "vote_failed" | "already_signed" | "amendment_open" | "milestone_confirmed" | "milestone_out_of_order" | "transfer_not_due" | "handback_incomplete" | "contract_not_operating" | "billing_period_refused" | "subscription_exists" | "subscription_not_running" | "no_signed_terms" | "switch_refused" | "payment_reference_used" | "refund_reference_used" | "refund_exceeds_remaining" | "facility_state" | "facility_under_contract" | "district_exists" | "street_exists" | "community_exists" | "building_exists" | "organization_exists" | "report_state" | "report_exists" | "guidance_exceeded" | "sensor_revoked" | "not_classifiable" | "already_acknowledged" | "no_open_halt" | "command_id_reused" | "not_a_webhook" | "endpoint_disabled" | "delivery_pending" | "snapshot_exists" | "snapshot_not_ebike" | "command_closed" | "stale_revision" | "payload_too_large" | "unsupported_media_type" | "not_acceptable" | "if_match_required" | "idempotency_key_reused" | "blocking_off_window" | "not_a_jpeg" | "rate_limited" | "too_many_streams" | "internal_error" | "needs_node_process" | "database_unavailable" | "broker_unavailable" | "storage_unavailable";
             instance?: string;
             requestId?: string;
             errors?: {
@@ -2029,6 +2234,64 @@ export interface components {
             }[];
         } & {
             [key: string]: unknown;
+        };
+        IngestAnswer: {
+            /** @description eventIds stored now */
+            stored: string[];
+            /** @description eventIds stored before (a retry) */
+            duplicates: string[];
+            rejected: {
+                /** @description Position of the item in the request (0 for a single event) */
+                index: number;
+                eventId?: string;
+                /** @example future_timestamp */
+                reason: string;
+            }[];
+        };
+        PendingDeviceCommands: {
+            commands: components["schemas"]["DeviceCommandMessage"][];
+        };
+        DeviceCommandMessage: {
+            /** @description Unique: the device applies a commandId once (dedupe by it) */
+            commandId: string;
+            /** @enum {string} */
+            type: "release" | "set_blocking" | "set_heartbeat";
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
+            issuedAt: string;
+            /**
+             * Format: date-time
+             * @description Past it, the device must not apply the command and answers `expired`
+             * @example 2026-03-01T02:15:30.250Z
+             */
+            expiresAt: string;
+            /** @description set_blocking: halt cars (true) or not (false) */
+            enabled?: boolean;
+            /**
+             * Format: date-time
+             * @description set_blocking: when the setting ends; back to blocking then
+             * @example 2026-03-01T02:15:30.250Z
+             */
+            until?: string;
+            /** @description set_heartbeat: seconds between heartbeats */
+            intervalS?: number;
+        };
+        DeviceCommandResultAnswer: {
+            commandId: string;
+            /** @enum {string} */
+            state: "pending" | "sent" | "applied" | "refused" | "expired";
+            /**
+             * @description recorded: this answer closed the command; duplicate: the same answer was recorded before
+             * @enum {string}
+             */
+            outcome: "recorded" | "duplicate";
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
+            resultAt: string | null;
         };
         Health: {
             /** @enum {string} */
@@ -2051,62 +2314,30 @@ export interface components {
                 [key: string]: string;
             };
         };
-        IngestAnswer: {
-            /** @description eventIds stored now */
-            stored: string[];
-            /** @description eventIds stored before (a retry) */
-            duplicates: string[];
-            rejected: {
-                /** @description Position of the item in the request (0 for a single event) */
-                index: number;
-                eventId?: string;
-                /** @example future_timestamp */
-                reason: string;
-            }[];
-        };
-        /** @description Sensor protocol v1 event: { eventId (1–64 chars, unique per sensor), type: "ebike_detected" | "ebike_cleared" | "heartbeat" | "fault", occurredAt (RFC 3339 with offset), … }. Each is validated on its own: an invalid one is rejected with its reason, the others are stored. */
-        SensorEventInput: {
-            [key: string]: unknown;
-        };
-        PendingDeviceCommands: {
-            commands: components["schemas"]["DeviceCommandMessage"][];
-        };
-        DeviceCommandMessage: {
-            /** @description Unique: the device applies a commandId once (dedupe by it) */
-            commandId: string;
-            /** @enum {string} */
-            type: "release" | "set_blocking" | "set_heartbeat";
-            /** @description RFC 3339 */
-            issuedAt: string;
-            /** @description RFC 3339: past it, the device must not apply the command and answers `expired` */
-            expiresAt: string;
-            /** @description set_blocking: halt cars (true) or not (false) */
-            enabled?: boolean;
-            /** @description set_blocking: when the setting ends (RFC 3339); back to blocking then */
-            until?: string;
-            /** @description set_heartbeat: seconds between heartbeats */
-            intervalS?: number;
-        };
-        DeviceCommandResultAnswer: {
-            commandId: string;
-            /** @enum {string} */
-            state: "pending" | "sent" | "applied" | "refused" | "expired";
-            /**
-             * @description recorded: this answer closed the command; duplicate: the same answer was recorded before
-             * @enum {string}
-             */
-            outcome: "recorded" | "duplicate";
-            resultAt: string | null;
-        };
         District: {
             /** Format: uuid */
             id: string;
             name: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         NewDistrict: {
             name: string;
+        };
+        DistrictPage: {
+            items: components["schemas"]["District"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
         };
         Street: {
             /** Format: uuid */
@@ -2116,7 +2347,10 @@ export interface components {
             name: string;
             garageTarget: number;
             elevatorTarget: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         NewStreet: {
@@ -2134,6 +2368,18 @@ export interface components {
              */
             elevatorTarget?: number;
         };
+        StreetPage: {
+            items: components["schemas"]["Street"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
         Community: {
             /** Format: uuid */
             id: string;
@@ -2141,7 +2387,10 @@ export interface components {
             streetId: string;
             name: string;
             address: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         NewCommunity: {
@@ -2153,6 +2402,18 @@ export interface components {
              * @description Required for the platform admin; defaults to the caller's street
              */
             streetId?: string;
+        };
+        CommunityPage: {
+            items: components["schemas"]["Community"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
         };
         CommunityDetail: components["schemas"]["Community"] & {
             totals: components["schemas"]["RegisterTotals"] & {
@@ -2175,7 +2436,10 @@ export interface components {
             name: string;
             storeys: number;
             totals: components["schemas"]["RegisterTotals"];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         NewBuilding: {
@@ -2183,11 +2447,29 @@ export interface components {
             name: string;
             storeys: number;
         };
-        HouseholdPage: {
-            items: components["schemas"]["Household"][];
+        BuildingPage: {
+            items: components["schemas"]["Building"][];
+            /** @description Items matching the filters, on every page */
             total: number;
             limit: number;
             offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
+        HouseholdPage: {
+            items: components["schemas"]["Household"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
         };
         Household: {
             /** Format: uuid */
@@ -2202,7 +2484,10 @@ export interface components {
              * @example 1234.50
              */
             floorArea: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         HouseholdImportResult: {
@@ -2210,6 +2495,51 @@ export interface components {
             updated: number;
             /** @description Households of the building after the import */
             total: number;
+        };
+        Me: {
+            /**
+             * @description How the request proved who it is: an organization's API key, a person's portal session (read-only requests), or the platform's ADMIN_TOKEN
+             * @enum {string}
+             */
+            credential: "api_key" | "session" | "admin_token";
+            /**
+             * @description The role the caller acts in: its organization's kind, or platform_admin
+             * @enum {string}
+             */
+            role: "street_office" | "enterprise" | "owners_committee" | "property_company" | "platform_admin";
+            /**
+             * @description admin: may also manage its organization's keys and invitations (the key's or the person's role)
+             * @enum {string}
+             */
+            access: "admin" | "member";
+            /** @description The organization the caller acts for; null for the platform admin */
+            organization: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                /** @enum {string} */
+                kind: "street_office" | "enterprise" | "owners_committee" | "property_company";
+                /** Format: uuid */
+                streetId: string;
+            } | null;
+            /** @description The API key of the request (credential `api_key`) */
+            key: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                /** @enum {string} */
+                role: "admin" | "member";
+                /** @description First characters of the key, to recognise it */
+                prefix: string;
+            } | null;
+            /** @description The person signed in (credential `session`) */
+            person: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                /** @enum {string} */
+                role: "admin" | "member";
+            } | null;
         };
         Organization: {
             /** Format: uuid */
@@ -2223,7 +2553,10 @@ export interface components {
             /** @description Prefix of an enterprise's invoice numbers (EL-2026-000123) */
             invoicePrefix: string;
             communityIds: string[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         IssuedKey: components["schemas"]["ApiKey"] & {
@@ -2240,11 +2573,20 @@ export interface components {
             role: "admin" | "member";
             /** @description First characters of the key, to recognise it */
             prefix: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             lastUsedAt: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             revokedAt: string | null;
         };
         NewOrganization: {
@@ -2267,6 +2609,30 @@ export interface components {
             /** @default first admin key */
             firstKeyName?: string;
         };
+        OrganizationPage: {
+            items: components["schemas"]["Organization"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
+        ApiKeyPage: {
+            items: components["schemas"]["ApiKey"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
         NewKey: {
             name: string;
             /**
@@ -2283,7 +2649,10 @@ export interface components {
             name: string;
             /** @enum {string} */
             role: "admin" | "member";
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             expiresAt: string;
             /**
              * @description The portal's one-time link for the invited person (append it to the portal's address): shown this once, stored only as a hash
@@ -2311,7 +2680,7 @@ export interface components {
             kind: "garage" | "elevator";
             name: string;
             /** @enum {string} */
-            status: "planned" | "under_construction" | "operating" | "transferred" | "decommissioned";
+            state: "planned" | "under_construction" | "operating" | "transferred" | "decommissioned";
             /**
              * @description Garages only; null for an elevator
              * @enum {string|null}
@@ -2335,9 +2704,16 @@ export interface components {
              * @description The operating enterprise; null before and after
              */
             operatorOrgId: string | null;
-            /** Format: date */
-            transferredAt: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date
+             * @description The day the facility was handed to the owners
+             * @example 2026-12-01
+             */
+            transferredOn: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         NewFacility: components["schemas"]["NewGarage"] | components["schemas"]["NewElevator"];
@@ -2380,9 +2756,15 @@ export interface components {
         };
         FacilityPage: {
             items: components["schemas"]["Facility"][];
+            /** @description Items matching the filters, on every page */
             total: number;
             limit: number;
             offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
         };
         FacilityPatch: {
             name?: string;
@@ -2407,7 +2789,7 @@ export interface components {
         ContractVersion: {
             versionNo: number;
             /** @enum {string} */
-            status: "draft" | "submitted" | "changes_requested" | "approved" | "signed" | "superseded";
+            state: "draft" | "submitted" | "changes_requested" | "approved" | "signed" | "superseded";
             /** @description Send as If-Match (ETag) when editing a draft */
             revision: number;
             isAmendment: boolean;
@@ -2419,9 +2801,15 @@ export interface components {
             summary: string;
             terms: components["schemas"]["ContractTerms"];
             funding: components["schemas"]["Funding"];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             submittedAt: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             signedAt: string | null;
             /** @description SHA-256 fixed at signing */
             contentHash: string | null;
@@ -2508,7 +2896,10 @@ export interface components {
             party: string;
             /** Format: uuid */
             partyOrgId: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             signedAt: string;
             contentHash: string;
         };
@@ -2523,11 +2914,17 @@ export interface components {
             note: string;
             /** Format: uuid */
             recordedByOrgId: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             recordedAt: string;
             /** Format: uuid */
             confirmedByOrgId: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             confirmedAt: string | null;
         };
         HandbackCheck: {
@@ -2588,9 +2985,15 @@ export interface components {
              * @example 15
              */
             paymentGraceDays: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             updatedAt: string;
         };
         NewContract: {
@@ -2629,13 +3032,38 @@ export interface components {
              */
             paymentGraceDays?: number;
         };
+        ContractPage: {
+            items: components["schemas"]["ContractSummary"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
+        VersionPage: {
+            items: components["schemas"]["ContractVersion"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
         EditDraft: {
             summary?: string;
             /**
              * Format: date
+             * @description An amendment's effective date (omitted: unchanged). The original contract has none: null, as GET reads it, or omitted.
              * @example 2026-12-01
              */
-            effectiveDate?: string;
+            effectiveDate?: string | null;
             terms: components["schemas"]["ContractTerms"];
             /**
              * @description Residents' invoices are due this many days after they are issued. 1–90: an invoice due the day it is issued leaves no time to pay, and one due after more than a quarter would let a monthly subscriber run up three bills before the first falls due. Only on the original contract's draft, not on an amendment; omitted: unchanged.
@@ -2656,6 +3084,18 @@ export interface components {
             after?: unknown;
         };
         NoBody: Record<string, never>;
+        VotePage: {
+            items: components["schemas"]["Vote"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
         Vote: {
             /** Format: uuid */
             id: string;
@@ -2685,7 +3125,10 @@ export interface components {
                 met: boolean;
             }[];
             failed: string[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         VoteInput: {
@@ -2716,6 +3159,18 @@ export interface components {
             summary: string;
             terms: components["schemas"]["ContractTerms"];
         };
+        CommentPage: {
+            items: components["schemas"]["Comment"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
         Comment: {
             /** Format: uuid */
             id: string;
@@ -2723,8 +3178,47 @@ export interface components {
             /** Format: uuid */
             authorOrgId: string;
             body: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
+        };
+        MilestonePage: {
+            items: components["schemas"]["Milestone"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
+        SignaturePage: {
+            items: components["schemas"]["Signature"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
+        AuditRowPage: {
+            items: components["schemas"]["AuditRow"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
         };
         /** @description An audit entry of the contract in the path. `actorPersonId` and `actorName` name the person who acted through the portal (null when an API key acted). `hash` is the SHA-256 of the canonical JSON of the entry's other fields plus `contractId` (the path's id), leaving out `actorPersonId` and `actorName` when they are null, so the chain can be checked with the id asked for. */
         AuditRow: {
@@ -2740,7 +3234,10 @@ export interface components {
             versionNo: number | null;
             payload?: unknown;
             contentHash: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
             prevHash: string;
             hash: string;
@@ -2751,8 +3248,27 @@ export interface components {
             brokenAtSeq?: number;
             reason?: string;
         };
+        UpcomingTransferPage: {
+            items: components["schemas"]["UpcomingTransfer"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+            /**
+             * Format: date
+             * @description The day (Asia/Shanghai) `within` and `daysUntilTransfer` count from; the same on every page
+             * @example 2026-12-01
+             */
+            today: string;
+        };
         UpcomingTransfer: components["schemas"]["ContractSummary"] & {
-            daysUntilTransfer: number;
+            /** @description Days from today (Asia/Shanghai) to the transfer date; negative when overdue */
+            transferDueInDays: number;
             overdue: boolean;
             handbackOpen: number;
         };
@@ -2777,16 +3293,28 @@ export interface components {
             name: string;
             /** @description The first characters of the key, to recognise it */
             keyPrefix: string;
-            heartbeatIntervalS: number;
+            heartbeatIntervalSeconds: number;
             /** @description From its last heartbeat or retained status message */
             online: boolean;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             lastSeenAt: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             lastHeartbeatAt: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             revokedAt: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         NewSensor: {
@@ -2798,7 +3326,31 @@ export interface components {
             /** @example 3号楼电梯轿厢AI摄像头 */
             name: string;
             /** @description Seconds between heartbeats; offline after 3 missed (default SENSOR_HEARTBEAT_S, 30) */
-            heartbeatIntervalS?: number;
+            heartbeatIntervalSeconds?: number;
+        };
+        SensorPage: {
+            items: components["schemas"]["Sensor"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
+        DeadLetterPage: {
+            items: components["schemas"]["DeadLetter"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
         };
         DeadLetter: {
             id: number;
@@ -2813,7 +3365,10 @@ export interface components {
             messageCount: number;
             /** @example schema_violation: confidence must be a number from 0 to 1 */
             reason: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             receivedAt: string;
         };
         DeviceCommand: {
@@ -2826,12 +3381,15 @@ export interface components {
             sensorId: string;
             /** @enum {string} */
             type: "release" | "set_blocking" | "set_heartbeat";
-            /** @description The fields the device receives besides commandId, type, issuedAt and expiresAt: `{}` for release, `{enabled, until?}` for set_blocking, `{intervalS}` for set_heartbeat */
+            /** @description The command's own fields: `{}` for release, `{enabled, until?}` for set_blocking, `{intervalSeconds}` for set_heartbeat (the device receives it as `intervalS`, the device protocol's name: docs/devices.md) */
             params: {
                 enabled?: boolean;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @example 2026-03-01T02:15:30.250Z
+                 */
                 until?: string;
-                intervalS?: number;
+                intervalSeconds?: number;
             };
             /**
              * @description pending: stored, not yet handed to the device; sent: handed to the broker (or fetched over HTTP); applied / refused: the device's answer; expired: no answer before expiresAt
@@ -2845,13 +3403,25 @@ export interface components {
              * @description For a release: the e-bike incident it lets go of
              */
             incidentId: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             issuedAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             expiresAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             sentAt: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             resultAt: string | null;
             /** @description The device's reason for refused, or why the command expired */
             resultReason: string | null;
@@ -2881,7 +3451,31 @@ export interface components {
              */
             until?: string;
             /** @description set_heartbeat only: seconds between heartbeats */
-            intervalS?: number;
+            intervalSeconds?: number;
+        };
+        DeviceCommandPage: {
+            items: components["schemas"]["DeviceCommand"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
+        IncidentPage: {
+            items: components["schemas"]["Incident"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
         };
         Incident: {
             /** Format: uuid */
@@ -2898,15 +3492,24 @@ export interface components {
             communityId: string;
             /** Format: uuid */
             streetId: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             openedAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             closedAt: string | null;
             /** @description ebike_detected events within the incident */
             detections: number;
             /** @description How long the car was halted: from the first detection to the clear, in whole seconds rounded down (95.5 s is 95); null while open */
             haltSeconds: number | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             acknowledgedAt: string | null;
             /** Format: uuid */
             acknowledgedByOrgId: string | null;
@@ -2917,7 +3520,10 @@ export interface components {
             /** @enum {string|null} */
             falseAlarmReason: "stroller" | "wheelchair" | "bicycle" | "other" | null;
             note: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             updatedAt: string;
             /** @description Remote releases sent for this e-bike halt, oldest first, with who sent each and why */
             releases: components["schemas"]["IncidentRelease"][];
@@ -2927,12 +3533,18 @@ export interface components {
             commandId: string;
             /** @enum {string} */
             state: "pending" | "sent" | "applied" | "refused" | "expired";
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             issuedAt: string;
             /** @description The person (null when an API key sent it) */
             issuedByName: string | null;
             reason: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             resultAt: string | null;
         };
         IncidentStats: {
@@ -2940,11 +3552,13 @@ export interface components {
             groupBy: "elevator" | "community" | "day";
             /**
              * Format: date
+             * @description First day, included
              * @example 2026-12-01
              */
             from: string;
             /**
              * Format: date
+             * @description The day after the last one, excluded
              * @example 2026-12-01
              */
             to: string;
@@ -2978,15 +3592,15 @@ export interface components {
             /** @description E-bike incidents in which a detection reported the car halted (carHalted) */
             halts: number;
             /**
-             * @description Total halt minutes of the closed halts (an open halt has no duration yet)
-             * @example 17.00
+             * @description Total seconds the closed halts lasted (an open halt has no duration yet)
+             * @example 1020
              */
-            haltMinutesTotal: string;
+            totalHaltSeconds: number;
             /**
-             * @description 95th percentile (percentile_cont) of the closed halts' minutes; null with none
-             * @example 9.50
+             * @description 95th percentile (percentile_cont) of the closed halts' seconds, rounded half up to whole seconds; null with none
+             * @example 570
              */
-            haltMinutesP95: string | null;
+            p95HaltSeconds: number | null;
             falseAlarms: number;
             /** @description Incidents acknowledged and classified */
             classified: number;
@@ -3043,9 +3657,15 @@ export interface components {
             endDate: string | null;
             /** @enum {string} */
             state: "active" | "suspended" | "cancelled" | "ended";
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             updatedAt: string;
         };
         NewSubscription: {
@@ -3069,6 +3689,18 @@ export interface components {
              * @example 2026-12-01
              */
             startDate: string;
+        };
+        SubscriptionPage: {
+            items: components["schemas"]["Subscription"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
         };
         /** @description A credit note issued by the command */
         CreditNoteRef: {
@@ -3100,12 +3732,12 @@ export interface components {
         BillingRunAnswer: {
             run: components["schemas"]["BillingRun"];
             /** @description Invoices created by THIS request (0 when the run existed) */
-            created: number;
+            invoicesCreated: number;
             /**
              * @description Sum of the invoices created by this request
              * @example 128.50
              */
-            total: string;
+            totalAmount: string;
         };
         BillingRun: {
             /** Format: uuid */
@@ -3122,7 +3754,10 @@ export interface components {
              * @example 128.50
              */
             totalAmount: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         NewBillingRun: {
@@ -3131,6 +3766,30 @@ export interface components {
              * @example 2026-12
              */
             period?: string;
+        };
+        BillingRunPage: {
+            items: components["schemas"]["BillingRun"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
+        InvoicePage: {
+            items: components["schemas"]["Invoice"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
         };
         Invoice: {
             /** Format: uuid */
@@ -3307,7 +3966,10 @@ export interface components {
             /** Format: uuid */
             subscriptionId: string | null;
             note: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         } | null;
         Payment: {
@@ -3343,7 +4005,10 @@ export interface components {
             receivedOn: string;
             /** Format: uuid */
             creditNoteId: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         NewPayment: {
@@ -3365,6 +4030,30 @@ export interface components {
              * @example 2026-12-01
              */
             receivedOn: string;
+        };
+        PaymentPage: {
+            items: components["schemas"]["Payment"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
+        CreditNotePage: {
+            items: components["schemas"]["CreditNote"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
         };
         NewCreditNote: {
             /**
@@ -3400,7 +4089,10 @@ export interface components {
              * @example 2026-12-01
              */
             paidOn: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         NewRefund: {
@@ -3569,34 +4261,34 @@ export interface components {
                  */
                 outstanding: string;
             };
-            /** @description Outstanding by days past the due date: current (not yet due), 0-30, 31-60, 61-90, 90+ */
-            aging: {
-                /**
-                 * @description CNY, decimal string
-                 * @example 128.50
-                 */
-                current: string;
-                /**
-                 * @description CNY, decimal string
-                 * @example 128.50
-                 */
-                "0-30": string;
-                /**
-                 * @description CNY, decimal string
-                 * @example 128.50
-                 */
-                "31-60": string;
-                /**
-                 * @description CNY, decimal string
-                 * @example 128.50
-                 */
-                "61-90": string;
-                /**
-                 * @description CNY, decimal string
-                 * @example 128.50
-                 */
-                "90+": string;
-            };
+            aging: components["schemas"]["Aging"];
+        };
+        Aging: {
+            /**
+             * @description Not yet due (due today or later)
+             * @example 128.50
+             */
+            current: string;
+            /**
+             * @description 1 to 30 days past the due date
+             * @example 128.50
+             */
+            days1To30: string;
+            /**
+             * @description 31 to 60 days past the due date
+             * @example 128.50
+             */
+            days31To60: string;
+            /**
+             * @description 61 to 90 days past the due date
+             * @example 128.50
+             */
+            days61To90: string;
+            /**
+             * @description More than 90 days past the due date
+             * @example 128.50
+             */
+            over90Days: string;
         };
         OperationReportDetail: components["schemas"]["OperationReport"] & {
             comparison: {
@@ -3663,7 +4355,7 @@ export interface components {
                 id: string;
                 versionNo: number;
                 /** @enum {string} */
-                status: "submitted" | "accepted" | "queried" | "superseded";
+                state: "submitted" | "accepted" | "queried" | "superseded";
             }[];
         };
         ReportFigures: {
@@ -3737,13 +4429,21 @@ export interface components {
             period: string;
             versionNo: number;
             /** @enum {string} */
-            status: "submitted" | "accepted" | "queried" | "superseded";
+            state: "submitted" | "accepted" | "queried" | "superseded";
             figures: components["schemas"]["ReportFigures"];
             /** Format: uuid */
             submittedByOrgId: string;
             /** Format: uuid */
             reviewedByOrgId: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             reviewedAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         NewReport: {
@@ -3751,12 +4451,36 @@ export interface components {
             period: string;
             figures: components["schemas"]["ReportFigures"];
         };
+        ReportPage: {
+            items: components["schemas"]["OperationReport"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
         ReportQuery: {
             comment: string;
         };
         ReportRevision: {
             figures: components["schemas"]["ReportFigures"];
             comment?: string;
+        };
+        ReportCommentPage: {
+            items: components["schemas"]["ReportComment"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
         };
         ReportComment: {
             /** Format: uuid */
@@ -3767,6 +4491,10 @@ export interface components {
             /** Format: uuid */
             authorOrgId: string;
             body: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         FinancialAssumptionsRecord: {
@@ -3775,6 +4503,10 @@ export interface components {
             assumptions: components["schemas"]["FinancialAssumptions"];
             /** Format: uuid */
             updatedByOrgId: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             updatedAt: string;
         };
         FinancialAssumptions: {
@@ -3817,7 +4549,8 @@ export interface components {
         FinancialModel: {
             /** Format: uuid */
             contractId: string;
-            state: string;
+            /** @enum {string} */
+            state: "draft" | "submitted" | "changes_requested" | "approved" | "signed" | "under_construction" | "operating" | "transferred" | "terminated";
             versionNo: number;
             /** @enum {string} */
             basis: "version_in_force" | "current_version" | "requested_version";
@@ -3914,7 +4647,10 @@ export interface components {
                 capital: string;
                 years: {
                     year: number;
-                    /** @description First month of the operating year */
+                    /**
+                     * @description First month of the operating year (YYYY-MM)
+                     * @example 2025-12
+                     */
                     from: string;
                     collected: string;
                     costs: string;
@@ -3945,6 +4681,10 @@ export interface components {
             note: string;
             /** Format: uuid */
             recordedByOrgId: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         NewGuidanceDisbursement: {
@@ -3960,6 +4700,32 @@ export interface components {
             paidOn: string;
             /** @default  */
             note?: string;
+        };
+        GuidanceDisbursementPage: {
+            items: components["schemas"]["GuidanceDisbursement"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+            /** @description Committed by the terms in force, paid over every disbursement (not only this page's), and what remains; the same on every page */
+            totals: {
+                /**
+                 * @description CNY, decimal string
+                 * @example 128.50
+                 */
+                committed: string;
+                /**
+                 * @description CNY, decimal string
+                 * @example 128.50
+                 */
+                paid: string;
+                remaining: string;
+            };
         };
         StreetDashboard: {
             /** Format: uuid */
@@ -4051,10 +4817,11 @@ export interface components {
             transfersDue: {
                 /**
                  * Format: date
+                 * @description Transfers due on or before this day (12 months ahead), overdue ones included
                  * @example 2026-12-01
                  */
                 until: string;
-                count: number;
+                total: number;
                 overdue: number;
                 items: {
                     /** Format: uuid */
@@ -4062,13 +4829,15 @@ export interface components {
                     title: string;
                     /** Format: uuid */
                     communityId: string;
-                    state: string;
+                    /** @enum {string} */
+                    state: "draft" | "submitted" | "changes_requested" | "approved" | "signed" | "under_construction" | "operating" | "transferred" | "terminated";
                     /**
                      * Format: date
                      * @example 2026-12-01
                      */
                     transferDate: string;
-                    daysUntilTransfer: number;
+                    /** @description Days from today to the transfer date; negative when overdue */
+                    transferDueInDays: number;
                     overdue: boolean;
                 }[];
             };
@@ -4085,36 +4854,20 @@ export interface components {
                 overdue: string;
                 invoicesOutstanding: number;
                 invoicesOverdue: number;
-                aging: {
-                    /**
-                     * @description CNY, decimal string
-                     * @example 128.50
-                     */
-                    current: string;
-                    /**
-                     * @description CNY, decimal string
-                     * @example 128.50
-                     */
-                    "0-30": string;
-                    /**
-                     * @description CNY, decimal string
-                     * @example 128.50
-                     */
-                    "31-60": string;
-                    /**
-                     * @description CNY, decimal string
-                     * @example 128.50
-                     */
-                    "61-90": string;
-                    /**
-                     * @description CNY, decimal string
-                     * @example 128.50
-                     */
-                    "90+": string;
-                };
+                aging: components["schemas"]["Aging"];
             };
             incidents: {
+                /**
+                 * Format: date-time
+                 * @description The last 30 days: opened at or after this instant
+                 * @example 2026-03-01T02:15:30.250Z
+                 */
                 from: string;
+                /**
+                 * Format: date-time
+                 * @description … and before this one (now)
+                 * @example 2026-03-01T02:15:30.250Z
+                 */
                 to: string;
                 /** @description Elevators with a sensor that is not revoked */
                 monitoredElevators: number;
@@ -4144,16 +4897,22 @@ export interface components {
             /** @description A signing secret is set (never shown again) */
             hasSecret: boolean;
             enabled: boolean;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             disabledAt: string | null;
             disabledReason: string | null;
             consecutiveFailures: number;
             rules: {
                 /** @enum {string} */
                 type: "ebike_halt_opened" | "halt_unacknowledged" | "sensor_offline" | "command_failed" | "subscription_suspended" | "contract_awaiting_committee" | "transfer_due" | "report_filed" | "daily_digest";
-                afterMinutes: number | null;
+                afterSeconds: number | null;
             }[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
         };
         NewNotificationEndpoint: {
@@ -4170,8 +4929,23 @@ export interface components {
         NotificationRule: {
             /** @enum {string} */
             type: "ebike_halt_opened" | "halt_unacknowledged" | "sensor_offline" | "command_failed" | "subscription_suspended" | "contract_awaiting_committee" | "transfer_due" | "report_filed" | "daily_digest";
-            /** @description halt_unacknowledged only: minutes after the halt opened that this endpoint is told, if nobody acknowledged it. Default by the organization's kind: property company 5, owners committee 15, street office 30, enterprise 5 (the escalation chain). */
-            afterMinutes?: number;
+            /**
+             * @description halt_unacknowledged only: seconds after the halt opened that this endpoint is told, if nobody acknowledged it; a whole number of minutes (60 to 86400). Default by the organization's kind: property company 300, owners committee 900, street office 1800, enterprise 300 (the escalation chain).
+             * @example 900
+             */
+            afterSeconds?: number;
+        };
+        NotificationEndpointPage: {
+            items: components["schemas"]["NotificationEndpoint"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
         };
         NotificationEndpointChange: {
             name?: string;
@@ -4188,6 +4962,18 @@ export interface components {
             /** Format: uuid */
             deliveryId: string;
         };
+        NotificationDeliveryPage: {
+            items: components["schemas"]["NotificationDelivery"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
         NotificationDelivery: {
             /**
              * Format: uuid
@@ -4202,34 +4988,63 @@ export interface components {
             /**
              * Format: date-time
              * @description When it is tried next (pending only)
+             * @example 2026-03-01T02:15:30.250Z
              */
             nextAttemptAt: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             retryUntil: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             deliveredAt: string | null;
             lastError: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             createdAt: string;
             /** @description Its attempts, newest first */
             log: {
                 attempt: number;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @example 2026-03-01T02:15:30.250Z
+                 */
                 startedAt: string;
-                durationMs: number;
+                /**
+                 * @description How long the attempt took, to the millisecond
+                 * @example 0.153
+                 */
+                durationSeconds: number;
                 httpStatus: number | null;
                 ok: boolean;
                 error: string | null;
             }[];
         };
-        IncidentSnapshots: {
+        IncidentSnapshotPage: {
             items: components["schemas"]["IncidentSnapshot"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
         };
         IncidentSnapshot: {
             /** Format: uuid */
             sensorId: string;
             eventId: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             occurredAt: string;
             byteSize: number;
             /**
@@ -4271,7 +5086,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                sensorId: string;
+                id: string;
                 eventId: string;
             };
             cookie?: never;
@@ -4290,8 +5105,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "812fe274-69f1-4ebb-bf79-a0fd128a3dbc",
-                     *       "eventId": "snap-ed21c342",
+                     *       "sensorId": "defd0ba2-d94e-4756-8362-1ca84a108eb8",
+                     *       "eventId": "snap-d5034095",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -4308,8 +5123,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "812fe274-69f1-4ebb-bf79-a0fd128a3dbc",
-                     *       "eventId": "snap-ed21c342",
+                     *       "sensorId": "defd0ba2-d94e-4756-8362-1ca84a108eb8",
+                     *       "eventId": "snap-d5034095",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -4401,6 +5216,345 @@ export interface operations {
                 };
             };
             /** @description The database or the snapshot bucket is unavailable for a moment: send it again after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postSensorEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "eventId": "hb-973bf171",
+                 *       "type": "heartbeat",
+                 *       "occurredAt": "2025-03-01T01:59:00.000Z",
+                 *       "uptimeS": 3600,
+                 *       "firmware": "1.4.2"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SensorEventInput"] | components["schemas"]["SensorEventInput"][];
+            };
+        };
+        responses: {
+            /** @description What became of each event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "stored": [
+                     *         "hb-195d3bd9"
+                     *       ],
+                     *       "duplicates": [],
+                     *       "rejected": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["IngestAnswer"];
+                };
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPendingSensorCommands: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The open commands */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "commands": [
+                     *         {
+                     *           "commandId": "b25c132f-d6fc-4114-b109-11cb7db4e3d3",
+                     *           "type": "release",
+                     *           "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *           "expiresAt": "2099-01-01T00:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PendingDeviceCommands"];
+                };
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource's state does not allow this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postSensorCommandResult: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "commandId": "d4899372-c66e-4895-ab23-1d902d054314",
+                 *       "result": "applied"
+                 *     }
+                 */
+                "application/json": {
+                    commandId: string;
+                    /** @enum {string} */
+                    result: "applied" | "refused" | "expired";
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The answer was recorded (or had been) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "commandId": "d4899372-c66e-4895-ab23-1d902d054314",
+                     *       "state": "applied",
+                     *       "outcome": "recorded",
+                     *       "resultAt": "2025-03-01T02:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeviceCommandResultAnswer"];
+                };
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource's state does not allow this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4523,46 +5677,22 @@ export interface operations {
             };
         };
     };
-    postSensorEvents: {
+    listProblemTypes: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                sensorId: string;
-            };
+            path?: never;
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "eventId": "hb-3ed71e3f",
-                 *       "type": "heartbeat",
-                 *       "occurredAt": "2025-03-01T01:59:00.000Z",
-                 *       "uptimeS": 3600,
-                 *       "firmware": "1.4.2"
-                 *     }
-                 */
-                "application/json": components["schemas"]["SensorEventInput"] | unknown[];
-            };
-        };
+        requestBody?: never;
         responses: {
-            /** @description What became of each event */
+            /** @description A page listing every problem code with what it means */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "stored": [
-                     *         "hb-2da28f10"
-                     *       ],
-                     *       "duplicates": [],
-                     *       "rejected": []
-                     *     }
-                     */
-                    "application/json": components["schemas"]["IngestAnswer"];
+                    "text/html": string;
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -4574,95 +5704,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown or revoked API key */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller's role may not do this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or outside the caller's scope */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            /** @description Unexpected error; quote the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
         };
     };
-    listPendingSensorCommands: {
+    getProblemType: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                sensorId: string;
+                code: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The open commands */
+            /** @description The code and what it means */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "commands": [
-                     *         {
-                     *           "commandId": "097f3050-6386-4e3c-b1ff-3c77e398347e",
-                     *           "type": "release",
-                     *           "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *           "expiresAt": "2099-01-01T00:00:00.000Z"
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["PendingDeviceCommands"];
+                    "text/html": string;
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -4674,186 +5735,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown or revoked API key */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller's role may not do this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not found, or outside the caller's scope */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource's state does not allow this */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            /** @description Unexpected error; quote the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    postSensorCommandResult: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                sensorId: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "commandId": "b100fb27-80a5-4b69-ad09-e6d05a63127d",
-                 *       "result": "applied"
-                 *     }
-                 */
-                "application/json": {
-                    commandId: string;
-                    /** @enum {string} */
-                    result: "applied" | "refused" | "expired";
-                    reason?: string;
-                };
-            };
-        };
-        responses: {
-            /** @description The answer was recorded (or had been) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "commandId": "b100fb27-80a5-4b69-ad09-e6d05a63127d",
-                     *       "state": "applied",
-                     *       "outcome": "recorded",
-                     *       "resultAt": "2025-03-01T02:00:00.000Z"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["DeviceCommandResultAnswer"];
-                };
-            };
-            /** @description Invalid input: `errors` lists each failing field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, unknown or revoked API key */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller's role may not do this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or outside the caller's scope */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource's state does not allow this */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            /** @description Unexpected error; quote the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4864,14 +5748,19 @@ export interface operations {
     };
     listDistricts: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Districts */
+            /** @description Districts by name */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4881,26 +5770,28 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "3c4e4133-280a-44db-be87-599402244f6e",
-                     *           "name": "杨浦区 2c0ff519",
-                     *           "createdAt": "2026-12-05T13:34:18.387Z"
+                     *           "id": "a6bb27fe-fd10-4e08-b541-ce69fdd68214",
+                     *           "name": "杨浦区 33b94a14",
+                     *           "createdAt": "2026-12-05T14:19:52.357Z"
                      *         },
                      *         {
-                     *           "id": "400f3388-e0ec-4133-bdb3-a4b933c4c5ab",
-                     *           "name": "杨浦区 5f24ddca",
-                     *           "createdAt": "2026-12-05T13:34:18.027Z"
+                     *           "id": "60c86b75-f428-44ce-95aa-5f757ecedd3b",
+                     *           "name": "杨浦区 4829c9d1",
+                     *           "createdAt": "2026-12-05T14:19:52.342Z"
                      *         },
                      *         {
-                     *           "id": "a1466983-73dc-40aa-96c2-0919ff13bd67",
-                     *           "name": "杨浦区 83fcf2eb",
-                     *           "createdAt": "2026-12-05T13:34:18.372Z"
+                     *           "id": "02678002-ac92-441f-a2b1-d7196013b2d4",
+                     *           "name": "杨浦区 51b13280",
+                     *           "createdAt": "2026-12-05T14:19:52.242Z"
                      *         }
-                     *       ]
+                     *       ],
+                     *       "total": 3,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["District"][];
-                    };
+                    "application/json": components["schemas"]["DistrictPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -4985,7 +5876,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "杨浦区 e580a1ee"
+                 *       "name": "杨浦区 77fba302"
                  *     }
                  */
                 "application/json": components["schemas"]["NewDistrict"];
@@ -5002,9 +5893,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a1466983-73dc-40aa-96c2-0919ff13bd67",
-                     *       "name": "杨浦区 83fcf2eb",
-                     *       "createdAt": "2026-12-05T13:34:18.372Z"
+                     *       "id": "60c86b75-f428-44ce-95aa-5f757ecedd3b",
+                     *       "name": "杨浦区 4829c9d1",
+                     *       "createdAt": "2026-12-05T14:19:52.342Z"
                      *     }
                      */
                     "application/json": components["schemas"]["District"];
@@ -5099,6 +5990,10 @@ export interface operations {
     listStreets: {
         parameters: {
             query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
                 districtId?: string;
             };
             header?: never;
@@ -5107,7 +6002,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Streets */
+            /** @description Streets by name */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5117,51 +6012,53 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "76215b0f-7f77-44e5-885d-566d73fa101c",
-                     *           "districtId": "97faa0e5-6ba1-4d14-8b08-b419d93a661b",
-                     *           "name": "新江湾城街道 1e72a47a",
+                     *           "id": "2e9ef1e8-8e93-4586-b0f5-84c0ab3e4aa7",
+                     *           "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
+                     *           "name": "新江湾城街道 46c0dd41",
                      *           "garageTarget": 0,
                      *           "elevatorTarget": 0,
-                     *           "createdAt": "2026-12-05T13:34:18.711Z"
+                     *           "createdAt": "2026-12-05T14:19:52.476Z"
                      *         },
                      *         {
-                     *           "id": "753b9296-fa47-4d79-8e3e-541cbddff87c",
-                     *           "districtId": "91d3789a-7250-4bcd-bc8b-6526288bb9c2",
-                     *           "name": "殷行街道 2d37827b",
+                     *           "id": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "districtId": "42206580-d1aa-45ac-89dd-1410ffedda1c",
+                     *           "name": "殷行街道 25e8a3ce",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T13:34:18.742Z"
+                     *           "createdAt": "2026-12-05T14:19:52.486Z"
                      *         },
                      *         {
-                     *           "id": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
-                     *           "districtId": "3c4e4133-280a-44db-be87-599402244f6e",
-                     *           "name": "殷行街道 4289a59b",
+                     *           "id": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
+                     *           "districtId": "a6bb27fe-fd10-4e08-b541-ce69fdd68214",
+                     *           "name": "殷行街道 364f3f6d",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T13:34:18.397Z"
+                     *           "createdAt": "2026-12-05T14:19:52.359Z"
                      *         },
                      *         {
-                     *           "id": "11bca1f1-c953-462e-a542-6767436eb7fc",
-                     *           "districtId": "97faa0e5-6ba1-4d14-8b08-b419d93a661b",
-                     *           "name": "殷行街道 66ebeb07",
+                     *           "id": "7774194b-7e91-4948-9f01-3ba6416a5875",
+                     *           "districtId": "02678002-ac92-441f-a2b1-d7196013b2d4",
+                     *           "name": "殷行街道 6484b697",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T13:34:18.638Z"
+                     *           "createdAt": "2026-12-05T14:19:52.246Z"
                      *         },
                      *         {
-                     *           "id": "c3e9e1f9-1785-46fd-9927-a5480537a183",
-                     *           "districtId": "400f3388-e0ec-4133-bdb3-a4b933c4c5ab",
-                     *           "name": "殷行街道 816a8254",
+                     *           "id": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
+                     *           "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
+                     *           "name": "殷行街道 ba824ab3",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T13:34:18.039Z"
+                     *           "createdAt": "2026-12-05T14:19:52.422Z"
                      *         }
-                     *       ]
+                     *       ],
+                     *       "total": 5,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["Street"][];
-                    };
+                    "application/json": components["schemas"]["StreetPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -5246,8 +6143,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "districtId": "97faa0e5-6ba1-4d14-8b08-b419d93a661b",
-                 *       "name": "新江湾城街道 917f5344"
+                 *       "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
+                 *       "name": "新江湾城街道 644c7667"
                  *     }
                  */
                 "application/json": components["schemas"]["NewStreet"];
@@ -5264,12 +6161,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "76215b0f-7f77-44e5-885d-566d73fa101c",
-                     *       "districtId": "97faa0e5-6ba1-4d14-8b08-b419d93a661b",
-                     *       "name": "新江湾城街道 1e72a47a",
+                     *       "id": "2e9ef1e8-8e93-4586-b0f5-84c0ab3e4aa7",
+                     *       "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
+                     *       "name": "新江湾城街道 46c0dd41",
                      *       "garageTarget": 0,
                      *       "elevatorTarget": 0,
-                     *       "createdAt": "2026-12-05T13:34:18.711Z"
+                     *       "createdAt": "2026-12-05T14:19:52.476Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -5380,12 +6277,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ebf96ff9-942b-4edd-a1f7-263088130c52",
-                     *       "districtId": "20e079dc-bb92-43c4-9c1c-f7cc185c1064",
-                     *       "name": "殷行街道 25c8b596",
+                     *       "id": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
+                     *       "districtId": "d0dd093c-e10f-44ae-aa98-151c2b8be325",
+                     *       "name": "殷行街道 8f7f14ce",
                      *       "garageTarget": 153,
                      *       "elevatorTarget": 20,
-                     *       "createdAt": "2026-12-05T13:34:18.866Z"
+                     *       "createdAt": "2026-12-05T14:19:52.531Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -5474,7 +6371,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Communities */
+            /** @description Communities by name */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5484,73 +6381,69 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "d44ea336-9724-4394-bc2e-5eedde73a0a7",
-                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
-                     *           "name": "国伟新苑 01c970d9",
+                     *           "id": "0892fee0-c2e5-4d32-a461-458aeac0bd31",
+                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
+                     *           "name": "国伟新苑 5a739ac3",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T13:34:19.129Z"
+                     *           "createdAt": "2026-12-05T14:19:52.360Z"
                      *         },
                      *         {
-                     *           "id": "5db3419f-a820-4a40-b49f-9d7aeac5ad8e",
-                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
-                     *           "name": "国伟新苑 093c3707",
+                     *           "id": "59799098-f2ff-40c8-83bc-ea22389d53bd",
+                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
+                     *           "name": "国伟新苑 6d5c46d9",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T13:34:18.743Z"
+                     *           "createdAt": "2026-12-05T14:19:52.423Z"
                      *         },
                      *         {
-                     *           "id": "a71d67b8-dec9-4220-9f43-a9f05e151dbc",
-                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
-                     *           "name": "国伟新苑 3fcbf8e3",
+                     *           "id": "c4552068-11c2-45d2-9f2d-9fac6329a1a4",
+                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "name": "国伟新苑 6d6e11b6",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T13:34:18.869Z"
+                     *           "createdAt": "2026-12-05T14:19:52.488Z"
                      *         },
                      *         {
-                     *           "id": "87c3901c-827e-47bb-99b4-03fc62a2050e",
-                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
-                     *           "name": "国伟新苑 432aaee2",
+                     *           "id": "88ea002c-776f-4445-8d45-924ce7abb044",
+                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
+                     *           "name": "国伟新苑 af0c039a",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T13:34:18.047Z"
+                     *           "createdAt": "2026-12-05T14:19:52.251Z"
                      *         },
                      *         {
-                     *           "id": "f789b19a-1d2a-4e86-81fc-abac2f49e974",
-                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
-                     *           "name": "国伟新苑 85443e1b",
+                     *           "id": "7d8c5e49-e78e-43c4-adda-9914c36e7fee",
+                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
+                     *           "name": "国伟新苑 c241ba1a",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T13:34:19.019Z"
+                     *           "createdAt": "2026-12-05T14:19:52.535Z"
                      *         },
                      *         {
-                     *           "id": "8627e0f3-63a3-4235-ac07-c3411d95bc5b",
-                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
-                     *           "name": "国伟新苑 c6e2ec46",
+                     *           "id": "2fa8292a-b4e4-41d7-80d1-8487779f6cab",
+                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
+                     *           "name": "国伟新苑 c9d215d2",
                      *           "address": "",
-                     *           "createdAt": "2026-12-05T13:34:19.100Z"
+                     *           "createdAt": "2026-12-05T14:19:52.614Z"
                      *         },
                      *         {
-                     *           "id": "03b35dd2-47af-4e88-a883-e7cc6e9dc324",
-                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
-                     *           "name": "国伟新苑 d1612118",
+                     *           "id": "94b03f62-19eb-40ee-9c6b-8de6fd99df31",
+                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
+                     *           "name": "国伟新苑 e3b86e16",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T13:34:18.399Z"
+                     *           "createdAt": "2026-12-05T14:19:52.591Z"
                      *         },
                      *         {
-                     *           "id": "56e4f954-335c-47b6-baad-a90b75dfbe3c",
-                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
-                     *           "name": "国伟新苑 fa04c8e0",
+                     *           "id": "1171e404-2632-49dd-b0f6-8f5bc73cb297",
+                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
+                     *           "name": "国伟新苑 fc954505",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T13:34:18.639Z"
+                     *           "createdAt": "2026-12-05T14:19:52.621Z"
                      *         }
                      *       ],
                      *       "total": 8,
                      *       "limit": 50,
-                     *       "offset": 0
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["Community"][];
-                        total: number;
-                        limit: number;
-                        offset: number;
-                    };
+                    "application/json": components["schemas"]["CommunityPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -5635,8 +6528,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "国伟新苑 f4be0bbd",
-                 *       "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af"
+                 *       "name": "国伟新苑 851ab961",
+                 *       "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d"
                  *     }
                  */
                 "application/json": components["schemas"]["NewCommunity"];
@@ -5653,11 +6546,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "8627e0f3-63a3-4235-ac07-c3411d95bc5b",
-                     *       "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
-                     *       "name": "国伟新苑 c6e2ec46",
+                     *       "id": "2fa8292a-b4e4-41d7-80d1-8487779f6cab",
+                     *       "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
+                     *       "name": "国伟新苑 c9d215d2",
                      *       "address": "",
-                     *       "createdAt": "2026-12-05T13:34:19.100Z"
+                     *       "createdAt": "2026-12-05T14:19:52.614Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Community"];
@@ -5768,11 +6661,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "8fe148f7-ebb0-4e4e-b9ba-7f6cd84d55f4",
-                     *       "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
-                     *       "name": "国伟新苑 afb76a19",
+                     *       "id": "255f7cc5-a26e-4520-8e05-f3c177eb2ed2",
+                     *       "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
+                     *       "name": "国伟新苑 fa313a57",
                      *       "address": "国伟路",
-                     *       "createdAt": "2026-12-05T13:34:19.264Z",
+                     *       "createdAt": "2026-12-05T14:19:52.665Z",
                      *       "totals": {
                      *         "buildings": 1,
                      *         "households": 12,
@@ -5853,7 +6746,12 @@ export interface operations {
     };
     listBuildings: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -5862,7 +6760,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Buildings */
+            /** @description Buildings by name */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5872,22 +6770,24 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "1a1243c1-be23-4ce3-9744-3f61a20aaa5b",
-                     *           "communityId": "3a3b685e-bd9a-4447-a339-60d45f8f90c3",
-                     *           "name": "号楼 e9b50651",
+                     *           "id": "959b9f46-982f-4e33-9dba-536fe1429d66",
+                     *           "communityId": "638d1d14-4780-441a-9865-1e3bd06fcd26",
+                     *           "name": "号楼 f24ca7ac",
                      *           "storeys": 6,
                      *           "totals": {
                      *             "households": 12,
                      *             "floorArea": "720.00"
                      *           },
-                     *           "createdAt": "2026-12-05T13:34:19.526Z"
+                     *           "createdAt": "2026-12-05T14:19:52.778Z"
                      *         }
-                     *       ]
+                     *       ],
+                     *       "total": 1,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["Building"][];
-                    };
+                    "application/json": components["schemas"]["BuildingPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -5974,7 +6874,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "号楼 e9f0384e",
+                 *       "name": "号楼 4e999c58",
                  *       "storeys": 6
                  *     }
                  */
@@ -5992,15 +6892,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d0e826c8-de49-4668-97f1-f29b39adbdaf",
-                     *       "communityId": "7c980c65-b74f-42cb-b137-7b2fca4d04fe",
-                     *       "name": "号楼 c03dba6a",
+                     *       "id": "a31b77b9-c28e-4490-841c-f8b3e0ad2e45",
+                     *       "communityId": "26dd8ebb-b2ec-40d1-8435-f152adf7256d",
+                     *       "name": "号楼 7931f1b3",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 0,
                      *         "floorArea": "0.00"
                      *       },
-                     *       "createdAt": "2026-12-05T13:34:19.482Z"
+                     *       "createdAt": "2026-12-05T14:19:52.766Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -6111,15 +7011,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "52f79f16-d8a5-4312-845a-36e09577aa89",
-                     *       "communityId": "4a49da2a-5a51-49dc-8659-e3b558d58f15",
-                     *       "name": "号楼 57046fe6",
+                     *       "id": "c1692b5d-b059-443b-8bd8-e7618f2fb602",
+                     *       "communityId": "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8",
+                     *       "name": "号楼 7f4d53c8",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 12,
                      *         "floorArea": "720.00"
                      *       },
-                     *       "createdAt": "2026-12-05T13:34:19.652Z"
+                     *       "createdAt": "2026-12-05T14:19:52.823Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -6219,120 +7119,220 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "e530cd27-4390-4a0e-8dd3-b13893a095e8",
-                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "id": "1c8b6ee9-581b-437b-b9ed-6c99b11be6bf",
+                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
                      *           "unit": "1",
                      *           "room": "101",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *           "createdAt": "2026-12-05T14:19:52.867Z"
                      *         },
                      *         {
-                     *           "id": "07135b6f-7505-4cb2-a964-ee303460b081",
-                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "id": "2d98ca75-be7b-4420-8e80-210b0778b3f5",
+                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
                      *           "unit": "1",
                      *           "room": "102",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *           "createdAt": "2026-12-05T14:19:52.867Z"
                      *         },
                      *         {
-                     *           "id": "eff905f8-0e96-4ba0-b9f6-4183fa936ee6",
-                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "id": "d1dad25f-0a85-4ec0-8f02-ead03b9808d0",
+                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
                      *           "unit": "1",
                      *           "room": "201",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *           "createdAt": "2026-12-05T14:19:52.867Z"
                      *         },
                      *         {
-                     *           "id": "20593405-918b-47ea-95ab-a4cf09b41952",
-                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "id": "89738f85-9f7d-44f8-b044-52bb645e76b5",
+                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
                      *           "unit": "1",
                      *           "room": "202",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *           "createdAt": "2026-12-05T14:19:52.867Z"
                      *         },
                      *         {
-                     *           "id": "13f57ef4-24ff-4709-a2c2-83ec00a06f69",
-                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "id": "3b9698a5-6874-4e32-bebe-e148f63f9949",
+                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
                      *           "unit": "1",
                      *           "room": "301",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *           "createdAt": "2026-12-05T14:19:52.867Z"
                      *         },
                      *         {
-                     *           "id": "ba46607c-cd09-49b9-b2fb-48cb2795c4ef",
-                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "id": "165d4653-c9f4-4e36-bfbe-f9faf32ad866",
+                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
                      *           "unit": "1",
                      *           "room": "302",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *           "createdAt": "2026-12-05T14:19:52.867Z"
                      *         },
                      *         {
-                     *           "id": "5882f0a0-adb0-400f-af6a-70b430d5b401",
-                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "id": "7cc0d2cc-0891-4358-8962-713e597ec249",
+                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
                      *           "unit": "1",
                      *           "room": "401",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *           "createdAt": "2026-12-05T14:19:52.867Z"
                      *         },
                      *         {
-                     *           "id": "27ea638f-e3dc-4bec-9a3c-2a0b843c370e",
-                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "id": "92773fb4-5f8d-4b2e-9463-8977e8b844cf",
+                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
                      *           "unit": "1",
                      *           "room": "402",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *           "createdAt": "2026-12-05T14:19:52.867Z"
                      *         },
                      *         {
-                     *           "id": "130c28b8-3ab2-43f7-baf0-7793bf4c3b24",
-                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "id": "2ef9013d-d82e-4bb1-8c5b-e20319d5f8cc",
+                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
                      *           "unit": "1",
                      *           "room": "501",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *           "createdAt": "2026-12-05T14:19:52.867Z"
                      *         },
                      *         {
-                     *           "id": "546158a8-904c-475a-bb47-83e7e5e02923",
-                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "id": "96db3c92-b008-4f46-961c-a8b6edb265e3",
+                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
                      *           "unit": "1",
                      *           "room": "502",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *           "createdAt": "2026-12-05T14:19:52.867Z"
                      *         },
                      *         {
-                     *           "id": "d4111571-f455-488e-8508-14f7d041cd9a",
-                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "id": "c5b6afd7-fa58-4dc8-ae8d-b1c59189f2be",
+                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
                      *           "unit": "1",
                      *           "room": "601",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *           "createdAt": "2026-12-05T14:19:52.867Z"
                      *         },
                      *         {
-                     *           "id": "bbb22386-05e0-458c-9f7e-75f0a7fc3c9a",
-                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "id": "752d7b06-2700-4f25-8fe0-2767ad7f5471",
+                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
                      *           "unit": "1",
                      *           "room": "602",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T13:34:19.728Z"
+                     *           "createdAt": "2026-12-05T14:19:52.867Z"
                      *         }
                      *       ],
                      *       "total": 12,
                      *       "limit": 50,
-                     *       "offset": 0
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
                     "application/json": components["schemas"]["HouseholdPage"];
+                };
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getHousehold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The household */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "5d2632a8-5a18-453f-9dd5-0220999c6607",
+                     *       "buildingId": "b84d57bf-97c0-40c3-a0a6-305cb2918b56",
+                     *       "unit": "1",
+                     *       "room": "101",
+                     *       "floor": 1,
+                     *       "floorArea": "60.00",
+                     *       "createdAt": "2026-12-05T14:19:52.904Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Household"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -6421,7 +7421,7 @@ export interface operations {
                  * @example [
                  *       {
                  *         "unit": "2",
-                 *         "room": "R-70bc501b",
+                 *         "room": "R-739cd6ae",
                  *         "floor": 1,
                  *         "floorArea": "58.20"
                  *       }
@@ -6536,9 +7536,109 @@ export interface operations {
             };
         };
     };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "credential": "admin_token",
+                     *       "role": "platform_admin",
+                     *       "access": "admin",
+                     *       "organization": null,
+                     *       "key": null,
+                     *       "person": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listOrganizations: {
         parameters: {
             query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
                 kind?: "street_office" | "enterprise" | "owners_committee" | "property_company";
             };
             header?: never;
@@ -6547,7 +7647,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Organizations */
+            /** @description Organizations, by kind then name */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6557,681 +7657,543 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "39ab6705-9efe-4a68-9a87-2586f4d74c8e",
+                     *           "id": "b5b59975-fe25-4172-9421-c13daa3fe587",
                      *           "kind": "street_office",
-                     *           "name": "street_office 19c10d5f",
-                     *           "streetId": "79ac631b-5b6b-42c9-a3aa-e18bc4d502b5",
+                     *           "name": "street_office 2313f6ab",
+                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.853Z"
+                     *           "createdAt": "2026-12-05T14:19:52.826Z"
                      *         },
                      *         {
-                     *           "id": "34e8ccbe-e696-4acc-b9b4-0ffa72589f4e",
+                     *           "id": "f5b0c048-9c76-40e2-a254-55ead3992761",
                      *           "kind": "street_office",
-                     *           "name": "street_office 29e224b6",
-                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
+                     *           "name": "street_office 2b8202db",
+                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.039Z"
+                     *           "createdAt": "2026-12-05T14:19:53.071Z"
                      *         },
                      *         {
-                     *           "id": "32465013-7ab1-4d45-ab62-c0b24102e391",
+                     *           "id": "367333b0-5192-4104-81de-6b07b769d0e4",
                      *           "kind": "street_office",
-                     *           "name": "street_office 6c9bdfd2",
-                     *           "streetId": "5644c036-15d4-49ae-8ce4-5685f9a0be61",
+                     *           "name": "street_office 33dca7fc",
+                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.534Z"
+                     *           "createdAt": "2026-12-05T14:19:52.627Z"
                      *         },
                      *         {
-                     *           "id": "0ed72a2e-00a2-47fe-af39-be7f6ee8c0ab",
+                     *           "id": "c5e9618b-c101-4fc8-a30b-89cfd7e8cb2a",
                      *           "kind": "street_office",
-                     *           "name": "street_office 6d5c7619",
-                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
+                     *           "name": "street_office 411ebcd0",
+                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.999Z"
+                     *           "createdAt": "2026-12-05T14:19:52.786Z"
                      *         },
                      *         {
-                     *           "id": "eb4309a4-9b14-4c83-9fe2-1d7c3fecb27d",
+                     *           "id": "77fe758c-36bf-4fe8-a488-db3d3dc7ee89",
                      *           "kind": "street_office",
-                     *           "name": "street_office 731c3581",
-                     *           "streetId": "f96535c3-100e-4dc4-b90a-bd27ebaa158c",
+                     *           "name": "street_office 425c8493",
+                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.663Z"
+                     *           "createdAt": "2026-12-05T14:19:52.870Z"
                      *         },
                      *         {
-                     *           "id": "2be09fb0-93d8-4796-afac-5557b673b803",
+                     *           "id": "8f409655-face-4203-94d1-928c2339c024",
                      *           "kind": "street_office",
-                     *           "name": "street_office a3a2056a",
-                     *           "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
+                     *           "name": "street_office 448c6a35",
+                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.269Z"
+                     *           "createdAt": "2026-12-05T14:19:52.955Z"
                      *         },
                      *         {
-                     *           "id": "c95da84a-80fe-40a0-87d8-252f33463e4d",
+                     *           "id": "8ca6510c-7c11-4f17-8eb7-58849e1d9ed1",
                      *           "kind": "street_office",
-                     *           "name": "street_office a7f924b1",
-                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
+                     *           "name": "street_office 74dcaf05",
+                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:18.877Z"
+                     *           "createdAt": "2026-12-05T14:19:52.262Z"
                      *         },
                      *         {
-                     *           "id": "0c0496d8-ce96-4821-89a5-8134b1d25d4f",
+                     *           "id": "dd6faf25-7dd8-4267-82ac-b2ad2c15777a",
                      *           "kind": "street_office",
-                     *           "name": "street_office ac671263",
-                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
+                     *           "name": "street_office 79cd4233",
+                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.142Z"
+                     *           "createdAt": "2026-12-05T14:19:52.597Z"
                      *         },
                      *         {
-                     *           "id": "3b1aadb2-4c4b-405d-ab0f-7aa461a25819",
+                     *           "id": "20a2acbb-d16f-48ad-9702-27cc13c3b297",
                      *           "kind": "street_office",
-                     *           "name": "street_office b444993b",
-                     *           "streetId": "5525e761-f7ed-452d-a4e4-6391d1e86c29",
+                     *           "name": "street_office 83cb302e",
+                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:20.134Z"
+                     *           "createdAt": "2026-12-05T14:19:53.103Z"
                      *         },
                      *         {
-                     *           "id": "51b7933d-1116-49fd-ab86-509736529002",
+                     *           "id": "ca458030-7c50-42b0-80af-69e586408518",
                      *           "kind": "street_office",
-                     *           "name": "street_office b9bdd75d",
-                     *           "streetId": "7910a125-b89a-4d1b-a423-3b765f0095c1",
+                     *           "name": "street_office 873c1725",
+                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.730Z"
+                     *           "createdAt": "2026-12-05T14:19:52.370Z"
                      *         },
                      *         {
-                     *           "id": "e46a2a6f-040c-4cb5-a331-c3eb3be844de",
+                     *           "id": "9d4916fe-6cd1-44fe-a677-d7bd78e4c6b8",
                      *           "kind": "street_office",
-                     *           "name": "street_office bfb98745",
-                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
+                     *           "name": "street_office 9da8bb81",
+                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:18.649Z"
+                     *           "createdAt": "2026-12-05T14:19:52.546Z"
                      *         },
                      *         {
-                     *           "id": "e6b6d200-7054-4442-b18d-fd32de342c44",
+                     *           "id": "4167ecc0-5fa5-4538-8bf9-07f0a10997f8",
                      *           "kind": "street_office",
-                     *           "name": "street_office ddb6272f",
-                     *           "streetId": "0f636768-bcc5-45e6-8a4c-9245532c92d3",
+                     *           "name": "street_office a265e1ad",
+                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.408Z"
+                     *           "createdAt": "2026-12-05T14:19:52.906Z"
                      *         },
                      *         {
-                     *           "id": "e9f3b661-2325-4dc7-8d4e-dfb46e992bb1",
+                     *           "id": "b6935e48-7137-47a4-8e9d-2cfa71dd3a69",
                      *           "kind": "street_office",
-                     *           "name": "street_office dfe4c617",
-                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
+                     *           "name": "street_office a7c752ca",
+                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:18.445Z"
+                     *           "createdAt": "2026-12-05T14:19:52.676Z"
                      *         },
                      *         {
-                     *           "id": "e9f36214-67e7-4d3c-89be-90a3abb7d12a",
+                     *           "id": "c7cb5cb5-253b-499d-88cf-cb64f91d489e",
                      *           "kind": "street_office",
-                     *           "name": "street_office f8913133",
-                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
+                     *           "name": "street_office b6a7ffeb",
+                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:18.101Z"
+                     *           "createdAt": "2026-12-05T14:19:52.734Z"
                      *         },
                      *         {
-                     *           "id": "fa83f60c-9669-4d14-bf30-e75359f39883",
+                     *           "id": "e8caae7d-7a54-453c-9a8a-a5eb9e87af6f",
                      *           "kind": "street_office",
-                     *           "name": "street_office fd516ef6",
-                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
+                     *           "name": "street_office b9b255ea",
+                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:18.773Z"
+                     *           "createdAt": "2026-12-05T14:19:53.049Z"
                      *         },
                      *         {
-                     *           "id": "78b3d978-d60e-4fdd-8d93-47bcf62e7dbe",
+                     *           "id": "c5cad039-ed0d-4b63-bd84-eeba955bf04a",
+                     *           "kind": "street_office",
+                     *           "name": "street_office ca41d3b5",
+                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T14:19:52.494Z"
+                     *         },
+                     *         {
+                     *           "id": "e5a35d38-ba7f-4401-a163-97ac0b04ef07",
+                     *           "kind": "street_office",
+                     *           "name": "street_office f73260d1",
+                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T14:19:52.435Z"
+                     *         },
+                     *         {
+                     *           "id": "5b21ed0e-ffcf-4d3c-a08c-57e69a75294a",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 10cd53af",
-                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
+                     *           "name": "enterprise 016f07dd",
+                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:18.879Z"
+                     *           "createdAt": "2026-12-05T14:19:52.599Z"
                      *         },
                      *         {
-                     *           "id": "d0c26118-8304-42f9-a563-b1086f3579bd",
+                     *           "id": "62b81557-3f71-4f52-8fdf-5a1e426421d5",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 266885ca",
-                     *           "streetId": "79ac631b-5b6b-42c9-a3aa-e18bc4d502b5",
+                     *           "name": "enterprise 115b476c",
+                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.860Z"
+                     *           "createdAt": "2026-12-05T14:19:52.633Z"
                      *         },
                      *         {
-                     *           "id": "a4d1e3bc-0d87-4444-a440-08581db93f11",
+                     *           "id": "1aad2e87-95bf-468c-8558-15e89886a937",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 2acf1a76",
-                     *           "streetId": "5525e761-f7ed-452d-a4e4-6391d1e86c29",
+                     *           "name": "enterprise 12462b4a",
+                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:20.137Z"
+                     *           "createdAt": "2026-12-05T14:19:52.681Z"
                      *         },
                      *         {
-                     *           "id": "b4e081d4-987d-4a82-b21b-bea77ea2592c",
+                     *           "id": "90a4d3ce-ddd6-4e4d-81c7-f644add65903",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 2bd266c9",
-                     *           "streetId": "0f636768-bcc5-45e6-8a4c-9245532c92d3",
+                     *           "name": "enterprise 35da5994",
+                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.414Z"
+                     *           "createdAt": "2026-12-05T14:19:52.548Z"
                      *         },
                      *         {
-                     *           "id": "ba6d2a92-5931-4fbf-abf4-2c063179e307",
+                     *           "id": "a856f23a-ac50-45ee-9bb5-a80d1ee78e8b",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 47e7923f",
-                     *           "streetId": "5644c036-15d4-49ae-8ce4-5685f9a0be61",
+                     *           "name": "enterprise 4bb3c2e1",
+                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.565Z"
+                     *           "createdAt": "2026-12-05T14:19:53.051Z"
                      *         },
                      *         {
-                     *           "id": "b23fa3e4-228b-431e-b559-007487a3e4ff",
+                     *           "id": "694585dd-303b-44ea-9140-f34ae28e3c1b",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 54d9145c",
-                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
+                     *           "name": "enterprise 54b5aa49",
+                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.144Z"
+                     *           "createdAt": "2026-12-05T14:19:52.446Z"
                      *         },
                      *         {
-                     *           "id": "a502e09b-d1f9-489a-bca0-7ae112ee4a26",
+                     *           "id": "c6084275-dd11-4e0c-b064-02946c7b0b7b",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 71ab0735",
-                     *           "streetId": "7910a125-b89a-4d1b-a423-3b765f0095c1",
+                     *           "name": "enterprise 558fafd7",
+                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.734Z"
+                     *           "createdAt": "2026-12-05T14:19:52.790Z"
                      *         },
                      *         {
-                     *           "id": "7f7b4ce2-e3d5-4ffa-bc1b-d83be67a74fd",
+                     *           "id": "090e259f-24b6-4710-ac38-4d5ecb40838e",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 8793d03d",
-                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
+                     *           "name": "enterprise 5ab6a7d0",
+                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.049Z"
+                     *           "createdAt": "2026-12-05T14:19:52.498Z"
                      *         },
                      *         {
-                     *           "id": "fd25f2c1-7392-49fe-8cbe-1efe4988389a",
+                     *           "id": "8007710f-1571-43b8-8111-8d9e31d00475",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 8bc0e120",
-                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
+                     *           "name": "enterprise 5c55611a",
+                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:20.022Z"
+                     *           "createdAt": "2026-12-05T14:19:53.073Z"
                      *         },
                      *         {
-                     *           "id": "522a03af-e5bd-4895-b391-35765677e487",
+                     *           "id": "f491bf57-471b-4ac5-9640-df406e809984",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 8e0a7169",
-                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
+                     *           "name": "enterprise 6989eb00",
+                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:18.652Z"
+                     *           "createdAt": "2026-12-05T14:19:52.267Z"
                      *         },
                      *         {
-                     *           "id": "58636194-bac4-445d-b3cb-fe0759d8aca9",
+                     *           "id": "ecfa6b8c-ba8c-44da-9b2f-f3a846e47b45",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise c52a629f",
-                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
+                     *           "name": "enterprise 74d41d08",
+                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:18.112Z"
+                     *           "createdAt": "2026-12-05T14:19:52.970Z"
                      *         },
                      *         {
-                     *           "id": "1328a339-41d8-4998-b831-0d591a3174ce",
+                     *           "id": "68e71f41-c09a-41b8-ae1c-9fc11cbba52a",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise daac61c1",
-                     *           "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
+                     *           "name": "enterprise 7aac024d",
+                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.287Z"
+                     *           "createdAt": "2026-12-05T14:19:52.736Z"
                      *         },
                      *         {
-                     *           "id": "c563b6f2-d6a5-4747-b834-b5d0a2c13b0a",
+                     *           "id": "5e813584-d610-4b1d-b452-3f06064b0423",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise df21e1e9",
-                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
+                     *           "name": "enterprise 7c091588",
+                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:18.776Z"
+                     *           "createdAt": "2026-12-05T14:19:52.372Z"
                      *         },
                      *         {
-                     *           "id": "0e0cb216-189f-4761-b33e-22005bfa286f",
+                     *           "id": "6e30bbd2-c4b1-47df-8fc9-da4e8b871d6c",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise f6ced40c",
-                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
+                     *           "name": "enterprise 97aa51f8",
+                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:18.448Z"
+                     *           "createdAt": "2026-12-05T14:19:53.109Z"
                      *         },
                      *         {
-                     *           "id": "7dc34ab7-3f50-4e1c-9ac4-4264304de465",
+                     *           "id": "97ed6a1d-ede3-4fd2-b7b3-7a9dc64242ce",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise fe292858",
-                     *           "streetId": "f96535c3-100e-4dc4-b90a-bd27ebaa158c",
+                     *           "name": "enterprise d96e5c67",
+                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:19.678Z"
+                     *           "createdAt": "2026-12-05T14:19:52.829Z"
                      *         },
                      *         {
-                     *           "id": "91f969cf-2227-4458-8567-dbaed9e1c354",
+                     *           "id": "da455fc7-c870-4df5-a98f-d1d1aadbdcbe",
                      *           "kind": "enterprise",
-                     *           "name": "电梯公司 d2119d43",
-                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
+                     *           "name": "enterprise ee513750",
+                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T13:34:20.094Z"
+                     *           "createdAt": "2026-12-05T14:19:52.908Z"
                      *         },
                      *         {
-                     *           "id": "9483e8c5-b762-4e7a-b467-106985ca0ad1",
+                     *           "id": "1a84c0fd-5984-46dc-a14c-a3fc926f52cf",
+                     *           "kind": "enterprise",
+                     *           "name": "enterprise eee2443f",
+                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T14:19:52.875Z"
+                     *         },
+                     *         {
+                     *           "id": "4472e13a-5c73-49e9-8054-76bf3298b95f",
+                     *           "kind": "enterprise",
+                     *           "name": "电梯公司 c86a783a",
+                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T14:19:53.090Z"
+                     *         },
+                     *         {
+                     *           "id": "d5f4840a-4a47-44b6-81f1-58a9cee79949",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 106c04b3",
-                     *           "streetId": "f96535c3-100e-4dc4-b90a-bd27ebaa158c",
+                     *           "name": "owners_committee 2bad0219",
+                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "4a49da2a-5a51-49dc-8659-e3b558d58f15"
+                     *             "c4552068-11c2-45d2-9f2d-9fac6329a1a4"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.680Z"
+                     *           "createdAt": "2026-12-05T14:19:52.500Z"
                      *         },
                      *         {
-                     *           "id": "15a7cba1-e48b-4769-9553-4ca3ec1fc3c0",
+                     *           "id": "6aa8c65a-60fe-4f44-9952-e5170ebceae7",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 1758ac44",
-                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
+                     *           "name": "owners_committee 3dc6adb4",
+                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "40044ada-703f-4aba-a52c-bc40a1bd9bb0"
+                     *             "7d8c5e49-e78e-43c4-adda-9914c36e7fee"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:20.046Z"
+                     *           "createdAt": "2026-12-05T14:19:52.551Z"
                      *         },
                      *         {
-                     *           "id": "ee8b1686-cf6c-4fe0-bd2f-87ce61b9a903",
+                     *           "id": "f3407cc6-d36b-4bd6-9a1e-7ac807d4d7a4",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 4caf5503",
-                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
+                     *           "name": "owners_committee 5889c59d",
+                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "a71d67b8-dec9-4220-9f43-a9f05e151dbc"
+                     *             "3129de7e-1ab3-454a-9918-47430b6b8127"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:18.881Z"
+                     *           "createdAt": "2026-12-05T14:19:53.053Z"
                      *         },
                      *         {
-                     *           "id": "e124159d-50f2-4353-b0e0-8bfacc62e337",
+                     *           "id": "1c8f83e6-14df-4dc2-815d-00385b01a36d",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 701b4c25",
-                     *           "streetId": "5644c036-15d4-49ae-8ce4-5685f9a0be61",
+                     *           "name": "owners_committee 755880f5",
+                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "3a3b685e-bd9a-4447-a339-60d45f8f90c3"
+                     *             "0892fee0-c2e5-4d32-a461-458aeac0bd31"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.581Z"
+                     *           "createdAt": "2026-12-05T14:19:52.379Z"
                      *         },
                      *         {
-                     *           "id": "95f7ede0-5036-4f40-bb41-1de66feb13f1",
+                     *           "id": "de5e0097-8d34-422c-943d-02448620ca55",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 8584ea22",
-                     *           "streetId": "7910a125-b89a-4d1b-a423-3b765f0095c1",
+                     *           "name": "owners_committee 7904f08f",
+                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "4152637e-4263-4b36-ac88-425b84aa9d7f"
+                     *             "26dd8ebb-b2ec-40d1-8435-f152adf7256d"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.736Z"
+                     *           "createdAt": "2026-12-05T14:19:52.739Z"
                      *         },
                      *         {
-                     *           "id": "f462519c-4d97-45f2-aed5-efdf19de34a7",
+                     *           "id": "4fc12e69-eced-4351-8c3c-53e5e5617015",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 9a3756da",
-                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
+                     *           "name": "owners_committee 876d7072",
+                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "56e4f954-335c-47b6-baad-a90b75dfbe3c"
+                     *             "d55db78e-5f8b-43e3-aef4-94bc3f8e2351"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:18.654Z"
+                     *           "createdAt": "2026-12-05T14:19:52.981Z"
                      *         },
                      *         {
-                     *           "id": "756c5c87-2326-4605-87be-71a20beb548b",
+                     *           "id": "d481955e-7c14-4505-bcfc-cace932891a7",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee a6d7f3a7",
-                     *           "streetId": "5525e761-f7ed-452d-a4e4-6391d1e86c29",
+                     *           "name": "owners_committee 8d6ad847",
+                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "7a061865-73cd-4c77-88e2-6df521cb91b0"
+                     *             "88ea002c-776f-4445-8d45-924ce7abb044"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:20.140Z"
+                     *           "createdAt": "2026-12-05T14:19:52.270Z"
                      *         },
                      *         {
-                     *           "id": "59ebcef2-02a3-4b54-8d04-ec3e2400b85a",
+                     *           "id": "f35b0f13-4487-4511-b484-9ef1a8ca525c",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee ac6e42e7",
-                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
+                     *           "name": "owners_committee 9353cb95",
+                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "d44ea336-9724-4394-bc2e-5eedde73a0a7"
+                     *             "638d1d14-4780-441a-9865-1e3bd06fcd26"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.179Z"
+                     *           "createdAt": "2026-12-05T14:19:52.799Z"
                      *         },
                      *         {
-                     *           "id": "cfbfe968-9402-4624-b293-fce97721a268",
+                     *           "id": "dcf819f7-60e9-4b1e-871b-39f72f38156c",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee bc3809e4",
-                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
+                     *           "name": "owners_committee b2031e9d",
+                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "5db3419f-a820-4a40-b49f-9d7aeac5ad8e"
+                     *             "35a47cc8-6db7-43d0-8ae8-d309fbb3591e"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:18.792Z"
+                     *           "createdAt": "2026-12-05T14:19:52.913Z"
                      *         },
                      *         {
-                     *           "id": "71be3779-6943-445a-b4f4-64edd4e6d50d",
+                     *           "id": "97ea9f42-665e-45b4-bd7c-e9c753f0ce0a",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee bc7bbb6a",
-                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
+                     *           "name": "owners_committee b58e670a",
+                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "03b35dd2-47af-4e88-a883-e7cc6e9dc324"
+                     *             "8c4113d1-602b-43ff-bf8f-df6c44e80578"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:18.488Z"
+                     *           "createdAt": "2026-12-05T14:19:53.075Z"
                      *         },
                      *         {
-                     *           "id": "8de4e18b-7d89-4c8f-b6d4-4d7c4dca544b",
+                     *           "id": "b207ffc7-c830-4463-8812-4db07dbd4fb2",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee ca4678d5",
-                     *           "streetId": "79ac631b-5b6b-42c9-a3aa-e18bc4d502b5",
+                     *           "name": "owners_committee baa911c5",
+                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "f15b4f1e-fb03-413c-9fa2-3103f0a3acdf"
+                     *             "1171e404-2632-49dd-b0f6-8f5bc73cb297"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.862Z"
+                     *           "createdAt": "2026-12-05T14:19:52.635Z"
                      *         },
                      *         {
-                     *           "id": "ad9005c1-ccc5-440f-8b24-e02f92e55358",
+                     *           "id": "8a15c195-c522-420a-a047-3f10bcb3ee82",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee cac728cb",
-                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
+                     *           "name": "owners_committee bdb43c91",
+                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "87c3901c-827e-47bb-99b4-03fc62a2050e"
+                     *             "3b65eecb-57ee-4956-8c06-936eef2b41e9"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:18.161Z"
+                     *           "createdAt": "2026-12-05T14:19:52.882Z"
                      *         },
                      *         {
-                     *           "id": "38080879-279c-4dec-b2de-ab8a8e86a1f9",
+                     *           "id": "5957cc0d-1a43-46f4-afea-49df62cc7eec",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee e01dc395",
-                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
+                     *           "name": "owners_committee ddbb23b2",
+                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "f789b19a-1d2a-4e86-81fc-abac2f49e974"
+                     *             "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.051Z"
+                     *           "createdAt": "2026-12-05T14:19:52.831Z"
                      *         },
                      *         {
-                     *           "id": "7ebc9c8d-13b0-4922-84da-fee147187874",
+                     *           "id": "2261e654-6c41-4372-8a02-be2371b2bd99",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee e4a5e51c",
-                     *           "streetId": "0f636768-bcc5-45e6-8a4c-9245532c92d3",
+                     *           "name": "owners_committee e65532f7",
+                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "7c980c65-b74f-42cb-b137-7b2fca4d04fe"
+                     *             "59799098-f2ff-40c8-83bc-ea22389d53bd"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.433Z"
+                     *           "createdAt": "2026-12-05T14:19:52.451Z"
                      *         },
                      *         {
-                     *           "id": "ba97f978-08e0-4f97-8ce3-eb529f573b3c",
+                     *           "id": "4c8b24c6-82a1-476a-8282-fc8c9ddc92b2",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee f4dd6126",
-                     *           "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
+                     *           "name": "owners_committee ebe6646a",
+                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "8fe148f7-ebb0-4e4e-b9ba-7f6cd84d55f4"
+                     *             "887bdb9e-17fb-4ce8-94ce-a22097ec5332"
                      *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.293Z"
-                     *         },
-                     *         {
-                     *           "id": "dedf181f-5967-4fe4-b8a8-d11adb827645",
-                     *           "kind": "property_company",
-                     *           "name": "property_company 161193c2",
-                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "40044ada-703f-4aba-a52c-bc40a1bd9bb0"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:20.062Z"
-                     *         },
-                     *         {
-                     *           "id": "554c3b6d-c701-4a10-b1e3-ef1de388a0dc",
-                     *           "kind": "property_company",
-                     *           "name": "property_company 2358064c",
-                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "f789b19a-1d2a-4e86-81fc-abac2f49e974"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.070Z"
-                     *         },
-                     *         {
-                     *           "id": "6f951732-26a0-44c4-bfa6-1f81fd4cc05e",
-                     *           "kind": "property_company",
-                     *           "name": "property_company 3b1f0bac",
-                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "56e4f954-335c-47b6-baad-a90b75dfbe3c"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:18.662Z"
-                     *         },
-                     *         {
-                     *           "id": "6d83041e-15ef-4ac4-9ab6-f1181b6b0fad",
-                     *           "kind": "property_company",
-                     *           "name": "property_company 6c2db0e6",
-                     *           "streetId": "f96535c3-100e-4dc4-b90a-bd27ebaa158c",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "4a49da2a-5a51-49dc-8659-e3b558d58f15"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.698Z"
-                     *         },
-                     *         {
-                     *           "id": "e8a2644e-2c61-49f6-9e3d-cccefda3c76c",
-                     *           "kind": "property_company",
-                     *           "name": "property_company 75fefd20",
-                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "5db3419f-a820-4a40-b49f-9d7aeac5ad8e"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:18.803Z"
-                     *         },
-                     *         {
-                     *           "id": "f28e84d9-68d9-4f2f-85d9-13fbf608304e",
-                     *           "kind": "property_company",
-                     *           "name": "property_company 7822bfeb",
-                     *           "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "8fe148f7-ebb0-4e4e-b9ba-7f6cd84d55f4"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.296Z"
-                     *         },
-                     *         {
-                     *           "id": "f79515a7-b82b-42db-bda8-b3639afbd7a3",
-                     *           "kind": "property_company",
-                     *           "name": "property_company 819744cc",
-                     *           "streetId": "5525e761-f7ed-452d-a4e4-6391d1e86c29",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "7a061865-73cd-4c77-88e2-6df521cb91b0"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:20.145Z"
-                     *         },
-                     *         {
-                     *           "id": "32c64288-873a-425d-b0f6-a73573d8c96b",
-                     *           "kind": "property_company",
-                     *           "name": "property_company 94fc876d",
-                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "a71d67b8-dec9-4220-9f43-a9f05e151dbc"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:18.917Z"
-                     *         },
-                     *         {
-                     *           "id": "5461983a-36b5-4d9d-afc8-872065e56587",
-                     *           "kind": "property_company",
-                     *           "name": "property_company a4987679",
-                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "d44ea336-9724-4394-bc2e-5eedde73a0a7"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.190Z"
-                     *         },
-                     *         {
-                     *           "id": "88dfaa05-b911-49cc-88b7-1b3d4bac133f",
-                     *           "kind": "property_company",
-                     *           "name": "property_company a6b48322",
-                     *           "streetId": "79ac631b-5b6b-42c9-a3aa-e18bc4d502b5",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "f15b4f1e-fb03-413c-9fa2-3103f0a3acdf"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.866Z"
-                     *         },
-                     *         {
-                     *           "id": "51a35c52-c5b9-4b02-aa07-caec57732902",
-                     *           "kind": "property_company",
-                     *           "name": "property_company a8a8d9a1",
-                     *           "streetId": "0f636768-bcc5-45e6-8a4c-9245532c92d3",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "7c980c65-b74f-42cb-b137-7b2fca4d04fe"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.447Z"
-                     *         },
-                     *         {
-                     *           "id": "e6c51046-67fa-4e95-a2a1-248f82923d1c",
-                     *           "kind": "property_company",
-                     *           "name": "property_company b9cfe099",
-                     *           "streetId": "5644c036-15d4-49ae-8ce4-5685f9a0be61",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "3a3b685e-bd9a-4447-a339-60d45f8f90c3"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.584Z"
-                     *         },
-                     *         {
-                     *           "id": "7dd44972-ddd0-456a-bf80-c2ae5a17de40",
-                     *           "kind": "property_company",
-                     *           "name": "property_company c87670d8",
-                     *           "streetId": "7910a125-b89a-4d1b-a423-3b765f0095c1",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "4152637e-4263-4b36-ac88-425b84aa9d7f"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:19.759Z"
-                     *         },
-                     *         {
-                     *           "id": "edac2293-4a8d-4009-8dd3-796785eeb1bb",
-                     *           "kind": "property_company",
-                     *           "name": "property_company f6733124",
-                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "87c3901c-827e-47bb-99b4-03fc62a2050e"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:18.201Z"
-                     *         },
-                     *         {
-                     *           "id": "d71edfd4-aeab-4e6b-a044-3b634969a562",
-                     *           "kind": "property_company",
-                     *           "name": "property_company facf8abd",
-                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "03b35dd2-47af-4e88-a883-e7cc6e9dc324"
-                     *           ],
-                     *           "createdAt": "2026-12-05T13:34:18.520Z"
+                     *           "createdAt": "2026-12-05T14:19:53.111Z"
                      *         }
-                     *       ]
+                     *       ],
+                     *       "total": 69,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": "/v1/organizations?limit=50&offset=50"
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["Organization"][];
-                    };
+                    "application/json": components["schemas"]["OrganizationPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -7317,8 +8279,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "enterprise",
-                 *       "name": "电梯公司 148bd050",
-                 *       "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0"
+                 *       "name": "电梯公司 66c6db51",
+                 *       "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e"
                  *     }
                  */
                 "application/json": components["schemas"]["NewOrganization"];
@@ -7336,22 +8298,22 @@ export interface operations {
                     /**
                      * @example {
                      *       "organization": {
-                     *         "id": "91f969cf-2227-4458-8567-dbaed9e1c354",
+                     *         "id": "4472e13a-5c73-49e9-8054-76bf3298b95f",
                      *         "kind": "enterprise",
-                     *         "name": "电梯公司 d2119d43",
-                     *         "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
+                     *         "name": "电梯公司 c86a783a",
+                     *         "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
                      *         "creditCode": null,
                      *         "invoicePrefix": "BOT",
                      *         "communityIds": [],
-                     *         "createdAt": "2026-12-05T13:34:20.094Z"
+                     *         "createdAt": "2026-12-05T14:19:53.090Z"
                      *       },
                      *       "firstKey": {
-                     *         "id": "da90dda8-94e6-4835-937a-a8a7d9c670e6",
-                     *         "organizationId": "91f969cf-2227-4458-8567-dbaed9e1c354",
+                     *         "id": "d9d9bc56-641f-40c7-9a9b-de9751958028",
+                     *         "organizationId": "4472e13a-5c73-49e9-8054-76bf3298b95f",
                      *         "name": "first admin key",
                      *         "role": "admin",
-                     *         "prefix": "bot_k_Yute3Q",
-                     *         "createdAt": "2026-12-05T13:34:20.094Z",
+                     *         "prefix": "bot_k_DhLzaY",
+                     *         "createdAt": "2026-12-05T14:19:53.090Z",
                      *         "lastUsedAt": null,
                      *         "revokedAt": null,
                      *         "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -7469,16 +8431,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "13fb2c5a-9c87-4f7c-99e1-0980a5a9ad77",
+                     *       "id": "99033b69-b73f-4908-b261-251cdde0ee01",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee c6fc514e",
-                     *       "streetId": "0df7f4c8-f425-4e4e-85ed-92953a034eb2",
+                     *       "name": "owners_committee 5e08fecd",
+                     *       "streetId": "aae28299-0aec-4822-83c3-ba6ee447101c",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "66ba61ed-23bb-4fac-8299-3241c028d20d"
+                     *         "ea3368a7-a571-4de1-a00c-b2967163e808"
                      *       ],
-                     *       "createdAt": "2026-12-05T13:34:20.198Z"
+                     *       "createdAt": "2026-12-05T14:19:53.180Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -7566,7 +8528,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "communityIds": [
-                 *         "45a6d22c-a29f-4442-923a-976ae94a48c3"
+                 *         "99f79f76-9fd7-4484-b977-29aba478dc19"
                  *       ]
                  *     }
                  */
@@ -7584,16 +8546,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "fa2bed51-794b-4d41-958c-57b081659be1",
+                     *       "id": "7d76db9f-bb86-4563-b5bc-08c5178dd22f",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee 088400e5",
-                     *       "streetId": "c9647327-37ad-44cb-b93c-8c94038f1157",
+                     *       "name": "owners_committee 7db41d53",
+                     *       "streetId": "92e9c0ed-11d4-4a81-a7de-e9ba991a3e3c",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "45a6d22c-a29f-4442-923a-976ae94a48c3"
+                     *         "99f79f76-9fd7-4484-b977-29aba478dc19"
                      *       ],
-                     *       "createdAt": "2026-12-05T13:34:20.292Z"
+                     *       "createdAt": "2026-12-05T14:19:53.252Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -7669,7 +8631,12 @@ export interface operations {
     };
     listApiKeys: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -7678,7 +8645,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Keys, never the secrets */
+            /** @description Keys, oldest first, never the secrets */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7688,31 +8655,33 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "be5b8740-2f55-4bfe-8934-bb6df3e77d2e",
-                     *           "organizationId": "1a71540a-c2a9-4058-8c01-266f199ad704",
-                     *           "name": "key 226569fb",
+                     *           "id": "a78e6b27-811b-48de-9241-345194880846",
+                     *           "organizationId": "82cce94d-6bbf-487d-bae0-3cba6f18accb",
+                     *           "name": "key ab9ce336",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_3iQMzu",
-                     *           "createdAt": "2026-12-05T13:34:20.399Z",
-                     *           "lastUsedAt": "2026-12-05T13:34:20.446Z",
+                     *           "prefix": "bot_k_ri-SqA",
+                     *           "createdAt": "2026-12-05T14:19:53.357Z",
+                     *           "lastUsedAt": "2026-12-05T14:19:53.377Z",
                      *           "revokedAt": null
                      *         },
                      *         {
-                     *           "id": "3e389c1f-e9d0-4ce9-ae4d-52e29ffc937d",
-                     *           "organizationId": "1a71540a-c2a9-4058-8c01-266f199ad704",
-                     *           "name": "key 06fa83e6",
+                     *           "id": "29d1efb0-7c4b-4636-953c-e0a9194da3e3",
+                     *           "organizationId": "82cce94d-6bbf-487d-bae0-3cba6f18accb",
+                     *           "name": "key fc284c46",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_IIWC2p",
-                     *           "createdAt": "2026-12-05T13:34:20.438Z",
+                     *           "prefix": "bot_k_dIDqgh",
+                     *           "createdAt": "2026-12-05T14:19:53.374Z",
                      *           "lastUsedAt": null,
                      *           "revokedAt": null
                      *         }
-                     *       ]
+                     *       ],
+                     *       "total": 2,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["ApiKey"][];
-                    };
+                    "application/json": components["schemas"]["ApiKeyPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -7799,7 +8768,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "key 3d0c9c76"
+                 *       "name": "key beb29b07"
                  *     }
                  */
                 "application/json": components["schemas"]["NewKey"];
@@ -7816,12 +8785,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c638497d-c04b-48b7-a6a6-4821bc9faeb9",
-                     *       "organizationId": "c66f6469-b6af-4cee-bd5f-7a0b481facb1",
-                     *       "name": "key ef9c9b99",
+                     *       "id": "08cac4e5-1761-43c3-9514-85f4d7178f53",
+                     *       "organizationId": "45e10a85-1c6a-48c1-9193-5a6ff1043084",
+                     *       "name": "key ca0ea93a",
                      *       "role": "member",
-                     *       "prefix": "bot_k_lb7cMs",
-                     *       "createdAt": "2026-12-05T13:34:20.618Z",
+                     *       "prefix": "bot_k_UE2Erk",
+                     *       "createdAt": "2026-12-05T14:19:53.432Z",
                      *       "lastUsedAt": null,
                      *       "revokedAt": null,
                      *       "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -7927,14 +8896,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "eeb1ecaa-127f-42a3-b534-9ffea8bc87fc",
-                     *       "organizationId": "e08fb378-79f8-4490-8502-0b8451c973b4",
-                     *       "name": "key abf80d21",
+                     *       "id": "cc14eed6-c165-4d27-ab54-0976086fd007",
+                     *       "organizationId": "225b6b93-94ad-4682-8eda-41d47cd38221",
+                     *       "name": "key 4549195c",
                      *       "role": "admin",
-                     *       "prefix": "bot_k_o0Bdk6",
-                     *       "createdAt": "2026-12-05T13:34:20.777Z",
+                     *       "prefix": "bot_k_POBkcn",
+                     *       "createdAt": "2026-12-05T14:19:53.580Z",
                      *       "lastUsedAt": null,
-                     *       "revokedAt": "2026-12-05T13:34:20.801Z"
+                     *       "revokedAt": "2026-12-05T14:19:53.588Z"
                      *     }
                      */
                     "application/json": components["schemas"]["ApiKey"];
@@ -8024,7 +8993,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "person f6673b3f"
+                 *       "name": "person 04022f06"
                  *     }
                  */
                 "application/json": components["schemas"]["NewInvitation"];
@@ -8041,9 +9010,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "02490fe9-dc4b-44a7-a00a-74506fa40f30",
-                     *       "organizationId": "a964fc37-9216-40b7-ada5-4cdce82370d0",
-                     *       "name": "person eeec9483",
+                     *       "id": "28ef4114-d040-41aa-82d0-43a778a80193",
+                     *       "organizationId": "338cb145-08c6-4b91-aee0-b0d0b645d7ab",
+                     *       "name": "person 66b8c4e2",
                      *       "role": "member",
                      *       "expiresAt": "2025-03-08T02:00:00.000Z",
                      *       "path": "/invitations/EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -8137,7 +9106,7 @@ export interface operations {
                 /** @description Items to skip: the previous page's offset + limit */
                 offset?: number;
                 kind?: "garage" | "elevator";
-                status?: "planned" | "under_construction" | "operating" | "transferred" | "decommissioned";
+                state?: "planned" | "under_construction" | "operating" | "transferred" | "decommissioned";
                 communityId?: string;
             };
             header?: never;
@@ -8146,7 +9115,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Facilities */
+            /** @description Facilities by name (id breaks ties) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8156,808 +9125,860 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "dc07c1e9-908e-4e42-8f88-c5ad37ba622c",
-                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
-                     *           "communityId": "5db3419f-a820-4a40-b49f-9d7aeac5ad8e",
+                     *           "id": "8e552dec-4d88-4d00-afbd-114d3270578a",
+                     *           "streetId": "41202327-24fb-4e9f-ba07-1ebbd339b470",
+                     *           "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
                      *           "kind": "elevator",
-                     *           "name": "电梯 114256c1",
-                     *           "status": "planned",
+                     *           "name": "电梯 0d8bd267",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "bfb7830e-f4a5-46b8-b343-cd157991cf01",
+                     *           "buildingId": "6f2be96b-0a0d-4a6f-82aa-4ff4c727ed71",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:18.825Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.618Z"
                      *         },
                      *         {
-                     *           "id": "196c15ee-cf69-463a-9bfb-88a29f7c17c9",
-                     *           "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
-                     *           "communityId": "8fe148f7-ebb0-4e4e-b9ba-7f6cd84d55f4",
+                     *           "id": "9cd84f8c-3980-4eff-9002-b033cf2f3a7d",
+                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
+                     *           "communityId": "3b65eecb-57ee-4956-8c06-936eef2b41e9",
                      *           "kind": "elevator",
-                     *           "name": "电梯 17ec6e10",
-                     *           "status": "planned",
+                     *           "name": "电梯 106b48db",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "3132205c-d10a-4c8a-8378-8f6a8e2e0aca",
+                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.307Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.889Z"
                      *         },
                      *         {
-                     *           "id": "ec109294-cd3a-4310-bb8d-5f8b84df934d",
-                     *           "streetId": "c9647327-37ad-44cb-b93c-8c94038f1157",
-                     *           "communityId": "45a6d22c-a29f-4442-923a-976ae94a48c3",
+                     *           "id": "cd25a586-6cd2-48b1-a5f8-2dffbe0e180f",
+                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
+                     *           "communityId": "26dd8ebb-b2ec-40d1-8435-f152adf7256d",
                      *           "kind": "elevator",
-                     *           "name": "电梯 35c70f53",
-                     *           "status": "planned",
+                     *           "name": "电梯 10c1b19d",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "0f34df60-768c-432b-a86d-6e5da99ab04b",
+                     *           "buildingId": "d2600c95-3630-4b7e-9c2f-94d513f8753d",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.322Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.745Z"
                      *         },
                      *         {
-                     *           "id": "347b4fba-ea4a-43a0-a55e-c175b812e758",
-                     *           "streetId": "5c171c79-08b4-4c98-8234-f7cc2be4a9f8",
-                     *           "communityId": "f5b5ab8c-9146-4e1b-913e-e8019b658f51",
+                     *           "id": "0071269e-bbcb-423a-baf2-d50b485c2562",
+                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
+                     *           "communityId": "94b03f62-19eb-40ee-9c6b-8de6fd99df31",
                      *           "kind": "elevator",
-                     *           "name": "电梯 43e34477",
-                     *           "status": "planned",
+                     *           "name": "电梯 1ecd2f50",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "04fa4d99-e4af-4304-889c-526426fe4c5d",
+                     *           "buildingId": "e6771c27-d889-4f1e-a3ec-c9f2f4abab7d",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.867Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.608Z"
                      *         },
                      *         {
-                     *           "id": "2a659779-4d00-4967-b64a-3245ebabc0fe",
-                     *           "streetId": "5525e761-f7ed-452d-a4e4-6391d1e86c29",
-                     *           "communityId": "7a061865-73cd-4c77-88e2-6df521cb91b0",
+                     *           "id": "334d2c9c-729d-40ad-930e-a178f6f2dfa9",
+                     *           "streetId": "817e9248-0bd4-4085-8551-2a163b85b09d",
+                     *           "communityId": "6cd6ea5c-7bdd-494f-bb56-db76df7fdc77",
                      *           "kind": "elevator",
-                     *           "name": "电梯 487ae08c",
-                     *           "status": "planned",
+                     *           "name": "电梯 259d62cc",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "eab579b4-b7b5-4c79-8719-a5feb48f7801",
+                     *           "buildingId": "0ba8ad39-51d7-41c2-a79a-71141976217f",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.157Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.412Z"
                      *         },
                      *         {
-                     *           "id": "575598ec-d10b-4293-a563-c86ea33b413a",
-                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
-                     *           "communityId": "87c3901c-827e-47bb-99b4-03fc62a2050e",
+                     *           "id": "4865b0a0-d91c-425f-b023-7e3630f1ff19",
+                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "communityId": "c4552068-11c2-45d2-9f2d-9fac6329a1a4",
                      *           "kind": "elevator",
-                     *           "name": "电梯 499daf57",
-                     *           "status": "planned",
+                     *           "name": "电梯 4c3f2c4f",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "4436570f-a261-442a-b1a7-417c47ecc299",
+                     *           "buildingId": "d8e5d7e8-f671-4f51-80a4-8a59a3ba39a8",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:18.216Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.514Z"
                      *         },
                      *         {
-                     *           "id": "e12d6cb2-56c6-4350-8cfb-f64f6d37c6c0",
-                     *           "streetId": "097c21ad-147c-4b00-8515-baec1bd3770c",
-                     *           "communityId": "3fd08d8f-2f6a-46b1-b8aa-ab53dce9781f",
+                     *           "id": "ec20abb9-79e6-43c2-924a-ae962318ba88",
+                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
+                     *           "communityId": "88ea002c-776f-4445-8d45-924ce7abb044",
                      *           "kind": "elevator",
-                     *           "name": "电梯 4a25b421",
-                     *           "status": "planned",
+                     *           "name": "电梯 586ea7c6",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "96fde962-4373-496a-bed6-d5e98a0c6f65",
+                     *           "buildingId": "e6d96bd7-3d8d-4ff7-a290-007d3fa0de0a",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.418Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.286Z"
                      *         },
                      *         {
-                     *           "id": "9288f73e-b902-4d74-99be-bcc87b643fe2",
-                     *           "streetId": "5644c036-15d4-49ae-8ce4-5685f9a0be61",
-                     *           "communityId": "3a3b685e-bd9a-4447-a339-60d45f8f90c3",
+                     *           "id": "aea0b383-62d7-43ee-8eed-5388273228e1",
+                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "communityId": "8c4113d1-602b-43ff-bf8f-df6c44e80578",
                      *           "kind": "elevator",
-                     *           "name": "电梯 4b287ad8",
-                     *           "status": "planned",
+                     *           "name": "电梯 7b03a0c9",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "1a1243c1-be23-4ce3-9744-3f61a20aaa5b",
+                     *           "buildingId": "db523468-75d0-4fe7-bcc5-01ba608bbd65",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.607Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.081Z"
                      *         },
                      *         {
-                     *           "id": "f697a248-e337-4a02-9e71-794105f62029",
-                     *           "streetId": "7910a125-b89a-4d1b-a423-3b765f0095c1",
-                     *           "communityId": "4152637e-4263-4b36-ac88-425b84aa9d7f",
+                     *           "id": "a14a196e-e105-4b03-a04c-42484b9fbf91",
+                     *           "streetId": "43ca017e-2fb9-4319-90e5-342408865528",
+                     *           "communityId": "2b8b167b-84e9-4a37-a459-d69913532a3c",
                      *           "kind": "elevator",
-                     *           "name": "电梯 524c995c",
-                     *           "status": "planned",
+                     *           "name": "电梯 85ee7d38",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e6e8c5e3-3bab-4022-88d2-4df2ae84e528",
+                     *           "buildingId": "36a6d720-8107-4532-853c-7b63530b42bd",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.778Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.372Z"
                      *         },
                      *         {
-                     *           "id": "b852cebc-b673-45e1-bd6b-3d1fc59e25c6",
-                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
-                     *           "communityId": "f789b19a-1d2a-4e86-81fc-abac2f49e974",
+                     *           "id": "a2f02a1b-c303-4a0d-b509-6dca72eeb74c",
+                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
+                     *           "communityId": "3129de7e-1ab3-454a-9918-47430b6b8127",
                      *           "kind": "elevator",
-                     *           "name": "电梯 67bfc4c0",
-                     *           "status": "planned",
+                     *           "name": "电梯 8a065d94",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "8064e5e2-5a92-4d3c-8593-5bc4cb10e213",
+                     *           "buildingId": "5663601a-19e2-4ca9-abcf-072cb14f904c",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.073Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.058Z"
                      *         },
                      *         {
-                     *           "id": "596d6798-aa81-4109-ba00-a851b268dfcf",
-                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
-                     *           "communityId": "56e4f954-335c-47b6-baad-a90b75dfbe3c",
+                     *           "id": "de70fd38-884a-48ce-b337-7bb248d0af27",
+                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
+                     *           "communityId": "887bdb9e-17fb-4ce8-94ce-a22097ec5332",
                      *           "kind": "elevator",
-                     *           "name": "电梯 78957f58",
-                     *           "status": "planned",
+                     *           "name": "电梯 8d32e925",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "0d350da1-9efe-4bbf-9f4e-4f1ad233bc6d",
+                     *           "buildingId": "a9d55a04-6ad3-4514-a0c8-a8872cfc5f2e",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:18.678Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.129Z"
                      *         },
                      *         {
-                     *           "id": "04d6b05d-cb1f-4671-936d-cd6a160f36fa",
-                     *           "streetId": "f96535c3-100e-4dc4-b90a-bd27ebaa158c",
-                     *           "communityId": "4a49da2a-5a51-49dc-8659-e3b558d58f15",
+                     *           "id": "54065104-bb88-46dd-861b-0ee651859dfd",
+                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
+                     *           "communityId": "59799098-f2ff-40c8-83bc-ea22389d53bd",
                      *           "kind": "elevator",
-                     *           "name": "电梯 790bdf99",
-                     *           "status": "planned",
+                     *           "name": "电梯 950dfb00",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "52f79f16-d8a5-4312-845a-36e09577aa89",
+                     *           "buildingId": "cb39e419-9ae6-4545-a333-9e63b966a1e7",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.701Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.464Z"
                      *         },
                      *         {
-                     *           "id": "3187e9e8-a335-48a3-907c-42bd51fb9e59",
-                     *           "streetId": "0df7f4c8-f425-4e4e-85ed-92953a034eb2",
-                     *           "communityId": "66ba61ed-23bb-4fac-8299-3241c028d20d",
+                     *           "id": "e3514dec-5a99-470a-9eee-10278a128c27",
+                     *           "streetId": "92e9c0ed-11d4-4a81-a7de-e9ba991a3e3c",
+                     *           "communityId": "99f79f76-9fd7-4484-b977-29aba478dc19",
                      *           "kind": "elevator",
-                     *           "name": "电梯 866720e8",
-                     *           "status": "planned",
+                     *           "name": "电梯 96ea9e0d",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "214bcb66-8b24-463b-9bd2-2e5149c9013f",
+                     *           "buildingId": "e2bc5335-6711-4809-8945-fb1c06a74a2c",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.215Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.266Z"
                      *         },
                      *         {
-                     *           "id": "f5eee60c-9f27-48bb-91a8-fb52f82cab5e",
-                     *           "streetId": "af0283a3-94d0-4865-b206-56cac52cd8de",
-                     *           "communityId": "412674b5-d5b6-4000-9f28-1260b777dbb7",
+                     *           "id": "8cb78029-d14d-4551-9704-cab710fa7949",
+                     *           "streetId": "c2bb0f4b-3791-4e6d-a2b0-9a9546d718b8",
+                     *           "communityId": "64abd209-846b-421e-9120-93e2731490c4",
                      *           "kind": "elevator",
-                     *           "name": "电梯 8f2f21ff",
-                     *           "status": "planned",
+                     *           "name": "电梯 997c42b5",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "24bad63d-659b-41ab-bf3b-03fd01d5ad60",
+                     *           "buildingId": "7868f5e9-3bf4-481f-84cc-0582890a3655",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.770Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.477Z"
                      *         },
                      *         {
-                     *           "id": "596ecdb3-578c-4b10-a795-720bbff0d1be",
-                     *           "streetId": "79ac631b-5b6b-42c9-a3aa-e18bc4d502b5",
-                     *           "communityId": "f15b4f1e-fb03-413c-9fa2-3103f0a3acdf",
+                     *           "id": "8ed941fe-5d84-4602-9315-e503800f2efb",
+                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
+                     *           "communityId": "35a47cc8-6db7-43d0-8ae8-d309fbb3591e",
                      *           "kind": "elevator",
-                     *           "name": "电梯 9572c36b",
-                     *           "status": "planned",
+                     *           "name": "电梯 a95124e6",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "afc3a55b-caf1-4649-a106-5edab427632d",
+                     *           "buildingId": "b84d57bf-97c0-40c3-a0a6-305cb2918b56",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.882Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.919Z"
                      *         },
                      *         {
-                     *           "id": "fb71f87a-f736-40b0-9c6d-6e7441310fbb",
-                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
-                     *           "communityId": "d44ea336-9724-4394-bc2e-5eedde73a0a7",
+                     *           "id": "5d1e786e-0ed9-461d-b2fb-79b79b15e99b",
+                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
+                     *           "communityId": "0892fee0-c2e5-4d32-a461-458aeac0bd31",
                      *           "kind": "elevator",
-                     *           "name": "电梯 9bdc7720",
-                     *           "status": "planned",
+                     *           "name": "电梯 ae5cf48f",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "06cc7350-fd65-462c-b024-8e50c1011cd6",
+                     *           "buildingId": "530ec41e-02b9-4b2f-8092-b7272c9f30b3",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.225Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.389Z"
                      *         },
                      *         {
-                     *           "id": "1a079053-ade7-4013-8d2a-c2186d5995ef",
-                     *           "streetId": "a10c1709-c01a-418a-bc98-0f71ed448ec3",
-                     *           "communityId": "0ca52362-98f2-409b-ad39-4751f53a6d6c",
+                     *           "id": "8c0bb289-8e02-445d-9e46-cb4bbce8e235",
+                     *           "streetId": "aae28299-0aec-4822-83c3-ba6ee447101c",
+                     *           "communityId": "ea3368a7-a571-4de1-a00c-b2967163e808",
                      *           "kind": "elevator",
-                     *           "name": "电梯 a83eae70",
-                     *           "status": "planned",
+                     *           "name": "电梯 b8bfa3c1",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "ffb7430b-e93c-4d56-b8f0-c624f7b26290",
+                     *           "buildingId": "754eb946-08e0-424f-98ec-e8c3ddf99008",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.680Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.197Z"
                      *         },
                      *         {
-                     *           "id": "5dda398d-330d-43df-858e-6713c1ee4a09",
-                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
-                     *           "communityId": "03b35dd2-47af-4e88-a883-e7cc6e9dc324",
+                     *           "id": "2977d7d5-32e1-468e-9ea6-8a4a439ed700",
+                     *           "streetId": "f5e1eb53-52b1-496a-aeb0-e63f70d19a73",
+                     *           "communityId": "768605b2-0db6-4bde-af20-b036cd4073e8",
                      *           "kind": "elevator",
-                     *           "name": "电梯 b6946fc7",
-                     *           "status": "planned",
+                     *           "name": "电梯 cb2fa212",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "1669f656-288d-48c9-966a-9f7481e1417e",
+                     *           "buildingId": "9703d6f9-b40e-4e56-a1a1-0559943e15f3",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:18.539Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.578Z"
                      *         },
                      *         {
-                     *           "id": "6de95f62-fece-4f64-9adf-a4f33feaf80a",
-                     *           "streetId": "0f636768-bcc5-45e6-8a4c-9245532c92d3",
-                     *           "communityId": "7c980c65-b74f-42cb-b137-7b2fca4d04fe",
+                     *           "id": "768a5848-e4fc-43cc-870d-0c7b92e29900",
+                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
+                     *           "communityId": "255f7cc5-a26e-4520-8e05-f3c177eb2ed2",
                      *           "kind": "elevator",
-                     *           "name": "电梯 cf381204",
-                     *           "status": "planned",
+                     *           "name": "电梯 cfd22859",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "5f7ab936-1f6c-40ef-a186-42e316c65832",
+                     *           "buildingId": "42215551-f57f-46b5-9764-59aef98f9b7d",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.451Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.702Z"
                      *         },
                      *         {
-                     *           "id": "abfb74d9-e920-4c2b-b13e-2dc4c04724e3",
-                     *           "streetId": "728147fe-6aaa-4400-8d8a-0841f933ebee",
-                     *           "communityId": "1b6cdec6-45c3-4817-8892-bce558264b79",
+                     *           "id": "7596f405-74ae-44fa-a804-99832ffbcc50",
+                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
+                     *           "communityId": "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8",
                      *           "kind": "elevator",
-                     *           "name": "电梯 d272bcf0",
-                     *           "status": "planned",
+                     *           "name": "电梯 d34cbab7",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "6a68c8e2-3a27-4494-b29a-9ff372b7adef",
+                     *           "buildingId": "c1692b5d-b059-443b-8bd8-e7618f2fb602",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:21.026Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.837Z"
                      *         },
                      *         {
-                     *           "id": "5a5291c8-cd26-4d88-b148-4829358cefbc",
-                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
-                     *           "communityId": "a71d67b8-dec9-4220-9f43-a9f05e151dbc",
+                     *           "id": "1adb338b-2339-455d-862f-c0c086eb5a02",
+                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
+                     *           "communityId": "1171e404-2632-49dd-b0f6-8f5bc73cb297",
                      *           "kind": "elevator",
-                     *           "name": "电梯 dc160c42",
-                     *           "status": "planned",
+                     *           "name": "电梯 d4b760c4",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "fd2b0a64-1019-444e-b89b-56fc3c3ec462",
+                     *           "buildingId": "b6639832-4199-47bf-8903-a81ac69f4024",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:18.945Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.652Z"
                      *         },
                      *         {
-                     *           "id": "2d5d215a-dcfe-40e5-9404-a889fdf5aa0a",
-                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
-                     *           "communityId": "40044ada-703f-4aba-a52c-bc40a1bd9bb0",
+                     *           "id": "6579f01b-11dd-4c8f-b4c0-1fb8124c0d06",
+                     *           "streetId": "fb7a6946-119e-476e-8fc7-8f6d47e4143f",
+                     *           "communityId": "1b7b5394-619d-497d-9085-0a1bd70865c3",
                      *           "kind": "elevator",
-                     *           "name": "电梯 df7a495a",
-                     *           "status": "planned",
+                     *           "name": "电梯 d8741e62",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "4569ea5a-6945-4530-b7b0-4350fd81cabd",
+                     *           "buildingId": "fbe90e8e-6a33-40f2-8788-1bc78552a225",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.078Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.705Z"
                      *         },
                      *         {
-                     *           "id": "5f4e7d9f-330b-4f48-9aef-9025d91ebab4",
-                     *           "streetId": "dd1f90f5-6b05-459b-ae6f-f7c746f5a050",
-                     *           "communityId": "c911042b-9169-4635-a637-26d07e032d6c",
+                     *           "id": "c330f8a9-af06-41b0-aef7-aba2dc2ba06b",
+                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
+                     *           "communityId": "d55db78e-5f8b-43e3-aef4-94bc3f8e2351",
                      *           "kind": "elevator",
-                     *           "name": "电梯 e0bf8d50",
-                     *           "status": "planned",
+                     *           "name": "电梯 e0dfcfef",
+                     *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "cc34db02-ad0d-47f9-bdac-998ec2f4ee1f",
+                     *           "buildingId": "f4451e46-c16d-4b72-a11d-51f0d3d6006c",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.569Z"
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.011Z"
                      *         },
                      *         {
-                     *           "id": "53dd151c-d3b2-40ce-a891-273e35cf1f70",
-                     *           "streetId": "0f636768-bcc5-45e6-8a4c-9245532c92d3",
-                     *           "communityId": "7c980c65-b74f-42cb-b137-7b2fca4d04fe",
+                     *           "id": "123f166a-8df4-4728-a21b-dff9bb8a41db",
+                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
+                     *           "communityId": "7d8c5e49-e78e-43c4-adda-9914c36e7fee",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 f9688035",
+                     *           "state": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "2bb3292b-430a-4b22-809e-e3a9438b7e2d",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.560Z"
+                     *         },
+                     *         {
+                     *           "id": "aee46071-f643-4a41-90d3-6e3a4b8f3edf",
+                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
+                     *           "communityId": "638d1d14-4780-441a-9865-1e3bd06fcd26",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 fe9528db",
+                     *           "state": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "959b9f46-982f-4e33-9dba-536fe1429d66",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.805Z"
+                     *         },
+                     *         {
+                     *           "id": "aa617e4a-5aa0-4bf1-8a01-a7a32a8e73f4",
+                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
+                     *           "communityId": "255f7cc5-a26e-4520-8e05-f3c177eb2ed2",
                      *           "kind": "garage",
-                     *           "name": "车库 011b3327",
-                     *           "status": "planned",
+                     *           "name": "车库 016c0c5d",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "b4e081d4-987d-4a82-b21b-bea77ea2592c",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.471Z"
+                     *           "operatorOrgId": "1aad2e87-95bf-468c-8558-15e89886a937",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.705Z"
                      *         },
                      *         {
-                     *           "id": "2bde02d6-695b-4b08-9a6b-1c5853cb7cf1",
-                     *           "streetId": "5644c036-15d4-49ae-8ce4-5685f9a0be61",
-                     *           "communityId": "3a3b685e-bd9a-4447-a339-60d45f8f90c3",
+                     *           "id": "8043c08b-669c-41bf-a0f5-445c7e2f964c",
+                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
+                     *           "communityId": "26dd8ebb-b2ec-40d1-8435-f152adf7256d",
                      *           "kind": "garage",
-                     *           "name": "车库 44ce2288",
-                     *           "status": "planned",
+                     *           "name": "车库 0f48a889",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "ba6d2a92-5931-4fbf-abf4-2c063179e307",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.621Z"
+                     *           "operatorOrgId": "68e71f41-c09a-41b8-ae1c-9fc11cbba52a",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.756Z"
                      *         },
                      *         {
-                     *           "id": "ca824462-dc98-49a4-86eb-a0a7662641eb",
-                     *           "streetId": "c9647327-37ad-44cb-b93c-8c94038f1157",
-                     *           "communityId": "45a6d22c-a29f-4442-923a-976ae94a48c3",
+                     *           "id": "e63cecf6-b0c9-4d92-a995-4c93678b3226",
+                     *           "streetId": "aae28299-0aec-4822-83c3-ba6ee447101c",
+                     *           "communityId": "ea3368a7-a571-4de1-a00c-b2967163e808",
                      *           "kind": "garage",
-                     *           "name": "车库 543ba6c3",
-                     *           "status": "planned",
+                     *           "name": "车库 1d9da876",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "d80ed095-3c5d-4108-9ac7-dcae15aef6b0",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.337Z"
+                     *           "operatorOrgId": "95682511-914a-476d-aebb-38fb9174ddbb",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.201Z"
                      *         },
                      *         {
-                     *           "id": "06d5a994-2e0f-47ad-a9d4-2cae903bde30",
-                     *           "streetId": "753b9296-fa47-4d79-8e3e-541cbddff87c",
-                     *           "communityId": "5db3419f-a820-4a40-b49f-9d7aeac5ad8e",
+                     *           "id": "83ce157c-0c6e-4f38-87b0-b394e7b63e51",
+                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "communityId": "8c4113d1-602b-43ff-bf8f-df6c44e80578",
                      *           "kind": "garage",
-                     *           "name": "车库 6acf3039",
-                     *           "status": "planned",
+                     *           "name": "车库 264274b9",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "c563b6f2-d6a5-4747-b834-b5d0a2c13b0a",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:18.840Z"
+                     *           "operatorOrgId": "8007710f-1571-43b8-8111-8d9e31d00475",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.084Z"
                      *         },
                      *         {
-                     *           "id": "54b5421c-3fd9-45fc-a0f8-6bdb2025adb2",
-                     *           "streetId": "a10c1709-c01a-418a-bc98-0f71ed448ec3",
-                     *           "communityId": "0ca52362-98f2-409b-ad39-4751f53a6d6c",
+                     *           "id": "585d930c-1266-49f3-a7de-145c624d918a",
+                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
+                     *           "communityId": "35a47cc8-6db7-43d0-8ae8-d309fbb3591e",
                      *           "kind": "garage",
-                     *           "name": "车库 79317b99",
-                     *           "status": "planned",
+                     *           "name": "车库 2bc6a199",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "a964fc37-9216-40b7-ada5-4cdce82370d0",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.695Z"
+                     *           "operatorOrgId": "da455fc7-c870-4df5-a98f-d1d1aadbdcbe",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.922Z"
                      *         },
                      *         {
-                     *           "id": "c1f9dcfd-7aa4-4f37-bf94-5f5e0396e612",
-                     *           "streetId": "113ab4d6-23d1-4bc8-b5eb-f17c8a6291af",
-                     *           "communityId": "f789b19a-1d2a-4e86-81fc-abac2f49e974",
+                     *           "id": "94717c7f-896c-413d-b4f0-708deb7eeb26",
+                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
+                     *           "communityId": "3129de7e-1ab3-454a-9918-47430b6b8127",
                      *           "kind": "garage",
-                     *           "name": "车库 835e4c5d",
-                     *           "status": "planned",
+                     *           "name": "车库 301406a4",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "7f7b4ce2-e3d5-4ffa-bc1b-d83be67a74fd",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.085Z"
+                     *           "operatorOrgId": "a856f23a-ac50-45ee-9bb5-a80d1ee78e8b",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.060Z"
                      *         },
                      *         {
-                     *           "id": "b9a402a9-7fa5-4eed-be6e-9e4e32991193",
-                     *           "streetId": "5c171c79-08b4-4c98-8234-f7cc2be4a9f8",
-                     *           "communityId": "f5b5ab8c-9146-4e1b-913e-e8019b658f51",
+                     *           "id": "853db6cc-0fd9-4493-9e32-a81384e39cad",
+                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
+                     *           "communityId": "887bdb9e-17fb-4ce8-94ce-a22097ec5332",
                      *           "kind": "garage",
-                     *           "name": "车库 8cd90d0d",
-                     *           "status": "planned",
+                     *           "name": "车库 3203e962",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "b924411d-537c-494c-a4e0-99a0af2c1b6f",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.886Z"
+                     *           "operatorOrgId": "6e30bbd2-c4b1-47df-8fc9-da4e8b871d6c",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.132Z"
                      *         },
                      *         {
-                     *           "id": "4dbfee8d-95f4-4325-8af7-188e8620d06e",
-                     *           "streetId": "f96535c3-100e-4dc4-b90a-bd27ebaa158c",
-                     *           "communityId": "4a49da2a-5a51-49dc-8659-e3b558d58f15",
+                     *           "id": "1f027fee-c556-4ea4-bfcd-ca073e22349c",
+                     *           "streetId": "92e9c0ed-11d4-4a81-a7de-e9ba991a3e3c",
+                     *           "communityId": "99f79f76-9fd7-4484-b977-29aba478dc19",
                      *           "kind": "garage",
-                     *           "name": "车库 9047193a",
-                     *           "status": "planned",
+                     *           "name": "车库 36cf7197",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "7dc34ab7-3f50-4e1c-9ac4-4264304de465",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.706Z"
+                     *           "operatorOrgId": "789b73e5-1a60-4ced-922e-868bb6b05f48",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.275Z"
                      *         },
                      *         {
-                     *           "id": "e703098e-08b8-4a7f-aebe-cc5cab9f38d0",
-                     *           "streetId": "728147fe-6aaa-4400-8d8a-0841f933ebee",
-                     *           "communityId": "1b6cdec6-45c3-4817-8892-bce558264b79",
+                     *           "id": "2c96bdb9-216a-445e-9fc4-bd5d28319499",
+                     *           "streetId": "817e9248-0bd4-4085-8551-2a163b85b09d",
+                     *           "communityId": "6cd6ea5c-7bdd-494f-bb56-db76df7fdc77",
                      *           "kind": "garage",
-                     *           "name": "车库 933c4f41",
-                     *           "status": "planned",
+                     *           "name": "车库 47e6f1c3",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "caeffdbb-962e-41a6-bb53-4a409a22cafe",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:21.038Z"
+                     *           "operatorOrgId": "45e10a85-1c6a-48c1-9193-5a6ff1043084",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.416Z"
                      *         },
                      *         {
-                     *           "id": "dc6d7ad6-13ab-4d75-80fc-a429d589213a",
-                     *           "streetId": "dd1f90f5-6b05-459b-ae6f-f7c746f5a050",
-                     *           "communityId": "c911042b-9169-4635-a637-26d07e032d6c",
+                     *           "id": "a2ae5435-a8a1-403c-a42c-7ab0177c1821",
+                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "communityId": "c4552068-11c2-45d2-9f2d-9fac6329a1a4",
                      *           "kind": "garage",
-                     *           "name": "车库 9d7b55d0",
-                     *           "status": "planned",
+                     *           "name": "车库 58adf260",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "c66f6469-b6af-4cee-bd5f-7a0b481facb1",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.585Z"
+                     *           "operatorOrgId": "090e259f-24b6-4710-ac38-4d5ecb40838e",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.519Z"
                      *         },
                      *         {
-                     *           "id": "945579f3-6357-42dd-b830-ff1907ec7a71",
-                     *           "streetId": "11bca1f1-c953-462e-a542-6767436eb7fc",
-                     *           "communityId": "56e4f954-335c-47b6-baad-a90b75dfbe3c",
+                     *           "id": "ed2df29f-647b-43b3-af7d-6785f9a25084",
+                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
+                     *           "communityId": "59799098-f2ff-40c8-83bc-ea22389d53bd",
                      *           "kind": "garage",
-                     *           "name": "车库 9e5ba7a3",
-                     *           "status": "planned",
+                     *           "name": "车库 62d70863",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "522a03af-e5bd-4895-b391-35765677e487",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:18.689Z"
+                     *           "operatorOrgId": "694585dd-303b-44ea-9140-f34ae28e3c1b",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.469Z"
                      *         },
                      *         {
-                     *           "id": "63bc20d7-0bb3-4c04-bc8f-2bcd680df83c",
-                     *           "streetId": "af0283a3-94d0-4865-b206-56cac52cd8de",
-                     *           "communityId": "412674b5-d5b6-4000-9f28-1260b777dbb7",
+                     *           "id": "a533ec31-a68a-4904-98dd-0dd9341828de",
+                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
+                     *           "communityId": "638d1d14-4780-441a-9865-1e3bd06fcd26",
                      *           "kind": "garage",
-                     *           "name": "车库 a0376ec1",
-                     *           "status": "planned",
+                     *           "name": "车库 68848179",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "e08fb378-79f8-4490-8502-0b8451c973b4",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.778Z"
+                     *           "operatorOrgId": "c6084275-dd11-4e0c-b064-02946c7b0b7b",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.808Z"
                      *         },
                      *         {
-                     *           "id": "610377a1-3714-4ca1-b4fb-95e1db821fae",
-                     *           "streetId": "dd614eca-a3ba-4f0c-97b8-52572b42c28f",
-                     *           "communityId": "d44ea336-9724-4394-bc2e-5eedde73a0a7",
+                     *           "id": "cc071a60-3bf6-4a47-9b4a-d1b3b98ded92",
+                     *           "streetId": "41202327-24fb-4e9f-ba07-1ebbd339b470",
+                     *           "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
                      *           "kind": "garage",
-                     *           "name": "车库 a3e93752",
-                     *           "status": "planned",
+                     *           "name": "车库 6ccae241",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "b23fa3e4-228b-431e-b559-007487a3e4ff",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.228Z"
+                     *           "operatorOrgId": "00213d71-3040-4d36-aeba-e435f163c80b",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.626Z"
                      *         },
                      *         {
-                     *           "id": "afcbabc4-70b4-4ae3-afe7-6089a4fddcad",
-                     *           "streetId": "0df7f4c8-f425-4e4e-85ed-92953a034eb2",
-                     *           "communityId": "66ba61ed-23bb-4fac-8299-3241c028d20d",
+                     *           "id": "3ff5110c-abd1-49fa-a38b-b2e1a4a4c1c7",
+                     *           "streetId": "c2bb0f4b-3791-4e6d-a2b0-9a9546d718b8",
+                     *           "communityId": "64abd209-846b-421e-9120-93e2731490c4",
                      *           "kind": "garage",
-                     *           "name": "车库 cb1d1113",
-                     *           "status": "planned",
+                     *           "name": "车库 7236d07d",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "b35df18d-d692-4b97-9e92-b0a358d3349d",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.227Z"
+                     *           "operatorOrgId": "338cb145-08c6-4b91-aee0-b0d0b645d7ab",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.483Z"
                      *         },
                      *         {
-                     *           "id": "f54e05f3-2e81-4630-be7b-25f92ebe0e50",
-                     *           "streetId": "98f8c5f8-7a8c-46fd-bffe-3d84c4511cb0",
-                     *           "communityId": "40044ada-703f-4aba-a52c-bc40a1bd9bb0",
+                     *           "id": "e03eaccb-f68f-48dc-987e-cccc12367838",
+                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
+                     *           "communityId": "88ea002c-776f-4445-8d45-924ce7abb044",
                      *           "kind": "garage",
-                     *           "name": "车库 cb81b7cb",
-                     *           "status": "planned",
+                     *           "name": "车库 8449b580",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "fd25f2c1-7392-49fe-8cbe-1efe4988389a",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.083Z"
+                     *           "operatorOrgId": "f491bf57-471b-4ac5-9640-df406e809984",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.293Z"
                      *         },
                      *         {
-                     *           "id": "877621d2-5d53-41d0-974e-99e7db892255",
-                     *           "streetId": "d6258581-3583-446d-aa5c-55b1c0d90ef7",
-                     *           "communityId": "8fe148f7-ebb0-4e4e-b9ba-7f6cd84d55f4",
+                     *           "id": "7244dfce-6684-4585-94fa-4e6150b8703c",
+                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
+                     *           "communityId": "3b65eecb-57ee-4956-8c06-936eef2b41e9",
                      *           "kind": "garage",
-                     *           "name": "车库 cf5e2977",
-                     *           "status": "planned",
+                     *           "name": "车库 8565c513",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "1328a339-41d8-4998-b831-0d591a3174ce",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.323Z"
+                     *           "operatorOrgId": "1a84c0fd-5984-46dc-a14c-a3fc926f52cf",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.892Z"
                      *         },
                      *         {
-                     *           "id": "ded05ba1-fc9e-4f35-b214-b8483745b713",
-                     *           "streetId": "5525e761-f7ed-452d-a4e4-6391d1e86c29",
-                     *           "communityId": "7a061865-73cd-4c77-88e2-6df521cb91b0",
+                     *           "id": "0e884e38-6033-420b-b998-12f8272d7971",
+                     *           "streetId": "f5e1eb53-52b1-496a-aeb0-e63f70d19a73",
+                     *           "communityId": "768605b2-0db6-4bde-af20-b036cd4073e8",
                      *           "kind": "garage",
-                     *           "name": "车库 d84e50de",
-                     *           "status": "planned",
+                     *           "name": "车库 85990b33",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "a4d1e3bc-0d87-4444-a440-08581db93f11",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.159Z"
+                     *           "operatorOrgId": "225b6b93-94ad-4682-8eda-41d47cd38221",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.581Z"
                      *         },
                      *         {
-                     *           "id": "90e0cbcc-7d0c-4fc3-92a8-ae80bb9b4e85",
-                     *           "streetId": "ebf96ff9-942b-4edd-a1f7-263088130c52",
-                     *           "communityId": "a71d67b8-dec9-4220-9f43-a9f05e151dbc",
+                     *           "id": "cc6ad42d-ac31-4d53-abab-b98e20cdea45",
+                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
+                     *           "communityId": "0892fee0-c2e5-4d32-a461-458aeac0bd31",
                      *           "kind": "garage",
-                     *           "name": "车库 df5d781c",
-                     *           "status": "planned",
+                     *           "name": "车库 a8b1281b",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "78b3d978-d60e-4fdd-8d93-47bcf62e7dbe",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:18.967Z"
+                     *           "operatorOrgId": "5e813584-d610-4b1d-b452-3f06064b0423",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.392Z"
                      *         },
                      *         {
-                     *           "id": "c8d0c266-bdc0-4c42-b8e1-d657eb6e162a",
-                     *           "streetId": "c3e9e1f9-1785-46fd-9927-a5480537a183",
-                     *           "communityId": "87c3901c-827e-47bb-99b4-03fc62a2050e",
+                     *           "id": "16deba1a-81e1-4767-831c-0836f3641b79",
+                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
+                     *           "communityId": "d55db78e-5f8b-43e3-aef4-94bc3f8e2351",
                      *           "kind": "garage",
-                     *           "name": "车库 e38efca7",
-                     *           "status": "planned",
+                     *           "name": "车库 abfd23ca",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "58636194-bac4-445d-b3cb-fe0759d8aca9",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:18.262Z"
+                     *           "operatorOrgId": "ecfa6b8c-ba8c-44da-9b2f-f3a846e47b45",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.016Z"
                      *         },
                      *         {
-                     *           "id": "14be7c0d-ccda-4ddd-82b6-353b2df50893",
-                     *           "streetId": "5c8b2cc7-39a5-4143-ad7a-a5bcf05c7ff3",
-                     *           "communityId": "03b35dd2-47af-4e88-a883-e7cc6e9dc324",
+                     *           "id": "152fc213-6839-4b77-aefb-b439b800c1ef",
+                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
+                     *           "communityId": "7d8c5e49-e78e-43c4-adda-9914c36e7fee",
                      *           "kind": "garage",
-                     *           "name": "车库 e479001f",
-                     *           "status": "planned",
+                     *           "name": "车库 b62fa93b",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "0e0cb216-189f-4761-b33e-22005bfa286f",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:18.561Z"
+                     *           "operatorOrgId": "90a4d3ce-ddd6-4e4d-81c7-f644add65903",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.574Z"
                      *         },
                      *         {
-                     *           "id": "daf5cac6-f726-48d6-9b19-a62652064c20",
-                     *           "streetId": "7910a125-b89a-4d1b-a423-3b765f0095c1",
-                     *           "communityId": "4152637e-4263-4b36-ac88-425b84aa9d7f",
+                     *           "id": "a61a83d7-bc2d-42fd-8b7d-0bb462da4e7b",
+                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
+                     *           "communityId": "94b03f62-19eb-40ee-9c6b-8de6fd99df31",
                      *           "kind": "garage",
-                     *           "name": "车库 e887c4c6",
-                     *           "status": "planned",
+                     *           "name": "车库 ca611b1b",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "a502e09b-d1f9-489a-bca0-7ae112ee4a26",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.800Z"
+                     *           "operatorOrgId": "5b21ed0e-ffcf-4d3c-a08c-57e69a75294a",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.611Z"
                      *         },
                      *         {
-                     *           "id": "b345f1f2-88e3-4057-a75d-8c1d516fe283",
-                     *           "streetId": "097c21ad-147c-4b00-8515-baec1bd3770c",
-                     *           "communityId": "3fd08d8f-2f6a-46b1-b8aa-ab53dce9781f",
+                     *           "id": "186ecbbe-edfc-4097-a734-fcdf7b0267b5",
+                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
+                     *           "communityId": "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8",
                      *           "kind": "garage",
-                     *           "name": "车库 e947fdbe",
-                     *           "status": "planned",
+                     *           "name": "车库 ccb4f960",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "1a71540a-c2a9-4058-8c01-266f199ad704",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.441Z"
+                     *           "operatorOrgId": "97ed6a1d-ede3-4fd2-b7b3-7a9dc64242ce",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.842Z"
                      *         },
                      *         {
-                     *           "id": "26f08fd0-659c-463a-9964-1f2fb5e50d51",
-                     *           "streetId": "79ac631b-5b6b-42c9-a3aa-e18bc4d502b5",
-                     *           "communityId": "f15b4f1e-fb03-413c-9fa2-3103f0a3acdf",
+                     *           "id": "7cbdfd6b-64e6-4515-8659-07b9a1d1dd00",
+                     *           "streetId": "43ca017e-2fb9-4319-90e5-342408865528",
+                     *           "communityId": "2b8b167b-84e9-4a37-a459-d69913532a3c",
                      *           "kind": "garage",
-                     *           "name": "车库 f2cfff85",
-                     *           "status": "planned",
+                     *           "name": "车库 deb39c3f",
+                     *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
                      *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "d0c26118-8304-42f9-a563-b1086f3579bd",
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:19.890Z"
+                     *           "operatorOrgId": "82cce94d-6bbf-487d-bae0-3cba6f18accb",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.375Z"
                      *         },
                      *         {
-                     *           "id": "f8e3ce36-9827-40e3-9037-e6d9196b2bb3",
-                     *           "streetId": "5c171c79-08b4-4c98-8234-f7cc2be4a9f8",
-                     *           "communityId": "f5b5ab8c-9146-4e1b-913e-e8019b658f51",
+                     *           "id": "08d390a3-ebcb-41ee-ae21-92e665b4e104",
+                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
+                     *           "communityId": "1171e404-2632-49dd-b0f6-8f5bc73cb297",
                      *           "kind": "garage",
-                     *           "name": "非机动车库 a090e906",
-                     *           "status": "planned",
-                     *           "garageSize": "mini",
-                     *           "parkingCapacity": 20,
-                     *           "chargingPoints": 8,
+                     *           "name": "车库 e23e87c8",
+                     *           "state": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": null,
-                     *           "transferredAt": null,
-                     *           "createdAt": "2026-12-05T13:34:20.913Z"
+                     *           "operatorOrgId": "62b81557-3f71-4f52-8fdf-5a1e426421d5",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:52.656Z"
+                     *         },
+                     *         {
+                     *           "id": "cba589f6-93db-42b2-9893-1ff4612ccf9f",
+                     *           "streetId": "fb7a6946-119e-476e-8fc7-8f6d47e4143f",
+                     *           "communityId": "1b7b5394-619d-497d-9085-0a1bd70865c3",
+                     *           "kind": "garage",
+                     *           "name": "车库 e412e8a9",
+                     *           "state": "planned",
+                     *           "garageSize": "large",
+                     *           "parkingCapacity": 120,
+                     *           "chargingPoints": 40,
+                     *           "buildingId": null,
+                     *           "floorsServed": null,
+                     *           "stops": null,
+                     *           "operatorOrgId": "4027c542-d1e7-43b3-8bae-4eee0071abee",
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T14:19:53.707Z"
                      *         }
                      *       ],
-                     *       "total": 47,
+                     *       "total": 51,
                      *       "limit": 50,
-                     *       "offset": 0
+                     *       "offset": 0,
+                     *       "next": "/v1/facilities?limit=50&offset=50"
                      *     }
                      */
                     "application/json": components["schemas"]["FacilityPage"];
@@ -9046,8 +10067,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "garage",
-                 *       "communityId": "f5b5ab8c-9146-4e1b-913e-e8019b658f51",
-                 *       "name": "非机动车库 939de02b",
+                 *       "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
+                 *       "name": "非机动车库 0e97e779",
                  *       "garageSize": "mini",
                  *       "parkingCapacity": 20,
                  *       "chargingPoints": 8
@@ -9057,7 +10078,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Registered, status planned */
+            /** @description Registered, state planned */
             201: {
                 headers: {
                     /** @description Sent when this is the replay of an earlier request's answer (the same Idempotency-Key) */
@@ -9067,12 +10088,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f8e3ce36-9827-40e3-9037-e6d9196b2bb3",
-                     *       "streetId": "5c171c79-08b4-4c98-8234-f7cc2be4a9f8",
-                     *       "communityId": "f5b5ab8c-9146-4e1b-913e-e8019b658f51",
+                     *       "id": "c1b61fc7-df36-4a2a-9418-be9265c8a367",
+                     *       "streetId": "41202327-24fb-4e9f-ba07-1ebbd339b470",
+                     *       "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
                      *       "kind": "garage",
-                     *       "name": "非机动车库 a090e906",
-                     *       "status": "planned",
+                     *       "name": "非机动车库 f6e463ab",
+                     *       "state": "planned",
                      *       "garageSize": "mini",
                      *       "parkingCapacity": 20,
                      *       "chargingPoints": 8,
@@ -9080,8 +10101,8 @@ export interface operations {
                      *       "floorsServed": null,
                      *       "stops": null,
                      *       "operatorOrgId": null,
-                     *       "transferredAt": null,
-                     *       "createdAt": "2026-12-05T13:34:20.913Z"
+                     *       "transferredOn": null,
+                     *       "createdAt": "2026-12-05T14:19:53.640Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -9183,21 +10204,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "38d99d8f-4eed-4e90-bdb0-f95a4651ea0c",
-                     *       "streetId": "eda27008-684c-4ba3-8450-618b16d448bb",
-                     *       "communityId": "bdcae47d-fe5a-4a2e-9942-88b903f038fa",
+                     *       "id": "0b2e5d7b-00e8-4246-bc16-490133ebe11b",
+                     *       "streetId": "50991342-5ed7-4494-8224-7e63b8c3769a",
+                     *       "communityId": "c950b8f5-a0aa-4e24-b1b0-f9a25e0484e3",
                      *       "kind": "elevator",
-                     *       "name": "电梯 d6838216",
-                     *       "status": "planned",
+                     *       "name": "电梯 ebf37fea",
+                     *       "state": "planned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "e9857966-3c15-456a-b88c-a44e66f11875",
+                     *       "buildingId": "b6631b5d-3c3c-4d19-909c-21545562764d",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
-                     *       "transferredAt": null,
-                     *       "createdAt": "2026-12-05T13:34:21.142Z"
+                     *       "transferredOn": null,
+                     *       "createdAt": "2026-12-05T14:19:53.740Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -9284,7 +10305,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "车库 8b4c7cdb"
+                 *       "name": "车库 83485b59"
                  *     }
                  */
                 "application/json": components["schemas"]["FacilityPatch"];
@@ -9299,21 +10320,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0627a6c1-6f0d-459c-b627-cd94dcd2d355",
-                     *       "streetId": "1cc05cdd-060d-4af1-b81d-9f7dcec552aa",
-                     *       "communityId": "604a3fe0-746a-430c-a930-18071e374a2a",
+                     *       "id": "06d179ec-ac23-4e55-bdc1-5aa6f83d7a27",
+                     *       "streetId": "e9083d8a-bf71-4f21-8a3c-50c4ef04cfc7",
+                     *       "communityId": "9fd4f42c-c1bd-497e-8832-ea6a3bca761d",
                      *       "kind": "garage",
-                     *       "name": "车库 81d8fb2a",
-                     *       "status": "planned",
+                     *       "name": "车库 3c69d899",
+                     *       "state": "planned",
                      *       "garageSize": "large",
                      *       "parkingCapacity": 120,
                      *       "chargingPoints": 40,
                      *       "buildingId": null,
                      *       "floorsServed": null,
                      *       "stops": null,
-                     *       "operatorOrgId": "8d02aa13-ce4c-4464-8870-4f923ee7ac35",
-                     *       "transferredAt": null,
-                     *       "createdAt": "2026-12-05T13:34:21.235Z"
+                     *       "operatorOrgId": "ff321c01-80b5-4fa9-9f10-fcf79a633207",
+                     *       "transferredOn": null,
+                     *       "createdAt": "2026-12-05T14:19:53.781Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -9429,21 +10450,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "efa3ead0-6611-40a9-9279-54237bd59ff5",
-                     *       "streetId": "966f7a22-549b-4c95-9c81-1b5a3aad78ce",
-                     *       "communityId": "08dc3c56-c861-4099-80bb-6905c9f62374",
+                     *       "id": "7c688c1e-a224-4561-bd68-c46750154cd8",
+                     *       "streetId": "45b7bdee-0b26-41d9-a925-be1dbb0f0725",
+                     *       "communityId": "f6655fc9-2648-4756-a466-7681a4817321",
                      *       "kind": "elevator",
-                     *       "name": "电梯 891f06b3",
-                     *       "status": "decommissioned",
+                     *       "name": "电梯 b19f51b5",
+                     *       "state": "decommissioned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "6f0723b3-b563-4426-bdd2-fc9030968440",
+                     *       "buildingId": "5f73302e-8905-4794-a6a8-7c06c1a0d1b6",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
-                     *       "transferredAt": null,
-                     *       "createdAt": "2026-12-05T13:34:21.403Z"
+                     *       "transferredOn": null,
+                     *       "createdAt": "2026-12-05T14:19:53.870Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -9554,7 +10575,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of contracts */
+            /** @description A page of contracts, most recently changed first (id breaks ties) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -9564,15 +10585,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "796590be-c4c8-4041-9798-27e3a61934b1",
-                     *           "title": "加装电梯BOT合同 b143ae64",
+                     *           "id": "7466107b-6d6b-42f5-a802-9f17655cdc29",
+                     *           "title": "加装电梯BOT合同 a90c1011",
                      *           "state": "draft",
-                     *           "streetId": "68f61802-9373-4dd3-93d1-3c4e347d03bc",
-                     *           "communityId": "67a8266a-9c8e-41af-90b8-f44a5a35e907",
-                     *           "enterpriseOrgId": "8899605f-ee63-4078-83d1-ce157af21858",
-                     *           "ownersCommitteeOrgId": "34b5b74a-f146-4643-96b6-b39230b0692a",
-                     *           "propertyCompanyOrgId": "57e5e4b9-7fe9-4781-a60a-46251a43994c",
-                     *           "streetOfficeOrgId": "ece2ba6b-3fbf-409f-9ddc-89116a56d718",
+                     *           "streetId": "9b5a7720-311a-41c0-9011-54c830d55132",
+                     *           "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
+                     *           "enterpriseOrgId": "b6948aa6-0a53-4a7e-9a37-1deabcad9641",
+                     *           "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
+                     *           "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
+                     *           "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -9586,15 +10607,15 @@ export interface operations {
                      *           "updatedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "e91245c2-79d3-4000-bd00-0554084d5027",
+                     *           "id": "b097b08a-5838-4319-8da4-30bf3c4a0b9a",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "draft",
-                     *           "streetId": "f9f1de7e-ad69-4836-aa2c-f8cd5d0b37e7",
-                     *           "communityId": "55dfc4f6-c331-446f-beee-5b0ec6672289",
-                     *           "enterpriseOrgId": "9e960ddd-7e80-4955-98d1-2deaa8f34b75",
-                     *           "ownersCommitteeOrgId": "45033d0b-fc0b-4307-ac92-49163a8f4e0a",
-                     *           "propertyCompanyOrgId": "5a9d9410-b335-40bf-a412-c34db225ed35",
-                     *           "streetOfficeOrgId": "889a0b66-82e0-46d6-840c-b733dff0913c",
+                     *           "streetId": "3d10943d-a9e6-4db6-adc9-13ba3ee886bb",
+                     *           "communityId": "7315e388-0e62-4a40-9d6c-045685b369b2",
+                     *           "enterpriseOrgId": "39c1ad0c-16ae-44e0-b977-755387cf1d54",
+                     *           "ownersCommitteeOrgId": "df7375d0-5195-44f1-9535-d4ac9d8c0318",
+                     *           "propertyCompanyOrgId": "b5d2d4ef-4b5b-4162-9c53-742b4d0b1a9f",
+                     *           "streetOfficeOrgId": "97560d18-eef7-4004-8ea7-03f8e15d37cc",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -9608,13 +10629,13 @@ export interface operations {
                      *           "updatedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
-                     *       "total": 2
+                     *       "total": 2,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["ContractSummary"][];
-                        total: number;
-                    };
+                    "application/json": components["schemas"]["ContractPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -9699,13 +10720,13 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "title": "加装电梯BOT合同 502ccd82",
-                 *       "communityId": "67a8266a-9c8e-41af-90b8-f44a5a35e907",
-                 *       "ownersCommitteeOrgId": "34b5b74a-f146-4643-96b6-b39230b0692a",
-                 *       "propertyCompanyOrgId": "57e5e4b9-7fe9-4781-a60a-46251a43994c",
-                 *       "streetOfficeOrgId": "ece2ba6b-3fbf-409f-9ddc-89116a56d718",
+                 *       "title": "加装电梯BOT合同 1014a476",
+                 *       "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
+                 *       "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
+                 *       "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
+                 *       "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
                  *       "facilityIds": [
-                 *         "47088582-51ec-446d-96f7-433d0b41a5c1"
+                 *         "d202cec7-19f2-4e4a-85b4-0c98e1795949"
                  *       ],
                  *       "terms": {
                  *         "totalInvestment": "800000.00",
@@ -9778,15 +10799,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "796590be-c4c8-4041-9798-27e3a61934b1",
-                     *       "title": "加装电梯BOT合同 b143ae64",
+                     *       "id": "7466107b-6d6b-42f5-a802-9f17655cdc29",
+                     *       "title": "加装电梯BOT合同 a90c1011",
                      *       "state": "draft",
-                     *       "streetId": "68f61802-9373-4dd3-93d1-3c4e347d03bc",
-                     *       "communityId": "67a8266a-9c8e-41af-90b8-f44a5a35e907",
-                     *       "enterpriseOrgId": "8899605f-ee63-4078-83d1-ce157af21858",
-                     *       "ownersCommitteeOrgId": "34b5b74a-f146-4643-96b6-b39230b0692a",
-                     *       "propertyCompanyOrgId": "57e5e4b9-7fe9-4781-a60a-46251a43994c",
-                     *       "streetOfficeOrgId": "ece2ba6b-3fbf-409f-9ddc-89116a56d718",
+                     *       "streetId": "9b5a7720-311a-41c0-9011-54c830d55132",
+                     *       "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
+                     *       "enterpriseOrgId": "b6948aa6-0a53-4a7e-9a37-1deabcad9641",
+                     *       "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
+                     *       "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
+                     *       "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -9799,11 +10820,11 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "47088582-51ec-446d-96f7-433d0b41a5c1"
+                     *         "d202cec7-19f2-4e4a-85b4-0c98e1795949"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
-                     *         "status": "draft",
+                     *         "state": "draft",
                      *         "revision": 1,
                      *         "isAmendment": false,
                      *         "effectiveDate": null,
@@ -10001,15 +11022,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9e626481-981f-4c57-ae17-7dbba17217b9",
+                     *       "id": "53dd352e-e27b-4955-a153-9aadeacb6964",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "52d07eb8-ad0c-40c8-8ae2-284f2a74c5c8",
-                     *       "communityId": "471383a8-2945-4bc4-8016-25bc9c2a87c2",
-                     *       "enterpriseOrgId": "dca3475a-da73-452c-a202-fcfcd10dc2f9",
-                     *       "ownersCommitteeOrgId": "93906b79-aba4-4bdb-8ca5-78142e9923a7",
-                     *       "propertyCompanyOrgId": "8aa02138-9122-41da-9c5f-216dd6e15f71",
-                     *       "streetOfficeOrgId": "610d35ef-514c-4077-998d-54407987c3c4",
+                     *       "streetId": "891e6aa9-75a8-4de9-b880-2aca80ad555f",
+                     *       "communityId": "96562a92-2319-44db-91de-3498d13df4bc",
+                     *       "enterpriseOrgId": "786fa7b9-2a1f-42d6-bb48-d9901d624fa8",
+                     *       "ownersCommitteeOrgId": "d0d5fe64-4002-4cee-bd0e-1f4f5b6cc419",
+                     *       "propertyCompanyOrgId": "82dde000-4860-4d4f-b45a-2cd93b63b74b",
+                     *       "streetOfficeOrgId": "027fcc18-cc6e-465d-92c2-fe618e2d1831",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -10022,11 +11043,11 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "3f992ea0-06c7-4df4-89fb-589b7b163895"
+                     *         "141c24e2-1eee-4da1-8fd0-43ef7e7b7ba4"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
-                     *         "status": "draft",
+                     *         "state": "draft",
                      *         "revision": 1,
                      *         "isAmendment": false,
                      *         "effectiveDate": null,
@@ -10184,7 +11205,12 @@ export interface operations {
     };
     listContractVersions: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -10193,7 +11219,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Versions */
+            /** @description Versions by number */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10204,7 +11230,7 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "versionNo": 1,
-                     *           "status": "draft",
+                     *           "state": "draft",
                      *           "revision": 1,
                      *           "isAmendment": false,
                      *           "effectiveDate": null,
@@ -10277,12 +11303,14 @@ export interface operations {
                      *           "contentHash": null,
                      *           "computedHash": null
                      *         }
-                     *       ]
+                     *       ],
+                     *       "total": 1,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["ContractVersion"][];
-                    };
+                    "application/json": components["schemas"]["VersionPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -10374,7 +11402,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "versionNo": 1,
-                     *       "status": "draft",
+                     *       "state": "draft",
                      *       "revision": 1,
                      *       "isAmendment": false,
                      *       "effectiveDate": null,
@@ -10606,7 +11634,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "versionNo": 1,
-                     *       "status": "draft",
+                     *       "state": "draft",
                      *       "revision": 2,
                      *       "isAmendment": false,
                      *       "effectiveDate": null,
@@ -10781,8 +11809,10 @@ export interface operations {
     diffContractVersions: {
         parameters: {
             query: {
-                from: number;
-                to: number;
+                /** @description The version compared from */
+                fromVersionNo: number;
+                /** @description The version compared to */
+                toVersionNo: number;
             };
             header?: never;
             path: {
@@ -10800,14 +11830,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "from": 1,
-                     *       "to": 1,
+                     *       "fromVersionNo": 1,
+                     *       "toVersionNo": 1,
                      *       "changes": []
                      *     }
                      */
                     "application/json": {
-                        from: number;
-                        to: number;
+                        fromVersionNo: number;
+                        toVersionNo: number;
                         changes: components["schemas"]["FieldChange"][];
                     };
                 };
@@ -10909,15 +11939,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e464aac6-b100-44b7-9568-25832a1e9620",
+                     *       "id": "30c3e1af-37cb-46c8-8690-c202d1291c30",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "submitted",
-                     *       "streetId": "e4000583-3ba0-4f20-b971-ad403c2d6074",
-                     *       "communityId": "424ab57e-4352-460d-ae67-9bfdcab43e9f",
-                     *       "enterpriseOrgId": "5991560a-36e3-430d-8e19-d2fb47e66d06",
-                     *       "ownersCommitteeOrgId": "61cb7e64-3d19-4267-b624-6f369882aa3e",
-                     *       "propertyCompanyOrgId": "3f1e04d9-1619-4b21-bec2-5841714db716",
-                     *       "streetOfficeOrgId": "5cc9af03-fbd1-4e0b-bbf9-91f65811df6f",
+                     *       "streetId": "ead6fd7a-72c4-4f11-a90d-3e6a798c02be",
+                     *       "communityId": "2de86825-bb00-4d81-9cde-35cfe66b2cd7",
+                     *       "enterpriseOrgId": "20a9cddd-1e10-46b7-9a14-c65bf0f07f53",
+                     *       "ownersCommitteeOrgId": "c7af6103-c1a2-4275-a75a-f3c5d307cfd2",
+                     *       "propertyCompanyOrgId": "d92a40a0-0ba7-40d0-9adc-f3268e6a0776",
+                     *       "streetOfficeOrgId": "e1fce48d-2002-4a27-924e-8e8b303b3334",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -10930,11 +11960,11 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "7678ceae-dec4-4e64-890e-5d2618007357"
+                     *         "89c6acce-0198-4e89-9811-dad97a151880"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
-                     *         "status": "submitted",
+                     *         "state": "submitted",
                      *         "revision": 1,
                      *         "isAmendment": false,
                      *         "effectiveDate": null,
@@ -11005,7 +12035,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "c8a1d4a054f3835d016bee435566be1055ea2fe2396cb5188cbd62ab8fac46b7"
+                     *         "computedHash": "ca30a67258138702821295e8774ce1a2fbdf51822254e3672846bea393b4095d"
                      *       },
                      *       "allowedActions": [
                      *         "comment",
@@ -11146,15 +12176,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0f358e5a-df7e-47c0-b14a-6b6f8046b41d",
+                     *       "id": "1bcd1b8e-9bde-4ecc-b27c-eb4cf5eacbd9",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "changes_requested",
-                     *       "streetId": "67e02458-e789-4ec4-9887-03a1ac2844df",
-                     *       "communityId": "c82560b8-360e-4368-94c7-2a719ff1316e",
-                     *       "enterpriseOrgId": "807c64cc-b439-44c6-a1b4-5c836235ae52",
-                     *       "ownersCommitteeOrgId": "ffd9618b-db16-47fe-a5eb-ca0b5e776564",
-                     *       "propertyCompanyOrgId": "94425083-4592-4663-b614-e133fd4fd38c",
-                     *       "streetOfficeOrgId": "0f12a0a8-a6f5-4818-836d-6fe841f40401",
+                     *       "streetId": "998f6cec-8e04-4393-8fa3-e370e6d896c9",
+                     *       "communityId": "6d1dbd47-b6d7-423b-93a2-a781c9f29030",
+                     *       "enterpriseOrgId": "9624898c-1363-4045-a43c-7f50855941b7",
+                     *       "ownersCommitteeOrgId": "7aa71aa1-5dc0-4672-8995-2d62290d45e4",
+                     *       "propertyCompanyOrgId": "f782898a-3cef-415d-b0d2-a7b4e163ccd8",
+                     *       "streetOfficeOrgId": "08216b69-41ae-4e0b-9a8d-9fd4a26c07ee",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -11167,11 +12197,11 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "820e8d98-de31-4367-8131-e25cb1b5afc6"
+                     *         "b3fe849e-720d-40c0-b060-958506cd6388"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
-                     *         "status": "changes_requested",
+                     *         "state": "changes_requested",
                      *         "revision": 1,
                      *         "isAmendment": false,
                      *         "effectiveDate": null,
@@ -11242,7 +12272,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "7e085beb00727c3c7b3c420cf596c3539374cf7632363d376b484f44f5bda2a9"
+                     *         "computedHash": "392d963b55a723547c67f7ec4bc9c292414bd54469b726ecad014e6f3d8c5e84"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -11376,15 +12406,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f871e148-f7b6-4028-893a-b1106f0a3840",
+                     *       "id": "145ed0fc-fa28-494c-8b16-ae01ec0e61e8",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "7f0ac301-dae9-4b5e-bd06-15da36d2e6e8",
-                     *       "communityId": "5ad8fe02-0fa0-4304-9015-566727988578",
-                     *       "enterpriseOrgId": "9ae90990-2148-4964-a647-83e61461e9c9",
-                     *       "ownersCommitteeOrgId": "5e53869b-6f16-472d-9eeb-05435759c727",
-                     *       "propertyCompanyOrgId": "09bd2642-9bf1-47eb-b849-b0754d099219",
-                     *       "streetOfficeOrgId": "58d30ccd-0351-4777-a22a-1203e53cf2c0",
+                     *       "streetId": "08a59e06-a2c0-4c89-842d-ce1952b64d08",
+                     *       "communityId": "bc76ddc8-9f63-4b27-8e6e-0a57a17c604c",
+                     *       "enterpriseOrgId": "ce3f4e35-5e7f-42e2-8471-4aae13570373",
+                     *       "ownersCommitteeOrgId": "7b1e5481-9337-4609-8b1a-f529a6af40f5",
+                     *       "propertyCompanyOrgId": "f8a02351-681e-4412-ad49-2f319bac3a1b",
+                     *       "streetOfficeOrgId": "a36b5eb8-92e5-4882-ba89-ab0bb1846124",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": null,
@@ -11397,11 +12427,11 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "a2a15a8e-0065-417c-944e-6411cfb99cb0"
+                     *         "6f333d24-fd97-4c2f-a8ef-ec2b7938877a"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
-                     *         "status": "draft",
+                     *         "state": "draft",
                      *         "revision": 1,
                      *         "isAmendment": false,
                      *         "effectiveDate": null,
@@ -11582,7 +12612,12 @@ export interface operations {
     };
     listContractVotes: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -11591,7 +12626,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Votes */
+            /** @description Votes by the day held, then as recorded */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -11601,7 +12636,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "b832e255-b4b5-4234-8333-d6092cda844b",
+                     *           "id": "01f5ecdb-d5c2-43f6-bae1-684f8b0dc9a3",
                      *           "versionNo": 1,
                      *           "matter": "special",
                      *           "heldOn": "2025-03-01",
@@ -11649,12 +12684,14 @@ export interface operations {
                      *           "failed": [],
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         }
-                     *       ]
+                     *       ],
+                     *       "total": 1,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["Vote"][];
-                    };
+                    "application/json": components["schemas"]["VotePage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -11762,7 +12799,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0633846f-7e21-4b73-a067-c9cc12fb6500",
+                     *       "id": "2325b539-af6e-4ed8-9851-bceee01369c2",
                      *       "versionNo": 1,
                      *       "matter": "special",
                      *       "heldOn": "2025-03-01",
@@ -11932,15 +12969,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "dec879a4-3c65-4731-b381-ff368012eb6c",
+                     *       "id": "d4ffb5bd-46d5-4684-be71-ba1497b8c7c6",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "1b597f14-9e35-4bef-ac4b-775197155057",
-                     *       "communityId": "f6ac636d-1bb7-4e37-8687-4785f3c996a0",
-                     *       "enterpriseOrgId": "a638c928-fb04-45c8-9e7f-92adfc066b98",
-                     *       "ownersCommitteeOrgId": "48083319-aad9-4160-bc41-a23159b768db",
-                     *       "propertyCompanyOrgId": "c463086b-ff24-493e-80b8-e536f7b49043",
-                     *       "streetOfficeOrgId": "fb65b877-f2df-4582-850b-17285a16c5b4",
+                     *       "streetId": "7d2d7b41-b2f0-4cbd-87d6-cbc2dcd8fea4",
+                     *       "communityId": "091f585a-a7b0-42c6-911e-22f6661aa939",
+                     *       "enterpriseOrgId": "61b66970-e2ee-4189-be3b-a52849c3e002",
+                     *       "ownersCommitteeOrgId": "a8076cf1-b52c-42cf-bae0-1e06c9368f4e",
+                     *       "propertyCompanyOrgId": "db2fd503-f5e4-499d-893b-e6104bb240c5",
+                     *       "streetOfficeOrgId": "a98726ed-cfc8-4cc1-8911-863129a0c9ab",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -11953,11 +12990,11 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "e91b9cf1-3581-41af-9c14-7cb299ea0557"
+                     *         "d61017c2-8e06-4fd4-b973-5a729635706a"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
-                     *         "status": "approved",
+                     *         "state": "approved",
                      *         "revision": 1,
                      *         "isAmendment": false,
                      *         "effectiveDate": null,
@@ -12028,7 +13065,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "8c5fc9dc024ba4600a20ef554dddf9f2caedd8e349083f3eb3b28bf27ea30e82"
+                     *         "computedHash": "16d64d1d899857f348e4594fca0699e1759973fb2f98208173e1002aa5d11f01"
                      *       },
                      *       "allowedActions": [
                      *         "sign",
@@ -12163,15 +13200,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c7c53759-7147-4da0-8a8b-4ee8d60f904a",
+                     *       "id": "ca85d452-4657-4b3b-b0c4-5f856cff7bd5",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "155dbbb1-0566-415c-80b3-749a0271dfdf",
-                     *       "communityId": "d8ddae50-23c6-4d6d-92a8-e7e74af5a95e",
-                     *       "enterpriseOrgId": "6e5b1015-ac8e-4762-ad70-f55d12bf1764",
-                     *       "ownersCommitteeOrgId": "edcd184d-9188-41cb-9e69-78eb5b8d55e4",
-                     *       "propertyCompanyOrgId": "7205dea2-292e-461b-bb6e-00ae787538db",
-                     *       "streetOfficeOrgId": "3f4a5f4d-f4e0-44b1-9675-c315b44ee070",
+                     *       "streetId": "d5ded87d-f64b-4b45-b245-a9756f579829",
+                     *       "communityId": "6f0d6602-1498-428b-8745-e27b05ad34f1",
+                     *       "enterpriseOrgId": "b1f669de-313b-4383-a625-374ab023ef27",
+                     *       "ownersCommitteeOrgId": "a8cf277a-d3cb-4b9d-8cd9-66359a068507",
+                     *       "propertyCompanyOrgId": "e8fbca97-e5cb-4274-83a7-1d3a3b181574",
+                     *       "streetOfficeOrgId": "1beb4936-e498-4f66-93f2-23b76a6234fc",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -12184,11 +13221,11 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "435a2293-a78a-4eae-8d72-9814443b87f3"
+                     *         "f8d3e1a0-e173-41f8-8ea6-a636dbf37191"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
-                     *         "status": "approved",
+                     *         "state": "approved",
                      *         "revision": 1,
                      *         "isAmendment": false,
                      *         "effectiveDate": null,
@@ -12259,7 +13296,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "ca373db693e27485bedaf7fe3f09b34d362d0f0ad815500fda4b482ee42bea1d"
+                     *         "computedHash": "097947d616cc04b95efed0a9627cea16d3251927540e74c0d23e7de65def6454"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -12274,9 +13311,9 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "3f4a5f4d-f4e0-44b1-9675-c315b44ee070",
+                     *           "partyOrgId": "1beb4936-e498-4f66-93f2-23b76a6234fc",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ca373db693e27485bedaf7fe3f09b34d362d0f0ad815500fda4b482ee42bea1d"
+                     *           "contentHash": "097947d616cc04b95efed0a9627cea16d3251927540e74c0d23e7de65def6454"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -12461,15 +13498,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "db43d2a3-6ab3-44cc-a6af-55f093ee4b8f",
+                     *       "id": "d5b20927-fb34-485c-9f3a-b9578615c177",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "95f67368-e42f-45ce-90e4-3d33448df64f",
-                     *       "communityId": "3b0e35f0-5009-4201-af8a-08ad69b3a9e1",
-                     *       "enterpriseOrgId": "b9c9894a-61bf-4e54-9418-c644b0b38d82",
-                     *       "ownersCommitteeOrgId": "f8a4aca0-ef50-47b1-8611-fdbf654d5c4a",
-                     *       "propertyCompanyOrgId": "bcf73f77-c352-47af-b51f-3fec999bcae1",
-                     *       "streetOfficeOrgId": "0ac58314-8843-408c-8cf6-733eff347c07",
+                     *       "streetId": "132b5a03-7c39-48c5-94d5-9b7b5c8421f9",
+                     *       "communityId": "709d5887-e6c2-488f-bcc3-958e711c5744",
+                     *       "enterpriseOrgId": "eb5d7c2b-3986-466b-98ee-3f4da2363354",
+                     *       "ownersCommitteeOrgId": "4ed2facb-baa3-4bb3-8536-b34f2f570dae",
+                     *       "propertyCompanyOrgId": "e45058ca-4155-41ee-946d-895e93fec4bb",
+                     *       "streetOfficeOrgId": "050aea64-0dd9-49df-972b-a3cfe5cb9758",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": 1,
@@ -12482,11 +13519,11 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "b33cef06-46db-48e9-a9ab-20d8b093178e"
+                     *         "8a26dda9-c76d-4e7e-ac2c-3196a51b9af1"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
-                     *         "status": "draft",
+                     *         "state": "draft",
                      *         "revision": 1,
                      *         "isAmendment": true,
                      *         "effectiveDate": "2025-06-01",
@@ -12577,30 +13614,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "b9c9894a-61bf-4e54-9418-c644b0b38d82",
+                     *           "partyOrgId": "eb5d7c2b-3986-466b-98ee-3f4da2363354",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "b5b3d1c7cf579fe2fbc1fa08ec6a748a7c2aa9a4712b5839c08d5f8d0a6aec07"
+                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "bcf73f77-c352-47af-b51f-3fec999bcae1",
+                     *           "partyOrgId": "e45058ca-4155-41ee-946d-895e93fec4bb",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "b5b3d1c7cf579fe2fbc1fa08ec6a748a7c2aa9a4712b5839c08d5f8d0a6aec07"
+                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "0ac58314-8843-408c-8cf6-733eff347c07",
+                     *           "partyOrgId": "050aea64-0dd9-49df-972b-a3cfe5cb9758",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "b5b3d1c7cf579fe2fbc1fa08ec6a748a7c2aa9a4712b5839c08d5f8d0a6aec07"
+                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "f8a4aca0-ef50-47b1-8611-fdbf654d5c4a",
+                     *           "partyOrgId": "4ed2facb-baa3-4bb3-8536-b34f2f570dae",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "b5b3d1c7cf579fe2fbc1fa08ec6a748a7c2aa9a4712b5839c08d5f8d0a6aec07"
+                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -12712,6 +13749,10 @@ export interface operations {
     listContractComments: {
         parameters: {
             query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
                 versionNo?: number;
             };
             header?: never;
@@ -12722,7 +13763,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Comments */
+            /** @description Comments, oldest first (id breaks ties) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -12730,12 +13771,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "items": []
+                     *       "items": [],
+                     *       "total": 0,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["Comment"][];
-                    };
+                    "application/json": components["schemas"]["CommentPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -12843,9 +13886,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "54a3b624-3231-4cc5-8b01-a46143ae4290",
+                     *       "id": "3ed99d72-c75a-46b3-91ba-a7a48a4eb05d",
                      *       "versionNo": 1,
-                     *       "authorOrgId": "e40652c1-053b-44c2-a208-34bee48f5752",
+                     *       "authorOrgId": "cd304544-8438-4966-92e9-fa8fb2478f97",
                      *       "body": "请补充维保响应时间",
                      *       "createdAt": "2025-03-01T02:00:00.000Z"
                      *     }
@@ -12939,6 +13982,136 @@ export interface operations {
             };
         };
     };
+    listContractMilestones: {
+        parameters: {
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Milestones */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "kind": "construction_start",
+                     *           "occurredOn": "2025-03-01",
+                     *           "note": "",
+                     *           "recordedByOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
+                     *           "recordedAt": "2025-03-01T02:00:00.000Z",
+                     *           "confirmedByOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
+                     *           "confirmedAt": "2025-03-01T02:00:00.000Z"
+                     *         },
+                     *         {
+                     *           "kind": "completion_acceptance",
+                     *           "occurredOn": "2025-03-01",
+                     *           "note": "",
+                     *           "recordedByOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
+                     *           "recordedAt": "2025-03-01T02:00:00.000Z",
+                     *           "confirmedByOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
+                     *           "confirmedAt": "2025-03-01T02:00:00.000Z"
+                     *         },
+                     *         {
+                     *           "kind": "operation_start",
+                     *           "occurredOn": "2025-03-01",
+                     *           "note": "",
+                     *           "recordedByOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
+                     *           "recordedAt": "2025-03-01T02:00:00.000Z",
+                     *           "confirmedByOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
+                     *           "confirmedAt": "2025-03-01T02:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "total": 3,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MilestonePage"];
+                };
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     recordMilestone: {
         parameters: {
             query?: never;
@@ -12983,15 +14156,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bce2b6c6-ba66-4a7a-80aa-1d4831f56fe8",
+                     *       "id": "0589c652-bca8-42bb-9f64-fc2748ccb7db",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "b15cf3ba-ab11-42f1-8d41-6c6793776c21",
-                     *       "communityId": "30774231-f4c2-47f0-8e70-5b9eafb98191",
-                     *       "enterpriseOrgId": "e3b45e9e-441a-43b4-8cac-f8b73c78fd89",
-                     *       "ownersCommitteeOrgId": "844b5036-166f-4570-80c2-4e161cddbd2b",
-                     *       "propertyCompanyOrgId": "518c469f-3a16-4737-8126-88d6e2118b27",
-                     *       "streetOfficeOrgId": "9efae4c0-e951-4ff6-8ded-077a105bcf32",
+                     *       "streetId": "66c91de2-e225-479c-9186-0d2dd3be7834",
+                     *       "communityId": "e2bc062c-3d14-4e07-923d-e03048ec6574",
+                     *       "enterpriseOrgId": "e5090f6a-0961-4f88-a8c0-bd9bc8afe308",
+                     *       "ownersCommitteeOrgId": "48151866-19cd-40e2-a494-ab084c0f13ba",
+                     *       "propertyCompanyOrgId": "2e1ab47b-bfde-482d-b49a-bc7731b79dde",
+                     *       "streetOfficeOrgId": "bd4bc735-9bed-4db5-91e3-e05a883e4635",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -13004,11 +14177,11 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "15b28d5d-7971-4886-a52c-fda1db76846a"
+                     *         "28702103-fb36-4539-90d8-24dc4956b0ba"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
-                     *         "status": "signed",
+                     *         "state": "signed",
                      *         "revision": 1,
                      *         "isAmendment": false,
                      *         "effectiveDate": null,
@@ -13078,8 +14251,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "df5b78afd7be02f28d985eb6a8c07172c993b550612cf4835e26c7c1f59b6038",
-                     *         "computedHash": "df5b78afd7be02f28d985eb6a8c07172c993b550612cf4835e26c7c1f59b6038"
+                     *         "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d",
+                     *         "computedHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
                      *       },
                      *       "allowedActions": [
                      *         "record_construction_start",
@@ -13098,30 +14271,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "e3b45e9e-441a-43b4-8cac-f8b73c78fd89",
+                     *           "partyOrgId": "e5090f6a-0961-4f88-a8c0-bd9bc8afe308",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "df5b78afd7be02f28d985eb6a8c07172c993b550612cf4835e26c7c1f59b6038"
+                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "518c469f-3a16-4737-8126-88d6e2118b27",
+                     *           "partyOrgId": "2e1ab47b-bfde-482d-b49a-bc7731b79dde",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "df5b78afd7be02f28d985eb6a8c07172c993b550612cf4835e26c7c1f59b6038"
+                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "9efae4c0-e951-4ff6-8ded-077a105bcf32",
+                     *           "partyOrgId": "bd4bc735-9bed-4db5-91e3-e05a883e4635",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "df5b78afd7be02f28d985eb6a8c07172c993b550612cf4835e26c7c1f59b6038"
+                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "844b5036-166f-4570-80c2-4e161cddbd2b",
+                     *           "partyOrgId": "48151866-19cd-40e2-a494-ab084c0f13ba",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "df5b78afd7be02f28d985eb6a8c07172c993b550612cf4835e26c7c1f59b6038"
+                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -13129,7 +14302,7 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "e3b45e9e-441a-43b4-8cac-f8b73c78fd89",
+                     *           "recordedByOrgId": "e5090f6a-0961-4f88-a8c0-bd9bc8afe308",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
                      *           "confirmedByOrgId": null,
                      *           "confirmedAt": null
@@ -13240,6 +14413,139 @@ export interface operations {
             };
         };
     };
+    listContractSignatures: {
+        parameters: {
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+                /** @description Only this version's signatures */
+                versionNo?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signatures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "street_office",
+                     *           "partyOrgId": "33a78625-2fbb-40d2-badd-530b333115f6",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "property_company",
+                     *           "partyOrgId": "911e083e-479b-44b4-b091-40dc47b10956",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "enterprise",
+                     *           "partyOrgId": "bf905799-37bb-4530-b5d1-c6d84aaeff16",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "owners_committee",
+                     *           "partyOrgId": "f01e5ea6-bc63-41c3-b8cb-4f8ef175d60a",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *         }
+                     *       ],
+                     *       "total": 4,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SignaturePage"];
+                };
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     confirmMilestone: {
         parameters: {
             query?: never;
@@ -13270,15 +14576,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "64991019-40dc-4f35-a199-a505e4dffc7c",
+                     *       "id": "2cd397b4-98c3-47fb-9fc2-aaaaf9c1dab8",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "under_construction",
-                     *       "streetId": "b420d83e-8857-48e9-9419-820371871a47",
-                     *       "communityId": "f170527f-e56a-435c-a93a-7b251e4f44f7",
-                     *       "enterpriseOrgId": "d7c23696-14a8-4840-811c-3e6c198c3e60",
-                     *       "ownersCommitteeOrgId": "1061f5a2-f4cf-4b10-ab1a-cbf0bf12cc77",
-                     *       "propertyCompanyOrgId": "91ebc550-6ef2-4169-b2a3-1c624f91b455",
-                     *       "streetOfficeOrgId": "e82ba8a8-d174-44b2-9eea-e5c8abbf5d1f",
+                     *       "streetId": "fd86a6be-4fc1-434a-8827-2001d75f54a5",
+                     *       "communityId": "f26815cf-1f2c-42ee-ab1c-b3172bf24010",
+                     *       "enterpriseOrgId": "00717324-4e53-4347-a460-d367a6c91dbc",
+                     *       "ownersCommitteeOrgId": "f17cabe6-eafa-44c0-bf4a-7957f0fb9dfa",
+                     *       "propertyCompanyOrgId": "0e67ed00-34e3-4f51-bf24-b6ddf2d34331",
+                     *       "streetOfficeOrgId": "2c225680-06ff-482d-9a01-2d1b73b0ff61",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -13291,11 +14597,11 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "dae99b02-ffdf-41ff-ab76-648433726d54"
+                     *         "c263e28e-a8ee-4974-9b42-3ac880ec6c3a"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
-                     *         "status": "signed",
+                     *         "state": "signed",
                      *         "revision": 1,
                      *         "isAmendment": false,
                      *         "effectiveDate": null,
@@ -13365,8 +14671,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "47676f9a3e3dddccaba676788d704338eaee860b848897875a61d8d717be74e7",
-                     *         "computedHash": "47676f9a3e3dddccaba676788d704338eaee860b848897875a61d8d717be74e7"
+                     *         "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227",
+                     *         "computedHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
                      *       },
                      *       "allowedActions": [
                      *         "terminate",
@@ -13382,30 +14688,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "d7c23696-14a8-4840-811c-3e6c198c3e60",
+                     *           "partyOrgId": "00717324-4e53-4347-a460-d367a6c91dbc",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "47676f9a3e3dddccaba676788d704338eaee860b848897875a61d8d717be74e7"
+                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "91ebc550-6ef2-4169-b2a3-1c624f91b455",
+                     *           "partyOrgId": "0e67ed00-34e3-4f51-bf24-b6ddf2d34331",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "47676f9a3e3dddccaba676788d704338eaee860b848897875a61d8d717be74e7"
+                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "e82ba8a8-d174-44b2-9eea-e5c8abbf5d1f",
+                     *           "partyOrgId": "2c225680-06ff-482d-9a01-2d1b73b0ff61",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "47676f9a3e3dddccaba676788d704338eaee860b848897875a61d8d717be74e7"
+                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "1061f5a2-f4cf-4b10-ab1a-cbf0bf12cc77",
+                     *           "partyOrgId": "f17cabe6-eafa-44c0-bf4a-7957f0fb9dfa",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "47676f9a3e3dddccaba676788d704338eaee860b848897875a61d8d717be74e7"
+                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -13413,9 +14719,9 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "d7c23696-14a8-4840-811c-3e6c198c3e60",
+                     *           "recordedByOrgId": "00717324-4e53-4347-a460-d367a6c91dbc",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "1061f5a2-f4cf-4b10-ab1a-cbf0bf12cc77",
+                     *           "confirmedByOrgId": "f17cabe6-eafa-44c0-bf4a-7957f0fb9dfa",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
@@ -13697,15 +15003,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "796590be-c4c8-4041-9798-27e3a61934b1",
-                     *       "title": "加装电梯BOT合同 b143ae64",
+                     *       "id": "7466107b-6d6b-42f5-a802-9f17655cdc29",
+                     *       "title": "加装电梯BOT合同 a90c1011",
                      *       "state": "draft",
-                     *       "streetId": "68f61802-9373-4dd3-93d1-3c4e347d03bc",
-                     *       "communityId": "67a8266a-9c8e-41af-90b8-f44a5a35e907",
-                     *       "enterpriseOrgId": "8899605f-ee63-4078-83d1-ce157af21858",
-                     *       "ownersCommitteeOrgId": "34b5b74a-f146-4643-96b6-b39230b0692a",
-                     *       "propertyCompanyOrgId": "57e5e4b9-7fe9-4781-a60a-46251a43994c",
-                     *       "streetOfficeOrgId": "ece2ba6b-3fbf-409f-9ddc-89116a56d718",
+                     *       "streetId": "9b5a7720-311a-41c0-9011-54c830d55132",
+                     *       "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
+                     *       "enterpriseOrgId": "b6948aa6-0a53-4a7e-9a37-1deabcad9641",
+                     *       "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
+                     *       "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
+                     *       "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -13718,11 +15024,11 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "47088582-51ec-446d-96f7-433d0b41a5c1"
+                     *         "d202cec7-19f2-4e4a-85b4-0c98e1795949"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
-                     *         "status": "draft",
+                     *         "state": "draft",
                      *         "revision": 1,
                      *         "isAmendment": false,
                      *         "effectiveDate": null,
@@ -13936,15 +15242,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ece6f14f-4d8b-434a-9d91-b4adc72d567b",
+                     *       "id": "bf7f0bd1-add5-45b4-a3d0-147fdcede98c",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "terminated",
-                     *       "streetId": "9c8b3c7d-1cd7-4097-a000-196a8df8e8d5",
-                     *       "communityId": "3451cdb8-90ff-43d8-b895-979b4094a50e",
-                     *       "enterpriseOrgId": "a1cec8fb-eb6a-4e06-a84f-dd88360e3748",
-                     *       "ownersCommitteeOrgId": "68ce3d44-381a-4f03-b831-fa16a1fcea40",
-                     *       "propertyCompanyOrgId": "f6772189-30cd-425c-bc10-4bdac1f783b3",
-                     *       "streetOfficeOrgId": "9976fe0e-3d6c-4340-8536-cdd19ce92563",
+                     *       "streetId": "5da3a276-d125-4ea7-81d7-68e8a9bcb05b",
+                     *       "communityId": "e992e4cb-bf08-409c-a2db-14bf631182c7",
+                     *       "enterpriseOrgId": "8bcec977-c536-4ced-b2d8-db5ebaeddd5e",
+                     *       "ownersCommitteeOrgId": "6c462223-3abe-4b08-b727-8a85d182e008",
+                     *       "propertyCompanyOrgId": "95e6f90f-ad0b-4cea-b9ba-2d68f5a15138",
+                     *       "streetOfficeOrgId": "cb473d2d-4bd2-4a01-b94c-86e96ea88b13",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -13957,11 +15263,11 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "90f87fec-c155-4beb-8a24-c56b54b6935d"
+                     *         "de85d801-81ef-4d56-9a1c-2b2495e7b7b0"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
-                     *         "status": "signed",
+                     *         "state": "signed",
                      *         "revision": 1,
                      *         "isAmendment": false,
                      *         "effectiveDate": null,
@@ -14031,8 +15337,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "da49d7fd2ed5a460d0c1b32625b7a32e54a7a07cef2a228f0a3a9568a278351d",
-                     *         "computedHash": "da49d7fd2ed5a460d0c1b32625b7a32e54a7a07cef2a228f0a3a9568a278351d"
+                     *         "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3",
+                     *         "computedHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -14047,30 +15353,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "a1cec8fb-eb6a-4e06-a84f-dd88360e3748",
+                     *           "partyOrgId": "8bcec977-c536-4ced-b2d8-db5ebaeddd5e",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "da49d7fd2ed5a460d0c1b32625b7a32e54a7a07cef2a228f0a3a9568a278351d"
+                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "f6772189-30cd-425c-bc10-4bdac1f783b3",
+                     *           "partyOrgId": "95e6f90f-ad0b-4cea-b9ba-2d68f5a15138",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "da49d7fd2ed5a460d0c1b32625b7a32e54a7a07cef2a228f0a3a9568a278351d"
+                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "9976fe0e-3d6c-4340-8536-cdd19ce92563",
+                     *           "partyOrgId": "cb473d2d-4bd2-4a01-b94c-86e96ea88b13",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "da49d7fd2ed5a460d0c1b32625b7a32e54a7a07cef2a228f0a3a9568a278351d"
+                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "68ce3d44-381a-4f03-b831-fa16a1fcea40",
+                     *           "partyOrgId": "6c462223-3abe-4b08-b727-8a85d182e008",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "da49d7fd2ed5a460d0c1b32625b7a32e54a7a07cef2a228f0a3a9568a278351d"
+                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -14181,7 +15487,12 @@ export interface operations {
     };
     getContractAudit: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -14190,7 +15501,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Audit rows in order */
+            /** @description Audit rows in order (by seq) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -14202,15 +15513,15 @@ export interface operations {
                      *         {
                      *           "seq": 1,
                      *           "action": "contract.drafted",
-                     *           "actorOrgId": "6bfeaddb-af40-4d42-ac90-fabae37deaf1",
-                     *           "actorKeyId": "b61dd036-cd3a-438f-84c3-890d3199efdd",
+                     *           "actorOrgId": "c33c4c31-ca3b-4682-9ad8-fc28c0f6b912",
+                     *           "actorKeyId": "8e86d674-2049-4f8a-953d-13fedaca67d4",
                      *           "actorPersonId": null,
                      *           "actorName": null,
                      *           "versionNo": 1,
                      *           "payload": {
                      *             "title": "国伟新苑加装电梯BOT合同",
                      *             "facilityIds": [
-                     *               "4c7fd9ad-9cef-403e-a50c-9d81d5330ae7"
+                     *               "1bf323f3-dfff-43e2-85e8-881a4b657d10"
                      *             ],
                      *             "invoiceDueDays": 15,
                      *             "paymentGraceDays": 15
@@ -14218,14 +15529,16 @@ export interface operations {
                      *           "contentHash": null,
                      *           "createdAt": "2025-03-01T02:00:00.000Z",
                      *           "prevHash": "0000000000000000000000000000000000000000000000000000000000000000",
-                     *           "hash": "8531c01f4357bdcb40e3b1acdb87a2f5d01ba70008e07b249f34256b36091eb6"
+                     *           "hash": "b4f14f4b12e08bff8355520267d7c51df410e77f3851ac3abb70b29fa285adb9"
                      *         }
-                     *       ]
+                     *       ],
+                     *       "total": 1,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["AuditRow"][];
-                    };
+                    "application/json": components["schemas"]["AuditRowPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -14393,7 +15706,12 @@ export interface operations {
     listUpcomingTransfers: {
         parameters: {
             query?: {
-                within?: number | null;
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+                /** @description Transfers due within this many days from today (Asia/Shanghai); overdue ones always count */
+                withinDays?: number;
             };
             header?: never;
             path?: never;
@@ -14401,7 +15719,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Upcoming transfers, soonest first */
+            /** @description Upcoming transfers, soonest first (contract id breaks ties) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -14409,18 +15727,17 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "today": "2025-03-01",
                      *       "items": [
                      *         {
-                     *           "id": "1cd0e1e0-20c3-4b1b-8921-5751d7c8fd9c",
+                     *           "id": "3ac047a8-333f-4059-8023-649ee84ee6a1",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "operating",
-                     *           "streetId": "74768fed-72de-4c84-acba-a0a4e31b0956",
-                     *           "communityId": "6f949d38-076d-44ee-a5ef-18ba505c2eb5",
-                     *           "enterpriseOrgId": "0993078f-d85d-4b93-8e49-45a1946cfd23",
-                     *           "ownersCommitteeOrgId": "d0ee97e7-ba5d-4fca-9d00-9c6c3a3ca401",
-                     *           "propertyCompanyOrgId": "6f03a479-0353-4dbe-a3de-cbe27cec493f",
-                     *           "streetOfficeOrgId": "13551704-1da4-4d02-8bd1-080312ad20e9",
+                     *           "streetId": "0e1835eb-ab64-46ee-99d3-3f6747c7451d",
+                     *           "communityId": "38c4a836-e671-4cae-9af3-3ac447f40966",
+                     *           "enterpriseOrgId": "1140bf5f-c533-456c-86ea-20158e58dea0",
+                     *           "ownersCommitteeOrgId": "7e2929b4-8647-4217-a5ca-0e8288096232",
+                     *           "propertyCompanyOrgId": "389907bc-25f9-4c0a-95dc-ec4cf1e1be43",
+                     *           "streetOfficeOrgId": "11fe5625-cd1a-4baa-8304-11195fccff2b",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": 1,
@@ -14432,71 +15749,94 @@ export interface operations {
                      *           "paymentGraceDays": 15,
                      *           "createdAt": "2025-03-01T02:00:00.000Z",
                      *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "daysUntilTransfer": 396,
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         },
+                     *         {
+                     *           "id": "4a4701f4-3cf0-47bb-ae54-a46035ad65d1",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "45b4ed25-e1ee-444e-95fe-3a84ee080f78",
+                     *           "communityId": "87e4ac2a-7de6-44e3-b736-49f6cb71fd12",
+                     *           "enterpriseOrgId": "5fc31aeb-c689-4742-9777-da2ef7a43400",
+                     *           "ownersCommitteeOrgId": "c1b7dc8b-c154-4096-a2c1-06498d3cd3e5",
+                     *           "propertyCompanyOrgId": "fd94801d-36c4-478e-8c39-ec35382c16a8",
+                     *           "streetOfficeOrgId": "c5564ead-98c3-4d01-bb16-39584c8daccd",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         },
+                     *         {
+                     *           "id": "a20f3d32-a175-4997-a4c8-b460b5b96cf8",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "5e91dd7d-c5f8-42e1-8361-542e2f039c5a",
+                     *           "communityId": "1f2e0fa8-ace9-422c-bd9d-0b941fb36da7",
+                     *           "enterpriseOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
+                     *           "ownersCommitteeOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
+                     *           "propertyCompanyOrgId": "727c53b8-9427-41a1-9fda-919a38d789ae",
+                     *           "streetOfficeOrgId": "2038b8bf-4c7f-4e2f-ab92-c3aa141180df",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         },
+                     *         {
+                     *           "id": "e29b6c25-3a93-496d-b6e7-e6e8e00f14e6",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "46621441-e5df-424d-aeb3-3a763541e20d",
+                     *           "communityId": "ca141d83-9a42-4573-b665-b4178bbf2bbe",
+                     *           "enterpriseOrgId": "648f6c1f-96a5-4b70-855d-9021510aa5eb",
+                     *           "ownersCommitteeOrgId": "f7c4d11b-ec32-461d-8ff3-745db52cb09c",
+                     *           "propertyCompanyOrgId": "d888d01f-925f-409a-9da4-542aab25abb7",
+                     *           "streetOfficeOrgId": "3112cd43-e326-4058-99d2-05fb44044d10",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
                      *           "overdue": false,
                      *           "handbackOpen": 1
-                     *         },
-                     *         {
-                     *           "id": "672de273-fe93-4d6a-8925-915977fff983",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "a4b23a28-d80a-4240-acc5-a6a9d81881e0",
-                     *           "communityId": "5f39e9cc-12f4-42e0-bd6e-098e361d8f2f",
-                     *           "enterpriseOrgId": "b543dc57-1edd-4f6d-b4b5-9ba65f062ae2",
-                     *           "ownersCommitteeOrgId": "3c42f366-936b-4d4c-b685-9222da6609a8",
-                     *           "propertyCompanyOrgId": "d8b88541-0312-4ebc-9c33-df8e84e1218c",
-                     *           "streetOfficeOrgId": "32c69425-7b40-4cb3-a0c7-3d5e39712e2f",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "daysUntilTransfer": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
-                     *         },
-                     *         {
-                     *           "id": "ee3b1e45-fc9a-4fc5-acad-0fab56f23c2c",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "c56ec211-2ab7-40c9-931b-ab58459b6a3e",
-                     *           "communityId": "f1324e96-f7d2-423b-a89e-3cbd4942fd80",
-                     *           "enterpriseOrgId": "ea0ee0da-6a03-470c-92be-d24175d91607",
-                     *           "ownersCommitteeOrgId": "fd558044-27e3-42cf-b6f2-141e40eea41b",
-                     *           "propertyCompanyOrgId": "9425015f-6bb5-4c23-9ad4-171b63ee09f4",
-                     *           "streetOfficeOrgId": "c8563b04-60c2-44df-bd3c-846ddea54ee5",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "daysUntilTransfer": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
                      *         }
-                     *       ]
+                     *       ],
+                     *       "total": 4,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null,
+                     *       "today": "2025-03-01"
                      *     }
                      */
-                    "application/json": {
-                        /**
-                         * Format: date
-                         * @example 2026-12-01
-                         */
-                        today: string;
-                        items: components["schemas"]["UpcomingTransfer"][];
-                    };
+                    "application/json": components["schemas"]["UpcomingTransferPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -14585,7 +15925,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of sensors */
+            /** @description A page of sensors, oldest first (id breaks ties) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -14595,14 +15935,14 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "55743f0b-3b61-48db-b134-eec4d87891cf",
-                     *           "facilityId": "fc0d0967-16c5-407f-b02f-28cd1f7eb2d1",
-                     *           "communityId": "182391d8-b002-419d-bd3a-fb0887923991",
-                     *           "streetId": "03f6564a-1e29-41a4-9dd7-0afbedcbc03c",
-                     *           "enterpriseOrgId": "7fb578fa-959f-45f6-b576-8d1476eb5e31",
+                     *           "id": "02368ab2-e612-41b4-97eb-5206e19d005b",
+                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
+                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
+                     *           "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
+                     *           "enterpriseOrgId": "c5e0e61e-90c0-49d7-ac58-6abdbbe8a078",
                      *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_4AQQg2",
-                     *           "heartbeatIntervalS": 30,
+                     *           "keyPrefix": "bot_s_9RxO2d",
+                     *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
                      *           "lastHeartbeatAt": null,
@@ -14610,14 +15950,14 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "90979df0-9cec-48a1-822e-8fad622c8fc9",
-                     *           "facilityId": "dd13c41a-06f8-499d-9164-d31903079b64",
-                     *           "communityId": "34ced6a4-da12-49c1-84bf-a702c8be6c74",
-                     *           "streetId": "f051d8ed-3c15-4685-a6e6-8abfdcf08556",
-                     *           "enterpriseOrgId": "f6b0580d-8a25-4ba9-81a0-67ac80ea8be8",
-                     *           "name": "轿厢AI摄像头 9a522ccc",
-                     *           "keyPrefix": "bot_s_b5HVez",
-                     *           "heartbeatIntervalS": 30,
+                     *           "id": "0f310622-021a-404c-9f16-b488719ca38c",
+                     *           "facilityId": "54472471-6008-455a-897c-b67218b4adf6",
+                     *           "communityId": "e56f72bd-65d0-4462-bb4c-aacbee39e4ab",
+                     *           "streetId": "e37d42e9-b481-4143-b5e2-e17f1adb7ed6",
+                     *           "enterpriseOrgId": "20288294-1dd5-4c84-9f31-3240aede7b4b",
+                     *           "name": "轿厢AI摄像头",
+                     *           "keyPrefix": "bot_s_u9B9gn",
+                     *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
                      *           "lastHeartbeatAt": null,
@@ -14625,14 +15965,14 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "f4aedb6a-621b-480a-80e0-0532710e14c9",
-                     *           "facilityId": "dd13c41a-06f8-499d-9164-d31903079b64",
-                     *           "communityId": "34ced6a4-da12-49c1-84bf-a702c8be6c74",
-                     *           "streetId": "f051d8ed-3c15-4685-a6e6-8abfdcf08556",
-                     *           "enterpriseOrgId": "f6b0580d-8a25-4ba9-81a0-67ac80ea8be8",
-                     *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_hO3PD9",
-                     *           "heartbeatIntervalS": 30,
+                     *           "id": "260b584b-f23f-41c5-921b-c22cd39b82d2",
+                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
+                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
+                     *           "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
+                     *           "enterpriseOrgId": "c5e0e61e-90c0-49d7-ac58-6abdbbe8a078",
+                     *           "name": "轿厢AI摄像头 2836fad1",
+                     *           "keyPrefix": "bot_s_1OnPeF",
+                     *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
                      *           "lastHeartbeatAt": null,
@@ -14640,13 +15980,13 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
-                     *       "total": 3
+                     *       "total": 3,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["Sensor"][];
-                        total: number;
-                    };
+                    "application/json": components["schemas"]["SensorPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -14731,8 +16071,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "facilityId": "dd13c41a-06f8-499d-9164-d31903079b64",
-                 *       "name": "轿厢AI摄像头 e20c92ec"
+                 *       "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
+                 *       "name": "轿厢AI摄像头 8022f61b"
                  *     }
                  */
                 "application/json": components["schemas"]["NewSensor"];
@@ -14749,14 +16089,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "90979df0-9cec-48a1-822e-8fad622c8fc9",
-                     *       "facilityId": "dd13c41a-06f8-499d-9164-d31903079b64",
-                     *       "communityId": "34ced6a4-da12-49c1-84bf-a702c8be6c74",
-                     *       "streetId": "f051d8ed-3c15-4685-a6e6-8abfdcf08556",
-                     *       "enterpriseOrgId": "f6b0580d-8a25-4ba9-81a0-67ac80ea8be8",
-                     *       "name": "轿厢AI摄像头 9a522ccc",
-                     *       "keyPrefix": "bot_s_b5HVez",
-                     *       "heartbeatIntervalS": 30,
+                     *       "id": "260b584b-f23f-41c5-921b-c22cd39b82d2",
+                     *       "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
+                     *       "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
+                     *       "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
+                     *       "enterpriseOrgId": "c5e0e61e-90c0-49d7-ac58-6abdbbe8a078",
+                     *       "name": "轿厢AI摄像头 2836fad1",
+                     *       "keyPrefix": "bot_s_1OnPeF",
+                     *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
                      *       "lastHeartbeatAt": null,
@@ -14873,14 +16213,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a23f36fc-a833-43f5-9be0-667577df6c5c",
-                     *       "facilityId": "fdfa37a3-c9d3-4db8-b7c2-556de04bbf7e",
-                     *       "communityId": "e89c6c6d-7c1d-4bc0-b267-7e63011e18d8",
-                     *       "streetId": "1fea56b9-388f-4357-a38c-a4196a3ccde4",
-                     *       "enterpriseOrgId": "481050a3-9767-426a-9889-028888f9fe8e",
+                     *       "id": "bb515b32-4d0b-4e93-b411-383b747a87cb",
+                     *       "facilityId": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
+                     *       "communityId": "73e042de-607f-4a3f-afa5-cc7f81e913d9",
+                     *       "streetId": "386db02b-ad45-455d-96d7-ab6d106f33b9",
+                     *       "enterpriseOrgId": "c1464e28-0928-4cdd-a028-97685a55262b",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_EBl5dQ",
-                     *       "heartbeatIntervalS": 30,
+                     *       "keyPrefix": "bot_s_Pm9R1_",
+                     *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
                      *       "lastHeartbeatAt": null,
@@ -14988,14 +16328,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "268a3600-6a6e-4811-8888-117b3b2ccf69",
-                     *       "facilityId": "50ae01be-6c32-4e0f-97a0-979a2b2d6207",
-                     *       "communityId": "54d2173f-26cf-4c5a-8f80-e12e0c6657f7",
-                     *       "streetId": "dd86e37e-e955-470c-a34d-84b1612f17c1",
-                     *       "enterpriseOrgId": "121760c8-c9ba-4525-80b6-b40f215891ec",
+                     *       "id": "b75304d4-05c7-48db-9f16-09c7ecfbb75d",
+                     *       "facilityId": "2a19d012-feda-4a35-91f1-34cc039d5950",
+                     *       "communityId": "c728c301-4ed3-43a9-9bd0-b8c61516892b",
+                     *       "streetId": "c196b5e3-8f9a-4679-89c3-d7882cfb9040",
+                     *       "enterpriseOrgId": "ec403185-89c8-42c0-a518-e6400122499a",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_zQV8c4",
-                     *       "heartbeatIntervalS": 30,
+                     *       "keyPrefix": "bot_s_AMVGpA",
+                     *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
                      *       "lastHeartbeatAt": null,
@@ -15131,14 +16471,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "8620bda7-347f-4b33-9743-913e4a0e81d2",
-                     *       "facilityId": "62bb0274-b9dd-4bae-b445-4b14d6ee36d5",
-                     *       "communityId": "921ed355-ae77-4869-8688-7260d9a03da9",
-                     *       "streetId": "f213a5a8-b599-4142-8427-fb883c89835f",
-                     *       "enterpriseOrgId": "60fc422f-411c-49bc-a2e8-6b741cb46073",
+                     *       "id": "3ef916c2-03da-4a07-aa15-e781fdd53633",
+                     *       "facilityId": "461dde45-ffb9-425c-89ac-6c9c16216a70",
+                     *       "communityId": "fd15332e-f9a3-4730-94fd-c4ce93770a34",
+                     *       "streetId": "11f74c46-6c69-4c63-bcf7-1054e05547e1",
+                     *       "enterpriseOrgId": "e8a09681-8a65-4eed-bcc2-dda4af640a70",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_B8um-H",
-                     *       "heartbeatIntervalS": 30,
+                     *       "keyPrefix": "bot_s_h3TdIV",
+                     *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
                      *       "lastHeartbeatAt": null,
@@ -15254,7 +16594,10 @@ export interface operations {
                 sensorId?: string;
                 /** @description Reasons starting with this, e.g. schema_violation */
                 reason?: string;
-                since?: string;
+                /** @description Received at or after */
+                from?: string;
+                /** @description Received before */
+                to?: string;
             };
             header?: never;
             path?: never;
@@ -15262,7 +16605,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of dead letters; or, with Accept: text/csv, the same rows as CSV */
+            /** @description A page of dead letters, newest first (by id); or, with Accept: text/csv, the same rows as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -15270,12 +16613,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "items": []
+                     *       "items": [],
+                     *       "total": 0,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["DeadLetter"][];
-                    };
+                    "application/json": components["schemas"]["DeadLetterPage"];
                     "text/csv": string;
                 };
             };
@@ -15372,7 +16717,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of commands */
+            /** @description A page of commands, newest first (id breaks ties) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -15382,29 +16727,29 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "a755e7b6-64e3-4afe-aaa8-ceb8b31d45eb",
-                     *           "sensorId": "8fd3abfb-8c27-493a-b2d9-d45949906760",
+                     *           "id": "aabe09a7-d4bf-4af0-be0e-978e408480f3",
+                     *           "sensorId": "ca3c65b6-0abf-4594-b175-5751f3f9e058",
                      *           "type": "release",
                      *           "params": {},
                      *           "state": "pending",
                      *           "reason": "false alarm",
-                     *           "incidentId": "40216582-d747-4e45-bda6-efe1bcc167d3",
+                     *           "incidentId": "003370b4-435f-4ede-bc5b-ca3a80293cdb",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "expiresAt": "2099-01-01T00:00:00.000Z",
                      *           "sentAt": null,
                      *           "resultAt": null,
                      *           "resultReason": null,
-                     *           "issuedByOrgId": "df8be9f6-caff-4327-b4fd-107edf1ba098",
+                     *           "issuedByOrgId": "2a2a6e2f-acf0-4186-bc5b-5c7ae1357947",
                      *           "issuedByName": null
                      *         }
                      *       ],
-                     *       "total": 1
+                     *       "total": 1,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["DeviceCommand"][];
-                        total: number;
-                    };
+                    "application/json": components["schemas"]["DeviceCommandPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -15508,19 +16853,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "39f11f77-761f-4b61-b445-a490d17095b9",
-                     *       "sensorId": "b1168c95-6edd-4a85-89bf-1709361adceb",
+                     *       "id": "df62b41f-610a-4355-a6f2-b5e3a5f39acf",
+                     *       "sensorId": "7953fada-d491-4b07-a485-a797b07ef7df",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "dafa02fe-4607-47c5-bb3e-a76cec7efdaf",
+                     *       "incidentId": "f34704e8-b918-47a2-8d87-fc7d552c82df",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "f3a174b9-3ba2-4abb-bb0e-27b07f5a4cab",
+                     *       "issuedByOrgId": "4210dfdc-e66e-4d5e-89cd-6aaceab73162",
                      *       "issuedByName": null
                      *     }
                      */
@@ -15537,19 +16882,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "39f11f77-761f-4b61-b445-a490d17095b9",
-                     *       "sensorId": "b1168c95-6edd-4a85-89bf-1709361adceb",
+                     *       "id": "df62b41f-610a-4355-a6f2-b5e3a5f39acf",
+                     *       "sensorId": "7953fada-d491-4b07-a485-a797b07ef7df",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "dafa02fe-4607-47c5-bb3e-a76cec7efdaf",
+                     *       "incidentId": "f34704e8-b918-47a2-8d87-fc7d552c82df",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "f3a174b9-3ba2-4abb-bb0e-27b07f5a4cab",
+                     *       "issuedByOrgId": "4210dfdc-e66e-4d5e-89cd-6aaceab73162",
                      *       "issuedByName": null
                      *     }
                      */
@@ -15662,19 +17007,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a1acdb01-ce82-45fa-8c75-03d4d34b570d",
-                     *       "sensorId": "fc989cfc-e4e5-4c81-8179-b93d7492a0c6",
+                     *       "id": "c95db957-c495-43bc-a48e-c9022010b877",
+                     *       "sensorId": "7258394b-d423-4543-9e84-339a4589c4d3",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "false alarm",
-                     *       "incidentId": "282502fd-6edf-405f-ad85-5b41e6353595",
+                     *       "incidentId": "14776b14-15cb-4ebd-8841-b3061fa81694",
                      *       "issuedAt": "2025-02-28T12:01:00.000Z",
                      *       "expiresAt": "2099-01-01T00:00:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "19967711-d80b-481a-b27f-91fc865b0600",
+                     *       "issuedByOrgId": "894e23e4-716a-49d1-ba75-c9dbf43eb1db",
                      *       "issuedByName": null
                      *     }
                      */
@@ -15772,7 +17117,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of incidents; or, with Accept: text/csv, the same rows as CSV */
+            /** @description A page of incidents, newest first (id breaks ties); or, with Accept: text/csv, the same rows as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -15782,13 +17127,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "978e8a49-2369-424c-81c2-ece8fe686ec7",
+                     *           "id": "ea2c5f28-f760-4293-b27d-5832cca1e31b",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "268a3600-6a6e-4811-8888-117b3b2ccf69",
-                     *           "facilityId": "50ae01be-6c32-4e0f-97a0-979a2b2d6207",
-                     *           "communityId": "54d2173f-26cf-4c5a-8f80-e12e0c6657f7",
-                     *           "streetId": "dd86e37e-e955-470c-a34d-84b1612f17c1",
+                     *           "sensorId": "60bfe8c7-c2c6-4561-be64-6af516c3bf66",
+                     *           "facilityId": "6e13168e-96f8-4856-8b35-d2d87f0d1f8d",
+                     *           "communityId": "ec9140ed-353d-49ec-b156-b3f5dd8a8ab6",
+                     *           "streetId": "677c92cb-7350-4e69-ba9e-de76eb147b4a",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -15799,130 +17144,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T13:34:33.793Z",
+                     *           "updatedAt": "2026-12-05T14:20:01.557Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "e574e100-9dd2-48d7-82c4-e685674e6fa4",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "96b63c75-d8d6-4094-a19c-8e404894b396",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "f4aedb6a-621b-480a-80e0-0532710e14c9",
-                     *           "facilityId": "dd13c41a-06f8-499d-9164-d31903079b64",
-                     *           "communityId": "34ced6a4-da12-49c1-84bf-a702c8be6c74",
-                     *           "streetId": "f051d8ed-3c15-4685-a6e6-8abfdcf08556",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T13:34:33.391Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "814cc329-2be0-40e5-869a-fde85c3a2ab4",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "93e496fe-3b0e-429a-a0f6-13a460b6279e",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "a23f36fc-a833-43f5-9be0-667577df6c5c",
-                     *           "facilityId": "fdfa37a3-c9d3-4db8-b7c2-556de04bbf7e",
-                     *           "communityId": "e89c6c6d-7c1d-4bc0-b267-7e63011e18d8",
-                     *           "streetId": "1fea56b9-388f-4357-a38c-a4196a3ccde4",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T13:34:33.655Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "ca02f33a-0b6b-46cb-bdae-e71573561585",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "86c7f6ab-44ef-4190-b47d-03ab6e06ac4c",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "b0d888c4-1697-4370-bc37-6c57d19dfc84",
-                     *           "facilityId": "9a8e87a5-d1c0-4d75-afef-1c3c68825c88",
-                     *           "communityId": "f5dd6c54-3768-478a-a858-443cccb4d361",
-                     *           "streetId": "2a93db1b-e93b-40c8-8120-305b78699c76",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T13:34:34.907Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "ca0f8788-da92-4eff-9a2f-8879929ede51",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "599cf7cb-3e09-48ed-9a08-57dfa6d68831",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "5682af3a-65db-4909-846c-e14be763ec0e",
-                     *           "facilityId": "63ee3f3b-9cae-4ae0-9c29-0a0222229453",
-                     *           "communityId": "4280268d-dc18-48d4-8d03-7413a6909a90",
-                     *           "streetId": "574da80e-4ced-4ce8-8d19-5662d55bf60f",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T13:34:34.790Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "b100fb27-80a5-4b69-ad09-e6d05a63127d",
+                     *               "commandId": "d4899372-c66e-4895-ab23-1d902d054314",
                      *               "state": "applied",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -15932,13 +17157,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "4abfd72b-cdea-4da8-b218-9e9c61aa6c5d",
+                     *           "id": "d9959a43-c81c-40d9-ae31-0f437a05bcd6",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "ffd81430-0611-4d8f-97d4-4f57021350c0",
-                     *           "facilityId": "5f9b55e3-488a-4a0c-b505-45d6cd2d56ef",
-                     *           "communityId": "7068d38a-7f7d-4a17-a85f-bfa3e53369d8",
-                     *           "streetId": "f08683d9-7e12-4587-a1dc-5c724d3a5b53",
+                     *           "sensorId": "bb515b32-4d0b-4e93-b411-383b747a87cb",
+                     *           "facilityId": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
+                     *           "communityId": "73e042de-607f-4a3f-afa5-cc7f81e913d9",
+                     *           "streetId": "386db02b-ad45-455d-96d7-ab6d106f33b9",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -15949,10 +17174,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T13:34:35.012Z",
+                     *           "updatedAt": "2026-12-05T14:20:01.248Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "f2b54b77-9446-4fa4-a2c2-8ab9e140df88",
+                     *               "commandId": "73102079-d061-4d4e-8fed-c32c56073c93",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -15962,13 +17187,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "27d8fc3f-ec5c-4e15-963f-67f785126d10",
+                     *           "id": "add6aacb-4984-4363-a0c6-bd8506f0e048",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "55743f0b-3b61-48db-b134-eec4d87891cf",
-                     *           "facilityId": "fc0d0967-16c5-407f-b02f-28cd1f7eb2d1",
-                     *           "communityId": "182391d8-b002-419d-bd3a-fb0887923991",
-                     *           "streetId": "03f6564a-1e29-41a4-9dd7-0afbedcbc03c",
+                     *           "sensorId": "83093393-2d4d-497e-9068-d212154d7bb0",
+                     *           "facilityId": "c16855ef-42b2-4949-83c0-8cdf01db7ad0",
+                     *           "communityId": "e27d246f-b92f-49b0-a40f-ca3ecea2be53",
+                     *           "streetId": "8c06d9fb-429a-4ebc-a30b-53736dbe6ba7",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -15979,40 +17204,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T13:34:33.538Z",
+                     *           "updatedAt": "2026-12-05T14:20:01.488Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "0bb74388-2c4d-4ad8-a5db-fc005a47c15c",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "18c10c07-e529-4ba7-9431-ee42178d0cb7",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "c043cea2-217e-4aa2-8250-874c1b3aa3ea",
-                     *           "facilityId": "f5650d99-c3d2-4fa5-8675-d86cd5c6cac7",
-                     *           "communityId": "fcfa046e-18a8-4107-b960-5f95c078a14a",
-                     *           "streetId": "9e5281ff-4857-40b1-8173-d2868a68403c",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T13:34:34.546Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "097f3050-6386-4e3c-b1ff-3c77e398347e",
+                     *               "commandId": "b25c132f-d6fc-4114-b109-11cb7db4e3d3",
                      *               "state": "sent",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -16022,13 +17217,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "143a5ce5-4a14-4856-8485-731022af2ccf",
+                     *           "id": "9256b8c6-7013-4c34-908c-e8a8ed4b4c3d",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "8620bda7-347f-4b33-9743-913e4a0e81d2",
-                     *           "facilityId": "62bb0274-b9dd-4bae-b445-4b14d6ee36d5",
-                     *           "communityId": "921ed355-ae77-4869-8688-7260d9a03da9",
-                     *           "streetId": "f213a5a8-b599-4142-8427-fb883c89835f",
+                     *           "sensorId": "02368ab2-e612-41b4-97eb-5206e19d005b",
+                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
+                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
+                     *           "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -16039,10 +17234,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T13:34:33.933Z",
+                     *           "updatedAt": "2026-12-05T14:20:01.127Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "c478b4be-a34e-48ee-bcb4-f5fb1b121822",
+                     *               "commandId": "aaa5b892-97d2-41ff-8517-310674941c2e",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -16052,13 +17247,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "0854841c-6ac7-4c9b-b4b2-5d008727ffe8",
+                     *           "id": "91b590a0-9798-40d6-b455-d57a86b7c6fd",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "9c3176d1-26cb-435d-9f24-619925ea26ca",
-                     *           "facilityId": "3a2f93a6-5bcf-4f1f-af7c-63d5a4bdcbe1",
-                     *           "communityId": "d0eac453-9c65-47e7-84a2-1ed0cd2c807e",
-                     *           "streetId": "3242d900-d3fc-47e1-aff2-b5ec09fe9525",
+                     *           "sensorId": "cd688771-e1dc-4d7e-a6dd-f2350949e407",
+                     *           "facilityId": "33afe6c0-0a59-4ad3-9dc4-7f605da5d448",
+                     *           "communityId": "d20b99fd-80c0-4ec6-b85b-2d746f5031c1",
+                     *           "streetId": "9c8fe69f-4a49-447a-95b0-fcb517d58345",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -16069,10 +17264,160 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T13:34:34.229Z",
+                     *           "updatedAt": "2026-12-05T14:20:01.393Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "59020883-b5a7-42dc-b426-3964d0d0acb2",
+                     *               "commandId": "204b4a3f-a0be-4508-a710-86d6fd2a64b3",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "7f66d119-db4b-4723-9c33-8af4ade50a2b",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "b75304d4-05c7-48db-9f16-09c7ecfbb75d",
+                     *           "facilityId": "2a19d012-feda-4a35-91f1-34cc039d5950",
+                     *           "communityId": "c728c301-4ed3-43a9-9bd0-b8c61516892b",
+                     *           "streetId": "c196b5e3-8f9a-4679-89c3-d7882cfb9040",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T14:20:01.301Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "201d268b-6692-485d-bf0b-d2fd66ca9259",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "6a2383ae-beb9-4757-afdc-5274c19158f3",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "0f310622-021a-404c-9f16-b488719ca38c",
+                     *           "facilityId": "54472471-6008-455a-897c-b67218b4adf6",
+                     *           "communityId": "e56f72bd-65d0-4462-bb4c-aacbee39e4ab",
+                     *           "streetId": "e37d42e9-b481-4143-b5e2-e17f1adb7ed6",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T14:20:01.209Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "a410b298-965e-47f6-b260-895cf6b6f9a1",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "68906699-4d2c-491f-9bdf-c23b23e7287f",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "3ef916c2-03da-4a07-aa15-e781fdd53633",
+                     *           "facilityId": "461dde45-ffb9-425c-89ac-6c9c16216a70",
+                     *           "communityId": "fd15332e-f9a3-4730-94fd-c4ce93770a34",
+                     *           "streetId": "11f74c46-6c69-4c63-bcf7-1054e05547e1",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T14:20:01.348Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "c5f3c1e9-0aa2-4a29-b328-9a32b7307336",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "66c7a5d1-46a8-46b8-b6d3-4788179bb506",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "457e4a57-188c-4755-92a7-4913c3e50d45",
+                     *           "facilityId": "3c802369-14e2-406d-8a23-5ec430b281b3",
+                     *           "communityId": "33878122-ebe8-487d-a19b-b94a18f8e4a9",
+                     *           "streetId": "d113a9a4-07f7-4001-a646-14fc1d91139b",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T14:20:01.635Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "c369597e-5d44-4db9-aa27-089f29dfa8d6",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "5e07c8a5-b5bb-4811-a61c-e1d80d3fc597",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "0b830c27-f52d-4b1b-8211-92ed25f81163",
+                     *           "facilityId": "716ca100-87ca-4023-b60a-8487e2b297b3",
+                     *           "communityId": "24af1462-38d4-4506-a258-8ccef89e36db",
+                     *           "streetId": "49b1c22a-1003-4b79-b582-5493d48d2aed",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T14:20:01.598Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "6382fb2e-ef9f-4c35-8675-3688bddf2982",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -16082,13 +17427,13 @@ export interface operations {
                      *           ]
                      *         }
                      *       ],
-                     *       "total": 10
+                     *       "total": 10,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["Incident"][];
-                        total: number;
-                    };
+                    "application/json": components["schemas"]["IncidentPage"];
                     "text/csv": string;
                 };
             };
@@ -16281,7 +17626,7 @@ export interface operations {
                 groupBy: "elevator" | "community" | "day";
                 /** @description First day (Asia/Shanghai), included */
                 from: string;
-                /** @description Last day (Asia/Shanghai), included */
+                /** @description The day after the last one (Asia/Shanghai), excluded */
                 to: string;
             };
             header?: never;
@@ -16304,180 +17649,180 @@ export interface operations {
                      *       "timeZone": "Asia/Shanghai",
                      *       "items": [
                      *         {
-                     *           "key": "fc0d0967-16c5-407f-b02f-28cd1f7eb2d1",
-                     *           "facilityId": "fc0d0967-16c5-407f-b02f-28cd1f7eb2d1",
-                     *           "communityId": "182391d8-b002-419d-bd3a-fb0887923991",
+                     *           "key": "ca370081-1419-4e05-81de-be8303ec5e17",
+                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
+                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
                      *           "halts": 0,
-                     *           "haltMinutesTotal": "0.00",
-                     *           "haltMinutesP95": null,
+                     *           "totalHaltSeconds": 0,
+                     *           "p95HaltSeconds": null,
                      *           "falseAlarms": 0,
                      *           "classified": 0,
                      *           "falseAlarmRate": null,
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "7f6a142a-74b3-416c-bf01-6f5a9fae0815",
-                     *           "facilityId": "7f6a142a-74b3-416c-bf01-6f5a9fae0815",
-                     *           "communityId": "1d609f11-bc35-4cbc-9e54-d3e4ffc115d9",
+                     *           "key": "716ca100-87ca-4023-b60a-8487e2b297b3",
+                     *           "facilityId": "716ca100-87ca-4023-b60a-8487e2b297b3",
+                     *           "communityId": "24af1462-38d4-4506-a258-8ccef89e36db",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
                      *           "halts": 0,
-                     *           "haltMinutesTotal": "0.00",
-                     *           "haltMinutesP95": null,
+                     *           "totalHaltSeconds": 0,
+                     *           "p95HaltSeconds": null,
                      *           "falseAlarms": 0,
                      *           "classified": 0,
                      *           "falseAlarmRate": null,
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "dd13c41a-06f8-499d-9164-d31903079b64",
-                     *           "facilityId": "dd13c41a-06f8-499d-9164-d31903079b64",
-                     *           "communityId": "34ced6a4-da12-49c1-84bf-a702c8be6c74",
+                     *           "key": "3c802369-14e2-406d-8a23-5ec430b281b3",
+                     *           "facilityId": "3c802369-14e2-406d-8a23-5ec430b281b3",
+                     *           "communityId": "33878122-ebe8-487d-a19b-b94a18f8e4a9",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
                      *           "halts": 0,
-                     *           "haltMinutesTotal": "0.00",
-                     *           "haltMinutesP95": null,
+                     *           "totalHaltSeconds": 0,
+                     *           "p95HaltSeconds": null,
                      *           "falseAlarms": 0,
                      *           "classified": 0,
                      *           "falseAlarmRate": null,
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "7520b922-ae93-4fb5-95f6-8037868e0d25",
-                     *           "facilityId": "7520b922-ae93-4fb5-95f6-8037868e0d25",
-                     *           "communityId": "37f132f7-b1d2-4b8e-9b9b-0b2fa21885b6",
+                     *           "key": "b01ab2f2-fc74-479a-8dd8-ef3b18c6ff55",
+                     *           "facilityId": "b01ab2f2-fc74-479a-8dd8-ef3b18c6ff55",
+                     *           "communityId": "51d36f3b-af05-4c2b-8c1d-8143d3c53242",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
                      *           "halts": 0,
-                     *           "haltMinutesTotal": "0.00",
-                     *           "haltMinutesP95": null,
+                     *           "totalHaltSeconds": 0,
+                     *           "p95HaltSeconds": null,
                      *           "falseAlarms": 0,
                      *           "classified": 0,
                      *           "falseAlarmRate": null,
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "63ee3f3b-9cae-4ae0-9c29-0a0222229453",
-                     *           "facilityId": "63ee3f3b-9cae-4ae0-9c29-0a0222229453",
-                     *           "communityId": "4280268d-dc18-48d4-8d03-7413a6909a90",
+                     *           "key": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
+                     *           "facilityId": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
+                     *           "communityId": "73e042de-607f-4a3f-afa5-cc7f81e913d9",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
                      *           "halts": 0,
-                     *           "haltMinutesTotal": "0.00",
-                     *           "haltMinutesP95": null,
+                     *           "totalHaltSeconds": 0,
+                     *           "p95HaltSeconds": null,
                      *           "falseAlarms": 0,
                      *           "classified": 0,
                      *           "falseAlarmRate": null,
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "50ae01be-6c32-4e0f-97a0-979a2b2d6207",
-                     *           "facilityId": "50ae01be-6c32-4e0f-97a0-979a2b2d6207",
-                     *           "communityId": "54d2173f-26cf-4c5a-8f80-e12e0c6657f7",
+                     *           "key": "2a19d012-feda-4a35-91f1-34cc039d5950",
+                     *           "facilityId": "2a19d012-feda-4a35-91f1-34cc039d5950",
+                     *           "communityId": "c728c301-4ed3-43a9-9bd0-b8c61516892b",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
                      *           "halts": 0,
-                     *           "haltMinutesTotal": "0.00",
-                     *           "haltMinutesP95": null,
+                     *           "totalHaltSeconds": 0,
+                     *           "p95HaltSeconds": null,
                      *           "falseAlarms": 0,
                      *           "classified": 0,
                      *           "falseAlarmRate": null,
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "5f9b55e3-488a-4a0c-b505-45d6cd2d56ef",
-                     *           "facilityId": "5f9b55e3-488a-4a0c-b505-45d6cd2d56ef",
-                     *           "communityId": "7068d38a-7f7d-4a17-a85f-bfa3e53369d8",
+                     *           "key": "33afe6c0-0a59-4ad3-9dc4-7f605da5d448",
+                     *           "facilityId": "33afe6c0-0a59-4ad3-9dc4-7f605da5d448",
+                     *           "communityId": "d20b99fd-80c0-4ec6-b85b-2d746f5031c1",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
                      *           "halts": 0,
-                     *           "haltMinutesTotal": "0.00",
-                     *           "haltMinutesP95": null,
+                     *           "totalHaltSeconds": 0,
+                     *           "p95HaltSeconds": null,
                      *           "falseAlarms": 0,
                      *           "classified": 0,
                      *           "falseAlarmRate": null,
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "62bb0274-b9dd-4bae-b445-4b14d6ee36d5",
-                     *           "facilityId": "62bb0274-b9dd-4bae-b445-4b14d6ee36d5",
-                     *           "communityId": "921ed355-ae77-4869-8688-7260d9a03da9",
+                     *           "key": "c16855ef-42b2-4949-83c0-8cdf01db7ad0",
+                     *           "facilityId": "c16855ef-42b2-4949-83c0-8cdf01db7ad0",
+                     *           "communityId": "e27d246f-b92f-49b0-a40f-ca3ecea2be53",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
                      *           "halts": 0,
-                     *           "haltMinutesTotal": "0.00",
-                     *           "haltMinutesP95": null,
+                     *           "totalHaltSeconds": 0,
+                     *           "p95HaltSeconds": null,
                      *           "falseAlarms": 0,
                      *           "classified": 0,
                      *           "falseAlarmRate": null,
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "3a2f93a6-5bcf-4f1f-af7c-63d5a4bdcbe1",
-                     *           "facilityId": "3a2f93a6-5bcf-4f1f-af7c-63d5a4bdcbe1",
-                     *           "communityId": "d0eac453-9c65-47e7-84a2-1ed0cd2c807e",
+                     *           "key": "54472471-6008-455a-897c-b67218b4adf6",
+                     *           "facilityId": "54472471-6008-455a-897c-b67218b4adf6",
+                     *           "communityId": "e56f72bd-65d0-4462-bb4c-aacbee39e4ab",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
                      *           "halts": 0,
-                     *           "haltMinutesTotal": "0.00",
-                     *           "haltMinutesP95": null,
+                     *           "totalHaltSeconds": 0,
+                     *           "p95HaltSeconds": null,
                      *           "falseAlarms": 0,
                      *           "classified": 0,
                      *           "falseAlarmRate": null,
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "fdfa37a3-c9d3-4db8-b7c2-556de04bbf7e",
-                     *           "facilityId": "fdfa37a3-c9d3-4db8-b7c2-556de04bbf7e",
-                     *           "communityId": "e89c6c6d-7c1d-4bc0-b267-7e63011e18d8",
+                     *           "key": "61884de6-b53b-4b3f-b7cd-53779ba4d58e",
+                     *           "facilityId": "61884de6-b53b-4b3f-b7cd-53779ba4d58e",
+                     *           "communityId": "e908bdaf-99f1-41a3-a6c6-76a737b87003",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
                      *           "halts": 0,
-                     *           "haltMinutesTotal": "0.00",
-                     *           "haltMinutesP95": null,
+                     *           "totalHaltSeconds": 0,
+                     *           "p95HaltSeconds": null,
                      *           "falseAlarms": 0,
                      *           "classified": 0,
                      *           "falseAlarmRate": null,
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "9a8e87a5-d1c0-4d75-afef-1c3c68825c88",
-                     *           "facilityId": "9a8e87a5-d1c0-4d75-afef-1c3c68825c88",
-                     *           "communityId": "f5dd6c54-3768-478a-a858-443cccb4d361",
+                     *           "key": "6e13168e-96f8-4856-8b35-d2d87f0d1f8d",
+                     *           "facilityId": "6e13168e-96f8-4856-8b35-d2d87f0d1f8d",
+                     *           "communityId": "ec9140ed-353d-49ec-b156-b3f5dd8a8ab6",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
                      *           "halts": 0,
-                     *           "haltMinutesTotal": "0.00",
-                     *           "haltMinutesP95": null,
+                     *           "totalHaltSeconds": 0,
+                     *           "p95HaltSeconds": null,
                      *           "falseAlarms": 0,
                      *           "classified": 0,
                      *           "falseAlarmRate": null,
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "f5650d99-c3d2-4fa5-8675-d86cd5c6cac7",
-                     *           "facilityId": "f5650d99-c3d2-4fa5-8675-d86cd5c6cac7",
-                     *           "communityId": "fcfa046e-18a8-4107-b960-5f95c078a14a",
+                     *           "key": "461dde45-ffb9-425c-89ac-6c9c16216a70",
+                     *           "facilityId": "461dde45-ffb9-425c-89ac-6c9c16216a70",
+                     *           "communityId": "fd15332e-f9a3-4730-94fd-c4ce93770a34",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
                      *           "halts": 0,
-                     *           "haltMinutesTotal": "0.00",
-                     *           "haltMinutesP95": null,
+                     *           "totalHaltSeconds": 0,
+                     *           "p95HaltSeconds": null,
                      *           "falseAlarms": 0,
                      *           "classified": 0,
                      *           "falseAlarmRate": null,
@@ -16576,13 +17921,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "fbb49b2a-286d-4802-9beb-3b210ce131d3",
+                     *       "id": "f20a5751-81e1-42ab-ac17-cace4b28bbaa",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "65f4ee18-aa8c-4cfd-a1eb-f139e77ed31d",
-                     *       "facilityId": "f9f7f4ae-59d4-46f6-9a42-36d1fd2c7c12",
-                     *       "communityId": "45fd0aa0-6b03-4667-9633-e57b682c1865",
-                     *       "streetId": "42af9ee7-4b2f-4d66-9511-fe7dac890d54",
+                     *       "sensorId": "b8e7a081-d1d3-445e-8646-0ead203004bb",
+                     *       "facilityId": "96edd0b3-87e4-42ff-98f8-c8675c64c991",
+                     *       "communityId": "7d625ff1-f550-434e-aadb-2d9594471b19",
+                     *       "streetId": "7cdf2035-0189-466d-be64-3946deb3815e",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
@@ -16593,10 +17938,10 @@ export interface operations {
                      *       "classification": null,
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T13:34:35.543Z",
+                     *       "updatedAt": "2026-12-05T14:20:01.824Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "f4db9086-1874-47a9-8944-1d97005bbf7a",
+                     *           "commandId": "23da183d-1980-40c5-8973-20ac7e1ff147",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "issuedByName": null,
@@ -16710,27 +18055,27 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "4d8e97dd-4792-4e1c-a1a9-bef8c5f22bec",
+                     *       "id": "f4385626-3bd5-4bc3-af63-c88f5138f283",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "4ec88c4d-5133-4ff3-8bdb-18ec10b42312",
-                     *       "facilityId": "ab4bddf7-e229-4213-9e85-bbe587b8e708",
-                     *       "communityId": "58064150-cf88-43b5-9a4f-6f37d75e08c1",
-                     *       "streetId": "4f7d562e-59cf-4f5c-99a4-93b72a60d41f",
+                     *       "sensorId": "67529864-e630-4a6a-b3e0-cc4c1a3ce4f2",
+                     *       "facilityId": "beaaf273-5a3a-440f-a0ce-247669622b3b",
+                     *       "communityId": "a4583ce7-dde8-4154-b008-6c64b03780ce",
+                     *       "streetId": "d25ded77-9e68-4490-9dbe-a8860a45aa12",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
                      *       "haltSeconds": null,
                      *       "acknowledgedAt": "2025-03-01T02:00:00.000Z",
-                     *       "acknowledgedByOrgId": "43b7c086-9085-49a3-ab3b-837cb39f5728",
+                     *       "acknowledgedByOrgId": "e2be9510-d283-42cd-a931-9c3ea051f2fb",
                      *       "acknowledgedByName": null,
                      *       "classification": "confirmed",
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T13:34:35.702Z",
+                     *       "updatedAt": "2026-12-05T14:20:01.876Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "c301b1db-b4f4-4874-95fc-7b11131a2c75",
+                     *           "commandId": "00421514-649e-4309-8ee5-fe57b91b39a4",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "issuedByName": null,
@@ -16847,7 +18192,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of subscriptions */
+            /** @description A page of subscriptions, by subscriber, the latest start first (id breaks ties) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -16857,10 +18202,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "4f8cd61e-61b4-4404-962a-b8c1b79f5fe2",
-                     *           "contractId": "e596a30e-6126-4974-a74d-831841f3e897",
-                     *           "subscriberKey": "household:f8492829-982d-4c7b-8cf5-c616e1cc434c",
-                     *           "householdId": "f8492829-982d-4c7b-8cf5-c616e1cc434c",
+                     *           "id": "31490b05-04e0-42f7-a3af-8cd3ea967784",
+                     *           "contractId": "bf998fa9-ef1a-48ce-a73d-b0788652b9a1",
+                     *           "subscriberKey": "household:9c0d8cdc-6c21-403a-bc87-b478334b1319",
+                     *           "householdId": "9c0d8cdc-6c21-403a-bc87-b478334b1319",
                      *           "slotRef": null,
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
@@ -16869,21 +18214,17 @@ export interface operations {
                      *           "startDate": "2024-12-01",
                      *           "endDate": null,
                      *           "state": "active",
-                     *           "createdAt": "2026-12-05T13:34:38.018Z",
-                     *           "updatedAt": "2026-12-05T13:34:38.018Z"
+                     *           "createdAt": "2026-12-05T14:20:02.649Z",
+                     *           "updatedAt": "2026-12-05T14:20:02.649Z"
                      *         }
                      *       ],
                      *       "total": 1,
                      *       "limit": 50,
-                     *       "offset": 0
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["Subscription"][];
-                        total: number;
-                        limit: number;
-                        offset: number;
-                    };
+                    "application/json": components["schemas"]["SubscriptionPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -16970,7 +18311,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "householdId": "a1752288-94b3-41e3-a504-817f00e0e6b2",
+                 *       "householdId": "bc261ba2-d518-469f-a55c-fefa7716820d",
                  *       "feeCode": "EL-M",
                  *       "startDate": "2025-03-01"
                  *     }
@@ -16989,10 +18330,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "dce1b2dc-f1ff-4570-aba4-01fb20444275",
-                     *       "contractId": "3b629f1d-6b5b-4452-bc5b-8a95e5de3b5e",
-                     *       "subscriberKey": "household:a1752288-94b3-41e3-a504-817f00e0e6b2",
-                     *       "householdId": "a1752288-94b3-41e3-a504-817f00e0e6b2",
+                     *       "id": "4302de78-7b32-44a0-b468-7439ab3d64dc",
+                     *       "contractId": "2b4c4b5f-5dd7-4f3a-91e6-fdfa1f344bc1",
+                     *       "subscriberKey": "household:bc261ba2-d518-469f-a55c-fefa7716820d",
+                     *       "householdId": "bc261ba2-d518-469f-a55c-fefa7716820d",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -17113,10 +18454,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ee89d11a-f76e-45fc-8851-31eb94437b58",
-                     *       "contractId": "64bd1e03-db1a-40cc-803d-eb993ec55076",
-                     *       "subscriberKey": "household:20521a67-3eaa-4bed-910e-dab34bef8910",
-                     *       "householdId": "20521a67-3eaa-4bed-910e-dab34bef8910",
+                     *       "id": "d33f54f2-44bf-4656-83ab-7acf73be6cb8",
+                     *       "contractId": "61ecdf15-5587-45a9-b16c-98379cda0468",
+                     *       "subscriberKey": "household:e0b57fef-5dae-4051-818f-a6dcdd475db7",
+                     *       "householdId": "e0b57fef-5dae-4051-818f-a6dcdd475db7",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -17125,8 +18466,8 @@ export interface operations {
                      *       "startDate": "2024-12-01",
                      *       "endDate": null,
                      *       "state": "active",
-                     *       "createdAt": "2026-12-05T13:34:39.173Z",
-                     *       "updatedAt": "2026-12-05T13:34:39.173Z"
+                     *       "createdAt": "2026-12-05T14:20:02.810Z",
+                     *       "updatedAt": "2026-12-05T14:20:02.810Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Subscription"];
@@ -17234,10 +18575,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "subscription": {
-                     *         "id": "53996496-599d-499c-9aa5-5ae8fcb41fe4",
-                     *         "contractId": "8b07a46a-87e8-4eb7-b6c6-554afcb8ebe4",
-                     *         "subscriberKey": "household:8a57af73-9472-4818-aee9-350611cc4d9d",
-                     *         "householdId": "8a57af73-9472-4818-aee9-350611cc4d9d",
+                     *         "id": "0b874854-a2c9-4b59-807f-2255b374ae1b",
+                     *         "contractId": "7ca4ce1a-8f81-4be9-a26c-c2004ae4e31b",
+                     *         "subscriberKey": "household:0f7b1093-1c78-4c5a-bd19-1b2978571cd2",
+                     *         "householdId": "0f7b1093-1c78-4c5a-bd19-1b2978571cd2",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -17246,7 +18587,7 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T13:34:39.359Z",
+                     *         "createdAt": "2026-12-05T14:20:02.854Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "refund": {
@@ -17393,10 +18734,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "ended": {
-                     *         "id": "49b0f6f2-fe50-4dc5-9fc3-bfed4b3486a1",
-                     *         "contractId": "49f212e7-6411-422d-a2c0-1a7e087afd09",
-                     *         "subscriberKey": "household:f1002416-8716-4e90-a620-883ca5f7794f",
-                     *         "householdId": "f1002416-8716-4e90-a620-883ca5f7794f",
+                     *         "id": "94ea0d2c-51a6-408f-955b-149a7f090f30",
+                     *         "contractId": "4fdaa4f5-fd3b-4cbc-a0c8-9fb592b7d7a4",
+                     *         "subscriberKey": "household:806a7b71-4d53-458b-901c-4366d6134618",
+                     *         "householdId": "806a7b71-4d53-458b-901c-4366d6134618",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -17405,14 +18746,14 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T13:34:39.632Z",
+                     *         "createdAt": "2026-12-05T14:20:02.927Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "subscription": {
-                     *         "id": "5afe622c-582f-4b84-bcfa-6aa71731a6a6",
-                     *         "contractId": "49f212e7-6411-422d-a2c0-1a7e087afd09",
-                     *         "subscriberKey": "household:f1002416-8716-4e90-a620-883ca5f7794f",
-                     *         "householdId": "f1002416-8716-4e90-a620-883ca5f7794f",
+                     *         "id": "877052f7-bf68-4f9b-a761-a9a4803469cd",
+                     *         "contractId": "4fdaa4f5-fd3b-4cbc-a0c8-9fb592b7d7a4",
+                     *         "subscriberKey": "household:806a7b71-4d53-458b-901c-4366d6134618",
+                     *         "householdId": "806a7b71-4d53-458b-901c-4366d6134618",
                      *         "slotRef": null,
                      *         "feeCode": "EL-Y",
                      *         "kind": "yearly",
@@ -17520,7 +18861,12 @@ export interface operations {
     };
     listBillingRuns: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -17537,12 +18883,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "items": []
+                     *       "items": [],
+                     *       "total": 0,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["BillingRun"][];
-                    };
+                    "application/json": components["schemas"]["BillingRunPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -17647,17 +18995,17 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "8000a07e-2682-479c-9502-2cc315f2a49a",
-                     *         "contractId": "ee7e1774-9a08-467c-a542-f4a57e808052",
+                     *         "id": "00786298-060a-446f-9d11-5add831525b1",
+                     *         "contractId": "e37e7419-05a9-46b9-9233-641576c56943",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-f938dd13",
-                     *         "requestedByOrgId": "fc157797-51c9-4fd2-9e1e-76e6198f0909",
+                     *         "idempotencyKey": "run-d754bf0c",
+                     *         "requestedByOrgId": "4ed15df8-c131-4e96-9499-1ac29963aee2",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
                      *       },
-                     *       "created": 1,
-                     *       "total": "40.00"
+                     *       "invoicesCreated": 1,
+                     *       "totalAmount": "40.00"
                      *     }
                      */
                     "application/json": components["schemas"]["BillingRunAnswer"];
@@ -17674,17 +19022,17 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "8000a07e-2682-479c-9502-2cc315f2a49a",
-                     *         "contractId": "ee7e1774-9a08-467c-a542-f4a57e808052",
+                     *         "id": "00786298-060a-446f-9d11-5add831525b1",
+                     *         "contractId": "e37e7419-05a9-46b9-9233-641576c56943",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-f938dd13",
-                     *         "requestedByOrgId": "fc157797-51c9-4fd2-9e1e-76e6198f0909",
+                     *         "idempotencyKey": "run-d754bf0c",
+                     *         "requestedByOrgId": "4ed15df8-c131-4e96-9499-1ac29963aee2",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
                      *       },
-                     *       "created": 1,
-                     *       "total": "40.00"
+                     *       "invoicesCreated": 1,
+                     *       "totalAmount": "40.00"
                      *     }
                      */
                     "application/json": components["schemas"]["BillingRunAnswer"];
@@ -17805,12 +19153,12 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "b24cdec3-b7a2-46a9-9afd-2a77bc2010be",
+                     *           "id": "67901223-520c-42fd-a338-1cfb728dd5df",
                      *           "number": "BOT-2025-000001",
-                     *           "contractId": "8ad098b5-bba9-412e-822a-67b50874d3e4",
-                     *           "subscriberKey": "household:b34f59f6-19a8-4dcb-9b9e-ba87037f387e",
-                     *           "householdId": "b34f59f6-19a8-4dcb-9b9e-ba87037f387e",
-                     *           "subscriptionId": "3ca75e88-75cc-441e-8dd4-ae901a5db03b",
+                     *           "contractId": "e938f69c-9a2b-4879-8b81-e6800908e223",
+                     *           "subscriberKey": "household:db6c0fb9-bedd-4d14-a93e-921b2f4379fb",
+                     *           "householdId": "db6c0fb9-bedd-4d14-a93e-921b2f4379fb",
+                     *           "subscriptionId": "1e1a03ed-e369-48db-8f30-057f5ac2d262",
                      *           "billingRunId": null,
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -17825,15 +19173,11 @@ export interface operations {
                      *       ],
                      *       "total": 1,
                      *       "limit": 50,
-                     *       "offset": 0
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["Invoice"][];
-                        total: number;
-                        limit: number;
-                        offset: number;
-                    };
+                    "application/json": components["schemas"]["InvoicePage"];
                     "text/csv": string;
                 };
             };
@@ -17933,12 +19277,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "15b77a57-fc9b-4a82-a0c0-d38ae1bd9465",
+                     *       "id": "183d85ea-fac0-4840-9c82-95c1781c02c6",
                      *       "number": "BOT-2025-000001",
-                     *       "contractId": "9e4a76e2-eb7f-4374-aad1-fdf9adae41e3",
-                     *       "subscriberKey": "household:8af86c04-9331-48f6-8ad3-9a2840a9f9ea",
-                     *       "householdId": "8af86c04-9331-48f6-8ad3-9a2840a9f9ea",
-                     *       "subscriptionId": "7b0cc95f-5927-487a-bc33-4cc2a0e82e26",
+                     *       "contractId": "421e5c1f-6315-4ea4-bf2f-d62930ec816b",
+                     *       "subscriberKey": "household:d589ca9a-78fb-4441-89a2-6a7bf3a883ff",
+                     *       "householdId": "d589ca9a-78fb-4441-89a2-6a7bf3a883ff",
+                     *       "subscriptionId": "9f34cc02-bdf7-465b-a03f-8ab660ebe1fb",
                      *       "billingRunId": null,
                      *       "kind": "subscription",
                      *       "period": "2025-02",
@@ -18049,8 +19393,8 @@ export interface operations {
                 /**
                  * @example [
                  *       {
-                 *         "sessionId": "ride-61d74132",
-                 *         "householdId": "97978aeb-b0d6-4f5b-a793-b1c9238512a6",
+                 *         "sessionId": "ride-2a84cb52",
+                 *         "householdId": "cc90953f-d2ea-4fa1-bc17-1528c2e9b4af",
                  *         "kind": "ride",
                  *         "feeCode": "EL-RIDE",
                  *         "startedAt": "2025-02-20T08:30:00+08:00",
@@ -18073,7 +19417,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "stored": [
-                     *         "ride-c89c8efb"
+                     *         "ride-a6b7fc60"
                      *       ],
                      *       "duplicates": []
                      *     }
@@ -18169,7 +19513,12 @@ export interface operations {
     };
     listPayments: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -18178,7 +19527,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Payments; or, with Accept: text/csv, the same rows as CSV */
+            /** @description Payments by the day received, then as recorded; or, with Accept: text/csv, the same rows as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -18186,12 +19535,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "items": []
+                     *       "items": [],
+                     *       "total": 0,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["Payment"][];
-                    };
+                    "application/json": components["schemas"]["PaymentPage"];
                     "text/csv": string;
                 };
             };
@@ -18290,7 +19641,7 @@ export interface operations {
                  * @example {
                  *       "amount": "10.00",
                  *       "method": "wechat",
-                 *       "externalRef": "WX-31da63d7",
+                 *       "externalRef": "WX-df84c52e",
                  *       "receivedOn": "2025-02-28"
                  *     }
                  */
@@ -18308,20 +19659,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0bc4a3ef-5729-483d-b906-611e117d6854",
-                     *       "invoiceId": "31d8f48b-f262-4aa0-a744-d7b6b3ccc66d",
-                     *       "contractId": "0f46e9fc-fc53-473a-9054-36d0bffcba74",
-                     *       "subscriberKey": "household:621355dd-de43-4d9a-a787-c2867f417266",
+                     *       "id": "7b603fcb-4ea3-411c-8219-5048ff1c6d49",
+                     *       "invoiceId": "0d76e3d8-802e-42e2-9c26-26b43131e393",
+                     *       "contractId": "2d2077d1-e48c-419d-aad4-a3a49c052318",
+                     *       "subscriberKey": "household:68d13c91-7778-42ba-9246-37a4e55d3160",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-0761f6e4",
+                     *       "externalRef": "WX-482e1a22",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T13:34:41.881Z",
+                     *       "createdAt": "2026-12-05T14:20:03.472Z",
                      *       "invoice": {
-                     *         "id": "31d8f48b-f262-4aa0-a744-d7b6b3ccc66d",
+                     *         "id": "0d76e3d8-802e-42e2-9c26-26b43131e393",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
@@ -18346,20 +19697,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0bc4a3ef-5729-483d-b906-611e117d6854",
-                     *       "invoiceId": "31d8f48b-f262-4aa0-a744-d7b6b3ccc66d",
-                     *       "contractId": "0f46e9fc-fc53-473a-9054-36d0bffcba74",
-                     *       "subscriberKey": "household:621355dd-de43-4d9a-a787-c2867f417266",
+                     *       "id": "7b603fcb-4ea3-411c-8219-5048ff1c6d49",
+                     *       "invoiceId": "0d76e3d8-802e-42e2-9c26-26b43131e393",
+                     *       "contractId": "2d2077d1-e48c-419d-aad4-a3a49c052318",
+                     *       "subscriberKey": "household:68d13c91-7778-42ba-9246-37a4e55d3160",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-0761f6e4",
+                     *       "externalRef": "WX-482e1a22",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T13:34:41.881Z",
+                     *       "createdAt": "2026-12-05T14:20:03.472Z",
                      *       "invoice": {
-                     *         "id": "31d8f48b-f262-4aa0-a744-d7b6b3ccc66d",
+                     *         "id": "0d76e3d8-802e-42e2-9c26-26b43131e393",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
@@ -18478,7 +19829,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Credit notes */
+            /** @description Credit notes, oldest first (number breaks ties) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -18488,10 +19839,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "006736e1-9f97-4e4a-aea8-89555699dca4",
+                     *           "id": "4cc50a47-8dce-409e-b2d2-9f51a4b37ef1",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "1a5dec80-2c85-4e04-a2f6-ab405219100f",
-                     *           "subscriberKey": "household:8f06fbea-e65e-4b89-ba34-de9d7014be0f",
+                     *           "contractId": "623e9272-e66f-4342-98a8-dbf5abf993b2",
+                     *           "subscriberKey": "household:9535c7a8-800d-4f7d-bc61-aaab8ca19735",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "20.00",
@@ -18500,14 +19851,16 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T13:34:42.103Z"
+                     *           "createdAt": "2026-12-05T14:20:03.557Z"
                      *         }
-                     *       ]
+                     *       ],
+                     *       "total": 1,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["CreditNote"][];
-                    };
+                    "application/json": components["schemas"]["CreditNotePage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -18594,7 +19947,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "subscriberKey": "household:48927cba-fdbb-4062-a3e0-375f98e07f34",
+                 *       "subscriberKey": "household:fac29f7d-6d4d-4345-af01-f6ae5a8f3c52",
                  *       "amount": "5.00",
                  *       "note": "电梯停运两天，减免"
                  *     }
@@ -18613,19 +19966,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c255456a-bd10-4a3d-91b5-2f9321c452e7",
+                     *       "id": "5c121ba8-753a-4f90-b4dc-cba2228589fa",
                      *       "number": "CN-2025-000001",
-                     *       "contractId": "d55fccbc-71a7-4aa9-9a24-dde76c1ee5fe",
-                     *       "subscriberKey": "household:48927cba-fdbb-4062-a3e0-375f98e07f34",
+                     *       "contractId": "8c77d038-7ca6-40be-8f8f-556080b32e3b",
+                     *       "subscriberKey": "household:fac29f7d-6d4d-4345-af01-f6ae5a8f3c52",
                      *       "reason": "adjustment",
                      *       "amount": "5.00",
                      *       "remaining": "5.00",
                      *       "applied": "0.00",
                      *       "refunded": "0.00",
                      *       "paymentId": null,
-                     *       "subscriptionId": "6235185c-98af-4470-80d3-59f6615a5289",
+                     *       "subscriptionId": "4578f217-328c-4be2-a23e-7bce26b61a62",
                      *       "note": "电梯停运两天，减免",
-                     *       "createdAt": "2026-12-05T13:34:42.355Z"
+                     *       "createdAt": "2026-12-05T14:20:03.619Z"
                      *     }
                      */
                     "application/json": components["schemas"]["CreditNote"];
@@ -18717,6 +20070,111 @@ export interface operations {
             };
         };
     };
+    getCreditNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The credit note */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "9e123e80-03db-4abb-9f5b-7a36face7eba",
+                     *       "number": "CN-2026-000001",
+                     *       "contractId": "262c6e5e-d536-4408-a77f-2a2e22d4464d",
+                     *       "subscriberKey": "household:b81730a7-ac54-411b-9f3a-f97b21cccac8",
+                     *       "reason": "cancellation",
+                     *       "amount": "20.00",
+                     *       "remaining": "20.00",
+                     *       "applied": "0.00",
+                     *       "refunded": "0.00",
+                     *       "paymentId": null,
+                     *       "subscriptionId": null,
+                     *       "note": "",
+                     *       "createdAt": "2026-12-05T14:20:03.677Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CreditNote"];
+                };
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     createRefund: {
         parameters: {
             query?: never;
@@ -18735,7 +20193,7 @@ export interface operations {
                  * @example {
                  *       "amount": "5.00",
                  *       "method": "cash",
-                 *       "externalRef": "CASH-f8a1f98b",
+                 *       "externalRef": "CASH-54764c80",
                  *       "paidOn": "2025-02-28"
                  *     }
                  */
@@ -18753,18 +20211,18 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "795cdd02-c875-4a9d-ac49-78bd315caec7",
-                     *       "creditNoteId": "89a1cfe6-99b5-4ce7-b1d5-e4e907582ab4",
+                     *       "id": "e00d5ff9-3af5-4281-9b99-fa9c90661900",
+                     *       "creditNoteId": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-7b3a0626",
+                     *       "externalRef": "CASH-4a269d88",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T13:34:42.592Z",
+                     *       "createdAt": "2026-12-05T14:20:03.736Z",
                      *       "creditNote": {
-                     *         "id": "89a1cfe6-99b5-4ce7-b1d5-e4e907582ab4",
+                     *         "id": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "11f524fe-2f7a-4b1a-b7a3-7004f958a18f",
-                     *         "subscriberKey": "household:c9321771-cedc-4cca-922e-bbb56cff6ae2",
+                     *         "contractId": "81b73d51-e338-4e26-9b1e-04dd97c98765",
+                     *         "subscriberKey": "household:bb993d81-b823-4c2f-aaca-f992857d6cf7",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
                      *         "remaining": "15.00",
@@ -18773,7 +20231,7 @@ export interface operations {
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T13:34:42.544Z"
+                     *         "createdAt": "2026-12-05T14:20:03.727Z"
                      *       }
                      *     }
                      */
@@ -18790,18 +20248,18 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "795cdd02-c875-4a9d-ac49-78bd315caec7",
-                     *       "creditNoteId": "89a1cfe6-99b5-4ce7-b1d5-e4e907582ab4",
+                     *       "id": "e00d5ff9-3af5-4281-9b99-fa9c90661900",
+                     *       "creditNoteId": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-7b3a0626",
+                     *       "externalRef": "CASH-4a269d88",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T13:34:42.592Z",
+                     *       "createdAt": "2026-12-05T14:20:03.736Z",
                      *       "creditNote": {
-                     *         "id": "89a1cfe6-99b5-4ce7-b1d5-e4e907582ab4",
+                     *         "id": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "11f524fe-2f7a-4b1a-b7a3-7004f958a18f",
-                     *         "subscriberKey": "household:c9321771-cedc-4cca-922e-bbb56cff6ae2",
+                     *         "contractId": "81b73d51-e338-4e26-9b1e-04dd97c98765",
+                     *         "subscriberKey": "household:bb993d81-b823-4c2f-aaca-f992857d6cf7",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
                      *         "remaining": "15.00",
@@ -18810,7 +20268,7 @@ export interface operations {
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T13:34:42.544Z"
+                     *         "createdAt": "2026-12-05T14:20:03.727Z"
                      *       }
                      *     }
                      */
@@ -18924,11 +20382,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "66d77b36-9c8a-46da-a273-c3af2a630013",
-                     *       "subscriberKey": "household:fd292d0c-d69d-4781-a56d-d0b22d96ad73",
+                     *       "contractId": "d2c71d7b-6a56-4a15-b2ce-047df8f83b19",
+                     *       "subscriberKey": "household:aa40ebe1-4637-44be-89f3-8cbd9c1870d1",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "51acaf41-3c72-4349-a105-c29b05d67c09",
+                     *           "id": "cc1c8778-acf0-4f7d-9e92-ed5d407e7e14",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -18939,7 +20397,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "65604673-792d-406d-b676-4bec45bca5b8",
+                     *           "id": "25ba8044-7ad6-48c4-9a63-230cd8ba45f9",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -18954,10 +20412,10 @@ export interface operations {
                      *       "payments": [],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "22df41d9-a04b-4b8b-ab89-b180b73db011",
+                     *           "id": "20671913-1f50-48c5-bfb7-a30ff415a4bf",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "66d77b36-9c8a-46da-a273-c3af2a630013",
-                     *           "subscriberKey": "household:fd292d0c-d69d-4781-a56d-d0b22d96ad73",
+                     *           "contractId": "d2c71d7b-6a56-4a15-b2ce-047df8f83b19",
+                     *           "subscriberKey": "household:aa40ebe1-4637-44be-89f3-8cbd9c1870d1",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "20.00",
@@ -18966,7 +20424,7 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T13:34:42.778Z"
+                     *           "createdAt": "2026-12-05T14:20:03.802Z"
                      *         }
                      *       ],
                      *       "refunds": [],
@@ -19073,11 +20531,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "f37b5737-b43e-4721-a7f0-bde8613dfd1f",
-                     *       "subscriberKey": "household:14e7c7d6-02ea-413c-aaf7-b78335940eeb",
+                     *       "contractId": "fcddaf0c-5d4a-405f-9796-1a49560d6ffa",
+                     *       "subscriberKey": "household:77799e27-f757-4da5-959a-1a5bde28f641",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "0c60fbcf-d05f-426a-9141-8e6639be10bc",
+                     *           "id": "519b938b-c333-4886-b72d-afc3302360d1",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -19088,7 +20546,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "9f953c9f-5e33-491c-9bc2-ed712539005a",
+                     *           "id": "be649a85-b7a9-4779-9ec2-9f8d785c4469",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -19103,10 +20561,10 @@ export interface operations {
                      *       "payments": [],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "3ec29b55-bf88-40b1-94e8-df807f0fbcec",
+                     *           "id": "422b84a8-f36b-4e43-9bf1-4801341aced9",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "f37b5737-b43e-4721-a7f0-bde8613dfd1f",
-                     *           "subscriberKey": "household:14e7c7d6-02ea-413c-aaf7-b78335940eeb",
+                     *           "contractId": "fcddaf0c-5d4a-405f-9796-1a49560d6ffa",
+                     *           "subscriberKey": "household:77799e27-f757-4da5-959a-1a5bde28f641",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "20.00",
@@ -19115,7 +20573,7 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T13:34:42.987Z"
+                     *           "createdAt": "2026-12-05T14:20:03.867Z"
                      *         }
                      *       ],
                      *       "refunds": [],
@@ -19222,7 +20680,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "db66c91b-4add-40f1-9cfd-68d3934b753b",
+                     *       "contractId": "9c031e9d-9076-4d7d-b4b1-0159c2d3a17a",
                      *       "asOf": "2025-03-01",
                      *       "invoiceCount": 1,
                      *       "openInvoiceCount": 1,
@@ -19235,10 +20693,10 @@ export interface operations {
                      *       },
                      *       "aging": {
                      *         "current": "0.00",
-                     *         "0-30": "40.00",
-                     *         "31-60": "0.00",
-                     *         "61-90": "0.00",
-                     *         "90+": "0.00"
+                     *         "days1To30": "40.00",
+                     *         "days31To60": "0.00",
+                     *         "days61To90": "0.00",
+                     *         "over90Days": "0.00"
                      *       }
                      *     }
                      */
@@ -19326,8 +20784,12 @@ export interface operations {
     listReports: {
         parameters: {
             query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
                 period?: string;
-                status?: "submitted" | "accepted" | "queried" | "superseded";
+                state?: "submitted" | "accepted" | "queried" | "superseded";
                 includeSuperseded?: "true" | "false";
             };
             header?: never;
@@ -19338,7 +20800,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Reports */
+            /** @description Reports, newest period first, then newest version */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -19348,11 +20810,11 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "e3ef5b4c-512a-4e90-a8b0-97103b359fa8",
-                     *           "contractId": "1b7d282e-539b-4f5d-962e-80c4df847bc9",
+                     *           "id": "d160eaa4-39af-43de-a43f-0dcc72b525ea",
+                     *           "contractId": "1788a7ee-76de-4a7e-b366-f3f26449240a",
                      *           "period": "2025-01",
                      *           "versionNo": 1,
-                     *           "status": "queried",
+                     *           "state": "queried",
                      *           "figures": {
                      *             "revenueByItem": {
                      *               "EL-M": "40.00"
@@ -19372,17 +20834,17 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "78019db1-c63a-4837-804a-fb266a3e7904",
-                     *           "reviewedByOrgId": "cfd81026-24ba-40b8-8ec0-f9908fa49370",
+                     *           "submittedByOrgId": "d80fd19c-26ef-45db-a464-b1d58b587792",
+                     *           "reviewedByOrgId": "f5630570-6892-4205-bfdc-c5e6d63ffc10",
                      *           "reviewedAt": "2025-02-25T02:00:00.000Z",
-                     *           "createdAt": "2026-12-05T13:34:43.465Z"
+                     *           "createdAt": "2026-12-05T14:20:04.015Z"
                      *         },
                      *         {
-                     *           "id": "c29bdb01-7a8d-4c2a-876e-0d02678d3412",
-                     *           "contractId": "1b7d282e-539b-4f5d-962e-80c4df847bc9",
+                     *           "id": "b4a8dbf0-c153-43dc-8f2b-dc5b5f3c4f34",
+                     *           "contractId": "1788a7ee-76de-4a7e-b366-f3f26449240a",
                      *           "period": "2024-12",
                      *           "versionNo": 1,
-                     *           "status": "submitted",
+                     *           "state": "submitted",
                      *           "figures": {
                      *             "revenueByItem": {
                      *               "EL-M": "40.00"
@@ -19402,17 +20864,19 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "78019db1-c63a-4837-804a-fb266a3e7904",
+                     *           "submittedByOrgId": "d80fd19c-26ef-45db-a464-b1d58b587792",
                      *           "reviewedByOrgId": null,
                      *           "reviewedAt": null,
-                     *           "createdAt": "2026-12-05T13:34:43.465Z"
+                     *           "createdAt": "2026-12-05T14:20:04.015Z"
                      *         }
-                     *       ]
+                     *       ],
+                     *       "total": 2,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["OperationReport"][];
-                    };
+                    "application/json": components["schemas"]["ReportPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -19535,11 +20999,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "26d6884b-ac2b-4ca6-be92-e75bdcee4557",
-                     *       "contractId": "02856538-f73d-4d68-92d3-97a773d9c580",
+                     *       "id": "9c0345f1-e331-429e-aac8-56d2c1a5c4f2",
+                     *       "contractId": "73904772-94a4-4643-a195-bb15c0a3f570",
                      *       "period": "2025-02",
                      *       "versionNo": 1,
-                     *       "status": "submitted",
+                     *       "state": "submitted",
                      *       "figures": {
                      *         "revenueByItem": {
                      *           "EL-M": "40.00"
@@ -19559,7 +21023,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "99c7b69d-7b8c-431b-ae00-f2b9efe4d8d7",
+                     *       "submittedByOrgId": "9bd211fd-e38a-43a8-9719-5263d88748a4",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -19704,9 +21168,9 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "26d6884b-ac2b-4ca6-be92-e75bdcee4557",
+                     *           "id": "9c0345f1-e331-429e-aac8-56d2c1a5c4f2",
                      *           "versionNo": 1,
-                     *           "status": "submitted"
+                     *           "state": "submitted"
                      *         }
                      *       ]
                      *     }
@@ -19824,11 +21288,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e8159747-325b-4e01-9bf3-2e309e7daac2",
-                     *       "contractId": "3ed1fa17-9bb7-4fd1-a712-c1bb946c7883",
+                     *       "id": "d4b484ef-ad13-4c16-988d-8378e8a8aaf1",
+                     *       "contractId": "e9ea4001-3584-4884-b2c7-d193ed257d19",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
-                     *       "status": "submitted",
+                     *       "state": "submitted",
                      *       "figures": {
                      *         "revenueByItem": {
                      *           "EL-M": "40.00"
@@ -19848,10 +21312,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "6d803583-d3b9-4a07-8953-4cf4e09c76d4",
+                     *       "submittedByOrgId": "b703a8a3-8f7a-4e84-9fa0-051a844b42ea",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
-                     *       "createdAt": "2026-12-05T13:34:43.952Z",
+                     *       "createdAt": "2026-12-05T14:20:04.144Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -19991,9 +21455,9 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "e8159747-325b-4e01-9bf3-2e309e7daac2",
+                     *           "id": "d4b484ef-ad13-4c16-988d-8378e8a8aaf1",
                      *           "versionNo": 1,
-                     *           "status": "submitted"
+                     *           "state": "submitted"
                      *         }
                      *       ]
                      *     }
@@ -20098,11 +21562,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3dea712f-389d-4ae9-bf97-1257d8019af6",
-                     *       "contractId": "d3d75dc5-a933-4e16-8e46-3d19089241cb",
+                     *       "id": "107ce946-8296-471d-8b18-19a36ba7e4c3",
+                     *       "contractId": "5d519fc7-dc05-49c7-8b37-e1b81e0da0d9",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
-                     *       "status": "accepted",
+                     *       "state": "accepted",
                      *       "figures": {
                      *         "revenueByItem": {
                      *           "EL-M": "40.00"
@@ -20122,10 +21586,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "696fb6b9-e8b5-4625-803f-b6afabb9b91f",
-                     *       "reviewedByOrgId": "93d6f7bb-5120-4c36-b2e3-006f0d7106f1",
+                     *       "submittedByOrgId": "c448b237-dedc-4944-87a2-519a5deeb93b",
+                     *       "reviewedByOrgId": "294fc70b-46d8-4d36-a36c-3413399f2414",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T13:34:44.307Z",
+                     *       "createdAt": "2026-12-05T14:20:04.192Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -20265,9 +21729,9 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "3dea712f-389d-4ae9-bf97-1257d8019af6",
+                     *           "id": "107ce946-8296-471d-8b18-19a36ba7e4c3",
                      *           "versionNo": 1,
-                     *           "status": "accepted"
+                     *           "state": "accepted"
                      *         }
                      *       ]
                      *     }
@@ -20394,11 +21858,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9d7c82ea-6aac-45ed-b981-624fdefa078c",
-                     *       "contractId": "93f6bdd8-8949-45b2-9fdc-9633dd2b1202",
+                     *       "id": "ba89bf27-e10d-4dd7-a842-48a7e937b58a",
+                     *       "contractId": "a31bdb86-cde6-45b7-b62f-e7e2bdc3d9db",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
-                     *       "status": "queried",
+                     *       "state": "queried",
                      *       "figures": {
                      *         "revenueByItem": {
                      *           "EL-M": "40.00"
@@ -20418,10 +21882,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "3f9a498f-a14d-4d89-9260-c4303b464e75",
-                     *       "reviewedByOrgId": "796e307a-5dbb-4afa-9108-04413f4192c1",
+                     *       "submittedByOrgId": "f4ed8171-21c4-4ef5-9f2d-2d88350cbbab",
+                     *       "reviewedByOrgId": "524c8eff-949d-415d-8b7c-9ebaf13f2eb6",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T13:34:44.632Z",
+                     *       "createdAt": "2026-12-05T14:20:04.264Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -20561,9 +22025,9 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "9d7c82ea-6aac-45ed-b981-624fdefa078c",
+                     *           "id": "ba89bf27-e10d-4dd7-a842-48a7e937b58a",
                      *           "versionNo": 1,
-                     *           "status": "queried"
+                     *           "state": "queried"
                      *         }
                      *       ]
                      *     }
@@ -20709,11 +22173,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b161564d-1107-44d7-a873-11ae60848bfa",
-                     *       "contractId": "62b9c9d0-3474-4356-9e59-4a42439a745c",
+                     *       "id": "313b760f-116b-4703-bcb7-120d0d07943e",
+                     *       "contractId": "83bfa07c-6da3-47dd-b916-6fd2a2665d40",
                      *       "period": "2025-01",
                      *       "versionNo": 2,
-                     *       "status": "submitted",
+                     *       "state": "submitted",
                      *       "figures": {
                      *         "revenueByItem": {
                      *           "EL-M": "40.00"
@@ -20733,7 +22197,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "ce86f85b-b2bd-4e66-ae13-454c9dce9d25",
+                     *       "submittedByOrgId": "2c0dcee4-d290-4f04-a5b2-d261553360a3",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -20876,14 +22340,14 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "9185a6ff-309c-427d-8c94-868832945e36",
+                     *           "id": "93f16142-3125-4698-910f-6a5c9e1af6b4",
                      *           "versionNo": 1,
-                     *           "status": "superseded"
+                     *           "state": "superseded"
                      *         },
                      *         {
-                     *           "id": "b161564d-1107-44d7-a873-11ae60848bfa",
+                     *           "id": "313b760f-116b-4703-bcb7-120d0d07943e",
                      *           "versionNo": 2,
-                     *           "status": "submitted"
+                     *           "state": "submitted"
                      *         }
                      *       ]
                      *     }
@@ -20979,7 +22443,12 @@ export interface operations {
     };
     listReportComments: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -20988,7 +22457,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Comments */
+            /** @description Comments, oldest first */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -20998,19 +22467,21 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "97f9f100-f83a-409b-825d-ec211809c1c3",
-                     *           "reportId": "1736869a-80bb-4bf1-ab32-62639d6b8ac3",
+                     *           "id": "87d66a37-cc11-4467-82c0-bcd37141e851",
+                     *           "reportId": "d830e703-6010-473a-94fb-beb4804774db",
                      *           "versionNo": 1,
-                     *           "authorOrgId": "be49a642-8308-4b2e-8955-e4b4bad429ba",
+                     *           "authorOrgId": "15c7281d-67f4-4cc0-9d8f-2eaef56184c5",
                      *           "body": "维保费用偏高，请附发票",
-                     *           "createdAt": "2026-12-05T13:34:45.319Z"
+                     *           "createdAt": "2026-12-05T14:20:04.421Z"
                      *         }
-                     *       ]
+                     *       ],
+                     *       "total": 1,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["ReportComment"][];
-                    };
+                    "application/json": components["schemas"]["ReportCommentPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -21041,6 +22512,111 @@ export interface operations {
                 };
             };
             /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getFinancialAssumptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The assumptions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "takeUp": {
+                     *         "rates": {
+                     *           "EL-M": "0.50",
+                     *           "EL-Y": "0.25"
+                     *         }
+                     *       },
+                     *       "yearlyCosts": {
+                     *         "maintenance": "1200.00",
+                     *         "electricity": "360.00",
+                     *         "insurance": "240.00",
+                     *         "other": "0"
+                     *       },
+                     *       "discountRate": "0.05"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["FinancialAssumptions"];
+                };
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract is not found or outside the caller's scope (`not_found`), or the enterprise has not set its assumptions yet (`financial_assumptions_missing`: PUT /v1/contracts/{id}/financial-assumptions sets them) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -21121,7 +22697,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "8967c182-e9ac-4e8c-a407-0c77cd0f1a5f",
+                     *       "contractId": "f7dcee25-a644-4573-9300-c2805faadb2e",
                      *       "assumptions": {
                      *         "takeUp": {
                      *           "rates": {
@@ -21137,7 +22713,7 @@ export interface operations {
                      *         },
                      *         "discountRate": "0.05"
                      *       },
-                     *       "updatedByOrgId": "de5f8ee8-cbfa-4af0-ba4f-e6829d55bb8f",
+                     *       "updatedByOrgId": "565efcf5-8558-4097-a7e0-4032add57766",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z"
                      *     }
                      */
@@ -21244,7 +22820,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "0a0079a4-0550-409d-a4d5-bd19041ab525",
+                     *       "contractId": "b4ec625b-2445-40ca-badb-e98a7c9946bd",
                      *       "state": "operating",
                      *       "versionNo": 1,
                      *       "basis": "version_in_force",
@@ -21399,17 +22975,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found, or outside the caller's scope */
+            /** @description The contract is not found or outside the caller's scope (`not_found`), or the enterprise has not set its assumptions yet (`financial_assumptions_missing`: PUT /v1/contracts/{id}/financial-assumptions sets them) */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource's state does not allow this */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -21451,7 +23018,12 @@ export interface operations {
     };
     listGuidanceDisbursements: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -21460,7 +23032,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Disbursements */
+            /** @description Disbursements, oldest first */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -21469,6 +23041,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "items": [],
+                     *       "total": 0,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null,
                      *       "totals": {
                      *         "committed": "120000.00",
                      *         "paid": "0.00",
@@ -21476,22 +23052,7 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["GuidanceDisbursement"][];
-                        totals: {
-                            /**
-                             * @description CNY, decimal string
-                             * @example 128.50
-                             */
-                            committed: string;
-                            /**
-                             * @description CNY, decimal string
-                             * @example 128.50
-                             */
-                            paid: string;
-                            remaining: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["GuidanceDisbursementPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -21598,12 +23159,12 @@ export interface operations {
                     /**
                      * @example {
                      *       "disbursement": {
-                     *         "id": "cf0c22d5-b44f-4a66-8cc2-cf6375f29219",
-                     *         "contractId": "c66eb344-9e8e-456e-bc2a-eea8be6bb225",
+                     *         "id": "44f4f319-14c6-42fd-a4b1-f748d4928d55",
+                     *         "contractId": "46a7fcac-8ac4-430a-ba2c-aecade81ace1",
                      *         "amount": "20000.00",
                      *         "paidOn": "2025-02-20",
                      *         "note": "第一笔引导资金",
-                     *         "recordedByOrgId": "645f8230-913c-49d6-ae2a-33e10eab8e5b",
+                     *         "recordedByOrgId": "01d7933f-a3d8-4d56-9d6e-4dbd5510effb",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "totals": {
@@ -21736,8 +23297,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "streetId": "f23026eb-25ab-4c50-90cc-ab7a89804039",
-                     *       "streetName": "殷行街道 de852848",
+                     *       "streetId": "7bfdb713-65cb-42a5-95dd-179ace6b58a3",
+                     *       "streetName": "殷行街道 46a1e876",
                      *       "today": "2025-03-01",
                      *       "facilities": {
                      *         "elevators": {
@@ -21797,7 +23358,7 @@ export interface operations {
                      *       },
                      *       "transfersDue": {
                      *         "until": "2026-03-01",
-                     *         "count": 0,
+                     *         "total": 0,
                      *         "overdue": 0,
                      *         "items": []
                      *       },
@@ -21808,10 +23369,10 @@ export interface operations {
                      *         "invoicesOverdue": 1,
                      *         "aging": {
                      *           "current": "0.00",
-                     *           "0-30": "40.00",
-                     *           "31-60": "0.00",
-                     *           "61-90": "0.00",
-                     *           "90+": "0.00"
+                     *           "days1To30": "40.00",
+                     *           "days31To60": "0.00",
+                     *           "days61To90": "0.00",
+                     *           "over90Days": "0.00"
                      *         }
                      *       },
                      *       "incidents": {
@@ -21912,7 +23473,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of endpoints */
+            /** @description A page of endpoints, newest first (id breaks ties) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -21921,13 +23482,13 @@ export interface operations {
                     /**
                      * @example {
                      *       "items": [],
-                     *       "total": 0
+                     *       "total": 0,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["NotificationEndpoint"][];
-                        total: number;
-                    };
+                    "application/json": components["schemas"]["NotificationEndpointPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -22012,7 +23573,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 87b31df1",
+                 *       "name": "值班群 d8a3be3d",
                  *       "channel": "webhook",
                  *       "url": "https://hooks.example.com/bot",
                  *       "rules": []
@@ -22033,8 +23594,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "e765e40f-e905-4661-bf2c-2d2771300277",
-                     *         "name": "值班群 f6a03c80",
+                     *         "id": "4380a830-c24c-4531-a93e-e6b800ce2af5",
+                     *         "name": "值班群 067f1c07",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/bot",
                      *         "hasSecret": true,
@@ -22043,7 +23604,7 @@ export interface operations {
                      *         "disabledReason": null,
                      *         "consecutiveFailures": 0,
                      *         "rules": [],
-                     *         "createdAt": "2026-12-05T13:34:36.273Z"
+                     *         "createdAt": "2026-12-05T14:20:02.109Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -22147,7 +23708,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "55adec1d-347c-4db6-9799-4816d1f2b059",
+                     *       "id": "9cb4351d-83b1-4c30-8c29-90680e2b9ffa",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -22159,10 +23720,10 @@ export interface operations {
                      *       "rules": [
                      *         {
                      *           "type": "ebike_halt_opened",
-                     *           "afterMinutes": null
+                     *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T13:34:36.477Z"
+                     *       "createdAt": "2026-12-05T14:20:02.188Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -22255,7 +23816,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c1321004-9747-4603-9891-a2810934d9a2",
+                     *       "id": "dc3875de-b1fd-4912-9a54-c19ab7ec2473",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -22267,10 +23828,10 @@ export interface operations {
                      *       "rules": [
                      *         {
                      *           "type": "ebike_halt_opened",
-                     *           "afterMinutes": null
+                     *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T13:34:36.721Z"
+                     *       "createdAt": "2026-12-05T14:20:02.271Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -22357,7 +23918,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 34c85b7f"
+                 *       "name": "值班群 4adc6d20"
                  *     }
                  */
                 "application/json": components["schemas"]["NotificationEndpointChange"];
@@ -22372,8 +23933,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e6ee7541-5849-4b67-a47c-c56617daa39e",
-                     *       "name": "值班群 4d6c5a82",
+                     *       "id": "daa8a404-79db-4381-9aed-f5c8a99c72d2",
+                     *       "name": "值班群 47d1e291",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
                      *       "hasSecret": true,
@@ -22384,10 +23945,10 @@ export interface operations {
                      *       "rules": [
                      *         {
                      *           "type": "ebike_halt_opened",
-                     *           "afterMinutes": null
+                     *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T13:34:36.597Z"
+                     *       "createdAt": "2026-12-05T14:20:02.228Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -22491,7 +24052,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "e072bff1-00fd-4f94-8591-260941c71ebc",
+                     *         "id": "2108e4e3-3611-4957-b318-f754a83b3239",
                      *         "name": "物业值班群",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/property",
@@ -22503,10 +24064,10 @@ export interface operations {
                      *         "rules": [
                      *           {
                      *             "type": "ebike_halt_opened",
-                     *             "afterMinutes": null
+                     *             "afterSeconds": null
                      *           }
                      *         ],
-                     *         "createdAt": "2026-12-05T13:34:36.840Z"
+                     *         "createdAt": "2026-12-05T14:20:02.304Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -22629,7 +24190,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "deliveryId": "16294352-4447-452f-bc89-02aa7b45c630"
+                     *       "deliveryId": "34247d6f-ee7b-4077-92b3-b9be5ceee5ba"
                      *     }
                      */
                     "application/json": components["schemas"]["QueuedTestPing"];
@@ -22738,7 +24299,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of deliveries */
+            /** @description A page of deliveries, newest first (id breaks ties) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -22748,7 +24309,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "78a1f47d-f358-4803-9f42-7a11050ef9b2",
+                     *           "id": "c7980800-847b-4332-86b8-9844fda40a15",
                      *           "type": "test_ping",
                      *           "state": "delivered",
                      *           "attempts": 1,
@@ -22761,7 +24322,7 @@ export interface operations {
                      *             {
                      *               "attempt": 1,
                      *               "startedAt": "2025-02-28T12:00:00.000Z",
-                     *               "durationMs": 12,
+                     *               "durationSeconds": 0.012,
                      *               "httpStatus": 200,
                      *               "ok": true,
                      *               "error": null
@@ -22769,13 +24330,13 @@ export interface operations {
                      *           ]
                      *         }
                      *       ],
-                     *       "total": 1
+                     *       "total": 1,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": {
-                        items: components["schemas"]["NotificationDelivery"][];
-                        total: number;
-                    };
+                    "application/json": components["schemas"]["NotificationDeliveryPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
@@ -22876,7 +24437,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e940811e-5d6b-47d4-9845-469130cdc6ca",
+                     *       "id": "b3c17b58-cc1f-4a4d-a8b6-60b4c07d431e",
                      *       "type": "test_ping",
                      *       "state": "pending",
                      *       "attempts": 1,
@@ -22889,7 +24450,7 @@ export interface operations {
                      *         {
                      *           "attempt": 1,
                      *           "startedAt": "2025-02-28T12:00:00.000Z",
-                     *           "durationMs": 12,
+                     *           "durationSeconds": 0.012,
                      *           "httpStatus": 200,
                      *           "ok": true,
                      *           "error": null
@@ -22988,7 +24549,12 @@ export interface operations {
     };
     listSnapshots: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -23007,16 +24573,20 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "sensorId": "0feb064e-cdd0-44e4-89b0-529ee49441bc",
-                     *           "eventId": "fx-detected-0feb064e",
+                     *           "sensorId": "497068db-9cfc-4cfb-8d09-dc234a5aa412",
+                     *           "eventId": "fx-detected-497068db",
                      *           "occurredAt": "2025-02-28T12:00:00.000Z",
                      *           "byteSize": 8,
-                     *           "url": "/v1/incidents/ba9ab985-c7b5-4ec4-9eb0-0b75b0e9ec96/snapshots/fx-detected-0feb064e"
+                     *           "url": "/v1/incidents/e705d62c-be4a-47a6-aec6-30f76268b21b/snapshots/fx-detected-497068db"
                      *         }
-                     *       ]
+                     *       ],
+                     *       "total": 1,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
                      *     }
                      */
-                    "application/json": components["schemas"]["IncidentSnapshots"];
+                    "application/json": components["schemas"]["IncidentSnapshotPage"];
                 };
             };
             /** @description Invalid input: `errors` lists each failing field */
