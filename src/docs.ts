@@ -76,6 +76,11 @@ const API_TAGS = [
   },
   { name: "dashboard", description: "The street office's overview of its street" },
   {
+    name: "problems",
+    description:
+      "What each error code of a problem+json answer means: the pages its `type` names; no key needed",
+  },
+  {
     name: "health",
     description: "Liveness, readiness and counters for the operator's monitoring; no key needed",
   },

@@ -226,6 +226,6 @@ export const limitByKey: MiddlewareHandler<AppEnv> = async (c, next) => {
  * carry. The messages in them are the ingest's to limit (INGEST_SENSOR_RATE_PER_S), as over MQTT.
  */
 export const limitBySensor: MiddlewareHandler<AppEnv> = async (c, next) => {
-  countRequest(c, "key", `sensor:${c.req.param("sensorId") ?? ""}`);
+  countRequest(c, "key", `sensor:${c.req.param("id") ?? ""}`);
   await next();
 };

@@ -54,7 +54,6 @@ describe("a 201", () => {
       [
         "/v1/contracts/{id}/billing-runs",
         "/v1/contracts/{id}/comments",
-        "/v1/contracts/{id}/credit-notes",
         "/v1/contracts/{id}/guidance-disbursements",
         "/v1/contracts/{id}/milestones",
         "/v1/contracts/{id}/votes",

@@ -93,8 +93,7 @@ describe("the generated document", () => {
   });
 
   it("documents the sensor ingest's body as the protocol's events, every type with its fields", () => {
-    const body =
-      doc.paths["/v1/sensors/{sensorId}/events"].post.requestBody.content["application/json"].schema;
+    const body = doc.paths["/v1/sensors/{id}/events"].post.requestBody.content["application/json"].schema;
     const ref = { $ref: "#/components/schemas/SensorEventInput" };
     expect(body.oneOf).toEqual([ref, expect.objectContaining({ type: "array", items: ref, minItems: 1 })]);
     const union = doc.components.schemas.SensorEventInput;

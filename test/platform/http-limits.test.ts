@@ -173,11 +173,11 @@ describe("npm start against slow and greedy clients", () => {
   it("answers a body over 1 MiB 413 with Connection: close on a keep-alive connection, then closes it", async () => {
     const { keys } = JSON.parse(await readFile(join(dataDir, "demo-keys.json"), "utf8"));
     const raw = await open();
-    const size = 2 * 1024 * 1024;
+    // Only the head: the server answers from Content-Length alone, and a client still writing when
+    // the server closes could lose the answer to the reset.
     raw.socket.write(
-      `POST /v1/contracts HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nAuthorization: Bearer ${keys.enterprise}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`,
+      `POST /v1/contracts HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nAuthorization: Bearer ${keys.enterprise}\r\nContent-Type: application/json\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`,
     );
-    raw.socket.write(" ".repeat(size));
     await raw.closedAfterMs;
     const [head = ""] = raw.received().split("\r\n\r\n");
     expect(head).toMatch(/^HTTP\/1\.1 413/);

@@ -110,7 +110,7 @@ describe("every POST of the organization API takes an Idempotency-Key", () => {
       MATRIX.filter((r) => r.method === "POST" && r.auth === "sensor")
         .map(routeKey)
         .sort(),
-    ).toEqual(["POST /v1/sensors/{sensorId}/command-results", "POST /v1/sensors/{sensorId}/events"]);
+    ).toEqual(["POST /v1/sensors/{id}/command-results", "POST /v1/sensors/{id}/events"]);
   });
 
   describe.each(IDEMPOTENT.map((route) => [routeKey(route), route] as const))(

@@ -125,9 +125,9 @@ describe("the document", () => {
       expect(ids).toContain(id);
   });
 
-  it("types within as an integer, not integer|null", () => {
+  it("types withinDays as an integer, not integer|null", () => {
     const op = operations().find((o) => o.operationId === "listUpcomingTransfers");
-    const within = op.parameters.find((p: Json) => p.name === "within");
+    const within = op.parameters.find((p: Json) => p.name === "withinDays");
     expect(within.schema.type).toBe("integer");
   });
 });

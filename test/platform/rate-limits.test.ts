@@ -108,7 +108,7 @@ describe("the key's limit over HTTP", () => {
       expect(refused.body).toMatchObject({
         status: 429,
         code: "rate_limited",
-        type: "https://bot-platform.example/problems/rate_limited",
+        type: "/problems/rate_limited",
         "violated-policies": ["key"],
         instance: "/v1/organizations",
       });

@@ -2,7 +2,10 @@ import { z } from "@hono/zod-openapi";
 import { createRoute, errorResponses } from "../../openapi.js";
 
 const tags = ["problems"];
-const page = (description: string) => ({ description, content: { "text/html": { schema: z.string() } } });
+const page = (description: string, example: string) => ({
+  description,
+  content: { "text/html": { schema: z.string().openapi({ example }) } },
+});
 
 export const listProblemTypes = createRoute({
   operationId: "listProblemTypes",
@@ -13,7 +16,10 @@ export const listProblemTypes = createRoute({
   summary: "Every problem type the API answers with, each linked to its page",
   description: "The codes of ERROR_CODES with what each means, for people who follow a problem's `type`.",
   responses: {
-    200: page("A page listing every problem code with what it means"),
+    200: page(
+      "A page listing every problem code with what it means",
+      '<!doctype html><html lang="en"><title>Problem types</title><dl><dt id="not_found">not_found</dt><dd>the resource does not exist, or is outside the caller\'s scope</dd>…</dl></html>',
+    ),
     400: errorResponses[400],
   },
 });
@@ -36,7 +42,10 @@ export const getProblemType = createRoute({
     }),
   },
   responses: {
-    200: page("The code and what it means"),
+    200: page(
+      "The code and what it means",
+      '<!doctype html><html lang="en"><title>not_found</title><h1>not_found</h1><p>the resource does not exist, or is outside the caller\'s scope</p></html>',
+    ),
     404: errorResponses[404],
     400: errorResponses[400],
   },
