@@ -14,7 +14,7 @@ import { type DocsAssetReader, mountDocs } from "./docs.js";
 import { emptyJsonAsObject } from "./empty-json-body.js";
 import { ApiError, handleError, problemResponse } from "./errors.js";
 import { idempotentPosts } from "./idempotency.js";
-import { createRouter, registerRateLimitComponents } from "./openapi.js";
+import { createRouter, registerHeaderComponents } from "./openapi.js";
 import { createPortal, isApiPath, portalNotFound } from "./pages/index.js";
 import type { PortalEnv } from "./pages/portal-env.js";
 import { limitByAddress, limitByKey } from "./rate-limit.js";
@@ -107,7 +107,7 @@ export function createApp({
     snapshots: snapshots ?? createSnapshots(databaseSnapshotStore),
   };
   const app = new OpenAPIHono<AppEnv>();
-  registerRateLimitComponents(app.openAPIRegistry);
+  registerHeaderComponents(app.openAPIRegistry);
 
   // The request id is always the server's own: a client could otherwise choose the id its request is
   // logged under (and pose as another request). A well-formed id of the client's is kept beside it.

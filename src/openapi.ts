@@ -79,13 +79,73 @@ export const createRoute: typeof createOpenApiRoute = (config) => {
       ? { body: withExample(body as { content?: MediaTypes }, examples?.request) as typeof body }
       : {}),
   };
-  if (!takesIdempotencyKey(config)) return createOpenApiRoute({ ...config, request, responses });
+  if (!takesIdempotencyKey(config)) {
+    return createOpenApiRoute({ ...config, request, responses: withStandardHeaders(config, responses) });
+  }
   return createOpenApiRoute({
     ...config,
     request: { ...request, headers: withIdempotencyKey(config.request?.headers) },
-    responses: idempotentResponses(responses),
+    responses: withStandardHeaders(config, idempotentResponses(responses)),
   });
 };
+
+type ResponseHeaders = Record<string, unknown>;
+
+/** A response's `headers` as header objects (a zod object's fields become schemas of their own). */
+function plainHeaders(headers: unknown): ResponseHeaders {
+  if (headers === undefined) return {};
+  if (headers instanceof z.ZodObject) {
+    return Object.fromEntries(
+      Object.entries(headers.shape as Record<string, z.ZodType>).map(([name, schema]) => [name, { schema }]),
+    );
+  }
+  return headers as ResponseHeaders;
+}
+
+/**
+ * Every answer's documented fields: X-Request-Id on all; on a route with a key, the rate limit's;
+ * ETag and Cache-Control on a JSON read, with its 304; Location on a 201; the challenge on a 401;
+ * Connection: close on a 413 (test/authz/responses.test.ts checks real answers against them).
+ */
+function withStandardHeaders(
+  config: RouteConfig,
+  responses: RouteConfig["responses"],
+): RouteConfig["responses"] {
+  const limited = (config.security ?? []).length > 0;
+  const out: RouteConfig["responses"] = {};
+  for (const [status, response] of Object.entries(responses)) {
+    if ("$ref" in response) {
+      out[status] = response;
+      continue;
+    }
+    const extra: ResponseHeaders = { "X-Request-Id": headerRef("X-Request-Id") };
+    if (limited) Object.assign(extra, rateLimitHeaders);
+    const json = response.content?.["application/json"] !== undefined;
+    if (config.method === "get" && status === "200" && json) {
+      Object.assign(extra, { ETag: headerRef("ETag"), "Cache-Control": headerRef("Cache-Control") });
+    }
+    if (status === "201") extra.Location = headerRef("Location");
+    if (status === "401") extra["WWW-Authenticate"] = headerRef("WWW-Authenticate");
+    if (status === "413") extra.Connection = headerRef("Connection");
+    out[status] = {
+      ...response,
+      headers: { ...plainHeaders(response.headers), ...extra },
+    } as typeof response;
+  }
+  const ok = responses[200];
+  if (config.method === "get" && ok && !("$ref" in ok) && ok.content?.["application/json"] !== undefined) {
+    out[304] = {
+      description: "Not modified: If-None-Match named the current ETag; the answer has no body",
+      headers: {
+        ETag: headerRef("ETag"),
+        "Cache-Control": headerRef("Cache-Control"),
+        "X-Request-Id": headerRef("X-Request-Id"),
+        ...(limited ? rateLimitHeaders : {}),
+      },
+    };
+  }
+  return out;
+}
 
 /** An Idempotency-Key: 1 to 255 visible ASCII characters (a UUID, a ULID, an order number). */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -122,10 +182,6 @@ function withIdempotencyKey(headers: NonNullable<RouteConfig["request"]>["header
   throw new Error("createRoute: request headers must be a zod object to take Idempotency-Key");
 }
 
-const ReplayedHeader = z.literal("true").optional().openapi({
-  description: "Sent when this is the replay of an earlier request's answer (the same Idempotency-Key)",
-});
-
 /** Each 2xx answer may be a replay (its header documented); the 422 of a reused key. */
 function idempotentResponses(responses: RouteConfig["responses"]): RouteConfig["responses"] {
   const out: RouteConfig["responses"] = {};
@@ -134,15 +190,9 @@ function idempotentResponses(responses: RouteConfig["responses"]): RouteConfig["
       out[status] = response;
       continue;
     }
-    const headers = response.headers;
-    if (headers !== undefined && !(headers instanceof z.ZodObject)) {
-      throw new Error("createRoute: response headers must be a zod object to take Idempotent-Replayed");
-    }
     out[status] = {
       ...response,
-      headers: (headers ?? z.object({})).extend({
-        [REPLAYED_HEADER]: headers?.shape[REPLAYED_HEADER] ?? ReplayedHeader,
-      }),
+      headers: { ...plainHeaders(response.headers), [REPLAYED_HEADER]: headerRef(REPLAYED_HEADER) },
     };
   }
   const reused =
@@ -187,9 +237,7 @@ export const problem = (description: string) => ({
 /** A 503 with its Retry-After header: `why` says which part is down. */
 export const unavailable = (why: string) => ({
   ...problem(why),
-  headers: z.object({
-    "Retry-After": z.string().openapi({ description: "Seconds to wait before retrying", example: "5" }),
-  }),
+  headers: { "Retry-After": { $ref: "#/components/headers/Retry-After" } },
 });
 
 /**
@@ -210,24 +258,69 @@ const RATE_LIMIT_HEADERS = {
   },
 } as const;
 
+/** The other response fields the API sends (docs/api.md, "Headers and conditional requests"). */
+const STANDARD_HEADERS = {
+  "X-Request-Id": {
+    description: "The server's id of the request, on every answer: quote it when reporting a problem",
+    schema: { type: "string", format: "uuid" },
+  },
+  ETag: {
+    description:
+      "A strong validator of the answer: send it as If-None-Match to get a 304 while it is unchanged",
+    schema: { type: "string", example: '"3tv65GOz99NDNdvV3s9-zLfU"' },
+  },
+  "Cache-Control": {
+    description: "`private, no-cache`: the answer is the caller's own and must be revalidated before reuse",
+    schema: { type: "string", example: "private, no-cache" },
+  },
+  Location: {
+    description: "The URL of what was created, where it can be read on its own",
+    schema: {
+      type: "string",
+      format: "uri-reference",
+      example: "/v1/contracts/0f8e4c1e-2b7a-4d7e-9a51-3c2f7d1b9e60",
+    },
+  },
+  "WWW-Authenticate": {
+    description:
+      'The bearer challenge: `Bearer realm="bot-platform"`, with `error="invalid_token"` when a key was sent and refused',
+    schema: { type: "string", example: 'Bearer realm="bot-platform", error="invalid_token"' },
+  },
+  Connection: {
+    description:
+      "`close`: the body over the limit was not read, so the connection is closed after the answer",
+    schema: { type: "string", example: "close" },
+  },
+  "Retry-After": {
+    description: "Seconds to wait before sending the request again",
+    schema: { type: "string", example: "5" },
+  },
+  "Idempotent-Replayed": {
+    description:
+      "`true` on an answer replayed for a repeated request (an Idempotency-Key or a command's id seen before)",
+    schema: { type: "string", example: "true" },
+  },
+} as const;
+
+export const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
+
 /** The rate-limit fields by reference, for a response's `headers`. */
 export const rateLimitHeaders = {
   "RateLimit-Policy": { $ref: "#/components/headers/RateLimit-Policy" },
   RateLimit: { $ref: "#/components/headers/RateLimit" },
 } as const;
 
-export function registerRateLimitComponents(registry: OpenAPIHono["openAPIRegistry"]): void {
-  for (const [name, header] of Object.entries(RATE_LIMIT_HEADERS))
+/** The response fields of the document, and the shared 429, as components (createApp registers them). */
+export function registerHeaderComponents(registry: OpenAPIHono["openAPIRegistry"]): void {
+  for (const [name, header] of Object.entries({ ...STANDARD_HEADERS, ...RATE_LIMIT_HEADERS }))
     registry.registerComponent("headers", name, header);
   registry.registerComponent("responses", "RateLimited", {
     description:
       "Code `rate_limited`: the key (on a route without a key, the client's address) sent more requests than its rate limit allows; send the next after Retry-After",
     headers: {
-      "Retry-After": {
-        description: "Seconds to wait before the next request",
-        schema: { type: "string", example: "1" },
-      },
+      "Retry-After": headerRef("Retry-After"),
       ...rateLimitHeaders,
+      "X-Request-Id": headerRef("X-Request-Id"),
     },
     content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
   });

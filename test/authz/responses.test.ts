@@ -4,7 +4,8 @@
  * in the media type it declares, and a JSON body its OWN declared schema for that status accepts
  * when made strict all the way down (test/support/strict-schema.ts): a field the schema does not
  * declare fails (a new column, a secret one included, cannot ship silently), and so does a
- * declared field that is missing. Problem bodies are parsed with the declared Problem schema,
+ * declared field that is missing. Every header of the API's own the answer carries (X-Request-Id,
+ * ETag, Location, WWW-Authenticate, …) must be declared for its status too (issue 15). Problem bodies are parsed with the declared Problem schema,
  * whose extension members (a 409's `allowedActions`, a 400's `errors`) it declares as allowed.
  *
  * The schemas come from the app's own route definitions (`openAPIRegistry`), the same ones
@@ -35,6 +36,30 @@ const JSON_MEDIA = ["application/json", "application/problem+json"];
 
 interface DeclaredResponse {
   content?: Record<string, { schema?: unknown }>;
+  headers?: Record<string, unknown>;
+}
+
+/** The API's own fields of an answer: each one an answer carries must be declared for its status. */
+const API_HEADERS = [
+  "x-request-id",
+  "etag",
+  "cache-control",
+  "location",
+  "www-authenticate",
+  "retry-after",
+  "ratelimit",
+  "ratelimit-policy",
+  "idempotent-replayed",
+  "allow",
+  "connection",
+];
+
+/** The fields an answer carries that its status's declaration does not name. */
+function undeclaredHeaders(declared: DeclaredResponse, res: Answer): string[] {
+  const named = new Set(Object.keys(declared.headers ?? {}).map((h) => h.toLowerCase()));
+  return API_HEADERS.filter((h) => res.headers.has(h) && !named.has(h)).map(
+    (h) => `sends the header ${h}, which its ${res.status} does not declare`,
+  );
 }
 
 let database: DatabaseHandle;
@@ -70,10 +95,11 @@ function drift(responses: Record<string, DeclaredResponse>, res: Answer): string
   // for JSON, never gets: test/platform/csv-export.test.ts checks it against the JSON) is not one
   // JSON document: only its media type is checked here. Each event's data is built by
   // incidentJson, the presenter GET /v1/incidents/{id} is checked through.
-  if (!JSON_MEDIA.includes(media)) return [];
+  const headers = undeclaredHeaders(declared, res);
+  if (!JSON_MEDIA.includes(media)) return headers;
   if (!isZod(documented.schema)) return [`the ${res.status} ${media} schema is not a zod schema`];
   const parsed = strictSchema(documented.schema).safeParse(res.body);
-  return parsed.success ? [] : describeIssues(parsed.error.issues);
+  return parsed.success ? headers : [...headers, ...describeIssues(parsed.error.issues)];
 }
 
 describe("responses are exactly their documented schemas", () => {

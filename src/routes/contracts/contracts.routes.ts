@@ -4,6 +4,7 @@ import {
   CalendarDate,
   createRoute,
   errorResponses,
+  headerRef,
   IdParams,
   Int4,
   Int4Param,
@@ -165,7 +166,11 @@ export const editDraft = createRoute({
     }),
     body: jsonBody(EditDraft),
   },
-  responses: { 200: jsonResponse(Version, "Saved"), ...withConflicts, ...preconditionResponses },
+  responses: {
+    200: { ...jsonResponse(Version, "Saved"), headers: { ETag: headerRef("ETag") } },
+    ...withConflicts,
+    ...preconditionResponses,
+  },
 });
 
 export const diffVersions = createRoute({

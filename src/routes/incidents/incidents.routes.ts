@@ -203,6 +203,16 @@ export const streamIncidents = createRoute({
   responses: {
     200: {
       description: "The event stream",
+      headers: {
+        "Cache-Control": {
+          description: "`no-cache`: the stream is never stored",
+          schema: { type: "string" },
+        },
+        Connection: {
+          description: "`keep-alive`: the stream holds its connection",
+          schema: { type: "string" },
+        },
+      },
       content: {
         "text/event-stream": {
           schema: z.string().openapi({

@@ -111,7 +111,7 @@ export const issueCommand = createRoute({
     201: jsonResponse(DeviceCommand, "Stored, pending"),
     200: {
       ...jsonResponse(DeviceCommand, "The same commandId and body were sent before: the stored command"),
-      headers: z.object({ "Idempotent-Replayed": z.literal("true") }),
+      headers: { "Idempotent-Replayed": { $ref: "#/components/headers/Idempotent-Replayed" } },
     },
     ...errorResponses,
     409: problem(

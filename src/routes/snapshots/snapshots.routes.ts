@@ -119,6 +119,12 @@ export const getSnapshot = createRoute({
   responses: {
     200: {
       description: "The JPEG (Cache-Control: private)",
+      headers: {
+        "Cache-Control": {
+          description: "The picture is evidence of the caller's own: kept by no shared cache",
+          schema: { type: "string" },
+        },
+      },
       content: { "image/jpeg": { schema: z.string().openapi({ format: "binary" }) } },
     },
     ...errorResponses,
