@@ -200,9 +200,6 @@ export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
     "Content-Type": PROBLEM_JSON,
     ...(err.retryAfterS !== undefined ? { "Retry-After": String(err.retryAfterS) } : {}),
     ...(err.status === 401 ? { "WWW-Authenticate": bearerChallenge(c) } : {}),
-    // A 413 is answered before the body is read: the connection is closed after the answer, and
-    // says so, so a keep-alive client opens a new one for its next request instead of failing.
-    ...(err.status === 413 ? { Connection: "close" } : {}),
     ...(err.headers ?? {}),
   });
 }

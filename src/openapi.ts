@@ -288,7 +288,7 @@ const STANDARD_HEADERS = {
   },
   Connection: {
     description:
-      "`close`: the body over the limit was not read, so the connection is closed after the answer",
+      "`close` when the body over the 1 MiB limit was not read: the connection is closed after the answer (a snapshot's 413 reads the rest and keeps it)",
     schema: { type: "string", example: "close" },
   },
   "Retry-After": {

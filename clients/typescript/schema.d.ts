@@ -5082,7 +5082,7 @@ export interface components {
         Location: string;
         /** @description The bearer challenge: `Bearer realm="bot-platform"`, with `error="invalid_token"` when a key was sent and refused */
         "WWW-Authenticate": string;
-        /** @description `close`: the body over the limit was not read, so the connection is closed after the answer */
+        /** @description `close` when the body over the 1 MiB limit was not read: the connection is closed after the answer (a snapshot's 413 reads the rest and keeps it) */
         Connection: string;
         /** @description Seconds to wait before sending the request again */
         "Retry-After": string;
