@@ -306,9 +306,9 @@ export const headerRef = (name: string) => ({ $ref: `#/components/headers/${name
 
 /** The rate-limit fields by reference, for a response's `headers`. */
 export const rateLimitHeaders = {
-  "RateLimit-Policy": { $ref: "#/components/headers/RateLimit-Policy" },
-  RateLimit: { $ref: "#/components/headers/RateLimit" },
-} as const;
+  "RateLimit-Policy": headerRef("RateLimit-Policy"),
+  RateLimit: headerRef("RateLimit"),
+};
 
 /** The response fields of the document, and the shared 429, as components (createApp registers them). */
 export function registerHeaderComponents(registry: OpenAPIHono["openAPIRegistry"]): void {

@@ -9,6 +9,7 @@ import {
 import {
   createRoute,
   errorResponses,
+  headerRef,
   IdParams,
   jsonBody,
   jsonResponse,
@@ -111,7 +112,7 @@ export const issueCommand = createRoute({
     201: jsonResponse(DeviceCommand, "Stored, pending"),
     200: {
       ...jsonResponse(DeviceCommand, "The same commandId and body were sent before: the stored command"),
-      headers: { "Idempotent-Replayed": { $ref: "#/components/headers/Idempotent-Replayed" } },
+      headers: { "Idempotent-Replayed": headerRef("Idempotent-Replayed") },
     },
     ...errorResponses,
     409: problem(
