@@ -1444,6 +1444,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/billing-runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One billing run, with what it issued
+         * @description Readable by everyone who may read its contract (as the contract's billing runs).
+         */
+        get: operations["getBillingRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{id}/invoices": {
         parameters: {
             query?: never;
@@ -1528,6 +1548,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One payment, with the credit note of any overpayment
+         * @description Readable by everyone who may read its invoice's contract (as the invoice's payments).
+         */
+        get: operations["getPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{id}/credit-notes": {
         parameters: {
             query?: never;
@@ -1586,6 +1626,26 @@ export interface paths {
          * @description Lowers the credit note's remaining amount; never more than it (409 `refund_exceeds_remaining`). Idempotent by (credit note, external reference).
          */
         post: operations["createRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/refunds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One refund of a credit note
+         * @description Readable by everyone who may read its credit note's contract (as the credit note).
+         */
+        get: operations["getRefund"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -5124,8 +5184,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "defd0ba2-d94e-4756-8362-1ca84a108eb8",
-                     *       "eventId": "snap-d5034095",
+                     *       "sensorId": "93a802c2-8e73-488e-ae3c-411dca392b47",
+                     *       "eventId": "snap-640a1892",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -5146,8 +5206,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "defd0ba2-d94e-4756-8362-1ca84a108eb8",
-                     *       "eventId": "snap-d5034095",
+                     *       "sensorId": "93a802c2-8e73-488e-ae3c-411dca392b47",
+                     *       "eventId": "snap-640a1892",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -5295,7 +5355,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "eventId": "hb-973bf171",
+                 *       "eventId": "hb-152d42ab",
                  *       "type": "heartbeat",
                  *       "occurredAt": "2025-03-01T01:59:00.000Z",
                  *       "uptimeS": 3600,
@@ -5318,7 +5378,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "stored": [
-                     *         "hb-195d3bd9"
+                     *         "hb-6df3a8d1"
                      *       ],
                      *       "duplicates": [],
                      *       "rejected": []
@@ -5443,7 +5503,7 @@ export interface operations {
                      * @example {
                      *       "commands": [
                      *         {
-                     *           "commandId": "b25c132f-d6fc-4114-b109-11cb7db4e3d3",
+                     *           "commandId": "11e81f62-ae1b-4da9-94df-2a0b31bb77fa",
                      *           "type": "release",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "expiresAt": "2099-01-01T00:00:00.000Z"
@@ -5581,7 +5641,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "commandId": "d4899372-c66e-4895-ab23-1d902d054314",
+                 *       "commandId": "2fe61af3-4429-4fad-9bd2-12b86a883c8b",
                  *       "result": "applied"
                  *     }
                  */
@@ -5605,7 +5665,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "commandId": "d4899372-c66e-4895-ab23-1d902d054314",
+                     *       "commandId": "2fe61af3-4429-4fad-9bd2-12b86a883c8b",
                      *       "state": "applied",
                      *       "outcome": "recorded",
                      *       "resultAt": "2025-03-01T02:00:00.000Z"
@@ -5960,19 +6020,19 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "a6bb27fe-fd10-4e08-b541-ce69fdd68214",
-                     *           "name": "杨浦区 33b94a14",
-                     *           "createdAt": "2026-12-05T14:19:52.357Z"
+                     *           "id": "de7da197-4624-48b0-b07c-1c6b0d81e41d",
+                     *           "name": "杨浦区 77acd0d6",
+                     *           "createdAt": "2026-12-05T16:10:34.984Z"
                      *         },
                      *         {
-                     *           "id": "60c86b75-f428-44ce-95aa-5f757ecedd3b",
-                     *           "name": "杨浦区 4829c9d1",
-                     *           "createdAt": "2026-12-05T14:19:52.342Z"
+                     *           "id": "f360b6c1-811d-49ad-b324-90ecaca0cfc0",
+                     *           "name": "杨浦区 7db1e89b",
+                     *           "createdAt": "2026-12-05T16:10:35.090Z"
                      *         },
                      *         {
-                     *           "id": "02678002-ac92-441f-a2b1-d7196013b2d4",
-                     *           "name": "杨浦区 51b13280",
-                     *           "createdAt": "2026-12-05T14:19:52.242Z"
+                     *           "id": "5046ab2f-c068-4118-8c8f-62be0f0d0387",
+                     *           "name": "杨浦区 7e6b84fb",
+                     *           "createdAt": "2026-12-05T16:10:34.053Z"
                      *         }
                      *       ],
                      *       "total": 3,
@@ -6100,7 +6160,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "杨浦区 77fba302"
+                 *       "name": "杨浦区 eb0e718c"
                  *     }
                  */
                 "application/json": components["schemas"]["NewDistrict"];
@@ -6120,9 +6180,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "60c86b75-f428-44ce-95aa-5f757ecedd3b",
-                     *       "name": "杨浦区 4829c9d1",
-                     *       "createdAt": "2026-12-05T14:19:52.342Z"
+                     *       "id": "de7da197-4624-48b0-b07c-1c6b0d81e41d",
+                     *       "name": "杨浦区 77acd0d6",
+                     *       "createdAt": "2026-12-05T16:10:34.984Z"
                      *     }
                      */
                     "application/json": components["schemas"]["District"];
@@ -6272,44 +6332,44 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "2e9ef1e8-8e93-4586-b0f5-84c0ab3e4aa7",
-                     *           "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
-                     *           "name": "新江湾城街道 46c0dd41",
+                     *           "id": "2a1e0310-c8b9-43b7-b400-60ee69390cc7",
+                     *           "districtId": "fd9f0f79-5242-4b2d-91a7-ba7e8e91882c",
+                     *           "name": "新江湾城街道 1b562900",
                      *           "garageTarget": 0,
                      *           "elevatorTarget": 0,
-                     *           "createdAt": "2026-12-05T14:19:52.476Z"
+                     *           "createdAt": "2026-12-05T16:10:37.038Z"
                      *         },
                      *         {
-                     *           "id": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
-                     *           "districtId": "42206580-d1aa-45ac-89dd-1410ffedda1c",
-                     *           "name": "殷行街道 25e8a3ce",
+                     *           "id": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
+                     *           "districtId": "d5eef412-87b1-473b-9e6e-b4767e107b35",
+                     *           "name": "殷行街道 32a1a24c",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T14:19:52.486Z"
+                     *           "createdAt": "2026-12-05T16:10:37.046Z"
                      *         },
                      *         {
-                     *           "id": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
-                     *           "districtId": "a6bb27fe-fd10-4e08-b541-ce69fdd68214",
-                     *           "name": "殷行街道 364f3f6d",
+                     *           "id": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
+                     *           "districtId": "fd9f0f79-5242-4b2d-91a7-ba7e8e91882c",
+                     *           "name": "殷行街道 b3f3528a",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T14:19:52.359Z"
+                     *           "createdAt": "2026-12-05T16:10:36.978Z"
                      *         },
                      *         {
-                     *           "id": "7774194b-7e91-4948-9f01-3ba6416a5875",
-                     *           "districtId": "02678002-ac92-441f-a2b1-d7196013b2d4",
-                     *           "name": "殷行街道 6484b697",
+                     *           "id": "314f5835-df16-4d8a-addc-4181f1ac806c",
+                     *           "districtId": "f360b6c1-811d-49ad-b324-90ecaca0cfc0",
+                     *           "name": "殷行街道 c46243e4",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T14:19:52.246Z"
+                     *           "createdAt": "2026-12-05T16:10:35.092Z"
                      *         },
                      *         {
-                     *           "id": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
-                     *           "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
-                     *           "name": "殷行街道 ba824ab3",
+                     *           "id": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
+                     *           "districtId": "5046ab2f-c068-4118-8c8f-62be0f0d0387",
+                     *           "name": "殷行街道 ead3d424",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T14:19:52.422Z"
+                     *           "createdAt": "2026-12-05T16:10:34.134Z"
                      *         }
                      *       ],
                      *       "total": 5,
@@ -6437,8 +6497,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
-                 *       "name": "新江湾城街道 644c7667"
+                 *       "districtId": "fd9f0f79-5242-4b2d-91a7-ba7e8e91882c",
+                 *       "name": "新江湾城街道 47257c2c"
                  *     }
                  */
                 "application/json": components["schemas"]["NewStreet"];
@@ -6458,12 +6518,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2e9ef1e8-8e93-4586-b0f5-84c0ab3e4aa7",
-                     *       "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
-                     *       "name": "新江湾城街道 46c0dd41",
+                     *       "id": "2a1e0310-c8b9-43b7-b400-60ee69390cc7",
+                     *       "districtId": "fd9f0f79-5242-4b2d-91a7-ba7e8e91882c",
+                     *       "name": "新江湾城街道 1b562900",
                      *       "garageTarget": 0,
                      *       "elevatorTarget": 0,
-                     *       "createdAt": "2026-12-05T14:19:52.476Z"
+                     *       "createdAt": "2026-12-05T16:10:37.038Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -6607,12 +6667,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
-                     *       "districtId": "d0dd093c-e10f-44ae-aa98-151c2b8be325",
-                     *       "name": "殷行街道 8f7f14ce",
+                     *       "id": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
+                     *       "districtId": "aad9f43c-08a3-4ac3-8236-4668c85e4a63",
+                     *       "name": "殷行街道 c83ef887",
                      *       "garageTarget": 153,
                      *       "elevatorTarget": 20,
-                     *       "createdAt": "2026-12-05T14:19:52.531Z"
+                     *       "createdAt": "2026-12-05T16:10:37.152Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -6750,60 +6810,60 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "0892fee0-c2e5-4d32-a461-458aeac0bd31",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
-                     *           "name": "国伟新苑 5a739ac3",
+                     *           "id": "a42de5ab-5a1c-4989-b87c-bdbc38eaf797",
+                     *           "streetId": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
+                     *           "name": "国伟新苑 07eceb29",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.360Z"
+                     *           "createdAt": "2026-12-05T16:10:34.201Z"
                      *         },
                      *         {
-                     *           "id": "59799098-f2ff-40c8-83bc-ea22389d53bd",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
-                     *           "name": "国伟新苑 6d5c46d9",
+                     *           "id": "f1f1d0e0-9924-40d7-bd27-c806cd2cb1df",
+                     *           "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
+                     *           "name": "国伟新苑 4c419a5e",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.423Z"
+                     *           "createdAt": "2026-12-05T16:10:37.221Z"
                      *         },
                      *         {
-                     *           "id": "c4552068-11c2-45d2-9f2d-9fac6329a1a4",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
-                     *           "name": "国伟新苑 6d6e11b6",
+                     *           "id": "b9b68d29-a50c-4027-98ae-0cd924614ac7",
+                     *           "streetId": "ced038ea-fb7b-4c70-90f4-a353878af046",
+                     *           "name": "国伟新苑 5bc06c73",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.488Z"
+                     *           "createdAt": "2026-12-05T16:10:37.272Z"
                      *         },
                      *         {
-                     *           "id": "88ea002c-776f-4445-8d45-924ce7abb044",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
-                     *           "name": "国伟新苑 af0c039a",
-                     *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.251Z"
-                     *         },
-                     *         {
-                     *           "id": "7d8c5e49-e78e-43c4-adda-9914c36e7fee",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
-                     *           "name": "国伟新苑 c241ba1a",
-                     *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.535Z"
-                     *         },
-                     *         {
-                     *           "id": "2fa8292a-b4e4-41d7-80d1-8487779f6cab",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *           "name": "国伟新苑 c9d215d2",
+                     *           "id": "8dbcd8e8-41e5-466a-a7da-fc00fb8b9e45",
+                     *           "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
+                     *           "name": "国伟新苑 6900501f",
                      *           "address": "",
-                     *           "createdAt": "2026-12-05T14:19:52.614Z"
+                     *           "createdAt": "2026-12-05T16:10:37.264Z"
                      *         },
                      *         {
-                     *           "id": "94b03f62-19eb-40ee-9c6b-8de6fd99df31",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *           "name": "国伟新苑 e3b86e16",
+                     *           "id": "a6a88219-8522-4174-92e4-23d08a6de990",
+                     *           "streetId": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
+                     *           "name": "国伟新苑 8aa72346",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.591Z"
+                     *           "createdAt": "2026-12-05T16:10:37.047Z"
                      *         },
                      *         {
-                     *           "id": "1171e404-2632-49dd-b0f6-8f5bc73cb297",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
-                     *           "name": "国伟新苑 fc954505",
+                     *           "id": "a680d6ed-1749-42b7-9ec1-6a3574d9f4cb",
+                     *           "streetId": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
+                     *           "name": "国伟新苑 ab4a4ba5",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.621Z"
+                     *           "createdAt": "2026-12-05T16:10:36.981Z"
+                     *         },
+                     *         {
+                     *           "id": "2b8a3ab9-b9a2-4e16-b80d-4251c4f315a0",
+                     *           "streetId": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
+                     *           "name": "国伟新苑 c90d3e42",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T16:10:37.155Z"
+                     *         },
+                     *         {
+                     *           "id": "6a5a22a9-82b2-466c-8442-9838dbbdeb1d",
+                     *           "streetId": "314f5835-df16-4d8a-addc-4181f1ac806c",
+                     *           "name": "国伟新苑 f9bf6abb",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T16:10:35.110Z"
                      *         }
                      *       ],
                      *       "total": 8,
@@ -6931,8 +6991,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "国伟新苑 851ab961",
-                 *       "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d"
+                 *       "name": "国伟新苑 d5ab9c5d",
+                 *       "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3"
                  *     }
                  */
                 "application/json": components["schemas"]["NewCommunity"];
@@ -6952,11 +7012,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2fa8292a-b4e4-41d7-80d1-8487779f6cab",
-                     *       "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *       "name": "国伟新苑 c9d215d2",
+                     *       "id": "8dbcd8e8-41e5-466a-a7da-fc00fb8b9e45",
+                     *       "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
+                     *       "name": "国伟新苑 6900501f",
                      *       "address": "",
-                     *       "createdAt": "2026-12-05T14:19:52.614Z"
+                     *       "createdAt": "2026-12-05T16:10:37.264Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Community"];
@@ -7100,11 +7160,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "255f7cc5-a26e-4520-8e05-f3c177eb2ed2",
-                     *       "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
-                     *       "name": "国伟新苑 fa313a57",
+                     *       "id": "2790fffe-c5e1-4e07-8dae-051b602f69b8",
+                     *       "streetId": "c3c570c4-bc6c-4864-8db7-644c54c5da27",
+                     *       "name": "国伟新苑 4ddb2a38",
                      *       "address": "国伟路",
-                     *       "createdAt": "2026-12-05T14:19:52.665Z",
+                     *       "createdAt": "2026-12-05T16:10:37.341Z",
                      *       "totals": {
                      *         "buildings": 1,
                      *         "households": 12,
@@ -7248,15 +7308,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "959b9f46-982f-4e33-9dba-536fe1429d66",
-                     *           "communityId": "638d1d14-4780-441a-9865-1e3bd06fcd26",
-                     *           "name": "号楼 f24ca7ac",
+                     *           "id": "e37f0f3f-47ae-402a-838e-5962eeb22185",
+                     *           "communityId": "b88e2a78-fb35-43d9-83b0-b155c2b7f6ba",
+                     *           "name": "号楼 cbf7b2cb",
                      *           "storeys": 6,
                      *           "totals": {
                      *             "households": 12,
                      *             "floorArea": "720.00"
                      *           },
-                     *           "createdAt": "2026-12-05T14:19:52.778Z"
+                     *           "createdAt": "2026-12-05T16:10:37.509Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -7386,7 +7446,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "号楼 4e999c58",
+                 *       "name": "号楼 0b89a35f",
                  *       "storeys": 6
                  *     }
                  */
@@ -7407,15 +7467,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a31b77b9-c28e-4490-841c-f8b3e0ad2e45",
-                     *       "communityId": "26dd8ebb-b2ec-40d1-8435-f152adf7256d",
-                     *       "name": "号楼 7931f1b3",
+                     *       "id": "e9d210a9-9a77-4887-a782-8774dc3a3d43",
+                     *       "communityId": "07621373-1f9d-4a4b-bd2e-fa88801e8c11",
+                     *       "name": "号楼 f696ba93",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 0,
                      *         "floorArea": "0.00"
                      *       },
-                     *       "createdAt": "2026-12-05T14:19:52.766Z"
+                     *       "createdAt": "2026-12-05T16:10:37.479Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -7559,15 +7619,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c1692b5d-b059-443b-8bd8-e7618f2fb602",
-                     *       "communityId": "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8",
-                     *       "name": "号楼 7f4d53c8",
+                     *       "id": "545861c8-563a-4fd4-a87c-15b4bcd6aaf9",
+                     *       "communityId": "a0dd39cc-5dd3-49ac-9555-18b43378b195",
+                     *       "name": "号楼 cdf269ab",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 12,
                      *         "floorArea": "720.00"
                      *       },
-                     *       "createdAt": "2026-12-05T14:19:52.823Z"
+                     *       "createdAt": "2026-12-05T16:10:37.600Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -7706,112 +7766,112 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "1c8b6ee9-581b-437b-b9ed-6c99b11be6bf",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "b619b69c-dce1-436e-9190-e7b97ab2937f",
+                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
                      *           "unit": "1",
                      *           "room": "101",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:37.723Z"
                      *         },
                      *         {
-                     *           "id": "2d98ca75-be7b-4420-8e80-210b0778b3f5",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "24e9b63d-8a95-4191-83f9-ee5047f41dab",
+                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
                      *           "unit": "1",
                      *           "room": "102",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:37.723Z"
                      *         },
                      *         {
-                     *           "id": "d1dad25f-0a85-4ec0-8f02-ead03b9808d0",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "0b17bdea-8306-464d-a191-e9b2460c20e6",
+                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
                      *           "unit": "1",
                      *           "room": "201",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:37.723Z"
                      *         },
                      *         {
-                     *           "id": "89738f85-9f7d-44f8-b044-52bb645e76b5",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "f4002515-4096-48f3-919c-44eb6e72a1e0",
+                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
                      *           "unit": "1",
                      *           "room": "202",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:37.723Z"
                      *         },
                      *         {
-                     *           "id": "3b9698a5-6874-4e32-bebe-e148f63f9949",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "73f46b31-0095-4a2b-bb13-0dd9a05ffacb",
+                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
                      *           "unit": "1",
                      *           "room": "301",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:37.723Z"
                      *         },
                      *         {
-                     *           "id": "165d4653-c9f4-4e36-bfbe-f9faf32ad866",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "09b6bfa8-be74-470b-bc59-b0ce86c483fd",
+                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
                      *           "unit": "1",
                      *           "room": "302",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:37.723Z"
                      *         },
                      *         {
-                     *           "id": "7cc0d2cc-0891-4358-8962-713e597ec249",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "dad356e0-2db8-4a86-aab4-f27dace76452",
+                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
                      *           "unit": "1",
                      *           "room": "401",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:37.723Z"
                      *         },
                      *         {
-                     *           "id": "92773fb4-5f8d-4b2e-9463-8977e8b844cf",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "cdb12295-f96a-46ed-9523-df43aee329a7",
+                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
                      *           "unit": "1",
                      *           "room": "402",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:37.723Z"
                      *         },
                      *         {
-                     *           "id": "2ef9013d-d82e-4bb1-8c5b-e20319d5f8cc",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "5632c5c8-2c72-4cd3-95bf-49b4d18d36b7",
+                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
                      *           "unit": "1",
                      *           "room": "501",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:37.723Z"
                      *         },
                      *         {
-                     *           "id": "96db3c92-b008-4f46-961c-a8b6edb265e3",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "721d8aa4-70e4-4385-b9fe-13355d2a291a",
+                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
                      *           "unit": "1",
                      *           "room": "502",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:37.723Z"
                      *         },
                      *         {
-                     *           "id": "c5b6afd7-fa58-4dc8-ae8d-b1c59189f2be",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "cf9d5922-542b-4c2e-a1fc-89b3fda0984c",
+                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
                      *           "unit": "1",
                      *           "room": "601",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:37.723Z"
                      *         },
                      *         {
-                     *           "id": "752d7b06-2700-4f25-8fe0-2767ad7f5471",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "6e5ddc6e-0651-4de5-974e-402d356d0b30",
+                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
                      *           "unit": "1",
                      *           "room": "602",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:37.723Z"
                      *         }
                      *       ],
                      *       "total": 12,
@@ -7949,13 +8009,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "5d2632a8-5a18-453f-9dd5-0220999c6607",
-                     *       "buildingId": "b84d57bf-97c0-40c3-a0a6-305cb2918b56",
+                     *       "id": "2c43c8e2-9808-4117-b8c4-351e91714b82",
+                     *       "buildingId": "064a3622-f847-4513-9bfa-0b605f19f744",
                      *       "unit": "1",
                      *       "room": "101",
                      *       "floor": 1,
                      *       "floorArea": "60.00",
-                     *       "createdAt": "2026-12-05T14:19:52.904Z"
+                     *       "createdAt": "2026-12-05T16:10:37.791Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Household"];
@@ -8081,7 +8141,7 @@ export interface operations {
                  * @example [
                  *       {
                  *         "unit": "2",
-                 *         "room": "R-739cd6ae",
+                 *         "room": "R-ca6fc7b3",
                  *         "floor": 1,
                  *         "floorArea": "58.20"
                  *       }
@@ -8391,534 +8451,534 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "b5b59975-fe25-4172-9421-c13daa3fe587",
+                     *           "id": "62425869-a0dd-4f39-a15d-917d840f196e",
                      *           "kind": "street_office",
-                     *           "name": "street_office 2313f6ab",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
+                     *           "name": "street_office 02015b99",
+                     *           "streetId": "ced038ea-fb7b-4c70-90f4-a353878af046",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.826Z"
+                     *           "createdAt": "2026-12-05T16:10:37.307Z"
                      *         },
                      *         {
-                     *           "id": "f5b0c048-9c76-40e2-a254-55ead3992761",
+                     *           "id": "d3abb53e-5c9e-4c75-bede-523e8fb223b3",
                      *           "kind": "street_office",
-                     *           "name": "street_office 2b8202db",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "name": "street_office 0660c6fa",
+                     *           "streetId": "734daf21-bb52-4e4e-ba47-628fc86e6bf4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.071Z"
+                     *           "createdAt": "2026-12-05T16:10:37.923Z"
                      *         },
                      *         {
-                     *           "id": "367333b0-5192-4104-81de-6b07b769d0e4",
+                     *           "id": "028e9bf2-c4d6-4358-ac9d-41ef8255b62f",
                      *           "kind": "street_office",
-                     *           "name": "street_office 33dca7fc",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
+                     *           "name": "street_office 2b157a27",
+                     *           "streetId": "b0e0c8c8-a835-4618-8d35-c2a5a141568c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.627Z"
+                     *           "createdAt": "2026-12-05T16:10:37.794Z"
                      *         },
                      *         {
-                     *           "id": "c5e9618b-c101-4fc8-a30b-89cfd7e8cb2a",
+                     *           "id": "581c349d-b257-445c-aa7a-8150269cb81d",
                      *           "kind": "street_office",
-                     *           "name": "street_office 411ebcd0",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
+                     *           "name": "street_office 2b7db1f9",
+                     *           "streetId": "bdf9cb59-ef22-4065-b8ac-82dee51c2bb4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.786Z"
+                     *           "createdAt": "2026-12-05T16:10:37.526Z"
                      *         },
                      *         {
-                     *           "id": "77fe758c-36bf-4fe8-a488-db3d3dc7ee89",
+                     *           "id": "ed27faed-9fb7-4f2c-a5be-417b4b557bf4",
                      *           "kind": "street_office",
-                     *           "name": "street_office 425c8493",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
+                     *           "name": "street_office 3158c34e",
+                     *           "streetId": "a422e9e8-a13c-4cce-b284-f6bdbdfdfdbf",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.870Z"
+                     *           "createdAt": "2026-12-05T16:10:37.726Z"
                      *         },
                      *         {
-                     *           "id": "8f409655-face-4203-94d1-928c2339c024",
+                     *           "id": "e15c9ea5-90ec-451d-97b3-d058cb954183",
                      *           "kind": "street_office",
-                     *           "name": "street_office 448c6a35",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
+                     *           "name": "street_office 51322c0c",
+                     *           "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.955Z"
+                     *           "createdAt": "2026-12-05T16:10:37.226Z"
                      *         },
                      *         {
-                     *           "id": "8ca6510c-7c11-4f17-8eb7-58849e1d9ed1",
+                     *           "id": "66fc5d95-7662-4ea3-8b63-f5284fd53d0b",
                      *           "kind": "street_office",
-                     *           "name": "street_office 74dcaf05",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
+                     *           "name": "street_office 5ba315e1",
+                     *           "streetId": "c3c570c4-bc6c-4864-8db7-644c54c5da27",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.262Z"
+                     *           "createdAt": "2026-12-05T16:10:37.351Z"
                      *         },
                      *         {
-                     *           "id": "dd6faf25-7dd8-4267-82ac-b2ad2c15777a",
+                     *           "id": "5b2f6907-51e7-4d02-87e2-1026f27df03b",
                      *           "kind": "street_office",
-                     *           "name": "street_office 79cd4233",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
+                     *           "name": "street_office 79910d96",
+                     *           "streetId": "7683936e-5c2b-4d0a-a55c-1f8d3e691e59",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.597Z"
+                     *           "createdAt": "2026-12-05T16:10:37.643Z"
                      *         },
                      *         {
-                     *           "id": "20a2acbb-d16f-48ad-9702-27cc13c3b297",
+                     *           "id": "c818417e-4a9c-4cc5-bf9f-5ee188eebe95",
                      *           "kind": "street_office",
-                     *           "name": "street_office 83cb302e",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
+                     *           "name": "street_office 8c3d911b",
+                     *           "streetId": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.103Z"
+                     *           "createdAt": "2026-12-05T16:10:37.166Z"
                      *         },
                      *         {
-                     *           "id": "ca458030-7c50-42b0-80af-69e586408518",
+                     *           "id": "1574e251-955c-4917-84c1-9a194e01e0b0",
                      *           "kind": "street_office",
-                     *           "name": "street_office 873c1725",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
+                     *           "name": "street_office a2f4c5b5",
+                     *           "streetId": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.370Z"
+                     *           "createdAt": "2026-12-05T16:10:36.998Z"
                      *         },
                      *         {
-                     *           "id": "9d4916fe-6cd1-44fe-a677-d7bd78e4c6b8",
+                     *           "id": "91d59a52-c23d-4f4c-8725-a7bcb265442c",
                      *           "kind": "street_office",
-                     *           "name": "street_office 9da8bb81",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
+                     *           "name": "street_office a970e9b5",
+                     *           "streetId": "95153882-23de-4131-84f5-9e8671e2f902",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.546Z"
+                     *           "createdAt": "2026-12-05T16:10:38.008Z"
                      *         },
                      *         {
-                     *           "id": "4167ecc0-5fa5-4538-8bf9-07f0a10997f8",
+                     *           "id": "4f24f6d6-a778-477a-a007-fdedfbb0c113",
                      *           "kind": "street_office",
-                     *           "name": "street_office a265e1ad",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
+                     *           "name": "street_office af3dd5c6",
+                     *           "streetId": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.906Z"
+                     *           "createdAt": "2026-12-05T16:10:37.060Z"
                      *         },
                      *         {
-                     *           "id": "b6935e48-7137-47a4-8e9d-2cfa71dd3a69",
+                     *           "id": "ff57c04b-2434-4019-be0b-9ae9589c8300",
                      *           "kind": "street_office",
-                     *           "name": "street_office a7c752ca",
-                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
+                     *           "name": "street_office c2a5476c",
+                     *           "streetId": "5f7611b0-c190-4c4b-88b6-869d0e4132e2",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.676Z"
+                     *           "createdAt": "2026-12-05T16:10:37.448Z"
                      *         },
                      *         {
-                     *           "id": "c7cb5cb5-253b-499d-88cf-cb64f91d489e",
+                     *           "id": "87417a9d-53a8-41f7-a125-0d4f963f15b1",
                      *           "kind": "street_office",
-                     *           "name": "street_office b6a7ffeb",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
+                     *           "name": "street_office d72e8547",
+                     *           "streetId": "3f0e2d59-e87c-4eb9-937d-a9bc2916c894",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.734Z"
+                     *           "createdAt": "2026-12-05T16:10:37.870Z"
                      *         },
                      *         {
-                     *           "id": "e8caae7d-7a54-453c-9a8a-a5eb9e87af6f",
+                     *           "id": "4ffa1883-94c3-4d0f-b9f8-1b7cbe9fbb6d",
                      *           "kind": "street_office",
-                     *           "name": "street_office b9b255ea",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
+                     *           "name": "street_office dcaee34a",
+                     *           "streetId": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.049Z"
+                     *           "createdAt": "2026-12-05T16:10:34.340Z"
                      *         },
                      *         {
-                     *           "id": "c5cad039-ed0d-4b63-bd84-eeba955bf04a",
+                     *           "id": "e7d2c52b-9c4f-4b64-9db6-c2517d2b8e67",
                      *           "kind": "street_office",
-                     *           "name": "street_office ca41d3b5",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "name": "street_office e4192d94",
+                     *           "streetId": "314f5835-df16-4d8a-addc-4181f1ac806c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.494Z"
+                     *           "createdAt": "2026-12-05T16:10:35.140Z"
                      *         },
                      *         {
-                     *           "id": "e5a35d38-ba7f-4401-a163-97ac0b04ef07",
+                     *           "id": "2783f9d6-ced7-4958-a1a3-1c89c9345854",
                      *           "kind": "street_office",
-                     *           "name": "street_office f73260d1",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
+                     *           "name": "street_office fac0c6c5",
+                     *           "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.435Z"
+                     *           "createdAt": "2026-12-05T16:10:37.955Z"
                      *         },
                      *         {
-                     *           "id": "5b21ed0e-ffcf-4d3c-a08c-57e69a75294a",
+                     *           "id": "fd046890-f42e-49e7-941f-f5b9c22f058d",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 016f07dd",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
+                     *           "name": "enterprise 0c7e244a",
+                     *           "streetId": "314f5835-df16-4d8a-addc-4181f1ac806c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.599Z"
+                     *           "createdAt": "2026-12-05T16:10:35.187Z"
                      *         },
                      *         {
-                     *           "id": "62b81557-3f71-4f52-8fdf-5a1e426421d5",
+                     *           "id": "14e62f13-4d5b-4571-b384-6ca6dd95afe6",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 115b476c",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
+                     *           "name": "enterprise 21180b64",
+                     *           "streetId": "7683936e-5c2b-4d0a-a55c-1f8d3e691e59",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.633Z"
+                     *           "createdAt": "2026-12-05T16:10:37.663Z"
                      *         },
                      *         {
-                     *           "id": "1aad2e87-95bf-468c-8558-15e89886a937",
+                     *           "id": "642a3a33-7752-442f-96b3-ae969957c4b4",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 12462b4a",
-                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
+                     *           "name": "enterprise 2a81f32a",
+                     *           "streetId": "bdf9cb59-ef22-4065-b8ac-82dee51c2bb4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.681Z"
+                     *           "createdAt": "2026-12-05T16:10:37.529Z"
                      *         },
                      *         {
-                     *           "id": "90a4d3ce-ddd6-4e4d-81c7-f644add65903",
+                     *           "id": "99b2381b-e4a3-4d91-aba8-e3198f9303e5",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 35da5994",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
+                     *           "name": "enterprise 2d4a3607",
+                     *           "streetId": "a422e9e8-a13c-4cce-b284-f6bdbdfdfdbf",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.548Z"
+                     *           "createdAt": "2026-12-05T16:10:37.728Z"
                      *         },
                      *         {
-                     *           "id": "a856f23a-ac50-45ee-9bb5-a80d1ee78e8b",
+                     *           "id": "fd68d277-755a-444d-bf85-d41218491441",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 4bb3c2e1",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
+                     *           "name": "enterprise 34a69a4c",
+                     *           "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.051Z"
+                     *           "createdAt": "2026-12-05T16:10:37.963Z"
                      *         },
                      *         {
-                     *           "id": "694585dd-303b-44ea-9140-f34ae28e3c1b",
+                     *           "id": "e42a2e08-bd12-479f-b99f-b5ddf2a56c12",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 54b5aa49",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
+                     *           "name": "enterprise 414043cb",
+                     *           "streetId": "c3c570c4-bc6c-4864-8db7-644c54c5da27",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.446Z"
+                     *           "createdAt": "2026-12-05T16:10:37.361Z"
                      *         },
                      *         {
-                     *           "id": "c6084275-dd11-4e0c-b064-02946c7b0b7b",
+                     *           "id": "bff026f9-60c0-45aa-8c6a-3970fb2f86ea",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 558fafd7",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
+                     *           "name": "enterprise 468a1b86",
+                     *           "streetId": "95153882-23de-4131-84f5-9e8671e2f902",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.790Z"
+                     *           "createdAt": "2026-12-05T16:10:38.011Z"
                      *         },
                      *         {
-                     *           "id": "090e259f-24b6-4710-ac38-4d5ecb40838e",
+                     *           "id": "2dde8189-815b-45c9-b748-c62f644c8de5",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 5ab6a7d0",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "name": "enterprise 4ed6e9b6",
+                     *           "streetId": "3f0e2d59-e87c-4eb9-937d-a9bc2916c894",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.498Z"
+                     *           "createdAt": "2026-12-05T16:10:37.880Z"
                      *         },
                      *         {
-                     *           "id": "8007710f-1571-43b8-8111-8d9e31d00475",
+                     *           "id": "c1f43db4-9873-4741-8646-3469c3264213",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 5c55611a",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "name": "enterprise 53173b5d",
+                     *           "streetId": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.073Z"
+                     *           "createdAt": "2026-12-05T16:10:37.175Z"
                      *         },
                      *         {
-                     *           "id": "f491bf57-471b-4ac5-9640-df406e809984",
+                     *           "id": "c1baec94-e0d6-411a-96b2-c26e46bf2820",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 6989eb00",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
+                     *           "name": "enterprise 5604b322",
+                     *           "streetId": "ced038ea-fb7b-4c70-90f4-a353878af046",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.267Z"
+                     *           "createdAt": "2026-12-05T16:10:37.310Z"
                      *         },
                      *         {
-                     *           "id": "ecfa6b8c-ba8c-44da-9b2f-f3a846e47b45",
+                     *           "id": "be3c21cc-38a7-4be4-8b4b-f51ca5499f84",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 74d41d08",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
+                     *           "name": "enterprise 5db9b6e1",
+                     *           "streetId": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.970Z"
+                     *           "createdAt": "2026-12-05T16:10:34.392Z"
                      *         },
                      *         {
-                     *           "id": "68e71f41-c09a-41b8-ae1c-9fc11cbba52a",
+                     *           "id": "b9e048ee-5de9-4454-a8ec-1bc1a3b487b2",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 7aac024d",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
+                     *           "name": "enterprise 78ce1ea8",
+                     *           "streetId": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.736Z"
+                     *           "createdAt": "2026-12-05T16:10:37.087Z"
                      *         },
                      *         {
-                     *           "id": "5e813584-d610-4b1d-b452-3f06064b0423",
+                     *           "id": "707aa951-88a1-4a69-89a8-266a9972c8e8",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 7c091588",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
+                     *           "name": "enterprise 7c75f363",
+                     *           "streetId": "b0e0c8c8-a835-4618-8d35-c2a5a141568c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.372Z"
+                     *           "createdAt": "2026-12-05T16:10:37.796Z"
                      *         },
                      *         {
-                     *           "id": "6e30bbd2-c4b1-47df-8fc9-da4e8b871d6c",
+                     *           "id": "3578f83a-cb11-41b8-8264-5afda74d72cb",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 97aa51f8",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
+                     *           "name": "enterprise a88a2d1e",
+                     *           "streetId": "734daf21-bb52-4e4e-ba47-628fc86e6bf4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.109Z"
+                     *           "createdAt": "2026-12-05T16:10:37.925Z"
                      *         },
                      *         {
-                     *           "id": "97ed6a1d-ede3-4fd2-b7b3-7a9dc64242ce",
+                     *           "id": "a6ded89a-d5a3-4e3a-9ddc-bf55807ec813",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise d96e5c67",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
+                     *           "name": "enterprise bb72b260",
+                     *           "streetId": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.829Z"
+                     *           "createdAt": "2026-12-05T16:10:37.005Z"
                      *         },
                      *         {
-                     *           "id": "da455fc7-c870-4df5-a98f-d1d1aadbdcbe",
+                     *           "id": "43eaf12f-4333-40b1-870b-45b7c362c1fa",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise ee513750",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
+                     *           "name": "enterprise dc7859c1",
+                     *           "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.908Z"
+                     *           "createdAt": "2026-12-05T16:10:37.230Z"
                      *         },
                      *         {
-                     *           "id": "1a84c0fd-5984-46dc-a14c-a3fc926f52cf",
+                     *           "id": "5eb84e67-e3af-42ba-bac9-3ce5a0b8d97c",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise eee2443f",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
+                     *           "name": "enterprise fc575d1c",
+                     *           "streetId": "5f7611b0-c190-4c4b-88b6-869d0e4132e2",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.875Z"
+                     *           "createdAt": "2026-12-05T16:10:37.451Z"
                      *         },
                      *         {
-                     *           "id": "4472e13a-5c73-49e9-8054-76bf3298b95f",
+                     *           "id": "e0b368ac-b625-4274-bec7-2c6de56759dc",
                      *           "kind": "enterprise",
-                     *           "name": "电梯公司 c86a783a",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "name": "电梯公司 3219597b",
+                     *           "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.090Z"
+                     *           "createdAt": "2026-12-05T16:10:37.981Z"
                      *         },
                      *         {
-                     *           "id": "d5f4840a-4a47-44b6-81f1-58a9cee79949",
+                     *           "id": "23c65519-e8d7-420c-919d-8eb0176104b4",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 2bad0219",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "name": "owners_committee 25187e6a",
+                     *           "streetId": "bdf9cb59-ef22-4065-b8ac-82dee51c2bb4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "c4552068-11c2-45d2-9f2d-9fac6329a1a4"
+                     *             "b88e2a78-fb35-43d9-83b0-b155c2b7f6ba"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.500Z"
+                     *           "createdAt": "2026-12-05T16:10:37.532Z"
                      *         },
                      *         {
-                     *           "id": "6aa8c65a-60fe-4f44-9952-e5170ebceae7",
+                     *           "id": "ee6065fc-6649-4810-a720-bbc0aa744874",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 3dc6adb4",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
+                     *           "name": "owners_committee 31012f27",
+                     *           "streetId": "314f5835-df16-4d8a-addc-4181f1ac806c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "7d8c5e49-e78e-43c4-adda-9914c36e7fee"
+                     *             "6a5a22a9-82b2-466c-8442-9838dbbdeb1d"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.551Z"
+                     *           "createdAt": "2026-12-05T16:10:35.238Z"
                      *         },
                      *         {
-                     *           "id": "f3407cc6-d36b-4bd6-9a1e-7ac807d4d7a4",
+                     *           "id": "8f82ffcd-4fe1-4d0b-9efc-ccfd9b1414b6",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 5889c59d",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
+                     *           "name": "owners_committee 39f1aab2",
+                     *           "streetId": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "3129de7e-1ab3-454a-9918-47430b6b8127"
+                     *             "2b8a3ab9-b9a2-4e16-b80d-4251c4f315a0"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:53.053Z"
+                     *           "createdAt": "2026-12-05T16:10:37.179Z"
                      *         },
                      *         {
-                     *           "id": "1c8f83e6-14df-4dc2-815d-00385b01a36d",
+                     *           "id": "481fc9bf-52ad-4ee5-9598-8ed941182b41",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 755880f5",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
+                     *           "name": "owners_committee 3ce23bc5",
+                     *           "streetId": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "0892fee0-c2e5-4d32-a461-458aeac0bd31"
+                     *             "a680d6ed-1749-42b7-9ec1-6a3574d9f4cb"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.379Z"
+                     *           "createdAt": "2026-12-05T16:10:37.008Z"
                      *         },
                      *         {
-                     *           "id": "de5e0097-8d34-422c-943d-02448620ca55",
+                     *           "id": "a8e55c8d-f811-4eb5-b458-875528931de5",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 7904f08f",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
+                     *           "name": "owners_committee 560d47e3",
+                     *           "streetId": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "26dd8ebb-b2ec-40d1-8435-f152adf7256d"
+                     *             "a6a88219-8522-4174-92e4-23d08a6de990"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.739Z"
+                     *           "createdAt": "2026-12-05T16:10:37.102Z"
                      *         },
                      *         {
-                     *           "id": "4fc12e69-eced-4351-8c3c-53e5e5617015",
+                     *           "id": "0074cb3b-c7a2-4abe-bdfa-cb64725a2905",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 876d7072",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
+                     *           "name": "owners_committee 59d56c26",
+                     *           "streetId": "b0e0c8c8-a835-4618-8d35-c2a5a141568c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "d55db78e-5f8b-43e3-aef4-94bc3f8e2351"
+                     *             "c4af1d45-0c0a-4336-8287-20a5c02e6a63"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.981Z"
+                     *           "createdAt": "2026-12-05T16:10:37.799Z"
                      *         },
                      *         {
-                     *           "id": "d481955e-7c14-4505-bcfc-cace932891a7",
+                     *           "id": "ea55858d-ee01-4c32-bb93-1a00fbb1a029",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 8d6ad847",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
+                     *           "name": "owners_committee 5aec0b0e",
+                     *           "streetId": "7683936e-5c2b-4d0a-a55c-1f8d3e691e59",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "88ea002c-776f-4445-8d45-924ce7abb044"
+                     *             "a0dd39cc-5dd3-49ac-9555-18b43378b195"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.270Z"
+                     *           "createdAt": "2026-12-05T16:10:37.673Z"
                      *         },
                      *         {
-                     *           "id": "f35b0f13-4487-4511-b484-9ef1a8ca525c",
+                     *           "id": "27ca3606-c8a3-495f-b2cf-828e1b509d09",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 9353cb95",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
+                     *           "name": "owners_committee 5caf798a",
+                     *           "streetId": "3f0e2d59-e87c-4eb9-937d-a9bc2916c894",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "638d1d14-4780-441a-9865-1e3bd06fcd26"
+                     *             "5e4b99ab-5d55-40bb-8367-d9463e408ae8"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.799Z"
+                     *           "createdAt": "2026-12-05T16:10:37.882Z"
                      *         },
                      *         {
-                     *           "id": "dcf819f7-60e9-4b1e-871b-39f72f38156c",
+                     *           "id": "5d43498f-1749-4c8b-b2e3-2fab6aaa71c1",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee b2031e9d",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
+                     *           "name": "owners_committee 67f4173a",
+                     *           "streetId": "ced038ea-fb7b-4c70-90f4-a353878af046",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "35a47cc8-6db7-43d0-8ae8-d309fbb3591e"
+                     *             "b9b68d29-a50c-4027-98ae-0cd924614ac7"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.913Z"
+                     *           "createdAt": "2026-12-05T16:10:37.311Z"
                      *         },
                      *         {
-                     *           "id": "97ea9f42-665e-45b4-bd7c-e9c753f0ce0a",
+                     *           "id": "d7af777b-fa57-4bcd-a755-380100c2beef",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee b58e670a",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "name": "owners_committee 6854d0df",
+                     *           "streetId": "734daf21-bb52-4e4e-ba47-628fc86e6bf4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "8c4113d1-602b-43ff-bf8f-df6c44e80578"
+                     *             "c97e110c-7ae3-413c-98df-3514a1117e8f"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:53.075Z"
+                     *           "createdAt": "2026-12-05T16:10:37.928Z"
                      *         },
                      *         {
-                     *           "id": "b207ffc7-c830-4463-8812-4db07dbd4fb2",
+                     *           "id": "b5103142-2d94-4ce4-b79e-978781c8b0bb",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee baa911c5",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
+                     *           "name": "owners_committee 74cabb58",
+                     *           "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "1171e404-2632-49dd-b0f6-8f5bc73cb297"
+                     *             "25ece16f-c773-401d-bc1a-b955b3fc5aee"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.635Z"
+                     *           "createdAt": "2026-12-05T16:10:37.966Z"
                      *         },
                      *         {
-                     *           "id": "8a15c195-c522-420a-a047-3f10bcb3ee82",
+                     *           "id": "52e68f79-681d-420a-be27-b01df4158b7c",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee bdb43c91",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
+                     *           "name": "owners_committee 9e9a4a0d",
+                     *           "streetId": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "3b65eecb-57ee-4956-8c06-936eef2b41e9"
+                     *             "a42de5ab-5a1c-4989-b87c-bdbc38eaf797"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.882Z"
+                     *           "createdAt": "2026-12-05T16:10:34.436Z"
                      *         },
                      *         {
-                     *           "id": "5957cc0d-1a43-46f4-afea-49df62cc7eec",
+                     *           "id": "477e965e-b819-4ebb-b7e1-45ce49d01054",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee ddbb23b2",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
+                     *           "name": "owners_committee ba052a3b",
+                     *           "streetId": "95153882-23de-4131-84f5-9e8671e2f902",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8"
+                     *             "f181a7a7-a1a2-435e-87e6-574c3448ef57"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.831Z"
+                     *           "createdAt": "2026-12-05T16:10:38.023Z"
                      *         },
                      *         {
-                     *           "id": "2261e654-6c41-4372-8a02-be2371b2bd99",
+                     *           "id": "5f563a85-85d4-4831-a3bb-2a4b48c202df",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee e65532f7",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
+                     *           "name": "owners_committee c94f6da1",
+                     *           "streetId": "c3c570c4-bc6c-4864-8db7-644c54c5da27",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "59799098-f2ff-40c8-83bc-ea22389d53bd"
+                     *             "2790fffe-c5e1-4e07-8dae-051b602f69b8"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.451Z"
+                     *           "createdAt": "2026-12-05T16:10:37.364Z"
                      *         },
                      *         {
-                     *           "id": "4c8b24c6-82a1-476a-8282-fc8c9ddc92b2",
+                     *           "id": "14e56e88-89a9-4ee4-8f61-3af9b627d4f9",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee ebe6646a",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
+                     *           "name": "owners_committee d5785d70",
+                     *           "streetId": "5f7611b0-c190-4c4b-88b6-869d0e4132e2",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "887bdb9e-17fb-4ce8-94ce-a22097ec5332"
+                     *             "07621373-1f9d-4a4b-bd2e-fa88801e8c11"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:53.111Z"
+                     *           "createdAt": "2026-12-05T16:10:37.453Z"
                      *         }
                      *       ],
                      *       "total": 69,
@@ -9047,8 +9107,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "enterprise",
-                 *       "name": "电梯公司 66c6db51",
-                 *       "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e"
+                 *       "name": "电梯公司 5019e019",
+                 *       "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b"
                  *     }
                  */
                 "application/json": components["schemas"]["NewOrganization"];
@@ -9069,22 +9129,22 @@ export interface operations {
                     /**
                      * @example {
                      *       "organization": {
-                     *         "id": "4472e13a-5c73-49e9-8054-76bf3298b95f",
+                     *         "id": "e0b368ac-b625-4274-bec7-2c6de56759dc",
                      *         "kind": "enterprise",
-                     *         "name": "电梯公司 c86a783a",
-                     *         "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *         "name": "电梯公司 3219597b",
+                     *         "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
                      *         "creditCode": null,
                      *         "invoicePrefix": "BOT",
                      *         "communityIds": [],
-                     *         "createdAt": "2026-12-05T14:19:53.090Z"
+                     *         "createdAt": "2026-12-05T16:10:37.981Z"
                      *       },
                      *       "firstKey": {
-                     *         "id": "d9d9bc56-641f-40c7-9a9b-de9751958028",
-                     *         "organizationId": "4472e13a-5c73-49e9-8054-76bf3298b95f",
+                     *         "id": "da3c271e-0245-422a-bfc2-a3280557d6ad",
+                     *         "organizationId": "e0b368ac-b625-4274-bec7-2c6de56759dc",
                      *         "name": "first admin key",
                      *         "role": "admin",
-                     *         "prefix": "bot_k_DhLzaY",
-                     *         "createdAt": "2026-12-05T14:19:53.090Z",
+                     *         "prefix": "bot_k_ao_j53",
+                     *         "createdAt": "2026-12-05T16:10:37.981Z",
                      *         "lastUsedAt": null,
                      *         "revokedAt": null,
                      *         "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -9235,16 +9295,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "99033b69-b73f-4908-b261-251cdde0ee01",
+                     *       "id": "6601dd38-5d40-4eb9-9721-12ffdeafd6ac",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee 5e08fecd",
-                     *       "streetId": "aae28299-0aec-4822-83c3-ba6ee447101c",
+                     *       "name": "owners_committee 94c8cfaa",
+                     *       "streetId": "dd9029c0-e690-4128-9ffa-ca4662e4394f",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "ea3368a7-a571-4de1-a00c-b2967163e808"
+                     *         "7a438f61-116c-445b-9afa-0f9c99aad611"
                      *       ],
-                     *       "createdAt": "2026-12-05T14:19:53.180Z"
+                     *       "createdAt": "2026-12-05T16:10:38.086Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -9366,7 +9426,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "communityIds": [
-                 *         "99f79f76-9fd7-4484-b977-29aba478dc19"
+                 *         "dd32604e-f721-4572-8936-fc7264115709"
                  *       ]
                  *     }
                  */
@@ -9387,16 +9447,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7d76db9f-bb86-4563-b5bc-08c5178dd22f",
+                     *       "id": "f3555f6a-1b4d-4632-8ecf-9537d052b5fd",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee 7db41d53",
-                     *       "streetId": "92e9c0ed-11d4-4a81-a7de-e9ba991a3e3c",
+                     *       "name": "owners_committee df64dec3",
+                     *       "streetId": "dd5f7f79-6930-4a50-8ff0-64d23378dfd0",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "99f79f76-9fd7-4484-b977-29aba478dc19"
+                     *         "dd32604e-f721-4572-8936-fc7264115709"
                      *       ],
-                     *       "createdAt": "2026-12-05T14:19:53.252Z"
+                     *       "createdAt": "2026-12-05T16:10:38.148Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -9523,22 +9583,22 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "a78e6b27-811b-48de-9241-345194880846",
-                     *           "organizationId": "82cce94d-6bbf-487d-bae0-3cba6f18accb",
-                     *           "name": "key ab9ce336",
+                     *           "id": "db9b4272-9112-428b-ba9f-2817cec8d5dd",
+                     *           "organizationId": "0b9111d1-1dd3-466d-bf9f-d5cab178780f",
+                     *           "name": "key fc4eb840",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_ri-SqA",
-                     *           "createdAt": "2026-12-05T14:19:53.357Z",
-                     *           "lastUsedAt": "2026-12-05T14:19:53.377Z",
+                     *           "prefix": "bot_k_xmFlO5",
+                     *           "createdAt": "2026-12-05T16:10:38.260Z",
+                     *           "lastUsedAt": "2026-12-05T16:10:38.284Z",
                      *           "revokedAt": null
                      *         },
                      *         {
-                     *           "id": "29d1efb0-7c4b-4636-953c-e0a9194da3e3",
-                     *           "organizationId": "82cce94d-6bbf-487d-bae0-3cba6f18accb",
-                     *           "name": "key fc284c46",
+                     *           "id": "2819d3b2-0f58-4c8b-9da1-e1d15c4198cc",
+                     *           "organizationId": "0b9111d1-1dd3-466d-bf9f-d5cab178780f",
+                     *           "name": "key 8e8b11ed",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_dIDqgh",
-                     *           "createdAt": "2026-12-05T14:19:53.374Z",
+                     *           "prefix": "bot_k_nmkKv0",
+                     *           "createdAt": "2026-12-05T16:10:38.277Z",
                      *           "lastUsedAt": null,
                      *           "revokedAt": null
                      *         }
@@ -9670,7 +9730,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "key beb29b07"
+                 *       "name": "key 4529db65"
                  *     }
                  */
                 "application/json": components["schemas"]["NewKey"];
@@ -9690,12 +9750,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "08cac4e5-1761-43c3-9514-85f4d7178f53",
-                     *       "organizationId": "45e10a85-1c6a-48c1-9193-5a6ff1043084",
-                     *       "name": "key ca0ea93a",
+                     *       "id": "53b16666-73ad-4c34-878a-19375d086cef",
+                     *       "organizationId": "1c0221b8-c99a-466c-9c2f-7be9a84ed9fa",
+                     *       "name": "key ad201c38",
                      *       "role": "member",
-                     *       "prefix": "bot_k_UE2Erk",
-                     *       "createdAt": "2026-12-05T14:19:53.432Z",
+                     *       "prefix": "bot_k_FL3J_a",
+                     *       "createdAt": "2026-12-05T16:10:38.389Z",
                      *       "lastUsedAt": null,
                      *       "revokedAt": null,
                      *       "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -9829,14 +9889,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "cc14eed6-c165-4d27-ab54-0976086fd007",
-                     *       "organizationId": "225b6b93-94ad-4682-8eda-41d47cd38221",
-                     *       "name": "key 4549195c",
+                     *       "id": "11200a78-2066-458e-b0aa-c3c664e79b45",
+                     *       "organizationId": "eb6dbfbd-fc5f-4cf6-8e42-b65d6948ec1a",
+                     *       "name": "key 60f4cdf1",
                      *       "role": "admin",
-                     *       "prefix": "bot_k_POBkcn",
-                     *       "createdAt": "2026-12-05T14:19:53.580Z",
+                     *       "prefix": "bot_k_mXv6Wc",
+                     *       "createdAt": "2026-12-05T16:10:38.462Z",
                      *       "lastUsedAt": null,
-                     *       "revokedAt": "2026-12-05T14:19:53.588Z"
+                     *       "revokedAt": "2026-12-05T16:10:38.468Z"
                      *     }
                      */
                     "application/json": components["schemas"]["ApiKey"];
@@ -9948,7 +10008,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "person 04022f06"
+                 *       "name": "person 465180c0"
                  *     }
                  */
                 "application/json": components["schemas"]["NewInvitation"];
@@ -9968,9 +10028,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "28ef4114-d040-41aa-82d0-43a778a80193",
-                     *       "organizationId": "338cb145-08c6-4b91-aee0-b0d0b645d7ab",
-                     *       "name": "person 66b8c4e2",
+                     *       "id": "3f651ec5-f6d0-45c4-ae40-b611393f331b",
+                     *       "organizationId": "c3c1af96-a2d1-4fd7-aec5-20a16d3be053",
+                     *       "name": "person bf6e89f8",
                      *       "role": "member",
                      *       "expiresAt": "2025-03-08T02:00:00.000Z",
                      *       "path": "/invitations/EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -10113,436 +10173,436 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "8e552dec-4d88-4d00-afbd-114d3270578a",
-                     *           "streetId": "41202327-24fb-4e9f-ba07-1ebbd339b470",
-                     *           "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
+                     *           "id": "d491b348-1d1e-487c-b634-95bd10df4cc4",
+                     *           "streetId": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
+                     *           "communityId": "2b8a3ab9-b9a2-4e16-b80d-4251c4f315a0",
                      *           "kind": "elevator",
-                     *           "name": "电梯 0d8bd267",
+                     *           "name": "电梯 01d55856",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "6f2be96b-0a0d-4a6f-82aa-4ff4c727ed71",
+                     *           "buildingId": "cd527548-1ee2-4131-9ee5-4e0b1cb6be21",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.618Z"
+                     *           "createdAt": "2026-12-05T16:10:37.192Z"
                      *         },
                      *         {
-                     *           "id": "9cd84f8c-3980-4eff-9002-b033cf2f3a7d",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
-                     *           "communityId": "3b65eecb-57ee-4956-8c06-936eef2b41e9",
+                     *           "id": "aa2f8b3f-1f92-418c-b8a3-0d660b574dc0",
+                     *           "streetId": "b0e0c8c8-a835-4618-8d35-c2a5a141568c",
+                     *           "communityId": "c4af1d45-0c0a-4336-8287-20a5c02e6a63",
                      *           "kind": "elevator",
-                     *           "name": "电梯 106b48db",
+                     *           "name": "电梯 0915b567",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "buildingId": "064a3622-f847-4513-9bfa-0b605f19f744",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.889Z"
+                     *           "createdAt": "2026-12-05T16:10:37.804Z"
                      *         },
                      *         {
-                     *           "id": "cd25a586-6cd2-48b1-a5f8-2dffbe0e180f",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
-                     *           "communityId": "26dd8ebb-b2ec-40d1-8435-f152adf7256d",
+                     *           "id": "494a0449-238c-4e76-91e2-016af4a1c3ab",
+                     *           "streetId": "5e6ef3ab-0357-4c94-a737-cae21125af02",
+                     *           "communityId": "b28ee255-888f-4533-ad4f-95ad020d29b2",
                      *           "kind": "elevator",
-                     *           "name": "电梯 10c1b19d",
+                     *           "name": "电梯 182bd8b9",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "d2600c95-3630-4b7e-9c2f-94d513f8753d",
+                     *           "buildingId": "2fdc724d-2d13-4ee5-afba-559b74387fc0",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.745Z"
+                     *           "createdAt": "2026-12-05T16:10:38.274Z"
                      *         },
                      *         {
-                     *           "id": "0071269e-bbcb-423a-baf2-d50b485c2562",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *           "communityId": "94b03f62-19eb-40ee-9c6b-8de6fd99df31",
+                     *           "id": "24b716c9-8426-4f31-a84c-9ba2f856ea0d",
+                     *           "streetId": "7683936e-5c2b-4d0a-a55c-1f8d3e691e59",
+                     *           "communityId": "a0dd39cc-5dd3-49ac-9555-18b43378b195",
                      *           "kind": "elevator",
-                     *           "name": "电梯 1ecd2f50",
+                     *           "name": "电梯 18d0a8df",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e6771c27-d889-4f1e-a3ec-c9f2f4abab7d",
+                     *           "buildingId": "545861c8-563a-4fd4-a87c-15b4bcd6aaf9",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.608Z"
+                     *           "createdAt": "2026-12-05T16:10:37.697Z"
                      *         },
                      *         {
-                     *           "id": "334d2c9c-729d-40ad-930e-a178f6f2dfa9",
-                     *           "streetId": "817e9248-0bd4-4085-8551-2a163b85b09d",
-                     *           "communityId": "6cd6ea5c-7bdd-494f-bb56-db76df7fdc77",
+                     *           "id": "027f365f-72b6-4fd7-a131-f8d307e20713",
+                     *           "streetId": "f3da1fe0-2c66-46c3-883e-1d92e7844a8f",
+                     *           "communityId": "dccb21a2-6c57-4fdd-a3cf-6a04fd07ab84",
                      *           "kind": "elevator",
-                     *           "name": "电梯 259d62cc",
+                     *           "name": "电梯 26692e7f",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "0ba8ad39-51d7-41c2-a79a-71141976217f",
+                     *           "buildingId": "7a290bb3-b4ee-430c-8d86-8fc04fefe5c8",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.412Z"
+                     *           "createdAt": "2026-12-05T16:10:38.610Z"
                      *         },
                      *         {
-                     *           "id": "4865b0a0-d91c-425f-b023-7e3630f1ff19",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
-                     *           "communityId": "c4552068-11c2-45d2-9f2d-9fac6329a1a4",
+                     *           "id": "59d7be7b-661c-4fd2-aaf1-633c7ec1c8be",
+                     *           "streetId": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
+                     *           "communityId": "a6a88219-8522-4174-92e4-23d08a6de990",
                      *           "kind": "elevator",
-                     *           "name": "电梯 4c3f2c4f",
+                     *           "name": "电梯 3523783c",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "d8e5d7e8-f671-4f51-80a4-8a59a3ba39a8",
+                     *           "buildingId": "3e94fc7c-3ee0-4655-afab-a41d20614928",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.514Z"
+                     *           "createdAt": "2026-12-05T16:10:37.133Z"
                      *         },
                      *         {
-                     *           "id": "ec20abb9-79e6-43c2-924a-ae962318ba88",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
-                     *           "communityId": "88ea002c-776f-4445-8d45-924ce7abb044",
+                     *           "id": "ac86c014-e0f9-438b-9dc1-ea2f95f32fd6",
+                     *           "streetId": "c3c570c4-bc6c-4864-8db7-644c54c5da27",
+                     *           "communityId": "2790fffe-c5e1-4e07-8dae-051b602f69b8",
                      *           "kind": "elevator",
-                     *           "name": "电梯 586ea7c6",
+                     *           "name": "电梯 37d1f24c",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e6d96bd7-3d8d-4ff7-a290-007d3fa0de0a",
+                     *           "buildingId": "912929a8-45a8-443e-840e-9a852f9dd239",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.286Z"
+                     *           "createdAt": "2026-12-05T16:10:37.383Z"
                      *         },
                      *         {
-                     *           "id": "aea0b383-62d7-43ee-8eed-5388273228e1",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
-                     *           "communityId": "8c4113d1-602b-43ff-bf8f-df6c44e80578",
+                     *           "id": "2a33540e-e865-4d37-8a1b-e10ca6cd26b4",
+                     *           "streetId": "e0022873-7802-44d5-b44c-b0c8a102e43a",
+                     *           "communityId": "d7818316-a962-4250-8a8e-9b3932fbeeb0",
                      *           "kind": "elevator",
-                     *           "name": "电梯 7b03a0c9",
+                     *           "name": "电梯 3b23370c",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "db523468-75d0-4fe7-bcc5-01ba608bbd65",
+                     *           "buildingId": "5efd455e-ddd3-49dd-88e1-ed15fac73b45",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.081Z"
+                     *           "createdAt": "2026-12-05T16:10:38.370Z"
                      *         },
                      *         {
-                     *           "id": "a14a196e-e105-4b03-a04c-42484b9fbf91",
-                     *           "streetId": "43ca017e-2fb9-4319-90e5-342408865528",
-                     *           "communityId": "2b8b167b-84e9-4a37-a459-d69913532a3c",
+                     *           "id": "140ee7cd-f785-4dd7-a659-23df4663ada4",
+                     *           "streetId": "3496ad40-dd09-41f6-a04a-42d8099a06ae",
+                     *           "communityId": "56bf4314-09cf-441d-a996-4b2fa8ec021b",
                      *           "kind": "elevator",
-                     *           "name": "电梯 85ee7d38",
+                     *           "name": "电梯 3ba98ef5",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "36a6d720-8107-4532-853c-7b63530b42bd",
+                     *           "buildingId": "311dec45-0771-477a-8457-324a2d4ac625",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.372Z"
+                     *           "createdAt": "2026-12-05T16:10:38.460Z"
                      *         },
                      *         {
-                     *           "id": "a2f02a1b-c303-4a0d-b509-6dca72eeb74c",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
-                     *           "communityId": "3129de7e-1ab3-454a-9918-47430b6b8127",
+                     *           "id": "f7c46a0c-12a3-4d2e-ba96-bcd042c9a3aa",
+                     *           "streetId": "734daf21-bb52-4e4e-ba47-628fc86e6bf4",
+                     *           "communityId": "c97e110c-7ae3-413c-98df-3514a1117e8f",
                      *           "kind": "elevator",
-                     *           "name": "电梯 8a065d94",
+                     *           "name": "电梯 6b9fa5dc",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "5663601a-19e2-4ca9-abcf-072cb14f904c",
+                     *           "buildingId": "f0205a25-02ce-426a-999f-a3769fb04be9",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.058Z"
+                     *           "createdAt": "2026-12-05T16:10:37.939Z"
                      *         },
                      *         {
-                     *           "id": "de70fd38-884a-48ce-b337-7bb248d0af27",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
-                     *           "communityId": "887bdb9e-17fb-4ce8-94ce-a22097ec5332",
+                     *           "id": "55acc4db-85db-401c-9103-64bd770f153a",
+                     *           "streetId": "a422e9e8-a13c-4cce-b284-f6bdbdfdfdbf",
+                     *           "communityId": "a8c01309-ff15-4e46-8298-d633c03c4dfc",
                      *           "kind": "elevator",
-                     *           "name": "电梯 8d32e925",
+                     *           "name": "电梯 6e4bf404",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "a9d55a04-6ad3-4514-a0c8-a8872cfc5f2e",
+                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.129Z"
+                     *           "createdAt": "2026-12-05T16:10:37.763Z"
                      *         },
                      *         {
-                     *           "id": "54065104-bb88-46dd-861b-0ee651859dfd",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
-                     *           "communityId": "59799098-f2ff-40c8-83bc-ea22389d53bd",
+                     *           "id": "b867a954-502c-4295-83e0-f7c72303d5aa",
+                     *           "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
+                     *           "communityId": "25ece16f-c773-401d-bc1a-b955b3fc5aee",
                      *           "kind": "elevator",
-                     *           "name": "电梯 950dfb00",
+                     *           "name": "电梯 82acab56",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "cb39e419-9ae6-4545-a333-9e63b966a1e7",
+                     *           "buildingId": "4177c025-8f9d-4c81-b41a-19d45cc5cd50",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.464Z"
+                     *           "createdAt": "2026-12-05T16:10:37.972Z"
                      *         },
                      *         {
-                     *           "id": "e3514dec-5a99-470a-9eee-10278a128c27",
-                     *           "streetId": "92e9c0ed-11d4-4a81-a7de-e9ba991a3e3c",
-                     *           "communityId": "99f79f76-9fd7-4484-b977-29aba478dc19",
+                     *           "id": "4eea42bd-0efe-4309-8cf6-43185adb2f65",
+                     *           "streetId": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
+                     *           "communityId": "a42de5ab-5a1c-4989-b87c-bdbc38eaf797",
                      *           "kind": "elevator",
-                     *           "name": "电梯 96ea9e0d",
+                     *           "name": "电梯 90292909",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e2bc5335-6711-4809-8945-fb1c06a74a2c",
+                     *           "buildingId": "c93110a7-ed3a-4339-ab8a-aae19cc7a4ce",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.266Z"
+                     *           "createdAt": "2026-12-05T16:10:34.535Z"
                      *         },
                      *         {
-                     *           "id": "8cb78029-d14d-4551-9704-cab710fa7949",
-                     *           "streetId": "c2bb0f4b-3791-4e6d-a2b0-9a9546d718b8",
-                     *           "communityId": "64abd209-846b-421e-9120-93e2731490c4",
+                     *           "id": "52574cba-a607-41e5-be96-4135f2371ec4",
+                     *           "streetId": "bdf9cb59-ef22-4065-b8ac-82dee51c2bb4",
+                     *           "communityId": "b88e2a78-fb35-43d9-83b0-b155c2b7f6ba",
                      *           "kind": "elevator",
-                     *           "name": "电梯 997c42b5",
+                     *           "name": "电梯 9568765a",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "7868f5e9-3bf4-481f-84cc-0582890a3655",
+                     *           "buildingId": "e37f0f3f-47ae-402a-838e-5962eeb22185",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.477Z"
+                     *           "createdAt": "2026-12-05T16:10:37.546Z"
                      *         },
                      *         {
-                     *           "id": "8ed941fe-5d84-4602-9315-e503800f2efb",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
-                     *           "communityId": "35a47cc8-6db7-43d0-8ae8-d309fbb3591e",
+                     *           "id": "44cca32f-a46f-472f-9b5e-3f04e2c32f92",
+                     *           "streetId": "dd5f7f79-6930-4a50-8ff0-64d23378dfd0",
+                     *           "communityId": "dd32604e-f721-4572-8936-fc7264115709",
                      *           "kind": "elevator",
-                     *           "name": "电梯 a95124e6",
+                     *           "name": "电梯 9d396a12",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "b84d57bf-97c0-40c3-a0a6-305cb2918b56",
+                     *           "buildingId": "2bd10abd-3e04-4b83-bfe8-f1bf2d78b795",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.919Z"
+                     *           "createdAt": "2026-12-05T16:10:38.186Z"
                      *         },
                      *         {
-                     *           "id": "5d1e786e-0ed9-461d-b2fb-79b79b15e99b",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
-                     *           "communityId": "0892fee0-c2e5-4d32-a461-458aeac0bd31",
+                     *           "id": "edc783b2-c6db-4aa4-861d-bbfcaf320fcd",
+                     *           "streetId": "3e92ee64-5482-4ef3-afb7-d46476110ebb",
+                     *           "communityId": "127b4f5c-25a0-4d71-ac62-62edb59b8e18",
                      *           "kind": "elevator",
-                     *           "name": "电梯 ae5cf48f",
+                     *           "name": "电梯 9e34b6e8",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "530ec41e-02b9-4b2f-8092-b7272c9f30b3",
+                     *           "buildingId": "e18ee9de-99df-4d9f-bcbb-2639a2165aba",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.389Z"
+                     *           "createdAt": "2026-12-05T16:10:38.427Z"
                      *         },
                      *         {
-                     *           "id": "8c0bb289-8e02-445d-9e46-cb4bbce8e235",
-                     *           "streetId": "aae28299-0aec-4822-83c3-ba6ee447101c",
-                     *           "communityId": "ea3368a7-a571-4de1-a00c-b2967163e808",
+                     *           "id": "1671b4de-80fd-499c-a0b1-8d7f73efdf04",
+                     *           "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
+                     *           "communityId": "f1f1d0e0-9924-40d7-bd27-c806cd2cb1df",
                      *           "kind": "elevator",
-                     *           "name": "电梯 b8bfa3c1",
+                     *           "name": "电梯 9f77de43",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "754eb946-08e0-424f-98ec-e8c3ddf99008",
+                     *           "buildingId": "e6d2b679-8f04-4f53-87fd-1184056091ae",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.197Z"
+                     *           "createdAt": "2026-12-05T16:10:37.247Z"
                      *         },
                      *         {
-                     *           "id": "2977d7d5-32e1-468e-9ea6-8a4a439ed700",
-                     *           "streetId": "f5e1eb53-52b1-496a-aeb0-e63f70d19a73",
-                     *           "communityId": "768605b2-0db6-4bde-af20-b036cd4073e8",
+                     *           "id": "a8769304-7300-4a29-9f61-c3136456a8bf",
+                     *           "streetId": "5f7611b0-c190-4c4b-88b6-869d0e4132e2",
+                     *           "communityId": "07621373-1f9d-4a4b-bd2e-fa88801e8c11",
                      *           "kind": "elevator",
-                     *           "name": "电梯 cb2fa212",
+                     *           "name": "电梯 a8072a16",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "9703d6f9-b40e-4e56-a1a1-0559943e15f3",
+                     *           "buildingId": "b69e74c3-b70b-4897-815f-66aee4fe9206",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.578Z"
+                     *           "createdAt": "2026-12-05T16:10:37.470Z"
                      *         },
                      *         {
-                     *           "id": "768a5848-e4fc-43cc-870d-0c7b92e29900",
-                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
-                     *           "communityId": "255f7cc5-a26e-4520-8e05-f3c177eb2ed2",
+                     *           "id": "25205e28-0857-42f3-b7a1-4f1a8b20b1ec",
+                     *           "streetId": "ced038ea-fb7b-4c70-90f4-a353878af046",
+                     *           "communityId": "b9b68d29-a50c-4027-98ae-0cd924614ac7",
                      *           "kind": "elevator",
-                     *           "name": "电梯 cfd22859",
+                     *           "name": "电梯 b47e7ecc",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "42215551-f57f-46b5-9764-59aef98f9b7d",
+                     *           "buildingId": "111bcc31-4b03-4a81-a11c-22628cc98a9a",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.702Z"
+                     *           "createdAt": "2026-12-05T16:10:37.319Z"
                      *         },
                      *         {
-                     *           "id": "7596f405-74ae-44fa-a804-99832ffbcc50",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
-                     *           "communityId": "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8",
+                     *           "id": "d6d03592-a0c6-4e97-99ac-ef585fa8c805",
+                     *           "streetId": "613ae071-85e4-4c91-bb7e-63546ff69d6e",
+                     *           "communityId": "e84148e4-3aac-4a53-ac20-0b696b865cfe",
                      *           "kind": "elevator",
-                     *           "name": "电梯 d34cbab7",
+                     *           "name": "电梯 c1fd09ef",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "c1692b5d-b059-443b-8bd8-e7618f2fb602",
+                     *           "buildingId": "0afd25cb-717c-484b-8c1a-911d93f8a3c7",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.837Z"
+                     *           "createdAt": "2026-12-05T16:10:38.496Z"
                      *         },
                      *         {
-                     *           "id": "1adb338b-2339-455d-862f-c0c086eb5a02",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
-                     *           "communityId": "1171e404-2632-49dd-b0f6-8f5bc73cb297",
+                     *           "id": "245cc1d1-38fc-4382-928d-34b4c6edd594",
+                     *           "streetId": "dd9029c0-e690-4128-9ffa-ca4662e4394f",
+                     *           "communityId": "7a438f61-116c-445b-9afa-0f9c99aad611",
                      *           "kind": "elevator",
-                     *           "name": "电梯 d4b760c4",
+                     *           "name": "电梯 c2152ca7",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "b6639832-4199-47bf-8903-a81ac69f4024",
+                     *           "buildingId": "8681b310-f936-4663-9aa7-251751e4de6f",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.652Z"
+                     *           "createdAt": "2026-12-05T16:10:38.098Z"
                      *         },
                      *         {
-                     *           "id": "6579f01b-11dd-4c8f-b4c0-1fb8124c0d06",
-                     *           "streetId": "fb7a6946-119e-476e-8fc7-8f6d47e4143f",
-                     *           "communityId": "1b7b5394-619d-497d-9085-0a1bd70865c3",
+                     *           "id": "78f94d55-6b87-48b9-81f8-9e399ba69523",
+                     *           "streetId": "95153882-23de-4131-84f5-9e8671e2f902",
+                     *           "communityId": "f181a7a7-a1a2-435e-87e6-574c3448ef57",
                      *           "kind": "elevator",
-                     *           "name": "电梯 d8741e62",
+                     *           "name": "电梯 d87b3140",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "fbe90e8e-6a33-40f2-8788-1bc78552a225",
+                     *           "buildingId": "021a025c-6503-4426-abbd-ff2a5bc18e36",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.705Z"
+                     *           "createdAt": "2026-12-05T16:10:38.038Z"
                      *         },
                      *         {
-                     *           "id": "c330f8a9-af06-41b0-aef7-aba2dc2ba06b",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
-                     *           "communityId": "d55db78e-5f8b-43e3-aef4-94bc3f8e2351",
+                     *           "id": "25ca9284-588f-48eb-a75f-a12f5b8a0dd0",
+                     *           "streetId": "314f5835-df16-4d8a-addc-4181f1ac806c",
+                     *           "communityId": "6a5a22a9-82b2-466c-8442-9838dbbdeb1d",
                      *           "kind": "elevator",
-                     *           "name": "电梯 e0dfcfef",
+                     *           "name": "电梯 dae6fc42",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "f4451e46-c16d-4b72-a11d-51f0d3d6006c",
+                     *           "buildingId": "91bbda3a-9165-45b1-ad54-8bd404e7f68d",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.011Z"
+                     *           "createdAt": "2026-12-05T16:10:35.339Z"
                      *         },
                      *         {
-                     *           "id": "123f166a-8df4-4728-a21b-dff9bb8a41db",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
-                     *           "communityId": "7d8c5e49-e78e-43c4-adda-9914c36e7fee",
+                     *           "id": "4dffe9f1-6808-4e6d-b68f-528cc694c9e3",
+                     *           "streetId": "3f0e2d59-e87c-4eb9-937d-a9bc2916c894",
+                     *           "communityId": "5e4b99ab-5d55-40bb-8367-d9463e408ae8",
                      *           "kind": "elevator",
-                     *           "name": "电梯 f9688035",
+                     *           "name": "电梯 db66fd2f",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "2bb3292b-430a-4b22-809e-e3a9438b7e2d",
+                     *           "buildingId": "68142ed5-6b0d-418f-a92d-bbb0fc31a6f0",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.560Z"
+                     *           "createdAt": "2026-12-05T16:10:37.892Z"
                      *         },
                      *         {
-                     *           "id": "aee46071-f643-4a41-90d3-6e3a4b8f3edf",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
-                     *           "communityId": "638d1d14-4780-441a-9865-1e3bd06fcd26",
+                     *           "id": "60d8860a-fa95-4861-9ed7-b14f2d9e298d",
+                     *           "streetId": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
+                     *           "communityId": "a680d6ed-1749-42b7-9ec1-6a3574d9f4cb",
                      *           "kind": "elevator",
-                     *           "name": "电梯 fe9528db",
+                     *           "name": "电梯 ec44a133",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "959b9f46-982f-4e33-9dba-536fe1429d66",
+                     *           "buildingId": "8c4d1cf6-d625-4554-883e-ae1fd5af855a",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.805Z"
+                     *           "createdAt": "2026-12-05T16:10:37.017Z"
                      *         },
                      *         {
-                     *           "id": "aa617e4a-5aa0-4bf1-8a01-a7a32a8e73f4",
-                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
-                     *           "communityId": "255f7cc5-a26e-4520-8e05-f3c177eb2ed2",
+                     *           "id": "0767d3e4-1005-4a99-9828-e5dfe027d100",
+                     *           "streetId": "95153882-23de-4131-84f5-9e8671e2f902",
+                     *           "communityId": "f181a7a7-a1a2-435e-87e6-574c3448ef57",
                      *           "kind": "garage",
-                     *           "name": "车库 016c0c5d",
+                     *           "name": "车库 073ebbd8",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10550,16 +10610,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "1aad2e87-95bf-468c-8558-15e89886a937",
+                     *           "operatorOrgId": "bff026f9-60c0-45aa-8c6a-3970fb2f86ea",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.705Z"
+                     *           "createdAt": "2026-12-05T16:10:38.040Z"
                      *         },
                      *         {
-                     *           "id": "8043c08b-669c-41bf-a0f5-445c7e2f964c",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
-                     *           "communityId": "26dd8ebb-b2ec-40d1-8435-f152adf7256d",
+                     *           "id": "015c8fc3-7779-48f3-90ff-662e92e86b45",
+                     *           "streetId": "ced038ea-fb7b-4c70-90f4-a353878af046",
+                     *           "communityId": "b9b68d29-a50c-4027-98ae-0cd924614ac7",
                      *           "kind": "garage",
-                     *           "name": "车库 0f48a889",
+                     *           "name": "车库 15bbebe5",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10567,16 +10627,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "68e71f41-c09a-41b8-ae1c-9fc11cbba52a",
+                     *           "operatorOrgId": "c1baec94-e0d6-411a-96b2-c26e46bf2820",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.756Z"
+                     *           "createdAt": "2026-12-05T16:10:37.328Z"
                      *         },
                      *         {
-                     *           "id": "e63cecf6-b0c9-4d92-a995-4c93678b3226",
-                     *           "streetId": "aae28299-0aec-4822-83c3-ba6ee447101c",
-                     *           "communityId": "ea3368a7-a571-4de1-a00c-b2967163e808",
+                     *           "id": "3849d0af-6f2b-4412-b120-61c745ec3adb",
+                     *           "streetId": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
+                     *           "communityId": "2b8a3ab9-b9a2-4e16-b80d-4251c4f315a0",
                      *           "kind": "garage",
-                     *           "name": "车库 1d9da876",
+                     *           "name": "车库 26655b06",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10584,16 +10644,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "95682511-914a-476d-aebb-38fb9174ddbb",
+                     *           "operatorOrgId": "c1f43db4-9873-4741-8646-3469c3264213",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.201Z"
+                     *           "createdAt": "2026-12-05T16:10:37.200Z"
                      *         },
                      *         {
-                     *           "id": "83ce157c-0c6e-4f38-87b0-b394e7b63e51",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
-                     *           "communityId": "8c4113d1-602b-43ff-bf8f-df6c44e80578",
+                     *           "id": "5c2ca300-03cd-45b9-8263-d3d37506e43c",
+                     *           "streetId": "f3da1fe0-2c66-46c3-883e-1d92e7844a8f",
+                     *           "communityId": "dccb21a2-6c57-4fdd-a3cf-6a04fd07ab84",
                      *           "kind": "garage",
-                     *           "name": "车库 264274b9",
+                     *           "name": "车库 271cf218",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10601,16 +10661,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "8007710f-1571-43b8-8111-8d9e31d00475",
+                     *           "operatorOrgId": "c1dcf5b7-0c06-4bc0-a5b6-fa964f87b688",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.084Z"
+                     *           "createdAt": "2026-12-05T16:10:38.613Z"
                      *         },
                      *         {
-                     *           "id": "585d930c-1266-49f3-a7de-145c624d918a",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
-                     *           "communityId": "35a47cc8-6db7-43d0-8ae8-d309fbb3591e",
+                     *           "id": "4820abc2-2dcd-4d5b-a9d3-7cc4600c1e4f",
+                     *           "streetId": "5f7611b0-c190-4c4b-88b6-869d0e4132e2",
+                     *           "communityId": "07621373-1f9d-4a4b-bd2e-fa88801e8c11",
                      *           "kind": "garage",
-                     *           "name": "车库 2bc6a199",
+                     *           "name": "车库 2d26d03a",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10618,16 +10678,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "da455fc7-c870-4df5-a98f-d1d1aadbdcbe",
+                     *           "operatorOrgId": "5eb84e67-e3af-42ba-bac9-3ce5a0b8d97c",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.922Z"
+                     *           "createdAt": "2026-12-05T16:10:37.474Z"
                      *         },
                      *         {
-                     *           "id": "94717c7f-896c-413d-b4f0-708deb7eeb26",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
-                     *           "communityId": "3129de7e-1ab3-454a-9918-47430b6b8127",
+                     *           "id": "839ed5b5-b720-46ee-acca-7384958096c2",
+                     *           "streetId": "c3c570c4-bc6c-4864-8db7-644c54c5da27",
+                     *           "communityId": "2790fffe-c5e1-4e07-8dae-051b602f69b8",
                      *           "kind": "garage",
-                     *           "name": "车库 301406a4",
+                     *           "name": "车库 2f6e9e01",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10635,16 +10695,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "a856f23a-ac50-45ee-9bb5-a80d1ee78e8b",
+                     *           "operatorOrgId": "e42a2e08-bd12-479f-b99f-b5ddf2a56c12",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.060Z"
+                     *           "createdAt": "2026-12-05T16:10:37.387Z"
                      *         },
                      *         {
-                     *           "id": "853db6cc-0fd9-4493-9e32-a81384e39cad",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
-                     *           "communityId": "887bdb9e-17fb-4ce8-94ce-a22097ec5332",
+                     *           "id": "6db41afc-fb48-4710-8818-27cfc7a05cd2",
+                     *           "streetId": "613ae071-85e4-4c91-bb7e-63546ff69d6e",
+                     *           "communityId": "e84148e4-3aac-4a53-ac20-0b696b865cfe",
                      *           "kind": "garage",
-                     *           "name": "车库 3203e962",
+                     *           "name": "车库 3388377c",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10652,16 +10712,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "6e30bbd2-c4b1-47df-8fc9-da4e8b871d6c",
+                     *           "operatorOrgId": "a34d744f-c17e-4a1d-8e96-88d8b61ea281",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.132Z"
+                     *           "createdAt": "2026-12-05T16:10:38.502Z"
                      *         },
                      *         {
-                     *           "id": "1f027fee-c556-4ea4-bfcd-ca073e22349c",
-                     *           "streetId": "92e9c0ed-11d4-4a81-a7de-e9ba991a3e3c",
-                     *           "communityId": "99f79f76-9fd7-4484-b977-29aba478dc19",
+                     *           "id": "62cc8d50-1f1d-4ad8-8c54-5d18187efbab",
+                     *           "streetId": "7683936e-5c2b-4d0a-a55c-1f8d3e691e59",
+                     *           "communityId": "a0dd39cc-5dd3-49ac-9555-18b43378b195",
                      *           "kind": "garage",
-                     *           "name": "车库 36cf7197",
+                     *           "name": "车库 35d08505",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10669,16 +10729,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "789b73e5-1a60-4ced-922e-868bb6b05f48",
+                     *           "operatorOrgId": "14e62f13-4d5b-4571-b384-6ca6dd95afe6",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.275Z"
+                     *           "createdAt": "2026-12-05T16:10:37.701Z"
                      *         },
                      *         {
-                     *           "id": "2c96bdb9-216a-445e-9fc4-bd5d28319499",
-                     *           "streetId": "817e9248-0bd4-4085-8551-2a163b85b09d",
-                     *           "communityId": "6cd6ea5c-7bdd-494f-bb56-db76df7fdc77",
+                     *           "id": "2eb6af38-32a8-45ee-a2f2-5c3929dc03f1",
+                     *           "streetId": "e0022873-7802-44d5-b44c-b0c8a102e43a",
+                     *           "communityId": "d7818316-a962-4250-8a8e-9b3932fbeeb0",
                      *           "kind": "garage",
-                     *           "name": "车库 47e6f1c3",
+                     *           "name": "车库 43433270",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10686,16 +10746,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "45e10a85-1c6a-48c1-9193-5a6ff1043084",
+                     *           "operatorOrgId": "1c0221b8-c99a-466c-9c2f-7be9a84ed9fa",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.416Z"
+                     *           "createdAt": "2026-12-05T16:10:38.376Z"
                      *         },
                      *         {
-                     *           "id": "a2ae5435-a8a1-403c-a42c-7ab0177c1821",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
-                     *           "communityId": "c4552068-11c2-45d2-9f2d-9fac6329a1a4",
+                     *           "id": "cf384bcd-838d-4c0f-b885-9ea90634f03c",
+                     *           "streetId": "5e6ef3ab-0357-4c94-a737-cae21125af02",
+                     *           "communityId": "b28ee255-888f-4533-ad4f-95ad020d29b2",
                      *           "kind": "garage",
-                     *           "name": "车库 58adf260",
+                     *           "name": "车库 5c6f192a",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10703,16 +10763,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "090e259f-24b6-4710-ac38-4d5ecb40838e",
+                     *           "operatorOrgId": "0b9111d1-1dd3-466d-bf9f-d5cab178780f",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.519Z"
+                     *           "createdAt": "2026-12-05T16:10:38.279Z"
                      *         },
                      *         {
-                     *           "id": "ed2df29f-647b-43b3-af7d-6785f9a25084",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
-                     *           "communityId": "59799098-f2ff-40c8-83bc-ea22389d53bd",
+                     *           "id": "572f7528-edb5-41c7-b7a2-1c8090f3f3f6",
+                     *           "streetId": "314f5835-df16-4d8a-addc-4181f1ac806c",
+                     *           "communityId": "6a5a22a9-82b2-466c-8442-9838dbbdeb1d",
                      *           "kind": "garage",
-                     *           "name": "车库 62d70863",
+                     *           "name": "车库 61c6d3ef",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10720,16 +10780,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "694585dd-303b-44ea-9140-f34ae28e3c1b",
+                     *           "operatorOrgId": "fd046890-f42e-49e7-941f-f5b9c22f058d",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.469Z"
+                     *           "createdAt": "2026-12-05T16:10:35.375Z"
                      *         },
                      *         {
-                     *           "id": "a533ec31-a68a-4904-98dd-0dd9341828de",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
-                     *           "communityId": "638d1d14-4780-441a-9865-1e3bd06fcd26",
+                     *           "id": "01cf7fc8-d44f-4756-9e8d-291a6ac50387",
+                     *           "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
+                     *           "communityId": "f1f1d0e0-9924-40d7-bd27-c806cd2cb1df",
                      *           "kind": "garage",
-                     *           "name": "车库 68848179",
+                     *           "name": "车库 6a0096f4",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10737,16 +10797,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "c6084275-dd11-4e0c-b064-02946c7b0b7b",
+                     *           "operatorOrgId": "43eaf12f-4333-40b1-870b-45b7c362c1fa",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.808Z"
+                     *           "createdAt": "2026-12-05T16:10:37.255Z"
                      *         },
                      *         {
-                     *           "id": "cc071a60-3bf6-4a47-9b4a-d1b3b98ded92",
-                     *           "streetId": "41202327-24fb-4e9f-ba07-1ebbd339b470",
-                     *           "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
+                     *           "id": "71312ede-c127-4ab1-b94b-b8fec3aa2faa",
+                     *           "streetId": "dd9029c0-e690-4128-9ffa-ca4662e4394f",
+                     *           "communityId": "7a438f61-116c-445b-9afa-0f9c99aad611",
                      *           "kind": "garage",
-                     *           "name": "车库 6ccae241",
+                     *           "name": "车库 79ce9e83",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10754,16 +10814,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "00213d71-3040-4d36-aeba-e435f163c80b",
+                     *           "operatorOrgId": "3cd1f100-37b3-4eab-b13f-8fd79db83e79",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.626Z"
+                     *           "createdAt": "2026-12-05T16:10:38.100Z"
                      *         },
                      *         {
-                     *           "id": "3ff5110c-abd1-49fa-a38b-b2e1a4a4c1c7",
-                     *           "streetId": "c2bb0f4b-3791-4e6d-a2b0-9a9546d718b8",
-                     *           "communityId": "64abd209-846b-421e-9120-93e2731490c4",
+                     *           "id": "2c0a138f-5a5e-46d0-8368-624fab9a2387",
+                     *           "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
+                     *           "communityId": "25ece16f-c773-401d-bc1a-b955b3fc5aee",
                      *           "kind": "garage",
-                     *           "name": "车库 7236d07d",
+                     *           "name": "车库 80cfabd9",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10771,16 +10831,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "338cb145-08c6-4b91-aee0-b0d0b645d7ab",
+                     *           "operatorOrgId": "fd68d277-755a-444d-bf85-d41218491441",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.483Z"
+                     *           "createdAt": "2026-12-05T16:10:37.974Z"
                      *         },
                      *         {
-                     *           "id": "e03eaccb-f68f-48dc-987e-cccc12367838",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
-                     *           "communityId": "88ea002c-776f-4445-8d45-924ce7abb044",
+                     *           "id": "0aeb7725-61fa-4051-8762-613c31e1256b",
+                     *           "streetId": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
+                     *           "communityId": "a680d6ed-1749-42b7-9ec1-6a3574d9f4cb",
                      *           "kind": "garage",
-                     *           "name": "车库 8449b580",
+                     *           "name": "车库 8b2f0397",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10788,16 +10848,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "f491bf57-471b-4ac5-9640-df406e809984",
+                     *           "operatorOrgId": "a6ded89a-d5a3-4e3a-9ddc-bf55807ec813",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.293Z"
+                     *           "createdAt": "2026-12-05T16:10:37.025Z"
                      *         },
                      *         {
-                     *           "id": "7244dfce-6684-4585-94fa-4e6150b8703c",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
-                     *           "communityId": "3b65eecb-57ee-4956-8c06-936eef2b41e9",
+                     *           "id": "4008a35b-0372-4803-bfff-fef270159041",
+                     *           "streetId": "3496ad40-dd09-41f6-a04a-42d8099a06ae",
+                     *           "communityId": "56bf4314-09cf-441d-a996-4b2fa8ec021b",
                      *           "kind": "garage",
-                     *           "name": "车库 8565c513",
+                     *           "name": "车库 9828e012",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10805,16 +10865,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "1a84c0fd-5984-46dc-a14c-a3fc926f52cf",
+                     *           "operatorOrgId": "eb6dbfbd-fc5f-4cf6-8e42-b65d6948ec1a",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.892Z"
+                     *           "createdAt": "2026-12-05T16:10:38.463Z"
                      *         },
                      *         {
-                     *           "id": "0e884e38-6033-420b-b998-12f8272d7971",
-                     *           "streetId": "f5e1eb53-52b1-496a-aeb0-e63f70d19a73",
-                     *           "communityId": "768605b2-0db6-4bde-af20-b036cd4073e8",
+                     *           "id": "a430c77e-4f31-41ca-9ddf-d2625ab0a0d6",
+                     *           "streetId": "bdf9cb59-ef22-4065-b8ac-82dee51c2bb4",
+                     *           "communityId": "b88e2a78-fb35-43d9-83b0-b155c2b7f6ba",
                      *           "kind": "garage",
-                     *           "name": "车库 85990b33",
+                     *           "name": "车库 9a41b410",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10822,16 +10882,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "225b6b93-94ad-4682-8eda-41d47cd38221",
+                     *           "operatorOrgId": "642a3a33-7752-442f-96b3-ae969957c4b4",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.581Z"
+                     *           "createdAt": "2026-12-05T16:10:37.552Z"
                      *         },
                      *         {
-                     *           "id": "cc6ad42d-ac31-4d53-abab-b98e20cdea45",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
-                     *           "communityId": "0892fee0-c2e5-4d32-a461-458aeac0bd31",
+                     *           "id": "9779c649-ef2a-4591-b0f4-e550a3fc39d0",
+                     *           "streetId": "b0e0c8c8-a835-4618-8d35-c2a5a141568c",
+                     *           "communityId": "c4af1d45-0c0a-4336-8287-20a5c02e6a63",
                      *           "kind": "garage",
-                     *           "name": "车库 a8b1281b",
+                     *           "name": "车库 af6a0e3f",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10839,16 +10899,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "5e813584-d610-4b1d-b452-3f06064b0423",
+                     *           "operatorOrgId": "707aa951-88a1-4a69-89a8-266a9972c8e8",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.392Z"
+                     *           "createdAt": "2026-12-05T16:10:37.817Z"
                      *         },
                      *         {
-                     *           "id": "16deba1a-81e1-4767-831c-0836f3641b79",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
-                     *           "communityId": "d55db78e-5f8b-43e3-aef4-94bc3f8e2351",
+                     *           "id": "b177ec9b-c022-4fec-bd56-85f5a4e881ac",
+                     *           "streetId": "3f0e2d59-e87c-4eb9-937d-a9bc2916c894",
+                     *           "communityId": "5e4b99ab-5d55-40bb-8367-d9463e408ae8",
                      *           "kind": "garage",
-                     *           "name": "车库 abfd23ca",
+                     *           "name": "车库 be68ea64",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10856,16 +10916,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "ecfa6b8c-ba8c-44da-9b2f-f3a846e47b45",
+                     *           "operatorOrgId": "2dde8189-815b-45c9-b748-c62f644c8de5",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.016Z"
+                     *           "createdAt": "2026-12-05T16:10:37.894Z"
                      *         },
                      *         {
-                     *           "id": "152fc213-6839-4b77-aefb-b439b800c1ef",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
-                     *           "communityId": "7d8c5e49-e78e-43c4-adda-9914c36e7fee",
+                     *           "id": "800d5e0c-30b5-4450-9572-2367e2cae621",
+                     *           "streetId": "734daf21-bb52-4e4e-ba47-628fc86e6bf4",
+                     *           "communityId": "c97e110c-7ae3-413c-98df-3514a1117e8f",
                      *           "kind": "garage",
-                     *           "name": "车库 b62fa93b",
+                     *           "name": "车库 c343facd",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10873,16 +10933,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "90a4d3ce-ddd6-4e4d-81c7-f644add65903",
+                     *           "operatorOrgId": "3578f83a-cb11-41b8-8264-5afda74d72cb",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.574Z"
+                     *           "createdAt": "2026-12-05T16:10:37.945Z"
                      *         },
                      *         {
-                     *           "id": "a61a83d7-bc2d-42fd-8b7d-0bb462da4e7b",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *           "communityId": "94b03f62-19eb-40ee-9c6b-8de6fd99df31",
+                     *           "id": "f82b9e6d-32bb-4dfe-9793-d2ade7029fc9",
+                     *           "streetId": "a422e9e8-a13c-4cce-b284-f6bdbdfdfdbf",
+                     *           "communityId": "a8c01309-ff15-4e46-8298-d633c03c4dfc",
                      *           "kind": "garage",
-                     *           "name": "车库 ca611b1b",
+                     *           "name": "车库 e0d39898",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10890,16 +10950,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "5b21ed0e-ffcf-4d3c-a08c-57e69a75294a",
+                     *           "operatorOrgId": "99b2381b-e4a3-4d91-aba8-e3198f9303e5",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.611Z"
+                     *           "createdAt": "2026-12-05T16:10:37.765Z"
                      *         },
                      *         {
-                     *           "id": "186ecbbe-edfc-4097-a734-fcdf7b0267b5",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
-                     *           "communityId": "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8",
+                     *           "id": "6f74dc3e-c675-4636-9ac5-e918e7299065",
+                     *           "streetId": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
+                     *           "communityId": "a42de5ab-5a1c-4989-b87c-bdbc38eaf797",
                      *           "kind": "garage",
-                     *           "name": "车库 ccb4f960",
+                     *           "name": "车库 e11301dc",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10907,16 +10967,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "97ed6a1d-ede3-4fd2-b7b3-7a9dc64242ce",
+                     *           "operatorOrgId": "be3c21cc-38a7-4be4-8b4b-f51ca5499f84",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.842Z"
+                     *           "createdAt": "2026-12-05T16:10:34.591Z"
                      *         },
                      *         {
-                     *           "id": "7cbdfd6b-64e6-4515-8659-07b9a1d1dd00",
-                     *           "streetId": "43ca017e-2fb9-4319-90e5-342408865528",
-                     *           "communityId": "2b8b167b-84e9-4a37-a459-d69913532a3c",
+                     *           "id": "e624c0cc-5443-4c87-a805-93ac78c689b8",
+                     *           "streetId": "3e92ee64-5482-4ef3-afb7-d46476110ebb",
+                     *           "communityId": "127b4f5c-25a0-4d71-ac62-62edb59b8e18",
                      *           "kind": "garage",
-                     *           "name": "车库 deb39c3f",
+                     *           "name": "车库 e7f6d9bf",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10924,16 +10984,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "82cce94d-6bbf-487d-bae0-3cba6f18accb",
+                     *           "operatorOrgId": "c3c1af96-a2d1-4fd7-aec5-20a16d3be053",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.375Z"
+                     *           "createdAt": "2026-12-05T16:10:38.429Z"
                      *         },
                      *         {
-                     *           "id": "08d390a3-ebcb-41ee-ae21-92e665b4e104",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
-                     *           "communityId": "1171e404-2632-49dd-b0f6-8f5bc73cb297",
+                     *           "id": "cafd72a4-7d5c-4b8f-8978-ce0ffee9a657",
+                     *           "streetId": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
+                     *           "communityId": "a6a88219-8522-4174-92e4-23d08a6de990",
                      *           "kind": "garage",
-                     *           "name": "车库 e23e87c8",
+                     *           "name": "车库 f003c00f",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10941,16 +11001,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "62b81557-3f71-4f52-8fdf-5a1e426421d5",
+                     *           "operatorOrgId": "b9e048ee-5de9-4454-a8ec-1bc1a3b487b2",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.656Z"
+                     *           "createdAt": "2026-12-05T16:10:37.137Z"
                      *         },
                      *         {
-                     *           "id": "cba589f6-93db-42b2-9893-1ff4612ccf9f",
-                     *           "streetId": "fb7a6946-119e-476e-8fc7-8f6d47e4143f",
-                     *           "communityId": "1b7b5394-619d-497d-9085-0a1bd70865c3",
+                     *           "id": "a5c5f4a2-4b1e-4753-ba82-a9cee2776e03",
+                     *           "streetId": "dd5f7f79-6930-4a50-8ff0-64d23378dfd0",
+                     *           "communityId": "dd32604e-f721-4572-8936-fc7264115709",
                      *           "kind": "garage",
-                     *           "name": "车库 e412e8a9",
+                     *           "name": "车库 f87f7ae1",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10958,9 +11018,9 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "4027c542-d1e7-43b3-8bae-4eee0071abee",
+                     *           "operatorOrgId": "14020abc-31c1-49c7-90d8-d36165ebc944",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.707Z"
+                     *           "createdAt": "2026-12-05T16:10:38.203Z"
                      *         }
                      *       ],
                      *       "total": 51,
@@ -11089,8 +11149,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "garage",
-                 *       "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
-                 *       "name": "非机动车库 0e97e779",
+                 *       "communityId": "e84148e4-3aac-4a53-ac20-0b696b865cfe",
+                 *       "name": "非机动车库 c3962faa",
                  *       "garageSize": "mini",
                  *       "parkingCapacity": 20,
                  *       "chargingPoints": 8
@@ -11113,11 +11173,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c1b61fc7-df36-4a2a-9418-be9265c8a367",
-                     *       "streetId": "41202327-24fb-4e9f-ba07-1ebbd339b470",
-                     *       "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
+                     *       "id": "a1ff3f3a-51a3-40de-a9c1-d3799f7f1adb",
+                     *       "streetId": "613ae071-85e4-4c91-bb7e-63546ff69d6e",
+                     *       "communityId": "e84148e4-3aac-4a53-ac20-0b696b865cfe",
                      *       "kind": "garage",
-                     *       "name": "非机动车库 f6e463ab",
+                     *       "name": "非机动车库 e361eaed",
                      *       "state": "planned",
                      *       "garageSize": "mini",
                      *       "parkingCapacity": 20,
@@ -11127,7 +11187,7 @@ export interface operations {
                      *       "stops": null,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T14:19:53.640Z"
+                     *       "createdAt": "2026-12-05T16:10:38.505Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11259,21 +11319,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0b2e5d7b-00e8-4246-bc16-490133ebe11b",
-                     *       "streetId": "50991342-5ed7-4494-8224-7e63b8c3769a",
-                     *       "communityId": "c950b8f5-a0aa-4e24-b1b0-f9a25e0484e3",
+                     *       "id": "e4cdea20-74f5-4010-a7e3-9e361adba346",
+                     *       "streetId": "fe337cd4-4a5c-4829-838b-0e7234d41fac",
+                     *       "communityId": "555feaac-e0eb-4197-b971-4de4d2725cfa",
                      *       "kind": "elevator",
-                     *       "name": "电梯 ebf37fea",
+                     *       "name": "电梯 e1ed1dce",
                      *       "state": "planned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "b6631b5d-3c3c-4d19-909c-21545562764d",
+                     *       "buildingId": "2c320927-6183-4a56-943f-bdb06e3c7a36",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T14:19:53.740Z"
+                     *       "createdAt": "2026-12-05T16:10:38.690Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11394,7 +11454,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "车库 83485b59"
+                 *       "name": "车库 6310fce1"
                  *     }
                  */
                 "application/json": components["schemas"]["FacilityPatch"];
@@ -11412,11 +11472,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "06d179ec-ac23-4e55-bdc1-5aa6f83d7a27",
-                     *       "streetId": "e9083d8a-bf71-4f21-8a3c-50c4ef04cfc7",
-                     *       "communityId": "9fd4f42c-c1bd-497e-8832-ea6a3bca761d",
+                     *       "id": "30da8f69-8846-43ad-897d-4c382c46cb41",
+                     *       "streetId": "01867620-8b2b-43b7-a66f-41c13796a062",
+                     *       "communityId": "33c9aa6b-1eda-4685-816f-89509b5df86c",
                      *       "kind": "garage",
-                     *       "name": "车库 3c69d899",
+                     *       "name": "车库 a54f036c",
                      *       "state": "planned",
                      *       "garageSize": "large",
                      *       "parkingCapacity": 120,
@@ -11424,9 +11484,9 @@ export interface operations {
                      *       "buildingId": null,
                      *       "floorsServed": null,
                      *       "stops": null,
-                     *       "operatorOrgId": "ff321c01-80b5-4fa9-9f10-fcf79a633207",
+                     *       "operatorOrgId": "5b3d37e3-79cd-4e76-89ca-0690a411611e",
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T14:19:53.781Z"
+                     *       "createdAt": "2026-12-05T16:10:38.805Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11569,21 +11629,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7c688c1e-a224-4561-bd68-c46750154cd8",
-                     *       "streetId": "45b7bdee-0b26-41d9-a925-be1dbb0f0725",
-                     *       "communityId": "f6655fc9-2648-4756-a466-7681a4817321",
+                     *       "id": "19dd8f22-dd20-4785-b1ed-34d94edf1643",
+                     *       "streetId": "7f545983-66af-4e7a-8935-f26968e93e65",
+                     *       "communityId": "1a2737d1-5186-4d6e-9252-d49fd253b147",
                      *       "kind": "elevator",
-                     *       "name": "电梯 b19f51b5",
+                     *       "name": "电梯 760f6fee",
                      *       "state": "decommissioned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "5f73302e-8905-4794-a6a8-7c06c1a0d1b6",
+                     *       "buildingId": "1b289b56-e050-4728-b99b-82574b43b1b1",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T14:19:53.870Z"
+                     *       "createdAt": "2026-12-05T16:10:38.883Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11737,15 +11797,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "7466107b-6d6b-42f5-a802-9f17655cdc29",
-                     *           "title": "加装电梯BOT合同 a90c1011",
+                     *           "id": "1733f9c0-3548-4ac3-a432-202c2f9be1e8",
+                     *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "draft",
-                     *           "streetId": "9b5a7720-311a-41c0-9011-54c830d55132",
-                     *           "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
-                     *           "enterpriseOrgId": "b6948aa6-0a53-4a7e-9a37-1deabcad9641",
-                     *           "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
-                     *           "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
-                     *           "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
+                     *           "streetId": "f2fa7faf-2172-44a6-9e31-b98f0babf7a9",
+                     *           "communityId": "57ca72a7-8346-4002-99e0-807c9262c0a9",
+                     *           "enterpriseOrgId": "d58f8870-03ca-45d2-a6a8-479e26811542",
+                     *           "ownersCommitteeOrgId": "25d3a96c-bd4e-4712-b908-c196b90ec93e",
+                     *           "propertyCompanyOrgId": "1eeec400-ecca-47fb-9408-d635e81e8213",
+                     *           "streetOfficeOrgId": "012c594c-454d-47b3-9483-0ca5bdbf264b",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -11759,15 +11819,15 @@ export interface operations {
                      *           "updatedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "b097b08a-5838-4319-8da4-30bf3c4a0b9a",
-                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "id": "bdd81837-2538-450b-914c-ddb83ee85ea0",
+                     *           "title": "加装电梯BOT合同 d7b71001",
                      *           "state": "draft",
-                     *           "streetId": "3d10943d-a9e6-4db6-adc9-13ba3ee886bb",
-                     *           "communityId": "7315e388-0e62-4a40-9d6c-045685b369b2",
-                     *           "enterpriseOrgId": "39c1ad0c-16ae-44e0-b977-755387cf1d54",
-                     *           "ownersCommitteeOrgId": "df7375d0-5195-44f1-9535-d4ac9d8c0318",
-                     *           "propertyCompanyOrgId": "b5d2d4ef-4b5b-4162-9c53-742b4d0b1a9f",
-                     *           "streetOfficeOrgId": "97560d18-eef7-4004-8ea7-03f8e15d37cc",
+                     *           "streetId": "f13035f2-06d2-4a01-aea5-7b3c4005d601",
+                     *           "communityId": "ee38bbd8-9372-432f-bd9d-82baf921315a",
+                     *           "enterpriseOrgId": "c87a65c6-2bd9-4b95-a972-5b2b902cfea8",
+                     *           "ownersCommitteeOrgId": "4508e289-cb6d-460f-8f9d-a280709071c3",
+                     *           "propertyCompanyOrgId": "0d2cd4c2-ddac-451b-9193-6e36eab0ef3b",
+                     *           "streetOfficeOrgId": "b09ebe9e-a1d8-412e-9b7e-bad5c3817cab",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -11906,13 +11966,13 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "title": "加装电梯BOT合同 1014a476",
-                 *       "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
-                 *       "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
-                 *       "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
-                 *       "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
+                 *       "title": "加装电梯BOT合同 298cd26b",
+                 *       "communityId": "ee38bbd8-9372-432f-bd9d-82baf921315a",
+                 *       "ownersCommitteeOrgId": "4508e289-cb6d-460f-8f9d-a280709071c3",
+                 *       "propertyCompanyOrgId": "0d2cd4c2-ddac-451b-9193-6e36eab0ef3b",
+                 *       "streetOfficeOrgId": "b09ebe9e-a1d8-412e-9b7e-bad5c3817cab",
                  *       "facilityIds": [
-                 *         "d202cec7-19f2-4e4a-85b4-0c98e1795949"
+                 *         "4a77d0a3-e871-4164-b162-c6161b5e7dfa"
                  *       ],
                  *       "terms": {
                  *         "totalInvestment": "800000.00",
@@ -11988,15 +12048,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7466107b-6d6b-42f5-a802-9f17655cdc29",
-                     *       "title": "加装电梯BOT合同 a90c1011",
+                     *       "id": "bdd81837-2538-450b-914c-ddb83ee85ea0",
+                     *       "title": "加装电梯BOT合同 d7b71001",
                      *       "state": "draft",
-                     *       "streetId": "9b5a7720-311a-41c0-9011-54c830d55132",
-                     *       "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
-                     *       "enterpriseOrgId": "b6948aa6-0a53-4a7e-9a37-1deabcad9641",
-                     *       "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
-                     *       "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
-                     *       "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
+                     *       "streetId": "f13035f2-06d2-4a01-aea5-7b3c4005d601",
+                     *       "communityId": "ee38bbd8-9372-432f-bd9d-82baf921315a",
+                     *       "enterpriseOrgId": "c87a65c6-2bd9-4b95-a972-5b2b902cfea8",
+                     *       "ownersCommitteeOrgId": "4508e289-cb6d-460f-8f9d-a280709071c3",
+                     *       "propertyCompanyOrgId": "0d2cd4c2-ddac-451b-9193-6e36eab0ef3b",
+                     *       "streetOfficeOrgId": "b09ebe9e-a1d8-412e-9b7e-bad5c3817cab",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -12009,7 +12069,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "d202cec7-19f2-4e4a-85b4-0c98e1795949"
+                     *         "4a77d0a3-e871-4164-b162-c6161b5e7dfa"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -12244,15 +12304,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "53dd352e-e27b-4955-a153-9aadeacb6964",
+                     *       "id": "a05a6707-2522-4965-bacc-b423917ca99a",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "891e6aa9-75a8-4de9-b880-2aca80ad555f",
-                     *       "communityId": "96562a92-2319-44db-91de-3498d13df4bc",
-                     *       "enterpriseOrgId": "786fa7b9-2a1f-42d6-bb48-d9901d624fa8",
-                     *       "ownersCommitteeOrgId": "d0d5fe64-4002-4cee-bd0e-1f4f5b6cc419",
-                     *       "propertyCompanyOrgId": "82dde000-4860-4d4f-b45a-2cd93b63b74b",
-                     *       "streetOfficeOrgId": "027fcc18-cc6e-465d-92c2-fe618e2d1831",
+                     *       "streetId": "a4d875e7-5b0a-4546-8872-3ee43a67be65",
+                     *       "communityId": "60b37204-e9aa-433e-8666-d558697062dd",
+                     *       "enterpriseOrgId": "054a5497-6bf1-426b-8c72-6d49e9bf3578",
+                     *       "ownersCommitteeOrgId": "768a88de-9c13-40c4-b7e4-c5de91ba64d9",
+                     *       "propertyCompanyOrgId": "33e92311-0e0a-4512-9441-1a172aefef80",
+                     *       "streetOfficeOrgId": "91c0d491-5ce8-4154-af30-5ef55c96a1d7",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -12265,7 +12325,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "141c24e2-1eee-4da1-8fd0-43ef7e7b7ba4"
+                     *         "d230f87f-f160-40e7-9d77-a0a240070963"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13349,15 +13409,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "30c3e1af-37cb-46c8-8690-c202d1291c30",
+                     *       "id": "0f3e4789-5850-4da8-98ed-a05a5c1f9d7b",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "submitted",
-                     *       "streetId": "ead6fd7a-72c4-4f11-a90d-3e6a798c02be",
-                     *       "communityId": "2de86825-bb00-4d81-9cde-35cfe66b2cd7",
-                     *       "enterpriseOrgId": "20a9cddd-1e10-46b7-9a14-c65bf0f07f53",
-                     *       "ownersCommitteeOrgId": "c7af6103-c1a2-4275-a75a-f3c5d307cfd2",
-                     *       "propertyCompanyOrgId": "d92a40a0-0ba7-40d0-9adc-f3268e6a0776",
-                     *       "streetOfficeOrgId": "e1fce48d-2002-4a27-924e-8e8b303b3334",
+                     *       "streetId": "99ec8856-6ada-4931-86a7-e6235602f44c",
+                     *       "communityId": "0f97e4e7-c3a3-43f8-956c-29775623d6b5",
+                     *       "enterpriseOrgId": "cab4bfa0-c21c-4b1b-89ab-037a0b937ffd",
+                     *       "ownersCommitteeOrgId": "62321662-96a4-4c91-a7a8-cc6cd423e601",
+                     *       "propertyCompanyOrgId": "27d86d93-834f-4c22-bf3a-5143a97a71e4",
+                     *       "streetOfficeOrgId": "4fb64440-e154-4f8a-89d9-f12bf982c1bf",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -13370,7 +13430,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "89c6acce-0198-4e89-9811-dad97a151880"
+                     *         "e6c158ee-e426-4622-877a-2806c5aa2ab1"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13445,7 +13505,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "ca30a67258138702821295e8774ce1a2fbdf51822254e3672846bea393b4095d"
+                     *         "computedHash": "857d99792ff2d8e54b30ec63f3deae2e5949b22c46cfdfab4fe6143a8d9fe379"
                      *       },
                      *       "allowedActions": [
                      *         "comment",
@@ -13616,15 +13676,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "1bcd1b8e-9bde-4ecc-b27c-eb4cf5eacbd9",
+                     *       "id": "a07279e3-17b6-494d-97bd-40049b5d4442",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "changes_requested",
-                     *       "streetId": "998f6cec-8e04-4393-8fa3-e370e6d896c9",
-                     *       "communityId": "6d1dbd47-b6d7-423b-93a2-a781c9f29030",
-                     *       "enterpriseOrgId": "9624898c-1363-4045-a43c-7f50855941b7",
-                     *       "ownersCommitteeOrgId": "7aa71aa1-5dc0-4672-8995-2d62290d45e4",
-                     *       "propertyCompanyOrgId": "f782898a-3cef-415d-b0d2-a7b4e163ccd8",
-                     *       "streetOfficeOrgId": "08216b69-41ae-4e0b-9a8d-9fd4a26c07ee",
+                     *       "streetId": "1dc25ccb-e0ac-4ce8-a455-93259b54fd0d",
+                     *       "communityId": "e41d7f04-0b91-48ac-9d58-c81284a5daae",
+                     *       "enterpriseOrgId": "825fee02-ba70-4914-a999-bf440f67a774",
+                     *       "ownersCommitteeOrgId": "f69575db-75cb-48fb-ba48-b2064f9cb959",
+                     *       "propertyCompanyOrgId": "9706ad89-c365-4cc1-9986-18655f5057ed",
+                     *       "streetOfficeOrgId": "d99b65da-c880-46a9-964b-4d8f684236fc",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -13637,7 +13697,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "b3fe849e-720d-40c0-b060-958506cd6388"
+                     *         "d3f1dda2-2abc-4636-9fa3-7059dc45bbae"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13712,7 +13772,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "392d963b55a723547c67f7ec4bc9c292414bd54469b726ecad014e6f3d8c5e84"
+                     *         "computedHash": "6040c0d740c99d2b41af716dfc89916ad7ed1728796035e95c7f6ee8d30e7095"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -13876,15 +13936,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "145ed0fc-fa28-494c-8b16-ae01ec0e61e8",
+                     *       "id": "a2f798be-54f5-423a-9f25-f2f8230f59b6",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "08a59e06-a2c0-4c89-842d-ce1952b64d08",
-                     *       "communityId": "bc76ddc8-9f63-4b27-8e6e-0a57a17c604c",
-                     *       "enterpriseOrgId": "ce3f4e35-5e7f-42e2-8471-4aae13570373",
-                     *       "ownersCommitteeOrgId": "7b1e5481-9337-4609-8b1a-f529a6af40f5",
-                     *       "propertyCompanyOrgId": "f8a02351-681e-4412-ad49-2f319bac3a1b",
-                     *       "streetOfficeOrgId": "a36b5eb8-92e5-4882-ba89-ab0bb1846124",
+                     *       "streetId": "93c85603-729b-4f34-9d70-8f7bf65065f6",
+                     *       "communityId": "1a98bf87-8cbe-43cf-a0d1-dff1f4b5aa5e",
+                     *       "enterpriseOrgId": "ea425029-1a48-4165-94d4-301617829f4c",
+                     *       "ownersCommitteeOrgId": "431de0da-ab2d-4a9e-ae35-a48ac3bb84fd",
+                     *       "propertyCompanyOrgId": "00eebba6-f64f-4734-b559-942dc5a8d764",
+                     *       "streetOfficeOrgId": "7bdffd54-1276-4671-9d1e-d5cb6bf078b7",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": null,
@@ -13897,7 +13957,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "6f333d24-fd97-4c2f-a8ef-ec2b7938877a"
+                     *         "065dd5d6-98a7-4211-8b57-c180a2a29f73"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
@@ -14139,7 +14199,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "01f5ecdb-d5c2-43f6-bae1-684f8b0dc9a3",
+                     *           "id": "c75e45df-98b7-42f5-98b0-687da6a2df33",
                      *           "versionNo": 1,
                      *           "matter": "special",
                      *           "heldOn": "2025-03-01",
@@ -14339,7 +14399,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2325b539-af6e-4ed8-9851-bceee01369c2",
+                     *       "id": "578e3b31-c589-43d7-8fc1-66dd5ca25ad1",
                      *       "versionNo": 1,
                      *       "matter": "special",
                      *       "heldOn": "2025-03-01",
@@ -14539,15 +14599,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d4ffb5bd-46d5-4684-be71-ba1497b8c7c6",
+                     *       "id": "df02cf93-322e-4922-b4d7-1bb6ff19866d",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "7d2d7b41-b2f0-4cbd-87d6-cbc2dcd8fea4",
-                     *       "communityId": "091f585a-a7b0-42c6-911e-22f6661aa939",
-                     *       "enterpriseOrgId": "61b66970-e2ee-4189-be3b-a52849c3e002",
-                     *       "ownersCommitteeOrgId": "a8076cf1-b52c-42cf-bae0-1e06c9368f4e",
-                     *       "propertyCompanyOrgId": "db2fd503-f5e4-499d-893b-e6104bb240c5",
-                     *       "streetOfficeOrgId": "a98726ed-cfc8-4cc1-8911-863129a0c9ab",
+                     *       "streetId": "ff779efb-8ea8-4359-b36a-eddabfdc4656",
+                     *       "communityId": "f7c662c9-7c77-49e1-ac53-76677fff4025",
+                     *       "enterpriseOrgId": "fcd9e953-dd68-40e9-8733-85b3b7b52d15",
+                     *       "ownersCommitteeOrgId": "916d2798-05e4-4ac5-8b86-25ac009e6019",
+                     *       "propertyCompanyOrgId": "1231b0df-8009-4024-95b9-c81545f1882a",
+                     *       "streetOfficeOrgId": "1a926a5c-1641-4a33-b371-80828d8f36ee",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -14560,7 +14620,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "d61017c2-8e06-4fd4-b973-5a729635706a"
+                     *         "d59e6ffa-0d2c-4d85-b3e8-a20d2a5b3a5f"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14635,7 +14695,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "16d64d1d899857f348e4594fca0699e1759973fb2f98208173e1002aa5d11f01"
+                     *         "computedHash": "63bda746309f23396379837312a935b9b134a738f6c16be720a86823411caebe"
                      *       },
                      *       "allowedActions": [
                      *         "sign",
@@ -14800,15 +14860,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ca85d452-4657-4b3b-b0c4-5f856cff7bd5",
+                     *       "id": "79246440-545c-4d35-a2c5-fa906ff13df4",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "d5ded87d-f64b-4b45-b245-a9756f579829",
-                     *       "communityId": "6f0d6602-1498-428b-8745-e27b05ad34f1",
-                     *       "enterpriseOrgId": "b1f669de-313b-4383-a625-374ab023ef27",
-                     *       "ownersCommitteeOrgId": "a8cf277a-d3cb-4b9d-8cd9-66359a068507",
-                     *       "propertyCompanyOrgId": "e8fbca97-e5cb-4274-83a7-1d3a3b181574",
-                     *       "streetOfficeOrgId": "1beb4936-e498-4f66-93f2-23b76a6234fc",
+                     *       "streetId": "2b84529d-fba1-4dcc-9957-cca0762288f2",
+                     *       "communityId": "6acf3cd7-168b-4d09-a4a8-5e9de4a28310",
+                     *       "enterpriseOrgId": "700839e3-012d-4996-bf03-9d6781b86baf",
+                     *       "ownersCommitteeOrgId": "ad242f82-f00f-4fc9-a43f-9462bb5337ab",
+                     *       "propertyCompanyOrgId": "400f29f7-b95c-460c-a531-d7182fb0c747",
+                     *       "streetOfficeOrgId": "d8a1b65d-cea1-453b-b0f8-28d2ca8387c3",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -14821,7 +14881,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "f8d3e1a0-e173-41f8-8ea6-a636dbf37191"
+                     *         "44eaa96c-5e04-46cc-b1ec-c3ecdc7d0502"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14896,7 +14956,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "097947d616cc04b95efed0a9627cea16d3251927540e74c0d23e7de65def6454"
+                     *         "computedHash": "28b0d69eae56c582b1ada6b1a953b9f12d3bfde3ce707650bf131f288aacde0c"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -14911,9 +14971,9 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "1beb4936-e498-4f66-93f2-23b76a6234fc",
+                     *           "partyOrgId": "d8a1b65d-cea1-453b-b0f8-28d2ca8387c3",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "097947d616cc04b95efed0a9627cea16d3251927540e74c0d23e7de65def6454"
+                     *           "contentHash": "28b0d69eae56c582b1ada6b1a953b9f12d3bfde3ce707650bf131f288aacde0c"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -15129,15 +15189,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d5b20927-fb34-485c-9f3a-b9578615c177",
+                     *       "id": "b644576c-4df4-42a4-be6c-121e205ef84d",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "132b5a03-7c39-48c5-94d5-9b7b5c8421f9",
-                     *       "communityId": "709d5887-e6c2-488f-bcc3-958e711c5744",
-                     *       "enterpriseOrgId": "eb5d7c2b-3986-466b-98ee-3f4da2363354",
-                     *       "ownersCommitteeOrgId": "4ed2facb-baa3-4bb3-8536-b34f2f570dae",
-                     *       "propertyCompanyOrgId": "e45058ca-4155-41ee-946d-895e93fec4bb",
-                     *       "streetOfficeOrgId": "050aea64-0dd9-49df-972b-a3cfe5cb9758",
+                     *       "streetId": "51d9248b-aa20-4a5b-a882-0e5776c4234e",
+                     *       "communityId": "4b6095a1-ded0-497f-8070-c90c44280ee6",
+                     *       "enterpriseOrgId": "0c7523c5-f4ac-4114-bbfa-389fadef3f46",
+                     *       "ownersCommitteeOrgId": "b4afc245-8bee-4ab7-90e1-ae27ee6f874b",
+                     *       "propertyCompanyOrgId": "b5234a3f-baf3-4fcf-8eab-71bd0198e456",
+                     *       "streetOfficeOrgId": "6a640284-9fb3-4c24-a9f5-43e2d9218bda",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": 1,
@@ -15150,7 +15210,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "8a26dda9-c76d-4e7e-ac2c-3196a51b9af1"
+                     *         "f14670a7-50a5-4ca4-8a16-281af648b3bc"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
@@ -15245,30 +15305,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "eb5d7c2b-3986-466b-98ee-3f4da2363354",
+                     *           "partyOrgId": "0c7523c5-f4ac-4114-bbfa-389fadef3f46",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
+                     *           "contentHash": "2de7138527209107e217f2c0d05fe7d7a60cc5e121492cc5dd26de3d9ab972b4"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "e45058ca-4155-41ee-946d-895e93fec4bb",
+                     *           "partyOrgId": "b5234a3f-baf3-4fcf-8eab-71bd0198e456",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
+                     *           "contentHash": "2de7138527209107e217f2c0d05fe7d7a60cc5e121492cc5dd26de3d9ab972b4"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "050aea64-0dd9-49df-972b-a3cfe5cb9758",
+                     *           "partyOrgId": "6a640284-9fb3-4c24-a9f5-43e2d9218bda",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
+                     *           "contentHash": "2de7138527209107e217f2c0d05fe7d7a60cc5e121492cc5dd26de3d9ab972b4"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "4ed2facb-baa3-4bb3-8536-b34f2f570dae",
+                     *           "partyOrgId": "b4afc245-8bee-4ab7-90e1-ae27ee6f874b",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
+                     *           "contentHash": "2de7138527209107e217f2c0d05fe7d7a60cc5e121492cc5dd26de3d9ab972b4"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -15587,9 +15647,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3ed99d72-c75a-46b3-91ba-a7a48a4eb05d",
+                     *       "id": "d7324847-a33a-4161-8972-577091f7cd49",
                      *       "versionNo": 1,
-                     *       "authorOrgId": "cd304544-8438-4966-92e9-fa8fb2478f97",
+                     *       "authorOrgId": "1577bdab-d96b-459e-8e3a-56de7cf6d13a",
                      *       "body": "请补充维保响应时间",
                      *       "createdAt": "2025-03-01T02:00:00.000Z"
                      *     }
@@ -15745,27 +15805,27 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
+                     *           "recordedByOrgId": "d88f4807-14fc-441d-9ca4-0a61767df7f5",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
+                     *           "confirmedByOrgId": "735cd177-ba8f-4249-a5a9-0ad122d96349",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
                      *           "kind": "completion_acceptance",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
+                     *           "recordedByOrgId": "d88f4807-14fc-441d-9ca4-0a61767df7f5",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
+                     *           "confirmedByOrgId": "735cd177-ba8f-4249-a5a9-0ad122d96349",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
                      *           "kind": "operation_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
+                     *           "recordedByOrgId": "d88f4807-14fc-441d-9ca4-0a61767df7f5",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
+                     *           "confirmedByOrgId": "735cd177-ba8f-4249-a5a9-0ad122d96349",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
@@ -15927,15 +15987,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0589c652-bca8-42bb-9f64-fc2748ccb7db",
+                     *       "id": "63d4b80b-4f6a-4290-8351-3a7b709eb487",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "66c91de2-e225-479c-9186-0d2dd3be7834",
-                     *       "communityId": "e2bc062c-3d14-4e07-923d-e03048ec6574",
-                     *       "enterpriseOrgId": "e5090f6a-0961-4f88-a8c0-bd9bc8afe308",
-                     *       "ownersCommitteeOrgId": "48151866-19cd-40e2-a494-ab084c0f13ba",
-                     *       "propertyCompanyOrgId": "2e1ab47b-bfde-482d-b49a-bc7731b79dde",
-                     *       "streetOfficeOrgId": "bd4bc735-9bed-4db5-91e3-e05a883e4635",
+                     *       "streetId": "41fb0598-b39b-4e85-82b1-53745332264d",
+                     *       "communityId": "d56c805d-a25f-4cf0-97f8-8c36bbbf9ccf",
+                     *       "enterpriseOrgId": "6fa44a27-31ec-43c6-8f40-c40332caaea8",
+                     *       "ownersCommitteeOrgId": "cf1773ca-c780-48f8-b0e0-d42fe830b07b",
+                     *       "propertyCompanyOrgId": "1ff6f1de-6ed3-4714-addb-3a0225d7df76",
+                     *       "streetOfficeOrgId": "63e75414-aa99-48c4-a836-bbcb1d42f19a",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -15948,7 +16008,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "28702103-fb36-4539-90d8-24dc4956b0ba"
+                     *         "e2e7ef88-516b-4e07-bb18-ecef41a2d56b"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -16022,8 +16082,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d",
-                     *         "computedHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *         "contentHash": "8e397175c49c87f0e28208fdacd266bad9238f0e731c59ddc4efb6a6eb3ae833",
+                     *         "computedHash": "8e397175c49c87f0e28208fdacd266bad9238f0e731c59ddc4efb6a6eb3ae833"
                      *       },
                      *       "allowedActions": [
                      *         "record_construction_start",
@@ -16042,30 +16102,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "e5090f6a-0961-4f88-a8c0-bd9bc8afe308",
+                     *           "partyOrgId": "6fa44a27-31ec-43c6-8f40-c40332caaea8",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *           "contentHash": "8e397175c49c87f0e28208fdacd266bad9238f0e731c59ddc4efb6a6eb3ae833"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "2e1ab47b-bfde-482d-b49a-bc7731b79dde",
+                     *           "partyOrgId": "1ff6f1de-6ed3-4714-addb-3a0225d7df76",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *           "contentHash": "8e397175c49c87f0e28208fdacd266bad9238f0e731c59ddc4efb6a6eb3ae833"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "bd4bc735-9bed-4db5-91e3-e05a883e4635",
+                     *           "partyOrgId": "63e75414-aa99-48c4-a836-bbcb1d42f19a",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *           "contentHash": "8e397175c49c87f0e28208fdacd266bad9238f0e731c59ddc4efb6a6eb3ae833"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "48151866-19cd-40e2-a494-ab084c0f13ba",
+                     *           "partyOrgId": "cf1773ca-c780-48f8-b0e0-d42fe830b07b",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *           "contentHash": "8e397175c49c87f0e28208fdacd266bad9238f0e731c59ddc4efb6a6eb3ae833"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -16073,7 +16133,7 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "e5090f6a-0961-4f88-a8c0-bd9bc8afe308",
+                     *           "recordedByOrgId": "6fa44a27-31ec-43c6-8f40-c40332caaea8",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
                      *           "confirmedByOrgId": null,
                      *           "confirmedAt": null
@@ -16246,31 +16306,31 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "versionNo": 1,
-                     *           "party": "street_office",
-                     *           "partyOrgId": "33a78625-2fbb-40d2-badd-530b333115f6",
+                     *           "party": "owners_committee",
+                     *           "partyOrgId": "2c1ce2d1-5515-4d3a-9f91-306f7ad027c4",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *           "contentHash": "10d77de37a8ab9499287756eccad393d67d33b53987862d91d3e02f175929656"
                      *         },
                      *         {
                      *           "versionNo": 1,
-                     *           "party": "property_company",
-                     *           "partyOrgId": "911e083e-479b-44b4-b091-40dc47b10956",
+                     *           "party": "street_office",
+                     *           "partyOrgId": "4614bf06-7466-4442-9206-fdfb74c3fac0",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *           "contentHash": "10d77de37a8ab9499287756eccad393d67d33b53987862d91d3e02f175929656"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "bf905799-37bb-4530-b5d1-c6d84aaeff16",
+                     *           "partyOrgId": "acac35b1-d741-4d1e-bc5e-88196f91e342",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *           "contentHash": "10d77de37a8ab9499287756eccad393d67d33b53987862d91d3e02f175929656"
                      *         },
                      *         {
                      *           "versionNo": 1,
-                     *           "party": "owners_committee",
-                     *           "partyOrgId": "f01e5ea6-bc63-41c3-b8cb-4f8ef175d60a",
+                     *           "party": "property_company",
+                     *           "partyOrgId": "c61cbc13-b700-4dad-9916-39919ff44178",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *           "contentHash": "10d77de37a8ab9499287756eccad393d67d33b53987862d91d3e02f175929656"
                      *         }
                      *       ],
                      *       "total": 4,
@@ -16416,15 +16476,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2cd397b4-98c3-47fb-9fc2-aaaaf9c1dab8",
+                     *       "id": "68e33d81-7bf1-48ca-a38f-4c7532b4370c",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "under_construction",
-                     *       "streetId": "fd86a6be-4fc1-434a-8827-2001d75f54a5",
-                     *       "communityId": "f26815cf-1f2c-42ee-ab1c-b3172bf24010",
-                     *       "enterpriseOrgId": "00717324-4e53-4347-a460-d367a6c91dbc",
-                     *       "ownersCommitteeOrgId": "f17cabe6-eafa-44c0-bf4a-7957f0fb9dfa",
-                     *       "propertyCompanyOrgId": "0e67ed00-34e3-4f51-bf24-b6ddf2d34331",
-                     *       "streetOfficeOrgId": "2c225680-06ff-482d-9a01-2d1b73b0ff61",
+                     *       "streetId": "cba398e4-a469-4e65-96ba-ca5bf96538e7",
+                     *       "communityId": "f99bbda9-2250-46c9-8561-a5fbd35eeff5",
+                     *       "enterpriseOrgId": "a5336520-62d7-475e-9fb4-825a74f190b4",
+                     *       "ownersCommitteeOrgId": "b39c8db5-ff82-44d9-8b3c-79ca91661292",
+                     *       "propertyCompanyOrgId": "00a46708-d789-44b5-b90e-13aeec2e6eb3",
+                     *       "streetOfficeOrgId": "b6d63901-9df2-459e-8df4-e3cd6398e594",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -16437,7 +16497,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "c263e28e-a8ee-4974-9b42-3ac880ec6c3a"
+                     *         "661ec5bb-915e-479a-a0ab-e9893cbab1e0"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -16511,8 +16571,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227",
-                     *         "computedHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *         "contentHash": "10c8962c4cf5ddee47a1a1d0157a7d5aadef84b0a7269d43c7f5ca41c007f2c4",
+                     *         "computedHash": "10c8962c4cf5ddee47a1a1d0157a7d5aadef84b0a7269d43c7f5ca41c007f2c4"
                      *       },
                      *       "allowedActions": [
                      *         "terminate",
@@ -16528,30 +16588,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "00717324-4e53-4347-a460-d367a6c91dbc",
+                     *           "partyOrgId": "a5336520-62d7-475e-9fb4-825a74f190b4",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *           "contentHash": "10c8962c4cf5ddee47a1a1d0157a7d5aadef84b0a7269d43c7f5ca41c007f2c4"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "0e67ed00-34e3-4f51-bf24-b6ddf2d34331",
+                     *           "partyOrgId": "00a46708-d789-44b5-b90e-13aeec2e6eb3",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *           "contentHash": "10c8962c4cf5ddee47a1a1d0157a7d5aadef84b0a7269d43c7f5ca41c007f2c4"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "2c225680-06ff-482d-9a01-2d1b73b0ff61",
+                     *           "partyOrgId": "b6d63901-9df2-459e-8df4-e3cd6398e594",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *           "contentHash": "10c8962c4cf5ddee47a1a1d0157a7d5aadef84b0a7269d43c7f5ca41c007f2c4"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "f17cabe6-eafa-44c0-bf4a-7957f0fb9dfa",
+                     *           "partyOrgId": "b39c8db5-ff82-44d9-8b3c-79ca91661292",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *           "contentHash": "10c8962c4cf5ddee47a1a1d0157a7d5aadef84b0a7269d43c7f5ca41c007f2c4"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -16559,9 +16619,9 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "00717324-4e53-4347-a460-d367a6c91dbc",
+                     *           "recordedByOrgId": "a5336520-62d7-475e-9fb4-825a74f190b4",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "f17cabe6-eafa-44c0-bf4a-7957f0fb9dfa",
+                     *           "confirmedByOrgId": "b39c8db5-ff82-44d9-8b3c-79ca91661292",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
@@ -16903,15 +16963,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7466107b-6d6b-42f5-a802-9f17655cdc29",
-                     *       "title": "加装电梯BOT合同 a90c1011",
+                     *       "id": "bdd81837-2538-450b-914c-ddb83ee85ea0",
+                     *       "title": "加装电梯BOT合同 d7b71001",
                      *       "state": "draft",
-                     *       "streetId": "9b5a7720-311a-41c0-9011-54c830d55132",
-                     *       "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
-                     *       "enterpriseOrgId": "b6948aa6-0a53-4a7e-9a37-1deabcad9641",
-                     *       "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
-                     *       "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
-                     *       "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
+                     *       "streetId": "f13035f2-06d2-4a01-aea5-7b3c4005d601",
+                     *       "communityId": "ee38bbd8-9372-432f-bd9d-82baf921315a",
+                     *       "enterpriseOrgId": "c87a65c6-2bd9-4b95-a972-5b2b902cfea8",
+                     *       "ownersCommitteeOrgId": "4508e289-cb6d-460f-8f9d-a280709071c3",
+                     *       "propertyCompanyOrgId": "0d2cd4c2-ddac-451b-9193-6e36eab0ef3b",
+                     *       "streetOfficeOrgId": "b09ebe9e-a1d8-412e-9b7e-bad5c3817cab",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -16924,7 +16984,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "d202cec7-19f2-4e4a-85b4-0c98e1795949"
+                     *         "4a77d0a3-e871-4164-b162-c6161b5e7dfa"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -17172,15 +17232,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bf7f0bd1-add5-45b4-a3d0-147fdcede98c",
+                     *       "id": "94e09610-7b2c-456c-8043-8b2a32b3bfc8",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "terminated",
-                     *       "streetId": "5da3a276-d125-4ea7-81d7-68e8a9bcb05b",
-                     *       "communityId": "e992e4cb-bf08-409c-a2db-14bf631182c7",
-                     *       "enterpriseOrgId": "8bcec977-c536-4ced-b2d8-db5ebaeddd5e",
-                     *       "ownersCommitteeOrgId": "6c462223-3abe-4b08-b727-8a85d182e008",
-                     *       "propertyCompanyOrgId": "95e6f90f-ad0b-4cea-b9ba-2d68f5a15138",
-                     *       "streetOfficeOrgId": "cb473d2d-4bd2-4a01-b94c-86e96ea88b13",
+                     *       "streetId": "bedc64a2-edf3-415c-a13e-fdbe9070fcf0",
+                     *       "communityId": "9fa3ccb3-b9c7-486c-a37d-f3c18c15f014",
+                     *       "enterpriseOrgId": "9a598536-26e6-4a07-95c2-b2bfacdacac2",
+                     *       "ownersCommitteeOrgId": "544a946a-ce1a-4789-8fe7-4068a1b5b752",
+                     *       "propertyCompanyOrgId": "f753bab4-cb7b-4dec-b9f4-125426c31c65",
+                     *       "streetOfficeOrgId": "843337b4-29e7-4f66-add0-d1d4a3030e3d",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -17193,7 +17253,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "de85d801-81ef-4d56-9a1c-2b2495e7b7b0"
+                     *         "3ec2229c-92b6-42a5-a965-237b75d691fe"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -17267,8 +17327,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3",
-                     *         "computedHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *         "contentHash": "1d818b26a2176e2df4f5d68194ca6c0a16eaaacee250ff1f9372243535f2bd22",
+                     *         "computedHash": "1d818b26a2176e2df4f5d68194ca6c0a16eaaacee250ff1f9372243535f2bd22"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -17283,30 +17343,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "8bcec977-c536-4ced-b2d8-db5ebaeddd5e",
+                     *           "partyOrgId": "9a598536-26e6-4a07-95c2-b2bfacdacac2",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *           "contentHash": "1d818b26a2176e2df4f5d68194ca6c0a16eaaacee250ff1f9372243535f2bd22"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "95e6f90f-ad0b-4cea-b9ba-2d68f5a15138",
+                     *           "partyOrgId": "f753bab4-cb7b-4dec-b9f4-125426c31c65",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *           "contentHash": "1d818b26a2176e2df4f5d68194ca6c0a16eaaacee250ff1f9372243535f2bd22"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "cb473d2d-4bd2-4a01-b94c-86e96ea88b13",
+                     *           "partyOrgId": "843337b4-29e7-4f66-add0-d1d4a3030e3d",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *           "contentHash": "1d818b26a2176e2df4f5d68194ca6c0a16eaaacee250ff1f9372243535f2bd22"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "6c462223-3abe-4b08-b727-8a85d182e008",
+                     *           "partyOrgId": "544a946a-ce1a-4789-8fe7-4068a1b5b752",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *           "contentHash": "1d818b26a2176e2df4f5d68194ca6c0a16eaaacee250ff1f9372243535f2bd22"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -17476,15 +17536,15 @@ export interface operations {
                      *         {
                      *           "seq": 1,
                      *           "action": "contract.drafted",
-                     *           "actorOrgId": "c33c4c31-ca3b-4682-9ad8-fc28c0f6b912",
-                     *           "actorKeyId": "8e86d674-2049-4f8a-953d-13fedaca67d4",
+                     *           "actorOrgId": "d5dab430-a877-4d7a-86c9-1d7bde3657f0",
+                     *           "actorKeyId": "7d811674-cde2-485e-8307-26dd7b6b3dc7",
                      *           "actorPersonId": null,
                      *           "actorName": null,
                      *           "versionNo": 1,
                      *           "payload": {
                      *             "title": "国伟新苑加装电梯BOT合同",
                      *             "facilityIds": [
-                     *               "1bf323f3-dfff-43e2-85e8-881a4b657d10"
+                     *               "3ffcfab0-c48d-4a02-868f-c20f6b6d7f61"
                      *             ],
                      *             "invoiceDueDays": 15,
                      *             "paymentGraceDays": 15
@@ -17492,7 +17552,7 @@ export interface operations {
                      *           "contentHash": null,
                      *           "createdAt": "2025-03-01T02:00:00.000Z",
                      *           "prevHash": "0000000000000000000000000000000000000000000000000000000000000000",
-                     *           "hash": "b4f14f4b12e08bff8355520267d7c51df410e77f3851ac3abb70b29fa285adb9"
+                     *           "hash": "235e8c71149c0338ce60012f9fc1099a704a17487dc01a5e2c1c3cd7794709c3"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -17770,90 +17830,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "3ac047a8-333f-4059-8023-649ee84ee6a1",
+                     *           "id": "a771904d-016c-4499-a56e-346b1341a68c",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "operating",
-                     *           "streetId": "0e1835eb-ab64-46ee-99d3-3f6747c7451d",
-                     *           "communityId": "38c4a836-e671-4cae-9af3-3ac447f40966",
-                     *           "enterpriseOrgId": "1140bf5f-c533-456c-86ea-20158e58dea0",
-                     *           "ownersCommitteeOrgId": "7e2929b4-8647-4217-a5ca-0e8288096232",
-                     *           "propertyCompanyOrgId": "389907bc-25f9-4c0a-95dc-ec4cf1e1be43",
-                     *           "streetOfficeOrgId": "11fe5625-cd1a-4baa-8304-11195fccff2b",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "transferDueInDays": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
-                     *         },
-                     *         {
-                     *           "id": "4a4701f4-3cf0-47bb-ae54-a46035ad65d1",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "45b4ed25-e1ee-444e-95fe-3a84ee080f78",
-                     *           "communityId": "87e4ac2a-7de6-44e3-b736-49f6cb71fd12",
-                     *           "enterpriseOrgId": "5fc31aeb-c689-4742-9777-da2ef7a43400",
-                     *           "ownersCommitteeOrgId": "c1b7dc8b-c154-4096-a2c1-06498d3cd3e5",
-                     *           "propertyCompanyOrgId": "fd94801d-36c4-478e-8c39-ec35382c16a8",
-                     *           "streetOfficeOrgId": "c5564ead-98c3-4d01-bb16-39584c8daccd",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "transferDueInDays": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
-                     *         },
-                     *         {
-                     *           "id": "a20f3d32-a175-4997-a4c8-b460b5b96cf8",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "5e91dd7d-c5f8-42e1-8361-542e2f039c5a",
-                     *           "communityId": "1f2e0fa8-ace9-422c-bd9d-0b941fb36da7",
-                     *           "enterpriseOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
-                     *           "ownersCommitteeOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
-                     *           "propertyCompanyOrgId": "727c53b8-9427-41a1-9fda-919a38d789ae",
-                     *           "streetOfficeOrgId": "2038b8bf-4c7f-4e2f-ab92-c3aa141180df",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "transferDueInDays": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
-                     *         },
-                     *         {
-                     *           "id": "e29b6c25-3a93-496d-b6e7-e6e8e00f14e6",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "46621441-e5df-424d-aeb3-3a763541e20d",
-                     *           "communityId": "ca141d83-9a42-4573-b665-b4178bbf2bbe",
-                     *           "enterpriseOrgId": "648f6c1f-96a5-4b70-855d-9021510aa5eb",
-                     *           "ownersCommitteeOrgId": "f7c4d11b-ec32-461d-8ff3-745db52cb09c",
-                     *           "propertyCompanyOrgId": "d888d01f-925f-409a-9da4-542aab25abb7",
-                     *           "streetOfficeOrgId": "3112cd43-e326-4058-99d2-05fb44044d10",
+                     *           "streetId": "27d0a292-59bd-4f28-939e-591cb835fed7",
+                     *           "communityId": "b7cdace8-0c05-4cee-808a-9b93b34d76c2",
+                     *           "enterpriseOrgId": "ad02036e-72d7-40b9-97e7-9c4ac9ab68fa",
+                     *           "ownersCommitteeOrgId": "1599d4b9-36e2-4992-a912-9d5dd6b76f2c",
+                     *           "propertyCompanyOrgId": "725a7a78-3dab-4e59-b9b5-0947168c0ed1",
+                     *           "streetOfficeOrgId": "0db11ffc-b8ec-4c95-b248-cfaef67d20bd",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": 1,
@@ -17868,6 +17853,81 @@ export interface operations {
                      *           "transferDueInDays": 396,
                      *           "overdue": false,
                      *           "handbackOpen": 1
+                     *         },
+                     *         {
+                     *           "id": "aed8f80a-dd2d-4d33-b5fb-6c5aafbd9441",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "4e5c9e47-c8f7-4759-b809-af2fb3fe520b",
+                     *           "communityId": "18d33727-8a62-4cb4-a594-adfd17a22334",
+                     *           "enterpriseOrgId": "d88f4807-14fc-441d-9ca4-0a61767df7f5",
+                     *           "ownersCommitteeOrgId": "735cd177-ba8f-4249-a5a9-0ad122d96349",
+                     *           "propertyCompanyOrgId": "a113fa0f-c3f5-4f25-a006-b0e94a7ad6ec",
+                     *           "streetOfficeOrgId": "8c5b2028-c8bc-4987-abd5-da089a6f7c94",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         },
+                     *         {
+                     *           "id": "b9355a28-bfab-4cc8-aaba-dddfbe283811",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "e4d0be6b-a55d-4469-b358-2d4d259fcd63",
+                     *           "communityId": "5fcbbdf0-2cb8-4602-9d0c-12012655b521",
+                     *           "enterpriseOrgId": "d01327e8-82c3-4c76-a884-ec5c898b89ac",
+                     *           "ownersCommitteeOrgId": "12dc0545-7283-43a6-9f92-a6e8d0efd525",
+                     *           "propertyCompanyOrgId": "3c7f67ff-6277-4afb-ab77-0c2410de355d",
+                     *           "streetOfficeOrgId": "a59a613b-ee70-4234-be23-bbda49600e2f",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         },
+                     *         {
+                     *           "id": "e63c4dcd-568b-4b19-afbf-c1a0fff9d252",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "aebced56-22cc-45aa-be1d-bf10de952599",
+                     *           "communityId": "1ed8265d-6b99-41f4-af9a-81f5a4b19323",
+                     *           "enterpriseOrgId": "b4979ce4-02e7-4956-9825-37e9f6b5e5a6",
+                     *           "ownersCommitteeOrgId": "c51d5648-88be-419a-93a8-172f06adc315",
+                     *           "propertyCompanyOrgId": "0fcb62bd-e17c-4c45-a101-10ec2eb3a1a4",
+                     *           "streetOfficeOrgId": "91d46475-849d-42e7-8d49-ccaba3f4cc86",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
                      *         }
                      *       ],
                      *       "total": 4,
@@ -18015,13 +18075,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "02368ab2-e612-41b4-97eb-5206e19d005b",
-                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
-                     *           "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
-                     *           "enterpriseOrgId": "c5e0e61e-90c0-49d7-ac58-6abdbbe8a078",
+                     *           "id": "9b35680e-8c40-4dc4-a57f-ac8b9a669fe9",
+                     *           "facilityId": "87bdf6dd-2a0b-4968-92cc-05c70715c076",
+                     *           "communityId": "8b73b59d-9dd1-4b1a-96db-6b0d95243e1e",
+                     *           "streetId": "06fecebb-6002-4783-95ff-310396233127",
+                     *           "enterpriseOrgId": "d8126b12-3e5c-4dc1-a587-32e1c440a06c",
                      *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_9RxO2d",
+                     *           "keyPrefix": "bot_s_amlTwh",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -18030,13 +18090,13 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "0f310622-021a-404c-9f16-b488719ca38c",
-                     *           "facilityId": "54472471-6008-455a-897c-b67218b4adf6",
-                     *           "communityId": "e56f72bd-65d0-4462-bb4c-aacbee39e4ab",
-                     *           "streetId": "e37d42e9-b481-4143-b5e2-e17f1adb7ed6",
-                     *           "enterpriseOrgId": "20288294-1dd5-4c84-9f31-3240aede7b4b",
+                     *           "id": "9c7eebf9-a210-492a-992f-30b1142cb7e4",
+                     *           "facilityId": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
+                     *           "communityId": "5bbb5dd5-6f2b-4048-97ed-34328adb5a51",
+                     *           "streetId": "375586ad-f130-45a1-81d3-bb76045d0a55",
+                     *           "enterpriseOrgId": "d7a4e52d-536f-4fde-93dd-6c65ddaac940",
                      *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_u9B9gn",
+                     *           "keyPrefix": "bot_s_Mve_qI",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -18045,13 +18105,13 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "260b584b-f23f-41c5-921b-c22cd39b82d2",
-                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
-                     *           "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
-                     *           "enterpriseOrgId": "c5e0e61e-90c0-49d7-ac58-6abdbbe8a078",
-                     *           "name": "轿厢AI摄像头 2836fad1",
-                     *           "keyPrefix": "bot_s_1OnPeF",
+                     *           "id": "b8e6c223-4334-49f6-8718-930cfcb10c60",
+                     *           "facilityId": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
+                     *           "communityId": "5bbb5dd5-6f2b-4048-97ed-34328adb5a51",
+                     *           "streetId": "375586ad-f130-45a1-81d3-bb76045d0a55",
+                     *           "enterpriseOrgId": "d7a4e52d-536f-4fde-93dd-6c65ddaac940",
+                     *           "name": "轿厢AI摄像头 d8f10d39",
+                     *           "keyPrefix": "bot_s_VRHeap",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -18185,8 +18245,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                 *       "name": "轿厢AI摄像头 8022f61b"
+                 *       "facilityId": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
+                 *       "name": "轿厢AI摄像头 fbe6b5a5"
                  *     }
                  */
                 "application/json": components["schemas"]["NewSensor"];
@@ -18206,13 +18266,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "260b584b-f23f-41c5-921b-c22cd39b82d2",
-                     *       "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *       "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
-                     *       "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
-                     *       "enterpriseOrgId": "c5e0e61e-90c0-49d7-ac58-6abdbbe8a078",
-                     *       "name": "轿厢AI摄像头 2836fad1",
-                     *       "keyPrefix": "bot_s_1OnPeF",
+                     *       "id": "b8e6c223-4334-49f6-8718-930cfcb10c60",
+                     *       "facilityId": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
+                     *       "communityId": "5bbb5dd5-6f2b-4048-97ed-34328adb5a51",
+                     *       "streetId": "375586ad-f130-45a1-81d3-bb76045d0a55",
+                     *       "enterpriseOrgId": "d7a4e52d-536f-4fde-93dd-6c65ddaac940",
+                     *       "name": "轿厢AI摄像头 d8f10d39",
+                     *       "keyPrefix": "bot_s_VRHeap",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -18363,13 +18423,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bb515b32-4d0b-4e93-b411-383b747a87cb",
-                     *       "facilityId": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
-                     *       "communityId": "73e042de-607f-4a3f-afa5-cc7f81e913d9",
-                     *       "streetId": "386db02b-ad45-455d-96d7-ab6d106f33b9",
-                     *       "enterpriseOrgId": "c1464e28-0928-4cdd-a028-97685a55262b",
+                     *       "id": "74f09213-1147-4a82-b852-8059970172c4",
+                     *       "facilityId": "2441539f-ae0c-46bc-93de-37c00ba18ea9",
+                     *       "communityId": "5041f87a-ac18-46dd-8c71-909700fda887",
+                     *       "streetId": "fa024655-fb11-4b3b-bd19-df175f8d3864",
+                     *       "enterpriseOrgId": "f52ea62b-5b70-4f0d-83a2-7b01480d1329",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_Pm9R1_",
+                     *       "keyPrefix": "bot_s_iP0CXd",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -18514,13 +18574,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b75304d4-05c7-48db-9f16-09c7ecfbb75d",
-                     *       "facilityId": "2a19d012-feda-4a35-91f1-34cc039d5950",
-                     *       "communityId": "c728c301-4ed3-43a9-9bd0-b8c61516892b",
-                     *       "streetId": "c196b5e3-8f9a-4679-89c3-d7882cfb9040",
-                     *       "enterpriseOrgId": "ec403185-89c8-42c0-a518-e6400122499a",
+                     *       "id": "be36b963-c2cd-4153-a511-c08a7aef9aa3",
+                     *       "facilityId": "0354806e-6206-4313-9b82-14c5c1f7681a",
+                     *       "communityId": "527ecee2-bad2-45e1-834e-814b9ceecd49",
+                     *       "streetId": "ad1cb46a-ffcb-427d-ae04-18e6da98d971",
+                     *       "enterpriseOrgId": "84887bfd-02ab-434d-81af-06486862f3ac",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_AMVGpA",
+                     *       "keyPrefix": "bot_s_dPsYz-",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -18690,13 +18750,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3ef916c2-03da-4a07-aa15-e781fdd53633",
-                     *       "facilityId": "461dde45-ffb9-425c-89ac-6c9c16216a70",
-                     *       "communityId": "fd15332e-f9a3-4730-94fd-c4ce93770a34",
-                     *       "streetId": "11f74c46-6c69-4c63-bcf7-1054e05547e1",
-                     *       "enterpriseOrgId": "e8a09681-8a65-4eed-bcc2-dda4af640a70",
+                     *       "id": "febdfb30-36b7-45af-b191-337299b82e21",
+                     *       "facilityId": "1af85867-f620-45d0-bf3e-4909543680af",
+                     *       "communityId": "f3fcb63c-f039-4d1c-8ba8-d8706a31cdd0",
+                     *       "streetId": "2420af92-0553-4329-af90-d4370126a2bf",
+                     *       "enterpriseOrgId": "5f211b67-4331-40eb-b617-e3ce5fe34151",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_h3TdIV",
+                     *       "keyPrefix": "bot_s_Bbv3pJ",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -19024,19 +19084,19 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "aabe09a7-d4bf-4af0-be0e-978e408480f3",
-                     *           "sensorId": "ca3c65b6-0abf-4594-b175-5751f3f9e058",
+                     *           "id": "f4978ab8-46f0-41f1-a393-5d1fc8ee5841",
+                     *           "sensorId": "a00921e7-edda-403d-a790-82a8bca17fcc",
                      *           "type": "release",
                      *           "params": {},
                      *           "state": "pending",
                      *           "reason": "false alarm",
-                     *           "incidentId": "003370b4-435f-4ede-bc5b-ca3a80293cdb",
+                     *           "incidentId": "8e68474f-2f1c-41d3-ab2d-b039908e5ba3",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "expiresAt": "2099-01-01T00:00:00.000Z",
                      *           "sentAt": null,
                      *           "resultAt": null,
                      *           "resultReason": null,
-                     *           "issuedByOrgId": "2a2a6e2f-acf0-4186-bc5b-5c7ae1357947",
+                     *           "issuedByOrgId": "81138044-506a-439a-875d-c36319f369e0",
                      *           "issuedByName": null
                      *         }
                      *       ],
@@ -19187,19 +19247,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "df62b41f-610a-4355-a6f2-b5e3a5f39acf",
-                     *       "sensorId": "7953fada-d491-4b07-a485-a797b07ef7df",
+                     *       "id": "ed46fa15-d42e-4c1f-8e82-ced1d46edf5f",
+                     *       "sensorId": "64c2253c-642c-4e20-b593-a797645d90a9",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "f34704e8-b918-47a2-8d87-fc7d552c82df",
+                     *       "incidentId": "491f8abc-d25f-4638-8fd6-ecb1b666ed98",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "4210dfdc-e66e-4d5e-89cd-6aaceab73162",
+                     *       "issuedByOrgId": "b1a4952e-a39f-4f5d-9360-0119e97f3221",
                      *       "issuedByName": null
                      *     }
                      */
@@ -19219,19 +19279,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "df62b41f-610a-4355-a6f2-b5e3a5f39acf",
-                     *       "sensorId": "7953fada-d491-4b07-a485-a797b07ef7df",
+                     *       "id": "ed46fa15-d42e-4c1f-8e82-ced1d46edf5f",
+                     *       "sensorId": "64c2253c-642c-4e20-b593-a797645d90a9",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "f34704e8-b918-47a2-8d87-fc7d552c82df",
+                     *       "incidentId": "491f8abc-d25f-4638-8fd6-ecb1b666ed98",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "4210dfdc-e66e-4d5e-89cd-6aaceab73162",
+                     *       "issuedByOrgId": "b1a4952e-a39f-4f5d-9360-0119e97f3221",
                      *       "issuedByName": null
                      *     }
                      */
@@ -19377,19 +19437,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c95db957-c495-43bc-a48e-c9022010b877",
-                     *       "sensorId": "7258394b-d423-4543-9e84-339a4589c4d3",
+                     *       "id": "b883cb9e-3ea9-4c78-993d-7ec5fbb4a93e",
+                     *       "sensorId": "87079d60-62a0-444b-af11-b663fa2fee17",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "false alarm",
-                     *       "incidentId": "14776b14-15cb-4ebd-8841-b3061fa81694",
+                     *       "incidentId": "7fd5c57b-bda4-4f0f-8e2b-3aea9dc0ee4b",
                      *       "issuedAt": "2025-02-28T12:01:00.000Z",
                      *       "expiresAt": "2099-01-01T00:00:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "894e23e4-716a-49d1-ba75-c9dbf43eb1db",
+                     *       "issuedByOrgId": "05cdfc0b-333a-49e9-b1d1-f558a5c9fec2",
                      *       "issuedByName": null
                      *     }
                      */
@@ -19536,13 +19596,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "ea2c5f28-f760-4293-b27d-5832cca1e31b",
+                     *           "id": "ef421908-35a7-4f4a-9d43-d31cdb901ccf",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "60bfe8c7-c2c6-4561-be64-6af516c3bf66",
-                     *           "facilityId": "6e13168e-96f8-4856-8b35-d2d87f0d1f8d",
-                     *           "communityId": "ec9140ed-353d-49ec-b156-b3f5dd8a8ab6",
-                     *           "streetId": "677c92cb-7350-4e69-ba9e-de76eb147b4a",
+                     *           "sensorId": "2557703b-e0ee-44a6-a4a9-1dd82abdcf8a",
+                     *           "facilityId": "b7fa909e-1f08-4f10-8d76-36425582b4ef",
+                     *           "communityId": "aab19016-91fc-45e5-927c-11edb66e3de1",
+                     *           "streetId": "b5e4a422-0f3a-4d97-966d-62b0e3dadf02",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19553,40 +19613,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.557Z",
+                     *           "updatedAt": "2026-12-05T16:10:48.544Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "d4899372-c66e-4895-ab23-1d902d054314",
-                     *               "state": "applied",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": "2025-03-01T02:00:00.000Z"
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "d9959a43-c81c-40d9-ae31-0f437a05bcd6",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "bb515b32-4d0b-4e93-b411-383b747a87cb",
-                     *           "facilityId": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
-                     *           "communityId": "73e042de-607f-4a3f-afa5-cc7f81e913d9",
-                     *           "streetId": "386db02b-ad45-455d-96d7-ab6d106f33b9",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.248Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "73102079-d061-4d4e-8fed-c32c56073c93",
+                     *               "commandId": "a4fca7e0-f7eb-4340-8580-a1cffc86efb9",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19596,13 +19626,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "add6aacb-4984-4363-a0c6-bd8506f0e048",
+                     *           "id": "ef0db9f4-391f-400d-8e52-f5ee2744982a",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "83093393-2d4d-497e-9068-d212154d7bb0",
-                     *           "facilityId": "c16855ef-42b2-4949-83c0-8cdf01db7ad0",
-                     *           "communityId": "e27d246f-b92f-49b0-a40f-ca3ecea2be53",
-                     *           "streetId": "8c06d9fb-429a-4ebc-a30b-53736dbe6ba7",
+                     *           "sensorId": "3894512d-ea6d-4376-b931-b50848f7a61f",
+                     *           "facilityId": "d0a0df71-31d5-4ec7-94c7-490229e3017e",
+                     *           "communityId": "dc0dbe8b-04fa-4306-8f6c-7841c70f5e4d",
+                     *           "streetId": "92cf3816-9b34-4658-94bd-54fd235c1cce",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19613,10 +19643,70 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.488Z",
+                     *           "updatedAt": "2026-12-05T16:10:48.602Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "b25c132f-d6fc-4114-b109-11cb7db4e3d3",
+                     *               "commandId": "5e527402-0106-467b-be7b-3fad3bb9e7f4",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "e6095e48-8c09-49a4-9878-96eea2643469",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "9c7eebf9-a210-492a-992f-30b1142cb7e4",
+                     *           "facilityId": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
+                     *           "communityId": "5bbb5dd5-6f2b-4048-97ed-34328adb5a51",
+                     *           "streetId": "375586ad-f130-45a1-81d3-bb76045d0a55",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:10:47.418Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "dc5225c3-ceca-49aa-8ecf-8355fcda643d",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "cb3a6eb5-e7f1-4a58-998a-86d541988424",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "06151cf6-c2ec-4166-9759-10c0cd691ae4",
+                     *           "facilityId": "2bb51230-4881-423b-9c95-59fae0dd4fb2",
+                     *           "communityId": "cb824ff6-9a91-437d-b500-8f46b22e23b3",
+                     *           "streetId": "6996d6b0-9a01-4ec8-9568-67c3460584a6",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:10:48.390Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "11e81f62-ae1b-4da9-94df-2a0b31bb77fa",
                      *               "state": "sent",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19626,13 +19716,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "9256b8c6-7013-4c34-908c-e8a8ed4b4c3d",
+                     *           "id": "9d731c16-136a-4dde-9fc9-a87ded5d6131",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "02368ab2-e612-41b4-97eb-5206e19d005b",
-                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
-                     *           "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
+                     *           "sensorId": "979edd5f-0b8b-4075-887d-7554e0a59355",
+                     *           "facilityId": "3f4335ff-5fd1-4754-adea-2201ecc59f26",
+                     *           "communityId": "64c02463-0698-4d2a-a8e8-add1c13b10f6",
+                     *           "streetId": "c4cb6ec8-955c-4c25-824e-3248ecd79e0d",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19643,10 +19733,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.127Z",
+                     *           "updatedAt": "2026-12-05T16:10:47.991Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "aaa5b892-97d2-41ff-8517-310674941c2e",
+                     *               "commandId": "16acf1ac-f373-4324-ba74-960f97b61c45",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19656,13 +19746,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "91b590a0-9798-40d6-b455-d57a86b7c6fd",
+                     *           "id": "72aa60bb-cc3d-4ca3-94a7-7592bdae872b",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "cd688771-e1dc-4d7e-a6dd-f2350949e407",
-                     *           "facilityId": "33afe6c0-0a59-4ad3-9dc4-7f605da5d448",
-                     *           "communityId": "d20b99fd-80c0-4ec6-b85b-2d746f5031c1",
-                     *           "streetId": "9c8fe69f-4a49-447a-95b0-fcb517d58345",
+                     *           "sensorId": "be36b963-c2cd-4153-a511-c08a7aef9aa3",
+                     *           "facilityId": "0354806e-6206-4313-9b82-14c5c1f7681a",
+                     *           "communityId": "527ecee2-bad2-45e1-834e-814b9ceecd49",
+                     *           "streetId": "ad1cb46a-ffcb-427d-ae04-18e6da98d971",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19673,10 +19763,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.393Z",
+                     *           "updatedAt": "2026-12-05T16:10:47.838Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "204b4a3f-a0be-4508-a710-86d6fd2a64b3",
+                     *               "commandId": "b96479b1-91d2-456c-9bfe-734b96734fd7",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19686,13 +19776,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "7f66d119-db4b-4723-9c33-8af4ade50a2b",
+                     *           "id": "592688d8-b6b6-492d-8ba4-83a310341387",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "b75304d4-05c7-48db-9f16-09c7ecfbb75d",
-                     *           "facilityId": "2a19d012-feda-4a35-91f1-34cc039d5950",
-                     *           "communityId": "c728c301-4ed3-43a9-9bd0-b8c61516892b",
-                     *           "streetId": "c196b5e3-8f9a-4679-89c3-d7882cfb9040",
+                     *           "sensorId": "febdfb30-36b7-45af-b191-337299b82e21",
+                     *           "facilityId": "1af85867-f620-45d0-bf3e-4909543680af",
+                     *           "communityId": "f3fcb63c-f039-4d1c-8ba8-d8706a31cdd0",
+                     *           "streetId": "2420af92-0553-4329-af90-d4370126a2bf",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19703,10 +19793,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.301Z",
+                     *           "updatedAt": "2026-12-05T16:10:47.909Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "201d268b-6692-485d-bf0b-d2fd66ca9259",
+                     *               "commandId": "88b2f9e6-a6ca-4b34-abf3-9f8f65d9b9f2",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19716,13 +19806,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "6a2383ae-beb9-4757-afdc-5274c19158f3",
+                     *           "id": "4efd9ff7-377e-4ff4-939b-59f1d94be0ce",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "0f310622-021a-404c-9f16-b488719ca38c",
-                     *           "facilityId": "54472471-6008-455a-897c-b67218b4adf6",
-                     *           "communityId": "e56f72bd-65d0-4462-bb4c-aacbee39e4ab",
-                     *           "streetId": "e37d42e9-b481-4143-b5e2-e17f1adb7ed6",
+                     *           "sensorId": "9b35680e-8c40-4dc4-a57f-ac8b9a669fe9",
+                     *           "facilityId": "87bdf6dd-2a0b-4968-92cc-05c70715c076",
+                     *           "communityId": "8b73b59d-9dd1-4b1a-96db-6b0d95243e1e",
+                     *           "streetId": "06fecebb-6002-4783-95ff-310396233127",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19733,10 +19823,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.209Z",
+                     *           "updatedAt": "2026-12-05T16:10:47.652Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "a410b298-965e-47f6-b260-895cf6b6f9a1",
+                     *               "commandId": "83a663ae-0048-4697-b968-98a5cb40a82a",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19746,13 +19836,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "68906699-4d2c-491f-9bdf-c23b23e7287f",
+                     *           "id": "263118ac-0088-4876-b655-b238d3c5c8e8",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "3ef916c2-03da-4a07-aa15-e781fdd53633",
-                     *           "facilityId": "461dde45-ffb9-425c-89ac-6c9c16216a70",
-                     *           "communityId": "fd15332e-f9a3-4730-94fd-c4ce93770a34",
-                     *           "streetId": "11f74c46-6c69-4c63-bcf7-1054e05547e1",
+                     *           "sensorId": "74f09213-1147-4a82-b852-8059970172c4",
+                     *           "facilityId": "2441539f-ae0c-46bc-93de-37c00ba18ea9",
+                     *           "communityId": "5041f87a-ac18-46dd-8c71-909700fda887",
+                     *           "streetId": "fa024655-fb11-4b3b-bd19-df175f8d3864",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19763,10 +19853,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.348Z",
+                     *           "updatedAt": "2026-12-05T16:10:47.752Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "c5f3c1e9-0aa2-4a29-b328-9a32b7307336",
+                     *               "commandId": "6f93694c-9f66-46a4-8fec-8bc266a12fec",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19776,13 +19866,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "66c7a5d1-46a8-46b8-b6d3-4788179bb506",
+                     *           "id": "1cf68e3a-a68d-444e-9b32-7e2b27faf9aa",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "457e4a57-188c-4755-92a7-4913c3e50d45",
-                     *           "facilityId": "3c802369-14e2-406d-8a23-5ec430b281b3",
-                     *           "communityId": "33878122-ebe8-487d-a19b-b94a18f8e4a9",
-                     *           "streetId": "d113a9a4-07f7-4001-a646-14fc1d91139b",
+                     *           "sensorId": "232d48bd-d2c5-435d-a67e-217af945453d",
+                     *           "facilityId": "5ca1a578-5da9-4a66-a732-b4a0f1ec753f",
+                     *           "communityId": "783af7e8-5619-4f52-80de-2580f73fdce5",
+                     *           "streetId": "946ed13c-2dc9-4307-94af-c176cad5dc6b",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19793,45 +19883,15 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.635Z",
+                     *           "updatedAt": "2026-12-05T16:10:48.506Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "c369597e-5d44-4db9-aa27-089f29dfa8d6",
-                     *               "state": "pending",
+                     *               "commandId": "2fe61af3-4429-4fad-9bd2-12b86a883c8b",
+                     *               "state": "applied",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "5e07c8a5-b5bb-4811-a61c-e1d80d3fc597",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "0b830c27-f52d-4b1b-8211-92ed25f81163",
-                     *           "facilityId": "716ca100-87ca-4023-b60a-8487e2b297b3",
-                     *           "communityId": "24af1462-38d4-4506-a258-8ccef89e36db",
-                     *           "streetId": "49b1c22a-1003-4b79-b582-5493d48d2aed",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.598Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "6382fb2e-ef9f-4c35-8675-3688bddf2982",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
+                     *               "resultAt": "2025-03-01T02:00:00.000Z"
                      *             }
                      *           ]
                      *         }
@@ -20130,9 +20190,9 @@ export interface operations {
                      *       "timeZone": "Asia/Shanghai",
                      *       "items": [
                      *         {
-                     *           "key": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
+                     *           "key": "2441539f-ae0c-46bc-93de-37c00ba18ea9",
+                     *           "facilityId": "2441539f-ae0c-46bc-93de-37c00ba18ea9",
+                     *           "communityId": "5041f87a-ac18-46dd-8c71-909700fda887",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20145,9 +20205,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "716ca100-87ca-4023-b60a-8487e2b297b3",
-                     *           "facilityId": "716ca100-87ca-4023-b60a-8487e2b297b3",
-                     *           "communityId": "24af1462-38d4-4506-a258-8ccef89e36db",
+                     *           "key": "0354806e-6206-4313-9b82-14c5c1f7681a",
+                     *           "facilityId": "0354806e-6206-4313-9b82-14c5c1f7681a",
+                     *           "communityId": "527ecee2-bad2-45e1-834e-814b9ceecd49",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20160,9 +20220,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "3c802369-14e2-406d-8a23-5ec430b281b3",
-                     *           "facilityId": "3c802369-14e2-406d-8a23-5ec430b281b3",
-                     *           "communityId": "33878122-ebe8-487d-a19b-b94a18f8e4a9",
+                     *           "key": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
+                     *           "facilityId": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
+                     *           "communityId": "5bbb5dd5-6f2b-4048-97ed-34328adb5a51",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20175,9 +20235,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "b01ab2f2-fc74-479a-8dd8-ef3b18c6ff55",
-                     *           "facilityId": "b01ab2f2-fc74-479a-8dd8-ef3b18c6ff55",
-                     *           "communityId": "51d36f3b-af05-4c2b-8c1d-8143d3c53242",
+                     *           "key": "3f4335ff-5fd1-4754-adea-2201ecc59f26",
+                     *           "facilityId": "3f4335ff-5fd1-4754-adea-2201ecc59f26",
+                     *           "communityId": "64c02463-0698-4d2a-a8e8-add1c13b10f6",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20190,9 +20250,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
-                     *           "facilityId": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
-                     *           "communityId": "73e042de-607f-4a3f-afa5-cc7f81e913d9",
+                     *           "key": "5ca1a578-5da9-4a66-a732-b4a0f1ec753f",
+                     *           "facilityId": "5ca1a578-5da9-4a66-a732-b4a0f1ec753f",
+                     *           "communityId": "783af7e8-5619-4f52-80de-2580f73fdce5",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20205,9 +20265,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "2a19d012-feda-4a35-91f1-34cc039d5950",
-                     *           "facilityId": "2a19d012-feda-4a35-91f1-34cc039d5950",
-                     *           "communityId": "c728c301-4ed3-43a9-9bd0-b8c61516892b",
+                     *           "key": "87bdf6dd-2a0b-4968-92cc-05c70715c076",
+                     *           "facilityId": "87bdf6dd-2a0b-4968-92cc-05c70715c076",
+                     *           "communityId": "8b73b59d-9dd1-4b1a-96db-6b0d95243e1e",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20220,9 +20280,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "33afe6c0-0a59-4ad3-9dc4-7f605da5d448",
-                     *           "facilityId": "33afe6c0-0a59-4ad3-9dc4-7f605da5d448",
-                     *           "communityId": "d20b99fd-80c0-4ec6-b85b-2d746f5031c1",
+                     *           "key": "b7fa909e-1f08-4f10-8d76-36425582b4ef",
+                     *           "facilityId": "b7fa909e-1f08-4f10-8d76-36425582b4ef",
+                     *           "communityId": "aab19016-91fc-45e5-927c-11edb66e3de1",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20235,9 +20295,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "c16855ef-42b2-4949-83c0-8cdf01db7ad0",
-                     *           "facilityId": "c16855ef-42b2-4949-83c0-8cdf01db7ad0",
-                     *           "communityId": "e27d246f-b92f-49b0-a40f-ca3ecea2be53",
+                     *           "key": "0027f509-f1f1-400d-9564-f369cfbe92b7",
+                     *           "facilityId": "0027f509-f1f1-400d-9564-f369cfbe92b7",
+                     *           "communityId": "ae0982cb-2039-4eb7-a09a-78ba22c30d89",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20250,9 +20310,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "54472471-6008-455a-897c-b67218b4adf6",
-                     *           "facilityId": "54472471-6008-455a-897c-b67218b4adf6",
-                     *           "communityId": "e56f72bd-65d0-4462-bb4c-aacbee39e4ab",
+                     *           "key": "0fb66561-4af3-49e7-a9b6-ab64b6440dfa",
+                     *           "facilityId": "0fb66561-4af3-49e7-a9b6-ab64b6440dfa",
+                     *           "communityId": "b70d4016-5ec7-4e0d-9dc5-1ace187a615f",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20265,9 +20325,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "61884de6-b53b-4b3f-b7cd-53779ba4d58e",
-                     *           "facilityId": "61884de6-b53b-4b3f-b7cd-53779ba4d58e",
-                     *           "communityId": "e908bdaf-99f1-41a3-a6c6-76a737b87003",
+                     *           "key": "2bb51230-4881-423b-9c95-59fae0dd4fb2",
+                     *           "facilityId": "2bb51230-4881-423b-9c95-59fae0dd4fb2",
+                     *           "communityId": "cb824ff6-9a91-437d-b500-8f46b22e23b3",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20280,9 +20340,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "6e13168e-96f8-4856-8b35-d2d87f0d1f8d",
-                     *           "facilityId": "6e13168e-96f8-4856-8b35-d2d87f0d1f8d",
-                     *           "communityId": "ec9140ed-353d-49ec-b156-b3f5dd8a8ab6",
+                     *           "key": "d0a0df71-31d5-4ec7-94c7-490229e3017e",
+                     *           "facilityId": "d0a0df71-31d5-4ec7-94c7-490229e3017e",
+                     *           "communityId": "dc0dbe8b-04fa-4306-8f6c-7841c70f5e4d",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20295,9 +20355,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "461dde45-ffb9-425c-89ac-6c9c16216a70",
-                     *           "facilityId": "461dde45-ffb9-425c-89ac-6c9c16216a70",
-                     *           "communityId": "fd15332e-f9a3-4730-94fd-c4ce93770a34",
+                     *           "key": "1af85867-f620-45d0-bf3e-4909543680af",
+                     *           "facilityId": "1af85867-f620-45d0-bf3e-4909543680af",
+                     *           "communityId": "f3fcb63c-f039-4d1c-8ba8-d8706a31cdd0",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20441,13 +20501,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f20a5751-81e1-42ab-ac17-cace4b28bbaa",
+                     *       "id": "4e124fef-6c3b-4d12-b8d7-f250bb52d5db",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "b8e7a081-d1d3-445e-8646-0ead203004bb",
-                     *       "facilityId": "96edd0b3-87e4-42ff-98f8-c8675c64c991",
-                     *       "communityId": "7d625ff1-f550-434e-aadb-2d9594471b19",
-                     *       "streetId": "7cdf2035-0189-466d-be64-3946deb3815e",
+                     *       "sensorId": "3969afa1-3a0f-46d4-9b75-193dd2d320a5",
+                     *       "facilityId": "fa4bfd2f-8b94-40c3-a93b-7f3a15a30249",
+                     *       "communityId": "2c08219e-4aed-4db1-a410-830d808382ba",
+                     *       "streetId": "60d20639-2914-47fc-baa9-06e0e68c061d",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
@@ -20458,10 +20518,10 @@ export interface operations {
                      *       "classification": null,
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T14:20:01.824Z",
+                     *       "updatedAt": "2026-12-05T16:10:48.873Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "23da183d-1980-40c5-8973-20ac7e1ff147",
+                     *           "commandId": "52f14910-4981-4dca-8437-648e8ae037f0",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "issuedByName": null,
@@ -20611,27 +20671,27 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f4385626-3bd5-4bc3-af63-c88f5138f283",
+                     *       "id": "edf72ccc-9770-4c13-a59f-a610921b5ba1",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "67529864-e630-4a6a-b3e0-cc4c1a3ce4f2",
-                     *       "facilityId": "beaaf273-5a3a-440f-a0ce-247669622b3b",
-                     *       "communityId": "a4583ce7-dde8-4154-b008-6c64b03780ce",
-                     *       "streetId": "d25ded77-9e68-4490-9dbe-a8860a45aa12",
+                     *       "sensorId": "d058396f-b755-448d-8716-ec0e4bd7b4ba",
+                     *       "facilityId": "d78f360a-6842-45f8-aff8-153ca5fd846f",
+                     *       "communityId": "052f8d1c-7a64-4700-8e77-52af46f679ae",
+                     *       "streetId": "9ce3dd43-7828-441e-9976-e28b5568a06e",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
                      *       "haltSeconds": null,
                      *       "acknowledgedAt": "2025-03-01T02:00:00.000Z",
-                     *       "acknowledgedByOrgId": "e2be9510-d283-42cd-a931-9c3ea051f2fb",
+                     *       "acknowledgedByOrgId": "32972fe5-e747-4b38-843e-dc645983738d",
                      *       "acknowledgedByName": null,
                      *       "classification": "confirmed",
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T14:20:01.876Z",
+                     *       "updatedAt": "2026-12-05T16:10:49.060Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "00421514-649e-4309-8ee5-fe57b91b39a4",
+                     *           "commandId": "a25f1766-ffc0-4ed1-a488-e27ca55a34d3",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "issuedByName": null,
@@ -20791,10 +20851,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "31490b05-04e0-42f7-a3af-8cd3ea967784",
-                     *           "contractId": "bf998fa9-ef1a-48ce-a73d-b0788652b9a1",
-                     *           "subscriberKey": "household:9c0d8cdc-6c21-403a-bc87-b478334b1319",
-                     *           "householdId": "9c0d8cdc-6c21-403a-bc87-b478334b1319",
+                     *           "id": "83882aa5-3286-469f-8d43-f98e20af330c",
+                     *           "contractId": "8d2e5026-71f9-45e1-918d-f0ceb61daf06",
+                     *           "subscriberKey": "household:37bc093e-5ea5-4299-9e03-753174719182",
+                     *           "householdId": "37bc093e-5ea5-4299-9e03-753174719182",
                      *           "slotRef": null,
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
@@ -20803,8 +20863,8 @@ export interface operations {
                      *           "startDate": "2024-12-01",
                      *           "endDate": null,
                      *           "state": "active",
-                     *           "createdAt": "2026-12-05T14:20:02.649Z",
-                     *           "updatedAt": "2026-12-05T14:20:02.649Z"
+                     *           "createdAt": "2026-12-05T16:10:50.485Z",
+                     *           "updatedAt": "2026-12-05T16:10:50.485Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -20934,7 +20994,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "householdId": "bc261ba2-d518-469f-a55c-fefa7716820d",
+                 *       "householdId": "a382be6e-5d11-471f-8ba7-856a84a53a97",
                  *       "feeCode": "EL-M",
                  *       "startDate": "2025-03-01"
                  *     }
@@ -20956,10 +21016,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "4302de78-7b32-44a0-b468-7439ab3d64dc",
-                     *       "contractId": "2b4c4b5f-5dd7-4f3a-91e6-fdfa1f344bc1",
-                     *       "subscriberKey": "household:bc261ba2-d518-469f-a55c-fefa7716820d",
-                     *       "householdId": "bc261ba2-d518-469f-a55c-fefa7716820d",
+                     *       "id": "a17e8730-a793-45ba-9e26-1dd0779779e5",
+                     *       "contractId": "0c3858bb-b89b-4377-8218-4bfe41237a6a",
+                     *       "subscriberKey": "household:a382be6e-5d11-471f-8ba7-856a84a53a97",
+                     *       "householdId": "a382be6e-5d11-471f-8ba7-856a84a53a97",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -21113,10 +21173,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d33f54f2-44bf-4656-83ab-7acf73be6cb8",
-                     *       "contractId": "61ecdf15-5587-45a9-b16c-98379cda0468",
-                     *       "subscriberKey": "household:e0b57fef-5dae-4051-818f-a6dcdd475db7",
-                     *       "householdId": "e0b57fef-5dae-4051-818f-a6dcdd475db7",
+                     *       "id": "639daad0-55a1-47aa-9335-a204a1613aa4",
+                     *       "contractId": "9d902364-f820-4ffa-91fe-4f538d04026f",
+                     *       "subscriberKey": "household:05bb3b7c-ddcf-4602-be89-c7c0b5f435af",
+                     *       "householdId": "05bb3b7c-ddcf-4602-be89-c7c0b5f435af",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -21125,8 +21185,8 @@ export interface operations {
                      *       "startDate": "2024-12-01",
                      *       "endDate": null,
                      *       "state": "active",
-                     *       "createdAt": "2026-12-05T14:20:02.810Z",
-                     *       "updatedAt": "2026-12-05T14:20:02.810Z"
+                     *       "createdAt": "2026-12-05T16:10:50.651Z",
+                     *       "updatedAt": "2026-12-05T16:10:50.651Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Subscription"];
@@ -21270,10 +21330,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "subscription": {
-                     *         "id": "0b874854-a2c9-4b59-807f-2255b374ae1b",
-                     *         "contractId": "7ca4ce1a-8f81-4be9-a26c-c2004ae4e31b",
-                     *         "subscriberKey": "household:0f7b1093-1c78-4c5a-bd19-1b2978571cd2",
-                     *         "householdId": "0f7b1093-1c78-4c5a-bd19-1b2978571cd2",
+                     *         "id": "eedd26fa-587d-40fa-92b3-5b4ad3a6d98c",
+                     *         "contractId": "81d7d7fb-a706-4b64-8480-035c3a7bdc6b",
+                     *         "subscriberKey": "household:1c7fc9fe-ff35-4a33-acbe-bd8105bf517a",
+                     *         "householdId": "1c7fc9fe-ff35-4a33-acbe-bd8105bf517a",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -21282,7 +21342,7 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T14:20:02.854Z",
+                     *         "createdAt": "2026-12-05T16:10:50.727Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "refund": {
@@ -21459,10 +21519,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "ended": {
-                     *         "id": "94ea0d2c-51a6-408f-955b-149a7f090f30",
-                     *         "contractId": "4fdaa4f5-fd3b-4cbc-a0c8-9fb592b7d7a4",
-                     *         "subscriberKey": "household:806a7b71-4d53-458b-901c-4366d6134618",
-                     *         "householdId": "806a7b71-4d53-458b-901c-4366d6134618",
+                     *         "id": "70f44771-b684-4241-9b5e-a8261bfcf0d7",
+                     *         "contractId": "4df2a2b1-d3bb-4a0f-a9e7-b9e7a29a38dd",
+                     *         "subscriberKey": "household:46476e3d-2d88-4973-93e2-204bb9ea47dd",
+                     *         "householdId": "46476e3d-2d88-4973-93e2-204bb9ea47dd",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -21471,14 +21531,14 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T14:20:02.927Z",
+                     *         "createdAt": "2026-12-05T16:10:50.812Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "subscription": {
-                     *         "id": "877052f7-bf68-4f9b-a761-a9a4803469cd",
-                     *         "contractId": "4fdaa4f5-fd3b-4cbc-a0c8-9fb592b7d7a4",
-                     *         "subscriberKey": "household:806a7b71-4d53-458b-901c-4366d6134618",
-                     *         "householdId": "806a7b71-4d53-458b-901c-4366d6134618",
+                     *         "id": "4ea5a313-f1a1-4711-9663-85f55b60c59e",
+                     *         "contractId": "4df2a2b1-d3bb-4a0f-a9e7-b9e7a29a38dd",
+                     *         "subscriberKey": "household:46476e3d-2d88-4973-93e2-204bb9ea47dd",
+                     *         "householdId": "46476e3d-2d88-4973-93e2-204bb9ea47dd",
                      *         "slotRef": null,
                      *         "feeCode": "EL-Y",
                      *         "kind": "yearly",
@@ -21641,8 +21701,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "items": [],
-                     *       "total": 0,
+                     *       "items": [
+                     *         {
+                     *           "id": "77bb13c3-9fc9-4491-a566-ca62a5e65763",
+                     *           "contractId": "290e14df-ff75-4cd5-8bb2-f7a15ed2a1c6",
+                     *           "period": "2025-02",
+                     *           "idempotencyKey": null,
+                     *           "requestedByOrgId": "aba8568d-7fdb-480a-a557-ae448fa239c8",
+                     *           "invoicesCreated": 1,
+                     *           "totalAmount": "40.00",
+                     *           "createdAt": "2026-12-05T16:10:51.003Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": null
@@ -21789,11 +21860,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "00786298-060a-446f-9d11-5add831525b1",
-                     *         "contractId": "e37e7419-05a9-46b9-9233-641576c56943",
+                     *         "id": "0faebd19-77f3-4553-8fac-5c202f32b7d3",
+                     *         "contractId": "519ed265-d021-471f-87fe-d93735a28efa",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-d754bf0c",
-                     *         "requestedByOrgId": "4ed15df8-c131-4e96-9499-1ac29963aee2",
+                     *         "idempotencyKey": "run-4d253402",
+                     *         "requestedByOrgId": "ef8f5609-b1f8-4e3d-83e7-1469917d9c26",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
@@ -21819,11 +21890,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "00786298-060a-446f-9d11-5add831525b1",
-                     *         "contractId": "e37e7419-05a9-46b9-9233-641576c56943",
+                     *         "id": "0faebd19-77f3-4553-8fac-5c202f32b7d3",
+                     *         "contractId": "519ed265-d021-471f-87fe-d93735a28efa",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-d754bf0c",
-                     *         "requestedByOrgId": "4ed15df8-c131-4e96-9499-1ac29963aee2",
+                     *         "idempotencyKey": "run-4d253402",
+                     *         "requestedByOrgId": "ef8f5609-b1f8-4e3d-83e7-1469917d9c26",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
@@ -21949,6 +22020,145 @@ export interface operations {
             };
         };
     };
+    getBillingRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "d90a5f85-6cdb-4648-88e0-986e8b7849af",
+                     *       "contractId": "dde6c53b-5f5b-4f22-98be-bfbc50c132a7",
+                     *       "period": "2025-02",
+                     *       "idempotencyKey": null,
+                     *       "requestedByOrgId": "c1ac5b80-a9da-4724-81fc-d552cb3402c1",
+                     *       "invoicesCreated": 1,
+                     *       "totalAmount": "40.00",
+                     *       "createdAt": "2026-12-05T16:10:51.287Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BillingRun"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listInvoices: {
         parameters: {
             query?: {
@@ -21983,21 +22193,21 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "67901223-520c-42fd-a338-1cfb728dd5df",
+                     *           "id": "ea48a102-89d3-4d6e-9f5c-1774a463d9d9",
                      *           "number": "BOT-2025-000001",
-                     *           "contractId": "e938f69c-9a2b-4879-8b81-e6800908e223",
-                     *           "subscriberKey": "household:db6c0fb9-bedd-4d14-a93e-921b2f4379fb",
-                     *           "householdId": "db6c0fb9-bedd-4d14-a93e-921b2f4379fb",
-                     *           "subscriptionId": "1e1a03ed-e369-48db-8f30-057f5ac2d262",
-                     *           "billingRunId": null,
+                     *           "contractId": "39058397-b94e-4913-a0f7-052cfeb9ec7e",
+                     *           "subscriberKey": "household:378ee2f5-4300-4e70-950a-62fda7fc4e5f",
+                     *           "householdId": "378ee2f5-4300-4e70-950a-62fda7fc4e5f",
+                     *           "subscriptionId": "2132ae85-5a02-45be-9cf8-c7eb2b824b05",
+                     *           "billingRunId": "e46d9db3-ddcc-4bb7-b472-758bdc5ad1bc",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
                      *           "issueDate": "2025-02-01",
                      *           "dueDate": "2025-02-16",
                      *           "total": "40.00",
                      *           "creditApplied": "0.00",
-                     *           "paidAmount": "0.00",
-                     *           "outstanding": "40.00",
+                     *           "paidAmount": "10.00",
+                     *           "outstanding": "30.00",
                      *           "state": "overdue"
                      *         }
                      *       ],
@@ -22149,21 +22359,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "183d85ea-fac0-4840-9c82-95c1781c02c6",
+                     *       "id": "b89bf387-59f8-402a-beb2-7309fbc5da4d",
                      *       "number": "BOT-2025-000001",
-                     *       "contractId": "421e5c1f-6315-4ea4-bf2f-d62930ec816b",
-                     *       "subscriberKey": "household:d589ca9a-78fb-4441-89a2-6a7bf3a883ff",
-                     *       "householdId": "d589ca9a-78fb-4441-89a2-6a7bf3a883ff",
-                     *       "subscriptionId": "9f34cc02-bdf7-465b-a03f-8ab660ebe1fb",
-                     *       "billingRunId": null,
+                     *       "contractId": "c8a8dbc2-3a3b-43b6-9848-cbebd8578675",
+                     *       "subscriberKey": "household:ae021943-10ca-40e8-8042-90ba9db230ac",
+                     *       "householdId": "ae021943-10ca-40e8-8042-90ba9db230ac",
+                     *       "subscriptionId": "69923acd-e088-4b75-b8f8-4adb70493005",
+                     *       "billingRunId": "ea3aeb2d-9a5b-4cf2-be96-6773f12008a0",
                      *       "kind": "subscription",
                      *       "period": "2025-02",
                      *       "issueDate": "2025-02-01",
                      *       "dueDate": "2025-02-16",
                      *       "total": "40.00",
                      *       "creditApplied": "0.00",
-                     *       "paidAmount": "0.00",
-                     *       "outstanding": "40.00",
+                     *       "paidAmount": "10.00",
+                     *       "outstanding": "30.00",
                      *       "state": "overdue",
                      *       "lines": [
                      *         {
@@ -22299,8 +22509,8 @@ export interface operations {
                 /**
                  * @example [
                  *       {
-                 *         "sessionId": "ride-2a84cb52",
-                 *         "householdId": "cc90953f-d2ea-4fa1-bc17-1528c2e9b4af",
+                 *         "sessionId": "ride-128c9af2",
+                 *         "householdId": "5d1f6270-2998-4bdb-bb17-0068cbc4bde9",
                  *         "kind": "ride",
                  *         "feeCode": "EL-RIDE",
                  *         "startedAt": "2025-02-20T08:30:00+08:00",
@@ -22325,7 +22535,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "stored": [
-                     *         "ride-a6b7fc60"
+                     *         "ride-643320fb"
                      *       ],
                      *       "duplicates": []
                      *     }
@@ -22476,8 +22686,23 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "items": [],
-                     *       "total": 0,
+                     *       "items": [
+                     *         {
+                     *           "id": "d29d4efb-beb0-4b13-acf8-c46bd9119b23",
+                     *           "invoiceId": "efae8043-5cdc-4603-9079-c6fbe333b7b7",
+                     *           "contractId": "18471e2a-7dd0-483c-a97e-70a8bfec5b19",
+                     *           "subscriberKey": "household:46ed49a8-e30d-4095-9c28-d397e9e62393",
+                     *           "amount": "10.00",
+                     *           "appliedAmount": "10.00",
+                     *           "creditAmount": "0.00",
+                     *           "method": "wechat",
+                     *           "externalRef": "WX-FIXTURE-0001",
+                     *           "receivedOn": "2025-02-20",
+                     *           "creditNoteId": null,
+                     *           "createdAt": "2026-12-05T16:10:51.467Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": null
@@ -22619,7 +22844,7 @@ export interface operations {
                  * @example {
                  *       "amount": "10.00",
                  *       "method": "wechat",
-                 *       "externalRef": "WX-df84c52e",
+                 *       "externalRef": "WX-f965903a",
                  *       "receivedOn": "2025-02-28"
                  *     }
                  */
@@ -22639,26 +22864,26 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7b603fcb-4ea3-411c-8219-5048ff1c6d49",
-                     *       "invoiceId": "0d76e3d8-802e-42e2-9c26-26b43131e393",
-                     *       "contractId": "2d2077d1-e48c-419d-aad4-a3a49c052318",
-                     *       "subscriberKey": "household:68d13c91-7778-42ba-9246-37a4e55d3160",
+                     *       "id": "c31cf2a7-8385-4b1a-b46d-eab30db2aa4a",
+                     *       "invoiceId": "4391e411-6bdd-4aed-a1c2-b24b501a90a5",
+                     *       "contractId": "c1ae1b1e-342b-4428-96c9-4b2486652097",
+                     *       "subscriberKey": "household:e194f565-bdd3-4b51-961a-7c42ca35a435",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-482e1a22",
+                     *       "externalRef": "WX-80fa41b8",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T14:20:03.472Z",
+                     *       "createdAt": "2026-12-05T16:10:51.538Z",
                      *       "invoice": {
-                     *         "id": "0d76e3d8-802e-42e2-9c26-26b43131e393",
+                     *         "id": "4391e411-6bdd-4aed-a1c2-b24b501a90a5",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
                      *         "creditApplied": "0.00",
-                     *         "paidAmount": "10.00",
-                     *         "outstanding": "30.00",
+                     *         "paidAmount": "20.00",
+                     *         "outstanding": "20.00",
                      *         "dueDate": "2025-02-16"
                      *       },
                      *       "creditNote": null
@@ -22680,26 +22905,26 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7b603fcb-4ea3-411c-8219-5048ff1c6d49",
-                     *       "invoiceId": "0d76e3d8-802e-42e2-9c26-26b43131e393",
-                     *       "contractId": "2d2077d1-e48c-419d-aad4-a3a49c052318",
-                     *       "subscriberKey": "household:68d13c91-7778-42ba-9246-37a4e55d3160",
+                     *       "id": "c31cf2a7-8385-4b1a-b46d-eab30db2aa4a",
+                     *       "invoiceId": "4391e411-6bdd-4aed-a1c2-b24b501a90a5",
+                     *       "contractId": "c1ae1b1e-342b-4428-96c9-4b2486652097",
+                     *       "subscriberKey": "household:e194f565-bdd3-4b51-961a-7c42ca35a435",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-482e1a22",
+                     *       "externalRef": "WX-80fa41b8",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T14:20:03.472Z",
+                     *       "createdAt": "2026-12-05T16:10:51.538Z",
                      *       "invoice": {
-                     *         "id": "0d76e3d8-802e-42e2-9c26-26b43131e393",
+                     *         "id": "4391e411-6bdd-4aed-a1c2-b24b501a90a5",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
                      *         "creditApplied": "0.00",
-                     *         "paidAmount": "10.00",
-                     *         "outstanding": "30.00",
+                     *         "paidAmount": "20.00",
+                     *         "outstanding": "20.00",
                      *         "dueDate": "2025-02-16"
                      *       },
                      *       "creditNote": null
@@ -22822,6 +23047,149 @@ export interface operations {
             };
         };
     };
+    getPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The payment */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0ac53a24-e7d6-4e51-8220-b50f27456612",
+                     *       "invoiceId": "cdfe0e3d-5dd4-4c57-88aa-839fabc4b098",
+                     *       "contractId": "ff3c8889-4bfd-4143-9609-dd96dcca384a",
+                     *       "subscriberKey": "household:6ed6b3b7-031a-4546-a35e-40b7ef64ae0f",
+                     *       "amount": "10.00",
+                     *       "appliedAmount": "10.00",
+                     *       "creditAmount": "0.00",
+                     *       "method": "wechat",
+                     *       "externalRef": "WX-FIXTURE-0001",
+                     *       "receivedOn": "2025-02-20",
+                     *       "creditNoteId": null,
+                     *       "createdAt": "2026-12-05T16:10:51.665Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listCreditNotes: {
         parameters: {
             query?: {
@@ -22855,19 +23223,19 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "4cc50a47-8dce-409e-b2d2-9f51a4b37ef1",
+                     *           "id": "fa230b25-4073-469f-a5b1-e16348630399",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "623e9272-e66f-4342-98a8-dbf5abf993b2",
-                     *           "subscriberKey": "household:9535c7a8-800d-4f7d-bc61-aaab8ca19735",
+                     *           "contractId": "ebfa5474-e64c-4f0f-8beb-2abc91810b06",
+                     *           "subscriberKey": "household:874fe354-4229-46a2-92d8-42da0d33e2c7",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
-                     *           "remaining": "20.00",
+                     *           "remaining": "15.00",
                      *           "applied": "0.00",
-                     *           "refunded": "0.00",
+                     *           "refunded": "5.00",
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T14:20:03.557Z"
+                     *           "createdAt": "2026-12-05T16:10:51.714Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -22997,7 +23365,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "subscriberKey": "household:fac29f7d-6d4d-4345-af01-f6ae5a8f3c52",
+                 *       "subscriberKey": "household:3bd86378-b40b-40cd-a6c8-42134d24f305",
                  *       "amount": "5.00",
                  *       "note": "电梯停运两天，减免"
                  *     }
@@ -23019,19 +23387,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "5c121ba8-753a-4f90-b4dc-cba2228589fa",
+                     *       "id": "11078976-68f5-4355-9b7e-4ec2ef3feb7a",
                      *       "number": "CN-2025-000001",
-                     *       "contractId": "8c77d038-7ca6-40be-8f8f-556080b32e3b",
-                     *       "subscriberKey": "household:fac29f7d-6d4d-4345-af01-f6ae5a8f3c52",
+                     *       "contractId": "cefa0b1f-ccc5-4af6-9cc9-3e9df8bdaf34",
+                     *       "subscriberKey": "household:3bd86378-b40b-40cd-a6c8-42134d24f305",
                      *       "reason": "adjustment",
                      *       "amount": "5.00",
                      *       "remaining": "5.00",
                      *       "applied": "0.00",
                      *       "refunded": "0.00",
                      *       "paymentId": null,
-                     *       "subscriptionId": "4578f217-328c-4be2-a23e-7bce26b61a62",
+                     *       "subscriptionId": "8157a4f8-f72a-4d6b-a042-40625287d653",
                      *       "note": "电梯停运两天，减免",
-                     *       "createdAt": "2026-12-05T14:20:03.619Z"
+                     *       "createdAt": "2026-12-05T16:10:51.798Z"
                      *     }
                      */
                     "application/json": components["schemas"]["CreditNote"];
@@ -23175,19 +23543,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9e123e80-03db-4abb-9f5b-7a36face7eba",
+                     *       "id": "cd92d616-986d-4224-8593-c84d3b628fad",
                      *       "number": "CN-2026-000001",
-                     *       "contractId": "262c6e5e-d536-4408-a77f-2a2e22d4464d",
-                     *       "subscriberKey": "household:b81730a7-ac54-411b-9f3a-f97b21cccac8",
+                     *       "contractId": "ac4eb45c-a9f0-4aed-82b3-e95b37bec5d1",
+                     *       "subscriberKey": "household:818fcc26-2ed9-4087-a626-84a341a9b811",
                      *       "reason": "cancellation",
                      *       "amount": "20.00",
-                     *       "remaining": "20.00",
+                     *       "remaining": "15.00",
                      *       "applied": "0.00",
-                     *       "refunded": "0.00",
+                     *       "refunded": "5.00",
                      *       "paymentId": null,
                      *       "subscriptionId": null,
                      *       "note": "",
-                     *       "createdAt": "2026-12-05T14:20:03.677Z"
+                     *       "createdAt": "2026-12-05T16:10:51.892Z"
                      *     }
                      */
                     "application/json": components["schemas"]["CreditNote"];
@@ -23313,7 +23681,7 @@ export interface operations {
                  * @example {
                  *       "amount": "5.00",
                  *       "method": "cash",
-                 *       "externalRef": "CASH-54764c80",
+                 *       "externalRef": "CASH-45cb1a27",
                  *       "paidOn": "2025-02-28"
                  *     }
                  */
@@ -23333,27 +23701,27 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e00d5ff9-3af5-4281-9b99-fa9c90661900",
-                     *       "creditNoteId": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
+                     *       "id": "14e7c56c-fdbc-4c1f-bd7a-1d9778de38b9",
+                     *       "creditNoteId": "8fe1ea01-ad57-4c05-910d-512e7032af33",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-4a269d88",
+                     *       "externalRef": "CASH-05fd51aa",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T14:20:03.736Z",
+                     *       "createdAt": "2026-12-05T16:10:52.021Z",
                      *       "creditNote": {
-                     *         "id": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
+                     *         "id": "8fe1ea01-ad57-4c05-910d-512e7032af33",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "81b73d51-e338-4e26-9b1e-04dd97c98765",
-                     *         "subscriberKey": "household:bb993d81-b823-4c2f-aaca-f992857d6cf7",
+                     *         "contractId": "016b9ade-ca60-43a4-a2c5-031c5cb07502",
+                     *         "subscriberKey": "household:ca48d9eb-fdce-4979-afa6-11e5caf84fc1",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
-                     *         "remaining": "15.00",
+                     *         "remaining": "10.00",
                      *         "applied": "0.00",
-                     *         "refunded": "5.00",
+                     *         "refunded": "10.00",
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T14:20:03.727Z"
+                     *         "createdAt": "2026-12-05T16:10:51.972Z"
                      *       }
                      *     }
                      */
@@ -23373,27 +23741,27 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e00d5ff9-3af5-4281-9b99-fa9c90661900",
-                     *       "creditNoteId": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
+                     *       "id": "14e7c56c-fdbc-4c1f-bd7a-1d9778de38b9",
+                     *       "creditNoteId": "8fe1ea01-ad57-4c05-910d-512e7032af33",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-4a269d88",
+                     *       "externalRef": "CASH-05fd51aa",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T14:20:03.736Z",
+                     *       "createdAt": "2026-12-05T16:10:52.021Z",
                      *       "creditNote": {
-                     *         "id": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
+                     *         "id": "8fe1ea01-ad57-4c05-910d-512e7032af33",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "81b73d51-e338-4e26-9b1e-04dd97c98765",
-                     *         "subscriberKey": "household:bb993d81-b823-4c2f-aaca-f992857d6cf7",
+                     *         "contractId": "016b9ade-ca60-43a4-a2c5-031c5cb07502",
+                     *         "subscriberKey": "household:ca48d9eb-fdce-4979-afa6-11e5caf84fc1",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
-                     *         "remaining": "15.00",
+                     *         "remaining": "10.00",
                      *         "applied": "0.00",
-                     *         "refunded": "5.00",
+                     *         "refunded": "10.00",
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T14:20:03.727Z"
+                     *         "createdAt": "2026-12-05T16:10:51.972Z"
                      *       }
                      *     }
                      */
@@ -23514,6 +23882,144 @@ export interface operations {
             };
         };
     };
+    getRefund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The refund */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "b3b4a3b4-ce1a-4fe6-857d-487521176b1a",
+                     *       "creditNoteId": "4af3b3b9-8156-4584-b1ea-e98b7a100968",
+                     *       "amount": "5.00",
+                     *       "method": "cash",
+                     *       "externalRef": "CASH-FIXTURE-0001",
+                     *       "paidOn": "2025-02-25",
+                     *       "createdAt": "2026-12-05T16:10:52.116Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getHouseholdStatement: {
         parameters: {
             query: {
@@ -23540,11 +24046,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "d2c71d7b-6a56-4a15-b2ce-047df8f83b19",
-                     *       "subscriberKey": "household:aa40ebe1-4637-44be-89f3-8cbd9c1870d1",
+                     *       "contractId": "0d6693c5-1e72-4dbf-88cf-f34a54f041b7",
+                     *       "subscriberKey": "household:d72bcbe4-b665-481d-b783-aed2e9eb5c85",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "cc1c8778-acf0-4f7d-9e92-ed5d407e7e14",
+                     *           "id": "dce1c2cf-832a-4e1d-825b-fdd0b614da54",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -23555,7 +24061,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "25ba8044-7ad6-48c4-9a63-230cd8ba45f9",
+                     *           "id": "b1aed22b-60b4-4f64-bd77-99ccc8d771a9",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -23563,37 +24069,62 @@ export interface operations {
                      *           "dueDate": "2025-02-16",
                      *           "total": "40.00",
                      *           "creditApplied": "0.00",
-                     *           "paidAmount": "0.00",
-                     *           "outstanding": "40.00"
+                     *           "paidAmount": "10.00",
+                     *           "outstanding": "30.00"
                      *         }
                      *       ],
-                     *       "payments": [],
+                     *       "payments": [
+                     *         {
+                     *           "id": "47448825-6155-437c-8fa7-9a4c31b8ffaf",
+                     *           "invoiceId": "b1aed22b-60b4-4f64-bd77-99ccc8d771a9",
+                     *           "contractId": "0d6693c5-1e72-4dbf-88cf-f34a54f041b7",
+                     *           "subscriberKey": "household:d72bcbe4-b665-481d-b783-aed2e9eb5c85",
+                     *           "amount": "10.00",
+                     *           "appliedAmount": "10.00",
+                     *           "creditAmount": "0.00",
+                     *           "method": "wechat",
+                     *           "externalRef": "WX-FIXTURE-0001",
+                     *           "receivedOn": "2025-02-20",
+                     *           "creditNoteId": null,
+                     *           "createdAt": "2026-12-05T16:10:52.379Z"
+                     *         }
+                     *       ],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "20671913-1f50-48c5-bfb7-a30ff415a4bf",
+                     *           "id": "e6e178a6-46ad-47ba-90b8-0c520f906bed",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "d2c71d7b-6a56-4a15-b2ce-047df8f83b19",
-                     *           "subscriberKey": "household:aa40ebe1-4637-44be-89f3-8cbd9c1870d1",
+                     *           "contractId": "0d6693c5-1e72-4dbf-88cf-f34a54f041b7",
+                     *           "subscriberKey": "household:d72bcbe4-b665-481d-b783-aed2e9eb5c85",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
-                     *           "remaining": "20.00",
+                     *           "remaining": "15.00",
                      *           "applied": "0.00",
-                     *           "refunded": "0.00",
+                     *           "refunded": "5.00",
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T14:20:03.802Z"
+                     *           "createdAt": "2026-12-05T16:10:52.389Z"
                      *         }
                      *       ],
-                     *       "refunds": [],
+                     *       "refunds": [
+                     *         {
+                     *           "id": "70dd1426-c249-438b-a950-10114929b9db",
+                     *           "creditNoteId": "e6e178a6-46ad-47ba-90b8-0c520f906bed",
+                     *           "amount": "5.00",
+                     *           "method": "cash",
+                     *           "externalRef": "CASH-FIXTURE-0001",
+                     *           "paidOn": "2025-02-25",
+                     *           "createdAt": "2026-12-05T16:10:52.390Z"
+                     *         }
+                     *       ],
                      *       "totals": {
                      *         "invoiced": "40.00",
-                     *         "paid": "0.00",
+                     *         "paid": "10.00",
                      *         "credited": "20.00",
-                     *         "refunded": "0.00",
-                     *         "balance": "20.00",
-                     *         "outstanding": "40.00",
-                     *         "creditAvailable": "20.00"
+                     *         "refunded": "5.00",
+                     *         "balance": "15.00",
+                     *         "outstanding": "30.00",
+                     *         "creditAvailable": "15.00"
                      *       }
                      *     }
                      */
@@ -23728,11 +24259,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "fcddaf0c-5d4a-405f-9796-1a49560d6ffa",
-                     *       "subscriberKey": "household:77799e27-f757-4da5-959a-1a5bde28f641",
+                     *       "contractId": "c0805a55-8bcf-4055-8f4c-f490135a4120",
+                     *       "subscriberKey": "household:8d47047b-aa53-4b89-9a11-5de89937f50f",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "519b938b-c333-4886-b72d-afc3302360d1",
+                     *           "id": "b238f002-150f-4f66-a50b-7583699624c0",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -23743,7 +24274,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "be649a85-b7a9-4779-9ec2-9f8d785c4469",
+                     *           "id": "abcdcd28-e055-4486-8740-e7c8f5d77120",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -23751,37 +24282,62 @@ export interface operations {
                      *           "dueDate": "2025-02-16",
                      *           "total": "40.00",
                      *           "creditApplied": "0.00",
-                     *           "paidAmount": "0.00",
-                     *           "outstanding": "40.00"
+                     *           "paidAmount": "10.00",
+                     *           "outstanding": "30.00"
                      *         }
                      *       ],
-                     *       "payments": [],
+                     *       "payments": [
+                     *         {
+                     *           "id": "d9f54144-60c6-44c0-ab3f-27e0495cb287",
+                     *           "invoiceId": "abcdcd28-e055-4486-8740-e7c8f5d77120",
+                     *           "contractId": "c0805a55-8bcf-4055-8f4c-f490135a4120",
+                     *           "subscriberKey": "household:8d47047b-aa53-4b89-9a11-5de89937f50f",
+                     *           "amount": "10.00",
+                     *           "appliedAmount": "10.00",
+                     *           "creditAmount": "0.00",
+                     *           "method": "wechat",
+                     *           "externalRef": "WX-FIXTURE-0001",
+                     *           "receivedOn": "2025-02-20",
+                     *           "creditNoteId": null,
+                     *           "createdAt": "2026-12-05T16:10:52.556Z"
+                     *         }
+                     *       ],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "422b84a8-f36b-4e43-9bf1-4801341aced9",
+                     *           "id": "07d54c72-34da-40c0-8d7c-e2c08022e8e3",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "fcddaf0c-5d4a-405f-9796-1a49560d6ffa",
-                     *           "subscriberKey": "household:77799e27-f757-4da5-959a-1a5bde28f641",
+                     *           "contractId": "c0805a55-8bcf-4055-8f4c-f490135a4120",
+                     *           "subscriberKey": "household:8d47047b-aa53-4b89-9a11-5de89937f50f",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
-                     *           "remaining": "20.00",
+                     *           "remaining": "15.00",
                      *           "applied": "0.00",
-                     *           "refunded": "0.00",
+                     *           "refunded": "5.00",
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T14:20:03.867Z"
+                     *           "createdAt": "2026-12-05T16:10:52.560Z"
                      *         }
                      *       ],
-                     *       "refunds": [],
+                     *       "refunds": [
+                     *         {
+                     *           "id": "6d5bbcf6-c631-4ea9-bcd6-899fbfcd6da8",
+                     *           "creditNoteId": "07d54c72-34da-40c0-8d7c-e2c08022e8e3",
+                     *           "amount": "5.00",
+                     *           "method": "cash",
+                     *           "externalRef": "CASH-FIXTURE-0001",
+                     *           "paidOn": "2025-02-25",
+                     *           "createdAt": "2026-12-05T16:10:52.561Z"
+                     *         }
+                     *       ],
                      *       "totals": {
                      *         "invoiced": "40.00",
-                     *         "paid": "0.00",
+                     *         "paid": "10.00",
                      *         "credited": "20.00",
-                     *         "refunded": "0.00",
-                     *         "balance": "20.00",
-                     *         "outstanding": "40.00",
-                     *         "creditAvailable": "20.00"
+                     *         "refunded": "5.00",
+                     *         "balance": "15.00",
+                     *         "outstanding": "30.00",
+                     *         "creditAvailable": "15.00"
                      *       }
                      *     }
                      */
@@ -23916,20 +24472,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "9c031e9d-9076-4d7d-b4b1-0159c2d3a17a",
+                     *       "contractId": "01bbea98-d889-49e6-b3c0-22926dbdc151",
                      *       "asOf": "2025-03-01",
                      *       "invoiceCount": 1,
                      *       "openInvoiceCount": 1,
                      *       "totals": {
                      *         "invoiced": "40.00",
                      *         "creditApplied": "0.00",
-                     *         "collected": "0.00",
-                     *         "received": "0.00",
-                     *         "outstanding": "40.00"
+                     *         "collected": "10.00",
+                     *         "received": "10.00",
+                     *         "outstanding": "30.00"
                      *       },
                      *       "aging": {
                      *         "current": "0.00",
-                     *         "days1To30": "40.00",
+                     *         "days1To30": "30.00",
                      *         "days31To60": "0.00",
                      *         "days61To90": "0.00",
                      *         "over90Days": "0.00"
@@ -24088,8 +24644,8 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "d160eaa4-39af-43de-a43f-0dcc72b525ea",
-                     *           "contractId": "1788a7ee-76de-4a7e-b366-f3f26449240a",
+                     *           "id": "be2ff15f-d837-4de0-82e6-12b2d5275614",
+                     *           "contractId": "a7d775be-8dbc-4427-bfa9-a0c5ee0206dc",
                      *           "period": "2025-01",
                      *           "versionNo": 1,
                      *           "state": "queried",
@@ -24112,14 +24668,14 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "d80fd19c-26ef-45db-a464-b1d58b587792",
-                     *           "reviewedByOrgId": "f5630570-6892-4205-bfdc-c5e6d63ffc10",
+                     *           "submittedByOrgId": "01baf720-450b-4ff8-a8b6-61b12a39a355",
+                     *           "reviewedByOrgId": "268aab00-8128-4d24-a9cc-1375f52410fe",
                      *           "reviewedAt": "2025-02-25T02:00:00.000Z",
-                     *           "createdAt": "2026-12-05T14:20:04.015Z"
+                     *           "createdAt": "2026-12-05T16:10:52.689Z"
                      *         },
                      *         {
-                     *           "id": "b4a8dbf0-c153-43dc-8f2b-dc5b5f3c4f34",
-                     *           "contractId": "1788a7ee-76de-4a7e-b366-f3f26449240a",
+                     *           "id": "6964cd3b-ab33-4e25-954d-1c9ca3749a3b",
+                     *           "contractId": "a7d775be-8dbc-4427-bfa9-a0c5ee0206dc",
                      *           "period": "2024-12",
                      *           "versionNo": 1,
                      *           "state": "submitted",
@@ -24142,10 +24698,10 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "d80fd19c-26ef-45db-a464-b1d58b587792",
+                     *           "submittedByOrgId": "01baf720-450b-4ff8-a8b6-61b12a39a355",
                      *           "reviewedByOrgId": null,
                      *           "reviewedAt": null,
-                     *           "createdAt": "2026-12-05T14:20:04.015Z"
+                     *           "createdAt": "2026-12-05T16:10:52.689Z"
                      *         }
                      *       ],
                      *       "total": 2,
@@ -24314,8 +24870,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9c0345f1-e331-429e-aac8-56d2c1a5c4f2",
-                     *       "contractId": "73904772-94a4-4643-a195-bb15c0a3f570",
+                     *       "id": "9de51c16-ef23-4975-8ce1-54c2f02c4af6",
+                     *       "contractId": "0d76f1b0-c52d-4dce-973f-3fa9b6b6a79a",
                      *       "period": "2025-02",
                      *       "versionNo": 1,
                      *       "state": "submitted",
@@ -24338,7 +24894,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "9bd211fd-e38a-43a8-9719-5263d88748a4",
+                     *       "submittedByOrgId": "7e76fa3f-2f4f-42b5-b62e-91c7ffd8b948",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -24360,7 +24916,7 @@ export interface operations {
                      *         "revenue": {
                      *           "reported": "40.00",
                      *           "invoiced": "40.00",
-                     *           "collected": "0.00"
+                     *           "collected": "5.00"
                      *         },
                      *         "figures": [
                      *           {
@@ -24471,7 +25027,7 @@ export interface operations {
                      *           "EL-M": "40.00"
                      *         },
                      *         "invoicedTotal": "40.00",
-                     *         "collected": "0.00",
+                     *         "collected": "5.00",
                      *         "usage": {
                      *           "rides": "0",
                      *           "kWh": "0.000",
@@ -24483,7 +25039,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "9c0345f1-e331-429e-aac8-56d2c1a5c4f2",
+                     *           "id": "9de51c16-ef23-4975-8ce1-54c2f02c4af6",
                      *           "versionNo": 1,
                      *           "state": "submitted"
                      *         }
@@ -24636,8 +25192,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d4b484ef-ad13-4c16-988d-8378e8a8aaf1",
-                     *       "contractId": "e9ea4001-3584-4884-b2c7-d193ed257d19",
+                     *       "id": "6c36d273-d239-4428-9090-e4c079324cf8",
+                     *       "contractId": "8f8f8bf6-5f58-490c-ab07-24e1e7326045",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "submitted",
@@ -24660,10 +25216,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "b703a8a3-8f7a-4e84-9fa0-051a844b42ea",
+                     *       "submittedByOrgId": "e303a76c-46da-4bba-9c11-729def160b7a",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
-                     *       "createdAt": "2026-12-05T14:20:04.144Z",
+                     *       "createdAt": "2026-12-05T16:10:52.832Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -24803,7 +25359,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "d4b484ef-ad13-4c16-988d-8378e8a8aaf1",
+                     *           "id": "6c36d273-d239-4428-9090-e4c079324cf8",
                      *           "versionNo": 1,
                      *           "state": "submitted"
                      *         }
@@ -24946,8 +25502,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "107ce946-8296-471d-8b18-19a36ba7e4c3",
-                     *       "contractId": "5d519fc7-dc05-49c7-8b37-e1b81e0da0d9",
+                     *       "id": "f1b408ee-86f7-4356-8d1c-36d144d0a9f2",
+                     *       "contractId": "62bd02e5-765a-4e6f-8709-1d5622b10269",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "accepted",
@@ -24970,10 +25526,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "c448b237-dedc-4944-87a2-519a5deeb93b",
-                     *       "reviewedByOrgId": "294fc70b-46d8-4d36-a36c-3413399f2414",
+                     *       "submittedByOrgId": "68b069eb-1970-46be-8f6f-6e046afdac98",
+                     *       "reviewedByOrgId": "d127956b-4637-4366-bba8-e9fa8ba53b8e",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T14:20:04.192Z",
+                     *       "createdAt": "2026-12-05T16:10:52.895Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -25113,7 +25669,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "107ce946-8296-471d-8b18-19a36ba7e4c3",
+                     *           "id": "f1b408ee-86f7-4356-8d1c-36d144d0a9f2",
                      *           "versionNo": 1,
                      *           "state": "accepted"
                      *         }
@@ -25272,8 +25828,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ba89bf27-e10d-4dd7-a842-48a7e937b58a",
-                     *       "contractId": "a31bdb86-cde6-45b7-b62f-e7e2bdc3d9db",
+                     *       "id": "62bfcf75-33fe-4330-afa8-8eede54890ce",
+                     *       "contractId": "be1a2079-1729-4520-80d2-51af2763ee94",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "queried",
@@ -25296,10 +25852,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "f4ed8171-21c4-4ef5-9f2d-2d88350cbbab",
-                     *       "reviewedByOrgId": "524c8eff-949d-415d-8b7c-9ebaf13f2eb6",
+                     *       "submittedByOrgId": "daad8f8a-30f1-4d5c-865a-bfff2ac53288",
+                     *       "reviewedByOrgId": "e7f3d11a-f7ff-4324-b728-2c7aaaea158e",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T14:20:04.264Z",
+                     *       "createdAt": "2026-12-05T16:10:53.023Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -25439,7 +25995,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "ba89bf27-e10d-4dd7-a842-48a7e937b58a",
+                     *           "id": "62bfcf75-33fe-4330-afa8-8eede54890ce",
                      *           "versionNo": 1,
                      *           "state": "queried"
                      *         }
@@ -25618,8 +26174,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "313b760f-116b-4703-bcb7-120d0d07943e",
-                     *       "contractId": "83bfa07c-6da3-47dd-b916-6fd2a2665d40",
+                     *       "id": "bf2cda7a-32f2-46ef-90cc-6de74d665110",
+                     *       "contractId": "f63a2afe-e456-4bef-a692-e77bb03d5f1c",
                      *       "period": "2025-01",
                      *       "versionNo": 2,
                      *       "state": "submitted",
@@ -25642,7 +26198,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "2c0dcee4-d290-4f04-a5b2-d261553360a3",
+                     *       "submittedByOrgId": "3289d54a-5ee6-4807-8058-db8f98e09e00",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -25785,12 +26341,12 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "93f16142-3125-4698-910f-6a5c9e1af6b4",
+                     *           "id": "03f7a37d-fe07-4549-9194-977ec262df0c",
                      *           "versionNo": 1,
                      *           "state": "superseded"
                      *         },
                      *         {
-                     *           "id": "313b760f-116b-4703-bcb7-120d0d07943e",
+                     *           "id": "bf2cda7a-32f2-46ef-90cc-6de74d665110",
                      *           "versionNo": 2,
                      *           "state": "submitted"
                      *         }
@@ -25945,12 +26501,12 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "87d66a37-cc11-4467-82c0-bcd37141e851",
-                     *           "reportId": "d830e703-6010-473a-94fb-beb4804774db",
+                     *           "id": "8cadd049-4fd2-4c6c-a22f-1b6fb925edae",
+                     *           "reportId": "33807d45-a720-4207-b942-89cfd810f3a0",
                      *           "versionNo": 1,
-                     *           "authorOrgId": "15c7281d-67f4-4cc0-9d8f-2eaef56184c5",
+                     *           "authorOrgId": "440727a4-9b97-423c-9475-e273b8ea96ae",
                      *           "body": "维保费用偏高，请附发票",
-                     *           "createdAt": "2026-12-05T14:20:04.421Z"
+                     *           "createdAt": "2026-12-05T16:10:53.354Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -26251,7 +26807,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "f7dcee25-a644-4573-9300-c2805faadb2e",
+                     *       "contractId": "faeaab9e-a40b-427f-a7b5-1d49f2b65633",
                      *       "assumptions": {
                      *         "takeUp": {
                      *           "rates": {
@@ -26267,7 +26823,7 @@ export interface operations {
                      *         },
                      *         "discountRate": "0.05"
                      *       },
-                     *       "updatedByOrgId": "565efcf5-8558-4097-a7e0-4032add57766",
+                     *       "updatedByOrgId": "9f311f46-1b3c-445f-b0ee-5608699cd729",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z"
                      *     }
                      */
@@ -26404,7 +26960,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "b4ec625b-2445-40ca-badb-e98a7c9946bd",
+                     *       "contractId": "5dbc08e4-6fa6-4a6d-ab0b-4c18c3389a3e",
                      *       "state": "operating",
                      *       "versionNo": 1,
                      *       "basis": "version_in_force",
@@ -26516,14 +27072,14 @@ export interface operations {
                      *           {
                      *             "year": 1,
                      *             "from": "2024-12",
-                     *             "collected": "0.00",
+                     *             "collected": "5.00",
                      *             "costs": "1400.00",
-                     *             "net": "-1400.00",
-                     *             "cumulative": "-681400.00"
+                     *             "net": "-1395.00",
+                     *             "cumulative": "-681395.00"
                      *           }
                      *         ],
-                     *         "netToDate": "-1400.00",
-                     *         "position": "-681400.00",
+                     *         "netToDate": "-1395.00",
+                     *         "position": "-681395.00",
                      *         "recoveredPercent": "-0.21",
                      *         "paidBack": false
                      *       }
@@ -26819,12 +27375,12 @@ export interface operations {
                     /**
                      * @example {
                      *       "disbursement": {
-                     *         "id": "44f4f319-14c6-42fd-a4b1-f748d4928d55",
-                     *         "contractId": "46a7fcac-8ac4-430a-ba2c-aecade81ace1",
+                     *         "id": "f4015ee4-17f0-4ecc-88a8-8aa0d5be8a57",
+                     *         "contractId": "cb50651d-058a-46c2-8391-0a6b5df5360a",
                      *         "amount": "20000.00",
                      *         "paidOn": "2025-02-20",
                      *         "note": "第一笔引导资金",
-                     *         "recordedByOrgId": "01d7933f-a3d8-4d56-9d6e-4dbd5510effb",
+                     *         "recordedByOrgId": "71aa6941-1018-4c5c-abff-0502d02f4131",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "totals": {
@@ -26990,8 +27546,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "streetId": "7bfdb713-65cb-42a5-95dd-179ace6b58a3",
-                     *       "streetName": "殷行街道 46a1e876",
+                     *       "streetId": "a8d0a596-797d-4259-831b-529d9ca4ba7d",
+                     *       "streetName": "殷行街道 bba1b1f7",
                      *       "today": "2025-03-01",
                      *       "facilities": {
                      *         "elevators": {
@@ -27056,13 +27612,13 @@ export interface operations {
                      *         "items": []
                      *       },
                      *       "receivables": {
-                     *         "outstanding": "40.00",
-                     *         "overdue": "40.00",
+                     *         "outstanding": "30.00",
+                     *         "overdue": "30.00",
                      *         "invoicesOutstanding": 1,
                      *         "invoicesOverdue": 1,
                      *         "aging": {
                      *           "current": "0.00",
-                     *           "days1To30": "40.00",
+                     *           "days1To30": "30.00",
                      *           "days31To60": "0.00",
                      *           "days61To90": "0.00",
                      *           "over90Days": "0.00"
@@ -27339,7 +27895,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 d8a3be3d",
+                 *       "name": "值班群 7b6006c8",
                  *       "channel": "webhook",
                  *       "url": "https://hooks.example.com/bot",
                  *       "rules": []
@@ -27363,8 +27919,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "4380a830-c24c-4531-a93e-e6b800ce2af5",
-                     *         "name": "值班群 067f1c07",
+                     *         "id": "f2d97524-88b4-456a-8c0f-6fb94b53923a",
+                     *         "name": "值班群 fd91b6d4",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/bot",
                      *         "hasSecret": true,
@@ -27373,7 +27929,7 @@ export interface operations {
                      *         "disabledReason": null,
                      *         "consecutiveFailures": 0,
                      *         "rules": [],
-                     *         "createdAt": "2026-12-05T14:20:02.109Z"
+                     *         "createdAt": "2026-12-05T16:10:49.410Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -27507,7 +28063,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9cb4351d-83b1-4c30-8c29-90680e2b9ffa",
+                     *       "id": "6ca8b899-b8cb-4fe8-916b-83d277a19e66",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -27522,7 +28078,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T14:20:02.188Z"
+                     *       "createdAt": "2026-12-05T16:10:49.531Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -27652,7 +28208,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "dc3875de-b1fd-4912-9a54-c19ab7ec2473",
+                     *       "id": "22f49263-a1e7-44cc-8c84-cdaa0b151f3c",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -27667,7 +28223,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T14:20:02.271Z"
+                     *       "createdAt": "2026-12-05T16:10:49.788Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -27776,7 +28332,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 4adc6d20"
+                 *       "name": "值班群 d23961fd"
                  *     }
                  */
                 "application/json": components["schemas"]["NotificationEndpointChange"];
@@ -27794,8 +28350,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "daa8a404-79db-4381-9aed-f5c8a99c72d2",
-                     *       "name": "值班群 47d1e291",
+                     *       "id": "fe6c1808-8af8-4cb1-8d2d-e433bef89eea",
+                     *       "name": "值班群 1ef1d02e",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
                      *       "hasSecret": true,
@@ -27809,7 +28365,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T14:20:02.228Z"
+                     *       "createdAt": "2026-12-05T16:10:49.677Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -27937,7 +28493,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "2108e4e3-3611-4957-b318-f754a83b3239",
+                     *         "id": "e5a92005-dd27-40e3-9f4c-023ea7d37027",
                      *         "name": "物业值班群",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/property",
@@ -27952,7 +28508,7 @@ export interface operations {
                      *             "afterSeconds": null
                      *           }
                      *         ],
-                     *         "createdAt": "2026-12-05T14:20:02.304Z"
+                     *         "createdAt": "2026-12-05T16:10:49.887Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -28105,7 +28661,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "deliveryId": "34247d6f-ee7b-4077-92b3-b9be5ceee5ba"
+                     *       "deliveryId": "ee6d2e14-d3ef-4b39-87e6-ff99ce648fc7"
                      *     }
                      */
                     "application/json": components["schemas"]["QueuedTestPing"];
@@ -28257,7 +28813,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "c7980800-847b-4332-86b8-9844fda40a15",
+                     *           "id": "c7453889-f5f8-4b4a-97a7-9ee3e36a6432",
                      *           "type": "test_ping",
                      *           "state": "delivered",
                      *           "attempts": 1,
@@ -28421,7 +28977,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b3c17b58-cc1f-4a4d-a8b6-60b4c07d431e",
+                     *       "id": "782e7f40-600b-4dca-86b4-8810a215edd5",
                      *       "type": "test_ping",
                      *       "state": "pending",
                      *       "attempts": 1,
@@ -28590,11 +29146,11 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "sensorId": "497068db-9cfc-4cfb-8d09-dc234a5aa412",
-                     *           "eventId": "fx-detected-497068db",
+                     *           "sensorId": "c23d1c62-4811-494d-8a8d-94da6ab3971d",
+                     *           "eventId": "fx-detected-c23d1c62",
                      *           "occurredAt": "2025-02-28T12:00:00.000Z",
                      *           "byteSize": 8,
-                     *           "url": "/v1/incidents/e705d62c-be4a-47a6-aec6-30f76268b21b/snapshots/fx-detected-497068db"
+                     *           "url": "/v1/incidents/1d4a0e5d-1650-4ce8-b836-a0bc93d5971f/snapshots/fx-detected-c23d1c62"
                      *         }
                      *       ],
                      *       "total": 1,

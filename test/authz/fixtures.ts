@@ -8,16 +8,21 @@ import { eq } from "drizzle-orm";
 import { addPeriods, periodOf, shanghaiDate } from "../../contracts/index.js";
 import type { Database } from "../../db/database.js";
 import {
+  billingRuns,
   contracts,
+  creditNotes,
   deviceCommands,
   eventSnapshots,
   financialAssumptions,
   incidents,
+  invoices,
   notificationAttempts,
   notificationEndpoints,
   notificationRules,
   notifications,
   operationReports,
+  payments,
+  refunds,
   reportComments,
   sensorEvents,
 } from "../../db/schema.js";
@@ -111,9 +116,10 @@ export async function buildFixture(db: Database, app: TestApp, state: FixtureSta
 
 /**
  * The residents' fees of the fixture's operating contract (see Ledger), written directly: a
- * household's monthly subscription from the operation start, its unpaid invoice for 2025-02, a
- * 20.00 cancellation credit note, a submitted report for the operation start month and a queried
- * one for the month after, and the enterprise's financial assumptions.
+ * household's monthly subscription from the operation start, its invoice for 2025-02 issued by
+ * that month's billing run with 10.00 of its 40.00 paid, a 20.00 cancellation credit note with
+ * 5.00 refunded, a submitted report for the operation start month and a queried one for the
+ * month after, and the enterprise's financial assumptions.
  */
 export async function addLedger(db: Database, fx: Fixture): Promise<Fixture> {
   const { world } = fx;
@@ -139,10 +145,51 @@ export async function addLedger(db: Database, fx: Fixture): Promise<Fixture> {
     period: "2025-02",
     issueDate: "2025-02-01",
   });
+  const [run] = await db
+    .insert(billingRuns)
+    .values({
+      contractId: contract.id,
+      period: "2025-02",
+      requestedByOrgId: world.enterprise.org.id,
+      invoicesCreated: 1,
+      totalAmount: "40.00",
+    })
+    .returning();
+  const [payment] = await db
+    .insert(payments)
+    .values({
+      invoiceId: invoice.id,
+      contractId: contract.id,
+      enterpriseOrgId: contract.enterpriseOrgId,
+      subscriberKey: subscription.subscriberKey,
+      amount: "10.00",
+      appliedAmount: "10.00",
+      method: "wechat",
+      externalRef: "WX-FIXTURE-0001",
+      receivedOn: "2025-02-20",
+    })
+    .returning();
+  if (!run || !payment) throw new Error("fixture: the run or payment insert returned nothing");
+  await db
+    .update(invoices)
+    .set({ billingRunId: run.id, paidAmount: "10.00" })
+    .where(eq(invoices.id, invoice.id));
   const creditNote = await createCreditNoteRecord(db, contract, {
     subscriberKey: subscription.subscriberKey,
     amount: "20.00",
   });
+  const [refund] = await db
+    .insert(refunds)
+    .values({
+      creditNoteId: creditNote.id,
+      amount: "5.00",
+      method: "cash",
+      externalRef: "CASH-FIXTURE-0001",
+      paidOn: "2025-02-25",
+    })
+    .returning();
+  if (!refund) throw new Error("fixture: the refund insert returned nothing");
+  await db.update(creditNotes).set({ remaining: "15.00" }).where(eq(creditNotes.id, creditNote.id));
   const firstMonth = periodOf(opStart);
   const report = (period: string, status: "submitted" | "queried") => ({
     contractId: contract.id,
@@ -176,7 +223,10 @@ export async function addLedger(db: Database, fx: Fixture): Promise<Fixture> {
     freeHouseholdId: free.id,
     subscriptionId: subscription.id,
     invoiceId: invoice.id,
+    billingRunId: run.id,
+    paymentId: payment.id,
     creditNoteId: creditNote.id,
+    refundId: refund.id,
     submittedReportId: submitted.id,
     queriedReportId: queried.id,
   };

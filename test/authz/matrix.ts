@@ -77,8 +77,9 @@ export interface Fixture {
 
 /**
  * What the fees routes address, all on the fixture's contract: a household's running monthly
- * subscription with its invoice for 2025-02 (unpaid) and a cancellation credit note, two
- * operation reports, and the enterprise's financial assumptions (so the model answers 200).
+ * subscription with its invoice for 2025-02 (issued by a billing run, partly paid) and a
+ * cancellation credit note (partly refunded), two operation reports, and the enterprise's
+ * financial assumptions (so the model answers 200).
  */
 export interface Ledger {
   /** The subscribed household (floor 3 of the world's building) and its key `household:<id>`. */
@@ -88,8 +89,14 @@ export interface Ledger {
   freeHouseholdId: string;
   subscriptionId: string;
   invoiceId: string;
-  /** 20.00 left to apply or refund. */
+  /** The run of 2025-02 that issued the invoice. */
+  billingRunId: string;
+  /** 10.00 paid against the invoice (30.00 still due). */
+  paymentId: string;
+  /** 20.00, of which 5.00 refunded: 15.00 left to apply or refund. */
   creditNoteId: string;
+  /** The 5.00 refunded from the credit note. */
+  refundId: string;
   /** Version 1 of the operation start month's report, submitted (to accept or query). */
   submittedReportId: string;
   /** Version 1 of the next month's report, queried by the owners committee (to revise). */
@@ -924,6 +931,13 @@ export const MATRIX: RouteEntry[] = [
   },
   {
     method: "GET",
+    path: "/v1/billing-runs/{id}",
+    needs: "billed",
+    expect: everyone,
+    request: (fx) => ({ params: { id: ledgerOf(fx).billingRunId } }),
+  },
+  {
+    method: "GET",
     path: "/v1/contracts/{id}/invoices",
     needs: "billed",
     expect: everyone,
@@ -981,6 +995,13 @@ export const MATRIX: RouteEntry[] = [
   },
   {
     method: "GET",
+    path: "/v1/payments/{id}",
+    needs: "billed",
+    expect: everyone,
+    request: (fx) => ({ params: { id: ledgerOf(fx).paymentId } }),
+  },
+  {
+    method: "GET",
     path: "/v1/contracts/{id}/credit-notes",
     needs: "billed",
     expect: everyone,
@@ -1017,6 +1038,13 @@ export const MATRIX: RouteEntry[] = [
         paidOn: "2025-02-28",
       },
     }),
+  },
+  {
+    method: "GET",
+    path: "/v1/refunds/{id}",
+    needs: "billed",
+    expect: everyone,
+    request: (fx) => ({ params: { id: ledgerOf(fx).refundId } }),
   },
 
   // ---- residents' fees: statements and receivables ---------------------------------------------

@@ -217,6 +217,31 @@ describe("a billing run", () => {
     expect(overdue.body.total).toBe(2);
   });
 
+  it("is read at its Location by every party of the contract, as the list shows it; 404 for another street", async () => {
+    const { world, contract, enterprise } = await operating("2026-01-10", 36);
+    await subscribeAll(world, contract.id, [{ floor: 2, feeCode: "EL-M", startDate: "2026-02-01" }]);
+    clock.at("2026-03-02");
+    const created = await enterprise.post(`/v1/contracts/${contract.id}/billing-runs`, { period: "2026-03" });
+    expect(created.status).toBe(201);
+    expect(created.body.run).toMatchObject({ period: "2026-03", invoicesCreated: 1, totalAmount: "30.00" });
+    const location = created.headers.get("location");
+    expect(location).toBe(`/v1/billing-runs/${created.body.run.id}`);
+    const committee = api(world.ownersCommittee.key);
+    const read = await committee.get(location ?? "");
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(created.body.run);
+    const list = await committee.get(`/v1/contracts/${contract.id}/billing-runs`);
+    expect(list.body.items).toEqual([read.body]);
+
+    const other = await createWorld(database.db);
+    const hidden = await api(other.enterprise.key).get(location ?? "");
+    expect(hidden.status).toBe(404);
+    expect(hidden.body.code).toBe("not_found");
+    const unknown = await enterprise.get(`/v1/billing-runs/${randomUUID()}`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe("not_found");
+  });
+
   it("refuses periods outside the operation with the reason, and bad input with the field", async () => {
     const { contract, enterprise } = await operating("2026-03-10", 12);
     const path = `/v1/contracts/${contract.id}/billing-runs`;

@@ -1,10 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { and, count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.js";
 import { auditLog, creditNotes, invoices, payments } from "../../db/schema.js";
 import { client, createTestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
-import { createBilledHousehold, createOrg } from "../support/factories.js";
+import { createBilledHousehold, createOrg, createWorld } from "../support/factories.js";
 
 let database: DatabaseHandle;
 /** 2026-03-10 10:00 in Shanghai. */
@@ -266,5 +267,48 @@ describe("credit notes and refunds", () => {
         payload: expect.objectContaining({ amount: "12.30", reason: "adjustment" }),
       },
     ]);
+  });
+});
+
+describe("one payment, one refund", () => {
+  it("each is read at its Location by every party of the contract, as created; 404 for another street", async () => {
+    const { world, invoice } = await createBilledHousehold(database.db, { total: "50.00" });
+    const paid = await pay(world.enterprise.key, invoice.id, { amount: "80.00" });
+    expect(paid.status).toBe(201);
+    // The answer wraps the overpayment credit note too: Location names the payment.
+    expect(paid.headers.get("location")).toBe(`/v1/payments/${paid.body.id}`);
+    const committee = api(world.ownersCommittee.key);
+    const payment = await committee.get(paid.headers.get("location") ?? "");
+    expect(payment.status).toBe(200);
+    const { invoice: _invoice, creditNote, ...asPaid } = paid.body;
+    expect(payment.body).toEqual({ ...asPaid, creditNoteId: creditNote.id });
+    const list = await committee.get(`/v1/invoices/${invoice.id}/payments`);
+    expect(list.body.items).toEqual([payment.body]);
+
+    const refunded = await api(world.enterprise.key).post(`/v1/credit-notes/${creditNote.id}/refunds`, {
+      amount: "12.00",
+      method: "bank_transfer",
+      externalRef: ref(),
+      paidOn: "2026-03-10",
+    });
+    expect(refunded.status).toBe(201);
+    expect(refunded.headers.get("location")).toBe(`/v1/refunds/${refunded.body.id}`);
+    const refund = await committee.get(refunded.headers.get("location") ?? "");
+    expect(refund.status).toBe(200);
+    const { creditNote: note, ...asRefunded } = refunded.body;
+    expect(refund.body).toEqual(asRefunded);
+    expect(refund.body).toMatchObject({ creditNoteId: note.id, amount: "12.00", method: "bank_transfer" });
+
+    const other = await createWorld(database.db);
+    for (const path of [`/v1/payments/${paid.body.id}`, `/v1/refunds/${refunded.body.id}`]) {
+      const hidden = await api(other.enterprise.key).get(path);
+      expect(hidden.status, path).toBe(404);
+      expect(hidden.body.code).toBe("not_found");
+    }
+    for (const path of [`/v1/payments/${randomUUID()}`, `/v1/refunds/${randomUUID()}`]) {
+      const unknown = await api(world.enterprise.key).get(path);
+      expect(unknown.status, path).toBe(404);
+      expect(unknown.body.code).toBe("not_found");
+    }
   });
 });

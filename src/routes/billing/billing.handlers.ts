@@ -29,6 +29,10 @@ export const listRuns: AppRouteHandler<typeof routes.listRuns> = async (c) => {
   return c.json(pageJson(c.req.url, items.map(runJson), total, page), 200);
 };
 
+export const getRun: AppRouteHandler<typeof routes.getRun> = async (c) => {
+  return c.json(runJson(await fees.getRun(serviceContext(c), c.req.valid("param").id)), 200);
+};
+
 export const listInvoices: AppRouteHandler<typeof routes.listInvoices> = async (c) => {
   const q = c.req.valid("query");
   if (wantsCsv(c)) return invoicesCsv(c, c.req.valid("param").id, q);

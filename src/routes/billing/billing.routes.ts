@@ -139,6 +139,18 @@ export const listRuns = createRoute({
   responses: { 200: jsonResponse(Page(BillingRun, "BillingRunPage"), "Runs"), ...errorResponses },
 });
 
+export const getRun = createRoute({
+  operationId: "getBillingRun",
+  method: "get",
+  path: "/billing-runs/{id}",
+  tags,
+  security,
+  summary: "One billing run, with what it issued",
+  description: "Readable by everyone who may read its contract (as the contract's billing runs).",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(BillingRun, "The run"), ...errorResponses },
+});
+
 export const listInvoices = createRoute({
   operationId: "listInvoices",
   method: "get",

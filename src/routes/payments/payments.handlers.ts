@@ -7,7 +7,7 @@ import { type AppEnv, serviceContext } from "../../context.js";
 import { csvResponse, wantsCsv } from "../../csv.js";
 import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as fees from "../../services/fees/payments.js";
-import { creditNoteJson, paymentJson } from "../fees.presenters.js";
+import { creditNoteJson, paymentJson, refundJson } from "../fees.presenters.js";
 import { paymentResultJson, refundResultJson } from "./payments.presenters.js";
 import type * as routes from "./payments.routes.js";
 import { paymentCsv } from "./payments.routes.js";
@@ -23,6 +23,11 @@ export const listPayments: AppRouteHandler<typeof routes.listPayments> = async (
   const { items, total } = await fees.listPayments(serviceContext(c), c.req.valid("param").id, page);
   const payments = items.map((r) => paymentJson(r.payment, r.creditNoteId));
   return c.json(pageJson(c.req.url, payments, total, page), 200);
+};
+
+export const getPayment: AppRouteHandler<typeof routes.getPayment> = async (c) => {
+  const { payment, creditNoteId } = await fees.getPayment(serviceContext(c), c.req.valid("param").id);
+  return c.json(paymentJson(payment, creditNoteId), 200);
 };
 
 export const listCreditNotes: AppRouteHandler<typeof routes.listCreditNotes> = async (c) => {
@@ -43,6 +48,10 @@ export const createCreditNote: AppRouteHandler<typeof routes.createCreditNote> =
 export const createRefund: AppRouteHandler<typeof routes.createRefund> = async (c) => {
   const result = await fees.refundCreditNote(serviceContext(c), c.req.valid("param").id, c.req.valid("json"));
   return result.created ? c.json(refundResultJson(result), 201) : c.json(refundResultJson(result), 200);
+};
+
+export const getRefund: AppRouteHandler<typeof routes.getRefund> = async (c) => {
+  return c.json(refundJson(await fees.getRefund(serviceContext(c), c.req.valid("param").id)), 200);
 };
 
 /** An invoice's payments as CSV, streamed; the file is named by the invoice's number. */

@@ -10,7 +10,7 @@ import {
   security,
   withConflicts,
 } from "../../openapi.js";
-import { CreditNote, Payment, SubscriberKey } from "../fees.schemas.js";
+import { CreditNote, Payment, Refund, SubscriberKey } from "../fees.schemas.js";
 import { NewCreditNote, NewPayment, NewRefund, PaymentResult, RefundResult } from "./payments.schemas.js";
 
 const tags = ["payments"];
@@ -53,6 +53,18 @@ export const listPayments = createRoute({
     ...errorResponses,
     ...notAcceptableResponse,
   },
+});
+
+export const getPayment = createRoute({
+  operationId: "getPayment",
+  method: "get",
+  path: "/payments/{id}",
+  tags,
+  security,
+  summary: "One payment, with the credit note of any overpayment",
+  description: "Readable by everyone who may read its invoice's contract (as the invoice's payments).",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(Payment, "The payment"), ...errorResponses },
 });
 
 export const listCreditNotes = createRoute({
@@ -110,4 +122,16 @@ export const createRefund = createRoute({
     200: jsonResponse(RefundResult, "Already refunded with this reference"),
     ...withConflicts,
   },
+});
+
+export const getRefund = createRoute({
+  operationId: "getRefund",
+  method: "get",
+  path: "/refunds/{id}",
+  tags,
+  security,
+  summary: "One refund of a credit note",
+  description: "Readable by everyone who may read its credit note's contract (as the credit note).",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(Refund, "The refund"), ...errorResponses },
 });

@@ -207,6 +207,17 @@ export async function listRuns(
   return pageOf(query, () => ctx.db.$count(billingRuns, where), page);
 }
 
+/** One billing run, as `listRuns` lists it, if the caller may see its contract (else 404). */
+export async function getRun(ctx: ServiceContext, id: string): Promise<BillingRunRow> {
+  const [row] = await ctx.db
+    .select({ run: billingRuns })
+    .from(billingRuns)
+    .innerJoin(contracts, eq(contracts.id, billingRuns.contractId))
+    .where(and(eq(billingRuns.id, id), contractScope(ctx.principal)));
+  if (!row) throw ApiError.notFound("The billing run");
+  return row.run;
+}
+
 /**
  * A page of the contract's invoices by number, how many match, and `today` (Asia/Shanghai), the
  * date their state (open, overdue, paid) was judged on.

@@ -22,6 +22,8 @@ import {
   creditNotesWhere,
   findCreditNote,
   findInvoice,
+  findPayment,
+  findRefund,
   type InvoiceRow,
   outstandingOf,
   type PaymentRow,
@@ -264,6 +266,11 @@ export async function listPayments(
   return pageOf(query, () => db.$count(payments, where), page);
 }
 
+/** One payment as `listPayments` lists it, if the caller may read its contract (else 404). */
+export async function getPayment(ctx: ServiceContext, id: string): Promise<PaymentWithCreditNote> {
+  return findPayment(ctx.db, ctx.principal, id);
+}
+
 /**
  * Every payment `listPayments` lists, in its order, read in batches (the invoice's scope checked
  * first: 404), with the invoice (its number names the file).
@@ -399,6 +406,11 @@ export async function issueCreditNote(
 }
 
 // ---- refunds -----------------------------------------------------------------------------------
+
+/** One refund, if the caller may read its credit note's contract (else 404). */
+export async function getRefund(ctx: ServiceContext, id: string): Promise<RefundRow> {
+  return findRefund(ctx.db, ctx.principal, id);
+}
 
 function checkRefundRepeat(existing: RefundRow, body: NewRefund) {
   const same =

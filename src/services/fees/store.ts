@@ -11,8 +11,8 @@ import {
   creditNotes,
   type invoiceLines,
   invoices,
-  type payments,
-  type refunds,
+  payments,
+  refunds,
   type subscriptions,
 } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
@@ -87,6 +87,30 @@ export async function findCreditNote(db: Queryable, p: Principal, id: string): P
     .where(and(eq(creditNotes.id, id), contractScope(p)));
   if (!row) throw ApiError.notFound("The credit note");
   return row.note;
+}
+
+/** The payment, with the credit note of its excess, if the caller may see its contract; 404 otherwise. */
+export async function findPayment(db: Queryable, p: Principal, id: string): Promise<PaymentWithCreditNote> {
+  const [row] = await db
+    .select({ payment: payments, creditNoteId: creditNotes.id })
+    .from(payments)
+    .innerJoin(contracts, eq(contracts.id, payments.contractId))
+    .leftJoin(creditNotes, eq(creditNotes.paymentId, payments.id))
+    .where(and(eq(payments.id, id), contractScope(p)));
+  if (!row) throw ApiError.notFound("The payment");
+  return row;
+}
+
+/** The refund if the caller may see its credit note's contract; 404 otherwise. */
+export async function findRefund(db: Queryable, p: Principal, id: string): Promise<RefundRow> {
+  const [row] = await db
+    .select({ refund: refunds })
+    .from(refunds)
+    .innerJoin(creditNotes, eq(creditNotes.id, refunds.creditNoteId))
+    .innerJoin(contracts, eq(contracts.id, creditNotes.contractId))
+    .where(and(eq(refunds.id, id), contractScope(p)));
+  if (!row) throw ApiError.notFound("The refund");
+  return row.refund;
 }
 
 /** What is still unpaid on an invoice (contracts/billing.ts; its SQL twin is db/ledger.ts `outstandingSql`). */
