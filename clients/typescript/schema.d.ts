@@ -208,6 +208,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/districts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One district (any caller)
+         * @description One district: any caller may read it, as the list.
+         */
+        get: operations["getDistrict"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/streets": {
         parameters: {
             query?: never;
@@ -808,6 +828,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contracts/{id}/votes/{voteId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One owners' vote, with its counts and result
+         * @description One vote recorded on the contract, as its list shows it (counts, ratios against art. 278, which failed); 404 outside the caller's scope.
+         */
+        get: operations["getContractVote"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{id}/approve": {
         parameters: {
             query?: never;
@@ -892,6 +932,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contracts/{id}/comments/{commentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One review comment
+         * @description One comment of the contract, as its list shows it; 404 outside the caller's scope.
+         */
+        get: operations["getContractComment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{id}/milestones": {
         parameters: {
             query?: never;
@@ -910,6 +970,26 @@ export interface paths {
          * @description The enterprise records a milestone (construction start, completion and acceptance, operation start), which the owners committee confirms; they move the contract from signed to under construction and operating.
          */
         post: operations["recordMilestone"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{id}/milestones/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One milestone, by its kind
+         * @description The milestone as the enterprise recorded it, and whether (and by whom) the owners committee confirmed it; 404 while it is not recorded.
+         */
+        get: operations["getContractMilestone"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1838,6 +1918,26 @@ export interface paths {
          * @description The total paid may not exceed the guidance funds committed by the signed terms in force (409 `guidance_exceeded`).
          */
         post: operations["createGuidanceDisbursement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/guidance-disbursements/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One payment of guidance funds
+         * @description Readable by everyone who may read its contract (as the contract's list); 404 otherwise.
+         */
+        get: operations["getGuidanceDisbursement"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -5124,8 +5224,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "defd0ba2-d94e-4756-8362-1ca84a108eb8",
-                     *       "eventId": "snap-d5034095",
+                     *       "sensorId": "328fa8b6-4e54-48c9-bac1-43a2b3ca036c",
+                     *       "eventId": "snap-881ecb5b",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -5146,8 +5246,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "defd0ba2-d94e-4756-8362-1ca84a108eb8",
-                     *       "eventId": "snap-d5034095",
+                     *       "sensorId": "328fa8b6-4e54-48c9-bac1-43a2b3ca036c",
+                     *       "eventId": "snap-881ecb5b",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -5295,7 +5395,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "eventId": "hb-973bf171",
+                 *       "eventId": "hb-ff958685",
                  *       "type": "heartbeat",
                  *       "occurredAt": "2025-03-01T01:59:00.000Z",
                  *       "uptimeS": 3600,
@@ -5318,7 +5418,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "stored": [
-                     *         "hb-195d3bd9"
+                     *         "hb-4be8159f"
                      *       ],
                      *       "duplicates": [],
                      *       "rejected": []
@@ -5443,7 +5543,7 @@ export interface operations {
                      * @example {
                      *       "commands": [
                      *         {
-                     *           "commandId": "b25c132f-d6fc-4114-b109-11cb7db4e3d3",
+                     *           "commandId": "c189de70-5ba9-4d55-9090-4e6dce8b68af",
                      *           "type": "release",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "expiresAt": "2099-01-01T00:00:00.000Z"
@@ -5581,7 +5681,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "commandId": "d4899372-c66e-4895-ab23-1d902d054314",
+                 *       "commandId": "72ffe3a9-0dbc-44a9-89aa-0510f2d128c6",
                  *       "result": "applied"
                  *     }
                  */
@@ -5605,7 +5705,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "commandId": "d4899372-c66e-4895-ab23-1d902d054314",
+                     *       "commandId": "72ffe3a9-0dbc-44a9-89aa-0510f2d128c6",
                      *       "state": "applied",
                      *       "outcome": "recorded",
                      *       "resultAt": "2025-03-01T02:00:00.000Z"
@@ -5960,19 +6060,19 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "a6bb27fe-fd10-4e08-b541-ce69fdd68214",
-                     *           "name": "杨浦区 33b94a14",
-                     *           "createdAt": "2026-12-05T14:19:52.357Z"
+                     *           "id": "cebf8a52-2adb-47e5-8dea-ac01f43192b6",
+                     *           "name": "杨浦区 0c05d1ff",
+                     *           "createdAt": "2026-12-05T16:11:45.557Z"
                      *         },
                      *         {
-                     *           "id": "60c86b75-f428-44ce-95aa-5f757ecedd3b",
-                     *           "name": "杨浦区 4829c9d1",
-                     *           "createdAt": "2026-12-05T14:19:52.342Z"
+                     *           "id": "8d3458d5-ddad-4990-b7ce-f603d02bbf08",
+                     *           "name": "杨浦区 7457bfc1",
+                     *           "createdAt": "2026-12-05T16:11:44.844Z"
                      *         },
                      *         {
-                     *           "id": "02678002-ac92-441f-a2b1-d7196013b2d4",
-                     *           "name": "杨浦区 51b13280",
-                     *           "createdAt": "2026-12-05T14:19:52.242Z"
+                     *           "id": "5866bb73-513c-4db1-bb22-1a316c7d1fe7",
+                     *           "name": "杨浦区 78c7e6fb",
+                     *           "createdAt": "2026-12-05T16:11:45.643Z"
                      *         }
                      *       ],
                      *       "total": 3,
@@ -6100,7 +6200,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "杨浦区 77fba302"
+                 *       "name": "杨浦区 4f54f260"
                  *     }
                  */
                 "application/json": components["schemas"]["NewDistrict"];
@@ -6120,9 +6220,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "60c86b75-f428-44ce-95aa-5f757ecedd3b",
-                     *       "name": "杨浦区 4829c9d1",
-                     *       "createdAt": "2026-12-05T14:19:52.342Z"
+                     *       "id": "cebf8a52-2adb-47e5-8dea-ac01f43192b6",
+                     *       "name": "杨浦区 0c05d1ff",
+                     *       "createdAt": "2026-12-05T16:11:45.557Z"
                      *     }
                      */
                     "application/json": components["schemas"]["District"];
@@ -6242,6 +6342,140 @@ export interface operations {
             };
         };
     };
+    getDistrict: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The district */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "b523eaee-a780-4459-93a7-76f848327c33",
+                     *       "name": "杨浦区 4af1bc99",
+                     *       "createdAt": "2026-12-05T16:11:47.055Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["District"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listStreets: {
         parameters: {
             query?: {
@@ -6272,47 +6506,55 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "2e9ef1e8-8e93-4586-b0f5-84c0ab3e4aa7",
-                     *           "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
-                     *           "name": "新江湾城街道 46c0dd41",
+                     *           "id": "385f64a7-32af-4c43-80cc-11b5252b8d92",
+                     *           "districtId": "d41856fc-b11e-4297-a2ac-cc10d5ccfde9",
+                     *           "name": "新江湾城街道 bc8965be",
                      *           "garageTarget": 0,
                      *           "elevatorTarget": 0,
-                     *           "createdAt": "2026-12-05T14:19:52.476Z"
+                     *           "createdAt": "2026-12-05T16:11:47.232Z"
                      *         },
                      *         {
-                     *           "id": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
-                     *           "districtId": "42206580-d1aa-45ac-89dd-1410ffedda1c",
-                     *           "name": "殷行街道 25e8a3ce",
+                     *           "id": "9852520b-e36b-4b22-8af9-8907669c345d",
+                     *           "districtId": "b523eaee-a780-4459-93a7-76f848327c33",
+                     *           "name": "殷行街道 238003af",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T14:19:52.486Z"
+                     *           "createdAt": "2026-12-05T16:11:47.056Z"
                      *         },
                      *         {
-                     *           "id": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
-                     *           "districtId": "a6bb27fe-fd10-4e08-b541-ce69fdd68214",
-                     *           "name": "殷行街道 364f3f6d",
+                     *           "id": "1384f81f-cf2d-4fa0-9479-1c3e9a716ebd",
+                     *           "districtId": "5866bb73-513c-4db1-bb22-1a316c7d1fe7",
+                     *           "name": "殷行街道 3bd3d137",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T14:19:52.359Z"
+                     *           "createdAt": "2026-12-05T16:11:45.644Z"
                      *         },
                      *         {
-                     *           "id": "7774194b-7e91-4948-9f01-3ba6416a5875",
-                     *           "districtId": "02678002-ac92-441f-a2b1-d7196013b2d4",
-                     *           "name": "殷行街道 6484b697",
+                     *           "id": "c47cd8a9-ddaf-40fd-9e13-d24e3fd174f4",
+                     *           "districtId": "8d3458d5-ddad-4990-b7ce-f603d02bbf08",
+                     *           "name": "殷行街道 919ba771",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T14:19:52.246Z"
+                     *           "createdAt": "2026-12-05T16:11:44.911Z"
                      *         },
                      *         {
-                     *           "id": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
-                     *           "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
-                     *           "name": "殷行街道 ba824ab3",
+                     *           "id": "9f447d8d-3a86-4756-85c4-7ae4f80a993c",
+                     *           "districtId": "d41856fc-b11e-4297-a2ac-cc10d5ccfde9",
+                     *           "name": "殷行街道 a62be760",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T14:19:52.422Z"
+                     *           "createdAt": "2026-12-05T16:11:47.162Z"
+                     *         },
+                     *         {
+                     *           "id": "a6f30740-c9a0-44ba-a46a-902e24bae2e7",
+                     *           "districtId": "0a5a2aae-8ea9-4231-8cb5-3c20ca579518",
+                     *           "name": "殷行街道 d788a7b9",
+                     *           "garageTarget": 153,
+                     *           "elevatorTarget": 20,
+                     *           "createdAt": "2026-12-05T16:11:47.254Z"
                      *         }
                      *       ],
-                     *       "total": 5,
+                     *       "total": 6,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": null
@@ -6437,8 +6679,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
-                 *       "name": "新江湾城街道 644c7667"
+                 *       "districtId": "d41856fc-b11e-4297-a2ac-cc10d5ccfde9",
+                 *       "name": "新江湾城街道 3948cc57"
                  *     }
                  */
                 "application/json": components["schemas"]["NewStreet"];
@@ -6458,12 +6700,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2e9ef1e8-8e93-4586-b0f5-84c0ab3e4aa7",
-                     *       "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
-                     *       "name": "新江湾城街道 46c0dd41",
+                     *       "id": "385f64a7-32af-4c43-80cc-11b5252b8d92",
+                     *       "districtId": "d41856fc-b11e-4297-a2ac-cc10d5ccfde9",
+                     *       "name": "新江湾城街道 bc8965be",
                      *       "garageTarget": 0,
                      *       "elevatorTarget": 0,
-                     *       "createdAt": "2026-12-05T14:19:52.476Z"
+                     *       "createdAt": "2026-12-05T16:11:47.232Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -6607,12 +6849,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
-                     *       "districtId": "d0dd093c-e10f-44ae-aa98-151c2b8be325",
-                     *       "name": "殷行街道 8f7f14ce",
+                     *       "id": "38bbaeff-34ef-4715-ac04-e7706d1ad420",
+                     *       "districtId": "67782cc0-6cfb-4f6d-b8b8-6b542068110c",
+                     *       "name": "殷行街道 2a1119d4",
                      *       "garageTarget": 153,
                      *       "elevatorTarget": 20,
-                     *       "createdAt": "2026-12-05T14:19:52.531Z"
+                     *       "createdAt": "2026-12-05T16:11:47.329Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -6750,63 +6992,70 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "0892fee0-c2e5-4d32-a461-458aeac0bd31",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
-                     *           "name": "国伟新苑 5a739ac3",
+                     *           "id": "7b3b0d03-afa0-4ffb-b6f3-32f05ed533a1",
+                     *           "streetId": "9f447d8d-3a86-4756-85c4-7ae4f80a993c",
+                     *           "name": "国伟新苑 471e7ed1",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.360Z"
+                     *           "createdAt": "2026-12-05T16:11:47.163Z"
                      *         },
                      *         {
-                     *           "id": "59799098-f2ff-40c8-83bc-ea22389d53bd",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
-                     *           "name": "国伟新苑 6d5c46d9",
+                     *           "id": "d5f271ca-971b-44e7-a88d-03016dee05d9",
+                     *           "streetId": "9852520b-e36b-4b22-8af9-8907669c345d",
+                     *           "name": "国伟新苑 55b8a05a",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.423Z"
+                     *           "createdAt": "2026-12-05T16:11:47.060Z"
                      *         },
                      *         {
-                     *           "id": "c4552068-11c2-45d2-9f2d-9fac6329a1a4",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
-                     *           "name": "国伟新苑 6d6e11b6",
+                     *           "id": "20ddd14a-0927-44eb-bea8-3147284baec0",
+                     *           "streetId": "1384f81f-cf2d-4fa0-9479-1c3e9a716ebd",
+                     *           "name": "国伟新苑 67fdee4d",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.488Z"
+                     *           "createdAt": "2026-12-05T16:11:45.646Z"
                      *         },
                      *         {
-                     *           "id": "88ea002c-776f-4445-8d45-924ce7abb044",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
-                     *           "name": "国伟新苑 af0c039a",
+                     *           "id": "b5db1b25-8eca-44a1-b4ed-800f5486ef49",
+                     *           "streetId": "38bbaeff-34ef-4715-ac04-e7706d1ad420",
+                     *           "name": "国伟新苑 8a22059f",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.251Z"
+                     *           "createdAt": "2026-12-05T16:11:47.330Z"
                      *         },
                      *         {
-                     *           "id": "7d8c5e49-e78e-43c4-adda-9914c36e7fee",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
-                     *           "name": "国伟新苑 c241ba1a",
+                     *           "id": "54733faa-cc09-480d-913a-9f8ca053fbb8",
+                     *           "streetId": "0b2e3ab6-6330-487c-9bc1-d45dfcbffa34",
+                     *           "name": "国伟新苑 9583efb0",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.535Z"
+                     *           "createdAt": "2026-12-05T16:11:47.548Z"
                      *         },
                      *         {
-                     *           "id": "2fa8292a-b4e4-41d7-80d1-8487779f6cab",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *           "name": "国伟新苑 c9d215d2",
+                     *           "id": "74bd9d74-0b07-4f82-a478-ebabfbe1b6c7",
+                     *           "streetId": "dbc1c6bc-a044-4a96-9198-e1d549145955",
+                     *           "name": "国伟新苑 9a607b5e",
                      *           "address": "",
-                     *           "createdAt": "2026-12-05T14:19:52.614Z"
+                     *           "createdAt": "2026-12-05T16:11:47.523Z"
                      *         },
                      *         {
-                     *           "id": "94b03f62-19eb-40ee-9c6b-8de6fd99df31",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *           "name": "国伟新苑 e3b86e16",
+                     *           "id": "1f819c43-20d9-4a57-9de1-22ffc2a389d6",
+                     *           "streetId": "c47cd8a9-ddaf-40fd-9e13-d24e3fd174f4",
+                     *           "name": "国伟新苑 dedca2c3",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.591Z"
+                     *           "createdAt": "2026-12-05T16:11:44.970Z"
                      *         },
                      *         {
-                     *           "id": "1171e404-2632-49dd-b0f6-8f5bc73cb297",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
-                     *           "name": "国伟新苑 fc954505",
+                     *           "id": "7537e7ff-8d87-43bc-90cc-9a1591363387",
+                     *           "streetId": "a6f30740-c9a0-44ba-a46a-902e24bae2e7",
+                     *           "name": "国伟新苑 f014c119",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.621Z"
+                     *           "createdAt": "2026-12-05T16:11:47.259Z"
+                     *         },
+                     *         {
+                     *           "id": "ae53f47c-642b-4589-8899-f0327107e70f",
+                     *           "streetId": "dbc1c6bc-a044-4a96-9198-e1d549145955",
+                     *           "name": "国伟新苑 f5f5b0e0",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T16:11:47.464Z"
                      *         }
                      *       ],
-                     *       "total": 8,
+                     *       "total": 9,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": null
@@ -6931,8 +7180,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "国伟新苑 851ab961",
-                 *       "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d"
+                 *       "name": "国伟新苑 ba7b2354",
+                 *       "streetId": "dbc1c6bc-a044-4a96-9198-e1d549145955"
                  *     }
                  */
                 "application/json": components["schemas"]["NewCommunity"];
@@ -6952,11 +7201,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2fa8292a-b4e4-41d7-80d1-8487779f6cab",
-                     *       "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *       "name": "国伟新苑 c9d215d2",
+                     *       "id": "74bd9d74-0b07-4f82-a478-ebabfbe1b6c7",
+                     *       "streetId": "dbc1c6bc-a044-4a96-9198-e1d549145955",
+                     *       "name": "国伟新苑 9a607b5e",
                      *       "address": "",
-                     *       "createdAt": "2026-12-05T14:19:52.614Z"
+                     *       "createdAt": "2026-12-05T16:11:47.523Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Community"];
@@ -7100,11 +7349,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "255f7cc5-a26e-4520-8e05-f3c177eb2ed2",
-                     *       "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
-                     *       "name": "国伟新苑 fa313a57",
+                     *       "id": "90895d02-5616-458e-88ec-40810433d5db",
+                     *       "streetId": "6947b1f0-805d-4991-8903-07646f23aae9",
+                     *       "name": "国伟新苑 613a5a7c",
                      *       "address": "国伟路",
-                     *       "createdAt": "2026-12-05T14:19:52.665Z",
+                     *       "createdAt": "2026-12-05T16:11:47.704Z",
                      *       "totals": {
                      *         "buildings": 1,
                      *         "households": 12,
@@ -7248,15 +7497,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "959b9f46-982f-4e33-9dba-536fe1429d66",
-                     *           "communityId": "638d1d14-4780-441a-9865-1e3bd06fcd26",
-                     *           "name": "号楼 f24ca7ac",
+                     *           "id": "fa660349-e86c-443a-b7dd-d537470bc2ad",
+                     *           "communityId": "a6ed81c8-5d47-4ced-852a-9e5a7eca9c46",
+                     *           "name": "号楼 c023aa10",
                      *           "storeys": 6,
                      *           "totals": {
                      *             "households": 12,
                      *             "floorArea": "720.00"
                      *           },
-                     *           "createdAt": "2026-12-05T14:19:52.778Z"
+                     *           "createdAt": "2026-12-05T16:11:47.947Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -7386,7 +7635,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "号楼 4e999c58",
+                 *       "name": "号楼 fde33b11",
                  *       "storeys": 6
                  *     }
                  */
@@ -7407,15 +7656,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a31b77b9-c28e-4490-841c-f8b3e0ad2e45",
-                     *       "communityId": "26dd8ebb-b2ec-40d1-8435-f152adf7256d",
-                     *       "name": "号楼 7931f1b3",
+                     *       "id": "6ad0c2e8-e9dd-4181-a6e5-d67382da74a5",
+                     *       "communityId": "f0552abb-84bf-4370-8ce2-7306a3f5a0da",
+                     *       "name": "号楼 394650db",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 0,
                      *         "floorArea": "0.00"
                      *       },
-                     *       "createdAt": "2026-12-05T14:19:52.766Z"
+                     *       "createdAt": "2026-12-05T16:11:47.918Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -7559,15 +7808,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c1692b5d-b059-443b-8bd8-e7618f2fb602",
-                     *       "communityId": "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8",
-                     *       "name": "号楼 7f4d53c8",
+                     *       "id": "c1e17e98-8a69-427c-b546-3293608f178f",
+                     *       "communityId": "f2296c3b-395d-4f7c-80e9-52c1028c1ba5",
+                     *       "name": "号楼 9398ec9e",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 12,
                      *         "floorArea": "720.00"
                      *       },
-                     *       "createdAt": "2026-12-05T14:19:52.823Z"
+                     *       "createdAt": "2026-12-05T16:11:48.021Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -7706,112 +7955,112 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "1c8b6ee9-581b-437b-b9ed-6c99b11be6bf",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "bc93c159-02bc-499b-b0cc-a813517fa55b",
+                     *           "buildingId": "57feae22-8762-4b2d-a05f-5219ff8283b7",
                      *           "unit": "1",
                      *           "room": "101",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:11:48.088Z"
                      *         },
                      *         {
-                     *           "id": "2d98ca75-be7b-4420-8e80-210b0778b3f5",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "f9e36745-4075-44b4-9e89-5abd6aff0890",
+                     *           "buildingId": "57feae22-8762-4b2d-a05f-5219ff8283b7",
                      *           "unit": "1",
                      *           "room": "102",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:11:48.088Z"
                      *         },
                      *         {
-                     *           "id": "d1dad25f-0a85-4ec0-8f02-ead03b9808d0",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "bdf6bf0f-dc5b-420f-93d8-d6daa7a5db7f",
+                     *           "buildingId": "57feae22-8762-4b2d-a05f-5219ff8283b7",
                      *           "unit": "1",
                      *           "room": "201",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:11:48.088Z"
                      *         },
                      *         {
-                     *           "id": "89738f85-9f7d-44f8-b044-52bb645e76b5",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "a7e4763f-a171-469e-a816-edd1554a6ff9",
+                     *           "buildingId": "57feae22-8762-4b2d-a05f-5219ff8283b7",
                      *           "unit": "1",
                      *           "room": "202",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:11:48.088Z"
                      *         },
                      *         {
-                     *           "id": "3b9698a5-6874-4e32-bebe-e148f63f9949",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "95c232d3-f7b1-4a4f-bff9-9834682b675b",
+                     *           "buildingId": "57feae22-8762-4b2d-a05f-5219ff8283b7",
                      *           "unit": "1",
                      *           "room": "301",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:11:48.088Z"
                      *         },
                      *         {
-                     *           "id": "165d4653-c9f4-4e36-bfbe-f9faf32ad866",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "a1c96523-45a2-4f89-98fd-94d7e11c316d",
+                     *           "buildingId": "57feae22-8762-4b2d-a05f-5219ff8283b7",
                      *           "unit": "1",
                      *           "room": "302",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:11:48.088Z"
                      *         },
                      *         {
-                     *           "id": "7cc0d2cc-0891-4358-8962-713e597ec249",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "83d9e9f6-4a4c-4c8f-8692-fbaef08367de",
+                     *           "buildingId": "57feae22-8762-4b2d-a05f-5219ff8283b7",
                      *           "unit": "1",
                      *           "room": "401",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:11:48.088Z"
                      *         },
                      *         {
-                     *           "id": "92773fb4-5f8d-4b2e-9463-8977e8b844cf",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "3227341f-7fcb-448e-bb94-aa22842403ec",
+                     *           "buildingId": "57feae22-8762-4b2d-a05f-5219ff8283b7",
                      *           "unit": "1",
                      *           "room": "402",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:11:48.088Z"
                      *         },
                      *         {
-                     *           "id": "2ef9013d-d82e-4bb1-8c5b-e20319d5f8cc",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "3c95b931-8b0c-4746-bc16-b2d0b3062ad9",
+                     *           "buildingId": "57feae22-8762-4b2d-a05f-5219ff8283b7",
                      *           "unit": "1",
                      *           "room": "501",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:11:48.088Z"
                      *         },
                      *         {
-                     *           "id": "96db3c92-b008-4f46-961c-a8b6edb265e3",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "9a2c3c63-9d32-4447-b940-ab8801eb1144",
+                     *           "buildingId": "57feae22-8762-4b2d-a05f-5219ff8283b7",
                      *           "unit": "1",
                      *           "room": "502",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:11:48.088Z"
                      *         },
                      *         {
-                     *           "id": "c5b6afd7-fa58-4dc8-ae8d-b1c59189f2be",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "d35e26e7-93b8-4d4d-a47d-cb19a682baa3",
+                     *           "buildingId": "57feae22-8762-4b2d-a05f-5219ff8283b7",
                      *           "unit": "1",
                      *           "room": "601",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:11:48.088Z"
                      *         },
                      *         {
-                     *           "id": "752d7b06-2700-4f25-8fe0-2767ad7f5471",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "9acf653f-e522-45f5-bfb0-ffa442f66931",
+                     *           "buildingId": "57feae22-8762-4b2d-a05f-5219ff8283b7",
                      *           "unit": "1",
                      *           "room": "602",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:11:48.088Z"
                      *         }
                      *       ],
                      *       "total": 12,
@@ -7949,13 +8198,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "5d2632a8-5a18-453f-9dd5-0220999c6607",
-                     *       "buildingId": "b84d57bf-97c0-40c3-a0a6-305cb2918b56",
+                     *       "id": "b1db95f2-6e7f-4774-b82f-fc2ffba3114b",
+                     *       "buildingId": "cf17f675-891f-4df7-8d2c-8e7a83c47f26",
                      *       "unit": "1",
                      *       "room": "101",
                      *       "floor": 1,
                      *       "floorArea": "60.00",
-                     *       "createdAt": "2026-12-05T14:19:52.904Z"
+                     *       "createdAt": "2026-12-05T16:11:48.133Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Household"];
@@ -8081,7 +8330,7 @@ export interface operations {
                  * @example [
                  *       {
                  *         "unit": "2",
-                 *         "room": "R-739cd6ae",
+                 *         "room": "R-8cad2420",
                  *         "floor": 1,
                  *         "floorArea": "58.20"
                  *       }
@@ -8391,537 +8640,533 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "b5b59975-fe25-4172-9421-c13daa3fe587",
+                     *           "id": "e2dc8b1f-726e-47cd-9147-88b5097ea911",
                      *           "kind": "street_office",
-                     *           "name": "street_office 2313f6ab",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
+                     *           "name": "street_office 086aa7e5",
+                     *           "streetId": "4c885dd0-b545-47cb-ac50-18115fdc072b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.826Z"
+                     *           "createdAt": "2026-12-05T16:11:47.831Z"
                      *         },
                      *         {
-                     *           "id": "f5b0c048-9c76-40e2-a254-55ead3992761",
+                     *           "id": "0ecedcd8-2079-4d27-b894-a3c50c37d2e1",
                      *           "kind": "street_office",
-                     *           "name": "street_office 2b8202db",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "name": "street_office 0afc1934",
+                     *           "streetId": "0630d8e3-4ae9-4ba3-97dc-d375a7be5c42",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.071Z"
+                     *           "createdAt": "2026-12-05T16:11:48.311Z"
                      *         },
                      *         {
-                     *           "id": "367333b0-5192-4104-81de-6b07b769d0e4",
+                     *           "id": "d4655456-0a63-4cf7-903c-a5e4c07291f5",
                      *           "kind": "street_office",
-                     *           "name": "street_office 33dca7fc",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
+                     *           "name": "street_office 11bfbb65",
+                     *           "streetId": "33956acd-97c4-4c01-87a5-219e949088f7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.627Z"
+                     *           "createdAt": "2026-12-05T16:11:48.031Z"
                      *         },
                      *         {
-                     *           "id": "c5e9618b-c101-4fc8-a30b-89cfd7e8cb2a",
+                     *           "id": "bdcf17bf-3924-4352-bce9-8c73a0eabf0f",
                      *           "kind": "street_office",
-                     *           "name": "street_office 411ebcd0",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
+                     *           "name": "street_office 1d764ffe",
+                     *           "streetId": "c47cd8a9-ddaf-40fd-9e13-d24e3fd174f4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.786Z"
+                     *           "createdAt": "2026-12-05T16:11:45.090Z"
                      *         },
                      *         {
-                     *           "id": "77fe758c-36bf-4fe8-a488-db3d3dc7ee89",
+                     *           "id": "31285045-341f-444c-b10c-e7a1350cce74",
                      *           "kind": "street_office",
-                     *           "name": "street_office 425c8493",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
+                     *           "name": "street_office 23dfb64d",
+                     *           "streetId": "14985fc2-9198-44df-9786-0322bad8bd87",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.870Z"
+                     *           "createdAt": "2026-12-05T16:11:48.408Z"
                      *         },
                      *         {
-                     *           "id": "8f409655-face-4203-94d1-928c2339c024",
+                     *           "id": "376ee1a9-229a-4265-b888-e78589c913a3",
                      *           "kind": "street_office",
-                     *           "name": "street_office 448c6a35",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
+                     *           "name": "street_office 26f49400",
+                     *           "streetId": "9852520b-e36b-4b22-8af9-8907669c345d",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.955Z"
+                     *           "createdAt": "2026-12-05T16:11:47.075Z"
                      *         },
                      *         {
-                     *           "id": "8ca6510c-7c11-4f17-8eb7-58849e1d9ed1",
+                     *           "id": "d3cc3e96-7fd7-485a-9dae-9c597dfe3ccd",
                      *           "kind": "street_office",
-                     *           "name": "street_office 74dcaf05",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
+                     *           "name": "street_office 34fe93c2",
+                     *           "streetId": "a6f30740-c9a0-44ba-a46a-902e24bae2e7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.262Z"
+                     *           "createdAt": "2026-12-05T16:11:47.272Z"
                      *         },
                      *         {
-                     *           "id": "dd6faf25-7dd8-4267-82ac-b2ad2c15777a",
+                     *           "id": "c389285b-6468-445e-a57d-be4382495375",
                      *           "kind": "street_office",
-                     *           "name": "street_office 79cd4233",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
+                     *           "name": "street_office 371d309d",
+                     *           "streetId": "dbc1c6bc-a044-4a96-9198-e1d549145955",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.597Z"
+                     *           "createdAt": "2026-12-05T16:11:47.475Z"
                      *         },
                      *         {
-                     *           "id": "20a2acbb-d16f-48ad-9702-27cc13c3b297",
+                     *           "id": "8552ed82-ffdd-4287-a021-9e9b3eb647e4",
                      *           "kind": "street_office",
-                     *           "name": "street_office 83cb302e",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
+                     *           "name": "street_office 603beeec",
+                     *           "streetId": "52140828-e564-44e3-8823-16e2f73d3dc8",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.103Z"
+                     *           "createdAt": "2026-12-05T16:11:48.090Z"
                      *         },
                      *         {
-                     *           "id": "ca458030-7c50-42b0-80af-69e586408518",
+                     *           "id": "e390372c-a0c5-4491-9833-1028c24ce9a7",
                      *           "kind": "street_office",
-                     *           "name": "street_office 873c1725",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
+                     *           "name": "street_office 61136d35",
+                     *           "streetId": "94bd91ba-bc8c-4ad9-9101-294256ccc40c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.370Z"
+                     *           "createdAt": "2026-12-05T16:11:48.141Z"
                      *         },
                      *         {
-                     *           "id": "9d4916fe-6cd1-44fe-a677-d7bd78e4c6b8",
+                     *           "id": "4a559b68-3580-4975-aed8-690022128a01",
                      *           "kind": "street_office",
-                     *           "name": "street_office 9da8bb81",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
+                     *           "name": "street_office 93dd2fac",
+                     *           "streetId": "48615d75-40b9-4f7d-abde-7af10f4aea32",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.546Z"
+                     *           "createdAt": "2026-12-05T16:11:48.343Z"
                      *         },
                      *         {
-                     *           "id": "4167ecc0-5fa5-4538-8bf9-07f0a10997f8",
+                     *           "id": "ba1515d6-b2c3-4088-94f5-3c127d30640e",
                      *           "kind": "street_office",
-                     *           "name": "street_office a265e1ad",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
+                     *           "name": "street_office a540c686",
+                     *           "streetId": "a2ef3f1e-f521-4237-875d-de6b65e900e1",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.906Z"
+                     *           "createdAt": "2026-12-05T16:11:48.218Z"
                      *         },
                      *         {
-                     *           "id": "b6935e48-7137-47a4-8e9d-2cfa71dd3a69",
+                     *           "id": "fd909744-bffa-4c6f-9f51-f6a747b9af05",
                      *           "kind": "street_office",
-                     *           "name": "street_office a7c752ca",
-                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
+                     *           "name": "street_office aaf43048",
+                     *           "streetId": "6947b1f0-805d-4991-8903-07646f23aae9",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.676Z"
+                     *           "createdAt": "2026-12-05T16:11:47.732Z"
                      *         },
                      *         {
-                     *           "id": "c7cb5cb5-253b-499d-88cf-cb64f91d489e",
+                     *           "id": "bfc5411d-afe3-4eca-b8c8-c166ed8eaab8",
                      *           "kind": "street_office",
-                     *           "name": "street_office b6a7ffeb",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
+                     *           "name": "street_office b29754e0",
+                     *           "streetId": "0b2e3ab6-6330-487c-9bc1-d45dfcbffa34",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.734Z"
+                     *           "createdAt": "2026-12-05T16:11:47.562Z"
                      *         },
                      *         {
-                     *           "id": "e8caae7d-7a54-453c-9a8a-a5eb9e87af6f",
+                     *           "id": "50a15e75-ba50-4091-952e-cc49c4184493",
                      *           "kind": "street_office",
-                     *           "name": "street_office b9b255ea",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
+                     *           "name": "street_office b5a9c4a8",
+                     *           "streetId": "9f447d8d-3a86-4756-85c4-7ae4f80a993c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.049Z"
+                     *           "createdAt": "2026-12-05T16:11:47.167Z"
                      *         },
                      *         {
-                     *           "id": "c5cad039-ed0d-4b63-bd84-eeba955bf04a",
+                     *           "id": "e067f588-6bf3-4250-b8d2-3085483ffb36",
                      *           "kind": "street_office",
-                     *           "name": "street_office ca41d3b5",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "name": "street_office d0a1e4ba",
+                     *           "streetId": "239ea693-78b8-4eca-a167-a6b523a64b93",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.494Z"
+                     *           "createdAt": "2026-12-05T16:11:47.956Z"
                      *         },
                      *         {
-                     *           "id": "e5a35d38-ba7f-4401-a163-97ac0b04ef07",
+                     *           "id": "dcc4c6bf-32ca-454a-a67f-2408da6c5c33",
                      *           "kind": "street_office",
-                     *           "name": "street_office f73260d1",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
+                     *           "name": "street_office e7a5e540",
+                     *           "streetId": "1384f81f-cf2d-4fa0-9479-1c3e9a716ebd",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.435Z"
+                     *           "createdAt": "2026-12-05T16:11:45.651Z"
                      *         },
                      *         {
-                     *           "id": "5b21ed0e-ffcf-4d3c-a08c-57e69a75294a",
+                     *           "id": "68e10520-93de-42f1-9d74-4d97b669a41b",
+                     *           "kind": "street_office",
+                     *           "name": "street_office fb7c6342",
+                     *           "streetId": "38bbaeff-34ef-4715-ac04-e7706d1ad420",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T16:11:47.340Z"
+                     *         },
+                     *         {
+                     *           "id": "1393cba7-5438-441b-ae3f-c0cf2e7ca486",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 016f07dd",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
+                     *           "name": "enterprise 3f9262e2",
+                     *           "streetId": "a2ef3f1e-f521-4237-875d-de6b65e900e1",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.599Z"
+                     *           "createdAt": "2026-12-05T16:11:48.220Z"
                      *         },
                      *         {
-                     *           "id": "62b81557-3f71-4f52-8fdf-5a1e426421d5",
+                     *           "id": "b1c3239d-4712-419c-8828-e05472827bd9",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 115b476c",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
+                     *           "name": "enterprise 47c58c94",
+                     *           "streetId": "33956acd-97c4-4c01-87a5-219e949088f7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.633Z"
+                     *           "createdAt": "2026-12-05T16:11:48.040Z"
                      *         },
                      *         {
-                     *           "id": "1aad2e87-95bf-468c-8558-15e89886a937",
+                     *           "id": "1f65d194-dc41-4381-a903-0b9832e8994e",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 12462b4a",
-                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
+                     *           "name": "enterprise 62b8d225",
+                     *           "streetId": "dbc1c6bc-a044-4a96-9198-e1d549145955",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.681Z"
+                     *           "createdAt": "2026-12-05T16:11:47.494Z"
                      *         },
                      *         {
-                     *           "id": "90a4d3ce-ddd6-4e4d-81c7-f644add65903",
+                     *           "id": "df483b8d-cbf9-4489-9650-0f268a57d28a",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 35da5994",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
+                     *           "name": "enterprise 64a87cdc",
+                     *           "streetId": "0b2e3ab6-6330-487c-9bc1-d45dfcbffa34",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.548Z"
+                     *           "createdAt": "2026-12-05T16:11:47.564Z"
                      *         },
                      *         {
-                     *           "id": "a856f23a-ac50-45ee-9bb5-a80d1ee78e8b",
+                     *           "id": "5f301172-0749-4545-a67d-d4f00482554c",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 4bb3c2e1",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
+                     *           "name": "enterprise 695eab0c",
+                     *           "streetId": "239ea693-78b8-4eca-a167-a6b523a64b93",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.051Z"
+                     *           "createdAt": "2026-12-05T16:11:47.966Z"
                      *         },
                      *         {
-                     *           "id": "694585dd-303b-44ea-9140-f34ae28e3c1b",
+                     *           "id": "f761ba9d-cb19-437d-993e-163e4cfc4355",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 54b5aa49",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
+                     *           "name": "enterprise 83bb44b1",
+                     *           "streetId": "38bbaeff-34ef-4715-ac04-e7706d1ad420",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.446Z"
+                     *           "createdAt": "2026-12-05T16:11:47.342Z"
                      *         },
                      *         {
-                     *           "id": "c6084275-dd11-4e0c-b064-02946c7b0b7b",
+                     *           "id": "c8147401-bd7f-4848-bb3d-5790b686e5b5",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 558fafd7",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
+                     *           "name": "enterprise 8eac8bca",
+                     *           "streetId": "4c885dd0-b545-47cb-ac50-18115fdc072b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.790Z"
+                     *           "createdAt": "2026-12-05T16:11:47.833Z"
                      *         },
                      *         {
-                     *           "id": "090e259f-24b6-4710-ac38-4d5ecb40838e",
+                     *           "id": "cd94d8b3-491a-448e-a228-93596eedb1a8",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 5ab6a7d0",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "name": "enterprise 91fa39e2",
+                     *           "streetId": "14985fc2-9198-44df-9786-0322bad8bd87",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.498Z"
+                     *           "createdAt": "2026-12-05T16:11:48.422Z"
                      *         },
                      *         {
-                     *           "id": "8007710f-1571-43b8-8111-8d9e31d00475",
+                     *           "id": "6021431d-5655-4039-bb33-7a0bd2b077a5",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 5c55611a",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "name": "enterprise 97f0dc3e",
+                     *           "streetId": "1384f81f-cf2d-4fa0-9479-1c3e9a716ebd",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.073Z"
+                     *           "createdAt": "2026-12-05T16:11:45.653Z"
                      *         },
                      *         {
-                     *           "id": "f491bf57-471b-4ac5-9640-df406e809984",
+                     *           "id": "44e7227c-9935-4151-b1a0-84192c3b4f84",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 6989eb00",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
+                     *           "name": "enterprise b74469af",
+                     *           "streetId": "0630d8e3-4ae9-4ba3-97dc-d375a7be5c42",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.267Z"
+                     *           "createdAt": "2026-12-05T16:11:48.315Z"
                      *         },
                      *         {
-                     *           "id": "ecfa6b8c-ba8c-44da-9b2f-f3a846e47b45",
+                     *           "id": "8afa236e-55b0-407d-9a54-e272452cc931",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 74d41d08",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
+                     *           "name": "enterprise bf8009ed",
+                     *           "streetId": "a6f30740-c9a0-44ba-a46a-902e24bae2e7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.970Z"
+                     *           "createdAt": "2026-12-05T16:11:47.276Z"
                      *         },
                      *         {
-                     *           "id": "68e71f41-c09a-41b8-ae1c-9fc11cbba52a",
+                     *           "id": "0fe6df9f-7d38-4235-b7d4-d5b92414e39e",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 7aac024d",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
+                     *           "name": "enterprise ca2c7c89",
+                     *           "streetId": "c47cd8a9-ddaf-40fd-9e13-d24e3fd174f4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.736Z"
+                     *           "createdAt": "2026-12-05T16:11:45.150Z"
                      *         },
                      *         {
-                     *           "id": "5e813584-d610-4b1d-b452-3f06064b0423",
+                     *           "id": "129c9e7c-b3da-4dc5-8818-6f5a28953b2e",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 7c091588",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
+                     *           "name": "enterprise d877ee52",
+                     *           "streetId": "94bd91ba-bc8c-4ad9-9101-294256ccc40c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.372Z"
+                     *           "createdAt": "2026-12-05T16:11:48.144Z"
                      *         },
                      *         {
-                     *           "id": "6e30bbd2-c4b1-47df-8fc9-da4e8b871d6c",
+                     *           "id": "0c35d5d3-5123-470a-9988-db5358214e33",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 97aa51f8",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
+                     *           "name": "enterprise dd2fa889",
+                     *           "streetId": "6947b1f0-805d-4991-8903-07646f23aae9",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.109Z"
+                     *           "createdAt": "2026-12-05T16:11:47.734Z"
                      *         },
                      *         {
-                     *           "id": "97ed6a1d-ede3-4fd2-b7b3-7a9dc64242ce",
+                     *           "id": "2253ec5b-3d52-4258-a5a8-03f1fef67315",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise d96e5c67",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
+                     *           "name": "enterprise dfeba30f",
+                     *           "streetId": "52140828-e564-44e3-8823-16e2f73d3dc8",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.829Z"
+                     *           "createdAt": "2026-12-05T16:11:48.092Z"
                      *         },
                      *         {
-                     *           "id": "da455fc7-c870-4df5-a98f-d1d1aadbdcbe",
+                     *           "id": "a3c9073c-c5de-4c1c-98ea-946d175548ae",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise ee513750",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
+                     *           "name": "enterprise e5fa7441",
+                     *           "streetId": "9f447d8d-3a86-4756-85c4-7ae4f80a993c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.908Z"
+                     *           "createdAt": "2026-12-05T16:11:47.168Z"
                      *         },
                      *         {
-                     *           "id": "1a84c0fd-5984-46dc-a14c-a3fc926f52cf",
+                     *           "id": "af4e32d9-7330-4562-b5b9-233334fc3ada",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise eee2443f",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
+                     *           "name": "enterprise e7b31701",
+                     *           "streetId": "9852520b-e36b-4b22-8af9-8907669c345d",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.875Z"
+                     *           "createdAt": "2026-12-05T16:11:47.085Z"
                      *         },
                      *         {
-                     *           "id": "4472e13a-5c73-49e9-8054-76bf3298b95f",
+                     *           "id": "ddcfbea3-7b3b-4688-bb8d-22387f4ac8cc",
                      *           "kind": "enterprise",
-                     *           "name": "电梯公司 c86a783a",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "name": "enterprise fa29abb6",
+                     *           "streetId": "48615d75-40b9-4f7d-abde-7af10f4aea32",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.090Z"
+                     *           "createdAt": "2026-12-05T16:11:48.350Z"
                      *         },
                      *         {
-                     *           "id": "d5f4840a-4a47-44b6-81f1-58a9cee79949",
+                     *           "id": "fe063866-f1c0-43dd-b75b-211984db3caf",
+                     *           "kind": "enterprise",
+                     *           "name": "电梯公司 88358e90",
+                     *           "streetId": "48615d75-40b9-4f7d-abde-7af10f4aea32",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T16:11:48.379Z"
+                     *         },
+                     *         {
+                     *           "id": "0fc929b2-cab0-4757-8dea-d15cb00abd2d",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 2bad0219",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "name": "owners_committee 067b1326",
+                     *           "streetId": "9f447d8d-3a86-4756-85c4-7ae4f80a993c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "c4552068-11c2-45d2-9f2d-9fac6329a1a4"
+                     *             "7b3b0d03-afa0-4ffb-b6f3-32f05ed533a1"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.500Z"
+                     *           "createdAt": "2026-12-05T16:11:47.173Z"
                      *         },
                      *         {
-                     *           "id": "6aa8c65a-60fe-4f44-9952-e5170ebceae7",
+                     *           "id": "3e8fb887-44cf-4f81-8f95-7e00a0b90957",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 3dc6adb4",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
+                     *           "name": "owners_committee 234fd559",
+                     *           "streetId": "52140828-e564-44e3-8823-16e2f73d3dc8",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "7d8c5e49-e78e-43c4-adda-9914c36e7fee"
+                     *             "5906de6e-92e8-4b93-90f4-cda1bef112d0"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.551Z"
+                     *           "createdAt": "2026-12-05T16:11:48.094Z"
                      *         },
                      *         {
-                     *           "id": "f3407cc6-d36b-4bd6-9a1e-7ac807d4d7a4",
+                     *           "id": "9dedb403-bd2f-4a80-abaf-caf177a777d6",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 5889c59d",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
+                     *           "name": "owners_committee 32dcea58",
+                     *           "streetId": "6947b1f0-805d-4991-8903-07646f23aae9",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "3129de7e-1ab3-454a-9918-47430b6b8127"
+                     *             "90895d02-5616-458e-88ec-40810433d5db"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:53.053Z"
+                     *           "createdAt": "2026-12-05T16:11:47.743Z"
                      *         },
                      *         {
-                     *           "id": "1c8f83e6-14df-4dc2-815d-00385b01a36d",
+                     *           "id": "f8c0c80f-87d4-44a2-a16b-f7fff8908b8e",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 755880f5",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
+                     *           "name": "owners_committee 3c3dd4ed",
+                     *           "streetId": "33956acd-97c4-4c01-87a5-219e949088f7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "0892fee0-c2e5-4d32-a461-458aeac0bd31"
+                     *             "f2296c3b-395d-4f7c-80e9-52c1028c1ba5"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.379Z"
+                     *           "createdAt": "2026-12-05T16:11:48.046Z"
                      *         },
                      *         {
-                     *           "id": "de5e0097-8d34-422c-943d-02448620ca55",
+                     *           "id": "23faa871-a290-45d5-921a-8c83d566e4c0",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 7904f08f",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
+                     *           "name": "owners_committee 3e7ee016",
+                     *           "streetId": "0b2e3ab6-6330-487c-9bc1-d45dfcbffa34",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "26dd8ebb-b2ec-40d1-8435-f152adf7256d"
+                     *             "54733faa-cc09-480d-913a-9f8ca053fbb8"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.739Z"
+                     *           "createdAt": "2026-12-05T16:11:47.576Z"
                      *         },
                      *         {
-                     *           "id": "4fc12e69-eced-4351-8c3c-53e5e5617015",
+                     *           "id": "2bea1030-3263-47f3-82e5-277089d6a41d",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 876d7072",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
+                     *           "name": "owners_committee 4331461a",
+                     *           "streetId": "c47cd8a9-ddaf-40fd-9e13-d24e3fd174f4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "d55db78e-5f8b-43e3-aef4-94bc3f8e2351"
+                     *             "1f819c43-20d9-4a57-9de1-22ffc2a389d6"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.981Z"
+                     *           "createdAt": "2026-12-05T16:11:45.178Z"
                      *         },
                      *         {
-                     *           "id": "d481955e-7c14-4505-bcfc-cace932891a7",
+                     *           "id": "da16c12c-8631-4f48-99b8-c7f73fba0052",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 8d6ad847",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
+                     *           "name": "owners_committee 6d927eb1",
+                     *           "streetId": "94bd91ba-bc8c-4ad9-9101-294256ccc40c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "88ea002c-776f-4445-8d45-924ce7abb044"
+                     *             "a07b9d88-ee81-4493-90a6-b0544cb880be"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.270Z"
+                     *           "createdAt": "2026-12-05T16:11:48.150Z"
                      *         },
                      *         {
-                     *           "id": "f35b0f13-4487-4511-b484-9ef1a8ca525c",
+                     *           "id": "65c39c73-f004-4aef-862d-6e94a024803a",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 9353cb95",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
+                     *           "name": "owners_committee 6f72250f",
+                     *           "streetId": "1384f81f-cf2d-4fa0-9479-1c3e9a716ebd",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "638d1d14-4780-441a-9865-1e3bd06fcd26"
+                     *             "20ddd14a-0927-44eb-bea8-3147284baec0"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.799Z"
+                     *           "createdAt": "2026-12-05T16:11:45.655Z"
                      *         },
                      *         {
-                     *           "id": "dcf819f7-60e9-4b1e-871b-39f72f38156c",
+                     *           "id": "441296aa-c85b-45b8-bf00-4f1d6af50320",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee b2031e9d",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
+                     *           "name": "owners_committee 8465090a",
+                     *           "streetId": "dbc1c6bc-a044-4a96-9198-e1d549145955",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "35a47cc8-6db7-43d0-8ae8-d309fbb3591e"
+                     *             "ae53f47c-642b-4589-8899-f0327107e70f"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.913Z"
+                     *           "createdAt": "2026-12-05T16:11:47.502Z"
                      *         },
                      *         {
-                     *           "id": "97ea9f42-665e-45b4-bd7c-e9c753f0ce0a",
+                     *           "id": "c3c70a1b-2a84-44da-933c-3509ef64887b",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee b58e670a",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "name": "owners_committee 8f5206d3",
+                     *           "streetId": "9852520b-e36b-4b22-8af9-8907669c345d",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "8c4113d1-602b-43ff-bf8f-df6c44e80578"
+                     *             "d5f271ca-971b-44e7-a88d-03016dee05d9"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:53.075Z"
+                     *           "createdAt": "2026-12-05T16:11:47.097Z"
                      *         },
                      *         {
-                     *           "id": "b207ffc7-c830-4463-8812-4db07dbd4fb2",
+                     *           "id": "8340ff5d-3a26-4b5c-b63b-64ea39002185",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee baa911c5",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
+                     *           "name": "owners_committee 9336d23a",
+                     *           "streetId": "4c885dd0-b545-47cb-ac50-18115fdc072b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "1171e404-2632-49dd-b0f6-8f5bc73cb297"
+                     *             "f0552abb-84bf-4370-8ce2-7306a3f5a0da"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.635Z"
+                     *           "createdAt": "2026-12-05T16:11:47.835Z"
                      *         },
                      *         {
-                     *           "id": "8a15c195-c522-420a-a047-3f10bcb3ee82",
+                     *           "id": "3a940964-2699-4c24-9431-8963020f0c0e",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee bdb43c91",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
+                     *           "name": "owners_committee ce71002a",
+                     *           "streetId": "14985fc2-9198-44df-9786-0322bad8bd87",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "3b65eecb-57ee-4956-8c06-936eef2b41e9"
+                     *             "97bccf51-c629-4afd-828f-49a2e0b16145"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.882Z"
+                     *           "createdAt": "2026-12-05T16:11:48.436Z"
                      *         },
                      *         {
-                     *           "id": "5957cc0d-1a43-46f4-afea-49df62cc7eec",
+                     *           "id": "878cb3af-7a6c-430f-9f2f-c0c96966026f",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee ddbb23b2",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
+                     *           "name": "owners_committee e6320296",
+                     *           "streetId": "38bbaeff-34ef-4715-ac04-e7706d1ad420",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8"
+                     *             "b5db1b25-8eca-44a1-b4ed-800f5486ef49"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.831Z"
-                     *         },
-                     *         {
-                     *           "id": "2261e654-6c41-4372-8a02-be2371b2bd99",
-                     *           "kind": "owners_committee",
-                     *           "name": "owners_committee e65532f7",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "59799098-f2ff-40c8-83bc-ea22389d53bd"
-                     *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.451Z"
-                     *         },
-                     *         {
-                     *           "id": "4c8b24c6-82a1-476a-8282-fc8c9ddc92b2",
-                     *           "kind": "owners_committee",
-                     *           "name": "owners_committee ebe6646a",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "887bdb9e-17fb-4ce8-94ce-a22097ec5332"
-                     *           ],
-                     *           "createdAt": "2026-12-05T14:19:53.111Z"
+                     *           "createdAt": "2026-12-05T16:11:47.347Z"
                      *         }
                      *       ],
-                     *       "total": 69,
+                     *       "total": 73,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": "/v1/organizations?limit=50&offset=50"
@@ -9047,8 +9292,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "enterprise",
-                 *       "name": "电梯公司 66c6db51",
-                 *       "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e"
+                 *       "name": "电梯公司 61e39e00",
+                 *       "streetId": "48615d75-40b9-4f7d-abde-7af10f4aea32"
                  *     }
                  */
                 "application/json": components["schemas"]["NewOrganization"];
@@ -9069,22 +9314,22 @@ export interface operations {
                     /**
                      * @example {
                      *       "organization": {
-                     *         "id": "4472e13a-5c73-49e9-8054-76bf3298b95f",
+                     *         "id": "fe063866-f1c0-43dd-b75b-211984db3caf",
                      *         "kind": "enterprise",
-                     *         "name": "电梯公司 c86a783a",
-                     *         "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *         "name": "电梯公司 88358e90",
+                     *         "streetId": "48615d75-40b9-4f7d-abde-7af10f4aea32",
                      *         "creditCode": null,
                      *         "invoicePrefix": "BOT",
                      *         "communityIds": [],
-                     *         "createdAt": "2026-12-05T14:19:53.090Z"
+                     *         "createdAt": "2026-12-05T16:11:48.379Z"
                      *       },
                      *       "firstKey": {
-                     *         "id": "d9d9bc56-641f-40c7-9a9b-de9751958028",
-                     *         "organizationId": "4472e13a-5c73-49e9-8054-76bf3298b95f",
+                     *         "id": "260041e1-08c6-4394-aad4-8258fc53cad2",
+                     *         "organizationId": "fe063866-f1c0-43dd-b75b-211984db3caf",
                      *         "name": "first admin key",
                      *         "role": "admin",
-                     *         "prefix": "bot_k_DhLzaY",
-                     *         "createdAt": "2026-12-05T14:19:53.090Z",
+                     *         "prefix": "bot_k_CweuM1",
+                     *         "createdAt": "2026-12-05T16:11:48.379Z",
                      *         "lastUsedAt": null,
                      *         "revokedAt": null,
                      *         "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -9235,16 +9480,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "99033b69-b73f-4908-b261-251cdde0ee01",
+                     *       "id": "0615149d-0219-486e-998f-227db2d93320",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee 5e08fecd",
-                     *       "streetId": "aae28299-0aec-4822-83c3-ba6ee447101c",
+                     *       "name": "owners_committee b1c5642b",
+                     *       "streetId": "4cba26cf-d165-4745-8a41-eaa1aa2cf9e5",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "ea3368a7-a571-4de1-a00c-b2967163e808"
+                     *         "db74e005-c41d-4b88-a76e-7d750d791200"
                      *       ],
-                     *       "createdAt": "2026-12-05T14:19:53.180Z"
+                     *       "createdAt": "2026-12-05T16:11:48.623Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -9366,7 +9611,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "communityIds": [
-                 *         "99f79f76-9fd7-4484-b977-29aba478dc19"
+                 *         "071b8d5e-1bd3-4fa7-a5d0-1047ca4da0ed"
                  *       ]
                  *     }
                  */
@@ -9387,16 +9632,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7d76db9f-bb86-4563-b5bc-08c5178dd22f",
+                     *       "id": "b8ce838e-d712-453c-8651-6f16c8bb2e73",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee 7db41d53",
-                     *       "streetId": "92e9c0ed-11d4-4a81-a7de-e9ba991a3e3c",
+                     *       "name": "owners_committee 9417c211",
+                     *       "streetId": "4ea5bf15-ccd5-48c0-a415-f47de5030829",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "99f79f76-9fd7-4484-b977-29aba478dc19"
+                     *         "071b8d5e-1bd3-4fa7-a5d0-1047ca4da0ed"
                      *       ],
-                     *       "createdAt": "2026-12-05T14:19:53.252Z"
+                     *       "createdAt": "2026-12-05T16:11:48.721Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -9523,22 +9768,22 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "a78e6b27-811b-48de-9241-345194880846",
-                     *           "organizationId": "82cce94d-6bbf-487d-bae0-3cba6f18accb",
-                     *           "name": "key ab9ce336",
+                     *           "id": "4e1315f2-a238-405d-8102-9911ed06c51e",
+                     *           "organizationId": "1e66ddbb-51a4-4c52-b976-d49a2d659e07",
+                     *           "name": "key bca787ae",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_ri-SqA",
-                     *           "createdAt": "2026-12-05T14:19:53.357Z",
-                     *           "lastUsedAt": "2026-12-05T14:19:53.377Z",
+                     *           "prefix": "bot_k_FuXNw7",
+                     *           "createdAt": "2026-12-05T16:11:48.893Z",
+                     *           "lastUsedAt": "2026-12-05T16:11:48.954Z",
                      *           "revokedAt": null
                      *         },
                      *         {
-                     *           "id": "29d1efb0-7c4b-4636-953c-e0a9194da3e3",
-                     *           "organizationId": "82cce94d-6bbf-487d-bae0-3cba6f18accb",
-                     *           "name": "key fc284c46",
+                     *           "id": "cc42cb7e-1735-400b-89fb-83940dbd7418",
+                     *           "organizationId": "1e66ddbb-51a4-4c52-b976-d49a2d659e07",
+                     *           "name": "key bc39fd7d",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_dIDqgh",
-                     *           "createdAt": "2026-12-05T14:19:53.374Z",
+                     *           "prefix": "bot_k_zNT4K6",
+                     *           "createdAt": "2026-12-05T16:11:48.934Z",
                      *           "lastUsedAt": null,
                      *           "revokedAt": null
                      *         }
@@ -9670,7 +9915,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "key beb29b07"
+                 *       "name": "key 9c05cb5d"
                  *     }
                  */
                 "application/json": components["schemas"]["NewKey"];
@@ -9690,12 +9935,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "08cac4e5-1761-43c3-9514-85f4d7178f53",
-                     *       "organizationId": "45e10a85-1c6a-48c1-9193-5a6ff1043084",
-                     *       "name": "key ca0ea93a",
+                     *       "id": "92e2b237-a334-421b-a017-b59af902bda0",
+                     *       "organizationId": "6fc34e7c-71ca-4138-b806-a79131200cfe",
+                     *       "name": "key dca3144a",
                      *       "role": "member",
-                     *       "prefix": "bot_k_UE2Erk",
-                     *       "createdAt": "2026-12-05T14:19:53.432Z",
+                     *       "prefix": "bot_k_c0Qrsd",
+                     *       "createdAt": "2026-12-05T16:11:49.191Z",
                      *       "lastUsedAt": null,
                      *       "revokedAt": null,
                      *       "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -9829,14 +10074,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "cc14eed6-c165-4d27-ab54-0976086fd007",
-                     *       "organizationId": "225b6b93-94ad-4682-8eda-41d47cd38221",
-                     *       "name": "key 4549195c",
+                     *       "id": "63dd5a5b-317a-455b-9656-713dc6712de4",
+                     *       "organizationId": "82e3a54e-3ac5-4eeb-9c96-3fdfdbaa9953",
+                     *       "name": "key 2ce92fb6",
                      *       "role": "admin",
-                     *       "prefix": "bot_k_POBkcn",
-                     *       "createdAt": "2026-12-05T14:19:53.580Z",
+                     *       "prefix": "bot_k_bwEJDq",
+                     *       "createdAt": "2026-12-05T16:11:49.386Z",
                      *       "lastUsedAt": null,
-                     *       "revokedAt": "2026-12-05T14:19:53.588Z"
+                     *       "revokedAt": "2026-12-05T16:11:49.415Z"
                      *     }
                      */
                     "application/json": components["schemas"]["ApiKey"];
@@ -9948,7 +10193,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "person 04022f06"
+                 *       "name": "person 1bd71af2"
                  *     }
                  */
                 "application/json": components["schemas"]["NewInvitation"];
@@ -9968,9 +10213,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "28ef4114-d040-41aa-82d0-43a778a80193",
-                     *       "organizationId": "338cb145-08c6-4b91-aee0-b0d0b645d7ab",
-                     *       "name": "person 66b8c4e2",
+                     *       "id": "8e72240d-ec86-42c4-a2be-c5436fb8b36d",
+                     *       "organizationId": "f9229b7b-d0b5-4fde-b874-b89ab216c4af",
+                     *       "name": "person 04e4dda8",
                      *       "role": "member",
                      *       "expiresAt": "2025-03-08T02:00:00.000Z",
                      *       "path": "/invitations/EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -10113,436 +10358,453 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "8e552dec-4d88-4d00-afbd-114d3270578a",
-                     *           "streetId": "41202327-24fb-4e9f-ba07-1ebbd339b470",
-                     *           "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
+                     *           "id": "4a9e4c92-09ef-4464-b3ea-2e53fceb7702",
+                     *           "streetId": "0630d8e3-4ae9-4ba3-97dc-d375a7be5c42",
+                     *           "communityId": "b0f0f63f-ca97-4e0c-b250-afeded49a128",
                      *           "kind": "elevator",
-                     *           "name": "电梯 0d8bd267",
+                     *           "name": "电梯 0b4c9277",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "6f2be96b-0a0d-4a6f-82aa-4ff4c727ed71",
+                     *           "buildingId": "e56fff0a-297b-469d-b0b5-bc0968a8cf7e",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.618Z"
+                     *           "createdAt": "2026-12-05T16:11:48.330Z"
                      *         },
                      *         {
-                     *           "id": "9cd84f8c-3980-4eff-9002-b033cf2f3a7d",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
-                     *           "communityId": "3b65eecb-57ee-4956-8c06-936eef2b41e9",
+                     *           "id": "8012b797-20fe-431d-ac46-91685b67f722",
+                     *           "streetId": "8a37c59e-f6f8-4d96-bdfe-ca369cf823f1",
+                     *           "communityId": "eba5ddeb-916a-4258-b344-9fedc7befb09",
                      *           "kind": "elevator",
-                     *           "name": "电梯 106b48db",
+                     *           "name": "电梯 147d06fb",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "buildingId": "70b3fd75-d805-4ee5-8e49-c7f6b821afaf",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.889Z"
+                     *           "createdAt": "2026-12-05T16:11:49.450Z"
                      *         },
                      *         {
-                     *           "id": "cd25a586-6cd2-48b1-a5f8-2dffbe0e180f",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
-                     *           "communityId": "26dd8ebb-b2ec-40d1-8435-f152adf7256d",
+                     *           "id": "724cfd18-b053-4024-8de9-26c493311f66",
+                     *           "streetId": "4c885dd0-b545-47cb-ac50-18115fdc072b",
+                     *           "communityId": "f0552abb-84bf-4370-8ce2-7306a3f5a0da",
                      *           "kind": "elevator",
-                     *           "name": "电梯 10c1b19d",
+                     *           "name": "电梯 169f381d",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "d2600c95-3630-4b7e-9c2f-94d513f8753d",
+                     *           "buildingId": "2139674a-5ce4-48e6-819e-401631d5f41f",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.745Z"
+                     *           "createdAt": "2026-12-05T16:11:47.902Z"
                      *         },
                      *         {
-                     *           "id": "0071269e-bbcb-423a-baf2-d50b485c2562",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *           "communityId": "94b03f62-19eb-40ee-9c6b-8de6fd99df31",
+                     *           "id": "fdbf0709-dca9-4ec1-8bed-6cd60e5d823a",
+                     *           "streetId": "9852520b-e36b-4b22-8af9-8907669c345d",
+                     *           "communityId": "d5f271ca-971b-44e7-a88d-03016dee05d9",
                      *           "kind": "elevator",
-                     *           "name": "电梯 1ecd2f50",
+                     *           "name": "电梯 1fdc876a",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e6771c27-d889-4f1e-a3ec-c9f2f4abab7d",
+                     *           "buildingId": "fe31880b-637c-4cc4-ba80-de4bbc8c8908",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.608Z"
+                     *           "createdAt": "2026-12-05T16:11:47.119Z"
                      *         },
                      *         {
-                     *           "id": "334d2c9c-729d-40ad-930e-a178f6f2dfa9",
-                     *           "streetId": "817e9248-0bd4-4085-8551-2a163b85b09d",
-                     *           "communityId": "6cd6ea5c-7bdd-494f-bb56-db76df7fdc77",
+                     *           "id": "b6a1e4bb-44fd-4a0a-b77e-3f81e415f54f",
+                     *           "streetId": "27e2225f-0b5e-4280-b753-2ae3f11d8e9f",
+                     *           "communityId": "bb2397c2-960d-4786-a011-d7bbab29a741",
                      *           "kind": "elevator",
-                     *           "name": "电梯 259d62cc",
+                     *           "name": "电梯 214f0214",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "0ba8ad39-51d7-41c2-a79a-71141976217f",
+                     *           "buildingId": "fc92fc1e-1b50-40fb-8509-afb9cf8d152f",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.412Z"
+                     *           "createdAt": "2026-12-05T16:11:49.083Z"
                      *         },
                      *         {
-                     *           "id": "4865b0a0-d91c-425f-b023-7e3630f1ff19",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
-                     *           "communityId": "c4552068-11c2-45d2-9f2d-9fac6329a1a4",
+                     *           "id": "b88d18db-39d9-4155-a8f6-2980ab4047fc",
+                     *           "streetId": "4ea5bf15-ccd5-48c0-a415-f47de5030829",
+                     *           "communityId": "071b8d5e-1bd3-4fa7-a5d0-1047ca4da0ed",
                      *           "kind": "elevator",
-                     *           "name": "电梯 4c3f2c4f",
+                     *           "name": "电梯 22895075",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "d8e5d7e8-f671-4f51-80a4-8a59a3ba39a8",
+                     *           "buildingId": "f5a65e64-a565-45ae-8f91-98dc1dc3c60c",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.514Z"
+                     *           "createdAt": "2026-12-05T16:11:48.770Z"
                      *         },
                      *         {
-                     *           "id": "ec20abb9-79e6-43c2-924a-ae962318ba88",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
-                     *           "communityId": "88ea002c-776f-4445-8d45-924ce7abb044",
+                     *           "id": "4328935c-8a63-456a-8573-207b735bf9c5",
+                     *           "streetId": "c47cd8a9-ddaf-40fd-9e13-d24e3fd174f4",
+                     *           "communityId": "1f819c43-20d9-4a57-9de1-22ffc2a389d6",
                      *           "kind": "elevator",
-                     *           "name": "电梯 586ea7c6",
+                     *           "name": "电梯 264ffe5b",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e6d96bd7-3d8d-4ff7-a290-007d3fa0de0a",
+                     *           "buildingId": "edc3315c-d2e7-4970-9c39-fda3ba8d9c82",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.286Z"
+                     *           "createdAt": "2026-12-05T16:11:45.262Z"
                      *         },
                      *         {
-                     *           "id": "aea0b383-62d7-43ee-8eed-5388273228e1",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
-                     *           "communityId": "8c4113d1-602b-43ff-bf8f-df6c44e80578",
+                     *           "id": "a3cf98cb-f475-4cde-ba41-151d670d7127",
+                     *           "streetId": "556e2de1-74f1-4f01-83ef-8a408db53d12",
+                     *           "communityId": "26575cb4-7b59-44e9-ac76-e81d32dca4fe",
                      *           "kind": "elevator",
-                     *           "name": "电梯 7b03a0c9",
+                     *           "name": "电梯 2850d589",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "db523468-75d0-4fe7-bcc5-01ba608bbd65",
+                     *           "buildingId": "11e2dcca-0742-467f-86fb-34ff8002599c",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.081Z"
+                     *           "createdAt": "2026-12-05T16:11:49.379Z"
                      *         },
                      *         {
-                     *           "id": "a14a196e-e105-4b03-a04c-42484b9fbf91",
-                     *           "streetId": "43ca017e-2fb9-4319-90e5-342408865528",
-                     *           "communityId": "2b8b167b-84e9-4a37-a459-d69913532a3c",
+                     *           "id": "a2712b8e-657e-4261-b528-15416100dc03",
+                     *           "streetId": "a2ef3f1e-f521-4237-875d-de6b65e900e1",
+                     *           "communityId": "87dfbe9f-e72b-4a27-9621-31301893e121",
                      *           "kind": "elevator",
-                     *           "name": "电梯 85ee7d38",
+                     *           "name": "电梯 2ac3db42",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "36a6d720-8107-4532-853c-7b63530b42bd",
+                     *           "buildingId": "a576c5e8-e05e-4d0e-95fa-ff1c90566d16",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.372Z"
+                     *           "createdAt": "2026-12-05T16:11:48.235Z"
                      *         },
                      *         {
-                     *           "id": "a2f02a1b-c303-4a0d-b509-6dca72eeb74c",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
-                     *           "communityId": "3129de7e-1ab3-454a-9918-47430b6b8127",
+                     *           "id": "6d4d4e6e-a01f-4687-bf45-75deded8d48f",
+                     *           "streetId": "b4528aae-1b9f-4f07-a562-ba96fa033258",
+                     *           "communityId": "877a1185-81be-4ab1-b8b9-11f0cfb1b22f",
                      *           "kind": "elevator",
-                     *           "name": "电梯 8a065d94",
+                     *           "name": "电梯 2bab704f",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "5663601a-19e2-4ca9-abcf-072cb14f904c",
+                     *           "buildingId": "a9a00bae-b439-4ce1-b215-dcb28c762308",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.058Z"
+                     *           "createdAt": "2026-12-05T16:11:49.306Z"
                      *         },
                      *         {
-                     *           "id": "de70fd38-884a-48ce-b337-7bb248d0af27",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
-                     *           "communityId": "887bdb9e-17fb-4ce8-94ce-a22097ec5332",
+                     *           "id": "a7f1420d-08df-49cb-aa92-c9b27054d067",
+                     *           "streetId": "4cba26cf-d165-4745-8a41-eaa1aa2cf9e5",
+                     *           "communityId": "db74e005-c41d-4b88-a76e-7d750d791200",
                      *           "kind": "elevator",
-                     *           "name": "电梯 8d32e925",
+                     *           "name": "电梯 361f4571",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "a9d55a04-6ad3-4514-a0c8-a8872cfc5f2e",
+                     *           "buildingId": "b211828c-271f-46d8-9096-52a441778989",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.129Z"
+                     *           "createdAt": "2026-12-05T16:11:48.655Z"
                      *         },
                      *         {
-                     *           "id": "54065104-bb88-46dd-861b-0ee651859dfd",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
-                     *           "communityId": "59799098-f2ff-40c8-83bc-ea22389d53bd",
+                     *           "id": "8dde5317-9f9e-4bb6-8104-71a1b7295fee",
+                     *           "streetId": "84642b3c-4cad-4813-a684-c5d12a35896e",
+                     *           "communityId": "03dd121c-d0a1-4273-8c91-78843d99ac58",
                      *           "kind": "elevator",
-                     *           "name": "电梯 950dfb00",
+                     *           "name": "电梯 425e9699",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "cb39e419-9ae6-4545-a333-9e63b966a1e7",
+                     *           "buildingId": "cd0650ca-72f9-456b-af4d-21a6cd38b814",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.464Z"
+                     *           "createdAt": "2026-12-05T16:11:48.926Z"
                      *         },
                      *         {
-                     *           "id": "e3514dec-5a99-470a-9eee-10278a128c27",
-                     *           "streetId": "92e9c0ed-11d4-4a81-a7de-e9ba991a3e3c",
-                     *           "communityId": "99f79f76-9fd7-4484-b977-29aba478dc19",
+                     *           "id": "ebe130d2-cdd5-49f1-88ba-1834197360c2",
+                     *           "streetId": "d9e01662-9b3a-4645-8af0-bf90ee54a4a4",
+                     *           "communityId": "ee797704-cca5-48de-bb35-5e38b485a0a7",
                      *           "kind": "elevator",
-                     *           "name": "电梯 96ea9e0d",
+                     *           "name": "电梯 45958a1e",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e2bc5335-6711-4809-8945-fb1c06a74a2c",
+                     *           "buildingId": "94a61c13-b6a3-4af7-9d90-11799a80ebab",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.266Z"
+                     *           "createdAt": "2026-12-05T16:11:49.566Z"
                      *         },
                      *         {
-                     *           "id": "8cb78029-d14d-4551-9704-cab710fa7949",
-                     *           "streetId": "c2bb0f4b-3791-4e6d-a2b0-9a9546d718b8",
-                     *           "communityId": "64abd209-846b-421e-9120-93e2731490c4",
+                     *           "id": "504268cb-2a59-4eb6-9723-d828a9258245",
+                     *           "streetId": "52140828-e564-44e3-8823-16e2f73d3dc8",
+                     *           "communityId": "5906de6e-92e8-4b93-90f4-cda1bef112d0",
                      *           "kind": "elevator",
-                     *           "name": "电梯 997c42b5",
+                     *           "name": "电梯 5ec5230d",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "7868f5e9-3bf4-481f-84cc-0582890a3655",
+                     *           "buildingId": "57feae22-8762-4b2d-a05f-5219ff8283b7",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.477Z"
+                     *           "createdAt": "2026-12-05T16:11:48.102Z"
                      *         },
                      *         {
-                     *           "id": "8ed941fe-5d84-4602-9315-e503800f2efb",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
-                     *           "communityId": "35a47cc8-6db7-43d0-8ae8-d309fbb3591e",
+                     *           "id": "f16edbb6-63ce-463e-a5a6-e62fbaa181be",
+                     *           "streetId": "239ea693-78b8-4eca-a167-a6b523a64b93",
+                     *           "communityId": "a6ed81c8-5d47-4ced-852a-9e5a7eca9c46",
                      *           "kind": "elevator",
-                     *           "name": "电梯 a95124e6",
+                     *           "name": "电梯 663bedec",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "b84d57bf-97c0-40c3-a0a6-305cb2918b56",
+                     *           "buildingId": "fa660349-e86c-443a-b7dd-d537470bc2ad",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.919Z"
+                     *           "createdAt": "2026-12-05T16:11:47.994Z"
                      *         },
                      *         {
-                     *           "id": "5d1e786e-0ed9-461d-b2fb-79b79b15e99b",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
-                     *           "communityId": "0892fee0-c2e5-4d32-a461-458aeac0bd31",
+                     *           "id": "5c823da9-ac0d-4e6d-8555-0f4e8615edf4",
+                     *           "streetId": "94bd91ba-bc8c-4ad9-9101-294256ccc40c",
+                     *           "communityId": "a07b9d88-ee81-4493-90a6-b0544cb880be",
                      *           "kind": "elevator",
-                     *           "name": "电梯 ae5cf48f",
+                     *           "name": "电梯 7117dcee",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "530ec41e-02b9-4b2f-8092-b7272c9f30b3",
+                     *           "buildingId": "cf17f675-891f-4df7-8d2c-8e7a83c47f26",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.389Z"
+                     *           "createdAt": "2026-12-05T16:11:48.160Z"
                      *         },
                      *         {
-                     *           "id": "8c0bb289-8e02-445d-9e46-cb4bbce8e235",
-                     *           "streetId": "aae28299-0aec-4822-83c3-ba6ee447101c",
-                     *           "communityId": "ea3368a7-a571-4de1-a00c-b2967163e808",
+                     *           "id": "d67a5880-8c14-436c-932f-a5387c2033a2",
+                     *           "streetId": "1384f81f-cf2d-4fa0-9479-1c3e9a716ebd",
+                     *           "communityId": "20ddd14a-0927-44eb-bea8-3147284baec0",
                      *           "kind": "elevator",
-                     *           "name": "电梯 b8bfa3c1",
+                     *           "name": "电梯 785339e2",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "754eb946-08e0-424f-98ec-e8c3ddf99008",
+                     *           "buildingId": "07f01ba1-0045-4831-8034-a6034700d8dc",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.197Z"
+                     *           "createdAt": "2026-12-05T16:11:45.661Z"
                      *         },
                      *         {
-                     *           "id": "2977d7d5-32e1-468e-9ea6-8a4a439ed700",
-                     *           "streetId": "f5e1eb53-52b1-496a-aeb0-e63f70d19a73",
-                     *           "communityId": "768605b2-0db6-4bde-af20-b036cd4073e8",
+                     *           "id": "e0b3aa32-3ea0-47b2-a1cc-b39d93093bec",
+                     *           "streetId": "a6f30740-c9a0-44ba-a46a-902e24bae2e7",
+                     *           "communityId": "7537e7ff-8d87-43bc-90cc-9a1591363387",
                      *           "kind": "elevator",
-                     *           "name": "电梯 cb2fa212",
+                     *           "name": "电梯 9a126d64",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "9703d6f9-b40e-4e56-a1a1-0559943e15f3",
+                     *           "buildingId": "da1768cb-d1a6-40be-8c76-dabedb6acbba",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.578Z"
+                     *           "createdAt": "2026-12-05T16:11:47.304Z"
                      *         },
                      *         {
-                     *           "id": "768a5848-e4fc-43cc-870d-0c7b92e29900",
-                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
-                     *           "communityId": "255f7cc5-a26e-4520-8e05-f3c177eb2ed2",
+                     *           "id": "3bfeb861-186c-4726-b02b-388f74764945",
+                     *           "streetId": "dbc1c6bc-a044-4a96-9198-e1d549145955",
+                     *           "communityId": "ae53f47c-642b-4589-8899-f0327107e70f",
                      *           "kind": "elevator",
-                     *           "name": "电梯 cfd22859",
+                     *           "name": "电梯 9a462af1",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "42215551-f57f-46b5-9764-59aef98f9b7d",
+                     *           "buildingId": "c1e36454-a686-433b-b2a8-29a31f98ae41",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.702Z"
+                     *           "createdAt": "2026-12-05T16:11:47.508Z"
                      *         },
                      *         {
-                     *           "id": "7596f405-74ae-44fa-a804-99832ffbcc50",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
-                     *           "communityId": "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8",
+                     *           "id": "78c86633-f151-46b3-899c-df3a63459c71",
+                     *           "streetId": "33956acd-97c4-4c01-87a5-219e949088f7",
+                     *           "communityId": "f2296c3b-395d-4f7c-80e9-52c1028c1ba5",
                      *           "kind": "elevator",
-                     *           "name": "电梯 d34cbab7",
+                     *           "name": "电梯 a2b703e5",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "c1692b5d-b059-443b-8bd8-e7618f2fb602",
+                     *           "buildingId": "c1e17e98-8a69-427c-b546-3293608f178f",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.837Z"
+                     *           "createdAt": "2026-12-05T16:11:48.063Z"
                      *         },
                      *         {
-                     *           "id": "1adb338b-2339-455d-862f-c0c086eb5a02",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
-                     *           "communityId": "1171e404-2632-49dd-b0f6-8f5bc73cb297",
+                     *           "id": "779ed2f5-521f-4632-823b-7dca245e843c",
+                     *           "streetId": "14985fc2-9198-44df-9786-0322bad8bd87",
+                     *           "communityId": "97bccf51-c629-4afd-828f-49a2e0b16145",
                      *           "kind": "elevator",
-                     *           "name": "电梯 d4b760c4",
+                     *           "name": "电梯 bd883b86",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "b6639832-4199-47bf-8903-a81ac69f4024",
+                     *           "buildingId": "9344e7a0-6a32-46e5-80b0-74f02fe06746",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.652Z"
+                     *           "createdAt": "2026-12-05T16:11:48.468Z"
                      *         },
                      *         {
-                     *           "id": "6579f01b-11dd-4c8f-b4c0-1fb8124c0d06",
-                     *           "streetId": "fb7a6946-119e-476e-8fc7-8f6d47e4143f",
-                     *           "communityId": "1b7b5394-619d-497d-9085-0a1bd70865c3",
+                     *           "id": "f4be3b0f-8349-4467-bea1-4b7ce0ab54ec",
+                     *           "streetId": "38bbaeff-34ef-4715-ac04-e7706d1ad420",
+                     *           "communityId": "b5db1b25-8eca-44a1-b4ed-800f5486ef49",
                      *           "kind": "elevator",
-                     *           "name": "电梯 d8741e62",
+                     *           "name": "电梯 ce7b67f2",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "fbe90e8e-6a33-40f2-8788-1bc78552a225",
+                     *           "buildingId": "85d7c15c-a8cc-47c2-b4ec-dfb929d93602",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.705Z"
+                     *           "createdAt": "2026-12-05T16:11:47.425Z"
                      *         },
                      *         {
-                     *           "id": "c330f8a9-af06-41b0-aef7-aba2dc2ba06b",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
-                     *           "communityId": "d55db78e-5f8b-43e3-aef4-94bc3f8e2351",
+                     *           "id": "a729279d-9222-43f9-8901-836bd5c628c6",
+                     *           "streetId": "48615d75-40b9-4f7d-abde-7af10f4aea32",
+                     *           "communityId": "342907af-89e4-4579-816d-6b761eba2375",
                      *           "kind": "elevator",
-                     *           "name": "电梯 e0dfcfef",
+                     *           "name": "电梯 dc8fa582",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "f4451e46-c16d-4b72-a11d-51f0d3d6006c",
+                     *           "buildingId": "df0c8a5c-5411-4343-8e99-5d0b00951fd3",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.011Z"
+                     *           "createdAt": "2026-12-05T16:11:48.364Z"
                      *         },
                      *         {
-                     *           "id": "123f166a-8df4-4728-a21b-dff9bb8a41db",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
-                     *           "communityId": "7d8c5e49-e78e-43c4-adda-9914c36e7fee",
+                     *           "id": "a6247a93-4cd1-469d-9fa9-244a206f688d",
+                     *           "streetId": "0b2e3ab6-6330-487c-9bc1-d45dfcbffa34",
+                     *           "communityId": "54733faa-cc09-480d-913a-9f8ca053fbb8",
                      *           "kind": "elevator",
-                     *           "name": "电梯 f9688035",
+                     *           "name": "电梯 e8b7f295",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "2bb3292b-430a-4b22-809e-e3a9438b7e2d",
+                     *           "buildingId": "a92a8880-e5f9-4c7f-8e97-9902d58b3528",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.560Z"
+                     *           "createdAt": "2026-12-05T16:11:47.633Z"
                      *         },
                      *         {
-                     *           "id": "aee46071-f643-4a41-90d3-6e3a4b8f3edf",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
-                     *           "communityId": "638d1d14-4780-441a-9865-1e3bd06fcd26",
+                     *           "id": "1fb84f1d-cec5-422a-8b89-b83238c67092",
+                     *           "streetId": "9f447d8d-3a86-4756-85c4-7ae4f80a993c",
+                     *           "communityId": "7b3b0d03-afa0-4ffb-b6f3-32f05ed533a1",
                      *           "kind": "elevator",
-                     *           "name": "电梯 fe9528db",
+                     *           "name": "电梯 ec95573a",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "959b9f46-982f-4e33-9dba-536fe1429d66",
+                     *           "buildingId": "d856425b-eec7-476f-aac3-88bd007f971c",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.805Z"
+                     *           "createdAt": "2026-12-05T16:11:47.216Z"
                      *         },
                      *         {
-                     *           "id": "aa617e4a-5aa0-4bf1-8a01-a7a32a8e73f4",
-                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
-                     *           "communityId": "255f7cc5-a26e-4520-8e05-f3c177eb2ed2",
+                     *           "id": "4d000b31-145a-408c-b11d-36c1370a75a9",
+                     *           "streetId": "6947b1f0-805d-4991-8903-07646f23aae9",
+                     *           "communityId": "90895d02-5616-458e-88ec-40810433d5db",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 ef387e76",
+                     *           "state": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "fb059ea7-bfc2-479f-837c-8f52dc1151e9",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T16:11:47.770Z"
+                     *         },
+                     *         {
+                     *           "id": "5da92214-f9dd-40b0-92dd-b6c2ba38fe50",
+                     *           "streetId": "c47cd8a9-ddaf-40fd-9e13-d24e3fd174f4",
+                     *           "communityId": "1f819c43-20d9-4a57-9de1-22ffc2a389d6",
                      *           "kind": "garage",
-                     *           "name": "车库 016c0c5d",
+                     *           "name": "车库 02e1e82e",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10550,16 +10812,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "1aad2e87-95bf-468c-8558-15e89886a937",
+                     *           "operatorOrgId": "0fe6df9f-7d38-4235-b7d4-d5b92414e39e",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.705Z"
+                     *           "createdAt": "2026-12-05T16:11:45.294Z"
                      *         },
                      *         {
-                     *           "id": "8043c08b-669c-41bf-a0f5-445c7e2f964c",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
-                     *           "communityId": "26dd8ebb-b2ec-40d1-8435-f152adf7256d",
+                     *           "id": "64a79b44-96a7-45b1-a8c8-af2d521afc9c",
+                     *           "streetId": "4cba26cf-d165-4745-8a41-eaa1aa2cf9e5",
+                     *           "communityId": "db74e005-c41d-4b88-a76e-7d750d791200",
                      *           "kind": "garage",
-                     *           "name": "车库 0f48a889",
+                     *           "name": "车库 03abea4e",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10567,16 +10829,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "68e71f41-c09a-41b8-ae1c-9fc11cbba52a",
+                     *           "operatorOrgId": "b2d3a533-b8a1-413f-9925-4c398b615919",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.756Z"
+                     *           "createdAt": "2026-12-05T16:11:48.659Z"
                      *         },
                      *         {
-                     *           "id": "e63cecf6-b0c9-4d92-a995-4c93678b3226",
-                     *           "streetId": "aae28299-0aec-4822-83c3-ba6ee447101c",
-                     *           "communityId": "ea3368a7-a571-4de1-a00c-b2967163e808",
+                     *           "id": "8612f336-cc73-4237-9ca0-65b41d2b852d",
+                     *           "streetId": "14985fc2-9198-44df-9786-0322bad8bd87",
+                     *           "communityId": "97bccf51-c629-4afd-828f-49a2e0b16145",
                      *           "kind": "garage",
-                     *           "name": "车库 1d9da876",
+                     *           "name": "车库 08a5082b",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10584,16 +10846,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "95682511-914a-476d-aebb-38fb9174ddbb",
+                     *           "operatorOrgId": "cd94d8b3-491a-448e-a228-93596eedb1a8",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.201Z"
+                     *           "createdAt": "2026-12-05T16:11:48.499Z"
                      *         },
                      *         {
-                     *           "id": "83ce157c-0c6e-4f38-87b0-b394e7b63e51",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
-                     *           "communityId": "8c4113d1-602b-43ff-bf8f-df6c44e80578",
+                     *           "id": "97d757e5-9c08-4258-a736-7c72b0f05dba",
+                     *           "streetId": "27e2225f-0b5e-4280-b753-2ae3f11d8e9f",
+                     *           "communityId": "bb2397c2-960d-4786-a011-d7bbab29a741",
                      *           "kind": "garage",
-                     *           "name": "车库 264274b9",
+                     *           "name": "车库 114afefc",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10601,16 +10863,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "8007710f-1571-43b8-8111-8d9e31d00475",
+                     *           "operatorOrgId": "6fc34e7c-71ca-4138-b806-a79131200cfe",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.084Z"
+                     *           "createdAt": "2026-12-05T16:11:49.115Z"
                      *         },
                      *         {
-                     *           "id": "585d930c-1266-49f3-a7de-145c624d918a",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
-                     *           "communityId": "35a47cc8-6db7-43d0-8ae8-d309fbb3591e",
+                     *           "id": "a3a901a6-5c3c-4994-b128-b0ce1a714cba",
+                     *           "streetId": "84642b3c-4cad-4813-a684-c5d12a35896e",
+                     *           "communityId": "03dd121c-d0a1-4273-8c91-78843d99ac58",
                      *           "kind": "garage",
-                     *           "name": "车库 2bc6a199",
+                     *           "name": "车库 12af1693",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10618,16 +10880,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "da455fc7-c870-4df5-a98f-d1d1aadbdcbe",
+                     *           "operatorOrgId": "1e66ddbb-51a4-4c52-b976-d49a2d659e07",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.922Z"
+                     *           "createdAt": "2026-12-05T16:11:48.936Z"
                      *         },
                      *         {
-                     *           "id": "94717c7f-896c-413d-b4f0-708deb7eeb26",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
-                     *           "communityId": "3129de7e-1ab3-454a-9918-47430b6b8127",
+                     *           "id": "2a5bca80-7858-4cb5-ab22-901046d06e91",
+                     *           "streetId": "b4528aae-1b9f-4f07-a562-ba96fa033258",
+                     *           "communityId": "877a1185-81be-4ab1-b8b9-11f0cfb1b22f",
                      *           "kind": "garage",
-                     *           "name": "车库 301406a4",
+                     *           "name": "车库 1a4ad213",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10635,16 +10897,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "a856f23a-ac50-45ee-9bb5-a80d1ee78e8b",
+                     *           "operatorOrgId": "f9229b7b-d0b5-4fde-b874-b89ab216c4af",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.060Z"
+                     *           "createdAt": "2026-12-05T16:11:49.312Z"
                      *         },
                      *         {
-                     *           "id": "853db6cc-0fd9-4493-9e32-a81384e39cad",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
-                     *           "communityId": "887bdb9e-17fb-4ce8-94ce-a22097ec5332",
+                     *           "id": "04b13aec-1bb0-4699-9234-a43362041d6b",
+                     *           "streetId": "38bbaeff-34ef-4715-ac04-e7706d1ad420",
+                     *           "communityId": "b5db1b25-8eca-44a1-b4ed-800f5486ef49",
                      *           "kind": "garage",
-                     *           "name": "车库 3203e962",
+                     *           "name": "车库 23674ae7",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10652,16 +10914,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "6e30bbd2-c4b1-47df-8fc9-da4e8b871d6c",
+                     *           "operatorOrgId": "f761ba9d-cb19-437d-993e-163e4cfc4355",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.132Z"
+                     *           "createdAt": "2026-12-05T16:11:47.438Z"
                      *         },
                      *         {
-                     *           "id": "1f027fee-c556-4ea4-bfcd-ca073e22349c",
-                     *           "streetId": "92e9c0ed-11d4-4a81-a7de-e9ba991a3e3c",
-                     *           "communityId": "99f79f76-9fd7-4484-b977-29aba478dc19",
+                     *           "id": "7158b21f-837c-451d-a32f-5cade71be433",
+                     *           "streetId": "9f447d8d-3a86-4756-85c4-7ae4f80a993c",
+                     *           "communityId": "7b3b0d03-afa0-4ffb-b6f3-32f05ed533a1",
                      *           "kind": "garage",
-                     *           "name": "车库 36cf7197",
+                     *           "name": "车库 2431786c",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10669,16 +10931,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "789b73e5-1a60-4ced-922e-868bb6b05f48",
+                     *           "operatorOrgId": "a3c9073c-c5de-4c1c-98ea-946d175548ae",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.275Z"
+                     *           "createdAt": "2026-12-05T16:11:47.223Z"
                      *         },
                      *         {
-                     *           "id": "2c96bdb9-216a-445e-9fc4-bd5d28319499",
-                     *           "streetId": "817e9248-0bd4-4085-8551-2a163b85b09d",
-                     *           "communityId": "6cd6ea5c-7bdd-494f-bb56-db76df7fdc77",
+                     *           "id": "d7264f84-191a-4aae-901c-5e0613757b59",
+                     *           "streetId": "556e2de1-74f1-4f01-83ef-8a408db53d12",
+                     *           "communityId": "26575cb4-7b59-44e9-ac76-e81d32dca4fe",
                      *           "kind": "garage",
-                     *           "name": "车库 47e6f1c3",
+                     *           "name": "车库 3e9fe2e9",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10686,16 +10948,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "45e10a85-1c6a-48c1-9193-5a6ff1043084",
+                     *           "operatorOrgId": "82e3a54e-3ac5-4eeb-9c96-3fdfdbaa9953",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.416Z"
+                     *           "createdAt": "2026-12-05T16:11:49.387Z"
                      *         },
                      *         {
-                     *           "id": "a2ae5435-a8a1-403c-a42c-7ab0177c1821",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
-                     *           "communityId": "c4552068-11c2-45d2-9f2d-9fac6329a1a4",
+                     *           "id": "024c0bbb-91f0-4581-96de-e156c8e6b7fe",
+                     *           "streetId": "48615d75-40b9-4f7d-abde-7af10f4aea32",
+                     *           "communityId": "342907af-89e4-4579-816d-6b761eba2375",
                      *           "kind": "garage",
-                     *           "name": "车库 58adf260",
+                     *           "name": "车库 3f97cf13",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10703,16 +10965,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "090e259f-24b6-4710-ac38-4d5ecb40838e",
+                     *           "operatorOrgId": "ddcfbea3-7b3b-4688-bb8d-22387f4ac8cc",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.519Z"
+                     *           "createdAt": "2026-12-05T16:11:48.370Z"
                      *         },
                      *         {
-                     *           "id": "ed2df29f-647b-43b3-af7d-6785f9a25084",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
-                     *           "communityId": "59799098-f2ff-40c8-83bc-ea22389d53bd",
+                     *           "id": "fa774d52-880f-460d-aa29-f99659426bce",
+                     *           "streetId": "52140828-e564-44e3-8823-16e2f73d3dc8",
+                     *           "communityId": "5906de6e-92e8-4b93-90f4-cda1bef112d0",
                      *           "kind": "garage",
-                     *           "name": "车库 62d70863",
+                     *           "name": "车库 5798e95a",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10720,16 +10982,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "694585dd-303b-44ea-9140-f34ae28e3c1b",
+                     *           "operatorOrgId": "2253ec5b-3d52-4258-a5a8-03f1fef67315",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.469Z"
+                     *           "createdAt": "2026-12-05T16:11:48.113Z"
                      *         },
                      *         {
-                     *           "id": "a533ec31-a68a-4904-98dd-0dd9341828de",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
-                     *           "communityId": "638d1d14-4780-441a-9865-1e3bd06fcd26",
+                     *           "id": "a7909aea-1b47-4b6c-bd59-275df918b8ab",
+                     *           "streetId": "0b2e3ab6-6330-487c-9bc1-d45dfcbffa34",
+                     *           "communityId": "54733faa-cc09-480d-913a-9f8ca053fbb8",
                      *           "kind": "garage",
-                     *           "name": "车库 68848179",
+                     *           "name": "车库 671b35db",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10737,16 +10999,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "c6084275-dd11-4e0c-b064-02946c7b0b7b",
+                     *           "operatorOrgId": "df483b8d-cbf9-4489-9650-0f268a57d28a",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.808Z"
+                     *           "createdAt": "2026-12-05T16:11:47.664Z"
                      *         },
                      *         {
-                     *           "id": "cc071a60-3bf6-4a47-9b4a-d1b3b98ded92",
-                     *           "streetId": "41202327-24fb-4e9f-ba07-1ebbd339b470",
-                     *           "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
+                     *           "id": "6a39730f-04ef-4245-83a6-95505a5c018b",
+                     *           "streetId": "94bd91ba-bc8c-4ad9-9101-294256ccc40c",
+                     *           "communityId": "a07b9d88-ee81-4493-90a6-b0544cb880be",
                      *           "kind": "garage",
-                     *           "name": "车库 6ccae241",
+                     *           "name": "车库 6c41d872",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10754,16 +11016,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "00213d71-3040-4d36-aeba-e435f163c80b",
+                     *           "operatorOrgId": "129c9e7c-b3da-4dc5-8818-6f5a28953b2e",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.626Z"
+                     *           "createdAt": "2026-12-05T16:11:48.164Z"
                      *         },
                      *         {
-                     *           "id": "3ff5110c-abd1-49fa-a38b-b2e1a4a4c1c7",
-                     *           "streetId": "c2bb0f4b-3791-4e6d-a2b0-9a9546d718b8",
-                     *           "communityId": "64abd209-846b-421e-9120-93e2731490c4",
+                     *           "id": "9f49168a-9878-4e52-9454-a64eff74fd2b",
+                     *           "streetId": "9852520b-e36b-4b22-8af9-8907669c345d",
+                     *           "communityId": "d5f271ca-971b-44e7-a88d-03016dee05d9",
                      *           "kind": "garage",
-                     *           "name": "车库 7236d07d",
+                     *           "name": "车库 7a49dd32",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10771,16 +11033,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "338cb145-08c6-4b91-aee0-b0d0b645d7ab",
+                     *           "operatorOrgId": "af4e32d9-7330-4562-b5b9-233334fc3ada",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.483Z"
+                     *           "createdAt": "2026-12-05T16:11:47.129Z"
                      *         },
                      *         {
-                     *           "id": "e03eaccb-f68f-48dc-987e-cccc12367838",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
-                     *           "communityId": "88ea002c-776f-4445-8d45-924ce7abb044",
+                     *           "id": "9731c699-9f74-4b30-845d-ec6ece1be317",
+                     *           "streetId": "4c885dd0-b545-47cb-ac50-18115fdc072b",
+                     *           "communityId": "f0552abb-84bf-4370-8ce2-7306a3f5a0da",
                      *           "kind": "garage",
-                     *           "name": "车库 8449b580",
+                     *           "name": "车库 7d4bf82d",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10788,16 +11050,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "f491bf57-471b-4ac5-9640-df406e809984",
+                     *           "operatorOrgId": "c8147401-bd7f-4848-bb3d-5790b686e5b5",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.293Z"
+                     *           "createdAt": "2026-12-05T16:11:47.910Z"
                      *         },
                      *         {
-                     *           "id": "7244dfce-6684-4585-94fa-4e6150b8703c",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
-                     *           "communityId": "3b65eecb-57ee-4956-8c06-936eef2b41e9",
+                     *           "id": "9bc94362-2e14-47d0-9fb6-1e050b452b37",
+                     *           "streetId": "0630d8e3-4ae9-4ba3-97dc-d375a7be5c42",
+                     *           "communityId": "b0f0f63f-ca97-4e0c-b250-afeded49a128",
                      *           "kind": "garage",
-                     *           "name": "车库 8565c513",
+                     *           "name": "车库 81266482",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10805,16 +11067,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "1a84c0fd-5984-46dc-a14c-a3fc926f52cf",
+                     *           "operatorOrgId": "44e7227c-9935-4151-b1a0-84192c3b4f84",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.892Z"
+                     *           "createdAt": "2026-12-05T16:11:48.331Z"
                      *         },
                      *         {
-                     *           "id": "0e884e38-6033-420b-b998-12f8272d7971",
-                     *           "streetId": "f5e1eb53-52b1-496a-aeb0-e63f70d19a73",
-                     *           "communityId": "768605b2-0db6-4bde-af20-b036cd4073e8",
+                     *           "id": "d63cdb5e-7426-4d73-b776-a49719dc31be",
+                     *           "streetId": "4ea5bf15-ccd5-48c0-a415-f47de5030829",
+                     *           "communityId": "071b8d5e-1bd3-4fa7-a5d0-1047ca4da0ed",
                      *           "kind": "garage",
-                     *           "name": "车库 85990b33",
+                     *           "name": "车库 88dccd7e",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10822,16 +11084,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "225b6b93-94ad-4682-8eda-41d47cd38221",
+                     *           "operatorOrgId": "9f2dc365-b8b7-4ede-bc4d-24ff067a2634",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.581Z"
+                     *           "createdAt": "2026-12-05T16:11:48.802Z"
                      *         },
                      *         {
-                     *           "id": "cc6ad42d-ac31-4d53-abab-b98e20cdea45",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
-                     *           "communityId": "0892fee0-c2e5-4d32-a461-458aeac0bd31",
+                     *           "id": "5d4d19ee-cc3e-4a0a-91e7-ef1ae34198dd",
+                     *           "streetId": "1384f81f-cf2d-4fa0-9479-1c3e9a716ebd",
+                     *           "communityId": "20ddd14a-0927-44eb-bea8-3147284baec0",
                      *           "kind": "garage",
-                     *           "name": "车库 a8b1281b",
+                     *           "name": "车库 98a334ee",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10839,16 +11101,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "5e813584-d610-4b1d-b452-3f06064b0423",
+                     *           "operatorOrgId": "6021431d-5655-4039-bb33-7a0bd2b077a5",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.392Z"
+                     *           "createdAt": "2026-12-05T16:11:45.664Z"
                      *         },
                      *         {
-                     *           "id": "16deba1a-81e1-4767-831c-0836f3641b79",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
-                     *           "communityId": "d55db78e-5f8b-43e3-aef4-94bc3f8e2351",
+                     *           "id": "cebdd7ba-6324-4044-89cc-8df96c9b6093",
+                     *           "streetId": "239ea693-78b8-4eca-a167-a6b523a64b93",
+                     *           "communityId": "a6ed81c8-5d47-4ced-852a-9e5a7eca9c46",
                      *           "kind": "garage",
-                     *           "name": "车库 abfd23ca",
+                     *           "name": "车库 a29e949c",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10856,16 +11118,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "ecfa6b8c-ba8c-44da-9b2f-f3a846e47b45",
+                     *           "operatorOrgId": "5f301172-0749-4545-a67d-d4f00482554c",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.016Z"
+                     *           "createdAt": "2026-12-05T16:11:47.996Z"
                      *         },
                      *         {
-                     *           "id": "152fc213-6839-4b77-aefb-b439b800c1ef",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
-                     *           "communityId": "7d8c5e49-e78e-43c4-adda-9914c36e7fee",
+                     *           "id": "dbd45c6d-6677-4477-a0b1-e53ad6b1ef45",
+                     *           "streetId": "8a37c59e-f6f8-4d96-bdfe-ca369cf823f1",
+                     *           "communityId": "eba5ddeb-916a-4258-b344-9fedc7befb09",
                      *           "kind": "garage",
-                     *           "name": "车库 b62fa93b",
+                     *           "name": "车库 a8a830a3",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10873,16 +11135,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "90a4d3ce-ddd6-4e4d-81c7-f644add65903",
+                     *           "operatorOrgId": "e64489d0-0c1c-4930-b273-26db925b5dba",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.574Z"
+                     *           "createdAt": "2026-12-05T16:11:49.451Z"
                      *         },
                      *         {
-                     *           "id": "a61a83d7-bc2d-42fd-8b7d-0bb462da4e7b",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *           "communityId": "94b03f62-19eb-40ee-9c6b-8de6fd99df31",
+                     *           "id": "c51b7e79-049c-4769-80ac-4f837d3963e9",
+                     *           "streetId": "a2ef3f1e-f521-4237-875d-de6b65e900e1",
+                     *           "communityId": "87dfbe9f-e72b-4a27-9621-31301893e121",
                      *           "kind": "garage",
-                     *           "name": "车库 ca611b1b",
+                     *           "name": "车库 b1f01844",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10890,16 +11152,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "5b21ed0e-ffcf-4d3c-a08c-57e69a75294a",
+                     *           "operatorOrgId": "1393cba7-5438-441b-ae3f-c0cf2e7ca486",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.611Z"
+                     *           "createdAt": "2026-12-05T16:11:48.250Z"
                      *         },
                      *         {
-                     *           "id": "186ecbbe-edfc-4097-a734-fcdf7b0267b5",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
-                     *           "communityId": "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8",
+                     *           "id": "fbc65206-ec24-400c-9e1d-718f8ee3fac0",
+                     *           "streetId": "6947b1f0-805d-4991-8903-07646f23aae9",
+                     *           "communityId": "90895d02-5616-458e-88ec-40810433d5db",
                      *           "kind": "garage",
-                     *           "name": "车库 ccb4f960",
+                     *           "name": "车库 ca96d18d",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10907,16 +11169,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "97ed6a1d-ede3-4fd2-b7b3-7a9dc64242ce",
+                     *           "operatorOrgId": "0c35d5d3-5123-470a-9988-db5358214e33",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.842Z"
+                     *           "createdAt": "2026-12-05T16:11:47.783Z"
                      *         },
                      *         {
-                     *           "id": "7cbdfd6b-64e6-4515-8659-07b9a1d1dd00",
-                     *           "streetId": "43ca017e-2fb9-4319-90e5-342408865528",
-                     *           "communityId": "2b8b167b-84e9-4a37-a459-d69913532a3c",
+                     *           "id": "b760c089-ac94-42c9-832b-02f0f76706b1",
+                     *           "streetId": "a6f30740-c9a0-44ba-a46a-902e24bae2e7",
+                     *           "communityId": "7537e7ff-8d87-43bc-90cc-9a1591363387",
                      *           "kind": "garage",
-                     *           "name": "车库 deb39c3f",
+                     *           "name": "车库 e3debd8f",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10924,16 +11186,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "82cce94d-6bbf-487d-bae0-3cba6f18accb",
+                     *           "operatorOrgId": "8afa236e-55b0-407d-9a54-e272452cc931",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.375Z"
+                     *           "createdAt": "2026-12-05T16:11:47.311Z"
                      *         },
                      *         {
-                     *           "id": "08d390a3-ebcb-41ee-ae21-92e665b4e104",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
-                     *           "communityId": "1171e404-2632-49dd-b0f6-8f5bc73cb297",
+                     *           "id": "c29cde7d-e55a-4f2d-a749-b68917d11635",
+                     *           "streetId": "dbc1c6bc-a044-4a96-9198-e1d549145955",
+                     *           "communityId": "ae53f47c-642b-4589-8899-f0327107e70f",
                      *           "kind": "garage",
-                     *           "name": "车库 e23e87c8",
+                     *           "name": "车库 ea028d67",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10941,29 +11203,12 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "62b81557-3f71-4f52-8fdf-5a1e426421d5",
+                     *           "operatorOrgId": "1f65d194-dc41-4381-a903-0b9832e8994e",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.656Z"
-                     *         },
-                     *         {
-                     *           "id": "cba589f6-93db-42b2-9893-1ff4612ccf9f",
-                     *           "streetId": "fb7a6946-119e-476e-8fc7-8f6d47e4143f",
-                     *           "communityId": "1b7b5394-619d-497d-9085-0a1bd70865c3",
-                     *           "kind": "garage",
-                     *           "name": "车库 e412e8a9",
-                     *           "state": "planned",
-                     *           "garageSize": "large",
-                     *           "parkingCapacity": 120,
-                     *           "chargingPoints": 40,
-                     *           "buildingId": null,
-                     *           "floorsServed": null,
-                     *           "stops": null,
-                     *           "operatorOrgId": "4027c542-d1e7-43b3-8bae-4eee0071abee",
-                     *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.707Z"
+                     *           "createdAt": "2026-12-05T16:11:47.515Z"
                      *         }
                      *       ],
-                     *       "total": 51,
+                     *       "total": 53,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": "/v1/facilities?limit=50&offset=50"
@@ -11089,8 +11334,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "garage",
-                 *       "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
-                 *       "name": "非机动车库 0e97e779",
+                 *       "communityId": "eba5ddeb-916a-4258-b344-9fedc7befb09",
+                 *       "name": "非机动车库 515885fd",
                  *       "garageSize": "mini",
                  *       "parkingCapacity": 20,
                  *       "chargingPoints": 8
@@ -11113,11 +11358,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c1b61fc7-df36-4a2a-9418-be9265c8a367",
-                     *       "streetId": "41202327-24fb-4e9f-ba07-1ebbd339b470",
-                     *       "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
+                     *       "id": "fcfd2e46-e65d-4b31-91cd-8a704d66e0af",
+                     *       "streetId": "8a37c59e-f6f8-4d96-bdfe-ca369cf823f1",
+                     *       "communityId": "eba5ddeb-916a-4258-b344-9fedc7befb09",
                      *       "kind": "garage",
-                     *       "name": "非机动车库 f6e463ab",
+                     *       "name": "非机动车库 3a9c75bf",
                      *       "state": "planned",
                      *       "garageSize": "mini",
                      *       "parkingCapacity": 20,
@@ -11127,7 +11372,7 @@ export interface operations {
                      *       "stops": null,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T14:19:53.640Z"
+                     *       "createdAt": "2026-12-05T16:11:49.463Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11259,21 +11504,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0b2e5d7b-00e8-4246-bc16-490133ebe11b",
-                     *       "streetId": "50991342-5ed7-4494-8224-7e63b8c3769a",
-                     *       "communityId": "c950b8f5-a0aa-4e24-b1b0-f9a25e0484e3",
+                     *       "id": "f6b480d6-d2cd-405d-b7d5-69227d87f54a",
+                     *       "streetId": "8b665865-df74-48a5-9460-b6895500b2b7",
+                     *       "communityId": "71d540c1-9dc5-452a-bb9d-8f04832c81aa",
                      *       "kind": "elevator",
-                     *       "name": "电梯 ebf37fea",
+                     *       "name": "电梯 8127d86e",
                      *       "state": "planned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "b6631b5d-3c3c-4d19-909c-21545562764d",
+                     *       "buildingId": "6b06c28f-6e4d-458e-bd51-a2973d7e4562",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T14:19:53.740Z"
+                     *       "createdAt": "2026-12-05T16:11:49.707Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11394,7 +11639,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "车库 83485b59"
+                 *       "name": "车库 787c5da1"
                  *     }
                  */
                 "application/json": components["schemas"]["FacilityPatch"];
@@ -11412,11 +11657,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "06d179ec-ac23-4e55-bdc1-5aa6f83d7a27",
-                     *       "streetId": "e9083d8a-bf71-4f21-8a3c-50c4ef04cfc7",
-                     *       "communityId": "9fd4f42c-c1bd-497e-8832-ea6a3bca761d",
+                     *       "id": "ddb40fe0-a13d-42c1-9bf1-cd17a39f8c91",
+                     *       "streetId": "1820b29e-8de2-4aad-9dbe-dee7ba5c0c01",
+                     *       "communityId": "11fbaf9e-16bf-4d29-8ec7-b21085e273a8",
                      *       "kind": "garage",
-                     *       "name": "车库 3c69d899",
+                     *       "name": "车库 3a009c5c",
                      *       "state": "planned",
                      *       "garageSize": "large",
                      *       "parkingCapacity": 120,
@@ -11424,9 +11669,9 @@ export interface operations {
                      *       "buildingId": null,
                      *       "floorsServed": null,
                      *       "stops": null,
-                     *       "operatorOrgId": "ff321c01-80b5-4fa9-9f10-fcf79a633207",
+                     *       "operatorOrgId": "d9d6f3d3-bf6c-4af2-aa34-ba7d0f2dca53",
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T14:19:53.781Z"
+                     *       "createdAt": "2026-12-05T16:11:49.923Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11569,21 +11814,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7c688c1e-a224-4561-bd68-c46750154cd8",
-                     *       "streetId": "45b7bdee-0b26-41d9-a925-be1dbb0f0725",
-                     *       "communityId": "f6655fc9-2648-4756-a466-7681a4817321",
+                     *       "id": "9e480698-ac95-4509-956f-dae34a5cc69e",
+                     *       "streetId": "1050d199-96da-4d65-a49a-35b81a7e0250",
+                     *       "communityId": "7032b955-f9af-446e-8cf1-0033864ef6c1",
                      *       "kind": "elevator",
-                     *       "name": "电梯 b19f51b5",
+                     *       "name": "电梯 c742f36d",
                      *       "state": "decommissioned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "5f73302e-8905-4794-a6a8-7c06c1a0d1b6",
+                     *       "buildingId": "9707a0a8-6a82-4083-ade3-359703b543ea",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T14:19:53.870Z"
+                     *       "createdAt": "2026-12-05T16:11:49.983Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11737,15 +11982,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "7466107b-6d6b-42f5-a802-9f17655cdc29",
-                     *           "title": "加装电梯BOT合同 a90c1011",
+                     *           "id": "5b23ee95-869f-4b10-b55f-fe1dcb0db2ef",
+                     *           "title": "加装电梯BOT合同 57a79735",
                      *           "state": "draft",
-                     *           "streetId": "9b5a7720-311a-41c0-9011-54c830d55132",
-                     *           "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
-                     *           "enterpriseOrgId": "b6948aa6-0a53-4a7e-9a37-1deabcad9641",
-                     *           "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
-                     *           "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
-                     *           "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
+                     *           "streetId": "bc989ef3-e208-4d50-8680-c24c91150e09",
+                     *           "communityId": "2e6b86f8-1e39-448c-879b-cd773dd1bb44",
+                     *           "enterpriseOrgId": "bc8b139b-30c1-41a1-b001-eb0def9141da",
+                     *           "ownersCommitteeOrgId": "496a6025-9af6-4cc3-8223-c59be6f9fc5a",
+                     *           "propertyCompanyOrgId": "042e3c3a-6726-4e92-841e-9114bd267480",
+                     *           "streetOfficeOrgId": "9944f921-eee9-46cd-9512-b8eb2190be74",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -11759,15 +12004,15 @@ export interface operations {
                      *           "updatedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "b097b08a-5838-4319-8da4-30bf3c4a0b9a",
+                     *           "id": "6eeda9e8-4d08-47f8-8745-8adfa97fac08",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "draft",
-                     *           "streetId": "3d10943d-a9e6-4db6-adc9-13ba3ee886bb",
-                     *           "communityId": "7315e388-0e62-4a40-9d6c-045685b369b2",
-                     *           "enterpriseOrgId": "39c1ad0c-16ae-44e0-b977-755387cf1d54",
-                     *           "ownersCommitteeOrgId": "df7375d0-5195-44f1-9535-d4ac9d8c0318",
-                     *           "propertyCompanyOrgId": "b5d2d4ef-4b5b-4162-9c53-742b4d0b1a9f",
-                     *           "streetOfficeOrgId": "97560d18-eef7-4004-8ea7-03f8e15d37cc",
+                     *           "streetId": "ed465bf6-d2fd-4c2d-8fff-990f357abf13",
+                     *           "communityId": "d96ab5d7-f683-4e92-8c70-3eb98ac0fd40",
+                     *           "enterpriseOrgId": "27303c19-082b-4c47-804f-26960d1d2996",
+                     *           "ownersCommitteeOrgId": "8790ffe8-15f5-4940-83a2-8a1f871a6cfa",
+                     *           "propertyCompanyOrgId": "7f45c2dc-35b3-4c74-812f-bf451f6e10dd",
+                     *           "streetOfficeOrgId": "d1e73854-0889-4df2-9979-21d07d0e97bc",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -11906,13 +12151,13 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "title": "加装电梯BOT合同 1014a476",
-                 *       "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
-                 *       "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
-                 *       "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
-                 *       "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
+                 *       "title": "加装电梯BOT合同 940e4ed7",
+                 *       "communityId": "2e6b86f8-1e39-448c-879b-cd773dd1bb44",
+                 *       "ownersCommitteeOrgId": "496a6025-9af6-4cc3-8223-c59be6f9fc5a",
+                 *       "propertyCompanyOrgId": "042e3c3a-6726-4e92-841e-9114bd267480",
+                 *       "streetOfficeOrgId": "9944f921-eee9-46cd-9512-b8eb2190be74",
                  *       "facilityIds": [
-                 *         "d202cec7-19f2-4e4a-85b4-0c98e1795949"
+                 *         "5fb9ee4e-d96e-4246-85a4-0bcc508ba99b"
                  *       ],
                  *       "terms": {
                  *         "totalInvestment": "800000.00",
@@ -11988,15 +12233,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7466107b-6d6b-42f5-a802-9f17655cdc29",
-                     *       "title": "加装电梯BOT合同 a90c1011",
+                     *       "id": "5b23ee95-869f-4b10-b55f-fe1dcb0db2ef",
+                     *       "title": "加装电梯BOT合同 57a79735",
                      *       "state": "draft",
-                     *       "streetId": "9b5a7720-311a-41c0-9011-54c830d55132",
-                     *       "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
-                     *       "enterpriseOrgId": "b6948aa6-0a53-4a7e-9a37-1deabcad9641",
-                     *       "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
-                     *       "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
-                     *       "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
+                     *       "streetId": "bc989ef3-e208-4d50-8680-c24c91150e09",
+                     *       "communityId": "2e6b86f8-1e39-448c-879b-cd773dd1bb44",
+                     *       "enterpriseOrgId": "bc8b139b-30c1-41a1-b001-eb0def9141da",
+                     *       "ownersCommitteeOrgId": "496a6025-9af6-4cc3-8223-c59be6f9fc5a",
+                     *       "propertyCompanyOrgId": "042e3c3a-6726-4e92-841e-9114bd267480",
+                     *       "streetOfficeOrgId": "9944f921-eee9-46cd-9512-b8eb2190be74",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -12009,7 +12254,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "d202cec7-19f2-4e4a-85b4-0c98e1795949"
+                     *         "5fb9ee4e-d96e-4246-85a4-0bcc508ba99b"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -12244,15 +12489,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "53dd352e-e27b-4955-a153-9aadeacb6964",
+                     *       "id": "ca8e6c49-9112-4376-be92-1de6cc135b01",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "891e6aa9-75a8-4de9-b880-2aca80ad555f",
-                     *       "communityId": "96562a92-2319-44db-91de-3498d13df4bc",
-                     *       "enterpriseOrgId": "786fa7b9-2a1f-42d6-bb48-d9901d624fa8",
-                     *       "ownersCommitteeOrgId": "d0d5fe64-4002-4cee-bd0e-1f4f5b6cc419",
-                     *       "propertyCompanyOrgId": "82dde000-4860-4d4f-b45a-2cd93b63b74b",
-                     *       "streetOfficeOrgId": "027fcc18-cc6e-465d-92c2-fe618e2d1831",
+                     *       "streetId": "4a6b87b2-bcf0-4626-ad20-6153b1438113",
+                     *       "communityId": "6901611d-6470-4cd2-8769-4f59141884ee",
+                     *       "enterpriseOrgId": "caedc0d8-7548-4fb9-8cae-48dd75b8cc27",
+                     *       "ownersCommitteeOrgId": "84d8eb5c-d020-4ce1-bb1b-d5e687d50c61",
+                     *       "propertyCompanyOrgId": "91ff4502-c2ae-420a-9f88-9e8848137221",
+                     *       "streetOfficeOrgId": "43cd1c80-b374-4e94-b8dc-58139cf45777",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -12265,7 +12510,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "141c24e2-1eee-4da1-8fd0-43ef7e7b7ba4"
+                     *         "afcb451d-e039-40d9-8e69-0e25ffa97aad"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13349,15 +13594,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "30c3e1af-37cb-46c8-8690-c202d1291c30",
+                     *       "id": "b1d67ac1-7556-47b9-98ce-3cfbfa75e23d",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "submitted",
-                     *       "streetId": "ead6fd7a-72c4-4f11-a90d-3e6a798c02be",
-                     *       "communityId": "2de86825-bb00-4d81-9cde-35cfe66b2cd7",
-                     *       "enterpriseOrgId": "20a9cddd-1e10-46b7-9a14-c65bf0f07f53",
-                     *       "ownersCommitteeOrgId": "c7af6103-c1a2-4275-a75a-f3c5d307cfd2",
-                     *       "propertyCompanyOrgId": "d92a40a0-0ba7-40d0-9adc-f3268e6a0776",
-                     *       "streetOfficeOrgId": "e1fce48d-2002-4a27-924e-8e8b303b3334",
+                     *       "streetId": "a0523f41-a907-4dd3-9006-85bca5974d40",
+                     *       "communityId": "97bb6d9b-ae47-48e0-9541-40f07d4f3ed4",
+                     *       "enterpriseOrgId": "26f76262-d433-4787-ba41-fad077f61240",
+                     *       "ownersCommitteeOrgId": "f4ffb800-285f-446f-ae01-7b5fd5c60494",
+                     *       "propertyCompanyOrgId": "25d56ca0-e442-4fe3-bc18-b7748c552c19",
+                     *       "streetOfficeOrgId": "9ef772b6-2f65-43c6-8432-2ed6db30d3d6",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -13370,7 +13615,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "89c6acce-0198-4e89-9811-dad97a151880"
+                     *         "82b85597-a5e1-43be-8fce-7216537b5f12"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13445,7 +13690,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "ca30a67258138702821295e8774ce1a2fbdf51822254e3672846bea393b4095d"
+                     *         "computedHash": "974de617ca5dc4f85056acf480d674a9554634f016612fa24dde93fe8cf69ea0"
                      *       },
                      *       "allowedActions": [
                      *         "comment",
@@ -13616,15 +13861,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "1bcd1b8e-9bde-4ecc-b27c-eb4cf5eacbd9",
+                     *       "id": "13182db1-fb01-4a4b-91c0-78ed45f54ec9",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "changes_requested",
-                     *       "streetId": "998f6cec-8e04-4393-8fa3-e370e6d896c9",
-                     *       "communityId": "6d1dbd47-b6d7-423b-93a2-a781c9f29030",
-                     *       "enterpriseOrgId": "9624898c-1363-4045-a43c-7f50855941b7",
-                     *       "ownersCommitteeOrgId": "7aa71aa1-5dc0-4672-8995-2d62290d45e4",
-                     *       "propertyCompanyOrgId": "f782898a-3cef-415d-b0d2-a7b4e163ccd8",
-                     *       "streetOfficeOrgId": "08216b69-41ae-4e0b-9a8d-9fd4a26c07ee",
+                     *       "streetId": "8d9759a8-5035-457f-895b-fd6abb2631b4",
+                     *       "communityId": "728b5047-308e-4bc6-a3dc-8149819afe27",
+                     *       "enterpriseOrgId": "e0a6b8e9-7111-47aa-bbdb-03a4bf8e0ad6",
+                     *       "ownersCommitteeOrgId": "b375e4aa-255b-4007-8edd-d0ab410c95be",
+                     *       "propertyCompanyOrgId": "9928c755-664a-439d-a6ff-248929580f40",
+                     *       "streetOfficeOrgId": "2d8bdab6-9d07-4017-a811-9a068b340f51",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -13637,7 +13882,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "b3fe849e-720d-40c0-b060-958506cd6388"
+                     *         "a2878957-6ad4-4295-b992-641268bd46db"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13712,7 +13957,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "392d963b55a723547c67f7ec4bc9c292414bd54469b726ecad014e6f3d8c5e84"
+                     *         "computedHash": "701b5819d12182b3d6485e0ed0de07b1fc3eef376779f7372d4b9f6c16c1e4c4"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -13876,15 +14121,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "145ed0fc-fa28-494c-8b16-ae01ec0e61e8",
+                     *       "id": "85a52dc4-9a3f-4420-8783-5ed421662c90",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "08a59e06-a2c0-4c89-842d-ce1952b64d08",
-                     *       "communityId": "bc76ddc8-9f63-4b27-8e6e-0a57a17c604c",
-                     *       "enterpriseOrgId": "ce3f4e35-5e7f-42e2-8471-4aae13570373",
-                     *       "ownersCommitteeOrgId": "7b1e5481-9337-4609-8b1a-f529a6af40f5",
-                     *       "propertyCompanyOrgId": "f8a02351-681e-4412-ad49-2f319bac3a1b",
-                     *       "streetOfficeOrgId": "a36b5eb8-92e5-4882-ba89-ab0bb1846124",
+                     *       "streetId": "d0c55370-56bc-4f66-a52d-4789c2f179e5",
+                     *       "communityId": "b0657d93-bea8-4b78-b092-f46559637cf0",
+                     *       "enterpriseOrgId": "63485020-b630-47be-9986-74e582f7a6f4",
+                     *       "ownersCommitteeOrgId": "2183b722-b42c-4541-a0e6-3fc122d84417",
+                     *       "propertyCompanyOrgId": "6b37539c-d0c3-48b3-a96c-38d81b48f4ce",
+                     *       "streetOfficeOrgId": "72a3a48a-78c1-4f43-a539-6409d40be808",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": null,
@@ -13897,7 +14142,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "6f333d24-fd97-4c2f-a8ef-ec2b7938877a"
+                     *         "28e6b656-3527-4c5c-855d-eac5ca080561"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
@@ -14139,7 +14384,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "01f5ecdb-d5c2-43f6-bae1-684f8b0dc9a3",
+                     *           "id": "22a1fd77-0057-4980-8fd0-443ea778e4a5",
                      *           "versionNo": 1,
                      *           "matter": "special",
                      *           "heldOn": "2025-03-01",
@@ -14339,7 +14584,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2325b539-af6e-4ed8-9851-bceee01369c2",
+                     *       "id": "02846296-4a64-49b3-8800-225d1de69f48",
                      *       "versionNo": 1,
                      *       "matter": "special",
                      *       "heldOn": "2025-03-01",
@@ -14505,6 +14750,185 @@ export interface operations {
             };
         };
     };
+    getContractVote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                voteId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The vote */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "5c32f87c-6097-4f96-89da-a6be60680e58",
+                     *       "versionNo": 1,
+                     *       "matter": "special",
+                     *       "heldOn": "2025-03-01",
+                     *       "totalArea": "720.00",
+                     *       "totalOwners": 12,
+                     *       "participatingArea": "720.00",
+                     *       "participatingOwners": 12,
+                     *       "yesArea": "720.00",
+                     *       "yesOwners": 12,
+                     *       "passed": true,
+                     *       "ratios": [
+                     *         {
+                     *           "measure": "participation_area",
+                     *           "numerator": "720.00",
+                     *           "denominator": "720.00",
+                     *           "ratio": "1.0000",
+                     *           "threshold": "2/3",
+                     *           "met": true
+                     *         },
+                     *         {
+                     *           "measure": "participation_owners",
+                     *           "numerator": "12",
+                     *           "denominator": "12",
+                     *           "ratio": "1.0000",
+                     *           "threshold": "2/3",
+                     *           "met": true
+                     *         },
+                     *         {
+                     *           "measure": "approval_area",
+                     *           "numerator": "720.00",
+                     *           "denominator": "720.00",
+                     *           "ratio": "1.0000",
+                     *           "threshold": "3/4",
+                     *           "met": true
+                     *         },
+                     *         {
+                     *           "measure": "approval_owners",
+                     *           "numerator": "12",
+                     *           "denominator": "12",
+                     *           "ratio": "1.0000",
+                     *           "threshold": "3/4",
+                     *           "met": true
+                     *         }
+                     *       ],
+                     *       "failed": [],
+                     *       "createdAt": "2025-03-01T02:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vote"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     approveContract: {
         parameters: {
             query?: never;
@@ -14539,15 +14963,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d4ffb5bd-46d5-4684-be71-ba1497b8c7c6",
+                     *       "id": "ff66f4b4-bfec-4d15-b3c8-a713c9c09d7e",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "7d2d7b41-b2f0-4cbd-87d6-cbc2dcd8fea4",
-                     *       "communityId": "091f585a-a7b0-42c6-911e-22f6661aa939",
-                     *       "enterpriseOrgId": "61b66970-e2ee-4189-be3b-a52849c3e002",
-                     *       "ownersCommitteeOrgId": "a8076cf1-b52c-42cf-bae0-1e06c9368f4e",
-                     *       "propertyCompanyOrgId": "db2fd503-f5e4-499d-893b-e6104bb240c5",
-                     *       "streetOfficeOrgId": "a98726ed-cfc8-4cc1-8911-863129a0c9ab",
+                     *       "streetId": "ab27206a-d041-4fef-90d4-46d2a69e0008",
+                     *       "communityId": "bcb8c06a-e67e-4c67-93b4-65f3f3e69318",
+                     *       "enterpriseOrgId": "392ca7b2-63c9-4fd7-b7ce-b3ff5f44f2a7",
+                     *       "ownersCommitteeOrgId": "0a2a7a92-4173-4265-89f5-68b22637b6c7",
+                     *       "propertyCompanyOrgId": "1f214d59-b7c7-47b9-99f9-ba05b63a22fc",
+                     *       "streetOfficeOrgId": "e2139f3f-25f1-4424-955e-6f43db36ba0c",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -14560,7 +14984,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "d61017c2-8e06-4fd4-b973-5a729635706a"
+                     *         "40b23d2c-04e6-4685-b208-c90e3acc2e4d"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14635,7 +15059,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "16d64d1d899857f348e4594fca0699e1759973fb2f98208173e1002aa5d11f01"
+                     *         "computedHash": "1c98b615c765667abda586ce0ee288ecf61644e81c6cd6bd4aa8a1307320cec2"
                      *       },
                      *       "allowedActions": [
                      *         "sign",
@@ -14800,15 +15224,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ca85d452-4657-4b3b-b0c4-5f856cff7bd5",
+                     *       "id": "fd2516f2-741c-4c54-a149-05ab9ee770aa",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "d5ded87d-f64b-4b45-b245-a9756f579829",
-                     *       "communityId": "6f0d6602-1498-428b-8745-e27b05ad34f1",
-                     *       "enterpriseOrgId": "b1f669de-313b-4383-a625-374ab023ef27",
-                     *       "ownersCommitteeOrgId": "a8cf277a-d3cb-4b9d-8cd9-66359a068507",
-                     *       "propertyCompanyOrgId": "e8fbca97-e5cb-4274-83a7-1d3a3b181574",
-                     *       "streetOfficeOrgId": "1beb4936-e498-4f66-93f2-23b76a6234fc",
+                     *       "streetId": "bca8e4da-3a56-403e-9ba3-0e49d56e2669",
+                     *       "communityId": "185d8e39-4a32-4327-8ca5-dcd2f230423f",
+                     *       "enterpriseOrgId": "e10ebc48-8307-4154-ad92-8b605f63c096",
+                     *       "ownersCommitteeOrgId": "7ded563d-41bd-44e9-8682-42bf3082f1ee",
+                     *       "propertyCompanyOrgId": "f0b3dd9d-2a64-4a89-8491-ece02b1a9032",
+                     *       "streetOfficeOrgId": "1470e7fd-17b8-41bd-a1c2-70fd0585911b",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -14821,7 +15245,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "f8d3e1a0-e173-41f8-8ea6-a636dbf37191"
+                     *         "c2fffbba-93ff-4960-8a86-98aeadef3f14"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14896,7 +15320,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "097947d616cc04b95efed0a9627cea16d3251927540e74c0d23e7de65def6454"
+                     *         "computedHash": "0b297cc3c14a08a10404db77b3ebbe914299ca523ec50301c5bba50f06e68814"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -14911,9 +15335,9 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "1beb4936-e498-4f66-93f2-23b76a6234fc",
+                     *           "partyOrgId": "1470e7fd-17b8-41bd-a1c2-70fd0585911b",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "097947d616cc04b95efed0a9627cea16d3251927540e74c0d23e7de65def6454"
+                     *           "contentHash": "0b297cc3c14a08a10404db77b3ebbe914299ca523ec50301c5bba50f06e68814"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -15129,15 +15553,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d5b20927-fb34-485c-9f3a-b9578615c177",
+                     *       "id": "bb6209e0-b98c-4083-a69d-5160067efbc9",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "132b5a03-7c39-48c5-94d5-9b7b5c8421f9",
-                     *       "communityId": "709d5887-e6c2-488f-bcc3-958e711c5744",
-                     *       "enterpriseOrgId": "eb5d7c2b-3986-466b-98ee-3f4da2363354",
-                     *       "ownersCommitteeOrgId": "4ed2facb-baa3-4bb3-8536-b34f2f570dae",
-                     *       "propertyCompanyOrgId": "e45058ca-4155-41ee-946d-895e93fec4bb",
-                     *       "streetOfficeOrgId": "050aea64-0dd9-49df-972b-a3cfe5cb9758",
+                     *       "streetId": "03e753df-7b89-43e0-b141-78e19db74a28",
+                     *       "communityId": "99c49d30-46c7-49d6-9c9a-5a031e4bd80c",
+                     *       "enterpriseOrgId": "bb8fc53d-f354-47dc-ab2d-fb1e82dd574f",
+                     *       "ownersCommitteeOrgId": "9d61618b-a64f-4096-ac5e-e95b64541ea4",
+                     *       "propertyCompanyOrgId": "b06b2228-876f-49be-a938-a3ef9bea0e2f",
+                     *       "streetOfficeOrgId": "d4729955-feb6-4eb3-bd2f-67a0782cb5eb",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": 1,
@@ -15150,7 +15574,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "8a26dda9-c76d-4e7e-ac2c-3196a51b9af1"
+                     *         "b48cd242-b94a-4a04-b890-60d4fcc74b9f"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
@@ -15245,30 +15669,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "eb5d7c2b-3986-466b-98ee-3f4da2363354",
+                     *           "partyOrgId": "bb8fc53d-f354-47dc-ab2d-fb1e82dd574f",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
+                     *           "contentHash": "bad7626056b44488e328867b8e6653fd7d3ffee785c97e373ed8eeb0267d9733"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "e45058ca-4155-41ee-946d-895e93fec4bb",
+                     *           "partyOrgId": "b06b2228-876f-49be-a938-a3ef9bea0e2f",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
+                     *           "contentHash": "bad7626056b44488e328867b8e6653fd7d3ffee785c97e373ed8eeb0267d9733"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "050aea64-0dd9-49df-972b-a3cfe5cb9758",
+                     *           "partyOrgId": "d4729955-feb6-4eb3-bd2f-67a0782cb5eb",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
+                     *           "contentHash": "bad7626056b44488e328867b8e6653fd7d3ffee785c97e373ed8eeb0267d9733"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "4ed2facb-baa3-4bb3-8536-b34f2f570dae",
+                     *           "partyOrgId": "9d61618b-a64f-4096-ac5e-e95b64541ea4",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
+                     *           "contentHash": "bad7626056b44488e328867b8e6653fd7d3ffee785c97e373ed8eeb0267d9733"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -15435,8 +15859,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "items": [],
-                     *       "total": 0,
+                     *       "items": [
+                     *         {
+                     *           "id": "8360d1d1-665e-419f-8a76-9ca90fc45f27",
+                     *           "versionNo": 1,
+                     *           "authorOrgId": "9a99a607-6087-4665-a723-552ccc3e400e",
+                     *           "body": "请补充维保响应时间",
+                     *           "createdAt": "2026-12-05T16:11:54.074Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": null
@@ -15587,9 +16019,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3ed99d72-c75a-46b3-91ba-a7a48a4eb05d",
+                     *       "id": "d78e2c7b-a516-40df-9d17-67db3fc1d501",
                      *       "versionNo": 1,
-                     *       "authorOrgId": "cd304544-8438-4966-92e9-fa8fb2478f97",
+                     *       "authorOrgId": "8bee9a3a-ddb0-4d2c-9fca-a9adf26054c9",
                      *       "body": "请补充维保响应时间",
                      *       "createdAt": "2025-03-01T02:00:00.000Z"
                      *     }
@@ -15711,6 +16143,143 @@ export interface operations {
             };
         };
     };
+    getContractComment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                commentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The comment */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "49528e54-96ef-4f5a-90bf-3447c1a69fb4",
+                     *       "versionNo": 1,
+                     *       "authorOrgId": "f481f5f0-6f96-447e-84cc-10bc0ab74613",
+                     *       "body": "请补充维保响应时间",
+                     *       "createdAt": "2026-12-05T16:11:54.327Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Comment"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listContractMilestones: {
         parameters: {
             query?: {
@@ -15745,27 +16314,27 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
+                     *           "recordedByOrgId": "a1154430-84c4-4975-bf54-deb7ee82e63b",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
+                     *           "confirmedByOrgId": "5ff776c9-311c-4f2b-976a-6ce15f1bf3a3",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
                      *           "kind": "completion_acceptance",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
+                     *           "recordedByOrgId": "a1154430-84c4-4975-bf54-deb7ee82e63b",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
+                     *           "confirmedByOrgId": "5ff776c9-311c-4f2b-976a-6ce15f1bf3a3",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
                      *           "kind": "operation_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
+                     *           "recordedByOrgId": "a1154430-84c4-4975-bf54-deb7ee82e63b",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
+                     *           "confirmedByOrgId": "5ff776c9-311c-4f2b-976a-6ce15f1bf3a3",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
@@ -15927,15 +16496,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0589c652-bca8-42bb-9f64-fc2748ccb7db",
+                     *       "id": "1f6e5164-f775-4e4f-9a85-4c6475659026",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "66c91de2-e225-479c-9186-0d2dd3be7834",
-                     *       "communityId": "e2bc062c-3d14-4e07-923d-e03048ec6574",
-                     *       "enterpriseOrgId": "e5090f6a-0961-4f88-a8c0-bd9bc8afe308",
-                     *       "ownersCommitteeOrgId": "48151866-19cd-40e2-a494-ab084c0f13ba",
-                     *       "propertyCompanyOrgId": "2e1ab47b-bfde-482d-b49a-bc7731b79dde",
-                     *       "streetOfficeOrgId": "bd4bc735-9bed-4db5-91e3-e05a883e4635",
+                     *       "streetId": "6de3db9f-e599-46bd-8974-610f7cf41ffe",
+                     *       "communityId": "1df51911-dbda-410b-9e70-7a1ab0c12a74",
+                     *       "enterpriseOrgId": "220cd380-6c6c-463a-8271-e264d93281ea",
+                     *       "ownersCommitteeOrgId": "75141dba-1246-4a2e-922a-ddd7424f69f9",
+                     *       "propertyCompanyOrgId": "19a7a8a3-f0b4-440b-b407-bea7269108f4",
+                     *       "streetOfficeOrgId": "bf961ca0-8761-4014-9968-75ca00f9da34",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -15948,7 +16517,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "28702103-fb36-4539-90d8-24dc4956b0ba"
+                     *         "e754d917-557d-474e-979b-8d4b06ad199d"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -16022,8 +16591,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d",
-                     *         "computedHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *         "contentHash": "71a747b7069e6978bd19ffd4df0c061c7fd53ed5b3d999da8392f74131eeb13c",
+                     *         "computedHash": "71a747b7069e6978bd19ffd4df0c061c7fd53ed5b3d999da8392f74131eeb13c"
                      *       },
                      *       "allowedActions": [
                      *         "record_construction_start",
@@ -16042,30 +16611,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "e5090f6a-0961-4f88-a8c0-bd9bc8afe308",
+                     *           "partyOrgId": "220cd380-6c6c-463a-8271-e264d93281ea",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *           "contentHash": "71a747b7069e6978bd19ffd4df0c061c7fd53ed5b3d999da8392f74131eeb13c"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "2e1ab47b-bfde-482d-b49a-bc7731b79dde",
+                     *           "partyOrgId": "19a7a8a3-f0b4-440b-b407-bea7269108f4",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *           "contentHash": "71a747b7069e6978bd19ffd4df0c061c7fd53ed5b3d999da8392f74131eeb13c"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "bd4bc735-9bed-4db5-91e3-e05a883e4635",
+                     *           "partyOrgId": "bf961ca0-8761-4014-9968-75ca00f9da34",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *           "contentHash": "71a747b7069e6978bd19ffd4df0c061c7fd53ed5b3d999da8392f74131eeb13c"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "48151866-19cd-40e2-a494-ab084c0f13ba",
+                     *           "partyOrgId": "75141dba-1246-4a2e-922a-ddd7424f69f9",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *           "contentHash": "71a747b7069e6978bd19ffd4df0c061c7fd53ed5b3d999da8392f74131eeb13c"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -16073,7 +16642,7 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "e5090f6a-0961-4f88-a8c0-bd9bc8afe308",
+                     *           "recordedByOrgId": "220cd380-6c6c-463a-8271-e264d93281ea",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
                      *           "confirmedByOrgId": null,
                      *           "confirmedAt": null
@@ -16212,6 +16781,145 @@ export interface operations {
             };
         };
     };
+    getContractMilestone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                kind: "construction_start" | "completion_acceptance" | "operation_start";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The milestone */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "kind": "construction_start",
+                     *       "occurredOn": "2025-03-01",
+                     *       "note": "",
+                     *       "recordedByOrgId": "283720f3-ac88-40f6-bf2c-44e781c100b2",
+                     *       "recordedAt": "2025-03-01T02:00:00.000Z",
+                     *       "confirmedByOrgId": null,
+                     *       "confirmedAt": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Milestone"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listContractSignatures: {
         parameters: {
             query?: {
@@ -16246,31 +16954,31 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "versionNo": 1,
-                     *           "party": "street_office",
-                     *           "partyOrgId": "33a78625-2fbb-40d2-badd-530b333115f6",
+                     *           "party": "property_company",
+                     *           "partyOrgId": "4b544776-158d-4d50-8ebf-8bcd84ea1553",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *           "contentHash": "64b7053b10549dc6ae4a4512d3c4d5a93d065e1a95e154e61f4b63092c16cb95"
                      *         },
                      *         {
                      *           "versionNo": 1,
-                     *           "party": "property_company",
-                     *           "partyOrgId": "911e083e-479b-44b4-b091-40dc47b10956",
+                     *           "party": "street_office",
+                     *           "partyOrgId": "b831079f-a31f-4aa9-b587-ead8903f82b6",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *           "contentHash": "64b7053b10549dc6ae4a4512d3c4d5a93d065e1a95e154e61f4b63092c16cb95"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "bf905799-37bb-4530-b5d1-c6d84aaeff16",
+                     *           "partyOrgId": "da3b9786-b5c3-468b-8ce7-437ebbc747b6",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *           "contentHash": "64b7053b10549dc6ae4a4512d3c4d5a93d065e1a95e154e61f4b63092c16cb95"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "f01e5ea6-bc63-41c3-b8cb-4f8ef175d60a",
+                     *           "partyOrgId": "fb9cd577-c285-4b26-8dfd-9724bdf940d7",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *           "contentHash": "64b7053b10549dc6ae4a4512d3c4d5a93d065e1a95e154e61f4b63092c16cb95"
                      *         }
                      *       ],
                      *       "total": 4,
@@ -16416,15 +17124,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2cd397b4-98c3-47fb-9fc2-aaaaf9c1dab8",
+                     *       "id": "b29029d7-afec-4b9b-a85d-8536bbe7b10b",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "under_construction",
-                     *       "streetId": "fd86a6be-4fc1-434a-8827-2001d75f54a5",
-                     *       "communityId": "f26815cf-1f2c-42ee-ab1c-b3172bf24010",
-                     *       "enterpriseOrgId": "00717324-4e53-4347-a460-d367a6c91dbc",
-                     *       "ownersCommitteeOrgId": "f17cabe6-eafa-44c0-bf4a-7957f0fb9dfa",
-                     *       "propertyCompanyOrgId": "0e67ed00-34e3-4f51-bf24-b6ddf2d34331",
-                     *       "streetOfficeOrgId": "2c225680-06ff-482d-9a01-2d1b73b0ff61",
+                     *       "streetId": "17a52ff4-8108-4514-8f71-4c8f060bb12c",
+                     *       "communityId": "07d26fa3-db44-4686-b960-38f55fe62393",
+                     *       "enterpriseOrgId": "ce67cc18-a127-4658-a609-a997e8509e51",
+                     *       "ownersCommitteeOrgId": "1c0aa3a3-8cb8-4d3f-a514-6138909b6747",
+                     *       "propertyCompanyOrgId": "7fb7a5dd-963f-4e99-8abc-6c4dbf3a59b2",
+                     *       "streetOfficeOrgId": "ddcfef57-d2d8-420f-8cf8-597c8c286ee1",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -16437,7 +17145,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "c263e28e-a8ee-4974-9b42-3ac880ec6c3a"
+                     *         "f9321e68-bd0e-4b0c-b049-ea25bdd3fb90"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -16511,8 +17219,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227",
-                     *         "computedHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *         "contentHash": "bd8554d3a54586445aa12de38fb55d981f8f849dcc320fbe44b4b5fbac089101",
+                     *         "computedHash": "bd8554d3a54586445aa12de38fb55d981f8f849dcc320fbe44b4b5fbac089101"
                      *       },
                      *       "allowedActions": [
                      *         "terminate",
@@ -16528,30 +17236,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "00717324-4e53-4347-a460-d367a6c91dbc",
+                     *           "partyOrgId": "ce67cc18-a127-4658-a609-a997e8509e51",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *           "contentHash": "bd8554d3a54586445aa12de38fb55d981f8f849dcc320fbe44b4b5fbac089101"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "0e67ed00-34e3-4f51-bf24-b6ddf2d34331",
+                     *           "partyOrgId": "7fb7a5dd-963f-4e99-8abc-6c4dbf3a59b2",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *           "contentHash": "bd8554d3a54586445aa12de38fb55d981f8f849dcc320fbe44b4b5fbac089101"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "2c225680-06ff-482d-9a01-2d1b73b0ff61",
+                     *           "partyOrgId": "ddcfef57-d2d8-420f-8cf8-597c8c286ee1",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *           "contentHash": "bd8554d3a54586445aa12de38fb55d981f8f849dcc320fbe44b4b5fbac089101"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "f17cabe6-eafa-44c0-bf4a-7957f0fb9dfa",
+                     *           "partyOrgId": "1c0aa3a3-8cb8-4d3f-a514-6138909b6747",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *           "contentHash": "bd8554d3a54586445aa12de38fb55d981f8f849dcc320fbe44b4b5fbac089101"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -16559,9 +17267,9 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "00717324-4e53-4347-a460-d367a6c91dbc",
+                     *           "recordedByOrgId": "ce67cc18-a127-4658-a609-a997e8509e51",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "f17cabe6-eafa-44c0-bf4a-7957f0fb9dfa",
+                     *           "confirmedByOrgId": "1c0aa3a3-8cb8-4d3f-a514-6138909b6747",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
@@ -16903,15 +17611,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7466107b-6d6b-42f5-a802-9f17655cdc29",
-                     *       "title": "加装电梯BOT合同 a90c1011",
+                     *       "id": "5b23ee95-869f-4b10-b55f-fe1dcb0db2ef",
+                     *       "title": "加装电梯BOT合同 57a79735",
                      *       "state": "draft",
-                     *       "streetId": "9b5a7720-311a-41c0-9011-54c830d55132",
-                     *       "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
-                     *       "enterpriseOrgId": "b6948aa6-0a53-4a7e-9a37-1deabcad9641",
-                     *       "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
-                     *       "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
-                     *       "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
+                     *       "streetId": "bc989ef3-e208-4d50-8680-c24c91150e09",
+                     *       "communityId": "2e6b86f8-1e39-448c-879b-cd773dd1bb44",
+                     *       "enterpriseOrgId": "bc8b139b-30c1-41a1-b001-eb0def9141da",
+                     *       "ownersCommitteeOrgId": "496a6025-9af6-4cc3-8223-c59be6f9fc5a",
+                     *       "propertyCompanyOrgId": "042e3c3a-6726-4e92-841e-9114bd267480",
+                     *       "streetOfficeOrgId": "9944f921-eee9-46cd-9512-b8eb2190be74",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -16924,7 +17632,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "d202cec7-19f2-4e4a-85b4-0c98e1795949"
+                     *         "5fb9ee4e-d96e-4246-85a4-0bcc508ba99b"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -17172,15 +17880,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bf7f0bd1-add5-45b4-a3d0-147fdcede98c",
+                     *       "id": "a5787099-a662-434e-b8b9-807c32308b38",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "terminated",
-                     *       "streetId": "5da3a276-d125-4ea7-81d7-68e8a9bcb05b",
-                     *       "communityId": "e992e4cb-bf08-409c-a2db-14bf631182c7",
-                     *       "enterpriseOrgId": "8bcec977-c536-4ced-b2d8-db5ebaeddd5e",
-                     *       "ownersCommitteeOrgId": "6c462223-3abe-4b08-b727-8a85d182e008",
-                     *       "propertyCompanyOrgId": "95e6f90f-ad0b-4cea-b9ba-2d68f5a15138",
-                     *       "streetOfficeOrgId": "cb473d2d-4bd2-4a01-b94c-86e96ea88b13",
+                     *       "streetId": "4566676f-e155-4063-9425-11614ea16bb3",
+                     *       "communityId": "703d71a7-01be-47d6-bf1d-58859b9525b1",
+                     *       "enterpriseOrgId": "25eac851-40ba-46ec-8666-8642e1634e83",
+                     *       "ownersCommitteeOrgId": "f5992915-3580-4885-bd64-673f2006e870",
+                     *       "propertyCompanyOrgId": "9a3fd7e7-7359-4600-a5fe-6496a385fb12",
+                     *       "streetOfficeOrgId": "774031bd-84be-47b1-ba55-06f39a906479",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -17193,7 +17901,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "de85d801-81ef-4d56-9a1c-2b2495e7b7b0"
+                     *         "66cc2a2c-465b-485d-a6c0-59017d39b163"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -17267,8 +17975,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3",
-                     *         "computedHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *         "contentHash": "b62cb79fd11976bac18b83cd58557c9b3c37393f75252dc3e1b4d9e7a080c384",
+                     *         "computedHash": "b62cb79fd11976bac18b83cd58557c9b3c37393f75252dc3e1b4d9e7a080c384"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -17283,30 +17991,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "8bcec977-c536-4ced-b2d8-db5ebaeddd5e",
+                     *           "partyOrgId": "25eac851-40ba-46ec-8666-8642e1634e83",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *           "contentHash": "b62cb79fd11976bac18b83cd58557c9b3c37393f75252dc3e1b4d9e7a080c384"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "95e6f90f-ad0b-4cea-b9ba-2d68f5a15138",
+                     *           "partyOrgId": "9a3fd7e7-7359-4600-a5fe-6496a385fb12",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *           "contentHash": "b62cb79fd11976bac18b83cd58557c9b3c37393f75252dc3e1b4d9e7a080c384"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "cb473d2d-4bd2-4a01-b94c-86e96ea88b13",
+                     *           "partyOrgId": "774031bd-84be-47b1-ba55-06f39a906479",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *           "contentHash": "b62cb79fd11976bac18b83cd58557c9b3c37393f75252dc3e1b4d9e7a080c384"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "6c462223-3abe-4b08-b727-8a85d182e008",
+                     *           "partyOrgId": "f5992915-3580-4885-bd64-673f2006e870",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *           "contentHash": "b62cb79fd11976bac18b83cd58557c9b3c37393f75252dc3e1b4d9e7a080c384"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -17476,15 +18184,15 @@ export interface operations {
                      *         {
                      *           "seq": 1,
                      *           "action": "contract.drafted",
-                     *           "actorOrgId": "c33c4c31-ca3b-4682-9ad8-fc28c0f6b912",
-                     *           "actorKeyId": "8e86d674-2049-4f8a-953d-13fedaca67d4",
+                     *           "actorOrgId": "4b8757df-9d82-4d97-9f1b-ca8c19a163f0",
+                     *           "actorKeyId": "33e446e9-a5b9-4553-b4a5-d67dae205b63",
                      *           "actorPersonId": null,
                      *           "actorName": null,
                      *           "versionNo": 1,
                      *           "payload": {
                      *             "title": "国伟新苑加装电梯BOT合同",
                      *             "facilityIds": [
-                     *               "1bf323f3-dfff-43e2-85e8-881a4b657d10"
+                     *               "c3f9bb11-0972-4100-ac4a-cbadb595fba9"
                      *             ],
                      *             "invoiceDueDays": 15,
                      *             "paymentGraceDays": 15
@@ -17492,7 +18200,7 @@ export interface operations {
                      *           "contentHash": null,
                      *           "createdAt": "2025-03-01T02:00:00.000Z",
                      *           "prevHash": "0000000000000000000000000000000000000000000000000000000000000000",
-                     *           "hash": "b4f14f4b12e08bff8355520267d7c51df410e77f3851ac3abb70b29fa285adb9"
+                     *           "hash": "47d091f6d18bf6df8d309230c938e15b30d80df83c5ac563de51b6e1fb5724e4"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -17770,15 +18478,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "3ac047a8-333f-4059-8023-649ee84ee6a1",
+                     *           "id": "1532b65c-44c2-45bc-a365-ab801cf02117",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "operating",
-                     *           "streetId": "0e1835eb-ab64-46ee-99d3-3f6747c7451d",
-                     *           "communityId": "38c4a836-e671-4cae-9af3-3ac447f40966",
-                     *           "enterpriseOrgId": "1140bf5f-c533-456c-86ea-20158e58dea0",
-                     *           "ownersCommitteeOrgId": "7e2929b4-8647-4217-a5ca-0e8288096232",
-                     *           "propertyCompanyOrgId": "389907bc-25f9-4c0a-95dc-ec4cf1e1be43",
-                     *           "streetOfficeOrgId": "11fe5625-cd1a-4baa-8304-11195fccff2b",
+                     *           "streetId": "e93fee3e-b050-4e9d-8dba-6f454e9b4213",
+                     *           "communityId": "6b944ee0-29bb-4765-9df7-59d77122568b",
+                     *           "enterpriseOrgId": "fbffe98e-77e9-47a8-b381-7f5c11f6b265",
+                     *           "ownersCommitteeOrgId": "509e852e-761b-46a6-9648-cb3d39843fe3",
+                     *           "propertyCompanyOrgId": "5516ea02-68f9-4c45-95b9-9052ccfdfc28",
+                     *           "streetOfficeOrgId": "90dffe95-b585-4393-8b09-ced821e69505",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": 1,
@@ -17795,15 +18503,15 @@ export interface operations {
                      *           "handbackOpen": 2
                      *         },
                      *         {
-                     *           "id": "4a4701f4-3cf0-47bb-ae54-a46035ad65d1",
+                     *           "id": "32973893-ca8a-4b2c-ac6d-6bba518b235e",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "operating",
-                     *           "streetId": "45b4ed25-e1ee-444e-95fe-3a84ee080f78",
-                     *           "communityId": "87e4ac2a-7de6-44e3-b736-49f6cb71fd12",
-                     *           "enterpriseOrgId": "5fc31aeb-c689-4742-9777-da2ef7a43400",
-                     *           "ownersCommitteeOrgId": "c1b7dc8b-c154-4096-a2c1-06498d3cd3e5",
-                     *           "propertyCompanyOrgId": "fd94801d-36c4-478e-8c39-ec35382c16a8",
-                     *           "streetOfficeOrgId": "c5564ead-98c3-4d01-bb16-39584c8daccd",
+                     *           "streetId": "742e893a-8116-436e-8d9b-2ac6307668cc",
+                     *           "communityId": "e5b5649d-481d-4f75-9e65-659958ef8069",
+                     *           "enterpriseOrgId": "6a414865-5232-4cd1-b7b7-34edf18d15b0",
+                     *           "ownersCommitteeOrgId": "da0fa5c0-b76f-4a38-be1e-edf08f1770db",
+                     *           "propertyCompanyOrgId": "1e0e4065-6c1f-47a5-adc7-830c4582d4dc",
+                     *           "streetOfficeOrgId": "f2bd9b85-c479-4547-90df-844bcca0edde",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": 1,
@@ -17820,15 +18528,15 @@ export interface operations {
                      *           "handbackOpen": 2
                      *         },
                      *         {
-                     *           "id": "a20f3d32-a175-4997-a4c8-b460b5b96cf8",
+                     *           "id": "61d88f21-ebdc-4164-866a-f6bb74c03a28",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "operating",
-                     *           "streetId": "5e91dd7d-c5f8-42e1-8361-542e2f039c5a",
-                     *           "communityId": "1f2e0fa8-ace9-422c-bd9d-0b941fb36da7",
-                     *           "enterpriseOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
-                     *           "ownersCommitteeOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
-                     *           "propertyCompanyOrgId": "727c53b8-9427-41a1-9fda-919a38d789ae",
-                     *           "streetOfficeOrgId": "2038b8bf-4c7f-4e2f-ab92-c3aa141180df",
+                     *           "streetId": "dabefbaa-5695-45ef-ad0d-5ff179111067",
+                     *           "communityId": "edf8751e-2502-476d-89f9-686994a8c879",
+                     *           "enterpriseOrgId": "a1154430-84c4-4975-bf54-deb7ee82e63b",
+                     *           "ownersCommitteeOrgId": "5ff776c9-311c-4f2b-976a-6ce15f1bf3a3",
+                     *           "propertyCompanyOrgId": "a5747645-c2ab-43e6-a9a3-faa125ba9d97",
+                     *           "streetOfficeOrgId": "ca359c7f-abe8-4563-aad0-f1e8987dd2f7",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": 1,
@@ -17845,15 +18553,15 @@ export interface operations {
                      *           "handbackOpen": 2
                      *         },
                      *         {
-                     *           "id": "e29b6c25-3a93-496d-b6e7-e6e8e00f14e6",
+                     *           "id": "9c6e71d3-1175-438e-816a-25eade9cc5a2",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "operating",
-                     *           "streetId": "46621441-e5df-424d-aeb3-3a763541e20d",
-                     *           "communityId": "ca141d83-9a42-4573-b665-b4178bbf2bbe",
-                     *           "enterpriseOrgId": "648f6c1f-96a5-4b70-855d-9021510aa5eb",
-                     *           "ownersCommitteeOrgId": "f7c4d11b-ec32-461d-8ff3-745db52cb09c",
-                     *           "propertyCompanyOrgId": "d888d01f-925f-409a-9da4-542aab25abb7",
-                     *           "streetOfficeOrgId": "3112cd43-e326-4058-99d2-05fb44044d10",
+                     *           "streetId": "8db978b7-1973-467b-ad5b-c71481f071e9",
+                     *           "communityId": "ec797359-397f-4fb3-a0ab-e159dcff8824",
+                     *           "enterpriseOrgId": "58eb0507-c9e0-4d15-8581-df3c62c6861e",
+                     *           "ownersCommitteeOrgId": "e4b66a85-f7d0-4043-a6a0-927b7b85fd7d",
+                     *           "propertyCompanyOrgId": "1a0b2b04-abc7-4157-98f1-53eb3fc43794",
+                     *           "streetOfficeOrgId": "ff0215a9-9d47-499e-947b-52b4a1031d46",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": 1,
@@ -18015,13 +18723,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "02368ab2-e612-41b4-97eb-5206e19d005b",
-                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
-                     *           "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
-                     *           "enterpriseOrgId": "c5e0e61e-90c0-49d7-ac58-6abdbbe8a078",
-                     *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_9RxO2d",
+                     *           "id": "139e0d33-5c96-402a-b50d-285877a13a84",
+                     *           "facilityId": "998a8f04-1870-4d4e-b652-71473cc0527b",
+                     *           "communityId": "a30ac17e-ef57-4bf3-82aa-9ff2724957e5",
+                     *           "streetId": "6da2bacc-6d37-42a2-a2f7-557a21f016e2",
+                     *           "enterpriseOrgId": "5a197cd6-af7a-4976-8b8b-23bf248bcd47",
+                     *           "name": "轿厢AI摄像头 1cbef02e",
+                     *           "keyPrefix": "bot_s_mZvbsp",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -18030,13 +18738,13 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "0f310622-021a-404c-9f16-b488719ca38c",
-                     *           "facilityId": "54472471-6008-455a-897c-b67218b4adf6",
-                     *           "communityId": "e56f72bd-65d0-4462-bb4c-aacbee39e4ab",
-                     *           "streetId": "e37d42e9-b481-4143-b5e2-e17f1adb7ed6",
-                     *           "enterpriseOrgId": "20288294-1dd5-4c84-9f31-3240aede7b4b",
+                     *           "id": "657fe5d1-9d46-4be6-9242-fdc100738171",
+                     *           "facilityId": "998a8f04-1870-4d4e-b652-71473cc0527b",
+                     *           "communityId": "a30ac17e-ef57-4bf3-82aa-9ff2724957e5",
+                     *           "streetId": "6da2bacc-6d37-42a2-a2f7-557a21f016e2",
+                     *           "enterpriseOrgId": "5a197cd6-af7a-4976-8b8b-23bf248bcd47",
                      *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_u9B9gn",
+                     *           "keyPrefix": "bot_s_mnf7fw",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -18045,13 +18753,13 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "260b584b-f23f-41c5-921b-c22cd39b82d2",
-                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
-                     *           "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
-                     *           "enterpriseOrgId": "c5e0e61e-90c0-49d7-ac58-6abdbbe8a078",
-                     *           "name": "轿厢AI摄像头 2836fad1",
-                     *           "keyPrefix": "bot_s_1OnPeF",
+                     *           "id": "f3987979-32da-4ae8-ad5d-627801dc20c9",
+                     *           "facilityId": "591e15ae-9a5e-4c20-9923-abf05f3c2225",
+                     *           "communityId": "5e150965-520d-4890-9b89-97a403a8fedc",
+                     *           "streetId": "b286dd19-a645-4266-a379-0876f792e1f0",
+                     *           "enterpriseOrgId": "231591a9-0ee2-4f53-8099-3749a17b9b17",
+                     *           "name": "轿厢AI摄像头",
+                     *           "keyPrefix": "bot_s_OVfpzM",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -18185,8 +18893,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                 *       "name": "轿厢AI摄像头 8022f61b"
+                 *       "facilityId": "998a8f04-1870-4d4e-b652-71473cc0527b",
+                 *       "name": "轿厢AI摄像头 4732ce9d"
                  *     }
                  */
                 "application/json": components["schemas"]["NewSensor"];
@@ -18206,13 +18914,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "260b584b-f23f-41c5-921b-c22cd39b82d2",
-                     *       "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *       "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
-                     *       "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
-                     *       "enterpriseOrgId": "c5e0e61e-90c0-49d7-ac58-6abdbbe8a078",
-                     *       "name": "轿厢AI摄像头 2836fad1",
-                     *       "keyPrefix": "bot_s_1OnPeF",
+                     *       "id": "139e0d33-5c96-402a-b50d-285877a13a84",
+                     *       "facilityId": "998a8f04-1870-4d4e-b652-71473cc0527b",
+                     *       "communityId": "a30ac17e-ef57-4bf3-82aa-9ff2724957e5",
+                     *       "streetId": "6da2bacc-6d37-42a2-a2f7-557a21f016e2",
+                     *       "enterpriseOrgId": "5a197cd6-af7a-4976-8b8b-23bf248bcd47",
+                     *       "name": "轿厢AI摄像头 1cbef02e",
+                     *       "keyPrefix": "bot_s_mZvbsp",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -18363,13 +19071,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bb515b32-4d0b-4e93-b411-383b747a87cb",
-                     *       "facilityId": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
-                     *       "communityId": "73e042de-607f-4a3f-afa5-cc7f81e913d9",
-                     *       "streetId": "386db02b-ad45-455d-96d7-ab6d106f33b9",
-                     *       "enterpriseOrgId": "c1464e28-0928-4cdd-a028-97685a55262b",
+                     *       "id": "3d8ab16e-0252-42e3-8ce4-5d8dcf8f19cc",
+                     *       "facilityId": "5891fa4e-a189-48f6-9303-62888e35e80c",
+                     *       "communityId": "e8a4e4ba-5bbc-413d-973c-5ed9798e0ad9",
+                     *       "streetId": "62e7e49b-7545-44c0-a438-6351d659ec4f",
+                     *       "enterpriseOrgId": "153b56ed-8bd9-41e0-8af0-5b78ad93eb84",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_Pm9R1_",
+                     *       "keyPrefix": "bot_s_14OoLN",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -18514,13 +19222,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b75304d4-05c7-48db-9f16-09c7ecfbb75d",
-                     *       "facilityId": "2a19d012-feda-4a35-91f1-34cc039d5950",
-                     *       "communityId": "c728c301-4ed3-43a9-9bd0-b8c61516892b",
-                     *       "streetId": "c196b5e3-8f9a-4679-89c3-d7882cfb9040",
-                     *       "enterpriseOrgId": "ec403185-89c8-42c0-a518-e6400122499a",
+                     *       "id": "bc52ec7c-81ea-4ff2-8221-00d103ffbb32",
+                     *       "facilityId": "db850d2b-0056-4210-8eaa-9b939b707d0b",
+                     *       "communityId": "83ab4cd2-d4fe-4998-8869-a8d9fddafa5e",
+                     *       "streetId": "648ffb07-e156-4dfd-93f1-ecad9760c653",
+                     *       "enterpriseOrgId": "029bbeb2-eb16-442c-9709-d69e2ae203cd",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_AMVGpA",
+                     *       "keyPrefix": "bot_s_J8bj7Z",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -18690,13 +19398,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3ef916c2-03da-4a07-aa15-e781fdd53633",
-                     *       "facilityId": "461dde45-ffb9-425c-89ac-6c9c16216a70",
-                     *       "communityId": "fd15332e-f9a3-4730-94fd-c4ce93770a34",
-                     *       "streetId": "11f74c46-6c69-4c63-bcf7-1054e05547e1",
-                     *       "enterpriseOrgId": "e8a09681-8a65-4eed-bcc2-dda4af640a70",
+                     *       "id": "9a57cb71-83c8-4968-b585-18ee8497e1a3",
+                     *       "facilityId": "d6442094-b58f-4320-b689-af456e0a8afa",
+                     *       "communityId": "4e4da4e1-fa4d-4188-8488-d1b5e3c7a3ee",
+                     *       "streetId": "7c7cc2bf-e3c3-407d-bbee-014d5929489c",
+                     *       "enterpriseOrgId": "c030f228-feb8-4896-9fca-204979d3b72b",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_h3TdIV",
+                     *       "keyPrefix": "bot_s_JhX2A0",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -19024,19 +19732,19 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "aabe09a7-d4bf-4af0-be0e-978e408480f3",
-                     *           "sensorId": "ca3c65b6-0abf-4594-b175-5751f3f9e058",
+                     *           "id": "68b12d25-ac48-470d-a709-61b71f94c948",
+                     *           "sensorId": "010ce340-3946-4d36-9f77-898dea3ac83d",
                      *           "type": "release",
                      *           "params": {},
                      *           "state": "pending",
                      *           "reason": "false alarm",
-                     *           "incidentId": "003370b4-435f-4ede-bc5b-ca3a80293cdb",
+                     *           "incidentId": "f1a6409b-1d94-4ba6-b143-10737c81817b",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "expiresAt": "2099-01-01T00:00:00.000Z",
                      *           "sentAt": null,
                      *           "resultAt": null,
                      *           "resultReason": null,
-                     *           "issuedByOrgId": "2a2a6e2f-acf0-4186-bc5b-5c7ae1357947",
+                     *           "issuedByOrgId": "01be4157-3361-4016-a33a-92618aa4f221",
                      *           "issuedByName": null
                      *         }
                      *       ],
@@ -19187,19 +19895,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "df62b41f-610a-4355-a6f2-b5e3a5f39acf",
-                     *       "sensorId": "7953fada-d491-4b07-a485-a797b07ef7df",
+                     *       "id": "8e5c07bf-3e00-4813-bdfa-b84377185b6c",
+                     *       "sensorId": "93dfeb90-a6ac-4dd2-a69b-a5726fe5f5db",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "f34704e8-b918-47a2-8d87-fc7d552c82df",
+                     *       "incidentId": "341a9974-2ab1-4bbf-95ae-237364ad969b",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "4210dfdc-e66e-4d5e-89cd-6aaceab73162",
+                     *       "issuedByOrgId": "cbd39d00-d9bf-4982-9aa9-6e061e9e0a35",
                      *       "issuedByName": null
                      *     }
                      */
@@ -19219,19 +19927,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "df62b41f-610a-4355-a6f2-b5e3a5f39acf",
-                     *       "sensorId": "7953fada-d491-4b07-a485-a797b07ef7df",
+                     *       "id": "8e5c07bf-3e00-4813-bdfa-b84377185b6c",
+                     *       "sensorId": "93dfeb90-a6ac-4dd2-a69b-a5726fe5f5db",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "f34704e8-b918-47a2-8d87-fc7d552c82df",
+                     *       "incidentId": "341a9974-2ab1-4bbf-95ae-237364ad969b",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "4210dfdc-e66e-4d5e-89cd-6aaceab73162",
+                     *       "issuedByOrgId": "cbd39d00-d9bf-4982-9aa9-6e061e9e0a35",
                      *       "issuedByName": null
                      *     }
                      */
@@ -19377,19 +20085,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c95db957-c495-43bc-a48e-c9022010b877",
-                     *       "sensorId": "7258394b-d423-4543-9e84-339a4589c4d3",
+                     *       "id": "4e77a3f2-23d3-4ff2-89f0-bd00b3d658ce",
+                     *       "sensorId": "b4d8d20f-80b0-4a67-9f29-65a98af08b0c",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "false alarm",
-                     *       "incidentId": "14776b14-15cb-4ebd-8841-b3061fa81694",
+                     *       "incidentId": "0527d1a6-bb29-42c5-896e-0f468b57eefb",
                      *       "issuedAt": "2025-02-28T12:01:00.000Z",
                      *       "expiresAt": "2099-01-01T00:00:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "894e23e4-716a-49d1-ba75-c9dbf43eb1db",
+                     *       "issuedByOrgId": "322b8f71-7a72-4c3f-9dce-87b91a8a7661",
                      *       "issuedByName": null
                      *     }
                      */
@@ -19536,13 +20244,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "ea2c5f28-f760-4293-b27d-5832cca1e31b",
+                     *           "id": "fc32770c-850a-44f9-81ee-3478131907dc",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "60bfe8c7-c2c6-4561-be64-6af516c3bf66",
-                     *           "facilityId": "6e13168e-96f8-4856-8b35-d2d87f0d1f8d",
-                     *           "communityId": "ec9140ed-353d-49ec-b156-b3f5dd8a8ab6",
-                     *           "streetId": "677c92cb-7350-4e69-ba9e-de76eb147b4a",
+                     *           "sensorId": "3d8ab16e-0252-42e3-8ce4-5d8dcf8f19cc",
+                     *           "facilityId": "5891fa4e-a189-48f6-9303-62888e35e80c",
+                     *           "communityId": "e8a4e4ba-5bbc-413d-973c-5ed9798e0ad9",
+                     *           "streetId": "62e7e49b-7545-44c0-a438-6351d659ec4f",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19553,10 +20261,40 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.557Z",
+                     *           "updatedAt": "2026-12-05T16:12:00.166Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "d4899372-c66e-4895-ab23-1d902d054314",
+                     *               "commandId": "a1677bf8-55f2-4a90-83c1-c8847317b393",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "b83148d4-90ce-40f5-8ec5-22922d8dd684",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "b7fe00c7-155a-4977-8d55-310d663a7b43",
+                     *           "facilityId": "7f4208fe-766a-4efd-91a6-4f34cd8f8c96",
+                     *           "communityId": "77b47745-68cb-48b7-a92c-06743bf289aa",
+                     *           "streetId": "444adfd6-c525-4866-96fa-9b81a6c33b5a",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:12:01.070Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "72ffe3a9-0dbc-44a9-89aa-0510f2d128c6",
                      *               "state": "applied",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19566,13 +20304,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "d9959a43-c81c-40d9-ae31-0f437a05bcd6",
+                     *           "id": "b545d179-0ae5-4367-84ec-c9ff55bba8ee",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "bb515b32-4d0b-4e93-b411-383b747a87cb",
-                     *           "facilityId": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
-                     *           "communityId": "73e042de-607f-4a3f-afa5-cc7f81e913d9",
-                     *           "streetId": "386db02b-ad45-455d-96d7-ab6d106f33b9",
+                     *           "sensorId": "433b4d81-f797-4766-9c14-9fd17b6cae29",
+                     *           "facilityId": "b2fd740d-9952-4184-aeea-01d967aa0123",
+                     *           "communityId": "0fe000d4-f58e-4db6-8935-2b4253d500f8",
+                     *           "streetId": "cb58f954-aa69-4df2-b5b5-67085e5b6860",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19583,10 +20321,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.248Z",
+                     *           "updatedAt": "2026-12-05T16:12:00.648Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "73102079-d061-4d4e-8fed-c32c56073c93",
+                     *               "commandId": "b59d6550-9386-4415-898f-a2f092c319d2",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19596,13 +20334,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "add6aacb-4984-4363-a0c6-bd8506f0e048",
+                     *           "id": "9be33f5c-9611-4a5f-bab7-d580be8cc16d",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "83093393-2d4d-497e-9068-d212154d7bb0",
-                     *           "facilityId": "c16855ef-42b2-4949-83c0-8cdf01db7ad0",
-                     *           "communityId": "e27d246f-b92f-49b0-a40f-ca3ecea2be53",
-                     *           "streetId": "8c06d9fb-429a-4ebc-a30b-53736dbe6ba7",
+                     *           "sensorId": "387d5a2d-1a7e-4007-ba05-d547a75a9b9c",
+                     *           "facilityId": "d6e834aa-c30b-4850-aba4-4084dc284c7c",
+                     *           "communityId": "fd86978a-9a92-436d-9bd0-2ed6add5b54c",
+                     *           "streetId": "80273a2d-191e-41ec-b4e5-4f670218b248",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19613,10 +20351,40 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.488Z",
+                     *           "updatedAt": "2026-12-05T16:12:01.202Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "b25c132f-d6fc-4114-b109-11cb7db4e3d3",
+                     *               "commandId": "b37f2dfc-b552-4b3b-8582-d9871149acf2",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "8ed216cc-fb8e-437d-b647-52c8dda9f3f6",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "577d471c-6654-4a74-bfc9-8ac40f0104cb",
+                     *           "facilityId": "e9387fc5-4321-48eb-acc6-256503d9721d",
+                     *           "communityId": "640d296a-5910-4e71-ab6f-22f650687841",
+                     *           "streetId": "36734016-75da-4f97-85ed-0bfdbbd89656",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:12:00.868Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "c189de70-5ba9-4d55-9090-4e6dce8b68af",
                      *               "state": "sent",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19626,13 +20394,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "9256b8c6-7013-4c34-908c-e8a8ed4b4c3d",
+                     *           "id": "8e0f405e-126a-47dc-8d9a-6e6a64be760c",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "02368ab2-e612-41b4-97eb-5206e19d005b",
-                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
-                     *           "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
+                     *           "sensorId": "bc52ec7c-81ea-4ff2-8221-00d103ffbb32",
+                     *           "facilityId": "db850d2b-0056-4210-8eaa-9b939b707d0b",
+                     *           "communityId": "83ab4cd2-d4fe-4998-8869-a8d9fddafa5e",
+                     *           "streetId": "648ffb07-e156-4dfd-93f1-ecad9760c653",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19643,10 +20411,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.127Z",
+                     *           "updatedAt": "2026-12-05T16:12:00.365Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "aaa5b892-97d2-41ff-8517-310674941c2e",
+                     *               "commandId": "2e738748-01f0-4438-ac5b-b5bce67bec27",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19656,13 +20424,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "91b590a0-9798-40d6-b455-d57a86b7c6fd",
+                     *           "id": "65b89b5c-ddec-4c3a-ad80-7f06fa869195",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "cd688771-e1dc-4d7e-a6dd-f2350949e407",
-                     *           "facilityId": "33afe6c0-0a59-4ad3-9dc4-7f605da5d448",
-                     *           "communityId": "d20b99fd-80c0-4ec6-b85b-2d746f5031c1",
-                     *           "streetId": "9c8fe69f-4a49-447a-95b0-fcb517d58345",
+                     *           "sensorId": "657fe5d1-9d46-4be6-9242-fdc100738171",
+                     *           "facilityId": "998a8f04-1870-4d4e-b652-71473cc0527b",
+                     *           "communityId": "a30ac17e-ef57-4bf3-82aa-9ff2724957e5",
+                     *           "streetId": "6da2bacc-6d37-42a2-a2f7-557a21f016e2",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19673,10 +20441,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.393Z",
+                     *           "updatedAt": "2026-12-05T16:11:59.932Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "204b4a3f-a0be-4508-a710-86d6fd2a64b3",
+                     *               "commandId": "4ebd2cdf-9739-41a7-9102-f997de1fe448",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19686,13 +20454,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "7f66d119-db4b-4723-9c33-8af4ade50a2b",
+                     *           "id": "241284b4-0bb4-4ca6-8456-2d7fb3215f19",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "b75304d4-05c7-48db-9f16-09c7ecfbb75d",
-                     *           "facilityId": "2a19d012-feda-4a35-91f1-34cc039d5950",
-                     *           "communityId": "c728c301-4ed3-43a9-9bd0-b8c61516892b",
-                     *           "streetId": "c196b5e3-8f9a-4679-89c3-d7882cfb9040",
+                     *           "sensorId": "78142477-41e8-4891-a711-e1760f2ea2b8",
+                     *           "facilityId": "0a9e24ef-2825-4227-9c66-902f81b55171",
+                     *           "communityId": "8151b655-2ea6-45e9-af67-df5591cfc4c3",
+                     *           "streetId": "899ed5c5-0e2a-47ec-b33a-acdca239903d",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19703,10 +20471,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.301Z",
+                     *           "updatedAt": "2026-12-05T16:12:01.289Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "201d268b-6692-485d-bf0b-d2fd66ca9259",
+                     *               "commandId": "b69d0c96-a652-4cbb-b1f8-02e66fbe6389",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19716,13 +20484,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "6a2383ae-beb9-4757-afdc-5274c19158f3",
+                     *           "id": "138df08a-412d-4af9-85e0-26489df50129",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "0f310622-021a-404c-9f16-b488719ca38c",
-                     *           "facilityId": "54472471-6008-455a-897c-b67218b4adf6",
-                     *           "communityId": "e56f72bd-65d0-4462-bb4c-aacbee39e4ab",
-                     *           "streetId": "e37d42e9-b481-4143-b5e2-e17f1adb7ed6",
+                     *           "sensorId": "f3987979-32da-4ae8-ad5d-627801dc20c9",
+                     *           "facilityId": "591e15ae-9a5e-4c20-9923-abf05f3c2225",
+                     *           "communityId": "5e150965-520d-4890-9b89-97a403a8fedc",
+                     *           "streetId": "b286dd19-a645-4266-a379-0876f792e1f0",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19733,10 +20501,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.209Z",
+                     *           "updatedAt": "2026-12-05T16:12:00.087Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "a410b298-965e-47f6-b260-895cf6b6f9a1",
+                     *               "commandId": "8fbe170b-7363-406d-ab15-91d3e2495bf4",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19746,13 +20514,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "68906699-4d2c-491f-9bdf-c23b23e7287f",
+                     *           "id": "0a931bcd-e6de-47b1-8c15-d6254440f565",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "3ef916c2-03da-4a07-aa15-e781fdd53633",
-                     *           "facilityId": "461dde45-ffb9-425c-89ac-6c9c16216a70",
-                     *           "communityId": "fd15332e-f9a3-4730-94fd-c4ce93770a34",
-                     *           "streetId": "11f74c46-6c69-4c63-bcf7-1054e05547e1",
+                     *           "sensorId": "9a57cb71-83c8-4968-b585-18ee8497e1a3",
+                     *           "facilityId": "d6442094-b58f-4320-b689-af456e0a8afa",
+                     *           "communityId": "4e4da4e1-fa4d-4188-8488-d1b5e3c7a3ee",
+                     *           "streetId": "7c7cc2bf-e3c3-407d-bbee-014d5929489c",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19763,70 +20531,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.348Z",
+                     *           "updatedAt": "2026-12-05T16:12:00.512Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "c5f3c1e9-0aa2-4a29-b328-9a32b7307336",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "66c7a5d1-46a8-46b8-b6d3-4788179bb506",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "457e4a57-188c-4755-92a7-4913c3e50d45",
-                     *           "facilityId": "3c802369-14e2-406d-8a23-5ec430b281b3",
-                     *           "communityId": "33878122-ebe8-487d-a19b-b94a18f8e4a9",
-                     *           "streetId": "d113a9a4-07f7-4001-a646-14fc1d91139b",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.635Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "c369597e-5d44-4db9-aa27-089f29dfa8d6",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "5e07c8a5-b5bb-4811-a61c-e1d80d3fc597",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "0b830c27-f52d-4b1b-8211-92ed25f81163",
-                     *           "facilityId": "716ca100-87ca-4023-b60a-8487e2b297b3",
-                     *           "communityId": "24af1462-38d4-4506-a258-8ccef89e36db",
-                     *           "streetId": "49b1c22a-1003-4b79-b582-5493d48d2aed",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.598Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "6382fb2e-ef9f-4c35-8675-3688bddf2982",
+                     *               "commandId": "23e4a648-678c-4fd9-9d0d-2d4a8b94f20c",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -20130,9 +20838,9 @@ export interface operations {
                      *       "timeZone": "Asia/Shanghai",
                      *       "items": [
                      *         {
-                     *           "key": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
+                     *           "key": "b2fd740d-9952-4184-aeea-01d967aa0123",
+                     *           "facilityId": "b2fd740d-9952-4184-aeea-01d967aa0123",
+                     *           "communityId": "0fe000d4-f58e-4db6-8935-2b4253d500f8",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20145,9 +20853,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "716ca100-87ca-4023-b60a-8487e2b297b3",
-                     *           "facilityId": "716ca100-87ca-4023-b60a-8487e2b297b3",
-                     *           "communityId": "24af1462-38d4-4506-a258-8ccef89e36db",
+                     *           "key": "3a15a5de-2d14-41dc-880f-4fab643f5c84",
+                     *           "facilityId": "3a15a5de-2d14-41dc-880f-4fab643f5c84",
+                     *           "communityId": "1ac63719-d5f8-4e8d-a843-b051ca25f4b7",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20160,9 +20868,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "3c802369-14e2-406d-8a23-5ec430b281b3",
-                     *           "facilityId": "3c802369-14e2-406d-8a23-5ec430b281b3",
-                     *           "communityId": "33878122-ebe8-487d-a19b-b94a18f8e4a9",
+                     *           "key": "d6442094-b58f-4320-b689-af456e0a8afa",
+                     *           "facilityId": "d6442094-b58f-4320-b689-af456e0a8afa",
+                     *           "communityId": "4e4da4e1-fa4d-4188-8488-d1b5e3c7a3ee",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20175,9 +20883,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "b01ab2f2-fc74-479a-8dd8-ef3b18c6ff55",
-                     *           "facilityId": "b01ab2f2-fc74-479a-8dd8-ef3b18c6ff55",
-                     *           "communityId": "51d36f3b-af05-4c2b-8c1d-8143d3c53242",
+                     *           "key": "591e15ae-9a5e-4c20-9923-abf05f3c2225",
+                     *           "facilityId": "591e15ae-9a5e-4c20-9923-abf05f3c2225",
+                     *           "communityId": "5e150965-520d-4890-9b89-97a403a8fedc",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20190,9 +20898,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
-                     *           "facilityId": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
-                     *           "communityId": "73e042de-607f-4a3f-afa5-cc7f81e913d9",
+                     *           "key": "e9387fc5-4321-48eb-acc6-256503d9721d",
+                     *           "facilityId": "e9387fc5-4321-48eb-acc6-256503d9721d",
+                     *           "communityId": "640d296a-5910-4e71-ab6f-22f650687841",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20205,9 +20913,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "2a19d012-feda-4a35-91f1-34cc039d5950",
-                     *           "facilityId": "2a19d012-feda-4a35-91f1-34cc039d5950",
-                     *           "communityId": "c728c301-4ed3-43a9-9bd0-b8c61516892b",
+                     *           "key": "7f4208fe-766a-4efd-91a6-4f34cd8f8c96",
+                     *           "facilityId": "7f4208fe-766a-4efd-91a6-4f34cd8f8c96",
+                     *           "communityId": "77b47745-68cb-48b7-a92c-06743bf289aa",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20220,9 +20928,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "33afe6c0-0a59-4ad3-9dc4-7f605da5d448",
-                     *           "facilityId": "33afe6c0-0a59-4ad3-9dc4-7f605da5d448",
-                     *           "communityId": "d20b99fd-80c0-4ec6-b85b-2d746f5031c1",
+                     *           "key": "0a9e24ef-2825-4227-9c66-902f81b55171",
+                     *           "facilityId": "0a9e24ef-2825-4227-9c66-902f81b55171",
+                     *           "communityId": "8151b655-2ea6-45e9-af67-df5591cfc4c3",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20235,9 +20943,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "c16855ef-42b2-4949-83c0-8cdf01db7ad0",
-                     *           "facilityId": "c16855ef-42b2-4949-83c0-8cdf01db7ad0",
-                     *           "communityId": "e27d246f-b92f-49b0-a40f-ca3ecea2be53",
+                     *           "key": "db850d2b-0056-4210-8eaa-9b939b707d0b",
+                     *           "facilityId": "db850d2b-0056-4210-8eaa-9b939b707d0b",
+                     *           "communityId": "83ab4cd2-d4fe-4998-8869-a8d9fddafa5e",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20250,9 +20958,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "54472471-6008-455a-897c-b67218b4adf6",
-                     *           "facilityId": "54472471-6008-455a-897c-b67218b4adf6",
-                     *           "communityId": "e56f72bd-65d0-4462-bb4c-aacbee39e4ab",
+                     *           "key": "998a8f04-1870-4d4e-b652-71473cc0527b",
+                     *           "facilityId": "998a8f04-1870-4d4e-b652-71473cc0527b",
+                     *           "communityId": "a30ac17e-ef57-4bf3-82aa-9ff2724957e5",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20265,9 +20973,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "61884de6-b53b-4b3f-b7cd-53779ba4d58e",
-                     *           "facilityId": "61884de6-b53b-4b3f-b7cd-53779ba4d58e",
-                     *           "communityId": "e908bdaf-99f1-41a3-a6c6-76a737b87003",
+                     *           "key": "f75a0a2a-6912-4c92-a2a1-cb732247a94e",
+                     *           "facilityId": "f75a0a2a-6912-4c92-a2a1-cb732247a94e",
+                     *           "communityId": "d85e2c1d-b164-48e0-b740-dfd2cc80d973",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20280,9 +20988,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "6e13168e-96f8-4856-8b35-d2d87f0d1f8d",
-                     *           "facilityId": "6e13168e-96f8-4856-8b35-d2d87f0d1f8d",
-                     *           "communityId": "ec9140ed-353d-49ec-b156-b3f5dd8a8ab6",
+                     *           "key": "5891fa4e-a189-48f6-9303-62888e35e80c",
+                     *           "facilityId": "5891fa4e-a189-48f6-9303-62888e35e80c",
+                     *           "communityId": "e8a4e4ba-5bbc-413d-973c-5ed9798e0ad9",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20295,9 +21003,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "461dde45-ffb9-425c-89ac-6c9c16216a70",
-                     *           "facilityId": "461dde45-ffb9-425c-89ac-6c9c16216a70",
-                     *           "communityId": "fd15332e-f9a3-4730-94fd-c4ce93770a34",
+                     *           "key": "d6e834aa-c30b-4850-aba4-4084dc284c7c",
+                     *           "facilityId": "d6e834aa-c30b-4850-aba4-4084dc284c7c",
+                     *           "communityId": "fd86978a-9a92-436d-9bd0-2ed6add5b54c",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20441,13 +21149,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f20a5751-81e1-42ab-ac17-cace4b28bbaa",
+                     *       "id": "5fa4ddb1-54ce-4085-95c8-7b41d1b8ca46",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "b8e7a081-d1d3-445e-8646-0ead203004bb",
-                     *       "facilityId": "96edd0b3-87e4-42ff-98f8-c8675c64c991",
-                     *       "communityId": "7d625ff1-f550-434e-aadb-2d9594471b19",
-                     *       "streetId": "7cdf2035-0189-466d-be64-3946deb3815e",
+                     *       "sensorId": "58a93223-fd09-413e-9cc6-d40f2bee680e",
+                     *       "facilityId": "addaf50b-9856-49e0-bd22-7f80ea363c2e",
+                     *       "communityId": "1505aa8c-56e2-453c-a21b-5992244d1e53",
+                     *       "streetId": "ee280709-908e-4774-835d-b49bff69255a",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
@@ -20458,10 +21166,10 @@ export interface operations {
                      *       "classification": null,
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T14:20:01.824Z",
+                     *       "updatedAt": "2026-12-05T16:12:01.496Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "23da183d-1980-40c5-8973-20ac7e1ff147",
+                     *           "commandId": "52290f02-5f1d-40bf-a267-248b358ce62f",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "issuedByName": null,
@@ -20611,27 +21319,27 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f4385626-3bd5-4bc3-af63-c88f5138f283",
+                     *       "id": "807ef40e-e8f4-472d-9305-fb1543a1deb4",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "67529864-e630-4a6a-b3e0-cc4c1a3ce4f2",
-                     *       "facilityId": "beaaf273-5a3a-440f-a0ce-247669622b3b",
-                     *       "communityId": "a4583ce7-dde8-4154-b008-6c64b03780ce",
-                     *       "streetId": "d25ded77-9e68-4490-9dbe-a8860a45aa12",
+                     *       "sensorId": "d4f0dfdd-0b8a-4327-8bfd-7062b54c77d2",
+                     *       "facilityId": "e2258113-6119-47a3-82b8-cdd84b4185b7",
+                     *       "communityId": "915b769c-79ef-4d13-bd79-b72bdc90d486",
+                     *       "streetId": "51a255f1-ae45-4fd9-a77c-a43c2d70954b",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
                      *       "haltSeconds": null,
                      *       "acknowledgedAt": "2025-03-01T02:00:00.000Z",
-                     *       "acknowledgedByOrgId": "e2be9510-d283-42cd-a931-9c3ea051f2fb",
+                     *       "acknowledgedByOrgId": "63379d76-90b8-40fc-a594-ad739ff1b695",
                      *       "acknowledgedByName": null,
                      *       "classification": "confirmed",
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T14:20:01.876Z",
+                     *       "updatedAt": "2026-12-05T16:12:01.615Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "00421514-649e-4309-8ee5-fe57b91b39a4",
+                     *           "commandId": "0a6f3297-7017-4458-ac45-d3a06cbf20a8",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "issuedByName": null,
@@ -20791,10 +21499,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "31490b05-04e0-42f7-a3af-8cd3ea967784",
-                     *           "contractId": "bf998fa9-ef1a-48ce-a73d-b0788652b9a1",
-                     *           "subscriberKey": "household:9c0d8cdc-6c21-403a-bc87-b478334b1319",
-                     *           "householdId": "9c0d8cdc-6c21-403a-bc87-b478334b1319",
+                     *           "id": "8904b389-d32f-4f81-a22a-a69b04a2ae50",
+                     *           "contractId": "1692d330-0ae4-4116-ab2f-18743495ff5b",
+                     *           "subscriberKey": "household:fc057c9d-d19d-4217-bfc5-3b61cdc8c9a7",
+                     *           "householdId": "fc057c9d-d19d-4217-bfc5-3b61cdc8c9a7",
                      *           "slotRef": null,
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
@@ -20803,8 +21511,8 @@ export interface operations {
                      *           "startDate": "2024-12-01",
                      *           "endDate": null,
                      *           "state": "active",
-                     *           "createdAt": "2026-12-05T14:20:02.649Z",
-                     *           "updatedAt": "2026-12-05T14:20:02.649Z"
+                     *           "createdAt": "2026-12-05T16:12:02.475Z",
+                     *           "updatedAt": "2026-12-05T16:12:02.475Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -20934,7 +21642,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "householdId": "bc261ba2-d518-469f-a55c-fefa7716820d",
+                 *       "householdId": "6873b4dc-fee3-4b80-ba52-c08c702b95a8",
                  *       "feeCode": "EL-M",
                  *       "startDate": "2025-03-01"
                  *     }
@@ -20956,10 +21664,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "4302de78-7b32-44a0-b468-7439ab3d64dc",
-                     *       "contractId": "2b4c4b5f-5dd7-4f3a-91e6-fdfa1f344bc1",
-                     *       "subscriberKey": "household:bc261ba2-d518-469f-a55c-fefa7716820d",
-                     *       "householdId": "bc261ba2-d518-469f-a55c-fefa7716820d",
+                     *       "id": "45851e87-367d-46ce-9de9-0a6c15a9d0e6",
+                     *       "contractId": "659c7c26-16ad-4309-ba45-3093012321bd",
+                     *       "subscriberKey": "household:6873b4dc-fee3-4b80-ba52-c08c702b95a8",
+                     *       "householdId": "6873b4dc-fee3-4b80-ba52-c08c702b95a8",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -21113,10 +21821,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d33f54f2-44bf-4656-83ab-7acf73be6cb8",
-                     *       "contractId": "61ecdf15-5587-45a9-b16c-98379cda0468",
-                     *       "subscriberKey": "household:e0b57fef-5dae-4051-818f-a6dcdd475db7",
-                     *       "householdId": "e0b57fef-5dae-4051-818f-a6dcdd475db7",
+                     *       "id": "2d535da4-40e4-4446-8bc4-4d3e592cd6b9",
+                     *       "contractId": "d3d1c107-3b00-4460-ab13-8ccc2b870cd5",
+                     *       "subscriberKey": "household:d4b4798a-f515-438f-b66a-df934dd05d87",
+                     *       "householdId": "d4b4798a-f515-438f-b66a-df934dd05d87",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -21125,8 +21833,8 @@ export interface operations {
                      *       "startDate": "2024-12-01",
                      *       "endDate": null,
                      *       "state": "active",
-                     *       "createdAt": "2026-12-05T14:20:02.810Z",
-                     *       "updatedAt": "2026-12-05T14:20:02.810Z"
+                     *       "createdAt": "2026-12-05T16:12:02.665Z",
+                     *       "updatedAt": "2026-12-05T16:12:02.665Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Subscription"];
@@ -21270,10 +21978,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "subscription": {
-                     *         "id": "0b874854-a2c9-4b59-807f-2255b374ae1b",
-                     *         "contractId": "7ca4ce1a-8f81-4be9-a26c-c2004ae4e31b",
-                     *         "subscriberKey": "household:0f7b1093-1c78-4c5a-bd19-1b2978571cd2",
-                     *         "householdId": "0f7b1093-1c78-4c5a-bd19-1b2978571cd2",
+                     *         "id": "6a1ddcde-0d31-4548-8437-2eb395f39885",
+                     *         "contractId": "8fd6f335-54f0-4a36-9036-410c3bb60009",
+                     *         "subscriberKey": "household:1710a954-365d-46ab-b1d2-4850cab08464",
+                     *         "householdId": "1710a954-365d-46ab-b1d2-4850cab08464",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -21282,7 +21990,7 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T14:20:02.854Z",
+                     *         "createdAt": "2026-12-05T16:12:02.791Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "refund": {
@@ -21459,10 +22167,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "ended": {
-                     *         "id": "94ea0d2c-51a6-408f-955b-149a7f090f30",
-                     *         "contractId": "4fdaa4f5-fd3b-4cbc-a0c8-9fb592b7d7a4",
-                     *         "subscriberKey": "household:806a7b71-4d53-458b-901c-4366d6134618",
-                     *         "householdId": "806a7b71-4d53-458b-901c-4366d6134618",
+                     *         "id": "ab855139-b3e9-40b5-8c4e-cd794a4b841f",
+                     *         "contractId": "11dd2159-ce2e-4690-834c-d3385f6da877",
+                     *         "subscriberKey": "household:e3d5a20d-c6cf-4ea1-8cfc-e57aae6a8bee",
+                     *         "householdId": "e3d5a20d-c6cf-4ea1-8cfc-e57aae6a8bee",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -21471,14 +22179,14 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T14:20:02.927Z",
+                     *         "createdAt": "2026-12-05T16:12:02.923Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "subscription": {
-                     *         "id": "877052f7-bf68-4f9b-a761-a9a4803469cd",
-                     *         "contractId": "4fdaa4f5-fd3b-4cbc-a0c8-9fb592b7d7a4",
-                     *         "subscriberKey": "household:806a7b71-4d53-458b-901c-4366d6134618",
-                     *         "householdId": "806a7b71-4d53-458b-901c-4366d6134618",
+                     *         "id": "8acbb6eb-3617-4e68-bcea-a02496f84543",
+                     *         "contractId": "11dd2159-ce2e-4690-834c-d3385f6da877",
+                     *         "subscriberKey": "household:e3d5a20d-c6cf-4ea1-8cfc-e57aae6a8bee",
+                     *         "householdId": "e3d5a20d-c6cf-4ea1-8cfc-e57aae6a8bee",
                      *         "slotRef": null,
                      *         "feeCode": "EL-Y",
                      *         "kind": "yearly",
@@ -21789,11 +22497,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "00786298-060a-446f-9d11-5add831525b1",
-                     *         "contractId": "e37e7419-05a9-46b9-9233-641576c56943",
+                     *         "id": "5b860292-1e81-4027-aeda-af921aba80d1",
+                     *         "contractId": "c41c532d-41d1-4bc2-b99c-58794b8da499",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-d754bf0c",
-                     *         "requestedByOrgId": "4ed15df8-c131-4e96-9499-1ac29963aee2",
+                     *         "idempotencyKey": "run-943c2e1b",
+                     *         "requestedByOrgId": "e91008d7-72ed-459e-98d7-414cef0572a5",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
@@ -21819,11 +22527,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "00786298-060a-446f-9d11-5add831525b1",
-                     *         "contractId": "e37e7419-05a9-46b9-9233-641576c56943",
+                     *         "id": "5b860292-1e81-4027-aeda-af921aba80d1",
+                     *         "contractId": "c41c532d-41d1-4bc2-b99c-58794b8da499",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-d754bf0c",
-                     *         "requestedByOrgId": "4ed15df8-c131-4e96-9499-1ac29963aee2",
+                     *         "idempotencyKey": "run-943c2e1b",
+                     *         "requestedByOrgId": "e91008d7-72ed-459e-98d7-414cef0572a5",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
@@ -21983,12 +22691,12 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "67901223-520c-42fd-a338-1cfb728dd5df",
+                     *           "id": "25ad8a8b-7ff6-496c-a0e0-9fbdf73e4556",
                      *           "number": "BOT-2025-000001",
-                     *           "contractId": "e938f69c-9a2b-4879-8b81-e6800908e223",
-                     *           "subscriberKey": "household:db6c0fb9-bedd-4d14-a93e-921b2f4379fb",
-                     *           "householdId": "db6c0fb9-bedd-4d14-a93e-921b2f4379fb",
-                     *           "subscriptionId": "1e1a03ed-e369-48db-8f30-057f5ac2d262",
+                     *           "contractId": "8975a422-adbd-4d1b-8f58-955db17cc99d",
+                     *           "subscriberKey": "household:b9f37b8c-3229-46b8-b8b5-7ae50d22174c",
+                     *           "householdId": "b9f37b8c-3229-46b8-b8b5-7ae50d22174c",
+                     *           "subscriptionId": "60dd3c79-c540-48f2-8478-61984e351d68",
                      *           "billingRunId": null,
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -22149,12 +22857,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "183d85ea-fac0-4840-9c82-95c1781c02c6",
+                     *       "id": "27d752cc-9764-4e4a-b125-20e57737c950",
                      *       "number": "BOT-2025-000001",
-                     *       "contractId": "421e5c1f-6315-4ea4-bf2f-d62930ec816b",
-                     *       "subscriberKey": "household:d589ca9a-78fb-4441-89a2-6a7bf3a883ff",
-                     *       "householdId": "d589ca9a-78fb-4441-89a2-6a7bf3a883ff",
-                     *       "subscriptionId": "9f34cc02-bdf7-465b-a03f-8ab660ebe1fb",
+                     *       "contractId": "9d01b52f-b303-4195-9a19-dcfc5bb1535c",
+                     *       "subscriberKey": "household:bbe1be93-8c8c-419a-ac76-bc4aefd0a53c",
+                     *       "householdId": "bbe1be93-8c8c-419a-ac76-bc4aefd0a53c",
+                     *       "subscriptionId": "f4d5b092-e633-4a27-b3fb-5a3bbf4b63ca",
                      *       "billingRunId": null,
                      *       "kind": "subscription",
                      *       "period": "2025-02",
@@ -22299,8 +23007,8 @@ export interface operations {
                 /**
                  * @example [
                  *       {
-                 *         "sessionId": "ride-2a84cb52",
-                 *         "householdId": "cc90953f-d2ea-4fa1-bc17-1528c2e9b4af",
+                 *         "sessionId": "ride-c67f86f8",
+                 *         "householdId": "f325e856-1a65-4d76-b972-25b528bc5a8a",
                  *         "kind": "ride",
                  *         "feeCode": "EL-RIDE",
                  *         "startedAt": "2025-02-20T08:30:00+08:00",
@@ -22325,7 +23033,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "stored": [
-                     *         "ride-a6b7fc60"
+                     *         "ride-cb76741c"
                      *       ],
                      *       "duplicates": []
                      *     }
@@ -22619,7 +23327,7 @@ export interface operations {
                  * @example {
                  *       "amount": "10.00",
                  *       "method": "wechat",
-                 *       "externalRef": "WX-df84c52e",
+                 *       "externalRef": "WX-c5c8b591",
                  *       "receivedOn": "2025-02-28"
                  *     }
                  */
@@ -22639,20 +23347,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7b603fcb-4ea3-411c-8219-5048ff1c6d49",
-                     *       "invoiceId": "0d76e3d8-802e-42e2-9c26-26b43131e393",
-                     *       "contractId": "2d2077d1-e48c-419d-aad4-a3a49c052318",
-                     *       "subscriberKey": "household:68d13c91-7778-42ba-9246-37a4e55d3160",
+                     *       "id": "c1916598-a5a7-4940-80ca-4153a7ce9b05",
+                     *       "invoiceId": "e3038c18-5581-4a1f-bc94-d5540ab080a3",
+                     *       "contractId": "36fa565c-5baa-485b-a95b-315b3c29c977",
+                     *       "subscriberKey": "household:ee9013df-0939-4de7-9e9a-6ce4fbfeeb69",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-482e1a22",
+                     *       "externalRef": "WX-15c79a6f",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T14:20:03.472Z",
+                     *       "createdAt": "2026-12-05T16:12:03.528Z",
                      *       "invoice": {
-                     *         "id": "0d76e3d8-802e-42e2-9c26-26b43131e393",
+                     *         "id": "e3038c18-5581-4a1f-bc94-d5540ab080a3",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
@@ -22680,20 +23388,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7b603fcb-4ea3-411c-8219-5048ff1c6d49",
-                     *       "invoiceId": "0d76e3d8-802e-42e2-9c26-26b43131e393",
-                     *       "contractId": "2d2077d1-e48c-419d-aad4-a3a49c052318",
-                     *       "subscriberKey": "household:68d13c91-7778-42ba-9246-37a4e55d3160",
+                     *       "id": "c1916598-a5a7-4940-80ca-4153a7ce9b05",
+                     *       "invoiceId": "e3038c18-5581-4a1f-bc94-d5540ab080a3",
+                     *       "contractId": "36fa565c-5baa-485b-a95b-315b3c29c977",
+                     *       "subscriberKey": "household:ee9013df-0939-4de7-9e9a-6ce4fbfeeb69",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-482e1a22",
+                     *       "externalRef": "WX-15c79a6f",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T14:20:03.472Z",
+                     *       "createdAt": "2026-12-05T16:12:03.528Z",
                      *       "invoice": {
-                     *         "id": "0d76e3d8-802e-42e2-9c26-26b43131e393",
+                     *         "id": "e3038c18-5581-4a1f-bc94-d5540ab080a3",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
@@ -22855,10 +23563,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "4cc50a47-8dce-409e-b2d2-9f51a4b37ef1",
+                     *           "id": "c7742b93-5111-4d29-8b1f-ff81584a5abf",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "623e9272-e66f-4342-98a8-dbf5abf993b2",
-                     *           "subscriberKey": "household:9535c7a8-800d-4f7d-bc61-aaab8ca19735",
+                     *           "contractId": "e50060de-2a3c-4b6f-9659-be274134ba2f",
+                     *           "subscriberKey": "household:66dc2ebc-75a9-4bba-b192-ca1d2c94dda4",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "20.00",
@@ -22867,7 +23575,7 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T14:20:03.557Z"
+                     *           "createdAt": "2026-12-05T16:12:03.572Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -22997,7 +23705,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "subscriberKey": "household:fac29f7d-6d4d-4345-af01-f6ae5a8f3c52",
+                 *       "subscriberKey": "household:d75d10c4-a340-4639-86eb-8eaee4171163",
                  *       "amount": "5.00",
                  *       "note": "电梯停运两天，减免"
                  *     }
@@ -23019,19 +23727,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "5c121ba8-753a-4f90-b4dc-cba2228589fa",
+                     *       "id": "a1a0cb37-3821-4a77-953d-15e1b0262c14",
                      *       "number": "CN-2025-000001",
-                     *       "contractId": "8c77d038-7ca6-40be-8f8f-556080b32e3b",
-                     *       "subscriberKey": "household:fac29f7d-6d4d-4345-af01-f6ae5a8f3c52",
+                     *       "contractId": "dca80ecd-265d-44aa-8b48-0bcb8c260588",
+                     *       "subscriberKey": "household:d75d10c4-a340-4639-86eb-8eaee4171163",
                      *       "reason": "adjustment",
                      *       "amount": "5.00",
                      *       "remaining": "5.00",
                      *       "applied": "0.00",
                      *       "refunded": "0.00",
                      *       "paymentId": null,
-                     *       "subscriptionId": "4578f217-328c-4be2-a23e-7bce26b61a62",
+                     *       "subscriptionId": "4b7ce9b3-e5cb-4bad-a24e-6703d248b494",
                      *       "note": "电梯停运两天，减免",
-                     *       "createdAt": "2026-12-05T14:20:03.619Z"
+                     *       "createdAt": "2026-12-05T16:12:03.652Z"
                      *     }
                      */
                     "application/json": components["schemas"]["CreditNote"];
@@ -23175,10 +23883,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9e123e80-03db-4abb-9f5b-7a36face7eba",
+                     *       "id": "63b84ee1-2db0-4a10-ac69-4215a4ba596e",
                      *       "number": "CN-2026-000001",
-                     *       "contractId": "262c6e5e-d536-4408-a77f-2a2e22d4464d",
-                     *       "subscriberKey": "household:b81730a7-ac54-411b-9f3a-f97b21cccac8",
+                     *       "contractId": "ed7f3786-a09c-431e-b565-40ec84c3bbb3",
+                     *       "subscriberKey": "household:5902cdb3-4f4f-4cc3-a867-4a5c89a27c4f",
                      *       "reason": "cancellation",
                      *       "amount": "20.00",
                      *       "remaining": "20.00",
@@ -23187,7 +23895,7 @@ export interface operations {
                      *       "paymentId": null,
                      *       "subscriptionId": null,
                      *       "note": "",
-                     *       "createdAt": "2026-12-05T14:20:03.677Z"
+                     *       "createdAt": "2026-12-05T16:12:03.726Z"
                      *     }
                      */
                     "application/json": components["schemas"]["CreditNote"];
@@ -23313,7 +24021,7 @@ export interface operations {
                  * @example {
                  *       "amount": "5.00",
                  *       "method": "cash",
-                 *       "externalRef": "CASH-54764c80",
+                 *       "externalRef": "CASH-5b5e7ee7",
                  *       "paidOn": "2025-02-28"
                  *     }
                  */
@@ -23333,18 +24041,18 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e00d5ff9-3af5-4281-9b99-fa9c90661900",
-                     *       "creditNoteId": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
+                     *       "id": "67c19661-ccb3-4c73-934d-40cc5185a1d7",
+                     *       "creditNoteId": "cb343902-a543-4a74-be17-ceb40bb89196",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-4a269d88",
+                     *       "externalRef": "CASH-c9f5692e",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T14:20:03.736Z",
+                     *       "createdAt": "2026-12-05T16:12:03.789Z",
                      *       "creditNote": {
-                     *         "id": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
+                     *         "id": "cb343902-a543-4a74-be17-ceb40bb89196",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "81b73d51-e338-4e26-9b1e-04dd97c98765",
-                     *         "subscriberKey": "household:bb993d81-b823-4c2f-aaca-f992857d6cf7",
+                     *         "contractId": "f93f3c7c-3408-4cda-90d4-0f0585151584",
+                     *         "subscriberKey": "household:4aa5980b-0af0-4856-92e5-d8a8a0a26a22",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
                      *         "remaining": "15.00",
@@ -23353,7 +24061,7 @@ export interface operations {
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T14:20:03.727Z"
+                     *         "createdAt": "2026-12-05T16:12:03.775Z"
                      *       }
                      *     }
                      */
@@ -23373,18 +24081,18 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e00d5ff9-3af5-4281-9b99-fa9c90661900",
-                     *       "creditNoteId": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
+                     *       "id": "67c19661-ccb3-4c73-934d-40cc5185a1d7",
+                     *       "creditNoteId": "cb343902-a543-4a74-be17-ceb40bb89196",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-4a269d88",
+                     *       "externalRef": "CASH-c9f5692e",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T14:20:03.736Z",
+                     *       "createdAt": "2026-12-05T16:12:03.789Z",
                      *       "creditNote": {
-                     *         "id": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
+                     *         "id": "cb343902-a543-4a74-be17-ceb40bb89196",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "81b73d51-e338-4e26-9b1e-04dd97c98765",
-                     *         "subscriberKey": "household:bb993d81-b823-4c2f-aaca-f992857d6cf7",
+                     *         "contractId": "f93f3c7c-3408-4cda-90d4-0f0585151584",
+                     *         "subscriberKey": "household:4aa5980b-0af0-4856-92e5-d8a8a0a26a22",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
                      *         "remaining": "15.00",
@@ -23393,7 +24101,7 @@ export interface operations {
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T14:20:03.727Z"
+                     *         "createdAt": "2026-12-05T16:12:03.775Z"
                      *       }
                      *     }
                      */
@@ -23540,11 +24248,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "d2c71d7b-6a56-4a15-b2ce-047df8f83b19",
-                     *       "subscriberKey": "household:aa40ebe1-4637-44be-89f3-8cbd9c1870d1",
+                     *       "contractId": "0cdfb88a-e5b3-482b-b50b-1ab66453aa2e",
+                     *       "subscriberKey": "household:dcc6b8fc-9c8c-466a-a059-21d8ba41418a",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "cc1c8778-acf0-4f7d-9e92-ed5d407e7e14",
+                     *           "id": "0a7a456b-55f9-40b6-a638-375bc5143c4a",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -23555,7 +24263,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "25ba8044-7ad6-48c4-9a63-230cd8ba45f9",
+                     *           "id": "114b6fc0-9c23-4859-b9fb-df2199d24872",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -23570,10 +24278,10 @@ export interface operations {
                      *       "payments": [],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "20671913-1f50-48c5-bfb7-a30ff415a4bf",
+                     *           "id": "183f0358-b18f-436c-ad5c-a35659144d78",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "d2c71d7b-6a56-4a15-b2ce-047df8f83b19",
-                     *           "subscriberKey": "household:aa40ebe1-4637-44be-89f3-8cbd9c1870d1",
+                     *           "contractId": "0cdfb88a-e5b3-482b-b50b-1ab66453aa2e",
+                     *           "subscriberKey": "household:dcc6b8fc-9c8c-466a-a059-21d8ba41418a",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "20.00",
@@ -23582,7 +24290,7 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T14:20:03.802Z"
+                     *           "createdAt": "2026-12-05T16:12:03.878Z"
                      *         }
                      *       ],
                      *       "refunds": [],
@@ -23728,11 +24436,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "fcddaf0c-5d4a-405f-9796-1a49560d6ffa",
-                     *       "subscriberKey": "household:77799e27-f757-4da5-959a-1a5bde28f641",
+                     *       "contractId": "61b9d822-d131-4065-8233-e50a99722819",
+                     *       "subscriberKey": "household:f2615c5e-e6b1-41a0-af1a-40c64e5bab59",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "519b938b-c333-4886-b72d-afc3302360d1",
+                     *           "id": "a0401232-af75-47f9-816d-839ce41f6077",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -23743,7 +24451,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "be649a85-b7a9-4779-9ec2-9f8d785c4469",
+                     *           "id": "d01aee8a-cbc8-43e4-8857-b00d2d57e139",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -23758,10 +24466,10 @@ export interface operations {
                      *       "payments": [],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "422b84a8-f36b-4e43-9bf1-4801341aced9",
+                     *           "id": "d593b450-723c-4429-bfe8-fbcb813d3422",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "fcddaf0c-5d4a-405f-9796-1a49560d6ffa",
-                     *           "subscriberKey": "household:77799e27-f757-4da5-959a-1a5bde28f641",
+                     *           "contractId": "61b9d822-d131-4065-8233-e50a99722819",
+                     *           "subscriberKey": "household:f2615c5e-e6b1-41a0-af1a-40c64e5bab59",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "20.00",
@@ -23770,7 +24478,7 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T14:20:03.867Z"
+                     *           "createdAt": "2026-12-05T16:12:03.970Z"
                      *         }
                      *       ],
                      *       "refunds": [],
@@ -23916,7 +24624,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "9c031e9d-9076-4d7d-b4b1-0159c2d3a17a",
+                     *       "contractId": "9b0ff409-eb23-467c-b629-a19eeed34162",
                      *       "asOf": "2025-03-01",
                      *       "invoiceCount": 1,
                      *       "openInvoiceCount": 1,
@@ -24088,8 +24796,8 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "d160eaa4-39af-43de-a43f-0dcc72b525ea",
-                     *           "contractId": "1788a7ee-76de-4a7e-b366-f3f26449240a",
+                     *           "id": "738d1b02-ccfe-4051-904a-cbfceed0ae6e",
+                     *           "contractId": "248951be-73f9-4ac2-ad04-84bc31de5ba1",
                      *           "period": "2025-01",
                      *           "versionNo": 1,
                      *           "state": "queried",
@@ -24112,14 +24820,14 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "d80fd19c-26ef-45db-a464-b1d58b587792",
-                     *           "reviewedByOrgId": "f5630570-6892-4205-bfdc-c5e6d63ffc10",
+                     *           "submittedByOrgId": "19c4a7bb-371f-445c-ae39-e57413c94499",
+                     *           "reviewedByOrgId": "0877c6ad-f9fb-47ce-a5b0-ceef6562d85c",
                      *           "reviewedAt": "2025-02-25T02:00:00.000Z",
-                     *           "createdAt": "2026-12-05T14:20:04.015Z"
+                     *           "createdAt": "2026-12-05T16:12:04.104Z"
                      *         },
                      *         {
-                     *           "id": "b4a8dbf0-c153-43dc-8f2b-dc5b5f3c4f34",
-                     *           "contractId": "1788a7ee-76de-4a7e-b366-f3f26449240a",
+                     *           "id": "cc286693-2ac4-4385-9d6f-e89cbc3d34e4",
+                     *           "contractId": "248951be-73f9-4ac2-ad04-84bc31de5ba1",
                      *           "period": "2024-12",
                      *           "versionNo": 1,
                      *           "state": "submitted",
@@ -24142,10 +24850,10 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "d80fd19c-26ef-45db-a464-b1d58b587792",
+                     *           "submittedByOrgId": "19c4a7bb-371f-445c-ae39-e57413c94499",
                      *           "reviewedByOrgId": null,
                      *           "reviewedAt": null,
-                     *           "createdAt": "2026-12-05T14:20:04.015Z"
+                     *           "createdAt": "2026-12-05T16:12:04.104Z"
                      *         }
                      *       ],
                      *       "total": 2,
@@ -24314,8 +25022,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9c0345f1-e331-429e-aac8-56d2c1a5c4f2",
-                     *       "contractId": "73904772-94a4-4643-a195-bb15c0a3f570",
+                     *       "id": "316d8074-5b98-4c2c-a2c8-892967e2fbb3",
+                     *       "contractId": "db4d34af-eeb0-4b7f-9318-f0c44068e7ad",
                      *       "period": "2025-02",
                      *       "versionNo": 1,
                      *       "state": "submitted",
@@ -24338,7 +25046,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "9bd211fd-e38a-43a8-9719-5263d88748a4",
+                     *       "submittedByOrgId": "57e8bef4-cd7f-4d47-9e97-54eb30f54860",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -24483,7 +25191,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "9c0345f1-e331-429e-aac8-56d2c1a5c4f2",
+                     *           "id": "316d8074-5b98-4c2c-a2c8-892967e2fbb3",
                      *           "versionNo": 1,
                      *           "state": "submitted"
                      *         }
@@ -24636,8 +25344,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d4b484ef-ad13-4c16-988d-8378e8a8aaf1",
-                     *       "contractId": "e9ea4001-3584-4884-b2c7-d193ed257d19",
+                     *       "id": "9184ec20-0a4e-493f-924f-0369ed39bb0c",
+                     *       "contractId": "6f3b8cd0-0627-492e-aa3e-c95858f18241",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "submitted",
@@ -24660,10 +25368,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "b703a8a3-8f7a-4e84-9fa0-051a844b42ea",
+                     *       "submittedByOrgId": "852a79a8-8ea6-4d45-8ec6-e4ab8ec1fd83",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
-                     *       "createdAt": "2026-12-05T14:20:04.144Z",
+                     *       "createdAt": "2026-12-05T16:12:04.287Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -24803,7 +25511,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "d4b484ef-ad13-4c16-988d-8378e8a8aaf1",
+                     *           "id": "9184ec20-0a4e-493f-924f-0369ed39bb0c",
                      *           "versionNo": 1,
                      *           "state": "submitted"
                      *         }
@@ -24946,8 +25654,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "107ce946-8296-471d-8b18-19a36ba7e4c3",
-                     *       "contractId": "5d519fc7-dc05-49c7-8b37-e1b81e0da0d9",
+                     *       "id": "b6da4ec8-5a46-4624-a9bc-5df6cf802514",
+                     *       "contractId": "3324a26a-c5cd-4292-b78d-5b9022a70f49",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "accepted",
@@ -24970,10 +25678,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "c448b237-dedc-4944-87a2-519a5deeb93b",
-                     *       "reviewedByOrgId": "294fc70b-46d8-4d36-a36c-3413399f2414",
+                     *       "submittedByOrgId": "9564825b-e52b-4724-ad91-1441c70492b7",
+                     *       "reviewedByOrgId": "0d05fb75-a52f-4b24-8325-c2539230dcc9",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T14:20:04.192Z",
+                     *       "createdAt": "2026-12-05T16:12:04.327Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -25113,7 +25821,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "107ce946-8296-471d-8b18-19a36ba7e4c3",
+                     *           "id": "b6da4ec8-5a46-4624-a9bc-5df6cf802514",
                      *           "versionNo": 1,
                      *           "state": "accepted"
                      *         }
@@ -25272,8 +25980,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ba89bf27-e10d-4dd7-a842-48a7e937b58a",
-                     *       "contractId": "a31bdb86-cde6-45b7-b62f-e7e2bdc3d9db",
+                     *       "id": "15eda941-e76c-48a2-8083-0e6a70ed3159",
+                     *       "contractId": "119c45b2-6267-4b54-b0e7-45270927d32a",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "queried",
@@ -25296,10 +26004,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "f4ed8171-21c4-4ef5-9f2d-2d88350cbbab",
-                     *       "reviewedByOrgId": "524c8eff-949d-415d-8b7c-9ebaf13f2eb6",
+                     *       "submittedByOrgId": "9b0c444f-a6ca-49d1-80d4-d0ff6af3b480",
+                     *       "reviewedByOrgId": "592b772f-1a44-4093-b4b5-8ef69e546559",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T14:20:04.264Z",
+                     *       "createdAt": "2026-12-05T16:12:04.426Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -25439,7 +26147,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "ba89bf27-e10d-4dd7-a842-48a7e937b58a",
+                     *           "id": "15eda941-e76c-48a2-8083-0e6a70ed3159",
                      *           "versionNo": 1,
                      *           "state": "queried"
                      *         }
@@ -25618,8 +26326,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "313b760f-116b-4703-bcb7-120d0d07943e",
-                     *       "contractId": "83bfa07c-6da3-47dd-b916-6fd2a2665d40",
+                     *       "id": "950848d2-8ba3-4b83-9b2b-57b38a1c5170",
+                     *       "contractId": "07f86b3e-f8fc-4767-96c6-41e1f4e58e0a",
                      *       "period": "2025-01",
                      *       "versionNo": 2,
                      *       "state": "submitted",
@@ -25642,7 +26350,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "2c0dcee4-d290-4f04-a5b2-d261553360a3",
+                     *       "submittedByOrgId": "8b7f0eaa-1884-4d18-b71e-2782c65fef6b",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -25785,12 +26493,12 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "93f16142-3125-4698-910f-6a5c9e1af6b4",
+                     *           "id": "6bbe2592-3fb2-42ca-bd4a-fdca28c3a8d9",
                      *           "versionNo": 1,
                      *           "state": "superseded"
                      *         },
                      *         {
-                     *           "id": "313b760f-116b-4703-bcb7-120d0d07943e",
+                     *           "id": "950848d2-8ba3-4b83-9b2b-57b38a1c5170",
                      *           "versionNo": 2,
                      *           "state": "submitted"
                      *         }
@@ -25945,12 +26653,12 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "87d66a37-cc11-4467-82c0-bcd37141e851",
-                     *           "reportId": "d830e703-6010-473a-94fb-beb4804774db",
+                     *           "id": "5e3d923f-e200-4cfa-9325-5aeaa3de1de4",
+                     *           "reportId": "37b5f137-2577-4b5e-ac6f-ae99333f5d40",
                      *           "versionNo": 1,
-                     *           "authorOrgId": "15c7281d-67f4-4cc0-9d8f-2eaef56184c5",
+                     *           "authorOrgId": "6fcdb647-a6a6-4e20-b000-754a9022c825",
                      *           "body": "维保费用偏高，请附发票",
-                     *           "createdAt": "2026-12-05T14:20:04.421Z"
+                     *           "createdAt": "2026-12-05T16:12:04.696Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -26251,7 +26959,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "f7dcee25-a644-4573-9300-c2805faadb2e",
+                     *       "contractId": "0c8ae80e-dedc-4c84-b41e-21a554af4d7f",
                      *       "assumptions": {
                      *         "takeUp": {
                      *           "rates": {
@@ -26267,7 +26975,7 @@ export interface operations {
                      *         },
                      *         "discountRate": "0.05"
                      *       },
-                     *       "updatedByOrgId": "565efcf5-8558-4097-a7e0-4032add57766",
+                     *       "updatedByOrgId": "0570b9b2-a52b-4535-9ce3-563ab77fed33",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z"
                      *     }
                      */
@@ -26404,7 +27112,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "b4ec625b-2445-40ca-badb-e98a7c9946bd",
+                     *       "contractId": "bc3f73b2-ca41-4fc2-9d07-5b291bafbc1c",
                      *       "state": "operating",
                      *       "versionNo": 1,
                      *       "basis": "version_in_force",
@@ -26663,15 +27371,25 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "items": [],
-                     *       "total": 0,
+                     *       "items": [
+                     *         {
+                     *           "id": "dcd8a9be-a533-494d-9ebc-bff64e060049",
+                     *           "contractId": "da2d953e-3818-489b-bacf-c86cdfa581a6",
+                     *           "amount": "10000.00",
+                     *           "paidOn": "2025-02-10",
+                     *           "note": "首期引导资金",
+                     *           "recordedByOrgId": "83af3380-ef60-4ee7-875d-af421cf5f436",
+                     *           "createdAt": "2026-12-05T16:12:05.002Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": null,
                      *       "totals": {
                      *         "committed": "120000.00",
-                     *         "paid": "0.00",
-                     *         "remaining": "120000.00"
+                     *         "paid": "10000.00",
+                     *         "remaining": "110000.00"
                      *       }
                      *     }
                      */
@@ -26819,18 +27537,18 @@ export interface operations {
                     /**
                      * @example {
                      *       "disbursement": {
-                     *         "id": "44f4f319-14c6-42fd-a4b1-f748d4928d55",
-                     *         "contractId": "46a7fcac-8ac4-430a-ba2c-aecade81ace1",
+                     *         "id": "7566a616-7b68-48dd-b4ff-14e14f1d711d",
+                     *         "contractId": "70dcf271-b476-4685-bc27-395f7cd05c83",
                      *         "amount": "20000.00",
                      *         "paidOn": "2025-02-20",
                      *         "note": "第一笔引导资金",
-                     *         "recordedByOrgId": "01d7933f-a3d8-4d56-9d6e-4dbd5510effb",
+                     *         "recordedByOrgId": "14518d94-f0d8-47e6-afcf-d1288f14a17b",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "totals": {
                      *         "committed": "120000.00",
-                     *         "paid": "20000.00",
-                     *         "remaining": "100000.00"
+                     *         "paid": "30000.00",
+                     *         "remaining": "90000.00"
                      *       }
                      *     }
                      */
@@ -26966,6 +27684,144 @@ export interface operations {
             };
         };
     };
+    getGuidanceDisbursement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The disbursement */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "19a2320e-1699-414b-bec5-547bd533a171",
+                     *       "contractId": "bd8f9c38-0c30-436e-b055-936b4d641452",
+                     *       "amount": "10000.00",
+                     *       "paidOn": "2025-02-10",
+                     *       "note": "首期引导资金",
+                     *       "recordedByOrgId": "105b6872-70b9-4679-944f-d03234911b67",
+                     *       "createdAt": "2026-12-05T16:12:05.183Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GuidanceDisbursement"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getDashboard: {
         parameters: {
             query?: never;
@@ -26990,8 +27846,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "streetId": "7bfdb713-65cb-42a5-95dd-179ace6b58a3",
-                     *       "streetName": "殷行街道 46a1e876",
+                     *       "streetId": "d5fbaeb9-cb53-4db9-a1c0-cf5ee2d4c04c",
+                     *       "streetName": "殷行街道 9ac70e56",
                      *       "today": "2025-03-01",
                      *       "facilities": {
                      *         "elevators": {
@@ -27035,8 +27891,8 @@ export interface operations {
                      *       },
                      *       "guidanceFunds": {
                      *         "committed": "120000.00",
-                     *         "paid": "0.00",
-                     *         "remaining": "120000.00"
+                     *         "paid": "10000.00",
+                     *         "remaining": "110000.00"
                      *       },
                      *       "contractsByState": {
                      *         "draft": 0,
@@ -27339,7 +28195,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 d8a3be3d",
+                 *       "name": "值班群 18d1df16",
                  *       "channel": "webhook",
                  *       "url": "https://hooks.example.com/bot",
                  *       "rules": []
@@ -27363,8 +28219,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "4380a830-c24c-4531-a93e-e6b800ce2af5",
-                     *         "name": "值班群 067f1c07",
+                     *         "id": "676316ce-d2a1-4dd5-9766-9bbc435e52b2",
+                     *         "name": "值班群 628f6699",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/bot",
                      *         "hasSecret": true,
@@ -27373,7 +28229,7 @@ export interface operations {
                      *         "disabledReason": null,
                      *         "consecutiveFailures": 0,
                      *         "rules": [],
-                     *         "createdAt": "2026-12-05T14:20:02.109Z"
+                     *         "createdAt": "2026-12-05T16:12:01.894Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -27507,7 +28363,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9cb4351d-83b1-4c30-8c29-90680e2b9ffa",
+                     *       "id": "61a24059-74ad-47d2-a610-7865b2b4d7be",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -27522,7 +28378,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T14:20:02.188Z"
+                     *       "createdAt": "2026-12-05T16:12:01.955Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -27652,7 +28508,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "dc3875de-b1fd-4912-9a54-c19ab7ec2473",
+                     *       "id": "d212209d-eadb-4d4f-8a73-d3128acdff6b",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -27667,7 +28523,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T14:20:02.271Z"
+                     *       "createdAt": "2026-12-05T16:12:02.051Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -27776,7 +28632,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 4adc6d20"
+                 *       "name": "值班群 6062507e"
                  *     }
                  */
                 "application/json": components["schemas"]["NotificationEndpointChange"];
@@ -27794,8 +28650,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "daa8a404-79db-4381-9aed-f5c8a99c72d2",
-                     *       "name": "值班群 47d1e291",
+                     *       "id": "76e87e1e-438b-490c-87ad-cbffd3a01d23",
+                     *       "name": "值班群 1d28b0f5",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
                      *       "hasSecret": true,
@@ -27809,7 +28665,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T14:20:02.228Z"
+                     *       "createdAt": "2026-12-05T16:12:02.005Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -27937,7 +28793,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "2108e4e3-3611-4957-b318-f754a83b3239",
+                     *         "id": "9d3eb5c5-c91d-4942-a870-c752d56a4e43",
                      *         "name": "物业值班群",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/property",
@@ -27952,7 +28808,7 @@ export interface operations {
                      *             "afterSeconds": null
                      *           }
                      *         ],
-                     *         "createdAt": "2026-12-05T14:20:02.304Z"
+                     *         "createdAt": "2026-12-05T16:12:02.089Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -28105,7 +28961,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "deliveryId": "34247d6f-ee7b-4077-92b3-b9be5ceee5ba"
+                     *       "deliveryId": "e1c7bf1d-2cf9-4935-a173-47421beae947"
                      *     }
                      */
                     "application/json": components["schemas"]["QueuedTestPing"];
@@ -28257,7 +29113,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "c7980800-847b-4332-86b8-9844fda40a15",
+                     *           "id": "b6378582-6a4d-4f8c-8e30-f906f55b6c12",
                      *           "type": "test_ping",
                      *           "state": "delivered",
                      *           "attempts": 1,
@@ -28421,7 +29277,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b3c17b58-cc1f-4a4d-a8b6-60b4c07d431e",
+                     *       "id": "3c3c08e2-270b-4afd-85f5-04746c0bd4f4",
                      *       "type": "test_ping",
                      *       "state": "pending",
                      *       "attempts": 1,
@@ -28590,11 +29446,11 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "sensorId": "497068db-9cfc-4cfb-8d09-dc234a5aa412",
-                     *           "eventId": "fx-detected-497068db",
+                     *           "sensorId": "42f5284c-7a17-46af-8da6-fb4ea8b480e3",
+                     *           "eventId": "fx-detected-42f5284c",
                      *           "occurredAt": "2025-02-28T12:00:00.000Z",
                      *           "byteSize": 8,
-                     *           "url": "/v1/incidents/e705d62c-be4a-47a6-aec6-30f76268b21b/snapshots/fx-detected-497068db"
+                     *           "url": "/v1/incidents/68782bb8-3a76-4bfd-9192-35d59c2e1d03/snapshots/fx-detected-42f5284c"
                      *         }
                      *       ],
                      *       "total": 1,
