@@ -48,8 +48,8 @@ function createdId(body: unknown): string | undefined {
  * `Location` on a 201: the URL of what was created, where the API can read it on its own — under
  * the path it was created at (`/v1/sensors/{id}/commands/{commandId}`), or in its own collection
  * (`POST /v1/contracts/{id}/reports` → `/v1/reports/{id}`). A handler that knows
- * better sets its own (a revised report, an amendment's version). Something that is read only as part of
- * a list (a comment, a vote) has no URL of its own and gets none; docs/api.md says which.
+ * better sets its own (a revised report, an amendment's version, a milestone by its kind). Something that
+ * is read only as part of a list (a key, a payment) has no URL of its own and gets none; docs/api.md says which.
  */
 export function locationOfCreated(methodsOf: (path: string) => string[]) {
   return createMiddleware<AppEnv>(async (c, next) => {

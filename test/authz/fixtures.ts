@@ -4,16 +4,19 @@
  * the state the route acts on — or, for the residents' fees routes (`billed`), an operating
  * contract written straight into the database with its ledger.
  */
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { addPeriods, periodOf, shanghaiDate } from "../../contracts/index.js";
 import type { Database } from "../../db/database.js";
 import {
   billingRuns,
+  contractComments,
   contracts,
+  contractVotes,
   creditNotes,
   deviceCommands,
   eventSnapshots,
   financialAssumptions,
+  guidanceDisbursements,
   incidents,
   invoices,
   notificationAttempts,
@@ -106,12 +109,61 @@ export async function buildFixture(db: Database, app: TestApp, state: FixtureSta
       .set({ streetOfficeOrgId: world.streetOffice.org.id })
       .where(eq(contracts.id, contract.id));
     fixture.contractId = contract.id;
-    return addLedger(db, fixture);
+    return addContractItems(db, await addLedger(db, fixture));
   }
   fixture.contractId = await driveContract(world, app, state);
   // An operating contract carries residents' fees too, so the other street (built operating) has
   // every kind of resource the fees routes address.
-  return state === "operating" ? addLedger(db, fixture) : fixture;
+  return addContractItems(db, state === "operating" ? await addLedger(db, fixture) : fixture);
+}
+
+/**
+ * What the contract's item reads address (see Fixture), written directly: a comment of the owners
+ * committee on version 1, and on an operating contract guidance funds the street office paid;
+ * and the owners' vote, once the contract was voted on.
+ */
+export async function addContractItems(db: Database, fx: Fixture): Promise<Fixture> {
+  const { world } = fx;
+  if (!fx.contractId) throw new Error("fixture: the contract's items need a contract");
+  const [contract] = await db.select().from(contracts).where(eq(contracts.id, fx.contractId));
+  if (!contract) throw new Error("fixture: the contract is gone");
+  const [comment] = await db
+    .insert(contractComments)
+    .values({
+      contractId: contract.id,
+      versionNo: 1,
+      authorOrgId: world.ownersCommittee.org.id,
+      body: "请补充维保响应时间",
+    })
+    .returning();
+  if (!comment) throw new Error("fixture: the comment insert returned nothing");
+  const [vote] = await db
+    .select({ id: contractVotes.id })
+    .from(contractVotes)
+    .where(eq(contractVotes.contractId, contract.id))
+    .orderBy(asc(contractVotes.createdAt))
+    .limit(1);
+  const [disbursement] =
+    contract.state === "operating"
+      ? await db
+          .insert(guidanceDisbursements)
+          .values({
+            contractId: contract.id,
+            amount: "10000.00",
+            paidOn: "2025-02-10",
+            note: "首期引导资金",
+            recordedByOrgId: world.streetOffice.org.id,
+          })
+          .returning()
+      : [];
+  return {
+    ...fx,
+    contractItems: {
+      commentId: comment.id,
+      voteId: vote?.id ?? null,
+      disbursementId: disbursement?.id ?? null,
+    },
+  };
 }
 
 /**

@@ -9,6 +9,8 @@
  *  - for a route that addresses a resource by path, every organization's key gets 404 for the same
  *    kind of resource in another street, which the platform admin can see there (so the 404 is the
  *    scope's, not a missing row's);
+ *  - for a route whose resource belongs to no street (a district): every key reads another
+ *    street's too;
  *  - for sensor ingest (the sensor's own key, not an organization's): that key is let through,
  *    another street's sensor key is not.
  */
@@ -139,6 +141,10 @@ describe.each(MATRIX.map((route) => [routeKey(route), route] as const))("%s", (l
     });
     it(`${label} — another street's sensor key: 401`, async () => {
       expectProblem(await send(route, fx, elsewhere.sensor?.key), 401, "unauthorized");
+    });
+  } else if (route.unscoped) {
+    it.each(ROLES)(`${label} — %s: reads the same resource in another street`, async (role) => {
+      expectAllowed(await send(route, elsewhere, keyOf(fx, role)));
     });
   } else if (addressesResource(route)) {
     const organizations = ROLES.filter((r) => r !== "platform_admin");

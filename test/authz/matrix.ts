@@ -73,6 +73,11 @@ export interface Fixture {
   ledger: Ledger | null;
   /** The property company's notification endpoint and a delivery of it (state `endpoint`). */
   endpoint?: { id: string; deliveryId: string } | null;
+  /**
+   * What the contract's item reads address: a review comment (every contract state), the owners'
+   * vote (from `voted`), guidance funds the street office paid (`operating`, `billed`); else null.
+   */
+  contractItems?: { commentId: string | null; voteId: string | null; disbursementId: string | null };
 }
 
 /**
@@ -121,6 +126,8 @@ export interface RouteEntry {
   request: (fx: Fixture) => Call;
   /** What the row is about, when the expectation depends on the resource chosen. */
   note?: string;
+  /** The resource belongs to no street (a district): every key reads another street's too. */
+  unscoped?: true;
   /**
    * `sensor`: the route authenticates the sensor's own key instead of an organization's. The test
    * then checks that the sensor's key is let through and another street's sensor key is not.
@@ -170,6 +177,12 @@ const only = (role: Exclude<Role, "platform_admin">): Record<Role, Expectation> 
 });
 
 const contractId = (fx: Fixture) => ({ params: { id: contractOf(fx) } });
+
+function contractItemOf(fx: Fixture, item: keyof NonNullable<Fixture["contractItems"]>): string {
+  const id = fx.contractItems?.[item];
+  if (!id) throw new Error(`this route needs the contract's ${item}: set \`needs\` to a state that has one`);
+  return id;
+}
 
 function ledgerOf(fx: Fixture): Ledger {
   if (!fx.ledger) throw new Error('this route needs residents\' fees: set `needs` to "billed"');
@@ -224,6 +237,14 @@ export const MATRIX: RouteEntry[] = [
     request: () => ({ body: { name: unique("杨浦区") } }),
   },
   { method: "GET", path: "/v1/districts", needs: "none", expect: everyone, request: () => ({}) },
+  {
+    method: "GET",
+    path: "/v1/districts/{id}",
+    needs: "none",
+    expect: everyone,
+    request: (fx) => ({ params: { id: fx.world.street.districtId } }),
+    unscoped: true,
+  },
   {
     method: "POST",
     path: "/v1/streets",
@@ -497,6 +518,13 @@ export const MATRIX: RouteEntry[] = [
     request: contractId,
   },
   {
+    method: "GET",
+    path: "/v1/contracts/{id}/votes/{voteId}",
+    needs: "voted",
+    expect: everyone,
+    request: (fx) => ({ params: { id: contractOf(fx), voteId: contractItemOf(fx, "voteId") } }),
+  },
+  {
     method: "POST",
     path: "/v1/contracts/{id}/votes",
     needs: "submitted",
@@ -549,6 +577,13 @@ export const MATRIX: RouteEntry[] = [
     request: contractId,
   },
   {
+    method: "GET",
+    path: "/v1/contracts/{id}/comments/{commentId}",
+    needs: "draft",
+    expect: everyone,
+    request: (fx) => ({ params: { id: contractOf(fx), commentId: contractItemOf(fx, "commentId") } }),
+  },
+  {
     method: "POST",
     path: "/v1/contracts/{id}/comments",
     needs: "submitted",
@@ -571,6 +606,13 @@ export const MATRIX: RouteEntry[] = [
     needs: "operating",
     expect: everyone,
     request: contractId,
+  },
+  {
+    method: "GET",
+    path: "/v1/contracts/{id}/milestones/{kind}",
+    needs: "construction_recorded",
+    expect: everyone,
+    request: (fx) => ({ params: { id: contractOf(fx), kind: "construction_start" } }),
   },
   {
     method: "GET",
@@ -1181,6 +1223,13 @@ export const MATRIX: RouteEntry[] = [
     }),
     note: "the street office that is the contract's party (one that puts in no guidance funds: 403)",
   },
+  {
+    method: "GET",
+    path: "/v1/guidance-disbursements/{id}",
+    needs: "billed",
+    expect: everyone,
+    request: (fx) => ({ params: { id: contractItemOf(fx, "disbursementId") } }),
+  },
 
   // ---- dashboard -------------------------------------------------------------------------------
   {
@@ -1195,4 +1244,4 @@ export const MATRIX: RouteEntry[] = [
 export const routeKey = (r: { method: string; path: string }) => `${r.method.toUpperCase()} ${r.path}`;
 
 /** Whether the route addresses a resource by a path parameter (so another street's answers 404). */
-export const addressesResource = (r: RouteEntry) => r.path.includes("{");
+export const addressesResource = (r: RouteEntry) => r.path.includes("{") && !r.unscoped;

@@ -24,6 +24,7 @@ const HEADINGS: Record<(typeof ROLES)[number], string> = {
 
 function otherStreet(route: RouteEntry): string {
   if (route.auth === "sensor") return "401";
+  if (route.unscoped) return "allow";
   return addressesResource(route) ? "404" : "—";
 }
 

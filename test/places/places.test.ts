@@ -66,6 +66,26 @@ describe("districts and streets", () => {
     expect(listed.body.items.map((d: { id: string }) => d.id)).toContain(district.body.id);
   });
 
+  it("a district's Location reads as the create answered, for any caller; an unknown id is 404", async () => {
+    const admin = client(app, TEST_ADMIN_TOKEN);
+    const created = await admin.post("/v1/districts", { name: `虹口区 ${suffix()}` });
+    expect(created.status).toBe(201);
+    const location = created.headers.get("location");
+    expect(location).toBe(`/v1/districts/${created.body.id}`);
+    expect((await admin.get(`${location}`)).body).toEqual(created.body);
+    // Districts hold nothing but names: a key of any street reads any, as the list shows them.
+    const elsewhere = await createOrg(database.db, {
+      kind: "enterprise",
+      streetId: (await createStreet(database.db)).id,
+    });
+    const read = await client(app, elsewhere.key).get(`${location}`);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(created.body);
+    const unknown = await admin.get("/v1/districts/00000000-0000-4000-8000-000000000000");
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe("not_found");
+  });
+
   it("a street office may not register districts or streets (403) and sees only its own street", async () => {
     const street = await createStreet(database.db);
     const other = await createStreet(database.db);

@@ -310,6 +310,22 @@ describe("guidance funds paid by the street office", () => {
     ]);
     expect(list.body.totals).toEqual({ committed: "550.00", paid: "550.00", remaining: "0.00" });
 
+    // Each disbursement reads on its own at its Location, as the list shows it, for every party.
+    const location = first.headers.get("location");
+    expect(location).toBe(`/v1/guidance-disbursements/${first.body.disbursement.id}`);
+    for (const key of [world.streetOffice.key, world.enterprise.key, world.ownersCommittee.key]) {
+      const read = await api(key).get(`${location}`);
+      expect(read.status).toBe(200);
+      expect(read.body).toEqual(first.body.disbursement);
+    }
+    expect(list.body.items).toContainEqual(first.body.disbursement);
+    const elsewhere = await api(other.streetOffice.key).get(`${location}`);
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.body.code).toBe("not_found");
+    expect((await office.get("/v1/guidance-disbursements/00000000-0000-4000-8000-000000000000")).status).toBe(
+      404,
+    );
+
     const unsigned = await createContractWithTerms(database.db, world, { terms, state: "approved" });
     const early = await office.post(`/v1/contracts/${unsigned.id}/guidance-disbursements`, {
       amount: "1.00",

@@ -73,6 +73,11 @@ export const listMilestones: AppRouteHandler<typeof routes.listMilestones> = asy
   return c.json(pageJson(c.req.url, items.map(milestoneJson), total, page), 200);
 };
 
+export const getMilestone: AppRouteHandler<typeof routes.getMilestone> = async (c) => {
+  const { id, kind } = c.req.valid("param");
+  return c.json(milestoneJson(await reads.getMilestone(serviceContext(c), id, kind)), 200);
+};
+
 export const listSignatures: AppRouteHandler<typeof routes.listSignatures> = async (c) => {
   const query = c.req.valid("query");
   const { items, total } = await reads.listSignatures(serviceContext(c), c.req.valid("param").id, query);

@@ -18,6 +18,7 @@ import {
   preconditionResponses,
   security,
   Text,
+  Uuid,
   withConflicts,
 } from "../../openapi.js";
 import {
@@ -45,6 +46,9 @@ const VersionParams = IdParams.extend({
   versionNo: Int4Param.min(1).openapi({ param: { name: "versionNo", in: "path" } }),
 });
 const MilestoneKind = z.enum(MILESTONE_KINDS);
+const MilestoneParams = IdParams.extend({
+  kind: MilestoneKind.openapi({ param: { name: "kind", in: "path" } }),
+});
 const Reason = z.strictObject({ reason: Text.trim().min(1).max(2000) });
 
 const actionWithBody = <B extends z.ZodType>(
@@ -288,6 +292,20 @@ export const listComments = createRoute({
   },
 });
 
+export const getComment = createRoute({
+  operationId: "getContractComment",
+  method: "get",
+  path: "/contracts/{id}/comments/{commentId}",
+  tags,
+  security,
+  summary: "One review comment",
+  description: "One comment of the contract, as its list shows it; 404 outside the caller's scope.",
+  request: {
+    params: IdParams.extend({ commentId: Uuid.openapi({ param: { name: "commentId", in: "path" } }) }),
+  },
+  responses: { 200: jsonResponse(Comment, "The comment"), ...errorResponses },
+});
+
 export const addComment = createRoute({
   operationId: "addContractComment",
   method: "post",
@@ -323,6 +341,21 @@ export const listVotes = createRoute({
     200: jsonResponse(Page(Vote, "VotePage"), "Votes by the day held, then as recorded"),
     ...errorResponses,
   },
+});
+
+export const getVote = createRoute({
+  operationId: "getContractVote",
+  method: "get",
+  path: "/contracts/{id}/votes/{voteId}",
+  tags,
+  security,
+  summary: "One owners' vote, with its counts and result",
+  description:
+    "One vote recorded on the contract, as its list shows it (counts, ratios against art. 278, which failed); 404 outside the caller's scope.",
+  request: {
+    params: IdParams.extend({ voteId: Uuid.openapi({ param: { name: "voteId", in: "path" } }) }),
+  },
+  responses: { 200: jsonResponse(Vote, "The vote"), ...errorResponses },
 });
 
 export const recordVote = createRoute({
@@ -376,6 +409,19 @@ export const listMilestones = createRoute({
   responses: { 200: jsonResponse(Page(Milestone, "MilestonePage"), "Milestones"), ...errorResponses },
 });
 
+export const getMilestone = createRoute({
+  operationId: "getContractMilestone",
+  method: "get",
+  path: "/contracts/{id}/milestones/{kind}",
+  tags,
+  security,
+  summary: "One milestone, by its kind",
+  description:
+    "The milestone as the enterprise recorded it, and whether (and by whom) the owners committee confirmed it; 404 while it is not recorded.",
+  request: { params: MilestoneParams },
+  responses: { 200: jsonResponse(Milestone, "The milestone"), ...errorResponses },
+});
+
 export const listSignatures = createRoute({
   operationId: "listContractSignatures",
   method: "get",
@@ -404,7 +450,7 @@ export const confirmMilestone = createRoute({
   description:
     "Confirming construction start moves the contract to under_construction; confirming operation start moves it to operating and fixes the transfer date.",
   request: {
-    params: IdParams.extend({ kind: MilestoneKind.openapi({ param: { name: "kind", in: "path" } }) }),
+    params: MilestoneParams,
     body: noBody,
   },
   responses: { 200: jsonResponse(ContractDetail, "Confirmed"), ...withConflicts },

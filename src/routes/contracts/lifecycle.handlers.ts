@@ -43,6 +43,11 @@ export const listVotes: AppRouteHandler<typeof routes.listVotes> = async (c) => 
   return c.json(pageJson(c.req.url, items, total, page), 200);
 };
 
+export const getVote: AppRouteHandler<typeof routes.getVote> = async (c) => {
+  const { id, voteId } = c.req.valid("param");
+  return c.json(await contracts.getVote(serviceContext(c), id, voteId), 200);
+};
+
 export const approve: AppRouteHandler<typeof routes.approve> = async (c) => {
   const body = c.req.valid("json");
   return c.json(
@@ -75,17 +80,22 @@ export const listComments: AppRouteHandler<typeof routes.listComments> = async (
   return c.json(pageJson(c.req.url, items.map(commentJson), total, page), 200);
 };
 
+export const getComment: AppRouteHandler<typeof routes.getComment> = async (c) => {
+  const { id, commentId } = c.req.valid("param");
+  return c.json(commentJson(await contracts.getComment(serviceContext(c), id, commentId)), 200);
+};
+
 export const addComment: AppRouteHandler<typeof routes.addComment> = async (c) => {
   const row = await contracts.addComment(serviceContext(c), c.req.valid("param").id, c.req.valid("json"));
   return c.json(commentJson(row), 201);
 };
 
 export const recordMilestone: AppRouteHandler<typeof routes.recordMilestone> = async (c) => {
+  const id = c.req.valid("param").id;
   const body = c.req.valid("json");
-  return c.json(
-    contractDetailJson(await contracts.recordMilestone(serviceContext(c), c.req.valid("param").id, body)),
-    201,
-  );
+  const detail = contractDetailJson(await contracts.recordMilestone(serviceContext(c), id, body));
+  // What was recorded is the milestone, keyed by (contract, kind), not the contract it answers.
+  return c.json(detail, 201, { Location: `/v1/contracts/${id}/milestones/${body.kind}` });
 };
 
 export const confirmMilestone: AppRouteHandler<typeof routes.confirmMilestone> = async (c) => {

@@ -55,3 +55,10 @@ export const listDisbursements: AppRouteHandler<typeof routes.listDisbursements>
     200,
   );
 };
+
+export const getDisbursement: AppRouteHandler<typeof routes.getDisbursement> = async (c) => {
+  return c.json(
+    disbursementJson(await finance.getDisbursement(serviceContext(c), c.req.valid("param").id)),
+    200,
+  );
+};

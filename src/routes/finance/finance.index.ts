@@ -7,4 +7,5 @@ export const financeRouter = createRouter()
   .openapi(routes.getAssumptions, handlers.getAssumptions)
   .openapi(routes.getModel, handlers.getModel)
   .openapi(routes.createDisbursement, handlers.createDisbursement)
-  .openapi(routes.listDisbursements, handlers.listDisbursements);
+  .openapi(routes.listDisbursements, handlers.listDisbursements)
+  .openapi(routes.getDisbursement, handlers.getDisbursement);

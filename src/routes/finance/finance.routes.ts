@@ -222,3 +222,15 @@ export const listDisbursements = createRoute({
     ...errorResponses,
   },
 });
+
+export const getDisbursement = createRoute({
+  operationId: "getGuidanceDisbursement",
+  method: "get",
+  path: "/guidance-disbursements/{id}",
+  tags,
+  security,
+  summary: "One payment of guidance funds",
+  description: "Readable by everyone who may read its contract (as the contract's list); 404 otherwise.",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(Disbursement, "The disbursement"), ...errorResponses },
+});

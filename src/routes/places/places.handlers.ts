@@ -31,6 +31,10 @@ export const listDistricts: AppRouteHandler<typeof routes.listDistricts> = async
   return c.json(pageJson(c.req.url, items.map(districtJson), total, page), 200);
 };
 
+export const getDistrict: AppRouteHandler<typeof routes.getDistrict> = async (c) => {
+  return c.json(districtJson(await places.getDistrict(serviceContext(c), c.req.valid("param").id)), 200);
+};
+
 // ---- streets ---------------------------------------------------------------------------------
 
 export const createStreet: AppRouteHandler<typeof routes.createStreet> = async (c) => {

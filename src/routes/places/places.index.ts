@@ -5,6 +5,7 @@ import * as routes from "./places.routes.js";
 export const placesRouter = createRouter()
   .openapi(routes.createDistrict, handlers.createDistrict)
   .openapi(routes.listDistricts, handlers.listDistricts)
+  .openapi(routes.getDistrict, handlers.getDistrict)
   .openapi(routes.createStreet, handlers.createStreet)
   .openapi(routes.listStreets, handlers.listStreets)
   .openapi(routes.getStreet, handlers.getStreet)

@@ -121,6 +121,18 @@ export const listDistricts = createRoute({
   responses: { 200: jsonResponse(Page(District, "DistrictPage"), "Districts by name"), ...errorResponses },
 });
 
+export const getDistrict = createRoute({
+  operationId: "getDistrict",
+  method: "get",
+  path: "/districts/{id}",
+  tags,
+  security,
+  summary: "One district (any caller)",
+  description: "One district: any caller may read it, as the list.",
+  request: { params: IdParams },
+  responses: { 200: jsonResponse(District, "The district"), ...errorResponses },
+});
+
 // ---- streets ---------------------------------------------------------------------------------
 
 export const createStreet = createRoute({

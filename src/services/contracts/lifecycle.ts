@@ -189,6 +189,17 @@ export async function listVotes(ctx: ServiceContext, id: string, page?: PageRequ
   return { items: items.map(voteView), total };
 }
 
+/** One vote of the contract, as its list shows it (404 outside the caller's scope or another contract's). */
+export async function getVote(ctx: ServiceContext, id: string, voteId: string) {
+  const contract = await findContract(ctx.db, ctx.principal, id);
+  const [row] = await ctx.db
+    .select()
+    .from(contractVotes)
+    .where(and(eq(contractVotes.contractId, contract.id), eq(contractVotes.id, voteId)));
+  if (!row) throw ApiError.notFound("The vote");
+  return voteView(row);
+}
+
 export interface VoteTally {
   heldOn: string;
   participatingArea: string;
@@ -394,6 +405,17 @@ export async function listComments(ctx: ServiceContext, id: string, versionNo?: 
     .orderBy(asc(contractComments.createdAt), asc(contractComments.id))
     .$dynamic();
   return pageOf(query, () => ctx.db.$count(contractComments, where), page);
+}
+
+/** One comment of the contract (404 outside the caller's scope or another contract's). */
+export async function getComment(ctx: ServiceContext, id: string, commentId: string): Promise<CommentRow> {
+  const contract = await findContract(ctx.db, ctx.principal, id);
+  const [row] = await ctx.db
+    .select()
+    .from(contractComments)
+    .where(and(eq(contractComments.contractId, contract.id), eq(contractComments.id, commentId)));
+  if (!row) throw ApiError.notFound("The comment");
+  return row;
 }
 
 // ---- construction, operation, handback, transfer, termination --------------------------------

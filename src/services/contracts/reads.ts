@@ -7,6 +7,7 @@ import {
   daysBetween,
   diffTerms,
   type FacilityKind,
+  type MilestoneKind,
   shanghaiDate,
   TERMINAL_STATES,
   verifyChain,
@@ -22,6 +23,7 @@ import {
   handbackChecks,
 } from "../../../db/schema.js";
 import { contractScope } from "../../auth/scope.js";
+import { ApiError } from "../../errors.js";
 import type { PageQuery } from "../../openapi.js";
 import type { ServiceContext } from "../context.js";
 import { type Page, type PageRequest, pageOf } from "../pages.js";
@@ -99,6 +101,17 @@ export async function listMilestones(ctx: ServiceContext, id: string, page: Page
     ctx.db.$count(contractMilestones, where),
   ]);
   return { items, total };
+}
+
+/** One milestone of the contract, by its kind (404 while it is not recorded, or outside the caller's scope). */
+export async function getMilestone(ctx: ServiceContext, id: string, kind: MilestoneKind) {
+  const contract = await findContract(ctx.db, ctx.principal, id);
+  const [row] = await ctx.db
+    .select()
+    .from(contractMilestones)
+    .where(and(eq(contractMilestones.contractId, contract.id), eq(contractMilestones.kind, kind)));
+  if (!row) throw ApiError.notFound("The milestone");
+  return row;
 }
 
 /** A page of the contract's signatures (one version's when asked), oldest version first. */

@@ -25,7 +25,13 @@ import {
   validateFinancialInputs,
 } from "../../../contracts/index.js";
 import { type Queryable, queryRows } from "../../../db/database.js";
-import { financialAssumptions, guidanceDisbursements, operationReports } from "../../../db/schema.js";
+import {
+  contracts,
+  financialAssumptions,
+  guidanceDisbursements,
+  operationReports,
+} from "../../../db/schema.js";
+import { contractScope } from "../../auth/scope.js";
 import { ApiError, type FieldError, notInFuture } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
 import { runContractCommand } from "../contracts/command.js";
@@ -444,4 +450,15 @@ export async function listDisbursements(
     paidFunds(db, contract.id),
   ]);
   return { items, total, totals: guidanceTotals(committed, paid) };
+}
+
+/** One disbursement, if the caller may read its contract (as the contract's list; else 404). */
+export async function getDisbursement(ctx: ServiceContext, id: string): Promise<DisbursementRow> {
+  const [row] = await ctx.db
+    .select({ disbursement: guidanceDisbursements })
+    .from(guidanceDisbursements)
+    .innerJoin(contracts, eq(contracts.id, guidanceDisbursements.contractId))
+    .where(and(eq(guidanceDisbursements.id, id), contractScope(ctx.principal)));
+  if (!row) throw ApiError.notFound("The guidance disbursement");
+  return row.disbursement;
 }

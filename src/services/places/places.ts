@@ -117,6 +117,13 @@ export async function listDistricts(ctx: ServiceContext, page?: PageRequest): Pr
   return pageOf(query, () => ctx.db.$count(districts), page);
 }
 
+/** One district: any caller may read it, as the list (404 for an unknown id). */
+export async function getDistrict(ctx: ServiceContext, id: string): Promise<DistrictRow> {
+  const [row] = await ctx.db.select().from(districts).where(eq(districts.id, id));
+  if (!row) throw ApiError.notFound("The district");
+  return row;
+}
+
 // ---- streets ---------------------------------------------------------------------------------
 
 export interface NewStreet {
