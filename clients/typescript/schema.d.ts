@@ -515,7 +515,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * One API key of the organization (never its secret)
+         * @description A key with its prefix, role, last use and revocation, never the secret (shown once, when issued). The same readers as the organization's keys: its own admin keys only (the platform admin: street offices' keys); 404 for a key of another organization.
+         */
+        get: operations["getApiKey"];
         put?: never;
         post?: never;
         /**
@@ -535,13 +539,37 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The organization's invitations to the portal (its own admins)
+         * @description Every invitation of the organization, pending, accepted, revoked or expired, never its link (shown once, when issued). The organization's own admins only (the platform admin: street offices').
+         */
+        get: operations["listInvitations"];
         put?: never;
         /**
          * Invite a person to the portal (a one-time link, shown once; valid 7 days)
          * @description How an organization's first person reaches the portal: its admin key (the platform admin for a street office) invites them; later invitations can be made in the portal's members page.
          */
         post: operations["createInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{id}/invitations/{invitationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One invitation of the organization (never its link)
+         * @description Whether an invitation was accepted (and by whom), revoked, or is still pending until it expires; never its link. The same readers as the organization's invitations; 404 for an invitation of another organization.
+         */
+        get: operations["getInvitation"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2641,7 +2669,19 @@ export interface components {
              */
             role?: "admin" | "member";
         };
-        IssuedInvitation: {
+        InvitationPage: {
+            items: components["schemas"]["Invitation"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
+        Invitation: {
             /** Format: uuid */
             id: string;
             /** Format: uuid */
@@ -2653,7 +2693,39 @@ export interface components {
              * Format: date-time
              * @example 2026-03-01T02:15:30.250Z
              */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             expiresAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
+            acceptedAt: string | null;
+            /**
+             * Format: uuid
+             * @description The person who accepted it
+             */
+            personId: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
+            revokedAt: string | null;
+            /**
+             * Format: uuid
+             * @description The admin who invited, in the portal
+             */
+            invitedByPersonId: string | null;
+            /**
+             * Format: uuid
+             * @description The admin key that invited, through the API
+             */
+            invitedByKeyId: string | null;
+        };
+        IssuedInvitation: components["schemas"]["Invitation"] & {
             /**
              * @description The portal's one-time link for the invited person (append it to the portal's address): shown this once, stored only as a hash
              * @example /invitations/3q2-7wXy…
@@ -5124,8 +5196,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "defd0ba2-d94e-4756-8362-1ca84a108eb8",
-                     *       "eventId": "snap-d5034095",
+                     *       "sensorId": "c055aa10-c587-4714-9f69-3ff52406f365",
+                     *       "eventId": "snap-a3bad9b2",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -5146,8 +5218,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "defd0ba2-d94e-4756-8362-1ca84a108eb8",
-                     *       "eventId": "snap-d5034095",
+                     *       "sensorId": "c055aa10-c587-4714-9f69-3ff52406f365",
+                     *       "eventId": "snap-a3bad9b2",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -5295,7 +5367,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "eventId": "hb-973bf171",
+                 *       "eventId": "hb-6802265e",
                  *       "type": "heartbeat",
                  *       "occurredAt": "2025-03-01T01:59:00.000Z",
                  *       "uptimeS": 3600,
@@ -5318,7 +5390,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "stored": [
-                     *         "hb-195d3bd9"
+                     *         "hb-395eee9b"
                      *       ],
                      *       "duplicates": [],
                      *       "rejected": []
@@ -5443,7 +5515,7 @@ export interface operations {
                      * @example {
                      *       "commands": [
                      *         {
-                     *           "commandId": "b25c132f-d6fc-4114-b109-11cb7db4e3d3",
+                     *           "commandId": "c3daff1d-3118-4c67-ab62-f06fef51bed0",
                      *           "type": "release",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "expiresAt": "2099-01-01T00:00:00.000Z"
@@ -5581,7 +5653,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "commandId": "d4899372-c66e-4895-ab23-1d902d054314",
+                 *       "commandId": "13e4ab28-06fc-4816-a7e0-645bb03cd401",
                  *       "result": "applied"
                  *     }
                  */
@@ -5605,7 +5677,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "commandId": "d4899372-c66e-4895-ab23-1d902d054314",
+                     *       "commandId": "13e4ab28-06fc-4816-a7e0-645bb03cd401",
                      *       "state": "applied",
                      *       "outcome": "recorded",
                      *       "resultAt": "2025-03-01T02:00:00.000Z"
@@ -5960,19 +6032,19 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "a6bb27fe-fd10-4e08-b541-ce69fdd68214",
-                     *           "name": "杨浦区 33b94a14",
-                     *           "createdAt": "2026-12-05T14:19:52.357Z"
+                     *           "id": "76ff72f3-5f8b-406a-acac-499f948348ee",
+                     *           "name": "杨浦区 6975e2f6",
+                     *           "createdAt": "2026-12-05T16:10:04.593Z"
                      *         },
                      *         {
-                     *           "id": "60c86b75-f428-44ce-95aa-5f757ecedd3b",
-                     *           "name": "杨浦区 4829c9d1",
-                     *           "createdAt": "2026-12-05T14:19:52.342Z"
+                     *           "id": "486af782-02c3-445a-aa93-8231111f5611",
+                     *           "name": "杨浦区 98eb0453",
+                     *           "createdAt": "2026-12-05T16:10:03.442Z"
                      *         },
                      *         {
-                     *           "id": "02678002-ac92-441f-a2b1-d7196013b2d4",
-                     *           "name": "杨浦区 51b13280",
-                     *           "createdAt": "2026-12-05T14:19:52.242Z"
+                     *           "id": "9141c7c5-8b52-49b2-8929-afbe5987c403",
+                     *           "name": "杨浦区 c3025a77",
+                     *           "createdAt": "2026-12-05T16:10:04.324Z"
                      *         }
                      *       ],
                      *       "total": 3,
@@ -6100,7 +6172,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "杨浦区 77fba302"
+                 *       "name": "杨浦区 9277e983"
                  *     }
                  */
                 "application/json": components["schemas"]["NewDistrict"];
@@ -6120,9 +6192,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "60c86b75-f428-44ce-95aa-5f757ecedd3b",
-                     *       "name": "杨浦区 4829c9d1",
-                     *       "createdAt": "2026-12-05T14:19:52.342Z"
+                     *       "id": "9141c7c5-8b52-49b2-8929-afbe5987c403",
+                     *       "name": "杨浦区 c3025a77",
+                     *       "createdAt": "2026-12-05T16:10:04.324Z"
                      *     }
                      */
                     "application/json": components["schemas"]["District"];
@@ -6272,44 +6344,44 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "2e9ef1e8-8e93-4586-b0f5-84c0ab3e4aa7",
-                     *           "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
-                     *           "name": "新江湾城街道 46c0dd41",
+                     *           "id": "a2080ab1-38cd-46d9-b6cf-6e33a623d89c",
+                     *           "districtId": "8103cef7-5105-4c11-8c26-df9b13e8fb01",
+                     *           "name": "新江湾城街道 3724d58d",
                      *           "garageTarget": 0,
                      *           "elevatorTarget": 0,
-                     *           "createdAt": "2026-12-05T14:19:52.476Z"
+                     *           "createdAt": "2026-12-05T16:10:07.003Z"
                      *         },
                      *         {
-                     *           "id": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
-                     *           "districtId": "42206580-d1aa-45ac-89dd-1410ffedda1c",
-                     *           "name": "殷行街道 25e8a3ce",
+                     *           "id": "469dbaf0-e705-4f1d-8296-97d4db907e77",
+                     *           "districtId": "486af782-02c3-445a-aa93-8231111f5611",
+                     *           "name": "殷行街道 1d87adec",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T14:19:52.486Z"
+                     *           "createdAt": "2026-12-05T16:10:03.610Z"
                      *         },
                      *         {
-                     *           "id": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
-                     *           "districtId": "a6bb27fe-fd10-4e08-b541-ce69fdd68214",
-                     *           "name": "殷行街道 364f3f6d",
+                     *           "id": "fefae433-6625-429a-8190-85e60ae38849",
+                     *           "districtId": "039b726c-9651-4c21-9342-8691a6ab727e",
+                     *           "name": "殷行街道 2f610312",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T14:19:52.359Z"
+                     *           "createdAt": "2026-12-05T16:10:07.048Z"
                      *         },
                      *         {
-                     *           "id": "7774194b-7e91-4948-9f01-3ba6416a5875",
-                     *           "districtId": "02678002-ac92-441f-a2b1-d7196013b2d4",
-                     *           "name": "殷行街道 6484b697",
+                     *           "id": "f3845e17-15fe-462f-a4ba-25b59e59031b",
+                     *           "districtId": "76ff72f3-5f8b-406a-acac-499f948348ee",
+                     *           "name": "殷行街道 6f7c4980",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T14:19:52.246Z"
+                     *           "createdAt": "2026-12-05T16:10:04.595Z"
                      *         },
                      *         {
-                     *           "id": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
-                     *           "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
-                     *           "name": "殷行街道 ba824ab3",
+                     *           "id": "97380d55-245c-48a1-bb34-437ccdfd79e5",
+                     *           "districtId": "8103cef7-5105-4c11-8c26-df9b13e8fb01",
+                     *           "name": "殷行街道 fbe49f7e",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T14:19:52.422Z"
+                     *           "createdAt": "2026-12-05T16:10:06.845Z"
                      *         }
                      *       ],
                      *       "total": 5,
@@ -6437,8 +6509,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
-                 *       "name": "新江湾城街道 644c7667"
+                 *       "districtId": "8103cef7-5105-4c11-8c26-df9b13e8fb01",
+                 *       "name": "新江湾城街道 eb5cd67a"
                  *     }
                  */
                 "application/json": components["schemas"]["NewStreet"];
@@ -6458,12 +6530,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2e9ef1e8-8e93-4586-b0f5-84c0ab3e4aa7",
-                     *       "districtId": "07d216ac-8b99-4bd9-9807-63fdc1008167",
-                     *       "name": "新江湾城街道 46c0dd41",
+                     *       "id": "a2080ab1-38cd-46d9-b6cf-6e33a623d89c",
+                     *       "districtId": "8103cef7-5105-4c11-8c26-df9b13e8fb01",
+                     *       "name": "新江湾城街道 3724d58d",
                      *       "garageTarget": 0,
                      *       "elevatorTarget": 0,
-                     *       "createdAt": "2026-12-05T14:19:52.476Z"
+                     *       "createdAt": "2026-12-05T16:10:07.003Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -6607,12 +6679,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
-                     *       "districtId": "d0dd093c-e10f-44ae-aa98-151c2b8be325",
-                     *       "name": "殷行街道 8f7f14ce",
+                     *       "id": "b9588a0e-1c13-44cb-b108-d76c45efffe7",
+                     *       "districtId": "073d8d02-f761-43b2-9a77-5f40b023514a",
+                     *       "name": "殷行街道 fde0e1db",
                      *       "garageTarget": 153,
                      *       "elevatorTarget": 20,
-                     *       "createdAt": "2026-12-05T14:19:52.531Z"
+                     *       "createdAt": "2026-12-05T16:10:07.284Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -6750,60 +6822,60 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "0892fee0-c2e5-4d32-a461-458aeac0bd31",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
-                     *           "name": "国伟新苑 5a739ac3",
+                     *           "id": "146b8f95-929b-46a8-a026-a3c5072816ed",
+                     *           "streetId": "40cd4b04-4897-457b-a7e2-3a60f54f39a8",
+                     *           "name": "国伟新苑 0c2a49c0",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.360Z"
+                     *           "createdAt": "2026-12-05T16:10:07.505Z"
                      *         },
                      *         {
-                     *           "id": "59799098-f2ff-40c8-83bc-ea22389d53bd",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
-                     *           "name": "国伟新苑 6d5c46d9",
+                     *           "id": "8c71e83c-a037-43b4-954c-886e0181114a",
+                     *           "streetId": "b9588a0e-1c13-44cb-b108-d76c45efffe7",
+                     *           "name": "国伟新苑 187ba492",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.423Z"
+                     *           "createdAt": "2026-12-05T16:10:07.292Z"
                      *         },
                      *         {
-                     *           "id": "c4552068-11c2-45d2-9f2d-9fac6329a1a4",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
-                     *           "name": "国伟新苑 6d6e11b6",
+                     *           "id": "571863fd-0fb3-4f37-b67f-b7442f96bcf0",
+                     *           "streetId": "f3845e17-15fe-462f-a4ba-25b59e59031b",
+                     *           "name": "国伟新苑 498a56a0",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.488Z"
+                     *           "createdAt": "2026-12-05T16:10:04.596Z"
                      *         },
                      *         {
-                     *           "id": "88ea002c-776f-4445-8d45-924ce7abb044",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
-                     *           "name": "国伟新苑 af0c039a",
+                     *           "id": "68c61d55-92c6-491e-a8fd-acb886c1ff04",
+                     *           "streetId": "29dd0755-19e4-48d7-8c93-03e504af0391",
+                     *           "name": "国伟新苑 59bf8da6",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.251Z"
+                     *           "createdAt": "2026-12-05T16:10:07.735Z"
                      *         },
                      *         {
-                     *           "id": "7d8c5e49-e78e-43c4-adda-9914c36e7fee",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
-                     *           "name": "国伟新苑 c241ba1a",
+                     *           "id": "c6c5f5eb-bd16-471e-855b-944cbd177467",
+                     *           "streetId": "469dbaf0-e705-4f1d-8296-97d4db907e77",
+                     *           "name": "国伟新苑 8f6de54c",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.535Z"
+                     *           "createdAt": "2026-12-05T16:10:03.690Z"
                      *         },
                      *         {
-                     *           "id": "2fa8292a-b4e4-41d7-80d1-8487779f6cab",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *           "name": "国伟新苑 c9d215d2",
+                     *           "id": "b528f689-f043-4b78-a547-e18a5d3e65c3",
+                     *           "streetId": "97380d55-245c-48a1-bb34-437ccdfd79e5",
+                     *           "name": "国伟新苑 c15b5e3f",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T16:10:06.847Z"
+                     *         },
+                     *         {
+                     *           "id": "a20030f5-2df0-4be2-9d13-ae43383032c7",
+                     *           "streetId": "fefae433-6625-429a-8190-85e60ae38849",
+                     *           "name": "国伟新苑 edee0aa5",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T16:10:07.049Z"
+                     *         },
+                     *         {
+                     *           "id": "c63f364a-7be8-4e55-8679-96cb68173556",
+                     *           "streetId": "40cd4b04-4897-457b-a7e2-3a60f54f39a8",
+                     *           "name": "国伟新苑 f93b8162",
                      *           "address": "",
-                     *           "createdAt": "2026-12-05T14:19:52.614Z"
-                     *         },
-                     *         {
-                     *           "id": "94b03f62-19eb-40ee-9c6b-8de6fd99df31",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *           "name": "国伟新苑 e3b86e16",
-                     *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.591Z"
-                     *         },
-                     *         {
-                     *           "id": "1171e404-2632-49dd-b0f6-8f5bc73cb297",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
-                     *           "name": "国伟新苑 fc954505",
-                     *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T14:19:52.621Z"
+                     *           "createdAt": "2026-12-05T16:10:07.702Z"
                      *         }
                      *       ],
                      *       "total": 8,
@@ -6931,8 +7003,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "国伟新苑 851ab961",
-                 *       "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d"
+                 *       "name": "国伟新苑 d01012b5",
+                 *       "streetId": "40cd4b04-4897-457b-a7e2-3a60f54f39a8"
                  *     }
                  */
                 "application/json": components["schemas"]["NewCommunity"];
@@ -6952,11 +7024,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2fa8292a-b4e4-41d7-80d1-8487779f6cab",
-                     *       "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *       "name": "国伟新苑 c9d215d2",
+                     *       "id": "c63f364a-7be8-4e55-8679-96cb68173556",
+                     *       "streetId": "40cd4b04-4897-457b-a7e2-3a60f54f39a8",
+                     *       "name": "国伟新苑 f93b8162",
                      *       "address": "",
-                     *       "createdAt": "2026-12-05T14:19:52.614Z"
+                     *       "createdAt": "2026-12-05T16:10:07.702Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Community"];
@@ -7100,11 +7172,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "255f7cc5-a26e-4520-8e05-f3c177eb2ed2",
-                     *       "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
-                     *       "name": "国伟新苑 fa313a57",
+                     *       "id": "479a0141-bfeb-4321-bbab-66e0b61c1044",
+                     *       "streetId": "73ba10b2-9e48-4005-8d66-1fded6822f72",
+                     *       "name": "国伟新苑 5e640927",
                      *       "address": "国伟路",
-                     *       "createdAt": "2026-12-05T14:19:52.665Z",
+                     *       "createdAt": "2026-12-05T16:10:07.804Z",
                      *       "totals": {
                      *         "buildings": 1,
                      *         "households": 12,
@@ -7248,15 +7320,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "959b9f46-982f-4e33-9dba-536fe1429d66",
-                     *           "communityId": "638d1d14-4780-441a-9865-1e3bd06fcd26",
-                     *           "name": "号楼 f24ca7ac",
+                     *           "id": "0153ee1e-d3e7-461b-8be6-5ee9387af41d",
+                     *           "communityId": "af533b36-cebc-4874-96a4-d6b41e012cc1",
+                     *           "name": "号楼 8795f1ed",
                      *           "storeys": 6,
                      *           "totals": {
                      *             "households": 12,
                      *             "floorArea": "720.00"
                      *           },
-                     *           "createdAt": "2026-12-05T14:19:52.778Z"
+                     *           "createdAt": "2026-12-05T16:10:08.203Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -7386,7 +7458,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "号楼 4e999c58",
+                 *       "name": "号楼 fef4d1c4",
                  *       "storeys": 6
                  *     }
                  */
@@ -7407,15 +7479,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a31b77b9-c28e-4490-841c-f8b3e0ad2e45",
-                     *       "communityId": "26dd8ebb-b2ec-40d1-8435-f152adf7256d",
-                     *       "name": "号楼 7931f1b3",
+                     *       "id": "89ad8a6f-e549-4913-a021-c966c4d714a2",
+                     *       "communityId": "462afa56-a0b7-4197-a82a-dda5d89781d3",
+                     *       "name": "号楼 d30b5341",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 0,
                      *         "floorArea": "0.00"
                      *       },
-                     *       "createdAt": "2026-12-05T14:19:52.766Z"
+                     *       "createdAt": "2026-12-05T16:10:08.168Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -7559,15 +7631,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c1692b5d-b059-443b-8bd8-e7618f2fb602",
-                     *       "communityId": "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8",
-                     *       "name": "号楼 7f4d53c8",
+                     *       "id": "98fa6e2d-3e85-4b27-9f92-40863c1163dc",
+                     *       "communityId": "91b5e0da-db27-4ed7-a03c-fa060cce085f",
+                     *       "name": "号楼 cc0ce348",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 12,
                      *         "floorArea": "720.00"
                      *       },
-                     *       "createdAt": "2026-12-05T14:19:52.823Z"
+                     *       "createdAt": "2026-12-05T16:10:08.337Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -7706,112 +7778,112 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "1c8b6ee9-581b-437b-b9ed-6c99b11be6bf",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "b903e546-efe2-4b61-a1f0-5fb186778652",
+                     *           "buildingId": "7408f261-7741-4cea-8f64-d500ab0d5a3e",
                      *           "unit": "1",
                      *           "room": "101",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:08.528Z"
                      *         },
                      *         {
-                     *           "id": "2d98ca75-be7b-4420-8e80-210b0778b3f5",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "352dedec-3f34-46c5-8807-084e57f806db",
+                     *           "buildingId": "7408f261-7741-4cea-8f64-d500ab0d5a3e",
                      *           "unit": "1",
                      *           "room": "102",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:08.528Z"
                      *         },
                      *         {
-                     *           "id": "d1dad25f-0a85-4ec0-8f02-ead03b9808d0",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "be544846-2c38-4697-959c-9c437c4a2838",
+                     *           "buildingId": "7408f261-7741-4cea-8f64-d500ab0d5a3e",
                      *           "unit": "1",
                      *           "room": "201",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:08.528Z"
                      *         },
                      *         {
-                     *           "id": "89738f85-9f7d-44f8-b044-52bb645e76b5",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "7c0b45ae-8b59-446a-bd6e-744e48aa2b1d",
+                     *           "buildingId": "7408f261-7741-4cea-8f64-d500ab0d5a3e",
                      *           "unit": "1",
                      *           "room": "202",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:08.528Z"
                      *         },
                      *         {
-                     *           "id": "3b9698a5-6874-4e32-bebe-e148f63f9949",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "2fd0b49e-ec46-4380-9a96-ea7453d521ed",
+                     *           "buildingId": "7408f261-7741-4cea-8f64-d500ab0d5a3e",
                      *           "unit": "1",
                      *           "room": "301",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:08.528Z"
                      *         },
                      *         {
-                     *           "id": "165d4653-c9f4-4e36-bfbe-f9faf32ad866",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "7af133ac-c803-4149-949e-e1e639925773",
+                     *           "buildingId": "7408f261-7741-4cea-8f64-d500ab0d5a3e",
                      *           "unit": "1",
                      *           "room": "302",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:08.528Z"
                      *         },
                      *         {
-                     *           "id": "7cc0d2cc-0891-4358-8962-713e597ec249",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "50976c25-bc19-48b0-99cd-e50c43fb3e62",
+                     *           "buildingId": "7408f261-7741-4cea-8f64-d500ab0d5a3e",
                      *           "unit": "1",
                      *           "room": "401",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:08.528Z"
                      *         },
                      *         {
-                     *           "id": "92773fb4-5f8d-4b2e-9463-8977e8b844cf",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "5a6df68c-2b51-45c1-b87a-43206f98939f",
+                     *           "buildingId": "7408f261-7741-4cea-8f64-d500ab0d5a3e",
                      *           "unit": "1",
                      *           "room": "402",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:08.528Z"
                      *         },
                      *         {
-                     *           "id": "2ef9013d-d82e-4bb1-8c5b-e20319d5f8cc",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "244786ba-961c-4317-b0f8-39dcccd16d01",
+                     *           "buildingId": "7408f261-7741-4cea-8f64-d500ab0d5a3e",
                      *           "unit": "1",
                      *           "room": "501",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:08.528Z"
                      *         },
                      *         {
-                     *           "id": "96db3c92-b008-4f46-961c-a8b6edb265e3",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "d9e9ec39-57d9-460a-861c-a576b970d015",
+                     *           "buildingId": "7408f261-7741-4cea-8f64-d500ab0d5a3e",
                      *           "unit": "1",
                      *           "room": "502",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:08.528Z"
                      *         },
                      *         {
-                     *           "id": "c5b6afd7-fa58-4dc8-ae8d-b1c59189f2be",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "659bdb1f-0e8f-4e49-b09a-55fd7fd5f7c5",
+                     *           "buildingId": "7408f261-7741-4cea-8f64-d500ab0d5a3e",
                      *           "unit": "1",
                      *           "room": "601",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:08.528Z"
                      *         },
                      *         {
-                     *           "id": "752d7b06-2700-4f25-8fe0-2767ad7f5471",
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "id": "28e0bbf2-7b74-4062-88fe-b6ae181e49be",
+                     *           "buildingId": "7408f261-7741-4cea-8f64-d500ab0d5a3e",
                      *           "unit": "1",
                      *           "room": "602",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T14:19:52.867Z"
+                     *           "createdAt": "2026-12-05T16:10:08.528Z"
                      *         }
                      *       ],
                      *       "total": 12,
@@ -7949,13 +8021,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "5d2632a8-5a18-453f-9dd5-0220999c6607",
-                     *       "buildingId": "b84d57bf-97c0-40c3-a0a6-305cb2918b56",
+                     *       "id": "3bcf2f90-913b-4a64-8760-68bed52811b8",
+                     *       "buildingId": "b001e327-b9ce-4542-9941-c6638467525c",
                      *       "unit": "1",
                      *       "room": "101",
                      *       "floor": 1,
                      *       "floorArea": "60.00",
-                     *       "createdAt": "2026-12-05T14:19:52.904Z"
+                     *       "createdAt": "2026-12-05T16:10:08.601Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Household"];
@@ -8081,7 +8153,7 @@ export interface operations {
                  * @example [
                  *       {
                  *         "unit": "2",
-                 *         "room": "R-739cd6ae",
+                 *         "room": "R-0a318b7f",
                  *         "floor": 1,
                  *         "floorArea": "58.20"
                  *       }
@@ -8391,534 +8463,534 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "b5b59975-fe25-4172-9421-c13daa3fe587",
+                     *           "id": "f94a6d77-7073-4cdc-9944-363210d9a920",
                      *           "kind": "street_office",
-                     *           "name": "street_office 2313f6ab",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
+                     *           "name": "street_office 050df844",
+                     *           "streetId": "a5b11235-971f-484d-af9f-762b7d663f2c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.826Z"
+                     *           "createdAt": "2026-12-05T16:10:08.799Z"
                      *         },
                      *         {
-                     *           "id": "f5b0c048-9c76-40e2-a254-55ead3992761",
+                     *           "id": "d5887870-314c-40e0-9f79-a487e35b330d",
                      *           "kind": "street_office",
-                     *           "name": "street_office 2b8202db",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "name": "street_office 1cd195f0",
+                     *           "streetId": "ee8abc2f-6b8a-4041-9415-cda7ef89d65d",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.071Z"
+                     *           "createdAt": "2026-12-05T16:10:08.052Z"
                      *         },
                      *         {
-                     *           "id": "367333b0-5192-4104-81de-6b07b769d0e4",
+                     *           "id": "d851ee6f-d0d7-40c8-ada1-494d674e9efb",
                      *           "kind": "street_office",
-                     *           "name": "street_office 33dca7fc",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
+                     *           "name": "street_office 251a5a6f",
+                     *           "streetId": "97380d55-245c-48a1-bb34-437ccdfd79e5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.627Z"
+                     *           "createdAt": "2026-12-05T16:10:06.883Z"
                      *         },
                      *         {
-                     *           "id": "c5e9618b-c101-4fc8-a30b-89cfd7e8cb2a",
+                     *           "id": "fd7b315f-4b95-4b01-9596-e19e9eaaead7",
                      *           "kind": "street_office",
-                     *           "name": "street_office 411ebcd0",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
+                     *           "name": "street_office 2ad29880",
+                     *           "streetId": "f3845e17-15fe-462f-a4ba-25b59e59031b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.786Z"
+                     *           "createdAt": "2026-12-05T16:10:04.658Z"
                      *         },
                      *         {
-                     *           "id": "77fe758c-36bf-4fe8-a488-db3d3dc7ee89",
+                     *           "id": "d687e1b2-977e-4a9a-855a-4130c5268973",
                      *           "kind": "street_office",
-                     *           "name": "street_office 425c8493",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
+                     *           "name": "street_office 347972dc",
+                     *           "streetId": "b9588a0e-1c13-44cb-b108-d76c45efffe7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.870Z"
+                     *           "createdAt": "2026-12-05T16:10:07.300Z"
                      *         },
                      *         {
-                     *           "id": "8f409655-face-4203-94d1-928c2339c024",
+                     *           "id": "04642ec3-31c6-4c3e-8898-49d64be7fa39",
                      *           "kind": "street_office",
-                     *           "name": "street_office 448c6a35",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
+                     *           "name": "street_office 35d8d669",
+                     *           "streetId": "dfad558f-d224-40dd-92ca-353e1bb2e304",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.955Z"
+                     *           "createdAt": "2026-12-05T16:10:08.857Z"
                      *         },
                      *         {
-                     *           "id": "8ca6510c-7c11-4f17-8eb7-58849e1d9ed1",
+                     *           "id": "e0896c74-6252-46c8-8c1d-892795caeddd",
                      *           "kind": "street_office",
-                     *           "name": "street_office 74dcaf05",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
+                     *           "name": "street_office 3d6d1319",
+                     *           "streetId": "0f7f5664-c293-418b-b30d-9fb4b8ed8b5b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.262Z"
+                     *           "createdAt": "2026-12-05T16:10:08.660Z"
                      *         },
                      *         {
-                     *           "id": "dd6faf25-7dd8-4267-82ac-b2ad2c15777a",
+                     *           "id": "4700fa22-e454-429f-af25-11a0d1b675e8",
                      *           "kind": "street_office",
-                     *           "name": "street_office 79cd4233",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
+                     *           "name": "street_office 4568da90",
+                     *           "streetId": "a6b49961-d5ce-47ca-baa6-9298f034dd7e",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.597Z"
+                     *           "createdAt": "2026-12-05T16:10:08.602Z"
                      *         },
                      *         {
-                     *           "id": "20a2acbb-d16f-48ad-9702-27cc13c3b297",
+                     *           "id": "7513f5a3-9902-4110-85f4-8f1a21265162",
                      *           "kind": "street_office",
-                     *           "name": "street_office 83cb302e",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
+                     *           "name": "street_office 5cbce673",
+                     *           "streetId": "469dbaf0-e705-4f1d-8296-97d4db907e77",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.103Z"
+                     *           "createdAt": "2026-12-05T16:10:03.828Z"
                      *         },
                      *         {
-                     *           "id": "ca458030-7c50-42b0-80af-69e586408518",
+                     *           "id": "52efa43e-c680-4732-b5c3-5283b4b6260f",
                      *           "kind": "street_office",
-                     *           "name": "street_office 873c1725",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
+                     *           "name": "street_office 5d89033c",
+                     *           "streetId": "40cd4b04-4897-457b-a7e2-3a60f54f39a8",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.370Z"
+                     *           "createdAt": "2026-12-05T16:10:07.545Z"
                      *         },
                      *         {
-                     *           "id": "9d4916fe-6cd1-44fe-a677-d7bd78e4c6b8",
+                     *           "id": "686ff532-7756-4bd1-95dd-5c79200037bc",
                      *           "kind": "street_office",
-                     *           "name": "street_office 9da8bb81",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
+                     *           "name": "street_office 62a997a4",
+                     *           "streetId": "a75687fd-7905-4e30-b5a3-98b6baa3be9e",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.546Z"
+                     *           "createdAt": "2026-12-05T16:10:08.937Z"
                      *         },
                      *         {
-                     *           "id": "4167ecc0-5fa5-4538-8bf9-07f0a10997f8",
+                     *           "id": "876fc164-b361-415b-a356-803ae6aad9b9",
                      *           "kind": "street_office",
-                     *           "name": "street_office a265e1ad",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
+                     *           "name": "street_office 6682c6a7",
+                     *           "streetId": "73ba10b2-9e48-4005-8d66-1fded6822f72",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.906Z"
+                     *           "createdAt": "2026-12-05T16:10:07.833Z"
                      *         },
                      *         {
-                     *           "id": "b6935e48-7137-47a4-8e9d-2cfa71dd3a69",
+                     *           "id": "37866df2-cdc1-4060-a32b-60bddbed7750",
                      *           "kind": "street_office",
-                     *           "name": "street_office a7c752ca",
-                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
+                     *           "name": "street_office 8e6d1083",
+                     *           "streetId": "fefae433-6625-429a-8190-85e60ae38849",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.676Z"
+                     *           "createdAt": "2026-12-05T16:10:07.068Z"
                      *         },
                      *         {
-                     *           "id": "c7cb5cb5-253b-499d-88cf-cb64f91d489e",
+                     *           "id": "f92ada2d-3305-4bd7-a9df-2a27a9605673",
                      *           "kind": "street_office",
-                     *           "name": "street_office b6a7ffeb",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
+                     *           "name": "street_office ce0413c2",
+                     *           "streetId": "29dd0755-19e4-48d7-8c93-03e504af0391",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.734Z"
+                     *           "createdAt": "2026-12-05T16:10:07.761Z"
                      *         },
                      *         {
-                     *           "id": "e8caae7d-7a54-453c-9a8a-a5eb9e87af6f",
+                     *           "id": "0e24ae67-4223-4858-bda5-3883af4e7559",
                      *           "kind": "street_office",
-                     *           "name": "street_office b9b255ea",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
+                     *           "name": "street_office e657fb7f",
+                     *           "streetId": "b45f802e-7fd7-413d-8ce5-d12b40689ba2",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.049Z"
+                     *           "createdAt": "2026-12-05T16:10:08.550Z"
                      *         },
                      *         {
-                     *           "id": "c5cad039-ed0d-4b63-bd84-eeba955bf04a",
+                     *           "id": "6d301b1b-ccf4-40ac-8191-1d6bfd7044f6",
                      *           "kind": "street_office",
-                     *           "name": "street_office ca41d3b5",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "name": "street_office f1f77193",
+                     *           "streetId": "2042533d-933b-41cd-ba00-ae927b4991ae",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.494Z"
+                     *           "createdAt": "2026-12-05T16:10:08.228Z"
                      *         },
                      *         {
-                     *           "id": "e5a35d38-ba7f-4401-a163-97ac0b04ef07",
+                     *           "id": "bb778e86-1d94-4475-973c-3a6a0f3123d0",
                      *           "kind": "street_office",
-                     *           "name": "street_office f73260d1",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
+                     *           "name": "street_office f5d1d1ae",
+                     *           "streetId": "9741f477-8cdd-4e29-9830-beca1cbfa47b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.435Z"
+                     *           "createdAt": "2026-12-05T16:10:08.351Z"
                      *         },
                      *         {
-                     *           "id": "5b21ed0e-ffcf-4d3c-a08c-57e69a75294a",
+                     *           "id": "058cb71d-7ecd-4756-9bb5-4f7666a7808f",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 016f07dd",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
+                     *           "name": "enterprise 0de50d66",
+                     *           "streetId": "2042533d-933b-41cd-ba00-ae927b4991ae",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.599Z"
+                     *           "createdAt": "2026-12-05T16:10:08.239Z"
                      *         },
                      *         {
-                     *           "id": "62b81557-3f71-4f52-8fdf-5a1e426421d5",
+                     *           "id": "8f437a9d-edc4-478f-9076-69b5892c09dd",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 115b476c",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
+                     *           "name": "enterprise 1a9a5c9c",
+                     *           "streetId": "a5b11235-971f-484d-af9f-762b7d663f2c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.633Z"
+                     *           "createdAt": "2026-12-05T16:10:08.815Z"
                      *         },
                      *         {
-                     *           "id": "1aad2e87-95bf-468c-8558-15e89886a937",
+                     *           "id": "04ec1d34-a1b7-429b-bdae-5e842dead12b",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 12462b4a",
-                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
+                     *           "name": "enterprise 26c51935",
+                     *           "streetId": "29dd0755-19e4-48d7-8c93-03e504af0391",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.681Z"
+                     *           "createdAt": "2026-12-05T16:10:07.763Z"
                      *         },
                      *         {
-                     *           "id": "90a4d3ce-ddd6-4e4d-81c7-f644add65903",
+                     *           "id": "2fafca49-1bcb-4957-983b-638921b18b33",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 35da5994",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
+                     *           "name": "enterprise 2ecd15be",
+                     *           "streetId": "b45f802e-7fd7-413d-8ce5-d12b40689ba2",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.548Z"
+                     *           "createdAt": "2026-12-05T16:10:08.554Z"
                      *         },
                      *         {
-                     *           "id": "a856f23a-ac50-45ee-9bb5-a80d1ee78e8b",
+                     *           "id": "dd24bdb2-00ab-4e56-997f-763a41ba6413",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 4bb3c2e1",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
+                     *           "name": "enterprise 35e37006",
+                     *           "streetId": "a75687fd-7905-4e30-b5a3-98b6baa3be9e",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.051Z"
+                     *           "createdAt": "2026-12-05T16:10:08.939Z"
                      *         },
                      *         {
-                     *           "id": "694585dd-303b-44ea-9140-f34ae28e3c1b",
+                     *           "id": "5a198278-35c9-4f30-bb17-b3d695fb937f",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 54b5aa49",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
+                     *           "name": "enterprise 391a4058",
+                     *           "streetId": "97380d55-245c-48a1-bb34-437ccdfd79e5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.446Z"
+                     *           "createdAt": "2026-12-05T16:10:06.909Z"
                      *         },
                      *         {
-                     *           "id": "c6084275-dd11-4e0c-b064-02946c7b0b7b",
+                     *           "id": "732222d9-985d-4412-a0f3-718454c9a944",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 558fafd7",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
+                     *           "name": "enterprise 42c08eff",
+                     *           "streetId": "a6b49961-d5ce-47ca-baa6-9298f034dd7e",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.790Z"
+                     *           "createdAt": "2026-12-05T16:10:08.604Z"
                      *         },
                      *         {
-                     *           "id": "090e259f-24b6-4710-ac38-4d5ecb40838e",
+                     *           "id": "518e29d1-1044-45af-9233-d802ecf1d228",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 5ab6a7d0",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "name": "enterprise 5a7aa257",
+                     *           "streetId": "9741f477-8cdd-4e29-9830-beca1cbfa47b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.498Z"
+                     *           "createdAt": "2026-12-05T16:10:08.359Z"
                      *         },
                      *         {
-                     *           "id": "8007710f-1571-43b8-8111-8d9e31d00475",
+                     *           "id": "c5cda611-43ac-4ba2-9ae4-16ead8baf0e9",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 5c55611a",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "name": "enterprise 5e64d48c",
+                     *           "streetId": "0f7f5664-c293-418b-b30d-9fb4b8ed8b5b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.073Z"
+                     *           "createdAt": "2026-12-05T16:10:08.663Z"
                      *         },
                      *         {
-                     *           "id": "f491bf57-471b-4ac5-9640-df406e809984",
+                     *           "id": "e571d744-4ee4-4ceb-8426-15d0b366d69e",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 6989eb00",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
+                     *           "name": "enterprise 605d5415",
+                     *           "streetId": "fefae433-6625-429a-8190-85e60ae38849",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.267Z"
+                     *           "createdAt": "2026-12-05T16:10:07.102Z"
                      *         },
                      *         {
-                     *           "id": "ecfa6b8c-ba8c-44da-9b2f-f3a846e47b45",
+                     *           "id": "3db07992-68c7-4367-a6d4-cfc98b90439e",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 74d41d08",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
+                     *           "name": "enterprise 70e00cef",
+                     *           "streetId": "f3845e17-15fe-462f-a4ba-25b59e59031b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.970Z"
+                     *           "createdAt": "2026-12-05T16:10:04.689Z"
                      *         },
                      *         {
-                     *           "id": "68e71f41-c09a-41b8-ae1c-9fc11cbba52a",
+                     *           "id": "63ec9777-6b6a-48da-89f7-44a2757906dd",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 7aac024d",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
+                     *           "name": "enterprise 71b0cde3",
+                     *           "streetId": "73ba10b2-9e48-4005-8d66-1fded6822f72",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.736Z"
+                     *           "createdAt": "2026-12-05T16:10:07.835Z"
                      *         },
                      *         {
-                     *           "id": "5e813584-d610-4b1d-b452-3f06064b0423",
+                     *           "id": "2b34465a-82ff-473f-b448-4c120af65a54",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 7c091588",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
+                     *           "name": "enterprise 785f858e",
+                     *           "streetId": "b9588a0e-1c13-44cb-b108-d76c45efffe7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.372Z"
+                     *           "createdAt": "2026-12-05T16:10:07.323Z"
                      *         },
                      *         {
-                     *           "id": "6e30bbd2-c4b1-47df-8fc9-da4e8b871d6c",
+                     *           "id": "5cd33807-1bca-4906-a8f1-ac7c9ac942c3",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 97aa51f8",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
+                     *           "name": "enterprise b3f048bb",
+                     *           "streetId": "40cd4b04-4897-457b-a7e2-3a60f54f39a8",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.109Z"
+                     *           "createdAt": "2026-12-05T16:10:07.548Z"
                      *         },
                      *         {
-                     *           "id": "97ed6a1d-ede3-4fd2-b7b3-7a9dc64242ce",
+                     *           "id": "7bf80f41-3ab8-4248-a2c3-0eeace51c494",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise d96e5c67",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
+                     *           "name": "enterprise bd47efd8",
+                     *           "streetId": "dfad558f-d224-40dd-92ca-353e1bb2e304",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.829Z"
+                     *           "createdAt": "2026-12-05T16:10:08.859Z"
                      *         },
                      *         {
-                     *           "id": "da455fc7-c870-4df5-a98f-d1d1aadbdcbe",
+                     *           "id": "e2e4492f-5f6d-4b0e-9a40-3ac18da33747",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise ee513750",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
+                     *           "name": "enterprise d086f1a3",
+                     *           "streetId": "469dbaf0-e705-4f1d-8296-97d4db907e77",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.908Z"
+                     *           "createdAt": "2026-12-05T16:10:03.893Z"
                      *         },
                      *         {
-                     *           "id": "1a84c0fd-5984-46dc-a14c-a3fc926f52cf",
+                     *           "id": "2ad56bdc-08d9-4037-9980-6009b7291c91",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise eee2443f",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
+                     *           "name": "enterprise ded78962",
+                     *           "streetId": "ee8abc2f-6b8a-4041-9415-cda7ef89d65d",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:52.875Z"
+                     *           "createdAt": "2026-12-05T16:10:08.054Z"
                      *         },
                      *         {
-                     *           "id": "4472e13a-5c73-49e9-8054-76bf3298b95f",
+                     *           "id": "2280ad16-4233-4618-bd26-cee44184e9b1",
                      *           "kind": "enterprise",
-                     *           "name": "电梯公司 c86a783a",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "name": "电梯公司 fee12ade",
+                     *           "streetId": "dfad558f-d224-40dd-92ca-353e1bb2e304",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T14:19:53.090Z"
+                     *           "createdAt": "2026-12-05T16:10:08.881Z"
                      *         },
                      *         {
-                     *           "id": "d5f4840a-4a47-44b6-81f1-58a9cee79949",
+                     *           "id": "1fdd87ae-8b26-4565-9d2b-057f559780a2",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 2bad0219",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
+                     *           "name": "owners_committee 0043c034",
+                     *           "streetId": "29dd0755-19e4-48d7-8c93-03e504af0391",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "c4552068-11c2-45d2-9f2d-9fac6329a1a4"
+                     *             "68c61d55-92c6-491e-a8fd-acb886c1ff04"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.500Z"
+                     *           "createdAt": "2026-12-05T16:10:07.770Z"
                      *         },
                      *         {
-                     *           "id": "6aa8c65a-60fe-4f44-9952-e5170ebceae7",
+                     *           "id": "4e6b7080-0950-4328-a165-2d00ab162f56",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 3dc6adb4",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
+                     *           "name": "owners_committee 0c89ae13",
+                     *           "streetId": "b45f802e-7fd7-413d-8ce5-d12b40689ba2",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "7d8c5e49-e78e-43c4-adda-9914c36e7fee"
+                     *             "7d09ca93-8919-4b37-b7de-64587c096972"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.551Z"
+                     *           "createdAt": "2026-12-05T16:10:08.557Z"
                      *         },
                      *         {
-                     *           "id": "f3407cc6-d36b-4bd6-9a1e-7ac807d4d7a4",
+                     *           "id": "bcbe2738-8cd9-4758-9655-ce741c3c8d36",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 5889c59d",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
+                     *           "name": "owners_committee 355e4ff3",
+                     *           "streetId": "dfad558f-d224-40dd-92ca-353e1bb2e304",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "3129de7e-1ab3-454a-9918-47430b6b8127"
+                     *             "24318bda-7c90-4406-9a7b-3b751e67c874"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:53.053Z"
+                     *           "createdAt": "2026-12-05T16:10:08.866Z"
                      *         },
                      *         {
-                     *           "id": "1c8f83e6-14df-4dc2-815d-00385b01a36d",
+                     *           "id": "449054e7-de2d-4509-9a73-6a2d2d31636a",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 755880f5",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
+                     *           "name": "owners_committee 53a39699",
+                     *           "streetId": "9741f477-8cdd-4e29-9830-beca1cbfa47b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "0892fee0-c2e5-4d32-a461-458aeac0bd31"
+                     *             "91b5e0da-db27-4ed7-a03c-fa060cce085f"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.379Z"
+                     *           "createdAt": "2026-12-05T16:10:08.414Z"
                      *         },
                      *         {
-                     *           "id": "de5e0097-8d34-422c-943d-02448620ca55",
+                     *           "id": "e1e3bc1f-b654-4015-80e0-865ec0e2c4f7",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 7904f08f",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
+                     *           "name": "owners_committee 663d16e6",
+                     *           "streetId": "73ba10b2-9e48-4005-8d66-1fded6822f72",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "26dd8ebb-b2ec-40d1-8435-f152adf7256d"
+                     *             "479a0141-bfeb-4321-bbab-66e0b61c1044"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.739Z"
+                     *           "createdAt": "2026-12-05T16:10:07.836Z"
                      *         },
                      *         {
-                     *           "id": "4fc12e69-eced-4351-8c3c-53e5e5617015",
+                     *           "id": "b5f6364f-e9c1-46df-a8c1-4b488f3f4a7b",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 876d7072",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
+                     *           "name": "owners_committee 81e9386c",
+                     *           "streetId": "469dbaf0-e705-4f1d-8296-97d4db907e77",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "d55db78e-5f8b-43e3-aef4-94bc3f8e2351"
+                     *             "c6c5f5eb-bd16-471e-855b-944cbd177467"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.981Z"
+                     *           "createdAt": "2026-12-05T16:10:03.896Z"
                      *         },
                      *         {
-                     *           "id": "d481955e-7c14-4505-bcfc-cace932891a7",
+                     *           "id": "d9cedeb4-a556-4df3-9faa-091fd6e04d73",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 8d6ad847",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
+                     *           "name": "owners_committee 846a0f00",
+                     *           "streetId": "a6b49961-d5ce-47ca-baa6-9298f034dd7e",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "88ea002c-776f-4445-8d45-924ce7abb044"
+                     *             "48141f0c-a3f2-4f92-abfb-3ae25efd31d3"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.270Z"
+                     *           "createdAt": "2026-12-05T16:10:08.615Z"
                      *         },
                      *         {
-                     *           "id": "f35b0f13-4487-4511-b484-9ef1a8ca525c",
+                     *           "id": "75c87c89-0807-470b-b236-50365e3549c6",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 9353cb95",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
+                     *           "name": "owners_committee 964dfca0",
+                     *           "streetId": "f3845e17-15fe-462f-a4ba-25b59e59031b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "638d1d14-4780-441a-9865-1e3bd06fcd26"
+                     *             "571863fd-0fb3-4f37-b67f-b7442f96bcf0"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.799Z"
+                     *           "createdAt": "2026-12-05T16:10:04.728Z"
                      *         },
                      *         {
-                     *           "id": "dcf819f7-60e9-4b1e-871b-39f72f38156c",
+                     *           "id": "06dec549-2a57-48eb-9fbe-5c8267a404da",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee b2031e9d",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
+                     *           "name": "owners_committee a31aa989",
+                     *           "streetId": "97380d55-245c-48a1-bb34-437ccdfd79e5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "35a47cc8-6db7-43d0-8ae8-d309fbb3591e"
+                     *             "b528f689-f043-4b78-a547-e18a5d3e65c3"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.913Z"
+                     *           "createdAt": "2026-12-05T16:10:06.919Z"
                      *         },
                      *         {
-                     *           "id": "97ea9f42-665e-45b4-bd7c-e9c753f0ce0a",
+                     *           "id": "df6f203f-2772-4140-b892-223eda17de25",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee b58e670a",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *           "name": "owners_committee a65f0d4c",
+                     *           "streetId": "40cd4b04-4897-457b-a7e2-3a60f54f39a8",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "8c4113d1-602b-43ff-bf8f-df6c44e80578"
+                     *             "146b8f95-929b-46a8-a026-a3c5072816ed"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:53.075Z"
+                     *           "createdAt": "2026-12-05T16:10:07.570Z"
                      *         },
                      *         {
-                     *           "id": "b207ffc7-c830-4463-8812-4db07dbd4fb2",
+                     *           "id": "bf860518-eef8-42ef-a027-82b810ea422b",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee baa911c5",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
+                     *           "name": "owners_committee cd4350d5",
+                     *           "streetId": "a75687fd-7905-4e30-b5a3-98b6baa3be9e",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "1171e404-2632-49dd-b0f6-8f5bc73cb297"
+                     *             "3c96a432-4f9b-48b8-a37e-0648c71e3b27"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.635Z"
+                     *           "createdAt": "2026-12-05T16:10:08.941Z"
                      *         },
                      *         {
-                     *           "id": "8a15c195-c522-420a-a047-3f10bcb3ee82",
+                     *           "id": "4fddf56f-e714-4352-918a-ed728b2bc694",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee bdb43c91",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
+                     *           "name": "owners_committee d38f91ef",
+                     *           "streetId": "b9588a0e-1c13-44cb-b108-d76c45efffe7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "3b65eecb-57ee-4956-8c06-936eef2b41e9"
+                     *             "8c71e83c-a037-43b4-954c-886e0181114a"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.882Z"
+                     *           "createdAt": "2026-12-05T16:10:07.389Z"
                      *         },
                      *         {
-                     *           "id": "5957cc0d-1a43-46f4-afea-49df62cc7eec",
+                     *           "id": "67c8661c-f9b8-4231-bf2c-93828c0c7947",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee ddbb23b2",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
+                     *           "name": "owners_committee d9cfe939",
+                     *           "streetId": "a5b11235-971f-484d-af9f-762b7d663f2c",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8"
+                     *             "5f5d0026-982c-45eb-964e-c3ecdca9a51b"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.831Z"
+                     *           "createdAt": "2026-12-05T16:10:08.822Z"
                      *         },
                      *         {
-                     *           "id": "2261e654-6c41-4372-8a02-be2371b2bd99",
+                     *           "id": "3ea9f387-0850-4c8c-baf7-31825348a533",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee e65532f7",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
+                     *           "name": "owners_committee e7823cf4",
+                     *           "streetId": "fefae433-6625-429a-8190-85e60ae38849",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "59799098-f2ff-40c8-83bc-ea22389d53bd"
+                     *             "a20030f5-2df0-4be2-9d13-ae43383032c7"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:52.451Z"
+                     *           "createdAt": "2026-12-05T16:10:07.119Z"
                      *         },
                      *         {
-                     *           "id": "4c8b24c6-82a1-476a-8282-fc8c9ddc92b2",
+                     *           "id": "97aeca83-0ecf-4e84-a441-2f3ec481ffb1",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee ebe6646a",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
+                     *           "name": "owners_committee e7f8c9dd",
+                     *           "streetId": "2042533d-933b-41cd-ba00-ae927b4991ae",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "887bdb9e-17fb-4ce8-94ce-a22097ec5332"
+                     *             "af533b36-cebc-4874-96a4-d6b41e012cc1"
                      *           ],
-                     *           "createdAt": "2026-12-05T14:19:53.111Z"
+                     *           "createdAt": "2026-12-05T16:10:08.260Z"
                      *         }
                      *       ],
                      *       "total": 69,
@@ -9047,8 +9119,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "enterprise",
-                 *       "name": "电梯公司 66c6db51",
-                 *       "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e"
+                 *       "name": "电梯公司 e54d63d7",
+                 *       "streetId": "dfad558f-d224-40dd-92ca-353e1bb2e304"
                  *     }
                  */
                 "application/json": components["schemas"]["NewOrganization"];
@@ -9069,22 +9141,22 @@ export interface operations {
                     /**
                      * @example {
                      *       "organization": {
-                     *         "id": "4472e13a-5c73-49e9-8054-76bf3298b95f",
+                     *         "id": "2280ad16-4233-4618-bd26-cee44184e9b1",
                      *         "kind": "enterprise",
-                     *         "name": "电梯公司 c86a783a",
-                     *         "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
+                     *         "name": "电梯公司 fee12ade",
+                     *         "streetId": "dfad558f-d224-40dd-92ca-353e1bb2e304",
                      *         "creditCode": null,
                      *         "invoicePrefix": "BOT",
                      *         "communityIds": [],
-                     *         "createdAt": "2026-12-05T14:19:53.090Z"
+                     *         "createdAt": "2026-12-05T16:10:08.881Z"
                      *       },
                      *       "firstKey": {
-                     *         "id": "d9d9bc56-641f-40c7-9a9b-de9751958028",
-                     *         "organizationId": "4472e13a-5c73-49e9-8054-76bf3298b95f",
+                     *         "id": "a967fcf9-b8b5-4ee4-9713-cb1505924679",
+                     *         "organizationId": "2280ad16-4233-4618-bd26-cee44184e9b1",
                      *         "name": "first admin key",
                      *         "role": "admin",
-                     *         "prefix": "bot_k_DhLzaY",
-                     *         "createdAt": "2026-12-05T14:19:53.090Z",
+                     *         "prefix": "bot_k_3wqNpC",
+                     *         "createdAt": "2026-12-05T16:10:08.881Z",
                      *         "lastUsedAt": null,
                      *         "revokedAt": null,
                      *         "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -9235,16 +9307,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "99033b69-b73f-4908-b261-251cdde0ee01",
+                     *       "id": "37b33d5b-f0e6-40e2-bf5a-ae75485f49c3",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee 5e08fecd",
-                     *       "streetId": "aae28299-0aec-4822-83c3-ba6ee447101c",
+                     *       "name": "owners_committee 3281e1d7",
+                     *       "streetId": "ab76216a-5c6b-42d7-8026-bddd64a12bc8",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "ea3368a7-a571-4de1-a00c-b2967163e808"
+                     *         "5ace36dc-a088-4feb-bc98-3e026bf3b432"
                      *       ],
-                     *       "createdAt": "2026-12-05T14:19:53.180Z"
+                     *       "createdAt": "2026-12-05T16:10:08.994Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -9366,7 +9438,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "communityIds": [
-                 *         "99f79f76-9fd7-4484-b977-29aba478dc19"
+                 *         "a9e54e7e-a805-47f2-83cf-e29b2e98ce29"
                  *       ]
                  *     }
                  */
@@ -9387,16 +9459,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7d76db9f-bb86-4563-b5bc-08c5178dd22f",
+                     *       "id": "6e79c1d6-b653-4ddd-ab04-7fff96bcb6d4",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee 7db41d53",
-                     *       "streetId": "92e9c0ed-11d4-4a81-a7de-e9ba991a3e3c",
+                     *       "name": "owners_committee 35b39126",
+                     *       "streetId": "a8769cb4-4ee1-4189-b8ed-fc432f069b96",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "99f79f76-9fd7-4484-b977-29aba478dc19"
+                     *         "a9e54e7e-a805-47f2-83cf-e29b2e98ce29"
                      *       ],
-                     *       "createdAt": "2026-12-05T14:19:53.252Z"
+                     *       "createdAt": "2026-12-05T16:10:09.083Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -9523,22 +9595,22 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "a78e6b27-811b-48de-9241-345194880846",
-                     *           "organizationId": "82cce94d-6bbf-487d-bae0-3cba6f18accb",
-                     *           "name": "key ab9ce336",
+                     *           "id": "6d555328-21ad-4b4f-a55b-18182448a96a",
+                     *           "organizationId": "246f7b59-621f-4891-98e9-f2409a30c143",
+                     *           "name": "key f3eb2713",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_ri-SqA",
-                     *           "createdAt": "2026-12-05T14:19:53.357Z",
-                     *           "lastUsedAt": "2026-12-05T14:19:53.377Z",
+                     *           "prefix": "bot_k_XpxbLr",
+                     *           "createdAt": "2026-12-05T16:10:09.267Z",
+                     *           "lastUsedAt": "2026-12-05T16:10:09.291Z",
                      *           "revokedAt": null
                      *         },
                      *         {
-                     *           "id": "29d1efb0-7c4b-4636-953c-e0a9194da3e3",
-                     *           "organizationId": "82cce94d-6bbf-487d-bae0-3cba6f18accb",
-                     *           "name": "key fc284c46",
+                     *           "id": "817ebe4d-3c4b-4cbf-8810-3ac211aa46fa",
+                     *           "organizationId": "246f7b59-621f-4891-98e9-f2409a30c143",
+                     *           "name": "key 6305e691",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_dIDqgh",
-                     *           "createdAt": "2026-12-05T14:19:53.374Z",
+                     *           "prefix": "bot_k_8VbmDA",
+                     *           "createdAt": "2026-12-05T16:10:09.284Z",
                      *           "lastUsedAt": null,
                      *           "revokedAt": null
                      *         }
@@ -9670,7 +9742,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "key beb29b07"
+                 *       "name": "key a3550acc"
                  *     }
                  */
                 "application/json": components["schemas"]["NewKey"];
@@ -9690,12 +9762,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "08cac4e5-1761-43c3-9514-85f4d7178f53",
-                     *       "organizationId": "45e10a85-1c6a-48c1-9193-5a6ff1043084",
-                     *       "name": "key ca0ea93a",
+                     *       "id": "2b8999cf-2cdf-45be-a20b-43f17fdbf0fa",
+                     *       "organizationId": "cda390e5-8063-42a2-add2-d67cfdd81a72",
+                     *       "name": "key 981ec833",
                      *       "role": "member",
-                     *       "prefix": "bot_k_UE2Erk",
-                     *       "createdAt": "2026-12-05T14:19:53.432Z",
+                     *       "prefix": "bot_k_9ywai0",
+                     *       "createdAt": "2026-12-05T16:10:09.348Z",
                      *       "lastUsedAt": null,
                      *       "revokedAt": null,
                      *       "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -9806,6 +9878,146 @@ export interface operations {
             };
         };
     };
+    getApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key, never the secret */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "99a10905-6230-4e21-9214-16db02ead4ab",
+                     *       "organizationId": "7e8e65b5-4885-4c0a-9e6a-461fe063ff07",
+                     *       "name": "key 27f675c1",
+                     *       "role": "admin",
+                     *       "prefix": "bot_k_20i8mb",
+                     *       "createdAt": "2026-12-05T16:10:09.386Z",
+                     *       "lastUsedAt": null,
+                     *       "revokedAt": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     revokeApiKey: {
         parameters: {
             query?: never;
@@ -9829,18 +10041,173 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "cc14eed6-c165-4d27-ab54-0976086fd007",
-                     *       "organizationId": "225b6b93-94ad-4682-8eda-41d47cd38221",
-                     *       "name": "key 4549195c",
+                     *       "id": "35efb3ff-eff3-469c-9897-efc5fb13226f",
+                     *       "organizationId": "9a2371e2-21f3-42ef-b084-128de4981328",
+                     *       "name": "key 73c89030",
                      *       "role": "admin",
-                     *       "prefix": "bot_k_POBkcn",
-                     *       "createdAt": "2026-12-05T14:19:53.580Z",
+                     *       "prefix": "bot_k__YyHVL",
+                     *       "createdAt": "2026-12-05T16:10:09.650Z",
                      *       "lastUsedAt": null,
-                     *       "revokedAt": "2026-12-05T14:19:53.588Z"
+                     *       "revokedAt": "2026-12-05T16:10:09.670Z"
                      *     }
                      */
                     "application/json": components["schemas"]["ApiKey"];
                 };
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listInvitations: {
+        parameters: {
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Invitations, newest first, never their links */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "ecb0c2d1-e12c-449e-9d76-3d04d28d5efc",
+                     *           "organizationId": "189d21fd-9a1d-4016-8208-7047b12685fb",
+                     *           "name": "王秀英",
+                     *           "role": "member",
+                     *           "createdAt": "2026-12-05T16:10:09.421Z",
+                     *           "expiresAt": "2025-03-08T02:00:00.000Z",
+                     *           "acceptedAt": null,
+                     *           "personId": null,
+                     *           "revokedAt": null,
+                     *           "invitedByPersonId": null,
+                     *           "invitedByKeyId": null
+                     *         }
+                     *       ],
+                     *       "total": 1,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["InvitationPage"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input: `errors` lists each failing field */
             400: {
@@ -9948,7 +10315,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "person 04022f06"
+                 *       "name": "person 909c4ca4"
                  *     }
                  */
                 "application/json": components["schemas"]["NewInvitation"];
@@ -9968,11 +10335,17 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "28ef4114-d040-41aa-82d0-43a778a80193",
-                     *       "organizationId": "338cb145-08c6-4b91-aee0-b0d0b645d7ab",
-                     *       "name": "person 66b8c4e2",
+                     *       "id": "400cb3b6-f753-4d09-bced-fe452b6d5ebb",
+                     *       "organizationId": "4564df3d-cd4b-45d5-9a72-111f1ab226f8",
+                     *       "name": "person 1955b0ed",
                      *       "role": "member",
+                     *       "createdAt": "2026-12-05T16:10:09.555Z",
                      *       "expiresAt": "2025-03-08T02:00:00.000Z",
+                     *       "acceptedAt": null,
+                     *       "personId": null,
+                     *       "revokedAt": null,
+                     *       "invitedByPersonId": null,
+                     *       "invitedByKeyId": "9de94193-09df-403f-9811-cef2c12156e7",
                      *       "path": "/invitations/EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
                      *     }
                      */
@@ -10081,6 +10454,149 @@ export interface operations {
             };
         };
     };
+    getInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                invitationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invitation, never its link */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "9005a42f-bba7-4fe3-8f6b-4b3f6b60a00f",
+                     *       "organizationId": "54f22de1-1f77-451f-b475-38e2ecbbfc65",
+                     *       "name": "王秀英",
+                     *       "role": "member",
+                     *       "createdAt": "2026-12-05T16:10:09.459Z",
+                     *       "expiresAt": "2025-03-08T02:00:00.000Z",
+                     *       "acceptedAt": null,
+                     *       "personId": null,
+                     *       "revokedAt": null,
+                     *       "invitedByPersonId": null,
+                     *       "invitedByKeyId": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Invitation"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listFacilities: {
         parameters: {
             query?: {
@@ -10113,436 +10629,487 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "8e552dec-4d88-4d00-afbd-114d3270578a",
-                     *           "streetId": "41202327-24fb-4e9f-ba07-1ebbd339b470",
-                     *           "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
+                     *           "id": "be755157-8475-4b0b-a8bd-52ce2162fa0e",
+                     *           "streetId": "b9588a0e-1c13-44cb-b108-d76c45efffe7",
+                     *           "communityId": "8c71e83c-a037-43b4-954c-886e0181114a",
                      *           "kind": "elevator",
-                     *           "name": "电梯 0d8bd267",
+                     *           "name": "电梯 0971fb60",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "6f2be96b-0a0d-4a6f-82aa-4ff4c727ed71",
+                     *           "buildingId": "b269575e-b4f3-460c-9281-a15961bc1dd8",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.618Z"
+                     *           "createdAt": "2026-12-05T16:10:07.415Z"
                      *         },
                      *         {
-                     *           "id": "9cd84f8c-3980-4eff-9002-b033cf2f3a7d",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
-                     *           "communityId": "3b65eecb-57ee-4956-8c06-936eef2b41e9",
+                     *           "id": "e81393b1-39ba-4d1c-9ece-2931a896ea7c",
+                     *           "streetId": "2042533d-933b-41cd-ba00-ae927b4991ae",
+                     *           "communityId": "af533b36-cebc-4874-96a4-d6b41e012cc1",
                      *           "kind": "elevator",
-                     *           "name": "电梯 106b48db",
+                     *           "name": "电梯 129ab5f2",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "39734cdc-a48e-4928-8c07-ff8481e1fcbd",
+                     *           "buildingId": "0153ee1e-d3e7-461b-8be6-5ee9387af41d",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.889Z"
+                     *           "createdAt": "2026-12-05T16:10:08.284Z"
                      *         },
                      *         {
-                     *           "id": "cd25a586-6cd2-48b1-a5f8-2dffbe0e180f",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
-                     *           "communityId": "26dd8ebb-b2ec-40d1-8435-f152adf7256d",
+                     *           "id": "c2181119-7049-446c-944c-0960315c5779",
+                     *           "streetId": "b45f802e-7fd7-413d-8ce5-d12b40689ba2",
+                     *           "communityId": "7d09ca93-8919-4b37-b7de-64587c096972",
                      *           "kind": "elevator",
-                     *           "name": "电梯 10c1b19d",
+                     *           "name": "电梯 1ae68d4a",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "d2600c95-3630-4b7e-9c2f-94d513f8753d",
+                     *           "buildingId": "7408f261-7741-4cea-8f64-d500ab0d5a3e",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.745Z"
+                     *           "createdAt": "2026-12-05T16:10:08.566Z"
                      *         },
                      *         {
-                     *           "id": "0071269e-bbcb-423a-baf2-d50b485c2562",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *           "communityId": "94b03f62-19eb-40ee-9c6b-8de6fd99df31",
+                     *           "id": "ced706c7-5633-4be2-979a-e0fc35393724",
+                     *           "streetId": "1188a3b0-4810-4711-82b2-b91a91a4ea50",
+                     *           "communityId": "8ba3c0e9-f4bc-42e2-9d32-6370ef952688",
                      *           "kind": "elevator",
-                     *           "name": "电梯 1ecd2f50",
+                     *           "name": "电梯 1cea25e3",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e6771c27-d889-4f1e-a3ec-c9f2f4abab7d",
+                     *           "buildingId": "e28702ad-8368-4a58-b638-a133a03e65bf",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.608Z"
+                     *           "createdAt": "2026-12-05T16:10:09.504Z"
                      *         },
                      *         {
-                     *           "id": "334d2c9c-729d-40ad-930e-a178f6f2dfa9",
-                     *           "streetId": "817e9248-0bd4-4085-8551-2a163b85b09d",
-                     *           "communityId": "6cd6ea5c-7bdd-494f-bb56-db76df7fdc77",
+                     *           "id": "a64ef156-5657-46ea-ba50-7d8e97f9fdc5",
+                     *           "streetId": "40cd4b04-4897-457b-a7e2-3a60f54f39a8",
+                     *           "communityId": "146b8f95-929b-46a8-a026-a3c5072816ed",
                      *           "kind": "elevator",
-                     *           "name": "电梯 259d62cc",
+                     *           "name": "电梯 23b00190",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "0ba8ad39-51d7-41c2-a79a-71141976217f",
+                     *           "buildingId": "c661df8f-5ed1-4783-9f38-774d86148ce0",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.412Z"
+                     *           "createdAt": "2026-12-05T16:10:07.603Z"
                      *         },
                      *         {
-                     *           "id": "4865b0a0-d91c-425f-b023-7e3630f1ff19",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
-                     *           "communityId": "c4552068-11c2-45d2-9f2d-9fac6329a1a4",
+                     *           "id": "6e76958f-bbff-416e-ae91-5208411e0b4b",
+                     *           "streetId": "97380d55-245c-48a1-bb34-437ccdfd79e5",
+                     *           "communityId": "b528f689-f043-4b78-a547-e18a5d3e65c3",
                      *           "kind": "elevator",
-                     *           "name": "电梯 4c3f2c4f",
+                     *           "name": "电梯 361a8951",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "d8e5d7e8-f671-4f51-80a4-8a59a3ba39a8",
+                     *           "buildingId": "89981853-5774-4596-958e-0de9a3836e96",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.514Z"
+                     *           "createdAt": "2026-12-05T16:10:06.937Z"
                      *         },
                      *         {
-                     *           "id": "ec20abb9-79e6-43c2-924a-ae962318ba88",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
-                     *           "communityId": "88ea002c-776f-4445-8d45-924ce7abb044",
+                     *           "id": "3cb13abe-dbde-49c8-b980-ae7b7952d219",
+                     *           "streetId": "71210a7a-1634-48ec-b8ea-1a09aab824f7",
+                     *           "communityId": "bf749266-ad24-4a8f-999d-88a9709da756",
                      *           "kind": "elevator",
-                     *           "name": "电梯 586ea7c6",
+                     *           "name": "电梯 45c26629",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e6d96bd7-3d8d-4ff7-a290-007d3fa0de0a",
+                     *           "buildingId": "a583d94d-52be-4c31-a91b-3c8d6b801922",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.286Z"
+                     *           "createdAt": "2026-12-05T16:10:09.452Z"
                      *         },
                      *         {
-                     *           "id": "aea0b383-62d7-43ee-8eed-5388273228e1",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
-                     *           "communityId": "8c4113d1-602b-43ff-bf8f-df6c44e80578",
+                     *           "id": "e43ae494-7f63-4e57-b206-5950a9732643",
+                     *           "streetId": "ab76216a-5c6b-42d7-8026-bddd64a12bc8",
+                     *           "communityId": "5ace36dc-a088-4feb-bc98-3e026bf3b432",
                      *           "kind": "elevator",
-                     *           "name": "电梯 7b03a0c9",
+                     *           "name": "电梯 4b5b3103",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "db523468-75d0-4fe7-bcc5-01ba608bbd65",
+                     *           "buildingId": "f340d4c6-650d-41d6-9f7c-48a573eaa2cc",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.081Z"
+                     *           "createdAt": "2026-12-05T16:10:09.012Z"
                      *         },
                      *         {
-                     *           "id": "a14a196e-e105-4b03-a04c-42484b9fbf91",
-                     *           "streetId": "43ca017e-2fb9-4319-90e5-342408865528",
-                     *           "communityId": "2b8b167b-84e9-4a37-a459-d69913532a3c",
+                     *           "id": "a27096a5-4812-4f01-9f49-3ba3ff81abc6",
+                     *           "streetId": "a8769cb4-4ee1-4189-b8ed-fc432f069b96",
+                     *           "communityId": "a9e54e7e-a805-47f2-83cf-e29b2e98ce29",
                      *           "kind": "elevator",
-                     *           "name": "电梯 85ee7d38",
+                     *           "name": "电梯 4d6a0682",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "36a6d720-8107-4532-853c-7b63530b42bd",
+                     *           "buildingId": "ecf08f8d-f5ed-4e62-8aa9-c97870c620a2",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.372Z"
+                     *           "createdAt": "2026-12-05T16:10:09.102Z"
                      *         },
                      *         {
-                     *           "id": "a2f02a1b-c303-4a0d-b509-6dca72eeb74c",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
-                     *           "communityId": "3129de7e-1ab3-454a-9918-47430b6b8127",
+                     *           "id": "c8974cfe-eeef-4208-bd90-5ec91b86010a",
+                     *           "streetId": "c2fb685b-4632-446e-9698-dc21492111bc",
+                     *           "communityId": "353362d7-b42c-47bc-9306-2e87c72f6734",
                      *           "kind": "elevator",
-                     *           "name": "电梯 8a065d94",
+                     *           "name": "电梯 4de90ae8",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "5663601a-19e2-4ca9-abcf-072cb14f904c",
+                     *           "buildingId": "1b7f390c-9f12-4a3d-9231-38405612796a",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.058Z"
+                     *           "createdAt": "2026-12-05T16:10:09.419Z"
                      *         },
                      *         {
-                     *           "id": "de70fd38-884a-48ce-b337-7bb248d0af27",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
-                     *           "communityId": "887bdb9e-17fb-4ce8-94ce-a22097ec5332",
+                     *           "id": "6ff4436f-f974-4377-ac87-b8a99adfb51f",
+                     *           "streetId": "9741f477-8cdd-4e29-9830-beca1cbfa47b",
+                     *           "communityId": "91b5e0da-db27-4ed7-a03c-fa060cce085f",
                      *           "kind": "elevator",
-                     *           "name": "电梯 8d32e925",
+                     *           "name": "电梯 562520ae",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "a9d55a04-6ad3-4514-a0c8-a8872cfc5f2e",
+                     *           "buildingId": "98fa6e2d-3e85-4b27-9f92-40863c1163dc",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.129Z"
+                     *           "createdAt": "2026-12-05T16:10:08.475Z"
                      *         },
                      *         {
-                     *           "id": "54065104-bb88-46dd-861b-0ee651859dfd",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
-                     *           "communityId": "59799098-f2ff-40c8-83bc-ea22389d53bd",
+                     *           "id": "83f7c0c4-f9a3-4e99-8eb7-e9ab9eb85ba4",
+                     *           "streetId": "0f7f5664-c293-418b-b30d-9fb4b8ed8b5b",
+                     *           "communityId": "e5bce973-3e37-4f59-b4f4-5f2f338d17e5",
                      *           "kind": "elevator",
-                     *           "name": "电梯 950dfb00",
+                     *           "name": "电梯 61bd1cea",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "cb39e419-9ae6-4545-a333-9e63b966a1e7",
+                     *           "buildingId": "4455faa8-8e30-4d1a-9bdf-7a13d2121fc7",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.464Z"
+                     *           "createdAt": "2026-12-05T16:10:08.749Z"
                      *         },
                      *         {
-                     *           "id": "e3514dec-5a99-470a-9eee-10278a128c27",
-                     *           "streetId": "92e9c0ed-11d4-4a81-a7de-e9ba991a3e3c",
-                     *           "communityId": "99f79f76-9fd7-4484-b977-29aba478dc19",
+                     *           "id": "acb24b84-6011-40f6-a402-d8f8f39a4051",
+                     *           "streetId": "a5b11235-971f-484d-af9f-762b7d663f2c",
+                     *           "communityId": "5f5d0026-982c-45eb-964e-c3ecdca9a51b",
                      *           "kind": "elevator",
-                     *           "name": "电梯 96ea9e0d",
+                     *           "name": "电梯 68e38bb6",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e2bc5335-6711-4809-8945-fb1c06a74a2c",
+                     *           "buildingId": "0e28bf4f-af91-419b-919f-263eab624887",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.266Z"
+                     *           "createdAt": "2026-12-05T16:10:08.830Z"
                      *         },
                      *         {
-                     *           "id": "8cb78029-d14d-4551-9704-cab710fa7949",
-                     *           "streetId": "c2bb0f4b-3791-4e6d-a2b0-9a9546d718b8",
-                     *           "communityId": "64abd209-846b-421e-9120-93e2731490c4",
+                     *           "id": "7a6a7431-70b4-4b88-a6d9-aeb9a4fa0cd8",
+                     *           "streetId": "73ba10b2-9e48-4005-8d66-1fded6822f72",
+                     *           "communityId": "479a0141-bfeb-4321-bbab-66e0b61c1044",
                      *           "kind": "elevator",
-                     *           "name": "电梯 997c42b5",
+                     *           "name": "电梯 69eae671",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "7868f5e9-3bf4-481f-84cc-0582890a3655",
+                     *           "buildingId": "53b69a6f-e4f0-409f-aab1-1e951e0e9bfa",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.477Z"
+                     *           "createdAt": "2026-12-05T16:10:07.977Z"
                      *         },
                      *         {
-                     *           "id": "8ed941fe-5d84-4602-9315-e503800f2efb",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
-                     *           "communityId": "35a47cc8-6db7-43d0-8ae8-d309fbb3591e",
+                     *           "id": "76ff2036-a56d-45ea-b785-d28c19a2db0c",
+                     *           "streetId": "29dd0755-19e4-48d7-8c93-03e504af0391",
+                     *           "communityId": "68c61d55-92c6-491e-a8fd-acb886c1ff04",
                      *           "kind": "elevator",
-                     *           "name": "电梯 a95124e6",
+                     *           "name": "电梯 6bc5a145",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "b84d57bf-97c0-40c3-a0a6-305cb2918b56",
+                     *           "buildingId": "93776678-b12c-4b71-99a4-ace27299c8b9",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.919Z"
+                     *           "createdAt": "2026-12-05T16:10:07.786Z"
                      *         },
                      *         {
-                     *           "id": "5d1e786e-0ed9-461d-b2fb-79b79b15e99b",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
-                     *           "communityId": "0892fee0-c2e5-4d32-a461-458aeac0bd31",
+                     *           "id": "5733b68a-ddf4-4e52-9bc8-4529369d8bcd",
+                     *           "streetId": "a6b49961-d5ce-47ca-baa6-9298f034dd7e",
+                     *           "communityId": "48141f0c-a3f2-4f92-abfb-3ae25efd31d3",
                      *           "kind": "elevator",
-                     *           "name": "电梯 ae5cf48f",
+                     *           "name": "电梯 83a9bf3c",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "530ec41e-02b9-4b2f-8092-b7272c9f30b3",
+                     *           "buildingId": "b001e327-b9ce-4542-9941-c6638467525c",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.389Z"
+                     *           "createdAt": "2026-12-05T16:10:08.628Z"
                      *         },
                      *         {
-                     *           "id": "8c0bb289-8e02-445d-9e46-cb4bbce8e235",
-                     *           "streetId": "aae28299-0aec-4822-83c3-ba6ee447101c",
-                     *           "communityId": "ea3368a7-a571-4de1-a00c-b2967163e808",
+                     *           "id": "8c41a6a9-7d2b-40c8-ac6b-5248a18827ac",
+                     *           "streetId": "ee8abc2f-6b8a-4041-9415-cda7ef89d65d",
+                     *           "communityId": "462afa56-a0b7-4197-a82a-dda5d89781d3",
                      *           "kind": "elevator",
-                     *           "name": "电梯 b8bfa3c1",
+                     *           "name": "电梯 86377f64",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "754eb946-08e0-424f-98ec-e8c3ddf99008",
+                     *           "buildingId": "bd6826cb-0281-48d9-ba0c-62b6e750bbc1",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.197Z"
+                     *           "createdAt": "2026-12-05T16:10:08.112Z"
                      *         },
                      *         {
-                     *           "id": "2977d7d5-32e1-468e-9ea6-8a4a439ed700",
-                     *           "streetId": "f5e1eb53-52b1-496a-aeb0-e63f70d19a73",
-                     *           "communityId": "768605b2-0db6-4bde-af20-b036cd4073e8",
+                     *           "id": "4a41b5b6-2ea1-490d-80da-7082ac9f8010",
+                     *           "streetId": "f3845e17-15fe-462f-a4ba-25b59e59031b",
+                     *           "communityId": "571863fd-0fb3-4f37-b67f-b7442f96bcf0",
                      *           "kind": "elevator",
-                     *           "name": "电梯 cb2fa212",
+                     *           "name": "电梯 93702f3f",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "9703d6f9-b40e-4e56-a1a1-0559943e15f3",
+                     *           "buildingId": "b2b0a52b-5cd1-4f6b-8e1e-00fbe047c544",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.578Z"
+                     *           "createdAt": "2026-12-05T16:10:04.848Z"
                      *         },
                      *         {
-                     *           "id": "768a5848-e4fc-43cc-870d-0c7b92e29900",
-                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
-                     *           "communityId": "255f7cc5-a26e-4520-8e05-f3c177eb2ed2",
+                     *           "id": "49d05d78-0dd6-4799-a1b7-e19b8197a277",
+                     *           "streetId": "7b77833c-766d-4316-80f9-81b2b20d9199",
+                     *           "communityId": "71aab8e9-5004-41e4-811e-70eb606761a1",
                      *           "kind": "elevator",
-                     *           "name": "电梯 cfd22859",
+                     *           "name": "电梯 98d7ce8c",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "42215551-f57f-46b5-9764-59aef98f9b7d",
+                     *           "buildingId": "23d8613e-5b65-46cf-a35f-74965c43dba3",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.702Z"
+                     *           "createdAt": "2026-12-05T16:10:09.706Z"
                      *         },
                      *         {
-                     *           "id": "7596f405-74ae-44fa-a804-99832ffbcc50",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
-                     *           "communityId": "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8",
+                     *           "id": "da61d1dc-77c0-4d53-b5ca-b139cd56b586",
+                     *           "streetId": "6cd58e5f-a345-4544-9960-5990a48e8bd9",
+                     *           "communityId": "201a6c54-a509-4f3b-8c8d-c07401b13296",
                      *           "kind": "elevator",
-                     *           "name": "电梯 d34cbab7",
+                     *           "name": "电梯 a7122271",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "c1692b5d-b059-443b-8bd8-e7618f2fb602",
+                     *           "buildingId": "f560e5dd-67bf-4cd3-ad77-94ec77bbdf66",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.837Z"
+                     *           "createdAt": "2026-12-05T16:10:09.385Z"
                      *         },
                      *         {
-                     *           "id": "1adb338b-2339-455d-862f-c0c086eb5a02",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
-                     *           "communityId": "1171e404-2632-49dd-b0f6-8f5bc73cb297",
+                     *           "id": "eadb5e35-7703-4609-ad60-8bd7fb807578",
+                     *           "streetId": "2b131a62-d1cd-4476-9cc9-4af3e6cbae0e",
+                     *           "communityId": "aa13b520-f9df-4c8f-a12b-db1a87b0e279",
                      *           "kind": "elevator",
-                     *           "name": "电梯 d4b760c4",
+                     *           "name": "电梯 a8fd750f",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "b6639832-4199-47bf-8903-a81ac69f4024",
+                     *           "buildingId": "e568acd5-4577-466b-8282-c82f04529e08",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.652Z"
+                     *           "createdAt": "2026-12-05T16:10:09.283Z"
                      *         },
                      *         {
-                     *           "id": "6579f01b-11dd-4c8f-b4c0-1fb8124c0d06",
-                     *           "streetId": "fb7a6946-119e-476e-8fc7-8f6d47e4143f",
-                     *           "communityId": "1b7b5394-619d-497d-9085-0a1bd70865c3",
+                     *           "id": "91f1b5cf-f5de-4fcd-84c3-5a9074ba3d55",
+                     *           "streetId": "72707765-126e-48fe-9a9c-d47403a68daa",
+                     *           "communityId": "d9410ed1-d9ba-4120-b2f5-ab1de4fa1035",
                      *           "kind": "elevator",
-                     *           "name": "电梯 d8741e62",
+                     *           "name": "电梯 bea4126c",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "fbe90e8e-6a33-40f2-8788-1bc78552a225",
+                     *           "buildingId": "be1a0c49-d4a8-463e-a8e2-7f9c76bea111",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.705Z"
+                     *           "createdAt": "2026-12-05T16:10:09.338Z"
                      *         },
                      *         {
-                     *           "id": "c330f8a9-af06-41b0-aef7-aba2dc2ba06b",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
-                     *           "communityId": "d55db78e-5f8b-43e3-aef4-94bc3f8e2351",
+                     *           "id": "831b986c-4206-41fd-a879-9c434a1aed57",
+                     *           "streetId": "9de046a3-1da1-44ee-9c33-d8b1f1a7954f",
+                     *           "communityId": "48707c8a-fee7-4d1e-9bef-9aba7effdbac",
                      *           "kind": "elevator",
-                     *           "name": "电梯 e0dfcfef",
+                     *           "name": "电梯 bf2e4329",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "f4451e46-c16d-4b72-a11d-51f0d3d6006c",
+                     *           "buildingId": "2b9e1bda-339e-4798-b17c-bc0db40fe9d4",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.011Z"
+                     *           "createdAt": "2026-12-05T16:10:09.779Z"
                      *         },
                      *         {
-                     *           "id": "123f166a-8df4-4728-a21b-dff9bb8a41db",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
-                     *           "communityId": "7d8c5e49-e78e-43c4-adda-9914c36e7fee",
+                     *           "id": "97cbf1ed-6380-488c-af46-7acde9b83683",
+                     *           "streetId": "469dbaf0-e705-4f1d-8296-97d4db907e77",
+                     *           "communityId": "c6c5f5eb-bd16-471e-855b-944cbd177467",
                      *           "kind": "elevator",
-                     *           "name": "电梯 f9688035",
+                     *           "name": "电梯 ca50d107",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "2bb3292b-430a-4b22-809e-e3a9438b7e2d",
+                     *           "buildingId": "84826618-92a6-4de9-af8f-13ab51fa274c",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.560Z"
+                     *           "createdAt": "2026-12-05T16:10:03.982Z"
                      *         },
                      *         {
-                     *           "id": "aee46071-f643-4a41-90d3-6e3a4b8f3edf",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
-                     *           "communityId": "638d1d14-4780-441a-9865-1e3bd06fcd26",
+                     *           "id": "b452dea6-21ea-41dd-80e9-10dc1d1e94c2",
+                     *           "streetId": "fefae433-6625-429a-8190-85e60ae38849",
+                     *           "communityId": "a20030f5-2df0-4be2-9d13-ae43383032c7",
                      *           "kind": "elevator",
-                     *           "name": "电梯 fe9528db",
+                     *           "name": "电梯 cd1c2356",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "959b9f46-982f-4e33-9dba-536fe1429d66",
+                     *           "buildingId": "5c36929e-cb7b-4b29-8214-304e0d32c320",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.805Z"
+                     *           "createdAt": "2026-12-05T16:10:07.160Z"
                      *         },
                      *         {
-                     *           "id": "aa617e4a-5aa0-4bf1-8a01-a7a32a8e73f4",
-                     *           "streetId": "c86c03cf-fc85-4ed2-92c2-08a8237a6fed",
-                     *           "communityId": "255f7cc5-a26e-4520-8e05-f3c177eb2ed2",
+                     *           "id": "c6ae767e-6b10-442f-a5ec-a4517b46e098",
+                     *           "streetId": "dfad558f-d224-40dd-92ca-353e1bb2e304",
+                     *           "communityId": "24318bda-7c90-4406-9a7b-3b751e67c874",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 e01b986b",
+                     *           "state": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "5793c473-f970-4b1a-8ff7-e5d150afc650",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T16:10:08.875Z"
+                     *         },
+                     *         {
+                     *           "id": "aa61c403-a70f-4758-9bda-d4246f3ed29b",
+                     *           "streetId": "7b6f2c79-a12f-4bf2-bf89-29d512426e5c",
+                     *           "communityId": "f29360cc-2436-4c2e-9024-23f959115abc",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 ebeef58f",
+                     *           "state": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "4aba5111-e1ce-4138-98fe-aa3c1b3d53b3",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T16:10:09.644Z"
+                     *         },
+                     *         {
+                     *           "id": "f6ec27d5-7967-4a29-82a9-c0901188c6c7",
+                     *           "streetId": "a75687fd-7905-4e30-b5a3-98b6baa3be9e",
+                     *           "communityId": "3c96a432-4f9b-48b8-a37e-0648c71e3b27",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 f61ae2a5",
+                     *           "state": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "c2b6d1f5-cef2-4209-9367-3cf9a181bea1",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T16:10:08.948Z"
+                     *         },
+                     *         {
+                     *           "id": "d563f02c-2c10-4f54-8b4d-3d0e368306dc",
+                     *           "streetId": "ab76216a-5c6b-42d7-8026-bddd64a12bc8",
+                     *           "communityId": "5ace36dc-a088-4feb-bc98-3e026bf3b432",
                      *           "kind": "garage",
-                     *           "name": "车库 016c0c5d",
+                     *           "name": "车库 07f0423c",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10550,16 +11117,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "1aad2e87-95bf-468c-8558-15e89886a937",
+                     *           "operatorOrgId": "f23f1bdc-ea86-4fbb-9664-79605ac19aa1",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.705Z"
+                     *           "createdAt": "2026-12-05T16:10:09.034Z"
                      *         },
                      *         {
-                     *           "id": "8043c08b-669c-41bf-a0f5-445c7e2f964c",
-                     *           "streetId": "d9bad347-2e09-4bb7-8a2c-337452ae129b",
-                     *           "communityId": "26dd8ebb-b2ec-40d1-8435-f152adf7256d",
+                     *           "id": "a1f73bb1-2e96-4c0d-8b93-216361802bf6",
+                     *           "streetId": "73ba10b2-9e48-4005-8d66-1fded6822f72",
+                     *           "communityId": "479a0141-bfeb-4321-bbab-66e0b61c1044",
                      *           "kind": "garage",
-                     *           "name": "车库 0f48a889",
+                     *           "name": "车库 1d00dbe8",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10567,16 +11134,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "68e71f41-c09a-41b8-ae1c-9fc11cbba52a",
+                     *           "operatorOrgId": "63ec9777-6b6a-48da-89f7-44a2757906dd",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.756Z"
+                     *           "createdAt": "2026-12-05T16:10:07.993Z"
                      *         },
                      *         {
-                     *           "id": "e63cecf6-b0c9-4d92-a995-4c93678b3226",
-                     *           "streetId": "aae28299-0aec-4822-83c3-ba6ee447101c",
-                     *           "communityId": "ea3368a7-a571-4de1-a00c-b2967163e808",
+                     *           "id": "5824f0e3-1c87-4256-9421-714ec7bb75a9",
+                     *           "streetId": "29dd0755-19e4-48d7-8c93-03e504af0391",
+                     *           "communityId": "68c61d55-92c6-491e-a8fd-acb886c1ff04",
                      *           "kind": "garage",
-                     *           "name": "车库 1d9da876",
+                     *           "name": "车库 25ca6210",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10584,16 +11151,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "95682511-914a-476d-aebb-38fb9174ddbb",
+                     *           "operatorOrgId": "04ec1d34-a1b7-429b-bdae-5e842dead12b",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.201Z"
+                     *           "createdAt": "2026-12-05T16:10:07.789Z"
                      *         },
                      *         {
-                     *           "id": "83ce157c-0c6e-4f38-87b0-b394e7b63e51",
-                     *           "streetId": "d670e23f-0cce-41d0-84a0-3f065e3d621e",
-                     *           "communityId": "8c4113d1-602b-43ff-bf8f-df6c44e80578",
+                     *           "id": "bcee8d38-021c-4066-8bd1-e0d261b41b2d",
+                     *           "streetId": "97380d55-245c-48a1-bb34-437ccdfd79e5",
+                     *           "communityId": "b528f689-f043-4b78-a547-e18a5d3e65c3",
                      *           "kind": "garage",
-                     *           "name": "车库 264274b9",
+                     *           "name": "车库 26948652",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10601,16 +11168,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "8007710f-1571-43b8-8111-8d9e31d00475",
+                     *           "operatorOrgId": "5a198278-35c9-4f30-bb17-b3d695fb937f",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.084Z"
+                     *           "createdAt": "2026-12-05T16:10:06.982Z"
                      *         },
                      *         {
-                     *           "id": "585d930c-1266-49f3-a7de-145c624d918a",
-                     *           "streetId": "dae04a8c-fcbd-48e3-b580-1af1d41624ac",
-                     *           "communityId": "35a47cc8-6db7-43d0-8ae8-d309fbb3591e",
+                     *           "id": "867fbf75-c515-49b9-a8de-d81137283e09",
+                     *           "streetId": "b9588a0e-1c13-44cb-b108-d76c45efffe7",
+                     *           "communityId": "8c71e83c-a037-43b4-954c-886e0181114a",
                      *           "kind": "garage",
-                     *           "name": "车库 2bc6a199",
+                     *           "name": "车库 26ec9075",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10618,16 +11185,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "da455fc7-c870-4df5-a98f-d1d1aadbdcbe",
+                     *           "operatorOrgId": "2b34465a-82ff-473f-b448-4c120af65a54",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.922Z"
+                     *           "createdAt": "2026-12-05T16:10:07.418Z"
                      *         },
                      *         {
-                     *           "id": "94717c7f-896c-413d-b4f0-708deb7eeb26",
-                     *           "streetId": "b4fdf23b-3541-443e-ad8a-b7515e01c3c6",
-                     *           "communityId": "3129de7e-1ab3-454a-9918-47430b6b8127",
+                     *           "id": "5ff2113d-e4c7-4972-a80a-65bd4d7c402c",
+                     *           "streetId": "c2fb685b-4632-446e-9698-dc21492111bc",
+                     *           "communityId": "353362d7-b42c-47bc-9306-2e87c72f6734",
                      *           "kind": "garage",
-                     *           "name": "车库 301406a4",
+                     *           "name": "车库 37f10a48",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10635,16 +11202,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "a856f23a-ac50-45ee-9bb5-a80d1ee78e8b",
+                     *           "operatorOrgId": "189d21fd-9a1d-4016-8208-7047b12685fb",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.060Z"
+                     *           "createdAt": "2026-12-05T16:10:09.420Z"
                      *         },
                      *         {
-                     *           "id": "853db6cc-0fd9-4493-9e32-a81384e39cad",
-                     *           "streetId": "552cb92e-d06f-454e-8346-4cbca97df8a7",
-                     *           "communityId": "887bdb9e-17fb-4ce8-94ce-a22097ec5332",
+                     *           "id": "583fdc9b-dd4b-4230-ad77-938fa06aa32d",
+                     *           "streetId": "b45f802e-7fd7-413d-8ce5-d12b40689ba2",
+                     *           "communityId": "7d09ca93-8919-4b37-b7de-64587c096972",
                      *           "kind": "garage",
-                     *           "name": "车库 3203e962",
+                     *           "name": "车库 3913fdd0",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10652,16 +11219,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "6e30bbd2-c4b1-47df-8fc9-da4e8b871d6c",
+                     *           "operatorOrgId": "2fafca49-1bcb-4957-983b-638921b18b33",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.132Z"
+                     *           "createdAt": "2026-12-05T16:10:08.570Z"
                      *         },
                      *         {
-                     *           "id": "1f027fee-c556-4ea4-bfcd-ca073e22349c",
-                     *           "streetId": "92e9c0ed-11d4-4a81-a7de-e9ba991a3e3c",
-                     *           "communityId": "99f79f76-9fd7-4484-b977-29aba478dc19",
+                     *           "id": "e250e10e-fdc4-4c62-beaa-dea4cbe5b74b",
+                     *           "streetId": "dfad558f-d224-40dd-92ca-353e1bb2e304",
+                     *           "communityId": "24318bda-7c90-4406-9a7b-3b751e67c874",
                      *           "kind": "garage",
-                     *           "name": "车库 36cf7197",
+                     *           "name": "车库 41a186cb",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10669,16 +11236,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "789b73e5-1a60-4ced-922e-868bb6b05f48",
+                     *           "operatorOrgId": "7bf80f41-3ab8-4248-a2c3-0eeace51c494",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.275Z"
+                     *           "createdAt": "2026-12-05T16:10:08.876Z"
                      *         },
                      *         {
-                     *           "id": "2c96bdb9-216a-445e-9fc4-bd5d28319499",
-                     *           "streetId": "817e9248-0bd4-4085-8551-2a163b85b09d",
-                     *           "communityId": "6cd6ea5c-7bdd-494f-bb56-db76df7fdc77",
+                     *           "id": "789f6619-4c8d-4a79-b807-da4aaf633cab",
+                     *           "streetId": "71210a7a-1634-48ec-b8ea-1a09aab824f7",
+                     *           "communityId": "bf749266-ad24-4a8f-999d-88a9709da756",
                      *           "kind": "garage",
-                     *           "name": "车库 47e6f1c3",
+                     *           "name": "车库 44ec23e3",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10686,16 +11253,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "45e10a85-1c6a-48c1-9193-5a6ff1043084",
+                     *           "operatorOrgId": "54f22de1-1f77-451f-b475-38e2ecbbfc65",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.416Z"
+                     *           "createdAt": "2026-12-05T16:10:09.458Z"
                      *         },
                      *         {
-                     *           "id": "a2ae5435-a8a1-403c-a42c-7ab0177c1821",
-                     *           "streetId": "04a33736-21a8-4c62-a0b0-deec52a20ebe",
-                     *           "communityId": "c4552068-11c2-45d2-9f2d-9fac6329a1a4",
+                     *           "id": "90b492f8-4784-4bf1-8136-c5402df7b3c3",
+                     *           "streetId": "7b77833c-766d-4316-80f9-81b2b20d9199",
+                     *           "communityId": "71aab8e9-5004-41e4-811e-70eb606761a1",
                      *           "kind": "garage",
-                     *           "name": "车库 58adf260",
+                     *           "name": "车库 522f5f30",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10703,16 +11270,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "090e259f-24b6-4710-ac38-4d5ecb40838e",
+                     *           "operatorOrgId": "ef1d73aa-6581-44d8-8e0b-f9e169a7bfe4",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.519Z"
+                     *           "createdAt": "2026-12-05T16:10:09.715Z"
                      *         },
                      *         {
-                     *           "id": "ed2df29f-647b-43b3-af7d-6785f9a25084",
-                     *           "streetId": "f2aa777c-7c6c-4eb1-ae98-0bfb6f97208f",
-                     *           "communityId": "59799098-f2ff-40c8-83bc-ea22389d53bd",
+                     *           "id": "39046901-5dbe-4ef4-9b58-c3477b5d9879",
+                     *           "streetId": "f3845e17-15fe-462f-a4ba-25b59e59031b",
+                     *           "communityId": "571863fd-0fb3-4f37-b67f-b7442f96bcf0",
                      *           "kind": "garage",
-                     *           "name": "车库 62d70863",
+                     *           "name": "车库 576f408c",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10720,16 +11287,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "694585dd-303b-44ea-9140-f34ae28e3c1b",
+                     *           "operatorOrgId": "3db07992-68c7-4367-a6d4-cfc98b90439e",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.469Z"
+                     *           "createdAt": "2026-12-05T16:10:04.880Z"
                      *         },
                      *         {
-                     *           "id": "a533ec31-a68a-4904-98dd-0dd9341828de",
-                     *           "streetId": "64fb6a9d-82d4-4291-aeb2-86f420e214f4",
-                     *           "communityId": "638d1d14-4780-441a-9865-1e3bd06fcd26",
+                     *           "id": "d3adec8f-1b65-4083-9232-4fb4ef32027f",
+                     *           "streetId": "a5b11235-971f-484d-af9f-762b7d663f2c",
+                     *           "communityId": "5f5d0026-982c-45eb-964e-c3ecdca9a51b",
                      *           "kind": "garage",
-                     *           "name": "车库 68848179",
+                     *           "name": "车库 591454f0",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10737,16 +11304,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "c6084275-dd11-4e0c-b064-02946c7b0b7b",
+                     *           "operatorOrgId": "8f437a9d-edc4-478f-9076-69b5892c09dd",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.808Z"
+                     *           "createdAt": "2026-12-05T16:10:08.847Z"
                      *         },
                      *         {
-                     *           "id": "cc071a60-3bf6-4a47-9b4a-d1b3b98ded92",
-                     *           "streetId": "41202327-24fb-4e9f-ba07-1ebbd339b470",
-                     *           "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
+                     *           "id": "a29bf9d6-4b3b-40dd-bb29-e8d90f677fea",
+                     *           "streetId": "2b131a62-d1cd-4476-9cc9-4af3e6cbae0e",
+                     *           "communityId": "aa13b520-f9df-4c8f-a12b-db1a87b0e279",
                      *           "kind": "garage",
-                     *           "name": "车库 6ccae241",
+                     *           "name": "车库 64d8620b",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10754,16 +11321,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "00213d71-3040-4d36-aeba-e435f163c80b",
+                     *           "operatorOrgId": "246f7b59-621f-4891-98e9-f2409a30c143",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.626Z"
+                     *           "createdAt": "2026-12-05T16:10:09.285Z"
                      *         },
                      *         {
-                     *           "id": "3ff5110c-abd1-49fa-a38b-b2e1a4a4c1c7",
-                     *           "streetId": "c2bb0f4b-3791-4e6d-a2b0-9a9546d718b8",
-                     *           "communityId": "64abd209-846b-421e-9120-93e2731490c4",
+                     *           "id": "9bd361cb-2e97-4f80-8c28-3b0d98b862d9",
+                     *           "streetId": "0f7f5664-c293-418b-b30d-9fb4b8ed8b5b",
+                     *           "communityId": "e5bce973-3e37-4f59-b4f4-5f2f338d17e5",
                      *           "kind": "garage",
-                     *           "name": "车库 7236d07d",
+                     *           "name": "车库 68a72484",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10771,16 +11338,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "338cb145-08c6-4b91-aee0-b0d0b645d7ab",
+                     *           "operatorOrgId": "c5cda611-43ac-4ba2-9ae4-16ead8baf0e9",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.483Z"
+                     *           "createdAt": "2026-12-05T16:10:08.752Z"
                      *         },
                      *         {
-                     *           "id": "e03eaccb-f68f-48dc-987e-cccc12367838",
-                     *           "streetId": "7774194b-7e91-4948-9f01-3ba6416a5875",
-                     *           "communityId": "88ea002c-776f-4445-8d45-924ce7abb044",
+                     *           "id": "2f3fd514-8921-44a3-94f5-13580dc48d15",
+                     *           "streetId": "a8769cb4-4ee1-4189-b8ed-fc432f069b96",
+                     *           "communityId": "a9e54e7e-a805-47f2-83cf-e29b2e98ce29",
                      *           "kind": "garage",
-                     *           "name": "车库 8449b580",
+                     *           "name": "车库 70991161",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10788,16 +11355,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "f491bf57-471b-4ac5-9640-df406e809984",
+                     *           "operatorOrgId": "5634ac62-cd88-4b55-bf86-317eeb6d74c4",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.293Z"
+                     *           "createdAt": "2026-12-05T16:10:09.104Z"
                      *         },
                      *         {
-                     *           "id": "7244dfce-6684-4585-94fa-4e6150b8703c",
-                     *           "streetId": "141982e0-c9f4-4f1a-ace4-6e9c3dbfc719",
-                     *           "communityId": "3b65eecb-57ee-4956-8c06-936eef2b41e9",
+                     *           "id": "fbbbd44b-678c-4e56-8b91-f02a28bc1016",
+                     *           "streetId": "a6b49961-d5ce-47ca-baa6-9298f034dd7e",
+                     *           "communityId": "48141f0c-a3f2-4f92-abfb-3ae25efd31d3",
                      *           "kind": "garage",
-                     *           "name": "车库 8565c513",
+                     *           "name": "车库 76e18e6b",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10805,16 +11372,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "1a84c0fd-5984-46dc-a14c-a3fc926f52cf",
+                     *           "operatorOrgId": "732222d9-985d-4412-a0f3-718454c9a944",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.892Z"
+                     *           "createdAt": "2026-12-05T16:10:08.638Z"
                      *         },
                      *         {
-                     *           "id": "0e884e38-6033-420b-b998-12f8272d7971",
-                     *           "streetId": "f5e1eb53-52b1-496a-aeb0-e63f70d19a73",
-                     *           "communityId": "768605b2-0db6-4bde-af20-b036cd4073e8",
+                     *           "id": "46e97da9-e920-40c5-a8ae-00b5d1166933",
+                     *           "streetId": "a75687fd-7905-4e30-b5a3-98b6baa3be9e",
+                     *           "communityId": "3c96a432-4f9b-48b8-a37e-0648c71e3b27",
                      *           "kind": "garage",
-                     *           "name": "车库 85990b33",
+                     *           "name": "车库 94a94dc1",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10822,16 +11389,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "225b6b93-94ad-4682-8eda-41d47cd38221",
+                     *           "operatorOrgId": "dd24bdb2-00ab-4e56-997f-763a41ba6413",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.581Z"
+                     *           "createdAt": "2026-12-05T16:10:08.950Z"
                      *         },
                      *         {
-                     *           "id": "cc6ad42d-ac31-4d53-abab-b98e20cdea45",
-                     *           "streetId": "2c1930b1-92e7-4d7f-a9a3-89528b23a263",
-                     *           "communityId": "0892fee0-c2e5-4d32-a461-458aeac0bd31",
+                     *           "id": "af19b497-cbfd-42db-9c6b-ffabe0098d65",
+                     *           "streetId": "9741f477-8cdd-4e29-9830-beca1cbfa47b",
+                     *           "communityId": "91b5e0da-db27-4ed7-a03c-fa060cce085f",
                      *           "kind": "garage",
-                     *           "name": "车库 a8b1281b",
+                     *           "name": "车库 9526954a",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10839,16 +11406,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "5e813584-d610-4b1d-b452-3f06064b0423",
+                     *           "operatorOrgId": "518e29d1-1044-45af-9233-d802ecf1d228",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.392Z"
+                     *           "createdAt": "2026-12-05T16:10:08.488Z"
                      *         },
                      *         {
-                     *           "id": "16deba1a-81e1-4767-831c-0836f3641b79",
-                     *           "streetId": "e8f74f74-6e48-4c57-b565-fd664ae78fa6",
-                     *           "communityId": "d55db78e-5f8b-43e3-aef4-94bc3f8e2351",
+                     *           "id": "61de86f2-5e10-4946-a29e-1674a8b12c94",
+                     *           "streetId": "469dbaf0-e705-4f1d-8296-97d4db907e77",
+                     *           "communityId": "c6c5f5eb-bd16-471e-855b-944cbd177467",
                      *           "kind": "garage",
-                     *           "name": "车库 abfd23ca",
+                     *           "name": "车库 9b5e50c9",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10856,16 +11423,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "ecfa6b8c-ba8c-44da-9b2f-f3a846e47b45",
+                     *           "operatorOrgId": "e2e4492f-5f6d-4b0e-9a40-3ac18da33747",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.016Z"
+                     *           "createdAt": "2026-12-05T16:10:04.004Z"
                      *         },
                      *         {
-                     *           "id": "152fc213-6839-4b77-aefb-b439b800c1ef",
-                     *           "streetId": "3dba7097-480e-4dca-9ad5-efc9bd2cd8b2",
-                     *           "communityId": "7d8c5e49-e78e-43c4-adda-9914c36e7fee",
+                     *           "id": "d7c1a08c-8899-43e7-883d-dfd5f3fb135f",
+                     *           "streetId": "2042533d-933b-41cd-ba00-ae927b4991ae",
+                     *           "communityId": "af533b36-cebc-4874-96a4-d6b41e012cc1",
                      *           "kind": "garage",
-                     *           "name": "车库 b62fa93b",
+                     *           "name": "车库 a40296d7",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10873,16 +11440,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "90a4d3ce-ddd6-4e4d-81c7-f644add65903",
+                     *           "operatorOrgId": "058cb71d-7ecd-4756-9bb5-4f7666a7808f",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.574Z"
+                     *           "createdAt": "2026-12-05T16:10:08.296Z"
                      *         },
                      *         {
-                     *           "id": "a61a83d7-bc2d-42fd-8b7d-0bb462da4e7b",
-                     *           "streetId": "65716c9c-e901-4d4e-b472-45fa6533a51d",
-                     *           "communityId": "94b03f62-19eb-40ee-9c6b-8de6fd99df31",
+                     *           "id": "6f3f2538-5850-4eff-bd9c-01dd0c474236",
+                     *           "streetId": "ee8abc2f-6b8a-4041-9415-cda7ef89d65d",
+                     *           "communityId": "462afa56-a0b7-4197-a82a-dda5d89781d3",
                      *           "kind": "garage",
-                     *           "name": "车库 ca611b1b",
+                     *           "name": "车库 ae07d432",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10890,16 +11457,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "5b21ed0e-ffcf-4d3c-a08c-57e69a75294a",
+                     *           "operatorOrgId": "2ad56bdc-08d9-4037-9980-6009b7291c91",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.611Z"
+                     *           "createdAt": "2026-12-05T16:10:08.146Z"
                      *         },
                      *         {
-                     *           "id": "186ecbbe-edfc-4097-a734-fcdf7b0267b5",
-                     *           "streetId": "d9979eb2-c831-480e-994a-c71e5d5bec90",
-                     *           "communityId": "00a3063c-3b4f-4bc2-9a42-6a8ed30268d8",
+                     *           "id": "bda6f11c-97cf-472b-8bd6-15fab39550de",
+                     *           "streetId": "40cd4b04-4897-457b-a7e2-3a60f54f39a8",
+                     *           "communityId": "146b8f95-929b-46a8-a026-a3c5072816ed",
                      *           "kind": "garage",
-                     *           "name": "车库 ccb4f960",
+                     *           "name": "车库 aea7648e",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10907,63 +11474,12 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "97ed6a1d-ede3-4fd2-b7b3-7a9dc64242ce",
+                     *           "operatorOrgId": "5cd33807-1bca-4906-a8f1-ac7c9ac942c3",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.842Z"
-                     *         },
-                     *         {
-                     *           "id": "7cbdfd6b-64e6-4515-8659-07b9a1d1dd00",
-                     *           "streetId": "43ca017e-2fb9-4319-90e5-342408865528",
-                     *           "communityId": "2b8b167b-84e9-4a37-a459-d69913532a3c",
-                     *           "kind": "garage",
-                     *           "name": "车库 deb39c3f",
-                     *           "state": "planned",
-                     *           "garageSize": "large",
-                     *           "parkingCapacity": 120,
-                     *           "chargingPoints": 40,
-                     *           "buildingId": null,
-                     *           "floorsServed": null,
-                     *           "stops": null,
-                     *           "operatorOrgId": "82cce94d-6bbf-487d-bae0-3cba6f18accb",
-                     *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.375Z"
-                     *         },
-                     *         {
-                     *           "id": "08d390a3-ebcb-41ee-ae21-92e665b4e104",
-                     *           "streetId": "6322b12d-c97e-439e-8efb-b206cff68781",
-                     *           "communityId": "1171e404-2632-49dd-b0f6-8f5bc73cb297",
-                     *           "kind": "garage",
-                     *           "name": "车库 e23e87c8",
-                     *           "state": "planned",
-                     *           "garageSize": "large",
-                     *           "parkingCapacity": 120,
-                     *           "chargingPoints": 40,
-                     *           "buildingId": null,
-                     *           "floorsServed": null,
-                     *           "stops": null,
-                     *           "operatorOrgId": "62b81557-3f71-4f52-8fdf-5a1e426421d5",
-                     *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:52.656Z"
-                     *         },
-                     *         {
-                     *           "id": "cba589f6-93db-42b2-9893-1ff4612ccf9f",
-                     *           "streetId": "fb7a6946-119e-476e-8fc7-8f6d47e4143f",
-                     *           "communityId": "1b7b5394-619d-497d-9085-0a1bd70865c3",
-                     *           "kind": "garage",
-                     *           "name": "车库 e412e8a9",
-                     *           "state": "planned",
-                     *           "garageSize": "large",
-                     *           "parkingCapacity": 120,
-                     *           "chargingPoints": 40,
-                     *           "buildingId": null,
-                     *           "floorsServed": null,
-                     *           "stops": null,
-                     *           "operatorOrgId": "4027c542-d1e7-43b3-8bae-4eee0071abee",
-                     *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T14:19:53.707Z"
+                     *           "createdAt": "2026-12-05T16:10:07.652Z"
                      *         }
                      *       ],
-                     *       "total": 51,
+                     *       "total": 57,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": "/v1/facilities?limit=50&offset=50"
@@ -11089,8 +11605,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "garage",
-                 *       "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
-                 *       "name": "非机动车库 0e97e779",
+                 *       "communityId": "71aab8e9-5004-41e4-811e-70eb606761a1",
+                 *       "name": "非机动车库 84db302e",
                  *       "garageSize": "mini",
                  *       "parkingCapacity": 20,
                  *       "chargingPoints": 8
@@ -11113,11 +11629,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c1b61fc7-df36-4a2a-9418-be9265c8a367",
-                     *       "streetId": "41202327-24fb-4e9f-ba07-1ebbd339b470",
-                     *       "communityId": "177f5af4-f388-4014-963d-6ed3aa268889",
+                     *       "id": "73807107-6b0b-46ea-b244-1ac00ad2be09",
+                     *       "streetId": "7b77833c-766d-4316-80f9-81b2b20d9199",
+                     *       "communityId": "71aab8e9-5004-41e4-811e-70eb606761a1",
                      *       "kind": "garage",
-                     *       "name": "非机动车库 f6e463ab",
+                     *       "name": "非机动车库 edebca04",
                      *       "state": "planned",
                      *       "garageSize": "mini",
                      *       "parkingCapacity": 20,
@@ -11127,7 +11643,7 @@ export interface operations {
                      *       "stops": null,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T14:19:53.640Z"
+                     *       "createdAt": "2026-12-05T16:10:09.735Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11259,21 +11775,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0b2e5d7b-00e8-4246-bc16-490133ebe11b",
-                     *       "streetId": "50991342-5ed7-4494-8224-7e63b8c3769a",
-                     *       "communityId": "c950b8f5-a0aa-4e24-b1b0-f9a25e0484e3",
+                     *       "id": "212a596a-8663-49ea-81ba-55199c64767b",
+                     *       "streetId": "7cc4ee6f-139e-4004-8d1c-c014ca9612d4",
+                     *       "communityId": "2d5d353c-8677-41f9-8ea4-7a39e88ce3cb",
                      *       "kind": "elevator",
-                     *       "name": "电梯 ebf37fea",
+                     *       "name": "电梯 496f68ac",
                      *       "state": "planned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "b6631b5d-3c3c-4d19-909c-21545562764d",
+                     *       "buildingId": "dc908277-0d5c-4b6e-9439-4440642b8f9e",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T14:19:53.740Z"
+                     *       "createdAt": "2026-12-05T16:10:09.849Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11394,7 +11910,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "车库 83485b59"
+                 *       "name": "车库 483e44a9"
                  *     }
                  */
                 "application/json": components["schemas"]["FacilityPatch"];
@@ -11412,11 +11928,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "06d179ec-ac23-4e55-bdc1-5aa6f83d7a27",
-                     *       "streetId": "e9083d8a-bf71-4f21-8a3c-50c4ef04cfc7",
-                     *       "communityId": "9fd4f42c-c1bd-497e-8832-ea6a3bca761d",
+                     *       "id": "06af4294-2bda-4fa6-a20e-64674afdc1a0",
+                     *       "streetId": "9c1b60a5-ddfa-431e-81d2-362d89bd6b5f",
+                     *       "communityId": "b6392613-c932-4d7f-be87-c7f06427bf30",
                      *       "kind": "garage",
-                     *       "name": "车库 3c69d899",
+                     *       "name": "车库 c7de140d",
                      *       "state": "planned",
                      *       "garageSize": "large",
                      *       "parkingCapacity": 120,
@@ -11424,9 +11940,9 @@ export interface operations {
                      *       "buildingId": null,
                      *       "floorsServed": null,
                      *       "stops": null,
-                     *       "operatorOrgId": "ff321c01-80b5-4fa9-9f10-fcf79a633207",
+                     *       "operatorOrgId": "d5e2ba4c-a83f-4b92-8ae3-f1f33f8b866e",
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T14:19:53.781Z"
+                     *       "createdAt": "2026-12-05T16:10:09.875Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11569,21 +12085,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7c688c1e-a224-4561-bd68-c46750154cd8",
-                     *       "streetId": "45b7bdee-0b26-41d9-a925-be1dbb0f0725",
-                     *       "communityId": "f6655fc9-2648-4756-a466-7681a4817321",
+                     *       "id": "b0f70f0d-bdef-4fbe-9254-a70efceb6c40",
+                     *       "streetId": "5de3548f-5adc-4543-b9dd-b579e8d88b0a",
+                     *       "communityId": "7a70536a-f7b0-42d8-aad4-94dedac2aa59",
                      *       "kind": "elevator",
-                     *       "name": "电梯 b19f51b5",
+                     *       "name": "电梯 33e3312a",
                      *       "state": "decommissioned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "5f73302e-8905-4794-a6a8-7c06c1a0d1b6",
+                     *       "buildingId": "31740de1-b9c5-486f-80b3-59d7e3d5cfbf",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T14:19:53.870Z"
+                     *       "createdAt": "2026-12-05T16:10:09.896Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11737,15 +12253,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "7466107b-6d6b-42f5-a802-9f17655cdc29",
-                     *           "title": "加装电梯BOT合同 a90c1011",
+                     *           "id": "0719837a-d80a-4bdf-9f2b-e775deec935a",
+                     *           "title": "加装电梯BOT合同 4e8fbf59",
                      *           "state": "draft",
-                     *           "streetId": "9b5a7720-311a-41c0-9011-54c830d55132",
-                     *           "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
-                     *           "enterpriseOrgId": "b6948aa6-0a53-4a7e-9a37-1deabcad9641",
-                     *           "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
-                     *           "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
-                     *           "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
+                     *           "streetId": "0f5a8c57-cefe-4d2f-8292-c289614fcdc5",
+                     *           "communityId": "1a3c0373-fbdd-4eb2-9c27-d69f2302b8c4",
+                     *           "enterpriseOrgId": "68cfdec9-a81c-4daf-b52f-8dea1bfdc982",
+                     *           "ownersCommitteeOrgId": "e76b5bad-f059-453c-a317-a916fa4f7d17",
+                     *           "propertyCompanyOrgId": "9cc1d0cf-67cc-4fea-a4b2-39928d72d048",
+                     *           "streetOfficeOrgId": "4d049b8d-5b8d-4136-b589-a5190ad1cf73",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -11759,15 +12275,15 @@ export interface operations {
                      *           "updatedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "b097b08a-5838-4319-8da4-30bf3c4a0b9a",
+                     *           "id": "38023a35-ab56-4944-b2db-51bfb1bbde2b",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "draft",
-                     *           "streetId": "3d10943d-a9e6-4db6-adc9-13ba3ee886bb",
-                     *           "communityId": "7315e388-0e62-4a40-9d6c-045685b369b2",
-                     *           "enterpriseOrgId": "39c1ad0c-16ae-44e0-b977-755387cf1d54",
-                     *           "ownersCommitteeOrgId": "df7375d0-5195-44f1-9535-d4ac9d8c0318",
-                     *           "propertyCompanyOrgId": "b5d2d4ef-4b5b-4162-9c53-742b4d0b1a9f",
-                     *           "streetOfficeOrgId": "97560d18-eef7-4004-8ea7-03f8e15d37cc",
+                     *           "streetId": "a6f25e5d-3977-49be-9f5c-5dd63d85d0a2",
+                     *           "communityId": "71cf7b07-8319-41ac-b6b2-c31006feb902",
+                     *           "enterpriseOrgId": "1dce39be-f0c5-4f1d-98d7-204a8dc8a270",
+                     *           "ownersCommitteeOrgId": "8502dd22-071b-47ed-867e-5f8d579989f8",
+                     *           "propertyCompanyOrgId": "6cbb373b-8e1b-4da0-8a0c-a3544472c6c4",
+                     *           "streetOfficeOrgId": "85fa19a8-019b-441b-94f4-ce8140e28d1d",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -11906,13 +12422,13 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "title": "加装电梯BOT合同 1014a476",
-                 *       "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
-                 *       "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
-                 *       "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
-                 *       "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
+                 *       "title": "加装电梯BOT合同 33d7f97b",
+                 *       "communityId": "1a3c0373-fbdd-4eb2-9c27-d69f2302b8c4",
+                 *       "ownersCommitteeOrgId": "e76b5bad-f059-453c-a317-a916fa4f7d17",
+                 *       "propertyCompanyOrgId": "9cc1d0cf-67cc-4fea-a4b2-39928d72d048",
+                 *       "streetOfficeOrgId": "4d049b8d-5b8d-4136-b589-a5190ad1cf73",
                  *       "facilityIds": [
-                 *         "d202cec7-19f2-4e4a-85b4-0c98e1795949"
+                 *         "ff786250-63fc-48d0-bd1d-029078fa9b4f"
                  *       ],
                  *       "terms": {
                  *         "totalInvestment": "800000.00",
@@ -11988,15 +12504,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7466107b-6d6b-42f5-a802-9f17655cdc29",
-                     *       "title": "加装电梯BOT合同 a90c1011",
+                     *       "id": "0719837a-d80a-4bdf-9f2b-e775deec935a",
+                     *       "title": "加装电梯BOT合同 4e8fbf59",
                      *       "state": "draft",
-                     *       "streetId": "9b5a7720-311a-41c0-9011-54c830d55132",
-                     *       "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
-                     *       "enterpriseOrgId": "b6948aa6-0a53-4a7e-9a37-1deabcad9641",
-                     *       "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
-                     *       "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
-                     *       "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
+                     *       "streetId": "0f5a8c57-cefe-4d2f-8292-c289614fcdc5",
+                     *       "communityId": "1a3c0373-fbdd-4eb2-9c27-d69f2302b8c4",
+                     *       "enterpriseOrgId": "68cfdec9-a81c-4daf-b52f-8dea1bfdc982",
+                     *       "ownersCommitteeOrgId": "e76b5bad-f059-453c-a317-a916fa4f7d17",
+                     *       "propertyCompanyOrgId": "9cc1d0cf-67cc-4fea-a4b2-39928d72d048",
+                     *       "streetOfficeOrgId": "4d049b8d-5b8d-4136-b589-a5190ad1cf73",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -12009,7 +12525,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "d202cec7-19f2-4e4a-85b4-0c98e1795949"
+                     *         "ff786250-63fc-48d0-bd1d-029078fa9b4f"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -12244,15 +12760,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "53dd352e-e27b-4955-a153-9aadeacb6964",
+                     *       "id": "5f02ccd1-e852-468a-a36f-c753a0847263",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "891e6aa9-75a8-4de9-b880-2aca80ad555f",
-                     *       "communityId": "96562a92-2319-44db-91de-3498d13df4bc",
-                     *       "enterpriseOrgId": "786fa7b9-2a1f-42d6-bb48-d9901d624fa8",
-                     *       "ownersCommitteeOrgId": "d0d5fe64-4002-4cee-bd0e-1f4f5b6cc419",
-                     *       "propertyCompanyOrgId": "82dde000-4860-4d4f-b45a-2cd93b63b74b",
-                     *       "streetOfficeOrgId": "027fcc18-cc6e-465d-92c2-fe618e2d1831",
+                     *       "streetId": "7d77cecf-a117-43fd-8c60-d905c3e5cedb",
+                     *       "communityId": "0bf3438d-3ff4-4804-ac02-e5d368e2f612",
+                     *       "enterpriseOrgId": "e9353c57-acc0-42cd-8489-733fa01aafa4",
+                     *       "ownersCommitteeOrgId": "5c568578-edc8-4b56-9de0-6fcaf997557a",
+                     *       "propertyCompanyOrgId": "5fd1d87c-b803-4b70-ab13-3a77bf48fb6d",
+                     *       "streetOfficeOrgId": "84b793fd-5f4f-4619-af6d-66ea384934d1",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -12265,7 +12781,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "141c24e2-1eee-4da1-8fd0-43ef7e7b7ba4"
+                     *         "9f7c2380-0893-4f88-92a0-d94f2fa2319d"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13349,15 +13865,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "30c3e1af-37cb-46c8-8690-c202d1291c30",
+                     *       "id": "d7b450f6-1b58-4c5f-bc04-351a185230a8",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "submitted",
-                     *       "streetId": "ead6fd7a-72c4-4f11-a90d-3e6a798c02be",
-                     *       "communityId": "2de86825-bb00-4d81-9cde-35cfe66b2cd7",
-                     *       "enterpriseOrgId": "20a9cddd-1e10-46b7-9a14-c65bf0f07f53",
-                     *       "ownersCommitteeOrgId": "c7af6103-c1a2-4275-a75a-f3c5d307cfd2",
-                     *       "propertyCompanyOrgId": "d92a40a0-0ba7-40d0-9adc-f3268e6a0776",
-                     *       "streetOfficeOrgId": "e1fce48d-2002-4a27-924e-8e8b303b3334",
+                     *       "streetId": "69fc6a14-c34e-40b9-a5ee-adc145ea3499",
+                     *       "communityId": "f2700319-6a2c-4486-8181-103e718163bb",
+                     *       "enterpriseOrgId": "e99e3860-0bdd-4a4e-867c-5d040b458719",
+                     *       "ownersCommitteeOrgId": "57d4fa10-b3fb-4019-9eb5-fa2d26e8abde",
+                     *       "propertyCompanyOrgId": "13a5ee9d-aaea-4af8-b372-801e73b22502",
+                     *       "streetOfficeOrgId": "da7d8f15-645e-4ea2-806d-ba2b6c19b3c9",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -13370,7 +13886,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "89c6acce-0198-4e89-9811-dad97a151880"
+                     *         "e6ad6d3e-da6f-4f63-99d4-7b08c9846c8e"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13445,7 +13961,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "ca30a67258138702821295e8774ce1a2fbdf51822254e3672846bea393b4095d"
+                     *         "computedHash": "112a322c71a115d46dff0120f3012c6bef3386f5940e7ee2f91f3878863115b5"
                      *       },
                      *       "allowedActions": [
                      *         "comment",
@@ -13616,15 +14132,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "1bcd1b8e-9bde-4ecc-b27c-eb4cf5eacbd9",
+                     *       "id": "a7e04b8e-c684-4832-928f-9dc85f2c0321",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "changes_requested",
-                     *       "streetId": "998f6cec-8e04-4393-8fa3-e370e6d896c9",
-                     *       "communityId": "6d1dbd47-b6d7-423b-93a2-a781c9f29030",
-                     *       "enterpriseOrgId": "9624898c-1363-4045-a43c-7f50855941b7",
-                     *       "ownersCommitteeOrgId": "7aa71aa1-5dc0-4672-8995-2d62290d45e4",
-                     *       "propertyCompanyOrgId": "f782898a-3cef-415d-b0d2-a7b4e163ccd8",
-                     *       "streetOfficeOrgId": "08216b69-41ae-4e0b-9a8d-9fd4a26c07ee",
+                     *       "streetId": "126917ee-dcd9-49c6-8863-ad2407bfe754",
+                     *       "communityId": "cd2361d5-713d-444b-b73c-d0528cbb6a3a",
+                     *       "enterpriseOrgId": "61d2479c-9cdd-4c50-9c61-e0c5cc18cd21",
+                     *       "ownersCommitteeOrgId": "497dcf45-017e-432c-9fbd-16f98e9ea1b6",
+                     *       "propertyCompanyOrgId": "05d454d3-54fb-4168-a99d-6ea559b290c0",
+                     *       "streetOfficeOrgId": "c0be30a5-ce19-423d-868e-3c49dc222563",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -13637,7 +14153,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "b3fe849e-720d-40c0-b060-958506cd6388"
+                     *         "449a2989-9786-4bd2-a8cb-432eef087f3c"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13712,7 +14228,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "392d963b55a723547c67f7ec4bc9c292414bd54469b726ecad014e6f3d8c5e84"
+                     *         "computedHash": "68e23817fd346ffb93424f231ef23460de9d65c636a45edadcd7e68cf48ab9a5"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -13876,15 +14392,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "145ed0fc-fa28-494c-8b16-ae01ec0e61e8",
+                     *       "id": "2a596123-165a-44d5-992b-b693085c2ee5",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "08a59e06-a2c0-4c89-842d-ce1952b64d08",
-                     *       "communityId": "bc76ddc8-9f63-4b27-8e6e-0a57a17c604c",
-                     *       "enterpriseOrgId": "ce3f4e35-5e7f-42e2-8471-4aae13570373",
-                     *       "ownersCommitteeOrgId": "7b1e5481-9337-4609-8b1a-f529a6af40f5",
-                     *       "propertyCompanyOrgId": "f8a02351-681e-4412-ad49-2f319bac3a1b",
-                     *       "streetOfficeOrgId": "a36b5eb8-92e5-4882-ba89-ab0bb1846124",
+                     *       "streetId": "13973954-e5e9-4823-a939-050a226cbdc0",
+                     *       "communityId": "17bb118e-9999-4b29-8623-3c2f2c8e95f9",
+                     *       "enterpriseOrgId": "0d748f62-e129-417d-b6a8-dbc42c76324a",
+                     *       "ownersCommitteeOrgId": "8873819d-038e-4492-a155-0bdf87a6e48b",
+                     *       "propertyCompanyOrgId": "36373e8b-a25c-45d0-b933-fda9911346f8",
+                     *       "streetOfficeOrgId": "84a324ac-284c-4a22-bb60-8ef69004210e",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": null,
@@ -13897,7 +14413,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "6f333d24-fd97-4c2f-a8ef-ec2b7938877a"
+                     *         "ffb5eb21-c645-459e-95c8-d31a23dbf1c0"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
@@ -14139,7 +14655,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "01f5ecdb-d5c2-43f6-bae1-684f8b0dc9a3",
+                     *           "id": "af32dea8-5cf5-4f9a-946f-781a171ccfb7",
                      *           "versionNo": 1,
                      *           "matter": "special",
                      *           "heldOn": "2025-03-01",
@@ -14339,7 +14855,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2325b539-af6e-4ed8-9851-bceee01369c2",
+                     *       "id": "29dd39e0-a61c-48a8-b8d7-e71130e3a9d2",
                      *       "versionNo": 1,
                      *       "matter": "special",
                      *       "heldOn": "2025-03-01",
@@ -14539,15 +15055,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d4ffb5bd-46d5-4684-be71-ba1497b8c7c6",
+                     *       "id": "69e5eb3e-812b-476f-a7c6-7af6a6e4df1c",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "7d2d7b41-b2f0-4cbd-87d6-cbc2dcd8fea4",
-                     *       "communityId": "091f585a-a7b0-42c6-911e-22f6661aa939",
-                     *       "enterpriseOrgId": "61b66970-e2ee-4189-be3b-a52849c3e002",
-                     *       "ownersCommitteeOrgId": "a8076cf1-b52c-42cf-bae0-1e06c9368f4e",
-                     *       "propertyCompanyOrgId": "db2fd503-f5e4-499d-893b-e6104bb240c5",
-                     *       "streetOfficeOrgId": "a98726ed-cfc8-4cc1-8911-863129a0c9ab",
+                     *       "streetId": "ec9f6a1f-3e67-4464-9e2f-724a0436a8c4",
+                     *       "communityId": "3f70b74b-8748-4442-b4c0-1c96e32228dd",
+                     *       "enterpriseOrgId": "ef9052e8-f16d-44f5-abfc-0b5f9e74d4e5",
+                     *       "ownersCommitteeOrgId": "5cebe257-7d5d-44c6-93f1-869f67ad301a",
+                     *       "propertyCompanyOrgId": "94fad231-6522-4fbc-a161-796ee5eacd38",
+                     *       "streetOfficeOrgId": "41ce67db-1893-4657-b8b7-e38d634cd11f",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -14560,7 +15076,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "d61017c2-8e06-4fd4-b973-5a729635706a"
+                     *         "d3f0af19-02b7-459a-8355-90dd3c779bc8"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14635,7 +15151,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "16d64d1d899857f348e4594fca0699e1759973fb2f98208173e1002aa5d11f01"
+                     *         "computedHash": "4cb098aa8e1a0451117f4adc2b71357bb46e798faf6eed9bf0d62439c3a85fda"
                      *       },
                      *       "allowedActions": [
                      *         "sign",
@@ -14800,15 +15316,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ca85d452-4657-4b3b-b0c4-5f856cff7bd5",
+                     *       "id": "3e526961-cf6f-4f12-94bb-83985684b8f9",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "d5ded87d-f64b-4b45-b245-a9756f579829",
-                     *       "communityId": "6f0d6602-1498-428b-8745-e27b05ad34f1",
-                     *       "enterpriseOrgId": "b1f669de-313b-4383-a625-374ab023ef27",
-                     *       "ownersCommitteeOrgId": "a8cf277a-d3cb-4b9d-8cd9-66359a068507",
-                     *       "propertyCompanyOrgId": "e8fbca97-e5cb-4274-83a7-1d3a3b181574",
-                     *       "streetOfficeOrgId": "1beb4936-e498-4f66-93f2-23b76a6234fc",
+                     *       "streetId": "7a07f01e-7972-4e86-a4d1-64ca85d6a18d",
+                     *       "communityId": "c2dd02f7-fa79-4f99-8554-6a9d11664bdc",
+                     *       "enterpriseOrgId": "8c12796b-0f65-4afa-89e4-29fe8459d383",
+                     *       "ownersCommitteeOrgId": "3f99e396-1aad-47e0-92a8-1e4be27421f5",
+                     *       "propertyCompanyOrgId": "479c1a22-4fc3-40f0-8d46-f488e40f5868",
+                     *       "streetOfficeOrgId": "e249e566-59cc-423f-99b0-8c0bff3444b4",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -14821,7 +15337,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "f8d3e1a0-e173-41f8-8ea6-a636dbf37191"
+                     *         "1d849727-35e1-4104-8a5a-0bd83844a782"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14896,7 +15412,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "097947d616cc04b95efed0a9627cea16d3251927540e74c0d23e7de65def6454"
+                     *         "computedHash": "0b61ff18342cc338fc05280099fef9fadaf52460383e451eb6231703d9fa1ee2"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -14911,9 +15427,9 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "1beb4936-e498-4f66-93f2-23b76a6234fc",
+                     *           "partyOrgId": "e249e566-59cc-423f-99b0-8c0bff3444b4",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "097947d616cc04b95efed0a9627cea16d3251927540e74c0d23e7de65def6454"
+                     *           "contentHash": "0b61ff18342cc338fc05280099fef9fadaf52460383e451eb6231703d9fa1ee2"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -15129,15 +15645,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d5b20927-fb34-485c-9f3a-b9578615c177",
+                     *       "id": "66d1bc26-c3d7-481e-944b-d56485433213",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "132b5a03-7c39-48c5-94d5-9b7b5c8421f9",
-                     *       "communityId": "709d5887-e6c2-488f-bcc3-958e711c5744",
-                     *       "enterpriseOrgId": "eb5d7c2b-3986-466b-98ee-3f4da2363354",
-                     *       "ownersCommitteeOrgId": "4ed2facb-baa3-4bb3-8536-b34f2f570dae",
-                     *       "propertyCompanyOrgId": "e45058ca-4155-41ee-946d-895e93fec4bb",
-                     *       "streetOfficeOrgId": "050aea64-0dd9-49df-972b-a3cfe5cb9758",
+                     *       "streetId": "9abe8e81-8290-4b8b-93e3-3bbd9bc7446e",
+                     *       "communityId": "9b4a8323-f971-4df0-b499-198b92b66ee3",
+                     *       "enterpriseOrgId": "69c03765-d1da-483c-a02d-add9953d1c94",
+                     *       "ownersCommitteeOrgId": "f1193b0f-1b6c-42c1-b516-c3c0cddf1286",
+                     *       "propertyCompanyOrgId": "caf785b9-8c52-4447-b19b-e1fc0c3a581e",
+                     *       "streetOfficeOrgId": "22c85087-4200-483a-9fbb-ae205f58e53c",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": 1,
@@ -15150,7 +15666,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "8a26dda9-c76d-4e7e-ac2c-3196a51b9af1"
+                     *         "2bc440b8-d28b-4bc7-95c4-95f6af748f77"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
@@ -15245,30 +15761,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "eb5d7c2b-3986-466b-98ee-3f4da2363354",
+                     *           "partyOrgId": "69c03765-d1da-483c-a02d-add9953d1c94",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
+                     *           "contentHash": "c39cbd106ef16e1e9dd8962a8b2c6f72ad3744dfe11e8030f413e1d138533ca7"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "e45058ca-4155-41ee-946d-895e93fec4bb",
+                     *           "partyOrgId": "caf785b9-8c52-4447-b19b-e1fc0c3a581e",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
+                     *           "contentHash": "c39cbd106ef16e1e9dd8962a8b2c6f72ad3744dfe11e8030f413e1d138533ca7"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "050aea64-0dd9-49df-972b-a3cfe5cb9758",
+                     *           "partyOrgId": "22c85087-4200-483a-9fbb-ae205f58e53c",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
+                     *           "contentHash": "c39cbd106ef16e1e9dd8962a8b2c6f72ad3744dfe11e8030f413e1d138533ca7"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "4ed2facb-baa3-4bb3-8536-b34f2f570dae",
+                     *           "partyOrgId": "f1193b0f-1b6c-42c1-b516-c3c0cddf1286",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0f2d37fc8c4ef76b80d04b6ab4f8260ef6aeed0434717814b8e8b035b6bdca2b"
+                     *           "contentHash": "c39cbd106ef16e1e9dd8962a8b2c6f72ad3744dfe11e8030f413e1d138533ca7"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -15587,9 +16103,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3ed99d72-c75a-46b3-91ba-a7a48a4eb05d",
+                     *       "id": "0af8e4b0-c904-42c8-87b6-30005ec4f6bd",
                      *       "versionNo": 1,
-                     *       "authorOrgId": "cd304544-8438-4966-92e9-fa8fb2478f97",
+                     *       "authorOrgId": "b91b2168-0e80-48fc-8d7d-f7436a781d96",
                      *       "body": "请补充维保响应时间",
                      *       "createdAt": "2025-03-01T02:00:00.000Z"
                      *     }
@@ -15745,27 +16261,27 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
+                     *           "recordedByOrgId": "c4c98d1f-eb32-4bd2-8402-ae662c9ad54d",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
+                     *           "confirmedByOrgId": "04d86117-8dc8-420c-a440-13cbd266505a",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
                      *           "kind": "completion_acceptance",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
+                     *           "recordedByOrgId": "c4c98d1f-eb32-4bd2-8402-ae662c9ad54d",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
+                     *           "confirmedByOrgId": "04d86117-8dc8-420c-a440-13cbd266505a",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
                      *           "kind": "operation_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
+                     *           "recordedByOrgId": "c4c98d1f-eb32-4bd2-8402-ae662c9ad54d",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
+                     *           "confirmedByOrgId": "04d86117-8dc8-420c-a440-13cbd266505a",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
@@ -15927,15 +16443,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0589c652-bca8-42bb-9f64-fc2748ccb7db",
+                     *       "id": "068257f1-bcad-4e1e-91f0-0105a539ab76",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "66c91de2-e225-479c-9186-0d2dd3be7834",
-                     *       "communityId": "e2bc062c-3d14-4e07-923d-e03048ec6574",
-                     *       "enterpriseOrgId": "e5090f6a-0961-4f88-a8c0-bd9bc8afe308",
-                     *       "ownersCommitteeOrgId": "48151866-19cd-40e2-a494-ab084c0f13ba",
-                     *       "propertyCompanyOrgId": "2e1ab47b-bfde-482d-b49a-bc7731b79dde",
-                     *       "streetOfficeOrgId": "bd4bc735-9bed-4db5-91e3-e05a883e4635",
+                     *       "streetId": "786eaad7-a125-4865-9260-9d2aa8350047",
+                     *       "communityId": "876aca0b-9d5f-4906-932d-d616880510d5",
+                     *       "enterpriseOrgId": "aaa7f14e-ebb9-49e4-93bb-40992beb6c11",
+                     *       "ownersCommitteeOrgId": "246911e9-7c35-4542-bbe6-e6c4f2d2ac35",
+                     *       "propertyCompanyOrgId": "f253a9d3-f119-4847-a046-add530e79885",
+                     *       "streetOfficeOrgId": "dec1bfcf-9fdf-4026-8ff2-2718826c2fce",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -15948,7 +16464,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "28702103-fb36-4539-90d8-24dc4956b0ba"
+                     *         "e753888f-f545-4197-bdd0-73bf40283e14"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -16022,8 +16538,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d",
-                     *         "computedHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *         "contentHash": "1afbb45908ebac40982371e7e8730e98e0c05f45dec4c86966de4a86ccc90bb7",
+                     *         "computedHash": "1afbb45908ebac40982371e7e8730e98e0c05f45dec4c86966de4a86ccc90bb7"
                      *       },
                      *       "allowedActions": [
                      *         "record_construction_start",
@@ -16042,30 +16558,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "e5090f6a-0961-4f88-a8c0-bd9bc8afe308",
+                     *           "partyOrgId": "aaa7f14e-ebb9-49e4-93bb-40992beb6c11",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *           "contentHash": "1afbb45908ebac40982371e7e8730e98e0c05f45dec4c86966de4a86ccc90bb7"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "2e1ab47b-bfde-482d-b49a-bc7731b79dde",
+                     *           "partyOrgId": "f253a9d3-f119-4847-a046-add530e79885",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *           "contentHash": "1afbb45908ebac40982371e7e8730e98e0c05f45dec4c86966de4a86ccc90bb7"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "bd4bc735-9bed-4db5-91e3-e05a883e4635",
+                     *           "partyOrgId": "dec1bfcf-9fdf-4026-8ff2-2718826c2fce",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *           "contentHash": "1afbb45908ebac40982371e7e8730e98e0c05f45dec4c86966de4a86ccc90bb7"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "48151866-19cd-40e2-a494-ab084c0f13ba",
+                     *           "partyOrgId": "246911e9-7c35-4542-bbe6-e6c4f2d2ac35",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0dec1db01ce7f46b46f83aee803a743da61e1cd8676dd55b9e901f6d73da3d4d"
+                     *           "contentHash": "1afbb45908ebac40982371e7e8730e98e0c05f45dec4c86966de4a86ccc90bb7"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -16073,7 +16589,7 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "e5090f6a-0961-4f88-a8c0-bd9bc8afe308",
+                     *           "recordedByOrgId": "aaa7f14e-ebb9-49e4-93bb-40992beb6c11",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
                      *           "confirmedByOrgId": null,
                      *           "confirmedAt": null
@@ -16246,31 +16762,31 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "versionNo": 1,
-                     *           "party": "street_office",
-                     *           "partyOrgId": "33a78625-2fbb-40d2-badd-530b333115f6",
+                     *           "party": "owners_committee",
+                     *           "partyOrgId": "3451a67d-6de5-408c-aec0-a840acfa966b",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *           "contentHash": "52d599ec9f18ebf88897cc6c1ef50a59752dd09b716fe305420887e34397e34d"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "911e083e-479b-44b4-b091-40dc47b10956",
+                     *           "partyOrgId": "42dd2fb1-dca7-49c7-a141-157c685334b2",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *           "contentHash": "52d599ec9f18ebf88897cc6c1ef50a59752dd09b716fe305420887e34397e34d"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "street_office",
+                     *           "partyOrgId": "57c0d719-e3f0-4333-ab7b-1764713a8b97",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "52d599ec9f18ebf88897cc6c1ef50a59752dd09b716fe305420887e34397e34d"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "bf905799-37bb-4530-b5d1-c6d84aaeff16",
+                     *           "partyOrgId": "95b652ba-83f9-4ef9-9bcb-dfb1e99c3b99",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
-                     *         },
-                     *         {
-                     *           "versionNo": 1,
-                     *           "party": "owners_committee",
-                     *           "partyOrgId": "f01e5ea6-bc63-41c3-b8cb-4f8ef175d60a",
-                     *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e6fdf06cc70e75b49c8f057a38f86abace58467d1c8287d0d3c189806404d1a5"
+                     *           "contentHash": "52d599ec9f18ebf88897cc6c1ef50a59752dd09b716fe305420887e34397e34d"
                      *         }
                      *       ],
                      *       "total": 4,
@@ -16416,15 +16932,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2cd397b4-98c3-47fb-9fc2-aaaaf9c1dab8",
+                     *       "id": "d8c57eff-7cdc-4347-8442-780deff0f51d",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "under_construction",
-                     *       "streetId": "fd86a6be-4fc1-434a-8827-2001d75f54a5",
-                     *       "communityId": "f26815cf-1f2c-42ee-ab1c-b3172bf24010",
-                     *       "enterpriseOrgId": "00717324-4e53-4347-a460-d367a6c91dbc",
-                     *       "ownersCommitteeOrgId": "f17cabe6-eafa-44c0-bf4a-7957f0fb9dfa",
-                     *       "propertyCompanyOrgId": "0e67ed00-34e3-4f51-bf24-b6ddf2d34331",
-                     *       "streetOfficeOrgId": "2c225680-06ff-482d-9a01-2d1b73b0ff61",
+                     *       "streetId": "bb5f82b5-96a9-4acd-8bbe-e16b97ae0f90",
+                     *       "communityId": "a79dc0e9-2bc5-4348-b4a5-b5383d8ddcab",
+                     *       "enterpriseOrgId": "e7f83d20-189d-4837-8972-86b38b588067",
+                     *       "ownersCommitteeOrgId": "89e7fcae-5ae3-4b00-85aa-1dacbde30d93",
+                     *       "propertyCompanyOrgId": "c7513690-ca89-4b73-a975-c46bb4f30720",
+                     *       "streetOfficeOrgId": "d698d671-bec4-45d0-ae14-d4db5909cae3",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -16437,7 +16953,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "c263e28e-a8ee-4974-9b42-3ac880ec6c3a"
+                     *         "b2e6dfd5-ef95-46bc-93dd-f6c7ce35d809"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -16511,8 +17027,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227",
-                     *         "computedHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *         "contentHash": "c72f76d55c0393b8c364993010a09faa58c6258bc6489c51f5a4d1aed27fda5c",
+                     *         "computedHash": "c72f76d55c0393b8c364993010a09faa58c6258bc6489c51f5a4d1aed27fda5c"
                      *       },
                      *       "allowedActions": [
                      *         "terminate",
@@ -16528,30 +17044,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "00717324-4e53-4347-a460-d367a6c91dbc",
+                     *           "partyOrgId": "e7f83d20-189d-4837-8972-86b38b588067",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *           "contentHash": "c72f76d55c0393b8c364993010a09faa58c6258bc6489c51f5a4d1aed27fda5c"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "0e67ed00-34e3-4f51-bf24-b6ddf2d34331",
+                     *           "partyOrgId": "c7513690-ca89-4b73-a975-c46bb4f30720",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *           "contentHash": "c72f76d55c0393b8c364993010a09faa58c6258bc6489c51f5a4d1aed27fda5c"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "2c225680-06ff-482d-9a01-2d1b73b0ff61",
+                     *           "partyOrgId": "d698d671-bec4-45d0-ae14-d4db5909cae3",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *           "contentHash": "c72f76d55c0393b8c364993010a09faa58c6258bc6489c51f5a4d1aed27fda5c"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "f17cabe6-eafa-44c0-bf4a-7957f0fb9dfa",
+                     *           "partyOrgId": "89e7fcae-5ae3-4b00-85aa-1dacbde30d93",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "0aecbf1e29eb5116ee297279a4216603db2417406f184254cc31ae6b15508227"
+                     *           "contentHash": "c72f76d55c0393b8c364993010a09faa58c6258bc6489c51f5a4d1aed27fda5c"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -16559,9 +17075,9 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "00717324-4e53-4347-a460-d367a6c91dbc",
+                     *           "recordedByOrgId": "e7f83d20-189d-4837-8972-86b38b588067",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "f17cabe6-eafa-44c0-bf4a-7957f0fb9dfa",
+                     *           "confirmedByOrgId": "89e7fcae-5ae3-4b00-85aa-1dacbde30d93",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
@@ -16903,15 +17419,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7466107b-6d6b-42f5-a802-9f17655cdc29",
-                     *       "title": "加装电梯BOT合同 a90c1011",
+                     *       "id": "0719837a-d80a-4bdf-9f2b-e775deec935a",
+                     *       "title": "加装电梯BOT合同 4e8fbf59",
                      *       "state": "draft",
-                     *       "streetId": "9b5a7720-311a-41c0-9011-54c830d55132",
-                     *       "communityId": "36aacf7f-d657-44bb-828b-35775b00be3e",
-                     *       "enterpriseOrgId": "b6948aa6-0a53-4a7e-9a37-1deabcad9641",
-                     *       "ownersCommitteeOrgId": "b8bdc9f3-cad3-47db-96b0-d16782994462",
-                     *       "propertyCompanyOrgId": "5e8defc1-2b1d-4922-b87a-7cb15620c0f3",
-                     *       "streetOfficeOrgId": "f494d472-cb92-4106-a868-d5842b0edf2b",
+                     *       "streetId": "0f5a8c57-cefe-4d2f-8292-c289614fcdc5",
+                     *       "communityId": "1a3c0373-fbdd-4eb2-9c27-d69f2302b8c4",
+                     *       "enterpriseOrgId": "68cfdec9-a81c-4daf-b52f-8dea1bfdc982",
+                     *       "ownersCommitteeOrgId": "e76b5bad-f059-453c-a317-a916fa4f7d17",
+                     *       "propertyCompanyOrgId": "9cc1d0cf-67cc-4fea-a4b2-39928d72d048",
+                     *       "streetOfficeOrgId": "4d049b8d-5b8d-4136-b589-a5190ad1cf73",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -16924,7 +17440,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "d202cec7-19f2-4e4a-85b4-0c98e1795949"
+                     *         "ff786250-63fc-48d0-bd1d-029078fa9b4f"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -17172,15 +17688,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bf7f0bd1-add5-45b4-a3d0-147fdcede98c",
+                     *       "id": "9bfa174b-4dec-4aa2-84bb-0763f97a2b6a",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "terminated",
-                     *       "streetId": "5da3a276-d125-4ea7-81d7-68e8a9bcb05b",
-                     *       "communityId": "e992e4cb-bf08-409c-a2db-14bf631182c7",
-                     *       "enterpriseOrgId": "8bcec977-c536-4ced-b2d8-db5ebaeddd5e",
-                     *       "ownersCommitteeOrgId": "6c462223-3abe-4b08-b727-8a85d182e008",
-                     *       "propertyCompanyOrgId": "95e6f90f-ad0b-4cea-b9ba-2d68f5a15138",
-                     *       "streetOfficeOrgId": "cb473d2d-4bd2-4a01-b94c-86e96ea88b13",
+                     *       "streetId": "29b43b95-38ef-4a1f-893b-84e925987f3a",
+                     *       "communityId": "286e10d4-63bc-4051-95a1-5bced8827634",
+                     *       "enterpriseOrgId": "2dd6c789-33ae-4e1d-9e94-11fbfb075cc5",
+                     *       "ownersCommitteeOrgId": "063e6a3a-aea2-41b1-b6c5-2050d4698909",
+                     *       "propertyCompanyOrgId": "89757447-4f56-4ca2-9b46-a28b5d449b39",
+                     *       "streetOfficeOrgId": "7a090684-e94b-4230-a5f8-7d1fdfc9b150",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -17193,7 +17709,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "de85d801-81ef-4d56-9a1c-2b2495e7b7b0"
+                     *         "14c33b1d-a946-48c1-9e65-57e0bcb60e04"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -17267,8 +17783,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3",
-                     *         "computedHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *         "contentHash": "f461f21cec576beaa7203f4e573a44203553c9bdc7ab6c37513105f6b73b1427",
+                     *         "computedHash": "f461f21cec576beaa7203f4e573a44203553c9bdc7ab6c37513105f6b73b1427"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -17283,30 +17799,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "8bcec977-c536-4ced-b2d8-db5ebaeddd5e",
+                     *           "partyOrgId": "2dd6c789-33ae-4e1d-9e94-11fbfb075cc5",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *           "contentHash": "f461f21cec576beaa7203f4e573a44203553c9bdc7ab6c37513105f6b73b1427"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "95e6f90f-ad0b-4cea-b9ba-2d68f5a15138",
+                     *           "partyOrgId": "89757447-4f56-4ca2-9b46-a28b5d449b39",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *           "contentHash": "f461f21cec576beaa7203f4e573a44203553c9bdc7ab6c37513105f6b73b1427"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "cb473d2d-4bd2-4a01-b94c-86e96ea88b13",
+                     *           "partyOrgId": "7a090684-e94b-4230-a5f8-7d1fdfc9b150",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *           "contentHash": "f461f21cec576beaa7203f4e573a44203553c9bdc7ab6c37513105f6b73b1427"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "6c462223-3abe-4b08-b727-8a85d182e008",
+                     *           "partyOrgId": "063e6a3a-aea2-41b1-b6c5-2050d4698909",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ffac039d8ee8c879379636da011cb24cff73fb059901ba9425b3cffecefc9ba3"
+                     *           "contentHash": "f461f21cec576beaa7203f4e573a44203553c9bdc7ab6c37513105f6b73b1427"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -17476,15 +17992,15 @@ export interface operations {
                      *         {
                      *           "seq": 1,
                      *           "action": "contract.drafted",
-                     *           "actorOrgId": "c33c4c31-ca3b-4682-9ad8-fc28c0f6b912",
-                     *           "actorKeyId": "8e86d674-2049-4f8a-953d-13fedaca67d4",
+                     *           "actorOrgId": "5041566a-7bd0-463b-9fde-54735dc2c9f2",
+                     *           "actorKeyId": "23d3385d-ec6a-4a9c-8ced-08622f564fc5",
                      *           "actorPersonId": null,
                      *           "actorName": null,
                      *           "versionNo": 1,
                      *           "payload": {
                      *             "title": "国伟新苑加装电梯BOT合同",
                      *             "facilityIds": [
-                     *               "1bf323f3-dfff-43e2-85e8-881a4b657d10"
+                     *               "8b61e66b-4ed3-4928-9243-166f56334588"
                      *             ],
                      *             "invoiceDueDays": 15,
                      *             "paymentGraceDays": 15
@@ -17492,7 +18008,7 @@ export interface operations {
                      *           "contentHash": null,
                      *           "createdAt": "2025-03-01T02:00:00.000Z",
                      *           "prevHash": "0000000000000000000000000000000000000000000000000000000000000000",
-                     *           "hash": "b4f14f4b12e08bff8355520267d7c51df410e77f3851ac3abb70b29fa285adb9"
+                     *           "hash": "b5a6b877813eb00c53c5dbfd1b296ef34867351e6136a50adf8cbde85d14a4d3"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -17770,90 +18286,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "3ac047a8-333f-4059-8023-649ee84ee6a1",
+                     *           "id": "25860814-cd05-4e87-a007-737a3f81bbfa",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "operating",
-                     *           "streetId": "0e1835eb-ab64-46ee-99d3-3f6747c7451d",
-                     *           "communityId": "38c4a836-e671-4cae-9af3-3ac447f40966",
-                     *           "enterpriseOrgId": "1140bf5f-c533-456c-86ea-20158e58dea0",
-                     *           "ownersCommitteeOrgId": "7e2929b4-8647-4217-a5ca-0e8288096232",
-                     *           "propertyCompanyOrgId": "389907bc-25f9-4c0a-95dc-ec4cf1e1be43",
-                     *           "streetOfficeOrgId": "11fe5625-cd1a-4baa-8304-11195fccff2b",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "transferDueInDays": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
-                     *         },
-                     *         {
-                     *           "id": "4a4701f4-3cf0-47bb-ae54-a46035ad65d1",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "45b4ed25-e1ee-444e-95fe-3a84ee080f78",
-                     *           "communityId": "87e4ac2a-7de6-44e3-b736-49f6cb71fd12",
-                     *           "enterpriseOrgId": "5fc31aeb-c689-4742-9777-da2ef7a43400",
-                     *           "ownersCommitteeOrgId": "c1b7dc8b-c154-4096-a2c1-06498d3cd3e5",
-                     *           "propertyCompanyOrgId": "fd94801d-36c4-478e-8c39-ec35382c16a8",
-                     *           "streetOfficeOrgId": "c5564ead-98c3-4d01-bb16-39584c8daccd",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "transferDueInDays": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
-                     *         },
-                     *         {
-                     *           "id": "a20f3d32-a175-4997-a4c8-b460b5b96cf8",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "5e91dd7d-c5f8-42e1-8361-542e2f039c5a",
-                     *           "communityId": "1f2e0fa8-ace9-422c-bd9d-0b941fb36da7",
-                     *           "enterpriseOrgId": "49adf6b8-206f-46d3-a0ba-cbd47aeadb32",
-                     *           "ownersCommitteeOrgId": "b1b1fd0d-7054-45d2-8029-e43103bf13d7",
-                     *           "propertyCompanyOrgId": "727c53b8-9427-41a1-9fda-919a38d789ae",
-                     *           "streetOfficeOrgId": "2038b8bf-4c7f-4e2f-ab92-c3aa141180df",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "transferDueInDays": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
-                     *         },
-                     *         {
-                     *           "id": "e29b6c25-3a93-496d-b6e7-e6e8e00f14e6",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "46621441-e5df-424d-aeb3-3a763541e20d",
-                     *           "communityId": "ca141d83-9a42-4573-b665-b4178bbf2bbe",
-                     *           "enterpriseOrgId": "648f6c1f-96a5-4b70-855d-9021510aa5eb",
-                     *           "ownersCommitteeOrgId": "f7c4d11b-ec32-461d-8ff3-745db52cb09c",
-                     *           "propertyCompanyOrgId": "d888d01f-925f-409a-9da4-542aab25abb7",
-                     *           "streetOfficeOrgId": "3112cd43-e326-4058-99d2-05fb44044d10",
+                     *           "streetId": "1a7bf09a-8dad-491a-825f-7a2d435311a4",
+                     *           "communityId": "a71a6e1a-b94a-4dfa-8879-7d7d188d3c59",
+                     *           "enterpriseOrgId": "19bcefea-9586-47d7-a2fe-e26c3900931f",
+                     *           "ownersCommitteeOrgId": "97d92dd7-e6a2-4fa7-a2b9-471f0218fe3b",
+                     *           "propertyCompanyOrgId": "04221b6c-0955-42f7-963d-e3347c4e9ad6",
+                     *           "streetOfficeOrgId": "15f6bc02-dcaa-4d16-8380-e63daacaae9c",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": 1,
@@ -17868,6 +18309,81 @@ export interface operations {
                      *           "transferDueInDays": 396,
                      *           "overdue": false,
                      *           "handbackOpen": 1
+                     *         },
+                     *         {
+                     *           "id": "4aa0c326-d336-4ead-bb55-0fbc7c35edbf",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "7a12f74f-73f7-44e2-b1ba-01d8596810db",
+                     *           "communityId": "34bddaa6-6a05-417e-844c-527a4aaafd3b",
+                     *           "enterpriseOrgId": "a8b84000-0065-4444-975b-c0f42063405d",
+                     *           "ownersCommitteeOrgId": "fc8b4f69-b730-404d-8a2b-f09876298c20",
+                     *           "propertyCompanyOrgId": "5d2e8623-b14a-4629-b4a0-5d42b2868008",
+                     *           "streetOfficeOrgId": "1ab8612b-1050-400b-9c83-04c93675522d",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         },
+                     *         {
+                     *           "id": "5608b5f1-9778-403c-a86b-f06ecb08dbe8",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "b1b0dc68-87bd-42ce-b6a0-b6e812bb7784",
+                     *           "communityId": "36fe39a4-676f-45b1-8bf6-4cd7f1f15763",
+                     *           "enterpriseOrgId": "a169719a-de45-4bde-94be-fe5c6f558c37",
+                     *           "ownersCommitteeOrgId": "5bc77f44-28be-4acf-85b8-4a1cddc3b65b",
+                     *           "propertyCompanyOrgId": "2ce2c808-8ad2-473e-b929-fe0f6694af6e",
+                     *           "streetOfficeOrgId": "dc1cea93-6f40-42b2-bb1b-7e5674835350",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         },
+                     *         {
+                     *           "id": "977b3294-dd1f-4a22-86c9-e9088f4a358f",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "c43d1bd4-d4c7-49c0-bdf5-309b4fe84d69",
+                     *           "communityId": "6c9ccd4b-a884-43d1-965c-ef4e982ad4c8",
+                     *           "enterpriseOrgId": "c4c98d1f-eb32-4bd2-8402-ae662c9ad54d",
+                     *           "ownersCommitteeOrgId": "04d86117-8dc8-420c-a440-13cbd266505a",
+                     *           "propertyCompanyOrgId": "31852ac2-69f7-4752-86f1-f51d7dbc8fca",
+                     *           "streetOfficeOrgId": "dd306fdf-430f-4a94-9d86-8384628c000e",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
                      *         }
                      *       ],
                      *       "total": 4,
@@ -18015,13 +18531,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "02368ab2-e612-41b4-97eb-5206e19d005b",
-                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
-                     *           "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
-                     *           "enterpriseOrgId": "c5e0e61e-90c0-49d7-ac58-6abdbbe8a078",
+                     *           "id": "0179a7a7-a1c0-452f-827e-db0e803fd3bb",
+                     *           "facilityId": "c87f6b56-d0d6-4292-9c28-2415c2f85157",
+                     *           "communityId": "a91284c7-1e7f-455e-a174-d2a088ad11e7",
+                     *           "streetId": "256ba95b-5b6e-4195-9b8f-4c7b9f454d29",
+                     *           "enterpriseOrgId": "8e2b4448-3bb8-4829-bc37-68971c62b32d",
                      *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_9RxO2d",
+                     *           "keyPrefix": "bot_s_x-iq0D",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -18030,13 +18546,13 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "0f310622-021a-404c-9f16-b488719ca38c",
-                     *           "facilityId": "54472471-6008-455a-897c-b67218b4adf6",
-                     *           "communityId": "e56f72bd-65d0-4462-bb4c-aacbee39e4ab",
-                     *           "streetId": "e37d42e9-b481-4143-b5e2-e17f1adb7ed6",
-                     *           "enterpriseOrgId": "20288294-1dd5-4c84-9f31-3240aede7b4b",
+                     *           "id": "7c0a76b9-feef-4d68-a3ee-15e48cb7bfde",
+                     *           "facilityId": "43093b0f-e216-4d23-bcb2-ffe6dcba1a76",
+                     *           "communityId": "1dc40b85-e0fe-4bcc-8a49-3716442a5ef2",
+                     *           "streetId": "b979985e-15da-43fb-8b19-981868196544",
+                     *           "enterpriseOrgId": "53b3553a-60b7-4626-bb4e-f739fd179fa1",
                      *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_u9B9gn",
+                     *           "keyPrefix": "bot_s_gPu_d9",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -18045,13 +18561,13 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "260b584b-f23f-41c5-921b-c22cd39b82d2",
-                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
-                     *           "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
-                     *           "enterpriseOrgId": "c5e0e61e-90c0-49d7-ac58-6abdbbe8a078",
-                     *           "name": "轿厢AI摄像头 2836fad1",
-                     *           "keyPrefix": "bot_s_1OnPeF",
+                     *           "id": "c25e166d-992e-476c-82d7-d1f50f580c23",
+                     *           "facilityId": "c87f6b56-d0d6-4292-9c28-2415c2f85157",
+                     *           "communityId": "a91284c7-1e7f-455e-a174-d2a088ad11e7",
+                     *           "streetId": "256ba95b-5b6e-4195-9b8f-4c7b9f454d29",
+                     *           "enterpriseOrgId": "8e2b4448-3bb8-4829-bc37-68971c62b32d",
+                     *           "name": "轿厢AI摄像头 03f43751",
+                     *           "keyPrefix": "bot_s_QzzLQl",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -18185,8 +18701,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                 *       "name": "轿厢AI摄像头 8022f61b"
+                 *       "facilityId": "c87f6b56-d0d6-4292-9c28-2415c2f85157",
+                 *       "name": "轿厢AI摄像头 f49f15e2"
                  *     }
                  */
                 "application/json": components["schemas"]["NewSensor"];
@@ -18206,13 +18722,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "260b584b-f23f-41c5-921b-c22cd39b82d2",
-                     *       "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *       "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
-                     *       "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
-                     *       "enterpriseOrgId": "c5e0e61e-90c0-49d7-ac58-6abdbbe8a078",
-                     *       "name": "轿厢AI摄像头 2836fad1",
-                     *       "keyPrefix": "bot_s_1OnPeF",
+                     *       "id": "c25e166d-992e-476c-82d7-d1f50f580c23",
+                     *       "facilityId": "c87f6b56-d0d6-4292-9c28-2415c2f85157",
+                     *       "communityId": "a91284c7-1e7f-455e-a174-d2a088ad11e7",
+                     *       "streetId": "256ba95b-5b6e-4195-9b8f-4c7b9f454d29",
+                     *       "enterpriseOrgId": "8e2b4448-3bb8-4829-bc37-68971c62b32d",
+                     *       "name": "轿厢AI摄像头 03f43751",
+                     *       "keyPrefix": "bot_s_QzzLQl",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -18363,13 +18879,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bb515b32-4d0b-4e93-b411-383b747a87cb",
-                     *       "facilityId": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
-                     *       "communityId": "73e042de-607f-4a3f-afa5-cc7f81e913d9",
-                     *       "streetId": "386db02b-ad45-455d-96d7-ab6d106f33b9",
-                     *       "enterpriseOrgId": "c1464e28-0928-4cdd-a028-97685a55262b",
+                     *       "id": "a9f03c53-0519-4c00-9102-06cbde58a352",
+                     *       "facilityId": "0eb693fb-4a62-481b-8936-905588f6cbab",
+                     *       "communityId": "bbe22900-647d-45b9-9c7b-dcbcd4b9abf6",
+                     *       "streetId": "24fa5598-c2e3-4564-8e95-e1d0232b43b2",
+                     *       "enterpriseOrgId": "0f938bbd-2440-453f-a064-00d953de708e",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_Pm9R1_",
+                     *       "keyPrefix": "bot_s_uEBntX",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -18514,13 +19030,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b75304d4-05c7-48db-9f16-09c7ecfbb75d",
-                     *       "facilityId": "2a19d012-feda-4a35-91f1-34cc039d5950",
-                     *       "communityId": "c728c301-4ed3-43a9-9bd0-b8c61516892b",
-                     *       "streetId": "c196b5e3-8f9a-4679-89c3-d7882cfb9040",
-                     *       "enterpriseOrgId": "ec403185-89c8-42c0-a518-e6400122499a",
+                     *       "id": "2fb20d64-44c0-4a82-8c6d-b5c862cfe71b",
+                     *       "facilityId": "9b84c998-306d-40af-8119-2feccfa6a0b8",
+                     *       "communityId": "fe6b694d-64b3-4cd6-875c-0599b00ba836",
+                     *       "streetId": "6989a4fb-b9a4-41d1-9cb0-5724439d7fb6",
+                     *       "enterpriseOrgId": "1639b4db-1298-4eb3-bef8-b46d29f2e0e3",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_AMVGpA",
+                     *       "keyPrefix": "bot_s_Edtaa8",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -18690,13 +19206,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3ef916c2-03da-4a07-aa15-e781fdd53633",
-                     *       "facilityId": "461dde45-ffb9-425c-89ac-6c9c16216a70",
-                     *       "communityId": "fd15332e-f9a3-4730-94fd-c4ce93770a34",
-                     *       "streetId": "11f74c46-6c69-4c63-bcf7-1054e05547e1",
-                     *       "enterpriseOrgId": "e8a09681-8a65-4eed-bcc2-dda4af640a70",
+                     *       "id": "aca62e2f-6c8c-4f78-96ed-45c40931ec7c",
+                     *       "facilityId": "28cb31a2-6bc8-4d02-96fb-44f3819b633e",
+                     *       "communityId": "b78d363c-ed09-42bb-a2f8-3a8abb48301b",
+                     *       "streetId": "a7c5ef7c-c8ed-46ee-8862-43c7932f1436",
+                     *       "enterpriseOrgId": "bd0fd76a-482a-452b-b871-895f2d25282b",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_h3TdIV",
+                     *       "keyPrefix": "bot_s_BgOo7k",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -19024,19 +19540,19 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "aabe09a7-d4bf-4af0-be0e-978e408480f3",
-                     *           "sensorId": "ca3c65b6-0abf-4594-b175-5751f3f9e058",
+                     *           "id": "d70659f6-78f3-439a-b6f1-ee7eaff11384",
+                     *           "sensorId": "2ed00c28-10c7-40e9-8dc1-e52fc6781fdb",
                      *           "type": "release",
                      *           "params": {},
                      *           "state": "pending",
                      *           "reason": "false alarm",
-                     *           "incidentId": "003370b4-435f-4ede-bc5b-ca3a80293cdb",
+                     *           "incidentId": "205f0d64-082e-48be-bd2b-43bd7a917685",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "expiresAt": "2099-01-01T00:00:00.000Z",
                      *           "sentAt": null,
                      *           "resultAt": null,
                      *           "resultReason": null,
-                     *           "issuedByOrgId": "2a2a6e2f-acf0-4186-bc5b-5c7ae1357947",
+                     *           "issuedByOrgId": "a6fc5e14-b71f-44e8-8322-aebf6a8f0eb6",
                      *           "issuedByName": null
                      *         }
                      *       ],
@@ -19187,19 +19703,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "df62b41f-610a-4355-a6f2-b5e3a5f39acf",
-                     *       "sensorId": "7953fada-d491-4b07-a485-a797b07ef7df",
+                     *       "id": "3930fa5a-c203-4839-aaad-aa4d7ff89c56",
+                     *       "sensorId": "11b87c2f-83dd-40ef-bd5e-58f440d2eb66",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "f34704e8-b918-47a2-8d87-fc7d552c82df",
+                     *       "incidentId": "d3f2a5c1-dcb6-43a1-870b-61dbbeb0cbef",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "4210dfdc-e66e-4d5e-89cd-6aaceab73162",
+                     *       "issuedByOrgId": "4410d1a0-7e44-4784-b186-e4f3dff113d3",
                      *       "issuedByName": null
                      *     }
                      */
@@ -19219,19 +19735,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "df62b41f-610a-4355-a6f2-b5e3a5f39acf",
-                     *       "sensorId": "7953fada-d491-4b07-a485-a797b07ef7df",
+                     *       "id": "3930fa5a-c203-4839-aaad-aa4d7ff89c56",
+                     *       "sensorId": "11b87c2f-83dd-40ef-bd5e-58f440d2eb66",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "f34704e8-b918-47a2-8d87-fc7d552c82df",
+                     *       "incidentId": "d3f2a5c1-dcb6-43a1-870b-61dbbeb0cbef",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "4210dfdc-e66e-4d5e-89cd-6aaceab73162",
+                     *       "issuedByOrgId": "4410d1a0-7e44-4784-b186-e4f3dff113d3",
                      *       "issuedByName": null
                      *     }
                      */
@@ -19377,19 +19893,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c95db957-c495-43bc-a48e-c9022010b877",
-                     *       "sensorId": "7258394b-d423-4543-9e84-339a4589c4d3",
+                     *       "id": "d23ca3ef-a892-4ee1-98fe-ff4119afef36",
+                     *       "sensorId": "e36251e2-2d1b-4268-9066-dbec97bcd065",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "false alarm",
-                     *       "incidentId": "14776b14-15cb-4ebd-8841-b3061fa81694",
+                     *       "incidentId": "1204e953-6300-42e4-89bd-01e2032b2f46",
                      *       "issuedAt": "2025-02-28T12:01:00.000Z",
                      *       "expiresAt": "2099-01-01T00:00:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "894e23e4-716a-49d1-ba75-c9dbf43eb1db",
+                     *       "issuedByOrgId": "d4355ae5-6e8b-45dc-a402-7138e0274622",
                      *       "issuedByName": null
                      *     }
                      */
@@ -19536,13 +20052,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "ea2c5f28-f760-4293-b27d-5832cca1e31b",
+                     *           "id": "d76601a3-8bc6-469d-a9fa-0ac1c7c3aba6",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "60bfe8c7-c2c6-4561-be64-6af516c3bf66",
-                     *           "facilityId": "6e13168e-96f8-4856-8b35-d2d87f0d1f8d",
-                     *           "communityId": "ec9140ed-353d-49ec-b156-b3f5dd8a8ab6",
-                     *           "streetId": "677c92cb-7350-4e69-ba9e-de76eb147b4a",
+                     *           "sensorId": "56b1aed7-a8f9-46a4-a4a2-d206dc3316d2",
+                     *           "facilityId": "c007ea24-3b0b-4764-bbc5-faf9b8e07077",
+                     *           "communityId": "cea80ce7-c405-4fe1-a739-7fd0f72085e5",
+                     *           "streetId": "a59865b9-cde0-4779-855a-9d41a15561fd",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19553,40 +20069,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.557Z",
+                     *           "updatedAt": "2026-12-05T16:10:18.110Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "d4899372-c66e-4895-ab23-1d902d054314",
-                     *               "state": "applied",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": "2025-03-01T02:00:00.000Z"
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "d9959a43-c81c-40d9-ae31-0f437a05bcd6",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "bb515b32-4d0b-4e93-b411-383b747a87cb",
-                     *           "facilityId": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
-                     *           "communityId": "73e042de-607f-4a3f-afa5-cc7f81e913d9",
-                     *           "streetId": "386db02b-ad45-455d-96d7-ab6d106f33b9",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.248Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "73102079-d061-4d4e-8fed-c32c56073c93",
+                     *               "commandId": "633ff345-895e-41f6-8e98-c9a5fcea01cc",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19596,13 +20082,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "add6aacb-4984-4363-a0c6-bd8506f0e048",
+                     *           "id": "c8878bc1-a8b6-4922-ae57-8431b7201647",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "83093393-2d4d-497e-9068-d212154d7bb0",
-                     *           "facilityId": "c16855ef-42b2-4949-83c0-8cdf01db7ad0",
-                     *           "communityId": "e27d246f-b92f-49b0-a40f-ca3ecea2be53",
-                     *           "streetId": "8c06d9fb-429a-4ebc-a30b-53736dbe6ba7",
+                     *           "sensorId": "7c0a76b9-feef-4d68-a3ee-15e48cb7bfde",
+                     *           "facilityId": "43093b0f-e216-4d23-bcb2-ffe6dcba1a76",
+                     *           "communityId": "1dc40b85-e0fe-4bcc-8a49-3716442a5ef2",
+                     *           "streetId": "b979985e-15da-43fb-8b19-981868196544",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19613,10 +20099,130 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.488Z",
+                     *           "updatedAt": "2026-12-05T16:10:17.206Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "b25c132f-d6fc-4114-b109-11cb7db4e3d3",
+                     *               "commandId": "9739827b-8c9a-4563-b2a1-e8611ba85d24",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "bec5f96d-0fd2-4e82-85d1-888dda5b1161",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "2fb20d64-44c0-4a82-8c6d-b5c862cfe71b",
+                     *           "facilityId": "9b84c998-306d-40af-8119-2feccfa6a0b8",
+                     *           "communityId": "fe6b694d-64b3-4cd6-875c-0599b00ba836",
+                     *           "streetId": "6989a4fb-b9a4-41d1-9cb0-5724439d7fb6",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:10:17.356Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "dbe434e4-cee6-4c0e-9797-5d0559918e3e",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "a344ac05-b833-4acf-9ba7-820e32f6f5b9",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "a9f03c53-0519-4c00-9102-06cbde58a352",
+                     *           "facilityId": "0eb693fb-4a62-481b-8936-905588f6cbab",
+                     *           "communityId": "bbe22900-647d-45b9-9c7b-dcbcd4b9abf6",
+                     *           "streetId": "24fa5598-c2e3-4564-8e95-e1d0232b43b2",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:10:17.287Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "bd7882a6-d7f2-4265-a903-c4aa091e0395",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "7fe247ec-5bf8-4b5a-a8f5-85ae032fa4a1",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "0179a7a7-a1c0-452f-827e-db0e803fd3bb",
+                     *           "facilityId": "c87f6b56-d0d6-4292-9c28-2415c2f85157",
+                     *           "communityId": "a91284c7-1e7f-455e-a174-d2a088ad11e7",
+                     *           "streetId": "256ba95b-5b6e-4195-9b8f-4c7b9f454d29",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:10:16.956Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "347d5061-174f-4188-b429-b679f14adbec",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "606a615a-da37-4909-8a44-b47b58e6a455",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "70ff10e0-5b3d-4367-a64d-8261bbb73afb",
+                     *           "facilityId": "bc16ecb3-d378-4f01-88f4-a4d6d14c0845",
+                     *           "communityId": "23b2c115-843e-49a5-8c89-26e7d5127a1d",
+                     *           "streetId": "d122cae5-7194-4501-b2bb-cbd50e27ec2c",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:10:17.827Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "c3daff1d-3118-4c67-ab62-f06fef51bed0",
                      *               "state": "sent",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19626,13 +20232,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "9256b8c6-7013-4c34-908c-e8a8ed4b4c3d",
+                     *           "id": "434ec7bb-1d8c-4a8d-aab3-9ac45e5a8126",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "02368ab2-e612-41b4-97eb-5206e19d005b",
-                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
-                     *           "streetId": "223f0447-eb99-4d7e-85eb-1575294c864d",
+                     *           "sensorId": "20511880-1664-45b0-9251-9a4bf3818fd6",
+                     *           "facilityId": "1a3e2e8f-c8c6-4fe9-b335-3bdcab9fa8ea",
+                     *           "communityId": "e6570cab-26b2-45ce-bb18-8becb5c590e6",
+                     *           "streetId": "8831ac07-ef03-4006-8589-a3135ab1c325",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19643,10 +20249,40 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.127Z",
+                     *           "updatedAt": "2026-12-05T16:10:17.966Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "aaa5b892-97d2-41ff-8517-310674941c2e",
+                     *               "commandId": "13e4ab28-06fc-4816-a7e0-645bb03cd401",
+                     *               "state": "applied",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": "2025-03-01T02:00:00.000Z"
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "2d8cb65e-6c00-41e1-9a4a-9fc22e83f792",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "b1778849-bd26-427d-a7e1-a9921df10662",
+                     *           "facilityId": "57b2231f-4c58-48b1-8e34-7acf38e8e9b7",
+                     *           "communityId": "49c37814-d352-454b-8a8c-e272befc1d0e",
+                     *           "streetId": "871c1f3d-734e-4646-b63a-868ab9a7601f",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:10:17.646Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "7527ce14-1962-4e32-918e-051e8f145992",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19656,13 +20292,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "91b590a0-9798-40d6-b455-d57a86b7c6fd",
+                     *           "id": "2351f8b6-a522-4dba-ab8e-b1ec4033012e",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "cd688771-e1dc-4d7e-a6dd-f2350949e407",
-                     *           "facilityId": "33afe6c0-0a59-4ad3-9dc4-7f605da5d448",
-                     *           "communityId": "d20b99fd-80c0-4ec6-b85b-2d746f5031c1",
-                     *           "streetId": "9c8fe69f-4a49-447a-95b0-fcb517d58345",
+                     *           "sensorId": "aea9f259-732e-4832-8bea-05ba7c08662b",
+                     *           "facilityId": "e6a039bd-0602-4dc4-bd29-1e0f02c4c5a4",
+                     *           "communityId": "8354dfda-d90e-405a-b8cc-777f6df72f11",
+                     *           "streetId": "f4856fec-1b13-4767-995a-733062fe7987",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19673,10 +20309,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.393Z",
+                     *           "updatedAt": "2026-12-05T16:10:18.043Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "204b4a3f-a0be-4508-a710-86d6fd2a64b3",
+                     *               "commandId": "065caaf2-7e15-49e5-8748-923128ed95d2",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19686,13 +20322,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "7f66d119-db4b-4723-9c33-8af4ade50a2b",
+                     *           "id": "01e60876-fc38-49f8-8c08-e1dec773a9bb",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "b75304d4-05c7-48db-9f16-09c7ecfbb75d",
-                     *           "facilityId": "2a19d012-feda-4a35-91f1-34cc039d5950",
-                     *           "communityId": "c728c301-4ed3-43a9-9bd0-b8c61516892b",
-                     *           "streetId": "c196b5e3-8f9a-4679-89c3-d7882cfb9040",
+                     *           "sensorId": "aca62e2f-6c8c-4f78-96ed-45c40931ec7c",
+                     *           "facilityId": "28cb31a2-6bc8-4d02-96fb-44f3819b633e",
+                     *           "communityId": "b78d363c-ed09-42bb-a2f8-3a8abb48301b",
+                     *           "streetId": "a7c5ef7c-c8ed-46ee-8862-43c7932f1436",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19703,130 +20339,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.301Z",
+                     *           "updatedAt": "2026-12-05T16:10:17.412Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "201d268b-6692-485d-bf0b-d2fd66ca9259",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "6a2383ae-beb9-4757-afdc-5274c19158f3",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "0f310622-021a-404c-9f16-b488719ca38c",
-                     *           "facilityId": "54472471-6008-455a-897c-b67218b4adf6",
-                     *           "communityId": "e56f72bd-65d0-4462-bb4c-aacbee39e4ab",
-                     *           "streetId": "e37d42e9-b481-4143-b5e2-e17f1adb7ed6",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.209Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "a410b298-965e-47f6-b260-895cf6b6f9a1",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "68906699-4d2c-491f-9bdf-c23b23e7287f",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "3ef916c2-03da-4a07-aa15-e781fdd53633",
-                     *           "facilityId": "461dde45-ffb9-425c-89ac-6c9c16216a70",
-                     *           "communityId": "fd15332e-f9a3-4730-94fd-c4ce93770a34",
-                     *           "streetId": "11f74c46-6c69-4c63-bcf7-1054e05547e1",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.348Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "c5f3c1e9-0aa2-4a29-b328-9a32b7307336",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "66c7a5d1-46a8-46b8-b6d3-4788179bb506",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "457e4a57-188c-4755-92a7-4913c3e50d45",
-                     *           "facilityId": "3c802369-14e2-406d-8a23-5ec430b281b3",
-                     *           "communityId": "33878122-ebe8-487d-a19b-b94a18f8e4a9",
-                     *           "streetId": "d113a9a4-07f7-4001-a646-14fc1d91139b",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.635Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "c369597e-5d44-4db9-aa27-089f29dfa8d6",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "5e07c8a5-b5bb-4811-a61c-e1d80d3fc597",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "0b830c27-f52d-4b1b-8211-92ed25f81163",
-                     *           "facilityId": "716ca100-87ca-4023-b60a-8487e2b297b3",
-                     *           "communityId": "24af1462-38d4-4506-a258-8ccef89e36db",
-                     *           "streetId": "49b1c22a-1003-4b79-b582-5493d48d2aed",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T14:20:01.598Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "6382fb2e-ef9f-4c35-8675-3688bddf2982",
+                     *               "commandId": "afda8365-6feb-4db8-845f-f22b51209bb6",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -20130,9 +20646,9 @@ export interface operations {
                      *       "timeZone": "Asia/Shanghai",
                      *       "items": [
                      *         {
-                     *           "key": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "facilityId": "ca370081-1419-4e05-81de-be8303ec5e17",
-                     *           "communityId": "15e3dd14-96cf-4e57-b433-26754c1a0590",
+                     *           "key": "43093b0f-e216-4d23-bcb2-ffe6dcba1a76",
+                     *           "facilityId": "43093b0f-e216-4d23-bcb2-ffe6dcba1a76",
+                     *           "communityId": "1dc40b85-e0fe-4bcc-8a49-3716442a5ef2",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20145,9 +20661,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "716ca100-87ca-4023-b60a-8487e2b297b3",
-                     *           "facilityId": "716ca100-87ca-4023-b60a-8487e2b297b3",
-                     *           "communityId": "24af1462-38d4-4506-a258-8ccef89e36db",
+                     *           "key": "bc16ecb3-d378-4f01-88f4-a4d6d14c0845",
+                     *           "facilityId": "bc16ecb3-d378-4f01-88f4-a4d6d14c0845",
+                     *           "communityId": "23b2c115-843e-49a5-8c89-26e7d5127a1d",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20160,9 +20676,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "3c802369-14e2-406d-8a23-5ec430b281b3",
-                     *           "facilityId": "3c802369-14e2-406d-8a23-5ec430b281b3",
-                     *           "communityId": "33878122-ebe8-487d-a19b-b94a18f8e4a9",
+                     *           "key": "57b2231f-4c58-48b1-8e34-7acf38e8e9b7",
+                     *           "facilityId": "57b2231f-4c58-48b1-8e34-7acf38e8e9b7",
+                     *           "communityId": "49c37814-d352-454b-8a8c-e272befc1d0e",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20175,9 +20691,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "b01ab2f2-fc74-479a-8dd8-ef3b18c6ff55",
-                     *           "facilityId": "b01ab2f2-fc74-479a-8dd8-ef3b18c6ff55",
-                     *           "communityId": "51d36f3b-af05-4c2b-8c1d-8143d3c53242",
+                     *           "key": "e6a039bd-0602-4dc4-bd29-1e0f02c4c5a4",
+                     *           "facilityId": "e6a039bd-0602-4dc4-bd29-1e0f02c4c5a4",
+                     *           "communityId": "8354dfda-d90e-405a-b8cc-777f6df72f11",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20190,9 +20706,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
-                     *           "facilityId": "5f373df5-22e6-46ca-9eb9-77b6e4abd736",
-                     *           "communityId": "73e042de-607f-4a3f-afa5-cc7f81e913d9",
+                     *           "key": "f6875e9a-cd25-4e10-bbd5-9a4968feb3c3",
+                     *           "facilityId": "f6875e9a-cd25-4e10-bbd5-9a4968feb3c3",
+                     *           "communityId": "a7c51dfd-1138-41e7-aa7b-d292ca939d60",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20205,9 +20721,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "2a19d012-feda-4a35-91f1-34cc039d5950",
-                     *           "facilityId": "2a19d012-feda-4a35-91f1-34cc039d5950",
-                     *           "communityId": "c728c301-4ed3-43a9-9bd0-b8c61516892b",
+                     *           "key": "c87f6b56-d0d6-4292-9c28-2415c2f85157",
+                     *           "facilityId": "c87f6b56-d0d6-4292-9c28-2415c2f85157",
+                     *           "communityId": "a91284c7-1e7f-455e-a174-d2a088ad11e7",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20220,9 +20736,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "33afe6c0-0a59-4ad3-9dc4-7f605da5d448",
-                     *           "facilityId": "33afe6c0-0a59-4ad3-9dc4-7f605da5d448",
-                     *           "communityId": "d20b99fd-80c0-4ec6-b85b-2d746f5031c1",
+                     *           "key": "28cb31a2-6bc8-4d02-96fb-44f3819b633e",
+                     *           "facilityId": "28cb31a2-6bc8-4d02-96fb-44f3819b633e",
+                     *           "communityId": "b78d363c-ed09-42bb-a2f8-3a8abb48301b",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20235,9 +20751,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "c16855ef-42b2-4949-83c0-8cdf01db7ad0",
-                     *           "facilityId": "c16855ef-42b2-4949-83c0-8cdf01db7ad0",
-                     *           "communityId": "e27d246f-b92f-49b0-a40f-ca3ecea2be53",
+                     *           "key": "0eb693fb-4a62-481b-8936-905588f6cbab",
+                     *           "facilityId": "0eb693fb-4a62-481b-8936-905588f6cbab",
+                     *           "communityId": "bbe22900-647d-45b9-9c7b-dcbcd4b9abf6",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20250,9 +20766,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "54472471-6008-455a-897c-b67218b4adf6",
-                     *           "facilityId": "54472471-6008-455a-897c-b67218b4adf6",
-                     *           "communityId": "e56f72bd-65d0-4462-bb4c-aacbee39e4ab",
+                     *           "key": "c007ea24-3b0b-4764-bbc5-faf9b8e07077",
+                     *           "facilityId": "c007ea24-3b0b-4764-bbc5-faf9b8e07077",
+                     *           "communityId": "cea80ce7-c405-4fe1-a739-7fd0f72085e5",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20265,9 +20781,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "61884de6-b53b-4b3f-b7cd-53779ba4d58e",
-                     *           "facilityId": "61884de6-b53b-4b3f-b7cd-53779ba4d58e",
-                     *           "communityId": "e908bdaf-99f1-41a3-a6c6-76a737b87003",
+                     *           "key": "f4b367fe-964e-41df-a5fb-ffbbad14950a",
+                     *           "facilityId": "f4b367fe-964e-41df-a5fb-ffbbad14950a",
+                     *           "communityId": "db167863-f6a8-4dab-8f5b-3de53908e022",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20280,9 +20796,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "6e13168e-96f8-4856-8b35-d2d87f0d1f8d",
-                     *           "facilityId": "6e13168e-96f8-4856-8b35-d2d87f0d1f8d",
-                     *           "communityId": "ec9140ed-353d-49ec-b156-b3f5dd8a8ab6",
+                     *           "key": "1a3e2e8f-c8c6-4fe9-b335-3bdcab9fa8ea",
+                     *           "facilityId": "1a3e2e8f-c8c6-4fe9-b335-3bdcab9fa8ea",
+                     *           "communityId": "e6570cab-26b2-45ce-bb18-8becb5c590e6",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20295,9 +20811,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "461dde45-ffb9-425c-89ac-6c9c16216a70",
-                     *           "facilityId": "461dde45-ffb9-425c-89ac-6c9c16216a70",
-                     *           "communityId": "fd15332e-f9a3-4730-94fd-c4ce93770a34",
+                     *           "key": "9b84c998-306d-40af-8119-2feccfa6a0b8",
+                     *           "facilityId": "9b84c998-306d-40af-8119-2feccfa6a0b8",
+                     *           "communityId": "fe6b694d-64b3-4cd6-875c-0599b00ba836",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20441,13 +20957,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f20a5751-81e1-42ab-ac17-cace4b28bbaa",
+                     *       "id": "508e31a2-2f46-4627-b7c5-b10d684b390a",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "b8e7a081-d1d3-445e-8646-0ead203004bb",
-                     *       "facilityId": "96edd0b3-87e4-42ff-98f8-c8675c64c991",
-                     *       "communityId": "7d625ff1-f550-434e-aadb-2d9594471b19",
-                     *       "streetId": "7cdf2035-0189-466d-be64-3946deb3815e",
+                     *       "sensorId": "100216ec-3fd4-4457-bda1-7e89572cf494",
+                     *       "facilityId": "e5f8ac66-dc70-43c0-9a23-19afe6a2f7e6",
+                     *       "communityId": "cefbc890-d6de-48d2-8add-6b43673680bc",
+                     *       "streetId": "099c0a68-0dec-4a5f-a445-f600cdf672fb",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
@@ -20458,10 +20974,10 @@ export interface operations {
                      *       "classification": null,
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T14:20:01.824Z",
+                     *       "updatedAt": "2026-12-05T16:10:18.304Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "23da183d-1980-40c5-8973-20ac7e1ff147",
+                     *           "commandId": "54ba0cb0-2eb3-4bff-a636-a7a47bb2f9a1",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "issuedByName": null,
@@ -20611,27 +21127,27 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f4385626-3bd5-4bc3-af63-c88f5138f283",
+                     *       "id": "0aa48561-e6cd-4e22-9ae4-3a85a0ff9ec2",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "67529864-e630-4a6a-b3e0-cc4c1a3ce4f2",
-                     *       "facilityId": "beaaf273-5a3a-440f-a0ce-247669622b3b",
-                     *       "communityId": "a4583ce7-dde8-4154-b008-6c64b03780ce",
-                     *       "streetId": "d25ded77-9e68-4490-9dbe-a8860a45aa12",
+                     *       "sensorId": "451645dd-379a-4065-9378-a3310725fb8e",
+                     *       "facilityId": "d61650ea-4a99-4799-92e6-465466c774d7",
+                     *       "communityId": "f36f8d74-afa0-44db-b8d2-385769b8641e",
+                     *       "streetId": "9d529fc4-b17e-4f5f-b05f-74643f1d1982",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
                      *       "haltSeconds": null,
                      *       "acknowledgedAt": "2025-03-01T02:00:00.000Z",
-                     *       "acknowledgedByOrgId": "e2be9510-d283-42cd-a931-9c3ea051f2fb",
+                     *       "acknowledgedByOrgId": "43108f61-3fdf-4115-8019-a8274be21232",
                      *       "acknowledgedByName": null,
                      *       "classification": "confirmed",
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T14:20:01.876Z",
+                     *       "updatedAt": "2026-12-05T16:10:18.366Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "00421514-649e-4309-8ee5-fe57b91b39a4",
+                     *           "commandId": "b2ebe65f-1e3e-49d8-a568-25191e7171f6",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "issuedByName": null,
@@ -20791,10 +21307,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "31490b05-04e0-42f7-a3af-8cd3ea967784",
-                     *           "contractId": "bf998fa9-ef1a-48ce-a73d-b0788652b9a1",
-                     *           "subscriberKey": "household:9c0d8cdc-6c21-403a-bc87-b478334b1319",
-                     *           "householdId": "9c0d8cdc-6c21-403a-bc87-b478334b1319",
+                     *           "id": "124c261f-e801-48dd-8ec5-5a0736bee9d9",
+                     *           "contractId": "cfc5eff8-8c47-4abe-9286-296f784d8dab",
+                     *           "subscriberKey": "household:8be1a7d1-92c5-412f-a514-d2d1c0282ccd",
+                     *           "householdId": "8be1a7d1-92c5-412f-a514-d2d1c0282ccd",
                      *           "slotRef": null,
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
@@ -20803,8 +21319,8 @@ export interface operations {
                      *           "startDate": "2024-12-01",
                      *           "endDate": null,
                      *           "state": "active",
-                     *           "createdAt": "2026-12-05T14:20:02.649Z",
-                     *           "updatedAt": "2026-12-05T14:20:02.649Z"
+                     *           "createdAt": "2026-12-05T16:10:19.095Z",
+                     *           "updatedAt": "2026-12-05T16:10:19.095Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -20934,7 +21450,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "householdId": "bc261ba2-d518-469f-a55c-fefa7716820d",
+                 *       "householdId": "14e62be6-d225-4d37-a3f7-15ce27aed824",
                  *       "feeCode": "EL-M",
                  *       "startDate": "2025-03-01"
                  *     }
@@ -20956,10 +21472,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "4302de78-7b32-44a0-b468-7439ab3d64dc",
-                     *       "contractId": "2b4c4b5f-5dd7-4f3a-91e6-fdfa1f344bc1",
-                     *       "subscriberKey": "household:bc261ba2-d518-469f-a55c-fefa7716820d",
-                     *       "householdId": "bc261ba2-d518-469f-a55c-fefa7716820d",
+                     *       "id": "68983530-89ac-4e96-bc21-a621d414ef28",
+                     *       "contractId": "20c6c2e2-19e2-4c60-be31-edeeaa0912bc",
+                     *       "subscriberKey": "household:14e62be6-d225-4d37-a3f7-15ce27aed824",
+                     *       "householdId": "14e62be6-d225-4d37-a3f7-15ce27aed824",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -21113,10 +21629,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d33f54f2-44bf-4656-83ab-7acf73be6cb8",
-                     *       "contractId": "61ecdf15-5587-45a9-b16c-98379cda0468",
-                     *       "subscriberKey": "household:e0b57fef-5dae-4051-818f-a6dcdd475db7",
-                     *       "householdId": "e0b57fef-5dae-4051-818f-a6dcdd475db7",
+                     *       "id": "eb34402d-3408-4d33-b2c8-474c40c9e1e3",
+                     *       "contractId": "1122cda5-c5b2-40e3-afeb-7745584dc96a",
+                     *       "subscriberKey": "household:1a33bec5-d951-4520-b711-fb1eb8393c52",
+                     *       "householdId": "1a33bec5-d951-4520-b711-fb1eb8393c52",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -21125,8 +21641,8 @@ export interface operations {
                      *       "startDate": "2024-12-01",
                      *       "endDate": null,
                      *       "state": "active",
-                     *       "createdAt": "2026-12-05T14:20:02.810Z",
-                     *       "updatedAt": "2026-12-05T14:20:02.810Z"
+                     *       "createdAt": "2026-12-05T16:10:19.238Z",
+                     *       "updatedAt": "2026-12-05T16:10:19.238Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Subscription"];
@@ -21270,10 +21786,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "subscription": {
-                     *         "id": "0b874854-a2c9-4b59-807f-2255b374ae1b",
-                     *         "contractId": "7ca4ce1a-8f81-4be9-a26c-c2004ae4e31b",
-                     *         "subscriberKey": "household:0f7b1093-1c78-4c5a-bd19-1b2978571cd2",
-                     *         "householdId": "0f7b1093-1c78-4c5a-bd19-1b2978571cd2",
+                     *         "id": "ff4e6041-a323-41db-a9bd-af96d72d5c8c",
+                     *         "contractId": "79678754-183b-4cdc-9f26-3e267f31ff23",
+                     *         "subscriberKey": "household:b2b120ae-9c38-4b77-beda-61b2aae32b75",
+                     *         "householdId": "b2b120ae-9c38-4b77-beda-61b2aae32b75",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -21282,7 +21798,7 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T14:20:02.854Z",
+                     *         "createdAt": "2026-12-05T16:10:19.289Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "refund": {
@@ -21459,10 +21975,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "ended": {
-                     *         "id": "94ea0d2c-51a6-408f-955b-149a7f090f30",
-                     *         "contractId": "4fdaa4f5-fd3b-4cbc-a0c8-9fb592b7d7a4",
-                     *         "subscriberKey": "household:806a7b71-4d53-458b-901c-4366d6134618",
-                     *         "householdId": "806a7b71-4d53-458b-901c-4366d6134618",
+                     *         "id": "45878f6c-1bd1-412f-bfe0-ac2d4b22a410",
+                     *         "contractId": "28bae618-b8e5-4e6a-99e7-eb0a35835b36",
+                     *         "subscriberKey": "household:a94e4a97-78d2-497e-87c0-931cd288df44",
+                     *         "householdId": "a94e4a97-78d2-497e-87c0-931cd288df44",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -21471,14 +21987,14 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T14:20:02.927Z",
+                     *         "createdAt": "2026-12-05T16:10:19.360Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "subscription": {
-                     *         "id": "877052f7-bf68-4f9b-a761-a9a4803469cd",
-                     *         "contractId": "4fdaa4f5-fd3b-4cbc-a0c8-9fb592b7d7a4",
-                     *         "subscriberKey": "household:806a7b71-4d53-458b-901c-4366d6134618",
-                     *         "householdId": "806a7b71-4d53-458b-901c-4366d6134618",
+                     *         "id": "b13d31bd-d793-4ae2-9e1c-ce6b75a91286",
+                     *         "contractId": "28bae618-b8e5-4e6a-99e7-eb0a35835b36",
+                     *         "subscriberKey": "household:a94e4a97-78d2-497e-87c0-931cd288df44",
+                     *         "householdId": "a94e4a97-78d2-497e-87c0-931cd288df44",
                      *         "slotRef": null,
                      *         "feeCode": "EL-Y",
                      *         "kind": "yearly",
@@ -21789,11 +22305,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "00786298-060a-446f-9d11-5add831525b1",
-                     *         "contractId": "e37e7419-05a9-46b9-9233-641576c56943",
+                     *         "id": "c5b06b97-4f8d-4917-9b68-ccffd24599b9",
+                     *         "contractId": "448586e9-241e-43dc-8228-75e1846d61c5",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-d754bf0c",
-                     *         "requestedByOrgId": "4ed15df8-c131-4e96-9499-1ac29963aee2",
+                     *         "idempotencyKey": "run-84750fbe",
+                     *         "requestedByOrgId": "da0930a4-8ce4-4626-aeac-870c3634064c",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
@@ -21819,11 +22335,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "00786298-060a-446f-9d11-5add831525b1",
-                     *         "contractId": "e37e7419-05a9-46b9-9233-641576c56943",
+                     *         "id": "c5b06b97-4f8d-4917-9b68-ccffd24599b9",
+                     *         "contractId": "448586e9-241e-43dc-8228-75e1846d61c5",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-d754bf0c",
-                     *         "requestedByOrgId": "4ed15df8-c131-4e96-9499-1ac29963aee2",
+                     *         "idempotencyKey": "run-84750fbe",
+                     *         "requestedByOrgId": "da0930a4-8ce4-4626-aeac-870c3634064c",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
@@ -21983,12 +22499,12 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "67901223-520c-42fd-a338-1cfb728dd5df",
+                     *           "id": "a7e5892b-f87f-4669-b6ab-889859ac3f48",
                      *           "number": "BOT-2025-000001",
-                     *           "contractId": "e938f69c-9a2b-4879-8b81-e6800908e223",
-                     *           "subscriberKey": "household:db6c0fb9-bedd-4d14-a93e-921b2f4379fb",
-                     *           "householdId": "db6c0fb9-bedd-4d14-a93e-921b2f4379fb",
-                     *           "subscriptionId": "1e1a03ed-e369-48db-8f30-057f5ac2d262",
+                     *           "contractId": "37965a9b-efc8-49b2-82a1-d7a59ccd8dbc",
+                     *           "subscriberKey": "household:2203a38d-69b4-4eb0-ab94-2d12775f5e9a",
+                     *           "householdId": "2203a38d-69b4-4eb0-ab94-2d12775f5e9a",
+                     *           "subscriptionId": "adeae45a-b44f-44b0-9f86-7c1455706f58",
                      *           "billingRunId": null,
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -22149,12 +22665,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "183d85ea-fac0-4840-9c82-95c1781c02c6",
+                     *       "id": "9298c31e-d075-4779-b3bc-90def5b3899b",
                      *       "number": "BOT-2025-000001",
-                     *       "contractId": "421e5c1f-6315-4ea4-bf2f-d62930ec816b",
-                     *       "subscriberKey": "household:d589ca9a-78fb-4441-89a2-6a7bf3a883ff",
-                     *       "householdId": "d589ca9a-78fb-4441-89a2-6a7bf3a883ff",
-                     *       "subscriptionId": "9f34cc02-bdf7-465b-a03f-8ab660ebe1fb",
+                     *       "contractId": "da1e6d36-26b3-4a7a-861a-8f290d69dcba",
+                     *       "subscriberKey": "household:37ab1001-097f-498c-8d1c-036a477cff61",
+                     *       "householdId": "37ab1001-097f-498c-8d1c-036a477cff61",
+                     *       "subscriptionId": "a0806be5-18d4-4cc9-898e-c21cc288b798",
                      *       "billingRunId": null,
                      *       "kind": "subscription",
                      *       "period": "2025-02",
@@ -22299,8 +22815,8 @@ export interface operations {
                 /**
                  * @example [
                  *       {
-                 *         "sessionId": "ride-2a84cb52",
-                 *         "householdId": "cc90953f-d2ea-4fa1-bc17-1528c2e9b4af",
+                 *         "sessionId": "ride-8ea7fd06",
+                 *         "householdId": "cd3d343c-795f-4093-895f-65897543f671",
                  *         "kind": "ride",
                  *         "feeCode": "EL-RIDE",
                  *         "startedAt": "2025-02-20T08:30:00+08:00",
@@ -22325,7 +22841,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "stored": [
-                     *         "ride-a6b7fc60"
+                     *         "ride-0ffba233"
                      *       ],
                      *       "duplicates": []
                      *     }
@@ -22619,7 +23135,7 @@ export interface operations {
                  * @example {
                  *       "amount": "10.00",
                  *       "method": "wechat",
-                 *       "externalRef": "WX-df84c52e",
+                 *       "externalRef": "WX-3278a568",
                  *       "receivedOn": "2025-02-28"
                  *     }
                  */
@@ -22639,20 +23155,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7b603fcb-4ea3-411c-8219-5048ff1c6d49",
-                     *       "invoiceId": "0d76e3d8-802e-42e2-9c26-26b43131e393",
-                     *       "contractId": "2d2077d1-e48c-419d-aad4-a3a49c052318",
-                     *       "subscriberKey": "household:68d13c91-7778-42ba-9246-37a4e55d3160",
+                     *       "id": "13490b13-0060-4395-9e59-58e0e04071b2",
+                     *       "invoiceId": "4b283249-9390-4aca-9113-ea59a41df068",
+                     *       "contractId": "11159fb8-ff26-49cb-8220-17c14b7db224",
+                     *       "subscriberKey": "household:9fe3870b-03d4-469a-850c-dbb30046ddec",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-482e1a22",
+                     *       "externalRef": "WX-62d556f0",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T14:20:03.472Z",
+                     *       "createdAt": "2026-12-05T16:10:20.004Z",
                      *       "invoice": {
-                     *         "id": "0d76e3d8-802e-42e2-9c26-26b43131e393",
+                     *         "id": "4b283249-9390-4aca-9113-ea59a41df068",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
@@ -22680,20 +23196,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7b603fcb-4ea3-411c-8219-5048ff1c6d49",
-                     *       "invoiceId": "0d76e3d8-802e-42e2-9c26-26b43131e393",
-                     *       "contractId": "2d2077d1-e48c-419d-aad4-a3a49c052318",
-                     *       "subscriberKey": "household:68d13c91-7778-42ba-9246-37a4e55d3160",
+                     *       "id": "13490b13-0060-4395-9e59-58e0e04071b2",
+                     *       "invoiceId": "4b283249-9390-4aca-9113-ea59a41df068",
+                     *       "contractId": "11159fb8-ff26-49cb-8220-17c14b7db224",
+                     *       "subscriberKey": "household:9fe3870b-03d4-469a-850c-dbb30046ddec",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-482e1a22",
+                     *       "externalRef": "WX-62d556f0",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T14:20:03.472Z",
+                     *       "createdAt": "2026-12-05T16:10:20.004Z",
                      *       "invoice": {
-                     *         "id": "0d76e3d8-802e-42e2-9c26-26b43131e393",
+                     *         "id": "4b283249-9390-4aca-9113-ea59a41df068",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
@@ -22855,10 +23371,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "4cc50a47-8dce-409e-b2d2-9f51a4b37ef1",
+                     *           "id": "a3bbd1cb-e143-4e01-a0b0-ea552e55b15a",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "623e9272-e66f-4342-98a8-dbf5abf993b2",
-                     *           "subscriberKey": "household:9535c7a8-800d-4f7d-bc61-aaab8ca19735",
+                     *           "contractId": "a4d86b25-10ed-4b88-a8e1-788018f18ddc",
+                     *           "subscriberKey": "household:d7a4cd61-547c-40a6-be8e-49012dbf53ac",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "20.00",
@@ -22867,7 +23383,7 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T14:20:03.557Z"
+                     *           "createdAt": "2026-12-05T16:10:20.090Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -22997,7 +23513,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "subscriberKey": "household:fac29f7d-6d4d-4345-af01-f6ae5a8f3c52",
+                 *       "subscriberKey": "household:83b5f3b8-f7c7-45e8-b541-43090d4ab47e",
                  *       "amount": "5.00",
                  *       "note": "电梯停运两天，减免"
                  *     }
@@ -23019,19 +23535,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "5c121ba8-753a-4f90-b4dc-cba2228589fa",
+                     *       "id": "e7811cfa-80bb-4a3b-aff0-38232c68ba40",
                      *       "number": "CN-2025-000001",
-                     *       "contractId": "8c77d038-7ca6-40be-8f8f-556080b32e3b",
-                     *       "subscriberKey": "household:fac29f7d-6d4d-4345-af01-f6ae5a8f3c52",
+                     *       "contractId": "90b0c84b-fed4-45be-bef0-1ebed227a1bb",
+                     *       "subscriberKey": "household:83b5f3b8-f7c7-45e8-b541-43090d4ab47e",
                      *       "reason": "adjustment",
                      *       "amount": "5.00",
                      *       "remaining": "5.00",
                      *       "applied": "0.00",
                      *       "refunded": "0.00",
                      *       "paymentId": null,
-                     *       "subscriptionId": "4578f217-328c-4be2-a23e-7bce26b61a62",
+                     *       "subscriptionId": "d33c16ef-a8ef-4fc6-8cdc-1288565c02af",
                      *       "note": "电梯停运两天，减免",
-                     *       "createdAt": "2026-12-05T14:20:03.619Z"
+                     *       "createdAt": "2026-12-05T16:10:20.158Z"
                      *     }
                      */
                     "application/json": components["schemas"]["CreditNote"];
@@ -23175,10 +23691,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9e123e80-03db-4abb-9f5b-7a36face7eba",
+                     *       "id": "82c9f3bb-25f6-4dc7-af50-8a49ce276759",
                      *       "number": "CN-2026-000001",
-                     *       "contractId": "262c6e5e-d536-4408-a77f-2a2e22d4464d",
-                     *       "subscriberKey": "household:b81730a7-ac54-411b-9f3a-f97b21cccac8",
+                     *       "contractId": "75aa2ab1-0659-475a-81a8-13cca08b7e7d",
+                     *       "subscriberKey": "household:afef128f-c271-414f-b7c2-da4d74e01012",
                      *       "reason": "cancellation",
                      *       "amount": "20.00",
                      *       "remaining": "20.00",
@@ -23187,7 +23703,7 @@ export interface operations {
                      *       "paymentId": null,
                      *       "subscriptionId": null,
                      *       "note": "",
-                     *       "createdAt": "2026-12-05T14:20:03.677Z"
+                     *       "createdAt": "2026-12-05T16:10:20.384Z"
                      *     }
                      */
                     "application/json": components["schemas"]["CreditNote"];
@@ -23313,7 +23829,7 @@ export interface operations {
                  * @example {
                  *       "amount": "5.00",
                  *       "method": "cash",
-                 *       "externalRef": "CASH-54764c80",
+                 *       "externalRef": "CASH-0baeefa7",
                  *       "paidOn": "2025-02-28"
                  *     }
                  */
@@ -23333,18 +23849,18 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e00d5ff9-3af5-4281-9b99-fa9c90661900",
-                     *       "creditNoteId": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
+                     *       "id": "e08c8e18-24fa-4f4d-b19d-e5bd1242d45a",
+                     *       "creditNoteId": "309f25aa-3fcf-440b-a0c7-3e70302eb090",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-4a269d88",
+                     *       "externalRef": "CASH-d645f46f",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T14:20:03.736Z",
+                     *       "createdAt": "2026-12-05T16:10:20.504Z",
                      *       "creditNote": {
-                     *         "id": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
+                     *         "id": "309f25aa-3fcf-440b-a0c7-3e70302eb090",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "81b73d51-e338-4e26-9b1e-04dd97c98765",
-                     *         "subscriberKey": "household:bb993d81-b823-4c2f-aaca-f992857d6cf7",
+                     *         "contractId": "53c84375-ae78-418d-9dda-5990042e3a8e",
+                     *         "subscriberKey": "household:9d47df15-8c2d-4683-a38c-9aee6878a1bf",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
                      *         "remaining": "15.00",
@@ -23353,7 +23869,7 @@ export interface operations {
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T14:20:03.727Z"
+                     *         "createdAt": "2026-12-05T16:10:20.496Z"
                      *       }
                      *     }
                      */
@@ -23373,18 +23889,18 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e00d5ff9-3af5-4281-9b99-fa9c90661900",
-                     *       "creditNoteId": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
+                     *       "id": "e08c8e18-24fa-4f4d-b19d-e5bd1242d45a",
+                     *       "creditNoteId": "309f25aa-3fcf-440b-a0c7-3e70302eb090",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-4a269d88",
+                     *       "externalRef": "CASH-d645f46f",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T14:20:03.736Z",
+                     *       "createdAt": "2026-12-05T16:10:20.504Z",
                      *       "creditNote": {
-                     *         "id": "2cdc77bb-b095-4b27-abb5-93030c14c87e",
+                     *         "id": "309f25aa-3fcf-440b-a0c7-3e70302eb090",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "81b73d51-e338-4e26-9b1e-04dd97c98765",
-                     *         "subscriberKey": "household:bb993d81-b823-4c2f-aaca-f992857d6cf7",
+                     *         "contractId": "53c84375-ae78-418d-9dda-5990042e3a8e",
+                     *         "subscriberKey": "household:9d47df15-8c2d-4683-a38c-9aee6878a1bf",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
                      *         "remaining": "15.00",
@@ -23393,7 +23909,7 @@ export interface operations {
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T14:20:03.727Z"
+                     *         "createdAt": "2026-12-05T16:10:20.496Z"
                      *       }
                      *     }
                      */
@@ -23540,11 +24056,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "d2c71d7b-6a56-4a15-b2ce-047df8f83b19",
-                     *       "subscriberKey": "household:aa40ebe1-4637-44be-89f3-8cbd9c1870d1",
+                     *       "contractId": "60c9b52b-440e-49aa-88de-57462fcf41ce",
+                     *       "subscriberKey": "household:a0b8f84a-e173-4f36-b0ec-db6d5c9de4c3",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "cc1c8778-acf0-4f7d-9e92-ed5d407e7e14",
+                     *           "id": "1218b29b-78b5-4e55-9d0b-7b15b1fc044b",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -23555,7 +24071,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "25ba8044-7ad6-48c4-9a63-230cd8ba45f9",
+                     *           "id": "806f1a33-451f-4f7c-bbc1-e5060eb74f27",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -23570,10 +24086,10 @@ export interface operations {
                      *       "payments": [],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "20671913-1f50-48c5-bfb7-a30ff415a4bf",
+                     *           "id": "d47b1401-b866-42fc-b0b6-dd879efb8413",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "d2c71d7b-6a56-4a15-b2ce-047df8f83b19",
-                     *           "subscriberKey": "household:aa40ebe1-4637-44be-89f3-8cbd9c1870d1",
+                     *           "contractId": "60c9b52b-440e-49aa-88de-57462fcf41ce",
+                     *           "subscriberKey": "household:a0b8f84a-e173-4f36-b0ec-db6d5c9de4c3",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "20.00",
@@ -23582,7 +24098,7 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T14:20:03.802Z"
+                     *           "createdAt": "2026-12-05T16:10:20.594Z"
                      *         }
                      *       ],
                      *       "refunds": [],
@@ -23728,11 +24244,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "fcddaf0c-5d4a-405f-9796-1a49560d6ffa",
-                     *       "subscriberKey": "household:77799e27-f757-4da5-959a-1a5bde28f641",
+                     *       "contractId": "57eaed79-f139-4380-a232-6de8d92e1fb5",
+                     *       "subscriberKey": "household:54567dc4-5bbd-4652-b7f0-b398821c5750",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "519b938b-c333-4886-b72d-afc3302360d1",
+                     *           "id": "645f259a-f625-45e0-80c6-1f06adf8c9fb",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -23743,7 +24259,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "be649a85-b7a9-4779-9ec2-9f8d785c4469",
+                     *           "id": "9addc86b-0d82-4e46-adc8-f850b6681eb5",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -23758,10 +24274,10 @@ export interface operations {
                      *       "payments": [],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "422b84a8-f36b-4e43-9bf1-4801341aced9",
+                     *           "id": "6a976488-679e-4ac6-848b-cef9d2488558",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "fcddaf0c-5d4a-405f-9796-1a49560d6ffa",
-                     *           "subscriberKey": "household:77799e27-f757-4da5-959a-1a5bde28f641",
+                     *           "contractId": "57eaed79-f139-4380-a232-6de8d92e1fb5",
+                     *           "subscriberKey": "household:54567dc4-5bbd-4652-b7f0-b398821c5750",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "20.00",
@@ -23770,7 +24286,7 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T14:20:03.867Z"
+                     *           "createdAt": "2026-12-05T16:10:20.655Z"
                      *         }
                      *       ],
                      *       "refunds": [],
@@ -23916,7 +24432,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "9c031e9d-9076-4d7d-b4b1-0159c2d3a17a",
+                     *       "contractId": "71a2683e-f90d-485e-b78c-b7f19cdf19cd",
                      *       "asOf": "2025-03-01",
                      *       "invoiceCount": 1,
                      *       "openInvoiceCount": 1,
@@ -24088,8 +24604,8 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "d160eaa4-39af-43de-a43f-0dcc72b525ea",
-                     *           "contractId": "1788a7ee-76de-4a7e-b366-f3f26449240a",
+                     *           "id": "bd9db39b-24f8-4f39-a1b0-dab7f2fa0c6d",
+                     *           "contractId": "3b825687-be0f-4e58-bf59-1b506285a335",
                      *           "period": "2025-01",
                      *           "versionNo": 1,
                      *           "state": "queried",
@@ -24112,14 +24628,14 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "d80fd19c-26ef-45db-a464-b1d58b587792",
-                     *           "reviewedByOrgId": "f5630570-6892-4205-bfdc-c5e6d63ffc10",
+                     *           "submittedByOrgId": "c7a9faa5-9ebd-4334-b83f-409db0dabfe3",
+                     *           "reviewedByOrgId": "230131c4-770c-46d0-8f3f-6c02b77e17d1",
                      *           "reviewedAt": "2025-02-25T02:00:00.000Z",
-                     *           "createdAt": "2026-12-05T14:20:04.015Z"
+                     *           "createdAt": "2026-12-05T16:10:20.742Z"
                      *         },
                      *         {
-                     *           "id": "b4a8dbf0-c153-43dc-8f2b-dc5b5f3c4f34",
-                     *           "contractId": "1788a7ee-76de-4a7e-b366-f3f26449240a",
+                     *           "id": "f9853e3a-1fd7-4179-a123-f6355f152914",
+                     *           "contractId": "3b825687-be0f-4e58-bf59-1b506285a335",
                      *           "period": "2024-12",
                      *           "versionNo": 1,
                      *           "state": "submitted",
@@ -24142,10 +24658,10 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "d80fd19c-26ef-45db-a464-b1d58b587792",
+                     *           "submittedByOrgId": "c7a9faa5-9ebd-4334-b83f-409db0dabfe3",
                      *           "reviewedByOrgId": null,
                      *           "reviewedAt": null,
-                     *           "createdAt": "2026-12-05T14:20:04.015Z"
+                     *           "createdAt": "2026-12-05T16:10:20.742Z"
                      *         }
                      *       ],
                      *       "total": 2,
@@ -24314,8 +24830,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9c0345f1-e331-429e-aac8-56d2c1a5c4f2",
-                     *       "contractId": "73904772-94a4-4643-a195-bb15c0a3f570",
+                     *       "id": "172aed36-77e1-4fd0-942c-a0208e6a25db",
+                     *       "contractId": "04c74485-39ca-49ba-a526-e3f7b3bb2e72",
                      *       "period": "2025-02",
                      *       "versionNo": 1,
                      *       "state": "submitted",
@@ -24338,7 +24854,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "9bd211fd-e38a-43a8-9719-5263d88748a4",
+                     *       "submittedByOrgId": "54907de0-4153-4320-abfc-1e5b61b5eea7",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -24483,7 +24999,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "9c0345f1-e331-429e-aac8-56d2c1a5c4f2",
+                     *           "id": "172aed36-77e1-4fd0-942c-a0208e6a25db",
                      *           "versionNo": 1,
                      *           "state": "submitted"
                      *         }
@@ -24636,8 +25152,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d4b484ef-ad13-4c16-988d-8378e8a8aaf1",
-                     *       "contractId": "e9ea4001-3584-4884-b2c7-d193ed257d19",
+                     *       "id": "1fde5092-76c3-42e0-8e58-c6f0579a9688",
+                     *       "contractId": "cd0f696f-7673-48eb-ad56-ed739cc0970c",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "submitted",
@@ -24660,10 +25176,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "b703a8a3-8f7a-4e84-9fa0-051a844b42ea",
+                     *       "submittedByOrgId": "9d456bde-f1e3-4f0b-8011-4fdeedb26a34",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
-                     *       "createdAt": "2026-12-05T14:20:04.144Z",
+                     *       "createdAt": "2026-12-05T16:10:20.877Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -24803,7 +25319,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "d4b484ef-ad13-4c16-988d-8378e8a8aaf1",
+                     *           "id": "1fde5092-76c3-42e0-8e58-c6f0579a9688",
                      *           "versionNo": 1,
                      *           "state": "submitted"
                      *         }
@@ -24946,8 +25462,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "107ce946-8296-471d-8b18-19a36ba7e4c3",
-                     *       "contractId": "5d519fc7-dc05-49c7-8b37-e1b81e0da0d9",
+                     *       "id": "e37fa918-85c5-463d-87d3-d8f42d6ebd77",
+                     *       "contractId": "fcf059e7-3fd6-4ec2-8cc1-76243f01762b",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "accepted",
@@ -24970,10 +25486,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "c448b237-dedc-4944-87a2-519a5deeb93b",
-                     *       "reviewedByOrgId": "294fc70b-46d8-4d36-a36c-3413399f2414",
+                     *       "submittedByOrgId": "a41188a9-719a-42b4-9700-42eb40539f28",
+                     *       "reviewedByOrgId": "73644849-2e1d-4d8c-81c4-6d4f2312581f",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T14:20:04.192Z",
+                     *       "createdAt": "2026-12-05T16:10:20.947Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -25113,7 +25629,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "107ce946-8296-471d-8b18-19a36ba7e4c3",
+                     *           "id": "e37fa918-85c5-463d-87d3-d8f42d6ebd77",
                      *           "versionNo": 1,
                      *           "state": "accepted"
                      *         }
@@ -25272,8 +25788,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ba89bf27-e10d-4dd7-a842-48a7e937b58a",
-                     *       "contractId": "a31bdb86-cde6-45b7-b62f-e7e2bdc3d9db",
+                     *       "id": "ab8d60c9-3dd9-4655-b3a7-8f4325e974c3",
+                     *       "contractId": "84a51f88-93d1-4be3-8325-370932ac69de",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "queried",
@@ -25296,10 +25812,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "f4ed8171-21c4-4ef5-9f2d-2d88350cbbab",
-                     *       "reviewedByOrgId": "524c8eff-949d-415d-8b7c-9ebaf13f2eb6",
+                     *       "submittedByOrgId": "6f512271-14bd-4f1b-b6ba-c9bec8500a3a",
+                     *       "reviewedByOrgId": "1b52908c-f44c-4a90-bb88-1e40290d35d7",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T14:20:04.264Z",
+                     *       "createdAt": "2026-12-05T16:10:21.011Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -25439,7 +25955,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "ba89bf27-e10d-4dd7-a842-48a7e937b58a",
+                     *           "id": "ab8d60c9-3dd9-4655-b3a7-8f4325e974c3",
                      *           "versionNo": 1,
                      *           "state": "queried"
                      *         }
@@ -25618,8 +26134,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "313b760f-116b-4703-bcb7-120d0d07943e",
-                     *       "contractId": "83bfa07c-6da3-47dd-b916-6fd2a2665d40",
+                     *       "id": "2be30cd3-7cd7-49a5-9228-d90adcc0aa6d",
+                     *       "contractId": "b0cf238e-49e7-4a89-86ec-dd463a429055",
                      *       "period": "2025-01",
                      *       "versionNo": 2,
                      *       "state": "submitted",
@@ -25642,7 +26158,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "2c0dcee4-d290-4f04-a5b2-d261553360a3",
+                     *       "submittedByOrgId": "fbdaf24c-7f32-40fc-b5cb-5ffbc2056728",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -25785,12 +26301,12 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "93f16142-3125-4698-910f-6a5c9e1af6b4",
+                     *           "id": "57213f86-4d5d-401d-9b0c-1c27aaebdf11",
                      *           "versionNo": 1,
                      *           "state": "superseded"
                      *         },
                      *         {
-                     *           "id": "313b760f-116b-4703-bcb7-120d0d07943e",
+                     *           "id": "2be30cd3-7cd7-49a5-9228-d90adcc0aa6d",
                      *           "versionNo": 2,
                      *           "state": "submitted"
                      *         }
@@ -25945,12 +26461,12 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "87d66a37-cc11-4467-82c0-bcd37141e851",
-                     *           "reportId": "d830e703-6010-473a-94fb-beb4804774db",
+                     *           "id": "a73c00e8-aba5-45d1-8dde-3e40739974ce",
+                     *           "reportId": "c9f2206d-95fe-43aa-85db-42fe1881a33e",
                      *           "versionNo": 1,
-                     *           "authorOrgId": "15c7281d-67f4-4cc0-9d8f-2eaef56184c5",
+                     *           "authorOrgId": "006119e7-1fe3-42ee-9bc4-f3806d555581",
                      *           "body": "维保费用偏高，请附发票",
-                     *           "createdAt": "2026-12-05T14:20:04.421Z"
+                     *           "createdAt": "2026-12-05T16:10:21.142Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -26251,7 +26767,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "f7dcee25-a644-4573-9300-c2805faadb2e",
+                     *       "contractId": "e5bec3eb-5836-45a1-bfc2-be8e93ecf9a3",
                      *       "assumptions": {
                      *         "takeUp": {
                      *           "rates": {
@@ -26267,7 +26783,7 @@ export interface operations {
                      *         },
                      *         "discountRate": "0.05"
                      *       },
-                     *       "updatedByOrgId": "565efcf5-8558-4097-a7e0-4032add57766",
+                     *       "updatedByOrgId": "effc26b4-b29a-4aac-827b-dccf276c29a6",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z"
                      *     }
                      */
@@ -26404,7 +26920,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "b4ec625b-2445-40ca-badb-e98a7c9946bd",
+                     *       "contractId": "ed130b22-fcca-4a67-9578-3cc17ec42e29",
                      *       "state": "operating",
                      *       "versionNo": 1,
                      *       "basis": "version_in_force",
@@ -26819,12 +27335,12 @@ export interface operations {
                     /**
                      * @example {
                      *       "disbursement": {
-                     *         "id": "44f4f319-14c6-42fd-a4b1-f748d4928d55",
-                     *         "contractId": "46a7fcac-8ac4-430a-ba2c-aecade81ace1",
+                     *         "id": "1c33f232-1a4c-4dfd-8ca0-ae2d98e06c79",
+                     *         "contractId": "333e2e77-0355-4234-9f6b-4e2b85164b0f",
                      *         "amount": "20000.00",
                      *         "paidOn": "2025-02-20",
                      *         "note": "第一笔引导资金",
-                     *         "recordedByOrgId": "01d7933f-a3d8-4d56-9d6e-4dbd5510effb",
+                     *         "recordedByOrgId": "0d36b9be-b8aa-46a2-9d11-2c351e48c906",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "totals": {
@@ -26990,8 +27506,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "streetId": "7bfdb713-65cb-42a5-95dd-179ace6b58a3",
-                     *       "streetName": "殷行街道 46a1e876",
+                     *       "streetId": "4e08f852-312c-4e09-bcc7-4832689c5e43",
+                     *       "streetName": "殷行街道 56255c14",
                      *       "today": "2025-03-01",
                      *       "facilities": {
                      *         "elevators": {
@@ -27339,7 +27855,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 d8a3be3d",
+                 *       "name": "值班群 c8b818a8",
                  *       "channel": "webhook",
                  *       "url": "https://hooks.example.com/bot",
                  *       "rules": []
@@ -27363,8 +27879,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "4380a830-c24c-4531-a93e-e6b800ce2af5",
-                     *         "name": "值班群 067f1c07",
+                     *         "id": "60ece4e7-c63f-453c-ad7d-69f0a72a1dff",
+                     *         "name": "值班群 5e2366e7",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/bot",
                      *         "hasSecret": true,
@@ -27373,7 +27889,7 @@ export interface operations {
                      *         "disabledReason": null,
                      *         "consecutiveFailures": 0,
                      *         "rules": [],
-                     *         "createdAt": "2026-12-05T14:20:02.109Z"
+                     *         "createdAt": "2026-12-05T16:10:18.564Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -27507,7 +28023,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9cb4351d-83b1-4c30-8c29-90680e2b9ffa",
+                     *       "id": "7fe18885-7859-41f7-b16c-f70fd820550e",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -27522,7 +28038,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T14:20:02.188Z"
+                     *       "createdAt": "2026-12-05T16:10:18.671Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -27652,7 +28168,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "dc3875de-b1fd-4912-9a54-c19ab7ec2473",
+                     *       "id": "1ff20e74-c0fa-406a-9dbe-6b685d00eb25",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -27667,7 +28183,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T14:20:02.271Z"
+                     *       "createdAt": "2026-12-05T16:10:18.749Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -27776,7 +28292,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 4adc6d20"
+                 *       "name": "值班群 b35f8965"
                  *     }
                  */
                 "application/json": components["schemas"]["NotificationEndpointChange"];
@@ -27794,8 +28310,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "daa8a404-79db-4381-9aed-f5c8a99c72d2",
-                     *       "name": "值班群 47d1e291",
+                     *       "id": "8b89c613-0960-4717-85b6-2e84a31854f3",
+                     *       "name": "值班群 39942e99",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
                      *       "hasSecret": true,
@@ -27809,7 +28325,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T14:20:02.228Z"
+                     *       "createdAt": "2026-12-05T16:10:18.710Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -27937,7 +28453,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "2108e4e3-3611-4957-b318-f754a83b3239",
+                     *         "id": "49435cb1-0f6a-45ea-892f-828316cbafe5",
                      *         "name": "物业值班群",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/property",
@@ -27952,7 +28468,7 @@ export interface operations {
                      *             "afterSeconds": null
                      *           }
                      *         ],
-                     *         "createdAt": "2026-12-05T14:20:02.304Z"
+                     *         "createdAt": "2026-12-05T16:10:18.785Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -28105,7 +28621,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "deliveryId": "34247d6f-ee7b-4077-92b3-b9be5ceee5ba"
+                     *       "deliveryId": "b0c036bd-aa9e-4156-8a06-7bf8e097bbfc"
                      *     }
                      */
                     "application/json": components["schemas"]["QueuedTestPing"];
@@ -28257,7 +28773,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "c7980800-847b-4332-86b8-9844fda40a15",
+                     *           "id": "9e500e61-3b14-404b-b149-0033db61f56c",
                      *           "type": "test_ping",
                      *           "state": "delivered",
                      *           "attempts": 1,
@@ -28421,7 +28937,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b3c17b58-cc1f-4a4d-a8b6-60b4c07d431e",
+                     *       "id": "79c73905-a575-40bd-862d-db81135bfbd8",
                      *       "type": "test_ping",
                      *       "state": "pending",
                      *       "attempts": 1,
@@ -28590,11 +29106,11 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "sensorId": "497068db-9cfc-4cfb-8d09-dc234a5aa412",
-                     *           "eventId": "fx-detected-497068db",
+                     *           "sensorId": "6aaf8490-783f-4da8-9e8c-2d21a7d63326",
+                     *           "eventId": "fx-detected-6aaf8490",
                      *           "occurredAt": "2025-02-28T12:00:00.000Z",
                      *           "byteSize": 8,
-                     *           "url": "/v1/incidents/e705d62c-be4a-47a6-aec6-30f76268b21b/snapshots/fx-detected-497068db"
+                     *           "url": "/v1/incidents/09c8911b-d62c-42bf-bdfb-592e56b56123/snapshots/fx-detected-6aaf8490"
                      *         }
                      *       ],
                      *       "total": 1,
