@@ -208,6 +208,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/districts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One district (any caller)
+         * @description One district: any caller may read it, as the list.
+         */
+        get: operations["getDistrict"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/streets": {
         parameters: {
             query?: never;
@@ -515,7 +535,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * One API key of the organization (never its secret)
+         * @description A key with its prefix, role, last use and revocation, never the secret (shown once, when issued). The same readers as the organization's keys: its own admin keys only (the platform admin: street offices' keys); 404 for a key of another organization.
+         */
+        get: operations["getApiKey"];
         put?: never;
         post?: never;
         /**
@@ -535,13 +559,37 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The organization's invitations to the portal (its own admins)
+         * @description Every invitation of the organization, pending, accepted, revoked or expired, never its link (shown once, when issued). The organization's own admins only (the platform admin: street offices').
+         */
+        get: operations["listInvitations"];
         put?: never;
         /**
          * Invite a person to the portal (a one-time link, shown once; valid 7 days)
          * @description How an organization's first person reaches the portal: its admin key (the platform admin for a street office) invites them; later invitations can be made in the portal's members page.
          */
         post: operations["createInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{id}/invitations/{invitationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One invitation of the organization (never its link)
+         * @description Whether an invitation was accepted (and by whom), revoked, or is still pending until it expires; never its link. The same readers as the organization's invitations; 404 for an invitation of another organization.
+         */
+        get: operations["getInvitation"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -808,6 +856,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contracts/{id}/votes/{voteId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One owners' vote, with its counts and result
+         * @description One vote recorded on the contract, as its list shows it (counts, ratios against art. 278, which failed); 404 outside the caller's scope.
+         */
+        get: operations["getContractVote"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{id}/approve": {
         parameters: {
             query?: never;
@@ -892,6 +960,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contracts/{id}/comments/{commentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One review comment
+         * @description One comment of the contract, as its list shows it; 404 outside the caller's scope.
+         */
+        get: operations["getContractComment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{id}/milestones": {
         parameters: {
             query?: never;
@@ -910,6 +998,26 @@ export interface paths {
          * @description The enterprise records a milestone (construction start, completion and acceptance, operation start), which the owners committee confirms; they move the contract from signed to under construction and operating.
          */
         post: operations["recordMilestone"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{id}/milestones/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One milestone, by its kind
+         * @description The milestone as the enterprise recorded it, and whether (and by whom) the owners committee confirmed it; 404 while it is not recorded.
+         */
+        get: operations["getContractMilestone"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1904,6 +2012,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/guidance-disbursements/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One payment of guidance funds
+         * @description Readable by everyone who may read its contract (as the contract's list); 404 otherwise.
+         */
+        get: operations["getGuidanceDisbursement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/streets/{id}/dashboard": {
         parameters: {
             query?: never;
@@ -2701,7 +2829,19 @@ export interface components {
              */
             role?: "admin" | "member";
         };
-        IssuedInvitation: {
+        InvitationPage: {
+            items: components["schemas"]["Invitation"][];
+            /** @description Items matching the filters, on every page */
+            total: number;
+            limit: number;
+            offset: number;
+            /**
+             * @description The path and query of the next page (the same filters, offset + limit), or null on the last page
+             * @example /v1/contracts?limit=50&offset=50
+             */
+            next: string | null;
+        };
+        Invitation: {
             /** Format: uuid */
             id: string;
             /** Format: uuid */
@@ -2713,7 +2853,39 @@ export interface components {
              * Format: date-time
              * @example 2026-03-01T02:15:30.250Z
              */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
             expiresAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
+            acceptedAt: string | null;
+            /**
+             * Format: uuid
+             * @description The person who accepted it
+             */
+            personId: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-03-01T02:15:30.250Z
+             */
+            revokedAt: string | null;
+            /**
+             * Format: uuid
+             * @description The admin who invited, in the portal
+             */
+            invitedByPersonId: string | null;
+            /**
+             * Format: uuid
+             * @description The admin key that invited, through the API
+             */
+            invitedByKeyId: string | null;
+        };
+        IssuedInvitation: components["schemas"]["Invitation"] & {
             /**
              * @description The portal's one-time link for the invited person (append it to the portal's address): shown this once, stored only as a hash
              * @example /invitations/3q2-7wXy…
@@ -5184,8 +5356,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "93a802c2-8e73-488e-ae3c-411dca392b47",
-                     *       "eventId": "snap-640a1892",
+                     *       "sensorId": "440de950-8267-459e-83f6-3c206d71a241",
+                     *       "eventId": "snap-d5e193a7",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -5206,8 +5378,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "93a802c2-8e73-488e-ae3c-411dca392b47",
-                     *       "eventId": "snap-640a1892",
+                     *       "sensorId": "440de950-8267-459e-83f6-3c206d71a241",
+                     *       "eventId": "snap-d5e193a7",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -5355,7 +5527,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "eventId": "hb-152d42ab",
+                 *       "eventId": "hb-38fff051",
                  *       "type": "heartbeat",
                  *       "occurredAt": "2025-03-01T01:59:00.000Z",
                  *       "uptimeS": 3600,
@@ -5378,7 +5550,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "stored": [
-                     *         "hb-6df3a8d1"
+                     *         "hb-827325ca"
                      *       ],
                      *       "duplicates": [],
                      *       "rejected": []
@@ -5503,7 +5675,7 @@ export interface operations {
                      * @example {
                      *       "commands": [
                      *         {
-                     *           "commandId": "11e81f62-ae1b-4da9-94df-2a0b31bb77fa",
+                     *           "commandId": "a65b3fe3-1495-447a-9981-e067299ea1fb",
                      *           "type": "release",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "expiresAt": "2099-01-01T00:00:00.000Z"
@@ -5641,7 +5813,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "commandId": "2fe61af3-4429-4fad-9bd2-12b86a883c8b",
+                 *       "commandId": "e9ec5d02-ccb8-4d50-815a-9688cdabca29",
                  *       "result": "applied"
                  *     }
                  */
@@ -5665,7 +5837,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "commandId": "2fe61af3-4429-4fad-9bd2-12b86a883c8b",
+                     *       "commandId": "e9ec5d02-ccb8-4d50-815a-9688cdabca29",
                      *       "state": "applied",
                      *       "outcome": "recorded",
                      *       "resultAt": "2025-03-01T02:00:00.000Z"
@@ -6020,19 +6192,19 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "de7da197-4624-48b0-b07c-1c6b0d81e41d",
-                     *           "name": "杨浦区 77acd0d6",
-                     *           "createdAt": "2026-12-05T16:10:34.984Z"
+                     *           "id": "2cc12621-bb79-4f7f-a5f6-a761d1347455",
+                     *           "name": "杨浦区 266eb96a",
+                     *           "createdAt": "2026-12-05T16:30:13.999Z"
                      *         },
                      *         {
-                     *           "id": "f360b6c1-811d-49ad-b324-90ecaca0cfc0",
-                     *           "name": "杨浦区 7db1e89b",
-                     *           "createdAt": "2026-12-05T16:10:35.090Z"
+                     *           "id": "9fa93983-364c-4ce1-bf66-63a3d6a08620",
+                     *           "name": "杨浦区 986156a3",
+                     *           "createdAt": "2026-12-05T16:30:14.345Z"
                      *         },
                      *         {
-                     *           "id": "5046ab2f-c068-4118-8c8f-62be0f0d0387",
-                     *           "name": "杨浦区 7e6b84fb",
-                     *           "createdAt": "2026-12-05T16:10:34.053Z"
+                     *           "id": "14b0c309-59dc-4766-bbc6-312b5ef78bbd",
+                     *           "name": "杨浦区 f599f1c5",
+                     *           "createdAt": "2026-12-05T16:30:14.371Z"
                      *         }
                      *       ],
                      *       "total": 3,
@@ -6160,7 +6332,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "杨浦区 eb0e718c"
+                 *       "name": "杨浦区 46a8b5eb"
                  *     }
                  */
                 "application/json": components["schemas"]["NewDistrict"];
@@ -6180,9 +6352,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "de7da197-4624-48b0-b07c-1c6b0d81e41d",
-                     *       "name": "杨浦区 77acd0d6",
-                     *       "createdAt": "2026-12-05T16:10:34.984Z"
+                     *       "id": "9fa93983-364c-4ce1-bf66-63a3d6a08620",
+                     *       "name": "杨浦区 986156a3",
+                     *       "createdAt": "2026-12-05T16:30:14.345Z"
                      *     }
                      */
                     "application/json": components["schemas"]["District"];
@@ -6302,6 +6474,140 @@ export interface operations {
             };
         };
     };
+    getDistrict: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The district */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "2e17ce57-dbbf-46a6-964b-95f34f5d2e22",
+                     *       "name": "杨浦区 eff15a4e",
+                     *       "createdAt": "2026-12-05T16:30:14.823Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["District"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listStreets: {
         parameters: {
             query?: {
@@ -6332,47 +6638,55 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "2a1e0310-c8b9-43b7-b400-60ee69390cc7",
-                     *           "districtId": "fd9f0f79-5242-4b2d-91a7-ba7e8e91882c",
-                     *           "name": "新江湾城街道 1b562900",
+                     *           "id": "c6d38689-4220-43af-9ca9-6bd454d88c92",
+                     *           "districtId": "8d3eee4e-f79e-4875-a3de-b2d2211e6c81",
+                     *           "name": "新江湾城街道 b7943185",
                      *           "garageTarget": 0,
                      *           "elevatorTarget": 0,
-                     *           "createdAt": "2026-12-05T16:10:37.038Z"
+                     *           "createdAt": "2026-12-05T16:30:14.931Z"
                      *         },
                      *         {
-                     *           "id": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
-                     *           "districtId": "d5eef412-87b1-473b-9e6e-b4767e107b35",
-                     *           "name": "殷行街道 32a1a24c",
+                     *           "id": "a2a9cb28-562b-4912-a0ec-11a33d5cd71f",
+                     *           "districtId": "14b0c309-59dc-4766-bbc6-312b5ef78bbd",
+                     *           "name": "殷行街道 00efa44d",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T16:10:37.046Z"
+                     *           "createdAt": "2026-12-05T16:30:14.372Z"
                      *         },
                      *         {
-                     *           "id": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
-                     *           "districtId": "fd9f0f79-5242-4b2d-91a7-ba7e8e91882c",
-                     *           "name": "殷行街道 b3f3528a",
+                     *           "id": "aea17065-0a11-4957-8f47-32fcad5efe57",
+                     *           "districtId": "2e17ce57-dbbf-46a6-964b-95f34f5d2e22",
+                     *           "name": "殷行街道 0490dd0b",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T16:10:36.978Z"
+                     *           "createdAt": "2026-12-05T16:30:14.825Z"
                      *         },
                      *         {
-                     *           "id": "314f5835-df16-4d8a-addc-4181f1ac806c",
-                     *           "districtId": "f360b6c1-811d-49ad-b324-90ecaca0cfc0",
-                     *           "name": "殷行街道 c46243e4",
+                     *           "id": "9728b319-0753-4bbf-88ea-79a09a0118f3",
+                     *           "districtId": "2cc12621-bb79-4f7f-a5f6-a761d1347455",
+                     *           "name": "殷行街道 57a3ad71",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T16:10:35.092Z"
+                     *           "createdAt": "2026-12-05T16:30:14.038Z"
                      *         },
                      *         {
-                     *           "id": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
-                     *           "districtId": "5046ab2f-c068-4118-8c8f-62be0f0d0387",
-                     *           "name": "殷行街道 ead3d424",
+                     *           "id": "78b619cf-0c0b-41a2-8ecb-e7c8681009e3",
+                     *           "districtId": "8d3eee4e-f79e-4875-a3de-b2d2211e6c81",
+                     *           "name": "殷行街道 5c9af23b",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T16:10:34.134Z"
+                     *           "createdAt": "2026-12-05T16:30:14.877Z"
+                     *         },
+                     *         {
+                     *           "id": "1ee8b33e-5be5-426a-ba49-349dc5cc3673",
+                     *           "districtId": "489481ff-aeec-4b45-b004-e011042ff166",
+                     *           "name": "殷行街道 f95c14df",
+                     *           "garageTarget": 153,
+                     *           "elevatorTarget": 20,
+                     *           "createdAt": "2026-12-05T16:30:14.940Z"
                      *         }
                      *       ],
-                     *       "total": 5,
+                     *       "total": 6,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": null
@@ -6497,8 +6811,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "districtId": "fd9f0f79-5242-4b2d-91a7-ba7e8e91882c",
-                 *       "name": "新江湾城街道 47257c2c"
+                 *       "districtId": "8d3eee4e-f79e-4875-a3de-b2d2211e6c81",
+                 *       "name": "新江湾城街道 0738ba51"
                  *     }
                  */
                 "application/json": components["schemas"]["NewStreet"];
@@ -6518,12 +6832,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2a1e0310-c8b9-43b7-b400-60ee69390cc7",
-                     *       "districtId": "fd9f0f79-5242-4b2d-91a7-ba7e8e91882c",
-                     *       "name": "新江湾城街道 1b562900",
+                     *       "id": "c6d38689-4220-43af-9ca9-6bd454d88c92",
+                     *       "districtId": "8d3eee4e-f79e-4875-a3de-b2d2211e6c81",
+                     *       "name": "新江湾城街道 b7943185",
                      *       "garageTarget": 0,
                      *       "elevatorTarget": 0,
-                     *       "createdAt": "2026-12-05T16:10:37.038Z"
+                     *       "createdAt": "2026-12-05T16:30:14.931Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -6667,12 +6981,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
-                     *       "districtId": "aad9f43c-08a3-4ac3-8236-4668c85e4a63",
-                     *       "name": "殷行街道 c83ef887",
+                     *       "id": "b104e715-1cb1-484b-8e44-6e49615e7807",
+                     *       "districtId": "6753c4a1-3e94-47d2-af5d-49925c067fbc",
+                     *       "name": "殷行街道 dc22717d",
                      *       "garageTarget": 153,
                      *       "elevatorTarget": 20,
-                     *       "createdAt": "2026-12-05T16:10:37.152Z"
+                     *       "createdAt": "2026-12-05T16:30:14.975Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -6810,63 +7124,70 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "a42de5ab-5a1c-4989-b87c-bdbc38eaf797",
-                     *           "streetId": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
-                     *           "name": "国伟新苑 07eceb29",
-                     *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:10:34.201Z"
-                     *         },
-                     *         {
-                     *           "id": "f1f1d0e0-9924-40d7-bd27-c806cd2cb1df",
-                     *           "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
-                     *           "name": "国伟新苑 4c419a5e",
-                     *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:10:37.221Z"
-                     *         },
-                     *         {
-                     *           "id": "b9b68d29-a50c-4027-98ae-0cd924614ac7",
-                     *           "streetId": "ced038ea-fb7b-4c70-90f4-a353878af046",
-                     *           "name": "国伟新苑 5bc06c73",
-                     *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:10:37.272Z"
-                     *         },
-                     *         {
-                     *           "id": "8dbcd8e8-41e5-466a-a7da-fc00fb8b9e45",
-                     *           "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
-                     *           "name": "国伟新苑 6900501f",
+                     *           "id": "9e886307-0eed-4937-a0a2-7d20ac073c51",
+                     *           "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
+                     *           "name": "国伟新苑 067c051e",
                      *           "address": "",
-                     *           "createdAt": "2026-12-05T16:10:37.264Z"
+                     *           "createdAt": "2026-12-05T16:30:15.047Z"
                      *         },
                      *         {
-                     *           "id": "a6a88219-8522-4174-92e4-23d08a6de990",
-                     *           "streetId": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
-                     *           "name": "国伟新苑 8aa72346",
+                     *           "id": "c33e2bdb-338f-4b9c-905c-388456fcb83f",
+                     *           "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
+                     *           "name": "国伟新苑 4514c5d5",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:10:37.047Z"
+                     *           "createdAt": "2026-12-05T16:30:15.009Z"
                      *         },
                      *         {
-                     *           "id": "a680d6ed-1749-42b7-9ec1-6a3574d9f4cb",
-                     *           "streetId": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
-                     *           "name": "国伟新苑 ab4a4ba5",
+                     *           "id": "7c3765f4-e577-48ee-b4f2-176674b913fa",
+                     *           "streetId": "9728b319-0753-4bbf-88ea-79a09a0118f3",
+                     *           "name": "国伟新苑 4d57c89e",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:10:36.981Z"
+                     *           "createdAt": "2026-12-05T16:30:14.070Z"
                      *         },
                      *         {
-                     *           "id": "2b8a3ab9-b9a2-4e16-b80d-4251c4f315a0",
-                     *           "streetId": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
-                     *           "name": "国伟新苑 c90d3e42",
+                     *           "id": "78dd7bed-dda1-49b1-afc7-76dc087260d1",
+                     *           "streetId": "78b619cf-0c0b-41a2-8ecb-e7c8681009e3",
+                     *           "name": "国伟新苑 62e190d3",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:10:37.155Z"
+                     *           "createdAt": "2026-12-05T16:30:14.878Z"
                      *         },
                      *         {
-                     *           "id": "6a5a22a9-82b2-466c-8442-9838dbbdeb1d",
-                     *           "streetId": "314f5835-df16-4d8a-addc-4181f1ac806c",
-                     *           "name": "国伟新苑 f9bf6abb",
+                     *           "id": "284dd964-9c76-4e25-93fd-d7510df3814b",
+                     *           "streetId": "5faa303e-c6e5-4cfd-8d6d-2a1738e49107",
+                     *           "name": "国伟新苑 9645bd7d",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:10:35.110Z"
+                     *           "createdAt": "2026-12-05T16:30:15.051Z"
+                     *         },
+                     *         {
+                     *           "id": "ac06568f-396a-4e9a-85b8-2ece7dd50d29",
+                     *           "streetId": "a2a9cb28-562b-4912-a0ec-11a33d5cd71f",
+                     *           "name": "国伟新苑 a71609e2",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T16:30:14.382Z"
+                     *         },
+                     *         {
+                     *           "id": "8b12061a-c860-4ccb-aa06-b62e5a0fbca4",
+                     *           "streetId": "aea17065-0a11-4957-8f47-32fcad5efe57",
+                     *           "name": "国伟新苑 c52a188d",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T16:30:14.827Z"
+                     *         },
+                     *         {
+                     *           "id": "eefbbbc4-9a40-447d-ae11-cd3a5c31b7b0",
+                     *           "streetId": "b104e715-1cb1-484b-8e44-6e49615e7807",
+                     *           "name": "国伟新苑 f4528c8e",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T16:30:14.976Z"
+                     *         },
+                     *         {
+                     *           "id": "3ea6bd2b-10cb-41a8-8bdd-3cccaa893f4c",
+                     *           "streetId": "1ee8b33e-5be5-426a-ba49-349dc5cc3673",
+                     *           "name": "国伟新苑 f9e22fbf",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T16:30:14.941Z"
                      *         }
                      *       ],
-                     *       "total": 8,
+                     *       "total": 9,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": null
@@ -6991,8 +7312,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "国伟新苑 d5ab9c5d",
-                 *       "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3"
+                 *       "name": "国伟新苑 85d33a6d",
+                 *       "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868"
                  *     }
                  */
                 "application/json": components["schemas"]["NewCommunity"];
@@ -7012,11 +7333,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "8dbcd8e8-41e5-466a-a7da-fc00fb8b9e45",
-                     *       "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
-                     *       "name": "国伟新苑 6900501f",
+                     *       "id": "9e886307-0eed-4937-a0a2-7d20ac073c51",
+                     *       "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
+                     *       "name": "国伟新苑 067c051e",
                      *       "address": "",
-                     *       "createdAt": "2026-12-05T16:10:37.264Z"
+                     *       "createdAt": "2026-12-05T16:30:15.047Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Community"];
@@ -7160,11 +7481,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2790fffe-c5e1-4e07-8dae-051b602f69b8",
-                     *       "streetId": "c3c570c4-bc6c-4864-8db7-644c54c5da27",
-                     *       "name": "国伟新苑 4ddb2a38",
+                     *       "id": "bd310648-2155-4642-bfc1-652ddeb7cc2c",
+                     *       "streetId": "e53c861d-a759-40d3-b39f-2f2ec2be007b",
+                     *       "name": "国伟新苑 2034e06d",
                      *       "address": "国伟路",
-                     *       "createdAt": "2026-12-05T16:10:37.341Z",
+                     *       "createdAt": "2026-12-05T16:30:15.080Z",
                      *       "totals": {
                      *         "buildings": 1,
                      *         "households": 12,
@@ -7308,15 +7629,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "e37f0f3f-47ae-402a-838e-5962eeb22185",
-                     *           "communityId": "b88e2a78-fb35-43d9-83b0-b155c2b7f6ba",
-                     *           "name": "号楼 cbf7b2cb",
+                     *           "id": "e0ef7b1a-15ee-4ea3-9142-9dbe5782b43f",
+                     *           "communityId": "11bd53cf-710a-4abe-a6dc-bdcf93a81156",
+                     *           "name": "号楼 685a38b4",
                      *           "storeys": 6,
                      *           "totals": {
                      *             "households": 12,
                      *             "floorArea": "720.00"
                      *           },
-                     *           "createdAt": "2026-12-05T16:10:37.509Z"
+                     *           "createdAt": "2026-12-05T16:30:15.158Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -7446,7 +7767,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "号楼 0b89a35f",
+                 *       "name": "号楼 9770a494",
                  *       "storeys": 6
                  *     }
                  */
@@ -7467,15 +7788,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e9d210a9-9a77-4887-a782-8774dc3a3d43",
-                     *       "communityId": "07621373-1f9d-4a4b-bd2e-fa88801e8c11",
-                     *       "name": "号楼 f696ba93",
+                     *       "id": "0bc56d54-08ba-436f-a664-1854551f50a7",
+                     *       "communityId": "ba2223b4-4e72-4635-984e-aa9b224bdd87",
+                     *       "name": "号楼 54fe961f",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 0,
                      *         "floorArea": "0.00"
                      *       },
-                     *       "createdAt": "2026-12-05T16:10:37.479Z"
+                     *       "createdAt": "2026-12-05T16:30:15.149Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -7619,15 +7940,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "545861c8-563a-4fd4-a87c-15b4bcd6aaf9",
-                     *       "communityId": "a0dd39cc-5dd3-49ac-9555-18b43378b195",
-                     *       "name": "号楼 cdf269ab",
+                     *       "id": "d193592a-1ff2-43d5-aadf-ade514a7f470",
+                     *       "communityId": "5f7e191d-0db2-4f10-8d58-9fbf00efa393",
+                     *       "name": "号楼 a92f3076",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 12,
                      *         "floorArea": "720.00"
                      *       },
-                     *       "createdAt": "2026-12-05T16:10:37.600Z"
+                     *       "createdAt": "2026-12-05T16:30:15.195Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -7766,112 +8087,112 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "b619b69c-dce1-436e-9190-e7b97ab2937f",
-                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
+                     *           "id": "eb8a319f-4b20-49c5-8cdb-d39180e7d53b",
+                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
                      *           "unit": "1",
                      *           "room": "101",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:10:37.723Z"
+                     *           "createdAt": "2026-12-05T16:30:15.228Z"
                      *         },
                      *         {
-                     *           "id": "24e9b63d-8a95-4191-83f9-ee5047f41dab",
-                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
+                     *           "id": "e66b18ae-3744-4a1d-9e0e-718caeb84fdd",
+                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
                      *           "unit": "1",
                      *           "room": "102",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:10:37.723Z"
+                     *           "createdAt": "2026-12-05T16:30:15.228Z"
                      *         },
                      *         {
-                     *           "id": "0b17bdea-8306-464d-a191-e9b2460c20e6",
-                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
+                     *           "id": "f28ed36f-9d35-4e5d-998c-8f84f90029d7",
+                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
                      *           "unit": "1",
                      *           "room": "201",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:10:37.723Z"
+                     *           "createdAt": "2026-12-05T16:30:15.228Z"
                      *         },
                      *         {
-                     *           "id": "f4002515-4096-48f3-919c-44eb6e72a1e0",
-                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
+                     *           "id": "e1215dbc-7106-487c-ad05-a63c06040851",
+                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
                      *           "unit": "1",
                      *           "room": "202",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:10:37.723Z"
+                     *           "createdAt": "2026-12-05T16:30:15.228Z"
                      *         },
                      *         {
-                     *           "id": "73f46b31-0095-4a2b-bb13-0dd9a05ffacb",
-                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
+                     *           "id": "102269ae-57ae-4c6c-974d-d69b822228bf",
+                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
                      *           "unit": "1",
                      *           "room": "301",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:10:37.723Z"
+                     *           "createdAt": "2026-12-05T16:30:15.228Z"
                      *         },
                      *         {
-                     *           "id": "09b6bfa8-be74-470b-bc59-b0ce86c483fd",
-                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
+                     *           "id": "4a92bd6c-bc4e-48dd-853a-f122690cc638",
+                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
                      *           "unit": "1",
                      *           "room": "302",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:10:37.723Z"
+                     *           "createdAt": "2026-12-05T16:30:15.228Z"
                      *         },
                      *         {
-                     *           "id": "dad356e0-2db8-4a86-aab4-f27dace76452",
-                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
+                     *           "id": "f012aa53-e1ab-4290-8108-25b85970c5e5",
+                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
                      *           "unit": "1",
                      *           "room": "401",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:10:37.723Z"
+                     *           "createdAt": "2026-12-05T16:30:15.228Z"
                      *         },
                      *         {
-                     *           "id": "cdb12295-f96a-46ed-9523-df43aee329a7",
-                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
+                     *           "id": "67393629-f0a9-4649-ad61-28e24a255a10",
+                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
                      *           "unit": "1",
                      *           "room": "402",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:10:37.723Z"
+                     *           "createdAt": "2026-12-05T16:30:15.228Z"
                      *         },
                      *         {
-                     *           "id": "5632c5c8-2c72-4cd3-95bf-49b4d18d36b7",
-                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
+                     *           "id": "6f9f8550-de9a-43c0-bd47-9e20d1b94843",
+                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
                      *           "unit": "1",
                      *           "room": "501",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:10:37.723Z"
+                     *           "createdAt": "2026-12-05T16:30:15.228Z"
                      *         },
                      *         {
-                     *           "id": "721d8aa4-70e4-4385-b9fe-13355d2a291a",
-                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
+                     *           "id": "4bed5894-3807-45f6-a60d-ef69eb47beb1",
+                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
                      *           "unit": "1",
                      *           "room": "502",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:10:37.723Z"
+                     *           "createdAt": "2026-12-05T16:30:15.228Z"
                      *         },
                      *         {
-                     *           "id": "cf9d5922-542b-4c2e-a1fc-89b3fda0984c",
-                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
+                     *           "id": "e5edba42-d012-4991-a074-debe4493ffae",
+                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
                      *           "unit": "1",
                      *           "room": "601",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:10:37.723Z"
+                     *           "createdAt": "2026-12-05T16:30:15.228Z"
                      *         },
                      *         {
-                     *           "id": "6e5ddc6e-0651-4de5-974e-402d356d0b30",
-                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
+                     *           "id": "30d17b56-be09-4937-ad4b-aec8db4eab5a",
+                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
                      *           "unit": "1",
                      *           "room": "602",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:10:37.723Z"
+                     *           "createdAt": "2026-12-05T16:30:15.228Z"
                      *         }
                      *       ],
                      *       "total": 12,
@@ -8009,13 +8330,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2c43c8e2-9808-4117-b8c4-351e91714b82",
-                     *       "buildingId": "064a3622-f847-4513-9bfa-0b605f19f744",
+                     *       "id": "bb5d800c-efe8-41c7-9189-cd8ceacda1bd",
+                     *       "buildingId": "e254292f-3e5b-41e5-bbab-dc75b1091fa1",
                      *       "unit": "1",
                      *       "room": "101",
                      *       "floor": 1,
                      *       "floorArea": "60.00",
-                     *       "createdAt": "2026-12-05T16:10:37.791Z"
+                     *       "createdAt": "2026-12-05T16:30:15.268Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Household"];
@@ -8141,7 +8462,7 @@ export interface operations {
                  * @example [
                  *       {
                  *         "unit": "2",
-                 *         "room": "R-ca6fc7b3",
+                 *         "room": "R-f0a24069",
                  *         "floor": 1,
                  *         "floorArea": "58.20"
                  *       }
@@ -8451,537 +8772,533 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "62425869-a0dd-4f39-a15d-917d840f196e",
+                     *           "id": "734a97e5-f200-4ab6-8353-552f1380aa76",
                      *           "kind": "street_office",
-                     *           "name": "street_office 02015b99",
-                     *           "streetId": "ced038ea-fb7b-4c70-90f4-a353878af046",
+                     *           "name": "street_office 0dbab5b7",
+                     *           "streetId": "bb3ffd91-3a8f-4d47-b6d2-98a06e7dd3c7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.307Z"
+                     *           "createdAt": "2026-12-05T16:30:15.375Z"
                      *         },
                      *         {
-                     *           "id": "d3abb53e-5c9e-4c75-bede-523e8fb223b3",
+                     *           "id": "6e15d884-6bf3-4c66-a1dc-538f1bd199b9",
                      *           "kind": "street_office",
-                     *           "name": "street_office 0660c6fa",
-                     *           "streetId": "734daf21-bb52-4e4e-ba47-628fc86e6bf4",
+                     *           "name": "street_office 0e25857a",
+                     *           "streetId": "859df102-08c7-44f9-89fd-12907978fe67",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.923Z"
+                     *           "createdAt": "2026-12-05T16:30:15.166Z"
                      *         },
                      *         {
-                     *           "id": "028e9bf2-c4d6-4358-ac9d-41ef8255b62f",
+                     *           "id": "b9f863bf-049f-4d89-8201-25a686b84353",
                      *           "kind": "street_office",
-                     *           "name": "street_office 2b157a27",
-                     *           "streetId": "b0e0c8c8-a835-4618-8d35-c2a5a141568c",
+                     *           "name": "street_office 10e9da55",
+                     *           "streetId": "5faa303e-c6e5-4cfd-8d6d-2a1738e49107",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.794Z"
+                     *           "createdAt": "2026-12-05T16:30:15.057Z"
                      *         },
                      *         {
-                     *           "id": "581c349d-b257-445c-aa7a-8150269cb81d",
+                     *           "id": "b9e602bd-1c04-4fea-921f-e3d86d972476",
                      *           "kind": "street_office",
-                     *           "name": "street_office 2b7db1f9",
-                     *           "streetId": "bdf9cb59-ef22-4065-b8ac-82dee51c2bb4",
+                     *           "name": "street_office 17b2b56f",
+                     *           "streetId": "0a0c1052-d9c6-4dff-b219-2c1609c8f95a",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.526Z"
+                     *           "createdAt": "2026-12-05T16:30:15.270Z"
                      *         },
                      *         {
-                     *           "id": "ed27faed-9fb7-4f2c-a5be-417b4b557bf4",
+                     *           "id": "317cd53f-7f08-4502-b95d-64e37419aeca",
                      *           "kind": "street_office",
-                     *           "name": "street_office 3158c34e",
-                     *           "streetId": "a422e9e8-a13c-4cce-b284-f6bdbdfdfdbf",
+                     *           "name": "street_office 1b81a771",
+                     *           "streetId": "ef1c9560-fb67-4de0-b5d9-44112e4f8823",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.726Z"
+                     *           "createdAt": "2026-12-05T16:30:15.295Z"
                      *         },
                      *         {
-                     *           "id": "e15c9ea5-90ec-451d-97b3-d058cb954183",
+                     *           "id": "0f0edbee-f9e1-447f-83de-63db97a3a0b2",
                      *           "kind": "street_office",
-                     *           "name": "street_office 51322c0c",
-                     *           "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
+                     *           "name": "street_office 287733c9",
+                     *           "streetId": "78b619cf-0c0b-41a2-8ecb-e7c8681009e3",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.226Z"
+                     *           "createdAt": "2026-12-05T16:30:14.890Z"
                      *         },
                      *         {
-                     *           "id": "66fc5d95-7662-4ea3-8b63-f5284fd53d0b",
+                     *           "id": "013cadf1-2685-40f9-babe-344600e294b3",
                      *           "kind": "street_office",
-                     *           "name": "street_office 5ba315e1",
-                     *           "streetId": "c3c570c4-bc6c-4864-8db7-644c54c5da27",
+                     *           "name": "street_office 28acbe51",
+                     *           "streetId": "7a32306d-80b0-4d28-a0ca-5e86bbb19358",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.351Z"
+                     *           "createdAt": "2026-12-05T16:30:15.229Z"
                      *         },
                      *         {
-                     *           "id": "5b2f6907-51e7-4d02-87e2-1026f27df03b",
+                     *           "id": "5dc1b8e9-c5e9-4e57-a92b-2afa4a4fa74c",
                      *           "kind": "street_office",
-                     *           "name": "street_office 79910d96",
-                     *           "streetId": "7683936e-5c2b-4d0a-a55c-1f8d3e691e59",
+                     *           "name": "street_office 386cbce3",
+                     *           "streetId": "e53c861d-a759-40d3-b39f-2f2ec2be007b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.643Z"
+                     *           "createdAt": "2026-12-05T16:30:15.089Z"
                      *         },
                      *         {
-                     *           "id": "c818417e-4a9c-4cc5-bf9f-5ee188eebe95",
+                     *           "id": "0820dc0d-ac0f-418e-a8db-70739a624b51",
                      *           "kind": "street_office",
-                     *           "name": "street_office 8c3d911b",
-                     *           "streetId": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
+                     *           "name": "street_office 391fa23b",
+                     *           "streetId": "94eca9f9-b92a-4e28-8ca3-aea0fabc7176",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.166Z"
+                     *           "createdAt": "2026-12-05T16:30:15.205Z"
                      *         },
                      *         {
-                     *           "id": "1574e251-955c-4917-84c1-9a194e01e0b0",
+                     *           "id": "797c2672-b9fe-4ebe-9e55-27e969ec1d7b",
                      *           "kind": "street_office",
-                     *           "name": "street_office a2f4c5b5",
-                     *           "streetId": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
+                     *           "name": "street_office 3b90b781",
+                     *           "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:36.998Z"
+                     *           "createdAt": "2026-12-05T16:30:15.022Z"
                      *         },
                      *         {
-                     *           "id": "91d59a52-c23d-4f4c-8725-a7bcb265442c",
+                     *           "id": "4433cdc9-8b5c-44a3-aa06-41fde33c5919",
                      *           "kind": "street_office",
-                     *           "name": "street_office a970e9b5",
-                     *           "streetId": "95153882-23de-4131-84f5-9e8671e2f902",
+                     *           "name": "street_office 42abb80a",
+                     *           "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:38.008Z"
+                     *           "createdAt": "2026-12-05T16:30:15.352Z"
                      *         },
                      *         {
-                     *           "id": "4f24f6d6-a778-477a-a007-fdedfbb0c113",
+                     *           "id": "6d0fa2ea-d6de-4202-8c98-6f77afcb1568",
                      *           "kind": "street_office",
-                     *           "name": "street_office af3dd5c6",
-                     *           "streetId": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
+                     *           "name": "street_office 6d33c68c",
+                     *           "streetId": "377c60b7-7b97-43b3-9849-74bf5a91f4c6",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.060Z"
+                     *           "createdAt": "2026-12-05T16:30:15.329Z"
                      *         },
                      *         {
-                     *           "id": "ff57c04b-2434-4019-be0b-9ae9589c8300",
+                     *           "id": "b4413e4d-c716-4df9-b555-0a5f967e2d0d",
                      *           "kind": "street_office",
-                     *           "name": "street_office c2a5476c",
-                     *           "streetId": "5f7611b0-c190-4c4b-88b6-869d0e4132e2",
+                     *           "name": "street_office 94ca7f93",
+                     *           "streetId": "a2a9cb28-562b-4912-a0ec-11a33d5cd71f",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.448Z"
+                     *           "createdAt": "2026-12-05T16:30:14.395Z"
                      *         },
                      *         {
-                     *           "id": "87417a9d-53a8-41f7-a125-0d4f963f15b1",
+                     *           "id": "189c1339-6ae7-4918-a348-8b1f4479a8a7",
                      *           "kind": "street_office",
-                     *           "name": "street_office d72e8547",
-                     *           "streetId": "3f0e2d59-e87c-4eb9-937d-a9bc2916c894",
+                     *           "name": "street_office b815ab17",
+                     *           "streetId": "aea17065-0a11-4957-8f47-32fcad5efe57",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.870Z"
+                     *           "createdAt": "2026-12-05T16:30:14.838Z"
                      *         },
                      *         {
-                     *           "id": "4ffa1883-94c3-4d0f-b9f8-1b7cbe9fbb6d",
+                     *           "id": "5be2c075-a1c1-4dcc-a382-0379ade1b6da",
                      *           "kind": "street_office",
-                     *           "name": "street_office dcaee34a",
-                     *           "streetId": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
+                     *           "name": "street_office b8ed9c50",
+                     *           "streetId": "b104e715-1cb1-484b-8e44-6e49615e7807",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:34.340Z"
+                     *           "createdAt": "2026-12-05T16:30:14.984Z"
                      *         },
                      *         {
-                     *           "id": "e7d2c52b-9c4f-4b64-9db6-c2517d2b8e67",
+                     *           "id": "d85e8fe8-e2cf-4fd9-9994-195cafbd9dd8",
                      *           "kind": "street_office",
-                     *           "name": "street_office e4192d94",
-                     *           "streetId": "314f5835-df16-4d8a-addc-4181f1ac806c",
+                     *           "name": "street_office bafee598",
+                     *           "streetId": "1ee8b33e-5be5-426a-ba49-349dc5cc3673",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:35.140Z"
+                     *           "createdAt": "2026-12-05T16:30:14.946Z"
                      *         },
                      *         {
-                     *           "id": "2783f9d6-ced7-4958-a1a3-1c89c9345854",
+                     *           "id": "d870a020-f482-4fd7-8de0-0ad6199f5694",
                      *           "kind": "street_office",
-                     *           "name": "street_office fac0c6c5",
-                     *           "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
+                     *           "name": "street_office c735c9a0",
+                     *           "streetId": "21cf7dcc-16ed-44dd-addd-a69f5b2cb6d9",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.955Z"
+                     *           "createdAt": "2026-12-05T16:30:15.130Z"
                      *         },
                      *         {
-                     *           "id": "fd046890-f42e-49e7-941f-f5b9c22f058d",
+                     *           "id": "42925f7e-5bbc-4321-b399-94e2bb677743",
+                     *           "kind": "street_office",
+                     *           "name": "street_office d3870d04",
+                     *           "streetId": "9728b319-0753-4bbf-88ea-79a09a0118f3",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T16:30:14.119Z"
+                     *         },
+                     *         {
+                     *           "id": "cb964111-b926-4894-a840-90983ea4e822",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 0c7e244a",
-                     *           "streetId": "314f5835-df16-4d8a-addc-4181f1ac806c",
+                     *           "name": "enterprise 089c9642",
+                     *           "streetId": "b104e715-1cb1-484b-8e44-6e49615e7807",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:35.187Z"
+                     *           "createdAt": "2026-12-05T16:30:14.987Z"
                      *         },
                      *         {
-                     *           "id": "14e62f13-4d5b-4571-b384-6ca6dd95afe6",
+                     *           "id": "ed77d8a4-1c14-4ddb-8da3-f2876f63ce95",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 21180b64",
-                     *           "streetId": "7683936e-5c2b-4d0a-a55c-1f8d3e691e59",
+                     *           "name": "enterprise 13ecb574",
+                     *           "streetId": "21cf7dcc-16ed-44dd-addd-a69f5b2cb6d9",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.663Z"
+                     *           "createdAt": "2026-12-05T16:30:15.132Z"
                      *         },
                      *         {
-                     *           "id": "642a3a33-7752-442f-96b3-ae969957c4b4",
+                     *           "id": "0fe7d896-39a7-475f-86ce-bb3cdc5d75af",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 2a81f32a",
-                     *           "streetId": "bdf9cb59-ef22-4065-b8ac-82dee51c2bb4",
+                     *           "name": "enterprise 18e9cedd",
+                     *           "streetId": "aea17065-0a11-4957-8f47-32fcad5efe57",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.529Z"
+                     *           "createdAt": "2026-12-05T16:30:14.841Z"
                      *         },
                      *         {
-                     *           "id": "99b2381b-e4a3-4d91-aba8-e3198f9303e5",
+                     *           "id": "88b289ad-2e55-4d53-82c6-e505634440b0",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 2d4a3607",
-                     *           "streetId": "a422e9e8-a13c-4cce-b284-f6bdbdfdfdbf",
+                     *           "name": "enterprise 3764f43b",
+                     *           "streetId": "e53c861d-a759-40d3-b39f-2f2ec2be007b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.728Z"
+                     *           "createdAt": "2026-12-05T16:30:15.092Z"
                      *         },
                      *         {
-                     *           "id": "fd68d277-755a-444d-bf85-d41218491441",
+                     *           "id": "26fbcabe-e9da-4d3d-87c2-7fd540936d9b",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 34a69a4c",
-                     *           "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
+                     *           "name": "enterprise 576f8209",
+                     *           "streetId": "a2a9cb28-562b-4912-a0ec-11a33d5cd71f",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.963Z"
+                     *           "createdAt": "2026-12-05T16:30:14.406Z"
                      *         },
                      *         {
-                     *           "id": "e42a2e08-bd12-479f-b99f-b5ddf2a56c12",
+                     *           "id": "bd6e8c88-cf93-4045-9ac4-a54af3d76dc5",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 414043cb",
-                     *           "streetId": "c3c570c4-bc6c-4864-8db7-644c54c5da27",
+                     *           "name": "enterprise 760f22e3",
+                     *           "streetId": "0a0c1052-d9c6-4dff-b219-2c1609c8f95a",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.361Z"
+                     *           "createdAt": "2026-12-05T16:30:15.272Z"
                      *         },
                      *         {
-                     *           "id": "bff026f9-60c0-45aa-8c6a-3970fb2f86ea",
+                     *           "id": "f0d69e2f-ee59-4d37-a978-0e16696ce3b8",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 468a1b86",
-                     *           "streetId": "95153882-23de-4131-84f5-9e8671e2f902",
+                     *           "name": "enterprise 7cfb1dea",
+                     *           "streetId": "859df102-08c7-44f9-89fd-12907978fe67",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:38.011Z"
+                     *           "createdAt": "2026-12-05T16:30:15.169Z"
                      *         },
                      *         {
-                     *           "id": "2dde8189-815b-45c9-b748-c62f644c8de5",
+                     *           "id": "6c8939b2-3053-40f1-812f-8951dd6787fc",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 4ed6e9b6",
-                     *           "streetId": "3f0e2d59-e87c-4eb9-937d-a9bc2916c894",
+                     *           "name": "enterprise 7d07b3f1",
+                     *           "streetId": "5faa303e-c6e5-4cfd-8d6d-2a1738e49107",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.880Z"
+                     *           "createdAt": "2026-12-05T16:30:15.059Z"
                      *         },
                      *         {
-                     *           "id": "c1f43db4-9873-4741-8646-3469c3264213",
+                     *           "id": "68877952-7fa7-4a91-a5b5-46d2d9b09c47",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 53173b5d",
-                     *           "streetId": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
+                     *           "name": "enterprise 88b50a4d",
+                     *           "streetId": "9728b319-0753-4bbf-88ea-79a09a0118f3",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.175Z"
+                     *           "createdAt": "2026-12-05T16:30:14.143Z"
                      *         },
                      *         {
-                     *           "id": "c1baec94-e0d6-411a-96b2-c26e46bf2820",
+                     *           "id": "ff0d9cd8-0217-43dd-815e-24029f91c84d",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 5604b322",
-                     *           "streetId": "ced038ea-fb7b-4c70-90f4-a353878af046",
+                     *           "name": "enterprise 95a0f719",
+                     *           "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.310Z"
+                     *           "createdAt": "2026-12-05T16:30:15.025Z"
                      *         },
                      *         {
-                     *           "id": "be3c21cc-38a7-4be4-8b4b-f51ca5499f84",
+                     *           "id": "5ccf0a20-0710-4537-8439-4e0b648edbbe",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 5db9b6e1",
-                     *           "streetId": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
+                     *           "name": "enterprise 9f609ae5",
+                     *           "streetId": "7a32306d-80b0-4d28-a0ca-5e86bbb19358",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:34.392Z"
+                     *           "createdAt": "2026-12-05T16:30:15.231Z"
                      *         },
                      *         {
-                     *           "id": "b9e048ee-5de9-4454-a8ec-1bc1a3b487b2",
+                     *           "id": "2e32f803-ae5d-4f6f-9536-33d5e23d0c69",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 78ce1ea8",
-                     *           "streetId": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
+                     *           "name": "enterprise a22833b5",
+                     *           "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.087Z"
+                     *           "createdAt": "2026-12-05T16:30:15.353Z"
                      *         },
                      *         {
-                     *           "id": "707aa951-88a1-4a69-89a8-266a9972c8e8",
+                     *           "id": "c2f2aad1-7a46-4312-9a24-d49e826f9f49",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 7c75f363",
-                     *           "streetId": "b0e0c8c8-a835-4618-8d35-c2a5a141568c",
+                     *           "name": "enterprise a89368e4",
+                     *           "streetId": "ef1c9560-fb67-4de0-b5d9-44112e4f8823",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.796Z"
+                     *           "createdAt": "2026-12-05T16:30:15.296Z"
                      *         },
                      *         {
-                     *           "id": "3578f83a-cb11-41b8-8264-5afda74d72cb",
+                     *           "id": "8b1425be-03de-4f40-8655-361ba2f85fb7",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise a88a2d1e",
-                     *           "streetId": "734daf21-bb52-4e4e-ba47-628fc86e6bf4",
+                     *           "name": "enterprise ad3e8079",
+                     *           "streetId": "78b619cf-0c0b-41a2-8ecb-e7c8681009e3",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.925Z"
+                     *           "createdAt": "2026-12-05T16:30:14.892Z"
                      *         },
                      *         {
-                     *           "id": "a6ded89a-d5a3-4e3a-9ddc-bf55807ec813",
+                     *           "id": "93fed07a-be4d-4109-8000-0819cce06b7c",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise bb72b260",
-                     *           "streetId": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
+                     *           "name": "enterprise caafbf2a",
+                     *           "streetId": "bb3ffd91-3a8f-4d47-b6d2-98a06e7dd3c7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.005Z"
+                     *           "createdAt": "2026-12-05T16:30:15.376Z"
                      *         },
                      *         {
-                     *           "id": "43eaf12f-4333-40b1-870b-45b7c362c1fa",
+                     *           "id": "1aff9de7-b317-48e0-8f0c-298393051185",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise dc7859c1",
-                     *           "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
+                     *           "name": "enterprise ce9b9e66",
+                     *           "streetId": "94eca9f9-b92a-4e28-8ca3-aea0fabc7176",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.230Z"
+                     *           "createdAt": "2026-12-05T16:30:15.206Z"
                      *         },
                      *         {
-                     *           "id": "5eb84e67-e3af-42ba-bac9-3ce5a0b8d97c",
+                     *           "id": "6923fd37-e9de-4425-8f4e-5ebf22fd2b61",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise fc575d1c",
-                     *           "streetId": "5f7611b0-c190-4c4b-88b6-869d0e4132e2",
+                     *           "name": "enterprise d57ef57a",
+                     *           "streetId": "1ee8b33e-5be5-426a-ba49-349dc5cc3673",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.451Z"
+                     *           "createdAt": "2026-12-05T16:30:14.948Z"
                      *         },
                      *         {
-                     *           "id": "e0b368ac-b625-4274-bec7-2c6de56759dc",
+                     *           "id": "95876ca8-f82e-48c7-8416-c69cd2bed740",
                      *           "kind": "enterprise",
-                     *           "name": "电梯公司 3219597b",
-                     *           "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
+                     *           "name": "enterprise ea9dcf04",
+                     *           "streetId": "377c60b7-7b97-43b3-9849-74bf5a91f4c6",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:10:37.981Z"
+                     *           "createdAt": "2026-12-05T16:30:15.331Z"
                      *         },
                      *         {
-                     *           "id": "23c65519-e8d7-420c-919d-8eb0176104b4",
+                     *           "id": "74967eab-9064-43e3-b713-e685e18bf12d",
+                     *           "kind": "enterprise",
+                     *           "name": "电梯公司 831cf6b3",
+                     *           "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
+                     *           "creditCode": null,
+                     *           "invoicePrefix": "BOT",
+                     *           "communityIds": [],
+                     *           "createdAt": "2026-12-05T16:30:15.366Z"
+                     *         },
+                     *         {
+                     *           "id": "f4734c4f-8f23-4e44-b677-0b636aaae893",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 25187e6a",
-                     *           "streetId": "bdf9cb59-ef22-4065-b8ac-82dee51c2bb4",
+                     *           "name": "owners_committee 08c2539a",
+                     *           "streetId": "e53c861d-a759-40d3-b39f-2f2ec2be007b",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "b88e2a78-fb35-43d9-83b0-b155c2b7f6ba"
+                     *             "bd310648-2155-4642-bfc1-652ddeb7cc2c"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:10:37.532Z"
+                     *           "createdAt": "2026-12-05T16:30:15.094Z"
                      *         },
                      *         {
-                     *           "id": "ee6065fc-6649-4810-a720-bbc0aa744874",
+                     *           "id": "082a2038-ea3c-4615-843d-63ef0c8749c4",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 31012f27",
-                     *           "streetId": "314f5835-df16-4d8a-addc-4181f1ac806c",
+                     *           "name": "owners_committee 2b184cbf",
+                     *           "streetId": "ef1c9560-fb67-4de0-b5d9-44112e4f8823",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "6a5a22a9-82b2-466c-8442-9838dbbdeb1d"
+                     *             "972ea4b2-8734-479d-9d0d-30e6c0580f12"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:10:35.238Z"
+                     *           "createdAt": "2026-12-05T16:30:15.298Z"
                      *         },
                      *         {
-                     *           "id": "8f82ffcd-4fe1-4d0b-9efc-ccfd9b1414b6",
+                     *           "id": "8d2978c0-9487-4d38-981a-ffa72c85785b",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 39f1aab2",
-                     *           "streetId": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
+                     *           "name": "owners_committee 32e8519b",
+                     *           "streetId": "0a0c1052-d9c6-4dff-b219-2c1609c8f95a",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "2b8a3ab9-b9a2-4e16-b80d-4251c4f315a0"
+                     *             "7ceb2813-a1cc-4717-9c6d-6a3499dc0f97"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:10:37.179Z"
+                     *           "createdAt": "2026-12-05T16:30:15.274Z"
                      *         },
                      *         {
-                     *           "id": "481fc9bf-52ad-4ee5-9598-8ed941182b41",
+                     *           "id": "294ce2b9-d2d9-4a90-a438-738e46fa2f7f",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 3ce23bc5",
-                     *           "streetId": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
+                     *           "name": "owners_committee 4837ac02",
+                     *           "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "a680d6ed-1749-42b7-9ec1-6a3574d9f4cb"
+                     *             "566cad81-24c3-4876-b53c-e4fe3b0762d7"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:10:37.008Z"
+                     *           "createdAt": "2026-12-05T16:30:15.355Z"
                      *         },
                      *         {
-                     *           "id": "a8e55c8d-f811-4eb5-b458-875528931de5",
+                     *           "id": "223422ab-e942-42eb-8260-e1da8239e228",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 560d47e3",
-                     *           "streetId": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
+                     *           "name": "owners_committee 5d0f1d50",
+                     *           "streetId": "5faa303e-c6e5-4cfd-8d6d-2a1738e49107",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "a6a88219-8522-4174-92e4-23d08a6de990"
+                     *             "284dd964-9c76-4e25-93fd-d7510df3814b"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:10:37.102Z"
+                     *           "createdAt": "2026-12-05T16:30:15.062Z"
                      *         },
                      *         {
-                     *           "id": "0074cb3b-c7a2-4abe-bdfa-cb64725a2905",
+                     *           "id": "90b80f7b-3a8f-4f04-9551-76c772804a31",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 59d56c26",
-                     *           "streetId": "b0e0c8c8-a835-4618-8d35-c2a5a141568c",
+                     *           "name": "owners_committee 5e0f308d",
+                     *           "streetId": "78b619cf-0c0b-41a2-8ecb-e7c8681009e3",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "c4af1d45-0c0a-4336-8287-20a5c02e6a63"
+                     *             "78dd7bed-dda1-49b1-afc7-76dc087260d1"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:10:37.799Z"
+                     *           "createdAt": "2026-12-05T16:30:14.899Z"
                      *         },
                      *         {
-                     *           "id": "ea55858d-ee01-4c32-bb93-1a00fbb1a029",
+                     *           "id": "23c462ed-9c53-4784-9ff0-e1dcc7531c88",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 5aec0b0e",
-                     *           "streetId": "7683936e-5c2b-4d0a-a55c-1f8d3e691e59",
+                     *           "name": "owners_committee 6cf40ce1",
+                     *           "streetId": "a2a9cb28-562b-4912-a0ec-11a33d5cd71f",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "a0dd39cc-5dd3-49ac-9555-18b43378b195"
+                     *             "ac06568f-396a-4e9a-85b8-2ece7dd50d29"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:10:37.673Z"
+                     *           "createdAt": "2026-12-05T16:30:14.432Z"
                      *         },
                      *         {
-                     *           "id": "27ca3606-c8a3-495f-b2cf-828e1b509d09",
+                     *           "id": "ac008b10-a355-48db-93a2-fb489df169ce",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 5caf798a",
-                     *           "streetId": "3f0e2d59-e87c-4eb9-937d-a9bc2916c894",
+                     *           "name": "owners_committee 70e4ff04",
+                     *           "streetId": "bb3ffd91-3a8f-4d47-b6d2-98a06e7dd3c7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "5e4b99ab-5d55-40bb-8367-d9463e408ae8"
+                     *             "24c287be-4343-4a04-8bc6-944736469261"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:10:37.882Z"
+                     *           "createdAt": "2026-12-05T16:30:15.378Z"
                      *         },
                      *         {
-                     *           "id": "5d43498f-1749-4c8b-b2e3-2fab6aaa71c1",
+                     *           "id": "1d1717c6-9f07-4a7d-b4b1-ee614331c9a7",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 67f4173a",
-                     *           "streetId": "ced038ea-fb7b-4c70-90f4-a353878af046",
+                     *           "name": "owners_committee 72ee9a94",
+                     *           "streetId": "377c60b7-7b97-43b3-9849-74bf5a91f4c6",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "b9b68d29-a50c-4027-98ae-0cd924614ac7"
+                     *             "852581df-511a-4918-9bc5-255dfc2afc88"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:10:37.311Z"
+                     *           "createdAt": "2026-12-05T16:30:15.334Z"
                      *         },
                      *         {
-                     *           "id": "d7af777b-fa57-4bcd-a755-380100c2beef",
+                     *           "id": "3b1410c9-3a0d-4b92-8c60-9bf5c00a232a",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 6854d0df",
-                     *           "streetId": "734daf21-bb52-4e4e-ba47-628fc86e6bf4",
+                     *           "name": "owners_committee 7fd14743",
+                     *           "streetId": "21cf7dcc-16ed-44dd-addd-a69f5b2cb6d9",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "c97e110c-7ae3-413c-98df-3514a1117e8f"
+                     *             "ba2223b4-4e72-4635-984e-aa9b224bdd87"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:10:37.928Z"
+                     *           "createdAt": "2026-12-05T16:30:15.136Z"
                      *         },
                      *         {
-                     *           "id": "b5103142-2d94-4ce4-b79e-978781c8b0bb",
+                     *           "id": "ae3664ed-d3f7-44b7-89f7-3fc29e89740a",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 74cabb58",
-                     *           "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
+                     *           "name": "owners_committee 8f6f00a3",
+                     *           "streetId": "aea17065-0a11-4957-8f47-32fcad5efe57",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "25ece16f-c773-401d-bc1a-b955b3fc5aee"
+                     *             "8b12061a-c860-4ccb-aa06-b62e5a0fbca4"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:10:37.966Z"
+                     *           "createdAt": "2026-12-05T16:30:14.844Z"
                      *         },
                      *         {
-                     *           "id": "52e68f79-681d-420a-be27-b01df4158b7c",
+                     *           "id": "82577c67-82ba-463b-856b-59520b30fd4f",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 9e9a4a0d",
-                     *           "streetId": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
+                     *           "name": "owners_committee 9ba299b1",
+                     *           "streetId": "94eca9f9-b92a-4e28-8ca3-aea0fabc7176",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "a42de5ab-5a1c-4989-b87c-bdbc38eaf797"
+                     *             "5f7e191d-0db2-4f10-8d58-9fbf00efa393"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:10:34.436Z"
+                     *           "createdAt": "2026-12-05T16:30:15.208Z"
                      *         },
                      *         {
-                     *           "id": "477e965e-b819-4ebb-b7e1-45ce49d01054",
+                     *           "id": "2bcf51cf-0c29-4646-b967-d593a10e646d",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee ba052a3b",
-                     *           "streetId": "95153882-23de-4131-84f5-9e8671e2f902",
+                     *           "name": "owners_committee bb44a650",
+                     *           "streetId": "859df102-08c7-44f9-89fd-12907978fe67",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "f181a7a7-a1a2-435e-87e6-574c3448ef57"
+                     *             "11bd53cf-710a-4abe-a6dc-bdcf93a81156"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:10:38.023Z"
-                     *         },
-                     *         {
-                     *           "id": "5f563a85-85d4-4831-a3bb-2a4b48c202df",
-                     *           "kind": "owners_committee",
-                     *           "name": "owners_committee c94f6da1",
-                     *           "streetId": "c3c570c4-bc6c-4864-8db7-644c54c5da27",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "2790fffe-c5e1-4e07-8dae-051b602f69b8"
-                     *           ],
-                     *           "createdAt": "2026-12-05T16:10:37.364Z"
-                     *         },
-                     *         {
-                     *           "id": "14e56e88-89a9-4ee4-8f61-3af9b627d4f9",
-                     *           "kind": "owners_committee",
-                     *           "name": "owners_committee d5785d70",
-                     *           "streetId": "5f7611b0-c190-4c4b-88b6-869d0e4132e2",
-                     *           "creditCode": null,
-                     *           "invoicePrefix": "BOT",
-                     *           "communityIds": [
-                     *             "07621373-1f9d-4a4b-bd2e-fa88801e8c11"
-                     *           ],
-                     *           "createdAt": "2026-12-05T16:10:37.453Z"
+                     *           "createdAt": "2026-12-05T16:30:15.171Z"
                      *         }
                      *       ],
-                     *       "total": 69,
+                     *       "total": 73,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": "/v1/organizations?limit=50&offset=50"
@@ -9107,8 +9424,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "enterprise",
-                 *       "name": "电梯公司 5019e019",
-                 *       "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b"
+                 *       "name": "电梯公司 7e990be3",
+                 *       "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be"
                  *     }
                  */
                 "application/json": components["schemas"]["NewOrganization"];
@@ -9129,22 +9446,22 @@ export interface operations {
                     /**
                      * @example {
                      *       "organization": {
-                     *         "id": "e0b368ac-b625-4274-bec7-2c6de56759dc",
+                     *         "id": "74967eab-9064-43e3-b713-e685e18bf12d",
                      *         "kind": "enterprise",
-                     *         "name": "电梯公司 3219597b",
-                     *         "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
+                     *         "name": "电梯公司 831cf6b3",
+                     *         "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
                      *         "creditCode": null,
                      *         "invoicePrefix": "BOT",
                      *         "communityIds": [],
-                     *         "createdAt": "2026-12-05T16:10:37.981Z"
+                     *         "createdAt": "2026-12-05T16:30:15.366Z"
                      *       },
                      *       "firstKey": {
-                     *         "id": "da3c271e-0245-422a-bfc2-a3280557d6ad",
-                     *         "organizationId": "e0b368ac-b625-4274-bec7-2c6de56759dc",
+                     *         "id": "99a6472a-95b9-4ca2-be97-da8daebe543d",
+                     *         "organizationId": "74967eab-9064-43e3-b713-e685e18bf12d",
                      *         "name": "first admin key",
                      *         "role": "admin",
-                     *         "prefix": "bot_k_ao_j53",
-                     *         "createdAt": "2026-12-05T16:10:37.981Z",
+                     *         "prefix": "bot_k_9Uy4Vz",
+                     *         "createdAt": "2026-12-05T16:30:15.366Z",
                      *         "lastUsedAt": null,
                      *         "revokedAt": null,
                      *         "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -9295,16 +9612,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "6601dd38-5d40-4eb9-9721-12ffdeafd6ac",
+                     *       "id": "d7442d51-f412-4e29-9e3e-5309243b1145",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee 94c8cfaa",
-                     *       "streetId": "dd9029c0-e690-4128-9ffa-ca4662e4394f",
+                     *       "name": "owners_committee 01ef68aa",
+                     *       "streetId": "c4aa130c-bfaf-41ba-8ce0-2410791a471d",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "7a438f61-116c-445b-9afa-0f9c99aad611"
+                     *         "aae85fdf-a7d6-4681-be96-adebdbc6265c"
                      *       ],
-                     *       "createdAt": "2026-12-05T16:10:38.086Z"
+                     *       "createdAt": "2026-12-05T16:30:15.411Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -9426,7 +9743,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "communityIds": [
-                 *         "dd32604e-f721-4572-8936-fc7264115709"
+                 *         "aa65eea6-7632-4c5d-a198-e1550eff7e0c"
                  *       ]
                  *     }
                  */
@@ -9447,16 +9764,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f3555f6a-1b4d-4632-8ecf-9537d052b5fd",
+                     *       "id": "54054b5b-8a9f-4a32-a164-633e44b8674c",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee df64dec3",
-                     *       "streetId": "dd5f7f79-6930-4a50-8ff0-64d23378dfd0",
+                     *       "name": "owners_committee 5e88aebb",
+                     *       "streetId": "047643e3-2ba6-41e8-82f9-62ff699f0317",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "dd32604e-f721-4572-8936-fc7264115709"
+                     *         "aa65eea6-7632-4c5d-a198-e1550eff7e0c"
                      *       ],
-                     *       "createdAt": "2026-12-05T16:10:38.148Z"
+                     *       "createdAt": "2026-12-05T16:30:15.440Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -9583,22 +9900,22 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "db9b4272-9112-428b-ba9f-2817cec8d5dd",
-                     *           "organizationId": "0b9111d1-1dd3-466d-bf9f-d5cab178780f",
-                     *           "name": "key fc4eb840",
+                     *           "id": "446d7b9a-3b41-437c-8b66-0ce3564585d8",
+                     *           "organizationId": "dd6f4c7e-5ba2-45cb-9a6c-27a31d010819",
+                     *           "name": "key fd575b9f",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_xmFlO5",
-                     *           "createdAt": "2026-12-05T16:10:38.260Z",
-                     *           "lastUsedAt": "2026-12-05T16:10:38.284Z",
+                     *           "prefix": "bot_k_P6MW-W",
+                     *           "createdAt": "2026-12-05T16:30:15.470Z",
+                     *           "lastUsedAt": "2026-12-05T16:30:15.481Z",
                      *           "revokedAt": null
                      *         },
                      *         {
-                     *           "id": "2819d3b2-0f58-4c8b-9da1-e1d15c4198cc",
-                     *           "organizationId": "0b9111d1-1dd3-466d-bf9f-d5cab178780f",
-                     *           "name": "key 8e8b11ed",
+                     *           "id": "a507796f-f204-4287-a2ee-33732d8357ba",
+                     *           "organizationId": "dd6f4c7e-5ba2-45cb-9a6c-27a31d010819",
+                     *           "name": "key a835edd3",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_nmkKv0",
-                     *           "createdAt": "2026-12-05T16:10:38.277Z",
+                     *           "prefix": "bot_k_tfZ_yR",
+                     *           "createdAt": "2026-12-05T16:30:15.477Z",
                      *           "lastUsedAt": null,
                      *           "revokedAt": null
                      *         }
@@ -9730,7 +10047,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "key 4529db65"
+                 *       "name": "key 5363290a"
                  *     }
                  */
                 "application/json": components["schemas"]["NewKey"];
@@ -9750,12 +10067,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "53b16666-73ad-4c34-878a-19375d086cef",
-                     *       "organizationId": "1c0221b8-c99a-466c-9c2f-7be9a84ed9fa",
-                     *       "name": "key ad201c38",
+                     *       "id": "9904368a-b030-40f1-b855-75078852edfc",
+                     *       "organizationId": "916166c1-bf4f-4d24-b32c-6558a6e4c400",
+                     *       "name": "key 4f236b46",
                      *       "role": "member",
-                     *       "prefix": "bot_k_FL3J_a",
-                     *       "createdAt": "2026-12-05T16:10:38.389Z",
+                     *       "prefix": "bot_k_esDhj8",
+                     *       "createdAt": "2026-12-05T16:30:15.515Z",
                      *       "lastUsedAt": null,
                      *       "revokedAt": null,
                      *       "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -9866,6 +10183,146 @@ export interface operations {
             };
         };
     };
+    getApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key, never the secret */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "bbaa7e01-d39d-454c-a337-b3e89bdaaef5",
+                     *       "organizationId": "c698a05e-7da3-46f2-975e-0c504b4e4e17",
+                     *       "name": "key bc7aef58",
+                     *       "role": "admin",
+                     *       "prefix": "bot_k_JjVevq",
+                     *       "createdAt": "2026-12-05T16:30:15.537Z",
+                     *       "lastUsedAt": null,
+                     *       "revokedAt": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     revokeApiKey: {
         parameters: {
             query?: never;
@@ -9889,18 +10346,173 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "11200a78-2066-458e-b0aa-c3c664e79b45",
-                     *       "organizationId": "eb6dbfbd-fc5f-4cf6-8e42-b65d6948ec1a",
-                     *       "name": "key 60f4cdf1",
+                     *       "id": "c5c06554-590e-4ce6-a883-19245749ea00",
+                     *       "organizationId": "1ceb4b2d-e51c-4cfc-a21a-a738867e8260",
+                     *       "name": "key 71b373d0",
                      *       "role": "admin",
-                     *       "prefix": "bot_k_mXv6Wc",
-                     *       "createdAt": "2026-12-05T16:10:38.462Z",
+                     *       "prefix": "bot_k_nkMsDJ",
+                     *       "createdAt": "2026-12-05T16:30:15.632Z",
                      *       "lastUsedAt": null,
-                     *       "revokedAt": "2026-12-05T16:10:38.468Z"
+                     *       "revokedAt": "2026-12-05T16:30:15.638Z"
                      *     }
                      */
                     "application/json": components["schemas"]["ApiKey"];
                 };
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listInvitations: {
+        parameters: {
+            query?: {
+                /** @description Items per page, at most 200 */
+                limit?: number;
+                /** @description Items to skip: the previous page's offset + limit */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Invitations, newest first, never their links */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "7a8254fd-93ab-42a9-ae83-4e0e6fca6f33",
+                     *           "organizationId": "11a56ebb-d8ad-40c9-8f2c-9306c97e663e",
+                     *           "name": "王秀英",
+                     *           "role": "member",
+                     *           "createdAt": "2026-12-05T16:30:15.564Z",
+                     *           "expiresAt": "2025-03-08T02:00:00.000Z",
+                     *           "acceptedAt": null,
+                     *           "personId": null,
+                     *           "revokedAt": null,
+                     *           "invitedByPersonId": null,
+                     *           "invitedByKeyId": null
+                     *         }
+                     *       ],
+                     *       "total": 1,
+                     *       "limit": 50,
+                     *       "offset": 0,
+                     *       "next": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["InvitationPage"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input: `errors` lists each failing field */
             400: {
@@ -10008,7 +10620,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "person 465180c0"
+                 *       "name": "person f2b5a187"
                  *     }
                  */
                 "application/json": components["schemas"]["NewInvitation"];
@@ -10028,11 +10640,17 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3f651ec5-f6d0-45c4-ae40-b611393f331b",
-                     *       "organizationId": "c3c1af96-a2d1-4fd7-aec5-20a16d3be053",
-                     *       "name": "person bf6e89f8",
+                     *       "id": "fb7d3050-979b-4edc-b237-b90cb287e1e8",
+                     *       "organizationId": "595d2036-21b9-477e-b3b2-80ed46540b19",
+                     *       "name": "person 0581b5f6",
                      *       "role": "member",
+                     *       "createdAt": "2026-12-05T16:30:15.617Z",
                      *       "expiresAt": "2025-03-08T02:00:00.000Z",
+                     *       "acceptedAt": null,
+                     *       "personId": null,
+                     *       "revokedAt": null,
+                     *       "invitedByPersonId": null,
+                     *       "invitedByKeyId": "7eab75e4-c1af-4ea6-98f8-ecf439fa0108",
                      *       "path": "/invitations/EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
                      *     }
                      */
@@ -10141,6 +10759,149 @@ export interface operations {
             };
         };
     };
+    getInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                invitationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invitation, never its link */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "b5c71a98-3864-4543-bd2b-3ad7b2ddff04",
+                     *       "organizationId": "d8137e16-5e63-4044-8183-2a6adef98f79",
+                     *       "name": "王秀英",
+                     *       "role": "member",
+                     *       "createdAt": "2026-12-05T16:30:15.587Z",
+                     *       "expiresAt": "2025-03-08T02:00:00.000Z",
+                     *       "acceptedAt": null,
+                     *       "personId": null,
+                     *       "revokedAt": null,
+                     *       "invitedByPersonId": null,
+                     *       "invitedByKeyId": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Invitation"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listFacilities: {
         parameters: {
             query?: {
@@ -10173,436 +10934,504 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "d491b348-1d1e-487c-b634-95bd10df4cc4",
-                     *           "streetId": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
-                     *           "communityId": "2b8a3ab9-b9a2-4e16-b80d-4251c4f315a0",
+                     *           "id": "77d2224f-e698-4dfb-93c0-550e554cd52d",
+                     *           "streetId": "49912272-8a44-4774-812b-117230aece4d",
+                     *           "communityId": "6f6a76f6-eb07-41f0-b826-ec1eda10df5b",
                      *           "kind": "elevator",
-                     *           "name": "电梯 01d55856",
+                     *           "name": "电梯 01972862",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "cd527548-1ee2-4131-9ee5-4e0b1cb6be21",
+                     *           "buildingId": "d72c5575-2ade-49e4-8fa0-b95ed9984bac",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.192Z"
+                     *           "createdAt": "2026-12-05T16:30:15.584Z"
                      *         },
                      *         {
-                     *           "id": "aa2f8b3f-1f92-418c-b8a3-0d660b574dc0",
-                     *           "streetId": "b0e0c8c8-a835-4618-8d35-c2a5a141568c",
-                     *           "communityId": "c4af1d45-0c0a-4336-8287-20a5c02e6a63",
+                     *           "id": "e659e195-c314-4172-83c4-65da958e8f6d",
+                     *           "streetId": "aea17065-0a11-4957-8f47-32fcad5efe57",
+                     *           "communityId": "8b12061a-c860-4ccb-aa06-b62e5a0fbca4",
                      *           "kind": "elevator",
-                     *           "name": "电梯 0915b567",
+                     *           "name": "电梯 02fe30cb",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "064a3622-f847-4513-9bfa-0b605f19f744",
+                     *           "buildingId": "fdf3cae4-59ba-4686-bcda-03fb5eb837fb",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.804Z"
+                     *           "createdAt": "2026-12-05T16:30:14.852Z"
                      *         },
                      *         {
-                     *           "id": "494a0449-238c-4e76-91e2-016af4a1c3ab",
-                     *           "streetId": "5e6ef3ab-0357-4c94-a737-cae21125af02",
-                     *           "communityId": "b28ee255-888f-4533-ad4f-95ad020d29b2",
+                     *           "id": "aea6bb87-31d7-4856-b79a-bd7f42848f6d",
+                     *           "streetId": "e53c861d-a759-40d3-b39f-2f2ec2be007b",
+                     *           "communityId": "bd310648-2155-4642-bfc1-652ddeb7cc2c",
                      *           "kind": "elevator",
-                     *           "name": "电梯 182bd8b9",
+                     *           "name": "电梯 09c1b71c",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "2fdc724d-2d13-4ee5-afba-559b74387fc0",
+                     *           "buildingId": "ff127916-e477-444c-ac18-56a6b17dcd8c",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.274Z"
+                     *           "createdAt": "2026-12-05T16:30:15.109Z"
                      *         },
                      *         {
-                     *           "id": "24b716c9-8426-4f31-a84c-9ba2f856ea0d",
-                     *           "streetId": "7683936e-5c2b-4d0a-a55c-1f8d3e691e59",
-                     *           "communityId": "a0dd39cc-5dd3-49ac-9555-18b43378b195",
+                     *           "id": "51b2c17a-a231-43a3-b62a-e41fe9b2a2ff",
+                     *           "streetId": "94eca9f9-b92a-4e28-8ca3-aea0fabc7176",
+                     *           "communityId": "5f7e191d-0db2-4f10-8d58-9fbf00efa393",
                      *           "kind": "elevator",
-                     *           "name": "电梯 18d0a8df",
+                     *           "name": "电梯 0d57c140",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "545861c8-563a-4fd4-a87c-15b4bcd6aaf9",
+                     *           "buildingId": "d193592a-1ff2-43d5-aadf-ade514a7f470",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.697Z"
+                     *           "createdAt": "2026-12-05T16:30:15.213Z"
                      *         },
                      *         {
-                     *           "id": "027f365f-72b6-4fd7-a131-f8d307e20713",
-                     *           "streetId": "f3da1fe0-2c66-46c3-883e-1d92e7844a8f",
-                     *           "communityId": "dccb21a2-6c57-4fdd-a3cf-6a04fd07ab84",
+                     *           "id": "4907a1a6-15ce-4ea1-a46c-7a07fab2ec0e",
+                     *           "streetId": "1ee8b33e-5be5-426a-ba49-349dc5cc3673",
+                     *           "communityId": "3ea6bd2b-10cb-41a8-8bdd-3cccaa893f4c",
                      *           "kind": "elevator",
-                     *           "name": "电梯 26692e7f",
+                     *           "name": "电梯 1086aeb2",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "7a290bb3-b4ee-430c-8d86-8fc04fefe5c8",
+                     *           "buildingId": "89d7a607-f9a1-469d-a422-d3fe24b02c54",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.610Z"
+                     *           "createdAt": "2026-12-05T16:30:14.956Z"
                      *         },
                      *         {
-                     *           "id": "59d7be7b-661c-4fd2-aaf1-633c7ec1c8be",
-                     *           "streetId": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
-                     *           "communityId": "a6a88219-8522-4174-92e4-23d08a6de990",
+                     *           "id": "0eae9bf6-7698-4523-aaed-e0ed8a7f908a",
+                     *           "streetId": "8ee6844c-0418-450b-a7d4-76ca074c9368",
+                     *           "communityId": "1a30aff9-8037-4ec6-a07b-e97f13aa0e9d",
                      *           "kind": "elevator",
-                     *           "name": "电梯 3523783c",
+                     *           "name": "电梯 17aa6279",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "3e94fc7c-3ee0-4655-afab-a41d20614928",
+                     *           "buildingId": "47741080-f77a-43e5-94d9-5ae0e77859cc",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.133Z"
+                     *           "createdAt": "2026-12-05T16:30:15.506Z"
                      *         },
                      *         {
-                     *           "id": "ac86c014-e0f9-438b-9dc1-ea2f95f32fd6",
-                     *           "streetId": "c3c570c4-bc6c-4864-8db7-644c54c5da27",
-                     *           "communityId": "2790fffe-c5e1-4e07-8dae-051b602f69b8",
+                     *           "id": "ca19b906-a7b7-43b3-b440-13a9c4d4d631",
+                     *           "streetId": "969b44ee-e5be-4d26-9665-5d0014fd568d",
+                     *           "communityId": "592e2a21-6cc4-4eb6-8fb6-178fda39f05f",
                      *           "kind": "elevator",
-                     *           "name": "电梯 37d1f24c",
+                     *           "name": "电梯 3035d6f6",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "912929a8-45a8-443e-840e-9a852f9dd239",
+                     *           "buildingId": "e50dd5db-fca3-473f-a966-37d1dc262835",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.383Z"
+                     *           "createdAt": "2026-12-05T16:30:15.678Z"
                      *         },
                      *         {
-                     *           "id": "2a33540e-e865-4d37-8a1b-e10ca6cd26b4",
-                     *           "streetId": "e0022873-7802-44d5-b44c-b0c8a102e43a",
-                     *           "communityId": "d7818316-a962-4250-8a8e-9b3932fbeeb0",
+                     *           "id": "1f54c72c-893c-48ef-ac93-c215e94b4851",
+                     *           "streetId": "a2a9cb28-562b-4912-a0ec-11a33d5cd71f",
+                     *           "communityId": "ac06568f-396a-4e9a-85b8-2ece7dd50d29",
                      *           "kind": "elevator",
-                     *           "name": "电梯 3b23370c",
+                     *           "name": "电梯 383393f8",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "5efd455e-ddd3-49dd-88e1-ed15fac73b45",
+                     *           "buildingId": "f482e9dc-cff9-4f0a-85ce-44726bbde072",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.370Z"
+                     *           "createdAt": "2026-12-05T16:30:14.456Z"
                      *         },
                      *         {
-                     *           "id": "140ee7cd-f785-4dd7-a659-23df4663ada4",
-                     *           "streetId": "3496ad40-dd09-41f6-a04a-42d8099a06ae",
-                     *           "communityId": "56bf4314-09cf-441d-a996-4b2fa8ec021b",
+                     *           "id": "748d44ac-5cf2-4048-a84d-3f8a2aa13e71",
+                     *           "streetId": "0a0c1052-d9c6-4dff-b219-2c1609c8f95a",
+                     *           "communityId": "7ceb2813-a1cc-4717-9c6d-6a3499dc0f97",
                      *           "kind": "elevator",
-                     *           "name": "电梯 3ba98ef5",
+                     *           "name": "电梯 3b5c1068",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "311dec45-0771-477a-8457-324a2d4ac625",
+                     *           "buildingId": "e254292f-3e5b-41e5-bbab-dc75b1091fa1",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.460Z"
+                     *           "createdAt": "2026-12-05T16:30:15.281Z"
                      *         },
                      *         {
-                     *           "id": "f7c46a0c-12a3-4d2e-ba96-bcd042c9a3aa",
-                     *           "streetId": "734daf21-bb52-4e4e-ba47-628fc86e6bf4",
-                     *           "communityId": "c97e110c-7ae3-413c-98df-3514a1117e8f",
+                     *           "id": "1760da70-cd21-4e2c-8d93-d50808c904b2",
+                     *           "streetId": "21cf7dcc-16ed-44dd-addd-a69f5b2cb6d9",
+                     *           "communityId": "ba2223b4-4e72-4635-984e-aa9b224bdd87",
                      *           "kind": "elevator",
-                     *           "name": "电梯 6b9fa5dc",
+                     *           "name": "电梯 3ffd3681",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "f0205a25-02ce-426a-999f-a3769fb04be9",
+                     *           "buildingId": "c4c24e31-dd59-415b-b6a8-0192c3838054",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.939Z"
+                     *           "createdAt": "2026-12-05T16:30:15.143Z"
                      *         },
                      *         {
-                     *           "id": "55acc4db-85db-401c-9103-64bd770f153a",
-                     *           "streetId": "a422e9e8-a13c-4cce-b284-f6bdbdfdfdbf",
-                     *           "communityId": "a8c01309-ff15-4e46-8298-d633c03c4dfc",
+                     *           "id": "bae5c0be-d2f6-4c8f-9916-b9775095de05",
+                     *           "streetId": "5faa303e-c6e5-4cfd-8d6d-2a1738e49107",
+                     *           "communityId": "284dd964-9c76-4e25-93fd-d7510df3814b",
                      *           "kind": "elevator",
-                     *           "name": "电梯 6e4bf404",
+                     *           "name": "电梯 51db01db",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "92cf62cb-773f-4af8-a12e-278b705b8fd4",
+                     *           "buildingId": "56118e72-68a7-4add-8dcc-9ab4f19e7a2d",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.763Z"
+                     *           "createdAt": "2026-12-05T16:30:15.067Z"
                      *         },
                      *         {
-                     *           "id": "b867a954-502c-4295-83e0-f7c72303d5aa",
-                     *           "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
-                     *           "communityId": "25ece16f-c773-401d-bc1a-b955b3fc5aee",
+                     *           "id": "2a30776d-8146-49dd-b998-6fff4cedd632",
+                     *           "streetId": "4bcea50e-4a57-43b7-ab52-391b95fa89b0",
+                     *           "communityId": "9f38c60b-47c1-4cdf-a754-d63717e55619",
                      *           "kind": "elevator",
-                     *           "name": "电梯 82acab56",
+                     *           "name": "电梯 563c124f",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "4177c025-8f9d-4c81-b41a-19d45cc5cd50",
+                     *           "buildingId": "24cc831b-96a8-4fb1-a96c-2edb025e666f",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.972Z"
+                     *           "createdAt": "2026-12-05T16:30:15.476Z"
                      *         },
                      *         {
-                     *           "id": "4eea42bd-0efe-4309-8cf6-43185adb2f65",
-                     *           "streetId": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
-                     *           "communityId": "a42de5ab-5a1c-4989-b87c-bdbc38eaf797",
+                     *           "id": "12ff18b8-8fef-489e-965c-89baf9443cfa",
+                     *           "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
+                     *           "communityId": "c33e2bdb-338f-4b9c-905c-388456fcb83f",
                      *           "kind": "elevator",
-                     *           "name": "电梯 90292909",
+                     *           "name": "电梯 67f08fce",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "c93110a7-ed3a-4339-ab8a-aae19cc7a4ce",
+                     *           "buildingId": "587bb46b-acbd-40cd-ae1d-e9b1b5c77f49",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:34.535Z"
+                     *           "createdAt": "2026-12-05T16:30:15.039Z"
                      *         },
                      *         {
-                     *           "id": "52574cba-a607-41e5-be96-4135f2371ec4",
-                     *           "streetId": "bdf9cb59-ef22-4065-b8ac-82dee51c2bb4",
-                     *           "communityId": "b88e2a78-fb35-43d9-83b0-b155c2b7f6ba",
+                     *           "id": "300c552a-0941-4e4f-99ef-159e75d5a7c3",
+                     *           "streetId": "861b9e92-946d-404d-8dc5-71a6fdb1eaff",
+                     *           "communityId": "e6ea49a1-0f21-493d-81c6-094fc8b15d28",
                      *           "kind": "elevator",
-                     *           "name": "电梯 9568765a",
+                     *           "name": "电梯 72a80b20",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e37f0f3f-47ae-402a-838e-5962eeb22185",
+                     *           "buildingId": "713e14c6-e670-47e9-976b-15ee2dbd8b58",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.546Z"
+                     *           "createdAt": "2026-12-05T16:30:15.652Z"
                      *         },
                      *         {
-                     *           "id": "44cca32f-a46f-472f-9b5e-3f04e2c32f92",
-                     *           "streetId": "dd5f7f79-6930-4a50-8ff0-64d23378dfd0",
-                     *           "communityId": "dd32604e-f721-4572-8936-fc7264115709",
+                     *           "id": "d3b3da86-3e48-4bdb-8047-8b32e9b440c9",
+                     *           "streetId": "78b619cf-0c0b-41a2-8ecb-e7c8681009e3",
+                     *           "communityId": "78dd7bed-dda1-49b1-afc7-76dc087260d1",
                      *           "kind": "elevator",
-                     *           "name": "电梯 9d396a12",
+                     *           "name": "电梯 72e0d558",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "2bd10abd-3e04-4b83-bfe8-f1bf2d78b795",
+                     *           "buildingId": "7d3904e1-6a19-4dfa-974a-995b0ac6cfd6",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.186Z"
+                     *           "createdAt": "2026-12-05T16:30:14.904Z"
                      *         },
                      *         {
-                     *           "id": "edc783b2-c6db-4aa4-861d-bbfcaf320fcd",
-                     *           "streetId": "3e92ee64-5482-4ef3-afb7-d46476110ebb",
-                     *           "communityId": "127b4f5c-25a0-4d71-ac62-62edb59b8e18",
+                     *           "id": "674eacd4-1190-41d5-9585-04e89b555843",
+                     *           "streetId": "047643e3-2ba6-41e8-82f9-62ff699f0317",
+                     *           "communityId": "aa65eea6-7632-4c5d-a198-e1550eff7e0c",
                      *           "kind": "elevator",
-                     *           "name": "电梯 9e34b6e8",
+                     *           "name": "电梯 85099b1a",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e18ee9de-99df-4d9f-bcbb-2639a2165aba",
+                     *           "buildingId": "74d5bb90-d22f-4d0d-8fd8-f2dac28c2de7",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.427Z"
+                     *           "createdAt": "2026-12-05T16:30:15.448Z"
                      *         },
                      *         {
-                     *           "id": "1671b4de-80fd-499c-a0b1-8d7f73efdf04",
-                     *           "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
-                     *           "communityId": "f1f1d0e0-9924-40d7-bd27-c806cd2cb1df",
+                     *           "id": "cca723dc-0c59-4863-b888-25cafd2b03e6",
+                     *           "streetId": "e57d2c3b-3d9a-4a45-b9c1-31235a7596f7",
+                     *           "communityId": "eec450a6-616a-487d-becf-13bf13d29954",
                      *           "kind": "elevator",
-                     *           "name": "电梯 9f77de43",
+                     *           "name": "电梯 87a23ef2",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e6d2b679-8f04-4f53-87fd-1184056091ae",
+                     *           "buildingId": "dd693b9c-8272-4430-855f-bfffa64f1a35",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.247Z"
+                     *           "createdAt": "2026-12-05T16:30:15.536Z"
                      *         },
                      *         {
-                     *           "id": "a8769304-7300-4a29-9f61-c3136456a8bf",
-                     *           "streetId": "5f7611b0-c190-4c4b-88b6-869d0e4132e2",
-                     *           "communityId": "07621373-1f9d-4a4b-bd2e-fa88801e8c11",
+                     *           "id": "3d65f64f-adb2-4cc7-8056-3ec899aa3258",
+                     *           "streetId": "ef1c9560-fb67-4de0-b5d9-44112e4f8823",
+                     *           "communityId": "972ea4b2-8734-479d-9d0d-30e6c0580f12",
                      *           "kind": "elevator",
-                     *           "name": "电梯 a8072a16",
+                     *           "name": "电梯 89be0bcc",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "b69e74c3-b70b-4897-815f-66aee4fe9206",
+                     *           "buildingId": "f2c1526f-4b08-41a5-83ef-9056f0dcf660",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.470Z"
+                     *           "createdAt": "2026-12-05T16:30:15.307Z"
                      *         },
                      *         {
-                     *           "id": "25205e28-0857-42f3-b7a1-4f1a8b20b1ec",
-                     *           "streetId": "ced038ea-fb7b-4c70-90f4-a353878af046",
-                     *           "communityId": "b9b68d29-a50c-4027-98ae-0cd924614ac7",
+                     *           "id": "ecf77cfc-ee03-471a-9cbb-9b4c894b6ef0",
+                     *           "streetId": "bb3ffd91-3a8f-4d47-b6d2-98a06e7dd3c7",
+                     *           "communityId": "24c287be-4343-4a04-8bc6-944736469261",
                      *           "kind": "elevator",
-                     *           "name": "电梯 b47e7ecc",
+                     *           "name": "电梯 8a90fd6a",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "111bcc31-4b03-4a81-a11c-22628cc98a9a",
+                     *           "buildingId": "fc7961a3-4971-4aba-b2ce-74cb79fbcdbe",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.319Z"
+                     *           "createdAt": "2026-12-05T16:30:15.387Z"
                      *         },
                      *         {
-                     *           "id": "d6d03592-a0c6-4e97-99ac-ef585fa8c805",
-                     *           "streetId": "613ae071-85e4-4c91-bb7e-63546ff69d6e",
-                     *           "communityId": "e84148e4-3aac-4a53-ac20-0b696b865cfe",
+                     *           "id": "bfce7eb8-17aa-4229-92fd-f12f4a8381bf",
+                     *           "streetId": "c4aa130c-bfaf-41ba-8ce0-2410791a471d",
+                     *           "communityId": "aae85fdf-a7d6-4681-be96-adebdbc6265c",
                      *           "kind": "elevator",
-                     *           "name": "电梯 c1fd09ef",
+                     *           "name": "电梯 92349e15",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "0afd25cb-717c-484b-8c1a-911d93f8a3c7",
+                     *           "buildingId": "32da8a7b-af00-4dd4-a655-a6045c21f050",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.496Z"
+                     *           "createdAt": "2026-12-05T16:30:15.415Z"
                      *         },
                      *         {
-                     *           "id": "245cc1d1-38fc-4382-928d-34b4c6edd594",
-                     *           "streetId": "dd9029c0-e690-4128-9ffa-ca4662e4394f",
-                     *           "communityId": "7a438f61-116c-445b-9afa-0f9c99aad611",
+                     *           "id": "425a67c0-36d6-429c-bd8a-17a677a6f9d6",
+                     *           "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
+                     *           "communityId": "566cad81-24c3-4876-b53c-e4fe3b0762d7",
                      *           "kind": "elevator",
-                     *           "name": "电梯 c2152ca7",
+                     *           "name": "电梯 9d0e4a10",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "8681b310-f936-4663-9aa7-251751e4de6f",
+                     *           "buildingId": "8edc2ed9-155f-4a4b-90b4-b5362080316b",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.098Z"
+                     *           "createdAt": "2026-12-05T16:30:15.360Z"
                      *         },
                      *         {
-                     *           "id": "78f94d55-6b87-48b9-81f8-9e399ba69523",
-                     *           "streetId": "95153882-23de-4131-84f5-9e8671e2f902",
-                     *           "communityId": "f181a7a7-a1a2-435e-87e6-574c3448ef57",
+                     *           "id": "ea8f2f74-925a-47b2-be1f-e393503ae48b",
+                     *           "streetId": "45d71295-68f4-44b0-b2a7-e89edc8512cf",
+                     *           "communityId": "0d22af69-1b35-42e5-990e-ea1f0b97fbf9",
                      *           "kind": "elevator",
-                     *           "name": "电梯 d87b3140",
+                     *           "name": "电梯 a4f20b82",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "021a025c-6503-4426-abbd-ff2a5bc18e36",
+                     *           "buildingId": "44e1cbcf-117b-4d60-a28e-f1ae8d7cb5cc",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.038Z"
+                     *           "createdAt": "2026-12-05T16:30:15.561Z"
                      *         },
                      *         {
-                     *           "id": "25ca9284-588f-48eb-a75f-a12f5b8a0dd0",
-                     *           "streetId": "314f5835-df16-4d8a-addc-4181f1ac806c",
-                     *           "communityId": "6a5a22a9-82b2-466c-8442-9838dbbdeb1d",
+                     *           "id": "3f5c01b3-c77c-499d-881d-61232b31a4f4",
+                     *           "streetId": "9728b319-0753-4bbf-88ea-79a09a0118f3",
+                     *           "communityId": "7c3765f4-e577-48ee-b4f2-176674b913fa",
                      *           "kind": "elevator",
-                     *           "name": "电梯 dae6fc42",
+                     *           "name": "电梯 ac644e21",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "91bbda3a-9165-45b1-ad54-8bd404e7f68d",
+                     *           "buildingId": "ff811551-7447-47bf-80a9-f15c29dbe539",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:35.339Z"
+                     *           "createdAt": "2026-12-05T16:30:14.189Z"
                      *         },
                      *         {
-                     *           "id": "4dffe9f1-6808-4e6d-b68f-528cc694c9e3",
-                     *           "streetId": "3f0e2d59-e87c-4eb9-937d-a9bc2916c894",
-                     *           "communityId": "5e4b99ab-5d55-40bb-8367-d9463e408ae8",
+                     *           "id": "77ce63b8-d222-401a-894e-c5b4d12d8328",
+                     *           "streetId": "b104e715-1cb1-484b-8e44-6e49615e7807",
+                     *           "communityId": "eefbbbc4-9a40-447d-ae11-cd3a5c31b7b0",
                      *           "kind": "elevator",
-                     *           "name": "电梯 db66fd2f",
+                     *           "name": "电梯 be5c6eeb",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "68142ed5-6b0d-418f-a92d-bbb0fc31a6f0",
+                     *           "buildingId": "dd93b8f3-5e16-49cd-a43e-fab08cac85e4",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.892Z"
+                     *           "createdAt": "2026-12-05T16:30:14.995Z"
                      *         },
                      *         {
-                     *           "id": "60d8860a-fa95-4861-9ed7-b14f2d9e298d",
-                     *           "streetId": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
-                     *           "communityId": "a680d6ed-1749-42b7-9ec1-6a3574d9f4cb",
+                     *           "id": "ebf3bb92-6c51-4a92-bf2a-d10ddfbcd4ac",
+                     *           "streetId": "859df102-08c7-44f9-89fd-12907978fe67",
+                     *           "communityId": "11bd53cf-710a-4abe-a6dc-bdcf93a81156",
                      *           "kind": "elevator",
-                     *           "name": "电梯 ec44a133",
+                     *           "name": "电梯 caefd3a2",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "8c4d1cf6-d625-4554-883e-ae1fd5af855a",
+                     *           "buildingId": "e0ef7b1a-15ee-4ea3-9142-9dbe5782b43f",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.017Z"
+                     *           "createdAt": "2026-12-05T16:30:15.177Z"
                      *         },
                      *         {
-                     *           "id": "0767d3e4-1005-4a99-9828-e5dfe027d100",
-                     *           "streetId": "95153882-23de-4131-84f5-9e8671e2f902",
-                     *           "communityId": "f181a7a7-a1a2-435e-87e6-574c3448ef57",
+                     *           "id": "0e78a904-1542-40f0-827e-baac70857e53",
+                     *           "streetId": "ef56ad0f-75f0-4dbc-b2a9-462f260f39a3",
+                     *           "communityId": "26864d7e-6dc6-4b86-88b9-628547b49cb5",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 cb41b3db",
+                     *           "state": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "91ad0a20-24c1-4f8a-b2be-3cccdb5a33b9",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T16:30:15.631Z"
+                     *         },
+                     *         {
+                     *           "id": "30d7e34f-ff4f-44dd-adb4-3d7cb3796c67",
+                     *           "streetId": "7a32306d-80b0-4d28-a0ca-5e86bbb19358",
+                     *           "communityId": "4db89034-d1a6-41b8-964f-847626a93b93",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 e1fe15d3",
+                     *           "state": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T16:30:15.237Z"
+                     *         },
+                     *         {
+                     *           "id": "ef1ce171-834d-4b31-af7e-83ec17782c36",
+                     *           "streetId": "377c60b7-7b97-43b3-9849-74bf5a91f4c6",
+                     *           "communityId": "852581df-511a-4918-9bc5-255dfc2afc88",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 fd57f8bc",
+                     *           "state": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "e8730393-379e-4795-a1ca-1633d9a390a5",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T16:30:15.339Z"
+                     *         },
+                     *         {
+                     *           "id": "6dc2fd85-0e97-4e09-b450-689cad7f5f07",
+                     *           "streetId": "1c499b54-8004-422f-905e-226fab8887df",
+                     *           "communityId": "e3097149-9fde-4883-9ad1-dd9a80d7be6c",
+                     *           "kind": "elevator",
+                     *           "name": "电梯 fe940c67",
+                     *           "state": "planned",
+                     *           "garageSize": null,
+                     *           "parkingCapacity": null,
+                     *           "chargingPoints": null,
+                     *           "buildingId": "c45bcbc7-f57e-4b2a-a8e2-7662dfb4aea2",
+                     *           "floorsServed": 6,
+                     *           "stops": 6,
+                     *           "operatorOrgId": null,
+                     *           "transferredOn": null,
+                     *           "createdAt": "2026-12-05T16:30:15.605Z"
+                     *         },
+                     *         {
+                     *           "id": "aadc6b83-abb8-44f7-bc78-e561b1415d56",
+                     *           "streetId": "0a0c1052-d9c6-4dff-b219-2c1609c8f95a",
+                     *           "communityId": "7ceb2813-a1cc-4717-9c6d-6a3499dc0f97",
                      *           "kind": "garage",
-                     *           "name": "车库 073ebbd8",
+                     *           "name": "车库 0f924a84",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10610,16 +11439,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "bff026f9-60c0-45aa-8c6a-3970fb2f86ea",
+                     *           "operatorOrgId": "bd6e8c88-cf93-4045-9ac4-a54af3d76dc5",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.040Z"
+                     *           "createdAt": "2026-12-05T16:30:15.283Z"
                      *         },
                      *         {
-                     *           "id": "015c8fc3-7779-48f3-90ff-662e92e86b45",
-                     *           "streetId": "ced038ea-fb7b-4c70-90f4-a353878af046",
-                     *           "communityId": "b9b68d29-a50c-4027-98ae-0cd924614ac7",
+                     *           "id": "00f22a1f-6004-404a-a0a9-017d6506a6af",
+                     *           "streetId": "7a32306d-80b0-4d28-a0ca-5e86bbb19358",
+                     *           "communityId": "4db89034-d1a6-41b8-964f-847626a93b93",
                      *           "kind": "garage",
-                     *           "name": "车库 15bbebe5",
+                     *           "name": "车库 184f9bbe",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10627,16 +11456,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "c1baec94-e0d6-411a-96b2-c26e46bf2820",
+                     *           "operatorOrgId": "5ccf0a20-0710-4537-8439-4e0b648edbbe",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.328Z"
+                     *           "createdAt": "2026-12-05T16:30:15.239Z"
                      *         },
                      *         {
-                     *           "id": "3849d0af-6f2b-4412-b120-61c745ec3adb",
-                     *           "streetId": "76f61271-0e45-41ec-a3b2-ed43d6bda0d5",
-                     *           "communityId": "2b8a3ab9-b9a2-4e16-b80d-4251c4f315a0",
+                     *           "id": "170ba30d-db3c-4651-94be-5f5ec414a4f8",
+                     *           "streetId": "1c499b54-8004-422f-905e-226fab8887df",
+                     *           "communityId": "e3097149-9fde-4883-9ad1-dd9a80d7be6c",
                      *           "kind": "garage",
-                     *           "name": "车库 26655b06",
+                     *           "name": "车库 2b22c4e3",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10644,16 +11473,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "c1f43db4-9873-4741-8646-3469c3264213",
+                     *           "operatorOrgId": "595d2036-21b9-477e-b3b2-80ed46540b19",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.200Z"
+                     *           "createdAt": "2026-12-05T16:30:15.606Z"
                      *         },
                      *         {
-                     *           "id": "5c2ca300-03cd-45b9-8263-d3d37506e43c",
-                     *           "streetId": "f3da1fe0-2c66-46c3-883e-1d92e7844a8f",
-                     *           "communityId": "dccb21a2-6c57-4fdd-a3cf-6a04fd07ab84",
+                     *           "id": "c7bb37b7-bf11-4109-9832-32b3f3259fed",
+                     *           "streetId": "e53c861d-a759-40d3-b39f-2f2ec2be007b",
+                     *           "communityId": "bd310648-2155-4642-bfc1-652ddeb7cc2c",
                      *           "kind": "garage",
-                     *           "name": "车库 271cf218",
+                     *           "name": "车库 2d940b64",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10661,16 +11490,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "c1dcf5b7-0c06-4bc0-a5b6-fa964f87b688",
+                     *           "operatorOrgId": "88b289ad-2e55-4d53-82c6-e505634440b0",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.613Z"
+                     *           "createdAt": "2026-12-05T16:30:15.112Z"
                      *         },
                      *         {
-                     *           "id": "4820abc2-2dcd-4d5b-a9d3-7cc4600c1e4f",
-                     *           "streetId": "5f7611b0-c190-4c4b-88b6-869d0e4132e2",
-                     *           "communityId": "07621373-1f9d-4a4b-bd2e-fa88801e8c11",
+                     *           "id": "1a9b7e7e-afad-47c9-a04c-00e410f887b4",
+                     *           "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
+                     *           "communityId": "566cad81-24c3-4876-b53c-e4fe3b0762d7",
                      *           "kind": "garage",
-                     *           "name": "车库 2d26d03a",
+                     *           "name": "车库 2eb67a27",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10678,16 +11507,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "5eb84e67-e3af-42ba-bac9-3ce5a0b8d97c",
+                     *           "operatorOrgId": "2e32f803-ae5d-4f6f-9536-33d5e23d0c69",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.474Z"
+                     *           "createdAt": "2026-12-05T16:30:15.362Z"
                      *         },
                      *         {
-                     *           "id": "839ed5b5-b720-46ee-acca-7384958096c2",
-                     *           "streetId": "c3c570c4-bc6c-4864-8db7-644c54c5da27",
-                     *           "communityId": "2790fffe-c5e1-4e07-8dae-051b602f69b8",
+                     *           "id": "e0521788-3087-4264-abe4-76e5ab7c4881",
+                     *           "streetId": "9728b319-0753-4bbf-88ea-79a09a0118f3",
+                     *           "communityId": "7c3765f4-e577-48ee-b4f2-176674b913fa",
                      *           "kind": "garage",
-                     *           "name": "车库 2f6e9e01",
+                     *           "name": "车库 34881fa0",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10695,16 +11524,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "e42a2e08-bd12-479f-b99f-b5ddf2a56c12",
+                     *           "operatorOrgId": "68877952-7fa7-4a91-a5b5-46d2d9b09c47",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.387Z"
+                     *           "createdAt": "2026-12-05T16:30:14.204Z"
                      *         },
                      *         {
-                     *           "id": "6db41afc-fb48-4710-8818-27cfc7a05cd2",
-                     *           "streetId": "613ae071-85e4-4c91-bb7e-63546ff69d6e",
-                     *           "communityId": "e84148e4-3aac-4a53-ac20-0b696b865cfe",
+                     *           "id": "5b1d2240-1872-482f-920a-4c91bdd73b70",
+                     *           "streetId": "c4aa130c-bfaf-41ba-8ce0-2410791a471d",
+                     *           "communityId": "aae85fdf-a7d6-4681-be96-adebdbc6265c",
                      *           "kind": "garage",
-                     *           "name": "车库 3388377c",
+                     *           "name": "车库 3626c140",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10712,16 +11541,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "a34d744f-c17e-4a1d-8e96-88d8b61ea281",
+                     *           "operatorOrgId": "a8d11115-7790-4b4a-a3d2-5c3c0696c591",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.502Z"
+                     *           "createdAt": "2026-12-05T16:30:15.417Z"
                      *         },
                      *         {
-                     *           "id": "62cc8d50-1f1d-4ad8-8c54-5d18187efbab",
-                     *           "streetId": "7683936e-5c2b-4d0a-a55c-1f8d3e691e59",
-                     *           "communityId": "a0dd39cc-5dd3-49ac-9555-18b43378b195",
+                     *           "id": "4ba7f338-2a2d-4ef5-949d-c0d445c31de7",
+                     *           "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
+                     *           "communityId": "c33e2bdb-338f-4b9c-905c-388456fcb83f",
                      *           "kind": "garage",
-                     *           "name": "车库 35d08505",
+                     *           "name": "车库 413fbc59",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10729,16 +11558,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "14e62f13-4d5b-4571-b384-6ca6dd95afe6",
+                     *           "operatorOrgId": "ff0d9cd8-0217-43dd-815e-24029f91c84d",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.701Z"
+                     *           "createdAt": "2026-12-05T16:30:15.042Z"
                      *         },
                      *         {
-                     *           "id": "2eb6af38-32a8-45ee-a2f2-5c3929dc03f1",
-                     *           "streetId": "e0022873-7802-44d5-b44c-b0c8a102e43a",
-                     *           "communityId": "d7818316-a962-4250-8a8e-9b3932fbeeb0",
+                     *           "id": "90fc0622-2507-4fc2-966a-027a8c491861",
+                     *           "streetId": "bb3ffd91-3a8f-4d47-b6d2-98a06e7dd3c7",
+                     *           "communityId": "24c287be-4343-4a04-8bc6-944736469261",
                      *           "kind": "garage",
-                     *           "name": "车库 43433270",
+                     *           "name": "车库 52f64641",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10746,16 +11575,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "1c0221b8-c99a-466c-9c2f-7be9a84ed9fa",
+                     *           "operatorOrgId": "93fed07a-be4d-4109-8000-0819cce06b7c",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.376Z"
+                     *           "createdAt": "2026-12-05T16:30:15.389Z"
                      *         },
                      *         {
-                     *           "id": "cf384bcd-838d-4c0f-b885-9ea90634f03c",
-                     *           "streetId": "5e6ef3ab-0357-4c94-a737-cae21125af02",
-                     *           "communityId": "b28ee255-888f-4533-ad4f-95ad020d29b2",
+                     *           "id": "119e9eec-4e20-42be-a8d1-0d71e5b35b27",
+                     *           "streetId": "969b44ee-e5be-4d26-9665-5d0014fd568d",
+                     *           "communityId": "592e2a21-6cc4-4eb6-8fb6-178fda39f05f",
                      *           "kind": "garage",
-                     *           "name": "车库 5c6f192a",
+                     *           "name": "车库 53fec3c0",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10763,16 +11592,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "0b9111d1-1dd3-466d-bf9f-d5cab178780f",
+                     *           "operatorOrgId": "cbfcd928-a8f6-46b0-b4dc-810c469c5ca4",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.279Z"
+                     *           "createdAt": "2026-12-05T16:30:15.680Z"
                      *         },
                      *         {
-                     *           "id": "572f7528-edb5-41c7-b7a2-1c8090f3f3f6",
-                     *           "streetId": "314f5835-df16-4d8a-addc-4181f1ac806c",
-                     *           "communityId": "6a5a22a9-82b2-466c-8442-9838dbbdeb1d",
+                     *           "id": "c49f8fc4-be55-45b5-ae5b-4473d00b6b11",
+                     *           "streetId": "ef1c9560-fb67-4de0-b5d9-44112e4f8823",
+                     *           "communityId": "972ea4b2-8734-479d-9d0d-30e6c0580f12",
                      *           "kind": "garage",
-                     *           "name": "车库 61c6d3ef",
+                     *           "name": "车库 541f3c53",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10780,16 +11609,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "fd046890-f42e-49e7-941f-f5b9c22f058d",
+                     *           "operatorOrgId": "c2f2aad1-7a46-4312-9a24-d49e826f9f49",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:35.375Z"
+                     *           "createdAt": "2026-12-05T16:30:15.310Z"
                      *         },
                      *         {
-                     *           "id": "01cf7fc8-d44f-4756-9e8d-291a6ac50387",
-                     *           "streetId": "7b8404ac-ab89-4119-a783-e7cbf5a769d3",
-                     *           "communityId": "f1f1d0e0-9924-40d7-bd27-c806cd2cb1df",
+                     *           "id": "a5cca6a8-e951-4c4b-b493-45e91b27074a",
+                     *           "streetId": "859df102-08c7-44f9-89fd-12907978fe67",
+                     *           "communityId": "11bd53cf-710a-4abe-a6dc-bdcf93a81156",
                      *           "kind": "garage",
-                     *           "name": "车库 6a0096f4",
+                     *           "name": "车库 5c050524",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10797,16 +11626,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "43eaf12f-4333-40b1-870b-45b7c362c1fa",
+                     *           "operatorOrgId": "f0d69e2f-ee59-4d37-a978-0e16696ce3b8",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.255Z"
+                     *           "createdAt": "2026-12-05T16:30:15.183Z"
                      *         },
                      *         {
-                     *           "id": "71312ede-c127-4ab1-b94b-b8fec3aa2faa",
-                     *           "streetId": "dd9029c0-e690-4128-9ffa-ca4662e4394f",
-                     *           "communityId": "7a438f61-116c-445b-9afa-0f9c99aad611",
+                     *           "id": "c3cabdc3-73bf-4157-8327-de71eb9f89a5",
+                     *           "streetId": "047643e3-2ba6-41e8-82f9-62ff699f0317",
+                     *           "communityId": "aa65eea6-7632-4c5d-a198-e1550eff7e0c",
                      *           "kind": "garage",
-                     *           "name": "车库 79ce9e83",
+                     *           "name": "车库 608c8991",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10814,16 +11643,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "3cd1f100-37b3-4eab-b13f-8fd79db83e79",
+                     *           "operatorOrgId": "c6c62899-11f2-4886-8b0a-94be99eeecae",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.100Z"
+                     *           "createdAt": "2026-12-05T16:30:15.450Z"
                      *         },
                      *         {
-                     *           "id": "2c0a138f-5a5e-46d0-8368-624fab9a2387",
-                     *           "streetId": "be4b39f5-4ab0-40c8-9c25-884593316c1b",
-                     *           "communityId": "25ece16f-c773-401d-bc1a-b955b3fc5aee",
+                     *           "id": "76454786-0fe0-42f4-8581-98610478c61b",
+                     *           "streetId": "8ee6844c-0418-450b-a7d4-76ca074c9368",
+                     *           "communityId": "1a30aff9-8037-4ec6-a07b-e97f13aa0e9d",
                      *           "kind": "garage",
-                     *           "name": "车库 80cfabd9",
+                     *           "name": "车库 6b0f0455",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10831,16 +11660,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "fd68d277-755a-444d-bf85-d41218491441",
+                     *           "operatorOrgId": "916166c1-bf4f-4d24-b32c-6558a6e4c400",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.974Z"
+                     *           "createdAt": "2026-12-05T16:30:15.508Z"
                      *         },
                      *         {
-                     *           "id": "0aeb7725-61fa-4051-8762-613c31e1256b",
-                     *           "streetId": "2b2c7700-22f0-49a2-b46b-7a182c6a71c8",
-                     *           "communityId": "a680d6ed-1749-42b7-9ec1-6a3574d9f4cb",
+                     *           "id": "2cc97522-333c-4096-8e77-eb08981330af",
+                     *           "streetId": "21cf7dcc-16ed-44dd-addd-a69f5b2cb6d9",
+                     *           "communityId": "ba2223b4-4e72-4635-984e-aa9b224bdd87",
                      *           "kind": "garage",
-                     *           "name": "车库 8b2f0397",
+                     *           "name": "车库 9574fa21",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10848,16 +11677,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "a6ded89a-d5a3-4e3a-9ddc-bf55807ec813",
+                     *           "operatorOrgId": "ed77d8a4-1c14-4ddb-8da3-f2876f63ce95",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.025Z"
+                     *           "createdAt": "2026-12-05T16:30:15.145Z"
                      *         },
                      *         {
-                     *           "id": "4008a35b-0372-4803-bfff-fef270159041",
-                     *           "streetId": "3496ad40-dd09-41f6-a04a-42d8099a06ae",
-                     *           "communityId": "56bf4314-09cf-441d-a996-4b2fa8ec021b",
+                     *           "id": "385e1dab-0f13-4ae5-b1fc-b72c6a6358c1",
+                     *           "streetId": "1ee8b33e-5be5-426a-ba49-349dc5cc3673",
+                     *           "communityId": "3ea6bd2b-10cb-41a8-8bdd-3cccaa893f4c",
                      *           "kind": "garage",
-                     *           "name": "车库 9828e012",
+                     *           "name": "车库 99e84354",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10865,16 +11694,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "eb6dbfbd-fc5f-4cf6-8e42-b65d6948ec1a",
+                     *           "operatorOrgId": "6923fd37-e9de-4425-8f4e-5ebf22fd2b61",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.463Z"
+                     *           "createdAt": "2026-12-05T16:30:14.959Z"
                      *         },
                      *         {
-                     *           "id": "a430c77e-4f31-41ca-9ddf-d2625ab0a0d6",
-                     *           "streetId": "bdf9cb59-ef22-4065-b8ac-82dee51c2bb4",
-                     *           "communityId": "b88e2a78-fb35-43d9-83b0-b155c2b7f6ba",
+                     *           "id": "f4e1902b-df0b-48b5-b33a-a37d35be5843",
+                     *           "streetId": "5faa303e-c6e5-4cfd-8d6d-2a1738e49107",
+                     *           "communityId": "284dd964-9c76-4e25-93fd-d7510df3814b",
                      *           "kind": "garage",
-                     *           "name": "车库 9a41b410",
+                     *           "name": "车库 9ae3f475",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10882,16 +11711,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "642a3a33-7752-442f-96b3-ae969957c4b4",
+                     *           "operatorOrgId": "6c8939b2-3053-40f1-812f-8951dd6787fc",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.552Z"
+                     *           "createdAt": "2026-12-05T16:30:15.072Z"
                      *         },
                      *         {
-                     *           "id": "9779c649-ef2a-4591-b0f4-e550a3fc39d0",
-                     *           "streetId": "b0e0c8c8-a835-4618-8d35-c2a5a141568c",
-                     *           "communityId": "c4af1d45-0c0a-4336-8287-20a5c02e6a63",
+                     *           "id": "0e69937f-e145-42f4-8537-0db8887de02a",
+                     *           "streetId": "4bcea50e-4a57-43b7-ab52-391b95fa89b0",
+                     *           "communityId": "9f38c60b-47c1-4cdf-a754-d63717e55619",
                      *           "kind": "garage",
-                     *           "name": "车库 af6a0e3f",
+                     *           "name": "车库 a616f90b",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10899,16 +11728,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "707aa951-88a1-4a69-89a8-266a9972c8e8",
+                     *           "operatorOrgId": "dd6f4c7e-5ba2-45cb-9a6c-27a31d010819",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.817Z"
+                     *           "createdAt": "2026-12-05T16:30:15.477Z"
                      *         },
                      *         {
-                     *           "id": "b177ec9b-c022-4fec-bd56-85f5a4e881ac",
-                     *           "streetId": "3f0e2d59-e87c-4eb9-937d-a9bc2916c894",
-                     *           "communityId": "5e4b99ab-5d55-40bb-8367-d9463e408ae8",
+                     *           "id": "02e3cb9d-4c4a-45e1-b3fd-759c5a7cbb1a",
+                     *           "streetId": "861b9e92-946d-404d-8dc5-71a6fdb1eaff",
+                     *           "communityId": "e6ea49a1-0f21-493d-81c6-094fc8b15d28",
                      *           "kind": "garage",
-                     *           "name": "车库 be68ea64",
+                     *           "name": "车库 a77e0595",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10916,16 +11745,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "2dde8189-815b-45c9-b748-c62f644c8de5",
+                     *           "operatorOrgId": "e52990d7-7ef2-492a-98cd-ded923db33c6",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.894Z"
+                     *           "createdAt": "2026-12-05T16:30:15.654Z"
                      *         },
                      *         {
-                     *           "id": "800d5e0c-30b5-4450-9572-2367e2cae621",
-                     *           "streetId": "734daf21-bb52-4e4e-ba47-628fc86e6bf4",
-                     *           "communityId": "c97e110c-7ae3-413c-98df-3514a1117e8f",
+                     *           "id": "67a2f230-3397-4a66-8156-7985ef13de39",
+                     *           "streetId": "45d71295-68f4-44b0-b2a7-e89edc8512cf",
+                     *           "communityId": "0d22af69-1b35-42e5-990e-ea1f0b97fbf9",
                      *           "kind": "garage",
-                     *           "name": "车库 c343facd",
+                     *           "name": "车库 aa3da3cc",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10933,16 +11762,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "3578f83a-cb11-41b8-8264-5afda74d72cb",
+                     *           "operatorOrgId": "11a56ebb-d8ad-40c9-8f2c-9306c97e663e",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.945Z"
+                     *           "createdAt": "2026-12-05T16:30:15.563Z"
                      *         },
                      *         {
-                     *           "id": "f82b9e6d-32bb-4dfe-9793-d2ade7029fc9",
-                     *           "streetId": "a422e9e8-a13c-4cce-b284-f6bdbdfdfdbf",
-                     *           "communityId": "a8c01309-ff15-4e46-8298-d633c03c4dfc",
+                     *           "id": "9e570ed1-2305-4eb4-bde0-6f5795771ed9",
+                     *           "streetId": "b104e715-1cb1-484b-8e44-6e49615e7807",
+                     *           "communityId": "eefbbbc4-9a40-447d-ae11-cd3a5c31b7b0",
                      *           "kind": "garage",
-                     *           "name": "车库 e0d39898",
+                     *           "name": "车库 bf33e86d",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -10950,80 +11779,12 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "99b2381b-e4a3-4d91-aba8-e3198f9303e5",
+                     *           "operatorOrgId": "cb964111-b926-4894-a840-90983ea4e822",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.765Z"
-                     *         },
-                     *         {
-                     *           "id": "6f74dc3e-c675-4636-9ac5-e918e7299065",
-                     *           "streetId": "0238d8da-4fcb-4ca9-b4c5-9fa200bfc7cf",
-                     *           "communityId": "a42de5ab-5a1c-4989-b87c-bdbc38eaf797",
-                     *           "kind": "garage",
-                     *           "name": "车库 e11301dc",
-                     *           "state": "planned",
-                     *           "garageSize": "large",
-                     *           "parkingCapacity": 120,
-                     *           "chargingPoints": 40,
-                     *           "buildingId": null,
-                     *           "floorsServed": null,
-                     *           "stops": null,
-                     *           "operatorOrgId": "be3c21cc-38a7-4be4-8b4b-f51ca5499f84",
-                     *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:34.591Z"
-                     *         },
-                     *         {
-                     *           "id": "e624c0cc-5443-4c87-a805-93ac78c689b8",
-                     *           "streetId": "3e92ee64-5482-4ef3-afb7-d46476110ebb",
-                     *           "communityId": "127b4f5c-25a0-4d71-ac62-62edb59b8e18",
-                     *           "kind": "garage",
-                     *           "name": "车库 e7f6d9bf",
-                     *           "state": "planned",
-                     *           "garageSize": "large",
-                     *           "parkingCapacity": 120,
-                     *           "chargingPoints": 40,
-                     *           "buildingId": null,
-                     *           "floorsServed": null,
-                     *           "stops": null,
-                     *           "operatorOrgId": "c3c1af96-a2d1-4fd7-aec5-20a16d3be053",
-                     *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.429Z"
-                     *         },
-                     *         {
-                     *           "id": "cafd72a4-7d5c-4b8f-8978-ce0ffee9a657",
-                     *           "streetId": "4378ea62-9fde-49fe-a8bc-f9a338d3a1ec",
-                     *           "communityId": "a6a88219-8522-4174-92e4-23d08a6de990",
-                     *           "kind": "garage",
-                     *           "name": "车库 f003c00f",
-                     *           "state": "planned",
-                     *           "garageSize": "large",
-                     *           "parkingCapacity": 120,
-                     *           "chargingPoints": 40,
-                     *           "buildingId": null,
-                     *           "floorsServed": null,
-                     *           "stops": null,
-                     *           "operatorOrgId": "b9e048ee-5de9-4454-a8ec-1bc1a3b487b2",
-                     *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:37.137Z"
-                     *         },
-                     *         {
-                     *           "id": "a5c5f4a2-4b1e-4753-ba82-a9cee2776e03",
-                     *           "streetId": "dd5f7f79-6930-4a50-8ff0-64d23378dfd0",
-                     *           "communityId": "dd32604e-f721-4572-8936-fc7264115709",
-                     *           "kind": "garage",
-                     *           "name": "车库 f87f7ae1",
-                     *           "state": "planned",
-                     *           "garageSize": "large",
-                     *           "parkingCapacity": 120,
-                     *           "chargingPoints": 40,
-                     *           "buildingId": null,
-                     *           "floorsServed": null,
-                     *           "stops": null,
-                     *           "operatorOrgId": "14020abc-31c1-49c7-90d8-d36165ebc944",
-                     *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:10:38.203Z"
+                     *           "createdAt": "2026-12-05T16:30:15.000Z"
                      *         }
                      *       ],
-                     *       "total": 51,
+                     *       "total": 59,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": "/v1/facilities?limit=50&offset=50"
@@ -11149,8 +11910,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "garage",
-                 *       "communityId": "e84148e4-3aac-4a53-ac20-0b696b865cfe",
-                 *       "name": "非机动车库 c3962faa",
+                 *       "communityId": "e6ea49a1-0f21-493d-81c6-094fc8b15d28",
+                 *       "name": "非机动车库 c29f9bf4",
                  *       "garageSize": "mini",
                  *       "parkingCapacity": 20,
                  *       "chargingPoints": 8
@@ -11173,11 +11934,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a1ff3f3a-51a3-40de-a9c1-d3799f7f1adb",
-                     *       "streetId": "613ae071-85e4-4c91-bb7e-63546ff69d6e",
-                     *       "communityId": "e84148e4-3aac-4a53-ac20-0b696b865cfe",
+                     *       "id": "eb4d1c8b-0320-4c75-87e8-a3d803b7344f",
+                     *       "streetId": "861b9e92-946d-404d-8dc5-71a6fdb1eaff",
+                     *       "communityId": "e6ea49a1-0f21-493d-81c6-094fc8b15d28",
                      *       "kind": "garage",
-                     *       "name": "非机动车库 e361eaed",
+                     *       "name": "非机动车库 a80d74e0",
                      *       "state": "planned",
                      *       "garageSize": "mini",
                      *       "parkingCapacity": 20,
@@ -11187,7 +11948,7 @@ export interface operations {
                      *       "stops": null,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T16:10:38.505Z"
+                     *       "createdAt": "2026-12-05T16:30:15.658Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11319,21 +12080,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e4cdea20-74f5-4010-a7e3-9e361adba346",
-                     *       "streetId": "fe337cd4-4a5c-4829-838b-0e7234d41fac",
-                     *       "communityId": "555feaac-e0eb-4197-b971-4de4d2725cfa",
+                     *       "id": "aac945b6-228e-4c8d-89a6-20243873e4a0",
+                     *       "streetId": "5aa37bcc-5cbd-4612-9d66-33d61184988f",
+                     *       "communityId": "317aca13-f567-4186-b58c-1ff543315e88",
                      *       "kind": "elevator",
-                     *       "name": "电梯 e1ed1dce",
+                     *       "name": "电梯 c03727a7",
                      *       "state": "planned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "2c320927-6183-4a56-943f-bdb06e3c7a36",
+                     *       "buildingId": "0cdd179f-66b8-4879-a96b-d573a4d98041",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T16:10:38.690Z"
+                     *       "createdAt": "2026-12-05T16:30:15.699Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11454,7 +12215,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "车库 6310fce1"
+                 *       "name": "车库 3455880e"
                  *     }
                  */
                 "application/json": components["schemas"]["FacilityPatch"];
@@ -11472,11 +12233,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "30da8f69-8846-43ad-897d-4c382c46cb41",
-                     *       "streetId": "01867620-8b2b-43b7-a66f-41c13796a062",
-                     *       "communityId": "33c9aa6b-1eda-4685-816f-89509b5df86c",
+                     *       "id": "8949bce2-d0c0-434f-ae1d-8d77329abcde",
+                     *       "streetId": "626a7b2f-71d6-431e-b497-2c8c49520bc7",
+                     *       "communityId": "c0a91098-dcf1-4587-93d0-cfb9d0d5f8eb",
                      *       "kind": "garage",
-                     *       "name": "车库 a54f036c",
+                     *       "name": "车库 ef4ce333",
                      *       "state": "planned",
                      *       "garageSize": "large",
                      *       "parkingCapacity": 120,
@@ -11484,9 +12245,9 @@ export interface operations {
                      *       "buildingId": null,
                      *       "floorsServed": null,
                      *       "stops": null,
-                     *       "operatorOrgId": "5b3d37e3-79cd-4e76-89ca-0690a411611e",
+                     *       "operatorOrgId": "26a4be26-e835-40f3-b90a-abc2f644e478",
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T16:10:38.805Z"
+                     *       "createdAt": "2026-12-05T16:30:15.717Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11629,21 +12390,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "19dd8f22-dd20-4785-b1ed-34d94edf1643",
-                     *       "streetId": "7f545983-66af-4e7a-8935-f26968e93e65",
-                     *       "communityId": "1a2737d1-5186-4d6e-9252-d49fd253b147",
+                     *       "id": "afb6f4c2-5112-4742-ba34-c606760f3588",
+                     *       "streetId": "055bfce6-3b3e-4f12-8562-2a299e9b74a3",
+                     *       "communityId": "7375c064-4e85-4bab-b5db-54ee3402f146",
                      *       "kind": "elevator",
-                     *       "name": "电梯 760f6fee",
+                     *       "name": "电梯 48ee5f48",
                      *       "state": "decommissioned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "1b289b56-e050-4728-b99b-82574b43b1b1",
+                     *       "buildingId": "90099922-4cd0-4fd3-bf7e-2e93b7010e3a",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T16:10:38.883Z"
+                     *       "createdAt": "2026-12-05T16:30:15.739Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -11797,15 +12558,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "1733f9c0-3548-4ac3-a432-202c2f9be1e8",
-                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "id": "688466f6-56e0-4fb9-8cc8-2bee03d37e2f",
+                     *           "title": "加装电梯BOT合同 43b8dde9",
                      *           "state": "draft",
-                     *           "streetId": "f2fa7faf-2172-44a6-9e31-b98f0babf7a9",
-                     *           "communityId": "57ca72a7-8346-4002-99e0-807c9262c0a9",
-                     *           "enterpriseOrgId": "d58f8870-03ca-45d2-a6a8-479e26811542",
-                     *           "ownersCommitteeOrgId": "25d3a96c-bd4e-4712-b908-c196b90ec93e",
-                     *           "propertyCompanyOrgId": "1eeec400-ecca-47fb-9408-d635e81e8213",
-                     *           "streetOfficeOrgId": "012c594c-454d-47b3-9483-0ca5bdbf264b",
+                     *           "streetId": "2caa653f-550e-488f-9ece-be4f9ac773bf",
+                     *           "communityId": "feb7beb1-6428-4a8c-b236-a41f180d18f3",
+                     *           "enterpriseOrgId": "53ed2bdd-ee9f-4218-9c1b-fe9152d5d445",
+                     *           "ownersCommitteeOrgId": "36ca1197-5228-4d54-8e19-998db3c96ec7",
+                     *           "propertyCompanyOrgId": "16fb675f-ef17-4653-bd4b-9d307fb70163",
+                     *           "streetOfficeOrgId": "e264b61b-c2a0-47eb-8356-e2623513c9c9",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -11819,15 +12580,15 @@ export interface operations {
                      *           "updatedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "bdd81837-2538-450b-914c-ddb83ee85ea0",
-                     *           "title": "加装电梯BOT合同 d7b71001",
+                     *           "id": "a2402dc4-d659-4fa0-a73c-4c99fea48098",
+                     *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "draft",
-                     *           "streetId": "f13035f2-06d2-4a01-aea5-7b3c4005d601",
-                     *           "communityId": "ee38bbd8-9372-432f-bd9d-82baf921315a",
-                     *           "enterpriseOrgId": "c87a65c6-2bd9-4b95-a972-5b2b902cfea8",
-                     *           "ownersCommitteeOrgId": "4508e289-cb6d-460f-8f9d-a280709071c3",
-                     *           "propertyCompanyOrgId": "0d2cd4c2-ddac-451b-9193-6e36eab0ef3b",
-                     *           "streetOfficeOrgId": "b09ebe9e-a1d8-412e-9b7e-bad5c3817cab",
+                     *           "streetId": "4c4c9cfb-3796-42e4-95ab-0029d6444d5d",
+                     *           "communityId": "7a41f61d-2557-4012-a90b-5d0c00767a79",
+                     *           "enterpriseOrgId": "b85b2f12-33ea-42ed-acc0-ef483e48a70c",
+                     *           "ownersCommitteeOrgId": "6a33ad6c-6bd4-40c7-b8bb-134807c836b8",
+                     *           "propertyCompanyOrgId": "d3027732-1c01-4ba8-89bc-91622f6584e6",
+                     *           "streetOfficeOrgId": "eae348ed-571f-491a-ba83-d9b4fff81022",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -11966,13 +12727,13 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "title": "加装电梯BOT合同 298cd26b",
-                 *       "communityId": "ee38bbd8-9372-432f-bd9d-82baf921315a",
-                 *       "ownersCommitteeOrgId": "4508e289-cb6d-460f-8f9d-a280709071c3",
-                 *       "propertyCompanyOrgId": "0d2cd4c2-ddac-451b-9193-6e36eab0ef3b",
-                 *       "streetOfficeOrgId": "b09ebe9e-a1d8-412e-9b7e-bad5c3817cab",
+                 *       "title": "加装电梯BOT合同 eb571c2f",
+                 *       "communityId": "feb7beb1-6428-4a8c-b236-a41f180d18f3",
+                 *       "ownersCommitteeOrgId": "36ca1197-5228-4d54-8e19-998db3c96ec7",
+                 *       "propertyCompanyOrgId": "16fb675f-ef17-4653-bd4b-9d307fb70163",
+                 *       "streetOfficeOrgId": "e264b61b-c2a0-47eb-8356-e2623513c9c9",
                  *       "facilityIds": [
-                 *         "4a77d0a3-e871-4164-b162-c6161b5e7dfa"
+                 *         "5d3d40d7-b996-464d-99e3-7a9a5338afc7"
                  *       ],
                  *       "terms": {
                  *         "totalInvestment": "800000.00",
@@ -12048,15 +12809,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bdd81837-2538-450b-914c-ddb83ee85ea0",
-                     *       "title": "加装电梯BOT合同 d7b71001",
+                     *       "id": "688466f6-56e0-4fb9-8cc8-2bee03d37e2f",
+                     *       "title": "加装电梯BOT合同 43b8dde9",
                      *       "state": "draft",
-                     *       "streetId": "f13035f2-06d2-4a01-aea5-7b3c4005d601",
-                     *       "communityId": "ee38bbd8-9372-432f-bd9d-82baf921315a",
-                     *       "enterpriseOrgId": "c87a65c6-2bd9-4b95-a972-5b2b902cfea8",
-                     *       "ownersCommitteeOrgId": "4508e289-cb6d-460f-8f9d-a280709071c3",
-                     *       "propertyCompanyOrgId": "0d2cd4c2-ddac-451b-9193-6e36eab0ef3b",
-                     *       "streetOfficeOrgId": "b09ebe9e-a1d8-412e-9b7e-bad5c3817cab",
+                     *       "streetId": "2caa653f-550e-488f-9ece-be4f9ac773bf",
+                     *       "communityId": "feb7beb1-6428-4a8c-b236-a41f180d18f3",
+                     *       "enterpriseOrgId": "53ed2bdd-ee9f-4218-9c1b-fe9152d5d445",
+                     *       "ownersCommitteeOrgId": "36ca1197-5228-4d54-8e19-998db3c96ec7",
+                     *       "propertyCompanyOrgId": "16fb675f-ef17-4653-bd4b-9d307fb70163",
+                     *       "streetOfficeOrgId": "e264b61b-c2a0-47eb-8356-e2623513c9c9",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -12069,7 +12830,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "4a77d0a3-e871-4164-b162-c6161b5e7dfa"
+                     *         "5d3d40d7-b996-464d-99e3-7a9a5338afc7"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -12304,15 +13065,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a05a6707-2522-4965-bacc-b423917ca99a",
+                     *       "id": "8afabf5f-f165-47ce-b171-5b02d9e533a6",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "a4d875e7-5b0a-4546-8872-3ee43a67be65",
-                     *       "communityId": "60b37204-e9aa-433e-8666-d558697062dd",
-                     *       "enterpriseOrgId": "054a5497-6bf1-426b-8c72-6d49e9bf3578",
-                     *       "ownersCommitteeOrgId": "768a88de-9c13-40c4-b7e4-c5de91ba64d9",
-                     *       "propertyCompanyOrgId": "33e92311-0e0a-4512-9441-1a172aefef80",
-                     *       "streetOfficeOrgId": "91c0d491-5ce8-4154-af30-5ef55c96a1d7",
+                     *       "streetId": "a925c314-9e01-417e-979b-010fb6d66b1c",
+                     *       "communityId": "a8c61150-e77b-406d-a5ab-d32cd51b5f88",
+                     *       "enterpriseOrgId": "c46f4dc5-4d53-494c-a523-811625e7ba0b",
+                     *       "ownersCommitteeOrgId": "a100638f-206b-41ac-acae-d3423f85aa7e",
+                     *       "propertyCompanyOrgId": "91592550-a946-4b3e-8102-ef91d28bbdf1",
+                     *       "streetOfficeOrgId": "1b937c0e-aac1-4db2-9e00-51ee017c84a3",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -12325,7 +13086,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "d230f87f-f160-40e7-9d77-a0a240070963"
+                     *         "10f8b9b4-77fe-4586-b634-b267e93c292c"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13409,15 +14170,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0f3e4789-5850-4da8-98ed-a05a5c1f9d7b",
+                     *       "id": "897205b9-837a-40b8-bd68-af96f0acfb06",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "submitted",
-                     *       "streetId": "99ec8856-6ada-4931-86a7-e6235602f44c",
-                     *       "communityId": "0f97e4e7-c3a3-43f8-956c-29775623d6b5",
-                     *       "enterpriseOrgId": "cab4bfa0-c21c-4b1b-89ab-037a0b937ffd",
-                     *       "ownersCommitteeOrgId": "62321662-96a4-4c91-a7a8-cc6cd423e601",
-                     *       "propertyCompanyOrgId": "27d86d93-834f-4c22-bf3a-5143a97a71e4",
-                     *       "streetOfficeOrgId": "4fb64440-e154-4f8a-89d9-f12bf982c1bf",
+                     *       "streetId": "72026aa8-40b5-4f44-a938-ad80a0db44a7",
+                     *       "communityId": "fd568964-7fb0-4b85-9f8b-62b28e35fbf8",
+                     *       "enterpriseOrgId": "81fa0062-dd2f-46db-81c4-4984b389d803",
+                     *       "ownersCommitteeOrgId": "3f6f38c5-245a-4288-80d1-91b11a086c52",
+                     *       "propertyCompanyOrgId": "cb30a03c-3361-4a2e-a81e-65f5be67eb3d",
+                     *       "streetOfficeOrgId": "f38745f3-6101-4870-8d3c-9ce26e8461c4",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -13430,7 +14191,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "e6c158ee-e426-4622-877a-2806c5aa2ab1"
+                     *         "19c3b06c-97a4-441d-abcb-e15a4cdb25a9"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13505,7 +14266,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "857d99792ff2d8e54b30ec63f3deae2e5949b22c46cfdfab4fe6143a8d9fe379"
+                     *         "computedHash": "0323abbf9a09668b12e7a2591f73dddd415cd85680cd9c070686c97a8847e908"
                      *       },
                      *       "allowedActions": [
                      *         "comment",
@@ -13676,15 +14437,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a07279e3-17b6-494d-97bd-40049b5d4442",
+                     *       "id": "27a8a128-79cb-4af0-aef3-1ca0c4acbb41",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "changes_requested",
-                     *       "streetId": "1dc25ccb-e0ac-4ce8-a455-93259b54fd0d",
-                     *       "communityId": "e41d7f04-0b91-48ac-9d58-c81284a5daae",
-                     *       "enterpriseOrgId": "825fee02-ba70-4914-a999-bf440f67a774",
-                     *       "ownersCommitteeOrgId": "f69575db-75cb-48fb-ba48-b2064f9cb959",
-                     *       "propertyCompanyOrgId": "9706ad89-c365-4cc1-9986-18655f5057ed",
-                     *       "streetOfficeOrgId": "d99b65da-c880-46a9-964b-4d8f684236fc",
+                     *       "streetId": "3a34cd11-be25-4861-bad3-e963a6d06d8d",
+                     *       "communityId": "8dec66dd-8fd9-47a4-90e8-d009294e2236",
+                     *       "enterpriseOrgId": "12fcf366-3211-4a24-9a46-a00b64bf03e3",
+                     *       "ownersCommitteeOrgId": "02635138-fde9-41f1-adae-99803e7c90cc",
+                     *       "propertyCompanyOrgId": "3a7a90db-9875-4925-ac36-be28e3f6b717",
+                     *       "streetOfficeOrgId": "562a7ca9-0086-429a-94d0-d4574132a21c",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -13697,7 +14458,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "d3f1dda2-2abc-4636-9fa3-7059dc45bbae"
+                     *         "f0702ef5-0115-49f1-9c59-9777250a7265"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13772,7 +14533,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "6040c0d740c99d2b41af716dfc89916ad7ed1728796035e95c7f6ee8d30e7095"
+                     *         "computedHash": "9f565eabf3107c3d1bbc7ff8f2756e93213adcc8cc3b7ccac246642b6ec22bd2"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -13936,15 +14697,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a2f798be-54f5-423a-9f25-f2f8230f59b6",
+                     *       "id": "d956c837-ac48-448b-9bcf-58d0af52b24e",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "93c85603-729b-4f34-9d70-8f7bf65065f6",
-                     *       "communityId": "1a98bf87-8cbe-43cf-a0d1-dff1f4b5aa5e",
-                     *       "enterpriseOrgId": "ea425029-1a48-4165-94d4-301617829f4c",
-                     *       "ownersCommitteeOrgId": "431de0da-ab2d-4a9e-ae35-a48ac3bb84fd",
-                     *       "propertyCompanyOrgId": "00eebba6-f64f-4734-b559-942dc5a8d764",
-                     *       "streetOfficeOrgId": "7bdffd54-1276-4671-9d1e-d5cb6bf078b7",
+                     *       "streetId": "92c641b9-7bb0-48c8-8122-9b8fcece96c0",
+                     *       "communityId": "7bf1d778-9fbe-4fcc-a546-068ef63d6070",
+                     *       "enterpriseOrgId": "a704e84e-76a7-4361-b0c3-813ab5713148",
+                     *       "ownersCommitteeOrgId": "b5953e1a-1fd1-4991-8fe9-60a568b8d497",
+                     *       "propertyCompanyOrgId": "67194576-a352-41cc-8fb3-c0de6db06d12",
+                     *       "streetOfficeOrgId": "ee510a6c-4645-4d35-9086-fb70b147c5bd",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": null,
@@ -13957,7 +14718,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "065dd5d6-98a7-4211-8b57-c180a2a29f73"
+                     *         "22a9c9b9-ea7d-4ca3-b045-f323b17fdb61"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
@@ -14199,7 +14960,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "c75e45df-98b7-42f5-98b0-687da6a2df33",
+                     *           "id": "df392686-b064-457f-b5fd-3d4191a52dbd",
                      *           "versionNo": 1,
                      *           "matter": "special",
                      *           "heldOn": "2025-03-01",
@@ -14399,7 +15160,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "578e3b31-c589-43d7-8fc1-66dd5ca25ad1",
+                     *       "id": "b54932ef-8f66-4fa0-9bb8-b51be069f359",
                      *       "versionNo": 1,
                      *       "matter": "special",
                      *       "heldOn": "2025-03-01",
@@ -14565,6 +15326,185 @@ export interface operations {
             };
         };
     };
+    getContractVote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                voteId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The vote */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "22f89f91-6e5c-4a1b-9277-87a8d5768fca",
+                     *       "versionNo": 1,
+                     *       "matter": "special",
+                     *       "heldOn": "2025-03-01",
+                     *       "totalArea": "720.00",
+                     *       "totalOwners": 12,
+                     *       "participatingArea": "720.00",
+                     *       "participatingOwners": 12,
+                     *       "yesArea": "720.00",
+                     *       "yesOwners": 12,
+                     *       "passed": true,
+                     *       "ratios": [
+                     *         {
+                     *           "measure": "participation_area",
+                     *           "numerator": "720.00",
+                     *           "denominator": "720.00",
+                     *           "ratio": "1.0000",
+                     *           "threshold": "2/3",
+                     *           "met": true
+                     *         },
+                     *         {
+                     *           "measure": "participation_owners",
+                     *           "numerator": "12",
+                     *           "denominator": "12",
+                     *           "ratio": "1.0000",
+                     *           "threshold": "2/3",
+                     *           "met": true
+                     *         },
+                     *         {
+                     *           "measure": "approval_area",
+                     *           "numerator": "720.00",
+                     *           "denominator": "720.00",
+                     *           "ratio": "1.0000",
+                     *           "threshold": "3/4",
+                     *           "met": true
+                     *         },
+                     *         {
+                     *           "measure": "approval_owners",
+                     *           "numerator": "12",
+                     *           "denominator": "12",
+                     *           "ratio": "1.0000",
+                     *           "threshold": "3/4",
+                     *           "met": true
+                     *         }
+                     *       ],
+                     *       "failed": [],
+                     *       "createdAt": "2025-03-01T02:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vote"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     approveContract: {
         parameters: {
             query?: never;
@@ -14599,15 +15539,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "df02cf93-322e-4922-b4d7-1bb6ff19866d",
+                     *       "id": "cfcb8836-a037-44dd-a567-b380b037f29a",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "ff779efb-8ea8-4359-b36a-eddabfdc4656",
-                     *       "communityId": "f7c662c9-7c77-49e1-ac53-76677fff4025",
-                     *       "enterpriseOrgId": "fcd9e953-dd68-40e9-8733-85b3b7b52d15",
-                     *       "ownersCommitteeOrgId": "916d2798-05e4-4ac5-8b86-25ac009e6019",
-                     *       "propertyCompanyOrgId": "1231b0df-8009-4024-95b9-c81545f1882a",
-                     *       "streetOfficeOrgId": "1a926a5c-1641-4a33-b371-80828d8f36ee",
+                     *       "streetId": "95c639f4-040a-4be8-84be-435889449f7c",
+                     *       "communityId": "ba257e6e-bbe5-4439-b1e2-08f11c22419f",
+                     *       "enterpriseOrgId": "2cdb9cb8-3fd2-4b93-9ae3-4b2b1e915f92",
+                     *       "ownersCommitteeOrgId": "d48dbde6-40a7-42a9-a7b8-1dfa48514604",
+                     *       "propertyCompanyOrgId": "5001bcef-4d9b-4214-883c-4c46198c900c",
+                     *       "streetOfficeOrgId": "a882cbe1-d2e2-4ec7-bac7-e56c5a0d6ca9",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -14620,7 +15560,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "d59e6ffa-0d2c-4d85-b3e8-a20d2a5b3a5f"
+                     *         "c3e68fbe-c1e6-40b7-bd92-fbeef5c4a296"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14695,7 +15635,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "63bda746309f23396379837312a935b9b134a738f6c16be720a86823411caebe"
+                     *         "computedHash": "e3c895deee77f07dce50e0e5378672dc83856fca3457105131e274c38b550574"
                      *       },
                      *       "allowedActions": [
                      *         "sign",
@@ -14860,15 +15800,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "79246440-545c-4d35-a2c5-fa906ff13df4",
+                     *       "id": "a7f8a455-0dd3-4d12-917c-75cd1e10357a",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "2b84529d-fba1-4dcc-9957-cca0762288f2",
-                     *       "communityId": "6acf3cd7-168b-4d09-a4a8-5e9de4a28310",
-                     *       "enterpriseOrgId": "700839e3-012d-4996-bf03-9d6781b86baf",
-                     *       "ownersCommitteeOrgId": "ad242f82-f00f-4fc9-a43f-9462bb5337ab",
-                     *       "propertyCompanyOrgId": "400f29f7-b95c-460c-a531-d7182fb0c747",
-                     *       "streetOfficeOrgId": "d8a1b65d-cea1-453b-b0f8-28d2ca8387c3",
+                     *       "streetId": "da700c72-8d48-4d3b-87e7-a2426ef5930e",
+                     *       "communityId": "9f5fe6d8-5cc3-4572-a471-a25ea1ef571e",
+                     *       "enterpriseOrgId": "1bfdd452-f85c-4ef2-a665-2dc3b239abf4",
+                     *       "ownersCommitteeOrgId": "e8433fd0-f4f9-41e2-a14e-f98cb48232cd",
+                     *       "propertyCompanyOrgId": "26ce304b-524c-496a-97a8-92d066a45147",
+                     *       "streetOfficeOrgId": "a48ef7df-ce54-4a8d-842e-b803d6075fff",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -14881,7 +15821,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "44eaa96c-5e04-46cc-b1ec-c3ecdc7d0502"
+                     *         "d86f53a9-d74c-4168-9382-5de16dddf143"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14956,7 +15896,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "28b0d69eae56c582b1ada6b1a953b9f12d3bfde3ce707650bf131f288aacde0c"
+                     *         "computedHash": "7000d776b71f83537a54a3a72ee489dcb0d17afd9870b59eb146881865294720"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -14971,9 +15911,9 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "d8a1b65d-cea1-453b-b0f8-28d2ca8387c3",
+                     *           "partyOrgId": "a48ef7df-ce54-4a8d-842e-b803d6075fff",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "28b0d69eae56c582b1ada6b1a953b9f12d3bfde3ce707650bf131f288aacde0c"
+                     *           "contentHash": "7000d776b71f83537a54a3a72ee489dcb0d17afd9870b59eb146881865294720"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -15189,15 +16129,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b644576c-4df4-42a4-be6c-121e205ef84d",
+                     *       "id": "2e804626-3c4e-40c5-b9a8-7095b5e2cf99",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "51d9248b-aa20-4a5b-a882-0e5776c4234e",
-                     *       "communityId": "4b6095a1-ded0-497f-8070-c90c44280ee6",
-                     *       "enterpriseOrgId": "0c7523c5-f4ac-4114-bbfa-389fadef3f46",
-                     *       "ownersCommitteeOrgId": "b4afc245-8bee-4ab7-90e1-ae27ee6f874b",
-                     *       "propertyCompanyOrgId": "b5234a3f-baf3-4fcf-8eab-71bd0198e456",
-                     *       "streetOfficeOrgId": "6a640284-9fb3-4c24-a9f5-43e2d9218bda",
+                     *       "streetId": "a73a620a-0130-45b1-87f3-8fd3b094342a",
+                     *       "communityId": "b1ba657a-5733-4235-bdea-cdceef8b9df1",
+                     *       "enterpriseOrgId": "fd5bb6d3-4a55-4457-bd9d-1311750e38db",
+                     *       "ownersCommitteeOrgId": "242dd09e-d53e-444f-abea-32374c070891",
+                     *       "propertyCompanyOrgId": "0c91913b-1624-406f-a3d1-79354cb6f839",
+                     *       "streetOfficeOrgId": "3defa0f1-fbb3-481c-af35-035a47e067ba",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": 1,
@@ -15210,7 +16150,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "f14670a7-50a5-4ca4-8a16-281af648b3bc"
+                     *         "45183115-5e2b-420f-b082-eb9959656def"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
@@ -15305,30 +16245,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "0c7523c5-f4ac-4114-bbfa-389fadef3f46",
+                     *           "partyOrgId": "fd5bb6d3-4a55-4457-bd9d-1311750e38db",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "2de7138527209107e217f2c0d05fe7d7a60cc5e121492cc5dd26de3d9ab972b4"
+                     *           "contentHash": "d29241e1deb6d27e33d1b4260aaeb1b907ecb826334e8cf24658543ac69227ba"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "b5234a3f-baf3-4fcf-8eab-71bd0198e456",
+                     *           "partyOrgId": "0c91913b-1624-406f-a3d1-79354cb6f839",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "2de7138527209107e217f2c0d05fe7d7a60cc5e121492cc5dd26de3d9ab972b4"
+                     *           "contentHash": "d29241e1deb6d27e33d1b4260aaeb1b907ecb826334e8cf24658543ac69227ba"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "6a640284-9fb3-4c24-a9f5-43e2d9218bda",
+                     *           "partyOrgId": "3defa0f1-fbb3-481c-af35-035a47e067ba",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "2de7138527209107e217f2c0d05fe7d7a60cc5e121492cc5dd26de3d9ab972b4"
+                     *           "contentHash": "d29241e1deb6d27e33d1b4260aaeb1b907ecb826334e8cf24658543ac69227ba"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "b4afc245-8bee-4ab7-90e1-ae27ee6f874b",
+                     *           "partyOrgId": "242dd09e-d53e-444f-abea-32374c070891",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "2de7138527209107e217f2c0d05fe7d7a60cc5e121492cc5dd26de3d9ab972b4"
+                     *           "contentHash": "d29241e1deb6d27e33d1b4260aaeb1b907ecb826334e8cf24658543ac69227ba"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -15495,8 +16435,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "items": [],
-                     *       "total": 0,
+                     *       "items": [
+                     *         {
+                     *           "id": "436eaf2c-90ed-4f9c-a928-71f72511c20a",
+                     *           "versionNo": 1,
+                     *           "authorOrgId": "b3c6fe55-eb4d-4150-9b70-10dc97352fc7",
+                     *           "body": "请补充维保响应时间",
+                     *           "createdAt": "2026-12-05T16:30:16.968Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": null
@@ -15647,9 +16595,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d7324847-a33a-4161-8972-577091f7cd49",
+                     *       "id": "14dd1291-e8b9-49ac-9e2a-39af2a60d074",
                      *       "versionNo": 1,
-                     *       "authorOrgId": "1577bdab-d96b-459e-8e3a-56de7cf6d13a",
+                     *       "authorOrgId": "6f304229-67c1-48c2-bae6-36b9a8a5d764",
                      *       "body": "请补充维保响应时间",
                      *       "createdAt": "2025-03-01T02:00:00.000Z"
                      *     }
@@ -15771,6 +16719,143 @@ export interface operations {
             };
         };
     };
+    getContractComment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                commentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The comment */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "ecfb92f6-97d0-47e8-b309-09ebe3473773",
+                     *       "versionNo": 1,
+                     *       "authorOrgId": "142735a9-5176-4f93-8da3-a062940a374f",
+                     *       "body": "请补充维保响应时间",
+                     *       "createdAt": "2026-12-05T16:30:17.008Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Comment"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listContractMilestones: {
         parameters: {
             query?: {
@@ -15805,27 +16890,27 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "d88f4807-14fc-441d-9ca4-0a61767df7f5",
+                     *           "recordedByOrgId": "6163f00c-42df-4945-a61c-af40c10237c1",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "735cd177-ba8f-4249-a5a9-0ad122d96349",
+                     *           "confirmedByOrgId": "89576903-3876-4b85-8644-11a5d3c21310",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
                      *           "kind": "completion_acceptance",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "d88f4807-14fc-441d-9ca4-0a61767df7f5",
+                     *           "recordedByOrgId": "6163f00c-42df-4945-a61c-af40c10237c1",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "735cd177-ba8f-4249-a5a9-0ad122d96349",
+                     *           "confirmedByOrgId": "89576903-3876-4b85-8644-11a5d3c21310",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
                      *           "kind": "operation_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "d88f4807-14fc-441d-9ca4-0a61767df7f5",
+                     *           "recordedByOrgId": "6163f00c-42df-4945-a61c-af40c10237c1",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "735cd177-ba8f-4249-a5a9-0ad122d96349",
+                     *           "confirmedByOrgId": "89576903-3876-4b85-8644-11a5d3c21310",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
@@ -15987,15 +17072,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "63d4b80b-4f6a-4290-8351-3a7b709eb487",
+                     *       "id": "5d08d09b-38b7-40f5-b783-8342535038b6",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "41fb0598-b39b-4e85-82b1-53745332264d",
-                     *       "communityId": "d56c805d-a25f-4cf0-97f8-8c36bbbf9ccf",
-                     *       "enterpriseOrgId": "6fa44a27-31ec-43c6-8f40-c40332caaea8",
-                     *       "ownersCommitteeOrgId": "cf1773ca-c780-48f8-b0e0-d42fe830b07b",
-                     *       "propertyCompanyOrgId": "1ff6f1de-6ed3-4714-addb-3a0225d7df76",
-                     *       "streetOfficeOrgId": "63e75414-aa99-48c4-a836-bbcb1d42f19a",
+                     *       "streetId": "a541d671-7ba4-458a-ae99-4ae7f2a5596d",
+                     *       "communityId": "fb0a08fc-4f20-4dab-a765-836b47fe1a73",
+                     *       "enterpriseOrgId": "bb94923a-3489-45a4-a2c0-715ac5373718",
+                     *       "ownersCommitteeOrgId": "1b361a52-5f1f-4d59-95ce-2e37f5a72462",
+                     *       "propertyCompanyOrgId": "052e29d9-3e1b-452f-a7f0-e5248893e762",
+                     *       "streetOfficeOrgId": "00bebde1-0b96-4095-af4c-df38a29a2bfb",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -16008,7 +17093,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "e2e7ef88-516b-4e07-bb18-ecef41a2d56b"
+                     *         "bc816d8c-8b32-4b33-a1bc-feb3505739b8"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -16082,8 +17167,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "8e397175c49c87f0e28208fdacd266bad9238f0e731c59ddc4efb6a6eb3ae833",
-                     *         "computedHash": "8e397175c49c87f0e28208fdacd266bad9238f0e731c59ddc4efb6a6eb3ae833"
+                     *         "contentHash": "e587cb355d619949b9ada0e1c1132499f31dc1b0889280cd3df02ba8465766c3",
+                     *         "computedHash": "e587cb355d619949b9ada0e1c1132499f31dc1b0889280cd3df02ba8465766c3"
                      *       },
                      *       "allowedActions": [
                      *         "record_construction_start",
@@ -16102,30 +17187,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "6fa44a27-31ec-43c6-8f40-c40332caaea8",
+                     *           "partyOrgId": "bb94923a-3489-45a4-a2c0-715ac5373718",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "8e397175c49c87f0e28208fdacd266bad9238f0e731c59ddc4efb6a6eb3ae833"
+                     *           "contentHash": "e587cb355d619949b9ada0e1c1132499f31dc1b0889280cd3df02ba8465766c3"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "1ff6f1de-6ed3-4714-addb-3a0225d7df76",
+                     *           "partyOrgId": "052e29d9-3e1b-452f-a7f0-e5248893e762",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "8e397175c49c87f0e28208fdacd266bad9238f0e731c59ddc4efb6a6eb3ae833"
+                     *           "contentHash": "e587cb355d619949b9ada0e1c1132499f31dc1b0889280cd3df02ba8465766c3"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "63e75414-aa99-48c4-a836-bbcb1d42f19a",
+                     *           "partyOrgId": "00bebde1-0b96-4095-af4c-df38a29a2bfb",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "8e397175c49c87f0e28208fdacd266bad9238f0e731c59ddc4efb6a6eb3ae833"
+                     *           "contentHash": "e587cb355d619949b9ada0e1c1132499f31dc1b0889280cd3df02ba8465766c3"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "cf1773ca-c780-48f8-b0e0-d42fe830b07b",
+                     *           "partyOrgId": "1b361a52-5f1f-4d59-95ce-2e37f5a72462",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "8e397175c49c87f0e28208fdacd266bad9238f0e731c59ddc4efb6a6eb3ae833"
+                     *           "contentHash": "e587cb355d619949b9ada0e1c1132499f31dc1b0889280cd3df02ba8465766c3"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -16133,7 +17218,7 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "6fa44a27-31ec-43c6-8f40-c40332caaea8",
+                     *           "recordedByOrgId": "bb94923a-3489-45a4-a2c0-715ac5373718",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
                      *           "confirmedByOrgId": null,
                      *           "confirmedAt": null
@@ -16272,6 +17357,145 @@ export interface operations {
             };
         };
     };
+    getContractMilestone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                kind: "construction_start" | "completion_acceptance" | "operation_start";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The milestone */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "kind": "construction_start",
+                     *       "occurredOn": "2025-03-01",
+                     *       "note": "",
+                     *       "recordedByOrgId": "090dd07b-4162-44c4-ad5a-a454d5f2ace1",
+                     *       "recordedAt": "2025-03-01T02:00:00.000Z",
+                     *       "confirmedByOrgId": null,
+                     *       "confirmedAt": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Milestone"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listContractSignatures: {
         parameters: {
             query?: {
@@ -16306,31 +17530,31 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "versionNo": 1,
-                     *           "party": "owners_committee",
-                     *           "partyOrgId": "2c1ce2d1-5515-4d3a-9f91-306f7ad027c4",
-                     *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "10d77de37a8ab9499287756eccad393d67d33b53987862d91d3e02f175929656"
-                     *         },
-                     *         {
-                     *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "4614bf06-7466-4442-9206-fdfb74c3fac0",
+                     *           "partyOrgId": "3f70886b-1e1b-4e14-aad5-6234ee71eeb9",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "10d77de37a8ab9499287756eccad393d67d33b53987862d91d3e02f175929656"
-                     *         },
-                     *         {
-                     *           "versionNo": 1,
-                     *           "party": "enterprise",
-                     *           "partyOrgId": "acac35b1-d741-4d1e-bc5e-88196f91e342",
-                     *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "10d77de37a8ab9499287756eccad393d67d33b53987862d91d3e02f175929656"
+                     *           "contentHash": "580c3b85e45fdfa3aca1ec708fef4bd2e92a83c1a8bbf971d1d7118c261d8720"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "c61cbc13-b700-4dad-9916-39919ff44178",
+                     *           "partyOrgId": "cff6ae4c-8b05-4b1b-bf57-f97c2cabc925",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "10d77de37a8ab9499287756eccad393d67d33b53987862d91d3e02f175929656"
+                     *           "contentHash": "580c3b85e45fdfa3aca1ec708fef4bd2e92a83c1a8bbf971d1d7118c261d8720"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "owners_committee",
+                     *           "partyOrgId": "e10c14a5-6860-4ea7-a767-1075ec5b6b37",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "580c3b85e45fdfa3aca1ec708fef4bd2e92a83c1a8bbf971d1d7118c261d8720"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "enterprise",
+                     *           "partyOrgId": "e810d00e-4374-4777-918a-d4bc60af5f77",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "580c3b85e45fdfa3aca1ec708fef4bd2e92a83c1a8bbf971d1d7118c261d8720"
                      *         }
                      *       ],
                      *       "total": 4,
@@ -16476,15 +17700,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "68e33d81-7bf1-48ca-a38f-4c7532b4370c",
+                     *       "id": "adaa79c9-7c14-4041-a7f5-192af12d1427",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "under_construction",
-                     *       "streetId": "cba398e4-a469-4e65-96ba-ca5bf96538e7",
-                     *       "communityId": "f99bbda9-2250-46c9-8561-a5fbd35eeff5",
-                     *       "enterpriseOrgId": "a5336520-62d7-475e-9fb4-825a74f190b4",
-                     *       "ownersCommitteeOrgId": "b39c8db5-ff82-44d9-8b3c-79ca91661292",
-                     *       "propertyCompanyOrgId": "00a46708-d789-44b5-b90e-13aeec2e6eb3",
-                     *       "streetOfficeOrgId": "b6d63901-9df2-459e-8df4-e3cd6398e594",
+                     *       "streetId": "280cddac-778d-4d7d-b2bc-ff6a8cfabf6f",
+                     *       "communityId": "98eb5871-078d-4453-94ed-f4f148e1ba3b",
+                     *       "enterpriseOrgId": "1b3f5309-3018-4cb8-9bd2-b30f5fe41409",
+                     *       "ownersCommitteeOrgId": "2e3653cb-a232-4a0d-83ef-dff377b2ade8",
+                     *       "propertyCompanyOrgId": "6d284df2-4ad6-475f-a51e-aede7ccf7bc7",
+                     *       "streetOfficeOrgId": "cc3cd5ce-171a-4d8b-9d5d-2b7dbfae30f9",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -16497,7 +17721,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "661ec5bb-915e-479a-a0ab-e9893cbab1e0"
+                     *         "e9f9ce58-d273-42d6-a899-81a936547e3e"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -16571,8 +17795,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "10c8962c4cf5ddee47a1a1d0157a7d5aadef84b0a7269d43c7f5ca41c007f2c4",
-                     *         "computedHash": "10c8962c4cf5ddee47a1a1d0157a7d5aadef84b0a7269d43c7f5ca41c007f2c4"
+                     *         "contentHash": "b7700a78f9dc69e7924bd45286eae9c50b637c389fda6ab991c11a8e81a0d310",
+                     *         "computedHash": "b7700a78f9dc69e7924bd45286eae9c50b637c389fda6ab991c11a8e81a0d310"
                      *       },
                      *       "allowedActions": [
                      *         "terminate",
@@ -16588,30 +17812,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "a5336520-62d7-475e-9fb4-825a74f190b4",
+                     *           "partyOrgId": "1b3f5309-3018-4cb8-9bd2-b30f5fe41409",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "10c8962c4cf5ddee47a1a1d0157a7d5aadef84b0a7269d43c7f5ca41c007f2c4"
+                     *           "contentHash": "b7700a78f9dc69e7924bd45286eae9c50b637c389fda6ab991c11a8e81a0d310"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "00a46708-d789-44b5-b90e-13aeec2e6eb3",
+                     *           "partyOrgId": "6d284df2-4ad6-475f-a51e-aede7ccf7bc7",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "10c8962c4cf5ddee47a1a1d0157a7d5aadef84b0a7269d43c7f5ca41c007f2c4"
+                     *           "contentHash": "b7700a78f9dc69e7924bd45286eae9c50b637c389fda6ab991c11a8e81a0d310"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "b6d63901-9df2-459e-8df4-e3cd6398e594",
+                     *           "partyOrgId": "cc3cd5ce-171a-4d8b-9d5d-2b7dbfae30f9",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "10c8962c4cf5ddee47a1a1d0157a7d5aadef84b0a7269d43c7f5ca41c007f2c4"
+                     *           "contentHash": "b7700a78f9dc69e7924bd45286eae9c50b637c389fda6ab991c11a8e81a0d310"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "b39c8db5-ff82-44d9-8b3c-79ca91661292",
+                     *           "partyOrgId": "2e3653cb-a232-4a0d-83ef-dff377b2ade8",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "10c8962c4cf5ddee47a1a1d0157a7d5aadef84b0a7269d43c7f5ca41c007f2c4"
+                     *           "contentHash": "b7700a78f9dc69e7924bd45286eae9c50b637c389fda6ab991c11a8e81a0d310"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -16619,9 +17843,9 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "a5336520-62d7-475e-9fb4-825a74f190b4",
+                     *           "recordedByOrgId": "1b3f5309-3018-4cb8-9bd2-b30f5fe41409",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "b39c8db5-ff82-44d9-8b3c-79ca91661292",
+                     *           "confirmedByOrgId": "2e3653cb-a232-4a0d-83ef-dff377b2ade8",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
@@ -16963,15 +18187,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bdd81837-2538-450b-914c-ddb83ee85ea0",
-                     *       "title": "加装电梯BOT合同 d7b71001",
+                     *       "id": "688466f6-56e0-4fb9-8cc8-2bee03d37e2f",
+                     *       "title": "加装电梯BOT合同 43b8dde9",
                      *       "state": "draft",
-                     *       "streetId": "f13035f2-06d2-4a01-aea5-7b3c4005d601",
-                     *       "communityId": "ee38bbd8-9372-432f-bd9d-82baf921315a",
-                     *       "enterpriseOrgId": "c87a65c6-2bd9-4b95-a972-5b2b902cfea8",
-                     *       "ownersCommitteeOrgId": "4508e289-cb6d-460f-8f9d-a280709071c3",
-                     *       "propertyCompanyOrgId": "0d2cd4c2-ddac-451b-9193-6e36eab0ef3b",
-                     *       "streetOfficeOrgId": "b09ebe9e-a1d8-412e-9b7e-bad5c3817cab",
+                     *       "streetId": "2caa653f-550e-488f-9ece-be4f9ac773bf",
+                     *       "communityId": "feb7beb1-6428-4a8c-b236-a41f180d18f3",
+                     *       "enterpriseOrgId": "53ed2bdd-ee9f-4218-9c1b-fe9152d5d445",
+                     *       "ownersCommitteeOrgId": "36ca1197-5228-4d54-8e19-998db3c96ec7",
+                     *       "propertyCompanyOrgId": "16fb675f-ef17-4653-bd4b-9d307fb70163",
+                     *       "streetOfficeOrgId": "e264b61b-c2a0-47eb-8356-e2623513c9c9",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -16984,7 +18208,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "4a77d0a3-e871-4164-b162-c6161b5e7dfa"
+                     *         "5d3d40d7-b996-464d-99e3-7a9a5338afc7"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -17232,15 +18456,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "94e09610-7b2c-456c-8043-8b2a32b3bfc8",
+                     *       "id": "8b8e1d72-fda2-4eea-ae8b-ce21e95c1ac4",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "terminated",
-                     *       "streetId": "bedc64a2-edf3-415c-a13e-fdbe9070fcf0",
-                     *       "communityId": "9fa3ccb3-b9c7-486c-a37d-f3c18c15f014",
-                     *       "enterpriseOrgId": "9a598536-26e6-4a07-95c2-b2bfacdacac2",
-                     *       "ownersCommitteeOrgId": "544a946a-ce1a-4789-8fe7-4068a1b5b752",
-                     *       "propertyCompanyOrgId": "f753bab4-cb7b-4dec-b9f4-125426c31c65",
-                     *       "streetOfficeOrgId": "843337b4-29e7-4f66-add0-d1d4a3030e3d",
+                     *       "streetId": "3952db09-9b54-4cea-bca9-6686f7720f56",
+                     *       "communityId": "cbb2a760-9bc2-40bb-9b0b-ef73b128c0ff",
+                     *       "enterpriseOrgId": "5fc98971-2610-41dc-816f-931e3217bd6b",
+                     *       "ownersCommitteeOrgId": "575d680d-eef1-40c3-9733-ed9115647ed2",
+                     *       "propertyCompanyOrgId": "5268435f-a628-4766-8e6f-044472a177d2",
+                     *       "streetOfficeOrgId": "118f52fe-c186-46cd-b46e-cd12af895675",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -17253,7 +18477,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "3ec2229c-92b6-42a5-a965-237b75d691fe"
+                     *         "23f44a8d-94d9-473c-8e15-91060de0daee"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -17327,8 +18551,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "1d818b26a2176e2df4f5d68194ca6c0a16eaaacee250ff1f9372243535f2bd22",
-                     *         "computedHash": "1d818b26a2176e2df4f5d68194ca6c0a16eaaacee250ff1f9372243535f2bd22"
+                     *         "contentHash": "ac52642ca398158fdfd5be53bee17cca2ef43f4138169b78e4e6a7abe2d297b4",
+                     *         "computedHash": "ac52642ca398158fdfd5be53bee17cca2ef43f4138169b78e4e6a7abe2d297b4"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -17343,30 +18567,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "9a598536-26e6-4a07-95c2-b2bfacdacac2",
+                     *           "partyOrgId": "5fc98971-2610-41dc-816f-931e3217bd6b",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "1d818b26a2176e2df4f5d68194ca6c0a16eaaacee250ff1f9372243535f2bd22"
+                     *           "contentHash": "ac52642ca398158fdfd5be53bee17cca2ef43f4138169b78e4e6a7abe2d297b4"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "f753bab4-cb7b-4dec-b9f4-125426c31c65",
+                     *           "partyOrgId": "5268435f-a628-4766-8e6f-044472a177d2",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "1d818b26a2176e2df4f5d68194ca6c0a16eaaacee250ff1f9372243535f2bd22"
+                     *           "contentHash": "ac52642ca398158fdfd5be53bee17cca2ef43f4138169b78e4e6a7abe2d297b4"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "843337b4-29e7-4f66-add0-d1d4a3030e3d",
+                     *           "partyOrgId": "118f52fe-c186-46cd-b46e-cd12af895675",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "1d818b26a2176e2df4f5d68194ca6c0a16eaaacee250ff1f9372243535f2bd22"
+                     *           "contentHash": "ac52642ca398158fdfd5be53bee17cca2ef43f4138169b78e4e6a7abe2d297b4"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "544a946a-ce1a-4789-8fe7-4068a1b5b752",
+                     *           "partyOrgId": "575d680d-eef1-40c3-9733-ed9115647ed2",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "1d818b26a2176e2df4f5d68194ca6c0a16eaaacee250ff1f9372243535f2bd22"
+                     *           "contentHash": "ac52642ca398158fdfd5be53bee17cca2ef43f4138169b78e4e6a7abe2d297b4"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -17536,15 +18760,15 @@ export interface operations {
                      *         {
                      *           "seq": 1,
                      *           "action": "contract.drafted",
-                     *           "actorOrgId": "d5dab430-a877-4d7a-86c9-1d7bde3657f0",
-                     *           "actorKeyId": "7d811674-cde2-485e-8307-26dd7b6b3dc7",
+                     *           "actorOrgId": "6b08f06a-4b0a-4bf0-9a50-003634aea4d4",
+                     *           "actorKeyId": "a109684a-a2a4-420f-94fc-15d0d14e10f5",
                      *           "actorPersonId": null,
                      *           "actorName": null,
                      *           "versionNo": 1,
                      *           "payload": {
                      *             "title": "国伟新苑加装电梯BOT合同",
                      *             "facilityIds": [
-                     *               "3ffcfab0-c48d-4a02-868f-c20f6b6d7f61"
+                     *               "e7dbfe8f-e2de-4cfc-bf4c-53d24f652638"
                      *             ],
                      *             "invoiceDueDays": 15,
                      *             "paymentGraceDays": 15
@@ -17552,7 +18776,7 @@ export interface operations {
                      *           "contentHash": null,
                      *           "createdAt": "2025-03-01T02:00:00.000Z",
                      *           "prevHash": "0000000000000000000000000000000000000000000000000000000000000000",
-                     *           "hash": "235e8c71149c0338ce60012f9fc1099a704a17487dc01a5e2c1c3cd7794709c3"
+                     *           "hash": "38a3e7c9d149b3dbeaa794737b7812f42a327175ec66d662d911de7c81066bbb"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -17830,15 +19054,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "a771904d-016c-4499-a56e-346b1341a68c",
+                     *           "id": "2859da40-989e-4a84-bc57-f62dc2a52a4b",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "operating",
-                     *           "streetId": "27d0a292-59bd-4f28-939e-591cb835fed7",
-                     *           "communityId": "b7cdace8-0c05-4cee-808a-9b93b34d76c2",
-                     *           "enterpriseOrgId": "ad02036e-72d7-40b9-97e7-9c4ac9ab68fa",
-                     *           "ownersCommitteeOrgId": "1599d4b9-36e2-4992-a912-9d5dd6b76f2c",
-                     *           "propertyCompanyOrgId": "725a7a78-3dab-4e59-b9b5-0947168c0ed1",
-                     *           "streetOfficeOrgId": "0db11ffc-b8ec-4c95-b248-cfaef67d20bd",
+                     *           "streetId": "2aa59abb-4e20-44e2-9138-c9904cbc8664",
+                     *           "communityId": "c6e9954e-510a-451a-aca4-a10392fdf61f",
+                     *           "enterpriseOrgId": "85a336c3-4411-41aa-a7eb-5d9299e7d4d7",
+                     *           "ownersCommitteeOrgId": "d2796edc-058e-472d-b53b-2ccdcb2a2b4a",
+                     *           "propertyCompanyOrgId": "81fafb91-8647-46c0-939b-e44a08c97af9",
+                     *           "streetOfficeOrgId": "fd415ff3-c1c1-4ddb-a344-931460355033",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": 1,
@@ -17855,15 +19079,15 @@ export interface operations {
                      *           "handbackOpen": 1
                      *         },
                      *         {
-                     *           "id": "aed8f80a-dd2d-4d33-b5fb-6c5aafbd9441",
+                     *           "id": "5475357a-93e0-459c-ab5f-cdb950bff8a3",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "operating",
-                     *           "streetId": "4e5c9e47-c8f7-4759-b809-af2fb3fe520b",
-                     *           "communityId": "18d33727-8a62-4cb4-a594-adfd17a22334",
-                     *           "enterpriseOrgId": "d88f4807-14fc-441d-9ca4-0a61767df7f5",
-                     *           "ownersCommitteeOrgId": "735cd177-ba8f-4249-a5a9-0ad122d96349",
-                     *           "propertyCompanyOrgId": "a113fa0f-c3f5-4f25-a006-b0e94a7ad6ec",
-                     *           "streetOfficeOrgId": "8c5b2028-c8bc-4987-abd5-da089a6f7c94",
+                     *           "streetId": "c5fd4c6a-26f4-4c5f-87f4-5d7490f3199c",
+                     *           "communityId": "93501d19-21c6-4272-9cdc-8d463d2367fe",
+                     *           "enterpriseOrgId": "9b0ceac5-2092-47c9-8307-6ff0e8bc6982",
+                     *           "ownersCommitteeOrgId": "07980146-d1a5-4541-af8b-8bdb43d5a22b",
+                     *           "propertyCompanyOrgId": "9f4a47ec-91e2-4112-a6e5-5c3821c60954",
+                     *           "streetOfficeOrgId": "61c9980d-4b6b-455e-8d0a-565fd5288708",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": 1,
@@ -17880,15 +19104,15 @@ export interface operations {
                      *           "handbackOpen": 2
                      *         },
                      *         {
-                     *           "id": "b9355a28-bfab-4cc8-aaba-dddfbe283811",
+                     *           "id": "7c355193-c161-430f-9553-2149ad7704c5",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "operating",
-                     *           "streetId": "e4d0be6b-a55d-4469-b358-2d4d259fcd63",
-                     *           "communityId": "5fcbbdf0-2cb8-4602-9d0c-12012655b521",
-                     *           "enterpriseOrgId": "d01327e8-82c3-4c76-a884-ec5c898b89ac",
-                     *           "ownersCommitteeOrgId": "12dc0545-7283-43a6-9f92-a6e8d0efd525",
-                     *           "propertyCompanyOrgId": "3c7f67ff-6277-4afb-ab77-0c2410de355d",
-                     *           "streetOfficeOrgId": "a59a613b-ee70-4234-be23-bbda49600e2f",
+                     *           "streetId": "3cfeb26d-5f55-48f1-91b7-74f4d0f37c2b",
+                     *           "communityId": "1b2b74c6-5e90-4f97-8216-07b2b95408ba",
+                     *           "enterpriseOrgId": "39e044bb-7427-48a9-9c6b-c3735999cffc",
+                     *           "ownersCommitteeOrgId": "0c4d77eb-c3e8-4ab3-910c-0bf739d5f70d",
+                     *           "propertyCompanyOrgId": "a468eeb8-c9f6-42d7-b53c-82a67cf8abe2",
+                     *           "streetOfficeOrgId": "c8329391-341c-4bd9-9a82-b947d1e98310",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": 1,
@@ -17905,15 +19129,15 @@ export interface operations {
                      *           "handbackOpen": 2
                      *         },
                      *         {
-                     *           "id": "e63c4dcd-568b-4b19-afbf-c1a0fff9d252",
+                     *           "id": "c2fecccd-6abc-4a5e-9749-4f6aeb276d25",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "operating",
-                     *           "streetId": "aebced56-22cc-45aa-be1d-bf10de952599",
-                     *           "communityId": "1ed8265d-6b99-41f4-af9a-81f5a4b19323",
-                     *           "enterpriseOrgId": "b4979ce4-02e7-4956-9825-37e9f6b5e5a6",
-                     *           "ownersCommitteeOrgId": "c51d5648-88be-419a-93a8-172f06adc315",
-                     *           "propertyCompanyOrgId": "0fcb62bd-e17c-4c45-a101-10ec2eb3a1a4",
-                     *           "streetOfficeOrgId": "91d46475-849d-42e7-8d49-ccaba3f4cc86",
+                     *           "streetId": "1f122a9d-a9dc-4fcc-882e-1691500a0e3c",
+                     *           "communityId": "f9743d53-f2ac-4043-9965-a50f047c7605",
+                     *           "enterpriseOrgId": "6163f00c-42df-4945-a61c-af40c10237c1",
+                     *           "ownersCommitteeOrgId": "89576903-3876-4b85-8644-11a5d3c21310",
+                     *           "propertyCompanyOrgId": "6687465b-96db-4426-9521-98dae6a2a54b",
+                     *           "streetOfficeOrgId": "a48c42ea-ede0-470f-9283-077e48124ac2",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": 1,
@@ -18075,13 +19299,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "9b35680e-8c40-4dc4-a57f-ac8b9a669fe9",
-                     *           "facilityId": "87bdf6dd-2a0b-4968-92cc-05c70715c076",
-                     *           "communityId": "8b73b59d-9dd1-4b1a-96db-6b0d95243e1e",
-                     *           "streetId": "06fecebb-6002-4783-95ff-310396233127",
-                     *           "enterpriseOrgId": "d8126b12-3e5c-4dc1-a587-32e1c440a06c",
+                     *           "id": "6173e6a3-8d27-400b-b730-b1e01a1b4f4f",
+                     *           "facilityId": "921f76f2-7308-45bc-b161-49fa9a8e44b6",
+                     *           "communityId": "18cce225-5569-435d-9f42-4241db452b3c",
+                     *           "streetId": "fd39c19e-d70d-434f-9b4a-ec82a0590995",
+                     *           "enterpriseOrgId": "d486bde9-4e2b-4ac2-ab5b-d2fb79f3c7b5",
                      *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_amlTwh",
+                     *           "keyPrefix": "bot_s_BLdEzD",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -18090,13 +19314,13 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "9c7eebf9-a210-492a-992f-30b1142cb7e4",
-                     *           "facilityId": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
-                     *           "communityId": "5bbb5dd5-6f2b-4048-97ed-34328adb5a51",
-                     *           "streetId": "375586ad-f130-45a1-81d3-bb76045d0a55",
-                     *           "enterpriseOrgId": "d7a4e52d-536f-4fde-93dd-6c65ddaac940",
+                     *           "id": "892b8fdb-0224-438f-9c0a-643508bd5ecd",
+                     *           "facilityId": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
+                     *           "communityId": "9509dc42-4feb-4cc8-a82a-5e869b72a91e",
+                     *           "streetId": "7089d147-64fe-4829-80d0-c9674fbfcbb8",
+                     *           "enterpriseOrgId": "f5f66e6c-bd28-4b9c-9eb5-22a0abf99c67",
                      *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_Mve_qI",
+                     *           "keyPrefix": "bot_s_HJpFY8",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -18105,13 +19329,13 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "b8e6c223-4334-49f6-8718-930cfcb10c60",
-                     *           "facilityId": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
-                     *           "communityId": "5bbb5dd5-6f2b-4048-97ed-34328adb5a51",
-                     *           "streetId": "375586ad-f130-45a1-81d3-bb76045d0a55",
-                     *           "enterpriseOrgId": "d7a4e52d-536f-4fde-93dd-6c65ddaac940",
-                     *           "name": "轿厢AI摄像头 d8f10d39",
-                     *           "keyPrefix": "bot_s_VRHeap",
+                     *           "id": "d93bbf51-2b28-44c7-9d82-5cb8138172af",
+                     *           "facilityId": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
+                     *           "communityId": "9509dc42-4feb-4cc8-a82a-5e869b72a91e",
+                     *           "streetId": "7089d147-64fe-4829-80d0-c9674fbfcbb8",
+                     *           "enterpriseOrgId": "f5f66e6c-bd28-4b9c-9eb5-22a0abf99c67",
+                     *           "name": "轿厢AI摄像头 21206af6",
+                     *           "keyPrefix": "bot_s_hDZMu6",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -18245,8 +19469,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "facilityId": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
-                 *       "name": "轿厢AI摄像头 fbe6b5a5"
+                 *       "facilityId": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
+                 *       "name": "轿厢AI摄像头 83546b63"
                  *     }
                  */
                 "application/json": components["schemas"]["NewSensor"];
@@ -18266,13 +19490,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b8e6c223-4334-49f6-8718-930cfcb10c60",
-                     *       "facilityId": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
-                     *       "communityId": "5bbb5dd5-6f2b-4048-97ed-34328adb5a51",
-                     *       "streetId": "375586ad-f130-45a1-81d3-bb76045d0a55",
-                     *       "enterpriseOrgId": "d7a4e52d-536f-4fde-93dd-6c65ddaac940",
-                     *       "name": "轿厢AI摄像头 d8f10d39",
-                     *       "keyPrefix": "bot_s_VRHeap",
+                     *       "id": "d93bbf51-2b28-44c7-9d82-5cb8138172af",
+                     *       "facilityId": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
+                     *       "communityId": "9509dc42-4feb-4cc8-a82a-5e869b72a91e",
+                     *       "streetId": "7089d147-64fe-4829-80d0-c9674fbfcbb8",
+                     *       "enterpriseOrgId": "f5f66e6c-bd28-4b9c-9eb5-22a0abf99c67",
+                     *       "name": "轿厢AI摄像头 21206af6",
+                     *       "keyPrefix": "bot_s_hDZMu6",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -18423,13 +19647,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "74f09213-1147-4a82-b852-8059970172c4",
-                     *       "facilityId": "2441539f-ae0c-46bc-93de-37c00ba18ea9",
-                     *       "communityId": "5041f87a-ac18-46dd-8c71-909700fda887",
-                     *       "streetId": "fa024655-fb11-4b3b-bd19-df175f8d3864",
-                     *       "enterpriseOrgId": "f52ea62b-5b70-4f0d-83a2-7b01480d1329",
+                     *       "id": "920d1601-0f29-4744-8797-cac792a825fd",
+                     *       "facilityId": "0e39ab35-a39d-47e8-98ba-cd64d02d8bbb",
+                     *       "communityId": "68677304-b4e8-4663-8392-091863eaee37",
+                     *       "streetId": "0f2029f5-a86c-4a12-a794-399990b08c01",
+                     *       "enterpriseOrgId": "bd0c1d2a-68bd-47fa-ad67-17df0116d1eb",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_iP0CXd",
+                     *       "keyPrefix": "bot_s_0In3ty",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -18574,13 +19798,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "be36b963-c2cd-4153-a511-c08a7aef9aa3",
-                     *       "facilityId": "0354806e-6206-4313-9b82-14c5c1f7681a",
-                     *       "communityId": "527ecee2-bad2-45e1-834e-814b9ceecd49",
-                     *       "streetId": "ad1cb46a-ffcb-427d-ae04-18e6da98d971",
-                     *       "enterpriseOrgId": "84887bfd-02ab-434d-81af-06486862f3ac",
+                     *       "id": "07d50f6a-6cb2-4492-9a33-770896e6567f",
+                     *       "facilityId": "26d263fa-4898-4e12-8f3c-fff95cc325bb",
+                     *       "communityId": "836cc8e3-2b39-4bf8-8f3e-a005376167c1",
+                     *       "streetId": "4ad21006-f8ef-495c-be26-c0f175e57616",
+                     *       "enterpriseOrgId": "8b8f75f5-c1c7-4c71-99da-d630683272ed",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_dPsYz-",
+                     *       "keyPrefix": "bot_s_FnCoR1",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -18750,13 +19974,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "febdfb30-36b7-45af-b191-337299b82e21",
-                     *       "facilityId": "1af85867-f620-45d0-bf3e-4909543680af",
-                     *       "communityId": "f3fcb63c-f039-4d1c-8ba8-d8706a31cdd0",
-                     *       "streetId": "2420af92-0553-4329-af90-d4370126a2bf",
-                     *       "enterpriseOrgId": "5f211b67-4331-40eb-b617-e3ce5fe34151",
+                     *       "id": "7ba64397-a387-4ede-95a6-9a2a94c456b9",
+                     *       "facilityId": "aade0475-c27d-4789-b92b-231064691ca0",
+                     *       "communityId": "d148784d-ac6c-4ec9-95dd-0e6cc18732b2",
+                     *       "streetId": "eba050bc-ed7f-45f6-b806-707312d35fd9",
+                     *       "enterpriseOrgId": "1f163ca0-46b4-426d-9dec-328b5ae885f3",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_Bbv3pJ",
+                     *       "keyPrefix": "bot_s_xvZmJp",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -19084,19 +20308,19 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "f4978ab8-46f0-41f1-a393-5d1fc8ee5841",
-                     *           "sensorId": "a00921e7-edda-403d-a790-82a8bca17fcc",
+                     *           "id": "1b1b5166-3bc9-460a-b1c8-4453e4077d6e",
+                     *           "sensorId": "f7a22d28-4193-4d8f-a1ae-f812f7f273e8",
                      *           "type": "release",
                      *           "params": {},
                      *           "state": "pending",
                      *           "reason": "false alarm",
-                     *           "incidentId": "8e68474f-2f1c-41d3-ab2d-b039908e5ba3",
+                     *           "incidentId": "6b827b17-8f47-43ac-ab15-803927483b9c",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "expiresAt": "2099-01-01T00:00:00.000Z",
                      *           "sentAt": null,
                      *           "resultAt": null,
                      *           "resultReason": null,
-                     *           "issuedByOrgId": "81138044-506a-439a-875d-c36319f369e0",
+                     *           "issuedByOrgId": "f1104533-6654-4174-b405-d06f5ea10f60",
                      *           "issuedByName": null
                      *         }
                      *       ],
@@ -19247,19 +20471,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ed46fa15-d42e-4c1f-8e82-ced1d46edf5f",
-                     *       "sensorId": "64c2253c-642c-4e20-b593-a797645d90a9",
+                     *       "id": "f936d44e-81e6-422e-af1d-aec7f376fe15",
+                     *       "sensorId": "3d99ca61-4043-44f9-8e33-87375977ad07",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "491f8abc-d25f-4638-8fd6-ecb1b666ed98",
+                     *       "incidentId": "575c5ef4-41d2-410f-a61a-83bc78bf63aa",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "b1a4952e-a39f-4f5d-9360-0119e97f3221",
+                     *       "issuedByOrgId": "3d1cb000-c61b-454c-a44c-8915fdacf2e3",
                      *       "issuedByName": null
                      *     }
                      */
@@ -19279,19 +20503,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ed46fa15-d42e-4c1f-8e82-ced1d46edf5f",
-                     *       "sensorId": "64c2253c-642c-4e20-b593-a797645d90a9",
+                     *       "id": "f936d44e-81e6-422e-af1d-aec7f376fe15",
+                     *       "sensorId": "3d99ca61-4043-44f9-8e33-87375977ad07",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "491f8abc-d25f-4638-8fd6-ecb1b666ed98",
+                     *       "incidentId": "575c5ef4-41d2-410f-a61a-83bc78bf63aa",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "b1a4952e-a39f-4f5d-9360-0119e97f3221",
+                     *       "issuedByOrgId": "3d1cb000-c61b-454c-a44c-8915fdacf2e3",
                      *       "issuedByName": null
                      *     }
                      */
@@ -19437,19 +20661,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b883cb9e-3ea9-4c78-993d-7ec5fbb4a93e",
-                     *       "sensorId": "87079d60-62a0-444b-af11-b663fa2fee17",
+                     *       "id": "877c0e33-8f67-4a1b-bf8f-881da58b88e1",
+                     *       "sensorId": "22da3c0a-ccaa-405a-b58f-0e8428f7d5f7",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "false alarm",
-                     *       "incidentId": "7fd5c57b-bda4-4f0f-8e2b-3aea9dc0ee4b",
+                     *       "incidentId": "ad1308ff-ee10-4668-8f70-0579bdb7658d",
                      *       "issuedAt": "2025-02-28T12:01:00.000Z",
                      *       "expiresAt": "2099-01-01T00:00:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "05cdfc0b-333a-49e9-b1d1-f558a5c9fec2",
+                     *       "issuedByOrgId": "fdd465fc-f16e-421a-a1e0-279f43f00253",
                      *       "issuedByName": null
                      *     }
                      */
@@ -19596,13 +20820,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "ef421908-35a7-4f4a-9d43-d31cdb901ccf",
+                     *           "id": "fe484d60-2c27-47ca-9179-d4346f35f509",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "2557703b-e0ee-44a6-a4a9-1dd82abdcf8a",
-                     *           "facilityId": "b7fa909e-1f08-4f10-8d76-36425582b4ef",
-                     *           "communityId": "aab19016-91fc-45e5-927c-11edb66e3de1",
-                     *           "streetId": "b5e4a422-0f3a-4d97-966d-62b0e3dadf02",
+                     *           "sensorId": "cd166b8a-3ca1-42f3-98e3-2fadf4f4ba60",
+                     *           "facilityId": "d626dbcd-cfcd-48c8-a18e-3c67941bcde3",
+                     *           "communityId": "e75467b3-a048-410d-ae3e-b77a0545c237",
+                     *           "streetId": "aa7d6b11-b233-42cd-9509-e2eb18d5a80c",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19613,10 +20837,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:10:48.544Z",
+                     *           "updatedAt": "2026-12-05T16:30:19.154Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "a4fca7e0-f7eb-4340-8580-a1cffc86efb9",
+                     *               "commandId": "b4c15085-8a10-4cfa-be31-4d24f2a5692e",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19626,13 +20850,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "ef0db9f4-391f-400d-8e52-f5ee2744982a",
+                     *           "id": "f79aa8b3-c56f-4c94-994c-7c66cc66e117",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "3894512d-ea6d-4376-b931-b50848f7a61f",
-                     *           "facilityId": "d0a0df71-31d5-4ec7-94c7-490229e3017e",
-                     *           "communityId": "dc0dbe8b-04fa-4306-8f6c-7841c70f5e4d",
-                     *           "streetId": "92cf3816-9b34-4658-94bd-54fd235c1cce",
+                     *           "sensorId": "920d1601-0f29-4744-8797-cac792a825fd",
+                     *           "facilityId": "0e39ab35-a39d-47e8-98ba-cd64d02d8bbb",
+                     *           "communityId": "68677304-b4e8-4663-8392-091863eaee37",
+                     *           "streetId": "0f2029f5-a86c-4a12-a794-399990b08c01",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19643,10 +20867,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:10:48.602Z",
+                     *           "updatedAt": "2026-12-05T16:30:18.909Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "5e527402-0106-467b-be7b-3fad3bb9e7f4",
+                     *               "commandId": "fdb21f8a-f812-4005-b975-5b8ed2882041",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19656,13 +20880,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "e6095e48-8c09-49a4-9878-96eea2643469",
+                     *           "id": "e5e62a0e-f14c-40bb-a0e8-cccf07fc2e83",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "9c7eebf9-a210-492a-992f-30b1142cb7e4",
-                     *           "facilityId": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
-                     *           "communityId": "5bbb5dd5-6f2b-4048-97ed-34328adb5a51",
-                     *           "streetId": "375586ad-f130-45a1-81d3-bb76045d0a55",
+                     *           "sensorId": "8c885451-6d5d-432c-ad57-5073ff4e4a4a",
+                     *           "facilityId": "84c2ebd0-305c-4a01-93e0-f7a00dcb9838",
+                     *           "communityId": "08c96ecb-f9cb-429f-885e-47798fd24348",
+                     *           "streetId": "2aa0bb47-ea6c-46b5-8675-d79153fcd1cd",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19673,10 +20897,10 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:10:47.418Z",
+                     *           "updatedAt": "2026-12-05T16:30:19.125Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "dc5225c3-ceca-49aa-8ecf-8355fcda643d",
+                     *               "commandId": "383c2f64-8c2d-4671-a782-333e9177d7fe",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19686,13 +20910,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "cb3a6eb5-e7f1-4a58-998a-86d541988424",
+                     *           "id": "d84bfa43-8e31-4965-9a08-97544d7510d9",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "06151cf6-c2ec-4166-9759-10c0cd691ae4",
-                     *           "facilityId": "2bb51230-4881-423b-9c95-59fae0dd4fb2",
-                     *           "communityId": "cb824ff6-9a91-437d-b500-8f46b22e23b3",
-                     *           "streetId": "6996d6b0-9a01-4ec8-9568-67c3460584a6",
+                     *           "sensorId": "708de28d-9fe8-4983-bfb7-b0e4b333cc47",
+                     *           "facilityId": "db584689-751b-4b4b-bef9-0d5e71286253",
+                     *           "communityId": "0db89485-8f57-4607-87f7-4891a3f32a4e",
+                     *           "streetId": "da2aa203-e5a8-4fd9-9f07-cdeaa885e069",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19703,10 +20927,160 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:10:48.390Z",
+                     *           "updatedAt": "2026-12-05T16:30:19.005Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "11e81f62-ae1b-4da9-94df-2a0b31bb77fa",
+                     *               "commandId": "d3994a22-0649-475c-8b12-9640f16feb5e",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "cc445db6-ba37-41f7-9a23-9fcd3094aadf",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "6173e6a3-8d27-400b-b730-b1e01a1b4f4f",
+                     *           "facilityId": "921f76f2-7308-45bc-b161-49fa9a8e44b6",
+                     *           "communityId": "18cce225-5569-435d-9f42-4241db452b3c",
+                     *           "streetId": "fd39c19e-d70d-434f-9b4a-ec82a0590995",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:30:18.881Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "e9e1a81d-ecc4-4c44-bc45-afb3493a20f4",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "7fb5cc69-3da9-4a59-9e8d-ca9533b36175",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "b8694201-c5e3-4fa6-88ba-0e46b453f014",
+                     *           "facilityId": "dde7c1a3-d1a1-4376-9947-c388e03a79a1",
+                     *           "communityId": "ba16ad35-589c-4ba2-aceb-240307caff29",
+                     *           "streetId": "8ca4a4ad-a586-44bb-9201-5c1265c6070d",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:30:19.090Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "e9ec5d02-ccb8-4d50-815a-9688cdabca29",
+                     *               "state": "applied",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": "2025-03-01T02:00:00.000Z"
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "585a6999-94b1-46cb-b6f4-949654315d9f",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "07d50f6a-6cb2-4492-9a33-770896e6567f",
+                     *           "facilityId": "26d263fa-4898-4e12-8f3c-fff95cc325bb",
+                     *           "communityId": "836cc8e3-2b39-4bf8-8f3e-a005376167c1",
+                     *           "streetId": "4ad21006-f8ef-495c-be26-c0f175e57616",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:30:18.939Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "6487271b-d5f6-436f-b642-df696106bc8c",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "15f066eb-4810-432e-a9ea-c93af5429d6f",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "892b8fdb-0224-438f-9c0a-643508bd5ecd",
+                     *           "facilityId": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
+                     *           "communityId": "9509dc42-4feb-4cc8-a82a-5e869b72a91e",
+                     *           "streetId": "7089d147-64fe-4829-80d0-c9674fbfcbb8",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:30:18.829Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "c099d6ca-1416-49ca-b306-44b99cd4b206",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "108fdda0-59d9-4a05-a9a0-34cc0e20dd11",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "fb0c155e-f230-4baa-be3b-09f23a1b7671",
+                     *           "facilityId": "b6db0762-87b0-4f76-802e-465471b5d531",
+                     *           "communityId": "74b47ced-889f-4478-a3f9-5e22bc69d57f",
+                     *           "streetId": "585d935f-bf49-4c4f-a521-fd84102a9f2c",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T16:30:19.060Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "a65b3fe3-1495-447a-9981-e067299ea1fb",
                      *               "state": "sent",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
@@ -19716,13 +21090,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "9d731c16-136a-4dde-9fc9-a87ded5d6131",
+                     *           "id": "0e7629f2-ecc7-4989-af31-06c245ea5a6a",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "979edd5f-0b8b-4075-887d-7554e0a59355",
-                     *           "facilityId": "3f4335ff-5fd1-4754-adea-2201ecc59f26",
-                     *           "communityId": "64c02463-0698-4d2a-a8e8-add1c13b10f6",
-                     *           "streetId": "c4cb6ec8-955c-4c25-824e-3248ecd79e0d",
+                     *           "sensorId": "7ba64397-a387-4ede-95a6-9a2a94c456b9",
+                     *           "facilityId": "aade0475-c27d-4789-b92b-231064691ca0",
+                     *           "communityId": "d148784d-ac6c-4ec9-95dd-0e6cc18732b2",
+                     *           "streetId": "eba050bc-ed7f-45f6-b806-707312d35fd9",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -19733,165 +21107,15 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:10:47.991Z",
+                     *           "updatedAt": "2026-12-05T16:30:18.967Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "16acf1ac-f373-4324-ba74-960f97b61c45",
+                     *               "commandId": "0e2c507a-4686-4d95-ae22-702009cb4ef1",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "72aa60bb-cc3d-4ca3-94a7-7592bdae872b",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "be36b963-c2cd-4153-a511-c08a7aef9aa3",
-                     *           "facilityId": "0354806e-6206-4313-9b82-14c5c1f7681a",
-                     *           "communityId": "527ecee2-bad2-45e1-834e-814b9ceecd49",
-                     *           "streetId": "ad1cb46a-ffcb-427d-ae04-18e6da98d971",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:10:47.838Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "b96479b1-91d2-456c-9bfe-734b96734fd7",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "592688d8-b6b6-492d-8ba4-83a310341387",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "febdfb30-36b7-45af-b191-337299b82e21",
-                     *           "facilityId": "1af85867-f620-45d0-bf3e-4909543680af",
-                     *           "communityId": "f3fcb63c-f039-4d1c-8ba8-d8706a31cdd0",
-                     *           "streetId": "2420af92-0553-4329-af90-d4370126a2bf",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:10:47.909Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "88b2f9e6-a6ca-4b34-abf3-9f8f65d9b9f2",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "4efd9ff7-377e-4ff4-939b-59f1d94be0ce",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "9b35680e-8c40-4dc4-a57f-ac8b9a669fe9",
-                     *           "facilityId": "87bdf6dd-2a0b-4968-92cc-05c70715c076",
-                     *           "communityId": "8b73b59d-9dd1-4b1a-96db-6b0d95243e1e",
-                     *           "streetId": "06fecebb-6002-4783-95ff-310396233127",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:10:47.652Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "83a663ae-0048-4697-b968-98a5cb40a82a",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "263118ac-0088-4876-b655-b238d3c5c8e8",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "74f09213-1147-4a82-b852-8059970172c4",
-                     *           "facilityId": "2441539f-ae0c-46bc-93de-37c00ba18ea9",
-                     *           "communityId": "5041f87a-ac18-46dd-8c71-909700fda887",
-                     *           "streetId": "fa024655-fb11-4b3b-bd19-df175f8d3864",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:10:47.752Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "6f93694c-9f66-46a4-8fec-8bc266a12fec",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "1cf68e3a-a68d-444e-9b32-7e2b27faf9aa",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "232d48bd-d2c5-435d-a67e-217af945453d",
-                     *           "facilityId": "5ca1a578-5da9-4a66-a732-b4a0f1ec753f",
-                     *           "communityId": "783af7e8-5619-4f52-80de-2580f73fdce5",
-                     *           "streetId": "946ed13c-2dc9-4307-94af-c176cad5dc6b",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:10:48.506Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "2fe61af3-4429-4fad-9bd2-12b86a883c8b",
-                     *               "state": "applied",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": "2025-03-01T02:00:00.000Z"
                      *             }
                      *           ]
                      *         }
@@ -20190,9 +21414,9 @@ export interface operations {
                      *       "timeZone": "Asia/Shanghai",
                      *       "items": [
                      *         {
-                     *           "key": "2441539f-ae0c-46bc-93de-37c00ba18ea9",
-                     *           "facilityId": "2441539f-ae0c-46bc-93de-37c00ba18ea9",
-                     *           "communityId": "5041f87a-ac18-46dd-8c71-909700fda887",
+                     *           "key": "84c2ebd0-305c-4a01-93e0-f7a00dcb9838",
+                     *           "facilityId": "84c2ebd0-305c-4a01-93e0-f7a00dcb9838",
+                     *           "communityId": "08c96ecb-f9cb-429f-885e-47798fd24348",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20205,9 +21429,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "0354806e-6206-4313-9b82-14c5c1f7681a",
-                     *           "facilityId": "0354806e-6206-4313-9b82-14c5c1f7681a",
-                     *           "communityId": "527ecee2-bad2-45e1-834e-814b9ceecd49",
+                     *           "key": "db584689-751b-4b4b-bef9-0d5e71286253",
+                     *           "facilityId": "db584689-751b-4b4b-bef9-0d5e71286253",
+                     *           "communityId": "0db89485-8f57-4607-87f7-4891a3f32a4e",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20220,9 +21444,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
-                     *           "facilityId": "c3a2f2b8-61f1-4ce9-b837-263576b5d782",
-                     *           "communityId": "5bbb5dd5-6f2b-4048-97ed-34328adb5a51",
+                     *           "key": "921f76f2-7308-45bc-b161-49fa9a8e44b6",
+                     *           "facilityId": "921f76f2-7308-45bc-b161-49fa9a8e44b6",
+                     *           "communityId": "18cce225-5569-435d-9f42-4241db452b3c",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20235,9 +21459,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "3f4335ff-5fd1-4754-adea-2201ecc59f26",
-                     *           "facilityId": "3f4335ff-5fd1-4754-adea-2201ecc59f26",
-                     *           "communityId": "64c02463-0698-4d2a-a8e8-add1c13b10f6",
+                     *           "key": "2f0ee62b-3f15-49ec-84e2-69bdf4c572c9",
+                     *           "facilityId": "2f0ee62b-3f15-49ec-84e2-69bdf4c572c9",
+                     *           "communityId": "2ee7b61c-27c9-4d18-98f5-5680e37a0b84",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20250,9 +21474,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "5ca1a578-5da9-4a66-a732-b4a0f1ec753f",
-                     *           "facilityId": "5ca1a578-5da9-4a66-a732-b4a0f1ec753f",
-                     *           "communityId": "783af7e8-5619-4f52-80de-2580f73fdce5",
+                     *           "key": "d1178cf3-d1c4-4b59-b26a-7f2090b0d587",
+                     *           "facilityId": "d1178cf3-d1c4-4b59-b26a-7f2090b0d587",
+                     *           "communityId": "311f65aa-bd5d-4a81-bdb5-b981ccf862e2",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20265,9 +21489,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "87bdf6dd-2a0b-4968-92cc-05c70715c076",
-                     *           "facilityId": "87bdf6dd-2a0b-4968-92cc-05c70715c076",
-                     *           "communityId": "8b73b59d-9dd1-4b1a-96db-6b0d95243e1e",
+                     *           "key": "0e39ab35-a39d-47e8-98ba-cd64d02d8bbb",
+                     *           "facilityId": "0e39ab35-a39d-47e8-98ba-cd64d02d8bbb",
+                     *           "communityId": "68677304-b4e8-4663-8392-091863eaee37",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20280,9 +21504,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "b7fa909e-1f08-4f10-8d76-36425582b4ef",
-                     *           "facilityId": "b7fa909e-1f08-4f10-8d76-36425582b4ef",
-                     *           "communityId": "aab19016-91fc-45e5-927c-11edb66e3de1",
+                     *           "key": "b6db0762-87b0-4f76-802e-465471b5d531",
+                     *           "facilityId": "b6db0762-87b0-4f76-802e-465471b5d531",
+                     *           "communityId": "74b47ced-889f-4478-a3f9-5e22bc69d57f",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20295,9 +21519,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "0027f509-f1f1-400d-9564-f369cfbe92b7",
-                     *           "facilityId": "0027f509-f1f1-400d-9564-f369cfbe92b7",
-                     *           "communityId": "ae0982cb-2039-4eb7-a09a-78ba22c30d89",
+                     *           "key": "26d263fa-4898-4e12-8f3c-fff95cc325bb",
+                     *           "facilityId": "26d263fa-4898-4e12-8f3c-fff95cc325bb",
+                     *           "communityId": "836cc8e3-2b39-4bf8-8f3e-a005376167c1",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20310,9 +21534,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "0fb66561-4af3-49e7-a9b6-ab64b6440dfa",
-                     *           "facilityId": "0fb66561-4af3-49e7-a9b6-ab64b6440dfa",
-                     *           "communityId": "b70d4016-5ec7-4e0d-9dc5-1ace187a615f",
+                     *           "key": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
+                     *           "facilityId": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
+                     *           "communityId": "9509dc42-4feb-4cc8-a82a-5e869b72a91e",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20325,9 +21549,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "2bb51230-4881-423b-9c95-59fae0dd4fb2",
-                     *           "facilityId": "2bb51230-4881-423b-9c95-59fae0dd4fb2",
-                     *           "communityId": "cb824ff6-9a91-437d-b500-8f46b22e23b3",
+                     *           "key": "dde7c1a3-d1a1-4376-9947-c388e03a79a1",
+                     *           "facilityId": "dde7c1a3-d1a1-4376-9947-c388e03a79a1",
+                     *           "communityId": "ba16ad35-589c-4ba2-aceb-240307caff29",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20340,9 +21564,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "d0a0df71-31d5-4ec7-94c7-490229e3017e",
-                     *           "facilityId": "d0a0df71-31d5-4ec7-94c7-490229e3017e",
-                     *           "communityId": "dc0dbe8b-04fa-4306-8f6c-7841c70f5e4d",
+                     *           "key": "aade0475-c27d-4789-b92b-231064691ca0",
+                     *           "facilityId": "aade0475-c27d-4789-b92b-231064691ca0",
+                     *           "communityId": "d148784d-ac6c-4ec9-95dd-0e6cc18732b2",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20355,9 +21579,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "1af85867-f620-45d0-bf3e-4909543680af",
-                     *           "facilityId": "1af85867-f620-45d0-bf3e-4909543680af",
-                     *           "communityId": "f3fcb63c-f039-4d1c-8ba8-d8706a31cdd0",
+                     *           "key": "d626dbcd-cfcd-48c8-a18e-3c67941bcde3",
+                     *           "facilityId": "d626dbcd-cfcd-48c8-a18e-3c67941bcde3",
+                     *           "communityId": "e75467b3-a048-410d-ae3e-b77a0545c237",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -20501,13 +21725,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "4e124fef-6c3b-4d12-b8d7-f250bb52d5db",
+                     *       "id": "5bbbd520-bde5-40a5-90a8-ce83d1ad70c2",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "3969afa1-3a0f-46d4-9b75-193dd2d320a5",
-                     *       "facilityId": "fa4bfd2f-8b94-40c3-a93b-7f3a15a30249",
-                     *       "communityId": "2c08219e-4aed-4db1-a410-830d808382ba",
-                     *       "streetId": "60d20639-2914-47fc-baa9-06e0e68c061d",
+                     *       "sensorId": "cff79e7d-f240-4865-8efc-c6c0e95b3e8f",
+                     *       "facilityId": "1118efdf-d17c-467b-8399-85048466d46d",
+                     *       "communityId": "210bba93-21ae-431c-b7c5-2d581ac42a0d",
+                     *       "streetId": "1c61de96-9cff-4109-88f2-8e49d3dd7afd",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
@@ -20518,10 +21742,10 @@ export interface operations {
                      *       "classification": null,
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T16:10:48.873Z",
+                     *       "updatedAt": "2026-12-05T16:30:19.261Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "52f14910-4981-4dca-8437-648e8ae037f0",
+                     *           "commandId": "eaf8d6d9-563e-4258-818e-6306f9ea95f8",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "issuedByName": null,
@@ -20671,27 +21895,27 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "edf72ccc-9770-4c13-a59f-a610921b5ba1",
+                     *       "id": "638b74ea-c52a-4404-8483-a55bc3ecc682",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "d058396f-b755-448d-8716-ec0e4bd7b4ba",
-                     *       "facilityId": "d78f360a-6842-45f8-aff8-153ca5fd846f",
-                     *       "communityId": "052f8d1c-7a64-4700-8e77-52af46f679ae",
-                     *       "streetId": "9ce3dd43-7828-441e-9976-e28b5568a06e",
+                     *       "sensorId": "afa489c3-0be8-4bf6-850b-5156d9cf2f1b",
+                     *       "facilityId": "6777f301-95a2-4dca-85b7-181d2d476632",
+                     *       "communityId": "b8cf3575-c37f-4bbf-8c54-cc3e16fc4d9a",
+                     *       "streetId": "3c13fb2b-4c4f-479a-b7ab-daf75645de00",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
                      *       "haltSeconds": null,
                      *       "acknowledgedAt": "2025-03-01T02:00:00.000Z",
-                     *       "acknowledgedByOrgId": "32972fe5-e747-4b38-843e-dc645983738d",
+                     *       "acknowledgedByOrgId": "9c7b86e5-4d48-47e4-9857-0670099d3139",
                      *       "acknowledgedByName": null,
                      *       "classification": "confirmed",
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T16:10:49.060Z",
+                     *       "updatedAt": "2026-12-05T16:30:19.295Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "a25f1766-ffc0-4ed1-a488-e27ca55a34d3",
+                     *           "commandId": "f9648a64-8dd4-4633-a534-50206d9e0054",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "issuedByName": null,
@@ -20851,10 +22075,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "83882aa5-3286-469f-8d43-f98e20af330c",
-                     *           "contractId": "8d2e5026-71f9-45e1-918d-f0ceb61daf06",
-                     *           "subscriberKey": "household:37bc093e-5ea5-4299-9e03-753174719182",
-                     *           "householdId": "37bc093e-5ea5-4299-9e03-753174719182",
+                     *           "id": "2c0e2490-b259-4023-b0b3-4022194252ac",
+                     *           "contractId": "10f15d6a-8646-489e-92d3-b55b6135164a",
+                     *           "subscriberKey": "household:85868b29-b6d4-4c27-bc9f-5e9fdbc7007b",
+                     *           "householdId": "85868b29-b6d4-4c27-bc9f-5e9fdbc7007b",
                      *           "slotRef": null,
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
@@ -20863,8 +22087,8 @@ export interface operations {
                      *           "startDate": "2024-12-01",
                      *           "endDate": null,
                      *           "state": "active",
-                     *           "createdAt": "2026-12-05T16:10:50.485Z",
-                     *           "updatedAt": "2026-12-05T16:10:50.485Z"
+                     *           "createdAt": "2026-12-05T16:30:19.792Z",
+                     *           "updatedAt": "2026-12-05T16:30:19.792Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -20994,7 +22218,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "householdId": "a382be6e-5d11-471f-8ba7-856a84a53a97",
+                 *       "householdId": "61fa7f52-a3aa-47b2-a948-b4fd3ea3f384",
                  *       "feeCode": "EL-M",
                  *       "startDate": "2025-03-01"
                  *     }
@@ -21016,10 +22240,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a17e8730-a793-45ba-9e26-1dd0779779e5",
-                     *       "contractId": "0c3858bb-b89b-4377-8218-4bfe41237a6a",
-                     *       "subscriberKey": "household:a382be6e-5d11-471f-8ba7-856a84a53a97",
-                     *       "householdId": "a382be6e-5d11-471f-8ba7-856a84a53a97",
+                     *       "id": "37c2a2d2-9687-40fd-a37f-1374bf6a8062",
+                     *       "contractId": "4ddb665c-c12d-40b2-a6ed-840b1e79dc3e",
+                     *       "subscriberKey": "household:61fa7f52-a3aa-47b2-a948-b4fd3ea3f384",
+                     *       "householdId": "61fa7f52-a3aa-47b2-a948-b4fd3ea3f384",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -21173,10 +22397,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "639daad0-55a1-47aa-9335-a204a1613aa4",
-                     *       "contractId": "9d902364-f820-4ffa-91fe-4f538d04026f",
-                     *       "subscriberKey": "household:05bb3b7c-ddcf-4602-be89-c7c0b5f435af",
-                     *       "householdId": "05bb3b7c-ddcf-4602-be89-c7c0b5f435af",
+                     *       "id": "15e8030c-cb3c-4ca6-ad1e-474d9fde4da2",
+                     *       "contractId": "c13f935e-5486-4af0-b717-4ab41f15be5a",
+                     *       "subscriberKey": "household:44256e5a-9dcf-4689-97cb-5f7355f0bc2d",
+                     *       "householdId": "44256e5a-9dcf-4689-97cb-5f7355f0bc2d",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -21185,8 +22409,8 @@ export interface operations {
                      *       "startDate": "2024-12-01",
                      *       "endDate": null,
                      *       "state": "active",
-                     *       "createdAt": "2026-12-05T16:10:50.651Z",
-                     *       "updatedAt": "2026-12-05T16:10:50.651Z"
+                     *       "createdAt": "2026-12-05T16:30:19.888Z",
+                     *       "updatedAt": "2026-12-05T16:30:19.888Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Subscription"];
@@ -21330,10 +22554,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "subscription": {
-                     *         "id": "eedd26fa-587d-40fa-92b3-5b4ad3a6d98c",
-                     *         "contractId": "81d7d7fb-a706-4b64-8480-035c3a7bdc6b",
-                     *         "subscriberKey": "household:1c7fc9fe-ff35-4a33-acbe-bd8105bf517a",
-                     *         "householdId": "1c7fc9fe-ff35-4a33-acbe-bd8105bf517a",
+                     *         "id": "9ea10c43-98a5-43f3-b3e1-e0e3039414a2",
+                     *         "contractId": "0a05690e-ecd7-4724-8527-f592207d4941",
+                     *         "subscriberKey": "household:bdac8af5-97e1-4e2e-beb8-4730479a3c40",
+                     *         "householdId": "bdac8af5-97e1-4e2e-beb8-4730479a3c40",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -21342,7 +22566,7 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T16:10:50.727Z",
+                     *         "createdAt": "2026-12-05T16:30:19.927Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "refund": {
@@ -21519,10 +22743,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "ended": {
-                     *         "id": "70f44771-b684-4241-9b5e-a8261bfcf0d7",
-                     *         "contractId": "4df2a2b1-d3bb-4a0f-a9e7-b9e7a29a38dd",
-                     *         "subscriberKey": "household:46476e3d-2d88-4973-93e2-204bb9ea47dd",
-                     *         "householdId": "46476e3d-2d88-4973-93e2-204bb9ea47dd",
+                     *         "id": "d7d22e48-c27e-4196-9061-73a6675c4e24",
+                     *         "contractId": "bb792d16-9f5e-448f-9005-861c6202e978",
+                     *         "subscriberKey": "household:c63f731d-e197-4f12-9ac1-ddba99eb3b14",
+                     *         "householdId": "c63f731d-e197-4f12-9ac1-ddba99eb3b14",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -21531,14 +22755,14 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T16:10:50.812Z",
+                     *         "createdAt": "2026-12-05T16:30:19.982Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "subscription": {
-                     *         "id": "4ea5a313-f1a1-4711-9663-85f55b60c59e",
-                     *         "contractId": "4df2a2b1-d3bb-4a0f-a9e7-b9e7a29a38dd",
-                     *         "subscriberKey": "household:46476e3d-2d88-4973-93e2-204bb9ea47dd",
-                     *         "householdId": "46476e3d-2d88-4973-93e2-204bb9ea47dd",
+                     *         "id": "0a45b40c-2532-4f74-813f-9e3a95ef8f2a",
+                     *         "contractId": "bb792d16-9f5e-448f-9005-861c6202e978",
+                     *         "subscriberKey": "household:c63f731d-e197-4f12-9ac1-ddba99eb3b14",
+                     *         "householdId": "c63f731d-e197-4f12-9ac1-ddba99eb3b14",
                      *         "slotRef": null,
                      *         "feeCode": "EL-Y",
                      *         "kind": "yearly",
@@ -21703,14 +22927,14 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "77bb13c3-9fc9-4491-a566-ca62a5e65763",
-                     *           "contractId": "290e14df-ff75-4cd5-8bb2-f7a15ed2a1c6",
+                     *           "id": "bb141124-712c-4be6-b4ab-2e41d55b2899",
+                     *           "contractId": "179da1a4-e0c0-4bdd-a8f6-7d0a1749dca0",
                      *           "period": "2025-02",
                      *           "idempotencyKey": null,
-                     *           "requestedByOrgId": "aba8568d-7fdb-480a-a557-ae448fa239c8",
+                     *           "requestedByOrgId": "1371508b-2b8a-4290-b8d3-1fb25a2a47d6",
                      *           "invoicesCreated": 1,
                      *           "totalAmount": "40.00",
-                     *           "createdAt": "2026-12-05T16:10:51.003Z"
+                     *           "createdAt": "2026-12-05T16:30:20.044Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -21860,11 +23084,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "0faebd19-77f3-4553-8fac-5c202f32b7d3",
-                     *         "contractId": "519ed265-d021-471f-87fe-d93735a28efa",
+                     *         "id": "8c52a8ac-d4a2-4ae5-a206-596cf4be31a9",
+                     *         "contractId": "bad952b7-38d6-4ecd-9145-09d646ee4b93",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-4d253402",
-                     *         "requestedByOrgId": "ef8f5609-b1f8-4e3d-83e7-1469917d9c26",
+                     *         "idempotencyKey": "run-7ac0d329",
+                     *         "requestedByOrgId": "5961642c-2d81-496b-9d69-719f5a4d8637",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
@@ -21890,11 +23114,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "0faebd19-77f3-4553-8fac-5c202f32b7d3",
-                     *         "contractId": "519ed265-d021-471f-87fe-d93735a28efa",
+                     *         "id": "8c52a8ac-d4a2-4ae5-a206-596cf4be31a9",
+                     *         "contractId": "bad952b7-38d6-4ecd-9145-09d646ee4b93",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-4d253402",
-                     *         "requestedByOrgId": "ef8f5609-b1f8-4e3d-83e7-1469917d9c26",
+                     *         "idempotencyKey": "run-7ac0d329",
+                     *         "requestedByOrgId": "5961642c-2d81-496b-9d69-719f5a4d8637",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
@@ -22044,14 +23268,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d90a5f85-6cdb-4648-88e0-986e8b7849af",
-                     *       "contractId": "dde6c53b-5f5b-4f22-98be-bfbc50c132a7",
+                     *       "id": "3cc3a0af-6ef3-46e3-af97-c2f8a1d90f90",
+                     *       "contractId": "9bdba894-fb95-4af4-b23c-c1250515c128",
                      *       "period": "2025-02",
                      *       "idempotencyKey": null,
-                     *       "requestedByOrgId": "c1ac5b80-a9da-4724-81fc-d552cb3402c1",
+                     *       "requestedByOrgId": "f646607b-8aea-49c0-bba4-cc9c69df9e8c",
                      *       "invoicesCreated": 1,
                      *       "totalAmount": "40.00",
-                     *       "createdAt": "2026-12-05T16:10:51.287Z"
+                     *       "createdAt": "2026-12-05T16:30:20.163Z"
                      *     }
                      */
                     "application/json": components["schemas"]["BillingRun"];
@@ -22193,13 +23417,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "ea48a102-89d3-4d6e-9f5c-1774a463d9d9",
+                     *           "id": "190ceba2-ca42-42a2-a7c5-4a4f7fef973b",
                      *           "number": "BOT-2025-000001",
-                     *           "contractId": "39058397-b94e-4913-a0f7-052cfeb9ec7e",
-                     *           "subscriberKey": "household:378ee2f5-4300-4e70-950a-62fda7fc4e5f",
-                     *           "householdId": "378ee2f5-4300-4e70-950a-62fda7fc4e5f",
-                     *           "subscriptionId": "2132ae85-5a02-45be-9cf8-c7eb2b824b05",
-                     *           "billingRunId": "e46d9db3-ddcc-4bb7-b472-758bdc5ad1bc",
+                     *           "contractId": "cc5d5535-5338-42be-9e01-a418b3c14ba9",
+                     *           "subscriberKey": "household:8b18ea0d-3031-42af-8eb2-1f225ac213e5",
+                     *           "householdId": "8b18ea0d-3031-42af-8eb2-1f225ac213e5",
+                     *           "subscriptionId": "1a5fec30-c5f9-4260-ae1c-8fa102398e4c",
+                     *           "billingRunId": "76d3eb12-e9c4-4201-8774-5c66d3cebef6",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
                      *           "issueDate": "2025-02-01",
@@ -22359,13 +23583,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b89bf387-59f8-402a-beb2-7309fbc5da4d",
+                     *       "id": "999eb524-3124-4a89-b871-aa71be49a7d3",
                      *       "number": "BOT-2025-000001",
-                     *       "contractId": "c8a8dbc2-3a3b-43b6-9848-cbebd8578675",
-                     *       "subscriberKey": "household:ae021943-10ca-40e8-8042-90ba9db230ac",
-                     *       "householdId": "ae021943-10ca-40e8-8042-90ba9db230ac",
-                     *       "subscriptionId": "69923acd-e088-4b75-b8f8-4adb70493005",
-                     *       "billingRunId": "ea3aeb2d-9a5b-4cf2-be96-6773f12008a0",
+                     *       "contractId": "4cf7c054-bef4-403e-80c5-0c23e862bb9d",
+                     *       "subscriberKey": "household:6cecf432-7424-427a-a104-af3dc2ebcdea",
+                     *       "householdId": "6cecf432-7424-427a-a104-af3dc2ebcdea",
+                     *       "subscriptionId": "399def88-595a-483c-b594-95cf4859e65a",
+                     *       "billingRunId": "3c9d9ac0-df35-42e1-a7a3-b58a95530d17",
                      *       "kind": "subscription",
                      *       "period": "2025-02",
                      *       "issueDate": "2025-02-01",
@@ -22509,8 +23733,8 @@ export interface operations {
                 /**
                  * @example [
                  *       {
-                 *         "sessionId": "ride-128c9af2",
-                 *         "householdId": "5d1f6270-2998-4bdb-bb17-0068cbc4bde9",
+                 *         "sessionId": "ride-5326d066",
+                 *         "householdId": "61ef9983-130d-4578-a0f6-dd21d5307ff9",
                  *         "kind": "ride",
                  *         "feeCode": "EL-RIDE",
                  *         "startedAt": "2025-02-20T08:30:00+08:00",
@@ -22535,7 +23759,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "stored": [
-                     *         "ride-643320fb"
+                     *         "ride-ef718c64"
                      *       ],
                      *       "duplicates": []
                      *     }
@@ -22688,10 +23912,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "d29d4efb-beb0-4b13-acf8-c46bd9119b23",
-                     *           "invoiceId": "efae8043-5cdc-4603-9079-c6fbe333b7b7",
-                     *           "contractId": "18471e2a-7dd0-483c-a97e-70a8bfec5b19",
-                     *           "subscriberKey": "household:46ed49a8-e30d-4095-9c28-d397e9e62393",
+                     *           "id": "31a9437e-6991-4a6e-9b3b-e1e7d1b156a8",
+                     *           "invoiceId": "68d7588b-edb1-4f1e-a2c0-fd7c6df0b74b",
+                     *           "contractId": "9ff0c8a6-eeb8-4b08-9b1c-0fb0208340e5",
+                     *           "subscriberKey": "household:51ebe5d6-8d1e-440c-9284-96863b488b6d",
                      *           "amount": "10.00",
                      *           "appliedAmount": "10.00",
                      *           "creditAmount": "0.00",
@@ -22699,7 +23923,7 @@ export interface operations {
                      *           "externalRef": "WX-FIXTURE-0001",
                      *           "receivedOn": "2025-02-20",
                      *           "creditNoteId": null,
-                     *           "createdAt": "2026-12-05T16:10:51.467Z"
+                     *           "createdAt": "2026-12-05T16:30:20.327Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -22844,7 +24068,7 @@ export interface operations {
                  * @example {
                  *       "amount": "10.00",
                  *       "method": "wechat",
-                 *       "externalRef": "WX-f965903a",
+                 *       "externalRef": "WX-f5251229",
                  *       "receivedOn": "2025-02-28"
                  *     }
                  */
@@ -22864,20 +24088,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c31cf2a7-8385-4b1a-b46d-eab30db2aa4a",
-                     *       "invoiceId": "4391e411-6bdd-4aed-a1c2-b24b501a90a5",
-                     *       "contractId": "c1ae1b1e-342b-4428-96c9-4b2486652097",
-                     *       "subscriberKey": "household:e194f565-bdd3-4b51-961a-7c42ca35a435",
+                     *       "id": "5a854970-ceab-44ac-ac77-600499d37ba9",
+                     *       "invoiceId": "4e363383-43d4-46d4-8a2a-74088c2e75e9",
+                     *       "contractId": "b2310863-8115-4743-bb60-cb3edf124505",
+                     *       "subscriberKey": "household:13551de1-9263-4031-95be-74d40b9b6893",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-80fa41b8",
+                     *       "externalRef": "WX-e52e3ace",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T16:10:51.538Z",
+                     *       "createdAt": "2026-12-05T16:30:20.382Z",
                      *       "invoice": {
-                     *         "id": "4391e411-6bdd-4aed-a1c2-b24b501a90a5",
+                     *         "id": "4e363383-43d4-46d4-8a2a-74088c2e75e9",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
@@ -22905,20 +24129,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c31cf2a7-8385-4b1a-b46d-eab30db2aa4a",
-                     *       "invoiceId": "4391e411-6bdd-4aed-a1c2-b24b501a90a5",
-                     *       "contractId": "c1ae1b1e-342b-4428-96c9-4b2486652097",
-                     *       "subscriberKey": "household:e194f565-bdd3-4b51-961a-7c42ca35a435",
+                     *       "id": "5a854970-ceab-44ac-ac77-600499d37ba9",
+                     *       "invoiceId": "4e363383-43d4-46d4-8a2a-74088c2e75e9",
+                     *       "contractId": "b2310863-8115-4743-bb60-cb3edf124505",
+                     *       "subscriberKey": "household:13551de1-9263-4031-95be-74d40b9b6893",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-80fa41b8",
+                     *       "externalRef": "WX-e52e3ace",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T16:10:51.538Z",
+                     *       "createdAt": "2026-12-05T16:30:20.382Z",
                      *       "invoice": {
-                     *         "id": "4391e411-6bdd-4aed-a1c2-b24b501a90a5",
+                     *         "id": "4e363383-43d4-46d4-8a2a-74088c2e75e9",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
@@ -23071,10 +24295,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0ac53a24-e7d6-4e51-8220-b50f27456612",
-                     *       "invoiceId": "cdfe0e3d-5dd4-4c57-88aa-839fabc4b098",
-                     *       "contractId": "ff3c8889-4bfd-4143-9609-dd96dcca384a",
-                     *       "subscriberKey": "household:6ed6b3b7-031a-4546-a35e-40b7ef64ae0f",
+                     *       "id": "6a42a934-3d3e-4405-ba36-3b0d4a6358b3",
+                     *       "invoiceId": "2111006c-9d13-4771-9713-0794751806bf",
+                     *       "contractId": "48d553fb-231b-44bd-90be-c9d68f3039ca",
+                     *       "subscriberKey": "household:ddb75174-9b8a-4b64-8a53-bfa3ce673487",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
@@ -23082,7 +24306,7 @@ export interface operations {
                      *       "externalRef": "WX-FIXTURE-0001",
                      *       "receivedOn": "2025-02-20",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T16:10:51.665Z"
+                     *       "createdAt": "2026-12-05T16:30:20.423Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Payment"];
@@ -23223,10 +24447,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "fa230b25-4073-469f-a5b1-e16348630399",
+                     *           "id": "73fa326d-5166-4c7d-830d-0ac4568b9fa1",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "ebfa5474-e64c-4f0f-8beb-2abc91810b06",
-                     *           "subscriberKey": "household:874fe354-4229-46a2-92d8-42da0d33e2c7",
+                     *           "contractId": "5db6672d-b7da-4c14-b6fc-0b6b037f0d08",
+                     *           "subscriberKey": "household:b6ee2d49-5c89-43b8-9a10-ea20d80a47cf",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "15.00",
@@ -23235,7 +24459,7 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T16:10:51.714Z"
+                     *           "createdAt": "2026-12-05T16:30:20.464Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -23365,7 +24589,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "subscriberKey": "household:3bd86378-b40b-40cd-a6c8-42134d24f305",
+                 *       "subscriberKey": "household:0932f247-01fd-4d18-a2ed-96e2bc078cf4",
                  *       "amount": "5.00",
                  *       "note": "电梯停运两天，减免"
                  *     }
@@ -23387,19 +24611,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "11078976-68f5-4355-9b7e-4ec2ef3feb7a",
+                     *       "id": "fd5c8a96-9f93-4ee9-8e32-966692918515",
                      *       "number": "CN-2025-000001",
-                     *       "contractId": "cefa0b1f-ccc5-4af6-9cc9-3e9df8bdaf34",
-                     *       "subscriberKey": "household:3bd86378-b40b-40cd-a6c8-42134d24f305",
+                     *       "contractId": "dd34d4b5-3506-47ae-ab11-9826045cba0c",
+                     *       "subscriberKey": "household:0932f247-01fd-4d18-a2ed-96e2bc078cf4",
                      *       "reason": "adjustment",
                      *       "amount": "5.00",
                      *       "remaining": "5.00",
                      *       "applied": "0.00",
                      *       "refunded": "0.00",
                      *       "paymentId": null,
-                     *       "subscriptionId": "8157a4f8-f72a-4d6b-a042-40625287d653",
+                     *       "subscriptionId": "7d112e76-0fa3-4a68-8bfd-79871455e45b",
                      *       "note": "电梯停运两天，减免",
-                     *       "createdAt": "2026-12-05T16:10:51.798Z"
+                     *       "createdAt": "2026-12-05T16:30:20.517Z"
                      *     }
                      */
                     "application/json": components["schemas"]["CreditNote"];
@@ -23543,10 +24767,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "cd92d616-986d-4224-8593-c84d3b628fad",
+                     *       "id": "7354ddf3-1b26-46e2-8ec5-278179f7c3cd",
                      *       "number": "CN-2026-000001",
-                     *       "contractId": "ac4eb45c-a9f0-4aed-82b3-e95b37bec5d1",
-                     *       "subscriberKey": "household:818fcc26-2ed9-4087-a626-84a341a9b811",
+                     *       "contractId": "eff30553-7689-421c-99a0-4d36182bbbb1",
+                     *       "subscriberKey": "household:ed2c4d7d-d18e-4dce-b340-14a9eca9eb5c",
                      *       "reason": "cancellation",
                      *       "amount": "20.00",
                      *       "remaining": "15.00",
@@ -23555,7 +24779,7 @@ export interface operations {
                      *       "paymentId": null,
                      *       "subscriptionId": null,
                      *       "note": "",
-                     *       "createdAt": "2026-12-05T16:10:51.892Z"
+                     *       "createdAt": "2026-12-05T16:30:20.562Z"
                      *     }
                      */
                     "application/json": components["schemas"]["CreditNote"];
@@ -23681,7 +24905,7 @@ export interface operations {
                  * @example {
                  *       "amount": "5.00",
                  *       "method": "cash",
-                 *       "externalRef": "CASH-45cb1a27",
+                 *       "externalRef": "CASH-e97c2840",
                  *       "paidOn": "2025-02-28"
                  *     }
                  */
@@ -23701,18 +24925,18 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "14e7c56c-fdbc-4c1f-bd7a-1d9778de38b9",
-                     *       "creditNoteId": "8fe1ea01-ad57-4c05-910d-512e7032af33",
+                     *       "id": "72f4bcb9-21c0-4674-8104-20be2e463211",
+                     *       "creditNoteId": "cc636555-3044-45fd-a254-41ec13f7ca27",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-05fd51aa",
+                     *       "externalRef": "CASH-61c6a079",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T16:10:52.021Z",
+                     *       "createdAt": "2026-12-05T16:30:20.621Z",
                      *       "creditNote": {
-                     *         "id": "8fe1ea01-ad57-4c05-910d-512e7032af33",
+                     *         "id": "cc636555-3044-45fd-a254-41ec13f7ca27",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "016b9ade-ca60-43a4-a2c5-031c5cb07502",
-                     *         "subscriberKey": "household:ca48d9eb-fdce-4979-afa6-11e5caf84fc1",
+                     *         "contractId": "957f437c-4a55-4e6c-a033-7d69beb8a44f",
+                     *         "subscriberKey": "household:24c3dcaf-c45b-4ea4-b65f-45cda51da796",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
                      *         "remaining": "10.00",
@@ -23721,7 +24945,7 @@ export interface operations {
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T16:10:51.972Z"
+                     *         "createdAt": "2026-12-05T16:30:20.609Z"
                      *       }
                      *     }
                      */
@@ -23741,18 +24965,18 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "14e7c56c-fdbc-4c1f-bd7a-1d9778de38b9",
-                     *       "creditNoteId": "8fe1ea01-ad57-4c05-910d-512e7032af33",
+                     *       "id": "72f4bcb9-21c0-4674-8104-20be2e463211",
+                     *       "creditNoteId": "cc636555-3044-45fd-a254-41ec13f7ca27",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-05fd51aa",
+                     *       "externalRef": "CASH-61c6a079",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T16:10:52.021Z",
+                     *       "createdAt": "2026-12-05T16:30:20.621Z",
                      *       "creditNote": {
-                     *         "id": "8fe1ea01-ad57-4c05-910d-512e7032af33",
+                     *         "id": "cc636555-3044-45fd-a254-41ec13f7ca27",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "016b9ade-ca60-43a4-a2c5-031c5cb07502",
-                     *         "subscriberKey": "household:ca48d9eb-fdce-4979-afa6-11e5caf84fc1",
+                     *         "contractId": "957f437c-4a55-4e6c-a033-7d69beb8a44f",
+                     *         "subscriberKey": "household:24c3dcaf-c45b-4ea4-b65f-45cda51da796",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
                      *         "remaining": "10.00",
@@ -23761,7 +24985,7 @@ export interface operations {
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T16:10:51.972Z"
+                     *         "createdAt": "2026-12-05T16:30:20.609Z"
                      *       }
                      *     }
                      */
@@ -23906,13 +25130,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b3b4a3b4-ce1a-4fe6-857d-487521176b1a",
-                     *       "creditNoteId": "4af3b3b9-8156-4584-b1ea-e98b7a100968",
+                     *       "id": "9aa6d27d-0ca3-44e0-b9d5-7a9d53bd0537",
+                     *       "creditNoteId": "7348b723-f5fb-4329-a5bc-a9b38542f9a1",
                      *       "amount": "5.00",
                      *       "method": "cash",
                      *       "externalRef": "CASH-FIXTURE-0001",
                      *       "paidOn": "2025-02-25",
-                     *       "createdAt": "2026-12-05T16:10:52.116Z"
+                     *       "createdAt": "2026-12-05T16:30:20.667Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Refund"];
@@ -24046,11 +25270,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "0d6693c5-1e72-4dbf-88cf-f34a54f041b7",
-                     *       "subscriberKey": "household:d72bcbe4-b665-481d-b783-aed2e9eb5c85",
+                     *       "contractId": "f791eef7-97c9-443a-84e1-b980cfac6f4e",
+                     *       "subscriberKey": "household:668af59e-d01c-44f8-b72e-9f3bd99e3167",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "dce1c2cf-832a-4e1d-825b-fdd0b614da54",
+                     *           "id": "c59e4d38-8d88-401f-b90e-b629e2e02700",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -24061,7 +25285,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "b1aed22b-60b4-4f64-bd77-99ccc8d771a9",
+                     *           "id": "4aa5ce85-1c39-4520-a8c5-ff55ec26ad14",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -24075,10 +25299,10 @@ export interface operations {
                      *       ],
                      *       "payments": [
                      *         {
-                     *           "id": "47448825-6155-437c-8fa7-9a4c31b8ffaf",
-                     *           "invoiceId": "b1aed22b-60b4-4f64-bd77-99ccc8d771a9",
-                     *           "contractId": "0d6693c5-1e72-4dbf-88cf-f34a54f041b7",
-                     *           "subscriberKey": "household:d72bcbe4-b665-481d-b783-aed2e9eb5c85",
+                     *           "id": "c167761b-c412-441c-b80a-08e0fadf1e39",
+                     *           "invoiceId": "4aa5ce85-1c39-4520-a8c5-ff55ec26ad14",
+                     *           "contractId": "f791eef7-97c9-443a-84e1-b980cfac6f4e",
+                     *           "subscriberKey": "household:668af59e-d01c-44f8-b72e-9f3bd99e3167",
                      *           "amount": "10.00",
                      *           "appliedAmount": "10.00",
                      *           "creditAmount": "0.00",
@@ -24086,15 +25310,15 @@ export interface operations {
                      *           "externalRef": "WX-FIXTURE-0001",
                      *           "receivedOn": "2025-02-20",
                      *           "creditNoteId": null,
-                     *           "createdAt": "2026-12-05T16:10:52.379Z"
+                     *           "createdAt": "2026-12-05T16:30:20.699Z"
                      *         }
                      *       ],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "e6e178a6-46ad-47ba-90b8-0c520f906bed",
+                     *           "id": "fedc7932-bdc8-4657-97fc-51913398ee6a",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "0d6693c5-1e72-4dbf-88cf-f34a54f041b7",
-                     *           "subscriberKey": "household:d72bcbe4-b665-481d-b783-aed2e9eb5c85",
+                     *           "contractId": "f791eef7-97c9-443a-84e1-b980cfac6f4e",
+                     *           "subscriberKey": "household:668af59e-d01c-44f8-b72e-9f3bd99e3167",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "15.00",
@@ -24103,18 +25327,18 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T16:10:52.389Z"
+                     *           "createdAt": "2026-12-05T16:30:20.701Z"
                      *         }
                      *       ],
                      *       "refunds": [
                      *         {
-                     *           "id": "70dd1426-c249-438b-a950-10114929b9db",
-                     *           "creditNoteId": "e6e178a6-46ad-47ba-90b8-0c520f906bed",
+                     *           "id": "8cb47a39-8777-4777-a3d8-753f51b8b10e",
+                     *           "creditNoteId": "fedc7932-bdc8-4657-97fc-51913398ee6a",
                      *           "amount": "5.00",
                      *           "method": "cash",
                      *           "externalRef": "CASH-FIXTURE-0001",
                      *           "paidOn": "2025-02-25",
-                     *           "createdAt": "2026-12-05T16:10:52.390Z"
+                     *           "createdAt": "2026-12-05T16:30:20.702Z"
                      *         }
                      *       ],
                      *       "totals": {
@@ -24259,11 +25483,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "c0805a55-8bcf-4055-8f4c-f490135a4120",
-                     *       "subscriberKey": "household:8d47047b-aa53-4b89-9a11-5de89937f50f",
+                     *       "contractId": "9ea8f5cb-2346-486a-82b9-27d2c00a3630",
+                     *       "subscriberKey": "household:2a33f715-f16e-41e9-b888-09fe1ee6d06b",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "b238f002-150f-4f66-a50b-7583699624c0",
+                     *           "id": "2e43e33b-bb35-473a-9323-a0c621ab9c00",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -24274,7 +25498,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "abcdcd28-e055-4486-8740-e7c8f5d77120",
+                     *           "id": "4bfc6b7a-a551-4328-a707-d52e728bb2ca",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -24288,10 +25512,10 @@ export interface operations {
                      *       ],
                      *       "payments": [
                      *         {
-                     *           "id": "d9f54144-60c6-44c0-ab3f-27e0495cb287",
-                     *           "invoiceId": "abcdcd28-e055-4486-8740-e7c8f5d77120",
-                     *           "contractId": "c0805a55-8bcf-4055-8f4c-f490135a4120",
-                     *           "subscriberKey": "household:8d47047b-aa53-4b89-9a11-5de89937f50f",
+                     *           "id": "3c86081e-12dd-4928-8a4a-c96896cfbb16",
+                     *           "invoiceId": "4bfc6b7a-a551-4328-a707-d52e728bb2ca",
+                     *           "contractId": "9ea8f5cb-2346-486a-82b9-27d2c00a3630",
+                     *           "subscriberKey": "household:2a33f715-f16e-41e9-b888-09fe1ee6d06b",
                      *           "amount": "10.00",
                      *           "appliedAmount": "10.00",
                      *           "creditAmount": "0.00",
@@ -24299,15 +25523,15 @@ export interface operations {
                      *           "externalRef": "WX-FIXTURE-0001",
                      *           "receivedOn": "2025-02-20",
                      *           "creditNoteId": null,
-                     *           "createdAt": "2026-12-05T16:10:52.556Z"
+                     *           "createdAt": "2026-12-05T16:30:20.744Z"
                      *         }
                      *       ],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "07d54c72-34da-40c0-8d7c-e2c08022e8e3",
+                     *           "id": "63c185ca-b5df-4838-928b-6d114d412f47",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "c0805a55-8bcf-4055-8f4c-f490135a4120",
-                     *           "subscriberKey": "household:8d47047b-aa53-4b89-9a11-5de89937f50f",
+                     *           "contractId": "9ea8f5cb-2346-486a-82b9-27d2c00a3630",
+                     *           "subscriberKey": "household:2a33f715-f16e-41e9-b888-09fe1ee6d06b",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "15.00",
@@ -24316,18 +25540,18 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T16:10:52.560Z"
+                     *           "createdAt": "2026-12-05T16:30:20.746Z"
                      *         }
                      *       ],
                      *       "refunds": [
                      *         {
-                     *           "id": "6d5bbcf6-c631-4ea9-bcd6-899fbfcd6da8",
-                     *           "creditNoteId": "07d54c72-34da-40c0-8d7c-e2c08022e8e3",
+                     *           "id": "ff8e706c-0fbc-4350-ab55-a8d59007d2a8",
+                     *           "creditNoteId": "63c185ca-b5df-4838-928b-6d114d412f47",
                      *           "amount": "5.00",
                      *           "method": "cash",
                      *           "externalRef": "CASH-FIXTURE-0001",
                      *           "paidOn": "2025-02-25",
-                     *           "createdAt": "2026-12-05T16:10:52.561Z"
+                     *           "createdAt": "2026-12-05T16:30:20.747Z"
                      *         }
                      *       ],
                      *       "totals": {
@@ -24472,7 +25696,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "01bbea98-d889-49e6-b3c0-22926dbdc151",
+                     *       "contractId": "c559f80b-e6c1-47fa-909c-68107476f57a",
                      *       "asOf": "2025-03-01",
                      *       "invoiceCount": 1,
                      *       "openInvoiceCount": 1,
@@ -24644,8 +25868,8 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "be2ff15f-d837-4de0-82e6-12b2d5275614",
-                     *           "contractId": "a7d775be-8dbc-4427-bfa9-a0c5ee0206dc",
+                     *           "id": "95dfab91-ea01-4a7e-8b2b-860462ad757d",
+                     *           "contractId": "812fe1e6-52d3-42bd-b4a2-86c271ee4198",
                      *           "period": "2025-01",
                      *           "versionNo": 1,
                      *           "state": "queried",
@@ -24668,14 +25892,14 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "01baf720-450b-4ff8-a8b6-61b12a39a355",
-                     *           "reviewedByOrgId": "268aab00-8128-4d24-a9cc-1375f52410fe",
+                     *           "submittedByOrgId": "7b6ff057-deef-43e7-8f4d-03abf4f00a2d",
+                     *           "reviewedByOrgId": "3af09961-7b43-4581-9698-4bfb7fa45441",
                      *           "reviewedAt": "2025-02-25T02:00:00.000Z",
-                     *           "createdAt": "2026-12-05T16:10:52.689Z"
+                     *           "createdAt": "2026-12-05T16:30:20.834Z"
                      *         },
                      *         {
-                     *           "id": "6964cd3b-ab33-4e25-954d-1c9ca3749a3b",
-                     *           "contractId": "a7d775be-8dbc-4427-bfa9-a0c5ee0206dc",
+                     *           "id": "eeec39a7-3063-497f-946b-79b551adffcb",
+                     *           "contractId": "812fe1e6-52d3-42bd-b4a2-86c271ee4198",
                      *           "period": "2024-12",
                      *           "versionNo": 1,
                      *           "state": "submitted",
@@ -24698,10 +25922,10 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "01baf720-450b-4ff8-a8b6-61b12a39a355",
+                     *           "submittedByOrgId": "7b6ff057-deef-43e7-8f4d-03abf4f00a2d",
                      *           "reviewedByOrgId": null,
                      *           "reviewedAt": null,
-                     *           "createdAt": "2026-12-05T16:10:52.689Z"
+                     *           "createdAt": "2026-12-05T16:30:20.834Z"
                      *         }
                      *       ],
                      *       "total": 2,
@@ -24870,8 +26094,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9de51c16-ef23-4975-8ce1-54c2f02c4af6",
-                     *       "contractId": "0d76f1b0-c52d-4dce-973f-3fa9b6b6a79a",
+                     *       "id": "73b70b01-07c7-404a-9417-e9e3a76f2784",
+                     *       "contractId": "76484a15-0be4-403a-9c79-465853affb75",
                      *       "period": "2025-02",
                      *       "versionNo": 1,
                      *       "state": "submitted",
@@ -24894,7 +26118,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "7e76fa3f-2f4f-42b5-b62e-91c7ffd8b948",
+                     *       "submittedByOrgId": "1a4c1b9d-e678-433b-8fef-0c966af4185b",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -25039,7 +26263,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "9de51c16-ef23-4975-8ce1-54c2f02c4af6",
+                     *           "id": "73b70b01-07c7-404a-9417-e9e3a76f2784",
                      *           "versionNo": 1,
                      *           "state": "submitted"
                      *         }
@@ -25192,8 +26416,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "6c36d273-d239-4428-9090-e4c079324cf8",
-                     *       "contractId": "8f8f8bf6-5f58-490c-ab07-24e1e7326045",
+                     *       "id": "dd8d7d91-d362-46e0-a867-38d84d6d5144",
+                     *       "contractId": "300e4fc7-ac2f-4caf-8cf4-783596110045",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "submitted",
@@ -25216,10 +26440,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "e303a76c-46da-4bba-9c11-729def160b7a",
+                     *       "submittedByOrgId": "36949ea7-65a8-4c59-bad8-17698f7ebc15",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
-                     *       "createdAt": "2026-12-05T16:10:52.832Z",
+                     *       "createdAt": "2026-12-05T16:30:20.940Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -25359,7 +26583,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "6c36d273-d239-4428-9090-e4c079324cf8",
+                     *           "id": "dd8d7d91-d362-46e0-a867-38d84d6d5144",
                      *           "versionNo": 1,
                      *           "state": "submitted"
                      *         }
@@ -25502,8 +26726,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f1b408ee-86f7-4356-8d1c-36d144d0a9f2",
-                     *       "contractId": "62bd02e5-765a-4e6f-8709-1d5622b10269",
+                     *       "id": "a9be1ef4-eb50-4630-bc6b-2b7c8b29a3d5",
+                     *       "contractId": "d5863839-4a1f-452c-9541-8e2cb09e3dd8",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "accepted",
@@ -25526,10 +26750,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "68b069eb-1970-46be-8f6f-6e046afdac98",
-                     *       "reviewedByOrgId": "d127956b-4637-4366-bba8-e9fa8ba53b8e",
+                     *       "submittedByOrgId": "8f886d34-ba19-4911-9b62-7cc4917bada0",
+                     *       "reviewedByOrgId": "a3440ec8-0b7c-48a0-92eb-67edddcb8d61",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T16:10:52.895Z",
+                     *       "createdAt": "2026-12-05T16:30:20.986Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -25669,7 +26893,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "f1b408ee-86f7-4356-8d1c-36d144d0a9f2",
+                     *           "id": "a9be1ef4-eb50-4630-bc6b-2b7c8b29a3d5",
                      *           "versionNo": 1,
                      *           "state": "accepted"
                      *         }
@@ -25828,8 +27052,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "62bfcf75-33fe-4330-afa8-8eede54890ce",
-                     *       "contractId": "be1a2079-1729-4520-80d2-51af2763ee94",
+                     *       "id": "6183cb10-5211-4ae3-bb03-3747b86ee3ee",
+                     *       "contractId": "9d1c779f-16ca-4dc6-a26d-0164375d6600",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "queried",
@@ -25852,10 +27076,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "daad8f8a-30f1-4d5c-865a-bfff2ac53288",
-                     *       "reviewedByOrgId": "e7f3d11a-f7ff-4324-b728-2c7aaaea158e",
+                     *       "submittedByOrgId": "be7d5e96-13fe-4862-ab2e-2d9b70554195",
+                     *       "reviewedByOrgId": "140ae2c4-44a9-4011-a4a2-c9a87c3e90ba",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T16:10:53.023Z",
+                     *       "createdAt": "2026-12-05T16:30:21.045Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -25995,7 +27219,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "62bfcf75-33fe-4330-afa8-8eede54890ce",
+                     *           "id": "6183cb10-5211-4ae3-bb03-3747b86ee3ee",
                      *           "versionNo": 1,
                      *           "state": "queried"
                      *         }
@@ -26174,8 +27398,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bf2cda7a-32f2-46ef-90cc-6de74d665110",
-                     *       "contractId": "f63a2afe-e456-4bef-a692-e77bb03d5f1c",
+                     *       "id": "179585a2-5fb8-4234-94a0-9eb45f93a1f1",
+                     *       "contractId": "1a11473b-a810-47f0-af37-e70e7c0b0f40",
                      *       "period": "2025-01",
                      *       "versionNo": 2,
                      *       "state": "submitted",
@@ -26198,7 +27422,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "3289d54a-5ee6-4807-8058-db8f98e09e00",
+                     *       "submittedByOrgId": "c3c10a75-3fef-41fa-9960-9c70057f0118",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -26341,12 +27565,12 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "03f7a37d-fe07-4549-9194-977ec262df0c",
+                     *           "id": "7eb49cc2-e0e5-4365-afb4-8c12933b841c",
                      *           "versionNo": 1,
                      *           "state": "superseded"
                      *         },
                      *         {
-                     *           "id": "bf2cda7a-32f2-46ef-90cc-6de74d665110",
+                     *           "id": "179585a2-5fb8-4234-94a0-9eb45f93a1f1",
                      *           "versionNo": 2,
                      *           "state": "submitted"
                      *         }
@@ -26501,12 +27725,12 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "8cadd049-4fd2-4c6c-a22f-1b6fb925edae",
-                     *           "reportId": "33807d45-a720-4207-b942-89cfd810f3a0",
+                     *           "id": "47082d00-2cde-4c89-8494-bbb70c53b284",
+                     *           "reportId": "99f99ef9-9607-432c-9b04-3d89ae62a273",
                      *           "versionNo": 1,
-                     *           "authorOrgId": "440727a4-9b97-423c-9475-e273b8ea96ae",
+                     *           "authorOrgId": "08c3b3c2-7555-4e8e-95c1-9be7a5bfd733",
                      *           "body": "维保费用偏高，请附发票",
-                     *           "createdAt": "2026-12-05T16:10:53.354Z"
+                     *           "createdAt": "2026-12-05T16:30:21.168Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -26807,7 +28031,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "faeaab9e-a40b-427f-a7b5-1d49f2b65633",
+                     *       "contractId": "b817e72f-9f29-4159-b8d4-2bca0745cb3f",
                      *       "assumptions": {
                      *         "takeUp": {
                      *           "rates": {
@@ -26823,7 +28047,7 @@ export interface operations {
                      *         },
                      *         "discountRate": "0.05"
                      *       },
-                     *       "updatedByOrgId": "9f311f46-1b3c-445f-b0ee-5608699cd729",
+                     *       "updatedByOrgId": "25f19479-0d59-48c2-8a6e-b0692dfa9ff1",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z"
                      *     }
                      */
@@ -26960,7 +28184,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "5dbc08e4-6fa6-4a6d-ab0b-4c18c3389a3e",
+                     *       "contractId": "0255b668-6c72-45e3-b5d9-8c0d5ef09b3b",
                      *       "state": "operating",
                      *       "versionNo": 1,
                      *       "basis": "version_in_force",
@@ -27219,15 +28443,25 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "items": [],
-                     *       "total": 0,
+                     *       "items": [
+                     *         {
+                     *           "id": "faad6c68-1f03-4fdd-8ab2-9daf4020b1cf",
+                     *           "contractId": "8d17c929-34e6-4726-ade3-2e6c4ed8ada7",
+                     *           "amount": "10000.00",
+                     *           "paidOn": "2025-02-10",
+                     *           "note": "首期引导资金",
+                     *           "recordedByOrgId": "5a10f465-bbd3-4b2e-96a8-d56471eea261",
+                     *           "createdAt": "2026-12-05T16:30:21.349Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
                      *       "limit": 50,
                      *       "offset": 0,
                      *       "next": null,
                      *       "totals": {
                      *         "committed": "120000.00",
-                     *         "paid": "0.00",
-                     *         "remaining": "120000.00"
+                     *         "paid": "10000.00",
+                     *         "remaining": "110000.00"
                      *       }
                      *     }
                      */
@@ -27375,18 +28609,18 @@ export interface operations {
                     /**
                      * @example {
                      *       "disbursement": {
-                     *         "id": "f4015ee4-17f0-4ecc-88a8-8aa0d5be8a57",
-                     *         "contractId": "cb50651d-058a-46c2-8391-0a6b5df5360a",
+                     *         "id": "74e1d8ef-e27c-4a39-a0e9-2dc63fbab088",
+                     *         "contractId": "2b8397ec-333d-41da-b8a4-c27266c94f55",
                      *         "amount": "20000.00",
                      *         "paidOn": "2025-02-20",
                      *         "note": "第一笔引导资金",
-                     *         "recordedByOrgId": "71aa6941-1018-4c5c-abff-0502d02f4131",
+                     *         "recordedByOrgId": "b95a27cb-08cb-4698-b87f-2bd2b01e8feb",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "totals": {
                      *         "committed": "120000.00",
-                     *         "paid": "20000.00",
-                     *         "remaining": "100000.00"
+                     *         "paid": "30000.00",
+                     *         "remaining": "90000.00"
                      *       }
                      *     }
                      */
@@ -27522,6 +28756,144 @@ export interface operations {
             };
         };
     };
+    getGuidanceDisbursement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The disbursement */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "4f02df5e-3adc-446c-8f83-c082a4729298",
+                     *       "contractId": "595eae89-4399-48f6-ac5a-8376d377098c",
+                     *       "amount": "10000.00",
+                     *       "paidOn": "2025-02-10",
+                     *       "note": "首期引导资金",
+                     *       "recordedByOrgId": "49bab804-eb77-4db2-9dfa-5926ff54b3ab",
+                     *       "createdAt": "2026-12-05T16:30:21.439Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GuidanceDisbursement"];
+                };
+            };
+            /** @description Not modified: If-None-Match named the current ETag; the answer has no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `errors` lists each failing field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Connection: components["headers"]["Connection"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            /** @description Unexpected error; quote the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable for a moment (code `database_unavailable`): send the same request again after Retry-After */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getDashboard: {
         parameters: {
             query?: never;
@@ -27546,8 +28918,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "streetId": "a8d0a596-797d-4259-831b-529d9ca4ba7d",
-                     *       "streetName": "殷行街道 bba1b1f7",
+                     *       "streetId": "f989ab95-837c-40f8-aba2-59dd57c92ef0",
+                     *       "streetName": "殷行街道 3387df2d",
                      *       "today": "2025-03-01",
                      *       "facilities": {
                      *         "elevators": {
@@ -27591,8 +28963,8 @@ export interface operations {
                      *       },
                      *       "guidanceFunds": {
                      *         "committed": "120000.00",
-                     *         "paid": "0.00",
-                     *         "remaining": "120000.00"
+                     *         "paid": "10000.00",
+                     *         "remaining": "110000.00"
                      *       },
                      *       "contractsByState": {
                      *         "draft": 0,
@@ -27895,7 +29267,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 7b6006c8",
+                 *       "name": "值班群 1e4f3860",
                  *       "channel": "webhook",
                  *       "url": "https://hooks.example.com/bot",
                  *       "rules": []
@@ -27919,8 +29291,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "f2d97524-88b4-456a-8c0f-6fb94b53923a",
-                     *         "name": "值班群 fd91b6d4",
+                     *         "id": "21116a32-80aa-47a6-a252-dcfe56029875",
+                     *         "name": "值班群 6f3fac88",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/bot",
                      *         "hasSecret": true,
@@ -27929,7 +29301,7 @@ export interface operations {
                      *         "disabledReason": null,
                      *         "consecutiveFailures": 0,
                      *         "rules": [],
-                     *         "createdAt": "2026-12-05T16:10:49.410Z"
+                     *         "createdAt": "2026-12-05T16:30:19.446Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -28063,7 +29435,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "6ca8b899-b8cb-4fe8-916b-83d277a19e66",
+                     *       "id": "006b7a8e-2708-4266-a27b-22c8883c45ef",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -28078,7 +29450,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T16:10:49.531Z"
+                     *       "createdAt": "2026-12-05T16:30:19.507Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -28208,7 +29580,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "22f49263-a1e7-44cc-8c84-cdaa0b151f3c",
+                     *       "id": "3d90a56f-058f-4320-bfeb-d9397427ed18",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -28223,7 +29595,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T16:10:49.788Z"
+                     *       "createdAt": "2026-12-05T16:30:19.566Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -28332,7 +29704,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 d23961fd"
+                 *       "name": "值班群 6ecf55c9"
                  *     }
                  */
                 "application/json": components["schemas"]["NotificationEndpointChange"];
@@ -28350,8 +29722,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "fe6c1808-8af8-4cb1-8d2d-e433bef89eea",
-                     *       "name": "值班群 1ef1d02e",
+                     *       "id": "6651f807-263d-4553-b0ac-4d5edd62b607",
+                     *       "name": "值班群 22c8e7df",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
                      *       "hasSecret": true,
@@ -28365,7 +29737,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T16:10:49.677Z"
+                     *       "createdAt": "2026-12-05T16:30:19.543Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -28493,7 +29865,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "e5a92005-dd27-40e3-9f4c-023ea7d37027",
+                     *         "id": "17df3fb8-9e4f-4c94-98e1-7a7bc6305a58",
                      *         "name": "物业值班群",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/property",
@@ -28508,7 +29880,7 @@ export interface operations {
                      *             "afterSeconds": null
                      *           }
                      *         ],
-                     *         "createdAt": "2026-12-05T16:10:49.887Z"
+                     *         "createdAt": "2026-12-05T16:30:19.591Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -28661,7 +30033,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "deliveryId": "ee6d2e14-d3ef-4b39-87e6-ff99ce648fc7"
+                     *       "deliveryId": "1b6ddf93-6ad2-4fe6-b5c2-49528f15b0c8"
                      *     }
                      */
                     "application/json": components["schemas"]["QueuedTestPing"];
@@ -28813,7 +30185,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "c7453889-f5f8-4b4a-97a7-9ee3e36a6432",
+                     *           "id": "48564aa8-dcfc-46b4-99e8-38f96d8938bc",
                      *           "type": "test_ping",
                      *           "state": "delivered",
                      *           "attempts": 1,
@@ -28977,7 +30349,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "782e7f40-600b-4dca-86b4-8810a215edd5",
+                     *       "id": "14d1f1b4-2316-4d71-ac09-6f5338501592",
                      *       "type": "test_ping",
                      *       "state": "pending",
                      *       "attempts": 1,
@@ -29146,11 +30518,11 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "sensorId": "c23d1c62-4811-494d-8a8d-94da6ab3971d",
-                     *           "eventId": "fx-detected-c23d1c62",
+                     *           "sensorId": "41c5c13c-4e3a-4924-bd38-0054c284918a",
+                     *           "eventId": "fx-detected-41c5c13c",
                      *           "occurredAt": "2025-02-28T12:00:00.000Z",
                      *           "byteSize": 8,
-                     *           "url": "/v1/incidents/1d4a0e5d-1650-4ce8-b836-a0bc93d5971f/snapshots/fx-detected-c23d1c62"
+                     *           "url": "/v1/incidents/85c2cea3-3146-4855-b91d-d7da13a7b9f9/snapshots/fx-detected-41c5c13c"
                      *         }
                      *       ],
                      *       "total": 1,

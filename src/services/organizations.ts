@@ -243,6 +243,17 @@ export async function listKeys(
   return pageOf(query, () => ctx.db.$count(apiKeys, where), page);
 }
 
+/** One key of the organization, to the readers of its keys (404 for another organization's). */
+export async function getKey(ctx: ServiceContext, orgId: string, keyId: string): Promise<ApiKeyRow> {
+  const org = await keysOwner(ctx, orgId);
+  const [row] = await ctx.db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.organizationId, org.id)));
+  if (!row) throw ApiError.notFound("The key");
+  return row;
+}
+
 export async function createKey(
   ctx: ServiceContext,
   orgId: string,

@@ -4,7 +4,7 @@
  * shares the count), and the sessions a browser holds (in the database too, so signing out ends a
  * session everywhere at once).
  */
-import { and, asc, count, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../../db/database.js";
 import { generateToken, hashKey } from "../../db/keys.js";
 import { isUniqueViolation } from "../../db/pg-errors.js";
@@ -21,6 +21,7 @@ import type { Principal } from "../auth/principal.js";
 import { ApiError } from "../errors.js";
 import type { ServiceContext, SystemContext } from "./context.js";
 import { findOrganization } from "./organizations.js";
+import { type Page, type PageRequest, pageOf } from "./pages.js";
 import { requirePlaceCommand } from "./place-permissions.js";
 
 const HOUR_MS = 3_600_000;
@@ -79,6 +80,38 @@ export async function invite(
     .returning();
   if (!row) throw new Error("insert returned nothing");
   return { row, token: issued.token };
+}
+
+/** Every invitation of the organization, whatever became of it: newest first (id breaks ties). */
+export async function listInvitations(
+  ctx: ServiceContext,
+  orgId: string,
+  page?: PageRequest,
+): Promise<Page<InvitationRow>> {
+  const org = await membersOwner(ctx, orgId);
+  const where = eq(invitations.organizationId, org.id);
+  const query = ctx.db
+    .select()
+    .from(invitations)
+    .where(where)
+    .orderBy(desc(invitations.createdAt), desc(invitations.id))
+    .$dynamic();
+  return pageOf(query, () => ctx.db.$count(invitations, where), page);
+}
+
+/** One invitation of the organization, to its admins (404 for another organization's). */
+export async function getInvitation(
+  ctx: ServiceContext,
+  orgId: string,
+  invitationId: string,
+): Promise<InvitationRow> {
+  const org = await membersOwner(ctx, orgId);
+  const [row] = await ctx.db
+    .select()
+    .from(invitations)
+    .where(and(eq(invitations.id, invitationId), eq(invitations.organizationId, org.id)));
+  if (!row) throw ApiError.notFound("The invitation");
+  return row;
 }
 
 export interface OrganizationMembers {

@@ -1,12 +1,14 @@
 /**
- * Builds the world a matrix row needs: a fresh createWorld, a spare enterprise key, a garage the
- * enterprise operates, and (for contract routes) the elevator contract driven through the API to
- * the state the route acts on — or, for the residents' fees routes (`billed`), an operating
- * contract written straight into the database with its ledger.
+ * Builds the world a matrix row needs: a fresh createWorld, a spare enterprise key, a pending
+ * invitation to the enterprise's portal, a garage the enterprise operates, and (for contract
+ * routes) the elevator contract driven through the API to the state the route acts on — or, for
+ * the residents' fees routes (`billed`), an operating contract written straight into the database
+ * with its ledger.
  */
 import { asc, eq } from "drizzle-orm";
 import { addPeriods, periodOf, shanghaiDate } from "../../contracts/index.js";
 import type { Database } from "../../db/database.js";
+import { generateToken } from "../../db/keys.js";
 import {
   billingRuns,
   contractComments,
@@ -18,6 +20,7 @@ import {
   financialAssumptions,
   guidanceDisbursements,
   incidents,
+  invitations,
   invoices,
   notificationAttempts,
   notificationEndpoints,
@@ -30,6 +33,7 @@ import {
   sensorEvents,
 } from "../../db/schema.js";
 import { generateWebhookSecret } from "../../src/services/notifications/signing.js";
+import { INVITATION_TTL_MS } from "../../src/services/people.js";
 import { client, type TestApp } from "../support/app.js";
 import {
   createCreditNoteRecord,
@@ -48,6 +52,7 @@ import {
   type Fixture,
   type FixtureState,
   type Ledger,
+  NOW,
   REPORT_FIGURES,
 } from "./matrix.js";
 
@@ -87,9 +92,21 @@ export async function buildFixture(db: Database, app: TestApp, state: FixtureSta
     communityId: world.community.id,
     operatorOrgId: world.enterprise.org.id,
   });
+  const [invitation] = await db
+    .insert(invitations)
+    .values({
+      organizationId: world.enterprise.org.id,
+      name: "王秀英",
+      role: "member",
+      tokenHash: generateToken().hash,
+      expiresAt: new Date(NOW.getTime() + INVITATION_TTL_MS),
+    })
+    .returning({ id: invitations.id });
+  if (!invitation) throw new Error("fixture: the invitation was not inserted");
   const fixture: Fixture = {
     world,
     spareKeyId: spare.id,
+    invitationId: invitation.id,
     garageId: garage.id,
     contractId: null,
     sensor: null,

@@ -55,6 +55,8 @@ export interface Fixture {
   world: World;
   /** A spare admin key of the world's enterprise (revoking it does not lock the tests out). */
   spareKeyId: string;
+  /** A pending invitation to the world's enterprise's portal. */
+  invitationId: string;
   /** A planned garage of the world's community operated by the world's enterprise. */
   garageId: string;
   /** The elevator contract between the world's parties, when the state asks for one. */
@@ -376,6 +378,32 @@ export const MATRIX: RouteEntry[] = [
     expect: by(F, F, A, F, F),
     request: (fx) => ({ params: { id: fx.world.enterprise.org.id }, body: { name: unique("key") } }),
     note: "a key of the enterprise",
+  },
+  {
+    method: "GET",
+    path: "/v1/organizations/{id}/keys/{keyId}",
+    needs: "none",
+    expect: by(F, F, A, F, F),
+    request: (fx) => ({ params: { id: fx.world.enterprise.org.id, keyId: fx.spareKeyId } }),
+    note: "a spare key of the enterprise, as its keys: its own admin keys only",
+  },
+  {
+    method: "GET",
+    path: "/v1/organizations/{id}/invitations",
+    needs: "none",
+    expect: by(F, F, A, F, F),
+    request: (fx) => ({ params: { id: fx.world.enterprise.org.id } }),
+    note: "the enterprise's invitations: its own admins only (the platform admin: street offices' only)",
+  },
+  {
+    method: "GET",
+    path: "/v1/organizations/{id}/invitations/{invitationId}",
+    needs: "none",
+    expect: by(F, F, A, F, F),
+    request: (fx) => ({
+      params: { id: fx.world.enterprise.org.id, invitationId: fx.invitationId },
+    }),
+    note: "a pending invitation of the enterprise, as its invitations",
   },
   {
     method: "POST",

@@ -1,11 +1,13 @@
+import { eq } from "drizzle-orm";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseHandle, openDatabase } from "../../db/client.js";
 import { hashKey } from "../../db/keys.js";
+import { apiKeys, invitations } from "../../db/schema.js";
 import { createApp } from "../../src/app.js";
 import { client, createTestApp, TEST_ADMIN_TOKEN, type TestApp } from "../support/app.js";
 import { openTestDatabase } from "../support/db.js";
-import { createCommunity, createOrg, createStreet } from "../support/factories.js";
+import { createCommunity, createKey, createOrg, createStreet } from "../support/factories.js";
 
 let database: DatabaseHandle;
 let app: TestApp;
@@ -266,5 +268,114 @@ describe("organizations and their keys", () => {
     expect((await api.post(`/v1/organizations/${member.org.id}/keys`, { name: "x" })).status).toBe(403);
     expect((await api.get(`/v1/organizations/${stranger.org.id}`)).status).toBe(404);
     expect((await api.get(`/v1/organizations/${stranger.org.id}/keys`)).status).toBe(404);
+  });
+});
+
+describe("an organization's keys and invitations, one at a time", () => {
+  it("an issued key reads at its Location as the list shows it, never its secret; 404 outside the organization", async () => {
+    const street = await createStreet(database.db);
+    const enterprise = await createOrg(database.db, { kind: "enterprise", streetId: street.id });
+    const stranger = await createOrg(database.db, {
+      kind: "enterprise",
+      streetId: (await createStreet(database.db)).id,
+    });
+    const api = client(app, enterprise.key);
+    const issued = await api.post(`/v1/organizations/${enterprise.org.id}/keys`, { name: "billing clerk" });
+    expect(issued.status).toBe(201);
+    const location = issued.headers.get("location");
+    expect(location).toBe(`/v1/organizations/${enterprise.org.id}/keys/${issued.body.id}`);
+
+    const read = await api.get(location ?? "");
+    expect(read.status).toBe(200);
+    const { key: secret, ...metadata } = issued.body;
+    expect(read.body).toEqual(metadata);
+    expect(Object.keys(read.body)).not.toContain("key");
+    const [stored] = await database.db.select().from(apiKeys).where(eq(apiKeys.id, issued.body.id));
+    for (const hidden of [secret, stored?.keyHash]) expect(JSON.stringify(read.body)).not.toContain(hidden);
+    const listed = await api.get(`/v1/organizations/${enterprise.org.id}/keys`);
+    expect(listed.body.items.find((k: { id: string }) => k.id === issued.body.id)).toEqual(read.body);
+
+    // Revoked, it still reads, showing when.
+    await api.delete(location ?? "");
+    const revoked = await api.get(location ?? "");
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revokedAt).not.toBeNull();
+
+    const strangers = await client(app, stranger.key).get(location ?? "");
+    expect(strangers.status).toBe(404);
+    expect(strangers.body.code).toBe("not_found");
+    // Another organization's key under this organization's path, and an unknown id: 404 too.
+    for (const keyId of [stranger.keyId, crypto.randomUUID()]) {
+      const missing = await api.get(`/v1/organizations/${enterprise.org.id}/keys/${keyId}`);
+      expect(missing.status).toBe(404);
+      expect(missing.body.code).toBe("not_found");
+    }
+    const member = await createKey(database.db, enterprise.org.id, "member");
+    expect((await client(app, member.key).get(location ?? "")).status).toBe(403);
+  });
+
+  it("an invitation reads at its Location as the create answered it without its link, newest first in the list; 404 outside the organization", async () => {
+    const street = await createStreet(database.db);
+    const enterprise = await createOrg(database.db, { kind: "enterprise", streetId: street.id });
+    const stranger = await createOrg(database.db, {
+      kind: "enterprise",
+      streetId: (await createStreet(database.db)).id,
+    });
+    const api = client(app, enterprise.key);
+    const path = `/v1/organizations/${enterprise.org.id}/invitations`;
+    const first = await api.post(path, { name: "王秀英" });
+    const second = await api.post(path, { name: "李建国", role: "admin" });
+    expect([first.status, second.status]).toEqual([201, 201]);
+    const location = second.headers.get("location");
+    expect(location).toBe(`${path}/${second.body.id}`);
+
+    const read = await api.get(location ?? "");
+    expect(read.status).toBe(200);
+    const { path: link, ...invitation } = second.body;
+    expect(read.body).toEqual(invitation);
+    expect(read.body).toMatchObject({
+      organizationId: enterprise.org.id,
+      name: "李建国",
+      role: "admin",
+      acceptedAt: null,
+      personId: null,
+      revokedAt: null,
+      invitedByKeyId: enterprise.keyId,
+    });
+    const [stored] = await database.db.select().from(invitations).where(eq(invitations.id, second.body.id));
+    const token = String(link).replace("/invitations/", "");
+    for (const hidden of [token, stored?.tokenHash]) expect(JSON.stringify(read.body)).not.toContain(hidden);
+
+    const listed = await api.get(path);
+    expect(listed.status).toBe(200);
+    expect(listed.body.total).toBe(2);
+    expect(listed.body.items).toEqual([read.body, (await api.get(`${path}/${first.body.id}`)).body]);
+    expect(JSON.stringify(listed.body)).not.toContain(token);
+
+    const strangers = await client(app, stranger.key).get(location ?? "");
+    expect(strangers.status).toBe(404);
+    expect(strangers.body.code).toBe("not_found");
+    const unknown = await api.get(`${path}/${crypto.randomUUID()}`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe("not_found");
+    const member = await createKey(database.db, enterprise.org.id, "member");
+    expect((await client(app, member.key).get(location ?? "")).status).toBe(403);
+    expect((await client(app, member.key).get(path)).status).toBe(403);
+  });
+
+  it("the platform admin reads a street office's invitations, as it may issue them", async () => {
+    const street = await createStreet(database.db);
+    const office = await createOrg(database.db, { kind: "street_office", streetId: street.id });
+    const platform = client(app, TEST_ADMIN_TOKEN);
+    const issued = await platform.post(`/v1/organizations/${office.org.id}/invitations`, {
+      name: "张主任",
+      role: "admin",
+    });
+    expect(issued.status).toBe(201);
+    const read = await platform.get(issued.headers.get("location") ?? "");
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ id: issued.body.id, invitedByKeyId: null, invitedByPersonId: null });
+    const listed = await client(app, office.key).get(`/v1/organizations/${office.org.id}/invitations`);
+    expect(listed.body.items.map((i: { id: string }) => i.id)).toEqual([issued.body.id]);
   });
 });

@@ -6,7 +6,14 @@ import { serviceContext } from "../../context.js";
 import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as organizations from "../../services/organizations.js";
 import * as people from "../../services/people.js";
-import { issuedInvitationJson, issuedKeyJson, keyJson, meJson, orgJson } from "./organizations.presenters.js";
+import {
+  invitationJson,
+  issuedInvitationJson,
+  issuedKeyJson,
+  keyJson,
+  meJson,
+  orgJson,
+} from "./organizations.presenters.js";
 import type * as routes from "./organizations.routes.js";
 
 export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) => {
@@ -60,6 +67,11 @@ export const createKey: AppRouteHandler<typeof routes.createKey> = async (c) => 
   return c.json(issuedKeyJson(issued), 201);
 };
 
+export const getKey: AppRouteHandler<typeof routes.getKey> = async (c) => {
+  const { id, keyId } = c.req.valid("param");
+  return c.json(keyJson(await organizations.getKey(serviceContext(c), id, keyId)), 200);
+};
+
 export const revokeKey: AppRouteHandler<typeof routes.revokeKey> = async (c) => {
   const { id, keyId } = c.req.valid("param");
   const row = await organizations.revokeKey(serviceContext(c), c.var.deps.keyCache, id, keyId);
@@ -72,4 +84,15 @@ export const createInvitation: AppRouteHandler<typeof routes.createInvitation> =
   const issued = await people.invite(serviceContext(c), id, c.req.valid("json"));
   c.var.logger.info({ organizationId: id, invitationId: issued.row.id }, "invitation issued");
   return c.json(issuedInvitationJson(issued), 201);
+};
+
+export const listInvitations: AppRouteHandler<typeof routes.listInvitations> = async (c) => {
+  const page = c.req.valid("query");
+  const { items, total } = await people.listInvitations(serviceContext(c), c.req.valid("param").id, page);
+  return c.json(pageJson(c.req.url, items.map(invitationJson), total, page), 200);
+};
+
+export const getInvitation: AppRouteHandler<typeof routes.getInvitation> = async (c) => {
+  const { id, invitationId } = c.req.valid("param");
+  return c.json(invitationJson(await people.getInvitation(serviceContext(c), id, invitationId)), 200);
 };

@@ -10,5 +10,8 @@ export const organizationsRouter = createRouter()
   .openapi(routes.updateOrganizationCommunities, handlers.updateOrganizationCommunities)
   .openapi(routes.listKeys, handlers.listKeys)
   .openapi(routes.createKey, handlers.createKey)
+  .openapi(routes.getKey, handlers.getKey)
   .openapi(routes.revokeKey, handlers.revokeKey)
-  .openapi(routes.createInvitation, handlers.createInvitation);
+  .openapi(routes.listInvitations, handlers.listInvitations)
+  .openapi(routes.createInvitation, handlers.createInvitation)
+  .openapi(routes.getInvitation, handlers.getInvitation);

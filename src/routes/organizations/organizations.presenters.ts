@@ -6,8 +6,15 @@ import type {
   IssuedKey as IssuedKeyRow,
   OrganizationWithCommunities,
 } from "../../services/organizations.js";
-import type { IssuedInvitation as IssuedInvitationRow } from "../../services/people.js";
-import type { ApiKey, IssuedInvitation, IssuedKey, Me, Organization } from "./organizations.routes.js";
+import type { InvitationRow, IssuedInvitation as IssuedInvitationRow } from "../../services/people.js";
+import type {
+  ApiKey,
+  Invitation,
+  IssuedInvitation,
+  IssuedKey,
+  Me,
+  Organization,
+} from "./organizations.routes.js";
 
 export function orgJson(row: OrganizationWithCommunities): z.input<typeof Organization> {
   return {
@@ -40,15 +47,25 @@ export function issuedKeyJson(issued: IssuedKeyRow): z.input<typeof IssuedKey> {
   return { ...keyJson(issued.row), key: issued.key };
 }
 
-export function issuedInvitationJson(issued: IssuedInvitationRow): z.input<typeof IssuedInvitation> {
+/** An invitation without its token's hash: the link is shown once, when issued (issuedInvitationJson). */
+export function invitationJson(row: InvitationRow): z.input<typeof Invitation> {
   return {
-    id: issued.row.id,
-    organizationId: issued.row.organizationId,
-    name: issued.row.name,
-    role: issued.row.role,
-    expiresAt: issued.row.expiresAt.toISOString(),
-    path: `/invitations/${issued.token}`,
+    id: row.id,
+    organizationId: row.organizationId,
+    name: row.name,
+    role: row.role,
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+    acceptedAt: row.acceptedAt?.toISOString() ?? null,
+    personId: row.personId,
+    revokedAt: row.revokedAt?.toISOString() ?? null,
+    invitedByPersonId: row.invitedByPersonId,
+    invitedByKeyId: row.invitedByKeyId,
   };
+}
+
+export function issuedInvitationJson(issued: IssuedInvitationRow): z.input<typeof IssuedInvitation> {
+  return { ...invitationJson(issued.row), path: `/invitations/${issued.token}` };
 }
 
 /** The caller as GET /v1/me shows it: names and ids only. */

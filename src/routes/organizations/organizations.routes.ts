@@ -55,20 +55,29 @@ const NewKey = z.strictObject({
   role: z.enum(["admin", "member"]).default("member"),
 });
 
-export const IssuedInvitation = z
+export const Invitation = z
   .object({
     id: Uuid,
     organizationId: Uuid,
     name: z.string(),
     role: z.enum(["admin", "member"]),
+    createdAt: Timestamp,
     expiresAt: Timestamp,
-    path: z.string().openapi({
-      description:
-        "The portal's one-time link for the invited person (append it to the portal's address): shown this once, stored only as a hash",
-      example: "/invitations/3q2-7wXy…",
-    }),
+    acceptedAt: Timestamp.nullable(),
+    personId: Uuid.nullable().openapi({ description: "The person who accepted it" }),
+    revokedAt: Timestamp.nullable(),
+    invitedByPersonId: Uuid.nullable().openapi({ description: "The admin who invited, in the portal" }),
+    invitedByKeyId: Uuid.nullable().openapi({ description: "The admin key that invited, through the API" }),
   })
-  .openapi("IssuedInvitation");
+  .openapi("Invitation");
+
+export const IssuedInvitation = Invitation.extend({
+  path: z.string().openapi({
+    description:
+      "The portal's one-time link for the invited person (append it to the portal's address): shown this once, stored only as a hash",
+    example: "/invitations/3q2-7wXy…",
+  }),
+}).openapi("IssuedInvitation");
 
 const NewInvitation = z.strictObject({
   name: Name.max(100).openapi({ description: "The invited person's name, as the audit log will show it" }),
@@ -76,6 +85,11 @@ const NewInvitation = z.strictObject({
 });
 
 const KeyRole = z.enum(["admin", "member"]);
+
+const KeyParams = IdParams.extend({ keyId: Uuid.openapi({ param: { name: "keyId", in: "path" } }) });
+const InvitationParams = IdParams.extend({
+  invitationId: Uuid.openapi({ param: { name: "invitationId", in: "path" } }),
+});
 
 /** Who the caller is: what GET /v1/me answers. Never a key, a hash or a session token. */
 export const Me = z
@@ -246,8 +260,21 @@ export const revokeKey = createRoute({
   summary: "Revoke an API key",
   description:
     "The key stops working at once on the instance that revokes it, and within seconds on other instances (each caches keys briefly); the answer shows the key revoked.",
-  request: { params: IdParams.extend({ keyId: Uuid.openapi({ param: { name: "keyId", in: "path" } }) }) },
+  request: { params: KeyParams },
   responses: { 200: jsonResponse(ApiKey, "Revoked"), ...errorResponses },
+});
+
+export const getKey = createRoute({
+  operationId: "getApiKey",
+  method: "get",
+  path: "/organizations/{id}/keys/{keyId}",
+  tags,
+  security,
+  summary: "One API key of the organization (never its secret)",
+  description:
+    "A key with its prefix, role, last use and revocation, never the secret (shown once, when issued). The same readers as the organization's keys: its own admin keys only (the platform admin: street offices' keys); 404 for a key of another organization.",
+  request: { params: KeyParams },
+  responses: { 200: jsonResponse(ApiKey, "The key, never the secret"), ...errorResponses },
 });
 
 export const createInvitation = createRoute({
@@ -264,4 +291,33 @@ export const createInvitation = createRoute({
     201: jsonResponse(IssuedInvitation, "The invitation, its link shown this once"),
     ...errorResponses,
   },
+});
+
+export const listInvitations = createRoute({
+  operationId: "listInvitations",
+  method: "get",
+  path: "/organizations/{id}/invitations",
+  tags,
+  security,
+  summary: "The organization's invitations to the portal (its own admins)",
+  description:
+    "Every invitation of the organization, pending, accepted, revoked or expired, never its link (shown once, when issued). The organization's own admins only (the platform admin: street offices').",
+  request: { params: IdParams, query: Pagination },
+  responses: {
+    200: jsonResponse(Page(Invitation, "InvitationPage"), "Invitations, newest first, never their links"),
+    ...errorResponses,
+  },
+});
+
+export const getInvitation = createRoute({
+  operationId: "getInvitation",
+  method: "get",
+  path: "/organizations/{id}/invitations/{invitationId}",
+  tags,
+  security,
+  summary: "One invitation of the organization (never its link)",
+  description:
+    "Whether an invitation was accepted (and by whom), revoked, or is still pending until it expires; never its link. The same readers as the organization's invitations; 404 for an invitation of another organization.",
+  request: { params: InvitationParams },
+  responses: { 200: jsonResponse(Invitation, "The invitation, never its link"), ...errorResponses },
 });
