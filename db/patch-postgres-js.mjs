@@ -8,6 +8,15 @@
 // (open; fix proposed in PRs #1168, #1176, #1209). The guard settles the pending queries with
 // CONNECTION_CLOSED, which callers already handle, instead of crashing.
 //
+//
+// Second: a connection closed by an error (a reset) settled only the queries it was running when
+// the error came. A query queued on it in the meantime (sql.begin's ROLLBACK, written by the
+// rejection handler of the failed query) stayed in `sent`, and `query` kept the failed one; the
+// next connection on that slot then took the stale entries for its own answers, and the query it
+// was opened for waited for ever (test/platform/outage.test.ts, cut and restored in a loop).
+// Upstream: porsager/postgres issue #1130 (PR #1142 clears `query`; the queue is this patch's own).
+// Every close now settles what is left and forgets the query, with or without an error.
+//
 // Idempotent. postgres.js is pinned to the exact version these patterns match (package.json);
 // when a file no longer has them (another version), the install fails here, loudly: read the new
 // release, then re-pin and adapt or drop the patch. db/postgres.ts lendArrayTypes also relies on
@@ -33,19 +42,25 @@ const patches = [
     "    remaining = 0\n    incomings = null\n    clearImmediate(nextWriteTimer)\n",
     "    remaining = 0\n    incomings = null\n    clearImmediate(nextWriteTimer), nextWriteTimer = chunk = null\n",
   ],
+  [
+    "    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n",
+    "    ;(query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n    query = null\n",
+  ],
 ];
 
 for (const flavour of ["src", "cjs/src", "cf/src"]) {
   const file = join(root, flavour, "connection.js");
   const text = await readFile(file, "utf8");
-  if (text.includes(MARK)) continue;
-  let patched = text;
-  for (const [from, to] of patches) patched = patched.replace(from, to);
-  const applied = patches.filter(([from]) => text.includes(from)).length;
-  if (applied !== patches.length) {
+  // Each patch once: a file patched by an earlier version of this script takes the new ones only.
+  const missing = patches.filter(([, to]) => !text.includes(to));
+  if (missing.length === 0) continue;
+  const applicable = missing.filter(([from]) => text.includes(from));
+  if (applicable.length !== missing.length) {
     throw new Error(
-      `postgres.js ${flavour}/connection.js: the nextWrite guard does not apply (${applied}/${patches.length} patterns found): is postgres still pinned to the version db/patch-postgres-js.mjs was written for?`,
+      `postgres.js ${flavour}/connection.js: ${missing.length - applicable.length} of the patches do not apply: is postgres still pinned to the version db/patch-postgres-js.mjs was written for?`,
     );
   }
+  let patched = text;
+  for (const [from, to] of applicable) patched = patched.replace(from, to);
   await writeFile(file, patched);
 }
