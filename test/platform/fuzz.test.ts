@@ -613,6 +613,14 @@ beforeAll(async () => {
       fx.ledger?.subscriptionId,
       fx.ledger?.creditNoteId,
       fx.ledger?.submittedReportId,
+      fx.ledger?.paymentId,
+      fx.ledger?.refundId,
+      fx.ledger?.billingRunId,
+      fx.contractItems?.commentId,
+      fx.contractItems?.voteId,
+      fx.contractItems?.disbursementId,
+      fx.invitationId,
+      fx.spareKeyId,
     ].filter((id): id is string => typeof id === "string"),
   );
 }, 120_000);
