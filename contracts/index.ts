@@ -7,6 +7,7 @@ export * from "./device-commands.js";
 export * from "./diff.js";
 export * from "./document.js";
 export * from "./finance.js";
+export * from "./ids.js";
 export * from "./lifecycle.js";
 export * from "./money.js";
 export * from "./notification-causes.js";

@@ -3,6 +3,7 @@
  * the MQTT consumer, the embedded broker and the HTTP ingest route all validate the same way.
  */
 import { z } from "zod";
+import { isUuid, UUID_PATTERN } from "../contracts/ids.js";
 import { plainMessage, whenGiven } from "../contracts/validation-messages.js";
 
 export const TOPIC_PREFIX = "bot/v1/sensors";
@@ -40,9 +41,6 @@ export type RejectReason =
 export type ParsedTopic = { kind: "events" | "status" | "command-results"; sensorId: string };
 
 const TOPIC = /^bot\/v1\/sensors\/([^/+#]+)\/(events|status|command-results)$/;
-// Upper and lower case in the class, not the `i` flag: the OpenAPI document carries the pattern,
-// and a flag cannot travel in a JSON Schema pattern.
-const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /**
  * `bot/v1/sensors/{sensorId}/events|status|command-results` → its parts, or null for any other
@@ -59,7 +57,7 @@ export function parseTopic(topic: string): ParsedTopic | null {
 export const isCommandResultsTopic = (topic: string) => topic.endsWith("/command-results");
 
 /** Sensor ids are UUIDs; anything else in a topic can not name a registered sensor. */
-export const isSensorId = (s: string) => UUID.test(s);
+export const isSensorId = isUuid;
 
 // ---- payloads -------------------------------------------------------------------------------
 
@@ -228,7 +226,7 @@ export type CommandResultValue = (typeof COMMAND_RESULTS)[number];
 
 /** A device's answer: `{commandId, result, reason?}`; nothing else. */
 export const CommandResult = z.strictObject({
-  commandId: z.string().regex(UUID, "must be the commandId of the command (a UUID)"),
+  commandId: z.string().regex(UUID_PATTERN, "must be the commandId of the command (a UUID)"),
   result: z.enum(COMMAND_RESULTS),
   reason: Text(500).optional(),
 });

@@ -10,6 +10,7 @@
  * the caller's scope: 404, as everywhere.
  */
 import { and, asc, eq, ilike, inArray, or, type SQL, sql } from "drizzle-orm";
+import { isUuid } from "../../contracts/ids.js";
 import {
   COMMITTED_STATES,
   type ContractState,
@@ -42,7 +43,6 @@ export type HouseholdLinkRow = typeof householdLinks.$inferSelect;
 const ISSUERS = ["enterprise", "property_company"] as const;
 /** Characters of the token kept to recognise a link in a list (of its 43). */
 const PREFIX_LENGTH = 6;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A token of generateToken(): 32 random bytes, base64url. */
 const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -97,7 +97,7 @@ function placesQuery(db: Queryable, where: SQL | undefined) {
 /** The household if the caller may issue links for it: 403 for a role that never may, else 404. */
 async function findIssuable(ctx: ServiceContext, householdId: string): Promise<HouseholdPlace> {
   requireOrg(ctx.principal, ISSUERS, "issue household links");
-  if (!UUID_RE.test(householdId)) throw ApiError.notFound("The household");
+  if (!isUuid(householdId)) throw ApiError.notFound("The household");
   const [row] = await placesQuery(ctx.db, and(eq(households.id, householdId), issuerScope(ctx.principal)));
   if (!row) throw ApiError.notFound("The household");
   return row;
@@ -217,7 +217,7 @@ export async function revokeLink(
   linkId: string,
 ): Promise<HouseholdLinkRow> {
   const household = await findIssuable(ctx, householdId);
-  if (!UUID_RE.test(linkId)) throw ApiError.notFound("The link");
+  if (!isUuid(linkId)) throw ApiError.notFound("The link");
   const [row] = await ctx.db
     .update(householdLinks)
     .set({ revokedAt: sql`coalesce(${householdLinks.revokedAt}, ${ctx.clock().toISOString()}::timestamptz)` })

@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { isUuid } from "../../../contracts/ids.js";
 import { DEFAULT_ESCALATION_MINUTES, maskUrl } from "../../../contracts/notification-delivery.js";
 import {
   NOTIFICATION_CHANNELS,
@@ -42,13 +43,12 @@ alertPages.use("/alerts", signedIn);
 alertPages.use("/alerts/*", signedIn);
 
 const SUBSCRIBABLE = NOTIFICATION_TYPES.filter((t): t is SubscribableType => t !== "test_ping");
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE = { limit: 100, offset: 0 };
 
 /** An id of the path: anything but a UUID is no endpoint (and never reaches the database). */
 function idOf(c: Ctx, name = "id"): string {
   const id = c.req.param(name) ?? "";
-  if (!UUID.test(id)) throw ApiError.notFound("The notification endpoint");
+  if (!isUuid(id)) throw ApiError.notFound("The notification endpoint");
   return id;
 }
 

@@ -8,6 +8,7 @@
 import { Decimal } from "decimal.js";
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { isUuid } from "../../../contracts/ids.js";
 import {
   type AuditEntry,
   daysBetween,
@@ -56,7 +57,6 @@ contractPages.use("/contracts", signedIn);
 contractPages.use("/contracts/*", signedIn);
 
 const STYLES = ["contracts.css"];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LIST_LIMIT = 100;
 /**
  * The path of one contract: only a UUID is one (other paths under /contracts, such as another
@@ -70,7 +70,7 @@ const tr = (c: Context<PortalEnv>) => translator(words, c.var.lang);
 /** The contract id of the path, or the not-found page (a malformed id names no contract). */
 function contractId(c: Context<PortalEnv>): string {
   const id = c.req.param("id") ?? "";
-  if (!UUID.test(id)) throw ApiError.notFound("The contract");
+  if (!isUuid(id)) throw ApiError.notFound("The contract");
   return id;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { isUuid } from "../../../contracts/ids.js";
 import { decidePermission } from "../../../contracts/permissions.js";
 import { isOrgPrincipal, type Principal } from "../../auth/principal.js";
 import { ApiError } from "../../errors.js";
@@ -46,12 +47,10 @@ const CLOSED_MAX = 30;
 
 const words = (c: Context<PortalEnv>): Words => translator(incidentWords, c.var.lang);
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The incident id of the path; an id that can not be one is an incident that does not exist. */
 function incidentId(c: Context<PortalEnv>): string {
   const id = c.req.param("id") ?? "";
-  if (!UUID.test(id)) throw ApiError.notFound("The incident");
+  if (!isUuid(id)) throw ApiError.notFound("The incident");
   return id;
 }
 

@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { COMMAND_REASON_MAX, mayIssueDeviceCommands } from "../../../contracts/device-commands.js";
+import { isUuid } from "../../../contracts/ids.js";
 import { ApiError } from "../../errors.js";
 import type { IncidentRow } from "../../services/incidents/incidents.js";
 import { commandPorts, type DeviceCommandRow, releaseIncident } from "../../services/sensors/commands.js";
@@ -130,8 +131,6 @@ export function IncidentReleases({
   );
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export const releasePages = new Hono<PortalEnv>();
 releasePages.use("/incidents/*", signedIn);
 
@@ -154,7 +153,7 @@ function refusedPage(c: Context<PortalEnv>, incidentId: string, text: string, st
 releasePages.post("/incidents/:id/release", async (c) => {
   const t = words(c);
   const id = c.req.param("id");
-  if (!UUID.test(id)) throw ApiError.notFound("The incident");
+  if (!isUuid(id)) throw ApiError.notFound("The incident");
   const reason = field(await formOf(c), "reason").trim();
   if (!reason || reason.length > COMMAND_REASON_MAX) {
     return refusedPage(c, id, t("refused_reason", { max: COMMAND_REASON_MAX }), 400);

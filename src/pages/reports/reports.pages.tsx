@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { isUuid } from "../../../contracts/ids.js";
 import {
   addPeriods,
   COMMAND_PARTIES,
@@ -42,10 +43,9 @@ type Key = keyof (typeof reportWords)["zh-CN"];
 type T = Translate<Key>;
 const tOf = (c: Context<PortalEnv>): T => translator(reportWords, c.var.lang);
 const MONTH_RE = /^\d{4}-(0[1-9]|1[0-2])$/;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A malformed id in a path or a query is a page that does not exist (not a database error). */
 function requireId(id: string): string {
-  if (!UUID_RE.test(id)) throw ApiError.notFound("The page");
+  if (!isUuid(id)) throw ApiError.notFound("The page");
   return id;
 }
 

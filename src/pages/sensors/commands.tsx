@@ -12,6 +12,7 @@ import {
   HEARTBEAT_INTERVAL_MIN_S,
   mayIssueDeviceCommands,
 } from "../../../contracts/device-commands.js";
+import { isUuid } from "../../../contracts/ids.js";
 import { ApiError } from "../../errors.js";
 import {
   commandPorts,
@@ -106,13 +107,12 @@ export const commandWords = defineMessages(
 type Words = ReturnType<typeof words>;
 const words = (c: Context<PortalEnv>) => translator(commandWords, c.var.lang);
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Commands listed on the page. */
 const COMMANDS_SHOWN = 50;
 
 function sensorId(c: Context<PortalEnv>): string {
   const id = c.req.param("id") ?? "";
-  if (!UUID.test(id)) throw ApiError.notFound("The sensor");
+  if (!isUuid(id)) throw ApiError.notFound("The sensor");
   return id;
 }
 

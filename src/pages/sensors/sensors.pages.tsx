@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { isUuid } from "../../../contracts/ids.js";
 import { decidePermission } from "../../../contracts/permissions.js";
 import { isOrgPrincipal, type Principal } from "../../auth/principal.js";
 import { ApiError } from "../../errors.js";
@@ -37,7 +38,6 @@ type Words = Translate<keyof (typeof sensorWords)["zh-CN"]>;
 
 /** Sensors listed on one page (a street's elevators). */
 const SENSORS_MAX = 500;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const words = (c: Context<PortalEnv>): Words => translator(sensorWords, c.var.lang);
 
@@ -271,7 +271,7 @@ sensorPages.post("/sensors", async (c) => {
   const heartbeat = field(body, "heartbeatIntervalS").trim();
   const seconds = heartbeat === "" ? undefined : Number(heartbeat);
   const problems: Record<string, string> = {};
-  if (!UUID.test(facilityId)) problems.facilityId = t("problem_elevator");
+  if (!isUuid(facilityId)) problems.facilityId = t("problem_elevator");
   if (!name.success || !name.data) problems.name = t("problem_name");
   if (seconds !== undefined && !(Number.isInteger(seconds) && seconds >= 5 && seconds <= 3600)) {
     problems.heartbeatIntervalS = t("problem_heartbeat");
@@ -302,7 +302,7 @@ sensorPages.post("/sensors", async (c) => {
 
 sensorPages.post("/sensors/:id/rotate-key", async (c) => {
   const id = c.req.param("id");
-  if (!UUID.test(id)) throw ApiError.notFound("The sensor");
+  if (!isUuid(id)) throw ApiError.notFound("The sensor");
   return orRefusal(c, async () => {
     const issued = await rotateSensorKey(personContext(c), id, ports(c));
     return sensorsPage(c, { issued: { ...issued, rotated: true } });
