@@ -1,7 +1,8 @@
 /**
  * The ingest side of a Node process: the group-commit writer, and either the MQTT.js consumer
  * (MQTT_URL set: a real broker, whose device logins the app administers through Mosquitto's
- * dynamic-security plugin, iot/dynsec-admin.ts) or the embedded aedes broker (MQTT_URL unset), and the offline
+ * dynamic-security plugin, iot/dynsec-admin.ts, unless SENSOR_LOGINS=database says the broker reads
+ * them from the database) or the embedded aedes broker (MQTT_URL unset), and the offline
  * sweeper (iot/sweeper.ts; every instance runs one, they are safe together), and, given a command
  * store, the command dispatcher (iot/command-dispatcher.ts) on the same broker. src/node.ts
  * starts it next to the API; the API's HTTP ingest route writes through the same ingest.
@@ -32,6 +33,12 @@ export interface IngestRuntimeConfig {
   MQTT_PASSWORD?: string;
   MQTT_CLIENT_ID: string;
   MQTT_CONSUMERS: number;
+  /**
+   * With MQTT_URL: `database` when the broker reads the sensors table itself (EMQX with
+   * deploy/emqx/emqx.conf), so the app tells it nothing; else (the default) Mosquitto's
+   * dynamic-security plugin, which the app administers.
+   */
+  SENSOR_LOGINS?: "database" | "mosquitto";
   /** See src/config.ts; plain subscription (one connection) when absent. */
   MQTT_SHARED?: boolean;
   /** See src/config.ts; MQTT.js's consumer default (30) when absent. */
@@ -121,8 +128,13 @@ export async function startIngestRuntime(opts: {
   let consumer: Consumer | null = null;
   let broker: EmbeddedBroker | null = null;
   let admin: DynsecAdmin | null = null;
+  const brokerReadsDatabase = config.SENSOR_LOGINS === "database";
   if (config.MQTT_URL) {
-    if (!credentials) {
+    if (brokerReadsDatabase) {
+      logger.info(
+        "SENSOR_LOGINS=database: the broker reads sensors' logins from the database; nothing to tell it",
+      );
+    } else if (!credentials) {
       logger.warn(
         "MQTT_USERNAME/MQTT_PASSWORD unset: sensors' logins on the broker are not kept in step (registering, rotating and revoking answer 503)",
       );
@@ -198,11 +210,14 @@ export async function startIngestRuntime(opts: {
     throw new BrokerUnavailableError("no broker admin: set MQTT_USERNAME and MQTT_PASSWORD");
   };
   const embedded = async () => {};
+  // The embedded broker, and EMQX with SENSOR_LOGINS=database, read the database at each login
+  // (the embedded broker's connections are dropped by invalidateSensor; EMQX's stay until they
+  // reconnect, docs/SCALING.md).
+  const readsDatabase = broker !== null || brokerReadsDatabase;
   const devices: DeviceBroker = admin ?? {
-    // The embedded broker reads the database at each login; invalidateSensor drops connections.
-    addSensor: broker ? embedded : noBroker,
-    setSensorKey: broker ? embedded : noBroker,
-    disableSensor: broker ? embedded : noBroker,
+    addSensor: readsDatabase ? embedded : noBroker,
+    setSensorKey: readsDatabase ? embedded : noBroker,
+    disableSensor: readsDatabase ? embedded : noBroker,
     refusedConnects: broker?.refusedConnects ?? {},
     droppedConnections: broker?.droppedConnections ?? {},
   };
@@ -227,7 +242,7 @@ export async function startIngestRuntime(opts: {
               ? `not connected to the broker: ${consumer.problem}`
               : "the embedded broker is not listening",
           },
-      ...(config.MQTT_URL
+      ...(config.MQTT_URL && !brokerReadsDatabase
         ? {
             brokerAdmin: admin?.connected
               ? { ok: true }

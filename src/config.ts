@@ -191,9 +191,9 @@ export const ConfigSchema = z
     ).describe("dead letters older than this are deleted (hourly, in batches)"),
     SENSOR_LOGINS: z
       .enum(["database", "mosquitto"], { message: "must be database or mosquitto" })
-      .default("database")
+      .optional()
       .describe(
-        "Workers only: where sensors' MQTT logins live. database: HTTP sensors, or the embedded broker, which reads them at each login; mosquitto: Mosquitto's dynamic-security plugin, which only the Node process can tell, so the Worker answers 501 to registering, rotating or revoking a sensor",
+        "where sensors' MQTT logins live. database: the broker reads the sensors table at each login (the embedded broker, or EMQX with deploy/emqx/emqx.conf), so nothing is told; mosquitto: Mosquitto's dynamic-security plugin, which the Node process tells (a Worker then answers 501 to registering, rotating or revoking a sensor). Unset: mosquitto on a Node process with MQTT_URL, database otherwise",
       ),
     FEED_MAX_S: wholeNumber(1, 86_400, 300, "a number of seconds").describe(
       "how long a followed live incident feed runs before it ends and the client reconnects (Workers bill a stream's CPU time to one request)",
