@@ -36,6 +36,8 @@ export interface DerivedIncident {
 
 export interface StoredIncident {
   id: string;
+  /** The sensor whose detection opened it (a late, earlier detection of another sensor changes it). */
+  sensorId: string;
   openedAt: Date;
   closedAt: Date | null;
   detections: number;
@@ -89,7 +91,7 @@ export function deriveIncidents(events: readonly EbikeEvent[]): DerivedIncident[
 
 export interface IncidentPlan {
   /** Stored incidents whose fields change (ids kept, so acknowledgements survive). */
-  updates: (StoredIncident & { sensorId: string })[];
+  updates: StoredIncident[];
   inserts: DerivedIncident[];
   /** Stored incidents no derived incident accounts for (only possible if events vanished). */
   deletes: string[];
@@ -116,6 +118,7 @@ export function planIncidents(
       continue;
     }
     const changed =
+      match.sensorId !== d.sensorId ||
       match.openedAt.getTime() !== d.openedAt.getTime() ||
       (match.closedAt?.getTime() ?? null) !== (d.closedAt?.getTime() ?? null) ||
       match.detections !== d.detections ||

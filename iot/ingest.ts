@@ -632,7 +632,7 @@ export function createIngest({
               from sensor_events e
               where e.facility_id = s.facility_id and e.occurred_at >= s.start
                 and e.type in ('ebike_detected', 'ebike_cleared')), '[]') as events,
-            coalesce((select json_agg(json_build_array(i.id, i.opened_at, i.closed_at, i.detections, i.halt_seconds))
+            coalesce((select json_agg(json_build_array(i.id, i.sensor_id, i.opened_at, i.closed_at, i.detections, i.halt_seconds))
               from incidents i
               where i.facility_id = s.facility_id and i.kind = 'ebike' and i.opened_at >= s.start), '[]') as incidents
           from starts s`,
@@ -661,13 +661,16 @@ export function createIngest({
         type,
         occurredAt: new Date(at),
       }));
-      const current = (window?.incidents ?? []).map(([id, openedAt, closedAt, detections, haltSeconds]) => ({
-        id,
-        openedAt: new Date(openedAt),
-        closedAt: closedAt === null ? null : new Date(closedAt),
-        detections,
-        haltSeconds,
-      }));
+      const current = (window?.incidents ?? []).map(
+        ([id, sensorId, openedAt, closedAt, detections, haltSeconds]) => ({
+          id,
+          sensorId,
+          openedAt: new Date(openedAt),
+          closedAt: closedAt === null ? null : new Date(closedAt),
+          detections,
+          haltSeconds,
+        }),
+      );
       const plan = planIncidents(current, deriveIncidents(replay));
       deletes.push(...plan.deletes);
       for (const u of plan.updates) updates.push({ id: u.id, ...asJson(u) });
@@ -702,9 +705,9 @@ export function createIngest({
       statements.push(
         queryPrepared(
           tx,
-          sql`update incidents i set opened_at = x.opened_at, closed_at = x.closed_at, detections = x.detections,
-                halt_seconds = x.halt_seconds, updated_at = now()
-              from jsonb_to_recordset(${JSON.stringify(part)}::jsonb) as x(id uuid, opened_at timestamptz,
+          sql`update incidents i set sensor_id = x.sensor_id, opened_at = x.opened_at, closed_at = x.closed_at,
+                detections = x.detections, halt_seconds = x.halt_seconds, updated_at = now()
+              from jsonb_to_recordset(${JSON.stringify(part)}::jsonb) as x(id uuid, sensor_id uuid, opened_at timestamptz,
                 closed_at timestamptz, detections int, halt_seconds int)
               where i.id = x.id`,
         ),
@@ -742,8 +745,8 @@ interface IncidentWindow {
   facility_id: string;
   /** [sensorId, eventId, type, occurredAt] */
   events: [string, string, EbikeEvent["type"], string][];
-  /** [id, openedAt, closedAt, detections, haltSeconds] */
-  incidents: [string, string, string | null, number, number | null][];
+  /** [id, sensorId, openedAt, closedAt, detections, haltSeconds] */
+  incidents: [string, string, string, string | null, number, number | null][];
 }
 
 interface IncidentWindows {

@@ -98,6 +98,28 @@ describe("the embedded broker", () => {
     await sensor.endAsync();
   });
 
+  it("names the sensor of the earliest detection as the incident's opener when it arrives last", async () => {
+    const elevator = await createElevator(database.db, world);
+    const first = await createSensor(database.db, world, elevator.id);
+    const second = await createSensor(database.db, world, elevator.id);
+    const base = Date.now() - 600_000;
+    const later = await device(url, second.id, second.key);
+    for (const e of [event("ebike_detected", 12, {}, base), event("ebike_cleared", 13, {}, base)]) {
+      await later.publishAsync(eventsTopic(second.id), JSON.stringify(e), { qos: 1 });
+    }
+    const earlier = await device(url, first.id, first.key);
+    await earlier.publishAsync(eventsTopic(first.id), JSON.stringify(event("ebike_detected", 10, {}, base)), {
+      qos: 1,
+    });
+    const rows = await queryRows<{ sensor_id: string; detections: number; halt_seconds: number }>(
+      database.db,
+      sql`select sensor_id, detections, halt_seconds from incidents where facility_id = ${elevator.id}`,
+    );
+    expect(rows).toEqual([{ sensor_id: first.id, detections: 2, halt_seconds: 3 }]);
+    await later.endAsync();
+    await earlier.endAsync();
+  });
+
   it("dead-letters bad input and unknown sensors, and the stream goes on", async () => {
     const sensor = await device(url, a.id, a.key);
     await sensor.publishAsync(eventsTopic(a.id), "[1,2", { qos: 1 });

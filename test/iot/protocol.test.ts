@@ -119,7 +119,9 @@ describe("incidents from events, in occurredAt order", () => {
   });
 
   it("replaying from a stored incident keeps its id when late events extend or split it", () => {
-    const stored = [{ id: "i1", openedAt: at(10), closedAt: at(60), detections: 2, haltSeconds: 50 }];
+    const stored = [
+      { id: "i1", sensorId: SENSOR, openedAt: at(10), closedAt: at(60), detections: 2, haltSeconds: 50 },
+    ];
     // A late detection before it, and a late clear inside it: i1 grows back to 5 and closes at 30.
     const derived: DerivedIncident[] = deriveIncidents([
       ev("ebike_detected", 5),
@@ -146,6 +148,33 @@ describe("incidents from events, in occurredAt order", () => {
       inserts: [],
       deletes: [],
     });
+  });
+
+  it("a late, earlier detection of another sensor makes that sensor the incident's opener", () => {
+    // The second sensor's detection committed first (another writer partition, another app
+    // instance) and opened i1; the first sensor's earlier one arrives after.
+    const OTHER = "0b4c2c3e-1111-4222-8333-944445555777";
+    const events = [
+      ev("ebike_detected", 10),
+      { ...ev("ebike_detected", 12), sensorId: OTHER },
+      ev("ebike_cleared", 13),
+    ];
+    const opened = { id: "i1", openedAt: at(12), closedAt: at(13), detections: 1, haltSeconds: 1 };
+    const fixed = {
+      id: "i1",
+      sensorId: SENSOR,
+      openedAt: at(10),
+      closedAt: at(13),
+      detections: 2,
+      haltSeconds: 3,
+    };
+    expect(planIncidents([{ ...opened, sensorId: OTHER }], deriveIncidents(events))).toEqual({
+      updates: [fixed],
+      inserts: [],
+      deletes: [],
+    });
+    // An incident stored with the right figures but the wrong opener is corrected too.
+    expect(planIncidents([{ ...fixed, sensorId: OTHER }], deriveIncidents(events)).updates).toEqual([fixed]);
   });
 
   it.each([

@@ -46,16 +46,20 @@ export function stream(blocks: number, base: number) {
 /**
  * A device publishing its events with QoS 1 at a steady pace, `chunk` at a time, each chunk
  * waiting for every PUBACK from the broker; every 7th event is sent twice (a device retry).
+ * `gate`, when given, is awaited before each chunk (with the index of its first event): a test
+ * holds the stream back there until its faults have caught up.
  */
 export function publishPaced(
   client: MqttClient,
   sensorId: string,
   events: readonly Record<string, unknown>[],
   chunk = 25,
+  gate?: (index: number) => Promise<void>,
 ) {
   let acked = 0;
   const done = (async () => {
     for (let i = 0; i < events.length; i += chunk) {
+      await gate?.(i);
       const started = Date.now();
       const slice = events.slice(i, i + chunk).flatMap((e, j) => ((i + j) % 7 === 0 ? [e, e] : [e]));
       await Promise.all(
