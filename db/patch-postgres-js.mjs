@@ -15,7 +15,9 @@
 // next connection on that slot then took the stale entries for its own answers, and the query it
 // was opened for waited for ever (test/platform/outage.test.ts, cut and restored in a loop).
 // Upstream: porsager/postgres issue #1130 (PR #1142 clears `query`; the queue is this patch's own).
-// Every close now settles what is left and forgets the query, with or without an error.
+// A close after an error now settles what is still queued (the running query was settled by the
+// error) and every close forgets the query. Settling the running query a second time on such a
+// close broke the ingest's recovery from terminated sessions (test/iot/faults.test.ts).
 //
 // Idempotent. postgres.js is pinned to the exact version these patterns match (package.json);
 // when a file no longer has them (another version), the install fails here, loudly: read the new
@@ -44,7 +46,7 @@ const patches = [
   ],
   [
     "    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n",
-    "    ;(query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n    query = null\n",
+    "    if (hadError)\n      while (sent.length) queryError(sent.shift(), Errors.connection('CONNECTION_CLOSED', options, socket))\n    else\n      (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n    query = null\n",
   ],
 ];
 
