@@ -77,8 +77,9 @@ async function main() {
 
   // One poller of the change log for every live feed stream of the process (Workers poll per stream).
   const incidentFeedHub = createIncidentFeedHub({ db: database.db, logger });
-  // Device commands issued (the app) and expired (the job below) by this process, for /metrics.
-  const commandCounters = createCommandCounters();
+  // Device commands of this process for /metrics, one set: issued (the app), sent and answered
+  // (the runtime's dispatcher), expired (the job below).
+  const commandCounters = ingest.commands?.counters ?? createCommandCounters();
   // E-bike snapshots: PostgreSQL, or the S3-compatible bucket of SNAPSHOT_STORE=s3.
   const snapshots = createSnapshots(snapshotStoreOf(config));
   // Request rate limits of this process (unset with RATE_LIMITS=false).
@@ -90,9 +91,7 @@ async function main() {
     ingest: ingest.ingest,
     devices: ingest.devices,
     readiness: ingest.readiness,
-    ...(ingest.commands
-      ? { commandDispatcher: ingest.commands, commandCounters: ingest.commands.counters }
-      : {}),
+    ...(ingest.commands ? { commandDispatcher: ingest.commands } : {}),
     sensorHeartbeatS: config.SENSOR_HEARTBEAT_S,
     feedMaxMs: config.FEED_MAX_S * 1000,
     incidentFeedHub,

@@ -3770,6 +3770,11 @@ export interface components {
              * @example 2026-03-01T02:15:30.250Z
              */
             issuedAt: string;
+            /**
+             * Format: uuid
+             * @description The organization that sent it (its person or its API key)
+             */
+            issuedByOrgId: string;
             /** @description The person (null when an API key sent it) */
             issuedByName: string | null;
             reason: string;
@@ -5356,8 +5361,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "440de950-8267-459e-83f6-3c206d71a241",
-                     *       "eventId": "snap-d5e193a7",
+                     *       "sensorId": "6737626e-d779-4cc7-aa50-9c999accf515",
+                     *       "eventId": "snap-d5655a03",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -5378,8 +5383,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "440de950-8267-459e-83f6-3c206d71a241",
-                     *       "eventId": "snap-d5e193a7",
+                     *       "sensorId": "6737626e-d779-4cc7-aa50-9c999accf515",
+                     *       "eventId": "snap-d5655a03",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -5527,7 +5532,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "eventId": "hb-38fff051",
+                 *       "eventId": "hb-81ecd0f1",
                  *       "type": "heartbeat",
                  *       "occurredAt": "2025-03-01T01:59:00.000Z",
                  *       "uptimeS": 3600,
@@ -5550,7 +5555,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "stored": [
-                     *         "hb-827325ca"
+                     *         "hb-3ac4c80e"
                      *       ],
                      *       "duplicates": [],
                      *       "rejected": []
@@ -5675,7 +5680,7 @@ export interface operations {
                      * @example {
                      *       "commands": [
                      *         {
-                     *           "commandId": "a65b3fe3-1495-447a-9981-e067299ea1fb",
+                     *           "commandId": "c2e77c19-0aec-46e9-a52b-c98675975e82",
                      *           "type": "release",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "expiresAt": "2099-01-01T00:00:00.000Z"
@@ -5813,7 +5818,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "commandId": "e9ec5d02-ccb8-4d50-815a-9688cdabca29",
+                 *       "commandId": "2a478782-dcc5-4d78-8dc2-61d6a2a656f4",
                  *       "result": "applied"
                  *     }
                  */
@@ -5837,7 +5842,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "commandId": "e9ec5d02-ccb8-4d50-815a-9688cdabca29",
+                     *       "commandId": "2a478782-dcc5-4d78-8dc2-61d6a2a656f4",
                      *       "state": "applied",
                      *       "outcome": "recorded",
                      *       "resultAt": "2025-03-01T02:00:00.000Z"
@@ -6192,19 +6197,19 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "2cc12621-bb79-4f7f-a5f6-a761d1347455",
-                     *           "name": "杨浦区 266eb96a",
-                     *           "createdAt": "2026-12-05T16:30:13.999Z"
+                     *           "id": "3df4cf6f-c666-4127-88c4-bc9327832513",
+                     *           "name": "杨浦区 07094166",
+                     *           "createdAt": "2026-12-05T19:51:45.257Z"
                      *         },
                      *         {
-                     *           "id": "9fa93983-364c-4ce1-bf66-63a3d6a08620",
-                     *           "name": "杨浦区 986156a3",
-                     *           "createdAt": "2026-12-05T16:30:14.345Z"
+                     *           "id": "162a1d58-c436-48ec-add6-4a6c504a2c43",
+                     *           "name": "杨浦区 77949c4f",
+                     *           "createdAt": "2026-12-05T19:51:44.610Z"
                      *         },
                      *         {
-                     *           "id": "14b0c309-59dc-4766-bbc6-312b5ef78bbd",
-                     *           "name": "杨浦区 f599f1c5",
-                     *           "createdAt": "2026-12-05T16:30:14.371Z"
+                     *           "id": "ac37aab8-c589-4458-b4a4-6d6bfe6853db",
+                     *           "name": "杨浦区 990956b1",
+                     *           "createdAt": "2026-12-05T19:51:45.233Z"
                      *         }
                      *       ],
                      *       "total": 3,
@@ -6332,7 +6337,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "杨浦区 46a8b5eb"
+                 *       "name": "杨浦区 77bd04e1"
                  *     }
                  */
                 "application/json": components["schemas"]["NewDistrict"];
@@ -6352,9 +6357,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9fa93983-364c-4ce1-bf66-63a3d6a08620",
-                     *       "name": "杨浦区 986156a3",
-                     *       "createdAt": "2026-12-05T16:30:14.345Z"
+                     *       "id": "ac37aab8-c589-4458-b4a4-6d6bfe6853db",
+                     *       "name": "杨浦区 990956b1",
+                     *       "createdAt": "2026-12-05T19:51:45.233Z"
                      *     }
                      */
                     "application/json": components["schemas"]["District"];
@@ -6498,9 +6503,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2e17ce57-dbbf-46a6-964b-95f34f5d2e22",
-                     *       "name": "杨浦区 eff15a4e",
-                     *       "createdAt": "2026-12-05T16:30:14.823Z"
+                     *       "id": "3ef5591e-b1fc-49ea-8c8b-248f07ea87c6",
+                     *       "name": "杨浦区 0faf6e0f",
+                     *       "createdAt": "2026-12-05T19:51:45.524Z"
                      *     }
                      */
                     "application/json": components["schemas"]["District"];
@@ -6638,52 +6643,52 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "c6d38689-4220-43af-9ca9-6bd454d88c92",
-                     *           "districtId": "8d3eee4e-f79e-4875-a3de-b2d2211e6c81",
-                     *           "name": "新江湾城街道 b7943185",
+                     *           "id": "9c9b246c-4541-4a60-a08d-162f78eb6dd3",
+                     *           "districtId": "9b204680-c1b0-48de-b6b7-789fd4c4e072",
+                     *           "name": "新江湾城街道 8e192aa2",
                      *           "garageTarget": 0,
                      *           "elevatorTarget": 0,
-                     *           "createdAt": "2026-12-05T16:30:14.931Z"
+                     *           "createdAt": "2026-12-05T19:51:45.893Z"
                      *         },
                      *         {
-                     *           "id": "a2a9cb28-562b-4912-a0ec-11a33d5cd71f",
-                     *           "districtId": "14b0c309-59dc-4766-bbc6-312b5ef78bbd",
-                     *           "name": "殷行街道 00efa44d",
+                     *           "id": "c38e8227-1e70-43de-bbfe-feb955e83af5",
+                     *           "districtId": "9b204680-c1b0-48de-b6b7-789fd4c4e072",
+                     *           "name": "殷行街道 202ef097",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T16:30:14.372Z"
+                     *           "createdAt": "2026-12-05T19:51:45.728Z"
                      *         },
                      *         {
-                     *           "id": "aea17065-0a11-4957-8f47-32fcad5efe57",
-                     *           "districtId": "2e17ce57-dbbf-46a6-964b-95f34f5d2e22",
-                     *           "name": "殷行街道 0490dd0b",
+                     *           "id": "7c27a4b8-37d5-4616-91ba-a568071a6815",
+                     *           "districtId": "3ef5591e-b1fc-49ea-8c8b-248f07ea87c6",
+                     *           "name": "殷行街道 4816839f",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T16:30:14.825Z"
+                     *           "createdAt": "2026-12-05T19:51:45.525Z"
                      *         },
                      *         {
-                     *           "id": "9728b319-0753-4bbf-88ea-79a09a0118f3",
-                     *           "districtId": "2cc12621-bb79-4f7f-a5f6-a761d1347455",
-                     *           "name": "殷行街道 57a3ad71",
+                     *           "id": "54267972-0437-4269-aa73-00326f0de7c3",
+                     *           "districtId": "a5dd721c-f920-4a4d-ba73-487527317529",
+                     *           "name": "殷行街道 7c84f9aa",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T16:30:14.038Z"
+                     *           "createdAt": "2026-12-05T19:51:45.912Z"
                      *         },
                      *         {
-                     *           "id": "78b619cf-0c0b-41a2-8ecb-e7c8681009e3",
-                     *           "districtId": "8d3eee4e-f79e-4875-a3de-b2d2211e6c81",
-                     *           "name": "殷行街道 5c9af23b",
+                     *           "id": "13babb73-b688-46d2-b19f-5d377385e0e4",
+                     *           "districtId": "3df4cf6f-c666-4127-88c4-bc9327832513",
+                     *           "name": "殷行街道 a49dacc2",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T16:30:14.877Z"
+                     *           "createdAt": "2026-12-05T19:51:45.290Z"
                      *         },
                      *         {
-                     *           "id": "1ee8b33e-5be5-426a-ba49-349dc5cc3673",
-                     *           "districtId": "489481ff-aeec-4b45-b004-e011042ff166",
-                     *           "name": "殷行街道 f95c14df",
+                     *           "id": "67decf40-6601-4240-b92b-f282f52c06d2",
+                     *           "districtId": "162a1d58-c436-48ec-add6-4a6c504a2c43",
+                     *           "name": "殷行街道 d0e7566a",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T16:30:14.940Z"
+                     *           "createdAt": "2026-12-05T19:51:44.694Z"
                      *         }
                      *       ],
                      *       "total": 6,
@@ -6811,8 +6816,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "districtId": "8d3eee4e-f79e-4875-a3de-b2d2211e6c81",
-                 *       "name": "新江湾城街道 0738ba51"
+                 *       "districtId": "9b204680-c1b0-48de-b6b7-789fd4c4e072",
+                 *       "name": "新江湾城街道 ddc319a5"
                  *     }
                  */
                 "application/json": components["schemas"]["NewStreet"];
@@ -6832,12 +6837,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c6d38689-4220-43af-9ca9-6bd454d88c92",
-                     *       "districtId": "8d3eee4e-f79e-4875-a3de-b2d2211e6c81",
-                     *       "name": "新江湾城街道 b7943185",
+                     *       "id": "9c9b246c-4541-4a60-a08d-162f78eb6dd3",
+                     *       "districtId": "9b204680-c1b0-48de-b6b7-789fd4c4e072",
+                     *       "name": "新江湾城街道 8e192aa2",
                      *       "garageTarget": 0,
                      *       "elevatorTarget": 0,
-                     *       "createdAt": "2026-12-05T16:30:14.931Z"
+                     *       "createdAt": "2026-12-05T19:51:45.893Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -6981,12 +6986,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b104e715-1cb1-484b-8e44-6e49615e7807",
-                     *       "districtId": "6753c4a1-3e94-47d2-af5d-49925c067fbc",
-                     *       "name": "殷行街道 dc22717d",
+                     *       "id": "417035a7-b4e6-404a-8bec-7e663917d536",
+                     *       "districtId": "5039f624-68f9-4fe8-9ebe-86a0f79225e9",
+                     *       "name": "殷行街道 a3c91097",
                      *       "garageTarget": 153,
                      *       "elevatorTarget": 20,
-                     *       "createdAt": "2026-12-05T16:30:14.975Z"
+                     *       "createdAt": "2026-12-05T19:51:45.991Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -7124,67 +7129,67 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "9e886307-0eed-4937-a0a2-7d20ac073c51",
-                     *           "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
-                     *           "name": "国伟新苑 067c051e",
+                     *           "id": "a92cb4b3-f4b5-4bc6-95b0-945da58502d4",
+                     *           "streetId": "7c27a4b8-37d5-4616-91ba-a568071a6815",
+                     *           "name": "国伟新苑 0942b4bd",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T19:51:45.526Z"
+                     *         },
+                     *         {
+                     *           "id": "956463b2-df5a-400a-9b14-4e5ab0fa1494",
+                     *           "streetId": "54267972-0437-4269-aa73-00326f0de7c3",
+                     *           "name": "国伟新苑 1e2553a5",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T19:51:45.913Z"
+                     *         },
+                     *         {
+                     *           "id": "834517a2-091a-4834-9cbe-675a0f2a62da",
+                     *           "streetId": "13babb73-b688-46d2-b19f-5d377385e0e4",
+                     *           "name": "国伟新苑 51dd4bf4",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T19:51:45.296Z"
+                     *         },
+                     *         {
+                     *           "id": "6507bba4-eed6-4015-8ceb-6b62d02b7784",
+                     *           "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
+                     *           "name": "国伟新苑 a054e922",
                      *           "address": "",
-                     *           "createdAt": "2026-12-05T16:30:15.047Z"
+                     *           "createdAt": "2026-12-05T19:51:46.286Z"
                      *         },
                      *         {
-                     *           "id": "c33e2bdb-338f-4b9c-905c-388456fcb83f",
-                     *           "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
-                     *           "name": "国伟新苑 4514c5d5",
+                     *           "id": "f32e8f2a-bd57-4209-9ec0-b2175f3107d1",
+                     *           "streetId": "417035a7-b4e6-404a-8bec-7e663917d536",
+                     *           "name": "国伟新苑 a2efce65",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:30:15.009Z"
+                     *           "createdAt": "2026-12-05T19:51:45.992Z"
                      *         },
                      *         {
-                     *           "id": "7c3765f4-e577-48ee-b4f2-176674b913fa",
-                     *           "streetId": "9728b319-0753-4bbf-88ea-79a09a0118f3",
-                     *           "name": "国伟新苑 4d57c89e",
+                     *           "id": "86690ea0-5761-4561-ad3f-83c8f7265c25",
+                     *           "streetId": "c38e8227-1e70-43de-bbfe-feb955e83af5",
+                     *           "name": "国伟新苑 dcc8b10a",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:30:14.070Z"
+                     *           "createdAt": "2026-12-05T19:51:45.737Z"
                      *         },
                      *         {
-                     *           "id": "78dd7bed-dda1-49b1-afc7-76dc087260d1",
-                     *           "streetId": "78b619cf-0c0b-41a2-8ecb-e7c8681009e3",
-                     *           "name": "国伟新苑 62e190d3",
+                     *           "id": "5fd8facc-0cb6-4102-a0a6-01dc4d899616",
+                     *           "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
+                     *           "name": "国伟新苑 e5d1b7f8",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:30:14.878Z"
+                     *           "createdAt": "2026-12-05T19:51:46.133Z"
                      *         },
                      *         {
-                     *           "id": "284dd964-9c76-4e25-93fd-d7510df3814b",
-                     *           "streetId": "5faa303e-c6e5-4cfd-8d6d-2a1738e49107",
-                     *           "name": "国伟新苑 9645bd7d",
+                     *           "id": "e791a441-2b4f-4711-a950-c9731cda649d",
+                     *           "streetId": "67decf40-6601-4240-b92b-f282f52c06d2",
+                     *           "name": "国伟新苑 e6cd4335",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:30:15.051Z"
+                     *           "createdAt": "2026-12-05T19:51:44.783Z"
                      *         },
                      *         {
-                     *           "id": "ac06568f-396a-4e9a-85b8-2ece7dd50d29",
-                     *           "streetId": "a2a9cb28-562b-4912-a0ec-11a33d5cd71f",
-                     *           "name": "国伟新苑 a71609e2",
+                     *           "id": "2d0c557c-b555-480a-a47d-e705757c1ad1",
+                     *           "streetId": "cad53620-76e5-4f9e-818f-2e296789d6e5",
+                     *           "name": "国伟新苑 e9186e54",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:30:14.382Z"
-                     *         },
-                     *         {
-                     *           "id": "8b12061a-c860-4ccb-aa06-b62e5a0fbca4",
-                     *           "streetId": "aea17065-0a11-4957-8f47-32fcad5efe57",
-                     *           "name": "国伟新苑 c52a188d",
-                     *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:30:14.827Z"
-                     *         },
-                     *         {
-                     *           "id": "eefbbbc4-9a40-447d-ae11-cd3a5c31b7b0",
-                     *           "streetId": "b104e715-1cb1-484b-8e44-6e49615e7807",
-                     *           "name": "国伟新苑 f4528c8e",
-                     *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:30:14.976Z"
-                     *         },
-                     *         {
-                     *           "id": "3ea6bd2b-10cb-41a8-8bdd-3cccaa893f4c",
-                     *           "streetId": "1ee8b33e-5be5-426a-ba49-349dc5cc3673",
-                     *           "name": "国伟新苑 f9e22fbf",
-                     *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T16:30:14.941Z"
+                     *           "createdAt": "2026-12-05T19:51:46.294Z"
                      *         }
                      *       ],
                      *       "total": 9,
@@ -7312,8 +7317,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "国伟新苑 85d33a6d",
-                 *       "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868"
+                 *       "name": "国伟新苑 dbee09dc",
+                 *       "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5"
                  *     }
                  */
                 "application/json": components["schemas"]["NewCommunity"];
@@ -7333,11 +7338,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9e886307-0eed-4937-a0a2-7d20ac073c51",
-                     *       "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
-                     *       "name": "国伟新苑 067c051e",
+                     *       "id": "6507bba4-eed6-4015-8ceb-6b62d02b7784",
+                     *       "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
+                     *       "name": "国伟新苑 a054e922",
                      *       "address": "",
-                     *       "createdAt": "2026-12-05T16:30:15.047Z"
+                     *       "createdAt": "2026-12-05T19:51:46.286Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Community"];
@@ -7481,11 +7486,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bd310648-2155-4642-bfc1-652ddeb7cc2c",
-                     *       "streetId": "e53c861d-a759-40d3-b39f-2f2ec2be007b",
-                     *       "name": "国伟新苑 2034e06d",
+                     *       "id": "807ccf28-7285-488d-8e56-fb9279d12650",
+                     *       "streetId": "b9b5761b-c3cf-4020-bd26-b8cc13989027",
+                     *       "name": "国伟新苑 3a9620c9",
                      *       "address": "国伟路",
-                     *       "createdAt": "2026-12-05T16:30:15.080Z",
+                     *       "createdAt": "2026-12-05T19:51:46.416Z",
                      *       "totals": {
                      *         "buildings": 1,
                      *         "households": 12,
@@ -7629,15 +7634,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "e0ef7b1a-15ee-4ea3-9142-9dbe5782b43f",
-                     *           "communityId": "11bd53cf-710a-4abe-a6dc-bdcf93a81156",
-                     *           "name": "号楼 685a38b4",
+                     *           "id": "4551fe58-1fae-43f1-95c3-191cd4a230cd",
+                     *           "communityId": "347a3914-59d1-49de-a4b9-d2cedac38809",
+                     *           "name": "号楼 e8d1960e",
                      *           "storeys": 6,
                      *           "totals": {
                      *             "households": 12,
                      *             "floorArea": "720.00"
                      *           },
-                     *           "createdAt": "2026-12-05T16:30:15.158Z"
+                     *           "createdAt": "2026-12-05T19:51:46.563Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -7767,7 +7772,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "号楼 9770a494",
+                 *       "name": "号楼 eab900a4",
                  *       "storeys": 6
                  *     }
                  */
@@ -7788,15 +7793,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0bc56d54-08ba-436f-a664-1854551f50a7",
-                     *       "communityId": "ba2223b4-4e72-4635-984e-aa9b224bdd87",
-                     *       "name": "号楼 54fe961f",
+                     *       "id": "bcd3686b-77b4-457d-b596-409b27c6cccc",
+                     *       "communityId": "710e9900-66e6-4556-bc43-af4670c22ef7",
+                     *       "name": "号楼 b34bcc0f",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 0,
                      *         "floorArea": "0.00"
                      *       },
-                     *       "createdAt": "2026-12-05T16:30:15.149Z"
+                     *       "createdAt": "2026-12-05T19:51:46.544Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -7940,15 +7945,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d193592a-1ff2-43d5-aadf-ade514a7f470",
-                     *       "communityId": "5f7e191d-0db2-4f10-8d58-9fbf00efa393",
-                     *       "name": "号楼 a92f3076",
+                     *       "id": "35a98d99-8c8a-4bec-b689-9c209567dcaa",
+                     *       "communityId": "f774d184-1342-45e8-9c11-bd93f5ef8b73",
+                     *       "name": "号楼 9687b791",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 12,
                      *         "floorArea": "720.00"
                      *       },
-                     *       "createdAt": "2026-12-05T16:30:15.195Z"
+                     *       "createdAt": "2026-12-05T19:51:46.642Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -8087,112 +8092,112 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "eb8a319f-4b20-49c5-8cdb-d39180e7d53b",
-                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "id": "ffa54fb7-f943-4973-9bdc-84bc601f3947",
+                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
                      *           "unit": "1",
                      *           "room": "101",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:30:15.228Z"
+                     *           "createdAt": "2026-12-05T19:51:46.706Z"
                      *         },
                      *         {
-                     *           "id": "e66b18ae-3744-4a1d-9e0e-718caeb84fdd",
-                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "id": "499c4f2e-e090-433c-be8e-b831b7cb8ee0",
+                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
                      *           "unit": "1",
                      *           "room": "102",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:30:15.228Z"
+                     *           "createdAt": "2026-12-05T19:51:46.706Z"
                      *         },
                      *         {
-                     *           "id": "f28ed36f-9d35-4e5d-998c-8f84f90029d7",
-                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "id": "3ba2b7fb-2361-44c7-915b-507bd49befff",
+                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
                      *           "unit": "1",
                      *           "room": "201",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:30:15.228Z"
+                     *           "createdAt": "2026-12-05T19:51:46.706Z"
                      *         },
                      *         {
-                     *           "id": "e1215dbc-7106-487c-ad05-a63c06040851",
-                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "id": "42a996d6-6f7f-418e-936e-f55e6e47467e",
+                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
                      *           "unit": "1",
                      *           "room": "202",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:30:15.228Z"
+                     *           "createdAt": "2026-12-05T19:51:46.706Z"
                      *         },
                      *         {
-                     *           "id": "102269ae-57ae-4c6c-974d-d69b822228bf",
-                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "id": "f5773e23-2a2e-493a-a92b-efc5aa799b05",
+                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
                      *           "unit": "1",
                      *           "room": "301",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:30:15.228Z"
+                     *           "createdAt": "2026-12-05T19:51:46.706Z"
                      *         },
                      *         {
-                     *           "id": "4a92bd6c-bc4e-48dd-853a-f122690cc638",
-                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "id": "e8462fee-28fa-46fb-ae32-cbc9826b381a",
+                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
                      *           "unit": "1",
                      *           "room": "302",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:30:15.228Z"
+                     *           "createdAt": "2026-12-05T19:51:46.706Z"
                      *         },
                      *         {
-                     *           "id": "f012aa53-e1ab-4290-8108-25b85970c5e5",
-                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "id": "fb6f9977-a781-44c6-9d09-54475b618c94",
+                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
                      *           "unit": "1",
                      *           "room": "401",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:30:15.228Z"
+                     *           "createdAt": "2026-12-05T19:51:46.706Z"
                      *         },
                      *         {
-                     *           "id": "67393629-f0a9-4649-ad61-28e24a255a10",
-                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "id": "3217d669-0a1a-4b87-802a-d6d31f465a41",
+                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
                      *           "unit": "1",
                      *           "room": "402",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:30:15.228Z"
+                     *           "createdAt": "2026-12-05T19:51:46.706Z"
                      *         },
                      *         {
-                     *           "id": "6f9f8550-de9a-43c0-bd47-9e20d1b94843",
-                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "id": "5c665345-904f-4738-9f5c-7316072b9cbc",
+                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
                      *           "unit": "1",
                      *           "room": "501",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:30:15.228Z"
+                     *           "createdAt": "2026-12-05T19:51:46.706Z"
                      *         },
                      *         {
-                     *           "id": "4bed5894-3807-45f6-a60d-ef69eb47beb1",
-                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "id": "525fc83f-0817-48d1-b495-d9ec8e2ca02a",
+                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
                      *           "unit": "1",
                      *           "room": "502",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:30:15.228Z"
+                     *           "createdAt": "2026-12-05T19:51:46.706Z"
                      *         },
                      *         {
-                     *           "id": "e5edba42-d012-4991-a074-debe4493ffae",
-                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "id": "68362486-cdc8-4d4d-954b-1174084bd928",
+                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
                      *           "unit": "1",
                      *           "room": "601",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:30:15.228Z"
+                     *           "createdAt": "2026-12-05T19:51:46.706Z"
                      *         },
                      *         {
-                     *           "id": "30d17b56-be09-4937-ad4b-aec8db4eab5a",
-                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "id": "ce767187-33af-4473-859d-e38c6f9d2d73",
+                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
                      *           "unit": "1",
                      *           "room": "602",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T16:30:15.228Z"
+                     *           "createdAt": "2026-12-05T19:51:46.706Z"
                      *         }
                      *       ],
                      *       "total": 12,
@@ -8330,13 +8335,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bb5d800c-efe8-41c7-9189-cd8ceacda1bd",
-                     *       "buildingId": "e254292f-3e5b-41e5-bbab-dc75b1091fa1",
+                     *       "id": "e903c3da-f372-47d2-9b42-635cb1f07cf0",
+                     *       "buildingId": "91bcca0d-9ed2-4303-8ef7-3649ff99d436",
                      *       "unit": "1",
                      *       "room": "101",
                      *       "floor": 1,
                      *       "floorArea": "60.00",
-                     *       "createdAt": "2026-12-05T16:30:15.268Z"
+                     *       "createdAt": "2026-12-05T19:51:46.843Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Household"];
@@ -8462,7 +8467,7 @@ export interface operations {
                  * @example [
                  *       {
                  *         "unit": "2",
-                 *         "room": "R-f0a24069",
+                 *         "room": "R-8d43d3ef",
                  *         "floor": 1,
                  *         "floorArea": "58.20"
                  *       }
@@ -8772,530 +8777,530 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "734a97e5-f200-4ab6-8353-552f1380aa76",
+                     *           "id": "ff53ec0b-08df-4236-826a-bdda975eee40",
                      *           "kind": "street_office",
-                     *           "name": "street_office 0dbab5b7",
-                     *           "streetId": "bb3ffd91-3a8f-4d47-b6d2-98a06e7dd3c7",
+                     *           "name": "street_office 09f332ec",
+                     *           "streetId": "1a67d232-feca-496d-9c54-59aedd4a0b33",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.375Z"
+                     *           "createdAt": "2026-12-05T19:51:46.710Z"
                      *         },
                      *         {
-                     *           "id": "6e15d884-6bf3-4c66-a1dc-538f1bd199b9",
+                     *           "id": "f94232be-0781-45cb-8d8e-ea7d367b57e5",
                      *           "kind": "street_office",
-                     *           "name": "street_office 0e25857a",
-                     *           "streetId": "859df102-08c7-44f9-89fd-12907978fe67",
+                     *           "name": "street_office 20807ea8",
+                     *           "streetId": "ac1d7c6f-77fe-4ebd-b25f-9626a7f044f1",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.166Z"
+                     *           "createdAt": "2026-12-05T19:51:46.948Z"
                      *         },
                      *         {
-                     *           "id": "b9f863bf-049f-4d89-8201-25a686b84353",
+                     *           "id": "8ac8dff0-268b-4fb5-972f-99b739c1a976",
                      *           "kind": "street_office",
-                     *           "name": "street_office 10e9da55",
-                     *           "streetId": "5faa303e-c6e5-4cfd-8d6d-2a1738e49107",
+                     *           "name": "street_office 48151537",
+                     *           "streetId": "54267972-0437-4269-aa73-00326f0de7c3",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.057Z"
+                     *           "createdAt": "2026-12-05T19:51:45.921Z"
                      *         },
                      *         {
-                     *           "id": "b9e602bd-1c04-4fea-921f-e3d86d972476",
+                     *           "id": "c50acdac-1690-4dd6-9fc9-d5cce5f14e19",
                      *           "kind": "street_office",
-                     *           "name": "street_office 17b2b56f",
-                     *           "streetId": "0a0c1052-d9c6-4dff-b219-2c1609c8f95a",
+                     *           "name": "street_office 4b19f1df",
+                     *           "streetId": "417035a7-b4e6-404a-8bec-7e663917d536",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.270Z"
+                     *           "createdAt": "2026-12-05T19:51:46.019Z"
                      *         },
                      *         {
-                     *           "id": "317cd53f-7f08-4502-b95d-64e37419aeca",
+                     *           "id": "8d8b474d-d606-4d95-bbe7-b0cd5e7e67c9",
                      *           "kind": "street_office",
-                     *           "name": "street_office 1b81a771",
-                     *           "streetId": "ef1c9560-fb67-4de0-b5d9-44112e4f8823",
+                     *           "name": "street_office 4ce4ad30",
+                     *           "streetId": "c91dd531-e9f2-40c8-80e1-7c13416aec93",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.295Z"
+                     *           "createdAt": "2026-12-05T19:51:46.517Z"
                      *         },
                      *         {
-                     *           "id": "0f0edbee-f9e1-447f-83de-63db97a3a0b2",
+                     *           "id": "8251bc2d-6ff6-4fc0-850d-401afc61214f",
                      *           "kind": "street_office",
-                     *           "name": "street_office 287733c9",
-                     *           "streetId": "78b619cf-0c0b-41a2-8ecb-e7c8681009e3",
+                     *           "name": "street_office 787b7ba6",
+                     *           "streetId": "7e8264ab-c7bb-45a3-8a56-fedabff3fba8",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:14.890Z"
+                     *           "createdAt": "2026-12-05T19:51:46.852Z"
                      *         },
                      *         {
-                     *           "id": "013cadf1-2685-40f9-babe-344600e294b3",
+                     *           "id": "d8749199-58dc-489b-b0a6-270613888cde",
                      *           "kind": "street_office",
-                     *           "name": "street_office 28acbe51",
-                     *           "streetId": "7a32306d-80b0-4d28-a0ca-5e86bbb19358",
+                     *           "name": "street_office 7a7e3d39",
+                     *           "streetId": "97c39926-bb02-417d-885e-22ba6f39d8b7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.229Z"
+                     *           "createdAt": "2026-12-05T19:51:46.654Z"
                      *         },
                      *         {
-                     *           "id": "5dc1b8e9-c5e9-4e57-a92b-2afa4a4fa74c",
+                     *           "id": "7bcf9911-fbeb-4675-ae09-73ac150cd2b1",
                      *           "kind": "street_office",
-                     *           "name": "street_office 386cbce3",
-                     *           "streetId": "e53c861d-a759-40d3-b39f-2f2ec2be007b",
+                     *           "name": "street_office 90d99449",
+                     *           "streetId": "5bed8587-4ba5-4641-b6cf-b78c1a695a66",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.089Z"
+                     *           "createdAt": "2026-12-05T19:51:47.083Z"
                      *         },
                      *         {
-                     *           "id": "0820dc0d-ac0f-418e-a8db-70739a624b51",
+                     *           "id": "71b70b6f-2403-4856-842f-48ece1a8c718",
                      *           "kind": "street_office",
-                     *           "name": "street_office 391fa23b",
-                     *           "streetId": "94eca9f9-b92a-4e28-8ca3-aea0fabc7176",
+                     *           "name": "street_office 964e7895",
+                     *           "streetId": "67decf40-6601-4240-b92b-f282f52c06d2",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.205Z"
+                     *           "createdAt": "2026-12-05T19:51:44.890Z"
                      *         },
                      *         {
-                     *           "id": "797c2672-b9fe-4ebe-9e55-27e969ec1d7b",
+                     *           "id": "ec1e53e9-bd17-42c6-a8e4-1ce9b478fdc8",
                      *           "kind": "street_office",
-                     *           "name": "street_office 3b90b781",
-                     *           "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
+                     *           "name": "street_office 9a1cf524",
+                     *           "streetId": "b9b5761b-c3cf-4020-bd26-b8cc13989027",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.022Z"
+                     *           "createdAt": "2026-12-05T19:51:46.420Z"
                      *         },
                      *         {
-                     *           "id": "4433cdc9-8b5c-44a3-aa06-41fde33c5919",
+                     *           "id": "1be9feef-d953-4b13-9f7f-6c814b039772",
                      *           "kind": "street_office",
-                     *           "name": "street_office 42abb80a",
-                     *           "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
+                     *           "name": "street_office a74a13e7",
+                     *           "streetId": "7c27a4b8-37d5-4616-91ba-a568071a6815",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.352Z"
+                     *           "createdAt": "2026-12-05T19:51:45.547Z"
                      *         },
                      *         {
-                     *           "id": "6d0fa2ea-d6de-4202-8c98-6f77afcb1568",
+                     *           "id": "f44bbf92-d057-43d7-a513-e7c47cde9a09",
                      *           "kind": "street_office",
-                     *           "name": "street_office 6d33c68c",
-                     *           "streetId": "377c60b7-7b97-43b3-9849-74bf5a91f4c6",
+                     *           "name": "street_office d8783a81",
+                     *           "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.329Z"
+                     *           "createdAt": "2026-12-05T19:51:46.180Z"
                      *         },
                      *         {
-                     *           "id": "b4413e4d-c716-4df9-b555-0a5f967e2d0d",
+                     *           "id": "f1b0daab-70a6-403b-9832-bcd57174f24d",
                      *           "kind": "street_office",
-                     *           "name": "street_office 94ca7f93",
-                     *           "streetId": "a2a9cb28-562b-4912-a0ec-11a33d5cd71f",
+                     *           "name": "street_office dbfd68be",
+                     *           "streetId": "cad53620-76e5-4f9e-818f-2e296789d6e5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:14.395Z"
+                     *           "createdAt": "2026-12-05T19:51:46.340Z"
                      *         },
                      *         {
-                     *           "id": "189c1339-6ae7-4918-a348-8b1f4479a8a7",
+                     *           "id": "9642ed6d-87c8-4052-a742-abe6788067e5",
                      *           "kind": "street_office",
-                     *           "name": "street_office b815ab17",
-                     *           "streetId": "aea17065-0a11-4957-8f47-32fcad5efe57",
+                     *           "name": "street_office e21d3228",
+                     *           "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:14.838Z"
+                     *           "createdAt": "2026-12-05T19:51:47.046Z"
                      *         },
                      *         {
-                     *           "id": "5be2c075-a1c1-4dcc-a382-0379ade1b6da",
+                     *           "id": "1a4791dc-fd20-4511-b272-3406961abc78",
                      *           "kind": "street_office",
-                     *           "name": "street_office b8ed9c50",
-                     *           "streetId": "b104e715-1cb1-484b-8e44-6e49615e7807",
+                     *           "name": "street_office e957d6ba",
+                     *           "streetId": "b71e99c0-7c9b-451f-a82a-6021648322fd",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:14.984Z"
+                     *           "createdAt": "2026-12-05T19:51:46.574Z"
                      *         },
                      *         {
-                     *           "id": "d85e8fe8-e2cf-4fd9-9994-195cafbd9dd8",
+                     *           "id": "72b153a2-9b7b-42d3-8d4b-7a2aeb9da3aa",
                      *           "kind": "street_office",
-                     *           "name": "street_office bafee598",
-                     *           "streetId": "1ee8b33e-5be5-426a-ba49-349dc5cc3673",
+                     *           "name": "street_office ecfc7c76",
+                     *           "streetId": "13babb73-b688-46d2-b19f-5d377385e0e4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:14.946Z"
+                     *           "createdAt": "2026-12-05T19:51:45.345Z"
                      *         },
                      *         {
-                     *           "id": "d870a020-f482-4fd7-8de0-0ad6199f5694",
+                     *           "id": "a8622396-3f45-4f86-ba73-1abbf2a47128",
                      *           "kind": "street_office",
-                     *           "name": "street_office c735c9a0",
-                     *           "streetId": "21cf7dcc-16ed-44dd-addd-a69f5b2cb6d9",
+                     *           "name": "street_office f56d4a3b",
+                     *           "streetId": "209fcc4d-2a35-4f15-98f4-87f51cc1fe4a",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.130Z"
+                     *           "createdAt": "2026-12-05T19:51:47.010Z"
                      *         },
                      *         {
-                     *           "id": "42925f7e-5bbc-4321-b399-94e2bb677743",
+                     *           "id": "dffdd435-864f-4244-a521-ffbf3738254e",
                      *           "kind": "street_office",
-                     *           "name": "street_office d3870d04",
-                     *           "streetId": "9728b319-0753-4bbf-88ea-79a09a0118f3",
+                     *           "name": "street_office f816653d",
+                     *           "streetId": "c38e8227-1e70-43de-bbfe-feb955e83af5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:14.119Z"
+                     *           "createdAt": "2026-12-05T19:51:45.780Z"
                      *         },
                      *         {
-                     *           "id": "cb964111-b926-4894-a840-90983ea4e822",
+                     *           "id": "ceefae67-f3e4-41bb-a507-e82434641388",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 089c9642",
-                     *           "streetId": "b104e715-1cb1-484b-8e44-6e49615e7807",
+                     *           "name": "enterprise 01f339de",
+                     *           "streetId": "c91dd531-e9f2-40c8-80e1-7c13416aec93",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:14.987Z"
+                     *           "createdAt": "2026-12-05T19:51:46.522Z"
                      *         },
                      *         {
-                     *           "id": "ed77d8a4-1c14-4ddb-8da3-f2876f63ce95",
+                     *           "id": "453750b5-3a6e-498c-b34f-faff0c23e2ec",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 13ecb574",
-                     *           "streetId": "21cf7dcc-16ed-44dd-addd-a69f5b2cb6d9",
+                     *           "name": "enterprise 0ce503a1",
+                     *           "streetId": "ac1d7c6f-77fe-4ebd-b25f-9626a7f044f1",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.132Z"
+                     *           "createdAt": "2026-12-05T19:51:46.950Z"
                      *         },
                      *         {
-                     *           "id": "0fe7d896-39a7-475f-86ce-bb3cdc5d75af",
+                     *           "id": "0df1db0b-86b4-4777-a6bc-698ee5fd3faa",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 18e9cedd",
-                     *           "streetId": "aea17065-0a11-4957-8f47-32fcad5efe57",
+                     *           "name": "enterprise 27b97d44",
+                     *           "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:14.841Z"
+                     *           "createdAt": "2026-12-05T19:51:47.048Z"
                      *         },
                      *         {
-                     *           "id": "88b289ad-2e55-4d53-82c6-e505634440b0",
+                     *           "id": "0dad26fe-8ffd-42e3-abe7-f7c5654a0abe",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 3764f43b",
-                     *           "streetId": "e53c861d-a759-40d3-b39f-2f2ec2be007b",
+                     *           "name": "enterprise 3319b8e8",
+                     *           "streetId": "209fcc4d-2a35-4f15-98f4-87f51cc1fe4a",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.092Z"
+                     *           "createdAt": "2026-12-05T19:51:47.014Z"
                      *         },
                      *         {
-                     *           "id": "26fbcabe-e9da-4d3d-87c2-7fd540936d9b",
+                     *           "id": "a8aa26f0-6fdd-49f7-b868-6d01776ae67f",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 576f8209",
-                     *           "streetId": "a2a9cb28-562b-4912-a0ec-11a33d5cd71f",
+                     *           "name": "enterprise 6a63236e",
+                     *           "streetId": "417035a7-b4e6-404a-8bec-7e663917d536",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:14.406Z"
+                     *           "createdAt": "2026-12-05T19:51:46.021Z"
                      *         },
                      *         {
-                     *           "id": "bd6e8c88-cf93-4045-9ac4-a54af3d76dc5",
+                     *           "id": "dfe39bf6-ce15-42eb-a84f-9ebbc66c874b",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 760f22e3",
-                     *           "streetId": "0a0c1052-d9c6-4dff-b219-2c1609c8f95a",
+                     *           "name": "enterprise 6b7a35ae",
+                     *           "streetId": "13babb73-b688-46d2-b19f-5d377385e0e4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.272Z"
+                     *           "createdAt": "2026-12-05T19:51:45.392Z"
                      *         },
                      *         {
-                     *           "id": "f0d69e2f-ee59-4d37-a978-0e16696ce3b8",
+                     *           "id": "027fbbaa-8225-40ea-b8f7-4a30632bd30b",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 7cfb1dea",
-                     *           "streetId": "859df102-08c7-44f9-89fd-12907978fe67",
+                     *           "name": "enterprise 6d85ce54",
+                     *           "streetId": "7c27a4b8-37d5-4616-91ba-a568071a6815",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.169Z"
+                     *           "createdAt": "2026-12-05T19:51:45.550Z"
                      *         },
                      *         {
-                     *           "id": "6c8939b2-3053-40f1-812f-8951dd6787fc",
+                     *           "id": "28fef624-6673-42a0-a8c1-e333c4c1db41",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 7d07b3f1",
-                     *           "streetId": "5faa303e-c6e5-4cfd-8d6d-2a1738e49107",
+                     *           "name": "enterprise 75a0253d",
+                     *           "streetId": "67decf40-6601-4240-b92b-f282f52c06d2",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.059Z"
+                     *           "createdAt": "2026-12-05T19:51:44.921Z"
                      *         },
                      *         {
-                     *           "id": "68877952-7fa7-4a91-a5b5-46d2d9b09c47",
+                     *           "id": "ad458875-25d5-461b-b15d-6fa4c44dd44e",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 88b50a4d",
-                     *           "streetId": "9728b319-0753-4bbf-88ea-79a09a0118f3",
+                     *           "name": "enterprise ad53a0fd",
+                     *           "streetId": "cad53620-76e5-4f9e-818f-2e296789d6e5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:14.143Z"
+                     *           "createdAt": "2026-12-05T19:51:46.342Z"
                      *         },
                      *         {
-                     *           "id": "ff0d9cd8-0217-43dd-815e-24029f91c84d",
+                     *           "id": "78a5fd7a-347d-494d-9b9c-c9e631ebeaae",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 95a0f719",
-                     *           "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
+                     *           "name": "enterprise c9798ec5",
+                     *           "streetId": "7e8264ab-c7bb-45a3-8a56-fedabff3fba8",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.025Z"
+                     *           "createdAt": "2026-12-05T19:51:46.861Z"
                      *         },
                      *         {
-                     *           "id": "5ccf0a20-0710-4537-8439-4e0b648edbbe",
+                     *           "id": "7efaad99-1f13-4f56-baee-9ac4569e60f0",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 9f609ae5",
-                     *           "streetId": "7a32306d-80b0-4d28-a0ca-5e86bbb19358",
+                     *           "name": "enterprise dbf7eff1",
+                     *           "streetId": "5bed8587-4ba5-4641-b6cf-b78c1a695a66",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.231Z"
+                     *           "createdAt": "2026-12-05T19:51:47.088Z"
                      *         },
                      *         {
-                     *           "id": "2e32f803-ae5d-4f6f-9536-33d5e23d0c69",
+                     *           "id": "2ecea66c-8d47-4cc5-9eb7-5569c836178f",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise a22833b5",
-                     *           "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
+                     *           "name": "enterprise e59fc0e0",
+                     *           "streetId": "b71e99c0-7c9b-451f-a82a-6021648322fd",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.353Z"
+                     *           "createdAt": "2026-12-05T19:51:46.580Z"
                      *         },
                      *         {
-                     *           "id": "c2f2aad1-7a46-4312-9a24-d49e826f9f49",
+                     *           "id": "00fdbd6b-bcc4-464b-bb82-3377aa7cf2d7",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise a89368e4",
-                     *           "streetId": "ef1c9560-fb67-4de0-b5d9-44112e4f8823",
+                     *           "name": "enterprise e6896a57",
+                     *           "streetId": "b9b5761b-c3cf-4020-bd26-b8cc13989027",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.296Z"
+                     *           "createdAt": "2026-12-05T19:51:46.432Z"
                      *         },
                      *         {
-                     *           "id": "8b1425be-03de-4f40-8655-361ba2f85fb7",
+                     *           "id": "9b0c70d9-2336-4ffa-8800-fd950f8c2ee1",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise ad3e8079",
-                     *           "streetId": "78b619cf-0c0b-41a2-8ecb-e7c8681009e3",
+                     *           "name": "enterprise ee70da2d",
+                     *           "streetId": "c38e8227-1e70-43de-bbfe-feb955e83af5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:14.892Z"
+                     *           "createdAt": "2026-12-05T19:51:45.810Z"
                      *         },
                      *         {
-                     *           "id": "93fed07a-be4d-4109-8000-0819cce06b7c",
+                     *           "id": "1050092f-d086-415e-a17c-a05e6184bef3",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise caafbf2a",
-                     *           "streetId": "bb3ffd91-3a8f-4d47-b6d2-98a06e7dd3c7",
+                     *           "name": "enterprise f3205cc6",
+                     *           "streetId": "54267972-0437-4269-aa73-00326f0de7c3",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.376Z"
+                     *           "createdAt": "2026-12-05T19:51:45.932Z"
                      *         },
                      *         {
-                     *           "id": "1aff9de7-b317-48e0-8f0c-298393051185",
+                     *           "id": "6c67868c-7a5d-4a3e-b6fa-57c1eecc17c0",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise ce9b9e66",
-                     *           "streetId": "94eca9f9-b92a-4e28-8ca3-aea0fabc7176",
+                     *           "name": "enterprise f4098259",
+                     *           "streetId": "97c39926-bb02-417d-885e-22ba6f39d8b7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.206Z"
+                     *           "createdAt": "2026-12-05T19:51:46.657Z"
                      *         },
                      *         {
-                     *           "id": "6923fd37-e9de-4425-8f4e-5ebf22fd2b61",
+                     *           "id": "cb37edf7-973b-491f-8d05-8478b447ef7f",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise d57ef57a",
-                     *           "streetId": "1ee8b33e-5be5-426a-ba49-349dc5cc3673",
+                     *           "name": "enterprise f45903d7",
+                     *           "streetId": "1a67d232-feca-496d-9c54-59aedd4a0b33",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:14.948Z"
+                     *           "createdAt": "2026-12-05T19:51:46.712Z"
                      *         },
                      *         {
-                     *           "id": "95876ca8-f82e-48c7-8416-c69cd2bed740",
+                     *           "id": "737e53ff-971c-457f-8ca0-948af1391f67",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise ea9dcf04",
-                     *           "streetId": "377c60b7-7b97-43b3-9849-74bf5a91f4c6",
+                     *           "name": "enterprise fb86ee6a",
+                     *           "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.331Z"
+                     *           "createdAt": "2026-12-05T19:51:46.195Z"
                      *         },
                      *         {
-                     *           "id": "74967eab-9064-43e3-b713-e685e18bf12d",
+                     *           "id": "2f3ee2b2-3971-462c-9483-38cae478f3db",
                      *           "kind": "enterprise",
-                     *           "name": "电梯公司 831cf6b3",
-                     *           "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
+                     *           "name": "电梯公司 0e6d2aad",
+                     *           "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T16:30:15.366Z"
+                     *           "createdAt": "2026-12-05T19:51:47.070Z"
                      *         },
                      *         {
-                     *           "id": "f4734c4f-8f23-4e44-b677-0b636aaae893",
+                     *           "id": "7ed5eabd-1065-46db-bd6e-10cac0c1cad8",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 08c2539a",
-                     *           "streetId": "e53c861d-a759-40d3-b39f-2f2ec2be007b",
+                     *           "name": "owners_committee 1d1ac554",
+                     *           "streetId": "67decf40-6601-4240-b92b-f282f52c06d2",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "bd310648-2155-4642-bfc1-652ddeb7cc2c"
+                     *             "e791a441-2b4f-4711-a950-c9731cda649d"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:30:15.094Z"
+                     *           "createdAt": "2026-12-05T19:51:45.001Z"
                      *         },
                      *         {
-                     *           "id": "082a2038-ea3c-4615-843d-63ef0c8749c4",
+                     *           "id": "386240e9-81bf-4e32-8000-4c0e6f83c15f",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 2b184cbf",
-                     *           "streetId": "ef1c9560-fb67-4de0-b5d9-44112e4f8823",
+                     *           "name": "owners_committee 217bcf91",
+                     *           "streetId": "1a67d232-feca-496d-9c54-59aedd4a0b33",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "972ea4b2-8734-479d-9d0d-30e6c0580f12"
+                     *             "53fdb7ff-c50b-4b38-b852-1a1c78e3f15d"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:30:15.298Z"
+                     *           "createdAt": "2026-12-05T19:51:46.714Z"
                      *         },
                      *         {
-                     *           "id": "8d2978c0-9487-4d38-981a-ffa72c85785b",
+                     *           "id": "365164ed-37de-4df0-b579-0d17643d3543",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 32e8519b",
-                     *           "streetId": "0a0c1052-d9c6-4dff-b219-2c1609c8f95a",
+                     *           "name": "owners_committee 2b00c4a3",
+                     *           "streetId": "b71e99c0-7c9b-451f-a82a-6021648322fd",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "7ceb2813-a1cc-4717-9c6d-6a3499dc0f97"
+                     *             "347a3914-59d1-49de-a4b9-d2cedac38809"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:30:15.274Z"
+                     *           "createdAt": "2026-12-05T19:51:46.581Z"
                      *         },
                      *         {
-                     *           "id": "294ce2b9-d2d9-4a90-a438-738e46fa2f7f",
+                     *           "id": "819ed6ba-523d-460d-8c65-8a7ba5707790",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 4837ac02",
-                     *           "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
+                     *           "name": "owners_committee 3f80e422",
+                     *           "streetId": "13babb73-b688-46d2-b19f-5d377385e0e4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "566cad81-24c3-4876-b53c-e4fe3b0762d7"
+                     *             "834517a2-091a-4834-9cbe-675a0f2a62da"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:30:15.355Z"
+                     *           "createdAt": "2026-12-05T19:51:45.424Z"
                      *         },
                      *         {
-                     *           "id": "223422ab-e942-42eb-8260-e1da8239e228",
+                     *           "id": "02f122ae-db30-486a-80c4-a3866512d331",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 5d0f1d50",
-                     *           "streetId": "5faa303e-c6e5-4cfd-8d6d-2a1738e49107",
+                     *           "name": "owners_committee 50792ddf",
+                     *           "streetId": "b9b5761b-c3cf-4020-bd26-b8cc13989027",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "284dd964-9c76-4e25-93fd-d7510df3814b"
+                     *             "807ccf28-7285-488d-8e56-fb9279d12650"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:30:15.062Z"
+                     *           "createdAt": "2026-12-05T19:51:46.434Z"
                      *         },
                      *         {
-                     *           "id": "90b80f7b-3a8f-4f04-9551-76c772804a31",
+                     *           "id": "f0b18f14-8dd4-42c6-b570-6261681dfc98",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 5e0f308d",
-                     *           "streetId": "78b619cf-0c0b-41a2-8ecb-e7c8681009e3",
+                     *           "name": "owners_committee 548353b4",
+                     *           "streetId": "cad53620-76e5-4f9e-818f-2e296789d6e5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "78dd7bed-dda1-49b1-afc7-76dc087260d1"
+                     *             "2d0c557c-b555-480a-a47d-e705757c1ad1"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:30:14.899Z"
+                     *           "createdAt": "2026-12-05T19:51:46.355Z"
                      *         },
                      *         {
-                     *           "id": "23c462ed-9c53-4784-9ff0-e1dcc7531c88",
+                     *           "id": "08295beb-d158-4367-ac41-aa8fd998a365",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 6cf40ce1",
-                     *           "streetId": "a2a9cb28-562b-4912-a0ec-11a33d5cd71f",
+                     *           "name": "owners_committee 5b99841e",
+                     *           "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "ac06568f-396a-4e9a-85b8-2ece7dd50d29"
+                     *             "5fd8facc-0cb6-4102-a0a6-01dc4d899616"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:30:14.432Z"
+                     *           "createdAt": "2026-12-05T19:51:46.212Z"
                      *         },
                      *         {
-                     *           "id": "ac008b10-a355-48db-93a2-fb489df169ce",
+                     *           "id": "122e369c-30ff-42c0-8db4-1b7c2fdf8453",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 70e4ff04",
-                     *           "streetId": "bb3ffd91-3a8f-4d47-b6d2-98a06e7dd3c7",
+                     *           "name": "owners_committee 628d8243",
+                     *           "streetId": "c38e8227-1e70-43de-bbfe-feb955e83af5",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "24c287be-4343-4a04-8bc6-944736469261"
+                     *             "86690ea0-5761-4561-ad3f-83c8f7265c25"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:30:15.378Z"
+                     *           "createdAt": "2026-12-05T19:51:45.821Z"
                      *         },
                      *         {
-                     *           "id": "1d1717c6-9f07-4a7d-b4b1-ee614331c9a7",
+                     *           "id": "62a74f06-f3ab-4ab1-abe5-e946563e5c26",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 72ee9a94",
-                     *           "streetId": "377c60b7-7b97-43b3-9849-74bf5a91f4c6",
+                     *           "name": "owners_committee 6dd22849",
+                     *           "streetId": "c91dd531-e9f2-40c8-80e1-7c13416aec93",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "852581df-511a-4918-9bc5-255dfc2afc88"
+                     *             "710e9900-66e6-4556-bc43-af4670c22ef7"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:30:15.334Z"
+                     *           "createdAt": "2026-12-05T19:51:46.524Z"
                      *         },
                      *         {
-                     *           "id": "3b1410c9-3a0d-4b92-8c60-9bf5c00a232a",
+                     *           "id": "4c694e94-4b90-4213-b791-2a07a77d1bfd",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 7fd14743",
-                     *           "streetId": "21cf7dcc-16ed-44dd-addd-a69f5b2cb6d9",
+                     *           "name": "owners_committee 6e092d8c",
+                     *           "streetId": "97c39926-bb02-417d-885e-22ba6f39d8b7",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "ba2223b4-4e72-4635-984e-aa9b224bdd87"
+                     *             "f774d184-1342-45e8-9c11-bd93f5ef8b73"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:30:15.136Z"
+                     *           "createdAt": "2026-12-05T19:51:46.662Z"
                      *         },
                      *         {
-                     *           "id": "ae3664ed-d3f7-44b7-89f7-3fc29e89740a",
+                     *           "id": "a96e11fa-a39e-4d94-9f3d-83c9650522ba",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 8f6f00a3",
-                     *           "streetId": "aea17065-0a11-4957-8f47-32fcad5efe57",
+                     *           "name": "owners_committee 85718bed",
+                     *           "streetId": "417035a7-b4e6-404a-8bec-7e663917d536",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "8b12061a-c860-4ccb-aa06-b62e5a0fbca4"
+                     *             "f32e8f2a-bd57-4209-9ec0-b2175f3107d1"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:30:14.844Z"
+                     *           "createdAt": "2026-12-05T19:51:46.039Z"
                      *         },
                      *         {
-                     *           "id": "82577c67-82ba-463b-856b-59520b30fd4f",
+                     *           "id": "6c772da6-27d6-48a5-93f7-100679b32416",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 9ba299b1",
-                     *           "streetId": "94eca9f9-b92a-4e28-8ca3-aea0fabc7176",
+                     *           "name": "owners_committee ad297679",
+                     *           "streetId": "5bed8587-4ba5-4641-b6cf-b78c1a695a66",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "5f7e191d-0db2-4f10-8d58-9fbf00efa393"
+                     *             "c8a03b63-fd2a-4158-861f-ae16a9c3e605"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:30:15.208Z"
+                     *           "createdAt": "2026-12-05T19:51:47.089Z"
                      *         },
                      *         {
-                     *           "id": "2bcf51cf-0c29-4646-b967-d593a10e646d",
+                     *           "id": "669a3c12-56c1-49cb-829b-4bf918c71f0d",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee bb44a650",
-                     *           "streetId": "859df102-08c7-44f9-89fd-12907978fe67",
+                     *           "name": "owners_committee b4496ef8",
+                     *           "streetId": "ac1d7c6f-77fe-4ebd-b25f-9626a7f044f1",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "11bd53cf-710a-4abe-a6dc-bdcf93a81156"
+                     *             "22d93489-e719-487c-bf06-69eb02c44ddf"
                      *           ],
-                     *           "createdAt": "2026-12-05T16:30:15.171Z"
+                     *           "createdAt": "2026-12-05T19:51:46.963Z"
                      *         }
                      *       ],
                      *       "total": 73,
@@ -9424,8 +9429,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "enterprise",
-                 *       "name": "电梯公司 7e990be3",
-                 *       "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be"
+                 *       "name": "电梯公司 5a6b64bd",
+                 *       "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5"
                  *     }
                  */
                 "application/json": components["schemas"]["NewOrganization"];
@@ -9446,22 +9451,22 @@ export interface operations {
                     /**
                      * @example {
                      *       "organization": {
-                     *         "id": "74967eab-9064-43e3-b713-e685e18bf12d",
+                     *         "id": "2f3ee2b2-3971-462c-9483-38cae478f3db",
                      *         "kind": "enterprise",
-                     *         "name": "电梯公司 831cf6b3",
-                     *         "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
+                     *         "name": "电梯公司 0e6d2aad",
+                     *         "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5",
                      *         "creditCode": null,
                      *         "invoicePrefix": "BOT",
                      *         "communityIds": [],
-                     *         "createdAt": "2026-12-05T16:30:15.366Z"
+                     *         "createdAt": "2026-12-05T19:51:47.070Z"
                      *       },
                      *       "firstKey": {
-                     *         "id": "99a6472a-95b9-4ca2-be97-da8daebe543d",
-                     *         "organizationId": "74967eab-9064-43e3-b713-e685e18bf12d",
+                     *         "id": "be303c1a-dbf4-4055-bfb5-f06159a78afc",
+                     *         "organizationId": "2f3ee2b2-3971-462c-9483-38cae478f3db",
                      *         "name": "first admin key",
                      *         "role": "admin",
-                     *         "prefix": "bot_k_9Uy4Vz",
-                     *         "createdAt": "2026-12-05T16:30:15.366Z",
+                     *         "prefix": "bot_k_PKd6Lh",
+                     *         "createdAt": "2026-12-05T19:51:47.070Z",
                      *         "lastUsedAt": null,
                      *         "revokedAt": null,
                      *         "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -9612,16 +9617,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d7442d51-f412-4e29-9e3e-5309243b1145",
+                     *       "id": "2e54570a-5954-4a2f-a9a8-3509864aa985",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee 01ef68aa",
-                     *       "streetId": "c4aa130c-bfaf-41ba-8ce0-2410791a471d",
+                     *       "name": "owners_committee 585c38f0",
+                     *       "streetId": "efda1f53-dd5a-4343-9522-64add0c7355a",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "aae85fdf-a7d6-4681-be96-adebdbc6265c"
+                     *         "4a079a44-7d91-4dd4-878d-da6dce2c6569"
                      *       ],
-                     *       "createdAt": "2026-12-05T16:30:15.411Z"
+                     *       "createdAt": "2026-12-05T19:51:47.139Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -9743,7 +9748,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "communityIds": [
-                 *         "aa65eea6-7632-4c5d-a198-e1550eff7e0c"
+                 *         "689e5da4-d149-4837-9621-01db23fd5f6c"
                  *       ]
                  *     }
                  */
@@ -9764,16 +9769,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "54054b5b-8a9f-4a32-a164-633e44b8674c",
+                     *       "id": "524202d7-b341-4e3a-9f8c-fb2194be91b0",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee 5e88aebb",
-                     *       "streetId": "047643e3-2ba6-41e8-82f9-62ff699f0317",
+                     *       "name": "owners_committee a8d11915",
+                     *       "streetId": "c159f162-67aa-43ae-bbca-42a7e8179e1f",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "aa65eea6-7632-4c5d-a198-e1550eff7e0c"
+                     *         "689e5da4-d149-4837-9621-01db23fd5f6c"
                      *       ],
-                     *       "createdAt": "2026-12-05T16:30:15.440Z"
+                     *       "createdAt": "2026-12-05T19:51:47.184Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -9900,22 +9905,22 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "446d7b9a-3b41-437c-8b66-0ce3564585d8",
-                     *           "organizationId": "dd6f4c7e-5ba2-45cb-9a6c-27a31d010819",
-                     *           "name": "key fd575b9f",
+                     *           "id": "ceef3876-393b-4d18-8c8b-4abbcfa464bc",
+                     *           "organizationId": "c67c20ab-b31a-44d5-b5e7-eb1ff2ae7ab1",
+                     *           "name": "key c33b064e",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_P6MW-W",
-                     *           "createdAt": "2026-12-05T16:30:15.470Z",
-                     *           "lastUsedAt": "2026-12-05T16:30:15.481Z",
+                     *           "prefix": "bot_k_7FkiYY",
+                     *           "createdAt": "2026-12-05T19:51:47.344Z",
+                     *           "lastUsedAt": "2026-12-05T19:51:47.378Z",
                      *           "revokedAt": null
                      *         },
                      *         {
-                     *           "id": "a507796f-f204-4287-a2ee-33732d8357ba",
-                     *           "organizationId": "dd6f4c7e-5ba2-45cb-9a6c-27a31d010819",
-                     *           "name": "key a835edd3",
+                     *           "id": "f8e3ccad-0577-454f-90ba-4704a769e782",
+                     *           "organizationId": "c67c20ab-b31a-44d5-b5e7-eb1ff2ae7ab1",
+                     *           "name": "key b448891d",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_tfZ_yR",
-                     *           "createdAt": "2026-12-05T16:30:15.477Z",
+                     *           "prefix": "bot_k_UASo1Y",
+                     *           "createdAt": "2026-12-05T19:51:47.368Z",
                      *           "lastUsedAt": null,
                      *           "revokedAt": null
                      *         }
@@ -10047,7 +10052,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "key 5363290a"
+                 *       "name": "key 1f2f1f2d"
                  *     }
                  */
                 "application/json": components["schemas"]["NewKey"];
@@ -10067,12 +10072,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9904368a-b030-40f1-b855-75078852edfc",
-                     *       "organizationId": "916166c1-bf4f-4d24-b32c-6558a6e4c400",
-                     *       "name": "key 4f236b46",
+                     *       "id": "63b92fa8-becf-4c41-a675-142c8dc3ac4c",
+                     *       "organizationId": "45f12e24-048a-499d-98cb-d97ad8a91f8c",
+                     *       "name": "key c4f15385",
                      *       "role": "member",
-                     *       "prefix": "bot_k_esDhj8",
-                     *       "createdAt": "2026-12-05T16:30:15.515Z",
+                     *       "prefix": "bot_k_MbsaUX",
+                     *       "createdAt": "2026-12-05T19:51:47.496Z",
                      *       "lastUsedAt": null,
                      *       "revokedAt": null,
                      *       "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -10208,12 +10213,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bbaa7e01-d39d-454c-a337-b3e89bdaaef5",
-                     *       "organizationId": "c698a05e-7da3-46f2-975e-0c504b4e4e17",
-                     *       "name": "key bc7aef58",
+                     *       "id": "de2a6689-b176-42d7-8b3d-ad5308426b5f",
+                     *       "organizationId": "8680b44c-2bd1-4681-90e2-b8bc13d0445e",
+                     *       "name": "key 54c74add",
                      *       "role": "admin",
-                     *       "prefix": "bot_k_JjVevq",
-                     *       "createdAt": "2026-12-05T16:30:15.537Z",
+                     *       "prefix": "bot_k_bFO4if",
+                     *       "createdAt": "2026-12-05T19:51:47.559Z",
                      *       "lastUsedAt": null,
                      *       "revokedAt": null
                      *     }
@@ -10346,14 +10351,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c5c06554-590e-4ce6-a883-19245749ea00",
-                     *       "organizationId": "1ceb4b2d-e51c-4cfc-a21a-a738867e8260",
-                     *       "name": "key 71b373d0",
+                     *       "id": "e37d7fc7-bcaa-429e-a7b1-d95ac17e8219",
+                     *       "organizationId": "19ae8547-9ab1-4305-b5d1-7c18a9d54570",
+                     *       "name": "key 884ae642",
                      *       "role": "admin",
-                     *       "prefix": "bot_k_nkMsDJ",
-                     *       "createdAt": "2026-12-05T16:30:15.632Z",
+                     *       "prefix": "bot_k__WGhKC",
+                     *       "createdAt": "2026-12-05T19:51:47.923Z",
                      *       "lastUsedAt": null,
-                     *       "revokedAt": "2026-12-05T16:30:15.638Z"
+                     *       "revokedAt": "2026-12-05T19:51:47.932Z"
                      *     }
                      */
                     "application/json": components["schemas"]["ApiKey"];
@@ -10480,11 +10485,11 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "7a8254fd-93ab-42a9-ae83-4e0e6fca6f33",
-                     *           "organizationId": "11a56ebb-d8ad-40c9-8f2c-9306c97e663e",
+                     *           "id": "e2b2f485-8e5f-4b1c-9143-057d61b72e98",
+                     *           "organizationId": "3eb39155-7705-4f47-a0d5-0943ccf7fdba",
                      *           "name": "王秀英",
                      *           "role": "member",
-                     *           "createdAt": "2026-12-05T16:30:15.564Z",
+                     *           "createdAt": "2026-12-05T19:51:47.712Z",
                      *           "expiresAt": "2025-03-08T02:00:00.000Z",
                      *           "acceptedAt": null,
                      *           "personId": null,
@@ -10620,7 +10625,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "person f2b5a187"
+                 *       "name": "person 1168e548"
                  *     }
                  */
                 "application/json": components["schemas"]["NewInvitation"];
@@ -10640,17 +10645,17 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "fb7d3050-979b-4edc-b237-b90cb287e1e8",
-                     *       "organizationId": "595d2036-21b9-477e-b3b2-80ed46540b19",
-                     *       "name": "person 0581b5f6",
+                     *       "id": "436575b9-5013-4ac1-95f1-9c8ffe4b015f",
+                     *       "organizationId": "2838dc1e-f359-444f-a24e-10aefb0a283e",
+                     *       "name": "person b7e3eb6c",
                      *       "role": "member",
-                     *       "createdAt": "2026-12-05T16:30:15.617Z",
+                     *       "createdAt": "2026-12-05T19:51:47.853Z",
                      *       "expiresAt": "2025-03-08T02:00:00.000Z",
                      *       "acceptedAt": null,
                      *       "personId": null,
                      *       "revokedAt": null,
                      *       "invitedByPersonId": null,
-                     *       "invitedByKeyId": "7eab75e4-c1af-4ea6-98f8-ecf439fa0108",
+                     *       "invitedByKeyId": "4aad8f04-a74b-4442-b02c-b977f1562a39",
                      *       "path": "/invitations/EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
                      *     }
                      */
@@ -10784,11 +10789,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b5c71a98-3864-4543-bd2b-3ad7b2ddff04",
-                     *       "organizationId": "d8137e16-5e63-4044-8183-2a6adef98f79",
+                     *       "id": "1647afa8-79e8-4979-9e67-5fd18ccd97c3",
+                     *       "organizationId": "62ee0a11-0ba7-4dfd-94a2-90051d1d1d76",
                      *       "name": "王秀英",
                      *       "role": "member",
-                     *       "createdAt": "2026-12-05T16:30:15.587Z",
+                     *       "createdAt": "2026-12-05T19:51:47.799Z",
                      *       "expiresAt": "2025-03-08T02:00:00.000Z",
                      *       "acceptedAt": null,
                      *       "personId": null,
@@ -10934,504 +10939,504 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "77d2224f-e698-4dfb-93c0-550e554cd52d",
-                     *           "streetId": "49912272-8a44-4774-812b-117230aece4d",
-                     *           "communityId": "6f6a76f6-eb07-41f0-b826-ec1eda10df5b",
+                     *           "id": "456062d5-0800-4b53-bd7a-552cfb310d8f",
+                     *           "streetId": "761b7d67-80bf-4f8d-9536-fb5675750dc8",
+                     *           "communityId": "bcd3baea-21f1-4e4b-be27-cf24095b855a",
                      *           "kind": "elevator",
-                     *           "name": "电梯 01972862",
+                     *           "name": "电梯 00607872",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "d72c5575-2ade-49e4-8fa0-b95ed9984bac",
+                     *           "buildingId": "d3a47e52-f38e-4d69-9e3b-c4f850e80ae1",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.584Z"
+                     *           "createdAt": "2026-12-05T19:51:47.795Z"
                      *         },
                      *         {
-                     *           "id": "e659e195-c314-4172-83c4-65da958e8f6d",
-                     *           "streetId": "aea17065-0a11-4957-8f47-32fcad5efe57",
-                     *           "communityId": "8b12061a-c860-4ccb-aa06-b62e5a0fbca4",
+                     *           "id": "d08142e6-0266-46c2-ab1c-dd8cfd659881",
+                     *           "streetId": "13babb73-b688-46d2-b19f-5d377385e0e4",
+                     *           "communityId": "834517a2-091a-4834-9cbe-675a0f2a62da",
                      *           "kind": "elevator",
-                     *           "name": "电梯 02fe30cb",
+                     *           "name": "电梯 01bcd0ea",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "fdf3cae4-59ba-4686-bcda-03fb5eb837fb",
+                     *           "buildingId": "d6ed6b02-d285-4ad1-b599-3746adcabcfc",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:14.852Z"
+                     *           "createdAt": "2026-12-05T19:51:45.491Z"
                      *         },
                      *         {
-                     *           "id": "aea6bb87-31d7-4856-b79a-bd7f42848f6d",
-                     *           "streetId": "e53c861d-a759-40d3-b39f-2f2ec2be007b",
-                     *           "communityId": "bd310648-2155-4642-bfc1-652ddeb7cc2c",
+                     *           "id": "c40b2222-11ef-46b0-81fd-deea893fca8e",
+                     *           "streetId": "a239d2ff-e6a2-4536-a56b-92611e8b87f0",
+                     *           "communityId": "acebf5a5-f534-40d1-89ba-661cc6933993",
                      *           "kind": "elevator",
-                     *           "name": "电梯 09c1b71c",
+                     *           "name": "电梯 04282ac0",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "ff127916-e477-444c-ac18-56a6b17dcd8c",
+                     *           "buildingId": "164d2406-743a-4497-ae91-a37d097acd01",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.109Z"
+                     *           "createdAt": "2026-12-05T19:51:47.968Z"
                      *         },
                      *         {
-                     *           "id": "51b2c17a-a231-43a3-b62a-e41fe9b2a2ff",
-                     *           "streetId": "94eca9f9-b92a-4e28-8ca3-aea0fabc7176",
-                     *           "communityId": "5f7e191d-0db2-4f10-8d58-9fbf00efa393",
+                     *           "id": "495da200-757e-4390-8660-5dc37b345d64",
+                     *           "streetId": "ac1d7c6f-77fe-4ebd-b25f-9626a7f044f1",
+                     *           "communityId": "22d93489-e719-487c-bf06-69eb02c44ddf",
                      *           "kind": "elevator",
-                     *           "name": "电梯 0d57c140",
+                     *           "name": "电梯 0a51dc14",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "d193592a-1ff2-43d5-aadf-ade514a7f470",
+                     *           "buildingId": "ee5e1616-fd50-460c-a504-f7a92d6e6b32",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.213Z"
+                     *           "createdAt": "2026-12-05T19:51:46.982Z"
                      *         },
                      *         {
-                     *           "id": "4907a1a6-15ce-4ea1-a46c-7a07fab2ec0e",
-                     *           "streetId": "1ee8b33e-5be5-426a-ba49-349dc5cc3673",
-                     *           "communityId": "3ea6bd2b-10cb-41a8-8bdd-3cccaa893f4c",
+                     *           "id": "bcdf2fec-fb6e-42da-8b14-46f528510d17",
+                     *           "streetId": "efda1f53-dd5a-4343-9522-64add0c7355a",
+                     *           "communityId": "4a079a44-7d91-4dd4-878d-da6dce2c6569",
                      *           "kind": "elevator",
-                     *           "name": "电梯 1086aeb2",
+                     *           "name": "电梯 139fdfd0",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "89d7a607-f9a1-469d-a422-d3fe24b02c54",
+                     *           "buildingId": "5af1aaa0-0c8d-4fe7-8e5e-ddcbce0fe751",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:14.956Z"
+                     *           "createdAt": "2026-12-05T19:51:47.147Z"
                      *         },
                      *         {
-                     *           "id": "0eae9bf6-7698-4523-aaed-e0ed8a7f908a",
-                     *           "streetId": "8ee6844c-0418-450b-a7d4-76ca074c9368",
-                     *           "communityId": "1a30aff9-8037-4ec6-a07b-e97f13aa0e9d",
+                     *           "id": "7cce45ce-6f2e-4167-ac1c-def30095bf00",
+                     *           "streetId": "417035a7-b4e6-404a-8bec-7e663917d536",
+                     *           "communityId": "f32e8f2a-bd57-4209-9ec0-b2175f3107d1",
                      *           "kind": "elevator",
-                     *           "name": "电梯 17aa6279",
+                     *           "name": "电梯 283f2dd2",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "47741080-f77a-43e5-94d9-5ae0e77859cc",
+                     *           "buildingId": "01575d6c-d5c6-4fee-9084-a8f9e4570147",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.506Z"
+                     *           "createdAt": "2026-12-05T19:51:46.074Z"
                      *         },
                      *         {
-                     *           "id": "ca19b906-a7b7-43b3-b440-13a9c4d4d631",
-                     *           "streetId": "969b44ee-e5be-4d26-9665-5d0014fd568d",
-                     *           "communityId": "592e2a21-6cc4-4eb6-8fb6-178fda39f05f",
+                     *           "id": "fa4bccf0-c254-40da-845a-df6f9d576ece",
+                     *           "streetId": "c91dd531-e9f2-40c8-80e1-7c13416aec93",
+                     *           "communityId": "710e9900-66e6-4556-bc43-af4670c22ef7",
                      *           "kind": "elevator",
-                     *           "name": "电梯 3035d6f6",
+                     *           "name": "电梯 393b1c95",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e50dd5db-fca3-473f-a966-37d1dc262835",
+                     *           "buildingId": "89879112-f490-45f1-a411-b7c6c0f0cf81",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.678Z"
+                     *           "createdAt": "2026-12-05T19:51:46.532Z"
                      *         },
                      *         {
-                     *           "id": "1f54c72c-893c-48ef-ac93-c215e94b4851",
-                     *           "streetId": "a2a9cb28-562b-4912-a0ec-11a33d5cd71f",
-                     *           "communityId": "ac06568f-396a-4e9a-85b8-2ece7dd50d29",
+                     *           "id": "274c1e8a-11fb-4bc0-9a36-9bac2d59f3f6",
+                     *           "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5",
+                     *           "communityId": "f2543c03-a66b-42c6-9cd0-620fb9e9efe5",
                      *           "kind": "elevator",
-                     *           "name": "电梯 383393f8",
+                     *           "name": "电梯 3e931f05",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "f482e9dc-cff9-4f0a-85ce-44726bbde072",
+                     *           "buildingId": "59a18ba7-8d48-4227-a59f-a7549fa6919e",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:14.456Z"
+                     *           "createdAt": "2026-12-05T19:51:47.060Z"
                      *         },
                      *         {
-                     *           "id": "748d44ac-5cf2-4048-a84d-3f8a2aa13e71",
-                     *           "streetId": "0a0c1052-d9c6-4dff-b219-2c1609c8f95a",
-                     *           "communityId": "7ceb2813-a1cc-4717-9c6d-6a3499dc0f97",
+                     *           "id": "529c19cf-b4af-44a1-b03b-cea25ec1d89e",
+                     *           "streetId": "7e8264ab-c7bb-45a3-8a56-fedabff3fba8",
+                     *           "communityId": "82a5928d-3cb6-4daa-ba9a-9a2d0ee76e66",
                      *           "kind": "elevator",
-                     *           "name": "电梯 3b5c1068",
+                     *           "name": "电梯 42c0b304",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e254292f-3e5b-41e5-bbab-dc75b1091fa1",
+                     *           "buildingId": "91bcca0d-9ed2-4303-8ef7-3649ff99d436",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.281Z"
+                     *           "createdAt": "2026-12-05T19:51:46.883Z"
                      *         },
                      *         {
-                     *           "id": "1760da70-cd21-4e2c-8d93-d50808c904b2",
-                     *           "streetId": "21cf7dcc-16ed-44dd-addd-a69f5b2cb6d9",
-                     *           "communityId": "ba2223b4-4e72-4635-984e-aa9b224bdd87",
+                     *           "id": "07442394-c29b-48d1-94de-3f705880a774",
+                     *           "streetId": "cdbf3f31-369f-42c2-be89-b7fa1b8133d1",
+                     *           "communityId": "945566b2-301f-4154-99e6-581f3981e9d2",
                      *           "kind": "elevator",
-                     *           "name": "电梯 3ffd3681",
+                     *           "name": "电梯 51083a81",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "c4c24e31-dd59-415b-b6a8-0192c3838054",
+                     *           "buildingId": "9804f88e-86a9-4a86-80af-e498cac08e98",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.143Z"
+                     *           "createdAt": "2026-12-05T19:51:47.681Z"
                      *         },
                      *         {
-                     *           "id": "bae5c0be-d2f6-4c8f-9916-b9775095de05",
-                     *           "streetId": "5faa303e-c6e5-4cfd-8d6d-2a1738e49107",
-                     *           "communityId": "284dd964-9c76-4e25-93fd-d7510df3814b",
+                     *           "id": "a02149d7-0131-4547-a5b6-d4f42c3c08dd",
+                     *           "streetId": "7c27a4b8-37d5-4616-91ba-a568071a6815",
+                     *           "communityId": "a92cb4b3-f4b5-4bc6-95b0-945da58502d4",
                      *           "kind": "elevator",
-                     *           "name": "电梯 51db01db",
+                     *           "name": "电梯 563d577a",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "56118e72-68a7-4add-8dcc-9ab4f19e7a2d",
+                     *           "buildingId": "d18b8ab9-e3ff-4079-af2a-2da62d3cb4a4",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.067Z"
+                     *           "createdAt": "2026-12-05T19:51:45.636Z"
                      *         },
                      *         {
-                     *           "id": "2a30776d-8146-49dd-b998-6fff4cedd632",
-                     *           "streetId": "4bcea50e-4a57-43b7-ab52-391b95fa89b0",
-                     *           "communityId": "9f38c60b-47c1-4cdf-a754-d63717e55619",
+                     *           "id": "dc8cc2de-5c6c-49e2-8bd2-644f2973de52",
+                     *           "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
+                     *           "communityId": "5fd8facc-0cb6-4102-a0a6-01dc4d899616",
                      *           "kind": "elevator",
-                     *           "name": "电梯 563c124f",
+                     *           "name": "电梯 577b1722",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "24cc831b-96a8-4fb1-a96c-2edb025e666f",
+                     *           "buildingId": "8770a621-e8f3-4f59-9314-f3531ab9d7fb",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.476Z"
+                     *           "createdAt": "2026-12-05T19:51:46.248Z"
                      *         },
                      *         {
-                     *           "id": "12ff18b8-8fef-489e-965c-89baf9443cfa",
-                     *           "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
-                     *           "communityId": "c33e2bdb-338f-4b9c-905c-388456fcb83f",
+                     *           "id": "cd4a0f97-89ab-40e6-94e2-06100b276f2e",
+                     *           "streetId": "c159f162-67aa-43ae-bbca-42a7e8179e1f",
+                     *           "communityId": "689e5da4-d149-4837-9621-01db23fd5f6c",
                      *           "kind": "elevator",
-                     *           "name": "电梯 67f08fce",
+                     *           "name": "电梯 707989e6",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "587bb46b-acbd-40cd-ae1d-e9b1b5c77f49",
+                     *           "buildingId": "01dbba3c-4dc5-4184-872f-7fd8a3795b87",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.039Z"
+                     *           "createdAt": "2026-12-05T19:51:47.211Z"
                      *         },
                      *         {
-                     *           "id": "300c552a-0941-4e4f-99ef-159e75d5a7c3",
-                     *           "streetId": "861b9e92-946d-404d-8dc5-71a6fdb1eaff",
-                     *           "communityId": "e6ea49a1-0f21-493d-81c6-094fc8b15d28",
+                     *           "id": "5ebfe54d-b49e-4cdb-817f-5eb1138d5343",
+                     *           "streetId": "209fcc4d-2a35-4f15-98f4-87f51cc1fe4a",
+                     *           "communityId": "75f92aeb-e229-4c51-8ed3-41171f3a163d",
                      *           "kind": "elevator",
-                     *           "name": "电梯 72a80b20",
+                     *           "name": "电梯 80df0d8f",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "713e14c6-e670-47e9-976b-15ee2dbd8b58",
+                     *           "buildingId": "c211ebc6-4968-4668-985f-d10f5328f0ba",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.652Z"
+                     *           "createdAt": "2026-12-05T19:51:47.028Z"
                      *         },
                      *         {
-                     *           "id": "d3b3da86-3e48-4bdb-8047-8b32e9b440c9",
-                     *           "streetId": "78b619cf-0c0b-41a2-8ecb-e7c8681009e3",
-                     *           "communityId": "78dd7bed-dda1-49b1-afc7-76dc087260d1",
+                     *           "id": "4a1535b4-311b-4c35-823d-cb3ab8294eb4",
+                     *           "streetId": "5bed8587-4ba5-4641-b6cf-b78c1a695a66",
+                     *           "communityId": "c8a03b63-fd2a-4158-861f-ae16a9c3e605",
                      *           "kind": "elevator",
-                     *           "name": "电梯 72e0d558",
+                     *           "name": "电梯 87390679",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "7d3904e1-6a19-4dfa-974a-995b0ac6cfd6",
+                     *           "buildingId": "e57fd148-bb7e-423c-9144-2ab869c00375",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:14.904Z"
+                     *           "createdAt": "2026-12-05T19:51:47.095Z"
                      *         },
                      *         {
-                     *           "id": "674eacd4-1190-41d5-9585-04e89b555843",
-                     *           "streetId": "047643e3-2ba6-41e8-82f9-62ff699f0317",
-                     *           "communityId": "aa65eea6-7632-4c5d-a198-e1550eff7e0c",
+                     *           "id": "a7e2fc74-f4d5-4b78-868c-f9ca82c28558",
+                     *           "streetId": "936c8f71-c8fe-40cd-8f1c-bf5e84229a28",
+                     *           "communityId": "b9304b0c-a83b-48b9-a59e-c565a60c39f6",
                      *           "kind": "elevator",
-                     *           "name": "电梯 85099b1a",
+                     *           "name": "电梯 8c22d1cf",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "74d5bb90-d22f-4d0d-8fd8-f2dac28c2de7",
+                     *           "buildingId": "c30b5173-9127-4096-afbd-79e13ba58844",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.448Z"
+                     *           "createdAt": "2026-12-05T19:51:48.018Z"
                      *         },
                      *         {
-                     *           "id": "cca723dc-0c59-4863-b888-25cafd2b03e6",
-                     *           "streetId": "e57d2c3b-3d9a-4a45-b9c1-31235a7596f7",
-                     *           "communityId": "eec450a6-616a-487d-becf-13bf13d29954",
+                     *           "id": "9e1c8fc4-b44a-4ec3-8b66-04042715627f",
+                     *           "streetId": "68e3c4de-d4b9-4c28-8faa-55c28812cacc",
+                     *           "communityId": "c5e76b4a-1f2e-48a8-8f4b-939720a4a0bd",
                      *           "kind": "elevator",
-                     *           "name": "电梯 87a23ef2",
+                     *           "name": "电梯 944d2bc9",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "dd693b9c-8272-4430-855f-bfffa64f1a35",
+                     *           "buildingId": "c52c3627-6df7-41b4-8abe-124630b2f9f6",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.536Z"
+                     *           "createdAt": "2026-12-05T19:51:47.365Z"
                      *         },
                      *         {
-                     *           "id": "3d65f64f-adb2-4cc7-8056-3ec899aa3258",
-                     *           "streetId": "ef1c9560-fb67-4de0-b5d9-44112e4f8823",
-                     *           "communityId": "972ea4b2-8734-479d-9d0d-30e6c0580f12",
+                     *           "id": "56e98bac-148e-4c3c-9cc6-156b32c170c4",
+                     *           "streetId": "b9b5761b-c3cf-4020-bd26-b8cc13989027",
+                     *           "communityId": "807ccf28-7285-488d-8e56-fb9279d12650",
                      *           "kind": "elevator",
-                     *           "name": "电梯 89be0bcc",
+                     *           "name": "电梯 b9fbf191",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "f2c1526f-4b08-41a5-83ef-9056f0dcf660",
+                     *           "buildingId": "9d29c353-ac35-4730-89ed-50727361d200",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.307Z"
+                     *           "createdAt": "2026-12-05T19:51:46.476Z"
                      *         },
                      *         {
-                     *           "id": "ecf77cfc-ee03-471a-9cbb-9b4c894b6ef0",
-                     *           "streetId": "bb3ffd91-3a8f-4d47-b6d2-98a06e7dd3c7",
-                     *           "communityId": "24c287be-4343-4a04-8bc6-944736469261",
+                     *           "id": "6eae39b3-e48c-4efc-935c-c5d591816ecc",
+                     *           "streetId": "cad53620-76e5-4f9e-818f-2e296789d6e5",
+                     *           "communityId": "2d0c557c-b555-480a-a47d-e705757c1ad1",
                      *           "kind": "elevator",
-                     *           "name": "电梯 8a90fd6a",
+                     *           "name": "电梯 d041acd9",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "fc7961a3-4971-4aba-b2ce-74cb79fbcdbe",
+                     *           "buildingId": "20bcc9d3-ed22-494d-9114-6fd6a5491153",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.387Z"
+                     *           "createdAt": "2026-12-05T19:51:46.371Z"
                      *         },
                      *         {
-                     *           "id": "bfce7eb8-17aa-4229-92fd-f12f4a8381bf",
-                     *           "streetId": "c4aa130c-bfaf-41ba-8ce0-2410791a471d",
-                     *           "communityId": "aae85fdf-a7d6-4681-be96-adebdbc6265c",
+                     *           "id": "049243a8-56cd-43e6-ad82-c0dcbbf8e084",
+                     *           "streetId": "60322deb-cb3b-4b81-ade1-8e0fb8599b4c",
+                     *           "communityId": "1e774962-912f-4655-95e2-15eb0c8ffd84",
                      *           "kind": "elevator",
-                     *           "name": "电梯 92349e15",
+                     *           "name": "电梯 d1f0904c",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "32da8a7b-af00-4dd4-a655-a6045c21f050",
+                     *           "buildingId": "fd456dc3-3491-4743-9f90-ca9b196b4f68",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.415Z"
+                     *           "createdAt": "2026-12-05T19:51:47.545Z"
                      *         },
                      *         {
-                     *           "id": "425a67c0-36d6-429c-bd8a-17a677a6f9d6",
-                     *           "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
-                     *           "communityId": "566cad81-24c3-4876-b53c-e4fe3b0762d7",
+                     *           "id": "0f4e7c06-e82d-4a96-84a5-eb9cb5738f0b",
+                     *           "streetId": "93ae2a95-de01-4ea5-b5e4-138f2b711e1c",
+                     *           "communityId": "cd798878-4423-4e6a-9295-b401097d9b87",
                      *           "kind": "elevator",
-                     *           "name": "电梯 9d0e4a10",
+                     *           "name": "电梯 da20673c",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "8edc2ed9-155f-4a4b-90b4-b5362080316b",
+                     *           "buildingId": "55959766-2d9f-4ec9-b8ce-e2ef45ffe420",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.360Z"
+                     *           "createdAt": "2026-12-05T19:51:47.446Z"
                      *         },
                      *         {
-                     *           "id": "ea8f2f74-925a-47b2-be1f-e393503ae48b",
-                     *           "streetId": "45d71295-68f4-44b0-b2a7-e89edc8512cf",
-                     *           "communityId": "0d22af69-1b35-42e5-990e-ea1f0b97fbf9",
+                     *           "id": "71fc6f04-eede-4d7d-9457-768ff83ad746",
+                     *           "streetId": "ef77fc84-ac1c-4686-93a9-1b82291f1797",
+                     *           "communityId": "7ee77c9f-9c24-4eb2-be8d-2fc6bc3dd9a7",
                      *           "kind": "elevator",
-                     *           "name": "电梯 a4f20b82",
+                     *           "name": "电梯 dda45463",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "44e1cbcf-117b-4d60-a28e-f1ae8d7cb5cc",
+                     *           "buildingId": "b4fdd39a-a6c5-4bf3-a5ee-546969b6aa1d",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.561Z"
+                     *           "createdAt": "2026-12-05T19:51:47.921Z"
                      *         },
                      *         {
-                     *           "id": "3f5c01b3-c77c-499d-881d-61232b31a4f4",
-                     *           "streetId": "9728b319-0753-4bbf-88ea-79a09a0118f3",
-                     *           "communityId": "7c3765f4-e577-48ee-b4f2-176674b913fa",
+                     *           "id": "5884c304-0e2c-4668-b1a2-cc619398120d",
+                     *           "streetId": "c38e8227-1e70-43de-bbfe-feb955e83af5",
+                     *           "communityId": "86690ea0-5761-4561-ad3f-83c8f7265c25",
                      *           "kind": "elevator",
-                     *           "name": "电梯 ac644e21",
+                     *           "name": "电梯 dfe33684",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "ff811551-7447-47bf-80a9-f15c29dbe539",
+                     *           "buildingId": "360ab3ec-84ae-41a3-84bb-404b7d7c506c",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:14.189Z"
+                     *           "createdAt": "2026-12-05T19:51:45.837Z"
                      *         },
                      *         {
-                     *           "id": "77ce63b8-d222-401a-894e-c5b4d12d8328",
-                     *           "streetId": "b104e715-1cb1-484b-8e44-6e49615e7807",
-                     *           "communityId": "eefbbbc4-9a40-447d-ae11-cd3a5c31b7b0",
+                     *           "id": "3091625d-cb9d-4e19-ac75-5dd1fdd1dece",
+                     *           "streetId": "67decf40-6601-4240-b92b-f282f52c06d2",
+                     *           "communityId": "e791a441-2b4f-4711-a950-c9731cda649d",
                      *           "kind": "elevator",
-                     *           "name": "电梯 be5c6eeb",
+                     *           "name": "电梯 e3111649",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "dd93b8f3-5e16-49cd-a43e-fab08cac85e4",
+                     *           "buildingId": "94a01f9d-73e4-48dc-aeba-cd7c36faf466",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:14.995Z"
+                     *           "createdAt": "2026-12-05T19:51:45.105Z"
                      *         },
                      *         {
-                     *           "id": "ebf3bb92-6c51-4a92-bf2a-d10ddfbcd4ac",
-                     *           "streetId": "859df102-08c7-44f9-89fd-12907978fe67",
-                     *           "communityId": "11bd53cf-710a-4abe-a6dc-bdcf93a81156",
+                     *           "id": "7945a1fb-fa73-40cd-8ebb-23a51048369a",
+                     *           "streetId": "97c39926-bb02-417d-885e-22ba6f39d8b7",
+                     *           "communityId": "f774d184-1342-45e8-9c11-bd93f5ef8b73",
                      *           "kind": "elevator",
-                     *           "name": "电梯 caefd3a2",
+                     *           "name": "电梯 eca291db",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e0ef7b1a-15ee-4ea3-9142-9dbe5782b43f",
+                     *           "buildingId": "35a98d99-8c8a-4bec-b689-9c209567dcaa",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.177Z"
+                     *           "createdAt": "2026-12-05T19:51:46.678Z"
                      *         },
                      *         {
-                     *           "id": "0e78a904-1542-40f0-827e-baac70857e53",
-                     *           "streetId": "ef56ad0f-75f0-4dbc-b2a9-462f260f39a3",
-                     *           "communityId": "26864d7e-6dc6-4b86-88b9-628547b49cb5",
+                     *           "id": "97229438-0585-4fa1-9f5e-18063f5fe2ae",
+                     *           "streetId": "c4c114d3-6198-487c-8962-179f8f86acf6",
+                     *           "communityId": "1e9e9828-4c85-442b-a32e-47de881abfaa",
                      *           "kind": "elevator",
-                     *           "name": "电梯 cb41b3db",
+                     *           "name": "电梯 f1dfc49c",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "91ad0a20-24c1-4f8a-b2be-3cccdb5a33b9",
+                     *           "buildingId": "1d45a290-781f-4f19-b322-d4e8abe1ce49",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.631Z"
+                     *           "createdAt": "2026-12-05T19:51:47.833Z"
                      *         },
                      *         {
-                     *           "id": "30d7e34f-ff4f-44dd-adb4-3d7cb3796c67",
-                     *           "streetId": "7a32306d-80b0-4d28-a0ca-5e86bbb19358",
-                     *           "communityId": "4db89034-d1a6-41b8-964f-847626a93b93",
+                     *           "id": "eb592da4-a2fd-4373-adb9-c85e3aa571f4",
+                     *           "streetId": "1a67d232-feca-496d-9c54-59aedd4a0b33",
+                     *           "communityId": "53fdb7ff-c50b-4b38-b852-1a1c78e3f15d",
                      *           "kind": "elevator",
-                     *           "name": "电梯 e1fe15d3",
+                     *           "name": "电梯 f24bf8e1",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "33526b92-60a7-457e-b506-61cfa9fa0907",
+                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.237Z"
+                     *           "createdAt": "2026-12-05T19:51:46.739Z"
                      *         },
                      *         {
-                     *           "id": "ef1ce171-834d-4b31-af7e-83ec17782c36",
-                     *           "streetId": "377c60b7-7b97-43b3-9849-74bf5a91f4c6",
-                     *           "communityId": "852581df-511a-4918-9bc5-255dfc2afc88",
+                     *           "id": "1eee8520-84f7-4668-b44d-62e77b9e86d8",
+                     *           "streetId": "54267972-0437-4269-aa73-00326f0de7c3",
+                     *           "communityId": "956463b2-df5a-400a-9b14-4e5ab0fa1494",
                      *           "kind": "elevator",
-                     *           "name": "电梯 fd57f8bc",
+                     *           "name": "电梯 f5111182",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e8730393-379e-4795-a1ca-1633d9a390a5",
+                     *           "buildingId": "795ffb2e-1ba6-4497-abc7-a9b86a773b1c",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.339Z"
+                     *           "createdAt": "2026-12-05T19:51:45.950Z"
                      *         },
                      *         {
-                     *           "id": "6dc2fd85-0e97-4e09-b450-689cad7f5f07",
-                     *           "streetId": "1c499b54-8004-422f-905e-226fab8887df",
-                     *           "communityId": "e3097149-9fde-4883-9ad1-dd9a80d7be6c",
+                     *           "id": "d2de4bd4-9ff6-413a-88be-bcc07ed1e410",
+                     *           "streetId": "b71e99c0-7c9b-451f-a82a-6021648322fd",
+                     *           "communityId": "347a3914-59d1-49de-a4b9-d2cedac38809",
                      *           "kind": "elevator",
-                     *           "name": "电梯 fe940c67",
+                     *           "name": "电梯 f96571af",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "c45bcbc7-f57e-4b2a-a8e2-7662dfb4aea2",
+                     *           "buildingId": "4551fe58-1fae-43f1-95c3-191cd4a230cd",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.605Z"
+                     *           "createdAt": "2026-12-05T19:51:46.603Z"
                      *         },
                      *         {
-                     *           "id": "aadc6b83-abb8-44f7-bc78-e561b1415d56",
-                     *           "streetId": "0a0c1052-d9c6-4dff-b219-2c1609c8f95a",
-                     *           "communityId": "7ceb2813-a1cc-4717-9c6d-6a3499dc0f97",
+                     *           "id": "3b4c2260-9d57-4d9c-a01a-5a5b3f430246",
+                     *           "streetId": "54267972-0437-4269-aa73-00326f0de7c3",
+                     *           "communityId": "956463b2-df5a-400a-9b14-4e5ab0fa1494",
                      *           "kind": "garage",
-                     *           "name": "车库 0f924a84",
+                     *           "name": "车库 05a82b18",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11439,16 +11444,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "bd6e8c88-cf93-4045-9ac4-a54af3d76dc5",
+                     *           "operatorOrgId": "1050092f-d086-415e-a17c-a05e6184bef3",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.283Z"
+                     *           "createdAt": "2026-12-05T19:51:45.961Z"
                      *         },
                      *         {
-                     *           "id": "00f22a1f-6004-404a-a0a9-017d6506a6af",
-                     *           "streetId": "7a32306d-80b0-4d28-a0ca-5e86bbb19358",
-                     *           "communityId": "4db89034-d1a6-41b8-964f-847626a93b93",
+                     *           "id": "761316ef-5433-4993-a990-2ae20cec6e78",
+                     *           "streetId": "b9b5761b-c3cf-4020-bd26-b8cc13989027",
+                     *           "communityId": "807ccf28-7285-488d-8e56-fb9279d12650",
                      *           "kind": "garage",
-                     *           "name": "车库 184f9bbe",
+                     *           "name": "车库 061b3a04",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11456,16 +11461,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "5ccf0a20-0710-4537-8439-4e0b648edbbe",
+                     *           "operatorOrgId": "00fdbd6b-bcc4-464b-bb82-3377aa7cf2d7",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.239Z"
+                     *           "createdAt": "2026-12-05T19:51:46.480Z"
                      *         },
                      *         {
-                     *           "id": "170ba30d-db3c-4651-94be-5f5ec414a4f8",
-                     *           "streetId": "1c499b54-8004-422f-905e-226fab8887df",
-                     *           "communityId": "e3097149-9fde-4883-9ad1-dd9a80d7be6c",
+                     *           "id": "de35309c-1714-4610-a5d2-b84e06f0935c",
+                     *           "streetId": "cad53620-76e5-4f9e-818f-2e296789d6e5",
+                     *           "communityId": "2d0c557c-b555-480a-a47d-e705757c1ad1",
                      *           "kind": "garage",
-                     *           "name": "车库 2b22c4e3",
+                     *           "name": "车库 16e6c6d8",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11473,16 +11478,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "595d2036-21b9-477e-b3b2-80ed46540b19",
+                     *           "operatorOrgId": "ad458875-25d5-461b-b15d-6fa4c44dd44e",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.606Z"
+                     *           "createdAt": "2026-12-05T19:51:46.381Z"
                      *         },
                      *         {
-                     *           "id": "c7bb37b7-bf11-4109-9832-32b3f3259fed",
-                     *           "streetId": "e53c861d-a759-40d3-b39f-2f2ec2be007b",
-                     *           "communityId": "bd310648-2155-4642-bfc1-652ddeb7cc2c",
+                     *           "id": "d8340258-4350-475f-b42d-b1a1d5c88a11",
+                     *           "streetId": "ef77fc84-ac1c-4686-93a9-1b82291f1797",
+                     *           "communityId": "7ee77c9f-9c24-4eb2-be8d-2fc6bc3dd9a7",
                      *           "kind": "garage",
-                     *           "name": "车库 2d940b64",
+                     *           "name": "车库 1c729005",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11490,16 +11495,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "88b289ad-2e55-4d53-82c6-e505634440b0",
+                     *           "operatorOrgId": "19ae8547-9ab1-4305-b5d1-7c18a9d54570",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.112Z"
+                     *           "createdAt": "2026-12-05T19:51:47.924Z"
                      *         },
                      *         {
-                     *           "id": "1a9b7e7e-afad-47c9-a04c-00e410f887b4",
-                     *           "streetId": "ea002bef-a55d-4382-8451-42b71e0ef8be",
-                     *           "communityId": "566cad81-24c3-4876-b53c-e4fe3b0762d7",
+                     *           "id": "09632afd-296d-4e50-b7c9-91b784458984",
+                     *           "streetId": "a239d2ff-e6a2-4536-a56b-92611e8b87f0",
+                     *           "communityId": "acebf5a5-f534-40d1-89ba-661cc6933993",
                      *           "kind": "garage",
-                     *           "name": "车库 2eb67a27",
+                     *           "name": "车库 2b149023",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11507,16 +11512,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "2e32f803-ae5d-4f6f-9536-33d5e23d0c69",
+                     *           "operatorOrgId": "517bbbf9-0812-43ef-935b-2de5f9a4dabb",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.362Z"
+                     *           "createdAt": "2026-12-05T19:51:47.978Z"
                      *         },
                      *         {
-                     *           "id": "e0521788-3087-4264-abe4-76e5ab7c4881",
-                     *           "streetId": "9728b319-0753-4bbf-88ea-79a09a0118f3",
-                     *           "communityId": "7c3765f4-e577-48ee-b4f2-176674b913fa",
+                     *           "id": "f85b606a-acc5-4728-8b34-40701ae97680",
+                     *           "streetId": "efda1f53-dd5a-4343-9522-64add0c7355a",
+                     *           "communityId": "4a079a44-7d91-4dd4-878d-da6dce2c6569",
                      *           "kind": "garage",
-                     *           "name": "车库 34881fa0",
+                     *           "name": "车库 31d67663",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11524,16 +11529,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "68877952-7fa7-4a91-a5b5-46d2d9b09c47",
+                     *           "operatorOrgId": "e293b2c3-bc1a-45fd-9678-bb3d7b98c7f6",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:14.204Z"
+                     *           "createdAt": "2026-12-05T19:51:47.149Z"
                      *         },
                      *         {
-                     *           "id": "5b1d2240-1872-482f-920a-4c91bdd73b70",
-                     *           "streetId": "c4aa130c-bfaf-41ba-8ce0-2410791a471d",
-                     *           "communityId": "aae85fdf-a7d6-4681-be96-adebdbc6265c",
+                     *           "id": "e95aa870-bd6e-49dc-b033-b3ad5b4f5bdc",
+                     *           "streetId": "936c8f71-c8fe-40cd-8f1c-bf5e84229a28",
+                     *           "communityId": "b9304b0c-a83b-48b9-a59e-c565a60c39f6",
                      *           "kind": "garage",
-                     *           "name": "车库 3626c140",
+                     *           "name": "车库 36287ae0",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11541,16 +11546,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "a8d11115-7790-4b4a-a3d2-5c3c0696c591",
+                     *           "operatorOrgId": "7fa8ef9a-bf50-42fc-8130-220c62c12771",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.417Z"
+                     *           "createdAt": "2026-12-05T19:51:48.020Z"
                      *         },
                      *         {
-                     *           "id": "4ba7f338-2a2d-4ef5-949d-c0d445c31de7",
-                     *           "streetId": "3a5d7156-0c07-41eb-84e1-c10c903b3868",
-                     *           "communityId": "c33e2bdb-338f-4b9c-905c-388456fcb83f",
+                     *           "id": "c83a00b1-1e59-4a7e-a38c-1b253e50b371",
+                     *           "streetId": "c159f162-67aa-43ae-bbca-42a7e8179e1f",
+                     *           "communityId": "689e5da4-d149-4837-9621-01db23fd5f6c",
                      *           "kind": "garage",
-                     *           "name": "车库 413fbc59",
+                     *           "name": "车库 39282978",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11558,16 +11563,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "ff0d9cd8-0217-43dd-815e-24029f91c84d",
+                     *           "operatorOrgId": "61355f3e-1961-4b53-ae1f-01d668b53618",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.042Z"
+                     *           "createdAt": "2026-12-05T19:51:47.215Z"
                      *         },
                      *         {
-                     *           "id": "90fc0622-2507-4fc2-966a-027a8c491861",
-                     *           "streetId": "bb3ffd91-3a8f-4d47-b6d2-98a06e7dd3c7",
-                     *           "communityId": "24c287be-4343-4a04-8bc6-944736469261",
+                     *           "id": "b8ffe195-1f18-4137-95e1-bf2f89d8168a",
+                     *           "streetId": "7e8264ab-c7bb-45a3-8a56-fedabff3fba8",
+                     *           "communityId": "82a5928d-3cb6-4daa-ba9a-9a2d0ee76e66",
                      *           "kind": "garage",
-                     *           "name": "车库 52f64641",
+                     *           "name": "车库 5a20e04a",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11575,16 +11580,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "93fed07a-be4d-4109-8000-0819cce06b7c",
+                     *           "operatorOrgId": "78a5fd7a-347d-494d-9b9c-c9e631ebeaae",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.389Z"
+                     *           "createdAt": "2026-12-05T19:51:46.891Z"
                      *         },
                      *         {
-                     *           "id": "119e9eec-4e20-42be-a8d1-0d71e5b35b27",
-                     *           "streetId": "969b44ee-e5be-4d26-9665-5d0014fd568d",
-                     *           "communityId": "592e2a21-6cc4-4eb6-8fb6-178fda39f05f",
+                     *           "id": "7f875967-ba71-454d-acfa-2f2d2141e71d",
+                     *           "streetId": "93ae2a95-de01-4ea5-b5e4-138f2b711e1c",
+                     *           "communityId": "cd798878-4423-4e6a-9295-b401097d9b87",
                      *           "kind": "garage",
-                     *           "name": "车库 53fec3c0",
+                     *           "name": "车库 5eb4a999",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11592,16 +11597,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "cbfcd928-a8f6-46b0-b4dc-810c469c5ca4",
+                     *           "operatorOrgId": "45f12e24-048a-499d-98cb-d97ad8a91f8c",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.680Z"
+                     *           "createdAt": "2026-12-05T19:51:47.456Z"
                      *         },
                      *         {
-                     *           "id": "c49f8fc4-be55-45b5-ae5b-4473d00b6b11",
-                     *           "streetId": "ef1c9560-fb67-4de0-b5d9-44112e4f8823",
-                     *           "communityId": "972ea4b2-8734-479d-9d0d-30e6c0580f12",
+                     *           "id": "353ebf84-c7cd-4918-95e7-5620392f8714",
+                     *           "streetId": "97c39926-bb02-417d-885e-22ba6f39d8b7",
+                     *           "communityId": "f774d184-1342-45e8-9c11-bd93f5ef8b73",
                      *           "kind": "garage",
-                     *           "name": "车库 541f3c53",
+                     *           "name": "车库 6421f0f7",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11609,16 +11614,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "c2f2aad1-7a46-4312-9a24-d49e826f9f49",
+                     *           "operatorOrgId": "6c67868c-7a5d-4a3e-b6fa-57c1eecc17c0",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.310Z"
+                     *           "createdAt": "2026-12-05T19:51:46.681Z"
                      *         },
                      *         {
-                     *           "id": "a5cca6a8-e951-4c4b-b493-45e91b27074a",
-                     *           "streetId": "859df102-08c7-44f9-89fd-12907978fe67",
-                     *           "communityId": "11bd53cf-710a-4abe-a6dc-bdcf93a81156",
+                     *           "id": "2ea5e850-4fde-45c0-8c70-3ba1d5a64ae5",
+                     *           "streetId": "c4c114d3-6198-487c-8962-179f8f86acf6",
+                     *           "communityId": "1e9e9828-4c85-442b-a32e-47de881abfaa",
                      *           "kind": "garage",
-                     *           "name": "车库 5c050524",
+                     *           "name": "车库 661a42bc",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11626,16 +11631,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "f0d69e2f-ee59-4d37-a978-0e16696ce3b8",
+                     *           "operatorOrgId": "2838dc1e-f359-444f-a24e-10aefb0a283e",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.183Z"
+                     *           "createdAt": "2026-12-05T19:51:47.841Z"
                      *         },
                      *         {
-                     *           "id": "c3cabdc3-73bf-4157-8327-de71eb9f89a5",
-                     *           "streetId": "047643e3-2ba6-41e8-82f9-62ff699f0317",
-                     *           "communityId": "aa65eea6-7632-4c5d-a198-e1550eff7e0c",
+                     *           "id": "e0986261-b989-45bb-a817-540c68fbb265",
+                     *           "streetId": "60322deb-cb3b-4b81-ade1-8e0fb8599b4c",
+                     *           "communityId": "1e774962-912f-4655-95e2-15eb0c8ffd84",
                      *           "kind": "garage",
-                     *           "name": "车库 608c8991",
+                     *           "name": "车库 6813a2a9",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11643,16 +11648,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "c6c62899-11f2-4886-8b0a-94be99eeecae",
+                     *           "operatorOrgId": "8680b44c-2bd1-4681-90e2-b8bc13d0445e",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.450Z"
+                     *           "createdAt": "2026-12-05T19:51:47.560Z"
                      *         },
                      *         {
-                     *           "id": "76454786-0fe0-42f4-8581-98610478c61b",
-                     *           "streetId": "8ee6844c-0418-450b-a7d4-76ca074c9368",
-                     *           "communityId": "1a30aff9-8037-4ec6-a07b-e97f13aa0e9d",
+                     *           "id": "fffafa05-9e57-45ef-8c9e-14645114c0ae",
+                     *           "streetId": "67decf40-6601-4240-b92b-f282f52c06d2",
+                     *           "communityId": "e791a441-2b4f-4711-a950-c9731cda649d",
                      *           "kind": "garage",
-                     *           "name": "车库 6b0f0455",
+                     *           "name": "车库 6a99d170",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11660,16 +11665,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "916166c1-bf4f-4d24-b32c-6558a6e4c400",
+                     *           "operatorOrgId": "28fef624-6673-42a0-a8c1-e333c4c1db41",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.508Z"
+                     *           "createdAt": "2026-12-05T19:51:45.146Z"
                      *         },
                      *         {
-                     *           "id": "2cc97522-333c-4096-8e77-eb08981330af",
-                     *           "streetId": "21cf7dcc-16ed-44dd-addd-a69f5b2cb6d9",
-                     *           "communityId": "ba2223b4-4e72-4635-984e-aa9b224bdd87",
+                     *           "id": "2fc31c4b-8db7-40c0-905d-48b90aa52d70",
+                     *           "streetId": "5bed8587-4ba5-4641-b6cf-b78c1a695a66",
+                     *           "communityId": "c8a03b63-fd2a-4158-861f-ae16a9c3e605",
                      *           "kind": "garage",
-                     *           "name": "车库 9574fa21",
+                     *           "name": "车库 6b1ccbbf",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11677,16 +11682,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "ed77d8a4-1c14-4ddb-8da3-f2876f63ce95",
+                     *           "operatorOrgId": "7efaad99-1f13-4f56-baee-9ac4569e60f0",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.145Z"
+                     *           "createdAt": "2026-12-05T19:51:47.097Z"
                      *         },
                      *         {
-                     *           "id": "385e1dab-0f13-4ae5-b1fc-b72c6a6358c1",
-                     *           "streetId": "1ee8b33e-5be5-426a-ba49-349dc5cc3673",
-                     *           "communityId": "3ea6bd2b-10cb-41a8-8bdd-3cccaa893f4c",
+                     *           "id": "e8482af1-eaa7-4b5a-8b69-3aaba73a282b",
+                     *           "streetId": "13babb73-b688-46d2-b19f-5d377385e0e4",
+                     *           "communityId": "834517a2-091a-4834-9cbe-675a0f2a62da",
                      *           "kind": "garage",
-                     *           "name": "车库 99e84354",
+                     *           "name": "车库 74f15a81",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11694,16 +11699,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "6923fd37-e9de-4425-8f4e-5ebf22fd2b61",
+                     *           "operatorOrgId": "dfe39bf6-ce15-42eb-a84f-9ebbc66c874b",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:14.959Z"
+                     *           "createdAt": "2026-12-05T19:51:45.497Z"
                      *         },
                      *         {
-                     *           "id": "f4e1902b-df0b-48b5-b33a-a37d35be5843",
-                     *           "streetId": "5faa303e-c6e5-4cfd-8d6d-2a1738e49107",
-                     *           "communityId": "284dd964-9c76-4e25-93fd-d7510df3814b",
+                     *           "id": "f052864a-a4ad-420e-b135-92a7cb1ebdea",
+                     *           "streetId": "cdbf3f31-369f-42c2-be89-b7fa1b8133d1",
+                     *           "communityId": "945566b2-301f-4154-99e6-581f3981e9d2",
                      *           "kind": "garage",
-                     *           "name": "车库 9ae3f475",
+                     *           "name": "车库 76713250",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11711,16 +11716,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "6c8939b2-3053-40f1-812f-8951dd6787fc",
+                     *           "operatorOrgId": "3eb39155-7705-4f47-a0d5-0943ccf7fdba",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.072Z"
+                     *           "createdAt": "2026-12-05T19:51:47.698Z"
                      *         },
                      *         {
-                     *           "id": "0e69937f-e145-42f4-8537-0db8887de02a",
-                     *           "streetId": "4bcea50e-4a57-43b7-ab52-391b95fa89b0",
-                     *           "communityId": "9f38c60b-47c1-4cdf-a754-d63717e55619",
+                     *           "id": "9e37eda0-92d2-48b0-9710-6a098dd8de43",
+                     *           "streetId": "c38e8227-1e70-43de-bbfe-feb955e83af5",
+                     *           "communityId": "86690ea0-5761-4561-ad3f-83c8f7265c25",
                      *           "kind": "garage",
-                     *           "name": "车库 a616f90b",
+                     *           "name": "车库 7fbb1b21",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11728,16 +11733,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "dd6f4c7e-5ba2-45cb-9a6c-27a31d010819",
+                     *           "operatorOrgId": "9b0c70d9-2336-4ffa-8800-fd950f8c2ee1",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.477Z"
+                     *           "createdAt": "2026-12-05T19:51:45.844Z"
                      *         },
                      *         {
-                     *           "id": "02e3cb9d-4c4a-45e1-b3fd-759c5a7cbb1a",
-                     *           "streetId": "861b9e92-946d-404d-8dc5-71a6fdb1eaff",
-                     *           "communityId": "e6ea49a1-0f21-493d-81c6-094fc8b15d28",
+                     *           "id": "f085d2e7-dda6-416e-9ba1-971ca7e33f71",
+                     *           "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5",
+                     *           "communityId": "f2543c03-a66b-42c6-9cd0-620fb9e9efe5",
                      *           "kind": "garage",
-                     *           "name": "车库 a77e0595",
+                     *           "name": "车库 88ce1b70",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11745,16 +11750,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "e52990d7-7ef2-492a-98cd-ded923db33c6",
+                     *           "operatorOrgId": "0df1db0b-86b4-4777-a6bc-698ee5fd3faa",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.654Z"
+                     *           "createdAt": "2026-12-05T19:51:47.062Z"
                      *         },
                      *         {
-                     *           "id": "67a2f230-3397-4a66-8156-7985ef13de39",
-                     *           "streetId": "45d71295-68f4-44b0-b2a7-e89edc8512cf",
-                     *           "communityId": "0d22af69-1b35-42e5-990e-ea1f0b97fbf9",
+                     *           "id": "7a0d2dd8-484a-428e-8f1b-2cb20e5e969f",
+                     *           "streetId": "c91dd531-e9f2-40c8-80e1-7c13416aec93",
+                     *           "communityId": "710e9900-66e6-4556-bc43-af4670c22ef7",
                      *           "kind": "garage",
-                     *           "name": "车库 aa3da3cc",
+                     *           "name": "车库 91fc12b4",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11762,16 +11767,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "11a56ebb-d8ad-40c9-8f2c-9306c97e663e",
+                     *           "operatorOrgId": "ceefae67-f3e4-41bb-a507-e82434641388",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.563Z"
+                     *           "createdAt": "2026-12-05T19:51:46.537Z"
                      *         },
                      *         {
-                     *           "id": "9e570ed1-2305-4eb4-bde0-6f5795771ed9",
-                     *           "streetId": "b104e715-1cb1-484b-8e44-6e49615e7807",
-                     *           "communityId": "eefbbbc4-9a40-447d-ae11-cd3a5c31b7b0",
+                     *           "id": "5d2826cb-c5e8-4683-9afb-c7e6c1e708da",
+                     *           "streetId": "7c27a4b8-37d5-4616-91ba-a568071a6815",
+                     *           "communityId": "a92cb4b3-f4b5-4bc6-95b0-945da58502d4",
                      *           "kind": "garage",
-                     *           "name": "车库 bf33e86d",
+                     *           "name": "车库 a1bd2361",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11779,9 +11784,9 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "cb964111-b926-4894-a840-90983ea4e822",
+                     *           "operatorOrgId": "027fbbaa-8225-40ea-b8f7-4a30632bd30b",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T16:30:15.000Z"
+                     *           "createdAt": "2026-12-05T19:51:45.670Z"
                      *         }
                      *       ],
                      *       "total": 59,
@@ -11910,8 +11915,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "garage",
-                 *       "communityId": "e6ea49a1-0f21-493d-81c6-094fc8b15d28",
-                 *       "name": "非机动车库 c29f9bf4",
+                 *       "communityId": "acebf5a5-f534-40d1-89ba-661cc6933993",
+                 *       "name": "非机动车库 04fd36d6",
                  *       "garageSize": "mini",
                  *       "parkingCapacity": 20,
                  *       "chargingPoints": 8
@@ -11934,11 +11939,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "eb4d1c8b-0320-4c75-87e8-a3d803b7344f",
-                     *       "streetId": "861b9e92-946d-404d-8dc5-71a6fdb1eaff",
-                     *       "communityId": "e6ea49a1-0f21-493d-81c6-094fc8b15d28",
+                     *       "id": "61908354-1295-43b3-9819-e7df919863a3",
+                     *       "streetId": "a239d2ff-e6a2-4536-a56b-92611e8b87f0",
+                     *       "communityId": "acebf5a5-f534-40d1-89ba-661cc6933993",
                      *       "kind": "garage",
-                     *       "name": "非机动车库 a80d74e0",
+                     *       "name": "非机动车库 c6c688d1",
                      *       "state": "planned",
                      *       "garageSize": "mini",
                      *       "parkingCapacity": 20,
@@ -11948,7 +11953,7 @@ export interface operations {
                      *       "stops": null,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T16:30:15.658Z"
+                     *       "createdAt": "2026-12-05T19:51:47.992Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -12080,21 +12085,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "aac945b6-228e-4c8d-89a6-20243873e4a0",
-                     *       "streetId": "5aa37bcc-5cbd-4612-9d66-33d61184988f",
-                     *       "communityId": "317aca13-f567-4186-b58c-1ff543315e88",
+                     *       "id": "fffdcc81-1200-4ebd-85e8-6dc4ec08513c",
+                     *       "streetId": "9a78de97-0d4b-40a0-b148-fb62ac9d4529",
+                     *       "communityId": "a0f7f2b9-095c-4518-b444-8e8b6aefac6e",
                      *       "kind": "elevator",
-                     *       "name": "电梯 c03727a7",
+                     *       "name": "电梯 a2e06c1f",
                      *       "state": "planned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "0cdd179f-66b8-4879-a96b-d573a4d98041",
+                     *       "buildingId": "94e5d104-99c7-4bfe-bc16-603b3671ee41",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T16:30:15.699Z"
+                     *       "createdAt": "2026-12-05T19:51:48.052Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -12215,7 +12220,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "车库 3455880e"
+                 *       "name": "车库 f60ae4b7"
                  *     }
                  */
                 "application/json": components["schemas"]["FacilityPatch"];
@@ -12233,11 +12238,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "8949bce2-d0c0-434f-ae1d-8d77329abcde",
-                     *       "streetId": "626a7b2f-71d6-431e-b497-2c8c49520bc7",
-                     *       "communityId": "c0a91098-dcf1-4587-93d0-cfb9d0d5f8eb",
+                     *       "id": "88564b12-4855-4ca3-9fae-66b0538cf791",
+                     *       "streetId": "b24ede7f-1e7c-419f-a31c-f4830e20eccb",
+                     *       "communityId": "ac3b63eb-1e1d-44d2-917d-eebf368ef5e6",
                      *       "kind": "garage",
-                     *       "name": "车库 ef4ce333",
+                     *       "name": "车库 ce846449",
                      *       "state": "planned",
                      *       "garageSize": "large",
                      *       "parkingCapacity": 120,
@@ -12245,9 +12250,9 @@ export interface operations {
                      *       "buildingId": null,
                      *       "floorsServed": null,
                      *       "stops": null,
-                     *       "operatorOrgId": "26a4be26-e835-40f3-b90a-abc2f644e478",
+                     *       "operatorOrgId": "98f94f26-cd8a-4e71-a034-c358a294a0a8",
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T16:30:15.717Z"
+                     *       "createdAt": "2026-12-05T19:51:48.083Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -12390,21 +12395,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "afb6f4c2-5112-4742-ba34-c606760f3588",
-                     *       "streetId": "055bfce6-3b3e-4f12-8562-2a299e9b74a3",
-                     *       "communityId": "7375c064-4e85-4bab-b5db-54ee3402f146",
+                     *       "id": "0b43615b-0a06-4e00-8298-ef41ceb67baf",
+                     *       "streetId": "3c2802fa-78dc-41e1-842f-5750e30d3834",
+                     *       "communityId": "ad4f2f2c-e3c8-44c3-b6f5-ec78d4045e72",
                      *       "kind": "elevator",
-                     *       "name": "电梯 48ee5f48",
+                     *       "name": "电梯 ec0d9de4",
                      *       "state": "decommissioned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "90099922-4cd0-4fd3-bf7e-2e93b7010e3a",
+                     *       "buildingId": "8f4afdf1-e699-4525-9baa-df9080a58148",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T16:30:15.739Z"
+                     *       "createdAt": "2026-12-05T19:51:48.106Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -12558,15 +12563,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "688466f6-56e0-4fb9-8cc8-2bee03d37e2f",
-                     *           "title": "加装电梯BOT合同 43b8dde9",
+                     *           "id": "6ae65035-ca99-4411-b3f3-1bd12c8c9e5d",
+                     *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "draft",
-                     *           "streetId": "2caa653f-550e-488f-9ece-be4f9ac773bf",
-                     *           "communityId": "feb7beb1-6428-4a8c-b236-a41f180d18f3",
-                     *           "enterpriseOrgId": "53ed2bdd-ee9f-4218-9c1b-fe9152d5d445",
-                     *           "ownersCommitteeOrgId": "36ca1197-5228-4d54-8e19-998db3c96ec7",
-                     *           "propertyCompanyOrgId": "16fb675f-ef17-4653-bd4b-9d307fb70163",
-                     *           "streetOfficeOrgId": "e264b61b-c2a0-47eb-8356-e2623513c9c9",
+                     *           "streetId": "6c14ddba-0b21-450e-a1a7-128142d1d909",
+                     *           "communityId": "884abefc-322a-4aa5-8034-8dce68ca119c",
+                     *           "enterpriseOrgId": "91e379a6-6d4e-4fa3-8ccb-b1024faebb2c",
+                     *           "ownersCommitteeOrgId": "2504d9f5-48ca-4a36-94b0-c96e261450c2",
+                     *           "propertyCompanyOrgId": "8de2089f-1bc2-436f-9480-b1b17f485fd5",
+                     *           "streetOfficeOrgId": "7ff11de3-4013-4c19-8e47-2232db6da3fe",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -12580,15 +12585,15 @@ export interface operations {
                      *           "updatedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "a2402dc4-d659-4fa0-a73c-4c99fea48098",
-                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "id": "f3f2ea86-a720-4750-8859-cb6ae7b7af86",
+                     *           "title": "加装电梯BOT合同 c40785c9",
                      *           "state": "draft",
-                     *           "streetId": "4c4c9cfb-3796-42e4-95ab-0029d6444d5d",
-                     *           "communityId": "7a41f61d-2557-4012-a90b-5d0c00767a79",
-                     *           "enterpriseOrgId": "b85b2f12-33ea-42ed-acc0-ef483e48a70c",
-                     *           "ownersCommitteeOrgId": "6a33ad6c-6bd4-40c7-b8bb-134807c836b8",
-                     *           "propertyCompanyOrgId": "d3027732-1c01-4ba8-89bc-91622f6584e6",
-                     *           "streetOfficeOrgId": "eae348ed-571f-491a-ba83-d9b4fff81022",
+                     *           "streetId": "25a4875a-c1ed-4fa4-a141-40a724f76451",
+                     *           "communityId": "d0155989-b803-4bf4-8228-5633d61d5a2d",
+                     *           "enterpriseOrgId": "5e54a256-129c-4a80-ac47-35d02eaefcd6",
+                     *           "ownersCommitteeOrgId": "0c73fd1d-8293-4963-af4c-7bd45c0f61da",
+                     *           "propertyCompanyOrgId": "9029f99b-3267-424a-b52b-0b6d8f0983c8",
+                     *           "streetOfficeOrgId": "8fb2e688-93cb-4c90-a18d-983f097793b5",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -12727,13 +12732,13 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "title": "加装电梯BOT合同 eb571c2f",
-                 *       "communityId": "feb7beb1-6428-4a8c-b236-a41f180d18f3",
-                 *       "ownersCommitteeOrgId": "36ca1197-5228-4d54-8e19-998db3c96ec7",
-                 *       "propertyCompanyOrgId": "16fb675f-ef17-4653-bd4b-9d307fb70163",
-                 *       "streetOfficeOrgId": "e264b61b-c2a0-47eb-8356-e2623513c9c9",
+                 *       "title": "加装电梯BOT合同 2ca92a9b",
+                 *       "communityId": "d0155989-b803-4bf4-8228-5633d61d5a2d",
+                 *       "ownersCommitteeOrgId": "0c73fd1d-8293-4963-af4c-7bd45c0f61da",
+                 *       "propertyCompanyOrgId": "9029f99b-3267-424a-b52b-0b6d8f0983c8",
+                 *       "streetOfficeOrgId": "8fb2e688-93cb-4c90-a18d-983f097793b5",
                  *       "facilityIds": [
-                 *         "5d3d40d7-b996-464d-99e3-7a9a5338afc7"
+                 *         "bb2cdf66-68f9-4be1-a6c5-9180780642cc"
                  *       ],
                  *       "terms": {
                  *         "totalInvestment": "800000.00",
@@ -12809,15 +12814,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "688466f6-56e0-4fb9-8cc8-2bee03d37e2f",
-                     *       "title": "加装电梯BOT合同 43b8dde9",
+                     *       "id": "f3f2ea86-a720-4750-8859-cb6ae7b7af86",
+                     *       "title": "加装电梯BOT合同 c40785c9",
                      *       "state": "draft",
-                     *       "streetId": "2caa653f-550e-488f-9ece-be4f9ac773bf",
-                     *       "communityId": "feb7beb1-6428-4a8c-b236-a41f180d18f3",
-                     *       "enterpriseOrgId": "53ed2bdd-ee9f-4218-9c1b-fe9152d5d445",
-                     *       "ownersCommitteeOrgId": "36ca1197-5228-4d54-8e19-998db3c96ec7",
-                     *       "propertyCompanyOrgId": "16fb675f-ef17-4653-bd4b-9d307fb70163",
-                     *       "streetOfficeOrgId": "e264b61b-c2a0-47eb-8356-e2623513c9c9",
+                     *       "streetId": "25a4875a-c1ed-4fa4-a141-40a724f76451",
+                     *       "communityId": "d0155989-b803-4bf4-8228-5633d61d5a2d",
+                     *       "enterpriseOrgId": "5e54a256-129c-4a80-ac47-35d02eaefcd6",
+                     *       "ownersCommitteeOrgId": "0c73fd1d-8293-4963-af4c-7bd45c0f61da",
+                     *       "propertyCompanyOrgId": "9029f99b-3267-424a-b52b-0b6d8f0983c8",
+                     *       "streetOfficeOrgId": "8fb2e688-93cb-4c90-a18d-983f097793b5",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -12830,7 +12835,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "5d3d40d7-b996-464d-99e3-7a9a5338afc7"
+                     *         "bb2cdf66-68f9-4be1-a6c5-9180780642cc"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13065,15 +13070,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "8afabf5f-f165-47ce-b171-5b02d9e533a6",
+                     *       "id": "77385a3b-018b-4518-8148-a5f2b9590091",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "a925c314-9e01-417e-979b-010fb6d66b1c",
-                     *       "communityId": "a8c61150-e77b-406d-a5ab-d32cd51b5f88",
-                     *       "enterpriseOrgId": "c46f4dc5-4d53-494c-a523-811625e7ba0b",
-                     *       "ownersCommitteeOrgId": "a100638f-206b-41ac-acae-d3423f85aa7e",
-                     *       "propertyCompanyOrgId": "91592550-a946-4b3e-8102-ef91d28bbdf1",
-                     *       "streetOfficeOrgId": "1b937c0e-aac1-4db2-9e00-51ee017c84a3",
+                     *       "streetId": "54474836-3afb-42e2-9c07-8d9af1c8f25f",
+                     *       "communityId": "09339c29-c21c-4e1b-9f89-1688202ad0bf",
+                     *       "enterpriseOrgId": "0e5aa1ec-fba5-4c56-b28e-d9be69ba7f4c",
+                     *       "ownersCommitteeOrgId": "a2a9e681-4c20-4086-858b-22aae447f1e5",
+                     *       "propertyCompanyOrgId": "51aa1028-85b0-4f8c-a6a5-7a65771e8ec1",
+                     *       "streetOfficeOrgId": "3eea8088-c385-4a1b-96c6-91dbcb96052b",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -13086,7 +13091,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "10f8b9b4-77fe-4586-b634-b267e93c292c"
+                     *         "fe5869d4-7f14-43ed-9f5b-fb1d6e565bb1"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14170,15 +14175,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "897205b9-837a-40b8-bd68-af96f0acfb06",
+                     *       "id": "49b910b8-35f6-49b2-af33-a5638d58924e",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "submitted",
-                     *       "streetId": "72026aa8-40b5-4f44-a938-ad80a0db44a7",
-                     *       "communityId": "fd568964-7fb0-4b85-9f8b-62b28e35fbf8",
-                     *       "enterpriseOrgId": "81fa0062-dd2f-46db-81c4-4984b389d803",
-                     *       "ownersCommitteeOrgId": "3f6f38c5-245a-4288-80d1-91b11a086c52",
-                     *       "propertyCompanyOrgId": "cb30a03c-3361-4a2e-a81e-65f5be67eb3d",
-                     *       "streetOfficeOrgId": "f38745f3-6101-4870-8d3c-9ce26e8461c4",
+                     *       "streetId": "3ecd3632-5dac-4e70-b5e4-4a894f219ae9",
+                     *       "communityId": "08f2adf1-5963-4a2b-aad0-38db35e2557b",
+                     *       "enterpriseOrgId": "9e101034-4bb6-4f73-b241-ba116471608c",
+                     *       "ownersCommitteeOrgId": "56b0da8b-5226-43c5-9f96-e149753c9503",
+                     *       "propertyCompanyOrgId": "3492b1ee-6119-4c6c-987f-bf2af39a22b5",
+                     *       "streetOfficeOrgId": "c0a7ac8e-c508-4c5e-b8f0-14ee7c65f9e2",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -14191,7 +14196,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "19c3b06c-97a4-441d-abcb-e15a4cdb25a9"
+                     *         "e89177d2-1c84-40fe-9538-f05e3091a7ee"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14266,7 +14271,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "0323abbf9a09668b12e7a2591f73dddd415cd85680cd9c070686c97a8847e908"
+                     *         "computedHash": "5a67b0401feb6051a903f9b98c827839913822d0fad9792bbec16f9ab656d16e"
                      *       },
                      *       "allowedActions": [
                      *         "comment",
@@ -14437,15 +14442,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "27a8a128-79cb-4af0-aef3-1ca0c4acbb41",
+                     *       "id": "718cd9f8-55f6-435f-ae97-c953820d7d72",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "changes_requested",
-                     *       "streetId": "3a34cd11-be25-4861-bad3-e963a6d06d8d",
-                     *       "communityId": "8dec66dd-8fd9-47a4-90e8-d009294e2236",
-                     *       "enterpriseOrgId": "12fcf366-3211-4a24-9a46-a00b64bf03e3",
-                     *       "ownersCommitteeOrgId": "02635138-fde9-41f1-adae-99803e7c90cc",
-                     *       "propertyCompanyOrgId": "3a7a90db-9875-4925-ac36-be28e3f6b717",
-                     *       "streetOfficeOrgId": "562a7ca9-0086-429a-94d0-d4574132a21c",
+                     *       "streetId": "0239fb36-20ef-42db-94ea-ddf6af9e4571",
+                     *       "communityId": "206366df-06c8-48f4-9650-0cf2f382e972",
+                     *       "enterpriseOrgId": "e842c63f-5756-4050-9eea-d28dbbe9554a",
+                     *       "ownersCommitteeOrgId": "cd38fdb8-a8f6-4c43-91a2-1f8cb5d636cb",
+                     *       "propertyCompanyOrgId": "c5f5cfa9-d20b-474e-8881-5b87c4bf15ac",
+                     *       "streetOfficeOrgId": "ee4ba2f6-ea03-4311-a21f-3104bfd3af09",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -14458,7 +14463,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "f0702ef5-0115-49f1-9c59-9777250a7265"
+                     *         "c7bb02e1-9f73-430b-9c7b-4ac87f363e4d"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14533,7 +14538,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "9f565eabf3107c3d1bbc7ff8f2756e93213adcc8cc3b7ccac246642b6ec22bd2"
+                     *         "computedHash": "3e37f40b7c96292dda26adc64a8484ced53c80a66d83d295acbdb6513b4e0db3"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -14697,15 +14702,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d956c837-ac48-448b-9bcf-58d0af52b24e",
+                     *       "id": "4c1fe7a3-e84d-43dc-a1b9-a455664d3b92",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "92c641b9-7bb0-48c8-8122-9b8fcece96c0",
-                     *       "communityId": "7bf1d778-9fbe-4fcc-a546-068ef63d6070",
-                     *       "enterpriseOrgId": "a704e84e-76a7-4361-b0c3-813ab5713148",
-                     *       "ownersCommitteeOrgId": "b5953e1a-1fd1-4991-8fe9-60a568b8d497",
-                     *       "propertyCompanyOrgId": "67194576-a352-41cc-8fb3-c0de6db06d12",
-                     *       "streetOfficeOrgId": "ee510a6c-4645-4d35-9086-fb70b147c5bd",
+                     *       "streetId": "40c99fcb-3a68-45a5-a763-891d1d73b477",
+                     *       "communityId": "4b31a456-55d3-4fa8-8cb5-26fbd76f1e88",
+                     *       "enterpriseOrgId": "48bdcde4-ab33-4c1a-a8ae-9f80b3fabca8",
+                     *       "ownersCommitteeOrgId": "20b85e61-e512-4ff2-9ece-651e90cfa863",
+                     *       "propertyCompanyOrgId": "37364c89-45c0-4703-b42f-2468b6f0c111",
+                     *       "streetOfficeOrgId": "150b3de2-822d-4a6d-82d5-4d39e79a7737",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": null,
@@ -14718,7 +14723,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "22a9c9b9-ea7d-4ca3-b045-f323b17fdb61"
+                     *         "a1607705-b762-4965-b9e8-cc9c6f59a873"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
@@ -14960,7 +14965,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "df392686-b064-457f-b5fd-3d4191a52dbd",
+                     *           "id": "9153612b-36ff-4dff-81cc-9b38a3c02f68",
                      *           "versionNo": 1,
                      *           "matter": "special",
                      *           "heldOn": "2025-03-01",
@@ -15160,7 +15165,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b54932ef-8f66-4fa0-9bb8-b51be069f359",
+                     *       "id": "b40be4ef-3bc6-43d0-9e7c-1155995810a3",
                      *       "versionNo": 1,
                      *       "matter": "special",
                      *       "heldOn": "2025-03-01",
@@ -15351,7 +15356,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "22f89f91-6e5c-4a1b-9277-87a8d5768fca",
+                     *       "id": "ce4484d7-9213-429b-b0db-1e4a8455904e",
                      *       "versionNo": 1,
                      *       "matter": "special",
                      *       "heldOn": "2025-03-01",
@@ -15539,15 +15544,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "cfcb8836-a037-44dd-a567-b380b037f29a",
+                     *       "id": "f970142a-4c01-419b-9b0e-64174a547f87",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "95c639f4-040a-4be8-84be-435889449f7c",
-                     *       "communityId": "ba257e6e-bbe5-4439-b1e2-08f11c22419f",
-                     *       "enterpriseOrgId": "2cdb9cb8-3fd2-4b93-9ae3-4b2b1e915f92",
-                     *       "ownersCommitteeOrgId": "d48dbde6-40a7-42a9-a7b8-1dfa48514604",
-                     *       "propertyCompanyOrgId": "5001bcef-4d9b-4214-883c-4c46198c900c",
-                     *       "streetOfficeOrgId": "a882cbe1-d2e2-4ec7-bac7-e56c5a0d6ca9",
+                     *       "streetId": "677788f7-eb07-49b1-8077-54c9f0f63d98",
+                     *       "communityId": "fe9ded7b-359c-4aeb-b66d-b1b2e884e771",
+                     *       "enterpriseOrgId": "e0113e99-79eb-4377-98da-c79cb329b9ff",
+                     *       "ownersCommitteeOrgId": "1311f5f8-d10b-4619-bd3f-7f92ca2ca0a0",
+                     *       "propertyCompanyOrgId": "1618ef7d-05d3-444a-96de-e92909308221",
+                     *       "streetOfficeOrgId": "04f66b15-1a3a-4ded-bceb-04269daa342b",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -15560,7 +15565,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "c3e68fbe-c1e6-40b7-bd92-fbeef5c4a296"
+                     *         "b88c4e43-e856-41b3-8560-f55d6311c311"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -15635,7 +15640,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "e3c895deee77f07dce50e0e5378672dc83856fca3457105131e274c38b550574"
+                     *         "computedHash": "60096e1473537857ad6d919618fc752d118d12053c22e494be3b8aaef6b0fdd1"
                      *       },
                      *       "allowedActions": [
                      *         "sign",
@@ -15800,15 +15805,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a7f8a455-0dd3-4d12-917c-75cd1e10357a",
+                     *       "id": "2a91fe5a-b702-4064-8630-b67b47c8b79c",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "da700c72-8d48-4d3b-87e7-a2426ef5930e",
-                     *       "communityId": "9f5fe6d8-5cc3-4572-a471-a25ea1ef571e",
-                     *       "enterpriseOrgId": "1bfdd452-f85c-4ef2-a665-2dc3b239abf4",
-                     *       "ownersCommitteeOrgId": "e8433fd0-f4f9-41e2-a14e-f98cb48232cd",
-                     *       "propertyCompanyOrgId": "26ce304b-524c-496a-97a8-92d066a45147",
-                     *       "streetOfficeOrgId": "a48ef7df-ce54-4a8d-842e-b803d6075fff",
+                     *       "streetId": "127d9270-dccf-4f41-a312-c024f3c73f88",
+                     *       "communityId": "fe109542-f165-4487-a7fd-c8f88b7fb7c0",
+                     *       "enterpriseOrgId": "a8adaddd-6f1d-4c40-bfb2-2767707e4956",
+                     *       "ownersCommitteeOrgId": "a5fe9905-9372-492d-8f52-5e5738137671",
+                     *       "propertyCompanyOrgId": "a8daaf05-9437-4f7c-99a9-79dc25c89132",
+                     *       "streetOfficeOrgId": "8fc01245-7538-4604-9c21-e8385463df81",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -15821,7 +15826,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "d86f53a9-d74c-4168-9382-5de16dddf143"
+                     *         "a5440e7b-f634-40d2-a3a8-adb3aca32186"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -15896,7 +15901,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "7000d776b71f83537a54a3a72ee489dcb0d17afd9870b59eb146881865294720"
+                     *         "computedHash": "3348d63c63e47227a21c8dfbc52e5925c782b5aaabc3efd3d4e3289316d20fa8"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -15911,9 +15916,9 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "a48ef7df-ce54-4a8d-842e-b803d6075fff",
+                     *           "partyOrgId": "8fc01245-7538-4604-9c21-e8385463df81",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "7000d776b71f83537a54a3a72ee489dcb0d17afd9870b59eb146881865294720"
+                     *           "contentHash": "3348d63c63e47227a21c8dfbc52e5925c782b5aaabc3efd3d4e3289316d20fa8"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -16129,15 +16134,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2e804626-3c4e-40c5-b9a8-7095b5e2cf99",
+                     *       "id": "c7d21845-8a4b-4cbe-91e6-30b8f018d7c3",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "a73a620a-0130-45b1-87f3-8fd3b094342a",
-                     *       "communityId": "b1ba657a-5733-4235-bdea-cdceef8b9df1",
-                     *       "enterpriseOrgId": "fd5bb6d3-4a55-4457-bd9d-1311750e38db",
-                     *       "ownersCommitteeOrgId": "242dd09e-d53e-444f-abea-32374c070891",
-                     *       "propertyCompanyOrgId": "0c91913b-1624-406f-a3d1-79354cb6f839",
-                     *       "streetOfficeOrgId": "3defa0f1-fbb3-481c-af35-035a47e067ba",
+                     *       "streetId": "2a3dcfe8-27a7-44c7-9c6d-a1c98ec20d0a",
+                     *       "communityId": "3a78c38a-7ee8-4298-976a-bc3ef5fcac25",
+                     *       "enterpriseOrgId": "57cff2c2-96d7-4153-a7db-2ab6b498e1f8",
+                     *       "ownersCommitteeOrgId": "38d89e84-c78c-4a2f-a673-125545d0ee5f",
+                     *       "propertyCompanyOrgId": "59f2e27b-5568-49e5-8798-3b7fc697c80a",
+                     *       "streetOfficeOrgId": "e51112a3-63f1-4d7d-84e2-d12f8293a963",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": 1,
@@ -16150,7 +16155,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "45183115-5e2b-420f-b082-eb9959656def"
+                     *         "983a6e7d-ad09-4a55-8f95-4cd39ff02455"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
@@ -16245,30 +16250,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "fd5bb6d3-4a55-4457-bd9d-1311750e38db",
+                     *           "partyOrgId": "57cff2c2-96d7-4153-a7db-2ab6b498e1f8",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "d29241e1deb6d27e33d1b4260aaeb1b907ecb826334e8cf24658543ac69227ba"
+                     *           "contentHash": "1a5f9dc839ca1faa638d46d175bf46bc3c2e648ef6383eeb0388b138f544171d"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "0c91913b-1624-406f-a3d1-79354cb6f839",
+                     *           "partyOrgId": "59f2e27b-5568-49e5-8798-3b7fc697c80a",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "d29241e1deb6d27e33d1b4260aaeb1b907ecb826334e8cf24658543ac69227ba"
+                     *           "contentHash": "1a5f9dc839ca1faa638d46d175bf46bc3c2e648ef6383eeb0388b138f544171d"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "3defa0f1-fbb3-481c-af35-035a47e067ba",
+                     *           "partyOrgId": "e51112a3-63f1-4d7d-84e2-d12f8293a963",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "d29241e1deb6d27e33d1b4260aaeb1b907ecb826334e8cf24658543ac69227ba"
+                     *           "contentHash": "1a5f9dc839ca1faa638d46d175bf46bc3c2e648ef6383eeb0388b138f544171d"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "242dd09e-d53e-444f-abea-32374c070891",
+                     *           "partyOrgId": "38d89e84-c78c-4a2f-a673-125545d0ee5f",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "d29241e1deb6d27e33d1b4260aaeb1b907ecb826334e8cf24658543ac69227ba"
+                     *           "contentHash": "1a5f9dc839ca1faa638d46d175bf46bc3c2e648ef6383eeb0388b138f544171d"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -16437,11 +16442,11 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "436eaf2c-90ed-4f9c-a928-71f72511c20a",
+                     *           "id": "6f1e7b6d-60b0-4e08-9570-ac8de0ba4734",
                      *           "versionNo": 1,
-                     *           "authorOrgId": "b3c6fe55-eb4d-4150-9b70-10dc97352fc7",
+                     *           "authorOrgId": "85f375fc-abc4-4987-a5d3-4a957149c169",
                      *           "body": "请补充维保响应时间",
-                     *           "createdAt": "2026-12-05T16:30:16.968Z"
+                     *           "createdAt": "2026-12-05T19:51:50.987Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -16595,9 +16600,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "14dd1291-e8b9-49ac-9e2a-39af2a60d074",
+                     *       "id": "2903f2d8-c526-474a-95df-113a0d47fb3a",
                      *       "versionNo": 1,
-                     *       "authorOrgId": "6f304229-67c1-48c2-bae6-36b9a8a5d764",
+                     *       "authorOrgId": "5e409a85-fd03-4cdf-9b01-58b92ffb6a75",
                      *       "body": "请补充维保响应时间",
                      *       "createdAt": "2025-03-01T02:00:00.000Z"
                      *     }
@@ -16744,11 +16749,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ecfb92f6-97d0-47e8-b309-09ebe3473773",
+                     *       "id": "dc6294a5-c2f6-420a-9e1f-595c9c937fd9",
                      *       "versionNo": 1,
-                     *       "authorOrgId": "142735a9-5176-4f93-8da3-a062940a374f",
+                     *       "authorOrgId": "aef943ed-878b-4a3d-9db3-4f71221957d7",
                      *       "body": "请补充维保响应时间",
-                     *       "createdAt": "2026-12-05T16:30:17.008Z"
+                     *       "createdAt": "2026-12-05T19:51:51.081Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Comment"];
@@ -16890,27 +16895,27 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "6163f00c-42df-4945-a61c-af40c10237c1",
+                     *           "recordedByOrgId": "188b6020-7cd8-489f-bc6d-55a3c48d2969",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "89576903-3876-4b85-8644-11a5d3c21310",
+                     *           "confirmedByOrgId": "8723692e-69a9-4739-8390-5d01e278554f",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
                      *           "kind": "completion_acceptance",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "6163f00c-42df-4945-a61c-af40c10237c1",
+                     *           "recordedByOrgId": "188b6020-7cd8-489f-bc6d-55a3c48d2969",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "89576903-3876-4b85-8644-11a5d3c21310",
+                     *           "confirmedByOrgId": "8723692e-69a9-4739-8390-5d01e278554f",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
                      *           "kind": "operation_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "6163f00c-42df-4945-a61c-af40c10237c1",
+                     *           "recordedByOrgId": "188b6020-7cd8-489f-bc6d-55a3c48d2969",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "89576903-3876-4b85-8644-11a5d3c21310",
+                     *           "confirmedByOrgId": "8723692e-69a9-4739-8390-5d01e278554f",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
@@ -17072,15 +17077,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "5d08d09b-38b7-40f5-b783-8342535038b6",
+                     *       "id": "603c7311-caf5-4c78-8f4d-326a38900597",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "a541d671-7ba4-458a-ae99-4ae7f2a5596d",
-                     *       "communityId": "fb0a08fc-4f20-4dab-a765-836b47fe1a73",
-                     *       "enterpriseOrgId": "bb94923a-3489-45a4-a2c0-715ac5373718",
-                     *       "ownersCommitteeOrgId": "1b361a52-5f1f-4d59-95ce-2e37f5a72462",
-                     *       "propertyCompanyOrgId": "052e29d9-3e1b-452f-a7f0-e5248893e762",
-                     *       "streetOfficeOrgId": "00bebde1-0b96-4095-af4c-df38a29a2bfb",
+                     *       "streetId": "43f937d6-e729-4372-83f2-30fac6549042",
+                     *       "communityId": "5f2f1f33-daf2-4426-b285-00672297bf57",
+                     *       "enterpriseOrgId": "738c05c6-936d-4126-af3e-9bb20a5d563f",
+                     *       "ownersCommitteeOrgId": "40954092-ca47-4cfa-98ce-0c3e722df210",
+                     *       "propertyCompanyOrgId": "e3e3cb2a-da1e-4d48-b031-1a4607da5d88",
+                     *       "streetOfficeOrgId": "ee247f6c-ed58-4ec7-9641-e7ccc80aa26f",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -17093,7 +17098,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "bc816d8c-8b32-4b33-a1bc-feb3505739b8"
+                     *         "4d063042-c132-4a2b-be2b-ae77c6c735f9"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -17167,8 +17172,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "e587cb355d619949b9ada0e1c1132499f31dc1b0889280cd3df02ba8465766c3",
-                     *         "computedHash": "e587cb355d619949b9ada0e1c1132499f31dc1b0889280cd3df02ba8465766c3"
+                     *         "contentHash": "cf377fd9e68b2bda65abd858e57810c019c4c2daa63a4725f6f8dcc5dcf337e4",
+                     *         "computedHash": "cf377fd9e68b2bda65abd858e57810c019c4c2daa63a4725f6f8dcc5dcf337e4"
                      *       },
                      *       "allowedActions": [
                      *         "record_construction_start",
@@ -17187,30 +17192,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "bb94923a-3489-45a4-a2c0-715ac5373718",
+                     *           "partyOrgId": "738c05c6-936d-4126-af3e-9bb20a5d563f",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e587cb355d619949b9ada0e1c1132499f31dc1b0889280cd3df02ba8465766c3"
+                     *           "contentHash": "cf377fd9e68b2bda65abd858e57810c019c4c2daa63a4725f6f8dcc5dcf337e4"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "052e29d9-3e1b-452f-a7f0-e5248893e762",
+                     *           "partyOrgId": "e3e3cb2a-da1e-4d48-b031-1a4607da5d88",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e587cb355d619949b9ada0e1c1132499f31dc1b0889280cd3df02ba8465766c3"
+                     *           "contentHash": "cf377fd9e68b2bda65abd858e57810c019c4c2daa63a4725f6f8dcc5dcf337e4"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "00bebde1-0b96-4095-af4c-df38a29a2bfb",
+                     *           "partyOrgId": "ee247f6c-ed58-4ec7-9641-e7ccc80aa26f",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e587cb355d619949b9ada0e1c1132499f31dc1b0889280cd3df02ba8465766c3"
+                     *           "contentHash": "cf377fd9e68b2bda65abd858e57810c019c4c2daa63a4725f6f8dcc5dcf337e4"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "1b361a52-5f1f-4d59-95ce-2e37f5a72462",
+                     *           "partyOrgId": "40954092-ca47-4cfa-98ce-0c3e722df210",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "e587cb355d619949b9ada0e1c1132499f31dc1b0889280cd3df02ba8465766c3"
+                     *           "contentHash": "cf377fd9e68b2bda65abd858e57810c019c4c2daa63a4725f6f8dcc5dcf337e4"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -17218,7 +17223,7 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "bb94923a-3489-45a4-a2c0-715ac5373718",
+                     *           "recordedByOrgId": "738c05c6-936d-4126-af3e-9bb20a5d563f",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
                      *           "confirmedByOrgId": null,
                      *           "confirmedAt": null
@@ -17385,7 +17390,7 @@ export interface operations {
                      *       "kind": "construction_start",
                      *       "occurredOn": "2025-03-01",
                      *       "note": "",
-                     *       "recordedByOrgId": "090dd07b-4162-44c4-ad5a-a454d5f2ace1",
+                     *       "recordedByOrgId": "d9e7def6-e8be-4a59-a950-df5334f1a789",
                      *       "recordedAt": "2025-03-01T02:00:00.000Z",
                      *       "confirmedByOrgId": null,
                      *       "confirmedAt": null
@@ -17530,31 +17535,31 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "versionNo": 1,
-                     *           "party": "street_office",
-                     *           "partyOrgId": "3f70886b-1e1b-4e14-aad5-6234ee71eeb9",
+                     *           "party": "owners_committee",
+                     *           "partyOrgId": "290aefa2-420e-47aa-b674-b9d280f90ed7",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "580c3b85e45fdfa3aca1ec708fef4bd2e92a83c1a8bbf971d1d7118c261d8720"
+                     *           "contentHash": "35014ab1134169b8391851e0b49e15eccf0ebbff0ccc5ce9e2393927264773c2"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "cff6ae4c-8b05-4b1b-bf57-f97c2cabc925",
+                     *           "partyOrgId": "3fa9400b-e98b-4da9-bc5e-2e25e1257bf3",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "580c3b85e45fdfa3aca1ec708fef4bd2e92a83c1a8bbf971d1d7118c261d8720"
-                     *         },
-                     *         {
-                     *           "versionNo": 1,
-                     *           "party": "owners_committee",
-                     *           "partyOrgId": "e10c14a5-6860-4ea7-a767-1075ec5b6b37",
-                     *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "580c3b85e45fdfa3aca1ec708fef4bd2e92a83c1a8bbf971d1d7118c261d8720"
+                     *           "contentHash": "35014ab1134169b8391851e0b49e15eccf0ebbff0ccc5ce9e2393927264773c2"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "e810d00e-4374-4777-918a-d4bc60af5f77",
+                     *           "partyOrgId": "812d96a4-47ab-42b2-8825-e79859ec4754",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "580c3b85e45fdfa3aca1ec708fef4bd2e92a83c1a8bbf971d1d7118c261d8720"
+                     *           "contentHash": "35014ab1134169b8391851e0b49e15eccf0ebbff0ccc5ce9e2393927264773c2"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "street_office",
+                     *           "partyOrgId": "e265b25d-8cf9-4f30-91dc-3df4404a10e7",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "35014ab1134169b8391851e0b49e15eccf0ebbff0ccc5ce9e2393927264773c2"
                      *         }
                      *       ],
                      *       "total": 4,
@@ -17700,15 +17705,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "adaa79c9-7c14-4041-a7f5-192af12d1427",
+                     *       "id": "54c736c1-f952-4825-8b7b-e82df2bcb3bb",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "under_construction",
-                     *       "streetId": "280cddac-778d-4d7d-b2bc-ff6a8cfabf6f",
-                     *       "communityId": "98eb5871-078d-4453-94ed-f4f148e1ba3b",
-                     *       "enterpriseOrgId": "1b3f5309-3018-4cb8-9bd2-b30f5fe41409",
-                     *       "ownersCommitteeOrgId": "2e3653cb-a232-4a0d-83ef-dff377b2ade8",
-                     *       "propertyCompanyOrgId": "6d284df2-4ad6-475f-a51e-aede7ccf7bc7",
-                     *       "streetOfficeOrgId": "cc3cd5ce-171a-4d8b-9d5d-2b7dbfae30f9",
+                     *       "streetId": "f4c1ce7c-bad2-43a3-8609-94f46afedf56",
+                     *       "communityId": "d27a36f3-727c-43bc-856f-9c713765ebaf",
+                     *       "enterpriseOrgId": "de7338ae-a640-4810-92c1-7964e042f58d",
+                     *       "ownersCommitteeOrgId": "648d4477-e3a2-475e-86e8-ca6b10b67161",
+                     *       "propertyCompanyOrgId": "e3def888-b519-46cc-b12e-27a081c153c0",
+                     *       "streetOfficeOrgId": "c9232c37-3cd6-4c34-b59e-2286e8d96bff",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -17721,7 +17726,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "e9f9ce58-d273-42d6-a899-81a936547e3e"
+                     *         "3bf62365-fceb-4721-9e86-ce3549462f1f"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -17795,8 +17800,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "b7700a78f9dc69e7924bd45286eae9c50b637c389fda6ab991c11a8e81a0d310",
-                     *         "computedHash": "b7700a78f9dc69e7924bd45286eae9c50b637c389fda6ab991c11a8e81a0d310"
+                     *         "contentHash": "f2c8e056322abd20c28f2162c33169f3ed2a2bbf22c241e92ca4c324bf06ba26",
+                     *         "computedHash": "f2c8e056322abd20c28f2162c33169f3ed2a2bbf22c241e92ca4c324bf06ba26"
                      *       },
                      *       "allowedActions": [
                      *         "terminate",
@@ -17812,30 +17817,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "1b3f5309-3018-4cb8-9bd2-b30f5fe41409",
+                     *           "partyOrgId": "de7338ae-a640-4810-92c1-7964e042f58d",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "b7700a78f9dc69e7924bd45286eae9c50b637c389fda6ab991c11a8e81a0d310"
+                     *           "contentHash": "f2c8e056322abd20c28f2162c33169f3ed2a2bbf22c241e92ca4c324bf06ba26"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "6d284df2-4ad6-475f-a51e-aede7ccf7bc7",
+                     *           "partyOrgId": "e3def888-b519-46cc-b12e-27a081c153c0",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "b7700a78f9dc69e7924bd45286eae9c50b637c389fda6ab991c11a8e81a0d310"
+                     *           "contentHash": "f2c8e056322abd20c28f2162c33169f3ed2a2bbf22c241e92ca4c324bf06ba26"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "cc3cd5ce-171a-4d8b-9d5d-2b7dbfae30f9",
+                     *           "partyOrgId": "c9232c37-3cd6-4c34-b59e-2286e8d96bff",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "b7700a78f9dc69e7924bd45286eae9c50b637c389fda6ab991c11a8e81a0d310"
+                     *           "contentHash": "f2c8e056322abd20c28f2162c33169f3ed2a2bbf22c241e92ca4c324bf06ba26"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "2e3653cb-a232-4a0d-83ef-dff377b2ade8",
+                     *           "partyOrgId": "648d4477-e3a2-475e-86e8-ca6b10b67161",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "b7700a78f9dc69e7924bd45286eae9c50b637c389fda6ab991c11a8e81a0d310"
+                     *           "contentHash": "f2c8e056322abd20c28f2162c33169f3ed2a2bbf22c241e92ca4c324bf06ba26"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -17843,9 +17848,9 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "1b3f5309-3018-4cb8-9bd2-b30f5fe41409",
+                     *           "recordedByOrgId": "de7338ae-a640-4810-92c1-7964e042f58d",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "2e3653cb-a232-4a0d-83ef-dff377b2ade8",
+                     *           "confirmedByOrgId": "648d4477-e3a2-475e-86e8-ca6b10b67161",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
@@ -18187,15 +18192,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "688466f6-56e0-4fb9-8cc8-2bee03d37e2f",
-                     *       "title": "加装电梯BOT合同 43b8dde9",
+                     *       "id": "f3f2ea86-a720-4750-8859-cb6ae7b7af86",
+                     *       "title": "加装电梯BOT合同 c40785c9",
                      *       "state": "draft",
-                     *       "streetId": "2caa653f-550e-488f-9ece-be4f9ac773bf",
-                     *       "communityId": "feb7beb1-6428-4a8c-b236-a41f180d18f3",
-                     *       "enterpriseOrgId": "53ed2bdd-ee9f-4218-9c1b-fe9152d5d445",
-                     *       "ownersCommitteeOrgId": "36ca1197-5228-4d54-8e19-998db3c96ec7",
-                     *       "propertyCompanyOrgId": "16fb675f-ef17-4653-bd4b-9d307fb70163",
-                     *       "streetOfficeOrgId": "e264b61b-c2a0-47eb-8356-e2623513c9c9",
+                     *       "streetId": "25a4875a-c1ed-4fa4-a141-40a724f76451",
+                     *       "communityId": "d0155989-b803-4bf4-8228-5633d61d5a2d",
+                     *       "enterpriseOrgId": "5e54a256-129c-4a80-ac47-35d02eaefcd6",
+                     *       "ownersCommitteeOrgId": "0c73fd1d-8293-4963-af4c-7bd45c0f61da",
+                     *       "propertyCompanyOrgId": "9029f99b-3267-424a-b52b-0b6d8f0983c8",
+                     *       "streetOfficeOrgId": "8fb2e688-93cb-4c90-a18d-983f097793b5",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -18208,7 +18213,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "5d3d40d7-b996-464d-99e3-7a9a5338afc7"
+                     *         "bb2cdf66-68f9-4be1-a6c5-9180780642cc"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -18456,15 +18461,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "8b8e1d72-fda2-4eea-ae8b-ce21e95c1ac4",
+                     *       "id": "294a2d19-9925-487d-ad16-331c721393f3",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "terminated",
-                     *       "streetId": "3952db09-9b54-4cea-bca9-6686f7720f56",
-                     *       "communityId": "cbb2a760-9bc2-40bb-9b0b-ef73b128c0ff",
-                     *       "enterpriseOrgId": "5fc98971-2610-41dc-816f-931e3217bd6b",
-                     *       "ownersCommitteeOrgId": "575d680d-eef1-40c3-9733-ed9115647ed2",
-                     *       "propertyCompanyOrgId": "5268435f-a628-4766-8e6f-044472a177d2",
-                     *       "streetOfficeOrgId": "118f52fe-c186-46cd-b46e-cd12af895675",
+                     *       "streetId": "7c4c34f1-7790-4040-ab61-fa9c7a2ece3a",
+                     *       "communityId": "de915085-e3f2-434d-94de-06311a8914e9",
+                     *       "enterpriseOrgId": "67c03c19-cf99-40b9-a69d-cf8f53237af8",
+                     *       "ownersCommitteeOrgId": "4fffd151-4e3e-4607-922e-544081f08d8d",
+                     *       "propertyCompanyOrgId": "384fb437-edad-4df6-8f4d-67d9f3bf96c5",
+                     *       "streetOfficeOrgId": "f385abcf-033e-4b85-bb0f-bc2001b6dcf6",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -18477,7 +18482,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "23f44a8d-94d9-473c-8e15-91060de0daee"
+                     *         "a72b1d6e-23d3-48f8-8036-ff235539a8dc"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -18551,8 +18556,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "ac52642ca398158fdfd5be53bee17cca2ef43f4138169b78e4e6a7abe2d297b4",
-                     *         "computedHash": "ac52642ca398158fdfd5be53bee17cca2ef43f4138169b78e4e6a7abe2d297b4"
+                     *         "contentHash": "5a6dde0296a0bbd1ae6ec2fb2c999494037e25334f025802f0d6ced9bca8ee4d",
+                     *         "computedHash": "5a6dde0296a0bbd1ae6ec2fb2c999494037e25334f025802f0d6ced9bca8ee4d"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -18567,30 +18572,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "5fc98971-2610-41dc-816f-931e3217bd6b",
+                     *           "partyOrgId": "67c03c19-cf99-40b9-a69d-cf8f53237af8",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ac52642ca398158fdfd5be53bee17cca2ef43f4138169b78e4e6a7abe2d297b4"
+                     *           "contentHash": "5a6dde0296a0bbd1ae6ec2fb2c999494037e25334f025802f0d6ced9bca8ee4d"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "5268435f-a628-4766-8e6f-044472a177d2",
+                     *           "partyOrgId": "384fb437-edad-4df6-8f4d-67d9f3bf96c5",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ac52642ca398158fdfd5be53bee17cca2ef43f4138169b78e4e6a7abe2d297b4"
+                     *           "contentHash": "5a6dde0296a0bbd1ae6ec2fb2c999494037e25334f025802f0d6ced9bca8ee4d"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "118f52fe-c186-46cd-b46e-cd12af895675",
+                     *           "partyOrgId": "f385abcf-033e-4b85-bb0f-bc2001b6dcf6",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ac52642ca398158fdfd5be53bee17cca2ef43f4138169b78e4e6a7abe2d297b4"
+                     *           "contentHash": "5a6dde0296a0bbd1ae6ec2fb2c999494037e25334f025802f0d6ced9bca8ee4d"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "575d680d-eef1-40c3-9733-ed9115647ed2",
+                     *           "partyOrgId": "4fffd151-4e3e-4607-922e-544081f08d8d",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "ac52642ca398158fdfd5be53bee17cca2ef43f4138169b78e4e6a7abe2d297b4"
+                     *           "contentHash": "5a6dde0296a0bbd1ae6ec2fb2c999494037e25334f025802f0d6ced9bca8ee4d"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -18760,15 +18765,15 @@ export interface operations {
                      *         {
                      *           "seq": 1,
                      *           "action": "contract.drafted",
-                     *           "actorOrgId": "6b08f06a-4b0a-4bf0-9a50-003634aea4d4",
-                     *           "actorKeyId": "a109684a-a2a4-420f-94fc-15d0d14e10f5",
+                     *           "actorOrgId": "5a0c33b9-5477-48d0-981d-fde80d4a9fce",
+                     *           "actorKeyId": "2087857f-54eb-4e54-8f80-dd3c3388bd57",
                      *           "actorPersonId": null,
                      *           "actorName": null,
                      *           "versionNo": 1,
                      *           "payload": {
                      *             "title": "国伟新苑加装电梯BOT合同",
                      *             "facilityIds": [
-                     *               "e7dbfe8f-e2de-4cfc-bf4c-53d24f652638"
+                     *               "f55c02fe-5443-4741-84bd-ba4859381d49"
                      *             ],
                      *             "invoiceDueDays": 15,
                      *             "paymentGraceDays": 15
@@ -18776,7 +18781,7 @@ export interface operations {
                      *           "contentHash": null,
                      *           "createdAt": "2025-03-01T02:00:00.000Z",
                      *           "prevHash": "0000000000000000000000000000000000000000000000000000000000000000",
-                     *           "hash": "38a3e7c9d149b3dbeaa794737b7812f42a327175ec66d662d911de7c81066bbb"
+                     *           "hash": "4abfac18811ad7926974e78e6a2bdf18d87625c58848f1aec81be85ad44573b7"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -19054,15 +19059,90 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "2859da40-989e-4a84-bc57-f62dc2a52a4b",
+                     *           "id": "0b1f8ec4-0df2-40ea-8aa2-93f27c917d5b",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "operating",
-                     *           "streetId": "2aa59abb-4e20-44e2-9138-c9904cbc8664",
-                     *           "communityId": "c6e9954e-510a-451a-aca4-a10392fdf61f",
-                     *           "enterpriseOrgId": "85a336c3-4411-41aa-a7eb-5d9299e7d4d7",
-                     *           "ownersCommitteeOrgId": "d2796edc-058e-472d-b53b-2ccdcb2a2b4a",
-                     *           "propertyCompanyOrgId": "81fafb91-8647-46c0-939b-e44a08c97af9",
-                     *           "streetOfficeOrgId": "fd415ff3-c1c1-4ddb-a344-931460355033",
+                     *           "streetId": "dc39a257-46cb-49f1-8f57-462fe74db118",
+                     *           "communityId": "8eeca141-a72f-4249-85f1-8336a69c3ed1",
+                     *           "enterpriseOrgId": "67ba4ce4-30fb-4ec9-bf11-5c91448142f1",
+                     *           "ownersCommitteeOrgId": "6013f1b5-a97c-420d-9758-bd18f7fd8ca5",
+                     *           "propertyCompanyOrgId": "32c48a80-bedf-41ca-aeda-72f33d553574",
+                     *           "streetOfficeOrgId": "df6baa89-6194-4e2d-9e44-5a53e90155a6",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         },
+                     *         {
+                     *           "id": "49888833-6025-4ca4-9c69-4619e49c311d",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "88f88783-befe-4ea1-a8a6-a378e51d9fff",
+                     *           "communityId": "2bd8144d-8da1-40b6-bcd3-2883882aa661",
+                     *           "enterpriseOrgId": "188b6020-7cd8-489f-bc6d-55a3c48d2969",
+                     *           "ownersCommitteeOrgId": "8723692e-69a9-4739-8390-5d01e278554f",
+                     *           "propertyCompanyOrgId": "c5731936-efba-4626-ae75-83bc311a92e2",
+                     *           "streetOfficeOrgId": "0c0826b4-3993-4044-8613-2475a0031cda",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         },
+                     *         {
+                     *           "id": "5f8cf405-e87a-4aec-8b9c-a75e9b9f5522",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "26b6e344-da2d-49df-a08d-3f5d6108c470",
+                     *           "communityId": "6470aff3-0fa4-476e-97a8-ceba18cfe6bd",
+                     *           "enterpriseOrgId": "3d3e2553-769c-406f-917c-bde6d2882c21",
+                     *           "ownersCommitteeOrgId": "1ffbaa24-edd2-4f55-9643-65323e781b14",
+                     *           "propertyCompanyOrgId": "aa202b8e-04f2-4437-b7e2-099b2c47ea66",
+                     *           "streetOfficeOrgId": "4b563d51-cf3e-46d2-a9ba-ef54761534a7",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         },
+                     *         {
+                     *           "id": "b6ad0988-efaa-4248-b67e-10791e43facf",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "898986fc-9dbb-4fcd-992e-5e5162b04727",
+                     *           "communityId": "8ca8f0e0-b333-4723-9421-447bc053f5dc",
+                     *           "enterpriseOrgId": "56df1881-9caf-485d-8d28-fc8da1a2c68b",
+                     *           "ownersCommitteeOrgId": "2f303ea4-3a76-4444-b912-a16d4f5cf8c7",
+                     *           "propertyCompanyOrgId": "fe3137fd-304c-424f-a7f6-b1da46e8f5af",
+                     *           "streetOfficeOrgId": "43cf8bc1-1f58-45ca-bcc2-49c42b2ca771",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": 1,
@@ -19077,81 +19157,6 @@ export interface operations {
                      *           "transferDueInDays": 396,
                      *           "overdue": false,
                      *           "handbackOpen": 1
-                     *         },
-                     *         {
-                     *           "id": "5475357a-93e0-459c-ab5f-cdb950bff8a3",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "c5fd4c6a-26f4-4c5f-87f4-5d7490f3199c",
-                     *           "communityId": "93501d19-21c6-4272-9cdc-8d463d2367fe",
-                     *           "enterpriseOrgId": "9b0ceac5-2092-47c9-8307-6ff0e8bc6982",
-                     *           "ownersCommitteeOrgId": "07980146-d1a5-4541-af8b-8bdb43d5a22b",
-                     *           "propertyCompanyOrgId": "9f4a47ec-91e2-4112-a6e5-5c3821c60954",
-                     *           "streetOfficeOrgId": "61c9980d-4b6b-455e-8d0a-565fd5288708",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "transferDueInDays": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
-                     *         },
-                     *         {
-                     *           "id": "7c355193-c161-430f-9553-2149ad7704c5",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "3cfeb26d-5f55-48f1-91b7-74f4d0f37c2b",
-                     *           "communityId": "1b2b74c6-5e90-4f97-8216-07b2b95408ba",
-                     *           "enterpriseOrgId": "39e044bb-7427-48a9-9c6b-c3735999cffc",
-                     *           "ownersCommitteeOrgId": "0c4d77eb-c3e8-4ab3-910c-0bf739d5f70d",
-                     *           "propertyCompanyOrgId": "a468eeb8-c9f6-42d7-b53c-82a67cf8abe2",
-                     *           "streetOfficeOrgId": "c8329391-341c-4bd9-9a82-b947d1e98310",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "transferDueInDays": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
-                     *         },
-                     *         {
-                     *           "id": "c2fecccd-6abc-4a5e-9749-4f6aeb276d25",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "1f122a9d-a9dc-4fcc-882e-1691500a0e3c",
-                     *           "communityId": "f9743d53-f2ac-4043-9965-a50f047c7605",
-                     *           "enterpriseOrgId": "6163f00c-42df-4945-a61c-af40c10237c1",
-                     *           "ownersCommitteeOrgId": "89576903-3876-4b85-8644-11a5d3c21310",
-                     *           "propertyCompanyOrgId": "6687465b-96db-4426-9521-98dae6a2a54b",
-                     *           "streetOfficeOrgId": "a48c42ea-ede0-470f-9283-077e48124ac2",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "transferDueInDays": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
                      *         }
                      *       ],
                      *       "total": 4,
@@ -19299,13 +19304,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "6173e6a3-8d27-400b-b730-b1e01a1b4f4f",
-                     *           "facilityId": "921f76f2-7308-45bc-b161-49fa9a8e44b6",
-                     *           "communityId": "18cce225-5569-435d-9f42-4241db452b3c",
-                     *           "streetId": "fd39c19e-d70d-434f-9b4a-ec82a0590995",
-                     *           "enterpriseOrgId": "d486bde9-4e2b-4ac2-ab5b-d2fb79f3c7b5",
+                     *           "id": "840d62c8-3b35-43a0-9c52-d9adb3be6e5d",
+                     *           "facilityId": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
+                     *           "communityId": "b18c2b71-c855-4c57-90d4-905064219ce1",
+                     *           "streetId": "e2504da0-f86c-474f-99b0-acaf7793fd03",
+                     *           "enterpriseOrgId": "6c0a5373-6048-4ea6-9cd0-0762b1b0cdcd",
                      *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_BLdEzD",
+                     *           "keyPrefix": "bot_s_mYtulM",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -19314,13 +19319,13 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "892b8fdb-0224-438f-9c0a-643508bd5ecd",
-                     *           "facilityId": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
-                     *           "communityId": "9509dc42-4feb-4cc8-a82a-5e869b72a91e",
-                     *           "streetId": "7089d147-64fe-4829-80d0-c9674fbfcbb8",
-                     *           "enterpriseOrgId": "f5f66e6c-bd28-4b9c-9eb5-22a0abf99c67",
+                     *           "id": "ec7b79df-3a1b-4efb-9340-518dc017cc16",
+                     *           "facilityId": "12347f13-2b39-4f1c-a57c-bd6d89fda136",
+                     *           "communityId": "2c84a531-5a21-4156-9228-f7d6ac7d13cf",
+                     *           "streetId": "bd86f493-0ab5-4f2f-89f1-1e73fec0cd77",
+                     *           "enterpriseOrgId": "a23c8f3b-251c-4e42-8136-15daa765e22d",
                      *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_HJpFY8",
+                     *           "keyPrefix": "bot_s_KCCqri",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -19329,13 +19334,13 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "d93bbf51-2b28-44c7-9d82-5cb8138172af",
-                     *           "facilityId": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
-                     *           "communityId": "9509dc42-4feb-4cc8-a82a-5e869b72a91e",
-                     *           "streetId": "7089d147-64fe-4829-80d0-c9674fbfcbb8",
-                     *           "enterpriseOrgId": "f5f66e6c-bd28-4b9c-9eb5-22a0abf99c67",
-                     *           "name": "轿厢AI摄像头 21206af6",
-                     *           "keyPrefix": "bot_s_hDZMu6",
+                     *           "id": "f61d9663-ee3b-443b-83fa-a750a43a5598",
+                     *           "facilityId": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
+                     *           "communityId": "b18c2b71-c855-4c57-90d4-905064219ce1",
+                     *           "streetId": "e2504da0-f86c-474f-99b0-acaf7793fd03",
+                     *           "enterpriseOrgId": "6c0a5373-6048-4ea6-9cd0-0762b1b0cdcd",
+                     *           "name": "轿厢AI摄像头 c618507f",
+                     *           "keyPrefix": "bot_s_sViBYK",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -19469,8 +19474,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "facilityId": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
-                 *       "name": "轿厢AI摄像头 83546b63"
+                 *       "facilityId": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
+                 *       "name": "轿厢AI摄像头 357c33ed"
                  *     }
                  */
                 "application/json": components["schemas"]["NewSensor"];
@@ -19490,13 +19495,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d93bbf51-2b28-44c7-9d82-5cb8138172af",
-                     *       "facilityId": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
-                     *       "communityId": "9509dc42-4feb-4cc8-a82a-5e869b72a91e",
-                     *       "streetId": "7089d147-64fe-4829-80d0-c9674fbfcbb8",
-                     *       "enterpriseOrgId": "f5f66e6c-bd28-4b9c-9eb5-22a0abf99c67",
-                     *       "name": "轿厢AI摄像头 21206af6",
-                     *       "keyPrefix": "bot_s_hDZMu6",
+                     *       "id": "f61d9663-ee3b-443b-83fa-a750a43a5598",
+                     *       "facilityId": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
+                     *       "communityId": "b18c2b71-c855-4c57-90d4-905064219ce1",
+                     *       "streetId": "e2504da0-f86c-474f-99b0-acaf7793fd03",
+                     *       "enterpriseOrgId": "6c0a5373-6048-4ea6-9cd0-0762b1b0cdcd",
+                     *       "name": "轿厢AI摄像头 c618507f",
+                     *       "keyPrefix": "bot_s_sViBYK",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -19647,13 +19652,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "920d1601-0f29-4744-8797-cac792a825fd",
-                     *       "facilityId": "0e39ab35-a39d-47e8-98ba-cd64d02d8bbb",
-                     *       "communityId": "68677304-b4e8-4663-8392-091863eaee37",
-                     *       "streetId": "0f2029f5-a86c-4a12-a794-399990b08c01",
-                     *       "enterpriseOrgId": "bd0c1d2a-68bd-47fa-ad67-17df0116d1eb",
+                     *       "id": "0e6b7a0b-52eb-4207-b49d-2bbf86ae2212",
+                     *       "facilityId": "de5a4537-e950-4953-9189-7e5d4319b8bb",
+                     *       "communityId": "fd51651b-9b65-4418-9699-8e0d618ae9e7",
+                     *       "streetId": "f5a0c3cc-871d-47a2-9e89-3cf7651db291",
+                     *       "enterpriseOrgId": "f3bd6b44-f711-4135-b162-b37919b414d8",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_0In3ty",
+                     *       "keyPrefix": "bot_s_nxjLrL",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -19798,13 +19803,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "07d50f6a-6cb2-4492-9a33-770896e6567f",
-                     *       "facilityId": "26d263fa-4898-4e12-8f3c-fff95cc325bb",
-                     *       "communityId": "836cc8e3-2b39-4bf8-8f3e-a005376167c1",
-                     *       "streetId": "4ad21006-f8ef-495c-be26-c0f175e57616",
-                     *       "enterpriseOrgId": "8b8f75f5-c1c7-4c71-99da-d630683272ed",
+                     *       "id": "30b632fe-e7ec-432a-b7e9-0110467b07a9",
+                     *       "facilityId": "776ce246-0f30-47f9-8a11-ba2d8ca5c269",
+                     *       "communityId": "f299bc8e-11c3-418d-b42a-812c8cfb8be4",
+                     *       "streetId": "2f8359db-c44d-44be-8fc9-22d43f0f714d",
+                     *       "enterpriseOrgId": "82bd9c26-5ba1-4deb-abd3-ea6296023b93",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_FnCoR1",
+                     *       "keyPrefix": "bot_s_nQCYUQ",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -19974,13 +19979,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7ba64397-a387-4ede-95a6-9a2a94c456b9",
-                     *       "facilityId": "aade0475-c27d-4789-b92b-231064691ca0",
-                     *       "communityId": "d148784d-ac6c-4ec9-95dd-0e6cc18732b2",
-                     *       "streetId": "eba050bc-ed7f-45f6-b806-707312d35fd9",
-                     *       "enterpriseOrgId": "1f163ca0-46b4-426d-9dec-328b5ae885f3",
+                     *       "id": "80b9ff96-f0d8-484d-a6fe-465f3fcd29b1",
+                     *       "facilityId": "15bfbf06-ba42-44dc-8a64-695f4ad38170",
+                     *       "communityId": "23fa2957-f483-4443-b534-78cb8943f074",
+                     *       "streetId": "09254131-f8e2-4d16-9701-d91f24fcad39",
+                     *       "enterpriseOrgId": "412131cf-38f1-40e4-8343-6141b369b8fa",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_xvZmJp",
+                     *       "keyPrefix": "bot_s_cdhUE0",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -20308,19 +20313,19 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "1b1b5166-3bc9-460a-b1c8-4453e4077d6e",
-                     *           "sensorId": "f7a22d28-4193-4d8f-a1ae-f812f7f273e8",
+                     *           "id": "a000ba9a-a063-4818-b744-757679a4284b",
+                     *           "sensorId": "81a923a8-662b-4bcc-8197-73a4a27303c1",
                      *           "type": "release",
                      *           "params": {},
                      *           "state": "pending",
                      *           "reason": "false alarm",
-                     *           "incidentId": "6b827b17-8f47-43ac-ab15-803927483b9c",
+                     *           "incidentId": "d59da80c-12d8-4d23-9abc-53e1499e7bd0",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "expiresAt": "2099-01-01T00:00:00.000Z",
                      *           "sentAt": null,
                      *           "resultAt": null,
                      *           "resultReason": null,
-                     *           "issuedByOrgId": "f1104533-6654-4174-b405-d06f5ea10f60",
+                     *           "issuedByOrgId": "f57ccacd-a16e-4120-a70e-65c72c2ca5d4",
                      *           "issuedByName": null
                      *         }
                      *       ],
@@ -20471,19 +20476,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f936d44e-81e6-422e-af1d-aec7f376fe15",
-                     *       "sensorId": "3d99ca61-4043-44f9-8e33-87375977ad07",
+                     *       "id": "8aae3a42-1a6f-4b8a-9ef6-74f3c56e54d4",
+                     *       "sensorId": "3989abc6-0512-419a-b767-35ed27fe9b5a",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "575c5ef4-41d2-410f-a61a-83bc78bf63aa",
+                     *       "incidentId": "e9761625-53c5-40c9-8adc-995d0a302f61",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "3d1cb000-c61b-454c-a44c-8915fdacf2e3",
+                     *       "issuedByOrgId": "2829b03d-bfe1-40ea-a5f8-5dfdfad370d6",
                      *       "issuedByName": null
                      *     }
                      */
@@ -20503,19 +20508,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f936d44e-81e6-422e-af1d-aec7f376fe15",
-                     *       "sensorId": "3d99ca61-4043-44f9-8e33-87375977ad07",
+                     *       "id": "8aae3a42-1a6f-4b8a-9ef6-74f3c56e54d4",
+                     *       "sensorId": "3989abc6-0512-419a-b767-35ed27fe9b5a",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "575c5ef4-41d2-410f-a61a-83bc78bf63aa",
+                     *       "incidentId": "e9761625-53c5-40c9-8adc-995d0a302f61",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "3d1cb000-c61b-454c-a44c-8915fdacf2e3",
+                     *       "issuedByOrgId": "2829b03d-bfe1-40ea-a5f8-5dfdfad370d6",
                      *       "issuedByName": null
                      *     }
                      */
@@ -20661,19 +20666,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "877c0e33-8f67-4a1b-bf8f-881da58b88e1",
-                     *       "sensorId": "22da3c0a-ccaa-405a-b58f-0e8428f7d5f7",
+                     *       "id": "65fd2977-e104-4a13-9b24-49abc232ba0f",
+                     *       "sensorId": "d65f8b27-0641-4503-943c-858af3a54612",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "false alarm",
-                     *       "incidentId": "ad1308ff-ee10-4668-8f70-0579bdb7658d",
+                     *       "incidentId": "c467719e-1e90-4948-8943-01be1ef14d77",
                      *       "issuedAt": "2025-02-28T12:01:00.000Z",
                      *       "expiresAt": "2099-01-01T00:00:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "fdd465fc-f16e-421a-a1e0-279f43f00253",
+                     *       "issuedByOrgId": "604e889c-c1c3-4ffc-8cab-b456d49b9e3a",
                      *       "issuedByName": null
                      *     }
                      */
@@ -20820,13 +20825,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "fe484d60-2c27-47ca-9179-d4346f35f509",
+                     *           "id": "eb1d13b0-8d7a-4239-9bde-83524dad2027",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "cd166b8a-3ca1-42f3-98e3-2fadf4f4ba60",
-                     *           "facilityId": "d626dbcd-cfcd-48c8-a18e-3c67941bcde3",
-                     *           "communityId": "e75467b3-a048-410d-ae3e-b77a0545c237",
-                     *           "streetId": "aa7d6b11-b233-42cd-9509-e2eb18d5a80c",
+                     *           "sensorId": "0e6b7a0b-52eb-4207-b49d-2bbf86ae2212",
+                     *           "facilityId": "de5a4537-e950-4953-9189-7e5d4319b8bb",
+                     *           "communityId": "fd51651b-9b65-4418-9699-8e0d618ae9e7",
+                     *           "streetId": "f5a0c3cc-871d-47a2-9e89-3cf7651db291",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -20837,12 +20842,13 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:30:19.154Z",
+                     *           "updatedAt": "2026-12-05T19:51:55.213Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "b4c15085-8a10-4cfa-be31-4d24f2a5692e",
+                     *               "commandId": "e2a8ca03-caaf-42c8-909f-b560d9cd5824",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByOrgId": "6bb5f055-ecc8-4875-a60a-f9fdabf32355",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
@@ -20850,13 +20856,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "f79aa8b3-c56f-4c94-994c-7c66cc66e117",
+                     *           "id": "e62ba16c-6756-4d7c-8cf2-b7a36d551568",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "920d1601-0f29-4744-8797-cac792a825fd",
-                     *           "facilityId": "0e39ab35-a39d-47e8-98ba-cd64d02d8bbb",
-                     *           "communityId": "68677304-b4e8-4663-8392-091863eaee37",
-                     *           "streetId": "0f2029f5-a86c-4a12-a794-399990b08c01",
+                     *           "sensorId": "6d7f71fa-6334-4c9d-8199-dbb01253e2b1",
+                     *           "facilityId": "72848922-9e35-4648-a40f-141ea053d80f",
+                     *           "communityId": "4a409a46-c89b-4b74-9a23-ac6235510138",
+                     *           "streetId": "499df8cb-37d0-4c44-878c-8934627362cd",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -20867,132 +20873,13 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:30:18.909Z",
+                     *           "updatedAt": "2026-12-05T19:51:55.617Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "fdb21f8a-f812-4005-b975-5b8ed2882041",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "e5e62a0e-f14c-40bb-a0e8-cccf07fc2e83",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "8c885451-6d5d-432c-ad57-5073ff4e4a4a",
-                     *           "facilityId": "84c2ebd0-305c-4a01-93e0-f7a00dcb9838",
-                     *           "communityId": "08c96ecb-f9cb-429f-885e-47798fd24348",
-                     *           "streetId": "2aa0bb47-ea6c-46b5-8675-d79153fcd1cd",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:30:19.125Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "383c2f64-8c2d-4671-a782-333e9177d7fe",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "d84bfa43-8e31-4965-9a08-97544d7510d9",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "708de28d-9fe8-4983-bfb7-b0e4b333cc47",
-                     *           "facilityId": "db584689-751b-4b4b-bef9-0d5e71286253",
-                     *           "communityId": "0db89485-8f57-4607-87f7-4891a3f32a4e",
-                     *           "streetId": "da2aa203-e5a8-4fd9-9f07-cdeaa885e069",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:30:19.005Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "d3994a22-0649-475c-8b12-9640f16feb5e",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "cc445db6-ba37-41f7-9a23-9fcd3094aadf",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "6173e6a3-8d27-400b-b730-b1e01a1b4f4f",
-                     *           "facilityId": "921f76f2-7308-45bc-b161-49fa9a8e44b6",
-                     *           "communityId": "18cce225-5569-435d-9f42-4241db452b3c",
-                     *           "streetId": "fd39c19e-d70d-434f-9b4a-ec82a0590995",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:30:18.881Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "e9e1a81d-ecc4-4c44-bc45-afb3493a20f4",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "7fb5cc69-3da9-4a59-9e8d-ca9533b36175",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "b8694201-c5e3-4fa6-88ba-0e46b453f014",
-                     *           "facilityId": "dde7c1a3-d1a1-4376-9947-c388e03a79a1",
-                     *           "communityId": "ba16ad35-589c-4ba2-aceb-240307caff29",
-                     *           "streetId": "8ca4a4ad-a586-44bb-9201-5c1265c6070d",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:30:19.090Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "e9ec5d02-ccb8-4d50-815a-9688cdabca29",
+                     *               "commandId": "2a478782-dcc5-4d78-8dc2-61d6a2a656f4",
                      *               "state": "applied",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByOrgId": "c219751b-3e11-4a6b-9a36-bd965dcd524e",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": "2025-03-01T02:00:00.000Z"
@@ -21000,13 +20887,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "585a6999-94b1-46cb-b6f4-949654315d9f",
+                     *           "id": "df5b0709-35c4-4d67-9bc8-d87dbad9058b",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "07d50f6a-6cb2-4492-9a33-770896e6567f",
-                     *           "facilityId": "26d263fa-4898-4e12-8f3c-fff95cc325bb",
-                     *           "communityId": "836cc8e3-2b39-4bf8-8f3e-a005376167c1",
-                     *           "streetId": "4ad21006-f8ef-495c-be26-c0f175e57616",
+                     *           "sensorId": "ec7b79df-3a1b-4efb-9340-518dc017cc16",
+                     *           "facilityId": "12347f13-2b39-4f1c-a57c-bd6d89fda136",
+                     *           "communityId": "2c84a531-5a21-4156-9228-f7d6ac7d13cf",
+                     *           "streetId": "bd86f493-0ab5-4f2f-89f1-1e73fec0cd77",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -21017,12 +20904,13 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:30:18.939Z",
+                     *           "updatedAt": "2026-12-05T19:51:55.126Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "6487271b-d5f6-436f-b642-df696106bc8c",
+                     *               "commandId": "37a1a1f4-b253-4e1f-b3c9-77600614020b",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByOrgId": "b1e41ab6-7178-427e-91c2-b0b8ae502dc0",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
@@ -21030,13 +20918,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "15f066eb-4810-432e-a9ea-c93af5429d6f",
+                     *           "id": "d5752b86-13ed-4e0e-9e4b-8a058009e537",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "892b8fdb-0224-438f-9c0a-643508bd5ecd",
-                     *           "facilityId": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
-                     *           "communityId": "9509dc42-4feb-4cc8-a82a-5e869b72a91e",
-                     *           "streetId": "7089d147-64fe-4829-80d0-c9674fbfcbb8",
+                     *           "sensorId": "d9a00359-15c7-4a0a-a3cb-2a61b8c762f8",
+                     *           "facilityId": "d622c14b-6e60-4890-b6a5-9714071763b4",
+                     *           "communityId": "514bca85-6384-4841-bb57-e66bdb0eca02",
+                     *           "streetId": "a5912f08-2c3d-46a2-b17b-86490899a0c7",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -21047,42 +20935,13 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:30:18.829Z",
+                     *           "updatedAt": "2026-12-05T19:51:55.490Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "c099d6ca-1416-49ca-b306-44b99cd4b206",
-                     *               "state": "pending",
-                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByName": null,
-                     *               "reason": "false alarm",
-                     *               "resultAt": null
-                     *             }
-                     *           ]
-                     *         },
-                     *         {
-                     *           "id": "108fdda0-59d9-4a05-a9a0-34cc0e20dd11",
-                     *           "kind": "ebike",
-                     *           "state": "open",
-                     *           "sensorId": "fb0c155e-f230-4baa-be3b-09f23a1b7671",
-                     *           "facilityId": "b6db0762-87b0-4f76-802e-465471b5d531",
-                     *           "communityId": "74b47ced-889f-4478-a3f9-5e22bc69d57f",
-                     *           "streetId": "585d935f-bf49-4c4f-a521-fd84102a9f2c",
-                     *           "openedAt": "2025-02-28T12:00:00.000Z",
-                     *           "closedAt": null,
-                     *           "detections": 1,
-                     *           "haltSeconds": null,
-                     *           "acknowledgedAt": null,
-                     *           "acknowledgedByOrgId": null,
-                     *           "acknowledgedByName": null,
-                     *           "classification": null,
-                     *           "falseAlarmReason": null,
-                     *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:30:19.060Z",
-                     *           "releases": [
-                     *             {
-                     *               "commandId": "a65b3fe3-1495-447a-9981-e067299ea1fb",
+                     *               "commandId": "c2e77c19-0aec-46e9-a52b-c98675975e82",
                      *               "state": "sent",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByOrgId": "2ff09917-22b3-4fa7-9891-e466b78d5791",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
@@ -21090,13 +20949,13 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "0e7629f2-ecc7-4989-af31-06c245ea5a6a",
+                     *           "id": "7ba7dae0-6dae-451b-a428-e9b314dc11b5",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "7ba64397-a387-4ede-95a6-9a2a94c456b9",
-                     *           "facilityId": "aade0475-c27d-4789-b92b-231064691ca0",
-                     *           "communityId": "d148784d-ac6c-4ec9-95dd-0e6cc18732b2",
-                     *           "streetId": "eba050bc-ed7f-45f6-b806-707312d35fd9",
+                     *           "sensorId": "840d62c8-3b35-43a0-9c52-d9adb3be6e5d",
+                     *           "facilityId": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
+                     *           "communityId": "b18c2b71-c855-4c57-90d4-905064219ce1",
+                     *           "streetId": "e2504da0-f86c-474f-99b0-acaf7793fd03",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
@@ -21107,12 +20966,168 @@ export interface operations {
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T16:30:18.967Z",
+                     *           "updatedAt": "2026-12-05T19:51:54.987Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "0e2c507a-4686-4d95-ae22-702009cb4ef1",
+                     *               "commandId": "8f5d0656-30c2-4123-aaee-7b3a3dc3e6fb",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByOrgId": "273dde1e-3d77-4f48-ab34-d5270403dd61",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "6a0dedac-6e1f-42a7-a77a-449618c75453",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "18bafb37-0388-4fc3-9744-9d57251b56c3",
+                     *           "facilityId": "e406d6ee-4303-49ec-b1fd-148ca7cfb1c8",
+                     *           "communityId": "fa78a61a-897a-4c15-badd-900ba58f7d53",
+                     *           "streetId": "89bac14f-205a-4be2-84fa-ec65e97acfa2",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T19:51:55.348Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "4fff362b-9705-4a54-826e-0ee8f67ca84c",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByOrgId": "13d431b6-8ca4-48f0-8de1-557e1481c781",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "5b41e61a-ea6b-4e1b-8099-6a17d8b741d5",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "30b632fe-e7ec-432a-b7e9-0110467b07a9",
+                     *           "facilityId": "776ce246-0f30-47f9-8a11-ba2d8ca5c269",
+                     *           "communityId": "f299bc8e-11c3-418d-b42a-812c8cfb8be4",
+                     *           "streetId": "2f8359db-c44d-44be-8fc9-22d43f0f714d",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T19:51:55.272Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "bc33b84e-1232-4f1c-b4f1-100a96d94ee5",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByOrgId": "f4421caf-37aa-4a78-a433-f18cfe770fa9",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "3cde45a2-4caf-4825-ad3e-01fc2ac62007",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "80b9ff96-f0d8-484d-a6fe-465f3fcd29b1",
+                     *           "facilityId": "15bfbf06-ba42-44dc-8a64-695f4ad38170",
+                     *           "communityId": "23fa2957-f483-4443-b534-78cb8943f074",
+                     *           "streetId": "09254131-f8e2-4d16-9701-d91f24fcad39",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T19:51:55.312Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "a3a72006-0b00-4fa7-bba5-3b18b791189b",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByOrgId": "d2099e26-6d49-413a-9717-fc0215789d8f",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "2b26885c-8db7-404f-b3fe-868cadc48d0c",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "22d67617-4c18-4d89-90d7-07e9de295c44",
+                     *           "facilityId": "b44faf80-ced8-4954-ba6a-39f327d0c162",
+                     *           "communityId": "ee39b31e-775e-472a-8480-f76581affdbb",
+                     *           "streetId": "08d48429-961a-43c7-9559-254e72dc8952",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T19:51:55.685Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "0eb0680c-9eba-4427-9da1-ba75c4b11d52",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByOrgId": "c7e99cf1-e0d6-4fe6-a8ad-935d9ee436f2",
+                     *               "issuedByName": null,
+                     *               "reason": "false alarm",
+                     *               "resultAt": null
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "id": "18ad2f3b-ce6e-4859-92f9-da5eb70a3ba0",
+                     *           "kind": "ebike",
+                     *           "state": "open",
+                     *           "sensorId": "a7b14ae0-f1eb-47aa-81de-bf6c80ef84b2",
+                     *           "facilityId": "9ec826ee-227f-4a89-b96b-118c9d54e51c",
+                     *           "communityId": "64b26555-c732-4e0e-ba8e-d4486c76cc2b",
+                     *           "streetId": "c01caed7-5c18-428c-9445-e3b23b986fb5",
+                     *           "openedAt": "2025-02-28T12:00:00.000Z",
+                     *           "closedAt": null,
+                     *           "detections": 1,
+                     *           "haltSeconds": null,
+                     *           "acknowledgedAt": null,
+                     *           "acknowledgedByOrgId": null,
+                     *           "acknowledgedByName": null,
+                     *           "classification": null,
+                     *           "falseAlarmReason": null,
+                     *           "note": null,
+                     *           "updatedAt": "2026-12-05T19:51:55.740Z",
+                     *           "releases": [
+                     *             {
+                     *               "commandId": "ab6cab9d-ef9f-4cf0-8032-bebfe4e0e351",
+                     *               "state": "pending",
+                     *               "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *               "issuedByOrgId": "337ffcd4-ca33-4c90-af2b-e2845b79a718",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
@@ -21414,9 +21429,9 @@ export interface operations {
                      *       "timeZone": "Asia/Shanghai",
                      *       "items": [
                      *         {
-                     *           "key": "84c2ebd0-305c-4a01-93e0-f7a00dcb9838",
-                     *           "facilityId": "84c2ebd0-305c-4a01-93e0-f7a00dcb9838",
-                     *           "communityId": "08c96ecb-f9cb-429f-885e-47798fd24348",
+                     *           "key": "3fe341dd-0af4-4a8e-9bac-b55beb693dec",
+                     *           "facilityId": "3fe341dd-0af4-4a8e-9bac-b55beb693dec",
+                     *           "communityId": "1511ffc2-0108-4c52-97f0-61caf8fdf8d8",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21429,9 +21444,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "db584689-751b-4b4b-bef9-0d5e71286253",
-                     *           "facilityId": "db584689-751b-4b4b-bef9-0d5e71286253",
-                     *           "communityId": "0db89485-8f57-4607-87f7-4891a3f32a4e",
+                     *           "key": "15bfbf06-ba42-44dc-8a64-695f4ad38170",
+                     *           "facilityId": "15bfbf06-ba42-44dc-8a64-695f4ad38170",
+                     *           "communityId": "23fa2957-f483-4443-b534-78cb8943f074",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21444,9 +21459,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "921f76f2-7308-45bc-b161-49fa9a8e44b6",
-                     *           "facilityId": "921f76f2-7308-45bc-b161-49fa9a8e44b6",
-                     *           "communityId": "18cce225-5569-435d-9f42-4241db452b3c",
+                     *           "key": "12347f13-2b39-4f1c-a57c-bd6d89fda136",
+                     *           "facilityId": "12347f13-2b39-4f1c-a57c-bd6d89fda136",
+                     *           "communityId": "2c84a531-5a21-4156-9228-f7d6ac7d13cf",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21459,9 +21474,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "2f0ee62b-3f15-49ec-84e2-69bdf4c572c9",
-                     *           "facilityId": "2f0ee62b-3f15-49ec-84e2-69bdf4c572c9",
-                     *           "communityId": "2ee7b61c-27c9-4d18-98f5-5680e37a0b84",
+                     *           "key": "72848922-9e35-4648-a40f-141ea053d80f",
+                     *           "facilityId": "72848922-9e35-4648-a40f-141ea053d80f",
+                     *           "communityId": "4a409a46-c89b-4b74-9a23-ac6235510138",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21474,9 +21489,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "d1178cf3-d1c4-4b59-b26a-7f2090b0d587",
-                     *           "facilityId": "d1178cf3-d1c4-4b59-b26a-7f2090b0d587",
-                     *           "communityId": "311f65aa-bd5d-4a81-bdb5-b981ccf862e2",
+                     *           "key": "d622c14b-6e60-4890-b6a5-9714071763b4",
+                     *           "facilityId": "d622c14b-6e60-4890-b6a5-9714071763b4",
+                     *           "communityId": "514bca85-6384-4841-bb57-e66bdb0eca02",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21489,9 +21504,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "0e39ab35-a39d-47e8-98ba-cd64d02d8bbb",
-                     *           "facilityId": "0e39ab35-a39d-47e8-98ba-cd64d02d8bbb",
-                     *           "communityId": "68677304-b4e8-4663-8392-091863eaee37",
+                     *           "key": "9ec826ee-227f-4a89-b96b-118c9d54e51c",
+                     *           "facilityId": "9ec826ee-227f-4a89-b96b-118c9d54e51c",
+                     *           "communityId": "64b26555-c732-4e0e-ba8e-d4486c76cc2b",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21504,9 +21519,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "b6db0762-87b0-4f76-802e-465471b5d531",
-                     *           "facilityId": "b6db0762-87b0-4f76-802e-465471b5d531",
-                     *           "communityId": "74b47ced-889f-4478-a3f9-5e22bc69d57f",
+                     *           "key": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
+                     *           "facilityId": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
+                     *           "communityId": "b18c2b71-c855-4c57-90d4-905064219ce1",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21519,9 +21534,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "26d263fa-4898-4e12-8f3c-fff95cc325bb",
-                     *           "facilityId": "26d263fa-4898-4e12-8f3c-fff95cc325bb",
-                     *           "communityId": "836cc8e3-2b39-4bf8-8f3e-a005376167c1",
+                     *           "key": "6dca59b7-ca12-43f2-8df4-88427b47124d",
+                     *           "facilityId": "6dca59b7-ca12-43f2-8df4-88427b47124d",
+                     *           "communityId": "ecadd868-af38-409c-a318-b366bdbd92f1",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21534,9 +21549,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
-                     *           "facilityId": "a6098a82-c8a1-4ef6-a4e6-440e33fc259f",
-                     *           "communityId": "9509dc42-4feb-4cc8-a82a-5e869b72a91e",
+                     *           "key": "b44faf80-ced8-4954-ba6a-39f327d0c162",
+                     *           "facilityId": "b44faf80-ced8-4954-ba6a-39f327d0c162",
+                     *           "communityId": "ee39b31e-775e-472a-8480-f76581affdbb",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21549,9 +21564,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "dde7c1a3-d1a1-4376-9947-c388e03a79a1",
-                     *           "facilityId": "dde7c1a3-d1a1-4376-9947-c388e03a79a1",
-                     *           "communityId": "ba16ad35-589c-4ba2-aceb-240307caff29",
+                     *           "key": "776ce246-0f30-47f9-8a11-ba2d8ca5c269",
+                     *           "facilityId": "776ce246-0f30-47f9-8a11-ba2d8ca5c269",
+                     *           "communityId": "f299bc8e-11c3-418d-b42a-812c8cfb8be4",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21564,9 +21579,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "aade0475-c27d-4789-b92b-231064691ca0",
-                     *           "facilityId": "aade0475-c27d-4789-b92b-231064691ca0",
-                     *           "communityId": "d148784d-ac6c-4ec9-95dd-0e6cc18732b2",
+                     *           "key": "e406d6ee-4303-49ec-b1fd-148ca7cfb1c8",
+                     *           "facilityId": "e406d6ee-4303-49ec-b1fd-148ca7cfb1c8",
+                     *           "communityId": "fa78a61a-897a-4c15-badd-900ba58f7d53",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21579,9 +21594,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "d626dbcd-cfcd-48c8-a18e-3c67941bcde3",
-                     *           "facilityId": "d626dbcd-cfcd-48c8-a18e-3c67941bcde3",
-                     *           "communityId": "e75467b3-a048-410d-ae3e-b77a0545c237",
+                     *           "key": "de5a4537-e950-4953-9189-7e5d4319b8bb",
+                     *           "facilityId": "de5a4537-e950-4953-9189-7e5d4319b8bb",
+                     *           "communityId": "fd51651b-9b65-4418-9699-8e0d618ae9e7",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21725,13 +21740,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "5bbbd520-bde5-40a5-90a8-ce83d1ad70c2",
+                     *       "id": "2b350f29-96c6-4aa9-b391-1861799f4446",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "cff79e7d-f240-4865-8efc-c6c0e95b3e8f",
-                     *       "facilityId": "1118efdf-d17c-467b-8399-85048466d46d",
-                     *       "communityId": "210bba93-21ae-431c-b7c5-2d581ac42a0d",
-                     *       "streetId": "1c61de96-9cff-4109-88f2-8e49d3dd7afd",
+                     *       "sensorId": "9a6f9692-816e-4d06-8f2e-5225701e3e38",
+                     *       "facilityId": "86a23e37-f1f9-442c-8e0e-20b50a77cecc",
+                     *       "communityId": "c260468e-eeaf-4f62-a7d2-ea9acfd68b83",
+                     *       "streetId": "9bf2be7d-90da-41e1-90bc-996d290593ce",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
@@ -21742,12 +21757,13 @@ export interface operations {
                      *       "classification": null,
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T16:30:19.261Z",
+                     *       "updatedAt": "2026-12-05T19:51:56.024Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "eaf8d6d9-563e-4258-818e-6306f9ea95f8",
+                     *           "commandId": "4b063259-bdb9-4f82-a6f8-6ba3f6a7096c",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *           "issuedByOrgId": "78af672f-7b31-4133-9e8e-a3b991789ad8",
                      *           "issuedByName": null,
                      *           "reason": "false alarm",
                      *           "resultAt": null
@@ -21895,29 +21911,30 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "638b74ea-c52a-4404-8483-a55bc3ecc682",
+                     *       "id": "c8da7518-86a9-4445-965b-d85e8ee1725b",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "afa489c3-0be8-4bf6-850b-5156d9cf2f1b",
-                     *       "facilityId": "6777f301-95a2-4dca-85b7-181d2d476632",
-                     *       "communityId": "b8cf3575-c37f-4bbf-8c54-cc3e16fc4d9a",
-                     *       "streetId": "3c13fb2b-4c4f-479a-b7ab-daf75645de00",
+                     *       "sensorId": "732a9cc8-dd49-4473-80d7-9f57c21d6e1a",
+                     *       "facilityId": "50e0791e-e4ca-408e-ac95-2eb71baeb60f",
+                     *       "communityId": "70decbdf-369d-454b-a7f4-c4b742e95231",
+                     *       "streetId": "a97efe57-456e-407e-92a1-cca2fe898bb1",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
                      *       "haltSeconds": null,
                      *       "acknowledgedAt": "2025-03-01T02:00:00.000Z",
-                     *       "acknowledgedByOrgId": "9c7b86e5-4d48-47e4-9857-0670099d3139",
+                     *       "acknowledgedByOrgId": "4dce4f38-68ba-440b-8330-577e7ce62c76",
                      *       "acknowledgedByName": null,
                      *       "classification": "confirmed",
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T16:30:19.295Z",
+                     *       "updatedAt": "2026-12-05T19:51:56.173Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "f9648a64-8dd4-4633-a534-50206d9e0054",
+                     *           "commandId": "7f6feffb-bb02-417f-a5bf-2bffc7583e7b",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
+                     *           "issuedByOrgId": "4dce4f38-68ba-440b-8330-577e7ce62c76",
                      *           "issuedByName": null,
                      *           "reason": "false alarm",
                      *           "resultAt": null
@@ -22075,10 +22092,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "2c0e2490-b259-4023-b0b3-4022194252ac",
-                     *           "contractId": "10f15d6a-8646-489e-92d3-b55b6135164a",
-                     *           "subscriberKey": "household:85868b29-b6d4-4c27-bc9f-5e9fdbc7007b",
-                     *           "householdId": "85868b29-b6d4-4c27-bc9f-5e9fdbc7007b",
+                     *           "id": "6f00aa9b-5edf-40ac-8876-d586382c88f3",
+                     *           "contractId": "12827b3b-2df3-4ab3-a895-fc5e69f599ec",
+                     *           "subscriberKey": "household:e4c074d3-ff24-4769-86b5-f610cd5efdc3",
+                     *           "householdId": "e4c074d3-ff24-4769-86b5-f610cd5efdc3",
                      *           "slotRef": null,
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
@@ -22087,8 +22104,8 @@ export interface operations {
                      *           "startDate": "2024-12-01",
                      *           "endDate": null,
                      *           "state": "active",
-                     *           "createdAt": "2026-12-05T16:30:19.792Z",
-                     *           "updatedAt": "2026-12-05T16:30:19.792Z"
+                     *           "createdAt": "2026-12-05T19:51:57.196Z",
+                     *           "updatedAt": "2026-12-05T19:51:57.196Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -22218,7 +22235,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "householdId": "61fa7f52-a3aa-47b2-a948-b4fd3ea3f384",
+                 *       "householdId": "4d00db36-a635-4bc6-a9ce-4c49c54eb8ef",
                  *       "feeCode": "EL-M",
                  *       "startDate": "2025-03-01"
                  *     }
@@ -22240,10 +22257,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "37c2a2d2-9687-40fd-a37f-1374bf6a8062",
-                     *       "contractId": "4ddb665c-c12d-40b2-a6ed-840b1e79dc3e",
-                     *       "subscriberKey": "household:61fa7f52-a3aa-47b2-a948-b4fd3ea3f384",
-                     *       "householdId": "61fa7f52-a3aa-47b2-a948-b4fd3ea3f384",
+                     *       "id": "8cd70cb1-519c-4b15-8302-092434addcd7",
+                     *       "contractId": "e1bd7c6d-2ede-4bb6-a970-ec5767b154e7",
+                     *       "subscriberKey": "household:4d00db36-a635-4bc6-a9ce-4c49c54eb8ef",
+                     *       "householdId": "4d00db36-a635-4bc6-a9ce-4c49c54eb8ef",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -22397,10 +22414,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "15e8030c-cb3c-4ca6-ad1e-474d9fde4da2",
-                     *       "contractId": "c13f935e-5486-4af0-b717-4ab41f15be5a",
-                     *       "subscriberKey": "household:44256e5a-9dcf-4689-97cb-5f7355f0bc2d",
-                     *       "householdId": "44256e5a-9dcf-4689-97cb-5f7355f0bc2d",
+                     *       "id": "1162b21c-f478-4d80-bcc6-57dc0c890aef",
+                     *       "contractId": "eb5c1a5d-e481-42bb-a1be-d1d9348c984f",
+                     *       "subscriberKey": "household:f3421a85-ef82-415d-8e65-75483c831229",
+                     *       "householdId": "f3421a85-ef82-415d-8e65-75483c831229",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -22409,8 +22426,8 @@ export interface operations {
                      *       "startDate": "2024-12-01",
                      *       "endDate": null,
                      *       "state": "active",
-                     *       "createdAt": "2026-12-05T16:30:19.888Z",
-                     *       "updatedAt": "2026-12-05T16:30:19.888Z"
+                     *       "createdAt": "2026-12-05T19:51:57.429Z",
+                     *       "updatedAt": "2026-12-05T19:51:57.429Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Subscription"];
@@ -22554,10 +22571,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "subscription": {
-                     *         "id": "9ea10c43-98a5-43f3-b3e1-e0e3039414a2",
-                     *         "contractId": "0a05690e-ecd7-4724-8527-f592207d4941",
-                     *         "subscriberKey": "household:bdac8af5-97e1-4e2e-beb8-4730479a3c40",
-                     *         "householdId": "bdac8af5-97e1-4e2e-beb8-4730479a3c40",
+                     *         "id": "bb42775f-afca-416e-861c-75d1580f2777",
+                     *         "contractId": "9de08851-a7de-4ddc-940f-394f34c18b7a",
+                     *         "subscriberKey": "household:5dc2f1e1-9f2e-49c3-8dbe-a222a39dcfd3",
+                     *         "householdId": "5dc2f1e1-9f2e-49c3-8dbe-a222a39dcfd3",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -22566,7 +22583,7 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T16:30:19.927Z",
+                     *         "createdAt": "2026-12-05T19:51:57.528Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "refund": {
@@ -22743,10 +22760,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "ended": {
-                     *         "id": "d7d22e48-c27e-4196-9061-73a6675c4e24",
-                     *         "contractId": "bb792d16-9f5e-448f-9005-861c6202e978",
-                     *         "subscriberKey": "household:c63f731d-e197-4f12-9ac1-ddba99eb3b14",
-                     *         "householdId": "c63f731d-e197-4f12-9ac1-ddba99eb3b14",
+                     *         "id": "74f7ccac-b7a6-4c28-999c-c1b25c6d857b",
+                     *         "contractId": "e100c8a2-2740-4919-a977-aff57f05d1a6",
+                     *         "subscriberKey": "household:929b1015-8910-40ff-a0c2-a690fec1b8e6",
+                     *         "householdId": "929b1015-8910-40ff-a0c2-a690fec1b8e6",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -22755,14 +22772,14 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T16:30:19.982Z",
+                     *         "createdAt": "2026-12-05T19:51:57.626Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "subscription": {
-                     *         "id": "0a45b40c-2532-4f74-813f-9e3a95ef8f2a",
-                     *         "contractId": "bb792d16-9f5e-448f-9005-861c6202e978",
-                     *         "subscriberKey": "household:c63f731d-e197-4f12-9ac1-ddba99eb3b14",
-                     *         "householdId": "c63f731d-e197-4f12-9ac1-ddba99eb3b14",
+                     *         "id": "ca0dd3a0-5b43-40c9-98a2-8dfc9c8b27cc",
+                     *         "contractId": "e100c8a2-2740-4919-a977-aff57f05d1a6",
+                     *         "subscriberKey": "household:929b1015-8910-40ff-a0c2-a690fec1b8e6",
+                     *         "householdId": "929b1015-8910-40ff-a0c2-a690fec1b8e6",
                      *         "slotRef": null,
                      *         "feeCode": "EL-Y",
                      *         "kind": "yearly",
@@ -22927,14 +22944,14 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "bb141124-712c-4be6-b4ab-2e41d55b2899",
-                     *           "contractId": "179da1a4-e0c0-4bdd-a8f6-7d0a1749dca0",
+                     *           "id": "ce9d2b3b-a426-4d42-91d8-df78cc570f5c",
+                     *           "contractId": "3963d77b-0775-4b12-b7ad-31cfdb831808",
                      *           "period": "2025-02",
                      *           "idempotencyKey": null,
-                     *           "requestedByOrgId": "1371508b-2b8a-4290-b8d3-1fb25a2a47d6",
+                     *           "requestedByOrgId": "598e7d27-0e47-4e0a-9fe9-473269a91f92",
                      *           "invoicesCreated": 1,
                      *           "totalAmount": "40.00",
-                     *           "createdAt": "2026-12-05T16:30:20.044Z"
+                     *           "createdAt": "2026-12-05T19:51:57.788Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -23084,11 +23101,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "8c52a8ac-d4a2-4ae5-a206-596cf4be31a9",
-                     *         "contractId": "bad952b7-38d6-4ecd-9145-09d646ee4b93",
+                     *         "id": "b9d9e5d9-7db8-490f-a073-b2428ceb5651",
+                     *         "contractId": "4606cc05-f11b-4bba-a5ca-d51192b2799c",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-7ac0d329",
-                     *         "requestedByOrgId": "5961642c-2d81-496b-9d69-719f5a4d8637",
+                     *         "idempotencyKey": "run-77db99a5",
+                     *         "requestedByOrgId": "54aca899-b35e-443f-acbe-b54606993461",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
@@ -23114,11 +23131,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "8c52a8ac-d4a2-4ae5-a206-596cf4be31a9",
-                     *         "contractId": "bad952b7-38d6-4ecd-9145-09d646ee4b93",
+                     *         "id": "b9d9e5d9-7db8-490f-a073-b2428ceb5651",
+                     *         "contractId": "4606cc05-f11b-4bba-a5ca-d51192b2799c",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-7ac0d329",
-                     *         "requestedByOrgId": "5961642c-2d81-496b-9d69-719f5a4d8637",
+                     *         "idempotencyKey": "run-77db99a5",
+                     *         "requestedByOrgId": "54aca899-b35e-443f-acbe-b54606993461",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
@@ -23268,14 +23285,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3cc3a0af-6ef3-46e3-af97-c2f8a1d90f90",
-                     *       "contractId": "9bdba894-fb95-4af4-b23c-c1250515c128",
+                     *       "id": "ede7dd93-c299-43d0-ac35-ef05a34fca69",
+                     *       "contractId": "8da71f53-ea51-41a3-8bc0-5d5929c2cfae",
                      *       "period": "2025-02",
                      *       "idempotencyKey": null,
-                     *       "requestedByOrgId": "f646607b-8aea-49c0-bba4-cc9c69df9e8c",
+                     *       "requestedByOrgId": "70ee6007-26ad-4270-b7f1-87d155cbc7b0",
                      *       "invoicesCreated": 1,
                      *       "totalAmount": "40.00",
-                     *       "createdAt": "2026-12-05T16:30:20.163Z"
+                     *       "createdAt": "2026-12-05T19:51:57.978Z"
                      *     }
                      */
                     "application/json": components["schemas"]["BillingRun"];
@@ -23417,13 +23434,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "190ceba2-ca42-42a2-a7c5-4a4f7fef973b",
+                     *           "id": "aede2628-4e4a-4136-8623-1ad5f7c93cff",
                      *           "number": "BOT-2025-000001",
-                     *           "contractId": "cc5d5535-5338-42be-9e01-a418b3c14ba9",
-                     *           "subscriberKey": "household:8b18ea0d-3031-42af-8eb2-1f225ac213e5",
-                     *           "householdId": "8b18ea0d-3031-42af-8eb2-1f225ac213e5",
-                     *           "subscriptionId": "1a5fec30-c5f9-4260-ae1c-8fa102398e4c",
-                     *           "billingRunId": "76d3eb12-e9c4-4201-8774-5c66d3cebef6",
+                     *           "contractId": "91d71caa-2582-430e-8a90-1a960846a615",
+                     *           "subscriberKey": "household:2defa5d7-2ea3-4e72-9003-eddc289b6d94",
+                     *           "householdId": "2defa5d7-2ea3-4e72-9003-eddc289b6d94",
+                     *           "subscriptionId": "be858cfa-65b2-48f4-90c3-4f2fe79c7552",
+                     *           "billingRunId": "3ca2d71b-80bf-41ca-b9ab-65866574187d",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
                      *           "issueDate": "2025-02-01",
@@ -23583,13 +23600,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "999eb524-3124-4a89-b871-aa71be49a7d3",
+                     *       "id": "2f404a52-dba0-4164-b368-d6fdc10d8779",
                      *       "number": "BOT-2025-000001",
-                     *       "contractId": "4cf7c054-bef4-403e-80c5-0c23e862bb9d",
-                     *       "subscriberKey": "household:6cecf432-7424-427a-a104-af3dc2ebcdea",
-                     *       "householdId": "6cecf432-7424-427a-a104-af3dc2ebcdea",
-                     *       "subscriptionId": "399def88-595a-483c-b594-95cf4859e65a",
-                     *       "billingRunId": "3c9d9ac0-df35-42e1-a7a3-b58a95530d17",
+                     *       "contractId": "faac12d2-c0a6-41df-84b9-5d56edd7487f",
+                     *       "subscriberKey": "household:b53c5a1c-b9e0-4cb4-b93b-b99b38567c0e",
+                     *       "householdId": "b53c5a1c-b9e0-4cb4-b93b-b99b38567c0e",
+                     *       "subscriptionId": "450c53b3-94d3-486b-a10e-98f19e45fcc4",
+                     *       "billingRunId": "61fde34f-ebed-483d-ba42-b0986e01eacd",
                      *       "kind": "subscription",
                      *       "period": "2025-02",
                      *       "issueDate": "2025-02-01",
@@ -23733,8 +23750,8 @@ export interface operations {
                 /**
                  * @example [
                  *       {
-                 *         "sessionId": "ride-5326d066",
-                 *         "householdId": "61ef9983-130d-4578-a0f6-dd21d5307ff9",
+                 *         "sessionId": "ride-8454f939",
+                 *         "householdId": "e9c2591c-085e-4115-9632-e6a25db65021",
                  *         "kind": "ride",
                  *         "feeCode": "EL-RIDE",
                  *         "startedAt": "2025-02-20T08:30:00+08:00",
@@ -23759,7 +23776,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "stored": [
-                     *         "ride-ef718c64"
+                     *         "ride-c53494f9"
                      *       ],
                      *       "duplicates": []
                      *     }
@@ -23912,10 +23929,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "31a9437e-6991-4a6e-9b3b-e1e7d1b156a8",
-                     *           "invoiceId": "68d7588b-edb1-4f1e-a2c0-fd7c6df0b74b",
-                     *           "contractId": "9ff0c8a6-eeb8-4b08-9b1c-0fb0208340e5",
-                     *           "subscriberKey": "household:51ebe5d6-8d1e-440c-9284-96863b488b6d",
+                     *           "id": "0edf7c99-0939-4496-b28e-eb08d6cd705c",
+                     *           "invoiceId": "d8720fa2-6d85-4069-805f-bf7aeb77a465",
+                     *           "contractId": "b745a35d-a531-4022-8bd8-f1333a4c2511",
+                     *           "subscriberKey": "household:dba281fe-1ad1-4afd-8dd8-594414cd50e6",
                      *           "amount": "10.00",
                      *           "appliedAmount": "10.00",
                      *           "creditAmount": "0.00",
@@ -23923,7 +23940,7 @@ export interface operations {
                      *           "externalRef": "WX-FIXTURE-0001",
                      *           "receivedOn": "2025-02-20",
                      *           "creditNoteId": null,
-                     *           "createdAt": "2026-12-05T16:30:20.327Z"
+                     *           "createdAt": "2026-12-05T19:51:58.269Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -24068,7 +24085,7 @@ export interface operations {
                  * @example {
                  *       "amount": "10.00",
                  *       "method": "wechat",
-                 *       "externalRef": "WX-f5251229",
+                 *       "externalRef": "WX-50ad3b05",
                  *       "receivedOn": "2025-02-28"
                  *     }
                  */
@@ -24088,20 +24105,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "5a854970-ceab-44ac-ac77-600499d37ba9",
-                     *       "invoiceId": "4e363383-43d4-46d4-8a2a-74088c2e75e9",
-                     *       "contractId": "b2310863-8115-4743-bb60-cb3edf124505",
-                     *       "subscriberKey": "household:13551de1-9263-4031-95be-74d40b9b6893",
+                     *       "id": "e13f9a12-a083-4c66-b417-968a7f0165d2",
+                     *       "invoiceId": "bc18f054-c827-4556-b419-8a97abf29ab7",
+                     *       "contractId": "664eba44-40b5-4121-8260-c3297a46f230",
+                     *       "subscriberKey": "household:d517a73b-2bed-416e-924c-dcc53a0159f5",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-e52e3ace",
+                     *       "externalRef": "WX-71a9a0b3",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T16:30:20.382Z",
+                     *       "createdAt": "2026-12-05T19:51:58.363Z",
                      *       "invoice": {
-                     *         "id": "4e363383-43d4-46d4-8a2a-74088c2e75e9",
+                     *         "id": "bc18f054-c827-4556-b419-8a97abf29ab7",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
@@ -24129,20 +24146,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "5a854970-ceab-44ac-ac77-600499d37ba9",
-                     *       "invoiceId": "4e363383-43d4-46d4-8a2a-74088c2e75e9",
-                     *       "contractId": "b2310863-8115-4743-bb60-cb3edf124505",
-                     *       "subscriberKey": "household:13551de1-9263-4031-95be-74d40b9b6893",
+                     *       "id": "e13f9a12-a083-4c66-b417-968a7f0165d2",
+                     *       "invoiceId": "bc18f054-c827-4556-b419-8a97abf29ab7",
+                     *       "contractId": "664eba44-40b5-4121-8260-c3297a46f230",
+                     *       "subscriberKey": "household:d517a73b-2bed-416e-924c-dcc53a0159f5",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-e52e3ace",
+                     *       "externalRef": "WX-71a9a0b3",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T16:30:20.382Z",
+                     *       "createdAt": "2026-12-05T19:51:58.363Z",
                      *       "invoice": {
-                     *         "id": "4e363383-43d4-46d4-8a2a-74088c2e75e9",
+                     *         "id": "bc18f054-c827-4556-b419-8a97abf29ab7",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
@@ -24295,10 +24312,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "6a42a934-3d3e-4405-ba36-3b0d4a6358b3",
-                     *       "invoiceId": "2111006c-9d13-4771-9713-0794751806bf",
-                     *       "contractId": "48d553fb-231b-44bd-90be-c9d68f3039ca",
-                     *       "subscriberKey": "household:ddb75174-9b8a-4b64-8a53-bfa3ce673487",
+                     *       "id": "a822de3a-5ce8-433c-a9ad-6d6b80542f97",
+                     *       "invoiceId": "c4eb58ce-02f4-4366-a80d-a89643b300ff",
+                     *       "contractId": "ec34e037-2afc-4795-94c8-ebc11c2cfa56",
+                     *       "subscriberKey": "household:9f898091-e8ee-4df4-b0c6-5b5a229f59f3",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
@@ -24306,7 +24323,7 @@ export interface operations {
                      *       "externalRef": "WX-FIXTURE-0001",
                      *       "receivedOn": "2025-02-20",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T16:30:20.423Z"
+                     *       "createdAt": "2026-12-05T19:51:58.422Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Payment"];
@@ -24447,10 +24464,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "73fa326d-5166-4c7d-830d-0ac4568b9fa1",
+                     *           "id": "9bd9eb27-ecec-4fe8-af85-d9721cfe858f",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "5db6672d-b7da-4c14-b6fc-0b6b037f0d08",
-                     *           "subscriberKey": "household:b6ee2d49-5c89-43b8-9a10-ea20d80a47cf",
+                     *           "contractId": "ce06ba2c-e522-4893-bf85-724c40dc12d8",
+                     *           "subscriberKey": "household:07d88e04-0c13-4b2d-94f0-02f83ba5379b",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "15.00",
@@ -24459,7 +24476,7 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T16:30:20.464Z"
+                     *           "createdAt": "2026-12-05T19:51:58.472Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -24589,7 +24606,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "subscriberKey": "household:0932f247-01fd-4d18-a2ed-96e2bc078cf4",
+                 *       "subscriberKey": "household:e1ffb427-1c10-4a13-bad2-7f180c1cc67f",
                  *       "amount": "5.00",
                  *       "note": "电梯停运两天，减免"
                  *     }
@@ -24611,19 +24628,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "fd5c8a96-9f93-4ee9-8e32-966692918515",
+                     *       "id": "cf13bb16-1cd6-40c3-9293-93d5ce06c52b",
                      *       "number": "CN-2025-000001",
-                     *       "contractId": "dd34d4b5-3506-47ae-ab11-9826045cba0c",
-                     *       "subscriberKey": "household:0932f247-01fd-4d18-a2ed-96e2bc078cf4",
+                     *       "contractId": "025fa91d-3e9c-4817-b776-ff0fbffb127d",
+                     *       "subscriberKey": "household:e1ffb427-1c10-4a13-bad2-7f180c1cc67f",
                      *       "reason": "adjustment",
                      *       "amount": "5.00",
                      *       "remaining": "5.00",
                      *       "applied": "0.00",
                      *       "refunded": "0.00",
                      *       "paymentId": null,
-                     *       "subscriptionId": "7d112e76-0fa3-4a68-8bfd-79871455e45b",
+                     *       "subscriptionId": "94036609-ee11-4955-a7bf-a2a0f8c288d2",
                      *       "note": "电梯停运两天，减免",
-                     *       "createdAt": "2026-12-05T16:30:20.517Z"
+                     *       "createdAt": "2026-12-05T19:51:58.531Z"
                      *     }
                      */
                     "application/json": components["schemas"]["CreditNote"];
@@ -24767,10 +24784,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7354ddf3-1b26-46e2-8ec5-278179f7c3cd",
+                     *       "id": "79c1d4f3-ccae-43e5-bf26-3e0c547dfc7f",
                      *       "number": "CN-2026-000001",
-                     *       "contractId": "eff30553-7689-421c-99a0-4d36182bbbb1",
-                     *       "subscriberKey": "household:ed2c4d7d-d18e-4dce-b340-14a9eca9eb5c",
+                     *       "contractId": "e61ab345-320a-42a3-8a42-4fbf8cebd848",
+                     *       "subscriberKey": "household:cbcf7684-7026-43a8-a3f0-192d5aa19f81",
                      *       "reason": "cancellation",
                      *       "amount": "20.00",
                      *       "remaining": "15.00",
@@ -24779,7 +24796,7 @@ export interface operations {
                      *       "paymentId": null,
                      *       "subscriptionId": null,
                      *       "note": "",
-                     *       "createdAt": "2026-12-05T16:30:20.562Z"
+                     *       "createdAt": "2026-12-05T19:51:58.609Z"
                      *     }
                      */
                     "application/json": components["schemas"]["CreditNote"];
@@ -24905,7 +24922,7 @@ export interface operations {
                  * @example {
                  *       "amount": "5.00",
                  *       "method": "cash",
-                 *       "externalRef": "CASH-e97c2840",
+                 *       "externalRef": "CASH-f694f2fd",
                  *       "paidOn": "2025-02-28"
                  *     }
                  */
@@ -24925,18 +24942,18 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "72f4bcb9-21c0-4674-8104-20be2e463211",
-                     *       "creditNoteId": "cc636555-3044-45fd-a254-41ec13f7ca27",
+                     *       "id": "79d6b135-0c9a-47bc-8972-74a059f5c87f",
+                     *       "creditNoteId": "7a84fbf2-ce97-4f8b-b556-6a962007a46a",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-61c6a079",
+                     *       "externalRef": "CASH-01a57ad9",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T16:30:20.621Z",
+                     *       "createdAt": "2026-12-05T19:51:58.680Z",
                      *       "creditNote": {
-                     *         "id": "cc636555-3044-45fd-a254-41ec13f7ca27",
+                     *         "id": "7a84fbf2-ce97-4f8b-b556-6a962007a46a",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "957f437c-4a55-4e6c-a033-7d69beb8a44f",
-                     *         "subscriberKey": "household:24c3dcaf-c45b-4ea4-b65f-45cda51da796",
+                     *         "contractId": "9ee8f3e8-5da8-43e7-aa10-0f9d415aff15",
+                     *         "subscriberKey": "household:3773302f-e7c3-47c1-bfd9-aae4a4292685",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
                      *         "remaining": "10.00",
@@ -24945,7 +24962,7 @@ export interface operations {
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T16:30:20.609Z"
+                     *         "createdAt": "2026-12-05T19:51:58.662Z"
                      *       }
                      *     }
                      */
@@ -24965,18 +24982,18 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "72f4bcb9-21c0-4674-8104-20be2e463211",
-                     *       "creditNoteId": "cc636555-3044-45fd-a254-41ec13f7ca27",
+                     *       "id": "79d6b135-0c9a-47bc-8972-74a059f5c87f",
+                     *       "creditNoteId": "7a84fbf2-ce97-4f8b-b556-6a962007a46a",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-61c6a079",
+                     *       "externalRef": "CASH-01a57ad9",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T16:30:20.621Z",
+                     *       "createdAt": "2026-12-05T19:51:58.680Z",
                      *       "creditNote": {
-                     *         "id": "cc636555-3044-45fd-a254-41ec13f7ca27",
+                     *         "id": "7a84fbf2-ce97-4f8b-b556-6a962007a46a",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "957f437c-4a55-4e6c-a033-7d69beb8a44f",
-                     *         "subscriberKey": "household:24c3dcaf-c45b-4ea4-b65f-45cda51da796",
+                     *         "contractId": "9ee8f3e8-5da8-43e7-aa10-0f9d415aff15",
+                     *         "subscriberKey": "household:3773302f-e7c3-47c1-bfd9-aae4a4292685",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
                      *         "remaining": "10.00",
@@ -24985,7 +25002,7 @@ export interface operations {
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T16:30:20.609Z"
+                     *         "createdAt": "2026-12-05T19:51:58.662Z"
                      *       }
                      *     }
                      */
@@ -25130,13 +25147,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9aa6d27d-0ca3-44e0-b9d5-7a9d53bd0537",
-                     *       "creditNoteId": "7348b723-f5fb-4329-a5bc-a9b38542f9a1",
+                     *       "id": "a73958cd-99ff-41e9-a021-ba6ddb76752b",
+                     *       "creditNoteId": "ff1ab230-be36-4eab-a24a-72f51d69482b",
                      *       "amount": "5.00",
                      *       "method": "cash",
                      *       "externalRef": "CASH-FIXTURE-0001",
                      *       "paidOn": "2025-02-25",
-                     *       "createdAt": "2026-12-05T16:30:20.667Z"
+                     *       "createdAt": "2026-12-05T19:51:58.724Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Refund"];
@@ -25270,11 +25287,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "f791eef7-97c9-443a-84e1-b980cfac6f4e",
-                     *       "subscriberKey": "household:668af59e-d01c-44f8-b72e-9f3bd99e3167",
+                     *       "contractId": "6f14d392-3c0f-401a-959e-f538e2edb72d",
+                     *       "subscriberKey": "household:37040b83-d87f-48c9-8717-f22cdf94c5e2",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "c59e4d38-8d88-401f-b90e-b629e2e02700",
+                     *           "id": "011ae01c-48ba-48e3-8924-1e5a976536f3",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -25285,7 +25302,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "4aa5ce85-1c39-4520-a8c5-ff55ec26ad14",
+                     *           "id": "621d76f2-7ec9-49ad-a34e-532eabf15c76",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -25299,10 +25316,10 @@ export interface operations {
                      *       ],
                      *       "payments": [
                      *         {
-                     *           "id": "c167761b-c412-441c-b80a-08e0fadf1e39",
-                     *           "invoiceId": "4aa5ce85-1c39-4520-a8c5-ff55ec26ad14",
-                     *           "contractId": "f791eef7-97c9-443a-84e1-b980cfac6f4e",
-                     *           "subscriberKey": "household:668af59e-d01c-44f8-b72e-9f3bd99e3167",
+                     *           "id": "e7825648-41ca-4e21-9e16-9cb63227281c",
+                     *           "invoiceId": "621d76f2-7ec9-49ad-a34e-532eabf15c76",
+                     *           "contractId": "6f14d392-3c0f-401a-959e-f538e2edb72d",
+                     *           "subscriberKey": "household:37040b83-d87f-48c9-8717-f22cdf94c5e2",
                      *           "amount": "10.00",
                      *           "appliedAmount": "10.00",
                      *           "creditAmount": "0.00",
@@ -25310,15 +25327,15 @@ export interface operations {
                      *           "externalRef": "WX-FIXTURE-0001",
                      *           "receivedOn": "2025-02-20",
                      *           "creditNoteId": null,
-                     *           "createdAt": "2026-12-05T16:30:20.699Z"
+                     *           "createdAt": "2026-12-05T19:51:58.773Z"
                      *         }
                      *       ],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "fedc7932-bdc8-4657-97fc-51913398ee6a",
+                     *           "id": "fe03542b-7fe4-48c5-b3a0-f00cfab141d2",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "f791eef7-97c9-443a-84e1-b980cfac6f4e",
-                     *           "subscriberKey": "household:668af59e-d01c-44f8-b72e-9f3bd99e3167",
+                     *           "contractId": "6f14d392-3c0f-401a-959e-f538e2edb72d",
+                     *           "subscriberKey": "household:37040b83-d87f-48c9-8717-f22cdf94c5e2",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "15.00",
@@ -25327,18 +25344,18 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T16:30:20.701Z"
+                     *           "createdAt": "2026-12-05T19:51:58.775Z"
                      *         }
                      *       ],
                      *       "refunds": [
                      *         {
-                     *           "id": "8cb47a39-8777-4777-a3d8-753f51b8b10e",
-                     *           "creditNoteId": "fedc7932-bdc8-4657-97fc-51913398ee6a",
+                     *           "id": "68e1e4ad-8b54-408c-858b-0f5a5c3e7eb2",
+                     *           "creditNoteId": "fe03542b-7fe4-48c5-b3a0-f00cfab141d2",
                      *           "amount": "5.00",
                      *           "method": "cash",
                      *           "externalRef": "CASH-FIXTURE-0001",
                      *           "paidOn": "2025-02-25",
-                     *           "createdAt": "2026-12-05T16:30:20.702Z"
+                     *           "createdAt": "2026-12-05T19:51:58.777Z"
                      *         }
                      *       ],
                      *       "totals": {
@@ -25483,11 +25500,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "9ea8f5cb-2346-486a-82b9-27d2c00a3630",
-                     *       "subscriberKey": "household:2a33f715-f16e-41e9-b888-09fe1ee6d06b",
+                     *       "contractId": "17b87bec-a422-4943-8344-58827d43d9a3",
+                     *       "subscriberKey": "household:ef60ed57-2cc6-4f05-9784-669721dc507a",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "2e43e33b-bb35-473a-9323-a0c621ab9c00",
+                     *           "id": "cad8d8e8-0d51-432d-a950-ff5cad9234ef",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -25498,7 +25515,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "4bfc6b7a-a551-4328-a707-d52e728bb2ca",
+                     *           "id": "6858bd1b-849f-4efd-b030-37a52d9c7b58",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -25512,10 +25529,10 @@ export interface operations {
                      *       ],
                      *       "payments": [
                      *         {
-                     *           "id": "3c86081e-12dd-4928-8a4a-c96896cfbb16",
-                     *           "invoiceId": "4bfc6b7a-a551-4328-a707-d52e728bb2ca",
-                     *           "contractId": "9ea8f5cb-2346-486a-82b9-27d2c00a3630",
-                     *           "subscriberKey": "household:2a33f715-f16e-41e9-b888-09fe1ee6d06b",
+                     *           "id": "7c0e29b9-d3d3-40ea-9bee-9c0ee11d5410",
+                     *           "invoiceId": "6858bd1b-849f-4efd-b030-37a52d9c7b58",
+                     *           "contractId": "17b87bec-a422-4943-8344-58827d43d9a3",
+                     *           "subscriberKey": "household:ef60ed57-2cc6-4f05-9784-669721dc507a",
                      *           "amount": "10.00",
                      *           "appliedAmount": "10.00",
                      *           "creditAmount": "0.00",
@@ -25523,15 +25540,15 @@ export interface operations {
                      *           "externalRef": "WX-FIXTURE-0001",
                      *           "receivedOn": "2025-02-20",
                      *           "creditNoteId": null,
-                     *           "createdAt": "2026-12-05T16:30:20.744Z"
+                     *           "createdAt": "2026-12-05T19:51:58.867Z"
                      *         }
                      *       ],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "63c185ca-b5df-4838-928b-6d114d412f47",
+                     *           "id": "9d99d91b-01c0-4737-b973-103391e76ce9",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "9ea8f5cb-2346-486a-82b9-27d2c00a3630",
-                     *           "subscriberKey": "household:2a33f715-f16e-41e9-b888-09fe1ee6d06b",
+                     *           "contractId": "17b87bec-a422-4943-8344-58827d43d9a3",
+                     *           "subscriberKey": "household:ef60ed57-2cc6-4f05-9784-669721dc507a",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "15.00",
@@ -25540,18 +25557,18 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T16:30:20.746Z"
+                     *           "createdAt": "2026-12-05T19:51:58.870Z"
                      *         }
                      *       ],
                      *       "refunds": [
                      *         {
-                     *           "id": "ff8e706c-0fbc-4350-ab55-a8d59007d2a8",
-                     *           "creditNoteId": "63c185ca-b5df-4838-928b-6d114d412f47",
+                     *           "id": "680ebfdc-e665-404f-9086-b6076c65cfe7",
+                     *           "creditNoteId": "9d99d91b-01c0-4737-b973-103391e76ce9",
                      *           "amount": "5.00",
                      *           "method": "cash",
                      *           "externalRef": "CASH-FIXTURE-0001",
                      *           "paidOn": "2025-02-25",
-                     *           "createdAt": "2026-12-05T16:30:20.747Z"
+                     *           "createdAt": "2026-12-05T19:51:58.871Z"
                      *         }
                      *       ],
                      *       "totals": {
@@ -25696,7 +25713,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "c559f80b-e6c1-47fa-909c-68107476f57a",
+                     *       "contractId": "a2a3987c-29d7-4229-9486-82eb96662ca9",
                      *       "asOf": "2025-03-01",
                      *       "invoiceCount": 1,
                      *       "openInvoiceCount": 1,
@@ -25868,8 +25885,8 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "95dfab91-ea01-4a7e-8b2b-860462ad757d",
-                     *           "contractId": "812fe1e6-52d3-42bd-b4a2-86c271ee4198",
+                     *           "id": "fdb00b2a-a81a-4789-9f9e-8de5cea53716",
+                     *           "contractId": "fa8bb274-8803-43f3-97e5-e951022ee85a",
                      *           "period": "2025-01",
                      *           "versionNo": 1,
                      *           "state": "queried",
@@ -25892,14 +25909,14 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "7b6ff057-deef-43e7-8f4d-03abf4f00a2d",
-                     *           "reviewedByOrgId": "3af09961-7b43-4581-9698-4bfb7fa45441",
+                     *           "submittedByOrgId": "f5fa5c3c-bf1e-40c5-91f1-09e1e48f383c",
+                     *           "reviewedByOrgId": "a3afd44f-dba5-4781-80e4-52eb2e30e81a",
                      *           "reviewedAt": "2025-02-25T02:00:00.000Z",
-                     *           "createdAt": "2026-12-05T16:30:20.834Z"
+                     *           "createdAt": "2026-12-05T19:51:59.062Z"
                      *         },
                      *         {
-                     *           "id": "eeec39a7-3063-497f-946b-79b551adffcb",
-                     *           "contractId": "812fe1e6-52d3-42bd-b4a2-86c271ee4198",
+                     *           "id": "e551d98a-f8f5-469c-adc4-58c5060afc22",
+                     *           "contractId": "fa8bb274-8803-43f3-97e5-e951022ee85a",
                      *           "period": "2024-12",
                      *           "versionNo": 1,
                      *           "state": "submitted",
@@ -25922,10 +25939,10 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "7b6ff057-deef-43e7-8f4d-03abf4f00a2d",
+                     *           "submittedByOrgId": "f5fa5c3c-bf1e-40c5-91f1-09e1e48f383c",
                      *           "reviewedByOrgId": null,
                      *           "reviewedAt": null,
-                     *           "createdAt": "2026-12-05T16:30:20.834Z"
+                     *           "createdAt": "2026-12-05T19:51:59.062Z"
                      *         }
                      *       ],
                      *       "total": 2,
@@ -26094,8 +26111,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "73b70b01-07c7-404a-9417-e9e3a76f2784",
-                     *       "contractId": "76484a15-0be4-403a-9c79-465853affb75",
+                     *       "id": "c4263064-eb50-4dfd-a360-c6e0a708f816",
+                     *       "contractId": "841d515e-a3a5-41ae-9ea4-b2316e3a6d6e",
                      *       "period": "2025-02",
                      *       "versionNo": 1,
                      *       "state": "submitted",
@@ -26118,7 +26135,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "1a4c1b9d-e678-433b-8fef-0c966af4185b",
+                     *       "submittedByOrgId": "153b5b47-1ebe-4266-ae9f-12e8997d8a13",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -26263,7 +26280,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "73b70b01-07c7-404a-9417-e9e3a76f2784",
+                     *           "id": "c4263064-eb50-4dfd-a360-c6e0a708f816",
                      *           "versionNo": 1,
                      *           "state": "submitted"
                      *         }
@@ -26416,8 +26433,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "dd8d7d91-d362-46e0-a867-38d84d6d5144",
-                     *       "contractId": "300e4fc7-ac2f-4caf-8cf4-783596110045",
+                     *       "id": "cf8494be-9125-4282-ae8b-c91440d315db",
+                     *       "contractId": "138b9294-a325-42fc-9d7c-a6691f877e5d",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "submitted",
@@ -26440,10 +26457,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "36949ea7-65a8-4c59-bad8-17698f7ebc15",
+                     *       "submittedByOrgId": "9150feb3-041a-482f-9f38-a6551c59013c",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
-                     *       "createdAt": "2026-12-05T16:30:20.940Z",
+                     *       "createdAt": "2026-12-05T19:51:59.283Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -26583,7 +26600,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "dd8d7d91-d362-46e0-a867-38d84d6d5144",
+                     *           "id": "cf8494be-9125-4282-ae8b-c91440d315db",
                      *           "versionNo": 1,
                      *           "state": "submitted"
                      *         }
@@ -26726,8 +26743,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a9be1ef4-eb50-4630-bc6b-2b7c8b29a3d5",
-                     *       "contractId": "d5863839-4a1f-452c-9541-8e2cb09e3dd8",
+                     *       "id": "67dedc7e-68b8-48c7-9628-e941b821bf8f",
+                     *       "contractId": "e0e3587d-e5bf-439d-8378-e8ee9d3d0fdc",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "accepted",
@@ -26750,10 +26767,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "8f886d34-ba19-4911-9b62-7cc4917bada0",
-                     *       "reviewedByOrgId": "a3440ec8-0b7c-48a0-92eb-67edddcb8d61",
+                     *       "submittedByOrgId": "eb344409-5cef-4479-b065-056506552191",
+                     *       "reviewedByOrgId": "cbdea474-088d-42c9-9b14-9c697dd38bb1",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T16:30:20.986Z",
+                     *       "createdAt": "2026-12-05T19:51:59.418Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -26893,7 +26910,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "a9be1ef4-eb50-4630-bc6b-2b7c8b29a3d5",
+                     *           "id": "67dedc7e-68b8-48c7-9628-e941b821bf8f",
                      *           "versionNo": 1,
                      *           "state": "accepted"
                      *         }
@@ -27052,8 +27069,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "6183cb10-5211-4ae3-bb03-3747b86ee3ee",
-                     *       "contractId": "9d1c779f-16ca-4dc6-a26d-0164375d6600",
+                     *       "id": "c92397f3-bd11-48dd-b123-2347260e6cfd",
+                     *       "contractId": "f77ed715-7566-458a-9760-56a9405f276b",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "queried",
@@ -27076,10 +27093,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "be7d5e96-13fe-4862-ab2e-2d9b70554195",
-                     *       "reviewedByOrgId": "140ae2c4-44a9-4011-a4a2-c9a87c3e90ba",
+                     *       "submittedByOrgId": "06c88419-ab10-4418-8e2d-75b33488a250",
+                     *       "reviewedByOrgId": "592390f9-39ba-42f3-8a37-fe6ba87a4449",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T16:30:21.045Z",
+                     *       "createdAt": "2026-12-05T19:51:59.505Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -27219,7 +27236,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "6183cb10-5211-4ae3-bb03-3747b86ee3ee",
+                     *           "id": "c92397f3-bd11-48dd-b123-2347260e6cfd",
                      *           "versionNo": 1,
                      *           "state": "queried"
                      *         }
@@ -27398,8 +27415,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "179585a2-5fb8-4234-94a0-9eb45f93a1f1",
-                     *       "contractId": "1a11473b-a810-47f0-af37-e70e7c0b0f40",
+                     *       "id": "106a4378-9ca2-46ea-9740-6bf945723844",
+                     *       "contractId": "b1b5dc3c-569c-4b8b-ba9c-e3757c3cfc04",
                      *       "period": "2025-01",
                      *       "versionNo": 2,
                      *       "state": "submitted",
@@ -27422,7 +27439,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "c3c10a75-3fef-41fa-9960-9c70057f0118",
+                     *       "submittedByOrgId": "a63296b4-cbfb-4ef3-bd00-f9e0c6bf4f44",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -27565,12 +27582,12 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "7eb49cc2-e0e5-4365-afb4-8c12933b841c",
+                     *           "id": "89e11dad-093c-4b90-9185-29a6f73140a2",
                      *           "versionNo": 1,
                      *           "state": "superseded"
                      *         },
                      *         {
-                     *           "id": "179585a2-5fb8-4234-94a0-9eb45f93a1f1",
+                     *           "id": "106a4378-9ca2-46ea-9740-6bf945723844",
                      *           "versionNo": 2,
                      *           "state": "submitted"
                      *         }
@@ -27725,12 +27742,12 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "47082d00-2cde-4c89-8494-bbb70c53b284",
-                     *           "reportId": "99f99ef9-9607-432c-9b04-3d89ae62a273",
+                     *           "id": "fdd321e6-74e3-48ed-b97a-93b8d33f10a1",
+                     *           "reportId": "b2d66504-4c1c-42a3-9e12-dc39580d9653",
                      *           "versionNo": 1,
-                     *           "authorOrgId": "08c3b3c2-7555-4e8e-95c1-9be7a5bfd733",
+                     *           "authorOrgId": "fcc5e760-cde6-489e-ab6c-73f8810ade86",
                      *           "body": "维保费用偏高，请附发票",
-                     *           "createdAt": "2026-12-05T16:30:21.168Z"
+                     *           "createdAt": "2026-12-05T19:51:59.763Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -28031,7 +28048,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "b817e72f-9f29-4159-b8d4-2bca0745cb3f",
+                     *       "contractId": "aedcec3a-534c-4042-b57e-8864a132dbd7",
                      *       "assumptions": {
                      *         "takeUp": {
                      *           "rates": {
@@ -28047,7 +28064,7 @@ export interface operations {
                      *         },
                      *         "discountRate": "0.05"
                      *       },
-                     *       "updatedByOrgId": "25f19479-0d59-48c2-8a6e-b0692dfa9ff1",
+                     *       "updatedByOrgId": "1d1e5ee8-bee0-4236-b7a0-881e78235828",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z"
                      *     }
                      */
@@ -28184,7 +28201,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "0255b668-6c72-45e3-b5d9-8c0d5ef09b3b",
+                     *       "contractId": "375ef4de-06a4-41f8-ba45-cffc902a0d26",
                      *       "state": "operating",
                      *       "versionNo": 1,
                      *       "basis": "version_in_force",
@@ -28445,13 +28462,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "faad6c68-1f03-4fdd-8ab2-9daf4020b1cf",
-                     *           "contractId": "8d17c929-34e6-4726-ade3-2e6c4ed8ada7",
+                     *           "id": "9e5917c6-db16-4aeb-b8cd-c91f43478c7d",
+                     *           "contractId": "32158010-8554-41b9-927e-759681940dc3",
                      *           "amount": "10000.00",
                      *           "paidOn": "2025-02-10",
                      *           "note": "首期引导资金",
-                     *           "recordedByOrgId": "5a10f465-bbd3-4b2e-96a8-d56471eea261",
-                     *           "createdAt": "2026-12-05T16:30:21.349Z"
+                     *           "recordedByOrgId": "ca9ef2f0-6b48-4366-b9cf-3af3ab7c1c08",
+                     *           "createdAt": "2026-12-05T19:52:00.184Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -28609,12 +28626,12 @@ export interface operations {
                     /**
                      * @example {
                      *       "disbursement": {
-                     *         "id": "74e1d8ef-e27c-4a39-a0e9-2dc63fbab088",
-                     *         "contractId": "2b8397ec-333d-41da-b8a4-c27266c94f55",
+                     *         "id": "952f716a-ec6a-4004-9492-c77b13dd88a9",
+                     *         "contractId": "a86d6f1a-d7db-4fc6-8a03-87f0371f8d78",
                      *         "amount": "20000.00",
                      *         "paidOn": "2025-02-20",
                      *         "note": "第一笔引导资金",
-                     *         "recordedByOrgId": "b95a27cb-08cb-4698-b87f-2bd2b01e8feb",
+                     *         "recordedByOrgId": "60a8c371-7a95-4a2a-b2bd-66c6a4dbfee3",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "totals": {
@@ -28780,13 +28797,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "4f02df5e-3adc-446c-8f83-c082a4729298",
-                     *       "contractId": "595eae89-4399-48f6-ac5a-8376d377098c",
+                     *       "id": "fd0dff34-a8ee-4742-ae33-5bea5344d4d5",
+                     *       "contractId": "8d3ebf16-9e58-4ab4-99c1-3f19b70fb9c7",
                      *       "amount": "10000.00",
                      *       "paidOn": "2025-02-10",
                      *       "note": "首期引导资金",
-                     *       "recordedByOrgId": "49bab804-eb77-4db2-9dfa-5926ff54b3ab",
-                     *       "createdAt": "2026-12-05T16:30:21.439Z"
+                     *       "recordedByOrgId": "21637183-123d-42e1-9783-b0261e425761",
+                     *       "createdAt": "2026-12-05T19:52:00.354Z"
                      *     }
                      */
                     "application/json": components["schemas"]["GuidanceDisbursement"];
@@ -28918,8 +28935,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "streetId": "f989ab95-837c-40f8-aba2-59dd57c92ef0",
-                     *       "streetName": "殷行街道 3387df2d",
+                     *       "streetId": "d804865e-2a84-4a9e-9597-e07ef569e412",
+                     *       "streetName": "殷行街道 935d586f",
                      *       "today": "2025-03-01",
                      *       "facilities": {
                      *         "elevators": {
@@ -29267,7 +29284,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 1e4f3860",
+                 *       "name": "值班群 cc407563",
                  *       "channel": "webhook",
                  *       "url": "https://hooks.example.com/bot",
                  *       "rules": []
@@ -29291,8 +29308,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "21116a32-80aa-47a6-a252-dcfe56029875",
-                     *         "name": "值班群 6f3fac88",
+                     *         "id": "0bccb32b-0ec0-4614-85a5-acb1557ff055",
+                     *         "name": "值班群 b4e78b1e",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/bot",
                      *         "hasSecret": true,
@@ -29301,7 +29318,7 @@ export interface operations {
                      *         "disabledReason": null,
                      *         "consecutiveFailures": 0,
                      *         "rules": [],
-                     *         "createdAt": "2026-12-05T16:30:19.446Z"
+                     *         "createdAt": "2026-12-05T19:51:56.423Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -29435,7 +29452,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "006b7a8e-2708-4266-a27b-22c8883c45ef",
+                     *       "id": "3dbfd277-61d5-4eb8-b9e3-3fd26c1ef051",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -29450,7 +29467,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T16:30:19.507Z"
+                     *       "createdAt": "2026-12-05T19:51:56.488Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -29580,7 +29597,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3d90a56f-058f-4320-bfeb-d9397427ed18",
+                     *       "id": "b686567c-6bd5-4c20-8d7a-3e1068d3316e",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -29595,7 +29612,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T16:30:19.566Z"
+                     *       "createdAt": "2026-12-05T19:51:56.618Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -29704,7 +29721,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 6ecf55c9"
+                 *       "name": "值班群 5c909947"
                  *     }
                  */
                 "application/json": components["schemas"]["NotificationEndpointChange"];
@@ -29722,8 +29739,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "6651f807-263d-4553-b0ac-4d5edd62b607",
-                     *       "name": "值班群 22c8e7df",
+                     *       "id": "5867fd6a-30fb-4f88-b5a0-8180ca077687",
+                     *       "name": "值班群 fa9b2329",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
                      *       "hasSecret": true,
@@ -29737,7 +29754,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T16:30:19.543Z"
+                     *       "createdAt": "2026-12-05T19:51:56.532Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -29865,7 +29882,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "17df3fb8-9e4f-4c94-98e1-7a7bc6305a58",
+                     *         "id": "b2092bd4-2b33-41df-b0e9-83651983c956",
                      *         "name": "物业值班群",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/property",
@@ -29880,7 +29897,7 @@ export interface operations {
                      *             "afterSeconds": null
                      *           }
                      *         ],
-                     *         "createdAt": "2026-12-05T16:30:19.591Z"
+                     *         "createdAt": "2026-12-05T19:51:56.668Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -30033,7 +30050,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "deliveryId": "1b6ddf93-6ad2-4fe6-b5c2-49528f15b0c8"
+                     *       "deliveryId": "7fba112f-f477-4127-a109-1dd5469cbd8e"
                      *     }
                      */
                     "application/json": components["schemas"]["QueuedTestPing"];
@@ -30185,7 +30202,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "48564aa8-dcfc-46b4-99e8-38f96d8938bc",
+                     *           "id": "1b54dec5-8b2f-45c4-98bc-f61eeeb4725f",
                      *           "type": "test_ping",
                      *           "state": "delivered",
                      *           "attempts": 1,
@@ -30349,7 +30366,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "14d1f1b4-2316-4d71-ac09-6f5338501592",
+                     *       "id": "d8b6e3df-2079-4c6a-a403-3f3f89821c46",
                      *       "type": "test_ping",
                      *       "state": "pending",
                      *       "attempts": 1,
@@ -30518,11 +30535,11 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "sensorId": "41c5c13c-4e3a-4924-bd38-0054c284918a",
-                     *           "eventId": "fx-detected-41c5c13c",
+                     *           "sensorId": "861bfabf-9070-416f-901a-b2873a79368e",
+                     *           "eventId": "fx-detected-861bfabf",
                      *           "occurredAt": "2025-02-28T12:00:00.000Z",
                      *           "byteSize": 8,
-                     *           "url": "/v1/incidents/85c2cea3-3146-4855-b91d-d7da13a7b9f9/snapshots/fx-detected-41c5c13c"
+                     *           "url": "/v1/incidents/e87b06c8-42c3-4782-94c4-9143e56fcf56/snapshots/fx-detected-861bfabf"
                      *         }
                      *       ],
                      *       "total": 1,

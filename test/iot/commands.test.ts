@@ -396,6 +396,7 @@ describe("the incident shows its releases", () => {
         commandId: issued.body.id,
         state: "pending",
         issuedAt: issued.body.issuedAt,
+        issuedByOrgId: world.propertyCompany.org.id,
         issuedByName: null,
         reason: "轮椅，不是电动车",
         resultAt: null,

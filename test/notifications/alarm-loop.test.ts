@@ -221,7 +221,12 @@ describe.each(brokers)("an e-bike halt over %s, from the sensor to the people an
     const read = await client(app, world.ownersCommittee.key).get(`/v1/incidents/${incident.id}`);
     expect(read.status).toBe(200);
     expect((read.body as { releases: unknown[] }).releases).toEqual([
-      expect.objectContaining({ commandId, state: "applied", reason: "误报：婴儿车" }),
+      expect.objectContaining({
+        commandId,
+        state: "applied",
+        reason: "误报：婴儿车",
+        issuedByOrgId: world.propertyCompany.org.id,
+      }),
     ]);
 
     // Closed: no further step, not even at 30 minutes.

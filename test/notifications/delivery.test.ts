@@ -22,6 +22,7 @@ import { fanOutNotificationEvents } from "../../src/services/notifications/fanou
 import { runNotifications } from "../../src/services/notifications/jobs.js";
 import { verifyWebhook } from "../../src/services/notifications/signing.js";
 import { waitFor } from "../iot/support.js";
+import { createTestApp, type TestApp } from "../support/app.js";
 import { createOperatingContract, createWorld, type World } from "../support/factories.js";
 import { createEndpoint, manualClock, ownDatabase, type Receiver, startReceiver } from "./support.js";
 
@@ -29,9 +30,11 @@ const HOUR = 3_600_000;
 let db: Database;
 let close: () => Promise<void>;
 let receiver: Receiver;
+let app: TestApp;
 
 beforeAll(async () => {
   ({ db, close } = await ownDatabase("delivery"));
+  app = createTestApp(db);
   receiver = await startReceiver();
 });
 // The fan-out and the deliverer take every waiting row of the database: each test starts with
@@ -71,6 +74,22 @@ async function notificationsOf(endpointId: string) {
   return db.select().from(notifications).where(eq(notifications.endpointId, endpointId));
 }
 
+/** The delivery counters as /metrics shows them (this process's; each test file has its own). */
+async function deliveryMetrics() {
+  const text = await (await app.request("/metrics")).text();
+  const of = (name: string) => {
+    const found = new RegExp(`^bot_notification_${name}_total (\\d+)$`, "m").exec(text)?.[1];
+    if (found === undefined) throw new Error(`/metrics has no bot_notification_${name}_total`);
+    return Number(found);
+  };
+  return {
+    deliveries: of("deliveries"),
+    retries: of("retries"),
+    failures: of("failures"),
+    endpointsDisabled: of("endpoints_disabled"),
+  };
+}
+
 /** Each test's receiver requests: only those to its own path. */
 const to = (path: string) => receiver.received.filter((r) => r.path === path);
 
@@ -87,6 +106,7 @@ describe("a webhook delivery", () => {
     expect(await fanOutNotificationEvents(sys)).toMatchObject({ notifications: 1 });
 
     receiver.answer({ status: 500, body: "busy" }, { status: 500 }, { status: 200 });
+    const counted = await deliveryMetrics();
     const times: Date[] = [];
     times.push(clock.now());
     expect(await deliverDueNotifications(sys)).toMatchObject({ attempted: 1, retried: 1 });
@@ -99,6 +119,11 @@ describe("a webhook delivery", () => {
     times.push(clock.now());
     expect(await deliverDueNotifications(sys)).toMatchObject({ attempted: 1, delivered: 1 });
     expect(await deliverDueNotifications(sys)).toMatchObject({ attempted: 0 });
+    expect(await deliveryMetrics()).toEqual({
+      ...counted,
+      deliveries: counted.deliveries + 1,
+      retries: counted.retries + 2,
+    });
 
     const [n] = await notificationsOf(ep.id);
     expect(n).toMatchObject({ state: "delivered", attempts: 3, lastError: null, leaseUntil: null });
@@ -238,6 +263,7 @@ describe("an endpoint that keeps failing", () => {
       organizationId: world.propertyCompany.org.id,
       url: `${receiver.url}/down`,
     });
+    const counted = await deliveryMetrics();
     for (let i = 0; i < DISABLE_AFTER_FAILED_NOTIFICATIONS; i++) receiver.answer({ status: 503 });
     await record(
       Array.from({ length: DISABLE_AFTER_FAILED_NOTIFICATIONS }, () => haltCause(world, clock.now())),
@@ -265,6 +291,14 @@ describe("an endpoint that keeps failing", () => {
     const rows = await notificationsOf(ep.id);
     expect(rows.map((r) => r.state)).toEqual(rows.map(() => "failed"));
     expect(rows).toHaveLength(DISABLE_AFTER_FAILED_NOTIFICATIONS + 1);
+    // Each notification that ran out of its 24 h counts as a failure; the late one, still inside
+    // its window, is either retried (attempted before the disabling) or failed with the endpoint.
+    const after = await deliveryMetrics();
+    expect(after.failures - counted.failures).toBe(DISABLE_AFTER_FAILED_NOTIFICATIONS);
+    expect(after.endpointsDisabled - counted.endpointsDisabled).toBe(1);
+    expect(after.retries - counted.retries).toBeGreaterThanOrEqual(DISABLE_AFTER_FAILED_NOTIFICATIONS);
+    expect(after.retries - counted.retries).toBeLessThanOrEqual(DISABLE_AFTER_FAILED_NOTIFICATIONS + 1);
+    expect(after.deliveries).toBe(counted.deliveries);
 
     // Disabled: new causes are not fanned out to it, nothing is sent.
     const before = to("/down").length;

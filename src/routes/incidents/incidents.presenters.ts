@@ -34,12 +34,13 @@ export function incidentJson(
   };
 }
 
-/** A release of the incident: the command's id, state, who and why (no params, no person id). */
+/** A release of the incident: the command's id, state, who (organization, person's name) and why (no params, no person id). */
 function releaseJson(r: DeviceCommandRow): z.input<typeof IncidentRelease> {
   return {
     commandId: r.id,
     state: r.state,
     issuedAt: r.issuedAt.toISOString(),
+    issuedByOrgId: r.issuedByOrgId,
     issuedByName: r.issuedByName,
     reason: r.reason,
     resultAt: iso(r.resultAt),

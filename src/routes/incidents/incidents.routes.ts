@@ -31,6 +31,7 @@ export const IncidentRelease = z
     commandId: Uuid,
     state: z.enum(DEVICE_COMMAND_STATES),
     issuedAt: Timestamp,
+    issuedByOrgId: Uuid.openapi({ description: "The organization that sent it (its person or its API key)" }),
     issuedByName: z.string().nullable().openapi({ description: "The person (null when an API key sent it)" }),
     reason: z.string(),
     resultAt: Timestamp.nullable(),
