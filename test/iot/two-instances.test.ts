@@ -9,7 +9,8 @@
  *     sensors of the same database, before the second instance starts), ids aside;
  *   - what both instances run on timers happens once: one offline incident per silent sensor (both
  *     sweep) and per last-will (both read it), each notification cause fanned out once and each
- *     notification sent once (beyond a send a kill cut short), each device command published and
+ *     notification sent once (beyond a send a kill cut short, which goes out again under its own
+ *     delivery id once its lease ends, from a restarted instance), each device command published and
  *     then answered or expired once, old dead letters deleted.
  * The database is PostgreSQL in both runs: a scratch database on DATABASE_URL's server, or in the
  * PGlite run a private server (test/support/private-postgres.ts), as for the Workers tests. Two
@@ -541,6 +542,25 @@ describe("two app instances on one broker", () => {
     expect(sentWrong.map((n) => ({ ...n, sends: sends.get(n.id) ?? 0 }))).toEqual([]);
     const cutShort = sent.filter((n) => n.state !== "delivered");
     expect(cutShort.length).toBeLessThanOrEqual(KILLS * DELIVERY_BATCH);
+    // Those go out once their lease ends, from an instance started again, under their own delivery
+    // ids. The lease is moved to its end here, as time would move it (a minute).
+    await queryRows(
+      db,
+      sql`update notifications set lease_until = now() - interval '1 second'
+          where endpoint_id = ${endpoint.id} and state = 'pending' returning id`,
+    );
+    await a.start();
+    await waitFor(
+      async () => (await notices()).every((n) => n.state === "delivered"),
+      30_000,
+      "the notifications a kill cut short, delivered after their lease",
+    );
+    expect(await a.stop()).toBe(0);
+    for (const n of cutShort) {
+      const resent = receiver.received.filter((r) => (JSON.parse(r.body) as { id: string }).id === n.id);
+      expect(resent.length).toBeGreaterThanOrEqual(1);
+      expect(resent.every((r) => r.headers["webhook-id"] === n.id)).toBe(true);
+    }
 
     // Dead letters past their retention deleted, the recent one kept.
     const kept = await queryRows<{ n: number }>(
