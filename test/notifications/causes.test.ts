@@ -137,6 +137,29 @@ describe("ebike_halt_opened", () => {
     ]);
   });
 
+  it("is recorded for each halt when a late detection moves an announced incident and a later clear splits it", async () => {
+    const sensor = await sensorOnItsOwnElevator();
+    const base = Date.now() - 600_000;
+    const d0 = event("ebike_detected", 0, {}, base);
+    const d60 = event("ebike_detected", 60, {}, base);
+    const c30 = event("ebike_cleared", 30, {}, base);
+    // 60 s first: announced. Then 0 s: the same halt began earlier, not announced again.
+    await send(sensor.id, d60);
+    await send(sensor.id, d0);
+    const moved = await incidentIds(sensor.facilityId);
+    expect(moved.map((i) => i.openedAt)).toEqual([new Date(d0.occurredAt)]);
+    expect((await haltCauses(sensor.facilityId)).map((c) => c.payload.openedAt)).toEqual([d60.occurredAt]);
+    // The clear at 30 s: two halts. The incident at 0 s keeps its row; the one at 60 s is new, and
+    // its opening was announced already. The halt at 0 s is announced now, once.
+    await send(sensor.id, c30);
+    await send(sensor.id, d0, d60, c30);
+    const opened = await incidentIds(sensor.facilityId);
+    expect(opened.map((i) => i.openedAt)).toEqual([new Date(d0.occurredAt), new Date(d60.occurredAt)]);
+    const causes = await haltCauses(sensor.facilityId);
+    expect(causes.map((c) => c.payload.openedAt).sort()).toEqual([d0.occurredAt, d60.occurredAt].sort());
+    expect(causes.find((c) => c.payload.openedAt === d0.occurredAt)?.subject_id).toBe(opened[0]?.id);
+  });
+
   it("is recorded once when the ingest re-plans the halt (the incident deleted and inserted again)", async () => {
     const sensor = await sensorOnItsOwnElevator();
     const detected = event("ebike_detected", 0);
