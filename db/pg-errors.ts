@@ -58,7 +58,7 @@ export function classifyDbError(err: unknown): DbErrorClass {
   const state = sqlState(err);
   if (state) {
     // A racing insert of the same event (another instance, a redelivery): retried, it is a duplicate.
-    if (state === "23505" && constraintOf(err) === EXACTLY_ONCE_KEY) return "transient";
+    if (state === "23505" && EXACTLY_ONCE_KEY.test(constraintOf(err) ?? "")) return "transient";
     if (state.startsWith("22") || state.startsWith("23")) return "data";
     if (TRANSIENT_CLASSES.some((c) => state.startsWith(c))) return "transient";
     // XX000 and friends: PostgreSQL's internal errors (and PGlite's, when its WASM instance
@@ -70,8 +70,12 @@ export function classifyDbError(err: unknown): DbErrorClass {
   return isConnectionError(err) ? "transient" : "defect";
 }
 
-/** sensor_events' primary key (sensor, eventId): the ingest's exactly-once key. */
-const EXACTLY_ONCE_KEY = "sensor_events_sensor_id_event_id_pk";
+/**
+ * sensor_events' primary key (sensor, eventId, occurredAt, type): the ingest's exactly-once key.
+ * A violation names the key of the partition the row went to (`sensor_events_heartbeat_p20260301_pkey`,
+ * `sensor_events_evidence_default_pkey`), not the parent's `sensor_events_pkey`.
+ */
+const EXACTLY_ONCE_KEY = /^sensor_events(_(heartbeat|evidence)(_p\d{6}|_p\d{8}|_default)?)?_pkey$/;
 
 /** The constraint a violation names: postgres.js says `constraint_name`, PGlite `constraint`. */
 function constraintOf(err: unknown): string | undefined {

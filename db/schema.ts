@@ -14,6 +14,7 @@ import {
   check,
   customType,
   date,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -653,7 +654,17 @@ export const sensorEventType = pgEnum("sensor_event_type", [
   "fault",
 ]);
 
-/** Every event a sensor sent, once: the primary key (sensor, eventId) is the exactly-once guarantee. */
+/**
+ * Every event a sensor sent, once: the primary key (sensor, eventId, occurredAt, type) is the
+ * exactly-once guarantee. A resend repeats the whole event; a device whose counter restarted sends
+ * an eventId again with a new occurredAt, which is a new event.
+ *
+ * Partitioned (db/migrations/0016_sensor_event_partitions.sql, iot/event-partitions.ts): by LIST
+ * of type into heartbeats and evidence (detections, clears, faults), each by RANGE of occurredAt
+ * into Asia/Shanghai days (heartbeats) or months (evidence) with a default partition for a range
+ * not made yet. Expiry drops partitions. Drizzle describes the parent only; queries go through it.
+ * The primary key holds the partition keys, as PostgreSQL requires of a partitioned table's keys.
+ */
 export const sensorEvents = pgTable(
   "sensor_events",
   {
@@ -672,13 +683,45 @@ export const sensorEvents = pgTable(
     payload: jsonb().notNull(),
   },
   (t) => [
-    primaryKey({ columns: [t.sensorId, t.eventId] }),
+    primaryKey({ name: "sensor_events_pkey", columns: [t.sensorId, t.eventId, t.occurredAt, t.type] }),
     index("sensor_events_ebike_by_facility")
       .on(t.facilityId, t.occurredAt)
       .where(sql`${t.type} in ('ebike_detected', 'ebike_cleared')`),
     // No (sensor, occurredAt) index: no query reads a sensor's events in time order, and every
     // index is paid for on each of the ingest's thousands of inserts per second.
   ],
+);
+
+/**
+ * A sensor's heartbeats of one Asia/Shanghai day, kept for good (raw heartbeats are kept
+ * SENSOR_HEARTBEAT_RETENTION_DAYS). The ingest updates it in the statement that stores the
+ * heartbeats, from the heartbeats it stored (a duplicate counts nothing). `longestGapS` and
+ * `onlineS` are exact when a day's heartbeats arrive in time order (MQTT keeps a sensor's order,
+ * a backlog is re-sent in order); one that arrives after a later one of its day counts in
+ * `heartbeats`, `firstAt` and `lastAt` but cannot split a gap already measured.
+ */
+export const sensorDays = pgTable(
+  "sensor_days",
+  {
+    sensorId: uuid()
+      .notNull()
+      .references(() => sensors.id),
+    /** The Asia/Shanghai calendar day of the heartbeats' occurredAt. */
+    day: date({ mode: "string" }).notNull(),
+    heartbeats: integer().notNull(),
+    firstAt: timestamp({ withTimezone: true }).notNull(),
+    lastAt: timestamp({ withTimezone: true }).notNull(),
+    /** The longest time between two consecutive heartbeats of the day, in seconds. */
+    longestGapS: doublePrecision().notNull(),
+    /**
+     * Uptime: seconds of the day between consecutive heartbeats that came within the offline
+     * threshold (MISSED_HEARTBEATS × intervalS), the time the sweeper counts the sensor online.
+     */
+    onlineS: doublePrecision().notNull(),
+    /** The sensor's heartbeat interval when the day was last updated. */
+    intervalS: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sensorId, t.day] })],
 );
 
 export const incidentKind = pgEnum("incident_kind", ["ebike", "sensor_offline"]);

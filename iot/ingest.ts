@@ -11,6 +11,7 @@ import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import { type Database, queryPrepared, type Tx } from "../db/database.js";
 import { classifyDbError, sqlState } from "../db/pg-errors.js";
+import { acceptedFrom, DEFAULT_EVENT_RETENTION, type EventRetention } from "./event-partitions.js";
 import { type DerivedIncident, deriveIncidents, type EbikeEvent, planIncidents } from "./incidents.js";
 import {
   isSensorId,
@@ -23,7 +24,7 @@ import {
   type SensorEvent,
 } from "./protocol.js";
 import { createSensorRateLimiter, type RateLimit } from "./rate-limit.js";
-import { applySightings, type Sighting } from "./sweeper.js";
+import { applySightings, MISSED_HEARTBEATS, type Sighting } from "./sweeper.js";
 
 export interface IngestItem {
   topic: string;
@@ -127,6 +128,8 @@ export interface IngestOptions {
   sensorCacheTtlMs?: number;
   /** Default: DEFAULT_INGEST_LIMITS. */
   limits?: Partial<IngestLimits>;
+  /** How far back events are taken (iot/event-partitions.ts); default DEFAULT_EVENT_RETENTION. */
+  retention?: EventRetention;
 }
 
 interface SensorInfo {
@@ -154,6 +157,7 @@ export function createIngest({
   clock,
   sensorCacheTtlMs = 5_000,
   limits = {},
+  retention = DEFAULT_EVENT_RETENTION,
 }: IngestOptions): Ingest {
   const { sensorRate, deadLettersPerSensor } = { ...DEFAULT_INGEST_LIMITS, ...limits };
   const cache = new Map<string, { info: SensorInfo | null; expires: number }>();
@@ -308,6 +312,9 @@ export function createIngest({
     const accepted: { index: number; sensor: SensorInfo; event: SensorEvent; receivedAt: Date }[] = [];
     const statuses: Status[] = [];
     const seen = new Set<string>();
+    // The window of each class, once per batch: an event before it is not stored (a dead letter).
+    const heartbeatsFrom = acceptedFrom("heartbeat", now, retention).getTime();
+    const evidenceFrom = acceptedFrom("ebike_detected", now, retention).getTime();
 
     for (const [index, item] of items.entries()) {
       const reject = (reason: RejectReason, eventId?: string) => {
@@ -371,7 +378,14 @@ export function createIngest({
         reject(parsed.reason, eventIdOf(item.payload));
         continue;
       }
-      const key = `${sensor.id}\u0000${parsed.event.eventId}`;
+      if (
+        Date.parse(parsed.event.occurredAt) <
+        (parsed.event.type === "heartbeat" ? heartbeatsFrom : evidenceFrom)
+      ) {
+        reject("outside_retention_window", parsed.event.eventId);
+        continue;
+      }
+      const key = eventKey(sensor.id, parsed.event);
       if (seen.has(key)) {
         outcomes[index] = { status: "duplicate", eventId: parsed.event.eventId };
         continue;
@@ -408,10 +422,10 @@ export function createIngest({
             updateSensors(tx, accepted, statuses),
             readIncidentWindows(tx, accepted),
           ]);
-          const fresh = accepted.filter((a) => stored.has(`${a.sensor.id}\u0000${a.event.eventId}`));
+          const fresh = accepted.filter((a) => stored.has(eventKey(a.sensor.id, a.event)));
           for (const a of accepted) {
             outcomes[a.index] = {
-              status: stored.has(`${a.sensor.id}\u0000${a.event.eventId}`) ? "stored" : "duplicate",
+              status: stored.has(eventKey(a.sensor.id, a.event)) ? "stored" : "duplicate",
               eventId: a.event.eventId,
             };
           }
@@ -468,7 +482,11 @@ export function createIngest({
 
   // ---- the statements of one batch ------------------------------------------------------------
 
-  /** Inserts the accepted events; returns the keys (sensor NUL eventId) of those that were new. */
+  /**
+   * Inserts the accepted events and rolls the new heartbeats up into their sensor's days
+   * (`sensor_days`), in one statement; returns the keys (eventKey) of the events that were new.
+   * Only the rows the insert returns are rolled up, so a duplicate counts nothing.
+   */
   async function insertEvents(
     tx: Tx,
     accepted: readonly { sensor: SensorInfo; event: SensorEvent; receivedAt: Date }[],
@@ -483,16 +501,51 @@ export function createIngest({
       receivedAt.toISOString(),
       event,
     ]);
-    const inserted = await queryPrepared<{ sensor_id: string; event_id: string }>(
+    // The day's figures merge with the stored ones in time order: a batch after the day's last
+    // heartbeat (or before its first) adds the gap between them; one that overlaps the stored
+    // span adds its counts but no gap (see sensorDays in db/schema.ts).
+    const inserted = await queryPrepared<{
+      sensor_id: string;
+      event_id: string;
+      type: string;
+      at_ms: number;
+    }>(
       tx,
-      sql`insert into sensor_events (sensor_id, event_id, facility_id, type, occurred_at, received_at, payload)
-          select (x->>0)::uuid, x->4->>'eventId', (x->>1)::uuid, (x->4->>'type')::sensor_event_type,
-            (x->>2)::timestamptz, (x->>3)::timestamptz, x->4
-          from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) x
-          on conflict (sensor_id, event_id) do nothing
-          returning sensor_id, event_id`,
+      sql`with ins as (
+            insert into sensor_events (sensor_id, event_id, facility_id, type, occurred_at, received_at, payload)
+            select (x->>0)::uuid, x->4->>'eventId', (x->>1)::uuid, (x->4->>'type')::sensor_event_type,
+              (x->>2)::timestamptz, (x->>3)::timestamptz, x->4
+            from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) x
+            on conflict (sensor_id, event_id, occurred_at, type) do nothing
+            returning sensor_id, event_id, type, occurred_at
+          ), beats as (
+            select sensor_id, day, occurred_at,
+              extract(epoch from occurred_at - lag(occurred_at) over (partition by sensor_id, day order by occurred_at))::float8 as gap
+            from (select sensor_id, occurred_at, (occurred_at at time zone 'Asia/Shanghai')::date as day
+              from ins where type = 'heartbeat') h
+          ), days as (
+            insert into sensor_days as d (sensor_id, day, heartbeats, first_at, last_at, longest_gap_s, online_s, interval_s)
+            select b.sensor_id, b.day, count(*)::int, min(b.occurred_at), max(b.occurred_at), coalesce(max(b.gap), 0),
+              coalesce(sum(b.gap) filter (where b.gap <= ${MISSED_HEARTBEATS} * s.heartbeat_interval_s), 0),
+              s.heartbeat_interval_s
+            from beats b join sensors s on s.id = b.sensor_id
+            group by b.sensor_id, b.day, s.heartbeat_interval_s
+            on conflict (sensor_id, day) do update set
+              heartbeats = d.heartbeats + excluded.heartbeats,
+              first_at = least(d.first_at, excluded.first_at),
+              last_at = greatest(d.last_at, excluded.last_at),
+              longest_gap_s = greatest(d.longest_gap_s, ${JOINING_GAP},
+                case when ${JOINING_GAP} is not null then excluded.longest_gap_s end),
+              online_s = d.online_s + case when ${JOINING_GAP} is null then 0
+                else excluded.online_s + case when ${JOINING_GAP} <= ${MISSED_HEARTBEATS} * excluded.interval_s
+                  then ${JOINING_GAP} else 0 end end,
+              interval_s = excluded.interval_s
+          )
+          select sensor_id, event_id, type, (extract(epoch from occurred_at) * 1000)::float8 as at_ms from ins`,
     );
-    return new Set(inserted.map((r) => `${r.sensor_id}\u0000${r.event_id}`));
+    return new Set(
+      inserted.map((r) => eventKey(r.sensor_id, { eventId: r.event_id, type: r.type, at: r.at_ms })),
+    );
   }
 
   /**
@@ -730,6 +783,28 @@ export function createIngest({
 }
 
 // ---- helpers --------------------------------------------------------------------------------
+
+/**
+ * In sensor_days' upsert, the seconds between the stored heartbeats of the day (`d`) and the
+ * batch's (`excluded`) when one span follows the other; null when they overlap.
+ */
+const JOINING_GAP =
+  sql.raw(`(case when excluded.first_at >= d.last_at then extract(epoch from excluded.first_at - d.last_at)::float8
+  when excluded.last_at <= d.first_at then extract(epoch from d.first_at - excluded.last_at)::float8 end)`);
+
+/**
+ * An event's identity, the exactly-once key of sensor_events: sensor, eventId, type and the
+ * occurredAt instant (to the millisecond, as stored; however its offset was written).
+ */
+function eventKey(
+  sensorId: string,
+  event:
+    | { eventId: string; type: string; occurredAt: string }
+    | { eventId: string; type: string; at: number },
+): string {
+  const at = "at" in event ? event.at : Date.parse(event.occurredAt);
+  return `${sensorId}\u0000${event.eventId}\u0000${event.type}\u0000${at}`;
+}
 
 /**
  * Resolves once the statements issued so far are queued on the transaction's connection, ahead

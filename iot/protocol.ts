@@ -30,6 +30,11 @@ export type RejectReason =
   | `schema_violation: ${string}`
   | "payload_too_large"
   | "future_timestamp"
+  /**
+   * An occurredAt older than the ingest keeps events of its type (iot/event-partitions.ts): a
+   * resend from before the window, which the exactly-once key no longer covers.
+   */
+  | "outside_retention_window"
   | "unknown_sensor"
   | "revoked_sensor"
   | "bad_topic"
@@ -78,9 +83,10 @@ const OccurredAt = z.iso.datetime({
 });
 
 const base = {
-  eventId: Text(64)
-    .min(1, "must be 1–64 characters")
-    .meta({ description: "Unique per sensor: a retry with the same eventId is stored once" }),
+  eventId: Text(64).min(1, "must be 1–64 characters").meta({
+    description:
+      "The device's id of the event. A resend repeats eventId and occurredAt and is stored once; the same eventId with another occurredAt (a counter restarted after a reboot) is a new event",
+  }),
   occurredAt: OccurredAt.meta({
     description: "When it happened, RFC 3339 with an offset; at most 5 minutes ahead",
   }),

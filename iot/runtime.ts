@@ -22,6 +22,7 @@ import {
 import { type Consumer, startConsumer } from "./consumer.js";
 import { BrokerUnavailableError, type DeviceBroker } from "./device-broker.js";
 import { type DynsecAdmin, startDynsecAdmin } from "./dynsec-admin.js";
+import { eventRetentionOf } from "./event-partitions.js";
 import { createIngest, type Ingest, ingestLimitsOf } from "./ingest.js";
 import { type SweeperOptions, startSweeper } from "./sweeper.js";
 import { createWriter } from "./writer.js";
@@ -53,6 +54,9 @@ export interface IngestRuntimeConfig {
   INGEST_SENSOR_RATE_PER_S?: number;
   INGEST_SENSOR_BURST?: number;
   DEAD_LETTERS_PER_SENSOR_PER_DAY?: number;
+  /** See src/config.ts; iot/event-partitions.ts DEFAULT_EVENT_RETENTION when absent. */
+  SENSOR_HEARTBEAT_RETENTION_DAYS?: number;
+  EVENT_EVIDENCE_MARGIN_DAYS?: number;
 }
 
 /**
@@ -99,7 +103,13 @@ export async function startIngestRuntime(opts: {
 }): Promise<IngestRuntime> {
   const { config, db, clock = () => new Date() } = opts;
   const logger = opts.logger.child({ component: "ingest" });
-  const ingest = createIngest({ db, logger, clock, limits: ingestLimitsOf(config) });
+  const ingest = createIngest({
+    db,
+    logger,
+    clock,
+    limits: ingestLimitsOf(config),
+    retention: eventRetentionOf(config),
+  });
   const writer = createWriter({
     ingestBatch: ingest.ingestBatch,
     logger,

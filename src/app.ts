@@ -4,6 +4,7 @@ import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { createFailedLogins } from "../contracts/login-throttle.js";
 import { createCommandCounters } from "../iot/command-counters.js";
+import type { EventRetention } from "../iot/event-partitions.js";
 import { createIngest, type IngestLimits } from "../iot/ingest.js";
 import { authenticate } from "./auth/authenticate.js";
 import { createKeyCache } from "./auth/key-cache.js";
@@ -69,6 +70,8 @@ export interface CreateAppOptions
   ingest?: AppDeps["ingest"];
   /** The default ingest's limits (the Workers entry's settings); DEFAULT_INGEST_LIMITS when absent. */
   ingestLimits?: IngestLimits;
+  /** How far back the HTTP ingest takes events (iot/event-partitions.ts); its default when absent. */
+  eventRetention?: EventRetention;
   /** Defaults to a key cache with its 5 s TTL. */
   keyCache?: AppDeps["keyCache"];
   /** Defaults to the throttle of contracts/login-throttle.ts with its default waits. */
@@ -85,6 +88,7 @@ export function createApp({
   readDocsAsset,
   ingest,
   ingestLimits,
+  eventRetention,
   keyCache,
   failedLogins,
   snapshots,
@@ -100,6 +104,7 @@ export function createApp({
         logger: rest.logger,
         clock: rest.clock,
         ...(ingestLimits ? { limits: ingestLimits } : {}),
+        ...(eventRetention ? { retention: eventRetention } : {}),
       }),
     keyCache: keyCache ?? createKeyCache(),
     failedLogins: failedLogins ?? createFailedLogins(),

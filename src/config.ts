@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { plainMessage } from "../contracts/validation-messages.js";
 import { DEFAULT_DEAD_LETTER_RETENTION_DAYS } from "../iot/dead-letter-retention.js";
+import { DEFAULT_EVIDENCE_MARGIN_DAYS, DEFAULT_HEARTBEAT_RETENTION_DAYS } from "../iot/event-partitions.js";
 import { DEFAULT_INGEST_LIMITS, DEFAULT_SENSOR_RATE } from "../iot/ingest.js";
 import { DEFAULT_SNAPSHOT_RETENTION_DAYS } from "./services/snapshots/snapshots.js";
 
@@ -189,6 +190,22 @@ export const ConfigSchema = z
       DEFAULT_DEAD_LETTER_RETENTION_DAYS,
       "a number of days",
     ).describe("dead letters older than this are deleted (hourly, in batches)"),
+    SENSOR_HEARTBEAT_RETENTION_DAYS: wholeNumber(
+      1,
+      366,
+      DEFAULT_HEARTBEAT_RETENTION_DAYS,
+      "a number of days",
+    ).describe(
+      "raw heartbeats are kept this many full Asia/Shanghai days before today (their daily figures, sensor_days, for good); an older heartbeat is dead-lettered outside_retention_window",
+    ),
+    EVENT_EVIDENCE_MARGIN_DAYS: wholeNumber(
+      30,
+      36_500,
+      DEFAULT_EVIDENCE_MARGIN_DAYS,
+      "a number of days",
+    ).describe(
+      "detections, clears and faults are kept at least this long, and this long past the transfer of each elevator's contract (kept while an elevator has no contract or no transfer date); an older one is dead-lettered outside_retention_window",
+    ),
     SENSOR_LOGINS: z
       .enum(["database", "mosquitto"], { message: "must be database or mosquitto" })
       .optional()

@@ -10,6 +10,11 @@ import { hashKey } from "../db/keys.js";
 import { PortInUseError } from "../iot/broker.js";
 import { createCommandCounters } from "../iot/command-counters.js";
 import { startDeadLetterRetention } from "../iot/dead-letter-retention.js";
+import {
+  EVENT_PARTITION_UPKEEP_INTERVAL_MS,
+  eventRetentionOf,
+  runEventPartitionUpkeep,
+} from "../iot/event-partitions.js";
 import { commitDeadlineMs, POSTGRES_WRITER_PARTITIONS, startIngestRuntime } from "../iot/runtime.js";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
@@ -117,6 +122,20 @@ async function main() {
     logger,
     retentionDays: config.DEAD_LETTER_RETENTION_DAYS,
   });
+  // sensor_events' partitions: made ahead, dropped past SENSOR_HEARTBEAT_RETENTION_DAYS and the
+  // evidence's retention (hourly; an advisory lock lets one instance at a time do it).
+  const eventPartitions = startPeriodicJob({
+    name: "sensor event partitions",
+    logger,
+    intervalMs: EVENT_PARTITION_UPKEEP_INTERVAL_MS,
+    run: () =>
+      runEventPartitionUpkeep({
+        db: database.db,
+        clock: () => new Date(),
+        logger,
+        retention: eventRetentionOf(config),
+      }),
+  });
   // Old sign-in attempts and long-ended sessions (hourly; idempotent deletes, safe on many instances).
   const portalUpkeep = startPeriodicJob({
     name: "portal upkeep",
@@ -197,6 +216,7 @@ async function main() {
     await incidentFeedHub.close();
     arrears.stop();
     await deadLetterRetention.stop();
+    await eventPartitions.stop();
     await portalUpkeep.stop();
     await idempotencyRetention.stop();
     await commandExpiry.stop();

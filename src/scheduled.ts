@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 import { runDeadLetterRetention } from "../iot/dead-letter-retention.js";
+import { type EventRetention, runEventPartitionUpkeep } from "../iot/event-partitions.js";
 import { runOfflineSweep } from "../iot/sweeper.js";
 import type { SystemContext } from "./services/context.js";
 import { runArrearsPass } from "./services/fees/arrears.js";
@@ -21,6 +22,8 @@ interface JobContext extends SystemContext {
   logger: Logger;
   /** DEAD_LETTER_RETENTION_DAYS; the retention's default when absent. */
   deadLetterRetentionDays?: number;
+  /** SENSOR_HEARTBEAT_RETENTION_DAYS and EVENT_EVIDENCE_MARGIN_DAYS; the defaults when absent. */
+  eventRetention?: EventRetention;
   /** Where snapshots are kept (the R2 binding or S3 bucket); PostgreSQL when absent. */
   snapshotStore?: SnapshotStore;
   /** SNAPSHOT_RETENTION_DAYS; the retention's default when absent. */
@@ -45,8 +48,8 @@ export const SCHEDULED_JOBS: Record<string, (ctx: JobContext) => Promise<unknown
     results.push(...(await Promise.allSettled([runNotifications(ctx)])));
     for (const r of results) if (r.status === "rejected") throw r.reason;
   },
-  // The arrears pass, the dead-letter, snapshot and Idempotency-Key retentions and the portal's
-  // upkeep. All run, whichever fails.
+  // The arrears pass, the dead-letter, snapshot and Idempotency-Key retentions, the portal's
+  // upkeep and sensor_events' partitions (made ahead, dropped behind). All run, whichever fails.
   "0 * * * *": async (ctx) => {
     const results = await Promise.allSettled([
       runArrearsPass(ctx),
@@ -55,6 +58,10 @@ export const SCHEDULED_JOBS: Record<string, (ctx: JobContext) => Promise<unknown
       runDeadLetterRetention({
         ...ctx,
         ...(ctx.deadLetterRetentionDays ? { retentionDays: ctx.deadLetterRetentionDays } : {}),
+      }),
+      runEventPartitionUpkeep({
+        ...ctx,
+        ...(ctx.eventRetention ? { retention: ctx.eventRetention } : {}),
       }),
       runSnapshotRetention({
         ...ctx,

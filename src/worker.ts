@@ -16,6 +16,7 @@ import {
   openPostgres,
 } from "../db/postgres.js";
 import { brokerOfTheNodeProcess } from "../iot/device-broker.js";
+import { type EventRetention, eventRetentionOf } from "../iot/event-partitions.js";
 import { ingestLimitsOf } from "../iot/ingest.js";
 import { createApp } from "./app.js";
 import { loadConfig } from "./config.js";
@@ -42,6 +43,8 @@ export interface Env {
   INGEST_SENSOR_BURST?: string;
   DEAD_LETTERS_PER_SENSOR_PER_DAY?: string;
   DEAD_LETTER_RETENTION_DAYS?: string;
+  SENSOR_HEARTBEAT_RETENTION_DAYS?: string;
+  EVENT_EVIDENCE_MARGIN_DAYS?: string;
   DEVICE_COMMAND_TTL_S?: string;
   DEVICE_BLOCKING_OFF_MAX_H?: string;
   RATE_LIMITS?: string;
@@ -77,6 +80,7 @@ interface Isolate {
   logger: Logger;
   app: ReturnType<typeof createApp>;
   deadLetterRetentionDays: number;
+  eventRetention: EventRetention;
   snapshots: Snapshots;
   snapshotRetentionDays: number;
 }
@@ -99,6 +103,8 @@ function isolateOf(env: Env): Isolate {
     INGEST_SENSOR_BURST: env.INGEST_SENSOR_BURST,
     DEAD_LETTERS_PER_SENSOR_PER_DAY: env.DEAD_LETTERS_PER_SENSOR_PER_DAY,
     DEAD_LETTER_RETENTION_DAYS: env.DEAD_LETTER_RETENTION_DAYS,
+    SENSOR_HEARTBEAT_RETENTION_DAYS: env.SENSOR_HEARTBEAT_RETENTION_DAYS,
+    EVENT_EVIDENCE_MARGIN_DAYS: env.EVENT_EVIDENCE_MARGIN_DAYS,
     DEVICE_COMMAND_TTL_S: env.DEVICE_COMMAND_TTL_S,
     DEVICE_BLOCKING_OFF_MAX_H: env.DEVICE_BLOCKING_OFF_MAX_H,
     RATE_LIMITS: env.RATE_LIMITS,
@@ -115,6 +121,7 @@ function isolateOf(env: Env): Isolate {
     S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY,
   });
   const logger = createLogger(config.LOG_LEVEL);
+  const eventRetention = eventRetentionOf(config);
   // The R2 binding when bound, else SNAPSHOT_STORE (an S3 bucket over fetch, or PostgreSQL).
   const snapshots = createSnapshots(snapshotStoreOf(config, env.SNAPSHOTS));
   // Per isolate: Cloudflare runs many, so the limits hold per isolate (docs/api.md, "Rate limits").
@@ -130,6 +137,7 @@ function isolateOf(env: Env): Isolate {
     deviceCommandTtlS: config.DEVICE_COMMAND_TTL_S,
     deviceBlockingOffMaxH: config.DEVICE_BLOCKING_OFF_MAX_H,
     ingestLimits: ingestLimitsOf(config),
+    eventRetention,
     snapshots,
     ...(rateLimits ? { rateLimits } : {}),
     ...(config.CORS_ORIGINS ? { corsOrigins: config.CORS_ORIGINS } : {}),
@@ -145,6 +153,7 @@ function isolateOf(env: Env): Isolate {
     logger,
     app,
     deadLetterRetentionDays: config.DEAD_LETTER_RETENTION_DAYS,
+    eventRetention,
     snapshots,
     snapshotRetentionDays: config.SNAPSHOT_RETENTION_DAYS,
   };
@@ -192,7 +201,8 @@ export default {
   },
 
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-    const { logger, deadLetterRetentionDays, snapshots, snapshotRetentionDays } = isolateOf(env);
+    const { logger, deadLetterRetentionDays, eventRetention, snapshots, snapshotRetentionDays } =
+      isolateOf(env);
     const database = requestDatabase(env);
     try {
       await runScheduled(controller.cron, {
@@ -200,6 +210,7 @@ export default {
         clock: () => new Date(),
         logger,
         deadLetterRetentionDays,
+        eventRetention,
         snapshotStore: snapshots.store,
         snapshotRetentionDays,
       });

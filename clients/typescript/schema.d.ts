@@ -2232,7 +2232,7 @@ export interface components {
         SensorEventInput: components["schemas"]["EbikeDetectedEvent"] | components["schemas"]["EbikeClearedEvent"] | components["schemas"]["HeartbeatEvent"] | components["schemas"]["FaultEvent"];
         /** @description An e-bike seen in the car; `carHalted`: the sensor halted the car (blocking on) */
         EbikeDetectedEvent: {
-            /** @description Unique per sensor: a retry with the same eventId is stored once */
+            /** @description The device's id of the event. A resend repeats eventId and occurredAt and is stored once; the same eventId with another occurredAt (a counter restarted after a reboot) is a new event */
             eventId: string;
             /**
              * Format: date-time
@@ -2251,7 +2251,7 @@ export interface components {
         };
         /** @description The e-bike left the car: the incident closes */
         EbikeClearedEvent: {
-            /** @description Unique per sensor: a retry with the same eventId is stored once */
+            /** @description The device's id of the event. A resend repeats eventId and occurredAt and is stored once; the same eventId with another occurredAt (a counter restarted after a reboot) is a new event */
             eventId: string;
             /**
              * Format: date-time
@@ -2268,7 +2268,7 @@ export interface components {
         };
         /** @description The sensor is alive: seconds since boot, firmware */
         HeartbeatEvent: {
-            /** @description Unique per sensor: a retry with the same eventId is stored once */
+            /** @description The device's id of the event. A resend repeats eventId and occurredAt and is stored once; the same eventId with another occurredAt (a counter restarted after a reboot) is a new event */
             eventId: string;
             /**
              * Format: date-time
@@ -2285,7 +2285,7 @@ export interface components {
         };
         /** @description A fault the sensor reports of itself (camera, storage, …) */
         FaultEvent: {
-            /** @description Unique per sensor: a retry with the same eventId is stored once */
+            /** @description The device's id of the event. A resend repeats eventId and occurredAt and is stored once; the same eventId with another occurredAt (a counter restarted after a reboot) is a new event */
             eventId: string;
             /**
              * Format: date-time
@@ -3571,6 +3571,36 @@ export interface components {
              * @example /v1/contracts?limit=50&offset=50
              */
             next: string | null;
+        };
+        SensorDetail: components["schemas"]["Sensor"] & {
+            /** @description Heartbeat figures of today and the 7 days before, newest first, the days with a heartbeat only (kept for good; raw heartbeats are kept SENSOR_HEARTBEAT_RETENTION_DAYS) */
+            days: components["schemas"]["SensorDay"][];
+        };
+        SensorDay: {
+            /**
+             * @description The Asia/Shanghai calendar day
+             * @example 2026-03-01
+             */
+            day: string;
+            /** @description Heartbeats of the day, each counted once */
+            heartbeats: number;
+            /**
+             * Format: date-time
+             * @description The day's first heartbeat (its occurredAt)
+             * @example 2026-03-01T02:15:30.250Z
+             */
+            firstAt: string;
+            /**
+             * Format: date-time
+             * @description The day's last heartbeat
+             * @example 2026-03-01T02:15:30.250Z
+             */
+            lastAt: string;
+            /** @description The longest time between two consecutive heartbeats of the day (exact when they arrived in time order; a late one does not shorten it) */
+            longestGapSeconds: number;
+            /** @description Seconds of the day between consecutive heartbeats that came within the offline threshold (3 × the interval) */
+            uptimeSeconds: number;
+            heartbeatIntervalSeconds: number;
         };
         DeadLetterPage: {
             items: components["schemas"]["DeadLetter"][];
@@ -19639,7 +19669,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sensor */
+            /** @description The sensor and its recent days */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -19664,10 +19694,11 @@ export interface operations {
                      *       "lastSeenAt": null,
                      *       "lastHeartbeatAt": null,
                      *       "revokedAt": null,
-                     *       "createdAt": "2025-03-01T02:00:00.000Z"
+                     *       "createdAt": "2025-03-01T02:00:00.000Z",
+                     *       "days": []
                      *     }
                      */
-                    "application/json": components["schemas"]["Sensor"];
+                    "application/json": components["schemas"]["SensorDetail"];
                 };
             };
             /** @description Not modified: If-None-Match named the current ETag; the answer has no body */

@@ -113,6 +113,43 @@ describe("uploading a snapshot", () => {
     expect(list.body.items.map((i: { eventId: string }) => i.eventId)).toEqual([detected.eventId]);
   });
 
+  it("belongs to its own detection: a restarted counter's detection under the same id shows none, and its upload is refused 409", async () => {
+    let now = Date.now() - 2 * 3_600_000;
+    const timed = createTestApp(database.db, { now: () => new Date(now) });
+    const sensor = await newSensor();
+    const send = async (events: object[]) => {
+      const res = await client(timed, sensor.key).post(`/v1/sensors/${sensor.id}/events`, events);
+      expect(res.body.stored).toHaveLength(events.length);
+    };
+    const first = {
+      ...event("ebike_detected", 0),
+      eventId: "cam-1",
+      occurredAt: new Date(now).toISOString(),
+    };
+    await send([first, { ...event("ebike_cleared", 0), occurredAt: new Date(now + 40_000).toISOString() }]);
+    expect((await putSnapshot(timed, sensor, "cam-1", CAR_JPEG)).status).toBe(201);
+
+    // An hour on, the device rebooted and its counter started again.
+    now += 3_600_000;
+    await send([{ ...first, occurredAt: new Date(now).toISOString() }]);
+    const list = await api(world.propertyCompany.key).get(`/v1/incidents?kind=ebike`);
+    const ids = list.body.items
+      .filter((i: { sensorId: string }) => i.sensorId === sensor.id)
+      .sort((a: { openedAt: string }, b: { openedAt: string }) => a.openedAt.localeCompare(b.openedAt))
+      .map((i: { id: string }) => i.id);
+    expect(ids).toHaveLength(2);
+    const shown = async (id: string) =>
+      (await api(world.propertyCompany.key).get(`/v1/incidents/${id}/snapshots`)).body.items.map(
+        (i: { occurredAt: string }) => i.occurredAt,
+      );
+    expect(await shown(ids[0])).toEqual([first.occurredAt]);
+    expect(await shown(ids[1])).toEqual([]);
+    expect((await api(world.propertyCompany.key).get(`/v1/incidents/${ids[1]}/snapshots/cam-1`)).status).toBe(
+      404,
+    );
+    expectProblem(await putSnapshot(timed, sensor, "cam-1", otherJpeg()), 409, "snapshot_exists");
+  });
+
   it("is idempotent: the same bytes again answer 200; other bytes answer 409 and the evidence stays", async () => {
     const sensor = await newSensor();
     const detected = event("ebike_detected", 0);

@@ -8,7 +8,7 @@ import { type AppEnv, serviceContext } from "../../context.js";
 import { csvResponse, csvWindow, wantsCsv } from "../../csv.js";
 import { type AppRouteHandler, pageJson } from "../../openapi.js";
 import * as sensors from "../../services/sensors/sensors.js";
-import { deadLetterJson, sensorJson, sensorWithKeyJson } from "./sensors.presenters.js";
+import { deadLetterJson, sensorDetailJson, sensorJson, sensorWithKeyJson } from "./sensors.presenters.js";
 import type * as routes from "./sensors.routes.js";
 import { deadLetterCsv } from "./sensors.routes.js";
 
@@ -37,7 +37,10 @@ export const listSensors: AppRouteHandler<typeof routes.listSensors> = async (c)
 };
 
 export const getSensor: AppRouteHandler<typeof routes.getSensor> = async (c) => {
-  return c.json(sensorJson(await sensors.getSensor(serviceContext(c), c.req.valid("param").id)), 200);
+  return c.json(
+    sensorDetailJson(await sensors.getSensorWithDays(serviceContext(c), c.req.valid("param").id)),
+    200,
+  );
 };
 
 export const rotateKey: AppRouteHandler<typeof routes.rotateKey> = async (c) => {

@@ -1,8 +1,13 @@
 import type { z } from "@hono/zod-openapi";
 import type { IngestResult } from "../../../iot/ingest.js";
-import type { DeadLetterRow, SensorWithKey as IssuedKey, SensorRow } from "../../services/sensors/sensors.js";
+import type {
+  DeadLetterRow,
+  SensorWithKey as IssuedKey,
+  SensorDayRow,
+  SensorRow,
+} from "../../services/sensors/sensors.js";
 import type { IngestAnswer } from "./sensor-ingest.routes.js";
-import type { DeadLetter, Sensor, SensorWithKey } from "./sensors.routes.js";
+import type { DeadLetter, Sensor, SensorDay, SensorDetail, SensorWithKey } from "./sensors.routes.js";
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -26,6 +31,30 @@ export function sensorJson(row: SensorRow): z.input<typeof Sensor> {
     revokedAt: iso(row.revokedAt),
     createdAt: row.createdAt.toISOString(),
   };
+}
+
+/** A day of the sensor's heartbeat figures (sensor_days). */
+export function sensorDayJson(row: SensorDayRow): z.input<typeof SensorDay> {
+  return {
+    day: row.day,
+    heartbeats: row.heartbeats,
+    firstAt: row.firstAt.toISOString(),
+    lastAt: row.lastAt.toISOString(),
+    longestGapSeconds: row.longestGapS,
+    uptimeSeconds: row.onlineS,
+    heartbeatIntervalSeconds: row.intervalS,
+  };
+}
+
+/** The sensor's own read: the sensor and its recent days. */
+export function sensorDetailJson({
+  sensor,
+  days,
+}: {
+  sensor: SensorRow;
+  days: SensorDayRow[];
+}): z.input<typeof SensorDetail> {
+  return { ...sensorJson(sensor), days: days.map(sensorDayJson) };
 }
 
 /** The sensor with its key, which is shown this once (when issued or rotated). */

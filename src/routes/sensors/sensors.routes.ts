@@ -37,6 +37,31 @@ export const Sensor = z
   })
   .openapi("Sensor");
 
+export const SensorDay = z
+  .object({
+    day: z.string().openapi({ description: "The Asia/Shanghai calendar day", example: "2026-03-01" }),
+    heartbeats: z.number().int().openapi({ description: "Heartbeats of the day, each counted once" }),
+    firstAt: Timestamp.openapi({ description: "The day's first heartbeat (its occurredAt)" }),
+    lastAt: Timestamp.openapi({ description: "The day's last heartbeat" }),
+    longestGapSeconds: z.number().openapi({
+      description:
+        "The longest time between two consecutive heartbeats of the day (exact when they arrived in time order; a late one does not shorten it)",
+    }),
+    uptimeSeconds: z.number().openapi({
+      description:
+        "Seconds of the day between consecutive heartbeats that came within the offline threshold (3 × the interval)",
+    }),
+    heartbeatIntervalSeconds: z.number().int(),
+  })
+  .openapi("SensorDay");
+
+export const SensorDetail = Sensor.extend({
+  days: z.array(SensorDay).openapi({
+    description:
+      "Heartbeat figures of today and the 7 days before, newest first, the days with a heartbeat only (kept for good; raw heartbeats are kept SENSOR_HEARTBEAT_RETENTION_DAYS)",
+  }),
+}).openapi("SensorDetail");
+
 export const SensorWithKey = Sensor.extend({
   key: z.string().openapi({
     description:
@@ -104,7 +129,7 @@ export const getSensor = createRoute({
   description:
     "The sensor's facility, state, last message and health (online or offline by its heartbeats), never its key.",
   request: { params: IdParams },
-  responses: { 200: jsonResponse(Sensor, "The sensor"), ...errorResponses },
+  responses: { 200: jsonResponse(SensorDetail, "The sensor and its recent days"), ...errorResponses },
 });
 
 export const rotateKey = createRoute({

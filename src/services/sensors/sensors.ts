@@ -8,13 +8,14 @@ import { and, asc, count, desc, eq, getTableColumns, isNotNull, isNull, like, lt
 import type { Logger } from "pino";
 import type { Queryable } from "../../../db/database.js";
 import { generateKey } from "../../../db/keys.js";
-import { deadLetters, facilities, sensors } from "../../../db/schema.js";
+import { deadLetters, facilities, sensorDays, sensors } from "../../../db/schema.js";
 import { mosquittoPasswordHash } from "../../../iot/credentials.js";
 import {
   BrokerNotReachableError,
   BrokerUnavailableError,
   type DeviceBroker,
 } from "../../../iot/device-broker.js";
+import { shanghaiDate } from "../../../iot/event-partitions.js";
 import type { Ingest } from "../../../iot/ingest.js";
 import type { Principal } from "../../auth/principal.js";
 import { ApiError } from "../../errors.js";
@@ -224,10 +225,30 @@ export async function listSensors(
   return { items, total: total?.n ?? 0 };
 }
 
+export type SensorDayRow = typeof sensorDays.$inferSelect;
+
+/** Days of heartbeat figures the sensor's read shows: today and the week before it. */
+export const SENSOR_DAYS_SHOWN = 8;
+
 export async function getSensor(ctx: ServiceContext, id: string): Promise<SensorRow> {
   const row = await findSensor(ctx.db, ctx.principal, id);
   authorize(ctx.principal, { type: "read_sensors" });
   return row;
+}
+
+/** The sensor, with its heartbeat figures of its last SENSOR_DAYS_SHOWN Asia/Shanghai days that have any. */
+export async function getSensorWithDays(
+  ctx: ServiceContext,
+  id: string,
+): Promise<{ sensor: SensorRow; days: SensorDayRow[] }> {
+  const sensor = await getSensor(ctx, id);
+  const since = shanghaiDate(ctx.clock().getTime() - (SENSOR_DAYS_SHOWN - 1) * 24 * 60 * 60 * 1000);
+  const days = await ctx.db
+    .select()
+    .from(sensorDays)
+    .where(and(eq(sensorDays.sensorId, sensor.id), sql`${sensorDays.day} >= ${since}::date`))
+    .orderBy(desc(sensorDays.day));
+  return { sensor, days };
 }
 
 /** Issues a new key; the old one stops working at once (the broker and the ingest's cache are told). */

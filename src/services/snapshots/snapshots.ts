@@ -3,10 +3,11 @@
  * order relative to the event), kept SNAPSHOT_RETENTION_DAYS, read by the property company and the
  * owners committee of the incident's community. The bytes live where the store says (./store.ts).
  */
-import { and, asc, eq, gte, isNull, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, isNull, lte, or, sql } from "drizzle-orm";
 import type { Database } from "../../../db/database.js";
 import { queryRows } from "../../../db/database.js";
 import { eventSnapshots, incidents, sensorEvents } from "../../../db/schema.js";
+import { MAX_FUTURE_MS } from "../../../iot/protocol.js";
 import { ApiError } from "../../errors.js";
 import type { ServiceContext, SystemContext } from "../context.js";
 import { incidentScope } from "../incidents/scope.js";
@@ -138,10 +139,13 @@ export async function uploadSnapshot(
   };
   const before = await existing();
   if (before) return same(before);
+  // The latest event of that id: a device whose counter restarted has sent it before.
   const [event] = await db
     .select({ type: sensorEvents.type })
     .from(sensorEvents)
-    .where(and(eq(sensorEvents.sensorId, sensorId), eq(sensorEvents.eventId, eventId)));
+    .where(and(eq(sensorEvents.sensorId, sensorId), eq(sensorEvents.eventId, eventId)))
+    .orderBy(desc(sensorEvents.occurredAt))
+    .limit(1);
   if (event && event.type !== "ebike_detected")
     refuse(
       snapshots,
@@ -203,6 +207,17 @@ async function incidentFor(ctx: ServiceContext, incidentId: string) {
 }
 
 /**
+ * The snapshot of an event: keyed like it by (sensor, eventId), and not received before the event
+ * happened (a device clock may be MAX_FUTURE_MS ahead). A snapshot of an earlier event under the
+ * same id (the device's counter restarted since) is not this event's.
+ */
+const snapshotOfEvent = and(
+  eq(eventSnapshots.sensorId, sensorEvents.sensorId),
+  eq(eventSnapshots.eventId, sensorEvents.eventId),
+  sql`${eventSnapshots.receivedAt} >= ${sensorEvents.occurredAt} - ${`${MAX_FUTURE_MS} milliseconds`}::interval`,
+);
+
+/**
  * The `ebike_detected` events of the incident (those of its elevator between its opening and its
  * close) that have a snapshot. Incidents are built from the elevator's events in time order
  * (iot/incidents.ts), so these are the detections it counts.
@@ -224,10 +239,7 @@ export async function listIncidentSnapshots(
 ): Promise<Page<SnapshotListing>> {
   const incident = await incidentFor(ctx, incidentId);
   if (incident.kind !== "ebike") return { items: [], total: 0 };
-  const joined = and(
-    eq(eventSnapshots.sensorId, sensorEvents.sensorId),
-    eq(eventSnapshots.eventId, sensorEvents.eventId),
-  );
+  const joined = snapshotOfEvent;
   const where = incidentEventsWhere(incident);
   const query = ctx.db
     .select({
@@ -266,13 +278,7 @@ export async function readIncidentSnapshot(
       ? await ctx.db
           .select({ bytes: eventSnapshots.bytes, objectKey: eventSnapshots.objectKey })
           .from(sensorEvents)
-          .innerJoin(
-            eventSnapshots,
-            and(
-              eq(eventSnapshots.sensorId, sensorEvents.sensorId),
-              eq(eventSnapshots.eventId, sensorEvents.eventId),
-            ),
-          )
+          .innerJoin(eventSnapshots, snapshotOfEvent)
           .where(and(incidentEventsWhere(incident), eq(sensorEvents.eventId, eventId)))
           .limit(1)
       : [];
@@ -300,13 +306,7 @@ export async function snapshotCounts(
         or(isNull(incidents.closedAt), lte(sensorEvents.occurredAt, incidents.closedAt)),
       ),
     )
-    .innerJoin(
-      eventSnapshots,
-      and(
-        eq(eventSnapshots.sensorId, sensorEvents.sensorId),
-        eq(eventSnapshots.eventId, sensorEvents.eventId),
-      ),
-    )
+    .innerJoin(eventSnapshots, snapshotOfEvent)
     .where(
       and(sql`${incidents.id} in ${incidentIds}`, eq(incidents.kind, "ebike"), incidentScope(ctx.principal)),
     )
