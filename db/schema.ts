@@ -668,14 +668,16 @@ export const sensorEventType = pgEnum("sensor_event_type", [
 export const sensorEvents = pgTable(
   "sensor_events",
   {
-    sensorId: uuid()
-      .notNull()
-      .references(() => sensors.id),
+    /**
+     * No foreign keys here, unlike everywhere else: the ingest writes only the sensor and
+     * facility ids of the sensors row it has just read, neither table ever deletes a row, and a
+     * key's check per event (a lookup and a row lock on sensors and facilities) was a large share of
+     * PostgreSQL's CPU per stored event (BENCHMARKS.md, "Ingest cost per event").
+     */
+    sensorId: uuid().notNull(),
     eventId: text().notNull(),
     /** Denormalised from the sensor: incidents are rebuilt per elevator from these rows. */
-    facilityId: uuid()
-      .notNull()
-      .references(() => facilities.id),
+    facilityId: uuid().notNull(),
     type: sensorEventType().notNull(),
     occurredAt: timestamp({ withTimezone: true }).notNull(),
     receivedAt: timestamp({ withTimezone: true }).notNull(),

@@ -132,6 +132,17 @@ export interface IngestOptions {
   retention?: EventRetention;
 }
 
+/** An event the checks let through, to be stored (or found stored) in this batch. */
+interface Accepted {
+  /** Its position in the batch's items. */
+  index: number;
+  sensor: SensorInfo;
+  event: SensorEvent;
+  /** The payload's text as the device sent it (valid JSON of exactly `event`). */
+  json: string;
+  receivedAt: Date;
+}
+
 interface SensorInfo {
   id: string;
   facilityId: string;
@@ -309,7 +320,7 @@ export function createIngest({
     const dead: DeadLetter[] = [];
     /** Per sensor, the one dead letter that stands for all its messages over the rate limit. */
     const limited = new Map<string, DeadLetter>();
-    const accepted: { index: number; sensor: SensorInfo; event: SensorEvent; receivedAt: Date }[] = [];
+    const accepted: Accepted[] = [];
     const statuses: Status[] = [];
     const seen = new Set<string>();
     // The window of each class, once per batch: an event before it is not stored (a dead letter).
@@ -391,7 +402,7 @@ export function createIngest({
         continue;
       }
       seen.add(key);
-      accepted.push({ index, sensor, event: parsed.event, receivedAt: item.receivedAt });
+      accepted.push({ index, sensor, event: parsed.event, json: parsed.json, receivedAt: item.receivedAt });
     }
 
     const quotaNow = now.getTime();
@@ -408,7 +419,7 @@ export function createIngest({
           // transaction's connection (the incident windows after the insert and after the locks).
           // The windows are read for every elevator with an accepted e-bike event, stored or a
           // duplicate: a superset, which the replay rule allows (iot/incidents.ts).
-          const [stored, quota, , online, windows] = await Promise.all([
+          const [duplicates, quota, , online, windows] = await Promise.all([
             insertEvents(tx, accepted),
             insertDeadLetters(tx, toStore, now, deadLettersPerSensor),
             // From here on, each statement is planned for the tables as they are now. A prepared
@@ -422,12 +433,11 @@ export function createIngest({
             updateSensors(tx, accepted, statuses),
             readIncidentWindows(tx, accepted),
           ]);
-          const fresh = accepted.filter((a) => stored.has(eventKey(a.sensor.id, a.event)));
-          for (const a of accepted) {
-            outcomes[a.index] = {
-              status: stored.has(eventKey(a.sensor.id, a.event)) ? "stored" : "duplicate",
-              eventId: a.event.eventId,
-            };
+          let fresh = 0;
+          for (const [i, a] of accepted.entries()) {
+            const isNew = !duplicates.has(i);
+            if (isNew) fresh += 1;
+            outcomes[a.index] = { status: isNew ? "stored" : "duplicate", eventId: a.event.eventId };
           }
           // A sign of life from a sensor that is online (which then has no open sensor_offline
           // incident: the sweeper and the last-will set both together) changes nothing: only the
@@ -444,7 +454,7 @@ export function createIngest({
             writeIncidents(tx, windows),
           ]);
           await handedToConnection();
-          return { storedEbike: fresh.length, tail, quota };
+          return { storedEbike: fresh, tail, quota };
         });
     // The COMMIT was answered, so every statement sent before it was too.
     for (const r of await tail) if (r.status === "rejected") throw r.reason;
@@ -484,38 +494,45 @@ export function createIngest({
 
   /**
    * Inserts the accepted events and rolls the new heartbeats up into their sensor's days
-   * (`sensor_days`), in one statement; returns the keys (eventKey) of the events that were new.
-   * Only the rows the insert returns are rolled up, so a duplicate counts nothing.
+   * (`sensor_days`), in one statement; returns the positions in `accepted` of the events that were
+   * already stored (usually none), so the answer is a row per duplicate, not per event. Only the
+   * rows the insert returns are rolled up, so a duplicate counts nothing.
    */
-  async function insertEvents(
-    tx: Tx,
-    accepted: readonly { sensor: SensorInfo; event: SensorEvent; receivedAt: Date }[],
-  ): Promise<Set<string>> {
+  async function insertEvents(tx: Tx, accepted: readonly Accepted[]): Promise<Set<number>> {
     if (!accepted.length) return new Set();
-    // Positional rows, the event id and type read from the payload: the batch is the biggest
-    // thing sent to PostgreSQL, and every byte is copied and parsed.
-    const rows = accepted.map(({ sensor, event, receivedAt }) => [
-      sensor.id,
-      sensor.facilityId,
-      new Date(event.occurredAt).toISOString(),
-      receivedAt.toISOString(),
-      event,
-    ]);
+    // A column per array, zipped by ROWS FROM: uuids and ISO timestamps need no quoting in an
+    // array literal, and each payload goes as the device sent it (its text, checked by
+    // parseEvent), so nothing is serialised again and PostgreSQL parses each value once.
+    const n = accepted.length;
+    const sensorIds = new Array<string>(n);
+    const facilityIds = new Array<string>(n);
+    const occurredAt = new Array<string>(n);
+    const receivedAt = new Array<string>(n);
+    const payloads = new Array<string>(n);
+    for (const [i, a] of accepted.entries()) {
+      sensorIds[i] = a.sensor.id;
+      facilityIds[i] = a.sensor.facilityId;
+      occurredAt[i] = new Date(a.event.occurredAt).toISOString();
+      receivedAt[i] = a.receivedAt.toISOString();
+      payloads[i] = a.json;
+    }
+    const array = (values: string[]) => `{${values.join(",")}}`;
     // The day's figures merge with the stored ones in time order: a batch after the day's last
     // heartbeat (or before its first) adds the gap between them; one that overlaps the stored
     // span adds its counts but no gap (see sensorDays in db/schema.ts).
-    const inserted = await queryPrepared<{
-      sensor_id: string;
-      event_id: string;
-      type: string;
-      at_ms: number;
-    }>(
+    const duplicates = await queryPrepared<{ i: number }>(
       tx,
-      sql`with ins as (
+      sql`with batch as materialized (
+            select x.sensor_id, x.facility_id, x.occurred_at, x.received_at, x.payload,
+              x.payload->>'eventId' as event_id, (x.payload->>'type')::sensor_event_type as type, x.i
+            from rows from (
+              unnest(${array(sensorIds)}::text::uuid[]), unnest(${array(facilityIds)}::text::uuid[]),
+              unnest(${array(occurredAt)}::text::timestamptz[]), unnest(${array(receivedAt)}::text::timestamptz[]),
+              jsonb_array_elements(${`[${payloads.join(",")}]`}::text::jsonb)
+            ) with ordinality as x(sensor_id, facility_id, occurred_at, received_at, payload, i)
+          ), ins as (
             insert into sensor_events (sensor_id, event_id, facility_id, type, occurred_at, received_at, payload)
-            select (x->>0)::uuid, x->4->>'eventId', (x->>1)::uuid, (x->4->>'type')::sensor_event_type,
-              (x->>2)::timestamptz, (x->>3)::timestamptz, x->4
-            from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) x
+            select sensor_id, event_id, facility_id, type, occurred_at, received_at, payload from batch
             on conflict (sensor_id, event_id, occurred_at, type) do nothing
             returning sensor_id, event_id, type, occurred_at
           ), beats as (
@@ -541,11 +558,11 @@ export function createIngest({
                   then ${JOINING_GAP} else 0 end end,
               interval_s = excluded.interval_s
           )
-          select sensor_id, event_id, type, (extract(epoch from occurred_at) * 1000)::float8 as at_ms from ins`,
+          select (b.i - 1)::int as i from batch b
+          where not exists (select 1 from ins where ins.sensor_id = b.sensor_id and ins.event_id = b.event_id
+            and ins.occurred_at = b.occurred_at and ins.type = b.type)`,
     );
-    return new Set(
-      inserted.map((r) => eventKey(r.sensor_id, { eventId: r.event_id, type: r.type, at: r.at_ms })),
-    );
+    return new Set(duplicates.map((r) => r.i));
   }
 
   /**
@@ -794,16 +811,11 @@ const JOINING_GAP =
 
 /**
  * An event's identity, the exactly-once key of sensor_events: sensor, eventId, type and the
- * occurredAt instant (to the millisecond, as stored; however its offset was written).
+ * occurredAt instant (to the millisecond, as stored; however its offset was written). A batch
+ * holds each key once.
  */
-function eventKey(
-  sensorId: string,
-  event:
-    | { eventId: string; type: string; occurredAt: string }
-    | { eventId: string; type: string; at: number },
-): string {
-  const at = "at" in event ? event.at : Date.parse(event.occurredAt);
-  return `${sensorId}\u0000${event.eventId}\u0000${event.type}\u0000${at}`;
+function eventKey(sensorId: string, event: { eventId: string; type: string; occurredAt: string }): string {
+  return `${sensorId}\u0000${event.eventId}\u0000${event.type}\u0000${Date.parse(event.occurredAt)}`;
 }
 
 /**

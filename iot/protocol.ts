@@ -143,7 +143,8 @@ export type SensorEvent = z.infer<typeof SensorEvent>;
 export type SensorEventType = SensorEvent["type"];
 
 export type ParseResult =
-  | { ok: true; sensorId: string; event: SensorEvent }
+  /** `json`: the payload's text, valid JSON of exactly the event (the ingest stores it as sent). */
+  | { ok: true; sensorId: string; event: SensorEvent; json: string }
   | { ok: false; reason: RejectReason; sensorId?: string };
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -157,9 +158,11 @@ export function parseEvent(topic: string, bytes: Uint8Array, now: Date): ParseRe
   if (parsed?.kind !== "events") return { ok: false, reason: "bad_topic" };
   const { sensorId } = parsed;
   if (bytes.byteLength > MAX_PAYLOAD_BYTES) return { ok: false, reason: "payload_too_large", sensorId };
+  let text: string;
   let json: unknown;
   try {
-    json = JSON.parse(decoder.decode(bytes));
+    text = decoder.decode(bytes);
+    json = JSON.parse(text);
   } catch {
     return { ok: false, reason: "malformed_json", sensorId };
   }
@@ -169,7 +172,7 @@ export function parseEvent(topic: string, bytes: Uint8Array, now: Date): ParseRe
   if (Date.parse(event.occurredAt) - now.getTime() > MAX_FUTURE_MS) {
     return { ok: false, reason: "future_timestamp", sensorId };
   }
-  return { ok: true, sensorId, event };
+  return { ok: true, sensorId, event, json: text };
 }
 
 /** `schema_violation: <field> <message>` for the first issue (e.g. `confidence must be a number from 0 to 1`). */

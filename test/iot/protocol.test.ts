@@ -33,7 +33,12 @@ const detected = {
 
 describe("sensor protocol v1", () => {
   it("accepts a valid event and names the sensor from the topic", () => {
-    expect(parse(detected)).toEqual({ ok: true, sensorId: SENSOR, event: detected });
+    expect(parse(detected)).toEqual({
+      ok: true,
+      sensorId: SENSOR,
+      event: detected,
+      json: JSON.stringify(detected),
+    });
     expect(parseTopic(`bot/v1/sensors/${SENSOR}/status`)).toEqual({ kind: "status", sensorId: SENSOR });
   });
 
