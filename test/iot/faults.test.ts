@@ -259,7 +259,11 @@ if (DATABASE_URL)
       devices.push(client);
       const publisher = publishPaced(client, sensor.id, events, PACE);
       const stored = async () => (await storedIds(db, [sensor.id])).length;
-      await waitFor(async () => (await stored()) >= 20, 20_000, "the stream to be committed");
+      await waitFor(async () => (await stored()) >= 20, 20_000, "the stream to be committed").catch(
+        (err: Error) => {
+          throw new Error(`${err.message}\nthe ingest's last log lines:\n${ingest.recentLog()}`);
+        },
+      );
       trace(`${fault.name}: inject${kill ? " (kill)" : ""}`);
       await fault.inject();
       let next = ingest;
@@ -287,7 +291,8 @@ if (DATABASE_URL)
         "every event stored",
       ).catch((err: Error) => {
         throw new Error(
-          `${err.message}: ${count} of ${events.length} (${fault.name}${kill ? ", killed" : ""})`,
+          `${err.message}: ${count} of ${events.length} (${fault.name}${kill ? ", killed" : ""})\n` +
+            `the ingest's last log lines:\n${next.recentLog()}`,
         );
       });
       await client.endAsync();

@@ -23,6 +23,8 @@ export class IngestChild {
   private readinessWaiters: ((checks: Readiness) => void)[] = [];
   /** How many times each log message was written. */
   private readonly messages = new Map<string, number>();
+  /** Its last log lines, for a failing test to show what the ingest was doing. */
+  private readonly lastLines: string[] = [];
 
   constructor(env: Record<string, string>) {
     this.proc = spawn(process.execPath, ["--import", "tsx", CHILD], {
@@ -48,6 +50,8 @@ export class IngestChild {
     if (!this.proc.stdout) throw new Error("no stdout");
     createInterface({ input: this.proc.stdout }).on("line", (line) => {
       if (process.env.DUR_TRACE) appendFileSync(`/tmp/dur-child-${this.proc.pid}.log`, `${line}\n`);
+      this.lastLines.push(line.slice(0, 400));
+      if (this.lastLines.length > 40) this.lastLines.shift();
       let msg: {
         msg?: string;
         stored?: number;
@@ -85,6 +89,11 @@ export class IngestChild {
       this.readinessWaiters.push(resolve);
       this.proc.stdin?.write("readiness\n");
     });
+  }
+
+  /** Its last 40 log lines (each cut at 400 characters), oldest first. */
+  recentLog(): string {
+    return this.lastLines.join("\n");
   }
 
   /** How many times the child logged this message. */
