@@ -671,7 +671,7 @@ export const sensorEvents = pgTable(
     /**
      * No foreign keys here, unlike everywhere else: the ingest writes only the sensor and
      * facility ids of the sensors row it has just read, neither table ever deletes a row, and a
-     * key's check per event (a lookup and a row lock on sensors and facilities) was a large share of
+     * check per event (a lookup and a row lock on sensors and facilities) cost a share of
      * PostgreSQL's CPU per stored event (BENCHMARKS.md, "Ingest cost per event").
      */
     sensorId: uuid().notNull(),
