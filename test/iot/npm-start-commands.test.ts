@@ -4,18 +4,15 @@
  * device, and counted on the process's /metrics at every step (issued, sent, answered) — the
  * counters the operators' dashboards read come from one place in the entry's wiring.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandResultsTopic, commandsTopic } from "../../iot/protocol.js";
+import { createSensorOnAnElevator, type NodeEntry, startNodeEntry } from "../support/node-entry.js";
 import { device, freePort, waitFor } from "./support.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-let app: ChildProcess;
+let app: NodeEntry;
 let base: string;
 let mqttUrl: string;
 let dataDir: string;
@@ -43,51 +40,19 @@ beforeAll(async () => {
   const mqttPort = await freePort();
   base = `http://127.0.0.1:${port}`;
   mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
-  app = spawn(process.execPath, ["--import", "tsx", "src/node.ts"], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      MQTT_PORT: String(mqttPort),
-      LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  await waitFor(
-    () =>
-      fetch(`${base}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-    60_000,
-    "npm start",
-  );
-  enterpriseKey = JSON.parse(await readFile(join(dataDir, "demo-keys.json"), "utf8")).keys.enterprise;
+  app = await startNodeEntry({ dataDir, port, mqttPort });
+  base = app.base;
+  enterpriseKey = app.keys.enterprise ?? "";
 }, 90_000);
 
 afterAll(async () => {
-  app?.kill("SIGTERM");
-  await new Promise((r) => app?.once("exit", r));
+  await app?.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
 
 describe("a device command through npm start", () => {
   it("is delivered by the embedded broker, answered, and counted on /metrics as issued, sent and applied", async () => {
-    const elevators = await api("/v1/facilities?kind=elevator");
-    let sensor: { id: string; key: string } | undefined;
-    for (const facility of elevators.body.items) {
-      const made = await api("/v1/sensors", {
-        method: "POST",
-        body: JSON.stringify({ facilityId: facility.id, name: "metrics test" }),
-      });
-      if (made.status === 201) {
-        sensor = { id: made.body.id, key: made.body.key };
-        break;
-      }
-    }
-    if (!sensor) throw new Error("no elevator of the demo enterprise took a sensor");
-    const { id, key } = sensor;
+    const { id, key } = await createSensorOnAnElevator(base, enterpriseKey, "metrics test");
     const before = {
       issued: await metric('bot_device_commands_issued_total{type="set_heartbeat"}'),
       sent: await metric("bot_commands_sent_total"),

@@ -4,21 +4,19 @@
  * headers and slow bodies are cut off, a caller without a key is answered before any of its body is
  * read, connections over the cap are closed at once, and DATA_DIR is readable by its owner only.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, waitFor } from "../iot/support.js";
+import { createSensorOnAnElevator, type NodeEntry, startNodeEntry } from "../support/node-entry.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const HEADERS_TIMEOUT_S = 2;
 const REQUEST_TIMEOUT_S = 3;
 const MAX_CONNECTIONS = 20;
 
-let app: ChildProcess;
+let app: NodeEntry;
 let base: string;
 let port: number;
 let dataDir: string;
@@ -76,49 +74,24 @@ beforeAll(async () => {
   // A DATA_DIR someone made world-readable before: start-up tightens it.
   await mkdir(dataDir, { mode: 0o755 });
   port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  app = spawn(process.execPath, ["--import", "tsx", "src/node.ts"], {
-    cwd: ROOT,
+  app = await startNodeEntry({
+    dataDir,
+    port,
+    mqttPort: await freePort(),
+    readyPath: "/healthz",
     env: {
-      PATH: process.env.PATH,
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      MQTT_PORT: String(await freePort()),
       HTTP_HEADERS_TIMEOUT_S: String(HEADERS_TIMEOUT_S),
       HTTP_REQUEST_TIMEOUT_S: String(REQUEST_TIMEOUT_S),
       HTTP_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
-      LOG_LEVEL: "warn",
     },
-    stdio: ["ignore", "ignore", "inherit"],
   });
-  await waitFor(
-    () =>
-      fetch(`${base}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-    60_000,
-    "npm start",
-  );
-  const { keys } = JSON.parse(await readFile(join(dataDir, "demo-keys.json"), "utf8"));
-  const facilities = await api("/v1/facilities?kind=elevator", { key: keys.enterprise });
-  for (const facility of facilities.body.items) {
-    const made = await api("/v1/sensors", {
-      method: "POST",
-      key: keys.enterprise,
-      body: JSON.stringify({ facilityId: facility.id, name: "slow client test" }),
-    });
-    if (made.status === 201) {
-      sensor = { id: made.body.id, key: made.body.key };
-      break;
-    }
-  }
+  base = app.base;
+  sensor = await createSensorOnAnElevator(base, app.keys.enterprise ?? "", "slow client test");
   expect(sensor).toBeDefined();
 }, 90_000);
 
 afterAll(async () => {
-  app?.kill("SIGTERM");
-  await new Promise((r) => app?.once("exit", r));
+  await app?.stop();
   await rm(join(dataDir, ".."), { recursive: true, force: true });
 });
 
@@ -165,13 +138,13 @@ describe("npm start against slow and greedy clients", () => {
     const closedAfter = await raw.closedAfterMs;
     expect(closedAfter).toBeLessThan((REQUEST_TIMEOUT_S + 3) * 1000);
     expect(raw.received()).not.toMatch(/^HTTP\/1\.1 200/);
-    const { keys } = JSON.parse(await readFile(join(dataDir, "demo-keys.json"), "utf8"));
+    const { keys } = app;
     const read = await api(`/v1/sensors/${sensor.id}`, { key: keys.enterprise });
     expect(read.body.lastSeenAt).toBeNull();
   }, 15_000);
 
   it("answers a body over 1 MiB 413 with Connection: close on a keep-alive connection, then closes it", async () => {
-    const { keys } = JSON.parse(await readFile(join(dataDir, "demo-keys.json"), "utf8"));
+    const { keys } = app;
     const raw = await open();
     // Only the head: the server answers from Content-Length alone, and a client still writing when
     // the server closes could lose the answer to the reset.
@@ -186,7 +159,7 @@ describe("npm start against slow and greedy clients", () => {
   }, 15_000);
 
   it("lets a keep-alive client (fetch) send its next request after a 413 on the same agent", async () => {
-    const { keys } = JSON.parse(await readFile(join(dataDir, "demo-keys.json"), "utf8"));
+    const { keys } = app;
     for (let i = 0; i < 5; i++) {
       const refused = await fetch(`${base}/v1/contracts`, {
         method: "POST",
