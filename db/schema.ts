@@ -758,6 +758,11 @@ export const incidents = pgTable(
     detections: integer().notNull().default(0),
     /** closedAt − openedAt in whole seconds, rounded down (iot/incidents.ts haltSeconds); null while open. */
     haltSeconds: integer(),
+    /**
+     * Whether a detection within it reported `carHalted: true` (iot/incidents.ts `haltedCar`). Kept
+     * by the ingest's replay, so the statistics read a column instead of searching the events.
+     */
+    halted: boolean().notNull().default(false),
     acknowledgedAt: timestamp({ withTimezone: true }),
     acknowledgedByOrgId: uuid().references(() => organizations.id),
     /** The person who acknowledged it in the portal, and their name then (null: an API key). */

@@ -4,6 +4,7 @@
  * The rule: an elevator's incidents are what you get by replaying its `ebike_detected` and
  * `ebike_cleared` events in occurredAt order (not arrival order):
  *   - `detected` with no incident open opens one; with one open, it attaches (detections + 1);
+ *     a detection that reported `carHalted: true` marks its incident halted (see haltedCar);
  *   - `cleared` closes the open incident (halt = closedAt − openedAt, see haltSeconds); with none
  *     open it is ignored.
  * At one instant, every `detected` sorts before every `cleared`, so a bike detected and cleared in
@@ -23,6 +24,8 @@ export interface EbikeEvent {
   eventId: string;
   type: EbikeEventType;
   occurredAt: Date;
+  /** A detection's `carHalted` (false for a clear). */
+  carHalted: boolean;
 }
 
 export interface DerivedIncident {
@@ -32,6 +35,8 @@ export interface DerivedIncident {
   closedAt: Date | null;
   detections: number;
   haltSeconds: number | null;
+  /** Some detection within it reported the car halted (haltedCar). */
+  halted: boolean;
 }
 
 export interface StoredIncident {
@@ -42,6 +47,8 @@ export interface StoredIncident {
   closedAt: Date | null;
   detections: number;
   haltSeconds: number | null;
+  /** Some detection within it reported the car halted (haltedCar). */
+  halted: boolean;
 }
 
 export function compareEvents(a: EbikeEvent, b: EbikeEvent): number {
@@ -69,14 +76,17 @@ export function deriveIncidents(events: readonly EbikeEvent[]): DerivedIncident[
   let open: DerivedIncident | null = null;
   for (const e of [...events].sort(compareEvents)) {
     if (e.type === "ebike_detected") {
-      if (open) open.detections += 1;
-      else {
+      if (open) {
+        open.detections += 1;
+        open.halted ||= e.carHalted;
+      } else {
         open = {
           sensorId: e.sensorId,
           openedAt: e.occurredAt,
           closedAt: null,
           detections: 1,
           haltSeconds: null,
+          halted: e.carHalted,
         };
         out.push(open);
       }
@@ -122,7 +132,8 @@ export function planIncidents(
       match.openedAt.getTime() !== d.openedAt.getTime() ||
       (match.closedAt?.getTime() ?? null) !== (d.closedAt?.getTime() ?? null) ||
       match.detections !== d.detections ||
-      match.haltSeconds !== d.haltSeconds;
+      match.haltSeconds !== d.haltSeconds ||
+      match.halted !== d.halted;
     if (changed) plan.updates.push({ id: match.id, ...d });
   }
   plan.deletes = unmatched.map((s) => s.id);
@@ -132,8 +143,9 @@ export function planIncidents(
 }
 
 // ---- halts: which incidents halted the car, and their figures ---------------------------------
-// The statistics compute these in SQL (db/incidents.ts `carHalted`, `haltFigures`); these are the
-// rules' TypeScript form, pinned to the SQL by test/iot/halts-property.test.ts.
+// The replay above keeps `halted` on each incident; the statistics sum it in SQL (db/incidents.ts
+// `haltFigures`). These are the rules stated on their own, against which
+// test/iot/halts-property.test.ts checks the stored column and the SQL.
 
 /** An `ebike_detected` event of an elevator (from any of its sensors): when, and whether the car halted. */
 export interface HaltReport {
@@ -143,8 +155,8 @@ export interface HaltReport {
 
 /**
  * Whether an e-bike incident halted the car: some detection on its elevator from its opening to its
- * closing, both included (while open: from its opening on), reported `carHalted: true`. The flag
- * is in the events, not on the incident: a bike detected twice may halt the car only the second time.
+ * closing, both included (while open: from its opening on), reported `carHalted: true`. A bike
+ * detected twice may halt the car only the second time; a late detection may mark it afterwards.
  */
 export function haltedCar(
   incident: { openedAt: Date; closedAt: Date | null },

@@ -698,11 +698,13 @@ export function createIngest({
                 where i.facility_id = x.facility_id and i.kind = 'ebike' and i.opened_at <= x.t0), x.t0) as start
             from jsonb_to_recordset(${windows}::jsonb) as x(facility_id uuid, t0 timestamptz))
           select s.facility_id,
-            coalesce((select json_agg(json_build_array(e.sensor_id, e.event_id, e.type, e.occurred_at))
+            coalesce((select json_agg(json_build_array(e.sensor_id, e.event_id, e.type, e.occurred_at,
+                e.type = 'ebike_detected' and e.payload @> '{"carHalted": true}'::jsonb))
               from sensor_events e
               where e.facility_id = s.facility_id and e.occurred_at >= s.start
                 and e.type in ('ebike_detected', 'ebike_cleared')), '[]') as events,
-            coalesce((select json_agg(json_build_array(i.id, i.sensor_id, i.opened_at, i.closed_at, i.detections, i.halt_seconds))
+            coalesce((select json_agg(json_build_array(i.id, i.sensor_id, i.opened_at, i.closed_at, i.detections,
+                i.halt_seconds, i.halted))
               from incidents i
               where i.facility_id = s.facility_id and i.kind = 'ebike' and i.opened_at >= s.start), '[]') as incidents
           from starts s`,
@@ -722,23 +724,26 @@ export function createIngest({
       closed_at: d.closedAt?.toISOString() ?? null,
       detections: d.detections,
       halt_seconds: d.haltSeconds,
+      halted: d.halted,
     });
     for (const [facilityId, { sensor }] of earliest) {
       const window = byFacility.get(facilityId);
-      const replay: EbikeEvent[] = (window?.events ?? []).map(([sensorId, eventId, type, at]) => ({
+      const replay: EbikeEvent[] = (window?.events ?? []).map(([sensorId, eventId, type, at, carHalted]) => ({
         sensorId,
         eventId,
         type,
         occurredAt: new Date(at),
+        carHalted,
       }));
       const current = (window?.incidents ?? []).map(
-        ([id, sensorId, openedAt, closedAt, detections, haltSeconds]) => ({
+        ([id, sensorId, openedAt, closedAt, detections, haltSeconds, halted]) => ({
           id,
           sensorId,
           openedAt: new Date(openedAt),
           closedAt: closedAt === null ? null : new Date(closedAt),
           detections,
           haltSeconds,
+          halted,
         }),
       );
       const plan = planIncidents(current, deriveIncidents(replay));
@@ -776,9 +781,9 @@ export function createIngest({
         queryPrepared(
           tx,
           sql`update incidents i set sensor_id = x.sensor_id, opened_at = x.opened_at, closed_at = x.closed_at,
-                detections = x.detections, halt_seconds = x.halt_seconds, updated_at = now()
+                detections = x.detections, halt_seconds = x.halt_seconds, halted = x.halted, updated_at = now()
               from jsonb_to_recordset(${JSON.stringify(part)}::jsonb) as x(id uuid, sensor_id uuid, opened_at timestamptz,
-                closed_at timestamptz, detections int, halt_seconds int)
+                closed_at timestamptz, detections int, halt_seconds int, halted boolean)
               where i.id = x.id`,
         ),
       );
@@ -787,10 +792,13 @@ export function createIngest({
       statements.push(
         queryPrepared(
           tx,
-          sql`insert into incidents (kind, sensor_id, facility_id, community_id, street_id, opened_at, closed_at, detections, halt_seconds)
-              select 'ebike', x.sensor_id, x.facility_id, x.community_id, x.street_id, x.opened_at, x.closed_at, x.detections, x.halt_seconds
+          sql`insert into incidents (kind, sensor_id, facility_id, community_id, street_id, opened_at, closed_at, detections,
+                halt_seconds, halted)
+              select 'ebike', x.sensor_id, x.facility_id, x.community_id, x.street_id, x.opened_at, x.closed_at, x.detections,
+                x.halt_seconds, x.halted
               from jsonb_to_recordset(${JSON.stringify(inserts)}::jsonb) as x(sensor_id uuid, facility_id uuid,
-                community_id uuid, street_id uuid, opened_at timestamptz, closed_at timestamptz, detections int, halt_seconds int)
+                community_id uuid, street_id uuid, opened_at timestamptz, closed_at timestamptz, detections int,
+                halt_seconds int, halted boolean)
               order by x.closed_at is null, x.opened_at`,
         ),
       );
@@ -830,10 +838,10 @@ function handedToConnection(): Promise<void> {
 /** One elevator's window, as the windows statement returns it (positional, to keep it small). */
 interface IncidentWindow {
   facility_id: string;
-  /** [sensorId, eventId, type, occurredAt] */
-  events: [string, string, EbikeEvent["type"], string][];
-  /** [id, sensorId, openedAt, closedAt, detections, haltSeconds] */
-  incidents: [string, string, string, string | null, number, number | null][];
+  /** [sensorId, eventId, type, occurredAt, carHalted] */
+  events: [string, string, EbikeEvent["type"], string, boolean][];
+  /** [id, sensorId, openedAt, closedAt, detections, haltSeconds, halted] */
+  incidents: [string, string, string, string | null, number, number | null, boolean][];
 }
 
 interface IncidentWindows {

@@ -3768,6 +3768,8 @@ export interface components {
             detections: number;
             /** @description How long the car was halted: from the first detection to the clear, in whole seconds rounded down (95.5 s is 95); null while open */
             haltSeconds: number | null;
+            /** @description Whether a detection within the incident reported the car halted (carHalted: true); always false for sensor_offline */
+            carHalted: boolean;
             /**
              * Format: date-time
              * @example 2026-03-01T02:15:30.250Z
@@ -5391,8 +5393,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "6737626e-d779-4cc7-aa50-9c999accf515",
-                     *       "eventId": "snap-d5655a03",
+                     *       "sensorId": "da9e4f88-92b4-4123-9e94-7a35e4578081",
+                     *       "eventId": "snap-57a37124",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -5413,8 +5415,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "sensorId": "6737626e-d779-4cc7-aa50-9c999accf515",
-                     *       "eventId": "snap-d5655a03",
+                     *       "sensorId": "da9e4f88-92b4-4123-9e94-7a35e4578081",
+                     *       "eventId": "snap-57a37124",
                      *       "byteSize": 8,
                      *       "sha256": "00d7afb2182ba6201e464a2afd60ed0c815769c0a4c95d3bdcab8b3076cb5d67",
                      *       "receivedAt": "2025-03-01T02:00:00.000Z"
@@ -5562,7 +5564,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "eventId": "hb-81ecd0f1",
+                 *       "eventId": "hb-00083e23",
                  *       "type": "heartbeat",
                  *       "occurredAt": "2025-03-01T01:59:00.000Z",
                  *       "uptimeS": 3600,
@@ -5585,7 +5587,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "stored": [
-                     *         "hb-3ac4c80e"
+                     *         "hb-34454e7d"
                      *       ],
                      *       "duplicates": [],
                      *       "rejected": []
@@ -5710,7 +5712,7 @@ export interface operations {
                      * @example {
                      *       "commands": [
                      *         {
-                     *           "commandId": "c2e77c19-0aec-46e9-a52b-c98675975e82",
+                     *           "commandId": "0f1aba01-59e3-4916-8975-551c0bd1f96e",
                      *           "type": "release",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "expiresAt": "2099-01-01T00:00:00.000Z"
@@ -5848,7 +5850,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "commandId": "2a478782-dcc5-4d78-8dc2-61d6a2a656f4",
+                 *       "commandId": "f4d4ebe3-d65b-43b1-870d-2160542f80f1",
                  *       "result": "applied"
                  *     }
                  */
@@ -5872,7 +5874,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "commandId": "2a478782-dcc5-4d78-8dc2-61d6a2a656f4",
+                     *       "commandId": "f4d4ebe3-d65b-43b1-870d-2160542f80f1",
                      *       "state": "applied",
                      *       "outcome": "recorded",
                      *       "resultAt": "2025-03-01T02:00:00.000Z"
@@ -6227,19 +6229,19 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "3df4cf6f-c666-4127-88c4-bc9327832513",
-                     *           "name": "杨浦区 07094166",
-                     *           "createdAt": "2026-12-05T19:51:45.257Z"
+                     *           "id": "63cd78a6-059f-4aef-a8a7-c2a16f216d77",
+                     *           "name": "杨浦区 8f3a7838",
+                     *           "createdAt": "2026-12-05T23:09:51.386Z"
                      *         },
                      *         {
-                     *           "id": "162a1d58-c436-48ec-add6-4a6c504a2c43",
-                     *           "name": "杨浦区 77949c4f",
-                     *           "createdAt": "2026-12-05T19:51:44.610Z"
+                     *           "id": "f64dc80a-e385-4164-98be-d30ef1129f76",
+                     *           "name": "杨浦区 96738c3c",
+                     *           "createdAt": "2026-12-05T23:09:51.068Z"
                      *         },
                      *         {
-                     *           "id": "ac37aab8-c589-4458-b4a4-6d6bfe6853db",
-                     *           "name": "杨浦区 990956b1",
-                     *           "createdAt": "2026-12-05T19:51:45.233Z"
+                     *           "id": "270d6a13-1580-44ac-abf1-aa8764241eb3",
+                     *           "name": "杨浦区 ad644a4d",
+                     *           "createdAt": "2026-12-05T23:09:51.412Z"
                      *         }
                      *       ],
                      *       "total": 3,
@@ -6367,7 +6369,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "杨浦区 77bd04e1"
+                 *       "name": "杨浦区 81f0eaf2"
                  *     }
                  */
                 "application/json": components["schemas"]["NewDistrict"];
@@ -6387,9 +6389,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ac37aab8-c589-4458-b4a4-6d6bfe6853db",
-                     *       "name": "杨浦区 990956b1",
-                     *       "createdAt": "2026-12-05T19:51:45.233Z"
+                     *       "id": "63cd78a6-059f-4aef-a8a7-c2a16f216d77",
+                     *       "name": "杨浦区 8f3a7838",
+                     *       "createdAt": "2026-12-05T23:09:51.386Z"
                      *     }
                      */
                     "application/json": components["schemas"]["District"];
@@ -6533,9 +6535,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3ef5591e-b1fc-49ea-8c8b-248f07ea87c6",
-                     *       "name": "杨浦区 0faf6e0f",
-                     *       "createdAt": "2026-12-05T19:51:45.524Z"
+                     *       "id": "58a946cb-b8ad-4e39-82c6-bf1bf225c3ea",
+                     *       "name": "杨浦区 dcfe5be4",
+                     *       "createdAt": "2026-12-05T23:09:51.549Z"
                      *     }
                      */
                     "application/json": components["schemas"]["District"];
@@ -6673,52 +6675,52 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "9c9b246c-4541-4a60-a08d-162f78eb6dd3",
-                     *           "districtId": "9b204680-c1b0-48de-b6b7-789fd4c4e072",
-                     *           "name": "新江湾城街道 8e192aa2",
+                     *           "id": "15f4a982-7513-40cf-a5a8-c52aac3f34ee",
+                     *           "districtId": "9ee1b00a-24ba-46f9-8e3e-ec16d3b9da3e",
+                     *           "name": "新江湾城街道 8166939b",
                      *           "garageTarget": 0,
                      *           "elevatorTarget": 0,
-                     *           "createdAt": "2026-12-05T19:51:45.893Z"
+                     *           "createdAt": "2026-12-05T23:09:51.777Z"
                      *         },
                      *         {
-                     *           "id": "c38e8227-1e70-43de-bbfe-feb955e83af5",
-                     *           "districtId": "9b204680-c1b0-48de-b6b7-789fd4c4e072",
-                     *           "name": "殷行街道 202ef097",
+                     *           "id": "fc523561-f3d3-4408-b7ac-99176a9bc850",
+                     *           "districtId": "581d7869-9482-4141-a3b6-ac0a1dabe968",
+                     *           "name": "殷行街道 1510f268",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T19:51:45.728Z"
+                     *           "createdAt": "2026-12-05T23:09:51.787Z"
                      *         },
                      *         {
-                     *           "id": "7c27a4b8-37d5-4616-91ba-a568071a6815",
-                     *           "districtId": "3ef5591e-b1fc-49ea-8c8b-248f07ea87c6",
-                     *           "name": "殷行街道 4816839f",
+                     *           "id": "b088f1be-ab7f-42bc-a700-c92246bd6ff9",
+                     *           "districtId": "9ee1b00a-24ba-46f9-8e3e-ec16d3b9da3e",
+                     *           "name": "殷行街道 37838a2b",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T19:51:45.525Z"
+                     *           "createdAt": "2026-12-05T23:09:51.692Z"
                      *         },
                      *         {
-                     *           "id": "54267972-0437-4269-aa73-00326f0de7c3",
-                     *           "districtId": "a5dd721c-f920-4a4d-ba73-487527317529",
-                     *           "name": "殷行街道 7c84f9aa",
+                     *           "id": "393cd0ad-80ed-49b7-9126-5ccb70f55778",
+                     *           "districtId": "270d6a13-1580-44ac-abf1-aa8764241eb3",
+                     *           "name": "殷行街道 4647f7dd",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T19:51:45.912Z"
+                     *           "createdAt": "2026-12-05T23:09:51.420Z"
                      *         },
                      *         {
-                     *           "id": "13babb73-b688-46d2-b19f-5d377385e0e4",
-                     *           "districtId": "3df4cf6f-c666-4127-88c4-bc9327832513",
-                     *           "name": "殷行街道 a49dacc2",
+                     *           "id": "bf1600c3-9c2b-4eac-b283-a88858a92a8f",
+                     *           "districtId": "58a946cb-b8ad-4e39-82c6-bf1bf225c3ea",
+                     *           "name": "殷行街道 6a4da6e8",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T19:51:45.290Z"
+                     *           "createdAt": "2026-12-05T23:09:51.550Z"
                      *         },
                      *         {
-                     *           "id": "67decf40-6601-4240-b92b-f282f52c06d2",
-                     *           "districtId": "162a1d58-c436-48ec-add6-4a6c504a2c43",
-                     *           "name": "殷行街道 d0e7566a",
+                     *           "id": "4d6f4d22-a285-4fb7-b95a-e478a1cc191f",
+                     *           "districtId": "f64dc80a-e385-4164-98be-d30ef1129f76",
+                     *           "name": "殷行街道 9a29cea5",
                      *           "garageTarget": 153,
                      *           "elevatorTarget": 20,
-                     *           "createdAt": "2026-12-05T19:51:44.694Z"
+                     *           "createdAt": "2026-12-05T23:09:51.100Z"
                      *         }
                      *       ],
                      *       "total": 6,
@@ -6846,8 +6848,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "districtId": "9b204680-c1b0-48de-b6b7-789fd4c4e072",
-                 *       "name": "新江湾城街道 ddc319a5"
+                 *       "districtId": "9ee1b00a-24ba-46f9-8e3e-ec16d3b9da3e",
+                 *       "name": "新江湾城街道 b9dd117c"
                  *     }
                  */
                 "application/json": components["schemas"]["NewStreet"];
@@ -6867,12 +6869,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "9c9b246c-4541-4a60-a08d-162f78eb6dd3",
-                     *       "districtId": "9b204680-c1b0-48de-b6b7-789fd4c4e072",
-                     *       "name": "新江湾城街道 8e192aa2",
+                     *       "id": "15f4a982-7513-40cf-a5a8-c52aac3f34ee",
+                     *       "districtId": "9ee1b00a-24ba-46f9-8e3e-ec16d3b9da3e",
+                     *       "name": "新江湾城街道 8166939b",
                      *       "garageTarget": 0,
                      *       "elevatorTarget": 0,
-                     *       "createdAt": "2026-12-05T19:51:45.893Z"
+                     *       "createdAt": "2026-12-05T23:09:51.777Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -7016,12 +7018,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "417035a7-b4e6-404a-8bec-7e663917d536",
-                     *       "districtId": "5039f624-68f9-4fe8-9ebe-86a0f79225e9",
-                     *       "name": "殷行街道 a3c91097",
+                     *       "id": "1a3bff94-58a5-4e0a-b91f-d65a58775dd6",
+                     *       "districtId": "584df6b3-c2d6-4621-8a9b-83ae12c15e6b",
+                     *       "name": "殷行街道 119b625b",
                      *       "garageTarget": 153,
                      *       "elevatorTarget": 20,
-                     *       "createdAt": "2026-12-05T19:51:45.991Z"
+                     *       "createdAt": "2026-12-05T23:09:51.871Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Street"];
@@ -7159,67 +7161,67 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "a92cb4b3-f4b5-4bc6-95b0-945da58502d4",
-                     *           "streetId": "7c27a4b8-37d5-4616-91ba-a568071a6815",
-                     *           "name": "国伟新苑 0942b4bd",
+                     *           "id": "8bbb9c4d-4526-43ca-8e70-b3e1d21eb5ab",
+                     *           "streetId": "4d6f4d22-a285-4fb7-b95a-e478a1cc191f",
+                     *           "name": "国伟新苑 1a7b5d0b",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T19:51:45.526Z"
+                     *           "createdAt": "2026-12-05T23:09:51.116Z"
                      *         },
                      *         {
-                     *           "id": "956463b2-df5a-400a-9b14-4e5ab0fa1494",
-                     *           "streetId": "54267972-0437-4269-aa73-00326f0de7c3",
-                     *           "name": "国伟新苑 1e2553a5",
+                     *           "id": "7aa02e8b-4e2b-4995-a889-e4f115c6243d",
+                     *           "streetId": "393cd0ad-80ed-49b7-9126-5ccb70f55778",
+                     *           "name": "国伟新苑 1d75c7a0",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T19:51:45.913Z"
+                     *           "createdAt": "2026-12-05T23:09:51.425Z"
                      *         },
                      *         {
-                     *           "id": "834517a2-091a-4834-9cbe-675a0f2a62da",
-                     *           "streetId": "13babb73-b688-46d2-b19f-5d377385e0e4",
-                     *           "name": "国伟新苑 51dd4bf4",
+                     *           "id": "0ac153d0-3a91-4090-9f24-c9486f633c32",
+                     *           "streetId": "b088f1be-ab7f-42bc-a700-c92246bd6ff9",
+                     *           "name": "国伟新苑 3a7342d8",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T19:51:45.296Z"
+                     *           "createdAt": "2026-12-05T23:09:51.701Z"
                      *         },
                      *         {
-                     *           "id": "6507bba4-eed6-4015-8ceb-6b62d02b7784",
-                     *           "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
-                     *           "name": "国伟新苑 a054e922",
+                     *           "id": "287b13c1-db3f-4d8b-9e14-fe6a8afc62fd",
+                     *           "streetId": "bf1600c3-9c2b-4eac-b283-a88858a92a8f",
+                     *           "name": "国伟新苑 4d41ec4d",
+                     *           "address": "国伟路",
+                     *           "createdAt": "2026-12-05T23:09:51.552Z"
+                     *         },
+                     *         {
+                     *           "id": "9d5c4c02-6957-496a-ae2c-7f89dbb61a0d",
+                     *           "streetId": "014da180-b3f2-4192-9b60-10b34922d711",
+                     *           "name": "国伟新苑 7e3b0de6",
                      *           "address": "",
-                     *           "createdAt": "2026-12-05T19:51:46.286Z"
+                     *           "createdAt": "2026-12-05T23:09:51.967Z"
                      *         },
                      *         {
-                     *           "id": "f32e8f2a-bd57-4209-9ec0-b2175f3107d1",
-                     *           "streetId": "417035a7-b4e6-404a-8bec-7e663917d536",
-                     *           "name": "国伟新苑 a2efce65",
+                     *           "id": "35a4182c-9505-41e3-8e60-0c83c22c071e",
+                     *           "streetId": "014da180-b3f2-4192-9b60-10b34922d711",
+                     *           "name": "国伟新苑 82cab044",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T19:51:45.992Z"
+                     *           "createdAt": "2026-12-05T23:09:51.927Z"
                      *         },
                      *         {
-                     *           "id": "86690ea0-5761-4561-ad3f-83c8f7265c25",
-                     *           "streetId": "c38e8227-1e70-43de-bbfe-feb955e83af5",
-                     *           "name": "国伟新苑 dcc8b10a",
+                     *           "id": "96af05b4-60be-4174-b169-1bc6c75ed1e1",
+                     *           "streetId": "fc523561-f3d3-4408-b7ac-99176a9bc850",
+                     *           "name": "国伟新苑 87e8a9e1",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T19:51:45.737Z"
+                     *           "createdAt": "2026-12-05T23:09:51.788Z"
                      *         },
                      *         {
-                     *           "id": "5fd8facc-0cb6-4102-a0a6-01dc4d899616",
-                     *           "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
-                     *           "name": "国伟新苑 e5d1b7f8",
+                     *           "id": "dc3764a1-6718-4ca1-9ab7-1bc68b3e67cd",
+                     *           "streetId": "1a3bff94-58a5-4e0a-b91f-d65a58775dd6",
+                     *           "name": "国伟新苑 b97ad476",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T19:51:46.133Z"
+                     *           "createdAt": "2026-12-05T23:09:51.874Z"
                      *         },
                      *         {
-                     *           "id": "e791a441-2b4f-4711-a950-c9731cda649d",
-                     *           "streetId": "67decf40-6601-4240-b92b-f282f52c06d2",
-                     *           "name": "国伟新苑 e6cd4335",
+                     *           "id": "cda865cb-c56f-411b-b6e5-30ea5720d0ab",
+                     *           "streetId": "49b3f751-4a31-49cd-ab79-6324aa53dc1f",
+                     *           "name": "国伟新苑 d9496d55",
                      *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T19:51:44.783Z"
-                     *         },
-                     *         {
-                     *           "id": "2d0c557c-b555-480a-a47d-e705757c1ad1",
-                     *           "streetId": "cad53620-76e5-4f9e-818f-2e296789d6e5",
-                     *           "name": "国伟新苑 e9186e54",
-                     *           "address": "国伟路",
-                     *           "createdAt": "2026-12-05T19:51:46.294Z"
+                     *           "createdAt": "2026-12-05T23:09:51.976Z"
                      *         }
                      *       ],
                      *       "total": 9,
@@ -7347,8 +7349,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "国伟新苑 dbee09dc",
-                 *       "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5"
+                 *       "name": "国伟新苑 7d33f079",
+                 *       "streetId": "014da180-b3f2-4192-9b60-10b34922d711"
                  *     }
                  */
                 "application/json": components["schemas"]["NewCommunity"];
@@ -7368,11 +7370,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "6507bba4-eed6-4015-8ceb-6b62d02b7784",
-                     *       "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
-                     *       "name": "国伟新苑 a054e922",
+                     *       "id": "9d5c4c02-6957-496a-ae2c-7f89dbb61a0d",
+                     *       "streetId": "014da180-b3f2-4192-9b60-10b34922d711",
+                     *       "name": "国伟新苑 7e3b0de6",
                      *       "address": "",
-                     *       "createdAt": "2026-12-05T19:51:46.286Z"
+                     *       "createdAt": "2026-12-05T23:09:51.967Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Community"];
@@ -7516,11 +7518,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "807ccf28-7285-488d-8e56-fb9279d12650",
-                     *       "streetId": "b9b5761b-c3cf-4020-bd26-b8cc13989027",
-                     *       "name": "国伟新苑 3a9620c9",
+                     *       "id": "198dd2b8-3dbb-4ca2-b393-b130b540bca8",
+                     *       "streetId": "431c3641-7308-4957-bfbe-710698b8ada4",
+                     *       "name": "国伟新苑 57a605f0",
                      *       "address": "国伟路",
-                     *       "createdAt": "2026-12-05T19:51:46.416Z",
+                     *       "createdAt": "2026-12-05T23:09:52.026Z",
                      *       "totals": {
                      *         "buildings": 1,
                      *         "households": 12,
@@ -7664,15 +7666,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "4551fe58-1fae-43f1-95c3-191cd4a230cd",
-                     *           "communityId": "347a3914-59d1-49de-a4b9-d2cedac38809",
-                     *           "name": "号楼 e8d1960e",
+                     *           "id": "4a9b7ab2-0823-48c0-a3e4-cd9076a50e14",
+                     *           "communityId": "128c966e-b162-4f2a-b8ba-cce1af1c0591",
+                     *           "name": "号楼 649015c7",
                      *           "storeys": 6,
                      *           "totals": {
                      *             "households": 12,
                      *             "floorArea": "720.00"
                      *           },
-                     *           "createdAt": "2026-12-05T19:51:46.563Z"
+                     *           "createdAt": "2026-12-05T23:09:52.107Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -7802,7 +7804,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "号楼 eab900a4",
+                 *       "name": "号楼 dad89948",
                  *       "storeys": 6
                  *     }
                  */
@@ -7823,15 +7825,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "bcd3686b-77b4-457d-b596-409b27c6cccc",
-                     *       "communityId": "710e9900-66e6-4556-bc43-af4670c22ef7",
-                     *       "name": "号楼 b34bcc0f",
+                     *       "id": "1a68c517-fd03-41f6-b718-feb2b363f312",
+                     *       "communityId": "3a5f08d3-91f6-4283-90a5-4a28a99a741f",
+                     *       "name": "号楼 42bee6ca",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 0,
                      *         "floorArea": "0.00"
                      *       },
-                     *       "createdAt": "2026-12-05T19:51:46.544Z"
+                     *       "createdAt": "2026-12-05T23:09:52.101Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -7975,15 +7977,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "35a98d99-8c8a-4bec-b689-9c209567dcaa",
-                     *       "communityId": "f774d184-1342-45e8-9c11-bd93f5ef8b73",
-                     *       "name": "号楼 9687b791",
+                     *       "id": "9713340d-4d74-4f8f-bff9-98d08a0b9d09",
+                     *       "communityId": "b12e5f79-e7ff-4d82-b22d-19ce7e558d53",
+                     *       "name": "号楼 ad32d4d6",
                      *       "storeys": 6,
                      *       "totals": {
                      *         "households": 12,
                      *         "floorArea": "720.00"
                      *       },
-                     *       "createdAt": "2026-12-05T19:51:46.642Z"
+                     *       "createdAt": "2026-12-05T23:09:52.152Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Building"];
@@ -8122,112 +8124,112 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "ffa54fb7-f943-4973-9bdc-84bc601f3947",
-                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
+                     *           "id": "de69b020-941d-47fd-8fd0-f47bf87f6ce3",
+                     *           "buildingId": "8ed6924c-e0b8-4f29-87de-5155ff21e4fb",
                      *           "unit": "1",
                      *           "room": "101",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T19:51:46.706Z"
+                     *           "createdAt": "2026-12-05T23:09:52.183Z"
                      *         },
                      *         {
-                     *           "id": "499c4f2e-e090-433c-be8e-b831b7cb8ee0",
-                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
+                     *           "id": "4413136a-95cd-4dd7-92e3-a63b035453e9",
+                     *           "buildingId": "8ed6924c-e0b8-4f29-87de-5155ff21e4fb",
                      *           "unit": "1",
                      *           "room": "102",
                      *           "floor": 1,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T19:51:46.706Z"
+                     *           "createdAt": "2026-12-05T23:09:52.183Z"
                      *         },
                      *         {
-                     *           "id": "3ba2b7fb-2361-44c7-915b-507bd49befff",
-                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
+                     *           "id": "5f6174e3-46af-4476-b658-6bd0bcee141a",
+                     *           "buildingId": "8ed6924c-e0b8-4f29-87de-5155ff21e4fb",
                      *           "unit": "1",
                      *           "room": "201",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T19:51:46.706Z"
+                     *           "createdAt": "2026-12-05T23:09:52.183Z"
                      *         },
                      *         {
-                     *           "id": "42a996d6-6f7f-418e-936e-f55e6e47467e",
-                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
+                     *           "id": "26a3e53e-92e7-48d0-b4c7-8ec4e9c6e640",
+                     *           "buildingId": "8ed6924c-e0b8-4f29-87de-5155ff21e4fb",
                      *           "unit": "1",
                      *           "room": "202",
                      *           "floor": 2,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T19:51:46.706Z"
+                     *           "createdAt": "2026-12-05T23:09:52.183Z"
                      *         },
                      *         {
-                     *           "id": "f5773e23-2a2e-493a-a92b-efc5aa799b05",
-                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
+                     *           "id": "e122f108-5309-4994-a6fa-502e470c1a13",
+                     *           "buildingId": "8ed6924c-e0b8-4f29-87de-5155ff21e4fb",
                      *           "unit": "1",
                      *           "room": "301",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T19:51:46.706Z"
+                     *           "createdAt": "2026-12-05T23:09:52.183Z"
                      *         },
                      *         {
-                     *           "id": "e8462fee-28fa-46fb-ae32-cbc9826b381a",
-                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
+                     *           "id": "9b2a96c5-fcbd-4133-bb67-ecb8e088b696",
+                     *           "buildingId": "8ed6924c-e0b8-4f29-87de-5155ff21e4fb",
                      *           "unit": "1",
                      *           "room": "302",
                      *           "floor": 3,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T19:51:46.706Z"
+                     *           "createdAt": "2026-12-05T23:09:52.183Z"
                      *         },
                      *         {
-                     *           "id": "fb6f9977-a781-44c6-9d09-54475b618c94",
-                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
+                     *           "id": "041266bc-8eb7-437b-bd5f-64b15a8ef705",
+                     *           "buildingId": "8ed6924c-e0b8-4f29-87de-5155ff21e4fb",
                      *           "unit": "1",
                      *           "room": "401",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T19:51:46.706Z"
+                     *           "createdAt": "2026-12-05T23:09:52.183Z"
                      *         },
                      *         {
-                     *           "id": "3217d669-0a1a-4b87-802a-d6d31f465a41",
-                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
+                     *           "id": "83961287-cef4-41db-8516-da5641bc9977",
+                     *           "buildingId": "8ed6924c-e0b8-4f29-87de-5155ff21e4fb",
                      *           "unit": "1",
                      *           "room": "402",
                      *           "floor": 4,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T19:51:46.706Z"
+                     *           "createdAt": "2026-12-05T23:09:52.183Z"
                      *         },
                      *         {
-                     *           "id": "5c665345-904f-4738-9f5c-7316072b9cbc",
-                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
+                     *           "id": "14876ea6-886f-4ce0-afb9-9929b72c59dc",
+                     *           "buildingId": "8ed6924c-e0b8-4f29-87de-5155ff21e4fb",
                      *           "unit": "1",
                      *           "room": "501",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T19:51:46.706Z"
+                     *           "createdAt": "2026-12-05T23:09:52.183Z"
                      *         },
                      *         {
-                     *           "id": "525fc83f-0817-48d1-b495-d9ec8e2ca02a",
-                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
+                     *           "id": "70f5a3e6-6336-4f0d-b2ff-c862b20020f4",
+                     *           "buildingId": "8ed6924c-e0b8-4f29-87de-5155ff21e4fb",
                      *           "unit": "1",
                      *           "room": "502",
                      *           "floor": 5,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T19:51:46.706Z"
+                     *           "createdAt": "2026-12-05T23:09:52.183Z"
                      *         },
                      *         {
-                     *           "id": "68362486-cdc8-4d4d-954b-1174084bd928",
-                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
+                     *           "id": "49d2b2a2-2d06-4cec-8060-619a58511a5d",
+                     *           "buildingId": "8ed6924c-e0b8-4f29-87de-5155ff21e4fb",
                      *           "unit": "1",
                      *           "room": "601",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T19:51:46.706Z"
+                     *           "createdAt": "2026-12-05T23:09:52.183Z"
                      *         },
                      *         {
-                     *           "id": "ce767187-33af-4473-859d-e38c6f9d2d73",
-                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
+                     *           "id": "259e4660-4bf2-4de6-9762-622040a7a9aa",
+                     *           "buildingId": "8ed6924c-e0b8-4f29-87de-5155ff21e4fb",
                      *           "unit": "1",
                      *           "room": "602",
                      *           "floor": 6,
                      *           "floorArea": "60.00",
-                     *           "createdAt": "2026-12-05T19:51:46.706Z"
+                     *           "createdAt": "2026-12-05T23:09:52.183Z"
                      *         }
                      *       ],
                      *       "total": 12,
@@ -8365,13 +8367,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e903c3da-f372-47d2-9b42-635cb1f07cf0",
-                     *       "buildingId": "91bcca0d-9ed2-4303-8ef7-3649ff99d436",
+                     *       "id": "d1f72ebe-07bd-4c7a-8de9-14cc3d3c537c",
+                     *       "buildingId": "dbf6034f-8a56-4259-af55-8d60fee3d4c2",
                      *       "unit": "1",
                      *       "room": "101",
                      *       "floor": 1,
                      *       "floorArea": "60.00",
-                     *       "createdAt": "2026-12-05T19:51:46.843Z"
+                     *       "createdAt": "2026-12-05T23:09:52.224Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Household"];
@@ -8497,7 +8499,7 @@ export interface operations {
                  * @example [
                  *       {
                  *         "unit": "2",
-                 *         "room": "R-8d43d3ef",
+                 *         "room": "R-bbd4b950",
                  *         "floor": 1,
                  *         "floorArea": "58.20"
                  *       }
@@ -8807,530 +8809,530 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "ff53ec0b-08df-4236-826a-bdda975eee40",
+                     *           "id": "2459ac02-eaeb-4277-9810-bc2f723e66c8",
                      *           "kind": "street_office",
-                     *           "name": "street_office 09f332ec",
-                     *           "streetId": "1a67d232-feca-496d-9c54-59aedd4a0b33",
+                     *           "name": "street_office 05590bd8",
+                     *           "streetId": "3442071a-7502-4025-8fe9-ead4d7aadaec",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.710Z"
+                     *           "createdAt": "2026-12-05T23:09:52.304Z"
                      *         },
                      *         {
-                     *           "id": "f94232be-0781-45cb-8d8e-ea7d367b57e5",
+                     *           "id": "f423fd7e-6767-4a14-962e-437c28fa30fb",
                      *           "kind": "street_office",
-                     *           "name": "street_office 20807ea8",
-                     *           "streetId": "ac1d7c6f-77fe-4ebd-b25f-9626a7f044f1",
+                     *           "name": "street_office 198e97a2",
+                     *           "streetId": "1a3bff94-58a5-4e0a-b91f-d65a58775dd6",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.948Z"
+                     *           "createdAt": "2026-12-05T23:09:51.889Z"
                      *         },
                      *         {
-                     *           "id": "8ac8dff0-268b-4fb5-972f-99b739c1a976",
+                     *           "id": "caa6e21b-4744-4b95-b602-65c75bf5417d",
                      *           "kind": "street_office",
-                     *           "name": "street_office 48151537",
-                     *           "streetId": "54267972-0437-4269-aa73-00326f0de7c3",
+                     *           "name": "street_office 238f160b",
+                     *           "streetId": "4d6f4d22-a285-4fb7-b95a-e478a1cc191f",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:45.921Z"
+                     *           "createdAt": "2026-12-05T23:09:51.178Z"
                      *         },
                      *         {
-                     *           "id": "c50acdac-1690-4dd6-9fc9-d5cce5f14e19",
+                     *           "id": "4a048230-14b2-426b-8f5d-d2ba017d1f74",
                      *           "kind": "street_office",
-                     *           "name": "street_office 4b19f1df",
-                     *           "streetId": "417035a7-b4e6-404a-8bec-7e663917d536",
+                     *           "name": "street_office 2ba4f0e2",
+                     *           "streetId": "c42a14f4-f7c9-41eb-9551-d244ee3ef8b1",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.019Z"
+                     *           "createdAt": "2026-12-05T23:09:52.118Z"
                      *         },
                      *         {
-                     *           "id": "8d8b474d-d606-4d95-bbe7-b0cd5e7e67c9",
+                     *           "id": "0d83723f-4cb7-4d0f-b535-9de7a1e87fbd",
                      *           "kind": "street_office",
-                     *           "name": "street_office 4ce4ad30",
-                     *           "streetId": "c91dd531-e9f2-40c8-80e1-7c13416aec93",
+                     *           "name": "street_office 43815fc5",
+                     *           "streetId": "8a72a67f-3ce7-400b-847a-0e05178e0632",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.517Z"
+                     *           "createdAt": "2026-12-05T23:09:52.185Z"
                      *         },
                      *         {
-                     *           "id": "8251bc2d-6ff6-4fc0-850d-401afc61214f",
+                     *           "id": "492c4266-b532-4768-acb2-421ac8a730f9",
                      *           "kind": "street_office",
-                     *           "name": "street_office 787b7ba6",
-                     *           "streetId": "7e8264ab-c7bb-45a3-8a56-fedabff3fba8",
+                     *           "name": "street_office 446b1e5d",
+                     *           "streetId": "5db39ffd-5a18-4502-afb9-75302f6162ea",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.852Z"
+                     *           "createdAt": "2026-12-05T23:09:52.327Z"
                      *         },
                      *         {
-                     *           "id": "d8749199-58dc-489b-b0a6-270613888cde",
+                     *           "id": "bd3acea8-232f-4ffd-99dd-24f2fe9e9e55",
                      *           "kind": "street_office",
-                     *           "name": "street_office 7a7e3d39",
-                     *           "streetId": "97c39926-bb02-417d-885e-22ba6f39d8b7",
+                     *           "name": "street_office 4ec55acb",
+                     *           "streetId": "17fb388d-f4d2-4ce4-8206-6fc157798efc",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.654Z"
+                     *           "createdAt": "2026-12-05T23:09:52.373Z"
                      *         },
                      *         {
-                     *           "id": "7bcf9911-fbeb-4675-ae09-73ac150cd2b1",
+                     *           "id": "91b5283d-4c78-4084-89c8-1d71604de00d",
                      *           "kind": "street_office",
-                     *           "name": "street_office 90d99449",
-                     *           "streetId": "5bed8587-4ba5-4641-b6cf-b78c1a695a66",
+                     *           "name": "street_office 58a7b208",
+                     *           "streetId": "8ddadc10-66df-4b86-8f0f-297ebbfe6521",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:47.083Z"
+                     *           "createdAt": "2026-12-05T23:09:52.158Z"
                      *         },
                      *         {
-                     *           "id": "71b70b6f-2403-4856-842f-48ece1a8c718",
+                     *           "id": "2c6eb1c7-8299-45ba-9e85-7fb87e78eebb",
                      *           "kind": "street_office",
-                     *           "name": "street_office 964e7895",
-                     *           "streetId": "67decf40-6601-4240-b92b-f282f52c06d2",
+                     *           "name": "street_office 90554b17",
+                     *           "streetId": "0407c6a3-b269-46d3-bd59-51e22b8e704a",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:44.890Z"
+                     *           "createdAt": "2026-12-05T23:09:52.231Z"
                      *         },
                      *         {
-                     *           "id": "ec1e53e9-bd17-42c6-a8e4-1ce9b478fdc8",
+                     *           "id": "d4cc0971-ae2a-400a-91fa-df510f526f27",
                      *           "kind": "street_office",
-                     *           "name": "street_office 9a1cf524",
-                     *           "streetId": "b9b5761b-c3cf-4020-bd26-b8cc13989027",
+                     *           "name": "street_office 9ddffe9e",
+                     *           "streetId": "393cd0ad-80ed-49b7-9126-5ccb70f55778",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.420Z"
+                     *           "createdAt": "2026-12-05T23:09:51.439Z"
                      *         },
                      *         {
-                     *           "id": "1be9feef-d953-4b13-9f7f-6c814b039772",
+                     *           "id": "dda1739d-6946-4e90-8897-fa82dcaa2471",
                      *           "kind": "street_office",
-                     *           "name": "street_office a74a13e7",
-                     *           "streetId": "7c27a4b8-37d5-4616-91ba-a568071a6815",
+                     *           "name": "street_office a74b3c0b",
+                     *           "streetId": "49b3f751-4a31-49cd-ab79-6324aa53dc1f",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:45.547Z"
+                     *           "createdAt": "2026-12-05T23:09:51.985Z"
                      *         },
                      *         {
-                     *           "id": "f44bbf92-d057-43d7-a513-e7c47cde9a09",
+                     *           "id": "039a8a8b-16f6-4ce0-90e8-ccff756b63d8",
                      *           "kind": "street_office",
-                     *           "name": "street_office d8783a81",
-                     *           "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
+                     *           "name": "street_office a8ee4fac",
+                     *           "streetId": "fc523561-f3d3-4408-b7ac-99176a9bc850",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.180Z"
+                     *           "createdAt": "2026-12-05T23:09:51.807Z"
                      *         },
                      *         {
-                     *           "id": "f1b0daab-70a6-403b-9832-bcd57174f24d",
+                     *           "id": "3a2f9299-b2d5-4203-96ad-8fe04fa31e3f",
                      *           "kind": "street_office",
-                     *           "name": "street_office dbfd68be",
-                     *           "streetId": "cad53620-76e5-4f9e-818f-2e296789d6e5",
+                     *           "name": "street_office b46e4bae",
+                     *           "streetId": "62bdc02b-6f97-4196-a089-b1abbe2b9642",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.340Z"
+                     *           "createdAt": "2026-12-05T23:09:52.263Z"
                      *         },
                      *         {
-                     *           "id": "9642ed6d-87c8-4052-a742-abe6788067e5",
+                     *           "id": "5f15572b-31b1-4347-b1b2-656c30194629",
                      *           "kind": "street_office",
-                     *           "name": "street_office e21d3228",
-                     *           "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5",
+                     *           "name": "street_office c7b80246",
+                     *           "streetId": "431c3641-7308-4957-bfbe-710698b8ada4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:47.046Z"
+                     *           "createdAt": "2026-12-05T23:09:52.037Z"
                      *         },
                      *         {
-                     *           "id": "1a4791dc-fd20-4511-b272-3406961abc78",
+                     *           "id": "fa03c20c-e914-42c5-964c-17c2ec05411e",
                      *           "kind": "street_office",
-                     *           "name": "street_office e957d6ba",
-                     *           "streetId": "b71e99c0-7c9b-451f-a82a-6021648322fd",
+                     *           "name": "street_office d25371f7",
+                     *           "streetId": "014da180-b3f2-4192-9b60-10b34922d711",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.574Z"
+                     *           "createdAt": "2026-12-05T23:09:51.935Z"
                      *         },
                      *         {
-                     *           "id": "72b153a2-9b7b-42d3-8d4b-7a2aeb9da3aa",
+                     *           "id": "b4a927d7-85f1-40fc-9c39-4b43657f9a7c",
                      *           "kind": "street_office",
-                     *           "name": "street_office ecfc7c76",
-                     *           "streetId": "13babb73-b688-46d2-b19f-5d377385e0e4",
+                     *           "name": "street_office d8480be1",
+                     *           "streetId": "bd0d8641-b5e0-4e8a-9217-9f186678e332",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:45.345Z"
+                     *           "createdAt": "2026-12-05T23:09:52.082Z"
                      *         },
                      *         {
-                     *           "id": "a8622396-3f45-4f86-ba73-1abbf2a47128",
+                     *           "id": "24644728-00a6-4d0e-9d00-ba018792dc3c",
                      *           "kind": "street_office",
-                     *           "name": "street_office f56d4a3b",
-                     *           "streetId": "209fcc4d-2a35-4f15-98f4-87f51cc1fe4a",
+                     *           "name": "street_office e69d703d",
+                     *           "streetId": "b088f1be-ab7f-42bc-a700-c92246bd6ff9",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:47.010Z"
+                     *           "createdAt": "2026-12-05T23:09:51.716Z"
                      *         },
                      *         {
-                     *           "id": "dffdd435-864f-4244-a521-ffbf3738254e",
+                     *           "id": "b50dd1e1-d872-4a4e-9021-b9a0af6ac31b",
                      *           "kind": "street_office",
-                     *           "name": "street_office f816653d",
-                     *           "streetId": "c38e8227-1e70-43de-bbfe-feb955e83af5",
+                     *           "name": "street_office f013cf0f",
+                     *           "streetId": "bf1600c3-9c2b-4eac-b283-a88858a92a8f",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:45.780Z"
+                     *           "createdAt": "2026-12-05T23:09:51.578Z"
                      *         },
                      *         {
-                     *           "id": "ceefae67-f3e4-41bb-a507-e82434641388",
+                     *           "id": "395987a6-e089-4bfb-8f66-c3d9f5855f7b",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 01f339de",
-                     *           "streetId": "c91dd531-e9f2-40c8-80e1-7c13416aec93",
+                     *           "name": "enterprise 0150f9b8",
+                     *           "streetId": "fc523561-f3d3-4408-b7ac-99176a9bc850",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.522Z"
+                     *           "createdAt": "2026-12-05T23:09:51.818Z"
                      *         },
                      *         {
-                     *           "id": "453750b5-3a6e-498c-b34f-faff0c23e2ec",
+                     *           "id": "0b26dcd9-5eb7-493a-a12f-fab5e9e6ddc8",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 0ce503a1",
-                     *           "streetId": "ac1d7c6f-77fe-4ebd-b25f-9626a7f044f1",
+                     *           "name": "enterprise 099163d3",
+                     *           "streetId": "1a3bff94-58a5-4e0a-b91f-d65a58775dd6",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.950Z"
+                     *           "createdAt": "2026-12-05T23:09:51.895Z"
                      *         },
                      *         {
-                     *           "id": "0df1db0b-86b4-4777-a6bc-698ee5fd3faa",
+                     *           "id": "56d3c628-7bbb-4555-98b6-c4bb0ff7a247",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 27b97d44",
-                     *           "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5",
+                     *           "name": "enterprise 0d7e9902",
+                     *           "streetId": "014da180-b3f2-4192-9b60-10b34922d711",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:47.048Z"
+                     *           "createdAt": "2026-12-05T23:09:51.941Z"
                      *         },
                      *         {
-                     *           "id": "0dad26fe-8ffd-42e3-abe7-f7c5654a0abe",
+                     *           "id": "5e0e8b6e-8ecd-479d-98b0-5cfc6849d20c",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 3319b8e8",
-                     *           "streetId": "209fcc4d-2a35-4f15-98f4-87f51cc1fe4a",
+                     *           "name": "enterprise 24b04fd5",
+                     *           "streetId": "8a72a67f-3ce7-400b-847a-0e05178e0632",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:47.014Z"
+                     *           "createdAt": "2026-12-05T23:09:52.186Z"
                      *         },
                      *         {
-                     *           "id": "a8aa26f0-6fdd-49f7-b868-6d01776ae67f",
+                     *           "id": "7870784d-4c6d-4646-aab0-45869f568fc3",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 6a63236e",
-                     *           "streetId": "417035a7-b4e6-404a-8bec-7e663917d536",
+                     *           "name": "enterprise 319f31a4",
+                     *           "streetId": "0407c6a3-b269-46d3-bd59-51e22b8e704a",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.021Z"
+                     *           "createdAt": "2026-12-05T23:09:52.234Z"
                      *         },
                      *         {
-                     *           "id": "dfe39bf6-ce15-42eb-a84f-9ebbc66c874b",
+                     *           "id": "35f6a839-f86c-4b71-8d56-00ad9bb0cd69",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 6b7a35ae",
-                     *           "streetId": "13babb73-b688-46d2-b19f-5d377385e0e4",
+                     *           "name": "enterprise 336ec7e5",
+                     *           "streetId": "bf1600c3-9c2b-4eac-b283-a88858a92a8f",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:45.392Z"
+                     *           "createdAt": "2026-12-05T23:09:51.593Z"
                      *         },
                      *         {
-                     *           "id": "027fbbaa-8225-40ea-b8f7-4a30632bd30b",
+                     *           "id": "4a81e98e-1ec3-4243-8cdc-c4dc88fe16e5",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 6d85ce54",
-                     *           "streetId": "7c27a4b8-37d5-4616-91ba-a568071a6815",
+                     *           "name": "enterprise 3bc4370b",
+                     *           "streetId": "c42a14f4-f7c9-41eb-9551-d244ee3ef8b1",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:45.550Z"
+                     *           "createdAt": "2026-12-05T23:09:52.119Z"
                      *         },
                      *         {
-                     *           "id": "28fef624-6673-42a0-a8c1-e333c4c1db41",
+                     *           "id": "3285b480-e469-47be-a25c-63c562403f40",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise 75a0253d",
-                     *           "streetId": "67decf40-6601-4240-b92b-f282f52c06d2",
+                     *           "name": "enterprise 3f914ab1",
+                     *           "streetId": "bd0d8641-b5e0-4e8a-9217-9f186678e332",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:44.921Z"
+                     *           "createdAt": "2026-12-05T23:09:52.085Z"
                      *         },
                      *         {
-                     *           "id": "ad458875-25d5-461b-b15d-6fa4c44dd44e",
+                     *           "id": "bdbadb9e-937f-4ba7-a0a1-314e2bb1c901",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise ad53a0fd",
-                     *           "streetId": "cad53620-76e5-4f9e-818f-2e296789d6e5",
+                     *           "name": "enterprise 5b338042",
+                     *           "streetId": "49b3f751-4a31-49cd-ab79-6324aa53dc1f",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.342Z"
+                     *           "createdAt": "2026-12-05T23:09:51.989Z"
                      *         },
                      *         {
-                     *           "id": "78a5fd7a-347d-494d-9b9c-c9e631ebeaae",
+                     *           "id": "ed83395f-2742-4e1b-bf32-7869a53a11e8",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise c9798ec5",
-                     *           "streetId": "7e8264ab-c7bb-45a3-8a56-fedabff3fba8",
+                     *           "name": "enterprise 71b5a4ba",
+                     *           "streetId": "5db39ffd-5a18-4502-afb9-75302f6162ea",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.861Z"
+                     *           "createdAt": "2026-12-05T23:09:52.333Z"
                      *         },
                      *         {
-                     *           "id": "7efaad99-1f13-4f56-baee-9ac4569e60f0",
+                     *           "id": "1e06477d-d361-4214-a717-77c13fbe2c46",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise dbf7eff1",
-                     *           "streetId": "5bed8587-4ba5-4641-b6cf-b78c1a695a66",
+                     *           "name": "enterprise 9a95f2f7",
+                     *           "streetId": "3442071a-7502-4025-8fe9-ead4d7aadaec",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:47.088Z"
+                     *           "createdAt": "2026-12-05T23:09:52.307Z"
                      *         },
                      *         {
-                     *           "id": "2ecea66c-8d47-4cc5-9eb7-5569c836178f",
+                     *           "id": "d99361a3-7876-4434-b164-9de5fe972478",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise e59fc0e0",
-                     *           "streetId": "b71e99c0-7c9b-451f-a82a-6021648322fd",
+                     *           "name": "enterprise a0062404",
+                     *           "streetId": "8ddadc10-66df-4b86-8f0f-297ebbfe6521",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.580Z"
+                     *           "createdAt": "2026-12-05T23:09:52.160Z"
                      *         },
                      *         {
-                     *           "id": "00fdbd6b-bcc4-464b-bb82-3377aa7cf2d7",
+                     *           "id": "25251734-0270-4a62-b17b-e04121914420",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise e6896a57",
-                     *           "streetId": "b9b5761b-c3cf-4020-bd26-b8cc13989027",
+                     *           "name": "enterprise a227a710",
+                     *           "streetId": "b088f1be-ab7f-42bc-a700-c92246bd6ff9",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.432Z"
+                     *           "createdAt": "2026-12-05T23:09:51.732Z"
                      *         },
                      *         {
-                     *           "id": "9b0c70d9-2336-4ffa-8800-fd950f8c2ee1",
+                     *           "id": "e0e23227-3e5e-43af-8d5f-74d4048fa672",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise ee70da2d",
-                     *           "streetId": "c38e8227-1e70-43de-bbfe-feb955e83af5",
+                     *           "name": "enterprise a9e287f1",
+                     *           "streetId": "17fb388d-f4d2-4ce4-8206-6fc157798efc",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:45.810Z"
+                     *           "createdAt": "2026-12-05T23:09:52.376Z"
                      *         },
                      *         {
-                     *           "id": "1050092f-d086-415e-a17c-a05e6184bef3",
+                     *           "id": "72f0f0b2-f01f-43ce-8932-855e0189fb55",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise f3205cc6",
-                     *           "streetId": "54267972-0437-4269-aa73-00326f0de7c3",
+                     *           "name": "enterprise aca7051b",
+                     *           "streetId": "393cd0ad-80ed-49b7-9126-5ccb70f55778",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:45.932Z"
+                     *           "createdAt": "2026-12-05T23:09:51.450Z"
                      *         },
                      *         {
-                     *           "id": "6c67868c-7a5d-4a3e-b6fa-57c1eecc17c0",
+                     *           "id": "389b73a3-86cc-4edf-85ce-686b9b9226ff",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise f4098259",
-                     *           "streetId": "97c39926-bb02-417d-885e-22ba6f39d8b7",
+                     *           "name": "enterprise b27ace9c",
+                     *           "streetId": "62bdc02b-6f97-4196-a089-b1abbe2b9642",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.657Z"
+                     *           "createdAt": "2026-12-05T23:09:52.265Z"
                      *         },
                      *         {
-                     *           "id": "cb37edf7-973b-491f-8d05-8478b447ef7f",
+                     *           "id": "46e30205-39c6-494b-b25d-46c8c49c1033",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise f45903d7",
-                     *           "streetId": "1a67d232-feca-496d-9c54-59aedd4a0b33",
+                     *           "name": "enterprise cb67ea2b",
+                     *           "streetId": "4d6f4d22-a285-4fb7-b95a-e478a1cc191f",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.712Z"
+                     *           "createdAt": "2026-12-05T23:09:51.202Z"
                      *         },
                      *         {
-                     *           "id": "737e53ff-971c-457f-8ca0-948af1391f67",
+                     *           "id": "fd9af736-ec0f-47dc-a6bc-e88774bd6ddd",
                      *           "kind": "enterprise",
-                     *           "name": "enterprise fb86ee6a",
-                     *           "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
+                     *           "name": "enterprise d6d47246",
+                     *           "streetId": "431c3641-7308-4957-bfbe-710698b8ada4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:46.195Z"
+                     *           "createdAt": "2026-12-05T23:09:52.040Z"
                      *         },
                      *         {
-                     *           "id": "2f3ee2b2-3971-462c-9483-38cae478f3db",
+                     *           "id": "3bb1c080-3276-4f9a-a715-b682fdab281f",
                      *           "kind": "enterprise",
-                     *           "name": "电梯公司 0e6d2aad",
-                     *           "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5",
+                     *           "name": "电梯公司 dcb07b48",
+                     *           "streetId": "5db39ffd-5a18-4502-afb9-75302f6162ea",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [],
-                     *           "createdAt": "2026-12-05T19:51:47.070Z"
+                     *           "createdAt": "2026-12-05T23:09:52.358Z"
                      *         },
                      *         {
-                     *           "id": "7ed5eabd-1065-46db-bd6e-10cac0c1cad8",
+                     *           "id": "59a0ef45-49f5-4bab-86c7-a0d6c1238ccc",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 1d1ac554",
-                     *           "streetId": "67decf40-6601-4240-b92b-f282f52c06d2",
+                     *           "name": "owners_committee 09b16a56",
+                     *           "streetId": "0407c6a3-b269-46d3-bd59-51e22b8e704a",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "e791a441-2b4f-4711-a950-c9731cda649d"
+                     *             "5fb2753a-21cb-486f-ac28-b7b350693c1d"
                      *           ],
-                     *           "createdAt": "2026-12-05T19:51:45.001Z"
+                     *           "createdAt": "2026-12-05T23:09:52.236Z"
                      *         },
                      *         {
-                     *           "id": "386240e9-81bf-4e32-8000-4c0e6f83c15f",
+                     *           "id": "589bcb35-b306-42ef-8ffb-0c61cd55b7ad",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 217bcf91",
-                     *           "streetId": "1a67d232-feca-496d-9c54-59aedd4a0b33",
+                     *           "name": "owners_committee 354d818b",
+                     *           "streetId": "fc523561-f3d3-4408-b7ac-99176a9bc850",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "53fdb7ff-c50b-4b38-b852-1a1c78e3f15d"
+                     *             "96af05b4-60be-4174-b169-1bc6c75ed1e1"
                      *           ],
-                     *           "createdAt": "2026-12-05T19:51:46.714Z"
+                     *           "createdAt": "2026-12-05T23:09:51.831Z"
                      *         },
                      *         {
-                     *           "id": "365164ed-37de-4df0-b579-0d17643d3543",
+                     *           "id": "ae39914d-0134-42c2-bb20-54a873b554bc",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 2b00c4a3",
-                     *           "streetId": "b71e99c0-7c9b-451f-a82a-6021648322fd",
+                     *           "name": "owners_committee 36e3c3dd",
+                     *           "streetId": "431c3641-7308-4957-bfbe-710698b8ada4",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "347a3914-59d1-49de-a4b9-d2cedac38809"
+                     *             "198dd2b8-3dbb-4ca2-b393-b130b540bca8"
                      *           ],
-                     *           "createdAt": "2026-12-05T19:51:46.581Z"
+                     *           "createdAt": "2026-12-05T23:09:52.043Z"
                      *         },
                      *         {
-                     *           "id": "819ed6ba-523d-460d-8c65-8a7ba5707790",
+                     *           "id": "5209a90e-62b8-4552-af52-d0bd5392f285",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 3f80e422",
-                     *           "streetId": "13babb73-b688-46d2-b19f-5d377385e0e4",
+                     *           "name": "owners_committee 3808aa73",
+                     *           "streetId": "17fb388d-f4d2-4ce4-8206-6fc157798efc",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "834517a2-091a-4834-9cbe-675a0f2a62da"
+                     *             "34bfe522-b880-4c07-acee-d56a82426a8b"
                      *           ],
-                     *           "createdAt": "2026-12-05T19:51:45.424Z"
+                     *           "createdAt": "2026-12-05T23:09:52.379Z"
                      *         },
                      *         {
-                     *           "id": "02f122ae-db30-486a-80c4-a3866512d331",
+                     *           "id": "3d6eba79-16d0-40c1-adc4-461a484c1ab6",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 50792ddf",
-                     *           "streetId": "b9b5761b-c3cf-4020-bd26-b8cc13989027",
+                     *           "name": "owners_committee 506f81d1",
+                     *           "streetId": "62bdc02b-6f97-4196-a089-b1abbe2b9642",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "807ccf28-7285-488d-8e56-fb9279d12650"
+                     *             "515583bb-35f8-47c1-87c8-5c93a185546c"
                      *           ],
-                     *           "createdAt": "2026-12-05T19:51:46.434Z"
+                     *           "createdAt": "2026-12-05T23:09:52.268Z"
                      *         },
                      *         {
-                     *           "id": "f0b18f14-8dd4-42c6-b570-6261681dfc98",
+                     *           "id": "1cccd974-6f64-4da4-94a1-4e4ee9ae0837",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 548353b4",
-                     *           "streetId": "cad53620-76e5-4f9e-818f-2e296789d6e5",
+                     *           "name": "owners_committee 588a30ea",
+                     *           "streetId": "b088f1be-ab7f-42bc-a700-c92246bd6ff9",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "2d0c557c-b555-480a-a47d-e705757c1ad1"
+                     *             "0ac153d0-3a91-4090-9f24-c9486f633c32"
                      *           ],
-                     *           "createdAt": "2026-12-05T19:51:46.355Z"
+                     *           "createdAt": "2026-12-05T23:09:51.735Z"
                      *         },
                      *         {
-                     *           "id": "08295beb-d158-4367-ac41-aa8fd998a365",
+                     *           "id": "f228bead-5f12-481f-8b8e-77a387a48151",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 5b99841e",
-                     *           "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
+                     *           "name": "owners_committee 63f1a3ca",
+                     *           "streetId": "1a3bff94-58a5-4e0a-b91f-d65a58775dd6",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "5fd8facc-0cb6-4102-a0a6-01dc4d899616"
+                     *             "dc3764a1-6718-4ca1-9ab7-1bc68b3e67cd"
                      *           ],
-                     *           "createdAt": "2026-12-05T19:51:46.212Z"
+                     *           "createdAt": "2026-12-05T23:09:51.899Z"
                      *         },
                      *         {
-                     *           "id": "122e369c-30ff-42c0-8db4-1b7c2fdf8453",
+                     *           "id": "3482cbc5-bcba-4a1e-9750-e6173f002b23",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 628d8243",
-                     *           "streetId": "c38e8227-1e70-43de-bbfe-feb955e83af5",
+                     *           "name": "owners_committee 68c72529",
+                     *           "streetId": "49b3f751-4a31-49cd-ab79-6324aa53dc1f",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "86690ea0-5761-4561-ad3f-83c8f7265c25"
+                     *             "cda865cb-c56f-411b-b6e5-30ea5720d0ab"
                      *           ],
-                     *           "createdAt": "2026-12-05T19:51:45.821Z"
+                     *           "createdAt": "2026-12-05T23:09:51.991Z"
                      *         },
                      *         {
-                     *           "id": "62a74f06-f3ab-4ab1-abe5-e946563e5c26",
+                     *           "id": "83bdb3fc-7ff3-46c5-b92f-a78ada6a5959",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 6dd22849",
-                     *           "streetId": "c91dd531-e9f2-40c8-80e1-7c13416aec93",
+                     *           "name": "owners_committee 6f912bf5",
+                     *           "streetId": "393cd0ad-80ed-49b7-9126-5ccb70f55778",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "710e9900-66e6-4556-bc43-af4670c22ef7"
+                     *             "7aa02e8b-4e2b-4995-a889-e4f115c6243d"
                      *           ],
-                     *           "createdAt": "2026-12-05T19:51:46.524Z"
+                     *           "createdAt": "2026-12-05T23:09:51.461Z"
                      *         },
                      *         {
-                     *           "id": "4c694e94-4b90-4213-b791-2a07a77d1bfd",
+                     *           "id": "f3525eed-83bc-469b-9084-09bfe2ddbc81",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 6e092d8c",
-                     *           "streetId": "97c39926-bb02-417d-885e-22ba6f39d8b7",
+                     *           "name": "owners_committee 7fdc0d77",
+                     *           "streetId": "8a72a67f-3ce7-400b-847a-0e05178e0632",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "f774d184-1342-45e8-9c11-bd93f5ef8b73"
+                     *             "6473bcd8-08ab-4273-9659-358ce26f0ae1"
                      *           ],
-                     *           "createdAt": "2026-12-05T19:51:46.662Z"
+                     *           "createdAt": "2026-12-05T23:09:52.188Z"
                      *         },
                      *         {
-                     *           "id": "a96e11fa-a39e-4d94-9f3d-83c9650522ba",
+                     *           "id": "3c308513-0378-4d25-b962-42c330ebd326",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee 85718bed",
-                     *           "streetId": "417035a7-b4e6-404a-8bec-7e663917d536",
+                     *           "name": "owners_committee 98013dbd",
+                     *           "streetId": "bd0d8641-b5e0-4e8a-9217-9f186678e332",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "f32e8f2a-bd57-4209-9ec0-b2175f3107d1"
+                     *             "3a5f08d3-91f6-4283-90a5-4a28a99a741f"
                      *           ],
-                     *           "createdAt": "2026-12-05T19:51:46.039Z"
+                     *           "createdAt": "2026-12-05T23:09:52.089Z"
                      *         },
                      *         {
-                     *           "id": "6c772da6-27d6-48a5-93f7-100679b32416",
+                     *           "id": "3e525581-8fda-4346-bc2e-bd390f63aa9a",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee ad297679",
-                     *           "streetId": "5bed8587-4ba5-4641-b6cf-b78c1a695a66",
+                     *           "name": "owners_committee a277cf49",
+                     *           "streetId": "8ddadc10-66df-4b86-8f0f-297ebbfe6521",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "c8a03b63-fd2a-4158-861f-ae16a9c3e605"
+                     *             "b12e5f79-e7ff-4d82-b22d-19ce7e558d53"
                      *           ],
-                     *           "createdAt": "2026-12-05T19:51:47.089Z"
+                     *           "createdAt": "2026-12-05T23:09:52.164Z"
                      *         },
                      *         {
-                     *           "id": "669a3c12-56c1-49cb-829b-4bf918c71f0d",
+                     *           "id": "7bf2234b-e474-403c-ba6b-02aa1a02f26a",
                      *           "kind": "owners_committee",
-                     *           "name": "owners_committee b4496ef8",
-                     *           "streetId": "ac1d7c6f-77fe-4ebd-b25f-9626a7f044f1",
+                     *           "name": "owners_committee aa5ba1ac",
+                     *           "streetId": "c42a14f4-f7c9-41eb-9551-d244ee3ef8b1",
                      *           "creditCode": null,
                      *           "invoicePrefix": "BOT",
                      *           "communityIds": [
-                     *             "22d93489-e719-487c-bf06-69eb02c44ddf"
+                     *             "128c966e-b162-4f2a-b8ba-cce1af1c0591"
                      *           ],
-                     *           "createdAt": "2026-12-05T19:51:46.963Z"
+                     *           "createdAt": "2026-12-05T23:09:52.121Z"
                      *         }
                      *       ],
                      *       "total": 73,
@@ -9459,8 +9461,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "enterprise",
-                 *       "name": "电梯公司 5a6b64bd",
-                 *       "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5"
+                 *       "name": "电梯公司 bf2f86d1",
+                 *       "streetId": "5db39ffd-5a18-4502-afb9-75302f6162ea"
                  *     }
                  */
                 "application/json": components["schemas"]["NewOrganization"];
@@ -9481,22 +9483,22 @@ export interface operations {
                     /**
                      * @example {
                      *       "organization": {
-                     *         "id": "2f3ee2b2-3971-462c-9483-38cae478f3db",
+                     *         "id": "3bb1c080-3276-4f9a-a715-b682fdab281f",
                      *         "kind": "enterprise",
-                     *         "name": "电梯公司 0e6d2aad",
-                     *         "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5",
+                     *         "name": "电梯公司 dcb07b48",
+                     *         "streetId": "5db39ffd-5a18-4502-afb9-75302f6162ea",
                      *         "creditCode": null,
                      *         "invoicePrefix": "BOT",
                      *         "communityIds": [],
-                     *         "createdAt": "2026-12-05T19:51:47.070Z"
+                     *         "createdAt": "2026-12-05T23:09:52.358Z"
                      *       },
                      *       "firstKey": {
-                     *         "id": "be303c1a-dbf4-4055-bfb5-f06159a78afc",
-                     *         "organizationId": "2f3ee2b2-3971-462c-9483-38cae478f3db",
+                     *         "id": "9c331bce-450f-4116-b3cf-1716cf57fcfc",
+                     *         "organizationId": "3bb1c080-3276-4f9a-a715-b682fdab281f",
                      *         "name": "first admin key",
                      *         "role": "admin",
-                     *         "prefix": "bot_k_PKd6Lh",
-                     *         "createdAt": "2026-12-05T19:51:47.070Z",
+                     *         "prefix": "bot_k_TKDbON",
+                     *         "createdAt": "2026-12-05T23:09:52.358Z",
                      *         "lastUsedAt": null,
                      *         "revokedAt": null,
                      *         "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -9647,16 +9649,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2e54570a-5954-4a2f-a9a8-3509864aa985",
+                     *       "id": "79f380a0-52a1-42a8-bcb9-07b7ed02af94",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee 585c38f0",
-                     *       "streetId": "efda1f53-dd5a-4343-9522-64add0c7355a",
+                     *       "name": "owners_committee e512da84",
+                     *       "streetId": "907f1ad1-e68d-4380-9989-0dd51133b9f4",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "4a079a44-7d91-4dd4-878d-da6dce2c6569"
+                     *         "b30f2d93-98a0-43b8-8b2f-9dc5a48df5ee"
                      *       ],
-                     *       "createdAt": "2026-12-05T19:51:47.139Z"
+                     *       "createdAt": "2026-12-05T23:09:52.421Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -9778,7 +9780,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "communityIds": [
-                 *         "689e5da4-d149-4837-9621-01db23fd5f6c"
+                 *         "fd3a1b27-c4e7-478f-8e7c-7aa6cbb32904"
                  *       ]
                  *     }
                  */
@@ -9799,16 +9801,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "524202d7-b341-4e3a-9f8c-fb2194be91b0",
+                     *       "id": "804e4adc-5e2a-42a3-a6fe-86f0faa80ef4",
                      *       "kind": "owners_committee",
-                     *       "name": "owners_committee a8d11915",
-                     *       "streetId": "c159f162-67aa-43ae-bbca-42a7e8179e1f",
+                     *       "name": "owners_committee 6e404b5a",
+                     *       "streetId": "eac92a08-a327-4c5c-b67f-3b305fcaebe8",
                      *       "creditCode": null,
                      *       "invoicePrefix": "BOT",
                      *       "communityIds": [
-                     *         "689e5da4-d149-4837-9621-01db23fd5f6c"
+                     *         "fd3a1b27-c4e7-478f-8e7c-7aa6cbb32904"
                      *       ],
-                     *       "createdAt": "2026-12-05T19:51:47.184Z"
+                     *       "createdAt": "2026-12-05T23:09:52.459Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Organization"];
@@ -9935,22 +9937,22 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "ceef3876-393b-4d18-8c8b-4abbcfa464bc",
-                     *           "organizationId": "c67c20ab-b31a-44d5-b5e7-eb1ff2ae7ab1",
-                     *           "name": "key c33b064e",
+                     *           "id": "8dd48f59-218a-4a53-999e-c1a328a22865",
+                     *           "organizationId": "b4022c49-bcd4-4d67-8d09-6925c61f71cd",
+                     *           "name": "key e35f9bfe",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_7FkiYY",
-                     *           "createdAt": "2026-12-05T19:51:47.344Z",
-                     *           "lastUsedAt": "2026-12-05T19:51:47.378Z",
+                     *           "prefix": "bot_k_u3SytR",
+                     *           "createdAt": "2026-12-05T23:09:52.498Z",
+                     *           "lastUsedAt": "2026-12-05T23:09:52.516Z",
                      *           "revokedAt": null
                      *         },
                      *         {
-                     *           "id": "f8e3ccad-0577-454f-90ba-4704a769e782",
-                     *           "organizationId": "c67c20ab-b31a-44d5-b5e7-eb1ff2ae7ab1",
-                     *           "name": "key b448891d",
+                     *           "id": "94b2887a-9571-40c1-8173-7da3246612c3",
+                     *           "organizationId": "b4022c49-bcd4-4d67-8d09-6925c61f71cd",
+                     *           "name": "key 698c3fe8",
                      *           "role": "admin",
-                     *           "prefix": "bot_k_UASo1Y",
-                     *           "createdAt": "2026-12-05T19:51:47.368Z",
+                     *           "prefix": "bot_k_aHXSNr",
+                     *           "createdAt": "2026-12-05T23:09:52.509Z",
                      *           "lastUsedAt": null,
                      *           "revokedAt": null
                      *         }
@@ -10082,7 +10084,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "key 1f2f1f2d"
+                 *       "name": "key 95c61552"
                  *     }
                  */
                 "application/json": components["schemas"]["NewKey"];
@@ -10102,12 +10104,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "63b92fa8-becf-4c41-a675-142c8dc3ac4c",
-                     *       "organizationId": "45f12e24-048a-499d-98cb-d97ad8a91f8c",
-                     *       "name": "key c4f15385",
+                     *       "id": "49be0689-fd16-4700-9ef0-31f1f7a76ab0",
+                     *       "organizationId": "c26369ab-0a23-4b09-93c0-05220de0e3c4",
+                     *       "name": "key b9a0fffb",
                      *       "role": "member",
-                     *       "prefix": "bot_k_MbsaUX",
-                     *       "createdAt": "2026-12-05T19:51:47.496Z",
+                     *       "prefix": "bot_k_yZCDJx",
+                     *       "createdAt": "2026-12-05T23:09:52.566Z",
                      *       "lastUsedAt": null,
                      *       "revokedAt": null,
                      *       "key": "bot_k_EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
@@ -10243,12 +10245,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "de2a6689-b176-42d7-8b3d-ad5308426b5f",
-                     *       "organizationId": "8680b44c-2bd1-4681-90e2-b8bc13d0445e",
-                     *       "name": "key 54c74add",
+                     *       "id": "dba1e2c8-3e5c-43ca-a1d5-729029483b87",
+                     *       "organizationId": "7e438beb-d6cc-4843-a899-a23708d99904",
+                     *       "name": "key 751e96a3",
                      *       "role": "admin",
-                     *       "prefix": "bot_k_bFO4if",
-                     *       "createdAt": "2026-12-05T19:51:47.559Z",
+                     *       "prefix": "bot_k_kIjGjF",
+                     *       "createdAt": "2026-12-05T23:09:52.598Z",
                      *       "lastUsedAt": null,
                      *       "revokedAt": null
                      *     }
@@ -10381,14 +10383,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e37d7fc7-bcaa-429e-a7b1-d95ac17e8219",
-                     *       "organizationId": "19ae8547-9ab1-4305-b5d1-7c18a9d54570",
-                     *       "name": "key 884ae642",
+                     *       "id": "c9a614a4-55e9-477b-9d5b-f41734465c5b",
+                     *       "organizationId": "11a5d0c0-8126-470b-ae2e-69d2c27bb4a9",
+                     *       "name": "key db736105",
                      *       "role": "admin",
-                     *       "prefix": "bot_k__WGhKC",
-                     *       "createdAt": "2026-12-05T19:51:47.923Z",
+                     *       "prefix": "bot_k_RygACY",
+                     *       "createdAt": "2026-12-05T23:09:52.767Z",
                      *       "lastUsedAt": null,
-                     *       "revokedAt": "2026-12-05T19:51:47.932Z"
+                     *       "revokedAt": "2026-12-05T23:09:52.777Z"
                      *     }
                      */
                     "application/json": components["schemas"]["ApiKey"];
@@ -10515,11 +10517,11 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "e2b2f485-8e5f-4b1c-9143-057d61b72e98",
-                     *           "organizationId": "3eb39155-7705-4f47-a0d5-0943ccf7fdba",
+                     *           "id": "20fd7c93-bd9f-4784-a081-20542bb14a79",
+                     *           "organizationId": "c99ff99f-4891-4acf-b177-4ec1999d9795",
                      *           "name": "王秀英",
                      *           "role": "member",
-                     *           "createdAt": "2026-12-05T19:51:47.712Z",
+                     *           "createdAt": "2026-12-05T23:09:52.639Z",
                      *           "expiresAt": "2025-03-08T02:00:00.000Z",
                      *           "acceptedAt": null,
                      *           "personId": null,
@@ -10655,7 +10657,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "person 1168e548"
+                 *       "name": "person cd82464c"
                  *     }
                  */
                 "application/json": components["schemas"]["NewInvitation"];
@@ -10675,17 +10677,17 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "436575b9-5013-4ac1-95f1-9c8ffe4b015f",
-                     *       "organizationId": "2838dc1e-f359-444f-a24e-10aefb0a283e",
-                     *       "name": "person b7e3eb6c",
+                     *       "id": "c868170a-11c6-4e32-b1ab-e87cb50f4dd8",
+                     *       "organizationId": "ad071ab5-edbf-4e31-842e-0f3d25a992a3",
+                     *       "name": "person c5c31406",
                      *       "role": "member",
-                     *       "createdAt": "2026-12-05T19:51:47.853Z",
+                     *       "createdAt": "2026-12-05T23:09:52.732Z",
                      *       "expiresAt": "2025-03-08T02:00:00.000Z",
                      *       "acceptedAt": null,
                      *       "personId": null,
                      *       "revokedAt": null,
                      *       "invitedByPersonId": null,
-                     *       "invitedByKeyId": "4aad8f04-a74b-4442-b02c-b977f1562a39",
+                     *       "invitedByKeyId": "e6e7f5a7-157e-412d-9011-a2eb37ee27d7",
                      *       "path": "/invitations/EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXAMP"
                      *     }
                      */
@@ -10819,11 +10821,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "1647afa8-79e8-4979-9e67-5fd18ccd97c3",
-                     *       "organizationId": "62ee0a11-0ba7-4dfd-94a2-90051d1d1d76",
+                     *       "id": "41da1dd8-d75c-4867-ae93-9d0576d280c5",
+                     *       "organizationId": "b2f6bb2a-243d-4ad5-a5d2-9722180b857e",
                      *       "name": "王秀英",
                      *       "role": "member",
-                     *       "createdAt": "2026-12-05T19:51:47.799Z",
+                     *       "createdAt": "2026-12-05T23:09:52.687Z",
                      *       "expiresAt": "2025-03-08T02:00:00.000Z",
                      *       "acceptedAt": null,
                      *       "personId": null,
@@ -10969,504 +10971,504 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "456062d5-0800-4b53-bd7a-552cfb310d8f",
-                     *           "streetId": "761b7d67-80bf-4f8d-9536-fb5675750dc8",
-                     *           "communityId": "bcd3baea-21f1-4e4b-be27-cf24095b855a",
+                     *           "id": "146fdc14-6450-41ff-b5a4-f924cb539807",
+                     *           "streetId": "0407c6a3-b269-46d3-bd59-51e22b8e704a",
+                     *           "communityId": "5fb2753a-21cb-486f-ac28-b7b350693c1d",
                      *           "kind": "elevator",
-                     *           "name": "电梯 00607872",
+                     *           "name": "电梯 001d3d50",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "d3a47e52-f38e-4d69-9e3b-c4f850e80ae1",
+                     *           "buildingId": "dbf6034f-8a56-4259-af55-8d60fee3d4c2",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.795Z"
+                     *           "createdAt": "2026-12-05T23:09:52.245Z"
                      *         },
                      *         {
-                     *           "id": "d08142e6-0266-46c2-ab1c-dd8cfd659881",
-                     *           "streetId": "13babb73-b688-46d2-b19f-5d377385e0e4",
-                     *           "communityId": "834517a2-091a-4834-9cbe-675a0f2a62da",
+                     *           "id": "a0f87f10-a719-4867-bf4d-ed8cbf3b0b6f",
+                     *           "streetId": "49b3f751-4a31-49cd-ab79-6324aa53dc1f",
+                     *           "communityId": "cda865cb-c56f-411b-b6e5-30ea5720d0ab",
                      *           "kind": "elevator",
-                     *           "name": "电梯 01bcd0ea",
+                     *           "name": "电梯 060a3b1c",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "d6ed6b02-d285-4ad1-b599-3746adcabcfc",
+                     *           "buildingId": "a2a60fa9-be0f-4cf7-ae43-bcd4123058ab",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:45.491Z"
+                     *           "createdAt": "2026-12-05T23:09:52.001Z"
                      *         },
                      *         {
-                     *           "id": "c40b2222-11ef-46b0-81fd-deea893fca8e",
-                     *           "streetId": "a239d2ff-e6a2-4536-a56b-92611e8b87f0",
-                     *           "communityId": "acebf5a5-f534-40d1-89ba-661cc6933993",
+                     *           "id": "b6b33b80-df65-4f50-bfb0-7f68d2931521",
+                     *           "streetId": "8a72a67f-3ce7-400b-847a-0e05178e0632",
+                     *           "communityId": "6473bcd8-08ab-4273-9659-358ce26f0ae1",
                      *           "kind": "elevator",
-                     *           "name": "电梯 04282ac0",
+                     *           "name": "电梯 20133596",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "164d2406-743a-4497-ae91-a37d097acd01",
+                     *           "buildingId": "8ed6924c-e0b8-4f29-87de-5155ff21e4fb",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.968Z"
+                     *           "createdAt": "2026-12-05T23:09:52.197Z"
                      *         },
                      *         {
-                     *           "id": "495da200-757e-4390-8660-5dc37b345d64",
-                     *           "streetId": "ac1d7c6f-77fe-4ebd-b25f-9626a7f044f1",
-                     *           "communityId": "22d93489-e719-487c-bf06-69eb02c44ddf",
+                     *           "id": "d594fcee-05f3-440f-b5f8-a1306de2f268",
+                     *           "streetId": "802d6a7a-faa1-4336-889d-c6a96e2853ca",
+                     *           "communityId": "1017b7b1-f1c4-42c4-8526-bfc8a4f69a5e",
                      *           "kind": "elevator",
-                     *           "name": "电梯 0a51dc14",
+                     *           "name": "电梯 26f10db8",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "ee5e1616-fd50-460c-a504-f7a92d6e6b32",
+                     *           "buildingId": "6bd647ce-4106-4588-b84c-e9f409cc028c",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.982Z"
+                     *           "createdAt": "2026-12-05T23:09:52.596Z"
                      *         },
                      *         {
-                     *           "id": "bcdf2fec-fb6e-42da-8b14-46f528510d17",
-                     *           "streetId": "efda1f53-dd5a-4343-9522-64add0c7355a",
-                     *           "communityId": "4a079a44-7d91-4dd4-878d-da6dce2c6569",
+                     *           "id": "d3a9732c-4d96-4543-a252-14e1722d1ad5",
+                     *           "streetId": "7745a1d7-7553-408e-ae32-fcb73da8d8c5",
+                     *           "communityId": "c6dfe4f5-88cf-42f3-9cf4-d4cc5d56a20c",
                      *           "kind": "elevator",
-                     *           "name": "电梯 139fdfd0",
+                     *           "name": "电梯 3627c303",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "5af1aaa0-0c8d-4fe7-8e5e-ddcbce0fe751",
+                     *           "buildingId": "9245f8bf-41c8-475a-95a4-29e7a054a24b",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.147Z"
+                     *           "createdAt": "2026-12-05T23:09:52.549Z"
                      *         },
                      *         {
-                     *           "id": "7cce45ce-6f2e-4167-ac1c-def30095bf00",
-                     *           "streetId": "417035a7-b4e6-404a-8bec-7e663917d536",
-                     *           "communityId": "f32e8f2a-bd57-4209-9ec0-b2175f3107d1",
+                     *           "id": "e47c12e3-3306-4f8b-810c-041b09add5ee",
+                     *           "streetId": "c42a14f4-f7c9-41eb-9551-d244ee3ef8b1",
+                     *           "communityId": "128c966e-b162-4f2a-b8ba-cce1af1c0591",
                      *           "kind": "elevator",
-                     *           "name": "电梯 283f2dd2",
+                     *           "name": "电梯 37a3ef45",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "01575d6c-d5c6-4fee-9084-a8f9e4570147",
+                     *           "buildingId": "4a9b7ab2-0823-48c0-a3e4-cd9076a50e14",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.074Z"
+                     *           "createdAt": "2026-12-05T23:09:52.127Z"
                      *         },
                      *         {
-                     *           "id": "fa4bccf0-c254-40da-845a-df6f9d576ece",
-                     *           "streetId": "c91dd531-e9f2-40c8-80e1-7c13416aec93",
-                     *           "communityId": "710e9900-66e6-4556-bc43-af4670c22ef7",
+                     *           "id": "8e6ece9e-a6bc-4c39-8a6f-d986865ae4b5",
+                     *           "streetId": "17fb388d-f4d2-4ce4-8206-6fc157798efc",
+                     *           "communityId": "34bfe522-b880-4c07-acee-d56a82426a8b",
                      *           "kind": "elevator",
-                     *           "name": "电梯 393b1c95",
+                     *           "name": "电梯 4a434ad5",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "89879112-f490-45f1-a411-b7c6c0f0cf81",
+                     *           "buildingId": "96b6d354-8a22-4073-950f-c477137adcae",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.532Z"
+                     *           "createdAt": "2026-12-05T23:09:52.387Z"
                      *         },
                      *         {
-                     *           "id": "274c1e8a-11fb-4bc0-9a36-9bac2d59f3f6",
-                     *           "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5",
-                     *           "communityId": "f2543c03-a66b-42c6-9cd0-620fb9e9efe5",
+                     *           "id": "22341539-6a39-41fd-938b-1ae4b9a0b5ae",
+                     *           "streetId": "393cd0ad-80ed-49b7-9126-5ccb70f55778",
+                     *           "communityId": "7aa02e8b-4e2b-4995-a889-e4f115c6243d",
                      *           "kind": "elevator",
-                     *           "name": "电梯 3e931f05",
+                     *           "name": "电梯 5441506f",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "59a18ba7-8d48-4227-a59f-a7549fa6919e",
+                     *           "buildingId": "e6881579-5278-408a-869e-3c2a57601dcd",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.060Z"
+                     *           "createdAt": "2026-12-05T23:09:51.486Z"
                      *         },
                      *         {
-                     *           "id": "529c19cf-b4af-44a1-b03b-cea25ec1d89e",
-                     *           "streetId": "7e8264ab-c7bb-45a3-8a56-fedabff3fba8",
-                     *           "communityId": "82a5928d-3cb6-4daa-ba9a-9a2d0ee76e66",
+                     *           "id": "80c9aa0e-15e1-4906-bd8f-e7104465567f",
+                     *           "streetId": "431c3641-7308-4957-bfbe-710698b8ada4",
+                     *           "communityId": "198dd2b8-3dbb-4ca2-b393-b130b540bca8",
                      *           "kind": "elevator",
-                     *           "name": "电梯 42c0b304",
+                     *           "name": "电梯 5983dc53",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "91bcca0d-9ed2-4303-8ef7-3649ff99d436",
+                     *           "buildingId": "e26f1827-ac59-44c1-aa40-e38b75a35c3d",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.883Z"
+                     *           "createdAt": "2026-12-05T23:09:52.056Z"
                      *         },
                      *         {
-                     *           "id": "07442394-c29b-48d1-94de-3f705880a774",
-                     *           "streetId": "cdbf3f31-369f-42c2-be89-b7fa1b8133d1",
-                     *           "communityId": "945566b2-301f-4154-99e6-581f3981e9d2",
+                     *           "id": "173c8686-17e7-42b0-9a13-f7bdceef5264",
+                     *           "streetId": "8ddadc10-66df-4b86-8f0f-297ebbfe6521",
+                     *           "communityId": "b12e5f79-e7ff-4d82-b22d-19ce7e558d53",
                      *           "kind": "elevator",
-                     *           "name": "电梯 51083a81",
+                     *           "name": "电梯 5f4af856",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "9804f88e-86a9-4a86-80af-e498cac08e98",
+                     *           "buildingId": "9713340d-4d74-4f8f-bff9-98d08a0b9d09",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.681Z"
+                     *           "createdAt": "2026-12-05T23:09:52.170Z"
                      *         },
                      *         {
-                     *           "id": "a02149d7-0131-4547-a5b6-d4f42c3c08dd",
-                     *           "streetId": "7c27a4b8-37d5-4616-91ba-a568071a6815",
-                     *           "communityId": "a92cb4b3-f4b5-4bc6-95b0-945da58502d4",
+                     *           "id": "f3882732-a403-49e5-90fd-a38adfe00dfd",
+                     *           "streetId": "907f1ad1-e68d-4380-9989-0dd51133b9f4",
+                     *           "communityId": "b30f2d93-98a0-43b8-8b2f-9dc5a48df5ee",
                      *           "kind": "elevator",
-                     *           "name": "电梯 563d577a",
+                     *           "name": "电梯 69965911",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "d18b8ab9-e3ff-4079-af2a-2da62d3cb4a4",
+                     *           "buildingId": "fc572d17-0f31-4486-a695-598344914c9a",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:45.636Z"
+                     *           "createdAt": "2026-12-05T23:09:52.430Z"
                      *         },
                      *         {
-                     *           "id": "dc8cc2de-5c6c-49e2-8bd2-644f2973de52",
-                     *           "streetId": "dfd58710-e150-4d78-804c-ab9807545eb5",
-                     *           "communityId": "5fd8facc-0cb6-4102-a0a6-01dc4d899616",
+                     *           "id": "20c0351f-b3d5-418a-a06e-4af81d81ae8d",
+                     *           "streetId": "bd0d8641-b5e0-4e8a-9217-9f186678e332",
+                     *           "communityId": "3a5f08d3-91f6-4283-90a5-4a28a99a741f",
                      *           "kind": "elevator",
-                     *           "name": "电梯 577b1722",
+                     *           "name": "电梯 7325bfe0",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "8770a621-e8f3-4f59-9314-f3531ab9d7fb",
+                     *           "buildingId": "ccd632f5-23a4-4397-b4d1-9ee8ae7b0248",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.248Z"
+                     *           "createdAt": "2026-12-05T23:09:52.094Z"
                      *         },
                      *         {
-                     *           "id": "cd4a0f97-89ab-40e6-94e2-06100b276f2e",
-                     *           "streetId": "c159f162-67aa-43ae-bbca-42a7e8179e1f",
-                     *           "communityId": "689e5da4-d149-4837-9621-01db23fd5f6c",
+                     *           "id": "33b34881-b79d-451c-b0fc-aad8b6a7e42f",
+                     *           "streetId": "b088f1be-ab7f-42bc-a700-c92246bd6ff9",
+                     *           "communityId": "0ac153d0-3a91-4090-9f24-c9486f633c32",
                      *           "kind": "elevator",
-                     *           "name": "电梯 707989e6",
+                     *           "name": "电梯 74219d5e",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "01dbba3c-4dc5-4184-872f-7fd8a3795b87",
+                     *           "buildingId": "56b4a04f-3833-4a2b-84be-bc4ce582d7b8",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.211Z"
+                     *           "createdAt": "2026-12-05T23:09:51.761Z"
                      *         },
                      *         {
-                     *           "id": "5ebfe54d-b49e-4cdb-817f-5eb1138d5343",
-                     *           "streetId": "209fcc4d-2a35-4f15-98f4-87f51cc1fe4a",
-                     *           "communityId": "75f92aeb-e229-4c51-8ed3-41171f3a163d",
+                     *           "id": "74696d07-d220-4d6a-8fb0-746a0dc66163",
+                     *           "streetId": "3442071a-7502-4025-8fe9-ead4d7aadaec",
+                     *           "communityId": "628b0772-63bd-4860-ae7e-85106270c088",
                      *           "kind": "elevator",
-                     *           "name": "电梯 80df0d8f",
+                     *           "name": "电梯 74901a7d",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "c211ebc6-4968-4668-985f-d10f5328f0ba",
+                     *           "buildingId": "15cc423d-5d8d-45a3-afe6-6bc152194e98",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.028Z"
+                     *           "createdAt": "2026-12-05T23:09:52.315Z"
                      *         },
                      *         {
-                     *           "id": "4a1535b4-311b-4c35-823d-cb3ab8294eb4",
-                     *           "streetId": "5bed8587-4ba5-4641-b6cf-b78c1a695a66",
-                     *           "communityId": "c8a03b63-fd2a-4158-861f-ae16a9c3e605",
+                     *           "id": "dec1dcd1-4499-4482-82be-a8e1af922f10",
+                     *           "streetId": "55d48eb1-4139-4852-9d80-1d09dc32e4f2",
+                     *           "communityId": "b84fb445-f126-4f22-b364-3036b169a486",
                      *           "kind": "elevator",
-                     *           "name": "电梯 87390679",
+                     *           "name": "电梯 7725fb34",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "e57fd148-bb7e-423c-9144-2ab869c00375",
+                     *           "buildingId": "4d1e383e-79f1-4e5a-aa5d-a725b8e45a1f",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.095Z"
+                     *           "createdAt": "2026-12-05T23:09:52.507Z"
                      *         },
                      *         {
-                     *           "id": "a7e2fc74-f4d5-4b78-868c-f9ca82c28558",
-                     *           "streetId": "936c8f71-c8fe-40cd-8f1c-bf5e84229a28",
-                     *           "communityId": "b9304b0c-a83b-48b9-a59e-c565a60c39f6",
+                     *           "id": "50ddf4d9-5a09-42cc-8bdc-ed8819dcfacc",
+                     *           "streetId": "f6482dc1-12ea-4270-b55c-c807b35f6e6b",
+                     *           "communityId": "277a178d-6a43-4295-9359-06760430bae6",
                      *           "kind": "elevator",
-                     *           "name": "电梯 8c22d1cf",
+                     *           "name": "电梯 8d0f7102",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "c30b5173-9127-4096-afbd-79e13ba58844",
+                     *           "buildingId": "0696af83-0c40-4ff0-9b18-8af6bb33a33e",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:48.018Z"
+                     *           "createdAt": "2026-12-05T23:09:52.765Z"
                      *         },
                      *         {
-                     *           "id": "9e1c8fc4-b44a-4ec3-8b66-04042715627f",
-                     *           "streetId": "68e3c4de-d4b9-4c28-8faa-55c28812cacc",
-                     *           "communityId": "c5e76b4a-1f2e-48a8-8f4b-939720a4a0bd",
+                     *           "id": "5f990770-a305-44f2-941e-63d5f02c802c",
+                     *           "streetId": "bf1600c3-9c2b-4eac-b283-a88858a92a8f",
+                     *           "communityId": "287b13c1-db3f-4d8b-9e14-fe6a8afc62fd",
                      *           "kind": "elevator",
-                     *           "name": "电梯 944d2bc9",
+                     *           "name": "电梯 91f90f8e",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "c52c3627-6df7-41b4-8abe-124630b2f9f6",
+                     *           "buildingId": "29ff04f2-dd25-49e8-b161-76f17a0a16f1",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.365Z"
+                     *           "createdAt": "2026-12-05T23:09:51.633Z"
                      *         },
                      *         {
-                     *           "id": "56e98bac-148e-4c3c-9cc6-156b32c170c4",
-                     *           "streetId": "b9b5761b-c3cf-4020-bd26-b8cc13989027",
-                     *           "communityId": "807ccf28-7285-488d-8e56-fb9279d12650",
+                     *           "id": "1457a28f-7ffd-4c3e-8cdb-58dd9145e205",
+                     *           "streetId": "014da180-b3f2-4192-9b60-10b34922d711",
+                     *           "communityId": "35a4182c-9505-41e3-8e60-0c83c22c071e",
                      *           "kind": "elevator",
-                     *           "name": "电梯 b9fbf191",
+                     *           "name": "电梯 9b82f69f",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "9d29c353-ac35-4730-89ed-50727361d200",
+                     *           "buildingId": "71adbf50-ee88-48f5-b2c6-6d0e79e546ec",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.476Z"
+                     *           "createdAt": "2026-12-05T23:09:51.960Z"
                      *         },
                      *         {
-                     *           "id": "6eae39b3-e48c-4efc-935c-c5d591816ecc",
-                     *           "streetId": "cad53620-76e5-4f9e-818f-2e296789d6e5",
-                     *           "communityId": "2d0c557c-b555-480a-a47d-e705757c1ad1",
+                     *           "id": "2382696a-c28b-47fc-a716-965455b6d5e5",
+                     *           "streetId": "63113750-585a-4f0f-963f-abdbab7cd14c",
+                     *           "communityId": "a10f2ebe-658c-4ce2-9ec8-e876733e02df",
                      *           "kind": "elevator",
-                     *           "name": "电梯 d041acd9",
+                     *           "name": "电梯 ae0988a6",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "20bcc9d3-ed22-494d-9114-6fd6a5491153",
+                     *           "buildingId": "2dfb3d1d-b078-4e9b-8c05-f9061dcfcef8",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.371Z"
+                     *           "createdAt": "2026-12-05T23:09:52.845Z"
                      *         },
                      *         {
-                     *           "id": "049243a8-56cd-43e6-ad82-c0dcbbf8e084",
-                     *           "streetId": "60322deb-cb3b-4b81-ade1-8e0fb8599b4c",
-                     *           "communityId": "1e774962-912f-4655-95e2-15eb0c8ffd84",
+                     *           "id": "d3231281-d118-49ee-880b-8f4677b906a0",
+                     *           "streetId": "05fb9273-4d7d-4641-a92e-22f141cd25b8",
+                     *           "communityId": "1daed063-868c-4fde-8571-9598b031d125",
                      *           "kind": "elevator",
-                     *           "name": "电梯 d1f0904c",
+                     *           "name": "电梯 bac8ac66",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "fd456dc3-3491-4743-9f90-ca9b196b4f68",
+                     *           "buildingId": "73a92b9a-f428-4015-9daa-770f0c7e7663",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.545Z"
+                     *           "createdAt": "2026-12-05T23:09:52.808Z"
                      *         },
                      *         {
-                     *           "id": "0f4e7c06-e82d-4a96-84a5-eb9cb5738f0b",
-                     *           "streetId": "93ae2a95-de01-4ea5-b5e4-138f2b711e1c",
-                     *           "communityId": "cd798878-4423-4e6a-9295-b401097d9b87",
+                     *           "id": "09dd3ff3-c923-43f9-a139-0ce0cca5fef7",
+                     *           "streetId": "4d6f4d22-a285-4fb7-b95a-e478a1cc191f",
+                     *           "communityId": "8bbb9c4d-4526-43ca-8e70-b3e1d21eb5ab",
                      *           "kind": "elevator",
-                     *           "name": "电梯 da20673c",
+                     *           "name": "电梯 c2ea7747",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "55959766-2d9f-4ec9-b8ce-e2ef45ffe420",
+                     *           "buildingId": "84078349-2f3b-4989-8942-d2ced8d33862",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.446Z"
+                     *           "createdAt": "2026-12-05T23:09:51.247Z"
                      *         },
                      *         {
-                     *           "id": "71fc6f04-eede-4d7d-9457-768ff83ad746",
-                     *           "streetId": "ef77fc84-ac1c-4686-93a9-1b82291f1797",
-                     *           "communityId": "7ee77c9f-9c24-4eb2-be8d-2fc6bc3dd9a7",
+                     *           "id": "56d240e5-7f56-4c08-b1b3-3288df7b1d3e",
+                     *           "streetId": "62bdc02b-6f97-4196-a089-b1abbe2b9642",
+                     *           "communityId": "515583bb-35f8-47c1-87c8-5c93a185546c",
                      *           "kind": "elevator",
-                     *           "name": "电梯 dda45463",
+                     *           "name": "电梯 c932f91e",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "b4fdd39a-a6c5-4bf3-a5ee-546969b6aa1d",
+                     *           "buildingId": "584c5164-099e-44fe-9c9d-1f0818810aa5",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.921Z"
+                     *           "createdAt": "2026-12-05T23:09:52.280Z"
                      *         },
                      *         {
-                     *           "id": "5884c304-0e2c-4668-b1a2-cc619398120d",
-                     *           "streetId": "c38e8227-1e70-43de-bbfe-feb955e83af5",
-                     *           "communityId": "86690ea0-5761-4561-ad3f-83c8f7265c25",
+                     *           "id": "b7c5ec12-8bc8-478c-955b-9ac1b98106a8",
+                     *           "streetId": "ecdc9a98-07a3-4c75-8b53-cdf26d60abb0",
+                     *           "communityId": "1a926512-5a51-4c3a-a519-b3fd428d4006",
                      *           "kind": "elevator",
-                     *           "name": "电梯 dfe33684",
+                     *           "name": "电梯 ca969fc5",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "360ab3ec-84ae-41a3-84bb-404b7d7c506c",
+                     *           "buildingId": "48a9e453-7cb4-4c47-b65e-5db24d7c8943",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:45.837Z"
+                     *           "createdAt": "2026-12-05T23:09:52.718Z"
                      *         },
                      *         {
-                     *           "id": "3091625d-cb9d-4e19-ac75-5dd1fdd1dece",
-                     *           "streetId": "67decf40-6601-4240-b92b-f282f52c06d2",
-                     *           "communityId": "e791a441-2b4f-4711-a950-c9731cda649d",
+                     *           "id": "969e9b74-5a01-45d4-9938-91fc8cd0481a",
+                     *           "streetId": "fc523561-f3d3-4408-b7ac-99176a9bc850",
+                     *           "communityId": "96af05b4-60be-4174-b169-1bc6c75ed1e1",
                      *           "kind": "elevator",
-                     *           "name": "电梯 e3111649",
+                     *           "name": "电梯 cac33b35",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "94a01f9d-73e4-48dc-aeba-cd7c36faf466",
+                     *           "buildingId": "89252868-6ae8-4cb8-a0a1-54659e87a920",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:45.105Z"
+                     *           "createdAt": "2026-12-05T23:09:51.845Z"
                      *         },
                      *         {
-                     *           "id": "7945a1fb-fa73-40cd-8ebb-23a51048369a",
-                     *           "streetId": "97c39926-bb02-417d-885e-22ba6f39d8b7",
-                     *           "communityId": "f774d184-1342-45e8-9c11-bd93f5ef8b73",
+                     *           "id": "4b1dd043-ced8-4d6a-b8af-ca2ddbe00542",
+                     *           "streetId": "eac92a08-a327-4c5c-b67f-3b305fcaebe8",
+                     *           "communityId": "fd3a1b27-c4e7-478f-8e7c-7aa6cbb32904",
                      *           "kind": "elevator",
-                     *           "name": "电梯 eca291db",
+                     *           "name": "电梯 da0d54ae",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "35a98d99-8c8a-4bec-b689-9c209567dcaa",
+                     *           "buildingId": "b75f7076-ffd9-4a7a-a4b0-935d21d12919",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.678Z"
+                     *           "createdAt": "2026-12-05T23:09:52.468Z"
                      *         },
                      *         {
-                     *           "id": "97229438-0585-4fa1-9f5e-18063f5fe2ae",
-                     *           "streetId": "c4c114d3-6198-487c-8962-179f8f86acf6",
-                     *           "communityId": "1e9e9828-4c85-442b-a32e-47de881abfaa",
+                     *           "id": "fbf21fa1-354a-4bd0-91c4-c51c0d4e9ede",
+                     *           "streetId": "0d176dd5-88b4-41e9-9036-fc468d930839",
+                     *           "communityId": "5cbf44ba-1c03-4cf7-adb7-355a89cd4787",
                      *           "kind": "elevator",
-                     *           "name": "电梯 f1dfc49c",
+                     *           "name": "电梯 ebf87bf3",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "1d45a290-781f-4f19-b322-d4e8abe1ce49",
+                     *           "buildingId": "eda2d9c9-9e97-4c05-8a3b-479f7c04d13e",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.833Z"
+                     *           "createdAt": "2026-12-05T23:09:52.678Z"
                      *         },
                      *         {
-                     *           "id": "eb592da4-a2fd-4373-adb9-c85e3aa571f4",
-                     *           "streetId": "1a67d232-feca-496d-9c54-59aedd4a0b33",
-                     *           "communityId": "53fdb7ff-c50b-4b38-b852-1a1c78e3f15d",
+                     *           "id": "53c409e5-eb3c-40a6-9a9d-62cc028a9a01",
+                     *           "streetId": "69542aa3-097a-47bb-b304-1208342a39bc",
+                     *           "communityId": "b4b019a2-6eaf-4e74-86ec-d1f0ddd852ed",
                      *           "kind": "elevator",
-                     *           "name": "电梯 f24bf8e1",
+                     *           "name": "电梯 f22aa737",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "6da0f7d4-e0ec-4ff3-90fa-c23af6abdd11",
+                     *           "buildingId": "6fed5e62-b512-4dc0-aabf-77ad7f392414",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.739Z"
+                     *           "createdAt": "2026-12-05T23:09:52.634Z"
                      *         },
                      *         {
-                     *           "id": "1eee8520-84f7-4668-b44d-62e77b9e86d8",
-                     *           "streetId": "54267972-0437-4269-aa73-00326f0de7c3",
-                     *           "communityId": "956463b2-df5a-400a-9b14-4e5ab0fa1494",
+                     *           "id": "edba8087-5a8e-4700-ae09-ac4ff3423915",
+                     *           "streetId": "5db39ffd-5a18-4502-afb9-75302f6162ea",
+                     *           "communityId": "c2924fab-8e80-42c4-a23d-66fc4e1d376f",
                      *           "kind": "elevator",
-                     *           "name": "电梯 f5111182",
+                     *           "name": "电梯 f298e932",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "795ffb2e-1ba6-4497-abc7-a9b86a773b1c",
+                     *           "buildingId": "e28adbfb-7a7b-49cc-8a8d-e249bff0bd2c",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:45.950Z"
+                     *           "createdAt": "2026-12-05T23:09:52.349Z"
                      *         },
                      *         {
-                     *           "id": "d2de4bd4-9ff6-413a-88be-bcc07ed1e410",
-                     *           "streetId": "b71e99c0-7c9b-451f-a82a-6021648322fd",
-                     *           "communityId": "347a3914-59d1-49de-a4b9-d2cedac38809",
+                     *           "id": "4bbbf6cc-4a9c-42f4-9229-1b6562645925",
+                     *           "streetId": "1a3bff94-58a5-4e0a-b91f-d65a58775dd6",
+                     *           "communityId": "dc3764a1-6718-4ca1-9ab7-1bc68b3e67cd",
                      *           "kind": "elevator",
-                     *           "name": "电梯 f96571af",
+                     *           "name": "电梯 ff68e174",
                      *           "state": "planned",
                      *           "garageSize": null,
                      *           "parkingCapacity": null,
                      *           "chargingPoints": null,
-                     *           "buildingId": "4551fe58-1fae-43f1-95c3-191cd4a230cd",
+                     *           "buildingId": "c3f763ae-a8bb-4d93-819b-46a92b8f71f3",
                      *           "floorsServed": 6,
                      *           "stops": 6,
                      *           "operatorOrgId": null,
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.603Z"
+                     *           "createdAt": "2026-12-05T23:09:51.906Z"
                      *         },
                      *         {
-                     *           "id": "3b4c2260-9d57-4d9c-a01a-5a5b3f430246",
-                     *           "streetId": "54267972-0437-4269-aa73-00326f0de7c3",
-                     *           "communityId": "956463b2-df5a-400a-9b14-4e5ab0fa1494",
+                     *           "id": "f487620b-fcba-40f3-91a3-a234a7fa8eb5",
+                     *           "streetId": "eac92a08-a327-4c5c-b67f-3b305fcaebe8",
+                     *           "communityId": "fd3a1b27-c4e7-478f-8e7c-7aa6cbb32904",
                      *           "kind": "garage",
-                     *           "name": "车库 05a82b18",
+                     *           "name": "车库 0cdd3346",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11474,16 +11476,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "1050092f-d086-415e-a17c-a05e6184bef3",
+                     *           "operatorOrgId": "f647f161-373f-463d-b069-cabbfd9463d2",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:45.961Z"
+                     *           "createdAt": "2026-12-05T23:09:52.471Z"
                      *         },
                      *         {
-                     *           "id": "761316ef-5433-4993-a990-2ae20cec6e78",
-                     *           "streetId": "b9b5761b-c3cf-4020-bd26-b8cc13989027",
-                     *           "communityId": "807ccf28-7285-488d-8e56-fb9279d12650",
+                     *           "id": "65c8cdcf-88b6-450f-9792-ae583e72f911",
+                     *           "streetId": "0407c6a3-b269-46d3-bd59-51e22b8e704a",
+                     *           "communityId": "5fb2753a-21cb-486f-ac28-b7b350693c1d",
                      *           "kind": "garage",
-                     *           "name": "车库 061b3a04",
+                     *           "name": "车库 19a0e0a9",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11491,16 +11493,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "00fdbd6b-bcc4-464b-bb82-3377aa7cf2d7",
+                     *           "operatorOrgId": "7870784d-4c6d-4646-aab0-45869f568fc3",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.480Z"
+                     *           "createdAt": "2026-12-05T23:09:52.248Z"
                      *         },
                      *         {
-                     *           "id": "de35309c-1714-4610-a5d2-b84e06f0935c",
-                     *           "streetId": "cad53620-76e5-4f9e-818f-2e296789d6e5",
-                     *           "communityId": "2d0c557c-b555-480a-a47d-e705757c1ad1",
+                     *           "id": "12fd9bd5-0d39-4d88-8e68-f57c21a0be4b",
+                     *           "streetId": "05fb9273-4d7d-4641-a92e-22f141cd25b8",
+                     *           "communityId": "1daed063-868c-4fde-8571-9598b031d125",
                      *           "kind": "garage",
-                     *           "name": "车库 16e6c6d8",
+                     *           "name": "车库 1a1c9e9d",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11508,16 +11510,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "ad458875-25d5-461b-b15d-6fa4c44dd44e",
+                     *           "operatorOrgId": "4c81b259-3f5c-4341-8f1f-8d2501d95f16",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.381Z"
+                     *           "createdAt": "2026-12-05T23:09:52.811Z"
                      *         },
                      *         {
-                     *           "id": "d8340258-4350-475f-b42d-b1a1d5c88a11",
-                     *           "streetId": "ef77fc84-ac1c-4686-93a9-1b82291f1797",
-                     *           "communityId": "7ee77c9f-9c24-4eb2-be8d-2fc6bc3dd9a7",
+                     *           "id": "2a0d329d-f63b-418d-aefb-505d44c65c9a",
+                     *           "streetId": "3442071a-7502-4025-8fe9-ead4d7aadaec",
+                     *           "communityId": "628b0772-63bd-4860-ae7e-85106270c088",
                      *           "kind": "garage",
-                     *           "name": "车库 1c729005",
+                     *           "name": "车库 1cfde657",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11525,16 +11527,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "19ae8547-9ab1-4305-b5d1-7c18a9d54570",
+                     *           "operatorOrgId": "1e06477d-d361-4214-a717-77c13fbe2c46",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.924Z"
+                     *           "createdAt": "2026-12-05T23:09:52.318Z"
                      *         },
                      *         {
-                     *           "id": "09632afd-296d-4e50-b7c9-91b784458984",
-                     *           "streetId": "a239d2ff-e6a2-4536-a56b-92611e8b87f0",
-                     *           "communityId": "acebf5a5-f534-40d1-89ba-661cc6933993",
+                     *           "id": "6d564d47-5f2a-4b2f-a040-394f1704985f",
+                     *           "streetId": "63113750-585a-4f0f-963f-abdbab7cd14c",
+                     *           "communityId": "a10f2ebe-658c-4ce2-9ec8-e876733e02df",
                      *           "kind": "garage",
-                     *           "name": "车库 2b149023",
+                     *           "name": "车库 1d432762",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11542,16 +11544,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "517bbbf9-0812-43ef-935b-2de5f9a4dabb",
+                     *           "operatorOrgId": "3bd679fb-1207-44f1-9c93-b19143ba3a25",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.978Z"
+                     *           "createdAt": "2026-12-05T23:09:52.848Z"
                      *         },
                      *         {
-                     *           "id": "f85b606a-acc5-4728-8b34-40701ae97680",
-                     *           "streetId": "efda1f53-dd5a-4343-9522-64add0c7355a",
-                     *           "communityId": "4a079a44-7d91-4dd4-878d-da6dce2c6569",
+                     *           "id": "d07ef98c-8ec5-4321-9666-2b14d0e07499",
+                     *           "streetId": "ecdc9a98-07a3-4c75-8b53-cdf26d60abb0",
+                     *           "communityId": "1a926512-5a51-4c3a-a519-b3fd428d4006",
                      *           "kind": "garage",
-                     *           "name": "车库 31d67663",
+                     *           "name": "车库 2297f06c",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11559,16 +11561,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "e293b2c3-bc1a-45fd-9678-bb3d7b98c7f6",
+                     *           "operatorOrgId": "ad071ab5-edbf-4e31-842e-0f3d25a992a3",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.149Z"
+                     *           "createdAt": "2026-12-05T23:09:52.722Z"
                      *         },
                      *         {
-                     *           "id": "e95aa870-bd6e-49dc-b033-b3ad5b4f5bdc",
-                     *           "streetId": "936c8f71-c8fe-40cd-8f1c-bf5e84229a28",
-                     *           "communityId": "b9304b0c-a83b-48b9-a59e-c565a60c39f6",
+                     *           "id": "fe14233d-7b5b-4b30-bdcd-fabb968c0c8f",
+                     *           "streetId": "7745a1d7-7553-408e-ae32-fcb73da8d8c5",
+                     *           "communityId": "c6dfe4f5-88cf-42f3-9cf4-d4cc5d56a20c",
                      *           "kind": "garage",
-                     *           "name": "车库 36287ae0",
+                     *           "name": "车库 37d55b3f",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11576,16 +11578,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "7fa8ef9a-bf50-42fc-8130-220c62c12771",
+                     *           "operatorOrgId": "c26369ab-0a23-4b09-93c0-05220de0e3c4",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:48.020Z"
+                     *           "createdAt": "2026-12-05T23:09:52.553Z"
                      *         },
                      *         {
-                     *           "id": "c83a00b1-1e59-4a7e-a38c-1b253e50b371",
-                     *           "streetId": "c159f162-67aa-43ae-bbca-42a7e8179e1f",
-                     *           "communityId": "689e5da4-d149-4837-9621-01db23fd5f6c",
+                     *           "id": "d1f19bc0-dfdc-443d-bae7-024396cbb0d3",
+                     *           "streetId": "4d6f4d22-a285-4fb7-b95a-e478a1cc191f",
+                     *           "communityId": "8bbb9c4d-4526-43ca-8e70-b3e1d21eb5ab",
                      *           "kind": "garage",
-                     *           "name": "车库 39282978",
+                     *           "name": "车库 3b805e8a",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11593,16 +11595,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "61355f3e-1961-4b53-ae1f-01d668b53618",
+                     *           "operatorOrgId": "46e30205-39c6-494b-b25d-46c8c49c1033",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.215Z"
+                     *           "createdAt": "2026-12-05T23:09:51.271Z"
                      *         },
                      *         {
-                     *           "id": "b8ffe195-1f18-4137-95e1-bf2f89d8168a",
-                     *           "streetId": "7e8264ab-c7bb-45a3-8a56-fedabff3fba8",
-                     *           "communityId": "82a5928d-3cb6-4daa-ba9a-9a2d0ee76e66",
+                     *           "id": "9258fab2-d2a4-426c-b1c7-4817a503bb8e",
+                     *           "streetId": "fc523561-f3d3-4408-b7ac-99176a9bc850",
+                     *           "communityId": "96af05b4-60be-4174-b169-1bc6c75ed1e1",
                      *           "kind": "garage",
-                     *           "name": "车库 5a20e04a",
+                     *           "name": "车库 5994f3d5",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11610,16 +11612,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "78a5fd7a-347d-494d-9b9c-c9e631ebeaae",
+                     *           "operatorOrgId": "395987a6-e089-4bfb-8f66-c3d9f5855f7b",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.891Z"
+                     *           "createdAt": "2026-12-05T23:09:51.848Z"
                      *         },
                      *         {
-                     *           "id": "7f875967-ba71-454d-acfa-2f2d2141e71d",
-                     *           "streetId": "93ae2a95-de01-4ea5-b5e4-138f2b711e1c",
-                     *           "communityId": "cd798878-4423-4e6a-9295-b401097d9b87",
+                     *           "id": "4575c56e-9c9e-403e-af42-004f69d06f03",
+                     *           "streetId": "c42a14f4-f7c9-41eb-9551-d244ee3ef8b1",
+                     *           "communityId": "128c966e-b162-4f2a-b8ba-cce1af1c0591",
                      *           "kind": "garage",
-                     *           "name": "车库 5eb4a999",
+                     *           "name": "车库 59c15972",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11627,16 +11629,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "45f12e24-048a-499d-98cb-d97ad8a91f8c",
+                     *           "operatorOrgId": "4a81e98e-1ec3-4243-8cdc-c4dc88fe16e5",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.456Z"
+                     *           "createdAt": "2026-12-05T23:09:52.138Z"
                      *         },
                      *         {
-                     *           "id": "353ebf84-c7cd-4918-95e7-5620392f8714",
-                     *           "streetId": "97c39926-bb02-417d-885e-22ba6f39d8b7",
-                     *           "communityId": "f774d184-1342-45e8-9c11-bd93f5ef8b73",
+                     *           "id": "d1be9661-ede9-4db7-9619-66595e51b63d",
+                     *           "streetId": "431c3641-7308-4957-bfbe-710698b8ada4",
+                     *           "communityId": "198dd2b8-3dbb-4ca2-b393-b130b540bca8",
                      *           "kind": "garage",
-                     *           "name": "车库 6421f0f7",
+                     *           "name": "车库 683ed57f",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11644,16 +11646,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "6c67868c-7a5d-4a3e-b6fa-57c1eecc17c0",
+                     *           "operatorOrgId": "fd9af736-ec0f-47dc-a6bc-e88774bd6ddd",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.681Z"
+                     *           "createdAt": "2026-12-05T23:09:52.061Z"
                      *         },
                      *         {
-                     *           "id": "2ea5e850-4fde-45c0-8c70-3ba1d5a64ae5",
-                     *           "streetId": "c4c114d3-6198-487c-8962-179f8f86acf6",
-                     *           "communityId": "1e9e9828-4c85-442b-a32e-47de881abfaa",
+                     *           "id": "ab246ebe-7acf-4c62-9846-5d5d46fc7f91",
+                     *           "streetId": "b088f1be-ab7f-42bc-a700-c92246bd6ff9",
+                     *           "communityId": "0ac153d0-3a91-4090-9f24-c9486f633c32",
                      *           "kind": "garage",
-                     *           "name": "车库 661a42bc",
+                     *           "name": "车库 73044f95",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11661,16 +11663,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "2838dc1e-f359-444f-a24e-10aefb0a283e",
+                     *           "operatorOrgId": "25251734-0270-4a62-b17b-e04121914420",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.841Z"
+                     *           "createdAt": "2026-12-05T23:09:51.765Z"
                      *         },
                      *         {
-                     *           "id": "e0986261-b989-45bb-a817-540c68fbb265",
-                     *           "streetId": "60322deb-cb3b-4b81-ade1-8e0fb8599b4c",
-                     *           "communityId": "1e774962-912f-4655-95e2-15eb0c8ffd84",
+                     *           "id": "158a244e-3b1b-4da4-a270-8c75373840d4",
+                     *           "streetId": "62bdc02b-6f97-4196-a089-b1abbe2b9642",
+                     *           "communityId": "515583bb-35f8-47c1-87c8-5c93a185546c",
                      *           "kind": "garage",
-                     *           "name": "车库 6813a2a9",
+                     *           "name": "车库 82eeaaa0",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11678,16 +11680,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "8680b44c-2bd1-4681-90e2-b8bc13d0445e",
+                     *           "operatorOrgId": "389b73a3-86cc-4edf-85ce-686b9b9226ff",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.560Z"
+                     *           "createdAt": "2026-12-05T23:09:52.286Z"
                      *         },
                      *         {
-                     *           "id": "fffafa05-9e57-45ef-8c9e-14645114c0ae",
-                     *           "streetId": "67decf40-6601-4240-b92b-f282f52c06d2",
-                     *           "communityId": "e791a441-2b4f-4711-a950-c9731cda649d",
+                     *           "id": "4fa75810-cff0-4a59-bfd6-4c15b39238df",
+                     *           "streetId": "0d176dd5-88b4-41e9-9036-fc468d930839",
+                     *           "communityId": "5cbf44ba-1c03-4cf7-adb7-355a89cd4787",
                      *           "kind": "garage",
-                     *           "name": "车库 6a99d170",
+                     *           "name": "车库 83e7eff4",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11695,16 +11697,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "28fef624-6673-42a0-a8c1-e333c4c1db41",
+                     *           "operatorOrgId": "b2f6bb2a-243d-4ad5-a5d2-9722180b857e",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:45.146Z"
+                     *           "createdAt": "2026-12-05T23:09:52.685Z"
                      *         },
                      *         {
-                     *           "id": "2fc31c4b-8db7-40c0-905d-48b90aa52d70",
-                     *           "streetId": "5bed8587-4ba5-4641-b6cf-b78c1a695a66",
-                     *           "communityId": "c8a03b63-fd2a-4158-861f-ae16a9c3e605",
+                     *           "id": "5b667912-8571-40c6-b664-cb64fb87d83d",
+                     *           "streetId": "bf1600c3-9c2b-4eac-b283-a88858a92a8f",
+                     *           "communityId": "287b13c1-db3f-4d8b-9e14-fe6a8afc62fd",
                      *           "kind": "garage",
-                     *           "name": "车库 6b1ccbbf",
+                     *           "name": "车库 87e165ef",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11712,16 +11714,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "7efaad99-1f13-4f56-baee-9ac4569e60f0",
+                     *           "operatorOrgId": "35f6a839-f86c-4b71-8d56-00ad9bb0cd69",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.097Z"
+                     *           "createdAt": "2026-12-05T23:09:51.661Z"
                      *         },
                      *         {
-                     *           "id": "e8482af1-eaa7-4b5a-8b69-3aaba73a282b",
-                     *           "streetId": "13babb73-b688-46d2-b19f-5d377385e0e4",
-                     *           "communityId": "834517a2-091a-4834-9cbe-675a0f2a62da",
+                     *           "id": "8f9e5516-84bd-4b51-b9d6-2cc1dbddb48e",
+                     *           "streetId": "69542aa3-097a-47bb-b304-1208342a39bc",
+                     *           "communityId": "b4b019a2-6eaf-4e74-86ec-d1f0ddd852ed",
                      *           "kind": "garage",
-                     *           "name": "车库 74f15a81",
+                     *           "name": "车库 9eb41d51",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11729,16 +11731,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "dfe39bf6-ce15-42eb-a84f-9ebbc66c874b",
+                     *           "operatorOrgId": "c99ff99f-4891-4acf-b177-4ec1999d9795",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:45.497Z"
+                     *           "createdAt": "2026-12-05T23:09:52.637Z"
                      *         },
                      *         {
-                     *           "id": "f052864a-a4ad-420e-b135-92a7cb1ebdea",
-                     *           "streetId": "cdbf3f31-369f-42c2-be89-b7fa1b8133d1",
-                     *           "communityId": "945566b2-301f-4154-99e6-581f3981e9d2",
+                     *           "id": "8fb0d66c-8c94-42aa-b624-e7da9bb46738",
+                     *           "streetId": "bd0d8641-b5e0-4e8a-9217-9f186678e332",
+                     *           "communityId": "3a5f08d3-91f6-4283-90a5-4a28a99a741f",
                      *           "kind": "garage",
-                     *           "name": "车库 76713250",
+                     *           "name": "车库 9fa221ec",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11746,16 +11748,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "3eb39155-7705-4f47-a0d5-0943ccf7fdba",
+                     *           "operatorOrgId": "3285b480-e469-47be-a25c-63c562403f40",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.698Z"
+                     *           "createdAt": "2026-12-05T23:09:52.097Z"
                      *         },
                      *         {
-                     *           "id": "9e37eda0-92d2-48b0-9710-6a098dd8de43",
-                     *           "streetId": "c38e8227-1e70-43de-bbfe-feb955e83af5",
-                     *           "communityId": "86690ea0-5761-4561-ad3f-83c8f7265c25",
+                     *           "id": "37609352-b499-430a-a840-320748fd3421",
+                     *           "streetId": "5db39ffd-5a18-4502-afb9-75302f6162ea",
+                     *           "communityId": "c2924fab-8e80-42c4-a23d-66fc4e1d376f",
                      *           "kind": "garage",
-                     *           "name": "车库 7fbb1b21",
+                     *           "name": "车库 9fde1db4",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11763,16 +11765,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "9b0c70d9-2336-4ffa-8800-fd950f8c2ee1",
+                     *           "operatorOrgId": "ed83395f-2742-4e1b-bf32-7869a53a11e8",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:45.844Z"
+                     *           "createdAt": "2026-12-05T23:09:52.352Z"
                      *         },
                      *         {
-                     *           "id": "f085d2e7-dda6-416e-9ba1-971ca7e33f71",
-                     *           "streetId": "aadacb2e-96b8-48a8-b197-61a9ee663ba5",
-                     *           "communityId": "f2543c03-a66b-42c6-9cd0-620fb9e9efe5",
+                     *           "id": "865b7a4b-40f9-4efa-89e9-cf7794d2afbe",
+                     *           "streetId": "55d48eb1-4139-4852-9d80-1d09dc32e4f2",
+                     *           "communityId": "b84fb445-f126-4f22-b364-3036b169a486",
                      *           "kind": "garage",
-                     *           "name": "车库 88ce1b70",
+                     *           "name": "车库 a2b0f889",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11780,16 +11782,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "0df1db0b-86b4-4777-a6bc-698ee5fd3faa",
+                     *           "operatorOrgId": "b4022c49-bcd4-4d67-8d09-6925c61f71cd",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:47.062Z"
+                     *           "createdAt": "2026-12-05T23:09:52.510Z"
                      *         },
                      *         {
-                     *           "id": "7a0d2dd8-484a-428e-8f1b-2cb20e5e969f",
-                     *           "streetId": "c91dd531-e9f2-40c8-80e1-7c13416aec93",
-                     *           "communityId": "710e9900-66e6-4556-bc43-af4670c22ef7",
+                     *           "id": "7cd8b991-470c-4a5d-b35e-ac24e43392a1",
+                     *           "streetId": "907f1ad1-e68d-4380-9989-0dd51133b9f4",
+                     *           "communityId": "b30f2d93-98a0-43b8-8b2f-9dc5a48df5ee",
                      *           "kind": "garage",
-                     *           "name": "车库 91fc12b4",
+                     *           "name": "车库 a71baef9",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11797,16 +11799,16 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "ceefae67-f3e4-41bb-a507-e82434641388",
+                     *           "operatorOrgId": "f0948772-7941-42e0-8500-9d32d6264a66",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:46.537Z"
+                     *           "createdAt": "2026-12-05T23:09:52.435Z"
                      *         },
                      *         {
-                     *           "id": "5d2826cb-c5e8-4683-9afb-c7e6c1e708da",
-                     *           "streetId": "7c27a4b8-37d5-4616-91ba-a568071a6815",
-                     *           "communityId": "a92cb4b3-f4b5-4bc6-95b0-945da58502d4",
+                     *           "id": "17ece954-2914-4df2-8f68-072377e0a786",
+                     *           "streetId": "802d6a7a-faa1-4336-889d-c6a96e2853ca",
+                     *           "communityId": "1017b7b1-f1c4-42c4-8526-bfc8a4f69a5e",
                      *           "kind": "garage",
-                     *           "name": "车库 a1bd2361",
+                     *           "name": "车库 b64827ee",
                      *           "state": "planned",
                      *           "garageSize": "large",
                      *           "parkingCapacity": 120,
@@ -11814,9 +11816,9 @@ export interface operations {
                      *           "buildingId": null,
                      *           "floorsServed": null,
                      *           "stops": null,
-                     *           "operatorOrgId": "027fbbaa-8225-40ea-b8f7-4a30632bd30b",
+                     *           "operatorOrgId": "7e438beb-d6cc-4843-a899-a23708d99904",
                      *           "transferredOn": null,
-                     *           "createdAt": "2026-12-05T19:51:45.670Z"
+                     *           "createdAt": "2026-12-05T23:09:52.599Z"
                      *         }
                      *       ],
                      *       "total": 59,
@@ -11945,8 +11947,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "kind": "garage",
-                 *       "communityId": "acebf5a5-f534-40d1-89ba-661cc6933993",
-                 *       "name": "非机动车库 04fd36d6",
+                 *       "communityId": "1daed063-868c-4fde-8571-9598b031d125",
+                 *       "name": "非机动车库 d4ff9a5b",
                  *       "garageSize": "mini",
                  *       "parkingCapacity": 20,
                  *       "chargingPoints": 8
@@ -11969,11 +11971,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "61908354-1295-43b3-9819-e7df919863a3",
-                     *       "streetId": "a239d2ff-e6a2-4536-a56b-92611e8b87f0",
-                     *       "communityId": "acebf5a5-f534-40d1-89ba-661cc6933993",
+                     *       "id": "9b603869-aefe-43a5-bdc4-9714fc008066",
+                     *       "streetId": "05fb9273-4d7d-4641-a92e-22f141cd25b8",
+                     *       "communityId": "1daed063-868c-4fde-8571-9598b031d125",
                      *       "kind": "garage",
-                     *       "name": "非机动车库 c6c688d1",
+                     *       "name": "非机动车库 4c1da375",
                      *       "state": "planned",
                      *       "garageSize": "mini",
                      *       "parkingCapacity": 20,
@@ -11983,7 +11985,7 @@ export interface operations {
                      *       "stops": null,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T19:51:47.992Z"
+                     *       "createdAt": "2026-12-05T23:09:52.817Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -12115,21 +12117,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "fffdcc81-1200-4ebd-85e8-6dc4ec08513c",
-                     *       "streetId": "9a78de97-0d4b-40a0-b148-fb62ac9d4529",
-                     *       "communityId": "a0f7f2b9-095c-4518-b444-8e8b6aefac6e",
+                     *       "id": "0f502709-8182-45c2-ae66-1ea6a6e20c27",
+                     *       "streetId": "028fd516-8eda-489c-b3be-766837901e96",
+                     *       "communityId": "32fe82d1-b7d7-493f-99e9-c05b1de14908",
                      *       "kind": "elevator",
-                     *       "name": "电梯 a2e06c1f",
+                     *       "name": "电梯 f076adfd",
                      *       "state": "planned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "94e5d104-99c7-4bfe-bc16-603b3671ee41",
+                     *       "buildingId": "56a33afb-7af8-4a1a-ad1a-981a91b8cf10",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T19:51:48.052Z"
+                     *       "createdAt": "2026-12-05T23:09:52.882Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -12250,7 +12252,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "车库 f60ae4b7"
+                 *       "name": "车库 190c745e"
                  *     }
                  */
                 "application/json": components["schemas"]["FacilityPatch"];
@@ -12268,11 +12270,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "88564b12-4855-4ca3-9fae-66b0538cf791",
-                     *       "streetId": "b24ede7f-1e7c-419f-a31c-f4830e20eccb",
-                     *       "communityId": "ac3b63eb-1e1d-44d2-917d-eebf368ef5e6",
+                     *       "id": "1961f7ab-ad45-46b9-bcd9-940a12c4eda5",
+                     *       "streetId": "23a4ef2f-9c80-4625-b141-2b6eecefb295",
+                     *       "communityId": "2b28996b-1ee4-429b-8e7c-6215b4623f8e",
                      *       "kind": "garage",
-                     *       "name": "车库 ce846449",
+                     *       "name": "车库 61929c03",
                      *       "state": "planned",
                      *       "garageSize": "large",
                      *       "parkingCapacity": 120,
@@ -12280,9 +12282,9 @@ export interface operations {
                      *       "buildingId": null,
                      *       "floorsServed": null,
                      *       "stops": null,
-                     *       "operatorOrgId": "98f94f26-cd8a-4e71-a034-c358a294a0a8",
+                     *       "operatorOrgId": "6ae4023e-783b-4d8b-8e23-6b4196611900",
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T19:51:48.083Z"
+                     *       "createdAt": "2026-12-05T23:09:52.917Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -12425,21 +12427,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0b43615b-0a06-4e00-8298-ef41ceb67baf",
-                     *       "streetId": "3c2802fa-78dc-41e1-842f-5750e30d3834",
-                     *       "communityId": "ad4f2f2c-e3c8-44c3-b6f5-ec78d4045e72",
+                     *       "id": "bdedbc0e-ed46-486c-b43c-4b205f68b514",
+                     *       "streetId": "aa34d4b2-83fc-4c7a-b7ab-dfbecb972f75",
+                     *       "communityId": "beb40696-38de-4f95-aa29-063d447cf556",
                      *       "kind": "elevator",
-                     *       "name": "电梯 ec0d9de4",
+                     *       "name": "电梯 61ea8e65",
                      *       "state": "decommissioned",
                      *       "garageSize": null,
                      *       "parkingCapacity": null,
                      *       "chargingPoints": null,
-                     *       "buildingId": "8f4afdf1-e699-4525-9baa-df9080a58148",
+                     *       "buildingId": "e9e0276d-68ca-45fb-9cc8-52ea0f8820cf",
                      *       "floorsServed": 6,
                      *       "stops": 6,
                      *       "operatorOrgId": null,
                      *       "transferredOn": null,
-                     *       "createdAt": "2026-12-05T19:51:48.106Z"
+                     *       "createdAt": "2026-12-05T23:09:52.948Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Facility"];
@@ -12593,15 +12595,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "6ae65035-ca99-4411-b3f3-1bd12c8c9e5d",
+                     *           "id": "642c4b00-f1a6-4403-a646-0a5f87b6f60d",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "draft",
-                     *           "streetId": "6c14ddba-0b21-450e-a1a7-128142d1d909",
-                     *           "communityId": "884abefc-322a-4aa5-8034-8dce68ca119c",
-                     *           "enterpriseOrgId": "91e379a6-6d4e-4fa3-8ccb-b1024faebb2c",
-                     *           "ownersCommitteeOrgId": "2504d9f5-48ca-4a36-94b0-c96e261450c2",
-                     *           "propertyCompanyOrgId": "8de2089f-1bc2-436f-9480-b1b17f485fd5",
-                     *           "streetOfficeOrgId": "7ff11de3-4013-4c19-8e47-2232db6da3fe",
+                     *           "streetId": "4aeefe83-a246-4859-b2df-035f0f09e683",
+                     *           "communityId": "dcbd5b85-3255-4d7d-b382-2bcc550a7d1d",
+                     *           "enterpriseOrgId": "62c658d7-995b-4b9d-98d0-720dd639a519",
+                     *           "ownersCommitteeOrgId": "52fa4330-8270-4284-babd-e280df173870",
+                     *           "propertyCompanyOrgId": "0841b345-235f-4656-98bf-9edfa1960d47",
+                     *           "streetOfficeOrgId": "394f9672-eace-4b5f-b0dc-a35d9bc48377",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -12615,15 +12617,15 @@ export interface operations {
                      *           "updatedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "f3f2ea86-a720-4750-8859-cb6ae7b7af86",
-                     *           "title": "加装电梯BOT合同 c40785c9",
+                     *           "id": "e8c6a4ce-0d3b-49c0-9065-b6f9e5a2c488",
+                     *           "title": "加装电梯BOT合同 cc81201b",
                      *           "state": "draft",
-                     *           "streetId": "25a4875a-c1ed-4fa4-a141-40a724f76451",
-                     *           "communityId": "d0155989-b803-4bf4-8228-5633d61d5a2d",
-                     *           "enterpriseOrgId": "5e54a256-129c-4a80-ac47-35d02eaefcd6",
-                     *           "ownersCommitteeOrgId": "0c73fd1d-8293-4963-af4c-7bd45c0f61da",
-                     *           "propertyCompanyOrgId": "9029f99b-3267-424a-b52b-0b6d8f0983c8",
-                     *           "streetOfficeOrgId": "8fb2e688-93cb-4c90-a18d-983f097793b5",
+                     *           "streetId": "3a9bbd19-6cad-49ad-8e1e-9b8293f2c630",
+                     *           "communityId": "bc6d2fd6-6772-47ce-b291-3217634a07fc",
+                     *           "enterpriseOrgId": "29ccead6-8ef9-4343-ae1d-fec491f25482",
+                     *           "ownersCommitteeOrgId": "e7440f30-7850-4fc0-8d51-b06cc3ad5885",
+                     *           "propertyCompanyOrgId": "549fcca4-829b-4b02-93c9-1d4cbb47bc9f",
+                     *           "streetOfficeOrgId": "fa88938f-b4c3-482c-995f-f9b92f6f9bce",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": null,
@@ -12762,13 +12764,13 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "title": "加装电梯BOT合同 2ca92a9b",
-                 *       "communityId": "d0155989-b803-4bf4-8228-5633d61d5a2d",
-                 *       "ownersCommitteeOrgId": "0c73fd1d-8293-4963-af4c-7bd45c0f61da",
-                 *       "propertyCompanyOrgId": "9029f99b-3267-424a-b52b-0b6d8f0983c8",
-                 *       "streetOfficeOrgId": "8fb2e688-93cb-4c90-a18d-983f097793b5",
+                 *       "title": "加装电梯BOT合同 60b8ad74",
+                 *       "communityId": "bc6d2fd6-6772-47ce-b291-3217634a07fc",
+                 *       "ownersCommitteeOrgId": "e7440f30-7850-4fc0-8d51-b06cc3ad5885",
+                 *       "propertyCompanyOrgId": "549fcca4-829b-4b02-93c9-1d4cbb47bc9f",
+                 *       "streetOfficeOrgId": "fa88938f-b4c3-482c-995f-f9b92f6f9bce",
                  *       "facilityIds": [
-                 *         "bb2cdf66-68f9-4be1-a6c5-9180780642cc"
+                 *         "5fd3468f-f7a2-45c0-a9e8-1909cff6048e"
                  *       ],
                  *       "terms": {
                  *         "totalInvestment": "800000.00",
@@ -12844,15 +12846,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f3f2ea86-a720-4750-8859-cb6ae7b7af86",
-                     *       "title": "加装电梯BOT合同 c40785c9",
+                     *       "id": "e8c6a4ce-0d3b-49c0-9065-b6f9e5a2c488",
+                     *       "title": "加装电梯BOT合同 cc81201b",
                      *       "state": "draft",
-                     *       "streetId": "25a4875a-c1ed-4fa4-a141-40a724f76451",
-                     *       "communityId": "d0155989-b803-4bf4-8228-5633d61d5a2d",
-                     *       "enterpriseOrgId": "5e54a256-129c-4a80-ac47-35d02eaefcd6",
-                     *       "ownersCommitteeOrgId": "0c73fd1d-8293-4963-af4c-7bd45c0f61da",
-                     *       "propertyCompanyOrgId": "9029f99b-3267-424a-b52b-0b6d8f0983c8",
-                     *       "streetOfficeOrgId": "8fb2e688-93cb-4c90-a18d-983f097793b5",
+                     *       "streetId": "3a9bbd19-6cad-49ad-8e1e-9b8293f2c630",
+                     *       "communityId": "bc6d2fd6-6772-47ce-b291-3217634a07fc",
+                     *       "enterpriseOrgId": "29ccead6-8ef9-4343-ae1d-fec491f25482",
+                     *       "ownersCommitteeOrgId": "e7440f30-7850-4fc0-8d51-b06cc3ad5885",
+                     *       "propertyCompanyOrgId": "549fcca4-829b-4b02-93c9-1d4cbb47bc9f",
+                     *       "streetOfficeOrgId": "fa88938f-b4c3-482c-995f-f9b92f6f9bce",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -12865,7 +12867,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "bb2cdf66-68f9-4be1-a6c5-9180780642cc"
+                     *         "5fd3468f-f7a2-45c0-a9e8-1909cff6048e"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -13100,15 +13102,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "77385a3b-018b-4518-8148-a5f2b9590091",
+                     *       "id": "f99b3a0f-8cee-4056-a25e-138a74f40420",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "54474836-3afb-42e2-9c07-8d9af1c8f25f",
-                     *       "communityId": "09339c29-c21c-4e1b-9f89-1688202ad0bf",
-                     *       "enterpriseOrgId": "0e5aa1ec-fba5-4c56-b28e-d9be69ba7f4c",
-                     *       "ownersCommitteeOrgId": "a2a9e681-4c20-4086-858b-22aae447f1e5",
-                     *       "propertyCompanyOrgId": "51aa1028-85b0-4f8c-a6a5-7a65771e8ec1",
-                     *       "streetOfficeOrgId": "3eea8088-c385-4a1b-96c6-91dbcb96052b",
+                     *       "streetId": "7cd1326d-3d34-4f1d-83be-d9ac701e0d88",
+                     *       "communityId": "1d3a0f33-2365-4ef8-b804-02aa6b3478ac",
+                     *       "enterpriseOrgId": "e69846ec-4f9b-4522-b2db-d95d33daff3b",
+                     *       "ownersCommitteeOrgId": "8eb3e558-6acc-4d0e-84a7-0dcb26c59651",
+                     *       "propertyCompanyOrgId": "2c996999-f9ae-4acc-a6aa-fe7c2e4788f2",
+                     *       "streetOfficeOrgId": "c06795c6-f0d1-4618-89d4-3d634c52c60a",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -13121,7 +13123,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "fe5869d4-7f14-43ed-9f5b-fb1d6e565bb1"
+                     *         "6efa9630-535e-4560-9064-c28678b58d15"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14205,15 +14207,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "49b910b8-35f6-49b2-af33-a5638d58924e",
+                     *       "id": "532def58-940f-4b88-99b7-b2cc8c5348fa",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "submitted",
-                     *       "streetId": "3ecd3632-5dac-4e70-b5e4-4a894f219ae9",
-                     *       "communityId": "08f2adf1-5963-4a2b-aad0-38db35e2557b",
-                     *       "enterpriseOrgId": "9e101034-4bb6-4f73-b241-ba116471608c",
-                     *       "ownersCommitteeOrgId": "56b0da8b-5226-43c5-9f96-e149753c9503",
-                     *       "propertyCompanyOrgId": "3492b1ee-6119-4c6c-987f-bf2af39a22b5",
-                     *       "streetOfficeOrgId": "c0a7ac8e-c508-4c5e-b8f0-14ee7c65f9e2",
+                     *       "streetId": "07ad55d7-18ee-4f9a-88d1-6bb515bc1418",
+                     *       "communityId": "789adb0e-758c-42ad-8589-55f2f1c858d2",
+                     *       "enterpriseOrgId": "512de21b-8e5c-4a42-b7d3-fbc4faf71a22",
+                     *       "ownersCommitteeOrgId": "1b9bb3b7-69c7-4bb8-a3f1-fdeb5f7a36f5",
+                     *       "propertyCompanyOrgId": "83372fe9-2582-4b72-b2f3-f8f4de62520d",
+                     *       "streetOfficeOrgId": "e1a81ef5-0b7d-4141-a775-0206a1fec58f",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -14226,7 +14228,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "e89177d2-1c84-40fe-9538-f05e3091a7ee"
+                     *         "67a5b778-abfe-4f10-97fa-adb3d40a4c93"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14301,7 +14303,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "5a67b0401feb6051a903f9b98c827839913822d0fad9792bbec16f9ab656d16e"
+                     *         "computedHash": "1b308d4592e31e35bf48181a2dee2d36026632f1c295b1583c4093e0f1ac4130"
                      *       },
                      *       "allowedActions": [
                      *         "comment",
@@ -14472,15 +14474,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "718cd9f8-55f6-435f-ae97-c953820d7d72",
+                     *       "id": "922489e7-bc5c-46d2-b5a8-40f3aa92a713",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "changes_requested",
-                     *       "streetId": "0239fb36-20ef-42db-94ea-ddf6af9e4571",
-                     *       "communityId": "206366df-06c8-48f4-9650-0cf2f382e972",
-                     *       "enterpriseOrgId": "e842c63f-5756-4050-9eea-d28dbbe9554a",
-                     *       "ownersCommitteeOrgId": "cd38fdb8-a8f6-4c43-91a2-1f8cb5d636cb",
-                     *       "propertyCompanyOrgId": "c5f5cfa9-d20b-474e-8881-5b87c4bf15ac",
-                     *       "streetOfficeOrgId": "ee4ba2f6-ea03-4311-a21f-3104bfd3af09",
+                     *       "streetId": "c196bf46-34cb-4d35-ac23-5e4d9f0385da",
+                     *       "communityId": "2433b065-5f87-4b6c-8777-20f0fc0d8feb",
+                     *       "enterpriseOrgId": "5c092dc1-dd0f-4b1c-b51b-14dec48cba6d",
+                     *       "ownersCommitteeOrgId": "5ff954c1-e7fd-4e6f-9ca4-16f320fe3c89",
+                     *       "propertyCompanyOrgId": "40c19730-0aa4-4ae2-8a69-65650c164d93",
+                     *       "streetOfficeOrgId": "1358c4bd-a0f6-478f-b1ed-4354f7d6ddae",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -14493,7 +14495,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "c7bb02e1-9f73-430b-9c7b-4ac87f363e4d"
+                     *         "abd96a30-540b-4da1-baea-f6fcfc909480"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -14568,7 +14570,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "3e37f40b7c96292dda26adc64a8484ced53c80a66d83d295acbdb6513b4e0db3"
+                     *         "computedHash": "8c83216814b8d86d4f54b9c9c9bfa4b583e7aee4ef858a11f8c472e843d2765c"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -14732,15 +14734,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "4c1fe7a3-e84d-43dc-a1b9-a455664d3b92",
+                     *       "id": "e0353406-cd2a-4d60-84f1-9767292edbe4",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "draft",
-                     *       "streetId": "40c99fcb-3a68-45a5-a763-891d1d73b477",
-                     *       "communityId": "4b31a456-55d3-4fa8-8cb5-26fbd76f1e88",
-                     *       "enterpriseOrgId": "48bdcde4-ab33-4c1a-a8ae-9f80b3fabca8",
-                     *       "ownersCommitteeOrgId": "20b85e61-e512-4ff2-9ece-651e90cfa863",
-                     *       "propertyCompanyOrgId": "37364c89-45c0-4703-b42f-2468b6f0c111",
-                     *       "streetOfficeOrgId": "150b3de2-822d-4a6d-82d5-4d39e79a7737",
+                     *       "streetId": "5950a1fa-d1fd-4ea9-b203-57f1bb294981",
+                     *       "communityId": "e02d4c1c-7d96-4907-9438-f9474a2429a0",
+                     *       "enterpriseOrgId": "c61ee325-0ddb-4d37-b8c2-08c00f860d8f",
+                     *       "ownersCommitteeOrgId": "7def7e07-1420-42a5-82b8-938336ce8fa7",
+                     *       "propertyCompanyOrgId": "10d21b28-491f-4176-a783-e47cefb423d0",
+                     *       "streetOfficeOrgId": "f2519006-947d-4834-8895-53c26f58979e",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": null,
@@ -14753,7 +14755,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "a1607705-b762-4965-b9e8-cc9c6f59a873"
+                     *         "1a725726-31aa-4e94-a3f1-78061ade7c88"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
@@ -14995,7 +14997,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "9153612b-36ff-4dff-81cc-9b38a3c02f68",
+                     *           "id": "6f1757df-9ae1-4a39-900f-1b906d7653b6",
                      *           "versionNo": 1,
                      *           "matter": "special",
                      *           "heldOn": "2025-03-01",
@@ -15195,7 +15197,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b40be4ef-3bc6-43d0-9e7c-1155995810a3",
+                     *       "id": "0d4d0579-5ae4-41dc-9945-cfd12190747f",
                      *       "versionNo": 1,
                      *       "matter": "special",
                      *       "heldOn": "2025-03-01",
@@ -15386,7 +15388,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ce4484d7-9213-429b-b0db-1e4a8455904e",
+                     *       "id": "3021301a-1762-4712-93bf-9596332506f2",
                      *       "versionNo": 1,
                      *       "matter": "special",
                      *       "heldOn": "2025-03-01",
@@ -15574,15 +15576,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f970142a-4c01-419b-9b0e-64174a547f87",
+                     *       "id": "51f57259-976f-4db2-82aa-e731cb03597c",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "677788f7-eb07-49b1-8077-54c9f0f63d98",
-                     *       "communityId": "fe9ded7b-359c-4aeb-b66d-b1b2e884e771",
-                     *       "enterpriseOrgId": "e0113e99-79eb-4377-98da-c79cb329b9ff",
-                     *       "ownersCommitteeOrgId": "1311f5f8-d10b-4619-bd3f-7f92ca2ca0a0",
-                     *       "propertyCompanyOrgId": "1618ef7d-05d3-444a-96de-e92909308221",
-                     *       "streetOfficeOrgId": "04f66b15-1a3a-4ded-bceb-04269daa342b",
+                     *       "streetId": "482f55f8-b434-4978-8a16-11db0177bf27",
+                     *       "communityId": "8407f573-feb2-49d0-91da-adf33803b809",
+                     *       "enterpriseOrgId": "f0781c02-8c00-4718-bb42-359400c46f53",
+                     *       "ownersCommitteeOrgId": "9043743f-5f29-4a17-b2f6-881d3ffe0efb",
+                     *       "propertyCompanyOrgId": "ea1134e3-990c-44b8-9aa9-b51b29a72123",
+                     *       "streetOfficeOrgId": "c1a47cb9-e8b3-4a95-b069-d0ae57736823",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -15595,7 +15597,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "b88c4e43-e856-41b3-8560-f55d6311c311"
+                     *         "157e4a65-4c56-4301-bd37-b9c6d0be7ce7"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -15670,7 +15672,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "60096e1473537857ad6d919618fc752d118d12053c22e494be3b8aaef6b0fdd1"
+                     *         "computedHash": "d816e14d2f0792e2c8516fdb9c1d31a408e4074c96a7e09519b059df73863fda"
                      *       },
                      *       "allowedActions": [
                      *         "sign",
@@ -15835,15 +15837,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2a91fe5a-b702-4064-8630-b67b47c8b79c",
+                     *       "id": "83d1a61b-6be5-4aea-97a7-df4431629fe6",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "approved",
-                     *       "streetId": "127d9270-dccf-4f41-a312-c024f3c73f88",
-                     *       "communityId": "fe109542-f165-4487-a7fd-c8f88b7fb7c0",
-                     *       "enterpriseOrgId": "a8adaddd-6f1d-4c40-bfb2-2767707e4956",
-                     *       "ownersCommitteeOrgId": "a5fe9905-9372-492d-8f52-5e5738137671",
-                     *       "propertyCompanyOrgId": "a8daaf05-9437-4f7c-99a9-79dc25c89132",
-                     *       "streetOfficeOrgId": "8fc01245-7538-4604-9c21-e8385463df81",
+                     *       "streetId": "e29edf27-6660-43cd-a29e-eec66f3c6b6e",
+                     *       "communityId": "7b304d4b-0b73-4574-903f-03385b472d54",
+                     *       "enterpriseOrgId": "5d91af1e-5c61-4db5-ae76-7cf192fe445c",
+                     *       "ownersCommitteeOrgId": "0224daec-61c6-4f47-ae88-c97ea6370018",
+                     *       "propertyCompanyOrgId": "db964e17-e562-4820-89a6-ba86cc51dc34",
+                     *       "streetOfficeOrgId": "78f458db-bc5d-4557-9e38-4c4666175605",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -15856,7 +15858,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "a5440e7b-f634-40d2-a3a8-adb3aca32186"
+                     *         "55e000b7-53d1-4c3e-b447-e4407528d085"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -15931,7 +15933,7 @@ export interface operations {
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": null,
                      *         "contentHash": null,
-                     *         "computedHash": "3348d63c63e47227a21c8dfbc52e5925c782b5aaabc3efd3d4e3289316d20fa8"
+                     *         "computedHash": "275b7b02a15ce65f2db05a589cc5c486861a1c8ddc9a13e7a474eb19be972a54"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -15946,9 +15948,9 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "8fc01245-7538-4604-9c21-e8385463df81",
+                     *           "partyOrgId": "78f458db-bc5d-4557-9e38-4c4666175605",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "3348d63c63e47227a21c8dfbc52e5925c782b5aaabc3efd3d4e3289316d20fa8"
+                     *           "contentHash": "275b7b02a15ce65f2db05a589cc5c486861a1c8ddc9a13e7a474eb19be972a54"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -16164,15 +16166,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c7d21845-8a4b-4cbe-91e6-30b8f018d7c3",
+                     *       "id": "877eefd8-2b6e-4204-9c55-5e5f98628472",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "2a3dcfe8-27a7-44c7-9c6d-a1c98ec20d0a",
-                     *       "communityId": "3a78c38a-7ee8-4298-976a-bc3ef5fcac25",
-                     *       "enterpriseOrgId": "57cff2c2-96d7-4153-a7db-2ab6b498e1f8",
-                     *       "ownersCommitteeOrgId": "38d89e84-c78c-4a2f-a673-125545d0ee5f",
-                     *       "propertyCompanyOrgId": "59f2e27b-5568-49e5-8798-3b7fc697c80a",
-                     *       "streetOfficeOrgId": "e51112a3-63f1-4d7d-84e2-d12f8293a963",
+                     *       "streetId": "dcbac3ae-f498-4da0-bae9-9e1aec40135c",
+                     *       "communityId": "f454ab97-fe0c-4eab-a437-4b4b5af0debc",
+                     *       "enterpriseOrgId": "def0c642-26c3-46a2-89a2-e2b97d8cf4da",
+                     *       "ownersCommitteeOrgId": "b9fa6773-5718-4fc3-8fbf-cb01ce34ff57",
+                     *       "propertyCompanyOrgId": "0c254103-06e4-4d59-a1fb-a6c8ee1795d5",
+                     *       "streetOfficeOrgId": "08e88dbd-72f0-44da-9839-4ca7a8620c0d",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 2,
                      *       "signedVersionNo": 1,
@@ -16185,7 +16187,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "983a6e7d-ad09-4a55-8f95-4cd39ff02455"
+                     *         "721ba2ab-e191-46c0-81d1-d63f6d3af053"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 2,
@@ -16280,30 +16282,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "57cff2c2-96d7-4153-a7db-2ab6b498e1f8",
+                     *           "partyOrgId": "def0c642-26c3-46a2-89a2-e2b97d8cf4da",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "1a5f9dc839ca1faa638d46d175bf46bc3c2e648ef6383eeb0388b138f544171d"
+                     *           "contentHash": "ddfc31235e36e3b507aea4c3721babb897d33f7c2f7902c9814fa38610441754"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "59f2e27b-5568-49e5-8798-3b7fc697c80a",
+                     *           "partyOrgId": "0c254103-06e4-4d59-a1fb-a6c8ee1795d5",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "1a5f9dc839ca1faa638d46d175bf46bc3c2e648ef6383eeb0388b138f544171d"
+                     *           "contentHash": "ddfc31235e36e3b507aea4c3721babb897d33f7c2f7902c9814fa38610441754"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "e51112a3-63f1-4d7d-84e2-d12f8293a963",
+                     *           "partyOrgId": "08e88dbd-72f0-44da-9839-4ca7a8620c0d",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "1a5f9dc839ca1faa638d46d175bf46bc3c2e648ef6383eeb0388b138f544171d"
+                     *           "contentHash": "ddfc31235e36e3b507aea4c3721babb897d33f7c2f7902c9814fa38610441754"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "38d89e84-c78c-4a2f-a673-125545d0ee5f",
+                     *           "partyOrgId": "b9fa6773-5718-4fc3-8fbf-cb01ce34ff57",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "1a5f9dc839ca1faa638d46d175bf46bc3c2e648ef6383eeb0388b138f544171d"
+                     *           "contentHash": "ddfc31235e36e3b507aea4c3721babb897d33f7c2f7902c9814fa38610441754"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -16472,11 +16474,11 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "6f1e7b6d-60b0-4e08-9570-ac8de0ba4734",
+                     *           "id": "ae881cb8-1c1d-45f5-b288-8ac52a94153a",
                      *           "versionNo": 1,
-                     *           "authorOrgId": "85f375fc-abc4-4987-a5d3-4a957149c169",
+                     *           "authorOrgId": "24101d0f-3716-44a3-8d8f-cc3550166c7e",
                      *           "body": "请补充维保响应时间",
-                     *           "createdAt": "2026-12-05T19:51:50.987Z"
+                     *           "createdAt": "2026-12-05T23:09:54.713Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -16630,9 +16632,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2903f2d8-c526-474a-95df-113a0d47fb3a",
+                     *       "id": "5ce457ec-1994-417f-8b11-59a1bfd982d0",
                      *       "versionNo": 1,
-                     *       "authorOrgId": "5e409a85-fd03-4cdf-9b01-58b92ffb6a75",
+                     *       "authorOrgId": "eaa79095-5b5f-4489-9121-0c3dcbd70886",
                      *       "body": "请补充维保响应时间",
                      *       "createdAt": "2025-03-01T02:00:00.000Z"
                      *     }
@@ -16779,11 +16781,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "dc6294a5-c2f6-420a-9e1f-595c9c937fd9",
+                     *       "id": "b61b9c40-fce1-443c-858e-1f6afe6a1519",
                      *       "versionNo": 1,
-                     *       "authorOrgId": "aef943ed-878b-4a3d-9db3-4f71221957d7",
+                     *       "authorOrgId": "432623b1-2048-437d-966d-4f2feb67f056",
                      *       "body": "请补充维保响应时间",
-                     *       "createdAt": "2026-12-05T19:51:51.081Z"
+                     *       "createdAt": "2026-12-05T23:09:54.783Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Comment"];
@@ -16925,27 +16927,27 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "188b6020-7cd8-489f-bc6d-55a3c48d2969",
+                     *           "recordedByOrgId": "ee535e3e-2477-4071-b2f9-5ee11418744a",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "8723692e-69a9-4739-8390-5d01e278554f",
+                     *           "confirmedByOrgId": "98b906af-62c8-4ee3-ab8c-2f120a72aeba",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
                      *           "kind": "completion_acceptance",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "188b6020-7cd8-489f-bc6d-55a3c48d2969",
+                     *           "recordedByOrgId": "ee535e3e-2477-4071-b2f9-5ee11418744a",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "8723692e-69a9-4739-8390-5d01e278554f",
+                     *           "confirmedByOrgId": "98b906af-62c8-4ee3-ab8c-2f120a72aeba",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
                      *           "kind": "operation_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "188b6020-7cd8-489f-bc6d-55a3c48d2969",
+                     *           "recordedByOrgId": "ee535e3e-2477-4071-b2f9-5ee11418744a",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "8723692e-69a9-4739-8390-5d01e278554f",
+                     *           "confirmedByOrgId": "98b906af-62c8-4ee3-ab8c-2f120a72aeba",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
@@ -17107,15 +17109,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "603c7311-caf5-4c78-8f4d-326a38900597",
+                     *       "id": "00bf6904-1a61-4800-9ddd-3992e6bb5d03",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "signed",
-                     *       "streetId": "43f937d6-e729-4372-83f2-30fac6549042",
-                     *       "communityId": "5f2f1f33-daf2-4426-b285-00672297bf57",
-                     *       "enterpriseOrgId": "738c05c6-936d-4126-af3e-9bb20a5d563f",
-                     *       "ownersCommitteeOrgId": "40954092-ca47-4cfa-98ce-0c3e722df210",
-                     *       "propertyCompanyOrgId": "e3e3cb2a-da1e-4d48-b031-1a4607da5d88",
-                     *       "streetOfficeOrgId": "ee247f6c-ed58-4ec7-9641-e7ccc80aa26f",
+                     *       "streetId": "3bd8be15-c01d-43fb-818c-e778d284b1ee",
+                     *       "communityId": "f6566269-c0bc-474b-8f33-770606cc302c",
+                     *       "enterpriseOrgId": "de9de875-6f41-4690-b2ba-f04f80fe297d",
+                     *       "ownersCommitteeOrgId": "2d186cad-0c54-482d-9fec-162d0fc4c1be",
+                     *       "propertyCompanyOrgId": "9ed9b167-c214-4956-a751-60224f169347",
+                     *       "streetOfficeOrgId": "9ff68b24-5074-4b24-af08-3e0b3553dea8",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -17128,7 +17130,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "4d063042-c132-4a2b-be2b-ae77c6c735f9"
+                     *         "62ba8c7e-c7f5-4783-a710-d643ef8f6f98"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -17202,8 +17204,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "cf377fd9e68b2bda65abd858e57810c019c4c2daa63a4725f6f8dcc5dcf337e4",
-                     *         "computedHash": "cf377fd9e68b2bda65abd858e57810c019c4c2daa63a4725f6f8dcc5dcf337e4"
+                     *         "contentHash": "b1f9d55028c1434ac3961946c4116d9166c1beb5cf317b1ba49d5c91988b6de8",
+                     *         "computedHash": "b1f9d55028c1434ac3961946c4116d9166c1beb5cf317b1ba49d5c91988b6de8"
                      *       },
                      *       "allowedActions": [
                      *         "record_construction_start",
@@ -17222,30 +17224,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "738c05c6-936d-4126-af3e-9bb20a5d563f",
+                     *           "partyOrgId": "de9de875-6f41-4690-b2ba-f04f80fe297d",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "cf377fd9e68b2bda65abd858e57810c019c4c2daa63a4725f6f8dcc5dcf337e4"
+                     *           "contentHash": "b1f9d55028c1434ac3961946c4116d9166c1beb5cf317b1ba49d5c91988b6de8"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "e3e3cb2a-da1e-4d48-b031-1a4607da5d88",
+                     *           "partyOrgId": "9ed9b167-c214-4956-a751-60224f169347",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "cf377fd9e68b2bda65abd858e57810c019c4c2daa63a4725f6f8dcc5dcf337e4"
+                     *           "contentHash": "b1f9d55028c1434ac3961946c4116d9166c1beb5cf317b1ba49d5c91988b6de8"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "ee247f6c-ed58-4ec7-9641-e7ccc80aa26f",
+                     *           "partyOrgId": "9ff68b24-5074-4b24-af08-3e0b3553dea8",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "cf377fd9e68b2bda65abd858e57810c019c4c2daa63a4725f6f8dcc5dcf337e4"
+                     *           "contentHash": "b1f9d55028c1434ac3961946c4116d9166c1beb5cf317b1ba49d5c91988b6de8"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "40954092-ca47-4cfa-98ce-0c3e722df210",
+                     *           "partyOrgId": "2d186cad-0c54-482d-9fec-162d0fc4c1be",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "cf377fd9e68b2bda65abd858e57810c019c4c2daa63a4725f6f8dcc5dcf337e4"
+                     *           "contentHash": "b1f9d55028c1434ac3961946c4116d9166c1beb5cf317b1ba49d5c91988b6de8"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -17253,7 +17255,7 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "738c05c6-936d-4126-af3e-9bb20a5d563f",
+                     *           "recordedByOrgId": "de9de875-6f41-4690-b2ba-f04f80fe297d",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
                      *           "confirmedByOrgId": null,
                      *           "confirmedAt": null
@@ -17420,7 +17422,7 @@ export interface operations {
                      *       "kind": "construction_start",
                      *       "occurredOn": "2025-03-01",
                      *       "note": "",
-                     *       "recordedByOrgId": "d9e7def6-e8be-4a59-a950-df5334f1a789",
+                     *       "recordedByOrgId": "0cf7e732-d9f9-4733-bec0-8bc1f31f0f8e",
                      *       "recordedAt": "2025-03-01T02:00:00.000Z",
                      *       "confirmedByOrgId": null,
                      *       "confirmedAt": null
@@ -17565,31 +17567,31 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "versionNo": 1,
-                     *           "party": "owners_committee",
-                     *           "partyOrgId": "290aefa2-420e-47aa-b674-b9d280f90ed7",
-                     *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "35014ab1134169b8391851e0b49e15eccf0ebbff0ccc5ce9e2393927264773c2"
-                     *         },
-                     *         {
-                     *           "versionNo": 1,
-                     *           "party": "property_company",
-                     *           "partyOrgId": "3fa9400b-e98b-4da9-bc5e-2e25e1257bf3",
-                     *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "35014ab1134169b8391851e0b49e15eccf0ebbff0ccc5ce9e2393927264773c2"
-                     *         },
-                     *         {
-                     *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "812d96a4-47ab-42b2-8825-e79859ec4754",
+                     *           "partyOrgId": "152a01bd-a532-418e-a492-b5688fb56389",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "35014ab1134169b8391851e0b49e15eccf0ebbff0ccc5ce9e2393927264773c2"
+                     *           "contentHash": "7fe38d1082d0dbdf4a05f9d5a61dbce394a4519130b4c5e2d0769ac2b3321eab"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "owners_committee",
+                     *           "partyOrgId": "171c62f6-e95f-4524-8810-f470d88f3d8f",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "7fe38d1082d0dbdf4a05f9d5a61dbce394a4519130b4c5e2d0769ac2b3321eab"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "e265b25d-8cf9-4f30-91dc-3df4404a10e7",
+                     *           "partyOrgId": "6f564904-3bb4-4c74-9821-4cec5780857f",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "35014ab1134169b8391851e0b49e15eccf0ebbff0ccc5ce9e2393927264773c2"
+                     *           "contentHash": "7fe38d1082d0dbdf4a05f9d5a61dbce394a4519130b4c5e2d0769ac2b3321eab"
+                     *         },
+                     *         {
+                     *           "versionNo": 1,
+                     *           "party": "property_company",
+                     *           "partyOrgId": "72a5c6d1-6060-4795-ba81-c3767f6dbd97",
+                     *           "signedAt": "2025-03-01T02:00:00.000Z",
+                     *           "contentHash": "7fe38d1082d0dbdf4a05f9d5a61dbce394a4519130b4c5e2d0769ac2b3321eab"
                      *         }
                      *       ],
                      *       "total": 4,
@@ -17735,15 +17737,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "54c736c1-f952-4825-8b7b-e82df2bcb3bb",
+                     *       "id": "86e00ff3-e556-4af0-9e15-b89e96233548",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "under_construction",
-                     *       "streetId": "f4c1ce7c-bad2-43a3-8609-94f46afedf56",
-                     *       "communityId": "d27a36f3-727c-43bc-856f-9c713765ebaf",
-                     *       "enterpriseOrgId": "de7338ae-a640-4810-92c1-7964e042f58d",
-                     *       "ownersCommitteeOrgId": "648d4477-e3a2-475e-86e8-ca6b10b67161",
-                     *       "propertyCompanyOrgId": "e3def888-b519-46cc-b12e-27a081c153c0",
-                     *       "streetOfficeOrgId": "c9232c37-3cd6-4c34-b59e-2286e8d96bff",
+                     *       "streetId": "296771c1-5d3e-4f4e-abde-ac2b9edb7fb7",
+                     *       "communityId": "fa1ea0c8-c4d2-4c64-879f-f8e1e86bbb80",
+                     *       "enterpriseOrgId": "70b86398-b6c2-4505-a20e-dbfa04df556a",
+                     *       "ownersCommitteeOrgId": "49fccce1-df24-43e3-b907-62f31510e19b",
+                     *       "propertyCompanyOrgId": "cb69fc11-2584-4d7d-a82c-a75896d24355",
+                     *       "streetOfficeOrgId": "e6a5bcf1-bbb2-4a48-87f8-f44d46c683c6",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -17756,7 +17758,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "3bf62365-fceb-4721-9e86-ce3549462f1f"
+                     *         "27f766ab-d8b2-439f-b83b-b2862117134b"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -17830,8 +17832,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "f2c8e056322abd20c28f2162c33169f3ed2a2bbf22c241e92ca4c324bf06ba26",
-                     *         "computedHash": "f2c8e056322abd20c28f2162c33169f3ed2a2bbf22c241e92ca4c324bf06ba26"
+                     *         "contentHash": "63afb689c5c4140d92afe43d6a11499eeccbe7965e04db8f74dfabcafc9a3479",
+                     *         "computedHash": "63afb689c5c4140d92afe43d6a11499eeccbe7965e04db8f74dfabcafc9a3479"
                      *       },
                      *       "allowedActions": [
                      *         "terminate",
@@ -17847,30 +17849,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "de7338ae-a640-4810-92c1-7964e042f58d",
+                     *           "partyOrgId": "70b86398-b6c2-4505-a20e-dbfa04df556a",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "f2c8e056322abd20c28f2162c33169f3ed2a2bbf22c241e92ca4c324bf06ba26"
+                     *           "contentHash": "63afb689c5c4140d92afe43d6a11499eeccbe7965e04db8f74dfabcafc9a3479"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "e3def888-b519-46cc-b12e-27a081c153c0",
+                     *           "partyOrgId": "cb69fc11-2584-4d7d-a82c-a75896d24355",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "f2c8e056322abd20c28f2162c33169f3ed2a2bbf22c241e92ca4c324bf06ba26"
+                     *           "contentHash": "63afb689c5c4140d92afe43d6a11499eeccbe7965e04db8f74dfabcafc9a3479"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "c9232c37-3cd6-4c34-b59e-2286e8d96bff",
+                     *           "partyOrgId": "e6a5bcf1-bbb2-4a48-87f8-f44d46c683c6",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "f2c8e056322abd20c28f2162c33169f3ed2a2bbf22c241e92ca4c324bf06ba26"
+                     *           "contentHash": "63afb689c5c4140d92afe43d6a11499eeccbe7965e04db8f74dfabcafc9a3479"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "648d4477-e3a2-475e-86e8-ca6b10b67161",
+                     *           "partyOrgId": "49fccce1-df24-43e3-b907-62f31510e19b",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "f2c8e056322abd20c28f2162c33169f3ed2a2bbf22c241e92ca4c324bf06ba26"
+                     *           "contentHash": "63afb689c5c4140d92afe43d6a11499eeccbe7965e04db8f74dfabcafc9a3479"
                      *         }
                      *       ],
                      *       "milestones": [
@@ -17878,9 +17880,9 @@ export interface operations {
                      *           "kind": "construction_start",
                      *           "occurredOn": "2025-03-01",
                      *           "note": "",
-                     *           "recordedByOrgId": "de7338ae-a640-4810-92c1-7964e042f58d",
+                     *           "recordedByOrgId": "70b86398-b6c2-4505-a20e-dbfa04df556a",
                      *           "recordedAt": "2025-03-01T02:00:00.000Z",
-                     *           "confirmedByOrgId": "648d4477-e3a2-475e-86e8-ca6b10b67161",
+                     *           "confirmedByOrgId": "49fccce1-df24-43e3-b907-62f31510e19b",
                      *           "confirmedAt": "2025-03-01T02:00:00.000Z"
                      *         }
                      *       ],
@@ -18222,15 +18224,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f3f2ea86-a720-4750-8859-cb6ae7b7af86",
-                     *       "title": "加装电梯BOT合同 c40785c9",
+                     *       "id": "e8c6a4ce-0d3b-49c0-9065-b6f9e5a2c488",
+                     *       "title": "加装电梯BOT合同 cc81201b",
                      *       "state": "draft",
-                     *       "streetId": "25a4875a-c1ed-4fa4-a141-40a724f76451",
-                     *       "communityId": "d0155989-b803-4bf4-8228-5633d61d5a2d",
-                     *       "enterpriseOrgId": "5e54a256-129c-4a80-ac47-35d02eaefcd6",
-                     *       "ownersCommitteeOrgId": "0c73fd1d-8293-4963-af4c-7bd45c0f61da",
-                     *       "propertyCompanyOrgId": "9029f99b-3267-424a-b52b-0b6d8f0983c8",
-                     *       "streetOfficeOrgId": "8fb2e688-93cb-4c90-a18d-983f097793b5",
+                     *       "streetId": "3a9bbd19-6cad-49ad-8e1e-9b8293f2c630",
+                     *       "communityId": "bc6d2fd6-6772-47ce-b291-3217634a07fc",
+                     *       "enterpriseOrgId": "29ccead6-8ef9-4343-ae1d-fec491f25482",
+                     *       "ownersCommitteeOrgId": "e7440f30-7850-4fc0-8d51-b06cc3ad5885",
+                     *       "propertyCompanyOrgId": "549fcca4-829b-4b02-93c9-1d4cbb47bc9f",
+                     *       "streetOfficeOrgId": "fa88938f-b4c3-482c-995f-f9b92f6f9bce",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": null,
@@ -18243,7 +18245,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "bb2cdf66-68f9-4be1-a6c5-9180780642cc"
+                     *         "5fd3468f-f7a2-45c0-a9e8-1909cff6048e"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -18491,15 +18493,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "294a2d19-9925-487d-ad16-331c721393f3",
+                     *       "id": "5ceb4562-4775-4478-9681-5d5044584dc3",
                      *       "title": "国伟新苑加装电梯BOT合同",
                      *       "state": "terminated",
-                     *       "streetId": "7c4c34f1-7790-4040-ab61-fa9c7a2ece3a",
-                     *       "communityId": "de915085-e3f2-434d-94de-06311a8914e9",
-                     *       "enterpriseOrgId": "67c03c19-cf99-40b9-a69d-cf8f53237af8",
-                     *       "ownersCommitteeOrgId": "4fffd151-4e3e-4607-922e-544081f08d8d",
-                     *       "propertyCompanyOrgId": "384fb437-edad-4df6-8f4d-67d9f3bf96c5",
-                     *       "streetOfficeOrgId": "f385abcf-033e-4b85-bb0f-bc2001b6dcf6",
+                     *       "streetId": "38151d16-b433-413b-967c-4972f7319ff8",
+                     *       "communityId": "7ea5894e-ee8e-482d-a5e5-ef1e1f2c6b4b",
+                     *       "enterpriseOrgId": "aafe0b57-d46a-468c-a008-01908ade0c12",
+                     *       "ownersCommitteeOrgId": "c2410e02-000f-4293-a4b3-839544973666",
+                     *       "propertyCompanyOrgId": "464a46a2-4d1e-4519-b51a-84aa475148fa",
+                     *       "streetOfficeOrgId": "682703f4-6a43-4f15-ba2f-1b8b737c020c",
                      *       "voteMatter": "special",
                      *       "currentVersionNo": 1,
                      *       "signedVersionNo": 1,
@@ -18512,7 +18514,7 @@ export interface operations {
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z",
                      *       "facilityIds": [
-                     *         "a72b1d6e-23d3-48f8-8036-ff235539a8dc"
+                     *         "bed971ea-36e4-44eb-abf3-63a394fd70d7"
                      *       ],
                      *       "currentVersion": {
                      *         "versionNo": 1,
@@ -18586,8 +18588,8 @@ export interface operations {
                      *         },
                      *         "submittedAt": "2025-03-01T02:00:00.000Z",
                      *         "signedAt": "2025-03-01T02:00:00.000Z",
-                     *         "contentHash": "5a6dde0296a0bbd1ae6ec2fb2c999494037e25334f025802f0d6ced9bca8ee4d",
-                     *         "computedHash": "5a6dde0296a0bbd1ae6ec2fb2c999494037e25334f025802f0d6ced9bca8ee4d"
+                     *         "contentHash": "728b4c5858e054f1c5cdbc448487fd4b3b7cce2f204ff44acaf6105bfb2f559a",
+                     *         "computedHash": "728b4c5858e054f1c5cdbc448487fd4b3b7cce2f204ff44acaf6105bfb2f559a"
                      *       },
                      *       "allowedActions": [
                      *         "comment"
@@ -18602,30 +18604,30 @@ export interface operations {
                      *         {
                      *           "versionNo": 1,
                      *           "party": "enterprise",
-                     *           "partyOrgId": "67c03c19-cf99-40b9-a69d-cf8f53237af8",
+                     *           "partyOrgId": "aafe0b57-d46a-468c-a008-01908ade0c12",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "5a6dde0296a0bbd1ae6ec2fb2c999494037e25334f025802f0d6ced9bca8ee4d"
+                     *           "contentHash": "728b4c5858e054f1c5cdbc448487fd4b3b7cce2f204ff44acaf6105bfb2f559a"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "property_company",
-                     *           "partyOrgId": "384fb437-edad-4df6-8f4d-67d9f3bf96c5",
+                     *           "partyOrgId": "464a46a2-4d1e-4519-b51a-84aa475148fa",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "5a6dde0296a0bbd1ae6ec2fb2c999494037e25334f025802f0d6ced9bca8ee4d"
+                     *           "contentHash": "728b4c5858e054f1c5cdbc448487fd4b3b7cce2f204ff44acaf6105bfb2f559a"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "street_office",
-                     *           "partyOrgId": "f385abcf-033e-4b85-bb0f-bc2001b6dcf6",
+                     *           "partyOrgId": "682703f4-6a43-4f15-ba2f-1b8b737c020c",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "5a6dde0296a0bbd1ae6ec2fb2c999494037e25334f025802f0d6ced9bca8ee4d"
+                     *           "contentHash": "728b4c5858e054f1c5cdbc448487fd4b3b7cce2f204ff44acaf6105bfb2f559a"
                      *         },
                      *         {
                      *           "versionNo": 1,
                      *           "party": "owners_committee",
-                     *           "partyOrgId": "4fffd151-4e3e-4607-922e-544081f08d8d",
+                     *           "partyOrgId": "c2410e02-000f-4293-a4b3-839544973666",
                      *           "signedAt": "2025-03-01T02:00:00.000Z",
-                     *           "contentHash": "5a6dde0296a0bbd1ae6ec2fb2c999494037e25334f025802f0d6ced9bca8ee4d"
+                     *           "contentHash": "728b4c5858e054f1c5cdbc448487fd4b3b7cce2f204ff44acaf6105bfb2f559a"
                      *         }
                      *       ],
                      *       "milestones": [],
@@ -18795,15 +18797,15 @@ export interface operations {
                      *         {
                      *           "seq": 1,
                      *           "action": "contract.drafted",
-                     *           "actorOrgId": "5a0c33b9-5477-48d0-981d-fde80d4a9fce",
-                     *           "actorKeyId": "2087857f-54eb-4e54-8f80-dd3c3388bd57",
+                     *           "actorOrgId": "57077c0c-9e3c-4dc3-bff0-a9e5f3ee1560",
+                     *           "actorKeyId": "7962b367-3d7e-41fc-9211-cf768bf04239",
                      *           "actorPersonId": null,
                      *           "actorName": null,
                      *           "versionNo": 1,
                      *           "payload": {
                      *             "title": "国伟新苑加装电梯BOT合同",
                      *             "facilityIds": [
-                     *               "f55c02fe-5443-4741-84bd-ba4859381d49"
+                     *               "a2915126-fe36-4ade-890c-a3cf63a7c73e"
                      *             ],
                      *             "invoiceDueDays": 15,
                      *             "paymentGraceDays": 15
@@ -18811,7 +18813,7 @@ export interface operations {
                      *           "contentHash": null,
                      *           "createdAt": "2025-03-01T02:00:00.000Z",
                      *           "prevHash": "0000000000000000000000000000000000000000000000000000000000000000",
-                     *           "hash": "4abfac18811ad7926974e78e6a2bdf18d87625c58848f1aec81be85ad44573b7"
+                     *           "hash": "5b82813187f3480ec7d03e654c242128eabcd3fb1d2fe30db3825f89573576ac"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -19089,90 +19091,15 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "0b1f8ec4-0df2-40ea-8aa2-93f27c917d5b",
+                     *           "id": "5ab2af07-c022-47c9-bc25-d8a6abfd421f",
                      *           "title": "国伟新苑加装电梯BOT合同",
                      *           "state": "operating",
-                     *           "streetId": "dc39a257-46cb-49f1-8f57-462fe74db118",
-                     *           "communityId": "8eeca141-a72f-4249-85f1-8336a69c3ed1",
-                     *           "enterpriseOrgId": "67ba4ce4-30fb-4ec9-bf11-5c91448142f1",
-                     *           "ownersCommitteeOrgId": "6013f1b5-a97c-420d-9758-bd18f7fd8ca5",
-                     *           "propertyCompanyOrgId": "32c48a80-bedf-41ca-aeda-72f33d553574",
-                     *           "streetOfficeOrgId": "df6baa89-6194-4e2d-9e44-5a53e90155a6",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "transferDueInDays": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
-                     *         },
-                     *         {
-                     *           "id": "49888833-6025-4ca4-9c69-4619e49c311d",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "88f88783-befe-4ea1-a8a6-a378e51d9fff",
-                     *           "communityId": "2bd8144d-8da1-40b6-bcd3-2883882aa661",
-                     *           "enterpriseOrgId": "188b6020-7cd8-489f-bc6d-55a3c48d2969",
-                     *           "ownersCommitteeOrgId": "8723692e-69a9-4739-8390-5d01e278554f",
-                     *           "propertyCompanyOrgId": "c5731936-efba-4626-ae75-83bc311a92e2",
-                     *           "streetOfficeOrgId": "0c0826b4-3993-4044-8613-2475a0031cda",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "transferDueInDays": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
-                     *         },
-                     *         {
-                     *           "id": "5f8cf405-e87a-4aec-8b9c-a75e9b9f5522",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "26b6e344-da2d-49df-a08d-3f5d6108c470",
-                     *           "communityId": "6470aff3-0fa4-476e-97a8-ceba18cfe6bd",
-                     *           "enterpriseOrgId": "3d3e2553-769c-406f-917c-bde6d2882c21",
-                     *           "ownersCommitteeOrgId": "1ffbaa24-edd2-4f55-9643-65323e781b14",
-                     *           "propertyCompanyOrgId": "aa202b8e-04f2-4437-b7e2-099b2c47ea66",
-                     *           "streetOfficeOrgId": "4b563d51-cf3e-46d2-a9ba-ef54761534a7",
-                     *           "voteMatter": "special",
-                     *           "currentVersionNo": 1,
-                     *           "signedVersionNo": 1,
-                     *           "operationStartDate": "2025-03-01",
-                     *           "transferDate": "2026-04-01",
-                     *           "transferredOn": null,
-                     *           "terminatedReason": null,
-                     *           "invoiceDueDays": 15,
-                     *           "paymentGraceDays": 15,
-                     *           "createdAt": "2025-03-01T02:00:00.000Z",
-                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
-                     *           "transferDueInDays": 396,
-                     *           "overdue": false,
-                     *           "handbackOpen": 2
-                     *         },
-                     *         {
-                     *           "id": "b6ad0988-efaa-4248-b67e-10791e43facf",
-                     *           "title": "国伟新苑加装电梯BOT合同",
-                     *           "state": "operating",
-                     *           "streetId": "898986fc-9dbb-4fcd-992e-5e5162b04727",
-                     *           "communityId": "8ca8f0e0-b333-4723-9421-447bc053f5dc",
-                     *           "enterpriseOrgId": "56df1881-9caf-485d-8d28-fc8da1a2c68b",
-                     *           "ownersCommitteeOrgId": "2f303ea4-3a76-4444-b912-a16d4f5cf8c7",
-                     *           "propertyCompanyOrgId": "fe3137fd-304c-424f-a7f6-b1da46e8f5af",
-                     *           "streetOfficeOrgId": "43cf8bc1-1f58-45ca-bcc2-49c42b2ca771",
+                     *           "streetId": "e4597000-5242-4772-b086-acba7b79eaf5",
+                     *           "communityId": "7ab8e1b5-1dd1-4acb-a09f-10bcd1e6a323",
+                     *           "enterpriseOrgId": "b8b40360-e942-434e-8bcf-e666a4edee74",
+                     *           "ownersCommitteeOrgId": "bf94ae0e-4ff2-455b-8d68-c58a6007b4b3",
+                     *           "propertyCompanyOrgId": "0c821858-0ce1-45a9-8dd6-43654a1e96c1",
+                     *           "streetOfficeOrgId": "5d3b4768-c3b8-4ad7-b4bf-1c00070e1f15",
                      *           "voteMatter": "special",
                      *           "currentVersionNo": 1,
                      *           "signedVersionNo": 1,
@@ -19187,6 +19114,81 @@ export interface operations {
                      *           "transferDueInDays": 396,
                      *           "overdue": false,
                      *           "handbackOpen": 1
+                     *         },
+                     *         {
+                     *           "id": "a9ac4ab7-3f20-4100-8d30-f42cecf7745b",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "1f068e89-92e9-4f92-8d8e-c85ff472866d",
+                     *           "communityId": "504a83f3-becc-4834-a7ae-266b95631eba",
+                     *           "enterpriseOrgId": "2d858fe1-0d98-48fc-989f-48d9b0d69e6e",
+                     *           "ownersCommitteeOrgId": "39f45676-700e-4558-9c46-bb45e73d8f10",
+                     *           "propertyCompanyOrgId": "17632a4c-f074-4ff7-a38f-6277b3a9468e",
+                     *           "streetOfficeOrgId": "5504fc64-5f40-4ec9-84f6-c3b8e8c6ff8f",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         },
+                     *         {
+                     *           "id": "af87283a-f42f-46ca-8d47-665ab6a55762",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "dba5d4c6-ef47-4319-a71d-8a8fa4d97a85",
+                     *           "communityId": "0020a4b1-b33b-45ca-8eb5-35ee70f2da44",
+                     *           "enterpriseOrgId": "5f17313e-280e-4169-aea0-97990b55d883",
+                     *           "ownersCommitteeOrgId": "3855faa7-179f-43c8-9b32-276c678541ba",
+                     *           "propertyCompanyOrgId": "914ecc76-61ca-4c57-9329-2cbe0d64803a",
+                     *           "streetOfficeOrgId": "429ba938-342f-4797-8e18-f50e8eb344dc",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
+                     *         },
+                     *         {
+                     *           "id": "fc017299-6f99-4746-8eea-89c4f63fdade",
+                     *           "title": "国伟新苑加装电梯BOT合同",
+                     *           "state": "operating",
+                     *           "streetId": "922916e8-05af-4a13-8828-6fc4929ec9ad",
+                     *           "communityId": "c0be39b6-65d5-47d3-a78b-e6d51cd1256f",
+                     *           "enterpriseOrgId": "ee535e3e-2477-4071-b2f9-5ee11418744a",
+                     *           "ownersCommitteeOrgId": "98b906af-62c8-4ee3-ab8c-2f120a72aeba",
+                     *           "propertyCompanyOrgId": "340b2299-fde3-41e9-92c5-e8bcb18b5cfb",
+                     *           "streetOfficeOrgId": "e775d82c-40ff-4367-91d2-ce2bbf338072",
+                     *           "voteMatter": "special",
+                     *           "currentVersionNo": 1,
+                     *           "signedVersionNo": 1,
+                     *           "operationStartDate": "2025-03-01",
+                     *           "transferDate": "2026-04-01",
+                     *           "transferredOn": null,
+                     *           "terminatedReason": null,
+                     *           "invoiceDueDays": 15,
+                     *           "paymentGraceDays": 15,
+                     *           "createdAt": "2025-03-01T02:00:00.000Z",
+                     *           "updatedAt": "2025-03-01T02:00:00.000Z",
+                     *           "transferDueInDays": 396,
+                     *           "overdue": false,
+                     *           "handbackOpen": 2
                      *         }
                      *       ],
                      *       "total": 4,
@@ -19334,13 +19336,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "840d62c8-3b35-43a0-9c52-d9adb3be6e5d",
-                     *           "facilityId": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
-                     *           "communityId": "b18c2b71-c855-4c57-90d4-905064219ce1",
-                     *           "streetId": "e2504da0-f86c-474f-99b0-acaf7793fd03",
-                     *           "enterpriseOrgId": "6c0a5373-6048-4ea6-9cd0-0762b1b0cdcd",
-                     *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_mYtulM",
+                     *           "id": "05b112eb-7fb1-495f-831f-5d566684bf00",
+                     *           "facilityId": "f3a96e84-4668-4be3-9dab-13ef2515e255",
+                     *           "communityId": "d4c881b3-a52c-4f44-bdb8-1953a8ec7661",
+                     *           "streetId": "7be54a52-853a-4a50-b084-d190f5968112",
+                     *           "enterpriseOrgId": "2601240d-91a8-4a28-8ba9-c8de615abf59",
+                     *           "name": "轿厢AI摄像头 908e63a4",
+                     *           "keyPrefix": "bot_s_MbBumW",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -19349,13 +19351,13 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "ec7b79df-3a1b-4efb-9340-518dc017cc16",
-                     *           "facilityId": "12347f13-2b39-4f1c-a57c-bd6d89fda136",
-                     *           "communityId": "2c84a531-5a21-4156-9228-f7d6ac7d13cf",
-                     *           "streetId": "bd86f493-0ab5-4f2f-89f1-1e73fec0cd77",
-                     *           "enterpriseOrgId": "a23c8f3b-251c-4e42-8136-15daa765e22d",
+                     *           "id": "c225177c-eb50-4e6c-9c5e-0498e359afc5",
+                     *           "facilityId": "f3a96e84-4668-4be3-9dab-13ef2515e255",
+                     *           "communityId": "d4c881b3-a52c-4f44-bdb8-1953a8ec7661",
+                     *           "streetId": "7be54a52-853a-4a50-b084-d190f5968112",
+                     *           "enterpriseOrgId": "2601240d-91a8-4a28-8ba9-c8de615abf59",
                      *           "name": "轿厢AI摄像头",
-                     *           "keyPrefix": "bot_s_KCCqri",
+                     *           "keyPrefix": "bot_s_PbkTcT",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -19364,13 +19366,13 @@ export interface operations {
                      *           "createdAt": "2025-03-01T02:00:00.000Z"
                      *         },
                      *         {
-                     *           "id": "f61d9663-ee3b-443b-83fa-a750a43a5598",
-                     *           "facilityId": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
-                     *           "communityId": "b18c2b71-c855-4c57-90d4-905064219ce1",
-                     *           "streetId": "e2504da0-f86c-474f-99b0-acaf7793fd03",
-                     *           "enterpriseOrgId": "6c0a5373-6048-4ea6-9cd0-0762b1b0cdcd",
-                     *           "name": "轿厢AI摄像头 c618507f",
-                     *           "keyPrefix": "bot_s_sViBYK",
+                     *           "id": "d64c8430-275b-4ac2-b2fa-f7e2500aeffa",
+                     *           "facilityId": "99f3ece9-d7ec-4b40-bffe-d9edf415f524",
+                     *           "communityId": "de20aba9-b91f-4cd1-8328-d2c98808e803",
+                     *           "streetId": "fd5b23f0-2723-476a-a42b-491b6bdb0379",
+                     *           "enterpriseOrgId": "ae2b7043-682b-413a-be88-a4c58f54ec13",
+                     *           "name": "轿厢AI摄像头",
+                     *           "keyPrefix": "bot_s_ZIN8Gc",
                      *           "heartbeatIntervalSeconds": 30,
                      *           "online": false,
                      *           "lastSeenAt": null,
@@ -19504,8 +19506,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "facilityId": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
-                 *       "name": "轿厢AI摄像头 357c33ed"
+                 *       "facilityId": "f3a96e84-4668-4be3-9dab-13ef2515e255",
+                 *       "name": "轿厢AI摄像头 0a814317"
                  *     }
                  */
                 "application/json": components["schemas"]["NewSensor"];
@@ -19525,13 +19527,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "f61d9663-ee3b-443b-83fa-a750a43a5598",
-                     *       "facilityId": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
-                     *       "communityId": "b18c2b71-c855-4c57-90d4-905064219ce1",
-                     *       "streetId": "e2504da0-f86c-474f-99b0-acaf7793fd03",
-                     *       "enterpriseOrgId": "6c0a5373-6048-4ea6-9cd0-0762b1b0cdcd",
-                     *       "name": "轿厢AI摄像头 c618507f",
-                     *       "keyPrefix": "bot_s_sViBYK",
+                     *       "id": "05b112eb-7fb1-495f-831f-5d566684bf00",
+                     *       "facilityId": "f3a96e84-4668-4be3-9dab-13ef2515e255",
+                     *       "communityId": "d4c881b3-a52c-4f44-bdb8-1953a8ec7661",
+                     *       "streetId": "7be54a52-853a-4a50-b084-d190f5968112",
+                     *       "enterpriseOrgId": "2601240d-91a8-4a28-8ba9-c8de615abf59",
+                     *       "name": "轿厢AI摄像头 908e63a4",
+                     *       "keyPrefix": "bot_s_MbBumW",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -19682,13 +19684,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0e6b7a0b-52eb-4207-b49d-2bbf86ae2212",
-                     *       "facilityId": "de5a4537-e950-4953-9189-7e5d4319b8bb",
-                     *       "communityId": "fd51651b-9b65-4418-9699-8e0d618ae9e7",
-                     *       "streetId": "f5a0c3cc-871d-47a2-9e89-3cf7651db291",
-                     *       "enterpriseOrgId": "f3bd6b44-f711-4135-b162-b37919b414d8",
+                     *       "id": "dd31effd-4fd7-4b92-a3ba-c62d63c9b054",
+                     *       "facilityId": "5f43a4f9-8bd4-4b1c-8fd8-41d567875eaa",
+                     *       "communityId": "7b7bf6ab-f178-4b34-80b9-d73e38dcb5c7",
+                     *       "streetId": "0edcbecc-93ec-4ada-a6c5-11c73c77bd17",
+                     *       "enterpriseOrgId": "761be261-8ccc-41e1-ac83-ed350a050378",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_nxjLrL",
+                     *       "keyPrefix": "bot_s_ks4-NC",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -19834,13 +19836,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "30b632fe-e7ec-432a-b7e9-0110467b07a9",
-                     *       "facilityId": "776ce246-0f30-47f9-8a11-ba2d8ca5c269",
-                     *       "communityId": "f299bc8e-11c3-418d-b42a-812c8cfb8be4",
-                     *       "streetId": "2f8359db-c44d-44be-8fc9-22d43f0f714d",
-                     *       "enterpriseOrgId": "82bd9c26-5ba1-4deb-abd3-ea6296023b93",
+                     *       "id": "fff0f672-1c43-47bf-8ace-c19dc9f7e1bf",
+                     *       "facilityId": "c2a3d0ff-10f7-4f85-a391-f2e14469f592",
+                     *       "communityId": "59090abc-d89d-4d07-9b3c-523256979a9d",
+                     *       "streetId": "b757b27e-a4b7-455d-a48a-8bbefbb0d24f",
+                     *       "enterpriseOrgId": "f76e55fa-6bac-4705-ae64-52a7f6e6fa00",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_nQCYUQ",
+                     *       "keyPrefix": "bot_s_yy83Vb",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -20010,13 +20012,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "80b9ff96-f0d8-484d-a6fe-465f3fcd29b1",
-                     *       "facilityId": "15bfbf06-ba42-44dc-8a64-695f4ad38170",
-                     *       "communityId": "23fa2957-f483-4443-b534-78cb8943f074",
-                     *       "streetId": "09254131-f8e2-4d16-9701-d91f24fcad39",
-                     *       "enterpriseOrgId": "412131cf-38f1-40e4-8343-6141b369b8fa",
+                     *       "id": "e8affb6c-13a3-41be-bf7b-0517124ab6c9",
+                     *       "facilityId": "079fcb52-11a6-4740-a29e-ea7336082328",
+                     *       "communityId": "0f6803b9-ebeb-41ac-9e90-d9863bf531ae",
+                     *       "streetId": "195ca3fa-e541-4bdb-b987-a835745dfc73",
+                     *       "enterpriseOrgId": "fcf02c88-5333-4d4f-91c7-666fa5d74593",
                      *       "name": "轿厢AI摄像头",
-                     *       "keyPrefix": "bot_s_cdhUE0",
+                     *       "keyPrefix": "bot_s_v6Fu5e",
                      *       "heartbeatIntervalSeconds": 30,
                      *       "online": false,
                      *       "lastSeenAt": null,
@@ -20344,19 +20346,19 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "a000ba9a-a063-4818-b744-757679a4284b",
-                     *           "sensorId": "81a923a8-662b-4bcc-8197-73a4a27303c1",
+                     *           "id": "cb1ad77a-a9ae-42a0-8cb4-36d96b23b011",
+                     *           "sensorId": "26ae9fac-dc57-446b-bac7-0c8fc68eb17d",
                      *           "type": "release",
                      *           "params": {},
                      *           "state": "pending",
                      *           "reason": "false alarm",
-                     *           "incidentId": "d59da80c-12d8-4d23-9abc-53e1499e7bd0",
+                     *           "incidentId": "2d85baa2-18f6-460d-ac97-535395f06977",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
                      *           "expiresAt": "2099-01-01T00:00:00.000Z",
                      *           "sentAt": null,
                      *           "resultAt": null,
                      *           "resultReason": null,
-                     *           "issuedByOrgId": "f57ccacd-a16e-4120-a70e-65c72c2ca5d4",
+                     *           "issuedByOrgId": "2030db60-325b-4e1b-aa0d-9916b87c0485",
                      *           "issuedByName": null
                      *         }
                      *       ],
@@ -20507,19 +20509,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "8aae3a42-1a6f-4b8a-9ef6-74f3c56e54d4",
-                     *       "sensorId": "3989abc6-0512-419a-b767-35ed27fe9b5a",
+                     *       "id": "3dd94ec1-50f9-497d-92d4-afd13d63b412",
+                     *       "sensorId": "6b90cff5-7b74-44d0-a6eb-104bbdcea547",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "e9761625-53c5-40c9-8adc-995d0a302f61",
+                     *       "incidentId": "08acb9a5-564e-4b09-b208-e58b004a6ad6",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "2829b03d-bfe1-40ea-a5f8-5dfdfad370d6",
+                     *       "issuedByOrgId": "cab9dc14-d6ef-463d-9162-e07a2a1016e9",
                      *       "issuedByName": null
                      *     }
                      */
@@ -20539,19 +20541,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "8aae3a42-1a6f-4b8a-9ef6-74f3c56e54d4",
-                     *       "sensorId": "3989abc6-0512-419a-b767-35ed27fe9b5a",
+                     *       "id": "3dd94ec1-50f9-497d-92d4-afd13d63b412",
+                     *       "sensorId": "6b90cff5-7b74-44d0-a6eb-104bbdcea547",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "误报：婴儿车",
-                     *       "incidentId": "e9761625-53c5-40c9-8adc-995d0a302f61",
+                     *       "incidentId": "08acb9a5-564e-4b09-b208-e58b004a6ad6",
                      *       "issuedAt": "2025-03-01T02:00:00.000Z",
                      *       "expiresAt": "2025-03-01T02:02:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "2829b03d-bfe1-40ea-a5f8-5dfdfad370d6",
+                     *       "issuedByOrgId": "cab9dc14-d6ef-463d-9162-e07a2a1016e9",
                      *       "issuedByName": null
                      *     }
                      */
@@ -20697,19 +20699,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "65fd2977-e104-4a13-9b24-49abc232ba0f",
-                     *       "sensorId": "d65f8b27-0641-4503-943c-858af3a54612",
+                     *       "id": "d129044c-cde1-46a0-8fc9-8b3c3f42184e",
+                     *       "sensorId": "0db74885-ff08-4447-bf7e-bc5a29cddc87",
                      *       "type": "release",
                      *       "params": {},
                      *       "state": "pending",
                      *       "reason": "false alarm",
-                     *       "incidentId": "c467719e-1e90-4948-8943-01be1ef14d77",
+                     *       "incidentId": "f6d44fe2-75c3-4c96-a7da-8afa4d4e778b",
                      *       "issuedAt": "2025-02-28T12:01:00.000Z",
                      *       "expiresAt": "2099-01-01T00:00:00.000Z",
                      *       "sentAt": null,
                      *       "resultAt": null,
                      *       "resultReason": null,
-                     *       "issuedByOrgId": "604e889c-c1c3-4ffc-8cab-b456d49b9e3a",
+                     *       "issuedByOrgId": "7f50fea4-e546-427d-911c-1b5388abd7d9",
                      *       "issuedByName": null
                      *     }
                      */
@@ -20856,30 +20858,31 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "eb1d13b0-8d7a-4239-9bde-83524dad2027",
+                     *           "id": "fe532e77-8cca-47e7-b2d1-b2d760c2a717",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "0e6b7a0b-52eb-4207-b49d-2bbf86ae2212",
-                     *           "facilityId": "de5a4537-e950-4953-9189-7e5d4319b8bb",
-                     *           "communityId": "fd51651b-9b65-4418-9699-8e0d618ae9e7",
-                     *           "streetId": "f5a0c3cc-871d-47a2-9e89-3cf7651db291",
+                     *           "sensorId": "e8964213-ceae-41b9-a700-fb8b6263ec07",
+                     *           "facilityId": "132da791-b99c-4b07-85fd-40b38e6a3f44",
+                     *           "communityId": "f110e923-28d5-431b-ade6-b9840eb6a0ab",
+                     *           "streetId": "835662ba-c3e9-427a-a07e-5d635ccf1970",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
                      *           "haltSeconds": null,
+                     *           "carHalted": false,
                      *           "acknowledgedAt": null,
                      *           "acknowledgedByOrgId": null,
                      *           "acknowledgedByName": null,
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T19:51:55.213Z",
+                     *           "updatedAt": "2026-12-05T23:09:58.273Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "e2a8ca03-caaf-42c8-909f-b560d9cd5824",
-                     *               "state": "pending",
+                     *               "commandId": "0f1aba01-59e3-4916-8975-551c0bd1f96e",
+                     *               "state": "sent",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByOrgId": "6bb5f055-ecc8-4875-a60a-f9fdabf32355",
+                     *               "issuedByOrgId": "5d6e828b-1e3f-485d-bc3b-8cc42d071707",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
@@ -20887,30 +20890,31 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "e62ba16c-6756-4d7c-8cf2-b7a36d551568",
+                     *           "id": "d075ff84-9cf4-49bf-bd26-ea231cf5b689",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "6d7f71fa-6334-4c9d-8199-dbb01253e2b1",
-                     *           "facilityId": "72848922-9e35-4648-a40f-141ea053d80f",
-                     *           "communityId": "4a409a46-c89b-4b74-9a23-ac6235510138",
-                     *           "streetId": "499df8cb-37d0-4c44-878c-8934627362cd",
+                     *           "sensorId": "8b0c68cb-88ae-42f1-814d-3654bd4ef35d",
+                     *           "facilityId": "4a0636f6-1c4b-4e05-9c1a-d384e8960380",
+                     *           "communityId": "8248c2ec-9d83-42e5-b2f9-b95d6f99952d",
+                     *           "streetId": "d4ae20c4-6e64-4344-aeed-d11b591dc921",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
                      *           "haltSeconds": null,
+                     *           "carHalted": false,
                      *           "acknowledgedAt": null,
                      *           "acknowledgedByOrgId": null,
                      *           "acknowledgedByName": null,
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T19:51:55.617Z",
+                     *           "updatedAt": "2026-12-05T23:09:58.323Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "2a478782-dcc5-4d78-8dc2-61d6a2a656f4",
+                     *               "commandId": "f4d4ebe3-d65b-43b1-870d-2160542f80f1",
                      *               "state": "applied",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByOrgId": "c219751b-3e11-4a6b-9a36-bd965dcd524e",
+                     *               "issuedByOrgId": "ba824060-d402-4f12-bb57-c2057e73f60a",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": "2025-03-01T02:00:00.000Z"
@@ -20918,30 +20922,31 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "df5b0709-35c4-4d67-9bc8-d87dbad9058b",
+                     *           "id": "b4422fb9-e010-4555-b255-13001d244354",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "ec7b79df-3a1b-4efb-9340-518dc017cc16",
-                     *           "facilityId": "12347f13-2b39-4f1c-a57c-bd6d89fda136",
-                     *           "communityId": "2c84a531-5a21-4156-9228-f7d6ac7d13cf",
-                     *           "streetId": "bd86f493-0ab5-4f2f-89f1-1e73fec0cd77",
+                     *           "sensorId": "1c2167a4-697a-4e0c-a302-1a555d69f177",
+                     *           "facilityId": "56af529b-8b46-41d5-a312-e409c17cf41f",
+                     *           "communityId": "e7753c83-0105-4f4e-adca-3c4e36de7027",
+                     *           "streetId": "6a4d053b-c1a0-42ee-ad01-ee0ae2b61961",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
                      *           "haltSeconds": null,
+                     *           "carHalted": false,
                      *           "acknowledgedAt": null,
                      *           "acknowledgedByOrgId": null,
                      *           "acknowledgedByName": null,
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T19:51:55.126Z",
+                     *           "updatedAt": "2026-12-05T23:09:58.189Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "37a1a1f4-b253-4e1f-b3c9-77600614020b",
+                     *               "commandId": "df286c57-01a7-4c86-8317-0327fbc6d99c",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByOrgId": "b1e41ab6-7178-427e-91c2-b0b8ae502dc0",
+                     *               "issuedByOrgId": "cff8a3ba-e53b-48fd-a1e2-52964ef0c740",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
@@ -20949,30 +20954,31 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "d5752b86-13ed-4e0e-9e4b-8a058009e537",
+                     *           "id": "b3c43bbe-e5b6-4927-b9a5-1085cc107bc5",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "d9a00359-15c7-4a0a-a3cb-2a61b8c762f8",
-                     *           "facilityId": "d622c14b-6e60-4890-b6a5-9714071763b4",
-                     *           "communityId": "514bca85-6384-4841-bb57-e66bdb0eca02",
-                     *           "streetId": "a5912f08-2c3d-46a2-b17b-86490899a0c7",
+                     *           "sensorId": "fff0f672-1c43-47bf-8ace-c19dc9f7e1bf",
+                     *           "facilityId": "c2a3d0ff-10f7-4f85-a391-f2e14469f592",
+                     *           "communityId": "59090abc-d89d-4d07-9b3c-523256979a9d",
+                     *           "streetId": "b757b27e-a4b7-455d-a48a-8bbefbb0d24f",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
                      *           "haltSeconds": null,
+                     *           "carHalted": false,
                      *           "acknowledgedAt": null,
                      *           "acknowledgedByOrgId": null,
                      *           "acknowledgedByName": null,
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T19:51:55.490Z",
+                     *           "updatedAt": "2026-12-05T23:09:58.089Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "c2e77c19-0aec-46e9-a52b-c98675975e82",
-                     *               "state": "sent",
+                     *               "commandId": "be3d7253-2f10-4407-84bb-a17827cb0267",
+                     *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByOrgId": "2ff09917-22b3-4fa7-9891-e466b78d5791",
+                     *               "issuedByOrgId": "84f0b8cf-8703-4d74-9ea0-f131ca5540ad",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
@@ -20980,30 +20986,31 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "7ba7dae0-6dae-451b-a428-e9b314dc11b5",
+                     *           "id": "95d7e78e-b641-4b1e-925c-28f83daa3376",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "840d62c8-3b35-43a0-9c52-d9adb3be6e5d",
-                     *           "facilityId": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
-                     *           "communityId": "b18c2b71-c855-4c57-90d4-905064219ce1",
-                     *           "streetId": "e2504da0-f86c-474f-99b0-acaf7793fd03",
+                     *           "sensorId": "dd31effd-4fd7-4b92-a3ba-c62d63c9b054",
+                     *           "facilityId": "5f43a4f9-8bd4-4b1c-8fd8-41d567875eaa",
+                     *           "communityId": "7b7bf6ab-f178-4b34-80b9-d73e38dcb5c7",
+                     *           "streetId": "0edcbecc-93ec-4ada-a6c5-11c73c77bd17",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
                      *           "haltSeconds": null,
+                     *           "carHalted": false,
                      *           "acknowledgedAt": null,
                      *           "acknowledgedByOrgId": null,
                      *           "acknowledgedByName": null,
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T19:51:54.987Z",
+                     *           "updatedAt": "2026-12-05T23:09:58.038Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "8f5d0656-30c2-4123-aaee-7b3a3dc3e6fb",
+                     *               "commandId": "2b91e312-edd3-48f6-9f92-1a88d9272681",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByOrgId": "273dde1e-3d77-4f48-ab34-d5270403dd61",
+                     *               "issuedByOrgId": "7624d01d-8935-45c0-b429-124aa080deed",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
@@ -21011,30 +21018,31 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "6a0dedac-6e1f-42a7-a77a-449618c75453",
+                     *           "id": "681111a9-beec-4a00-8731-365d6773fa2b",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "18bafb37-0388-4fc3-9744-9d57251b56c3",
-                     *           "facilityId": "e406d6ee-4303-49ec-b1fd-148ca7cfb1c8",
-                     *           "communityId": "fa78a61a-897a-4c15-badd-900ba58f7d53",
-                     *           "streetId": "89bac14f-205a-4be2-84fa-ec65e97acfa2",
+                     *           "sensorId": "d64c8430-275b-4ac2-b2fa-f7e2500aeffa",
+                     *           "facilityId": "99f3ece9-d7ec-4b40-bffe-d9edf415f524",
+                     *           "communityId": "de20aba9-b91f-4cd1-8328-d2c98808e803",
+                     *           "streetId": "fd5b23f0-2723-476a-a42b-491b6bdb0379",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
                      *           "haltSeconds": null,
+                     *           "carHalted": false,
                      *           "acknowledgedAt": null,
                      *           "acknowledgedByOrgId": null,
                      *           "acknowledgedByName": null,
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T19:51:55.348Z",
+                     *           "updatedAt": "2026-12-05T23:09:57.989Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "4fff362b-9705-4a54-826e-0ee8f67ca84c",
+                     *               "commandId": "b9d99e0e-0ff5-4d87-91a2-73165c4d858c",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByOrgId": "13d431b6-8ca4-48f0-8de1-557e1481c781",
+                     *               "issuedByOrgId": "437acd2b-2dc7-487f-845b-402f64c6ece5",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
@@ -21042,30 +21050,31 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "5b41e61a-ea6b-4e1b-8099-6a17d8b741d5",
+                     *           "id": "4971d36a-a0bf-4bf3-a543-6b009e43f6c6",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "30b632fe-e7ec-432a-b7e9-0110467b07a9",
-                     *           "facilityId": "776ce246-0f30-47f9-8a11-ba2d8ca5c269",
-                     *           "communityId": "f299bc8e-11c3-418d-b42a-812c8cfb8be4",
-                     *           "streetId": "2f8359db-c44d-44be-8fc9-22d43f0f714d",
+                     *           "sensorId": "a3d3441b-e308-46a4-adaa-a30eecde945d",
+                     *           "facilityId": "0fcb047a-24b9-42db-acdb-082e50828ca6",
+                     *           "communityId": "844d6485-e505-4064-9122-c08d7150d423",
+                     *           "streetId": "64fa2da8-a11d-40de-9735-16a949d3ccb9",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
                      *           "haltSeconds": null,
+                     *           "carHalted": false,
                      *           "acknowledgedAt": null,
                      *           "acknowledgedByOrgId": null,
                      *           "acknowledgedByName": null,
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T19:51:55.272Z",
+                     *           "updatedAt": "2026-12-05T23:09:58.424Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "bc33b84e-1232-4f1c-b4f1-100a96d94ee5",
+                     *               "commandId": "4a4c75a7-d7a0-43b3-af43-6431cf901300",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByOrgId": "f4421caf-37aa-4a78-a433-f18cfe770fa9",
+                     *               "issuedByOrgId": "f2861b53-3fd5-40cd-9294-d68de101d710",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
@@ -21073,30 +21082,31 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "3cde45a2-4caf-4825-ad3e-01fc2ac62007",
+                     *           "id": "2394cf55-df46-40fb-bda2-0d2cdcac684f",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "80b9ff96-f0d8-484d-a6fe-465f3fcd29b1",
-                     *           "facilityId": "15bfbf06-ba42-44dc-8a64-695f4ad38170",
-                     *           "communityId": "23fa2957-f483-4443-b534-78cb8943f074",
-                     *           "streetId": "09254131-f8e2-4d16-9701-d91f24fcad39",
+                     *           "sensorId": "243092bc-c1bb-45cd-8ae3-c136df8cbddb",
+                     *           "facilityId": "1326bc06-5e60-4da0-84c3-555de9783ac2",
+                     *           "communityId": "6d3c6685-aadb-4fa3-b66c-e548c12ea5c3",
+                     *           "streetId": "0cfb0b96-3716-4d06-9c57-ff28310c7da8",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
                      *           "haltSeconds": null,
+                     *           "carHalted": false,
                      *           "acknowledgedAt": null,
                      *           "acknowledgedByOrgId": null,
                      *           "acknowledgedByName": null,
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T19:51:55.312Z",
+                     *           "updatedAt": "2026-12-05T23:09:58.377Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "a3a72006-0b00-4fa7-bba5-3b18b791189b",
+                     *               "commandId": "d183a6de-e966-411d-a7ad-ac68b86d052d",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByOrgId": "d2099e26-6d49-413a-9717-fc0215789d8f",
+                     *               "issuedByOrgId": "0ffdc53a-fac9-4f73-abce-e2b1f276eff4",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
@@ -21104,30 +21114,31 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "2b26885c-8db7-404f-b3fe-868cadc48d0c",
+                     *           "id": "1a4f0541-d706-4660-8a77-e03e0d8e687b",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "22d67617-4c18-4d89-90d7-07e9de295c44",
-                     *           "facilityId": "b44faf80-ced8-4954-ba6a-39f327d0c162",
-                     *           "communityId": "ee39b31e-775e-472a-8480-f76581affdbb",
-                     *           "streetId": "08d48429-961a-43c7-9559-254e72dc8952",
+                     *           "sensorId": "c225177c-eb50-4e6c-9c5e-0498e359afc5",
+                     *           "facilityId": "f3a96e84-4668-4be3-9dab-13ef2515e255",
+                     *           "communityId": "d4c881b3-a52c-4f44-bdb8-1953a8ec7661",
+                     *           "streetId": "7be54a52-853a-4a50-b084-d190f5968112",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
                      *           "haltSeconds": null,
+                     *           "carHalted": false,
                      *           "acknowledgedAt": null,
                      *           "acknowledgedByOrgId": null,
                      *           "acknowledgedByName": null,
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T19:51:55.685Z",
+                     *           "updatedAt": "2026-12-05T23:09:57.901Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "0eb0680c-9eba-4427-9da1-ba75c4b11d52",
+                     *               "commandId": "d4638f2e-3107-47a8-b0ec-bcf8188d8f6f",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByOrgId": "c7e99cf1-e0d6-4fe6-a8ad-935d9ee436f2",
+                     *               "issuedByOrgId": "9a558483-49a0-4a55-81bd-7fdc45a6df30",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
@@ -21135,30 +21146,31 @@ export interface operations {
                      *           ]
                      *         },
                      *         {
-                     *           "id": "18ad2f3b-ce6e-4859-92f9-da5eb70a3ba0",
+                     *           "id": "08314ba9-9fcc-4a8a-94de-d1a1b7fc55dd",
                      *           "kind": "ebike",
                      *           "state": "open",
-                     *           "sensorId": "a7b14ae0-f1eb-47aa-81de-bf6c80ef84b2",
-                     *           "facilityId": "9ec826ee-227f-4a89-b96b-118c9d54e51c",
-                     *           "communityId": "64b26555-c732-4e0e-ba8e-d4486c76cc2b",
-                     *           "streetId": "c01caed7-5c18-428c-9445-e3b23b986fb5",
+                     *           "sensorId": "e8affb6c-13a3-41be-bf7b-0517124ab6c9",
+                     *           "facilityId": "079fcb52-11a6-4740-a29e-ea7336082328",
+                     *           "communityId": "0f6803b9-ebeb-41ac-9e90-d9863bf531ae",
+                     *           "streetId": "195ca3fa-e541-4bdb-b987-a835745dfc73",
                      *           "openedAt": "2025-02-28T12:00:00.000Z",
                      *           "closedAt": null,
                      *           "detections": 1,
                      *           "haltSeconds": null,
+                     *           "carHalted": false,
                      *           "acknowledgedAt": null,
                      *           "acknowledgedByOrgId": null,
                      *           "acknowledgedByName": null,
                      *           "classification": null,
                      *           "falseAlarmReason": null,
                      *           "note": null,
-                     *           "updatedAt": "2026-12-05T19:51:55.740Z",
+                     *           "updatedAt": "2026-12-05T23:09:58.138Z",
                      *           "releases": [
                      *             {
-                     *               "commandId": "ab6cab9d-ef9f-4cf0-8032-bebfe4e0e351",
+                     *               "commandId": "9c86edd0-eef4-45e7-aa3c-74efbad27e24",
                      *               "state": "pending",
                      *               "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *               "issuedByOrgId": "337ffcd4-ca33-4c90-af2b-e2845b79a718",
+                     *               "issuedByOrgId": "008a22a0-52e6-4cf2-a497-b3da4aad79e1",
                      *               "issuedByName": null,
                      *               "reason": "false alarm",
                      *               "resultAt": null
@@ -21460,9 +21472,9 @@ export interface operations {
                      *       "timeZone": "Asia/Shanghai",
                      *       "items": [
                      *         {
-                     *           "key": "3fe341dd-0af4-4a8e-9bac-b55beb693dec",
-                     *           "facilityId": "3fe341dd-0af4-4a8e-9bac-b55beb693dec",
-                     *           "communityId": "1511ffc2-0108-4c52-97f0-61caf8fdf8d8",
+                     *           "key": "079fcb52-11a6-4740-a29e-ea7336082328",
+                     *           "facilityId": "079fcb52-11a6-4740-a29e-ea7336082328",
+                     *           "communityId": "0f6803b9-ebeb-41ac-9e90-d9863bf531ae",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21475,9 +21487,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "15bfbf06-ba42-44dc-8a64-695f4ad38170",
-                     *           "facilityId": "15bfbf06-ba42-44dc-8a64-695f4ad38170",
-                     *           "communityId": "23fa2957-f483-4443-b534-78cb8943f074",
+                     *           "key": "c2a3d0ff-10f7-4f85-a391-f2e14469f592",
+                     *           "facilityId": "c2a3d0ff-10f7-4f85-a391-f2e14469f592",
+                     *           "communityId": "59090abc-d89d-4d07-9b3c-523256979a9d",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21490,9 +21502,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "12347f13-2b39-4f1c-a57c-bd6d89fda136",
-                     *           "facilityId": "12347f13-2b39-4f1c-a57c-bd6d89fda136",
-                     *           "communityId": "2c84a531-5a21-4156-9228-f7d6ac7d13cf",
+                     *           "key": "1326bc06-5e60-4da0-84c3-555de9783ac2",
+                     *           "facilityId": "1326bc06-5e60-4da0-84c3-555de9783ac2",
+                     *           "communityId": "6d3c6685-aadb-4fa3-b66c-e548c12ea5c3",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21505,9 +21517,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "72848922-9e35-4648-a40f-141ea053d80f",
-                     *           "facilityId": "72848922-9e35-4648-a40f-141ea053d80f",
-                     *           "communityId": "4a409a46-c89b-4b74-9a23-ac6235510138",
+                     *           "key": "ee1a6294-300c-4b0a-80dc-990d413e86df",
+                     *           "facilityId": "ee1a6294-300c-4b0a-80dc-990d413e86df",
+                     *           "communityId": "77574f18-9141-4068-b610-a65b8758a2d4",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21520,9 +21532,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "d622c14b-6e60-4890-b6a5-9714071763b4",
-                     *           "facilityId": "d622c14b-6e60-4890-b6a5-9714071763b4",
-                     *           "communityId": "514bca85-6384-4841-bb57-e66bdb0eca02",
+                     *           "key": "5f43a4f9-8bd4-4b1c-8fd8-41d567875eaa",
+                     *           "facilityId": "5f43a4f9-8bd4-4b1c-8fd8-41d567875eaa",
+                     *           "communityId": "7b7bf6ab-f178-4b34-80b9-d73e38dcb5c7",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21535,9 +21547,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "9ec826ee-227f-4a89-b96b-118c9d54e51c",
-                     *           "facilityId": "9ec826ee-227f-4a89-b96b-118c9d54e51c",
-                     *           "communityId": "64b26555-c732-4e0e-ba8e-d4486c76cc2b",
+                     *           "key": "4a0636f6-1c4b-4e05-9c1a-d384e8960380",
+                     *           "facilityId": "4a0636f6-1c4b-4e05-9c1a-d384e8960380",
+                     *           "communityId": "8248c2ec-9d83-42e5-b2f9-b95d6f99952d",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21550,9 +21562,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
-                     *           "facilityId": "b57b37e5-f72f-484a-8ce1-d6e6ab6c95bb",
-                     *           "communityId": "b18c2b71-c855-4c57-90d4-905064219ce1",
+                     *           "key": "0fcb047a-24b9-42db-acdb-082e50828ca6",
+                     *           "facilityId": "0fcb047a-24b9-42db-acdb-082e50828ca6",
+                     *           "communityId": "844d6485-e505-4064-9122-c08d7150d423",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21565,9 +21577,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "6dca59b7-ca12-43f2-8df4-88427b47124d",
-                     *           "facilityId": "6dca59b7-ca12-43f2-8df4-88427b47124d",
-                     *           "communityId": "ecadd868-af38-409c-a318-b366bdbd92f1",
+                     *           "key": "c38f5920-dd49-4dd6-899d-7602c2c29e1a",
+                     *           "facilityId": "c38f5920-dd49-4dd6-899d-7602c2c29e1a",
+                     *           "communityId": "9aa23d05-9eb7-44a2-9793-c83fe01bb796",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21580,9 +21592,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "b44faf80-ced8-4954-ba6a-39f327d0c162",
-                     *           "facilityId": "b44faf80-ced8-4954-ba6a-39f327d0c162",
-                     *           "communityId": "ee39b31e-775e-472a-8480-f76581affdbb",
+                     *           "key": "f3a96e84-4668-4be3-9dab-13ef2515e255",
+                     *           "facilityId": "f3a96e84-4668-4be3-9dab-13ef2515e255",
+                     *           "communityId": "d4c881b3-a52c-4f44-bdb8-1953a8ec7661",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21595,9 +21607,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "776ce246-0f30-47f9-8a11-ba2d8ca5c269",
-                     *           "facilityId": "776ce246-0f30-47f9-8a11-ba2d8ca5c269",
-                     *           "communityId": "f299bc8e-11c3-418d-b42a-812c8cfb8be4",
+                     *           "key": "99f3ece9-d7ec-4b40-bffe-d9edf415f524",
+                     *           "facilityId": "99f3ece9-d7ec-4b40-bffe-d9edf415f524",
+                     *           "communityId": "de20aba9-b91f-4cd1-8328-d2c98808e803",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21610,9 +21622,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "e406d6ee-4303-49ec-b1fd-148ca7cfb1c8",
-                     *           "facilityId": "e406d6ee-4303-49ec-b1fd-148ca7cfb1c8",
-                     *           "communityId": "fa78a61a-897a-4c15-badd-900ba58f7d53",
+                     *           "key": "56af529b-8b46-41d5-a312-e409c17cf41f",
+                     *           "facilityId": "56af529b-8b46-41d5-a312-e409c17cf41f",
+                     *           "communityId": "e7753c83-0105-4f4e-adca-3c4e36de7027",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21625,9 +21637,9 @@ export interface operations {
                      *           "sensorUptime": "1.0000"
                      *         },
                      *         {
-                     *           "key": "de5a4537-e950-4953-9189-7e5d4319b8bb",
-                     *           "facilityId": "de5a4537-e950-4953-9189-7e5d4319b8bb",
-                     *           "communityId": "fd51651b-9b65-4418-9699-8e0d618ae9e7",
+                     *           "key": "132da791-b99c-4b07-85fd-40b38e6a3f44",
+                     *           "facilityId": "132da791-b99c-4b07-85fd-40b38e6a3f44",
+                     *           "communityId": "f110e923-28d5-431b-ade6-b9840eb6a0ab",
                      *           "day": null,
                      *           "elevators": 1,
                      *           "incidents": 1,
@@ -21771,30 +21783,31 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2b350f29-96c6-4aa9-b391-1861799f4446",
+                     *       "id": "dade179d-33ff-4bb8-9d90-66061d267217",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "9a6f9692-816e-4d06-8f2e-5225701e3e38",
-                     *       "facilityId": "86a23e37-f1f9-442c-8e0e-20b50a77cecc",
-                     *       "communityId": "c260468e-eeaf-4f62-a7d2-ea9acfd68b83",
-                     *       "streetId": "9bf2be7d-90da-41e1-90bc-996d290593ce",
+                     *       "sensorId": "88cb4f4c-1c97-4f7d-b888-451891cdf3c3",
+                     *       "facilityId": "7e89c232-e84c-4566-a0ab-6d6e1d6a5384",
+                     *       "communityId": "f872557b-e402-457a-ab74-0a38566a02e5",
+                     *       "streetId": "dcd5b42a-6695-47f3-9376-65f41b4e3a9c",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
                      *       "haltSeconds": null,
+                     *       "carHalted": false,
                      *       "acknowledgedAt": null,
                      *       "acknowledgedByOrgId": null,
                      *       "acknowledgedByName": null,
                      *       "classification": null,
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T19:51:56.024Z",
+                     *       "updatedAt": "2026-12-05T23:09:58.591Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "4b063259-bdb9-4f82-a6f8-6ba3f6a7096c",
+                     *           "commandId": "806c8a60-4eb8-4b6a-94d4-341b67fd1079",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *           "issuedByOrgId": "78af672f-7b31-4133-9e8e-a3b991789ad8",
+                     *           "issuedByOrgId": "c38203b4-1133-477c-8cea-df253a114d4c",
                      *           "issuedByName": null,
                      *           "reason": "false alarm",
                      *           "resultAt": null
@@ -21942,30 +21955,31 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c8da7518-86a9-4445-965b-d85e8ee1725b",
+                     *       "id": "b1a14f48-2eff-4357-9aa2-923f172895a4",
                      *       "kind": "ebike",
                      *       "state": "open",
-                     *       "sensorId": "732a9cc8-dd49-4473-80d7-9f57c21d6e1a",
-                     *       "facilityId": "50e0791e-e4ca-408e-ac95-2eb71baeb60f",
-                     *       "communityId": "70decbdf-369d-454b-a7f4-c4b742e95231",
-                     *       "streetId": "a97efe57-456e-407e-92a1-cca2fe898bb1",
+                     *       "sensorId": "78c4c32f-52c3-4ab8-8e2f-81f9dcfb5c68",
+                     *       "facilityId": "69ff7f11-0442-4a90-886b-4b6e6abbec6e",
+                     *       "communityId": "cbe2c1b8-9a7a-410b-a820-a94ae29f7487",
+                     *       "streetId": "e0bd85a5-f1cc-4853-b029-d89a59ff39cb",
                      *       "openedAt": "2025-02-28T12:00:00.000Z",
                      *       "closedAt": null,
                      *       "detections": 1,
                      *       "haltSeconds": null,
+                     *       "carHalted": false,
                      *       "acknowledgedAt": "2025-03-01T02:00:00.000Z",
-                     *       "acknowledgedByOrgId": "4dce4f38-68ba-440b-8330-577e7ce62c76",
+                     *       "acknowledgedByOrgId": "963ed0ff-511f-404e-9967-638fc64958c2",
                      *       "acknowledgedByName": null,
                      *       "classification": "confirmed",
                      *       "falseAlarmReason": null,
                      *       "note": null,
-                     *       "updatedAt": "2026-12-05T19:51:56.173Z",
+                     *       "updatedAt": "2026-12-05T23:09:58.650Z",
                      *       "releases": [
                      *         {
-                     *           "commandId": "7f6feffb-bb02-417f-a5bf-2bffc7583e7b",
+                     *           "commandId": "c848885d-90b6-4e46-a93b-ac545c3b261f",
                      *           "state": "pending",
                      *           "issuedAt": "2025-02-28T12:01:00.000Z",
-                     *           "issuedByOrgId": "4dce4f38-68ba-440b-8330-577e7ce62c76",
+                     *           "issuedByOrgId": "963ed0ff-511f-404e-9967-638fc64958c2",
                      *           "issuedByName": null,
                      *           "reason": "false alarm",
                      *           "resultAt": null
@@ -22123,10 +22137,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "6f00aa9b-5edf-40ac-8876-d586382c88f3",
-                     *           "contractId": "12827b3b-2df3-4ab3-a895-fc5e69f599ec",
-                     *           "subscriberKey": "household:e4c074d3-ff24-4769-86b5-f610cd5efdc3",
-                     *           "householdId": "e4c074d3-ff24-4769-86b5-f610cd5efdc3",
+                     *           "id": "7f927b64-ec50-483d-a25b-28381a6fff06",
+                     *           "contractId": "08efe2f5-e786-4ae6-8269-eee96f24da2c",
+                     *           "subscriberKey": "household:174d8557-4454-4d2e-a6ca-d59992ed1185",
+                     *           "householdId": "174d8557-4454-4d2e-a6ca-d59992ed1185",
                      *           "slotRef": null,
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
@@ -22135,8 +22149,8 @@ export interface operations {
                      *           "startDate": "2024-12-01",
                      *           "endDate": null,
                      *           "state": "active",
-                     *           "createdAt": "2026-12-05T19:51:57.196Z",
-                     *           "updatedAt": "2026-12-05T19:51:57.196Z"
+                     *           "createdAt": "2026-12-05T23:09:59.354Z",
+                     *           "updatedAt": "2026-12-05T23:09:59.354Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -22266,7 +22280,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "householdId": "4d00db36-a635-4bc6-a9ce-4c49c54eb8ef",
+                 *       "householdId": "1082c737-f8dc-46dc-8745-616f200f5b10",
                  *       "feeCode": "EL-M",
                  *       "startDate": "2025-03-01"
                  *     }
@@ -22288,10 +22302,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "8cd70cb1-519c-4b15-8302-092434addcd7",
-                     *       "contractId": "e1bd7c6d-2ede-4bb6-a970-ec5767b154e7",
-                     *       "subscriberKey": "household:4d00db36-a635-4bc6-a9ce-4c49c54eb8ef",
-                     *       "householdId": "4d00db36-a635-4bc6-a9ce-4c49c54eb8ef",
+                     *       "id": "2fb65167-fa0d-45a2-94f8-ca97a59b4d89",
+                     *       "contractId": "fa7c2e33-427a-4aef-b6bc-8e22edc36cdc",
+                     *       "subscriberKey": "household:1082c737-f8dc-46dc-8745-616f200f5b10",
+                     *       "householdId": "1082c737-f8dc-46dc-8745-616f200f5b10",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -22445,10 +22459,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "1162b21c-f478-4d80-bcc6-57dc0c890aef",
-                     *       "contractId": "eb5c1a5d-e481-42bb-a1be-d1d9348c984f",
-                     *       "subscriberKey": "household:f3421a85-ef82-415d-8e65-75483c831229",
-                     *       "householdId": "f3421a85-ef82-415d-8e65-75483c831229",
+                     *       "id": "475946cf-947f-408c-b02f-5dd165ed2100",
+                     *       "contractId": "41b248f0-88e3-43ee-8bb2-cf3282e6b3d3",
+                     *       "subscriberKey": "household:1ce99a97-5224-42bd-83ad-6eac115aea19",
+                     *       "householdId": "1ce99a97-5224-42bd-83ad-6eac115aea19",
                      *       "slotRef": null,
                      *       "feeCode": "EL-M",
                      *       "kind": "monthly",
@@ -22457,8 +22471,8 @@ export interface operations {
                      *       "startDate": "2024-12-01",
                      *       "endDate": null,
                      *       "state": "active",
-                     *       "createdAt": "2026-12-05T19:51:57.429Z",
-                     *       "updatedAt": "2026-12-05T19:51:57.429Z"
+                     *       "createdAt": "2026-12-05T23:09:59.473Z",
+                     *       "updatedAt": "2026-12-05T23:09:59.473Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Subscription"];
@@ -22602,10 +22616,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "subscription": {
-                     *         "id": "bb42775f-afca-416e-861c-75d1580f2777",
-                     *         "contractId": "9de08851-a7de-4ddc-940f-394f34c18b7a",
-                     *         "subscriberKey": "household:5dc2f1e1-9f2e-49c3-8dbe-a222a39dcfd3",
-                     *         "householdId": "5dc2f1e1-9f2e-49c3-8dbe-a222a39dcfd3",
+                     *         "id": "79b2fb5d-e2ea-46a0-8ecf-907a866fccac",
+                     *         "contractId": "a65702ca-68b7-4c57-ad33-93515bff5f91",
+                     *         "subscriberKey": "household:a0a5712e-3fb8-4dbd-8309-1e7e991067fb",
+                     *         "householdId": "a0a5712e-3fb8-4dbd-8309-1e7e991067fb",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -22614,7 +22628,7 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T19:51:57.528Z",
+                     *         "createdAt": "2026-12-05T23:09:59.519Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "refund": {
@@ -22791,10 +22805,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "ended": {
-                     *         "id": "74f7ccac-b7a6-4c28-999c-c1b25c6d857b",
-                     *         "contractId": "e100c8a2-2740-4919-a977-aff57f05d1a6",
-                     *         "subscriberKey": "household:929b1015-8910-40ff-a0c2-a690fec1b8e6",
-                     *         "householdId": "929b1015-8910-40ff-a0c2-a690fec1b8e6",
+                     *         "id": "b57e4bc5-59a9-4b47-8410-dc033fd91ce4",
+                     *         "contractId": "5e78f4af-d4b6-4cf2-b870-223a9b0dab35",
+                     *         "subscriberKey": "household:a502d394-50de-47d4-aaae-e0690ed0eefb",
+                     *         "householdId": "a502d394-50de-47d4-aaae-e0690ed0eefb",
                      *         "slotRef": null,
                      *         "feeCode": "EL-M",
                      *         "kind": "monthly",
@@ -22803,14 +22817,14 @@ export interface operations {
                      *         "startDate": "2024-12-01",
                      *         "endDate": "2025-03-31",
                      *         "state": "cancelled",
-                     *         "createdAt": "2026-12-05T19:51:57.626Z",
+                     *         "createdAt": "2026-12-05T23:09:59.576Z",
                      *         "updatedAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "subscription": {
-                     *         "id": "ca0dd3a0-5b43-40c9-98a2-8dfc9c8b27cc",
-                     *         "contractId": "e100c8a2-2740-4919-a977-aff57f05d1a6",
-                     *         "subscriberKey": "household:929b1015-8910-40ff-a0c2-a690fec1b8e6",
-                     *         "householdId": "929b1015-8910-40ff-a0c2-a690fec1b8e6",
+                     *         "id": "9ae55042-d0df-4190-9952-7132e71f4b74",
+                     *         "contractId": "5e78f4af-d4b6-4cf2-b870-223a9b0dab35",
+                     *         "subscriberKey": "household:a502d394-50de-47d4-aaae-e0690ed0eefb",
+                     *         "householdId": "a502d394-50de-47d4-aaae-e0690ed0eefb",
                      *         "slotRef": null,
                      *         "feeCode": "EL-Y",
                      *         "kind": "yearly",
@@ -22975,14 +22989,14 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "ce9d2b3b-a426-4d42-91d8-df78cc570f5c",
-                     *           "contractId": "3963d77b-0775-4b12-b7ad-31cfdb831808",
+                     *           "id": "48f5d1ab-034c-468c-b485-7205c7abec2b",
+                     *           "contractId": "7d8ce127-db99-4431-8b9d-5edc340d05be",
                      *           "period": "2025-02",
                      *           "idempotencyKey": null,
-                     *           "requestedByOrgId": "598e7d27-0e47-4e0a-9fe9-473269a91f92",
+                     *           "requestedByOrgId": "bab9f6e5-d860-4738-af85-0cf5d5f548eb",
                      *           "invoicesCreated": 1,
                      *           "totalAmount": "40.00",
-                     *           "createdAt": "2026-12-05T19:51:57.788Z"
+                     *           "createdAt": "2026-12-05T23:09:59.643Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -23132,11 +23146,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "b9d9e5d9-7db8-490f-a073-b2428ceb5651",
-                     *         "contractId": "4606cc05-f11b-4bba-a5ca-d51192b2799c",
+                     *         "id": "dfbec01d-b6f4-4a3c-adac-46c403a00970",
+                     *         "contractId": "ed115d4c-c550-4670-a236-d3bf00c79b57",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-77db99a5",
-                     *         "requestedByOrgId": "54aca899-b35e-443f-acbe-b54606993461",
+                     *         "idempotencyKey": "run-c97413ef",
+                     *         "requestedByOrgId": "c3f17c8e-b1be-4707-8c4f-b655a6241324",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
@@ -23162,11 +23176,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "run": {
-                     *         "id": "b9d9e5d9-7db8-490f-a073-b2428ceb5651",
-                     *         "contractId": "4606cc05-f11b-4bba-a5ca-d51192b2799c",
+                     *         "id": "dfbec01d-b6f4-4a3c-adac-46c403a00970",
+                     *         "contractId": "ed115d4c-c550-4670-a236-d3bf00c79b57",
                      *         "period": "2025-03",
-                     *         "idempotencyKey": "run-77db99a5",
-                     *         "requestedByOrgId": "54aca899-b35e-443f-acbe-b54606993461",
+                     *         "idempotencyKey": "run-c97413ef",
+                     *         "requestedByOrgId": "c3f17c8e-b1be-4707-8c4f-b655a6241324",
                      *         "invoicesCreated": 1,
                      *         "totalAmount": "40.00",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
@@ -23316,14 +23330,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "ede7dd93-c299-43d0-ac35-ef05a34fca69",
-                     *       "contractId": "8da71f53-ea51-41a3-8bc0-5d5929c2cfae",
+                     *       "id": "68c59b75-1750-4fcd-9728-33ab2efa40e0",
+                     *       "contractId": "b0252c46-7aca-4bb1-a8ad-a0e15034a03f",
                      *       "period": "2025-02",
                      *       "idempotencyKey": null,
-                     *       "requestedByOrgId": "70ee6007-26ad-4270-b7f1-87d155cbc7b0",
+                     *       "requestedByOrgId": "619215e3-05dc-4ae4-ba45-4f7a3d86788c",
                      *       "invoicesCreated": 1,
                      *       "totalAmount": "40.00",
-                     *       "createdAt": "2026-12-05T19:51:57.978Z"
+                     *       "createdAt": "2026-12-05T23:09:59.761Z"
                      *     }
                      */
                     "application/json": components["schemas"]["BillingRun"];
@@ -23465,13 +23479,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "aede2628-4e4a-4136-8623-1ad5f7c93cff",
+                     *           "id": "91c4b520-c4f8-4348-9de6-5c32733bb477",
                      *           "number": "BOT-2025-000001",
-                     *           "contractId": "91d71caa-2582-430e-8a90-1a960846a615",
-                     *           "subscriberKey": "household:2defa5d7-2ea3-4e72-9003-eddc289b6d94",
-                     *           "householdId": "2defa5d7-2ea3-4e72-9003-eddc289b6d94",
-                     *           "subscriptionId": "be858cfa-65b2-48f4-90c3-4f2fe79c7552",
-                     *           "billingRunId": "3ca2d71b-80bf-41ca-b9ab-65866574187d",
+                     *           "contractId": "52065192-0c72-4c08-97c9-95b385878e92",
+                     *           "subscriberKey": "household:4ac0ffc1-a5ba-4de7-8f38-4c10c9ea9bca",
+                     *           "householdId": "4ac0ffc1-a5ba-4de7-8f38-4c10c9ea9bca",
+                     *           "subscriptionId": "740f78f3-6a0b-4627-97ae-e8cd39a38812",
+                     *           "billingRunId": "b559d4eb-4aad-44ef-a07d-10210980d92b",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
                      *           "issueDate": "2025-02-01",
@@ -23631,13 +23645,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "2f404a52-dba0-4164-b368-d6fdc10d8779",
+                     *       "id": "9edb2ff0-b638-4aed-811d-7dd992b37e69",
                      *       "number": "BOT-2025-000001",
-                     *       "contractId": "faac12d2-c0a6-41df-84b9-5d56edd7487f",
-                     *       "subscriberKey": "household:b53c5a1c-b9e0-4cb4-b93b-b99b38567c0e",
-                     *       "householdId": "b53c5a1c-b9e0-4cb4-b93b-b99b38567c0e",
-                     *       "subscriptionId": "450c53b3-94d3-486b-a10e-98f19e45fcc4",
-                     *       "billingRunId": "61fde34f-ebed-483d-ba42-b0986e01eacd",
+                     *       "contractId": "975fd298-9b31-490b-8bd5-78358a272baf",
+                     *       "subscriberKey": "household:afe477c3-bc5b-47ee-9c6f-530619410ae5",
+                     *       "householdId": "afe477c3-bc5b-47ee-9c6f-530619410ae5",
+                     *       "subscriptionId": "e23ee743-9d23-4a20-9451-4fa3e5245729",
+                     *       "billingRunId": "e6d2585c-ff99-4809-990c-786afac20ef2",
                      *       "kind": "subscription",
                      *       "period": "2025-02",
                      *       "issueDate": "2025-02-01",
@@ -23781,8 +23795,8 @@ export interface operations {
                 /**
                  * @example [
                  *       {
-                 *         "sessionId": "ride-8454f939",
-                 *         "householdId": "e9c2591c-085e-4115-9632-e6a25db65021",
+                 *         "sessionId": "ride-24a20bef",
+                 *         "householdId": "a5857595-f9e8-4142-a2bf-bc3733141e87",
                  *         "kind": "ride",
                  *         "feeCode": "EL-RIDE",
                  *         "startedAt": "2025-02-20T08:30:00+08:00",
@@ -23807,7 +23821,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "stored": [
-                     *         "ride-c53494f9"
+                     *         "ride-9a8ffcc7"
                      *       ],
                      *       "duplicates": []
                      *     }
@@ -23960,10 +23974,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "0edf7c99-0939-4496-b28e-eb08d6cd705c",
-                     *           "invoiceId": "d8720fa2-6d85-4069-805f-bf7aeb77a465",
-                     *           "contractId": "b745a35d-a531-4022-8bd8-f1333a4c2511",
-                     *           "subscriberKey": "household:dba281fe-1ad1-4afd-8dd8-594414cd50e6",
+                     *           "id": "c8a48df3-4608-4dcb-9284-f25ab233417d",
+                     *           "invoiceId": "b9cb24b0-5a6b-4b5a-8a7a-833589a10dc0",
+                     *           "contractId": "bd80b78a-0dc9-4800-a5fa-d31aa0d8bc9e",
+                     *           "subscriberKey": "household:5a7114e0-bdcc-451d-ad34-0fac9d6077aa",
                      *           "amount": "10.00",
                      *           "appliedAmount": "10.00",
                      *           "creditAmount": "0.00",
@@ -23971,7 +23985,7 @@ export interface operations {
                      *           "externalRef": "WX-FIXTURE-0001",
                      *           "receivedOn": "2025-02-20",
                      *           "creditNoteId": null,
-                     *           "createdAt": "2026-12-05T19:51:58.269Z"
+                     *           "createdAt": "2026-12-05T23:09:59.950Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -24116,7 +24130,7 @@ export interface operations {
                  * @example {
                  *       "amount": "10.00",
                  *       "method": "wechat",
-                 *       "externalRef": "WX-50ad3b05",
+                 *       "externalRef": "WX-62e5323c",
                  *       "receivedOn": "2025-02-28"
                  *     }
                  */
@@ -24136,20 +24150,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e13f9a12-a083-4c66-b417-968a7f0165d2",
-                     *       "invoiceId": "bc18f054-c827-4556-b419-8a97abf29ab7",
-                     *       "contractId": "664eba44-40b5-4121-8260-c3297a46f230",
-                     *       "subscriberKey": "household:d517a73b-2bed-416e-924c-dcc53a0159f5",
+                     *       "id": "3ea2f543-a82e-4ed6-b15d-fa96172cfea5",
+                     *       "invoiceId": "4452ea59-0d99-4fd4-a1ca-b8680c65fccd",
+                     *       "contractId": "8d11e907-4510-49bc-bf6c-133baaab06cb",
+                     *       "subscriberKey": "household:3cb07c32-d962-4755-bcc4-4575dbd72931",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-71a9a0b3",
+                     *       "externalRef": "WX-d78b1cad",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T19:51:58.363Z",
+                     *       "createdAt": "2026-12-05T23:10:00.019Z",
                      *       "invoice": {
-                     *         "id": "bc18f054-c827-4556-b419-8a97abf29ab7",
+                     *         "id": "4452ea59-0d99-4fd4-a1ca-b8680c65fccd",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
@@ -24177,20 +24191,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "e13f9a12-a083-4c66-b417-968a7f0165d2",
-                     *       "invoiceId": "bc18f054-c827-4556-b419-8a97abf29ab7",
-                     *       "contractId": "664eba44-40b5-4121-8260-c3297a46f230",
-                     *       "subscriberKey": "household:d517a73b-2bed-416e-924c-dcc53a0159f5",
+                     *       "id": "3ea2f543-a82e-4ed6-b15d-fa96172cfea5",
+                     *       "invoiceId": "4452ea59-0d99-4fd4-a1ca-b8680c65fccd",
+                     *       "contractId": "8d11e907-4510-49bc-bf6c-133baaab06cb",
+                     *       "subscriberKey": "household:3cb07c32-d962-4755-bcc4-4575dbd72931",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
                      *       "method": "wechat",
-                     *       "externalRef": "WX-71a9a0b3",
+                     *       "externalRef": "WX-d78b1cad",
                      *       "receivedOn": "2025-02-28",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T19:51:58.363Z",
+                     *       "createdAt": "2026-12-05T23:10:00.019Z",
                      *       "invoice": {
-                     *         "id": "bc18f054-c827-4556-b419-8a97abf29ab7",
+                     *         "id": "4452ea59-0d99-4fd4-a1ca-b8680c65fccd",
                      *         "number": "BOT-2025-000001",
                      *         "period": "2025-02",
                      *         "total": "40.00",
@@ -24343,10 +24357,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a822de3a-5ce8-433c-a9ad-6d6b80542f97",
-                     *       "invoiceId": "c4eb58ce-02f4-4366-a80d-a89643b300ff",
-                     *       "contractId": "ec34e037-2afc-4795-94c8-ebc11c2cfa56",
-                     *       "subscriberKey": "household:9f898091-e8ee-4df4-b0c6-5b5a229f59f3",
+                     *       "id": "47445a50-9502-4cd5-9e8c-643ad5ce9f37",
+                     *       "invoiceId": "fb07d391-ee25-42b1-9c7a-9fadfb9facf8",
+                     *       "contractId": "36785774-c505-4b94-af85-4765e04ad9ed",
+                     *       "subscriberKey": "household:62ed19cc-dfc0-4f1c-9f1e-3d014da87a95",
                      *       "amount": "10.00",
                      *       "appliedAmount": "10.00",
                      *       "creditAmount": "0.00",
@@ -24354,7 +24368,7 @@ export interface operations {
                      *       "externalRef": "WX-FIXTURE-0001",
                      *       "receivedOn": "2025-02-20",
                      *       "creditNoteId": null,
-                     *       "createdAt": "2026-12-05T19:51:58.422Z"
+                     *       "createdAt": "2026-12-05T23:10:00.062Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Payment"];
@@ -24495,10 +24509,10 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "9bd9eb27-ecec-4fe8-af85-d9721cfe858f",
+                     *           "id": "7cf6457b-6448-4cce-a25f-14f1a462b428",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "ce06ba2c-e522-4893-bf85-724c40dc12d8",
-                     *           "subscriberKey": "household:07d88e04-0c13-4b2d-94f0-02f83ba5379b",
+                     *           "contractId": "861cd972-f30f-476f-9bee-ac842f0c84ab",
+                     *           "subscriberKey": "household:229fbdeb-bf65-4140-ae81-942b350de5a2",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "15.00",
@@ -24507,7 +24521,7 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T19:51:58.472Z"
+                     *           "createdAt": "2026-12-05T23:10:00.107Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -24637,7 +24651,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "subscriberKey": "household:e1ffb427-1c10-4a13-bad2-7f180c1cc67f",
+                 *       "subscriberKey": "household:2d0d5677-2a22-4e77-8e75-f5b718ebf6e3",
                  *       "amount": "5.00",
                  *       "note": "电梯停运两天，减免"
                  *     }
@@ -24659,19 +24673,19 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "cf13bb16-1cd6-40c3-9293-93d5ce06c52b",
+                     *       "id": "45584e3d-740a-401d-9040-e08229057547",
                      *       "number": "CN-2025-000001",
-                     *       "contractId": "025fa91d-3e9c-4817-b776-ff0fbffb127d",
-                     *       "subscriberKey": "household:e1ffb427-1c10-4a13-bad2-7f180c1cc67f",
+                     *       "contractId": "bad4e9f0-14cf-4931-a49b-fc3ebe32698f",
+                     *       "subscriberKey": "household:2d0d5677-2a22-4e77-8e75-f5b718ebf6e3",
                      *       "reason": "adjustment",
                      *       "amount": "5.00",
                      *       "remaining": "5.00",
                      *       "applied": "0.00",
                      *       "refunded": "0.00",
                      *       "paymentId": null,
-                     *       "subscriptionId": "94036609-ee11-4955-a7bf-a2a0f8c288d2",
+                     *       "subscriptionId": "9b6bd0bc-d9f3-46e8-ad99-0d8823aafe5c",
                      *       "note": "电梯停运两天，减免",
-                     *       "createdAt": "2026-12-05T19:51:58.531Z"
+                     *       "createdAt": "2026-12-05T23:10:00.161Z"
                      *     }
                      */
                     "application/json": components["schemas"]["CreditNote"];
@@ -24815,10 +24829,10 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "79c1d4f3-ccae-43e5-bf26-3e0c547dfc7f",
+                     *       "id": "5d94a054-ac5d-4dcd-9d98-1fab26370717",
                      *       "number": "CN-2026-000001",
-                     *       "contractId": "e61ab345-320a-42a3-8a42-4fbf8cebd848",
-                     *       "subscriberKey": "household:cbcf7684-7026-43a8-a3f0-192d5aa19f81",
+                     *       "contractId": "f23737b7-e0a7-43b7-b79f-fbf1a0b51774",
+                     *       "subscriberKey": "household:23a3caf8-503b-455a-b134-91af4106135c",
                      *       "reason": "cancellation",
                      *       "amount": "20.00",
                      *       "remaining": "15.00",
@@ -24827,7 +24841,7 @@ export interface operations {
                      *       "paymentId": null,
                      *       "subscriptionId": null,
                      *       "note": "",
-                     *       "createdAt": "2026-12-05T19:51:58.609Z"
+                     *       "createdAt": "2026-12-05T23:10:00.215Z"
                      *     }
                      */
                     "application/json": components["schemas"]["CreditNote"];
@@ -24953,7 +24967,7 @@ export interface operations {
                  * @example {
                  *       "amount": "5.00",
                  *       "method": "cash",
-                 *       "externalRef": "CASH-f694f2fd",
+                 *       "externalRef": "CASH-3ea78327",
                  *       "paidOn": "2025-02-28"
                  *     }
                  */
@@ -24973,18 +24987,18 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "79d6b135-0c9a-47bc-8972-74a059f5c87f",
-                     *       "creditNoteId": "7a84fbf2-ce97-4f8b-b556-6a962007a46a",
+                     *       "id": "0d05bb10-d65f-4e1e-b116-bce327c21260",
+                     *       "creditNoteId": "983e5b73-feeb-461b-b317-7b22904329d1",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-01a57ad9",
+                     *       "externalRef": "CASH-5de8db2f",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T19:51:58.680Z",
+                     *       "createdAt": "2026-12-05T23:10:00.302Z",
                      *       "creditNote": {
-                     *         "id": "7a84fbf2-ce97-4f8b-b556-6a962007a46a",
+                     *         "id": "983e5b73-feeb-461b-b317-7b22904329d1",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "9ee8f3e8-5da8-43e7-aa10-0f9d415aff15",
-                     *         "subscriberKey": "household:3773302f-e7c3-47c1-bfd9-aae4a4292685",
+                     *         "contractId": "54e3485f-2b84-4a1b-baca-2bd1088445af",
+                     *         "subscriberKey": "household:bfa13cf2-61d2-412b-b308-aeee9784188b",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
                      *         "remaining": "10.00",
@@ -24993,7 +25007,7 @@ export interface operations {
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T19:51:58.662Z"
+                     *         "createdAt": "2026-12-05T23:10:00.283Z"
                      *       }
                      *     }
                      */
@@ -25013,18 +25027,18 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "79d6b135-0c9a-47bc-8972-74a059f5c87f",
-                     *       "creditNoteId": "7a84fbf2-ce97-4f8b-b556-6a962007a46a",
+                     *       "id": "0d05bb10-d65f-4e1e-b116-bce327c21260",
+                     *       "creditNoteId": "983e5b73-feeb-461b-b317-7b22904329d1",
                      *       "amount": "5.00",
                      *       "method": "cash",
-                     *       "externalRef": "CASH-01a57ad9",
+                     *       "externalRef": "CASH-5de8db2f",
                      *       "paidOn": "2025-02-28",
-                     *       "createdAt": "2026-12-05T19:51:58.680Z",
+                     *       "createdAt": "2026-12-05T23:10:00.302Z",
                      *       "creditNote": {
-                     *         "id": "7a84fbf2-ce97-4f8b-b556-6a962007a46a",
+                     *         "id": "983e5b73-feeb-461b-b317-7b22904329d1",
                      *         "number": "CN-2026-000001",
-                     *         "contractId": "9ee8f3e8-5da8-43e7-aa10-0f9d415aff15",
-                     *         "subscriberKey": "household:3773302f-e7c3-47c1-bfd9-aae4a4292685",
+                     *         "contractId": "54e3485f-2b84-4a1b-baca-2bd1088445af",
+                     *         "subscriberKey": "household:bfa13cf2-61d2-412b-b308-aeee9784188b",
                      *         "reason": "cancellation",
                      *         "amount": "20.00",
                      *         "remaining": "10.00",
@@ -25033,7 +25047,7 @@ export interface operations {
                      *         "paymentId": null,
                      *         "subscriptionId": null,
                      *         "note": "",
-                     *         "createdAt": "2026-12-05T19:51:58.662Z"
+                     *         "createdAt": "2026-12-05T23:10:00.283Z"
                      *       }
                      *     }
                      */
@@ -25178,13 +25192,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a73958cd-99ff-41e9-a021-ba6ddb76752b",
-                     *       "creditNoteId": "ff1ab230-be36-4eab-a24a-72f51d69482b",
+                     *       "id": "e79b76c5-5957-40bf-ba04-45e3b2f542df",
+                     *       "creditNoteId": "7bbf9e3e-6d8f-4948-8c12-95c07bf4e48d",
                      *       "amount": "5.00",
                      *       "method": "cash",
                      *       "externalRef": "CASH-FIXTURE-0001",
                      *       "paidOn": "2025-02-25",
-                     *       "createdAt": "2026-12-05T19:51:58.724Z"
+                     *       "createdAt": "2026-12-05T23:10:00.374Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Refund"];
@@ -25318,11 +25332,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "6f14d392-3c0f-401a-959e-f538e2edb72d",
-                     *       "subscriberKey": "household:37040b83-d87f-48c9-8717-f22cdf94c5e2",
+                     *       "contractId": "bc6dc18e-f9d4-4a2d-9e25-f27725a74248",
+                     *       "subscriberKey": "household:83fe056e-a6ed-4cfa-af54-2f925d6eef07",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "011ae01c-48ba-48e3-8924-1e5a976536f3",
+                     *           "id": "0ffc6172-15a8-47c1-a9f1-09a9f4bea206",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -25333,7 +25347,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "621d76f2-7ec9-49ad-a34e-532eabf15c76",
+                     *           "id": "a7e5229a-e0bc-4f33-8bf3-c49e3f80b499",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -25347,10 +25361,10 @@ export interface operations {
                      *       ],
                      *       "payments": [
                      *         {
-                     *           "id": "e7825648-41ca-4e21-9e16-9cb63227281c",
-                     *           "invoiceId": "621d76f2-7ec9-49ad-a34e-532eabf15c76",
-                     *           "contractId": "6f14d392-3c0f-401a-959e-f538e2edb72d",
-                     *           "subscriberKey": "household:37040b83-d87f-48c9-8717-f22cdf94c5e2",
+                     *           "id": "1c8167db-7aee-4497-aa9a-46f220612784",
+                     *           "invoiceId": "a7e5229a-e0bc-4f33-8bf3-c49e3f80b499",
+                     *           "contractId": "bc6dc18e-f9d4-4a2d-9e25-f27725a74248",
+                     *           "subscriberKey": "household:83fe056e-a6ed-4cfa-af54-2f925d6eef07",
                      *           "amount": "10.00",
                      *           "appliedAmount": "10.00",
                      *           "creditAmount": "0.00",
@@ -25358,15 +25372,15 @@ export interface operations {
                      *           "externalRef": "WX-FIXTURE-0001",
                      *           "receivedOn": "2025-02-20",
                      *           "creditNoteId": null,
-                     *           "createdAt": "2026-12-05T19:51:58.773Z"
+                     *           "createdAt": "2026-12-05T23:10:00.433Z"
                      *         }
                      *       ],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "fe03542b-7fe4-48c5-b3a0-f00cfab141d2",
+                     *           "id": "0d9cfd86-975c-4727-b8fd-a825b217dd8d",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "6f14d392-3c0f-401a-959e-f538e2edb72d",
-                     *           "subscriberKey": "household:37040b83-d87f-48c9-8717-f22cdf94c5e2",
+                     *           "contractId": "bc6dc18e-f9d4-4a2d-9e25-f27725a74248",
+                     *           "subscriberKey": "household:83fe056e-a6ed-4cfa-af54-2f925d6eef07",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "15.00",
@@ -25375,18 +25389,18 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T19:51:58.775Z"
+                     *           "createdAt": "2026-12-05T23:10:00.436Z"
                      *         }
                      *       ],
                      *       "refunds": [
                      *         {
-                     *           "id": "68e1e4ad-8b54-408c-858b-0f5a5c3e7eb2",
-                     *           "creditNoteId": "fe03542b-7fe4-48c5-b3a0-f00cfab141d2",
+                     *           "id": "29fe7f63-39f2-45df-b310-8bc45ea8c377",
+                     *           "creditNoteId": "0d9cfd86-975c-4727-b8fd-a825b217dd8d",
                      *           "amount": "5.00",
                      *           "method": "cash",
                      *           "externalRef": "CASH-FIXTURE-0001",
                      *           "paidOn": "2025-02-25",
-                     *           "createdAt": "2026-12-05T19:51:58.777Z"
+                     *           "createdAt": "2026-12-05T23:10:00.438Z"
                      *         }
                      *       ],
                      *       "totals": {
@@ -25531,11 +25545,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "17b87bec-a422-4943-8344-58827d43d9a3",
-                     *       "subscriberKey": "household:ef60ed57-2cc6-4f05-9784-669721dc507a",
+                     *       "contractId": "aa612203-213e-4e0a-a941-a7808cec9cc4",
+                     *       "subscriberKey": "household:59620f4b-83f3-4d6b-9fb5-60dbb7754396",
                      *       "subscriptions": [
                      *         {
-                     *           "id": "cad8d8e8-0d51-432d-a950-ff5cad9234ef",
+                     *           "id": "ae914536-8f5b-4ab5-9775-d082345adfd5",
                      *           "feeCode": "EL-M",
                      *           "kind": "monthly",
                      *           "state": "active",
@@ -25546,7 +25560,7 @@ export interface operations {
                      *       ],
                      *       "invoices": [
                      *         {
-                     *           "id": "6858bd1b-849f-4efd-b030-37a52d9c7b58",
+                     *           "id": "37cb16f5-5d9e-4436-877a-5cacb301da9c",
                      *           "number": "BOT-2025-000001",
                      *           "kind": "subscription",
                      *           "period": "2025-02",
@@ -25560,10 +25574,10 @@ export interface operations {
                      *       ],
                      *       "payments": [
                      *         {
-                     *           "id": "7c0e29b9-d3d3-40ea-9bee-9c0ee11d5410",
-                     *           "invoiceId": "6858bd1b-849f-4efd-b030-37a52d9c7b58",
-                     *           "contractId": "17b87bec-a422-4943-8344-58827d43d9a3",
-                     *           "subscriberKey": "household:ef60ed57-2cc6-4f05-9784-669721dc507a",
+                     *           "id": "a9639b1c-a23a-4de3-b967-dcb4086dd51f",
+                     *           "invoiceId": "37cb16f5-5d9e-4436-877a-5cacb301da9c",
+                     *           "contractId": "aa612203-213e-4e0a-a941-a7808cec9cc4",
+                     *           "subscriberKey": "household:59620f4b-83f3-4d6b-9fb5-60dbb7754396",
                      *           "amount": "10.00",
                      *           "appliedAmount": "10.00",
                      *           "creditAmount": "0.00",
@@ -25571,15 +25585,15 @@ export interface operations {
                      *           "externalRef": "WX-FIXTURE-0001",
                      *           "receivedOn": "2025-02-20",
                      *           "creditNoteId": null,
-                     *           "createdAt": "2026-12-05T19:51:58.867Z"
+                     *           "createdAt": "2026-12-05T23:10:00.510Z"
                      *         }
                      *       ],
                      *       "creditNotes": [
                      *         {
-                     *           "id": "9d99d91b-01c0-4737-b973-103391e76ce9",
+                     *           "id": "80f20e02-86da-4054-b3f9-38838fc4089e",
                      *           "number": "CN-2026-000001",
-                     *           "contractId": "17b87bec-a422-4943-8344-58827d43d9a3",
-                     *           "subscriberKey": "household:ef60ed57-2cc6-4f05-9784-669721dc507a",
+                     *           "contractId": "aa612203-213e-4e0a-a941-a7808cec9cc4",
+                     *           "subscriberKey": "household:59620f4b-83f3-4d6b-9fb5-60dbb7754396",
                      *           "reason": "cancellation",
                      *           "amount": "20.00",
                      *           "remaining": "15.00",
@@ -25588,18 +25602,18 @@ export interface operations {
                      *           "paymentId": null,
                      *           "subscriptionId": null,
                      *           "note": "",
-                     *           "createdAt": "2026-12-05T19:51:58.870Z"
+                     *           "createdAt": "2026-12-05T23:10:00.514Z"
                      *         }
                      *       ],
                      *       "refunds": [
                      *         {
-                     *           "id": "680ebfdc-e665-404f-9086-b6076c65cfe7",
-                     *           "creditNoteId": "9d99d91b-01c0-4737-b973-103391e76ce9",
+                     *           "id": "17134ddf-086b-4d88-9de4-37c3d3bd4466",
+                     *           "creditNoteId": "80f20e02-86da-4054-b3f9-38838fc4089e",
                      *           "amount": "5.00",
                      *           "method": "cash",
                      *           "externalRef": "CASH-FIXTURE-0001",
                      *           "paidOn": "2025-02-25",
-                     *           "createdAt": "2026-12-05T19:51:58.871Z"
+                     *           "createdAt": "2026-12-05T23:10:00.515Z"
                      *         }
                      *       ],
                      *       "totals": {
@@ -25744,7 +25758,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "a2a3987c-29d7-4229-9486-82eb96662ca9",
+                     *       "contractId": "cde4e124-f576-48ff-8194-57ccb55d0ae1",
                      *       "asOf": "2025-03-01",
                      *       "invoiceCount": 1,
                      *       "openInvoiceCount": 1,
@@ -25916,8 +25930,8 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "fdb00b2a-a81a-4789-9f9e-8de5cea53716",
-                     *           "contractId": "fa8bb274-8803-43f3-97e5-e951022ee85a",
+                     *           "id": "fda4b671-7e55-433f-a975-d27f97a757b3",
+                     *           "contractId": "26107b14-5d96-4071-929b-c895ad4b0303",
                      *           "period": "2025-01",
                      *           "versionNo": 1,
                      *           "state": "queried",
@@ -25940,14 +25954,14 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "f5fa5c3c-bf1e-40c5-91f1-09e1e48f383c",
-                     *           "reviewedByOrgId": "a3afd44f-dba5-4781-80e4-52eb2e30e81a",
+                     *           "submittedByOrgId": "af564cfc-017f-41ba-9fea-4256fc47acbf",
+                     *           "reviewedByOrgId": "97019faa-ccf1-46fc-b17f-eac0396e496c",
                      *           "reviewedAt": "2025-02-25T02:00:00.000Z",
-                     *           "createdAt": "2026-12-05T19:51:59.062Z"
+                     *           "createdAt": "2026-12-05T23:10:00.668Z"
                      *         },
                      *         {
-                     *           "id": "e551d98a-f8f5-469c-adc4-58c5060afc22",
-                     *           "contractId": "fa8bb274-8803-43f3-97e5-e951022ee85a",
+                     *           "id": "31a9acee-d85f-42d6-93ac-e5581c872e5c",
+                     *           "contractId": "26107b14-5d96-4071-929b-c895ad4b0303",
                      *           "period": "2024-12",
                      *           "versionNo": 1,
                      *           "state": "submitted",
@@ -25970,10 +25984,10 @@ export interface operations {
                      *             "maintenanceRecords": [],
                      *             "safetyIncidents": 0
                      *           },
-                     *           "submittedByOrgId": "f5fa5c3c-bf1e-40c5-91f1-09e1e48f383c",
+                     *           "submittedByOrgId": "af564cfc-017f-41ba-9fea-4256fc47acbf",
                      *           "reviewedByOrgId": null,
                      *           "reviewedAt": null,
-                     *           "createdAt": "2026-12-05T19:51:59.062Z"
+                     *           "createdAt": "2026-12-05T23:10:00.668Z"
                      *         }
                      *       ],
                      *       "total": 2,
@@ -26142,8 +26156,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c4263064-eb50-4dfd-a360-c6e0a708f816",
-                     *       "contractId": "841d515e-a3a5-41ae-9ea4-b2316e3a6d6e",
+                     *       "id": "31ffc7de-23fc-49f8-a1e7-d42b16b101f8",
+                     *       "contractId": "c2bcc472-5f27-464c-b5a0-8694aeda1116",
                      *       "period": "2025-02",
                      *       "versionNo": 1,
                      *       "state": "submitted",
@@ -26166,7 +26180,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "153b5b47-1ebe-4266-ae9f-12e8997d8a13",
+                     *       "submittedByOrgId": "18f53441-b683-4c3b-ab95-96308c017956",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -26311,7 +26325,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "c4263064-eb50-4dfd-a360-c6e0a708f816",
+                     *           "id": "31ffc7de-23fc-49f8-a1e7-d42b16b101f8",
                      *           "versionNo": 1,
                      *           "state": "submitted"
                      *         }
@@ -26464,8 +26478,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "cf8494be-9125-4282-ae8b-c91440d315db",
-                     *       "contractId": "138b9294-a325-42fc-9d7c-a6691f877e5d",
+                     *       "id": "c8b951ae-71ee-401c-be94-ae992a672e7d",
+                     *       "contractId": "7048ec9e-78c6-4f39-b7c7-0a6861b0a2b4",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "submitted",
@@ -26488,10 +26502,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "9150feb3-041a-482f-9f38-a6551c59013c",
+                     *       "submittedByOrgId": "379827f7-254d-47a3-abf9-f09202b4600e",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
-                     *       "createdAt": "2026-12-05T19:51:59.283Z",
+                     *       "createdAt": "2026-12-05T23:10:00.845Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -26631,7 +26645,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "cf8494be-9125-4282-ae8b-c91440d315db",
+                     *           "id": "c8b951ae-71ee-401c-be94-ae992a672e7d",
                      *           "versionNo": 1,
                      *           "state": "submitted"
                      *         }
@@ -26774,8 +26788,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "67dedc7e-68b8-48c7-9628-e941b821bf8f",
-                     *       "contractId": "e0e3587d-e5bf-439d-8378-e8ee9d3d0fdc",
+                     *       "id": "917ac5ba-2c7f-4c3d-966d-10b6fb71f16a",
+                     *       "contractId": "490b0063-cc12-435b-9993-5a0c01cfbe98",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "accepted",
@@ -26798,10 +26812,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "eb344409-5cef-4479-b065-056506552191",
-                     *       "reviewedByOrgId": "cbdea474-088d-42c9-9b14-9c697dd38bb1",
+                     *       "submittedByOrgId": "b0bf0499-c21a-4008-9ffb-3b4b3449d072",
+                     *       "reviewedByOrgId": "d1c84903-41e1-4c54-a02d-f6772110e517",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T19:51:59.418Z",
+                     *       "createdAt": "2026-12-05T23:10:00.918Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -26941,7 +26955,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "67dedc7e-68b8-48c7-9628-e941b821bf8f",
+                     *           "id": "917ac5ba-2c7f-4c3d-966d-10b6fb71f16a",
                      *           "versionNo": 1,
                      *           "state": "accepted"
                      *         }
@@ -27100,8 +27114,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "c92397f3-bd11-48dd-b123-2347260e6cfd",
-                     *       "contractId": "f77ed715-7566-458a-9760-56a9405f276b",
+                     *       "id": "c0624a01-ee4d-4e2c-8d43-c8ee12c31ebc",
+                     *       "contractId": "a3d0b547-71c4-4c38-a84c-4df472facd99",
                      *       "period": "2024-12",
                      *       "versionNo": 1,
                      *       "state": "queried",
@@ -27124,10 +27138,10 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "06c88419-ab10-4418-8e2d-75b33488a250",
-                     *       "reviewedByOrgId": "592390f9-39ba-42f3-8a37-fe6ba87a4449",
+                     *       "submittedByOrgId": "f2fb9944-f90c-49ba-b70c-3df7acb2e2a7",
+                     *       "reviewedByOrgId": "e639636a-f98b-4afd-aae9-7a2000ea45b9",
                      *       "reviewedAt": "2025-03-01T02:00:00.000Z",
-                     *       "createdAt": "2026-12-05T19:51:59.505Z",
+                     *       "createdAt": "2026-12-05T23:10:00.983Z",
                      *       "comparison": {
                      *         "tolerances": {
                      *           "money": {
@@ -27267,7 +27281,7 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "c92397f3-bd11-48dd-b123-2347260e6cfd",
+                     *           "id": "c0624a01-ee4d-4e2c-8d43-c8ee12c31ebc",
                      *           "versionNo": 1,
                      *           "state": "queried"
                      *         }
@@ -27446,8 +27460,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "106a4378-9ca2-46ea-9740-6bf945723844",
-                     *       "contractId": "b1b5dc3c-569c-4b8b-ba9c-e3757c3cfc04",
+                     *       "id": "b55f4590-502f-4927-84eb-f34f906a01dc",
+                     *       "contractId": "dff1dad1-974d-4851-8b97-acfc1a057776",
                      *       "period": "2025-01",
                      *       "versionNo": 2,
                      *       "state": "submitted",
@@ -27470,7 +27484,7 @@ export interface operations {
                      *         "maintenanceRecords": [],
                      *         "safetyIncidents": 0
                      *       },
-                     *       "submittedByOrgId": "a63296b4-cbfb-4ef3-bd00-f9e0c6bf4f44",
+                     *       "submittedByOrgId": "eb1a0f59-6dd9-4661-b94f-e7a51f2d2c17",
                      *       "reviewedByOrgId": null,
                      *       "reviewedAt": null,
                      *       "createdAt": "2025-03-01T02:00:00.000Z",
@@ -27613,12 +27627,12 @@ export interface operations {
                      *       },
                      *       "versions": [
                      *         {
-                     *           "id": "89e11dad-093c-4b90-9185-29a6f73140a2",
+                     *           "id": "15e40fe9-0113-45a9-92a4-5e7e57ed8f85",
                      *           "versionNo": 1,
                      *           "state": "superseded"
                      *         },
                      *         {
-                     *           "id": "106a4378-9ca2-46ea-9740-6bf945723844",
+                     *           "id": "b55f4590-502f-4927-84eb-f34f906a01dc",
                      *           "versionNo": 2,
                      *           "state": "submitted"
                      *         }
@@ -27773,12 +27787,12 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "fdd321e6-74e3-48ed-b97a-93b8d33f10a1",
-                     *           "reportId": "b2d66504-4c1c-42a3-9e12-dc39580d9653",
+                     *           "id": "c36d1598-f141-4668-ae06-e1086efe9ce7",
+                     *           "reportId": "0372dd27-3691-4763-87f9-db32eb6f38b4",
                      *           "versionNo": 1,
-                     *           "authorOrgId": "fcc5e760-cde6-489e-ab6c-73f8810ade86",
+                     *           "authorOrgId": "b364c5e8-45ba-4ab8-873b-02833c46f1f5",
                      *           "body": "维保费用偏高，请附发票",
-                     *           "createdAt": "2026-12-05T19:51:59.763Z"
+                     *           "createdAt": "2026-12-05T23:10:01.121Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -28079,7 +28093,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "aedcec3a-534c-4042-b57e-8864a132dbd7",
+                     *       "contractId": "d25ca0f1-343c-4e1c-b1b6-d4892941780e",
                      *       "assumptions": {
                      *         "takeUp": {
                      *           "rates": {
@@ -28095,7 +28109,7 @@ export interface operations {
                      *         },
                      *         "discountRate": "0.05"
                      *       },
-                     *       "updatedByOrgId": "1d1e5ee8-bee0-4236-b7a0-881e78235828",
+                     *       "updatedByOrgId": "ae57727c-e372-4f55-91c0-ed5dba4b1e96",
                      *       "updatedAt": "2025-03-01T02:00:00.000Z"
                      *     }
                      */
@@ -28232,7 +28246,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "contractId": "375ef4de-06a4-41f8-ba45-cffc902a0d26",
+                     *       "contractId": "7eccf0fc-e193-4093-965c-272a792a2027",
                      *       "state": "operating",
                      *       "versionNo": 1,
                      *       "basis": "version_in_force",
@@ -28493,13 +28507,13 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "9e5917c6-db16-4aeb-b8cd-c91f43478c7d",
-                     *           "contractId": "32158010-8554-41b9-927e-759681940dc3",
+                     *           "id": "9f7cc607-3078-444b-bfa6-5a963f33ad54",
+                     *           "contractId": "23fdff95-8f84-49f6-8b8b-abb6d9591155",
                      *           "amount": "10000.00",
                      *           "paidOn": "2025-02-10",
                      *           "note": "首期引导资金",
-                     *           "recordedByOrgId": "ca9ef2f0-6b48-4366-b9cf-3af3ab7c1c08",
-                     *           "createdAt": "2026-12-05T19:52:00.184Z"
+                     *           "recordedByOrgId": "a1fba2be-cad5-45c0-bb33-318ad24f579e",
+                     *           "createdAt": "2026-12-05T23:10:01.330Z"
                      *         }
                      *       ],
                      *       "total": 1,
@@ -28657,12 +28671,12 @@ export interface operations {
                     /**
                      * @example {
                      *       "disbursement": {
-                     *         "id": "952f716a-ec6a-4004-9492-c77b13dd88a9",
-                     *         "contractId": "a86d6f1a-d7db-4fc6-8a03-87f0371f8d78",
+                     *         "id": "c6650457-bf24-4770-a4e5-54d941535510",
+                     *         "contractId": "472addbd-f854-404a-a74e-0f47c9b0c4e9",
                      *         "amount": "20000.00",
                      *         "paidOn": "2025-02-20",
                      *         "note": "第一笔引导资金",
-                     *         "recordedByOrgId": "60a8c371-7a95-4a2a-b2bd-66c6a4dbfee3",
+                     *         "recordedByOrgId": "958e7e1f-78f9-4c09-80bc-e9fe40240576",
                      *         "createdAt": "2025-03-01T02:00:00.000Z"
                      *       },
                      *       "totals": {
@@ -28828,13 +28842,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "fd0dff34-a8ee-4742-ae33-5bea5344d4d5",
-                     *       "contractId": "8d3ebf16-9e58-4ab4-99c1-3f19b70fb9c7",
+                     *       "id": "beeb1e70-fc62-4d96-9089-8376e3ad433f",
+                     *       "contractId": "15609299-21de-4ff6-a21f-807ae73842f3",
                      *       "amount": "10000.00",
                      *       "paidOn": "2025-02-10",
                      *       "note": "首期引导资金",
-                     *       "recordedByOrgId": "21637183-123d-42e1-9783-b0261e425761",
-                     *       "createdAt": "2026-12-05T19:52:00.354Z"
+                     *       "recordedByOrgId": "b3f884e9-ece6-44c6-8d65-5cf5dff5c220",
+                     *       "createdAt": "2026-12-05T23:10:01.441Z"
                      *     }
                      */
                     "application/json": components["schemas"]["GuidanceDisbursement"];
@@ -28966,8 +28980,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "streetId": "d804865e-2a84-4a9e-9597-e07ef569e412",
-                     *       "streetName": "殷行街道 935d586f",
+                     *       "streetId": "330cb651-40f7-4975-9de4-9f3fc1957ce5",
+                     *       "streetName": "殷行街道 4b4607ed",
                      *       "today": "2025-03-01",
                      *       "facilities": {
                      *         "elevators": {
@@ -29315,7 +29329,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 cc407563",
+                 *       "name": "值班群 8641f185",
                  *       "channel": "webhook",
                  *       "url": "https://hooks.example.com/bot",
                  *       "rules": []
@@ -29339,8 +29353,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "0bccb32b-0ec0-4614-85a5-acb1557ff055",
-                     *         "name": "值班群 b4e78b1e",
+                     *         "id": "b177ca8a-422a-419c-9e44-fc490466dffa",
+                     *         "name": "值班群 0fc2673c",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/bot",
                      *         "hasSecret": true,
@@ -29349,7 +29363,7 @@ export interface operations {
                      *         "disabledReason": null,
                      *         "consecutiveFailures": 0,
                      *         "rules": [],
-                     *         "createdAt": "2026-12-05T19:51:56.423Z"
+                     *         "createdAt": "2026-12-05T23:09:58.851Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -29483,7 +29497,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3dbfd277-61d5-4eb8-b9e3-3fd26c1ef051",
+                     *       "id": "5168f6a2-0962-415b-8f92-a012a378c00e",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -29498,7 +29512,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T19:51:56.488Z"
+                     *       "createdAt": "2026-12-05T23:09:58.925Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -29628,7 +29642,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "b686567c-6bd5-4c20-8d7a-3e1068d3316e",
+                     *       "id": "ca7f1481-3105-4578-9f8e-6cfbae02034a",
                      *       "name": "物业值班群",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
@@ -29643,7 +29657,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T19:51:56.618Z"
+                     *       "createdAt": "2026-12-05T23:09:59.010Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -29752,7 +29766,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "值班群 5c909947"
+                 *       "name": "值班群 0ddef48f"
                  *     }
                  */
                 "application/json": components["schemas"]["NotificationEndpointChange"];
@@ -29770,8 +29784,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "5867fd6a-30fb-4f88-b5a0-8180ca077687",
-                     *       "name": "值班群 fa9b2329",
+                     *       "id": "7f6bd5c4-9ac5-4615-b573-63b8859decdb",
+                     *       "name": "值班群 b67fb832",
                      *       "channel": "webhook",
                      *       "url": "https://hooks.example.com/property",
                      *       "hasSecret": true,
@@ -29785,7 +29799,7 @@ export interface operations {
                      *           "afterSeconds": null
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-05T19:51:56.532Z"
+                     *       "createdAt": "2026-12-05T23:09:58.964Z"
                      *     }
                      */
                     "application/json": components["schemas"]["NotificationEndpoint"];
@@ -29913,7 +29927,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "endpoint": {
-                     *         "id": "b2092bd4-2b33-41df-b0e9-83651983c956",
+                     *         "id": "a3e0a918-3230-4b49-96e9-6c62c7e262b1",
                      *         "name": "物业值班群",
                      *         "channel": "webhook",
                      *         "url": "https://hooks.example.com/property",
@@ -29928,7 +29942,7 @@ export interface operations {
                      *             "afterSeconds": null
                      *           }
                      *         ],
-                     *         "createdAt": "2026-12-05T19:51:56.668Z"
+                     *         "createdAt": "2026-12-05T23:09:59.051Z"
                      *       },
                      *       "secret": "whsec_RVhBTVBMRUVYQU1QTEVFWEFNUExFRVhBTVBMRUU="
                      *     }
@@ -30081,7 +30095,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "deliveryId": "7fba112f-f477-4127-a109-1dd5469cbd8e"
+                     *       "deliveryId": "e43238c1-44b4-4af4-8c51-22135df09259"
                      *     }
                      */
                     "application/json": components["schemas"]["QueuedTestPing"];
@@ -30233,7 +30247,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "1b54dec5-8b2f-45c4-98bc-f61eeeb4725f",
+                     *           "id": "ac897c1b-8574-4fc7-b733-2cea9c9f0d97",
                      *           "type": "test_ping",
                      *           "state": "delivered",
                      *           "attempts": 1,
@@ -30397,7 +30411,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "d8b6e3df-2079-4c6a-a403-3f3f89821c46",
+                     *       "id": "12997bc9-3b68-4d25-bafd-5e0a769701ba",
                      *       "type": "test_ping",
                      *       "state": "pending",
                      *       "attempts": 1,
@@ -30566,11 +30580,11 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "sensorId": "861bfabf-9070-416f-901a-b2873a79368e",
-                     *           "eventId": "fx-detected-861bfabf",
+                     *           "sensorId": "483a1b3e-3985-4846-a9c4-ea75cd16066c",
+                     *           "eventId": "fx-detected-483a1b3e",
                      *           "occurredAt": "2025-02-28T12:00:00.000Z",
                      *           "byteSize": 8,
-                     *           "url": "/v1/incidents/e87b06c8-42c3-4782-94c4-9143e56fcf56/snapshots/fx-detected-861bfabf"
+                     *           "url": "/v1/incidents/2c02bd31-ad81-442c-bee1-22b3bcf3144b/snapshots/fx-detected-483a1b3e"
                      *         }
                      *       ],
                      *       "total": 1,

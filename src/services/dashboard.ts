@@ -17,7 +17,6 @@ import {
   shanghaiDate,
 } from "../../contracts/index.js";
 import { queryRows } from "../../db/database.js";
-import { carHalted } from "../../db/incidents.js";
 import { outstandingSql } from "../../db/ledger.js";
 import { streets } from "../../db/schema.js";
 import { versionInForceId } from "../../db/versions.js";
@@ -168,8 +167,7 @@ export async function streetDashboard(ctx: ServiceContext, id: string): Promise<
             where i.street_id = ${id} and ${outstandingSql("i")} > 0
           ),
           ebike as (
-            select i.classification,
-              ${carHalted("i")} as halted
+            select i.classification, i.halted
             from incidents i
             where i.street_id = ${id} and i.kind = 'ebike'
               and i.opened_at >= ${from}::timestamptz and i.opened_at < ${to}::timestamptz

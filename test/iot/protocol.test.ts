@@ -84,11 +84,12 @@ describe("sensor protocol v1", () => {
 });
 
 const at = (s: number) => new Date(Date.UTC(2026, 2, 1, 0, 0, s));
-const ev = (type: EbikeEvent["type"], s: number, id = `${type}-${s}`): EbikeEvent => ({
+const ev = (type: EbikeEvent["type"], s: number, id = `${type}-${s}`, carHalted = false): EbikeEvent => ({
   sensorId: SENSOR,
   eventId: id,
   type,
   occurredAt: at(s),
+  carHalted,
 });
 
 describe("incidents from events, in occurredAt order", () => {
@@ -100,7 +101,37 @@ describe("incidents from events, in occurredAt order", () => {
         ev("ebike_cleared", 40),
         ev("ebike_cleared", 50),
       ]),
-    ).toEqual([{ sensorId: SENSOR, openedAt: at(0), closedAt: at(40), detections: 2, haltSeconds: 40 }]);
+    ).toEqual([
+      { sensorId: SENSOR, openedAt: at(0), closedAt: at(40), detections: 2, haltSeconds: 40, halted: false },
+    ]);
+  });
+
+  it("marks an incident halted when any detection within it reported the car halted, however late", () => {
+    const first = ev("ebike_detected", 0);
+    const second = ev("ebike_detected", 5, "second", true);
+    const clear = ev("ebike_cleared", 40);
+    const after = ev("ebike_detected", 41, "after", true);
+    expect(deriveIncidents([first, clear]).map((d) => d.halted)).toEqual([false]);
+    expect(deriveIncidents([first, second, clear, after]).map((d) => d.halted)).toEqual([true, true]);
+    // A halt reported at the clear's instant is within the incident; one after it opens the next.
+    expect(
+      deriveIncidents([first, clear, ev("ebike_detected", 40, "at-clear", true)]).map((d) => d.halted),
+    ).toEqual([true]);
+    // The stored incident learns it from the late detection: one update, same id.
+    const stored = {
+      id: "i1",
+      sensorId: SENSOR,
+      openedAt: at(0),
+      closedAt: at(40),
+      detections: 1,
+      haltSeconds: 40,
+      halted: false,
+    };
+    expect(planIncidents([stored], deriveIncidents([first, second, clear]))).toEqual({
+      updates: [{ ...stored, detections: 2, halted: true }],
+      inserts: [],
+      deletes: [],
+    });
   });
 
   it("gives the same incidents whatever the arrival order (a clear before its detection included)", () => {
@@ -125,7 +156,15 @@ describe("incidents from events, in occurredAt order", () => {
 
   it("replaying from a stored incident keeps its id when late events extend or split it", () => {
     const stored = [
-      { id: "i1", sensorId: SENSOR, openedAt: at(10), closedAt: at(60), detections: 2, haltSeconds: 50 },
+      {
+        id: "i1",
+        sensorId: SENSOR,
+        openedAt: at(10),
+        closedAt: at(60),
+        detections: 2,
+        haltSeconds: 50,
+        halted: false,
+      },
     ];
     // A late detection before it, and a late clear inside it: i1 grows back to 5 and closes at 30.
     const derived: DerivedIncident[] = deriveIncidents([
@@ -138,10 +177,18 @@ describe("incidents from events, in occurredAt order", () => {
     const plan = planIncidents(stored, derived);
     expect(plan.deletes).toEqual([]);
     expect(plan.updates).toEqual([
-      { id: "i1", sensorId: SENSOR, openedAt: at(5), closedAt: at(30), detections: 2, haltSeconds: 25 },
+      {
+        id: "i1",
+        sensorId: SENSOR,
+        openedAt: at(5),
+        closedAt: at(30),
+        detections: 2,
+        haltSeconds: 25,
+        halted: false,
+      },
     ]);
     expect(plan.inserts).toEqual([
-      { sensorId: SENSOR, openedAt: at(40), closedAt: at(60), detections: 1, haltSeconds: 20 },
+      { sensorId: SENSOR, openedAt: at(40), closedAt: at(60), detections: 1, haltSeconds: 20, halted: false },
     ]);
     expect(
       planIncidents(
@@ -164,7 +211,14 @@ describe("incidents from events, in occurredAt order", () => {
       { ...ev("ebike_detected", 12), sensorId: OTHER },
       ev("ebike_cleared", 13),
     ];
-    const opened = { id: "i1", openedAt: at(12), closedAt: at(13), detections: 1, haltSeconds: 1 };
+    const opened = {
+      id: "i1",
+      openedAt: at(12),
+      closedAt: at(13),
+      detections: 1,
+      haltSeconds: 1,
+      halted: false,
+    };
     const fixed = {
       id: "i1",
       sensorId: SENSOR,
@@ -172,6 +226,7 @@ describe("incidents from events, in occurredAt order", () => {
       closedAt: at(13),
       detections: 2,
       haltSeconds: 3,
+      halted: false,
     };
     expect(planIncidents([{ ...opened, sensorId: OTHER }], deriveIncidents(events))).toEqual({
       updates: [fixed],
@@ -198,8 +253,8 @@ describe("incidents from events, in occurredAt order", () => {
     const cleared = new Date(opened.getTime() + ms);
     expect(haltSeconds(opened, cleared)).toBe(seconds);
     const [incident] = deriveIncidents([
-      { sensorId: SENSOR, eventId: "d", type: "ebike_detected", occurredAt: opened },
-      { sensorId: SENSOR, eventId: "c", type: "ebike_cleared", occurredAt: cleared },
+      { sensorId: SENSOR, eventId: "d", type: "ebike_detected", occurredAt: opened, carHalted: false },
+      { sensorId: SENSOR, eventId: "c", type: "ebike_cleared", occurredAt: cleared, carHalted: false },
     ]);
     expect(incident).toMatchObject({ closedAt: cleared, haltSeconds: seconds });
   });

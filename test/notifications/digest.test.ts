@@ -30,7 +30,7 @@ async function subscribe(orgId: string) {
 
 type Sensor = Awaited<ReturnType<typeof createSensorRow>>;
 
-/** An e-bike incident of `sensor` opened at `openedAt` (closed a minute later). */
+/** An e-bike incident of `sensor` opened at `openedAt` (closed a minute later); `halted` as the ingest keeps it, with its detection. */
 async function halt(sensor: Sensor, openedAt: string, opts: { halted?: boolean; falseAlarm?: boolean } = {}) {
   const opened = new Date(openedAt);
   await db.insert(incidents).values({
@@ -43,6 +43,7 @@ async function halt(sensor: Sensor, openedAt: string, opts: { halted?: boolean; 
     closedAt: new Date(opened.getTime() + 60_000),
     haltSeconds: 60,
     detections: 1,
+    halted: opts.halted ?? false,
     ...(opts.falseAlarm
       ? { classification: "false_alarm" as const, falseAlarmReason: "stroller" as const }
       : {}),

@@ -228,7 +228,7 @@ export async function createSensorRow(db: Database, world: World, facilityId: st
 
 /**
  * A closed e-bike incident of `sensor` opened at `openedAt`, lasting 60 s; `halted` adds the
- * `ebike_detected` event that reported the car halted.
+ * `ebike_detected` event that reported the car halted, and the flag the ingest's replay keeps for it.
  */
 export async function createIncidentRow(
   db: Database,
@@ -250,6 +250,7 @@ export async function createIncidentRow(
         closedAt: closed,
         haltSeconds: 60,
         detections: 1,
+        halted: opts.halted ?? false,
         ...(opts.falseAlarm === undefined
           ? {}
           : opts.falseAlarm

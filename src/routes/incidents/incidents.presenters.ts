@@ -23,6 +23,7 @@ export function incidentJson(
     closedAt: iso(row.closedAt),
     detections: row.detections,
     haltSeconds: row.haltSeconds,
+    carHalted: row.halted,
     acknowledgedAt: iso(row.acknowledgedAt),
     acknowledgedByOrgId: row.acknowledgedByOrgId,
     acknowledgedByName: row.acknowledgedByName,

@@ -54,6 +54,10 @@ export const Incident = z
       description:
         "How long the car was halted: from the first detection to the clear, in whole seconds rounded down (95.5 s is 95); null while open",
     }),
+    carHalted: z.boolean().openapi({
+      description:
+        "Whether a detection within the incident reported the car halted (carHalted: true); always false for sensor_offline",
+    }),
     acknowledgedAt: Timestamp.nullable(),
     acknowledgedByOrgId: Uuid.nullable(),
     acknowledgedByName: z.string().nullable().openapi({

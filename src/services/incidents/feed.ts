@@ -44,6 +44,8 @@ const Snapshot = z
     closed_at: Instant.nullable(),
     detections: z.number(),
     halt_seconds: z.number().nullable(),
+    // Absent from changes logged before the incident kept it.
+    halted: z.boolean().default(false),
     acknowledged_at: Instant.nullable(),
     acknowledged_by_org_id: z.string().nullable(),
     // Absent from changes logged before the person was recorded.
@@ -67,6 +69,7 @@ const Snapshot = z
       closedAt: s.closed_at,
       detections: s.detections,
       haltSeconds: s.halt_seconds,
+      halted: s.halted,
       acknowledgedAt: s.acknowledged_at,
       acknowledgedByOrgId: s.acknowledged_by_org_id,
       acknowledgedByPersonId: s.acknowledged_by_person_id,

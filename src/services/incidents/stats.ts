@@ -4,8 +4,8 @@
  *
  * - incidents: e-bike incidents opened in the group's window;
  * - halts: those in which some `ebike_detected` (between opening and closing, on the elevator)
- *   reported `carHalted: true` — the flag lives in the stored event payloads, not on the incident
- *   (db/incidents.ts `carHalted`, twin of iot/incidents.ts `haltedCar`);
+ *   reported `carHalted: true`: the incident's `halted`, which the ingest's replay keeps
+ *   (iot/incidents.ts `deriveIncidents`, `haltedCar`);
  * - halt seconds: total and p95 (percentile_cont, rounded half up to whole seconds like the
  *   halts themselves) of the closed halts' `halt_seconds` (db/incidents.ts `haltFigures`, twin of
  *   iot/incidents.ts `haltFigures`);
@@ -20,7 +20,7 @@
 import { Decimal } from "decimal.js";
 import { type SQL, sql } from "drizzle-orm";
 import { queryRows } from "../../../db/database.js";
-import { carHalted, haltFigures } from "../../../db/incidents.js";
+import { haltFigures } from "../../../db/incidents.js";
 import { ApiError } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
 import { authorize } from "../permissions.js";
@@ -138,7 +138,7 @@ export async function incidentStats(ctx: ServiceContext, query: StatsQuery): Pro
         buckets as (${buckets[groupBy]}),
         ebike as (
           select incidents.facility_id, incidents.community_id, incidents.opened_at, incidents.halt_seconds,
-            incidents.classification, ${carHalted("incidents")} as halted
+            incidents.classification, incidents.halted
           from incidents
           where incidents.kind = 'ebike' and incidents.opened_at >= ${s}::timestamptz
             and incidents.opened_at < ${e}::timestamptz and ${incidentScope(p)}

@@ -17,7 +17,6 @@ import {
   type Tolerance,
 } from "../../../contracts/index.js";
 import { type Queryable, queryRows } from "../../../db/database.js";
-import { carHalted } from "../../../db/incidents.js";
 import { contracts, operationReports, type reportComments } from "../../../db/schema.js";
 import type { Principal } from "../../auth/principal.js";
 import { contractScope } from "../../auth/scope.js";
@@ -133,8 +132,7 @@ export async function platformFigures(
             where cf.contract_id = ${cid} and f.kind = 'elevator'
           ),
           ebike as (
-            select i.classification,
-              ${carHalted("i")} as halted
+            select i.classification, i.halted
             from incidents i
             where i.kind = 'ebike' and i.facility_id in (select facility_id from elevators)
               and i.opened_at >= (${start}::date)::timestamp at time zone ${TIME_ZONE}
