@@ -52,6 +52,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
       connection: {
         application_name: "bot-platform",
         TimeZone: "UTC",
+        // No JIT: the app's statements are short, and at a city's size the planner's estimates
+        // pass jit_above_cost, so a statement paid 50–500 ms compiling to save a few (BENCHMARKS.md).
+        jit: "off",
         ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
       },
       ...(statementTimeoutMs > 0 ? { socket: watchedSocket(watchdogTimeoutMs(statementTimeoutMs)) } : {}),
