@@ -129,7 +129,33 @@ export async function incidentStats(ctx: ServiceContext, query: StatsQuery): Pro
   const inBucket = (a: string) =>
     sql.raw(`(b.facility_id is null or ${a}.facility_id = b.facility_id)
       and (b.community_id is null or ${a}.community_id = b.community_id)`);
+  /**
+   * The bucket of an e-bike incident (alias `x`): its elevator, its community or its Shanghai day,
+   * grouped as uuid or date (sorting tens of thousands of rows by text is several times slower).
+   */
+  const keyOf: Record<StatsGrouping, SQL> = {
+    elevator: sql`x.facility_id`,
+    community: sql`x.community_id`,
+    day: sql`(x.opened_at at time zone ${TIME_ZONE})::date`,
+  };
+  /** Each offline incident's seconds in each bucket it touches: its elevator's or community's, or each day it spans. */
+  const clipped = (from: SQL, to: SQL) =>
+    sql`greatest(0, extract(epoch from least(o.down_to, ${to}, ${now}::timestamptz) - greatest(o.down_from, ${from})))`;
+  const offlineParts: Record<StatsGrouping, SQL> = {
+    elevator: sql`select o.facility_id::text as key, ${clipped(sql`${s}::timestamptz`, sql`${e}::timestamptz`)} as s
+      from offline o`,
+    community: sql`select o.community_id::text as key, ${clipped(sql`${s}::timestamptz`, sql`${e}::timestamptz`)} as s
+      from offline o`,
+    day: sql`select d.day::text as key,
+        ${clipped(sql`d.day::timestamp at time zone ${TIME_ZONE}`, sql`(d.day + 1)::timestamp at time zone ${TIME_ZONE}`)} as s
+      from offline o cross join lateral (
+        select g::date as day from generate_series(
+          greatest((o.down_from at time zone ${TIME_ZONE})::date, ${from}::date),
+          least((o.down_to at time zone ${TIME_ZONE})::date, ${to}::date - 1), interval '1 day') g) d`,
+  };
 
+  // Each table is read once and grouped by bucket key (not read again per bucket: a street's year
+  // is tens of thousands of incidents, and a bucket per elevator or per day is hundreds).
   const rows = await queryRows<StatsRow>(
     ctx.db,
     sql`with units as (
@@ -151,22 +177,27 @@ export async function incidentStats(ctx: ServiceContext, query: StatsQuery): Pro
             and incidents.opened_at < least(${e}::timestamptz, ${now}::timestamptz)
             and (incidents.closed_at is null or incidents.closed_at > ${s}::timestamptz)
             and ${incidentScope(p)}
-        )
-        select b.key, b.facility_id, b.community_id, b.day::text as day,
-          (select count(*)::int from units u where ${inBucket("u")}) as elevators,
-          st.incidents, st.halts, st.halt_s, st.p95_s, st.false_alarms, st.classified,
-          greatest(0, extract(epoch from least(b.b_end, ${now}::timestamptz) - b.b_start))::text as observed_s,
-          (select coalesce(sum(greatest(0, extract(epoch from
-              least(o.down_to, b.b_end, ${now}::timestamptz) - greatest(o.down_from, b.b_start)))), 0)::text
-            from offline o where ${inBucket("o")}) as offline_s
-        from buckets b cross join lateral (
-          select count(*)::int as incidents,
+        ),
+        figures as (
+          select x.bucket::text as key, count(*)::int as incidents,
             ${haltFigures("x")},
             count(*) filter (where x.classification = 'false_alarm')::int as false_alarms,
             count(*) filter (where x.classification is not null)::int as classified
-          from ebike x
-          where x.opened_at >= b.b_start and x.opened_at < b.b_end and ${inBucket("x")}
-        ) st
+          from (select ${keyOf[groupBy]} as bucket, x.* from ebike x) x
+          group by x.bucket
+        ),
+        down as (
+          select parts.key, sum(parts.s) as s from (${offlineParts[groupBy]}) parts group by parts.key
+        )
+        select b.key, b.facility_id, b.community_id, b.day::text as day,
+          (select count(*)::int from units u where ${inBucket("u")}) as elevators,
+          coalesce(f.incidents, 0) as incidents, coalesce(f.halts, 0) as halts, coalesce(f.halt_s, '0') as halt_s,
+          f.p95_s, coalesce(f.false_alarms, 0) as false_alarms, coalesce(f.classified, 0) as classified,
+          greatest(0, extract(epoch from least(b.b_end, ${now}::timestamptz) - b.b_start))::text as observed_s,
+          coalesce(d.s, 0)::text as offline_s
+        from buckets b
+          left join figures f on f.key = b.key
+          left join down d on d.key = b.key
         order by b.community_id, b.key`,
   );
 

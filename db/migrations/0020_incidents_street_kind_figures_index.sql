@@ -1,0 +1,1 @@
+CREATE INDEX "incidents_street_kind_figures_index" ON "incidents" USING btree ("street_id","kind","opened_at","community_id","facility_id","halted","halt_seconds","classification","closed_at");
