@@ -87,10 +87,17 @@ export function numberFlags<K extends string>(
 
 export type BenchDatabase = ScratchDatabase;
 
-/** Creates `bench_<label>_<pid>_<random>` on the server, applies the migrations, opens a pool. */
+/**
+ * Creates `bench_<label>_<pid>_<random>` on the server, applies the migrations, opens a pool with
+ * no statement timeout (a benchmark's own bulk statements, a city's history in SQL, run for minutes).
+ */
 export function createBenchDatabase(label: string, max = 4): Promise<BenchDatabase> {
   const name = `bench_${label}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  return createScratchDatabase(PG_SERVER, name, { max, keep: Boolean(process.env.BENCH_KEEP_DB) });
+  return createScratchDatabase(PG_SERVER, name, {
+    max,
+    keep: Boolean(process.env.BENCH_KEEP_DB),
+    statementTimeoutMs: 0,
+  });
 }
 
 /** The server's version and the settings that matter for commit speed. */

@@ -28,7 +28,11 @@ export interface ScratchDatabase {
 export async function createScratchDatabase(
   serverUrl: string,
   name: string,
-  { max = 4, keep = false }: { max?: number; keep?: boolean } = {},
+  {
+    max = 4,
+    keep = false,
+    statementTimeoutMs,
+  }: { max?: number; keep?: boolean; statementTimeoutMs?: number } = {},
 ): Promise<ScratchDatabase> {
   const onServer = (run: (sql: postgres.Sql) => Promise<unknown>) => {
     const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
@@ -37,7 +41,11 @@ export async function createScratchDatabase(
   await onServer((sql) => sql.unsafe(`create database "${name}"`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const handle = await openDatabase({ url: url.toString(), max });
+  const handle = await openDatabase({
+    url: url.toString(),
+    max,
+    ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
+  });
   await handle.migrate();
   let dropped = false;
   return {
