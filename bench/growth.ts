@@ -644,6 +644,90 @@ async function bytesPerSensorDay(database: BenchDatabase, sensors: number): Prom
   };
 }
 
+/**
+ * Where an ingest measurement's work went below SQL: blocks read into shared buffers (from the OS
+ * cache or the disk) and found there, for the event partitions' indexes and for every table (the
+ * events' included) and other index, by relation; and the WAL written, with its full-page images.
+ * Counters of the whole server (the bench is its only writer), read before and after.
+ */
+interface BufferCounters {
+  /** Per relation (a table, or an index as `table.index`): blocks read and hit. */
+  relations: Map<string, { read: number; hit: number }>;
+  walBytes: number;
+  walFpi: number;
+}
+
+async function bufferCounters(database: BenchDatabase): Promise<BufferCounters> {
+  await queryRows(database.db, sql`select pg_stat_clear_snapshot()`);
+  const rows = await queryRows<{ name: string; read: number; hit: number }>(
+    database.db,
+    sql`select relname as name, coalesce(heap_blks_read, 0)::float8 as read, coalesce(heap_blks_hit, 0)::float8 as hit
+          from pg_statio_user_tables
+        union all
+        select relname || '.' || indexrelname, idx_blks_read::float8, idx_blks_hit::float8 from pg_statio_user_indexes`,
+  );
+  const [wal] = await queryRows<{ bytes: number; fpi: number }>(
+    database.db,
+    sql`select wal_bytes::float8 as bytes, wal_fpi::float8 as fpi from pg_stat_wal`,
+  );
+  return {
+    relations: new Map(rows.map((r) => [r.name, { read: r.read, hit: r.hit }])),
+    walBytes: wal?.bytes ?? 0,
+    walFpi: wal?.fpi ?? 0,
+  };
+}
+
+/** The counters' change per 1,000 events stored. */
+function perThousandEvents(before: BufferCounters, after: BufferCounters, stored: number) {
+  const per = (v: number) => (v * 1000) / Math.max(1, stored);
+  const isEventIndex = (name: string) => name.startsWith("sensor_events") && name.includes(".");
+  const sum = { eventIndexReads: 0, eventIndexHits: 0, otherReads: 0, otherHits: 0 };
+  const reads: [string, number][] = [];
+  for (const [name, a] of after.relations) {
+    const b = before.relations.get(name) ?? { read: 0, hit: 0 };
+    const read = per(a.read - b.read);
+    const hit = per(a.hit - b.hit);
+    if (isEventIndex(name)) {
+      sum.eventIndexReads += read;
+      sum.eventIndexHits += hit;
+    } else {
+      sum.otherReads += read;
+      sum.otherHits += hit;
+    }
+    if (read >= 1) reads.push([name, read]);
+  }
+  return {
+    ...sum,
+    /** The three relations with the most blocks read. */
+    mostRead: reads.sort((x, y) => y[1] - x[1]).slice(0, 3),
+    walKb: per(after.walBytes - before.walBytes) / 1024,
+    walFpi: per(after.walFpi - before.walFpi),
+  };
+}
+
+/** Runs measureIngest with the buffer counters around its sustained run (B). */
+async function measureIngestWithBuffers(
+  database: BenchDatabase,
+  sensors: Parameters<typeof measureIngest>[1],
+  options: Parameters<typeof measureIngest>[2],
+) {
+  let before: BufferCounters | undefined;
+  let after: BufferCounters | undefined;
+  const figures = await measureIngest(database, sensors, {
+    ...options,
+    onSustained: {
+      start: async () => {
+        before = await bufferCounters(database);
+      },
+      end: async () => {
+        after = await bufferCounters(database);
+      },
+    },
+  });
+  if (!before || !after) throw new Error("the sustained run's counters were not read");
+  return { ...figures, buffers: perThousandEvents(before, after, figures.sustained.stored) };
+}
+
 // ---- the run -------------------------------------------------------------------------------------
 
 await withCleanup(async (cleanup) => {
@@ -678,7 +762,7 @@ await withCleanup(async (cleanup) => {
   const stamp = Date.now().toString(36);
 
   log("EMPTY: the ingest");
-  const ingestEmpty = await measureIngest(database, ingestSensors, ingestOptions(`ge${stamp}`));
+  const ingestEmpty = await measureIngestWithBuffers(database, ingestSensors, ingestOptions(`ge${stamp}`));
   log("EMPTY: the reads");
   const readList = readsOf(city, new Date());
   const readsEmpty = await reads(database, city, readList);
@@ -689,7 +773,7 @@ await withCleanup(async (cleanup) => {
   const bytes = await bytesPerSensorDay(database, flags.sensors);
 
   log("FILLED: the ingest");
-  const ingestFilled = await measureIngest(database, ingestSensors, ingestOptions(`gf${stamp}`));
+  const ingestFilled = await measureIngestWithBuffers(database, ingestSensors, ingestOptions(`gf${stamp}`));
   log("FILLED: the reads");
   const readsFilled = await reads(database, city, readList);
 
@@ -729,6 +813,34 @@ await withCleanup(async (cleanup) => {
       "",
     ],
     ["  broker limit msgs/s (same run)", round(e.brokerRate, 0), round(f.brokerRate, 0), "", ""],
+    [
+      "  per 1,000 events stored (sustained run): event index blocks read into shared buffers / hit",
+      `${round(e.buffers.eventIndexReads, 0)} / ${round(e.buffers.eventIndexHits, 0)}`,
+      `${round(f.buffers.eventIndexReads, 0)} / ${round(f.buffers.eventIndexHits, 0)}`,
+      "",
+      "",
+    ],
+    [
+      "    tables' (the events' included) and other indexes' blocks read / hit",
+      `${round(e.buffers.otherReads, 0)} / ${round(e.buffers.otherHits, 0)}`,
+      `${round(f.buffers.otherReads, 0)} / ${round(f.buffers.otherHits, 0)}`,
+      "",
+      "",
+    ],
+    [
+      "    the most blocks read: relation (blocks)",
+      e.buffers.mostRead.map(([n, v]) => `${n} (${round(v, 0)})`).join(", "),
+      f.buffers.mostRead.map(([n, v]) => `${n} (${round(v, 0)})`).join(", "),
+      "",
+      "",
+    ],
+    [
+      "    WAL KB / full-page images",
+      `${round(e.buffers.walKb, 0)} / ${round(e.buffers.walFpi, 0)}`,
+      `${round(f.buffers.walKb, 0)} / ${round(f.buffers.walFpi, 0)}`,
+      "",
+      "",
+    ],
     [
       "  count check lost / duplicated",
       `${e.lost} / ${e.duplicated}`,

@@ -45,6 +45,14 @@ export interface IngestOptions {
   inFlight: number;
   maxBacklog: number;
   seed: number;
+  /** Mean simulated seconds between a sensor's e-bike episodes (the simulator's default if unset). */
+  episodeGapS?: number;
+  /**
+   * Called as B starts publishing and once B's events are all committed and the ingest has been
+   * idle long enough to have reported its connections' statistics (before the count check, whose
+   * scans would count with them).
+   */
+  onSustained?: { start: () => Promise<unknown>; end: () => Promise<unknown> };
   /** `--cpu-prof` of the ingest process into PROFILE_DIR. */
   profile: boolean;
   /** The prefix of every event id published (its runs are `<runId>` and `<runId>l`). */
@@ -161,6 +169,7 @@ async function runPublisher(
     endAtMs: number;
     seed: number;
     inFlight: number;
+    episodeGapS?: number;
     stampsFile?: string;
   },
   control: (pub: Child, sent: () => number) => Promise<void>,
@@ -272,7 +281,12 @@ async function measure(
     DATABASE_URL: database.url,
   };
   const runBase = options.runId;
-  const publisherOpts = { url: mosquitto.url, seed: options.seed, inFlight: options.inFlight };
+  const publisherOpts = {
+    url: mosquitto.url,
+    seed: options.seed,
+    inFlight: options.inFlight,
+    episodeGapS: options.episodeGapS,
+  };
   log(
     `${sensors.sustained.length} + ${sensors.latency.length} sensors on ${mosquitto.url} (Mosquitto ${mosquitto.version}), database ${database.name}`,
   );
@@ -340,6 +354,7 @@ async function measure(
   let pausedMs = 0;
   let cpuB0: CpuReading = {};
   log(`B: publishing as fast as possible for ${options.duration} s into the ingest`);
+  await options.onSustained?.start();
   const b = await runPublisher(
     {
       ...publisherOpts,
@@ -392,6 +407,11 @@ async function measure(
   const sustainedS = (sustained.lastAt - sustained.firstAt) / 1000;
   const eventsPerS = sustained.stored / sustainedS;
   const messagesPerS = sustained.messages / sustainedS;
+  if (options.onSustained) {
+    // A backend reports its statistics when idle, at most every PGSTAT_IDLE_INTERVAL (10 s).
+    await sleep(11_000);
+    await options.onSustained.end();
+  }
   const countB = check(b, await countRun(database, runBase));
   const deadB = (await deadLetters(database)) - deadBefore;
   const rssAfterBMb = sustained.maxRssMb;

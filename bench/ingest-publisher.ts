@@ -26,6 +26,7 @@ interface Config {
   rate: number;
   inFlight: number;
   endAtMs: number;
+  episodeGapS?: number;
   stampsFile?: string;
 }
 
@@ -42,6 +43,7 @@ const plan = planTraffic({
   messages: config.messages,
   endAt: new Date(config.endAtMs),
   runId: config.runId,
+  meanEpisodeGapS: config.episodeGapS,
 });
 
 let sent = 0;
