@@ -46,7 +46,7 @@ import { runEventPartitionUpkeep } from "../iot/event-partitions.js";
 import { seedDemoOnce } from "../src/demo/seed.js";
 import { STATS_MAX_DAYS } from "../src/services/incidents/stats.js";
 import { createTestApp } from "../test/support/app.js";
-import { measureIngest, type SensorCreds } from "./ingest-measure.js";
+import { type CpuShares, measureIngest, type SensorCreds } from "./ingest-measure.js";
 import {
   type BenchDatabase,
   createBenchDatabase,
@@ -788,6 +788,8 @@ await withCleanup(async (cleanup) => {
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}\n`,
   );
+  const cpuCell = (c: CpuShares) =>
+    [c.broker, c.publisher, c.subscriber, c.postgres].map((v) => round(v, 0)).join(" / ");
   const e = ingestEmpty;
   const f = ingestFilled;
   const rows: (string | number)[][] = [
@@ -813,6 +815,13 @@ await withCleanup(async (cleanup) => {
       "",
     ],
     ["  broker limit msgs/s (same run)", round(e.brokerRate, 0), round(f.brokerRate, 0), "", ""],
+    [
+      "  CPU ms per 1,000 messages (sustained run): broker / publisher / ingest / PostgreSQL",
+      cpuCell(e.cpuB),
+      cpuCell(f.cpuB),
+      "",
+      "",
+    ],
     [
       "  per 1,000 events stored (sustained run): event index blocks read into shared buffers / hit",
       `${round(e.buffers.eventIndexReads, 0)} / ${round(e.buffers.eventIndexHits, 0)}`,
