@@ -46,7 +46,7 @@ import { runEventPartitionUpkeep } from "../iot/event-partitions.js";
 import { seedDemoOnce } from "../src/demo/seed.js";
 import { STATS_MAX_DAYS } from "../src/services/incidents/stats.js";
 import { createTestApp } from "../test/support/app.js";
-import { type CpuShares, measureIngest, type SensorCreds } from "./ingest-measure.js";
+import { measureIngest, type SensorCreds } from "./ingest-measure.js";
 import {
   type BenchDatabase,
   createBenchDatabase,
@@ -542,7 +542,8 @@ async function measureReads(base: string, key: string, reads: Read[]): Promise<R
 
 /**
  * Waits (up to two minutes) until no autovacuum worker runs: right after an ingest measurement
- * autovacuum takes up the tables it wrote, and on two cores its work lands in the reads' timings.
+ * autovacuum may take up the tables it wrote, and on two cores its work would land in the reads'
+ * timings.
  * Logs what it waited for.
  */
 async function untilAutovacuumIdle(database: BenchDatabase): Promise<void> {
@@ -820,10 +821,16 @@ await withCleanup(async (cleanup) => {
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}\n`,
   );
-  const cpuCell = (c: CpuShares) =>
-    [c.broker, c.publisher, c.subscriber, c.postgres].map((v) => round(v, 0)).join(" / ");
   const e = ingestEmpty;
   const f = ingestFilled;
+  /** A row of one figure of both ingest measurements, judged by nothing. */
+  const side = (label: string, cellOf: (m: typeof e) => string | number): (string | number)[] => [
+    label,
+    cellOf(e),
+    cellOf(f),
+    "",
+    "",
+  ];
   const rows: (string | number)[][] = [
     [
       "ingest events/s (sustained, durable, exactly once)",
@@ -832,56 +839,35 @@ await withCleanup(async (cleanup) => {
       `filled ≥ ${GOALS.ingestRatio} × empty (${round(ingestRatio, 2)})`,
       goal(ingestRatio >= GOALS.ingestRatio),
     ],
-    [
+    side(
       `  publish→commit p50 / p99 ms at ${flags["latency-rate"]} events/s`,
-      `${ms(e.latency.p50)} / ${ms(e.latency.p99)}`,
-      `${ms(f.latency.p50)} / ${ms(f.latency.p99)}`,
-      "",
-      "",
-    ],
-    [
+      (m) => `${ms(m.latency.p50)} / ${ms(m.latency.p99)}`,
+    ),
+    side(
       "    the same, without the latency run's first 2 s (its devices connecting)",
-      `${ms(e.latency.settledP50)} / ${ms(e.latency.settledP99)}`,
-      `${ms(f.latency.settledP50)} / ${ms(f.latency.settledP99)}`,
-      "",
-      "",
-    ],
-    ["  broker limit msgs/s (same run)", round(e.brokerRate, 0), round(f.brokerRate, 0), "", ""],
-    [
-      "  CPU ms per 1,000 messages (sustained run): broker / publisher / ingest / PostgreSQL",
-      cpuCell(e.cpuB),
-      cpuCell(f.cpuB),
-      "",
-      "",
-    ],
-    [
+      (m) => `${ms(m.latency.settledP50)} / ${ms(m.latency.settledP99)}`,
+    ),
+    side("  broker limit msgs/s (same run)", (m) => round(m.brokerRate, 0)),
+    side("  CPU ms per 1,000 messages (sustained run): broker / publisher / ingest / PostgreSQL", (m) =>
+      [m.cpuB.broker, m.cpuB.publisher, m.cpuB.subscriber, m.cpuB.postgres]
+        .map((v) => round(v, 0))
+        .join(" / "),
+    ),
+    side(
       "  per 1,000 events stored (sustained run): event index blocks read into shared buffers / hit",
-      `${round(e.buffers.eventIndexReads, 0)} / ${round(e.buffers.eventIndexHits, 0)}`,
-      `${round(f.buffers.eventIndexReads, 0)} / ${round(f.buffers.eventIndexHits, 0)}`,
-      "",
-      "",
-    ],
-    [
+      (m) => `${round(m.buffers.eventIndexReads, 0)} / ${round(m.buffers.eventIndexHits, 0)}`,
+    ),
+    side(
       "    tables' (the events' included) and other indexes' blocks read / hit",
-      `${round(e.buffers.otherReads, 0)} / ${round(e.buffers.otherHits, 0)}`,
-      `${round(f.buffers.otherReads, 0)} / ${round(f.buffers.otherHits, 0)}`,
-      "",
-      "",
-    ],
-    [
-      "    the most blocks read: relation (blocks)",
-      e.buffers.mostRead.map(([n, v]) => `${n} (${round(v, 0)})`).join(", "),
-      f.buffers.mostRead.map(([n, v]) => `${n} (${round(v, 0)})`).join(", "),
-      "",
-      "",
-    ],
-    [
+      (m) => `${round(m.buffers.otherReads, 0)} / ${round(m.buffers.otherHits, 0)}`,
+    ),
+    side("    the most blocks read: relation (blocks)", (m) =>
+      m.buffers.mostRead.map(([n, v]) => `${n} (${round(v, 0)})`).join(", "),
+    ),
+    side(
       "    WAL KB / full-page images",
-      `${round(e.buffers.walKb, 0)} / ${round(e.buffers.walFpi, 0)}`,
-      `${round(f.buffers.walKb, 0)} / ${round(f.buffers.walFpi, 0)}`,
-      "",
-      "",
-    ],
+      (m) => `${round(m.buffers.walKb, 0)} / ${round(m.buffers.walFpi, 0)}`,
+    ),
     [
       "  count check lost / duplicated",
       `${e.lost} / ${e.duplicated}`,
