@@ -37,6 +37,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import pino from "pino";
+import { DEFAULT_POOL_MAX } from "../db/client.js";
 import { queryRows } from "../db/database.js";
 import { generateKey, hashKey } from "../db/keys.js";
 import { drizzleOverPostgres, openPostgres } from "../db/postgres.js";
@@ -508,8 +509,12 @@ async function measureReads(base: string, key: string, reads: Read[]): Promise<R
     const samples: number[] = [];
     let bytes = 0;
     let failed: string | null = null;
-    // Warm-up (connections, plans, the key cache): 3 requests, or 1 when it takes over a second.
-    for (let w = 0; w < 3 && !failed; w++) {
+    // Warm-up (connections, plans, the key cache), or 1 request when it takes over a second. The
+    // server's requests go round its idle pool connections, and each connection's PostgreSQL
+    // backend pays once for its first read of a street's year: mapping the shared buffers it
+    // touches into the process, a page fault per 4 KB page without huge pages (BENCHMARKS.md).
+    // Two rounds of the pool warm every connection, as a server that has run a while has them.
+    for (let w = 0; w < 2 * DEFAULT_POOL_MAX && !failed; w++) {
       const r = await once();
       if (r.failed) failed = r.failed;
       else if (r.ms > 1000) break;

@@ -44,11 +44,14 @@ export interface DatabaseOptions {
 export const watchdogTimeoutMs = (statementTimeoutMs: number) =>
   statementTimeoutMs + Math.min(5_000, statementTimeoutMs);
 
+/** Connections a process keeps to PostgreSQL unless told otherwise (`max`). */
+export const DEFAULT_POOL_MAX = 10;
+
 export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
   if (opts.url) {
     const statementTimeoutMs = opts.statementTimeoutMs ?? 30_000;
     const client = openPostgres(opts.url, {
-      max: opts.max ?? 10,
+      max: opts.max ?? DEFAULT_POOL_MAX,
       connection: {
         application_name: "bot-platform",
         TimeZone: "UTC",

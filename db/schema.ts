@@ -642,6 +642,9 @@ export const sensors = pgTable(
   (t) => [
     index().on(t.facilityId),
     index().on(t.communityId),
+    // A street office's reads (its sensors, the incident statistics' elevators) find its street's
+    // sensors without reading the whole city's.
+    index().on(t.streetId),
     index().on(t.enterpriseOrgId),
     check("sensors_heartbeat_interval", sql`${t.heartbeatIntervalS} between 5 and 3600`),
   ],

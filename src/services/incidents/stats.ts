@@ -131,12 +131,21 @@ export async function incidentStats(ctx: ServiceContext, query: StatsQuery): Pro
       and (b.community_id is null or ${a}.community_id = b.community_id)`);
   /**
    * The bucket of an e-bike incident (alias `x`): its elevator, its community or its Shanghai day,
-   * grouped as uuid or date (sorting tens of thousands of rows by text is several times slower).
+   * grouped as uuid or as the day's first instant (grouping tens of thousands of rows by text is
+   * several times slower). The day is binned from the window's Shanghai midnight in 24-hour steps,
+   * not converted to local time row by row (a quarter of the statement): the same day, since
+   * Asia/Shanghai keeps UTC+8 all year.
    */
   const keyOf: Record<StatsGrouping, SQL> = {
     elevator: sql`x.facility_id`,
     community: sql`x.community_id`,
-    day: sql`(x.opened_at at time zone ${TIME_ZONE})::date`,
+    day: sql`date_bin('1 day', x.opened_at, ${s}::timestamptz)`,
+  };
+  /** A bucket of `keyOf` as the key of `buckets`. */
+  const keyText: Record<StatsGrouping, SQL> = {
+    elevator: sql`x.bucket::text`,
+    community: sql`x.bucket::text`,
+    day: sql`(x.bucket at time zone ${TIME_ZONE})::date::text`,
   };
   /** Each offline incident's seconds in each bucket it touches: its elevator's or community's, or each day it spans. */
   const clipped = (from: SQL, to: SQL) =>
@@ -179,7 +188,7 @@ export async function incidentStats(ctx: ServiceContext, query: StatsQuery): Pro
             and ${incidentScope(p)}
         ),
         figures as (
-          select x.bucket::text as key, count(*)::int as incidents,
+          select ${keyText[groupBy]} as key, count(*)::int as incidents,
             ${haltFigures("x")},
             count(*) filter (where x.classification = 'false_alarm')::int as false_alarms,
             count(*) filter (where x.classification is not null)::int as classified

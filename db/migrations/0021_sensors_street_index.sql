@@ -1,0 +1,1 @@
+CREATE INDEX "sensors_street_id_index" ON "sensors" USING btree ("street_id");
