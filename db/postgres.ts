@@ -13,13 +13,35 @@ export const CONNECT_TIMEOUT_S = 5;
  * back as the text `{…}`.
  */
 export function openPostgres(url: string, options: Options<Record<string, PostgresType>>): Sql {
-  return postgres(url, {
+  const { url: server, socketDirectory } = socketDirectoryOf(url);
+  return postgres(server, {
     // An unreachable database is reported in seconds (readiness, the ingest's retry loop), not
     // after postgres.js's default 30 s per connection attempt.
     connect_timeout: CONNECT_TIMEOUT_S,
     onnotice: () => {},
+    // postgres.js connects to `<directory>/.s.PGSQL.<port>` when the host is a path.
+    ...(socketDirectory ? { host: socketDirectory } : {}),
     ...options,
   });
+}
+
+/**
+ * libpq's way to name a Unix socket in a URL, `?host=/var/run/postgresql` (as `psql` takes it):
+ * the directory, and the URL without it. postgres.js would send `host` to the server as a setting,
+ * which refuses the connection. On the same machine a Unix socket spares both ends the loopback
+ * TCP stack's work (BENCHMARKS.md: the ingest's CPU per event).
+ */
+export function socketDirectoryOf(url: string): { url: string; socketDirectory: string | null } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { url, socketDirectory: null };
+  }
+  const host = parsed.searchParams.get("host");
+  if (!host?.startsWith("/")) return { url, socketDirectory: null };
+  parsed.searchParams.delete("host");
+  return { url: parsed.toString(), socketDirectory: host };
 }
 
 /** drizzle over a postgres.js client: the one place the driver is wired (Node and Workers). */

@@ -19,6 +19,8 @@ import { connect, type Socket } from "node:net";
 interface SocketOptions {
   host: readonly string[];
   port: readonly number[];
+  /** A Unix socket's path (db/postgres.ts: a URL's `?host=/directory`), else false. */
+  path?: string | false;
   ssl?: unknown;
 }
 
@@ -35,12 +37,12 @@ export class DatabaseUnansweredError extends Error {
   }
 }
 
-/** For postgres.js's `socket` option: a TCP socket to the first host, watched as above. */
+/** For postgres.js's `socket` option: a Unix socket or a TCP socket to the first host, watched as above. */
 export function watchedSocket(timeoutMs: number) {
   return (options: SocketOptions): Socket => {
     const host = options.host[0] ?? "localhost";
     const port = options.port[0] ?? 5432;
-    const socket = connect({ host, port });
+    const socket = options.path ? connect({ path: options.path }) : connect({ host, port });
     // postgres.js reads these in its error messages.
     Object.assign(socket, { host, port });
     if (options.ssl) return socket;

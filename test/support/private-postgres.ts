@@ -18,6 +18,8 @@ export interface PrivatePostgres {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
   url: string;
   port: number;
+  /** The directory of its Unix socket (`.s.PGSQL.<port>`). */
+  socketDirectory: string;
   /** Stops the server (`fast`: sessions ended cleanly; `immediate`: a crash, recovery at start). */
   stop(mode: "fast" | "immediate"): Promise<void>;
   start(): Promise<void>;
@@ -64,6 +66,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    socketDirectory: dir,
     stop: async (mode) => {
       await as("pg_ctl", ["-D", data, "-m", mode, "-w", "-t", "30", "stop"]);
     },
