@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import postgres from "postgres";
 import type { Database } from "../db/database.js";
+import { openPostgres } from "../db/postgres.js";
 import { EVENTS_FILTER } from "../iot/protocol.js";
 import {
   freePort,
@@ -102,7 +102,7 @@ export function createBenchDatabase(label: string, max = 4): Promise<BenchDataba
 
 /** The server's version and the settings that matter for commit speed. */
 export async function postgresFacts(db: BenchDatabase): Promise<string> {
-  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  const sql = openPostgres(db.url, { max: 1 });
   try {
     const [v] = await sql<{ v: string; sc: string; sb: string }[]>`
       select current_setting('server_version') as v, current_setting('synchronous_commit') as sc,

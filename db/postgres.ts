@@ -28,8 +28,8 @@ export function openPostgres(url: string, options: Options<Record<string, Postgr
 /**
  * libpq's way to name a Unix socket in a URL, `?host=/var/run/postgresql` (as `psql` takes it):
  * the directory, and the URL without it. postgres.js would send `host` to the server as a setting,
- * which refuses the connection. On the same machine a Unix socket spares both ends the loopback
- * TCP stack's work (BENCHMARKS.md: the ingest's CPU per event).
+ * which refuses the connection. (The ingest's CPU per event over the socket and over loopback TCP
+ * differed by less than the machine's noise: BENCHMARKS.md, session 16.)
  */
 export function socketDirectoryOf(url: string): { url: string; socketDirectory: string | null } {
   let parsed: URL;

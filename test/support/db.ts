@@ -1,6 +1,7 @@
-import postgres from "postgres";
+import type { Sql } from "postgres";
 import { type DatabaseHandle, openDatabase } from "../../db/client.js";
 import type { Database } from "../../db/database.js";
+import { openPostgres } from "../../db/postgres.js";
 import { loadConfig } from "../../src/config.js";
 
 /** The database under test: the real PostgreSQL at DATABASE_URL, or a fresh in-memory PGlite. */
@@ -34,8 +35,8 @@ export async function createScratchDatabase(
     statementTimeoutMs,
   }: { max?: number; keep?: boolean; statementTimeoutMs?: number } = {},
 ): Promise<ScratchDatabase> {
-  const onServer = (run: (sql: postgres.Sql) => Promise<unknown>) => {
-    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  const onServer = (run: (sql: Sql) => Promise<unknown>) => {
+    const admin = openPostgres(serverUrl, { max: 1 });
     return run(admin).finally(() => admin.end({ timeout: 5 }));
   };
   await onServer((sql) => sql.unsafe(`create database "${name}"`));
