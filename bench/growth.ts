@@ -509,11 +509,11 @@ async function measureReads(base: string, key: string, reads: Read[]): Promise<R
     const samples: number[] = [];
     let bytes = 0;
     let failed: string | null = null;
-    // Warm-up (connections, plans, the key cache), or 1 request when it takes over a second. The
-    // server's requests go round its idle pool connections, and each connection's PostgreSQL
-    // backend pays once for its first read of a street's year: mapping the shared buffers it
-    // touches into the process, a page fault per 4 KB page without huge pages (BENCHMARKS.md).
-    // Two rounds of the pool warm every connection, as a server that has run a while has them.
+    // Warm-up (connections, plans, the key cache): two rounds of the server's pool, or 1 request
+    // when it takes over a second. Requests sent one at a time go round the pool's idle
+    // connections, and each connection's PostgreSQL backend pays once for its first read of a
+    // street's year: mapping the shared buffers it touches, a page fault per 4 KB page without
+    // huge pages (BENCHMARKS.md). A server that has run a while has every connection warm.
     for (let w = 0; w < 2 * DEFAULT_POOL_MAX && !failed; w++) {
       const r = await once();
       if (r.failed) failed = r.failed;
